@@ -1,0 +1,1 @@
+//! Reading recordings: RR files, CSV exports, Kubios RR text and .hrmcap captures.

@@ -1,0 +1,1 @@
+//! Integration tests of the `auren` binary (one binary for the crate).

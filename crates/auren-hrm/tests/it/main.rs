@@ -1,0 +1,1 @@
+//! Integration tests of auren-hrm (one binary for the crate).

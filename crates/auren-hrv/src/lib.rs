@@ -1,0 +1,26 @@
+//! Heart-rate variability from a beat series: the science core of Auren.
+//!
+//! Pure: no I/O, no async, no clock. Callers pass RR intervals in milliseconds and, for live
+//! windows, the beat times; everything here is a function of its inputs.
+//!
+//! Layout:
+//! - `metric`: [`Metric`], a value or the [`Absent`] reason it could not be computed.
+//! - `time_domain`, `frequency` (spline, smoothness-priors detrend, Welch, Lomb–Scargle),
+//!   `nonlinear` (Poincaré, SampEn, DFA), `geometric` (triangular index, TINN, Baevsky):
+//!   the metric families, exactly as `tests/data/reference/README.md` fixes the pipeline.
+//! - `panel`: the full metric panel of one recording, keyed by the reference names.
+//! - `artifacts`: Lipponen & Tarvainen (2019) detection and correction; raw series kept.
+//! - `rolling`: per-beat O(1) windows for live sessions (HR, RMSSD, SDNN, pNN50) and DFA α1 on demand.
+//! - `readiness`: the HRV4Training morning-readiness method.
+
+pub mod artifacts;
+pub mod frequency;
+pub mod geometric;
+pub mod metric;
+pub mod nonlinear;
+pub mod panel;
+pub mod readiness;
+pub mod rolling;
+pub mod time_domain;
+
+pub use metric::{Absent, Metric};

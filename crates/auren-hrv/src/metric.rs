@@ -1,0 +1,22 @@
+//! A metric's value, or the reason it is absent: short or degenerate input never yields NaN or a panic.
+
+/// A computed metric: `Ok(value)` (always finite) or `Err(Absent)` saying why not.
+pub type Metric = Result<f64, Absent>;
+
+/// Why a metric could not be computed from the given beats.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Absent {
+    #[error("needs at least {needed} beats, got {got}")]
+    TooFewBeats { needed: usize, got: usize },
+    #[error("needs at least {needed_s} s of recording, got {got_s} s")]
+    TooShort { needed_s: u32, got_s: u32 },
+    #[error("the series has zero variance")]
+    ZeroVariance,
+    #[error("{0}")]
+    Undefined(&'static str),
+}
+
+/// Turns a computed value into a [`Metric`], refusing non-finite results with `why`.
+pub fn finite(value: f64, why: &'static str) -> Metric {
+    if value.is_finite() { Ok(value) } else { Err(Absent::Undefined(why)) }
+}

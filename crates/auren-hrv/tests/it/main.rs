@@ -1,0 +1,1 @@
+//! Integration tests of auren-hrv (one binary for the crate).
