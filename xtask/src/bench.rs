@@ -1,0 +1,154 @@
+//! `cargo xtask bench <hrv|cep|gateway|all>`: benchmarks that compare Auren with its peer in the same run.
+//!
+//! `hrv` times Auren's panel (a release build of `auren-hrv`'s `hrv_timing` example) and NeuroKit2 0.2.13's
+//! `hrv()` (in a venv under the target dir) on the same recordings and prints both with the ratio.
+//! `cep` and `gateway` run those crates' own benchmark binaries, which print their figures.
+
+use crate::{cmd, root, target_dir};
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// NeuroKit2 2 s per call × 24 h of beats does not finish; past this the peer is reported as not finishing.
+const PEER_TIMEOUT: Duration = Duration::from_secs(300);
+
+pub fn run(which: &str) -> anyhow::Result<()> {
+    match which {
+        "hrv" => hrv(),
+        "cep" => cmd::run(cmd::cargo().current_dir(root()).args(["bench", "-p", "auren-cep", "--bench", "cep"])),
+        "gateway" => cmd::run(cmd::cargo().current_dir(root()).args([
+            "bench",
+            "-p",
+            "auren-gateway",
+            "--bench",
+            "gateway",
+        ])),
+        "all" => {
+            hrv()?;
+            run("cep")?;
+            run("gateway")
+        }
+        other => bail!("unknown benchmark {other:?}: choose hrv, cep, gateway or all"),
+    }
+}
+
+/// One measurement as both sides print it (a JSON object).
+#[derive(Debug)]
+struct Timing {
+    median_s: f64,
+    peak_rss_mb: f64,
+}
+
+fn parse_timing(json: &str) -> Result<Timing, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("unreadable output {json:?}: {e}"))?;
+    if v["ok"] == serde_json::Value::Bool(false) {
+        return Err(v["error"].as_str().unwrap_or("unknown error").to_string());
+    }
+    let num = |k: &str| v[k].as_f64().ok_or_else(|| format!("no {k} in {json:?}"));
+    Ok(Timing { median_s: num("median_s")?, peak_rss_mb: num("peak_rss_mb")? })
+}
+
+fn hrv() -> anyhow::Result<()> {
+    let data = root().join("tests/data/reference");
+    let five = data.join("nsr_5min.rr");
+    let sixty = data.join("nsr_60min.rr");
+
+    cmd::run(cmd::cargo().current_dir(root()).args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "auren-hrv",
+        "--example",
+        "hrv_timing",
+    ]))?;
+    let auren_bin = target_dir().join("release/examples/hrv_timing");
+    let python = neurokit_venv()?;
+    let script = root().join("xtask/bench/neurokit_hrv.py");
+
+    let auren = |args: &[&str]| -> anyhow::Result<String> {
+        cmd::output(Command::new(&auren_bin).args(args)).map(|s| s.trim().to_string())
+    };
+    let peer = |file: &Path, repeats: &str, tile: &str| -> String {
+        let mut c = Command::new(&python);
+        c.arg(&script).arg(file).args([repeats, tile]);
+        match output_with_timeout(c, PEER_TIMEOUT) {
+            Ok(s) => s.trim().to_string(),
+            Err(e) => format!("{{\"ok\": false, \"error\": \"{e}\"}}"),
+        }
+    };
+
+    println!("\nHRV panel: Auren vs NeuroKit2 0.2.13 hrv(), same data, same run (median of repeats)\n");
+    let a5 = parse_timing(&auren(&["panel", path_str(&five)?, "200", "1"])?);
+    let n5 = parse_timing(&peer(&five, "5", "1"));
+    report("5-min recording, full panel (337 beats)", &a5, &n5);
+    let a24 = parse_timing(&auren(&["corrected-panel", path_str(&sixty)?, "5", "24"])?);
+    let n24 = parse_timing(&peer(&sixty, "1", "24"));
+    report("24-h series, full panel with artifact correction (112,416 beats)", &a24, &n24);
+    let live = auren(&["rolling", path_str(&sixty)?, "1", "24"])?;
+    println!("Live per-beat update (60 s + 5 min windows, 112,416 beats): {live}");
+    Ok(())
+}
+
+fn report(title: &str, auren: &Result<Timing, String>, peer: &Result<Timing, String>) {
+    println!("{title}");
+    let show = |name: &str, t: &Result<Timing, String>| match t {
+        Ok(t) => println!("  {name:<10} {:>12.3} ms   peak RSS {:>7.1} MB", t.median_s * 1e3, t.peak_rss_mb),
+        Err(e) => println!("  {name:<10} failed: {e}"),
+    };
+    show("Auren", auren);
+    show("NeuroKit2", peer);
+    if let (Ok(a), Ok(p)) = (auren, peer) {
+        println!("  ratio      Auren is {:.0}× faster", p.median_s / a.median_s);
+    }
+    println!();
+}
+
+fn path_str(p: &Path) -> anyhow::Result<&str> {
+    p.to_str().with_context(|| format!("{} is not UTF-8", p.display()))
+}
+
+/// A venv with NeuroKit2 0.2.13 (pandas < 3: NeuroKit2 0.2.13 breaks on pandas 3), created once under the
+/// target dir so repeated benches reuse it.
+fn neurokit_venv() -> anyhow::Result<PathBuf> {
+    let venv = target_dir().join("bench-venv");
+    let python = venv.join("bin/python");
+    let marker = venv.join("neurokit2-0.2.13.ok");
+    if !marker.exists() {
+        cmd::run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        cmd::run(Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "neurokit2==0.2.13",
+            "pandas<3",
+        ]))?;
+        std::fs::write(&marker, b"").context("cannot mark the bench venv as ready")?;
+    }
+    Ok(python)
+}
+
+/// Runs `command` and returns its stdout, killing it after `timeout`.
+fn output_with_timeout(mut command: Command, timeout: Duration) -> anyhow::Result<String> {
+    use std::io::Read;
+    let mut child = command.stdout(std::process::Stdio::piped()).spawn().context("cannot start the peer")?;
+    let started = std::time::Instant::now();
+    loop {
+        if child.try_wait()?.is_some() {
+            let mut out = String::new();
+            if let Some(mut stdout) = child.stdout.take() {
+                stdout.read_to_string(&mut out)?;
+            }
+            return Ok(out);
+        }
+        if started.elapsed() > timeout {
+            child.kill().ok();
+            child.wait().ok();
+            bail!("did not finish within {} s", timeout.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
