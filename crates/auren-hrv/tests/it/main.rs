@@ -1,1 +1,2 @@
 //! Integration tests of auren-hrv (one binary for the crate).
+mod artifacts;
