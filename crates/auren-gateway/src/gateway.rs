@@ -1,0 +1,566 @@
+//! The [`Gateway`]: resolves a model alias to its routes, and for each route in order checks the breaker,
+//! the rate limit and the budget, tries (and retries) the provider until a first token arrives, then
+//! streams the answer to the caller, settling the budget and recording usage when it ends.
+//!
+//! Once a token has reached the caller there is no retry and no failover: a failure then ends the stream
+//! with [`GatewayError::StreamInterrupted`].
+
+use crate::breaker::{Breaker, Breakers, Outcome};
+use crate::budget::{BudgetBook, Reservation};
+use crate::chat::{ChatRequest, ChatResponse, FinishReason, StreamEvent, Usage};
+use crate::clock::Clock;
+use crate::config::{GatewayConfig, ProviderKind, RetryPolicy, Route, Timeouts};
+use crate::error::{Attempt, AttemptFailure, GatewayError};
+use crate::prices::{ModelPrice, PriceTable, Usd};
+use crate::providers::anthropic::AnthropicProvider;
+use crate::providers::openai::OpenAiProvider;
+use crate::providers::{EventStream, Provider};
+use crate::ratelimit::RateLimiter;
+use crate::secrets::{ApiKey, SecretStore};
+use crate::tokens;
+use crate::usage::{UsageLedger, UsageRecord};
+use futures::stream::{Stream, StreamExt};
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hasher};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tracing::{Instrument, Span, field};
+
+struct ProviderSlot {
+    kind: ProviderKind,
+    provider: Box<dyn Provider>,
+    limiter: RateLimiter,
+}
+
+struct Inner {
+    providers: HashMap<String, Arc<ProviderSlot>>,
+    aliases: HashMap<String, Vec<Route>>,
+    default_model: Option<String>,
+    max_tokens: u32,
+    timeouts: Timeouts,
+    retry: RetryPolicy,
+    breakers: Breakers,
+    budget: Arc<BudgetBook>,
+    ledger: Arc<dyn UsageLedger>,
+    clock: Arc<dyn Clock>,
+    prices: PriceTable,
+}
+
+/// The LLM gateway. Cheap to clone; clones share breakers, budgets and connections.
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&String> = self.inner.providers.keys().collect();
+        names.sort();
+        f.debug_struct("Gateway").field("providers", &names).finish_non_exhaustive()
+    }
+}
+
+/// Where a provider's key was looked for, for the "no API key" message.
+fn where_key(name: &str, env: Option<&str>, keychain_error: Option<String>) -> String {
+    match (env, keychain_error) {
+        (Some(var), _) => format!("the environment variable {var}"),
+        (None, Some(error)) => format!("a keychain entry for provider {name:?} ({error})"),
+        (None, None) => format!("a keychain entry for provider {name:?}"),
+    }
+}
+
+impl Gateway {
+    /// Builds the gateway: reads API keys (environment variables named by `api_key_env`, else the secret
+    /// store, on a blocking thread), and opens the budget with what the ledger says was spent today and
+    /// this month.
+    pub async fn start(
+        config: GatewayConfig,
+        secrets: Arc<dyn SecretStore>,
+        ledger: Arc<dyn UsageLedger>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, GatewayError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.timeouts.connect)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| GatewayError::Client(e.to_string()))?;
+        let now = clock.now();
+        let mut providers = HashMap::new();
+        for p in &config.providers {
+            let (key, keychain_error) = match (&p.api_key_env, p.kind) {
+                (Some(var), _) => (std::env::var(var).ok().filter(|k| !k.is_empty()).map(ApiKey::new), None),
+                // Local servers take no key; a hosted compatible server names its variable.
+                (None, ProviderKind::OpenAiCompatible) => (None, None),
+                (None, _) => {
+                    let store = Arc::clone(&secrets);
+                    let name = p.name.clone();
+                    match tokio::task::spawn_blocking(move || store.api_key(&name)).await {
+                        Ok(Ok(key)) => (key, None),
+                        Ok(Err(e)) => (None, Some(e.to_string())),
+                        Err(e) => (None, Some(format!("keychain lookup did not finish: {e}"))),
+                    }
+                }
+            };
+            let where_key = where_key(&p.name, p.api_key_env.as_deref(), keychain_error);
+            let provider: Box<dyn Provider> = match p.kind {
+                ProviderKind::OpenAi => Box::new(OpenAiProvider::openai(client.clone(), &p.base_url, key, where_key)),
+                ProviderKind::OpenAiCompatible => Box::new(OpenAiProvider::compatible(client.clone(), &p.base_url, key)),
+                ProviderKind::Anthropic => Box::new(AnthropicProvider::new(client.clone(), &p.base_url, key, where_key)),
+            };
+            let limiter = RateLimiter::new(p.requests_per_minute, p.tokens_per_minute, now);
+            providers.insert(p.name.clone(), Arc::new(ProviderSlot { kind: p.kind, provider, limiter }));
+        }
+        let today = now.utc_date();
+        let spent_today = ledger.spent_since(today.start()).await?;
+        let spent_month = ledger.spent_since(today.first_of_month().start()).await?;
+        let budget = Arc::new(BudgetBook::new(config.budget, now, spent_today, spent_month));
+        let inner = Inner {
+            providers,
+            aliases: config.aliases.into_iter().collect(),
+            default_model: config.default_model,
+            max_tokens: config.max_tokens,
+            timeouts: config.timeouts,
+            retry: config.retry,
+            breakers: Breakers::new(config.breaker),
+            budget,
+            ledger,
+            clock,
+            prices: PriceTable::bundled(),
+        };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// The routes `model` stands for: an alias, `provider:model`, or (when empty) the default model.
+    pub fn routes(&self, model: &str) -> Result<Vec<Route>, GatewayError> {
+        let model = if model.is_empty() { self.inner.default_model.as_deref().unwrap_or("") } else { model };
+        if let Some(routes) = self.inner.aliases.get(model) {
+            return Ok(routes.clone());
+        }
+        match Route::parse(model) {
+            Some(route) if self.inner.providers.contains_key(&route.provider) => Ok(vec![route]),
+            _ => Err(GatewayError::UnknownModel(model.to_owned())),
+        }
+    }
+
+    /// The breaker of one provider and model (for status displays and tests).
+    pub fn breaker(&self, provider: &str, model: &str) -> Arc<Breaker> {
+        self.inner.breakers.get(provider, model)
+    }
+
+    /// Spent today and this month, as the budget sees it.
+    pub fn spent(&self) -> (Usd, Usd) {
+        self.inner.budget.spent(self.inner.clock.now())
+    }
+
+    /// The price the gateway charges `route` at; `None` means unpriced (counted as 0).
+    pub fn price(&self, route: &Route) -> Option<ModelPrice> {
+        let slot = self.inner.providers.get(&route.provider)?;
+        self.price_for(slot, &route.model)
+    }
+
+    fn price_for(&self, slot: &ProviderSlot, model: &str) -> Option<ModelPrice> {
+        // A compatible server's model names are its own: a local "gpt-4o" is not OpenAI's bill.
+        match slot.kind {
+            ProviderKind::OpenAi | ProviderKind::Anthropic => self.inner.prices.price(model),
+            ProviderKind::OpenAiCompatible => None,
+        }
+    }
+
+    /// A complete answer: the stream collected.
+    pub async fn chat(&self, model: &str, request: ChatRequest) -> Result<ChatResponse, GatewayError> {
+        self.stream(model, request).await?.collect_response().await
+    }
+
+    /// Starts a streamed answer. Resolves once the first token has arrived (after whatever retries and
+    /// failovers that took); from then on, events arrive as the provider sends them.
+    pub async fn stream(&self, model: &str, request: ChatRequest) -> Result<ChatStream, GatewayError> {
+        let routes = self.routes(model)?;
+        let span = tracing::info_span!(
+            "gen_ai.chat",
+            "gen_ai.operation.name" = "chat",
+            "gen_ai.request.model" = model,
+            "gen_ai.request.max_tokens" = request.max_tokens.unwrap_or(self.inner.max_tokens),
+            "gen_ai.system" = field::Empty,
+            "gen_ai.response.model" = field::Empty,
+            "gen_ai.usage.input_tokens" = field::Empty,
+            "gen_ai.usage.output_tokens" = field::Empty,
+            "gen_ai.response.finish_reasons" = field::Empty,
+            "auren.cost_usd" = field::Empty,
+            "auren.failed_attempts" = field::Empty,
+        );
+        let result = self.route_call(model, routes, request, span.clone()).instrument(span.clone()).await;
+        match &result {
+            Ok(stream) => {
+                span.record("auren.failed_attempts", stream.failed_attempts.len());
+            }
+            Err(error) => tracing::warn!(parent: &span, %error, "call failed"),
+        }
+        result
+    }
+
+    async fn route_call(
+        &self,
+        model: &str,
+        routes: Vec<Route>,
+        request: ChatRequest,
+        span: Span,
+    ) -> Result<ChatStream, GatewayError> {
+        let inner = &self.inner;
+        let max_tokens = request.max_tokens.unwrap_or(inner.max_tokens);
+        let mut prompt_bound: Option<u64> = None;
+        let mut attempts: Vec<Attempt> = Vec::new();
+        for route in routes {
+            let Some(slot) = inner.providers.get(&route.provider).cloned() else {
+                continue;
+            };
+            let breaker = inner.breakers.get(&route.provider, &route.model);
+            let price = self.price_for(&slot, &route.model);
+            let budgeted = price.is_some() && (inner.budget.limits().daily.is_some() || inner.budget.limits().monthly.is_some());
+            for try_number in 1..=inner.retry.max_retries.saturating_add(1) {
+                let fail = |failure: AttemptFailure, attempts: &mut Vec<Attempt>| {
+                    attempts.push(Attempt { route: route.clone(), try_number, failure });
+                };
+                let now = inner.clock.now();
+                if let Err(until) = breaker.admit(now) {
+                    fail(AttemptFailure::BreakerOpen(until), &mut attempts);
+                    break;
+                }
+                let needs_estimate = budgeted || !slot.limiter.is_unlimited();
+                let bound = match (needs_estimate, prompt_bound) {
+                    (false, _) => 0,
+                    (true, Some(bound)) => bound,
+                    (true, None) => *prompt_bound.insert(tokens::prompt_upper_bound(&request)),
+                };
+                if let Err(wait) = slot.limiter.try_acquire(bound + u64::from(max_tokens), now) {
+                    breaker.record(Outcome::Neutral, now);
+                    fail(AttemptFailure::RateLimited(wait), &mut attempts);
+                    break;
+                }
+                let worst = price.map_or(Usd::ZERO, |p| p.cost(bound, 0, u64::from(max_tokens)));
+                let reservation = match inner.budget.reserve(worst, now) {
+                    Ok(reservation) => reservation,
+                    Err(refusal) => {
+                        breaker.record(Outcome::Neutral, now);
+                        fail(AttemptFailure::Budget(refusal), &mut attempts);
+                        break;
+                    }
+                };
+                let attempt_span = tracing::info_span!(
+                    "gen_ai.attempt",
+                    "gen_ai.system" = slot.provider.system(),
+                    "gen_ai.request.model" = route.model.as_str(),
+                    "auren.provider" = route.provider.as_str(),
+                    "auren.try" = try_number,
+                    "error.type" = field::Empty,
+                );
+                let opened = self.open_first(&slot, &route.model, &request, max_tokens).instrument(attempt_span.clone()).await;
+                match opened {
+                    Ok((events, buffered)) => {
+                        span.record("gen_ai.system", slot.provider.system());
+                        span.record("gen_ai.response.model", route.model.as_str());
+                        let flow = Flow {
+                            inner: Arc::clone(&self.inner),
+                            route: route.clone(),
+                            breaker,
+                            events,
+                            buffered,
+                            reservation: Some(reservation),
+                            price,
+                            request,
+                            output_text: String::new(),
+                            usage: None,
+                            finished: false,
+                            span,
+                        };
+                        return Ok(ChatStream { route, failed_attempts: attempts, events: flow.into_stream() });
+                    }
+                    Err(failure) => {
+                        attempt_span.record("error.type", failure.kind());
+                        tracing::info!(parent: &attempt_span, error = %failure, "attempt failed");
+                        let now = inner.clock.now();
+                        let outcome = if failure.counts_for_breaker() { Outcome::Failure } else { Outcome::Neutral };
+                        breaker.record(outcome, now);
+                        drop(reservation);
+                        let transient = failure.is_transient();
+                        let retry_after = failure.retry_after();
+                        fail(failure, &mut attempts);
+                        if !transient || try_number > inner.retry.max_retries {
+                            break;
+                        }
+                        let delay = match retry_after {
+                            Some(wait) if wait <= inner.retry.max_retry_after => wait,
+                            // Waiting that long would stall the caller: the next route may answer now.
+                            Some(_) => break,
+                            None => full_jitter(&inner.retry, try_number),
+                        };
+                        tokio::time::sleep(delay).await;
+                    }
+                }
+            }
+        }
+        let all_budget = !attempts.is_empty() && attempts.iter().all(|a| matches!(a.failure, AttemptFailure::Budget(_)));
+        if all_budget && let Some(AttemptFailure::Budget(refusal)) = attempts.first().map(|a| a.failure.clone()) {
+            return Err(GatewayError::Budget(refusal));
+        }
+        Err(GatewayError::AllProvidersFailed { model: model.to_owned(), attempts })
+    }
+
+    /// Opens the provider's stream and waits for its first content event, all within the first-token
+    /// timeout. Events before it (usage) are kept.
+    async fn open_first(
+        &self,
+        slot: &ProviderSlot,
+        model: &str,
+        request: &ChatRequest,
+        max_tokens: u32,
+    ) -> Result<(EventStream, VecDeque<StreamEvent>), AttemptFailure> {
+        let limit = self.inner.timeouts.first_token;
+        let first = async {
+            let mut events = slot.provider.open(model, request, max_tokens).await?;
+            let mut buffered = VecDeque::new();
+            loop {
+                match events.next().await {
+                    Some(Ok(event)) => {
+                        let content = !matches!(event, StreamEvent::Usage { .. });
+                        buffered.push_back(event);
+                        if content {
+                            return Ok((events, buffered));
+                        }
+                    }
+                    Some(Err(failure)) => return Err(failure),
+                    None => return Err(AttemptFailure::Broken("the stream ended before any content".into())),
+                }
+            }
+        };
+        tokio::time::timeout(limit, first).await.unwrap_or(Err(AttemptFailure::FirstTokenTimeout(limit)))
+    }
+}
+
+/// Full jitter: uniform in [0, min(max, initial·2^(n-1))].
+fn full_jitter(policy: &RetryPolicy, try_number: u32) -> Duration {
+    let exp = policy.initial_backoff.saturating_mul(1_u32 << try_number.saturating_sub(1).min(20));
+    let cap = exp.min(policy.max_backoff).as_micros() as u64;
+    if cap == 0 {
+        return Duration::ZERO;
+    }
+    // A fresh std RandomState is randomly keyed per instance: enough randomness to spread retries apart.
+    let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    Duration::from_micros(random % (cap + 1))
+}
+
+/// A streamed answer. Yields [`StreamEvent`]s; ends after `Finish`, or with one error.
+pub struct ChatStream {
+    route: Route,
+    failed_attempts: Vec<Attempt>,
+    events: Pin<Box<dyn Stream<Item = Result<StreamEvent, GatewayError>> + Send>>,
+}
+
+impl std::fmt::Debug for ChatStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatStream").field("route", &self.route).field("failed_attempts", &self.failed_attempts).finish()
+    }
+}
+
+impl ChatStream {
+    /// The provider and model that is answering.
+    pub fn route(&self) -> &Route {
+        &self.route
+    }
+
+    /// The attempts that failed before this route answered.
+    pub fn failed_attempts(&self) -> &[Attempt] {
+        &self.failed_attempts
+    }
+
+    /// Reads the whole answer.
+    pub async fn collect_response(mut self) -> Result<ChatResponse, GatewayError> {
+        let mut text = String::new();
+        let mut tool_calls = Vec::new();
+        let mut usage = Usage::default();
+        let mut finish_reason = FinishReason::Stop;
+        while let Some(event) = self.events.next().await {
+            match event? {
+                StreamEvent::TextDelta { text: t } => text.push_str(&t),
+                StreamEvent::ToolCall { call, .. } => tool_calls.push(call),
+                StreamEvent::Usage { usage: u } => usage = u,
+                StreamEvent::Finish { reason } => finish_reason = reason,
+                StreamEvent::ToolCallDelta { .. } => {}
+            }
+        }
+        Ok(ChatResponse {
+            text,
+            tool_calls,
+            usage,
+            finish_reason,
+            provider: self.route.provider,
+            model: self.route.model,
+        })
+    }
+}
+
+impl Stream for ChatStream {
+    type Item = Result<StreamEvent, GatewayError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.events.as_mut().poll_next(cx)
+    }
+}
+
+/// The state of an answer being streamed to the caller.
+struct Flow {
+    inner: Arc<Inner>,
+    route: Route,
+    breaker: Arc<Breaker>,
+    events: EventStream,
+    buffered: VecDeque<StreamEvent>,
+    reservation: Option<Reservation>,
+    price: Option<ModelPrice>,
+    request: ChatRequest,
+    /// What the caller received, for a token estimate when the provider sends no usage.
+    output_text: String,
+    usage: Option<Usage>,
+    finished: bool,
+    span: Span,
+}
+
+enum Step {
+    Yield(StreamEvent),
+    Skip,
+    Fail(AttemptFailure),
+}
+
+impl Flow {
+    fn into_stream(self) -> Pin<Box<dyn Stream<Item = Result<StreamEvent, GatewayError>> + Send>> {
+        Box::pin(futures::stream::unfold(Some(self), |state| async move {
+            let mut flow = state?;
+            loop {
+                let next = match flow.buffered.pop_front() {
+                    Some(event) => Some(Ok(event)),
+                    None => {
+                        let idle = flow.inner.timeouts.idle;
+                        match tokio::time::timeout(idle, flow.events.next()).await {
+                            Ok(item) => item,
+                            Err(_) => Some(Err(AttemptFailure::IdleTimeout(idle))),
+                        }
+                    }
+                };
+                let step = match next {
+                    Some(Ok(event)) => flow.observe(event),
+                    Some(Err(failure)) => Step::Fail(failure),
+                    None => Step::Fail(AttemptFailure::Broken("the stream ended without a finish".into())),
+                };
+                match step {
+                    Step::Skip => {}
+                    Step::Yield(StreamEvent::Finish { reason }) if flow.finished => {
+                        return Some((Ok(StreamEvent::Finish { reason }), None));
+                    }
+                    Step::Yield(StreamEvent::Finish { reason }) => {
+                        let usage = flow.finish(Outcome::Success, Some(&reason)).await;
+                        flow.buffered.push_back(StreamEvent::Finish { reason });
+                        return Some((Ok(StreamEvent::Usage { usage }), Some(flow)));
+                    }
+                    Step::Yield(event) => return Some((Ok(event), Some(flow))),
+                    Step::Fail(failure) => {
+                        let outcome = if failure.counts_for_breaker() { Outcome::Failure } else { Outcome::Neutral };
+                        flow.finish(outcome, None).await;
+                        let error = GatewayError::StreamInterrupted { route: flow.route.clone(), failure };
+                        tracing::warn!(parent: &flow.span, %error, "stream interrupted");
+                        return Some((Err(error), None));
+                    }
+                }
+            }
+        }))
+    }
+
+    fn observe(&mut self, event: StreamEvent) -> Step {
+        match event {
+            StreamEvent::Usage { usage } => {
+                self.usage = Some(usage);
+                Step::Skip
+            }
+            StreamEvent::TextDelta { ref text } => {
+                self.output_text.push_str(text);
+                Step::Yield(event)
+            }
+            StreamEvent::ToolCallDelta { ref name, ref arguments, .. } => {
+                if let Some(name) = name {
+                    self.output_text.push_str(name);
+                }
+                self.output_text.push_str(arguments);
+                Step::Yield(event)
+            }
+            event @ (StreamEvent::ToolCall { .. } | StreamEvent::Finish { .. }) => Step::Yield(event),
+        }
+    }
+
+    /// The usage to account: the provider's, or a tokenizer estimate.
+    fn final_usage(&self) -> Usage {
+        self.usage.unwrap_or_else(|| Usage {
+            input_tokens: tokens::estimate_prompt(&self.request),
+            cached_input_tokens: 0,
+            output_tokens: tokens::count_text(&self.output_text),
+            estimated: true,
+        })
+    }
+
+    /// Settles the budget, tells the breaker, records the span fields, and returns the record to persist.
+    fn settle(&mut self, outcome: Outcome, reason: Option<&FinishReason>) -> (Usage, UsageRecord) {
+        self.finished = true;
+        let now = self.inner.clock.now();
+        let usage = self.final_usage();
+        let cost = self.price.map(|p| p.cost(usage.input_tokens, usage.cached_input_tokens, usage.output_tokens));
+        if let Some(reservation) = self.reservation.take() {
+            reservation.settle(cost.unwrap_or(Usd::ZERO), now);
+        }
+        self.breaker.record(outcome, now);
+        self.span.record("gen_ai.usage.input_tokens", usage.input_tokens);
+        self.span.record("gen_ai.usage.output_tokens", usage.output_tokens);
+        if let Some(reason) = reason {
+            self.span.record("gen_ai.response.finish_reasons", reason.as_str());
+        }
+        if let Some(cost) = cost {
+            self.span.record("auren.cost_usd", cost.as_dollars());
+        }
+        let record = UsageRecord {
+            at: now,
+            provider: self.route.provider.clone(),
+            model: self.route.model.clone(),
+            conversation: self.request.conversation.clone(),
+            input_tokens: usage.input_tokens,
+            cached_input_tokens: usage.cached_input_tokens,
+            output_tokens: usage.output_tokens,
+            estimated: usage.estimated,
+            cost,
+        };
+        (usage, record)
+    }
+
+    async fn finish(&mut self, outcome: Outcome, reason: Option<&FinishReason>) -> Usage {
+        let (usage, record) = self.settle(outcome, reason);
+        if let Err(error) = self.inner.ledger.record(&record).await {
+            tracing::error!(parent: &self.span, %error, "usage was not recorded");
+        }
+        usage
+    }
+}
+
+impl Drop for Flow {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        // The caller stopped reading: the provider still bills what it generated, so account an estimate.
+        // The breaker hears success: the provider was answering.
+        let (_, record) = self.settle(Outcome::Success, None);
+        let ledger = Arc::clone(&self.inner.ledger);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(error) = ledger.record(&record).await {
+                    tracing::error!(%error, "usage of an abandoned stream was not recorded");
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The OpenAI Chat Completions wire format (`POST {base}/chat/completions`, SSE with
+//! `stream_options.include_usage`), spoken by OpenAI and by OpenAI-compatible servers (Ollama,
+//! llama.cpp server, vLLM, LM Studio, OpenRouter) at their own base URL.
+
+use super::{Decoder, EventStream, Provider, decode_sse, send, shorten};
+use crate::chat::{ChatRequest, FinishReason, Message, StreamEvent, ToolCall, Usage};
+use crate::error::AttemptFailure;
+use crate::secrets::ApiKey;
+use futures::future::BoxFuture;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, VecDeque};
+
+/// An OpenAI or OpenAI-compatible endpoint.
+pub struct OpenAiProvider {
+    client: reqwest::Client,
+    url: String,
+    key: Option<ApiKey>,
+    /// Set when the provider needs a key and none was found: what to set.
+    missing_key: Option<String>,
+    compatible: bool,
+}
+
+impl OpenAiProvider {
+    /// OpenAI itself: a key is required.
+    pub fn openai(client: reqwest::Client, base_url: &str, key: Option<ApiKey>, where_key: String) -> Self {
+        let missing_key = key.is_none().then_some(where_key);
+        Self { client, url: format!("{base_url}/chat/completions"), key, missing_key, compatible: false }
+    }
+
+    /// An OpenAI-compatible server: the key is optional (local servers take none).
+    pub fn compatible(client: reqwest::Client, base_url: &str, key: Option<ApiKey>) -> Self {
+        Self { client, url: format!("{base_url}/chat/completions"), key, missing_key: None, compatible: true }
+    }
+}
+
+impl std::fmt::Debug for OpenAiProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiProvider").field("url", &self.url).field("key", &self.key).finish()
+    }
+}
+
+impl Provider for OpenAiProvider {
+    fn system(&self) -> &'static str {
+        if self.compatible { "openai_compatible" } else { "openai" }
+    }
+
+    fn open<'a>(
+        &'a self,
+        model: &'a str,
+        request: &'a ChatRequest,
+        max_tokens: u32,
+    ) -> BoxFuture<'a, Result<EventStream, AttemptFailure>> {
+        Box::pin(async move {
+            if let Some(missing) = &self.missing_key {
+                return Err(AttemptFailure::MissingKey(missing.clone()));
+            }
+            let body = request_body(model, request, max_tokens, self.compatible)?;
+            let mut builder = self.client.post(&self.url).json(&body);
+            if let Some(key) = &self.key {
+                builder = builder.bearer_auth(key.expose());
+            }
+            let response = send(builder).await?;
+            Ok(decode_sse(response, OpenAiDecoder::default()))
+        })
+    }
+}
+
+/// The request body. OpenAI's own API takes `max_completion_tokens` (`max_tokens` is refused by its
+/// reasoning models); compatible servers know `max_tokens`.
+pub fn request_body(model: &str, request: &ChatRequest, max_tokens: u32, compatible: bool) -> Result<Value, AttemptFailure> {
+    let messages: Vec<Value> = request
+        .messages
+        .iter()
+        .map(|m| match m {
+            Message::System { content } => json!({"role": "system", "content": content}),
+            Message::User { content } => json!({"role": "user", "content": content}),
+            Message::Assistant { content, tool_calls } if tool_calls.is_empty() => {
+                json!({"role": "assistant", "content": content})
+            }
+            Message::Assistant { content, tool_calls } => json!({
+                "role": "assistant",
+                "content": if content.is_empty() { Value::Null } else { Value::from(content.as_str()) },
+                "tool_calls": tool_calls.iter().map(|c| json!({
+                    "id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}
+                })).collect::<Vec<_>>(),
+            }),
+            Message::Tool { call_id, content } => json!({"role": "tool", "tool_call_id": call_id, "content": content}),
+        })
+        .collect();
+    let mut body = json!({
+        "model": model,
+        "messages": messages,
+        "stream": true,
+        "stream_options": {"include_usage": true},
+    });
+    let Some(object) = body.as_object_mut() else {
+        return Err(AttemptFailure::InvalidRequest("request body is not an object".into()));
+    };
+    let cap_field = if compatible { "max_tokens" } else { "max_completion_tokens" };
+    object.insert(cap_field.into(), json!(max_tokens));
+    if !request.tools.is_empty() {
+        let tools: Vec<Value> = request
+            .tools
+            .iter()
+            .map(|t| json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}))
+            .collect();
+        object.insert("tools".into(), Value::Array(tools));
+    }
+    if let Some(temperature) = request.temperature {
+        object.insert("temperature".into(), json!(temperature));
+    }
+    if !request.stop.is_empty() {
+        object.insert("stop".into(), json!(request.stop));
+    }
+    Ok(body)
+}
+
+#[derive(Deserialize)]
+struct Chunk {
+    #[serde(default)]
+    choices: Vec<Choice>,
+    usage: Option<WireUsage>,
+    error: Option<WireError>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    #[serde(default)]
+    delta: Delta,
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Delta {
+    content: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<ToolCallDelta>,
+}
+
+#[derive(Deserialize)]
+struct ToolCallDelta {
+    index: u32,
+    id: Option<String>,
+    function: Option<FunctionDelta>,
+}
+
+#[derive(Deserialize)]
+struct FunctionDelta {
+    name: Option<String>,
+    arguments: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireUsage {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    prompt_tokens_details: Option<PromptDetails>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    cached_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct WireError {
+    message: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    code: Option<Value>,
+}
+
+#[derive(Default)]
+struct PartialCall {
+    id: String,
+    name: String,
+    arguments: String,
+}
+
+#[derive(Default)]
+pub(crate) struct OpenAiDecoder {
+    calls: BTreeMap<u32, PartialCall>,
+    calls_emitted: bool,
+    finish: Option<FinishReason>,
+    usage: Option<Usage>,
+}
+
+impl OpenAiDecoder {
+    fn emit_calls(&mut self, out: &mut VecDeque<StreamEvent>) {
+        if self.calls_emitted {
+            return;
+        }
+        self.calls_emitted = true;
+        for (index, call) in std::mem::take(&mut self.calls) {
+            let call = ToolCall { id: call.id, name: call.name, arguments: call.arguments };
+            out.push_back(StreamEvent::ToolCall { index, call });
+        }
+    }
+
+    fn finish(&mut self, out: &mut VecDeque<StreamEvent>) {
+        self.emit_calls(out);
+        if let Some(usage) = self.usage.take() {
+            out.push_back(StreamEvent::Usage { usage });
+        }
+        let reason = self.finish.take().unwrap_or(FinishReason::Stop);
+        out.push_back(StreamEvent::Finish { reason });
+    }
+}
+
+fn finish_reason(reason: &str) -> FinishReason {
+    match reason {
+        "stop" => FinishReason::Stop,
+        "length" => FinishReason::Length,
+        "tool_calls" | "function_call" => FinishReason::ToolCalls,
+        "content_filter" => FinishReason::ContentFilter,
+        other => FinishReason::Other(other.to_owned()),
+    }
+}
+
+impl Decoder for OpenAiDecoder {
+    fn event(&mut self, _name: &str, data: &str, out: &mut VecDeque<StreamEvent>) -> Result<bool, AttemptFailure> {
+        if data.trim() == "[DONE]" {
+            self.finish(out);
+            return Ok(true);
+        }
+        let chunk: Chunk = serde_json::from_str(data)
+            .map_err(|e| AttemptFailure::Malformed(format!("{e} in chunk {}", shorten(data, 120))))?;
+        if let Some(error) = chunk.error {
+            let kind = error.kind.or_else(|| error.code.map(|c| c.to_string())).unwrap_or_else(|| "error".into());
+            return Err(AttemptFailure::StreamError { kind, message: error.message.unwrap_or_default() });
+        }
+        for choice in chunk.choices {
+            if let Some(text) = choice.delta.content.filter(|t| !t.is_empty()) {
+                out.push_back(StreamEvent::TextDelta { text });
+            }
+            for delta in choice.delta.tool_calls {
+                let call = self.calls.entry(delta.index).or_default();
+                let (name, arguments) = match delta.function {
+                    Some(f) => (f.name, f.arguments.unwrap_or_default()),
+                    None => (None, String::new()),
+                };
+                if let Some(id) = &delta.id {
+                    call.id.clone_from(id);
+                }
+                if let Some(name) = &name {
+                    call.name.push_str(name);
+                }
+                call.arguments.push_str(&arguments);
+                out.push_back(StreamEvent::ToolCallDelta { index: delta.index, id: delta.id, name, arguments });
+            }
+            if let Some(reason) = choice.finish_reason {
+                // The arguments are whole now; hand the calls over before the usage chunk arrives.
+                self.emit_calls(out);
+                self.finish = Some(finish_reason(&reason));
+            }
+        }
+        if let Some(u) = chunk.usage {
+            self.usage = Some(Usage {
+                input_tokens: u.prompt_tokens,
+                cached_input_tokens: u.prompt_tokens_details.and_then(|d| d.cached_tokens).unwrap_or(0),
+                output_tokens: u.completion_tokens,
+                estimated: false,
+            });
+        }
+        Ok(false)
+    }
+
+    fn end(&mut self, out: &mut VecDeque<StreamEvent>) -> Result<(), AttemptFailure> {
+        // Some compatible servers close without `[DONE]`; a finish reason means the answer was complete.
+        if self.finish.is_some() {
+            self.finish(out);
+            Ok(())
+        } else {
+            Err(AttemptFailure::Broken("the stream ended before a finish reason or [DONE]".into()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_text_tool_calls_usage_and_done() {
+        let chunks = [
+            r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"rmssd","arguments":""}}]},"finish_reason":null}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"days\":"}}]},"finish_reason":null}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"7}"}}]},"finish_reason":null}]}"#,
+            r#"{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#,
+            r#"{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17,"prompt_tokens_details":{"cached_tokens":4}}}"#,
+            "[DONE]",
+        ];
+        let mut decoder = OpenAiDecoder::default();
+        let mut out = VecDeque::new();
+        let done: Vec<bool> = chunks.iter().map(|c| decoder.event("", c, &mut out).expect("valid chunk")).collect();
+        assert_eq!(done.last(), Some(&true));
+        let events: Vec<StreamEvent> = out.into_iter().collect();
+        assert_eq!(events[0], StreamEvent::TextDelta { text: "Hi".into() });
+        assert!(events.contains(&StreamEvent::ToolCall {
+            index: 0,
+            call: ToolCall { id: "call_1".into(), name: "rmssd".into(), arguments: r#"{"days":7}"#.into() }
+        }));
+        assert_eq!(
+            events[events.len() - 2],
+            StreamEvent::Usage { usage: Usage { input_tokens: 12, cached_input_tokens: 4, output_tokens: 5, estimated: false } }
+        );
+        assert_eq!(events[events.len() - 1], StreamEvent::Finish { reason: FinishReason::ToolCalls });
+    }
+
+    #[test]
+    fn malformed_chunk_and_truncated_stream_are_errors() {
+        let mut decoder = OpenAiDecoder::default();
+        let mut out = VecDeque::new();
+        assert!(matches!(decoder.event("", "{not json", &mut out), Err(AttemptFailure::Malformed(_))));
+        assert!(matches!(decoder.end(&mut out), Err(AttemptFailure::Broken(_))));
+    }
+}
