@@ -1,2 +1,3 @@
 //! Integration tests of auren-hrv (one binary for the crate).
 mod artifacts;
+mod rolling;
