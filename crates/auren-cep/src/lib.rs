@@ -1,0 +1,39 @@
+//! Embedded complex-event processing for Auren: user-editable TOML rules evaluated over beats,
+//! heart rate, HRV metrics, contact/link changes, sessions and tags.
+//!
+//! Pure: no I/O, no async, no clock. Time comes with each event and with [`Detector::tick`].
+//! Rules are parsed and compiled once ([`compile`]); per event the detector only pushes values
+//! into shared sliding windows and runs small stack programs, allocating nothing unless a rule
+//! fires. The language is documented in `RULES.md`.
+//!
+//! Layout:
+//! - `event`: [`Event`], [`EventKind`], [`Metrics`] and [`MetricField`], [`SessionKind`],
+//!   [`Baselines`] and [`BaselineField`].
+//! - `expr`: tokens and the hand-written parser of expressions; durations.
+//! - `field`: every value rules read, resolved to a fixed slot.
+//! - `program`: type checking and compilation to stack programs; three-valued evaluation.
+//! - `window`: [`window::SlidingWindow`], O(1) amortised time windows (avg, sum, min, max,
+//!   count, stddev, rate, delta).
+//! - `template`: `{expression:.N}` message templates.
+//! - `rules`: the TOML schema, [`compile`], [`RuleSet`], [`Severity`].
+//! - `detector`: [`Detector`], [`Alert`], [`Evidence`]: `for`, sequences, absence, cooldowns.
+//! - `error`: [`RuleError`] with rule, line and column.
+
+mod detector;
+mod error;
+mod event;
+mod expr;
+mod field;
+mod program;
+mod rules;
+mod template;
+pub mod window;
+
+pub use detector::{Alert, Detector, Evidence};
+pub use error::{ErrorKind, RuleError};
+pub use event::{BaselineField, Baselines, Event, EventKind, MetricField, Metrics, SessionKind};
+pub use rules::{RuleInfo, RuleSet, Severity, compile};
+
+/// The rules Auren ships with: in-session CNS fatigue, aerobic threshold, HR ceiling, signal
+/// and contact loss, artifact bursts, sympathetic surges and slow HR recovery.
+pub const DEFAULT_RULES: &str = include_str!("../rules/default.toml");

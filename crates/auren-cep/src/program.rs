@@ -1,0 +1,518 @@
+//! Compiled expressions: type checking, slot resolution and a flat stack program evaluated with
+//! no allocation and no string lookups.
+//!
+//! Values are `f64`; truth values are 1 (true), 0 (false) or NaN (unknown: a field never seen,
+//! an absent baseline, an empty window). `and`/`or`/`not` follow three-valued logic, so a rule
+//! fires only when its condition is known to be true.
+
+use crate::error::ErrorKind;
+use crate::event::{BaselineField, EventClass, SessionKind};
+use crate::expr::{BinOp, Expr, ExprError, ExprKind, Unit};
+use crate::field::{FIELD_COUNT, Field};
+use crate::window::{Aggregate, Needs, SlidingWindow};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Op {
+    Const(f64),
+    Field(u8),
+    Baseline(u8),
+    Window(u16, Aggregate),
+    Prev(u8),
+    Elapsed,
+    /// True when the current event's class bit is in the mask.
+    Event(u16),
+    Tag(u16),
+    InSession,
+    Session(SessionKind),
+    Neg,
+    Not,
+    Abs,
+    Ln,
+    Exp,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+    And,
+    Or,
+}
+
+/// A stack program. Its depth is bounded at compile time by [`MAX_STACK`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Program {
+    ops: Box<[Op]>,
+}
+
+pub(crate) const MAX_STACK: usize = 32;
+
+/// What an expression reads, for one evaluation.
+pub(crate) struct Scope<'a> {
+    pub latest: &'a [f64; FIELD_COUNT],
+    pub baselines: &'a [f64; BaselineField::COUNT],
+    pub windows: &'a [SlidingWindow],
+    pub event_bit: u16,
+    pub tag: Option<&'a str>,
+    pub tags: &'a [String],
+    pub session: Option<SessionKind>,
+    pub prev: &'a [f64; FIELD_COUNT],
+    pub elapsed: f64,
+}
+
+#[inline]
+fn truth(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
+}
+
+#[inline]
+fn compare(a: f64, b: f64, f: impl Fn(f64, f64) -> bool) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        truth(f(a, b))
+    }
+}
+
+impl Program {
+    /// Evaluates one leaf op in isolation (for evidence and templates of a single value).
+    #[inline]
+    fn load(op: Op, s: &Scope<'_>) -> f64 {
+        match op {
+            Op::Const(v) => v,
+            Op::Field(i) => s.latest[i as usize],
+            Op::Baseline(i) => s.baselines[i as usize],
+            Op::Window(w, agg) => s.windows[w as usize].read(agg),
+            Op::Prev(i) => s.prev[i as usize],
+            Op::Elapsed => s.elapsed,
+            Op::Event(mask) => truth(s.event_bit & mask != 0),
+            Op::Tag(i) => truth(s.tag.is_some_and(|t| t == s.tags[i as usize])),
+            Op::InSession => truth(s.session.is_some()),
+            Op::Session(k) => truth(s.session == Some(k)),
+            _ => f64::NAN,
+        }
+    }
+
+    pub(crate) fn leaf_value(op: Op, s: &Scope<'_>) -> f64 {
+        Self::load(op, s)
+    }
+
+    /// The value of the expression: a number, or 1/0/NaN for truth values.
+    #[inline]
+    pub(crate) fn eval(&self, s: &Scope<'_>) -> f64 {
+        let mut stack = [0.0f64; MAX_STACK];
+        let mut sp = 0usize;
+        for &op in self.ops.iter() {
+            match op {
+                Op::Neg | Op::Not | Op::Abs | Op::Ln | Op::Exp => {
+                    let a = stack[sp - 1];
+                    stack[sp - 1] = match op {
+                        Op::Neg => -a,
+                        Op::Not => 1.0 - a,
+                        Op::Abs => a.abs(),
+                        Op::Ln if a > 0.0 => a.ln(),
+                        Op::Ln => f64::NAN,
+                        _ => a.exp(),
+                    };
+                }
+                Op::Add
+                | Op::Sub
+                | Op::Mul
+                | Op::Div
+                | Op::Lt
+                | Op::Le
+                | Op::Gt
+                | Op::Ge
+                | Op::Eq
+                | Op::Ne
+                | Op::And
+                | Op::Or => {
+                    sp -= 1;
+                    let b = stack[sp];
+                    let a = stack[sp - 1];
+                    stack[sp - 1] = match op {
+                        Op::Add => a + b,
+                        Op::Sub => a - b,
+                        Op::Mul => a * b,
+                        Op::Div if b == 0.0 => f64::NAN,
+                        Op::Div => a / b,
+                        Op::Lt => compare(a, b, |a, b| a < b),
+                        Op::Le => compare(a, b, |a, b| a <= b),
+                        Op::Gt => compare(a, b, |a, b| a > b),
+                        Op::Ge => compare(a, b, |a, b| a >= b),
+                        Op::Eq => compare(a, b, |a, b| a == b),
+                        Op::Ne => compare(a, b, |a, b| a != b),
+                        Op::And if a == 0.0 || b == 0.0 => 0.0,
+                        Op::Or if a == 1.0 || b == 1.0 => 1.0,
+                        _ if a.is_nan() || b.is_nan() => f64::NAN,
+                        Op::And => 1.0,
+                        _ => 0.0,
+                    };
+                }
+                leaf => {
+                    stack[sp] = Self::load(leaf, s);
+                    sp += 1;
+                }
+            }
+        }
+        if sp == 0 { f64::NAN } else { stack[sp - 1] }
+    }
+}
+
+/// A window the rule set needs: one per distinct (field, span), shared by every rule using it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct WindowSpec {
+    pub slot: u8,
+    pub span_ms: i64,
+    pub needs: Needs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ty {
+    Num,
+    Bool,
+    Str,
+}
+
+impl Ty {
+    fn name(self) -> &'static str {
+        match self {
+            Ty::Num => "a number",
+            Ty::Bool => "a condition (true/false)",
+            Ty::Str => "a string",
+        }
+    }
+}
+
+/// A compiled expression and what it reads.
+#[derive(Debug, Clone)]
+pub(crate) struct Compiled {
+    pub program: Program,
+    pub ty: Ty,
+    /// Event classes whose arrival can change the value.
+    pub mask: u16,
+    /// Reads `event.*` or `tag()`: true only at the instant of an event.
+    pub uses_event: bool,
+    pub longest_window_ms: i64,
+    /// The values worth showing as evidence: fields, baselines, aggregates, `prev`, `elapsed`.
+    pub leaves: Vec<(String, Op)>,
+}
+
+/// Resolves names against the rule set being built, registering windows and tags.
+pub(crate) struct Compiler<'r> {
+    pub windows: &'r mut Vec<WindowSpec>,
+    pub tags: &'r mut Vec<String>,
+    /// Whether `prev()` and `elapsed` are meaningful here (after a sequence step).
+    pub after_step: bool,
+    /// Whether `elapsed` alone is meaningful (the message of a `for` rule).
+    pub elapsed_allowed: bool,
+}
+
+struct Out {
+    ops: Vec<Op>,
+    depth: usize,
+    max_depth: usize,
+    mask: u16,
+    uses_event: bool,
+    longest_window_ms: i64,
+    leaves: Vec<(String, Op)>,
+}
+
+impl Out {
+    fn push(&mut self, op: Op) {
+        self.ops.push(op);
+        match op {
+            Op::Neg | Op::Not | Op::Abs | Op::Ln | Op::Exp => {}
+            Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Lt
+            | Op::Le
+            | Op::Gt
+            | Op::Ge
+            | Op::Eq
+            | Op::Ne
+            | Op::And
+            | Op::Or => self.depth -= 1,
+            _ => {
+                self.depth += 1;
+                self.max_depth = self.max_depth.max(self.depth);
+            }
+        }
+    }
+
+    fn leaf(&mut self, text: &str, e: &Expr, op: Op) {
+        let label = text[e.span.start..e.span.end].to_string();
+        if !self.leaves.iter().any(|(l, _)| *l == label) {
+            self.leaves.push((label, op));
+        }
+        self.push(op);
+    }
+}
+
+fn type_err<T>(e: &Expr, expected: Ty, found: Ty) -> Result<T, ExprError> {
+    Err(ExprError {
+        at: e.span.start,
+        kind: ErrorKind::Type {
+            expected: expected.name(),
+            found: found.name(),
+        },
+    })
+}
+
+fn fail<T>(e: &Expr, kind: ErrorKind) -> Result<T, ExprError> {
+    Err(ExprError {
+        at: e.span.start,
+        kind,
+    })
+}
+
+const FUNCTIONS: &str = "avg, sum, min, max, count, stddev, rate, delta, prev, tag, abs, ln, exp";
+/// The longest window a rule may ask for: a day.
+const MAX_WINDOW_MS: f64 = 86_400_000.0;
+
+impl Compiler<'_> {
+    /// Compiles `expr` (parsed from `text`).
+    pub(crate) fn compile(&mut self, text: &str, expr: &Expr) -> Result<Compiled, ExprError> {
+        let mut out = Out {
+            ops: Vec::new(),
+            depth: 0,
+            max_depth: 0,
+            mask: EventClass::Tick.bit(),
+            uses_event: false,
+            longest_window_ms: 0,
+            leaves: Vec::new(),
+        };
+        let ty = self.node(text, expr, &mut out)?;
+        if out.max_depth > MAX_STACK {
+            return fail(expr, ErrorKind::TooDeep);
+        }
+        Ok(Compiled {
+            program: Program {
+                ops: out.ops.into_boxed_slice(),
+            },
+            ty,
+            mask: out.mask,
+            uses_event: out.uses_event,
+            longest_window_ms: out.longest_window_ms,
+            leaves: out.leaves,
+        })
+    }
+
+    fn expect(&mut self, text: &str, e: &Expr, want: Ty, out: &mut Out) -> Result<(), ExprError> {
+        let got = self.node(text, e, out)?;
+        if got != want {
+            return type_err(e, want, got);
+        }
+        Ok(())
+    }
+
+    fn field_arg(e: &Expr) -> Result<Field, ExprError> {
+        match &e.kind {
+            ExprKind::Name(None, name) => Field::from_name(name).map_or_else(
+                || fail(e, ErrorKind::UnknownField(name.clone(), Field::all_names())),
+                Ok,
+            ),
+            _ => fail(
+                e,
+                ErrorKind::Unexpected("an expression".into(), "a field name"),
+            ),
+        }
+    }
+
+    fn field_ty(f: Field) -> Ty {
+        if f.is_flag() { Ty::Bool } else { Ty::Num }
+    }
+
+    fn node(&mut self, text: &str, e: &Expr, out: &mut Out) -> Result<Ty, ExprError> {
+        match &e.kind {
+            ExprKind::Number(v, _) => {
+                out.push(Op::Const(*v));
+                Ok(Ty::Num)
+            }
+            ExprKind::Str(_) => fail(
+                e,
+                ErrorKind::Unexpected("a string".into(), "a value (strings go in `tag(...)`)"),
+            ),
+            ExprKind::Neg(inner) => {
+                self.expect(text, inner, Ty::Num, out)?;
+                out.push(Op::Neg);
+                Ok(Ty::Num)
+            }
+            ExprKind::Not(inner) => {
+                self.expect(text, inner, Ty::Bool, out)?;
+                out.push(Op::Not);
+                Ok(Ty::Bool)
+            }
+            ExprKind::Binary(op, l, r) => {
+                let (operand, result, code) = match op {
+                    BinOp::Add => (Ty::Num, Ty::Num, Op::Add),
+                    BinOp::Sub => (Ty::Num, Ty::Num, Op::Sub),
+                    BinOp::Mul => (Ty::Num, Ty::Num, Op::Mul),
+                    BinOp::Div => (Ty::Num, Ty::Num, Op::Div),
+                    BinOp::Lt => (Ty::Num, Ty::Bool, Op::Lt),
+                    BinOp::Le => (Ty::Num, Ty::Bool, Op::Le),
+                    BinOp::Gt => (Ty::Num, Ty::Bool, Op::Gt),
+                    BinOp::Ge => (Ty::Num, Ty::Bool, Op::Ge),
+                    BinOp::Eq => (Ty::Num, Ty::Bool, Op::Eq),
+                    BinOp::Ne => (Ty::Num, Ty::Bool, Op::Ne),
+                    BinOp::And => (Ty::Bool, Ty::Bool, Op::And),
+                    BinOp::Or => (Ty::Bool, Ty::Bool, Op::Or),
+                };
+                self.expect(text, l, operand, out)?;
+                self.expect(text, r, operand, out)?;
+                out.push(code);
+                Ok(result)
+            }
+            ExprKind::Name(None, name) => match name.as_str() {
+                "session" => {
+                    out.mask |= EventClass::SessionStart.bit() | EventClass::SessionEnd.bit();
+                    out.push(Op::InSession);
+                    Ok(Ty::Bool)
+                }
+                "elapsed" => {
+                    if !(self.after_step || self.elapsed_allowed) {
+                        return fail(e, ErrorKind::NeedsPreviousStep("elapsed"));
+                    }
+                    out.leaf(text, e, Op::Elapsed);
+                    Ok(Ty::Num)
+                }
+                _ => {
+                    let f = Self::field_arg(e)?;
+                    out.mask |= f.source().bit();
+                    out.leaf(text, e, Op::Field(f.slot() as u8));
+                    Ok(Self::field_ty(f))
+                }
+            },
+            ExprKind::Name(Some(ns), member) => match ns.as_str() {
+                "baseline" => {
+                    let Some(b) = BaselineField::from_name(member) else {
+                        let names: Vec<_> = BaselineField::ALL.iter().map(|b| b.as_str()).collect();
+                        return fail(e, ErrorKind::UnknownBaseline(member.clone(), names.join(", ")));
+                    };
+                    out.leaf(text, e, Op::Baseline(b as u8));
+                    Ok(Ty::Num)
+                }
+                "event" => {
+                    let Some(class) = EventClass::ALL.iter().find(|c| c.name() == member) else {
+                        let names: Vec<_> = EventClass::ALL.iter().map(|c| c.name()).collect();
+                        return fail(e, ErrorKind::UnknownEvent(member.clone(), names.join(", ")));
+                    };
+                    out.mask |= class.bit();
+                    out.uses_event = true;
+                    out.push(Op::Event(class.bit()));
+                    Ok(Ty::Bool)
+                }
+                "session" => {
+                    let Some(kind) = SessionKind::ALL.iter().find(|k| k.as_str() == member) else {
+                        let names: Vec<_> = SessionKind::ALL.iter().map(|k| k.as_str()).collect();
+                        return fail(
+                            e,
+                            ErrorKind::UnknownSessionKind(member.clone(), names.join(", ")),
+                        );
+                    };
+                    out.mask |= EventClass::SessionStart.bit() | EventClass::SessionEnd.bit();
+                    out.push(Op::Session(*kind));
+                    Ok(Ty::Bool)
+                }
+                other => fail(e, ErrorKind::UnknownNamespace(other.to_string())),
+            },
+            ExprKind::Call(name, args) => self.call(text, e, name, args, out),
+        }
+    }
+
+    fn call(
+        &mut self,
+        text: &str,
+        e: &Expr,
+        name: &str,
+        args: &[Expr],
+        out: &mut Out,
+    ) -> Result<Ty, ExprError> {
+        if let Some(agg) = Aggregate::from_name(name) {
+            let [field, window] = args else {
+                return fail(e, ErrorKind::Arity(name.to_string(), "a field and a window, e.g. `avg(hr, 60s)`"));
+            };
+            let f = Self::field_arg(field)?;
+            let span_ms = match window.kind {
+                ExprKind::Number(v, Unit::Duration) => v,
+                _ => return fail(window, ErrorKind::WindowNotDuration),
+            };
+            if !(span_ms >= 1.0 && span_ms <= MAX_WINDOW_MS) {
+                return fail(window, ErrorKind::WindowRange);
+            }
+            let span_ms = span_ms.round() as i64;
+            let slot = f.slot() as u8;
+            let index = match self
+                .windows
+                .iter()
+                .position(|w| w.slot == slot && w.span_ms == span_ms)
+            {
+                Some(i) => i,
+                None => {
+                    self.windows.push(WindowSpec {
+                        slot,
+                        span_ms,
+                        needs: Needs::default(),
+                    });
+                    self.windows.len() - 1
+                }
+            };
+            self.windows[index].needs.merge(agg.needs());
+            out.mask |= f.source().bit();
+            out.longest_window_ms = out.longest_window_ms.max(span_ms);
+            out.leaf(text, e, Op::Window(index as u16, agg));
+            return Ok(Ty::Num);
+        }
+        match name {
+            "prev" => {
+                if !self.after_step {
+                    return fail(e, ErrorKind::NeedsPreviousStep("prev()"));
+                }
+                let [field] = args else {
+                    return fail(e, ErrorKind::Arity(name.to_string(), "one field, e.g. `prev(hr)`"));
+                };
+                let f = Self::field_arg(field)?;
+                out.leaf(text, e, Op::Prev(f.slot() as u8));
+                Ok(Self::field_ty(f))
+            }
+            "tag" => {
+                let [arg] = args else {
+                    return fail(e, ErrorKind::Arity(name.to_string(), "one string, e.g. `tag('exercise_end')`"));
+                };
+                let ExprKind::Str(tag) = &arg.kind else {
+                    return type_err(arg, Ty::Str, Ty::Num);
+                };
+                let index = match self.tags.iter().position(|t| t == tag) {
+                    Some(i) => i,
+                    None => {
+                        self.tags.push(tag.clone());
+                        self.tags.len() - 1
+                    }
+                };
+                out.mask |= EventClass::Tag.bit();
+                out.uses_event = true;
+                out.push(Op::Tag(index as u16));
+                Ok(Ty::Bool)
+            }
+            "abs" | "ln" | "exp" => {
+                let [arg] = args else {
+                    return fail(e, ErrorKind::Arity(name.to_string(), "one number"));
+                };
+                self.expect(text, arg, Ty::Num, out)?;
+                out.push(match name {
+                    "abs" => Op::Abs,
+                    "ln" => Op::Ln,
+                    _ => Op::Exp,
+                });
+                Ok(Ty::Num)
+            }
+            _ => fail(e, ErrorKind::UnknownFunction(name.to_string(), FUNCTIONS)),
+        }
+    }
+}
