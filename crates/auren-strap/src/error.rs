@@ -1,0 +1,35 @@
+//! The errors a source's run ends with: each names what failed (which file, which strap, which step).
+
+use std::path::PathBuf;
+
+use auren_hrm::capture::CaptureError;
+
+/// Why a source could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot read {path}: {source}")]
+    ReadFile { path: PathBuf, source: std::io::Error },
+
+    #[error("{path}: {source}")]
+    Capture { path: PathBuf, source: CaptureError },
+
+    #[error("{path}: line {line}: {text:?} is not an RR-interval in ms (a number between 200 and 3000)")]
+    RrLine {
+        path: PathBuf,
+        line: usize,
+        text: String,
+    },
+
+    #[error("{path}: the file holds no RR-intervals")]
+    NoRr { path: PathBuf },
+
+    #[error("simulator: {0}")]
+    Simulator(#[from] crate::simulator::SimulatorConfigError),
+}
+
+/// Why a recording stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("cannot write the capture: {0}")]
+    Write(#[from] std::io::Error),
+}

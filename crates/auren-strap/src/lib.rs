@@ -1,0 +1,23 @@
+//! Heart sources behind one trait: a BLE chest strap (btleplug), a physiological simulator, and replay of
+//! captures and RR files; plus recording any source to a `.hrmcap` capture.
+//!
+//! Every source is a [`HeartSource`]: started with a shutdown token, it sends a closed [`SourceEvent`]
+//! enum (decoded samples and link events) through a tokio channel. Real-time sources read tokio's clock,
+//! so tests drive them with paused time; nothing here reads the system clock.
+//!
+//! Layout:
+//! - `source` — [`HeartSource`], [`SourceEvent`], [`Sample`], [`start`], playback [`Pace`].
+//! - `emitter` — the shared notification path: decode, count malformed, contact changes, gaps.
+//! - `simulator` — seeded physiological RR model and scenarios, sent as real 0x2A37 bytes.
+//! - `error` — [`SourceError`], [`RecordError`].
+
+mod emitter;
+mod error;
+pub mod simulator;
+mod source;
+
+pub use error::{RecordError, SourceError};
+pub use source::{
+    BadSpeed, EVENT_CHANNEL_CAPACITY, EndReason, HeartSource, Pace, RunningSource, Sample, SourceEvent,
+    SourceRun, SourceSummary, Speed, start,
+};

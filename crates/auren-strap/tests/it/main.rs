@@ -1,0 +1,5 @@
+//! Integration tests of auren-strap (one binary for the crate): simulator physiology and determinism,
+//! replay and record round trips, and BLE against a fake BlueZ on a private D-Bus bus.
+
+mod hrv;
+mod simulator;
