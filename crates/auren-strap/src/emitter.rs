@@ -47,23 +47,26 @@ impl Emitter {
 
     /// Handles one 0x2A37 payload that arrived at `at_ms`.
     pub(crate) async fn notification(&mut self, at_ms: u64, payload: Vec<u8>) -> Result<(), ReceiverGone> {
-        let sample = match Sample::decode(at_ms, payload.clone()) {
-            Ok(sample) => sample,
+        match Sample::decode(at_ms, payload.clone()) {
+            Ok(sample) => self.sample(sample).await,
             Err(error) => {
                 self.malformed += 1;
                 tracing::debug!(at_ms, %error, "malformed heart rate notification skipped");
                 let total = self.malformed;
-                return self
-                    .send(SourceEvent::Malformed {
-                        at_ms,
-                        payload,
-                        error,
-                        total,
-                    })
-                    .await;
+                self.send(SourceEvent::Malformed {
+                    at_ms,
+                    payload,
+                    error,
+                    total,
+                })
+                .await
             }
-        };
+        }
+    }
 
+    /// Handles one decoded sample (from a notification, or built from an RR file).
+    pub(crate) async fn sample(&mut self, sample: Sample) -> Result<(), ReceiverGone> {
+        let at_ms = sample.at_ms;
         let previous = self.last_notification_ms.replace(at_ms);
         if let Some(from_ms) = self.link_lost_at.take() {
             self.send(SourceEvent::Gap {

@@ -9,10 +9,14 @@
 //! - `source` — [`HeartSource`], [`SourceEvent`], [`Sample`], [`start`], playback [`Pace`].
 //! - `emitter` — the shared notification path: decode, count malformed, contact changes, gaps.
 //! - `simulator` — seeded physiological RR model and scenarios, sent as real 0x2A37 bytes.
+//! - `replay` — `.hrmcap` captures and RR files played back as a source.
+//! - `record` — any source's events written to a `.hrmcap` capture.
 //! - `error` — [`SourceError`], [`RecordError`].
 
 mod emitter;
 mod error;
+pub mod record;
+pub mod replay;
 pub mod simulator;
 mod source;
 

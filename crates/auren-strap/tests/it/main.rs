@@ -2,4 +2,5 @@
 //! replay and record round trips, and BLE against a fake BlueZ on a private D-Bus bus.
 
 mod hrv;
+mod replay;
 mod simulator;
