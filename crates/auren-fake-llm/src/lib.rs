@@ -1,0 +1,279 @@
+//! auren-fake-llm: a scriptable loopback HTTP server that speaks the OpenAI Chat Completions and the
+//! Anthropic Messages wire formats — streaming (SSE) and not — for tests and benchmarks of anything that
+//! talks to LLM providers.
+//!
+//! Layout: `lib.rs` holds the server ([`FakeLlm`]), its scripts ([`Script`], [`Reply`]) and the record of
+//! requests it received ([`RecordedRequest`]); `wire.rs` writes the two formats' bodies and events.
+//!
+//! Routes: `POST /v1/chat/completions` and `POST /chat/completions` (OpenAI; give clients
+//! [`FakeLlm::openai_base_url`]), `POST /v1/messages` (Anthropic; [`FakeLlm::anthropic_base_url`]),
+//! `GET /api/tags` (Ollama's model list). Each request takes the next script queued for its model, else
+//! the default reply.
+
+mod wire;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::Response;
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A tool call the fake model makes, its arguments sent in the given pieces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeToolCall {
+    pub id: String,
+    pub name: String,
+    pub argument_chunks: Vec<String>,
+}
+
+/// A successful answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// The text, one SSE chunk per piece.
+    pub text_chunks: Vec<String>,
+    pub tool_calls: Vec<FakeToolCall>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Leave the usage out of the stream (to exercise token estimates).
+    pub omit_usage: bool,
+}
+
+impl Reply {
+    /// Text in the given chunks, with usage 12 in / one token per chunk out.
+    pub fn text<S: Into<String>>(chunks: impl IntoIterator<Item = S>) -> Self {
+        let text_chunks: Vec<String> = chunks.into_iter().map(Into::into).collect();
+        let output_tokens = text_chunks.len() as u64;
+        Self { text_chunks, tool_calls: Vec::new(), input_tokens: 12, output_tokens, omit_usage: false }
+    }
+
+    /// One tool call whose arguments arrive in the given pieces.
+    pub fn tool_call<S: Into<String>>(id: &str, name: &str, argument_chunks: impl IntoIterator<Item = S>) -> Self {
+        let call = FakeToolCall {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            argument_chunks: argument_chunks.into_iter().map(Into::into).collect(),
+        };
+        let output_tokens = call.argument_chunks.len() as u64 + 1;
+        Self { text_chunks: Vec::new(), tool_calls: vec![call], input_tokens: 12, output_tokens, omit_usage: false }
+    }
+
+    pub fn with_usage(mut self, input_tokens: u64, output_tokens: u64) -> Self {
+        self.input_tokens = input_tokens;
+        self.output_tokens = output_tokens;
+        self
+    }
+
+    pub fn without_usage(mut self) -> Self {
+        self.omit_usage = true;
+        self
+    }
+
+    pub(crate) fn full_text(&self) -> String {
+        self.text_chunks.concat()
+    }
+}
+
+/// What the server does with one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Script {
+    /// Answer normally (streamed when the request asks for `stream: true`).
+    Reply(Reply),
+    /// Answer with this HTTP status and the format's JSON error body; `retry_after` is sent as the
+    /// `Retry-After` header verbatim.
+    Status { status: u16, retry_after: Option<String> },
+    /// Stream this many events of the reply (the first events of a stream carry the first tokens), then
+    /// break the connection.
+    ResetAfter { events: usize, reply: Reply },
+    /// Send the response headers, then nothing at all.
+    StallBeforeFirstToken,
+    /// Stream this many events of the reply, then nothing at all.
+    StallAfter { events: usize, reply: Reply },
+    /// A streamed answer whose first event is not valid JSON.
+    MalformedJson,
+    /// Stream this many events, then the format's in-stream error (Anthropic's `error` event, an OpenAI
+    /// chunk with `error`).
+    StreamError { events: usize, kind: String, message: String, reply: Reply },
+}
+
+/// One request as the server received it.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The body as JSON (`Null` when it was not JSON).
+    pub body: serde_json::Value,
+}
+
+impl RecordedRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The `model` field of the body.
+    pub fn model(&self) -> Option<&str> {
+        self.body.get("model").and_then(|m| m.as_str())
+    }
+}
+
+#[derive(Debug)]
+struct Scripts {
+    by_model: HashMap<String, VecDeque<Script>>,
+    default: Script,
+    ollama_models: Vec<String>,
+    requests: Vec<RecordedRequest>,
+}
+
+#[derive(Clone, Debug)]
+struct Shared(Arc<Mutex<Scripts>>);
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Scripts> {
+        // Test support: a panic elsewhere must not hide the record of requests.
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the fake LLM server could not listen on 127.0.0.1: {0}")]
+pub struct FakeLlmError(#[from] std::io::Error);
+
+/// The running server. Dropping it stops accepting connections.
+#[derive(Debug)]
+pub struct FakeLlm {
+    addr: SocketAddr,
+    shared: Shared,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeLlm {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FakeLlm {
+    /// Starts a server on an ephemeral loopback port, inside the current tokio runtime.
+    pub async fn start() -> Result<Self, FakeLlmError> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let shared = Shared(Arc::new(Mutex::new(Scripts {
+            by_model: HashMap::new(),
+            default: Script::Reply(Reply::text(["Hello", " from", " the fake."])),
+            ollama_models: Vec::new(),
+            requests: Vec::new(),
+        })));
+        let app = Router::new().fallback(handle).with_state(shared.clone());
+        let server = tokio::spawn(async move {
+            // Serving ends only when the task is aborted (on drop); an accept error ends it early, and the
+            // tests then fail on connection errors they can see.
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { addr, shared, server })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The base URL an OpenAI client takes (`…/v1`).
+    pub fn openai_base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// The base URL an Anthropic client takes (it appends `/v1/messages`).
+    pub fn anthropic_base_url(&self) -> String {
+        self.url()
+    }
+
+    /// Queues scripts for requests naming `model`, used in order.
+    pub fn script(&self, model: &str, scripts: impl IntoIterator<Item = Script>) {
+        self.shared.lock().by_model.entry(model.to_owned()).or_default().extend(scripts);
+    }
+
+    /// What to do when no script is queued for a request's model.
+    pub fn set_default(&self, script: Script) {
+        self.shared.lock().default = script;
+    }
+
+    /// The models `GET /api/tags` lists.
+    pub fn set_ollama_models(&self, models: impl IntoIterator<Item = String>) {
+        self.shared.lock().ollama_models = models.into_iter().collect();
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().requests.clone()
+    }
+
+    /// Forgets the requests received so far (benchmarks call this to keep memory flat).
+    pub fn clear_requests(&self) {
+        self.shared.lock().requests.clear();
+    }
+}
+
+/// Which wire format a request speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    OpenAi,
+    Anthropic,
+}
+
+async fn handle(State(shared): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let path = uri.path().to_owned();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    let recorded = RecordedRequest {
+        method: method.to_string(),
+        path: path.clone(),
+        headers: headers
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+        body: json.clone(),
+    };
+    let format = match (method.as_str(), path.as_str()) {
+        ("POST", "/v1/chat/completions" | "/chat/completions") => Format::OpenAi,
+        ("POST", "/v1/messages") => Format::Anthropic,
+        ("GET", "/api/tags") => {
+            let models = {
+                let mut scripts = shared.lock();
+                scripts.requests.push(recorded);
+                scripts.ollama_models.clone()
+            };
+            return wire::ollama_tags(&models);
+        }
+        _ => {
+            shared.lock().requests.push(recorded);
+            return plain(StatusCode::NOT_FOUND, "application/json", r#"{"error":{"message":"no such route"}}"#.into());
+        }
+    };
+    let model = json.get("model").and_then(|m| m.as_str()).unwrap_or("").to_owned();
+    let script = {
+        let mut scripts = shared.lock();
+        scripts.requests.push(recorded);
+        let queued = scripts.by_model.get_mut(&model).and_then(VecDeque::pop_front);
+        queued.unwrap_or_else(|| scripts.default.clone())
+    };
+    let streaming = json.get("stream").and_then(|s| s.as_bool()).unwrap_or(false);
+    let include_usage = json.pointer("/stream_options/include_usage").and_then(|s| s.as_bool()).unwrap_or(false);
+    wire::respond(format, &model, streaming, include_usage, script)
+}
+
+pub(crate) fn plain(status: StatusCode, content_type: &str, body: String) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    if let Ok(value) = content_type.parse() {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
+}

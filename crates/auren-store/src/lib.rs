@@ -1,0 +1,71 @@
+//! auren-store: Auren's local SQLite database (one file, WAL mode, migrations embedded from
+//! `migrations/local`).
+//!
+//! Layout:
+//! - `lib.rs` — [`Store`]: opening the database and running migrations; [`StoreError`].
+//! - `usage.rs` — the `llm_usage` table: the implementation of auren-gateway's `UsageLedger`.
+//!
+//! Queries are checked at run time (`sqlx::query`), so building needs no database.
+
+mod usage;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {path}: {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error("cannot bring the database {path} up to date: {source}")]
+    Migrate { path: String, source: sqlx::migrate::MigrateError },
+    #[error("database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("a stored value is out of range: {0}")]
+    Range(String),
+}
+
+/// The open database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating it and its folder if needed) the database at `path` and applies pending migrations.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let shown = path.display().to_string();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Open { path: shown.clone(), source: sqlx::Error::Io(e) })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            // WAL: readers (the UI, `auren usage`) never wait for the writer; NORMAL sync is durable in WAL.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open { path: shown.clone(), source })?;
+        sqlx::migrate!("../../migrations/local")
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate { path: shown, source })?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool, for queries of modules added later.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes every connection (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
