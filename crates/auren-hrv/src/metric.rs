@@ -14,6 +14,9 @@ pub enum Absent {
     ZeroVariance,
     #[error("{0}")]
     Undefined(&'static str),
+    /// Day-level metrics (readiness): too few daily readings in the window.
+    #[error("needs at least {needed} readings, got {got}")]
+    TooFewReadings { needed: usize, got: usize },
 }
 
 /// Turns a computed value into a [`Metric`], refusing non-finite results with `why`.

@@ -129,7 +129,7 @@ impl RollingWindow {
     pub fn stats(&self) -> WindowStats {
         let beats = self.beats.total();
         let diffs = self.diffs.total();
-        let n = beats.n;
+        let n = beats.rr.n;
         let too_few = |needed: usize| Absent::TooFewBeats { needed, got: n };
 
         let mean_hr_bpm = if n >= 1 {
@@ -137,10 +137,9 @@ impl RollingWindow {
         } else {
             Err(too_few(1))
         };
-        let sdnn_ms = if n >= 2 {
-            finite((beats.m2.max(0.0) / (n - 1) as f64).sqrt(), "SDNN is not finite")
-        } else {
-            Err(too_few(2))
+        let sdnn_ms = match beats.rr.variance() {
+            Some(var) => finite(var.sqrt(), "SDNN is not finite"),
+            None => Err(too_few(2)),
         };
         let no_pairs = || {
             if n < 2 {
@@ -174,21 +173,60 @@ pub(crate) trait Aggregate: Copy + Default {
     fn combine(self, other: Self) -> Self;
 }
 
-/// Count, mean and sum of squared deviations of RR (Chan et al.), and the sum of beat HR.
+/// Count, mean and sum of squared deviations (Chan, Golub & LeVeque's pairwise form, which stays
+/// accurate where `Σx² − n·mean²` cancels).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub(crate) struct BeatAgg {
+pub(crate) struct Moments {
     pub n: usize,
     pub mean: f64,
     pub m2: f64,
-    pub hr_sum: f64,
+}
+
+impl Moments {
+    pub(crate) fn of(x: f64) -> Self {
+        Self {
+            n: 1,
+            mean: x,
+            m2: 0.0,
+        }
+    }
+
+    /// Sample variance (ddof = 1); `None` below two values.
+    pub(crate) fn variance(&self) -> Option<f64> {
+        (self.n >= 2).then(|| self.m2.max(0.0) / (self.n - 1) as f64)
+    }
+}
+
+impl Aggregate for Moments {
+    fn combine(self, other: Self) -> Self {
+        if self.n == 0 {
+            return other;
+        }
+        if other.n == 0 {
+            return self;
+        }
+        let n = self.n + other.n;
+        let (na, nb, nf) = (self.n as f64, other.n as f64, n as f64);
+        let delta = other.mean - self.mean;
+        Self {
+            n,
+            mean: self.mean + delta * nb / nf,
+            m2: self.m2 + other.m2 + delta * delta * na * nb / nf,
+        }
+    }
+}
+
+/// The moments of RR and the sum of beat-by-beat HR.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct BeatAgg {
+    rr: Moments,
+    hr_sum: f64,
 }
 
 impl BeatAgg {
     fn of(rr_ms: f64) -> Self {
         Self {
-            n: 1,
-            mean: rr_ms,
-            m2: 0.0,
+            rr: Moments::of(rr_ms),
             hr_sum: 60_000.0 / rr_ms,
         }
     }
@@ -196,26 +234,10 @@ impl BeatAgg {
 
 impl Aggregate for BeatAgg {
     fn combine(self, other: Self) -> Self {
-        combine_moments(self, other)
-    }
-}
-
-/// Chan, Golub & LeVeque's pairwise update of count, mean and M2.
-pub(crate) fn combine_moments(a: BeatAgg, b: BeatAgg) -> BeatAgg {
-    if a.n == 0 {
-        return b;
-    }
-    if b.n == 0 {
-        return a;
-    }
-    let n = a.n + b.n;
-    let (na, nb, nf) = (a.n as f64, b.n as f64, n as f64);
-    let delta = b.mean - a.mean;
-    BeatAgg {
-        n,
-        mean: a.mean + delta * nb / nf,
-        m2: a.m2 + b.m2 + delta * delta * na * nb / nf,
-        hr_sum: a.hr_sum + b.hr_sum,
+        Self {
+            rr: self.rr.combine(other.rr),
+            hr_sum: self.hr_sum + other.hr_sum,
+        }
     }
 }
 

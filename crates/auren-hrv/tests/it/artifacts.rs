@@ -344,8 +344,8 @@ proptest! {
         let c = correct(&rr);
         let mut touched = vec![false; rr.len()];
         for a in &c.artifacts {
-            for k in a.index..(a.index + a.kind.raw_span()).min(rr.len()) {
-                touched[k] = true;
+            for t in touched.iter_mut().skip(a.index).take(a.kind.raw_span()) {
+                *t = true;
             }
         }
         // Every raw interval is either labelled or copied through exactly once, unchanged.
