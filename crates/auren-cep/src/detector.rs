@@ -146,11 +146,7 @@ impl Detector {
         let mut tag = None;
         match &event.kind {
             EventKind::Beat { rr_ms, artifact } => {
-                let beat_hr = if *rr_ms > 0.0 {
-                    60_000.0 / rr_ms
-                } else {
-                    f64::NAN
-                };
+                let beat_hr = if *rr_ms > 0.0 { 60_000.0 / rr_ms } else { f64::NAN };
                 let flag = |k| if *artifact == Some(k) { 1.0 } else { 0.0 };
                 use auren_hrv::artifacts::ArtifactKind as A;
                 self.record(Field::RrMs, t, *rr_ms);
@@ -171,9 +167,7 @@ impl Detector {
             EventKind::Contact { detected } => {
                 self.record(Field::Contact, t, if *detected { 1.0 } else { 0.0 })
             }
-            EventKind::Link { connected } => {
-                self.record(Field::Link, t, if *connected { 1.0 } else { 0.0 })
-            }
+            EventKind::Link { connected } => self.record(Field::Link, t, if *connected { 1.0 } else { 0.0 }),
             EventKind::SessionStart { kind } => self.session = Some(*kind),
             EventKind::SessionEnd | EventKind::Tag { .. } => {}
         }
@@ -261,9 +255,7 @@ impl Detector {
 }
 
 fn cooled_down(rule: &Rule, state: &RuleState, t: i64) -> bool {
-    state
-        .last_fired
-        .is_none_or(|last| t - last >= rule.cooldown_ms)
+    state.last_fired.is_none_or(|last| t - last >= rule.cooldown_ms)
 }
 
 fn eval_condition(
@@ -323,8 +315,7 @@ fn eval_sequence(
                     tag: None,
                     ..after
                 };
-                let fire = guard.is_none_or(|g| g.eval(&at_deadline) == 1.0)
-                    && cooled_down(rule, state, t);
+                let fire = guard.is_none_or(|g| g.eval(&at_deadline) == 1.0) && cooled_down(rule, state, t);
                 if fire {
                     let alert = make_alert(rule, &at_deadline, t, None, &pending.times);
                     state.last_fired = Some(t);
@@ -358,8 +349,7 @@ fn eval_sequence(
         }
         let start_ms = before.start_ms;
         if k == last && absent.is_none() {
-            let fire =
-                guard.is_none_or(|g| g.eval(&step_scope) == 1.0) && cooled_down(rule, state, t);
+            let fire = guard.is_none_or(|g| g.eval(&step_scope) == 1.0) && cooled_down(rule, state, t);
             if fire {
                 let mut times = before.times.clone();
                 times.push(t);
@@ -400,13 +390,7 @@ fn eval_sequence(
     stage.captured = *scope.latest;
 }
 
-fn make_alert(
-    rule: &Rule,
-    scope: &Scope<'_>,
-    t: i64,
-    held_since: Option<i64>,
-    steps: &[i64],
-) -> Alert {
+fn make_alert(rule: &Rule, scope: &Scope<'_>, t: i64, held_since: Option<i64>, steps: &[i64]) -> Alert {
     let values = rule
         .leaves
         .iter()

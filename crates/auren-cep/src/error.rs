@@ -71,7 +71,9 @@ pub enum ErrorKind {
     WindowRange,
     #[error("`{0}` is only meaningful after a sequence step (and `elapsed` in the message of a `for` rule)")]
     NeedsPreviousStep(&'static str),
-    #[error("`{0}` cannot be combined with event predicates (`event.*`, `tag()`), which are true for an instant")]
+    #[error(
+        "`{0}` cannot be combined with event predicates (`event.*`, `tag()`), which are true for an instant"
+    )]
     ForWithEventPredicate(&'static str),
     #[error("`{0}` is not a duration (write e.g. `90s`, `5m`, `1h30m`)")]
     BadDuration(String),

@@ -154,8 +154,7 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<(Token, Span)>, ExprError> {
                         kind: ErrorKind::BadNumber(digits.to_string()),
                     })?;
                     let mut k = j;
-                    while k < bytes.len() && (bytes[k].is_ascii_alphanumeric() || bytes[k] == b'%')
-                    {
+                    while k < bytes.len() && (bytes[k].is_ascii_alphanumeric() || bytes[k] == b'%') {
                         k += 1;
                     }
                     let (value, unit) = match &text[j..k] {
@@ -171,8 +170,7 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<(Token, Span)>, ExprError> {
                 }
                 c if c.is_ascii_alphabetic() || c == b'_' => {
                     let mut j = i;
-                    while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_')
-                    {
+                    while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
                         j += 1;
                     }
                     let word = &text[i..j];
@@ -250,7 +248,10 @@ pub(crate) fn parse(text: &str) -> Result<Expr, ExprError> {
     }
     let e = p.or()?;
     if let Some((tok, span)) = p.tokens.get(p.pos) {
-        return err(span.start, ErrorKind::Unexpected(tok.describe(), "end of expression"));
+        return err(
+            span.start,
+            ErrorKind::Unexpected(tok.describe(), "end of expression"),
+        );
     }
     Ok(e)
 }

@@ -318,10 +318,7 @@ impl Compiler<'_> {
                 || fail(e, ErrorKind::UnknownField(name.clone(), Field::all_names())),
                 Ok,
             ),
-            _ => fail(
-                e,
-                ErrorKind::Unexpected("an expression".into(), "a field name"),
-            ),
+            _ => fail(e, ErrorKind::Unexpected("an expression".into(), "a field name")),
         }
     }
 
@@ -411,10 +408,7 @@ impl Compiler<'_> {
                 "session" => {
                     let Some(kind) = SessionKind::ALL.iter().find(|k| k.as_str() == member) else {
                         let names: Vec<_> = SessionKind::ALL.iter().map(|k| k.as_str()).collect();
-                        return fail(
-                            e,
-                            ErrorKind::UnknownSessionKind(member.clone(), names.join(", ")),
-                        );
+                        return fail(e, ErrorKind::UnknownSessionKind(member.clone(), names.join(", ")));
                     };
                     out.mask |= EventClass::SessionStart.bit() | EventClass::SessionEnd.bit();
                     out.push(Op::Session(*kind));
@@ -436,14 +430,17 @@ impl Compiler<'_> {
     ) -> Result<Ty, ExprError> {
         if let Some(agg) = Aggregate::from_name(name) {
             let [field, window] = args else {
-                return fail(e, ErrorKind::Arity(name.to_string(), "a field and a window, e.g. `avg(hr, 60s)`"));
+                return fail(
+                    e,
+                    ErrorKind::Arity(name.to_string(), "a field and a window, e.g. `avg(hr, 60s)`"),
+                );
             };
             let f = Self::field_arg(field)?;
             let span_ms = match window.kind {
                 ExprKind::Number(v, Unit::Duration) => v,
                 _ => return fail(window, ErrorKind::WindowNotDuration),
             };
-            if !(span_ms >= 1.0 && span_ms <= MAX_WINDOW_MS) {
+            if !(1.0..=MAX_WINDOW_MS).contains(&span_ms) {
                 return fail(window, ErrorKind::WindowRange);
             }
             let span_ms = span_ms.round() as i64;
@@ -475,7 +472,10 @@ impl Compiler<'_> {
                     return fail(e, ErrorKind::NeedsPreviousStep("prev()"));
                 }
                 let [field] = args else {
-                    return fail(e, ErrorKind::Arity(name.to_string(), "one field, e.g. `prev(hr)`"));
+                    return fail(
+                        e,
+                        ErrorKind::Arity(name.to_string(), "one field, e.g. `prev(hr)`"),
+                    );
                 };
                 let f = Self::field_arg(field)?;
                 out.leaf(text, e, Op::Prev(f.slot() as u8));
@@ -483,7 +483,10 @@ impl Compiler<'_> {
             }
             "tag" => {
                 let [arg] = args else {
-                    return fail(e, ErrorKind::Arity(name.to_string(), "one string, e.g. `tag('exercise_end')`"));
+                    return fail(
+                        e,
+                        ErrorKind::Arity(name.to_string(), "one string, e.g. `tag('exercise_end')`"),
+                    );
                 };
                 let ExprKind::Str(tag) = &arg.kind else {
                     return type_err(arg, Ty::Str, Ty::Num);

@@ -275,21 +275,29 @@ fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
-/// Which rule a TOML-level error at `offset` is in: counts `[[rule]]` headers before it and
-/// reads that rule's name from an untyped parse (which succeeds when only the schema is wrong).
+/// Which rule a TOML-level error at `offset` is in: the last table header up to the error's
+/// line must be a `[[rule]]`; its ordinal picks the name from an untyped parse (which succeeds
+/// when only the schema is wrong).
 fn rule_at(text: &str, offset: usize) -> Option<String> {
-    let before = text.get(..offset)?;
-    let headers = before
-        .lines()
-        .filter(|l| {
-            let t: String = l.chars().filter(|c| !c.is_whitespace()).collect();
-            t.starts_with("[[rule]]")
-        })
-        .count();
-    let index = headers.checked_sub(1)?;
+    let line_end = text
+        .get(offset..)
+        .and_then(|rest| rest.find('\n'))
+        .map_or(text.len(), |i| offset + i);
+    let mut rules_seen = 0usize;
+    let mut in_rule = false;
+    for line in text.get(..line_end)?.lines() {
+        let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        if compact.starts_with('[') {
+            in_rule = compact.starts_with("[[rule]]");
+            rules_seen += usize::from(in_rule);
+        }
+    }
+    if !in_rule {
+        return None;
+    }
     let table: toml::Table = text.parse().ok()?;
-    let name = table.get("rule")?.as_array()?.get(index)?.get("name")?.as_str()?;
-    Some(name.to_string())
+    let rule = table.get("rule")?.as_array()?.get(rules_seen - 1)?;
+    Some(rule.get("name")?.as_str()?.to_string())
 }
 
 /// Parses and compiles a rules file. The first problem found is returned with its rule, line
@@ -322,11 +330,7 @@ pub fn compile(toml_text: &str) -> Result<RuleSet, RuleError> {
         rules.push(rule);
     }
     Ok(RuleSet {
-        inner: Arc::new(RuleSetInner {
-            rules,
-            windows,
-            tags,
-        }),
+        inner: Arc::new(RuleSetInner { rules, windows, tags }),
     })
 }
 
@@ -376,10 +380,7 @@ fn compile_rule(
     let pattern = match (&raw.when, &raw.sequence) {
         (None, None) => return Err(ctx.at(name, name_at, ErrorKind::NoCondition)),
         (Some(when), None) => {
-            for (key, value) in [
-                ("within", &raw.within),
-                ("not_followed_by", &raw.not_followed_by),
-            ] {
+            for (key, value) in [("within", &raw.within), ("not_followed_by", &raw.not_followed_by)] {
                 if let Some(v) = value {
                     return Err(ctx.at(name, v.span().start, ErrorKind::NeedsSequence(key)));
                 }
@@ -393,11 +394,7 @@ fn compile_rule(
             let c = ctx.condition(name, when, &mut compiler)?;
             let hold_ms = match &raw.hold {
                 Some(h) if c.uses_event => {
-                    return Err(ctx.at(
-                        name,
-                        h.span().start,
-                        ErrorKind::ForWithEventPredicate("for"),
-                    ));
+                    return Err(ctx.at(name, h.span().start, ErrorKind::ForWithEventPredicate("for")));
                 }
                 Some(h) => ctx.duration(name, h)?,
                 None => 0,
@@ -476,8 +473,8 @@ fn compile_rule(
                 after_step: matches!(pattern, Pattern::Sequence { .. }),
                 elapsed_allowed: matches!(pattern, Pattern::Condition { hold_ms, .. } if hold_ms > 0),
             };
-            let (template, placeholders) = template::compile(m.get_ref(), &mut compiler)
-                .map_err(|e| ctx.expr_error(name, m, e))?;
+            let (template, placeholders) =
+                template::compile(m.get_ref(), &mut compiler).map_err(|e| ctx.expr_error(name, m, e))?;
             for p in &placeholders {
                 reads.absorb(&p.compiled, false);
             }

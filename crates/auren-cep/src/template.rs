@@ -66,10 +66,7 @@ pub(crate) fn compile(
                         let decimals = match digits.parse::<u8>() {
                             Ok(d) if d <= 9 => d,
                             _ => {
-                                return at(
-                                    inner_start + colon + 1,
-                                    ErrorKind::BadFormat(spec.to_string()),
-                                );
+                                return at(inner_start + colon + 1, ErrorKind::BadFormat(spec.to_string()));
                             }
                         };
                         (&inner[..colon], Some(decimals))

@@ -47,7 +47,6 @@ impl Needs {
 }
 
 impl Aggregate {
-
     /// Every aggregate.
     pub const ALL: [Aggregate; 8] = [
         Aggregate::Avg,
@@ -239,7 +238,15 @@ impl SlidingWindow {
         while self.maxs.front().is_some_and(|&(t, _)| t <= cutoff) {
             self.maxs.pop_front();
         }
-        if self.evicted_since_rebuild >= self.samples.len().max(32) {
+        // Rebuild once as many samples left as remain (amortised O(1)), and when the time origin
+        // of the slope sums lags the window by more than its span, so x stays in [0, 2·span]
+        // and the slope's denominator does not cancel.
+        let stale_origin = self.needs.slope
+            && self
+                .samples
+                .front()
+                .is_some_and(|&(t, _)| t - self.t0 > self.span_ms);
+        if self.evicted_since_rebuild >= self.samples.len().max(32) || stale_origin {
             self.rebuild();
         }
     }
@@ -301,4 +308,3 @@ impl SlidingWindow {
         }
     }
 }
-

@@ -51,7 +51,11 @@ fn fired(stream: &Stream) -> Vec<String> {
 fn every_default_rule_fires_on_its_scenario_and_only_there() {
     let cases: Vec<(&str, Stream, Vec<&str>)> = vec![
         ("calm rest", calm_rest(), vec![]),
-        ("calm exercise with a good recovery", exercise(0.85, 150.0, 25.0), vec![]),
+        (
+            "calm exercise with a good recovery",
+            exercise(0.85, 150.0, 25.0),
+            vec![],
+        ),
         (
             "fatigued rest: lnRMSSD 3.0 < 3.6 and HR 68 > 58 + 5",
             Stream::new()
@@ -165,7 +169,12 @@ fn every_default_rule_fires_on_its_scenario_and_only_there() {
                 .session(SessionKind::Other, 0)
                 .beats(0, 5 * MIN, |_| 500.0, 0)
                 .hr(0, 4 * MIN, |_| 120.0)
-                .at(4 * MIN, EventKind::Tag { name: "exercise_end".into() })
+                .at(
+                    4 * MIN,
+                    EventKind::Tag {
+                        name: "exercise_end".into(),
+                    },
+                )
                 .hr(4 * MIN + SEC, 5 * MIN + 30 * SEC, |t| {
                     120.0 - 5.0 * (t - 4 * MIN) as f64 / MIN as f64
                 })

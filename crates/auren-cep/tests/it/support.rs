@@ -1,8 +1,7 @@
 //! Synthetic event streams and a runner that feeds them to a detector with 1 Hz ticks.
 
 use auren_cep::{
-    Alert, BaselineField, Baselines, Detector, Event, EventKind, MetricField, Metrics, RuleSet,
-    SessionKind,
+    Alert, BaselineField, Baselines, Detector, Event, EventKind, MetricField, Metrics, RuleSet, SessionKind,
 };
 use auren_hrv::artifacts::ArtifactKind;
 
@@ -42,13 +41,7 @@ impl Stream {
 
     /// Beats from `from_ms` to `to_ms` with RR from `rr(t)`; every `artifact_every`-th beat is
     /// flagged ectopic (0: none).
-    pub fn beats(
-        mut self,
-        from_ms: i64,
-        to_ms: i64,
-        rr: impl Fn(i64) -> f64,
-        artifact_every: usize,
-    ) -> Self {
+    pub fn beats(mut self, from_ms: i64, to_ms: i64, rr: impl Fn(i64) -> f64, artifact_every: usize) -> Self {
         let mut t = from_ms as f64;
         let mut n = 0usize;
         loop {
@@ -59,7 +52,7 @@ impl Stream {
             }
             n += 1;
             let artifact =
-                (artifact_every > 0 && n % artifact_every == 0).then_some(ArtifactKind::Ectopic);
+                (artifact_every > 0 && n.is_multiple_of(artifact_every)).then_some(ArtifactKind::Ectopic);
             self = self.at(t as i64, EventKind::Beat { rr_ms: r, artifact });
         }
         self
