@@ -45,6 +45,13 @@ impl Emitter {
         self.tx.send(event).await.map_err(|_| ReceiverGone)
     }
 
+    /// The link dropped: beats between the last notification and the next one are unknown.
+    pub(crate) fn link_lost(&mut self) {
+        if self.link_lost_at.is_none() {
+            self.link_lost_at = self.last_notification_ms;
+        }
+    }
+
     /// Handles one 0x2A37 payload that arrived at `at_ms`.
     pub(crate) async fn notification(&mut self, at_ms: u64, payload: Vec<u8>) -> Result<(), ReceiverGone> {
         match Sample::decode(at_ms, payload.clone()) {

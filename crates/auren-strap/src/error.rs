@@ -23,6 +23,9 @@ pub enum SourceError {
     #[error("{path}: the file holds no RR-intervals")]
     NoRr { path: PathBuf },
 
+    #[error("Bluetooth: {0}")]
+    Ble(#[from] crate::ble::BleError),
+
     #[error("simulator: {0}")]
     Simulator(#[from] crate::simulator::SimulatorConfigError),
 }

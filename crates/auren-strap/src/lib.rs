@@ -8,11 +8,13 @@
 //! Layout:
 //! - `source` — [`HeartSource`], [`SourceEvent`], [`Sample`], [`start`], playback [`Pace`].
 //! - `emitter` — the shared notification path: decode, count malformed, contact changes, gaps.
+//! - `ble` — btleplug: adapters, scan, connect, subscribe, battery/device info, reconnect with backoff.
 //! - `simulator` — seeded physiological RR model and scenarios, sent as real 0x2A37 bytes.
 //! - `replay` — `.hrmcap` captures and RR files played back as a source.
 //! - `record` — any source's events written to a `.hrmcap` capture.
 //! - `error` — [`SourceError`], [`RecordError`].
 
+pub mod ble;
 mod emitter;
 mod error;
 pub mod record;

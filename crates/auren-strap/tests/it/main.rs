@@ -1,6 +1,8 @@
 //! Integration tests of auren-strap (one binary for the crate): simulator physiology and determinism,
 //! replay and record round trips, and BLE against a fake BlueZ on a private D-Bus bus.
 
+mod ble;
+mod fake_bluez;
 mod hrv;
 mod replay;
 mod simulator;
