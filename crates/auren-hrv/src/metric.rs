@@ -17,9 +17,27 @@ pub enum Absent {
     /// Day-level metrics (readiness): too few daily readings in the window.
     #[error("needs at least {needed} readings, got {got}")]
     TooFewReadings { needed: usize, got: usize },
+    /// The input holds a value that is not an RR interval (NaN, infinite, zero or negative).
+    #[error("RR interval #{index} is not a positive finite number of milliseconds")]
+    InvalidRr { index: usize },
 }
 
 /// Turns a computed value into a [`Metric`], refusing non-finite results with `why`.
 pub fn finite(value: f64, why: &'static str) -> Metric {
-    if value.is_finite() { Ok(value) } else { Err(Absent::Undefined(why)) }
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(Absent::Undefined(why))
+    }
+}
+
+/// Checks that every interval is a positive finite number of milliseconds, naming the first that is not.
+///
+/// Metric functions assume this; [`crate::panel::analyze`] checks it once and reports
+/// [`Absent::InvalidRr`] for every metric of a series that fails.
+pub fn check_rr(rr: &[f64]) -> Result<(), Absent> {
+    match rr.iter().position(|v| !(v.is_finite() && *v > 0.0)) {
+        Some(index) => Err(Absent::InvalidRr { index }),
+        None => Ok(()),
+    }
 }

@@ -1,1 +1,81 @@
-//! (module being written)
+//! Nonlinear HRV: Poincaré SD1/SD2, sample entropy and detrended fluctuation analysis.
+//!
+//! Layout: `sampen` (exact SampEn in O(N log² N)), `dfa` (α1 and α2). Poincaré descriptors live here
+//! because they are two formulas over the time-domain SDs.
+
+pub mod dfa;
+pub mod sampen;
+
+pub use dfa::{dfa_alpha1, dfa_alpha2};
+pub use sampen::sample_entropy;
+
+use crate::metric::{Absent, Metric, finite};
+use crate::time_domain::{TimeDomain, need};
+
+/// The nonlinear metrics of one NN series; field names are the reference keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nonlinear {
+    pub sd1_ms: Metric,
+    pub sd2_ms: Metric,
+    pub sd2_sd1: Metric,
+    pub sampen: Metric,
+    pub dfa_alpha1: Metric,
+    pub dfa_alpha2: Metric,
+}
+
+impl Nonlinear {
+    /// Every metric absent for the same reason.
+    pub fn absent(why: Absent) -> Self {
+        let a = || Err(why.clone());
+        Nonlinear {
+            sd1_ms: a(),
+            sd2_ms: a(),
+            sd2_sd1: a(),
+            sampen: a(),
+            dfa_alpha1: a(),
+            dfa_alpha2: a(),
+        }
+    }
+}
+
+/// Poincaré descriptors from the time-domain SDs: `SD1 = √½·SDSD`, `SD2 = √(2·SDNN² − ½·SDSD²)`,
+/// both from ddof-1 SDs, and their ratio. They need what SDSD needs (3 beats); the ratio is
+/// [`Absent::ZeroVariance`] when SD1 is zero.
+pub fn poincare(td: &TimeDomain) -> (Metric, Metric, Metric) {
+    let sd1 = td.sdsd_ms.clone().map(|sdsd| 0.5_f64.sqrt() * sdsd);
+    let sd2 = td.sdnn_ms.clone().and_then(|sdnn| {
+        let sdsd = td.sdsd_ms.clone()?;
+        let v = 2.0 * sdnn * sdnn - 0.5 * sdsd * sdsd;
+        // Rounding can push a perfectly anti-correlated series a hair below zero.
+        if v < 0.0 {
+            Err(Absent::Undefined("SD2² is negative"))
+        } else {
+            finite(v.sqrt(), "SD2 overflowed")
+        }
+    });
+    let ratio = sd1.clone().and_then(|s1| {
+        let s2 = sd2.clone()?;
+        if s1 > 0.0 {
+            finite(s2 / s1, "SD2/SD1 overflowed")
+        } else {
+            Err(Absent::ZeroVariance)
+        }
+    });
+    (sd1, sd2, ratio)
+}
+
+/// All nonlinear metrics; `td` must be the time-domain panel of the same (checked) `rr`.
+pub(crate) fn nonlinear_checked(rr: &[f64], td: &TimeDomain) -> Nonlinear {
+    let (sd1_ms, sd2_ms, sd2_sd1) = poincare(td);
+    Nonlinear {
+        sd1_ms,
+        sd2_ms,
+        sd2_sd1,
+        sampen: need(rr.len(), sampen::M + 2).and_then(|()| {
+            let sd = td.sdnn_ms.clone()?;
+            sampen::sample_entropy_with_tolerance(rr, sampen::R_FACTOR * sd)
+        }),
+        dfa_alpha1: dfa::alpha(rr, dfa::ALPHA1),
+        dfa_alpha2: dfa::alpha(rr, dfa::ALPHA2),
+    }
+}

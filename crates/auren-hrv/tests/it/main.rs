@@ -1,4 +1,7 @@
 //! Integration tests of auren-hrv (one binary for the crate).
 mod artifacts;
-mod rolling;
+mod degenerate;
+mod metrics;
 mod readiness;
+mod reference;
+mod rolling;

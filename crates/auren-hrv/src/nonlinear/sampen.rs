@@ -1,0 +1,286 @@
+//! Sample entropy (Richman & Moorman 2000), exact, in O(N log² N) instead of the O(N²) pair scan.
+//!
+//! Templates of length m = 2 and m + 1 = 3 start at i = 0..N−m (N − m of each, as the reference
+//! counts them). A pair matches when every coordinate differs by at most r — the same floating-point
+//! test `|a − b| ≤ r` as the reference, which for a fixed template selects a contiguous run of the
+//! other templates sorted by that coordinate. So each template's neighbourhood is a box of rank
+//! ranges, and counting pairs becomes orthogonal range counting:
+//! - length m (2-D): sweep the first coordinate, a Fenwick tree over the second — O(N log N);
+//! - length m + 1 (3-D): slide a window along the first coordinate (insert/delete events), and count
+//!   the (second, third) rectangle of each template by CDQ divide and conquer over the events with a
+//!   Fenwick tree over the third coordinate — O(N log² N), whatever the data's clustering.
+//!
+//! Counts are exact integers; a 24-hour recording (≈ 110 000 beats) takes tens of milliseconds where
+//! the pair scan takes seconds.
+
+use crate::metric::{Absent, Metric, check_rr, finite};
+use crate::time_domain::{mean, need, sample_sd};
+
+/// Template length.
+pub const M: usize = 2;
+/// Tolerance as a fraction of SDNN.
+pub const R_FACTOR: f64 = 0.2;
+
+/// SampEn with m = 2 and r = 0.2·SDNN (ddof 1), Chebyshev distance, self-matches excluded.
+///
+/// Needs m + 2 = 4 beats (two templates); a constant series is [`Absent::ZeroVariance`], and no match
+/// at either length is [`Absent::Undefined`] (the logarithm has no value).
+pub fn sample_entropy(rr: &[f64]) -> Metric {
+    check_rr(rr)?;
+    need(rr.len(), M + 2)?;
+    let sd = sample_sd(rr, mean(rr));
+    sample_entropy_with_tolerance(rr, R_FACTOR * sd)
+}
+
+/// SampEn with m = 2 and an explicit tolerance `r` (ms); `rr` must already be a checked RR series.
+pub fn sample_entropy_with_tolerance(rr: &[f64], r: f64) -> Metric {
+    need(rr.len(), M + 2)?;
+    if rr.iter().all(|&v| v == rr[0]) {
+        return Err(Absent::ZeroVariance);
+    }
+    if !(r.is_finite() && r > 0.0) {
+        return Err(Absent::Undefined("SampEn tolerance must be positive and finite"));
+    }
+    let (a, b) = match_counts(rr, r);
+    if b == 0 {
+        return Err(Absent::Undefined("no template pair of length m matches"));
+    }
+    if a == 0 {
+        return Err(Absent::Undefined("no template pair of length m + 1 matches"));
+    }
+    finite(-(a as f64 / b as f64).ln(), "SampEn overflowed")
+}
+
+/// `(A, B)`: the numbers of template pairs `i < j` (of the N − m templates) that match at length
+/// m + 1 and at length m. Exactly the reference's counts; O(N log² N).
+pub fn match_counts(x: &[f64], r: f64) -> (u64, u64) {
+    if x.len() < M + 2 {
+        return (0, 0);
+    }
+    let t = x.len() - M;
+    let axes: [Axis; 3] = std::array::from_fn(|d| Axis::new(&x[d..d + t], r));
+    let ordered_b = count_2d(&axes, t);
+    let ordered_a = count_3d(&axes, t);
+    // Ordered counts include every template matching itself once.
+    let unordered = |ordered: i64| u64::try_from((ordered - t as i64) / 2).unwrap_or(0);
+    (unordered(ordered_a), unordered(ordered_b))
+}
+
+/// One coordinate of the templates: their sort order, ranks, and each template's match run.
+struct Axis {
+    order: Vec<u32>,
+    rank: Vec<u32>,
+    /// Template i matches template j in this coordinate iff `lo[i] <= rank[j] < hi[i]`.
+    lo: Vec<u32>,
+    hi: Vec<u32>,
+}
+
+impl Axis {
+    fn new(vals: &[f64], r: f64) -> Axis {
+        let t = vals.len();
+        let mut sorted: Vec<(f64, u32)> = vals.iter().zip(0u32..).map(|(&v, i)| (v, i)).collect();
+        sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let (mut rank, mut lo, mut hi) = (vec![0u32; t], vec![0u32; t], vec![0u32; t]);
+        // fl(v − w) is monotone in each argument, so both tests split the sorted run in two, and the
+        // split points only move forward as v grows: two pointers find every run in O(N).
+        let (mut below, mut above) = (0usize, 0usize);
+        for (p, &(v, i)) in sorted.iter().enumerate() {
+            while v - sorted[below].0 > r {
+                below += 1;
+            }
+            while above < t && sorted[above].0 - v <= r {
+                above += 1;
+            }
+            let i = i as usize;
+            rank[i] = p as u32;
+            lo[i] = below as u32;
+            hi[i] = above as u32;
+        }
+        Axis {
+            order: sorted.into_iter().map(|(_, i)| i).collect(),
+            rank,
+            lo,
+            hi,
+        }
+    }
+}
+
+/// Fenwick tree of counts; `prefix(k)` sums positions `< k`.
+struct Fenwick(Vec<i32>);
+
+impl Fenwick {
+    fn new(n: usize) -> Fenwick {
+        Fenwick(vec![0; n + 1])
+    }
+
+    fn add(&mut self, pos: u32, delta: i32) {
+        let mut i = pos as usize + 1;
+        while i < self.0.len() {
+            self.0[i] += delta;
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    fn prefix(&self, k: u32) -> i64 {
+        let (mut i, mut s) = (k as usize, 0i64);
+        while i > 0 {
+            s += i64::from(self.0[i]);
+            i &= i - 1;
+        }
+        s
+    }
+}
+
+/// Σ over templates of the templates matching it in the first two coordinates (self included).
+fn count_2d(axes: &[Axis; 3], t: usize) -> i64 {
+    let [ax, ay, _] = axes;
+    // Bucket every template's two x-bounds by position: at bound p the tree holds x-ranks < p.
+    let mut start = vec![0usize; t + 2];
+    for i in 0..t {
+        start[ax.lo[i] as usize + 1] += 1;
+        start[ax.hi[i] as usize + 1] += 1;
+    }
+    for p in 1..start.len() {
+        start[p] += start[p - 1];
+    }
+    let mut fill = start.clone();
+    let mut events = vec![(0u32, 0i64); 2 * t];
+    for i in 0..t {
+        for (bound, sign) in [(ax.lo[i], -1i64), (ax.hi[i], 1i64)] {
+            events[fill[bound as usize]] = (i as u32, sign);
+            fill[bound as usize] += 1;
+        }
+    }
+    let mut tree = Fenwick::new(t);
+    let mut total = 0i64;
+    for p in 0..=t {
+        for &(i, sign) in &events[start[p]..start[p + 1]] {
+            let i = i as usize;
+            total += sign * (tree.prefix(ay.hi[i]) - tree.prefix(ay.lo[i]));
+        }
+        if p < t {
+            tree.add(ay.rank[ax.order[p] as usize], 1);
+        }
+    }
+    total
+}
+
+/// An event of the x-sweep: a template entering (`sign` +1) or leaving (−1) the window at y-rank
+/// `key` and z-rank `z`, or a template's query (`sign` 0) at its own y-rank `key`: count window
+/// members with y-rank in `ylo..yhi` and z-rank in `z..zhi`. The query's y-run moves monotonically
+/// with its own y-rank, which lets the cross step slide a window instead of subtracting prefixes.
+#[derive(Clone, Copy)]
+struct Event {
+    key: u32,
+    z: u32,
+    zhi: u32,
+    ylo: u32,
+    yhi: u32,
+    sign: i32,
+}
+
+impl Event {
+    fn is_query(&self) -> bool {
+        self.sign == 0
+    }
+}
+
+/// Below this many events the cross contributions are counted pair by pair.
+const LEAF: usize = 128;
+
+/// Σ over templates of the templates matching it in all three coordinates (self included).
+fn count_3d(axes: &[Axis; 3], t: usize) -> i64 {
+    let [ax, ay, az] = axes;
+    let mut events = Vec::with_capacity(3 * t);
+    let update = |j: usize, sign: i32| Event {
+        key: ay.rank[j],
+        z: az.rank[j],
+        zhi: 0,
+        ylo: 0,
+        yhi: 0,
+        sign,
+    };
+    let (mut inserted, mut deleted) = (0usize, 0usize);
+    for &i in &ax.order {
+        let i = i as usize;
+        while inserted < ax.hi[i] as usize {
+            events.push(update(ax.order[inserted] as usize, 1));
+            inserted += 1;
+        }
+        while deleted < ax.lo[i] as usize {
+            events.push(update(ax.order[deleted] as usize, -1));
+            deleted += 1;
+        }
+        events.push(Event {
+            key: ay.rank[i],
+            z: az.lo[i],
+            zhi: az.hi[i],
+            ylo: ay.lo[i],
+            yhi: ay.hi[i],
+            sign: 0,
+        });
+    }
+    let mut scratch = events.clone();
+    let mut tree = Fenwick::new(t);
+    let mut total = 0i64;
+    cdq(&mut events, &mut scratch, &mut tree, &mut total);
+    total
+}
+
+/// Adds to `total` every (update before query) contribution inside `e`, leaving `e` sorted by key.
+fn cdq(e: &mut [Event], scratch: &mut [Event], tree: &mut Fenwick, total: &mut i64) {
+    let n = e.len();
+    if n <= LEAF {
+        for (k, q) in e.iter().enumerate().filter(|(_, q)| q.is_query()) {
+            for u in e[..k].iter().filter(|u| !u.is_query()) {
+                if (q.ylo..q.yhi).contains(&u.key) && (q.z..q.zhi).contains(&u.z) {
+                    *total += i64::from(u.sign);
+                }
+            }
+        }
+        e.sort_unstable_by_key(|ev| ev.key);
+        return;
+    }
+    let mid = n / 2;
+    {
+        let (left, right) = e.split_at_mut(mid);
+        let (sl, sr) = scratch.split_at_mut(mid);
+        cdq(left, sl, tree, total);
+        cdq(right, sr, tree, total);
+    }
+    let (left, right) = e.split_at(mid);
+    // Queries come in y-rank order, so their runs ylo..yhi only move forward: slide over the left
+    // updates (sorted by y-rank), adding those that enter and removing those that leave.
+    let (mut entered, mut left_behind) = (0, 0);
+    for q in right.iter().filter(|q| q.is_query()) {
+        while entered < left.len() && left[entered].key < q.yhi {
+            let u = &left[entered];
+            if !u.is_query() {
+                tree.add(u.z, u.sign);
+            }
+            entered += 1;
+        }
+        while left_behind < entered && left[left_behind].key < q.ylo {
+            let u = &left[left_behind];
+            if !u.is_query() {
+                tree.add(u.z, -u.sign);
+            }
+            left_behind += 1;
+        }
+        *total += tree.prefix(q.zhi) - tree.prefix(q.z);
+    }
+    for u in left[left_behind..entered].iter().filter(|u| !u.is_query()) {
+        tree.add(u.z, -u.sign);
+    }
+    let (mut i, mut j) = (0, 0);
+    for slot in scratch[..n].iter_mut() {
+        if j >= right.len() || (i < left.len() && left[i].key <= right[j].key) {
+            *slot = left[i];
+            i += 1;
+        } else {
+            *slot = right[j];
+            j += 1;
+        }
+    }
+    e.copy_from_slice(&scratch[..n]);
+}
