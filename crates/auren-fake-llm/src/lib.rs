@@ -46,18 +46,34 @@ impl Reply {
     pub fn text<S: Into<String>>(chunks: impl IntoIterator<Item = S>) -> Self {
         let text_chunks: Vec<String> = chunks.into_iter().map(Into::into).collect();
         let output_tokens = text_chunks.len() as u64;
-        Self { text_chunks, tool_calls: Vec::new(), input_tokens: 12, output_tokens, omit_usage: false }
+        Self {
+            text_chunks,
+            tool_calls: Vec::new(),
+            input_tokens: 12,
+            output_tokens,
+            omit_usage: false,
+        }
     }
 
     /// One tool call whose arguments arrive in the given pieces.
-    pub fn tool_call<S: Into<String>>(id: &str, name: &str, argument_chunks: impl IntoIterator<Item = S>) -> Self {
+    pub fn tool_call<S: Into<String>>(
+        id: &str,
+        name: &str,
+        argument_chunks: impl IntoIterator<Item = S>,
+    ) -> Self {
         let call = FakeToolCall {
             id: id.to_owned(),
             name: name.to_owned(),
             argument_chunks: argument_chunks.into_iter().map(Into::into).collect(),
         };
         let output_tokens = call.argument_chunks.len() as u64 + 1;
-        Self { text_chunks: Vec::new(), tool_calls: vec![call], input_tokens: 12, output_tokens, omit_usage: false }
+        Self {
+            text_chunks: Vec::new(),
+            tool_calls: vec![call],
+            input_tokens: 12,
+            output_tokens,
+            omit_usage: false,
+        }
     }
 
     pub fn with_usage(mut self, input_tokens: u64, output_tokens: u64) -> Self {
@@ -83,7 +99,10 @@ pub enum Script {
     Reply(Reply),
     /// Answer with this HTTP status and the format's JSON error body; `retry_after` is sent as the
     /// `Retry-After` header verbatim.
-    Status { status: u16, retry_after: Option<String> },
+    Status {
+        status: u16,
+        retry_after: Option<String>,
+    },
     /// Stream this many events of the reply (the first events of a stream carry the first tokens), then
     /// break the connection.
     ResetAfter { events: usize, reply: Reply },
@@ -95,7 +114,12 @@ pub enum Script {
     MalformedJson,
     /// Stream this many events, then the format's in-stream error (Anthropic's `error` event, an OpenAI
     /// chunk with `error`).
-    StreamError { events: usize, kind: String, message: String, reply: Reply },
+    StreamError {
+        events: usize,
+        kind: String,
+        message: String,
+        reply: Reply,
+    },
 }
 
 /// One request as the server received it.
@@ -112,7 +136,10 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The `model` field of the body.
@@ -198,7 +225,12 @@ impl FakeLlm {
 
     /// Queues scripts for requests naming `model`, used in order.
     pub fn script(&self, model: &str, scripts: impl IntoIterator<Item = Script>) {
-        self.shared.lock().by_model.entry(model.to_owned()).or_default().extend(scripts);
+        self.shared
+            .lock()
+            .by_model
+            .entry(model.to_owned())
+            .or_default()
+            .extend(scripts);
     }
 
     /// What to do when no script is queued for a request's model.
@@ -229,7 +261,13 @@ pub(crate) enum Format {
     Anthropic,
 }
 
-async fn handle(State(shared): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(shared): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path().to_owned();
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
     let recorded = RecordedRequest {
@@ -237,7 +275,12 @@ async fn handle(State(shared): State<Shared>, method: Method, uri: Uri, headers:
         path: path.clone(),
         headers: headers
             .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body: json.clone(),
     };
@@ -254,10 +297,18 @@ async fn handle(State(shared): State<Shared>, method: Method, uri: Uri, headers:
         }
         _ => {
             shared.lock().requests.push(recorded);
-            return plain(StatusCode::NOT_FOUND, "application/json", r#"{"error":{"message":"no such route"}}"#.into());
+            return plain(
+                StatusCode::NOT_FOUND,
+                "application/json",
+                r#"{"error":{"message":"no such route"}}"#.into(),
+            );
         }
     };
-    let model = json.get("model").and_then(|m| m.as_str()).unwrap_or("").to_owned();
+    let model = json
+        .get("model")
+        .and_then(|m| m.as_str())
+        .unwrap_or("")
+        .to_owned();
     let script = {
         let mut scripts = shared.lock();
         scripts.requests.push(recorded);
@@ -265,7 +316,10 @@ async fn handle(State(shared): State<Shared>, method: Method, uri: Uri, headers:
         queued.unwrap_or_else(|| scripts.default.clone())
     };
     let streaming = json.get("stream").and_then(|s| s.as_bool()).unwrap_or(false);
-    let include_usage = json.pointer("/stream_options/include_usage").and_then(|s| s.as_bool()).unwrap_or(false);
+    let include_usage = json
+        .pointer("/stream_options/include_usage")
+        .and_then(|s| s.as_bool())
+        .unwrap_or(false);
     wire::respond(format, &model, streaming, include_usage, script)
 }
 

@@ -10,7 +10,13 @@ use serde_json::{Value, json};
 
 const CREATED: u64 = 1_700_000_000;
 
-pub(crate) fn respond(format: Format, model: &str, streaming: bool, include_usage: bool, script: Script) -> Response {
+pub(crate) fn respond(
+    format: Format,
+    model: &str,
+    streaming: bool,
+    include_usage: bool,
+    script: Script,
+) -> Response {
     let frames = |reply: &Reply| match format {
         Format::OpenAi => openai_frames(model, reply, include_usage),
         Format::Anthropic => anthropic_frames(model, reply),
@@ -28,7 +34,13 @@ pub(crate) fn respond(format: Format, model: &str, streaming: bool, include_usag
         Script::ResetAfter { events, reply } => {
             let head = stream::iter(frames(&reply).into_iter().take(events)).map(Ok);
             let reset = stream::once(async {
-                Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "scripted connection reset"))
+                // Pending once first: hyper flushes what it has written when the body is not ready, so the
+                // head reaches the client before the connection breaks, as on a real network.
+                tokio::task::yield_now().await;
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "scripted connection reset",
+                ))
             });
             sse(head.chain(reset).boxed())
         }
@@ -39,19 +51,36 @@ pub(crate) fn respond(format: Format, model: &str, streaming: bool, include_usag
         }
         Script::MalformedJson if streaming => {
             let frame = match format {
-                Format::OpenAi => "data: {\"id\":\"chatcmpl-fake\",\"choices\":[{\"delta\":{\"content\":\"Hi\"\n\n".to_owned(),
-                Format::Anthropic => "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\n\n".to_owned(),
+                Format::OpenAi => {
+                    "data: {\"id\":\"chatcmpl-fake\",\"choices\":[{\"delta\":{\"content\":\"Hi\"\n\n"
+                        .to_owned()
+                }
+                Format::Anthropic => {
+                    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\n\n"
+                        .to_owned()
+                }
             };
             sse(stream::iter([Ok(frame)]).boxed())
         }
         Script::MalformedJson => plain(StatusCode::OK, "application/json", "{\"id\": \"broken\", ".into()),
-        Script::StreamError { events, kind, message, reply } => {
+        Script::StreamError {
+            events,
+            kind,
+            message,
+            reply,
+        } => {
             let error = match format {
                 Format::OpenAi => {
-                    format!("data: {}\n\n", json!({"error": {"message": message, "type": kind, "param": null, "code": null}}))
+                    format!(
+                        "data: {}\n\n",
+                        json!({"error": {"message": message, "type": kind, "param": null, "code": null}})
+                    )
                 }
                 Format::Anthropic => {
-                    format!("event: error\ndata: {}\n\n", json!({"type": "error", "error": {"type": kind, "message": message}}))
+                    format!(
+                        "event: error\ndata: {}\n\n",
+                        json!({"type": "error", "error": {"type": kind, "message": message}})
+                    )
                 }
             };
             let mut out: Vec<String> = frames(&reply).into_iter().take(events).collect();
@@ -65,8 +94,14 @@ fn sse(frames: stream::BoxStream<'static, Result<String, std::io::Error>>) -> Re
     let body: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>> =
         Box::pin(frames.map(|f| f.map(Bytes::from)));
     let mut response = Response::new(Body::from_stream(body));
-    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/event-stream"));
-    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/event-stream"),
+    );
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-cache"),
+    );
     response
 }
 
@@ -79,7 +114,10 @@ fn error_response(format: Format, status: u16, retry_after: Option<String>) -> R
         429 => ("rate_limit_error", "Rate limit reached. Please try again later."),
         503 => ("api_error", "The server is temporarily unavailable."),
         529 => ("overloaded_error", "Overloaded"),
-        _ => ("api_error", "The server had an error while processing your request."),
+        _ => (
+            "api_error",
+            "The server had an error while processing your request.",
+        ),
     };
     let body = match format {
         Format::OpenAi => json!({"error": {"message": message, "type": kind, "param": null, "code": null}}),
@@ -110,9 +148,19 @@ fn openai_chunk(model: &str, delta: Value, finish_reason: Value, include_usage: 
 }
 
 fn openai_frames(model: &str, reply: &Reply, include_usage: bool) -> Vec<String> {
-    let mut frames = vec![openai_chunk(model, json!({"role": "assistant", "content": "", "refusal": null}), Value::Null, include_usage)];
+    let mut frames = vec![openai_chunk(
+        model,
+        json!({"role": "assistant", "content": "", "refusal": null}),
+        Value::Null,
+        include_usage,
+    )];
     for text in &reply.text_chunks {
-        frames.push(openai_chunk(model, json!({"content": text}), Value::Null, include_usage));
+        frames.push(openai_chunk(
+            model,
+            json!({"content": text}),
+            Value::Null,
+            include_usage,
+        ));
     }
     for (index, call) in reply.tool_calls.iter().enumerate() {
         let first = json!({"tool_calls": [{
@@ -125,7 +173,11 @@ fn openai_frames(model: &str, reply: &Reply, include_usage: bool) -> Vec<String>
             frames.push(openai_chunk(model, delta, Value::Null, include_usage));
         }
     }
-    let finish = if reply.tool_calls.is_empty() { "stop" } else { "tool_calls" };
+    let finish = if reply.tool_calls.is_empty() {
+        "stop"
+    } else {
+        "tool_calls"
+    };
     frames.push(openai_chunk(model, json!({}), json!(finish), include_usage));
     if include_usage && !reply.omit_usage {
         let usage = json!({
@@ -158,7 +210,11 @@ fn openai_message(model: &str, reply: &Reply) -> Value {
             .collect();
         object.insert("tool_calls".into(), Value::Array(calls));
     }
-    let finish = if reply.tool_calls.is_empty() { "stop" } else { "tool_calls" };
+    let finish = if reply.tool_calls.is_empty() {
+        "stop"
+    } else {
+        "tool_calls"
+    };
     json!({
         "id": "chatcmpl-fake", "object": "chat.completion", "created": CREATED, "model": model,
         "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish}],
@@ -189,7 +245,9 @@ fn anthropic_frames(model: &str, reply: &Reply) -> Vec<String> {
         });
         object.insert("usage".into(), usage);
     }
-    let mut frames = vec![anthropic_event(&json!({"type": "message_start", "message": message}))];
+    let mut frames = vec![anthropic_event(
+        &json!({"type": "message_start", "message": message}),
+    )];
     let mut index = 0;
     if !reply.text_chunks.is_empty() {
         frames.push(anthropic_event(&json!({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}})));
@@ -197,7 +255,9 @@ fn anthropic_frames(model: &str, reply: &Reply) -> Vec<String> {
         for text in &reply.text_chunks {
             frames.push(anthropic_event(&json!({"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}})));
         }
-        frames.push(anthropic_event(&json!({"type": "content_block_stop", "index": index})));
+        frames.push(anthropic_event(
+            &json!({"type": "content_block_stop", "index": index}),
+        ));
         index += 1;
     }
     for call in &reply.tool_calls {
@@ -211,11 +271,18 @@ fn anthropic_frames(model: &str, reply: &Reply) -> Vec<String> {
                 "delta": {"type": "input_json_delta", "partial_json": piece}
             })));
         }
-        frames.push(anthropic_event(&json!({"type": "content_block_stop", "index": index})));
+        frames.push(anthropic_event(
+            &json!({"type": "content_block_stop", "index": index}),
+        ));
         index += 1;
     }
-    let stop_reason = if reply.tool_calls.is_empty() { "end_turn" } else { "tool_use" };
-    let mut delta = json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null}});
+    let stop_reason = if reply.tool_calls.is_empty() {
+        "end_turn"
+    } else {
+        "tool_use"
+    };
+    let mut delta =
+        json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null}});
     if !reply.omit_usage
         && let Some(object) = delta.as_object_mut()
     {
@@ -235,7 +302,11 @@ fn anthropic_message(model: &str, reply: &Reply) -> Value {
         let input: Value = serde_json::from_str(&call.argument_chunks.concat()).unwrap_or_else(|_| json!({}));
         content.push(json!({"type": "tool_use", "id": call.id, "name": call.name, "input": input}));
     }
-    let stop_reason = if reply.tool_calls.is_empty() { "end_turn" } else { "tool_use" };
+    let stop_reason = if reply.tool_calls.is_empty() {
+        "end_turn"
+    } else {
+        "tool_use"
+    };
     json!({
         "id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": content,
         "stop_reason": stop_reason, "stop_sequence": null,
@@ -248,5 +319,9 @@ pub(crate) fn ollama_tags(models: &[String]) -> Response {
         .iter()
         .map(|name| json!({"name": name, "model": name, "modified_at": "2025-01-01T00:00:00Z", "size": 0, "digest": "0"}))
         .collect();
-    plain(StatusCode::OK, "application/json", json!({"models": models}).to_string())
+    plain(
+        StatusCode::OK,
+        "application/json",
+        json!({"models": models}).to_string(),
+    )
 }

@@ -10,9 +10,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BreakerState {
     Closed,
-    Open { until: UnixMillis },
+    Open {
+        until: UnixMillis,
+    },
     /// The pause is over; one probe call decides. `probing` is true while it is in flight.
-    HalfOpen { probing: bool },
+    HalfOpen {
+        probing: bool,
+    },
 }
 
 /// How an admitted attempt ended, as far as the provider's health goes.
@@ -39,7 +43,13 @@ pub struct Breaker {
 
 impl Breaker {
     pub fn new(policy: BreakerPolicy) -> Self {
-        Self { policy, inner: Mutex::new(Inner { state: BreakerState::Closed, failures: VecDeque::new() }) }
+        Self {
+            policy,
+            inner: Mutex::new(Inner {
+                state: BreakerState::Closed,
+                failures: VecDeque::new(),
+            }),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -81,7 +91,9 @@ impl Breaker {
             Outcome::Neutral if half_open => inner.state = BreakerState::HalfOpen { probing: false },
             Outcome::Neutral => {}
             Outcome::Failure if half_open => {
-                inner.state = BreakerState::Open { until: now.plus(self.policy.open_for) };
+                inner.state = BreakerState::Open {
+                    until: now.plus(self.policy.open_for),
+                };
             }
             Outcome::Failure => {
                 let window_start = UnixMillis(now.0.saturating_sub(self.policy.window.as_millis() as i64));
@@ -92,7 +104,9 @@ impl Breaker {
                 if inner.failures.len() >= self.policy.failure_threshold as usize
                     && matches!(inner.state, BreakerState::Closed)
                 {
-                    inner.state = BreakerState::Open { until: now.plus(self.policy.open_for) };
+                    inner.state = BreakerState::Open {
+                        until: now.plus(self.policy.open_for),
+                    };
                     inner.failures.clear();
                 }
             }
@@ -109,13 +123,22 @@ pub struct Breakers {
 
 impl Breakers {
     pub fn new(policy: BreakerPolicy) -> Self {
-        Self { policy, by_route: Mutex::new(HashMap::new()) }
+        Self {
+            policy,
+            by_route: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn get(&self, provider: &str, model: &str) -> Arc<Breaker> {
-        let mut map = self.by_route.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut map = self
+            .by_route
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let key = (provider.to_owned(), model.to_owned());
-        Arc::clone(map.entry(key).or_insert_with(|| Arc::new(Breaker::new(self.policy))))
+        Arc::clone(
+            map.entry(key)
+                .or_insert_with(|| Arc::new(Breaker::new(self.policy))),
+        )
     }
 }
 

@@ -69,7 +69,10 @@ impl BudgetBook {
             spent_month: spent_this_month,
             reserved: Usd::ZERO,
         };
-        Self { limits, ledger: Mutex::new(ledger) }
+        Self {
+            limits,
+            ledger: Mutex::new(ledger),
+        }
     }
 
     pub fn limits(&self) -> BudgetLimits {
@@ -80,7 +83,10 @@ impl BudgetBook {
     fn ledger_at(&self, now: UnixMillis) -> MutexGuard<'_, Ledger> {
         // A panic while holding this lock cannot leave the totals half-updated (each update is one
         // assignment), so a poisoned lock is still sound to use.
-        let mut ledger = self.ledger.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut ledger = self
+            .ledger
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let date = now.utc_date();
         if date.to_days() > ledger.day {
             ledger.day = date.to_days();
@@ -99,18 +105,39 @@ impl BudgetBook {
         if amount > Usd::ZERO {
             let date = now.utc_date();
             let windows = [
-                (BudgetWindow::Daily, self.limits.daily, ledger.spent_day, date.next_day().start()),
-                (BudgetWindow::Monthly, self.limits.monthly, ledger.spent_month, date.first_of_next_month().start()),
+                (
+                    BudgetWindow::Daily,
+                    self.limits.daily,
+                    ledger.spent_day,
+                    date.next_day().start(),
+                ),
+                (
+                    BudgetWindow::Monthly,
+                    self.limits.monthly,
+                    ledger.spent_month,
+                    date.first_of_next_month().start(),
+                ),
             ];
             for (window, limit, spent, resets_at) in windows {
                 let Some(limit) = limit else { continue };
                 if spent.saturating_add(ledger.reserved).saturating_add(amount) > limit {
-                    return Err(BudgetRefusal { window, limit, spent, reserved: ledger.reserved, needed: amount, resets_at });
+                    return Err(BudgetRefusal {
+                        window,
+                        limit,
+                        spent,
+                        reserved: ledger.reserved,
+                        needed: amount,
+                        resets_at,
+                    });
                 }
             }
         }
         ledger.reserved = ledger.reserved.saturating_add(amount);
-        Ok(Reservation { book: Arc::clone(self), amount, open: true })
+        Ok(Reservation {
+            book: Arc::clone(self),
+            amount,
+            open: true,
+        })
     }
 
     /// Spent today and this month (settled calls only), as of `now`.
@@ -151,7 +178,11 @@ impl Drop for Reservation {
     fn drop(&mut self) {
         if self.open {
             // Nothing was spent (the attempt failed before the provider produced anything billable).
-            let mut ledger = self.book.ledger.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut ledger = self
+                .book
+                .ledger
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             ledger.reserved = ledger.reserved.saturating_sub(self.amount);
         }
     }
@@ -168,15 +199,26 @@ mod tests {
 
     #[test]
     fn refusal_names_budget_spend_and_reset() {
-        let now = UtcDate { year: 2025, month: 11, day: 21 }.start().plus(std::time::Duration::from_secs(3600));
+        let now = UtcDate {
+            year: 2025,
+            month: 11,
+            day: 21,
+        }
+        .start()
+        .plus(std::time::Duration::from_secs(3600));
         let book = Arc::new(BudgetBook::new(
-            BudgetLimits { daily: Some(usd(2.0)), monthly: Some(usd(30.0)) },
+            BudgetLimits {
+                daily: Some(usd(2.0)),
+                monthly: Some(usd(30.0)),
+            },
             now,
             usd(1.5),
             usd(10.0),
         ));
         let held = book.reserve(usd(0.4), now).expect("fits");
-        let refusal = book.reserve(usd(0.2), now).expect_err("0.2 more breaks the daily budget");
+        let refusal = book
+            .reserve(usd(0.2), now)
+            .expect_err("0.2 more breaks the daily budget");
         assert_eq!(refusal.window, BudgetWindow::Daily);
         assert_eq!(
             refusal.to_string(),
@@ -185,29 +227,70 @@ mod tests {
         );
         held.settle(usd(0.1), now);
         assert_eq!(book.spent(now), (usd(1.6), usd(10.1)));
-        book.reserve(usd(0.2), now).expect("fits after settling below the reservation");
+        book.reserve(usd(0.2), now)
+            .expect("fits after settling below the reservation");
     }
 
     #[test]
     fn windows_roll_over_at_utc_midnight_and_month_start() {
-        let limits = BudgetLimits { daily: Some(usd(1.0)), monthly: Some(usd(1.5)) };
-        let nov30 = UtcDate { year: 2025, month: 11, day: 30 }.start();
+        let limits = BudgetLimits {
+            daily: Some(usd(1.0)),
+            monthly: Some(usd(1.5)),
+        };
+        let nov30 = UtcDate {
+            year: 2025,
+            month: 11,
+            day: 30,
+        }
+        .start();
         let book = Arc::new(BudgetBook::new(limits, nov30, usd(0.9), usd(1.4)));
         let refusal = book.reserve(usd(0.2), nov30).expect_err("daily full");
         assert_eq!(refusal.window, BudgetWindow::Daily);
-        let dec1 = UtcDate { year: 2025, month: 12, day: 1 }.start();
-        book.reserve(usd(0.2), dec1).expect("new day and new month").settle(usd(0.2), dec1);
+        let dec1 = UtcDate {
+            year: 2025,
+            month: 12,
+            day: 1,
+        }
+        .start();
+        book.reserve(usd(0.2), dec1)
+            .expect("new day and new month")
+            .settle(usd(0.2), dec1);
         assert_eq!(book.spent(dec1), (usd(0.2), usd(0.2)));
         let refusal = book.reserve(usd(5.0), dec1).expect_err("too big");
-        assert_eq!(refusal.resets_at, UtcDate { year: 2025, month: 12, day: 2 }.start());
+        assert_eq!(
+            refusal.resets_at,
+            UtcDate {
+                year: 2025,
+                month: 12,
+                day: 2
+            }
+            .start()
+        );
     }
 
     #[test]
     fn dropped_reservation_is_released_and_free_calls_always_pass() {
         let now = UnixMillis(0);
-        let book = Arc::new(BudgetBook::new(BudgetLimits { daily: Some(usd(1.0)), monthly: None }, now, usd(1.0), Usd::ZERO));
-        book.reserve(Usd::ZERO, now).expect("a free call is never refused");
-        let book2 = Arc::new(BudgetBook::new(BudgetLimits { daily: Some(usd(1.0)), monthly: None }, now, Usd::ZERO, Usd::ZERO));
+        let book = Arc::new(BudgetBook::new(
+            BudgetLimits {
+                daily: Some(usd(1.0)),
+                monthly: None,
+            },
+            now,
+            usd(1.0),
+            Usd::ZERO,
+        ));
+        book.reserve(Usd::ZERO, now)
+            .expect("a free call is never refused");
+        let book2 = Arc::new(BudgetBook::new(
+            BudgetLimits {
+                daily: Some(usd(1.0)),
+                monthly: None,
+            },
+            now,
+            Usd::ZERO,
+            Usd::ZERO,
+        ));
         drop(book2.reserve(usd(1.0), now).expect("fits"));
         book2.reserve(usd(1.0), now).expect("released by drop");
     }

@@ -6,8 +6,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "role", rename_all = "snake_case")]
 pub enum Message {
-    System { content: String },
-    User { content: String },
+    System {
+        content: String,
+    },
+    User {
+        content: String,
+    },
     /// What the model said before: text, tool calls, or both.
     Assistant {
         content: String,
@@ -15,21 +19,34 @@ pub enum Message {
         tool_calls: Vec<ToolCall>,
     },
     /// The result of running a tool the model asked for.
-    Tool { call_id: String, content: String },
+    Tool {
+        call_id: String,
+        content: String,
+    },
 }
 
 impl Message {
     pub fn system(content: impl Into<String>) -> Self {
-        Self::System { content: content.into() }
+        Self::System {
+            content: content.into(),
+        }
     }
     pub fn user(content: impl Into<String>) -> Self {
-        Self::User { content: content.into() }
+        Self::User {
+            content: content.into(),
+        }
     }
     pub fn assistant(content: impl Into<String>) -> Self {
-        Self::Assistant { content: content.into(), tool_calls: Vec::new() }
+        Self::Assistant {
+            content: content.into(),
+            tool_calls: Vec::new(),
+        }
     }
     pub fn tool_result(call_id: impl Into<String>, content: impl Into<String>) -> Self {
-        Self::Tool { call_id: call_id.into(), content: content.into() }
+        Self::Tool {
+            call_id: call_id.into(),
+            content: content.into(),
+        }
     }
 
     /// All the text this message sends, for token estimates.
@@ -89,7 +106,10 @@ pub struct ChatRequest {
 impl ChatRequest {
     /// A request with a single user message.
     pub fn user(prompt: impl Into<String>) -> Self {
-        Self { messages: vec![Message::user(prompt)], ..Self::default() }
+        Self {
+            messages: vec![Message::user(prompt)],
+            ..Self::default()
+        }
     }
 }
 
@@ -137,12 +157,26 @@ pub struct Usage {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StreamEvent {
-    TextDelta { text: String },
+    TextDelta {
+        text: String,
+    },
     /// A piece of a tool call: `id` and `name` come with the first piece of each call.
-    ToolCallDelta { index: u32, id: Option<String>, name: Option<String>, arguments: String },
-    ToolCall { index: u32, call: ToolCall },
-    Usage { usage: Usage },
-    Finish { reason: FinishReason },
+    ToolCallDelta {
+        index: u32,
+        id: Option<String>,
+        name: Option<String>,
+        arguments: String,
+    },
+    ToolCall {
+        index: u32,
+        call: ToolCall,
+    },
+    Usage {
+        usage: Usage,
+    },
+    Finish {
+        reason: FinishReason,
+    },
 }
 
 /// A non-streamed answer: the stream collected.

@@ -35,7 +35,13 @@ impl fmt::Display for UnixMillis {
         let date = self.utc_date();
         let ms_of_day = self.0.rem_euclid(MS_PER_DAY);
         let secs = ms_of_day / 1000;
-        write!(f, "{date}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+        write!(
+            f,
+            "{date}T{:02}:{:02}:{:02}Z",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )
     }
 }
 
@@ -136,9 +142,17 @@ impl UtcDate {
     /// The first day of the following month.
     pub fn first_of_next_month(self) -> Self {
         if self.month == 12 {
-            Self { year: self.year + 1, month: 1, day: 1 }
+            Self {
+                year: self.year + 1,
+                month: 1,
+                day: 1,
+            }
         } else {
-            Self { month: self.month + 1, day: 1, ..self }
+            Self {
+                month: self.month + 1,
+                day: 1,
+                ..self
+            }
         }
     }
 
@@ -179,11 +193,40 @@ mod tests {
 
     #[test]
     fn month_rollover() {
-        let dec = UtcDate { year: 2025, month: 12, day: 31 };
-        assert_eq!(dec.next_day(), UtcDate { year: 2026, month: 1, day: 1 });
-        assert_eq!(dec.first_of_next_month(), UtcDate { year: 2026, month: 1, day: 1 });
-        let feb = UtcDate { year: 2024, month: 2, day: 28 };
-        assert_eq!(feb.next_day(), UtcDate { year: 2024, month: 2, day: 29 });
+        let dec = UtcDate {
+            year: 2025,
+            month: 12,
+            day: 31,
+        };
+        assert_eq!(
+            dec.next_day(),
+            UtcDate {
+                year: 2026,
+                month: 1,
+                day: 1
+            }
+        );
+        assert_eq!(
+            dec.first_of_next_month(),
+            UtcDate {
+                year: 2026,
+                month: 1,
+                day: 1
+            }
+        );
+        let feb = UtcDate {
+            year: 2024,
+            month: 2,
+            day: 28,
+        };
+        assert_eq!(
+            feb.next_day(),
+            UtcDate {
+                year: 2024,
+                month: 2,
+                day: 29
+            }
+        );
     }
 
     proptest! {

@@ -87,10 +87,12 @@ pub struct BudgetLimits {
 
 /// Which wire format a provider speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum ProviderKind {
+    #[serde(rename = "openai")]
     OpenAi,
+    #[serde(rename = "anthropic")]
     Anthropic,
+    #[serde(rename = "openai-compatible")]
     OpenAiCompatible,
 }
 
@@ -141,8 +143,10 @@ impl Route {
     /// `provider:model`; the model may itself contain colons (`local:llama3.1:8b`).
     pub fn parse(text: &str) -> Option<Self> {
         let (provider, model) = text.split_once(':')?;
-        (!provider.is_empty() && !model.is_empty())
-            .then(|| Self { provider: provider.to_owned(), model: model.to_owned() })
+        (!provider.is_empty() && !model.is_empty()).then(|| Self {
+            provider: provider.to_owned(),
+            model: model.to_owned(),
+        })
     }
 }
 
@@ -151,14 +155,21 @@ pub enum ConfigError {
     #[error("{path}: cannot read: {message}")]
     Read { path: String, message: String },
     #[error("{path}:{line}:{column}: {message}")]
-    Invalid { path: String, line: usize, column: usize, message: String },
+    Invalid {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
 }
 
 impl GatewayConfig {
     /// Reads and validates a `gateway.toml`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::Read { path: path.display().to_string(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         Self::parse(&text, &path.display().to_string())
     }
 
@@ -166,7 +177,12 @@ impl GatewayConfig {
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
         let at = |span: Option<Range<usize>>, message: String| {
             let (line, column) = line_column(text, span.map_or(0, |s| s.start));
-            ConfigError::Invalid { path: origin.to_owned(), line, column, message }
+            ConfigError::Invalid {
+                path: origin.to_owned(),
+                line,
+                column,
+                message,
+            }
         };
         let raw: RawConfig = toml::from_str(text).map_err(|e| at(e.span(), e.message().to_owned()))?;
         raw.validate().map_err(|(span, message)| at(Some(span), message))
@@ -262,7 +278,10 @@ fn dollars(value: Option<Spanned<f64>>, what: &str) -> Result<Option<Usd>, Inval
     let Some(v) = value else { return Ok(None) };
     let dollars = *v.get_ref();
     if !dollars.is_finite() || dollars < 0.0 {
-        return Err((v.span(), format!("{what} must be a non-negative number of dollars, not {dollars}")));
+        return Err((
+            v.span(),
+            format!("{what} must be a non-negative number of dollars, not {dollars}"),
+        ));
     }
     Ok(Some(Usd::from_dollars(dollars)))
 }
@@ -300,7 +319,10 @@ impl RawConfig {
             let name_span = raw.name.span();
             let name = raw.name.into_inner();
             if name.is_empty() || name.contains(':') {
-                return Err((name_span, format!("provider name {name:?} must be non-empty and contain no ':'")));
+                return Err((
+                    name_span,
+                    format!("provider name {name:?} must be non-empty and contain no ':'"),
+                ));
             }
             if !names.insert(name.clone()) {
                 return Err((name_span, format!("provider {name:?} is defined twice")));
@@ -310,13 +332,19 @@ impl RawConfig {
                     let span = url.span();
                     let url = url.into_inner();
                     if !(url.starts_with("http://") || url.starts_with("https://")) {
-                        return Err((span, format!("base_url {url:?} must start with http:// or https://")));
+                        return Err((
+                            span,
+                            format!("base_url {url:?} must start with http:// or https://"),
+                        ));
                     }
                     url.trim_end_matches('/').to_owned()
                 }
                 (None, Some(default)) => default.to_owned(),
                 (None, None) => {
-                    return Err((name_span, format!("provider {name:?} of kind openai-compatible needs a base_url")));
+                    return Err((
+                        name_span,
+                        format!("provider {name:?} of kind openai-compatible needs a base_url"),
+                    ));
                 }
             };
             providers.push(ProviderConfig {
@@ -339,10 +367,17 @@ impl RawConfig {
             let mut routes = Vec::with_capacity(entries.len());
             for entry in entries {
                 let span = entry.span();
-                let route = Route::parse(entry.get_ref())
-                    .ok_or_else(|| (span.clone(), format!("route {:?} is not provider:model", entry.get_ref())))?;
+                let route = Route::parse(entry.get_ref()).ok_or_else(|| {
+                    (
+                        span.clone(),
+                        format!("route {:?} is not provider:model", entry.get_ref()),
+                    )
+                })?;
                 if !names.contains(&route.provider) {
-                    return Err((span, format!("route {route} names no provider defined in [[provider]]")));
+                    return Err((
+                        span,
+                        format!("route {route} names no provider defined in [[provider]]"),
+                    ));
                 }
                 routes.push(route);
             }
@@ -356,7 +391,10 @@ impl RawConfig {
                 let known = aliases.contains_key(&model)
                     || Route::parse(&model).is_some_and(|r| names.contains(&r.provider));
                 if !known {
-                    return Err((span, format!("default_model {model:?} is neither an alias nor provider:model")));
+                    return Err((
+                        span,
+                        format!("default_model {model:?} is neither an alias nor provider:model"),
+                    ));
                 }
                 Some(model)
             }
@@ -367,7 +405,16 @@ impl RawConfig {
             daily: dollars(self.budget.daily_usd, "daily_usd")?,
             monthly: dollars(self.budget.monthly_usd, "monthly_usd")?,
         };
-        Ok(GatewayConfig { default_model, max_tokens, timeouts, retry, breaker, providers, aliases, budget })
+        Ok(GatewayConfig {
+            default_model,
+            max_tokens,
+            timeouts,
+            retry,
+            breaker,
+            providers,
+            aliases,
+            budget,
+        })
     }
 }
 
@@ -394,7 +441,11 @@ mod tests {
         ];
         for (text, expected) in table {
             let got = Route::parse(text);
-            assert_eq!(got.as_ref().map(|r| (r.provider.as_str(), r.model.as_str())), expected, "{text}");
+            assert_eq!(
+                got.as_ref().map(|r| (r.provider.as_str(), r.model.as_str())),
+                expected,
+                "{text}"
+            );
         }
     }
 }

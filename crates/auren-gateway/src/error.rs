@@ -12,7 +12,11 @@ pub enum AttemptFailure {
     #[error("could not connect: {0}")]
     Connect(String),
     #[error("HTTP {status}{}: {message}", retry_after.map(|d| format!(" (Retry-After {} ms)", d.as_millis())).unwrap_or_default())]
-    Status { status: u16, retry_after: Option<Duration>, message: String },
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+        message: String,
+    },
     #[error("no first token within {} ms", .0.as_millis())]
     FirstTokenTimeout(Duration),
     #[error("no data for {} ms between chunks", .0.as_millis())]
@@ -42,7 +46,10 @@ impl AttemptFailure {
             Self::Connect(_) | Self::FirstTokenTimeout(_) | Self::IdleTimeout(_) | Self::Broken(_) => true,
             Self::Status { status, .. } => matches!(status, 408 | 429 | 500 | 502 | 503 | 504 | 529),
             Self::StreamError { kind, .. } => {
-                matches!(kind.as_str(), "overloaded_error" | "rate_limit_error" | "api_error" | "server_error")
+                matches!(
+                    kind.as_str(),
+                    "overloaded_error" | "rate_limit_error" | "api_error" | "server_error"
+                )
             }
             _ => false,
         }

@@ -58,7 +58,9 @@ impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut names: Vec<&String> = self.inner.providers.keys().collect();
         names.sort();
-        f.debug_struct("Gateway").field("providers", &names).finish_non_exhaustive()
+        f.debug_struct("Gateway")
+            .field("providers", &names)
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,7 +92,10 @@ impl Gateway {
         let mut providers = HashMap::new();
         for p in &config.providers {
             let (key, keychain_error) = match (&p.api_key_env, p.kind) {
-                (Some(var), _) => (std::env::var(var).ok().filter(|k| !k.is_empty()).map(ApiKey::new), None),
+                (Some(var), _) => (
+                    std::env::var(var).ok().filter(|k| !k.is_empty()).map(ApiKey::new),
+                    None,
+                ),
                 // Local servers take no key; a hosted compatible server names its variable.
                 (None, ProviderKind::OpenAiCompatible) => (None, None),
                 (None, _) => {
@@ -105,12 +110,31 @@ impl Gateway {
             };
             let where_key = where_key(&p.name, p.api_key_env.as_deref(), keychain_error);
             let provider: Box<dyn Provider> = match p.kind {
-                ProviderKind::OpenAi => Box::new(OpenAiProvider::openai(client.clone(), &p.base_url, key, where_key)),
-                ProviderKind::OpenAiCompatible => Box::new(OpenAiProvider::compatible(client.clone(), &p.base_url, key)),
-                ProviderKind::Anthropic => Box::new(AnthropicProvider::new(client.clone(), &p.base_url, key, where_key)),
+                ProviderKind::OpenAi => Box::new(OpenAiProvider::openai(
+                    client.clone(),
+                    &p.base_url,
+                    key,
+                    where_key,
+                )),
+                ProviderKind::OpenAiCompatible => {
+                    Box::new(OpenAiProvider::compatible(client.clone(), &p.base_url, key))
+                }
+                ProviderKind::Anthropic => Box::new(AnthropicProvider::new(
+                    client.clone(),
+                    &p.base_url,
+                    key,
+                    where_key,
+                )),
             };
             let limiter = RateLimiter::new(p.requests_per_minute, p.tokens_per_minute, now);
-            providers.insert(p.name.clone(), Arc::new(ProviderSlot { kind: p.kind, provider, limiter }));
+            providers.insert(
+                p.name.clone(),
+                Arc::new(ProviderSlot {
+                    kind: p.kind,
+                    provider,
+                    limiter,
+                }),
+            );
         }
         let today = now.utc_date();
         let spent_today = ledger.spent_since(today.start()).await?;
@@ -129,12 +153,18 @@ impl Gateway {
             clock,
             prices: PriceTable::bundled(),
         };
-        Ok(Self { inner: Arc::new(inner) })
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     /// The routes `model` stands for: an alias, `provider:model`, or (when empty) the default model.
     pub fn routes(&self, model: &str) -> Result<Vec<Route>, GatewayError> {
-        let model = if model.is_empty() { self.inner.default_model.as_deref().unwrap_or("") } else { model };
+        let model = if model.is_empty() {
+            self.inner.default_model.as_deref().unwrap_or("")
+        } else {
+            model
+        };
         if let Some(routes) = self.inner.aliases.get(model) {
             return Ok(routes.clone());
         }
@@ -190,7 +220,10 @@ impl Gateway {
             "auren.cost_usd" = field::Empty,
             "auren.failed_attempts" = field::Empty,
         );
-        let result = self.route_call(model, routes, request, span.clone()).instrument(span.clone()).await;
+        let result = self
+            .route_call(model, routes, request, span.clone())
+            .instrument(span.clone())
+            .await;
         match &result {
             Ok(stream) => {
                 span.record("auren.failed_attempts", stream.failed_attempts.len());
@@ -217,10 +250,15 @@ impl Gateway {
             };
             let breaker = inner.breakers.get(&route.provider, &route.model);
             let price = self.price_for(&slot, &route.model);
-            let budgeted = price.is_some() && (inner.budget.limits().daily.is_some() || inner.budget.limits().monthly.is_some());
+            let budgeted = price.is_some()
+                && (inner.budget.limits().daily.is_some() || inner.budget.limits().monthly.is_some());
             for try_number in 1..=inner.retry.max_retries.saturating_add(1) {
                 let fail = |failure: AttemptFailure, attempts: &mut Vec<Attempt>| {
-                    attempts.push(Attempt { route: route.clone(), try_number, failure });
+                    attempts.push(Attempt {
+                        route: route.clone(),
+                        try_number,
+                        failure,
+                    });
                 };
                 let now = inner.clock.now();
                 if let Err(until) = breaker.admit(now) {
@@ -255,7 +293,10 @@ impl Gateway {
                     "auren.try" = try_number,
                     "error.type" = field::Empty,
                 );
-                let opened = self.open_first(&slot, &route.model, &request, max_tokens).instrument(attempt_span.clone()).await;
+                let opened = self
+                    .open_first(&slot, &route.model, &request, max_tokens)
+                    .instrument(attempt_span.clone())
+                    .await;
                 match opened {
                     Ok((events, buffered)) => {
                         span.record("gen_ai.system", slot.provider.system());
@@ -274,13 +315,21 @@ impl Gateway {
                             finished: false,
                             span,
                         };
-                        return Ok(ChatStream { route, failed_attempts: attempts, events: flow.into_stream() });
+                        return Ok(ChatStream {
+                            route,
+                            failed_attempts: attempts,
+                            events: flow.into_stream(),
+                        });
                     }
                     Err(failure) => {
                         attempt_span.record("error.type", failure.kind());
                         tracing::info!(parent: &attempt_span, error = %failure, "attempt failed");
                         let now = inner.clock.now();
-                        let outcome = if failure.counts_for_breaker() { Outcome::Failure } else { Outcome::Neutral };
+                        let outcome = if failure.counts_for_breaker() {
+                            Outcome::Failure
+                        } else {
+                            Outcome::Neutral
+                        };
                         breaker.record(outcome, now);
                         drop(reservation);
                         let transient = failure.is_transient();
@@ -300,11 +349,19 @@ impl Gateway {
                 }
             }
         }
-        let all_budget = !attempts.is_empty() && attempts.iter().all(|a| matches!(a.failure, AttemptFailure::Budget(_)));
-        if all_budget && let Some(AttemptFailure::Budget(refusal)) = attempts.first().map(|a| a.failure.clone()) {
+        let all_budget = !attempts.is_empty()
+            && attempts
+                .iter()
+                .all(|a| matches!(a.failure, AttemptFailure::Budget(_)));
+        if all_budget
+            && let Some(AttemptFailure::Budget(refusal)) = attempts.first().map(|a| a.failure.clone())
+        {
             return Err(GatewayError::Budget(refusal));
         }
-        Err(GatewayError::AllProvidersFailed { model: model.to_owned(), attempts })
+        Err(GatewayError::AllProvidersFailed {
+            model: model.to_owned(),
+            attempts,
+        })
     }
 
     /// Opens the provider's stream and waits for its first content event, all within the first-token
@@ -330,23 +387,33 @@ impl Gateway {
                         }
                     }
                     Some(Err(failure)) => return Err(failure),
-                    None => return Err(AttemptFailure::Broken("the stream ended before any content".into())),
+                    None => {
+                        return Err(AttemptFailure::Broken(
+                            "the stream ended before any content".into(),
+                        ));
+                    }
                 }
             }
         };
-        tokio::time::timeout(limit, first).await.unwrap_or(Err(AttemptFailure::FirstTokenTimeout(limit)))
+        tokio::time::timeout(limit, first)
+            .await
+            .unwrap_or(Err(AttemptFailure::FirstTokenTimeout(limit)))
     }
 }
 
 /// Full jitter: uniform in [0, min(max, initial·2^(n-1))].
 fn full_jitter(policy: &RetryPolicy, try_number: u32) -> Duration {
-    let exp = policy.initial_backoff.saturating_mul(1_u32 << try_number.saturating_sub(1).min(20));
+    let exp = policy
+        .initial_backoff
+        .saturating_mul(1_u32 << try_number.saturating_sub(1).min(20));
     let cap = exp.min(policy.max_backoff).as_micros() as u64;
     if cap == 0 {
         return Duration::ZERO;
     }
     // A fresh std RandomState is randomly keyed per instance: enough randomness to spread retries apart.
-    let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
     Duration::from_micros(random % (cap + 1))
 }
 
@@ -359,7 +426,10 @@ pub struct ChatStream {
 
 impl std::fmt::Debug for ChatStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatStream").field("route", &self.route).field("failed_attempts", &self.failed_attempts).finish()
+        f.debug_struct("ChatStream")
+            .field("route", &self.route)
+            .field("failed_attempts", &self.failed_attempts)
+            .finish()
     }
 }
 
@@ -463,9 +533,16 @@ impl Flow {
                     }
                     Step::Yield(event) => return Some((Ok(event), Some(flow))),
                     Step::Fail(failure) => {
-                        let outcome = if failure.counts_for_breaker() { Outcome::Failure } else { Outcome::Neutral };
+                        let outcome = if failure.counts_for_breaker() {
+                            Outcome::Failure
+                        } else {
+                            Outcome::Neutral
+                        };
                         flow.finish(outcome, None).await;
-                        let error = GatewayError::StreamInterrupted { route: flow.route.clone(), failure };
+                        let error = GatewayError::StreamInterrupted {
+                            route: flow.route.clone(),
+                            failure,
+                        };
                         tracing::warn!(parent: &flow.span, %error, "stream interrupted");
                         return Some((Err(error), None));
                     }
@@ -484,7 +561,11 @@ impl Flow {
                 self.output_text.push_str(text);
                 Step::Yield(event)
             }
-            StreamEvent::ToolCallDelta { ref name, ref arguments, .. } => {
+            StreamEvent::ToolCallDelta {
+                ref name,
+                ref arguments,
+                ..
+            } => {
                 if let Some(name) = name {
                     self.output_text.push_str(name);
                 }
@@ -510,15 +591,19 @@ impl Flow {
         self.finished = true;
         let now = self.inner.clock.now();
         let usage = self.final_usage();
-        let cost = self.price.map(|p| p.cost(usage.input_tokens, usage.cached_input_tokens, usage.output_tokens));
+        let cost = self
+            .price
+            .map(|p| p.cost(usage.input_tokens, usage.cached_input_tokens, usage.output_tokens));
         if let Some(reservation) = self.reservation.take() {
             reservation.settle(cost.unwrap_or(Usd::ZERO), now);
         }
         self.breaker.record(outcome, now);
         self.span.record("gen_ai.usage.input_tokens", usage.input_tokens);
-        self.span.record("gen_ai.usage.output_tokens", usage.output_tokens);
+        self.span
+            .record("gen_ai.usage.output_tokens", usage.output_tokens);
         if let Some(reason) = reason {
-            self.span.record("gen_ai.response.finish_reasons", reason.as_str());
+            self.span
+                .record("gen_ai.response.finish_reasons", reason.as_str());
         }
         if let Some(cost) = cost {
             self.span.record("auren.cost_usd", cost.as_dollars());

@@ -32,11 +32,15 @@ pub mod tokens;
 pub mod usage;
 
 pub use budget::{BudgetRefusal, BudgetWindow};
-pub use chat::{ChatRequest, ChatResponse, FinishReason, Message, StreamEvent, ToolCall, ToolDefinition, Usage};
+pub use chat::{
+    ChatRequest, ChatResponse, FinishReason, Message, StreamEvent, ToolCall, ToolDefinition, Usage,
+};
 pub use clock::{Clock, ManualClock, SystemClock, UnixMillis, UtcDate};
 pub use config::{ConfigError, GatewayConfig, ProviderKind, Route};
 pub use error::{Attempt, AttemptFailure, GatewayError};
 pub use gateway::{ChatStream, Gateway};
 pub use prices::{PriceTable, Usd};
 pub use secrets::{ApiKey, KeychainSecrets, MemorySecrets, SecretStore};
-pub use usage::{LedgerError, MemoryLedger, UsageGrouping, UsageLedger, UsageQuery, UsageRecord, UsageTotals};
+pub use usage::{
+    LedgerError, MemoryLedger, UsageGrouping, UsageLedger, UsageQuery, UsageRecord, UsageTotals,
+};

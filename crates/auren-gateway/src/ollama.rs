@@ -33,16 +33,29 @@ struct TagModel {
 /// `timeout` so a missing server costs little.
 pub async fn detect_ollama(url: &str, timeout: Duration) -> Result<Vec<String>, OllamaError> {
     let url = url.trim_end_matches('/');
-    let unreachable = |e: reqwest::Error| OllamaError::Unreachable { url: url.to_owned(), message: e.to_string() };
-    let client = reqwest::Client::builder().timeout(timeout).build().map_err(unreachable)?;
-    let response = client.get(format!("{url}/api/tags")).send().await.map_err(unreachable)?;
-    if !response.status().is_success() {
-        return Err(OllamaError::NotOllama { url: url.to_owned(), message: format!("HTTP {}", response.status()) });
-    }
-    let tags: Tags = response
-        .json()
+    let unreachable = |e: reqwest::Error| OllamaError::Unreachable {
+        url: url.to_owned(),
+        message: e.to_string(),
+    };
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(unreachable)?;
+    let response = client
+        .get(format!("{url}/api/tags"))
+        .send()
         .await
-        .map_err(|e| OllamaError::NotOllama { url: url.to_owned(), message: e.to_string() })?;
+        .map_err(unreachable)?;
+    if !response.status().is_success() {
+        return Err(OllamaError::NotOllama {
+            url: url.to_owned(),
+            message: format!("HTTP {}", response.status()),
+        });
+    }
+    let tags: Tags = response.json().await.map_err(|e| OllamaError::NotOllama {
+        url: url.to_owned(),
+        message: e.to_string(),
+    })?;
     let mut names: Vec<String> = tags.models.into_iter().map(|m| m.name).collect();
     names.sort();
     Ok(names)

@@ -19,7 +19,9 @@ impl Usd {
 
     /// From a dollar figure as written in configuration (rounded to the picodollar).
     pub fn from_dollars(dollars: f64) -> Self {
-        Self { picodollars: (dollars * Self::PER_DOLLAR).round() as i64 }
+        Self {
+            picodollars: (dollars * Self::PER_DOLLAR).round() as i64,
+        }
     }
 
     pub fn as_dollars(self) -> f64 {
@@ -27,11 +29,15 @@ impl Usd {
     }
 
     pub fn saturating_add(self, other: Self) -> Self {
-        Self { picodollars: self.picodollars.saturating_add(other.picodollars) }
+        Self {
+            picodollars: self.picodollars.saturating_add(other.picodollars),
+        }
     }
 
     pub fn saturating_sub(self, other: Self) -> Self {
-        Self { picodollars: self.picodollars.saturating_sub(other.picodollars) }
+        Self {
+            picodollars: self.picodollars.saturating_sub(other.picodollars),
+        }
     }
 }
 
@@ -100,8 +106,11 @@ impl PriceTable {
     pub fn bundled() -> Self {
         // The bundled file is checked by a unit test, so this cannot fail in a tested build; an empty table
         // (every model unpriced) is the safe fallback rather than a panic.
-        Self::parse(include_str!("prices.json"))
-            .unwrap_or_else(|_| Self { version: 0, taken: String::new(), models: HashMap::new() })
+        Self::parse(include_str!("prices.json")).unwrap_or_else(|_| Self {
+            version: 0,
+            taken: String::new(),
+            models: HashMap::new(),
+        })
     }
 
     pub fn parse(json: &str) -> Result<Self, PriceTableError> {
@@ -119,7 +128,11 @@ impl PriceTable {
                 (name, price)
             })
             .collect();
-        Ok(Self { version: file.version, taken: file.taken, models })
+        Ok(Self {
+            version: file.version,
+            taken: file.taken,
+            models,
+        })
     }
 
     /// The price of `model`, also under a dated snapshot name (`gpt-4o-2024-08-06`,
@@ -148,8 +161,11 @@ fn strip_date_suffix(model: &str) -> Option<&str> {
     }
     let mut parts = model.rsplitn(4, '-');
     let (day, month, year, head) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    (year.len() == 4 && month.len() == 2 && day.len() == 2 && [year, month, day].iter().all(|p| all_digits(p)))
-        .then_some(head)
+    (year.len() == 4
+        && month.len() == 2
+        && day.len() == 2
+        && [year, month, day].iter().all(|p| all_digits(p)))
+    .then_some(head)
 }
 
 #[cfg(test)]
@@ -177,7 +193,11 @@ mod tests {
 
     #[test]
     fn cost_counts_cached_tokens_at_the_cached_price() {
-        let price = ModelPrice { input: 3_000_000, cached_input: 300_000, output: 15_000_000 };
+        let price = ModelPrice {
+            input: 3_000_000,
+            cached_input: 300_000,
+            output: 15_000_000,
+        };
         // 1M prompt tokens of which 400k cached, 100k output: 0.6M·$3 + 0.4M·$0.30 + 0.1M·$15.
         let cost = price.cost(1_000_000, 400_000, 100_000);
         assert_eq!(cost, Usd::from_dollars(1.8 + 0.12 + 1.5));

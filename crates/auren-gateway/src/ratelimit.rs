@@ -17,7 +17,11 @@ struct Bucket {
 impl Bucket {
     fn per_minute(limit: u32) -> Self {
         let capacity = f64::from(limit);
-        Self { capacity, level: capacity, per_ms: capacity / 60_000.0 }
+        Self {
+            capacity,
+            level: capacity,
+            per_ms: capacity / 60_000.0,
+        }
     }
 
     fn refill(&mut self, elapsed_ms: f64) {
@@ -103,7 +107,10 @@ mod tests {
         let limiter = RateLimiter::new(Some(2), None, UnixMillis(0));
         assert_eq!(limiter.try_acquire(0, UnixMillis(0)), Ok(()));
         assert_eq!(limiter.try_acquire(0, UnixMillis(0)), Ok(()));
-        assert_eq!(limiter.try_acquire(0, UnixMillis(0)), Err(Duration::from_secs(30)));
+        assert_eq!(
+            limiter.try_acquire(0, UnixMillis(0)),
+            Err(Duration::from_secs(30))
+        );
         assert_eq!(limiter.try_acquire(0, UnixMillis(30_000)), Ok(()));
     }
 
@@ -111,9 +118,15 @@ mod tests {
     fn tokens_per_minute_limit_large_calls() {
         let limiter = RateLimiter::new(None, Some(1000), UnixMillis(0));
         assert_eq!(limiter.try_acquire(800, UnixMillis(0)), Ok(()));
-        assert_eq!(limiter.try_acquire(800, UnixMillis(0)), Err(Duration::from_millis(36_000)));
+        assert_eq!(
+            limiter.try_acquire(800, UnixMillis(0)),
+            Err(Duration::from_millis(36_000))
+        );
         // Bigger than the bucket: waits for a full bucket (48 s from 200 left), then passes.
-        assert_eq!(limiter.try_acquire(5000, UnixMillis(0)), Err(Duration::from_millis(48_000)));
+        assert_eq!(
+            limiter.try_acquire(5000, UnixMillis(0)),
+            Err(Duration::from_millis(48_000))
+        );
         assert_eq!(limiter.try_acquire(5000, UnixMillis(48_000)), Ok(()));
         assert!(RateLimiter::new(None, None, UnixMillis(0)).is_unlimited());
     }

@@ -46,19 +46,26 @@ pub struct KeychainSecrets {
 
 impl KeychainSecrets {
     pub fn new(service: impl Into<String>) -> Self {
-        Self { service: service.into() }
+        Self {
+            service: service.into(),
+        }
     }
 
     /// Stores `key` for `provider` (used by settings screens and `auren` commands).
     pub fn set_api_key(&self, provider: &str, key: &ApiKey) -> Result<(), SecretError> {
         let entry = keyring::Entry::new(&self.service, provider).map_err(|e| keychain_error(provider, &e))?;
-        entry.set_password(key.expose()).map_err(|e| keychain_error(provider, &e))
+        entry
+            .set_password(key.expose())
+            .map_err(|e| keychain_error(provider, &e))
     }
 }
 
 fn keychain_error(provider: &str, error: &keyring::Error) -> SecretError {
     // keyring's messages describe the platform failure and never contain the secret.
-    SecretError::Keychain { provider: provider.to_owned(), message: error.to_string() }
+    SecretError::Keychain {
+        provider: provider.to_owned(),
+        message: error.to_string(),
+    }
 }
 
 impl SecretStore for KeychainSecrets {

@@ -26,7 +26,12 @@ pub fn estimate_prompt(request: &ChatRequest) -> u64 {
     let tools: u64 = request
         .tools
         .iter()
-        .map(|t| PER_MESSAGE + count_text(&t.name) + count_text(&t.description) + count_text(&t.parameters.to_string()))
+        .map(|t| {
+            PER_MESSAGE
+                + count_text(&t.name)
+                + count_text(&t.description)
+                + count_text(&t.parameters.to_string())
+        })
         .sum();
     messages + tools + 3
 }
@@ -47,7 +52,10 @@ mod tests {
     fn counts_known_text() {
         assert_eq!(count_text(""), 0);
         assert_eq!(count_text("hello world"), 2);
-        let request = ChatRequest { messages: vec![Message::system("Be brief."), Message::user("hello world")], ..Default::default() };
+        let request = ChatRequest {
+            messages: vec![Message::system("Be brief."), Message::user("hello world")],
+            ..Default::default()
+        };
         let estimate = estimate_prompt(&request);
         assert!((10..=20).contains(&estimate), "{estimate}");
         assert!(prompt_upper_bound(&request) > estimate);

@@ -80,13 +80,20 @@ pub trait UsageLedger: Send + Sync {
 }
 
 /// Groups records into totals: shared by ledgers that fetch rows and sum them in Rust.
-pub fn summarise<'a>(records: impl IntoIterator<Item = &'a UsageRecord>, query: &UsageQuery) -> Vec<UsageTotals> {
-    let mut rows: std::collections::BTreeMap<[Option<String>; 5], UsageTotals> = std::collections::BTreeMap::new();
+pub fn summarise<'a>(
+    records: impl IntoIterator<Item = &'a UsageRecord>,
+    query: &UsageQuery,
+) -> Vec<UsageTotals> {
+    let mut rows: std::collections::BTreeMap<[Option<String>; 5], UsageTotals> =
+        std::collections::BTreeMap::new();
     let g = query.grouping;
     for r in records {
         if query.since.is_some_and(|s| r.at < s)
             || query.until.is_some_and(|u| r.at >= u)
-            || query.conversation.as_ref().is_some_and(|c| r.conversation.as_ref() != Some(c))
+            || query
+                .conversation
+                .as_ref()
+                .is_some_and(|c| r.conversation.as_ref() != Some(c))
         {
             continue;
         }
@@ -96,11 +103,22 @@ pub fn summarise<'a>(records: impl IntoIterator<Item = &'a UsageRecord>, query: 
             g.by_month.then(|| date.month_key()),
             g.by_model.then(|| r.provider.clone()),
             g.by_model.then(|| r.model.clone()),
-            if g.by_conversation { r.conversation.clone() } else { None },
+            if g.by_conversation {
+                r.conversation.clone()
+            } else {
+                None
+            },
         ];
         let row = rows.entry(key.clone()).or_insert_with(|| {
             let [day, month, provider, model, conversation] = key;
-            UsageTotals { day, month, provider, model, conversation, ..UsageTotals::default() }
+            UsageTotals {
+                day,
+                month,
+                provider,
+                model,
+                conversation,
+                ..UsageTotals::default()
+            }
         });
         row.calls += 1;
         row.input_tokens += r.input_tokens;
@@ -131,7 +149,10 @@ impl MemoryLedger {
 
 impl UsageLedger for MemoryLedger {
     fn record<'a>(&'a self, record: &'a UsageRecord) -> BoxFuture<'a, Result<(), LedgerError>> {
-        self.records.lock().unwrap_or_else(|p| p.into_inner()).push(record.clone());
+        self.records
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(record.clone());
         Box::pin(std::future::ready(Ok(())))
     }
 
@@ -145,7 +166,9 @@ impl UsageLedger for MemoryLedger {
             .records()
             .iter()
             .filter(|r| r.at >= since)
-            .fold(Usd::ZERO, |sum, r| sum.saturating_add(r.cost.unwrap_or(Usd::ZERO)));
+            .fold(Usd::ZERO, |sum, r| {
+                sum.saturating_add(r.cost.unwrap_or(Usd::ZERO))
+            });
         Box::pin(std::future::ready(Ok(total)))
     }
 }

@@ -9,7 +9,9 @@
 
 mod usage;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::path::Path;
 use std::time::Duration;
 
@@ -18,7 +20,10 @@ pub enum StoreError {
     #[error("cannot open the database {path}: {source}")]
     Open { path: String, source: sqlx::Error },
     #[error("cannot bring the database {path} up to date: {source}")]
-    Migrate { path: String, source: sqlx::migrate::MigrateError },
+    Migrate {
+        path: String,
+        source: sqlx::migrate::MigrateError,
+    },
     #[error("database query failed: {0}")]
     Query(#[from] sqlx::Error),
     #[error("a stored value is out of range: {0}")]
@@ -36,8 +41,10 @@ impl Store {
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let shown = path.display().to_string();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| StoreError::Open { path: shown.clone(), source: sqlx::Error::Io(e) })?;
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
+                path: shown.clone(),
+                source: sqlx::Error::Io(e),
+            })?;
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -51,7 +58,10 @@ impl Store {
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|source| StoreError::Open { path: shown.clone(), source })?;
+            .map_err(|source| StoreError::Open {
+                path: shown.clone(),
+                source,
+            })?;
         sqlx::migrate!("../../migrations/local")
             .run(&pool)
             .await

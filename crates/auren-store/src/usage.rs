@@ -8,7 +8,8 @@ use sqlx::Row;
 use std::collections::BTreeMap;
 
 fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::Range(format!("{what} {value} does not fit SQLite's INTEGER")))
+    i64::try_from(value)
+        .map_err(|_| StoreError::Range(format!("{what} {value} does not fit SQLite's INTEGER")))
 }
 
 fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
@@ -76,13 +77,22 @@ impl Store {
             ];
             let entry = totals.entry(key.clone()).or_insert_with(|| {
                 let [day, month, provider, model, conversation] = key;
-                UsageTotals { day, month, provider, model, conversation, ..UsageTotals::default() }
+                UsageTotals {
+                    day,
+                    month,
+                    provider,
+                    model,
+                    conversation,
+                    ..UsageTotals::default()
+                }
             });
             entry.calls += to_u64(row.try_get(4)?, "calls")?;
             entry.input_tokens += to_u64(row.try_get(5)?, "input_tokens")?;
             entry.cached_input_tokens += to_u64(row.try_get(6)?, "cached_input_tokens")?;
             entry.output_tokens += to_u64(row.try_get(7)?, "output_tokens")?;
-            entry.cost = entry.cost.saturating_add(Usd { picodollars: row.try_get(8)? });
+            entry.cost = entry.cost.saturating_add(Usd {
+                picodollars: row.try_get(8)?,
+            });
             entry.estimated_calls += to_u64(row.try_get(9)?, "estimated")?;
             entry.unpriced_calls += to_u64(row.try_get(10)?, "unpriced")?;
         }
@@ -95,7 +105,9 @@ impl Store {
             .bind(since.0)
             .fetch_one(&self.pool)
             .await?;
-        Ok(Usd { picodollars: row.try_get(0)? })
+        Ok(Usd {
+            picodollars: row.try_get(0)?,
+        })
     }
 }
 

@@ -23,13 +23,21 @@ pub struct AnthropicProvider {
 
 impl AnthropicProvider {
     pub fn new(client: reqwest::Client, base_url: &str, key: Option<ApiKey>, where_key: String) -> Self {
-        Self { client, url: format!("{base_url}/v1/messages"), key, where_key }
+        Self {
+            client,
+            url: format!("{base_url}/v1/messages"),
+            key,
+            where_key,
+        }
     }
 }
 
 impl std::fmt::Debug for AnthropicProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AnthropicProvider").field("url", &self.url).field("key", &self.key).finish()
+        f.debug_struct("AnthropicProvider")
+            .field("url", &self.url)
+            .field("key", &self.key)
+            .finish()
     }
 }
 
@@ -80,20 +88,34 @@ pub fn request_body(model: &str, request: &ChatRequest, max_tokens: u32) -> Resu
                 }
                 for call in tool_calls {
                     let input = call.arguments_json().map_err(|e| {
-                        AttemptFailure::InvalidRequest(format!("tool call {} has arguments that are not JSON: {e}", call.id))
+                        AttemptFailure::InvalidRequest(format!(
+                            "tool call {} has arguments that are not JSON: {e}",
+                            call.id
+                        ))
                     })?;
-                    push("assistant", json!({"type": "tool_use", "id": call.id, "name": call.name, "input": input}));
+                    push(
+                        "assistant",
+                        json!({"type": "tool_use", "id": call.id, "name": call.name, "input": input}),
+                    );
                 }
             }
             Message::Tool { call_id, content } => {
-                push("user", json!({"type": "tool_result", "tool_use_id": call_id, "content": content}));
+                push(
+                    "user",
+                    json!({"type": "tool_result", "tool_use_id": call_id, "content": content}),
+                );
             }
         }
     }
-    let messages: Vec<Value> = turns.into_iter().map(|(role, content)| json!({"role": role, "content": content})).collect();
+    let messages: Vec<Value> = turns
+        .into_iter()
+        .map(|(role, content)| json!({"role": role, "content": content}))
+        .collect();
     let mut body = json!({"model": model, "max_tokens": max_tokens, "messages": messages, "stream": true});
     let Some(object) = body.as_object_mut() else {
-        return Err(AttemptFailure::InvalidRequest("request body is not an object".into()));
+        return Err(AttemptFailure::InvalidRequest(
+            "request body is not an object".into(),
+        ));
     };
     if !system.is_empty() {
         object.insert("system".into(), json!(system.join("\n\n")));
@@ -118,14 +140,29 @@ pub fn request_body(model: &str, request: &ChatRequest, max_tokens: u32) -> Resu
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Wire {
-    MessageStart { message: StartMessage },
-    ContentBlockStart { index: u32, content_block: Block },
-    ContentBlockDelta { index: u32, delta: BlockDelta },
-    ContentBlockStop { index: u32 },
-    MessageDelta { delta: MessageDelta, usage: Option<WireUsage> },
+    MessageStart {
+        message: StartMessage,
+    },
+    ContentBlockStart {
+        index: u32,
+        content_block: Block,
+    },
+    ContentBlockDelta {
+        index: u32,
+        delta: BlockDelta,
+    },
+    ContentBlockStop {
+        index: u32,
+    },
+    MessageDelta {
+        delta: MessageDelta,
+        usage: Option<WireUsage>,
+    },
     MessageStop,
     Ping,
-    Error { error: WireError },
+    Error {
+        error: WireError,
+    },
     /// Event types added after this code was written are skipped, as the API's versioning policy asks.
     #[serde(other)]
     Unknown,
@@ -232,7 +269,12 @@ fn finish_reason(reason: &str) -> FinishReason {
 }
 
 impl Decoder for AnthropicDecoder {
-    fn event(&mut self, _name: &str, data: &str, out: &mut VecDeque<StreamEvent>) -> Result<bool, AttemptFailure> {
+    fn event(
+        &mut self,
+        _name: &str,
+        data: &str,
+        out: &mut VecDeque<StreamEvent>,
+    ) -> Result<bool, AttemptFailure> {
         let wire: Wire = serde_json::from_str(data)
             .map_err(|e| AttemptFailure::Malformed(format!("{e} in event {}", shorten(data, 120))))?;
         match wire {
@@ -252,7 +294,16 @@ impl Decoder for AnthropicDecoder {
                         name: Some(name.clone()),
                         arguments: String::new(),
                     });
-                    self.calls.insert(index, PartialCall { ordinal, id, name, arguments: String::new(), start_input: input });
+                    self.calls.insert(
+                        index,
+                        PartialCall {
+                            ordinal,
+                            id,
+                            name,
+                            arguments: String::new(),
+                            start_input: input,
+                        },
+                    );
                 }
                 Block::Text { .. } | Block::Other => {}
             },
@@ -260,10 +311,17 @@ impl Decoder for AnthropicDecoder {
                 BlockDelta::TextDelta { text } => out.push_back(StreamEvent::TextDelta { text }),
                 BlockDelta::InputJsonDelta { partial_json } => {
                     let call = self.calls.get_mut(&index).ok_or_else(|| {
-                        AttemptFailure::Malformed(format!("input_json_delta for block {index}, which is not a tool_use"))
+                        AttemptFailure::Malformed(format!(
+                            "input_json_delta for block {index}, which is not a tool_use"
+                        ))
                     })?;
                     call.arguments.push_str(&partial_json);
-                    out.push_back(StreamEvent::ToolCallDelta { index: call.ordinal, id: None, name: None, arguments: partial_json });
+                    out.push_back(StreamEvent::ToolCallDelta {
+                        index: call.ordinal,
+                        id: None,
+                        name: None,
+                        arguments: partial_json,
+                    });
                 }
                 BlockDelta::Other => {}
             },
@@ -279,7 +337,11 @@ impl Decoder for AnthropicDecoder {
                     };
                     out.push_back(StreamEvent::ToolCall {
                         index: call.ordinal,
-                        call: ToolCall { id: call.id, name: call.name, arguments },
+                        call: ToolCall {
+                            id: call.id,
+                            name: call.name,
+                            arguments,
+                        },
                     });
                 }
             }
@@ -305,14 +367,21 @@ impl Decoder for AnthropicDecoder {
                 out.push_back(StreamEvent::Finish { reason });
                 return Ok(true);
             }
-            Wire::Error { error } => return Err(AttemptFailure::StreamError { kind: error.kind, message: error.message }),
+            Wire::Error { error } => {
+                return Err(AttemptFailure::StreamError {
+                    kind: error.kind,
+                    message: error.message,
+                });
+            }
             Wire::Ping | Wire::Unknown => {}
         }
         Ok(false)
     }
 
     fn end(&mut self, _out: &mut VecDeque<StreamEvent>) -> Result<(), AttemptFailure> {
-        Err(AttemptFailure::Broken("the stream ended before message_stop".into()))
+        Err(AttemptFailure::Broken(
+            "the stream ended before message_stop".into(),
+        ))
     }
 }
 
@@ -341,25 +410,53 @@ mod tests {
             decoder.event("", e, &mut out).expect("valid event");
         }
         let events: Vec<StreamEvent> = out.into_iter().collect();
-        assert_eq!(events[0], StreamEvent::TextDelta { text: "Checking".into() });
+        assert_eq!(
+            events[0],
+            StreamEvent::TextDelta {
+                text: "Checking".into()
+            }
+        );
         assert!(events.contains(&StreamEvent::ToolCall {
             index: 0,
-            call: ToolCall { id: "toolu_1".into(), name: "rmssd".into(), arguments: r#"{"days":7}"#.into() }
+            call: ToolCall {
+                id: "toolu_1".into(),
+                name: "rmssd".into(),
+                arguments: r#"{"days":7}"#.into()
+            }
         }));
         assert_eq!(
             events[events.len() - 2],
-            StreamEvent::Usage { usage: Usage { input_tokens: 25, cached_input_tokens: 5, output_tokens: 30, estimated: false } }
+            StreamEvent::Usage {
+                usage: Usage {
+                    input_tokens: 25,
+                    cached_input_tokens: 5,
+                    output_tokens: 30,
+                    estimated: false
+                }
+            }
         );
-        assert_eq!(events[events.len() - 1], StreamEvent::Finish { reason: FinishReason::ToolCalls });
+        assert_eq!(
+            events[events.len() - 1],
+            StreamEvent::Finish {
+                reason: FinishReason::ToolCalls
+            }
+        );
     }
 
     #[test]
     fn error_event_is_a_stream_error() {
         let mut decoder = AnthropicDecoder::default();
         let failure = decoder
-            .event("error", r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#, &mut VecDeque::new())
+            .event(
+                "error",
+                r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+                &mut VecDeque::new(),
+            )
             .expect_err("error event");
         assert!(failure.is_transient());
-        assert_eq!(failure.to_string(), "the provider reported an error in the stream (overloaded_error): Overloaded");
+        assert_eq!(
+            failure.to_string(),
+            "the provider reported an error in the stream (overloaded_error): Overloaded"
+        );
     }
 }

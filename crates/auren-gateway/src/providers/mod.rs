@@ -43,7 +43,11 @@ pub(crate) async fn send(builder: reqwest::RequestBuilder) -> Result<reqwest::Re
     }
     let retry_after = retry_after(response.headers());
     let body = response.text().await.unwrap_or_default();
-    Err(AttemptFailure::Status { status: status.as_u16(), retry_after, message: error_message(&body) })
+    Err(AttemptFailure::Status {
+        status: status.as_u16(),
+        retry_after,
+        message: error_message(&body),
+    })
 }
 
 fn transport_failure(error: &reqwest::Error) -> AttemptFailure {
@@ -65,7 +69,16 @@ fn transport_failure(error: &reqwest::Error) -> AttemptFailure {
 /// `retry-after-ms` (OpenAI) or `Retry-After` in seconds. An HTTP-date `Retry-After` is ignored (the
 /// backoff applies), since providers send seconds.
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0);
+    let number = |name: &str| {
+        headers
+            .get(name)?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+    };
     if let Some(ms) = number("retry-after-ms") {
         return Some(Duration::from_secs_f64(ms / 1000.0));
     }
@@ -77,7 +90,11 @@ fn error_message(body: &str) -> String {
     let parsed = serde_json::from_str::<serde_json::Value>(body).ok();
     let message = parsed
         .as_ref()
-        .and_then(|v| v.pointer("/error/message").or_else(|| v.get("error")).or_else(|| v.get("message")))
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .or_else(|| v.get("error"))
+                .or_else(|| v.get("message"))
+        })
         .and_then(|m| m.as_str())
         .unwrap_or(body);
     shorten(message, 300)
@@ -95,7 +112,12 @@ pub(crate) fn shorten(text: &str, max_chars: usize) -> String {
 /// Turns one wire format's SSE events into normalised events.
 pub(crate) trait Decoder: Send + 'static {
     /// Handles one SSE event; returns true when the answer is complete.
-    fn event(&mut self, name: &str, data: &str, out: &mut VecDeque<StreamEvent>) -> Result<bool, AttemptFailure>;
+    fn event(
+        &mut self,
+        name: &str,
+        data: &str,
+        out: &mut VecDeque<StreamEvent>,
+    ) -> Result<bool, AttemptFailure>;
     /// The body ended without the format's final event: a complete answer or a broken one.
     fn end(&mut self, out: &mut VecDeque<StreamEvent>) -> Result<(), AttemptFailure>;
 }
@@ -109,7 +131,12 @@ struct DecodeState<S, D> {
 
 /// The SSE body of `response` decoded by `decoder`.
 pub(crate) fn decode_sse<D: Decoder>(response: reqwest::Response, decoder: D) -> EventStream {
-    let state = DecodeState { sse: response.bytes_stream().eventsource(), decoder, pending: VecDeque::new(), finished: false };
+    let state = DecodeState {
+        sse: response.bytes_stream().eventsource(),
+        decoder,
+        pending: VecDeque::new(),
+        finished: false,
+    };
     Box::pin(futures::stream::unfold(state, |mut st| async move {
         loop {
             if let Some(event) = st.pending.pop_front() {
@@ -121,8 +148,12 @@ pub(crate) fn decode_sse<D: Decoder>(response: reqwest::Response, decoder: D) ->
             let outcome = match st.sse.next().await {
                 Some(Ok(event)) => st.decoder.event(&event.event, &event.data, &mut st.pending),
                 Some(Err(EventStreamError::Transport(e))) => Err(transport_failure(&e)),
-                Some(Err(EventStreamError::Utf8(e))) => Err(AttemptFailure::Malformed(format!("invalid UTF-8: {e}"))),
-                Some(Err(EventStreamError::Parser(e))) => Err(AttemptFailure::Malformed(format!("invalid SSE: {e}"))),
+                Some(Err(EventStreamError::Utf8(e))) => {
+                    Err(AttemptFailure::Malformed(format!("invalid UTF-8: {e}")))
+                }
+                Some(Err(EventStreamError::Parser(e))) => {
+                    Err(AttemptFailure::Malformed(format!("invalid SSE: {e}")))
+                }
                 None => st.decoder.end(&mut st.pending).map(|()| true),
             };
             match outcome {
@@ -143,10 +174,14 @@ mod tests {
 
     #[test]
     fn retry_after_reads_seconds_and_milliseconds() {
-        let table: [(&[(&str, &str)], Option<Duration>); 5] = [
+        type Headers = &'static [(&'static str, &'static str)];
+        let table: [(Headers, Option<Duration>); 5] = [
             (&[("retry-after", "2")], Some(Duration::from_secs(2))),
             (&[("retry-after", "0.5")], Some(Duration::from_millis(500))),
-            (&[("retry-after-ms", "150"), ("retry-after", "1")], Some(Duration::from_millis(150))),
+            (
+                &[("retry-after-ms", "150"), ("retry-after", "1")],
+                Some(Duration::from_millis(150)),
+            ),
             (&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")], None),
             (&[], None),
         ];
@@ -161,8 +196,14 @@ mod tests {
 
     #[test]
     fn error_message_prefers_the_providers_text() {
-        assert_eq!(error_message(r#"{"error":{"message":"Incorrect API key"}}"#), "Incorrect API key");
-        assert_eq!(error_message(r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#), "Overloaded");
+        assert_eq!(
+            error_message(r#"{"error":{"message":"Incorrect API key"}}"#),
+            "Incorrect API key"
+        );
+        assert_eq!(
+            error_message(r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#),
+            "Overloaded"
+        );
         assert_eq!(error_message("plain text"), "plain text");
     }
 }

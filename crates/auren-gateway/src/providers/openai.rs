@@ -25,24 +25,43 @@ impl OpenAiProvider {
     /// OpenAI itself: a key is required.
     pub fn openai(client: reqwest::Client, base_url: &str, key: Option<ApiKey>, where_key: String) -> Self {
         let missing_key = key.is_none().then_some(where_key);
-        Self { client, url: format!("{base_url}/chat/completions"), key, missing_key, compatible: false }
+        Self {
+            client,
+            url: format!("{base_url}/chat/completions"),
+            key,
+            missing_key,
+            compatible: false,
+        }
     }
 
     /// An OpenAI-compatible server: the key is optional (local servers take none).
     pub fn compatible(client: reqwest::Client, base_url: &str, key: Option<ApiKey>) -> Self {
-        Self { client, url: format!("{base_url}/chat/completions"), key, missing_key: None, compatible: true }
+        Self {
+            client,
+            url: format!("{base_url}/chat/completions"),
+            key,
+            missing_key: None,
+            compatible: true,
+        }
     }
 }
 
 impl std::fmt::Debug for OpenAiProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAiProvider").field("url", &self.url).field("key", &self.key).finish()
+        f.debug_struct("OpenAiProvider")
+            .field("url", &self.url)
+            .field("key", &self.key)
+            .finish()
     }
 }
 
 impl Provider for OpenAiProvider {
     fn system(&self) -> &'static str {
-        if self.compatible { "openai_compatible" } else { "openai" }
+        if self.compatible {
+            "openai_compatible"
+        } else {
+            "openai"
+        }
     }
 
     fn open<'a>(
@@ -68,7 +87,12 @@ impl Provider for OpenAiProvider {
 
 /// The request body. OpenAI's own API takes `max_completion_tokens` (`max_tokens` is refused by its
 /// reasoning models); compatible servers know `max_tokens`.
-pub fn request_body(model: &str, request: &ChatRequest, max_tokens: u32, compatible: bool) -> Result<Value, AttemptFailure> {
+pub fn request_body(
+    model: &str,
+    request: &ChatRequest,
+    max_tokens: u32,
+    compatible: bool,
+) -> Result<Value, AttemptFailure> {
     let messages: Vec<Value> = request
         .messages
         .iter()
@@ -85,7 +109,9 @@ pub fn request_body(model: &str, request: &ChatRequest, max_tokens: u32, compati
                     "id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}
                 })).collect::<Vec<_>>(),
             }),
-            Message::Tool { call_id, content } => json!({"role": "tool", "tool_call_id": call_id, "content": content}),
+            Message::Tool { call_id, content } => {
+                json!({"role": "tool", "tool_call_id": call_id, "content": content})
+            }
         })
         .collect();
     let mut body = json!({
@@ -95,9 +121,15 @@ pub fn request_body(model: &str, request: &ChatRequest, max_tokens: u32, compati
         "stream_options": {"include_usage": true},
     });
     let Some(object) = body.as_object_mut() else {
-        return Err(AttemptFailure::InvalidRequest("request body is not an object".into()));
+        return Err(AttemptFailure::InvalidRequest(
+            "request body is not an object".into(),
+        ));
     };
-    let cap_field = if compatible { "max_tokens" } else { "max_completion_tokens" };
+    let cap_field = if compatible {
+        "max_tokens"
+    } else {
+        "max_completion_tokens"
+    };
     object.insert(cap_field.into(), json!(max_tokens));
     if !request.tools.is_empty() {
         let tools: Vec<Value> = request
@@ -193,7 +225,11 @@ impl OpenAiDecoder {
         }
         self.calls_emitted = true;
         for (index, call) in std::mem::take(&mut self.calls) {
-            let call = ToolCall { id: call.id, name: call.name, arguments: call.arguments };
+            let call = ToolCall {
+                id: call.id,
+                name: call.name,
+                arguments: call.arguments,
+            };
             out.push_back(StreamEvent::ToolCall { index, call });
         }
     }
@@ -219,7 +255,12 @@ fn finish_reason(reason: &str) -> FinishReason {
 }
 
 impl Decoder for OpenAiDecoder {
-    fn event(&mut self, _name: &str, data: &str, out: &mut VecDeque<StreamEvent>) -> Result<bool, AttemptFailure> {
+    fn event(
+        &mut self,
+        _name: &str,
+        data: &str,
+        out: &mut VecDeque<StreamEvent>,
+    ) -> Result<bool, AttemptFailure> {
         if data.trim() == "[DONE]" {
             self.finish(out);
             return Ok(true);
@@ -227,8 +268,14 @@ impl Decoder for OpenAiDecoder {
         let chunk: Chunk = serde_json::from_str(data)
             .map_err(|e| AttemptFailure::Malformed(format!("{e} in chunk {}", shorten(data, 120))))?;
         if let Some(error) = chunk.error {
-            let kind = error.kind.or_else(|| error.code.map(|c| c.to_string())).unwrap_or_else(|| "error".into());
-            return Err(AttemptFailure::StreamError { kind, message: error.message.unwrap_or_default() });
+            let kind = error
+                .kind
+                .or_else(|| error.code.map(|c| c.to_string()))
+                .unwrap_or_else(|| "error".into());
+            return Err(AttemptFailure::StreamError {
+                kind,
+                message: error.message.unwrap_or_default(),
+            });
         }
         for choice in chunk.choices {
             if let Some(text) = choice.delta.content.filter(|t| !t.is_empty()) {
@@ -247,7 +294,12 @@ impl Decoder for OpenAiDecoder {
                     call.name.push_str(name);
                 }
                 call.arguments.push_str(&arguments);
-                out.push_back(StreamEvent::ToolCallDelta { index: delta.index, id: delta.id, name, arguments });
+                out.push_back(StreamEvent::ToolCallDelta {
+                    index: delta.index,
+                    id: delta.id,
+                    name,
+                    arguments,
+                });
             }
             if let Some(reason) = choice.finish_reason {
                 // The arguments are whole now; hand the calls over before the usage chunk arrives.
@@ -272,7 +324,9 @@ impl Decoder for OpenAiDecoder {
             self.finish(out);
             Ok(())
         } else {
-            Err(AttemptFailure::Broken("the stream ended before a finish reason or [DONE]".into()))
+            Err(AttemptFailure::Broken(
+                "the stream ended before a finish reason or [DONE]".into(),
+            ))
         }
     }
 }
@@ -295,26 +349,48 @@ mod tests {
         ];
         let mut decoder = OpenAiDecoder::default();
         let mut out = VecDeque::new();
-        let done: Vec<bool> = chunks.iter().map(|c| decoder.event("", c, &mut out).expect("valid chunk")).collect();
+        let done: Vec<bool> = chunks
+            .iter()
+            .map(|c| decoder.event("", c, &mut out).expect("valid chunk"))
+            .collect();
         assert_eq!(done.last(), Some(&true));
         let events: Vec<StreamEvent> = out.into_iter().collect();
         assert_eq!(events[0], StreamEvent::TextDelta { text: "Hi".into() });
         assert!(events.contains(&StreamEvent::ToolCall {
             index: 0,
-            call: ToolCall { id: "call_1".into(), name: "rmssd".into(), arguments: r#"{"days":7}"#.into() }
+            call: ToolCall {
+                id: "call_1".into(),
+                name: "rmssd".into(),
+                arguments: r#"{"days":7}"#.into()
+            }
         }));
         assert_eq!(
             events[events.len() - 2],
-            StreamEvent::Usage { usage: Usage { input_tokens: 12, cached_input_tokens: 4, output_tokens: 5, estimated: false } }
+            StreamEvent::Usage {
+                usage: Usage {
+                    input_tokens: 12,
+                    cached_input_tokens: 4,
+                    output_tokens: 5,
+                    estimated: false
+                }
+            }
         );
-        assert_eq!(events[events.len() - 1], StreamEvent::Finish { reason: FinishReason::ToolCalls });
+        assert_eq!(
+            events[events.len() - 1],
+            StreamEvent::Finish {
+                reason: FinishReason::ToolCalls
+            }
+        );
     }
 
     #[test]
     fn malformed_chunk_and_truncated_stream_are_errors() {
         let mut decoder = OpenAiDecoder::default();
         let mut out = VecDeque::new();
-        assert!(matches!(decoder.event("", "{not json", &mut out), Err(AttemptFailure::Malformed(_))));
+        assert!(matches!(
+            decoder.event("", "{not json", &mut out),
+            Err(AttemptFailure::Malformed(_))
+        ));
         assert!(matches!(decoder.end(&mut out), Err(AttemptFailure::Broken(_))));
     }
 }

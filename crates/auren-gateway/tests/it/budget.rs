@@ -1,0 +1,150 @@
+//! Budgets: refusal with the budget, the spend and the reset; failover to an unpriced route; and the
+//! property that 100 concurrent calls never spend past the budget.
+
+use crate::support::{rig_with, start_gateway, start_time};
+use auren_fake_llm::{FakeLlm, Reply, Script};
+use auren_gateway::budget::BudgetWindow;
+use auren_gateway::config::BudgetLimits;
+use auren_gateway::{
+    ChatRequest, Clock, GatewayConfig, GatewayError, ManualClock, MemoryLedger, UsageLedger, Usd,
+};
+use proptest::prelude::*;
+use std::sync::Arc;
+
+#[tokio::test]
+async fn a_call_that_would_break_the_budget_is_refused() {
+    // claude-sonnet-4-5 at $15 per million output tokens: 1000 output tokens may cost $0.015.
+    let rig = rig_with(|c| {
+        c.budget = BudgetLimits {
+            daily: Some(Usd::from_dollars(0.005)),
+            monthly: Some(Usd::from_dollars(30.0)),
+        }
+    })
+    .await;
+    let request = ChatRequest {
+        max_tokens: Some(1000),
+        ..ChatRequest::user("hi")
+    };
+    let error = rig
+        .gateway
+        .chat("anthropic:claude-sonnet-4-5", request.clone())
+        .await
+        .expect_err("refused");
+    let GatewayError::Budget(refusal) = &error else {
+        panic!("{error}")
+    };
+    assert_eq!(refusal.window, BudgetWindow::Daily);
+    assert_eq!(refusal.limit, Usd::from_dollars(0.005));
+    let text = error.to_string();
+    assert!(
+        text.starts_with("daily budget of $0.005000 would be exceeded: $0.000000 spent"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("the budget resets at 2025-11-22T00:00:00Z"),
+        "{text}"
+    );
+    assert!(rig.fake.requests().is_empty(), "nothing was sent");
+
+    // gpt-4.1 may cost $0.008 and is refused too; the free local route behind them answers.
+    let response = rig
+        .gateway
+        .chat("smart", request)
+        .await
+        .expect("the unpriced local model answers");
+    assert_eq!(response.provider, "local");
+}
+
+#[tokio::test]
+async fn spend_is_settled_at_the_real_cost() {
+    let rig = rig_with(|c| {
+        c.budget = BudgetLimits {
+            daily: Some(Usd::from_dollars(1.0)),
+            monthly: None,
+        }
+    })
+    .await;
+    rig.fake.script(
+        "gpt-4.1",
+        [Script::Reply(Reply::text(["ok"]).with_usage(1_000, 500))],
+    );
+    rig.gateway
+        .chat("openai:gpt-4.1", ChatRequest::user("hi"))
+        .await
+        .expect("answer");
+    // gpt-4.1: $2 in, $8 out per million.
+    let expected = Usd::from_dollars(1_000.0 * 2e-6 + 500.0 * 8e-6);
+    assert_eq!(rig.gateway.spent(), (expected, expected));
+    assert_eq!(rig.ledger.records()[0].cost, Some(expected));
+}
+
+async fn concurrent_calls(
+    budget_dollars: f64,
+    output_tokens: u64,
+    max_tokens: u32,
+    calls: usize,
+) -> (Usd, Usd, usize) {
+    let fake = FakeLlm::start().await.expect("fake server");
+    fake.set_default(Script::Reply(Reply::text(["x"]).with_usage(20, output_tokens)));
+    let mut config = GatewayConfig::parse(&crate::support::config_text(&fake), "test.toml").expect("config");
+    config.budget = BudgetLimits {
+        daily: Some(Usd::from_dollars(budget_dollars)),
+        monthly: None,
+    };
+    let ledger = Arc::new(MemoryLedger::new());
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let gateway = start_gateway(
+        config,
+        Arc::clone(&ledger) as Arc<dyn UsageLedger>,
+        clock as Arc<dyn Clock>,
+    )
+    .await;
+    let tasks: Vec<_> = (0..calls)
+        .map(|_| {
+            let gateway = gateway.clone();
+            tokio::spawn(async move {
+                let request = ChatRequest {
+                    max_tokens: Some(max_tokens),
+                    ..ChatRequest::user("hello")
+                };
+                gateway.chat("anthropic:claude-sonnet-4-5", request).await
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    for task in tasks {
+        match task.await.expect("task ran") {
+            Ok(_) => answered += 1,
+            Err(GatewayError::Budget(_)) => {}
+            Err(other) => panic!("unexpected error: {other}"),
+        }
+    }
+    let recorded = ledger
+        .records()
+        .iter()
+        .fold(Usd::ZERO, |s, r| s.saturating_add(r.cost.unwrap_or(Usd::ZERO)));
+    (gateway.spent().0, recorded, answered)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    #[test]
+    fn concurrent_calls_never_spend_past_the_budget(
+        budget_millidollars in 1_u32..200,
+        max_tokens in 10_u32..400,
+        output_fraction in 0.0_f64..=1.0,
+    ) {
+        let output_tokens = (f64::from(max_tokens) * output_fraction) as u64;
+        let budget = f64::from(budget_millidollars) / 1000.0;
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        let (spent, recorded, answered) = runtime.block_on(concurrent_calls(budget, output_tokens, max_tokens, 100));
+        prop_assert!(spent <= Usd::from_dollars(budget), "spent {spent} of {budget}");
+        prop_assert_eq!(spent, recorded);
+        // A worst case that fits the budget means at least one call went through.
+        let worst = 15e-6 * f64::from(max_tokens) + 3e-6 * 40.0;
+        if worst < budget {
+            prop_assert!(answered >= 1);
+        }
+    }
+}
