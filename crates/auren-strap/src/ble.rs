@@ -2,8 +2,8 @@
 //! connect to one by address, subscribe to Heart Rate Measurement (0x2A37), read battery and device
 //! information, and after a link loss reconnect with backoff — recording the gap, never inventing beats.
 //!
-//! The link is one loop: a closed [`LinkInput`] enum through one `select!` (notification, adapter event,
-//! shutdown). Timing uses tokio's clock; every wait on the strap is bounded by a timeout that names it.
+//! The link is one loop: a closed `LinkInput` enum through one `select!` (notification, adapter event,
+//! battery refresh, shutdown). Timing uses tokio's clock; every wait on the strap is bounded by a timeout that names it.
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -61,6 +61,9 @@ pub enum BleError {
 
     #[error("strap {address} did not come back after {attempts} reconnection attempts")]
     GaveUp { address: String, attempts: u32 },
+
+    #[error("BLE setting {setting}: {problem}")]
+    BadConfig { setting: &'static str, problem: String },
 
     #[error("Bluetooth stack error while {step}: {source}")]
     Stack {
@@ -192,6 +195,8 @@ pub struct BleConfig {
     pub max_backoff: Duration,
     /// `None`: keep trying until shutdown.
     pub max_reconnect_attempts: Option<u32>,
+    /// How often the battery level is read again while connected.
+    pub battery_refresh: Duration,
 }
 
 impl BleConfig {
@@ -206,9 +211,50 @@ impl BleConfig {
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(2),
             max_reconnect_attempts: None,
+            battery_refresh: Duration::from_secs(300),
         }
     }
+
+    /// The wait before reconnection attempt `attempt` (1-based): `initial_backoff · 2^(attempt−1)`, capped
+    /// at `max_backoff`.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let doublings = attempt.saturating_sub(1).min(31);
+        self.initial_backoff
+            .saturating_mul(1 << doublings)
+            .min(self.max_backoff)
+    }
+
+    fn validate(&self) -> Result<(), BleError> {
+        let bad = |setting, problem: &str| {
+            Err(BleError::BadConfig {
+                setting,
+                problem: problem.to_owned(),
+            })
+        };
+        if self.scan_timeout.is_zero() {
+            return bad("scan_timeout", "must be above 0");
+        }
+        if self.connect_timeout.is_zero() {
+            return bad("connect_timeout", "must be above 0");
+        }
+        if self.battery_refresh.is_zero() {
+            return bad("battery_refresh", "must be above 0");
+        }
+        if self.initial_backoff.is_zero() || self.initial_backoff > self.max_backoff {
+            return bad("initial_backoff", "must be above 0 and at most max_backoff");
+        }
+        if self.max_backoff > MAX_BACKOFF_LIMIT {
+            return bad(
+                "max_backoff",
+                "must be at most 4 s, so that a strap that comes back is reconnected within 5 s",
+            );
+        }
+        Ok(())
+    }
 }
+
+/// The longest allowed wait between reconnection attempts.
+pub const MAX_BACKOFF_LIMIT: Duration = Duration::from_secs(4);
 
 /// A BLE strap as a [`HeartSource`].
 #[derive(Clone, Debug)]
@@ -219,6 +265,7 @@ pub struct BleStrap {
 
 impl BleStrap {
     pub fn new(config: BleConfig) -> Result<Self, BleError> {
+        config.validate()?;
         // Some tools print addresses with dashes; BlueZ and btleplug use colons.
         let address = BDAddr::from_str_delim(&config.address.trim().replace('-', ":")).map_err(|_| {
             BleError::BadAddress {
@@ -268,6 +315,7 @@ impl From<BleError> for LinkEnd {
 enum LinkInput {
     Notification(Option<ValueNotification>),
     Adapter(Option<CentralEvent>),
+    BatteryDue,
     Shutdown,
 }
 
@@ -310,7 +358,10 @@ async fn run_link(
         () = shutdown.cancelled() => return Ok(EndReason::Shutdown),
         link = connect(&peripheral, &address, config.connect_timeout) => link?,
     };
-    announce(&link.peripheral, &address, emitter, &clock).await?;
+    let mut battery = announce(&link.peripheral, &address, emitter, &clock).await?;
+    let mut battery_due =
+        tokio::time::interval_at(Instant::now() + config.battery_refresh, config.battery_refresh);
+    battery_due.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     loop {
         let input = tokio::select! {
@@ -318,6 +369,7 @@ async fn run_link(
             () = shutdown.cancelled() => LinkInput::Shutdown,
             n = link.notifications.next() => LinkInput::Notification(n),
             e = adapter_events.next() => LinkInput::Adapter(e),
+            _ = battery_due.tick() => LinkInput::BatteryDue,
         };
         let lost = match input {
             LinkInput::Shutdown => {
@@ -337,12 +389,16 @@ async fn run_link(
                 emitter.notification(clock.ms(), n.value).await?;
                 None
             }
-            LinkInput::Notification(Some(n)) if n.uuid == BATTERY_LEVEL => {
-                if let Ok(percent) = auren_hrm::decode_battery_level(&n.value) {
+            LinkInput::BatteryDue => {
+                let percent = read_battery(&link.peripheral).await;
+                if let Some(now) = percent
+                    && percent != battery
+                {
+                    battery = percent;
                     emitter
                         .send(SourceEvent::Battery {
                             at_ms: clock.ms(),
-                            percent,
+                            percent: now,
                         })
                         .await?;
                 }
@@ -369,7 +425,7 @@ async fn run_link(
                 Some(new_link) => link = new_link,
                 None => return Ok(EndReason::Shutdown),
             }
-            announce(&link.peripheral, &address, emitter, &clock).await?;
+            battery = announce(&link.peripheral, &address, emitter, &clock).await?;
         }
     }
 }
@@ -454,14 +510,14 @@ fn characteristic(peripheral: &Peripheral, uuid: Uuid) -> Option<Characteristic>
     peripheral.characteristics().into_iter().find(|c| c.uuid == uuid)
 }
 
-/// Reports the link as up, with what the strap says about itself. Optional characteristics that are
-/// missing or unreadable are left out rather than failing the connection.
+/// Reports the link as up, with what the strap says about itself; returns the battery level read.
+/// Optional characteristics that are missing or unreadable are left out rather than failing the link.
 async fn announce(
     peripheral: &Peripheral,
     address: &str,
     emitter: &mut Emitter,
     clock: &Clock,
-) -> Result<(), ReceiverGone> {
+) -> Result<Option<u8>, ReceiverGone> {
     let name = match peripheral.properties().await {
         Ok(Some(props)) => props.local_name.unwrap_or_else(|| address.to_owned()),
         _ => address.to_owned(),
@@ -484,22 +540,28 @@ async fn announce(
             })
             .await?;
     }
-    if let Some(battery) = characteristic(peripheral, BATTERY_LEVEL)
-        && let Ok(bytes) = peripheral.read(&battery).await
-    {
-        match auren_hrm::decode_battery_level(&bytes) {
-            Ok(percent) => {
-                emitter
-                    .send(SourceEvent::Battery {
-                        at_ms: clock.ms(),
-                        percent,
-                    })
-                    .await?
-            }
-            Err(error) => tracing::debug!(%error, "unreadable battery level"),
+    let battery = read_battery(peripheral).await;
+    if let Some(percent) = battery {
+        emitter
+            .send(SourceEvent::Battery {
+                at_ms: clock.ms(),
+                percent,
+            })
+            .await?;
+    }
+    Ok(battery)
+}
+
+async fn read_battery(peripheral: &Peripheral) -> Option<u8> {
+    let c = characteristic(peripheral, BATTERY_LEVEL)?;
+    let bytes = peripheral.read(&c).await.ok()?;
+    match auren_hrm::decode_battery_level(&bytes) {
+        Ok(percent) => Some(percent),
+        Err(error) => {
+            tracing::debug!(%error, "unreadable battery level");
+            None
         }
     }
-    Ok(())
 }
 
 async fn read_string(peripheral: &Peripheral, uuid: Uuid) -> Option<String> {
@@ -521,7 +583,6 @@ async fn reconnect(
     clock: &Clock,
     shutdown: &CancellationToken,
 ) -> Result<Option<Link>, LinkEnd> {
-    let mut backoff = config.initial_backoff;
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -534,7 +595,7 @@ async fn reconnect(
         }
         tokio::select! {
             () = shutdown.cancelled() => return Ok(None),
-            () = tokio::time::sleep(backoff) => {}
+            () = tokio::time::sleep(config.backoff(attempt)) => {}
         }
         emitter
             .send(SourceEvent::Reconnecting {
@@ -550,6 +611,5 @@ async fn reconnect(
             Ok(link) => return Ok(Some(link)),
             Err(error) => tracing::info!(%address, attempt, %error, "reconnection attempt failed"),
         }
-        backoff = (backoff * 2).min(config.max_backoff);
     }
 }

@@ -45,19 +45,30 @@ fn config(address: &str) -> BleConfig {
 
 /// Runs a strap until `samples` samples arrived, then shuts it down; returns all events and the summary.
 async fn run_strap(address: &str, samples: usize) -> (Vec<SourceEvent>, SourceSummary) {
+    run_strap_until(config(address), |events| {
+        events
+            .iter()
+            .filter(|e| matches!(e, SourceEvent::Sample(_)))
+            .count()
+            == samples
+    })
+    .await
+}
+
+/// Runs a strap until `done` holds for the events so far, then shuts it down.
+async fn run_strap_until(
+    config: BleConfig,
+    done: impl Fn(&[SourceEvent]) -> bool,
+) -> (Vec<SourceEvent>, SourceSummary) {
     let shutdown = CancellationToken::new();
     let mut running = start(
-        Box::new(BleStrap::new(config(address)).expect("valid address")),
+        Box::new(BleStrap::new(config).expect("valid config")),
         shutdown.clone(),
     );
     let mut events = Vec::new();
-    let mut seen = 0;
     while let Some(event) = running.events.recv().await {
-        if matches!(event, SourceEvent::Sample(_)) {
-            seen += 1;
-        }
         events.push(event);
-        if seen == samples {
+        if !shutdown.is_cancelled() && done(&events) {
             shutdown.cancel();
         }
     }
@@ -456,5 +467,99 @@ fn addresses_are_checked_before_any_bluetooth_call() {
                 );
             }
         }
+    }
+}
+
+#[tokio::test]
+async fn the_battery_is_read_again_while_connected() {
+    let levels = |events: &[SourceEvent]| -> Vec<u8> {
+        events
+            .iter()
+            .filter_map(|e| {
+                if let SourceEvent::Battery { percent, .. } = e {
+                    Some(*percent)
+                } else {
+                    None
+                }
+            })
+            .collect()
+    };
+    if is_client() {
+        let config = BleConfig {
+            battery_refresh: Duration::from_millis(100),
+            ..config(STRAP_A)
+        };
+        let (events, _) = run_strap_until(config, |events| levels(events).contains(&80)).await;
+        // Unchanged readings are not repeated; the change is reported once.
+        assert_eq!(levels(&events), [87, 80], "{events:?}");
+        return;
+    }
+    let fake = FakeBluez::start(vec![DeviceSpec::strap(STRAP_A, "Polar H10 0000000A")]).await;
+    run_as_child(
+        "ble::the_battery_is_read_again_while_connected",
+        fake,
+        |event, fake| async move {
+            if let FakeEvent::ValueRead { uuid, times: 1 } = event
+                && uuid.starts_with("00002a19")
+            {
+                fake.set_battery(STRAP_A, 80).await;
+            }
+        },
+    )
+    .await;
+}
+
+#[test]
+fn backoff_doubles_up_to_its_cap() {
+    let c = BleConfig::new(STRAP_A);
+    let table = [
+        (1, 250),
+        (2, 500),
+        (3, 1000),
+        (4, 2000),
+        (5, 2000),
+        (40, 2000),
+        (u32::MAX, 2000),
+    ];
+    for (attempt, ms) in table {
+        assert_eq!(c.backoff(attempt), Duration::from_millis(ms), "attempt {attempt}");
+    }
+}
+
+#[test]
+fn bad_settings_are_refused_with_the_setting_named() {
+    let base = BleConfig::new(STRAP_A);
+    let table = [
+        (
+            BleConfig {
+                connect_timeout: Duration::ZERO,
+                ..base.clone()
+            },
+            "BLE setting connect_timeout: must be above 0",
+        ),
+        (
+            BleConfig {
+                scan_timeout: Duration::ZERO,
+                ..base.clone()
+            },
+            "BLE setting scan_timeout: must be above 0",
+        ),
+        (
+            BleConfig {
+                initial_backoff: Duration::from_secs(3),
+                ..base.clone()
+            },
+            "BLE setting initial_backoff: must be above 0 and at most max_backoff",
+        ),
+        (
+            BleConfig {
+                max_backoff: Duration::from_secs(10),
+                ..base.clone()
+            },
+            "BLE setting max_backoff: must be at most 4 s, so that a strap that comes back is reconnected within 5 s",
+        ),
+    ];
+    for (config, message) in table {
+        assert_eq!(BleStrap::new(config).expect_err("refused").to_string(), message);
     }
 }

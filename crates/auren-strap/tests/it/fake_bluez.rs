@@ -83,6 +83,11 @@ pub enum FakeEvent {
         address: String,
         attempt: u32,
     },
+    /// `ReadValue` on a characteristic (the n-th time), answered with the value it had before this event.
+    ValueRead {
+        uuid: String,
+        times: u32,
+    },
     /// `StartNotify` on a device's 0x2A37 (the n-th time for that device).
     Subscribed {
         address: String,
@@ -277,6 +282,7 @@ struct FakeCharacteristic {
     service: String,
     flags: Vec<String>,
     value: Mutex<Vec<u8>>,
+    reads: Mutex<u32>,
     /// For 0x2A37: the device address to report subscriptions for, and how many so far.
     subscriptions: Option<(String, Mutex<u32>)>,
     events: Events,
@@ -286,7 +292,17 @@ struct FakeCharacteristic {
 impl FakeCharacteristic {
     fn read_value(&self, _options: HashMap<String, OwnedValue>) -> fdo::Result<Vec<u8>> {
         if self.flags.iter().any(|f| f == "read") {
-            Ok(lock(&self.value).clone())
+            let value = lock(&self.value).clone();
+            let times = {
+                let mut reads = lock(&self.reads);
+                *reads += 1;
+                *reads
+            };
+            let _ = self.events.send(FakeEvent::ValueRead {
+                uuid: self.uuid.clone(),
+                times,
+            });
+            Ok(value)
         } else {
             Err(fdo::Error::NotSupported("read not permitted".into()))
         }
@@ -484,6 +500,7 @@ impl FakeBluez {
                         service: service_path.clone(),
                         flags: vec![entry.flag.to_owned()],
                         value: Mutex::new(entry.value),
+                        reads: Mutex::new(0),
                         subscriptions: entry
                             .uuid
                             .starts_with("00002a37")
@@ -620,6 +637,21 @@ impl FakeBluezHandle {
             .value_changed(iface.signal_emitter())
             .await
             .expect("signal sent");
+    }
+
+    /// The strap's battery level changes (it is read, not notified).
+    pub async fn set_battery(&self, address: &str, percent: u8) {
+        let path = format!(
+            "{ADAPTER_PATH}/dev_{}/service0020/char0021",
+            address.replace(':', "_")
+        );
+        let iface = self
+            .connection
+            .object_server()
+            .interface::<_, FakeCharacteristic>(path.as_str())
+            .await
+            .expect("the battery characteristic exists");
+        *lock(&iface.get().await.value) = vec![percent];
     }
 
     /// The strap drops the link (out of range, taken off).
