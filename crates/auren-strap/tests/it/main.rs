@@ -4,5 +4,6 @@
 mod ble;
 mod fake_bluez;
 mod hrv;
+mod properties;
 mod replay;
 mod simulator;
