@@ -55,6 +55,10 @@ struct Stage {
 
 #[derive(Debug, Clone)]
 struct RuleState {
+    /// The condition's last value and the sum of its windows' versions then (see
+    /// `Rule::tick_cache`); `stamp` is `u64::MAX` when there is no valid value.
+    last_value: f64,
+    stamp: u64,
     armed: bool,
     true_since: Option<i64>,
     last_fired: Option<i64>,
@@ -69,6 +73,11 @@ pub struct Detector {
     baselines: [f64; BaselineField::COUNT],
     latest: [f64; FIELD_COUNT],
     windows: Vec<SlidingWindow>,
+    /// When each window's oldest sample leaves it: a dense array, so an event that expires
+    /// nothing costs one comparison per window.
+    expiries: Vec<i64>,
+    /// Bumped whenever a window's samples change, so a tick can tell that nothing moved.
+    versions: Vec<u64>,
     /// Windows fed by each field slot.
     windows_of: Vec<Vec<u16>>,
     states: Vec<RuleState>,
@@ -108,6 +117,8 @@ impl Detector {
                     captured: UNKNOWN,
                 };
                 RuleState {
+                    last_value: f64::NAN,
+                    stamp: u64::MAX,
                     armed: true,
                     true_since: None,
                     last_fired: None,
@@ -119,6 +130,8 @@ impl Detector {
             rules: rules.clone(),
             baselines: baselines.slots(),
             latest: UNKNOWN,
+            expiries: vec![i64::MAX; inner.windows.len()],
+            versions: vec![0; inner.windows.len()],
             windows,
             windows_of,
             states,
@@ -131,6 +144,9 @@ impl Detector {
     /// Replaces the baselines (e.g. after the morning reading updated them).
     pub fn set_baselines(&mut self, baselines: Baselines) {
         self.baselines = baselines.slots();
+        for s in &mut self.states {
+            s.stamp = u64::MAX;
+        }
     }
 
     /// The kind of the running session, if any.
@@ -204,37 +220,61 @@ impl Detector {
         let slot = field.slot();
         self.latest[slot] = v;
         for &w in &self.windows_of[slot] {
-            self.windows[w as usize].push(t, v);
+            let window = &mut self.windows[w as usize];
+            window.push(t, v);
+            self.expiries[w as usize] = window.next_expiry();
+            self.versions[w as usize] += 1;
         }
     }
 
     fn evaluate(&mut self, t: i64, class: EventClass, tag: Option<&str>, alerts: &mut Vec<Alert>) {
-        for w in &mut self.windows {
-            w.evict(t);
+        for (i, w) in self.windows.iter_mut().enumerate() {
+            if self.expiries[i] <= t {
+                if w.evict(t) {
+                    self.versions[i] += 1;
+                }
+                self.expiries[i] = w.next_expiry();
+            }
         }
         let bit = class.bit();
         let inner = &*self.rules.inner;
-        for (rule, state) in inner.rules.iter().zip(self.states.iter_mut()) {
-            if rule.mask & bit == 0 || !rule.enabled {
-                continue;
-            }
-            let scope = Scope {
-                latest: &self.latest,
-                baselines: &self.baselines,
-                windows: &self.windows,
-                event_bit: bit,
-                tag,
-                tags: &inner.tags,
-                session: self.session,
-                prev: &UNKNOWN,
-                elapsed: f64::NAN,
-            };
+        let scope = Scope {
+            latest: &self.latest,
+            baselines: &self.baselines,
+            windows: &self.windows,
+            event_bit: bit,
+            tag,
+            tags: &inner.tags,
+            session: self.session,
+            prev: &UNKNOWN,
+            elapsed: f64::NAN,
+        };
+        for &i in &inner.by_class[class as usize] {
+            let (rule, state) = (&inner.rules[i as usize], &mut self.states[i as usize]);
             match &rule.pattern {
                 Pattern::Condition { when, hold_ms } => {
-                    eval_condition(rule, state, when, *hold_ms, &scope, t, alerts)
+                    let value = match &rule.tick_cache {
+                        Some(windows) => {
+                            let stamp = windows
+                                .iter()
+                                .map(|&w| self.versions[w as usize])
+                                .fold(0u64, u64::wrapping_add);
+                            if class == EventClass::Tick && stamp == state.stamp {
+                                state.last_value
+                            } else {
+                                let v = when.eval(&scope);
+                                state.last_value = v;
+                                state.stamp = stamp;
+                                v
+                            }
+                        }
+                        None => when.eval(&scope),
+                    };
+                    eval_condition(rule, state, value, *hold_ms, &scope, t, alerts)
                 }
                 Pattern::Sequence {
                     steps,
+                    step_masks,
                     within_ms,
                     absent,
                     guard,
@@ -242,6 +282,7 @@ impl Detector {
                     rule,
                     state,
                     steps,
+                    step_masks,
                     *within_ms,
                     absent.as_ref(),
                     guard.as_ref(),
@@ -261,13 +302,13 @@ fn cooled_down(rule: &Rule, state: &RuleState, t: i64) -> bool {
 fn eval_condition(
     rule: &Rule,
     state: &mut RuleState,
-    when: &Program,
+    value: f64,
     hold_ms: i64,
     scope: &Scope<'_>,
     t: i64,
     alerts: &mut Vec<Alert>,
 ) {
-    if when.eval(scope) != 1.0 {
+    if value != 1.0 {
         state.true_since = None;
         state.armed = true;
         return;
@@ -291,6 +332,7 @@ fn eval_sequence(
     rule: &Rule,
     state: &mut RuleState,
     steps: &[Program],
+    step_masks: &[u16],
     within_ms: i64,
     absent: Option<&Program>,
     guard: Option<&Program>,
@@ -336,7 +378,7 @@ fn eval_sequence(
     // Later steps first, so one event cannot satisfy two consecutive steps.
     for k in (1..=last).rev() {
         let before = &state.stages[k - 1];
-        if !before.live {
+        if !before.live || step_masks[k] & scope.event_bit == 0 {
             continue;
         }
         let step_scope = Scope {
@@ -370,7 +412,7 @@ fn eval_sequence(
         stage.at_ms = t;
         stage.captured = *scope.latest;
     }
-    if steps[0].eval(scope) != 1.0 {
+    if step_masks[0] & scope.event_bit == 0 || steps[0].eval(scope) != 1.0 {
         return;
     }
     if last == 0 && absent.is_none() {

@@ -24,6 +24,10 @@ pub(crate) enum Op {
     Tag(u16),
     InSession,
     Session(SessionKind),
+    /// Skips the next `n` ops when the top of the stack is false (0): `false and x` is false.
+    SkipIfFalse(u16),
+    /// Skips the next `n` ops when the top of the stack is true (1): `true or x` is true.
+    SkipIfTrue(u16),
     Neg,
     Not,
     Abs,
@@ -49,7 +53,7 @@ pub(crate) struct Program {
     ops: Box<[Op]>,
 }
 
-pub(crate) const MAX_STACK: usize = 32;
+pub(crate) const MAX_STACK: usize = 16;
 
 /// What an expression reads, for one evaluation.
 pub(crate) struct Scope<'a> {
@@ -106,8 +110,22 @@ impl Program {
     pub(crate) fn eval(&self, s: &Scope<'_>) -> f64 {
         let mut stack = [0.0f64; MAX_STACK];
         let mut sp = 0usize;
-        for &op in self.ops.iter() {
+        let ops = &self.ops[..];
+        let mut pc = 0usize;
+        while pc < ops.len() {
+            let op = ops[pc];
+            pc += 1;
             match op {
+                Op::SkipIfFalse(n) => {
+                    if stack[sp - 1] == 0.0 {
+                        pc += n as usize;
+                    }
+                }
+                Op::SkipIfTrue(n) => {
+                    if stack[sp - 1] == 1.0 {
+                        pc += n as usize;
+                    }
+                }
                 Op::Neg | Op::Not | Op::Abs | Op::Ln | Op::Exp => {
                     let a = stack[sp - 1];
                     stack[sp - 1] = match op {
@@ -198,6 +216,8 @@ pub(crate) struct Compiled {
     /// Reads `event.*` or `tag()`: true only at the instant of an event.
     pub uses_event: bool,
     pub longest_window_ms: i64,
+    /// The windows read.
+    pub windows: Vec<u16>,
     /// The values worth showing as evidence: fields, baselines, aggregates, `prev`, `elapsed`.
     pub leaves: Vec<(String, Op)>,
 }
@@ -219,6 +239,7 @@ struct Out {
     mask: u16,
     uses_event: bool,
     longest_window_ms: i64,
+    windows: Vec<u16>,
     leaves: Vec<(String, Op)>,
 }
 
@@ -226,7 +247,7 @@ impl Out {
     fn push(&mut self, op: Op) {
         self.ops.push(op);
         match op {
-            Op::Neg | Op::Not | Op::Abs | Op::Ln | Op::Exp => {}
+            Op::Neg | Op::Not | Op::Abs | Op::Ln | Op::Exp | Op::SkipIfFalse(_) | Op::SkipIfTrue(_) => {}
             Op::Add
             | Op::Sub
             | Op::Mul
@@ -283,9 +304,10 @@ impl Compiler<'_> {
             ops: Vec::new(),
             depth: 0,
             max_depth: 0,
-            mask: EventClass::Tick.bit(),
+            mask: 0,
             uses_event: false,
             longest_window_ms: 0,
+            windows: Vec::new(),
             leaves: Vec::new(),
         };
         let ty = self.node(text, expr, &mut out)?;
@@ -300,6 +322,7 @@ impl Compiler<'_> {
             mask: out.mask,
             uses_event: out.uses_event,
             longest_window_ms: out.longest_window_ms,
+            windows: out.windows,
             leaves: out.leaves,
         })
     }
@@ -362,8 +385,31 @@ impl Compiler<'_> {
                     BinOp::Or => (Ty::Bool, Ty::Bool, Op::Or),
                 };
                 self.expect(text, l, operand, out)?;
+                let skip = match op {
+                    BinOp::And => {
+                        out.push(Op::SkipIfFalse(0));
+                        Some(out.ops.len() - 1)
+                    }
+                    BinOp::Or => {
+                        out.push(Op::SkipIfTrue(0));
+                        Some(out.ops.len() - 1)
+                    }
+                    _ => None,
+                };
                 self.expect(text, r, operand, out)?;
                 out.push(code);
+                if let Some(at) = skip {
+                    // Skip the right operand and the combining op: the left value is the result.
+                    let n = out.ops.len() - at - 1;
+                    let n = u16::try_from(n).map_err(|_| ExprError {
+                        at: e.span.start,
+                        kind: ErrorKind::TooDeep,
+                    })?;
+                    out.ops[at] = match out.ops[at] {
+                        Op::SkipIfFalse(_) => Op::SkipIfFalse(n),
+                        _ => Op::SkipIfTrue(n),
+                    };
+                }
                 Ok(result)
             }
             ExprKind::Name(None, name) => match name.as_str() {
@@ -463,6 +509,9 @@ impl Compiler<'_> {
             self.windows[index].needs.merge(agg.needs());
             out.mask |= f.source().bit();
             out.longest_window_ms = out.longest_window_ms.max(span_ms);
+            if !out.windows.contains(&(index as u16)) {
+                out.windows.push(index as u16);
+            }
             out.leaf(text, e, Op::Window(index as u16, agg));
             return Ok(Ty::Num);
         }

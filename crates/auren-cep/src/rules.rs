@@ -71,6 +71,9 @@ pub(crate) enum Pattern {
     /// `absent`, and a `guard` (`when`) checked at completion.
     Sequence {
         steps: Vec<Program>,
+        /// Event classes on which each step can become true (the rule's mask also covers
+        /// deadlines).
+        step_masks: Vec<u16>,
         within_ms: i64,
         absent: Option<Program>,
         guard: Option<Program>,
@@ -94,6 +97,9 @@ pub(crate) struct Rule {
     pub message: Template,
     pub leaves: Vec<(String, Op)>,
     pub longest_window_ms: i64,
+    /// For conditions without event predicates: the windows `when` reads. On a tick where none
+    /// of them changed, the last value still holds and is reused instead of re-evaluated.
+    pub tick_cache: Option<Box<[u16]>>,
 }
 
 /// A compiled rule file. Cheap to clone: detectors share it.
@@ -105,6 +111,8 @@ pub struct RuleSet {
 #[derive(Debug)]
 pub(crate) struct RuleSetInner {
     pub rules: Vec<Rule>,
+    /// For each event class (by discriminant), the enabled rules it triggers, in file order.
+    pub by_class: Vec<Vec<u16>>,
     pub windows: Vec<WindowSpec>,
     pub tags: Vec<String>,
 }
@@ -329,8 +337,22 @@ pub fn compile(toml_text: &str) -> Result<RuleSet, RuleError> {
         let rule = compile_rule(&ctx, raw, &mut windows, &mut tags)?;
         rules.push(rule);
     }
+    let by_class = EventClass::ALL
+        .iter()
+        .map(|c| {
+            (0..rules.len())
+                .filter(|&i| rules[i].enabled && rules[i].mask & c.bit() != 0)
+                .map(|i| i as u16)
+                .collect()
+        })
+        .collect();
     Ok(RuleSet {
-        inner: Arc::new(RuleSetInner { rules, windows, tags }),
+        inner: Arc::new(RuleSetInner {
+            by_class,
+            rules,
+            windows,
+            tags,
+        }),
     })
 }
 
@@ -376,6 +398,7 @@ fn compile_rule(
     let name = raw.name.get_ref().as_str();
     let name_at = raw.name.span().start;
     let mut reads = Reads::default();
+    let mut tick_cache = None;
 
     let pattern = match (&raw.when, &raw.sequence) {
         (None, None) => return Err(ctx.at(name, name_at, ErrorKind::NoCondition)),
@@ -400,6 +423,11 @@ fn compile_rule(
                 None => 0,
             };
             reads.absorb(&c, true);
+            // Without windows or a hold, only events change the value: ticks cannot matter.
+            if hold_ms > 0 || c.longest_window_ms > 0 {
+                reads.mask |= EventClass::Tick.bit();
+            }
+            tick_cache = (!c.uses_event).then(|| c.windows.clone().into_boxed_slice());
             Pattern::Condition {
                 when: c.program,
                 hold_ms,
@@ -438,6 +466,7 @@ fn compile_rule(
                 .map(|s| compile_after(s, &mut after_steps))
                 .transpose()?;
             let mut steps = Vec::new();
+            let mut step_masks = Vec::new();
             for (i, step) in seq.get_ref().iter().enumerate() {
                 let mut compiler = Compiler {
                     windows: &mut *windows,
@@ -448,17 +477,27 @@ fn compile_rule(
                 let c = ctx.condition(name, step, &mut compiler)?;
                 reads.absorb(&c, false);
                 steps.push(c.program);
+                // `elapsed` and windows move with time alone; a step reading nothing is judged
+                // on everything.
+                step_masks.push(if c.mask == 0 {
+                    u16::MAX
+                } else {
+                    c.mask | EventClass::Tick.bit()
+                });
             }
             // Evidence lists what was checked last (the guard, the absence) first.
             let step_leaves = std::mem::take(&mut reads.leaves);
             reads.absorb_reads(after_steps);
             merge_leaves(&mut reads.leaves, &step_leaves);
+            // Time alone moves `elapsed`, windows and deadlines.
+            reads.mask |= EventClass::Tick.bit();
             if absent.is_some() {
-                // The deadline must be noticed on whatever arrives next, and on ticks.
+                // The deadline must be noticed on whatever arrives next.
                 reads.mask = u16::MAX;
             }
             Pattern::Sequence {
                 steps,
+                step_masks,
                 within_ms,
                 absent,
                 guard,
@@ -475,13 +514,20 @@ fn compile_rule(
             };
             let (template, placeholders) =
                 template::compile(m.get_ref(), &mut compiler).map_err(|e| ctx.expr_error(name, m, e))?;
+            let mask = reads.mask;
             for p in &placeholders {
                 reads.absorb(&p.compiled, false);
             }
+            // What the message reads is shown, not judged: it does not add evaluations.
+            reads.mask = mask;
             template
         }
         None => Template::default(),
     };
+    if reads.mask == 0 {
+        // Reads neither fields nor events (constants, baselines): judge it on everything.
+        reads.mask = u16::MAX;
+    }
     let cooldown_ms = raw
         .cooldown
         .as_ref()
@@ -495,12 +541,13 @@ fn compile_rule(
         severity: raw.severity,
         enabled: raw.enabled,
         line,
-        mask: reads.mask | EventClass::Tick.bit(),
+        mask: reads.mask,
         pattern,
         cooldown_ms,
         per_event: reads.per_event,
         message,
         leaves: reads.leaves,
         longest_window_ms: reads.longest_window_ms,
+        tick_cache,
     })
 }

@@ -154,6 +154,13 @@ impl SlidingWindow {
         }
     }
 
+    /// The time at which the oldest sample leaves the window (`i64::MAX` when empty).
+    pub(crate) fn next_expiry(&self) -> i64 {
+        self.samples
+            .front()
+            .map_or(i64::MAX, |&(t, _)| t.saturating_add(self.span_ms))
+    }
+
     /// The window length.
     pub fn span_ms(&self) -> i64 {
         self.span_ms
@@ -205,9 +212,9 @@ impl SlidingWindow {
         }
     }
 
-    /// Drops the samples at or before `now - span`.
+    /// Drops the samples at or before `now - span`; tells whether any left.
     #[inline]
-    pub fn evict(&mut self, now: i64) {
+    pub fn evict(&mut self, now: i64) -> bool {
         let cutoff = now - self.span_ms;
         let mut removed = false;
         while let Some(&(t, v)) = self.samples.front() {
@@ -230,7 +237,7 @@ impl SlidingWindow {
             }
         }
         if !removed {
-            return;
+            return false;
         }
         while self.mins.front().is_some_and(|&(t, _)| t <= cutoff) {
             self.mins.pop_front();
@@ -249,6 +256,7 @@ impl SlidingWindow {
         if self.evicted_since_rebuild >= self.samples.len().max(32) || stale_origin {
             self.rebuild();
         }
+        true
     }
 
     fn rebuild(&mut self) {

@@ -218,3 +218,19 @@ fn default_rules_have_descriptions_and_compile() {
         assert!(r.description.len() > 60, "{} needs a real description", r.name);
     }
 }
+
+#[test]
+fn every_example_in_rules_md_compiles() {
+    let doc = include_str!("../../RULES.md");
+    let blocks: Vec<&str> = doc
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    assert!(blocks.len() >= 2, "RULES.md has its examples");
+    for block in blocks {
+        if let Err(e) = compile(block) {
+            panic!("{e}\n{block}");
+        }
+    }
+}

@@ -197,6 +197,14 @@ mod parser_properties {
             }
         }
 
+        /// Non-ASCII text is refused with a position, never split inside a character.
+        #[test]
+        fn unicode_never_panics(expr in "\\PC{0,30}") {
+            let _ = compile(&rule_file(&expr));
+            let message = format!("[[rule]]\nname = \"t\"\nseverity = \"info\"\nwhen = \"hr > 1\"\nmessage = \"\"\"{expr}\"\"\"\n");
+            let _ = compile(&message);
+        }
+
         /// Sums of numbers parse and evaluate like Rust arithmetic.
         #[test]
         fn arithmetic_agrees_with_rust(a in 0u32..1000, b in 0u32..1000, c in 1u32..1000) {
