@@ -43,13 +43,14 @@ pub fn geometric(rr: &[f64]) -> Geometric {
 }
 
 pub(crate) fn geometric_checked(rr: &[f64]) -> Geometric {
-    match Histogram::new(rr, TRIANGULAR_BIN_MS) {
-        Ok(h) => Geometric {
-            tri_index: Ok(h.triangular_index()),
-            tinn_ms: h.tinn(rr),
-            stress_index: stress_checked(rr),
-        },
-        Err(why) => Geometric::absent(why),
+    let (tri_index, tinn_ms) = match Histogram::new(rr, TRIANGULAR_BIN_MS) {
+        Ok(h) => (Ok(h.triangular_index()), h.tinn(rr)),
+        Err(why) => (Err(why.clone()), Err(why)),
+    };
+    Geometric {
+        tri_index,
+        tinn_ms,
+        stress_index: stress_checked(rr),
     }
 }
 
