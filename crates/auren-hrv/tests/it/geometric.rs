@@ -26,10 +26,13 @@ fn a_perfect_triangle_is_measured_exactly() {
     assert!((si - 88.0 / (2.0 * 0.825 * 0.0625)).abs() < 1e-9, "{si}");
 }
 
+/// A row: name, input, and the triangular index, TINN and stress index it must give.
+type Case = (&'static str, Vec<f64>, [Result<f64, Absent>; 3]);
+
 #[test]
 fn table_of_geometric_cases() {
     let two_modes = histogram(102, &[25, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 25]);
-    let cases: Vec<(&str, Vec<f64>, [Result<f64, Absent>; 3])> = vec![
+    let cases: Vec<Case> = vec![
         (
             "too few beats",
             vec![800.0; 49],
