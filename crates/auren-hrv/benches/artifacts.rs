@@ -1,13 +1,30 @@
-//! Artifact correction of a 24-hour recording (112 416 beats, the length of a real Holter day).
+//! Artifact correction of a 24-hour recording: 24 × `nsr_60min.rr` end to end (112 416 beats, the
+//! series `cargo xtask bench hrv` uses), and a synthetic day with an artifact every ~500 beats.
 
 use std::hint::black_box;
 
 use auren_hrv::artifacts::correct;
 use criterion::{Criterion, criterion_group, criterion_main};
 
-/// A deterministic day: 850 ± 250 ms swings, a 10-beat respiratory wave, noise, and one missed,
-/// extra or ectopic beat every ~500 beats.
-fn day() -> Vec<f64> {
+fn reference_day() -> Vec<f64> {
+    let path = format!(
+        "{}/../../tests/data/reference/nsr_60min.rr",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).expect("reference file is readable");
+    let hour: Vec<f64> = text
+        .split_whitespace()
+        .map(|v| v.parse().expect("one number per line"))
+        .collect();
+    std::iter::repeat_n(hour.as_slice(), 24)
+        .flatten()
+        .copied()
+        .collect()
+}
+
+/// 850 ± 250 ms swings, a 10-beat respiratory wave, noise, and one missed, extra or ectopic beat
+/// every ~500 beats (fixed LCG, so every run corrects the same series).
+fn synthetic_day() -> Vec<f64> {
     let mut state: u64 = 7;
     let mut next = move || {
         state = state
@@ -47,11 +64,20 @@ fn day() -> Vec<f64> {
 }
 
 fn bench(c: &mut Criterion) {
-    let rr = day();
-    c.bench_function("correct 24 h (112 416 beats)", |b| {
-        b.iter(|| correct(black_box(&rr)))
+    let day = reference_day();
+    assert_eq!(day.len(), 112_416);
+    c.bench_function("correct 24 × nsr_60min (112 416 beats)", |b| {
+        b.iter(|| correct(black_box(&day)))
+    });
+    let synthetic = synthetic_day();
+    c.bench_function("correct synthetic day with ~225 artifacts", |b| {
+        b.iter(|| correct(black_box(&synthetic)))
     });
 }
 
-criterion_group!(benches, bench);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30);
+    targets = bench
+}
 criterion_main!(benches);

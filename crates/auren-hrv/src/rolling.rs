@@ -330,6 +330,8 @@ impl<A: Aggregate> SlidingWindow<A> {
 pub struct RecentBeats {
     span_ms: f64,
     beats: VecDeque<(f64, f64)>,
+    /// Kept across gaps, so time still may not go back after one.
+    last_time: Option<f64>,
 }
 
 /// The span DFA α1 is computed over in live sessions (ms).
@@ -344,6 +346,7 @@ impl RecentBeats {
         Ok(Self {
             span_ms,
             beats: VecDeque::new(),
+            last_time: None,
         })
     }
 
@@ -355,7 +358,7 @@ impl RecentBeats {
         if !(rr_ms.is_finite() && rr_ms > 0.0) {
             return Err(WindowError::InvalidRr(rr_ms));
         }
-        if let Some(&(previous_ms, _)) = self.beats.back()
+        if let Some(previous_ms) = self.last_time
             && beat_time_ms < previous_ms
         {
             return Err(WindowError::TimeWentBack {
@@ -364,6 +367,7 @@ impl RecentBeats {
             });
         }
         self.beats.push_back((beat_time_ms, rr_ms));
+        self.last_time = Some(beat_time_ms);
         let cutoff = beat_time_ms - self.span_ms;
         while self.beats.front().is_some_and(|&(t, _)| t < cutoff) {
             self.beats.pop_front();

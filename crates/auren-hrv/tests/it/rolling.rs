@@ -390,6 +390,13 @@ fn dfa_alpha1_is_computed_over_the_last_two_minutes_only() {
     recent.mark_gap();
     recent.push(t + 5_000.0, 900.0).expect("valid beat");
     assert!(recent.dfa_alpha1().is_err());
+    assert_eq!(
+        recent.push(t, 900.0),
+        Err(WindowError::TimeWentBack {
+            previous_ms: t + 5_000.0,
+            got_ms: t
+        })
+    );
 }
 
 fn reference(name: &str) -> Vec<f64> {
