@@ -8,8 +8,8 @@
 //!    window (shrunk at the edges). That normalised series is S11.
 //! 2. `mRR[j] = rr[j] − median(rr[j−5..=j+5])`, negative values doubled (short beats matter more),
 //!    normalised by `Th2[j] = 5.2 · QD(mRR)` over the same 91-beat window.
-//! 3. Subspaces: `S12[j]` = max(S11[j−1], S11[j+1]) when S11[j] > 0, the min when < 0;
-//!    `S22[j]` = min(S11[j+1], S11[j+2]) when S11[j] ≥ 0, the max when < 0 (reflected at the ends).
+//! 3. Subspaces: `S12[j] = max(S11[j−1], S11[j+1])` when `S11[j] > 0`, the min when `< 0`;
+//!    `S22[j] = min(S11[j+1], S11[j+2])` when `S11[j] ≥ 0`, the max when `< 0` (reflected at the ends).
 //! 4. Decisions: an **ectopic** beat lies in S11 > 1 ∧ S12 < −c1·S11 − c2 or
 //!    S11 < −1 ∧ S12 > −c1·S11 + c2 (c1 = 0.13, c2 = 0.17). Otherwise, a beat with |S11| > 1 (and
 //!    the beat after it, when that one jumps less than the next) is **long** (S11 > 1 ∧ S22 < −1,

@@ -248,7 +248,13 @@ proptest! {
         match (&r.rolling_mean_7d, r.normal_range) {
             (Ok(m), Some((lo, hi))) => {
                 prop_assert!(lo <= hi);
-                let want = if *m < lo { Verdict::Below } else if *m > hi { Verdict::Above } else { Verdict::Within };
+                let want = if *m < lo {
+                    Verdict::Below
+                } else if *m > hi {
+                    Verdict::Above
+                } else {
+                    Verdict::Within
+                };
                 prop_assert_eq!(r.verdict, Some(want));
             }
             _ => prop_assert_eq!(r.verdict, None),
@@ -270,7 +276,11 @@ proptest! {
     }
 
     #[test]
-    fn daily_series_equals_day_by_day_evaluation(readings in readings(), from in -80i64..20, len in 0i64..60) {
+    fn daily_series_equals_day_by_day_evaluation(
+        readings in readings(),
+        from in -80i64..20,
+        len in 0i64..60,
+    ) {
         let series = daily_series(&readings, from, from + len).expect("short span");
         prop_assert_eq!(series.len() as i64, len + 1);
         for r in &series {
