@@ -242,7 +242,8 @@ fn check_span(t: &[f64]) -> Result<f64, Absent> {
 /// Band powers and peaks of `rr` with the chosen spectral method.
 ///
 /// Each band needs the span in its [`Band::min_span_s`]; LF/HF ratios and normalised units need both
-/// LF and HF; total power needs all three bands. A constant series is [`Absent::ZeroVariance`].
+/// LF and HF; total power needs all three bands. A constant series, or one the detrend flattens
+/// (under 1e-6 ms² of power left, e.g. a straight ramp), is [`Absent::ZeroVariance`].
 pub fn spectral(rr: &[f64], method: SpectrumMethod) -> Spectral {
     match check_rr(rr) {
         Ok(()) => spectral_checked(rr, method),
@@ -269,6 +270,12 @@ pub(crate) fn spectral_checked(rr: &[f64], method: SpectrumMethod) -> Spectral {
         SpectrumMethod::LombScargle => lomb_from(&t, rr, span),
     };
     match psd {
+        // A series the detrend removes entirely (a straight ramp) leaves only rounding noise, whose
+        // ratios would be meaningless numbers: below a microsecond of variation (straps resolve
+        // about a millisecond) there is no spectrum.
+        Ok(psd) if psd.density.iter().sum::<f64>() * psd.df <= (1e-3_f64).powi(2) => {
+            Spectral::absent(Absent::ZeroVariance)
+        }
         Ok(psd) => reduce(&psd, span),
         Err(why) => Spectral::absent(why),
     }

@@ -149,6 +149,15 @@ fn degenerate_inputs_give_values_or_reasons() {
             vec![("sampen", Want::Finite), ("rmssd_ms", Want::Finite)],
         ),
         (
+            "a straight ramp: the detrend leaves no spectrum",
+            (0..400).map(|i| 800.0 + 0.25 * i as f64).collect(),
+            vec![
+                ("lf_ms2", Want::Absent(Absent::ZeroVariance)),
+                ("lf_hf", Want::Absent(Absent::ZeroVariance)),
+                ("sdnn_ms", Want::Finite),
+            ],
+        ),
+        (
             "a NaN",
             vec![900.0, f64::NAN, 950.0],
             vec![("mean_nn_ms", Want::Absent(Absent::InvalidRr { index: 1 }))],
