@@ -13,11 +13,12 @@
 //! 4. Decisions: an **ectopic** beat lies in S11 > 1 ∧ S12 < −c1·S11 − c2 or
 //!    S11 < −1 ∧ S12 > −c1·S11 + c2 (c1 = 0.13, c2 = 0.17). Otherwise, a beat with |S11| > 1 (and
 //!    the beat after it, when that one jumps less than the next) is **long** (S11 > 1 ∧ S22 < −1,
-//!    or mRR > 3) or **short** (S11 < −1 ∧ S22 > 1, or
-//!    mRR < −3). A short beat whose sum with the next is close to the local median
-//!    (`|rr[j] + rr[j+1] − med[j]| < Th2[j]`) is an **extra** beat; a long beat that splits into
-//!    `k = round(rr/med) ≥ 2` parts close to the median (`|rr[j]/k − med[j]| < Th2[j]`; the paper
-//!    states k = 2) is a **missed** beat; the rest are **long_short**.
+//!    or mRR > 3) or **short** (S11 < −1 ∧ S22 > 1, or mRR < −3). A short beat whose sum with the
+//!    next is close to the local median (`|rr[j] + rr[j+1] − med[j]| < Th2[j]`) is an **extra**
+//!    beat; a long beat that splits into `k = round(rr/med)` parts close to the median
+//!    (`|rr[j]/k − med[j]| < Th2[j]`, 2 ≤ k ≤ [`MAX_SPLIT`]; the paper states k = 2) is a
+//!    **missed** beat; the rest are **long_short**. An interval longer than [`MAX_SPLIT`] beats is
+//!    a dropout rather than missed beats: it is labelled long_short, and no beats are invented.
 //!
 //! The quartile deviation is taken of the signed series, as the paper defines it: for normally
 //! distributed differences QD = 0.674 σ, so 5.2 · QD = 3.5 σ holds the 99.95 % of normal beats the
@@ -112,6 +113,9 @@ pub const MEDIAN_WINDOW: usize = 11;
 pub const MIN_THRESHOLD_MS: f64 = ALPHA * 1.0;
 /// Fewer valid intervals than this: no labels, the series is returned unchanged.
 pub const MIN_INTERVALS: usize = 8;
+/// Most intervals a missed-beat correction splits one interval into (three missed beats in a
+/// row, which chest straps do drop during movement); anything longer is a dropout.
+pub const MAX_SPLIT: usize = 4;
 /// How [`correct_with`] runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CorrectionConfig {
@@ -316,7 +320,7 @@ fn classify(rr: &[f64]) -> Vec<Label> {
         }
         if long {
             let parts = (rr[j] / med[j]).round();
-            if parts >= 2.0 && (rr[j] / parts - med[j]).abs() < th2[j] {
+            if (2.0..=MAX_SPLIT as f64).contains(&parts) && (rr[j] / parts - med[j]).abs() < th2[j] {
                 // `parts` is a small positive whole number here: rr/med is finite and ≥ 1.5.
                 let parts = parts as usize;
                 labels.push(Label {

@@ -184,6 +184,15 @@ fn each_kind_is_found_where_it_was_injected() {
             length_change: 2,
         },
         Case {
+            name: "a ten-beat dropout is no missed beat: nothing is invented",
+            inject: |rr| {
+                let lost: f64 = rr.drain(121..130).sum();
+                rr[120] += lost;
+            },
+            want: vec![art(120, ArtifactKind::LongShort)],
+            length_change: 0,
+        },
+        Case {
             name: "two missed beats in a row: a flat difference between two long intervals",
             inject: |rr| {
                 for j in [120, 121] {
