@@ -279,7 +279,7 @@ fn a_day_long_session_does_not_drift() {
             rr *= 3.0;
         }
         t += rr;
-        let gap_before = k > 0 && k % 8_000 == 0;
+        let gap_before = k > 0 && k.is_multiple_of(8_000);
         beats.push(Beat { t, rr, gap_before });
         k += 1;
     }
