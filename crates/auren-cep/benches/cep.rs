@@ -3,6 +3,7 @@
 //! The stream is a simulated day of sessions: beats at the heart rate (~1.2–2.5/s), a heart-rate
 //! sample and a tick every second, a metrics update every 5 s, ~2 % artifacts, contact and link
 //! flickers and tags. Prints events/s on one core (ticks included in the time, not in the count)
+//! (by wall clock and by the thread's CPU time, which a shared machine does not inflate)
 //! and p50/p99/p99.9/max of single `on_event` calls (each timed with `Instant`, whose own cost of
 //! a few tens of ns is included).
 
@@ -108,6 +109,16 @@ fn day() -> Vec<Input> {
     out
 }
 
+/// Nanoseconds this thread has spent on a CPU: on a shared machine the wall clock also counts
+/// the time other processes held the core.
+fn thread_cpu_ns() -> Option<u64> {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    u64::try_from(t.tv_sec)
+        .ok()?
+        .checked_mul(1_000_000_000)?
+        .checked_add(u64::try_from(t.tv_nsec).ok()?)
+}
+
 /// Best of this many passes: the machine is shared, and preemption only ever adds time.
 const PASSES: usize = 15;
 
@@ -139,11 +150,13 @@ fn main() {
     );
 
     // Throughput: whole passes over the stream, best of several.
-    let mut best = f64::INFINITY;
+    let mut best_wall = f64::INFINITY;
+    let mut best_cpu = f64::INFINITY;
     let mut fired = 0;
     for _ in 0..PASSES {
         let mut d = Detector::new(&rules, baselines);
         let mut alerts: Vec<Alert> = Vec::with_capacity(64);
+        let cpu_start = thread_cpu_ns();
         let start = Instant::now();
         for input in &stream {
             match input {
@@ -155,21 +168,35 @@ fn main() {
                 alerts.clear();
             }
         }
+        best_wall = best_wall.min(start.elapsed().as_secs_f64());
+        if let (Some(a), Some(b)) = (cpu_start, thread_cpu_ns()) {
+            best_cpu = best_cpu.min(b.saturating_sub(a) as f64 / 1e9);
+        }
         fired += alerts.len();
-        best = best.min(start.elapsed().as_secs_f64());
         black_box(&d);
     }
     println!(
-        "throughput: {:.2} M events/s on one core ({:.0} ns/event incl. ticks; {} alerts per pass)",
-        events as f64 / best / 1e6,
-        best * 1e9 / events as f64,
+        "throughput (wall clock): {:.2} M events/s on one core ({:.0} ns/event incl. ticks; {} alerts per pass)",
+        events as f64 / best_wall / 1e6,
+        best_wall * 1e9 / events as f64,
         fired / PASSES
     );
+    let best = if best_cpu.is_finite() {
+        println!(
+            "throughput (thread CPU time): {:.2} M events/s ({:.0} ns/event incl. ticks)",
+            events as f64 / best_cpu / 1e6,
+            best_cpu * 1e9 / events as f64
+        );
+        best_cpu
+    } else {
+        best_wall
+    };
 
     // Latency of single calls.
     let mut d = Detector::new(&rules, baselines);
     let mut alerts: Vec<Alert> = Vec::with_capacity(64);
     let mut ns: Vec<u64> = Vec::with_capacity(events * 3);
+    let mut tick_ns: Vec<u64> = Vec::with_capacity(ticks * 3);
     for _ in 0..3 {
         for input in &stream {
             match input {
@@ -178,7 +205,11 @@ fn main() {
                     d.on_event(black_box(e), &mut alerts);
                     ns.push(start.elapsed().as_nanos() as u64);
                 }
-                Input::Tick(t) => d.tick(*t, &mut alerts),
+                Input::Tick(t) => {
+                    let start = Instant::now();
+                    d.tick(*t, &mut alerts);
+                    tick_ns.push(start.elapsed().as_nanos() as u64);
+                }
             }
             alerts.clear();
         }
@@ -194,9 +225,17 @@ fn main() {
         ns[ns.len() - 1] / 1000,
         ns.len()
     );
+    tick_ns.sort_unstable();
+    if !tick_ns.is_empty() {
+        println!(
+            "latency per tick: p50 {} ns, p99 {} ns",
+            tick_ns[tick_ns.len() / 2],
+            tick_ns[(tick_ns.len() - 1) * 99 / 100]
+        );
+    }
     let goals = events as f64 / best >= 2e6 && pct(0.99) < 10_000;
     println!(
-        "goals (≥ 2 M events/s, p99 < 10 µs): {}",
+        "goals (≥ 2 M events/s by thread CPU time, p99 < 10 µs): {}",
         if goals { "met" } else { "NOT met" }
     );
 }
