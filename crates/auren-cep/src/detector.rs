@@ -7,7 +7,7 @@
 //! calls `tick` about once a second; without ticks they are decided on the next event. Times
 //! that go backwards are treated as the latest time seen.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::event::{BaselineField, Baselines, Event, EventClass, EventKind, SessionKind};
 use crate::field::{FIELD_COUNT, Field};
@@ -16,7 +16,7 @@ use crate::rules::{Pattern, Rule, RuleSet, Severity};
 use crate::window::SlidingWindow;
 
 /// Why a rule fired.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
     /// The fields, baselines and aggregates the rule read, by their text in the rule, with
     /// their values when it fired (values that were unknown are left out).
@@ -32,7 +32,7 @@ pub struct Evidence {
 }
 
 /// A rule that fired.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     pub rule: String,
     pub severity: Severity,
@@ -147,6 +147,11 @@ impl Detector {
         for s in &mut self.states {
             s.stamp = u64::MAX;
         }
+    }
+
+    /// The rules this detector runs.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
     }
 
     /// The kind of the running session, if any.

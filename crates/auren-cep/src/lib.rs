@@ -6,6 +6,25 @@
 //! into shared sliding windows and runs small stack programs, allocating nothing unless a rule
 //! fires. The language is documented in `RULES.md`.
 //!
+//! ```
+//! use auren_cep::{Baselines, DEFAULT_RULES, Detector, Event, EventKind, SessionKind, compile};
+//!
+//! let rules = compile(DEFAULT_RULES)?;
+//! let mut detector = Detector::new(&rules, Baselines::new());
+//! let mut alerts = Vec::new();
+//! let start = EventKind::SessionStart { kind: SessionKind::Rest };
+//! detector.on_event(&Event::new(0, start), &mut alerts);
+//! detector.on_event(&Event::new(0, EventKind::Beat { rr_ms: 980.0, artifact: None }), &mut alerts);
+//! // Nothing arrives for 12 s; the caller ticks once a second.
+//! for t in 1..=12 {
+//!     detector.tick(t * 1_000, &mut alerts);
+//! }
+//! assert_eq!(alerts.len(), 1);
+//! assert_eq!(alerts[0].rule, "signal_lost");
+//! assert_eq!(alerts[0].message, "No heartbeat for 11 s");
+//! # Ok::<(), auren_cep::RuleError>(())
+//! ```
+//!
 //! Layout:
 //! - `event`: [`Event`], [`EventKind`], [`Metrics`] and [`MetricField`], [`SessionKind`],
 //!   [`Baselines`] and [`BaselineField`].
@@ -15,7 +34,7 @@
 //! - `window`: [`window::SlidingWindow`], O(1) amortised time windows (avg, sum, min, max,
 //!   count, stddev, rate, delta).
 //! - `template`: `{expression:.N}` message templates.
-//! - `rules`: the TOML schema, [`compile`], [`RuleSet`], [`Severity`].
+//! - `rules`: the TOML schema, [`compile`] and [`check`] (every problem), [`RuleSet`], [`Severity`].
 //! - `detector`: [`Detector`], [`Alert`], [`Evidence`]: `for`, sequences, absence, cooldowns.
 //! - `error`: [`RuleError`] with rule, line and column.
 
@@ -32,7 +51,7 @@ pub mod window;
 pub use detector::{Alert, Detector, Evidence};
 pub use error::{ErrorKind, RuleError};
 pub use event::{BaselineField, Baselines, Event, EventKind, MetricField, Metrics, SessionKind};
-pub use rules::{RuleInfo, RuleSet, Severity, compile};
+pub use rules::{RuleInfo, RuleSet, Severity, check, compile};
 
 /// The rules Auren ships with: in-session CNS fatigue, aerobic threshold, HR ceiling, signal
 /// and contact loss, artifact bursts, sympathetic surges and slow HR recovery.

@@ -311,31 +311,58 @@ fn rule_at(text: &str, offset: usize) -> Option<String> {
 /// Parses and compiles a rules file. The first problem found is returned with its rule, line
 /// and column.
 pub fn compile(toml_text: &str) -> Result<RuleSet, RuleError> {
+    compile_reporting(toml_text, true).map_err(|(first, _)| first)
+}
+
+/// Like [`compile`], but goes on after a faulty rule and reports every problem, in file order
+/// (a file that is not valid TOML still stops at its first syntax error).
+pub fn check(toml_text: &str) -> Result<RuleSet, Vec<RuleError>> {
+    compile_reporting(toml_text, false).map_err(|(first, rest)| std::iter::once(first).chain(rest).collect())
+}
+
+/// On failure: the first problem and the others.
+fn compile_reporting(toml_text: &str, stop_at_first: bool) -> Result<RuleSet, (RuleError, Vec<RuleError>)> {
     let file: RawFile = toml::from_str(toml_text).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
         let (line, column) = line_col(toml_text, offset);
-        RuleError {
+        let error = RuleError {
             rule: rule_at(toml_text, offset),
             line,
             column,
             kind: ErrorKind::Toml(e.message().trim().to_string()),
-        }
+        };
+        (error, Vec::new())
     })?;
     let ctx = FileCtx { text: toml_text };
     let mut windows = Vec::new();
     let mut tags = Vec::new();
     let mut rules: Vec<Rule> = Vec::new();
+    let mut errors = Vec::new();
+    let mut names: Vec<(&str, usize)> = Vec::new();
     for raw in &file.rule {
         let name = raw.name.get_ref().as_str();
         let name_at = raw.name.span().start;
-        if !valid_name(name) {
-            return Err(ctx.at(name, name_at, ErrorKind::BadName));
+        let result = if !valid_name(name) {
+            Err(ctx.at(name, name_at, ErrorKind::BadName))
+        } else if let Some(&(_, line)) = names.iter().find(|(n, _)| *n == name) {
+            Err(ctx.at(name, name_at, ErrorKind::DuplicateName(line)))
+        } else {
+            names.push((name, line_col(toml_text, name_at).0));
+            compile_rule(&ctx, raw, &mut windows, &mut tags)
+        };
+        match result {
+            Ok(rule) => rules.push(rule),
+            Err(e) => {
+                errors.push(e);
+                if stop_at_first {
+                    break;
+                }
+            }
         }
-        if let Some(first) = rules.iter().find(|r| r.name == name) {
-            return Err(ctx.at(name, name_at, ErrorKind::DuplicateName(first.line)));
-        }
-        let rule = compile_rule(&ctx, raw, &mut windows, &mut tags)?;
-        rules.push(rule);
+    }
+    let mut errors = errors.into_iter();
+    if let Some(first) = errors.next() {
+        return Err((first, errors.collect()));
     }
     let by_class = EventClass::ALL
         .iter()

@@ -205,3 +205,21 @@ fn an_empty_file_and_disabled_rules_are_valid() {
     let listed: Vec<_> = rules.rules().map(|r| (r.name, r.enabled, r.line)).collect();
     assert_eq!(listed, [("first", true, 2), ("off", false, 7)]);
 }
+
+#[test]
+fn check_reports_every_faulty_rule_in_file_order() {
+    let file = format!(
+        "{GOOD}[[rule]]\nname = \"a\"\nseverity = \"info\"\nwhen = \"hx > 1\"\n\n\
+         [[rule]]\nname = \"b\"\nseverity = \"info\"\nwhen = \"hr > 1\"\n\n\
+         [[rule]]\nname = \"first\"\nseverity = \"info\"\nwhen = \"hr > 1\"\n\n\
+         [[rule]]\nname = \"c\"\nseverity = \"info\"\nsequence = [\"hr > 1\"]\n"
+    );
+    let errors = auren_cep::check(&file).expect_err("three faulty rules");
+    let found: Vec<_> = errors
+        .iter()
+        .map(|e| (e.rule.as_deref().unwrap_or(""), e.line, e.column))
+        .collect();
+    assert_eq!(found, [("a", 9, 9), ("first", 17, 8), ("c", 24, 12)]);
+    assert_eq!(compile(&file).expect_err("first problem"), errors[0]);
+    assert_eq!(auren_cep::check(GOOD).map(|r| r.len()), Ok(1));
+}
