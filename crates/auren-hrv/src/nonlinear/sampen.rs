@@ -58,7 +58,10 @@ pub fn match_counts(x: &[f64], r: f64) -> (u64, u64) {
         return (0, 0);
     }
     let t = x.len() - M;
-    let axes: [Axis; 3] = std::array::from_fn(|d| Axis::new(&x[d..d + t], r));
+    // Coordinate d of template i is x[i + d]: one sort of the series orders all three axes.
+    let mut by_value: Vec<u32> = (0..x.len() as u32).collect();
+    by_value.sort_unstable_by(|&a, &b| x[a as usize].total_cmp(&x[b as usize]).then(a.cmp(&b)));
+    let axes: [Axis; 3] = std::array::from_fn(|d| Axis::new(x, d, t, &by_value, r));
     let ordered_b = count_2d(&axes, t);
     let ordered_a = count_3d(&axes, t);
     // Ordered counts include every template matching itself once.
@@ -76,36 +79,35 @@ struct Axis {
 }
 
 impl Axis {
-    fn new(vals: &[f64], r: f64) -> Axis {
-        let t = vals.len();
-        let mut sorted: Vec<(f64, u32)> = vals.iter().zip(0u32..).map(|(&v, i)| (v, i)).collect();
-        sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    /// Coordinate `d` of the `t` templates of `x`, given all of `x`'s indices sorted by value.
+    fn new(x: &[f64], d: usize, t: usize, by_value: &[u32], r: f64) -> Axis {
+        let order: Vec<u32> = by_value
+            .iter()
+            .filter_map(|&k| (k as usize).checked_sub(d).filter(|&i| i < t).map(|i| i as u32))
+            .collect();
+        let vals = &x[d..d + t];
         let (mut rank, mut lo, mut hi) = (vec![0u32; t], vec![0u32; t], vec![0u32; t]);
         // fl(v − w) is monotone in each argument, so both tests split the sorted run in two, and the
         // split points only move forward as v grows: two pointers find every run in O(N).
         let (mut below, mut above) = (0usize, 0usize);
-        for (p, &(v, i)) in sorted.iter().enumerate() {
-            while v - sorted[below].0 > r {
+        for (p, &i) in order.iter().enumerate() {
+            let i = i as usize;
+            let v = vals[i];
+            while v - vals[order[below] as usize] > r {
                 below += 1;
             }
-            while above < t && sorted[above].0 - v <= r {
+            while above < t && vals[order[above] as usize] - v <= r {
                 above += 1;
             }
-            let i = i as usize;
             rank[i] = p as u32;
             lo[i] = below as u32;
             hi[i] = above as u32;
         }
-        Axis {
-            order: sorted.into_iter().map(|(_, i)| i).collect(),
-            rank,
-            lo,
-            hi,
-        }
+        Axis { order, rank, lo, hi }
     }
 }
 
-/// Fenwick tree of counts; `prefix(k)` sums positions `< k`.
+/// Fenwick tree of counts over positions `0..n`.
 struct Fenwick(Vec<i32>);
 
 impl Fenwick {
@@ -121,11 +123,16 @@ impl Fenwick {
         }
     }
 
-    fn prefix(&self, k: u32) -> i64 {
-        let (mut i, mut s) = (k as usize, 0i64);
-        while i > 0 {
-            s += i64::from(self.0[i]);
-            i &= i - 1;
+    /// Sum over positions `lo..hi`: both descents end on a shared path, so stop where they meet.
+    fn range(&self, lo: u32, hi: u32) -> i64 {
+        let (mut a, mut b, mut s) = (lo as usize, hi as usize, 0i64);
+        while b > a {
+            s += i64::from(self.0[b]);
+            b &= b - 1;
+        }
+        while a > b {
+            s -= i64::from(self.0[a]);
+            a &= a - 1;
         }
         s
     }
@@ -156,7 +163,7 @@ fn count_2d(axes: &[Axis; 3], t: usize) -> i64 {
     for p in 0..=t {
         for &(i, sign) in &events[start[p]..start[p + 1]] {
             let i = i as usize;
-            total += sign * (tree.prefix(ay.hi[i]) - tree.prefix(ay.lo[i]));
+            total += sign * tree.range(ay.lo[i], ay.hi[i]);
         }
         if p < t {
             tree.add(ay.rank[ax.order[p] as usize], 1);
@@ -223,14 +230,18 @@ fn count_3d(axes: &[Axis; 3], t: usize) -> i64 {
     let mut scratch = events.clone();
     let mut tree = Fenwick::new(t);
     let mut total = 0i64;
-    cdq(&mut events, &mut scratch, &mut tree, &mut total);
+    cdq(&mut events, &mut scratch, false, &mut tree, &mut total);
     total
 }
 
-/// Adds to `total` every (update before query) contribution inside `e`, leaving `e` sorted by key.
-fn cdq(e: &mut [Event], scratch: &mut [Event], tree: &mut Fenwick, total: &mut i64) {
-    let n = e.len();
+/// Adds to `total` every (update before query) contribution among the events of this segment, and
+/// leaves them sorted by key in `a` (`into_b` false) or `b` (true). On entry both buffers hold the
+/// segment in time order; children sort into the buffer this call does not write, so the merge
+/// reads one buffer and writes the other and nothing is copied back.
+fn cdq(a: &mut [Event], b: &mut [Event], into_b: bool, tree: &mut Fenwick, total: &mut i64) {
+    let n = a.len();
     if n <= LEAF {
+        let e: &mut [Event] = if into_b { b } else { a };
         for (k, q) in e.iter().enumerate().filter(|(_, q)| q.is_query()) {
             for u in e[..k].iter().filter(|u| !u.is_query()) {
                 if (q.ylo..q.yhi).contains(&u.key) && (q.z..q.zhi).contains(&u.z) {
@@ -243,12 +254,13 @@ fn cdq(e: &mut [Event], scratch: &mut [Event], tree: &mut Fenwick, total: &mut i
     }
     let mid = n / 2;
     {
-        let (left, right) = e.split_at_mut(mid);
-        let (sl, sr) = scratch.split_at_mut(mid);
-        cdq(left, sl, tree, total);
-        cdq(right, sr, tree, total);
+        let (al, ar) = a.split_at_mut(mid);
+        let (bl, br) = b.split_at_mut(mid);
+        cdq(al, bl, !into_b, tree, total);
+        cdq(ar, br, !into_b, tree, total);
     }
-    let (left, right) = e.split_at(mid);
+    let (sorted, out): (&[Event], &mut [Event]) = if into_b { (a, b) } else { (b, a) };
+    let (left, right) = sorted.split_at(mid);
     // Queries come in y-rank order, so their runs ylo..yhi only move forward: slide over the left
     // updates (sorted by y-rank), adding those that enter and removing those that leave.
     let (mut entered, mut left_behind) = (0, 0);
@@ -267,13 +279,13 @@ fn cdq(e: &mut [Event], scratch: &mut [Event], tree: &mut Fenwick, total: &mut i
             }
             left_behind += 1;
         }
-        *total += tree.prefix(q.zhi) - tree.prefix(q.z);
+        *total += tree.range(q.z, q.zhi);
     }
     for u in left[left_behind..entered].iter().filter(|u| !u.is_query()) {
         tree.add(u.z, -u.sign);
     }
     let (mut i, mut j) = (0, 0);
-    for slot in scratch[..n].iter_mut() {
+    for slot in out.iter_mut() {
         if j >= right.len() || (i < left.len() && left[i].key <= right[j].key) {
             *slot = left[i];
             i += 1;
@@ -282,5 +294,4 @@ fn cdq(e: &mut [Event], scratch: &mut [Event], tree: &mut Fenwick, total: &mut i
             j += 1;
         }
     }
-    e.copy_from_slice(&scratch[..n]);
 }
