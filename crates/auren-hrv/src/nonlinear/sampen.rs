@@ -10,8 +10,9 @@
 //!   the (second, third) rectangle of each template by CDQ divide and conquer over the events with a
 //!   Fenwick tree over the third coordinate — O(N log² N), whatever the data's clustering.
 //!
-//! Counts are exact integers; a 24-hour recording (≈ 110 000 beats) takes tens of milliseconds where
-//! the pair scan takes seconds.
+//! Counts are exact integers; a 24-hour recording (≈ 110 000 beats, ≈ 3·10⁸ matching pairs) takes
+//! about a tenth of a second of CPU, where the pair scan takes seconds — and, unlike bucketing the
+//! templates into r-sized cells, stays O(N log² N) when the beats crowd into a few cells (bigeminy).
 
 use crate::metric::{Absent, Metric, check_rr, finite};
 use crate::time_domain::{mean, need, sample_sd};
