@@ -563,3 +563,56 @@ fn bad_settings_are_refused_with_the_setting_named() {
         assert_eq!(BleStrap::new(config).expect_err("refused").to_string(), message);
     }
 }
+
+#[tokio::test]
+async fn a_strap_that_stays_away_ends_the_run_after_the_set_attempts() {
+    const GONE: &str = "A0:9E:1A:00:00:0E";
+    if is_client() {
+        let config = BleConfig {
+            max_reconnect_attempts: Some(2),
+            ..config(GONE)
+        };
+        let mut running = start(
+            Box::new(BleStrap::new(config).expect("valid")),
+            CancellationToken::new(),
+        );
+        let mut events = Vec::new();
+        while let Some(e) = running.events.recv().await {
+            events.push(e);
+        }
+        let error = running.task.await.expect("joins").expect_err("gives up");
+        assert_eq!(
+            error.to_string(),
+            format!("Bluetooth: strap {GONE} did not come back after 2 reconnection attempts")
+        );
+        let attempts: Vec<u32> = events
+            .iter()
+            .filter_map(|e| {
+                if let SourceEvent::Reconnecting { attempt, .. } = e {
+                    Some(*attempt)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert_eq!(attempts, [1, 2]);
+        assert_eq!(rr_ms(&events), raw_ms(&[1024]));
+        return;
+    }
+    let strap = DeviceSpec {
+        answer: Answer::RefuseAttempts(&[2, 3, 4, 5]),
+        ..DeviceSpec::strap(GONE, "Polar H10 gone")
+    };
+    let fake = FakeBluez::start(vec![strap]).await;
+    run_as_child(
+        "ble::a_strap_that_stays_away_ends_the_run_after_the_set_attempts",
+        fake,
+        |event, fake| async move {
+            if let FakeEvent::Subscribed { .. } = event {
+                fake.notify(GONE, &payload(&[1024])).await;
+                fake.drop_link(GONE).await;
+            }
+        },
+    )
+    .await;
+}
