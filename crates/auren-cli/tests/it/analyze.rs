@@ -1,0 +1,287 @@
+//! `auren analyze`: every input format, both output formats, and every error a person can provoke.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn reference(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/reference")
+        .join(name)
+}
+
+fn auren(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_auren"))
+        .args(args)
+        .output()
+        .expect("the auren binary runs")
+}
+
+fn analyze_json(path: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["analyze", path.to_str().unwrap(), "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = auren(&args);
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("analyze prints JSON")
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn rr_values(name: &str) -> Vec<f64> {
+    std::fs::read_to_string(reference(name))
+        .unwrap()
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn json_metrics_reproduce_the_reference_values_under_their_reference_names() {
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(reference("expected.json")).unwrap()).unwrap();
+    for file in ["nsr_5min.rr", "nsr_60min.rr"] {
+        // The reference values are defined on the series as recorded.
+        let got = analyze_json(&reference(file), &["--no-correction"]);
+        assert_eq!(got["n_beats_raw"], expected[file]["n_beats"], "{file}");
+        assert_eq!(got["corrected"], Value::Bool(false));
+        let metrics = got["metrics"].as_object().unwrap();
+        for (key, want) in expected[file].as_object().unwrap() {
+            let have = metrics
+                .get(key)
+                .unwrap_or_else(|| panic!("{file}: metric {key} missing"));
+            let (want, have) = (want.as_f64().unwrap(), have.as_f64().unwrap());
+            // The CLI's own tolerance is the loosest of the reference README's (spectral, 0.5 %): the HRV
+            // crate's tests hold each family to its own tighter bound.
+            assert!(
+                (have - want).abs() <= 5e-3 * want.abs(),
+                "{file}: {key} = {have}, reference {want}"
+            );
+        }
+        for extra in ["tri_index", "tinn_ms", "stress_index"] {
+            assert!(
+                metrics[extra].as_f64().is_some_and(f64::is_finite),
+                "{file}: {extra}"
+            );
+        }
+    }
+}
+
+#[test]
+fn default_correction_barely_touches_a_clean_recording() {
+    // nsr_5min.rr has one borderline long beat by the Lipponen & Tarvainen rule (raw index 73); correcting
+    // it moves RMSSD by well under 1 %.
+    let got = analyze_json(&reference("nsr_5min.rr"), &[]);
+    assert_eq!(got["corrected"], Value::Bool(true));
+    assert_eq!(got["artifacts"], serde_json::json!([{"index": 73, "kind": "long_short"}]));
+    assert_eq!(got["metrics"]["n_beats"], 337);
+    let rmssd = got["metrics"]["rmssd_ms"].as_f64().unwrap();
+    assert!((rmssd - 101.30063401766522).abs() / 101.30063401766522 < 0.01, "RMSSD {rmssd}");
+}
+
+#[test]
+fn artifacts_are_listed_by_raw_index_and_kind_and_correction_restores_rmssd() {
+    let got = analyze_json(&reference("nsr_5min_artifacts.rr"), &[]);
+    let kinds: Vec<&str> = got["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    for kind in ["missed", "extra", "ectopic"] {
+        assert!(kinds.contains(&kind), "{kind} not found in {kinds:?}");
+    }
+    for artifact in got["artifacts"].as_array().unwrap() {
+        let index = artifact["index"].as_u64().unwrap();
+        assert!(
+            [99, 100, 101, 199, 200, 201, 249, 250, 251, 252].contains(&index),
+            "unexpected artifact at {index}"
+        );
+    }
+    let rmssd = got["metrics"]["rmssd_ms"].as_f64().unwrap();
+    assert!(
+        (rmssd - 101.30063401766522).abs() / 101.30063401766522 < 0.05,
+        "corrected RMSSD {rmssd}"
+    );
+
+    let raw = analyze_json(&reference("nsr_5min_artifacts.rr"), &["--no-correction"]);
+    assert_eq!(raw["corrected"], Value::Bool(false));
+    assert_eq!(raw["metrics"]["n_beats"], 337);
+    assert!(
+        raw["metrics"]["rmssd_ms"].as_f64().unwrap() > 120.0,
+        "raw RMSSD keeps the artifacts"
+    );
+    assert_eq!(
+        raw["artifacts"], got["artifacts"],
+        "detection does not depend on correction"
+    );
+}
+
+#[test]
+fn lomb_scargle_gives_the_same_keys_and_comparable_band_powers() {
+    let welch = analyze_json(&reference("nsr_5min.rr"), &[]);
+    let lomb = analyze_json(&reference("nsr_5min.rr"), &["--lomb"]);
+    assert_eq!(lomb["spectrum"], "lomb_scargle");
+    for key in ["lf_ms2", "hf_ms2", "lf_nu", "hf_nu"] {
+        let (w, l) = (
+            welch["metrics"][key].as_f64().unwrap(),
+            lomb["metrics"][key].as_f64().unwrap(),
+        );
+        assert!(
+            l > 0.0 && l / w > 0.5 && l / w < 2.0,
+            "{key}: Welch {w}, Lomb {l}"
+        );
+    }
+}
+
+#[test]
+fn every_text_format_reads_to_the_same_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let rr = rr_values("nsr_5min.rr");
+    let seconds: String = rr.iter().map(|v| format!("{}\n", v / 1000.0)).collect();
+    let polar: String = std::iter::once("Phone timestamp;RR-interval [ms]\n".to_string())
+        .chain(
+            rr.iter()
+                .enumerate()
+                .map(|(i, v)| format!("2026-11-21T07:{:02}:00.000;{v}\n", i % 60)),
+        )
+        .collect();
+    let elite: String = std::iter::once("timestamp,HR,RR\n".to_string())
+        .chain(rr.iter().map(|v| format!("1,{:.0},{v}\n", 60000.0 / v)))
+        .collect();
+    let ibi_seconds: String = std::iter::once("\"Time\",\"IBI (s)\"\n".to_string())
+        .chain(rr.iter().map(|v| format!("0,{}\n", v / 1000.0)))
+        .collect();
+    let baseline = analyze_json(&reference("nsr_5min.rr"), &[]);
+    for (name, text, format) in [
+        ("kubios.txt", seconds.as_str(), "rr_seconds"),
+        ("polar.csv", polar.as_str(), "csv"),
+        ("elite.csv", elite.as_str(), "csv"),
+        ("ibi.csv", ibi_seconds.as_str(), "csv"),
+    ] {
+        let got = analyze_json(&write(&dir, name, text), &[]);
+        assert_eq!(got["format"], format, "{name}");
+        assert_eq!(got["n_beats_raw"], 337, "{name}");
+        let (a, b) = (
+            got["metrics"]["rmssd_ms"].as_f64().unwrap(),
+            baseline["metrics"]["rmssd_ms"].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() < 1e-6, "{name}: RMSSD {a} vs {b}");
+    }
+}
+
+#[test]
+fn a_capture_goes_through_the_strap_decoder_and_bad_notifications_are_reported_with_their_line() {
+    use auren_hrm::{
+        HeartRateMeasurement, HrFormat, RrInterval, SensorContact, encode_heart_rate_measurement,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let rr = rr_values("nsr_5min.rr");
+    let mut text = String::from("# auren-capture v1 device=Test%20Strap\n");
+    let mut at = 0u64;
+    for pair in rr.chunks(2) {
+        let m = HeartRateMeasurement {
+            heart_rate_bpm: 60,
+            contact: SensorContact::Detected,
+            energy_expended_kj: None,
+            rr: pair.iter().map(|ms| RrInterval::from_ms(*ms).unwrap()).collect(),
+        };
+        at += pair.iter().sum::<f64>() as u64;
+        let payload = encode_heart_rate_measurement(&m, HrFormat::U8);
+        text.push_str(&auren_hrm::capture::format_record(at, &payload));
+    }
+    // Line 171: an RR-present notification with an odd number of RR bytes.
+    text.push_str(&format!("{} 1040ff0301\n", at + 1000));
+    let path = write(&dir, "session.hrmcap", &text);
+    let out = auren(&["analyze", path.to_str().unwrap(), "--format", "json"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 171") && stderr.contains("malformed"),
+        "stderr: {stderr}"
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["format"], "hrmcap");
+    assert_eq!(got["n_beats_raw"], 337);
+    // Strap resolution is 1/1024 s: RMSSD agrees with the ms file to well under a percent.
+    let rmssd = got["metrics"]["rmssd_ms"].as_f64().unwrap();
+    assert!(
+        (rmssd - 101.30063401766522).abs() < 0.5,
+        "RMSSD from the capture {rmssd}"
+    );
+}
+
+#[test]
+fn text_report_is_grouped_like_kubios() {
+    let out = auren(&["analyze", reference("nsr_5min.rr").to_str().unwrap(), "--no-correction"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let positions: Vec<usize> = [
+        "RR interval series",
+        "Time domain",
+        "Frequency domain",
+        "Nonlinear",
+    ]
+    .iter()
+    .map(|h| {
+        text.find(h)
+            .unwrap_or_else(|| panic!("no {h} section in\n{text}"))
+    })
+    .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "sections out of order:\n{text}"
+    );
+    assert!(text.contains("RMSSD") && text.contains("101.3 ms"), "{text}");
+    assert!(text.contains("DFA α1") && text.contains("0.665"), "{text}");
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_and_a_failing_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<(PathBuf, &str)> = vec![
+        (dir.path().join("missing.rr"), "cannot read"),
+        (write(&dir, "empty.rr", ""), "empty"),
+        (write(&dir, "blank.rr", "\n \n"), "empty"),
+        (
+            write(&dir, "word.rr", "800\n810\nabc\n"),
+            "line 3: \"abc\" is not a number",
+        ),
+        (
+            write(&dir, "short.rr", "800\n150\n"),
+            "line 2: RR interval 150 ms is outside 200–3000 ms",
+        ),
+        (
+            write(&dir, "long.rr", "800\n3500\n"),
+            "line 2: RR interval 3500 ms is outside",
+        ),
+        (write(&dir, "nocol.csv", "time,hr\n1,60\n"), "no RR or IBI column"),
+        (write(&dir, "unknown.bin", "\u{1}\u{2}garbage"), "unknown format"),
+        (write(&dir, "badcap.hrmcap", "# auren-capture v9\n0 1000\n"), "v9"),
+        (write(&dir, "nan.rr", "800\nNaN\n"), "line 2"),
+    ];
+    for (path, needle) in cases {
+        let out = auren(&["analyze", path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{}: succeeded", path.display());
+        assert!(out.stdout.is_empty(), "{}: printed a report", path.display());
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "{}: not one line: {stderr}",
+            path.display()
+        );
+        assert!(
+            stderr.contains(needle),
+            "{}: {stderr:?} does not say {needle:?}",
+            path.display()
+        );
+    }
+}
