@@ -42,7 +42,11 @@ pub fn sample_entropy_with_tolerance(rr: &[f64], r: f64) -> Metric {
     if !(r.is_finite() && r > 0.0) {
         return Err(Absent::Undefined("SampEn tolerance must be positive and finite"));
     }
-    let (a, b) = match_counts(rr, r);
+    let (a, b) = if rr.len() <= PAIR_SCAN_MAX {
+        pair_scan(rr, r)
+    } else {
+        match_counts(rr, r)
+    };
     if b == 0 {
         return Err(Absent::Undefined("no template pair of length m matches"));
     }
@@ -50,6 +54,25 @@ pub fn sample_entropy_with_tolerance(rr: &[f64], r: f64) -> Metric {
         return Err(Absent::Undefined("no template pair of length m + 1 matches"));
     }
     finite(-(a as f64 / b as f64).ln(), "SampEn overflowed")
+}
+
+/// Up to this many beats the direct pair scan (≈ N²/2 cheap comparisons) beats the range counting's
+/// sorting and bookkeeping.
+const PAIR_SCAN_MAX: usize = 600;
+
+/// `(A, B)` by the reference's own O(N²) scan over template pairs.
+fn pair_scan(x: &[f64], r: f64) -> (u64, u64) {
+    let t = x.len() - M;
+    let (mut a, mut b) = (0u64, 0u64);
+    for i in 0..t {
+        let (x0, x1, x2) = (x[i], x[i + 1], x[i + 2]);
+        for j in i + 1..t {
+            let m = (x[j] - x0).abs() <= r && (x[j + 1] - x1).abs() <= r;
+            b += u64::from(m);
+            a += u64::from(m && (x[j + 2] - x2).abs() <= r);
+        }
+    }
+    (a, b)
 }
 
 /// `(A, B)`: the numbers of template pairs `i < j` (of the N − m templates) that match at length
