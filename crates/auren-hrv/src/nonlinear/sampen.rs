@@ -33,8 +33,9 @@ pub fn sample_entropy(rr: &[f64]) -> Metric {
     sample_entropy_with_tolerance(rr, R_FACTOR * sd)
 }
 
-/// SampEn with m = 2 and an explicit tolerance `r` (ms); `rr` must already be a checked RR series.
+/// SampEn with m = 2 and an explicit tolerance `r` (ms), same rules as [`sample_entropy`].
 pub fn sample_entropy_with_tolerance(rr: &[f64], r: f64) -> Metric {
+    check_rr(rr)?;
     need(rr.len(), M + 2)?;
     if rr.iter().all(|&v| v == rr[0]) {
         return Err(Absent::ZeroVariance);
