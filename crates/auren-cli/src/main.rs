@@ -3,13 +3,19 @@
 //! Layout: one module per subcommand (`analyze`, ...); `input` reads recordings in every supported format.
 
 mod analyze;
+mod chat;
 mod input;
+mod usage;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "auren", version, about = "Heart-rate variability coach: analysis, recording and AI chat")]
+#[command(
+    name = "auren",
+    version,
+    about = "Heart-rate variability coach: analysis, recording and AI chat"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,12 +25,18 @@ struct Cli {
 enum Command {
     /// Analyze a recording (RR file, CSV export, Kubios RR text or .hrmcap capture) and print its HRV panel.
     Analyze(analyze::Args),
+    /// Ask a model through the LLM gateway; the answer streams to stdout as it arrives.
+    Chat(chat::Args),
+    /// Tokens and cost of LLM calls by day and model.
+    Usage(usage::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
+        Command::Chat(args) => chat::run(args),
+        Command::Usage(args) => usage::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,6 +11,9 @@ use std::time::Duration;
 pub enum AttemptFailure {
     #[error("could not connect: {0}")]
     Connect(String),
+    /// Nothing listens there: the next route is tried at once rather than this one again.
+    #[error("connection refused: {0}")]
+    Refused(String),
     #[error("HTTP {status}{}: {message}", retry_after.map(|d| format!(" (Retry-After {} ms)", d.as_millis())).unwrap_or_default())]
     Status {
         status: u16,
@@ -81,6 +84,7 @@ impl AttemptFailure {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Connect(_) => "connect",
+            Self::Refused(_) => "connection_refused",
             Self::Status { .. } => "http_status",
             Self::FirstTokenTimeout(_) => "first_token_timeout",
             Self::IdleTimeout(_) => "idle_timeout",

@@ -53,13 +53,19 @@ pub(crate) async fn send(builder: reqwest::RequestBuilder) -> Result<reqwest::Re
 fn transport_failure(error: &reqwest::Error) -> AttemptFailure {
     // reqwest's Display omits the cause ("error sending request"); the chain says what happened.
     let mut message = error.to_string();
+    let mut refused = false;
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         message.push_str(": ");
         message.push_str(&cause.to_string());
+        refused |= cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused);
         source = cause.source();
     }
-    if error.is_connect() || (error.is_timeout() && !error.is_body()) {
+    if refused {
+        AttemptFailure::Refused(message)
+    } else if error.is_connect() || (error.is_timeout() && !error.is_body()) {
         AttemptFailure::Connect(message)
     } else {
         AttemptFailure::Broken(message)

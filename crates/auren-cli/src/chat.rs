@@ -1,0 +1,134 @@
+//! `auren chat [--config FILE] [--model ALIAS] [--db PATH] "PROMPT"`: one question to a model through the
+//! gateway, the answer streamed to stdout as it arrives; usage and cost go to the database and a one-line
+//! summary to stderr.
+
+use anyhow::{Context, bail};
+use auren_gateway::{
+    ChatRequest, Gateway, GatewayConfig, KeychainSecrets, StreamEvent, SystemClock, Usage, UsageLedger,
+};
+use auren_store::Store;
+use futures::StreamExt;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The keychain service API keys are stored under (one entry per provider name).
+pub const KEYCHAIN_SERVICE: &str = "auren";
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The gateway configuration (default: gateway.toml in the platform's config directory for auren).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// An alias from the configuration, or provider:model (default: the configuration's default_model).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The database usage is recorded in (default: auren.db in the platform's data directory).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// What to ask.
+    pub prompt: String,
+}
+
+fn project_dirs() -> anyhow::Result<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "auren").context("no home directory to find auren's folders in")
+}
+
+/// `--config`, else the platform config directory's gateway.toml.
+pub fn config_path(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match given {
+        Some(path) => Ok(path),
+        None => Ok(project_dirs()?.config_dir().join("gateway.toml")),
+    }
+}
+
+/// `--db`, else the platform data directory's auren.db.
+pub fn db_path(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match given {
+        Some(path) => Ok(path),
+        None => Ok(project_dirs()?.data_dir().join("auren.db")),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting tokio")?;
+    runtime.block_on(chat(args))
+}
+
+async fn chat(args: Args) -> anyhow::Result<()> {
+    let config_path = config_path(args.config)?;
+    let config = GatewayConfig::load(&config_path)?;
+    let model = args
+        .model
+        .or_else(|| config.default_model.clone())
+        .unwrap_or_default();
+    if model.is_empty() {
+        bail!(
+            "no model: pass --model ALIAS or set default_model in {}",
+            config_path.display()
+        );
+    }
+    let db = db_path(args.db)?;
+    let store = Store::open(&db).await?;
+    let ledger: Arc<dyn UsageLedger> = Arc::new(store.clone());
+    let gateway = Gateway::start(
+        config,
+        Arc::new(KeychainSecrets::new(KEYCHAIN_SERVICE)),
+        ledger,
+        Arc::new(SystemClock),
+    )
+    .await
+    .context("starting the gateway")?;
+
+    let mut stream = gateway.stream(&model, ChatRequest::user(args.prompt)).await?;
+    let route = stream.route().clone();
+    let mut stdout = std::io::stdout().lock();
+    let mut usage = Usage::default();
+    let mut ended_with_newline = true;
+    while let Some(event) = stream.next().await {
+        let event = match event {
+            Ok(event) => event,
+            Err(error) => {
+                if !ended_with_newline {
+                    writeln!(stdout)?;
+                }
+                store.close().await;
+                return Err(error.into());
+            }
+        };
+        match event {
+            StreamEvent::TextDelta { text } => {
+                stdout.write_all(text.as_bytes())?;
+                // Flushed per chunk: the answer appears as it is generated.
+                stdout.flush()?;
+                ended_with_newline = text.ends_with('\n');
+            }
+            StreamEvent::ToolCall { call, .. } => {
+                writeln!(stdout, "\n[tool call {}({})]", call.name, call.arguments)?;
+                ended_with_newline = true;
+            }
+            StreamEvent::Usage { usage: u } => usage = u,
+            StreamEvent::ToolCallDelta { .. } | StreamEvent::Finish { .. } => {}
+        }
+    }
+    if !ended_with_newline {
+        writeln!(stdout)?;
+    }
+    stdout.flush()?;
+    let cost = match gateway.price(&route) {
+        Some(price) => price
+            .cost(usage.input_tokens, usage.cached_input_tokens, usage.output_tokens)
+            .to_string(),
+        None => "unpriced".to_owned(),
+    };
+    let approx = if usage.estimated { "~" } else { "" };
+    eprintln!(
+        "[{route} · {approx}{} in / {approx}{} out tokens · {cost}]",
+        usage.input_tokens, usage.output_tokens
+    );
+    store.close().await;
+    Ok(())
+}
