@@ -5,8 +5,9 @@ use crate::cmd;
 use anyhow::bail;
 use std::process::Command;
 
-/// Debian packages every build of the workspace needs (keyring's D-Bus secret-service backend).
-pub const BUILD_PACKAGES: &[&str] = &["pkg-config", "libdbus-1-dev", "libssl-dev"];
+/// Debian packages the workspace needs: libdbus for keyring and btleplug, dbus-daemon for the fake-BlueZ
+/// tests of the BLE strap, pkg-config to find them.
+pub const BUILD_PACKAGES: &[&str] = &["pkg-config", "libdbus-1-dev", "libssl-dev", "dbus"];
 
 /// Installs the Debian packages of `packages` that are not installed yet.
 pub fn ensure_packages(packages: &[&str]) -> anyhow::Result<()> {
