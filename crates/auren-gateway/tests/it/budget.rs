@@ -148,3 +148,48 @@ proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn an_abandoned_stream_settles_an_estimate_and_frees_its_reservation() {
+    // Room for one worst case (~100 output tokens at $8/M plus the prompt) but not two.
+    let rig = rig_with(|c| {
+        c.budget = BudgetLimits {
+            daily: Some(Usd::from_dollars(0.0012)),
+            monthly: None,
+        }
+    })
+    .await;
+    rig.fake.script(
+        "gpt-4.1",
+        [Script::StallAfter {
+            events: 2,
+            reply: Reply::text(["partial", " answer"]),
+        }],
+    );
+    let mut stream = rig
+        .gateway
+        .stream("openai:gpt-4.1", ChatRequest::user("hi"))
+        .await
+        .expect("answer starts");
+    let first = futures::StreamExt::next(&mut stream).await;
+    assert!(matches!(
+        first,
+        Some(Ok(auren_gateway::StreamEvent::TextDelta { .. }))
+    ));
+    let error = rig
+        .gateway
+        .chat("openai:gpt-4.1", ChatRequest::user("hi"))
+        .await
+        .expect_err("the reservation is held");
+    assert!(matches!(error, GatewayError::Budget(_)), "{error}");
+    drop(stream);
+    let (today, _) = rig.gateway.spent();
+    assert!(
+        today > Usd::ZERO && today < Usd::from_dollars(0.0002),
+        "an estimate was settled: {today}"
+    );
+    rig.gateway
+        .chat("openai:gpt-4.1", ChatRequest::user("hi"))
+        .await
+        .expect("the reservation was released");
+}
