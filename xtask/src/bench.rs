@@ -16,7 +16,13 @@ const PEER_TIMEOUT: Duration = Duration::from_secs(300);
 pub fn run(which: &str) -> anyhow::Result<()> {
     match which {
         "hrv" => hrv(),
-        "cep" => cmd::run(cmd::cargo().current_dir(root()).args(["bench", "-p", "auren-cep", "--bench", "cep"])),
+        "cep" => {
+            cmd::run(
+                cmd::cargo()
+                    .current_dir(root())
+                    .args(["bench", "-p", "auren-cep", "--bench", "cep"]),
+            )
+        }
         "gateway" => cmd::run(cmd::cargo().current_dir(root()).args([
             "bench",
             "-p",
@@ -47,7 +53,10 @@ fn parse_timing(json: &str) -> Result<Timing, String> {
         return Err(v["error"].as_str().unwrap_or("unknown error").to_string());
     }
     let num = |k: &str| v[k].as_f64().ok_or_else(|| format!("no {k} in {json:?}"));
-    Ok(Timing { median_s: num("median_s")?, peak_rss_mb: num("peak_rss_mb")? })
+    Ok(Timing {
+        median_s: num("median_s")?,
+        peak_rss_mb: num("peak_rss_mb")?,
+    })
 }
 
 fn hrv() -> anyhow::Result<()> {
@@ -86,7 +95,11 @@ fn hrv() -> anyhow::Result<()> {
     report("5-min recording, full panel (337 beats)", &a5, &n5);
     let a24 = parse_timing(&auren(&["corrected-panel", path_str(&sixty)?, "5", "24"])?);
     let n24 = parse_timing(&peer(&sixty, "1", "24"));
-    report("24-h series, full panel with artifact correction (112,416 beats)", &a24, &n24);
+    report(
+        "24-h series, full panel with artifact correction (112,416 beats)",
+        &a24,
+        &n24,
+    );
     let live = auren(&["rolling", path_str(&sixty)?, "1", "24"])?;
     println!("Live per-beat update (60 s + 5 min windows, 112,416 beats): {live}");
     Ok(())
@@ -95,7 +108,11 @@ fn hrv() -> anyhow::Result<()> {
 fn report(title: &str, auren: &Result<Timing, String>, peer: &Result<Timing, String>) {
     println!("{title}");
     let show = |name: &str, t: &Result<Timing, String>| match t {
-        Ok(t) => println!("  {name:<10} {:>12.3} ms   peak RSS {:>7.1} MB", t.median_s * 1e3, t.peak_rss_mb),
+        Ok(t) => println!(
+            "  {name:<10} {:>12.3} ms   peak RSS {:>7.1} MB",
+            t.median_s * 1e3,
+            t.peak_rss_mb
+        ),
         Err(e) => println!("  {name:<10} failed: {e}"),
     };
     show("Auren", auren);
@@ -107,7 +124,8 @@ fn report(title: &str, auren: &Result<Timing, String>, peer: &Result<Timing, Str
 }
 
 fn path_str(p: &Path) -> anyhow::Result<&str> {
-    p.to_str().with_context(|| format!("{} is not UTF-8", p.display()))
+    p.to_str()
+        .with_context(|| format!("{} is not UTF-8", p.display()))
 }
 
 /// A venv with NeuroKit2 0.2.13 (pandas < 3: NeuroKit2 0.2.13 breaks on pandas 3), created once under the
@@ -134,7 +152,10 @@ fn neurokit_venv() -> anyhow::Result<PathBuf> {
 /// Runs `command` and returns its stdout, killing it after `timeout`.
 fn output_with_timeout(mut command: Command, timeout: Duration) -> anyhow::Result<String> {
     use std::io::Read;
-    let mut child = command.stdout(std::process::Stdio::piped()).spawn().context("cannot start the peer")?;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot start the peer")?;
     let started = std::time::Instant::now();
     loop {
         if child.try_wait()?.is_some() {

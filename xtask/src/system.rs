@@ -11,16 +11,27 @@ pub const BUILD_PACKAGES: &[&str] = &["pkg-config", "libdbus-1-dev", "libssl-dev
 
 /// Installs the Debian packages of `packages` that are not installed yet.
 pub fn ensure_packages(packages: &[&str]) -> anyhow::Result<()> {
-    let missing: Vec<&str> = packages.iter().copied().filter(|p| !package_installed(p)).collect();
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| !package_installed(p))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
     if !cmd::exists("apt-get") {
-        bail!("missing system packages {} and no apt-get to install them: install them by hand", missing.join(" "));
+        bail!(
+            "missing system packages {} and no apt-get to install them: install them by hand",
+            missing.join(" ")
+        );
     }
     let as_root = is_root();
     let apt = |args: &[&str]| -> anyhow::Result<()> {
-        let mut c = if as_root { Command::new("apt-get") } else { Command::new("sudo") };
+        let mut c = if as_root {
+            Command::new("apt-get")
+        } else {
+            Command::new("sudo")
+        };
         if !as_root {
             c.arg("apt-get");
         }
@@ -41,7 +52,10 @@ fn package_installed(package: &str) -> bool {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// Installs a cargo tool (`cargo install --locked`) unless its binary is already on PATH.

@@ -2,7 +2,6 @@
 
 use crate::{cmd, root, system, target_dir};
 
-
 /// The strap-protocol fuzz targets (in `fuzz/`) and how long each smoke run lasts.
 const FUZZ_TARGETS: &[&str] = &["decode_heart_rate_measurement", "parse_capture"];
 const FUZZ_SECONDS: u32 = 20;
@@ -20,7 +19,11 @@ pub fn run() -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))?;
-    cmd::run(cmd::cargo().current_dir(root()).args(["test", "--workspace", "--locked"]))?;
+    cmd::run(
+        cmd::cargo()
+            .current_dir(root())
+            .args(["test", "--workspace", "--locked"]),
+    )?;
     fuzz_smoke()?;
     eprintln!("xtask test: every check passed in {:.0?}", started.elapsed());
     Ok(())
@@ -46,4 +49,3 @@ fn fuzz_smoke() -> anyhow::Result<()> {
     }
     Ok(())
 }
-

@@ -80,10 +80,16 @@ fn default_correction_barely_touches_a_clean_recording() {
     // it moves RMSSD by well under 1 %.
     let got = analyze_json(&reference("nsr_5min.rr"), &[]);
     assert_eq!(got["corrected"], Value::Bool(true));
-    assert_eq!(got["artifacts"], serde_json::json!([{"index": 73, "kind": "long_short"}]));
+    assert_eq!(
+        got["artifacts"],
+        serde_json::json!([{"index": 73, "kind": "long_short"}])
+    );
     assert_eq!(got["metrics"]["n_beats"], 337);
     let rmssd = got["metrics"]["rmssd_ms"].as_f64().unwrap();
-    assert!((rmssd - 101.30063401766522).abs() / 101.30063401766522 < 0.01, "RMSSD {rmssd}");
+    assert!(
+        (rmssd - 101.30063401766522).abs() / 101.30063401766522 < 0.01,
+        "RMSSD {rmssd}"
+    );
 }
 
 #[test]
@@ -220,7 +226,11 @@ fn a_capture_goes_through_the_strap_decoder_and_bad_notifications_are_reported_w
 
 #[test]
 fn text_report_is_grouped_like_kubios() {
-    let out = auren(&["analyze", reference("nsr_5min.rr").to_str().unwrap(), "--no-correction"]);
+    let out = auren(&[
+        "analyze",
+        reference("nsr_5min.rr").to_str().unwrap(),
+        "--no-correction",
+    ]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let positions: Vec<usize> = [
