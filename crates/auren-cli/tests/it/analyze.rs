@@ -18,7 +18,12 @@ fn auren(args: &[&str]) -> Output {
 }
 
 fn analyze_json(path: &Path, extra: &[&str]) -> Value {
-    let mut args = vec!["analyze", path.to_str().unwrap(), "--format", "json"];
+    let mut args = vec![
+        "analyze",
+        path.to_str().expect("UTF-8 temp path"),
+        "--format",
+        "json",
+    ];
     args.extend_from_slice(extra);
     let out = auren(&args);
     assert!(
@@ -31,15 +36,15 @@ fn analyze_json(path: &Path, extra: &[&str]) -> Value {
 
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     let path = dir.path().join(name);
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, text).expect("the temp dir is writable");
     path
 }
 
 fn rr_values(name: &str) -> Vec<f64> {
     std::fs::read_to_string(reference(name))
-        .unwrap()
+        .expect("reference data is in the repo")
         .split_whitespace()
-        .map(|v| v.parse().unwrap())
+        .map(|v| v.parse().expect("reference RR values are numbers"))
         .collect()
 }
 
