@@ -4,10 +4,27 @@
 //! Layout:
 //! - `lib.rs` — [`Store`]: opening the database and running migrations; [`StoreError`].
 //! - `usage.rs` — the `llm_usage` table: the implementation of auren-gateway's `UsageLedger`.
+//! - `sessions.rs` — straps, sessions and the queries over what they recorded (list, detail, beats, alerts).
+//! - `writer.rs` — [`SessionWriter`]: batched writes of a live session on a background task.
+//! - `readings.rs` — morning readings, the daily trend and personal baselines.
+//! - `outbox.rs` — the sync outbox: what the server has not acknowledged yet.
+//! - `bin/auren-store-recorder.rs` — a recording process for the crash test (SIGKILLed mid-write).
 //!
 //! Queries are checked at run time (`sqlx::query`), so building needs no database.
 
+mod outbox;
+mod readings;
+mod sessions;
 mod usage;
+mod writer;
+
+pub use outbox::{OutboxKind, OutboxRow};
+pub use readings::{Baseline, DailyTrendRow, MorningReading};
+pub use sessions::{
+    AlertRow, BeatRow, GapRow, MetricSnapshot, NewSession, SessionDetail, SessionId, SessionKind, SessionRow,
+    StrapRow, TagRow,
+};
+pub use writer::{SessionWriter, WriteSummary, WriterConfig};
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -28,6 +45,22 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("a stored value is out of range: {0}")]
     Range(String),
+    #[error("unknown session id {0}")]
+    UnknownSession(i64),
+    #[error("unknown strap {0:?}: upsert it before starting a session on it")]
+    UnknownStrap(String),
+    #[error("{what} must be a finite number, got {value}")]
+    NotFinite { what: &'static str, value: f64 },
+    #[error("invalid {what}: {reason}")]
+    Invalid { what: &'static str, reason: String },
+    #[error("the writer of session {session} could not store {rows} rows: {message}")]
+    WriteFailed {
+        session: i64,
+        rows: u64,
+        message: String,
+    },
+    #[error("the writer task of session {0} stopped before flushing")]
+    WriterStopped(i64),
 }
 
 /// The open database.

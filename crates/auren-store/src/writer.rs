@@ -1,0 +1,621 @@
+//! [`SessionWriter`]: the live session's handle to the database. Its methods are plain, non-blocking calls
+//! that queue a row; a background tokio task stores the queue in one transaction (rows plus their outbox
+//! rows plus the session's counters) every `flush_every` (250 ms) or `flush_rows` rows, whichever comes
+//! first. A crash therefore loses at most the rows queued since the last commit, well under a second.
+//!
+//! The queue is bounded: when the disk stalls for longer than the queue lasts (65 536 rows by default, hours
+//! of beats), further rows are counted as dropped instead of growing memory without limit or blocking the
+//! live loop, which must keep serving the UI and the rules. The count is in [`WriteSummary::dropped`].
+
+use crate::outbox::{self, Change, OutboxKind};
+use crate::sessions::started_at;
+use crate::{SessionId, Store, StoreError};
+use sqlx::{AssertSqlSafe, SqliteConnection, SqlitePool};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// How a [`SessionWriter`] batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriterConfig {
+    /// Rows that may wait in the queue before further ones are dropped.
+    pub capacity: usize,
+    /// Longest time a queued row waits for its commit.
+    pub flush_every: Duration,
+    /// Rows that trigger a commit before `flush_every` has passed.
+    pub flush_rows: usize,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        Self {
+            capacity: 65_536,
+            flush_every: Duration::from_millis(250),
+            flush_rows: 4_096,
+        }
+    }
+}
+
+impl WriterConfig {
+    fn validate(&self) -> Result<(), StoreError> {
+        if self.capacity == 0 || self.flush_rows == 0 || self.flush_every.is_zero() {
+            return Err(StoreError::Invalid {
+                what: "writer configuration",
+                reason: format!("capacity, flush_rows and flush_every must be positive: {self:?}"),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What a finished writer stored and what it refused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteSummary {
+    pub beats: u64,
+    pub gaps: u64,
+    pub hr_samples: u64,
+    pub metric_values: u64,
+    pub alerts: u64,
+    pub tags: u64,
+    /// Rows refused as bad input: a value that is not finite, an RR or HR not positive, a beat or HR sample
+    /// not later than the previous one, an unknown severity, evidence that is not JSON.
+    pub rejected: u64,
+    /// Rows dropped because the queue was full.
+    pub dropped: u64,
+}
+
+enum Record {
+    Beat {
+        t_ms: f64,
+        rr_ms: f64,
+        artifact: Option<&'static str>,
+    },
+    Gap {
+        from_ms: f64,
+        to_ms: f64,
+    },
+    Hr {
+        t_ms: f64,
+        bpm: f64,
+    },
+    Metrics {
+        t_ms: f64,
+        values: Box<[(&'static str, f64)]>,
+    },
+    Alert(AlertRecord),
+    Tag {
+        at_ms: f64,
+        name: String,
+    },
+}
+
+struct AlertRecord {
+    at_ms: f64,
+    rule: String,
+    severity: String,
+    message: String,
+    evidence: String,
+}
+
+/// Queues the rows of one live session for the background task that stores them. Dropping it without
+/// [`SessionWriter::finish`] still stores everything queued (the task drains the queue and ends).
+#[derive(Debug)]
+pub struct SessionWriter {
+    session: SessionId,
+    queue: mpsc::Sender<Record>,
+    task: JoinHandle<Result<WriteSummary, StoreError>>,
+    rejected: Arc<AtomicU64>,
+    dropped: AtomicU64,
+}
+
+impl Store {
+    /// A writer for session `id` with the default batching.
+    pub async fn session_writer(&self, id: SessionId) -> Result<SessionWriter, StoreError> {
+        self.session_writer_with(id, WriterConfig::default()).await
+    }
+
+    /// A writer for session `id`, which must exist; spawns its task on the current tokio runtime.
+    pub async fn session_writer_with(
+        &self,
+        id: SessionId,
+        config: WriterConfig,
+    ) -> Result<SessionWriter, StoreError> {
+        config.validate()?;
+        let started = started_at(&mut *self.pool.acquire().await?, id).await?;
+        let (queue, records) = mpsc::channel(config.capacity);
+        let rejected = Arc::new(AtomicU64::new(0));
+        let task = tokio::spawn(run(
+            Flusher {
+                pool: self.pool.clone(),
+                session: id.0,
+                started_at: started,
+                batch: Batch::default(),
+                last_beat: f64::NEG_INFINITY,
+                last_hr: f64::NEG_INFINITY,
+                statements: HashMap::new(),
+                summary: WriteSummary::default(),
+                rejected: rejected.clone(),
+                failed_rows: 0,
+                first_error: None,
+            },
+            records,
+            config,
+        ));
+        Ok(SessionWriter {
+            session: id,
+            queue,
+            task,
+            rejected,
+            dropped: AtomicU64::new(0),
+        })
+    }
+}
+
+fn all_finite(values: &[f64]) -> bool {
+    values.iter().all(|v| v.is_finite())
+}
+
+impl SessionWriter {
+    /// The session it writes to.
+    pub fn session(&self) -> SessionId {
+        self.session
+    }
+
+    fn push(&self, record: Record) {
+        if self.queue.try_send(record).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn reject(&self) {
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A beat at session time `t_ms` ending an RR interval of `rr_ms`, with its artifact label if any.
+    /// Beats must come in increasing time; a beat not later than the previous one is rejected.
+    pub fn beat(&self, t_ms: f64, rr_ms: f64, artifact: Option<&'static str>) {
+        if all_finite(&[t_ms, rr_ms]) && rr_ms > 0.0 {
+            self.push(Record::Beat {
+                t_ms,
+                rr_ms,
+                artifact,
+            });
+        } else {
+            self.reject();
+        }
+    }
+
+    /// No beats between `from_ms` and `to_ms` (contact lost, link down).
+    pub fn gap(&self, from_ms: f64, to_ms: f64) {
+        if all_finite(&[from_ms, to_ms]) && to_ms >= from_ms {
+            self.push(Record::Gap { from_ms, to_ms });
+        } else {
+            self.reject();
+        }
+    }
+
+    /// The heart rate the strap reported at `t_ms`.
+    pub fn hr_sample(&self, t_ms: f64, bpm: f64) {
+        if all_finite(&[t_ms, bpm]) && bpm >= 0.0 {
+            self.push(Record::Hr { t_ms, bpm });
+        } else {
+            self.reject();
+        }
+    }
+
+    /// Metric values computed at `t_ms`, e.g. `[("rmssd_60s", 42.0), ("dfa_a1", 0.9)]`. Values that are not
+    /// finite (a window not yet filled) are skipped and counted as rejected; the others are stored.
+    pub fn metrics(&self, t_ms: f64, values: &[(&'static str, f64)]) {
+        if !t_ms.is_finite() {
+            self.rejected.fetch_add(values.len() as u64, Ordering::Relaxed);
+            return;
+        }
+        let kept: Box<[_]> = values.iter().copied().filter(|(_, v)| v.is_finite()).collect();
+        self.rejected
+            .fetch_add((values.len() - kept.len()) as u64, Ordering::Relaxed);
+        if !kept.is_empty() {
+            self.push(Record::Metrics { t_ms, values: kept });
+        }
+    }
+
+    /// An alert at `at_ms`: `severity` is `info`, `warning` or `critical`; `evidence_json` must be JSON.
+    pub fn alert(&self, at_ms: f64, rule: &str, severity: &str, message: &str, evidence_json: &str) {
+        let valid = at_ms.is_finite()
+            && matches!(severity, "info" | "warning" | "critical")
+            && serde_json::from_str::<serde_json::Value>(evidence_json).is_ok();
+        if valid {
+            self.push(Record::Alert(AlertRecord {
+                at_ms,
+                rule: rule.to_owned(),
+                severity: severity.to_owned(),
+                message: message.to_owned(),
+                evidence: evidence_json.to_owned(),
+            }));
+        } else {
+            self.reject();
+        }
+    }
+
+    /// A user tag at `at_ms`.
+    pub fn tag(&self, at_ms: f64, name: &str) {
+        if at_ms.is_finite() {
+            self.push(Record::Tag {
+                at_ms,
+                name: name.to_owned(),
+            });
+        } else {
+            self.reject();
+        }
+    }
+
+    /// Rows dropped so far because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Rows refused so far as bad input.
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
+    }
+
+    /// Stores everything queued and ends the task. Fails if a commit failed (naming how many rows were lost
+    /// and why) or the task died.
+    pub async fn finish(self) -> Result<WriteSummary, StoreError> {
+        let Self {
+            session,
+            queue,
+            task,
+            rejected,
+            dropped,
+        } = self;
+        drop(queue);
+        let mut summary = task.await.map_err(|_| StoreError::WriterStopped(session.0))??;
+        summary.rejected = rejected.load(Ordering::Relaxed);
+        summary.dropped = dropped.load(Ordering::Relaxed);
+        Ok(summary)
+    }
+}
+
+async fn run(
+    mut flusher: Flusher,
+    mut records: mpsc::Receiver<Record>,
+    config: WriterConfig,
+) -> Result<WriteSummary, StoreError> {
+    let mut tick = tokio::time::interval(config.flush_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut received = Vec::with_capacity(1024);
+    loop {
+        tokio::select! {
+            n = records.recv_many(&mut received, 1024) => {
+                if n == 0 {
+                    break;
+                }
+                for record in received.drain(..) {
+                    flusher.add(record);
+                }
+                if flusher.batch.rows() >= config.flush_rows {
+                    flusher.flush().await;
+                }
+            }
+            _ = tick.tick() => flusher.flush().await,
+        }
+    }
+    flusher.flush().await;
+    match flusher.first_error {
+        None => Ok(flusher.summary),
+        Some(message) => Err(StoreError::WriteFailed {
+            session: flusher.session,
+            rows: flusher.failed_rows,
+            message,
+        }),
+    }
+}
+
+#[derive(Default)]
+struct Batch {
+    beats: Vec<(f64, f64, Option<&'static str>)>,
+    gaps: Vec<(f64, f64)>,
+    hr: Vec<(f64, f64)>,
+    metrics: Vec<(f64, &'static str, f64)>,
+    alerts: Vec<AlertRecord>,
+    tags: Vec<(f64, String)>,
+}
+
+impl Batch {
+    fn rows(&self) -> usize {
+        self.beats.len()
+            + self.gaps.len()
+            + self.hr.len()
+            + self.metrics.len()
+            + self.alerts.len()
+            + self.tags.len()
+    }
+
+    fn clear(&mut self) {
+        self.beats.clear();
+        self.gaps.clear();
+        self.hr.clear();
+        self.metrics.clear();
+        self.alerts.clear();
+        self.tags.clear();
+    }
+}
+
+struct Flusher {
+    pool: SqlitePool,
+    session: i64,
+    started_at: i64,
+    batch: Batch,
+    last_beat: f64,
+    last_hr: f64,
+    /// Multi-row INSERT statements by (table, rows); rows are powers of two so few distinct statements exist
+    /// and sqlx's per-connection statement cache keeps them all prepared.
+    statements: HashMap<(Table, usize), Arc<str>>,
+    summary: WriteSummary,
+    rejected: Arc<AtomicU64>,
+    failed_rows: u64,
+    first_error: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Table {
+    Beats,
+    Gaps,
+    Hr,
+    Metrics,
+}
+
+impl Table {
+    fn head(self) -> &'static str {
+        match self {
+            Self::Beats => "INSERT INTO beats (session_id, t_ms, rr_ms, artifact) VALUES ",
+            Self::Gaps => "INSERT INTO gaps (session_id, from_ms, to_ms) VALUES ",
+            Self::Hr => "INSERT INTO hr_samples (session_id, t_ms, bpm) VALUES ",
+            Self::Metrics => "INSERT INTO metric_snapshots (session_id, t_ms, name, value) VALUES ",
+        }
+    }
+
+    fn columns(self) -> usize {
+        match self {
+            Self::Beats | Self::Metrics => 4,
+            Self::Gaps | Self::Hr => 3,
+        }
+    }
+}
+
+/// Rows per INSERT statement at most (4 columns × 256 = 1024 parameters, far below SQLite's limit).
+const MAX_CHUNK: usize = 256;
+
+fn insert_sql(table: Table, rows: usize) -> Arc<str> {
+    let tuple = format!("({})", vec!["?"; table.columns()].join(","));
+    let mut sql = String::from(table.head());
+    sql.push_str(&vec![tuple; rows].join(","));
+    // A repeated key (the same beat stored by two writers of one session) is kept once, not an error that
+    // would lose the whole batch.
+    sql.push_str(" ON CONFLICT DO NOTHING");
+    sql.into()
+}
+
+impl Flusher {
+    fn add(&mut self, record: Record) {
+        let batch = &mut self.batch;
+        match record {
+            Record::Beat {
+                t_ms,
+                rr_ms,
+                artifact,
+            } => {
+                if t_ms > self.last_beat {
+                    self.last_beat = t_ms;
+                    batch.beats.push((t_ms, rr_ms, artifact));
+                } else {
+                    self.rejected.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Record::Gap { from_ms, to_ms } => batch.gaps.push((from_ms, to_ms)),
+            Record::Hr { t_ms, bpm } => {
+                if t_ms > self.last_hr {
+                    self.last_hr = t_ms;
+                    batch.hr.push((t_ms, bpm));
+                } else {
+                    self.rejected.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Record::Metrics { t_ms, values } => batch
+                .metrics
+                .extend(values.iter().map(|&(name, value)| (t_ms, name, value))),
+            Record::Alert(alert) => batch.alerts.push(alert),
+            Record::Tag { at_ms, name } => batch.tags.push((at_ms, name)),
+        }
+    }
+
+    /// Commits the batch; on failure counts its rows as lost and keeps the first error for `finish`, so one
+    /// failed commit (a full disk) neither stops the session nor grows memory with rows retried forever.
+    async fn flush(&mut self) {
+        let rows = self.batch.rows();
+        if rows == 0 {
+            return;
+        }
+        match self.commit().await {
+            Ok(stored) => {
+                let s = &mut self.summary;
+                s.beats += stored.beats;
+                s.gaps += stored.gaps;
+                s.hr_samples += stored.hr_samples;
+                s.metric_values += stored.metric_values;
+                s.alerts += stored.alerts;
+                s.tags += stored.tags;
+            }
+            Err(error) => {
+                self.failed_rows += rows as u64;
+                self.first_error.get_or_insert_with(|| error.to_string());
+            }
+        }
+        self.batch.clear();
+    }
+
+    async fn commit(&mut self) -> Result<WriteSummary, sqlx::Error> {
+        let mut stored = WriteSummary::default();
+        let mut tx = self.pool.begin().await?;
+        let session = self.session;
+        let batch = &self.batch;
+        let statements = &mut self.statements;
+        if !batch.beats.is_empty() {
+            stored.beats = insert(&mut tx, statements, Table::Beats, &batch.beats, |q, b| {
+                q.bind(session).bind(b.0).bind(b.1).bind(b.2)
+            })
+            .await?;
+            let artifacts = batch.beats.iter().filter(|b| b.2.is_some()).count() as i64;
+            let (first, last) = span(batch.beats.iter().map(|b| b.0));
+            sqlx::query(
+                "UPDATE sessions SET beat_count = beat_count + ?, artifact_count = artifact_count + ?, \
+                 last_beat_ms = MAX(COALESCE(last_beat_ms, ?3), ?3) WHERE id = ?",
+            )
+            .bind(to_i64(stored.beats))
+            .bind(artifacts)
+            .bind(last)
+            .bind(session)
+            .execute(&mut *tx)
+            .await?;
+            append_range(&mut tx, OutboxKind::Beats, session, (first, last), stored.beats).await?;
+        }
+        if !batch.gaps.is_empty() {
+            stored.gaps = insert(&mut tx, statements, Table::Gaps, &batch.gaps, |q, g| {
+                q.bind(session).bind(g.0).bind(g.1)
+            })
+            .await?;
+            let range = span(batch.gaps.iter().map(|g| g.0));
+            append_range(&mut tx, OutboxKind::Gaps, session, range, stored.gaps).await?;
+        }
+        if !batch.hr.is_empty() {
+            stored.hr_samples = insert(&mut tx, statements, Table::Hr, &batch.hr, |q, h| {
+                q.bind(session).bind(h.0).bind(h.1)
+            })
+            .await?;
+            let range = span(batch.hr.iter().map(|h| h.0));
+            append_range(&mut tx, OutboxKind::HrSamples, session, range, stored.hr_samples).await?;
+        }
+        if !batch.metrics.is_empty() {
+            stored.metric_values = insert(&mut tx, statements, Table::Metrics, &batch.metrics, |q, m| {
+                q.bind(session).bind(m.0).bind(m.1).bind(m.2)
+            })
+            .await?;
+            let range = span(batch.metrics.iter().map(|m| m.0));
+            append_range(&mut tx, OutboxKind::Metrics, session, range, stored.metric_values).await?;
+        }
+        for alert in &batch.alerts {
+            let id: i64 = sqlx::Row::try_get(
+                &sqlx::query(
+                    "INSERT INTO alerts (session_id, at_ms, at, rule, severity, message, evidence) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                )
+                .bind(session)
+                .bind(alert.at_ms)
+                .bind(self.started_at.saturating_add(alert.at_ms.round() as i64))
+                .bind(&alert.rule)
+                .bind(&alert.severity)
+                .bind(&alert.message)
+                .bind(&alert.evidence)
+                .fetch_one(&mut *tx)
+                .await?,
+                0,
+            )?;
+            append_entity(&mut tx, OutboxKind::Alert, session, id).await?;
+            stored.alerts += 1;
+        }
+        for (at_ms, name) in &batch.tags {
+            let id: i64 = sqlx::Row::try_get(
+                &sqlx::query("INSERT INTO tags (session_id, at_ms, name) VALUES (?, ?, ?) RETURNING id")
+                    .bind(session)
+                    .bind(at_ms)
+                    .bind(name)
+                    .fetch_one(&mut *tx)
+                    .await?,
+                0,
+            )?;
+            append_entity(&mut tx, OutboxKind::Tag, session, id).await?;
+            stored.tags += 1;
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The smallest and largest of `times` (which is not empty).
+fn span(times: impl Iterator<Item = f64>) -> (f64, f64) {
+    times.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), t| {
+        (lo.min(t), hi.max(t))
+    })
+}
+
+async fn append_range(
+    conn: &mut SqliteConnection,
+    kind: OutboxKind,
+    session: i64,
+    range: (f64, f64),
+    rows: u64,
+) -> Result<(), sqlx::Error> {
+    outbox::append(
+        conn,
+        Change {
+            kind,
+            session_id: Some(session),
+            entity_id: None,
+            range: Some(range),
+            rows: to_i64(rows),
+        },
+    )
+    .await
+}
+
+async fn append_entity(
+    conn: &mut SqliteConnection,
+    kind: OutboxKind,
+    session: i64,
+    id: i64,
+) -> Result<(), sqlx::Error> {
+    outbox::append(
+        conn,
+        Change {
+            kind,
+            session_id: Some(session),
+            entity_id: Some(id),
+            range: None,
+            rows: 1,
+        },
+    )
+    .await
+}
+
+type SqliteQuery = sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
+
+/// Inserts `rows` with multi-row statements of 256, 128, …, 1 rows; returns how many were new.
+async fn insert<T>(
+    conn: &mut SqliteConnection,
+    statements: &mut HashMap<(Table, usize), Arc<str>>,
+    table: Table,
+    rows: &[T],
+    bind: impl Fn(SqliteQuery, &T) -> SqliteQuery,
+) -> Result<u64, sqlx::Error> {
+    let mut inserted = 0;
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let n = MAX_CHUNK.min(1 << rest.len().ilog2());
+        let (chunk, tail) = rest.split_at(n);
+        let sql = statements
+            .entry((table, n))
+            .or_insert_with(|| insert_sql(table, n))
+            .clone();
+        let query = chunk.iter().fold(sqlx::query(AssertSqlSafe(sql)), &bind);
+        inserted += query.execute(&mut *conn).await?.rows_affected();
+        rest = tail;
+    }
+    Ok(inserted)
+}
