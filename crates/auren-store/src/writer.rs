@@ -295,9 +295,9 @@ async fn run(
                 }
                 for record in received.drain(..) {
                     flusher.add(record);
-                }
-                if flusher.batch.rows() >= config.flush_rows {
-                    flusher.flush().await;
+                    if flusher.batch.rows() >= config.flush_rows {
+                        flusher.flush().await;
+                    }
                 }
             }
             _ = tick.tick() => flusher.flush().await,
@@ -471,8 +471,9 @@ impl Flusher {
             let artifacts = batch.beats.iter().filter(|b| b.2.is_some()).count() as i64;
             let (first, last) = span(batch.beats.iter().map(|b| b.0));
             sqlx::query(
-                "UPDATE sessions SET beat_count = beat_count + ?, artifact_count = artifact_count + ?, \
-                 last_beat_ms = MAX(COALESCE(last_beat_ms, ?3), ?3) WHERE id = ?",
+                // Numbered parameters throughout: sqlx numbers a bare `?` after `?3` as 4, not as SQLite would.
+                "UPDATE sessions SET beat_count = beat_count + ?1, artifact_count = artifact_count + ?2, \
+                 last_beat_ms = MAX(COALESCE(last_beat_ms, ?3), ?3) WHERE id = ?4",
             )
             .bind(to_i64(stored.beats))
             .bind(artifacts)

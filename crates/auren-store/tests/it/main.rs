@@ -1,3 +1,6 @@
 //! Integration tests of auren-store on real SQLite files in a temporary directory (one test binary).
 
+mod crash;
+mod readings;
+mod sessions;
 mod usage;
