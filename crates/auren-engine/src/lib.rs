@@ -1,0 +1,35 @@
+//! auren-engine: the façade that wires heart sources, HRV, rules, the store and subscribers together.
+//!
+//! A live session is one tokio task: a closed enum of inputs (source events, commands, an idle
+//! timer, shutdown) through one `select!`. Per beat: artifact labelling (a short trailing delay, see
+//! `labeller`), windowed HRV (60 s and 5 min per beat, DFA α1 over 2 min every 5 s), the CEP rules
+//! (events plus a tick per second of session time), batched store writes, and updates to
+//! subscribers throttled to 10 per second of session time. Time is the source's session clock; the
+//! wall-clock start of a session is passed in.
+//!
+//! Layout:
+//! - `labeller` — [`LabelledBeat`], the online Lipponen & Tarvainen labeller with its lag.
+//! - `pipeline` — [`Pipeline`]: the pure per-session processing behind a [`Sink`].
+//! - `session` — [`start_session`], [`LiveSession`], [`SessionConfig`]: the live task.
+//! - `morning` — [`morning::morning_reading`]: the guided 3-minute readiness reading.
+//! - `query` — sessions, session detail (full panel), daily trend, alerts, baselines.
+//! - `dto` — the serde types handed to the UI, the CLI and agents.
+//! - `error` — [`EngineError`].
+
+pub mod dto;
+mod error;
+mod labeller;
+pub mod morning;
+mod pipeline;
+pub mod query;
+mod session;
+
+pub use error::EngineError;
+pub use labeller::{LABEL_LAG_BEATS, LABEL_WARMUP_BEATS, LabelledBeat, Labeller};
+pub use pipeline::{
+    DFA_INTERVAL_MS, MIN_WINDOW_DIFFS, Pipeline, SNAPSHOT_INTERVAL_MS, Sink, TICK_MS, UPDATE_INTERVAL_MS,
+};
+pub use session::{
+    IDLE_AFTER, LiveSession, SessionConfig, SessionEnd, SessionSummary, StrapIdentity,
+    UPDATE_CHANNEL_CAPACITY, start_session,
+};
