@@ -4,7 +4,14 @@
 
 mod analyze;
 mod chat;
+mod duration;
 mod input;
+mod record;
+mod replay;
+mod rules;
+mod sessions;
+mod simulate;
+mod strap;
 mod usage;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +36,18 @@ enum Command {
     Chat(chat::Args),
     /// Tokens and cost of LLM calls by day and model.
     Usage(usage::Args),
+    /// Heart-rate straps over Bluetooth: `auren strap scan`.
+    Strap(strap::Args),
+    /// Record a live session from a strap or the simulator (HR, RMSSD and alerts as they come; stored).
+    Record(record::Args),
+    /// Write a simulated recording to a `.hrmcap` capture, as fast as possible.
+    Simulate(simulate::Args),
+    /// Play a capture or RR file through the engine (metrics and alerts; stored as a session).
+    Replay(replay::Args),
+    /// The recorded sessions, most recent first.
+    Sessions(sessions::Args),
+    /// Alert rules: `auren rules check FILE`.
+    Rules(rules::Args),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +56,12 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(args),
         Command::Chat(args) => chat::run(args),
         Command::Usage(args) => usage::run(args),
+        Command::Strap(args) => strap::run(args),
+        Command::Record(args) => record::run(args),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Replay(args) => replay::run(args),
+        Command::Sessions(args) => sessions::run(args),
+        Command::Rules(args) => rules::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,266 @@
+//! `auren record [--strap ADDR | --simulate SCENARIO] [--duration D]`: a live session through the engine,
+//! printing heart rate, RMSSD and alerts as they come, stored in the database (Ctrl-C ends it cleanly).
+//! Also the shared pieces of `auren replay`: following a session's updates and printing them.
+
+use anyhow::{Context, bail};
+use auren_cep::SessionKind;
+use auren_engine::dto::{AlertDto, LiveUpdateDto};
+use auren_engine::{LiveSession, SessionConfig, SessionEnd, SessionSummary, StrapIdentity, query};
+use auren_store::Store;
+use auren_strap::ble::{BleConfig, BleStrap};
+use auren_strap::simulator::{Scenario, Simulator, SimulatorConfig};
+use auren_strap::{HeartSource, Pace, Speed};
+use std::collections::HashSet;
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
+
+use crate::chat::db_path;
+use crate::duration::parse_duration;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Record from the strap with this Bluetooth address (see `auren strap scan`).
+    #[arg(long, conflicts_with = "simulate", required_unless_present = "simulate")]
+    pub strap: Option<String>,
+    /// Record from the simulator instead: rest, fatigued, exercise or breathing.
+    #[arg(long)]
+    pub simulate: Option<String>,
+    /// Stop after this long (90s, 5m, 1h); without it, record until Ctrl-C.
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Simulator seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated time runs this many times faster than real time (simulator only).
+    #[arg(long)]
+    pub speed: Option<f64>,
+    /// Also write every notification to this `.hrmcap` capture.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Session kind for the rules: rest, morning, exercise, breathing, other (default: from the
+    /// scenario; rest for a strap).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Alert rules (TOML, see `auren rules check`); default: the built-in rules.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// The database (default: auren.db in the platform's data directory).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    runtime()?.block_on(record(args))
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting tokio")
+}
+
+async fn record(args: Args) -> anyhow::Result<()> {
+    let duration = args.duration.as_deref().map(parse_duration).transpose()?;
+    let kind = args.kind.as_deref().map(parse_kind).transpose()?;
+    let rules = crate::rules::load(args.rules.as_deref())?;
+    let speed = args.speed.map(Speed::new).transpose()?;
+    let (source, kind, strap): (Box<dyn HeartSource>, SessionKind, Option<StrapIdentity>) =
+        match (&args.strap, &args.simulate) {
+            (_, Some(name)) => {
+                let scenario: Scenario = name.parse()?;
+                let mut config = SimulatorConfig::new(scenario, args.seed);
+                config.duration = duration;
+                config.pace = speed.map_or(Pace::RealTime, Pace::Speed);
+                let kind = kind.unwrap_or(scenario_kind(scenario));
+                (Box::new(Simulator::new(config)?), kind, None)
+            }
+            (Some(address), None) => {
+                if args.speed.is_some() {
+                    bail!("--speed applies to the simulator only: a strap sends in real time");
+                }
+                let strap = BleStrap::new(BleConfig::new(address.clone()))?;
+                // Asked first, so a missing adapter is one clear line rather than a session that fails.
+                let adapters = auren_strap::ble::adapters().await.map_err(no_bluetooth)?;
+                if adapters.is_empty() {
+                    bail!("no Bluetooth adapter found: plug one in or start BlueZ, then try again");
+                }
+                let identity = StrapIdentity {
+                    address: address.trim().to_uppercase(),
+                    name: format!("strap {address}"),
+                };
+                (Box::new(strap), kind.unwrap_or(SessionKind::Rest), Some(identity))
+            }
+            (None, None) => bail!("say what to record: --strap ADDRESS or --simulate SCENARIO"),
+        };
+
+    let db = db_path(args.db)?;
+    let store = Store::open(&db).await?;
+    let started_at = now_unix_ms();
+    let mut config = SessionConfig::new(kind, started_at, rules, baselines(&store, started_at).await?);
+    config.max_duration_ms = duration.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    config.strap = strap;
+    if let Some(out) = &args.out {
+        let file = std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+        config.capture = Some(Box::new(BufWriter::new(file)));
+    }
+    let shutdown = CancellationToken::new();
+    ctrl_c_cancels(&shutdown);
+    let live = auren_engine::start_session(&store, source, config, shutdown).await?;
+    println!(
+        "Recording session {} ({}); Ctrl-C to stop.",
+        live.session_id(),
+        kind.as_str()
+    );
+    let summary = follow(live, 1_000).await?;
+    finish(&store, &summary, &db).await
+}
+
+/// A Bluetooth stack that cannot be reached, as one line (the error's own text already names its cause).
+pub fn no_bluetooth(error: auren_strap::ble::BleError) -> anyhow::Error {
+    anyhow::anyhow!("no Bluetooth adapter available: is BlueZ running? ({error})")
+}
+
+/// The rules' baselines from the stored morning readings (days are UTC days).
+pub async fn baselines(store: &Store, now_unix_ms: i64) -> anyhow::Result<auren_cep::Baselines> {
+    let day = now_unix_ms.div_euclid(86_400_000);
+    Ok(auren_cep::Baselines::from(&query::baselines(store, day).await?))
+}
+
+pub fn ctrl_c_cancels(shutdown: &CancellationToken) {
+    let token = shutdown.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            token.cancel();
+        }
+    });
+}
+
+/// The one reading of the wall clock: the session's start.
+pub fn now_unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+pub fn parse_kind(name: &str) -> anyhow::Result<SessionKind> {
+    SessionKind::ALL
+        .into_iter()
+        .find(|k| k.as_str().eq_ignore_ascii_case(name.trim()))
+        .with_context(|| {
+            format!(
+                "unknown session kind {name:?}: valid kinds are rest, morning, exercise, breathing, other"
+            )
+        })
+}
+
+fn scenario_kind(scenario: Scenario) -> SessionKind {
+    match scenario {
+        Scenario::Rest | Scenario::Fatigued => SessionKind::Rest,
+        Scenario::Exercise => SessionKind::Exercise,
+        Scenario::Breathing => SessionKind::Breathing,
+    }
+}
+
+/// Prints a status line every `line_every_ms` of session time and every alert as it fires, until the
+/// session ends; alerts a slow terminal skipped are printed from the summary.
+pub async fn follow(mut live: LiveSession, line_every_ms: i64) -> anyhow::Result<SessionSummary> {
+    let mut printed: HashSet<(String, i64)> = HashSet::new();
+    let mut next_line = 0;
+    loop {
+        match live.updates.recv().await {
+            Ok(update) => {
+                for alert in &update.alerts {
+                    print_alert(alert);
+                    printed.insert((alert.rule.clone(), alert.at_ms));
+                }
+                if update.at_ms >= next_line && !update.ended {
+                    println!("{}", status_line(&update));
+                    next_line = (update.at_ms.div_euclid(line_every_ms) + 1) * line_every_ms;
+                }
+                if update.ended {
+                    break;
+                }
+            }
+            Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => break,
+        }
+    }
+    let summary = live.finish().await?;
+    for alert in &summary.alerts {
+        if !printed.contains(&(alert.rule.clone(), alert.at_ms)) {
+            print_alert(alert);
+        }
+    }
+    Ok(summary)
+}
+
+fn clock(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{:2}:{:02}", s / 60, s % 60)
+    }
+}
+
+fn status_line(u: &LiveUpdateDto) -> String {
+    let num = |v: Option<f64>, decimals: usize| v.map_or("–".to_owned(), |v| format!("{v:.decimals$}"));
+    let hr = u.heart_rate_bpm.map_or("–".to_owned(), |v| v.to_string());
+    let contact = if u.contact == Some(false) {
+        "  no contact"
+    } else {
+        ""
+    };
+    format!(
+        "{}  HR {hr:>3} bpm  RMSSD {:>5} ms  lnRMSSD {:>4}  DFA α1 {:>4}  beats {} (artifacts {}){contact}",
+        clock(u.at_ms),
+        num(u.metrics.rmssd_60s, 1),
+        num(u.metrics.ln_rmssd, 2),
+        num(u.metrics.dfa_alpha1, 2),
+        u.beats_total,
+        u.artifacts_total,
+    )
+}
+
+fn print_alert(alert: &AlertDto) {
+    println!(
+        "{}  ALERT [{}] {}: {}",
+        clock(alert.at_ms),
+        alert.severity,
+        alert.rule,
+        alert.message
+    );
+}
+
+/// The closing lines; a source that failed (a strap gone) fails the command after the session is stored.
+pub async fn finish(store: &Store, summary: &SessionSummary, db: &std::path::Path) -> anyhow::Result<()> {
+    store.close().await;
+    println!(
+        "Session {} stored in {}: {} of recording, {} beats ({} artifacts), {} alerts.",
+        summary.session_id,
+        db.display(),
+        clock(summary.duration_ms).trim(),
+        summary.beats,
+        summary.artifacts,
+        summary.alerts.len()
+    );
+    if summary.written.dropped > 0 || summary.written.rejected > 0 {
+        eprintln!(
+            "warning: {} rows could not be queued for the database and {} were refused as invalid",
+            summary.written.dropped, summary.written.rejected
+        );
+    }
+    if let SessionEnd::SourceFailed(why) = &summary.ended {
+        bail!(
+            "{why} (what was recorded until then is stored as session {})",
+            summary.session_id
+        );
+    }
+    Ok(())
+}

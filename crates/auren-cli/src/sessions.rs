@@ -1,0 +1,106 @@
+//! `auren sessions [--json]`: the recorded sessions, most recent first.
+
+use auren_engine::dto::SessionSummaryDto;
+use auren_store::Store;
+use std::path::PathBuf;
+
+use crate::chat::db_path;
+use crate::record::runtime;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print JSON (one object per session) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// How many sessions to list.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// The database (default: auren.db in the platform's data directory).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let sessions = runtime()?.block_on(async {
+        let store = Store::open(&db_path(args.db)?).await?;
+        let sessions = auren_engine::query::sessions(&store, args.limit, 0).await?;
+        store.close().await;
+        anyhow::Ok(sessions)
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&sessions)?);
+    } else {
+        print!("{}", table(&sessions));
+    }
+    Ok(())
+}
+
+fn table(sessions: &[SessionSummaryDto]) -> String {
+    if sessions.is_empty() {
+        return "No sessions recorded yet.\n".to_owned();
+    }
+    let mut out = format!(
+        "{:>5}  {:<17}  {:<9}  {:>8}  {:>6}  {:>9}  {}\n",
+        "id", "started (UTC)", "kind", "length", "beats", "artifacts", "source"
+    );
+    for s in sessions {
+        let length = s.duration_s.map_or("–".to_owned(), |d| {
+            let d = d.round() as i64;
+            format!("{}:{:02}", d / 60, d % 60)
+        });
+        let open = if s.ended_at_unix_ms.is_none() {
+            " (not ended)"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "{:>5}  {:<17}  {:<9}  {:>8}  {:>6}  {:>9}  {}{open}\n",
+            s.id,
+            utc_minute(s.started_at_unix_ms),
+            s.kind,
+            length,
+            s.beat_count,
+            s.artifact_count,
+            s.source
+        ));
+    }
+    out
+}
+
+/// `YYYY-MM-DD HH:MM` in UTC (Howard Hinnant's days-to-civil algorithm).
+fn utc_minute(unix_ms: i64) -> String {
+    let secs = unix_ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_minute;
+
+    #[test]
+    fn utc_minutes_of_known_instants() {
+        let cases = [
+            (0, "1970-01-01 00:00"),
+            (951_782_400_000, "2000-02-29 00:00"),
+            (1_763_700_000_000, "2025-11-21 04:40"),
+            (-60_000, "1969-12-31 23:59"),
+        ];
+        for (ms, want) in cases {
+            assert_eq!(utc_minute(ms), want, "{ms}");
+        }
+    }
+}

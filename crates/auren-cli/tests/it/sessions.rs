@@ -1,0 +1,302 @@
+//! `auren simulate`, `record`, `replay`, `sessions`, `rules check` and `strap scan`: the real binary on
+//! temporary files and databases, and every mistake a person can make getting one clear line.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn auren(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_auren"))
+        .args(args)
+        .current_dir(dir)
+        // Nothing may land in the home directory, and no test may reach a real Bluetooth stack.
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("XDG_CACHE_HOME", dir.join("cache"))
+        .env(
+            "DBUS_SYSTEM_BUS_ADDRESS",
+            format!("unix:path={}", dir.join("no-bus").display()),
+        )
+        .output()
+        .expect("the auren binary runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn ok(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "stdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
+
+/// A failed command: non-zero exit and exactly one line on stderr, which contains `expected`.
+fn fails_with_one_line(out: Output, expected: &str) {
+    assert!(!out.status.success(), "succeeded: {}", stdout(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(expected), "{err:?} does not say {expected:?}");
+}
+
+fn sessions_json(dir: &Path) -> Vec<Value> {
+    let out = ok(auren(dir, &["sessions", "--json", "--db", "auren.db"]));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("sessions --json prints JSON");
+    json.as_array().expect("a JSON array of sessions").clone()
+}
+
+#[test]
+fn simulate_then_replay_then_sessions_lists_the_replayed_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = ok(auren(
+        d,
+        &[
+            "simulate",
+            "--scenario",
+            "exercise",
+            "--duration",
+            "22m",
+            "--seed",
+            "3",
+            "--out",
+            "ex.hrmcap",
+        ],
+    ));
+    assert!(
+        stdout(&out).contains("Wrote 1320 notifications"),
+        "{}",
+        stdout(&out)
+    );
+    let text = std::fs::read_to_string(d.join("ex.hrmcap")).unwrap();
+    assert!(text.starts_with("# auren-capture"));
+    // Deterministic by seed.
+    ok(auren(
+        d,
+        &[
+            "simulate",
+            "--scenario",
+            "exercise",
+            "--duration",
+            "22m",
+            "--seed",
+            "3",
+            "--out",
+            "again.hrmcap",
+        ],
+    ));
+    assert_eq!(text, std::fs::read_to_string(d.join("again.hrmcap")).unwrap());
+
+    let out = ok(auren(
+        d,
+        &["replay", "ex.hrmcap", "--kind", "exercise", "--db", "auren.db"],
+    ));
+    let printed = stdout(&out);
+    assert!(printed.contains("ALERT [info] aerobic_threshold"), "{printed}");
+    assert!(printed.contains("DFA α1"), "{printed}");
+    assert!(printed.contains("Session 1 stored"), "{printed}");
+
+    let sessions = sessions_json(d);
+    assert_eq!(sessions.len(), 1);
+    let s = &sessions[0];
+    assert_eq!(s["id"], 1);
+    assert_eq!(s["kind"], "exercise");
+    assert_eq!(s["source"], "replay: ex.hrmcap");
+    assert!(s["beat_count"].as_i64().unwrap() > 2_500, "{s}");
+    assert!(s["ended_at_unix_ms"].is_i64());
+    let table = stdout(&ok(auren(d, &["sessions", "--db", "auren.db"])));
+    assert!(table.contains("exercise") && table.contains("22:00"), "{table}");
+}
+
+#[test]
+fn record_from_the_simulator_stores_the_session_and_writes_the_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = ok(auren(
+        d,
+        &[
+            "record",
+            "--simulate",
+            "rest",
+            "--duration",
+            "2m",
+            "--speed",
+            "1000",
+            "--out",
+            "rest.hrmcap",
+            "--db",
+            "auren.db",
+        ],
+    ));
+    assert!(stdout(&out).contains("HR "), "{}", stdout(&out));
+    let sessions = sessions_json(d);
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0]["kind"], "rest");
+    assert!(sessions[0]["beat_count"].as_i64().unwrap() > 100);
+    let capture = std::fs::read_to_string(d.join("rest.hrmcap")).unwrap();
+    assert!(
+        capture.starts_with("# auren-capture v1 device=Auren%20simulator"),
+        "{capture}"
+    );
+    // The capture replays to the same beats.
+    ok(auren(d, &["replay", "rest.hrmcap", "--db", "auren.db"]));
+    let sessions = sessions_json(d);
+    assert_eq!(sessions[0]["beat_count"], sessions[1]["beat_count"]);
+}
+
+#[test]
+fn rules_check_reports_every_error_with_rule_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let broken = "[[rule]]\nname = \"fast\"\nseverity = \"warning\"\nwhen = \"hr > > 3\"\n\n[[rule]]\nname = \"slow\"\nseverity = \"info\"\nwhen = \"hrr < 40\"\n";
+    std::fs::write(d.join("broken.toml"), broken).unwrap();
+    let out = auren(d, &["rules", "check", "broken.toml"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("rule `fast`") && err.contains("line 4, column"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rule `slow`") && err.contains("line 9, column") && err.contains("hrr"),
+        "{err}"
+    );
+    assert!(err.lines().last().unwrap().contains("2 error(s)"), "{err}");
+
+    // An unknown key (a typo) is an error too, never silently ignored.
+    std::fs::write(
+        d.join("typo.toml"),
+        "[[rule]]\nname = \"slow\"\nseverity = \"info\"\nwhen = \"hr < 40\"\ncooldwn = \"1m\"\n",
+    )
+    .unwrap();
+    let out = auren(d, &["rules", "check", "typo.toml"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("line 5, column 1: rule `slow`: unknown field `cooldwn`"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::write(
+        d.join("good.toml"),
+        "[[rule]]\nname = \"fast\"\nseverity = \"warning\"\nwhen = \"hr > 180\"\n",
+    )
+    .unwrap();
+    let out = ok(auren(d, &["rules", "check", "good.toml"]));
+    assert!(stdout(&out).contains("1 rules, all valid"), "{}", stdout(&out));
+    // A session refuses a broken rules file before it stores anything.
+    fails_with_one_line(
+        auren(
+            d,
+            &[
+                "replay",
+                "good.toml",
+                "--rules",
+                "broken.toml",
+                "--db",
+                "auren.db",
+            ],
+        ),
+        "broken.toml",
+    );
+    assert!(!d.join("auren.db").exists());
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_and_keeps_what_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(auren(
+        d,
+        &[
+            "simulate",
+            "--scenario",
+            "rest",
+            "--duration",
+            "3m",
+            "--out",
+            "rest.hrmcap",
+        ],
+    ));
+    ok(auren(d, &["replay", "rest.hrmcap", "--db", "auren.db"]));
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &[
+                "simulate",
+                "--scenario",
+                "sprint",
+                "--duration",
+                "5m",
+                "--out",
+                "x.hrmcap",
+            ],
+            "unknown scenario \"sprint\"",
+        ),
+        (
+            &[
+                "simulate",
+                "--scenario",
+                "rest",
+                "--duration",
+                "5 minutes",
+                "--out",
+                "x.hrmcap",
+            ],
+            "is not a duration",
+        ),
+        (
+            &["record", "--simulate", "sprint", "--db", "auren.db"],
+            "unknown scenario",
+        ),
+        (
+            &[
+                "record",
+                "--simulate",
+                "rest",
+                "--duration",
+                "90",
+                "--db",
+                "auren.db",
+            ],
+            "\"90\" is not a duration",
+        ),
+        (
+            &[
+                "record",
+                "--strap",
+                "A0:9E:1A:12:34:56",
+                "--duration",
+                "1m",
+                "--db",
+                "auren.db",
+            ],
+            "no Bluetooth adapter available",
+        ),
+        (
+            &["strap", "scan", "--seconds", "1"],
+            "no Bluetooth adapter available",
+        ),
+        (
+            &["replay", "missing.hrmcap", "--db", "auren.db"],
+            "missing.hrmcap",
+        ),
+    ];
+    for (args, expected) in cases {
+        fails_with_one_line(auren(d, args), expected);
+    }
+    let sessions = sessions_json(d);
+    assert_eq!(
+        sessions.len(),
+        1,
+        "nothing stored is lost, nothing half-made is added"
+    );
+    assert!(sessions[0]["beat_count"].as_i64().unwrap() > 150);
+}
