@@ -133,3 +133,63 @@ async fn exercise_ramp_crosses_the_aerobic_threshold() {
         .unwrap();
     assert!(alpha < 0.75, "{alpha}");
 }
+
+#[test]
+fn a_strap_gone_silent_fires_signal_lost_through_idle_ticks() {
+    let mut p = pipeline(SessionKind::Rest, Baselines::new());
+    let mut out = Collected::default();
+    // 60 s of beats, then nothing: only the idle path moves session time on.
+    for event in rr_file_events("nsr_5min.rr").into_iter().take(60) {
+        p.on_source_event(&event, &mut out);
+    }
+    let last = p.now_ms();
+    for k in 1..=15 {
+        p.idle(last + k * 1_000, &mut out);
+    }
+    let lost: Vec<_> = out.alerts.iter().filter(|a| a.rule == "signal_lost").collect();
+    assert_eq!(lost.len(), 1, "{:?}", out.alerts);
+    assert!(
+        lost[0].at_ms > last + 9_000 && lost[0].at_ms <= last + 12_000,
+        "{}",
+        lost[0].at_ms
+    );
+    assert!(
+        out.updates.last().unwrap().at_ms >= last + 14_000,
+        "updates go on while silent"
+    );
+}
+
+#[tokio::test]
+async fn contact_dropouts_become_gaps_with_no_invented_beats() {
+    let mut config = SimulatorConfig::new(Scenario::Rest, 5);
+    config.duration = Some(std::time::Duration::from_secs(1_800));
+    config.pace = Pace::AsFastAsPossible;
+    config.dropouts_per_hour = 20.0;
+    let mut running = start(
+        Box::new(Simulator::new(config).unwrap()),
+        CancellationToken::new(),
+    );
+    let mut p = pipeline(SessionKind::Rest, Baselines::new());
+    let mut out = Collected::default();
+    while let Some(event) = running.events.recv().await {
+        p.on_source_event(&event, &mut out);
+    }
+    p.end(&mut out);
+    assert!(out.gaps.len() >= 3, "{:?}", out.gaps);
+    for &(from, to) in &out.gaps {
+        assert!(to - from >= 3_000.0, "a dropout of at least 4 s: {from}..{to}");
+        let inside = out
+            .beats
+            .iter()
+            .filter(|b| b.at_ms - b.rr_ms > from && b.at_ms < to)
+            .count();
+        assert_eq!(inside, 0, "no beat invented inside the gap {from}..{to}");
+    }
+    assert!(
+        out.alerts.iter().any(|a| a.rule == "contact_lost"),
+        "{:?}",
+        out.alerts
+    );
+    // Beat times stay strictly increasing across gaps (they key the stored beats).
+    assert!(out.beats.windows(2).all(|w| w[0].at_ms < w[1].at_ms));
+}
