@@ -4,3 +4,4 @@ mod crash;
 mod readings;
 mod sessions;
 mod usage;
+mod writer;
