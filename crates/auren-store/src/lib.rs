@@ -11,6 +11,14 @@
 //! - `bin/auren-store-recorder.rs` — a recording process for the crash test (SIGKILLed mid-write).
 //!
 //! Queries are checked at run time (`sqlx::query`), so building needs no database.
+//!
+//! Times: wall-clock values are Unix milliseconds (`i64`); times inside a session (`t_ms`, `at_ms`) are
+//! milliseconds since the session's `started_at` (`f64`); days are day numbers (days since 1970-01-01).
+//!
+//! Durability: WAL with `synchronous=NORMAL` fsyncs only at checkpoints, yet a commit is in the WAL file
+//! once `COMMIT` returns, so a killed process loses nothing committed (the crash test SIGKILLs a recorder to
+//! show it); only an OS crash or power cut can lose the last commits, never corrupt the file. FULL would
+//! add an fsync to every 250 ms batch to cover just that case, losing at most a second of beats anyway.
 
 mod outbox;
 mod readings;
