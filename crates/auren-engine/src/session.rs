@@ -209,6 +209,7 @@ pub async fn start_session(
     let running = start(source, source_shutdown.clone());
     let task = tokio::spawn(run(Run {
         store: store.clone(),
+        strap: config.strap.clone(),
         id,
         started_at_unix_ms: config.started_at_unix_ms,
         max_duration_ms: config.max_duration_ms,
@@ -328,6 +329,7 @@ impl Capture {
 
 struct Run {
     store: Store,
+    strap: Option<StrapIdentity>,
     id: SessionId,
     started_at_unix_ms: i64,
     max_duration_ms: Option<u64>,
@@ -386,6 +388,7 @@ async fn run(mut r: Run) -> Result<SessionSummary, EngineError> {
                 }
                 last_event = (ms(event.at_ms()), Instant::now());
                 r.pipeline.on_source_event(&event, &mut r.sink);
+                remember_strap(&mut r, &event).await;
             }
             Input::Idle => {
                 let silent = last_event.1.elapsed();
@@ -436,6 +439,38 @@ async fn run(mut r: Run) -> Result<SessionSummary, EngineError> {
         alerts,
         written,
     })
+}
+
+/// Keeps the strap table current with what the strap says about itself (its advertised name, device
+/// information). A failure here costs a name in a list, never the session: it is logged.
+async fn remember_strap(r: &mut Run, event: &SourceEvent) {
+    let Some(strap) = &mut r.strap else { return };
+    let seen_at = r.started_at_unix_ms.saturating_add(ms(event.at_ms()));
+    let result = match event {
+        SourceEvent::Connected { name, .. } => {
+            strap.name.clone_from(name);
+            r.store
+                .upsert_strap(&strap.address, name, None, None, seen_at)
+                .await
+        }
+        SourceEvent::DeviceInfo {
+            manufacturer, model, ..
+        } => {
+            r.store
+                .upsert_strap(
+                    &strap.address,
+                    &strap.name,
+                    manufacturer.as_deref(),
+                    model.as_deref(),
+                    seen_at,
+                )
+                .await
+        }
+        _ => return,
+    };
+    if let Err(error) = result {
+        tracing::warn!(%error, address = strap.address, "updating the strap's details failed");
+    }
 }
 
 fn ms(at_ms: u64) -> i64 {

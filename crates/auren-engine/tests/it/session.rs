@@ -301,3 +301,28 @@ async fn shutdown_mid_session_flushes_pending_beats_and_ends_the_session() {
         .unwrap();
     assert_eq!(row.ended_at, Some(STARTED_AT + summary.duration_ms));
 }
+
+#[tokio::test]
+async fn a_session_on_a_strap_links_it_and_keeps_the_name_it_advertises() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    let mut config = config(SessionKind::Rest, Baselines::new());
+    config.strap = Some(auren_engine::StrapIdentity {
+        address: "A0:9E:1A:12:34:56".to_owned(),
+        name: "strap A0:9E:1A:12:34:56".to_owned(),
+    });
+    let source = simulator(Scenario::Rest, Some(30), Pace::AsFastAsPossible);
+    let live = start_session(&store, source, config, CancellationToken::new())
+        .await
+        .unwrap();
+    let summary = live.finish().await.unwrap();
+    let row = store
+        .session(SessionId(summary.session_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.strap_address.as_deref(), Some("A0:9E:1A:12:34:56"));
+    let straps = store.straps().await.unwrap();
+    assert_eq!(straps.len(), 1);
+    assert_eq!(straps[0].name, "Auren simulator (rest, seed 11)");
+}
