@@ -6,6 +6,7 @@ mod analyze;
 mod chat;
 mod duration;
 mod input;
+mod morning;
 mod record;
 mod replay;
 mod rules;
@@ -38,6 +39,8 @@ enum Command {
     Usage(usage::Args),
     /// Heart-rate straps over Bluetooth: `auren strap scan`.
     Strap(strap::Args),
+    /// The guided 3-minute morning readiness reading (stored; verdict against your normal range).
+    Morning(morning::Args),
     /// Record a live session from a strap or the simulator (HR, RMSSD and alerts as they come; stored).
     Record(record::Args),
     /// Write a simulated recording to a `.hrmcap` capture, as fast as possible.
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Usage(args) => usage::run(args),
         Command::Strap(args) => strap::run(args),
         Command::Record(args) => record::run(args),
+        Command::Morning(args) => morning::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Sessions(args) => sessions::run(args),

@@ -69,34 +69,16 @@ async fn record(args: Args) -> anyhow::Result<()> {
     let kind = args.kind.as_deref().map(parse_kind).transpose()?;
     let rules = crate::rules::load(args.rules.as_deref())?;
     let speed = args.speed.map(Speed::new).transpose()?;
-    let (source, kind, strap): (Box<dyn HeartSource>, SessionKind, Option<StrapIdentity>) =
-        match (&args.strap, &args.simulate) {
-            (_, Some(name)) => {
-                let scenario: Scenario = name.parse()?;
-                let mut config = SimulatorConfig::new(scenario, args.seed);
-                config.duration = duration;
-                config.pace = speed.map_or(Pace::RealTime, Pace::Speed);
-                let kind = kind.unwrap_or(scenario_kind(scenario));
-                (Box::new(Simulator::new(config)?), kind, None)
-            }
-            (Some(address), None) => {
-                if args.speed.is_some() {
-                    bail!("--speed applies to the simulator only: a strap sends in real time");
-                }
-                let strap = BleStrap::new(BleConfig::new(address.clone()))?;
-                // Asked first, so a missing adapter is one clear line rather than a session that fails.
-                let adapters = auren_strap::ble::adapters().await.map_err(no_bluetooth)?;
-                if adapters.is_empty() {
-                    bail!("no Bluetooth adapter found: plug one in or start BlueZ, then try again");
-                }
-                let identity = StrapIdentity {
-                    address: address.trim().to_uppercase(),
-                    name: format!("strap {address}"),
-                };
-                (Box::new(strap), kind.unwrap_or(SessionKind::Rest), Some(identity))
-            }
-            (None, None) => bail!("say what to record: --strap ADDRESS or --simulate SCENARIO"),
-        };
+    let chosen = choose_source(
+        args.strap.as_deref(),
+        args.simulate.as_deref(),
+        args.seed,
+        speed,
+        duration,
+    )
+    .await?;
+    let (source, strap) = (chosen.source, chosen.strap);
+    let kind = kind.unwrap_or(chosen.kind);
 
     let db = db_path(args.db)?;
     let store = Store::open(&db).await?;
@@ -118,6 +100,56 @@ async fn record(args: Args) -> anyhow::Result<()> {
     );
     let summary = follow(live, 1_000).await?;
     finish(&store, &summary, &db).await
+}
+
+/// The source a live command records from, the session kind it suggests and the strap it is.
+pub struct ChosenSource {
+    pub source: Box<dyn HeartSource>,
+    pub kind: SessionKind,
+    pub strap: Option<StrapIdentity>,
+}
+
+/// `--strap ADDRESS` or `--simulate SCENARIO` (with its seed, speed and duration) as a source. A strap is
+/// only accepted when a Bluetooth adapter is there, so a missing one is one clear line, not a failed session.
+pub async fn choose_source(
+    strap: Option<&str>,
+    simulate: Option<&str>,
+    seed: u64,
+    speed: Option<Speed>,
+    duration: Option<std::time::Duration>,
+) -> anyhow::Result<ChosenSource> {
+    match (strap, simulate) {
+        (_, Some(name)) => {
+            let scenario: Scenario = name.parse()?;
+            let mut config = SimulatorConfig::new(scenario, seed);
+            config.duration = duration;
+            config.pace = speed.map_or(Pace::RealTime, Pace::Speed);
+            Ok(ChosenSource {
+                source: Box::new(Simulator::new(config)?),
+                kind: scenario_kind(scenario),
+                strap: None,
+            })
+        }
+        (Some(address), None) => {
+            if speed.is_some() {
+                bail!("--speed applies to the simulator only: a strap sends in real time");
+            }
+            let source = BleStrap::new(BleConfig::new(address))?;
+            let adapters = auren_strap::ble::adapters().await.map_err(no_bluetooth)?;
+            if adapters.is_empty() {
+                bail!("no Bluetooth adapter found: plug one in or start BlueZ, then try again");
+            }
+            Ok(ChosenSource {
+                source: Box::new(source),
+                kind: SessionKind::Rest,
+                strap: Some(StrapIdentity {
+                    address: address.trim().replace('-', ":").to_uppercase(),
+                    name: format!("strap {address}"),
+                }),
+            })
+        }
+        (None, None) => bail!("say what to record: --strap ADDRESS or --simulate SCENARIO"),
+    }
 }
 
 /// A Bluetooth stack that cannot be reached, as one line (the error's own text already names its cause).

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::dto::MorningResultDto;
 use crate::error::EngineError;
 use crate::query::{self, BASELINE_LN_RMSSD, BASELINE_RESTING_HR, corrected_nn};
-use crate::session::{SessionConfig, SessionEnd, start_session};
+use crate::session::{SessionConfig, SessionEnd, StrapIdentity, start_session};
 
 /// Length of the reading (HRV4Training and Kubios use 1–5 min; 3 min holds enough beats for RMSSD
 /// at any resting heart rate).
@@ -27,6 +27,8 @@ pub struct MorningConfig {
     pub started_at_unix_ms: i64,
     pub rules: RuleSet,
     pub baselines: Baselines,
+    /// The strap the reading is taken with, if it is one.
+    pub strap: Option<StrapIdentity>,
 }
 
 /// Records a 3-minute reading from `source` and stores it as `config.day`'s morning reading.
@@ -46,6 +48,7 @@ pub async fn morning_reading(
         config.baselines,
     );
     session.max_duration_ms = Some(MORNING_READING_MS);
+    session.strap = config.strap;
     let live = start_session(store, source, session, shutdown).await?;
     let summary = live.finish().await?;
     let needed_s = (MORNING_READING_MS / 1000) as i64;

@@ -300,3 +300,69 @@ fn bad_input_gets_one_clear_line_and_keeps_what_is_stored() {
     );
     assert!(sessions[0]["beat_count"].as_i64().unwrap() > 150);
 }
+
+#[test]
+fn morning_reading_stores_today_and_explains_a_missing_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = ok(auren(
+        d,
+        &[
+            "morning",
+            "--simulate",
+            "fatigued",
+            "--speed",
+            "1000",
+            "--json",
+            "--db",
+            "auren.db",
+        ],
+    ));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ln = result["ln_rmssd"].as_f64().unwrap();
+    assert!((1.8..2.9).contains(&ln), "{result}");
+    assert!(
+        result["readiness"]["verdict"].is_null(),
+        "one morning is too few: {result}"
+    );
+    let sessions = sessions_json(d);
+    assert_eq!(sessions[0]["kind"], "morning");
+    assert_eq!(sessions[0]["id"], result["session_id"]);
+
+    let text = stdout(&ok(auren(
+        d,
+        &[
+            "morning",
+            "--simulate",
+            "rest",
+            "--speed",
+            "1000",
+            "--db",
+            "auren.db",
+        ],
+    )));
+    assert!(text.contains("Not enough mornings yet"), "{text}");
+    fails_with_one_line(
+        auren(
+            d,
+            &["morning", "--strap", "A0:9E:1A:12:34:56", "--db", "auren.db"],
+        ),
+        "no Bluetooth adapter available",
+    );
+    fails_with_one_line(
+        auren(
+            d,
+            &[
+                "morning",
+                "--strap",
+                "A0:9E:1A:12:34:56",
+                "--speed",
+                "5",
+                "--db",
+                "auren.db",
+            ],
+        ),
+        "--speed applies to the simulator only",
+    );
+    assert_eq!(sessions_json(d).len(), 2);
+}

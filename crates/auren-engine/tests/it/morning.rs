@@ -20,6 +20,7 @@ fn config() -> MorningConfig {
         started_at_unix_ms: STARTED_AT,
         rules: compile(DEFAULT_RULES).unwrap(),
         baselines: Baselines::new(),
+        strap: None,
     }
 }
 

@@ -1,0 +1,110 @@
+//! `auren morning [--strap ADDR | --simulate SCENARIO]`: the guided 3-minute readiness reading — lnRMSSD of
+//! the corrected beats, stored as today's reading, and the verdict against the personal normal range.
+
+use anyhow::Context;
+use auren_engine::dto::MorningResultDto;
+use auren_engine::morning::{MORNING_READING_MS, MorningConfig, morning_reading};
+use auren_store::Store;
+use auren_strap::Speed;
+use std::path::PathBuf;
+use tokio_util::sync::CancellationToken;
+
+use crate::chat::db_path;
+use crate::record::{baselines, choose_source, ctrl_c_cancels, now_unix_ms, runtime};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Take the reading with the strap at this Bluetooth address.
+    #[arg(long, conflicts_with = "simulate", required_unless_present = "simulate")]
+    pub strap: Option<String>,
+    /// Take it from the simulator instead: rest, fatigued, exercise or breathing.
+    #[arg(long)]
+    pub simulate: Option<String>,
+    /// Simulator seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated time runs this many times faster than real time (simulator only).
+    #[arg(long)]
+    pub speed: Option<f64>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Alert rules (TOML); default: the built-in rules.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// The database (default: auren.db in the platform's data directory).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    runtime()?.block_on(morning(args))
+}
+
+async fn morning(args: Args) -> anyhow::Result<()> {
+    let rules = crate::rules::load(args.rules.as_deref())?;
+    let speed = args.speed.map(Speed::new).transpose()?;
+    let chosen = choose_source(
+        args.strap.as_deref(),
+        args.simulate.as_deref(),
+        args.seed,
+        speed,
+        None,
+    )
+    .await?;
+    let db = db_path(args.db)?;
+    let store = Store::open(&db).await?;
+    let started_at = now_unix_ms();
+    let config = MorningConfig {
+        // Days are UTC days, as everywhere in the CLI.
+        day: started_at.div_euclid(86_400_000),
+        started_at_unix_ms: started_at,
+        rules,
+        baselines: baselines(&store, started_at).await?,
+        strap: chosen.strap,
+    };
+    let shutdown = CancellationToken::new();
+    ctrl_c_cancels(&shutdown);
+    if !args.json {
+        println!(
+            "Morning reading: sit or lie still and breathe normally for {} minutes…",
+            MORNING_READING_MS / 60_000
+        );
+    }
+    let result = morning_reading(&store, chosen.source, config, shutdown)
+        .await
+        .context("the morning reading")?;
+    store.close().await;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        print!("{}", report(&result));
+    }
+    Ok(())
+}
+
+fn report(r: &MorningResultDto) -> String {
+    let mut out = format!(
+        "lnRMSSD {:.2} (RMSSD {:.1} ms), resting HR {} — {} beats, {} artifacts corrected; stored as today's reading (session {}).\n",
+        r.ln_rmssd,
+        r.rmssd_ms,
+        r.resting_hr.map_or("–".to_owned(), |hr| format!("{hr:.0} bpm")),
+        r.beats,
+        r.artifacts,
+        r.session_id
+    );
+    let readiness = &r.readiness;
+    match (
+        &readiness.verdict,
+        readiness.rolling_mean_7d,
+        readiness.normal_range,
+    ) {
+        (Some(verdict), Some(mean), Some((lo, hi))) => out.push_str(&format!(
+            "7-day mean {mean:.2} is {verdict} your normal range {lo:.2}–{hi:.2}.\n"
+        )),
+        _ => out.push_str(
+            "Not enough mornings yet for a verdict: it needs 3 of the last 7 days and 14 of the last 60.\n",
+        ),
+    }
+    out
+}
