@@ -326,3 +326,39 @@ async fn a_session_on_a_strap_links_it_and_keeps_the_name_it_advertises() {
     assert_eq!(straps.len(), 1);
     assert_eq!(straps[0].name, "Auren simulator (rest, seed 11)");
 }
+
+#[tokio::test]
+async fn a_tag_is_stored_at_its_session_time_and_stop_ends_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    let source = simulator(Scenario::Rest, None, Pace::AsFastAsPossible);
+    let mut live = start_session(
+        &store,
+        source,
+        config(SessionKind::Rest, Baselines::new()),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    // Tag once the session is under way.
+    loop {
+        match live.updates.recv().await {
+            Ok(update) if update.at_ms >= 30_000 => break,
+            Ok(_) | Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => panic!("the session ended by itself"),
+        }
+    }
+    live.tag("coffee").await.unwrap();
+    let summary = live.stop().await.unwrap();
+    assert_eq!(summary.ended, SessionEnd::Stopped);
+    let detail = store
+        .session_detail(SessionId(summary.session_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(detail.tags.len(), 1);
+    assert_eq!(detail.tags[0].name, "coffee");
+    let at = detail.tags[0].at_ms;
+    assert!(at >= 30_000.0 && at <= summary.duration_ms as f64, "{at}");
+    assert!(detail.session.ended_at.is_some());
+}
