@@ -12,6 +12,11 @@
 //! the newest end, as the method does at the end of any recording. A gap or the end of the session
 //! labels what is pending with the context there is.
 //!
+//! Labels are made per beat, not in batches: the rules see a beat event per labelled beat, and
+//! batching (tried: 8 at a time, 8× cheaper) bunches beat events into bursts that at 45 bpm leave more
+//! than the 10 s a "signal lost" rule waits. The cost per beat is one correction over at most 182
+//! beats: a 24-hour replay (89 291 beats) runs through the whole engine in 4.4 s (release, this machine).
+//!
 //! Each labelled beat also carries its corrected NN interval(s), taken from the same correction
 //! (a missed beat's interval split in k, an extra beat's two parts merged, an ectopic pair
 //! interpolated), so the live windows are computed on the NN series as Kubios would.
