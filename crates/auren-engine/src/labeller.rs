@@ -7,10 +7,14 @@
 //! be seen only half. A beat is therefore labelled when [`LABEL_LAG_BEATS`] beats have followed it
 //! (about 16 s at rest, 8 s during exercise). Measured on the reference recording with three injected
 //! artifacts: with 8 or 12 beats of lag the shrunken window at the newest end labels a normal beat near
-//! the end as long/short; from 16 beats on the labels are those of the offline method; the first [`LABEL_WARMUP_BEATS`] beats of a segment wait
-//! until the thresholds have that many beats to be estimated from. The quartile window is shrunk at
-//! the newest end, as the method does at the end of any recording. A gap or the end of the session
-//! labels what is pending with the context there is.
+//! the end as long/short; from 16 beats on the labels are those of the offline method.
+//!
+//! At the start of a stretch (the session's, or after a gap) the lag ramps up: beat `i` waits for
+//! `min(i, 16)` beats after it, so labelled beats come out every other beat until the full lag is
+//! reached. Waiting the full lag at once would hold back the first 16 beats, and the rules would see
+//! no beat for 16 s after every gap ("signal lost" waits 10 s). The first beats are judged with little
+//! context, as at the start of any recording. The quartile window is shrunk at the newest end, as the
+//! method does at the end of a recording. A gap or the end of the session labels what is pending with the context there is.
 //!
 //! Labels are made per beat, not in batches: the rules see a beat event per labelled beat, and
 //! batching (tried: 8 at a time, 8× cheaper) bunches beat events into bursts that at 45 bpm leave more
@@ -27,8 +31,6 @@ use auren_hrv::artifacts::{ArtifactKind, Correction, QD_WINDOW, correct};
 
 /// Beats that must follow a beat before it is labelled.
 pub const LABEL_LAG_BEATS: usize = 16;
-/// Beats a segment needs before its first beats are labelled.
-pub const LABEL_WARMUP_BEATS: usize = 32;
 /// Beats kept for the thresholds: twice the quartile window, so the labelled beat sees a full
 /// window behind it.
 const BUFFER_BEATS: usize = 2 * QD_WINDOW;
@@ -63,6 +65,20 @@ pub struct Labeller {
     front_index: u64,
     /// Raw intervals still covered by the last artifact's span.
     span_left: usize,
+    /// Beats in the current stretch so far (the buffer holds only the newest of them).
+    segment_len: usize,
+}
+
+/// How many of the `buffered` newest beats of a stretch of `segment_len` beats may be labelled: beat `i`
+/// of the stretch needs `min(i, LABEL_LAG_BEATS)` beats after it.
+fn ready_beats(segment_len: usize, buffered: usize) -> usize {
+    let labelled_in_segment = if segment_len > 2 * LABEL_LAG_BEATS {
+        segment_len - LABEL_LAG_BEATS
+    } else {
+        segment_len.div_ceil(2)
+    };
+    // Beats of the stretch that already left the buffer were labelled long ago.
+    buffered.saturating_sub(segment_len - labelled_in_segment)
 }
 
 impl Labeller {
@@ -73,10 +89,8 @@ impl Labeller {
     /// Adds a beat; appends the beats that became ready to `out`.
     pub fn push(&mut self, at_ms: f64, rr_ms: f64, out: &mut Vec<LabelledBeat>) {
         self.buffer.push_back((at_ms, rr_ms));
-        if self.buffer.len() < LABEL_WARMUP_BEATS {
-            return;
-        }
-        let ready = self.buffer.len().saturating_sub(LABEL_LAG_BEATS);
+        let ready = ready_beats(self.segment_len + 1, self.buffer.len());
+        self.segment_len += 1;
         if ready > self.labelled {
             self.label_up_to(ready, out);
         }
@@ -98,6 +112,7 @@ impl Labeller {
         self.buffer.clear();
         self.labelled = 0;
         self.span_left = 0;
+        self.segment_len = 0;
     }
 
     /// Beats received and not labelled yet.
@@ -150,9 +165,12 @@ mod tests {
             let rr = 1000.0 + 20.0 * ((k as f64) * 0.7).sin();
             t += rr;
             labeller.push(t, rr, &mut out);
-            if k + 1 >= LABEL_WARMUP_BEATS {
-                assert_eq!(labeller.pending(), LABEL_LAG_BEATS, "after beat {k}");
-            }
+            // The lag ramps up by one every other beat, then stays.
+            assert_eq!(
+                labeller.pending(),
+                ((k + 1) / 2).min(LABEL_LAG_BEATS),
+                "after beat {k}"
+            );
         }
         labeller.flush(&mut out);
         assert_eq!(out.len(), 100);

@@ -25,7 +25,7 @@ pub mod query;
 mod session;
 
 pub use error::EngineError;
-pub use labeller::{LABEL_LAG_BEATS, LABEL_WARMUP_BEATS, LabelledBeat, Labeller};
+pub use labeller::{LABEL_LAG_BEATS, LabelledBeat, Labeller};
 pub use pipeline::{
     DFA_INTERVAL_MS, MIN_WINDOW_DIFFS, Pipeline, SNAPSHOT_INTERVAL_MS, Sink, TICK_MS, UPDATE_INTERVAL_MS,
 };

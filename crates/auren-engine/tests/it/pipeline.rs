@@ -190,6 +190,23 @@ async fn contact_dropouts_become_gaps_with_no_invented_beats() {
         "{:?}",
         out.alerts
     );
+    // "Signal lost" (no beat for 10 s) fires only inside dropouts that long, never because labels lag
+    // behind the beats when a stretch restarts after a short dropout.
+    assert!(
+        out.gaps.iter().any(|&(from, to)| to - from < 8_000.0),
+        "a short dropout: {:?}",
+        out.gaps
+    );
+    for alert in out.alerts.iter().filter(|a| a.rule == "signal_lost") {
+        let t = alert.at_ms as f64;
+        assert!(
+            out.gaps
+                .iter()
+                .any(|&(from, to)| to - from >= 10_000.0 && t > from + 9_000.0 && t <= to),
+            "signal_lost at {t} outside a long dropout: {:?}",
+            out.gaps
+        );
+    }
     // Beat times stay strictly increasing across gaps (they key the stored beats).
     assert!(out.beats.windows(2).all(|w| w[0].at_ms < w[1].at_ms));
 }
