@@ -168,7 +168,7 @@ mod tests {
             // The lag ramps up by one every other beat, then stays.
             assert_eq!(
                 labeller.pending(),
-                ((k + 1) / 2).min(LABEL_LAG_BEATS),
+                (k + 1).div_euclid(2).min(LABEL_LAG_BEATS),
                 "after beat {k}"
             );
         }
