@@ -161,14 +161,14 @@ mod tests {
         let mut labeller = Labeller::new();
         let mut out = Vec::new();
         let mut t = 0.0;
-        for k in 0..100 {
+        for k in 0..100_usize {
             let rr = 1000.0 + 20.0 * ((k as f64) * 0.7).sin();
             t += rr;
             labeller.push(t, rr, &mut out);
             // The lag ramps up by one every other beat, then stays.
             assert_eq!(
                 labeller.pending(),
-                (k + 1).div_euclid(2).min(LABEL_LAG_BEATS),
+                k.div_ceil(2).min(LABEL_LAG_BEATS),
                 "after beat {k}"
             );
         }
