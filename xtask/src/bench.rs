@@ -1,8 +1,8 @@
-//! `cargo xtask bench <hrv|cep|gateway|all>`: benchmarks that compare Auren with its peer in the same run.
+//! `cargo xtask bench <hrv|cep|store|gateway|all>`: benchmarks that compare Auren with its peer in the same run.
 //!
 //! `hrv` times Auren's panel (a release build of `auren-hrv`'s `hrv_timing` example) and NeuroKit2 0.2.13's
 //! `hrv()` (in a venv under the target dir) on the same recordings and prints both with the ratio.
-//! `cep` and `gateway` run those crates' own benchmark binaries, which print their figures.
+//! `cep`, `store` and `gateway` run those crates' own benchmark binaries, which print their figures.
 
 use crate::{cmd, root, target_dir};
 use anyhow::{Context, bail};
@@ -33,9 +33,10 @@ pub fn run(which: &str) -> anyhow::Result<()> {
         "all" => {
             hrv()?;
             run("cep")?;
+            run("store")?;
             run("gateway")
         }
-        other => bail!("unknown benchmark {other:?}: choose hrv, cep, gateway or all"),
+        other => bail!("unknown benchmark {other:?}: choose hrv, cep, store, gateway or all"),
     }
 }
 

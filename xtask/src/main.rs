@@ -20,6 +20,7 @@ commands:
                         fmt check, clippy -D warnings, all tests, fuzz smoke run of the strap parser
   bench hrv             Auren's HRV panel vs NeuroKit2 0.2.13 on the same data, in one run
   bench cep             the embedded CEP engine: events/s and per-event latency with 20 rules
+  bench store           the local SQLite store: batched ingest, daily trend over a year of beats
   bench gateway         the LLM gateway's overhead over direct HTTP against a local fake provider
   bench all             all of the above
 ";
