@@ -76,6 +76,24 @@ fn stack(step: &'static str) -> impl FnOnce(btleplug::Error) -> BleError {
     move |source| BleError::Stack { step, source }
 }
 
+/// Listens to `adapter`, then starts a scan for heart-rate straps: listening first, so that no
+/// discovery made as the scan starts is missed.
+async fn scan_for_straps(
+    adapter: &Adapter,
+) -> Result<Pin<Box<dyn Stream<Item = CentralEvent> + Send>>, BleError> {
+    let events = adapter
+        .events()
+        .await
+        .map_err(stack("listening to the adapter"))?;
+    adapter
+        .start_scan(ScanFilter {
+            services: vec![HEART_RATE_SERVICE],
+        })
+        .await
+        .map_err(stack("starting the scan"))?;
+    Ok(events)
+}
+
 /// A Bluetooth adapter of this machine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdapterSummary {
@@ -129,16 +147,7 @@ async fn adapter(index: usize) -> Result<Adapter, BleError> {
 /// sorted by address.
 pub async fn scan(adapter_index: usize, duration: Duration) -> Result<Vec<FoundStrap>, BleError> {
     let adapter = adapter(adapter_index).await?;
-    let mut events = adapter
-        .events()
-        .await
-        .map_err(stack("listening to the adapter"))?;
-    adapter
-        .start_scan(ScanFilter {
-            services: vec![HEART_RATE_SERVICE],
-        })
-        .await
-        .map_err(stack("starting the scan"))?;
+    let mut events = scan_for_straps(&adapter).await?;
     let mut seen = BTreeMap::new();
     let deadline = Instant::now() + duration;
     loop {
@@ -439,16 +448,7 @@ async fn find(adapter: &Adapter, address: BDAddr, scan_timeout: Duration) -> Res
     if let Some(p) = known.into_iter().find(|p| p.address() == address) {
         return Ok(p);
     }
-    let mut events = adapter
-        .events()
-        .await
-        .map_err(stack("listening to the adapter"))?;
-    adapter
-        .start_scan(ScanFilter {
-            services: vec![HEART_RATE_SERVICE],
-        })
-        .await
-        .map_err(stack("starting the scan"))?;
+    let mut events = scan_for_straps(adapter).await?;
     let search = async {
         while let Some(event) = events.next().await {
             if let CentralEvent::DeviceDiscovered(id) | CentralEvent::DeviceUpdated(id) = event
