@@ -94,6 +94,20 @@ fn raw_ms(raw: &[u16]) -> Vec<f64> {
     raw.iter().map(|&r| RrInterval(r).as_ms()).collect()
 }
 
+/// The attempt numbers of the reconnections, in order.
+fn reconnect_attempts(events: &[SourceEvent]) -> Vec<u32> {
+    events
+        .iter()
+        .filter_map(|e| {
+            if let SourceEvent::Reconnecting { attempt, .. } = e {
+                Some(*attempt)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn discovery_lists_straps_with_name_address_and_rssi() {
     if is_client() {
@@ -245,16 +259,7 @@ async fn a_dropped_link_is_reconnected_with_a_gap_and_no_invented_beats() {
             ],
             "{events:?}"
         );
-        let attempts: Vec<u32> = events
-            .iter()
-            .filter_map(|e| {
-                if let SourceEvent::Reconnecting { attempt, .. } = e {
-                    Some(*attempt)
-                } else {
-                    None
-                }
-            })
-            .collect();
+        let attempts = reconnect_attempts(&events);
         assert_eq!(
             attempts,
             [1, 2],
@@ -585,16 +590,7 @@ async fn a_strap_that_stays_away_ends_the_run_after_the_set_attempts() {
             error.to_string(),
             format!("Bluetooth: strap {GONE} did not come back after 2 reconnection attempts")
         );
-        let attempts: Vec<u32> = events
-            .iter()
-            .filter_map(|e| {
-                if let SourceEvent::Reconnecting { attempt, .. } = e {
-                    Some(*attempt)
-                } else {
-                    None
-                }
-            })
-            .collect();
+        let attempts = reconnect_attempts(&events);
         assert_eq!(attempts, [1, 2]);
         assert_eq!(rr_ms(&events), raw_ms(&[1024]));
         return;
