@@ -58,6 +58,26 @@ pub struct RollingWindow {
     last_time: Option<f64>,
 }
 
+/// The checks every window makes before it takes a beat: a finite time, a positive finite interval,
+/// and a clock that does not go back past `last_time`.
+fn check_beat(last_time: Option<f64>, beat_time_ms: f64, rr_ms: f64) -> Result<(), WindowError> {
+    if !beat_time_ms.is_finite() {
+        return Err(WindowError::InvalidTime(beat_time_ms));
+    }
+    if !(rr_ms.is_finite() && rr_ms > 0.0) {
+        return Err(WindowError::InvalidRr(rr_ms));
+    }
+    if let Some(previous_ms) = last_time
+        && beat_time_ms < previous_ms
+    {
+        return Err(WindowError::TimeWentBack {
+            previous_ms,
+            got_ms: beat_time_ms,
+        });
+    }
+    Ok(())
+}
+
 impl RollingWindow {
     /// A window holding the beats of the last `width_ms` milliseconds (e.g. 60 000 or 300 000).
     pub fn new(width_ms: f64) -> Result<Self, WindowError> {
@@ -82,20 +102,7 @@ impl RollingWindow {
     /// clock), evicts what fell out of the window, and returns the new statistics. A refused beat
     /// leaves the window as it was.
     pub fn push(&mut self, beat_time_ms: f64, rr_ms: f64) -> Result<WindowStats, WindowError> {
-        if !beat_time_ms.is_finite() {
-            return Err(WindowError::InvalidTime(beat_time_ms));
-        }
-        if !(rr_ms.is_finite() && rr_ms > 0.0) {
-            return Err(WindowError::InvalidRr(rr_ms));
-        }
-        if let Some(previous_ms) = self.last_time
-            && beat_time_ms < previous_ms
-        {
-            return Err(WindowError::TimeWentBack {
-                previous_ms,
-                got_ms: beat_time_ms,
-            });
-        }
+        check_beat(self.last_time, beat_time_ms, rr_ms)?;
 
         self.beats.push(beat_time_ms, BeatAgg::of(rr_ms));
         if let Some((previous_time, previous_rr)) = self.last {
@@ -352,20 +359,7 @@ impl RecentBeats {
 
     /// Adds a beat (same contract as [`RollingWindow::push`]) and drops those older than the span.
     pub fn push(&mut self, beat_time_ms: f64, rr_ms: f64) -> Result<(), WindowError> {
-        if !beat_time_ms.is_finite() {
-            return Err(WindowError::InvalidTime(beat_time_ms));
-        }
-        if !(rr_ms.is_finite() && rr_ms > 0.0) {
-            return Err(WindowError::InvalidRr(rr_ms));
-        }
-        if let Some(previous_ms) = self.last_time
-            && beat_time_ms < previous_ms
-        {
-            return Err(WindowError::TimeWentBack {
-                previous_ms,
-                got_ms: beat_time_ms,
-            });
-        }
+        check_beat(self.last_time, beat_time_ms, rr_ms)?;
         self.beats.push_back((beat_time_ms, rr_ms));
         self.last_time = Some(beat_time_ms);
         let cutoff = beat_time_ms - self.span_ms;
