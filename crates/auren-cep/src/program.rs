@@ -33,18 +33,8 @@ pub(crate) enum Op {
     Abs,
     Ln,
     Exp,
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
-    And,
-    Or,
+    /// Pops two values and pushes their combination.
+    Binary(BinOp),
 }
 
 /// A stack program. Its depth is bounded at compile time by [`MAX_STACK`].
@@ -79,6 +69,31 @@ fn compare(a: f64, b: f64, f: impl Fn(f64, f64) -> bool) -> f64 {
         f64::NAN
     } else {
         truth(f(a, b))
+    }
+}
+
+impl BinOp {
+    /// `a op b`, with NaN for a division by zero and three-valued `and`/`or`.
+    #[inline]
+    fn apply(self, a: f64, b: f64) -> f64 {
+        match self {
+            BinOp::Add => a + b,
+            BinOp::Sub => a - b,
+            BinOp::Mul => a * b,
+            BinOp::Div if b == 0.0 => f64::NAN,
+            BinOp::Div => a / b,
+            BinOp::Lt => compare(a, b, |a, b| a < b),
+            BinOp::Le => compare(a, b, |a, b| a <= b),
+            BinOp::Gt => compare(a, b, |a, b| a > b),
+            BinOp::Ge => compare(a, b, |a, b| a >= b),
+            BinOp::Eq => compare(a, b, |a, b| a == b),
+            BinOp::Ne => compare(a, b, |a, b| a != b),
+            BinOp::And if a == 0.0 || b == 0.0 => 0.0,
+            BinOp::Or if a == 1.0 || b == 1.0 => 1.0,
+            _ if a.is_nan() || b.is_nan() => f64::NAN,
+            BinOp::And => 1.0,
+            _ => 0.0,
+        }
     }
 }
 
@@ -137,39 +152,11 @@ impl Program {
                         _ => a.exp(),
                     };
                 }
-                Op::Add
-                | Op::Sub
-                | Op::Mul
-                | Op::Div
-                | Op::Lt
-                | Op::Le
-                | Op::Gt
-                | Op::Ge
-                | Op::Eq
-                | Op::Ne
-                | Op::And
-                | Op::Or => {
+                Op::Binary(bin) => {
                     sp -= 1;
                     let b = stack[sp];
                     let a = stack[sp - 1];
-                    stack[sp - 1] = match op {
-                        Op::Add => a + b,
-                        Op::Sub => a - b,
-                        Op::Mul => a * b,
-                        Op::Div if b == 0.0 => f64::NAN,
-                        Op::Div => a / b,
-                        Op::Lt => compare(a, b, |a, b| a < b),
-                        Op::Le => compare(a, b, |a, b| a <= b),
-                        Op::Gt => compare(a, b, |a, b| a > b),
-                        Op::Ge => compare(a, b, |a, b| a >= b),
-                        Op::Eq => compare(a, b, |a, b| a == b),
-                        Op::Ne => compare(a, b, |a, b| a != b),
-                        Op::And if a == 0.0 || b == 0.0 => 0.0,
-                        Op::Or if a == 1.0 || b == 1.0 => 1.0,
-                        _ if a.is_nan() || b.is_nan() => f64::NAN,
-                        Op::And => 1.0,
-                        _ => 0.0,
-                    };
+                    stack[sp - 1] = bin.apply(a, b);
                 }
                 leaf => {
                     stack[sp] = Self::load(leaf, s);
@@ -248,18 +235,7 @@ impl Out {
         self.ops.push(op);
         match op {
             Op::Neg | Op::Not | Op::Abs | Op::Ln | Op::Exp | Op::SkipIfFalse(_) | Op::SkipIfTrue(_) => {}
-            Op::Add
-            | Op::Sub
-            | Op::Mul
-            | Op::Div
-            | Op::Lt
-            | Op::Le
-            | Op::Gt
-            | Op::Ge
-            | Op::Eq
-            | Op::Ne
-            | Op::And
-            | Op::Or => self.depth -= 1,
+            Op::Binary(_) => self.depth -= 1,
             _ => {
                 self.depth += 1;
                 self.max_depth = self.max_depth.max(self.depth);
@@ -370,19 +346,12 @@ impl Compiler<'_> {
                 Ok(Ty::Bool)
             }
             ExprKind::Binary(op, l, r) => {
-                let (operand, result, code) = match op {
-                    BinOp::Add => (Ty::Num, Ty::Num, Op::Add),
-                    BinOp::Sub => (Ty::Num, Ty::Num, Op::Sub),
-                    BinOp::Mul => (Ty::Num, Ty::Num, Op::Mul),
-                    BinOp::Div => (Ty::Num, Ty::Num, Op::Div),
-                    BinOp::Lt => (Ty::Num, Ty::Bool, Op::Lt),
-                    BinOp::Le => (Ty::Num, Ty::Bool, Op::Le),
-                    BinOp::Gt => (Ty::Num, Ty::Bool, Op::Gt),
-                    BinOp::Ge => (Ty::Num, Ty::Bool, Op::Ge),
-                    BinOp::Eq => (Ty::Num, Ty::Bool, Op::Eq),
-                    BinOp::Ne => (Ty::Num, Ty::Bool, Op::Ne),
-                    BinOp::And => (Ty::Bool, Ty::Bool, Op::And),
-                    BinOp::Or => (Ty::Bool, Ty::Bool, Op::Or),
+                let (operand, result) = match op {
+                    BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => (Ty::Num, Ty::Num),
+                    BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne => {
+                        (Ty::Num, Ty::Bool)
+                    }
+                    BinOp::And | BinOp::Or => (Ty::Bool, Ty::Bool),
                 };
                 self.expect(text, l, operand, out)?;
                 let skip = match op {
@@ -397,7 +366,7 @@ impl Compiler<'_> {
                     _ => None,
                 };
                 self.expect(text, r, operand, out)?;
-                out.push(code);
+                out.push(Op::Binary(*op));
                 if let Some(at) = skip {
                     // Skip the right operand and the combining op: the left value is the result.
                     let n = out.ops.len() - at - 1;
