@@ -325,24 +325,34 @@ impl Parser {
         Ok(l)
     }
 
+    /// A prefix operator (`not`, `-`) just peeked at: consumes it and wraps what `operand` parses,
+    /// counting the nesting so that a long run of prefixes cannot overflow the stack.
+    fn prefixed(
+        &mut self,
+        wrap: fn(Box<Expr>) -> ExprKind,
+        operand: fn(&mut Self) -> Result<Expr, ExprError>,
+    ) -> Result<Expr, ExprError> {
+        let start = self.here();
+        self.pos += 1;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return err(start, ErrorKind::TooDeep);
+        }
+        let inner = operand(self)?;
+        self.depth -= 1;
+        let span = Span {
+            start,
+            end: inner.span.end,
+        };
+        Ok(Expr {
+            kind: wrap(Box::new(inner)),
+            span,
+        })
+    }
+
     fn not(&mut self) -> Result<Expr, ExprError> {
         if self.peek() == Some(&Token::Not) {
-            let start = self.here();
-            self.pos += 1;
-            self.depth += 1;
-            if self.depth > MAX_DEPTH {
-                return err(start, ErrorKind::TooDeep);
-            }
-            let inner = self.not()?;
-            self.depth -= 1;
-            let span = Span {
-                start,
-                end: inner.span.end,
-            };
-            return Ok(Expr {
-                kind: ExprKind::Not(Box::new(inner)),
-                span,
-            });
+            return self.prefixed(ExprKind::Not, Self::not);
         }
         self.cmp()
     }
@@ -402,22 +412,7 @@ impl Parser {
 
     fn unary(&mut self) -> Result<Expr, ExprError> {
         if self.peek() == Some(&Token::Minus) {
-            let start = self.here();
-            self.pos += 1;
-            self.depth += 1;
-            if self.depth > MAX_DEPTH {
-                return err(start, ErrorKind::TooDeep);
-            }
-            let inner = self.unary()?;
-            self.depth -= 1;
-            let span = Span {
-                start,
-                end: inner.span.end,
-            };
-            return Ok(Expr {
-                kind: ExprKind::Neg(Box::new(inner)),
-                span,
-            });
+            return self.prefixed(ExprKind::Neg, Self::unary);
         }
         self.atom()
     }
