@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
-use zbus::object_server::SignalEmitter;
+use zbus::object_server::{InterfaceRef, SignalEmitter};
 use zbus::zvariant::{OwnedObjectPath, OwnedValue};
 use zbus::{Connection, fdo, interface};
 
@@ -68,8 +68,13 @@ impl DeviceSpec {
     }
 
     fn path(&self) -> String {
-        format!("{ADAPTER_PATH}/dev_{}", self.address.replace(':', "_"))
+        device_path(self.address)
     }
+}
+
+/// BlueZ's object path for the device with `address`: `/org/bluez/hci0/dev_A0_9E_…`.
+fn device_path(address: &str) -> String {
+    format!("{ADAPTER_PATH}/dev_{}", address.replace(':', "_"))
 }
 
 /// What the fake saw a client do, for the test script to react to.
@@ -618,18 +623,19 @@ pub struct FakeBluezHandle {
 }
 
 impl FakeBluezHandle {
-    /// Sends one 0x2A37 notification from the device with `address`.
-    pub async fn notify(&self, address: &str, payload: &[u8]) {
-        let path = format!(
-            "{ADAPTER_PATH}/dev_{}/service0010/char0011",
-            address.replace(':', "_")
-        );
-        let iface = self
-            .connection
+    /// The characteristic at `relative` (`serviceNNNN/charNNNN`) below the device with `address`.
+    async fn characteristic(&self, address: &str, relative: &str) -> InterfaceRef<FakeCharacteristic> {
+        let path = format!("{}/{relative}", device_path(address));
+        self.connection
             .object_server()
             .interface::<_, FakeCharacteristic>(path.as_str())
             .await
-            .expect("the heart rate characteristic exists");
+            .unwrap_or_else(|e| panic!("no characteristic at {path}: {e}"))
+    }
+
+    /// Sends one 0x2A37 notification from the device with `address`.
+    pub async fn notify(&self, address: &str, payload: &[u8]) {
+        let iface = self.characteristic(address, "service0010/char0011").await;
         *lock(&iface.get().await.value) = payload.to_vec();
         iface
             .get()
@@ -641,22 +647,13 @@ impl FakeBluezHandle {
 
     /// The strap's battery level changes (it is read, not notified).
     pub async fn set_battery(&self, address: &str, percent: u8) {
-        let path = format!(
-            "{ADAPTER_PATH}/dev_{}/service0020/char0021",
-            address.replace(':', "_")
-        );
-        let iface = self
-            .connection
-            .object_server()
-            .interface::<_, FakeCharacteristic>(path.as_str())
-            .await
-            .expect("the battery characteristic exists");
+        let iface = self.characteristic(address, "service0020/char0021").await;
         *lock(&iface.get().await.value) = vec![percent];
     }
 
     /// The strap drops the link (out of range, taken off).
     pub async fn drop_link(&self, address: &str) {
-        let path = format!("{ADAPTER_PATH}/dev_{}", address.replace(':', "_"));
+        let path = device_path(address);
         let iface = self
             .connection
             .object_server()
