@@ -5,27 +5,16 @@ use anyhow::Context;
 use auren_engine::dto::MorningResultDto;
 use auren_engine::morning::{MORNING_READING_MS, MorningConfig, morning_reading};
 use auren_store::Store;
-use auren_strap::Speed;
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
 use crate::chat::db_path;
-use crate::record::{baselines, choose_source, ctrl_c_cancels, now_unix_ms, runtime};
+use crate::record::{SourceArgs, baselines, choose_source, ctrl_c_cancels, now_unix_ms, runtime};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Take the reading with the strap at this Bluetooth address.
-    #[arg(long, conflicts_with = "simulate", required_unless_present = "simulate")]
-    pub strap: Option<String>,
-    /// Take it from the simulator instead: rest, fatigued, exercise or breathing.
-    #[arg(long)]
-    pub simulate: Option<String>,
-    /// Simulator seed.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Simulated time runs this many times faster than real time (simulator only).
-    #[arg(long)]
-    pub speed: Option<f64>,
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -43,15 +32,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 async fn morning(args: Args) -> anyhow::Result<()> {
     let rules = crate::rules::load(args.rules.as_deref())?;
-    let speed = args.speed.map(Speed::new).transpose()?;
-    let chosen = choose_source(
-        args.strap.as_deref(),
-        args.simulate.as_deref(),
-        args.seed,
-        speed,
-        None,
-    )
-    .await?;
+    let chosen = choose_source(&args.source, None).await?;
     let db = db_path(args.db)?;
     let store = Store::open(&db).await?;
     let started_at = now_unix_ms();

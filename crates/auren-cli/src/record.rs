@@ -22,21 +22,11 @@ use crate::duration::parse_duration;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Record from the strap with this Bluetooth address (see `auren strap scan`).
-    #[arg(long, conflicts_with = "simulate", required_unless_present = "simulate")]
-    pub strap: Option<String>,
-    /// Record from the simulator instead: rest, fatigued, exercise or breathing.
-    #[arg(long)]
-    pub simulate: Option<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Stop after this long (90s, 5m, 1h); without it, record until Ctrl-C.
     #[arg(long)]
     pub duration: Option<String>,
-    /// Simulator seed.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Simulated time runs this many times faster than real time (simulator only).
-    #[arg(long)]
-    pub speed: Option<f64>,
     /// Also write every notification to this `.hrmcap` capture.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -68,15 +58,7 @@ async fn record(args: Args) -> anyhow::Result<()> {
     let duration = args.duration.as_deref().map(parse_duration).transpose()?;
     let kind = args.kind.as_deref().map(parse_kind).transpose()?;
     let rules = crate::rules::load(args.rules.as_deref())?;
-    let speed = args.speed.map(Speed::new).transpose()?;
-    let chosen = choose_source(
-        args.strap.as_deref(),
-        args.simulate.as_deref(),
-        args.seed,
-        speed,
-        duration,
-    )
-    .await?;
+    let chosen = choose_source(&args.source, duration).await?;
     let (source, strap) = (chosen.source, chosen.strap);
     let kind = kind.unwrap_or(chosen.kind);
 
@@ -102,6 +84,23 @@ async fn record(args: Args) -> anyhow::Result<()> {
     finish(&store, &summary, &db).await
 }
 
+/// Where a live command (`record`, `morning`) takes its beats from: a strap or the simulator.
+#[derive(clap::Args)]
+pub struct SourceArgs {
+    /// Use the strap with this Bluetooth address (see `auren strap scan`).
+    #[arg(long, conflicts_with = "simulate", required_unless_present = "simulate")]
+    pub strap: Option<String>,
+    /// Use the simulator instead: rest, fatigued, exercise or breathing.
+    #[arg(long)]
+    pub simulate: Option<String>,
+    /// Simulator seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated time runs this many times faster than real time (simulator only).
+    #[arg(long)]
+    pub speed: Option<f64>,
+}
+
 /// The source a live command records from, the session kind it suggests and the strap it is.
 pub struct ChosenSource {
     pub source: Box<dyn HeartSource>,
@@ -112,16 +111,14 @@ pub struct ChosenSource {
 /// `--strap ADDRESS` or `--simulate SCENARIO` (with its seed, speed and duration) as a source. A strap is
 /// only accepted when a Bluetooth adapter is there, so a missing one is one clear line, not a failed session.
 pub async fn choose_source(
-    strap: Option<&str>,
-    simulate: Option<&str>,
-    seed: u64,
-    speed: Option<Speed>,
+    args: &SourceArgs,
     duration: Option<std::time::Duration>,
 ) -> anyhow::Result<ChosenSource> {
-    match (strap, simulate) {
+    let speed = args.speed.map(Speed::new).transpose()?;
+    match (args.strap.as_deref(), args.simulate.as_deref()) {
         (_, Some(name)) => {
             let scenario: Scenario = name.parse()?;
-            let mut config = SimulatorConfig::new(scenario, seed);
+            let mut config = SimulatorConfig::new(scenario, args.seed);
             config.duration = duration;
             config.pace = speed.map_or(Pace::RealTime, Pace::Speed);
             Ok(ChosenSource {
