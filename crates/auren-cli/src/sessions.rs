@@ -1,6 +1,7 @@
 //! `auren sessions [--json]`: the recorded sessions, most recent first.
 
 use auren_engine::dto::SessionSummaryDto;
+use auren_gateway::clock::UnixMillis;
 use auren_store::Store;
 use std::path::PathBuf;
 
@@ -67,23 +68,14 @@ fn table(sessions: &[SessionSummaryDto]) -> String {
     out
 }
 
-/// `YYYY-MM-DD HH:MM` in UTC (Howard Hinnant's days-to-civil algorithm).
+/// `YYYY-MM-DD HH:MM` in UTC; the calendar date is the gateway's, so every command counts days alike.
 fn utc_minute(unix_ms: i64) -> String {
-    let secs = unix_ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let minute_of_day = unix_ms.rem_euclid(86_400_000) / 60_000;
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        rem / 3600,
-        rem / 60 % 60
+        "{} {:02}:{:02}",
+        UnixMillis(unix_ms).utc_date(),
+        minute_of_day / 60,
+        minute_of_day % 60
     )
 }
 
