@@ -63,6 +63,19 @@ async fn auren(home: &Path, args: Vec<String>, key: Option<&str>) -> Output {
     .expect("process task")
 }
 
+/// `chat --config CONFIG --db DB` followed by `rest`: how every chat here starts.
+fn chat_args(config: &Path, db: &Path, rest: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "chat".to_owned(),
+        "--config".to_owned(),
+        config.display().to_string(),
+        "--db".to_owned(),
+        db.display().to_string(),
+    ];
+    args.extend(rest.iter().map(|arg| (*arg).to_owned()));
+    args
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -81,14 +94,7 @@ async fn chat_streams_the_answer_and_usage_reports_it() {
     let db = dir.path().join("auren.db");
     let s = |p: &Path| p.display().to_string();
 
-    let args = vec![
-        "chat".into(),
-        "--config".into(),
-        s(&config),
-        "--db".into(),
-        s(&db),
-        "Train or rest?".into(),
-    ];
+    let args = chat_args(&config, &db, &["Train or rest?"]);
     let out = auren(dir.path(), args, Some(KEY)).await;
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "Rest today: RMSSD is low.\n");
@@ -103,16 +109,7 @@ async fn chat_streams_the_answer_and_usage_reports_it() {
     );
     assert_eq!(sent.body["messages"][0]["content"], "Train or rest?");
 
-    let args = vec![
-        "chat".into(),
-        "--config".into(),
-        s(&config),
-        "--db".into(),
-        s(&db),
-        "--model".into(),
-        "local:llama3.1".into(),
-        "hi".into(),
-    ];
+    let args = chat_args(&config, &db, &["--model", "local:llama3.1", "hi"]);
     let out = auren(dir.path(), args, None).await;
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "Hello from the fake.\n");
@@ -167,14 +164,7 @@ async fn chat_shows_what_arrived_before_a_break_and_fails() {
     );
     let config = write_config(dir.path(), &fake);
     let db = dir.path().join("auren.db");
-    let args = vec![
-        "chat".into(),
-        "--config".into(),
-        config.display().to_string(),
-        "--db".into(),
-        db.display().to_string(),
-        "hi".into(),
-    ];
+    let args = chat_args(&config, &db, &["hi"]);
     let out = auren(dir.path(), args, Some(KEY)).await;
     assert!(!out.status.success());
     assert_eq!(text(&out.stdout), "Partial\n");
@@ -190,17 +180,7 @@ async fn chat_explains_a_missing_key_and_a_bad_config() {
     let fake = FakeLlm::start().await.expect("fake server");
     let config = write_config(dir.path(), &fake);
     let db = dir.path().join("auren.db");
-    let s = |p: &Path| p.display().to_string();
-    let args = vec![
-        "chat".into(),
-        "--config".into(),
-        s(&config),
-        "--db".into(),
-        s(&db),
-        "--model".into(),
-        "openai:gpt-4.1".into(),
-        "hi".into(),
-    ];
+    let args = chat_args(&config, &db, &["--model", "openai:gpt-4.1", "hi"]);
     let out = auren(dir.path(), args, None).await;
     assert!(!out.status.success());
     assert_eq!(
@@ -216,14 +196,7 @@ async fn chat_explains_a_missing_key_and_a_bad_config() {
         "[[provider]]\nname = \"x\"\nkind = \"openai\"\nkey = \"oops\"\n",
     )
     .expect("write");
-    let args = vec![
-        "chat".into(),
-        "--config".into(),
-        s(&config),
-        "--db".into(),
-        s(&db),
-        "hi".into(),
-    ];
+    let args = chat_args(&config, &db, &["hi"]);
     let out = auren(dir.path(), args, None).await;
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
