@@ -57,20 +57,23 @@ fn sessions_json(dir: &Path) -> Vec<Value> {
 fn simulate_then_replay_then_sessions_lists_the_replayed_session() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let out = ok(auren(
-        d,
-        &[
-            "simulate",
-            "--scenario",
-            "exercise",
-            "--duration",
-            "22m",
-            "--seed",
-            "3",
-            "--out",
-            "ex.hrmcap",
-        ],
-    ));
+    let simulate_exercise = |out: &str| {
+        ok(auren(
+            d,
+            &[
+                "simulate",
+                "--scenario",
+                "exercise",
+                "--duration",
+                "22m",
+                "--seed",
+                "3",
+                "--out",
+                out,
+            ],
+        ))
+    };
+    let out = simulate_exercise("ex.hrmcap");
     assert!(
         stdout(&out).contains("Wrote 1320 notifications"),
         "{}",
@@ -79,20 +82,7 @@ fn simulate_then_replay_then_sessions_lists_the_replayed_session() {
     let text = std::fs::read_to_string(d.join("ex.hrmcap")).unwrap();
     assert!(text.starts_with("# auren-capture"));
     // Deterministic by seed.
-    ok(auren(
-        d,
-        &[
-            "simulate",
-            "--scenario",
-            "exercise",
-            "--duration",
-            "22m",
-            "--seed",
-            "3",
-            "--out",
-            "again.hrmcap",
-        ],
-    ));
+    simulate_exercise("again.hrmcap");
     assert_eq!(text, std::fs::read_to_string(d.join("again.hrmcap")).unwrap());
 
     let out = ok(auren(
