@@ -32,6 +32,18 @@ fn config(kind: SessionKind, baselines: Baselines) -> SessionConfig {
     SessionConfig::new(kind, STARTED_AT, compile(DEFAULT_RULES).unwrap(), baselines)
 }
 
+/// Waits until an update at or past `at_ms` of session time; a slow subscriber may skip updates, which
+/// is fine here, but a session that ends first fails the test.
+async fn wait_until(live: &mut LiveSession, at_ms: i64) {
+    loop {
+        match live.updates.recv().await {
+            Ok(update) if update.at_ms >= at_ms => return,
+            Ok(_) | Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => panic!("the session ended by itself"),
+        }
+    }
+}
+
 /// Every update of a session until its last one.
 async fn drain(live: &mut LiveSession) -> Vec<LiveUpdateDto> {
     let mut updates = Vec::new();
@@ -270,14 +282,7 @@ async fn shutdown_mid_session_flushes_pending_beats_and_ends_the_session() {
     )
     .await
     .unwrap();
-    // Wait until the session is 90 s in (a slow subscriber may skip updates: that is fine here).
-    loop {
-        match live.updates.recv().await {
-            Ok(update) if update.at_ms >= 90_000 => break,
-            Ok(_) | Err(RecvError::Lagged(_)) => {}
-            Err(RecvError::Closed) => panic!("the session ended by itself"),
-        }
-    }
+    wait_until(&mut live, 90_000).await;
     shutdown.cancel();
     let summary = live.finish().await.unwrap();
     assert_eq!(summary.ended, SessionEnd::Stopped);
@@ -341,13 +346,7 @@ async fn a_tag_is_stored_at_its_session_time_and_stop_ends_the_session() {
     .await
     .unwrap();
     // Tag once the session is under way.
-    loop {
-        match live.updates.recv().await {
-            Ok(update) if update.at_ms >= 30_000 => break,
-            Ok(_) | Err(RecvError::Lagged(_)) => {}
-            Err(RecvError::Closed) => panic!("the session ended by itself"),
-        }
-    }
+    wait_until(&mut live, 30_000).await;
     live.tag("coffee").await.unwrap();
     let summary = live.stop().await.unwrap();
     assert_eq!(summary.ended, SessionEnd::Stopped);
