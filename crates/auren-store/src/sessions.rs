@@ -375,28 +375,26 @@ impl Store {
         else {
             return Ok(None);
         };
-        let artifact_counts = sqlx::query(
+        let artifact_counts = session_rows(
+            &mut tx,
             "SELECT artifact, COUNT(*) FROM beats WHERE session_id = ? AND artifact IS NOT NULL \
              GROUP BY artifact ORDER BY artifact",
+            id,
+            pair_row,
         )
-        .bind(id.0)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-        .collect::<Result<_, StoreError>>()?;
-        let gaps = sqlx::query("SELECT from_ms, to_ms FROM gaps WHERE session_id = ? ORDER BY from_ms")
-            .bind(id.0)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|row| {
+        .await?;
+        let gaps = session_rows(
+            &mut tx,
+            "SELECT from_ms, to_ms FROM gaps WHERE session_id = ? ORDER BY from_ms",
+            id,
+            |row| {
                 Ok(GapRow {
                     from_ms: row.try_get(0)?,
                     to_ms: row.try_get(1)?,
                 })
-            })
-            .collect::<Result<_, StoreError>>()?;
+            },
+        )
+        .await?;
         let last = sqlx::query(
             "SELECT t_ms, name, value FROM metric_snapshots WHERE session_id = ?1 AND t_ms = \
              (SELECT MAX(t_ms) FROM metric_snapshots WHERE session_id = ?1) ORDER BY name",
@@ -414,29 +412,27 @@ impl Store {
                     .collect::<Result<_, StoreError>>()?,
             }),
         };
-        let alerts = sqlx::query(
+        let alerts = session_rows(
+            &mut tx,
             "SELECT id, session_id, at_ms, at, rule, severity, message, evidence FROM alerts \
              WHERE session_id = ? ORDER BY at_ms, id",
+            id,
+            alert_row,
         )
-        .bind(id.0)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(alert_row)
-        .collect::<Result<_, _>>()?;
-        let tags = sqlx::query("SELECT id, at_ms, name FROM tags WHERE session_id = ? ORDER BY at_ms, id")
-            .bind(id.0)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|row| {
+        .await?;
+        let tags = session_rows(
+            &mut tx,
+            "SELECT id, at_ms, name FROM tags WHERE session_id = ? ORDER BY at_ms, id",
+            id,
+            |row| {
                 Ok(TagRow {
                     id: row.try_get(0)?,
                     at_ms: row.try_get(1)?,
                     name: row.try_get(2)?,
                 })
-            })
-            .collect::<Result<_, StoreError>>()?;
+            },
+        )
+        .await?;
         let beats = beats_of(&mut tx, id).await?;
         tx.commit().await?;
         Ok(Some(SessionDetail {
@@ -463,14 +459,15 @@ impl Store {
     pub async fn hr_samples(&self, id: SessionId) -> Result<Vec<(f64, f64)>, StoreError> {
         let mut tx = self.pool.begin().await?;
         started_at(&mut tx, id).await?;
-        let rows = sqlx::query("SELECT t_ms, bpm FROM hr_samples WHERE session_id = ? ORDER BY t_ms")
-            .bind(id.0)
-            .fetch_all(&mut *tx)
-            .await?;
+        let samples = session_rows(
+            &mut tx,
+            "SELECT t_ms, bpm FROM hr_samples WHERE session_id = ? ORDER BY t_ms",
+            id,
+            pair_row,
+        )
+        .await?;
         tx.commit().await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .collect()
+        Ok(samples)
     }
 
     /// The values `(t_ms, value)` of metric `name` in session `id`, in time order.
@@ -485,9 +482,7 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .collect()
+        rows.iter().map(pair_row).collect()
     }
 
     /// Alerts of every session fired at wall times `from <= at < to` (Unix ms), oldest first.
@@ -507,17 +502,43 @@ impl Store {
 }
 
 async fn beats_of(conn: &mut SqliteConnection, id: SessionId) -> Result<Vec<BeatRow>, StoreError> {
-    sqlx::query("SELECT t_ms, rr_ms, artifact FROM beats WHERE session_id = ? ORDER BY t_ms")
-        .bind(id.0)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|row| {
+    session_rows(
+        conn,
+        "SELECT t_ms, rr_ms, artifact FROM beats WHERE session_id = ? ORDER BY t_ms",
+        id,
+        |row| {
             Ok(BeatRow {
                 t_ms: row.try_get(0)?,
                 rr_ms: row.try_get(1)?,
                 artifact: row.try_get(2)?,
             })
-        })
+        },
+    )
+    .await
+}
+
+/// Every row of `sql`, whose one parameter is the session id, for session `id`, each read by `read`: the
+/// shape of all the per-session reads of the detail view.
+async fn session_rows<T>(
+    conn: &mut SqliteConnection,
+    sql: &'static str,
+    id: SessionId,
+    read: impl Fn(&SqliteRow) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    sqlx::query(sql)
+        .bind(id.0)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(read)
         .collect()
+}
+
+/// A row of two columns as a pair: `(artifact, count)`, `(t_ms, bpm)`, `(t_ms, value)`.
+fn pair_row<A, B>(row: &SqliteRow) -> Result<(A, B), StoreError>
+where
+    A: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+    B: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
+    Ok((row.try_get(0)?, row.try_get(1)?))
 }
