@@ -115,22 +115,17 @@ impl Store {
 
     /// Morning lnRMSSD and resting HR of the days `from_day..=to_day` that have a reading, oldest first.
     pub async fn daily_trend(&self, from_day: i64, to_day: i64) -> Result<Vec<DailyTrendRow>, StoreError> {
-        sqlx::query(
-            "SELECT day, ln_rmssd, resting_hr FROM morning_readings WHERE day >= ? AND day <= ? ORDER BY day",
-        )
-        .bind(from_day)
-        .bind(to_day)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok(DailyTrendRow {
-                day: row.try_get(0)?,
-                ln_rmssd: row.try_get(1)?,
-                resting_hr: row.try_get(2)?,
+        // The same rows as the readings; only the session link is left out of the trend.
+        Ok(self
+            .morning_readings(from_day, to_day)
+            .await?
+            .into_iter()
+            .map(|r| DailyTrendRow {
+                day: r.day,
+                ln_rmssd: r.ln_rmssd,
+                resting_hr: r.resting_hr,
             })
-        })
-        .collect()
+            .collect())
     }
 
     /// Stores a baseline, replacing the one of the same metric and day.
