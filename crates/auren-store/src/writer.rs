@@ -378,6 +378,16 @@ impl Table {
         }
     }
 
+    /// The outbox kind of the table's rows.
+    fn outbox_kind(self) -> OutboxKind {
+        match self {
+            Self::Beats => OutboxKind::Beats,
+            Self::Gaps => OutboxKind::Gaps,
+            Self::Hr => OutboxKind::HrSamples,
+            Self::Metrics => OutboxKind::Metrics,
+        }
+    }
+
     fn columns(self) -> usize {
         match self {
             Self::Beats | Self::Metrics => 4,
@@ -483,61 +493,58 @@ impl Flusher {
             .await?;
             append_range(&mut tx, OutboxKind::Beats, session, (first, last), stored.beats).await?;
         }
-        if !batch.gaps.is_empty() {
-            stored.gaps = insert(&mut tx, statements, Table::Gaps, &batch.gaps, |q, g| {
-                q.bind(session).bind(g.0).bind(g.1)
-            })
-            .await?;
-            let range = span(batch.gaps.iter().map(|g| g.0));
-            append_range(&mut tx, OutboxKind::Gaps, session, range, stored.gaps).await?;
-        }
-        if !batch.hr.is_empty() {
-            stored.hr_samples = insert(&mut tx, statements, Table::Hr, &batch.hr, |q, h| {
-                q.bind(session).bind(h.0).bind(h.1)
-            })
-            .await?;
-            let range = span(batch.hr.iter().map(|h| h.0));
-            append_range(&mut tx, OutboxKind::HrSamples, session, range, stored.hr_samples).await?;
-        }
-        if !batch.metrics.is_empty() {
-            stored.metric_values = insert(&mut tx, statements, Table::Metrics, &batch.metrics, |q, m| {
-                q.bind(session).bind(m.0).bind(m.1).bind(m.2)
-            })
-            .await?;
-            let range = span(batch.metrics.iter().map(|m| m.0));
-            append_range(&mut tx, OutboxKind::Metrics, session, range, stored.metric_values).await?;
-        }
+        stored.gaps = insert_series(
+            &mut tx,
+            statements,
+            Table::Gaps,
+            session,
+            &batch.gaps,
+            |g| g.0,
+            |q, g| q.bind(session).bind(g.0).bind(g.1),
+        )
+        .await?;
+        stored.hr_samples = insert_series(
+            &mut tx,
+            statements,
+            Table::Hr,
+            session,
+            &batch.hr,
+            |h| h.0,
+            |q, h| q.bind(session).bind(h.0).bind(h.1),
+        )
+        .await?;
+        stored.metric_values = insert_series(
+            &mut tx,
+            statements,
+            Table::Metrics,
+            session,
+            &batch.metrics,
+            |m| m.0,
+            |q, m| q.bind(session).bind(m.0).bind(m.1).bind(m.2),
+        )
+        .await?;
         for alert in &batch.alerts {
-            let id: i64 = sqlx::Row::try_get(
-                &sqlx::query(
-                    "INSERT INTO alerts (session_id, at_ms, at, rule, severity, message, evidence) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                )
-                .bind(session)
-                .bind(alert.at_ms)
-                .bind(self.started_at.saturating_add(alert.at_ms.round() as i64))
-                .bind(&alert.rule)
-                .bind(&alert.severity)
-                .bind(&alert.message)
-                .bind(&alert.evidence)
-                .fetch_one(&mut *tx)
-                .await?,
-                0,
-            )?;
-            append_entity(&mut tx, OutboxKind::Alert, session, id).await?;
+            let query = sqlx::query(
+                "INSERT INTO alerts (session_id, at_ms, at, rule, severity, message, evidence) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(session)
+            .bind(alert.at_ms)
+            .bind(self.started_at.saturating_add(alert.at_ms.round() as i64))
+            .bind(&alert.rule)
+            .bind(&alert.severity)
+            .bind(&alert.message)
+            .bind(&alert.evidence);
+            insert_entity(&mut tx, query, OutboxKind::Alert, session).await?;
             stored.alerts += 1;
         }
         for (at_ms, name) in &batch.tags {
-            let id: i64 = sqlx::Row::try_get(
-                &sqlx::query("INSERT INTO tags (session_id, at_ms, name) VALUES (?, ?, ?) RETURNING id")
+            let query =
+                sqlx::query("INSERT INTO tags (session_id, at_ms, name) VALUES (?, ?, ?) RETURNING id")
                     .bind(session)
                     .bind(at_ms)
-                    .bind(name)
-                    .fetch_one(&mut *tx)
-                    .await?,
-                0,
-            )?;
-            append_entity(&mut tx, OutboxKind::Tag, session, id).await?;
+                    .bind(name);
+            insert_entity(&mut tx, query, OutboxKind::Tag, session).await?;
             stored.tags += 1;
         }
         tx.commit().await?;
@@ -576,12 +583,40 @@ async fn append_range(
     .await
 }
 
-async fn append_entity(
+/// Inserts the rows of a time-series table (not beats, whose counters need more) and the outbox row
+/// covering their times; returns how many were new.
+async fn insert_series<T>(
     conn: &mut SqliteConnection,
+    statements: &mut HashMap<(Table, usize), Arc<str>>,
+    table: Table,
+    session: i64,
+    rows: &[T],
+    time: impl Fn(&T) -> f64,
+    bind: impl Fn(SqliteQuery, &T) -> SqliteQuery,
+) -> Result<u64, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let stored = insert(&mut *conn, statements, table, rows, bind).await?;
+    append_range(
+        conn,
+        table.outbox_kind(),
+        session,
+        span(rows.iter().map(time)),
+        stored,
+    )
+    .await?;
+    Ok(stored)
+}
+
+/// Runs an `INSERT … RETURNING id` of one alert or tag and appends its outbox row.
+async fn insert_entity(
+    conn: &mut SqliteConnection,
+    query: sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
     kind: OutboxKind,
     session: i64,
-    id: i64,
 ) -> Result<(), sqlx::Error> {
+    let id: i64 = sqlx::Row::try_get(&query.fetch_one(&mut *conn).await?, 0)?;
     outbox::append(
         conn,
         Change {
