@@ -22,23 +22,10 @@ const YEAR_START: i64 = 1_735_689_600_000;
 const FIRST_DAY: i64 = YEAR_START / DAY_MS;
 const DAYS: i64 = 365;
 
-/// SplitMix64, so the generated year is the same on every machine.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+/// The crash test's generator, so the generated year is the same on every machine.
+#[path = "../tests/it/splitmix64.rs"]
+mod splitmix64;
+use splitmix64::SplitMix64;
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()

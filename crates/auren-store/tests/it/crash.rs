@@ -4,24 +4,12 @@
 //! handing to the writer, miss only beats from the last second before the kill, and keep the session's
 //! counters and the outbox in step with the beats (they commit in one transaction).
 
+use crate::splitmix64::SplitMix64;
 use auren_store::{OutboxKind, SessionId, Store};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 const KILLS: usize = 20;
-
-/// SplitMix64: a seeded generator, so the kill moments are the same on every run.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
 
 /// Reads one whole line; `None` at the end or on a line cut short by the kill.
 fn whole_line(reader: &mut impl BufRead) -> Option<String> {

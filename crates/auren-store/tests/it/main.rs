@@ -3,5 +3,6 @@
 mod crash;
 mod readings;
 mod sessions;
+mod splitmix64;
 mod usage;
 mod writer;
