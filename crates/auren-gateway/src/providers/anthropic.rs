@@ -388,6 +388,7 @@ impl Decoder for AnthropicDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::tests::assert_tool_turn;
 
     #[test]
     fn decodes_text_tool_use_and_usage() {
@@ -410,36 +411,16 @@ mod tests {
             decoder.event("", e, &mut out).expect("valid event");
         }
         let events: Vec<StreamEvent> = out.into_iter().collect();
-        assert_eq!(
-            events[0],
-            StreamEvent::TextDelta {
-                text: "Checking".into()
-            }
-        );
-        assert!(events.contains(&StreamEvent::ToolCall {
-            index: 0,
-            call: ToolCall {
-                id: "toolu_1".into(),
-                name: "rmssd".into(),
-                arguments: r#"{"days":7}"#.into()
-            }
-        }));
-        assert_eq!(
-            events[events.len() - 2],
-            StreamEvent::Usage {
-                usage: Usage {
-                    input_tokens: 25,
-                    cached_input_tokens: 5,
-                    output_tokens: 30,
-                    estimated: false
-                }
-            }
-        );
-        assert_eq!(
-            events[events.len() - 1],
-            StreamEvent::Finish {
-                reason: FinishReason::ToolCalls
-            }
+        assert_tool_turn(
+            &events,
+            "Checking",
+            "toolu_1",
+            Usage {
+                input_tokens: 25,
+                cached_input_tokens: 5,
+                output_tokens: 30,
+                estimated: false,
+            },
         );
     }
 

@@ -175,8 +175,30 @@ pub(crate) fn decode_sse<D: Decoder>(response: reqwest::Response, decoder: D) ->
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::chat::{FinishReason, ToolCall, Usage};
+
+    /// The turn both wire formats' decoder tests stream: `text` first, then the `rmssd` tool call `call_id`
+    /// with `{"days":7}` (sent in pieces), then `usage`, then the tool-calls finish last.
+    pub(crate) fn assert_tool_turn(events: &[StreamEvent], text: &str, call_id: &str, usage: Usage) {
+        assert_eq!(events[0], StreamEvent::TextDelta { text: text.into() });
+        assert!(events.contains(&StreamEvent::ToolCall {
+            index: 0,
+            call: ToolCall {
+                id: call_id.into(),
+                name: "rmssd".into(),
+                arguments: r#"{"days":7}"#.into()
+            }
+        }));
+        assert_eq!(events[events.len() - 2], StreamEvent::Usage { usage });
+        assert_eq!(
+            events[events.len() - 1],
+            StreamEvent::Finish {
+                reason: FinishReason::ToolCalls
+            }
+        );
+    }
 
     #[test]
     fn retry_after_reads_seconds_and_milliseconds() {

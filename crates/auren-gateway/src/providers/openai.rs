@@ -334,6 +334,7 @@ impl Decoder for OpenAiDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::tests::assert_tool_turn;
 
     #[test]
     fn decodes_text_tool_calls_usage_and_done() {
@@ -355,31 +356,16 @@ mod tests {
             .collect();
         assert_eq!(done.last(), Some(&true));
         let events: Vec<StreamEvent> = out.into_iter().collect();
-        assert_eq!(events[0], StreamEvent::TextDelta { text: "Hi".into() });
-        assert!(events.contains(&StreamEvent::ToolCall {
-            index: 0,
-            call: ToolCall {
-                id: "call_1".into(),
-                name: "rmssd".into(),
-                arguments: r#"{"days":7}"#.into()
-            }
-        }));
-        assert_eq!(
-            events[events.len() - 2],
-            StreamEvent::Usage {
-                usage: Usage {
-                    input_tokens: 12,
-                    cached_input_tokens: 4,
-                    output_tokens: 5,
-                    estimated: false
-                }
-            }
-        );
-        assert_eq!(
-            events[events.len() - 1],
-            StreamEvent::Finish {
-                reason: FinishReason::ToolCalls
-            }
+        assert_tool_turn(
+            &events,
+            "Hi",
+            "call_1",
+            Usage {
+                input_tokens: 12,
+                cached_input_tokens: 4,
+                output_tokens: 5,
+                estimated: false,
+            },
         );
     }
 
