@@ -42,5 +42,6 @@ pub use gateway::{ChatStream, Gateway};
 pub use prices::{PriceTable, Usd};
 pub use secrets::{ApiKey, KeychainSecrets, MemorySecrets, SecretStore};
 pub use usage::{
-    LedgerError, MemoryLedger, UsageGrouping, UsageLedger, UsageQuery, UsageRecord, UsageTotals,
+    GroupedTotals, LedgerError, MemoryLedger, UsageGrouping, UsageLedger, UsageQuery, UsageRecord,
+    UsageTotals,
 };

@@ -5,6 +5,7 @@
 use crate::clock::UnixMillis;
 use crate::prices::Usd;
 use futures::future::BoxFuture;
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 /// One finished (or broken-off) call.
@@ -84,9 +85,7 @@ pub fn summarise<'a>(
     records: impl IntoIterator<Item = &'a UsageRecord>,
     query: &UsageQuery,
 ) -> Vec<UsageTotals> {
-    let mut rows: std::collections::BTreeMap<[Option<String>; 5], UsageTotals> =
-        std::collections::BTreeMap::new();
-    let g = query.grouping;
+    let mut rows = GroupedTotals::new(query.grouping);
     for r in records {
         if query.since.is_some_and(|s| r.at < s)
             || query.until.is_some_and(|u| r.at >= u)
@@ -98,18 +97,53 @@ pub fn summarise<'a>(
             continue;
         }
         let date = r.at.utc_date();
+        rows.add(UsageTotals {
+            day: Some(date.to_string()),
+            month: Some(date.month_key()),
+            provider: Some(r.provider.clone()),
+            model: Some(r.model.clone()),
+            conversation: r.conversation.clone(),
+            calls: 1,
+            input_tokens: r.input_tokens,
+            cached_input_tokens: r.cached_input_tokens,
+            output_tokens: r.output_tokens,
+            cost: r.cost.unwrap_or(Usd::ZERO),
+            estimated_calls: u64::from(r.estimated),
+            unpriced_calls: u64::from(r.cost.is_none()),
+        });
+    }
+    rows.into_rows()
+}
+
+/// Usage totals being grouped: each part added lands in the row its [`UsageGrouping`] puts it in. The one
+/// fold behind [`summarise`] and behind ledgers that sum finer rows in their database (auren-store sums per
+/// day, provider, model and conversation) and fold the coarser groupings here.
+#[derive(Clone, Debug, Default)]
+pub struct GroupedTotals {
+    grouping: UsageGrouping,
+    rows: BTreeMap<[Option<String>; 5], UsageTotals>,
+}
+
+impl GroupedTotals {
+    pub fn new(grouping: UsageGrouping) -> Self {
+        Self {
+            grouping,
+            rows: BTreeMap::new(),
+        }
+    }
+
+    /// Adds `part`, whose keys are all those of its calls (day, month, provider, model, conversation); the
+    /// keys the grouping does not ask for are dropped.
+    pub fn add(&mut self, part: UsageTotals) {
+        let g = self.grouping;
         let key = [
-            g.by_day.then(|| date.to_string()),
-            g.by_month.then(|| date.month_key()),
-            g.by_model.then(|| r.provider.clone()),
-            g.by_model.then(|| r.model.clone()),
-            if g.by_conversation {
-                r.conversation.clone()
-            } else {
-                None
-            },
+            part.day.filter(|_| g.by_day),
+            part.month.filter(|_| g.by_month),
+            part.provider.filter(|_| g.by_model),
+            part.model.filter(|_| g.by_model),
+            part.conversation.filter(|_| g.by_conversation),
         ];
-        let row = rows.entry(key.clone()).or_insert_with(|| {
+        let row = self.rows.entry(key.clone()).or_insert_with(|| {
             let [day, month, provider, model, conversation] = key;
             UsageTotals {
                 day,
@@ -120,15 +154,19 @@ pub fn summarise<'a>(
                 ..UsageTotals::default()
             }
         });
-        row.calls += 1;
-        row.input_tokens += r.input_tokens;
-        row.cached_input_tokens += r.cached_input_tokens;
-        row.output_tokens += r.output_tokens;
-        row.cost = row.cost.saturating_add(r.cost.unwrap_or(Usd::ZERO));
-        row.estimated_calls += u64::from(r.estimated);
-        row.unpriced_calls += u64::from(r.cost.is_none());
+        row.calls += part.calls;
+        row.input_tokens += part.input_tokens;
+        row.cached_input_tokens += part.cached_input_tokens;
+        row.output_tokens += part.output_tokens;
+        row.cost = row.cost.saturating_add(part.cost);
+        row.estimated_calls += part.estimated_calls;
+        row.unpriced_calls += part.unpriced_calls;
     }
-    rows.into_values().collect()
+
+    /// The rows, ordered by day, month, provider, model, conversation.
+    pub fn into_rows(self) -> Vec<UsageTotals> {
+        self.rows.into_values().collect()
+    }
 }
 
 /// A ledger in memory: for tests, and for callers that keep no history.

@@ -1,11 +1,10 @@
 //! The `llm_usage` table: auren-gateway's `UsageLedger` on SQLite.
 
 use crate::{Store, StoreError};
-use auren_gateway::usage::{LedgerError, UsageLedger, UsageQuery, UsageRecord, UsageTotals};
+use auren_gateway::usage::{GroupedTotals, LedgerError, UsageLedger, UsageQuery, UsageRecord, UsageTotals};
 use auren_gateway::{UnixMillis, Usd};
 use futures::future::BoxFuture;
 use sqlx::Row;
-use std::collections::BTreeMap;
 
 fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
     i64::try_from(value)
@@ -61,42 +60,27 @@ impl Store {
         .bind(&query.conversation)
         .fetch_all(&self.pool)
         .await?;
-        let g = query.grouping;
-        let mut totals: BTreeMap<[Option<String>; 5], UsageTotals> = BTreeMap::new();
+        let mut totals = GroupedTotals::new(query.grouping);
         for row in rows {
             let day: String = row.try_get(0)?;
-            let provider: String = row.try_get(1)?;
-            let model: String = row.try_get(2)?;
-            let conversation: Option<String> = row.try_get(3)?;
-            let key = [
-                g.by_day.then(|| day.clone()),
-                g.by_month.then(|| day.get(..7).unwrap_or(&day).to_owned()),
-                g.by_model.then_some(provider),
-                g.by_model.then_some(model),
-                if g.by_conversation { conversation } else { None },
-            ];
-            let entry = totals.entry(key.clone()).or_insert_with(|| {
-                let [day, month, provider, model, conversation] = key;
-                UsageTotals {
-                    day,
-                    month,
-                    provider,
-                    model,
-                    conversation,
-                    ..UsageTotals::default()
-                }
+            totals.add(UsageTotals {
+                month: Some(day.get(..7).unwrap_or(&day).to_owned()),
+                day: Some(day),
+                provider: Some(row.try_get(1)?),
+                model: Some(row.try_get(2)?),
+                conversation: row.try_get(3)?,
+                calls: to_u64(row.try_get(4)?, "calls")?,
+                input_tokens: to_u64(row.try_get(5)?, "input_tokens")?,
+                cached_input_tokens: to_u64(row.try_get(6)?, "cached_input_tokens")?,
+                output_tokens: to_u64(row.try_get(7)?, "output_tokens")?,
+                cost: Usd {
+                    picodollars: row.try_get(8)?,
+                },
+                estimated_calls: to_u64(row.try_get(9)?, "estimated")?,
+                unpriced_calls: to_u64(row.try_get(10)?, "unpriced")?,
             });
-            entry.calls += to_u64(row.try_get(4)?, "calls")?;
-            entry.input_tokens += to_u64(row.try_get(5)?, "input_tokens")?;
-            entry.cached_input_tokens += to_u64(row.try_get(6)?, "cached_input_tokens")?;
-            entry.output_tokens += to_u64(row.try_get(7)?, "output_tokens")?;
-            entry.cost = entry.cost.saturating_add(Usd {
-                picodollars: row.try_get(8)?,
-            });
-            entry.estimated_calls += to_u64(row.try_get(9)?, "estimated")?;
-            entry.unpriced_calls += to_u64(row.try_get(10)?, "unpriced")?;
         }
-        Ok(totals.into_values().collect())
+        Ok(totals.into_rows())
     }
 
     /// The cost of every call at or after `since`.
