@@ -68,10 +68,7 @@ async fn spend_is_settled_at_the_real_cost() {
         "gpt-4.1",
         [Script::Reply(Reply::text(["ok"]).with_usage(1_000, 500))],
     );
-    rig.gateway
-        .chat("openai:gpt-4.1", ChatRequest::user("hi"))
-        .await
-        .expect("answer");
+    rig.ask("openai:gpt-4.1").await.expect("answer");
     // gpt-4.1: $2 in, $8 out per million.
     let expected = Usd::from_dollars(1_000.0 * 2e-6 + 500.0 * 8e-6);
     assert_eq!(rig.gateway.spent(), (expected, expected));
@@ -166,19 +163,14 @@ async fn an_abandoned_stream_settles_an_estimate_and_frees_its_reservation() {
             reply: Reply::text(["partial", " answer"]),
         }],
     );
-    let mut stream = rig
-        .gateway
-        .stream("openai:gpt-4.1", ChatRequest::user("hi"))
-        .await
-        .expect("answer starts");
+    let mut stream = rig.ask_streaming("openai:gpt-4.1").await.expect("answer starts");
     let first = futures::StreamExt::next(&mut stream).await;
     assert!(matches!(
         first,
         Some(Ok(auren_gateway::StreamEvent::TextDelta { .. }))
     ));
     let error = rig
-        .gateway
-        .chat("openai:gpt-4.1", ChatRequest::user("hi"))
+        .ask("openai:gpt-4.1")
         .await
         .expect_err("the reservation is held");
     assert!(matches!(error, GatewayError::Budget(_)), "{error}");
@@ -188,8 +180,7 @@ async fn an_abandoned_stream_settles_an_estimate_and_frees_its_reservation() {
         today > Usd::ZERO && today < Usd::from_dollars(0.0002),
         "an estimate was settled: {today}"
     );
-    rig.gateway
-        .chat("openai:gpt-4.1", ChatRequest::user("hi"))
+    rig.ask("openai:gpt-4.1")
         .await
         .expect("the reservation was released");
 }

@@ -1,17 +1,10 @@
 //! Failover order, retries and Retry-After, breakers, timeouts, broken and malformed streams, rate limits.
 
-use crate::support::{drain, models_asked, rig, rig_with, text_of};
+use crate::support::{drain, models_asked, rig, rig_with, status, text_of};
 use auren_fake_llm::{Reply, Script};
 use auren_gateway::breaker::BreakerState;
 use auren_gateway::{AttemptFailure, ChatRequest, GatewayError, StreamEvent};
 use std::time::{Duration, Instant};
-
-fn status(code: u16) -> Script {
-    Script::Status {
-        status: code,
-        retry_after: None,
-    }
-}
 
 #[tokio::test]
 async fn fails_over_in_order_and_lists_every_attempt() {
@@ -20,11 +13,7 @@ async fn fails_over_in_order_and_lists_every_attempt() {
     rig.fake.script("gpt-4.1", [status(401)]);
     rig.fake
         .script("llama3.1", [Script::Reply(Reply::text(["local ", "answer"]))]);
-    let stream = rig
-        .gateway
-        .stream("smart", ChatRequest::user("hi"))
-        .await
-        .expect("the third route answers");
+    let stream = rig.ask_streaming("smart").await.expect("the third route answers");
     assert_eq!(stream.route().to_string(), "local:llama3.1");
     let failed: Vec<String> = stream.failed_attempts().iter().map(ToString::to_string).collect();
     assert_eq!(
@@ -50,11 +39,7 @@ async fn all_failed_names_each_route_and_why() {
     rig.fake.script("claude-sonnet-4-5", [status(400)]);
     rig.fake.script("gpt-4.1", [Script::MalformedJson]);
     rig.fake.script("llama3.1", [status(503)]);
-    let error = rig
-        .gateway
-        .stream("smart", ChatRequest::user("hi"))
-        .await
-        .expect_err("all fail");
+    let error = rig.ask_streaming("smart").await.expect_err("all fail");
     let GatewayError::AllProvidersFailed { model, attempts } = &error else {
         panic!("{error}")
     };
@@ -85,11 +70,7 @@ async fn refused_connection_fails_over_to_the_next_route() {
         c.providers[1].base_url = format!("http://{closed}");
     })
     .await;
-    let response = rig
-        .gateway
-        .chat("smart", ChatRequest::user("hi"))
-        .await
-        .expect("openai answers");
+    let response = rig.ask("smart").await.expect("openai answers");
     assert_eq!(response.provider, "openai");
     assert_eq!(models_asked(&rig.fake), ["gpt-4.1"]);
 }
@@ -105,20 +86,12 @@ async fn transient_errors_are_retried_but_client_errors_are_not() {
             Script::Reply(Reply::text(["third time"])),
         ],
     );
-    let response = rig
-        .gateway
-        .chat("anthropic:claude-sonnet-4-5", ChatRequest::user("hi"))
-        .await
-        .expect("answer");
+    let response = rig.ask("anthropic:claude-sonnet-4-5").await.expect("answer");
     assert_eq!(response.text, "third time");
     assert_eq!(models_asked(&rig.fake).len(), 3);
 
     rig.fake.script("gpt-4.1", [status(401)]);
-    let error = rig
-        .gateway
-        .chat("openai:gpt-4.1", ChatRequest::user("hi"))
-        .await
-        .expect_err("401");
+    let error = rig.ask("openai:gpt-4.1").await.expect_err("401");
     let GatewayError::AllProvidersFailed { attempts, .. } = error else {
         panic!("expected AllProvidersFailed")
     };
@@ -139,11 +112,7 @@ async fn retry_after_is_honoured_and_a_long_one_fails_over_at_once() {
         ],
     );
     let started = Instant::now();
-    let response = rig
-        .gateway
-        .chat("anthropic:claude-sonnet-4-5", ChatRequest::user("hi"))
-        .await
-        .expect("answer");
+    let response = rig.ask("anthropic:claude-sonnet-4-5").await.expect("answer");
     assert_eq!(response.text, "after waiting");
     assert!(
         started.elapsed() >= Duration::from_secs(1),
@@ -158,11 +127,7 @@ async fn retry_after_is_honoured_and_a_long_one_fails_over_at_once() {
             retry_after: Some("120".into()),
         }],
     );
-    let stream = rig
-        .gateway
-        .stream("smart", ChatRequest::user("hi"))
-        .await
-        .expect("openai answers");
+    let stream = rig.ask_streaming("smart").await.expect("openai answers");
     assert_eq!(stream.route().provider, "openai");
     assert_eq!(
         stream.failed_attempts()[0].failure.retry_after(),
@@ -218,11 +183,7 @@ async fn no_retry_or_failover_once_a_token_reached_the_caller() {
             Script::Reply(Reply::text(["ok"])),
         ],
     );
-    let response = rig
-        .gateway
-        .chat("smart", ChatRequest::user("hi"))
-        .await
-        .expect("retried");
+    let response = rig.ask("smart").await.expect("retried");
     assert_eq!(
         (response.provider.as_str(), response.text.as_str()),
         ("anthropic", "ok")
@@ -238,11 +199,7 @@ async fn first_token_and_idle_timeouts() {
     .await;
     rig.fake
         .script("claude-sonnet-4-5", [Script::StallBeforeFirstToken]);
-    let stream = rig
-        .gateway
-        .stream("smart", ChatRequest::user("hi"))
-        .await
-        .expect("openai answers");
+    let stream = rig.ask_streaming("smart").await.expect("openai answers");
     assert_eq!(
         stream.failed_attempts()[0].failure,
         AttemptFailure::FirstTokenTimeout(Duration::from_millis(300))
@@ -277,11 +234,7 @@ async fn in_stream_provider_errors_before_content_fail_over() {
             reply: Reply::text(["x"]),
         }],
     );
-    let stream = rig
-        .gateway
-        .stream("smart", ChatRequest::user("hi"))
-        .await
-        .expect("openai answers");
+    let stream = rig.ask_streaming("smart").await.expect("openai answers");
     assert_eq!(
         stream.failed_attempts()[0].failure,
         AttemptFailure::StreamError {
@@ -297,11 +250,7 @@ async fn breaker_opens_is_skipped_probes_half_open_and_closes() {
     let breaker = rig.gateway.breaker("anthropic", "claude-sonnet-4-5");
     rig.fake.script("claude-sonnet-4-5", [status(500), status(500)]);
     for _ in 0..2 {
-        let answer = rig
-            .gateway
-            .chat("smart", ChatRequest::user("hi"))
-            .await
-            .expect("openai answers");
+        let answer = rig.ask("smart").await.expect("openai answers");
         assert_eq!(answer.provider, "openai");
     }
     let now = rig.gateway_now();
@@ -309,11 +258,7 @@ async fn breaker_opens_is_skipped_probes_half_open_and_closes() {
     assert_eq!(breaker.state(now), BreakerState::Open { until });
 
     // Open: the route is skipped without a request.
-    let stream = rig
-        .gateway
-        .stream("smart", ChatRequest::user("hi"))
-        .await
-        .expect("openai answers");
+    let stream = rig.ask_streaming("smart").await.expect("openai answers");
     assert_eq!(
         stream.failed_attempts()[0].failure,
         AttemptFailure::BreakerOpen(until)
@@ -337,10 +282,7 @@ async fn breaker_opens_is_skipped_probes_half_open_and_closes() {
         BreakerState::HalfOpen { probing: false }
     );
     rig.fake.script("claude-sonnet-4-5", [status(503)]);
-    rig.gateway
-        .chat("smart", ChatRequest::user("hi"))
-        .await
-        .expect("openai answers");
+    rig.ask("smart").await.expect("openai answers");
     assert!(matches!(
         breaker.state(rig.gateway_now()),
         BreakerState::Open { .. }
@@ -348,11 +290,7 @@ async fn breaker_opens_is_skipped_probes_half_open_and_closes() {
 
     // A successful probe closes it.
     rig.clock.advance(Duration::from_secs(30));
-    let answer = rig
-        .gateway
-        .chat("smart", ChatRequest::user("hi"))
-        .await
-        .expect("anthropic answers");
+    let answer = rig.ask("smart").await.expect("anthropic answers");
     assert_eq!(answer.provider, "anthropic");
     assert_eq!(breaker.state(rig.gateway_now()), BreakerState::Closed);
 }
@@ -360,15 +298,8 @@ async fn breaker_opens_is_skipped_probes_half_open_and_closes() {
 #[tokio::test]
 async fn rate_limit_skips_the_provider_until_the_bucket_refills() {
     let rig = rig_with(|c| c.providers[2].requests_per_minute = Some(1)).await;
-    rig.gateway
-        .chat("local:llama3.1", ChatRequest::user("hi"))
-        .await
-        .expect("first call passes");
-    let error = rig
-        .gateway
-        .chat("local:llama3.1", ChatRequest::user("hi"))
-        .await
-        .expect_err("limited");
+    rig.ask("local:llama3.1").await.expect("first call passes");
+    let error = rig.ask("local:llama3.1").await.expect_err("limited");
     let GatewayError::AllProvidersFailed { attempts, .. } = error else {
         panic!("expected AllProvidersFailed")
     };
@@ -377,10 +308,7 @@ async fn rate_limit_skips_the_provider_until_the_bucket_refills() {
         AttemptFailure::RateLimited(Duration::from_secs(60))
     );
     rig.clock.advance(Duration::from_secs(60));
-    rig.gateway
-        .chat("local:llama3.1", ChatRequest::user("hi"))
-        .await
-        .expect("refilled");
+    rig.ask("local:llama3.1").await.expect("refilled");
     assert_eq!(models_asked(&rig.fake).len(), 2);
 }
 

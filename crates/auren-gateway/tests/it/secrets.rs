@@ -1,8 +1,7 @@
 //! Keys go where each format wants them and never into logs; spans carry the GenAI attribute names.
 
-use crate::support::{ANTHROPIC_KEY, OPENAI_KEY, rig};
+use crate::support::{ANTHROPIC_KEY, OPENAI_KEY, rig, status};
 use auren_fake_llm::{Reply, Script};
-use auren_gateway::ChatRequest;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use tracing_subscriber::fmt::format::FmtSpan;
@@ -43,27 +42,14 @@ async fn no_key_in_logs_and_genai_attributes_in_spans() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let rig = rig().await;
-    rig.fake.script(
-        "claude-sonnet-4-5",
-        [Script::Status {
-            status: 401,
-            retry_after: None,
-        }],
-    );
+    rig.fake.script("claude-sonnet-4-5", [status(401)]);
     rig.fake
         .script("gpt-4.1", [Script::Reply(Reply::text(["fine"]).with_usage(9, 1))]);
-    let response = rig
-        .gateway
-        .chat("smart", ChatRequest::user("hi"))
-        .await
-        .expect("openai answers");
+    let response = rig.ask("smart").await.expect("openai answers");
     assert_eq!(response.provider, "openai");
     rig.fake
         .script("claude-sonnet-4-5", [Script::Reply(Reply::text(["also fine"]))]);
-    rig.gateway
-        .chat("anthropic:claude-sonnet-4-5", ChatRequest::user("hi"))
-        .await
-        .expect("answer");
+    rig.ask("anthropic:claude-sonnet-4-5").await.expect("answer");
     let debug = format!("{:?}", rig.gateway);
 
     let requests = rig.fake.requests();

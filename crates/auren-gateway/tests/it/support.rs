@@ -1,9 +1,9 @@
 //! The test rig: a fake provider server and a gateway configured against it, with a manual clock.
 
-use auren_fake_llm::FakeLlm;
+use auren_fake_llm::{FakeLlm, Script};
 use auren_gateway::{
-    ChatRequest, Clock, Gateway, GatewayConfig, ManualClock, MemoryLedger, MemorySecrets, StreamEvent,
-    UsageLedger, UtcDate,
+    ChatRequest, ChatResponse, ChatStream, Clock, Gateway, GatewayConfig, GatewayError, ManualClock,
+    MemoryLedger, MemorySecrets, StreamEvent, UsageLedger, UtcDate,
 };
 use futures::StreamExt;
 use std::sync::Arc;
@@ -16,6 +16,26 @@ pub struct Rig {
     pub gateway: Gateway,
     pub clock: Arc<ManualClock>,
     pub ledger: Arc<MemoryLedger>,
+}
+
+impl Rig {
+    /// Asks `model` "hi" and waits for the whole answer: the request most tests send.
+    pub async fn ask(&self, model: &str) -> Result<ChatResponse, GatewayError> {
+        self.gateway.chat(model, ChatRequest::user("hi")).await
+    }
+
+    /// Asks `model` "hi" and returns the stream once the answer has begun.
+    pub async fn ask_streaming(&self, model: &str) -> Result<ChatStream, GatewayError> {
+        self.gateway.stream(model, ChatRequest::user("hi")).await
+    }
+}
+
+/// The fake server answers with HTTP `code` and no `Retry-After`.
+pub fn status(code: u16) -> Script {
+    Script::Status {
+        status: code,
+        retry_after: None,
+    }
 }
 
 /// 2025-11-21T10:00:00Z
