@@ -8,8 +8,8 @@ use auren_gateway::{
 use futures::StreamExt;
 use std::sync::Arc;
 
-pub const OPENAI_KEY: &str = "fake-openai-key-c0ffee1234567890";
 // Made-up keys, shaped unlike real ones so secret scanners stay quiet; tests look for them in logs.
+pub const OPENAI_KEY: &str = "fake-openai-key-c0ffee1234567890";
 pub const ANTHROPIC_KEY: &str = "fake-anthropic-key-deadbeef0987654321";
 
 pub struct Rig {
