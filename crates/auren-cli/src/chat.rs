@@ -2,6 +2,7 @@
 //! gateway, the answer streamed to stdout as it arrives; usage and cost go to the database and a one-line
 //! summary to stderr.
 
+use crate::places::{config_path, db_path, runtime};
 use anyhow::{Context, bail};
 use auren_gateway::{
     ChatRequest, Gateway, GatewayConfig, KeychainSecrets, StreamEvent, SystemClock, Usage, UsageLedger,
@@ -30,32 +31,8 @@ pub struct Args {
     pub prompt: String,
 }
 
-fn project_dirs() -> anyhow::Result<directories::ProjectDirs> {
-    directories::ProjectDirs::from("", "", "auren").context("no home directory to find auren's folders in")
-}
-
-/// `--config`, else the platform config directory's gateway.toml.
-pub fn config_path(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    match given {
-        Some(path) => Ok(path),
-        None => Ok(project_dirs()?.config_dir().join("gateway.toml")),
-    }
-}
-
-/// `--db`, else the platform data directory's auren.db.
-pub fn db_path(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    match given {
-        Some(path) => Ok(path),
-        None => Ok(project_dirs()?.data_dir().join("auren.db")),
-    }
-}
-
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting tokio")?;
-    runtime.block_on(chat(args))
+    runtime()?.block_on(chat(args))
 }
 
 async fn chat(args: Args) -> anyhow::Result<()> {

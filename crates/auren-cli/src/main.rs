@@ -7,6 +7,7 @@ mod chat;
 mod duration;
 mod input;
 mod morning;
+mod places;
 mod record;
 mod replay;
 mod rules;

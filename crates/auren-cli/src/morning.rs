@@ -8,8 +8,9 @@ use auren_store::Store;
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
-use crate::chat::db_path;
-use crate::record::{SourceArgs, baselines, choose_source, ctrl_c_cancels, now_unix_ms, runtime};
+use crate::places::db_path;
+use crate::places::runtime;
+use crate::record::{SourceArgs, baselines, choose_source, ctrl_c_cancels, now_unix_ms};
 
 #[derive(clap::Args)]
 pub struct Args {

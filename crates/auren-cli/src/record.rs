@@ -17,8 +17,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-use crate::chat::db_path;
 use crate::duration::parse_duration;
+use crate::places::{db_path, runtime};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -44,14 +44,6 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     runtime()?.block_on(record(args))
-}
-
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting tokio")
 }
 
 async fn record(args: Args) -> anyhow::Result<()> {

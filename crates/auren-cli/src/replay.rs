@@ -10,8 +10,9 @@ use auren_strap::{Pace, Speed};
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
-use crate::chat::db_path;
-use crate::record::{baselines, ctrl_c_cancels, finish, follow, now_unix_ms, parse_kind, runtime};
+use crate::places::db_path;
+use crate::places::runtime;
+use crate::record::{baselines, ctrl_c_cancels, finish, follow, now_unix_ms, parse_kind};
 
 #[derive(clap::Args)]
 pub struct Args {

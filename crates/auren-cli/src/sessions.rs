@@ -5,8 +5,8 @@ use auren_gateway::clock::UnixMillis;
 use auren_store::Store;
 use std::path::PathBuf;
 
-use crate::chat::db_path;
-use crate::record::runtime;
+use crate::places::db_path;
+use crate::places::runtime;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -4,7 +4,7 @@
 use anyhow::bail;
 use std::time::Duration;
 
-use crate::record::runtime;
+use crate::places::runtime;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -1,7 +1,6 @@
 //! `auren usage [--json] [--db PATH]`: tokens and cost of LLM calls, by UTC day and model.
 
-use crate::chat::db_path;
-use anyhow::Context;
+use crate::places::{db_path, runtime};
 use auren_gateway::{UsageGrouping, UsageQuery, UsageTotals, Usd};
 use auren_store::Store;
 use std::path::PathBuf;
@@ -17,11 +16,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting tokio")?;
-    let rows = runtime.block_on(async {
+    let rows = runtime()?.block_on(async {
         let store = Store::open(&db_path(args.db)?).await?;
         let query = UsageQuery {
             grouping: UsageGrouping {
