@@ -1,0 +1,72 @@
+// The running live session, kept outside any view so leaving Live does not lose beats: the
+// Channel feeds rings (up to six hours of beats) and views subscribe to redraw.
+import { call, newChannel, type Alert, type LiveStarted, type LiveUpdate, type SessionKind, type SessionSummary, type SourceChoice } from "./ipc";
+import { BeatSeries, SampledSeries } from "./series";
+import { Store } from "./state";
+
+export interface LiveState {
+  started: LiveStarted | null;
+  /** True when the session was found running after a reload: no updates reach this window. */
+  detached: boolean;
+  last: LiveUpdate | null;
+  alerts: Alert[];
+  tags: { tag: string; atMs: number }[];
+  saved: SessionSummary | null;
+  error: string | null;
+}
+
+export const beats = new BeatSeries();
+/** Rolling RMSSD 60 s, 5 min and DFA α1, one sample per second of session time for six hours. */
+export const rolling = new SampledSeries(6 * 3600, 3, 1000);
+
+export const liveState = new Store<LiveState>({
+  started: null, detached: false, last: null, alerts: [], tags: [], saved: null, error: null,
+});
+
+/** Fired on every channel message (views coalesce their redraws to animation frames). */
+export const liveTick = new Store<number>(0);
+
+function patch(p: Partial<LiveState>): void {
+  liveState.set({ ...liveState.get(), ...p });
+}
+
+export function onUpdate(u: LiveUpdate): void {
+  const st = liveState.get();
+  if (st.started && u.session_id !== null && u.session_id !== st.started.session_id) return;
+  beats.append(u.beats);
+  rolling.offer(u.at_ms, [u.metrics.rmssd_60s, u.metrics.rmssd_5m, u.metrics.dfa_alpha1]);
+  const alerts = u.alerts.length ? [...u.alerts.slice().reverse(), ...st.alerts] : st.alerts;
+  patch({ last: u, alerts });
+  liveTick.set(liveTick.get() + 1);
+}
+
+export async function startLive(source: SourceChoice, kind: SessionKind): Promise<void> {
+  beats.clear();
+  rolling.clear();
+  patch({ started: null, detached: false, last: null, alerts: [], tags: [], saved: null, error: null });
+  const ch = newChannel<LiveUpdate>(onUpdate);
+  const started = await call("startLive", source, kind, ch);
+  patch({ started });
+}
+
+export async function stopLive(): Promise<SessionSummary> {
+  const saved = await call("stopLive");
+  patch({ started: null, detached: false, saved });
+  return saved;
+}
+
+export async function tagLive(tag: string): Promise<void> {
+  await call("tagLive", tag);
+  const st = liveState.get();
+  patch({ tags: [...st.tags, { tag, atMs: st.last?.at_ms ?? 0 }] });
+}
+
+/** Picks up a session that was running before the window reloaded. */
+export async function adoptRunning(): Promise<void> {
+  const running = await call("liveStatus");
+  if (running && !liveState.get().started) patch({ started: running, detached: true });
+}
+
+export function isRunning(): boolean {
+  return liveState.get().started !== null;
+}

@@ -1,0 +1,46 @@
+// The morning verdict in words, and how many more mornings a baseline needs. The thresholds
+// mirror auren-hrv's readiness module (MIN_ROLLING_READINGS, MIN_BASELINE_READINGS).
+
+export const MIN_ROLLING_READINGS = 3;
+export const MIN_BASELINE_READINGS = 14;
+export const BASELINE_DAYS = 60;
+export const ROLLING_DAYS = 7;
+
+export interface DayLike {
+  day: number;
+  today_ln_rmssd: number | null;
+}
+
+/** Mornings still needed before both the 7-day mean and the 60-day baseline exist. */
+export function morningsUntilBaseline(days: readonly DayLike[], today: number): number {
+  const inWindow = (d: DayLike, span: number) =>
+    d.today_ln_rmssd !== null && d.day <= today && d.day > today - span;
+  const distinct = (span: number) => new Set(days.filter((d) => inWindow(d, span)).map((d) => d.day)).size;
+  const need60 = MIN_BASELINE_READINGS - distinct(BASELINE_DAYS);
+  const need7 = MIN_ROLLING_READINGS - distinct(ROLLING_DAYS);
+  return Math.max(0, need60, need7);
+}
+
+export function verdictSentence(verdict: string | null, morningsNeeded: number): string {
+  switch (verdict) {
+    case "below":
+      return "Your HRV is below your normal range: your body has not fully recovered — keep today easy.";
+    case "within":
+      return "Your HRV is within your normal range: you are recovered — train as planned.";
+    case "above":
+      return "Your HRV is above your normal range: usually a sign of good recovery — but if you feel run down, treat it as fatigue and keep today easy.";
+    case null: {
+      if (morningsNeeded <= 0) return "No verdict today: your baseline could not be computed from the readings so far.";
+      const m = morningsNeeded === 1 ? "1 more morning" : `${morningsNeeded} more mornings`;
+      return `Not enough readings yet: ${m} until a baseline.`;
+    }
+    default:
+      return `Unrecognised verdict "${verdict}".`;
+  }
+}
+
+export type VerdictTone = "low" | "ok" | "high" | "none";
+
+export function verdictTone(verdict: string | null): VerdictTone {
+  return verdict === "below" ? "low" : verdict === "within" ? "ok" : verdict === "above" ? "high" : "none";
+}

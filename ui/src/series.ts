@@ -1,0 +1,199 @@
+// Chart data preparation from beat batches: the rings that hold a live session's beats and the
+// arrays uPlot draws (tachogram, Poincaré), plus signal quality and artifact counts.
+import { Ring } from "./ring";
+import { rrInUnit, type RrUnit } from "./format";
+
+export interface BeatLike {
+  at_ms: number;
+  rr_ms: number;
+  artifact: string | null;
+}
+
+export const ARTIFACT_KINDS = ["ectopic", "missed", "extra", "long_short"] as const;
+export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
+
+/** Six hours of beats at 200 bpm. */
+export const LIVE_BEAT_CAPACITY = 6 * 3600 * 200 / 60;
+
+export interface Tachogram {
+  /** Session time, s. */
+  x: Float64Array;
+  /** RR in the display unit. */
+  rr: Float64Array;
+  /** RR where the beat is an artifact, null elsewhere (drawn as distinct points). */
+  artifacts: (number | null)[];
+  count: number;
+}
+
+export interface Poincare {
+  /** RRn, ascending (uPlot's x must be sorted). */
+  x: number[];
+  /** RRn+1. */
+  y: number[];
+}
+
+export class BeatSeries {
+  readonly at: Ring;
+  readonly rr: Ring;
+  /** 0 for a clean beat, 1 for an artifact. */
+  readonly flag: Ring;
+  private scratch: Float64Array;
+
+  constructor(capacity: number = LIVE_BEAT_CAPACITY) {
+    this.at = new Ring(capacity);
+    this.rr = new Ring(capacity);
+    this.flag = new Ring(capacity);
+    this.scratch = new Float64Array(0);
+  }
+
+  get length(): number {
+    return this.at.length;
+  }
+
+  clear(): void {
+    this.at.clear();
+    this.rr.clear();
+    this.flag.clear();
+  }
+
+  append(beats: readonly BeatLike[]): void {
+    for (const b of beats) {
+      if (!Number.isFinite(b.at_ms) || !Number.isFinite(b.rr_ms)) continue;
+      this.at.push(b.at_ms);
+      this.rr.push(b.rr_ms);
+      this.flag.push(b.artifact ? 1 : 0);
+    }
+  }
+
+  /** Index of the first beat inside the last `windowMs` (all beats when null). */
+  windowStart(windowMs: number | null): number {
+    if (windowMs === null || this.length === 0) return 0;
+    const end = this.at.last() ?? 0;
+    return this.at.lowerBound(end - windowMs);
+  }
+
+  tachogram(windowMs: number | null, unit: RrUnit): Tachogram {
+    const from = this.windowStart(windowMs);
+    const n = this.length - from;
+    const x = new Float64Array(n);
+    const rr = new Float64Array(n);
+    this.at.copyTo(x, from);
+    this.rr.copyTo(rr, from);
+    const flags = this.flagsFrom(from, n);
+    const artifacts: (number | null)[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      x[i] = x[i] / 1000;
+      rr[i] = rrInUnit(rr[i], unit);
+      artifacts[i] = flags[i] ? rr[i] : null;
+    }
+    return { x, rr, artifacts, count: n };
+  }
+
+  poincare(windowMs: number | null, unit: RrUnit): Poincare {
+    const from = this.windowStart(windowMs);
+    const n = this.length - from;
+    const rr = new Float64Array(n);
+    this.rr.copyTo(rr, from);
+    const flags = this.flagsFrom(from, n).slice();
+    return poincarePairs(rr, flags, unit);
+  }
+
+  private flagsFrom(from: number, n: number): Float64Array {
+    if (this.scratch.length < n) this.scratch = new Float64Array(Math.max(n, this.scratch.length * 2));
+    const view = this.scratch.subarray(0, n);
+    this.flag.copyTo(view, from);
+    return view;
+  }
+}
+
+/** Successive pairs (RRn, RRn+1), skipping any pair that touches an artifact, sorted by RRn. */
+export function poincarePairs(rr: ArrayLike<number>, flags: ArrayLike<number>, unit: RrUnit): Poincare {
+  const pairs: [number, number][] = [];
+  for (let i = 0; i + 1 < rr.length; i++) {
+    if (flags[i] || flags[i + 1]) continue;
+    pairs.push([rrInUnit(rr[i], unit), rrInUnit(rr[i + 1], unit)]);
+  }
+  pairs.sort((a, b) => a[0] - b[0]);
+  return { x: pairs.map((p) => p[0]), y: pairs.map((p) => p[1]) };
+}
+
+export function beatsToTachogram(beats: readonly BeatLike[], unit: RrUnit): Tachogram {
+  const s = new BeatSeries(Math.max(1, beats.length));
+  s.append(beats);
+  return s.tachogram(null, unit);
+}
+
+export function beatsToPoincare(beats: readonly BeatLike[], unit: RrUnit): Poincare {
+  const rr = beats.map((b) => b.rr_ms);
+  const flags = beats.map((b) => (b.artifact ? 1 : 0));
+  return poincarePairs(rr, flags, unit);
+}
+
+export type QualityLevel = "good" | "fair" | "poor" | "none";
+
+export interface SignalQuality {
+  /** Artifacts as a percentage of beats; null before the first beat. */
+  artifactPct: number | null;
+  level: QualityLevel;
+}
+
+/** Below 1 % artifacts the HRV values are trustworthy, up to 5 % usable after correction. */
+export function signalQuality(artifactsTotal: number, beatsTotal: number): SignalQuality {
+  if (!(beatsTotal > 0)) return { artifactPct: null, level: "none" };
+  const pct = (100 * Math.max(0, artifactsTotal)) / beatsTotal;
+  const level: QualityLevel = pct < 1 ? "good" : pct < 5 ? "fair" : "poor";
+  return { artifactPct: pct, level };
+}
+
+export type ArtifactCounts = Record<ArtifactKind, number> & { other: number; total: number };
+
+export function artifactCounts(beats: readonly BeatLike[]): ArtifactCounts {
+  const c: ArtifactCounts = { ectopic: 0, missed: 0, extra: 0, long_short: 0, other: 0, total: 0 };
+  for (const b of beats) {
+    if (!b.artifact) continue;
+    c.total++;
+    if ((ARTIFACT_KINDS as readonly string[]).includes(b.artifact)) c[b.artifact as ArtifactKind]++;
+    else c.other++;
+  }
+  return c;
+}
+
+/** A time series sampled at most once per `stepMs` (rolling RMSSD over a session). */
+export class SampledSeries {
+  readonly t: Ring;
+  readonly values: Ring[];
+  constructor(capacity: number, readonly columns: number, readonly stepMs: number) {
+    this.t = new Ring(capacity);
+    this.values = Array.from({ length: columns }, () => new Ring(capacity));
+  }
+
+  /** Returns whether the sample was kept. Missing values are stored as NaN and drawn as gaps. */
+  offer(atMs: number, vals: (number | null)[]): boolean {
+    const last = this.t.last();
+    if (last !== undefined && atMs - last < this.stepMs) return false;
+    this.t.push(atMs);
+    this.values.forEach((r, i) => r.push(vals[i] ?? NaN));
+    return true;
+  }
+
+  clear(): void {
+    this.t.clear();
+    this.values.forEach((r) => r.clear());
+  }
+
+  /** [x in s, ...columns with null for gaps] for uPlot. */
+  toData(): [number[], ...(number | null)[][]] {
+    const n = this.t.length;
+    const x: number[] = new Array(n);
+    for (let i = 0; i < n; i++) x[i] = this.t.get(i) / 1000;
+    const cols = this.values.map((r) => {
+      const out: (number | null)[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = r.get(i);
+        out[i] = Number.isNaN(v) ? null : v;
+      }
+      return out;
+    });
+    return [x, ...cols];
+  }
+}

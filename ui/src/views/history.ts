@@ -1,0 +1,240 @@
+// History: the daily morning trend, the sessions list, and one session's Kubios-style panel,
+// artifacts, alerts, charts and exports.
+import uPlot from "uplot";
+import { h, replace } from "../dom";
+import { call, type ExportFormat, type Readiness, type SessionCharts, type SessionDetail, type SessionSummary, type Spectrum } from "../ipc";
+import { isSimulatedSource, rrUnit } from "../state";
+import { navigate, simulatedBadge } from "../shell";
+import { DASH, formatBytes, formatDateTime, formatDay, formatDuration, formatNumber, humanize } from "../format";
+import { arrangePanel, GROUP_TITLES } from "../metrics";
+import { ARTIFACT_KINDS, artifactCounts, beatsToPoincare, beatsToTachogram } from "../series";
+import { axis, lineSeries, mountChart, pal, pointsSeries, type Chart } from "../charts";
+import { alertList } from "./live";
+import { busy, card, errorNote, pageHeader, spinner } from "./common";
+
+const PAGE = 25;
+
+export function artifactPct(s: SessionSummary): number | null {
+  return s.beat_count > 0 ? (100 * s.artifact_count) / s.beat_count : null;
+}
+
+function sourceCell(label: string): HTMLElement {
+  return h("span", { class: "session-source", testid: "session-source" }, isSimulatedSource(label) ? simulatedBadge() : null, " ", label);
+}
+
+/** x for a readiness day: noon UTC of that day, so local-time axes never slip to the day before. */
+const dayX = (day: number) => day * 86_400 + 43_200;
+
+function trendChart(el: HTMLElement, days: Readiness[]): Chart {
+  const x = days.map((d) => dayX(d.day));
+  const lo = days.map((d) => d.normal_range?.[0] ?? null);
+  const hi = days.map((d) => d.normal_range?.[1] ?? null);
+  const mean = days.map((d) => d.rolling_mean_7d);
+  const today = days.map((d) => d.today_ln_rmssd);
+  const rhr = days.map((d) => d.resting_hr);
+  return mountChart(el, {
+    scales: { x: { time: true }, hr: { auto: true } },
+    axes: [
+      axis({ values: (_u, splits) => splits.map((s) => formatDay(Math.floor(s / 86_400))) }),
+      axis({ label: "lnRMSSD", size: 50 }),
+      axis({ scale: "hr", side: 1, label: "Resting HR (bpm)", size: 50, grid: { show: false } }),
+    ],
+    series: [
+      { value: (_u, v) => (v == null ? DASH : formatDay(Math.floor(v / 86_400))) },
+      lineSeries("Normal low", () => pal.band, { width: 0 }),
+      lineSeries("Normal high", () => pal.band, { width: 0 }),
+      lineSeries("7-day mean", () => pal.accent2, { width: 2.5, spanGaps: false }),
+      pointsSeries("Morning lnRMSSD", () => pal.accent, 7),
+      lineSeries("Resting HR", () => pal.muted, { scale: "hr", width: 1, dash: [4, 4], spanGaps: true, points: { show: true, size: 4 } }),
+    ],
+    bands: [{ series: [2, 1], fill: () => pal.band }],
+  }, [x, lo, hi, mean, today, rhr] as uPlot.AlignedData, 230);
+}
+
+function bandsHook(spec: Spectrum) {
+  return (u: uPlot) => {
+    const ctx = u.ctx;
+    const top = u.bbox.top;
+    const height = u.bbox.height;
+    for (const b of spec.bands) {
+      const x0 = u.valToPos(b.lo_hz, "x", true);
+      const x1 = u.valToPos(Math.min(b.hi_hz, u.scales.x.max ?? b.hi_hz), "x", true);
+      ctx.fillStyle = b.name === "vlf" ? pal.vlf : b.name === "lf" ? pal.lf : pal.hf;
+      ctx.fillRect(x0, top, Math.max(0, x1 - x0), height);
+      ctx.fillStyle = pal.muted;
+      ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
+      ctx.fillText(b.name.toUpperCase(), x0 + 4 * devicePixelRatio, top + 14 * devicePixelRatio);
+    }
+  };
+}
+
+function detailCharts(charts: SessionCharts, holder: HTMLElement, mounted: Chart[]): void {
+  const unit = rrUnit();
+  const tEl = h("div", { class: "chart" });
+  const pEl = h("div", { class: "chart" });
+  const qEl = h("div", { class: "chart chart-square" });
+  replace(holder,
+    card(`RR tachogram (${unit})`, tEl),
+    h("div", { class: "live-charts" },
+      card("Power spectrum (ms²/Hz)", charts.spectrum ? pEl : h("p", { class: "muted" }, charts.spectrum_absent ?? "No spectrum for this session.")),
+      card("Poincaré", qEl)));
+  const t = beatsToTachogram(charts.beats, unit);
+  mounted.push(mountChart(tEl, {
+    legend: { show: false },
+    scales: { x: { time: false } },
+    axes: [axis({ values: (_u, s) => s.map((v) => formatDuration(v)) }), axis({ size: 52 })],
+    series: [{}, lineSeries("RR", () => pal.accent2), pointsSeries("Artifact", () => pal.bad, 7)],
+  }, [t.x, t.rr, t.artifacts] as unknown as uPlot.AlignedData, 220));
+  const spec = charts.spectrum;
+  if (spec) {
+    const maxF = 0.5;
+    const xs: number[] = [];
+    const ys: number[] = [];
+    spec.freq_hz.forEach((f, i) => { if (f <= maxF) { xs.push(f); ys.push(spec.power_ms2_hz[i]); } });
+    mounted.push(mountChart(pEl, {
+      legend: { show: false },
+      scales: { x: { time: false, range: [0, maxF] } },
+      axes: [axis({ label: "Hz" }), axis({ size: 60 })],
+      series: [{}, lineSeries("PSD", () => pal.accent, { width: 2 })],
+      hooks: { drawAxes: [bandsHook(spec)] },
+    }, [xs, ys], 240));
+  }
+  const p = beatsToPoincare(charts.beats, unit);
+  mounted.push(mountChart(qEl, {
+    legend: { show: false },
+    scales: { x: { time: false } },
+    axes: [axis({ label: `RRn (${unit})` }), axis({ label: `RRn+1 (${unit})`, size: 56 })],
+    series: [{}, pointsSeries("RRn+1", () => pal.accent, 3)],
+    cursor: { points: { show: false } },
+  }, [p.x, p.y], () => Math.min(280, Math.max(200, qEl.clientWidth))));
+}
+
+function panelView(d: SessionDetail): HTMLElement {
+  return h("div", { class: "panel-groups" }, arrangePanel(d.panel).map(({ group, rows }) =>
+    h("section", { class: "card panel-group" }, h("h2", { class: "card-title" }, GROUP_TITLES[group]),
+      h("table", { class: "metrics" }, h("tbody", null, rows.map(({ info, metric }) => {
+        const absent = metric.value === null;
+        return h("tr", { testid: "session-metric", data: { key: info.key }, class: absent ? "absent" : "", title: absent ? metric.absent ?? "not available" : "" },
+          h("th", null, info.label, info.derived ? h("span", { class: "muted small" }, " *") : null),
+          h("td", { class: "num" }, absent ? DASH : formatNumber(metric.value, info.decimals)),
+          h("td", { class: "unit muted" }, info.unit));
+      }))))));
+}
+
+function exportBar(id: number): HTMLElement {
+  const result = h("div", { class: "export-result", testid: "export-result", attrs: { "aria-live": "polite" } });
+  const mk = (fmt: ExportFormat, label: string, testid: string) => {
+    const b = h("button", { class: "btn", testid }, label);
+    b.addEventListener("click", () => void busy(b, async () => {
+      try {
+        const out = await call("exportSession", id, fmt);
+        replace(result, h("span", { class: "note note-good" }, `Saved ${formatBytes(out.bytes)} to `, h("code", null, out.path)));
+      } catch (e) {
+        replace(result, errorNote(e));
+      }
+    }));
+    return b;
+  };
+  const open = h("button", { class: "btn btn-quiet", testid: "open-export-folder", on: { click: () => void call("openExportFolder").catch((e: unknown) => replace(result, errorNote(e))) } }, "Open folder");
+  return h("div", null, h("div", { class: "toolbar" },
+    mk("csv", "CSV", "export-csv"), mk("kubios_rr", "Kubios RR", "export-kubios"),
+    mk("report_png", "Report PNG", "export-png"), mk("report_svg", "Report SVG", "export-svg"), open), result);
+}
+
+function mountDetail(root: HTMLElement, id: number): () => void {
+  const mounted: Chart[] = [];
+  let alive = true;
+  replace(root, h("a", { href: "#/history", class: "back" }, "← All sessions"), h("div", { class: "center pad" }, spinner("Loading session")));
+  Promise.all([call("sessionDetail", id), call("sessionCharts", id)]).then(([d, charts]) => {
+    if (!alive) return;
+    const s = d.summary;
+    const counts = artifactCounts(charts.beats);
+    const chartsHolder = h("div");
+    replace(root,
+      h("a", { href: "#/history", class: "back" }, "← All sessions"),
+      pageHeader(`${humanize(s.kind)} session #${s.id}`, formatDateTime(s.started_at_unix_ms)),
+      h("div", { class: "stats-row" },
+        h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Source"), h("div", { class: "stat-value small-val" }, sourceCell(s.source))),
+        h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Duration"), h("div", { class: "stat-value" }, formatDuration(s.duration_s))),
+        h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Beats"), h("div", { class: "stat-value" }, String(s.beat_count))),
+        h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Analysed after correction"), h("div", { class: "stat-value" }, String(d.n_beats_corrected))),
+        h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Artifacts"), h("div", { class: "stat-value" }, formatNumber(artifactPct(s), 1), h("span", { class: "stat-unit" }, "%")))),
+      card("Export", exportBar(s.id)),
+      panelView(d),
+      h("p", { class: "muted small" }, "* derived here from the band powers. Hover a “—” to see why a value is missing."),
+      h("div", { class: "live-charts" },
+        card("Artifacts by kind", h("table", { class: "metrics" }, h("tbody", null,
+          ARTIFACT_KINDS.map((k) => h("tr", { testid: "artifact-count", data: { kind: k } }, h("th", null, humanize(k)), h("td", { class: "num" }, String(counts[k])))),
+          counts.other ? h("tr", null, h("th", null, "Other"), h("td", { class: "num" }, String(counts.other))) : null,
+          h("tr", { class: "total" }, h("th", null, "Total"), h("td", { class: "num" }, String(counts.total)))))),
+        card("Alerts", d.alerts.length ? alertList(d.alerts) : h("p", { class: "muted" }, "No alerts in this session.")),
+        d.gaps.length ? card("Gaps", h("p", { class: "muted" }, `${d.gaps.length} interval${d.gaps.length === 1 ? "" : "s"} without beats, ${formatDuration(d.gaps.reduce((a, g) => a + (g.to_ms - g.from_ms), 0) / 1000)} in total.`)) : null),
+      chartsHolder);
+    detailCharts(charts, chartsHolder, mounted);
+  }).catch((e: unknown) => alive && replace(root, h("a", { href: "#/history", class: "back" }, "← All sessions"), errorNote(e)));
+  return () => { alive = false; mounted.forEach((c) => c.destroy()); };
+}
+
+function mountList(root: HTMLElement): () => void {
+  const mounted: Chart[] = [];
+  let alive = true;
+  const trendEl = h("div", { class: "chart" });
+  const trendNote = h("div");
+  const tbody = h("tbody");
+  const more = h("button", { class: "btn", testid: "load-more" }, "Load more");
+  const listNote = h("div");
+  let offset = 0;
+
+  const row = (s: SessionSummary) => {
+    const tr = h("tr", { class: "session-row", testid: "session-row", data: { sessionId: s.id }, tabIndex: 0, role: "link" },
+      h("td", null, formatDateTime(s.started_at_unix_ms)),
+      h("td", null, humanize(s.kind)),
+      h("td", null, sourceCell(s.source)),
+      h("td", { class: "num" }, formatDuration(s.duration_s)),
+      h("td", { class: "num" }, String(s.beat_count)),
+      h("td", { class: "num" }, formatNumber(artifactPct(s), 1)));
+    const open = () => navigate(`history/${s.id}`);
+    tr.addEventListener("click", open);
+    tr.addEventListener("keydown", (e) => { if (e.key === "Enter") open(); });
+    return tr;
+  };
+  const load = () => busy(more, async () => {
+    try {
+      const page = await call("listSessions", PAGE, offset);
+      if (!alive) return;
+      offset += page.length;
+      tbody.append(...page.map(row));
+      more.hidden = page.length < PAGE;
+      if (offset === 0) replace(listNote, h("p", { class: "muted" }, "No sessions yet. Record one in Live, take a morning reading, or import a file."));
+    } catch (e) {
+      replace(listNote, errorNote(e));
+    }
+  });
+  more.addEventListener("click", () => void load());
+
+  replace(root,
+    pageHeader("History", "Every session, and how your mornings are trending."),
+    card("Morning lnRMSSD — last 60 days", trendNote, trendEl),
+    card("Sessions",
+      h("div", { class: "table-wrap" }, h("table", { class: "sessions" },
+        h("thead", null, h("tr", null, ["Started", "Kind", "Source", "Duration", "Beats", "Artifacts %"].map((c) => h("th", { attrs: { scope: "col" } }, c)))),
+        tbody)),
+      listNote, more));
+
+  call("dailyTrend", 60).then((days) => {
+    if (!alive) return;
+    if (!days.some((d) => d.today_ln_rmssd !== null)) {
+      trendEl.hidden = true;
+      replace(trendNote, h("p", { class: "muted" }, "No morning readings yet. Take one in Morning and the trend starts here."));
+      return;
+    }
+    mounted.push(trendChart(trendEl, days));
+  }).catch((e: unknown) => alive && replace(trendNote, errorNote(e)));
+  void load();
+  return () => { alive = false; mounted.forEach((c) => c.destroy()); };
+}
+
+export function mountHistory(root: HTMLElement, params: string[]): () => void {
+  const id = params[0] !== undefined ? Number(params[0]) : NaN;
+  return Number.isInteger(id) ? mountDetail(root, id) : mountList(root);
+}

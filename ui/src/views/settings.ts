@@ -1,0 +1,107 @@
+// Settings: theme, RR unit, max HR and zones, folders, and where Auren keeps things.
+import { h, option, replace } from "../dom";
+import { call, type AppInfo, type Settings } from "../ipc";
+import { settings } from "../state";
+import { setTheme, type ThemeChoice } from "../theme";
+import { checkSettings, MAX_HR_MAX, MAX_HR_MIN } from "../settingsCheck";
+import { zonesFromMaxHr } from "../zones";
+import { busy, card, errorNote, pageHeader } from "./common";
+
+export function mountSettings(root: HTMLElement): () => void {
+  let alive = true;
+  const body = h("div", null, h("p", { class: "muted" }, "Loading settings…"));
+  const infoEl = h("div");
+  replace(root, pageHeader("Settings"), body, infoEl);
+
+  const render = (s: Settings) => {
+    const theme = h("select", { testid: "settings-theme", id: "s-theme" },
+      option("system", "Follow the system", s.theme === "system"), option("light", "Light", s.theme === "light"), option("dark", "Dark", s.theme === "dark"));
+    const unit = h("select", { testid: "settings-rr-unit", id: "s-unit" }, option("ms", "milliseconds (812 ms)", s.rr_unit === "ms"), option("s", "seconds (0.812 s)", s.rr_unit === "s"));
+    const maxHr = h("input", { type: "number", testid: "settings-max-hr", id: "s-maxhr", value: String(s.max_hr), attrs: { min: MAX_HR_MIN, max: MAX_HR_MAX, step: 1 } });
+    const zones = s.zones_pct.map((z, i) => h("input", { type: "number", class: "zone-input", testid: `settings-zone-${i + 1}`, ariaLabel: `Zone ${i + 1} upper bound, % of max HR`, value: String(z), attrs: { min: 1, max: 100, step: 1 } }));
+    const zoneBar = h("div", { class: "zone-bar" });
+    const dataDir = h("input", { type: "text", testid: "settings-data-dir", id: "s-data", value: s.data_dir, class: "wide" });
+    const exportDir = h("input", { type: "text", testid: "settings-export-dir", id: "s-export", value: s.export_dir, class: "wide" });
+    const problemsEl = h("div");
+    const saveBtn = h("button", { class: "btn btn-primary", testid: "settings-save" }, "Save settings");
+
+    const read = (): Settings => ({
+      ...s,
+      theme: theme.value as Settings["theme"],
+      rr_unit: unit.value as Settings["rr_unit"],
+      max_hr: Number(maxHr.value),
+      zones_pct: zones.map((z) => Number(z.value)),
+      data_dir: dataDir.value,
+      export_dir: exportDir.value,
+    });
+    const renderZones = () => {
+      const cur = read();
+      const problems = checkSettings(cur);
+      for (const el of [maxHr, ...zones, dataDir, exportDir]) el.removeAttribute("aria-invalid");
+      const fieldEls: Partial<Record<string, HTMLElement[]>> = { max_hr: [maxHr], zones_pct: zones, data_dir: [dataDir], export_dir: [exportDir] };
+      for (const p of problems) for (const el of fieldEls[p.field] ?? []) el.setAttribute("aria-invalid", "true");
+      replace(problemsEl, problems.map((p) => h("div", { class: "note note-bad" }, p.message)));
+      saveBtn.disabled = problems.length > 0;
+      if (problems.some((p) => p.field === "max_hr" || p.field === "zones_pct")) return;
+      replace(zoneBar, zonesFromMaxHr(cur.max_hr, cur.zones_pct).map((z) =>
+        h("div", { class: `zone-seg z${z.zone}`, style: { flex: String(Math.max(1, z.hiPct - z.loPct)) }, title: `Zone ${z.zone}: ${z.loPct}–${z.hiPct} % of max HR` },
+          h("strong", null, `Z${z.zone}`), h("span", null, `${z.loBpm}–${z.hiBpm}`))));
+    };
+    for (const el of [maxHr, ...zones, dataDir, exportDir]) el.addEventListener("input", renderZones);
+    theme.addEventListener("change", () => setTheme(theme.value as ThemeChoice));
+
+    const result = h("div", { attrs: { "aria-live": "polite" } });
+    saveBtn.addEventListener("click", () => void busy(saveBtn, async () => {
+      try {
+        const saved = await call("saveSettings", read());
+        settings.set(saved);
+        setTheme(saved.theme);
+        replace(result, h("div", { class: "note note-good" }, "✓ Settings saved."));
+        void loadInfo();
+      } catch (e) {
+        replace(result, errorNote(e));
+      }
+    }));
+
+    replace(body,
+      card("Appearance and units",
+        h("div", { class: "form-grid" },
+          h("label", { for: "s-theme" }, "Theme"), theme,
+          h("label", { for: "s-unit" }, "RR intervals in"), unit)),
+      card("Heart-rate zones",
+        h("div", { class: "form-grid" },
+          h("label", { for: "s-maxhr" }, "Max HR (bpm)"), maxHr,
+          h("span", null, "Zone upper bounds (% of max HR)"), h("div", { class: "zone-inputs" }, zones.map((z, i) => h("label", { class: "zone-label" }, `Z${i + 1}`, z)))),
+        zoneBar),
+      card("Folders",
+        h("div", { class: "form-grid" },
+          h("label", { for: "s-data" }, "Data folder"), h("div", null, dataDir, h("p", { class: "muted small" }, "The database moves to this folder when you save (takes effect at the next start).")),
+          h("label", { for: "s-export" }, "Export folder"), exportDir)),
+      problemsEl, h("div", { class: "toolbar" }, saveBtn), result);
+    renderZones();
+  };
+
+  const loadInfo = async () => {
+    try {
+      const info: AppInfo = await call("appInfo");
+      if (!alive) return;
+      const row = (k: string, v: string) => h("tr", null, h("th", null, k), h("td", null, h("code", null, v)));
+      const logNote = h("div");
+      replace(infoEl, card("About Auren",
+        h("table", { class: "kv" }, h("tbody", null,
+          row("Version", info.version), row("Data folder", info.data_dir), row("Database", info.db_path),
+          row("Logs", info.log_dir), row("Exports", info.export_dir))),
+        h("div", { class: "toolbar" },
+          h("button", { class: "btn", testid: "open-log-folder", on: { click: () => void call("openLogFolder").catch((e: unknown) => replace(logNote, errorNote(e))) } }, "Open log folder"),
+          h("button", { class: "btn", on: { click: () => void call("openExportFolder").catch((e: unknown) => replace(logNote, errorNote(e))) } }, "Open export folder")),
+        logNote));
+    } catch (e) {
+      replace(infoEl, errorNote(e));
+    }
+  };
+
+  call("getSettings").then((s) => { if (alive) { settings.set(s); render(s); } })
+    .catch((e: unknown) => alive && replace(body, errorNote(e)));
+  void loadInfo();
+  return () => { alive = false; };
+}
