@@ -93,3 +93,13 @@ export function humanize(word: string): string {
   const s = word.replace(/_/g, " ");
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
+
+/** 0–4 bars from RSSI in dBm. */
+export function signalBars(rssi: number | null): number {
+  if (rssi === null) return 0;
+  if (rssi >= -55) return 4;
+  if (rssi >= -67) return 3;
+  if (rssi >= -78) return 2;
+  if (rssi >= -90) return 1;
+  return 0;
+}

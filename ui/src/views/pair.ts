@@ -3,7 +3,7 @@ import { h, option, replace } from "../dom";
 import { call, type Bluetooth, type FoundStrap, type RememberedStrap, type Scenario } from "../ipc";
 import { source, SIMULATED_LABEL } from "../state";
 import { navigate, simulatedBadge } from "../shell";
-import { formatDateTime } from "../format";
+import { formatDateTime, signalBars } from "../format";
 import { busy, card, errorNote, pageHeader, spinner } from "./common";
 
 const SCAN_SECONDS = 8;
@@ -14,16 +14,6 @@ const SCENARIOS: { id: Scenario; label: string }[] = [
   { id: "breathing", label: "Paced breathing — 6 per minute" },
 ];
 const SPEEDS = [1, 10, 30, 60];
-
-/** 0–4 bars from RSSI in dBm. */
-export function signalBars(rssi: number | null): number {
-  if (rssi === null) return 0;
-  if (rssi >= -55) return 4;
-  if (rssi >= -67) return 3;
-  if (rssi >= -78) return 2;
-  if (rssi >= -90) return 1;
-  return 0;
-}
 
 function bars(rssi: number | null): HTMLElement {
   const n = signalBars(rssi);
