@@ -128,7 +128,7 @@ export function mountLive(root: HTMLElement): () => void {
             b.classList.toggle("on", on);
             b.setAttribute("aria-pressed", String(on));
           }
-          dirty = true; poincareDue = 0; schedule();
+          dirty = true; poincarePairs = 0; schedule();
         },
       },
     }, w.label)));
@@ -234,6 +234,15 @@ export function mountLive(root: HTMLElement): () => void {
   let dirty = true;
   let frame = 0;
   let poincareDue = 0;
+  let poincarePairs = 0;
+  let poincareTimer = 0;
+  const drawPoincare = () => {
+    poincareTimer = 0;
+    poincareDue = performance.now() + POINCARE_EVERY_MS;
+    const p = beats.poincare(windowMs, unit);
+    poincarePairs = p.x.length;
+    poincare.setData([p.x, p.y]);
+  };
 
   const renderControls = () => {
     const st = liveState.get();
@@ -300,14 +309,10 @@ export function mountLive(root: HTMLElement): () => void {
     const t = beats.tachogram(windowMs, unit);
     tacho.setData([t.x, t.rr, t.artifacts] as unknown as uPlot.AlignedData);
     rmssdChart.setData(rolling.toData().slice(0, 3) as uPlot.AlignedData);
-    if (now >= poincareDue) {
-      poincareDue = now + POINCARE_EVERY_MS;
-      const p = beats.poincare(windowMs, unit);
-      poincare.setData([p.x, p.y]);
-    } else {
-      dirty = true; // Poincaré still owes a redraw.
-      schedule();
-    }
+    // The Poincaré plot re-sorts every pair, so it redraws at most twice a second — except while
+    // it is still empty, so the first beats show at once.
+    if (poincarePairs === 0 || now >= poincareDue) drawPoincare();
+    else if (!poincareTimer) poincareTimer = window.setTimeout(drawPoincare, poincareDue - now);
 
     if (st.alerts.length !== renderedAlerts) {
       const fresh = st.alerts.slice(0, st.alerts.length - renderedAlerts);
@@ -338,6 +343,7 @@ export function mountLive(root: HTMLElement): () => void {
 
   return () => {
     if (frame) cancelAnimationFrame(frame);
+    if (poincareTimer) clearTimeout(poincareTimer);
     unsubs.forEach((u) => u());
     charts.forEach((c) => c.destroy());
   };
