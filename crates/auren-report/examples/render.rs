@@ -1,6 +1,7 @@
 //! Renders a recording (default: the 5-minute reference) to /tmp/auren-report.png and .svg, to look at.
 //!
-//! `cargo run -p auren-report --release --example render -- [file.rr (ms per line)] [--simulated]`
+//! `cargo run -p auren-report --release --example render -- [file.rr (ms per line)] [--simulated]
+//! [--size 800x600]`
 
 use auren_hrv::artifacts;
 use auren_hrv::panel::{PanelOptions, analyze};
@@ -40,9 +41,17 @@ const ROWS: &[(&str, &str, &str, &str, usize)] = &[
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let simulated = args.iter().any(|a| a == "--simulated");
+    let size = args
+        .iter()
+        .position(|a| a == "--size")
+        .and_then(|i| args.get(i + 1));
+    let (width, height) = match size.and_then(|s| s.split_once('x')) {
+        Some((w, h)) => (w.parse()?, h.parse()?),
+        None => (DEFAULT_WIDTH, DEFAULT_HEIGHT),
+    };
     let path = args
         .iter()
-        .find(|a| !a.starts_with("--"))
+        .find(|a| !a.starts_with("--") && Some(*a) != size)
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/reference/nsr_5min.rr")
@@ -131,10 +140,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         metrics: &metrics,
     };
     let started = Instant::now();
-    let png = render_png(&input, DEFAULT_WIDTH, DEFAULT_HEIGHT)?;
+    let png = render_png(&input, width, height)?;
     let png_time = started.elapsed();
     let started = Instant::now();
-    let svg = render_svg(&input, DEFAULT_WIDTH, DEFAULT_HEIGHT)?;
+    let svg = render_svg(&input, width, height)?;
     let svg_time = started.elapsed();
     std::fs::write("/tmp/auren-report.png", &png)?;
     std::fs::write("/tmp/auren-report.svg", &svg)?;

@@ -35,36 +35,52 @@ pub fn failed<E: std::fmt::Display>(e: E) -> ReportError {
     ReportError::Drawing(e.to_string())
 }
 
-/// Pixel sizes scaled from the 1600×1200 design.
+/// Pixel sizes scaled from the 1600×1200 design: geometry by the image's ratio to it, text (and the
+/// room kept for text) by no less than [`MIN_TEXT_SCALE`], so small images stay legible.
 #[derive(Clone, Copy)]
-struct Scale(f64);
+struct Scale {
+    geometry: f64,
+    text: f64,
+}
+
+/// Text never shrinks below this fraction of its design size (10 px axis labels at 800×600).
+const MIN_TEXT_SCALE: f64 = 0.7;
 
 impl Scale {
     fn px(self, v: f64) -> i32 {
-        (v * self.0).round() as i32
+        (v * self.geometry).round() as i32
     }
     fn u(self, v: f64) -> u32 {
-        (v * self.0).round().max(1.0) as u32
+        (v * self.geometry).round().max(1.0) as u32
+    }
+    fn tpx(self, v: f64) -> i32 {
+        (v * self.text).round() as i32
+    }
+    fn tu(self, v: f64) -> u32 {
+        (v * self.text).round().max(1.0) as u32
     }
     fn font(self, size: f64) -> FontDesc<'static> {
-        (FAMILY, size * self.0).into_font()
+        (FAMILY, size * self.text).into_font()
     }
     fn bold(self, size: f64) -> FontDesc<'static> {
-        (FAMILY, size * self.0, FontStyle::Bold).into_font()
+        (FAMILY, size * self.text, FontStyle::Bold).into_font()
     }
 }
 
 pub fn report<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, r: &Report<'_>) -> Result<(), ReportError> {
     fonts::ensure_registered().map_err(ReportError::Drawing)?;
-    let s = Scale(
-        (f64::from(r.width) / f64::from(DEFAULT_WIDTH)).min(f64::from(r.height) / f64::from(DEFAULT_HEIGHT)),
-    );
+    let ratio =
+        (f64::from(r.width) / f64::from(DEFAULT_WIDTH)).min(f64::from(r.height) / f64::from(DEFAULT_HEIGHT));
+    let s = Scale {
+        geometry: ratio,
+        text: ratio.max(MIN_TEXT_SCALE),
+    };
     root.fill(&WHITE).map_err(failed)?;
     let h = f64::from(r.height);
-    // The table takes what its longest column needs (title, header, one line a row), within 16–28 %
+    // The table takes what its longest column needs (title, header, one line a row), within 16–32 %
     // of the height; the spectrum and Poincaré row gets the rest.
     let longest = r.table.iter().map(|c| c.rows.len()).max().unwrap_or(1) as f64;
-    let table_h = (s.0 * (72.0 + 24.0 * (longest + 1.0))).clamp(h * 0.16, h * 0.28);
+    let table_h = (s.text * (72.0 + 24.0 * (longest + 1.0))).clamp(h * 0.16, h * 0.32);
     let (header, rest) = root.split_vertically((h * 0.10).round() as u32);
     let (tacho, rest) = rest.split_vertically((h * 0.30).round() as u32);
     let (middle, table) = rest.split_vertically((h * 0.60 - table_h).round() as u32);
@@ -72,8 +88,9 @@ pub fn report<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, r: &Report<'_>)
     draw_tachogram(&tacho, &r.tachogram, s)?;
 
     let (mw, mh) = middle.dim_in_pixel();
-    // The Poincaré plot is square: its plotting area as tall as the panel's, plus the axis labels.
-    let poincare_w = (mh + s.u(40.0)).min(mw * 2 / 5);
+    // The Poincaré plot is about square (its plotting area as tall as the panel's, plus the axis
+    // labels), but never narrower than 30 % of the row, or its title and ticks would collide.
+    let poincare_w = (mh + s.tu(40.0)).clamp(mw * 3 / 10, mw * 2 / 5);
     let (psd, poincare) = middle.split_horizontally(mw - poincare_w);
     match &r.spectrum {
         Ok(panel) => draw_spectrum(&psd, panel, s)?,
@@ -152,7 +169,7 @@ fn titled<DB: DrawingBackend>(
 ) -> Result<DrawingArea<DB, Shift>, ReportError> {
     area.draw_text(title, &s.bold(19.0).color(&INK), (s.px(28.0), s.px(14.0)))
         .map_err(failed)?;
-    Ok(area.margin(s.px(40.0), s.px(14.0), s.px(16.0), s.px(28.0)))
+    Ok(area.margin(s.tpx(40.0), s.px(14.0), s.px(16.0), s.px(28.0)))
 }
 
 fn draw_tachogram<DB: DrawingBackend>(
@@ -163,8 +180,8 @@ fn draw_tachogram<DB: DrawingBackend>(
     let plot = titled(area, "RR tachogram (raw beats as recorded)", s)?;
     let minutes = t.unit_s > 1.0;
     let mut chart = ChartBuilder::on(&plot)
-        .x_label_area_size(s.u(46.0))
-        .y_label_area_size(s.u(74.0))
+        .x_label_area_size(s.tu(46.0))
+        .y_label_area_size(s.tu(74.0))
         .build_cartesian_2d(t.x_range.0..t.x_range.1, t.y_range.0..t.y_range.1)
         .map_err(failed)?;
     chart
@@ -202,12 +219,21 @@ fn draw_tachogram<DB: DrawingBackend>(
     for segment in &t.segments {
         polyline(&mut chart, segment, TACHO.stroke_width(width))?;
     }
+    // Beats far apart (a very short recording) also get a dot each, or three beats look like a line.
+    if (t.beats as f64) < 0.05 * f64::from(plot_w) {
+        let dot = s.u(3.5);
+        let beats = t.segments.iter().flatten();
+        chart
+            .draw_series(beats.map(|&p| Circle::new(p, dot, TACHO.filled())))
+            .map_err(failed)?;
+    }
+    let legend_w = s.tpx(22.0);
     chart
         .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
         .map_err(failed)?
         .label("RR interval")
-        .legend(move |(x, y)| PathElement::new([(x, y), (x + 22, y)], TACHO.stroke_width(3)));
-    let marker = s.u(6.0);
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + legend_w, y)], TACHO.stroke_width(3)));
+    let marker = s.tu(6.0);
     if !t.artifacts.is_empty() {
         chart
             .draw_series(
@@ -217,20 +243,25 @@ fn draw_tachogram<DB: DrawingBackend>(
             )
             .map_err(failed)?
             .label(format!("artifact ({})", t.artifacts.len()))
-            .legend(move |(x, y)| TriangleMarker::new((x + 11, y), marker, ARTIFACT.filled()));
+            .legend(move |(x, y)| TriangleMarker::new((x + legend_w / 2, y), marker, ARTIFACT.filled()));
     }
     if !t.gaps.is_empty() {
         chart
             .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())
             .map_err(failed)?
             .label(format!("gap ({})", t.gaps.len()))
-            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], GAP.filled()));
+            .legend(move |(x, y)| {
+                Rectangle::new(
+                    [(x, y - legend_w / 4), (x + legend_w, y + legend_w / 4)],
+                    GAP.filled(),
+                )
+            });
     }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
-        .margin(s.u(8.0))
-        .legend_area_size(s.u(30.0))
+        .margin(s.tu(8.0))
+        .legend_area_size(s.tu(30.0))
         .label_font(s.font(14.0).color(&INK))
         .background_style(WHITE.mix(0.9))
         .border_style(RULE)
@@ -253,8 +284,8 @@ fn draw_spectrum<DB: DrawingBackend>(
     };
     let top = p.max_power * 1.15;
     let mut chart = ChartBuilder::on(&plot)
-        .x_label_area_size(s.u(46.0))
-        .y_label_area_size(s.u(84.0))
+        .x_label_area_size(s.tu(46.0))
+        .y_label_area_size(s.tu(84.0))
         .build_cartesian_2d(0.0..SPECTRUM_MAX_HZ, 0.0..top)
         .map_err(failed)?;
     chart
@@ -354,18 +385,18 @@ fn draw_poincare<DB: DrawingBackend>(
     p: &Poincare,
     s: Scale,
 ) -> Result<(), ReportError> {
-    let plot = titled(area, "Poincaré plot (corrected NN)", s)?;
+    let plot = titled(area, "Poincaré plot (NN)", s)?;
     let (lo, hi) = p.range;
     let mut chart = ChartBuilder::on(&plot)
-        .x_label_area_size(s.u(46.0))
-        .y_label_area_size(s.u(74.0))
+        .x_label_area_size(s.tu(46.0))
+        .y_label_area_size(s.tu(74.0))
         .build_cartesian_2d(lo..hi, lo..hi)
         .map_err(failed)?;
     chart
         .configure_mesh()
         .x_desc("RR n (ms)")
         .y_desc("RR n+1 (ms)")
-        .x_labels(6)
+        .x_labels(5)
         .y_labels(6)
         .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| format!("{v:.0}"))
@@ -379,7 +410,8 @@ fn draw_poincare<DB: DrawingBackend>(
     chart
         .draw_series(LineSeries::new([(lo, lo), (hi, hi)], RULE.stroke_width(1)))
         .map_err(failed)?;
-    let dot = s.u(2.6);
+    // Few pairs get big dots so each one shows; many get small ones.
+    let dot = if p.pairs.len() < 200 { s.tu(4.0) } else { s.u(2.6) };
     // Fainter dots as they get more numerous, so the dense centre still shows its shape.
     let alpha = (6.0 / (p.pairs.len() as f64).sqrt()).clamp(0.12, 0.45);
     chart
@@ -425,15 +457,18 @@ fn draw_poincare<DB: DrawingBackend>(
     inner
         .draw(&Rectangle::new(
             [
-                (s.px(4.0), s.px(4.0)),
-                (s.px(16.0) + note_w, s.px(12.0) + s.px(20.0) * note.len() as i32),
+                (s.tpx(4.0), s.tpx(4.0)),
+                (
+                    s.tpx(16.0) + note_w,
+                    s.tpx(12.0) + s.tpx(20.0) * note.len() as i32,
+                ),
             ],
             WHITE.mix(0.85).filled(),
         ))
         .map_err(failed)?;
     for (i, line) in note.iter().enumerate() {
         inner
-            .draw_text(line, &style, (s.px(10.0), s.px(8.0) + s.px(20.0) * i as i32))
+            .draw_text(line, &style, (s.tpx(10.0), s.tpx(8.0) + s.tpx(20.0) * i as i32))
             .map_err(failed)?;
     }
     Ok(())
@@ -487,7 +522,7 @@ fn draw_table<DB: DrawingBackend>(
     let mut chosen = None;
     for &size in &sizes {
         let font = s.font(size);
-        let line_h = (size * 1.5 * s.0).round() as i32;
+        let line_h = (size * 1.5 * s.text).round() as i32;
         let mut tallest = 0;
         let mut cells_per_column = Vec::with_capacity(columns.len());
         for column in columns {

@@ -116,7 +116,9 @@ fn tachogram(input: &ReportInput<'_>) -> Result<Tachogram, ReportError> {
     let (lo, hi) = min_max(beats.iter().map(|b| b.rr_ms)).unwrap_or((0.0, 1.0));
     let pad = ((hi - lo) * 0.08).max(20.0);
     let x0 = start_s / unit_s;
+    // A little room after the last beat so its dot is not cut by the frame.
     let x1 = (last.t_s / unit_s).max(x0 + 1.0 / unit_s);
+    let x1 = x1 + (x1 - x0) * 0.005;
     Ok(Tachogram {
         unit_s,
         segments,
