@@ -1,7 +1,7 @@
 //! `auren analyze FILE`: the full HRV panel of one recording, as JSON or as a Kubios-style text report.
 
-use crate::input::{self, Recording};
 use anyhow::Context;
+use auren_engine::recording::{self, Recording};
 use auren_hrv::artifacts::{self, Artifact};
 use auren_hrv::frequency::SpectrumMethod;
 use auren_hrv::panel::{self, Panel, PanelOptions};
@@ -43,7 +43,8 @@ pub struct Analysis {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let recording = input::read(&args.file)?;
+    // The error names the file, the line and what was expected: no context to add.
+    let recording = recording::read(&args.file)?;
     for warning in &recording.warnings {
         eprintln!("auren: {}: {warning}", args.file.display());
     }

@@ -1,11 +1,11 @@
 //! `auren`: the command-line face of Auren.
 //!
-//! Layout: one module per subcommand (`analyze`, ...); `input` reads recordings in every supported format.
+//! Layout: one module per subcommand (`analyze`, ...); recordings in every supported format are read by
+//! `auren_engine::recording`.
 
 mod analyze;
 mod chat;
 mod duration;
-mod input;
 mod morning;
 mod places;
 mod record;

@@ -1,11 +1,10 @@
-//! `auren replay FILE [--speed X]`: a `.hrmcap` capture or an RR file played through the engine (artifact
-//! labels, live windows, rules), printing metrics and alerts, stored as a session.
+//! `auren replay FILE [--speed X]`: a `.hrmcap` capture or an RR file (ms, Kubios seconds, CSV export)
+//! played through the engine (artifact labels, live windows, rules), printing metrics and alerts, stored as
+//! a session.
 
-use anyhow::Context;
 use auren_engine::SessionConfig;
-use auren_hrm::capture::MAGIC;
+use auren_engine::recording;
 use auren_store::Store;
-use auren_strap::replay::Replay;
 use auren_strap::{Pace, Speed};
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
@@ -16,7 +15,8 @@ use crate::record::{baselines, ctrl_c_cancels, finish, follow, now_unix_ms, pars
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A `.hrmcap` capture or an RR file (one interval in ms per line).
+    /// A `.hrmcap` capture, an RR file (ms, or seconds as Kubios writes them) or a CSV export with an
+    /// RR/IBI column.
     pub file: PathBuf,
     /// Play back this many times faster than real time (1 = real time); default: as fast as possible.
     #[arg(long)]
@@ -43,16 +43,12 @@ async fn replay(args: Args) -> anyhow::Result<()> {
         Some(factor) => Pace::Speed(Speed::new(factor)?),
         None => Pace::AsFastAsPossible,
     };
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let source = if text.trim_start_matches('\u{feff}').starts_with(MAGIC) {
-        Replay::open_capture(&args.file, pace)?
-    } else {
-        Replay::open_rr_file(&args.file, pace)?
-    };
-    for bad in source.bad_lines() {
-        eprintln!("warning: {}: {bad} (skipped)", args.file.display());
+    // The whole file is read and checked before the session exists: a bad file stores nothing.
+    let read = recording::read(&args.file)?;
+    for warning in &read.warnings {
+        eprintln!("warning: {}: {warning}", args.file.display());
     }
+    let source = read.replay(&args.file.display().to_string(), pace)?;
 
     let db = db_path(args.db)?;
     let store = Store::open(&db).await?;

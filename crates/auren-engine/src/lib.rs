@@ -13,15 +13,19 @@
 //! - `session` — [`start_session`], [`LiveSession`], [`SessionConfig`]: the live task.
 //! - `morning` — [`morning::morning_reading`]: the guided 3-minute readiness reading.
 //! - `query` — sessions, session detail (full panel), daily trend, alerts, baselines.
+//! - `recording` — [`recording::read`]: RR files, Kubios text, CSV exports and `.hrmcap` captures.
+//! - `import` — [`import::import_recording`]: a recording file stored as a session through the pipeline.
 //! - `dto` — the serde types handed to the UI, the CLI and agents.
 //! - `error` — [`EngineError`].
 
 pub mod dto;
 mod error;
+pub mod import;
 mod labeller;
 pub mod morning;
 mod pipeline;
 pub mod query;
+pub mod recording;
 mod session;
 
 pub use error::EngineError;
