@@ -1,4 +1,5 @@
-//! `cargo xtask bench <hrv|cep|store|gateway|all>`: benchmarks that compare Auren with its peer in the same run.
+//! `cargo xtask bench <hrv|cep|store|gateway|all>`: benchmarks that compare Auren with its peer in the same run
+//! (`desktop`, the app's own figures, lives in `bench_desktop`).
 //!
 //! `hrv` times Auren's panel (a release build of `auren-hrv`'s `hrv_timing` example) and NeuroKit2 0.2.13's
 //! `hrv()` (in a venv under the target dir) on the same recordings and prints both with the ratio.
@@ -23,6 +24,13 @@ pub fn run(which: &str) -> anyhow::Result<()> {
                     .args(["bench", "-p", "auren-cep", "--bench", "cep"]),
             )
         }
+        "store" => cmd::run(cmd::cargo().current_dir(root()).args([
+            "bench",
+            "-p",
+            "auren-store",
+            "--bench",
+            "store",
+        ])),
         "gateway" => cmd::run(cmd::cargo().current_dir(root()).args([
             "bench",
             "-p",
@@ -34,9 +42,10 @@ pub fn run(which: &str) -> anyhow::Result<()> {
             hrv()?;
             run("cep")?;
             run("store")?;
-            run("gateway")
+            run("gateway")?;
+            crate::bench_desktop::run()
         }
-        other => bail!("unknown benchmark {other:?}: choose hrv, cep, store, gateway or all"),
+        other => bail!("unknown benchmark {other:?}: choose hrv, cep, store, gateway, desktop or all"),
     }
 }
 

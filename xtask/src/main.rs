@@ -1,13 +1,19 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
-//! Layout: `test` (the one command that runs every check and test), `bench` (benchmarks that compare
-//! Auren with its peers in the same run), `system` (installing what a fresh Debian/Ubuntu machine lacks),
-//! `cmd` (running child processes with their command line echoed).
+//! Layout: `test` (the one command that runs every check and test), `run` (the desktop app from a fresh
+//! machine), `bench` (benchmarks that compare Auren with its peers in the same run; `bench_desktop` for the
+//! app's start, memory, frame rate and package size), `system` (installing what a fresh Debian/Ubuntu
+//! machine lacks), `ui` (the npm side), `headless` (a virtual display, D-Bus session and keyring for the
+//! window tests), `cmd` (running child processes with their command line echoed).
 
 mod bench;
+mod bench_desktop;
 mod cmd;
+mod headless;
+mod run;
 mod system;
 mod test;
+mod ui;
 
 use anyhow::bail;
 use std::path::PathBuf;
@@ -16,12 +22,18 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test                  install what the tests need, then run every check and test:
-                        fmt check, clippy -D warnings, all tests, fuzz smoke run of the strap parser
+  run [-- ARGS]         install what the desktop app needs (system packages, Node.js, the UI's npm
+                        dependencies), build the UI, then build and start the app (release build)
+  test                  install what the tests need, then run every check and test: the UI's vitest
+                        tests and build, fmt check, clippy -D warnings, all workspace tests, fuzz smoke
+                        run of the strap parser, and the desktop end-to-end tests under Xvfb
+                        (closing line: `tests: N passed, N failed`)
   bench hrv             Auren's HRV panel vs NeuroKit2 0.2.13 on the same data, in one run
   bench cep             the embedded CEP engine: events/s and per-event latency with 20 rules
   bench store           the local SQLite store: batched ingest, daily trend over a year of beats
   bench gateway         the LLM gateway's overhead over direct HTTP against a local fake provider
+  bench desktop         the desktop app: cold start to first paint, memory with a live session, frame
+                        rate with an hour of beats on screen, .deb/.rpm size (goals shown alongside)
   bench all             all of the above
 ";
 
@@ -40,7 +52,12 @@ fn dispatch() -> anyhow::Result<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["test"] => test::run(),
+        ["run"] => run::run(&[]),
+        ["run", "--", rest @ ..] => run::run(rest),
+        ["bench", "desktop"] => bench_desktop::run(),
         ["bench", which] => bench::run(which),
+        // Internal: `bench desktop` re-runs xtask under the virtual display to time the app's starts.
+        [bench_desktop::COLD_START_COMMAND, app, runs] => bench_desktop::cold_start_inside(app, runs),
         ["help" | "--help" | "-h"] | [] => {
             print!("{USAGE}");
             Ok(())
@@ -48,6 +65,11 @@ fn dispatch() -> anyhow::Result<()> {
         _ => bail!("unknown command: {}\n\n{USAGE}", args.join(" ")),
     }
 }
+
+/// Cargo arguments that make a plain `cargo build`/`cargo run` of the app load the built UI (`ui/dist`,
+/// embedded) instead of the Vite dev server named by `devUrl`: Tauri picks the dev server unless its
+/// `custom-protocol` feature is on, which `tauri build` turns on and plain cargo does not.
+pub const EMBED_UI: &[&str] = &["--features", "tauri/custom-protocol"];
 
 /// The workspace root (the parent of this crate's folder), whatever the current directory.
 fn root() -> PathBuf {

@@ -1,14 +1,34 @@
-//! `cargo xtask test`: installs what the tests need, then runs every check and test of the project.
+//! `cargo xtask test`: installs what the tests need, then runs every check and test of the project:
+//! the UI's (vitest, then its build, which the app embeds), fmt, clippy, the fuzz smoke run, the
+//! workspace's tests, and the desktop end-to-end tests on a virtual display.
 
-use crate::{cmd, root, system, target_dir};
+use crate::headless::{self, Headless};
+use crate::{cmd, root, system, target_dir, ui};
+use std::time::Duration;
 
 /// The strap-protocol fuzz targets (in `fuzz/`) and how long each smoke run lasts.
 const FUZZ_TARGETS: &[&str] = &["decode_heart_rate_measurement", "parse_capture"];
 const FUZZ_SECONDS: u32 = 20;
 
+/// The end-to-end run (two app launches, a 10-minute simulated session at speed 30) takes about two
+/// minutes; past this something hangs.
+const E2E_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
 pub fn run() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    system::ensure_packages(system::BUILD_PACKAGES)?;
+    system::ensure_packages(
+        &[
+            system::BUILD_PACKAGES,
+            system::APP_PACKAGES,
+            system::HEADLESS_PACKAGES,
+        ]
+        .concat(),
+    )?;
+    system::ensure_node()?;
+    // The UI first: the app embeds ui/dist when it compiles, so clippy and the tests need the build.
+    ui::install_dependencies()?;
+    let mut tally = ui::test()?;
+    ui::build()?;
     cmd::run(cmd::cargo().current_dir(root()).args(["fmt", "--all", "--check"]))?;
     cmd::run(cmd::cargo().current_dir(root()).args([
         "clippy",
@@ -20,7 +40,8 @@ pub fn run() -> anyhow::Result<()> {
         "warnings",
     ]))?;
     fuzz_smoke()?;
-    let tally = cargo_test()?;
+    tally += cargo_test()?;
+    tally += end_to_end()?;
     eprintln!("xtask test: every check passed in {:.0?}", started.elapsed());
     // The closing line CI reads: the total over every test binary of the workspace.
     println!("tests: {} passed, {} failed", tally.passed, tally.failed);
@@ -28,10 +49,17 @@ pub fn run() -> anyhow::Result<()> {
 }
 
 /// Test counts summed over every `test result:` line cargo prints (one per test binary and doc-test run).
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Tally {
-    passed: u64,
-    failed: u64,
+#[derive(Debug, Default, PartialEq, Eq, Clone, Copy)]
+pub struct Tally {
+    pub passed: u64,
+    pub failed: u64,
+}
+
+impl std::ops::AddAssign for Tally {
+    fn add_assign(&mut self, other: Tally) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+    }
 }
 
 impl Tally {
@@ -84,6 +112,55 @@ fn cargo_test() -> anyhow::Result<Tally> {
         anyhow::bail!("cargo test ran no test");
     }
     Ok(tally)
+}
+
+/// The desktop end-to-end tests (`tests/e2e`): tauri-driver, a debug build of the app, then the tests on
+/// a virtual display with a D-Bus session and an unlocked keyring, in a process group killed on timeout.
+fn end_to_end() -> anyhow::Result<Tally> {
+    eprintln!("==> desktop end-to-end tests");
+    system::ensure_tauri_driver()?;
+    cmd::run(
+        cmd::cargo()
+            .current_dir(root())
+            .args(["build", "--locked", "-p", "auren-app"])
+            .args(crate::EMBED_UI),
+    )?;
+    // Compiled outside the timed run, so the timeout measures the tests.
+    let test_args = ["test", "--locked", "-p", "auren-e2e", "--test", "it"];
+    cmd::run(cmd::cargo().current_dir(root()).args(test_args).arg("--no-run"))?;
+    let headless = Headless::new()?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = headless.command(cargo, test_args);
+    command
+        .current_dir(root())
+        .env("AUREN_E2E", "1")
+        .env("PATH", path_with_cargo_bin());
+    let mut tally = Tally::default();
+    let status = headless::run_streaming(&mut command, E2E_TIMEOUT, |line| {
+        println!("{line}");
+        tally.add_line(line);
+    })?;
+    if !status.success() {
+        anyhow::bail!(
+            "end-to-end tests failed ({status}): {} passed, {} failed; screenshots in {}",
+            tally.passed,
+            tally.failed,
+            target_dir().join("e2e-screenshots").display()
+        );
+    }
+    if tally.passed == 0 {
+        anyhow::bail!("the end-to-end run reported no test");
+    }
+    Ok(tally)
+}
+
+/// PATH with cargo's bin folder appended, where `cargo install` put tauri-driver.
+pub fn path_with_cargo_bin() -> std::ffi::OsString {
+    let mut paths: Vec<std::path::PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    paths.push(system::cargo_bin());
+    std::env::join_paths(paths).unwrap_or_default()
 }
 
 /// A short libFuzzer run of each strap-protocol target: any crash fails the test command.

@@ -1,0 +1,169 @@
+//! The main journey: a fatigued simulated session fires `cns_fatigue` against the seeded normal
+//! range, its evidence is shown, the session is saved, found in History with its panel, and exported as a
+//! PNG report that is a real image.
+
+use auren_e2e::{AppFolders, Rig, first_number, fixtures, png_header, testid};
+use std::time::Duration;
+
+/// At speed 30 the rule's 2-minute average plus its 2-minute hold take about 10 s; the slack is for slow
+/// machines and the first compile of WebKit's shaders.
+const ALERT_WITHIN: Duration = Duration::from_secs(120);
+
+pub async fn fatigued_session_alerts_then_is_saved_listed_and_exported() -> anyhow::Result<()> {
+    let folders = AppFolders::new()?;
+    fixtures::seed_morning_history(&folders.data, fixtures::today()).await?;
+    let rig = Rig::launch(&auren_e2e::app_under_test(), &folders.env(), "live-session").await?;
+
+    rig.step("choose-simulator", async {
+        rig.click("nav-pair").await?;
+        rig.find("simulator-scenario")
+            .await?
+            .select_by_value("fatigued")
+            .await?;
+        rig.find("simulator-speed").await?.select_by_value("30").await?;
+        rig.click("use-simulator").await
+    })
+    .await?;
+
+    rig.step("live-source", async {
+        rig.poll(
+            "the live view naming the simulated strap",
+            auren_e2e::DEFAULT_WAIT,
+            || async {
+                Ok(rig
+                    .text("live-source-label")
+                    .await?
+                    .contains("Simulated strap")
+                    .then_some(()))
+            },
+        )
+        .await
+    })
+    .await?;
+
+    rig.step("start-session", rig.click("start-session")).await?;
+
+    rig.step("heart-rate-moves", async {
+        let first = rig
+            .poll("a heart rate", auren_e2e::DEFAULT_WAIT, || async {
+                Ok(first_number(&rig.text("live-hr").await?))
+            })
+            .await?;
+        anyhow::ensure!((30.0..220.0).contains(&first), "implausible heart rate {first}");
+        rig.poll("a different heart rate", auren_e2e::DEFAULT_WAIT, || async {
+            Ok(first_number(&rig.text("live-hr").await?).filter(|hr| *hr != first))
+        })
+        .await
+    })
+    .await?;
+
+    let alert_css = format!("{}[data-rule=\"cns_fatigue\"]", testid("alert-item"));
+    rig.step("cns-fatigue-alert", async {
+        let alert = rig
+            .poll("the cns_fatigue alert", ALERT_WITHIN, || async {
+                Ok(rig.find_all(&alert_css).await?.into_iter().next())
+            })
+            .await?;
+        alert.click().await?;
+        let evidence = rig
+            .poll("the alert's evidence", auren_e2e::DEFAULT_WAIT, || async {
+                let inside = format!("{alert_css} {}", testid("alert-evidence"));
+                for e in rig.find_all(&inside).await? {
+                    if e.is_displayed().await? {
+                        return Ok(Some(e.text().await?));
+                    }
+                }
+                Ok(None)
+            })
+            .await?;
+        anyhow::ensure!(
+            evidence.contains("avg(ln_rmssd, 2m)"),
+            "the evidence does not name avg(ln_rmssd, 2m): {evidence:?}"
+        );
+        Ok(())
+    })
+    .await?;
+
+    let saved_id = rig
+        .step("stop-session", async {
+            rig.click("stop-session").await?;
+            let saved = rig.text("session-saved").await?;
+            first_number(&saved)
+                .map(|id| id as i64)
+                .ok_or_else(|| anyhow::anyhow!("session-saved names no session id: {saved:?}"))
+        })
+        .await?;
+
+    rig.step("history-lists-it-first", async {
+        rig.click("nav-history").await?;
+        rig.find("session-row").await?;
+        let newest = rig
+            .find_all(&testid("session-row"))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("no session row"))?;
+        let id = newest.attr("data-session-id").await?;
+        anyhow::ensure!(
+            id.as_deref() == Some(saved_id.to_string().as_str()),
+            "the newest row is session {id:?}, not the saved {saved_id}"
+        );
+        newest.click().await?;
+        Ok(())
+    })
+    .await?;
+
+    rig.step("session-panel", async {
+        for key in ["rmssd_ms", "sdnn_ms"] {
+            let css = format!("{}[data-key=\"{key}\"]", testid("session-metric"));
+            let value = rig
+                .poll(&format!("the {key} metric"), auren_e2e::DEFAULT_WAIT, || async {
+                    for e in rig.find_all(&css).await? {
+                        if let Some(v) = first_number(&e.text().await?) {
+                            return Ok(Some(v));
+                        }
+                    }
+                    Ok(None)
+                })
+                .await?;
+            anyhow::ensure!(value > 0.0 && value < 1000.0, "{key} = {value} ms is implausible");
+        }
+        Ok(())
+    })
+    .await?;
+
+    rig.step("export-png", async {
+        rig.click("export-png").await?;
+        let shown = rig
+            .poll("the export result", auren_e2e::DEFAULT_WAIT, || async {
+                let text = rig.text("export-result").await?;
+                Ok(text.contains(".png").then_some(text))
+            })
+            .await?;
+        let pngs: Vec<_> = std::fs::read_dir(&folders.export)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "png"))
+            .collect();
+        let [png] = pngs.as_slice() else {
+            anyhow::bail!("expected one PNG in {}, found {pngs:?}", folders.export.display());
+        };
+        anyhow::ensure!(
+            shown.contains(&*png.to_string_lossy()),
+            "export-result {shown:?} does not name {}",
+            png.display()
+        );
+        let header =
+            png_header::read(&std::fs::read(png)?).map_err(|e| anyhow::anyhow!("{} {e}", png.display()))?;
+        anyhow::ensure!(
+            header.width >= 400 && header.height >= 300,
+            "the report is only {}×{} pixels",
+            header.width,
+            header.height
+        );
+        Ok(())
+    })
+    .await?;
+
+    rig.close().await
+}
