@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// A metric value, or why it is missing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MetricDto {
     pub key: String,
     pub value: Option<f64>,
@@ -34,6 +35,7 @@ impl MetricDto {
 
 /// One value an alert's rule read when it fired, by its text in the rule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct EvidenceValueDto {
     pub name: String,
     pub value: f64,
@@ -41,6 +43,7 @@ pub struct EvidenceValueDto {
 
 /// Why an alert fired.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct EvidenceDto {
     pub values: Vec<EvidenceValueDto>,
     /// The span of session time (ms) the evidence covers.
@@ -71,6 +74,7 @@ impl From<&Evidence> for EvidenceDto {
 
 /// An alert raised in a session.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AlertDto {
     /// The stored alert's id (absent in live updates, before it is written).
     pub id: Option<i64>,
@@ -104,6 +108,7 @@ impl AlertDto {
 
 /// One beat as the UI draws it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct BeatDto {
     /// Session time of the beat, ms.
     pub at_ms: f64,
@@ -114,6 +119,7 @@ pub struct BeatDto {
 
 /// The state of the strap link as the UI shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum LinkDto {
     Connecting,
@@ -124,6 +130,7 @@ pub enum LinkDto {
 
 /// The windowed HRV values of a live session at one moment (absent until their window has enough beats).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LiveMetricsDto {
     pub rmssd_60s: Option<f64>,
     pub rmssd_5m: Option<f64>,
@@ -138,6 +145,7 @@ pub struct LiveMetricsDto {
 /// One update to subscribers of a live session: at most ten per second of session time; beats and
 /// alerts since the previous update ride along so nothing is lost to the throttle.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LiveUpdateDto {
     pub session_id: Option<i64>,
     /// Session time, ms.
@@ -157,6 +165,7 @@ pub struct LiveUpdateDto {
 
 /// A session in a list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SessionSummaryDto {
     pub id: i64,
     pub started_at_unix_ms: i64,
@@ -173,6 +182,7 @@ pub struct SessionSummaryDto {
 
 /// One recorded interval without beats.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct GapDto {
     pub from_ms: f64,
     pub to_ms: f64,
@@ -180,6 +190,7 @@ pub struct GapDto {
 
 /// A session with its full HRV panel, computed from the stored RR after artifact correction.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SessionDetailDto {
     pub summary: SessionSummaryDto,
     /// Intervals analysed after correction (the panel's `n_beats`).
@@ -192,6 +203,7 @@ pub struct SessionDetailDto {
 
 /// Readiness on one day (the HRV4Training method).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ReadinessDto {
     pub day: i64,
     pub today_ln_rmssd: Option<f64>,
@@ -226,6 +238,7 @@ impl From<&auren_hrv::readiness::Readiness> for ReadinessDto {
 
 /// The outcome of a guided morning reading.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MorningResultDto {
     pub session_id: i64,
     pub day: i64,
@@ -240,6 +253,7 @@ pub struct MorningResultDto {
 
 /// The person's baselines as the rules see them (`baseline.<name>`); absent ones are unknown to rules.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct BaselinesDto {
     pub ln_rmssd_lo: Option<f64>,
     pub ln_rmssd_hi: Option<f64>,

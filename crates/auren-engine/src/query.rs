@@ -27,7 +27,7 @@ pub async fn sessions(store: &Store, limit: u32, offset: u32) -> Result<Vec<Sess
         .collect())
 }
 
-fn session_summary(row: &SessionRow) -> SessionSummaryDto {
+pub fn session_summary(row: &SessionRow) -> SessionSummaryDto {
     SessionSummaryDto {
         id: row.id.0,
         started_at_unix_ms: row.started_at,

@@ -110,6 +110,20 @@ impl Store {
         Ok(Self { pool })
     }
 
+    /// Writes a consistent copy of the whole database to `path` (SQLite `VACUUM INTO`), while readers
+    /// and the writer go on: how the data folder moves without losing a row.
+    pub async fn copy_to(&self, path: &Path) -> Result<(), StoreError> {
+        let target = path.to_str().ok_or_else(|| StoreError::Invalid {
+            what: "copy target",
+            reason: format!("{} is not valid UTF-8", path.display()),
+        })?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// The connection pool, for queries of modules added later.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool

@@ -143,6 +143,16 @@ async fn adapter(index: usize) -> Result<Adapter, BleError> {
     Ok(adapters.swap_remove(index))
 }
 
+/// Whether adapter `adapter_index` is switched on (`Ok(false)`: present but powered off).
+pub async fn adapter_powered(adapter_index: usize) -> Result<bool, BleError> {
+    let adapter = adapter(adapter_index).await?;
+    let state = adapter
+        .adapter_state()
+        .await
+        .map_err(stack("reading the adapter state"))?;
+    Ok(matches!(state, btleplug::api::CentralState::PoweredOn))
+}
+
 /// Scans for `duration` on adapter `adapter_index` and returns the heart-rate straps seen (service 0x180D),
 /// sorted by address.
 pub async fn scan(adapter_index: usize, duration: Duration) -> Result<Vec<FoundStrap>, BleError> {

@@ -1,0 +1,204 @@
+//! The desktop's own IPC types (the engine's live/session/readiness DTOs are re-used as they are): what the
+//! commands take and return, with `specta::Type` so the TypeScript bindings are generated from them.
+
+use serde::{Deserialize, Serialize};
+use specta::Type;
+
+/// Version and the folders the app uses, for the settings view and "open folder" buttons.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct AppInfoDto {
+    pub version: String,
+    pub data_dir: String,
+    pub db_path: String,
+    pub log_dir: String,
+    pub export_dir: String,
+}
+
+/// Whether Bluetooth can be used, in the person's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum BluetoothState {
+    Ready,
+    NoAdapter,
+    Off,
+    PermissionDenied,
+    /// The Bluetooth service itself cannot be reached (BlueZ not running, no system bus).
+    Unavailable,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct BluetoothDto {
+    pub state: BluetoothState,
+    /// A full sentence for the person: what is wrong and what to do.
+    pub message: String,
+}
+
+/// A strap seen while scanning.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct FoundStrapDto {
+    pub address: String,
+    pub name: Option<String>,
+    /// Signal strength, dBm.
+    pub rssi: Option<i16>,
+    pub remembered: bool,
+}
+
+/// A strap the person chose to remember (connected to first next time).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct RememberedStrapDto {
+    pub address: String,
+    pub name: String,
+    pub last_used_unix_ms: Option<i64>,
+}
+
+/// The simulator's physiological scenarios.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ScenarioDto {
+    Rest,
+    Fatigued,
+    Exercise,
+    Breathing,
+}
+
+/// Where the beats of a live session come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SourceChoiceDto {
+    Strap {
+        address: String,
+        name: String,
+    },
+    /// The built-in simulator ("Simulated strap"): `speed` timeline seconds per wall second.
+    Simulator {
+        scenario: ScenarioDto,
+        speed: f64,
+    },
+}
+
+/// What kind of session is being recorded (the rules branch on it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKindDto {
+    Rest,
+    Exercise,
+    Breathing,
+    Other,
+}
+
+/// The live session that is running.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct LiveStartedDto {
+    pub session_id: i64,
+    pub source_label: String,
+    /// True for the simulator: the UI labels everything it shows "Simulated strap".
+    pub simulated: bool,
+    pub kind: SessionKindDto,
+    pub started_at_unix_ms: i64,
+}
+
+/// One frequency band of the spectrum.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct BandDto {
+    /// `vlf`, `lf` or `hf`.
+    pub name: String,
+    pub lo_hz: f64,
+    pub hi_hz: f64,
+}
+
+/// The power spectral density of a session's corrected intervals.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct SpectrumDto {
+    pub freq_hz: Vec<f64>,
+    pub power_ms2_hz: Vec<f64>,
+    /// `welch`.
+    pub method: String,
+    pub bands: Vec<BandDto>,
+}
+
+/// What the session charts draw: every stored beat and the spectrum (when the session is long enough).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct SessionChartsDto {
+    pub beats: Vec<auren_engine::dto::BeatDto>,
+    pub spectrum: Option<SpectrumDto>,
+    /// Why there is no spectrum.
+    pub spectrum_absent: Option<String>,
+}
+
+/// The rules the live sessions run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct RulesDto {
+    pub text: String,
+    /// The shipped defaults (no edited rules file).
+    pub is_default: bool,
+}
+
+/// One problem in edited rules, at its place in the text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct RuleProblemDto {
+    /// 1-based.
+    pub line: u32,
+    /// 1-based, in characters.
+    pub column: u32,
+    pub rule: Option<String>,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ThemeDto {
+    System,
+    Light,
+    Dark,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum RrUnitDto {
+    Ms,
+    S,
+}
+
+/// What the person can change in Settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct SettingsDto {
+    pub theme: ThemeDto,
+    pub rr_unit: RrUnitDto,
+    pub max_hr: u16,
+    /// Upper bounds of zones 1–4 in % of max HR, ascending (zone 5 runs to max HR).
+    pub zones_pct: Vec<u8>,
+    /// Where the database lives.
+    pub data_dir: String,
+    /// Where exports are written.
+    pub export_dir: String,
+}
+
+/// A recording imported as a session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct ImportedDto {
+    pub session_id: i64,
+    pub format: String,
+    pub beats: u64,
+    pub artifacts: u64,
+    /// Problems that did not stop the import (skipped notifications), one line each.
+    pub warnings: Vec<String>,
+}
+
+/// The export formats of a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// `time_s,rr_ms,artifact` per beat.
+    Csv,
+    /// Kubios's RR text import: one interval per line, in seconds.
+    KubiosRr,
+    ReportPng,
+    ReportSvg,
+}
+
+/// A file an export wrote.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct ExportedDto {
+    pub path: String,
+    pub bytes: u64,
+}

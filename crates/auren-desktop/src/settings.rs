@@ -1,0 +1,167 @@
+//! The person's settings: validated once when saved, kept by a [`SettingsBackend`] (the shell's
+//! tauri-plugin-store file in the app; a JSON file in tests), never holding a secret.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::dto::{RememberedStrapDto, RrUnitDto, SettingsDto, ThemeDto};
+use crate::error::DesktopError;
+
+/// Lowest and highest max HR accepted (bpm): below 100 or above 240 is a typing slip, not a person.
+pub const MAX_HR_RANGE: std::ops::RangeInclusive<u16> = 100..=240;
+/// Zone bounds in % of max HR must lie in this range.
+pub const ZONE_PCT_RANGE: std::ops::RangeInclusive<u8> = 30..=99;
+
+/// Everything kept between runs: the settings the person edits plus the remembered straps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub theme: ThemeDto,
+    pub rr_unit: RrUnitDto,
+    pub max_hr: u16,
+    pub zones_pct: Vec<u8>,
+    /// `None`: the platform data folder.
+    pub data_dir: Option<PathBuf>,
+    /// `None`: `<Documents>/Auren`.
+    pub export_dir: Option<PathBuf>,
+    pub remembered_straps: Vec<RememberedStrapDto>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            theme: ThemeDto::System,
+            rr_unit: RrUnitDto::Ms,
+            // 220 − age is a poor estimate; 190 is a neutral start the person is asked to correct.
+            max_hr: 190,
+            // The common five-zone model: 60/70/80/90 % of max HR.
+            zones_pct: vec![60, 70, 80, 90],
+            data_dir: None,
+            export_dir: None,
+            remembered_straps: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// What the settings view shows, with the folders in effect.
+    pub fn to_dto(&self, data_dir: &Path, export_dir: &Path) -> SettingsDto {
+        SettingsDto {
+            theme: self.theme,
+            rr_unit: self.rr_unit,
+            max_hr: self.max_hr,
+            zones_pct: self.zones_pct.clone(),
+            data_dir: data_dir.display().to_string(),
+            export_dir: export_dir.display().to_string(),
+        }
+    }
+}
+
+/// Checks edited settings; the error names the field and what is wrong with it.
+pub fn validate(dto: &SettingsDto) -> Result<(), DesktopError> {
+    let bad = |field: &'static str, problem: String| Err(DesktopError::InvalidSettings { field, problem });
+    if !MAX_HR_RANGE.contains(&dto.max_hr) {
+        return bad(
+            "max HR",
+            format!(
+                "{} bpm is outside {}–{} bpm",
+                dto.max_hr,
+                MAX_HR_RANGE.start(),
+                MAX_HR_RANGE.end()
+            ),
+        );
+    }
+    if dto.zones_pct.len() != 4 {
+        return bad(
+            "HR zones",
+            format!("4 zone bounds are needed, got {}", dto.zones_pct.len()),
+        );
+    }
+    if let Some(pct) = dto.zones_pct.iter().find(|p| !ZONE_PCT_RANGE.contains(p)) {
+        return bad(
+            "HR zones",
+            format!(
+                "{pct} % is outside {}–{} % of max HR",
+                ZONE_PCT_RANGE.start(),
+                ZONE_PCT_RANGE.end()
+            ),
+        );
+    }
+    if dto.zones_pct.windows(2).any(|w| w[0] >= w[1]) {
+        return bad(
+            "HR zones",
+            format!("the bounds must rise from zone to zone, got {:?}", dto.zones_pct),
+        );
+    }
+    for (field, dir) in [("data folder", &dto.data_dir), ("export folder", &dto.export_dir)] {
+        if dir.trim().is_empty() {
+            return bad(field, "it is empty".into());
+        }
+        if !Path::new(dir.trim()).is_absolute() {
+            return bad(field, format!("{dir:?} is not an absolute path"));
+        }
+    }
+    Ok(())
+}
+
+/// Where settings are kept between runs.
+pub trait SettingsBackend: Send + Sync {
+    /// The stored settings as JSON, `None` on a first run.
+    fn load(&self) -> Option<serde_json::Value>;
+    fn save(&self, value: serde_json::Value) -> Result<(), String>;
+}
+
+/// Reads the settings from `backend`; stored settings that no longer parse are replaced by the defaults
+/// (logged), so a bad file never keeps the app from starting.
+pub fn load(backend: &dyn SettingsBackend) -> Settings {
+    match backend.load() {
+        None => Settings::default(),
+        Some(value) => serde_json::from_value(value).unwrap_or_else(|error| {
+            tracing::warn!(%error, "stored settings unreadable; using the defaults");
+            Settings::default()
+        }),
+    }
+}
+
+pub fn save(backend: &dyn SettingsBackend, settings: &Settings) -> Result<(), DesktopError> {
+    let value = serde_json::to_value(settings).map_err(|e| DesktopError::SettingsStore(e.to_string()))?;
+    backend.save(value).map_err(DesktopError::SettingsStore)
+}
+
+/// Settings in a JSON file, written atomically (write then rename): for tests and tools.
+#[derive(Debug)]
+pub struct JsonFileSettings {
+    path: PathBuf,
+    lock: Mutex<()>,
+}
+
+impl JsonFileSettings {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            lock: Mutex::new(()),
+        }
+    }
+}
+
+impl SettingsBackend for JsonFileSettings {
+    fn load(&self) -> Option<serde_json::Value> {
+        let text = std::fs::read_to_string(&self.path).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    fn save(&self, value: serde_json::Value) -> Result<(), String> {
+        let _guard = self
+            .lock
+            .lock()
+            .map_err(|_| "settings lock poisoned".to_owned())?;
+        if let Some(parent) = self.path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        let tmp = self.path.with_extension("json.tmp");
+        let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
+        std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+}

@@ -1,0 +1,4 @@
+//! Tauri build step.
+fn main() {
+    tauri_build::build();
+}

@@ -1,0 +1,241 @@
+//! The Tauri commands: each is one line into [`auren_desktop::Desktop`] (or a plugin, for the shell's own
+//! dialogs and folders). Errors reach the UI as `{code, message}`.
+
+use auren_desktop::dto::*;
+use auren_desktop::{Desktop, IpcError};
+use auren_engine::dto::{LiveUpdateDto, MorningResultDto, ReadinessDto, SessionDetailDto, SessionSummaryDto};
+use std::path::PathBuf;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, State};
+use tauri_plugin_dialog::DialogExt;
+use tauri_plugin_opener::OpenerExt;
+
+use crate::Painted;
+
+type Answer<T> = Result<T, IpcError>;
+
+fn sink(channel: Channel<LiveUpdateDto>) -> auren_desktop::UpdateSink {
+    Box::new(move |update| channel.send(update).is_ok())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn app_info(desktop: State<'_, Desktop>) -> Answer<AppInfoDto> {
+    Ok(desktop.app_info())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn bluetooth_status(desktop: State<'_, Desktop>) -> Answer<BluetoothDto> {
+    Ok(desktop.bluetooth_status().await)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn scan_straps(desktop: State<'_, Desktop>, seconds: u32) -> Answer<Vec<FoundStrapDto>> {
+    Ok(desktop.scan_straps(seconds).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn remembered_straps(desktop: State<'_, Desktop>) -> Answer<Vec<RememberedStrapDto>> {
+    Ok(desktop.remembered_straps())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn remember_strap(
+    desktop: State<'_, Desktop>,
+    address: String,
+    name: String,
+) -> Answer<Vec<RememberedStrapDto>> {
+    Ok(desktop.remember_strap(&address, &name)?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn forget_strap(desktop: State<'_, Desktop>, address: String) -> Answer<Vec<RememberedStrapDto>> {
+    Ok(desktop.forget_strap(&address)?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn start_live(
+    desktop: State<'_, Desktop>,
+    source: SourceChoiceDto,
+    kind: SessionKindDto,
+    on_update: Channel<LiveUpdateDto>,
+) -> Answer<LiveStartedDto> {
+    Ok(desktop.start_live(source, kind, sink(on_update)).await?)
+}
+
+/// Re-attaches a (reloaded) window to the running session's updates.
+#[tauri::command]
+#[specta::specta]
+pub async fn watch_live(
+    desktop: State<'_, Desktop>,
+    on_update: Channel<LiveUpdateDto>,
+) -> Answer<LiveStartedDto> {
+    Ok(desktop.watch_live(sink(on_update)).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn live_status(desktop: State<'_, Desktop>) -> Answer<Option<LiveStartedDto>> {
+    Ok(desktop.live_status().await)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn stop_live(desktop: State<'_, Desktop>) -> Answer<SessionSummaryDto> {
+    Ok(desktop.stop_live().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn tag_live(desktop: State<'_, Desktop>, tag: String) -> Answer<()> {
+    Ok(desktop.tag_live(&tag).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn start_morning(
+    desktop: State<'_, Desktop>,
+    source: SourceChoiceDto,
+    on_update: Channel<LiveUpdateDto>,
+) -> Answer<MorningResultDto> {
+    Ok(desktop.start_morning(source, sink(on_update)).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn readiness_today(desktop: State<'_, Desktop>) -> Answer<ReadinessDto> {
+    Ok(desktop.readiness_today().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn daily_trend(desktop: State<'_, Desktop>, days: u32) -> Answer<Vec<ReadinessDto>> {
+    Ok(desktop.daily_trend(days).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_sessions(
+    desktop: State<'_, Desktop>,
+    limit: u32,
+    offset: u32,
+) -> Answer<Vec<SessionSummaryDto>> {
+    Ok(desktop.list_sessions(limit, offset).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn session_detail(desktop: State<'_, Desktop>, id: i64) -> Answer<SessionDetailDto> {
+    Ok(desktop.session_detail(id).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn session_charts(desktop: State<'_, Desktop>, id: i64) -> Answer<SessionChartsDto> {
+    Ok(desktop.session_charts(id).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn get_rules(desktop: State<'_, Desktop>) -> Answer<RulesDto> {
+    Ok(desktop.rules_text()?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn check_rules(desktop: State<'_, Desktop>, text: String) -> Answer<Vec<RuleProblemDto>> {
+    Ok(desktop.check_rules(&text))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn save_rules(desktop: State<'_, Desktop>, text: String) -> Answer<RulesDto> {
+    Ok(desktop.save_rules(&text)?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn reset_rules(desktop: State<'_, Desktop>) -> Answer<RulesDto> {
+    Ok(desktop.reset_rules()?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn get_settings(desktop: State<'_, Desktop>) -> Answer<SettingsDto> {
+    Ok(desktop.get_settings())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn save_settings(desktop: State<'_, Desktop>, settings: SettingsDto) -> Answer<SettingsDto> {
+    Ok(desktop.save_settings(settings).await?)
+}
+
+/// The native file dialog, so the import needs no file-system permission in the webview.
+#[tauri::command]
+#[specta::specta]
+pub async fn choose_import_file(app: AppHandle) -> Answer<Option<String>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .add_filter("Recordings", &["rr", "txt", "csv", "hrmcap"])
+        .pick_file(move |path| {
+            let _ = tx.send(
+                path.and_then(|p| p.into_path().ok())
+                    .map(|p| p.display().to_string()),
+            );
+        });
+    Ok(rx.await.ok().flatten())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn import_recording(desktop: State<'_, Desktop>, path: String) -> Answer<ImportedDto> {
+    Ok(desktop.import_recording(&PathBuf::from(path)).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn export_session(
+    desktop: State<'_, Desktop>,
+    id: i64,
+    format: ExportFormat,
+) -> Answer<ExportedDto> {
+    Ok(desktop.export_session(id, format).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn open_log_folder(app: AppHandle, desktop: State<'_, Desktop>) -> Answer<()> {
+    open_folder(&app, desktop.log_dir())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn open_export_folder(app: AppHandle, desktop: State<'_, Desktop>) -> Answer<()> {
+    open_folder(&app, desktop.export_dir())
+}
+
+fn open_folder(app: &AppHandle, dir: PathBuf) -> Answer<()> {
+    // Opening a folder that was never written to would fail: create it first.
+    let _ = std::fs::create_dir_all(&dir);
+    app.opener()
+        .open_path(dir.display().to_string(), None::<&str>)
+        .map_err(|e| IpcError {
+            code: auren_desktop::ErrorCode::Internal,
+            message: format!("cannot open {}: {e}", dir.display()),
+        })
+}
+
+/// The UI's first frame is on screen: logged for the cold-start benchmark (which exits here).
+#[tauri::command]
+#[specta::specta]
+pub fn mark_painted(app: AppHandle, painted: State<'_, Painted>) -> Answer<()> {
+    Ok(painted.mark(&app))
+}
