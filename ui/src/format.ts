@@ -71,8 +71,10 @@ export function formatClock(unixMs: number): string {
 const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
-/** A readiness day number (days since 1970-01-01 in local time) as "5 Jan". */
-export function formatDay(day: number): string {
+/** A readiness day number (UTC calendar days since 1970-01-01, as the engine stores them) as
+ * "5 Jan", read in UTC so the local time zone cannot shift it to the day before. */
+export function formatDay(day: number | null): string {
+  if (!finite(day)) return DASH;
   const d = new Date(day * 86_400_000);
   return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]}`;
 }

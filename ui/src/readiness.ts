@@ -44,3 +44,9 @@ export type VerdictTone = "low" | "ok" | "high" | "none";
 export function verdictTone(verdict: string | null): VerdictTone {
   return verdict === "below" ? "low" : verdict === "within" ? "ok" : verdict === "above" ? "high" : "none";
 }
+
+/** The normal range when both of its ends are known; half a range is not drawn as if whole. */
+export function normalRange(r: { normal_range: [number | null, number | null] | null }): [number, number] | null {
+  const [lo, hi] = r.normal_range ?? [null, null];
+  return lo !== null && hi !== null && Number.isFinite(lo) && Number.isFinite(hi) ? [lo, hi] : null;
+}

@@ -3,10 +3,16 @@
 import { Ring } from "./ring";
 import { rrInUnit, type RrUnit } from "./format";
 
+/** A beat as the app sends it: the numbers are nullable in the IPC types (a non-finite f64 would
+ * arrive as null), so a beat without them is skipped rather than drawn. */
 export interface BeatLike {
-  at_ms: number;
-  rr_ms: number;
+  at_ms: number | null;
+  rr_ms: number | null;
   artifact: string | null;
+}
+
+function finite(v: number | null): v is number {
+  return v !== null && Number.isFinite(v);
 }
 
 export const ARTIFACT_KINDS = ["ectopic", "missed", "extra", "long_short"] as const;
@@ -58,7 +64,7 @@ export class BeatSeries {
 
   append(beats: readonly BeatLike[]): void {
     for (const b of beats) {
-      if (!Number.isFinite(b.at_ms) || !Number.isFinite(b.rr_ms)) continue;
+      if (!finite(b.at_ms) || !finite(b.rr_ms)) continue;
       this.at.push(b.at_ms);
       this.rr.push(b.rr_ms);
       this.flag.push(b.artifact ? 1 : 0);
@@ -123,9 +129,10 @@ export function beatsToTachogram(beats: readonly BeatLike[], unit: RrUnit): Tach
   return s.tachogram(null, unit);
 }
 
+/** A beat without an RR value breaks the succession like an artifact: no pair spans it. */
 export function beatsToPoincare(beats: readonly BeatLike[], unit: RrUnit): Poincare {
-  const rr = beats.map((b) => b.rr_ms);
-  const flags = beats.map((b) => (b.artifact ? 1 : 0));
+  const rr = beats.map((b) => (finite(b.rr_ms) ? b.rr_ms : NaN));
+  const flags = beats.map((b, i) => (b.artifact || Number.isNaN(rr[i]) ? 1 : 0));
   return poincarePairs(rr, flags, unit);
 }
 
@@ -196,4 +203,22 @@ export class SampledSeries {
     });
     return [x, ...cols];
   }
+}
+
+/** The spectrum up to `maxHz` for uPlot: a frequency without a value has no place on the axis and
+ * is dropped; a missing power stays as a gap. */
+export function spectrumPoints(
+  freqHz: readonly (number | null)[],
+  power: readonly (number | null)[],
+  maxHz: number,
+): { x: number[]; y: (number | null)[] } {
+  const x: number[] = [];
+  const y: (number | null)[] = [];
+  freqHz.forEach((f, i) => {
+    if (!finite(f) || f > maxHz) return;
+    const p = power[i] ?? null;
+    x.push(f);
+    y.push(p !== null && Number.isFinite(p) ? p : null);
+  });
+  return { x, y };
 }

@@ -57,6 +57,6 @@ export function isSimulatedSource(label: string): boolean {
 /** "Simulated strap" plus the scenario, or the strap's name. */
 export function sourceLabel(s: SourceChoice | null): string {
   if (!s) return "No source chosen";
-  if (s.kind === "simulator") return `${SIMULATED_LABEL} · ${s.scenario}, ${s.speed}×`;
+  if (s.kind === "simulator") return `${SIMULATED_LABEL} · ${s.scenario}${s.speed !== null ? `, ${s.speed}×` : ""}`;
   return s.name || s.address;
 }

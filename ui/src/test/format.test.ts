@@ -35,7 +35,7 @@ describe("formatDateTime (local time)", () => {
 });
 
 describe("formatDay", () => {
-  it.each([[0, "1 Jan"], [19_727, "5 Jan"], [19_782, "29 Feb"]])("day %s → %s", (d, want) => expect(formatDay(d)).toBe(want));
+  it.each([[0, "1 Jan"], [19_727, "5 Jan"], [19_782, "29 Feb"], [null, "—"]])("day %s → %s", (d, want) => expect(formatDay(d)).toBe(want));
 });
 
 describe("signalBars", () => {

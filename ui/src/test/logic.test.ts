@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bpmAt, zoneOf, zonesFromMaxHr } from "../zones";
-import { morningsUntilBaseline, verdictSentence, verdictTone } from "../readiness";
+import { morningsUntilBaseline, normalRange, verdictSentence, verdictTone } from "../readiness";
 import { countdown } from "../countdown";
 import { lineCount, offsetOf, problemsByLine } from "../rulesmap";
 import { checkSettings, type SettingsLike } from "../settingsCheck";
@@ -46,6 +46,16 @@ describe("verdict sentence", () => {
     { name: "older than 60 days do not count", days: days([0, 1, 2, 60, 61, 62]), want: 11 },
     { name: "days without a reading do not count", days: [{ day: 100, today_ln_rmssd: null }], want: 14 },
   ])("mornings until baseline: $name", ({ days: d, want }) => expect(morningsUntilBaseline(d, 100)).toBe(want));
+});
+
+describe("normal range", () => {
+  it.each([
+    { range: [3.1, 3.9] as [number | null, number | null], want: [3.1, 3.9] },
+    { range: null, want: null },
+    { range: [null, 3.9] as [number | null, number | null], want: null },
+    { range: [3.1, null] as [number | null, number | null], want: null },
+    { range: [NaN, 3.9] as [number | null, number | null], want: null },
+  ])("$range → $want", ({ range, want }) => expect(normalRange({ normal_range: range })).toEqual(want));
 });
 
 describe("countdown", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { artifactCounts, BeatSeries, beatsToPoincare, beatsToTachogram, SampledSeries, signalQuality, type BeatLike } from "../series";
+import { artifactCounts, BeatSeries, beatsToPoincare, beatsToTachogram, SampledSeries, signalQuality, spectrumPoints, type BeatLike } from "../series";
 
-const beat = (at_ms: number, rr_ms: number, artifact: string | null = null): BeatLike => ({ at_ms, rr_ms, artifact });
+const beat = (at_ms: number | null, rr_ms: number | null, artifact: string | null = null): BeatLike => ({ at_ms, rr_ms, artifact });
 const BATCH = [beat(800, 800), beat(1610, 810), beat(2000, 390, "extra"), beat(2800, 800), beat(3620, 820)];
 
 describe("tachogram from beat batches", () => {
@@ -34,10 +34,14 @@ describe("tachogram from beat batches", () => {
     expect(t.artifacts).toEqual([390, null, null]);
   });
 
-  it("skips non-finite beats", () => {
+  it.each([
+    { name: "non-finite", beats: [beat(NaN, 800), beat(1000, Infinity), beat(1800, 800)] },
+    { name: "null (a non-finite f64 over IPC)", beats: [beat(null, 800), beat(1000, null), beat(1800, 800)] },
+  ])("skips $name beats", ({ beats }) => {
     const s = new BeatSeries(10);
-    s.append([beat(NaN, 800), beat(1000, Infinity), beat(1800, 800)]);
+    s.append(beats);
     expect(s.length).toBe(1);
+    expect(Array.from(s.tachogram(null, "ms").rr)).toEqual([800]);
   });
 });
 
@@ -47,6 +51,7 @@ describe("Poincaré pairs", () => {
     { name: "artifact drops both pairs it touches", beats: BATCH, x: [800, 800], y: [810, 820] },
     { name: "sorted by RRn", beats: [beat(0, 1000), beat(0, 600), beat(0, 800)], x: [600, 1000], y: [800, 600] },
     { name: "one beat has no pair", beats: [beat(0, 800)], x: [], y: [] },
+    { name: "a beat without RR breaks the succession", beats: [beat(0, 800), beat(0, 900), beat(0, null), beat(0, 700), beat(0, 750)], x: [700, 800], y: [750, 900] },
   ])("$name", ({ beats, x, y }) => {
     const p = beatsToPoincare(beats, "ms");
     expect(p.x).toEqual(x);
@@ -95,4 +100,13 @@ describe("SampledSeries", () => {
     expect(kept).toEqual([true, false, true, true]);
     expect(s.toData()).toEqual([[0, 1, 2.5], [1, null, 4], [null, 3, 4]]);
   });
+});
+
+describe("spectrum points", () => {
+  it.each([
+    { name: "cut at the max frequency", f: [0, 0.1, 0.5, 0.6], p: [1, 2, 3, 4], x: [0, 0.1, 0.5], y: [1, 2, 3] },
+    { name: "null frequency dropped", f: [0, null, 0.2], p: [1, 2, 3], x: [0, 0.2], y: [1, 3] },
+    { name: "null power kept as a gap", f: [0, 0.1, 0.2], p: [1, null, 3], x: [0, 0.1, 0.2], y: [1, null, 3] },
+    { name: "shorter power array gives gaps", f: [0, 0.1], p: [1], x: [0, 0.1], y: [1, null] },
+  ])("$name", ({ f, p, x, y }) => expect(spectrumPoints(f, p, 0.5)).toEqual({ x, y }));
 });

@@ -7,7 +7,7 @@ import { isSimulatedSource, rrUnit } from "../state";
 import { navigate, simulatedBadge } from "../shell";
 import { DASH, formatBytes, formatDateTime, formatDay, formatDuration, formatNumber, humanize } from "../format";
 import { arrangePanel, GROUP_TITLES } from "../metrics";
-import { ARTIFACT_KINDS, artifactCounts, beatsToPoincare, beatsToTachogram } from "../series";
+import { ARTIFACT_KINDS, artifactCounts, beatsToPoincare, beatsToTachogram, spectrumPoints } from "../series";
 import { axis, lineSeries, mountChart, pal, pointsSeries, type Chart } from "../charts";
 import { alertList } from "./live";
 import { busy, card, errorNote, pageHeader, spinner } from "./common";
@@ -22,25 +22,24 @@ function sourceCell(label: string): HTMLElement {
   return h("span", { class: "session-source", testid: "session-source" }, isSimulatedSource(label) ? simulatedBadge() : null, " ", label);
 }
 
-/** x for a readiness day: noon UTC of that day, so local-time axes never slip to the day before. */
-const dayX = (day: number) => day * 86_400 + 43_200;
-
+// x is the readiness day number itself (UTC calendar days) on a plain numeric scale: a time scale
+// would place its ticks at local midnights, which fall on the previous UTC day east of Greenwich.
 function trendChart(el: HTMLElement, days: Readiness[]): Chart {
-  const x = days.map((d) => dayX(d.day));
+  const x = days.map((d) => d.day);
   const lo = days.map((d) => d.normal_range?.[0] ?? null);
   const hi = days.map((d) => d.normal_range?.[1] ?? null);
   const mean = days.map((d) => d.rolling_mean_7d);
   const today = days.map((d) => d.today_ln_rmssd);
   const rhr = days.map((d) => d.resting_hr);
   return mountChart(el, {
-    scales: { x: { time: true }, hr: { auto: true } },
+    scales: { x: { time: false }, hr: { auto: true } },
     axes: [
-      axis({ values: (_u, splits) => splits.map((s) => formatDay(Math.floor(s / 86_400))) }),
+      axis({ incrs: [1, 2, 7, 14, 28], values: (_u, splits) => splits.map((s) => (Number.isInteger(s) ? formatDay(s) : "")) }),
       axis({ label: "lnRMSSD", size: 50 }),
       axis({ scale: "hr", side: 1, label: "Resting HR (bpm)", size: 50, grid: { show: false } }),
     ],
     series: [
-      { value: (_u, v) => (v == null ? DASH : formatDay(Math.floor(v / 86_400))) },
+      { value: (_u, v) => (v == null ? DASH : formatDay(v)) },
       lineSeries("Normal low", () => pal.band, { width: 0 }),
       lineSeries("Normal high", () => pal.band, { width: 0 }),
       lineSeries("7-day mean", () => pal.accent2, { width: 2.5, spanGaps: false }),
@@ -57,6 +56,8 @@ function bandsHook(spec: Spectrum) {
     const top = u.bbox.top;
     const height = u.bbox.height;
     for (const b of spec.bands) {
+      // A band edge the app could not state is not guessed: that band is left unshaded.
+      if (b.lo_hz === null || b.hi_hz === null) continue;
       const x0 = u.valToPos(b.lo_hz, "x", true);
       const x1 = u.valToPos(Math.min(b.hi_hz, u.scales.x.max ?? b.hi_hz), "x", true);
       ctx.fillStyle = b.name === "vlf" ? pal.vlf : b.name === "lf" ? pal.lf : pal.hf;
@@ -88,9 +89,7 @@ function detailCharts(charts: SessionCharts, holder: HTMLElement, mounted: Chart
   const spec = charts.spectrum;
   if (spec) {
     const maxF = 0.5;
-    const xs: number[] = [];
-    const ys: number[] = [];
-    spec.freq_hz.forEach((f, i) => { if (f <= maxF) { xs.push(f); ys.push(spec.power_ms2_hz[i]); } });
+    const { x: xs, y: ys } = spectrumPoints(spec.freq_hz, spec.power_ms2_hz, maxF);
     mounted.push(mountChart(pEl, {
       legend: { show: false },
       scales: { x: { time: false, range: [0, maxF] } },
@@ -141,6 +140,18 @@ function exportBar(id: number): HTMLElement {
     mk("report_png", "Report PNG", "export-png"), mk("report_svg", "Report SVG", "export-svg"), open), result);
 }
 
+/** The gaps' summed length, or a note when some gap's bounds are unknown (not counted as zero). */
+function gapTotal(gaps: SessionDetail["gaps"]): string {
+  let ms = 0;
+  let unknown = 0;
+  for (const g of gaps) {
+    if (g.from_ms === null || g.to_ms === null) unknown++;
+    else ms += g.to_ms - g.from_ms;
+  }
+  const total = `${formatDuration(ms / 1000)} in total`;
+  return unknown ? `${total} (${unknown} of unknown length)` : total;
+}
+
 function mountDetail(root: HTMLElement, id: number): () => void {
   const mounted: Chart[] = [];
   let alive = true;
@@ -168,7 +179,7 @@ function mountDetail(root: HTMLElement, id: number): () => void {
           counts.other ? h("tr", null, h("th", null, "Other"), h("td", { class: "num" }, String(counts.other))) : null,
           h("tr", { class: "total" }, h("th", null, "Total"), h("td", { class: "num" }, String(counts.total)))))),
         card("Alerts", d.alerts.length ? alertList(d.alerts) : h("p", { class: "muted" }, "No alerts in this session.")),
-        d.gaps.length ? card("Gaps", h("p", { class: "muted" }, `${d.gaps.length} interval${d.gaps.length === 1 ? "" : "s"} without beats, ${formatDuration(d.gaps.reduce((a, g) => a + (g.to_ms - g.from_ms), 0) / 1000)} in total.`)) : null),
+        d.gaps.length ? card("Gaps", h("p", { class: "muted" }, `${d.gaps.length} interval${d.gaps.length === 1 ? "" : "s"} without beats, ${gapTotal(d.gaps)}.`)) : null),
       chartsHolder);
     detailCharts(charts, chartsHolder, mounted);
   }).catch((e: unknown) => alive && replace(root, h("a", { href: "#/history", class: "back" }, "← All sessions"), errorNote(e)));

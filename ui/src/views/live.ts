@@ -28,7 +28,7 @@ function alertItem(a: Alert): HTMLElement {
   const ev = a.evidence;
   const evidence = h("div", { class: "alert-evidence", testid: "alert-evidence" },
     h("table", { class: "kv" }, h("tbody", null,
-      ev.values.map((v) => h("tr", null, h("th", null, v.name), h("td", { class: "num" }, formatNumber(v.value, Math.abs(v.value) >= 100 ? 0 : 3)))),
+      ev.values.map((v) => h("tr", null, h("th", null, v.name), h("td", { class: "num" }, formatNumber(v.value, v.value !== null && Math.abs(v.value) >= 100 ? 0 : 3)))),
       h("tr", null, h("th", null, "Window"), h("td", null, `${formatSessionTime(ev.window_from_ms)} – ${formatSessionTime(ev.window_to_ms)}`)),
       ev.held_since_ms !== null ? h("tr", null, h("th", null, "Held since"), h("td", null, formatSessionTime(ev.held_since_ms))) : null,
       ev.steps_at_ms.length ? h("tr", null, h("th", null, "Steps at"), h("td", null, ev.steps_at_ms.map(formatSessionTime).join(", "))) : null)));

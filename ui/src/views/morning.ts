@@ -5,8 +5,8 @@ import { call, newChannel, toFailure, type LiveUpdate, type MorningResult, type 
 import { source, sourceLabel, Store } from "../state";
 import { simulatedBadge } from "../shell";
 import { countdown, EXHALE_S, INHALE_S } from "../countdown";
-import { morningsUntilBaseline, verdictSentence, verdictTone } from "../readiness";
-import { formatHr, formatNumber } from "../format";
+import { morningsUntilBaseline, normalRange, verdictSentence, verdictTone } from "../readiness";
+import { DASH, formatHr, formatNumber } from "../format";
 import { card, errorNote, pageHeader } from "./common";
 
 type Phase =
@@ -40,15 +40,17 @@ async function runReading(): Promise<void> {
 }
 
 /** A horizontal band chart: the normal range shaded, today's value and the 7-day mean marked. */
-export function rangeChart(r: Readiness, today: number | null): SVGSVGElement {
-  const vals = [today, r.rolling_mean_7d, ...(r.normal_range ?? [])].filter((v): v is number => v !== null && Number.isFinite(v));
+export function rangeChart(r: Readiness, today: number | null): SVGSVGElement | null {
+  const range = normalRange(r);
+  const vals = [today, r.rolling_mean_7d, ...(range ?? [])].filter((v): v is number => v !== null && Number.isFinite(v));
+  if (vals.length === 0) return null;
   const min = Math.min(...vals) - 0.3;
   const max = Math.max(...vals) + 0.3;
   const W = 480, H = 86, pad = 16;
   const x = (v: number) => pad + ((v - min) / (max - min || 1)) * (W - 2 * pad);
   const parts: SVGElement[] = [svg("line", { x1: pad, x2: W - pad, y1: 40, y2: 40, class: "rc-axis" })];
-  if (r.normal_range) {
-    const [lo, hi] = r.normal_range;
+  if (range) {
+    const [lo, hi] = range;
     parts.push(svg("rect", { x: x(lo), y: 26, width: Math.max(2, x(hi) - x(lo)), height: 28, rx: 4, class: "rc-band" }));
     parts.push(svg("text", { x: x(lo), y: 72, "text-anchor": "middle", class: "rc-tick" }, lo.toFixed(2)));
     parts.push(svg("text", { x: x(hi), y: 72, "text-anchor": "middle", class: "rc-tick" }, hi.toFixed(2)));
@@ -66,6 +68,11 @@ export function rangeChart(r: Readiness, today: number | null): SVGSVGElement {
   return svg("svg", { viewBox: `0 0 ${W} ${H + 4}`, class: "range-chart", role: "img", "aria-label": "Today's lnRMSSD against the normal range" }, parts);
 }
 
+function rangeText(r: Readiness): string {
+  const range = normalRange(r);
+  return range ? `${range[0].toFixed(2)}–${range[1].toFixed(2)}` : DASH;
+}
+
 function resultView(res: MorningResult, needed: number): HTMLElement {
   const r = res.readiness;
   const tone = verdictTone(r.verdict);
@@ -77,7 +84,7 @@ function resultView(res: MorningResult, needed: number): HTMLElement {
       h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Today lnRMSSD"), h("div", { class: "stat-value" }, formatNumber(res.ln_rmssd, 2))),
       h("div", { class: "stat" }, h("div", { class: "stat-label" }, "RMSSD"), h("div", { class: "stat-value" }, formatNumber(res.rmssd_ms, 1), h("span", { class: "stat-unit" }, "ms"))),
       h("div", { class: "stat" }, h("div", { class: "stat-label" }, "7-day mean"), h("div", { class: "stat-value" }, formatNumber(r.rolling_mean_7d, 2))),
-      h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Normal range"), h("div", { class: "stat-value" }, r.normal_range ? `${r.normal_range[0].toFixed(2)}–${r.normal_range[1].toFixed(2)}` : "—")),
+      h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Normal range"), h("div", { class: "stat-value" }, rangeText(r))),
       h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Resting HR"), h("div", { class: "stat-value" }, formatHr(res.resting_hr), h("span", { class: "stat-unit" }, "bpm")))),
     rangeChart(r, res.ln_rmssd),
     h("p", { class: "muted small" }, `${res.beats} beats, ${res.artifacts} corrected artifacts. `, h("a", { href: `#/history/${res.session_id}` }, "Open this reading in History →")));
