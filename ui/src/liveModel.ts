@@ -1,13 +1,15 @@
 // The running live session, kept outside any view so leaving Live does not lose beats: the
 // Channel feeds rings (up to six hours of beats) and views subscribe to redraw.
-import { call, newChannel, type Alert, type LiveStarted, type LiveUpdate, type SessionKind, type SessionSummary, type SourceChoice } from "./ipc";
+import { call, newChannel, toFailure, type Alert, type LiveStarted, type LiveUpdate, type SessionKind, type SessionSummary, type SourceChoice } from "./ipc";
 import { BeatSeries, SampledSeries } from "./series";
 import { Store } from "./state";
 
 export interface LiveState {
   started: LiveStarted | null;
-  /** True when the session was found running after a reload: no updates reach this window. */
-  detached: boolean;
+  /** True when the session was found running after a reload and this window re-attached to it:
+   * updates flow again, but the beats from before the reload are not replayed (the stored session
+   * keeps them all). */
+  reattached: boolean;
   last: LiveUpdate | null;
   alerts: Alert[];
   tags: { tag: string; atMs: number }[];
@@ -20,7 +22,7 @@ export const beats = new BeatSeries();
 export const rolling = new SampledSeries(6 * 3600, 3, 1000);
 
 export const liveState = new Store<LiveState>({
-  started: null, detached: false, last: null, alerts: [], tags: [], saved: null, error: null,
+  started: null, reattached: false, last: null, alerts: [], tags: [], saved: null, error: null,
 });
 
 /** Fired on every channel message (views coalesce their redraws to animation frames). */
@@ -43,7 +45,7 @@ export function onUpdate(u: LiveUpdate): void {
 export async function startLive(source: SourceChoice, kind: SessionKind): Promise<void> {
   beats.clear();
   rolling.clear();
-  patch({ started: null, detached: false, last: null, alerts: [], tags: [], saved: null, error: null });
+  patch({ started: null, reattached: false, last: null, alerts: [], tags: [], saved: null, error: null });
   const ch = newChannel<LiveUpdate>(onUpdate);
   const started = await call("startLive", source, kind, ch);
   patch({ started });
@@ -51,7 +53,7 @@ export async function startLive(source: SourceChoice, kind: SessionKind): Promis
 
 export async function stopLive(): Promise<SessionSummary> {
   const saved = await call("stopLive");
-  patch({ started: null, detached: false, saved });
+  patch({ started: null, reattached: false, saved });
   return saved;
 }
 
@@ -61,10 +63,18 @@ export async function tagLive(tag: string): Promise<void> {
   patch({ tags: [...st.tags, { tag, atMs: st.last?.at_ms ?? 0 }] });
 }
 
-/** Picks up a session that was running before the window reloaded. */
+/** Picks up a session that was running before the window reloaded and re-attaches this window
+ * to its updates. The session may end between the two calls: then there is nothing to show. */
 export async function adoptRunning(): Promise<void> {
   const running = await call("liveStatus");
-  if (running && !liveState.get().started) patch({ started: running, detached: true });
+  if (!running || liveState.get().started) return;
+  const ch = newChannel<LiveUpdate>(onUpdate);
+  try {
+    const started = await call("watchLive", ch);
+    if (!liveState.get().started) patch({ started, reattached: true });
+  } catch (e) {
+    if (toFailure(e).code !== "no_live_session") throw e;
+  }
 }
 
 export function isRunning(): boolean {

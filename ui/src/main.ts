@@ -36,4 +36,4 @@ call("getSettings")
   })
   .catch((e: unknown) => console.warn("getSettings:", errorText(e)));
 
-adoptRunning().catch((e: unknown) => console.warn("liveStatus:", errorText(e)));
+adoptRunning().catch((e: unknown) => console.warn("re-attaching the running session:", errorText(e)));

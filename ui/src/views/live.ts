@@ -173,6 +173,7 @@ export function mountLive(root: HTMLElement): () => void {
     void busy(stopBtn, async () => {
       try {
         await stopLive();
+        replace(message);
       } catch (e) {
         replace(message, errorNote(e));
       }
@@ -260,8 +261,8 @@ export function mountLive(root: HTMLElement): () => void {
       h("span", { class: "live-source-text" }, simulated && !label.includes(SIMULATED_LABEL) ? `${SIMULATED_LABEL} · ${label}` : label));
     if (!chosen && !running) {
       replace(message, h("div", { class: "note" }, "Choose a strap or the simulator first. ", h("a", { href: "#/pair" }, "Go to Pair →")));
-    } else if (st.detached && st.started) {
-      replace(message, h("div", { class: "note note-warn" }, `Session #${st.started.session_id} has been running since before this window reloaded; its live data cannot be shown here. Stop it to save it.`));
+    } else if (st.reattached && st.started) {
+      replace(message, h("div", { class: "note" }, `Session #${st.started.session_id} was already running when this window reloaded. Charts show the beats from the reload on; the saved session keeps every beat.`));
     }
     if (st.saved) {
       const s = st.saved;
