@@ -3,7 +3,7 @@ import { bpmAt, zoneOf, zonesFromMaxHr } from "../zones";
 import { morningsUntilBaseline, normalRange, verdictSentence, verdictTone } from "../readiness";
 import { countdown } from "../countdown";
 import { lineCount, offsetOf, problemsByLine } from "../rulesmap";
-import { checkSettings, type SettingsLike } from "../settingsCheck";
+import { checkSettings, isAbsolutePath, type SettingsLike } from "../settingsCheck";
 import { measureFps } from "../fps";
 import { arrangePanel, derivedFrequency, METRICS } from "../metrics";
 import { resolveTheme } from "../theme";
@@ -102,14 +102,34 @@ describe("settings validation mirror", () => {
     { name: "valid", patch: {}, fields: [] },
     { name: "max hr low", patch: { max_hr: 99 }, fields: ["max_hr"] },
     { name: "max hr high", patch: { max_hr: 241 }, fields: ["max_hr"] },
-    { name: "max hr edges", patch: { max_hr: 100 }, fields: [] },
+    { name: "max hr lower edge", patch: { max_hr: 100 }, fields: [] },
+    { name: "max hr upper edge", patch: { max_hr: 240 }, fields: [] },
     { name: "max hr fractional", patch: { max_hr: 180.5 }, fields: ["max_hr"] },
     { name: "zones not ascending", patch: { zones_pct: [60, 60, 80, 90] }, fields: ["zones_pct"] },
+    { name: "zones falling", patch: { zones_pct: [60, 70, 65, 90] }, fields: ["zones_pct"] },
     { name: "three zones", patch: { zones_pct: [60, 70, 80] }, fields: ["zones_pct"] },
-    { name: "zone over 100", patch: { zones_pct: [60, 70, 80, 101] }, fields: ["zones_pct"] },
+    { name: "five zones", patch: { zones_pct: [50, 60, 70, 80, 90] }, fields: ["zones_pct"] },
+    { name: "zone edges 30 and 99", patch: { zones_pct: [30, 31, 98, 99] }, fields: [] },
+    { name: "zone below 30", patch: { zones_pct: [29, 70, 80, 90] }, fields: ["zones_pct"] },
+    { name: "zone at 100", patch: { zones_pct: [60, 70, 80, 100] }, fields: ["zones_pct"] },
+    { name: "zone fractional", patch: { zones_pct: [60, 70.5, 80, 90] }, fields: ["zones_pct"] },
     { name: "empty folders", patch: { data_dir: " ", export_dir: "" }, fields: ["data_dir", "export_dir"] },
+    { name: "relative folders", patch: { data_dir: "auren/data", export_dir: "~/Auren" }, fields: ["data_dir", "export_dir"] },
+    { name: "absolute after trimming", patch: { data_dir: "  /home/a  " }, fields: [] },
     { name: "bad theme and unit", patch: { theme: "blue", rr_unit: "min" }, fields: ["theme", "rr_unit"] },
-  ])("$name", ({ patch, fields }) => expect(checkSettings({ ...ok, ...patch }).map((p) => p.field)).toEqual(fields));
+  ])("$name", ({ patch, fields }) => expect(checkSettings({ ...ok, ...patch }, false).map((p) => p.field)).toEqual(fields));
+
+  it.each([
+    { path: "/home/a", windows: false, want: true },
+    { path: "home/a", windows: false, want: false },
+    { path: "C:\\Users\\a", windows: false, want: false },
+    { path: "C:\\Users\\a", windows: true, want: true },
+    { path: "c:/Users/a", windows: true, want: true },
+    { path: "C:Users", windows: true, want: false },
+    { path: "\\\\server\\share", windows: true, want: true },
+    { path: "\\Users", windows: true, want: false },
+    { path: "/home/a", windows: true, want: false },
+  ])("absolute path $path (windows $windows) → $want", ({ path, windows, want }) => expect(isAbsolutePath(path, windows)).toBe(want));
 });
 
 describe("fps meter with a fake rAF", () => {

@@ -3,7 +3,7 @@ import { h, option, replace } from "../dom";
 import { call, type AppInfo, type Settings } from "../ipc";
 import { settings } from "../state";
 import { setTheme, type ThemeChoice } from "../theme";
-import { checkSettings, MAX_HR_MAX, MAX_HR_MIN } from "../settingsCheck";
+import { checkSettings, MAX_HR_MAX, MAX_HR_MIN, ZONE_PCT_MAX, ZONE_PCT_MIN } from "../settingsCheck";
 import { zonesFromMaxHr } from "../zones";
 import { busy, card, errorNote, pageHeader } from "./common";
 
@@ -18,7 +18,7 @@ export function mountSettings(root: HTMLElement): () => void {
       option("system", "Follow the system", s.theme === "system"), option("light", "Light", s.theme === "light"), option("dark", "Dark", s.theme === "dark"));
     const unit = h("select", { testid: "settings-rr-unit", id: "s-unit" }, option("ms", "milliseconds (812 ms)", s.rr_unit === "ms"), option("s", "seconds (0.812 s)", s.rr_unit === "s"));
     const maxHr = h("input", { type: "number", testid: "settings-max-hr", id: "s-maxhr", value: String(s.max_hr), attrs: { min: MAX_HR_MIN, max: MAX_HR_MAX, step: 1 } });
-    const zones = s.zones_pct.map((z, i) => h("input", { type: "number", class: "zone-input", testid: `settings-zone-${i + 1}`, ariaLabel: `Zone ${i + 1} upper bound, % of max HR`, value: String(z), attrs: { min: 1, max: 100, step: 1 } }));
+    const zones = s.zones_pct.map((z, i) => h("input", { type: "number", class: "zone-input", testid: `settings-zone-${i + 1}`, ariaLabel: `Zone ${i + 1} upper bound, % of max HR`, value: String(z), attrs: { min: ZONE_PCT_MIN, max: ZONE_PCT_MAX, step: 1 } }));
     const zoneBar = h("div", { class: "zone-bar" });
     const dataDir = h("input", { type: "text", testid: "settings-data-dir", id: "s-data", value: s.data_dir, class: "wide" });
     const exportDir = h("input", { type: "text", testid: "settings-export-dir", id: "s-export", value: s.export_dir, class: "wide" });
