@@ -1,4 +1,5 @@
 // Boots the app: shell, router, theme, settings, the bench hook, and the first-paint signal.
+import "./locale";
 import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 import { call, errorText } from "./ipc";
