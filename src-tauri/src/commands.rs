@@ -237,5 +237,6 @@ fn open_folder(app: &AppHandle, dir: PathBuf) -> Answer<()> {
 #[tauri::command]
 #[specta::specta]
 pub fn mark_painted(app: AppHandle, painted: State<'_, Painted>) -> Answer<()> {
-    Ok(painted.mark(&app))
+    painted.mark(&app);
+    Ok(())
 }

@@ -208,10 +208,10 @@ pub fn run() -> anyhow::Result<()> {
             if let Some(desktop) = app.try_state::<Desktop>() {
                 tauri::async_runtime::block_on(desktop.shut_down());
             }
-            if let Some(guard) = app.try_state::<LogGuard>() {
-                if let Ok(mut guard) = guard.0.lock() {
-                    guard.take();
-                }
+            if let Some(guard) = app.try_state::<LogGuard>()
+                && let Ok(mut guard) = guard.0.lock()
+            {
+                guard.take();
             }
         }
     });

@@ -1,0 +1,146 @@
+//! Live sessions through the façade: the simulator at 60×, alerts with evidence reaching the UI sink,
+//! one session at a time, tags, stop; the guided morning reading, finished and cut short.
+
+use auren_desktop::dto::{ScenarioDto, SessionKindDto, SourceChoiceDto};
+use auren_desktop::{ErrorCode, IpcError};
+use std::time::Duration;
+
+use crate::support::{collector, open, rig, seed_baselines};
+
+fn simulator(scenario: ScenarioDto) -> SourceChoiceDto {
+    SourceChoiceDto::Simulator {
+        scenario,
+        speed: 60.0,
+    }
+}
+
+/// Polls `check` every 50 ms for up to a minute of wall time (the simulator runs at 60×).
+async fn eventually(mut check: impl FnMut() -> bool) -> bool {
+    for _ in 0..1200 {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fatigued_heart_raises_the_fatigue_alert_with_its_evidence_in_the_live_updates() {
+    let dir = tempfile::tempdir().unwrap();
+    // A personal range around ln(33 ms) with resting HR 60: well above what `fatigued` produces.
+    seed_baselines(dir.path(), 3.5, 60.0).await;
+    let desktop = open(dir.path()).await;
+    let (sink, seen) = collector();
+    let started = desktop
+        .start_live(simulator(ScenarioDto::Fatigued), SessionKindDto::Rest, sink)
+        .await
+        .unwrap();
+    assert!(started.simulated);
+    assert_eq!(started.source_label, "Simulated strap — fatigued, 60× speed");
+    assert_eq!(
+        desktop.live_status().await.map(|s| s.session_id),
+        Some(started.session_id)
+    );
+
+    let (second, _) = collector();
+    let refused = desktop
+        .start_live(simulator(ScenarioDto::Rest), SessionKindDto::Rest, second)
+        .await
+        .unwrap_err();
+    assert_eq!(IpcError::from(refused).code, ErrorCode::SessionRunning);
+    desktop.tag_live("poor sleep").await.unwrap();
+
+    let fired = eventually(|| {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .any(|u| u.alerts.iter().any(|a| a.rule == "cns_fatigue"))
+    })
+    .await;
+    assert!(fired, "no cns_fatigue alert within a minute at 60×");
+    let alert = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|u| u.alerts.clone())
+        .find(|a| a.rule == "cns_fatigue")
+        .unwrap();
+    let names: Vec<&str> = alert.evidence.values.iter().map(|v| v.name.as_str()).collect();
+    assert!(names.contains(&"avg(ln_rmssd, 2m)"), "{names:?}");
+
+    let summary = desktop.stop_live().await.unwrap();
+    assert_eq!(summary.id, started.session_id);
+    assert_eq!(summary.kind, "rest");
+    assert!(summary.beat_count > 100, "{summary:?}");
+    assert!(desktop.live_status().await.is_none());
+    let error = IpcError::from(desktop.stop_live().await.unwrap_err());
+    assert_eq!(error.code, ErrorCode::NoLiveSession);
+
+    let detail = desktop.session_detail(started.session_id).await.unwrap();
+    assert!(detail.alerts.iter().any(|a| a.rule == "cns_fatigue"));
+    let listed = desktop.list_sessions(10, 0).await.unwrap();
+    assert_eq!(listed[0].source, "Simulated strap — fatigued, 60× speed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_morning_reading_runs_three_minutes_and_is_stored_as_todays() {
+    let r = rig().await;
+    let (sink, seen) = collector();
+    let result = r
+        .desktop
+        .start_morning(simulator(ScenarioDto::Rest), sink)
+        .await
+        .unwrap();
+    assert!(result.beats > 150, "{result:?}");
+    assert!((2.5..5.5).contains(&result.ln_rmssd), "{result:?}");
+    assert_eq!(result.readiness.today_ln_rmssd, Some(result.ln_rmssd));
+    let last = seen.lock().unwrap().last().cloned().unwrap();
+    assert!(last.ended && last.at_ms >= 180_000, "{last:?}");
+    assert!(r.desktop.live_status().await.is_none());
+    let today = r.desktop.readiness_today().await.unwrap();
+    assert_eq!(today.today_ln_rmssd, Some(result.ln_rmssd));
+    let trend = r.desktop.daily_trend(7).await.unwrap();
+    assert_eq!(trend.len(), 7);
+    assert_eq!(trend.last().unwrap().today_ln_rmssd, Some(result.ln_rmssd));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_morning_reading_stopped_early_is_incomplete_and_stores_no_reading() {
+    let r = rig().await;
+    let (sink, seen) = collector();
+    let choice = SourceChoiceDto::Simulator {
+        scenario: ScenarioDto::Rest,
+        speed: 10.0,
+    };
+    let reading = async { r.desktop.start_morning(choice, sink).await };
+    let stopper = async {
+        assert!(eventually(|| seen.lock().unwrap().len() > 3).await);
+        r.desktop.stop_live().await.unwrap()
+    };
+    let (result, stopped) = tokio::join!(reading, stopper);
+    let error = IpcError::from(result.unwrap_err());
+    assert_eq!(error.code, ErrorCode::ReadingIncomplete, "{}", error.message);
+    assert_eq!(stopped.kind, "morning");
+    assert_eq!(r.desktop.readiness_today().await.unwrap().today_ln_rmssd, None);
+}
+
+#[tokio::test]
+async fn a_simulator_speed_outside_1_to_60_is_refused() {
+    let r = rig().await;
+    for speed in [0.0, 0.5, 61.0, f64::NAN] {
+        let (sink, _) = collector();
+        let choice = SourceChoiceDto::Simulator {
+            scenario: ScenarioDto::Rest,
+            speed,
+        };
+        let error = IpcError::from(
+            r.desktop
+                .start_live(choice, SessionKindDto::Rest, sink)
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(error.code, ErrorCode::InvalidInput, "{speed}");
+    }
+    assert!(r.desktop.list_sessions(10, 0).await.unwrap().is_empty());
+}
