@@ -48,8 +48,7 @@ pub fn run() -> anyhow::Result<()> {
     cmd::run(
         cmd::cargo()
             .current_dir(root())
-            .args(["build", "--locked", "--release", "-p", "auren-app"])
-            .args(crate::EMBED_UI),
+            .args(["build", "--locked", "--release", "-p", "auren-app"]),
     )?;
     let app = target_dir().join("release/auren-app");
 

@@ -28,6 +28,8 @@ commands:
                         tests and build, fmt check, clippy -D warnings, all workspace tests, fuzz smoke
                         run of the strap parser, and the desktop end-to-end tests under Xvfb
                         (closing line: `tests: N passed, N failed`)
+  e2e                   only the desktop end-to-end tests (tests/e2e) under Xvfb, with what they need;
+                        screenshots of failed steps in <target>/e2e-screenshots, logs in e2e-logs
   bench hrv             Auren's HRV panel vs NeuroKit2 0.2.13 on the same data, in one run
   bench cep             the embedded CEP engine: events/s and per-event latency with 20 rules
   bench store           the local SQLite store: batched ingest, daily trend over a year of beats
@@ -52,6 +54,7 @@ fn dispatch() -> anyhow::Result<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["test"] => test::run(),
+        ["e2e"] => test::end_to_end_only(),
         ["run"] => run::run(&[]),
         ["run", "--", rest @ ..] => run::run(rest),
         ["bench", "desktop"] => bench_desktop::run(),
@@ -65,11 +68,6 @@ fn dispatch() -> anyhow::Result<()> {
         _ => bail!("unknown command: {}\n\n{USAGE}", args.join(" ")),
     }
 }
-
-/// Cargo arguments that make a plain `cargo build`/`cargo run` of the app load the built UI (`ui/dist`,
-/// embedded) instead of the Vite dev server named by `devUrl`: Tauri picks the dev server unless its
-/// `custom-protocol` feature is on, which `tauri build` turns on and plain cargo does not.
-pub const EMBED_UI: &[&str] = &["--features", "tauri/custom-protocol"];
 
 /// The workspace root (the parent of this crate's folder), whatever the current directory.
 fn root() -> PathBuf {

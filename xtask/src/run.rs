@@ -13,7 +13,7 @@ pub fn run(extra_args: &[&str]) -> anyhow::Result<()> {
     );
     let mut c = cmd::cargo();
     c.current_dir(root()).args(["run", "--locked", "-p", "auren-app"]);
-    c.args(PROFILE_ARGS).args(crate::EMBED_UI);
+    c.args(PROFILE_ARGS);
     if !extra_args.is_empty() {
         c.arg("--").args(extra_args);
     }

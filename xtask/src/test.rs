@@ -114,6 +114,24 @@ fn cargo_test() -> anyhow::Result<Tally> {
     Ok(tally)
 }
 
+/// `cargo xtask e2e`: only the desktop end-to-end tests, with what they need (packages, the UI build).
+pub fn end_to_end_only() -> anyhow::Result<()> {
+    system::ensure_packages(
+        &[
+            system::BUILD_PACKAGES,
+            system::APP_PACKAGES,
+            system::HEADLESS_PACKAGES,
+        ]
+        .concat(),
+    )?;
+    system::ensure_node()?;
+    ui::install_dependencies()?;
+    ui::build()?;
+    let tally = end_to_end()?;
+    println!("tests: {} passed, {} failed", tally.passed, tally.failed);
+    Ok(())
+}
+
 /// The desktop end-to-end tests (`tests/e2e`): tauri-driver, a debug build of the app, then the tests on
 /// a virtual display with a D-Bus session and an unlocked keyring, in a process group killed on timeout.
 fn end_to_end() -> anyhow::Result<Tally> {
@@ -122,8 +140,7 @@ fn end_to_end() -> anyhow::Result<Tally> {
     cmd::run(
         cmd::cargo()
             .current_dir(root())
-            .args(["build", "--locked", "-p", "auren-app"])
-            .args(crate::EMBED_UI),
+            .args(["build", "--locked", "-p", "auren-app"]),
     )?;
     // Compiled outside the timed run, so the timeout measures the tests.
     let test_args = ["test", "--locked", "-p", "auren-e2e", "--test", "it"];

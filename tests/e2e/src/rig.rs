@@ -19,6 +19,21 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(20);
 const NEW_SESSION_TIMEOUT: Duration = Duration::from_secs(60);
 const DRIVER_START_TIMEOUT: Duration = Duration::from_secs(20);
 const POLL_EVERY: Duration = Duration::from_millis(100);
+/// The longest any one step may take; the slowest (waiting for the fatigue alert) needs about two minutes
+/// at most.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(150);
+
+/// Flickers one nearly transparent pixel for ~300 frames, then removes it (see [`Rig::screenshot`]).
+const REPAINT_NUDGE: &str = "\
+    const d = document.createElement('div');\
+    d.style.cssText = 'position:fixed;left:0;top:0;width:1px;height:1px;pointer-events:none;z-index:2147483647';\
+    document.body.appendChild(d);\
+    let n = 0;\
+    const tick = () => {\
+      d.style.background = n++ % 2 ? 'rgba(0,0,0,0.01)' : 'rgba(0,0,0,0.02)';\
+      if (n < 300) requestAnimationFrame(tick); else d.remove();\
+    };\
+    requestAnimationFrame(tick);";
 
 /// The CSS selector of the element with `data-testid="<id>"`.
 pub fn testid(id: &str) -> String {
@@ -132,19 +147,36 @@ impl Rig {
             .map(|p| p.pid)
     }
 
-    /// Runs one step of a test; when it fails, saves a screenshot as
+    /// Runs one step of a test under [`STEP_TIMEOUT`]; when it fails or hangs, saves a screenshot as
     /// `<target>/e2e-screenshots/<test>-<step>.png` and names it in the error.
     pub async fn step<T>(
         &self,
         step: &str,
         body: impl Future<Output = anyhow::Result<T>>,
     ) -> anyhow::Result<T> {
-        match body.await {
-            Ok(value) => Ok(value),
+        let started = Instant::now();
+        eprintln!("[{}] {step}", self.name);
+        let outcome = match tokio::time::timeout(STEP_TIMEOUT, body).await {
+            Ok(outcome) => outcome,
+            // A WebDriver command can hang (the page's main thread busy, a driver stuck): without this
+            // the whole test would only end at its own deadline, with no screenshot.
+            Err(_) => Err(anyhow::anyhow!("hung for {} s", STEP_TIMEOUT.as_secs())),
+        };
+        match outcome {
+            Ok(value) => {
+                eprintln!(
+                    "[{}] {step}: ok in {:.1} s",
+                    self.name,
+                    started.elapsed().as_secs_f64()
+                );
+                Ok(value)
+            }
             Err(err) => {
-                let shot = match self.screenshot(step).await {
-                    Ok(path) => format!("screenshot: {}", path.display()),
-                    Err(e) => format!("no screenshot: {e:#}"),
+                let shot = tokio::time::timeout(Duration::from_secs(15), self.screenshot(step)).await;
+                let shot = match shot {
+                    Ok(Ok(path)) => format!("screenshot: {}", path.display()),
+                    Ok(Err(e)) => format!("no screenshot: {e:#}"),
+                    Err(_) => "no screenshot: the driver did not answer within 15 s".to_string(),
                 };
                 Err(err.context(format!("step `{step}` of {} failed ({shot})", self.name)))
             }
@@ -153,6 +185,10 @@ impl Rig {
 
     /// Saves a screenshot of the window as `<target>/e2e-screenshots/<test>-<step>.png`.
     pub async fn screenshot(&self, step: &str) -> anyhow::Result<PathBuf> {
+        // WebKitGTK's automation takes the screenshot after the next presentation update, and a page that
+        // paints nothing new never has one: the request would hang. A few seconds of a 1-pixel flicker
+        // guarantee updates.
+        self.client.execute(REPAINT_NUDGE, Vec::new()).await?;
         let png = self.client.screenshot().await?;
         let dir = crate::screenshot_dir();
         std::fs::create_dir_all(&dir)?;
@@ -199,6 +235,13 @@ impl Rig {
             .click()
             .await
             .with_context(|| format!("cannot click [data-testid={id}]"))
+    }
+
+    /// Types `text` into `element` as keystrokes; newlines become the Enter key (WebDriver does not turn
+    /// a "\n" into one).
+    pub async fn type_text(&self, element: &Element, text: &str) -> anyhow::Result<()> {
+        let enter = char::from(fantoccini::key::Key::Enter).to_string();
+        Ok(element.send_keys(&text.replace('\n', &enter)).await?)
     }
 
     /// The visible text of the element with `data-testid="<id>"`.

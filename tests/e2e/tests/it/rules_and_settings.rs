@@ -10,7 +10,7 @@ pub async fn rules_errors_show_at_their_line_and_settings_persist() -> anyhow::R
         rig.click("nav-rules").await?;
         let editor = rig.find("rules-editor").await?;
         editor.clear().await?;
-        editor.send_keys(fixtures::INVALID_RULES).await?;
+        rig.type_text(&editor, fixtures::INVALID_RULES).await?;
         rig.click("rules-check").await?;
         let lines = rig
             .poll("a rules problem", auren_e2e::DEFAULT_WAIT, || async {
