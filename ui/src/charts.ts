@@ -2,6 +2,7 @@
 // that follows the container, and redraws coalesced to one per animation frame.
 import uPlot from "uplot";
 import { themeChanged } from "./theme";
+import { record } from "./perf";
 
 export interface Palette {
   fg: string;
@@ -72,18 +73,25 @@ export function mountChart(
   opts: Omit<uPlot.Options, "width" | "height">,
   data: uPlot.AlignedData,
   height: number | (() => number),
+  name = "chart",
 ): Chart {
   readPalette();
   const heightOf = () => (typeof height === "number" ? height : height());
   const width = () => Math.max(200, Math.floor(el.clientWidth));
-  const u = new uPlot({ ...opts, width: width(), height: heightOf() } as uPlot.Options, data, el);
+  let paintStart = 0;
+  const hooks: uPlot.Hooks.Arrays = { ...opts.hooks };
+  hooks.drawClear = [...(hooks.drawClear ?? []), () => { paintStart = performance.now(); }];
+  hooks.draw = [...(hooks.draw ?? []), () => record(`${name}.paint`, performance.now() - paintStart)];
+  const u = new uPlot({ ...opts, hooks, width: width(), height: heightOf() } as uPlot.Options, data, el);
   live.add(u);
   let pending: uPlot.AlignedData | null = null;
   let frame = 0;
   const flush = () => {
     frame = 0;
     if (pending) {
+      const t0 = performance.now();
       u.setData(pending);
+      record(`${name}.setData`, performance.now() - t0);
       pending = null;
     }
   };

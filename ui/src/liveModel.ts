@@ -3,6 +3,7 @@
 import { call, newChannel, toFailure, type Alert, type LiveStarted, type LiveUpdate, type SessionKind, type SessionSummary, type SourceChoice } from "./ipc";
 import { BeatSeries, SampledSeries } from "./series";
 import { Store } from "./state";
+import { record } from "./perf";
 
 export interface LiveState {
   started: LiveStarted | null;
@@ -33,6 +34,12 @@ function patch(p: Partial<LiveState>): void {
 }
 
 export function onUpdate(u: LiveUpdate): void {
+  const t0 = performance.now();
+  onUpdateUntimed(u);
+  record("update", performance.now() - t0);
+}
+
+function onUpdateUntimed(u: LiveUpdate): void {
   const st = liveState.get();
   if (st.started && u.session_id !== null && u.session_id !== st.started.session_id) return;
   beats.append(u.beats);

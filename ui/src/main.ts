@@ -4,6 +4,7 @@ import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 import { call, errorText } from "./ipc";
 import { measureFps, type FpsResult } from "./fps";
+import { resetStats, snapshot, type StepStats } from "./perf";
 import { initTheme, setTheme } from "./theme";
 import { settings } from "./state";
 import { adoptRunning } from "./liveModel";
@@ -12,11 +13,19 @@ import { mountShell } from "./shell";
 declare global {
   interface Window {
     __aurenFps: (ms: number) => Promise<FpsResult>;
+    /** Timings of the live view's steps since the last reset (a diagnostic for the bench). */
+    __aurenLiveStats: (reset?: boolean) => Record<string, StepStats>;
   }
 }
 
 window.__aurenFps = (ms: number) =>
   measureFps(ms, (cb) => requestAnimationFrame(cb), () => performance.now());
+
+window.__aurenLiveStats = (reset = false) => {
+  const s = snapshot();
+  if (reset) resetStats();
+  return s;
+};
 
 initTheme();
 const app = document.getElementById("app");

@@ -95,13 +95,13 @@ export class BeatSeries {
     return { x, rr, artifacts, count: n };
   }
 
-  poincare(windowMs: number | null, unit: RrUnit): Poincare {
+  poincare(windowMs: number | null, unit: RrUnit, grid?: PixelGrid): Poincare {
     const from = this.windowStart(windowMs);
     const n = this.length - from;
     const rr = new Float64Array(n);
     this.rr.copyTo(rr, from);
     const flags = this.flagsFrom(from, n).slice();
-    return poincarePairs(rr, flags, unit);
+    return poincarePairs(rr, flags, unit, grid);
   }
 
   private flagsFrom(from: number, n: number): Float64Array {
@@ -112,15 +112,66 @@ export class BeatSeries {
   }
 }
 
-/** Successive pairs (RRn, RRn+1), skipping any pair that touches an artifact, sorted by RRn. */
-export function poincarePairs(rr: ArrayLike<number>, flags: ArrayLike<number>, unit: RrUnit): Poincare {
-  const pairs: [number, number][] = [];
+/** Above this many pairs the live Poincaré plot keeps one point per pixel of the plot. */
+export const POINCARE_DECIMATE_ABOVE = 3000;
+
+/** The plot area in CSS pixels, for thinning a scatter to what can be seen. */
+export interface PixelGrid {
+  cols: number;
+  rows: number;
+}
+
+/** Successive pairs (RRn, RRn+1), skipping any pair that touches an artifact, sorted by RRn.
+ * With a `grid` and more than POINCARE_DECIMATE_ABOVE pairs, only the first pair that falls in
+ * each pixel cell of the data's bounding box is kept: the plot's range is at least that box, so a
+ * cell is at most one pixel and every dropped point lies under a kept point of the same colour.
+ * Thousands of overlapping dots cost far more to rasterise than they add to the picture. */
+export function poincarePairs(rr: ArrayLike<number>, flags: ArrayLike<number>, unit: RrUnit, grid?: PixelGrid): Poincare {
+  const n = Math.max(0, rr.length - 1);
+  const px = new Float64Array(n);
+  const py = new Float64Array(n);
+  let count = 0;
   for (let i = 0; i + 1 < rr.length; i++) {
     if (flags[i] || flags[i + 1]) continue;
-    pairs.push([rrInUnit(rr[i], unit), rrInUnit(rr[i + 1], unit)]);
+    px[count] = rrInUnit(rr[i], unit);
+    py[count] = rrInUnit(rr[i + 1], unit);
+    count++;
   }
-  pairs.sort((a, b) => a[0] - b[0]);
-  return { x: pairs.map((p) => p[0]), y: pairs.map((p) => p[1]) };
+  let keep: number[] = [];
+  if (grid && count > POINCARE_DECIMATE_ABOVE && grid.cols > 0 && grid.rows > 0) {
+    keep = cellFirsts(px, py, count, grid);
+  } else {
+    for (let i = 0; i < count; i++) keep.push(i);
+  }
+  keep.sort((a, b) => px[a] - px[b] || a - b);
+  return { x: keep.map((i) => px[i]), y: keep.map((i) => py[i]) };
+}
+
+function cellFirsts(px: Float64Array, py: Float64Array, count: number, grid: PixelGrid): number[] {
+  // The pairs at the four extremes are always kept so the auto-ranged axes stay the same.
+  let ix0 = 0, ix1 = 0, iy0 = 0, iy1 = 0;
+  for (let i = 1; i < count; i++) {
+    if (px[i] < px[ix0]) ix0 = i;
+    if (px[i] > px[ix1]) ix1 = i;
+    if (py[i] < py[iy0]) iy0 = i;
+    if (py[i] > py[iy1]) iy1 = i;
+  }
+  const x0 = px[ix0], y0 = py[iy0];
+  const cols = Math.ceil(grid.cols);
+  const rows = Math.ceil(grid.rows);
+  const sx = px[ix1] > x0 ? cols / (px[ix1] - x0) : 0;
+  const sy = py[iy1] > y0 ? rows / (py[iy1] - y0) : 0;
+  const seen = new Uint8Array((cols + 1) * (rows + 1));
+  const cellOf = (i: number) => Math.floor((px[i] - x0) * sx) * (rows + 1) + Math.floor((py[i] - y0) * sy);
+  const keep = [...new Set([ix0, ix1, iy0, iy1])];
+  for (const i of keep) seen[cellOf(i)] = 1;
+  for (let i = 0; i < count; i++) {
+    const cell = cellOf(i);
+    if (seen[cell]) continue;
+    seen[cell] = 1;
+    keep.push(i);
+  }
+  return keep;
 }
 
 export function beatsToTachogram(beats: readonly BeatLike[], unit: RrUnit): Tachogram {

@@ -62,12 +62,18 @@ export function mountShell(app: HTMLElement): void {
   replace(app, h("a", { class: "skip", href: "#main", on: { click: (e) => { e.preventDefault(); main.focus(); } } }, "Skip to content"),
     nav, h("div", { class: "content" }, header, main));
 
+  let shownSource = "";
   const renderHeader = () => {
     const st = liveState.get();
     const chosen = source.get();
     const label = st.started ? st.started.source_label : sourceLabel(chosen);
     const simulated = st.started ? st.started.simulated || isSimulatedSource(label) : chosen?.kind === "simulator";
-    replace(hdrSource, simulated ? simulatedBadge() : null, h("span", null, simulated ? label.replace(/^Simulated strap\s*·?\s*/, "") : label));
+    // Rebuilt only when it changes: live updates call this many times a second.
+    const sourceKey = `${simulated}|${label}`;
+    if (sourceKey !== shownSource) {
+      shownSource = sourceKey;
+      replace(hdrSource, simulated ? simulatedBadge() : null, h("span", null, simulated ? label.replace(/^Simulated strap\s*·?\s*/, "") : label));
+    }
     const link = st.last?.link ?? (st.started ? "connecting" : null);
     hdrLink.hidden = link === null;
     hdrLink.className = `chip link-${link ?? "none"}`;

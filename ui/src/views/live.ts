@@ -11,6 +11,7 @@ import { signalQuality } from "../series";
 import { zoneOf } from "../zones";
 import { axis, lineSeries, mountChart, pal, pointsSeries, type Chart } from "../charts";
 import { busy, card, errorNote } from "./common";
+import { record, timed } from "../perf";
 
 const KINDS: SessionKind[] = ["rest", "exercise", "breathing", "other"];
 const QUICK_TAGS = ["alcohol", "hard training", "sick", "caffeine", "poor sleep"];
@@ -21,6 +22,10 @@ const WINDOWS: { id: string; label: string; ms: number | null }[] = [
 ];
 export const AEROBIC_THRESHOLD_DFA = 0.75;
 const POINCARE_EVERY_MS = 500;
+// At 60× a simulated strap sends ~75 updates a second; redrawing the tachogram and rolling RMSSD
+// for each would rasterise two canvases every frame. Ten redraws a second look continuous; at 1×
+// updates come about once a second, so this never delays one.
+const CHARTS_EVERY_MS = 100;
 
 const timeAxisValues = (_u: uPlot, splits: number[]) => splits.map((s) => formatDuration(s));
 
@@ -128,7 +133,7 @@ export function mountLive(root: HTMLElement): () => void {
             b.classList.toggle("on", on);
             b.setAttribute("aria-pressed", String(on));
           }
-          dirty = true; poincarePairs = 0; schedule();
+          dirty = true; chartsStale = true; chartsDue = 0; poincarePairs = 0; schedule();
         },
       },
     }, w.label)));
@@ -163,7 +168,7 @@ export function mountLive(root: HTMLElement): () => void {
       replace(savedEl);
       try {
         await startLive(s, kindSel.value as SessionKind);
-        dirty = true; schedule();
+        dirty = true; chartsStale = true; schedule();
       } catch (e) {
         replace(message, errorNote(e));
       }
@@ -214,20 +219,20 @@ export function mountLive(root: HTMLElement): () => void {
     axes: [axis({ values: timeAxisValues }), axis({ size: 52 })],
     series: [{}, lineSeries("RR", () => pal.accent2), pointsSeries("Artifact", () => pal.bad, 7)],
     cursor: { drag: { x: false, y: false } },
-  }, [[], [], []], 220);
+  }, [[], [], []], 220, "tacho");
   const rmssdChart = mountChart(rmssdEl, {
     scales: { x: { time: false } },
     axes: [axis({ values: timeAxisValues }), axis({ size: 44 })],
     series: [{}, lineSeries("60 s", () => pal.accent, { width: 2 }), lineSeries("5 min", () => pal.accent2, { width: 2 })],
     cursor: { drag: { x: false, y: false } },
-  }, [[], [], []], 200);
+  }, [[], [], []], 200, "rolling");
   const poincare = mountChart(poinEl, {
     legend: { show: false },
     scales: { x: { time: false } },
     axes: [axis({ label: `RRn (${unit})`, values: (_u, s) => s.map((v) => String(v)) }), axis({ label: `RRn+1 (${unit})`, size: 56 })],
     series: [{}, pointsSeries("RRn+1", () => pal.accent, 4)],
     cursor: { drag: { x: false, y: false }, points: { show: false } },
-  }, [[], []], () => Math.min(260, Math.max(180, poinEl.clientWidth)));
+  }, [[], []], () => Math.min(260, Math.max(180, poinEl.clientWidth)), "poincare");
   charts.push(tacho, rmssdChart, poincare);
 
   let renderedAlerts = 0;
@@ -237,15 +242,31 @@ export function mountLive(root: HTMLElement): () => void {
   let poincareDue = 0;
   let poincarePairs = 0;
   let poincareTimer = 0;
+  let chartsStale = true;
+  let chartsDue = 0;
+  let chartsTimer = 0;
   const drawPoincare = () => {
     poincareTimer = 0;
     poincareDue = performance.now() + POINCARE_EVERY_MS;
-    const p = beats.poincare(windowMs, unit);
+    const grid = { cols: poincare.u.bbox.width / uPlot.pxRatio, rows: poincare.u.bbox.height / uPlot.pxRatio };
+    const p = timed("poincare.build", () => beats.poincare(windowMs, unit, grid));
     poincarePairs = p.x.length;
     poincare.setData([p.x, p.y]);
   };
 
+  // Live updates arrive many times a second but change none of what this renders: only rebuild the
+  // controls when what they show changed, so updates do not invalidate layout.
+  let controlsShown: unknown[] = [];
+  const controlsInputs = () => {
+    const st = liveState.get();
+    return [st.started, st.saved, st.reattached, source.get(), st.last?.metrics.dfa_alpha1 != null];
+  };
+  const renderControlsIfChanged = () => {
+    const shown = controlsInputs();
+    if (shown.length !== controlsShown.length || shown.some((v, i) => v !== controlsShown[i])) renderControls();
+  };
   const renderControls = () => {
+    controlsShown = controlsInputs();
     const st = liveState.get();
     const chosen = source.get();
     const running = st.started !== null;
@@ -275,6 +296,19 @@ export function mountLive(root: HTMLElement): () => void {
   kindSel.addEventListener("change", renderControls);
 
   const draw = (now: number) => {
+    const t0 = performance.now();
+    drawUntimed(now);
+    record("draw", performance.now() - t0);
+  };
+  const drawCharts = (now: number) => {
+    chartsStale = false;
+    chartsDue = now + CHARTS_EVERY_MS;
+    const t = timed("tacho.build", () => beats.tachogram(windowMs, unit));
+    tacho.setData([t.x, t.rr, t.artifacts] as unknown as uPlot.AlignedData);
+    const r = timed("rolling.build", () => rolling.toData().slice(0, 3) as uPlot.AlignedData);
+    rmssdChart.setData(r);
+  };
+  const drawUntimed = (now: number) => {
     frame = 0;
     if (!dirty) return;
     dirty = false;
@@ -307,9 +341,10 @@ export function mountLive(root: HTMLElement): () => void {
     setText(sdnn, formatNumber(m?.sdnn_60s ?? null, 1));
     gauge.set(m?.dfa_alpha1 ?? null);
 
-    const t = beats.tachogram(windowMs, unit);
-    tacho.setData([t.x, t.rr, t.artifacts] as unknown as uPlot.AlignedData);
-    rmssdChart.setData(rolling.toData().slice(0, 3) as uPlot.AlignedData);
+    if (chartsStale) {
+      if (now >= chartsDue) drawCharts(now);
+      else if (!chartsTimer) chartsTimer = window.setTimeout(() => { chartsTimer = 0; dirty = true; schedule(); }, chartsDue - now);
+    }
     // The Poincaré plot re-sorts every pair, so it redraws at most twice a second — except while
     // it is still empty, so the first beats show at once.
     if (poincarePairs === 0 || now >= poincareDue) drawPoincare();
@@ -331,12 +366,12 @@ export function mountLive(root: HTMLElement): () => void {
     if (!frame) frame = requestAnimationFrame(draw);
   }
 
-  unsubs.push(liveTick.subscribe(() => { dirty = true; schedule(); }));
+  unsubs.push(liveTick.subscribe(() => { dirty = true; chartsStale = true; schedule(); }));
   unsubs.push(liveState.subscribe(() => {
-    renderControls();
+    renderControlsIfChanged();
     if (liveState.get().alerts.length < renderedAlerts) { renderedAlerts = 0; replace(alertsEl); }
     if (liveState.get().tags.length < renderedTags) renderedTags = -1;
-    dirty = true; schedule();
+    dirty = true; chartsStale = true; schedule();
   }));
   unsubs.push(source.subscribe(renderControls));
   renderControls();
@@ -345,6 +380,7 @@ export function mountLive(root: HTMLElement): () => void {
   return () => {
     if (frame) cancelAnimationFrame(frame);
     if (poincareTimer) clearTimeout(poincareTimer);
+    if (chartsTimer) clearTimeout(chartsTimer);
     unsubs.forEach((u) => u());
     charts.forEach((c) => c.destroy());
   };
