@@ -216,43 +216,51 @@ export function artifactCounts(beats: readonly BeatLike[]): ArtifactCounts {
   return c;
 }
 
-/** A time series sampled at most once per `stepMs` (rolling RMSSD over a session). */
+/** A time series sampled at most once per `stepMs` (rolling RMSSD over a session). The chart
+ * columns are appended as samples arrive, so drawing hands uPlot the same arrays instead of
+ * rebuilding them; past `capacity` the oldest samples are dropped in chunks of an eighth, which
+ * keeps the cost per sample constant. */
 export class SampledSeries {
-  readonly t: Ring;
-  readonly values: Ring[];
-  constructor(capacity: number, readonly columns: number, readonly stepMs: number) {
-    this.t = new Ring(capacity);
-    this.values = Array.from({ length: columns }, () => new Ring(capacity));
+  private x: number[] = [];
+  private cols: (number | null)[][];
+  private lastAt: number | null = null;
+  constructor(readonly capacity: number, readonly columns: number, readonly stepMs: number) {
+    if (!Number.isInteger(capacity) || capacity <= 0) throw new RangeError("capacity must be a positive integer");
+    this.cols = Array.from({ length: columns }, () => []);
   }
 
-  /** Returns whether the sample was kept. Missing values are stored as NaN and drawn as gaps. */
+  get length(): number {
+    return Math.min(this.x.length, this.capacity);
+  }
+
+  /** Returns whether the sample was kept. Missing values are stored as null and drawn as gaps. */
   offer(atMs: number, vals: (number | null)[]): boolean {
-    const last = this.t.last();
-    if (last !== undefined && atMs - last < this.stepMs) return false;
-    this.t.push(atMs);
-    this.values.forEach((r, i) => r.push(vals[i] ?? NaN));
+    if (this.lastAt !== null && atMs - this.lastAt < this.stepMs) return false;
+    this.lastAt = atMs;
+    this.x.push(atMs / 1000);
+    this.cols.forEach((c, i) => {
+      const v = vals[i] ?? null;
+      c.push(v !== null && Number.isFinite(v) ? v : null);
+    });
+    if (this.x.length > this.capacity + Math.ceil(this.capacity / 8)) {
+      const drop = this.x.length - this.capacity;
+      this.x.splice(0, drop);
+      this.cols.forEach((c) => c.splice(0, drop));
+    }
     return true;
   }
 
   clear(): void {
-    this.t.clear();
-    this.values.forEach((r) => r.clear());
+    this.x = [];
+    this.cols = this.cols.map(() => []);
+    this.lastAt = null;
   }
 
-  /** [x in s, ...columns with null for gaps] for uPlot. */
+  /** [x in s, ...columns with null for gaps] for uPlot: the kept samples, at most `capacity`. */
   toData(): [number[], ...(number | null)[][]] {
-    const n = this.t.length;
-    const x: number[] = new Array(n);
-    for (let i = 0; i < n; i++) x[i] = this.t.get(i) / 1000;
-    const cols = this.values.map((r) => {
-      const out: (number | null)[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        const v = r.get(i);
-        out[i] = Number.isNaN(v) ? null : v;
-      }
-      return out;
-    });
-    return [x, ...cols];
+    const over = this.x.length - this.capacity;
+    if (over > 0) return [this.x.slice(over), ...this.cols.map((c) => c.slice(over))];
+    return [this.x, ...this.cols];
   }
 }
 
