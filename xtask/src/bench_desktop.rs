@@ -311,7 +311,7 @@ fn print_table(
     packages: &anyhow::Result<(PathBuf, f64, PathBuf, f64)>,
 ) {
     let row = |what: &str, measured: String, goal: &str, result: &str| {
-        println!("  {what:<44} {measured:<30} {goal:<10} {result}");
+        println!("  {what:<46} {measured:<30} {goal:<10} {result}");
     };
     println!(
         "\nDesktop app (release build; Xvfb, software rendering, {} cores)\n",

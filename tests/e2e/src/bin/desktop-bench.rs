@@ -7,7 +7,7 @@
 
 use anyhow::Context;
 use auren_e2e::procs::{self, Memory};
-use auren_e2e::{AppFolders, Rig, first_number};
+use auren_e2e::{AppFolders, Rig};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -50,7 +50,11 @@ async fn measure(rig: &Rig) -> anyhow::Result<serde_json::Value> {
             // count read at its end says how much is actually on screen.
             tokio::time::sleep(LIVE_FOR.saturating_sub(live_since.elapsed())).await;
             let text = rig.text("live-beats-total").await?;
-            first_number(&text).with_context(|| format!("live-beats-total shows no number: {text:?}"))
+            // A count, possibly with thousands separators ("3,612", "3 612"): its digits are the number.
+            let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+            digits
+                .parse::<u64>()
+                .with_context(|| format!("live-beats-total shows no number: {text:?}"))
         })
         .await?;
 
