@@ -76,8 +76,11 @@ pub fn bindings_typescript() -> anyhow::Result<String> {
     Ok(text)
 }
 
+/// A folder of its own for each export: two exports at once (parallel tests) must not share one.
 fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("auren-bindings-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("auren-bindings-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
 }
