@@ -32,17 +32,12 @@ const GOAL_FPS: f64 = 60.0;
 const GOAL_DEB_MB: f64 = 15.0;
 
 pub fn run() -> anyhow::Result<()> {
-    system::ensure_packages(
-        &[
-            system::BUILD_PACKAGES,
-            system::APP_PACKAGES,
-            system::HEADLESS_PACKAGES,
-        ]
-        .concat(),
-    )?;
-    system::ensure_node()?;
+    ui::prepare(&[
+        system::BUILD_PACKAGES,
+        system::APP_PACKAGES,
+        system::HEADLESS_PACKAGES,
+    ])?;
     system::ensure_tauri_driver()?;
-    ui::install_dependencies()?;
     ui::build()?;
     eprintln!("==> building the release app (what users get)");
     cmd::run(

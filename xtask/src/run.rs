@@ -4,9 +4,7 @@
 use crate::{cmd, root, system, ui};
 
 pub fn run(extra_args: &[&str]) -> anyhow::Result<()> {
-    system::ensure_packages(&[system::BUILD_PACKAGES, system::APP_PACKAGES].concat())?;
-    system::ensure_node()?;
-    ui::install_dependencies()?;
+    ui::prepare(&[system::BUILD_PACKAGES, system::APP_PACKAGES])?;
     ui::build()?;
     eprintln!(
         "==> building and starting the desktop app ({PROFILE_NOTE}; the first build takes ~15 min on 2 cores)"

@@ -16,17 +16,12 @@ const E2E_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 pub fn run() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    system::ensure_packages(
-        &[
-            system::BUILD_PACKAGES,
-            system::APP_PACKAGES,
-            system::HEADLESS_PACKAGES,
-        ]
-        .concat(),
-    )?;
-    system::ensure_node()?;
     // The UI first: the app embeds ui/dist when it compiles, so clippy and the tests need the build.
-    ui::install_dependencies()?;
+    ui::prepare(&[
+        system::BUILD_PACKAGES,
+        system::APP_PACKAGES,
+        system::HEADLESS_PACKAGES,
+    ])?;
     let mut tally = ui::test()?;
     ui::build()?;
     cmd::run(cmd::cargo().current_dir(root()).args(["fmt", "--all", "--check"]))?;
@@ -116,16 +111,11 @@ fn cargo_test() -> anyhow::Result<Tally> {
 
 /// `cargo xtask e2e`: only the desktop end-to-end tests, with what they need (packages, the UI build).
 pub fn end_to_end_only() -> anyhow::Result<()> {
-    system::ensure_packages(
-        &[
-            system::BUILD_PACKAGES,
-            system::APP_PACKAGES,
-            system::HEADLESS_PACKAGES,
-        ]
-        .concat(),
-    )?;
-    system::ensure_node()?;
-    ui::install_dependencies()?;
+    ui::prepare(&[
+        system::BUILD_PACKAGES,
+        system::APP_PACKAGES,
+        system::HEADLESS_PACKAGES,
+    ])?;
     ui::build()?;
     let tally = end_to_end()?;
     println!("tests: {} passed, {} failed", tally.passed, tally.failed);

@@ -18,6 +18,14 @@ fn npm(dir: &Path) -> Command {
     c
 }
 
+/// What every desktop command needs first: the given groups of system packages, Node.js, and the UI's npm
+/// dependencies.
+pub fn prepare(packages: &[&[&str]]) -> anyhow::Result<()> {
+    crate::system::ensure_packages(&packages.concat())?;
+    crate::system::ensure_node()?;
+    install_dependencies()
+}
+
 /// `npm ci` when `node_modules` is missing or older than `package-lock.json` (`npm install` when there is
 /// no lock file yet); otherwise nothing.
 pub fn install_dependencies() -> anyhow::Result<()> {
