@@ -84,11 +84,13 @@ pub fn kill_tree(root: u32) {
         .status();
 }
 
-/// Resident and proportional set size of one process, in KiB.
+/// Resident and proportional set size of one process, and its private anonymous memory (heap, stacks,
+/// canvases: what it allocated itself, as opposed to shared library code mapped in every process), in KiB.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Memory {
     pub rss_kib: u64,
     pub pss_kib: u64,
+    pub anon_kib: u64,
 }
 
 impl std::ops::Add for Memory {
@@ -97,11 +99,12 @@ impl std::ops::Add for Memory {
         Memory {
             rss_kib: self.rss_kib + other.rss_kib,
             pss_kib: self.pss_kib + other.pss_kib,
+            anon_kib: self.anon_kib + other.anon_kib,
         }
     }
 }
 
-/// Reads `Rss:` and `Pss:` from the text of `/proc/<pid>/smaps_rollup`.
+/// Reads `Rss:`, `Pss:` and `Anonymous:` from the text of `/proc/<pid>/smaps_rollup`.
 pub fn parse_smaps_rollup(text: &str) -> Option<Memory> {
     let field = |name: &str| {
         text.lines()
@@ -111,6 +114,7 @@ pub fn parse_smaps_rollup(text: &str) -> Option<Memory> {
     Some(Memory {
         rss_kib: field("Rss:")?,
         pss_kib: field("Pss:")?,
+        anon_kib: field("Anonymous:")?,
     })
 }
 
@@ -171,12 +175,13 @@ mod tests {
 
     #[test]
     fn smaps_rollup_gives_rss_and_pss() {
-        let text = "00400000-7ffd r--p 00000000 00:00 0 [rollup]\nRss:              183424 kB\nPss:              120017 kB\nPss_Anon: 1 kB\n";
+        let text = "00400000-7ffd r--p 00000000 00:00 0 [rollup]\nRss:              183424 kB\nPss:              120017 kB\nPss_Anon: 1 kB\nAnonymous:         36008 kB\n";
         assert_eq!(
             parse_smaps_rollup(text),
             Some(Memory {
                 rss_kib: 183_424,
-                pss_kib: 120_017
+                pss_kib: 120_017,
+                anon_kib: 36_008,
             })
         );
         assert_eq!(parse_smaps_rollup("Rss: 1 kB\n"), None);

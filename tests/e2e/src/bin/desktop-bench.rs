@@ -92,5 +92,9 @@ async fn measure(rig: &Rig) -> anyhow::Result<serde_json::Value> {
 }
 
 fn memory_json(m: Memory) -> serde_json::Value {
-    serde_json::json!({ "rss_mb": m.rss_kib as f64 / 1024.0, "pss_mb": m.pss_kib as f64 / 1024.0 })
+    serde_json::json!({
+        "rss_mb": m.rss_kib as f64 / 1024.0,
+        "pss_mb": m.pss_kib as f64 / 1024.0,
+        "anon_mb": m.anon_kib as f64 / 1024.0,
+    })
 }
