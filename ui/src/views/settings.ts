@@ -75,7 +75,7 @@ export function mountSettings(root: HTMLElement): () => void {
         zoneBar),
       card("Folders",
         h("div", { class: "form-grid" },
-          h("label", { for: "s-data" }, "Data folder"), h("div", null, dataDir, h("p", { class: "muted small" }, "The database moves to this folder when you save (takes effect at the next start).")),
+          h("label", { for: "s-data" }, "Data folder"), h("div", null, dataDir, h("p", { class: "muted small" }, "When you save, the database is copied to this folder and used from then on (a folder that already holds an Auren database is used as it is).")),
           h("label", { for: "s-export" }, "Export folder"), exportDir)),
       problemsEl, h("div", { class: "toolbar" }, saveBtn), result);
     renderZones();
