@@ -26,8 +26,13 @@ pub fn prepare(packages: &[&[&str]]) -> anyhow::Result<()> {
     install_dependencies()
 }
 
-/// `npm ci` when `node_modules` is missing or older than `package-lock.json` (`npm install` when there is
-/// no lock file yet); otherwise nothing.
+/// `npm install` when `node_modules` is missing or older than `package-lock.json`; otherwise nothing.
+///
+/// Not `npm ci`: it refuses a lock file that lacks an optional dependency, and the Tauri CLI's prebuilt
+/// binaries for other platforms (optional dependencies of `@tauri-apps/cli`) are not on every registry
+/// mirror — on this machine's they are 404, so the lock file cannot list them and `npm ci` failed in a fresh
+/// clone. `npm install` installs exactly the locked versions, skips the missing optional ones, and leaves
+/// the lock file unchanged.
 pub fn install_dependencies() -> anyhow::Result<()> {
     let ui = ui_dir();
     anyhow::ensure!(
@@ -48,13 +53,8 @@ pub fn install_dependencies() -> anyhow::Result<()> {
         eprintln!("==> UI dependencies: up to date (ui/node_modules is newer than package-lock.json)");
         return Ok(());
     }
-    if lock.is_file() {
-        eprintln!("==> installing the UI's npm dependencies (npm ci)");
-        cmd::run(npm(&ui).args(["ci", "--no-audit", "--no-fund"]))
-    } else {
-        eprintln!("==> installing the UI's npm dependencies (npm install: no package-lock.json yet)");
-        cmd::run(npm(&ui).args(["install", "--no-audit", "--no-fund"]))
-    }
+    eprintln!("==> installing the UI's npm dependencies (npm install)");
+    cmd::run(npm(&ui).args(["install", "--no-audit", "--no-fund"]))
 }
 
 /// `npm run build`: writes `ui/dist`, which the app embeds when it compiles.
