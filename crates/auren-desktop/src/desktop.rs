@@ -389,7 +389,6 @@ impl Desktop {
                 _ => None,
             }
         };
-        let needed_s = (morning::MORNING_READING_MS / 1000) as i64;
         let Some(running) = running else {
             let reached = self
                 .session_summary(info.session_id)
@@ -398,31 +397,12 @@ impl Desktop {
                 .unwrap_or(0.0);
             return Err(DesktopError::ReadingIncomplete {
                 reached_s: reached as i64,
-                needed_s,
+                needed_s: (morning::MORNING_READING_MS / 1000) as i64,
             });
         };
         let summary = running.session.finish().await?;
-        match summary.ended {
-            auren_engine::SessionEnd::DurationReached => {}
-            auren_engine::SessionEnd::SourceFailed(message) => {
-                return Err(DesktopError::Engine(auren_engine::EngineError::SourceFailed(
-                    message,
-                )));
-            }
-            _ => {
-                return Err(DesktopError::ReadingIncomplete {
-                    reached_s: summary.duration_ms / 1000,
-                    needed_s,
-                });
-            }
-        }
         let store = self.store().await;
-        Ok(morning::store_reading(
-            &store,
-            SessionId(info.session_id),
-            day_of(info.started_at_unix_ms),
-        )
-        .await?)
+        Ok(morning::complete(&store, &summary, day_of(info.started_at_unix_ms)).await?)
     }
 
     // --- history -----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::dto::MorningResultDto;
 use crate::error::EngineError;
 use crate::query::{self, BASELINE_LN_RMSSD, BASELINE_RESTING_HR, corrected_nn};
-use crate::session::{SessionConfig, SessionEnd, StrapIdentity, start_session};
+use crate::session::{SessionConfig, SessionEnd, SessionSummary, StrapIdentity, start_session};
 
 /// Length of the reading (HRV4Training and Kubios use 1–5 min; 3 min holds enough beats for RMSSD
 /// at any resting heart rate).
@@ -51,10 +51,20 @@ pub async fn morning_reading(
     session.strap = config.strap;
     let live = start_session(store, source, session, shutdown).await?;
     let summary = live.finish().await?;
+    complete(store, &summary, config.day).await
+}
+
+/// Stores the reading of a finished morning session as `day`'s, when it ran its full 3 minutes:
+/// [`EngineError::ReadingIncomplete`] when it was stopped or its source ended early.
+pub async fn complete(
+    store: &Store,
+    summary: &SessionSummary,
+    day: i64,
+) -> Result<MorningResultDto, EngineError> {
     let needed_s = (MORNING_READING_MS / 1000) as i64;
-    match summary.ended {
+    match &summary.ended {
         SessionEnd::DurationReached => {}
-        SessionEnd::SourceFailed(message) => return Err(EngineError::SourceFailed(message)),
+        SessionEnd::SourceFailed(message) => return Err(EngineError::SourceFailed(message.clone())),
         SessionEnd::SourceFinished | SessionEnd::Stopped => {
             return Err(EngineError::ReadingIncomplete {
                 reached_s: summary.duration_ms / 1000,
@@ -62,7 +72,7 @@ pub async fn morning_reading(
             });
         }
     }
-    store_reading(store, SessionId(summary.session_id), config.day).await
+    store_reading(store, SessionId(summary.session_id), day).await
 }
 
 /// lnRMSSD and resting HR of a stored session, stored as the morning reading of `day`, with the
