@@ -19,7 +19,8 @@
 pub mod breaker;
 pub mod budget;
 pub mod chat;
-pub mod clock;
+/// Time and the calendar come from auren-clock; re-exported so `auren_gateway::clock::…` keeps working.
+pub use auren_clock as clock;
 pub mod config;
 pub mod error;
 pub mod gateway;

@@ -1,7 +1,11 @@
-//! Wall-clock time passed into the gateway, and the UTC calendar arithmetic budgets need.
+//! The one place for wall-clock time and UTC calendar arithmetic.
 //!
-//! Budgets reset at UTC midnight and on the first of the month; breakers and rate limits measure windows.
-//! All of them ask a [`Clock`] so tests move time by hand instead of sleeping.
+//! Every crate that reads "now" or turns Unix milliseconds into a calendar date does it here, so the
+//! days-to-civil arithmetic exists once and is tested once (leap years, 1970, 2100, before 1970).
+//! Gateway budgets reset at UTC midnight and on the first of the month; readiness days are UTC days;
+//! export file names carry a UTC stamp. Code that measures windows asks a [`Clock`], so tests move time
+//! by hand instead of sleeping. The pure cores (auren-hrm, auren-hrv, auren-cep) never depend on this
+//! crate: their callers pass time in.
 
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -45,7 +49,36 @@ impl fmt::Display for UnixMillis {
     }
 }
 
-const MS_PER_DAY: i64 = 86_400_000;
+/// Milliseconds in one UTC day (UTC has no leap seconds in Unix time).
+pub const MS_PER_DAY: i64 = 86_400_000;
+
+impl UnixMillis {
+    /// The operating system's wall clock, now.
+    pub fn now() -> Self {
+        SystemClock.now()
+    }
+
+    /// Whole UTC days since 1970-01-01 (negative before it): the day a moment counts for.
+    pub fn day_number(self) -> i64 {
+        self.0.div_euclid(MS_PER_DAY)
+    }
+
+    /// `YYYY-MM-DD HH:MM` in UTC: sorts by time, fits a file name or a table cell.
+    pub fn civil_minute(self) -> String {
+        let minutes_of_day = self.0.rem_euclid(MS_PER_DAY) / 60_000;
+        format!(
+            "{} {:02}:{:02}",
+            self.utc_date(),
+            minutes_of_day / 60,
+            minutes_of_day % 60
+        )
+    }
+}
+
+/// Now, as Unix milliseconds: the glue's one call for "now" (the pure cores get time passed in).
+pub fn now_unix_ms() -> i64 {
+    UnixMillis::now().0
+}
 
 /// Where "now" comes from.
 pub trait Clock: Send + Sync {
@@ -170,73 +203,5 @@ impl UtcDate {
 impl fmt::Display for UtcDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn known_dates() {
-        let table = [
-            (0_i64, "1970-01-01T00:00:00Z"),
-            (951_782_400_000, "2000-02-29T00:00:00Z"),
-            (1_763_683_200_000 + 3_723_000, "2025-11-21T01:02:03Z"),
-            (-86_400_000, "1969-12-31T00:00:00Z"),
-        ];
-        for (ms, text) in table {
-            assert_eq!(UnixMillis(ms).to_string(), text);
-        }
-    }
-
-    #[test]
-    fn month_rollover() {
-        let dec = UtcDate {
-            year: 2025,
-            month: 12,
-            day: 31,
-        };
-        assert_eq!(
-            dec.next_day(),
-            UtcDate {
-                year: 2026,
-                month: 1,
-                day: 1
-            }
-        );
-        assert_eq!(
-            dec.first_of_next_month(),
-            UtcDate {
-                year: 2026,
-                month: 1,
-                day: 1
-            }
-        );
-        let feb = UtcDate {
-            year: 2024,
-            month: 2,
-            day: 28,
-        };
-        assert_eq!(
-            feb.next_day(),
-            UtcDate {
-                year: 2024,
-                month: 2,
-                day: 29
-            }
-        );
-    }
-
-    proptest! {
-        #[test]
-        fn days_round_trip(days in -1_000_000_i64..1_000_000) {
-            let date = UtcDate::from_days(days);
-            prop_assert_eq!(date.to_days(), days);
-            prop_assert!((1..=12).contains(&date.month));
-            prop_assert!((1..=31).contains(&date.day));
-            prop_assert!(UtcDate::from_days(days + 1) > date);
-        }
     }
 }

@@ -1,0 +1,1 @@
+//! artifact_sweep tests (being written).

@@ -1,0 +1,1 @@
+//! kubios tests (being written).
