@@ -1,24 +1,38 @@
 //! auren-desktop: the desktop app's façade. Every Tauri command in `src-tauri` is one line into
 //! [`Desktop`]; nothing here knows Tauri, so all of it is tested without a window.
 //!
-//! Layout:
-//! - `desktop` — [`Desktop`]: store, settings, rules, the live session, history, import and export.
-//! - `live` — the one running session: sources (strap or "Simulated strap"), update forwarding.
-//! - `settings` — [`Settings`], validation, the [`SettingsBackend`] the shell provides.
+//! Layout: `desktop` holds [`Desktop`] and the state its concerns share; each concern is an
+//! `impl Desktop` block in its own module:
+//! - `bluetooth` — Bluetooth status, scanning, remembered straps.
+//! - `live` — the one running session: start, re-attach, tag, stop, update forwarding;
+//!   `sources` — the strap or the "Simulated strap" it reads.
+//! - `morning` — the guided morning reading.
+//! - `history` — readiness, the session list, a session's panel and charts.
+//! - `rules` — the rules file, checked and saved.
+//! - `settings` — [`Settings`], validation, the [`SettingsBackend`] the shell provides, the data folder.
+//! - `import_export` — recordings in, sessions out; `export` writes CSV, Kubios RR text and the report.
 //! - `places` — [`Folders`]: data, export, config and log folders and their overrides.
-//! - `export` — CSV, Kubios RR text and the report image of a session.
 //! - `dto` — the desktop's IPC types; `error` — [`DesktopError`] and the UI's [`IpcError`].
 
+mod bluetooth;
 mod desktop;
 pub mod dto;
 mod error;
 pub mod export;
+mod history;
+mod import_export;
 mod live;
+mod morning;
 pub mod places;
+mod rules;
 pub mod settings;
+mod sources;
 
-pub use desktop::{Desktop, MAX_PAGE, MAX_SCAN_S, MAX_TREND_DAYS, now_unix_ms};
+pub use bluetooth::MAX_SCAN_S;
+pub use desktop::{Desktop, now_unix_ms};
 pub use error::{DesktopError, ErrorCode, IpcError};
-pub use live::{MAX_SIMULATOR_SPEED, UpdateSink};
+pub use history::{MAX_PAGE, MAX_TREND_DAYS};
+pub use live::UpdateSink;
 pub use places::Folders;
 pub use settings::{JsonFileSettings, Settings, SettingsBackend};
+pub use sources::MAX_SIMULATOR_SPEED;

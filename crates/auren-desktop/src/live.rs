@@ -1,21 +1,17 @@
 //! The one live session the app runs at a time (a training/rest session or the guided morning reading):
-//! its source, the forwarding of throttled updates to the UI, stopping and tagging.
+//! starting it on a source, forwarding its throttled updates to the UI, re-attaching, tagging, stopping.
 
-use auren_engine::dto::LiveUpdateDto;
-use auren_engine::{LiveSession, SessionSummary};
-use auren_strap::HeartSource;
-use auren_strap::ble::{BleConfig, BleStrap};
-use auren_strap::simulator::{Scenario, Simulator, SimulatorConfig};
-use auren_strap::{Pace, Speed};
+use auren_cep::SessionKind;
+use auren_engine::dto::{LiveUpdateDto, SessionSummaryDto};
+use auren_engine::{LiveSession, SessionConfig, SessionSummary, StrapIdentity, start_session};
 use std::sync::Arc;
 use tokio::sync::{Mutex, broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::dto::{LiveStartedDto, ScenarioDto, SourceChoiceDto};
+use crate::desktop::{Desktop, now_unix_ms};
+use crate::dto::{LiveStartedDto, SessionKindDto, SourceChoiceDto};
 use crate::error::DesktopError;
-
-/// Fastest simulator speed offered: an hour of beats in a minute.
-pub const MAX_SIMULATOR_SPEED: f64 = 60.0;
+use crate::sources;
 
 /// Receives every update of a live session; returns false once nobody listens any more (the window
 /// was reloaded), which ends the forwarding but not the session.
@@ -34,56 +30,117 @@ pub(crate) struct Running {
 /// The slot holding the running session, shared with the forwarding task.
 pub(crate) type Slot = Arc<Mutex<Option<Running>>>;
 
-/// A heart source for `choice`, and whether it is the simulator.
-pub(crate) fn source(
-    choice: &SourceChoiceDto,
-    seed: u64,
-) -> Result<(Box<dyn HeartSource>, bool), DesktopError> {
-    match choice {
-        SourceChoiceDto::Strap { address, .. } => {
-            let strap = BleStrap::new(BleConfig::new(address.clone()))?;
-            Ok((Box::new(strap), false))
+impl Desktop {
+    /// Starts a session on `choice`; `morning` is the guided reading's length (ms), and `done` is told
+    /// when its updates end.
+    pub(crate) async fn begin(
+        &self,
+        choice: &SourceChoiceDto,
+        kind: SessionKindDto,
+        morning: Option<u64>,
+        sink: UpdateSink,
+        done: Option<oneshot::Sender<()>>,
+    ) -> Result<LiveStartedDto, DesktopError> {
+        let mut slot = self.live.lock().await;
+        if let Some(running) = slot.as_ref() {
+            return Err(DesktopError::SessionRunning(running.info.session_id));
         }
-        SourceChoiceDto::Simulator { scenario, speed } => {
-            if !(1.0..=MAX_SIMULATOR_SPEED).contains(speed) {
-                return Err(DesktopError::InvalidInput(format!(
-                    "simulator speed {speed} is outside 1–{MAX_SIMULATOR_SPEED}"
-                )));
-            }
-            let mut config = SimulatorConfig::new(scenario_of(*scenario), seed);
-            config.pace = if *speed == 1.0 {
-                Pace::RealTime
-            } else {
-                Pace::Speed(Speed::new(*speed).map_err(|e| DesktopError::InvalidInput(e.to_string()))?)
-            };
-            let simulator = Simulator::new(config).map_err(|e| DesktopError::InvalidInput(e.to_string()))?;
-            Ok((Box::new(simulator), true))
+        let store = self.store().await;
+        let now = now_unix_ms();
+        let (rules, baselines) = self.rules_and_baselines(&store, now).await?;
+        // A new seed per session: two simulated sessions are two different (reproducible) hearts.
+        let seed = u64::try_from(now).unwrap_or(0);
+        let (source, simulated) = sources::open(choice, seed)?;
+        let label = sources::label(choice);
+        let session_kind = match (morning, kind) {
+            (Some(_), _) => SessionKind::Morning,
+            (None, SessionKindDto::Rest) => SessionKind::Rest,
+            (None, SessionKindDto::Exercise) => SessionKind::Exercise,
+            (None, SessionKindDto::Breathing) => SessionKind::Breathing,
+            (None, SessionKindDto::Other) => SessionKind::Other,
+        };
+        let mut config = SessionConfig::new(session_kind, now, rules, baselines);
+        config.max_duration_ms = morning;
+        config.source_label = Some(label.clone());
+        if let SourceChoiceDto::Strap { address, name } = choice {
+            config.strap = Some(StrapIdentity {
+                address: address.clone(),
+                name: name.clone(),
+            });
         }
+        let cancel = self.shutdown.child_token();
+        let mut session = start_session(&store, source, config, cancel.clone()).await?;
+        let info = LiveStartedDto {
+            session_id: session.session_id(),
+            source_label: label,
+            simulated,
+            kind,
+            started_at_unix_ms: now,
+        };
+        let fresh = session.subscribe();
+        let updates = std::mem::replace(&mut session.updates, fresh);
+        forward(updates, sink, self.live.clone(), info.session_id, done);
+        if let SourceChoiceDto::Strap { address, .. } = choice {
+            self.strap_used(address, now)?;
+        }
+        tracing::info!(session_id = info.session_id, source = %info.source_label, "session started");
+        *slot = Some(Running {
+            session,
+            info: info.clone(),
+            cancel,
+            morning: morning.is_some(),
+        });
+        Ok(info)
     }
-}
 
-fn scenario_of(s: ScenarioDto) -> Scenario {
-    match s {
-        ScenarioDto::Rest => Scenario::Rest,
-        ScenarioDto::Fatigued => Scenario::Fatigued,
-        ScenarioDto::Exercise => Scenario::Exercise,
-        ScenarioDto::Breathing => Scenario::Breathing,
+    pub async fn start_live(
+        &self,
+        choice: SourceChoiceDto,
+        kind: SessionKindDto,
+        sink: UpdateSink,
+    ) -> Result<LiveStartedDto, DesktopError> {
+        self.begin(&choice, kind, None, sink, None).await
     }
-}
 
-/// What the session list and the live header show as the source: the simulator is always called
-/// "Simulated strap", so its data is never mistaken for a real heart's.
-pub(crate) fn source_label(choice: &SourceChoiceDto) -> String {
-    match choice {
-        SourceChoiceDto::Strap { address, name } => format!("strap {name} ({address})"),
-        SourceChoiceDto::Simulator { scenario, speed } => {
-            let scenario = scenario_of(*scenario);
-            if *speed == 1.0 {
-                format!("Simulated strap — {scenario}")
-            } else {
-                format!("Simulated strap — {scenario}, {speed}× speed")
-            }
+    /// Sends the running session's updates to `sink` from now on (a reloaded window re-attaching).
+    pub async fn watch_live(&self, sink: UpdateSink) -> Result<LiveStartedDto, DesktopError> {
+        let slot = self.live.lock().await;
+        let running = slot.as_ref().ok_or(DesktopError::NoLiveSession)?;
+        forward(
+            running.session.subscribe(),
+            sink,
+            self.live.clone(),
+            running.info.session_id,
+            None,
+        );
+        Ok(running.info.clone())
+    }
+
+    pub async fn live_status(&self) -> Option<LiveStartedDto> {
+        self.live.lock().await.as_ref().map(|r| r.info.clone())
+    }
+
+    pub async fn stop_live(&self) -> Result<SessionSummaryDto, DesktopError> {
+        let running = self.live.lock().await.take().ok_or(DesktopError::NoLiveSession)?;
+        let id = running.info.session_id;
+        running.cancel.cancel();
+        if !running.morning {
+            log_end(running.session.stop().await);
+        } else {
+            // The waiting morning command finds the slot empty and reports the reading as incomplete.
+            log_end(running.session.finish().await);
         }
+        self.session_summary(id).await
+    }
+
+    pub async fn tag_live(&self, tag: &str) -> Result<(), DesktopError> {
+        let tag = tag.trim();
+        if tag.is_empty() || tag.chars().count() > 64 {
+            return Err(DesktopError::InvalidInput("a tag has 1–64 characters".into()));
+        }
+        let slot = self.live.lock().await;
+        let running = slot.as_ref().ok_or(DesktopError::NoLiveSession)?;
+        Ok(running.session.tag(tag).await?)
     }
 }
 

@@ -1,12 +1,16 @@
 //! The person's settings: validated once when saved, kept by a [`SettingsBackend`] (the shell's
-//! tauri-plugin-store file in the app; a JSON file in tests), never holding a secret.
+//! tauri-plugin-store file in the app; a JSON file in tests), never holding a secret; and the desktop's
+//! settings commands, including moving the database to a new data folder.
 
+use auren_store::Store;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::desktop::Desktop;
 use crate::dto::{RememberedStrapDto, RrUnitDto, SettingsDto, ThemeDto};
 use crate::error::DesktopError;
+use crate::places::DB_FILE;
 
 /// Lowest and highest max HR accepted (bpm): below 100 or above 240 is a typing slip, not a person.
 pub const MAX_HR_RANGE: std::ops::RangeInclusive<u16> = 100..=240;
@@ -103,6 +107,60 @@ pub fn validate(dto: &SettingsDto) -> Result<(), DesktopError> {
         }
     }
     Ok(())
+}
+
+impl Desktop {
+    pub fn get_settings(&self) -> SettingsDto {
+        self.settings().to_dto(&self.data_dir(), &self.export_dir())
+    }
+
+    /// Saves validated settings. A new data folder takes the database along: it is copied there
+    /// consistently (SQLite `VACUUM INTO`) unless that folder already holds one, and used from now on.
+    pub async fn save_settings(&self, dto: SettingsDto) -> Result<SettingsDto, DesktopError> {
+        validate(&dto)?;
+        let new_data = PathBuf::from(dto.data_dir.trim());
+        let new_export = PathBuf::from(dto.export_dir.trim());
+        if new_data != self.data_dir() {
+            if self.folders.data_dir_override.is_some() {
+                return Err(DesktopError::InvalidSettings {
+                    field: "data folder",
+                    problem: "AUREN_DATA_DIR is set, and it decides the data folder".into(),
+                });
+            }
+            self.move_database(&new_data).await?;
+        }
+        let default_data = self.folders.default_data_dir.clone();
+        let default_export = self.folders.default_export_dir.clone();
+        self.update_settings(|s| {
+            s.theme = dto.theme;
+            s.rr_unit = dto.rr_unit;
+            s.max_hr = dto.max_hr;
+            s.zones_pct = dto.zones_pct.clone();
+            s.data_dir = (new_data != default_data).then_some(new_data);
+            s.export_dir = (new_export != default_export).then_some(new_export);
+        })?;
+        Ok(self.get_settings())
+    }
+
+    async fn move_database(&self, to_dir: &Path) -> Result<(), DesktopError> {
+        let live = self.live.lock().await;
+        if let Some(running) = live.as_ref() {
+            return Err(DesktopError::SessionRunning(running.info.session_id));
+        }
+        let target = to_dir.join(DB_FILE);
+        let mut store = self.store.write().await;
+        if !target.exists() {
+            std::fs::create_dir_all(to_dir).map_err(|source| DesktopError::Io {
+                what: "creating the data folder",
+                path: to_dir.to_path_buf(),
+                source,
+            })?;
+            store.copy_to(&target).await?;
+        }
+        *store = Store::open(&target).await?;
+        tracing::info!(data_dir = %to_dir.display(), "database moved");
+        Ok(())
+    }
 }
 
 /// Where settings are kept between runs.

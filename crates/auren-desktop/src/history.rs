@@ -1,0 +1,108 @@
+//! History: today's readiness and its trend, the session list, a session's panel and its charts
+//! (every stored beat and the Welch spectrum).
+
+use auren_engine::dto::{BeatDto, ReadinessDto, SessionDetailDto, SessionSummaryDto};
+use auren_engine::query;
+use auren_store::SessionId;
+
+use crate::desktop::{Desktop, day_of, now_unix_ms};
+use crate::dto::{BandDto, SessionChartsDto, SpectrumDto};
+use crate::error::DesktopError;
+
+/// Most days of readiness trend one query returns.
+pub const MAX_TREND_DAYS: u32 = 3_650;
+/// Most sessions one page of the list returns.
+pub const MAX_PAGE: u32 = 500;
+
+impl Desktop {
+    pub async fn readiness_today(&self) -> Result<ReadinessDto, DesktopError> {
+        let store = self.store().await;
+        Ok(query::readiness_on(&store, day_of(now_unix_ms())).await?)
+    }
+
+    pub async fn daily_trend(&self, days: u32) -> Result<Vec<ReadinessDto>, DesktopError> {
+        if !(1..=MAX_TREND_DAYS).contains(&days) {
+            return Err(DesktopError::InvalidInput(format!(
+                "a trend covers 1–{MAX_TREND_DAYS} days, not {days}"
+            )));
+        }
+        let today = day_of(now_unix_ms());
+        let store = self.store().await;
+        Ok(query::daily_trend(&store, today - i64::from(days) + 1, today).await?)
+    }
+
+    pub async fn list_sessions(
+        &self,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<SessionSummaryDto>, DesktopError> {
+        let store = self.store().await;
+        Ok(query::sessions(&store, limit.clamp(1, MAX_PAGE), offset).await?)
+    }
+
+    pub(crate) async fn session_summary(&self, id: i64) -> Result<SessionSummaryDto, DesktopError> {
+        let store = self.store().await;
+        let row = store
+            .session(SessionId(id))
+            .await?
+            .ok_or(DesktopError::NoSuchSession(id))?;
+        Ok(query::session_summary(&row))
+    }
+
+    pub async fn session_detail(&self, id: i64) -> Result<SessionDetailDto, DesktopError> {
+        let store = self.store().await;
+        Ok(query::session_detail(&store, id).await?)
+    }
+
+    pub async fn session_charts(&self, id: i64) -> Result<SessionChartsDto, DesktopError> {
+        let store = self.store().await;
+        let detail = store
+            .session_detail(SessionId(id))
+            .await?
+            .ok_or(DesktopError::NoSuchSession(id))?;
+        let beats = detail
+            .beats
+            .iter()
+            .map(|b| BeatDto {
+                at_ms: b.t_ms,
+                rr_ms: b.rr_ms,
+                artifact: b.artifact.clone(),
+            })
+            .collect();
+        let (spectrum, spectrum_absent) = match spectrum_of(&query::corrected_nn(&detail.beats, &detail.gaps))
+        {
+            Ok(s) => (Some(s), None),
+            Err(why) => (None, Some(why)),
+        };
+        Ok(SessionChartsDto {
+            beats,
+            spectrum,
+            spectrum_absent,
+        })
+    }
+}
+
+/// The Welch spectrum of the corrected intervals, joined across gaps exactly as the session panel's
+/// frequency domain joins them, so the chart and the numbers agree.
+pub(crate) fn spectrum_of(segments: &[Vec<f64>]) -> Result<SpectrumDto, String> {
+    use auren_hrv::frequency::{HF, LF, VLF, welch_psd};
+    let nn = segments.concat();
+    let psd = welch_psd(&nn).map_err(|why| why.to_string())?;
+    let n = psd.density.len();
+    let freq_hz: Vec<f64> = (0..n).map(|k| psd.frequency(k)).collect();
+    let keep = freq_hz.iter().take_while(|f| **f <= 0.5).count();
+    let bands = [("vlf", VLF), ("lf", LF), ("hf", HF)]
+        .into_iter()
+        .map(|(name, band)| BandDto {
+            name: name.to_owned(),
+            lo_hz: band.lo,
+            hi_hz: band.hi,
+        })
+        .collect();
+    Ok(SpectrumDto {
+        freq_hz: freq_hz[..keep].to_vec(),
+        power_ms2_hz: psd.density[..keep].to_vec(),
+        method: "welch".to_owned(),
+        bands,
+    })
+}

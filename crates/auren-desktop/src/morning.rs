@@ -1,0 +1,54 @@
+//! The guided 3-minute morning reading: a live session of fixed length on the chosen source, judged and
+//! stored as the day's reading when it completes.
+
+use auren_engine::dto::MorningResultDto;
+use auren_engine::morning;
+use tokio::sync::oneshot;
+
+use crate::desktop::{Desktop, day_of};
+use crate::dto::{SessionKindDto, SourceChoiceDto};
+use crate::error::DesktopError;
+use crate::live::UpdateSink;
+
+impl Desktop {
+    /// The guided 3-minute reading: resolves when it is done and stored as today's reading.
+    pub async fn start_morning(
+        &self,
+        choice: SourceChoiceDto,
+        sink: UpdateSink,
+    ) -> Result<MorningResultDto, DesktopError> {
+        let (done, ended) = oneshot::channel();
+        let info = self
+            .begin(
+                &choice,
+                SessionKindDto::Rest,
+                Some(morning::MORNING_READING_MS),
+                sink,
+                Some(done),
+            )
+            .await?;
+        // Either the reading ends by itself (the forwarder saw the last update) or stop_live took it.
+        let _ = ended.await;
+        let running = {
+            let mut slot = self.live.lock().await;
+            match slot.as_ref() {
+                Some(r) if r.info.session_id == info.session_id => slot.take(),
+                _ => None,
+            }
+        };
+        let Some(running) = running else {
+            let reached = self
+                .session_summary(info.session_id)
+                .await?
+                .duration_s
+                .unwrap_or(0.0);
+            return Err(DesktopError::ReadingIncomplete {
+                reached_s: reached as i64,
+                needed_s: (morning::MORNING_READING_MS / 1000) as i64,
+            });
+        };
+        let summary = running.session.finish().await?;
+        let store = self.store().await;
+        Ok(morning::complete(&store, &summary, day_of(info.started_at_unix_ms)).await?)
+    }
+}
