@@ -10,15 +10,39 @@
 //!    normalised by `Th2[j] = 5.2 · QD(mRR)` over the same 91-beat window.
 //! 3. Subspaces: `S12[j] = max(S11[j−1], S11[j+1])` when `S11[j] > 0`, the min when `< 0`;
 //!    `S22[j] = min(S11[j+1], S11[j+2])` when `S11[j] ≥ 0`, the max when `< 0` (reflected at the ends).
-//! 4. Decisions: an **ectopic** beat lies in S11 > 1 ∧ S12 < −c1·S11 − c2 or
-//!    S11 < −1 ∧ S12 > −c1·S11 + c2 (c1 = 0.13, c2 = 0.17). Otherwise, a beat with |S11| > 1 (and
-//!    the beat after it, when that one jumps less than the next) is **long** (S11 > 1 ∧ S22 < −1,
-//!    or mRR > 3) or **short** (S11 < −1 ∧ S22 > 1, or mRR < −3). A short beat whose sum with the
-//!    next is close to the local median (`|rr[j] + rr[j+1] − med[j]| < Th2[j]`) is an **extra**
-//!    beat; a long beat that splits into `k = round(rr/med)` parts close to the median
-//!    (`|rr[j]/k − med[j]| < Th2[j]`, 2 ≤ k ≤ [`MAX_SPLIT`]; the paper states k = 2) is a
-//!    **missed** beat; the rest are **long_short**. An interval longer than [`MAX_SPLIT`] beats is
-//!    a dropout rather than missed beats: it is labelled long_short, and no beats are invented.
+//! 4. Candidates, as in the paper: the ectopic rule (S11 > 1 ∧ S12 < −c1·S11 − c2 or
+//!    S11 < −1 ∧ S12 > −c1·S11 + c2, c1 = 0.13, c2 = 0.17), or |S11| > 1 (and the beat after,
+//!    when that one jumps less than the next), the paper's **long** (S11 > 1 ∧ S22 < −1, or
+//!    mRR > 3) and **short** (S11 < −1 ∧ S22 > 1, or mRR < −3).
+//! 5. Decisions: where the paper names the kind by which subspace fired, here each candidate is
+//!    explained by the artifact whose *pattern* fits, tried from the most specific:
+//!    - **extra**: two intervals adding up to one normal interval (within Th2 of the local median
+//!      or of the mean of the intervals around the pair), both clearly short
+//!      ([`MIN_DEVIATION_SHARE`] under the median);
+//!    - **ectopic**: a premature beat and its pause, judged against the interval before as
+//!      clinicians judge prematurity: the first interval [`MIN_DEVIATION_SHARE`] shorter than the
+//!      one before it, the second as much longer than the shorter of its neighbours and longer than
+//!      the one after it (or the mirror: a late beat and a short interval), adding up to two normal
+//!      intervals within [`COMPENSATION_TOLERANCE`] Th2;
+//!    - **missed**: an interval that splits into `k = round(rr/reference)` parts within Th2 of the
+//!      reference (the median, or the mean of its neighbours), 2 ≤ k ≤ [`MAX_SPLIT`] (the paper
+//!      states k = 2), no part under [`MIN_PART_SHARE`] of the shorter neighbour;
+//!    - an ectopic-rule candidate with the ectopic shape but not the sum is still **ectopic**;
+//!    - **long_short**: a beat fitting no pattern, only when it is [`LONG_SHORT_MRR`] Th2 from the
+//!      median or jumps [`LONG_SHORT_S11`] Th1 in and out (the paper: 3 and 1).
+//!
+//!    An interval longer than [`MAX_SPLIT`] beats is a dropout rather than missed beats: it is
+//!    labelled long_short, and no beats are invented. Intervals just labelled are not used as a
+//!    reference for the next decision.
+//!
+//! Why the departures from the paper. Its bound of 1 Th1 is 3.5 σ for normally distributed
+//! differences, but sinus rhythm's differences have heavy tails: on the shipped clean recordings
+//! (annotated normal sinus rhythm) it labelled 1 of 337 and 31 of 4 684 beats, sudden sinus
+//! slowings, and naming the kind by subspace put an ectopic label on the beat *before* the
+//! premature one when that beat happened to rise, and its pause separately. Measured with the
+//! sweep of [`crate::sweep`] (672 single injections into every 400-beat stretch of those
+//! recordings): the paper's decisions label 90.8 % exactly with 32 labels on the clean stretches;
+//! these label 97.9 % exactly, miss none, and label nothing on clean data.
 //!
 //! The quartile deviation is taken of the signed series, as the paper defines it: for normally
 //! distributed differences QD = 0.674 σ, so 5.2 · QD = 3.5 σ holds the 99.95 % of normal beats the
@@ -27,9 +51,9 @@
 //!
 //! How labels are reported: one [`Artifact`] per event, at the *first* raw interval it affects.
 //! An ectopic beat corrupts two intervals (the premature short one and the compensatory long one,
-//! or the reverse): the classifier fires on the second, the label sits on the first, and both are
-//! corrected. An extra beat splits one true interval into two: the label sits on the first part.
-//! [`ArtifactKind::raw_span`] says how many raw intervals each kind covers.
+//! or the reverse): the label sits on the premature one, and both are corrected. An extra beat
+//! splits one true interval into two: the label sits on the first part. [`ArtifactKind::raw_span`]
+//! says how many raw intervals each kind covers.
 //!
 //! Correction (one pass as in the paper; [`CorrectionConfig::max_passes`] repeats detection on the
 //! corrected series as NeuroKit2 does, labels mapped back to raw indices):
@@ -46,6 +70,13 @@
 //!
 //! Cost: the rolling quartiles and the median keep a sorted window (binary search + shift of at
 //! most 91 values per beat), so a 24-hour recording of ~110 000 beats corrects in milliseconds.
+//! The evidence (S11, the median, mRR, Th2) is computed for blocks of [`BLOCK_BEATS`] with enough
+//! context on both sides to equal the whole series' values, so memory beyond the input is the
+//! output (corrected series and raw-index map, 16 bytes a beat) and one block, however long the
+//! recording.
+
+use std::cell::Cell;
+use std::ops::Range;
 
 /// The kind of a flagged beat, as Lipponen & Tarvainen label them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -116,6 +147,22 @@ pub const MIN_INTERVALS: usize = 8;
 /// Most intervals a missed-beat correction splits one interval into (three missed beats in a
 /// row, which chest straps do drop during movement); anything longer is a dropout.
 pub const MAX_SPLIT: usize = 4;
+/// A beat that fits none of the three artifact patterns is labelled long/short when it stands this
+/// many Th2 from the local median (the paper's bound is 3)…
+pub const LONG_SHORT_MRR: f64 = 3.5;
+/// …or when both its jump in and its jump out exceed this many Th1 (the paper's bound is 1). The
+/// paper's Th1 is 3.5 σ for normally distributed differences, but sinus rhythm's differences have
+/// heavier tails: at 1 Th1 a lone beat is labelled in 0.66 % of a clean high-variability hour.
+pub const LONG_SHORT_S11: f64 = 3.0;
+/// Shortest share of the shorter neighbouring interval a missed beat's parts may have.
+pub const MIN_PART_SHARE: f64 = 0.8;
+/// How far (in Th2) an ectopic pair's sum may be from two normal intervals.
+pub const COMPENSATION_TOLERANCE: f64 = 1.0;
+/// Least share of the normal interval by which the pattern tests call an interval short or long:
+/// an ectopic beat's prematurity and its pause, each part of a split interval. Sinus rhythm's own
+/// beat-to-beat swings pass the statistical rule on a quiet stretch; an ectopic beat comes clearly
+/// early, and an extra beat cuts an interval well short.
+pub const MIN_DEVIATION_SHARE: f64 = 0.1;
 /// How [`correct_with`] runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CorrectionConfig {
@@ -145,24 +192,16 @@ pub fn correct(rr: &[f64]) -> Correction {
 /// Detects and corrects artifacts with `config` (see the module docs).
 pub fn correct_with(rr: &[f64], config: &CorrectionConfig) -> Correction {
     let n = rr.len();
-    let unchanged = || Correction {
-        corrected: rr.to_vec(),
-        artifacts: Vec::new(),
-        raw_index: (0..n).collect(),
-    };
-    if config.max_passes == 0 {
-        return unchanged();
-    }
     let valid = |x: f64| x.is_finite() && x > 0.0;
-    if rr.iter().filter(|&&x| valid(x)).count() < MIN_INTERVALS {
-        return unchanged();
+    if config.max_passes == 0 || rr.iter().filter(|&&x| valid(x)).count() < MIN_INTERVALS {
+        return Correction {
+            corrected: rr.to_vec(),
+            artifacts: Vec::new(),
+            raw_index: (0..n).collect(),
+        };
     }
 
-    let mut values = rr.to_vec();
-    let mut raw_index: Vec<usize> = (0..n).collect();
-    let mut labelled = vec![false; n];
     let mut artifacts = Vec::new();
-
     // Invalid intervals would poison the quartiles: label them and fill them in first.
     let invalid: Vec<Label> = rr
         .iter()
@@ -174,23 +213,33 @@ pub fn correct_with(rr: &[f64], config: &CorrectionConfig) -> Correction {
             parts: 1,
         })
         .collect();
-    if !invalid.is_empty() {
-        record(&invalid, &raw_index, &mut labelled, &mut artifacts);
-        (values, raw_index) = apply(&values, &raw_index, &invalid);
-    }
+    let (mut values, mut raw_index) = if invalid.is_empty() {
+        // The first pass reads the caller's series and the identity map without copying either.
+        let found = classify(rr);
+        record(&found, None, &mut artifacts);
+        apply(rr, None, &found)
+    } else {
+        record(&invalid, None, &mut artifacts);
+        let (values, raw_index) = apply(rr, None, &invalid);
+        let found = classify(&values);
+        record(&found, Some(&raw_index), &mut artifacts);
+        apply(&values, Some(&raw_index), &found)
+    };
 
-    let mut previous = usize::MAX;
-    for _ in 0..config.max_passes {
+    let mut previous = artifacts.len();
+    for _ in 1..config.max_passes {
         let found = classify(&values);
         if found.is_empty() || found.len() >= previous {
             break;
         }
         previous = found.len();
-        record(&found, &raw_index, &mut labelled, &mut artifacts);
-        (values, raw_index) = apply(&values, &raw_index, &found);
+        record(&found, Some(&raw_index), &mut artifacts);
+        (values, raw_index) = apply(&values, Some(&raw_index), &found);
     }
 
+    // A stable sort keeps the earliest pass's label first; later labels of the same raw interval go.
     artifacts.sort_by_key(|a: &Artifact| a.index);
+    artifacts.dedup_by_key(|a| a.index);
     Correction {
         corrected: values,
         artifacts,
@@ -207,22 +256,28 @@ struct Label {
     parts: usize,
 }
 
-fn record(found: &[Label], raw_index: &[usize], labelled: &mut [bool], out: &mut Vec<Artifact>) {
+/// Appends `found`, mapped to raw indices through `raw_index` (`None`: the series is the raw one).
+fn record(found: &[Label], raw_index: Option<&[usize]>, out: &mut Vec<Artifact>) {
     for label in found {
-        let Some(&raw) = raw_index.get(label.index) else {
-            continue;
+        let raw = match raw_index {
+            Some(map) => map.get(label.index).copied(),
+            None => Some(label.index),
         };
-        if let Some(seen) = labelled.get_mut(raw)
-            && !*seen
-        {
-            *seen = true;
+        if let Some(index) = raw {
             out.push(Artifact {
-                index: raw,
+                index,
                 kind: label.kind,
             });
         }
     }
 }
+
+/// Beats classified per block. The evidence (normalised differences, median, thresholds) is held for
+/// one block at a time, so classifying a day of beats costs memory in the block, not the recording.
+pub const BLOCK_BEATS: usize = 4096;
+/// Context each block's evidence needs on either side to equal the whole series' evidence: half the
+/// quartile window over mRR, which needs half the median window, plus the 3 beats decisions look at.
+const HALO_BEATS: usize = QD_WINDOW / 2 + MEDIAN_WINDOW / 2 + 8;
 
 /// One detection pass over a series of finite, positive intervals.
 fn classify(rr: &[f64]) -> Vec<Label> {
@@ -230,28 +285,131 @@ fn classify(rr: &[f64]) -> Vec<Label> {
     if n < MIN_INTERVALS {
         return Vec::new();
     }
-
-    let mut drr = vec![0.0; n];
-    for j in 1..n {
-        drr[j] = rr[j] - rr[j - 1];
-    }
-    drr[0] = drr[1..].iter().sum::<f64>() / (n - 1) as f64;
-    let th1 = thresholds(&drr);
-    let s11: Vec<f64> = drr.iter().zip(&th1).map(|(d, t)| d / t).collect();
-
-    let med = rolling_median(rr, MEDIAN_WINDOW / 2);
-    let mut mrr: Vec<f64> = rr.iter().zip(&med).map(|(r, m)| r - m).collect();
-    for m in &mut mrr {
-        if *m < 0.0 {
-            *m *= 2.0;
+    // dRR[0] is the mean of the other differences, which telescopes to this.
+    let first_drr = (rr[n - 1] - rr[0]) / (n - 1) as f64;
+    let mut labels = Vec::new();
+    let mut pulled = false;
+    let mut j = 0;
+    while j < n {
+        let end = (j + BLOCK_BEATS).min(n);
+        let evidence = Evidence::new(
+            rr,
+            first_drr,
+            j.saturating_sub(HALO_BEATS),
+            (end + HALO_BEATS).min(n),
+        );
+        if let Some(last) = labels.last() {
+            evidence.last_label.set(span(last));
+        }
+        while j < end {
+            let step = evidence.decide(j, pulled);
+            if let Some(label) = step.label {
+                evidence.last_label.set(span(&label));
+                labels.push(label);
+            }
+            pulled = step.pull_next;
+            j += step.advance;
         }
     }
-    let th2 = thresholds(&mrr);
-    let mrr_n: Vec<f64> = mrr.iter().zip(&th2).map(|(m, t)| m / t).collect();
+    labels
+}
 
-    // Reflect-padded access, as NeuroKit2 pads: index −1 reads 1, index n reads n − 2.
-    let at = |k: isize| -> f64 {
-        let last = n as isize - 1;
+/// The raw intervals a label covers.
+fn span(label: &Label) -> Range<usize> {
+    label.index..label.index + label.kind.raw_span()
+}
+
+/// What the classifier decided at one beat.
+struct Step {
+    label: Option<Label>,
+    /// Beats to move on (past everything the label covers).
+    advance: usize,
+    /// Whether the next beat must be inspected even below the threshold.
+    pull_next: bool,
+}
+
+impl Step {
+    fn skip(advance: usize) -> Self {
+        Step {
+            label: None,
+            advance,
+            pull_next: false,
+        }
+    }
+
+    fn label(index: usize, kind: ArtifactKind, parts: usize, advance: usize) -> Self {
+        Step {
+            label: Some(Label { index, kind, parts }),
+            advance,
+            pull_next: false,
+        }
+    }
+}
+
+/// The method's evidence for the beats `first..first + len` of `rr`.
+struct Evidence<'a> {
+    rr: &'a [f64],
+    first: usize,
+    /// dRR / Th1.
+    s11: Vec<f64>,
+    /// The centred 11-beat median.
+    med: Vec<f64>,
+    /// mRR / Th2.
+    mrr: Vec<f64>,
+    th2: Vec<f64>,
+    /// The raw intervals the last label covers: not a reference for their neighbours.
+    last_label: Cell<Range<usize>>,
+}
+
+impl<'a> Evidence<'a> {
+    fn new(rr: &'a [f64], first_drr: f64, lo: usize, hi: usize) -> Self {
+        let part = &rr[lo..hi];
+        let drr: Vec<f64> = (lo..hi)
+            .map(|i| if i == 0 { first_drr } else { rr[i] - rr[i - 1] })
+            .collect();
+        let mut s11 = thresholds(&drr);
+        for (s, d) in s11.iter_mut().zip(&drr) {
+            *s = d / *s;
+        }
+        drop(drr);
+        let med = rolling_median(part, MEDIAN_WINDOW / 2);
+        let mut mrr: Vec<f64> = part.iter().zip(&med).map(|(r, m)| r - m).collect();
+        for m in &mut mrr {
+            if *m < 0.0 {
+                *m *= 2.0;
+            }
+        }
+        let th2 = thresholds(&mrr);
+        for (m, t) in mrr.iter_mut().zip(&th2) {
+            *m /= t;
+        }
+        Evidence {
+            rr,
+            first: lo,
+            s11,
+            med,
+            mrr,
+            th2,
+            last_label: Cell::new(0..0),
+        }
+    }
+
+    /// The interval before `j`, unless it is part of the artifact labelled just before.
+    fn trusted_before(&self, j: usize) -> Option<f64> {
+        let before = j.checked_sub(1)?;
+        let last = self.last_label.replace(0..0);
+        let trusted = !last.contains(&before);
+        self.last_label.set(last);
+        trusted.then(|| self.rr[before])
+    }
+
+    fn n(&self) -> usize {
+        self.rr.len()
+    }
+
+    /// S11 at `k`, reflect-padded as NeuroKit2 pads: index −1 reads 1, index n reads n − 2.
+    fn s11_at(&self, k: isize) -> f64 {
+        let last = self.n() as isize - 1;
         let k = if k < 0 {
             -k
         } else if k > last {
@@ -259,185 +417,318 @@ fn classify(rr: &[f64]) -> Vec<Label> {
         } else {
             k
         };
-        s11[k.clamp(0, last) as usize]
-    };
-    let s12 = |j: usize| -> f64 {
-        let (a, b) = (at(j as isize - 1), at(j as isize + 1));
-        if s11[j] > 0.0 {
+        let k = k.clamp(0, last) as usize;
+        self.s11[k - self.first]
+    }
+
+    fn s11(&self, j: usize) -> f64 {
+        self.s11[j - self.first]
+    }
+
+    fn med(&self, j: usize) -> f64 {
+        self.med[j - self.first]
+    }
+
+    fn th2(&self, j: usize) -> f64 {
+        self.th2[j - self.first]
+    }
+
+    fn mrr(&self, j: usize) -> f64 {
+        self.mrr[j - self.first]
+    }
+
+    fn s12(&self, j: usize) -> f64 {
+        let (a, b) = (self.s11_at(j as isize - 1), self.s11_at(j as isize + 1));
+        let x = self.s11(j);
+        if x > 0.0 {
             a.max(b)
-        } else if s11[j] < 0.0 {
+        } else if x < 0.0 {
             a.min(b)
         } else {
             0.0
         }
-    };
-    let s22 = |j: usize| -> f64 {
-        let (a, b) = (at(j as isize + 1), at(j as isize + 2));
-        if s11[j] >= 0.0 { a.min(b) } else { a.max(b) }
-    };
-    let ectopic = |j: usize| -> bool {
-        let (x, y) = (s11[j], s12(j));
-        (x > 1.0 && y < -C1 * x - C2) || (x < -1.0 && y > -C1 * x + C2)
-    };
-
-    let mut labels = Vec::new();
-    // As in the paper's flow chart (and NeuroKit2): only a beat over Th1 opens an inspection,
-    // and it pulls the next beat in when that one's jump is the smaller of the two that follow
-    // (a run of two long intervals has a flat difference between them).
-    let mut pulled_in = false;
-    let mut j = 0;
-    while j < n {
-        let pulled = std::mem::take(&mut pulled_in);
-        // The classifier fires on the second interval of an ectopic pair; the pair starts here.
-        // The last interval's S12 would read reflected values, so a pair must end before it.
-        if j + 1 < n - 1 && ectopic(j + 1) {
-            labels.push(Label {
-                index: j,
-                kind: ArtifactKind::Ectopic,
-                parts: 1,
-            });
-            j += 2;
-            continue;
-        }
-        let (x, m) = (s11[j], mrr_n[j]);
-        if x.abs() <= 1.0 && !pulled {
-            j += 1;
-            continue;
-        }
-        if x.abs() > 1.0 && j + 2 < n {
-            pulled_in = s11[j + 1].abs() < s11[j + 2].abs();
-        }
-        let long = (x > 1.0 && s22(j) < -1.0) || m > 3.0;
-        let short = (x < -1.0 && s22(j) > 1.0) || m < -3.0;
-        if short && j + 1 < n && (rr[j] + rr[j + 1] - med[j]).abs() < th2[j] {
-            labels.push(Label {
-                index: j,
-                kind: ArtifactKind::Extra,
-                parts: 1,
-            });
-            j += 2;
-            continue;
-        }
-        if long {
-            let parts = (rr[j] / med[j]).round();
-            if (2.0..=MAX_SPLIT as f64).contains(&parts) && (rr[j] / parts - med[j]).abs() < th2[j] {
-                // `parts` is a small positive whole number here: rr/med is finite and ≥ 1.5.
-                let parts = parts as usize;
-                labels.push(Label {
-                    index: j,
-                    kind: ArtifactKind::Missed,
-                    parts,
-                });
-                j += 1;
-                continue;
-            }
-        }
-        if long || short {
-            labels.push(Label {
-                index: j,
-                kind: ArtifactKind::LongShort,
-                parts: 1,
-            });
-        }
-        j += 1;
     }
-    labels
+
+    fn s22(&self, j: usize) -> f64 {
+        let (a, b) = (self.s11_at(j as isize + 1), self.s11_at(j as isize + 2));
+        if self.s11(j) >= 0.0 { a.min(b) } else { a.max(b) }
+    }
+
+    /// The paper's ectopic decision at `j`: a jump over Th1 flanked by jumps the other way.
+    fn ectopic(&self, j: usize) -> bool {
+        let (x, y) = (self.s11(j), self.s12(j));
+        (x > 1.0 && y < -C1 * x - C2) || (x < -1.0 && y > -C1 * x + C2)
+    }
 }
 
-/// Applies one pass of labels to `values`, carrying the raw-index map along.
-fn apply(values: &[f64], raw_index: &[usize], labels: &[Label]) -> (Vec<f64>, Vec<usize>) {
-    let n = values.len();
-    let mut at: Vec<Option<Label>> = vec![None; n];
-    for label in labels {
-        if let Some(slot) = at.get_mut(label.index) {
-            *slot = Some(*label);
+impl Evidence<'_> {
+    /// The decision at beat `j`; `pulled` when the beat before asked for this one to be inspected.
+    fn decide(&self, j: usize, pulled: bool) -> Step {
+        let n = self.n();
+        // The paper's ectopic rule fires on a jump flanked by jumps the other way. Such a jump at
+        // j + 1 belongs to an interval or a pair starting at j or j + 1; the kind and the start
+        // are those of the explanation that fits.
+        if j + 1 < n - 1 && self.ectopic(j + 1) {
+            return self.explain_jump(j);
+        }
+        let (x, m) = (self.s11(j), self.mrr(j));
+        if x.abs() <= 1.0 && !pulled {
+            return Step::skip(1);
+        }
+        // As in the paper's flow chart (and NeuroKit2): a beat over Th1 pulls the next beat in
+        // when that one's jump is the smaller of the two that follow (a run of two long intervals
+        // has a flat difference between them).
+        let pull_next = x.abs() > 1.0 && j + 2 < n && self.s11(j + 1).abs() < self.s11(j + 2).abs();
+        let long = (x > 1.0 && self.s22(j) < -1.0) || m > 3.0;
+        let short = (x < -1.0 && self.s22(j) > 1.0) || m < -3.0;
+        // The split and merged patterns are specific enough to test on any beat over Th1.
+        if (short || x < -1.0) && self.splits_one_interval(j) {
+            return Step::label(j, ArtifactKind::Extra, 1, 2);
+        }
+        if (long || x > 1.0)
+            && let Some(parts) = self.merged_parts(j)
+        {
+            return Step {
+                pull_next,
+                ..Step::label(j, ArtifactKind::Missed, parts, 1)
+            };
+        }
+        let opposite_next =
+            j + 1 < n && self.s11(j + 1).signum() == -x.signum() && self.s11(j + 1).abs() > 1.0;
+        if (long || short) && opposite_next && self.compensated(j) {
+            return Step::label(j, ArtifactKind::Ectopic, 1, 2);
+        }
+        // On a lively stretch the premature beat's own drop may stay under Th1 and only the jump
+        // into the pause is seen: the pair then ends here.
+        if x.abs() > 1.0 && self.trusted_before(j).is_some() && self.compensated(j - 1) {
+            return Step::label(j - 1, ArtifactKind::Ectopic, 1, 1);
+        }
+        if self.lone_long_or_short(j) {
+            return Step {
+                pull_next,
+                ..Step::label(j, ArtifactKind::LongShort, 1, 1)
+            };
+        }
+        Step {
+            label: None,
+            advance: 1,
+            pull_next,
         }
     }
 
+    /// The label for a jump at `j + 1` that the ectopic rule flagged, starting at `j` or `j + 1`:
+    /// two intervals that add up to one (an extra beat), else a pair that adds up to two (an
+    /// ectopic beat and its compensatory pause), else one interval several long (missed beats),
+    /// else the ectopic pair the rule saw.
+    fn explain_jump(&self, j: usize) -> Step {
+        let n = self.n();
+        let both = [j, j + 1];
+        let starts = if j + 2 < n { &both[..] } else { &both[..1] };
+        if let Some(&k) = starts.iter().find(|&&k| self.splits_one_interval(k)) {
+            return Step::label(k, ArtifactKind::Extra, 1, k + 2 - j);
+        }
+        let pair = if starts.len() == 2 && self.pair_residual(j + 1) < self.pair_residual(j) {
+            j + 1
+        } else {
+            j
+        };
+        // A compensated pair is an ectopic beat; otherwise a long interval that splits evenly is
+        // missed beats, even after a short one (sinus rhythm has those too).
+        if !self.compensated(pair) {
+            for &k in starts {
+                let long = self.s11(k) > 1.0 || self.mrr(k) > 3.0;
+                if let Some(parts) = self.merged_parts(k).filter(|_| long) {
+                    return Step::label(k, ArtifactKind::Missed, parts, k + 1 - j);
+                }
+            }
+        }
+        if self.ectopic_shape(pair) {
+            return Step::label(pair, ArtifactKind::Ectopic, 1, pair + 2 - j);
+        }
+        // A jump nothing explains is a long or short interval only when it is far off the median.
+        let k = if self.mrr(j + 1).abs() > self.mrr(j).abs() {
+            j + 1
+        } else {
+            j
+        };
+        if self.lone_long_or_short(k) {
+            return Step::label(k, ArtifactKind::LongShort, 1, k + 1 - j);
+        }
+        Step::skip(2)
+    }
+
+    /// Whether the interval at `j`, which fits no artifact pattern, is long or short enough to be
+    /// labelled alone: [`LONG_SHORT_MRR`] Th2 from the median, or a jump in and a jump out both
+    /// [`LONG_SHORT_S11`] times Th1.
+    fn lone_long_or_short(&self, j: usize) -> bool {
+        let (x, s22) = (self.s11(j), self.s22(j));
+        self.mrr(j).abs() > LONG_SHORT_MRR
+            || (x > LONG_SHORT_S11 && s22 < -LONG_SHORT_S11)
+            || (x < -LONG_SHORT_S11 && s22 > LONG_SHORT_S11)
+    }
+
+    /// The interval a pair starting at `a` replaces, judged by its neighbours (the mean of the
+    /// intervals before and after the pair), or the local median at an edge.
+    fn pair_reference(&self, a: usize) -> f64 {
+        let before = self.trusted_before(a);
+        let after = self.rr.get(a + 2).copied();
+        match (before, after) {
+            (Some(b), Some(c)) => (b + c) / 2.0,
+            _ => self.med(a),
+        }
+    }
+
+    /// How far the pair at `a` is from adding up to two normal intervals (a compensated ectopic
+    /// beat leaves the sum unchanged), in ms.
+    fn pair_residual(&self, a: usize) -> f64 {
+        match self.rr.get(a + 1) {
+            Some(next) => (self.rr[a] + next - 2.0 * self.pair_reference(a)).abs(),
+            None => f64::INFINITY,
+        }
+    }
+
+    /// Whether the pair at `a` has the shape of an ectopic beat and its pause or of a late beat
+    /// and a short interval. Prematurity is judged as clinicians judge it, against the
+    /// interval before: the first interval at least [`MIN_DEVIATION_SHARE`] shorter than the one
+    /// before it, the pause as much longer than the shorter of its neighbours and longer than the
+    /// one after it (or the reverse); a change of rate has no such pair.
+    fn ectopic_shape(&self, a: usize) -> bool {
+        let (Some(before), Some(&next)) = (self.trusted_before(a), self.rr.get(a + 1)) else {
+            return false;
+        };
+        let after = self.rr.get(a + 2).copied().unwrap_or_else(|| self.med(a));
+        let first = self.rr[a];
+        let (lo, hi) = (1.0 - MIN_DEVIATION_SHARE, 1.0 + MIN_DEVIATION_SHARE);
+        let premature = first <= lo * before && next >= hi * before.min(after) && next > after;
+        let late = first >= hi * before && next <= lo * before.max(after) && next < after;
+        premature || late
+    }
+
+    /// Whether the pair at `a` is an ectopic beat with its compensatory pause: its shape, and the
+    /// two add up to two normal intervals (those around the pair, or the local median) within
+    /// [`COMPENSATION_TOLERANCE`] Th2.
+    fn compensated(&self, a: usize) -> bool {
+        let (Some(before), Some(&next)) = (self.trusted_before(a), self.rr.get(a + 1)) else {
+            return false;
+        };
+        let after = self.rr.get(a + 2).copied().unwrap_or_else(|| self.med(a));
+        let sum = self.rr[a] + next;
+        let tolerance = COMPENSATION_TOLERANCE * self.th2(a);
+        self.ectopic_shape(a)
+            && [(before + after) / 2.0, self.med(a)]
+                .into_iter()
+                .any(|reference| (sum - 2.0 * reference).abs() < tolerance)
+    }
+
+    /// Whether the intervals at `a` and `a + 1` are the two parts of one normal interval (an extra
+    /// beat): their sum is within Th2 of the local median or of the pair's neighbours.
+    fn splits_one_interval(&self, a: usize) -> bool {
+        let Some(&next) = self.rr.get(a + 1) else {
+            return false;
+        };
+        let sum = self.rr[a] + next;
+        // The neighbours may include another artifact's interval: both parts must be clearly short
+        // of the median as well.
+        let short = (1.0 - MIN_DEVIATION_SHARE) * self.med(a);
+        self.rr[a].max(next) < short
+            && [self.med(a), self.pair_reference(a)]
+                .into_iter()
+                .any(|reference| (sum - reference).abs() < self.th2(a))
+    }
+
+    /// Into how many normal intervals the interval at `j` splits, if it is several merged (missed
+    /// beats): `k = round(rr / reference)` in 2..=[`MAX_SPLIT`] with `rr / k` within Th2 of the
+    /// local median or of the mean of its two neighbours.
+    fn merged_parts(&self, j: usize) -> Option<usize> {
+        let rr = self.rr[j];
+        let (neighbours, shorter) = match (self.trusted_before(j), self.rr.get(j + 1)) {
+            (Some(b), Some(&c)) => ((b + c) / 2.0, b.min(c)),
+            _ => (self.med(j), 0.0),
+        };
+        [self.med(j), neighbours].into_iter().find_map(|reference| {
+            let parts = (rr / reference).round();
+            // The parts are normal intervals: none far shorter than the beats around them (a
+            // median pulled down by a nearby artifact must not halve a merely long interval).
+            let fits = (2.0..=MAX_SPLIT as f64).contains(&parts)
+                && (rr / parts - reference).abs() < self.th2(j)
+                && rr / parts >= MIN_PART_SHARE * shorter;
+            // `parts` is a small positive whole number here.
+            fits.then_some(parts as usize)
+        })
+    }
+}
+
+/// Applies one pass of labels (sorted by index) to `values`, carrying the raw-index map along
+/// (`None`: `values` is the raw series).
+fn apply(values: &[f64], raw_index: Option<&[usize]>, labels: &[Label]) -> (Vec<f64>, Vec<usize>) {
+    let n = values.len();
+    let raw_of = |j: usize| raw_index.and_then(|m| m.get(j).copied()).unwrap_or(j);
     let mut out = Vec::with_capacity(n + 4);
     let mut raw = Vec::with_capacity(n + 4);
-    let mut fill = Vec::with_capacity(n + 4);
+    // Runs of `out` to fill by interpolation, merged when they touch.
+    let mut holes: Vec<(usize, usize)> = Vec::new();
+    let mut mark = |from: usize, to: usize| match holes.last_mut() {
+        Some(last) if last.1 == from => last.1 = to,
+        _ => holes.push((from, to)),
+    };
+    let mut labels = labels.iter().peekable();
     let mut j = 0;
     while j < n {
+        while labels.next_if(|l| l.index < j).is_some() {}
+        let label = labels.next_if(|l| l.index == j);
         let has_next = j + 1 < n;
-        match at[j] {
-            Some(Label {
-                kind: ArtifactKind::Missed,
-                parts,
-                ..
-            }) => {
+        match label.map(|l| (l.kind, l.parts)) {
+            Some((ArtifactKind::Missed, parts)) => {
                 let parts = parts.max(1);
                 for _ in 0..parts {
                     out.push(values[j] / parts as f64);
-                    raw.push(raw_index[j]);
-                    fill.push(false);
+                    raw.push(raw_of(j));
                 }
                 j += 1;
             }
-            Some(Label {
-                kind: ArtifactKind::Extra,
-                ..
-            }) if has_next => {
+            Some((ArtifactKind::Extra, _)) if has_next => {
                 out.push(values[j] + values[j + 1]);
-                raw.push(raw_index[j]);
-                fill.push(false);
+                raw.push(raw_of(j));
                 j += 2;
             }
-            Some(Label {
-                kind: ArtifactKind::Ectopic,
-                ..
-            }) if has_next => {
+            Some((ArtifactKind::Ectopic, _)) if has_next => {
+                mark(out.len(), out.len() + 2);
                 for k in [j, j + 1] {
                     out.push(values[k]);
-                    raw.push(raw_index[k]);
-                    fill.push(true);
+                    raw.push(raw_of(k));
                 }
                 j += 2;
             }
             Some(_) => {
+                mark(out.len(), out.len() + 1);
                 out.push(values[j]);
-                raw.push(raw_index[j]);
-                fill.push(true);
+                raw.push(raw_of(j));
                 j += 1;
             }
             None => {
                 out.push(values[j]);
-                raw.push(raw_index[j]);
-                fill.push(false);
+                raw.push(raw_of(j));
                 j += 1;
             }
         }
     }
-    interpolate_marked(&mut out, &fill);
+    for (start, end) in holes {
+        interpolate(&mut out, start, end);
+    }
     (out, raw)
 }
 
-/// Replaces every marked value by linear interpolation (over index) between the nearest unmarked
-/// neighbours; a run at an edge takes its one neighbour's value; with no neighbour at all the
-/// values stay as they are.
-fn interpolate_marked(values: &mut [f64], marked: &[bool]) {
-    let n = values.len();
-    let mut k = 0;
-    while k < n {
-        if !marked[k] {
-            k += 1;
-            continue;
-        }
-        let start = k;
-        while k < n && marked[k] {
-            k += 1;
-        }
-        let left = start.checked_sub(1).map(|l| (l, values[l]));
-        let right = (k < n).then(|| (k, values[k]));
-        for (i, v) in values.iter_mut().enumerate().take(k).skip(start) {
-            match (left, right) {
-                (Some((l, a)), Some((r, b))) => {
-                    *v = a + (b - a) * (i - l) as f64 / (r - l) as f64;
-                }
-                (Some((_, a)), None) => *v = a,
-                (None, Some((_, b))) => *v = b,
-                (None, None) => {}
-            }
+/// Replaces `values[start..end]` by linear interpolation (over index) between its neighbours; a
+/// run at an edge takes its one neighbour's value; with no neighbour at all it stays as it is.
+fn interpolate(values: &mut [f64], start: usize, end: usize) {
+    let left = start.checked_sub(1).map(|l| (l, values[l]));
+    let right = values.get(end).map(|&v| (end, v));
+    for (i, v) in values.iter_mut().enumerate().take(end).skip(start) {
+        match (left, right) {
+            (Some((l, a)), Some((r, b))) => *v = a + (b - a) * (i - l) as f64 / (r - l) as f64,
+            (Some((_, a)), None) => *v = a,
+            (None, Some((_, b))) => *v = b,
+            (None, None) => {}
         }
     }
 }

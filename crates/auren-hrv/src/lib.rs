@@ -21,6 +21,7 @@ pub mod nonlinear;
 pub mod panel;
 pub mod readiness;
 pub mod rolling;
+pub mod sweep;
 pub mod time_domain;
 
 pub use metric::{Absent, Metric};

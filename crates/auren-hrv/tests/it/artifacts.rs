@@ -85,23 +85,16 @@ fn reference_correction_restores_the_clean_intervals_it_can_know() {
 fn iterative_correction_maps_later_passes_to_raw_indices() {
     let rr = load("nsr_5min_artifacts.rr");
     let c = correct_with(&rr, &CorrectionConfig { max_passes: 4 });
-    // The second pass sees an almost clean series with tighter thresholds and labels the beat the
-    // clean recording itself gets labelled at (clean index 74 = raw index 73 here, before the
-    // missed beat): the same label as `clean_five_minutes_…` below.
+    // The second pass sees the corrected series, finds nothing more, and stops.
     assert_eq!(
         c.artifacts,
         vec![
-            art(73, ArtifactKind::LongShort),
             art(100, ArtifactKind::Missed),
             art(199, ArtifactKind::Extra),
             art(250, ArtifactKind::Ectopic),
         ]
     );
-    let got = rmssd(&c.corrected);
-    assert!(
-        (got - CLEAN_RMSSD_MS).abs() / CLEAN_RMSSD_MS < 0.05,
-        "RMSSD {got}"
-    );
+    assert_eq!(c, correct(&rr));
     assert_eq!(
         correct_with(&rr, &CorrectionConfig { max_passes: 0 }).artifacts,
         vec![]
@@ -109,34 +102,66 @@ fn iterative_correction_maps_later_passes_to_raw_indices() {
 }
 
 #[test]
-fn clean_five_minutes_yield_one_borderline_long_beat() {
-    let rr = load("nsr_5min.rr");
-    // 844 → 1062 → 1125 → 891 ms: a 218 ms rise and a 234 ms fall against a local threshold of
-    // ~213 ms (S11 = 1.02, S22 = −1.05). It is a long beat by the paper's rule, and real: the
-    // recording is annotated normal. One label in 337 intervals.
-    assert_eq!(correct(&rr).artifacts, vec![art(73, ArtifactKind::LongShort)]);
-    let c = correct(&rr);
-    assert!((rmssd(&c.corrected) - CLEAN_RMSSD_MS).abs() / CLEAN_RMSSD_MS < 0.01);
+fn clean_recordings_yield_no_labels() {
+    // The shipped recordings are annotated normal sinus rhythm. The paper's rule labels a lone
+    // beat whenever its jumps pass 5.2 quartile deviations (3.5 σ for normal differences): that
+    // was 1 beat in 337 here (844 → 1062 → 1125 → 891 ms) and 31 of 4 684 in the hour, sudden
+    // sinus slowings of these high-variability recordings. A lone beat now needs twice that, or
+    // an artifact's own pattern (see `auren_hrv::artifacts`), and nothing here is touched.
+    for name in ["nsr_5min.rr", "nsr_60min.rr"] {
+        let rr = load(name);
+        let c = correct(&rr);
+        assert_eq!(c.artifacts, vec![], "{name}");
+        assert_eq!(c.corrected, rr, "{name}");
+        assert_eq!(c.raw_index, (0..rr.len()).collect::<Vec<_>>(), "{name}");
+    }
 }
 
 #[test]
-fn clean_hour_yields_few_labels_and_never_adds_or_removes_beats() {
-    let rr = load("nsr_60min.rr");
-    let c = correct(&rr);
-    // Measured: 31 labels in 4 684 intervals (0.66 %), all long_short or ectopic — sudden sinus
-    // slowings of this high-variability recording (RMSSD 60 ms) that cross the 3.5 σ rule. The
-    // bound keeps that rate from creeping up; no beat is ever invented or dropped on clean data.
-    assert!(c.artifacts.len() <= 35, "{} labels", c.artifacts.len());
-    assert!(
-        c.artifacts
-            .iter()
-            .all(|a| matches!(a.kind, ArtifactKind::LongShort | ArtifactKind::Ectopic)),
-        "{:?}",
-        c.artifacts
-    );
-    assert_eq!(c.corrected.len(), rr.len());
-    let change = (rmssd(&c.corrected) - rmssd(&rr)).abs() / rmssd(&rr);
-    assert!(change < 0.06, "RMSSD changed by {change}");
+fn a_day_is_labelled_the_same_whatever_block_its_beats_fall_in() {
+    // Classification holds its evidence one block of beats at a time; a block boundary must not
+    // change a label. Three hours end to end, a missed, an extra and an ectopic beat injected
+    // around each 4 096-beat boundary, then the same series behind a 1 000-beat prefix (which
+    // moves every boundary): the labels agree, shifted.
+    let hour = load("nsr_60min.rr");
+    let mut rr: Vec<f64> = [hour.as_slice(); 3].concat();
+    let mut want = Vec::new();
+    for boundary in [4096, 8192] {
+        for (offset, kind) in [
+            (-40_isize, ArtifactKind::Missed),
+            (-1, ArtifactKind::Ectopic),
+            (30, ArtifactKind::Extra),
+        ] {
+            let j = (boundary as isize + offset) as usize;
+            match kind {
+                ArtifactKind::Missed => {
+                    let next = rr.remove(j + 1);
+                    rr[j] += next;
+                }
+                ArtifactKind::Ectopic => {
+                    let shift = 0.3 * rr[j];
+                    rr[j] -= shift;
+                    rr[j + 1] += shift;
+                }
+                _ => {
+                    let whole = rr[j];
+                    rr[j] = 0.4 * whole;
+                    rr.insert(j + 1, 0.6 * whole);
+                }
+            }
+            want.push(art(j, kind));
+        }
+    }
+    let got = correct(&rr).artifacts;
+    assert_eq!(got, want);
+    let prefix = 1_000;
+    let shifted: Vec<f64> = hour[..prefix].iter().chain(&rr).copied().collect();
+    let moved: Vec<Artifact> = correct(&shifted)
+        .artifacts
+        .into_iter()
+        .map(|a| art(a.index - prefix, a.kind))
+        .collect();
+    assert_eq!(moved, want);
 }
 
 /// A deterministic, realistic-looking series: 900 ms, a 10-beat respiratory wave of ±30 ms and
@@ -446,17 +471,11 @@ proptest! {
                 art(j, ArtifactKind::Ectopic)
             }
         };
-        // Usually exactly `[want]`; with a strong, regular breathing wave the classifier may pin an
-        // ectopic pair one beat early and label the leftover beat long/short, so the property is:
-        // the right kind within a beat, nothing else further than two beats away, and the beat
-        // count of the clean series restored.
+        // The label sits on the injected interval itself (for an ectopic beat, the premature
+        // one), and nothing else is labelled.
         let clean_len = breathing(n, seed, period, centre).len();
         let c = correct(&rr);
-        prop_assert!(
-            c.artifacts.iter().any(|a| a.kind == want.kind && a.index.abs_diff(want.index) <= 1),
-            "{:?} not in {:?}", want, c.artifacts
-        );
-        prop_assert!(c.artifacts.iter().all(|a| a.index.abs_diff(want.index) <= 2), "{:?}", c.artifacts);
+        prop_assert_eq!(&c.artifacts, &vec![want]);
         prop_assert_eq!(c.corrected.len(), clean_len);
     }
 }
