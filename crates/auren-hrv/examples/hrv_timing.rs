@@ -1,20 +1,24 @@
 //! Timing harness for `cargo xtask bench hrv`: runs one workload on an RR file and prints one JSON line.
 //!
-//! usage: hrv_timing <panel|corrected-panel|rolling> FILE.rr REPEATS TILE
+//! usage: hrv_timing <panel|corrected-panel|kubios-panel|rolling> FILE.rr REPEATS TILE
 //! - `panel`: the full metric panel; `corrected-panel`: artifact correction, then the full panel;
+//!   `kubios-panel`: the panel with Kubios's settings (ApEn and the AR spectrum included);
 //!   `rolling`: per-beat updates of the 60 s and 5 min live windows, reporting latency percentiles.
 //! - TILE repeats the series end to end (24 × nsr_60min.rr = a 24-hour recording).
 //!
 //! Peak memory is the process's high-water mark (VmHWM), so run one workload per process.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-use auren_hrv::{artifacts, panel, rolling::RollingWindow};
+use auren_hrv::{artifacts, panel, rolling::RollingWindow, settings::Settings};
 use std::hint::black_box;
 use std::time::Instant;
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [mode, file, repeats, tile] = args.as_slice() else {
-        return Err("usage: hrv_timing <panel|corrected-panel|rolling> FILE.rr REPEATS TILE".into());
+        return Err(
+            "usage: hrv_timing <panel|corrected-panel|kubios-panel|rolling> FILE.rr REPEATS TILE".into(),
+        );
     };
     let repeats: usize = repeats
         .parse()
@@ -35,17 +39,24 @@ fn main() -> Result<(), String> {
         .copied()
         .collect();
     let options = panel::PanelOptions::default();
+    let kubios = Settings::kubios();
 
     let mut times = Vec::with_capacity(repeats);
     match mode.as_str() {
-        "panel" | "corrected-panel" => {
+        "panel" | "corrected-panel" | "kubios-panel" => {
             for _ in 0..repeats.max(1) {
                 let start = Instant::now();
-                if mode == "panel" {
-                    black_box(panel::analyze(black_box(&rr), &options));
-                } else {
-                    let correction = artifacts::correct(black_box(&rr));
-                    black_box(panel::analyze(&correction.corrected, &options));
+                match mode.as_str() {
+                    "panel" => {
+                        black_box(panel::analyze(black_box(&rr), &options));
+                    }
+                    "kubios-panel" => {
+                        black_box(panel::analyze_with(black_box(&rr), &kubios));
+                    }
+                    _ => {
+                        let correction = artifacts::correct(black_box(&rr));
+                        black_box(panel::analyze(&correction.corrected, &options));
+                    }
                 }
                 times.push(start.elapsed().as_secs_f64());
             }

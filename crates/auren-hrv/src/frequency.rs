@@ -2,15 +2,18 @@
 //! Welch) and Lomb–Scargle as an option, reduced to VLF/LF/HF band powers and peaks.
 //!
 //! Layout: `spline` (O(n) not-a-knot cubic spline), `detrend` (O(n) smoothness priors), `welch`
-//! (scipy-compatible Welch), `lomb` (Lomb–Scargle on the beat series). This file holds the bands, the
-//! pipeline and the band reduction shared by both spectra.
+//! (scipy-compatible Welch, optionally zero-padded), `lomb` (Lomb–Scargle on the beat series), `ar`
+//! (Burg AR spectrum). This file holds the bands, the pipeline and the band reduction shared by all
+//! spectra; [`SpectralSettings`] says which detrend, window, grid and bands are used.
 
+pub mod ar;
 pub mod detrend;
 pub mod lomb;
 pub mod spline;
 pub mod welch;
 
 use crate::metric::{Absent, Metric, check_rr, finite};
+use crate::settings::{Detrend, SpectralSettings, SpectrumGrid};
 
 /// The uniform resampling rate of the Welch path (Hz).
 pub const RESAMPLE_HZ: f64 = 4.0;
@@ -72,6 +75,14 @@ pub struct Spectral {
     pub hf_nu: Metric,
     pub lf_peak_hz: Metric,
     pub hf_peak_hz: Metric,
+    /// Band powers as a share of total power (VLF + LF + HF), in %.
+    pub vlf_rel: Metric,
+    pub lf_rel: Metric,
+    pub hf_rel: Metric,
+    /// Natural logarithms of the band powers in ms².
+    pub vlf_log: Metric,
+    pub lf_log: Metric,
+    pub hf_log: Metric,
 }
 
 impl Spectral {
@@ -88,6 +99,12 @@ impl Spectral {
             hf_nu: a(),
             lf_peak_hz: a(),
             hf_peak_hz: a(),
+            vlf_rel: a(),
+            lf_rel: a(),
+            hf_rel: a(),
+            vlf_log: a(),
+            lf_log: a(),
+            hf_log: a(),
         }
     }
 }
@@ -149,6 +166,17 @@ pub fn resampled_detrended(rr: &[f64]) -> Result<Vec<f64>, Absent> {
 }
 
 fn resample_detrend(t: &[f64], rr: &[f64]) -> Result<Vec<f64>, Absent> {
+    resample_then(
+        t,
+        rr,
+        Detrend::SmoothnessPriors {
+            lambda: DETREND_LAMBDA,
+        },
+    )
+}
+
+/// Steps 1–3 with the given detrend: the 4 Hz spline of `rr` at beat times `t`, then its trend removed.
+fn resample_then(t: &[f64], rr: &[f64], detrend: Detrend) -> Result<Vec<f64>, Absent> {
     let spline = spline::CubicSpline::not_a_knot(t, rr)?;
     let (first, last) = match (t.first(), t.last()) {
         (Some(&a), Some(&b)) => (a, b),
@@ -160,7 +188,10 @@ fn resample_detrend(t: &[f64], rr: &[f64]) -> Result<Vec<f64>, Absent> {
         }
     };
     let x = spline.eval_sorted(&uniform_grid(first, last, RESAMPLE_HZ));
-    Ok(detrend::smoothness_priors(&x, DETREND_LAMBDA))
+    Ok(match detrend {
+        Detrend::None => x,
+        Detrend::SmoothnessPriors { lambda } => detrend::smoothness_priors(&x, lambda),
+    })
 }
 
 /// The Welch PSD of the reference pipeline (steps 1–4).
@@ -181,23 +212,27 @@ pub fn lomb_psd(rr: &[f64]) -> Result<Psd, Absent> {
     check_rr(rr)?;
     let t = beat_times(rr);
     let span = check_span(&t)?;
-    lomb_from(&t, rr, span)
+    lomb_from(&t, rr, span, &SpectralSettings::REFERENCE)
 }
 
-fn lomb_from(t: &[f64], rr: &[f64], span: f64) -> Result<Psd, Absent> {
+fn lomb_from(t: &[f64], rr: &[f64], span: f64, settings: &SpectralSettings) -> Result<Psd, Absent> {
     let t0 = t.first().copied().unwrap_or(0.0);
     let duration_s = t.last().copied().unwrap_or(0.0);
     let beat_hz = rr.len() as f64 / duration_s;
-    let lambda = DETREND_LAMBDA * (beat_hz / RESAMPLE_HZ).powi(2);
-    let y = detrend::smoothness_priors(rr, lambda);
+    let y = match settings.detrend {
+        Detrend::None => rr.to_vec(),
+        Detrend::SmoothnessPriors { lambda } => {
+            detrend::smoothness_priors(rr, lambda * (beat_hz / RESAMPLE_HZ).powi(2))
+        }
+    };
 
     let grid_len = (span * RESAMPLE_HZ).floor() as usize + 1;
-    let nperseg = grid_len.min(WELCH_SEGMENT);
+    let nperseg = grid_len.min(segment_samples(settings));
     let step = nperseg - nperseg / 2;
     let n_seg = (grid_len - nperseg) / step + 1;
     let window_s = nperseg as f64 / RESAMPLE_HZ;
-    let df = welch::bin_width(nperseg, RESAMPLE_HZ);
-    let n_bins = (HF.hi / df).ceil() as usize + 1;
+    let df = welch::bin_width(fft_points(nperseg, settings.grid), RESAMPLE_HZ);
+    let n_bins = (settings.hf.hi / df).ceil() as usize + 1;
 
     let mut sum = vec![0.0; n_bins];
     let mut used = 0usize;
@@ -245,30 +280,85 @@ fn check_span(t: &[f64]) -> Result<f64, Absent> {
 /// LF and HF; total power needs all three bands. A constant series, or one the detrend flattens
 /// (under 1e-6 ms² of power left, e.g. a straight ramp), is [`Absent::ZeroVariance`].
 pub fn spectral(rr: &[f64], method: SpectrumMethod) -> Spectral {
+    spectral_with(
+        rr,
+        &SpectralSettings {
+            method,
+            ..SpectralSettings::REFERENCE
+        },
+    )
+}
+
+/// Band powers and peaks of `rr` with every spectral setting chosen (see [`spectral`] for the rules).
+pub fn spectral_with(rr: &[f64], settings: &SpectralSettings) -> Spectral {
     match check_rr(rr) {
-        Ok(()) => spectral_checked(rr, method),
+        Ok(()) => spectral_checked(rr, settings),
         Err(why) => Spectral::absent(why),
     }
 }
 
-pub(crate) fn spectral_checked(rr: &[f64], method: SpectrumMethod) -> Spectral {
+/// Welch segment length in samples for the settings' window (at least two samples).
+fn segment_samples(settings: &SpectralSettings) -> usize {
+    ((settings.window_s * RESAMPLE_HZ).round() as usize).max(2)
+}
+
+/// FFT length for a segment of `nperseg` samples on the settings' grid.
+fn fft_points(nperseg: usize, grid: SpectrumGrid) -> usize {
+    match grid {
+        SpectrumGrid::SegmentBins => nperseg,
+        SpectrumGrid::PointsPerHz(n) => nperseg.max((RESAMPLE_HZ * f64::from(n)).ceil() as usize),
+    }
+}
+
+/// The beat times and span of a checked series, or why it has no spectrum at all.
+fn spectral_span(rr: &[f64], settings: &SpectralSettings) -> Result<(Vec<f64>, f64), Absent> {
     let t = beat_times(rr);
-    let span = match check_span(&t) {
-        Ok(span) => span,
-        Err(why) => return Spectral::absent(why),
-    };
-    if span < f64::from(HF.min_span_s) {
-        return Spectral::absent(too_short(HF, span));
+    let span = check_span(&t)?;
+    if span < f64::from(settings.hf.min_span_s) {
+        return Err(too_short(settings.hf, span));
     }
     if rr.iter().all(|&v| v == rr[0]) {
-        return Spectral::absent(Absent::ZeroVariance);
+        return Err(Absent::ZeroVariance);
     }
-    let psd = match method {
-        SpectrumMethod::Welch => {
-            resample_detrend(&t, rr).and_then(|x| welch::welch(&x, RESAMPLE_HZ, x.len().min(WELCH_SEGMENT)))
-        }
-        SpectrumMethod::LombScargle => lomb_from(&t, rr, span),
+    Ok((t, span))
+}
+
+pub(crate) fn spectral_checked(rr: &[f64], settings: &SpectralSettings) -> Spectral {
+    let (t, span) = match spectral_span(rr, settings) {
+        Ok(ts) => ts,
+        Err(why) => return Spectral::absent(why),
     };
+    let psd = match settings.method {
+        SpectrumMethod::Welch => resample_then(&t, rr, settings.detrend).and_then(|x| {
+            let nperseg = x.len().min(segment_samples(settings));
+            welch::welch_padded(&x, RESAMPLE_HZ, nperseg, fft_points(nperseg, settings.grid))
+        }),
+        SpectrumMethod::LombScargle => lomb_from(&t, rr, span, settings),
+    };
+    summarise(psd, span, settings)
+}
+
+/// The AR spectrum's band powers (Kubios's "AR spectrum" column): the whole 4 Hz detrended series
+/// modelled by [`ar::burg`] of `order`, evaluated on the grid Welch would use.
+pub fn ar_spectral(rr: &[f64], settings: &SpectralSettings, order: usize) -> Spectral {
+    if let Err(why) = check_rr(rr) {
+        return Spectral::absent(why);
+    }
+    let (t, span) = match spectral_span(rr, settings) {
+        Ok(ts) => ts,
+        Err(why) => return Spectral::absent(why),
+    };
+    let psd = resample_then(&t, rr, settings.detrend).and_then(|x| {
+        let (a, noise) = ar::burg(&x, order)?;
+        let nperseg = x.len().min(segment_samples(settings));
+        let df = welch::bin_width(fft_points(nperseg, settings.grid), RESAMPLE_HZ);
+        let n_bins = (0.5 * RESAMPLE_HZ / df).floor() as usize + 1;
+        Ok(ar::ar_psd(&a, noise, RESAMPLE_HZ, df, n_bins))
+    });
+    summarise(psd, span, settings)
+}
+
+fn summarise(psd: Result<Psd, Absent>, span: f64, settings: &SpectralSettings) -> Spectral {
     match psd {
         // A series the detrend removes entirely (a straight ramp) leaves only rounding noise, whose
         // ratios would be meaningless numbers: below a microsecond of variation (straps resolve
@@ -276,7 +366,7 @@ pub(crate) fn spectral_checked(rr: &[f64], method: SpectrumMethod) -> Spectral {
         Ok(psd) if psd.density.iter().sum::<f64>() * psd.df <= (1e-3_f64).powi(2) => {
             Spectral::absent(Absent::ZeroVariance)
         }
-        Ok(psd) => reduce(&psd, span),
+        Ok(psd) => reduce(&psd, span, settings),
         Err(why) => Spectral::absent(why),
     }
 }
@@ -289,7 +379,7 @@ fn too_short(band: Band, span: f64) -> Absent {
 }
 
 /// Band powers, ratios and peaks from a PSD of a recording spanning `span` seconds.
-fn reduce(psd: &Psd, span: f64) -> Spectral {
+fn reduce(psd: &Psd, span: f64, settings: &SpectralSettings) -> Spectral {
     let band = |b: Band| -> Result<(f64, f64), Absent> {
         if span < f64::from(b.min_span_s) {
             return Err(too_short(b, span));
@@ -297,7 +387,7 @@ fn reduce(psd: &Psd, span: f64) -> Spectral {
         psd.band(b)
             .ok_or(Absent::Undefined("no spectral bin falls inside the band"))
     };
-    let (vlf, lf, hf) = (band(VLF), band(LF), band(HF));
+    let (vlf, lf, hf) = (band(settings.vlf), band(settings.lf), band(settings.hf));
     let power = |b: &Result<(f64, f64), Absent>| -> Metric {
         b.clone().and_then(|(p, _)| finite(p, "band power overflowed"))
     };
@@ -312,7 +402,18 @@ fn reduce(psd: &Psd, span: f64) -> Spectral {
     let ratio = |f: fn(f64, f64) -> f64, why: &'static str| -> Metric {
         lf_hf_pair.clone().and_then(|(l, h)| finite(f(l, h), why))
     };
+    let share = |p: &Metric| -> Metric {
+        let (p, total) = (p.clone()?, total_power_ms2.clone()?);
+        finite(100.0 * p / total, "total power is zero")
+    };
+    let log = |p: &Metric| -> Metric { finite(p.clone()?.ln(), "band power is zero") };
     Spectral {
+        vlf_rel: share(&vlf_ms2),
+        lf_rel: share(&lf_ms2),
+        hf_rel: share(&hf_ms2),
+        vlf_log: log(&vlf_ms2),
+        lf_log: log(&lf_ms2),
+        hf_log: log(&hf_ms2),
         total_power_ms2,
         lf_hf: ratio(|l, h| l / h, "HF power is zero"),
         lf_nu: ratio(|l, h| 100.0 * l / (l + h), "LF + HF power is zero"),

@@ -1,12 +1,15 @@
 //! Nonlinear HRV: Poincaré SD1/SD2, sample entropy and detrended fluctuation analysis.
 //!
-//! Layout: `sampen` (exact SampEn in O(N log² N)), `dfa` (α1 and α2). Poincaré descriptors live here
-//! because they are two formulas over the time-domain SDs.
+//! Layout: `sampen` (exact SampEn in O(N log² N)), `apen` (approximate entropy), `dfa` (α1 and α2
+//! over any box-size ranges). Poincaré descriptors live here because they are two formulas over the
+//! time-domain SDs.
 
+pub mod apen;
 pub mod dfa;
 pub mod sampen;
 
-pub use dfa::{dfa_alpha1, dfa_alpha2};
+pub use apen::approximate_entropy;
+pub use dfa::{dfa_alpha, dfa_alpha1, dfa_alpha2};
 pub use sampen::sample_entropy;
 
 use crate::metric::{Absent, Metric, finite};
@@ -64,8 +67,14 @@ pub fn poincare(td: &TimeDomain) -> (Metric, Metric, Metric) {
     (sd1, sd2, ratio)
 }
 
-/// All nonlinear metrics; `td` must be the time-domain panel of the same (checked) `rr`.
-pub(crate) fn nonlinear_checked(rr: &[f64], td: &TimeDomain) -> Nonlinear {
+/// All nonlinear metrics with the DFA box-size ranges chosen; `td` must be the time-domain panel of
+/// the same (checked) `rr`.
+pub(crate) fn nonlinear_scaled(
+    rr: &[f64],
+    td: &TimeDomain,
+    short: dfa::Scales,
+    long: dfa::Scales,
+) -> Nonlinear {
     let (sd1_ms, sd2_ms, sd2_sd1) = poincare(td);
     Nonlinear {
         sd1_ms,
@@ -75,7 +84,7 @@ pub(crate) fn nonlinear_checked(rr: &[f64], td: &TimeDomain) -> Nonlinear {
             let sd = td.sdnn_ms.clone()?;
             sampen::sample_entropy_with_tolerance(rr, sampen::R_FACTOR * sd)
         }),
-        dfa_alpha1: dfa::alpha(rr, dfa::ALPHA1),
-        dfa_alpha2: dfa::alpha(rr, dfa::ALPHA2),
+        dfa_alpha1: dfa::alpha(rr, short),
+        dfa_alpha2: dfa::alpha(rr, long),
     }
 }

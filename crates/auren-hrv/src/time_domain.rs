@@ -75,6 +75,43 @@ pub fn rmssd(rr: &[f64]) -> Metric {
     finite((sum_sq / (rr.len() - 1) as f64).sqrt(), "RMSSD overflowed")
 }
 
+/// Mean HR as Kubios defines it: `60000 / mean RR` (Kubios HRV user's guide, time-domain table),
+/// where the reference pipeline averages the beat-by-beat HR (which Jensen's inequality puts a little
+/// higher, by about CV² of the RR series). Needs 1 beat.
+pub fn mean_hr_from_mean_rr(rr: &[f64]) -> Metric {
+    check_rr(rr)?;
+    need(rr.len(), 1)?;
+    finite(60_000.0 / mean(rr), "mean HR overflowed")
+}
+
+/// Minimum and maximum of the `beats`-beat moving average of the beat-by-beat HR `60000 / RR_i`
+/// (Kubios: "min/max HR" from a 5-beat average, user's guide, time-domain table). Only full windows
+/// count; `beats = 1` gives the single-beat extremes. Needs `beats` beats.
+pub fn hr_extremes_moving_average(rr: &[f64], beats: usize) -> (Metric, Metric) {
+    match moving_extremes(rr, beats) {
+        Ok((lo, hi)) => (finite(lo, "HR overflowed"), finite(hi, "HR overflowed")),
+        Err(why) => (Err(why.clone()), Err(why)),
+    }
+}
+
+fn moving_extremes(rr: &[f64], beats: usize) -> Result<(f64, f64), Absent> {
+    check_rr(rr)?;
+    if beats == 0 {
+        return Err(Absent::Undefined("a moving average needs at least one beat"));
+    }
+    need(rr.len(), beats)?;
+    let hr: Vec<f64> = rr.iter().map(|&v| 60_000.0 / v).collect();
+    // Each window's sum is recomputed from its own beats: a running sum would carry rounding
+    // across a day-long series, and windows are a handful of beats.
+    let (lo, hi) = hr
+        .windows(beats)
+        .map(|w| w.iter().sum::<f64>() / beats as f64)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    Ok((lo, hi))
+}
+
 pub(crate) fn time_domain_checked(rr: &[f64]) -> TimeDomain {
     let n = rr.len();
     if n == 0 {

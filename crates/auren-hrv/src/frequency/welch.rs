@@ -11,6 +11,12 @@ use crate::metric::Absent;
 /// segment's mean removed before the periodic Hann window, density scaling `1/(fs·Σw²)`, every bin
 /// doubled except DC and (for even `nperseg`) Nyquist, segments averaged by their mean.
 pub fn welch(x: &[f64], fs: f64, nperseg: usize) -> Result<Psd, Absent> {
+    welch_padded(x, fs, nperseg, nperseg)
+}
+
+/// [`welch`] with each windowed segment zero-padded to `nfft ≥ nperseg` points, as scipy's `nfft`
+/// argument does: the same power on a finer grid `df = fs / nfft` (Kubios's "points per Hz").
+pub fn welch_padded(x: &[f64], fs: f64, nperseg: usize, nfft: usize) -> Result<Psd, Absent> {
     if nperseg < 2 || x.len() < nperseg {
         return Err(Absent::TooFewBeats {
             needed: nperseg.max(2),
@@ -24,7 +30,8 @@ pub fn welch(x: &[f64], fs: f64, nperseg: usize) -> Result<Psd, Absent> {
         .collect();
     let scale = 1.0 / (fs * window.iter().map(|w| w * w).sum::<f64>());
 
-    let fft = RealFftPlanner::<f64>::new().plan_fft_forward(nperseg);
+    let nfft = nfft.max(nperseg);
+    let fft = RealFftPlanner::<f64>::new().plan_fft_forward(nfft);
     let mut input = fft.make_input_vec();
     let mut spectrum = fft.make_output_vec();
     let mut scratch = fft.make_scratch_vec();
@@ -35,6 +42,8 @@ pub fn welch(x: &[f64], fs: f64, nperseg: usize) -> Result<Psd, Absent> {
         for ((dst, &v), &w) in input.iter_mut().zip(part).zip(&window) {
             *dst = (v - mean) * w;
         }
+        // The FFT uses its input as scratch, so the padding is rewritten for every segment.
+        input[nperseg..].fill(0.0);
         fft.process_with_scratch(&mut input, &mut spectrum, &mut scratch)
             .map_err(|_| Absent::Undefined("the FFT rejected its buffers"))?;
         for (acc, c) in density.iter_mut().zip(&spectrum) {
@@ -43,7 +52,7 @@ pub fn welch(x: &[f64], fs: f64, nperseg: usize) -> Result<Psd, Absent> {
     }
     let last = density.len() - 1;
     for (k, p) in density.iter_mut().enumerate() {
-        let one_sided = if k == 0 || (k == last && nperseg.is_multiple_of(2)) {
+        let one_sided = if k == 0 || (k == last && nfft.is_multiple_of(2)) {
             1.0
         } else {
             2.0
@@ -51,7 +60,7 @@ pub fn welch(x: &[f64], fs: f64, nperseg: usize) -> Result<Psd, Absent> {
         *p *= scale * one_sided / n_seg as f64;
     }
     Ok(Psd {
-        df: bin_width(nperseg, fs),
+        df: bin_width(nfft, fs),
         density,
     })
 }

@@ -13,6 +13,18 @@ pub struct Scales {
     pub min_beats: usize,
 }
 
+impl Scales {
+    /// Box sizes `min..=max` beats (`3 ≤ min < max`: a box of two beats fits its line exactly),
+    /// reported from four boxes of the largest size, as [`ALPHA1`] and [`ALPHA2`] are.
+    pub const fn box_sizes(min: usize, max: usize) -> Scales {
+        Scales {
+            min,
+            max,
+            min_beats: 4 * max,
+        }
+    }
+}
+
 /// Box sizes 4..16 beats.
 pub const ALPHA1: Scales = Scales {
     min: 4,
@@ -36,6 +48,12 @@ pub fn dfa_alpha1(rr: &[f64]) -> Metric {
 pub fn dfa_alpha2(rr: &[f64]) -> Metric {
     check_rr(rr)?;
     alpha(rr, ALPHA2)
+}
+
+/// DFA exponent over any box-size range (Kubios reports let the user choose, e.g. 4–12 / 13–64).
+pub fn dfa_alpha(rr: &[f64], scales: Scales) -> Metric {
+    check_rr(rr)?;
+    alpha(rr, scales)
 }
 
 /// α over `scales`: profile `y = cumsum(rr − mean)`; for every box size n, ⌊N/n⌋ boxes from the
