@@ -150,10 +150,14 @@ impl Route {
     }
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: cannot read: {message}")]
-    Read { path: String, message: String },
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path}:{line}:{column}: {message}")]
     Invalid {
         path: String,
@@ -166,9 +170,9 @@ pub enum ConfigError {
 impl GatewayConfig {
     /// Reads and validates a `gateway.toml`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
-            message: e.to_string(),
+            source,
         })?;
         Self::parse(&text, &path.display().to_string())
     }
@@ -313,94 +317,9 @@ impl RawConfig {
         };
         let max_tokens = nonzero_u32(self.max_tokens, "max_tokens")?.unwrap_or(4096);
 
-        let mut names = HashSet::new();
-        let mut providers = Vec::with_capacity(self.provider.len());
-        for raw in self.provider {
-            let name_span = raw.name.span();
-            let name = raw.name.into_inner();
-            if name.is_empty() || name.contains(':') {
-                return Err((
-                    name_span,
-                    format!("provider name {name:?} must be non-empty and contain no ':'"),
-                ));
-            }
-            if !names.insert(name.clone()) {
-                return Err((name_span, format!("provider {name:?} is defined twice")));
-            }
-            let base_url = match (raw.base_url, raw.kind.default_base_url()) {
-                (Some(url), _) => {
-                    let span = url.span();
-                    let url = url.into_inner();
-                    if !(url.starts_with("http://") || url.starts_with("https://")) {
-                        return Err((
-                            span,
-                            format!("base_url {url:?} must start with http:// or https://"),
-                        ));
-                    }
-                    url.trim_end_matches('/').to_owned()
-                }
-                (None, Some(default)) => default.to_owned(),
-                (None, None) => {
-                    return Err((
-                        name_span,
-                        format!("provider {name:?} of kind openai-compatible needs a base_url"),
-                    ));
-                }
-            };
-            providers.push(ProviderConfig {
-                name,
-                kind: raw.kind,
-                base_url,
-                api_key_env: raw.api_key_env,
-                requests_per_minute: nonzero_u32(raw.requests_per_minute, "requests_per_minute")?,
-                tokens_per_minute: nonzero_u32(raw.tokens_per_minute, "tokens_per_minute")?,
-            });
-        }
-
-        let mut aliases = BTreeMap::new();
-        for (alias, raw) in self.alias {
-            let list_span = raw.routes.span();
-            let entries = raw.routes.into_inner();
-            if entries.is_empty() {
-                return Err((list_span, format!("alias {alias:?} has no routes")));
-            }
-            let mut routes = Vec::with_capacity(entries.len());
-            for entry in entries {
-                let span = entry.span();
-                let route = Route::parse(entry.get_ref()).ok_or_else(|| {
-                    (
-                        span.clone(),
-                        format!("route {:?} is not provider:model", entry.get_ref()),
-                    )
-                })?;
-                if !names.contains(&route.provider) {
-                    return Err((
-                        span,
-                        format!("route {route} names no provider defined in [[provider]]"),
-                    ));
-                }
-                routes.push(route);
-            }
-            aliases.insert(alias, routes);
-        }
-
-        let default_model = match self.default_model {
-            Some(model) => {
-                let span = model.span();
-                let model = model.into_inner();
-                let known = aliases.contains_key(&model)
-                    || Route::parse(&model).is_some_and(|r| names.contains(&r.provider));
-                if !known {
-                    return Err((
-                        span,
-                        format!("default_model {model:?} is neither an alias nor provider:model"),
-                    ));
-                }
-                Some(model)
-            }
-            None => None,
-        };
-
+        let (providers, names) = providers(self.provider)?;
+        let aliases = aliases(self.alias, &names)?;
+        let default_model = default_model(self.default_model, &aliases, &names)?;
         let budget = BudgetLimits {
             daily: dollars(self.budget.daily_usd, "daily_usd")?,
             monthly: dollars(self.budget.monthly_usd, "monthly_usd")?,
@@ -416,6 +335,118 @@ impl RawConfig {
             budget,
         })
     }
+}
+
+/// The providers, each checked, and the set of their names (each defined once).
+fn providers(raws: Vec<RawProvider>) -> Result<(Vec<ProviderConfig>, HashSet<String>), Invalid> {
+    let mut names = HashSet::new();
+    let mut providers = Vec::with_capacity(raws.len());
+    for raw in raws {
+        let name_span = raw.name.span();
+        let name = raw.name.into_inner();
+        if name.is_empty() || name.contains(':') {
+            return Err((
+                name_span,
+                format!("provider name {name:?} must be non-empty and contain no ':'"),
+            ));
+        }
+        if !names.insert(name.clone()) {
+            return Err((name_span, format!("provider {name:?} is defined twice")));
+        }
+        let base_url = base_url(raw.base_url, raw.kind, &name, name_span)?;
+        providers.push(ProviderConfig {
+            name,
+            kind: raw.kind,
+            base_url,
+            api_key_env: raw.api_key_env,
+            requests_per_minute: nonzero_u32(raw.requests_per_minute, "requests_per_minute")?,
+            tokens_per_minute: nonzero_u32(raw.tokens_per_minute, "tokens_per_minute")?,
+        });
+    }
+    Ok((providers, names))
+}
+
+/// A provider's base URL: the one given (http or https, without a trailing slash), else its kind's default.
+fn base_url(
+    given: Option<Spanned<String>>,
+    kind: ProviderKind,
+    name: &str,
+    name_span: Range<usize>,
+) -> Result<String, Invalid> {
+    match (given, kind.default_base_url()) {
+        (Some(url), _) => {
+            let span = url.span();
+            let url = url.into_inner();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err((
+                    span,
+                    format!("base_url {url:?} must start with http:// or https://"),
+                ));
+            }
+            Ok(url.trim_end_matches('/').to_owned())
+        }
+        (None, Some(default)) => Ok(default.to_owned()),
+        (None, None) => Err((
+            name_span,
+            format!("provider {name:?} of kind openai-compatible needs a base_url"),
+        )),
+    }
+}
+
+/// The aliases: each a non-empty list of `provider:model` routes over defined providers.
+fn aliases(
+    raws: BTreeMap<String, RawAlias>,
+    names: &HashSet<String>,
+) -> Result<BTreeMap<String, Vec<Route>>, Invalid> {
+    let mut aliases = BTreeMap::new();
+    for (alias, raw) in raws {
+        let list_span = raw.routes.span();
+        let entries = raw.routes.into_inner();
+        if entries.is_empty() {
+            return Err((list_span, format!("alias {alias:?} has no routes")));
+        }
+        let mut routes = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let span = entry.span();
+            let route = Route::parse(entry.get_ref()).ok_or_else(|| {
+                (
+                    span.clone(),
+                    format!("route {:?} is not provider:model", entry.get_ref()),
+                )
+            })?;
+            if !names.contains(&route.provider) {
+                return Err((
+                    span,
+                    format!("route {route} names no provider defined in [[provider]]"),
+                ));
+            }
+            routes.push(route);
+        }
+        aliases.insert(alias, routes);
+    }
+    Ok(aliases)
+}
+
+/// The default model, when given: an alias or `provider:model` over a defined provider.
+fn default_model(
+    given: Option<Spanned<String>>,
+    aliases: &BTreeMap<String, Vec<Route>>,
+    names: &HashSet<String>,
+) -> Result<Option<String>, Invalid> {
+    let Some(model) = given else {
+        return Ok(None);
+    };
+    let span = model.span();
+    let model = model.into_inner();
+    let known =
+        aliases.contains_key(&model) || Route::parse(&model).is_some_and(|r| names.contains(&r.provider));
+    if !known {
+        return Err((
+            span,
+            format!("default_model {model:?} is neither an alias nor provider:model"),
+        ));
+    }
+    Ok(Some(model))
 }
 
 #[cfg(test)]

@@ -3,17 +3,95 @@
 use crate::budget::BudgetRefusal;
 use crate::clock::UnixMillis;
 use crate::config::Route;
+use std::borrow::Cow;
+use std::error::Error;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// What broke under an attempt: a description of ours and, when another error lies behind it (a
+/// transport error, a JSON error), that error kept whole. Shared, because attempt reports are cloned into
+/// [`GatewayError::AllProvidersFailed`].
+///
+/// It shows as the description followed by every cause in the source's chain: reqwest's own message
+/// omits its cause ("error sending request"), and the chain says what happened ("Connection refused").
+#[derive(Clone, Debug)]
+pub struct Cause {
+    description: Cow<'static, str>,
+    source: Option<Arc<dyn Error + Send + Sync>>,
+}
+
+impl Cause {
+    /// A failure described by us, with no other error behind it.
+    pub fn new(description: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            description: description.into(),
+            source: None,
+        }
+    }
+
+    /// `error`, with a description of what was being done (empty when the error says it all).
+    pub fn from_error(
+        description: impl Into<Cow<'static, str>>,
+        error: impl Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            description: description.into(),
+            source: Some(Arc::new(error)),
+        }
+    }
+}
+
+impl From<&'static str> for Cause {
+    fn from(description: &'static str) -> Self {
+        Self::new(description)
+    }
+}
+
+impl From<String> for Cause {
+    fn from(description: String) -> Self {
+        Self::new(description)
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.description)?;
+        let mut separator = if self.description.is_empty() { "" } else { ": " };
+        let mut next: Option<&(dyn Error + 'static)> =
+            self.source.as_deref().map(|e| e as &(dyn Error + 'static));
+        while let Some(cause) = next {
+            write!(f, "{separator}{cause}")?;
+            separator = ": ";
+            next = cause.source();
+        }
+        Ok(())
+    }
+}
+
+impl Error for Cause {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn Error + 'static))
+    }
+}
+
+/// Errors have no equality of their own: two causes are equal when they read the same.
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for Cause {}
 
 /// Why one attempt against one provider and model failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AttemptFailure {
     #[error("could not connect: {0}")]
-    Connect(String),
+    Connect(#[source] Cause),
     /// Nothing listens there: the next route is tried at once rather than this one again.
     #[error("connection refused: {0}")]
-    Refused(String),
+    Refused(#[source] Cause),
     #[error("HTTP {status}{}: {message}", retry_after.map(|d| format!(" (Retry-After {} ms)", d.as_millis())).unwrap_or_default())]
     Status {
         status: u16,
@@ -25,9 +103,9 @@ pub enum AttemptFailure {
     #[error("no data for {} ms between chunks", .0.as_millis())]
     IdleTimeout(Duration),
     #[error("the response could not be read: {0}")]
-    Broken(String),
+    Broken(#[source] Cause),
     #[error("the provider sent malformed data: {0}")]
-    Malformed(String),
+    Malformed(#[source] Cause),
     #[error("the provider reported an error in the stream ({kind}): {message}")]
     StreamError { kind: String, message: String },
     #[error("the request cannot be sent to this provider: {0}")]
@@ -128,9 +206,53 @@ pub enum GatewayError {
     #[error("the answer from {route} broke off after it had started: {failure}")]
     StreamInterrupted { route: Route, failure: AttemptFailure },
     #[error("the HTTP client could not be built: {0}")]
-    Client(String),
+    Client(#[source] reqwest::Error),
     #[error(transparent)]
     Secret(#[from] crate::secrets::SecretError),
     #[error("usage could not be read from the ledger: {0}")]
     Ledger(#[from] crate::usage::LedgerError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn a_cause_reads_as_its_description_then_every_error_in_the_chain() {
+        let refused = || std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let table = [
+            (Cause::new("the stream ended"), "the stream ended", false),
+            (Cause::from_error("", refused()), "refused", true),
+            (Cause::from_error("", Outer(refused())), "outer: refused", true),
+            (
+                Cause::from_error("cannot decode chunk {", Outer(refused())),
+                "cannot decode chunk {: outer: refused",
+                true,
+            ),
+        ];
+        for (cause, text, has_source) in table {
+            assert_eq!(cause.to_string(), text);
+            assert_eq!(Error::source(&cause).is_some(), has_source, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_source_is_the_error_itself_and_survives_a_clone() {
+        let cause = Cause::from_error("", Outer(std::io::Error::other("disk"))).clone();
+        let source = Error::source(&cause).expect("kept");
+        assert!(source.downcast_ref::<Outer>().is_some());
+        assert_eq!(
+            source
+                .source()
+                .and_then(|e| e.downcast_ref::<std::io::Error>())
+                .map(ToString::to_string),
+            Some("disk".to_owned())
+        );
+        assert_eq!(cause, Cause::new("outer: disk"), "equal when they read the same");
+        assert_ne!(cause, Cause::new("outer"));
+    }
 }

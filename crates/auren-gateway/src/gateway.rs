@@ -8,7 +8,7 @@
 use crate::breaker::{Breaker, Breakers, Outcome};
 use crate::budget::{BudgetBook, Reservation};
 use crate::chat::{ChatRequest, ChatResponse, FinishReason, StreamEvent, Usage};
-use crate::clock::Clock;
+use crate::clock::{Clock, UnixMillis};
 use crate::config::{GatewayConfig, ProviderKind, RetryPolicy, Route, Timeouts};
 use crate::error::{Attempt, AttemptFailure, GatewayError};
 use crate::prices::{ModelPrice, PriceTable, Usd};
@@ -87,7 +87,7 @@ impl Gateway {
             .connect_timeout(config.timeouts.connect)
             .tcp_nodelay(true)
             .build()
-            .map_err(|e| GatewayError::Client(e.to_string()))?;
+            .map_err(GatewayError::Client)?;
         let now = clock.now();
         let mut providers = HashMap::new();
         for p in &config.providers {
@@ -233,6 +233,7 @@ impl Gateway {
         result
     }
 
+    /// Tries the routes in order, each with its retries, until one gives a first token.
     async fn route_call(
         &self,
         model: &str,
@@ -240,128 +241,171 @@ impl Gateway {
         request: ChatRequest,
         span: Span,
     ) -> Result<ChatStream, GatewayError> {
-        let inner = &self.inner;
-        let max_tokens = request.max_tokens.unwrap_or(inner.max_tokens);
-        let mut prompt_bound: Option<u64> = None;
-        let mut attempts: Vec<Attempt> = Vec::new();
+        let mut call = Call {
+            max_tokens: request.max_tokens.unwrap_or(self.inner.max_tokens),
+            request,
+            prompt_bound: None,
+            attempts: Vec::new(),
+        };
         for route in routes {
-            let Some(slot) = inner.providers.get(&route.provider).cloned() else {
+            let Some(target) = self.target(route) else {
                 continue;
             };
-            let breaker = inner.breakers.get(&route.provider, &route.model);
-            let price = self.price_for(&slot, &route.model);
-            let budgeted = price.is_some()
-                && (inner.budget.limits().daily.is_some() || inner.budget.limits().monthly.is_some());
-            for try_number in 1..=inner.retry.max_retries.saturating_add(1) {
-                let fail = |failure: AttemptFailure, attempts: &mut Vec<Attempt>| {
-                    attempts.push(Attempt {
-                        route: route.clone(),
-                        try_number,
-                        failure,
-                    });
-                };
-                let now = inner.clock.now();
-                if let Err(until) = breaker.admit(now) {
-                    fail(AttemptFailure::BreakerOpen(until), &mut attempts);
-                    break;
-                }
-                let needs_estimate = budgeted || !slot.limiter.is_unlimited();
-                let bound = match (needs_estimate, prompt_bound) {
-                    (false, _) => 0,
-                    (true, Some(bound)) => bound,
-                    (true, None) => *prompt_bound.insert(tokens::prompt_upper_bound(&request)),
-                };
-                if let Err(wait) = slot.limiter.try_acquire(bound + u64::from(max_tokens), now) {
-                    breaker.record(Outcome::Neutral, now);
-                    fail(AttemptFailure::RateLimited(wait), &mut attempts);
-                    break;
-                }
-                let worst = price.map_or(Usd::ZERO, |p| p.cost(bound, 0, u64::from(max_tokens)));
-                let reservation = match inner.budget.reserve(worst, now) {
-                    Ok(reservation) => reservation,
-                    Err(refusal) => {
-                        breaker.record(Outcome::Neutral, now);
-                        fail(AttemptFailure::Budget(refusal), &mut attempts);
-                        break;
-                    }
-                };
-                let attempt_span = tracing::info_span!(
-                    "gen_ai.attempt",
-                    "gen_ai.system" = slot.provider.system(),
-                    "gen_ai.request.model" = route.model.as_str(),
-                    "auren.provider" = route.provider.as_str(),
-                    "auren.try" = try_number,
-                    "error.type" = field::Empty,
-                );
-                let opened = self
-                    .open_first(&slot, &route.model, &request, max_tokens)
-                    .instrument(attempt_span.clone())
-                    .await;
-                match opened {
-                    Ok((events, buffered)) => {
-                        span.record("gen_ai.system", slot.provider.system());
-                        span.record("gen_ai.response.model", route.model.as_str());
-                        let flow = Flow {
-                            inner: Arc::clone(&self.inner),
-                            route: route.clone(),
-                            breaker,
-                            events,
-                            buffered,
-                            reservation: Some(reservation),
-                            price,
-                            request,
-                            output_text: String::new(),
-                            usage: None,
-                            finished: false,
-                            span,
-                        };
-                        return Ok(ChatStream {
-                            route,
-                            failed_attempts: attempts,
-                            events: flow.into_stream(),
-                        });
-                    }
-                    Err(failure) => {
-                        attempt_span.record("error.type", failure.kind());
-                        tracing::info!(parent: &attempt_span, error = %failure, "attempt failed");
-                        let now = inner.clock.now();
-                        let outcome = if failure.counts_for_breaker() {
-                            Outcome::Failure
-                        } else {
-                            Outcome::Neutral
-                        };
-                        breaker.record(outcome, now);
-                        drop(reservation);
-                        let transient = failure.is_transient();
-                        let retry_after = failure.retry_after();
-                        fail(failure, &mut attempts);
-                        if !transient || try_number > inner.retry.max_retries {
-                            break;
-                        }
-                        let delay = match retry_after {
-                            Some(wait) if wait <= inner.retry.max_retry_after => wait,
-                            // Waiting that long would stall the caller: the next route may answer now.
-                            Some(_) => break,
-                            None => full_jitter(&inner.retry, try_number),
-                        };
-                        tokio::time::sleep(delay).await;
-                    }
-                }
+            if let Some(answer) = self.try_route(&target, &mut call).await {
+                return Ok(self.stream_answer(target, call, answer, span));
             }
         }
-        let all_budget = !attempts.is_empty()
-            && attempts
-                .iter()
-                .all(|a| matches!(a.failure, AttemptFailure::Budget(_)));
-        if all_budget
-            && let Some(AttemptFailure::Budget(refusal)) = attempts.first().map(|a| a.failure.clone())
-        {
-            return Err(GatewayError::Budget(refusal));
-        }
-        Err(GatewayError::AllProvidersFailed {
-            model: model.to_owned(),
-            attempts,
+        Err(call.into_error(model))
+    }
+
+    /// What a call needs to know of `route`; `None` when its provider is not configured.
+    fn target(&self, route: Route) -> Option<Target> {
+        let inner = &self.inner;
+        let slot = inner.providers.get(&route.provider).cloned()?;
+        let breaker = inner.breakers.get(&route.provider, &route.model);
+        let price = self.price_for(&slot, &route.model);
+        let budgeted = price.is_some()
+            && (inner.budget.limits().daily.is_some() || inner.budget.limits().monthly.is_some());
+        Some(Target {
+            route,
+            slot,
+            breaker,
+            price,
+            budgeted,
         })
+    }
+
+    /// Tries one route, retrying transient failures, until a first token arrives (`Some`) or the route is
+    /// given up (`None`, with every failure listed in `call`).
+    async fn try_route(&self, target: &Target, call: &mut Call) -> Option<Answer> {
+        for try_number in 1..=self.inner.retry.max_retries.saturating_add(1) {
+            let now = self.inner.clock.now();
+            let admitted = self
+                .admit(target, call, now)
+                .and_then(|bound| self.reserve_budget(target, bound, call.max_tokens, now));
+            let reservation = match admitted {
+                Ok(reservation) => reservation,
+                Err(failure) => {
+                    call.fail(&target.route, try_number, failure);
+                    return None;
+                }
+            };
+            let failure = match self.attempt(target, call, try_number).await {
+                Ok(opened) => return Some(Answer { opened, reservation }),
+                Err(failure) => failure,
+            };
+            let next = self.after_failure(target, try_number, &failure);
+            drop(reservation);
+            call.fail(&target.route, try_number, failure);
+            let NextStep::Retry(delay) = next else {
+                return None;
+            };
+            tokio::time::sleep(delay).await;
+        }
+        None
+    }
+
+    /// Lets one try through the route's circuit breaker and its provider's rate limit; returns the prompt
+    /// bound the limit was charged with (0 when nothing needs an estimate).
+    fn admit(&self, target: &Target, call: &mut Call, now: UnixMillis) -> Result<u64, AttemptFailure> {
+        target.breaker.admit(now).map_err(AttemptFailure::BreakerOpen)?;
+        let needs_estimate = target.budgeted || !target.slot.limiter.is_unlimited();
+        let bound = call.prompt_bound(needs_estimate);
+        if let Err(wait) = target
+            .slot
+            .limiter
+            .try_acquire(bound + u64::from(call.max_tokens), now)
+        {
+            target.breaker.record(Outcome::Neutral, now);
+            return Err(AttemptFailure::RateLimited(wait));
+        }
+        Ok(bound)
+    }
+
+    /// Reserves the most this try can cost (the prompt bound in, `max_tokens` out) against the budgets.
+    fn reserve_budget(
+        &self,
+        target: &Target,
+        prompt_bound: u64,
+        max_tokens: u32,
+        now: UnixMillis,
+    ) -> Result<Reservation, AttemptFailure> {
+        let worst = target
+            .price
+            .map_or(Usd::ZERO, |p| p.cost(prompt_bound, 0, u64::from(max_tokens)));
+        self.inner.budget.reserve(worst, now).map_err(|refusal| {
+            target.breaker.record(Outcome::Neutral, now);
+            AttemptFailure::Budget(refusal)
+        })
+    }
+
+    /// One attempt, in its own span: the provider's stream opened up to its first content event.
+    async fn attempt(&self, target: &Target, call: &Call, try_number: u32) -> Result<Opened, AttemptFailure> {
+        let attempt_span = tracing::info_span!(
+            "gen_ai.attempt",
+            "gen_ai.system" = target.slot.provider.system(),
+            "gen_ai.request.model" = target.route.model.as_str(),
+            "auren.provider" = target.route.provider.as_str(),
+            "auren.try" = try_number,
+            "error.type" = field::Empty,
+        );
+        let opened = self
+            .open_first(&target.slot, &target.route.model, &call.request, call.max_tokens)
+            .instrument(attempt_span.clone())
+            .await;
+        if let Err(failure) = &opened {
+            attempt_span.record("error.type", failure.kind());
+            tracing::info!(parent: &attempt_span, error = %failure, "attempt failed");
+        }
+        opened
+    }
+
+    /// Tells the breaker about a failed try, and decides what follows it: the same route again after a
+    /// delay, or the next route.
+    fn after_failure(&self, target: &Target, try_number: u32, failure: &AttemptFailure) -> NextStep {
+        let retry = &self.inner.retry;
+        let outcome = if failure.counts_for_breaker() {
+            Outcome::Failure
+        } else {
+            Outcome::Neutral
+        };
+        target.breaker.record(outcome, self.inner.clock.now());
+        if !failure.is_transient() || try_number > retry.max_retries {
+            return NextStep::NextRoute;
+        }
+        match failure.retry_after() {
+            Some(wait) if wait <= retry.max_retry_after => NextStep::Retry(wait),
+            // Waiting that long would stall the caller: the next route may answer now.
+            Some(_) => NextStep::NextRoute,
+            None => NextStep::Retry(full_jitter(retry, try_number)),
+        }
+    }
+
+    /// The answer of the route that gave a first token, streamed to the caller; it settles the budget and
+    /// records usage when it ends.
+    fn stream_answer(&self, target: Target, call: Call, answer: Answer, span: Span) -> ChatStream {
+        span.record("gen_ai.system", target.slot.provider.system());
+        span.record("gen_ai.response.model", target.route.model.as_str());
+        let (events, buffered) = answer.opened;
+        let flow = Flow {
+            inner: Arc::clone(&self.inner),
+            route: target.route.clone(),
+            breaker: target.breaker,
+            events,
+            buffered,
+            reservation: Some(answer.reservation),
+            price: target.price,
+            request: call.request,
+            output_text: String::new(),
+            usage: None,
+            finished: false,
+            span,
+        };
+        ChatStream {
+            route: target.route,
+            failed_attempts: call.attempts,
+            events: flow.into_stream(),
+        }
     }
 
     /// Opens the provider's stream and waits for its first content event, all within the first-token
@@ -372,7 +416,7 @@ impl Gateway {
         model: &str,
         request: &ChatRequest,
         max_tokens: u32,
-    ) -> Result<(EventStream, VecDeque<StreamEvent>), AttemptFailure> {
+    ) -> Result<Opened, AttemptFailure> {
         let limit = self.inner.timeouts.first_token;
         let first = async {
             let mut events = slot.provider.open(model, request, max_tokens).await?;
@@ -399,6 +443,77 @@ impl Gateway {
             .await
             .unwrap_or(Err(AttemptFailure::FirstTokenTimeout(limit)))
     }
+}
+
+/// One route as a call sees it: its provider, breaker and price.
+struct Target {
+    route: Route,
+    slot: Arc<ProviderSlot>,
+    breaker: Arc<Breaker>,
+    price: Option<ModelPrice>,
+    /// A budget is set and this route's calls are priced, so each try reserves its worst cost.
+    budgeted: bool,
+}
+
+/// What a call carries from route to route.
+struct Call {
+    request: ChatRequest,
+    max_tokens: u32,
+    /// The request's prompt token bound, counted once when first needed.
+    prompt_bound: Option<u64>,
+    attempts: Vec<Attempt>,
+}
+
+impl Call {
+    fn prompt_bound(&mut self, needed: bool) -> u64 {
+        if !needed {
+            return 0;
+        }
+        *self
+            .prompt_bound
+            .get_or_insert_with(|| tokens::prompt_upper_bound(&self.request))
+    }
+
+    fn fail(&mut self, route: &Route, try_number: u32, failure: AttemptFailure) {
+        self.attempts.push(Attempt {
+            route: route.clone(),
+            try_number,
+            failure,
+        });
+    }
+
+    /// The error of a call no route answered: a budget refusal when every try was refused by the budget.
+    fn into_error(self, model: &str) -> GatewayError {
+        let all_budget = !self.attempts.is_empty()
+            && self
+                .attempts
+                .iter()
+                .all(|a| matches!(a.failure, AttemptFailure::Budget(_)));
+        if all_budget
+            && let Some(AttemptFailure::Budget(refusal)) = self.attempts.first().map(|a| a.failure.clone())
+        {
+            return GatewayError::Budget(refusal);
+        }
+        GatewayError::AllProvidersFailed {
+            model: model.to_owned(),
+            attempts: self.attempts,
+        }
+    }
+}
+
+/// A provider's stream opened up to its first content event, and the events read so far.
+type Opened = (EventStream, VecDeque<StreamEvent>);
+
+/// A try that gave a first token, and the budget it holds.
+struct Answer {
+    opened: Opened,
+    reservation: Reservation,
+}
+
+/// What follows a failed try.
+enum NextStep {
+    Retry(Duration),
+    NextRoute,
 }
 
 /// Full jitter: uniform in [0, min(max, initial·2^(n-1))].

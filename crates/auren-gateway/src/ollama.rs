@@ -13,10 +13,20 @@ pub fn openai_base_url(ollama_url: &str) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum OllamaError {
-    #[error("no Ollama server answered at {url}: {message}")]
-    Unreachable { url: String, message: String },
-    #[error("{url} answered, but not like Ollama: {message}")]
-    NotOllama { url: String, message: String },
+    #[error("no Ollama server answered at {url}: {source}")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{url} answered HTTP {status}, which Ollama does not answer to GET /api/tags")]
+    Status { url: String, status: u16 },
+    #[error("{url} answered, but not like Ollama: {source}")]
+    NotOllama {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
 }
 
 #[derive(Deserialize)]
@@ -33,9 +43,9 @@ struct TagModel {
 /// `timeout` so a missing server costs little.
 pub async fn detect_ollama(url: &str, timeout: Duration) -> Result<Vec<String>, OllamaError> {
     let url = url.trim_end_matches('/');
-    let unreachable = |e: reqwest::Error| OllamaError::Unreachable {
+    let unreachable = |source| OllamaError::Unreachable {
         url: url.to_owned(),
-        message: e.to_string(),
+        source,
     };
     let client = reqwest::Client::builder()
         .timeout(timeout)
@@ -47,14 +57,14 @@ pub async fn detect_ollama(url: &str, timeout: Duration) -> Result<Vec<String>, 
         .await
         .map_err(unreachable)?;
     if !response.status().is_success() {
-        return Err(OllamaError::NotOllama {
+        return Err(OllamaError::Status {
             url: url.to_owned(),
-            message: format!("HTTP {}", response.status()),
+            status: response.status().as_u16(),
         });
     }
-    let tags: Tags = response.json().await.map_err(|e| OllamaError::NotOllama {
+    let tags: Tags = response.json().await.map_err(|source| OllamaError::NotOllama {
         url: url.to_owned(),
-        message: e.to_string(),
+        source,
     })?;
     let mut names: Vec<String> = tags.models.into_iter().map(|m| m.name).collect();
     names.sort();

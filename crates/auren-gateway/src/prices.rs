@@ -75,7 +75,10 @@ impl ModelPrice {
 struct PriceFile {
     version: u32,
     taken: String,
-    #[allow(dead_code)] // documentation for readers of the JSON file
+    #[expect(
+        dead_code,
+        reason = "required in the file to say where the prices come from; never read"
+    )]
     source: String,
     models: HashMap<String, PriceEntry>,
 }

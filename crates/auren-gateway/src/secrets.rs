@@ -26,8 +26,12 @@ impl fmt::Debug for ApiKey {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    #[error("the OS keychain could not be read for provider {provider:?}: {message}")]
-    Keychain { provider: String, message: String },
+    #[error("the OS keychain could not be read for provider {provider:?}: {source}")]
+    Keychain {
+        provider: String,
+        #[source]
+        source: keyring::Error,
+    },
 }
 
 /// Where API keys are kept, by provider name. Implementations may block (the OS keychain does): the
@@ -53,28 +57,28 @@ impl KeychainSecrets {
 
     /// Stores `key` for `provider` (used by settings screens and `auren` commands).
     pub fn set_api_key(&self, provider: &str, key: &ApiKey) -> Result<(), SecretError> {
-        let entry = keyring::Entry::new(&self.service, provider).map_err(|e| keychain_error(provider, &e))?;
+        let entry = keyring::Entry::new(&self.service, provider).map_err(|e| keychain_error(provider, e))?;
         entry
             .set_password(key.expose())
-            .map_err(|e| keychain_error(provider, &e))
+            .map_err(|e| keychain_error(provider, e))
     }
 }
 
-fn keychain_error(provider: &str, error: &keyring::Error) -> SecretError {
+fn keychain_error(provider: &str, source: keyring::Error) -> SecretError {
     // keyring's messages describe the platform failure and never contain the secret.
     SecretError::Keychain {
         provider: provider.to_owned(),
-        message: error.to_string(),
+        source,
     }
 }
 
 impl SecretStore for KeychainSecrets {
     fn api_key(&self, provider: &str) -> Result<Option<ApiKey>, SecretError> {
-        let entry = keyring::Entry::new(&self.service, provider).map_err(|e| keychain_error(provider, &e))?;
+        let entry = keyring::Entry::new(&self.service, provider).map_err(|e| keychain_error(provider, e))?;
         match entry.get_password() {
             Ok(key) => Ok(Some(ApiKey(key))),
             Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(keychain_error(provider, &e)),
+            Err(e) => Err(keychain_error(provider, e)),
         }
     }
 }

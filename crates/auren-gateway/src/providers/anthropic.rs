@@ -4,7 +4,7 @@
 
 use super::{Decoder, EventStream, Provider, decode_sse, send, shorten};
 use crate::chat::{ChatRequest, FinishReason, Message, StreamEvent, ToolCall, Usage};
-use crate::error::AttemptFailure;
+use crate::error::{AttemptFailure, Cause};
 use crate::secrets::ApiKey;
 use futures::future::BoxFuture;
 use serde::Deserialize;
@@ -243,6 +243,100 @@ pub(crate) struct AnthropicDecoder {
 }
 
 impl AnthropicDecoder {
+    /// A content block begins: text is passed on, a tool call is announced and kept until its block stops.
+    fn block_start(&mut self, index: u32, block: Block, out: &mut VecDeque<StreamEvent>) {
+        match block {
+            Block::Text { text } if !text.is_empty() => out.push_back(StreamEvent::TextDelta { text }),
+            Block::ToolUse { id, name, input } => {
+                let ordinal = self.next_ordinal;
+                self.next_ordinal += 1;
+                out.push_back(StreamEvent::ToolCallDelta {
+                    index: ordinal,
+                    id: Some(id.clone()),
+                    name: Some(name.clone()),
+                    arguments: String::new(),
+                });
+                self.calls.insert(
+                    index,
+                    PartialCall {
+                        ordinal,
+                        id,
+                        name,
+                        arguments: String::new(),
+                        start_input: input,
+                    },
+                );
+            }
+            Block::Text { .. } | Block::Other => {}
+        }
+    }
+
+    /// A piece of a block: text, or a piece of a tool call's JSON arguments.
+    fn block_delta(
+        &mut self,
+        index: u32,
+        delta: BlockDelta,
+        out: &mut VecDeque<StreamEvent>,
+    ) -> Result<(), AttemptFailure> {
+        match delta {
+            BlockDelta::TextDelta { text } => out.push_back(StreamEvent::TextDelta { text }),
+            BlockDelta::InputJsonDelta { partial_json } => {
+                let call = self.calls.get_mut(&index).ok_or_else(|| {
+                    AttemptFailure::Malformed(
+                        format!("input_json_delta for block {index}, which is not a tool_use").into(),
+                    )
+                })?;
+                call.arguments.push_str(&partial_json);
+                out.push_back(StreamEvent::ToolCallDelta {
+                    index: call.ordinal,
+                    id: None,
+                    name: None,
+                    arguments: partial_json,
+                });
+            }
+            BlockDelta::Other => {}
+        }
+        Ok(())
+    }
+
+    /// A block ends: a tool call's arguments are whole (the start's `input` when no pieces came).
+    fn block_stop(&mut self, index: u32, out: &mut VecDeque<StreamEvent>) {
+        let Some(call) = self.calls.remove(&index) else {
+            return;
+        };
+        let arguments = if call.arguments.is_empty() {
+            match call.start_input {
+                Value::Null => "{}".to_owned(),
+                input => input.to_string(),
+            }
+        } else {
+            call.arguments
+        };
+        out.push_back(StreamEvent::ToolCall {
+            index: call.ordinal,
+            call: ToolCall {
+                id: call.id,
+                name: call.name,
+                arguments,
+            },
+        });
+    }
+
+    /// The message ends: its usage (when the provider sent any), then the finish.
+    fn message_stop(&mut self, out: &mut VecDeque<StreamEvent>) {
+        if self.saw_usage {
+            let usage = Usage {
+                input_tokens: self.input_tokens,
+                cached_input_tokens: self.cached_input_tokens,
+                output_tokens: self.output_tokens,
+                estimated: false,
+            };
+            out.push_back(StreamEvent::Usage { usage });
+        }
+        let reason = self.finish.take().unwrap_or(FinishReason::Stop);
+        out.push_back(StreamEvent::Finish { reason });
+    }
+
     fn take_usage(&mut self, usage: WireUsage) {
         self.saw_usage = true;
         let cache_read = usage.cache_read_input_tokens.unwrap_or(0);
@@ -275,76 +369,21 @@ impl Decoder for AnthropicDecoder {
         data: &str,
         out: &mut VecDeque<StreamEvent>,
     ) -> Result<bool, AttemptFailure> {
-        let wire: Wire = serde_json::from_str(data)
-            .map_err(|e| AttemptFailure::Malformed(format!("{e} in event {}", shorten(data, 120))))?;
+        let wire: Wire = serde_json::from_str(data).map_err(|e| {
+            AttemptFailure::Malformed(Cause::from_error(
+                format!("cannot decode event {}", shorten(data, 120)),
+                e,
+            ))
+        })?;
         match wire {
             Wire::MessageStart { message } => {
                 if let Some(usage) = message.usage {
                     self.take_usage(usage);
                 }
             }
-            Wire::ContentBlockStart { index, content_block } => match content_block {
-                Block::Text { text } if !text.is_empty() => out.push_back(StreamEvent::TextDelta { text }),
-                Block::ToolUse { id, name, input } => {
-                    let ordinal = self.next_ordinal;
-                    self.next_ordinal += 1;
-                    out.push_back(StreamEvent::ToolCallDelta {
-                        index: ordinal,
-                        id: Some(id.clone()),
-                        name: Some(name.clone()),
-                        arguments: String::new(),
-                    });
-                    self.calls.insert(
-                        index,
-                        PartialCall {
-                            ordinal,
-                            id,
-                            name,
-                            arguments: String::new(),
-                            start_input: input,
-                        },
-                    );
-                }
-                Block::Text { .. } | Block::Other => {}
-            },
-            Wire::ContentBlockDelta { index, delta } => match delta {
-                BlockDelta::TextDelta { text } => out.push_back(StreamEvent::TextDelta { text }),
-                BlockDelta::InputJsonDelta { partial_json } => {
-                    let call = self.calls.get_mut(&index).ok_or_else(|| {
-                        AttemptFailure::Malformed(format!(
-                            "input_json_delta for block {index}, which is not a tool_use"
-                        ))
-                    })?;
-                    call.arguments.push_str(&partial_json);
-                    out.push_back(StreamEvent::ToolCallDelta {
-                        index: call.ordinal,
-                        id: None,
-                        name: None,
-                        arguments: partial_json,
-                    });
-                }
-                BlockDelta::Other => {}
-            },
-            Wire::ContentBlockStop { index } => {
-                if let Some(call) = self.calls.remove(&index) {
-                    let arguments = if call.arguments.is_empty() {
-                        match call.start_input {
-                            Value::Null => "{}".to_owned(),
-                            input => input.to_string(),
-                        }
-                    } else {
-                        call.arguments
-                    };
-                    out.push_back(StreamEvent::ToolCall {
-                        index: call.ordinal,
-                        call: ToolCall {
-                            id: call.id,
-                            name: call.name,
-                            arguments,
-                        },
-                    });
-                }
-            }
+            Wire::ContentBlockStart { index, content_block } => self.block_start(index, content_block, out),
+            Wire::ContentBlockDelta { index, delta } => self.block_delta(index, delta, out)?,
+            Wire::ContentBlockStop { index } => self.block_stop(index, out),
             Wire::MessageDelta { delta, usage } => {
                 if let Some(reason) = delta.stop_reason {
                     self.finish = Some(finish_reason(&reason));
@@ -354,17 +393,7 @@ impl Decoder for AnthropicDecoder {
                 }
             }
             Wire::MessageStop => {
-                if self.saw_usage {
-                    let usage = Usage {
-                        input_tokens: self.input_tokens,
-                        cached_input_tokens: self.cached_input_tokens,
-                        output_tokens: self.output_tokens,
-                        estimated: false,
-                    };
-                    out.push_back(StreamEvent::Usage { usage });
-                }
-                let reason = self.finish.take().unwrap_or(FinishReason::Stop);
-                out.push_back(StreamEvent::Finish { reason });
+                self.message_stop(out);
                 return Ok(true);
             }
             Wire::Error { error } => {

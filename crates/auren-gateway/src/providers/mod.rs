@@ -7,7 +7,7 @@ pub mod anthropic;
 pub mod openai;
 
 use crate::chat::{ChatRequest, StreamEvent};
-use crate::error::AttemptFailure;
+use crate::error::{AttemptFailure, Cause};
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures::future::BoxFuture;
 use futures::stream::{Stream, StreamExt};
@@ -36,7 +36,7 @@ pub trait Provider: Send + Sync {
 /// Sends `builder` and checks the status: a non-success answer becomes [`AttemptFailure::Status`] with the
 /// provider's own error message and its `Retry-After`.
 pub(crate) async fn send(builder: reqwest::RequestBuilder) -> Result<reqwest::Response, AttemptFailure> {
-    let response = builder.send().await.map_err(|e| transport_failure(&e))?;
+    let response = builder.send().await.map_err(transport_failure)?;
     let status = response.status();
     if status.is_success() {
         return Ok(response);
@@ -50,25 +50,24 @@ pub(crate) async fn send(builder: reqwest::RequestBuilder) -> Result<reqwest::Re
     })
 }
 
-fn transport_failure(error: &reqwest::Error) -> AttemptFailure {
-    // reqwest's Display omits the cause ("error sending request"); the chain says what happened.
-    let mut message = error.to_string();
+fn transport_failure(error: reqwest::Error) -> AttemptFailure {
     let mut refused = false;
-    let mut source = std::error::Error::source(error);
+    let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
         refused |= cause
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused);
         source = cause.source();
     }
+    let connect = error.is_connect() || (error.is_timeout() && !error.is_body());
+    // The error says what it was doing ("error sending request for url ..."): no description of ours.
+    let cause = Cause::from_error("", error);
     if refused {
-        AttemptFailure::Refused(message)
-    } else if error.is_connect() || (error.is_timeout() && !error.is_body()) {
-        AttemptFailure::Connect(message)
+        AttemptFailure::Refused(cause)
+    } else if connect {
+        AttemptFailure::Connect(cause)
     } else {
-        AttemptFailure::Broken(message)
+        AttemptFailure::Broken(cause)
     }
 }
 
@@ -153,12 +152,12 @@ pub(crate) fn decode_sse<D: Decoder>(response: reqwest::Response, decoder: D) ->
             }
             let outcome = match st.sse.next().await {
                 Some(Ok(event)) => st.decoder.event(&event.event, &event.data, &mut st.pending),
-                Some(Err(EventStreamError::Transport(e))) => Err(transport_failure(&e)),
+                Some(Err(EventStreamError::Transport(e))) => Err(transport_failure(e)),
                 Some(Err(EventStreamError::Utf8(e))) => {
-                    Err(AttemptFailure::Malformed(format!("invalid UTF-8: {e}")))
+                    Err(AttemptFailure::Malformed(Cause::from_error("invalid UTF-8", e)))
                 }
                 Some(Err(EventStreamError::Parser(e))) => {
-                    Err(AttemptFailure::Malformed(format!("invalid SSE: {e}")))
+                    Err(AttemptFailure::Malformed(Cause::from_error("invalid SSE", e)))
                 }
                 None => st.decoder.end(&mut st.pending).map(|()| true),
             };

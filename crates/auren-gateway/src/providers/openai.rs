@@ -4,7 +4,7 @@
 
 use super::{Decoder, EventStream, Provider, decode_sse, send, shorten};
 use crate::chat::{ChatRequest, FinishReason, Message, StreamEvent, ToolCall, Usage};
-use crate::error::AttemptFailure;
+use crate::error::{AttemptFailure, Cause};
 use crate::secrets::ApiKey;
 use futures::future::BoxFuture;
 use serde::Deserialize;
@@ -265,8 +265,12 @@ impl Decoder for OpenAiDecoder {
             self.finish(out);
             return Ok(true);
         }
-        let chunk: Chunk = serde_json::from_str(data)
-            .map_err(|e| AttemptFailure::Malformed(format!("{e} in chunk {}", shorten(data, 120))))?;
+        let chunk: Chunk = serde_json::from_str(data).map_err(|e| {
+            AttemptFailure::Malformed(Cause::from_error(
+                format!("cannot decode chunk {}", shorten(data, 120)),
+                e,
+            ))
+        })?;
         if let Some(error) = chunk.error {
             let kind = error
                 .kind

@@ -76,6 +76,39 @@ async fn refused_connection_fails_over_to_the_next_route() {
 }
 
 #[tokio::test]
+async fn a_refused_connection_keeps_the_io_error_as_its_cause() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let rig = rig_with(|c| c.providers[1].base_url = format!("http://{closed}")).await;
+    let error = rig
+        .ask("anthropic:claude-sonnet-4-5")
+        .await
+        .expect_err("nobody listens");
+    let GatewayError::AllProvidersFailed { attempts, .. } = &error else {
+        panic!("{error}")
+    };
+    let failure = &attempts[0].failure;
+    assert!(matches!(failure, AttemptFailure::Refused(_)), "{failure}");
+    let mut cause = std::error::Error::source(failure);
+    let mut kinds = Vec::new();
+    while let Some(error) = cause {
+        kinds.extend(error.downcast_ref::<std::io::Error>().map(std::io::Error::kind));
+        cause = error.source();
+    }
+    assert!(
+        kinds.contains(&std::io::ErrorKind::ConnectionRefused),
+        "{kinds:?} {failure}"
+    );
+    // The text still names the refusal, for a person reading the list of attempts.
+    assert!(
+        failure.to_string().to_lowercase().contains("connection refused"),
+        "{failure}"
+    );
+}
+
+#[tokio::test]
 async fn transient_errors_are_retried_but_client_errors_are_not() {
     let rig = rig_with(|c| c.retry.max_retries = 2).await;
     rig.fake.script(
