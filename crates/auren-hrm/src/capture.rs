@@ -18,7 +18,8 @@
 //! - Timestamps never decrease (equal is fine: several notifications may arrive within a millisecond).
 //!
 //! Only a bad first line stops [`parse`]: a damaged record line is reported in [`Capture::bad_lines`] with
-//! its line number and the rest of the capture is still read. Whether a payload decodes as a Heart Rate
+//! its line number and the rest of the capture is still read. Errors quote at most [`EXCERPT_CHARS`]
+//! characters of the text at fault. Whether a payload decodes as a Heart Rate
 //! Measurement is the caller's business.
 
 use std::fmt::Write as _;
@@ -31,6 +32,9 @@ pub const VERSION: &str = "v1";
 pub const KEY_DEVICE: &str = "device";
 /// Header key of the strap's Bluetooth address (or the platform's identifier for it).
 pub const KEY_ADDRESS: &str = "address";
+
+/// Most characters of a line an error quotes.
+pub const EXCERPT_CHARS: usize = 60;
 
 /// Written instead of hex for a notification with no bytes, so that no line ends in bare whitespace.
 const EMPTY_PAYLOAD: &str = "-";
@@ -240,7 +244,7 @@ fn parse_header(line: &str) -> Result<CaptureHeader, CaptureError> {
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
         return Err(if looks_like_version {
             CaptureError::UnsupportedVersion {
-                version: version.to_owned(),
+                version: shorten(version),
             }
         } else {
             missing()
@@ -252,15 +256,15 @@ fn parse_header(line: &str) -> Result<CaptureHeader, CaptureError> {
         let (key, value) = field
             .split_once('=')
             .ok_or_else(|| CaptureError::HeaderFieldWithoutEquals {
-                field: field.to_owned(),
+                field: shorten(field),
             })?;
         let bad_escape = || CaptureError::BadHeaderEscape {
-            field: field.to_owned(),
+            field: shorten(field),
         };
         let key = unescape(key).ok_or_else(bad_escape)?;
         let value = unescape(value).ok_or_else(bad_escape)?;
         if header.get(&key).is_some() {
-            return Err(CaptureError::DuplicateHeaderKey { key });
+            return Err(CaptureError::DuplicateHeaderKey { key: shorten(&key) });
         }
         header.fields.push((key, value));
     }
@@ -272,13 +276,11 @@ fn parse_record(line: &str, previous_ms: Option<u64>) -> Result<(u64, Vec<u8>), 
     // The caller skips blank lines, so there is always a first field.
     let (_, stamp) = fields.next().unwrap_or((1, ""));
     if stamp.is_empty() || !stamp.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(RecordError::BadTimestamp {
-            text: stamp.to_owned(),
-        });
+        return Err(RecordError::BadTimestamp { text: shorten(stamp) });
     }
-    let at_ms: u64 = stamp.parse().map_err(|_| RecordError::BadTimestamp {
-        text: stamp.to_owned(),
-    })?;
+    let at_ms: u64 = stamp
+        .parse()
+        .map_err(|_| RecordError::BadTimestamp { text: shorten(stamp) })?;
 
     let (hex_column, hex) = fields.next().ok_or(RecordError::MissingPayload)?;
     if let Some((column, _)) = fields.next() {
@@ -392,9 +394,10 @@ fn unescape(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// The first 80 characters of `line`, for error messages about a file that is probably not a capture.
+/// The first [`EXCERPT_CHARS`] characters of `line` (cut with "…"): a message never echoes a whole line,
+/// which in a file that is not a capture may be megabytes long.
 fn shorten(line: &str) -> String {
-    const MAX: usize = 80;
+    const MAX: usize = EXCERPT_CHARS;
     match line.char_indices().nth(MAX) {
         Some((byte, _)) => format!("{}…", &line[..byte]),
         None => line.to_owned(),

@@ -167,9 +167,25 @@ fn a_long_wrong_first_line_is_shortened_in_the_error() {
     assert_eq!(
         error,
         CaptureError::MissingHeader {
-            found: format!("{}…", "x".repeat(80))
+            found: format!("{}…", "x".repeat(60))
         }
     );
+    // Every other error that quotes the file quotes as little.
+    let huge = "9".repeat(100_000);
+    let header_errors = [
+        format!("# auren-capture v{huge}"),
+        format!("# auren-capture v1 {huge}"),
+        format!("# auren-capture v1 a={huge}%"),
+        format!("# auren-capture v1 {huge}=1 {huge}=2"),
+    ];
+    for header in header_errors {
+        let shown = parse(&header).unwrap_err().to_string();
+        assert!(shown.chars().count() < 150, "{} chars", shown.chars().count());
+    }
+    let bad = parse(&format!("# auren-capture v1\nx{huge} 00\n"))
+        .unwrap()
+        .bad_lines;
+    assert!(bad[0].to_string().chars().count() < 150, "{}", bad[0]);
     assert_eq!(
         CaptureError::UnsupportedVersion { version: "v2".into() }.to_string(),
         "capture format version \"v2\" is not supported (this build reads v1)"
