@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::{BaselineField, Baselines, Event, EventClass, EventKind, SessionKind};
 use crate::field::{FIELD_COUNT, Field};
 use crate::program::{Program, Scope};
-use crate::rules::{Pattern, Rule, RuleSet, Severity};
+use crate::rules::{Condition, Pattern, Rule, RuleSet, Sequence, Severity};
 use crate::window::SlidingWindow;
 
 /// Why a rule fired.
@@ -56,7 +56,7 @@ struct Stage {
 #[derive(Debug, Clone)]
 struct RuleState {
     /// The condition's last value and the sum of its windows' versions then (see
-    /// `Rule::tick_cache`); `stamp` is `u64::MAX` when there is no valid value.
+    /// `Condition::tick_cache`); `stamp` is `u64::MAX` when there is no valid value.
     last_value: f64,
     stamp: u64,
     armed: bool,
@@ -106,8 +106,8 @@ impl Detector {
             .iter()
             .map(|r| {
                 let n = match &r.pattern {
-                    Pattern::Sequence { steps, .. } => steps.len(),
-                    Pattern::Condition { .. } => 0,
+                    Pattern::Sequence(sequence) => sequence.steps.len(),
+                    Pattern::Condition(_) => 0,
                 };
                 let stage = Stage {
                     live: false,
@@ -233,21 +233,13 @@ impl Detector {
     }
 
     fn evaluate(&mut self, t: i64, class: EventClass, tag: Option<&str>, alerts: &mut Vec<Alert>) {
-        for (i, w) in self.windows.iter_mut().enumerate() {
-            if self.expiries[i] <= t {
-                if w.evict(t) {
-                    self.versions[i] += 1;
-                }
-                self.expiries[i] = w.next_expiry();
-            }
-        }
-        let bit = class.bit();
+        self.slide_windows(t);
         let inner = &*self.rules.inner;
         let scope = Scope {
             latest: &self.latest,
             baselines: &self.baselines,
             windows: &self.windows,
-            event_bit: bit,
+            event_bit: class.bit(),
             tag,
             tags: &inner.tags,
             session: self.session,
@@ -257,44 +249,23 @@ impl Detector {
         for &i in &inner.by_class[class as usize] {
             let (rule, state) = (&inner.rules[i as usize], &mut self.states[i as usize]);
             match &rule.pattern {
-                Pattern::Condition { when, hold_ms } => {
-                    let value = match &rule.tick_cache {
-                        Some(windows) => {
-                            let stamp = windows
-                                .iter()
-                                .map(|&w| self.versions[w as usize])
-                                .fold(0u64, u64::wrapping_add);
-                            if class == EventClass::Tick && stamp == state.stamp {
-                                state.last_value
-                            } else {
-                                let v = when.eval(&scope);
-                                state.last_value = v;
-                                state.stamp = stamp;
-                                v
-                            }
-                        }
-                        None => when.eval(&scope),
-                    };
-                    eval_condition(rule, state, value, *hold_ms, &scope, t, alerts)
+                Pattern::Condition(condition) => {
+                    let value = condition_value(condition, state, &self.versions, class, &scope);
+                    eval_condition(rule, state, value, condition.hold_ms, &scope, t, alerts)
                 }
-                Pattern::Sequence {
-                    steps,
-                    step_masks,
-                    within_ms,
-                    absent,
-                    guard,
-                } => eval_sequence(
-                    rule,
-                    state,
-                    steps,
-                    step_masks,
-                    *within_ms,
-                    absent.as_ref(),
-                    guard.as_ref(),
-                    &scope,
-                    t,
-                    alerts,
-                ),
+                Pattern::Sequence(sequence) => eval_sequence(rule, state, sequence, &scope, t, alerts),
+            }
+        }
+    }
+
+    /// Drops the samples that have left their windows by `t`.
+    fn slide_windows(&mut self, t: i64) {
+        for (i, w) in self.windows.iter_mut().enumerate() {
+            if self.expiries[i] <= t {
+                if w.evict(t) {
+                    self.versions[i] += 1;
+                }
+                self.expiries[i] = w.next_expiry();
             }
         }
     }
@@ -302,6 +273,31 @@ impl Detector {
 
 fn cooled_down(rule: &Rule, state: &RuleState, t: i64) -> bool {
     state.last_fired.is_none_or(|last| t - last >= rule.cooldown_ms)
+}
+
+/// The value of `condition` now. On a tick, a condition whose windows (see
+/// `Condition::tick_cache`) all kept their versions still has its last value.
+fn condition_value(
+    condition: &Condition,
+    state: &mut RuleState,
+    versions: &[u64],
+    class: EventClass,
+    scope: &Scope<'_>,
+) -> f64 {
+    let Some(windows) = &condition.tick_cache else {
+        return condition.when.eval(scope);
+    };
+    let stamp = windows
+        .iter()
+        .map(|&w| versions[w as usize])
+        .fold(0u64, u64::wrapping_add);
+    if class == EventClass::Tick && stamp == state.stamp {
+        return state.last_value;
+    }
+    let value = condition.when.eval(scope);
+    state.last_value = value;
+    state.stamp = stamp;
+    value
 }
 
 fn eval_condition(
@@ -332,58 +328,91 @@ fn eval_condition(
     alerts.push(make_alert(rule, &scope, t, held, &[]));
 }
 
-#[allow(clippy::too_many_arguments)]
+impl Sequence {
+    /// Whether the guard (the sequence's `when`) holds, or there is none.
+    fn guard_holds(&self, scope: &Scope<'_>) -> bool {
+        self.guard.as_ref().is_none_or(|g| g.eval(scope) == 1.0)
+    }
+}
+
 fn eval_sequence(
     rule: &Rule,
     state: &mut RuleState,
-    steps: &[Program],
-    step_masks: &[u16],
-    within_ms: i64,
-    absent: Option<&Program>,
-    guard: Option<&Program>,
+    sequence: &Sequence,
     scope: &Scope<'_>,
     t: i64,
     alerts: &mut Vec<Alert>,
 ) {
-    let last = steps.len() - 1;
-    if let Some(absent) = absent {
-        let pending = &state.stages[last];
-        if pending.live {
-            let after = Scope {
-                prev: &pending.captured,
-                elapsed: (t - pending.at_ms) as f64,
-                ..*scope
-            };
-            if t - pending.start_ms > within_ms {
-                // The deadline passed before this evaluation: the absence is established,
-                // judged as of now but not by the event that revealed it.
-                let at_deadline = Scope {
-                    event_bit: EventClass::Tick.bit(),
-                    tag: None,
-                    ..after
-                };
-                let fire = guard.is_none_or(|g| g.eval(&at_deadline) == 1.0) && cooled_down(rule, state, t);
-                if fire {
-                    let alert = make_alert(rule, &at_deadline, t, None, &pending.times);
-                    state.last_fired = Some(t);
-                    alerts.push(alert);
-                }
-                state.stages[last].live = false;
-            } else if absent.eval(&after) == 1.0 {
-                state.stages[last].live = false;
-            }
-        }
-    }
-    // Partial matches too old to finish are dropped (the pending absence was handled above).
+    settle_absence(rule, state, sequence, scope, t, alerts);
+    // Partial matches too old to finish are dropped (the pending absence was settled above).
+    let last = sequence.steps.len() - 1;
     for stage in state.stages[..last].iter_mut() {
-        if stage.live && t - stage.start_ms > within_ms {
+        if stage.live && t - stage.start_ms > sequence.within_ms {
             stage.live = false;
         }
     }
-    // Later steps first, so one event cannot satisfy two consecutive steps.
+    advance_stages(rule, state, sequence, scope, t, alerts);
+    start_match(rule, state, sequence, scope, t, alerts);
+}
+
+/// A match that went through every step and awaits the absence of `not_followed_by`: once the
+/// deadline has passed it fires (if the guard holds); `not_followed_by` showing up first
+/// drops it.
+fn settle_absence(
+    rule: &Rule,
+    state: &mut RuleState,
+    sequence: &Sequence,
+    scope: &Scope<'_>,
+    t: i64,
+    alerts: &mut Vec<Alert>,
+) {
+    let Some(absent) = &sequence.absent else {
+        return;
+    };
+    let last = sequence.steps.len() - 1;
+    let pending = &state.stages[last];
+    if !pending.live {
+        return;
+    }
+    let after = Scope {
+        prev: &pending.captured,
+        elapsed: (t - pending.at_ms) as f64,
+        ..*scope
+    };
+    if t - pending.start_ms > sequence.within_ms {
+        // The deadline passed before this evaluation: the absence is established, judged as of
+        // now but not by the event that revealed it.
+        let at_deadline = Scope {
+            event_bit: EventClass::Tick.bit(),
+            tag: None,
+            ..after
+        };
+        if sequence.guard_holds(&at_deadline) && cooled_down(rule, state, t) {
+            let alert = make_alert(rule, &at_deadline, t, None, &pending.times);
+            state.last_fired = Some(t);
+            alerts.push(alert);
+        }
+        state.stages[last].live = false;
+    } else if absent.eval(&after) == 1.0 {
+        state.stages[last].live = false;
+    }
+}
+
+/// Moves partial matches on by one step. A match through the last step fires (if the guard
+/// holds) unless it must still wait for an absence. Later steps go first, so one event cannot
+/// satisfy two consecutive steps.
+fn advance_stages(
+    rule: &Rule,
+    state: &mut RuleState,
+    sequence: &Sequence,
+    scope: &Scope<'_>,
+    t: i64,
+    alerts: &mut Vec<Alert>,
+) {
+    let last = sequence.steps.len() - 1;
     for k in (1..=last).rev() {
         let before = &state.stages[k - 1];
-        if !before.live || step_masks[k] & scope.event_bit == 0 {
+        if !before.live || sequence.step_masks[k] & scope.event_bit == 0 {
             continue;
         }
         let step_scope = Scope {
@@ -391,38 +420,52 @@ fn eval_sequence(
             elapsed: (t - before.at_ms) as f64,
             ..*scope
         };
-        if steps[k].eval(&step_scope) != 1.0 {
+        if sequence.steps[k].eval(&step_scope) != 1.0 {
             continue;
         }
-        let start_ms = before.start_ms;
-        if k == last && absent.is_none() {
-            let fire = guard.is_none_or(|g| g.eval(&step_scope) == 1.0) && cooled_down(rule, state, t);
-            if fire {
-                let mut times = before.times.clone();
-                times.push(t);
-                alerts.push(make_alert(rule, &step_scope, t, None, &times));
-                state.last_fired = Some(t);
-            }
-            state.stages[k - 1].live = false;
+        if k < last || sequence.absent.is_some() {
+            reach_step(&mut state.stages, k, scope.latest, t);
             continue;
         }
-        let (lo, hi) = state.stages.split_at_mut(k);
-        let (before, stage) = (&mut lo[k - 1], &mut hi[0]);
-        before.live = false;
-        stage.times.clear();
-        stage.times.extend_from_slice(&before.times);
-        stage.times.push(t);
-        stage.live = true;
-        stage.start_ms = start_ms;
-        stage.at_ms = t;
-        stage.captured = *scope.latest;
+        if sequence.guard_holds(&step_scope) && cooled_down(rule, state, t) {
+            let mut times = before.times.clone();
+            times.push(t);
+            alerts.push(make_alert(rule, &step_scope, t, None, &times));
+            state.last_fired = Some(t);
+        }
+        state.stages[k - 1].live = false;
     }
-    if step_masks[0] & scope.event_bit == 0 || steps[0].eval(scope) != 1.0 {
+}
+
+/// The partial match at step `k - 1` reached step `k` at `t`; `latest` is kept for `prev()`.
+fn reach_step(stages: &mut [Stage], k: usize, latest: &[f64; FIELD_COUNT], t: i64) {
+    let (lo, hi) = stages.split_at_mut(k);
+    let (before, stage) = (&mut lo[k - 1], &mut hi[0]);
+    before.live = false;
+    stage.times.clear();
+    stage.times.extend_from_slice(&before.times);
+    stage.times.push(t);
+    stage.live = true;
+    stage.start_ms = before.start_ms;
+    stage.at_ms = t;
+    stage.captured = *latest;
+}
+
+/// The first step matching starts a partial match; a one-step sequence that awaits no absence
+/// fires at once (if the guard holds).
+fn start_match(
+    rule: &Rule,
+    state: &mut RuleState,
+    sequence: &Sequence,
+    scope: &Scope<'_>,
+    t: i64,
+    alerts: &mut Vec<Alert>,
+) {
+    if sequence.step_masks[0] & scope.event_bit == 0 || sequence.steps[0].eval(scope) != 1.0 {
         return;
     }
-    if last == 0 && absent.is_none() {
-        let fire = guard.is_none_or(|g| g.eval(scope) == 1.0) && cooled_down(rule, state, t);
-        if fire {
+    if sequence.steps.len() == 1 && sequence.absent.is_none() {
+        if sequence.guard_holds(scope) && cooled_down(rule, state, t) {
             alerts.push(make_alert(rule, scope, t, None, &[t]));
             state.last_fired = Some(t);
         }

@@ -12,6 +12,9 @@ pub struct RuleError {
     pub line: usize,
     /// 1-based column (in characters) in the TOML text.
     pub column: usize,
+    /// Shown in this error's message rather than chained as its source: callers print the chain
+    /// of causes on one line (`{:#}`), where the kind would repeat and a TOML error would add
+    /// the parser's multi-line excerpt. The parser's error stays reachable as the kind's source.
     pub kind: ErrorKind,
 }
 
@@ -25,9 +28,12 @@ fn rule_prefix(rule: &Option<String>) -> String {
 /// What is wrong.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum ErrorKind {
-    /// The TOML itself is malformed, has an unknown key or a value of the wrong type.
-    #[error("{0}")]
-    Toml(String),
+    /// The TOML itself is malformed, has an unknown key or a value of the wrong type. Shows the
+    /// parser's message alone: the line and column are [`RuleError`]'s, and the parser's own
+    /// `Display` (kept as the source) adds a multi-line excerpt of the file. Boxed: it is several
+    /// times the size of every other kind, and every `Result` of compilation would carry it.
+    #[error("{}", .0.message().trim())]
+    Toml(#[source] Box<toml::de::Error>),
     #[error("the expression is empty")]
     EmptyExpression,
     #[error("unexpected character `{0}`")]

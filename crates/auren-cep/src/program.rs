@@ -209,14 +209,30 @@ pub(crate) struct Compiled {
     pub leaves: Vec<(String, Op)>,
 }
 
+/// The windows and tags of the rule set being built, shared by every rule that reads them.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    pub windows: Vec<WindowSpec>,
+    pub tags: Vec<String>,
+}
+
+/// What an expression may read of an earlier moment, by where it stands in its rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lookback {
+    /// Neither `prev()` nor `elapsed`: a `when`, a sequence's first step, the message of a rule
+    /// that does not hold.
+    Nothing,
+    /// `elapsed` since the condition became true: the message of a `for` rule.
+    Held,
+    /// `prev()` and `elapsed` of the previous sequence step: later steps, `not_followed_by`, a
+    /// sequence's `when` and message.
+    PreviousStep,
+}
+
 /// Resolves names against the rule set being built, registering windows and tags.
 pub(crate) struct Compiler<'r> {
-    pub windows: &'r mut Vec<WindowSpec>,
-    pub tags: &'r mut Vec<String>,
-    /// Whether `prev()` and `elapsed` are meaningful here (after a sequence step).
-    pub after_step: bool,
-    /// Whether `elapsed` alone is meaningful (the message of a `for` rule).
-    pub elapsed_allowed: bool,
+    registry: &'r mut Registry,
+    lookback: Lookback,
 }
 
 struct Out {
@@ -345,93 +361,116 @@ impl Compiler<'_> {
                 out.push(Op::Not);
                 Ok(Ty::Bool)
             }
-            ExprKind::Binary(op, l, r) => {
-                let (operand, result) = match op {
-                    BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => (Ty::Num, Ty::Num),
-                    BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne => {
-                        (Ty::Num, Ty::Bool)
-                    }
-                    BinOp::And | BinOp::Or => (Ty::Bool, Ty::Bool),
-                };
-                self.expect(text, l, operand, out)?;
-                let skip = match op {
-                    BinOp::And => {
-                        out.push(Op::SkipIfFalse(0));
-                        Some(out.ops.len() - 1)
-                    }
-                    BinOp::Or => {
-                        out.push(Op::SkipIfTrue(0));
-                        Some(out.ops.len() - 1)
-                    }
-                    _ => None,
-                };
-                self.expect(text, r, operand, out)?;
-                out.push(Op::Binary(*op));
-                if let Some(at) = skip {
-                    // Skip the right operand and the combining op: the left value is the result.
-                    let n = out.ops.len() - at - 1;
-                    let n = u16::try_from(n).map_err(|_| ExprError {
-                        at: e.span.start,
-                        kind: ErrorKind::TooDeep,
-                    })?;
-                    out.ops[at] = match out.ops[at] {
-                        Op::SkipIfFalse(_) => Op::SkipIfFalse(n),
-                        _ => Op::SkipIfTrue(n),
-                    };
-                }
-                Ok(result)
-            }
-            ExprKind::Name(None, name) => match name.as_str() {
-                "session" => {
-                    out.mask |= EventClass::SessionStart.bit() | EventClass::SessionEnd.bit();
-                    out.push(Op::InSession);
-                    Ok(Ty::Bool)
-                }
-                "elapsed" => {
-                    if !(self.after_step || self.elapsed_allowed) {
-                        return fail(e, ErrorKind::NeedsPreviousStep("elapsed"));
-                    }
-                    out.leaf(text, e, Op::Elapsed);
-                    Ok(Ty::Num)
-                }
-                _ => {
-                    let f = Self::field_arg(e)?;
-                    out.mask |= f.source().bit();
-                    out.leaf(text, e, Op::Field(f.slot() as u8));
-                    Ok(Self::field_ty(f))
-                }
-            },
-            ExprKind::Name(Some(ns), member) => match ns.as_str() {
-                "baseline" => {
-                    let Some(b) = BaselineField::from_name(member) else {
-                        let names: Vec<_> = BaselineField::ALL.iter().map(|b| b.as_str()).collect();
-                        return fail(e, ErrorKind::UnknownBaseline(member.clone(), names.join(", ")));
-                    };
-                    out.leaf(text, e, Op::Baseline(b as u8));
-                    Ok(Ty::Num)
-                }
-                "event" => {
-                    let Some(class) = EventClass::ALL.iter().find(|c| c.name() == member) else {
-                        let names: Vec<_> = EventClass::ALL.iter().map(|c| c.name()).collect();
-                        return fail(e, ErrorKind::UnknownEvent(member.clone(), names.join(", ")));
-                    };
-                    out.mask |= class.bit();
-                    out.uses_event = true;
-                    out.push(Op::Event(class.bit()));
-                    Ok(Ty::Bool)
-                }
-                "session" => {
-                    let Some(kind) = SessionKind::ALL.iter().find(|k| k.as_str() == member) else {
-                        let names: Vec<_> = SessionKind::ALL.iter().map(|k| k.as_str()).collect();
-                        return fail(e, ErrorKind::UnknownSessionKind(member.clone(), names.join(", ")));
-                    };
-                    out.mask |= EventClass::SessionStart.bit() | EventClass::SessionEnd.bit();
-                    out.push(Op::Session(*kind));
-                    Ok(Ty::Bool)
-                }
-                other => fail(e, ErrorKind::UnknownNamespace(other.to_string())),
-            },
+            ExprKind::Binary(op, l, r) => self.binary(text, e, *op, l, r, out),
+            ExprKind::Name(None, name) => self.name(text, e, name, out),
+            ExprKind::Name(Some(ns), member) => Self::member(text, e, ns, member, out),
             ExprKind::Call(name, args) => self.call(text, e, name, args, out),
+        }
+    }
+
+    /// `l op r`; `and`/`or` skip their right operand when the left one decides.
+    fn binary(
+        &mut self,
+        text: &str,
+        e: &Expr,
+        op: BinOp,
+        l: &Expr,
+        r: &Expr,
+        out: &mut Out,
+    ) -> Result<Ty, ExprError> {
+        let (operand, result) = match op {
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => (Ty::Num, Ty::Num),
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne => (Ty::Num, Ty::Bool),
+            BinOp::And | BinOp::Or => (Ty::Bool, Ty::Bool),
+        };
+        self.expect(text, l, operand, out)?;
+        let skip = match op {
+            BinOp::And => Some(Op::SkipIfFalse(0)),
+            BinOp::Or => Some(Op::SkipIfTrue(0)),
+            _ => None,
+        };
+        let skip_at = skip.map(|placeholder| {
+            out.push(placeholder);
+            out.ops.len() - 1
+        });
+        self.expect(text, r, operand, out)?;
+        out.push(Op::Binary(op));
+        if let Some(at) = skip_at {
+            // Skip the right operand and the combining op: the left value is the result.
+            let n = out.ops.len() - at - 1;
+            let n = u16::try_from(n).map_err(|_| ExprError {
+                at: e.span.start,
+                kind: ErrorKind::TooDeep,
+            })?;
+            out.ops[at] = match out.ops[at] {
+                Op::SkipIfFalse(_) => Op::SkipIfFalse(n),
+                _ => Op::SkipIfTrue(n),
+            };
+        }
+        Ok(result)
+    }
+
+    /// A bare name: `session`, `elapsed` or a field.
+    fn name(&self, text: &str, e: &Expr, name: &str, out: &mut Out) -> Result<Ty, ExprError> {
+        match name {
+            "session" => {
+                out.mask |= EventClass::SessionStart.bit() | EventClass::SessionEnd.bit();
+                out.push(Op::InSession);
+                Ok(Ty::Bool)
+            }
+            "elapsed" => {
+                if self.lookback == Lookback::Nothing {
+                    return fail(e, ErrorKind::NeedsPreviousStep("elapsed"));
+                }
+                out.leaf(text, e, Op::Elapsed);
+                Ok(Ty::Num)
+            }
+            _ => {
+                let f = Self::field_arg(e)?;
+                out.mask |= f.source().bit();
+                out.leaf(text, e, Op::Field(f.slot() as u8));
+                Ok(Self::field_ty(f))
+            }
+        }
+    }
+
+    /// `namespace.member`: a baseline, an event predicate or a session kind.
+    fn member(text: &str, e: &Expr, namespace: &str, member: &str, out: &mut Out) -> Result<Ty, ExprError> {
+        match namespace {
+            "baseline" => {
+                let Some(b) = BaselineField::from_name(member) else {
+                    let names: Vec<_> = BaselineField::ALL.iter().map(|b| b.as_str()).collect();
+                    return fail(
+                        e,
+                        ErrorKind::UnknownBaseline(member.to_string(), names.join(", ")),
+                    );
+                };
+                out.leaf(text, e, Op::Baseline(b as u8));
+                Ok(Ty::Num)
+            }
+            "event" => {
+                let Some(class) = EventClass::ALL.iter().find(|c| c.name() == member) else {
+                    let names: Vec<_> = EventClass::ALL.iter().map(|c| c.name()).collect();
+                    return fail(e, ErrorKind::UnknownEvent(member.to_string(), names.join(", ")));
+                };
+                out.mask |= class.bit();
+                out.uses_event = true;
+                out.push(Op::Event(class.bit()));
+                Ok(Ty::Bool)
+            }
+            "session" => {
+                let Some(kind) = SessionKind::ALL.iter().find(|k| k.as_str() == member) else {
+                    let names: Vec<_> = SessionKind::ALL.iter().map(|k| k.as_str()).collect();
+                    return fail(
+                        e,
+                        ErrorKind::UnknownSessionKind(member.to_string(), names.join(", ")),
+                    );
+                };
+                out.mask |= EventClass::SessionStart.bit() | EventClass::SessionEnd.bit();
+                out.push(Op::Session(*kind));
+                Ok(Ty::Bool)
+            }
+            other => fail(e, ErrorKind::UnknownNamespace(other.to_string())),
         }
     }
 
@@ -444,49 +483,11 @@ impl Compiler<'_> {
         out: &mut Out,
     ) -> Result<Ty, ExprError> {
         if let Some(agg) = Aggregate::from_name(name) {
-            let [field, window] = args else {
-                return fail(
-                    e,
-                    ErrorKind::Arity(name.to_string(), "a field and a window, e.g. `avg(hr, 60s)`"),
-                );
-            };
-            let f = Self::field_arg(field)?;
-            let span_ms = match window.kind {
-                ExprKind::Number(v, Unit::Duration) => v,
-                _ => return fail(window, ErrorKind::WindowNotDuration),
-            };
-            if !(1.0..=MAX_WINDOW_MS).contains(&span_ms) {
-                return fail(window, ErrorKind::WindowRange);
-            }
-            let span_ms = span_ms.round() as i64;
-            let slot = f.slot() as u8;
-            let index = match self
-                .windows
-                .iter()
-                .position(|w| w.slot == slot && w.span_ms == span_ms)
-            {
-                Some(i) => i,
-                None => {
-                    self.windows.push(WindowSpec {
-                        slot,
-                        span_ms,
-                        needs: Needs::default(),
-                    });
-                    self.windows.len() - 1
-                }
-            };
-            self.windows[index].needs.merge(agg.needs());
-            out.mask |= f.source().bit();
-            out.longest_window_ms = out.longest_window_ms.max(span_ms);
-            if !out.windows.contains(&(index as u16)) {
-                out.windows.push(index as u16);
-            }
-            out.leaf(text, e, Op::Window(index as u16, agg));
-            return Ok(Ty::Num);
+            return self.aggregate(text, e, name, agg, args, out);
         }
         match name {
             "prev" => {
-                if !self.after_step {
+                if self.lookback != Lookback::PreviousStep {
                     return fail(e, ErrorKind::NeedsPreviousStep("prev()"));
                 }
                 let [field] = args else {
@@ -509,16 +510,10 @@ impl Compiler<'_> {
                 let ExprKind::Str(tag) = &arg.kind else {
                     return type_err(arg, Ty::Str, Ty::Num);
                 };
-                let index = match self.tags.iter().position(|t| t == tag) {
-                    Some(i) => i,
-                    None => {
-                        self.tags.push(tag.clone());
-                        self.tags.len() - 1
-                    }
-                };
+                let index = self.registry.tag_index(tag);
                 out.mask |= EventClass::Tag.bit();
                 out.uses_event = true;
-                out.push(Op::Tag(index as u16));
+                out.push(Op::Tag(index));
                 Ok(Ty::Bool)
             }
             "abs" | "ln" | "exp" => {
@@ -535,5 +530,85 @@ impl Compiler<'_> {
             }
             _ => fail(e, ErrorKind::UnknownFunction(name.to_string(), FUNCTIONS)),
         }
+    }
+
+    /// `name(field, window)`, reading the rule set's shared window of that field and span.
+    fn aggregate(
+        &mut self,
+        text: &str,
+        e: &Expr,
+        name: &str,
+        agg: Aggregate,
+        args: &[Expr],
+        out: &mut Out,
+    ) -> Result<Ty, ExprError> {
+        let [field, window] = args else {
+            return fail(
+                e,
+                ErrorKind::Arity(name.to_string(), "a field and a window, e.g. `avg(hr, 60s)`"),
+            );
+        };
+        let f = Self::field_arg(field)?;
+        let span_ms = match window.kind {
+            ExprKind::Number(v, Unit::Duration) => v,
+            _ => return fail(window, ErrorKind::WindowNotDuration),
+        };
+        if !(1.0..=MAX_WINDOW_MS).contains(&span_ms) {
+            return fail(window, ErrorKind::WindowRange);
+        }
+        let span_ms = span_ms.round() as i64;
+        let index = self.registry.window_index(f.slot() as u8, span_ms, agg.needs());
+        out.mask |= f.source().bit();
+        out.longest_window_ms = out.longest_window_ms.max(span_ms);
+        if !out.windows.contains(&index) {
+            out.windows.push(index);
+        }
+        out.leaf(text, e, Op::Window(index, agg));
+        Ok(Ty::Num)
+    }
+}
+
+impl Registry {
+    /// A compiler for an expression that may look back as far as `lookback`, registering the
+    /// windows and tags it reads here.
+    pub(crate) fn compiler(&mut self, lookback: Lookback) -> Compiler<'_> {
+        Compiler {
+            registry: self,
+            lookback,
+        }
+    }
+
+    /// The window of `slot` over `span_ms`, added if no rule read it yet, now also keeping what
+    /// `needs` asks for.
+    fn window_index(&mut self, slot: u8, span_ms: i64, needs: Needs) -> u16 {
+        let index = match self
+            .windows
+            .iter()
+            .position(|w| w.slot == slot && w.span_ms == span_ms)
+        {
+            Some(i) => i,
+            None => {
+                self.windows.push(WindowSpec {
+                    slot,
+                    span_ms,
+                    needs: Needs::default(),
+                });
+                self.windows.len() - 1
+            }
+        };
+        self.windows[index].needs.merge(needs);
+        index as u16
+    }
+
+    /// The index of tag `name`, added if no rule named it yet.
+    fn tag_index(&mut self, name: &str) -> u16 {
+        let index = match self.tags.iter().position(|t| t == name) {
+            Some(i) => i,
+            None => {
+                self.tags.push(name.to_string());
+                self.tags.len() - 1
+            }
+        };
+        index as u16
     }
 }

@@ -10,8 +10,8 @@ use toml::Spanned;
 use crate::error::{ErrorKind, RuleError};
 use crate::event::EventClass;
 use crate::expr::{self, ExprError, parse_duration};
-use crate::program::{Compiled, Compiler, Op, Program, Ty, WindowSpec};
-use crate::template::{self, Template};
+use crate::program::{Compiled, Lookback, Op, Program, Registry, Ty, WindowSpec};
+use crate::template::{self, Placeholder, Template};
 
 /// How serious an alert is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
@@ -65,19 +65,42 @@ fn enabled_by_default() -> bool {
 /// How a rule matches.
 #[derive(Debug, Clone)]
 pub(crate) enum Pattern {
-    /// `when`, optionally held for `hold_ms`.
-    Condition { when: Program, hold_ms: i64 },
-    /// `sequence` of steps within `within_ms`, optionally followed by the absence of
-    /// `absent`, and a `guard` (`when`) checked at completion.
-    Sequence {
-        steps: Vec<Program>,
-        /// Event classes on which each step can become true (the rule's mask also covers
-        /// deadlines).
-        step_masks: Vec<u16>,
-        within_ms: i64,
-        absent: Option<Program>,
-        guard: Option<Program>,
-    },
+    Condition(Condition),
+    Sequence(Sequence),
+}
+
+/// `when`, optionally held for `hold_ms`.
+#[derive(Debug, Clone)]
+pub(crate) struct Condition {
+    pub when: Program,
+    pub hold_ms: i64,
+    /// For conditions without event predicates: the windows `when` reads. On a tick where none
+    /// of them changed, the last value still holds and is reused instead of re-evaluated.
+    pub tick_cache: Option<Box<[u16]>>,
+}
+
+/// `sequence` of steps within `within_ms`, optionally followed by the absence of `absent`, and
+/// a `guard` (`when`) checked at completion.
+#[derive(Debug, Clone)]
+pub(crate) struct Sequence {
+    pub steps: Vec<Program>,
+    /// Event classes on which each step can become true (the rule's mask also covers
+    /// deadlines).
+    pub step_masks: Vec<u16>,
+    pub within_ms: i64,
+    pub absent: Option<Program>,
+    pub guard: Option<Program>,
+}
+
+impl Pattern {
+    /// What the rule's message may read of an earlier moment.
+    fn message_lookback(&self) -> Lookback {
+        match self {
+            Pattern::Condition(c) if c.hold_ms > 0 => Lookback::Held,
+            Pattern::Condition(_) => Lookback::Nothing,
+            Pattern::Sequence(_) => Lookback::PreviousStep,
+        }
+    }
 }
 
 /// One compiled rule.
@@ -97,9 +120,6 @@ pub(crate) struct Rule {
     pub message: Template,
     pub leaves: Vec<(String, Op)>,
     pub longest_window_ms: i64,
-    /// For conditions without event predicates: the windows `when` reads. On a tick where none
-    /// of them changed, the last value still holds and is reused instead of re-evaluated.
-    pub tick_cache: Option<Box<[u16]>>,
 }
 
 /// A compiled rule file. Cheap to clone: detectors share it.
@@ -226,41 +246,45 @@ pub(crate) fn map_into_file(text: &str, span: &Range<usize>, decoded: usize) -> 
     span.start + pos
 }
 
-struct FileCtx<'t> {
+/// Where one rule stands in the file: its problems are reported with its name, line and column.
+struct RuleSite<'t> {
     text: &'t str,
+    name: &'t str,
 }
 
-impl FileCtx<'_> {
-    fn at(&self, rule: &str, offset: usize, kind: ErrorKind) -> RuleError {
+impl RuleSite<'_> {
+    fn at(&self, offset: usize, kind: ErrorKind) -> RuleError {
         let (line, column) = line_col(self.text, offset);
         RuleError {
-            rule: Some(rule.to_string()),
+            rule: Some(self.name.to_string()),
             line,
             column,
             kind,
         }
     }
 
-    fn expr_error(&self, rule: &str, s: &Spanned<String>, e: ExprError) -> RuleError {
+    fn expr_error(&self, s: &Spanned<String>, e: ExprError) -> RuleError {
         let offset = map_into_file(self.text, &s.span(), e.at);
-        self.at(rule, offset, e.kind)
+        self.at(offset, e.kind)
     }
 
-    fn duration(&self, rule: &str, s: &Spanned<String>) -> Result<i64, RuleError> {
-        parse_duration(s.get_ref()).map_err(|k| self.at(rule, s.span().start, k))
+    fn duration(&self, s: &Spanned<String>) -> Result<i64, RuleError> {
+        parse_duration(s.get_ref()).map_err(|k| self.at(s.span().start, k))
     }
 
+    /// Compiles `s`, which must be true or false.
     fn condition(
         &self,
-        rule: &str,
         s: &Spanned<String>,
-        compiler: &mut Compiler<'_>,
+        registry: &mut Registry,
+        lookback: Lookback,
     ) -> Result<Compiled, RuleError> {
         let text = s.get_ref();
-        let parsed = expr::parse(text).map_err(|e| self.expr_error(rule, s, e))?;
-        let compiled = compiler
+        let parsed = expr::parse(text).map_err(|e| self.expr_error(s, e))?;
+        let compiled = registry
+            .compiler(lookback)
             .compile(text, &parsed)
-            .map_err(|e| self.expr_error(rule, s, e))?;
+            .map_err(|e| self.expr_error(s, e))?;
         if compiled.ty != Ty::Bool {
             let e = ExprError {
                 at: 0,
@@ -269,9 +293,18 @@ impl FileCtx<'_> {
                     found: "a number",
                 },
             };
-            return Err(self.expr_error(rule, s, e));
+            return Err(self.expr_error(s, e));
         }
         Ok(compiled)
+    }
+
+    fn message(
+        &self,
+        m: &Spanned<String>,
+        registry: &mut Registry,
+        lookback: Lookback,
+    ) -> Result<(Template, Vec<Placeholder>), RuleError> {
+        template::compile(m.get_ref(), &mut registry.compiler(lookback)).map_err(|e| self.expr_error(m, e))
     }
 }
 
@@ -308,53 +341,66 @@ fn rule_at(text: &str, offset: usize) -> Option<String> {
     Some(rule.get("name")?.as_str()?.to_string())
 }
 
+/// A file that is not valid TOML or does not follow the schema, located in the file.
+fn toml_error(text: &str, e: toml::de::Error) -> RuleError {
+    let offset = e.span().map_or(0, |s| s.start);
+    let (line, column) = line_col(text, offset);
+    RuleError {
+        rule: rule_at(text, offset),
+        line,
+        column,
+        kind: ErrorKind::Toml(Box::new(e)),
+    }
+}
+
+/// How many problems a compilation reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Report {
+    /// Stop at the first faulty rule.
+    First,
+    /// Go on after a faulty rule.
+    Every,
+}
+
 /// Parses and compiles a rules file. The first problem found is returned with its rule, line
 /// and column.
 pub fn compile(toml_text: &str) -> Result<RuleSet, RuleError> {
-    compile_reporting(toml_text, true).map_err(|(first, _)| first)
+    compile_reporting(toml_text, Report::First).map_err(|(first, _)| first)
 }
 
 /// Like [`compile`], but goes on after a faulty rule and reports every problem, in file order
 /// (a file that is not valid TOML still stops at its first syntax error).
 pub fn check(toml_text: &str) -> Result<RuleSet, Vec<RuleError>> {
-    compile_reporting(toml_text, false).map_err(|(first, rest)| std::iter::once(first).chain(rest).collect())
+    compile_reporting(toml_text, Report::Every)
+        .map_err(|(first, rest)| std::iter::once(first).chain(rest).collect())
 }
 
 /// On failure: the first problem and the others.
-fn compile_reporting(toml_text: &str, stop_at_first: bool) -> Result<RuleSet, (RuleError, Vec<RuleError>)> {
-    let file: RawFile = toml::from_str(toml_text).map_err(|e| {
-        let offset = e.span().map_or(0, |s| s.start);
-        let (line, column) = line_col(toml_text, offset);
-        let error = RuleError {
-            rule: rule_at(toml_text, offset),
-            line,
-            column,
-            kind: ErrorKind::Toml(e.message().trim().to_string()),
-        };
-        (error, Vec::new())
-    })?;
-    let ctx = FileCtx { text: toml_text };
-    let mut windows = Vec::new();
-    let mut tags = Vec::new();
+fn compile_reporting(toml_text: &str, report: Report) -> Result<RuleSet, (RuleError, Vec<RuleError>)> {
+    let file: RawFile = toml::from_str(toml_text).map_err(|e| (toml_error(toml_text, e), Vec::new()))?;
+    let mut registry = Registry::default();
     let mut rules: Vec<Rule> = Vec::new();
     let mut errors = Vec::new();
     let mut names: Vec<(&str, usize)> = Vec::new();
     for raw in &file.rule {
-        let name = raw.name.get_ref().as_str();
+        let site = RuleSite {
+            text: toml_text,
+            name: raw.name.get_ref(),
+        };
         let name_at = raw.name.span().start;
-        let result = if !valid_name(name) {
-            Err(ctx.at(name, name_at, ErrorKind::BadName))
-        } else if let Some(&(_, line)) = names.iter().find(|(n, _)| *n == name) {
-            Err(ctx.at(name, name_at, ErrorKind::DuplicateName(line)))
+        let result = if !valid_name(site.name) {
+            Err(site.at(name_at, ErrorKind::BadName))
+        } else if let Some(&(_, line)) = names.iter().find(|(n, _)| *n == site.name) {
+            Err(site.at(name_at, ErrorKind::DuplicateName(line)))
         } else {
-            names.push((name, line_col(toml_text, name_at).0));
-            compile_rule(&ctx, raw, &mut windows, &mut tags)
+            names.push((site.name, line_col(toml_text, name_at).0));
+            compile_rule(&site, raw, &mut registry)
         };
         match result {
             Ok(rule) => rules.push(rule),
             Err(e) => {
                 errors.push(e);
-                if stop_at_first {
+                if report == Report::First {
                     break;
                 }
             }
@@ -364,7 +410,20 @@ fn compile_reporting(toml_text: &str, stop_at_first: bool) -> Result<RuleSet, (R
     if let Some(first) = errors.next() {
         return Err((first, errors.collect()));
     }
-    let by_class = EventClass::ALL
+    let Registry { windows, tags } = registry;
+    Ok(RuleSet {
+        inner: Arc::new(RuleSetInner {
+            by_class: rules_by_class(&rules),
+            rules,
+            windows,
+            tags,
+        }),
+    })
+}
+
+/// For each event class (by discriminant), the enabled rules it triggers, in file order.
+fn rules_by_class(rules: &[Rule]) -> Vec<Vec<u16>> {
+    EventClass::ALL
         .iter()
         .map(|c| {
             (0..rules.len())
@@ -372,15 +431,7 @@ fn compile_reporting(toml_text: &str, stop_at_first: bool) -> Result<RuleSet, (R
                 .map(|i| i as u16)
                 .collect()
         })
-        .collect();
-    Ok(RuleSet {
-        inner: Arc::new(RuleSetInner {
-            by_class,
-            rules,
-            windows,
-            tags,
-        }),
-    })
+        .collect()
 }
 
 fn merge_leaves(into: &mut Vec<(String, Op)>, from: &[(String, Op)]) {
@@ -416,136 +467,74 @@ impl Reads {
     }
 }
 
-fn compile_rule(
-    ctx: &FileCtx<'_>,
-    raw: &RawRule,
-    windows: &mut Vec<WindowSpec>,
-    tags: &mut Vec<String>,
-) -> Result<Rule, RuleError> {
-    let name = raw.name.get_ref().as_str();
-    let name_at = raw.name.span().start;
-    let mut reads = Reads::default();
-    let mut tick_cache = None;
+/// The keys that say how a rule matches, once checked for keys that do not belong together.
+enum RawPattern<'r> {
+    /// `when`, with `for`.
+    Condition {
+        when: &'r Spanned<String>,
+        hold: Option<&'r Spanned<String>>,
+    },
+    Sequence(RawSequence<'r>),
+}
 
-    let pattern = match (&raw.when, &raw.sequence) {
-        (None, None) => return Err(ctx.at(name, name_at, ErrorKind::NoCondition)),
-        (Some(when), None) => {
-            for (key, value) in [("within", &raw.within), ("not_followed_by", &raw.not_followed_by)] {
-                if let Some(v) = value {
-                    return Err(ctx.at(name, v.span().start, ErrorKind::NeedsSequence(key)));
+/// `sequence` with `within`, `not_followed_by` and `when` (its guard).
+struct RawSequence<'r> {
+    steps: &'r Spanned<Vec<Spanned<String>>>,
+    within: &'r Spanned<String>,
+    absent: Option<&'r Spanned<String>>,
+    guard: Option<&'r Spanned<String>>,
+}
+
+impl RawRule {
+    /// How the rule matches, by the keys it has.
+    fn pattern(&self, site: &RuleSite<'_>) -> Result<RawPattern<'_>, RuleError> {
+        match (&self.when, &self.sequence) {
+            (None, None) => Err(site.at(self.name.span().start, ErrorKind::NoCondition)),
+            (Some(when), None) => {
+                for (key, value) in [
+                    ("within", &self.within),
+                    ("not_followed_by", &self.not_followed_by),
+                ] {
+                    if let Some(v) = value {
+                        return Err(site.at(v.span().start, ErrorKind::NeedsSequence(key)));
+                    }
                 }
+                Ok(RawPattern::Condition {
+                    when,
+                    hold: self.hold.as_ref(),
+                })
             }
-            let mut compiler = Compiler {
-                windows: &mut *windows,
-                tags: &mut *tags,
-                after_step: false,
-                elapsed_allowed: false,
-            };
-            let c = ctx.condition(name, when, &mut compiler)?;
-            let hold_ms = match &raw.hold {
-                Some(h) if c.uses_event => {
-                    return Err(ctx.at(name, h.span().start, ErrorKind::ForWithEventPredicate("for")));
+            (guard, Some(steps)) => {
+                if let Some(h) = &self.hold {
+                    return Err(site.at(h.span().start, ErrorKind::ForWithSequence));
                 }
-                Some(h) => ctx.duration(name, h)?,
-                None => 0,
-            };
-            reads.absorb(&c, true);
-            // Without windows or a hold, only events change the value: ticks cannot matter.
-            if hold_ms > 0 || c.longest_window_ms > 0 {
-                reads.mask |= EventClass::Tick.bit();
-            }
-            tick_cache = (!c.uses_event).then(|| c.windows.clone().into_boxed_slice());
-            Pattern::Condition {
-                when: c.program,
-                hold_ms,
+                let Some(within) = &self.within else {
+                    return Err(site.at(steps.span().start, ErrorKind::SequenceNeedsWithin));
+                };
+                Ok(RawPattern::Sequence(RawSequence {
+                    steps,
+                    within,
+                    absent: self.not_followed_by.as_ref(),
+                    guard: guard.as_ref(),
+                }))
             }
         }
-        (guard, Some(seq)) => {
-            if let Some(h) = &raw.hold {
-                return Err(ctx.at(name, h.span().start, ErrorKind::ForWithSequence));
-            }
-            let Some(within) = &raw.within else {
-                return Err(ctx.at(name, seq.span().start, ErrorKind::SequenceNeedsWithin));
-            };
-            let within_ms = ctx.duration(name, within)?;
-            if seq.get_ref().is_empty() {
-                return Err(ctx.at(name, seq.span().start, ErrorKind::EmptySequence));
-            }
-            let mut after_steps = Reads::default();
-            let mut compile_after = |s: &Spanned<String>, into: &mut Reads| {
-                let mut compiler = Compiler {
-                    windows: &mut *windows,
-                    tags: &mut *tags,
-                    after_step: true,
-                    elapsed_allowed: true,
-                };
-                let c = ctx.condition(name, s, &mut compiler)?;
-                into.absorb(&c, false);
-                Ok::<Program, RuleError>(c.program)
-            };
-            let absent = raw
-                .not_followed_by
-                .as_ref()
-                .map(|s| compile_after(s, &mut after_steps))
-                .transpose()?;
-            let guard = guard
-                .as_ref()
-                .map(|s| compile_after(s, &mut after_steps))
-                .transpose()?;
-            let mut steps = Vec::new();
-            let mut step_masks = Vec::new();
-            for (i, step) in seq.get_ref().iter().enumerate() {
-                let mut compiler = Compiler {
-                    windows: &mut *windows,
-                    tags: &mut *tags,
-                    after_step: i > 0,
-                    elapsed_allowed: false,
-                };
-                let c = ctx.condition(name, step, &mut compiler)?;
-                reads.absorb(&c, false);
-                steps.push(c.program);
-                // `elapsed` and windows move with time alone; a step reading nothing is judged
-                // on everything.
-                step_masks.push(if c.mask == 0 {
-                    u16::MAX
-                } else {
-                    c.mask | EventClass::Tick.bit()
-                });
-            }
-            // Evidence lists what was checked last (the guard, the absence) first.
-            let step_leaves = std::mem::take(&mut reads.leaves);
-            reads.absorb_reads(after_steps);
-            merge_leaves(&mut reads.leaves, &step_leaves);
-            // Time alone moves `elapsed`, windows and deadlines.
-            reads.mask |= EventClass::Tick.bit();
-            if absent.is_some() {
-                // The deadline must be noticed on whatever arrives next.
-                reads.mask = u16::MAX;
-            }
-            Pattern::Sequence {
-                steps,
-                step_masks,
-                within_ms,
-                absent,
-                guard,
-            }
-        }
+    }
+}
+
+fn compile_rule(site: &RuleSite<'_>, raw: &RawRule, registry: &mut Registry) -> Result<Rule, RuleError> {
+    let (pattern, mut reads) = match raw.pattern(site)? {
+        RawPattern::Condition { when, hold } => compile_condition(site, when, hold, registry)?,
+        RawPattern::Sequence(sequence) => compile_sequence(site, &sequence, registry)?,
     };
     let message = match &raw.message {
         Some(m) => {
-            let mut compiler = Compiler {
-                windows: &mut *windows,
-                tags: &mut *tags,
-                after_step: matches!(pattern, Pattern::Sequence { .. }),
-                elapsed_allowed: matches!(pattern, Pattern::Condition { hold_ms, .. } if hold_ms > 0),
-            };
-            let (template, placeholders) =
-                template::compile(m.get_ref(), &mut compiler).map_err(|e| ctx.expr_error(name, m, e))?;
+            let (template, placeholders) = site.message(m, registry, pattern.message_lookback())?;
+            // What the message reads is shown, not judged: it does not add evaluations.
             let mask = reads.mask;
             for p in &placeholders {
                 reads.absorb(&p.compiled, false);
             }
-            // What the message reads is shown, not judged: it does not add evaluations.
             reads.mask = mask;
             template
         }
@@ -558,12 +547,12 @@ fn compile_rule(
     let cooldown_ms = raw
         .cooldown
         .as_ref()
-        .map(|c| ctx.duration(name, c))
+        .map(|c| site.duration(c))
         .transpose()?
         .unwrap_or(0);
-    let (line, _) = line_col(ctx.text, name_at);
+    let (line, _) = line_col(site.text, raw.name.span().start);
     Ok(Rule {
-        name: name.to_string(),
+        name: site.name.to_string(),
         description: raw.description.trim().to_string(),
         severity: raw.severity,
         enabled: raw.enabled,
@@ -575,6 +564,196 @@ fn compile_rule(
         message,
         leaves: reads.leaves,
         longest_window_ms: reads.longest_window_ms,
-        tick_cache,
     })
+}
+
+/// `when`, held for `hold` if given.
+fn compile_condition(
+    site: &RuleSite<'_>,
+    when: &Spanned<String>,
+    hold: Option<&Spanned<String>>,
+    registry: &mut Registry,
+) -> Result<(Pattern, Reads), RuleError> {
+    let c = site.condition(when, registry, Lookback::Nothing)?;
+    let hold_ms = match hold {
+        Some(h) if c.uses_event => {
+            return Err(site.at(h.span().start, ErrorKind::ForWithEventPredicate("for")));
+        }
+        Some(h) => site.duration(h)?,
+        None => 0,
+    };
+    let mut reads = Reads::default();
+    reads.absorb(&c, true);
+    // Without windows or a hold, only events change the value: ticks cannot matter.
+    if hold_ms > 0 || c.longest_window_ms > 0 {
+        reads.mask |= EventClass::Tick.bit();
+    }
+    let tick_cache = (!c.uses_event).then(|| c.windows.into_boxed_slice());
+    let condition = Condition {
+        when: c.program,
+        hold_ms,
+        tick_cache,
+    };
+    Ok((Pattern::Condition(condition), reads))
+}
+
+/// The steps, then the absence and the guard judged after the last step.
+fn compile_sequence(
+    site: &RuleSite<'_>,
+    raw: &RawSequence<'_>,
+    registry: &mut Registry,
+) -> Result<(Pattern, Reads), RuleError> {
+    let within_ms = site.duration(raw.within)?;
+    if raw.steps.get_ref().is_empty() {
+        return Err(site.at(raw.steps.span().start, ErrorKind::EmptySequence));
+    }
+    // Evidence lists what was checked last (the absence, the guard) first.
+    let mut reads = Reads::default();
+    let mut after_last_step = |s: &Spanned<String>| {
+        let c = site.condition(s, registry, Lookback::PreviousStep)?;
+        reads.absorb(&c, false);
+        Ok::<Program, RuleError>(c.program)
+    };
+    let absent = raw.absent.map(&mut after_last_step).transpose()?;
+    let guard = raw.guard.map(&mut after_last_step).transpose()?;
+    let mut steps = Vec::new();
+    let mut step_masks = Vec::new();
+    let mut step_reads = Reads::default();
+    for (i, step) in raw.steps.get_ref().iter().enumerate() {
+        let lookback = if i == 0 {
+            Lookback::Nothing
+        } else {
+            Lookback::PreviousStep
+        };
+        let c = site.condition(step, registry, lookback)?;
+        step_reads.absorb(&c, false);
+        // `elapsed` and windows move with time alone; a step reading nothing is judged on
+        // everything.
+        step_masks.push(if c.mask == 0 {
+            u16::MAX
+        } else {
+            c.mask | EventClass::Tick.bit()
+        });
+        steps.push(c.program);
+    }
+    reads.absorb_reads(step_reads);
+    // Time alone moves `elapsed`, windows and deadlines.
+    reads.mask |= EventClass::Tick.bit();
+    if absent.is_some() {
+        // The deadline must be noticed on whatever arrives next.
+        reads.mask = u16::MAX;
+    }
+    let sequence = Sequence {
+        steps,
+        step_masks,
+        within_ms,
+        absent,
+        guard,
+    };
+    Ok((Pattern::Sequence(sequence), reads))
+}
+
+#[cfg(test)]
+mod tests {
+    //! What each kind of rule compiles to: its pattern, the event classes that evaluate it and
+    //! the evidence it gathers. The detector's behaviour rests on these masks.
+
+    use super::*;
+
+    /// The class names in `mask`, or `all`.
+    fn classes(mask: u16) -> String {
+        if mask == u16::MAX {
+            return "all".into();
+        }
+        let names: Vec<_> = EventClass::ALL
+            .iter()
+            .filter(|c| mask & c.bit() != 0)
+            .map(|c| c.name())
+            .collect();
+        names.join("|")
+    }
+
+    /// One line saying what `rule` compiled to.
+    fn shape(rule: &Rule) -> String {
+        let pattern = match &rule.pattern {
+            Pattern::Condition(c) => format!(
+                "condition hold={} tick_cache={:?}",
+                c.hold_ms,
+                c.tick_cache.as_deref()
+            ),
+            Pattern::Sequence(s) => {
+                let steps: Vec<_> = s.step_masks.iter().map(|m| classes(*m)).collect();
+                format!(
+                    "sequence within={} steps=[{}] absent={} guard={}",
+                    s.within_ms,
+                    steps.join(", "),
+                    s.absent.is_some(),
+                    s.guard.is_some()
+                )
+            }
+        };
+        let leaves: Vec<_> = rule.leaves.iter().map(|(label, _)| label.as_str()).collect();
+        format!(
+            "{pattern}; mask={} per_event={} longest={} leaves=[{}]",
+            classes(rule.mask),
+            rule.per_event,
+            rule.longest_window_ms,
+            leaves.join(", ")
+        )
+    }
+
+    #[test]
+    fn each_kind_of_rule_compiles_to_its_shape() {
+        // (the rule's keys after name and severity, what it compiles to)
+        let table: &[(&str, &str)] = &[
+            (
+                "when = \"hr > 100\"",
+                "condition hold=0 tick_cache=Some([]); mask=heart_rate per_event=false longest=0 leaves=[hr]",
+            ),
+            (
+                "when = \"hr > 100\"\nfor = \"30s\"",
+                "condition hold=30000 tick_cache=Some([]); mask=heart_rate|tick per_event=false longest=0 leaves=[hr]",
+            ),
+            (
+                "when = \"avg(hr, 60s) > 100\"",
+                "condition hold=0 tick_cache=Some([0]); mask=heart_rate|tick per_event=false longest=60000 leaves=[avg(hr, 60s)]",
+            ),
+            (
+                "when = \"event.beat and rr_ms > 1000\"",
+                "condition hold=0 tick_cache=None; mask=beat per_event=true longest=0 leaves=[rr_ms]",
+            ),
+            (
+                "when = \"baseline.resting_hr > 50\"",
+                "condition hold=0 tick_cache=Some([]); mask=all per_event=false longest=0 leaves=[baseline.resting_hr]",
+            ),
+            (
+                "when = \"hr > 1\"\nmessage = \"{avg(rr_ms, 30s):.0} after {elapsed}\"\nfor = \"5s\"",
+                "condition hold=5000 tick_cache=Some([]); mask=heart_rate|tick per_event=false longest=30000 leaves=[hr, avg(rr_ms, 30s), elapsed]",
+            ),
+            (
+                "sequence = [\"hr > 150\", \"hr < 120\"]\nwithin = \"2m\"",
+                "sequence within=120000 steps=[heart_rate|tick, heart_rate|tick] absent=false guard=false; mask=heart_rate|tick per_event=false longest=0 leaves=[hr]",
+            ),
+            (
+                "sequence = [\"event.session_start\"]\nwithin = \"10s\"\nnot_followed_by = \"event.beat\"",
+                "sequence within=10000 steps=[session_start|tick] absent=true guard=false; mask=all per_event=false longest=0 leaves=[]",
+            ),
+            (
+                "sequence = [\"hr > 150\", \"hr < prev(hr) - 30\"]\nwithin = \"2m\"\nwhen = \"elapsed < 60s\"",
+                "sequence within=120000 steps=[heart_rate|tick, heart_rate|tick] absent=false guard=true; mask=heart_rate|tick per_event=false longest=0 leaves=[elapsed, hr, prev(hr)]",
+            ),
+            (
+                "sequence = [\"baseline.max_hr > 0\", \"max(rmssd_60s, 5m) > 1\"]\nwithin = \"1h\"\nmessage = \"{prev(hr)}\"",
+                "sequence within=3600000 steps=[all, metrics|tick] absent=false guard=false; mask=metrics|tick per_event=false longest=300000 leaves=[baseline.max_hr, max(rmssd_60s, 5m), prev(hr)]",
+            ),
+        ];
+        for (keys, expected) in table {
+            let file = format!("[[rule]]\nname = \"r\"\nseverity = \"info\"\n{keys}\n");
+            let set = match compile(&file) {
+                Ok(set) => set,
+                Err(e) => panic!("{keys}: {e}"),
+            };
+            assert_eq!(shape(&set.inner.rules[0]), *expected, "{keys}");
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! compiled with the rule and rendered only when the rule fires.
 
 use std::fmt::Write;
+use std::ops::Range;
 
 use crate::error::ErrorKind;
 use crate::expr::{self, ExprError};
@@ -10,11 +11,18 @@ use crate::program::{Compiled, Compiler, Program, Scope, Ty};
 #[derive(Debug, Clone)]
 pub(crate) enum Segment {
     Text(String),
-    Value {
-        program: Program,
-        is_bool: bool,
-        decimals: Option<u8>,
-    },
+    Value { program: Program, shown: Shown },
+}
+
+/// How a placeholder's value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shown {
+    /// A condition: `yes` or `no` (a format spec is ignored).
+    YesNo,
+    /// A number with this many decimals: `{x:.N}`.
+    Fixed(u8),
+    /// A number with up to two decimals, trailing zeros dropped.
+    Short,
 }
 
 /// A compiled message.
@@ -57,40 +65,14 @@ pub(crate) fn compile(
                 let Some(len) = text[i + 1..].find('}') else {
                     return at(i, ErrorKind::UnterminatedPlaceholder);
                 };
-                let inner_start = i + 1;
-                let inner = &text[inner_start..inner_start + len];
-                let (expr_text, decimals) = match inner.rfind(':') {
-                    Some(colon) => {
-                        let spec = &inner[colon + 1..];
-                        let digits = spec.strip_prefix('.').unwrap_or("");
-                        let decimals = match digits.parse::<u8>() {
-                            Ok(d) if d <= 9 => d,
-                            _ => {
-                                return at(inner_start + colon + 1, ErrorKind::BadFormat(spec.to_string()));
-                            }
-                        };
-                        (&inner[..colon], Some(decimals))
-                    }
-                    None => (inner, None),
-                };
-                let parsed = expr::parse(expr_text).map_err(|e| ExprError {
-                    at: e.at + inner_start,
-                    kind: e.kind,
-                })?;
-                let compiled = compiler.compile(expr_text, &parsed).map_err(|e| ExprError {
-                    at: e.at + inner_start,
-                    kind: e.kind,
-                })?;
+                let inner = i + 1..i + 1 + len;
+                i = inner.end + 1;
+                let (segment, placeholder) = compile_placeholder(text, inner, compiler)?;
                 if !literal.is_empty() {
                     segments.push(Segment::Text(std::mem::take(&mut literal)));
                 }
-                segments.push(Segment::Value {
-                    program: compiled.program.clone(),
-                    is_bool: compiled.ty == Ty::Bool,
-                    decimals,
-                });
-                placeholders.push(Placeholder { compiled });
-                i = inner_start + len + 1;
+                segments.push(segment);
+                placeholders.push(placeholder);
             }
             _ => {
                 let ch_len = text[i..].chars().next().map_or(1, char::len_utf8);
@@ -105,6 +87,45 @@ pub(crate) fn compile(
     Ok((Template { segments }, placeholders))
 }
 
+/// The placeholder whose text between the braces is `text[inner]`: `expression` or
+/// `expression:.N`. Errors carry byte offsets into `text`.
+fn compile_placeholder(
+    text: &str,
+    inner: Range<usize>,
+    compiler: &mut Compiler<'_>,
+) -> Result<(Segment, Placeholder), ExprError> {
+    let inner_start = inner.start;
+    let inner = &text[inner];
+    let (expr_text, decimals) = match inner.rfind(':') {
+        Some(colon) => {
+            let spec = &inner[colon + 1..];
+            let digits = spec.strip_prefix('.').unwrap_or("");
+            let decimals = match digits.parse::<u8>() {
+                Ok(d) if d <= 9 => d,
+                _ => return at(inner_start + colon + 1, ErrorKind::BadFormat(spec.to_string())),
+            };
+            (&inner[..colon], Some(decimals))
+        }
+        None => (inner, None),
+    };
+    let into_text = |e: ExprError| ExprError {
+        at: e.at + inner_start,
+        kind: e.kind,
+    };
+    let parsed = expr::parse(expr_text).map_err(into_text)?;
+    let compiled = compiler.compile(expr_text, &parsed).map_err(into_text)?;
+    let shown = match (compiled.ty, decimals) {
+        (Ty::Bool, _) => Shown::YesNo,
+        (_, Some(d)) => Shown::Fixed(d),
+        (_, None) => Shown::Short,
+    };
+    let segment = Segment::Value {
+        program: compiled.program.clone(),
+        shown,
+    };
+    Ok((segment, Placeholder { compiled }))
+}
+
 impl Template {
     /// The message with the current values filled in; unknown values print as `?`.
     pub(crate) fn render(&self, scope: &Scope<'_>) -> String {
@@ -112,22 +133,14 @@ impl Template {
         for seg in &self.segments {
             match seg {
                 Segment::Text(t) => out.push_str(t),
-                Segment::Value {
-                    program,
-                    is_bool,
-                    decimals,
-                } => {
+                Segment::Value { program, shown } => {
                     let v = program.eval(scope);
                     // Writing into a String cannot fail.
-                    let _ = if v.is_nan() {
-                        write!(out, "?")
-                    } else if *is_bool {
-                        write!(out, "{}", if v == 1.0 { "yes" } else { "no" })
-                    } else {
-                        match decimals {
-                            Some(d) => write!(out, "{:.*}", *d as usize, v),
-                            None => write!(out, "{}", format_default(v)),
-                        }
+                    let _ = match shown {
+                        _ if v.is_nan() => write!(out, "?"),
+                        Shown::YesNo => write!(out, "{}", if v == 1.0 { "yes" } else { "no" }),
+                        Shown::Fixed(d) => write!(out, "{:.*}", *d as usize, v),
+                        Shown::Short => write!(out, "{}", format_default(v)),
                     };
                 }
             }

@@ -196,6 +196,21 @@ fn toml_errors_keep_the_parser_message() {
 }
 
 #[test]
+fn toml_errors_keep_the_parser_error_as_the_source() {
+    let e = error_of("[[rule]]\nname = \"x\"\nseverity = \"info\"\nwhn = \"hr\"\n");
+    let source = std::error::Error::source(&e.kind).map(ToString::to_string);
+    // The parser's own report: its position and an excerpt of the file.
+    assert!(
+        source
+            .as_deref()
+            .is_some_and(|s| s.contains("line 4, column 1") && s.contains("whn = \"hr\"")),
+        "{source:?}"
+    );
+    // The located error chains nothing further: its one line already says all of it.
+    assert!(std::error::Error::source(&e).is_none());
+}
+
+#[test]
 fn an_empty_file_and_disabled_rules_are_valid() {
     assert!(compile("").expect("empty file").is_empty());
     let rules = compile(&format!(
