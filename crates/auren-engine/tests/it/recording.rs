@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use auren_engine::recording::{self, ContentError, Format, Recording, RecordingError, Unit};
+use auren_engine::recording::{
+    self, ContentError, Format, Gap, RR_RANGE_MS, Recording, RecordingError, Unit,
+};
 use auren_hrm::capture::{CaptureHeader, format_header, format_record};
 use auren_hrm::{HeartRateMeasurement, HrFormat, RrInterval, SensorContact, encode_heart_rate_measurement};
 use auren_strap::replay::{Replay, group_per_second};
@@ -116,9 +118,51 @@ fn small_inline_fixtures_of_every_format_read_to_their_series() {
         ),
         (
             "hrvlogger.csv",
-            "date,time,rr\n2026-11-21,07:00:00,800\n2026-11-21,07:00:01,\n2026-11-21,07:00:02,810\n".into(),
+            "date,time,rr\n2026-11-21,07:00:00,800\n2026-11-21,07:00:02,810\n".into(),
             Format::Csv,
             vec![800.0, 810.0],
+        ),
+        (
+            "decimal-comma-seconds.txt",
+            "0,800\n0,810\n".into(),
+            Format::KubiosSeconds,
+            vec![800.0, 810.0],
+        ),
+        (
+            "decimal-comma-ms.txt",
+            "800,5\n810,25\n".into(),
+            Format::RrMs,
+            vec![800.5, 810.25],
+        ),
+        (
+            "polar-flow-rr.txt",
+            "0.000\t800\n0.800\t810\n1.610\t790\n".into(),
+            Format::TimeAndRr,
+            vec![800.0, 810.0, 790.0],
+        ),
+        (
+            "time-rr-seconds.txt",
+            "0.800 0.800\n1.610  0.810\n".into(),
+            Format::TimeAndRr,
+            vec![800.0, 810.0],
+        ),
+        (
+            "time-rr-decimal-comma.txt",
+            "0,800;0,800\n1,610;0,810\n".into(),
+            Format::TimeAndRr,
+            vec![800.0, 810.0],
+        ),
+        (
+            "time-rr-comma.csv",
+            "0.8,800\n1.61,810\n".into(),
+            Format::TimeAndRr,
+            vec![800.0, 810.0],
+        ),
+        (
+            "cr-only.rr",
+            "800\r810\r\r790\r".into(),
+            Format::RrMs,
+            vec![800.0, 810.0, 790.0],
         ),
         (
             "ibi.csv",
@@ -153,6 +197,7 @@ fn small_inline_fixtures_of_every_format_read_to_their_series() {
         let tolerance = if format == Format::Capture { 1.0 } else { 1e-9 };
         assert_same_series(&got.rr_ms, &want, tolerance, name);
         assert!(got.warnings.is_empty(), "{name}: {:?}", got.warnings);
+        assert!(got.gaps.is_empty(), "{name}: {:?}", got.gaps);
         assert_eq!(got.capture.is_some(), format == Format::Capture, "{name}");
     }
 }
@@ -217,7 +262,7 @@ fn the_reference_series_round_trips_through_every_format() {
 #[test]
 fn format_names_are_the_serde_names() {
     let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
-    assert_eq!(names, ["rr_ms", "rr_seconds", "csv", "hrmcap"]);
+    assert_eq!(names, ["rr_ms", "rr_seconds", "csv", "time_rr", "hrmcap"]);
     for format in Format::ALL {
         assert_eq!(
             serde_json::to_value(format).unwrap(),
@@ -317,6 +362,21 @@ fn bad_content_is_an_error_naming_the_file_the_line_the_text_and_what_was_expect
             "time,RR (ms)\n1,800\n2,0.8\n",
             out_of_range(3, 0.8, Unit::Millis),
             "line 3: RR interval 0.8 ms is outside",
+        ),
+        (
+            "ragged-time-rr.txt",
+            "0.0\t800\n0.8\t810\t5\n",
+            ContentError::NotTwoColumns {
+                line: 2,
+                text: "0.8\t810\t5".into(),
+            },
+            "line 2: \"0.8\\t810\\t5\" is not two numbers (elapsed time, then RR)",
+        ),
+        (
+            "time-rr-range.txt",
+            "0.0\t800\n0.8\t0\n",
+            out_of_range(2, 0.0, Unit::Millis),
+            "line 2: RR interval 0 ms is outside",
         ),
         (
             "unknown.bin",
@@ -459,6 +519,7 @@ async fn an_rr_recording_replays_one_sample_per_second_with_every_beat() {
     let read = Recording {
         format: Format::RrMs,
         rr_ms: rr.clone(),
+        gaps: Vec::new(),
         warnings: Vec::new(),
         capture: None,
     };
@@ -473,4 +534,290 @@ async fn an_rr_recording_replays_one_sample_per_second_with_every_beat() {
         .collect();
     assert_eq!(beats, rr);
     assert!(!got.iter().any(|e| matches!(e, SourceEvent::Gap { .. })));
+}
+
+#[test]
+fn an_empty_rr_cell_is_a_gap_with_its_rows_named() {
+    let text = "t,hr,rr\n1,70,800\n2,70,810\n3,71,\n4,71,\n5,70,790\n6,70,\n7,70,820\n8,70,\n";
+    let got = recording::parse(text, Path::new("gaps.csv")).unwrap();
+    assert_eq!(got.rr_ms, [800.0, 810.0, 790.0, 820.0]);
+    assert_eq!(
+        got.gaps,
+        [
+            Gap {
+                before: 2,
+                first_line: 4,
+                last_line: 5
+            },
+            Gap {
+                before: 3,
+                first_line: 7,
+                last_line: 7
+            },
+        ]
+    );
+    assert_eq!(
+        got.segments(),
+        [&[800.0, 810.0][..], &[790.0][..], &[820.0][..]],
+        "no interval follows another across a gap"
+    );
+    assert_eq!(
+        got.warnings,
+        [
+            "lines 4–5: no RR value: a gap, no interval is computed across it",
+            "line 7: no RR value: a gap, no interval is computed across it",
+            "line 9: no RR value",
+        ]
+    );
+
+    // Past twenty gaps one line counts the rest, so a file of HR-only rows does not flood stderr.
+    let many: String = std::iter::once("t,rr\n".to_string())
+        .chain((0..30).map(|i| format!("{i},800\n{i},\n")))
+        .chain(["99,800\n".to_string()])
+        .collect();
+    let got = recording::parse(&many, Path::new("many.csv")).unwrap();
+    assert_eq!(got.gaps.len(), 30);
+    assert_eq!(got.segments().len(), 31);
+    assert_eq!(got.warnings.len(), 21);
+    assert_eq!(
+        got.warnings[20],
+        "10 more gaps (rows without an RR value) up to line 61"
+    );
+}
+
+#[test]
+fn utf16_with_a_byte_order_mark_reads_like_utf8() {
+    let rr = rr_values("nsr_5min.rr");
+    let text = format!(
+        "RR (ms)\r\n{}",
+        rr.iter().map(|v| format!("{v}\r\n")).collect::<String>()
+    );
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let le: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(units.iter().flat_map(|u| u.to_le_bytes()))
+        .collect();
+    let be: Vec<u8> = [0xFE, 0xFF]
+        .into_iter()
+        .chain(units.iter().flat_map(|u| u.to_be_bytes()))
+        .collect();
+    let want = recording::parse(&text, Path::new("notepad.txt")).unwrap();
+    assert_eq!(want.rr_ms, rr);
+    for (name, bytes) in [("le.txt", le), ("be.txt", be)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(recording::read(&path).unwrap(), want, "{name}");
+        assert_eq!(
+            recording::parse_bytes(bytes, Path::new(name)).unwrap(),
+            want,
+            "{name}"
+        );
+    }
+
+    // A lone surrogate or an odd byte count is not text.
+    let cases: [(&str, Vec<u8>, usize); 2] = [
+        (
+            "surrogate.txt",
+            vec![0xFF, 0xFE, b'8', 0, 0x00, 0xD8, b'\n', 0],
+            4,
+        ),
+        ("odd.txt", vec![0xFF, 0xFE, b'8', 0, b'0'], 4),
+    ];
+    for (name, bytes, byte) in cases {
+        let err = recording::parse_bytes(bytes, Path::new(name)).unwrap_err();
+        assert!(
+            matches!(err, RecordingError::NotUtf16 { byte: b, .. } if b == byte),
+            "{name}: {err:?}"
+        );
+        assert!(err.to_string().contains("invalid UTF-16"), "{err}");
+    }
+}
+
+/// A one-notification payload with raw 1/1024 s RR values, as a confused strap may send them.
+fn raw_rr_payload(raw: &[u16]) -> Vec<u8> {
+    // Flags 0x10: 8-bit heart rate, RR intervals present.
+    let mut bytes = vec![0x10, 60];
+    for r in raw {
+        bytes.extend(r.to_le_bytes());
+    }
+    bytes
+}
+
+#[test]
+fn a_capture_interval_no_heart_produces_is_reported_with_its_line_and_left_out() {
+    let mut text = format_header(&CaptureHeader::new());
+    text.push_str(&format_record(1_000, &payload(&[800.0], SensorContact::Detected)));
+    // Line 3: 0 ms; line 4: 65 535 / 1024 s = 64 s; line 5 a good beat after a bad one in the same
+    // notification.
+    text.push_str(&format_record(1_500, &raw_rr_payload(&[0])));
+    text.push_str(&format_record(2_000, &raw_rr_payload(&[u16::MAX])));
+    text.push_str(&format_record(2_800, &raw_rr_payload(&[0, 829])));
+    text.push_str(&format_record(3_600, &payload(&[810.0], SensorContact::Detected)));
+    let got = recording::parse(&text, Path::new("bad-rr.hrmcap")).unwrap();
+    assert_eq!(got.rr_ms.len(), 3, "{:?}", got.rr_ms);
+    assert!(got.rr_ms.iter().all(|rr| RR_RANGE_MS.contains(rr)));
+    assert_eq!(
+        got.gaps,
+        [Gap {
+            before: 1,
+            first_line: 3,
+            last_line: 5
+        }]
+    );
+    assert_eq!(got.warnings.len(), 3, "{:?}", got.warnings);
+    for (warning, (line, value)) in got.warnings.iter().zip([(3, "0"), (4, "63999"), (5, "0")]) {
+        assert!(
+            warning.starts_with(&format!(
+                "line {line}: RR interval {value} ms is outside 200–3000 ms"
+            )),
+            "{warning}"
+        );
+    }
+}
+
+#[test]
+fn messages_quote_a_short_excerpt_of_a_huge_line() {
+    let huge = "9".repeat(5_000_000);
+    let cases: Vec<(&str, String)> = vec![
+        ("word.rr", format!("800\nx{huge}\n")),
+        ("inf.txt", format!("800\n{huge}e999\n")),
+        ("range.rr", format!("800\n{huge}\n")),
+        ("ragged.txt", format!("0\t800\n1\t{huge}x\t2\n")),
+        ("cell.csv", format!("t,rr\n1,800\n2,x{huge}\n")),
+        (
+            "header.csv",
+            format!("t,{huge},{}\n1,2\n", "col,".repeat(100_000)),
+        ),
+        ("unknown.bin", format!("\u{1}{huge}")),
+        ("bad.hrmcap", format!("# auren-capture v1 {huge}\n")),
+    ];
+    for (name, text) in cases {
+        let err = recording::parse(&text, Path::new(name)).unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            shown.chars().count() < 1_200,
+            "{name}: {} chars",
+            shown.chars().count()
+        );
+        assert!(shown.starts_with(&format!("{name}: ")), "{shown}");
+    }
+    // Within a capture, a damaged record line is a warning, quoted as briefly.
+    let mut text = format_header(&CaptureHeader::new());
+    text.push_str(&format!("x{huge} 00\n"));
+    text.push_str(&format_record(1_000, &payload(&[800.0], SensorContact::Detected)));
+    let got = recording::parse(&text, Path::new("lines.hrmcap")).unwrap();
+    assert!(
+        got.warnings.iter().all(|w| w.chars().count() < 200),
+        "{:?}",
+        got.warnings[0].len()
+    );
+}
+
+/// A small deterministic generator, so the many-inputs tests below need no extra crate.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[test]
+fn generated_files_of_every_text_format_read_back_their_series() {
+    let mut rng = Lcg(0x5eed);
+    for case in 0..600 {
+        let n = 1 + rng.below(40) as usize;
+        // Whole milliseconds, or three decimals of a second: exact in either writing.
+        let rr: Vec<f64> = (0..n).map(|_| 300.0 + rng.below(1700) as f64).collect();
+        let ends = ["\n", "\r\n", "\r"][rng.below(3) as usize];
+        let comma = rng.below(2) == 0;
+        let num = |v: f64| {
+            let s = format!("{v}");
+            if comma { s.replacen('.', ",", 1) } else { s }
+        };
+        let seconds = |v: f64| num(v / 1000.0);
+        let (name, lines, format): (&str, Vec<String>, Format) = match case % 5 {
+            0 => ("g.rr", rr.iter().map(|&v| num(v)).collect(), Format::RrMs),
+            1 => (
+                "g.txt",
+                rr.iter().map(|&v| seconds(v)).collect(),
+                Format::KubiosSeconds,
+            ),
+            2 => {
+                let mut t = 0.0;
+                let rows = rr.iter().map(|&v| {
+                    let row = format!("{}\t{}", seconds(t), num(v));
+                    t += v;
+                    row
+                });
+                ("flow.txt", rows.collect(), Format::TimeAndRr)
+            }
+            3 => (
+                "g.csv",
+                std::iter::once("time;RR (s)".to_string())
+                    .chain(rr.iter().enumerate().map(|(i, &v)| format!("{i};{}", seconds(v))))
+                    .collect(),
+                Format::Csv,
+            ),
+            _ => (
+                "g.csv",
+                std::iter::once("time,rr".to_string())
+                    .chain(rr.iter().enumerate().map(|(i, &v)| format!("{i},{v}")))
+                    .collect(),
+                Format::Csv,
+            ),
+        };
+        let text = lines.join(ends) + ends;
+        let got =
+            recording::parse(&text, Path::new(name)).unwrap_or_else(|e| panic!("case {case}: {e}\n{text:?}"));
+        assert_eq!(got.format, format, "case {case}: {text:?}");
+        assert_same_series(&got.rr_ms, &rr, 1e-9, &format!("case {case}"));
+        assert!(got.gaps.is_empty() && got.warnings.is_empty(), "case {case}");
+    }
+}
+
+#[test]
+fn any_input_is_read_or_refused_without_a_panic() {
+    let mut rng = Lcg(7);
+    let alphabet: Vec<char> = "0123456789.,;\t \r\n#-e+xRr()[]ms\u{feff}\u{fffd}"
+        .chars()
+        .collect();
+    for case in 0..3_000 {
+        let len = rng.below(120) as usize;
+        let bytes: Vec<u8> = if case % 3 == 0 {
+            (0..len).map(|_| rng.below(256) as u8).collect()
+        } else {
+            let text: String = (0..len)
+                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
+                .collect();
+            let prefix: &[u8] = match case % 7 {
+                0 => &[0xFF, 0xFE],
+                1 => b"t,rr\n",
+                2 => b"# auren-capture v1\n",
+                _ => b"",
+            };
+            prefix.iter().copied().chain(text.into_bytes()).collect()
+        };
+        if let Ok(read) = recording::parse_bytes(bytes, Path::new("any.txt")) {
+            assert!(!read.rr_ms.is_empty(), "case {case}");
+            assert!(
+                read.rr_ms.iter().all(|rr| RR_RANGE_MS.contains(rr)),
+                "case {case}"
+            );
+            assert!(
+                read.gaps
+                    .iter()
+                    .all(|g| 0 < g.before && g.before < read.rr_ms.len())
+            );
+        }
+    }
 }
