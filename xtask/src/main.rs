@@ -4,19 +4,23 @@
 //! machine), `bench` (benchmarks that compare Auren with its peers in the same run; `bench_desktop` for the
 //! app's start, memory, frame rate and package size), `system` (installing what a fresh Debian/Ubuntu
 //! machine lacks), `ui` (the npm side), `headless` (a virtual display, D-Bus session and keyring for the
-//! window tests), `cmd` (running child processes with their command line echoed).
+//! window tests), `cmd` (running child processes with their command line echoed), `tidy` (the invariants a
+//! machine checks), `location` (finding the workspace at run time).
 
 mod bench;
 mod bench_desktop;
 mod cmd;
 mod headless;
+mod location;
 mod run;
 mod system;
 mod test;
+mod tidy;
 mod ui;
 
 use anyhow::bail;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -25,9 +29,12 @@ commands:
   run [-- ARGS]         install what the desktop app needs (system packages, Node.js, the UI's npm
                         dependencies), build the UI, then build and start the app (release build)
   test                  install what the tests need, then run every check and test: the UI's vitest
-                        tests and build, fmt check, clippy -D warnings, all workspace tests, fuzz smoke
-                        run of the strap parser, and the desktop end-to-end tests under Xvfb
+                        tests and build, fmt check, tidy, clippy -D warnings, all workspace tests, fuzz
+                        smoke run of the strap parser, and the desktop end-to-end tests under Xvfb
                         (closing line: `tests: N passed, N failed`)
+  tidy                  the invariants a machine checks (dependency layers, pure cores, //! docs, no
+                        todo/dbg, lint attributes with reasons, unwrap denied outside tests): one line
+                        per violation; `cargo xtask tidy --help` lists the rules
   e2e                   only the desktop end-to-end tests (tests/e2e) under Xvfb, with what they need;
                         screenshots of failed steps in <target>/e2e-screenshots, logs in e2e-logs
   bench hrv             Auren's HRV panel vs NeuroKit2 0.2.13 on the same data, in one run
@@ -52,8 +59,20 @@ fn main() -> std::process::ExitCode {
 fn dispatch() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    if matches!(args.as_slice(), ["help" | "--help" | "-h"] | []) {
+        print!("{USAGE}");
+        return Ok(());
+    }
+    if let ["tidy", "help" | "--help" | "-h"] = args.as_slice() {
+        print!("{}", tidy::help());
+        return Ok(());
+    }
+    // Every command below works in the workspace, so it is found (or its absence reported) first.
+    let found = location::from_environment()?;
+    ROOT.get_or_init(|| found);
     match args.as_slice() {
         ["test"] => test::run(),
+        ["tidy"] => tidy::run(),
         ["e2e"] => test::end_to_end_only(),
         ["run"] => run::run(&[]),
         ["run", "--", rest @ ..] => run::run(rest),
@@ -61,18 +80,17 @@ fn dispatch() -> anyhow::Result<()> {
         ["bench", which] => bench::run(which),
         // Internal: `bench desktop` re-runs xtask under the virtual display to time the app's starts.
         [bench_desktop::COLD_START_COMMAND, app, runs] => bench_desktop::cold_start_inside(app, runs),
-        ["help" | "--help" | "-h"] | [] => {
-            print!("{USAGE}");
-            Ok(())
-        }
         _ => bail!("unknown command: {}\n\n{USAGE}", args.join(" ")),
     }
 }
 
-/// The workspace root (the parent of this crate's folder), whatever the current directory.
+/// The workspace root, found once at start by [`location::from_environment`].
+static ROOT: OnceLock<PathBuf> = OnceLock::new();
+
+/// The workspace root (the parent of xtask's folder at run time), whatever the current directory.
 fn root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+    // `dispatch` sets it before any command runs; the empty path (the current directory) is unreachable.
+    ROOT.get().cloned().unwrap_or_default()
 }
 
 /// Where cargo puts build output: `CARGO_TARGET_DIR` when set (a cache outside the clone), else `target/`.

@@ -1,5 +1,5 @@
 //! `cargo xtask test`: installs what the tests need, then runs every check and test of the project:
-//! the UI's (vitest, then its build, which the app embeds), fmt, clippy, the fuzz smoke run, the
+//! the UI's (vitest, then its build, which the app embeds), fmt, tidy, clippy, the fuzz smoke run, the
 //! workspace's tests, and the desktop end-to-end tests on a virtual display.
 
 use crate::headless::{self, Headless};
@@ -25,6 +25,9 @@ pub fn run() -> anyhow::Result<()> {
     let mut tally = ui::test()?;
     ui::build()?;
     cmd::run(cmd::cargo().current_dir(root()).args(["fmt", "--all", "--check"]))?;
+    // Before clippy: the invariants are cheap to check and name what to fix in one line each.
+    eprintln!("==> tidy");
+    crate::tidy::run()?;
     cmd::run(cmd::cargo().current_dir(root()).args([
         "clippy",
         "--workspace",
