@@ -2,9 +2,187 @@
 //! snake_case names, and built from the domain types by explicit conversions (never the domain
 //! types themselves, so a change inside auren-hrv or auren-cep does not silently change a wire shape).
 
-use auren_cep::{Alert, Evidence};
-use auren_hrv::Metric;
+use auren_cep::{Alert, Evidence, Severity};
+use auren_hrv::artifacts::ArtifactKind;
+use auren_hrv::readiness::Verdict;
+use auren_hrv::{Absent, Metric};
 use serde::{Deserialize, Serialize};
+
+/// How serious an alert is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum SeverityDto {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl From<Severity> for SeverityDto {
+    fn from(s: Severity) -> Self {
+        match s {
+            Severity::Info => Self::Info,
+            Severity::Warning => Self::Warning,
+            Severity::Critical => Self::Critical,
+        }
+    }
+}
+
+impl SeverityDto {
+    /// The severity stored as `name` (the words of [`Severity::as_str`]), if it is one.
+    pub fn from_stored(name: &str) -> Option<Self> {
+        [Self::Info, Self::Warning, Self::Critical]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+
+    /// The wire and database word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+/// The kind of an artifact label (Lipponen & Tarvainen).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ArtifactKindDto {
+    Ectopic,
+    Missed,
+    Extra,
+    LongShort,
+}
+
+impl From<ArtifactKind> for ArtifactKindDto {
+    fn from(k: ArtifactKind) -> Self {
+        match k {
+            ArtifactKind::Ectopic => Self::Ectopic,
+            ArtifactKind::Missed => Self::Missed,
+            ArtifactKind::Extra => Self::Extra,
+            ArtifactKind::LongShort => Self::LongShort,
+        }
+    }
+}
+
+impl ArtifactKindDto {
+    pub const ALL: [Self; 4] = [Self::Ectopic, Self::Missed, Self::Extra, Self::LongShort];
+
+    /// The label stored as `name` (the words of [`ArtifactKind::as_str`]), if it is one.
+    pub fn from_stored(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// The wire and database word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ectopic => "ectopic",
+            Self::Missed => "missed",
+            Self::Extra => "extra",
+            Self::LongShort => "long_short",
+        }
+    }
+}
+
+/// What a session was recorded as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKindDto {
+    Rest,
+    Morning,
+    Exercise,
+    Breathing,
+    Other,
+}
+
+impl From<auren_store::SessionKind> for SessionKindDto {
+    fn from(k: auren_store::SessionKind) -> Self {
+        use auren_store::SessionKind as K;
+        match k {
+            K::Rest => Self::Rest,
+            K::Morning => Self::Morning,
+            K::Exercise => Self::Exercise,
+            K::Breathing => Self::Breathing,
+            K::Other => Self::Other,
+        }
+    }
+}
+
+impl From<SessionKindDto> for auren_cep::SessionKind {
+    fn from(k: SessionKindDto) -> Self {
+        match k {
+            SessionKindDto::Rest => Self::Rest,
+            SessionKindDto::Morning => Self::Morning,
+            SessionKindDto::Exercise => Self::Exercise,
+            SessionKindDto::Breathing => Self::Breathing,
+            SessionKindDto::Other => Self::Other,
+        }
+    }
+}
+
+/// Where the 7-day lnRMSSD mean lies against the normal range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictDto {
+    Below,
+    Within,
+    Above,
+}
+
+impl From<Verdict> for VerdictDto {
+    fn from(v: Verdict) -> Self {
+        match v {
+            Verdict::Below => Self::Below,
+            Verdict::Within => Self::Within,
+            Verdict::Above => Self::Above,
+        }
+    }
+}
+
+/// Why a metric has no value: the closed set of auren-hrv's `Absent`, without its numbers (those are
+/// in the message).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum AbsentReasonDto {
+    TooFewBeats,
+    TooShort,
+    ZeroVariance,
+    Undefined,
+    TooFewReadings,
+    InvalidRr,
+}
+
+/// A missing metric value: the reason to switch on and the sentence to show.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AbsentDto {
+    pub reason: AbsentReasonDto,
+    /// "needs at least 64 beats, got 20".
+    pub message: String,
+}
+
+impl From<&Absent> for AbsentDto {
+    fn from(why: &Absent) -> Self {
+        let reason = match why {
+            Absent::TooFewBeats { .. } => AbsentReasonDto::TooFewBeats,
+            Absent::TooShort { .. } => AbsentReasonDto::TooShort,
+            Absent::ZeroVariance => AbsentReasonDto::ZeroVariance,
+            Absent::Undefined(_) => AbsentReasonDto::Undefined,
+            Absent::TooFewReadings { .. } => AbsentReasonDto::TooFewReadings,
+            Absent::InvalidRr { .. } => AbsentReasonDto::InvalidRr,
+        };
+        Self {
+            reason,
+            message: why.to_string(),
+        }
+    }
+}
 
 /// A metric value, or why it is missing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -12,8 +190,8 @@ use serde::{Deserialize, Serialize};
 pub struct MetricDto {
     pub key: String,
     pub value: Option<f64>,
-    /// Why `value` is missing ("needs at least 64 beats, got 20").
-    pub absent: Option<String>,
+    /// Why `value` is missing.
+    pub absent: Option<AbsentDto>,
 }
 
 impl MetricDto {
@@ -27,7 +205,7 @@ impl MetricDto {
             Err(why) => Self {
                 key: key.to_owned(),
                 value: None,
-                absent: Some(why.to_string()),
+                absent: Some(AbsentDto::from(why)),
             },
         }
     }
@@ -80,8 +258,7 @@ pub struct AlertDto {
     pub id: Option<i64>,
     pub session_id: Option<i64>,
     pub rule: String,
-    /// `info`, `warning` or `critical`.
-    pub severity: String,
+    pub severity: SeverityDto,
     /// Session time, ms.
     pub at_ms: i64,
     /// Wall time, Unix ms.
@@ -97,7 +274,7 @@ impl AlertDto {
             id: None,
             session_id,
             rule: alert.rule.clone(),
-            severity: alert.severity.as_str().to_owned(),
+            severity: SeverityDto::from(alert.severity),
             at_ms: alert.at_ms,
             at_unix_ms: started_at_unix_ms.saturating_add(alert.at_ms),
             message: alert.message.clone(),
@@ -110,11 +287,44 @@ impl AlertDto {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct BeatDto {
+    /// Position in the session's raw beat series (0-based, across gaps): the key corrections refer to.
+    pub index: u64,
     /// Session time of the beat, ms.
     pub at_ms: f64,
     pub rr_ms: f64,
-    /// `ectopic`, `missed`, `extra`, `long_short`, or none.
-    pub artifact: Option<String>,
+    /// The artifact label, or none for a normal beat. In a live update this is the provisional label
+    /// (a check on the beats so far); [`LiveUpdateDto::corrections`] revises it when the final one differs.
+    pub artifact: Option<ArtifactKindDto>,
+}
+
+impl BeatDto {
+    /// A stored beat at `index` of its session. A label the store holds that is not an artifact kind
+    /// (only this engine writes labels, so none is expected) is logged and shown as a normal beat.
+    pub fn stored(index: u64, row: &auren_store::BeatRow) -> Self {
+        let artifact = row.artifact.as_deref().and_then(|name| {
+            let kind = ArtifactKindDto::from_stored(name);
+            if kind.is_none() {
+                tracing::warn!(label = name, index, "a stored beat has an unknown artifact label");
+            }
+            kind
+        });
+        Self {
+            index,
+            at_ms: row.t_ms,
+            rr_ms: row.rr_ms,
+            artifact,
+        }
+    }
+}
+
+/// A beat whose final label differs from the provisional one sent with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct LabelCorrectionDto {
+    /// The beat's [`BeatDto::index`].
+    pub index: u64,
+    /// Its final label.
+    pub artifact: Option<ArtifactKindDto>,
 }
 
 /// The state of the strap link as the UI shows it.
@@ -142,11 +352,17 @@ pub struct LiveMetricsDto {
     pub dfa_alpha1: Option<f64>,
 }
 
-/// One update to subscribers of a live session: at most ten per second of session time; beats and
-/// alerts since the previous update ride along so nothing is lost to the throttle.
+/// One update to subscribers of a live source: at most ten per second of session time; beats, label
+/// corrections and alerts since the previous update ride along so nothing is lost to the throttle.
+///
+/// Beats arrive at once with a provisional label; each beat's final label is known once 16 more beats
+/// have followed it (see `labeller`). `confirmed_through` says how far the final labels reach and
+/// `corrections` lists those that differ from what was sent, so a client keeps beats by index and
+/// revises them in place.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LiveUpdateDto {
+    /// None while monitoring (nothing is stored yet); the session's id once recording.
     pub session_id: Option<i64>,
     /// Session time, ms.
     pub at_ms: i64,
@@ -155,9 +371,15 @@ pub struct LiveUpdateDto {
     pub link: LinkDto,
     pub battery_percent: Option<u8>,
     pub metrics: LiveMetricsDto,
+    /// New beats, with provisional labels.
     pub beats: Vec<BeatDto>,
+    /// Every beat with `index <= confirmed_through` has its final label; none yet when absent.
+    pub confirmed_through: Option<u64>,
+    /// Final labels that differ from the provisional ones sent (only beats newly confirmed).
+    pub corrections: Vec<LabelCorrectionDto>,
     pub alerts: Vec<AlertDto>,
     pub beats_total: u64,
+    /// Beats with a final artifact label so far.
     pub artifacts_total: u64,
     /// The last update of the session.
     pub ended: bool,
@@ -170,8 +392,7 @@ pub struct SessionSummaryDto {
     pub id: i64,
     pub started_at_unix_ms: i64,
     pub ended_at_unix_ms: Option<i64>,
-    /// `rest`, `morning`, `exercise`, `breathing`, `other`.
-    pub kind: String,
+    pub kind: SessionKindDto,
     pub source: String,
     pub strap_address: Option<String>,
     pub beat_count: i64,
@@ -214,8 +435,8 @@ pub struct ReadinessDto {
     pub cv_7d_pct: Option<f64>,
     /// lnRMSSD per day.
     pub trend: Option<f64>,
-    /// `below`, `within`, `above`; none until there are enough readings.
-    pub verdict: Option<String>,
+    /// None until there are enough readings.
+    pub verdict: Option<VerdictDto>,
     pub resting_hr: Option<f64>,
 }
 
@@ -230,7 +451,7 @@ impl From<&auren_hrv::readiness::Readiness> for ReadinessDto {
             normal_range: r.normal_range,
             cv_7d_pct: r.cv_7d_pct.clone().ok(),
             trend: r.trend.clone().ok(),
-            verdict: r.verdict.map(|v| v.as_str().to_owned()),
+            verdict: r.verdict.map(VerdictDto::from),
             resting_hr: None,
         }
     }

@@ -7,7 +7,7 @@ use auren_hrm::SensorContact;
 use auren_hrv::rolling::{DFA_SPAN_MS, RecentBeats, RollingWindow, WindowError, WindowStats};
 use auren_strap::{Sample, SourceEvent};
 
-use crate::dto::{AlertDto, BeatDto, LinkDto, LiveMetricsDto, LiveUpdateDto};
+use crate::dto::{AlertDto, ArtifactKindDto, BeatDto, LinkDto, LiveMetricsDto, LiveUpdateDto};
 use crate::labeller::{LabelledBeat, Labeller};
 
 /// Detector ticks on session time.
@@ -93,6 +93,7 @@ pub struct Pipeline {
     link: LinkDto,
     battery: Option<u8>,
     pending_beats: Vec<BeatDto>,
+    confirmed_through: Option<u64>,
     pending_alerts: Vec<AlertDto>,
     beats_total: u64,
     artifacts_total: u64,
@@ -133,6 +134,7 @@ impl Pipeline {
             link: LinkDto::Connecting,
             battery: None,
             pending_beats: Vec::new(),
+            confirmed_through: None,
             pending_alerts: Vec::new(),
             beats_total: 0,
             artifacts_total: 0,
@@ -290,10 +292,12 @@ impl Pipeline {
         }
         sink.beat(beat);
         self.pending_beats.push(BeatDto {
+            index: beat.index,
             at_ms: beat.at_ms,
             rr_ms: beat.rr_ms,
-            artifact: beat.artifact.map(|k| k.as_str().to_owned()),
+            artifact: beat.artifact.map(ArtifactKindDto::from),
         });
+        self.confirmed_through = Some(beat.index);
         self.cep(
             EventKind::Beat {
                 rr_ms: beat.rr_ms,
@@ -414,6 +418,8 @@ impl Pipeline {
             battery_percent: self.battery,
             metrics: self.metrics.clone(),
             beats: std::mem::take(&mut self.pending_beats),
+            confirmed_through: self.confirmed_through,
+            corrections: Vec::new(),
             alerts: std::mem::take(&mut self.pending_alerts),
             beats_total: self.beats_total,
             artifacts_total: self.artifacts_total,

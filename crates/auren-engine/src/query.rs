@@ -8,7 +8,8 @@ use auren_hrv::readiness::{self, BASELINE_DAYS, ROLLING_DAYS, daily_series};
 use auren_store::{AlertRow, BeatRow, GapRow, SessionId, SessionRow, Store};
 
 use crate::dto::{
-    AlertDto, BaselinesDto, EvidenceDto, GapDto, MetricDto, ReadinessDto, SessionDetailDto, SessionSummaryDto,
+    AlertDto, BaselinesDto, EvidenceDto, GapDto, MetricDto, ReadinessDto, SessionDetailDto, SessionKindDto,
+    SessionSummaryDto, SeverityDto,
 };
 use crate::error::EngineError;
 
@@ -32,7 +33,7 @@ pub fn session_summary(row: &SessionRow) -> SessionSummaryDto {
         id: row.id.0,
         started_at_unix_ms: row.started_at,
         ended_at_unix_ms: row.ended_at,
-        kind: row.kind.as_str().to_owned(),
+        kind: SessionKindDto::from(row.kind),
         source: row.source.clone(),
         strap_address: row.strap_address.clone(),
         beat_count: row.beat_count,
@@ -107,12 +108,25 @@ pub fn alert_dto(row: &AlertRow) -> AlertDto {
         id: Some(row.id),
         session_id: Some(row.session_id.0),
         rule: row.rule.clone(),
-        severity: row.severity.clone(),
+        severity: stored_severity(row),
         at_ms: row.at_ms as i64,
         at_unix_ms: row.at,
         message: row.message.clone(),
         evidence,
     }
+}
+
+/// The severity of a stored alert. The table's CHECK admits only the three words; should another ever
+/// appear, it is logged and shown as a warning rather than failing the list.
+fn stored_severity(row: &AlertRow) -> SeverityDto {
+    SeverityDto::from_stored(&row.severity).unwrap_or_else(|| {
+        tracing::warn!(
+            severity = row.severity,
+            alert = row.id,
+            "a stored alert has an unknown severity"
+        );
+        SeverityDto::Warning
+    })
 }
 
 /// Alerts of every session fired at wall times `from_unix_ms <= at < to_unix_ms`, oldest first.

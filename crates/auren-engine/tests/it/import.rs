@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use auren_cep::{Baselines, DEFAULT_RULES, SessionKind, compile};
+use auren_engine::dto::SessionKindDto;
 use auren_engine::import::{ImportConfig, ImportError, import_recording};
 use auren_engine::query;
 use auren_engine::recording::{Format, RecordingError};
@@ -58,7 +59,7 @@ async fn the_reference_recording_is_stored_beat_for_beat_with_its_reference_rmss
 
     let detail = query::session_detail(&store, got.session_id).await.unwrap();
     assert_eq!(detail.summary.beat_count as usize, lines);
-    assert_eq!(detail.summary.kind, "other");
+    assert_eq!(detail.summary.kind, SessionKindDto::Other);
     assert_eq!(detail.summary.source, "import: nsr_5min.rr (rr_ms)");
     assert_eq!(detail.summary.started_at_unix_ms, STARTED_AT);
     assert!(detail.gaps.is_empty(), "{:?}", detail.gaps);
@@ -89,15 +90,21 @@ async fn every_format_is_stored_with_all_its_beats_and_the_session_kind_asked_fo
             seconds,
             Format::KubiosSeconds,
             SessionKind::Other,
-            "other",
+            SessionKindDto::Other,
         ),
-        ("polar.txt", polar, Format::Csv, SessionKind::Rest, "rest"),
+        (
+            "polar.txt",
+            polar,
+            Format::Csv,
+            SessionKind::Rest,
+            SessionKindDto::Rest,
+        ),
         (
             "strap.hrmcap",
             capture_of(&rr, 0..0, 0..0),
             Format::Capture,
             SessionKind::Exercise,
-            "exercise",
+            SessionKindDto::Exercise,
         ),
     ];
     let dir = tempfile::tempdir().unwrap();

@@ -3,6 +3,7 @@
 
 use auren_cep::{Baselines, DEFAULT_RULES, compile};
 use auren_engine::EngineError;
+use auren_engine::dto::VerdictDto;
 use auren_engine::morning::{MORNING_READING_MS, MorningConfig, morning_reading};
 use auren_engine::query;
 use auren_store::SessionId;
@@ -28,7 +29,7 @@ fn config() -> MorningConfig {
 async fn morning_reading_judges_today_against_the_seeded_normal_range() {
     // 59 seeded mornings alternating ±0.05 around `seeded`; today a `fatigued` reading (lnRMSSD
     // about 2.3): far below a range around 4.0, far above one around 1.0.
-    let cases = [(4.0, "below"), (1.0, "above")];
+    let cases = [(4.0, VerdictDto::Below), (1.0, VerdictDto::Above)];
     for (seeded, verdict) in cases {
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir).await;
@@ -46,11 +47,7 @@ async fn morning_reading_judges_today_against_the_seeded_normal_range() {
             .unwrap();
         assert!((1.8..2.9).contains(&result.ln_rmssd), "{}", result.ln_rmssd);
         assert!((68.0..76.0).contains(&result.resting_hr.unwrap()));
-        assert_eq!(
-            result.readiness.verdict.as_deref(),
-            Some(verdict),
-            "seeded {seeded}"
-        );
+        assert_eq!(result.readiness.verdict, Some(verdict), "seeded {seeded}");
         assert_eq!(result.readiness.today_ln_rmssd, Some(result.ln_rmssd));
 
         let session = store
