@@ -1,5 +1,6 @@
 //! Fuzzes the 0x2A37 decoder: no input panics, and whatever decodes re-encodes to bytes that decode to the
 //! same measurement, no longer than the input.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 #![no_main]
 
 use auren_hrm::{HrFormat, decode_heart_rate_measurement, encode_heart_rate_measurement};

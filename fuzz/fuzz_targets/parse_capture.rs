@@ -1,5 +1,6 @@
 //! Fuzzes the `.hrmcap` parser: no text panics, and a parsed capture formats back to text that parses to
 //! the same header and records.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 #![no_main]
 
 use auren_hrm::capture::{Capture, format_header, format_record, parse};

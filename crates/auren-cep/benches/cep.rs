@@ -6,6 +6,7 @@
 //! (by wall clock and by the thread's CPU time, which a shared machine does not inflate)
 //! and p50/p99/p99.9/max of single `on_event` calls (each timed with `Instant`, whose own cost of
 //! a few tens of ns is included).
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use std::hint::black_box;
 use std::time::Instant;

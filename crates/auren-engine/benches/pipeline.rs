@@ -1,5 +1,6 @@
 //! Cost of the live pipeline per beat (labelling, windows, DFA cadence, rules) without I/O: one simulated
 //! hour at rest through `Pipeline` into a sink that drops everything.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use auren_cep::{Alert, Baselines, DEFAULT_RULES, SessionKind, compile};
 use auren_engine::dto::LiveUpdateDto;

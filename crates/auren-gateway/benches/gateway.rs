@@ -3,6 +3,7 @@
 //! per streamed chunk, and the time from a refused connection to the next route's first byte.
 //!
 //! Run: `cargo bench -p auren-gateway --bench gateway` (what `cargo xtask bench gateway` runs).
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use auren_fake_llm::{FakeLlm, Reply, Script};
 use auren_gateway::{

@@ -1,4 +1,5 @@
 //! Benchmarks of the per-notification hot path (0x2A37 decode) and of parsing a one-hour capture.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use std::hint::black_box;
 

@@ -1,5 +1,6 @@
 //! Artifact correction of a 24-hour recording: 24 × `nsr_60min.rr` end to end (112 416 beats, the
 //! series `cargo xtask bench hrv` uses), and a synthetic day with an artifact every ~500 beats.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use std::hint::black_box;
 

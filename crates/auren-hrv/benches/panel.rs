@@ -1,5 +1,6 @@
 //! The full metric panel on the 5-minute reference recording and on a 24-hour series (the hour
 //! recording repeated 24 times, 112 416 beats), plus the costliest parts of the day on their own.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use std::hint::black_box;
 use std::time::Duration;

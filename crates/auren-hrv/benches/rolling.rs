@@ -1,4 +1,5 @@
 //! Per-beat cost of the live window: criterion's mean, then the p50/p99/max of single pushes.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -3,6 +3,7 @@
 //!
 //! usage: artifact_sweep DIR [--list]  (DIR holds nsr_5min.rr and nsr_60min.rr; `--list` also prints
 //! every injection that was not labelled exactly or brought other labels)
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use auren_hrv::sweep::{self, Injection, Summary, SweepConfig, Verdict};
 

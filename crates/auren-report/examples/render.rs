@@ -2,6 +2,7 @@
 //!
 //! `cargo run -p auren-report --release --example render -- [file.rr (ms per line)] [--simulated]
 //! [--size 800x600]`
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use auren_hrv::artifacts;
 use auren_hrv::panel::{PanelOptions, analyze};

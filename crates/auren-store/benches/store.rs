@@ -7,6 +7,7 @@
 //! the per-day aggregates over the beats show what a beat-derived trend would cost instead.
 //!
 //! Run: `CARGO_TARGET_DIR=/work/target-store cargo bench -p auren-store --bench store`
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use auren_store::{NewSession, SessionId, SessionKind, Store, WriterConfig};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

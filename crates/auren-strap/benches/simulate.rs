@@ -1,5 +1,6 @@
 //! Benchmarks of file generation: simulating one hour of a strap (as fast as possible) and writing it
 //! as a `.hrmcap` capture — the work behind `auren simulate --out FILE`.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -5,6 +5,7 @@
 //! The tests themselves are in `tests/it` and run only with `AUREN_E2E=1` under a display
 //! (`cargo xtask test` provides Xvfb, a D-Bus session and an unlocked keyring); the benchmark driver
 //! `auren-desktop-bench` is run by `cargo xtask bench desktop`.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 pub mod fixtures;
 pub mod png_header;

@@ -1,4 +1,5 @@
 //! Integration tests of auren-cep: the rule language, the default rules and the detector.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod default_rules;
 mod evidence;

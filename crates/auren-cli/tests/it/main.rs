@@ -1,4 +1,5 @@
 //! Integration tests of the `auren` binary (one binary for the crate): each runs the real executable.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod analyze;
 mod chat;

@@ -1,5 +1,6 @@
 //! Integration tests of auren-clock (one binary for the crate): the calendar arithmetic against dates
 //! whose answers are known independently (leap years, 1970, 2100, before the epoch), and round trips.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
 //! Integration tests of auren-hrv (one binary for the crate).
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 mod artifact_sweep;
 mod artifacts;
 mod degenerate;

@@ -1,4 +1,5 @@
 //! Integration tests of auren-report: the images (PNG, SVG), the text exports, the refusals.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod images;
 mod refusals;

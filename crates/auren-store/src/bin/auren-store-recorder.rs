@@ -3,6 +3,7 @@
 //! test SIGKILLs it mid-write and compares what it printed with what the database kept.
 //!
 //! Usage: `auren-store-recorder DB_PATH [SECONDS]` (stops by itself after SECONDS, 60 by default).
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use auren_store::{NewSession, SessionKind, Store, StoreError};
 use std::io::Write;

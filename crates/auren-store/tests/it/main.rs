@@ -1,4 +1,5 @@
 //! Integration tests of auren-store on real SQLite files in a temporary directory (one test binary).
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod crash;
 mod readings;

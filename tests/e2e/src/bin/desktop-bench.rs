@@ -4,6 +4,7 @@
 //! The session runs the `rest` scenario at speed 60, so a minute of waiting puts an hour of beats on screen;
 //! then the resident memory of the app and every process under it (WebKit's web and network processes)
 //! is summed, and the UI's `window.__aurenFps(5000)` measures requestAnimationFrame over 5 s.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use anyhow::Context;
 use auren_e2e::procs::{self, Memory};

@@ -4,6 +4,7 @@
 //! reports no test at all, so `cargo test --workspace` stays green and honest on machines without a
 //! display. With it, each test runs in turn under a deadline and the closing `test result:` line has
 //! libtest's shape, which `cargo xtask test` adds to its tally.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod live_session;
 mod rules_and_settings;
