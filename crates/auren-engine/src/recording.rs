@@ -313,7 +313,7 @@ fn decode_utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16, path: &Path) -> Result<S
         path: path.to_owned(),
         byte,
     };
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(bad(bytes.len() + 1));
     }
     let units = bytes.chunks_exact(2).map(|pair| unit([pair[0], pair[1]]));
