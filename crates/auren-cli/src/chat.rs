@@ -2,6 +2,7 @@
 //! gateway, the answer streamed to stdout as it arrives; usage and cost go to the database and a one-line
 //! summary to stderr.
 
+use crate::ledger::SqliteLedger;
 use crate::places::{config_path, db_path, runtime};
 use anyhow::{Context, bail};
 use auren_gateway::{
@@ -50,7 +51,7 @@ async fn chat(args: Args) -> anyhow::Result<()> {
     }
     let db = db_path(args.db)?;
     let store = Store::open(&db).await?;
-    let ledger: Arc<dyn UsageLedger> = Arc::new(store.clone());
+    let ledger: Arc<dyn UsageLedger> = Arc::new(SqliteLedger::new(store.clone()));
     let gateway = Gateway::start(
         config,
         Arc::new(KeychainSecrets::new(KEYCHAIN_SERVICE)),

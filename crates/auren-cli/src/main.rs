@@ -6,6 +6,7 @@
 mod analyze;
 mod chat;
 mod duration;
+mod ledger;
 mod morning;
 mod places;
 mod record;

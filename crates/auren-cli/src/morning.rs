@@ -2,7 +2,8 @@
 //! the corrected beats, stored as today's reading, and the verdict against the personal normal range.
 
 use anyhow::Context;
-use auren_engine::dto::MorningResultDto;
+use auren_clock::{UnixMillis, now_unix_ms};
+use auren_engine::dto::{MorningResultDto, VerdictDto};
 use auren_engine::morning::{MORNING_READING_MS, MorningConfig, morning_reading};
 use auren_store::Store;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::places::db_path;
 use crate::places::runtime;
-use crate::record::{SourceArgs, baselines, choose_source, ctrl_c_cancels, now_unix_ms};
+use crate::record::{SourceArgs, baselines, choose_source, ctrl_c_cancels};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -39,7 +40,7 @@ async fn morning(args: Args) -> anyhow::Result<()> {
     let started_at = now_unix_ms();
     let config = MorningConfig {
         // Days are UTC days, as everywhere in the CLI.
-        day: started_at.div_euclid(86_400_000),
+        day: UnixMillis(started_at).day_number(),
         started_at_unix_ms: started_at,
         rules,
         baselines: baselines(&store, started_at).await?,
@@ -82,11 +83,21 @@ fn report(r: &MorningResultDto) -> String {
         readiness.normal_range,
     ) {
         (Some(verdict), Some(mean), Some((lo, hi))) => out.push_str(&format!(
-            "7-day mean {mean:.2} is {verdict} your normal range {lo:.2}–{hi:.2}.\n"
+            "7-day mean {mean:.2} is {} your normal range {lo:.2}–{hi:.2}.\n",
+            verdict_word(*verdict)
         )),
         _ => out.push_str(
             "Not enough mornings yet for a verdict: it needs 3 of the last 7 days and 14 of the last 60.\n",
         ),
     }
     out
+}
+
+/// The verdict as the sentence says it ("is below your normal range").
+fn verdict_word(verdict: VerdictDto) -> &'static str {
+    match verdict {
+        VerdictDto::Below => "below",
+        VerdictDto::Within => "within",
+        VerdictDto::Above => "above",
+    }
 }

@@ -4,6 +4,7 @@
 
 use anyhow::{Context, bail};
 use auren_cep::SessionKind;
+use auren_clock::{UnixMillis, now_unix_ms};
 use auren_engine::dto::{AlertDto, LiveUpdateDto};
 use auren_engine::{LiveSession, SessionConfig, SessionEnd, SessionSummary, StrapIdentity, query};
 use auren_store::Store;
@@ -13,7 +14,6 @@ use auren_strap::{HeartSource, Pace, Speed};
 use std::collections::HashSet;
 use std::io::BufWriter;
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
@@ -56,6 +56,7 @@ async fn record(args: Args) -> anyhow::Result<()> {
 
     let db = db_path(args.db)?;
     let store = Store::open(&db).await?;
+    // The one reading of the wall clock: the session's start.
     let started_at = now_unix_ms();
     let mut config = SessionConfig::new(kind, started_at, rules, baselines(&store, started_at).await?);
     config.max_duration_ms = duration.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -148,7 +149,7 @@ pub fn no_bluetooth(error: auren_strap::ble::BleError) -> anyhow::Error {
 
 /// The rules' baselines from the stored morning readings (days are UTC days).
 pub async fn baselines(store: &Store, now_unix_ms: i64) -> anyhow::Result<auren_cep::Baselines> {
-    let day = now_unix_ms.div_euclid(86_400_000);
+    let day = UnixMillis(now_unix_ms).day_number();
     Ok(auren_cep::Baselines::from(&query::baselines(store, day).await?))
 }
 
@@ -159,14 +160,6 @@ pub fn ctrl_c_cancels(shutdown: &CancellationToken) {
             token.cancel();
         }
     });
-}
-
-/// The one reading of the wall clock: the session's start.
-pub fn now_unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 pub fn parse_kind(name: &str) -> anyhow::Result<SessionKind> {
@@ -253,7 +246,7 @@ fn print_alert(alert: &AlertDto) {
     println!(
         "{}  ALERT [{}] {}: {}",
         clock(alert.at_ms),
-        alert.severity,
+        alert.severity.as_str(),
         alert.rule,
         alert.message
     );

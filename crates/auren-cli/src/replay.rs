@@ -2,6 +2,7 @@
 //! played through the engine (artifact labels, live windows, rules), printing metrics and alerts, stored as
 //! a session.
 
+use auren_clock::now_unix_ms;
 use auren_engine::SessionConfig;
 use auren_engine::recording;
 use auren_store::Store;
@@ -11,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::places::db_path;
 use crate::places::runtime;
-use crate::record::{baselines, ctrl_c_cancels, finish, follow, now_unix_ms, parse_kind};
+use crate::record::{baselines, ctrl_c_cancels, finish, follow, parse_kind};
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -1,7 +1,7 @@
 //! `auren sessions [--json]`: the recorded sessions, most recent first.
 
+use auren_clock::UnixMillis;
 use auren_engine::dto::SessionSummaryDto;
-use auren_gateway::clock::UnixMillis;
 use auren_store::Store;
 use std::path::PathBuf;
 
@@ -58,7 +58,7 @@ fn table(sessions: &[SessionSummaryDto]) -> String {
             "{:>5}  {:<17}  {:<9}  {:>8}  {:>6}  {:>9}  {}{open}\n",
             s.id,
             utc_minute(s.started_at_unix_ms),
-            s.kind,
+            auren_cep::SessionKind::from(s.kind).as_str(),
             length,
             s.beat_count,
             s.artifact_count,
@@ -68,15 +68,9 @@ fn table(sessions: &[SessionSummaryDto]) -> String {
     out
 }
 
-/// `YYYY-MM-DD HH:MM` in UTC; the calendar date is the gateway's, so every command counts days alike.
+/// `YYYY-MM-DD HH:MM` in UTC, from auren-clock, so every command counts days alike.
 fn utc_minute(unix_ms: i64) -> String {
-    let minute_of_day = unix_ms.rem_euclid(86_400_000) / 60_000;
-    format!(
-        "{} {:02}:{:02}",
-        UnixMillis(unix_ms).utc_date(),
-        minute_of_day / 60,
-        minute_of_day % 60
-    )
+    UnixMillis(unix_ms).civil_minute()
 }
 
 #[cfg(test)]

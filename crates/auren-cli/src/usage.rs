@@ -1,7 +1,8 @@
 //! `auren usage [--json] [--db PATH]`: tokens and cost of LLM calls, by UTC day and model.
 
+use crate::ledger::SqliteLedger;
 use crate::places::{db_path, runtime};
-use auren_gateway::{UsageGrouping, UsageQuery, UsageTotals, Usd};
+use auren_gateway::{UsageGrouping, UsageLedger, UsageQuery, UsageTotals, Usd};
 use auren_store::Store;
 use std::path::PathBuf;
 
@@ -26,7 +27,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             },
             ..UsageQuery::default()
         };
-        let rows = store.usage_summary(&query).await?;
+        let rows = SqliteLedger::new(store.clone()).summary(&query).await?;
         store.close().await;
         anyhow::Ok(rows)
     })?;

@@ -10,7 +10,7 @@
 //!   servers), `anthropic.rs`.
 //! - `breaker`, `ratelimit`, `budget` — the per-route breaker, per-provider token buckets, the budgets.
 //! - `prices` (+ `prices.json`) — `Usd` and the offline price table; `tokens` — tokenizer estimates.
-//! - `usage` — `UsageRecord` and the `UsageLedger` trait that `auren-store` implements.
+//! - `usage` — `UsageRecord` and the `UsageLedger` trait (SQLite: an adapter over auren-store in the CLI).
 //! - `secrets` — `ApiKey` (redacting) and `SecretStore` (OS keychain, or memory).
 //! - `clock` — `Clock` (passed in: tests move time by hand) and UTC calendar arithmetic.
 //! - `ollama` — detecting a local Ollama and listing its models.

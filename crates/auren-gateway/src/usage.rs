@@ -1,6 +1,7 @@
 //! Usage accounting: what one call used and cost ([`UsageRecord`]), and the [`UsageLedger`] trait that
-//! persists records (implemented by `auren-store` on SQLite) and sums them per day, month, model and
-//! conversation.
+//! persists records and sums them per day, month, model and conversation. The SQLite ledger is an adapter
+//! over auren-store's `llm_usage` table, kept by the crate that wires the gateway to the store (the
+//! `auren` CLI's `ledger.rs`), so the store does not depend on this crate.
 
 use crate::clock::UnixMillis;
 use crate::prices::Usd;
@@ -65,9 +66,28 @@ pub struct UsageTotals {
     pub unpriced_calls: u64,
 }
 
+/// A ledger could not do what was asked: what it was doing, and the error of whatever keeps the records
+/// (a database, a file), kept whole so its chain of causes survives.
 #[derive(Debug, thiserror::Error)]
-#[error("usage ledger: {0}")]
-pub struct LedgerError(pub String);
+#[error("usage ledger: {context}: {source}")]
+pub struct LedgerError {
+    /// What the ledger was doing, e.g. "recording a call".
+    pub context: String,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl LedgerError {
+    pub fn new(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+}
 
 /// Where usage is kept.
 pub trait UsageLedger: Send + Sync {
@@ -116,8 +136,8 @@ pub fn summarise<'a>(
 }
 
 /// Usage totals being grouped: each part added lands in the row its [`UsageGrouping`] puts it in. The one
-/// fold behind [`summarise`] and behind ledgers that sum finer rows in their database (auren-store sums per
-/// day, provider, model and conversation) and fold the coarser groupings here.
+/// fold behind [`summarise`] and behind ledgers that sum finer rows in their database (the SQLite ledger sums
+/// per day, provider, model and conversation) and fold the coarser groupings here.
 #[derive(Clone, Debug, Default)]
 pub struct GroupedTotals {
     grouping: UsageGrouping,

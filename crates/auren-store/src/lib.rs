@@ -32,6 +32,7 @@ pub use sessions::{
     AlertRow, BeatRow, GapRow, MetricSnapshot, NewSession, SessionDetail, SessionId, SessionKind, SessionRow,
     StrapRow, TagRow,
 };
+pub use usage::{UsageDayTotals, UsageFilter, UsageRow};
 pub use writer::{SessionWriter, WriteSummary, WriterConfig};
 
 use sqlx::sqlite::{

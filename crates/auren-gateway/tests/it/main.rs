@@ -6,5 +6,4 @@ mod config;
 mod resilience;
 mod secrets;
 mod support;
-mod usage;
 mod wire;
