@@ -103,101 +103,114 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<(Token, Span)>, ExprError> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        let c = bytes[i];
-        let start = i;
-        if c.is_ascii_whitespace() {
+        if bytes[i].is_ascii_whitespace() {
             i += 1;
             continue;
         }
-        let two = |a: u8, b: u8| c == a && bytes.get(i + 1) == Some(&b);
-        let (tok, len) = if two(b'<', b'=') {
-            (Token::Le, 2)
-        } else if two(b'>', b'=') {
-            (Token::Ge, 2)
-        } else if two(b'=', b'=') {
-            (Token::EqEq, 2)
-        } else if two(b'!', b'=') {
-            (Token::Ne, 2)
-        } else if two(b'&', b'&') {
-            (Token::And, 2)
-        } else if two(b'|', b'|') {
-            (Token::Or, 2)
-        } else {
-            match c {
-                b'(' => (Token::LParen, 1),
-                b')' => (Token::RParen, 1),
-                b',' => (Token::Comma, 1),
-                b'.' if !bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => (Token::Dot, 1),
-                b'+' => (Token::Plus, 1),
-                b'-' => (Token::Minus, 1),
-                b'*' => (Token::Star, 1),
-                b'/' => (Token::Slash, 1),
-                b'<' => (Token::Lt, 1),
-                b'>' => (Token::Gt, 1),
-                b'!' => (Token::Not, 1),
-                b'=' => return err(i, ErrorKind::SingleEquals),
-                b'"' | b'\'' => {
-                    let Some(close) = text[i + 1..].find(c as char) else {
-                        return err(i, ErrorKind::UnterminatedString);
-                    };
-                    let s = text[i + 1..i + 1 + close].to_string();
-                    (Token::Str(s), close + 2)
-                }
-                b'0'..=b'9' | b'.' => {
-                    let mut j = i;
-                    while j < bytes.len() && (bytes[j].is_ascii_digit() || bytes[j] == b'.') {
-                        j += 1;
-                    }
-                    let digits = &text[i..j];
-                    let value: f64 = digits.parse().map_err(|_| ExprError {
-                        at: i,
-                        kind: ErrorKind::BadNumber(digits.to_string()),
-                    })?;
-                    let mut k = j;
-                    while k < bytes.len() && (bytes[k].is_ascii_alphanumeric() || bytes[k] == b'%') {
-                        k += 1;
-                    }
-                    let (value, unit) = match &text[j..k] {
-                        "" => (value, Unit::Plain),
-                        "ms" => (value, Unit::Duration),
-                        "s" => (value * 1_000.0, Unit::Duration),
-                        "m" | "min" => (value * 60_000.0, Unit::Duration),
-                        "h" => (value * 3_600_000.0, Unit::Duration),
-                        "%" => (value / 100.0, Unit::Percent),
-                        other => return err(j, ErrorKind::UnknownUnit(other.to_string())),
-                    };
-                    (Token::Number(value, unit), k - i)
-                }
-                c if c.is_ascii_alphabetic() || c == b'_' => {
-                    let mut j = i;
-                    while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
-                        j += 1;
-                    }
-                    let word = &text[i..j];
-                    let tok = match word {
-                        "and" => Token::And,
-                        "or" => Token::Or,
-                        "not" => Token::Not,
-                        _ => Token::Name(word.to_string()),
-                    };
-                    (tok, j - i)
-                }
-                _ => {
-                    let ch = text[i..].chars().next().unwrap_or('?');
-                    return err(i, ErrorKind::UnexpectedChar(ch));
-                }
-            }
-        };
-        i += len;
+        let (tok, len) = token_at(text, i)?;
         out.push((
             tok,
             Span {
-                start,
-                end: start + len,
+                start: i,
+                end: i + len,
             },
         ));
+        i += len;
     }
     Ok(out)
+}
+
+/// The token starting at byte `i` (not whitespace) and its length in bytes.
+fn token_at(text: &str, i: usize) -> Result<(Token, usize), ExprError> {
+    let bytes = text.as_bytes();
+    let c = bytes[i];
+    let two = |a: u8, b: u8| c == a && bytes.get(i + 1) == Some(&b);
+    let pair = [
+        (b'<', b'=', Token::Le),
+        (b'>', b'=', Token::Ge),
+        (b'=', b'=', Token::EqEq),
+        (b'!', b'=', Token::Ne),
+        (b'&', b'&', Token::And),
+        (b'|', b'|', Token::Or),
+    ]
+    .into_iter()
+    .find(|(a, b, _)| two(*a, *b));
+    if let Some((_, _, tok)) = pair {
+        return Ok((tok, 2));
+    }
+    let single = match c {
+        b'(' => Token::LParen,
+        b')' => Token::RParen,
+        b',' => Token::Comma,
+        b'.' if !bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => Token::Dot,
+        b'+' => Token::Plus,
+        b'-' => Token::Minus,
+        b'*' => Token::Star,
+        b'/' => Token::Slash,
+        b'<' => Token::Lt,
+        b'>' => Token::Gt,
+        b'!' => Token::Not,
+        b'=' => return err(i, ErrorKind::SingleEquals),
+        b'"' | b'\'' => {
+            let Some(close) = text[i + 1..].find(c as char) else {
+                return err(i, ErrorKind::UnterminatedString);
+            };
+            let s = text[i + 1..i + 1 + close].to_string();
+            return Ok((Token::Str(s), close + 2));
+        }
+        b'0'..=b'9' | b'.' => return number_at(text, i),
+        c if c.is_ascii_alphabetic() || c == b'_' => return Ok(word_at(text, i)),
+        _ => {
+            let ch = text[i..].chars().next().unwrap_or('?');
+            return err(i, ErrorKind::UnexpectedChar(ch));
+        }
+    };
+    Ok((single, 1))
+}
+
+/// The number literal at byte `i`, with its unit, and its length.
+fn number_at(text: &str, i: usize) -> Result<(Token, usize), ExprError> {
+    let bytes = text.as_bytes();
+    let mut j = i;
+    while j < bytes.len() && (bytes[j].is_ascii_digit() || bytes[j] == b'.') {
+        j += 1;
+    }
+    let digits = &text[i..j];
+    let value: f64 = digits.parse().map_err(|_| ExprError {
+        at: i,
+        kind: ErrorKind::BadNumber(digits.to_string()),
+    })?;
+    let mut k = j;
+    while k < bytes.len() && (bytes[k].is_ascii_alphanumeric() || bytes[k] == b'%') {
+        k += 1;
+    }
+    let (value, unit) = match &text[j..k] {
+        "" => (value, Unit::Plain),
+        "ms" => (value, Unit::Duration),
+        "s" => (value * 1_000.0, Unit::Duration),
+        "m" | "min" => (value * 60_000.0, Unit::Duration),
+        "h" => (value * 3_600_000.0, Unit::Duration),
+        "%" => (value / 100.0, Unit::Percent),
+        other => return err(j, ErrorKind::UnknownUnit(other.to_string())),
+    };
+    Ok((Token::Number(value, unit), k - i))
+}
+
+/// The keyword or name at byte `i` and its length.
+fn word_at(text: &str, i: usize) -> (Token, usize) {
+    let bytes = text.as_bytes();
+    let mut j = i;
+    while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
+        j += 1;
+    }
+    let word = &text[i..j];
+    let tok = match word {
+        "and" => Token::And,
+        "or" => Token::Or,
+        "not" => Token::Not,
+        _ => Token::Name(word.to_string()),
+    };
+    (tok, j - i)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
