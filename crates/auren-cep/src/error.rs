@@ -1,5 +1,7 @@
 //! Errors of rule files: what is wrong, in which rule, at which line and column of the file.
 
+use std::fmt;
+
 use thiserror::Error;
 
 /// A problem in a rules file, located in the file.
@@ -67,26 +69,23 @@ pub enum ErrorKind {
     #[error("`{0}` takes {1}")]
     Arity(String, &'static str),
     #[error("expected {expected} but this is {found}")]
-    Type {
-        expected: &'static str,
-        found: &'static str,
-    },
+    Type { expected: ValueType, found: ValueType },
     #[error("the window must be a duration such as `60s` or `5m`")]
     WindowNotDuration,
     #[error("the window must be longer than 0 and at most 24 h")]
     WindowRange,
     #[error("`{0}` is only meaningful after a sequence step (and `elapsed` in the message of a `for` rule)")]
-    NeedsPreviousStep(&'static str),
+    NeedsPreviousStep(StepValue),
     #[error(
-        "`{0}` cannot be combined with event predicates (`event.*`, `tag()`), which are true for an instant"
+        "`for` cannot be combined with event predicates (`event.*`, `tag()`), which are true for an instant"
     )]
-    ForWithEventPredicate(&'static str),
+    ForWithEventPredicate,
     #[error("`{0}` is not a duration (write e.g. `90s`, `5m`, `1h30m`)")]
     BadDuration(String),
     #[error("a rule needs either `when` or `sequence`")]
     NoCondition,
     #[error("`{0}` needs `sequence`")]
-    NeedsSequence(&'static str),
+    NeedsSequence(SequenceKey),
     #[error("`sequence` needs `within`")]
     SequenceNeedsWithin,
     #[error("`sequence` needs at least one step")]
@@ -103,4 +102,58 @@ pub enum ErrorKind {
     UnmatchedBrace,
     #[error("bad format `{0}` (expected `.N`, e.g. `:.0` or `:.2`)")]
     BadFormat(String),
+}
+
+/// What an expression computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    Number,
+    /// True or false (or unknown).
+    Condition,
+    /// Only as the argument of `tag()`.
+    String,
+}
+
+impl fmt::Display for ValueType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ValueType::Number => "a number",
+            ValueType::Condition => "a condition (true/false)",
+            ValueType::String => "a string",
+        })
+    }
+}
+
+/// A value that refers to the previous step of a sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepValue {
+    /// `prev(field)`: the field's value when the previous step matched.
+    Prev,
+    /// `elapsed`: the time since the previous step matched (or since a `for` condition began).
+    Elapsed,
+}
+
+impl fmt::Display for StepValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StepValue::Prev => "prev()",
+            StepValue::Elapsed => "elapsed",
+        })
+    }
+}
+
+/// A key of a rule that belongs to `sequence` rules only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SequenceKey {
+    Within,
+    NotFollowedBy,
+}
+
+impl fmt::Display for SequenceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SequenceKey::Within => "within",
+            SequenceKey::NotFollowedBy => "not_followed_by",
+        })
+    }
 }

@@ -49,7 +49,7 @@ mod template;
 pub mod window;
 
 pub use detector::{Alert, Detector, Evidence};
-pub use error::{ErrorKind, RuleError};
+pub use error::{ErrorKind, RuleError, SequenceKey, StepValue, ValueType};
 pub use event::{BaselineField, Baselines, Event, EventKind, MetricField, Metrics, SessionKind};
 pub use rules::{RuleInfo, RuleSet, Severity, check, compile};
 

@@ -5,7 +5,7 @@
 //! an absent baseline, an empty window). `and`/`or`/`not` follow three-valued logic, so a rule
 //! fires only when its condition is known to be true.
 
-use crate::error::ErrorKind;
+use crate::error::{ErrorKind, StepValue, ValueType};
 use crate::event::{BaselineField, EventClass, SessionKind};
 use crate::expr::{BinOp, Expr, ExprError, ExprKind, Unit};
 use crate::field::{FIELD_COUNT, Field};
@@ -176,28 +176,11 @@ pub(crate) struct WindowSpec {
     pub needs: Needs,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ty {
-    Num,
-    Bool,
-    Str,
-}
-
-impl Ty {
-    fn name(self) -> &'static str {
-        match self {
-            Ty::Num => "a number",
-            Ty::Bool => "a condition (true/false)",
-            Ty::Str => "a string",
-        }
-    }
-}
-
 /// A compiled expression and what it reads.
 #[derive(Debug, Clone)]
 pub(crate) struct Compiled {
     pub program: Program,
-    pub ty: Ty,
+    pub ty: ValueType,
     /// Event classes whose arrival can change the value.
     pub mask: u16,
     /// Reads `event.*` or `tag()`: true only at the instant of an event.
@@ -268,13 +251,10 @@ impl Out {
     }
 }
 
-fn type_err<T>(e: &Expr, expected: Ty, found: Ty) -> Result<T, ExprError> {
+fn type_err<T>(e: &Expr, expected: ValueType, found: ValueType) -> Result<T, ExprError> {
     Err(ExprError {
         at: e.span.start,
-        kind: ErrorKind::Type {
-            expected: expected.name(),
-            found: found.name(),
-        },
+        kind: ErrorKind::Type { expected, found },
     })
 }
 
@@ -319,7 +299,7 @@ impl Compiler<'_> {
         })
     }
 
-    fn expect(&mut self, text: &str, e: &Expr, want: Ty, out: &mut Out) -> Result<(), ExprError> {
+    fn expect(&mut self, text: &str, e: &Expr, want: ValueType, out: &mut Out) -> Result<(), ExprError> {
         let got = self.node(text, e, out)?;
         if got != want {
             return type_err(e, want, got);
@@ -337,29 +317,33 @@ impl Compiler<'_> {
         }
     }
 
-    fn field_ty(f: Field) -> Ty {
-        if f.is_flag() { Ty::Bool } else { Ty::Num }
+    fn field_ty(f: Field) -> ValueType {
+        if f.is_flag() {
+            ValueType::Condition
+        } else {
+            ValueType::Number
+        }
     }
 
-    fn node(&mut self, text: &str, e: &Expr, out: &mut Out) -> Result<Ty, ExprError> {
+    fn node(&mut self, text: &str, e: &Expr, out: &mut Out) -> Result<ValueType, ExprError> {
         match &e.kind {
             ExprKind::Number(v, _) => {
                 out.push(Op::Const(*v));
-                Ok(Ty::Num)
+                Ok(ValueType::Number)
             }
             ExprKind::Str(_) => fail(
                 e,
                 ErrorKind::Unexpected("a string".into(), "a value (strings go in `tag(...)`)"),
             ),
             ExprKind::Neg(inner) => {
-                self.expect(text, inner, Ty::Num, out)?;
+                self.expect(text, inner, ValueType::Number, out)?;
                 out.push(Op::Neg);
-                Ok(Ty::Num)
+                Ok(ValueType::Number)
             }
             ExprKind::Not(inner) => {
-                self.expect(text, inner, Ty::Bool, out)?;
+                self.expect(text, inner, ValueType::Condition, out)?;
                 out.push(Op::Not);
-                Ok(Ty::Bool)
+                Ok(ValueType::Condition)
             }
             ExprKind::Binary(op, l, r) => self.binary(text, e, *op, l, r, out),
             ExprKind::Name(None, name) => self.name(text, e, name, out),
@@ -377,11 +361,13 @@ impl Compiler<'_> {
         l: &Expr,
         r: &Expr,
         out: &mut Out,
-    ) -> Result<Ty, ExprError> {
+    ) -> Result<ValueType, ExprError> {
         let (operand, result) = match op {
-            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => (Ty::Num, Ty::Num),
-            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne => (Ty::Num, Ty::Bool),
-            BinOp::And | BinOp::Or => (Ty::Bool, Ty::Bool),
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => (ValueType::Number, ValueType::Number),
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne => {
+                (ValueType::Number, ValueType::Condition)
+            }
+            BinOp::And | BinOp::Or => (ValueType::Condition, ValueType::Condition),
         };
         self.expect(text, l, operand, out)?;
         let skip = match op {
@@ -411,19 +397,19 @@ impl Compiler<'_> {
     }
 
     /// A bare name: `session`, `elapsed` or a field.
-    fn name(&self, text: &str, e: &Expr, name: &str, out: &mut Out) -> Result<Ty, ExprError> {
+    fn name(&self, text: &str, e: &Expr, name: &str, out: &mut Out) -> Result<ValueType, ExprError> {
         match name {
             "session" => {
                 out.mask |= EventClass::SessionStart.bit() | EventClass::SessionEnd.bit();
                 out.push(Op::InSession);
-                Ok(Ty::Bool)
+                Ok(ValueType::Condition)
             }
             "elapsed" => {
                 if self.lookback == Lookback::Nothing {
-                    return fail(e, ErrorKind::NeedsPreviousStep("elapsed"));
+                    return fail(e, ErrorKind::NeedsPreviousStep(StepValue::Elapsed));
                 }
                 out.leaf(text, e, Op::Elapsed);
-                Ok(Ty::Num)
+                Ok(ValueType::Number)
             }
             _ => {
                 let f = Self::field_arg(e)?;
@@ -435,7 +421,13 @@ impl Compiler<'_> {
     }
 
     /// `namespace.member`: a baseline, an event predicate or a session kind.
-    fn member(text: &str, e: &Expr, namespace: &str, member: &str, out: &mut Out) -> Result<Ty, ExprError> {
+    fn member(
+        text: &str,
+        e: &Expr,
+        namespace: &str,
+        member: &str,
+        out: &mut Out,
+    ) -> Result<ValueType, ExprError> {
         match namespace {
             "baseline" => {
                 let Some(b) = BaselineField::from_name(member) else {
@@ -446,7 +438,7 @@ impl Compiler<'_> {
                     );
                 };
                 out.leaf(text, e, Op::Baseline(b as u8));
-                Ok(Ty::Num)
+                Ok(ValueType::Number)
             }
             "event" => {
                 let Some(class) = EventClass::ALL.iter().find(|c| c.name() == member) else {
@@ -456,7 +448,7 @@ impl Compiler<'_> {
                 out.mask |= class.bit();
                 out.uses_event = true;
                 out.push(Op::Event(class.bit()));
-                Ok(Ty::Bool)
+                Ok(ValueType::Condition)
             }
             "session" => {
                 let Some(kind) = SessionKind::ALL.iter().find(|k| k.as_str() == member) else {
@@ -468,7 +460,7 @@ impl Compiler<'_> {
                 };
                 out.mask |= EventClass::SessionStart.bit() | EventClass::SessionEnd.bit();
                 out.push(Op::Session(*kind));
-                Ok(Ty::Bool)
+                Ok(ValueType::Condition)
             }
             other => fail(e, ErrorKind::UnknownNamespace(other.to_string())),
         }
@@ -481,14 +473,14 @@ impl Compiler<'_> {
         name: &str,
         args: &[Expr],
         out: &mut Out,
-    ) -> Result<Ty, ExprError> {
+    ) -> Result<ValueType, ExprError> {
         if let Some(agg) = Aggregate::from_name(name) {
             return self.aggregate(text, e, name, agg, args, out);
         }
         match name {
             "prev" => {
                 if self.lookback != Lookback::PreviousStep {
-                    return fail(e, ErrorKind::NeedsPreviousStep("prev()"));
+                    return fail(e, ErrorKind::NeedsPreviousStep(StepValue::Prev));
                 }
                 let [field] = args else {
                     return fail(
@@ -508,25 +500,25 @@ impl Compiler<'_> {
                     );
                 };
                 let ExprKind::Str(tag) = &arg.kind else {
-                    return type_err(arg, Ty::Str, Ty::Num);
+                    return type_err(arg, ValueType::String, ValueType::Number);
                 };
                 let index = self.registry.tag_index(tag);
                 out.mask |= EventClass::Tag.bit();
                 out.uses_event = true;
                 out.push(Op::Tag(index));
-                Ok(Ty::Bool)
+                Ok(ValueType::Condition)
             }
             "abs" | "ln" | "exp" => {
                 let [arg] = args else {
                     return fail(e, ErrorKind::Arity(name.to_string(), "one number"));
                 };
-                self.expect(text, arg, Ty::Num, out)?;
+                self.expect(text, arg, ValueType::Number, out)?;
                 out.push(match name {
                     "abs" => Op::Abs,
                     "ln" => Op::Ln,
                     _ => Op::Exp,
                 });
-                Ok(Ty::Num)
+                Ok(ValueType::Number)
             }
             _ => fail(e, ErrorKind::UnknownFunction(name.to_string(), FUNCTIONS)),
         }
@@ -541,7 +533,7 @@ impl Compiler<'_> {
         agg: Aggregate,
         args: &[Expr],
         out: &mut Out,
-    ) -> Result<Ty, ExprError> {
+    ) -> Result<ValueType, ExprError> {
         let [field, window] = args else {
             return fail(
                 e,
@@ -564,7 +556,7 @@ impl Compiler<'_> {
             out.windows.push(index);
         }
         out.leaf(text, e, Op::Window(index, agg));
-        Ok(Ty::Num)
+        Ok(ValueType::Number)
     }
 }
 

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::{ErrorKind, RuleError};
+use crate::error::{ErrorKind, RuleError, SequenceKey, ValueType};
 use crate::event::EventClass;
 use crate::expr::{self, ExprError, parse_duration};
-use crate::program::{Compiled, Lookback, Op, Program, Registry, Ty, WindowSpec};
+use crate::program::{Compiled, Lookback, Op, Program, Registry, WindowSpec};
 use crate::template::{self, Placeholder, Template};
 
 /// How serious an alert is.
@@ -285,12 +285,12 @@ impl RuleSite<'_> {
             .compiler(lookback)
             .compile(text, &parsed)
             .map_err(|e| self.expr_error(s, e))?;
-        if compiled.ty != Ty::Bool {
+        if compiled.ty != ValueType::Condition {
             let e = ExprError {
                 at: 0,
                 kind: ErrorKind::Type {
-                    expected: "a condition (true/false)",
-                    found: "a number",
+                    expected: ValueType::Condition,
+                    found: compiled.ty,
                 },
             };
             return Err(self.expr_error(s, e));
@@ -492,8 +492,8 @@ impl RawRule {
             (None, None) => Err(site.at(self.name.span().start, ErrorKind::NoCondition)),
             (Some(when), None) => {
                 for (key, value) in [
-                    ("within", &self.within),
-                    ("not_followed_by", &self.not_followed_by),
+                    (SequenceKey::Within, &self.within),
+                    (SequenceKey::NotFollowedBy, &self.not_followed_by),
                 ] {
                     if let Some(v) = value {
                         return Err(site.at(v.span().start, ErrorKind::NeedsSequence(key)));
@@ -577,7 +577,7 @@ fn compile_condition(
     let c = site.condition(when, registry, Lookback::Nothing)?;
     let hold_ms = match hold {
         Some(h) if c.uses_event => {
-            return Err(site.at(h.span().start, ErrorKind::ForWithEventPredicate("for")));
+            return Err(site.at(h.span().start, ErrorKind::ForWithEventPredicate));
         }
         Some(h) => site.duration(h)?,
         None => 0,

@@ -4,9 +4,9 @@
 use std::fmt::Write;
 use std::ops::Range;
 
-use crate::error::ErrorKind;
+use crate::error::{ErrorKind, ValueType};
 use crate::expr::{self, ExprError};
-use crate::program::{Compiled, Compiler, Program, Scope, Ty};
+use crate::program::{Compiled, Compiler, Program, Scope};
 
 #[derive(Debug, Clone)]
 pub(crate) enum Segment {
@@ -115,7 +115,7 @@ fn compile_placeholder(
     let parsed = expr::parse(expr_text).map_err(into_text)?;
     let compiled = compiler.compile(expr_text, &parsed).map_err(into_text)?;
     let shown = match (compiled.ty, decimals) {
-        (Ty::Bool, _) => Shown::YesNo,
+        (ValueType::Condition, _) => Shown::YesNo,
         (_, Some(d)) => Shown::Fixed(d),
         (_, None) => Shown::Short,
     };

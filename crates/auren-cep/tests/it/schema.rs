@@ -211,6 +211,41 @@ fn toml_errors_keep_the_parser_error_as_the_source() {
 }
 
 #[test]
+fn misplaced_keys_and_values_are_named_in_full() {
+    // (the rule's keys after name and severity, the whole message after the rule's name)
+    let table: &[(&str, &str)] = &[
+        ("when = \"hr > 1\"\nwithin = \"1m\"", "`within` needs `sequence`"),
+        (
+            "when = \"hr > 1\"\nnot_followed_by = \"hr < 1\"",
+            "`not_followed_by` needs `sequence`",
+        ),
+        (
+            "when = \"event.beat\"\nfor = \"1m\"",
+            "`for` cannot be combined with event predicates (`event.*`, `tag()`), which are true for an instant",
+        ),
+        (
+            "when = \"elapsed > 1s\"",
+            "`elapsed` is only meaningful after a sequence step (and `elapsed` in the message of a `for` rule)",
+        ),
+        (
+            "when = \"prev(hr) > 1\"",
+            "`prev()` is only meaningful after a sequence step (and `elapsed` in the message of a `for` rule)",
+        ),
+        (
+            "when = \"hr + 1\"",
+            "expected a condition (true/false) but this is a number",
+        ),
+        ("when = \"tag(3)\"", "expected a string but this is a number"),
+    ];
+    for (keys, message) in table {
+        let e = error_of(&format!("[[rule]]\nname = \"x\"\nseverity = \"info\"\n{keys}\n"));
+        let text = e.to_string();
+        let after_name = text.split_once("rule `x`: ").map(|(_, m)| m);
+        assert_eq!(after_name, Some(*message), "{keys}");
+    }
+}
+
+#[test]
 fn an_empty_file_and_disabled_rules_are_valid() {
     assert!(compile("").expect("empty file").is_empty());
     let rules = compile(&format!(
