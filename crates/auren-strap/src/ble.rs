@@ -65,6 +65,12 @@ pub enum BleError {
     #[error("BLE setting {setting}: {problem}")]
     BadConfig { setting: &'static str, problem: String },
 
+    #[error("Bluetooth permission was refused while {step} (allow this app to use Bluetooth): {source}")]
+    PermissionDenied {
+        step: &'static str,
+        source: btleplug::Error,
+    },
+
     #[error("Bluetooth stack error while {step}: {source}")]
     Stack {
         step: &'static str,
@@ -72,8 +78,67 @@ pub enum BleError {
     },
 }
 
+impl BleError {
+    /// The error of a btleplug call made while `step`: [`BleError::PermissionDenied`] when the stack
+    /// says permission was refused, else [`BleError::Stack`].
+    pub fn from_stack(step: &'static str, source: btleplug::Error) -> Self {
+        if is_permission_refusal(&source) {
+            BleError::PermissionDenied { step, source }
+        } else {
+            BleError::Stack { step, source }
+        }
+    }
+
+    /// Whether the system refused this app the use of Bluetooth (a policy, not a strap or adapter fault).
+    pub fn is_permission_denied(&self) -> bool {
+        matches!(self, BleError::PermissionDenied { .. })
+    }
+}
+
+/// D-Bus error names that mean the caller may not use Bluetooth: BlueZ's own refusal and the bus
+/// policy's (the user is not in the group the BlueZ policy admits).
+pub const PERMISSION_DENIED_DBUS_NAMES: [&str; 2] = [
+    "org.bluez.Error.NotPermitted",
+    "org.freedesktop.DBus.Error.AccessDenied",
+];
+
 fn stack(step: &'static str) -> impl FnOnce(btleplug::Error) -> BleError {
-    move |source| BleError::Stack { step, source }
+    move |source| BleError::from_stack(step, source)
+}
+
+/// Recognised by kind, never by the text of a message (which is localised and changes between
+/// versions): btleplug's own variant, an I/O error of kind `PermissionDenied` anywhere in the chain, or
+/// on Linux the D-Bus error name BlueZ or the bus answered with.
+fn is_permission_refusal(error: &btleplug::Error) -> bool {
+    let inner = match error {
+        btleplug::Error::PermissionDenied => return true,
+        btleplug::Error::Other(inner) => inner,
+        _ => return false,
+    };
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(inner.as_ref());
+    while let Some(e) = cause {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
+            || dbus_error_name(e).is_some_and(|name| PERMISSION_DENIED_DBUS_NAMES.contains(&name))
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+#[cfg(target_os = "linux")]
+fn dbus_error_name<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e str> {
+    match error.downcast_ref::<bluez_async::BluetoothError>()? {
+        bluez_async::BluetoothError::DbusError(dbus) => dbus.name(),
+        _ => None,
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn dbus_error_name(_: &(dyn std::error::Error + 'static)) -> Option<&str> {
+    None
 }
 
 /// Listens to `adapter`, then starts a scan for heart-rate straps: listening first, so that no
@@ -619,6 +684,8 @@ async fn reconnect(
         };
         match result {
             Ok(link) => return Ok(Some(link)),
+            // Trying again cannot help until the person grants the permission.
+            Err(error) if error.is_permission_denied() => return Err(error.into()),
             Err(error) => tracing::info!(%address, attempt, %error, "reconnection attempt failed"),
         }
     }

@@ -30,6 +30,14 @@ pub enum SourceError {
     Simulator(#[from] crate::simulator::SimulatorConfigError),
 }
 
+impl SourceError {
+    /// Whether the source failed because the system refused this app the use of Bluetooth (the UI asks
+    /// the person to grant it rather than reporting a fault).
+    pub fn is_permission_denied(&self) -> bool {
+        matches!(self, SourceError::Ble(ble) if ble.is_permission_denied())
+    }
+}
+
 /// Why a recording stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {

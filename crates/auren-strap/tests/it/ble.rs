@@ -423,6 +423,70 @@ async fn a_strap_that_never_answers_is_a_clear_timeout() {
 }
 
 #[tokio::test]
+async fn a_refused_bluetooth_permission_is_its_own_kind_and_not_retried() {
+    if is_client() {
+        let strap = BleStrap::new(config(STRAP_A)).expect("valid");
+        let error = start(Box::new(strap), CancellationToken::new())
+            .task
+            .await
+            .expect("joins")
+            .expect_err("refused");
+        assert!(error.is_permission_denied(), "{error:?}");
+        assert!(
+            matches!(
+                error,
+                SourceError::Ble(BleError::PermissionDenied {
+                    step: "connecting",
+                    ..
+                })
+            ),
+            "{error:?}"
+        );
+        return;
+    }
+    let denied = DeviceSpec {
+        answer: Answer::Deny,
+        ..DeviceSpec::strap(STRAP_A, "Polar H10 denied")
+    };
+    let fake = FakeBluez::start(vec![denied]).await;
+    let seen = run_as_child(
+        "ble::a_refused_bluetooth_permission_is_its_own_kind_and_not_retried",
+        fake,
+        |_, _| async {},
+    )
+    .await;
+    let attempts = seen
+        .iter()
+        .filter(|e| matches!(e, FakeEvent::ConnectCalled { .. }))
+        .count();
+    assert_eq!(attempts, 1, "{seen:?}");
+}
+
+#[test]
+fn a_permission_refusal_is_recognised_by_kind_not_by_text() {
+    let io = |kind| btleplug::Error::Other(Box::new(std::io::Error::from(kind)));
+    // An error whose text says "permission" but whose kind does not is not a refusal.
+    let worded = btleplug::Error::Other("Permission denied by the user".into());
+    let table = [
+        ("btleplug's own kind", btleplug::Error::PermissionDenied, true),
+        ("an I/O refusal", io(std::io::ErrorKind::PermissionDenied), true),
+        (
+            "an I/O failure of another kind",
+            io(std::io::ErrorKind::ConnectionRefused),
+            false,
+        ),
+        ("not connected", btleplug::Error::NotConnected, false),
+        ("only the words", worded, false),
+    ];
+    for (what, source, denied) in table {
+        let error = BleError::from_stack("connecting", source);
+        assert_eq!(error.is_permission_denied(), denied, "{what}: {error:?}");
+        assert_eq!(SourceError::Ble(error).is_permission_denied(), denied, "{what}");
+    }
+    assert!(!SourceError::Ble(BleError::NoAdapter).is_permission_denied());
+}
+
+#[tokio::test]
 async fn a_strap_that_is_not_there_is_not_found() {
     if is_client() {
         let strap = BleStrap::new(BleConfig {

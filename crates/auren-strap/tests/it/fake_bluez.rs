@@ -38,6 +38,9 @@ pub enum Answer {
     RefuseAttempts(&'static [u32]),
     /// Never replies: a strap out of range or asleep.
     Never,
+    /// Refuses with `org.freedesktop.DBus.Error.AccessDenied`, as the bus does when its policy does not
+    /// admit the user to BlueZ.
+    Deny,
 }
 
 #[derive(Clone, Debug)]
@@ -191,6 +194,9 @@ impl FakeDevice {
             Answer::Never => std::future::pending::<()>().await,
             Answer::RefuseAttempts(refused) if refused.contains(&attempt) => {
                 return Err(fdo::Error::Failed("le-connection-abort-by-local".into()));
+            }
+            Answer::Deny => {
+                return Err(fdo::Error::AccessDenied("Rejected send message".into()));
             }
             _ => {}
         }
