@@ -62,11 +62,12 @@ pub enum StoreError {
     NotFinite { what: &'static str, value: f64 },
     #[error("invalid {what}: {reason}")]
     Invalid { what: &'static str, reason: String },
-    #[error("the writer of session {session} could not store {rows} rows: {message}")]
+    /// The first commit that failed; later failures of the same writer only add to `rows`.
+    #[error("the writer of session {session} could not store {rows} rows: {source}")]
     WriteFailed {
         session: i64,
         rows: u64,
-        message: String,
+        source: sqlx::Error,
     },
     #[error("the writer task of session {0} stopped before flushing")]
     WriterStopped(i64),

@@ -224,21 +224,16 @@ impl Store {
                 reason: "it is empty".into(),
             });
         }
-        sqlx::query(
-            "INSERT INTO straps (address, name, manufacturer, model, first_seen_at, last_seen_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
-             ON CONFLICT (address) DO UPDATE SET name = excluded.name, \
-               manufacturer = COALESCE(excluded.manufacturer, manufacturer), \
-               model = COALESCE(excluded.model, model), \
-               first_seen_at = MIN(first_seen_at, excluded.first_seen_at), \
-               last_seen_at = MAX(last_seen_at, excluded.last_seen_at)",
+        upsert_strap_on(
+            &mut *self.pool.acquire().await?,
+            &StrapSeen {
+                address,
+                name,
+                manufacturer,
+                model,
+                seen_at,
+            },
         )
-        .bind(address)
-        .bind(name)
-        .bind(manufacturer)
-        .bind(model)
-        .bind(seen_at)
-        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -541,4 +536,39 @@ where
     B: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
 {
     Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// What a strap said about itself at `seen_at` (Unix ms).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StrapSeen<'a> {
+    pub address: &'a str,
+    pub name: &'a str,
+    pub manufacturer: Option<&'a str>,
+    pub model: Option<&'a str>,
+    pub seen_at: i64,
+}
+
+/// Records a strap or refreshes what is known of it (a detail not given keeps its stored value): shared
+/// by [`Store::upsert_strap`] and the session writer's transaction.
+pub(crate) async fn upsert_strap_on(
+    conn: &mut sqlx::SqliteConnection,
+    strap: &StrapSeen<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO straps (address, name, manufacturer, model, first_seen_at, last_seen_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
+         ON CONFLICT (address) DO UPDATE SET name = excluded.name, \
+           manufacturer = COALESCE(excluded.manufacturer, manufacturer), \
+           model = COALESCE(excluded.model, model), \
+           first_seen_at = MIN(first_seen_at, excluded.first_seen_at), \
+           last_seen_at = MAX(last_seen_at, excluded.last_seen_at)",
+    )
+    .bind(strap.address)
+    .bind(strap.name)
+    .bind(strap.manufacturer)
+    .bind(strap.model)
+    .bind(strap.seen_at)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -8,7 +8,7 @@
 //! live loop, which must keep serving the UI and the rules. The count is in [`WriteSummary::dropped`].
 
 use crate::outbox::{self, Change, OutboxKind};
-use crate::sessions::started_at;
+use crate::sessions::{StrapSeen, started_at, upsert_strap_on};
 use crate::{SessionId, Store, StoreError};
 use sqlx::{AssertSqlSafe, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 /// How a [`SessionWriter`] batches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +91,15 @@ enum Record {
         at_ms: f64,
         name: String,
     },
+    Strap(StrapRecord),
+}
+
+struct StrapRecord {
+    address: String,
+    name: String,
+    manufacturer: Option<String>,
+    model: Option<String>,
+    seen_at: i64,
 }
 
 struct AlertRecord {
@@ -127,23 +137,28 @@ impl Store {
         let started = started_at(&mut *self.pool.acquire().await?, id).await?;
         let (queue, records) = mpsc::channel(config.capacity);
         let rejected = Arc::new(AtomicU64::new(0));
-        let task = tokio::spawn(run(
-            Flusher {
-                pool: self.pool.clone(),
-                session: id.0,
-                started_at: started,
-                batch: Batch::default(),
-                last_beat: f64::NEG_INFINITY,
-                last_hr: f64::NEG_INFINITY,
-                statements: HashMap::new(),
-                summary: WriteSummary::default(),
-                rejected: rejected.clone(),
-                failed_rows: 0,
-                first_error: None,
-            },
-            records,
-            config,
-        ));
+        // Every log line of the writer task names the session it writes.
+        let span = tracing::info_span!("session", session_id = id.0);
+        let task = tokio::spawn(
+            run(
+                Flusher {
+                    pool: self.pool.clone(),
+                    session: id.0,
+                    started_at: started,
+                    batch: Batch::default(),
+                    last_beat: f64::NEG_INFINITY,
+                    last_hr: f64::NEG_INFINITY,
+                    statements: HashMap::new(),
+                    summary: WriteSummary::default(),
+                    rejected: rejected.clone(),
+                    failed_rows: 0,
+                    first_error: None,
+                },
+                records,
+                config,
+            )
+            .instrument(span),
+        );
         Ok(SessionWriter {
             session: id,
             queue,
@@ -251,6 +266,31 @@ impl SessionWriter {
         }
     }
 
+    /// What the session's strap said about itself (its advertised name, device information) at wall time
+    /// `seen_at` (Unix ms), stored in the strap table with the next commit: the live loop learns these
+    /// mid-session and must not wait for the database to keep them. A detail not given keeps its stored
+    /// value.
+    pub fn strap(
+        &self,
+        address: &str,
+        name: &str,
+        manufacturer: Option<&str>,
+        model: Option<&str>,
+        seen_at: i64,
+    ) {
+        if address.trim().is_empty() {
+            self.reject();
+            return;
+        }
+        self.push(Record::Strap(StrapRecord {
+            address: address.to_owned(),
+            name: name.to_owned(),
+            manufacturer: manufacturer.map(str::to_owned),
+            model: model.map(str::to_owned),
+            seen_at,
+        }));
+    }
+
     /// Rows dropped so far because the queue was full.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
@@ -306,10 +346,10 @@ async fn run(
     flusher.flush().await;
     match flusher.first_error {
         None => Ok(flusher.summary),
-        Some(message) => Err(StoreError::WriteFailed {
+        Some(source) => Err(StoreError::WriteFailed {
             session: flusher.session,
             rows: flusher.failed_rows,
-            message,
+            source,
         }),
     }
 }
@@ -322,6 +362,7 @@ struct Batch {
     metrics: Vec<(f64, &'static str, f64)>,
     alerts: Vec<AlertRecord>,
     tags: Vec<(f64, String)>,
+    straps: Vec<StrapRecord>,
 }
 
 impl Batch {
@@ -332,6 +373,7 @@ impl Batch {
             + self.metrics.len()
             + self.alerts.len()
             + self.tags.len()
+            + self.straps.len()
     }
 
     fn clear(&mut self) {
@@ -341,6 +383,7 @@ impl Batch {
         self.metrics.clear();
         self.alerts.clear();
         self.tags.clear();
+        self.straps.clear();
     }
 }
 
@@ -357,7 +400,8 @@ struct Flusher {
     summary: WriteSummary,
     rejected: Arc<AtomicU64>,
     failed_rows: u64,
-    first_error: Option<String>,
+    /// Kept whole for `finish`, which is its only reader (so no sharing, no flattening to text).
+    first_error: Option<sqlx::Error>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -439,6 +483,7 @@ impl Flusher {
                 .extend(values.iter().map(|&(name, value)| (t_ms, name, value))),
             Record::Alert(alert) => batch.alerts.push(alert),
             Record::Tag { at_ms, name } => batch.tags.push((at_ms, name)),
+            Record::Strap(strap) => batch.straps.push(strap),
         }
     }
 
@@ -461,7 +506,7 @@ impl Flusher {
             }
             Err(error) => {
                 self.failed_rows += rows as u64;
-                self.first_error.get_or_insert_with(|| error.to_string());
+                self.first_error.get_or_insert(error);
             }
         }
         self.batch.clear();
@@ -546,6 +591,16 @@ impl Flusher {
                     .bind(name);
             insert_entity(&mut tx, query, OutboxKind::Tag, session).await?;
             stored.tags += 1;
+        }
+        for strap in &batch.straps {
+            let seen = StrapSeen {
+                address: &strap.address,
+                name: &strap.name,
+                manufacturer: strap.manufacturer.as_deref(),
+                model: strap.model.as_deref(),
+                seen_at: strap.seen_at,
+            };
+            upsert_strap_on(&mut tx, &seen).await?;
         }
         tx.commit().await?;
         Ok(stored)

@@ -92,10 +92,15 @@ async fn a_failed_commit_is_reported_by_finish_and_leaves_no_outbox_row() {
         Err(StoreError::WriteFailed {
             session,
             rows,
-            message,
+            source,
         }) => {
             assert_eq!((session, rows), (id.0, 3));
-            assert!(message.contains("FOREIGN KEY"), "{message}");
+            // The cause is kept as sqlx's error, so its kind can be asked, not its text searched.
+            let kind = source.as_database_error().map(|e| e.kind());
+            assert!(
+                matches!(kind, Some(sqlx::error::ErrorKind::ForeignKeyViolation)),
+                "{source:?}"
+            );
         }
         other => panic!("expected WriteFailed, got {other:?}"),
     }
@@ -111,4 +116,36 @@ async fn a_failed_commit_is_reported_by_finish_and_leaves_no_outbox_row() {
         vec![OutboxKind::Session],
         "only the session start, nothing of the failed commit"
     );
+}
+
+#[tokio::test]
+async fn strap_details_ride_with_the_next_commit_and_keep_what_is_not_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("auren.db")).await.expect("open");
+    store
+        .upsert_strap("A0:9E:1A:00:00:0A", "Polar H10", None, None, 1_000)
+        .await
+        .expect("strap");
+    let id = store.start_session(&new_session()).await.expect("session");
+    let writer = store.session_writer(id).await.expect("writer");
+    writer.strap("A0:9E:1A:00:00:0A", "Polar H10 ABC", None, None, 2_000);
+    writer.strap(
+        "A0:9E:1A:00:00:0A",
+        "Polar H10 ABC",
+        Some("Polar Electro Oy"),
+        Some("H10"),
+        3_000,
+    );
+    // An empty address is refused like any bad row, not stored.
+    writer.strap(" ", "nobody", None, None, 3_000);
+    let summary = writer.finish().await.expect("finish");
+    assert_eq!(summary.rejected, 1);
+    let straps = store.straps().await.expect("straps");
+    assert_eq!(straps.len(), 1);
+    let s = &straps[0];
+    assert_eq!(
+        (s.name.as_str(), s.manufacturer.as_deref(), s.model.as_deref()),
+        ("Polar H10 ABC", Some("Polar Electro Oy"), Some("H10"))
+    );
+    assert_eq!((s.first_seen_at, s.last_seen_at), (1_000, 3_000));
 }
