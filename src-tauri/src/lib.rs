@@ -7,7 +7,7 @@
 pub mod commands;
 
 use anyhow::Context;
-use auren_desktop::{Desktop, Folders, SettingsBackend};
+use auren_desktop::{Desktop, Folders, SettingsBackend, SettingsBackendError};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -93,9 +93,9 @@ impl SettingsBackend for PluginSettings {
         self.0.get(SETTINGS_KEY)
     }
 
-    fn save(&self, value: serde_json::Value) -> Result<(), String> {
+    fn save(&self, value: serde_json::Value) -> Result<(), SettingsBackendError> {
         self.0.set(SETTINGS_KEY, value);
-        self.0.save().map_err(|e| e.to_string())
+        self.0.save().map_err(SettingsBackendError::store)
     }
 }
 

@@ -6,7 +6,6 @@
 use auren_store::Store;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex as StdMutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
@@ -26,18 +25,6 @@ pub struct Desktop {
     /// Cancelled when the app quits: every running session stops and is stored.
     pub(crate) shutdown: CancellationToken,
     version: String,
-}
-
-/// Now, Unix ms (the façade is glue: the pure cores get time passed in, from here).
-pub fn now_unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// The day a moment counts for (UTC calendar days since 1970-01-01, as the CLI stores readings).
-pub(crate) fn day_of(unix_ms: i64) -> i64 {
-    unix_ms.div_euclid(86_400_000)
 }
 
 impl Desktop {

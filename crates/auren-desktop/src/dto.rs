@@ -1,6 +1,7 @@
 //! The desktop's own IPC types (the engine's live/session/readiness DTOs are re-used as they are): what the
 //! commands take and return, with `specta::Type` so the TypeScript bindings are generated from them.
 
+pub use auren_engine::dto::SessionKindDto;
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
@@ -76,16 +77,6 @@ pub enum SourceChoiceDto {
     },
 }
 
-/// What kind of session is being recorded (the rules branch on it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionKindDto {
-    Rest,
-    Exercise,
-    Breathing,
-    Other,
-}
-
 /// The live session that is running.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct LiveStartedDto {
@@ -93,17 +84,36 @@ pub struct LiveStartedDto {
     pub source_label: String,
     /// True for the simulator: the UI labels everything it shows "Simulated strap".
     pub simulated: bool,
+    /// `morning` for the guided reading; what the person chose otherwise.
     pub kind: SessionKindDto,
     pub started_at_unix_ms: i64,
+}
+
+/// The frequency bands of short-term HRV (Task Force 1996).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum BandNameDto {
+    Vlf,
+    Lf,
+    Hf,
 }
 
 /// One frequency band of the spectrum.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct BandDto {
-    /// `vlf`, `lf` or `hf`.
-    pub name: String,
+    pub name: BandNameDto,
     pub lo_hz: f64,
     pub hi_hz: f64,
+}
+
+/// How a power spectrum was estimated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum SpectrumMethodDto {
+    /// Welch's averaged periodogram of the 4 Hz resampled series (the session charts use this).
+    Welch,
+    /// Lomb–Scargle on the unevenly spaced intervals.
+    LombScargle,
 }
 
 /// The power spectral density of a session's corrected intervals.
@@ -111,8 +121,7 @@ pub struct BandDto {
 pub struct SpectrumDto {
     pub freq_hz: Vec<f64>,
     pub power_ms2_hz: Vec<f64>,
-    /// `welch`.
-    pub method: String,
+    pub method: SpectrumMethodDto,
     pub bands: Vec<BandDto>,
 }
 
@@ -173,11 +182,44 @@ pub struct SettingsDto {
     pub export_dir: String,
 }
 
+/// The recording file formats an import recognises (the wire words are the engine's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Type)]
+pub enum RecordingFormatDto {
+    /// RR intervals in ms, one per line.
+    #[serde(rename = "rr_ms")]
+    RrMs,
+    /// RR intervals in seconds, one per line (Kubios's RR text export).
+    #[serde(rename = "rr_seconds")]
+    RrSeconds,
+    /// A delimited file with a header naming an RR or IBI column.
+    #[serde(rename = "csv")]
+    Csv,
+    /// Two columns without a header: elapsed time, then RR (Polar Flow's RR export).
+    #[serde(rename = "time_rr")]
+    TimeRr,
+    /// An `.hrmcap` capture of raw strap notifications.
+    #[serde(rename = "hrmcap")]
+    Hrmcap,
+}
+
+impl From<auren_engine::recording::Format> for RecordingFormatDto {
+    fn from(f: auren_engine::recording::Format) -> Self {
+        use auren_engine::recording::Format as F;
+        match f {
+            F::RrMs => Self::RrMs,
+            F::KubiosSeconds => Self::RrSeconds,
+            F::Csv => Self::Csv,
+            F::TimeAndRr => Self::TimeRr,
+            F::Capture => Self::Hrmcap,
+        }
+    }
+}
+
 /// A recording imported as a session.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct ImportedDto {
     pub session_id: i64,
-    pub format: String,
+    pub format: RecordingFormatDto,
     pub beats: u64,
     pub artifacts: u64,
     /// Problems that did not stop the import (skipped notifications), one line each.

@@ -6,6 +6,8 @@ use specta::Type;
 use std::path::PathBuf;
 
 use crate::dto::RuleProblemDto;
+use crate::export::ExportError;
+use crate::settings::SettingsBackendError;
 
 /// Why a desktop operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -30,16 +32,24 @@ pub enum DesktopError {
     InvalidSettings { field: &'static str, problem: String },
     #[error("{0}")]
     InvalidInput(String),
-    #[error("import of {path} failed: {message}")]
-    Import { path: PathBuf, message: String },
-    #[error("export to {path} failed: {message}")]
-    Export { path: PathBuf, message: String },
+    #[error("{0}")]
+    InvalidSimulator(#[from] auren_strap::simulator::SimulatorConfigError),
+    #[error("{0}")]
+    InvalidSpeed(#[from] auren_strap::BadSpeed),
+    #[error("import of {path} failed: {source}")]
+    Import {
+        path: PathBuf,
+        // Boxed: the engine's error is large, and every desktop Result carries its size.
+        source: Box<auren_engine::import::ImportError>,
+    },
+    #[error("export to {path} failed: {source}")]
+    Export { path: PathBuf, source: ExportError },
     #[error("the reading stopped after {reached_s} s; a morning reading needs {needed_s} s")]
     ReadingIncomplete { reached_s: i64, needed_s: i64 },
     #[error("too few clean beats ({beats}; at least {needed} are needed)")]
     TooFewBeats { beats: usize, needed: usize },
     #[error("{0}")]
-    Engine(auren_engine::EngineError),
+    Engine(#[source] auren_engine::EngineError),
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,
@@ -47,7 +57,7 @@ pub enum DesktopError {
         source: std::io::Error,
     },
     #[error("settings could not be saved: {0}")]
-    SettingsStore(String),
+    SettingsStore(#[from] SettingsBackendError),
 }
 
 fn summary(problems: &[RuleProblemDto]) -> String {
@@ -119,7 +129,9 @@ impl DesktopError {
             Self::NoSuchSession(_) => ErrorCode::NoSuchSession,
             Self::InvalidRules(_) => ErrorCode::InvalidRules,
             Self::InvalidSettings { .. } => ErrorCode::InvalidSettings,
-            Self::InvalidInput(_) => ErrorCode::InvalidInput,
+            Self::InvalidInput(_) | Self::InvalidSimulator(_) | Self::InvalidSpeed(_) => {
+                ErrorCode::InvalidInput
+            }
             Self::Import { .. } => ErrorCode::ImportFailed,
             Self::Export { .. } => ErrorCode::ExportFailed,
             Self::ReadingIncomplete { .. } => ErrorCode::ReadingIncomplete,

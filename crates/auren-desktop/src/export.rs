@@ -1,7 +1,8 @@
 //! Exports of a stored session into the export folder: beats as CSV, RR as Kubios text, and the report
 //! image (PNG/SVG) drawn by auren-report from the same panel the History view shows.
 
-use auren_engine::dto::SessionDetailDto;
+use auren_clock::UnixMillis;
+use auren_engine::dto::{SessionDetailDto, SessionKindDto};
 use auren_engine::query::corrected_nn;
 use auren_report::{MetricRow, ReportBeat, ReportInput};
 use auren_store::SessionDetail;
@@ -9,6 +10,15 @@ use std::path::Path;
 
 use crate::dto::{ExportFormat, ExportedDto};
 use crate::error::DesktopError;
+
+/// Why an export wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("the session has no beats")]
+    NoBeats,
+    #[error("drawing the report: {0}")]
+    Report(#[from] auren_report::ReportError),
+}
 
 /// The report image size: reads well on screen and in print (A4 landscape at ~150 dpi).
 pub const REPORT_SIZE: (u32, u32) = (1600, 1200);
@@ -22,7 +32,7 @@ pub fn write(
     format: ExportFormat,
 ) -> Result<ExportedDto, DesktopError> {
     let summary = &panel.summary;
-    let stamp = civil_stamp(summary.started_at_unix_ms);
+    let stamp = UnixMillis(summary.started_at_unix_ms).civil_minute();
     let ext = match format {
         ExportFormat::Csv => "csv",
         ExportFormat::KubiosRr => "txt",
@@ -39,12 +49,12 @@ pub fn write(
         summary.id,
         stamp.replace([':', ' '], "").replace('-', "")
     ));
-    let failed = |message: String| DesktopError::Export {
+    let failed = |source: ExportError| DesktopError::Export {
         path: path.clone(),
-        message,
+        source,
     };
     if stored.beats.is_empty() {
-        return Err(failed("the session has no beats".into()));
+        return Err(failed(ExportError::NoBeats));
     }
     let beats: Vec<ReportBeat<'_>> = stored
         .beats
@@ -65,7 +75,7 @@ pub fn write(
             // Joined across gaps, as the panel computes them.
             let nn = corrected_nn(&stored.beats, &stored.gaps).concat();
             let metrics = metric_rows(panel);
-            let title = format!("{} session — {stamp} UTC", capitalised(&summary.kind));
+            let title = format!("{} session — {stamp} UTC", kind_title(summary.kind));
             let simulated =
                 summary.source.starts_with("Simulated strap") || summary.source.starts_with("simulator");
             let input = ReportInput {
@@ -83,7 +93,7 @@ pub fn write(
             } else {
                 auren_report::render_svg(&input, w, h).map(String::into_bytes)
             }
-            .map_err(|e| failed(e.to_string()))?
+            .map_err(|e| failed(ExportError::Report(e)))?
         }
     };
     crate::desktop::write_atomically(&path, &bytes, "writing the export")?;
@@ -103,7 +113,7 @@ fn metric_rows(panel: &SessionDetailDto) -> Vec<MetricRow<'static>> {
             let (group, label, unit, decimals) = describe(&m.key)?;
             let value = match (m.value, &m.absent) {
                 (Some(v), _) => format!("{v:.decimals$}{unit}"),
-                (None, Some(why)) => format!("— ({why})"),
+                (None, Some(why)) => format!("— ({})", why.message),
                 (None, None) => "—".to_owned(),
             };
             Some(MetricRow { group, label, value })
@@ -155,27 +165,13 @@ fn describe(key: &str) -> Option<(&'static str, &'static str, &'static str, usiz
     })
 }
 
-fn capitalised(s: &str) -> String {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
-/// `YYYY-MM-DD HH:MM` (UTC) of a Unix ms time, by the days-to-civil algorithm (H. Hinnant), so file
-/// names sort by time without a date-time dependency.
-pub fn civil_stamp(unix_ms: i64) -> String {
-    let secs = unix_ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", rem / 3600, (rem % 3600) / 60)
+/// The session kind as the report's title starts it.
+fn kind_title(kind: SessionKindDto) -> &'static str {
+    match kind {
+        SessionKindDto::Rest => "Rest",
+        SessionKindDto::Morning => "Morning",
+        SessionKindDto::Exercise => "Exercise",
+        SessionKindDto::Breathing => "Breathing",
+        SessionKindDto::Other => "Other",
+    }
 }

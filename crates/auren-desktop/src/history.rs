@@ -1,12 +1,13 @@
 //! History: today's readiness and its trend, the session list, a session's panel and its charts
 //! (every stored beat and the Welch spectrum).
 
+use auren_clock::{UnixMillis, now_unix_ms};
 use auren_engine::dto::{BeatDto, ReadinessDto, SessionDetailDto, SessionSummaryDto};
 use auren_engine::query;
 use auren_store::SessionId;
 
-use crate::desktop::{Desktop, day_of, now_unix_ms};
-use crate::dto::{BandDto, SessionChartsDto, SpectrumDto};
+use crate::desktop::Desktop;
+use crate::dto::{BandDto, BandNameDto, SessionChartsDto, SpectrumDto, SpectrumMethodDto};
 use crate::error::DesktopError;
 
 /// Most days of readiness trend one query returns.
@@ -17,7 +18,7 @@ pub const MAX_PAGE: u32 = 500;
 impl Desktop {
     pub async fn readiness_today(&self) -> Result<ReadinessDto, DesktopError> {
         let store = self.store().await;
-        Ok(query::readiness_on(&store, day_of(now_unix_ms())).await?)
+        Ok(query::readiness_on(&store, UnixMillis(now_unix_ms()).day_number()).await?)
     }
 
     pub async fn daily_trend(&self, days: u32) -> Result<Vec<ReadinessDto>, DesktopError> {
@@ -26,7 +27,7 @@ impl Desktop {
                 "a trend covers 1–{MAX_TREND_DAYS} days, not {days}"
             )));
         }
-        let today = day_of(now_unix_ms());
+        let today = UnixMillis(now_unix_ms()).day_number();
         let store = self.store().await;
         Ok(query::daily_trend(&store, today - i64::from(days) + 1, today).await?)
     }
@@ -60,14 +61,9 @@ impl Desktop {
             .session_detail(SessionId(id))
             .await?
             .ok_or(DesktopError::NoSuchSession(id))?;
-        let beats = detail
-            .beats
-            .iter()
-            .map(|b| BeatDto {
-                at_ms: b.t_ms,
-                rr_ms: b.rr_ms,
-                artifact: b.artifact.clone(),
-            })
+        let beats = (0..)
+            .zip(&detail.beats)
+            .map(|(index, row)| BeatDto::stored(index, row))
             .collect();
         let (spectrum, spectrum_absent) = match spectrum_of(&query::corrected_nn(&detail.beats, &detail.gaps))
         {
@@ -91,18 +87,22 @@ pub(crate) fn spectrum_of(segments: &[Vec<f64>]) -> Result<SpectrumDto, String> 
     let n = psd.density.len();
     let freq_hz: Vec<f64> = (0..n).map(|k| psd.frequency(k)).collect();
     let keep = freq_hz.iter().take_while(|f| **f <= 0.5).count();
-    let bands = [("vlf", VLF), ("lf", LF), ("hf", HF)]
-        .into_iter()
-        .map(|(name, band)| BandDto {
-            name: name.to_owned(),
-            lo_hz: band.lo,
-            hi_hz: band.hi,
-        })
-        .collect();
+    let bands = [
+        (BandNameDto::Vlf, VLF),
+        (BandNameDto::Lf, LF),
+        (BandNameDto::Hf, HF),
+    ]
+    .into_iter()
+    .map(|(name, band)| BandDto {
+        name,
+        lo_hz: band.lo,
+        hi_hz: band.hi,
+    })
+    .collect();
     Ok(SpectrumDto {
         freq_hz: freq_hz[..keep].to_vec(),
         power_ms2_hz: psd.density[..keep].to_vec(),
-        method: "welch".to_owned(),
+        method: SpectrumMethodDto::Welch,
         bands,
     })
 }

@@ -2,11 +2,12 @@
 //! export of a stored session into the export folder.
 
 use auren_cep::SessionKind;
+use auren_clock::now_unix_ms;
 use auren_engine::query;
 use auren_store::SessionId;
 use std::path::Path;
 
-use crate::desktop::{Desktop, now_unix_ms};
+use crate::desktop::Desktop;
 use crate::dto::{ExportFormat, ExportedDto, ImportedDto};
 use crate::error::DesktopError;
 
@@ -23,13 +24,13 @@ impl Desktop {
         };
         let imported = auren_engine::import::import_recording(&store, path, config)
             .await
-            .map_err(|e| DesktopError::Import {
+            .map_err(|source| DesktopError::Import {
                 path: path.to_path_buf(),
-                message: e.to_string(),
+                source: Box::new(source),
             })?;
         Ok(ImportedDto {
             session_id: imported.session_id,
-            format: imported.format.as_str().to_owned(),
+            format: imported.format.into(),
             beats: imported.beats,
             artifacts: imported.artifacts,
             warnings: imported.warnings,

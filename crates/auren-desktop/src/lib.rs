@@ -29,10 +29,11 @@ pub mod settings;
 mod sources;
 
 pub use bluetooth::MAX_SCAN_S;
-pub use desktop::{Desktop, now_unix_ms};
+pub use desktop::Desktop;
 pub use error::{DesktopError, ErrorCode, IpcError};
+pub use export::ExportError;
 pub use history::{MAX_PAGE, MAX_TREND_DAYS};
 pub use live::UpdateSink;
 pub use places::Folders;
-pub use settings::{JsonFileSettings, Settings, SettingsBackend};
+pub use settings::{JsonFileSettings, Settings, SettingsBackend, SettingsBackendError};
 pub use sources::MAX_SIMULATOR_SPEED;

@@ -1,15 +1,15 @@
 //! The one live session the app runs at a time (a training/rest session or the guided morning reading):
 //! starting it on a source, forwarding its throttled updates to the UI, re-attaching, tagging, stopping.
 
-use auren_cep::SessionKind;
-use auren_engine::dto::{LiveUpdateDto, SessionSummaryDto};
-use auren_engine::{LiveSession, SessionConfig, SessionSummary, StrapIdentity, start_session};
+use auren_clock::now_unix_ms;
+use auren_engine::dto::{LiveUpdateDto, SessionKindDto, SessionSummaryDto};
+use auren_engine::{LiveSession, SessionConfig, SessionSummary, StrapIdentity, morning, start_session};
 use std::sync::Arc;
 use tokio::sync::{Mutex, broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::desktop::{Desktop, now_unix_ms};
-use crate::dto::{LiveStartedDto, SessionKindDto, SourceChoiceDto};
+use crate::desktop::Desktop;
+use crate::dto::{LiveStartedDto, SourceChoiceDto};
 use crate::error::DesktopError;
 use crate::sources;
 
@@ -31,13 +31,12 @@ pub(crate) struct Running {
 pub(crate) type Slot = Arc<Mutex<Option<Running>>>;
 
 impl Desktop {
-    /// Starts a session on `choice`; `morning` is the guided reading's length (ms), and `done` is told
-    /// when its updates end.
+    /// Starts a session of `kind` on `choice` (`morning`: the guided reading, which stops by itself
+    /// after [`morning::MORNING_READING_MS`]); `done` is told when its updates end.
     pub(crate) async fn begin(
         &self,
         choice: &SourceChoiceDto,
         kind: SessionKindDto,
-        morning: Option<u64>,
         sink: UpdateSink,
         done: Option<oneshot::Sender<()>>,
     ) -> Result<LiveStartedDto, DesktopError> {
@@ -52,15 +51,9 @@ impl Desktop {
         let seed = u64::try_from(now).unwrap_or(0);
         let (source, simulated) = sources::open(choice, seed)?;
         let label = sources::label(choice);
-        let session_kind = match (morning, kind) {
-            (Some(_), _) => SessionKind::Morning,
-            (None, SessionKindDto::Rest) => SessionKind::Rest,
-            (None, SessionKindDto::Exercise) => SessionKind::Exercise,
-            (None, SessionKindDto::Breathing) => SessionKind::Breathing,
-            (None, SessionKindDto::Other) => SessionKind::Other,
-        };
-        let mut config = SessionConfig::new(session_kind, now, rules, baselines);
-        config.max_duration_ms = morning;
+        let morning = kind == SessionKindDto::Morning;
+        let mut config = SessionConfig::new(kind.into(), now, rules, baselines);
+        config.max_duration_ms = morning.then_some(morning::MORNING_READING_MS);
         config.source_label = Some(label.clone());
         if let SourceChoiceDto::Strap { address, name } = choice {
             config.strap = Some(StrapIdentity {
@@ -88,7 +81,7 @@ impl Desktop {
             session,
             info: info.clone(),
             cancel,
-            morning: morning.is_some(),
+            morning,
         });
         Ok(info)
     }
@@ -99,7 +92,13 @@ impl Desktop {
         kind: SessionKindDto,
         sink: UpdateSink,
     ) -> Result<LiveStartedDto, DesktopError> {
-        self.begin(&choice, kind, None, sink, None).await
+        if kind == SessionKindDto::Morning {
+            // The morning reading is judged and stored as the day's reading: only start_morning does that.
+            return Err(DesktopError::InvalidInput(
+                "a morning reading is started from the Morning view".into(),
+            ));
+        }
+        self.begin(&choice, kind, sink, None).await
     }
 
     /// Sends the running session's updates to `sink` from now on (a reloaded window re-attaching).

@@ -1,12 +1,13 @@
 //! The guided 3-minute morning reading: a live session of fixed length on the chosen source, judged and
 //! stored as the day's reading when it completes.
 
-use auren_engine::dto::MorningResultDto;
+use auren_clock::UnixMillis;
+use auren_engine::dto::{MorningResultDto, SessionKindDto};
 use auren_engine::morning;
 use tokio::sync::oneshot;
 
-use crate::desktop::{Desktop, day_of};
-use crate::dto::{SessionKindDto, SourceChoiceDto};
+use crate::desktop::Desktop;
+use crate::dto::SourceChoiceDto;
 use crate::error::DesktopError;
 use crate::live::UpdateSink;
 
@@ -19,13 +20,7 @@ impl Desktop {
     ) -> Result<MorningResultDto, DesktopError> {
         let (done, ended) = oneshot::channel();
         let info = self
-            .begin(
-                &choice,
-                SessionKindDto::Rest,
-                Some(morning::MORNING_READING_MS),
-                sink,
-                Some(done),
-            )
+            .begin(&choice, SessionKindDto::Morning, sink, Some(done))
             .await?;
         // Either the reading ends by itself (the forwarder saw the last update) or stop_live took it.
         let _ = ended.await;
@@ -49,6 +44,6 @@ impl Desktop {
         };
         let summary = running.session.finish().await?;
         let store = self.store().await;
-        Ok(morning::complete(&store, &summary, day_of(info.started_at_unix_ms)).await?)
+        Ok(morning::complete(&store, &summary, UnixMillis(info.started_at_unix_ms).day_number()).await?)
     }
 }

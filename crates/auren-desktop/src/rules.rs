@@ -2,10 +2,11 @@
 //! checked with every problem at its line, saved only once they compile.
 
 use auren_cep::{Baselines, RuleSet};
+use auren_clock::UnixMillis;
 use auren_engine::query;
 use auren_store::Store;
 
-use crate::desktop::{Desktop, day_of, write_atomically};
+use crate::desktop::{Desktop, write_atomically};
 use crate::dto::{RuleProblemDto, RulesDto};
 use crate::error::DesktopError;
 
@@ -73,7 +74,7 @@ impl Desktop {
         // `check` lists every problem where `compile` stops at the first.
         let rules = auren_cep::compile(&rules.text)
             .map_err(|_| DesktopError::InvalidRules(self.check_rules(&rules.text)))?;
-        let baselines = Baselines::from(&query::baselines(store, day_of(now)).await?);
+        let baselines = Baselines::from(&query::baselines(store, UnixMillis(now).day_number()).await?);
         Ok((rules, baselines))
     }
 }

@@ -167,7 +167,33 @@ impl Desktop {
 pub trait SettingsBackend: Send + Sync {
     /// The stored settings as JSON, `None` on a first run.
     fn load(&self) -> Option<serde_json::Value>;
-    fn save(&self, value: serde_json::Value) -> Result<(), String>;
+    fn save(&self, value: serde_json::Value) -> Result<(), SettingsBackendError>;
+}
+
+/// Why settings could not be kept.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsBackendError {
+    #[error("encoding the settings: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A thread panicked while writing the settings file; what it left is not trusted.
+    #[error("an earlier save of the settings failed midway")]
+    Poisoned,
+    /// The shell's own store (tauri-plugin-store in the app).
+    #[error("the settings store: {0}")]
+    Store(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl SettingsBackendError {
+    /// The shell's store failing with `error`.
+    pub fn store(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Store(Box::new(error))
+    }
 }
 
 /// Reads the settings from `backend`; stored settings that no longer parse are replaced by the defaults
@@ -183,8 +209,8 @@ pub fn load(backend: &dyn SettingsBackend) -> Settings {
 }
 
 pub fn save(backend: &dyn SettingsBackend, settings: &Settings) -> Result<(), DesktopError> {
-    let value = serde_json::to_value(settings).map_err(|e| DesktopError::SettingsStore(e.to_string()))?;
-    backend.save(value).map_err(DesktopError::SettingsStore)
+    let value = serde_json::to_value(settings).map_err(SettingsBackendError::from)?;
+    Ok(backend.save(value)?)
 }
 
 /// Settings in a JSON file, written atomically (write then rename): for tests and tools.
@@ -209,17 +235,18 @@ impl SettingsBackend for JsonFileSettings {
         serde_json::from_str(&text).ok()
     }
 
-    fn save(&self, value: serde_json::Value) -> Result<(), String> {
-        let _guard = self
-            .lock
-            .lock()
-            .map_err(|_| "settings lock poisoned".to_owned())?;
+    fn save(&self, value: serde_json::Value) -> Result<(), SettingsBackendError> {
+        let _guard = self.lock.lock().map_err(|_| SettingsBackendError::Poisoned)?;
+        let io = |what: &'static str, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| SettingsBackendError::Io { what, path, source }
+        };
         if let Some(parent) = self.path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(io("creating", parent))?;
         }
         let tmp = self.path.with_extension("json.tmp");
-        let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
-        std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| format!("{}: {e}", self.path.display()))
+        let text = serde_json::to_string_pretty(&value)?;
+        std::fs::write(&tmp, text).map_err(io("writing", &tmp))?;
+        std::fs::rename(&tmp, &self.path).map_err(io("replacing", &self.path))
     }
 }

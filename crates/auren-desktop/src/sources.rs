@@ -32,9 +32,9 @@ pub(crate) fn open(
             config.pace = if *speed == 1.0 {
                 Pace::RealTime
             } else {
-                Pace::Speed(Speed::new(*speed).map_err(|e| DesktopError::InvalidInput(e.to_string()))?)
+                Pace::Speed(Speed::new(*speed)?)
             };
-            let simulator = Simulator::new(config).map_err(|e| DesktopError::InvalidInput(e.to_string()))?;
+            let simulator = Simulator::new(config)?;
             Ok((Box::new(simulator), true))
         }
     }
@@ -64,4 +64,3 @@ pub(crate) fn label(choice: &SourceChoiceDto) -> String {
         }
     }
 }
-

@@ -14,16 +14,8 @@ fn simulator(scenario: ScenarioDto) -> SourceChoiceDto {
     }
 }
 
-/// Polls `check` every 50 ms for up to a minute of wall time (the simulator runs at 60×).
-async fn eventually(mut check: impl FnMut() -> bool) -> bool {
-    for _ in 0..1200 {
-        if check() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
-}
+/// How long a test waits for something a 60× simulator produces within a minute of its time.
+const WITHIN: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fatigued_heart_raises_the_fatigue_alert_with_its_evidence_in_the_live_updates() {
@@ -31,7 +23,7 @@ async fn a_fatigued_heart_raises_the_fatigue_alert_with_its_evidence_in_the_live
     // A personal range around ln(33 ms) with resting HR 60: well above what `fatigued` produces.
     seed_baselines(dir.path(), 3.5, 60.0).await;
     let desktop = open(dir.path()).await;
-    let (sink, seen) = collector();
+    let (sink, mut seen) = collector();
     let started = desktop
         .start_live(simulator(ScenarioDto::Fatigued), SessionKindDto::Rest, sink)
         .await
@@ -51,19 +43,18 @@ async fn a_fatigued_heart_raises_the_fatigue_alert_with_its_evidence_in_the_live
     assert_eq!(IpcError::from(refused).code, ErrorCode::SessionRunning);
     desktop.tag_live("poor sleep").await.unwrap();
 
-    let fired = eventually(|| {
-        seen.lock()
-            .unwrap()
-            .iter()
-            .any(|u| u.alerts.iter().any(|a| a.rule == "cns_fatigue"))
-    })
-    .await;
+    let fired = seen
+        .until(WITHIN, |updates| {
+            updates
+                .iter()
+                .any(|u| u.alerts.iter().any(|a| a.rule == "cns_fatigue"))
+        })
+        .await;
     assert!(fired, "no cns_fatigue alert within a minute at 60×");
     let alert = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .flat_map(|u| u.alerts.clone())
+        .all()
+        .into_iter()
+        .flat_map(|u| u.alerts)
         .find(|a| a.rule == "cns_fatigue")
         .unwrap();
     let names: Vec<&str> = alert.evidence.values.iter().map(|v| v.name.as_str()).collect();
@@ -71,7 +62,7 @@ async fn a_fatigued_heart_raises_the_fatigue_alert_with_its_evidence_in_the_live
 
     let summary = desktop.stop_live().await.unwrap();
     assert_eq!(summary.id, started.session_id);
-    assert_eq!(summary.kind, "rest");
+    assert_eq!(summary.kind, SessionKindDto::Rest);
     assert!(summary.beat_count > 100, "{summary:?}");
     assert!(desktop.live_status().await.is_none());
     let error = IpcError::from(desktop.stop_live().await.unwrap_err());
@@ -95,7 +86,7 @@ async fn the_morning_reading_runs_three_minutes_and_is_stored_as_todays() {
     assert!(result.beats > 150, "{result:?}");
     assert!((2.5..5.5).contains(&result.ln_rmssd), "{result:?}");
     assert_eq!(result.readiness.today_ln_rmssd, Some(result.ln_rmssd));
-    let last = seen.lock().unwrap().last().cloned().unwrap();
+    let last = seen.all().last().cloned().unwrap();
     assert!(last.ended && last.at_ms >= 180_000, "{last:?}");
     assert!(r.desktop.live_status().await.is_none());
     let today = r.desktop.readiness_today().await.unwrap();
@@ -108,20 +99,20 @@ async fn the_morning_reading_runs_three_minutes_and_is_stored_as_todays() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_morning_reading_stopped_early_is_incomplete_and_stores_no_reading() {
     let r = rig().await;
-    let (sink, seen) = collector();
+    let (sink, mut seen) = collector();
     let choice = SourceChoiceDto::Simulator {
         scenario: ScenarioDto::Rest,
         speed: 10.0,
     };
     let reading = async { r.desktop.start_morning(choice, sink).await };
     let stopper = async {
-        assert!(eventually(|| seen.lock().unwrap().len() > 3).await);
+        assert!(seen.until(WITHIN, |updates| updates.len() > 3).await);
         r.desktop.stop_live().await.unwrap()
     };
     let (result, stopped) = tokio::join!(reading, stopper);
     let error = IpcError::from(result.unwrap_err());
     assert_eq!(error.code, ErrorCode::ReadingIncomplete, "{}", error.message);
-    assert_eq!(stopped.kind, "morning");
+    assert_eq!(stopped.kind, SessionKindDto::Morning);
     assert_eq!(r.desktop.readiness_today().await.unwrap().today_ln_rmssd, None);
 }
 

@@ -1,10 +1,13 @@
 //! auren-desktop's tests: the façade the desktop commands call, over a real SQLite file in a temporary
 //! folder, with the simulator as the heart source.
 
-// Test support outside #[test] functions may panic on setup failures too.
-#![allow(clippy::unwrap_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test support outside #[test] functions panics on setup failures too: that is the report"
+)]
 
 mod live;
 mod settings;
 mod support;
+mod wire;
 mod workbench;

@@ -5,7 +5,9 @@ use auren_engine::dto::LiveUpdateDto;
 use auren_store::{Baseline, Store};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tempfile::TempDir;
+use tokio::sync::watch;
 
 pub struct Rig {
     pub dir: TempDir,
@@ -38,7 +40,7 @@ pub async fn rig() -> Rig {
 
 /// Today, as the façade counts days (UTC).
 pub fn today() -> i64 {
-    auren_desktop::now_unix_ms().div_euclid(86_400_000)
+    auren_clock::UnixMillis::now().day_number()
 }
 
 /// 59 past mornings around lnRMSSD `ln` and a resting-HR baseline of `resting_hr`, written to the
@@ -65,15 +67,43 @@ pub async fn seed_baselines(dir: &Path, ln: f64, resting_hr: f64) {
         .unwrap();
 }
 
+/// Every update a collector's sink was given, and a signal each time one arrives.
+pub struct Seen {
+    updates: Arc<Mutex<Vec<LiveUpdateDto>>>,
+    arrived: watch::Receiver<usize>,
+}
+
+impl Seen {
+    pub fn all(&self) -> Vec<LiveUpdateDto> {
+        self.updates.lock().unwrap().clone()
+    }
+
+    /// Waits until `check` holds for the updates so far (woken by each arriving update, never by a
+    /// timer), giving up after `within`; returns whether it held.
+    pub async fn until(&mut self, within: Duration, check: impl Fn(&[LiveUpdateDto]) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if check(&self.updates.lock().unwrap()) {
+                return true;
+            }
+            match tokio::time::timeout_at(deadline, self.arrived.changed()).await {
+                Ok(Ok(())) => {}
+                // Timed out, or the sink is gone (no more updates can come).
+                _ => return check(&self.updates.lock().unwrap()),
+            }
+        }
+    }
+}
+
 /// A sink that keeps every update it is given.
-pub fn collector() -> (auren_desktop::UpdateSink, Arc<Mutex<Vec<LiveUpdateDto>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let keep = seen.clone();
-    (
-        Box::new(move |u| {
-            keep.lock().unwrap().push(u);
-            true
-        }),
-        seen,
-    )
+pub fn collector() -> (auren_desktop::UpdateSink, Seen) {
+    let updates = Arc::new(Mutex::new(Vec::new()));
+    let keep = updates.clone();
+    let (count, arrived) = watch::channel(0);
+    let sink: auren_desktop::UpdateSink = Box::new(move |u| {
+        keep.lock().unwrap().push(u);
+        count.send_modify(|n| *n += 1);
+        true
+    });
+    (sink, Seen { updates, arrived })
 }

@@ -1,7 +1,7 @@
 //! History, import and export: an imported reference recording gets the reference panel, charts with a
 //! spectrum, and every export format written into the export folder; bad input stores nothing.
 
-use auren_desktop::dto::ExportFormat;
+use auren_desktop::dto::{BandNameDto, ExportFormat, RecordingFormatDto, SpectrumMethodDto};
 use auren_desktop::{ErrorCode, IpcError};
 
 use crate::settings::reference;
@@ -15,7 +15,7 @@ async fn an_imported_reference_recording_has_its_panel_charts_and_every_export()
         .import_recording(&reference("nsr_5min.rr"))
         .await
         .unwrap();
-    assert_eq!(imported.format, "rr_ms");
+    assert_eq!(imported.format, RecordingFormatDto::RrMs);
     assert_eq!(imported.beats, 337);
     let detail = r.desktop.session_detail(imported.session_id).await.unwrap();
     let rmssd = detail
@@ -32,7 +32,15 @@ async fn an_imported_reference_recording_has_its_panel_charts_and_every_export()
     let spectrum = charts.spectrum.expect("5 minutes have a spectrum");
     assert_eq!(spectrum.freq_hz.len(), spectrum.power_ms2_hz.len());
     assert!(spectrum.freq_hz.iter().all(|f| (0.0..=0.5).contains(f)));
-    assert_eq!(spectrum.bands.len(), 3);
+    let bands: Vec<BandNameDto> = spectrum.bands.iter().map(|b| b.name).collect();
+    assert_eq!(bands, [BandNameDto::Vlf, BandNameDto::Lf, BandNameDto::Hf]);
+    assert_eq!(spectrum.method, SpectrumMethodDto::Welch);
+    let indices: Vec<u64> = charts.beats.iter().map(|b| b.index).collect();
+    assert_eq!(
+        indices,
+        (0..337).collect::<Vec<u64>>(),
+        "stored beats keep their raw index"
+    );
 
     let exports = [
         (ExportFormat::Csv, "csv", &b"time_s,rr_ms,artifact\n"[..]),
