@@ -298,6 +298,7 @@ impl RuleSite<'_> {
         Ok(compiled)
     }
 
+    /// Compiles the message template `m`.
     fn message(
         &self,
         m: &Spanned<String>,
