@@ -42,14 +42,26 @@ export const commands = {
 };
 
 /* Types */
+/**  A missing metric value: the reason to switch on and the sentence to show. */
+export type AbsentDto = {
+	reason: AbsentReasonDto,
+	/**  "needs at least 64 beats, got 20". */
+	message: string,
+};
+
+/**
+ *  Why a metric has no value: the closed set of auren-hrv's `Absent`, without its numbers (those are
+ *  in the message).
+ */
+export type AbsentReasonDto = "too_few_beats" | "too_short" | "zero_variance" | "undefined" | "too_few_readings" | "invalid_rr";
+
 /**  An alert raised in a session. */
 export type AlertDto = {
 	/**  The stored alert's id (absent in live updates, before it is written). */
 	id: number | null,
 	session_id: number | null,
 	rule: string,
-	/**  `info`, `warning` or `critical`. */
-	severity: string,
+	severity: SeverityDto,
 	/**  Session time, ms. */
 	at_ms: number,
 	/**  Wall time, Unix ms. */
@@ -67,21 +79,31 @@ export type AppInfoDto = {
 	export_dir: string,
 };
 
+/**  The kind of an artifact label (Lipponen & Tarvainen). */
+export type ArtifactKindDto = "ectopic" | "missed" | "extra" | "long_short";
+
 /**  One frequency band of the spectrum. */
 export type BandDto = {
-	/**  `vlf`, `lf` or `hf`. */
-	name: string,
+	name: BandNameDto,
 	lo_hz: number | null,
 	hi_hz: number | null,
 };
 
+/**  The frequency bands of short-term HRV (Task Force 1996). */
+export type BandNameDto = "vlf" | "lf" | "hf";
+
 /**  One beat as the UI draws it. */
 export type BeatDto = {
+	/**  Position in the session's raw beat series (0-based, across gaps): the key corrections refer to. */
+	index: number,
 	/**  Session time of the beat, ms. */
 	at_ms: number | null,
 	rr_ms: number | null,
-	/**  `ectopic`, `missed`, `extra`, `long_short`, or none. */
-	artifact: string | null,
+	/**
+	 *  The artifact label, or none for a normal beat. In a live update this is the provisional label
+	 *  (a check on the beats so far); [`LiveUpdateDto::corrections`] revises it when the final one differs.
+	 */
+	artifact: ArtifactKindDto | null,
 };
 
 export type BluetoothDto = {
@@ -145,7 +167,7 @@ export type GapDto = {
 /**  A recording imported as a session. */
 export type ImportedDto = {
 	session_id: number,
-	format: string,
+	format: RecordingFormatDto,
 	beats: number,
 	artifacts: number,
 	/**  Problems that did not stop the import (skipped notifications), one line each. */
@@ -156,6 +178,14 @@ export type ImportedDto = {
 export type IpcError = {
 	code: ErrorCode,
 	message: string,
+};
+
+/**  A beat whose final label differs from the provisional one sent with it. */
+export type LabelCorrectionDto = {
+	/**  The beat's [`BeatDto::index`]. */
+	index: number,
+	/**  Its final label. */
+	artifact: ArtifactKindDto | null,
 };
 
 /**  The state of the strap link as the UI shows it. */
@@ -179,15 +209,22 @@ export type LiveStartedDto = {
 	source_label: string,
 	/**  True for the simulator: the UI labels everything it shows "Simulated strap". */
 	simulated: boolean,
+	/**  `morning` for the guided reading; what the person chose otherwise. */
 	kind: SessionKindDto,
 	started_at_unix_ms: number,
 };
 
 /**
- *  One update to subscribers of a live session: at most ten per second of session time; beats and
- *  alerts since the previous update ride along so nothing is lost to the throttle.
+ *  One update to subscribers of a live source: at most ten per second of session time; beats, label
+ *  corrections and alerts since the previous update ride along so nothing is lost to the throttle.
+ * 
+ *  Beats arrive at once with a provisional label; each beat's final label is known once 16 more beats
+ *  have followed it (see `labeller`). `confirmed_through` says how far the final labels reach and
+ *  `corrections` lists those that differ from what was sent, so a client keeps beats by index and
+ *  revises them in place.
  */
 export type LiveUpdateDto = {
+	/**  None while monitoring (nothing is stored yet); the session's id once recording. */
 	session_id: number | null,
 	/**  Session time, ms. */
 	at_ms: number,
@@ -196,9 +233,15 @@ export type LiveUpdateDto = {
 	link: LinkDto,
 	battery_percent: number | null,
 	metrics: LiveMetricsDto,
+	/**  New beats, with provisional labels. */
 	beats: BeatDto[],
+	/**  Every beat with `index <= confirmed_through` has its final label; none yet when absent. */
+	confirmed_through: number | null,
+	/**  Final labels that differ from the provisional ones sent (only beats newly confirmed). */
+	corrections: LabelCorrectionDto[],
 	alerts: AlertDto[],
 	beats_total: number,
+	/**  Beats with a final artifact label so far. */
 	artifacts_total: number,
 	/**  The last update of the session. */
 	ended: boolean,
@@ -208,8 +251,8 @@ export type LiveUpdateDto = {
 export type MetricDto = {
 	key: string,
 	value: number | null,
-	/**  Why `value` is missing ("needs at least 64 beats, got 20"). */
-	absent: string | null,
+	/**  Why `value` is missing. */
+	absent: AbsentDto | null,
 };
 
 /**  The outcome of a guided morning reading. */
@@ -236,10 +279,23 @@ export type ReadinessDto = {
 	cv_7d_pct: number | null,
 	/**  lnRMSSD per day. */
 	trend: number | null,
-	/**  `below`, `within`, `above`; none until there are enough readings. */
-	verdict: string | null,
+	/**  None until there are enough readings. */
+	verdict: VerdictDto | null,
 	resting_hr: number | null,
 };
+
+/**  The recording file formats an import recognises (the wire words are the engine's). */
+export type RecordingFormatDto = 
+/**  RR intervals in ms, one per line. */
+"rr_ms" | 
+/**  RR intervals in seconds, one per line (Kubios's RR text export). */
+"rr_seconds" | 
+/**  A delimited file with a header naming an RR or IBI column. */
+"csv" | 
+/**  Two columns without a header: elapsed time, then RR (Polar Flow's RR export). */
+"time_rr" | 
+/**  An `.hrmcap` capture of raw strap notifications. */
+"hrmcap";
 
 /**  A strap the person chose to remember (connected to first next time). */
 export type RememberedStrapDto = {
@@ -289,16 +345,15 @@ export type SessionDetailDto = {
 	alerts: AlertDto[],
 };
 
-/**  What kind of session is being recorded (the rules branch on it). */
-export type SessionKindDto = "rest" | "exercise" | "breathing" | "other";
+/**  What a session was recorded as. */
+export type SessionKindDto = "rest" | "morning" | "exercise" | "breathing" | "other";
 
 /**  A session in a list. */
 export type SessionSummaryDto = {
 	id: number,
 	started_at_unix_ms: number,
 	ended_at_unix_ms: number | null,
-	/**  `rest`, `morning`, `exercise`, `breathing`, `other`. */
-	kind: string,
+	kind: SessionKindDto,
 	source: string,
 	strap_address: string | null,
 	beat_count: number,
@@ -320,6 +375,9 @@ export type SettingsDto = {
 	export_dir: string,
 };
 
+/**  How serious an alert is. */
+export type SeverityDto = "info" | "warning" | "critical";
+
 /**  Where the beats of a live session come from. */
 export type SourceChoiceDto = { kind: "strap"; address: string; name: string } | 
 /**  The built-in simulator ("Simulated strap"): `speed` timeline seconds per wall second. */
@@ -329,12 +387,21 @@ export type SourceChoiceDto = { kind: "strap"; address: string; name: string } |
 export type SpectrumDto = {
 	freq_hz: (number | null)[],
 	power_ms2_hz: (number | null)[],
-	/**  `welch`. */
-	method: string,
+	method: SpectrumMethodDto,
 	bands: BandDto[],
 };
 
+/**  How a power spectrum was estimated. */
+export type SpectrumMethodDto = 
+/**  Welch's averaged periodogram of the 4 Hz resampled series (the session charts use this). */
+"welch" | 
+/**  Lomb–Scargle on the unevenly spaced intervals. */
+"lomb_scargle";
+
 export type ThemeDto = "system" | "light" | "dark";
+
+/**  Where the 7-day lnRMSSD mean lies against the normal range. */
+export type VerdictDto = "below" | "within" | "above";
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

@@ -127,6 +127,16 @@ export function pointsSeries(label: string, color: () => string, size = 4): uPlo
   };
 }
 
+/** Points drawn as rings: a value not yet final (a provisional artifact label). */
+export function hollowPointsSeries(label: string, color: () => string, size = 4): uPlot.Series {
+  return {
+    label,
+    stroke: color,
+    paths: () => null,
+    points: { show: true, size, stroke: color, fill: "transparent", width: 1.5 },
+  };
+}
+
 export function lineSeries(label: string, color: () => string, extra: Partial<uPlot.Series> = {}): uPlot.Series {
   return { label, stroke: color, width: 1.5, points: { show: false }, ...extra };
 }

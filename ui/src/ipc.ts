@@ -2,7 +2,7 @@
 // views branch on by `code`. The DTO types are derived from the command signatures so this file
 // (and the views) only depend on the command names of the generated bindings.
 import { Channel } from "@tauri-apps/api/core";
-import { commands } from "./bindings";
+import { commands, type ErrorCode } from "./bindings";
 
 type Commands = typeof commands;
 type CommandName = keyof Commands;
@@ -19,27 +19,35 @@ export type SessionKind = Parameters<Commands["startLive"]>[1];
 export type LiveUpdate = ChannelItem<Parameters<Commands["startLive"]>[2]>;
 export type LiveStarted = DataOf<"startLive">;
 export type Beat = LiveUpdate["beats"][number];
+export type ArtifactKind = NonNullable<Beat["artifact"]>;
+export type LabelCorrection = LiveUpdate["corrections"][number];
 export type Alert = LiveUpdate["alerts"][number];
+export type Severity = Alert["severity"];
 export type LinkState = LiveUpdate["link"];
 export type SessionSummary = DataOf<"listSessions">[number];
 export type SessionDetail = DataOf<"sessionDetail">;
 export type Metric = SessionDetail["panel"][number];
+export type Absent = NonNullable<Metric["absent"]>;
 export type SessionCharts = DataOf<"sessionCharts">;
 export type Spectrum = NonNullable<SessionCharts["spectrum"]>;
+export type BandName = Spectrum["bands"][number]["name"];
 export type Readiness = DataOf<"readinessToday">;
+export type Verdict = NonNullable<Readiness["verdict"]>;
 export type MorningResult = DataOf<"startMorning">;
 export type Rules = DataOf<"getRules">;
 export type RuleProblem = DataOf<"checkRules">[number];
 export type Settings = DataOf<"saveSettings">;
 export type Imported = DataOf<"importRecording">;
+export type RecordingFormat = Imported["format"];
 export type Exported = DataOf<"exportSession">;
 export type ExportFormat = Parameters<Commands["exportSession"]>[1];
 export type Scenario = Extract<SourceChoice, { kind: "simulator" }>["scenario"];
 
-/** A command that answered with an error; `code` is the contract's ErrorCode (or "internal"). */
+/** A command that answered with an error; `code` is the contract's ErrorCode ("internal" when the
+ * error did not come from a command, e.g. Tauri's own "command not found"). */
 export class IpcFailure extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.name = "IpcFailure";
     this.code = code;
@@ -52,7 +60,8 @@ export function toFailure(error: unknown): IpcFailure {
   if (error instanceof IpcFailure) return error;
   if (typeof error === "object" && error !== null) {
     const e = error as { code?: unknown; message?: unknown };
-    const code = typeof e.code === "string" ? e.code : "internal";
+    // Our commands only ever send an ErrorCode here (the bindings type it so).
+    const code = typeof e.code === "string" ? (e.code as ErrorCode) : "internal";
     const message = typeof e.message === "string" ? e.message : JSON.stringify(error);
     return new IpcFailure(code, message);
   }

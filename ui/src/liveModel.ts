@@ -43,6 +43,7 @@ function onUpdateUntimed(u: LiveUpdate): void {
   const st = liveState.get();
   if (st.started && u.session_id !== null && u.session_id !== st.started.session_id) return;
   beats.append(u.beats);
+  beats.revise(u.corrections, u.confirmed_through);
   rolling.offer(u.at_ms, [u.metrics.rmssd_60s, u.metrics.rmssd_5m, u.metrics.dfa_alpha1]);
   const alerts = u.alerts.length ? [...u.alerts.slice().reverse(), ...st.alerts] : st.alerts;
   patch({ last: u, alerts });

@@ -1,5 +1,7 @@
 // How each key of the HRV panel (auren-hrv panel::KEYS) is labelled, grouped and rounded in the
 // Kubios-style table, plus the band shares Kubios shows that are derived from the panel values.
+import type { Absent, BandName } from "./ipc";
+import { BAND_NAMES } from "./names";
 
 export type MetricGroup = "time" | "frequency" | "nonlinear";
 
@@ -66,27 +68,30 @@ export const GROUP_TITLES: Record<MetricGroup, string> = {
 export interface MetricValue {
   key: string;
   value: number | null;
-  absent: string | null;
+  absent: Absent | null;
 }
+
+/** Why a derived value is missing when its inputs are present (a zero power has no logarithm). */
+const undefinedBecause = (message: string): Absent => ({ reason: "undefined", message });
 
 /** Band powers as ln and as % of total power, absent when their inputs are. */
 export function derivedFrequency(panel: readonly MetricValue[]): MetricValue[] {
   const get = (k: string) => panel.find((p) => p.key === k);
   const out: MetricValue[] = [];
   const total = get("total_power_ms2")?.value ?? null;
-  for (const band of ["vlf", "lf", "hf"]) {
+  for (const band of Object.keys(BAND_NAMES) as BandName[]) {
     const src = get(`${band}_ms2`);
     const v = src?.value ?? null;
-    const why = src?.absent ?? (src ? null : `no ${band}_ms2 in the panel`);
+    const why = src?.absent ?? (src ? null : undefinedBecause(`no ${band}_ms2 in the panel`));
     out.push(
       v !== null && v > 0
         ? { key: `ln_${band}`, value: Math.log(v), absent: null }
-        : { key: `ln_${band}`, value: null, absent: why ?? "band power is zero" },
+        : { key: `ln_${band}`, value: null, absent: why ?? undefinedBecause("band power is zero") },
     );
     out.push(
       v !== null && total !== null && total > 0
         ? { key: `${band}_pct`, value: (100 * v) / total, absent: null }
-        : { key: `${band}_pct`, value: null, absent: why ?? "total power is zero or absent" },
+        : { key: `${band}_pct`, value: null, absent: why ?? undefinedBecause("total power is zero or absent") },
     );
   }
   return out;

@@ -1,5 +1,6 @@
 // The morning verdict in words, and how many more mornings a baseline needs. The thresholds
 // mirror auren-hrv's readiness module (MIN_ROLLING_READINGS, MIN_BASELINE_READINGS).
+import type { Verdict } from "./ipc";
 
 export const MIN_ROLLING_READINGS = 3;
 export const MIN_BASELINE_READINGS = 14;
@@ -21,7 +22,7 @@ export function morningsUntilBaseline(days: readonly DayLike[], today: number): 
   return Math.max(0, need60, need7);
 }
 
-export function verdictSentence(verdict: string | null, morningsNeeded: number): string {
+export function verdictSentence(verdict: Verdict | null, morningsNeeded: number): string {
   switch (verdict) {
     case "below":
       return "Your HRV is below your normal range: your body has not fully recovered — keep today easy.";
@@ -34,16 +35,19 @@ export function verdictSentence(verdict: string | null, morningsNeeded: number):
       const m = morningsNeeded === 1 ? "1 more morning" : `${morningsNeeded} more mornings`;
       return `Not enough readings yet: ${m} until a baseline.`;
     }
-    default:
-      return `Unrecognised verdict "${verdict}".`;
   }
 }
 
 export type VerdictTone = "low" | "ok" | "high" | "none";
 
-export function verdictTone(verdict: string | null): VerdictTone {
-  return verdict === "below" ? "low" : verdict === "within" ? "ok" : verdict === "above" ? "high" : "none";
+const TONES: Record<Verdict, VerdictTone> = { below: "low", within: "ok", above: "high" };
+
+export function verdictTone(verdict: Verdict | null): VerdictTone {
+  return verdict === null ? "none" : TONES[verdict];
 }
+
+/** "Below normal", "Within normal", "Above normal". */
+export const VERDICT_WORDS: Record<Verdict, string> = { below: "Below normal", within: "Within normal", above: "Above normal" };
 
 /** The normal range when both of its ends are known; half a range is not drawn as if whole. */
 export function normalRange(r: { normal_range: [number | null, number | null] | null }): [number, number] | null {

@@ -31,6 +31,12 @@ export class Ring {
     return this.buf[(this.start + i) % this.capacity];
   }
 
+  /** Replaces the value at i (0 = the oldest kept): a beat's label revised in place. */
+  set(i: number, v: number): void {
+    if (i < 0 || i >= this.len) throw new RangeError(`index ${i} outside 0..${this.len}`);
+    this.buf[(this.start + i) % this.capacity] = v;
+  }
+
   last(): number | undefined {
     return this.len === 0 ? undefined : this.get(this.len - 1);
   }

@@ -2,21 +2,24 @@
 // arrays uPlot draws (tachogram, Poincaré), plus signal quality and artifact counts.
 import { Ring } from "./ring";
 import { rrInUnit, type RrUnit } from "./format";
+import type { ArtifactKind, LabelCorrection } from "./ipc";
+import { advanceConfirmed, applyCorrections, ARTIFACT_KINDS, labelCode, labelKind, labelState, type LabelState } from "./labels";
 
 /** A beat as the app sends it: the numbers are nullable in the IPC types (a non-finite f64 would
- * arrive as null), so a beat without them is skipped rather than drawn. */
+ * arrive as null), so a beat without them is skipped rather than drawn. `index` is its place in the
+ * session's raw beat series, which label corrections refer to. */
 export interface BeatLike {
+  index: number;
   at_ms: number | null;
   rr_ms: number | null;
-  artifact: string | null;
+  artifact: ArtifactKind | null;
 }
 
 function finite(v: number | null): v is number {
   return v !== null && Number.isFinite(v);
 }
 
-export const ARTIFACT_KINDS = ["ectopic", "missed", "extra", "long_short"] as const;
-export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
+export { ARTIFACT_KINDS };
 
 /** Six hours of beats at 200 bpm. */
 export const LIVE_BEAT_CAPACITY = 6 * 3600 * 200 / 60;
@@ -26,9 +29,21 @@ export interface Tachogram {
   x: Float64Array;
   /** RR in the display unit. */
   rr: Float64Array;
-  /** RR where the beat is an artifact, null elsewhere (drawn as distinct points). */
+  /** RR where the beat's final label is an artifact, null elsewhere (drawn as distinct points). */
   artifacts: (number | null)[];
+  /** RR where the beat's provisional label is an artifact, null elsewhere (drawn as hollow points
+   * until the final label confirms or clears it). */
+  provisional: (number | null)[];
   count: number;
+}
+
+/** One beat of the live beat list. */
+export interface RecentBeat {
+  index: number;
+  atMs: number;
+  rrMs: number;
+  artifact: ArtifactKind | null;
+  state: LabelState;
 }
 
 export interface Poincare {
@@ -41,14 +56,19 @@ export interface Poincare {
 export class BeatSeries {
   readonly at: Ring;
   readonly rr: Ring;
-  /** 0 for a clean beat, 1 for an artifact. */
-  readonly flag: Ring;
+  /** Each beat's index in the session, ascending. */
+  readonly index: Ring;
+  /** Each beat's label code (labels.ts): 0 for a normal beat. */
+  readonly label: Ring;
+  /** Beats up to this index have their final label; null while none has. */
+  confirmedThrough: number | null = null;
   private scratch: Float64Array;
 
   constructor(capacity: number = LIVE_BEAT_CAPACITY) {
     this.at = new Ring(capacity);
     this.rr = new Ring(capacity);
-    this.flag = new Ring(capacity);
+    this.index = new Ring(capacity);
+    this.label = new Ring(capacity);
     this.scratch = new Float64Array(0);
   }
 
@@ -59,7 +79,9 @@ export class BeatSeries {
   clear(): void {
     this.at.clear();
     this.rr.clear();
-    this.flag.clear();
+    this.index.clear();
+    this.label.clear();
+    this.confirmedThrough = null;
   }
 
   append(beats: readonly BeatLike[]): void {
@@ -67,8 +89,29 @@ export class BeatSeries {
       if (!finite(b.at_ms) || !finite(b.rr_ms)) continue;
       this.at.push(b.at_ms);
       this.rr.push(b.rr_ms);
-      this.flag.push(b.artifact ? 1 : 0);
+      this.index.push(b.index);
+      this.label.push(labelCode(b.artifact));
     }
+  }
+
+  /** Applies one update's final labels: corrections rewrite kept beats in place, and the confirmed
+   * mark moves forward. Returns how many kept labels changed. */
+  revise(corrections: readonly LabelCorrection[], confirmedThrough: number | null): number {
+    this.confirmedThrough = advanceConfirmed(this.confirmedThrough, confirmedThrough);
+    return applyCorrections(this, corrections);
+  }
+
+  /** The newest `n` beats, newest first, with their label and whether it is final. */
+  recent(n: number): RecentBeat[] {
+    const out: RecentBeat[] = [];
+    for (let i = this.length - 1; i >= 0 && out.length < n; i--) {
+      const index = this.index.get(i);
+      out.push({
+        index, atMs: this.at.get(i), rrMs: this.rr.get(i),
+        artifact: labelKind(this.label.get(i)), state: labelState(index, this.confirmedThrough),
+      });
+    }
+    return out;
   }
 
   /** Index of the first beat inside the last `windowMs` (all beats when null). */
@@ -85,14 +128,20 @@ export class BeatSeries {
     const rr = new Float64Array(n);
     this.at.copyTo(x, from);
     this.rr.copyTo(rr, from);
-    const flags = this.flagsFrom(from, n);
+    const codes = this.labelsFrom(from, n);
     const artifacts: (number | null)[] = new Array(n);
+    const provisional: (number | null)[] = new Array(n);
+    // Indices ascend, so the confirmed beats are a prefix of the window.
+    const confirmed = this.confirmedThrough === null ? from : this.index.lowerBound(this.confirmedThrough + 1);
     for (let i = 0; i < n; i++) {
       x[i] = x[i] / 1000;
       rr[i] = rrInUnit(rr[i], unit);
-      artifacts[i] = flags[i] ? rr[i] : null;
+      const artifact = codes[i] !== 0 ? rr[i] : null;
+      const final = from + i < confirmed;
+      artifacts[i] = final ? artifact : null;
+      provisional[i] = final ? null : artifact;
     }
-    return { x, rr, artifacts, count: n };
+    return { x, rr, artifacts, provisional, count: n };
   }
 
   poincare(windowMs: number | null, unit: RrUnit, grid?: PixelGrid): Poincare {
@@ -100,14 +149,14 @@ export class BeatSeries {
     const n = this.length - from;
     const rr = new Float64Array(n);
     this.rr.copyTo(rr, from);
-    const flags = this.flagsFrom(from, n).slice();
+    const flags = this.labelsFrom(from, n).slice();
     return poincarePairs(rr, flags, unit, grid);
   }
 
-  private flagsFrom(from: number, n: number): Float64Array {
+  private labelsFrom(from: number, n: number): Float64Array {
     if (this.scratch.length < n) this.scratch = new Float64Array(Math.max(n, this.scratch.length * 2));
     const view = this.scratch.subarray(0, n);
-    this.flag.copyTo(view, from);
+    this.label.copyTo(view, from);
     return view;
   }
 }
@@ -177,6 +226,8 @@ function cellFirsts(px: Float64Array, py: Float64Array, count: number, grid: Pix
 export function beatsToTachogram(beats: readonly BeatLike[], unit: RrUnit): Tachogram {
   const s = new BeatSeries(Math.max(1, beats.length));
   s.append(beats);
+  // Stored beats carry their final labels.
+  s.revise([], Number.POSITIVE_INFINITY);
   return s.tachogram(null, unit);
 }
 
@@ -203,15 +254,15 @@ export function signalQuality(artifactsTotal: number, beatsTotal: number): Signa
   return { artifactPct: pct, level };
 }
 
-export type ArtifactCounts = Record<ArtifactKind, number> & { other: number; total: number };
+export type ArtifactCounts = Record<ArtifactKind, number> & { total: number };
 
 export function artifactCounts(beats: readonly BeatLike[]): ArtifactCounts {
-  const c: ArtifactCounts = { ectopic: 0, missed: 0, extra: 0, long_short: 0, other: 0, total: 0 };
+  const c = { total: 0 } as ArtifactCounts;
+  for (const k of ARTIFACT_KINDS) c[k] = 0;
   for (const b of beats) {
-    if (!b.artifact) continue;
+    if (b.artifact === null) continue;
     c.total++;
-    if ((ARTIFACT_KINDS as readonly string[]).includes(b.artifact)) c[b.artifact as ArtifactKind]++;
-    else c.other++;
+    c[b.artifact]++;
   }
   return c;
 }

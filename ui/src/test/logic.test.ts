@@ -33,7 +33,6 @@ describe("verdict sentence", () => {
     [null, 5, "Not enough readings yet: 5 more mornings until a baseline."],
     [null, 1, "Not enough readings yet: 1 more morning until a baseline."],
     [null, 0, "No verdict today: your baseline could not be computed from the readings so far."],
-    ["sideways", 0, 'Unrecognised verdict "sideways".'],
   ] as const)("%s (%s needed)", (v, n, want) => expect(verdictSentence(v, n)).toBe(want));
   it.each([["below", "low"], ["within", "ok"], ["above", "high"], [null, "none"]] as const)("tone %s", (v, t) => expect(verdictTone(v)).toBe(t));
 
@@ -162,7 +161,7 @@ describe("panel arrangement", () => {
     const panel = [
       { key: "rmssd_ms", value: 40, absent: null }, { key: "vlf_ms2", value: 100, absent: null },
       { key: "lf_ms2", value: 300, absent: null }, { key: "hf_ms2", value: 600, absent: null },
-      { key: "total_power_ms2", value: 1000, absent: null }, { key: "sampen", value: null, absent: "needs 200 beats" },
+      { key: "total_power_ms2", value: 1000, absent: null }, { key: "sampen", value: null, absent: { reason: "too_few_beats" as const, message: "needs 200 beats" } },
       { key: "brand_new", value: 1, absent: null },
     ];
     const d = Object.fromEntries(derivedFrequency(panel).map((m) => [m.key, m.value]));
@@ -172,11 +171,12 @@ describe("panel arrangement", () => {
     const groups = arrangePanel(panel);
     expect(groups.map((g) => g.group)).toEqual(["time", "frequency", "nonlinear"]);
     expect(groups[0].rows.map((r) => r.info.key)).toEqual(["rmssd_ms", "brand_new"]);
-    expect(groups[2].rows[0].metric.absent).toBe("needs 200 beats");
+    expect(groups[2].rows[0].metric.absent?.message).toBe("needs 200 beats");
   });
   it("carries the reason through to derived values", () => {
-    const d = derivedFrequency([{ key: "lf_ms2", value: null, absent: "too short" }, { key: "total_power_ms2", value: null, absent: "too short" }]);
-    expect(d.find((m) => m.key === "lf_pct")?.absent).toBe("too short");
+    const tooShort = { reason: "too_short" as const, message: "too short" };
+    const d = derivedFrequency([{ key: "lf_ms2", value: null, absent: tooShort }, { key: "total_power_ms2", value: null, absent: tooShort }]);
+    expect(d.find((m) => m.key === "lf_pct")?.absent).toEqual(tooShort);
   });
   it("knows all 31 engine keys", () => {
     const keys = ["duration_s", "mean_nn_ms", "sdnn_ms", "cvnn", "rmssd_ms", "ln_rmssd", "sdsd_ms", "pnn50_pct", "pnn20_pct", "mean_hr_bpm", "sd_hr_bpm", "min_hr_bpm", "max_hr_bpm", "vlf_ms2", "lf_ms2", "hf_ms2", "total_power_ms2", "lf_hf", "lf_nu", "hf_nu", "lf_peak_hz", "hf_peak_hz", "sd1_ms", "sd2_ms", "sd2_sd1", "sampen", "dfa_alpha1", "dfa_alpha2", "tri_index", "tinn_ms", "stress_index"];

@@ -55,4 +55,16 @@ describe("Ring", () => {
     expect(r.length).toBe(0);
     expect(r.last()).toBeUndefined();
   });
+
+  it.each([
+    { name: "before wrapping", pushed: [1, 2, 3], at: 1, want: [1, 9, 3] },
+    { name: "after wrapping", pushed: [1, 2, 3, 4, 5, 6], at: 0, want: [9, 5, 6] },
+    { name: "the newest after wrapping", pushed: [1, 2, 3, 4], at: 2, want: [2, 3, 9] },
+  ])("set replaces a kept value in place, $name", ({ pushed, at, want }) => {
+    const r = new Ring(3);
+    pushed.forEach((x) => r.push(x));
+    r.set(at, 9);
+    expect(Array.from({ length: r.length }, (_, i) => r.get(i))).toEqual(want);
+    expect(() => r.set(r.length, 9)).toThrow(RangeError);
+  });
 });

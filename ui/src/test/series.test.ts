@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { artifactCounts, BeatSeries, beatsToPoincare, beatsToTachogram, SampledSeries, signalQuality, spectrumPoints, type BeatLike } from "../series";
+import type { ArtifactKind } from "../ipc";
 
-const beat = (at_ms: number | null, rr_ms: number | null, artifact: string | null = null): BeatLike => ({ at_ms, rr_ms, artifact });
+let nextIndex = 0;
+/** Beats numbered in the order the test makes them, as the engine numbers a session's beats. */
+const beat = (at_ms: number | null, rr_ms: number | null, artifact: ArtifactKind | null = null): BeatLike => ({ index: nextIndex++, at_ms, rr_ms, artifact });
 const BATCH = [beat(800, 800), beat(1610, 810), beat(2000, 390, "extra"), beat(2800, 800), beat(3620, 820)];
 
 describe("tachogram from beat batches", () => {
@@ -31,7 +34,9 @@ describe("tachogram from beat batches", () => {
     s.append(BATCH.slice(2));
     const t = s.tachogram(null, "ms");
     expect(Array.from(t.rr)).toEqual([390, 800, 820]);
-    expect(t.artifacts).toEqual([390, null, null]);
+    // Nothing is confirmed yet: the artifact is drawn as provisional.
+    expect(t.artifacts).toEqual([null, null, null]);
+    expect(t.provisional).toEqual([390, null, null]);
   });
 
   it.each([
@@ -84,11 +89,11 @@ describe("signalQuality", () => {
 
 describe("artifactCounts", () => {
   it.each([
-    { beats: [], want: { ectopic: 0, missed: 0, extra: 0, long_short: 0, other: 0, total: 0 } },
-    { beats: BATCH, want: { ectopic: 0, missed: 0, extra: 1, long_short: 0, other: 0, total: 1 } },
+    { beats: [], want: { ectopic: 0, missed: 0, extra: 0, long_short: 0, total: 0 } },
+    { beats: BATCH, want: { ectopic: 0, missed: 0, extra: 1, long_short: 0, total: 1 } },
     {
-      beats: [beat(0, 1, "ectopic"), beat(0, 1, "ectopic"), beat(0, 1, "missed"), beat(0, 1, "long_short"), beat(0, 1, "weird"), beat(0, 1)],
-      want: { ectopic: 2, missed: 1, extra: 0, long_short: 1, other: 1, total: 5 },
+      beats: [beat(0, 1, "ectopic"), beat(0, 1, "ectopic"), beat(0, 1, "missed"), beat(0, 1, "long_short"), beat(0, 1)],
+      want: { ectopic: 2, missed: 1, extra: 0, long_short: 1, total: 4 },
     },
   ])("%#", ({ beats, want }) => expect(artifactCounts(beats)).toEqual(want));
 });

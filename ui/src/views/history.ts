@@ -5,9 +5,11 @@ import { h, replace } from "../dom";
 import { call, type ExportFormat, type Readiness, type SessionCharts, type SessionDetail, type SessionSummary, type Spectrum } from "../ipc";
 import { isSimulatedSource, rrUnit } from "../state";
 import { navigate, simulatedBadge } from "../shell";
-import { DASH, formatBytes, formatDateTime, formatDay, formatDuration, formatNumber, humanize } from "../format";
+import { DASH, formatBytes, formatDateTime, formatDay, formatDuration, formatNumber } from "../format";
 import { arrangePanel, GROUP_TITLES } from "../metrics";
-import { ARTIFACT_KINDS, artifactCounts, beatsToPoincare, beatsToTachogram, spectrumPoints } from "../series";
+import { ARTIFACT_KINDS, ARTIFACT_NAMES } from "../labels";
+import { BAND_NAMES, SESSION_KIND_NAMES } from "../names";
+import { artifactCounts, beatsToPoincare, beatsToTachogram, spectrumPoints } from "../series";
 import { axis, lineSeries, mountChart, pal, pointsSeries, type Chart } from "../charts";
 import { alertList } from "./live";
 import { busy, card, errorNote, pageHeader, spinner } from "./common";
@@ -60,11 +62,11 @@ function bandsHook(spec: Spectrum) {
       if (b.lo_hz === null || b.hi_hz === null) continue;
       const x0 = u.valToPos(b.lo_hz, "x", true);
       const x1 = u.valToPos(Math.min(b.hi_hz, u.scales.x.max ?? b.hi_hz), "x", true);
-      ctx.fillStyle = b.name === "vlf" ? pal.vlf : b.name === "lf" ? pal.lf : pal.hf;
+      ctx.fillStyle = pal[b.name];
       ctx.fillRect(x0, top, Math.max(0, x1 - x0), height);
       ctx.fillStyle = pal.muted;
       ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
-      ctx.fillText(b.name.toUpperCase(), x0 + 4 * devicePixelRatio, top + 14 * devicePixelRatio);
+      ctx.fillText(BAND_NAMES[b.name], x0 + 4 * devicePixelRatio, top + 14 * devicePixelRatio);
     }
   };
 }
@@ -113,7 +115,7 @@ function panelView(d: SessionDetail): HTMLElement {
     h("section", { class: "card panel-group" }, h("h2", { class: "card-title" }, GROUP_TITLES[group]),
       h("table", { class: "metrics" }, h("tbody", null, rows.map(({ info, metric }) => {
         const absent = metric.value === null;
-        return h("tr", { testid: "session-metric", data: { key: info.key }, class: absent ? "absent" : "", title: absent ? metric.absent ?? "not available" : "" },
+        return h("tr", { testid: "session-metric", data: { key: info.key }, class: absent ? "absent" : "", title: absent ? metric.absent?.message ?? "not available" : "" },
           h("th", null, info.label, info.derived ? h("span", { class: "muted small" }, " *") : null),
           h("td", { class: "num" }, absent ? DASH : formatNumber(metric.value, info.decimals)),
           h("td", { class: "unit muted" }, info.unit));
@@ -163,7 +165,7 @@ function mountDetail(root: HTMLElement, id: number): () => void {
     const chartsHolder = h("div");
     replace(root,
       h("a", { href: "#/history", class: "back" }, "← All sessions"),
-      pageHeader(`${humanize(s.kind)} session #${s.id}`, formatDateTime(s.started_at_unix_ms)),
+      pageHeader(`${SESSION_KIND_NAMES[s.kind]} session #${s.id}`, formatDateTime(s.started_at_unix_ms)),
       h("div", { class: "stats-row" },
         h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Source"), h("div", { class: "stat-value small-val" }, sourceCell(s.source))),
         h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Duration"), h("div", { class: "stat-value" }, formatDuration(s.duration_s))),
@@ -175,8 +177,7 @@ function mountDetail(root: HTMLElement, id: number): () => void {
       h("p", { class: "muted small" }, "* derived here from the band powers. Hover a “—” to see why a value is missing."),
       h("div", { class: "live-charts" },
         card("Artifacts by kind", h("table", { class: "metrics" }, h("tbody", null,
-          ARTIFACT_KINDS.map((k) => h("tr", { testid: "artifact-count", data: { kind: k } }, h("th", null, humanize(k)), h("td", { class: "num" }, String(counts[k])))),
-          counts.other ? h("tr", null, h("th", null, "Other"), h("td", { class: "num" }, String(counts.other))) : null,
+          ARTIFACT_KINDS.map((k) => h("tr", { testid: "artifact-count", data: { kind: k } }, h("th", null, ARTIFACT_NAMES[k]), h("td", { class: "num" }, String(counts[k])))),
           h("tr", { class: "total" }, h("th", null, "Total"), h("td", { class: "num" }, String(counts.total)))))),
         card("Alerts", d.alerts.length ? alertList(d.alerts) : h("p", { class: "muted" }, "No alerts in this session.")),
         d.gaps.length ? card("Gaps", h("p", { class: "muted" }, `${d.gaps.length} interval${d.gaps.length === 1 ? "" : "s"} without beats, ${gapTotal(d.gaps)}.`)) : null),
@@ -199,7 +200,7 @@ function mountList(root: HTMLElement): () => void {
   const row = (s: SessionSummary) => {
     const tr = h("tr", { class: "session-row", testid: "session-row", data: { sessionId: s.id }, tabIndex: 0, role: "link" },
       h("td", null, formatDateTime(s.started_at_unix_ms)),
-      h("td", null, humanize(s.kind)),
+      h("td", null, SESSION_KIND_NAMES[s.kind]),
       h("td", null, sourceCell(s.source)),
       h("td", { class: "num" }, formatDuration(s.duration_s)),
       h("td", { class: "num" }, String(s.beat_count)),

@@ -1,6 +1,7 @@
 // Import/Export: bring RR files and .hrmcap captures in as sessions; exports live on each session.
 import { h, replace } from "../dom";
 import { call } from "../ipc";
+import { RECORDING_FORMAT_NAMES } from "../names";
 import { busy, card, errorNote, pageHeader } from "./common";
 
 export function mountImport(root: HTMLElement): () => void {
@@ -23,7 +24,7 @@ export function mountImport(root: HTMLElement): () => void {
       try {
         const r = await call("importRecording", path.value.trim());
         replace(result, h("div", { class: "note note-good" },
-          h("strong", null, `Imported session #${r.session_id}`), ` — format ${r.format}, ${r.beats} beats, ${r.artifacts} artifacts. `,
+          h("strong", null, `Imported session #${r.session_id}`), ` — ${RECORDING_FORMAT_NAMES[r.format]}, ${r.beats} beats, ${r.artifacts} artifacts. `,
           h("a", { href: `#/history/${r.session_id}` }, "Open it →"),
           r.warnings.length ? h("details", null, h("summary", null, `${r.warnings.length} warning${r.warnings.length === 1 ? "" : "s"}`), h("ul", null, r.warnings.map((w) => h("li", null, w)))) : null));
       } catch (e) {

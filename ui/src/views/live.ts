@@ -6,14 +6,15 @@ import type { Alert, SessionKind } from "../ipc";
 import { beats, liveState, liveTick, rolling, startLive, stopLive, tagLive } from "../liveModel";
 import { settings, source, sourceLabel, rrUnit, SIMULATED_LABEL } from "../state";
 import { simulatedBadge } from "../shell";
-import { formatClock, formatDuration, formatHr, formatNumber, formatSessionTime, humanize } from "../format";
-import { signalQuality } from "../series";
+import { formatClock, formatDuration, formatHr, formatNumber, formatRr, formatSessionTime } from "../format";
+import { signalQuality, type RecentBeat } from "../series";
+import { labelText } from "../labels";
+import { LIVE_KINDS, SESSION_KIND_NAMES } from "../names";
 import { zoneOf } from "../zones";
-import { axis, lineSeries, mountChart, pal, pointsSeries, type Chart } from "../charts";
+import { axis, hollowPointsSeries, lineSeries, mountChart, pal, pointsSeries, type Chart } from "../charts";
 import { busy, card, errorNote } from "./common";
 import { record, timed } from "../perf";
 
-const KINDS: SessionKind[] = ["rest", "exercise", "breathing", "other"];
 const QUICK_TAGS = ["alcohol", "hard training", "sick", "caffeine", "poor sleep"];
 const WINDOWS: { id: string; label: string; ms: number | null }[] = [
   { id: "5m", label: "5 min", ms: 5 * 60_000 },
@@ -28,6 +29,18 @@ const POINCARE_EVERY_MS = 500;
 const CHARTS_EVERY_MS = 100;
 
 const timeAxisValues = (_u: uPlot, splits: number[]) => splits.map((s) => formatDuration(s));
+/** Beats in the live beat list: the newest, with their labels revised in place. */
+const RECENT_BEATS = 12;
+
+function beatRow(b: RecentBeat, unit: "ms" | "s"): HTMLElement {
+  const label = labelText(b.artifact, b.state);
+  return h("li", { class: `beat ${label.className}`, testid: "live-beat", data: { index: String(b.index), state: b.state },
+    title: b.state === "provisional" ? "Provisional label: final once the next 16 beats are in" : "Final label" },
+  h("span", { class: "beat-index mono" }, `#${b.index}`),
+  h("span", { class: "beat-time mono muted" }, formatSessionTime(b.atMs)),
+  h("span", { class: "beat-rr mono" }, formatRr(b.rrMs, unit)),
+  h("span", { class: "beat-label" }, label.text));
+}
 
 function alertItem(a: Alert): HTMLElement {
   const ev = a.evidence;
@@ -100,7 +113,7 @@ export function mountLive(root: HTMLElement): () => void {
   const contactChip = h("span", { class: "chip" }, "contact —");
   const batteryChip = h("span", { class: "chip" }, "battery —");
   const qualityChip = h("span", { class: "chip", title: "Artifacts among all beats so far" }, "quality —");
-  const kindSel = h("select", { id: "live-kind", ariaLabel: "Session kind" }, KINDS.map((k) => option(k, humanize(k), k === "rest")));
+  const kindSel = h("select", { id: "live-kind", ariaLabel: "Session kind" }, LIVE_KINDS.map((k) => option(k, SESSION_KIND_NAMES[k], k === "rest")));
   const startBtn = h("button", { class: "btn btn-primary btn-lg", testid: "start-session" }, "▶ Start session");
   const stopBtn = h("button", { class: "btn btn-danger btn-lg", testid: "stop-session" }, "■ Stop & save");
   const message = h("div", { class: "live-message" });
@@ -138,6 +151,7 @@ export function mountLive(root: HTMLElement): () => void {
       },
     }, w.label)));
 
+  const beatListEl = h("ol", { class: "beat-list", testid: "live-beat-list" });
   const alertsEl = h("ul", { class: "alerts" });
   const alertsEmpty = h("p", { class: "muted" }, "No alerts. Rules watch the session and report here.");
   const tagInput = h("input", { type: "text", testid: "tag-input", placeholder: "Add a tag…", id: "tag-input", ariaLabel: "Tag" });
@@ -206,6 +220,7 @@ export function mountLive(root: HTMLElement): () => void {
     h("div", { class: "live-charts" },
       h("section", { class: "card" }, h("h2", { class: "card-title" }, "Rolling RMSSD (ms)"), rmssdEl),
       h("section", { class: "card" }, h("h2", { class: "card-title" }, "Poincaré"), poinEl)),
+    card("Latest beats", h("p", { class: "muted small" }, "Labels ending in “?” are provisional: each is final once 16 more beats have followed it, and is revised here and in the tachogram (hollow points) if it changes."), beatListEl),
     h("div", { class: "live-charts" },
       card("Alerts", alertsEmpty, alertsEl),
       card("Tags", h("div", { class: "form-row" }, tagInput, tagBtn),
@@ -217,9 +232,10 @@ export function mountLive(root: HTMLElement): () => void {
     legend: { show: false },
     scales: { x: { time: false } },
     axes: [axis({ values: timeAxisValues }), axis({ size: 52 })],
-    series: [{}, lineSeries("RR", () => pal.accent2), pointsSeries("Artifact", () => pal.bad, 7)],
+    series: [{}, lineSeries("RR", () => pal.accent2), pointsSeries("Artifact", () => pal.bad, 7),
+      hollowPointsSeries("Artifact (provisional)", () => pal.bad, 7)],
     cursor: { drag: { x: false, y: false } },
-  }, [[], [], []], 220, "tacho");
+  }, [[], [], [], []], 220, "tacho");
   const rmssdChart = mountChart(rmssdEl, {
     scales: { x: { time: false } },
     axes: [axis({ values: timeAxisValues }), axis({ size: 44 })],
@@ -304,7 +320,8 @@ export function mountLive(root: HTMLElement): () => void {
     chartsStale = false;
     chartsDue = now + CHARTS_EVERY_MS;
     const t = timed("tacho.build", () => beats.tachogram(windowMs, unit));
-    tacho.setData([t.x, t.rr, t.artifacts] as unknown as uPlot.AlignedData);
+    tacho.setData([t.x, t.rr, t.artifacts, t.provisional] as unknown as uPlot.AlignedData);
+    replace(beatListEl, beats.recent(RECENT_BEATS).map((b) => beatRow(b, unit)));
     const r = timed("rolling.build", () => rolling.toData().slice(0, 3) as uPlot.AlignedData);
     rmssdChart.setData(r);
   };

@@ -5,7 +5,7 @@ import { call, newChannel, toFailure, type LiveUpdate, type MorningResult, type 
 import { source, sourceLabel, Store } from "../state";
 import { simulatedBadge } from "../shell";
 import { countdown, EXHALE_S, INHALE_S } from "../countdown";
-import { morningsUntilBaseline, normalRange, verdictSentence, verdictTone } from "../readiness";
+import { morningsUntilBaseline, normalRange, VERDICT_WORDS, verdictSentence, verdictTone } from "../readiness";
 import { DASH, formatHr, formatNumber } from "../format";
 import { card, errorNote, pageHeader } from "./common";
 
@@ -78,7 +78,7 @@ function resultView(res: MorningResult, needed: number): HTMLElement {
   const tone = verdictTone(r.verdict);
   return h("div", { class: "morning-result" },
     h("div", { class: `verdict verdict-${tone}`, testid: "morning-verdict" },
-      h("div", { class: "verdict-word" }, r.verdict ? `${r.verdict.charAt(0).toUpperCase()}${r.verdict.slice(1)} normal` : "Building your baseline"),
+      h("div", { class: "verdict-word" }, r.verdict ? VERDICT_WORDS[r.verdict] : "Building your baseline"),
       h("p", { class: "verdict-sentence" }, verdictSentence(r.verdict, needed))),
     h("div", { class: "stats-row" },
       h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Today lnRMSSD"), h("div", { class: "stat-value" }, formatNumber(res.ln_rmssd, 2))),

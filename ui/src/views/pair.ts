@@ -23,7 +23,16 @@ function bars(rssi: number | null): HTMLElement {
     h("span", { class: "rssi-dbm" }, rssi === null ? "—" : `${rssi} dBm`));
 }
 
-const BT_HELP: Record<string, string> = {
+type BluetoothProblem = Exclude<Bluetooth["state"], "ready">;
+
+const BT_TITLES: Record<BluetoothProblem, string> = {
+  no_adapter: "No Bluetooth adapter",
+  off: "Bluetooth is off",
+  permission_denied: "Bluetooth permission missing",
+  unavailable: "Bluetooth unavailable",
+};
+
+const BT_HELP: Record<BluetoothProblem, string> = {
   no_adapter: "This computer has no Bluetooth adapter that Auren can use. A USB Bluetooth 4.0+ dongle works, or try Auren with the built-in simulator below.",
   off: "Bluetooth is switched off. Turn it on in your system settings (or with `bluetoothctl power on`), then scan again.",
   permission_denied: "Auren is not allowed to use Bluetooth. Grant the permission (on Linux: be in the `bluetooth` group or allow access via BlueZ policy), then scan again.",
@@ -143,8 +152,8 @@ export function mountPair(root: HTMLElement): () => void {
     status.className = `bt-status bt-${bt.state}`;
     if (bt.state !== "ready") {
       replace(btPanel, h("div", { class: "note note-warn", role: "status" },
-        h("strong", null, bt.state === "no_adapter" ? "No Bluetooth adapter" : bt.state === "off" ? "Bluetooth is off" : bt.state === "permission_denied" ? "Bluetooth permission missing" : "Bluetooth unavailable"),
-        h("p", null, BT_HELP[bt.state] ?? bt.message),
+        h("strong", null, BT_TITLES[bt.state]),
+        h("p", null, BT_HELP[bt.state]),
         h("button", { class: "btn", on: { click: () => { simCard.scrollIntoView({ behavior: "smooth" }); useSim.focus(); } } }, "Try the simulator")));
     }
   }).catch((e: unknown) => alive && replace(status, errorNote(e)));
