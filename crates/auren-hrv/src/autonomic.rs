@@ -16,6 +16,9 @@
 //! pooled studies). The review gives no SD1, SD2, mean HR or stress index, so those four are derived
 //! from its three values as each [`Normal::source`] says; none of them is a published number.
 //! SD1 (%) and SD2 (%) are SD1 and SD2 as a percentage of mean RR ("normalised units").
+//!
+//! The normals describe short-term (about 5-minute) resting recordings; the panel computes the
+//! indices for any recording, but only such a recording is compared like with like.
 
 use crate::metric::{Metric, finite};
 

@@ -4,15 +4,19 @@
 //! N − m + 1 templates of length m within Chebyshev distance r of template i — self-match included,
 //! which is what keeps every logarithm finite (and what SampEn drops).
 //!
-//! Each template's count is needed (not only the total, as for SampEn), so templates are sorted by
-//! their first coordinate and each one scans only the run within r of it: O(N log N + N·k) for k
-//! templates per run, which is a few per cent of N for sinus rhythm but all of N for a series crowded
-//! into a few values. That worst case is why the panel computes ApEn only when asked.
+//! Each template's count is needed (not only the total, as for SampEn). Short series sort the
+//! templates by their first coordinate and scan the run within r of each; longer ones use SampEn's
+//! exact range counting tallied per template ([`super::sampen::template_match_counts`],
+//! O(N log² N)), so a day-long recording costs about what its SampEn costs — which is why the panel
+//! computes ApEn only when asked (the reference panel's speed is the benchmarked one).
 
 use crate::metric::{Absent, Metric, check_rr, finite};
 use crate::time_domain::{mean, need, sample_sd};
 
-use super::sampen::{M, R_FACTOR};
+use super::sampen::{M, R_FACTOR, template_match_counts};
+
+/// Up to this many beats the run scan beats the range counting's sorting and bookkeeping.
+const RUN_SCAN_MAX: usize = 600;
 
 /// ApEn with m = 2 and r = 0.2·SDNN (ddof 1). Needs m + 2 = 4 beats; a constant series is
 /// [`Absent::ZeroVariance`].
@@ -32,17 +36,21 @@ pub fn approximate_entropy_with_tolerance(rr: &[f64], r: f64) -> Metric {
     if !(r.is_finite() && r > 0.0) {
         return Err(Absent::Undefined("ApEn tolerance must be positive and finite"));
     }
-    let (short, long) = template_counts(rr, r);
-    let phi = |counts: &[u32]| -> f64 {
+    let (short, long) = if rr.len() <= RUN_SCAN_MAX {
+        template_counts(rr, r)
+    } else {
+        template_match_counts(rr, r)
+    };
+    let phi = |counts: &[i64]| -> f64 {
         let total = counts.len() as f64;
-        counts.iter().map(|&c| (f64::from(c) / total).ln()).sum::<f64>() / total
+        counts.iter().map(|&c| (c as f64 / total).ln()).sum::<f64>() / total
     };
     finite(phi(&short) - phi(&long), "ApEn overflowed")
 }
 
 /// For every template, how many templates (itself included) match it: at length m over the
 /// N − m + 1 templates, and at length m + 1 over the N − m templates.
-fn template_counts(x: &[f64], r: f64) -> (Vec<u32>, Vec<u32>) {
+fn template_counts(x: &[f64], r: f64) -> (Vec<i64>, Vec<i64>) {
     let n_short = x.len() - M + 1;
     let n_long = n_short - 1;
     let mut order: Vec<usize> = (0..n_short).collect();
@@ -51,7 +59,7 @@ fn template_counts(x: &[f64], r: f64) -> (Vec<u32>, Vec<u32>) {
     // The run is found with a little slack; the exact test `|a − b| ≤ r` then decides each pair,
     // so a rounding difference between `v − r` and `|v − w|` never changes a count.
     let slack = r * (1.0 + 1e-9) + f64::EPSILON * x[0].abs().max(1.0) * 4.0;
-    let (mut short, mut long) = (vec![0u32; n_short], vec![0u32; n_long]);
+    let (mut short, mut long) = (vec![0i64; n_short], vec![0i64; n_long]);
     for &i in &order {
         let lo = sorted.partition_point(|&v| v < x[i] - slack);
         let hi = sorted.partition_point(|&v| v <= x[i] + slack);

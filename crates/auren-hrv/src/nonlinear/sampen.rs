@@ -87,11 +87,55 @@ pub fn match_counts(x: &[f64], r: f64) -> (u64, u64) {
     let mut by_value: Vec<u32> = (0..x.len() as u32).collect();
     by_value.sort_unstable_by(|&a, &b| x[a as usize].total_cmp(&x[b as usize]).then(a.cmp(&b)));
     let axes: [Axis; 3] = std::array::from_fn(|d| Axis::new(x, d, t, &by_value, r));
-    let ordered_b = count_2d(&axes, t);
-    let ordered_a = count_3d(&axes, t);
+    let (mut ordered_b, mut ordered_a) = (Total(0), Total(0));
+    count_2d([&axes[0], &axes[1]], t, &mut ordered_b);
+    count_3d(&axes, t, &mut ordered_a);
     // Ordered counts include every template matching itself once.
     let unordered = |ordered: i64| u64::try_from((ordered - t as i64) / 2).unwrap_or(0);
-    (unordered(ordered_a), unordered(ordered_b))
+    (unordered(ordered_a.0), unordered(ordered_b.0))
+}
+
+/// For every template, how many templates (itself included) match it, as approximate entropy
+/// counts them: at length m over the N − m + 1 templates, and at length m + 1 over the N − m
+/// templates. The same range counting as [`match_counts`], tallied per template; O(N log² N).
+pub fn template_match_counts(x: &[f64], r: f64) -> (Vec<i64>, Vec<i64>) {
+    if x.len() < M + 2 {
+        return (Vec::new(), Vec::new());
+    }
+    let mut by_value: Vec<u32> = (0..x.len() as u32).collect();
+    by_value.sort_unstable_by(|&a, &b| x[a as usize].total_cmp(&x[b as usize]).then(a.cmp(&b)));
+    let (short_t, long_t) = (x.len() - M + 1, x.len() - M);
+    let short_axes: [Axis; 2] = std::array::from_fn(|d| Axis::new(x, d, short_t, &by_value, r));
+    let mut short = PerTemplate(vec![0; short_t]);
+    count_2d([&short_axes[0], &short_axes[1]], short_t, &mut short);
+    drop(short_axes);
+    let long_axes: [Axis; 3] = std::array::from_fn(|d| Axis::new(x, d, long_t, &by_value, r));
+    let mut long = PerTemplate(vec![0; long_t]);
+    count_3d(&long_axes, long_t, &mut long);
+    (short.0, long.0)
+}
+
+/// Where the range counting adds what it finds: one total (SampEn) or one count per template (ApEn).
+trait Tally {
+    fn add(&mut self, template: u32, count: i64);
+}
+
+struct Total(i64);
+
+impl Tally for Total {
+    #[inline]
+    fn add(&mut self, _template: u32, count: i64) {
+        self.0 += count;
+    }
+}
+
+struct PerTemplate(Vec<i64>);
+
+impl Tally for PerTemplate {
+    #[inline]
+    fn add(&mut self, template: u32, count: i64) {
+        self.0[template as usize] += count;
+    }
 }
 
 /// One coordinate of the templates: their sort order, ranks, and each template's match run.
@@ -164,8 +208,7 @@ impl Fenwick {
 }
 
 /// Σ over templates of the templates matching it in the first two coordinates (self included).
-fn count_2d(axes: &[Axis; 3], t: usize) -> i64 {
-    let [ax, ay, _] = axes;
+fn count_2d([ax, ay]: [&Axis; 2], t: usize, tally: &mut impl Tally) {
     // Bucket every template's two x-bounds by position: at bound p the tree holds x-ranks < p.
     let mut start = vec![0usize; t + 2];
     for i in 0..t {
@@ -184,17 +227,15 @@ fn count_2d(axes: &[Axis; 3], t: usize) -> i64 {
         }
     }
     let mut tree = Fenwick::new(t);
-    let mut total = 0i64;
     for p in 0..=t {
         for &(i, sign) in &events[start[p]..start[p + 1]] {
-            let i = i as usize;
-            total += sign * tree.range(ay.lo[i], ay.hi[i]);
+            let at = i as usize;
+            tally.add(i, sign * tree.range(ay.lo[at], ay.hi[at]));
         }
         if p < t {
             tree.add(ay.rank[ax.order[p] as usize], 1);
         }
     }
-    total
 }
 
 /// An event of the x-sweep: a template entering (`sign` +1) or leaving (−1) the window at y-rank
@@ -203,6 +244,8 @@ fn count_2d(axes: &[Axis; 3], t: usize) -> i64 {
 /// with its own y-rank, which lets the cross step slide a window instead of subtracting prefixes.
 #[derive(Clone, Copy)]
 struct Event {
+    /// The querying template (queries only).
+    id: u32,
     key: u32,
     z: u32,
     zhi: u32,
@@ -221,10 +264,11 @@ impl Event {
 const LEAF: usize = 128;
 
 /// Σ over templates of the templates matching it in all three coordinates (self included).
-fn count_3d(axes: &[Axis; 3], t: usize) -> i64 {
+fn count_3d(axes: &[Axis; 3], t: usize, tally: &mut impl Tally) {
     let [ax, ay, az] = axes;
     let mut events = Vec::with_capacity(3 * t);
     let update = |j: usize, sign: i32| Event {
+        id: 0,
         key: ay.rank[j],
         z: az.rank[j],
         zhi: 0,
@@ -244,6 +288,7 @@ fn count_3d(axes: &[Axis; 3], t: usize) -> i64 {
             deleted += 1;
         }
         events.push(Event {
+            id: i as u32,
             key: ay.rank[i],
             z: az.lo[i],
             zhi: az.hi[i],
@@ -254,23 +299,21 @@ fn count_3d(axes: &[Axis; 3], t: usize) -> i64 {
     }
     let mut scratch = events.clone();
     let mut tree = Fenwick::new(t);
-    let mut total = 0i64;
-    cdq(&mut events, &mut scratch, false, &mut tree, &mut total);
-    total
+    cdq(&mut events, &mut scratch, false, &mut tree, tally);
 }
 
-/// Adds to `total` every (update before query) contribution among the events of this segment, and
+/// Adds to `tally` every (update before query) contribution among the events of this segment, and
 /// leaves them sorted by key in `a` (`into_b` false) or `b` (true). On entry both buffers hold the
 /// segment in time order; children sort into the buffer this call does not write, so the merge
 /// reads one buffer and writes the other and nothing is copied back.
-fn cdq(a: &mut [Event], b: &mut [Event], into_b: bool, tree: &mut Fenwick, total: &mut i64) {
+fn cdq(a: &mut [Event], b: &mut [Event], into_b: bool, tree: &mut Fenwick, tally: &mut impl Tally) {
     let n = a.len();
     if n <= LEAF {
         let e: &mut [Event] = if into_b { b } else { a };
         for (k, q) in e.iter().enumerate().filter(|(_, q)| q.is_query()) {
             for u in e[..k].iter().filter(|u| !u.is_query()) {
                 if (q.ylo..q.yhi).contains(&u.key) && (q.z..q.zhi).contains(&u.z) {
-                    *total += i64::from(u.sign);
+                    tally.add(q.id, i64::from(u.sign));
                 }
             }
         }
@@ -281,8 +324,8 @@ fn cdq(a: &mut [Event], b: &mut [Event], into_b: bool, tree: &mut Fenwick, total
     {
         let (al, ar) = a.split_at_mut(mid);
         let (bl, br) = b.split_at_mut(mid);
-        cdq(al, bl, !into_b, tree, total);
-        cdq(ar, br, !into_b, tree, total);
+        cdq(al, bl, !into_b, tree, tally);
+        cdq(ar, br, !into_b, tree, tally);
     }
     let (sorted, out): (&[Event], &mut [Event]) = if into_b { (a, b) } else { (b, a) };
     let (left, right) = sorted.split_at(mid);
@@ -304,7 +347,7 @@ fn cdq(a: &mut [Event], b: &mut [Event], into_b: bool, tree: &mut Fenwick, total
             }
             left_behind += 1;
         }
-        *total += tree.range(q.z, q.zhi);
+        tally.add(q.id, tree.range(q.z, q.zhi));
     }
     for u in left[left_behind..entered].iter().filter(|u| !u.is_query()) {
         tree.add(u.z, -u.sign);

@@ -17,6 +17,7 @@ use auren_hrv::frequency::{self, SpectrumMethod};
 use auren_hrv::geometric::{stress_index, stress_index_kubios};
 use auren_hrv::nonlinear::apen::{approximate_entropy, approximate_entropy_with_tolerance};
 use auren_hrv::nonlinear::dfa::{Scales, dfa_alpha};
+use auren_hrv::nonlinear::sampen::template_match_counts;
 use auren_hrv::panel::{COSTLY_KEYS, KEYS, PanelOptions, analyze, analyze_with};
 use auren_hrv::settings::{
     CostlyMetrics, Detrend, HrExtremes, MeanHr, Preset, SettingValue, Settings, SpectrumGrid, StressIndex,
@@ -270,7 +271,31 @@ fn apen_of_the_hour_recording_matches_the_definition() {
     assert!(close(got, want, 1e-12), "{got} vs {want}");
 }
 
+/// Per-template match counts by definition: (length m over N − m + 1 templates, m + 1 over N − m).
+fn naive_template_counts(x: &[f64], r: f64) -> (Vec<i64>, Vec<i64>) {
+    let counts = |m: usize, n: usize| -> Vec<i64> {
+        (0..n)
+            .map(|i| {
+                (0..n)
+                    .filter(|&j| (0..m).all(|k| (x[i + k] - x[j + k]).abs() <= r))
+                    .count() as i64
+            })
+            .collect()
+    };
+    (counts(2, x.len() - 1), counts(3, x.len() - 2))
+}
+
 proptest! {
+    #[test]
+    fn range_counting_per_template_equals_the_pair_scan(
+        rr in prop::collection::vec(600.0f64..1100.0, 4..400),
+        quantum in prop::sample::select(vec![0.0, 1.0, 8.0, 25.0]),
+        r in 1.0f64..80.0,
+    ) {
+        let x: Vec<f64> = rr.iter().map(|v| if quantum > 0.0 { (v / quantum).round() * quantum } else { *v }).collect();
+        prop_assert_eq!(template_match_counts(&x, r), naive_template_counts(&x, r));
+    }
+
     #[test]
     fn apen_counts_equal_the_pair_scan(
         rr in prop::collection::vec(600.0f64..1100.0, 4..200),
