@@ -12,7 +12,7 @@ pub enum EngineError {
     Source(#[from] auren_strap::SourceError),
 
     #[error("the heart source failed: {0}")]
-    SourceFailed(String),
+    SourceFailed(#[source] crate::session::SourceFailure),
 
     #[error("the heart source's task failed: {0}")]
     SourceTask(#[from] tokio::task::JoinError),
@@ -31,6 +31,7 @@ pub enum EngineError {
     )]
     TooFewBeats { beats: usize, needed: usize },
 
+    /// A query the caller asked that cannot be answered (the text says why, in the caller's terms).
     #[error("{0}")]
     BadQuery(String),
 
@@ -39,4 +40,15 @@ pub enum EngineError {
 
     #[error("the session task ended before it could be asked")]
     SessionGone,
+}
+
+impl EngineError {
+    /// The heart source's own error, when the source is what failed.
+    pub fn source_error(&self) -> Option<&auren_strap::SourceError> {
+        match self {
+            EngineError::Source(error) => Some(error),
+            EngineError::SourceFailed(failure) => failure.source_error(),
+            _ => None,
+        }
+    }
 }

@@ -10,7 +10,8 @@
 //! Layout:
 //! - `labeller` — [`LabelledBeat`], the online Lipponen & Tarvainen labeller with its lag.
 //! - `pipeline` — [`Pipeline`]: the pure per-session processing behind a [`Sink`].
-//! - `session` — [`start_session`], [`LiveSession`], [`SessionConfig`]: the live task.
+//! - `session` — [`start_session`], [`start_monitor`], [`LiveMonitor`], [`LiveSession`], [`SessionConfig`]:
+//!   the live task.
 //! - `morning` — [`morning::morning_reading`]: the guided 3-minute readiness reading.
 //! - `query` — sessions, session detail (full panel), daily trend, alerts, baselines.
 //! - `recording` — [`recording::read`]: RR files, Kubios text, CSV exports and `.hrmcap` captures.
@@ -34,6 +35,6 @@ pub use pipeline::{
     DFA_INTERVAL_MS, MIN_WINDOW_DIFFS, Pipeline, SNAPSHOT_INTERVAL_MS, Sink, TICK_MS, UPDATE_INTERVAL_MS,
 };
 pub use session::{
-    IDLE_AFTER, LiveSession, SessionConfig, SessionEnd, SessionSummary, StrapIdentity,
-    UPDATE_CHANNEL_CAPACITY, start_session,
+    IDLE_AFTER, LiveMonitor, LiveSession, MonitorConfig, RecordConfig, SessionConfig, SessionEnd,
+    SessionSummary, SourceFailure, StrapIdentity, UPDATE_CHANNEL_CAPACITY, start_monitor, start_session,
 };

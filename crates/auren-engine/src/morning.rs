@@ -64,7 +64,7 @@ pub async fn complete(
     let needed_s = (MORNING_READING_MS / 1000) as i64;
     match &summary.ended {
         SessionEnd::DurationReached => {}
-        SessionEnd::SourceFailed(message) => return Err(EngineError::SourceFailed(message.clone())),
+        SessionEnd::SourceFailed(failure) => return Err(EngineError::SourceFailed(failure.clone())),
         SessionEnd::SourceFinished | SessionEnd::Stopped => {
             return Err(EngineError::ReadingIncomplete {
                 reached_s: summary.duration_ms / 1000,

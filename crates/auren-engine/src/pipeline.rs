@@ -76,6 +76,9 @@ pub struct Pipeline {
     session_id: Option<i64>,
     started_at_unix_ms: i64,
     kind: SessionKind,
+    /// Source time of session time 0 (a recording started on a monitored connection), ms.
+    origin_ms: u64,
+    /// Source time reached, ms (session time plus the origin).
     clock: BeatClock,
     labeller: Labeller,
     w60: RollingWindow,
@@ -117,6 +120,7 @@ impl Pipeline {
             session_id,
             started_at_unix_ms,
             kind,
+            origin_ms: 0,
             clock: BeatClock::default(),
             labeller: Labeller::new(),
             w60: RollingWindow::new(60_000.0)?,
@@ -146,9 +150,26 @@ impl Pipeline {
         })
     }
 
+    /// Session time 0 is `origin_ms` on the source's clock: the events given to this pipeline are on
+    /// the source's clock and are shifted by it (a recording started after the source).
+    pub fn with_origin(mut self, origin_ms: u64) -> Self {
+        self.origin_ms = origin_ms;
+        self
+    }
+
     /// Session time reached so far, ms.
     pub fn now_ms(&self) -> i64 {
         self.now_ms
+    }
+
+    /// Source time reached so far, ms.
+    pub fn source_now_ms(&self) -> i64 {
+        self.now_ms.saturating_add(ms(self.origin_ms))
+    }
+
+    /// Session time of source time `at_ms` (0 for a time before the origin).
+    fn session_ms(&self, at_ms: u64) -> u64 {
+        at_ms.saturating_sub(self.origin_ms)
     }
 
     pub fn beats_total(&self) -> u64 {
@@ -173,7 +194,7 @@ impl Pipeline {
     /// One event from the source.
     pub fn on_source_event(&mut self, event: &SourceEvent, sink: &mut impl Sink) {
         self.start(sink);
-        self.advance(ms(event.at_ms()), sink);
+        self.advance(ms(self.session_ms(event.at_ms())), sink);
         match event {
             SourceEvent::Sample(sample) => self.sample(sample, sink),
             SourceEvent::Connected { .. } => {
@@ -197,17 +218,18 @@ impl Pipeline {
                 self.w60.mark_gap();
                 self.w5m.mark_gap();
                 self.dfa.mark_gap();
-                sink.gap(*from_ms as f64, *to_ms as f64);
+                sink.gap(self.session_ms(*from_ms) as f64, self.session_ms(*to_ms) as f64);
             }
             SourceEvent::DeviceInfo { .. } | SourceEvent::Malformed { .. } => {}
         }
         self.publish(sink, false);
     }
 
-    /// Session time `now_ms` passed without an event (a silent strap): ticks the rules up to it.
+    /// Source time `now_ms` passed without an event (a silent strap): ticks the rules up to it.
     pub fn idle(&mut self, now_ms: i64, sink: &mut impl Sink) {
         self.start(sink);
-        self.advance(now_ms, sink);
+        let origin = ms(self.origin_ms);
+        self.advance(now_ms.saturating_sub(origin).max(0), sink);
         self.publish(sink, false);
     }
 
@@ -248,7 +270,7 @@ impl Pipeline {
     }
 
     fn sample(&mut self, sample: &Sample, sink: &mut impl Sink) {
-        let at = sample.at_ms as f64;
+        let at = self.session_ms(sample.at_ms) as f64;
         if sample.contact != SensorContact::NotDetected && sample.heart_rate_bpm > 0 {
             self.heart_rate = Some(sample.heart_rate_bpm);
             let bpm = f64::from(sample.heart_rate_bpm);

@@ -6,19 +6,29 @@
 //! clock is the source's, so without events time would stand still and "signal lost" could never
 //! fire; after a second of wall time (tokio's clock) without events, session time is advanced by the
 //! wall time since the last event.
+//!
+//! A connection can be watched before anything is stored: [`start_monitor`] streams updates (HR,
+//! beats, metrics) with no session id, and [`LiveMonitor::record`] then creates the session and starts
+//! writing on the same connection; the beats before it are not stored. [`start_session`] is a monitor
+//! that records from its first event. The session row is created by the caller's task, never by the
+//! loop: the loop hands rows to the `SessionWriter` and awaits no database call.
+//!
+//! The task runs in a `session` tracing span whose `session_id` is set when recording starts, so every
+//! log line of the loop says which session it belongs to.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use auren_cep::{Alert, Baselines, RuleSet, SessionKind};
 use auren_hrm::capture::{CaptureHeader, KEY_ADDRESS, KEY_DEVICE, format_header};
 use auren_store::{NewSession, SessionId, SessionWriter, Store, WriteSummary, WriterConfig};
-use auren_strap::{HeartSource, SourceEvent, record::event_lines, start};
-use serde::{Deserialize, Serialize};
+use auren_strap::{HeartSource, SourceError, SourceEvent, record::event_lines, start};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::dto::{AlertDto, EvidenceDto, LiveUpdateDto};
 use crate::error::EngineError;
@@ -66,6 +76,51 @@ impl SessionConfig {
             capture: None,
         }
     }
+
+    /// What the connection needs (for its whole life) and what the recording needs (from its start).
+    pub fn split(self) -> (MonitorConfig, RecordConfig) {
+        (
+            MonitorConfig {
+                rules: self.rules,
+                baselines: self.baselines,
+                source_label: self.source_label,
+                strap: self.strap,
+                writer: self.writer,
+                capture: self.capture,
+            },
+            RecordConfig {
+                kind: self.kind,
+                started_at_unix_ms: self.started_at_unix_ms,
+                label: self.label,
+                max_duration_ms: self.max_duration_ms,
+            },
+        )
+    }
+}
+
+/// What a monitored source needs for as long as it is connected.
+pub struct MonitorConfig {
+    /// The rules run while monitoring too (their alerts then reach subscribers only, with no session id).
+    pub rules: RuleSet,
+    pub baselines: Baselines,
+    /// What the session list shows as the source of a recording ("strap A0:…").
+    pub source_label: Option<String>,
+    /// The strap recordings are linked to.
+    pub strap: Option<StrapIdentity>,
+    pub writer: WriterConfig,
+    /// Every source event from the start of the connection is also written here as a `.hrmcap` capture.
+    pub capture: Option<Box<dyn Write + Send>>,
+}
+
+/// What a recording (a stored session) is, from the moment it starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordConfig {
+    pub kind: SessionKind,
+    /// Wall-clock start of the recording, Unix ms: the one reading of the system clock, by the caller.
+    pub started_at_unix_ms: i64,
+    pub label: Option<String>,
+    /// Stop once the recording's clock passes this; `None`: until the source ends, stop or shutdown.
+    pub max_duration_ms: Option<u64>,
 }
 
 /// The strap a session is recorded from.
@@ -75,9 +130,41 @@ pub struct StrapIdentity {
     pub name: String,
 }
 
+/// Why a session's source stopped with an error. Shared (`Arc`) because a [`SessionSummary`] is
+/// `Clone`; two failures are equal when they are the same failure.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum SourceFailure {
+    #[error("{0}")]
+    Source(#[source] Arc<SourceError>),
+    /// The source's task panicked or was cancelled.
+    #[error("the heart source's task ended abnormally: {0}")]
+    Task(#[source] Arc<tokio::task::JoinError>),
+}
+
+impl SourceFailure {
+    /// The source's own error, when it ended with one.
+    pub fn source_error(&self) -> Option<&SourceError> {
+        match self {
+            SourceFailure::Source(error) => Some(error),
+            SourceFailure::Task(_) => None,
+        }
+    }
+}
+
+impl PartialEq for SourceFailure {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (SourceFailure::Source(a), SourceFailure::Source(b)) => Arc::ptr_eq(a, b),
+            (SourceFailure::Task(a), SourceFailure::Task(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for SourceFailure {}
+
 /// Why a session ended.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SessionEnd {
     /// The source delivered everything (a replay, a simulation with a duration).
     SourceFinished,
@@ -85,8 +172,8 @@ pub enum SessionEnd {
     DurationReached,
     /// The shutdown token was cancelled or `stop` was asked.
     Stopped,
-    /// The source failed; the message says why (e.g. no Bluetooth adapter).
-    SourceFailed(String),
+    /// The source failed (e.g. no Bluetooth adapter); what was recorded until then is stored.
+    SourceFailed(SourceFailure),
 }
 
 /// What a finished session recorded.
@@ -103,9 +190,27 @@ pub struct SessionSummary {
     pub written: WriteSummary,
 }
 
+/// A recording the caller prepared (its session row and writer exist) for the loop to switch to.
+struct Recording {
+    id: SessionId,
+    writer: SessionWriter,
+    config: RecordConfig,
+}
+
 enum Command {
     Tag(String),
     Stop,
+    Record(Box<Recording>),
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Tag(name) => write!(f, "Tag({name:?})"),
+            Command::Stop => f.write_str("Stop"),
+            Command::Record(r) => write!(f, "Record({})", r.id.0),
+        }
+    }
 }
 
 /// The inputs of the session task, one per `select!` branch.
@@ -116,53 +221,26 @@ enum Input {
     Idle,
 }
 
-/// A running session.
+/// How the task ended: a recording's summary, or a monitor that never recorded.
 #[derive(Debug)]
-pub struct LiveSession {
-    session_id: i64,
-    /// Subscribed before the task started: sees every update from the first.
-    pub updates: broadcast::Receiver<LiveUpdateDto>,
+enum TaskEnd {
+    Recorded(SessionSummary),
+    Monitored(SessionEnd),
+}
+
+type Commands = mpsc::Sender<(Command, oneshot::Sender<()>)>;
+
+/// The handles to a running task.
+#[derive(Debug)]
+struct TaskHandle {
     sender: broadcast::Sender<LiveUpdateDto>,
-    commands: mpsc::Sender<(Command, oneshot::Sender<()>)>,
-    task: JoinHandle<Result<SessionSummary, EngineError>>,
+    commands: Commands,
+    task: JoinHandle<Result<TaskEnd, EngineError>>,
+    /// Stops the task (and its source) when a recording could not be started.
+    stop: CancellationToken,
 }
 
-impl std::fmt::Debug for Command {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Command::Tag(name) => write!(f, "Tag({name:?})"),
-            Command::Stop => f.write_str("Stop"),
-        }
-    }
-}
-
-impl LiveSession {
-    pub fn session_id(&self) -> i64 {
-        self.session_id
-    }
-
-    /// Another subscriber, from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<LiveUpdateDto> {
-        self.sender.subscribe()
-    }
-
-    /// Tags the current moment of the session ("coffee", "exercise_end").
-    pub async fn tag(&self, name: &str) -> Result<(), EngineError> {
-        self.ask(Command::Tag(name.to_owned())).await
-    }
-
-    /// Ends the session now (as shutdown does) and waits for it to be stored.
-    pub async fn stop(self) -> Result<SessionSummary, EngineError> {
-        // A session that already ended has nothing to stop.
-        let _ = self.ask(Command::Stop).await;
-        self.finish().await
-    }
-
-    /// Waits until the session ends (source finished, duration reached, shutdown) and is stored.
-    pub async fn finish(self) -> Result<SessionSummary, EngineError> {
-        self.task.await?
-    }
-
+impl TaskHandle {
     async fn ask(&self, command: Command) -> Result<(), EngineError> {
         let (done, wait) = oneshot::channel();
         self.commands
@@ -173,15 +251,119 @@ impl LiveSession {
     }
 }
 
-/// Creates the session in `store`, starts `source` and the session task on the current runtime.
-pub async fn start_session(
+/// A connected source streaming updates before anything is stored.
+#[derive(Debug)]
+pub struct LiveMonitor {
+    /// Subscribed before the task started: sees every update from the first.
+    pub updates: broadcast::Receiver<LiveUpdateDto>,
+    handle: TaskHandle,
+    store: Store,
+    source_label: String,
+    strap: Option<StrapIdentity>,
+    writer: WriterConfig,
+}
+
+impl LiveMonitor {
+    /// Another subscriber, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveUpdateDto> {
+        self.handle.sender.subscribe()
+    }
+
+    /// Starts recording on this connection: creates the session (the beats from now on are stored; those
+    /// before are not) and returns it running. Session time starts at 0 again and beat indices restart,
+    /// and updates carry the new session's id, so a subscriber tells the recording from the monitoring by
+    /// `session_id`. If the source has ended, the empty session is closed and `SessionGone` returned.
+    pub async fn record(self, config: RecordConfig) -> Result<LiveSession, EngineError> {
+        let prepared = prepare(
+            &self.store,
+            &self.source_label,
+            self.strap.as_ref(),
+            self.writer,
+            config,
+        )
+        .await;
+        let recording = match prepared {
+            Ok(recording) => recording,
+            Err(error) => {
+                self.handle.stop.cancel();
+                return Err(error);
+            }
+        };
+        let id = recording.id;
+        let started_at = recording.config.started_at_unix_ms;
+        if let Err(error) = self.handle.ask(Command::Record(Box::new(recording))).await {
+            // The source ended first: the session has no beats and ends as it began.
+            self.store.end_session(id, started_at).await?;
+            return Err(error);
+        }
+        Ok(LiveSession {
+            session_id: id.0,
+            updates: self.updates,
+            handle: self.handle,
+        })
+    }
+
+    /// Ends the connection without recording; waits for the source to stop.
+    pub async fn stop(self) -> Result<SessionEnd, EngineError> {
+        let _ = self.handle.ask(Command::Stop).await;
+        match self.handle.task.await?? {
+            TaskEnd::Monitored(ended) => Ok(ended),
+            TaskEnd::Recorded(summary) => Ok(summary.ended),
+        }
+    }
+}
+
+/// A running session.
+#[derive(Debug)]
+pub struct LiveSession {
+    session_id: i64,
+    /// Subscribed before the task started: sees every update from the first.
+    pub updates: broadcast::Receiver<LiveUpdateDto>,
+    handle: TaskHandle,
+}
+
+impl LiveSession {
+    pub fn session_id(&self) -> i64 {
+        self.session_id
+    }
+
+    /// Another subscriber, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveUpdateDto> {
+        self.handle.sender.subscribe()
+    }
+
+    /// Tags the current moment of the session ("coffee", "exercise_end").
+    pub async fn tag(&self, name: &str) -> Result<(), EngineError> {
+        self.handle.ask(Command::Tag(name.to_owned())).await
+    }
+
+    /// Ends the session now (as shutdown does) and waits for it to be stored.
+    pub async fn stop(self) -> Result<SessionSummary, EngineError> {
+        // A session that already ended has nothing to stop.
+        let _ = self.handle.ask(Command::Stop).await;
+        self.finish().await
+    }
+
+    /// Waits until the session ends (source finished, duration reached, shutdown) and is stored.
+    pub async fn finish(self) -> Result<SessionSummary, EngineError> {
+        match self.handle.task.await?? {
+            TaskEnd::Recorded(summary) => Ok(summary),
+            // A LiveSession exists only once the task confirmed the recording.
+            TaskEnd::Monitored(_) => Err(EngineError::SessionGone),
+        }
+    }
+}
+
+/// Creates the session row (and its strap) and the writer of a recording: by the caller, so the loop
+/// never waits for the database.
+async fn prepare(
     store: &Store,
-    source: Box<dyn HeartSource>,
-    config: SessionConfig,
-    shutdown: CancellationToken,
-) -> Result<LiveSession, EngineError> {
-    let source_label = config.source_label.clone().unwrap_or_else(|| source.describe());
-    if let Some(strap) = &config.strap {
+    source_label: &str,
+    strap: Option<&StrapIdentity>,
+    writer: WriterConfig,
+    config: RecordConfig,
+) -> Result<Recording, EngineError> {
+    if let Some(strap) = strap {
         store
             .upsert_strap(&strap.address, &strap.name, None, None, config.started_at_unix_ms)
             .await?;
@@ -190,36 +372,98 @@ pub async fn start_session(
         .start_session(&NewSession {
             started_at: config.started_at_unix_ms,
             kind: store_kind(config.kind),
-            source: source_label,
-            strap_address: config.strap.as_ref().map(|s| s.address.clone()),
+            source: source_label.to_owned(),
+            strap_address: strap.map(|s| s.address.clone()),
             label: config.label.clone(),
         })
         .await?;
-    let writer = store.session_writer_with(id, config.writer).await?;
+    let writer = store.session_writer_with(id, writer).await?;
+    Ok(Recording { id, writer, config })
+}
+
+/// Starts `source` and streams its updates; nothing is stored until [`LiveMonitor::record`].
+pub async fn start_monitor(
+    store: &Store,
+    source: Box<dyn HeartSource>,
+    config: MonitorConfig,
+    shutdown: CancellationToken,
+) -> Result<LiveMonitor, EngineError> {
+    let source_label = config.source_label.clone().unwrap_or_else(|| source.describe());
+    let strap = config.strap.clone();
+    let writer = config.writer;
+    let (handle, updates) = launch(store, source, config, None, shutdown)?;
+    Ok(LiveMonitor {
+        updates,
+        handle,
+        store: store.clone(),
+        source_label,
+        strap,
+        writer,
+    })
+}
+
+/// Creates the session in `store`, starts `source` and the session task on the current runtime: a
+/// monitor recording from its first event.
+pub async fn start_session(
+    store: &Store,
+    source: Box<dyn HeartSource>,
+    config: SessionConfig,
+    shutdown: CancellationToken,
+) -> Result<LiveSession, EngineError> {
+    let (monitor, record) = config.split();
+    let source_label = monitor.source_label.clone().unwrap_or_else(|| source.describe());
+    // Prepared before the source starts, so the recording holds every event.
+    let recording = prepare(
+        store,
+        &source_label,
+        monitor.strap.as_ref(),
+        monitor.writer,
+        record,
+    )
+    .await?;
+    let session_id = recording.id.0;
+    let (handle, updates) = launch(store, source, monitor, Some(recording), shutdown)?;
+    Ok(LiveSession {
+        session_id,
+        updates,
+        handle,
+    })
+}
+
+fn launch(
+    store: &Store,
+    source: Box<dyn HeartSource>,
+    config: MonitorConfig,
+    recording: Option<Recording>,
+    shutdown: CancellationToken,
+) -> Result<(TaskHandle, broadcast::Receiver<LiveUpdateDto>), EngineError> {
     let pipeline = Pipeline::new(
         &config.rules,
         config.baselines,
-        config.kind,
-        Some(id.0),
-        config.started_at_unix_ms,
+        SessionKind::Other,
+        None,
+        0,
     )?;
     let (sender, updates) = broadcast::channel(UPDATE_CHANNEL_CAPACITY);
     let (commands, command_rx) = mpsc::channel(16);
-    let source_shutdown = shutdown.child_token();
+    let stop = shutdown.child_token();
+    let source_shutdown = stop.child_token();
     let running = start(source, source_shutdown.clone());
-    let task = tokio::spawn(run(Run {
+    let span = tracing::info_span!("session", session_id = tracing::field::Empty);
+    let mut run_state = Run {
         store: store.clone(),
-        strap: config.strap.clone(),
-        id,
-        started_at_unix_ms: config.started_at_unix_ms,
-        max_duration_ms: config.max_duration_ms,
+        rules: config.rules,
+        baselines: config.baselines,
+        strap: config.strap,
+        strap_details: (None, None),
+        recording: None,
         pipeline,
         sink: LiveSink {
-            writer,
+            writer: None,
             updates: sender.clone(),
             alerts: Vec::new(),
-            session_id: id.0,
-            started_at_unix_ms: config.started_at_unix_ms,
+            session_id: None,
+            started_at_unix_ms: 0,
         },
         capture: config.capture.map(|out| Capture {
             out,
@@ -228,16 +472,27 @@ pub async fn start_session(
         events: running.events,
         source_task: running.task,
         source_shutdown,
-        shutdown,
+        shutdown: stop.clone(),
         commands: command_rx,
-    }));
-    Ok(LiveSession {
-        session_id: id.0,
+    };
+    let task = tokio::spawn(
+        async move {
+            if let Some(recording) = recording {
+                run_state.begin_recording(recording)?;
+            }
+            run(run_state).await
+        }
+        .instrument(span),
+    );
+    Ok((
+        TaskHandle {
+            sender,
+            commands,
+            task,
+            stop,
+        },
         updates,
-        sender,
-        commands,
-        task,
-    })
+    ))
 }
 
 fn store_kind(kind: SessionKind) -> auren_store::SessionKind {
@@ -250,37 +505,46 @@ fn store_kind(kind: SessionKind) -> auren_store::SessionKind {
     }
 }
 
-/// The sink of a live session: the store writer and the subscribers.
+/// The sink of a live session: the store writer (once recording) and the subscribers.
 struct LiveSink {
-    writer: SessionWriter,
+    writer: Option<SessionWriter>,
     updates: broadcast::Sender<LiveUpdateDto>,
     alerts: Vec<AlertDto>,
-    session_id: i64,
+    session_id: Option<i64>,
     started_at_unix_ms: i64,
 }
 
 impl Sink for LiveSink {
     fn beat(&mut self, beat: &LabelledBeat) {
-        self.writer
-            .beat(beat.at_ms, beat.rr_ms, beat.artifact.map(|k| k.as_str()));
+        if let Some(writer) = &self.writer {
+            writer.beat(beat.at_ms, beat.rr_ms, beat.artifact.map(|k| k.as_str()));
+        }
     }
 
     fn gap(&mut self, from_ms: f64, to_ms: f64) {
-        self.writer.gap(from_ms, to_ms);
+        if let Some(writer) = &self.writer {
+            writer.gap(from_ms, to_ms);
+        }
     }
 
     fn heart_rate(&mut self, at_ms: f64, bpm: f64) {
-        self.writer.hr_sample(at_ms, bpm);
+        if let Some(writer) = &self.writer {
+            writer.hr_sample(at_ms, bpm);
+        }
     }
 
     fn metrics(&mut self, at_ms: f64, values: &[(&'static str, f64)]) {
-        self.writer.metrics(at_ms, values);
+        if let Some(writer) = &self.writer {
+            writer.metrics(at_ms, values);
+        }
     }
 
     fn alert(&mut self, alert: &Alert) {
-        let dto = AlertDto::live(alert, Some(self.session_id), self.started_at_unix_ms);
+        // A monitor's alerts reach subscribers through the pipeline's updates only.
+        let Some(writer) = &self.writer else { return };
+        let dto = AlertDto::live(alert, self.session_id, self.started_at_unix_ms);
         match serde_json::to_string(&EvidenceDto::from(&alert.evidence)) {
-            Ok(evidence) => self.writer.alert(
+            Ok(evidence) => writer.alert(
                 alert.at_ms as f64,
                 &alert.rule,
                 alert.severity.as_str(),
@@ -327,23 +591,86 @@ impl Capture {
     }
 }
 
-struct Run {
-    store: Store,
-    strap: Option<StrapIdentity>,
+/// The recording under way: its session, and where its clock starts on the source's.
+struct Active {
     id: SessionId,
     started_at_unix_ms: i64,
-    max_duration_ms: Option<u64>,
+    /// Source time of the recording's session time 0, ms.
+    origin_ms: u64,
+    /// Source time at which the recording stops, ms.
+    stop_at_ms: Option<u64>,
+}
+
+struct Run {
+    /// Used after the loop only (the writer's last commit, the session's end).
+    store: Store,
+    rules: RuleSet,
+    baselines: Baselines,
+    strap: Option<StrapIdentity>,
+    /// Manufacturer and model, once the strap said them.
+    strap_details: (Option<String>, Option<String>),
+    recording: Option<Active>,
     pipeline: Pipeline,
     sink: LiveSink,
     capture: Option<Capture>,
     events: mpsc::Receiver<SourceEvent>,
-    source_task: JoinHandle<Result<auren_strap::SourceSummary, auren_strap::SourceError>>,
+    source_task: JoinHandle<Result<auren_strap::SourceSummary, SourceError>>,
     source_shutdown: CancellationToken,
     shutdown: CancellationToken,
     commands: mpsc::Receiver<(Command, oneshot::Sender<()>)>,
 }
 
-async fn run(mut r: Run) -> Result<SessionSummary, EngineError> {
+impl Run {
+    /// Switches the loop to recording: a fresh pipeline on a clock that starts now, the writer in the
+    /// sink. No I/O: the session row and the writer were made by the caller.
+    fn begin_recording(&mut self, recording: Recording) -> Result<(), EngineError> {
+        let Recording { id, writer, config } = recording;
+        let origin_ms = u64::try_from(self.pipeline.source_now_ms()).unwrap_or(0);
+        self.pipeline = Pipeline::new(
+            &self.rules,
+            self.baselines,
+            config.kind,
+            Some(id.0),
+            config.started_at_unix_ms,
+        )?
+        .with_origin(origin_ms);
+        tracing::Span::current().record("session_id", id.0);
+        tracing::info!(kind = ?config.kind, origin_ms, "recording started");
+        if let Some(strap) = &self.strap {
+            let (manufacturer, model) = &self.strap_details;
+            if manufacturer.is_some() || model.is_some() {
+                writer.strap(
+                    &strap.address,
+                    &strap.name,
+                    manufacturer.as_deref(),
+                    model.as_deref(),
+                    config.started_at_unix_ms,
+                );
+            }
+        }
+        self.sink = LiveSink {
+            writer: Some(writer),
+            updates: self.sink.updates.clone(),
+            alerts: Vec::new(),
+            session_id: Some(id.0),
+            started_at_unix_ms: config.started_at_unix_ms,
+        };
+        self.recording = Some(Active {
+            id,
+            started_at_unix_ms: config.started_at_unix_ms,
+            origin_ms,
+            stop_at_ms: config.max_duration_ms.map(|max| origin_ms.saturating_add(max)),
+        });
+        self.pipeline.start(&mut self.sink);
+        Ok(())
+    }
+
+    fn stop_at_ms(&self) -> Option<u64> {
+        self.recording.as_ref().and_then(|r| r.stop_at_ms)
+    }
+}
+
+async fn run(mut r: Run) -> Result<TaskEnd, EngineError> {
     let mut idle = tokio::time::interval(IDLE_AFTER);
     idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_event = (0_i64, Instant::now());
@@ -363,8 +690,14 @@ async fn run(mut r: Run) -> Result<SessionSummary, EngineError> {
             Input::Shutdown => break SessionEnd::Stopped,
             Input::Command(None) => commands_open = false,
             Input::Command(Some((Command::Tag(name), done))) => {
-                r.sink.writer.tag(r.pipeline.now_ms() as f64, &name);
+                if let Some(writer) = &r.sink.writer {
+                    writer.tag(r.pipeline.now_ms() as f64, &name);
+                }
                 r.pipeline.tag(&name, &mut r.sink);
+                let _ = done.send(());
+            }
+            Input::Command(Some((Command::Record(recording), done))) => {
+                r.begin_recording(*recording)?;
                 let _ = done.send(());
             }
             Input::Command(Some((Command::Stop, done))) => {
@@ -373,10 +706,10 @@ async fn run(mut r: Run) -> Result<SessionSummary, EngineError> {
             }
             Input::Source(None) => break SessionEnd::SourceFinished,
             Input::Source(Some(event)) => {
-                if let Some(max) = r.max_duration_ms
-                    && event.at_ms() > max
+                if let Some(stop_at) = r.stop_at_ms()
+                    && event.at_ms() > stop_at
                 {
-                    r.pipeline.idle(ms(max), &mut r.sink);
+                    r.pipeline.idle(ms(stop_at), &mut r.sink);
                     break SessionEnd::DurationReached;
                 }
                 if let Some(capture) = &mut r.capture
@@ -388,18 +721,18 @@ async fn run(mut r: Run) -> Result<SessionSummary, EngineError> {
                 }
                 last_event = (ms(event.at_ms()), Instant::now());
                 r.pipeline.on_source_event(&event, &mut r.sink);
-                remember_strap(&mut r, &event).await;
+                remember_strap(&mut r, &event);
             }
             Input::Idle => {
                 let silent = last_event.1.elapsed();
                 if silent >= IDLE_AFTER {
                     let now = last_event.0 + i64::try_from(silent.as_millis()).unwrap_or(i64::MAX);
-                    let now = match r.max_duration_ms {
-                        Some(max) => now.min(ms(max)),
+                    let now = match r.stop_at_ms() {
+                        Some(stop_at) => now.min(ms(stop_at)),
                         None => now,
                     };
                     r.pipeline.idle(now, &mut r.sink);
-                    if r.max_duration_ms.is_some_and(|max| now >= ms(max)) {
+                    if r.stop_at_ms().is_some_and(|stop_at| now >= ms(stop_at)) {
                         break SessionEnd::DurationReached;
                     }
                 }
@@ -411,27 +744,51 @@ async fn run(mut r: Run) -> Result<SessionSummary, EngineError> {
     // Close the channel so a source blocked on a full channel sees the receiver gone and ends.
     r.events.close();
     while r.events.recv().await.is_some() {}
-    match r.source_task.await {
+    match (&mut r.source_task).await {
         Ok(Ok(_)) => {}
-        Ok(Err(error)) => ended = SessionEnd::SourceFailed(error.to_string()),
-        Err(error) => ended = SessionEnd::SourceFailed(error.to_string()),
+        Ok(Err(error)) => ended = SessionEnd::SourceFailed(SourceFailure::Source(Arc::new(error))),
+        Err(error) => ended = SessionEnd::SourceFailed(SourceFailure::Task(Arc::new(error))),
     }
 
     r.pipeline.end(&mut r.sink);
-    let duration_ms = r.pipeline.now_ms();
-    let LiveSink { writer, alerts, .. } = r.sink;
-    let written = writer.finish().await?;
-    r.store
-        .end_session(r.id, r.started_at_unix_ms.saturating_add(duration_ms))
-        .await?;
+    tracing::info!(
+        ended = ?ended,
+        beats = r.pipeline.beats_total(),
+        "the source's connection ended"
+    );
+    let finished = match r.recording.take() {
+        Some(active) => Some(finish_recording(&mut r, active, ended.clone()).await?),
+        None => None,
+    };
     if let Some(capture) = &mut r.capture {
         capture.finish()?;
     }
     if let Some(error) = capture_error {
         return Err(EngineError::Capture(error));
     }
+    Ok(match finished {
+        Some(summary) => TaskEnd::Recorded(summary),
+        None => TaskEnd::Monitored(ended),
+    })
+}
+
+/// After the loop: the writer's last commit and the session's end.
+async fn finish_recording(
+    r: &mut Run,
+    active: Active,
+    ended: SessionEnd,
+) -> Result<SessionSummary, EngineError> {
+    let duration_ms = r.pipeline.now_ms();
+    let alerts = std::mem::take(&mut r.sink.alerts);
+    let written = match r.sink.writer.take() {
+        Some(writer) => writer.finish().await?,
+        None => WriteSummary::default(),
+    };
+    r.store
+        .end_session(active.id, active.started_at_unix_ms.saturating_add(duration_ms))
+        .await?;
     Ok(SessionSummary {
-        session_id: r.id.0,
+        session_id: active.id.0,
         ended,
         duration_ms,
         beats: r.pipeline.beats_total(),
@@ -442,35 +799,30 @@ async fn run(mut r: Run) -> Result<SessionSummary, EngineError> {
 }
 
 /// Keeps the strap table current with what the strap says about itself (its advertised name, device
-/// information). A failure here costs a name in a list, never the session: it is logged.
-async fn remember_strap(r: &mut Run, event: &SourceEvent) {
+/// information): a row for the writer while recording, remembered for the recording otherwise; never a
+/// database call of the loop's own.
+fn remember_strap(r: &mut Run, event: &SourceEvent) {
     let Some(strap) = &mut r.strap else { return };
-    let seen_at = r.started_at_unix_ms.saturating_add(ms(event.at_ms()));
-    let result = match event {
-        SourceEvent::Connected { name, .. } => {
-            strap.name.clone_from(name);
-            r.store
-                .upsert_strap(&strap.address, name, None, None, seen_at)
-                .await
-        }
+    match event {
+        SourceEvent::Connected { name, .. } => strap.name.clone_from(name),
         SourceEvent::DeviceInfo {
             manufacturer, model, ..
-        } => {
-            r.store
-                .upsert_strap(
-                    &strap.address,
-                    &strap.name,
-                    manufacturer.as_deref(),
-                    model.as_deref(),
-                    seen_at,
-                )
-                .await
-        }
+        } => r.strap_details = (manufacturer.clone(), model.clone()),
         _ => return,
-    };
-    if let Err(error) = result {
-        tracing::warn!(%error, address = strap.address, "updating the strap's details failed");
     }
+    let (Some(writer), Some(active)) = (&r.sink.writer, &r.recording) else {
+        return;
+    };
+    let since_origin = event.at_ms().saturating_sub(active.origin_ms);
+    let seen_at = active.started_at_unix_ms.saturating_add(ms(since_origin));
+    let (manufacturer, model) = &r.strap_details;
+    writer.strap(
+        &strap.address,
+        &strap.name,
+        manufacturer.as_deref(),
+        model.as_deref(),
+        seen_at,
+    );
 }
 
 fn ms(at_ms: u64) -> i64 {

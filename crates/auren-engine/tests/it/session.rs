@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use auren_cep::{BaselineField, Baselines, DEFAULT_RULES, SessionKind, compile};
 use auren_engine::dto::LiveUpdateDto;
-use auren_engine::{LiveSession, SessionConfig, SessionEnd, start_session};
+use auren_engine::{LiveSession, RecordConfig, SessionConfig, SessionEnd, start_monitor, start_session};
 use auren_store::{SessionId, Store};
 use auren_strap::replay::Replay;
 use auren_strap::simulator::{Scenario, Simulator, SimulatorConfig};
@@ -351,4 +351,111 @@ async fn a_tag_is_stored_at_its_session_time_and_stop_ends_the_session() {
     let at = detail.tags[0].at_ms;
     assert!(at >= 30_000.0 && at <= summary.duration_ms as f64, "{at}");
     assert!(detail.session.ended_at.is_some());
+}
+
+#[tokio::test]
+async fn a_monitor_streams_before_anything_is_stored_and_records_from_record_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    let source = simulator(Scenario::Rest, None, Pace::AsFastAsPossible);
+    let (monitor_config, _) = config(SessionKind::Rest, Baselines::new()).split();
+    let mut monitor = start_monitor(&store, source, monitor_config, CancellationToken::new())
+        .await
+        .unwrap();
+    let mut monitored_beats = 0;
+    loop {
+        let update = monitor.updates.recv().await.unwrap();
+        assert_eq!(update.session_id, None);
+        monitored_beats += update.beats.len();
+        if update.at_ms >= 30_000 {
+            break;
+        }
+    }
+    assert!(monitored_beats > 10, "{monitored_beats} beats in 30 s");
+    assert!(store.sessions(10, 0).await.unwrap().is_empty());
+
+    let record = RecordConfig {
+        kind: SessionKind::Rest,
+        started_at_unix_ms: STARTED_AT,
+        label: Some("after monitoring".into()),
+        max_duration_ms: Some(60_000),
+    };
+    let mut live = monitor.record(record).await.unwrap();
+    let id = live.session_id();
+    let updates = drain(&mut live).await;
+    let summary = live.finish().await.unwrap();
+    assert_eq!(summary.ended, SessionEnd::DurationReached);
+    // Updates still in the channel from before the record have no id; all after it carry the session's.
+    let first_recorded = updates.iter().position(|u| u.session_id.is_some()).unwrap();
+    assert!(updates[first_recorded..].iter().all(|u| u.session_id == Some(id)));
+
+    let stored = store.beats(SessionId(id)).await.unwrap();
+    assert_eq!(stored.len() as u64, summary.beats);
+    // The recording's clock starts at record: its beats span its 60 s, none from the monitoring before.
+    let first = stored.first().unwrap().t_ms;
+    let last = stored.last().unwrap().t_ms;
+    assert!(first < 3_000.0, "first stored beat at {first} ms");
+    assert!(
+        (57_000.0..=60_000.0).contains(&last),
+        "last stored beat at {last} ms"
+    );
+    assert_eq!(store.sessions(10, 0).await.unwrap().len(), 1);
+}
+
+/// A `MakeWriter` keeping every formatted log line in memory.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn log_lines_of_the_live_loop_name_their_session() {
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    // The test runtime has one thread, so the spawned session task logs through this subscriber too.
+    let _default = tracing::subscriber::set_default(subscriber);
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    let source = simulator(Scenario::Rest, Some(20), Pace::AsFastAsPossible);
+    let live = start_session(
+        &store,
+        source,
+        config(SessionKind::Rest, Baselines::new()),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let id = live.session_id();
+    live.finish().await.unwrap();
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let ended: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("the source's connection ended"))
+        .collect();
+    assert_eq!(ended.len(), 1, "{text}");
+    assert!(
+        ended[0].contains(&format!("session{{session_id={id}}}")),
+        "{text}"
+    );
 }
