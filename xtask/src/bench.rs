@@ -1,9 +1,11 @@
-//! `cargo xtask bench <hrv|cep|store|gateway|all>`: benchmarks that compare Auren with its peer in the same run
-//! (`desktop`, the app's own figures, lives in `bench_desktop`).
+//! `cargo xtask bench <hrv|cep|store|gateway|engine|all>`: benchmarks that compare Auren with its peer in the
+//! same run (`desktop`, the app's own figures, lives in `bench_desktop`).
 //!
 //! `hrv` times Auren's panel (a release build of `auren-hrv`'s `hrv_timing` example) and NeuroKit2 0.2.13's
-//! `hrv()` (in a venv under the target dir) on the same recordings and prints both with the ratio.
-//! `cep`, `store` and `gateway` run those crates' own benchmark binaries, which print their figures.
+//! `hrv()` (in a venv under the target dir) on the same recordings and prints both with the ratio; then the
+//! artifact sweep (`auren-hrv`'s `artifact_sweep` example: exact / right kind / missed labels, false flags,
+//! worst corrected RMSSD) and the memory `auren analyze` takes per beat on a 10-million-beat recording.
+//! `cep`, `store`, `gateway` and `engine` run those crates' own benchmark binaries, which print their figures.
 
 use crate::{cmd, root, target_dir};
 use anyhow::{Context, bail};
@@ -38,14 +40,24 @@ pub fn run(which: &str) -> anyhow::Result<()> {
             "--bench",
             "gateway",
         ])),
+        "engine" => cmd::run(cmd::cargo().current_dir(root()).args([
+            "bench",
+            "-p",
+            "auren-engine",
+            "--bench",
+            "pipeline",
+        ])),
         "all" => {
             hrv()?;
             run("cep")?;
             run("store")?;
             run("gateway")?;
+            run("engine")?;
             crate::bench_desktop::run()
         }
-        other => bail!("unknown benchmark {other:?}: choose hrv, cep, store, gateway, desktop or all"),
+        other => {
+            bail!("unknown benchmark {other:?}: choose hrv, cep, store, gateway, engine, desktop or all")
+        }
     }
 }
 
@@ -112,7 +124,156 @@ fn hrv() -> anyhow::Result<()> {
     );
     let live = auren(&["rolling", path_str(&sixty)?, "1", "24"])?;
     println!("Live per-beat update (60 s + 5 min windows, 112,416 beats): {live}");
+
+    artifact_sweep(&data)?;
+    analyze_memory(&sixty)?;
+    science_memory(&sixty)
+}
+
+/// The artifact sweep on the shipped recordings, as the `artifact_sweep` example prints it.
+fn artifact_sweep(data: &Path) -> anyhow::Result<()> {
+    cmd::run(cmd::cargo().current_dir(root()).args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "auren-hrv",
+        "--example",
+        "artifact_sweep",
+    ]))?;
+    let sweep = target_dir().join("release/examples/artifact_sweep");
+    let out = cmd::output(Command::new(sweep).arg(data))?;
+    println!("\n{}", out.trim_end());
+    println!("  goals: ≥ 97 % exact, 0 false flags on clean data, corrected RMSSD within 2 % of clean\n");
     Ok(())
+}
+
+/// Beats in the memory measurement's recording.
+const MEMORY_BEATS: usize = 10_000_000;
+/// The goal for `auren analyze`'s peak memory per beat.
+const MEMORY_GOAL_BYTES_PER_BEAT: f64 = 40.0;
+
+/// Peak resident memory of `auren analyze` (release) on a recording of [`MEMORY_BEATS`] beats, per beat.
+fn analyze_memory(hour: &Path) -> anyhow::Result<()> {
+    cmd::run(cmd::cargo().current_dir(root()).args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "auren-cli",
+        "--bin",
+        "auren",
+    ]))?;
+    let file = target_dir().join(format!("bench-data/rr-{MEMORY_BEATS}.rr"));
+    if !file.exists() {
+        write_tiled(hour, &file, MEMORY_BEATS)?;
+    }
+    let mut child = Command::new(target_dir().join("release/auren"));
+    child
+        .args(["analyze", "--format", "json"])
+        .arg(&file)
+        .stdout(std::process::Stdio::null());
+    let started = std::time::Instant::now();
+    let peak_kb = peak_rss_kb(child)?;
+    let per_beat = peak_kb * 1024.0 / MEMORY_BEATS as f64;
+    println!(
+        "Memory: `auren analyze` of {MEMORY_BEATS} beats ({:.0} MB file): peak RSS {:.0} MB = {per_beat:.0} B per          beat (goal ≤ {MEMORY_GOAL_BYTES_PER_BEAT:.0}), {:.1} s",
+        std::fs::metadata(&file)?.len() as f64 / 1e6,
+        peak_kb / 1024.0,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Where `auren analyze`'s memory goes: peak bytes per beat of artifact correction and of the panel
+/// (`auren-hrv`'s `memory_per_beat` example, one process per workload, same beat count), above the series.
+fn science_memory(hour: &Path) -> anyhow::Result<()> {
+    cmd::run(cmd::cargo().current_dir(root()).args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "auren-hrv",
+        "--example",
+        "memory_per_beat",
+    ]))?;
+    let example = target_dir().join("release/examples/memory_per_beat");
+    let beats = MEMORY_BEATS.to_string();
+    println!("  of which, above the series itself (8 B per beat), peak bytes per beat:");
+    for mode in ["correct", "panel", "corrected-panel"] {
+        let out = cmd::output(Command::new(&example).args([mode, path_str(hour)?, &beats]))?;
+        let v: serde_json::Value =
+            serde_json::from_str(out.trim()).with_context(|| format!("unreadable output {out:?}"))?;
+        let per_beat = v["bytes_per_beat_above_series"]
+            .as_f64()
+            .with_context(|| format!("no bytes_per_beat_above_series in {out:?}"))?;
+        println!("    {mode:<16} {per_beat:>6.0} B");
+    }
+    println!();
+    Ok(())
+}
+
+/// Writes `beats` intervals, `hour` repeated end to end, one per line.
+fn write_tiled(hour: &Path, to: &Path, beats: usize) -> anyhow::Result<()> {
+    use std::io::Write;
+    let text = std::fs::read_to_string(hour).with_context(|| format!("cannot read {}", hour.display()))?;
+    let values: Vec<&str> = text.split_whitespace().collect();
+    if values.is_empty() {
+        bail!("{} holds no intervals", hour.display());
+    }
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let partial = to.with_extension("partial");
+    let file =
+        std::fs::File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    for value in values.iter().cycle().take(beats) {
+        writeln!(out, "{value}")?;
+    }
+    out.flush()?;
+    drop(out);
+    std::fs::rename(&partial, to).with_context(|| format!("cannot write {}", to.display()))
+}
+
+/// Runs `command` to the end and returns its peak resident set (VmHWM, kB), read from /proc while it
+/// runs. The high-water mark only grows, so the last reading is the peak unless it was reached in the
+/// final poll interval, when the process was already writing its output.
+fn peak_rss_kb(mut command: Command) -> anyhow::Result<f64> {
+    let shown = cmd::show(&command);
+    eprintln!("$ {shown}");
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("cannot start `{shown}`"))?;
+    let status_file = PathBuf::from(format!("/proc/{}/status", child.id()));
+    let mut peak = 0.0_f64;
+    loop {
+        if let Some(kb) = std::fs::read_to_string(&status_file)
+            .ok()
+            .and_then(|s| vm_hwm_kb(&s))
+        {
+            peak = peak.max(kb);
+        }
+        if let Some(status) = child.try_wait()? {
+            if !status.success() {
+                bail!("`{shown}` failed ({status})");
+            }
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    if peak == 0.0 {
+        bail!("could not read the peak memory of `{shown}` from /proc");
+    }
+    Ok(peak)
+}
+
+fn vm_hwm_kb(status: &str) -> Option<f64> {
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse().ok())
 }
 
 fn report(title: &str, auren: &Result<Timing, String>, peer: &Result<Timing, String>) {
