@@ -1,7 +1,7 @@
 //! Bluetooth and straps: whether Bluetooth can be used (in the person's words), scanning for straps, and
 //! the straps the person chose to remember.
 
-use auren_strap::ble::{self, BleError};
+use auren_strap::ble;
 
 use crate::desktop::Desktop;
 use crate::dto::{BluetoothDto, BluetoothState, FoundStrapDto, RememberedStrapDto};
@@ -18,10 +18,7 @@ impl Desktop {
         };
         let adapters = match ble::adapters().await {
             Ok(adapters) => adapters,
-            Err(BleError::Stack {
-                source: btleplug_error,
-                ..
-            }) if btleplug_error.to_string().to_lowercase().contains("permission") => {
+            Err(error) if error.is_permission_denied() => {
                 return status(
                     BluetoothState::PermissionDenied,
                     "Auren may not use Bluetooth. Allow it in your system settings, or use the simulator.",

@@ -123,6 +123,7 @@ impl DesktopError {
             Self::BluetoothOff => ErrorCode::BluetoothOff,
             Self::BluetoothPermission => ErrorCode::BluetoothPermission,
             Self::Bluetooth(auren_strap::ble::BleError::NoAdapter) => ErrorCode::NoAdapter,
+            Self::Bluetooth(e) if e.is_permission_denied() => ErrorCode::BluetoothPermission,
             Self::Bluetooth(_) => ErrorCode::Bluetooth,
             Self::SessionRunning(_) => ErrorCode::SessionRunning,
             Self::NoLiveSession => ErrorCode::NoLiveSession,
