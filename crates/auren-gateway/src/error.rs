@@ -30,6 +30,17 @@ impl Cause {
         }
     }
 
+    /// An error already shared, with a description of what was being done.
+    pub fn from_shared(
+        description: impl Into<Cow<'static, str>>,
+        error: Arc<dyn Error + Send + Sync>,
+    ) -> Self {
+        Self {
+            description: description.into(),
+            source: Some(error),
+        }
+    }
+
     /// `error`, with a description of what was being done (empty when the error says it all).
     pub fn from_error(
         description: impl Into<Cow<'static, str>>,
@@ -58,11 +69,17 @@ impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.description)?;
         let mut separator = if self.description.is_empty() { "" } else { ": " };
+        let mut shown = String::new();
         let mut next: Option<&(dyn Error + 'static)> =
             self.source.as_deref().map(|e| e as &(dyn Error + 'static));
         while let Some(cause) = next {
-            write!(f, "{separator}{cause}")?;
-            separator = ": ";
+            // Errors that already print their source (most thiserror enums here) are not repeated.
+            let text = cause.to_string();
+            if !shown.contains(&text) {
+                write!(f, "{separator}{text}")?;
+                separator = ": ";
+                shown = text;
+            }
             next = cause.source();
         }
         Ok(())
@@ -110,8 +127,9 @@ pub enum AttemptFailure {
     StreamError { kind: String, message: String },
     #[error("the request cannot be sent to this provider: {0}")]
     InvalidRequest(String),
+    /// What to set; the cause when the keychain could not be read.
     #[error("no API key: set {0}")]
-    MissingKey(String),
+    MissingKey(#[source] Cause),
     #[error("circuit breaker open until {0}")]
     BreakerOpen(UnixMillis),
     #[error("local rate limit of this provider reached; room again in {} ms", .0.as_millis())]
@@ -221,6 +239,11 @@ mod tests {
     #[error("outer")]
     struct Outer(#[source] std::io::Error);
 
+    /// Prints its source itself, as most of this workspace's errors do.
+    #[derive(Debug, thiserror::Error)]
+    #[error("printing: {0}")]
+    struct Printing(#[source] Outer);
+
     #[test]
     fn a_cause_reads_as_its_description_then_every_error_in_the_chain() {
         let refused = || std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
@@ -228,6 +251,11 @@ mod tests {
             (Cause::new("the stream ended"), "the stream ended", false),
             (Cause::from_error("", refused()), "refused", true),
             (Cause::from_error("", Outer(refused())), "outer: refused", true),
+            (
+                Cause::from_error("", Printing(Outer(refused()))),
+                "printing: outer: refused",
+                true,
+            ),
             (
                 Cause::from_error("cannot decode chunk {", Outer(refused())),
                 "cannot decode chunk {: outer: refused",

@@ -10,7 +10,7 @@ use crate::budget::{BudgetBook, Reservation};
 use crate::chat::{ChatRequest, ChatResponse, FinishReason, StreamEvent, Usage};
 use crate::clock::{Clock, UnixMillis};
 use crate::config::{GatewayConfig, ProviderKind, RetryPolicy, Route, Timeouts};
-use crate::error::{Attempt, AttemptFailure, GatewayError};
+use crate::error::{Attempt, AttemptFailure, Cause, GatewayError};
 use crate::prices::{ModelPrice, PriceTable, Usd};
 use crate::providers::anthropic::AnthropicProvider;
 use crate::providers::openai::OpenAiProvider;
@@ -64,12 +64,15 @@ impl std::fmt::Debug for Gateway {
     }
 }
 
+/// Why a provider's keychain entry could not be read, kept for the "no API key" message.
+type KeychainFailure = Arc<dyn std::error::Error + Send + Sync>;
+
 /// Where a provider's key was looked for, for the "no API key" message.
-fn where_key(name: &str, env: Option<&str>, keychain_error: Option<String>) -> String {
+fn where_key(name: &str, env: Option<&str>, keychain_error: Option<KeychainFailure>) -> Cause {
     match (env, keychain_error) {
-        (Some(var), _) => format!("the environment variable {var}"),
-        (None, Some(error)) => format!("a keychain entry for provider {name:?} ({error})"),
-        (None, None) => format!("a keychain entry for provider {name:?}"),
+        (Some(var), _) => Cause::new(format!("the environment variable {var}")),
+        (None, Some(error)) => Cause::from_shared(format!("a keychain entry for provider {name:?}"), error),
+        (None, None) => Cause::new(format!("a keychain entry for provider {name:?}")),
     }
 }
 
@@ -103,8 +106,9 @@ impl Gateway {
                     let name = p.name.clone();
                     match tokio::task::spawn_blocking(move || store.api_key(&name)).await {
                         Ok(Ok(key)) => (key, None),
-                        Ok(Err(e)) => (None, Some(e.to_string())),
-                        Err(e) => (None, Some(format!("keychain lookup did not finish: {e}"))),
+                        Ok(Err(e)) => (None, Some(Arc::new(e) as KeychainFailure)),
+                        // The lookup's thread panicked or was cancelled.
+                        Err(e) => (None, Some(Arc::new(e) as KeychainFailure)),
                     }
                 }
             };

@@ -18,11 +18,11 @@ pub struct AnthropicProvider {
     client: reqwest::Client,
     url: String,
     key: Option<ApiKey>,
-    where_key: String,
+    where_key: Cause,
 }
 
 impl AnthropicProvider {
-    pub fn new(client: reqwest::Client, base_url: &str, key: Option<ApiKey>, where_key: String) -> Self {
+    pub fn new(client: reqwest::Client, base_url: &str, key: Option<ApiKey>, where_key: Cause) -> Self {
         Self {
             client,
             url: format!("{base_url}/v1/messages"),

@@ -17,13 +17,13 @@ pub struct OpenAiProvider {
     url: String,
     key: Option<ApiKey>,
     /// Set when the provider needs a key and none was found: what to set.
-    missing_key: Option<String>,
+    missing_key: Option<Cause>,
     compatible: bool,
 }
 
 impl OpenAiProvider {
     /// OpenAI itself: a key is required.
-    pub fn openai(client: reqwest::Client, base_url: &str, key: Option<ApiKey>, where_key: String) -> Self {
+    pub fn openai(client: reqwest::Client, base_url: &str, key: Option<ApiKey>, where_key: Cause) -> Self {
         let missing_key = key.is_none().then_some(where_key);
         Self {
             client,

@@ -1,4 +1,5 @@
-//! Keys go where each format wants them and never into logs; spans carry the GenAI attribute names.
+//! Keys go where each format wants them and never into logs; spans carry the GenAI attribute names; an
+//! unreadable keychain is named in the "no API key" failure and kept as its cause.
 
 use crate::support::{ANTHROPIC_KEY, OPENAI_KEY, rig, status};
 use auren_fake_llm::{Reply, Script};
@@ -81,4 +82,64 @@ async fn no_key_in_logs_and_genai_attributes_in_spans() {
     ] {
         assert!(logs.contains(attribute), "missing {attribute} in:\n{logs}");
     }
+}
+
+/// A keychain that cannot be read: the platform says why.
+struct BrokenKeychain;
+
+impl auren_gateway::SecretStore for BrokenKeychain {
+    fn api_key(
+        &self,
+        provider: &str,
+    ) -> Result<Option<auren_gateway::ApiKey>, auren_gateway::secrets::SecretError> {
+        Err(auren_gateway::secrets::SecretError::Keychain {
+            provider: provider.to_owned(),
+            source: keyring::Error::PlatformFailure(Box::new(std::io::Error::other("the keyring is locked"))),
+        })
+    }
+}
+
+#[tokio::test]
+async fn an_unreadable_keychain_is_named_and_kept_as_the_cause_of_the_missing_key() {
+    // A subscriber of its own that wants every span: a callsite first reached on a thread with none could
+    // be cached as uninteresting while the logging test above runs, and that test would miss its spans.
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(std::io::sink)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let fake = auren_fake_llm::FakeLlm::start().await.expect("fake server");
+    let config = auren_gateway::GatewayConfig::parse(&crate::support::config_text(&fake), "test.toml")
+        .expect("config");
+    let gateway = auren_gateway::Gateway::start(
+        config,
+        Arc::new(BrokenKeychain),
+        Arc::new(auren_gateway::MemoryLedger::new()),
+        Arc::new(auren_gateway::ManualClock::new(crate::support::start_time())),
+    )
+    .await
+    .expect("a missing key fails the calls, not the start");
+    let error = gateway
+        .chat("openai:gpt-4.1", auren_gateway::ChatRequest::user("hi"))
+        .await
+        .expect_err("no key");
+    let auren_gateway::GatewayError::AllProvidersFailed { attempts, .. } = &error else {
+        panic!("{error}")
+    };
+    let failure = &attempts[0].failure;
+    assert_eq!(
+        failure.to_string(),
+        "no API key: set a keychain entry for provider \"openai\": the OS keychain could not be read for \
+         provider \"openai\": Platform secure storage failure: the keyring is locked"
+    );
+    let mut cause = std::error::Error::source(failure);
+    let mut found = false;
+    while let Some(error) = cause {
+        found |= error
+            .downcast_ref::<auren_gateway::secrets::SecretError>()
+            .is_some();
+        cause = error.source();
+    }
+    assert!(found, "the SecretError is in the chain: {failure}");
+    assert!(fake.requests().is_empty(), "nothing was sent without a key");
 }
