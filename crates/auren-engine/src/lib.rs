@@ -9,6 +9,7 @@
 //!
 //! Layout:
 //! - `labeller` — [`LabelledBeat`], the online Lipponen & Tarvainen labeller with its lag.
+//! - `provisional` — the causal check that labels each beat at once for subscribers.
 //! - `pipeline` — [`Pipeline`]: the pure per-session processing behind a [`Sink`].
 //! - `session` — [`start_session`], [`start_monitor`], [`LiveMonitor`], [`LiveSession`], [`SessionConfig`]:
 //!   the live task.
@@ -25,6 +26,7 @@ pub mod import;
 mod labeller;
 pub mod morning;
 mod pipeline;
+mod provisional;
 pub mod query;
 pub mod recording;
 mod session;

@@ -1,14 +1,30 @@
 //! The per-session processing, free of I/O and clocks: source events in session time go in; labelled
 //! beats, gaps, HR samples, metric snapshots, alerts and throttled live updates come out through a
 //! [`Sink`]. The live session task (`session`) owns one and feeds it from its `select!`.
+//!
+//! Two paths per beat. Subscribers get each beat at once with a provisional label (`provisional`),
+//! and the display windows (60 s, 5 min) move with it, so the live numbers follow the breath. The
+//! confirmed path is unchanged by that: the labeller's final labels (16 beats later) feed the rules,
+//! the stored beats, the metric snapshots and the windows the rules read. When a final label is known
+//! the update's `confirmed_through` advances, and `corrections` lists the final labels that differ
+//! from the provisional ones sent.
+//!
+//! Updates are throttled on session time: one leaves at once when the last left at least
+//! [`UPDATE_INTERVAL_MS`] earlier, so a beat (about one a second) normally leaves with the event
+//! that brought it; beats arriving closer than that ride with the next update.
 
 use auren_cep::{Alert, Baselines, Detector, Event, EventKind, MetricField, Metrics, RuleSet, SessionKind};
 use auren_hrm::SensorContact;
 use auren_hrv::rolling::{DFA_SPAN_MS, RecentBeats, RollingWindow, WindowError, WindowStats};
 use auren_strap::{Sample, SourceEvent};
 
-use crate::dto::{AlertDto, ArtifactKindDto, BeatDto, LinkDto, LiveMetricsDto, LiveUpdateDto};
+use std::collections::VecDeque;
+
+use crate::dto::{
+    AlertDto, ArtifactKindDto, BeatDto, LabelCorrectionDto, LinkDto, LiveMetricsDto, LiveUpdateDto,
+};
 use crate::labeller::{LabelledBeat, Labeller};
+use crate::provisional::ProvisionalLabeller;
 
 /// Detector ticks on session time.
 pub const TICK_MS: i64 = 1_000;
@@ -81,6 +97,16 @@ pub struct Pipeline {
     /// Source time reached, ms (session time plus the origin).
     clock: BeatClock,
     labeller: Labeller,
+    /// Labels each beat at once, for subscribers only.
+    provisional: ProvisionalLabeller,
+    /// Index of the next raw beat (the labeller numbers them the same way).
+    next_index: u64,
+    /// Provisional labels sent and not yet confirmed, oldest first.
+    sent: VecDeque<(u64, Option<ArtifactKindDto>)>,
+    /// The windows subscribers see: fed at once with the provisionally normal intervals.
+    display_w60: RollingWindow,
+    display_w5m: RollingWindow,
+    display: LiveMetricsDto,
     w60: RollingWindow,
     w5m: RollingWindow,
     dfa: RecentBeats,
@@ -96,6 +122,7 @@ pub struct Pipeline {
     link: LinkDto,
     battery: Option<u8>,
     pending_beats: Vec<BeatDto>,
+    pending_corrections: Vec<LabelCorrectionDto>,
     confirmed_through: Option<u64>,
     pending_alerts: Vec<AlertDto>,
     beats_total: u64,
@@ -123,6 +150,12 @@ impl Pipeline {
             origin_ms: 0,
             clock: BeatClock::default(),
             labeller: Labeller::new(),
+            provisional: ProvisionalLabeller::new(),
+            next_index: 0,
+            sent: VecDeque::new(),
+            display_w60: RollingWindow::new(60_000.0)?,
+            display_w5m: RollingWindow::new(300_000.0)?,
+            display: LiveMetricsDto::default(),
             w60: RollingWindow::new(60_000.0)?,
             w5m: RollingWindow::new(300_000.0)?,
             dfa: RecentBeats::new(DFA_SPAN_MS)?,
@@ -138,6 +171,7 @@ impl Pipeline {
             link: LinkDto::Connecting,
             battery: None,
             pending_beats: Vec::new(),
+            pending_corrections: Vec::new(),
             confirmed_through: None,
             pending_alerts: Vec::new(),
             beats_total: 0,
@@ -215,6 +249,9 @@ impl Pipeline {
             SourceEvent::Gap { from_ms, to_ms } => {
                 self.flush_labels(sink);
                 self.clock.gap();
+                self.provisional.reset();
+                self.display_w60.mark_gap();
+                self.display_w5m.mark_gap();
                 self.w60.mark_gap();
                 self.w5m.mark_gap();
                 self.dfa.mark_gap();
@@ -287,10 +324,54 @@ impl Pipeline {
         self.clock.place(at, &valid, &mut self.placed);
         let placed = std::mem::take(&mut self.placed);
         for &(t, rr) in &placed {
+            self.show(t, rr);
             self.labeller.push(t, rr, &mut self.labelled);
         }
         self.placed = placed;
         self.take_labelled(sink);
+    }
+
+    /// Sends a new beat to subscribers at once with its provisional label, and moves the display
+    /// windows; a provisionally flagged interval is left out of them (its neighbours form no difference).
+    fn show(&mut self, at_ms: f64, rr_ms: f64) {
+        let index = self.next_index;
+        self.next_index += 1;
+        let label = self.provisional.push(rr_ms).map(ArtifactKindDto::from);
+        self.sent.push_back((index, label));
+        self.pending_beats.push(BeatDto {
+            index,
+            at_ms,
+            rr_ms,
+            artifact: label,
+        });
+        if label.is_some() {
+            self.display_w60.mark_gap();
+            self.display_w5m.mark_gap();
+            return;
+        }
+        if let (Ok(w60), Ok(w5m)) = (
+            self.display_w60.push(at_ms, rr_ms),
+            self.display_w5m.push(at_ms, rr_ms),
+        ) {
+            set_window_metrics(&mut self.display, &w60, &w5m);
+        }
+    }
+
+    /// The final label of beat `index` is known: a correction when it differs from the one sent.
+    fn confirm(&mut self, index: u64, label: Option<ArtifactKindDto>) {
+        while let Some(&(sent_index, sent_label)) = self.sent.front() {
+            if sent_index > index {
+                break;
+            }
+            self.sent.pop_front();
+            if sent_index == index && sent_label != label {
+                self.pending_corrections.push(LabelCorrectionDto {
+                    index,
+                    artifact: label,
+                });
+            }
+        }
+        self.confirmed_through = Some(index);
     }
 
     fn flush_labels(&mut self, sink: &mut impl Sink) {
@@ -313,13 +394,7 @@ impl Pipeline {
             self.artifacts_total += 1;
         }
         sink.beat(beat);
-        self.pending_beats.push(BeatDto {
-            index: beat.index,
-            at_ms: beat.at_ms,
-            rr_ms: beat.rr_ms,
-            artifact: beat.artifact.map(ArtifactKindDto::from),
-        });
-        self.confirmed_through = Some(beat.index);
+        self.confirm(beat.index, beat.artifact.map(ArtifactKindDto::from));
         self.cep(
             EventKind::Beat {
                 rr_ms: beat.rr_ms,
@@ -359,16 +434,7 @@ impl Pipeline {
     }
 
     fn update_windows(&mut self, w60: &WindowStats, w5m: &WindowStats) {
-        let enough = |w: &WindowStats| w.n_diffs >= MIN_WINDOW_DIFFS;
-        let value = |w: &WindowStats, m: &auren_hrv::Metric| if enough(w) { m.clone().ok() } else { None };
-        let m = &mut self.metrics;
-        m.rmssd_60s = value(w60, &w60.rmssd_ms);
-        m.sdnn_60s = value(w60, &w60.sdnn_ms);
-        m.mean_hr_60s = value(w60, &w60.mean_hr_bpm);
-        m.pnn50_60s = value(w60, &w60.pnn50_pct);
-        m.ln_rmssd = m.rmssd_60s.filter(|r| *r > 0.0).map(f64::ln);
-        m.rmssd_5m = value(w5m, &w5m.rmssd_ms);
-        m.sdnn_5m = value(w5m, &w5m.sdnn_ms);
+        set_window_metrics(&mut self.metrics, w60, w5m);
     }
 
     fn cep_metrics(&self) -> Metrics {
@@ -438,16 +504,34 @@ impl Pipeline {
             contact: self.contact,
             link: self.link,
             battery_percent: self.battery,
-            metrics: self.metrics.clone(),
+            // Subscribers see the display windows (they move with each beat); DFA α1 comes from the
+            // confirmed series, recomputed every 5 s anyway.
+            metrics: LiveMetricsDto {
+                dfa_alpha1: self.metrics.dfa_alpha1,
+                ..self.display.clone()
+            },
             beats: std::mem::take(&mut self.pending_beats),
             confirmed_through: self.confirmed_through,
-            corrections: Vec::new(),
+            corrections: std::mem::take(&mut self.pending_corrections),
             alerts: std::mem::take(&mut self.pending_alerts),
             beats_total: self.beats_total,
             artifacts_total: self.artifacts_total,
             ended: self.ended,
         });
     }
+}
+
+/// The windowed values of `w60` and `w5m` into `m`, each once its window has enough differences.
+fn set_window_metrics(m: &mut LiveMetricsDto, w60: &WindowStats, w5m: &WindowStats) {
+    let enough = |w: &WindowStats| w.n_diffs >= MIN_WINDOW_DIFFS;
+    let value = |w: &WindowStats, m: &auren_hrv::Metric| if enough(w) { m.clone().ok() } else { None };
+    m.rmssd_60s = value(w60, &w60.rmssd_ms);
+    m.sdnn_60s = value(w60, &w60.sdnn_ms);
+    m.mean_hr_60s = value(w60, &w60.mean_hr_bpm);
+    m.pnn50_60s = value(w60, &w60.pnn50_pct);
+    m.ln_rmssd = m.rmssd_60s.filter(|r| *r > 0.0).map(f64::ln);
+    m.rmssd_5m = value(w5m, &w5m.rmssd_ms);
+    m.sdnn_5m = value(w5m, &w5m.sdnn_ms);
 }
 
 fn ms(at_ms: u64) -> i64 {

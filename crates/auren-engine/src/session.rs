@@ -437,13 +437,7 @@ fn launch(
     recording: Option<Recording>,
     shutdown: CancellationToken,
 ) -> Result<(TaskHandle, broadcast::Receiver<LiveUpdateDto>), EngineError> {
-    let pipeline = Pipeline::new(
-        &config.rules,
-        config.baselines,
-        SessionKind::Other,
-        None,
-        0,
-    )?;
+    let pipeline = Pipeline::new(&config.rules, config.baselines, SessionKind::Other, None, 0)?;
     let (sender, updates) = broadcast::channel(UPDATE_CHANNEL_CAPACITY);
     let (commands, command_rx) = mpsc::channel(16);
     let stop = shutdown.child_token();

@@ -371,7 +371,8 @@ async fn a_monitor_streams_before_anything_is_stored_and_records_from_record_on(
             break;
         }
     }
-    assert!(monitored_beats > 10, "{monitored_beats} beats in 30 s");
+    // Beats arrive at once (provisional labels), not 16 beats late: about one a second.
+    assert!(monitored_beats >= 25, "{monitored_beats} beats in 30 s");
     assert!(store.sessions(10, 0).await.unwrap().is_empty());
 
     let record = RecordConfig {
