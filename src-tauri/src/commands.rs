@@ -69,6 +69,30 @@ pub async fn start_live(
     Ok(desktop.start_live(source, kind, sink(on_update)).await?)
 }
 
+/// Streams the chosen source's updates to the window before a session starts (nothing is stored).
+#[tauri::command]
+#[specta::specta]
+pub async fn monitor_live(
+    desktop: State<'_, Desktop>,
+    source: SourceChoiceDto,
+    on_update: Channel<LiveUpdateDto>,
+) -> Answer<MonitorDto> {
+    Ok(desktop.monitor_live(source, sink(on_update)).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn stop_monitor(desktop: State<'_, Desktop>) -> Answer<()> {
+    desktop.stop_monitor().await;
+    Ok(())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn monitor_status(desktop: State<'_, Desktop>) -> Answer<Option<MonitorDto>> {
+    Ok(desktop.monitor_status().await)
+}
+
 /// Re-attaches a (reloaded) window to the running session's updates.
 #[tauri::command]
 #[specta::specta]

@@ -6,12 +6,13 @@
 use auren_store::Store;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex as StdMutex;
+use std::sync::atomic::AtomicU64;
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
 use crate::dto::AppInfoDto;
 use crate::error::DesktopError;
-use crate::live::{self, Slot};
+use crate::live::{self, Live, Slot};
 use crate::places::{DB_FILE, Folders};
 use crate::settings::{self, Settings, SettingsBackend};
 
@@ -22,6 +23,8 @@ pub struct Desktop {
     settings: StdMutex<Settings>,
     backend: Box<dyn SettingsBackend>,
     pub(crate) live: Slot,
+    /// Numbers the connections to sources (see `live::Connection`).
+    pub(crate) next_connection: AtomicU64,
     /// Cancelled when the app quits: every running session stops and is stored.
     pub(crate) shutdown: CancellationToken,
     version: String,
@@ -44,6 +47,7 @@ impl Desktop {
             settings: StdMutex::new(settings),
             backend,
             live: Slot::default(),
+            next_connection: AtomicU64::new(0),
             shutdown: CancellationToken::new(),
             version: version.into(),
         })
@@ -99,12 +103,15 @@ impl Desktop {
         }
     }
 
-    /// Stops the running session (stored, as on a normal stop); called when the app quits.
+    /// Stops the running session (stored, as on a normal stop) or the monitored source; called when the
+    /// app quits.
     pub async fn shut_down(&self) {
         self.shutdown.cancel();
-        let running = self.live.lock().await.take();
-        if let Some(running) = running {
-            live::log_end(running.session.finish().await);
+        let live = self.live.lock().await.take();
+        match live {
+            Some(Live::Recording(running)) => live::log_end(running.session.finish().await),
+            Some(Live::Monitoring(monitoring)) => live::log_monitor_end(monitoring.monitor.stop().await),
+            None => {}
         }
     }
 }

@@ -98,6 +98,14 @@ pub enum BandNameDto {
     Hf,
 }
 
+/// A source being monitored: its updates stream, nothing is stored until a session starts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct MonitorDto {
+    pub source_label: String,
+    /// True for the simulator: the UI labels everything it shows "Simulated strap".
+    pub simulated: bool,
+}
+
 /// One frequency band of the spectrum.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct BandDto {

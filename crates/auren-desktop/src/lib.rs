@@ -4,7 +4,8 @@
 //! Layout: `desktop` holds [`Desktop`] and the state its concerns share; each concern is an
 //! `impl Desktop` block in its own module:
 //! - `bluetooth` — Bluetooth status, scanning, remembered straps.
-//! - `live` — the one running session: start, re-attach, tag, stop, update forwarding;
+//! - `live` — the one live connection: a recording started, re-attached, tagged, stopped, and the
+//!   forwarding of updates; `monitor` — the source streaming before a session starts;
 //!   `sources` — the strap or the "Simulated strap" it reads.
 //! - `morning` — the guided morning reading.
 //! - `history` — readiness, the session list, a session's panel and charts.
@@ -22,6 +23,7 @@ pub mod export;
 mod history;
 mod import_export;
 mod live;
+mod monitor;
 mod morning;
 pub mod places;
 mod rules;

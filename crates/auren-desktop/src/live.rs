@@ -1,38 +1,71 @@
-//! The one live session the app runs at a time (a training/rest session or the guided morning reading):
-//! starting it on a source, forwarding its throttled updates to the UI, re-attaching, tagging, stopping.
+//! The one live connection the app holds at a time: a monitored source (heart rate and beats stream, nothing
+//! is stored) or a recording (a training/rest session or the guided morning reading). This file starts,
+//! re-attaches, tags and stops recordings and forwards throttled updates to the UI; `monitor` holds the
+//! monitoring commands.
 
 use auren_clock::now_unix_ms;
 use auren_engine::dto::{LiveUpdateDto, SessionKindDto, SessionSummaryDto};
-use auren_engine::{LiveSession, SessionConfig, SessionSummary, StrapIdentity, morning, start_session};
+use auren_engine::{
+    LiveMonitor, LiveSession, RecordConfig, SessionConfig, SessionEnd, SessionSummary, StrapIdentity,
+    morning, start_session,
+};
 use std::sync::Arc;
+use std::sync::Mutex as StdMutex;
+use std::sync::atomic::Ordering;
 use tokio::sync::{Mutex, broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::desktop::Desktop;
-use crate::dto::{LiveStartedDto, SourceChoiceDto};
+use crate::dto::{LiveStartedDto, MonitorDto, SourceChoiceDto};
 use crate::error::DesktopError;
 use crate::sources;
 
-/// Receives every update of a live session; returns false once nobody listens any more (the window
-/// was reloaded), which ends the forwarding but not the session.
+/// Receives every update of a live connection; returns false once nobody listens any more (the window
+/// was reloaded), which ends the forwarding but not the connection.
 pub type UpdateSink = Box<dyn FnMut(LiveUpdateDto) -> bool + Send>;
 
-/// The running session.
+/// Where a connection's updates go; swapped when a window (re-)attaches or a recording starts on a
+/// monitored source, so one window gets one stream.
+pub(crate) type SinkSlot = Arc<StdMutex<UpdateSink>>;
+
+/// One connection to a source, from monitoring through a recording.
+pub(crate) struct Connection {
+    /// Tells this connection from the next one on the same source (the forwarder cleans up only its own).
+    pub(crate) id: u64,
+    pub(crate) choice: SourceChoiceDto,
+    pub(crate) sink: SinkSlot,
+    /// Cancels the source and the task (the morning reading's stop, the app quitting).
+    pub(crate) cancel: CancellationToken,
+}
+
+/// A recording.
 pub(crate) struct Running {
     pub(crate) session: LiveSession,
     pub(crate) info: LiveStartedDto,
-    /// Cancels the session's source and task (the morning reading's stop).
-    pub(crate) cancel: CancellationToken,
     /// A morning reading is finished by the command waiting for it, not by `stop`'s caller alone.
     pub(crate) morning: bool,
+    pub(crate) connection: Connection,
 }
 
-/// The slot holding the running session, shared with the forwarding task.
-pub(crate) type Slot = Arc<Mutex<Option<Running>>>;
+/// A monitored source: updates flow, nothing is stored.
+pub(crate) struct Monitoring {
+    pub(crate) monitor: LiveMonitor,
+    pub(crate) info: MonitorDto,
+    pub(crate) connection: Connection,
+}
+
+/// What the live slot holds.
+pub(crate) enum Live {
+    Monitoring(Monitoring),
+    Recording(Running),
+}
+
+/// The slot holding the live connection, shared with the forwarding task.
+pub(crate) type Slot = Arc<Mutex<Option<Live>>>;
 
 impl Desktop {
-    /// Starts a session of `kind` on `choice` (`morning`: the guided reading, which stops by itself
-    /// after [`morning::MORNING_READING_MS`]); `done` is told when its updates end.
+    /// Starts a recording of `kind` on `choice` on a new connection (`morning`: the guided reading, which
+    /// stops by itself after [`morning::MORNING_READING_MS`]); `done` is told when its updates end.
     pub(crate) async fn begin(
         &self,
         choice: &SourceChoiceDto,
@@ -41,13 +74,16 @@ impl Desktop {
         done: Option<oneshot::Sender<()>>,
     ) -> Result<LiveStartedDto, DesktopError> {
         let mut slot = self.live.lock().await;
-        if let Some(running) = slot.as_ref() {
+        if let Some(Live::Recording(running)) = slot.as_ref() {
             return Err(DesktopError::SessionRunning(running.info.session_id));
+        }
+        if let Some(Live::Monitoring(monitoring)) = slot.take() {
+            log_monitor_end(monitoring.monitor.stop().await);
         }
         let store = self.store().await;
         let now = now_unix_ms();
         let (rules, baselines) = self.rules_and_baselines(&store, now).await?;
-        // A new seed per session: two simulated sessions are two different (reproducible) hearts.
+        // A new seed per connection: two simulated sessions are two different (reproducible) hearts.
         let seed = u64::try_from(now).unwrap_or(0);
         let (source, simulated) = sources::open(choice, seed)?;
         let label = sources::label(choice);
@@ -55,14 +91,9 @@ impl Desktop {
         let mut config = SessionConfig::new(kind.into(), now, rules, baselines);
         config.max_duration_ms = morning.then_some(morning::MORNING_READING_MS);
         config.source_label = Some(label.clone());
-        if let SourceChoiceDto::Strap { address, name } = choice {
-            config.strap = Some(StrapIdentity {
-                address: address.clone(),
-                name: name.clone(),
-            });
-        }
-        let cancel = self.shutdown.child_token();
-        let mut session = start_session(&store, source, config, cancel.clone()).await?;
+        config.strap = strap_of(choice);
+        let connection = self.connection(choice, Arc::new(StdMutex::new(sink)));
+        let mut session = start_session(&store, source, config, connection.cancel.clone()).await?;
         let info = LiveStartedDto {
             session_id: session.session_id(),
             source_label: label,
@@ -72,20 +103,57 @@ impl Desktop {
         };
         let fresh = session.subscribe();
         let updates = std::mem::replace(&mut session.updates, fresh);
-        forward(updates, sink, self.live.clone(), info.session_id, done);
-        if let SourceChoiceDto::Strap { address, .. } = choice {
-            self.strap_used(address, now)?;
-        }
-        tracing::info!(session_id = info.session_id, source = %info.source_label, "session started");
-        *slot = Some(Running {
+        forward(
+            updates,
+            connection.sink.clone(),
+            self.live.clone(),
+            connection.id,
+            done,
+        );
+        *slot = Some(Live::Recording(self.recording(
             session,
-            info: info.clone(),
-            cancel,
+            info.clone(),
             morning,
-        });
+            connection,
+        )));
         Ok(info)
     }
 
+    /// The slot's value for a started recording (a strap's last use is remembered).
+    fn recording(
+        &self,
+        session: LiveSession,
+        info: LiveStartedDto,
+        morning: bool,
+        connection: Connection,
+    ) -> Running {
+        if let SourceChoiceDto::Strap { address, .. } = &connection.choice
+            && let Err(error) = self.strap_used(address, info.started_at_unix_ms)
+        {
+            // The recording runs either way; only the remembered list's order is stale.
+            tracing::warn!(%error, "could not note the strap's last use");
+        }
+        tracing::info!(session_id = info.session_id, source = %info.source_label, "session started");
+        Running {
+            session,
+            info,
+            morning,
+            connection,
+        }
+    }
+
+    /// A new connection's identity, cancelled with the app.
+    pub(crate) fn connection(&self, choice: &SourceChoiceDto, sink: SinkSlot) -> Connection {
+        Connection {
+            id: self.next_connection.fetch_add(1, Ordering::Relaxed),
+            choice: choice.clone(),
+            sink,
+            cancel: self.shutdown.child_token(),
+        }
+    }
+
+    /// Records on `choice`: on the monitored connection when it is that source (the beats from now on are
+    /// stored), else on a new one.
     pub async fn start_live(
         &self,
         choice: SourceChoiceDto,
@@ -98,36 +166,79 @@ impl Desktop {
                 "a morning reading is started from the Morning view".into(),
             ));
         }
-        self.begin(&choice, kind, sink, None).await
+        let mut slot = self.live.lock().await;
+        let monitoring = match slot.take() {
+            Some(Live::Monitoring(m)) if m.connection.choice == choice => m,
+            other => {
+                *slot = other;
+                drop(slot);
+                return self.begin(&choice, kind, sink, None).await;
+            }
+        };
+        let now = now_unix_ms();
+        let record = RecordConfig {
+            kind: kind.into(),
+            started_at_unix_ms: now,
+            label: None,
+            max_duration_ms: None,
+        };
+        let session = monitoring.monitor.record(record).await?;
+        replace_sink(&monitoring.connection.sink, sink);
+        let info = LiveStartedDto {
+            session_id: session.session_id(),
+            source_label: monitoring.info.source_label,
+            simulated: monitoring.info.simulated,
+            kind,
+            started_at_unix_ms: now,
+        };
+        *slot = Some(Live::Recording(self.recording(
+            session,
+            info.clone(),
+            false,
+            monitoring.connection,
+        )));
+        Ok(info)
     }
 
-    /// Sends the running session's updates to `sink` from now on (a reloaded window re-attaching).
+    /// Sends the running recording's updates to `sink` from now on (a reloaded window re-attaching).
     pub async fn watch_live(&self, sink: UpdateSink) -> Result<LiveStartedDto, DesktopError> {
         let slot = self.live.lock().await;
-        let running = slot.as_ref().ok_or(DesktopError::NoLiveSession)?;
-        forward(
-            running.session.subscribe(),
-            sink,
-            self.live.clone(),
-            running.info.session_id,
-            None,
-        );
+        let Some(Live::Recording(running)) = slot.as_ref() else {
+            return Err(DesktopError::NoLiveSession);
+        };
+        replace_sink(&running.connection.sink, sink);
         Ok(running.info.clone())
     }
 
+    /// The recording that is running, if any (monitoring is not a session).
     pub async fn live_status(&self) -> Option<LiveStartedDto> {
-        self.live.lock().await.as_ref().map(|r| r.info.clone())
+        match self.live.lock().await.as_ref() {
+            Some(Live::Recording(running)) => Some(running.info.clone()),
+            _ => None,
+        }
     }
 
+    /// Stops the recording and stores it; a training session's source goes back to being monitored.
     pub async fn stop_live(&self) -> Result<SessionSummaryDto, DesktopError> {
-        let running = self.live.lock().await.take().ok_or(DesktopError::NoLiveSession)?;
+        let running = {
+            let mut slot = self.live.lock().await;
+            match slot.take() {
+                Some(Live::Recording(running)) => running,
+                other => {
+                    *slot = other;
+                    return Err(DesktopError::NoLiveSession);
+                }
+            }
+        };
         let id = running.info.session_id;
-        running.cancel.cancel();
-        if !running.morning {
-            log_end(running.session.stop().await);
-        } else {
+        let connection = running.connection;
+        connection.cancel.cancel();
+        if running.morning {
             // The waiting morning command finds the slot empty and reports the reading as incomplete.
             log_end(running.session.finish().await);
+        } else {
+            log_end(running.session.stop().await);
+            self.resume_monitoring(connection.choice, connection.sink).await;
         }
         self.session_summary(id).await
     }
@@ -138,36 +249,54 @@ impl Desktop {
             return Err(DesktopError::InvalidInput("a tag has 1–64 characters".into()));
         }
         let slot = self.live.lock().await;
-        let running = slot.as_ref().ok_or(DesktopError::NoLiveSession)?;
+        let Some(Live::Recording(running)) = slot.as_ref() else {
+            return Err(DesktopError::NoLiveSession);
+        };
         Ok(running.session.tag(tag).await?)
     }
 }
 
-/// Forwards `updates` to `sink` until the session ends; then signals `done` and, for a session that ended
-/// by itself (source finished or failed), empties the slot so a new one can start.
+/// The strap a recording on `choice` is linked to.
+pub(crate) fn strap_of(choice: &SourceChoiceDto) -> Option<StrapIdentity> {
+    match choice {
+        SourceChoiceDto::Strap { address, name } => Some(StrapIdentity {
+            address: address.clone(),
+            name: name.clone(),
+        }),
+        SourceChoiceDto::Simulator { .. } => None,
+    }
+}
+
+pub(crate) fn replace_sink(slot: &SinkSlot, sink: UpdateSink) {
+    // A poisoned lock means a sink panicked mid-update; the new sink replaces it whole.
+    match slot.lock() {
+        Ok(mut s) => *s = sink,
+        Err(poisoned) => *poisoned.into_inner() = sink,
+    }
+}
+
+/// Forwards `updates` to whatever sink `sinks` holds until the connection ends; then signals `done` and,
+/// for a connection that ended by itself (source finished or failed), empties the slot so a new one can
+/// start.
 pub(crate) fn forward(
     mut updates: broadcast::Receiver<LiveUpdateDto>,
-    mut sink: UpdateSink,
+    sinks: SinkSlot,
     slot: Slot,
-    session_id: i64,
+    connection: u64,
     done: Option<oneshot::Sender<()>>,
 ) {
     tokio::spawn(async move {
-        let mut listening = true;
         loop {
             match updates.recv().await {
                 Ok(update) => {
                     let ended = update.ended;
-                    if listening && !sink(update) {
-                        tracing::info!(session_id, "the window stopped listening to live updates");
-                        listening = false;
-                    }
+                    deliver(&sinks, update, connection);
                     if ended {
                         break;
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(session_id, missed, "live updates dropped: the window fell behind");
+                    tracing::warn!(connection, missed, "live updates dropped: the window fell behind");
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             }
@@ -176,18 +305,34 @@ pub(crate) fn forward(
             let _ = done.send(());
             return;
         }
-        let finished = {
+        let ended = {
             let mut slot = slot.lock().await;
             match slot.as_ref() {
                 // A morning reading is finished by the command waiting for it.
-                Some(running) if running.info.session_id == session_id && !running.morning => slot.take(),
+                Some(Live::Recording(r)) if r.connection.id == connection && !r.morning => slot.take(),
+                Some(Live::Monitoring(m)) if m.connection.id == connection => slot.take(),
                 _ => None,
             }
         };
-        if let Some(running) = finished {
-            log_end(running.session.finish().await);
+        match ended {
+            Some(Live::Recording(running)) => log_end(running.session.finish().await),
+            Some(Live::Monitoring(monitoring)) => log_monitor_end(monitoring.monitor.stop().await),
+            None => {}
         }
     });
+}
+
+/// Hands `update` to the current sink; a sink nobody listens to any more gets nothing further.
+fn deliver(sinks: &SinkSlot, update: LiveUpdateDto, connection: u64) {
+    let mut sink = match sinks.lock() {
+        Ok(sink) => sink,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if !sink(update) {
+        tracing::info!(connection, "the window stopped listening to live updates");
+        // Nobody to tell: later updates are dropped until a window attaches again.
+        *sink = Box::new(|_| true);
+    }
 }
 
 pub(crate) fn log_end(result: Result<SessionSummary, auren_engine::EngineError>) {
@@ -201,5 +346,12 @@ pub(crate) fn log_end(result: Result<SessionSummary, auren_engine::EngineError>)
             "session ended"
         ),
         Err(error) => tracing::error!(%error, "session failed"),
+    }
+}
+
+pub(crate) fn log_monitor_end(result: Result<SessionEnd, auren_engine::EngineError>) {
+    match result {
+        Ok(ended) => tracing::info!(?ended, "monitoring ended"),
+        Err(error) => tracing::error!(%error, "monitoring failed"),
     }
 }

@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 use crate::desktop::Desktop;
 use crate::dto::SourceChoiceDto;
 use crate::error::DesktopError;
-use crate::live::UpdateSink;
+use crate::live::{Live, UpdateSink};
 
 impl Desktop {
     /// The guided 3-minute reading: resolves when it is done and stored as today's reading.
@@ -26,9 +26,12 @@ impl Desktop {
         let _ = ended.await;
         let running = {
             let mut slot = self.live.lock().await;
-            match slot.as_ref() {
-                Some(r) if r.info.session_id == info.session_id => slot.take(),
-                _ => None,
+            match slot.take() {
+                Some(Live::Recording(r)) if r.info.session_id == info.session_id => Some(r),
+                other => {
+                    *slot = other;
+                    None
+                }
             }
         };
         let Some(running) = running else {

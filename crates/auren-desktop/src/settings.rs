@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use crate::desktop::Desktop;
 use crate::dto::{RememberedStrapDto, RrUnitDto, SettingsDto, ThemeDto};
 use crate::error::DesktopError;
+use crate::live::Live;
 use crate::places::DB_FILE;
 
 /// Lowest and highest max HR accepted (bpm): below 100 or above 240 is a typing slip, not a person.
@@ -143,9 +144,18 @@ impl Desktop {
     }
 
     async fn move_database(&self, to_dir: &Path) -> Result<(), DesktopError> {
-        let live = self.live.lock().await;
-        if let Some(running) = live.as_ref() {
-            return Err(DesktopError::SessionRunning(running.info.session_id));
+        let mut live = self.live.lock().await;
+        match live.take() {
+            Some(Live::Recording(running)) => {
+                let id = running.info.session_id;
+                *live = Some(Live::Recording(running));
+                return Err(DesktopError::SessionRunning(id));
+            }
+            // A monitor would record into the old database: it stops, the window connects again.
+            Some(Live::Monitoring(monitoring)) => {
+                crate::live::log_monitor_end(monitoring.monitor.stop().await);
+            }
+            None => {}
         }
         let target = to_dir.join(DB_FILE);
         let mut store = self.store.write().await;

@@ -135,3 +135,103 @@ async fn a_simulator_speed_outside_1_to_60_is_refused() {
     }
     assert!(r.desktop.list_sessions(10, 0).await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monitored_source_streams_before_start_records_from_start_and_is_monitored_again_after_stop() {
+    let r = rig().await;
+    let choice = simulator(ScenarioDto::Rest);
+    let (sink, mut monitored) = collector();
+    let info = r.desktop.monitor_live(choice.clone(), sink).await.unwrap();
+    assert!(info.simulated);
+    assert_eq!(info.source_label, "Simulated strap — rest, 60× speed");
+    // Heart rate and beats before any session exists (~100 beats is over a minute of session time).
+    let streaming = monitored
+        .until(WITHIN, |updates| {
+            updates.iter().any(|u| u.heart_rate_bpm.is_some())
+                && updates.iter().map(|u| u.beats.len()).sum::<usize>() > 100
+        })
+        .await;
+    assert!(streaming, "no heart rate and beats while monitoring");
+    assert!(monitored.all().iter().all(|u| u.session_id.is_none()));
+    assert!(r.desktop.live_status().await.is_none());
+    assert!(r.desktop.list_sessions(10, 0).await.unwrap().is_empty());
+    let monitored_until_ms = monitored.all().last().unwrap().at_ms;
+    assert!(monitored_until_ms > 60_000, "{monitored_until_ms}");
+
+    let (sink, mut recorded) = collector();
+    let started = r
+        .desktop
+        .start_live(choice.clone(), SessionKindDto::Exercise, sink)
+        .await
+        .unwrap();
+    assert_eq!(started.source_label, info.source_label);
+    let (other, _) = collector();
+    let refused = r.desktop.monitor_live(choice.clone(), other).await.unwrap_err();
+    assert_eq!(IpcError::from(refused).code, ErrorCode::SessionRunning);
+    let recording = recorded
+        .until(WITHIN, |updates| {
+            updates
+                .iter()
+                .filter(|u| u.session_id == Some(started.session_id))
+                .map(|u| u.beats.len())
+                .sum::<usize>()
+                > 20
+        })
+        .await;
+    assert!(recording, "the recording's updates did not reach the new sink");
+    let summary = r.desktop.stop_live().await.unwrap();
+    assert_eq!(summary.kind, SessionKindDto::Exercise);
+    assert_eq!(summary.started_at_unix_ms, started.started_at_unix_ms);
+
+    // The stored session starts at Start: its clock and beat indices begin again at zero.
+    let stored = r.desktop.session_charts(started.session_id).await.unwrap().beats;
+    assert_eq!(stored.len() as i64, summary.beat_count);
+    assert_eq!(stored.first().map(|b| b.index), Some(0));
+    let first_ms = stored.first().map_or(f64::NAN, |b| b.at_ms);
+    assert!(first_ms < 30_000.0, "first stored beat at {first_ms} ms");
+    assert_eq!(r.desktop.list_sessions(10, 0).await.unwrap().len(), 1);
+
+    // Stopping the session goes back to monitoring the same source, into the same window.
+    assert_eq!(r.desktop.monitor_status().await, Some(info));
+    let again = recorded
+        .until(WITHIN, |updates| {
+            updates
+                .iter()
+                .rev()
+                .take_while(|u| u.session_id.is_none())
+                .any(|u| !u.beats.is_empty())
+        })
+        .await;
+    assert!(again, "no monitoring updates after the session stopped");
+    r.desktop.stop_monitor().await;
+    assert_eq!(r.desktop.monitor_status().await, None);
+    assert_eq!(r.desktop.list_sessions(10, 0).await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn choosing_another_source_replaces_the_monitored_one() {
+    let r = rig().await;
+    let (sink, _) = collector();
+    r.desktop
+        .monitor_live(simulator(ScenarioDto::Rest), sink)
+        .await
+        .unwrap();
+    let (sink, mut seen) = collector();
+    let info = r
+        .desktop
+        .monitor_live(simulator(ScenarioDto::Exercise), sink)
+        .await
+        .unwrap();
+    assert_eq!(info.source_label, "Simulated strap — exercise, 60× speed");
+    assert_eq!(r.desktop.monitor_status().await, Some(info));
+    assert!(seen.until(WITHIN, |updates| !updates.is_empty()).await);
+    // The morning reading takes the source over from monitoring.
+    let (sink, _) = collector();
+    let choice = SourceChoiceDto::Simulator {
+        scenario: ScenarioDto::Rest,
+        speed: 60.0,
+    };
+    let result = r.desktop.start_morning(choice, sink).await.unwrap();
+    assert!(result.beats > 150, "{result:?}");
+    assert_eq!(r.desktop.monitor_status().await, None);
+}
