@@ -13,6 +13,10 @@ export const commands = {
 	rememberedStraps: () => typedError<RememberedStrapDto[], IpcError>(__TAURI_INVOKE("remembered_straps")),
 	rememberStrap: (address: string, name: string) => typedError<RememberedStrapDto[], IpcError>(__TAURI_INVOKE("remember_strap", { address, name })),
 	forgetStrap: (address: string) => typedError<RememberedStrapDto[], IpcError>(__TAURI_INVOKE("forget_strap", { address })),
+	/**  Streams the chosen source's updates to the window before a session starts (nothing is stored). */
+	monitorLive: (source: SourceChoiceDto, onUpdate: Channel<LiveUpdateDto>) => typedError<MonitorDto, IpcError>(__TAURI_INVOKE("monitor_live", { source, onUpdate })),
+	stopMonitor: () => typedError<null, IpcError>(__TAURI_INVOKE("stop_monitor")),
+	monitorStatus: () => typedError<MonitorDto | null, IpcError>(__TAURI_INVOKE("monitor_status")),
 	startLive: (source: SourceChoiceDto, kind: SessionKindDto, onUpdate: Channel<LiveUpdateDto>) => typedError<LiveStartedDto, IpcError>(__TAURI_INVOKE("start_live", { source, kind, onUpdate })),
 	liveStatus: () => typedError<LiveStartedDto | null, IpcError>(__TAURI_INVOKE("live_status")),
 	/**  Re-attaches a (reloaded) window to the running session's updates. */
@@ -253,6 +257,13 @@ export type MetricDto = {
 	value: number | null,
 	/**  Why `value` is missing. */
 	absent: AbsentDto | null,
+};
+
+/**  A source being monitored: its updates stream, nothing is stored until a session starts. */
+export type MonitorDto = {
+	source_label: string,
+	/**  True for the simulator: the UI labels everything it shows "Simulated strap". */
+	simulated: boolean,
 };
 
 /**  The outcome of a guided morning reading. */

@@ -18,6 +18,7 @@ export type SourceChoice = Parameters<Commands["startLive"]>[0];
 export type SessionKind = Parameters<Commands["startLive"]>[1];
 export type LiveUpdate = ChannelItem<Parameters<Commands["startLive"]>[2]>;
 export type LiveStarted = DataOf<"startLive">;
+export type Monitor = DataOf<"monitorLive">;
 export type Beat = LiveUpdate["beats"][number];
 export type ArtifactKind = NonNullable<Beat["artifact"]>;
 export type LabelCorrection = LiveUpdate["corrections"][number];

@@ -87,6 +87,10 @@ export class BeatSeries {
   append(beats: readonly BeatLike[]): void {
     for (const b of beats) {
       if (!finite(b.at_ms) || !finite(b.rr_ms)) continue;
+      // Indices only rise within a stream: a lower one is a new stream (a new connection or session),
+      // and mixing the two would break the lookup corrections rely on.
+      const last = this.index.last();
+      if (last !== undefined && b.index <= last) this.clear();
       this.at.push(b.at_ms);
       this.rr.push(b.rr_ms);
       this.index.push(b.index);

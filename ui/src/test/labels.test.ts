@@ -97,3 +97,16 @@ describe("provisional and confirmed", () => {
     expect(t.provisional).toEqual([null, null]);
   });
 });
+
+describe("a new stream", () => {
+  it.each([
+    { name: "indices rising", second: [3, 4], want: [0, 1, 2, 3, 4] },
+    { name: "indices restarting (Start, or a new connection)", second: [0, 1], want: [0, 1] },
+    { name: "a repeated index", second: [2, 3], want: [2, 3] },
+  ])("$name", ({ second, want }) => {
+    const s = new BeatSeries(16);
+    s.append([beat(0), beat(1), beat(2)]);
+    s.append(second.map((i) => beat(i)));
+    expect(s.recent(16).map((b) => b.index).reverse()).toEqual(want);
+  });
+});

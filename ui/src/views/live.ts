@@ -3,7 +3,7 @@
 import uPlot from "uplot";
 import { h, option, replace, setText, svg } from "../dom";
 import type { Alert, SessionKind } from "../ipc";
-import { beats, liveState, liveTick, rolling, startLive, stopLive, tagLive } from "../liveModel";
+import { beats, liveState, liveTick, monitor, rolling, startLive, stopLive, stopMonitor, tagLive } from "../liveModel";
 import { settings, source, sourceLabel, rrUnit, SIMULATED_LABEL } from "../state";
 import { simulatedBadge } from "../shell";
 import { formatClock, formatDuration, formatHr, formatNumber, formatRr, formatSessionTime } from "../format";
@@ -196,8 +196,18 @@ export function mountLive(root: HTMLElement): () => void {
       } catch (e) {
         replace(message, errorNote(e));
       }
-    }).then(renderControls);
+    }).then(() => { renderControls(); watchSource(); });
   });
+
+  // The chosen source streams to this view before Start (nothing is stored); leaving the view or
+  // choosing no source ends that. A running session is left alone.
+  let mounted = true;
+  const watchSource = () => {
+    const s = source.get();
+    if (!mounted || liveState.get().started) return;
+    const attempt = s ? monitor(s) : stopMonitor();
+    attempt.catch((e: unknown) => { if (mounted) replace(message, errorNote(e)); });
+  };
 
   const layout = h("div", { class: "live" },
     h("div", { class: "live-top" }, sourceEl, h("div", { class: "chips" }, linkChip, contactChip, batteryChip, qualityChip),
@@ -275,7 +285,7 @@ export function mountLive(root: HTMLElement): () => void {
   let controlsShown: unknown[] = [];
   const controlsInputs = () => {
     const st = liveState.get();
-    return [st.started, st.saved, st.reattached, source.get(), st.last?.metrics.dfa_alpha1 != null];
+    return [st.started, st.monitoring, st.saved, st.reattached, source.get(), st.last?.metrics.dfa_alpha1 != null];
   };
   const renderControlsIfChanged = () => {
     const shown = controlsInputs();
@@ -298,6 +308,9 @@ export function mountLive(root: HTMLElement): () => void {
       h("span", { class: "live-source-text" }, simulated && !label.includes(SIMULATED_LABEL) ? `${SIMULATED_LABEL} · ${label}` : label));
     if (!chosen && !running) {
       replace(message, h("div", { class: "note" }, "Choose a strap or the simulator first. ", h("a", { href: "#/pair" }, "Go to Pair →")));
+    } else if (!running && st.monitoring) {
+      replace(message, h("div", { class: "note", testid: "live-monitoring", role: "status" },
+        "Showing the heart live — nothing is recorded until you press Start session."));
     } else if (st.reattached && st.started) {
       replace(message, h("div", { class: "note" }, `Session #${st.started.session_id} was already running when this window reloaded. Charts show the beats from the reload on; the saved session keeps every beat.`));
     }
@@ -390,11 +403,14 @@ export function mountLive(root: HTMLElement): () => void {
     if (liveState.get().tags.length < renderedTags) renderedTags = -1;
     dirty = true; chartsStale = true; schedule();
   }));
-  unsubs.push(source.subscribe(renderControls));
+  unsubs.push(source.subscribe(() => { renderControls(); watchSource(); }));
   renderControls();
+  watchSource();
   schedule();
 
   return () => {
+    mounted = false;
+    if (!liveState.get().started) void stopMonitor().catch(() => undefined);
     if (frame) cancelAnimationFrame(frame);
     if (poincareTimer) clearTimeout(poincareTimer);
     if (chartsTimer) clearTimeout(chartsTimer);

@@ -43,6 +43,23 @@ pub async fn fatigued_session_alerts_then_is_saved_listed_and_exported() -> anyh
     })
     .await?;
 
+    // Monitoring: the chosen source's heart shows before a session is started (nothing is stored yet).
+    rig.step("heart-rate-before-start", async {
+        rig.find("live-monitoring").await?;
+        let hr = rig
+            .poll("a heart rate before Start", auren_e2e::DEFAULT_WAIT, || async {
+                Ok(first_number(&rig.text("live-hr").await?))
+            })
+            .await?;
+        anyhow::ensure!((30.0..220.0).contains(&hr), "implausible heart rate {hr}");
+        rig.poll("beats listed before Start", auren_e2e::DEFAULT_WAIT, || async {
+            Ok(rig.find_all(&testid("live-beat")).await?.into_iter().next())
+        })
+        .await
+        .map(|_| ())
+    })
+    .await?;
+
     rig.step("start-session", rig.click("start-session")).await?;
 
     rig.step("heart-rate-moves", async {
