@@ -138,6 +138,12 @@ impl DesktopError {
             Self::ReadingIncomplete { .. } => ErrorCode::ReadingIncomplete,
             Self::TooFewBeats { .. } => ErrorCode::TooFewBeats,
             Self::Engine(E::Store(_)) | Self::Io { .. } | Self::SettingsStore(_) => ErrorCode::Storage,
+            Self::Engine(e)
+                if e.source_error()
+                    .is_some_and(auren_strap::SourceError::is_permission_denied) =>
+            {
+                ErrorCode::BluetoothPermission
+            }
             Self::Engine(E::SourceFailed(_)) => ErrorCode::Bluetooth,
             Self::Engine(_) => ErrorCode::Internal,
         }
