@@ -1,10 +1,18 @@
 //! `auren analyze FILE`: the full HRV panel of one recording, as JSON or as a Kubios-style text report.
+//!
+//! The panel follows the reference pipeline unless `--preset kubios` or the individual settings
+//! (`--detrend`, `--window`, `--points-per-hz`, `--dfa`, `--minmax-beats`, `--extras`) say otherwise;
+//! options given with a preset override it. Both outputs list every setting used.
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use auren_engine::recording::{self, Recording};
 use auren_hrv::artifacts::{self, Artifact};
 use auren_hrv::frequency::SpectrumMethod;
-use auren_hrv::panel::{self, Panel, PanelOptions};
+use auren_hrv::nonlinear::dfa::Scales;
+use auren_hrv::panel::{self, Panel};
+use auren_hrv::settings::{
+    CostlyMetrics, Detrend, HrExtremes, SettingValue, Settings, SpectrumGrid, StressIndex,
+};
 use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -24,6 +32,111 @@ pub struct Args {
     /// Compute the spectrum with Lomb–Scargle on the beat times instead of Welch on the 4 Hz resampled series.
     #[arg(long)]
     pub lomb: bool,
+    /// Start from a preset: `reference` (the documented pipeline, default) or `kubios` (Kubios HRV
+    /// Standard's definitions and defaults). The options below override it.
+    #[arg(long, value_name = "reference|kubios")]
+    pub preset: Option<String>,
+    /// Trend removal before the spectrum: `none`, or smoothness priors `priors` (λ = 500) or `priors:LAMBDA`.
+    #[arg(long, value_name = "none|priors[:LAMBDA]")]
+    pub detrend: Option<String>,
+    /// Welch segment width in seconds (50 % overlap).
+    #[arg(long, value_name = "SECONDS")]
+    pub window: Option<String>,
+    /// Spectrum grid density: points per Hz (the FFT is zero-padded to reach it).
+    #[arg(long, value_name = "N")]
+    pub points_per_hz: Option<String>,
+    /// DFA box-size ranges in beats for α1 and α2, e.g. `4-12,13-64`.
+    #[arg(long, value_name = "N1-N2,N3-N4")]
+    pub dfa: Option<String>,
+    /// Minimum and maximum HR as the extremes of an N-beat moving average (1 = single beats).
+    #[arg(long, value_name = "N")]
+    pub minmax_beats: Option<String>,
+    /// Also compute approximate entropy and the AR spectrum (order 16); the kubios preset does.
+    #[arg(long)]
+    pub extras: bool,
+}
+
+/// A preset with the command line's overrides applied; every value is checked here, so a bad one is
+/// one clear line naming the option.
+pub fn settings_from(args: &Args) -> anyhow::Result<Settings> {
+    let mut settings = match args.preset.as_deref() {
+        None | Some("reference") => Settings::reference(),
+        Some("kubios") => Settings::kubios(),
+        Some(other) => bail!("--preset {other:?}: expected reference or kubios"),
+    };
+    if args.lomb {
+        settings.spectral.method = SpectrumMethod::LombScargle;
+    }
+    if let Some(text) = &args.detrend {
+        settings.spectral.detrend = parse_detrend(text)?;
+    }
+    if let Some(text) = &args.window {
+        settings.spectral.window_s = parse_positive(text, "--window", "a number of seconds")?;
+        if settings.spectral.window_s < 1.0 {
+            bail!("--window {text:?}: a Welch segment needs at least 1 second");
+        }
+    }
+    if let Some(text) = &args.points_per_hz {
+        // Beyond 10,000 points/Hz the zero-padded FFT only costs memory: no spectrum is that sharp.
+        let n = match parse_count(text, "--points-per-hz")? {
+            n @ 1..=10_000 => n as u32,
+            _ => bail!("--points-per-hz {text:?}: expected at most 10000"),
+        };
+        settings.spectral.grid = SpectrumGrid::PointsPerHz(n);
+    }
+    if let Some(text) = &args.dfa {
+        (settings.dfa_short, settings.dfa_long) = parse_dfa(text)?;
+    }
+    if let Some(text) = &args.minmax_beats {
+        settings.hr_extremes = match parse_count(text, "--minmax-beats")? {
+            1 => HrExtremes::SingleBeat,
+            beats => HrExtremes::MovingAverage { beats },
+        };
+    }
+    if args.extras && settings.costly == CostlyMetrics::Skip {
+        settings.costly = CostlyMetrics::Compute { ar_order: 16 };
+    }
+    Ok(settings)
+}
+
+fn parse_detrend(text: &str) -> anyhow::Result<Detrend> {
+    match text.split_once(':') {
+        None if text == "none" => Ok(Detrend::None),
+        None if text == "priors" => Ok(Detrend::SmoothnessPriors { lambda: 500.0 }),
+        Some(("priors", lambda)) => Ok(Detrend::SmoothnessPriors {
+            lambda: parse_positive(lambda, "--detrend priors:", "a positive λ")?,
+        }),
+        _ => bail!("--detrend {text:?}: expected none, priors or priors:LAMBDA (e.g. priors:500)"),
+    }
+}
+
+fn parse_positive(text: &str, option: &str, what: &str) -> anyhow::Result<f64> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => bail!("{option} {text:?}: expected {what} above zero"),
+    }
+}
+
+fn parse_count(text: &str, option: &str) -> anyhow::Result<usize> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => bail!("{option} {text:?}: expected a whole number of at least 1"),
+    }
+}
+
+/// `N1-N2,N3-N4` with 3 ≤ N1 < N2 and 3 ≤ N3 < N4 (a box of two beats fits its line exactly).
+fn parse_dfa(text: &str) -> anyhow::Result<(Scales, Scales)> {
+    let range = |part: &str| -> Option<Scales> {
+        let (lo, hi) = part.trim().split_once('-')?;
+        let (lo, hi) = (lo.trim().parse::<usize>().ok()?, hi.trim().parse::<usize>().ok()?);
+        (lo >= 3 && hi > lo && hi <= 100_000).then(|| Scales::box_sizes(lo, hi))
+    };
+    match text.split_once(',').map(|(a, b)| (range(a), range(b))) {
+        Some((Some(short), Some(long))) => Ok((short, long)),
+        _ => bail!(
+            "--dfa {text:?}: expected two box-size ranges in beats, N1-N2,N3-N4 with 3 ≤ N1 < N2 and 3 ≤ N3 < N4 (e.g. 4-16,16-64)"
+        ),
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -38,12 +151,13 @@ pub struct Analysis {
     pub recording: Recording,
     pub corrected: bool,
     pub artifacts: Vec<Artifact>,
-    pub spectrum: SpectrumMethod,
+    pub settings: Settings,
     pub panel: Panel,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     // The error names the file, the line and what was expected: no context to add.
+    let settings = settings_from(&args)?;
     let recording = recording::read(&args.file)?;
     for warning in &recording.warnings {
         eprintln!("auren: {}: {warning}", args.file.display());
@@ -52,7 +166,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.file.display().to_string(),
         recording,
         !args.no_correction,
-        args.lomb,
+        &settings,
     );
     let out = match args.format {
         OutputFormat::Json => {
@@ -68,21 +182,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .context("cannot write to stdout")
 }
 
-pub fn analyze(source: String, recording: Recording, correct: bool, lomb: bool) -> Analysis {
-    let spectrum = if lomb {
-        SpectrumMethod::LombScargle
-    } else {
-        SpectrumMethod::Welch
-    };
-    let options = PanelOptions { spectrum };
+pub fn analyze(source: String, recording: Recording, correct: bool, settings: &Settings) -> Analysis {
     let (artifacts, panel) = if correct {
         let correction = artifacts::correct(&recording.rr_ms);
-        let panel = panel::analyze(&correction.corrected, &options);
+        let panel = panel::analyze_with(&correction.corrected, settings);
         (correction.artifacts, panel)
     } else {
         (
             artifacts::detect(&recording.rr_ms),
-            panel::analyze(&recording.rr_ms, &options),
+            panel::analyze_with(&recording.rr_ms, settings),
         )
     };
     Analysis {
@@ -90,7 +198,7 @@ pub fn analyze(source: String, recording: Recording, correct: bool, lomb: bool) 
         recording,
         corrected: correct,
         artifacts,
-        spectrum,
+        settings: *settings,
         panel,
     }
 }
@@ -99,6 +207,19 @@ fn spectrum_name(method: SpectrumMethod) -> &'static str {
     match method {
         SpectrumMethod::Welch => "welch",
         SpectrumMethod::LombScargle => "lomb_scargle",
+    }
+}
+
+/// What a reader of any output must know about the PNS and SNS indices.
+pub const ANS_NOTE: &str = "PNS and SNS indices weight their three z-scores equally (Kubios does not publish its weights), against Nunan et al. 2010 normal values; SD1 %, SD2 %, mean HR and stress-index normals are derived from Nunan's mean RR, SDNN and RMSSD";
+
+fn setting_json(value: &SettingValue) -> Value {
+    match value {
+        SettingValue::Name(s) => json!(s),
+        SettingValue::Number(v) => json!(v),
+        SettingValue::Count(n) => json!(n),
+        SettingValue::Range(a, b) => json!([a, b]),
+        SettingValue::Band(lo, hi) => json!([lo, hi]),
     }
 }
 
@@ -114,12 +235,20 @@ pub fn to_json(a: &Analysis) -> Value {
             Err(why) => absent.insert(key.into(), json!(why.to_string())),
         };
     }
+    let settings: Map<String, Value> = a
+        .settings
+        .describe()
+        .iter()
+        .map(|s| (s.key.to_string(), setting_json(&s.value)))
+        .collect();
     json!({
         "source": a.source,
         "format": a.recording.format.as_str(),
         "n_beats_raw": a.recording.rr_ms.len(),
         "corrected": a.corrected,
-        "spectrum": spectrum_name(a.spectrum),
+        "spectrum": spectrum_name(a.settings.spectral.method),
+        "settings": settings,
+        "notes": [ANS_NOTE],
         "artifacts": a.artifacts.iter().map(|x| json!({"index": x.index, "kind": x.kind.as_str()})).collect::<Vec<_>>(),
         "metrics": metrics,
         "absent": absent,
@@ -138,12 +267,18 @@ struct Presentation {
 enum Section {
     Time,
     Frequency,
+    Ar,
     Nonlinear,
+    Autonomic,
     Other,
 }
 
 fn presentation(key: &str) -> Presentation {
     use Section::*;
+    if let Some(welch_key) = key.strip_prefix("ar_") {
+        let p = presentation(welch_key);
+        return Presentation { section: Ar, ..p };
+    }
     let (section, label, unit, decimals) = match key {
         "duration_s" => (Time, "Duration", "s", 1),
         "mean_nn_ms" => (Time, "Mean RR", "ms", 1),
@@ -164,16 +299,25 @@ fn presentation(key: &str) -> Presentation {
         "vlf_ms2" => (Frequency, "VLF power", "ms²", 1),
         "lf_ms2" => (Frequency, "LF power", "ms²", 1),
         "hf_ms2" => (Frequency, "HF power", "ms²", 1),
-        "total_power_ms2" => (Frequency, "Total power", "ms²", 1),
         "lf_hf" => (Frequency, "LF/HF", "", 3),
         "lf_nu" => (Frequency, "LF", "n.u.", 2),
         "hf_nu" => (Frequency, "HF", "n.u.", 2),
         "lf_peak_hz" => (Frequency, "LF peak", "Hz", 4),
         "hf_peak_hz" => (Frequency, "HF peak", "Hz", 4),
+        "vlf_rel" => (Frequency, "VLF relative power", "%", 2),
+        "lf_rel" => (Frequency, "LF relative power", "%", 2),
+        "hf_rel" => (Frequency, "HF relative power", "%", 2),
+        "vlf_log" => (Frequency, "VLF log power", "ln ms²", 3),
+        "lf_log" => (Frequency, "LF log power", "ln ms²", 3),
+        "hf_log" => (Frequency, "HF log power", "ln ms²", 3),
+        "total_power_ms2" => (Frequency, "Total power", "ms²", 1),
         "sd1_ms" => (Nonlinear, "Poincaré SD1", "ms", 1),
         "sd2_ms" => (Nonlinear, "Poincaré SD2", "ms", 1),
         "sd2_sd1" => (Nonlinear, "SD2/SD1", "", 3),
         "sampen" => (Nonlinear, "Sample entropy", "", 3),
+        "apen" => (Nonlinear, "Approximate entropy", "", 3),
+        "pns_index" => (Autonomic, "PNS index", "", 2),
+        "sns_index" => (Autonomic, "SNS index", "", 2),
         "dfa_alpha1" => (Nonlinear, "DFA α1", "", 3),
         "dfa_alpha2" => (Nonlinear, "DFA α2", "", 3),
         _ => (Other, "", "", 4),
@@ -216,19 +360,46 @@ pub fn to_text(a: &Analysis) -> String {
     for artifact in &a.artifacts {
         let _ = writeln!(out, "    beat {:>6}  {}", artifact.index, artifact.kind.as_str());
     }
+    write_sections(&mut out, a);
+    write_settings(&mut out, &a.settings);
+    out
+}
+
+fn spectrum_title(settings: &Settings) -> String {
+    let s = &settings.spectral;
+    let detrend = match s.detrend {
+        Detrend::None => "no detrend".to_string(),
+        Detrend::SmoothnessPriors { lambda } => format!("smoothness priors λ = {lambda}"),
+    };
+    match s.method {
+        SpectrumMethod::Welch => {
+            format!("Welch periodogram, 4 Hz, {detrend}, {} s window", s.window_s)
+        }
+        SpectrumMethod::LombScargle => format!("Lomb–Scargle periodogram, {detrend}"),
+    }
+}
+
+/// The metric sections, grouped like Kubios's report; labels that depend on a definition say which.
+fn write_sections(out: &mut String, a: &Analysis) {
+    let ar_order = match a.settings.costly {
+        CostlyMetrics::Compute { ar_order } => ar_order,
+        CostlyMetrics::Skip => 0,
+    };
     let sections = [
         (Section::Time, "Time domain".to_string()),
         (
             Section::Frequency,
-            format!(
-                "Frequency domain ({})",
-                match a.spectrum {
-                    SpectrumMethod::Welch => "Welch periodogram, 4 Hz, smoothness-priors detrend",
-                    SpectrumMethod::LombScargle => "Lomb–Scargle periodogram",
-                }
-            ),
+            format!("Frequency domain ({})", spectrum_title(&a.settings)),
+        ),
+        (
+            Section::Ar,
+            format!("Frequency domain (AR spectrum, Burg, order {ar_order})"),
         ),
         (Section::Nonlinear, "Nonlinear".to_string()),
+        (
+            Section::Autonomic,
+            "Autonomic (Kubios PNS/SNS indices, equal weights)".to_string(),
+        ),
         (Section::Other, "Other".to_string()),
     ];
     for (section, title) in sections {
@@ -243,7 +414,11 @@ pub fn to_text(a: &Analysis) -> String {
         let _ = writeln!(out, "\n{title}");
         for (key, metric) in rows {
             let p = presentation(key);
-            let label = if p.label.is_empty() { key } else { p.label };
+            let label = match (key, a.settings.stress_index) {
+                ("stress_index", StressIndex::KubiosSquareRoot) => "Stress index (√, Kubios)",
+                _ if p.label.is_empty() => key,
+                _ => p.label,
+            };
             match metric {
                 Ok(v) => {
                     let value = format!("{:.*} {}", p.decimals, v, p.unit);
@@ -255,5 +430,13 @@ pub fn to_text(a: &Analysis) -> String {
             }
         }
     }
-    out
+}
+
+/// Every setting the panel was computed with, and the note on the PNS/SNS weights.
+fn write_settings(out: &mut String, settings: &Settings) {
+    let _ = writeln!(out, "\nSettings");
+    for s in settings.describe() {
+        let _ = writeln!(out, "  {:<28}{}", s.key, s.value);
+    }
+    let _ = writeln!(out, "\nNote: {ANS_NOTE}.");
 }

@@ -80,19 +80,16 @@ fn json_metrics_reproduce_the_reference_values_under_their_reference_names() {
 }
 
 #[test]
-fn default_correction_barely_touches_a_clean_recording() {
-    // nsr_5min.rr has one borderline long beat by the Lipponen & Tarvainen rule (raw index 73); correcting
-    // it moves RMSSD by well under 1 %.
+fn default_correction_leaves_a_clean_recording_alone() {
+    // The pattern labeller finds no artifact in the clean nsr_5min.rr (it used to flag one borderline
+    // long beat at raw index 73), so the corrected panel is the reference panel.
     let got = analyze_json(&reference("nsr_5min.rr"), &[]);
     assert_eq!(got["corrected"], Value::Bool(true));
-    assert_eq!(
-        got["artifacts"],
-        serde_json::json!([{"index": 73, "kind": "long_short"}])
-    );
+    assert_eq!(got["artifacts"], serde_json::json!([]));
     assert_eq!(got["metrics"]["n_beats"], 337);
     let rmssd = got["metrics"]["rmssd_ms"].as_f64().unwrap();
     assert!(
-        (rmssd - 101.30063401766522).abs() / 101.30063401766522 < 0.01,
+        (rmssd - 101.30063401766522).abs() / 101.30063401766522 < 1e-9,
         "RMSSD {rmssd}"
     );
 }
@@ -297,6 +294,190 @@ fn bad_input_gets_one_clear_line_and_a_failing_exit() {
             stderr.contains(needle),
             "{}: {stderr:?} does not say {needle:?}",
             path.display()
+        );
+    }
+}
+
+#[test]
+fn default_output_states_the_reference_settings() {
+    let got = analyze_json(&reference("nsr_5min.rr"), &["--no-correction"]);
+    let settings = &got["settings"];
+    assert_eq!(settings["preset"], "reference");
+    assert_eq!(settings["spectrum"], "welch");
+    assert_eq!(settings["detrend"], "smoothness_priors");
+    assert_eq!(settings["detrend_lambda"], 500.0);
+    assert_eq!(settings["window_s"], 256.0);
+    assert_eq!(settings["points_per_hz"], "segment_bins");
+    assert_eq!(settings["dfa_alpha1_beats"], serde_json::json!([4, 16]));
+    assert_eq!(settings["minmax_hr_beats"], 1);
+    assert_eq!(settings["mean_hr"], "mean_of_beat_hr");
+    assert_eq!(settings["ar_order"], "not_computed");
+    assert!(
+        got["notes"][0].as_str().unwrap().contains("equally"),
+        "{}",
+        got["notes"]
+    );
+    // The extras are not computed by default; the cheap Kubios additions always are.
+    let metrics = got["metrics"].as_object().unwrap();
+    assert!(!metrics.contains_key("apen") && !metrics.contains_key("ar_lf_ms2"));
+    for key in ["lf_rel", "hf_log", "pns_index", "sns_index"] {
+        assert!(metrics[key].as_f64().is_some_and(f64::is_finite), "{key}");
+    }
+}
+
+#[test]
+fn the_kubios_preset_uses_kubios_definitions_and_options_override_it() {
+    let file = reference("nsr_5min.rr");
+    let kubios = analyze_json(&file, &["--no-correction", "--preset", "kubios"]);
+    let s = &kubios["settings"];
+    assert_eq!(s["preset"], "kubios");
+    assert_eq!(s["window_s"], 300.0);
+    assert_eq!(s["points_per_hz"], 300.0);
+    assert_eq!(s["dfa_alpha1_beats"], serde_json::json!([4, 12]));
+    assert_eq!(s["dfa_alpha2_beats"], serde_json::json!([13, 64]));
+    assert_eq!(s["minmax_hr_beats"], 5);
+    assert_eq!(s["mean_hr"], "60000_over_mean_rr");
+    assert_eq!(s["stress_index"], "sqrt_baevsky_median_mo");
+    assert_eq!(s["ar_order"], 16);
+    assert_eq!(s["vlf_band_hz"], serde_json::json!([0.0, 0.04]));
+    let m = &kubios["metrics"];
+    let mean_hr = m["mean_hr_bpm"].as_f64().unwrap();
+    assert!((mean_hr - 60000.0 / 888.9554896142433).abs() < 1e-9, "{mean_hr}");
+    for key in ["apen", "ar_lf_ms2", "ar_hf_nu", "pns_index", "sns_index"] {
+        assert!(m[key].as_f64().is_some_and(f64::is_finite), "{key}: {}", m[key]);
+    }
+    // Kubios's stress index is a square root: around 10, not around 100.
+    assert!(
+        m["stress_index"].as_f64().unwrap() < 30.0,
+        "{}",
+        m["stress_index"]
+    );
+
+    let overridden = analyze_json(
+        &file,
+        &[
+            "--no-correction",
+            "--preset",
+            "kubios",
+            "--dfa",
+            "4-16,16-64",
+            "--window",
+            "256",
+            "--detrend",
+            "none",
+            "--minmax-beats",
+            "1",
+        ],
+    );
+    let s = &overridden["settings"];
+    assert_eq!(s["preset"], "kubios");
+    assert_eq!(s["dfa_alpha1_beats"], serde_json::json!([4, 16]));
+    assert_eq!(s["window_s"], 256.0);
+    assert_eq!(s["detrend"], "none");
+    assert_eq!(s["minmax_hr_beats"], 1);
+    assert_eq!(
+        s["mean_hr"], "60000_over_mean_rr",
+        "not overridden, so still Kubios's"
+    );
+    let reference = analyze_json(&file, &["--no-correction"]);
+    // With the reference DFA ranges the α values are the reference's.
+    assert_eq!(
+        overridden["metrics"]["dfa_alpha1"],
+        reference["metrics"]["dfa_alpha1"]
+    );
+    assert_eq!(
+        overridden["metrics"]["max_hr_bpm"],
+        reference["metrics"]["max_hr_bpm"]
+    );
+}
+
+#[test]
+fn single_options_change_the_reference_pipeline() {
+    let file = reference("nsr_5min.rr");
+    let got = analyze_json(
+        &file,
+        &[
+            "--no-correction",
+            "--detrend",
+            "priors:300",
+            "--points-per-hz",
+            "300",
+            "--extras",
+        ],
+    );
+    assert_eq!(got["settings"]["preset"], "reference");
+    assert_eq!(got["settings"]["detrend_lambda"], 300.0);
+    assert_eq!(got["settings"]["ar_order"], 16);
+    assert!(got["metrics"]["apen"].as_f64().is_some_and(|v| v > 0.0));
+    let peak = got["metrics"]["hf_peak_hz"].as_f64().unwrap() * 300.0;
+    assert!(
+        (peak - peak.round()).abs() < 1e-9,
+        "HF peak not on the 1/300 Hz grid"
+    );
+}
+
+#[test]
+fn the_text_report_lists_the_settings_and_the_weighting_note() {
+    let out = auren(&[
+        "analyze",
+        reference("nsr_5min.rr").to_str().unwrap(),
+        "--preset",
+        "kubios",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "\nSettings\n",
+        "preset                      kubios",
+        "dfa_alpha1_beats            4-12",
+        "Stress index (√, Kubios)",
+        "AR spectrum, Burg, order 16",
+        "Approximate entropy",
+        "PNS index",
+        "weight their three z-scores equally",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in\n{text}");
+    }
+}
+
+#[test]
+fn bad_option_values_get_one_clear_line() {
+    let file = reference("nsr_5min.rr");
+    let file = file.to_str().unwrap();
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &["--preset", "hrvanalysis"],
+            "--preset \"hrvanalysis\": expected reference or kubios",
+        ),
+        (
+            &["--detrend", "wavelet"],
+            "--detrend \"wavelet\": expected none, priors or priors:LAMBDA",
+        ),
+        (&["--detrend", "priors:-5"], "priors: \"-5\""),
+        (
+            &["--window", "abc"],
+            "--window \"abc\": expected a number of seconds",
+        ),
+        (&["--window", "0.5"], "at least 1 second"),
+        (&["--dfa", "4-12"], "--dfa \"4-12\": expected two box-size ranges"),
+        (&["--dfa", "12-4,13-64"], "3 ≤ N1 < N2"),
+        (
+            &["--minmax-beats", "0"],
+            "--minmax-beats \"0\": expected a whole number of at least 1",
+        ),
+        (&["--points-per-hz", "many"], "--points-per-hz \"many\""),
+    ];
+    for (extra, needle) in cases {
+        let mut args = vec!["analyze", file];
+        args.extend_from_slice(extra);
+        let out = auren(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{extra:?}: succeeded");
+        assert!(out.stdout.is_empty(), "{extra:?}: printed a report");
+        assert_eq!(stderr.lines().count(), 1, "{extra:?}: not one line: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{extra:?}: {stderr:?} does not say {needle:?}"
         );
     }
 }
