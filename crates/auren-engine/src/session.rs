@@ -201,6 +201,18 @@ enum Command {
     Tag(String),
     Stop,
     Record(Box<Recording>),
+    /// End the recording, hand back what the caller stores, and go on monitoring.
+    EndRecording(oneshot::Sender<EndedRecording>),
+}
+
+/// A recording the loop has ended: what the caller needs to store its end (the loop does no I/O).
+struct EndedRecording {
+    active: Active,
+    writer: Option<SessionWriter>,
+    alerts: Vec<AlertDto>,
+    duration_ms: i64,
+    beats: u64,
+    artifacts: u64,
 }
 
 impl std::fmt::Debug for Command {
@@ -209,6 +221,7 @@ impl std::fmt::Debug for Command {
             Command::Tag(name) => write!(f, "Tag({name:?})"),
             Command::Stop => f.write_str("Stop"),
             Command::Record(r) => write!(f, "Record({})", r.id.0),
+            Command::EndRecording(_) => f.write_str("EndRecording"),
         }
     }
 }
@@ -251,16 +264,22 @@ impl TaskHandle {
     }
 }
 
+/// What a recording on a connection is made with.
+#[derive(Debug)]
+struct Connection {
+    store: Store,
+    source_label: String,
+    strap: Option<StrapIdentity>,
+    writer: WriterConfig,
+}
+
 /// A connected source streaming updates before anything is stored.
 #[derive(Debug)]
 pub struct LiveMonitor {
     /// Subscribed before the task started: sees every update from the first.
     pub updates: broadcast::Receiver<LiveUpdateDto>,
     handle: TaskHandle,
-    store: Store,
-    source_label: String,
-    strap: Option<StrapIdentity>,
-    writer: WriterConfig,
+    connection: Connection,
 }
 
 impl LiveMonitor {
@@ -274,14 +293,8 @@ impl LiveMonitor {
     /// and updates carry the new session's id, so a subscriber tells the recording from the monitoring by
     /// `session_id`. If the source has ended, the empty session is closed and `SessionGone` returned.
     pub async fn record(self, config: RecordConfig) -> Result<LiveSession, EngineError> {
-        let prepared = prepare(
-            &self.store,
-            &self.source_label,
-            self.strap.as_ref(),
-            self.writer,
-            config,
-        )
-        .await;
+        let c = &self.connection;
+        let prepared = prepare(&c.store, &c.source_label, c.strap.as_ref(), c.writer, config).await;
         let recording = match prepared {
             Ok(recording) => recording,
             Err(error) => {
@@ -293,13 +306,14 @@ impl LiveMonitor {
         let started_at = recording.config.started_at_unix_ms;
         if let Err(error) = self.handle.ask(Command::Record(Box::new(recording))).await {
             // The source ended first: the session has no beats and ends as it began.
-            self.store.end_session(id, started_at).await?;
+            self.connection.store.end_session(id, started_at).await?;
             return Err(error);
         }
         Ok(LiveSession {
             session_id: id.0,
             updates: self.updates,
             handle: self.handle,
+            connection: self.connection,
         })
     }
 
@@ -320,6 +334,7 @@ pub struct LiveSession {
     /// Subscribed before the task started: sees every update from the first.
     pub updates: broadcast::Receiver<LiveUpdateDto>,
     handle: TaskHandle,
+    connection: Connection,
 }
 
 impl LiveSession {
@@ -342,6 +357,21 @@ impl LiveSession {
         // A session that already ended has nothing to stop.
         let _ = self.handle.ask(Command::Stop).await;
         self.finish().await
+    }
+
+    /// Ends the recording and goes back to monitoring on the same connection: the session is stored
+    /// and ended as by [`LiveSession::stop`], the updates go on with no session id.
+    pub async fn stop_recording(self) -> Result<(SessionSummary, LiveMonitor), EngineError> {
+        let (reply, ended) = oneshot::channel();
+        self.handle.ask(Command::EndRecording(reply)).await?;
+        let ended = ended.await.map_err(|_| EngineError::SessionGone)?;
+        let summary = store_recording(&self.connection.store, ended, SessionEnd::Stopped).await?;
+        let monitor = LiveMonitor {
+            updates: self.updates,
+            handle: self.handle,
+            connection: self.connection,
+        };
+        Ok((summary, monitor))
     }
 
     /// Waits until the session ends (source finished, duration reached, shutdown) and is stored.
@@ -388,17 +418,17 @@ pub async fn start_monitor(
     config: MonitorConfig,
     shutdown: CancellationToken,
 ) -> Result<LiveMonitor, EngineError> {
-    let source_label = config.source_label.clone().unwrap_or_else(|| source.describe());
-    let strap = config.strap.clone();
-    let writer = config.writer;
+    let connection = Connection {
+        store: store.clone(),
+        source_label: config.source_label.clone().unwrap_or_else(|| source.describe()),
+        strap: config.strap.clone(),
+        writer: config.writer,
+    };
     let (handle, updates) = launch(store, source, config, None, shutdown)?;
     Ok(LiveMonitor {
         updates,
         handle,
-        store: store.clone(),
-        source_label,
-        strap,
-        writer,
+        connection,
     })
 }
 
@@ -422,11 +452,18 @@ pub async fn start_session(
     )
     .await?;
     let session_id = recording.id.0;
+    let connection = Connection {
+        store: store.clone(),
+        source_label,
+        strap: monitor.strap.clone(),
+        writer: monitor.writer,
+    };
     let (handle, updates) = launch(store, source, monitor, Some(recording), shutdown)?;
     Ok(LiveSession {
         session_id,
         updates,
         handle,
+        connection,
     })
 }
 
@@ -659,6 +696,30 @@ impl Run {
         Ok(())
     }
 
+    /// Ends the recording (its last labels, the rules' session end, a last update) and goes back to a
+    /// monitor pipeline on the same clock; `None` when not recording.
+    fn end_recording(&mut self) -> Result<Option<EndedRecording>, EngineError> {
+        let Some(active) = self.recording.take() else {
+            return Ok(None);
+        };
+        self.pipeline.end(&mut self.sink);
+        let origin_ms = u64::try_from(self.pipeline.source_now_ms()).unwrap_or(0);
+        let ended = EndedRecording {
+            active,
+            writer: self.sink.writer.take(),
+            alerts: std::mem::take(&mut self.sink.alerts),
+            duration_ms: self.pipeline.now_ms(),
+            beats: self.pipeline.beats_total(),
+            artifacts: self.pipeline.artifacts_total(),
+        };
+        tracing::info!(beats = ended.beats, "recording ended; monitoring goes on");
+        self.pipeline =
+            Pipeline::new(&self.rules, self.baselines, SessionKind::Other, None, 0)?.with_origin(origin_ms);
+        self.sink.session_id = None;
+        self.pipeline.start(&mut self.sink);
+        Ok(Some(ended))
+    }
+
     fn stop_at_ms(&self) -> Option<u64> {
         self.recording.as_ref().and_then(|r| r.stop_at_ms)
     }
@@ -692,6 +753,12 @@ async fn run(mut r: Run) -> Result<TaskEnd, EngineError> {
             }
             Input::Command(Some((Command::Record(recording), done))) => {
                 r.begin_recording(*recording)?;
+                let _ = done.send(());
+            }
+            Input::Command(Some((Command::EndRecording(reply), done))) => {
+                if let Some(ended) = r.end_recording()? {
+                    let _ = reply.send(ended);
+                }
                 let _ = done.send(());
             }
             Input::Command(Some((Command::Stop, done))) => {
@@ -772,22 +839,41 @@ async fn finish_recording(
     active: Active,
     ended: SessionEnd,
 ) -> Result<SessionSummary, EngineError> {
-    let duration_ms = r.pipeline.now_ms();
-    let alerts = std::mem::take(&mut r.sink.alerts);
-    let written = match r.sink.writer.take() {
+    let recording = EndedRecording {
+        active,
+        writer: r.sink.writer.take(),
+        alerts: std::mem::take(&mut r.sink.alerts),
+        duration_ms: r.pipeline.now_ms(),
+        beats: r.pipeline.beats_total(),
+        artifacts: r.pipeline.artifacts_total(),
+    };
+    store_recording(&r.store, recording, ended).await
+}
+
+/// The writer's last commit and the session's end, awaited outside the loop.
+async fn store_recording(
+    store: &Store,
+    recording: EndedRecording,
+    ended: SessionEnd,
+) -> Result<SessionSummary, EngineError> {
+    let written = match recording.writer {
         Some(writer) => writer.finish().await?,
         None => WriteSummary::default(),
     };
-    r.store
-        .end_session(active.id, active.started_at_unix_ms.saturating_add(duration_ms))
+    let active = recording.active;
+    store
+        .end_session(
+            active.id,
+            active.started_at_unix_ms.saturating_add(recording.duration_ms),
+        )
         .await?;
     Ok(SessionSummary {
         session_id: active.id.0,
         ended,
-        duration_ms,
-        beats: r.pipeline.beats_total(),
-        artifacts: r.pipeline.artifacts_total(),
-        alerts,
+        duration_ms: recording.duration_ms,
+        beats: recording.beats,
+        artifacts: recording.artifacts,
+        alerts: recording.alerts,
         written,
     })
 }

@@ -460,3 +460,41 @@ async fn log_lines_of_the_live_loop_name_their_session() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn stopping_a_recording_stores_it_and_monitoring_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    let source = simulator(Scenario::Rest, None, Pace::AsFastAsPossible);
+    let (monitor_config, record) = config(SessionKind::Rest, Baselines::new()).split();
+    let monitor = start_monitor(&store, source, monitor_config, CancellationToken::new())
+        .await
+        .unwrap();
+    let mut live = monitor.record(record).await.unwrap();
+    wait_until(&mut live, 40_000).await;
+    let (summary, mut monitor) = live.stop_recording().await.unwrap();
+    assert_eq!(summary.ended, SessionEnd::Stopped);
+    let stored = store.beats(SessionId(summary.session_id)).await.unwrap();
+    assert_eq!(stored.len() as u64, summary.beats);
+    assert!(summary.beats > 30, "{} beats", summary.beats);
+    let row = store
+        .session(SessionId(summary.session_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.ended_at, Some(STARTED_AT + summary.duration_ms));
+
+    // Monitoring goes on: updates with beats and no session id, and nothing more is stored.
+    let mut monitored_beats = 0;
+    while monitored_beats < 10 {
+        match monitor.updates.recv().await {
+            Ok(update) if update.session_id.is_none() => monitored_beats += update.beats.len(),
+            Ok(_) | Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => panic!("monitoring ended with the recording"),
+        }
+    }
+    assert_eq!(monitor.stop().await.unwrap(), SessionEnd::Stopped);
+    let after = store.beats(SessionId(summary.session_id)).await.unwrap();
+    assert_eq!(after.len(), stored.len());
+    assert_eq!(store.sessions(10, 0).await.unwrap().len(), 1);
+}
