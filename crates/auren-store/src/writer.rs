@@ -496,6 +496,7 @@ impl Flusher {
         }
         match self.commit().await {
             Ok(stored) => {
+                tracing::debug!(rows, "batch committed");
                 let s = &mut self.summary;
                 s.beats += stored.beats;
                 s.gaps += stored.gaps;
@@ -505,6 +506,7 @@ impl Flusher {
                 s.tags += stored.tags;
             }
             Err(error) => {
+                tracing::warn!(%error, rows, "a commit failed; its rows are lost");
                 self.failed_rows += rows as u64;
                 self.first_error.get_or_insert(error);
             }
