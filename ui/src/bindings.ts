@@ -342,7 +342,7 @@ export type SessionChartsDto = {
 	beats: BeatDto[],
 	spectrum: SpectrumDto | null,
 	/**  Why there is no spectrum. */
-	spectrum_absent: string | null,
+	spectrum_absent: AbsentDto | null,
 };
 
 /**  A session with its full HRV panel, computed from the stored RR after artifact correction. */

@@ -139,7 +139,7 @@ pub struct SessionChartsDto {
     pub beats: Vec<auren_engine::dto::BeatDto>,
     pub spectrum: Option<SpectrumDto>,
     /// Why there is no spectrum.
-    pub spectrum_absent: Option<String>,
+    pub spectrum_absent: Option<auren_engine::dto::AbsentDto>,
 }
 
 /// The rules the live sessions run.

@@ -2,7 +2,7 @@
 //! (every stored beat and the Welch spectrum).
 
 use auren_clock::{UnixMillis, now_unix_ms};
-use auren_engine::dto::{BeatDto, ReadinessDto, SessionDetailDto, SessionSummaryDto};
+use auren_engine::dto::{AbsentDto, BeatDto, ReadinessDto, SessionDetailDto, SessionSummaryDto};
 use auren_engine::query;
 use auren_store::SessionId;
 
@@ -80,10 +80,10 @@ impl Desktop {
 
 /// The Welch spectrum of the corrected intervals, joined across gaps exactly as the session panel's
 /// frequency domain joins them, so the chart and the numbers agree.
-pub(crate) fn spectrum_of(segments: &[Vec<f64>]) -> Result<SpectrumDto, String> {
+pub(crate) fn spectrum_of(segments: &[Vec<f64>]) -> Result<SpectrumDto, AbsentDto> {
     use auren_hrv::frequency::{HF, LF, VLF, welch_psd};
     let nn = segments.concat();
-    let psd = welch_psd(&nn).map_err(|why| why.to_string())?;
+    let psd = welch_psd(&nn).map_err(|why| AbsentDto::from(&why))?;
     let n = psd.density.len();
     let freq_hz: Vec<f64> = (0..n).map(|k| psd.frequency(k)).collect();
     let keep = freq_hz.iter().take_while(|f| **f <= 0.5).count();

@@ -79,7 +79,7 @@ function detailCharts(charts: SessionCharts, holder: HTMLElement, mounted: Chart
   replace(holder,
     card(`RR tachogram (${unit})`, tEl),
     h("div", { class: "live-charts" },
-      card("Power spectrum (ms²/Hz)", charts.spectrum ? pEl : h("p", { class: "muted" }, charts.spectrum_absent ?? "No spectrum for this session.")),
+      card("Power spectrum (ms²/Hz)", charts.spectrum ? pEl : h("p", { class: "muted" }, charts.spectrum_absent?.message ?? "No spectrum for this session.")),
       card("Poincaré", qEl)));
   const t = beatsToTachogram(charts.beats, unit);
   mounted.push(mountChart(tEl, {
