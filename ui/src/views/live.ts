@@ -291,6 +291,7 @@ export function mountLive(root: HTMLElement): () => void {
     const shown = controlsInputs();
     if (shown.length !== controlsShown.length || shown.some((v, i) => v !== controlsShown[i])) renderControls();
   };
+  let savedShown: unknown = null;
   const renderControls = () => {
     controlsShown = controlsInputs();
     const st = liveState.get();
@@ -314,8 +315,11 @@ export function mountLive(root: HTMLElement): () => void {
     } else if (st.reattached && st.started) {
       replace(message, h("div", { class: "note" }, `Session #${st.started.session_id} was already running when this window reloaded. Charts show the beats from the reload on; the saved session keeps every beat.`));
     }
-    if (st.saved) {
+    // Rendered once per saved session: controls re-render as monitoring resumes, and the note the
+    // person is reading (or a test holds) must stay the same node.
+    if (st.saved && st.saved !== savedShown) {
       const s = st.saved;
+      savedShown = s;
       replace(savedEl, h("div", { class: "note note-good", testid: "session-saved", role: "status" },
         h("strong", null, `Session #${s.id} saved`), ` — ${s.beat_count} beats, ${formatDuration(s.duration_s)}. `,
         h("a", { href: `#/history/${s.id}` }, "Open in History →")));
