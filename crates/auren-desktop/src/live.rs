@@ -218,7 +218,8 @@ impl Desktop {
         }
     }
 
-    /// Stops the recording and stores it; a training session's source goes back to being monitored.
+    /// Stops the recording and stores it; a training session's source goes back to being monitored on
+    /// the same connection.
     pub async fn stop_live(&self) -> Result<SessionSummaryDto, DesktopError> {
         let running = {
             let mut slot = self.live.lock().await;
@@ -231,16 +232,57 @@ impl Desktop {
             }
         };
         let id = running.info.session_id;
-        let connection = running.connection;
-        connection.cancel.cancel();
         if running.morning {
             // The waiting morning command finds the slot empty and reports the reading as incomplete.
+            running.connection.cancel.cancel();
             log_end(running.session.finish().await);
-        } else {
-            log_end(running.session.stop().await);
-            self.resume_monitoring(connection.choice, connection.sink).await;
+            return self.session_summary(id).await;
+        }
+        let monitor = MonitorDto {
+            source_label: running.info.source_label,
+            simulated: running.info.simulated,
+        };
+        let connection = running.connection;
+        match running.session.stop_recording().await {
+            Ok((summary, monitor_handle)) => {
+                log_end(Ok(summary));
+                self.keep_monitoring(monitor_handle, monitor, connection).await;
+            }
+            Err(error) => {
+                // The connection ended with the recording: monitor the source on a new one.
+                log_end(Err(error));
+                self.resume_monitoring(connection.choice, connection.sink).await;
+            }
         }
         self.session_summary(id).await
+    }
+
+    /// The connection a stopped recording leaves behind, monitored into the same window. Its forwarder
+    /// ends with the recording's last update, so a new one (under a new connection id, which the old
+    /// one's clean-up does not match) takes the updates from here.
+    async fn keep_monitoring(&self, monitor: LiveMonitor, info: MonitorDto, connection: Connection) {
+        let connection = Connection {
+            id: self.next_connection.fetch_add(1, Ordering::Relaxed),
+            ..connection
+        };
+        forward(
+            monitor.subscribe(),
+            connection.sink.clone(),
+            self.live.clone(),
+            connection.id,
+            None,
+        );
+        let mut slot = self.live.lock().await;
+        if slot.is_some() || self.shutdown.is_cancelled() {
+            drop(slot);
+            log_monitor_end(monitor.stop().await);
+            return;
+        }
+        *slot = Some(Live::Monitoring(Monitoring {
+            monitor,
+            info,
+            connection,
+        }));
     }
 
     pub async fn tag_live(&self, tag: &str) -> Result<(), DesktopError> {
