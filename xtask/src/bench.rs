@@ -61,6 +61,30 @@ pub fn run(which: &str) -> anyhow::Result<()> {
     }
 }
 
+/// What `release_binary` builds: a package's binary or one of its examples.
+enum Built<'a> {
+    Bin(&'a str),
+    Example(&'a str),
+}
+
+/// Builds one release binary of `package` (the lock file as it is) and returns its path.
+fn release_binary(package: &str, built: Built<'_>) -> anyhow::Result<PathBuf> {
+    let (flag, name, folder) = match built {
+        Built::Bin(name) => ("--bin", name, "release"),
+        Built::Example(name) => ("--example", name, "release/examples"),
+    };
+    cmd::run(cmd::cargo().current_dir(root()).args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        package,
+        flag,
+        name,
+    ]))?;
+    Ok(target_dir().join(folder).join(name))
+}
+
 /// One measurement as both sides print it (a JSON object).
 #[derive(Debug)]
 struct Timing {
@@ -86,16 +110,7 @@ fn hrv() -> anyhow::Result<()> {
     let five = data.join("nsr_5min.rr");
     let sixty = data.join("nsr_60min.rr");
 
-    cmd::run(cmd::cargo().current_dir(root()).args([
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "auren-hrv",
-        "--example",
-        "hrv_timing",
-    ]))?;
-    let auren_bin = target_dir().join("release/examples/hrv_timing");
+    let auren_bin = release_binary("auren-hrv", Built::Example("hrv_timing"))?;
     let python = neurokit_venv()?;
     let script = root().join("xtask/bench/neurokit_hrv.py");
 
@@ -132,16 +147,7 @@ fn hrv() -> anyhow::Result<()> {
 
 /// The artifact sweep on the shipped recordings, as the `artifact_sweep` example prints it.
 fn artifact_sweep(data: &Path) -> anyhow::Result<()> {
-    cmd::run(cmd::cargo().current_dir(root()).args([
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "auren-hrv",
-        "--example",
-        "artifact_sweep",
-    ]))?;
-    let sweep = target_dir().join("release/examples/artifact_sweep");
+    let sweep = release_binary("auren-hrv", Built::Example("artifact_sweep"))?;
     let out = cmd::output(Command::new(sweep).arg(data))?;
     println!("\n{}", out.trim_end());
     println!("  goals: ≥ 97 % exact, 0 false flags on clean data, corrected RMSSD within 2 % of clean\n");
@@ -155,20 +161,12 @@ const MEMORY_GOAL_BYTES_PER_BEAT: f64 = 40.0;
 
 /// Peak resident memory of `auren analyze` (release) on a recording of [`MEMORY_BEATS`] beats, per beat.
 fn analyze_memory(hour: &Path) -> anyhow::Result<()> {
-    cmd::run(cmd::cargo().current_dir(root()).args([
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "auren-cli",
-        "--bin",
-        "auren",
-    ]))?;
+    let auren = release_binary("auren-cli", Built::Bin("auren"))?;
     let file = target_dir().join(format!("bench-data/rr-{MEMORY_BEATS}.rr"));
     if !file.exists() {
         write_tiled(hour, &file, MEMORY_BEATS)?;
     }
-    let mut child = Command::new(target_dir().join("release/auren"));
+    let mut child = Command::new(auren);
     child
         .args(["analyze", "--format", "json"])
         .arg(&file)
@@ -188,16 +186,7 @@ fn analyze_memory(hour: &Path) -> anyhow::Result<()> {
 /// Where `auren analyze`'s memory goes: peak bytes per beat of artifact correction and of the panel
 /// (`auren-hrv`'s `memory_per_beat` example, one process per workload, same beat count), above the series.
 fn science_memory(hour: &Path) -> anyhow::Result<()> {
-    cmd::run(cmd::cargo().current_dir(root()).args([
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "auren-hrv",
-        "--example",
-        "memory_per_beat",
-    ]))?;
-    let example = target_dir().join("release/examples/memory_per_beat");
+    let example = release_binary("auren-hrv", Built::Example("memory_per_beat"))?;
     let beats = MEMORY_BEATS.to_string();
     println!("  of which, above the series itself (8 B per beat), peak bytes per beat:");
     for mode in ["correct", "panel", "corrected-panel"] {
