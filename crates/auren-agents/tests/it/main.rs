@@ -1,0 +1,1 @@
+//! Integration tests of auren-agents: one binary.
