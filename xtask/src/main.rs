@@ -41,6 +41,7 @@ commands:
   bench cep             the embedded CEP engine: events/s and per-event latency with 20 rules
   bench store           the local SQLite store: batched ingest, daily trend over a year of beats
   bench gateway         the LLM gateway's overhead over direct HTTP against a local fake provider
+  bench engine          the live loop's latency from a strap notification to the UI update (p50, p99)
   bench desktop         the desktop app: cold start to first paint, memory with a live session, frame
                         rate with an hour of beats on screen, .deb/.rpm size (goals shown alongside)
   bench all             all of the above

@@ -3,7 +3,8 @@
 //!
 //! Layout:
 //! - `lib.rs` — [`Store`]: opening the database and running migrations; [`StoreError`].
-//! - `usage.rs` — the `llm_usage` table: the implementation of auren-gateway's `UsageLedger`.
+//! - `usage.rs` — the `llm_usage` table and its own row, filter and day-total types (the gateway's
+//!   `UsageLedger` is implemented over them outside the store, which knows nothing of the gateway).
 //! - `sessions.rs` — straps, sessions and the queries over what they recorded (list, detail, beats, alerts).
 //! - `writer.rs` — [`SessionWriter`]: batched writes of a live session on a background task.
 //! - `readings.rs` — morning readings, the daily trend and personal baselines.

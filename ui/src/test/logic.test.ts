@@ -5,7 +5,7 @@ import { countdown } from "../countdown";
 import { lineCount, offsetOf, problemsByLine } from "../rulesmap";
 import { checkSettings, isAbsolutePath, type SettingsLike } from "../settingsCheck";
 import { measureFps } from "../fps";
-import { arrangePanel, derivedFrequency, METRICS } from "../metrics";
+import { arrangePanel, METRICS } from "../metrics";
 import { resolveTheme } from "../theme";
 
 describe("zones from max HR", () => {
@@ -157,30 +157,22 @@ describe("fps meter with a fake rAF", () => {
 });
 
 describe("panel arrangement", () => {
-  it("groups every known key and derives band shares", () => {
+  it("groups every known key, unknown ones last in the time group", () => {
     const panel = [
-      { key: "rmssd_ms", value: 40, absent: null }, { key: "vlf_ms2", value: 100, absent: null },
-      { key: "lf_ms2", value: 300, absent: null }, { key: "hf_ms2", value: 600, absent: null },
-      { key: "total_power_ms2", value: 1000, absent: null }, { key: "sampen", value: null, absent: { reason: "too_few_beats" as const, message: "needs 200 beats" } },
+      { key: "rmssd_ms", value: 40, absent: null }, { key: "lf_rel", value: 30, absent: null },
+      { key: "sampen", value: null, absent: { reason: "too_few_beats" as const, message: "needs 200 beats" } },
       { key: "brand_new", value: 1, absent: null },
     ];
-    const d = Object.fromEntries(derivedFrequency(panel).map((m) => [m.key, m.value]));
-    expect(d.lf_pct).toBeCloseTo(30, 12);
-    expect(d.hf_pct).toBeCloseTo(60, 12);
-    expect(d.ln_hf).toBeCloseTo(Math.log(600), 12);
     const groups = arrangePanel(panel);
     expect(groups.map((g) => g.group)).toEqual(["time", "frequency", "nonlinear"]);
     expect(groups[0].rows.map((r) => r.info.key)).toEqual(["rmssd_ms", "brand_new"]);
+    expect(groups[1].rows.map((r) => [r.info.key, r.info.unit])).toEqual([["lf_rel", "%"]]);
     expect(groups[2].rows[0].metric.absent?.message).toBe("needs 200 beats");
   });
-  it("carries the reason through to derived values", () => {
-    const tooShort = { reason: "too_short" as const, message: "too short" };
-    const d = derivedFrequency([{ key: "lf_ms2", value: null, absent: tooShort }, { key: "total_power_ms2", value: null, absent: tooShort }]);
-    expect(d.find((m) => m.key === "lf_pct")?.absent).toEqual(tooShort);
-  });
-  it("knows all 31 engine keys", () => {
-    const keys = ["duration_s", "mean_nn_ms", "sdnn_ms", "cvnn", "rmssd_ms", "ln_rmssd", "sdsd_ms", "pnn50_pct", "pnn20_pct", "mean_hr_bpm", "sd_hr_bpm", "min_hr_bpm", "max_hr_bpm", "vlf_ms2", "lf_ms2", "hf_ms2", "total_power_ms2", "lf_hf", "lf_nu", "hf_nu", "lf_peak_hz", "hf_peak_hz", "sd1_ms", "sd2_ms", "sd2_sd1", "sampen", "dfa_alpha1", "dfa_alpha2", "tri_index", "tinn_ms", "stress_index"];
-    const known = new Set(METRICS.filter((m) => !m.derived).map((m) => m.key));
+  it("knows all 39 engine keys and the 16 costly ones (auren-hrv panel::KEYS, COSTLY_KEYS)", () => {
+    const keys = ["duration_s", "mean_nn_ms", "sdnn_ms", "cvnn", "rmssd_ms", "ln_rmssd", "sdsd_ms", "pnn50_pct", "pnn20_pct", "mean_hr_bpm", "sd_hr_bpm", "min_hr_bpm", "max_hr_bpm", "vlf_ms2", "lf_ms2", "hf_ms2", "total_power_ms2", "lf_hf", "lf_nu", "hf_nu", "lf_peak_hz", "hf_peak_hz", "vlf_rel", "lf_rel", "hf_rel", "vlf_log", "lf_log", "hf_log", "sd1_ms", "sd2_ms", "sd2_sd1", "sampen", "dfa_alpha1", "dfa_alpha2", "tri_index", "tinn_ms", "stress_index", "pns_index", "sns_index",
+      "apen", "ar_vlf_ms2", "ar_lf_ms2", "ar_hf_ms2", "ar_total_power_ms2", "ar_lf_hf", "ar_lf_nu", "ar_hf_nu", "ar_lf_peak_hz", "ar_hf_peak_hz", "ar_vlf_rel", "ar_lf_rel", "ar_hf_rel", "ar_vlf_log", "ar_lf_log", "ar_hf_log"];
+    const known = new Set(METRICS.map((m) => m.key));
     expect(keys.filter((k) => !known.has(k))).toEqual([]);
     expect(known.size).toBe(keys.length);
   });

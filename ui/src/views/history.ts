@@ -116,7 +116,7 @@ function panelView(d: SessionDetail): HTMLElement {
       h("table", { class: "metrics" }, h("tbody", null, rows.map(({ info, metric }) => {
         const absent = metric.value === null;
         return h("tr", { testid: "session-metric", data: { key: info.key }, class: absent ? "absent" : "", title: absent ? metric.absent?.message ?? "not available" : "" },
-          h("th", null, info.label, info.derived ? h("span", { class: "muted small" }, " *") : null),
+          h("th", null, info.label),
           h("td", { class: "num" }, absent ? DASH : formatNumber(metric.value, info.decimals)),
           h("td", { class: "unit muted" }, info.unit));
       }))))));
@@ -174,7 +174,7 @@ function mountDetail(root: HTMLElement, id: number): () => void {
         h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Artifacts"), h("div", { class: "stat-value" }, formatNumber(artifactPct(s), 1), h("span", { class: "stat-unit" }, "%")))),
       card("Export", exportBar(s.id)),
       panelView(d),
-      h("p", { class: "muted small" }, "* derived here from the band powers. Hover a “—” to see why a value is missing."),
+      h("p", { class: "muted small" }, "Hover a “—” to see why a value is missing. PNS and SNS indices weight their three z-scores equally (Kubios does not publish its weights)."),
       h("div", { class: "live-charts" },
         card("Artifacts by kind", h("table", { class: "metrics" }, h("tbody", null,
           ARTIFACT_KINDS.map((k) => h("tr", { testid: "artifact-count", data: { kind: k } }, h("th", null, ARTIFACT_NAMES[k]), h("td", { class: "num" }, String(counts[k])))),
