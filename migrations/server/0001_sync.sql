@@ -102,110 +102,97 @@ CREATE TABLE coach_grants (
 CREATE INDEX coach_grants_by_coach ON coach_grants (coach_id) WHERE revoked_at IS NULL;
 
 -- Synced data -----------------------------------------------------------------------------------------------
+--
+-- `device_id` on a data row is the device that pushed it (NULL: the server made it, e.g. consumer alerts);
+-- pull reports it as the change's origin. All writes of one user serialise on the user's user_versions row
+-- lock, which is what lets the server merge editable records in Rust (read, merge, write) without races.
 
--- Immutable under (user_id, session_key), except that the end time and label arrive later.
+-- Immutable under (user_id, session_key), except that the end time arrives later (unknown → known, once).
 CREATE TABLE sessions (
-    user_id       uuid   NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    session_key   text   NOT NULL CHECK (length(session_key) BETWEEN 1 AND 200),
-    device_id     uuid   NOT NULL,
-    started_at_ms bigint NOT NULL,
-    ended_at_ms   bigint CHECK (ended_at_ms IS NULL OR ended_at_ms >= started_at_ms),
-    kind          text   NOT NULL CHECK (kind IN ('rest', 'morning', 'exercise', 'breathing', 'other')),
-    source        text   NOT NULL,
-    label         text,
-    version       bigint NOT NULL,
+    user_id     uuid   NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    session_key text   NOT NULL CHECK (length(session_key) BETWEEN 1 AND 200),
+    device_id   uuid,
+    started_at  bigint NOT NULL,
+    ended_at    bigint CHECK (ended_at IS NULL OR ended_at >= started_at),
+    kind        text   NOT NULL,
+    source      text   NOT NULL,
+    strap       jsonb,
+    version     bigint NOT NULL,
     PRIMARY KEY (user_id, session_key)
 );
 CREATE INDEX sessions_by_version ON sessions (user_id, version);
 
--- A chunk of at most a minute of one session's beats: RR as the strap's raw 1/1024 s integers (exact), one
--- row per chunk (4.3 B/beat measured vs 149 B/beat for a row per beat). Partitioned by month of start_ms;
--- the server creates partitions ahead (auren_ensure_beat_partitions); the DEFAULT partition exists only so a
--- race never loses a push, and a row in it raises an alarm metric (it would block creating its month).
+-- A chunk of beats of one session: RR as the strap's raw 1/1024 s integers (exact), one row per chunk (the
+-- desktop sends about a minute; 4.3 B/beat measured vs 149 B/beat for a row per beat). `rr_raw` holds the
+-- u16 values bit-cast to smallint (values above 32767 read back negative; the server casts them back).
+-- `extras` keeps the chunk's rare time breaks, exact-RR overrides and artifact labels (NULL when none).
+-- Partitioned by month of `wall_ms` (the session's start + the chunk's start); the server creates partitions
+-- ahead (auren_ensure_beat_partitions) before writing; the DEFAULT partition exists only so a race never
+-- loses a push, and a row in it raises an alarm metric (it would block creating its month).
 CREATE TABLE beat_chunks (
-    user_id               uuid       NOT NULL,
-    session_key           text       NOT NULL,
-    start_ms              bigint     NOT NULL,
-    first_beat_offset_raw bigint     NOT NULL CHECK (first_beat_offset_raw >= 0),
-    rr_raw                smallint[] NOT NULL CHECK (cardinality(rr_raw) BETWEEN 1 AND 1000),
-    artifact_index        smallint[] NOT NULL DEFAULT '{}',
-    artifact_kind         text[]     NOT NULL DEFAULT '{}',
-    version               bigint     NOT NULL,
-    PRIMARY KEY (user_id, session_key, start_ms)
-) PARTITION BY RANGE (start_ms);
+    user_id     uuid       NOT NULL,
+    session_key text       NOT NULL,
+    start_ms    float8     NOT NULL,
+    wall_ms     bigint     NOT NULL,
+    device_id   uuid,
+    rr_raw      smallint[] NOT NULL CHECK (cardinality(rr_raw) >= 1),
+    extras      jsonb,
+    version     bigint     NOT NULL,
+    PRIMARY KEY (user_id, session_key, start_ms, wall_ms)
+) PARTITION BY RANGE (wall_ms);
 CREATE TABLE beat_chunks_default PARTITION OF beat_chunks DEFAULT;
 CREATE INDEX beat_chunks_by_version ON beat_chunks (user_id, version);
-CREATE INDEX beat_chunks_by_time ON beat_chunks USING brin (start_ms) WITH (autosummarize = on);
+CREATE INDEX beat_chunks_by_time ON beat_chunks USING brin (wall_ms) WITH (autosummarize = on);
 
+-- Natural key (user_id, rule, window_start_ms), the same for the device's detector and the server's
+-- consumer, so the two never double up and a replay inserts nothing.
 CREATE TABLE alerts (
     user_id         uuid   NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     rule            text   NOT NULL CHECK (length(rule) BETWEEN 1 AND 200),
     window_start_ms bigint NOT NULL,
     session_key     text   NOT NULL,
-    at_ms           bigint NOT NULL,
-    severity        text   NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+    at_ms           float8 NOT NULL,
+    at              bigint NOT NULL,
+    severity        text   NOT NULL,
     message         text   NOT NULL,
     evidence        jsonb  NOT NULL,
     origin          text   NOT NULL CHECK (origin IN ('device', 'server')),
+    device_id       uuid,
     version         bigint NOT NULL,
     CONSTRAINT alerts_natural_key UNIQUE (user_id, rule, window_start_ms)
 );
 CREATE INDEX alerts_by_version ON alerts (user_id, version);
 
--- Editable records merge per field: last writer wins by hybrid logical clock; an HLC is stored as text that
--- sorts in clock order (13-digit wall ms, 6-digit counter, device id as the tie-break), compared with
--- COLLATE "C". Deletes are tombstones (deleted + its own HLC), so a late edit cannot resurrect a row.
-CREATE TABLE mornings (
-    user_id     uuid    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    day         integer NOT NULL,
-    ln_rmssd    float8  NOT NULL,
-    resting_hr  float8 CHECK (resting_hr IS NULL OR resting_hr > 0),
-    session_key text,
-    hlc         text    COLLATE "C" NOT NULL,
-    version     bigint  NOT NULL,
-    PRIMARY KEY (user_id, day)
+-- Immutable per-session batches (gaps, HR samples, live metric values), keyed by their first time; `body` is
+-- the change as pushed.
+CREATE TABLE session_batches (
+    user_id     uuid   NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    session_key text   NOT NULL,
+    kind        text   NOT NULL CHECK (kind IN ('gaps', 'hr_samples', 'metrics')),
+    first_ms    float8 NOT NULL,
+    device_id   uuid,
+    body        jsonb  NOT NULL,
+    version     bigint NOT NULL,
+    PRIMARY KEY (user_id, session_key, kind, first_ms)
 );
-CREATE INDEX mornings_by_version ON mornings (user_id, version);
+CREATE INDEX session_batches_by_version ON session_batches (user_id, version);
 
-CREATE TABLE tags (
-    user_id      uuid    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    tag_key      text    NOT NULL CHECK (length(tag_key) BETWEEN 1 AND 200),
-    session_key  text    NOT NULL,
-    at_ms        float8  NOT NULL,
-    name         text    NOT NULL,
-    name_hlc     text    COLLATE "C" NOT NULL,
-    note         text,
-    note_hlc     text    COLLATE "C" NOT NULL,
-    deleted      boolean NOT NULL DEFAULT false,
-    deleted_hlc  text    COLLATE "C" NOT NULL,
-    version      bigint  NOT NULL,
-    PRIMARY KEY (user_id, tag_key)
+-- Editable records (tags, session notes, morning readings, memories, settings): `body` is the record with
+-- every field at its winning value (per-field last writer wins by hybrid logical clock, merged in Rust with
+-- auren-protocol's Lww); `tombstone` the latest delete's stamp. Both are kept: an edit newer than the
+-- delete brings the record back, an older one does not, and every device decides the same way.
+CREATE TABLE records (
+    user_id    uuid   NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    collection text   NOT NULL CHECK (collection IN ('tag', 'note', 'morning', 'memory', 'setting')),
+    key        text   NOT NULL CHECK (length(key) BETWEEN 1 AND 200),
+    device_id  uuid,
+    body       jsonb,
+    tombstone  jsonb,
+    version    bigint NOT NULL,
+    PRIMARY KEY (user_id, collection, key),
+    CHECK (body IS NOT NULL OR tombstone IS NOT NULL)
 );
-CREATE INDEX tags_by_version ON tags (user_id, version);
-
-CREATE TABLE memories (
-    user_id     uuid    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    memory_key  text    NOT NULL CHECK (length(memory_key) BETWEEN 1 AND 200),
-    body        text    NOT NULL,
-    body_hlc    text    COLLATE "C" NOT NULL,
-    deleted     boolean NOT NULL DEFAULT false,
-    deleted_hlc text    COLLATE "C" NOT NULL,
-    version     bigint  NOT NULL,
-    PRIMARY KEY (user_id, memory_key)
-);
-CREATE INDEX memories_by_version ON memories (user_id, version);
-
-CREATE TABLE settings (
-    user_id     uuid    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    key         text    NOT NULL CHECK (length(key) BETWEEN 1 AND 200),
-    value       jsonb   NOT NULL,
-    value_hlc   text    COLLATE "C" NOT NULL,
-    deleted     boolean NOT NULL DEFAULT false,
-    deleted_hlc text    COLLATE "C" NOT NULL,
-    version     bigint  NOT NULL,
-    PRIMARY KEY (user_id, key)
-);
-CREATE INDEX settings_by_version ON settings (user_id, version);
+CREATE INDEX records_by_version ON records (user_id, version);
 
 -- Rows a push carried that failed validation: answered (2xx, per row) and kept here, never blocking the queue.
 CREATE TABLE rejected_rows (
@@ -260,7 +247,7 @@ BEGIN
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('CREATE POLICY %I ON %I USING (user_id = (SELECT auren_current_user()))', t || '_own', t);
     END LOOP;
-    FOREACH t IN ARRAY ARRAY['sessions', 'beat_chunks', 'alerts', 'mornings', 'tags', 'memories', 'settings'] LOOP
+    FOREACH t IN ARRAY ARRAY['sessions', 'beat_chunks', 'alerts', 'session_batches', 'records'] LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('CREATE POLICY %I ON %I USING (user_id = (SELECT auren_current_user()))', t || '_own', t);
         EXECUTE format('CREATE POLICY %I ON %I FOR SELECT USING (user_id IN (SELECT auren_coached_athletes()))',
@@ -385,7 +372,7 @@ CREATE FUNCTION auren_default_partition_rows() RETURNS bigint
 -- Privileges of the app role ---------------------------------------------------------------------------------
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON users, user_versions, devices, refresh_families, refresh_tokens,
-    coach_grants, sessions, beat_chunks, alerts, mornings, tags, memories, settings, rejected_rows TO auren_app;
+    coach_grants, sessions, beat_chunks, alerts, session_batches, records, rejected_rows TO auren_app;
 GRANT INSERT ON server_outbox TO auren_app;
 GRANT USAGE ON SEQUENCE server_outbox_id_seq, rejected_rows_id_seq TO auren_app;
 REVOKE ALL ON FUNCTION auren_login_lookup(text), auren_user_id_by_email(text), auren_refresh_lookup(bytea),

@@ -20,47 +20,31 @@ pub const ALL_TOPICS: [&str; 3] = [BEATS_TOPIC, SESSIONS_TOPIC, ALERTS_TOPIC];
 /// The payload version; a consumer skips (and counts) a message whose version it does not know.
 pub const PAYLOAD_VERSION: u32 = 1;
 
-/// One stored chunk of beats (at most a minute of one session), as pushed by a device.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One stored chunk of beats, as a device pushed it, with what a consumer needs to place it in time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BeatsChunk {
     pub v: u32,
     pub user_id: Uuid,
-    /// The session's natural key (unique per user, chosen by the device that recorded it).
-    pub session_key: String,
+    /// The device that pushed it.
     pub device_id: Uuid,
-    /// Wall time of the session's start, Unix milliseconds.
+    /// The session's natural key (`"<device id>:<local session id>"`).
+    pub session_key: String,
+    /// Wall time of the session's start, Unix milliseconds: session times (`chunk.start_ms`) count from it.
     pub session_started_at_ms: i64,
-    /// Wall time of the chunk's first beat, Unix milliseconds (the chunk's natural key within the session).
-    pub start_ms: i64,
-    /// Session-relative time of the first beat, in 1/1024 s ticks from the session start (exact).
-    pub first_beat_offset_raw: i64,
-    /// RR intervals as the strap sent them, in 1/1024 s.
-    pub rr_raw: Vec<u16>,
-    /// Indices into `rr_raw` the device labelled as artifacts, with the label (e.g. `ectopic`).
-    pub artifacts: Vec<ArtifactMark>,
-}
-
-/// One beat the device's artifact detector labelled.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ArtifactMark {
-    pub index: u32,
-    pub kind: String,
+    /// Wall time of the chunk's first beat, Unix milliseconds (rounded; the partition key on the server).
+    pub wall_ms: i64,
+    /// The chunk exactly as pushed: raw 1/1024 s RR (`rr_raw`), time breaks, exact-RR overrides and artifact
+    /// labels; `chunk.decode()` gives the beats.
+    pub chunk: auren_protocol::BeatsChunk,
 }
 
 /// A session's row (sent when it is first stored and again when it ends).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionRecord {
     pub v: u32,
     pub user_id: Uuid,
-    pub session_key: String,
     pub device_id: Uuid,
-    pub started_at_ms: i64,
-    pub ended_at_ms: Option<i64>,
-    /// `rest`, `morning`, `exercise`, `breathing` or `other`.
-    pub kind: String,
-    /// Where the beats came from (a strap's name, "Simulated strap", a file).
-    pub source: String,
-    pub label: Option<String>,
+    pub session: auren_protocol::SessionChange,
 }
 
 /// Who raised an alert.
@@ -83,21 +67,13 @@ impl AlertOrigin {
     }
 }
 
-/// One alert; `(user_id, rule, window_start_ms)` is its natural key, so a replay inserts nothing new.
+/// One alert; `(user_id, alert.rule, alert.window_start_ms)` is its natural key, so a replay inserts nothing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlertRecord {
     pub v: u32,
     pub user_id: Uuid,
-    pub session_key: String,
-    pub rule: String,
-    /// Wall time the rule's window began, Unix milliseconds.
-    pub window_start_ms: i64,
-    /// Wall time the alert fired, Unix milliseconds.
-    pub at_ms: i64,
-    /// `info`, `warning` or `critical`.
-    pub severity: String,
-    pub message: String,
-    /// The values the rule read (JSON, as the detector's `Evidence` serialises).
-    pub evidence: serde_json::Value,
     pub origin: AlertOrigin,
+    /// The device that pushed it; `None` for the server's own.
+    pub device_id: Option<Uuid>,
+    pub alert: auren_protocol::AlertChange,
 }
