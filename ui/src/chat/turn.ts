@@ -1,0 +1,118 @@
+// One turn of a conversation as the chat window shows it, built by folding the turn's events (the Rust
+// side's AgentEvent, batched) in order. Pure: the view renders what this returns.
+import type { ClaimMark } from "./markdown";
+
+export type Specialist = "supervisor" | "neuroscientist" | "analyst" | "coach" | "offline" | "safety";
+export type RouteReason = "rules" | "model" | "red_flag" | "offline";
+export type GuardKind = "model_calls" | "handoffs" | "repeated_tool_call" | "ping_pong" | "time_budget" | "cancelled" | "budget";
+
+export interface Usage {
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  estimated: boolean;
+  model_calls: number;
+}
+
+/** What the chat window receives: the agent's events, text already batched on the Rust side. */
+export type ChatEvent =
+  | { type: "routed"; specialist: Specialist; by: RouteReason }
+  | { type: "handoff"; from: Specialist; to: Specialist; brief: string }
+  | { type: "tool_call"; call_id: string; name: string; arguments: unknown }
+  | { type: "tool_result"; call_id: string; name: string; result: unknown; receipts: string[] }
+  | { type: "request"; model: string; body: string }
+  | { type: "text"; delta: string }
+  | { type: "claim"; claim: ClaimMark }
+  | { type: "usage"; usage: Usage }
+  | { type: "guard"; guard: GuardKind; message: string }
+  | { type: "error"; code: string; message: string }
+  | { type: "done"; answer: string; specialist: Specialist; offline: boolean; usage: Usage };
+
+export type Step =
+  | { kind: "handoff"; from: Specialist; to: Specialist; brief: string }
+  | { kind: "tool"; callId: string; name: string; args: unknown; result: unknown | null; resultBytes: number | null; receipts: string[] }
+  | { kind: "request"; model: string; body: string };
+
+export type TurnStatus = "streaming" | "done" | "stopped" | "error";
+
+export interface TurnView {
+  specialist: Specialist | null;
+  routedBy: RouteReason | null;
+  steps: Step[];
+  text: string;
+  claims: ClaimMark[];
+  usage: Usage;
+  offline: boolean;
+  status: TurnStatus;
+  guard: { guard: GuardKind; message: string } | null;
+  error: { code: string; message: string } | null;
+}
+
+export const emptyUsage = (): Usage => ({ input_tokens: 0, output_tokens: 0, cost_usd: 0, estimated: true, model_calls: 0 });
+
+export const newTurn = (): TurnView => ({
+  specialist: null, routedBy: null, steps: [], text: "", claims: [], usage: emptyUsage(), offline: false,
+  status: "streaming", guard: null, error: null,
+});
+
+/** The size of a tool result as shown in a step ("1.2 kB"): the length of its JSON. */
+export function jsonBytes(value: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(value) ?? "").length;
+}
+
+/** The turn after one more event. Returns a new object; steps are copied only when they change. */
+export function applyEvent(turn: TurnView, ev: ChatEvent): TurnView {
+  switch (ev.type) {
+    case "routed": return { ...turn, specialist: ev.specialist, routedBy: ev.by, offline: ev.by === "offline" || turn.offline };
+    case "handoff": return { ...turn, specialist: ev.to, steps: [...turn.steps, { kind: "handoff", from: ev.from, to: ev.to, brief: ev.brief }] };
+    case "tool_call":
+      return { ...turn, steps: [...turn.steps, { kind: "tool", callId: ev.call_id, name: ev.name, args: ev.arguments, result: null, resultBytes: null, receipts: [] }] };
+    case "tool_result":
+      return {
+        ...turn,
+        steps: turn.steps.map((s) => (s.kind === "tool" && s.callId === ev.call_id
+          ? { ...s, result: ev.result, resultBytes: jsonBytes(ev.result), receipts: ev.receipts }
+          : s)),
+      };
+    case "request": return { ...turn, steps: [...turn.steps, { kind: "request", model: ev.model, body: ev.body }] };
+    case "text": return { ...turn, text: turn.text + ev.delta };
+    case "claim": return { ...turn, claims: [...turn.claims, ev.claim] };
+    case "usage": return { ...turn, usage: ev.usage };
+    case "guard": return { ...turn, guard: { guard: ev.guard, message: ev.message } };
+    case "error": return { ...turn, status: "error", error: { code: ev.code, message: ev.message } };
+    case "done":
+      return {
+        ...turn, text: ev.answer, specialist: ev.specialist, offline: ev.offline, usage: ev.usage,
+        status: turn.status === "stopped" ? "stopped" : "done",
+      };
+  }
+}
+
+/** Stop pressed: the text freezes as it is; later text events are ignored by the view. */
+export function stopTurn(turn: TurnView): TurnView {
+  return turn.status === "streaming" ? { ...turn, status: "stopped" } : turn;
+}
+
+/** The money part of the cost meter: "local · $0" for a local model, "≈ $0.0012" while streaming or when
+ * the counts were estimated, the exact figure after. */
+export function formatCost(usage: Usage, local: boolean, streaming: boolean): string {
+  if (local) return "local · $0";
+  const approx = streaming || usage.estimated;
+  const digits = usage.cost_usd < 0.01 ? 4 : 2;
+  return `${approx ? "≈ " : ""}$${usage.cost_usd.toFixed(digits)}`;
+}
+
+/** Tokens in/out as the meter shows them ("1,234 in · 56 out"). */
+export function formatTokens(usage: Usage): string {
+  const n = (x: number) => x.toLocaleString("en-US");
+  return `${n(usage.input_tokens)} in · ${n(usage.output_tokens)} out`;
+}
+
+export const SPECIALIST_NAMES: Record<Specialist, string> = {
+  supervisor: "Supervisor",
+  neuroscientist: "Neuroscientist",
+  analyst: "Analyst",
+  coach: "Coach",
+  offline: "Offline analyst",
+  safety: "Safety",
+};
