@@ -1,0 +1,286 @@
+// The chat window (Solid): the conversation list with search, the messages of the chosen branch, each
+// answer with its specialist, steps, claims and cost, and the composer. Streaming text is applied once per
+// animation frame, and only the markdown block being written is rebuilt.
+import { createEffect, createMemo, createResource, createSignal, For, onCleanup, onMount, Show, type JSX } from "solid-js";
+import { render } from "solid-js/web";
+import type { ChatBackend, SearchHit, StoredMessage } from "./backend";
+import { splitBlocks, toDom, toSafeNodes, type ClaimMark } from "./markdown";
+import { applyEvent, formatCost, formatTokens, newTurn, SPECIALIST_NAMES, stopTurn, type ChatEvent, type Step, type TurnView } from "./turn";
+
+/** Mounts the chat into `root`; returns the unmount function the shell's router calls. */
+export function mountChat(root: HTMLElement, backend: ChatBackend, conversation: number | null): () => void {
+  return render(() => <ChatView backend={backend} initial={conversation} />, root);
+}
+
+function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.Element {
+  const b = props.backend;
+  const [current, setCurrent] = createSignal<number | null>(props.initial);
+  const [leaf, setLeaf] = createSignal<number | null>(null);
+  const [list, { refetch: refetchList }] = createResource(() => b.conversations());
+  const [status, { refetch: refetchStatus }] = createResource(() => b.status());
+  const [messages, { refetch: refetchMessages }] = createResource(
+    () => [current(), leaf()] as const,
+    ([c, l]) => (c === null ? Promise.resolve([] as StoredMessage[]) : b.messages(c, l)),
+  );
+  const [live, setLive] = createSignal<{ question: string; turn: TurnView; id: number | null } | null>(null);
+  const [hits, setHits] = createSignal<SearchHit[] | null>(null);
+  let searchInput: HTMLInputElement | undefined;
+
+  // Events are queued and folded once per frame: a burst of deltas costs one render.
+  let queue: ChatEvent[] = [];
+  let frame = 0;
+  const flush = () => {
+    frame = 0;
+    const events = queue;
+    queue = [];
+    setLive((l) => (l && l.turn.status !== "stopped" ? { ...l, turn: events.reduce(applyEvent, l.turn) } : l));
+    if (events.some((e) => e.type === "done" || e.type === "error")) void finishTurn();
+  };
+  const onEvent = (ev: ChatEvent) => {
+    queue.push(ev);
+    if (!frame) frame = requestAnimationFrame(flush);
+  };
+  const finishTurn = async () => {
+    await Promise.all([refetchMessages(), refetchList(), refetchStatus()]);
+    setLive(null);
+  };
+
+  const send = async (text: string, parent: number | null) => {
+    if (!text.trim() || live()) return;
+    setLive({ question: text, turn: newTurn(), id: null });
+    try {
+      const started = await b.send({ conversation: current(), text, parent }, onEvent);
+      setLive((l) => (l ? { ...l, id: started.turn } : l));
+      if (current() !== started.conversation) setCurrent(started.conversation);
+    } catch (e) {
+      onEvent({ type: "error", code: "internal", message: String(e) });
+    }
+  };
+  const stop = () => {
+    const l = live();
+    if (!l || l.turn.status !== "streaming") return;
+    setLive({ ...l, turn: stopTurn(l.turn) });
+    if (l.id !== null) void b.cancel(l.id).finally(() => void finishTurn());
+  };
+  const lastAssistantParent = () => {
+    const m = messages() ?? [];
+    return m.length > 0 ? m[m.length - 1].id : null;
+  };
+
+  const keys = (e: KeyboardEvent) => {
+    if (e.key === "Escape") stop();
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "k") {
+      e.preventDefault();
+      searchInput?.focus();
+    }
+  };
+  onMount(() => document.addEventListener("keydown", keys));
+  onCleanup(() => {
+    document.removeEventListener("keydown", keys);
+    if (frame) cancelAnimationFrame(frame);
+  });
+
+  const totals = createMemo(() => {
+    const all = (messages() ?? []).filter((m) => m.usage);
+    return {
+      input_tokens: all.reduce((s, m) => s + (m.usage?.input_tokens ?? 0), 0),
+      output_tokens: all.reduce((s, m) => s + (m.usage?.output_tokens ?? 0), 0),
+      cost_usd: all.reduce((s, m) => s + (m.usage?.cost_usd ?? 0), 0),
+      estimated: all.some((m) => m.usage?.estimated),
+      model_calls: all.reduce((s, m) => s + (m.usage?.model_calls ?? 0), 0),
+    };
+  });
+
+  return (
+    <div class="chat" data-testid="chat">
+      <aside class="chat-list card">
+        <button class="btn btn-primary" data-testid="chat-new" onClick={() => { setCurrent(null); setLeaf(null); }}>New conversation</button>
+        <input ref={searchInput} class="wide" type="search" placeholder="Search messages (Ctrl+K)" data-testid="chat-search"
+          onInput={async (e) => { const q = e.currentTarget.value.trim(); setHits(q ? await b.search(q) : null); }} />
+        <Show when={hits()} fallback={
+          <ul class="chat-conversations">
+            <For each={list() ?? []}>{(c) => (
+              <li classList={{ active: c.id === current() }} data-testid="chat-conversation" data-id={c.id}>
+                <a href={`#/chat/${c.id}`} onClick={(e) => { e.preventDefault(); setCurrent(c.id); setLeaf(null); }}>{c.title}</a>
+                <span class="muted small">{formatCost({ input_tokens: 0, output_tokens: 0, cost_usd: c.cost_usd, estimated: false, model_calls: 0 }, false, false)}</span>
+                <ConversationActions backend={b} id={c.id} title={c.title} changed={() => { void refetchList(); if (current() === c.id) setCurrent(null); }} />
+              </li>)}
+            </For>
+          </ul>}>
+          {(found) => (
+            <ul class="chat-hits" data-testid="chat-hits">
+              <For each={found()}>{(hit) => (
+                <li><a href={`#/chat/${hit.conversation}`} onClick={(e) => { e.preventDefault(); setCurrent(hit.conversation); setLeaf(hit.message); setHits(null); }}>
+                  <strong>{hit.title}</strong> <span class="muted small">{hit.snippet}</span></a></li>)}
+              </For>
+            </ul>)}
+        </Show>
+      </aside>
+      <section class="chat-main">
+        <StatusBar status={status()} totals={totals()} />
+        <div class="chat-messages" data-testid="chat-messages">
+          <For each={messages() ?? []}>{(m) => (
+            <MessageView message={m} onBranch={(id) => setLeaf(id)} onEdit={(text) => void send(text, m.parent_id)}
+              onRegenerate={() => { const parent = (messages() ?? []).find((x) => x.id === m.parent_id); if (parent) void send(parent.text, parent.parent_id); }} />)}
+          </For>
+          <Show when={live()}>{(l) => (
+            <>
+              <div class="msg msg-user">{l().question}</div>
+              <TurnBlock turn={l().turn} local={status()?.local_model ?? false} />
+            </>)}
+          </Show>
+        </div>
+        <Composer busy={live() !== null} onSend={(t) => void send(t, lastAssistantParent())} onStop={stop} />
+      </section>
+    </div>
+  );
+}
+
+function ConversationActions(props: { backend: ChatBackend; id: number; title: string; changed: () => void }): JSX.Element {
+  const save = async (format: "markdown" | "json") => {
+    const path = await props.backend.exportConversation(props.id, format);
+    alert(`Exported to ${path}`);
+  };
+  return (
+    <span class="chat-actions">
+      <button class="btn btn-chip" title="Rename" onClick={async () => { const t = prompt("Title", props.title); if (t) { await props.backend.rename(props.id, t); props.changed(); } }}>✎</button>
+      <button class="btn btn-chip" title="Export Markdown" onClick={() => void save("markdown")}>MD</button>
+      <button class="btn btn-chip" title="Export JSON" onClick={() => void save("json")}>JSON</button>
+      <button class="btn btn-chip" title="Delete" onClick={async () => { if (confirm("Delete this conversation?")) { await props.backend.remove(props.id); props.changed(); } }}>🗑</button>
+    </span>
+  );
+}
+
+function StatusBar(props: { status: import("./backend").ChatStatus | undefined; totals: import("./turn").Usage }): JSX.Element {
+  const money = (v: number | null | undefined) => (v === null || v === undefined ? "no budget" : `$${v.toFixed(2)} left`);
+  return (
+    <div class="chat-status muted small" data-testid="chat-status">
+      <For each={props.status?.providers ?? []}>{(p) => (
+        <span class={`chip ${p.up ? "" : "chip-bad"}`} data-testid="provider-status" data-up={String(p.up)}>{p.up ? "●" : "○"} {p.name}{p.local ? " · local" : ""}</span>)}
+      </For>
+      <span data-testid="budget-day">Today: {money(props.status?.day_left_usd)}</span>
+      <span data-testid="budget-month">Month: {money(props.status?.month_left_usd)}</span>
+      <span data-testid="conversation-cost">Conversation: {formatTokens(props.totals)} · {formatCost(props.totals, props.status?.local_model ?? false, false)}</span>
+    </div>
+  );
+}
+
+function MessageView(props: { message: StoredMessage; onBranch: (id: number) => void; onEdit: (text: string) => void; onRegenerate: () => void }): JSX.Element {
+  const m = props.message;
+  const [editing, setEditing] = createSignal(false);
+  const index = m.siblings.indexOf(m.id);
+  const branches = (
+    <Show when={m.siblings.length > 1}>
+      <span class="chat-branches" data-testid="branch-switch">
+        <button class="btn btn-chip" disabled={index <= 0} onClick={() => props.onBranch(m.siblings[index - 1])}>‹</button>
+        {index + 1}/{m.siblings.length}
+        <button class="btn btn-chip" disabled={index >= m.siblings.length - 1} onClick={() => props.onBranch(m.siblings[index + 1])}>›</button>
+      </span>
+    </Show>
+  );
+  if (m.role === "user") {
+    return (
+      <div class="msg msg-user" data-testid="msg-user" data-id={m.id}>
+        <Show when={editing()} fallback={<>{m.text} <button class="btn btn-chip" data-testid="msg-edit" onClick={() => setEditing(true)}>Edit</button>{branches}</>}>
+          <Composer busy={false} initial={m.text} onSend={(t) => { setEditing(false); props.onEdit(t); }} onStop={() => setEditing(false)} />
+        </Show>
+      </div>
+    );
+  }
+  const turn: TurnView = {
+    ...newTurn(), specialist: m.specialist, steps: m.steps, text: m.text, claims: m.claims, offline: m.offline,
+    usage: m.usage ?? newTurn().usage, status: "done",
+  };
+  return (
+    <div data-testid="msg-assistant" data-id={m.id}>
+      <TurnBlock turn={turn} local={m.model === null} model={m.model} />
+      <span class="msg-tools">
+        <button class="btn btn-chip" data-testid="msg-regenerate" onClick={() => props.onRegenerate()}>Regenerate</button>{branches}
+      </span>
+    </div>
+  );
+}
+
+function TurnBlock(props: { turn: TurnView; local: boolean; model?: string | null }): JSX.Element {
+  const t = () => props.turn;
+  return (
+    <div class="msg msg-assistant" data-status={t().status}>
+      <div class="msg-head">
+        <Show when={t().specialist}>{(s) => <span class="badge" data-testid="specialist-badge" data-specialist={s()}>{SPECIALIST_NAMES[s()]}</span>}</Show>
+        <Show when={t().offline}><span class="badge badge-warn" data-testid="offline-badge">Offline · from your data, no model</span></Show>
+        <span class="muted small" data-testid="turn-cost">{formatTokens(t().usage)} · {formatCost(t().usage, props.local, t().status === "streaming")}</span>
+      </div>
+      <Show when={t().steps.length > 0}>
+        <details class="msg-steps" data-testid="turn-steps"><summary>{t().steps.length} steps</summary>
+          <For each={t().steps}>{(s) => <StepView step={s} />}</For>
+        </details>
+      </Show>
+      <Answer text={t().text} claims={t().claims} />
+      <Show when={t().guard}>{(g) => <div class="note" data-testid="turn-guard" data-guard={g().guard}>{g().message}</div>}</Show>
+      <Show when={t().error}>{(e) => <BudgetOrError code={e().code} message={e().message} />}</Show>
+      <Show when={t().status === "stopped"}><div class="muted small" data-testid="turn-stopped">Stopped.</div></Show>
+    </div>
+  );
+}
+
+function BudgetOrError(props: { code: string; message: string }): JSX.Element {
+  return (
+    <div class="note note-bad" data-testid="turn-error" data-code={props.code}>
+      {props.message}
+      <Show when={props.code === "budget_exceeded"}>
+        <div class="small">Nothing was sent. Ways on: ask again to get the offline analyst's answer, switch to a local model, or raise the budget in Settings → AI.</div>
+      </Show>
+    </div>
+  );
+}
+
+function StepView(props: { step: Step }): JSX.Element {
+  const s = props.step;
+  switch (s.kind) {
+    case "handoff": return <div class="step" data-testid="step-handoff">→ {SPECIALIST_NAMES[s.to]}: {s.brief}</div>;
+    case "tool": return (
+      <div class="step" data-testid="step-tool" data-name={s.name}>
+        <code>{s.name}({JSON.stringify(s.args)})</code>
+        <span class="muted small"> {s.resultBytes === null ? "running…" : `${s.resultBytes} bytes`}</span>
+      </div>);
+    case "request": return (
+      <details class="step" data-testid="step-request"><summary>Sent to {s.model}</summary><pre data-testid="step-request-body">{s.body}</pre></details>);
+  }
+}
+
+/** The answer, one DOM subtree per markdown block: while streaming only the last block's text changes, and
+ * Solid's keyed <For> keeps every earlier block's nodes untouched (a block's text is its key). */
+function Answer(props: { text: string; claims: ClaimMark[] }): JSX.Element {
+  const blocks = createMemo(() => splitBlocks(props.text));
+  return (
+    <div class="msg-text" data-testid="answer">
+      <For each={blocks()}>{(block) => {
+        const el = document.createElement("div");
+        el.className = "md-block";
+        // Re-run only when this block's claims arrive (after the text): the block's text never changes.
+        createEffect(() => el.replaceChildren(...toDom(toSafeNodes(block, props.claims))));
+        return el;
+      }}</For>
+    </div>
+  );
+}
+
+function Composer(props: { busy: boolean; initial?: string; onSend: (text: string) => void; onStop: () => void }): JSX.Element {
+  let area: HTMLTextAreaElement | undefined;
+  const submit = () => {
+    if (!area || props.busy) return;
+    const text = area.value;
+    if (!text.trim()) return;
+    area.value = "";
+    props.onSend(text);
+  };
+  return (
+    <div class="chat-composer">
+      <textarea ref={area} rows={3} class="wide" data-testid="chat-input" placeholder="Ask about your heart… (Enter sends, Shift+Enter breaks the line)"
+        onKeyDown={(e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(); } }}>{props.initial ?? ""}</textarea>
+      <Show when={props.busy} fallback={<button class="btn btn-primary" data-testid="chat-send" onClick={submit}>Send</button>}>
+        <button class="btn" data-testid="chat-stop" onClick={() => props.onStop()}>Stop (Esc)</button>
+      </Show>
+    </div>
+  );
+}

@@ -1,0 +1,75 @@
+// What the chat window needs from the Rust side, as one interface: the real implementation goes through
+// ipc.ts (one typed Channel per turn, cancel as its own command); the view never calls Tauri itself.
+import type { ClaimMark } from "./markdown";
+import type { ChatEvent, Specialist, Step, Usage } from "./turn";
+
+export interface ConversationSummary {
+  id: number;
+  title: string;
+  updated_at_ms: number;
+  messages: number;
+  cost_usd: number;
+}
+
+export interface StoredMessage {
+  id: number;
+  parent_id: number | null;
+  role: "user" | "assistant";
+  text: string;
+  specialist: Specialist | null;
+  model: string | null;
+  offline: boolean;
+  usage: Usage | null;
+  claims: ClaimMark[];
+  steps: Step[];
+  /** Ids of the messages sharing this one's parent (itself included), oldest first: the branches. */
+  siblings: number[];
+}
+
+export interface SearchHit {
+  conversation: number;
+  message: number;
+  title: string;
+  /** The matching text with the hit between « and ». */
+  snippet: string;
+}
+
+export interface ProviderStatus {
+  name: string;
+  up: boolean;
+  local: boolean;
+}
+
+export interface ChatStatus {
+  providers: ProviderStatus[];
+  /** Dollars left today and this month; null when no budget is set. */
+  day_left_usd: number | null;
+  month_left_usd: number | null;
+  model: string;
+  local_model: boolean;
+}
+
+export interface SendRequest {
+  conversation: number | null;
+  text: string;
+  /** The message this one answers (edit-and-resend starts a branch from an earlier parent). */
+  parent: number | null;
+}
+
+export interface TurnStarted {
+  turn: number;
+  conversation: number;
+}
+
+export interface ChatBackend {
+  send(req: SendRequest, onEvent: (ev: ChatEvent) => void): Promise<TurnStarted>;
+  cancel(turn: number): Promise<void>;
+  conversations(): Promise<ConversationSummary[]>;
+  /** The path from the root to `leaf` (the latest branch when null). */
+  messages(conversation: number, leaf: number | null): Promise<StoredMessage[]>;
+  rename(conversation: number, title: string): Promise<void>;
+  remove(conversation: number): Promise<void>;
+  exportConversation(conversation: number, format: "markdown" | "json"): Promise<string>;
+  search(query: string): Promise<SearchHit[]>;
+  status(): Promise<ChatStatus>;
+}
