@@ -3,14 +3,20 @@
 //! talks to LLM providers.
 //!
 //! Layout: `lib.rs` holds the server ([`FakeLlm`]), its scripts ([`Script`], [`Reply`]) and the record of
-//! requests it received ([`RecordedRequest`]); `wire.rs` writes the two formats' bodies and events.
+//! requests it received ([`RecordedRequest`]); `script.rs` the scripted model (ordered [`Step`]s, each an
+//! [`Expect`] matcher and a reply; [`FakeLlm::verify`]); `wire.rs` writes the two formats' bodies and
+//! events, with the streamed-tool-call quirks of real servers ([`Quirk`]).
 //!
 //! Routes: `POST /v1/chat/completions` and `POST /chat/completions` (OpenAI; give clients
 //! [`FakeLlm::openai_base_url`]), `POST /v1/messages` (Anthropic; [`FakeLlm::anthropic_base_url`]),
-//! `GET /api/tags` (Ollama's model list). Each request takes the next script queued for its model, else
-//! the default reply.
+//! `GET /api/tags` (Ollama's model list). Once a test calls [`FakeLlm::expect`], every request must match
+//! the next step in order; until then each request takes the next script queued for its model, else the
+//! default reply. Streams the client abandons are counted ([`FakeLlm::disconnects`]).
 
+mod script;
 mod wire;
+
+pub use script::{Expect, Format, ScriptViolation, Step, last_user_text};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -29,6 +35,26 @@ pub struct FakeToolCall {
     pub argument_chunks: Vec<String>,
 }
 
+/// How a streamed reply deviates from the reference wire format, as real servers do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Quirk {
+    /// As OpenAI and Anthropic write it.
+    #[default]
+    None,
+    /// Gemini's OpenAI layer: each tool call whole in one delta, with its id and no `index`.
+    NoIndex,
+    /// Ollama: each tool call whole in one delta, every one at `index: 0`, told apart by id.
+    AllIndexZero,
+    /// DeepSeek: calls streamed one after another, all at `index: 0`; only a call's first fragment
+    /// carries its id, the rest only the (colliding) index.
+    CollidingIndices,
+    /// Every frame with a multi-byte character is sent in two network writes split inside the character.
+    SplitUtf8,
+    /// Anthropic: each tool_use block starts with an empty `partial_json` and its JSON arrives in pieces
+    /// that are not JSON on their own (already so when the argument chunks are pieces).
+    AnthropicEmptyPartial,
+}
+
 /// A successful answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reply {
@@ -39,6 +65,7 @@ pub struct Reply {
     pub output_tokens: u64,
     /// Leave the usage out of the stream (to exercise token estimates).
     pub omit_usage: bool,
+    pub quirk: Quirk,
 }
 
 impl Reply {
@@ -52,6 +79,7 @@ impl Reply {
             input_tokens: 12,
             output_tokens,
             omit_usage: false,
+            quirk: Quirk::None,
         }
     }
 
@@ -73,7 +101,40 @@ impl Reply {
             input_tokens: 12,
             output_tokens,
             omit_usage: false,
+            quirk: Quirk::None,
         }
+    }
+
+    /// Several tool calls in one answer, each `(id, name, argument pieces)`.
+    pub fn tool_calls<S: Into<String>>(calls: impl IntoIterator<Item = (String, String, Vec<S>)>) -> Self {
+        let tool_calls: Vec<FakeToolCall> = calls
+            .into_iter()
+            .map(|(id, name, chunks)| FakeToolCall {
+                id,
+                name,
+                argument_chunks: chunks.into_iter().map(Into::into).collect(),
+            })
+            .collect();
+        let output_tokens = tool_calls.iter().map(|c| c.argument_chunks.len() as u64 + 1).sum();
+        Self {
+            text_chunks: Vec::new(),
+            tool_calls,
+            input_tokens: 12,
+            output_tokens,
+            omit_usage: false,
+            quirk: Quirk::None,
+        }
+    }
+
+    /// Text first, then these tool calls.
+    pub fn with_text<S: Into<String>>(mut self, chunks: impl IntoIterator<Item = S>) -> Self {
+        self.text_chunks = chunks.into_iter().map(Into::into).collect();
+        self
+    }
+
+    pub fn with_quirk(mut self, quirk: Quirk) -> Self {
+        self.quirk = quirk;
+        self
     }
 
     pub fn with_usage(mut self, input_tokens: u64, output_tokens: u64) -> Self {
@@ -108,6 +169,8 @@ pub enum Script {
     ResetAfter { events: usize, reply: Reply },
     /// Send the response headers, then nothing at all.
     StallBeforeFirstToken,
+    /// Send the response headers, then nothing until the client goes away (counted as a disconnect).
+    HangUntilDisconnect,
     /// Stream this many events of the reply, then nothing at all.
     StallAfter { events: usize, reply: Reply },
     /// A streamed answer whose first event is not valid JSON.
@@ -154,15 +217,27 @@ struct Scripts {
     default: Script,
     ollama_models: Vec<String>,
     requests: Vec<RecordedRequest>,
+    /// Set by the first [`FakeLlm::expect`]: from then on requests must follow `steps`.
+    scripted: bool,
+    steps: VecDeque<Step>,
+    violations: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
-struct Shared(Arc<Mutex<Scripts>>);
+pub(crate) struct Shared {
+    scripts: Arc<Mutex<Scripts>>,
+    /// How many streamed answers the client abandoned before their end.
+    disconnects: Arc<tokio::sync::watch::Sender<usize>>,
+}
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Scripts> {
         // Test support: a panic elsewhere must not hide the record of requests.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.scripts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn disconnected(&self) {
+        self.disconnects.send_modify(|n| *n += 1);
     }
 }
 
@@ -189,12 +264,18 @@ impl FakeLlm {
     pub async fn start() -> Result<Self, FakeLlmError> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let shared = Shared(Arc::new(Mutex::new(Scripts {
-            by_model: HashMap::new(),
-            default: Script::Reply(Reply::text(["Hello", " from", " the fake."])),
-            ollama_models: Vec::new(),
-            requests: Vec::new(),
-        })));
+        let shared = Shared {
+            scripts: Arc::new(Mutex::new(Scripts {
+                by_model: HashMap::new(),
+                default: Script::Reply(Reply::text(["Hello", " from", " the fake."])),
+                ollama_models: Vec::new(),
+                requests: Vec::new(),
+                scripted: false,
+                steps: VecDeque::new(),
+                violations: Vec::new(),
+            })),
+            disconnects: Arc::new(tokio::sync::watch::channel(0).0),
+        };
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let server = tokio::spawn(async move {
             // Serving ends only when the task is aborted (on drop); an accept error ends it early, and the
@@ -252,13 +333,45 @@ impl FakeLlm {
     pub fn clear_requests(&self) {
         self.shared.lock().requests.clear();
     }
-}
 
-/// Which wire format a request speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Format {
-    OpenAi,
-    Anthropic,
+    /// Appends steps to the script. From the first call on, every chat request must match the next step;
+    /// one that does not, or one past the last step, is answered 500 and recorded as a violation.
+    pub fn expect(&self, steps: impl IntoIterator<Item = Step>) {
+        let mut scripts = self.shared.lock();
+        scripts.scripted = true;
+        scripts.steps.extend(steps);
+    }
+
+    /// The script was followed: no request broke it and every step was used.
+    pub fn verify(&self) -> Result<(), ScriptViolation> {
+        let scripts = self.shared.lock();
+        let mut problems = scripts.violations.clone();
+        for (n, step) in scripts.steps.iter().enumerate() {
+            problems.push(format!("scripted step {n} (from now) was never requested: {:?}", step.expect));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ScriptViolation { problems })
+        }
+    }
+
+    /// How many scripted steps are still waiting for their request.
+    pub fn steps_left(&self) -> usize {
+        self.shared.lock().steps.len()
+    }
+
+    /// How many streamed answers the client abandoned before their end (a dropped connection).
+    pub fn disconnects(&self) -> usize {
+        *self.shared.disconnects.borrow()
+    }
+
+    /// Waits until at least `count` streamed answers have been abandoned by the client.
+    pub async fn wait_for_disconnects(&self, count: usize) {
+        let mut watch = self.shared.disconnects.subscribe();
+        // The sender lives as long as `self`, so waiting cannot fail while we hold it.
+        let _ = watch.wait_for(|n| *n >= count).await;
+    }
 }
 
 async fn handle(
@@ -309,18 +422,60 @@ async fn handle(
         .and_then(|m| m.as_str())
         .unwrap_or("")
         .to_owned();
-    let script = {
-        let mut scripts = shared.lock();
-        scripts.requests.push(recorded);
-        let queued = scripts.by_model.get_mut(&model).and_then(VecDeque::pop_front);
-        queued.unwrap_or_else(|| scripts.default.clone())
+    let (script, delay) = match next_script(&shared, format, &model, recorded) {
+        Ok(next) => next,
+        Err(violation) => {
+            let body = serde_json::json!({"error": {"message": violation, "type": "script_violation"}});
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "application/json", body.to_string());
+        }
     };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let streaming = json.get("stream").and_then(|s| s.as_bool()).unwrap_or(false);
     let include_usage = json
         .pointer("/stream_options/include_usage")
         .and_then(|s| s.as_bool())
         .unwrap_or(false);
-    wire::respond(format, &model, streaming, include_usage, script)
+    wire::respond(format, &model, streaming, include_usage, script, shared)
+}
+
+/// The script for one chat request: the next scripted step when the server is scripted (a mismatch is a
+/// recorded violation), else the model's queue or the default.
+fn next_script(
+    shared: &Shared,
+    format: Format,
+    model: &str,
+    recorded: RecordedRequest,
+) -> Result<(Script, std::time::Duration), String> {
+    let mut scripts = shared.lock();
+    let number = scripts.requests.len();
+    let mismatch = if scripts.scripted {
+        match scripts.steps.front() {
+            None => Some(format!(
+                "unexpected extra call: request {number} ({format:?}, model {model:?}) came after the last scripted step"
+            )),
+            Some(step) => step
+                .expect
+                .mismatch(format, &recorded)
+                .map(|why| format!("request {number} does not match the next scripted step: {why}")),
+        }
+    } else {
+        None
+    };
+    scripts.requests.push(recorded);
+    if let Some(violation) = mismatch {
+        scripts.violations.push(violation.clone());
+        return Err(violation);
+    }
+    if scripts.scripted {
+        return match scripts.steps.pop_front() {
+            Some(step) => Ok((step.reply, step.delay)),
+            None => Err("no scripted step".to_owned()),
+        };
+    }
+    let queued = scripts.by_model.get_mut(model).and_then(VecDeque::pop_front);
+    Ok((queued.unwrap_or_else(|| scripts.default.clone()), std::time::Duration::ZERO))
 }
 
 pub(crate) fn plain(status: StatusCode, content_type: &str, body: String) -> Response {

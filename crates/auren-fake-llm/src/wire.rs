@@ -1,7 +1,7 @@
 //! The two wire formats as the real APIs write them: OpenAI chat.completion(.chunk) objects with
 //! `data: [DONE]`, Anthropic message objects and `event:`/`data:` SSE frames; and their error bodies.
 
-use crate::{Format, Reply, Script, plain};
+use crate::{Format, Quirk, Reply, Script, Shared, plain};
 use axum::body::{Body, Bytes};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
@@ -16,10 +16,21 @@ pub(crate) fn respond(
     streaming: bool,
     include_usage: bool,
     script: Script,
+    shared: Shared,
 ) -> Response {
     let frames = |reply: &Reply| match format {
         Format::OpenAi => openai_frames(model, reply, include_usage),
         Format::Anthropic => anthropic_frames(model, reply),
+    };
+    let split_utf8 = match &script {
+        Script::Reply(reply)
+        | Script::ResetAfter { reply, .. }
+        | Script::StallAfter { reply, .. }
+        | Script::StreamError { reply, .. } => reply.quirk == Quirk::SplitUtf8,
+        _ => false,
+    };
+    let sse = |frames: stream::BoxStream<'static, Result<String, std::io::Error>>| {
+        sse(frames, split_utf8, shared.clone())
     };
     match script {
         Script::Status { status, retry_after } => error_response(format, status, retry_after),
@@ -44,7 +55,7 @@ pub(crate) fn respond(
             });
             sse(head.chain(reset).boxed())
         }
-        Script::StallBeforeFirstToken => sse(stream::pending().boxed()),
+        Script::StallBeforeFirstToken | Script::HangUntilDisconnect => sse(stream::pending().boxed()),
         Script::StallAfter { events, reply } => {
             let head = stream::iter(frames(&reply).into_iter().take(events)).map(Ok);
             sse(head.chain(stream::pending()).boxed())
@@ -90,9 +101,22 @@ pub(crate) fn respond(
     }
 }
 
-fn sse(frames: stream::BoxStream<'static, Result<String, std::io::Error>>) -> Response {
-    let body: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>> =
-        Box::pin(frames.map(|f| f.map(Bytes::from)));
+/// The SSE response; with `split_utf8` a frame holding a multi-byte character goes out in two writes cut
+/// inside that character. A stream the client drops before its end is counted as a disconnect.
+fn sse(
+    frames: stream::BoxStream<'static, Result<String, std::io::Error>>,
+    split_utf8: bool,
+    shared: Shared,
+) -> Response {
+    let bytes = frames.flat_map(move |frame| match frame {
+        Ok(frame) if split_utf8 => split_inside_char(frame),
+        other => stream::iter([other.map(Bytes::from)]).boxed(),
+    });
+    let body = Watched {
+        inner: bytes.boxed(),
+        shared,
+        ended: false,
+    };
     let mut response = Response::new(Body::from_stream(body));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -103,6 +127,52 @@ fn sse(frames: stream::BoxStream<'static, Result<String, std::io::Error>>) -> Re
         header::HeaderValue::from_static("no-cache"),
     );
     response
+}
+
+/// One frame as two writes cut inside its first multi-byte character (one write when it has none).
+fn split_inside_char(frame: String) -> stream::BoxStream<'static, Result<Bytes, std::io::Error>> {
+    let Some((at, _)) = frame.char_indices().find(|(_, c)| c.len_utf8() > 1) else {
+        return stream::iter([Ok(Bytes::from(frame))]).boxed();
+    };
+    let mut head = Bytes::from(frame.into_bytes());
+    let tail = head.split_off(at + 1);
+    let second = stream::once(async move {
+        // Pending once: hyper writes out the first half before the second is ready.
+        tokio::task::yield_now().await;
+        Ok(tail)
+    });
+    stream::iter([Ok(head)]).chain(second).boxed()
+}
+
+/// A response body that counts itself as a disconnect when dropped before its end.
+struct Watched {
+    inner: stream::BoxStream<'static, Result<Bytes, std::io::Error>>,
+    shared: Shared,
+    ended: bool,
+}
+
+impl Stream for Watched {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let polled = self.inner.poll_next_unpin(cx);
+        if let std::task::Poll::Ready(None | Some(Err(_))) = &polled {
+            // Its end, or a scripted break: not the client's doing.
+            self.ended = true;
+        }
+        polled
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.shared.disconnected();
+        }
+    }
 }
 
 fn error_response(format: Format, status: u16, retry_after: Option<String>) -> Response {
@@ -162,16 +232,8 @@ fn openai_frames(model: &str, reply: &Reply, include_usage: bool) -> Vec<String>
             include_usage,
         ));
     }
-    for (index, call) in reply.tool_calls.iter().enumerate() {
-        let first = json!({"tool_calls": [{
-            "index": index, "id": call.id, "type": "function",
-            "function": {"name": call.name, "arguments": ""}
-        }]});
-        frames.push(openai_chunk(model, first, Value::Null, include_usage));
-        for piece in &call.argument_chunks {
-            let delta = json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]});
-            frames.push(openai_chunk(model, delta, Value::Null, include_usage));
-        }
+    for delta in openai_tool_deltas(reply) {
+        frames.push(openai_chunk(model, delta, Value::Null, include_usage));
     }
     let finish = if reply.tool_calls.is_empty() {
         "stop"
@@ -195,6 +257,34 @@ fn openai_frames(model: &str, reply: &Reply, include_usage: bool) -> Vec<String>
     }
     frames.push("data: [DONE]\n\n".to_owned());
     frames
+}
+
+/// The `delta`s that carry the reply's tool calls, as the reply's quirk has them.
+fn openai_tool_deltas(reply: &Reply) -> Vec<Value> {
+    let mut deltas = Vec::new();
+    for (n, call) in reply.tool_calls.iter().enumerate() {
+        let whole = call.argument_chunks.concat();
+        match reply.quirk {
+            Quirk::NoIndex => deltas.push(json!({"tool_calls": [{
+                "id": call.id, "type": "function", "function": {"name": call.name, "arguments": whole}
+            }]})),
+            Quirk::AllIndexZero => deltas.push(json!({"tool_calls": [{
+                "index": 0, "id": call.id, "type": "function",
+                "function": {"name": call.name, "arguments": whole}
+            }]})),
+            Quirk::CollidingIndices | Quirk::None | Quirk::SplitUtf8 | Quirk::AnthropicEmptyPartial => {
+                let index = if reply.quirk == Quirk::CollidingIndices { 0 } else { n };
+                deltas.push(json!({"tool_calls": [{
+                    "index": index, "id": call.id, "type": "function",
+                    "function": {"name": call.name, "arguments": ""}
+                }]}));
+                for piece in &call.argument_chunks {
+                    deltas.push(json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}));
+                }
+            }
+        }
+    }
+    deltas
 }
 
 fn openai_message(model: &str, reply: &Reply) -> Value {
@@ -265,6 +355,12 @@ fn anthropic_frames(model: &str, reply: &Reply) -> Vec<String> {
             "type": "content_block_start", "index": index,
             "content_block": {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}
         })));
+        if reply.quirk == Quirk::AnthropicEmptyPartial {
+            frames.push(anthropic_event(&json!({
+                "type": "content_block_delta", "index": index,
+                "delta": {"type": "input_json_delta", "partial_json": ""}
+            })));
+        }
         for piece in &call.argument_chunks {
             frames.push(anthropic_event(&json!({
                 "type": "content_block_delta", "index": index,
