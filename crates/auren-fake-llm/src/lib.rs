@@ -115,7 +115,10 @@ impl Reply {
                 argument_chunks: chunks.into_iter().map(Into::into).collect(),
             })
             .collect();
-        let output_tokens = tool_calls.iter().map(|c| c.argument_chunks.len() as u64 + 1).sum();
+        let output_tokens = tool_calls
+            .iter()
+            .map(|c| c.argument_chunks.len() as u64 + 1)
+            .sum();
         Self {
             text_chunks: Vec::new(),
             tool_calls,
@@ -233,7 +236,9 @@ pub(crate) struct Shared {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Scripts> {
         // Test support: a panic elsewhere must not hide the record of requests.
-        self.scripts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.scripts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn disconnected(&self) {
@@ -347,7 +352,10 @@ impl FakeLlm {
         let scripts = self.shared.lock();
         let mut problems = scripts.violations.clone();
         for (n, step) in scripts.steps.iter().enumerate() {
-            problems.push(format!("scripted step {n} (from now) was never requested: {:?}", step.expect));
+            problems.push(format!(
+                "scripted step {n} (from now) was never requested: {:?}",
+                step.expect
+            ));
         }
         if problems.is_empty() {
             Ok(())
@@ -426,7 +434,11 @@ async fn handle(
         Ok(next) => next,
         Err(violation) => {
             let body = serde_json::json!({"error": {"message": violation, "type": "script_violation"}});
-            return plain(StatusCode::INTERNAL_SERVER_ERROR, "application/json", body.to_string());
+            return plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "application/json",
+                body.to_string(),
+            );
         }
     };
     if !delay.is_zero() {
@@ -475,7 +487,10 @@ fn next_script(
         };
     }
     let queued = scripts.by_model.get_mut(model).and_then(VecDeque::pop_front);
-    Ok((queued.unwrap_or_else(|| scripts.default.clone()), std::time::Duration::ZERO))
+    Ok((
+        queued.unwrap_or_else(|| scripts.default.clone()),
+        std::time::Duration::ZERO,
+    ))
 }
 
 pub(crate) fn plain(status: StatusCode, content_type: &str, body: String) -> Response {

@@ -89,13 +89,17 @@ impl Expect {
         if let Some(want) = &self.last_user_contains {
             let got = last_user_text(body);
             if !got.as_deref().is_some_and(|t| t.contains(want.as_str())) {
-                return Some(format!("expected the last user message to contain {want:?}, got {got:?}"));
+                return Some(format!(
+                    "expected the last user message to contain {want:?}, got {got:?}"
+                ));
             }
         }
         if let Some(want) = &self.system_contains {
             let got = system_text(format, body);
             if !got.contains(want.as_str()) {
-                return Some(format!("expected the system prompt to contain {want:?}, got {got:?}"));
+                return Some(format!(
+                    "expected the system prompt to contain {want:?}, got {got:?}"
+                ));
             }
         }
         if let Some(want) = self.tool_results {

@@ -273,7 +273,11 @@ fn openai_tool_deltas(reply: &Reply) -> Vec<Value> {
                 "function": {"name": call.name, "arguments": whole}
             }]})),
             Quirk::CollidingIndices | Quirk::None | Quirk::SplitUtf8 | Quirk::AnthropicEmptyPartial => {
-                let index = if reply.quirk == Quirk::CollidingIndices { 0 } else { n };
+                let index = if reply.quirk == Quirk::CollidingIndices {
+                    0
+                } else {
+                    n
+                };
                 deltas.push(json!({"tool_calls": [{
                     "index": index, "id": call.id, "type": "function",
                     "function": {"name": call.name, "arguments": ""}

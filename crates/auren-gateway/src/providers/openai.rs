@@ -9,7 +9,7 @@ use crate::secrets::ApiKey;
 use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 /// An OpenAI or OpenAI-compatible endpoint.
 pub struct OpenAiProvider {
@@ -170,9 +170,12 @@ struct Delta {
     tool_calls: Vec<ToolCallDelta>,
 }
 
+/// A fragment of a streamed tool call. Servers differ: OpenAI sends `index` on every fragment and `id` on
+/// the first; Gemini sends whole calls with an id and no index; Ollama puts every call at index 0 with
+/// distinct ids; DeepSeek streams calls one after another at a colliding index with the id only first.
 #[derive(Deserialize)]
 struct ToolCallDelta {
-    index: u32,
+    index: Option<u32>,
     id: Option<String>,
     function: Option<FunctionDelta>,
 }
@@ -212,7 +215,10 @@ struct PartialCall {
 
 #[derive(Default)]
 pub(crate) struct OpenAiDecoder {
-    calls: BTreeMap<u32, PartialCall>,
+    /// The calls in the order they first appeared; the position is the normalised index.
+    calls: Vec<PartialCall>,
+    /// The wire index → the call that last claimed it.
+    by_index: HashMap<u32, usize>,
     calls_emitted: bool,
     finish: Option<FinishReason>,
     usage: Option<Usage>,
@@ -224,14 +230,52 @@ impl OpenAiDecoder {
             return;
         }
         self.calls_emitted = true;
-        for (index, call) in std::mem::take(&mut self.calls) {
+        for (position, call) in std::mem::take(&mut self.calls).into_iter().enumerate() {
+            let index = u32::try_from(position).unwrap_or(u32::MAX);
+            let id = if call.id.is_empty() {
+                // A server that sent no id still needs one for the tool result to answer.
+                format!("call_{index}")
+            } else {
+                call.id
+            };
             let call = ToolCall {
-                id: call.id,
+                id,
                 name: call.name,
                 arguments: call.arguments,
             };
             out.push_back(StreamEvent::ToolCall { index, call });
         }
+    }
+
+    /// The call a fragment belongs to: by id first, then by wire index, else the only call there is;
+    /// a fragment that could belong to more than one call is refused rather than guessed.
+    fn route(&mut self, id: Option<&str>, index: Option<u32>) -> Result<usize, AttemptFailure> {
+        let id = id.filter(|id| !id.is_empty());
+        let known = match (id, index) {
+            (Some(id), _) => self.calls.iter().position(|c| c.id == id),
+            (None, Some(index)) => self.by_index.get(&index).copied(),
+            (None, None) => match self.calls.len() {
+                0 => None,
+                1 => Some(0),
+                open => {
+                    return Err(AttemptFailure::Malformed(
+                        format!("a tool-call fragment with neither id nor index while {open} calls are open")
+                            .into(),
+                    ));
+                }
+            },
+        };
+        let position = known.unwrap_or_else(|| {
+            self.calls.push(PartialCall {
+                id: id.unwrap_or_default().to_owned(),
+                ..PartialCall::default()
+            });
+            self.calls.len() - 1
+        });
+        if let Some(index) = index {
+            self.by_index.insert(index, position);
+        }
+        Ok(position)
     }
 
     fn finish(&mut self, out: &mut VecDeque<StreamEvent>) {
@@ -286,20 +330,20 @@ impl Decoder for OpenAiDecoder {
                 out.push_back(StreamEvent::TextDelta { text });
             }
             for delta in choice.delta.tool_calls {
-                let call = self.calls.entry(delta.index).or_default();
+                let position = self.route(delta.id.as_deref(), delta.index)?;
+                let Some(call) = self.calls.get_mut(position) else {
+                    continue;
+                };
                 let (name, arguments) = match delta.function {
                     Some(f) => (f.name, f.arguments.unwrap_or_default()),
                     None => (None, String::new()),
                 };
-                if let Some(id) = &delta.id {
-                    call.id.clone_from(id);
-                }
                 if let Some(name) = &name {
                     call.name.push_str(name);
                 }
                 call.arguments.push_str(&arguments);
                 out.push_back(StreamEvent::ToolCallDelta {
-                    index: delta.index,
+                    index: u32::try_from(position).unwrap_or(u32::MAX),
                     id: delta.id,
                     name,
                     arguments,
@@ -371,6 +415,91 @@ mod tests {
                 estimated: false,
             },
         );
+    }
+
+    /// The calls a sequence of `delta.tool_calls` arrays decodes to, or the decoder's refusal.
+    fn decode_calls(deltas: &[&str]) -> Result<Vec<(u32, String, String, String)>, String> {
+        let mut decoder = OpenAiDecoder::default();
+        let mut out = VecDeque::new();
+        for delta in deltas {
+            let chunk = format!(
+                r#"{{"choices":[{{"index":0,"delta":{{"tool_calls":{delta}}},"finish_reason":null}}]}}"#
+            );
+            decoder.event("", &chunk, &mut out).map_err(|e| e.to_string())?;
+        }
+        let finish = r#"{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#;
+        decoder.event("", finish, &mut out).map_err(|e| e.to_string())?;
+        Ok(out
+            .into_iter()
+            .filter_map(|e| match e {
+                StreamEvent::ToolCall { index, call } => Some((index, call.id, call.name, call.arguments)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    #[test]
+    fn tool_call_fragments_are_routed_by_id_then_index() {
+        let call =
+            |i: u32, id: &str, name: &str, args: &str| (i, id.to_owned(), name.to_owned(), args.to_owned());
+        let table: [(&str, &[&str], Result<Vec<_>, &str>); 6] = [
+            (
+                "openai: index on every fragment, id on the first",
+                &[
+                    r#"[{"index":0,"id":"a","function":{"name":"f","arguments":""}}]"#,
+                    r#"[{"index":1,"id":"b","function":{"name":"g","arguments":"{}"}}]"#,
+                    r#"[{"index":0,"function":{"arguments":"{\"x\":1}"}}]"#,
+                ],
+                Ok(vec![call(0, "a", "f", r#"{"x":1}"#), call(1, "b", "g", "{}")]),
+            ),
+            (
+                "gemini: whole calls, no index",
+                &[
+                    r#"[{"id":"a","function":{"name":"f","arguments":"{}"}},{"id":"b","function":{"name":"g","arguments":"{\"d\":7}"}}]"#,
+                ],
+                Ok(vec![call(0, "a", "f", "{}"), call(1, "b", "g", r#"{"d":7}"#)]),
+            ),
+            (
+                "ollama: every call at index 0, distinct ids",
+                &[
+                    r#"[{"index":0,"id":"a","function":{"name":"f","arguments":"{}"}}]"#,
+                    r#"[{"index":0,"id":"b","function":{"name":"g","arguments":"{}"}}]"#,
+                ],
+                Ok(vec![call(0, "a", "f", "{}"), call(1, "b", "g", "{}")]),
+            ),
+            (
+                "deepseek: colliding index, the id only first",
+                &[
+                    r#"[{"index":0,"id":"a","function":{"name":"f","arguments":""}}]"#,
+                    r#"[{"index":0,"function":{"arguments":"{\"x\":"}}]"#,
+                    r#"[{"index":0,"function":{"arguments":"1}"}}]"#,
+                    r#"[{"index":0,"id":"b","function":{"name":"g","arguments":""}}]"#,
+                    r#"[{"index":0,"function":{"arguments":"{}"}}]"#,
+                ],
+                Ok(vec![call(0, "a", "f", r#"{"x":1}"#), call(1, "b", "g", "{}")]),
+            ),
+            (
+                "no id at all: one is made up",
+                &[r#"[{"function":{"name":"f","arguments":"{}"}}]"#],
+                Ok(vec![call(0, "call_0", "f", "{}")]),
+            ),
+            (
+                "ambiguous: neither id nor index with two calls open",
+                &[
+                    r#"[{"index":0,"id":"a","function":{"name":"f","arguments":""}}]"#,
+                    r#"[{"index":1,"id":"b","function":{"name":"g","arguments":""}}]"#,
+                    r#"[{"function":{"arguments":"{}"}}]"#,
+                ],
+                Err("neither id nor index while 2 calls are open"),
+            ),
+        ];
+        for (name, deltas, expected) in table {
+            match (decode_calls(deltas), expected) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{name}"),
+                (Err(got), Err(want)) => assert!(got.contains(want), "{name}: {got}"),
+                (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
+            }
+        }
     }
 
     #[test]
