@@ -1,0 +1,440 @@
+//! The server-side CEP consumer: reads `auren.beats`, runs each session's beats through a [`SessionFeed`]
+//! (the desktop's rules, fed as the desktop feeds them) and writes the alerts into `alerts` with
+//! `origin = 'server'`, bumping the user's version so the user's devices pull them.
+//!
+//! Exactly-once effects without Kafka transactions: an alert's natural key `(user, rule, window_start_ms)`
+//! makes a second insert a no-op, and offsets are stored only after the alerts' transaction committed. The
+//! offset stored for a partition is the first offset of the oldest session still open on it, so a consumer
+//! that restarts re-reads every open session from its first chunk and rebuilds the detector exactly (the
+//! alerts it re-finds insert nothing). A chunk seen twice (the relay re-sends after an unknown delivery) is
+//! recognised by its position in the session and skipped.
+//!
+//! One consumer per group: the broker (tansu) handles concurrent rebalances poorly, and the per-session
+//! state lives in this process.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use auren_cep::{Alert, Baselines, RuleSet, SessionKind};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::ComponentStatus;
+use crate::topics::{AlertOrigin, BEATS_TOPIC, BeatsChunk, PAYLOAD_VERSION};
+
+use super::feed::SessionFeed;
+use super::{KafkaConfig, KafkaError};
+
+/// The consumer group of the server-side CEP consumer.
+pub const CONSUMER_GROUP: &str = "auren-server-cep";
+/// How often idle sessions are looked for.
+const IDLE_SWEEP: Duration = Duration::from_secs(5);
+/// Pause before retrying a failed alert write (the message is not skipped).
+const WRITE_RETRY: Duration = Duration::from_millis(500);
+
+/// Starts consumers: [`AlertConsumer::spawn`].
+#[derive(Debug)]
+pub struct AlertConsumer;
+
+/// A running consumer.
+#[derive(Debug)]
+pub struct ConsumerHandle {
+    task: JoinHandle<()>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    status: Mutex<ComponentStatus>,
+    chunks: AtomicU64,
+    alerts: AtomicU64,
+}
+
+impl ConsumerHandle {
+    /// For `/readyz`.
+    pub fn status(&self) -> ComponentStatus {
+        self.shared
+            .status
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or(ComponentStatus::Down {
+                reason: "consumer state unreadable".to_owned(),
+            })
+    }
+
+    /// Beat chunks processed since start (duplicates included).
+    pub fn chunks(&self) -> u64 {
+        self.shared.chunks.load(Ordering::Relaxed)
+    }
+
+    /// Alerts newly inserted since start (re-found ones excluded).
+    pub fn alerts_inserted(&self) -> u64 {
+        self.shared.alerts.load(Ordering::Relaxed)
+    }
+
+    /// Waits for the task to end (after its shutdown token was cancelled).
+    pub async fn join(self) {
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "alert consumer task failed");
+        }
+    }
+}
+
+impl AlertConsumer {
+    /// Starts consuming `auren.beats` with `rules` until `shutdown`; alerts go to `pool` (the owner pool:
+    /// the consumer writes for every user, setting `app.user_id` per transaction all the same).
+    pub fn spawn(
+        pool: PgPool,
+        config: &KafkaConfig,
+        rules: RuleSet,
+        shutdown: CancellationToken,
+    ) -> Result<ConsumerHandle, KafkaError> {
+        let consumer: StreamConsumer = config
+            .client()
+            .set("group.id", CONSUMER_GROUP)
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "1000")
+            // Offsets are stored by hand, after the alerts' transaction (never on receipt).
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .map_err(|source| KafkaError::Client {
+                brokers: config.brokers.clone(),
+                source,
+            })?;
+        consumer
+            .subscribe(&[BEATS_TOPIC])
+            .map_err(|source| KafkaError::Client {
+                brokers: config.brokers.clone(),
+                source,
+            })?;
+        let shared = Arc::new(Shared {
+            status: Mutex::new(ComponentStatus::Up),
+            chunks: AtomicU64::new(0),
+            alerts: AtomicU64::new(0),
+        });
+        let state = State {
+            pool,
+            rules,
+            session_idle: config.session_idle,
+            sessions: HashMap::new(),
+            next_offset: HashMap::new(),
+            shared: Arc::clone(&shared),
+        };
+        let task = tokio::spawn(run(consumer, state, shutdown));
+        Ok(ConsumerHandle { task, shared })
+    }
+}
+
+/// A session being fed.
+struct OpenSession {
+    feed: SessionFeed,
+    user: Uuid,
+    device: Uuid,
+    session_key: String,
+    started_at_ms: i64,
+    /// Session time of the last beat fed (a chunk starting at or before it is a repeat).
+    last_t_ms: f64,
+    partition: i32,
+    first_offset: i64,
+    seen: Instant,
+}
+
+struct State {
+    pool: PgPool,
+    rules: RuleSet,
+    session_idle: Duration,
+    sessions: HashMap<(Uuid, String), OpenSession>,
+    /// The offset after the last message handled, per partition.
+    next_offset: HashMap<i32, i64>,
+    shared: Arc<Shared>,
+}
+
+async fn run(consumer: StreamConsumer, mut state: State, shutdown: CancellationToken) {
+    let mut sweep = tokio::time::interval(IDLE_SWEEP.min(state.session_idle));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            _ = sweep.tick() => {
+                state.close_idle(&shutdown).await;
+                state.store_offsets(&consumer);
+            }
+            received = consumer.recv() => match received {
+                Ok(message) => {
+                    let partition = message.partition();
+                    let offset = message.offset();
+                    if let Some(lag) = message.timestamp().to_millis() {
+                        metrics::histogram!("auren_consumer_lag_seconds").record((unix_now_ms() - lag) as f64 / 1000.0);
+                    }
+                    match message.payload().map(serde_json::from_slice::<BeatsChunk>) {
+                        Some(Ok(chunk)) if chunk.v == PAYLOAD_VERSION => {
+                            state.chunk(chunk, partition, offset, &shutdown).await;
+                        }
+                        Some(Ok(chunk)) => {
+                            tracing::warn!(v = chunk.v, "beats chunk of an unknown version skipped");
+                            metrics::counter!("auren_consumer_skipped_total", "why" => "version").increment(1);
+                        }
+                        _ => {
+                            tracing::warn!(partition, offset, "unreadable beats message skipped");
+                            metrics::counter!("auren_consumer_skipped_total", "why" => "unreadable").increment(1);
+                        }
+                    }
+                    state.next_offset.insert(partition, offset + 1);
+                    state.store_offsets(&consumer);
+                    set_status(&state.shared, ComponentStatus::Up);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "alert consumer receive failed");
+                    set_status(&state.shared, ComponentStatus::Degraded { reason: format!("consumer: {e}") });
+                }
+            },
+        }
+    }
+    // Offsets stored so far are committed now rather than at the next auto-commit.
+    if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
+        tracing::debug!(error = %e, "final offset commit");
+    }
+}
+
+fn set_status(shared: &Shared, status: ComponentStatus) {
+    if let Ok(mut s) = shared.status.lock() {
+        *s = status;
+    }
+}
+
+impl State {
+    async fn chunk(&mut self, chunk: BeatsChunk, partition: i32, offset: i64, shutdown: &CancellationToken) {
+        self.shared.chunks.fetch_add(1, Ordering::Relaxed);
+        // A device records one session at a time: a new session of the device ends its previous one.
+        let ended: Vec<(Uuid, String)> = self
+            .sessions
+            .iter()
+            .filter(|(key, s)| {
+                s.device == chunk.device_id && s.user == chunk.user_id && key.1 != chunk.session_key
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in ended {
+            self.close(&key, shutdown).await;
+        }
+        let key = (chunk.user_id, chunk.session_key.clone());
+        if !self.sessions.contains_key(&key) {
+            let kind = self.session_kind(chunk.user_id, &chunk.session_key).await;
+            let Ok(feed) = SessionFeed::new(&self.rules, Baselines::new(), kind) else {
+                return;
+            };
+            self.sessions.insert(
+                key.clone(),
+                OpenSession {
+                    feed,
+                    user: chunk.user_id,
+                    device: chunk.device_id,
+                    session_key: chunk.session_key.clone(),
+                    started_at_ms: chunk.session_started_at_ms,
+                    last_t_ms: f64::NEG_INFINITY,
+                    partition,
+                    first_offset: offset,
+                    seen: Instant::now(),
+                },
+            );
+        }
+        let Some(session) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        session.seen = Instant::now();
+        if chunk.chunk.start_ms <= session.last_t_ms {
+            metrics::counter!("auren_consumer_skipped_total", "why" => "repeat").increment(1);
+            return;
+        }
+        let beats = match chunk.chunk.decode() {
+            Ok(beats) => beats,
+            Err(e) => {
+                tracing::warn!(error = %e, session = chunk.session_key, "undecodable beats chunk skipped");
+                metrics::counter!("auren_consumer_skipped_total", "why" => "undecodable").increment(1);
+                return;
+            }
+        };
+        let mut alerts = Vec::new();
+        for beat in &beats {
+            session.feed.push_rr(beat.rr_ms, &mut alerts);
+        }
+        session.last_t_ms = beats.last().map_or(session.last_t_ms, |b| b.t_ms);
+        let (user, session_key, started) = (session.user, session.session_key.clone(), session.started_at_ms);
+        self.write_until_done(user, &session_key, started, &alerts, shutdown)
+            .await;
+    }
+
+    /// Ends a session: its last sample and pending labels go through the rules; its state is dropped.
+    async fn close(&mut self, key: &(Uuid, String), shutdown: &CancellationToken) {
+        let Some(mut session) = self.sessions.remove(key) else {
+            return;
+        };
+        let mut alerts = Vec::new();
+        session.feed.finish(&mut alerts);
+        self.write_until_done(
+            session.user,
+            &session.session_key,
+            session.started_at_ms,
+            &alerts,
+            shutdown,
+        )
+        .await;
+    }
+
+    async fn close_idle(&mut self, shutdown: &CancellationToken) {
+        let idle: Vec<(Uuid, String)> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.seen.elapsed() >= self.session_idle)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in idle {
+            self.close(&key, shutdown).await;
+        }
+    }
+
+    /// Stores, per partition, the first offset of its oldest open session (or the next offset when none is
+    /// open): what a restart must re-read to rebuild every open session.
+    fn store_offsets(&self, consumer: &StreamConsumer) {
+        let mut list = TopicPartitionList::new();
+        for (&partition, &next) in &self.next_offset {
+            let oldest_open = self
+                .sessions
+                .values()
+                .filter(|s| s.partition == partition)
+                .map(|s| s.first_offset)
+                .min();
+            let offset = oldest_open.map_or(next, |first| first.min(next));
+            if list
+                .add_partition_offset(BEATS_TOPIC, partition, Offset::Offset(offset))
+                .is_err()
+            {
+                return;
+            }
+        }
+        if list.count() > 0
+            && let Err(e) = consumer.store_offsets(&list)
+        {
+            tracing::debug!(error = %e, "storing consumer offsets");
+        }
+    }
+
+    async fn session_kind(&self, user: Uuid, session_key: &str) -> SessionKind {
+        let kind: Option<String> =
+            sqlx::query_scalar("SELECT kind FROM sessions WHERE user_id = $1 AND session_key = $2")
+                .bind(user)
+                .bind(session_key)
+                .fetch_optional(&self.pool)
+                .await
+                .ok()
+                .flatten();
+        match kind.as_deref() {
+            Some("rest") => SessionKind::Rest,
+            Some("morning") => SessionKind::Morning,
+            Some("exercise") => SessionKind::Exercise,
+            Some("breathing") => SessionKind::Breathing,
+            _ => SessionKind::Other,
+        }
+    }
+
+    /// Writes `alerts`, retrying until it succeeds or the consumer shuts down (the offset is not stored
+    /// past an unwritten alert, so a shutdown here re-reads the chunk next time).
+    async fn write_until_done(
+        &self,
+        user: Uuid,
+        session_key: &str,
+        started_at_ms: i64,
+        alerts: &[Alert],
+        shutdown: &CancellationToken,
+    ) {
+        if alerts.is_empty() {
+            return;
+        }
+        loop {
+            match write_alerts(&self.pool, user, session_key, started_at_ms, alerts).await {
+                Ok(inserted) => {
+                    self.shared.alerts.fetch_add(inserted, Ordering::Relaxed);
+                    metrics::counter!("auren_consumer_alerts_total").increment(inserted);
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, %user, "writing server alerts failed; retrying");
+                    set_status(
+                        &self.shared,
+                        ComponentStatus::Degraded {
+                            reason: format!("writing alerts: {e}"),
+                        },
+                    );
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(WRITE_RETRY) => {}
+            }
+        }
+    }
+}
+
+/// Inserts the alerts of one user in one transaction; returns how many were new. The user's version is
+/// bumped only when something was new, so a replay changes nothing at all.
+pub(crate) async fn write_alerts(
+    pool: &PgPool,
+    user: Uuid,
+    session_key: &str,
+    started_at_ms: i64,
+    alerts: &[Alert],
+) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT set_config('app.user_id', $1, true)")
+        .bind(user.to_string())
+        .execute(&mut *tx)
+        .await?;
+    let version: i64 = sqlx::query_scalar("SELECT bump_user_version($1)")
+        .bind(user)
+        .fetch_one(&mut *tx)
+        .await?;
+    let mut inserted = 0;
+    for alert in alerts {
+        let evidence = serde_json::to_value(&alert.evidence).unwrap_or(serde_json::Value::Null);
+        let done = sqlx::query(
+            "INSERT INTO alerts (user_id, rule, window_start_ms, session_key, at_ms, at, severity, message, \
+                                 evidence, origin, device_id, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11) \
+             ON CONFLICT (user_id, rule, window_start_ms) DO NOTHING",
+        )
+        .bind(user)
+        .bind(&alert.rule)
+        .bind(started_at_ms + alert.evidence.window.0)
+        .bind(session_key)
+        .bind(alert.at_ms as f64)
+        .bind(started_at_ms + alert.at_ms)
+        .bind(alert.severity.as_str())
+        .bind(&alert.message)
+        .bind(evidence)
+        .bind(AlertOrigin::Server.as_str())
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        inserted += done.rows_affected();
+    }
+    if inserted == 0 {
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+    }
+    Ok(inserted)
+}
+
+fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,148 @@
+//! Kafka for the server: the topics created at start ([`ensure_topics`]), the outbox relay ([`Relay`]:
+//! `server_outbox` rows → an idempotent producer → deleted after the delivery report) and the server-side
+//! CEP consumer ([`AlertConsumer`]: `auren.beats` → the same `auren-cep` rules the desktop runs → `alerts`).
+//!
+//! Brokers are addressed as `127.0.0.1:9092`, never `localhost` (which may resolve to `::1` first, where no
+//! broker listens: the seed's "Kafka timed out"). A broker outage never fails a request: pushes only write
+//! `server_outbox`, which grows until the broker returns and the relay drains it.
+
+mod consumer;
+mod feed;
+mod relay;
+
+pub use consumer::{AlertConsumer, CONSUMER_GROUP, ConsumerHandle};
+pub use feed::{SessionFeed, feed_beats};
+pub use relay::{Relay, RelayHandle};
+
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::RDKafkaErrorCode;
+
+use crate::ComponentStatus;
+use crate::topics::ALL_TOPICS;
+
+/// How the server reaches the broker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KafkaConfig {
+    /// `host:port[,host:port…]` (`AUREN_KAFKA_BROKERS`).
+    pub brokers: String,
+    /// Partitions of each topic when the server creates it (messages are keyed by user, so a user's
+    /// messages stay in order in one partition; more partitions allow more consumers).
+    pub partitions: i32,
+    /// How long the producer keeps trying one message before reporting it as timed out. A timed-out
+    /// message may still have been written ("unknown", not "failed"): its row stays in the outbox and is
+    /// sent again, and the consumer dedupes by key.
+    pub message_timeout: Duration,
+    /// The CEP consumer finishes a session (its last alerts, its state dropped) after no chunk of it arrived
+    /// for this long.
+    pub session_idle: Duration,
+}
+
+impl KafkaConfig {
+    /// The defaults for `brokers`: 3 partitions, a 10 s message timeout, sessions idle after 5 min.
+    pub fn new(brokers: impl Into<String>) -> Self {
+        Self {
+            brokers: brokers.into(),
+            partitions: 3,
+            message_timeout: Duration::from_secs(10),
+            session_idle: Duration::from_secs(300),
+        }
+    }
+
+    /// The librdkafka settings every client of this server shares.
+    fn client(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.brokers)
+            // IPv4 first: `localhost` in a broker's advertised address must not send us to ::1.
+            .set("broker.address.family", "v4")
+            .set("socket.timeout.ms", "10000");
+        config
+    }
+}
+
+/// Why Kafka could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaError {
+    #[error("cannot configure a Kafka client for {brokers}")]
+    Client {
+        brokers: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    #[error("creating the topics on {brokers}")]
+    CreateTopics {
+        brokers: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    #[error("creating topic {topic} on {brokers}: {code}")]
+    CreateTopic {
+        brokers: String,
+        topic: String,
+        code: RDKafkaErrorCode,
+    },
+    #[error("the outbox query failed")]
+    Database(#[source] sqlx::Error),
+}
+
+/// Creates `auren.beats`, `auren.sessions` and `auren.alerts` unless they exist (the server calls it at
+/// start, so nothing waits on a broker's auto-creation).
+pub async fn ensure_topics(config: &KafkaConfig) -> Result<(), KafkaError> {
+    let admin: AdminClient<DefaultClientContext> =
+        config.client().create().map_err(|source| KafkaError::Client {
+            brokers: config.brokers.clone(),
+            source,
+        })?;
+    let topics: Vec<NewTopic<'_>> = ALL_TOPICS
+        .iter()
+        .map(|name| NewTopic::new(name, config.partitions, TopicReplication::Fixed(1)))
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let results =
+        admin
+            .create_topics(&topics, &options)
+            .await
+            .map_err(|source| KafkaError::CreateTopics {
+                brokers: config.brokers.clone(),
+                source,
+            })?;
+    for result in results {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => {
+                return Err(KafkaError::CreateTopic {
+                    brokers: config.brokers.clone(),
+                    topic,
+                    code,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// For `/readyz`: whether the broker answers a metadata request within `timeout` (blocking librdkafka call,
+/// so it runs on the blocking pool).
+pub async fn broker_status(config: &KafkaConfig, timeout: Duration) -> ComponentStatus {
+    let client_config = config.client();
+    let brokers = config.brokers.clone();
+    let probe = tokio::task::spawn_blocking(move || {
+        let consumer: rdkafka::consumer::BaseConsumer = client_config.create().map_err(|e| e.to_string())?;
+        rdkafka::consumer::Consumer::fetch_metadata(&consumer, None, timeout)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    match probe.await {
+        Ok(Ok(())) => ComponentStatus::Up,
+        Ok(Err(why)) => ComponentStatus::Degraded {
+            reason: format!("broker {brokers}: {why}; pushes queue in the outbox"),
+        },
+        Err(e) => ComponentStatus::Down {
+            reason: format!("broker probe failed: {e}"),
+        },
+    }
+}

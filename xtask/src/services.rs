@@ -1,0 +1,244 @@
+//! `cargo xtask services up|down`: PostgreSQL, Redis and a Kafka-compatible broker on this machine, for
+//! development, the tests and a person trying the sync server. Each is started only where nothing
+//! answers on its port yet; `up` prints `export AUREN_…=…` lines.
+//!
+//! PostgreSQL and Redis come from Debian (installed when missing). The broker is tansu 0.6.0 from
+//! crates.io, built once into `~/.cache/auren/broker` (outside the clone, so `cargo clean` keeps it) with
+//! its SQLite engine, whose file survives a broker restart. Why tansu 0.6.0: its newer name nisshi (0.8.1)
+//! needs rustc 1.96 for its dependencies, newer than the toolchain here; tansu's `postgres` engine needs
+//! a schema the crate does not ship (the `libsql` engine applies its own); the default features have no
+//! storage engine at all.
+//!
+//! Everything listens on 127.0.0.1, never `localhost` (which may resolve to ::1 where nothing listens).
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::{cmd, system};
+
+/// The broker crate, its version and the features of the cached build (the stamp records all three).
+pub const BROKER_CRATE: &str = "tansu";
+pub const BROKER_VERSION: &str = "0.6.0";
+pub const BROKER_FEATURES: &str = "libsql";
+
+pub const POSTGRES_ADDR: &str = "127.0.0.1:5432";
+pub const REDIS_ADDR: &str = "127.0.0.1:6379";
+pub const BROKER_ADDR: &str = "127.0.0.1:9092";
+
+/// The variables `up` prints and `cargo xtask test` sets for the tests.
+pub const DATABASE_VAR: &str = "AUREN_DATABASE_URL";
+pub const REDIS_VAR: &str = "AUREN_REDIS_URL";
+pub const KAFKA_VAR: &str = "AUREN_KAFKA_BROKERS";
+/// The cached broker binary: tests that restart a broker start their own from it.
+pub const BROKER_BIN_VAR: &str = "AUREN_BROKER_BIN";
+
+/// How long a started service may take to accept connections.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `cargo xtask services up|down`.
+pub fn run(args: &[&str]) -> anyhow::Result<()> {
+    match args {
+        ["up"] => {
+            for (name, value) in up()? {
+                println!("export {name}={value}");
+            }
+            Ok(())
+        }
+        ["down"] => down(),
+        _ => bail!("usage: cargo xtask services up|down"),
+    }
+}
+
+/// Starts what is not running and returns the variables that point at the services.
+pub fn up() -> anyhow::Result<Vec<(&'static str, String)>> {
+    ensure_postgres()?;
+    ensure_redis()?;
+    let broker = ensure_broker_binary()?;
+    ensure_broker_running(&broker)?;
+    Ok(vec![
+        (
+            DATABASE_VAR,
+            format!("postgres://postgres@{POSTGRES_ADDR}/postgres"),
+        ),
+        (REDIS_VAR, format!("redis://{REDIS_ADDR}")),
+        (KAFKA_VAR, BROKER_ADDR.to_owned()),
+        (BROKER_BIN_VAR, broker.display().to_string()),
+    ])
+}
+
+/// Stops the broker `up` started (its pid file); PostgreSQL and Redis are system services and stay.
+pub fn down() -> anyhow::Result<()> {
+    let pid_file = broker_home().join("broker.pid");
+    let Ok(pid) = std::fs::read_to_string(&pid_file) else {
+        eprintln!(
+            "==> broker: no pid file ({}), nothing to stop",
+            pid_file.display()
+        );
+        return Ok(());
+    };
+    let pid = pid.trim().to_owned();
+    eprintln!("==> stopping the broker (pid {pid})");
+    // Best effort: a broker that already exited is what `down` wants anyway.
+    let _ = Command::new("kill").arg(&pid).status();
+    let _ = std::fs::remove_file(&pid_file);
+    eprintln!("PostgreSQL and Redis are system services and keep running (stop them with your init system).");
+    Ok(())
+}
+
+fn answers(addr: &str) -> bool {
+    addr.parse::<SocketAddr>()
+        .is_ok_and(|a| TcpStream::connect_timeout(&a, Duration::from_millis(300)).is_ok())
+}
+
+fn wait_for(addr: &str, what: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    while Instant::now() < deadline {
+        if answers(addr) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    bail!("{what} did not accept connections on {addr} within {START_TIMEOUT:?}")
+}
+
+fn ensure_postgres() -> anyhow::Result<()> {
+    if answers(POSTGRES_ADDR) {
+        eprintln!("==> PostgreSQL: answering on {POSTGRES_ADDR}");
+        return Ok(());
+    }
+    let fresh = !cmd::exists("pg_ctlcluster");
+    system::ensure_packages(&["postgresql", "postgresql-client"])?;
+    let version = installed_postgres_version()?;
+    if fresh {
+        trust_loopback(&version)?;
+    }
+    eprintln!("==> starting PostgreSQL {version}");
+    cmd::run(Command::new("pg_ctlcluster").args([version.as_str(), "main", "start"]))?;
+    wait_for(POSTGRES_ADDR, "PostgreSQL")
+}
+
+/// The newest PostgreSQL under /usr/lib/postgresql.
+fn installed_postgres_version() -> anyhow::Result<String> {
+    let mut versions: Vec<u32> = std::fs::read_dir("/usr/lib/postgresql")
+        .context("reading /usr/lib/postgresql")?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    versions.sort_unstable();
+    versions
+        .last()
+        .map(u32::to_string)
+        .context("no PostgreSQL under /usr/lib/postgresql after installing it")
+}
+
+/// A cluster xtask installed itself is a development one: loopback connections as `postgres` without a
+/// password, as the tests expect (a machine whose PostgreSQL was already there is left as it is).
+fn trust_loopback(version: &str) -> anyhow::Result<()> {
+    let hba = PathBuf::from(format!("/etc/postgresql/{version}/main/pg_hba.conf"));
+    let text = std::fs::read_to_string(&hba).with_context(|| format!("reading {}", hba.display()))?;
+    let line = "host all all 127.0.0.1/32 trust\n";
+    if !text.contains(line) {
+        std::fs::write(&hba, format!("{line}{text}"))
+            .with_context(|| format!("writing {}", hba.display()))?;
+    }
+    Ok(())
+}
+
+fn ensure_redis() -> anyhow::Result<()> {
+    if answers(REDIS_ADDR) {
+        eprintln!("==> Redis: answering on {REDIS_ADDR}");
+        return Ok(());
+    }
+    system::ensure_packages(&["redis-server"])?;
+    eprintln!("==> starting Redis on {REDIS_ADDR}");
+    cmd::run(Command::new("redis-server").args([
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "6379",
+        "--daemonize",
+        "yes",
+    ]))?;
+    wait_for(REDIS_ADDR, "Redis")
+}
+
+/// `~/.cache/auren/broker`: the cached build, its stamp, the data file, the log and the pid file.
+fn broker_home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default()
+        .join(".cache/auren/broker")
+}
+
+fn stamp() -> String {
+    format!("{BROKER_CRATE} {BROKER_VERSION} features={BROKER_FEATURES}\n")
+}
+
+/// The broker binary, built (about 10 minutes on 2 cores) when missing or built with another recipe.
+pub fn ensure_broker_binary() -> anyhow::Result<PathBuf> {
+    let home = broker_home();
+    let binary = home.join("bin").join(BROKER_CRATE);
+    let stamp_file = home.join("stamp");
+    if binary.is_file() && std::fs::read_to_string(&stamp_file).is_ok_and(|s| s == stamp()) {
+        return Ok(binary);
+    }
+    system::ensure_packages(&["cmake", "build-essential"])?;
+    eprintln!(
+        "==> building the broker {BROKER_CRATE} {BROKER_VERSION} into {} (once)",
+        home.display()
+    );
+    let target = std::env::temp_dir().join("auren-broker-target");
+    cmd::run(
+        cmd::cargo()
+            .args(["install", "--locked", "--force", "--root"])
+            .arg(&home)
+            .args(["--features", BROKER_FEATURES])
+            .arg(format!("{BROKER_CRATE}@{BROKER_VERSION}"))
+            .env("CARGO_TARGET_DIR", &target),
+    )?;
+    std::fs::write(&stamp_file, stamp()).with_context(|| format!("writing {}", stamp_file.display()))?;
+    Ok(binary)
+}
+
+/// The broker's command line: listening and advertised on 127.0.0.1:`port`, its data in `data_file`.
+pub fn broker_command(binary: &std::path::Path, port: u16, data_file: &std::path::Path) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .arg("broker")
+        .arg("--listener-url")
+        .arg(format!("tcp://127.0.0.1:{port}"))
+        .arg("--advertised-listener-url")
+        .arg(format!("tcp://127.0.0.1:{port}"))
+        .arg("--storage-engine")
+        .arg(format!("sqlite://{}", data_file.display()));
+    command
+}
+
+fn ensure_broker_running(binary: &std::path::Path) -> anyhow::Result<()> {
+    if answers(BROKER_ADDR) {
+        eprintln!("==> broker: answering on {BROKER_ADDR}");
+        return Ok(());
+    }
+    let home = broker_home();
+    let data = home.join("data");
+    std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+    let log_path = home.join("broker.log");
+    let log = std::fs::File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
+    let err_log = log.try_clone()?;
+    eprintln!(
+        "==> starting the broker on {BROKER_ADDR} (log: {})",
+        log_path.display()
+    );
+    let mut command = broker_command(binary, 9092, &data.join("tansu.db"));
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err_log)
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    std::fs::write(home.join("broker.pid"), child.id().to_string())?;
+    wait_for(BROKER_ADDR, "the broker")
+}
