@@ -1,0 +1,221 @@
+//! Hypotheses about the person ("alcohol lowers my next-morning HRV"): a morning metric on days after an
+//! exposure tag against the other days, with the test, alpha and minimum n fixed when it is recorded. The
+//! status is computed here, by code, from the data — never by a model — and recomputed when new mornings
+//! arrive.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::stats;
+use crate::tools::args::MorningMetric;
+
+/// The effect the hypothesis expects on the metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Lower,
+    Higher,
+    /// Any difference.
+    Either,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lower => "lower",
+            Self::Higher => "higher",
+            Self::Either => "either",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Lower, Self::Higher, Self::Either]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+    }
+}
+
+/// The test deciding the hypothesis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TestKind {
+    /// Welch's unequal-variance t-test.
+    Welch,
+    /// Mann–Whitney U (rank-based, robust to outlying mornings).
+    MannWhitney,
+}
+
+impl TestKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Welch => "welch",
+            Self::MannWhitney => "mann_whitney",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Welch, Self::MannWhitney]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+    }
+}
+
+/// Where a hypothesis stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Fewer than `min_n` mornings in a group: not tested yet.
+    Open,
+    /// Significant at alpha in the expected direction.
+    Supported,
+    /// Significant in the opposite direction, or enough data (2 × min_n per group) and a negligible effect
+    /// (|Hedges' g| < 0.2) with p ≥ alpha.
+    Refuted,
+    /// Enough data to test, but neither of the above.
+    Inconclusive,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Supported => "supported",
+            Self::Refuted => "refuted",
+            Self::Inconclusive => "inconclusive",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Open, Self::Supported, Self::Refuted, Self::Inconclusive]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// What a hypothesis claims and how it is tested.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    pub statement: String,
+    pub metric: MorningMetric,
+    pub exposure_tag: String,
+    pub lag_days: u8,
+    pub direction: Direction,
+    pub test: TestKind,
+    pub alpha: f64,
+    pub min_n: u32,
+}
+
+/// The alpha range accepted (a hypothesis at alpha 0.5 tests nothing).
+pub const ALPHA_RANGE: std::ops::RangeInclusive<f64> = 0.001..=0.2;
+/// The minimum-n range accepted.
+pub const MIN_N_RANGE: std::ops::RangeInclusive<u32> = 3..=365;
+
+impl Spec {
+    /// Refuses settings that would make the test meaningless, naming the problem.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.statement.trim().is_empty() {
+            return Err("the statement is empty".into());
+        }
+        if self.exposure_tag.trim().is_empty() {
+            return Err("the exposure tag is empty".into());
+        }
+        if self.lag_days > crate::tools::MAX_LAG_DAYS {
+            return Err(format!("lag_days {} must be 0, 1 or 2", self.lag_days));
+        }
+        if !ALPHA_RANGE.contains(&self.alpha) {
+            return Err(format!("alpha {} must be between 0.001 and 0.2", self.alpha));
+        }
+        if !MIN_N_RANGE.contains(&self.min_n) {
+            return Err(format!("min_n {} must be between 3 and 365", self.min_n));
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of one test of a hypothesis: the status and the numbers it was decided on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub status: Status,
+    pub n_exposed: usize,
+    pub n_other: usize,
+    pub mean_exposed: Option<f64>,
+    pub mean_other: Option<f64>,
+    /// mean exposed − mean other.
+    pub difference: Option<f64>,
+    /// The chosen test's two-sided p.
+    pub p: Option<f64>,
+    pub hedges_g: Option<f64>,
+    /// Why this status, in a sentence.
+    pub reason: String,
+}
+
+/// |g| below this is a negligible effect (Cohen's convention).
+const NEGLIGIBLE_G: f64 = 0.2;
+
+/// Tests `spec` on the exposed mornings against the other mornings.
+pub fn evaluate(spec: &Spec, exposed: &[f64], other: &[f64]) -> Evidence {
+    let min_n = spec.min_n as usize;
+    let mut ev = Evidence {
+        status: Status::Open,
+        n_exposed: exposed.len(),
+        n_other: other.len(),
+        mean_exposed: stats::mean(exposed),
+        mean_other: stats::mean(other),
+        difference: stats::mean(exposed).zip(stats::mean(other)).map(|(a, b)| a - b),
+        p: None,
+        hedges_g: stats::effect_size(exposed, other).ok().map(|e| e.hedges_g),
+        reason: String::new(),
+    };
+    if exposed.len() < min_n || other.len() < min_n {
+        ev.reason = format!(
+            "waiting for data: {} exposed and {} other mornings, {min_n} of each are needed",
+            exposed.len(),
+            other.len()
+        );
+        return ev;
+    }
+    let p = match spec.test {
+        TestKind::Welch => stats::welch_t(exposed, other).map(|w| w.p),
+        TestKind::MannWhitney => stats::mann_whitney_u(exposed, other).map(|m| m.p),
+    };
+    let p = match p {
+        Ok(p) => p,
+        Err(e) => {
+            ev.status = Status::Inconclusive;
+            ev.reason = format!("the test cannot be computed: {e}");
+            return ev;
+        }
+    };
+    ev.p = Some(p);
+    let diff = ev.difference.unwrap_or(0.0);
+    let expected = match spec.direction {
+        Direction::Lower => diff < 0.0,
+        Direction::Higher => diff > 0.0,
+        Direction::Either => diff != 0.0,
+    };
+    let plenty = exposed.len() >= 2 * min_n && other.len() >= 2 * min_n;
+    let negligible = ev.hedges_g.is_some_and(|g| g.abs() < NEGLIGIBLE_G);
+    (ev.status, ev.reason) = if p < spec.alpha && expected {
+        (
+            Status::Supported,
+            format!("p = {p:.4} < alpha {} in the expected direction", spec.alpha),
+        )
+    } else if p < spec.alpha {
+        (
+            Status::Refuted,
+            format!("p = {p:.4} < alpha {}, but in the opposite direction", spec.alpha),
+        )
+    } else if plenty && negligible {
+        (
+            Status::Refuted,
+            format!(
+                "p = {p:.4} ≥ alpha {} with at least {} mornings per group and a negligible effect",
+                spec.alpha,
+                2 * min_n
+            ),
+        )
+    } else {
+        (Status::Inconclusive, format!("p = {p:.4} ≥ alpha {}", spec.alpha))
+    };
+    ev
+}

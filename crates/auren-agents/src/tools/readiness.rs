@@ -1,0 +1,189 @@
+//! get_readiness and get_trend: the morning readings through the engine's readiness queries.
+
+use serde_json::json;
+
+use super::args::{GetReadiness, GetTrend, MorningMetric};
+use super::days::{Period, format_day, parse_day};
+use super::receipts::ReceiptBuilder;
+use super::{ToolError, ToolName, ToolOutput, Toolbox};
+use crate::receipt::Unit;
+use crate::stats;
+
+const READINESS_METHOD: &str = "HRV4Training readiness: 7-day mean of morning lnRMSSD against the normal range \
+                                (60-day mean ± 0.5 SD); CV of the 7 days; slope of the 7-day mean";
+
+pub(super) async fn get_readiness(tb: &Toolbox, args: GetReadiness) -> Result<ToolOutput, ToolError> {
+    let tool = ToolName::GetReadiness;
+    let today = tb.today();
+    let day = match args.day.as_deref() {
+        Some(d) => parse_day(d, today).map_err(|m| ToolError::bad(tool, m))?,
+        None => today,
+    };
+    let r = auren_engine::query::readiness_on(tb.store(), day)
+        .await
+        .map_err(ToolError::engine(tool))?;
+    // The days whose readings fed the 60-day window.
+    let used = tb
+        .store()
+        .morning_readings(day - 59, day)
+        .await
+        .map_err(ToolError::store(tool))?;
+    let date = format_day(day);
+    let mut rec = ReceiptBuilder::new(
+        tb.ids(),
+        tool,
+        format!("morning readiness on {date}"),
+        READINESS_METHOD,
+    );
+    if let Some(v) = r.today_ln_rmssd {
+        rec.day_value(format!("lnRMSSD on {date}"), v, Unit::LnMs, Some(day));
+        rec.day_value(format!("RMSSD on {date}"), v.exp(), Unit::Ms, Some(day));
+    }
+    if let Some(v) = r.rolling_mean_7d {
+        rec.day_value("7-day mean lnRMSSD", v, Unit::LnMs, Some(day));
+        rec.day_value("7-day mean as RMSSD", v.exp(), Unit::Ms, Some(day));
+    }
+    if let Some(v) = r.baseline_mean_60d {
+        rec.value("60-day mean lnRMSSD", v, Unit::LnMs);
+        rec.value("60-day mean as RMSSD", v.exp(), Unit::Ms);
+    }
+    if let Some(v) = r.baseline_sd_60d {
+        rec.value("60-day SD of lnRMSSD", v, Unit::LnMs);
+    }
+    if let Some((lo, hi)) = r.normal_range {
+        rec.value("normal range low (lnRMSSD)", lo, Unit::LnMs);
+        rec.value("normal range high (lnRMSSD)", hi, Unit::LnMs);
+        rec.value("normal range low as RMSSD", lo.exp(), Unit::Ms);
+        rec.value("normal range high as RMSSD", hi.exp(), Unit::Ms);
+    }
+    if let Some(v) = r.cv_7d_pct {
+        rec.value("7-day CV of lnRMSSD", v, Unit::Percent);
+    }
+    if let Some(v) = r.trend {
+        rec.value("trend of the 7-day mean, lnRMSSD per day", v, Unit::LnMs);
+    }
+    if let Some(v) = r.resting_hr {
+        rec.day_value(format!("resting HR on {date}"), v, Unit::Bpm, Some(day));
+    }
+    for m in &used {
+        rec.day_source(m.day);
+        if let Some(s) = m.session {
+            rec.source(crate::receipt::Source::Session { id: s.0 });
+        }
+    }
+    let receipt = rec.build();
+    let content = json!({
+        "day": date,
+        "morning_ln_rmssd": r.today_ln_rmssd,
+        "morning_rmssd_ms": r.today_ln_rmssd.map(f64::exp),
+        "rolling_mean_7d_ln_rmssd": r.rolling_mean_7d,
+        "baseline_mean_60d_ln_rmssd": r.baseline_mean_60d,
+        "normal_range_ln_rmssd": r.normal_range.map(|(lo, hi)| [lo, hi]),
+        "cv_7d_pct": r.cv_7d_pct,
+        "trend_ln_rmssd_per_day": r.trend,
+        "verdict": r.verdict,
+        "resting_hr_bpm": r.resting_hr,
+        "mornings_in_60_days": used.len(),
+        "receipt": receipt.id,
+    });
+    Ok(ToolOutput {
+        content,
+        receipts: vec![receipt],
+    })
+}
+
+pub(super) async fn get_trend(tb: &Toolbox, args: GetTrend) -> Result<ToolOutput, ToolError> {
+    let tool = ToolName::GetTrend;
+    let metric = args.metric.unwrap_or(MorningMetric::LnRmssd);
+    let period = Period::parse(args.from.as_deref(), args.to.as_deref(), tb.today(), 7)
+        .map_err(|m| ToolError::bad(tool, m))?;
+    let series = auren_engine::query::daily_trend(tb.store(), period.from, period.to)
+        .await
+        .map_err(ToolError::engine(tool))?;
+    let readings = tb
+        .store()
+        .morning_readings(period.from, period.to)
+        .await
+        .map_err(ToolError::store(tool))?;
+    let mut rec = ReceiptBuilder::new(
+        tb.ids(),
+        tool,
+        format!("daily {} {}", metric.label(), period.label()),
+        format!("{READINESS_METHOD}; period mean, min, max; least-squares slope per day"),
+    );
+    let unit = metric.unit();
+    let mut points = Vec::new();
+    let mut days = Vec::with_capacity(series.len());
+    for r in &series {
+        let value = readings
+            .iter()
+            .find(|m| m.day == r.day)
+            .and_then(|m| metric.of(m));
+        if let Some(v) = value {
+            points.push((r.day as f64, v));
+            rec.day_value(
+                format!("{} on {}", metric.label(), format_day(r.day)),
+                v,
+                unit,
+                Some(r.day),
+            );
+            rec.day_source(r.day);
+        }
+        days.push(json!({
+            "day": format_day(r.day),
+            "value": value,
+            "rolling_mean_7d_ln_rmssd": r.rolling_mean_7d,
+            "normal_range_ln_rmssd": r.normal_range.map(|(lo, hi)| [lo, hi]),
+            "verdict": r.verdict,
+        }));
+    }
+    let values: Vec<f64> = points.iter().map(|&(_, v)| v).collect();
+    let summary = stats::summary(&values);
+    let slope = stats::slope(&points);
+    if let Some(s) = &summary {
+        rec.value(
+            format!("mean {} {}", metric.label(), period.label()),
+            s.mean,
+            unit,
+        );
+        rec.value(format!("min {} {}", metric.label(), period.label()), s.min, unit);
+        rec.value(format!("max {} {}", metric.label(), period.label()), s.max, unit);
+        rec.value("mornings", s.n as f64, Unit::Plain);
+    }
+    if let Some(b) = slope {
+        rec.value(format!("slope of {} per day", metric.label()), b, unit);
+    }
+    if let Some((first, last)) = points.first().zip(points.last())
+        && points.len() >= 2
+    {
+        rec.value(
+            format!("change of {} first to last morning", metric.label()),
+            last.1 - first.1,
+            unit,
+        );
+        if metric != MorningMetric::LnRmssd && first.1 != 0.0 {
+            rec.value(
+                "change first to last morning, %",
+                (last.1 / first.1 - 1.0) * 100.0,
+                Unit::Percent,
+            );
+        }
+    }
+    let receipt = rec.build();
+    let content = json!({
+        "metric": metric.as_str(),
+        "from": format_day(period.from),
+        "to": format_day(period.to),
+        "days": days,
+        "mornings": summary.as_ref().map_or(0, |s| s.n),
+        "mean": summary.as_ref().map(|s| s.mean),
+        "min": summary.as_ref().map(|s| s.min),
+        "max": summary.as_ref().map(|s| s.max),
+        "slope_per_day": slope,
+        "receipt": receipt.id,
+    });
+    Ok(ToolOutput {
+        content,
+        receipts: vec![receipt],
+    })
+}
