@@ -13,7 +13,9 @@ use crate::tools::args::MorningMetric;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
+    /// The metric is lower after exposure.
     Lower,
+    /// The metric is higher after exposure.
     Higher,
     /// Any difference.
     Either,

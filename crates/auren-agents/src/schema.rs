@@ -144,7 +144,7 @@ fn flatten_const_enum(o: &mut Map<String, Value>) {
         .iter()
         .filter_map(|(c, d)| {
             d.as_ref()
-                .map(|d| format!("{}: {d}", c.as_str().unwrap_or_default()))
+                .map(|d| format!("{}: {}", c.as_str().unwrap_or_default(), d.trim_end_matches('.')))
         })
         .collect();
     if !notes.is_empty() {
