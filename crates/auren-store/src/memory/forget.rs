@@ -1,0 +1,194 @@
+//! Forgetting: the person's right to have a memory gone for good, not merely hidden. Every version of the
+//! memory (its whole supersession chain) is deleted with its proposals and hypotheses, and every other place
+//! that quoted its text — messages, steps (the exact requests sent), receipts, claims, reasons, hypothesis
+//! evidence — has the text replaced by `[forgotten]`. Then no byte of it may remain in the files:
+//! `secure_delete` (set on every connection by `Store::open`) zeroes freed space, the FTS5 indexes (with their
+//! own secure-delete) are optimized into fresh segments, and `wal_checkpoint(TRUNCATE)` empties the WAL that
+//! still holds old page images.
+
+use super::{Memories, MemoryId, chain_ids};
+use crate::StoreError;
+use serde_json::Value;
+use sqlx::{Row, SqliteConnection};
+
+/// What forgetting removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Forgotten {
+    /// Every version of the memory that was deleted.
+    pub memories: Vec<MemoryId>,
+    /// Rows elsewhere whose quote of the text was replaced by [`FORGOTTEN`].
+    pub scrubbed_rows: u64,
+}
+
+/// What replaces a forgotten text wherever it was quoted.
+pub const FORGOTTEN: &str = "[forgotten]";
+
+/// Plain-text columns that may quote a memory: (table, column).
+const TEXT_COLUMNS: &[(&str, &str)] = &[
+    ("memories", "text"),
+    ("memories", "supersede_reason"),
+    ("memories", "retract_reason"),
+    ("memory_proposals", "text"),
+    ("memory_proposals", "reason"),
+    ("hypotheses", "statement"),
+    ("messages", "text"),
+    ("claims", "text"),
+    ("conversations", "title"),
+];
+
+/// JSON columns that may quote a memory (rewritten value by value, so they stay valid JSON): (table, column).
+const JSON_COLUMNS: &[(&str, &str)] = &[
+    ("steps", "payload"),
+    ("receipts", "body"),
+    ("hypotheses", "evidence"),
+    ("hypothesis_tests", "evidence"),
+];
+
+impl Memories {
+    /// Forgets memory `id` and every version linked to it by supersession, and scrubs every quote of their
+    /// text. Fails with [`StoreError::Invalid`] if the WAL could not be emptied (a reader held it for the
+    /// whole busy timeout); the deletion itself is committed by then and a retry finishes the job.
+    pub async fn forget(&self, id: MemoryId) -> Result<Forgotten, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        // Also set by Store::open; repeated so this connection zeroes what it frees whatever opened it.
+        sqlx::query("PRAGMA secure_delete = ON")
+            .execute(&mut *conn)
+            .await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let memories = chain_ids(&mut tx, id).await?;
+        let texts = texts_of(&mut tx, &memories).await?;
+        for memory in &memories {
+            // Proposals and hypotheses pointing at the chain go with it (by cascade for `target_id` and
+            // `memory_id`); an applied proposal's text is the memory's own.
+            sqlx::query("DELETE FROM memory_proposals WHERE result_id = ?1 OR target_id = ?1")
+                .bind(memory.0)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM memories WHERE id = ?")
+                .bind(memory.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut scrubbed_rows = 0;
+        for text in &texts {
+            sqlx::query("DELETE FROM memory_proposals WHERE text = ?")
+                .bind(text)
+                .execute(&mut *tx)
+                .await?;
+            scrubbed_rows += scrub(&mut tx, text).await?;
+        }
+        for index in ["memories_fts", "messages_fts"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO {index} ({index}) VALUES ('optimize')"
+            )))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        truncate_wal(&mut conn).await?;
+        Ok(Forgotten {
+            memories,
+            scrubbed_rows,
+        })
+    }
+}
+
+async fn texts_of(conn: &mut SqliteConnection, ids: &[MemoryId]) -> Result<Vec<String>, StoreError> {
+    let mut texts = Vec::new();
+    for id in ids {
+        let rows = sqlx::query(
+            "SELECT text FROM memories WHERE id = ?1 \
+             UNION SELECT text FROM memory_proposals WHERE (result_id = ?1 OR target_id = ?1) AND text IS NOT NULL",
+        )
+        .bind(id.0)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in rows {
+            texts.push(row.try_get::<String, _>(0)?);
+        }
+    }
+    texts.sort();
+    texts.dedup();
+    Ok(texts)
+}
+
+/// Replaces `text` by [`FORGOTTEN`] wherever it is quoted; returns how many rows changed.
+async fn scrub(conn: &mut SqliteConnection, text: &str) -> Result<u64, StoreError> {
+    let mut changed = 0;
+    for (table, column) in TEXT_COLUMNS {
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {table} SET {column} = replace({column}, ?1, ?2) WHERE instr({column}, ?1) > 0"
+        )))
+        .bind(text)
+        .bind(FORGOTTEN)
+        .execute(&mut *conn)
+        .await?;
+        changed += done.rows_affected();
+    }
+    // Inside JSON the text appears escaped, as serde_json writes a string's content.
+    let escaped = serde_json::to_string(text).map_err(|e| StoreError::Invalid {
+        what: "memory text",
+        reason: e.to_string(),
+    })?;
+    let needle = &escaped[1..escaped.len() - 1];
+    for (table, column) in JSON_COLUMNS {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT rowid, {column} FROM {table} WHERE instr({column}, ?) > 0"
+        )))
+        .bind(needle)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in rows {
+            let rowid: i64 = row.try_get(0)?;
+            let mut value: Value = serde_json::from_str(&row.try_get::<String, _>(1)?).map_err(|e| {
+                StoreError::Range(format!("{table}.{column} of row {rowid} is not JSON: {e}"))
+            })?;
+            replace_in_strings(&mut value, text);
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE {table} SET {column} = ? WHERE rowid = ?"
+            )))
+            .bind(value.to_string())
+            .bind(rowid)
+            .execute(&mut *conn)
+            .await?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// Replaces `text` in every string of `value`, object keys included.
+fn replace_in_strings(value: &mut Value, text: &str) {
+    match value {
+        Value::String(s) => {
+            if s.contains(text) {
+                *s = s.replace(text, FORGOTTEN);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| replace_in_strings(v, text)),
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (key, mut v) in entries {
+                replace_in_strings(&mut v, text);
+                map.insert(key.replace(text, FORGOTTEN), v);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// Copies the WAL into the database and truncates it to zero bytes, so the old page images it held are gone.
+async fn truncate_wal(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(&mut *conn)
+        .await?;
+    let busy: i64 = row.try_get(0)?;
+    if busy != 0 {
+        return Err(StoreError::Invalid {
+            what: "forget",
+            reason: "the write-ahead log is in use by another reader; forget again to finish clearing it"
+                .into(),
+        });
+    }
+    Ok(())
+}
