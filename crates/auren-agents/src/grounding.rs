@@ -377,15 +377,9 @@ fn find_numbers(text: &str, dates: &[NamedDate]) -> Vec<Stated> {
             Some((u, e)) => (Some(u), e),
             None => {
                 let (s_from, _) = sentence_bounds(text, start, j);
-                let word_follows = lower[j..]
-                    .trim_start()
-                    .chars()
-                    .next()
-                    .is_some_and(char::is_alphabetic);
-                let ln = after_ln_rmssd(&lower, start, s_from)
-                    && decimals > 0
-                    && value.abs() < 10.0
-                    && !word_follows;
+                let counted = counted_word(&lower[j..]);
+                let ln =
+                    after_ln_rmssd(&lower, start, s_from) && decimals > 0 && value.abs() < 10.0 && !counted;
                 (ln.then_some(Unit::LnMs), j)
             }
         };
@@ -412,4 +406,18 @@ fn inherit_range_units(text: &str, numbers: &mut [Stated]) {
             numbers[k].unit = numbers[k + 1].unit;
         }
     }
+}
+
+/// Whether `rest` starts with a word that makes the number before it a count or a duration ("4.5 days").
+fn counted_word(rest: &str) -> bool {
+    const WORDS: [&str; 16] = [
+        "day", "days", "week", "weeks", "month", "months", "year", "years", "min", "minutes", "hours", "h",
+        "s", "times", "mornings", "sessions",
+    ];
+    let word: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_alphabetic())
+        .collect();
+    WORDS.contains(&word.as_str())
 }
