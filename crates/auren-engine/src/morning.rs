@@ -8,7 +8,7 @@ use auren_store::{Baseline, SessionId, Store};
 use auren_strap::HeartSource;
 use tokio_util::sync::CancellationToken;
 
-use crate::dto::MorningResultDto;
+use crate::dto::{MorningResultDto, ReadinessDto};
 use crate::error::EngineError;
 use crate::query::{self, BASELINE_LN_RMSSD, BASELINE_RESTING_HR, corrected_nn};
 use crate::session::{SessionConfig, SessionEnd, SessionSummary, StrapIdentity, start_session};
@@ -110,6 +110,23 @@ pub async fn store_reading(
         .add_morning_reading(day, ln_rmssd, Some(resting_hr), Some(session))
         .await?;
 
+    let readiness = refresh_baselines(store, day).await?;
+    let artifacts = detail.beats.iter().filter(|b| b.artifact.is_some()).count();
+    Ok(MorningResultDto {
+        session_id: session.0,
+        day,
+        ln_rmssd,
+        rmssd_ms,
+        resting_hr: Some(resting_hr),
+        beats: detail.beats.len(),
+        artifacts,
+        readiness,
+    })
+}
+
+/// Stores the baselines of `day` (60-day lnRMSSD and resting HR) from the stored morning readings, and
+/// returns that day's readiness: after a reading, and after readings arrive another way (a history import).
+pub async fn refresh_baselines(store: &Store, day: i64) -> Result<ReadinessDto, EngineError> {
     let readiness = query::readiness_on(store, day).await?;
     if let (Some(mean), Some(sd)) = (readiness.baseline_mean_60d, readiness.baseline_sd_60d) {
         let n = baseline_count(store, day).await?;
@@ -124,17 +141,7 @@ pub async fn store_reading(
             .await?;
     }
     update_resting_hr_baseline(store, day).await?;
-    let artifacts = detail.beats.iter().filter(|b| b.artifact.is_some()).count();
-    Ok(MorningResultDto {
-        session_id: session.0,
-        day,
-        ln_rmssd,
-        rmssd_ms,
-        resting_hr: Some(resting_hr),
-        beats: detail.beats.len(),
-        artifacts,
-        readiness,
-    })
+    Ok(readiness)
 }
 
 async fn baseline_count(store: &Store, day: i64) -> Result<i64, EngineError> {
