@@ -52,6 +52,7 @@ CREATE TABLE devices (
     name                   text        NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
     created_at             timestamptz NOT NULL DEFAULT now(),
     revoked_at             timestamptz,
+    last_seen_at           timestamptz,
     -- The highest outbox id of this device whose effects are committed; advanced in the push transaction.
     last_applied_outbox_id bigint      NOT NULL DEFAULT 0 CHECK (last_applied_outbox_id >= 0)
 );
@@ -94,6 +95,8 @@ CREATE TABLE device_codes (
 CREATE TABLE coach_grants (
     athlete_id uuid        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     coach_id   uuid        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    -- The coach's email as the athlete typed it (the athlete cannot read the coach's users row).
+    coach_email text       NOT NULL,
     granted_at timestamptz NOT NULL DEFAULT now(),
     revoked_at timestamptz,
     PRIMARY KEY (athlete_id, coach_id),
@@ -214,6 +217,14 @@ CREATE TABLE server_outbox (
     topic      text        NOT NULL,
     key        text        NOT NULL,
     payload    bytea       NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- The server's own secrets (the access-token key), made once by the first server to start and shared by
+-- every server process, so tokens survive restarts and work across processes. The app role cannot read it.
+CREATE TABLE server_keys (
+    name       text        PRIMARY KEY,
+    key        bytea       NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
 

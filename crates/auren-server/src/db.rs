@@ -1,0 +1,142 @@
+//! PostgreSQL: the two pools, migrations, the per-transaction user, the token key and beat partitions.
+//!
+//! The owner pool connects as the configured role (it runs migrations, the partition maintenance and the
+//! relay's claims); the app pool runs every request's queries as `auren_app`, which owns no table and so
+//! cannot bypass row-level security. Each app transaction names its user with
+//! `set_config('app.user_id', …, true)`, which ends with the transaction, so a pooled connection never
+//! carries one request's user into the next.
+
+use crate::error::{ApiError, ServerError};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Executor, PgPool, Postgres, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// The migrations of `migrations/server`, embedded.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/server");
+
+/// The name of the role requests run as.
+pub const APP_ROLE: &str = "auren_app";
+
+/// How many months of beat partitions exist ahead of now, and behind it.
+pub const PARTITION_MONTHS_AHEAD: i64 = 3;
+pub const PARTITION_MONTHS_BEHIND: i64 = 12;
+const MONTH_MS: i64 = 31 * 86_400_000;
+
+/// Both pools.
+#[derive(Clone, Debug)]
+pub struct Pools {
+    /// The configured role: migrations, partitions, the relay.
+    pub owner: PgPool,
+    /// `auren_app`: every request.
+    pub app: PgPool,
+}
+
+/// Sizes of the pools.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolSizes {
+    pub owner: u32,
+    pub app: u32,
+}
+
+impl Default for PoolSizes {
+    fn default() -> Self {
+        Self { owner: 4, app: 32 }
+    }
+}
+
+/// Connects both pools to `url` and runs the migrations. The app pool switches every new connection to
+/// `auren_app` (SET ROLE), so it works with one URL; a deployment may instead give the app role its own
+/// login through `app_url`.
+pub async fn connect(url: &str, app_url: Option<&str>, sizes: PoolSizes) -> Result<Pools, ServerError> {
+    let options = PgConnectOptions::from_str(url).map_err(ServerError::Connect)?;
+    let owner = PgPoolOptions::new()
+        .max_connections(sizes.owner)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options.clone())
+        .await
+        .map_err(ServerError::Connect)?;
+    MIGRATOR.run(&owner).await.map_err(ServerError::Migrate)?;
+    let app_options = match app_url {
+        Some(app_url) => PgConnectOptions::from_str(app_url).map_err(ServerError::Connect)?,
+        None => options,
+    };
+    let set_role = app_url.is_none();
+    let app = PgPoolOptions::new()
+        .max_connections(sizes.app)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if set_role {
+                    conn.execute("SET ROLE auren_app").await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(app_options)
+        .await
+        .map_err(ServerError::Connect)?;
+    Ok(Pools { owner, app })
+}
+
+/// Begins an app transaction acting for `user`: row-level security shows and accepts only their rows (and,
+/// for reads, those of athletes who granted them coach access).
+pub async fn begin_as(pool: &PgPool, user: Uuid) -> Result<Transaction<'static, Postgres>, ApiError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT set_config('app.user_id', $1, true)")
+        .bind(user.to_string())
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// The 32-byte access-token key shared by every server process: made by the first one to start.
+pub async fn token_key(owner: &PgPool) -> Result<[u8; 32], ServerError> {
+    let mut fresh = [0_u8; 32];
+    getrandom::fill(&mut fresh).map_err(|_| ServerError::TokenKey)?;
+    sqlx::query(
+        "INSERT INTO server_keys (name, key) VALUES ('access_token', $1) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(fresh.as_slice())
+    .execute(owner)
+    .await
+    .map_err(|e| ServerError::Setup("storing the token key", e))?;
+    let key: Vec<u8> = sqlx::query_scalar("SELECT key FROM server_keys WHERE name = 'access_token'")
+        .fetch_one(owner)
+        .await
+        .map_err(|e| ServerError::Setup("reading the token key", e))?;
+    key.try_into().map_err(|_| ServerError::TokenKey)
+}
+
+/// Creates the monthly beat partitions from `PARTITION_MONTHS_BEHIND` months before `now_ms` to
+/// `PARTITION_MONTHS_AHEAD` after; returns how many were new.
+pub async fn ensure_partitions_around(owner: &PgPool, now_ms: i64) -> Result<i32, sqlx::Error> {
+    ensure_partitions(
+        owner,
+        now_ms - PARTITION_MONTHS_BEHIND * MONTH_MS,
+        now_ms + PARTITION_MONTHS_AHEAD * MONTH_MS,
+    )
+    .await
+}
+
+/// Creates the monthly partitions covering `from_ms..=to_ms` (idempotent).
+pub async fn ensure_partitions(pool: &PgPool, from_ms: i64, to_ms: i64) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar("SELECT auren_ensure_beat_partitions($1, $2)")
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_one(pool)
+        .await
+}
+
+/// The start (Unix ms) of the UTC month holding `ms`: the lower bound of its beat partition.
+pub fn month_start_ms(ms: i64) -> i64 {
+    auren_clock::UnixMillis(ms).utc_date().first_of_month().start().0
+}
+
+/// Rows in the DEFAULT beat partition (the alarm: should be 0).
+pub async fn default_partition_rows(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT auren_default_partition_rows()")
+        .fetch_one(pool)
+        .await
+}

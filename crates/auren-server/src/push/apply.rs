@@ -1,0 +1,471 @@
+//! The writes of one push, all inside its transaction: sessions, alerts, batches and records row by row,
+//! beat chunks together at the end (COPY into a temporary table, then one `INSERT … SELECT … ON CONFLICT DO
+//! NOTHING` — COPY straight into beat_chunks is refused because of row-level security), the server outbox
+//! rows for what was new, and the rejections.
+
+use super::prepare::{self, Refusal};
+use super::records::{merge_body, merge_tombstone};
+use crate::topics::{self, AlertOrigin, AlertRecord, BeatsChunk, SessionRecord};
+use auren_protocol::error::codes::row;
+use auren_protocol::{AlertChange, Change, Hlc, RowRejection, SessionChange};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, Row};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use uuid::Uuid;
+
+/// The chunk's fields other than its RR, kept as jsonb only when a chunk has any.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ChunkExtras {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub t_breaks: Vec<auren_protocol::TimeBreak>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rr_overrides: Vec<auren_protocol::RrOverride>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<auren_protocol::ArtifactMark>,
+}
+
+impl ChunkExtras {
+    fn of(chunk: &auren_protocol::BeatsChunk) -> Option<Self> {
+        if chunk.t_breaks.is_empty() && chunk.rr_overrides.is_empty() && chunk.artifacts.is_empty() {
+            return None;
+        }
+        Some(Self {
+            t_breaks: chunk.t_breaks.clone(),
+            rr_overrides: chunk.rr_overrides.clone(),
+            artifacts: chunk.artifacts.clone(),
+        })
+    }
+}
+
+/// A chunk waiting for the batched insert.
+pub struct PendingChunk {
+    pub wall_ms: i64,
+    pub chunk: auren_protocol::BeatsChunk,
+}
+
+/// What one push transaction accumulates.
+pub struct PushContext {
+    pub user: Uuid,
+    pub device: Uuid,
+    pub version: i64,
+    /// Session key → started_at of every session this push may refer to.
+    pub session_starts: HashMap<String, i64>,
+    pub chunks: Vec<PendingChunk>,
+    pub outbox: Vec<(&'static str, Vec<u8>)>,
+    pub rejected: Vec<(RowRejection, serde_json::Value)>,
+}
+
+impl PushContext {
+    fn emit(&mut self, topic: &'static str, payload: &impl Serialize) -> Result<(), sqlx::Error> {
+        let bytes = serde_json::to_vec(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        self.outbox.push((topic, bytes));
+        Ok(())
+    }
+
+    pub fn reject(&mut self, outbox_id: i64, change: &Change, refusal: Refusal) {
+        let payload = serde_json::to_value(change).unwrap_or(serde_json::Value::Null);
+        self.rejected
+            .push((prepare::rejection(outbox_id, refusal), payload));
+    }
+}
+
+/// Loads the start times of the sessions `keys` (those already stored).
+pub async fn load_session_starts(
+    conn: &mut PgConnection,
+    user: Uuid,
+    keys: &[String],
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT session_key, started_at FROM sessions WHERE user_id = $1 AND session_key = ANY($2)",
+    )
+    .bind(user)
+    .bind(keys)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
+/// Applies one checked row; a refusal discovered here (an unknown session) is returned, not raised.
+pub async fn apply_row(
+    conn: &mut PgConnection,
+    ctx: &mut PushContext,
+    change: &Change,
+) -> Result<Option<Refusal>, sqlx::Error> {
+    match change {
+        Change::Session(s) => insert_session(conn, ctx, s).await.map(|()| None),
+        Change::Beats(chunk) => Ok(queue_chunk(ctx, chunk)),
+        Change::Alert(a) => {
+            if !ctx.session_starts.contains_key(&a.session_key) {
+                return Ok(Some(unknown_session(&a.session_key)));
+            }
+            insert_alert(conn, ctx, a).await.map(|()| None)
+        }
+        Change::Gaps(_) | Change::HrSamples(_) | Change::Metrics(_) => insert_batch(conn, ctx, change).await,
+        Change::Tombstone(t) => apply_tombstone(conn, ctx, t).await.map(|()| None),
+        Change::Tag(_) | Change::Note(_) | Change::Morning(_) | Change::Memory(_) | Change::Setting(_) => {
+            apply_record(conn, ctx, change).await.map(|()| None)
+        }
+        Change::Unknown => Ok(Some((row::UNSUPPORTED, "unknown change type".to_owned()))),
+    }
+}
+
+fn unknown_session(key: &str) -> Refusal {
+    (
+        row::UNKNOWN_SESSION,
+        format!("session {key:?} was never pushed; push its session row first"),
+    )
+}
+
+async fn insert_session(
+    conn: &mut PgConnection,
+    ctx: &mut PushContext,
+    s: &SessionChange,
+) -> Result<(), sqlx::Error> {
+    let strap = s
+        .strap
+        .as_ref()
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let changed = sqlx::query(
+        "INSERT INTO sessions (user_id, session_key, device_id, started_at, ended_at, kind, source, strap, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (user_id, session_key) DO UPDATE SET ended_at = EXCLUDED.ended_at, version = EXCLUDED.version \
+         WHERE sessions.ended_at IS NULL AND EXCLUDED.ended_at IS NOT NULL \
+         RETURNING started_at",
+    )
+    .bind(ctx.user)
+    .bind(&s.session_key)
+    .bind(ctx.device)
+    .bind(s.started_at)
+    .bind(s.ended_at)
+    .bind(&s.kind)
+    .bind(&s.source)
+    .bind(strap)
+    .bind(ctx.version)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = changed {
+        let started_at: i64 = row.try_get(0)?;
+        ctx.session_starts.insert(s.session_key.clone(), started_at);
+        let record = SessionRecord {
+            v: topics::PAYLOAD_VERSION,
+            user_id: ctx.user,
+            device_id: ctx.device,
+            session: s.clone(),
+        };
+        ctx.emit(topics::SESSIONS_TOPIC, &record)?;
+    }
+    Ok(())
+}
+
+/// Places a chunk in time (its session must be known) and queues it for the batched insert.
+fn queue_chunk(ctx: &mut PushContext, chunk: &auren_protocol::BeatsChunk) -> Option<Refusal> {
+    let Some(&started_at) = ctx.session_starts.get(&chunk.session_key) else {
+        return Some(unknown_session(&chunk.session_key));
+    };
+    let offset = chunk.start_ms.round();
+    let wall = started_at as f64 + offset;
+    if !(prepare::EARLIEST_MS as f64..prepare::LATEST_MS as f64).contains(&wall) {
+        return Some((row::INVALID, "the chunk's start is outside 2000–2100".to_owned()));
+    }
+    // In range after the check above, so the cast is exact.
+    let wall_ms = wall as i64;
+    ctx.chunks.push(PendingChunk {
+        wall_ms,
+        chunk: chunk.clone(),
+    });
+    None
+}
+
+async fn insert_alert(
+    conn: &mut PgConnection,
+    ctx: &mut PushContext,
+    a: &AlertChange,
+) -> Result<(), sqlx::Error> {
+    let new = sqlx::query(
+        "INSERT INTO alerts (user_id, rule, window_start_ms, session_key, at_ms, at, severity, message, evidence, \
+                             origin, device_id, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'device', $10, $11) \
+         ON CONFLICT ON CONSTRAINT alerts_natural_key DO NOTHING",
+    )
+    .bind(ctx.user)
+    .bind(&a.rule)
+    .bind(a.window_start_ms)
+    .bind(&a.session_key)
+    .bind(a.at_ms)
+    .bind(a.at)
+    .bind(&a.severity)
+    .bind(&a.message)
+    .bind(&a.evidence)
+    .bind(ctx.device)
+    .bind(ctx.version)
+    .execute(&mut *conn)
+    .await?;
+    if new.rows_affected() > 0 {
+        let record = AlertRecord {
+            v: topics::PAYLOAD_VERSION,
+            user_id: ctx.user,
+            origin: AlertOrigin::Device,
+            device_id: Some(ctx.device),
+            alert: a.clone(),
+        };
+        ctx.emit(topics::ALERTS_TOPIC, &record)?;
+    }
+    Ok(())
+}
+
+async fn insert_batch(
+    conn: &mut PgConnection,
+    ctx: &mut PushContext,
+    change: &Change,
+) -> Result<Option<Refusal>, sqlx::Error> {
+    let (kind, session_key, first_ms) = match change {
+        Change::Gaps(g) => ("gaps", &g.session_key, g.gaps.first().map(|g| g.from_ms)),
+        Change::HrSamples(h) => ("hr_samples", &h.session_key, h.samples.first().map(|s| s.t_ms)),
+        Change::Metrics(m) => ("metrics", &m.session_key, m.values.first().map(|v| v.t_ms)),
+        _ => return Ok(Some((row::UNSUPPORTED, "not a batch".to_owned()))),
+    };
+    let Some(first_ms) = first_ms.filter(|t| t.is_finite()) else {
+        return Ok(Some((
+            row::INVALID,
+            "the batch's first time is missing or not finite".to_owned(),
+        )));
+    };
+    if !ctx.session_starts.contains_key(session_key) {
+        return Ok(Some(unknown_session(session_key)));
+    }
+    let body = serde_json::to_value(change).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query(
+        "INSERT INTO session_batches (user_id, session_key, kind, first_ms, device_id, body, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+    )
+    .bind(ctx.user)
+    .bind(session_key)
+    .bind(kind)
+    .bind(first_ms)
+    .bind(ctx.device)
+    .bind(body)
+    .bind(ctx.version)
+    .execute(&mut *conn)
+    .await?;
+    Ok(None)
+}
+
+/// The stored body and tombstone of a record.
+async fn stored_record(
+    conn: &mut PgConnection,
+    user: Uuid,
+    collection: &str,
+    key: &str,
+) -> Result<(Option<Change>, Option<Hlc>), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT body, tombstone FROM records WHERE user_id = $1 AND collection = $2 AND key = $3",
+    )
+    .bind(user)
+    .bind(collection)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok((None, None)) };
+    let body: Option<serde_json::Value> = row.try_get(0)?;
+    let tombstone: Option<serde_json::Value> = row.try_get(1)?;
+    Ok((
+        body.and_then(|b| serde_json::from_value(b).ok()),
+        tombstone.and_then(|t| serde_json::from_value(t).ok()),
+    ))
+}
+
+async fn apply_record(
+    conn: &mut PgConnection,
+    ctx: &mut PushContext,
+    change: &Change,
+) -> Result<(), sqlx::Error> {
+    let Some((collection, key)) = prepare::record_address(change) else {
+        return Ok(());
+    };
+    let (stored, _) = stored_record(conn, ctx.user, collection, &key).await?;
+    let Some(merged) = merge_body(stored.as_ref(), change) else {
+        return Ok(());
+    };
+    let body = serde_json::to_value(&merged).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query(
+        "INSERT INTO records (user_id, collection, key, device_id, body, version) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (user_id, collection, key) DO UPDATE \
+         SET body = EXCLUDED.body, device_id = EXCLUDED.device_id, version = EXCLUDED.version",
+    )
+    .bind(ctx.user)
+    .bind(collection)
+    .bind(&key)
+    .bind(ctx.device)
+    .bind(body)
+    .bind(ctx.version)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn apply_tombstone(
+    conn: &mut PgConnection,
+    ctx: &mut PushContext,
+    t: &auren_protocol::TombstoneChange,
+) -> Result<(), sqlx::Error> {
+    let Some(collection) = prepare::collection_name(t.collection) else {
+        return Ok(());
+    };
+    let (_, stored) = stored_record(conn, ctx.user, collection, &t.key).await?;
+    let Some(winner) = merge_tombstone(stored.as_ref(), &t.hlc) else {
+        return Ok(());
+    };
+    let stamp = serde_json::to_value(&winner).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query(
+        "INSERT INTO records (user_id, collection, key, device_id, tombstone, version) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (user_id, collection, key) DO UPDATE \
+         SET tombstone = EXCLUDED.tombstone, device_id = EXCLUDED.device_id, version = EXCLUDED.version",
+    )
+    .bind(ctx.user)
+    .bind(collection)
+    .bind(&t.key)
+    .bind(ctx.device)
+    .bind(stamp)
+    .bind(ctx.version)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// One COPY text-format field: backslash, tab, newline and carriage return escaped.
+fn copy_text(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// The COPY text rows of the queued chunks.
+fn copy_rows(chunks: &[PendingChunk]) -> Result<String, sqlx::Error> {
+    let mut out = String::with_capacity(chunks.iter().map(|c| 64 + c.chunk.rr_raw.len() * 5).sum());
+    for pending in chunks {
+        let chunk = &pending.chunk;
+        copy_text(&mut out, &chunk.session_key);
+        // `{:?}` of an f64 prints the shortest text that reads back as the same value.
+        let _ = write!(out, "\t{:?}\t{}\t{{", chunk.start_ms, pending.wall_ms);
+        for (i, raw) in chunk.rr_raw.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            // Bit-cast to smallint (the column's type); the pull casts back.
+            let _ = write!(out, "{}", *raw as i16);
+        }
+        out.push_str("}\t");
+        match ChunkExtras::of(chunk) {
+            Some(extras) => {
+                let json = serde_json::to_string(&extras).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+                copy_text(&mut out, &json);
+            }
+            None => out.push_str("\\N"),
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// Inserts the queued chunks (new ones only) and queues their outbox messages; returns how many beats
+/// were new.
+pub async fn insert_chunks(conn: &mut PgConnection, ctx: &mut PushContext) -> Result<u64, sqlx::Error> {
+    if ctx.chunks.is_empty() {
+        return Ok(0);
+    }
+    sqlx::query(
+        "CREATE TEMP TABLE IF NOT EXISTS push_beats \
+         (session_key text, start_ms float8, wall_ms bigint, rr_raw smallint[], extras jsonb) ON COMMIT DELETE ROWS",
+    )
+    .execute(&mut *conn)
+    .await?;
+    let rows = copy_rows(&ctx.chunks)?;
+    let mut copy = conn.copy_in_raw("COPY push_beats FROM STDIN").await?;
+    copy.send(rows.as_bytes()).await?;
+    copy.finish().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO beat_chunks (user_id, session_key, start_ms, wall_ms, device_id, rr_raw, extras, version) \
+         SELECT $1, session_key, start_ms, wall_ms, $2, rr_raw, extras, $3 FROM push_beats \
+         ON CONFLICT DO NOTHING RETURNING session_key, start_ms",
+    )
+    .bind(ctx.user)
+    .bind(ctx.device)
+    .bind(ctx.version)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut new_keys = std::collections::HashSet::with_capacity(inserted.len());
+    for row in &inserted {
+        let key: String = row.try_get(0)?;
+        let start: f64 = row.try_get(1)?;
+        new_keys.insert((key, start.to_bits()));
+    }
+    let chunks = std::mem::take(&mut ctx.chunks);
+    let mut beats = 0_u64;
+    for pending in chunks {
+        if !new_keys.contains(&(
+            pending.chunk.session_key.clone(),
+            pending.chunk.start_ms.to_bits(),
+        )) {
+            continue;
+        }
+        beats += pending.chunk.rr_raw.len() as u64;
+        let started_at = ctx
+            .session_starts
+            .get(&pending.chunk.session_key)
+            .copied()
+            .unwrap_or_default();
+        let message = BeatsChunk {
+            v: topics::PAYLOAD_VERSION,
+            user_id: ctx.user,
+            device_id: ctx.device,
+            session_key: pending.chunk.session_key.clone(),
+            session_started_at_ms: started_at,
+            wall_ms: pending.wall_ms,
+            chunk: pending.chunk,
+        };
+        ctx.emit(topics::BEATS_TOPIC, &message)?;
+    }
+    Ok(beats)
+}
+
+/// Writes the outbox messages and the rejections of the push.
+pub async fn write_outbox_and_rejections(
+    conn: &mut PgConnection,
+    ctx: &PushContext,
+) -> Result<(), sqlx::Error> {
+    if !ctx.outbox.is_empty() {
+        let topics: Vec<&str> = ctx.outbox.iter().map(|(t, _)| *t).collect();
+        let payloads: Vec<Vec<u8>> = ctx.outbox.iter().map(|(_, p)| p.clone()).collect();
+        sqlx::query(
+            "INSERT INTO server_outbox (topic, key, payload) SELECT t, $2, p FROM UNNEST($1::text[], $3::bytea[]) AS u(t, p)",
+        )
+        .bind(&topics)
+        .bind(ctx.user.to_string())
+        .bind(&payloads)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for (rejection, payload) in &ctx.rejected {
+        sqlx::query(
+            "INSERT INTO rejected_rows (user_id, device_id, outbox_id, code, reason, payload) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(ctx.user)
+        .bind(ctx.device)
+        .bind(rejection.outbox_id)
+        .bind(&rejection.code)
+        .bind(&rejection.message)
+        .bind(payload)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}

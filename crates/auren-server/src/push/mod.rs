@@ -1,0 +1,206 @@
+//! POST /v1/sync/push: a device's outbox rows, applied in order in one transaction that also advances the
+//! device's last applied outbox id. Rows at or below that id were applied before (a retry, a duplicate, a
+//! response lost after commit) and are skipped, so a push changes the server at most once. A row that fails
+//! its checks is answered in `rejected`, recorded in `rejected_rows` and counted as applied.
+//!
+//! The transaction first bumps the user's version (`UPDATE user_versions … RETURNING`), which holds the
+//! user's row lock to the end: pushes of one user apply one after another, every row they write carries
+//! that version, and versions become visible in order, so a pull never skips a late commit.
+
+mod apply;
+mod prepare;
+mod records;
+
+pub use apply::ChunkExtras;
+pub use prepare::collection_of;
+
+use crate::app::{ApiJson, Authed, SharedState, check_quota};
+use crate::auth::validate;
+use crate::db::begin_as;
+use crate::error::ApiError;
+use apply::PushContext;
+use auren_protocol::{PushRequest, PushResponse, PushRow, RowRejection};
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use sqlx::{PgConnection, Row};
+use std::collections::{BTreeMap, HashSet};
+use uuid::Uuid;
+
+/// Most rows in one push (the client sends fewer; more is answered 413 so it splits).
+pub const MAX_PUSH_ROWS: usize = 10_000;
+
+/// POST /v1/sync/push
+#[utoipa::path(post, path = "/v1/sync/push", tag = "sync", security(("bearer" = [])),
+    request_body = crate::openapi::PushRequestSchema,
+    responses((status = 200, description = "applied; rows at or below last_applied are done", body = crate::openapi::PushResponseSchema),
+               (status = 400, description = "not a push request, or another protocol version", body = crate::openapi::ErrorSchema),
+               (status = 403, description = "device_id is not the token's device", body = crate::openapi::ErrorSchema),
+               (status = 413, description = "too many rows or bytes: split the batch", body = crate::openapi::ErrorSchema)))]
+pub async fn push(
+    State(state): State<SharedState>,
+    Authed(claims): Authed,
+    ApiJson(request): ApiJson<PushRequest>,
+) -> Result<Response, ApiError> {
+    validate::protocol_version(request.protocol_version)?;
+    if Uuid::parse_str(&request.device_id.0).ok() != Some(claims.device_id) {
+        return Err(ApiError::Forbidden(
+            "device_id is not the device this access token was issued to",
+        ));
+    }
+    if request.rows.len() > MAX_PUSH_ROWS {
+        return Err(ApiError::TooLarge);
+    }
+    if let Err(limited) = check_quota(&state, &format!("sync:{}", claims.device_id), state.sync_quota).await {
+        return Ok(limited);
+    }
+    // In outbox order, each id once (a client bug must not apply a row twice).
+    let rows: BTreeMap<i64, &PushRow> = request.rows.iter().rev().map(|r| (r.outbox_id, r)).collect();
+    let response = apply_push(&state, claims.user_id, claims.device_id, &rows).await?;
+    Ok(Json(response).into_response())
+}
+
+async fn apply_push(
+    state: &SharedState,
+    user: Uuid,
+    device: Uuid,
+    rows: &BTreeMap<i64, &PushRow>,
+) -> Result<PushResponse, ApiError> {
+    let mut tx = begin_as(&state.pools.app, user).await?;
+    let last: Option<i64> =
+        sqlx::query_scalar("SELECT last_applied_outbox_id FROM devices WHERE id = $1 AND revoked_at IS NULL")
+            .bind(device)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let last = last.ok_or(ApiError::Forbidden("this device was removed from the account"))?;
+    let fresh: Vec<&PushRow> = rows.range(last.saturating_add(1)..).map(|(_, r)| *r).collect();
+    let already: Vec<i64> = rows.range(..=last).map(|(id, _)| *id).collect();
+    let mut rejected = recorded_rejections(&mut tx, device, &already).await?;
+    let Some(newest) = fresh.last().map(|r| r.outbox_id) else {
+        tx.rollback().await?;
+        return Ok(PushResponse {
+            last_applied: last,
+            rejected,
+        });
+    };
+    let version: i64 = sqlx::query_scalar(
+        "UPDATE user_versions SET version = version + 1 WHERE user_id = $1 RETURNING version",
+    )
+    .bind(user)
+    .fetch_one(&mut *tx)
+    .await?;
+    let mut ctx = PushContext {
+        user,
+        device,
+        version,
+        session_starts: Default::default(),
+        chunks: Vec::new(),
+        outbox: Vec::new(),
+        rejected: Vec::new(),
+    };
+    let keys: Vec<String> = fresh
+        .iter()
+        .filter_map(|r| r.change.session_key().map(str::to_owned))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    ctx.session_starts = apply::load_session_starts(&mut tx, user, &keys).await?;
+    let counts = apply_rows(&mut tx, &mut ctx, &fresh).await?;
+    ensure_chunk_partitions(state, &ctx).await?;
+    let beats = apply::insert_chunks(&mut tx, &mut ctx).await?;
+    apply::write_outbox_and_rejections(&mut tx, &ctx).await?;
+    sqlx::query(
+        "UPDATE devices SET last_applied_outbox_id = GREATEST(last_applied_outbox_id, $2), last_seen_at = now() \
+         WHERE id = $1",
+    )
+    .bind(device)
+    .bind(newest)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    state.wake.notify(user).await;
+    metrics::counter!("auren_push_rows_total").increment(counts);
+    metrics::counter!("auren_beats_ingested_total").increment(beats);
+    metrics::counter!("auren_push_rejected_total").increment(ctx.rejected.len() as u64);
+    rejected.extend(ctx.rejected.into_iter().map(|(r, _)| r));
+    Ok(PushResponse {
+        last_applied: newest.max(last),
+        rejected,
+    })
+}
+
+/// Checks and applies the fresh rows in order; returns how many there were.
+async fn apply_rows(
+    conn: &mut PgConnection,
+    ctx: &mut PushContext,
+    fresh: &[&PushRow],
+) -> Result<u64, ApiError> {
+    for row in fresh {
+        let refusal = match prepare::check(&row.change) {
+            Err(refusal) => Some(refusal),
+            Ok(()) => apply::apply_row(conn, ctx, &row.change).await?,
+        };
+        if let Some(refusal) = refusal {
+            ctx.reject(row.outbox_id, &row.change, refusal);
+        }
+    }
+    Ok(fresh.len() as u64)
+}
+
+/// Makes sure the month partition of every queued chunk exists (created ahead at start and daily; a chunk
+/// far in the past gets its month here, before the insert, so it never lands in the DEFAULT partition).
+async fn ensure_chunk_partitions(state: &SharedState, ctx: &PushContext) -> Result<(), ApiError> {
+    let months: HashSet<i64> = ctx
+        .chunks
+        .iter()
+        .map(|c| crate::db::month_start_ms(c.wall_ms))
+        .collect();
+    let missing: Vec<i64> = {
+        let known = state
+            .partitions
+            .lock()
+            .map_err(|_| ApiError::internal(PoisonedCache))?;
+        months.into_iter().filter(|m| !known.contains(m)).collect()
+    };
+    for month in missing {
+        crate::db::ensure_partitions(&state.pools.owner, month, month).await?;
+        state
+            .partitions
+            .lock()
+            .map_err(|_| ApiError::internal(PoisonedCache))?
+            .insert(month);
+    }
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the partition cache lock was poisoned")]
+struct PoisonedCache;
+
+/// The rejections recorded when rows `ids` were first applied (a retried push gets the same answer).
+async fn recorded_rejections(
+    conn: &mut PgConnection,
+    device: Uuid,
+    ids: &[i64],
+) -> Result<Vec<RowRejection>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "SELECT outbox_id, code, reason FROM rejected_rows WHERE device_id = $1 AND outbox_id = ANY($2) ORDER BY outbox_id",
+    )
+    .bind(device)
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            Ok(RowRejection {
+                outbox_id: r.try_get(0)?,
+                code: r.try_get(1)?,
+                message: r.try_get(2)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?)
+}
