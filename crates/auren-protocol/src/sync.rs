@@ -1,0 +1,95 @@
+//! Push and pull.
+//!
+//! Push: a device sends its outbox rows in outbox order; the server applies them in one transaction that
+//! also advances the device's last applied outbox id, so a retried or duplicated push changes nothing (rows
+//! at or below it are skipped). A row the server cannot accept is answered in `rejected` and recorded; it
+//! still counts as applied, so it never blocks the rows after it, and the device keeps its local data.
+//!
+//! Pull: every change newer than `cursor` (the per-user version the last pull returned), in version order.
+//! A coach pulls an athlete's data with `athlete` set, under a separate cursor per athlete.
+
+use crate::UserId;
+use crate::change::Change;
+use crate::hlc::DeviceId;
+use serde::{Deserialize, Serialize};
+
+/// A batch of outbox rows, oldest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub protocol_version: u32,
+    /// Must be the device the access token was issued to.
+    pub device_id: DeviceId,
+    pub rows: Vec<PushRow>,
+}
+
+/// One outbox row: its local id (increasing, never reused) and the change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PushRow {
+    pub outbox_id: i64,
+    pub change: Change,
+}
+
+/// What the server applied.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// The device's last applied outbox id after this push (never lower than before): every row up to it
+    /// is done, accepted or rejected, and the device may forget it.
+    pub last_applied: i64,
+    /// Rows of this push the server refused, with why; the device parks them for a person to see.
+    #[serde(default)]
+    pub rejected: Vec<RowRejection>,
+}
+
+/// One refused row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowRejection {
+    pub outbox_id: i64,
+    /// One of [`crate::error::codes::row`].
+    pub code: String,
+    pub message: String,
+}
+
+/// Everything newer than `cursor`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    pub protocol_version: u32,
+    /// The `cursor` of the last pull's answer (0 the first time).
+    pub cursor: i64,
+    /// A coach reading an athlete who granted access; `None` for the account's own data.
+    #[serde(default)]
+    pub athlete: Option<UserId>,
+    /// At most this many changes (the server caps it).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// When nothing is newer, wait up to this long for something to be (long-poll); `None` answers at once.
+    #[serde(default)]
+    pub wait_ms: Option<u32>,
+}
+
+/// Changes in version order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub changes: Vec<PulledChange>,
+    /// The version to send as the next `cursor`: never lower than the request's.
+    pub cursor: i64,
+    /// More changes wait beyond `cursor`: pull again at once.
+    pub more: bool,
+}
+
+/// A change with the user version that made it visible and who made it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PulledChange {
+    pub version: i64,
+    pub origin: Origin,
+    pub change: Change,
+}
+
+/// Who made a change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Origin {
+    /// A device of the account (the pulling device itself included).
+    Device { device_id: DeviceId },
+    /// The server (the alerts its consumer found).
+    Server,
+}

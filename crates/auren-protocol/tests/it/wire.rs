@@ -1,0 +1,202 @@
+//! The wire shapes: one example of every change (snapshot, so a change of shape is seen in review), lenient
+//! reading of what a newer peer sends, and secrets kept out of `Debug`.
+
+use auren_protocol::auth::{Login, SignedIn, TokenPair};
+use auren_protocol::change::{Gap, HrSample, MetricValue, MorningValue, StrapInfo};
+use auren_protocol::*;
+use std::collections::BTreeMap;
+
+fn stamp(wall_ms: i64) -> Hlc {
+    Hlc {
+        wall_ms,
+        counter: 0,
+        device: DeviceId("d1".into()),
+    }
+}
+
+fn every_change() -> Vec<Change> {
+    let key = "d1:7".to_owned();
+    vec![
+        Change::Session(SessionChange {
+            session_key: key.clone(),
+            started_at: 1_780_000_000_000,
+            ended_at: None,
+            kind: "rest".into(),
+            source: "ble:AA:BB".into(),
+            strap: Some(StrapInfo {
+                address: "AA:BB".into(),
+                name: "H10".into(),
+                manufacturer: None,
+                model: None,
+            }),
+        }),
+        Change::Beats(BeatsChunk {
+            session_key: key.clone(),
+            start_ms: 781.25,
+            rr_raw: vec![800, 812],
+            t_breaks: Vec::new(),
+            rr_overrides: Vec::new(),
+            artifacts: vec![ArtifactMark {
+                index: 1,
+                label: "ectopic".into(),
+            }],
+        }),
+        Change::Gaps(GapsChange {
+            session_key: key.clone(),
+            gaps: vec![Gap {
+                from_ms: 5000.0,
+                to_ms: 9000.0,
+            }],
+        }),
+        Change::HrSamples(HrSamplesChange {
+            session_key: key.clone(),
+            samples: vec![HrSample {
+                t_ms: 1000.0,
+                bpm: 61.0,
+            }],
+        }),
+        Change::Metrics(MetricsChange {
+            session_key: key.clone(),
+            values: vec![MetricValue {
+                t_ms: 60_000.0,
+                name: "rmssd_60s".into(),
+                value: 42.5,
+            }],
+        }),
+        Change::Alert(AlertChange {
+            session_key: key.clone(),
+            at_ms: 120_000.0,
+            at: 1_780_000_120_000,
+            window_start_ms: 1_780_000_000_000,
+            rule: "cns_fatigue".into(),
+            severity: "warning".into(),
+            message: "DFA a1 low at rest".into(),
+            evidence: serde_json::json!({"values": [["dfa_a1", 0.6]]}),
+        }),
+        Change::Tag(TagChange {
+            key: "d1:3".into(),
+            session_key: key.clone(),
+            at_ms: Lww::new(1500.0, stamp(10)),
+            name: Lww::new("coffee".into(), stamp(10)),
+        }),
+        Change::Note(NoteChange {
+            session_key: key,
+            text: Lww::new(Some("slept badly".into()), stamp(11)),
+        }),
+        Change::Morning(MorningChange {
+            day: 20_600,
+            reading: Lww::new(
+                MorningValue {
+                    ln_rmssd: 4.1,
+                    resting_hr: Some(52.0),
+                    session_key: None,
+                },
+                stamp(12),
+            ),
+        }),
+        Change::Memory(MemoryChange {
+            key: "d1:m1".into(),
+            fields: BTreeMap::from([(
+                "text".to_owned(),
+                Lww::new(serde_json::json!("likes mornings"), stamp(13)),
+            )]),
+        }),
+        Change::Setting(SettingChange {
+            key: "units".into(),
+            value: Lww::new(serde_json::json!("metric"), stamp(14)),
+        }),
+        Change::Tombstone(TombstoneChange {
+            collection: Collection::Tag,
+            key: "d1:3".into(),
+            hlc: stamp(15),
+        }),
+    ]
+}
+
+#[test]
+fn a_push_of_every_change_round_trips_and_keeps_its_shape() {
+    let push = PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        device_id: DeviceId("d1".into()),
+        rows: every_change()
+            .into_iter()
+            .zip(1..)
+            .map(|(change, outbox_id)| PushRow { outbox_id, change })
+            .collect(),
+    };
+    let json = serde_json::to_value(&push).unwrap();
+    assert_eq!(serde_json::from_value::<PushRequest>(json.clone()).unwrap(), push);
+    insta::assert_json_snapshot!("push_request", json);
+}
+
+#[test]
+fn a_pull_answer_round_trips() {
+    let pull = PullResponse {
+        changes: every_change()
+            .into_iter()
+            .zip(1..)
+            .map(|(change, version)| PulledChange {
+                version,
+                origin: if version % 2 == 0 {
+                    Origin::Server
+                } else {
+                    Origin::Device {
+                        device_id: DeviceId("d2".into()),
+                    }
+                },
+                change,
+            })
+            .collect(),
+        cursor: 12,
+        more: false,
+    };
+    let text = serde_json::to_string(&pull).unwrap();
+    assert_eq!(serde_json::from_str::<PullResponse>(&text).unwrap(), pull);
+}
+
+#[test]
+fn what_a_newer_peer_sends_is_read_leniently() {
+    let row: PushRow =
+        serde_json::from_str(r#"{"outbox_id": 3, "change": {"type": "hologram", "x": 1}}"#).unwrap();
+    assert_eq!(row.change, Change::Unknown);
+    let tomb: TombstoneChange = serde_json::from_str(
+        r#"{"collection": "playlist", "key": "k", "hlc": {"wall_ms": 1, "counter": 0, "device": "d"}}"#,
+    )
+    .unwrap();
+    assert_eq!(tomb.collection, Collection::Unknown);
+    let pull: PullRequest = serde_json::from_str(r#"{"protocol_version": 1, "cursor": 5}"#).unwrap();
+    assert_eq!((pull.athlete, pull.wait_ms, pull.limit), (None, None, None));
+}
+
+#[test]
+fn debug_output_never_shows_secrets() {
+    let login = Login {
+        email: "a@example.org".into(),
+        password: "hunter2-secret".into(),
+        device_name: "laptop".into(),
+    };
+    let signed = SignedIn {
+        user_id: UserId("u".into()),
+        email: "a@example.org".into(),
+        device_id: DeviceId("d".into()),
+        tokens: TokenPair {
+            access_token: "v4.local.ACCESS-SECRET".into(),
+            access_expires_at_ms: 1,
+            refresh_token: "REFRESH-SECRET".into(),
+        },
+    };
+    let shown = format!("{login:?} {signed:?}");
+    for secret in ["hunter2-secret", "ACCESS-SECRET", "REFRESH-SECRET"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(shown.contains("a@example.org"));
+}
+
+#[test]
+fn error_bodies_carry_a_code_and_a_message() {
+    let body = ErrorBody::new(error::codes::TOKEN_REUSED, "this refresh token was already used");
+    assert_eq!(
+        serde_json::to_string(&body).unwrap(),
+        r#"{"code":"token_reused","message":"this refresh token was already used"}"#
+    );
+}
