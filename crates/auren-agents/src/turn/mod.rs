@@ -1,0 +1,371 @@
+//! The turn loop: [`Coach::ask`] answers one question. The red-flag check answers first; the supervisor
+//! routes (rules, then a model only when they don't decide); the specialist gets a typed [`Brief`] and runs
+//! a tool loop over the [`Toolbox`], handing off to another specialist through the `handoff` tool; the
+//! [`GuardBook`] bounds it; anything that stops a model (a tripped guard, a refused budget, no provider,
+//! an open breaker) ends in the offline analyst's answer. The final text is grounded against the
+//! receipts, a cheap extraction proposes memories, and the turn is stored.
+//!
+//! Layout: `brief.rs` (the typed brief, the prompts, the handoff tool), `guards.rs`, `model.rs` (one
+//! streamed model call, bounded by cancellation and the time budget), `specialists.rs` (routing and the
+//! tool loop), `extract.rs` (memory extraction), `record.rs` (storing the turn).
+
+mod brief;
+mod extract;
+mod guards;
+mod model;
+mod record;
+mod specialists;
+
+pub use brief::{Brief, BriefMemory, BriefReceipt, BriefValue, HANDOFF_TOOL, HandoffNote, system_prompt};
+pub use extract::{ProposedMemory, rule_proposals};
+pub use guards::{GuardBook, GuardLimits, Tripped};
+
+use auren_gateway::{Gateway, GatewayError, ProviderKind};
+use auren_store::conversations::{NewMessage, Role};
+use auren_store::{ConversationId, MessageId, StoreError};
+use tokio::sync::mpsc::Sender;
+use tokio_util::sync::CancellationToken;
+
+use crate::events::{AgentEvent, RouteReason, Specialist, TurnOutcome, TurnUsage};
+use crate::receipt::Receipt;
+use crate::redflag::{self, REFERRAL, RecentAlert};
+use crate::tools::{ToolError, Toolbox};
+
+/// Whether memories the extraction proposes are applied at once or wait for the person's yes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MemoryApply {
+    Immediate,
+    #[default]
+    AskFirst,
+}
+
+/// How the coach runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoachConfig {
+    /// The gateway model alias (empty: the gateway's default).
+    pub model: String,
+    /// The wire format of the alias's first route, which decides the tool-schema transform.
+    pub wire: ProviderKind,
+    pub guards: GuardLimits,
+    pub memory_apply: MemoryApply,
+    /// Output cap of each specialist call.
+    pub max_tokens: u32,
+}
+
+impl Default for CoachConfig {
+    fn default() -> Self {
+        Self {
+            model: String::new(),
+            wire: ProviderKind::OpenAi,
+            guards: GuardLimits::default(),
+            memory_apply: MemoryApply::default(),
+            max_tokens: 1024,
+        }
+    }
+}
+
+/// A turn that could not be run or stored (a model failing is not one: the offline analyst answers).
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("could not {what}")]
+    Store {
+        what: &'static str,
+        #[source]
+        source: StoreError,
+    },
+}
+
+fn store_error(what: &'static str) -> impl FnOnce(StoreError) -> AgentError {
+    move |source| AgentError::Store { what, source }
+}
+
+/// The supervisor and its specialists over one person's data.
+#[derive(Clone, Debug)]
+pub struct Coach {
+    gateway: Option<Gateway>,
+    toolbox: Toolbox,
+    config: CoachConfig,
+}
+
+/// Why a model stopped answering the turn.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    Guard(Tripped),
+    Gateway(GatewayError),
+}
+
+/// The answer before the red-flag prefix and grounding.
+#[derive(Debug)]
+pub(crate) struct Answered {
+    pub text: String,
+    pub specialist: Specialist,
+    pub offline: bool,
+}
+
+/// The state of one turn.
+pub(crate) struct Turn<'a> {
+    pub coach: &'a Coach,
+    pub events: Sender<AgentEvent>,
+    pub cancel: CancellationToken,
+    pub deadline: tokio::time::Instant,
+    pub guards: GuardBook,
+    pub receipts: Vec<Receipt>,
+    pub usage: TurnUsage,
+    /// Steps to store with the answer: kind, JSON payload, Unix ms.
+    pub steps: Vec<(String, serde_json::Value, i64)>,
+    pub conversation: ConversationId,
+    /// The model that wrote the answer (`provider:model`).
+    pub answered_by: Option<String>,
+}
+
+impl Coach {
+    /// A coach; with no gateway every answer is the offline analyst's.
+    pub fn new(gateway: Option<Gateway>, toolbox: Toolbox, config: CoachConfig) -> Self {
+        Self {
+            gateway,
+            toolbox,
+            config,
+        }
+    }
+
+    pub fn toolbox(&self) -> &Toolbox {
+        &self.toolbox
+    }
+
+    pub fn config(&self) -> &CoachConfig {
+        &self.config
+    }
+
+    /// Answers `question` in `conversation` (a new one when `None`), streaming the turn's events; the
+    /// last event is [`AgentEvent::Done`] with the returned outcome. The turn is stored.
+    pub async fn ask(
+        &self,
+        conversation: Option<ConversationId>,
+        question: &str,
+        events: Sender<AgentEvent>,
+        cancel: CancellationToken,
+    ) -> Result<TurnOutcome, AgentError> {
+        let (conversation, question_id) = self.store_question(conversation, question).await?;
+        let mut turn = Turn {
+            coach: self,
+            events,
+            cancel,
+            deadline: tokio::time::Instant::now() + self.config.guards.time_budget,
+            guards: GuardBook::new(self.config.guards.clone()),
+            receipts: Vec::new(),
+            usage: TurnUsage::default(),
+            steps: Vec::new(),
+            conversation,
+            answered_by: None,
+        };
+        let alerts = turn.recent_alerts().await;
+        let red_flag = redflag::detect(question, &alerts);
+        if let Some(flag) = red_flag {
+            turn.emit(AgentEvent::Routed {
+                specialist: Specialist::Safety,
+                by: RouteReason::RedFlag,
+            })
+            .await;
+            turn.emit(AgentEvent::Text {
+                delta: format!("{REFERRAL}\n\n"),
+            })
+            .await;
+            turn.step("red_flag", serde_json::json!({ "flag": flag }));
+        }
+        let answered = turn.answer(question, &alerts).await;
+        let text = match red_flag {
+            Some(_) => format!("{REFERRAL}\n\n{}", answered.text),
+            None => answered.text,
+        };
+        let claims = crate::grounding::ground(&text, &turn.receipts);
+        for claim in &claims {
+            turn.emit(AgentEvent::Claim(claim.clone())).await;
+        }
+        turn.extract_memories(question, question_id, answered.offline)
+            .await;
+        turn.usage.model_calls = turn.guards.model_calls();
+        let outcome = TurnOutcome {
+            answer: text,
+            specialist: answered.specialist,
+            offline: answered.offline,
+            claims,
+            usage: turn.usage.clone(),
+        };
+        turn.store_answer(question_id, &outcome).await?;
+        turn.emit(AgentEvent::Done(outcome.clone())).await;
+        Ok(outcome)
+    }
+
+    /// Stores the person's question (creating the conversation when needed) after the branch's last message.
+    async fn store_question(
+        &self,
+        conversation: Option<ConversationId>,
+        question: &str,
+    ) -> Result<(ConversationId, MessageId), AgentError> {
+        let conversations = self.toolbox.store().conversations();
+        let now = self.toolbox.clock().now().0;
+        let conversation = match conversation {
+            Some(id) => id,
+            None => {
+                let title: String = question.chars().take(60).collect();
+                conversations
+                    .create(&title, now)
+                    .await
+                    .map_err(store_error("create a conversation"))?
+            }
+        };
+        let parent = conversations
+            .latest_message(conversation)
+            .await
+            .map_err(store_error("read the conversation"))?;
+        let message = NewMessage {
+            parent,
+            role: Role::User,
+            specialist: None,
+            model: None,
+            text: question.to_owned(),
+            usage: None,
+            offline: false,
+            created_at: now,
+        };
+        let id = conversations
+            .append_message(conversation, &message)
+            .await
+            .map_err(store_error("store the question"))?;
+        Ok((conversation, id))
+    }
+}
+
+impl Turn<'_> {
+    /// Sends an event; a reader that went away does not stop the turn (it is still stored).
+    pub(crate) async fn emit(&self, event: AgentEvent) {
+        let _ = self.events.send(event).await;
+    }
+
+    pub(crate) fn step(&mut self, kind: &str, payload: serde_json::Value) {
+        let now = self.coach.toolbox.clock().now().0;
+        self.steps.push((kind.to_owned(), payload, now));
+    }
+
+    /// Alerts of the last 24 hours (none when they cannot be read: routing then goes by words alone).
+    async fn recent_alerts(&self) -> Vec<RecentAlert> {
+        const DAY_MS: i64 = 86_400_000;
+        let now = self.coach.toolbox.clock().now().0;
+        match self
+            .coach
+            .toolbox
+            .store()
+            .alerts_between(now - DAY_MS, now + 1)
+            .await
+        {
+            Ok(rows) => rows
+                .into_iter()
+                .map(|row| RecentAlert {
+                    rule: row.rule,
+                    at_unix_ms: row.at,
+                })
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%error, "recent alerts could not be read for routing");
+                Vec::new()
+            }
+        }
+    }
+
+    /// The answer: a model's when one can answer, else the offline analyst's.
+    async fn answer(&mut self, question: &str, alerts: &[RecentAlert]) -> Answered {
+        let Some(gateway) = self.coach.gateway.clone() else {
+            self.emit(AgentEvent::Routed {
+                specialist: Specialist::Offline,
+                by: RouteReason::Offline,
+            })
+            .await;
+            return self.offline(question).await;
+        };
+        match self.run_specialists(&gateway, question, alerts).await {
+            Ok(answered) => answered,
+            Err(stop) => self.fall_back(stop, question).await,
+        }
+    }
+
+    /// Reports why the model stopped, then answers offline.
+    async fn fall_back(&mut self, stop: Stop, question: &str) -> Answered {
+        match stop {
+            Stop::Guard(tripped) => {
+                self.step(
+                    "guard",
+                    serde_json::json!({"guard": tripped.guard, "message": tripped.message}),
+                );
+                self.emit(AgentEvent::Guard {
+                    guard: tripped.guard,
+                    message: tripped.message,
+                })
+                .await;
+            }
+            Stop::Gateway(GatewayError::Budget(refusal)) => {
+                let message = format!("the model budget refused the call: {refusal}");
+                self.step(
+                    "guard",
+                    serde_json::json!({"guard": "budget", "message": message}),
+                );
+                self.emit(AgentEvent::Guard {
+                    guard: crate::events::Guard::Budget,
+                    message,
+                })
+                .await;
+            }
+            Stop::Gateway(error) => {
+                let message = error_chain(&error);
+                self.step(
+                    "error",
+                    serde_json::json!({"code": "model_unavailable", "message": message}),
+                );
+                self.emit(AgentEvent::Error {
+                    code: "model_unavailable".into(),
+                    message,
+                })
+                .await;
+            }
+        }
+        self.offline(question).await
+    }
+
+    /// The offline analyst's answer, its receipts kept for grounding.
+    pub(crate) async fn offline(&mut self, question: &str) -> Answered {
+        let text = match crate::offline::answer(&self.coach.toolbox, question).await {
+            Ok(answer) => {
+                self.receipts.extend(answer.receipts);
+                answer.text
+            }
+            Err(error) => offline_failure(&error),
+        };
+        self.emit(AgentEvent::Text { delta: text.clone() }).await;
+        Answered {
+            text,
+            specialist: Specialist::Offline,
+            offline: true,
+        }
+    }
+}
+
+fn offline_failure(error: &ToolError) -> String {
+    format!(
+        "{} Your data could not be read: {error}",
+        crate::offline::OFFLINE_LABEL
+    )
+}
+
+/// An error and its causes on one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,108 @@
+//! One model call of a turn: counted by the guards, its exact wire body kept as a step, streamed (text
+//! deltas become [`AgentEvent::Text`] when asked), its usage and cost added up — and every await bounded by
+//! cancellation and the time budget, so dropping the stream ends the upstream request.
+
+use std::future::Future;
+
+use auren_gateway::providers::{anthropic, openai};
+use auren_gateway::{ChatRequest, Gateway, ProviderKind, Route, StreamEvent, ToolCall, Usage};
+use futures::StreamExt;
+
+use super::{GuardBook, Stop, Turn};
+use crate::events::{AgentEvent, TurnUsage};
+
+/// What one call answered.
+#[derive(Debug, Default)]
+pub(crate) struct ModelReply {
+    pub text: String,
+    pub tool_calls: Vec<ToolCall>,
+}
+
+/// Whether a call's text is part of the answer the person sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TextShown {
+    Streamed,
+    Hidden,
+}
+
+impl Turn<'_> {
+    /// Runs `future` unless the turn is cancelled or out of time first.
+    pub(crate) async fn bounded<F: Future>(&self, future: F) -> Result<F::Output, Stop> {
+        tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => Err(Stop::Guard(GuardBook::cancelled())),
+            () = tokio::time::sleep_until(self.deadline) => Err(Stop::Guard(self.guards.time_budget_tripped())),
+            out = future => Ok(out),
+        }
+    }
+
+    /// One streamed model call.
+    pub(crate) async fn call_model(
+        &mut self,
+        gateway: &Gateway,
+        mut request: ChatRequest,
+        shown: TextShown,
+    ) -> Result<ModelReply, Stop> {
+        self.guards.model_call().map_err(Stop::Guard)?;
+        request.conversation = Some(self.conversation.to_string());
+        let model = self.coach.config.model.clone();
+        let opened = self.bounded(gateway.stream(&model, request.clone())).await?;
+        let mut stream = opened.map_err(Stop::Gateway)?;
+        let route = stream.route().clone();
+        self.record_request(&route, &request);
+        let mut reply = ModelReply::default();
+        loop {
+            let next = self.bounded(stream.next()).await?;
+            match next {
+                None => break,
+                Some(Err(error)) => return Err(Stop::Gateway(error)),
+                Some(Ok(StreamEvent::TextDelta { text })) => {
+                    if shown == TextShown::Streamed {
+                        self.emit(AgentEvent::Text { delta: text.clone() }).await;
+                    }
+                    reply.text.push_str(&text);
+                }
+                Some(Ok(StreamEvent::ToolCall { call, .. })) => reply.tool_calls.push(call),
+                Some(Ok(StreamEvent::Usage { usage })) => self.add_usage(gateway, &route, usage).await,
+                Some(Ok(StreamEvent::Finish { .. } | StreamEvent::ToolCallDelta { .. })) => {}
+            }
+        }
+        self.answered_by = Some(format!("{}:{}", route.provider, route.model));
+        Ok(reply)
+    }
+
+    /// Keeps the exact body this call sent as a step (what the provider received).
+    fn record_request(&mut self, route: &Route, request: &ChatRequest) {
+        let max_tokens = request.max_tokens.unwrap_or(self.coach.config.max_tokens);
+        let body = match self.coach.config.wire {
+            ProviderKind::Anthropic => anthropic::request_body(&route.model, request, max_tokens),
+            ProviderKind::OpenAi => openai::request_body(&route.model, request, max_tokens, false),
+            ProviderKind::OpenAiCompatible => openai::request_body(&route.model, request, max_tokens, true),
+        };
+        let payload = match body {
+            Ok(body) => serde_json::json!({"route": route.to_string(), "body": body}),
+            Err(error) => serde_json::json!({"route": route.to_string(), "error": error.to_string()}),
+        };
+        self.step("model_request", payload);
+    }
+
+    /// Adds one call's tokens and cost to the turn and reports them.
+    async fn add_usage(&mut self, gateway: &Gateway, route: &Route, usage: Usage) {
+        let cost_usd = gateway.price(route).map_or(0.0, |p| {
+            p.cost(usage.input_tokens, usage.cached_input_tokens, usage.output_tokens)
+                .as_dollars()
+        });
+        let call = TurnUsage {
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            cost_usd,
+            estimated: usage.estimated,
+            model_calls: 1,
+        };
+        self.usage.input_tokens += call.input_tokens;
+        self.usage.output_tokens += call.output_tokens;
+        self.usage.cost_usd += call.cost_usd;
+        self.usage.estimated |= call.estimated;
+        self.emit(AgentEvent::Usage(call)).await;
+    }
+}
