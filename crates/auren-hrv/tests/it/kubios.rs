@@ -17,7 +17,7 @@ use auren_hrv::frequency::{self, SpectrumMethod};
 use auren_hrv::geometric::{stress_index, stress_index_kubios};
 use auren_hrv::nonlinear::apen::{approximate_entropy, approximate_entropy_with_tolerance};
 use auren_hrv::nonlinear::dfa::{Scales, dfa_alpha};
-use auren_hrv::nonlinear::sampen::template_match_counts;
+use auren_hrv::nonlinear::sampen::{template_match_counts, template_match_counts_in_chunks};
 use auren_hrv::panel::{COSTLY_KEYS, KEYS, PanelOptions, analyze, analyze_with};
 use auren_hrv::settings::{
     CostlyMetrics, Detrend, HrExtremes, MeanHr, Preset, SettingValue, Settings, SpectrumGrid, StressIndex,
@@ -294,6 +294,17 @@ proptest! {
     ) {
         let x: Vec<f64> = rr.iter().map(|v| if quantum > 0.0 { (v / quantum).round() * quantum } else { *v }).collect();
         prop_assert_eq!(template_match_counts(&x, r), naive_template_counts(&x, r));
+    }
+
+    #[test]
+    fn per_template_counts_do_not_depend_on_the_chunk_size(
+        rr in prop::collection::vec(600.0f64..1100.0, 4..150),
+        quantum in prop::sample::select(vec![0.0, 1.0, 8.0, 25.0]),
+        r in 1.0f64..80.0,
+        chunk in 1usize..40,
+    ) {
+        let x: Vec<f64> = rr.iter().map(|v| if quantum > 0.0 { (v / quantum).round() * quantum } else { *v }).collect();
+        prop_assert_eq!(template_match_counts_in_chunks(&x, r, chunk), naive_template_counts(&x, r));
     }
 
     #[test]

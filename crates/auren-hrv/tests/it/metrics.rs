@@ -5,7 +5,7 @@ use auren_hrv::frequency::detrend::smoothness_priors;
 use auren_hrv::frequency::spline::CubicSpline;
 use auren_hrv::frequency::welch::welch;
 use auren_hrv::frequency::{self, HF, LF, SpectrumMethod};
-use auren_hrv::nonlinear::sampen::match_counts;
+use auren_hrv::nonlinear::sampen::{match_counts, match_counts_in_chunks};
 use auren_hrv::nonlinear::{dfa_alpha1, sample_entropy};
 use auren_hrv::panel::{PanelOptions, analyze};
 use auren_hrv::time_domain::{rmssd, sdnn, time_domain};
@@ -110,6 +110,19 @@ proptest! {
         let x: Vec<f64> = rr.iter().map(|v| if quantum > 0.0 { (v / quantum).round() * quantum } else { *v }).collect();
         let r = if quantum > 0.0 { (r / quantum).round().max(1.0) * quantum } else { r };
         prop_assert_eq!(match_counts(&x, r), naive_counts(&x, r));
+    }
+
+    #[test]
+    fn sampen_counts_do_not_depend_on_the_chunk_size(
+        rr in prop::collection::vec(600.0f64..1100.0, 4..200),
+        quantum in prop::sample::select(vec![0.0, 1.0, 8.0, 25.0]),
+        r in 1.0f64..80.0,
+        chunk in 1usize..50,
+    ) {
+        // Tiny chunks put chunk boundaries inside runs of window changes and between a query and
+        // the changes before it: the window carried into a chunk must count exactly.
+        let x: Vec<f64> = rr.iter().map(|v| if quantum > 0.0 { (v / quantum).round() * quantum } else { *v }).collect();
+        prop_assert_eq!(match_counts_in_chunks(&x, r, chunk), naive_counts(&x, r));
     }
 
     #[test]
@@ -218,6 +231,7 @@ fn fast_sampen_matches_the_pair_scan_on_the_hour_recording() {
     let rr = load_rr("nsr_60min.rr");
     let r = 0.2 * sdnn(&rr).unwrap();
     assert_eq!(match_counts(&rr, r), naive_counts(&rr, r));
+    assert_eq!(match_counts_in_chunks(&rr, r, 500), naive_counts(&rr, r));
 }
 
 #[test]
