@@ -1,0 +1,327 @@
+//! The sync API end to end over HTTP on a real PostgreSQL: push idempotency, rejections that never block,
+//! pull convergence on a second device, LWW merges, token rotation and reuse, the device-code flow,
+//! error bodies, and partitions.
+
+use crate::support::{TestServer, chunk, recent_ms, row, session, session_key};
+use auren_protocol::lww::Lww;
+use auren_protocol::{Change, DeviceId, Hlc, TagChange};
+use reqwest::StatusCode;
+use serde_json::json;
+
+async fn count(server: &TestServer, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&server.owner).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_push_applies_once_however_often_it_is_sent_and_a_second_device_pulls_it_all() {
+    let server = TestServer::start().await;
+    let a = server.account("ada@example.com").await;
+    let key = session_key(&a, 1);
+    let rows = vec![
+        row(1, session(&key, recent_ms())),
+        row(2, chunk(&key, 0.0, 70)),
+        row(3, chunk(&key, 60_000.0, 65)),
+    ];
+    let first = server.push(&a, rows.clone()).await;
+    assert_eq!(first.last_applied, 3);
+    assert!(first.rejected.is_empty(), "{:?}", first.rejected);
+    let outbox_after_first = count(&server, "SELECT count(*) FROM server_outbox").await;
+    assert_eq!(outbox_after_first, 3, "one message per new session and chunk");
+    for _ in 0..3 {
+        let again = server.push(&a, rows.clone()).await;
+        assert_eq!(again.last_applied, 3);
+    }
+    assert_eq!(count(&server, "SELECT count(*) FROM beat_chunks").await, 2);
+    assert_eq!(
+        count(&server, "SELECT count(*) FROM server_outbox").await,
+        outbox_after_first
+    );
+    assert_eq!(
+        count(&server, "SELECT version FROM user_versions").await,
+        1,
+        "repeats bump nothing"
+    );
+
+    let b = server.login("ada@example.com", "phone").await;
+    let (status, changes) = server.pull_all(&b, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let pulled: Vec<Change> = changes
+        .iter()
+        .map(|c| serde_json::from_value(c["change"].clone()).unwrap())
+        .collect();
+    let sent: Vec<Change> = rows.into_iter().map(|r| r.change).collect();
+    assert_eq!(pulled, sent, "the same session and the same beats, exactly");
+    assert_eq!(changes[0]["origin"]["device_id"], json!(a.device_id.0));
+}
+
+#[tokio::test]
+async fn a_bad_row_is_answered_and_recorded_and_the_queue_moves_on() {
+    let server = TestServer::start().await;
+    let a = server.account("bo@example.com").await;
+    let key = session_key(&a, 7);
+    let rows = vec![
+        row(10, chunk("never-pushed-session", 0.0, 10)),
+        row(11, session(&key, recent_ms())),
+        row(12, session("bad-time", 5)),
+        row(13, chunk(&key, 0.0, 10)),
+    ];
+    let answer = server.push(&a, rows.clone()).await;
+    assert_eq!(answer.last_applied, 13);
+    let codes: Vec<(i64, &str)> = answer
+        .rejected
+        .iter()
+        .map(|r| (r.outbox_id, r.code.as_str()))
+        .collect();
+    assert_eq!(codes, vec![(10, "unknown_session"), (12, "invalid_row")]);
+    assert_eq!(count(&server, "SELECT count(*) FROM rejected_rows").await, 2);
+    assert_eq!(count(&server, "SELECT count(*) FROM beat_chunks").await, 1);
+    // The response was lost: the retry gets the same answer, and nothing is recorded twice.
+    let retry = server.push(&a, rows).await;
+    assert_eq!(retry.rejected, answer.rejected);
+    assert_eq!(count(&server, "SELECT count(*) FROM rejected_rows").await, 2);
+}
+
+fn tag(key: &str, session: &str, name: &str, wall_ms: i64, device: &str) -> Change {
+    let hlc = Hlc {
+        wall_ms,
+        counter: 0,
+        device: DeviceId(device.to_owned()),
+    };
+    Change::Tag(TagChange {
+        key: key.to_owned(),
+        session_key: session.to_owned(),
+        at_ms: Lww::new(1_000.0, hlc.clone()),
+        name: Lww::new(name.to_owned(), hlc),
+    })
+}
+
+#[tokio::test]
+async fn tags_edited_on_two_devices_merge_to_the_later_edit_whatever_the_arrival_order() {
+    let server = TestServer::start().await;
+    let a = server.account("cy@example.com").await;
+    let b = server.login("cy@example.com", "phone").await;
+    let key = session_key(&a, 1);
+    server.push(&a, vec![row(1, session(&key, recent_ms()))]).await;
+    // B's edit is later (wall 2000) but arrives first; A's older edit (wall 1000) must not win.
+    server
+        .push(
+            &b,
+            vec![row(1, tag("t1", &key, "tempo run", 2_000, &b.device_id.0))],
+        )
+        .await;
+    server
+        .push(&a, vec![row(2, tag("t1", &key, "easy", 1_000, &a.device_id.0))])
+        .await;
+    let (_, changes) = server.pull_all(&a, None).await;
+    let tags: Vec<&serde_json::Value> = changes.iter().filter(|c| c["change"]["type"] == "tag").collect();
+    assert_eq!(tags.len(), 1);
+    assert_eq!(tags[0]["change"]["name"]["value"], "tempo run");
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family() {
+    let server = TestServer::start().await;
+    let a = server.account("di@example.com").await;
+    let first = a.tokens.refresh_token.clone();
+    let (status, pair) = server
+        .post("/v1/auth/refresh", None, &json!({"refresh_token": first}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    let second = pair["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second, first);
+    let (status, body) = server
+        .post("/v1/auth/refresh", None, &json!({"refresh_token": first}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("token_reused"))
+    );
+    // The thief's (or the owner's) newer token dies with the family.
+    let (status, _) = server
+        .post("/v1/auth/refresh", None, &json!({"refresh_token": second}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let reuse = count(
+        &server,
+        "SELECT count(*) FROM refresh_families WHERE revoked_reason = 'reuse'",
+    )
+    .await;
+    assert_eq!(reuse, 1);
+}
+
+#[tokio::test]
+async fn a_new_device_joins_with_a_code_approved_on_a_signed_in_one() {
+    let server = TestServer::start().await;
+    let a = server.account("ed@example.com").await;
+    let (status, code) = server
+        .post("/v1/auth/device-code", None, &json!({"device_name": "tablet"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let poll = json!({"device_code": code["device_code"]});
+    let (_, pending) = server.post("/v1/auth/device-code/poll", None, &poll).await;
+    assert_eq!(pending["status"], "pending");
+    let approve = json!({"user_code": code["user_code"]});
+    let (status, _) = server
+        .post(
+            "/v1/auth/device-code/approve",
+            Some(&a.tokens.access_token),
+            &approve,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, approved) = server.post("/v1/auth/device-code/poll", None, &poll).await;
+    assert_eq!(approved["status"], "approved", "{approved}");
+    assert_eq!(approved["user_id"], json!(a.user_id.0));
+    let (status, _) = server.post("/v1/auth/device-code/poll", None, &poll).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a code signs in once");
+    let (_, devices) = server.get("/v1/devices", Some(&a.tokens.access_token)).await;
+    assert_eq!(devices["devices"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn client_mistakes_get_4xx_with_a_code_never_5xx() {
+    let server = TestServer::start().await;
+    let a = server.account("fa@example.com").await;
+    let token = a.tokens.access_token.as_str();
+    let cases: Vec<(&str, serde_json::Value, StatusCode, &str)> = vec![
+        (
+            "/v1/sync/push",
+            json!({"nonsense": true}),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "/v1/sync/pull",
+            json!({"protocol_version": 99, "cursor": 0}),
+            StatusCode::BAD_REQUEST,
+            "unsupported_version",
+        ),
+        (
+            "/v1/sync/pull",
+            json!({"protocol_version": 1, "cursor": -5}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
+            "/v1/sync/pull",
+            json!({"protocol_version": 1, "cursor": 0, "athlete": "x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
+            "/v1/accounts",
+            json!({"email": "x", "password": "p", "device_name": "d"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
+            "/v1/accounts",
+            json!({"email": "fa@example.com", "password": "long enough", "device_name": "d"}),
+            StatusCode::CONFLICT,
+            "email_taken",
+        ),
+        (
+            "/v1/auth/login",
+            json!({"email": "fa@example.com", "password": "wrong password", "device_name": "d"}),
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+        ),
+        (
+            "/v1/coach/grants",
+            json!({"coach_email": "nobody@example.com"}),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        ("/v1/nowhere", json!({}), StatusCode::NOT_FOUND, "not_found"),
+    ];
+    for (path, body, status, code) in cases {
+        let (got, answer) = server.post(path, Some(token), &body).await;
+        assert_eq!(
+            (got, answer["code"].as_str()),
+            (status, Some(code)),
+            "{path} {body}: {answer}"
+        );
+        assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    let huge = "x".repeat(auren_server::app::BODY_LIMIT_BYTES + 1);
+    let (got, answer) = server
+        .post("/v1/sync/push", Some(token), &json!({"pad": huge}))
+        .await;
+    assert_eq!(
+        (got, answer["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large"))
+    );
+    let (got, answer) = server.post("/v1/sync/push", Some(token), &json!({
+        "protocol_version": 1, "device_id": a.device_id.0,
+        "rows": [{"outbox_id": 1, "change": {"type": "session", "session_key": "k\u{0}", "started_at": 1, "kind": "rest", "source": "s"}}]
+    })).await;
+    assert_eq!(got, StatusCode::OK, "a NUL in a row rejects the row: {answer}");
+    assert_eq!(answer["rejected"][0]["code"], "invalid_row");
+}
+
+#[tokio::test]
+async fn a_chunk_years_back_gets_its_month_partition_and_nothing_lands_in_default() {
+    let server = TestServer::start().await;
+    let a = server.account("gu@example.com").await;
+    let key = session_key(&a, 1);
+    let long_ago = 1_420_070_400_000; // 2015-01-01
+    let answer = server
+        .push(
+            &a,
+            vec![row(1, session(&key, long_ago)), row(2, chunk(&key, 1_000.0, 50))],
+        )
+        .await;
+    assert!(answer.rejected.is_empty());
+    let partition: Option<String> = sqlx::query_scalar("SELECT to_regclass('beat_chunks_2015_01')::text")
+        .fetch_one(&server.owner)
+        .await
+        .unwrap();
+    assert_eq!(partition.as_deref(), Some("beat_chunks_2015_01"));
+    assert_eq!(
+        count(&server, "SELECT count(*) FROM beat_chunks_2015_01").await,
+        1
+    );
+    assert_eq!(
+        count(&server, "SELECT count(*) FROM beat_chunks_default").await,
+        0
+    );
+    let ahead = count(
+        &server,
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = 'beat_chunks'::regclass",
+    )
+    .await;
+    assert!(
+        ahead >= 16,
+        "12 months back, this month and 3 ahead (+ default, + 2015-01): {ahead}"
+    );
+}
+
+#[tokio::test]
+async fn health_metrics_and_openapi_answer() {
+    let server = TestServer::start().await;
+    let (status, _) = server.get("/livez", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, ready) = server.get("/readyz", None).await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+    assert_eq!(ready["components"]["postgres"]["state"], "up");
+    let (status, doc) = server.get("/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["paths"]["/v1/sync/push"]["post"].is_object());
+    let response = server
+        .http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().contains_key("content-type"));
+    let id = server
+        .http
+        .get(format!("{}/livez", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        id.headers().contains_key("x-request-id"),
+        "every answer carries its request id"
+    );
+}

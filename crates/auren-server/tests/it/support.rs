@@ -1,0 +1,223 @@
+//! Shared pieces of the server tests: a fresh PostgreSQL database per test, an in-process server on a free
+//! port, a small JSON client, and protocol rows to push.
+
+use auren_protocol::auth::SignedIn;
+use auren_protocol::{BeatsChunk, Change, PushRequest, PushResponse, PushRow, SessionChange};
+use auren_server::auth::password::HashCost;
+use auren_server::server::{Server, ServerConfig};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// The cluster the project's machines run (trust auth for postgres).
+pub const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A new empty database; returns its URL.
+pub async fn fresh_database() -> String {
+    let name = format!("auren_test_{}", Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(ADMIN_URL)
+        .await
+        .expect("PostgreSQL must run on 127.0.0.1:5432");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    format!("postgres://postgres@127.0.0.1:5432/{name}")
+}
+
+/// An in-process server on a fresh database; stops when dropped. Its client is reached through Deref.
+pub struct TestServer {
+    pub owner: sqlx::PgPool,
+    pub state: auren_server::app::SharedState,
+    shutdown: CancellationToken,
+    client: TestClient,
+}
+
+impl std::ops::Deref for TestServer {
+    type Target = TestClient;
+    fn deref(&self) -> &TestClient {
+        &self.client
+    }
+}
+
+/// A JSON client of one server.
+pub struct TestClient {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl TestClient {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            http: reqwest::Client::new(),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        let database_url = fresh_database().await;
+        let mut config = ServerConfig::new(database_url.clone(), "127.0.0.1:0".parse().unwrap());
+        config.hash_cost = HashCost::Minimal;
+        config.pools.app = 8;
+        let shutdown = CancellationToken::new();
+        let server = Server::start(config, shutdown.clone()).await.unwrap();
+        let base = format!("http://{}", server.local_addr().unwrap());
+        let state = server.state().clone();
+        tokio::spawn(server.serve(shutdown.clone()));
+        let owner = sqlx::PgPool::connect(&database_url).await.unwrap();
+        Self {
+            owner,
+            state,
+            shutdown,
+            client: TestClient::new(&base),
+        }
+    }
+}
+
+impl TestClient {
+    /// POSTs `body` (with `token` as Bearer when given); returns the status and the JSON answer (Null when
+    /// the body is empty).
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (StatusCode, Value) {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        answer(request.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        answer(request.send().await.unwrap()).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str, body: &Value) -> (StatusCode, Value) {
+        let request = self
+            .http
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(body);
+        answer(request.send().await.unwrap()).await
+    }
+
+    /// A new account signed in on its first device.
+    pub async fn account(&self, email: &str) -> SignedIn {
+        let body = json!({"email": email, "password": "correct horse battery", "device_name": "laptop"});
+        let (status, answer) = self.post("/v1/accounts", None, &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        serde_json::from_value(answer).unwrap()
+    }
+
+    /// Another device of the account, signed in with the password.
+    pub async fn login(&self, email: &str, device_name: &str) -> SignedIn {
+        let body = json!({"email": email, "password": "correct horse battery", "device_name": device_name});
+        let (status, answer) = self.post("/v1/auth/login", None, &body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        serde_json::from_value(answer).unwrap()
+    }
+
+    pub async fn push(&self, device: &SignedIn, rows: Vec<PushRow>) -> PushResponse {
+        let (status, answer) = self.push_raw(device, rows).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        serde_json::from_value(answer).unwrap()
+    }
+
+    pub async fn push_raw(&self, device: &SignedIn, rows: Vec<PushRow>) -> (StatusCode, Value) {
+        let request = PushRequest {
+            protocol_version: auren_protocol::PROTOCOL_VERSION,
+            device_id: device.device_id.clone(),
+            rows,
+        };
+        self.post(
+            "/v1/sync/push",
+            Some(&device.tokens.access_token),
+            &serde_json::to_value(request).unwrap(),
+        )
+        .await
+    }
+
+    /// Pulls everything from `cursor` (following `more`), as `device`, optionally of an athlete.
+    pub async fn pull_all(&self, device: &SignedIn, athlete: Option<&str>) -> (StatusCode, Vec<Value>) {
+        let mut cursor = 0_i64;
+        let mut changes = Vec::new();
+        loop {
+            let body = json!({"protocol_version": 1, "cursor": cursor, "athlete": athlete, "limit": 3});
+            let (status, answer) = self
+                .post("/v1/sync/pull", Some(&device.tokens.access_token), &body)
+                .await;
+            if status != StatusCode::OK {
+                return (status, vec![answer]);
+            }
+            let next = answer["cursor"].as_i64().unwrap();
+            assert!(next >= cursor, "cursors never go backwards");
+            cursor = next;
+            changes.extend(answer["changes"].as_array().unwrap().iter().cloned());
+            if !answer["more"].as_bool().unwrap() {
+                return (status, changes);
+            }
+        }
+    }
+}
+
+async fn answer(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, value)
+}
+
+/// The session key of local session `n` of `device`.
+pub fn session_key(device: &SignedIn, n: i64) -> String {
+    auren_protocol::change::session_key(&device.device_id, n)
+}
+
+/// A session row that started at `started_at` (Unix ms).
+pub fn session(key: &str, started_at: i64) -> Change {
+    Change::Session(SessionChange {
+        session_key: key.to_owned(),
+        started_at,
+        ended_at: None,
+        kind: "rest".to_owned(),
+        source: "simulator:rest".to_owned(),
+        strap: None,
+    })
+}
+
+/// A chunk of `n` beats of 800–880 ms starting at session time `start_ms`.
+pub fn chunk(key: &str, start_ms: f64, n: usize) -> Change {
+    let rr_raw: Vec<u16> = (0..n).map(|i| 820 + (i as u16 * 7) % 80).collect();
+    Change::Beats(BeatsChunk {
+        session_key: key.to_owned(),
+        start_ms,
+        rr_raw,
+        t_breaks: Vec::new(),
+        rr_overrides: Vec::new(),
+        artifacts: Vec::new(),
+    })
+}
+
+pub fn row(outbox_id: i64, change: Change) -> PushRow {
+    PushRow { outbox_id, change }
+}
+
+
+/// A Unix-ms time in the current month (so its partition exists from start-up).
+pub fn recent_ms() -> i64 {
+    auren_server::app::system_now_ms() - 3_600_000
+}
