@@ -221,3 +221,56 @@ pub fn evaluate(spec: &Spec, exposed: &[f64], other: &[f64]) -> Evidence {
     };
     ev
 }
+
+/// The outcome of re-testing one stored hypothesis.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Retest {
+    pub id: i64,
+    pub statement: String,
+    pub before: Status,
+    pub after: Status,
+    pub evidence: Evidence,
+}
+
+impl Retest {
+    /// Whether the status moved (worth telling the person).
+    pub fn changed(&self) -> bool {
+        self.before != self.after
+    }
+}
+
+/// Re-tests every stored hypothesis on the mornings up to `today` and stores each outcome: run when new
+/// mornings arrive. A hypothesis whose metric or test this version does not know is skipped with a warning.
+pub async fn retest_all(
+    tb: &crate::tools::Toolbox,
+    today: i64,
+) -> Result<Vec<Retest>, crate::tools::ToolError> {
+    use crate::tools::{ToolName, hypotheses};
+    let tool = ToolName::ListHypotheses;
+    let rows = tb
+        .store()
+        .hypotheses()
+        .list()
+        .await
+        .map_err(crate::tools::ToolError::store(tool))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let spec = match hypotheses::spec_of_row(row) {
+            Ok(spec) => spec,
+            Err(why) => {
+                tracing::warn!(hypothesis = row.id.0, "not re-tested: {why}");
+                continue;
+            }
+        };
+        let before = Status::parse(row.status.as_str()).unwrap_or(Status::Open);
+        let (evidence, _) = hypotheses::record(tb, tool, row.id, &spec, today).await?;
+        out.push(Retest {
+            id: row.id.0,
+            statement: row.statement.clone(),
+            before,
+            after: evidence.status,
+            evidence,
+        });
+    }
+    Ok(out)
+}

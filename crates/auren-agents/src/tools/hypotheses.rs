@@ -3,7 +3,9 @@
 
 use serde_json::json;
 
-use super::args::{ListHypotheses, ProposeHypothesis};
+use auren_store::memory::{HypothesisId, HypothesisStatus, MemoryKind, NewHypothesis, NewMemory, Provenance};
+
+use super::args::{ListHypotheses, MorningMetric, ProposeHypothesis};
 use super::days::Period;
 use super::receipts::ReceiptBuilder;
 use super::{ToolError, ToolName, ToolOutput, Toolbox};
@@ -84,9 +86,45 @@ pub(super) async fn propose(tb: &Toolbox, args: ProposeHypothesis) -> Result<Too
     let tool = ToolName::ProposeHypothesis;
     let spec = spec_of(args);
     spec.validate().map_err(|m| ToolError::bad(tool, m))?;
-    let (evidence, receipt) = test_spec(tb, tool, &spec, tb.today()).await?;
+    let now = tb.clock().now().0;
+    let memory = tb
+        .store()
+        .memories()
+        .remember(
+            &NewMemory {
+                kind: MemoryKind::Hypothesis,
+                text: spec.statement.clone(),
+                provenance: Provenance::Person,
+                importance: 0.7,
+                valid_from: now,
+            },
+            now,
+        )
+        .await
+        .map_err(ToolError::store(tool))?;
+    let id = tb
+        .store()
+        .hypotheses()
+        .create(
+            &NewHypothesis {
+                statement: spec.statement.clone(),
+                metric: spec.metric.as_str().to_owned(),
+                exposure_tag: spec.exposure_tag.clone(),
+                lag_days: spec.lag_days,
+                direction: store_direction(spec.direction),
+                test: spec.test.as_str().to_owned(),
+                alpha: spec.alpha,
+                min_n: spec.min_n,
+                memory: Some(memory),
+            },
+            now,
+        )
+        .await
+        .map_err(ToolError::store(tool))?;
+    let (evidence, receipt) = record(tb, tool, id, &spec, tb.today()).await?;
     Ok(ToolOutput {
         content: json!({
+            "id": id.0,
             "hypothesis": spec,
             "status": evidence.status,
             "evidence": evidence,
@@ -96,9 +134,124 @@ pub(super) async fn propose(tb: &Toolbox, args: ProposeHypothesis) -> Result<Too
     })
 }
 
-pub(super) async fn list(_tb: &Toolbox, _args: ListHypotheses) -> Result<ToolOutput, ToolError> {
-    Err(ToolError::not_enough(
-        ToolName::ListHypotheses,
-        "the hypothesis store is not available yet",
-    ))
+/// Tests hypothesis `id` on the mornings up to `today` and stores the outcome.
+pub(crate) async fn record(
+    tb: &Toolbox,
+    tool: ToolName,
+    id: HypothesisId,
+    spec: &Spec,
+    today: i64,
+) -> Result<(hypothesis::Evidence, crate::receipt::Receipt), ToolError> {
+    let (evidence, receipt) = test_spec(tb, tool, spec, today).await?;
+    let mut stored = serde_json::to_value(&evidence).unwrap_or_default();
+    if let Some(o) = stored.as_object_mut() {
+        o.insert("receipt".into(), json!(receipt));
+    }
+    tb.store()
+        .hypotheses()
+        .record_test(
+            id,
+            store_status(evidence.status),
+            &stored.to_string(),
+            tb.clock().now().0,
+        )
+        .await
+        .map_err(ToolError::store(tool))?;
+    Ok((evidence, receipt))
+}
+
+pub(super) async fn list(tb: &Toolbox, _args: ListHypotheses) -> Result<ToolOutput, ToolError> {
+    let tool = ToolName::ListHypotheses;
+    let rows = tb
+        .store()
+        .hypotheses()
+        .list()
+        .await
+        .map_err(ToolError::store(tool))?;
+    let mut receipts = Vec::new();
+    let list: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let evidence: Option<serde_json::Value> = r
+                .evidence_json
+                .as_deref()
+                .and_then(|e| serde_json::from_str(e).ok());
+            // The stored receipt vouches for the numbers of the latest test.
+            if let Some(rec) = evidence
+                .as_ref()
+                .and_then(|e| e.get("receipt"))
+                .and_then(|r| serde_json::from_value::<crate::receipt::Receipt>(r.clone()).ok())
+            {
+                receipts.push(rec);
+            }
+            json!({
+                "id": r.id.0,
+                "statement": r.statement,
+                "metric": r.metric,
+                "exposure_tag": r.exposure_tag,
+                "lag_days": r.lag_days,
+                "direction": r.direction.as_str(),
+                "test": r.test,
+                "alpha": r.alpha,
+                "min_n": r.min_n,
+                "status": r.status.as_str(),
+                "evidence": evidence.map(|mut e| {
+                    if let Some(o) = e.as_object_mut() {
+                        o.remove("receipt");
+                    }
+                    e
+                }),
+                "last_tested_at": r.last_tested_at.map(|t| auren_clock::UnixMillis(t).to_string()),
+            })
+        })
+        .collect();
+    Ok(ToolOutput {
+        content: json!({ "hypotheses": list }),
+        receipts,
+    })
+}
+
+pub(crate) fn store_direction(d: Direction) -> auren_store::memory::Direction {
+    match d {
+        Direction::Lower => auren_store::memory::Direction::Lower,
+        Direction::Higher => auren_store::memory::Direction::Higher,
+        Direction::Either => auren_store::memory::Direction::Either,
+    }
+}
+
+pub(crate) fn store_status(s: hypothesis::Status) -> HypothesisStatus {
+    match s {
+        hypothesis::Status::Open => HypothesisStatus::Open,
+        hypothesis::Status::Supported => HypothesisStatus::Supported,
+        hypothesis::Status::Refuted => HypothesisStatus::Refuted,
+        hypothesis::Status::Inconclusive => HypothesisStatus::Inconclusive,
+    }
+}
+
+/// The spec of a stored hypothesis, or why it cannot be tested (a metric or test this version does not know).
+pub(crate) fn spec_of_row(r: &auren_store::memory::HypothesisRow) -> Result<Spec, String> {
+    let metric = [
+        MorningMetric::LnRmssd,
+        MorningMetric::RmssdMs,
+        MorningMetric::RestingHr,
+    ]
+    .into_iter()
+    .find(|m| m.as_str() == r.metric)
+    .ok_or_else(|| format!("unknown metric {:?}", r.metric))?;
+    let test = TestKind::parse(&r.test).ok_or_else(|| format!("unknown test {:?}", r.test))?;
+    let direction = match r.direction {
+        auren_store::memory::Direction::Lower => Direction::Lower,
+        auren_store::memory::Direction::Higher => Direction::Higher,
+        auren_store::memory::Direction::Either => Direction::Either,
+    };
+    Ok(Spec {
+        statement: r.statement.clone(),
+        metric,
+        exposure_tag: r.exposure_tag.clone(),
+        lag_days: r.lag_days,
+        direction,
+        test,
+        alpha: r.alpha,
+        min_n: r.min_n,
+    })
 }

@@ -11,7 +11,7 @@
 pub mod args;
 mod compare;
 pub mod days;
-mod hypotheses;
+pub(crate) mod hypotheses;
 mod memory;
 mod readiness;
 pub mod receipts;
@@ -29,6 +29,7 @@ use crate::receipt::Receipt;
 use receipts::ReceiptIds;
 
 pub use compare::MAX_LAG_DAYS;
+pub use memory::MemoryWrites;
 
 /// The result of one tool call: the JSON the model (or MCP client) sees, and the receipts of the numbers in it.
 #[derive(Clone, Debug, PartialEq)]
@@ -207,6 +208,7 @@ pub struct Toolbox {
     store: Store,
     clock: Arc<dyn Clock>,
     ids: Arc<ReceiptIds>,
+    memory_writes: MemoryWrites,
 }
 
 impl std::fmt::Debug for Toolbox {
@@ -229,7 +231,18 @@ impl Toolbox {
             store,
             clock,
             ids: Arc::new(ReceiptIds::new()),
+            memory_writes: MemoryWrites::Apply,
         }
+    }
+
+    /// The same toolbox with remember/retract applying at once or only proposing (the person's setting).
+    pub fn with_memory_writes(mut self, writes: MemoryWrites) -> Self {
+        self.memory_writes = writes;
+        self
+    }
+
+    pub fn memory_writes(&self) -> MemoryWrites {
+        self.memory_writes
     }
 
     pub fn store(&self) -> &Store {
