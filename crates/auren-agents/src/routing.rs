@@ -1,6 +1,9 @@
 //! The supervisor's routing: rules first — the question's words, its intent (`intent::classify`) and the
 //! current alert state — and a model only when the rules do not decide. The rules score each specialist
-//! by the words that belong to its trade; a strict winner is the route, a tie or silence goes to the model.
+//! by the words that belong to its trade; a strict winner is the route. A tie goes to the analyst when the
+//! tools can answer the question (a known intent) and the analyst is in it; no trade words at all go to the
+//! analyst for a data question, to the neuroscientist when a recent alert is about the nervous system;
+//! anything else goes to the model router.
 
 use auren_gateway::{ChatRequest, Message};
 
@@ -34,7 +37,7 @@ const NEUROSCIENTIST: [&str; 22] = [
     "overreaching",
 ];
 /// Words of the analyst's trade: numbers, statistics, queries over the data.
-const ANALYST: [&str; 19] = [
+const ANALYST: [&str; 18] = [
     "compare",
     "comparison",
     "versus",
@@ -45,7 +48,6 @@ const ANALYST: [&str; 19] = [
     "correlation",
     "effect",
     "trend",
-    "how",
     "list",
     "show",
     "readiness",
@@ -89,21 +91,30 @@ pub fn by_rules(question: &str, intent: &Intent, alerts: &[RecentAlert]) -> Opti
         .filter(|w| !w.is_empty())
         .collect();
     let score = |trade: &[&str]| words.iter().filter(|w| trade.contains(w)).count();
-    let data_question = !matches!(intent, Intent::Unknown);
     let mut scores = [
         (Specialist::Neuroscientist, score(&NEUROSCIENTIST)),
-        (Specialist::Analyst, score(&ANALYST) + usize::from(data_question)),
+        (Specialist::Analyst, score(&ANALYST)),
         (Specialist::Coach, score(&COACH)),
     ];
-    if scores.iter().all(|(_, s)| *s == 0)
-        && alerts.iter().any(|a| AUTONOMIC_ALERTS.contains(&a.rule.as_str()))
-    {
-        // Nothing in the words, but the nervous system is what the alerts are about.
-        scores[0].1 = 1;
-    }
     scores.sort_by_key(|(_, score)| std::cmp::Reverse(*score));
-    let [(best, top), (_, second), _] = scores;
-    (top > 0 && top > second).then_some(best)
+    let [(best, top), (runner_up, second), _] = scores;
+    let data_question = !matches!(intent, Intent::Unknown);
+    if top > second {
+        return Some(best);
+    }
+    if top > 0 {
+        // A tie of trades: a question the tools answer goes to the analyst, else the model decides.
+        let analyst_tied = best == Specialist::Analyst || runner_up == Specialist::Analyst;
+        return (data_question && analyst_tied).then_some(Specialist::Analyst);
+    }
+    if data_question {
+        return Some(Specialist::Analyst);
+    }
+    // Nothing in the words: when the alerts are about the nervous system, so is the question.
+    alerts
+        .iter()
+        .any(|a| AUTONOMIC_ALERTS.contains(&a.rule.as_str()))
+        .then_some(Specialist::Neuroscientist)
 }
 
 /// The router's system prompt.

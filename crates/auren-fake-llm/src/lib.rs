@@ -231,6 +231,8 @@ pub(crate) struct Shared {
     scripts: Arc<Mutex<Scripts>>,
     /// How many streamed answers the client abandoned before their end.
     disconnects: Arc<tokio::sync::watch::Sender<usize>>,
+    /// How many chat requests arrived.
+    arrived: Arc<tokio::sync::watch::Sender<usize>>,
 }
 
 impl Shared {
@@ -280,6 +282,7 @@ impl FakeLlm {
                 violations: Vec::new(),
             })),
             disconnects: Arc::new(tokio::sync::watch::channel(0).0),
+            arrived: Arc::new(tokio::sync::watch::channel(0).0),
         };
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let server = tokio::spawn(async move {
@@ -372,6 +375,12 @@ impl FakeLlm {
     /// How many streamed answers the client abandoned before their end (a dropped connection).
     pub fn disconnects(&self) -> usize {
         *self.shared.disconnects.borrow()
+    }
+
+    /// Waits until at least `count` chat requests have arrived (answered or not yet).
+    pub async fn wait_for_requests(&self, count: usize) {
+        let mut watch = self.shared.arrived.subscribe();
+        let _ = watch.wait_for(|n| *n >= count).await;
     }
 
     /// Waits until at least `count` streamed answers have been abandoned by the client.
@@ -476,6 +485,7 @@ fn next_script(
         None
     };
     scripts.requests.push(recorded);
+    shared.arrived.send_modify(|n| *n += 1);
     if let Some(violation) = mismatch {
         scripts.violations.push(violation.clone());
         return Err(violation);

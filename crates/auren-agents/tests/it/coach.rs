@@ -1,0 +1,428 @@
+//! The turn loop against the scripted model: a data question's cost, the tool loop, every guard, handoff
+//! briefs as golden request bodies for both wire formats, the red flag answered while the model hangs,
+//! cancellation ending the upstream request, the offline fallbacks, memory extraction and the stored turn.
+
+use std::time::Duration;
+
+use auren_agents::offline::OFFLINE_LABEL;
+use auren_agents::redflag::REFERRAL;
+use auren_agents::{AgentEvent, Guard, GuardLimits, MemoryApply, RouteReason, Specialist};
+use auren_fake_llm::{Expect, Format, Script, Step};
+use tokio_util::sync::CancellationToken;
+
+use crate::coach_rig::{RigOptions, Wire, any, redact_receipt_ids, rig, text, tool};
+
+const DATA_QUESTION: &str = "What was my readiness yesterday?";
+
+#[tokio::test]
+async fn a_simple_data_question_costs_one_model_call_with_its_receipts_in_the_brief() {
+    let rig = rig(RigOptions::default()).await;
+    rig.fake.expect([Step::new(
+        Expect::any()
+            .format(Format::OpenAi)
+            .model("gpt-4.1-mini")
+            .last_user_contains("readiness yesterday")
+            .system_contains("You are the analyst")
+            .last_user_contains("\"id\": \"r-")
+            .tool_results(0),
+        text("Your readiness yesterday was in your normal range."),
+    )]);
+    let asked = rig.ask(DATA_QUESTION).await;
+    rig.fake.verify().unwrap();
+    assert_eq!(asked.outcome.usage.model_calls, 1);
+    assert_eq!(asked.outcome.specialist, Specialist::Analyst);
+    assert!(!asked.outcome.offline);
+    assert!(asked.events.contains(&AgentEvent::Routed {
+        specialist: Specialist::Analyst,
+        by: RouteReason::Rules
+    }));
+    assert!(matches!(asked.events.last(), Some(AgentEvent::Done(_))));
+    let usage_events = asked
+        .events
+        .iter()
+        .filter(|e| matches!(e, AgentEvent::Usage(_)))
+        .count();
+    assert_eq!(usage_events, 1, "one usage event per model call");
+}
+
+#[tokio::test]
+async fn the_tool_loop_sends_each_result_in_the_next_request_and_grounds_the_answer() {
+    let rig = rig(RigOptions::default()).await;
+    rig.fake.expect([
+        any(tool(
+            "call_1",
+            "get_trend",
+            r#"{"metric":null,"from":null,"to":null}"#,
+        )),
+        Step::new(Expect::any().tool_results(1), text("Your week looks steady.")),
+    ]);
+    let asked = rig.ask("Why is my HRV down this week?").await;
+    rig.fake.verify().unwrap();
+    assert_eq!(asked.tool_calls(), ["get_trend"]);
+    let receipts = asked.events.iter().find_map(|e| match e {
+        AgentEvent::ToolResult { receipts, .. } => Some(receipts.len()),
+        _ => None,
+    });
+    assert!(receipts.is_some_and(|n| n > 0), "the trend came with receipts");
+    assert_eq!(asked.outcome.usage.model_calls, 2);
+    let second = &rig.fake.requests()[1].body;
+    let messages = second["messages"].as_array().unwrap();
+    let roles: Vec<&str> = messages.iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(
+        roles,
+        ["system", "user", "assistant", "tool"],
+        "call and result travel together"
+    );
+}
+
+#[tokio::test]
+async fn an_ungrounded_number_is_a_claim_marked_ungrounded_and_stored() {
+    let rig = rig(RigOptions::default()).await;
+    rig.fake.expect([any(text("Your RMSSD was 987 ms yesterday."))]);
+    let asked = rig.ask(DATA_QUESTION).await;
+    rig.fake.verify().unwrap();
+    let claim = asked
+        .outcome
+        .claims
+        .iter()
+        .find(|c| c.value == 987.0)
+        .expect("the claim is found");
+    assert!(!claim.grounded);
+    assert!(asked.events.contains(&AgentEvent::Claim(claim.clone())));
+    let conversations = rig.store.conversations();
+    let conversation = conversations.list().await.unwrap()[0].id;
+    let answer = conversations.messages(conversation).await.unwrap().pop().unwrap();
+    let stored = conversations.claims(answer.id).await.unwrap();
+    assert!(stored.iter().any(|c| c.value == 987.0));
+}
+
+/// One row of the guard table: limits, the script, the question, the guard that must trip.
+struct GuardCase {
+    name: &'static str,
+    limits: GuardLimits,
+    steps: Vec<Step>,
+    question: &'static str,
+    guard: Guard,
+}
+
+fn handoff(id: &str, to: &str) -> Script {
+    tool(
+        id,
+        "handoff",
+        &format!(r#"{{"to":"{to}","reason":"their trade"}}"#),
+    )
+}
+
+fn guard_cases() -> Vec<GuardCase> {
+    let limits = GuardLimits::default();
+    let alerts = |n: u32| {
+        any(tool(
+            &format!("c{n}"),
+            "get_alerts",
+            &format!(r#"{{"from":"2026-11-{:02}","to":null}}"#, 20 + n),
+        ))
+    };
+    vec![
+        GuardCase {
+            name: "model calls",
+            limits: GuardLimits {
+                model_calls: 3,
+                ..limits.clone()
+            },
+            steps: vec![alerts(1), alerts(2), alerts(3)],
+            question: DATA_QUESTION,
+            guard: Guard::ModelCalls,
+        },
+        GuardCase {
+            name: "identical tool calls",
+            limits: limits.clone(),
+            steps: vec![alerts(1), alerts(1), alerts(1)],
+            question: DATA_QUESTION,
+            guard: Guard::RepeatedToolCall,
+        },
+        GuardCase {
+            name: "handoffs",
+            limits: GuardLimits {
+                handoffs: 1,
+                ..limits.clone()
+            },
+            steps: vec![any(handoff("h1", "coach")), any(handoff("h2", "neuroscientist"))],
+            question: DATA_QUESTION,
+            guard: Guard::Handoffs,
+        },
+        GuardCase {
+            name: "ping-pong",
+            limits: limits.clone(),
+            steps: vec![any(handoff("h1", "coach")), any(handoff("h2", "analyst"))],
+            question: DATA_QUESTION,
+            guard: Guard::PingPong,
+        },
+        GuardCase {
+            name: "time budget",
+            limits: GuardLimits {
+                time_budget: Duration::from_millis(300),
+                ..limits.clone()
+            },
+            steps: vec![any(Script::HangUntilDisconnect)],
+            question: DATA_QUESTION,
+            guard: Guard::TimeBudget,
+        },
+    ]
+}
+
+#[tokio::test]
+async fn every_guard_ends_the_turn_with_its_event_and_the_offline_answer() {
+    for case in guard_cases() {
+        let rig = rig(RigOptions {
+            limits: case.limits,
+            ..RigOptions::default()
+        })
+        .await;
+        rig.fake.expect(case.steps);
+        let asked = rig.ask(case.question).await;
+        rig.fake.verify().unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        assert_eq!(asked.guard(), Some(case.guard), "{}", case.name);
+        assert!(asked.outcome.offline, "{}", case.name);
+        assert_eq!(asked.outcome.specialist, Specialist::Offline, "{}", case.name);
+        assert!(
+            asked.outcome.answer.starts_with(OFFLINE_LABEL),
+            "{}: {}",
+            case.name,
+            asked.outcome.answer
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_turn_trips_the_cancel_guard_and_ends_the_upstream_request() {
+    let rig = rig(RigOptions::default()).await;
+    rig.fake.expect([any(Script::HangUntilDisconnect)]);
+    let cancel = CancellationToken::new();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let coach = rig.coach.clone();
+    let token = cancel.clone();
+    let turn = tokio::spawn(async move { coach.ask(None, DATA_QUESTION, tx, token).await });
+    rig.fake.wait_for_requests(1).await;
+    cancel.cancel();
+    let outcome = turn.await.unwrap().unwrap();
+    assert!(outcome.offline);
+    let mut guard = None;
+    while let Some(event) = rx.recv().await {
+        if let AgentEvent::Guard { guard: g, .. } = event {
+            guard = Some(g);
+        }
+    }
+    assert_eq!(guard, Some(Guard::Cancelled));
+    tokio::time::timeout(Duration::from_secs(20), rig.fake.wait_for_disconnects(1))
+        .await
+        .expect("the fake saw the client go away");
+    rig.fake.verify().unwrap();
+}
+
+#[tokio::test]
+async fn a_red_flag_is_answered_at_once_while_the_model_hangs_and_stays_first() {
+    let rig = rig(RigOptions::default()).await;
+    rig.fake.expect([any(Script::HangUntilDisconnect)]);
+    let cancel = CancellationToken::new();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let coach = rig.coach.clone();
+    let token = cancel.clone();
+    let question = "I had chest pain on my run this morning. What was my readiness yesterday?";
+    let turn = tokio::spawn(async move { coach.ask(None, question, tx, token).await });
+    let mut before_model = Vec::new();
+    while let Some(event) = rx.recv().await {
+        let referral = matches!(&event, AgentEvent::Text { delta } if delta.starts_with(REFERRAL));
+        before_model.push(event);
+        if referral {
+            break;
+        }
+    }
+    assert_eq!(
+        before_model.first(),
+        Some(&AgentEvent::Routed {
+            specialist: Specialist::Safety,
+            by: RouteReason::RedFlag
+        })
+    );
+    rig.fake.wait_for_requests(1).await;
+    cancel.cancel();
+    let outcome = turn.await.unwrap().unwrap();
+    assert!(outcome.answer.starts_with(REFERRAL), "{}", outcome.answer);
+    rig.fake.verify().unwrap();
+}
+
+#[tokio::test]
+async fn a_model_answer_cannot_remove_the_referral() {
+    let rig = rig(RigOptions::default()).await;
+    rig.fake
+        .expect([any(text("Ignore the warning above; you are fine."))]);
+    let asked = rig
+        .ask("I fainted after training. What was my readiness yesterday?")
+        .await;
+    rig.fake.verify().unwrap();
+    assert!(asked.outcome.answer.starts_with(REFERRAL));
+    assert!(asked.outcome.answer.ends_with("you are fine."));
+}
+
+#[tokio::test]
+async fn handoff_briefs_are_golden_request_bodies_in_both_wire_formats() {
+    for (wire, name) in [
+        (Wire::OpenAi, "handoff_brief_openai"),
+        (Wire::Anthropic, "handoff_brief_anthropic"),
+    ] {
+        let rig = rig(RigOptions {
+            wire,
+            ..RigOptions::default()
+        })
+        .await;
+        rig.fake.expect([
+            any(handoff("h1", "coach")),
+            Step::new(
+                Expect::any()
+                    .system_contains("You are the coach")
+                    .body_contains("\"handoff\""),
+                text("Take an easy day."),
+            ),
+        ]);
+        let asked = rig.ask(DATA_QUESTION).await;
+        rig.fake.verify().unwrap();
+        assert_eq!(asked.outcome.specialist, Specialist::Coach);
+        assert!(asked.events.iter().any(|e| matches!(
+            e,
+            AgentEvent::Handoff {
+                from: Specialist::Analyst,
+                to: Specialist::Coach,
+                ..
+            }
+        )));
+        // The tools' schemas have their own golden files: here only their names, around the brief.
+        let mut body = rig.fake.requests()[1].body.clone();
+        let names: Vec<serde_json::Value> = body["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                t.pointer("/function/name")
+                    .or_else(|| t.get("name"))
+                    .cloned()
+                    .unwrap()
+            })
+            .collect();
+        body["tools"] = serde_json::Value::Array(names);
+        let body = serde_json::to_string_pretty(&body).unwrap();
+        insta::assert_snapshot!(name, redact_receipt_ids(&body));
+    }
+}
+
+#[tokio::test]
+async fn the_stored_request_step_is_the_body_the_server_received() {
+    let rig = rig(RigOptions::default()).await;
+    rig.fake.expect([any(text("Fine."))]);
+    rig.ask(DATA_QUESTION).await;
+    let conversations = rig.store.conversations();
+    let conversation = conversations.list().await.unwrap()[0].id;
+    let messages = conversations.messages(conversation).await.unwrap();
+    assert_eq!(messages.len(), 2, "question and answer");
+    let steps = conversations.steps(messages[1].id).await.unwrap();
+    let request = steps
+        .iter()
+        .find(|s| s.kind == "model_request")
+        .expect("a model_request step");
+    let stored: serde_json::Value = serde_json::from_str(&request.payload_json).unwrap();
+    assert_eq!(stored["body"], rig.fake.requests()[0].body);
+    assert_eq!(messages[1].usage.as_ref().map(|u| u.model_calls), Some(1));
+}
+
+/// Offline fallbacks: no provider, a refused budget, a provider failing.
+#[tokio::test]
+async fn the_offline_analyst_answers_when_no_model_can() {
+    let offline = rig(RigOptions {
+        online: false,
+        ..RigOptions::default()
+    })
+    .await;
+    let asked = offline.ask(DATA_QUESTION).await;
+    assert!(asked.events.contains(&AgentEvent::Routed {
+        specialist: Specialist::Offline,
+        by: RouteReason::Offline
+    }));
+    assert!(asked.outcome.offline && asked.outcome.answer.starts_with(OFFLINE_LABEL));
+    assert!(
+        asked.outcome.claims.iter().all(|c| c.grounded),
+        "{:?}",
+        asked.outcome.claims
+    );
+
+    let broke = rig(RigOptions {
+        budget: "[budget]\ndaily_usd = 0.000000001".into(),
+        ..RigOptions::default()
+    })
+    .await;
+    broke.fake.expect([]);
+    let asked = broke.ask(DATA_QUESTION).await;
+    broke.fake.verify().unwrap();
+    assert_eq!(asked.guard(), Some(Guard::Budget));
+    assert!(asked.outcome.offline);
+
+    let failing = rig(RigOptions::default()).await;
+    failing.fake.expect([any(Script::Status {
+        status: 503,
+        retry_after: None,
+    })]);
+    let asked = failing.ask(DATA_QUESTION).await;
+    failing.fake.verify().unwrap();
+    assert!(
+        asked
+            .events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::Error { code, .. } if code == "model_unavailable"))
+    );
+    assert!(asked.outcome.offline && asked.outcome.answer.starts_with(OFFLINE_LABEL));
+}
+
+#[tokio::test]
+async fn statements_about_oneself_become_memory_proposals_or_memories() {
+    let question = "I started running 5 km three times a week. Why is my HRV down?";
+    let asking = rig(RigOptions {
+        online: false,
+        ..RigOptions::default()
+    })
+    .await;
+    asking.ask(question).await;
+    let proposals = asking.store.memories().proposals(None).await.unwrap();
+    assert_eq!(proposals.len(), 1, "{proposals:?}");
+    assert!(
+        asking
+            .store
+            .memories()
+            .list(auren_store::memory::AsOf::at(i64::MAX / 2))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let immediate = rig(RigOptions {
+        memory_apply: MemoryApply::Immediate,
+        ..RigOptions::default()
+    })
+    .await;
+    immediate.fake.expect([
+        any(text("Your trend is steady.")),
+        Step::new(
+            Expect::any().system_contains("long-term memory"),
+            text(r#"{"ops":[{"op":"add","kind":"fact","text":"Runs 5 km three times a week"}]}"#),
+        ),
+    ]);
+    let asked = immediate.ask(question).await;
+    immediate.fake.verify().unwrap();
+    assert_eq!(asked.outcome.usage.model_calls, 2);
+    let now = crate::coach_rig::now().0;
+    let memories = immediate
+        .store
+        .memories()
+        .list(auren_store::memory::AsOf::at(now))
+        .await
+        .unwrap();
+    assert_eq!(memories.len(), 1);
+    assert_eq!(memories[0].text, "Runs 5 km three times a week");
+}
