@@ -142,7 +142,7 @@ fn write_message(out: &mut String, exported: &ExportedMessage) {
                 .chain(m.model.iter())
                 .map(String::as_str)
                 .collect();
-            if m.offline {
+            if m.offline && !parts.contains(&"offline") {
                 parts.push("offline");
             }
             if parts.is_empty() {

@@ -40,7 +40,7 @@ impl Conversations {
         };
         let rows = sqlx::query(
             "SELECT m.id, m.conversation_id, c.title, m.role, \
-             snippet(messages_fts, 0, '[', ']', '…', 12), m.created_at \
+             snippet(messages_fts, 0, '[', ']', '…', 24), m.created_at \
              FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid \
              JOIN conversations c ON c.id = m.conversation_id \
              WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?",
