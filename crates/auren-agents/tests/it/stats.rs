@@ -19,9 +19,12 @@ const B: [f64; 8] = [3.85, 3.92, 4.01, 3.78, 3.95, 3.88, 3.99, 3.80];
 const C: [f64; 5] = [1.0, 2.0, 3.0, 4.0, 5.0];
 const D: [f64; 6] = [2.0, 4.0, 6.0, 8.0, 10.0, 12.0];
 
+/// (a, b, t, df, p).
+type WelchCase<'a> = (&'a [f64], &'a [f64], f64, f64, f64);
+
 #[test]
 fn welch_matches_scipy() {
-    let cases: [(&[f64], &[f64], f64, f64, f64); 3] = [
+    let cases: [WelchCase; 3] = [
         (
             &A,
             &B,
