@@ -8,60 +8,7 @@ use auren_fake_llm::{Expect, Step};
 use crate::coach_rig::{RigOptions, rig, text};
 
 use Specialist::{Analyst, Coach, Neuroscientist};
-
-/// `(question, a recent cns_fatigue alert, the rules' decision)`; `None` goes to the model router.
-pub const SUITE: [(&str, bool, Option<Specialist>); 30] = [
-    ("Why is my HRV down this week?", false, Some(Neuroscientist)),
-    ("What was my readiness yesterday?", false, Some(Analyst)),
-    (
-        "What does a low RMSSD mean for my nervous system?",
-        false,
-        Some(Neuroscientist),
-    ),
-    ("Compare this week versus last week", false, Some(Analyst)),
-    ("Should I train hard today?", false, Some(Coach)),
-    ("Give me a plan to improve my recovery", false, Some(Coach)),
-    ("Am I fatigued?", false, Some(Neuroscientist)),
-    ("Show my last session", false, Some(Analyst)),
-    ("List my alerts from this month", false, Some(Analyst)),
-    (
-        "Does alcohol lower my HRV? Is the effect significant?",
-        false,
-        Some(Analyst),
-    ),
-    ("Explain parasympathetic activity", false, Some(Neuroscientist)),
-    ("What habits help my sleep?", false, Some(Coach)),
-    (
-        "I'm training for a marathon, what's a good schedule?",
-        false,
-        Some(Coach),
-    ),
-    ("Is my stress level high?", false, Some(Neuroscientist)),
-    (
-        "What is the average resting heart rate over the month?",
-        false,
-        Some(Analyst),
-    ),
-    ("How is my trend this month?", false, Some(Analyst)),
-    ("Why did the cns fatigue alert fire?", false, Some(Neuroscientist)),
-    ("Recommend tips for better rest", false, Some(Coach)),
-    ("What is DFA alpha1?", false, Some(Neuroscientist)),
-    ("Show the correlation between sleep and HRV", false, Some(Analyst)),
-    ("What should my goal be, and why?", false, Some(Coach)),
-    (
-        "Is my sympathetic system overreaching after training?",
-        false,
-        Some(Neuroscientist),
-    ),
-    ("Show my sessions", false, Some(Analyst)),
-    ("Thoughts on my week?", false, Some(Analyst)),
-    ("How am I doing?", true, Some(Neuroscientist)),
-    ("How am I doing?", false, None),
-    ("Hello", false, None),
-    ("What do you think?", false, None),
-    ("Tell me something interesting", false, None),
-    ("Can you help me?", false, None),
-];
+use routing::SUITE;
 
 fn alerts(cns: bool) -> Vec<RecentAlert> {
     if cns {
