@@ -64,7 +64,12 @@ impl PushContext {
     }
 
     pub fn reject(&mut self, outbox_id: i64, change: &Change, refusal: Refusal) {
-        let payload = serde_json::to_value(change).unwrap_or(serde_json::Value::Null);
+        // jsonb cannot hold U+0000 either: a row refused for one is kept with U+FFFD in its place.
+        let payload = serde_json::to_string(change)
+            .map(|text| text.replace("\\u0000", "\\ufffd"))
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or(serde_json::Value::Null);
         self.rejected
             .push((prepare::rejection(outbox_id, refusal), payload));
     }

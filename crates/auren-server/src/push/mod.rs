@@ -98,14 +98,18 @@ async fn apply_push(
         outbox: Vec::new(),
         rejected: Vec::new(),
     };
+    // Checked before any query: a refused row's values (a NUL byte) must never reach PostgreSQL.
+    let checks: Vec<Result<(), prepare::Refusal>> = fresh.iter().map(|r| prepare::check(&r.change)).collect();
     let keys: Vec<String> = fresh
         .iter()
-        .filter_map(|r| r.change.session_key().map(str::to_owned))
+        .zip(&checks)
+        .filter(|(_, check)| check.is_ok())
+        .filter_map(|(r, _)| r.change.session_key().map(str::to_owned))
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
     ctx.session_starts = apply::load_session_starts(&mut tx, user, &keys).await?;
-    let counts = apply_rows(&mut tx, &mut ctx, &fresh).await?;
+    let counts = apply_rows(&mut tx, &mut ctx, &fresh, checks).await?;
     ensure_chunk_partitions(state, &ctx).await?;
     let beats = apply::insert_chunks(&mut tx, &mut ctx).await?;
     apply::write_outbox_and_rejections(&mut tx, &ctx).await?;
@@ -129,14 +133,15 @@ async fn apply_push(
     })
 }
 
-/// Checks and applies the fresh rows in order; returns how many there were.
+/// Applies the fresh rows in order (refused ones are recorded instead); returns how many there were.
 async fn apply_rows(
     conn: &mut PgConnection,
     ctx: &mut PushContext,
     fresh: &[&PushRow],
+    checks: Vec<Result<(), prepare::Refusal>>,
 ) -> Result<u64, ApiError> {
-    for row in fresh {
-        let refusal = match prepare::check(&row.change) {
+    for (row, check) in fresh.iter().zip(checks) {
+        let refusal = match check {
             Err(refusal) => Some(refusal),
             Ok(()) => apply::apply_row(conn, ctx, &row.change).await?,
         };

@@ -208,7 +208,6 @@ async fn the_app_role_cannot_read_across_users_or_switch_row_security_off() {
         "refresh_tokens",
         "records",
         "alerts",
-        "device_codes",
     ] {
         let sql = format!("SELECT count(*) FROM {table}");
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
@@ -242,6 +241,7 @@ async fn the_app_role_cannot_read_across_users_or_switch_row_security_off() {
         "SET row_security = off; SELECT count(*) FROM sessions",
         "ALTER TABLE sessions DISABLE ROW LEVEL SECURITY",
         "SELECT * FROM server_keys",
+        "SELECT * FROM device_codes",
     ] {
         let mut conn = app.acquire().await.unwrap();
         let result = sqlx::raw_sql(sqlx::AssertSqlSafe(escape))

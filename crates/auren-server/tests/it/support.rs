@@ -216,7 +216,6 @@ pub fn row(outbox_id: i64, change: Change) -> PushRow {
     PushRow { outbox_id, change }
 }
 
-
 /// A Unix-ms time in the current month (so its partition exists from start-up).
 pub fn recent_ms() -> i64 {
     auren_server::app::system_now_ms() - 3_600_000
