@@ -23,10 +23,18 @@ pub enum OutboxKind {
     Tag,
     /// The morning reading of day `entity_id` (added or replaced).
     MorningReading,
+    /// The note (label) of `session_id` was edited.
+    Note,
+    /// The memory `entity_key` was edited.
+    Memory,
+    /// The setting `entity_key` was changed.
+    Setting,
+    /// The record `entity_key` of `collection` was deleted.
+    Tombstone,
 }
 
 impl OutboxKind {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 12] = [
         Self::Session,
         Self::Beats,
         Self::Gaps,
@@ -35,6 +43,10 @@ impl OutboxKind {
         Self::Alert,
         Self::Tag,
         Self::MorningReading,
+        Self::Note,
+        Self::Memory,
+        Self::Setting,
+        Self::Tombstone,
     ];
 
     /// The name stored in the `kind` column.
@@ -48,6 +60,10 @@ impl OutboxKind {
             Self::Alert => "alert",
             Self::Tag => "tag",
             Self::MorningReading => "morning_reading",
+            Self::Note => "note",
+            Self::Memory => "memory",
+            Self::Setting => "setting",
+            Self::Tombstone => "tombstone",
         }
     }
 
@@ -72,6 +88,10 @@ pub struct OutboxRow {
     pub rows: i64,
     /// Wall time of the insert, Unix milliseconds.
     pub created_at: i64,
+    /// The key of a memory, setting or tombstone.
+    pub entity_key: Option<String>,
+    /// A tombstone's collection (`tag`, `memory`, `setting`, `morning`).
+    pub collection: Option<String>,
 }
 
 /// Where one change lives, for [`append`].
@@ -104,7 +124,8 @@ impl Store {
     /// The oldest `limit` changes the server has not acknowledged, oldest first.
     pub async fn outbox_pending(&self, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, kind, session_id, entity_id, from_ms, to_ms, rows, created_at FROM outbox ORDER BY id LIMIT ?",
+            "SELECT id, kind, session_id, entity_id, from_ms, to_ms, rows, created_at, entity_key, collection \
+             FROM outbox ORDER BY id LIMIT ?",
         )
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
@@ -122,6 +143,8 @@ impl Store {
                     to_ms: row.try_get(5)?,
                     rows: row.try_get(6)?,
                     created_at: row.try_get(7)?,
+                    entity_key: row.try_get(8)?,
+                    collection: row.try_get(9)?,
                 })
             })
             .collect()

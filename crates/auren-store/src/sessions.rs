@@ -163,10 +163,10 @@ pub(crate) fn finite(what: &'static str, value: f64) -> Result<f64, StoreError> 
     }
 }
 
-const SESSION_COLUMNS: &str = "id, started_at, ended_at, kind, source, strap_address, label, beat_count, \
+pub(crate) const SESSION_COLUMNS: &str = "id, started_at, ended_at, kind, source, strap_address, label, beat_count, \
                                artifact_count, last_beat_ms";
 
-fn session_row(row: &SqliteRow) -> Result<SessionRow, StoreError> {
+pub(crate) fn session_row(row: &SqliteRow) -> Result<SessionRow, StoreError> {
     let kind: String = row.try_get(3)?;
     Ok(SessionRow {
         id: SessionId(row.try_get(0)?),
@@ -183,7 +183,7 @@ fn session_row(row: &SqliteRow) -> Result<SessionRow, StoreError> {
     })
 }
 
-fn alert_row(row: &SqliteRow) -> Result<AlertRow, StoreError> {
+pub(crate) fn alert_row(row: &SqliteRow) -> Result<AlertRow, StoreError> {
     Ok(AlertRow {
         id: row.try_get(0)?,
         session_id: SessionId(row.try_get(1)?),
@@ -329,10 +329,11 @@ impl Store {
         Ok(())
     }
 
-    /// Sessions, the most recent first: `limit` of them after skipping `offset`.
+    /// The account's own sessions (not a coach's copies of athletes' ones), the most recent first: `limit` of
+    /// them after skipping `offset`.
     pub async fn sessions(&self, limit: u32, offset: u32) -> Result<Vec<SessionRow>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?"
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE athlete IS NULL ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?"
         )))
         .bind(i64::from(limit))
         .bind(i64::from(offset))

@@ -1,0 +1,544 @@
+//! [`SyncClient`]: signing in, one sync round (push, then pull), the retry loop and its observable status,
+//! devices and coach grants.
+
+use crate::SyncError;
+use crate::api::Api;
+use crate::incoming::{Scope, apply_page};
+use crate::outgoing;
+use crate::tokens::TokenVault;
+use auren_protocol::auth::{
+    Athletes, CoachGrantRequest, CoachGrants, CreateAccount, DeviceCode, DeviceCodeApprove, DeviceCodePoll,
+    DeviceCodeStart, DeviceCodeStatus, Devices, Login, Logout, Refresh, SignedIn, TokenPair,
+};
+use auren_protocol::error::codes;
+use auren_protocol::{
+    DeviceId, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse, PushRow, paths,
+};
+use auren_store::{Store, SyncAccount};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+use tokio::sync::{Mutex, watch};
+use tokio_util::sync::CancellationToken;
+
+/// How the client paces itself.
+#[derive(Clone, Debug)]
+pub struct SyncConfig {
+    /// Outbox rows per push at most (halved on a 413 until one row, which is then parked).
+    pub push_batch: u32,
+    /// Changes per pull page.
+    pub pull_limit: u32,
+    /// After a successful round, the next one starts this much later (a timer, whether or not anything was
+    /// written locally).
+    pub interval: Duration,
+    /// The first retry delay after a failure; doubled per failure up to `max_backoff`, with full jitter.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            push_batch: 256,
+            pull_limit: 1000,
+            interval: Duration::from_secs(30),
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the person sees (CLI line, desktop chip).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncStatus {
+    /// Not signed in.
+    SignedOut,
+    /// A round is running.
+    Syncing,
+    /// Everything was sent and pulled at `at_ms`.
+    Synced { at_ms: i64 },
+    /// Rows wait to be sent (the last round could not send them all).
+    Pending { rows: i64 },
+    /// The server cannot be reached; the next try is in `retry_in`.
+    Offline { reason: String, retry_in: Duration },
+    /// The server or the database refused; the next try is in `retry_in`.
+    Error { reason: String, retry_in: Duration },
+}
+
+impl std::fmt::Display for SyncStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SignedOut => f.write_str("signed out"),
+            Self::Syncing => f.write_str("syncing"),
+            Self::Synced { .. } => f.write_str("synced"),
+            Self::Pending { rows } => write!(f, "pending {rows}"),
+            Self::Offline { reason, retry_in } => {
+                write!(f, "offline ({reason}); retrying in {}s", retry_in.as_secs())
+            }
+            Self::Error { reason, retry_in } => {
+                write!(f, "error: {reason}; retrying in {}s", retry_in.as_secs())
+            }
+        }
+    }
+}
+
+/// What one round did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Outbox rows the server acknowledged.
+    pub pushed: u64,
+    /// Rows parked (refused by the server, or not sendable).
+    pub parked: u64,
+    /// Changes pulled and applied.
+    pub pulled: u64,
+    /// Rows still waiting.
+    pub pending: i64,
+}
+
+/// The sync client of one local database.
+pub struct SyncClient {
+    api: Api,
+    store: Store,
+    vault: TokenVault,
+    account: SyncAccount,
+    config: SyncConfig,
+    tokens: Mutex<Option<TokenPair>>,
+    status: watch::Sender<SyncStatus>,
+}
+
+/// Account creation and login.
+#[derive(Clone, Copy, Debug)]
+pub enum SignIn<'a> {
+    Create,
+    Login,
+    /// An approved device code (the new device polled [`SyncClient::poll_device_code`]).
+    Approved(&'a SignedIn),
+}
+
+impl SyncClient {
+    /// Creates an account (or logs in) at `server` and signs this database in as a new device of it.
+    pub async fn sign_in(
+        store: &Store,
+        vault: TokenVault,
+        server: &str,
+        (email, password, device_name): (&str, &str, &str),
+        how: SignIn<'_>,
+        config: SyncConfig,
+    ) -> Result<Self, SyncError> {
+        let api = Api::new(server, config.timeout)?;
+        let signed: SignedIn = match how {
+            SignIn::Create => {
+                let body = CreateAccount {
+                    email: email.to_owned(),
+                    password: password.to_owned(),
+                    device_name: device_name.to_owned(),
+                };
+                api.call(Method::POST, paths::ACCOUNTS, None, Some(&body)).await?
+            }
+            SignIn::Login => {
+                let body = Login {
+                    email: email.to_owned(),
+                    password: password.to_owned(),
+                    device_name: device_name.to_owned(),
+                };
+                api.call(Method::POST, paths::LOGIN, None, Some(&body)).await?
+            }
+            SignIn::Approved(signed) => signed.clone(),
+        };
+        vault.save(&signed.tokens).await?;
+        let account = SyncAccount {
+            server_url: api.base().to_owned(),
+            user_id: signed.user_id.0.clone(),
+            email: signed.email.clone(),
+            device_id: signed.device_id.0.clone(),
+            signed_in_at: auren_clock::now_unix_ms(),
+        };
+        store.set_sync_account(&account).await?;
+        Ok(Self::with(
+            api,
+            store.clone(),
+            vault,
+            account,
+            Some(signed.tokens),
+            config,
+        ))
+    }
+
+    /// Starts the device-code flow at `server` for a new device: show the returned `user_code` to the person.
+    pub async fn start_device_code(server: &str, device_name: &str) -> Result<DeviceCode, SyncError> {
+        let api = Api::new(server, Duration::from_secs(30))?;
+        let body = DeviceCodeStart {
+            device_name: device_name.to_owned(),
+        };
+        Ok(api
+            .call(Method::POST, paths::DEVICE_CODE, None, Some(&body))
+            .await?)
+    }
+
+    /// Asks once whether the device code was approved.
+    pub async fn poll_device_code(server: &str, code: &DeviceCode) -> Result<DeviceCodeStatus, SyncError> {
+        let api = Api::new(server, Duration::from_secs(30))?;
+        let body = DeviceCodePoll {
+            device_code: code.device_code.clone(),
+        };
+        Ok(api
+            .call(Method::POST, paths::DEVICE_CODE_POLL, None, Some(&body))
+            .await?)
+    }
+
+    /// The client of a database already signed in ([`SyncError::SignedOut`] otherwise).
+    pub async fn open(store: &Store, vault: TokenVault, config: SyncConfig) -> Result<Self, SyncError> {
+        let account = store.sync_account().await?.ok_or(SyncError::SignedOut)?;
+        let tokens = vault.load().await?.ok_or(SyncError::SignedOut)?;
+        let api = Api::new(&account.server_url, config.timeout)?;
+        Ok(Self::with(
+            api,
+            store.clone(),
+            vault,
+            account,
+            Some(tokens),
+            config,
+        ))
+    }
+
+    fn with(
+        api: Api,
+        store: Store,
+        vault: TokenVault,
+        account: SyncAccount,
+        tokens: Option<TokenPair>,
+        config: SyncConfig,
+    ) -> Self {
+        Self {
+            api,
+            store,
+            vault,
+            account,
+            config,
+            tokens: Mutex::new(tokens),
+            status: watch::channel(SyncStatus::Pending { rows: 0 }).0,
+        }
+    }
+
+    pub fn account(&self) -> &SyncAccount {
+        &self.account
+    }
+
+    pub fn vault(&self) -> &TokenVault {
+        &self.vault
+    }
+
+    /// The status, updated by [`SyncClient::run`].
+    pub fn status(&self) -> watch::Receiver<SyncStatus> {
+        self.status.subscribe()
+    }
+
+    /// Signs this device out: the server revokes its tokens (if reachable), the local tokens and account go.
+    pub async fn logout(self) -> Result<(), SyncError> {
+        let tokens = self.tokens.lock().await.clone();
+        if let Some(tokens) = tokens {
+            let body = Logout {
+                refresh_token: tokens.refresh_token,
+            };
+            let answer: Result<serde_json::Value, _> = self
+                .api
+                .call(Method::POST, paths::LOGOUT, None, Some(&body))
+                .await;
+            if let Err(error) = answer {
+                tracing::warn!(%error, "the server did not confirm the logout; the local tokens are forgotten anyway");
+            }
+        }
+        self.vault.clear().await?;
+        self.store.clear_sync_account().await?;
+        Ok(())
+    }
+
+    /// A valid access token: refreshed first when it expires within a minute, or when `force`.
+    async fn access_token(&self, force: bool) -> Result<String, SyncError> {
+        let mut guard = self.tokens.lock().await;
+        let current = guard.clone().ok_or(SyncError::SignedOut)?;
+        let now = auren_clock::now_unix_ms();
+        if !force && current.access_expires_at_ms > now.saturating_add(60_000) {
+            return Ok(current.access_token);
+        }
+        let body = Refresh {
+            refresh_token: current.refresh_token.clone(),
+        };
+        let fresh: TokenPair = match self
+            .api
+            .call(Method::POST, paths::REFRESH, None, Some(&body))
+            .await
+        {
+            Ok(fresh) => fresh,
+            Err(e) if e.status() == Some(StatusCode::UNAUTHORIZED) => {
+                tracing::warn!(error = %e, "the refresh token was refused; signing out");
+                *guard = None;
+                self.vault.clear().await?;
+                return Err(SyncError::SignedOut);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.vault.save(&fresh).await?;
+        let token = fresh.access_token.clone();
+        *guard = Some(fresh);
+        Ok(token)
+    }
+
+    /// An authenticated call; a `token_expired` answer refreshes and retries once.
+    async fn authed<B: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<R, SyncError> {
+        let token = self.access_token(false).await?;
+        match self.api.call(method.clone(), path, Some(&token), body).await {
+            Err(e) if e.code() == Some(codes::TOKEN_EXPIRED) => {
+                let token = self.access_token(true).await?;
+                Ok(self.api.call(method, path, Some(&token), body).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    pub async fn devices(&self) -> Result<Devices, SyncError> {
+        self.authed::<(), _>(Method::GET, paths::DEVICES, None).await
+    }
+
+    /// Approves a new device's code (shown on the new device).
+    pub async fn approve_device_code(&self, user_code: &str) -> Result<(), SyncError> {
+        let body = DeviceCodeApprove {
+            user_code: user_code.to_owned(),
+        };
+        self.authed::<_, serde_json::Value>(Method::POST, paths::DEVICE_CODE_APPROVE, Some(&body))
+            .await?;
+        Ok(())
+    }
+
+    /// Grants (`true`) or revokes the read access of the coach with `coach_email`.
+    pub async fn coach_access(&self, coach_email: &str, access: CoachAccess) -> Result<(), SyncError> {
+        let body = CoachGrantRequest {
+            coach_email: coach_email.to_owned(),
+        };
+        let method = match access {
+            CoachAccess::Grant => Method::POST,
+            CoachAccess::Revoke => Method::DELETE,
+        };
+        self.authed::<_, serde_json::Value>(method, paths::COACH_GRANTS, Some(&body))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn coach_grants(&self) -> Result<CoachGrants, SyncError> {
+        self.authed::<(), _>(Method::GET, paths::COACH_GRANTS, None).await
+    }
+
+    pub async fn athletes(&self) -> Result<Athletes, SyncError> {
+        self.authed::<(), _>(Method::GET, paths::ATHLETES, None).await
+    }
+
+    /// One round: push the whole outbox, then pull the account's data and each granting athlete's.
+    pub async fn sync_once(&self) -> Result<SyncReport, SyncError> {
+        let mut report = SyncReport::default();
+        self.push_all(&mut report).await?;
+        report.pulled += self.pull_all(None).await?;
+        for athlete in self.athletes().await?.athletes {
+            report.pulled += self.pull_all(Some((&athlete.user_id.0, &athlete.email))).await?;
+        }
+        report.pending = self.store.outbox_len().await?;
+        Ok(report)
+    }
+
+    async fn push_all(&self, report: &mut SyncReport) -> Result<(), SyncError> {
+        let mut batch = self.config.push_batch.max(1);
+        loop {
+            let pending = self.store.outbox_pending(batch).await?;
+            let Some(last) = pending.last().map(|r| r.id) else {
+                return Ok(());
+            };
+            let mut rows = Vec::with_capacity(pending.len());
+            let mut nothing_to_send = Vec::new();
+            for row in &pending {
+                match outgoing::build(&self.store, row).await? {
+                    Ok(Some(change)) => rows.push(PushRow {
+                        outbox_id: row.id,
+                        change,
+                    }),
+                    Ok(None) => nothing_to_send.push(row.id),
+                    Err(outgoing::Unbuildable(why)) => {
+                        self.park(row.id, row.kind.as_str(), "unbuildable", &why).await?;
+                        report.parked += 1;
+                    }
+                }
+            }
+            if rows.is_empty() {
+                report.pushed += self.store.outbox_ack(&nothing_to_send).await?;
+                continue;
+            }
+            let request = PushRequest {
+                protocol_version: PROTOCOL_VERSION,
+                device_id: DeviceId(self.account.device_id.clone()),
+                rows,
+            };
+            let answer: PushResponse = match self.authed(Method::POST, paths::PUSH, Some(&request)).await {
+                Err(SyncError::Api(e)) if e.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) => {
+                    if batch > 1 {
+                        batch /= 2;
+                    } else if let Some(row) = pending.first() {
+                        self.park(row.id, row.kind.as_str(), codes::TOO_LARGE, &e.to_string())
+                            .await?;
+                        report.parked += 1;
+                    }
+                    continue;
+                }
+                other => other?,
+            };
+            for rejection in &answer.rejected {
+                let kind = pending
+                    .iter()
+                    .find(|r| r.id == rejection.outbox_id)
+                    .map_or("?", |r| r.kind.as_str());
+                self.park(rejection.outbox_id, kind, &rejection.code, &rejection.message)
+                    .await?;
+                report.parked += 1;
+            }
+            let done: Vec<i64> = pending
+                .iter()
+                .map(|r| r.id)
+                .filter(|&id| id <= answer.last_applied)
+                .collect();
+            report.pushed += self.store.outbox_ack(&done).await?;
+            if answer.last_applied < last {
+                return Err(SyncError::Inconsistent(format!(
+                    "the push of rows up to {last} was answered with last applied {}",
+                    answer.last_applied
+                )));
+            }
+        }
+    }
+
+    async fn park(&self, outbox_id: i64, kind: &str, code: &str, message: &str) -> Result<(), SyncError> {
+        tracing::warn!(outbox_id, kind, code, message, "outbox row parked");
+        self.store
+            .park_outbox_row(outbox_id, kind, code, message, auren_clock::now_unix_ms())
+            .await?;
+        Ok(())
+    }
+
+    /// Pulls pages until the server says there is no more; returns how many changes were applied.
+    async fn pull_all(&self, athlete: Option<(&str, &str)>) -> Result<u64, SyncError> {
+        let mut applied = 0u64;
+        loop {
+            let cursor = self.store.sync_cursor(athlete.map(|a| a.0)).await?;
+            let request = PullRequest {
+                protocol_version: PROTOCOL_VERSION,
+                cursor,
+                athlete: athlete.map(|a| auren_protocol::UserId(a.0.to_owned())),
+                limit: Some(self.config.pull_limit),
+                wait_ms: None,
+            };
+            let page: PullResponse = self.authed(Method::POST, paths::PULL, Some(&request)).await?;
+            if page.cursor < cursor {
+                return Err(SyncError::Inconsistent(format!(
+                    "the pull cursor went back from {cursor} to {}",
+                    page.cursor
+                )));
+            }
+            let n = apply_page(&self.store, Scope { athlete }, &page.changes, page.cursor).await?;
+            applied += n as u64;
+            if !page.more || page.cursor == cursor {
+                return Ok(applied);
+            }
+        }
+    }
+
+    /// Runs rounds until `shutdown`: after a success the next round starts `interval` later; after a failure,
+    /// after an exponential backoff with full jitter. Signed out ends the loop.
+    pub async fn run(&self, shutdown: CancellationToken) {
+        let mut failures: u32 = 0;
+        loop {
+            self.status.send_replace(SyncStatus::Syncing);
+            let delay = match self.sync_once().await {
+                Ok(report) => {
+                    failures = 0;
+                    let status = if report.pending > 0 {
+                        SyncStatus::Pending { rows: report.pending }
+                    } else {
+                        SyncStatus::Synced {
+                            at_ms: auren_clock::now_unix_ms(),
+                        }
+                    };
+                    tracing::info!(?report, "sync round done");
+                    self.status.send_replace(status);
+                    self.config.interval
+                }
+                Err(SyncError::SignedOut) => {
+                    self.status.send_replace(SyncStatus::SignedOut);
+                    return;
+                }
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    let retry_in = backoff(&self.config, failures);
+                    let reason = error.to_string();
+                    tracing::warn!(%reason, retry_in_s = retry_in.as_secs_f64(), "sync round failed");
+                    self.status.send_replace(if error.is_offline() {
+                        SyncStatus::Offline { reason, retry_in }
+                    } else {
+                        SyncStatus::Error { reason, retry_in }
+                    });
+                    retry_in
+                }
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+        }
+    }
+
+    /// Rows waiting to be sent.
+    pub async fn pending(&self) -> Result<i64, SyncError> {
+        Ok(self.store.outbox_len().await?)
+    }
+}
+
+/// Granting or revoking a coach's access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CoachAccess {
+    Grant,
+    Revoke,
+}
+
+/// The delay before retry number `failures` (1-based): uniformly random in `[0, min(max, base · 2^(n-1))]`
+/// ("full jitter"), so devices that failed together do not come back together.
+pub fn backoff(config: &SyncConfig, failures: u32) -> Duration {
+    let cap = config
+        .backoff
+        .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1).min(20)))
+        .min(config.max_backoff);
+    cap.mul_f64(jitter())
+}
+
+/// A uniform number in [0, 1) from the standard library's per-process random hasher keys.
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Makes [`ApiError`] reachable for callers matching on codes.
+pub fn api_code(error: &SyncError) -> Option<&str> {
+    match error {
+        SyncError::Api(e) => e.code(),
+        _ => None,
+    }
+}

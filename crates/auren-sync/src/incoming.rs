@@ -1,0 +1,281 @@
+//! A pulled page applied to the local store, in one transaction with the raised cursor, so a crash halfway
+//! re-pulls the page rather than skipping it. Immutable rows are inserted once (their natural keys make a
+//! repeat a no-op); editable fields merge by LWW with what this database holds; a tombstone is final. A
+//! change that cannot be applied (an unknown type, a session not pulled, a bad value) is skipped with a
+//! warning: one bad row must not stop the device from converging on the rest.
+
+use crate::outgoing::{hlc_of, stamp_of};
+use auren_protocol::{Change, Lww, PulledChange, TieBreak};
+use auren_store::{
+    AlertRow, BeatRow, GapRow, PulledSession, SessionId, SessionKind, Store, StoreError, SyncTx,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Who the page is about: the account itself, or an athlete (user id, and the email the local copies carry).
+#[derive(Clone, Copy, Debug)]
+pub struct Scope<'a> {
+    pub athlete: Option<(&'a str, &'a str)>,
+}
+
+/// Applies `changes` and raises the scope's cursor to `cursor`; returns how many changes were applied.
+pub async fn apply_page(
+    store: &Store,
+    scope: Scope<'_>,
+    changes: &[PulledChange],
+    cursor: i64,
+) -> Result<usize, StoreError> {
+    let mut tx = store.begin_sync().await?;
+    let mut applied = 0;
+    for pulled in changes {
+        match apply(&mut tx, scope, &pulled.change).await? {
+            Ok(()) => applied += 1,
+            Err(why) => tracing::warn!(
+                version = pulled.version,
+                kind = pulled.change.type_name(),
+                why,
+                "pulled change skipped"
+            ),
+        }
+    }
+    tx.raise_cursor(scope.athlete.map(|a| a.0), cursor).await?;
+    tx.commit().await?;
+    Ok(applied)
+}
+
+type Applied = Result<(), &'static str>;
+
+async fn session_of(tx: &mut SyncTx, key: &str) -> Result<Result<SessionId, &'static str>, StoreError> {
+    Ok(tx
+        .session_by_key(key)
+        .await?
+        .ok_or("its session has not been pulled"))
+}
+
+async fn apply(tx: &mut SyncTx, scope: Scope<'_>, change: &Change) -> Result<Applied, StoreError> {
+    let athlete_email = scope.athlete.map(|a| a.1.to_owned());
+    match change {
+        Change::Session(s) => {
+            let pulled = PulledSession {
+                started_at: s.started_at,
+                ended_at: s.ended_at,
+                kind: SessionKind::parse(&s.kind).unwrap_or(SessionKind::Other),
+                source: s.source.clone(),
+                athlete: athlete_email,
+            };
+            tx.upsert_session(&s.session_key, &pulled).await?;
+            Ok(Ok(()))
+        }
+        Change::Beats(chunk) => {
+            let id = match session_of(tx, &chunk.session_key).await? {
+                Ok(id) => id,
+                Err(why) => return Ok(Err(why)),
+            };
+            let Ok(beats) = chunk.decode() else {
+                return Ok(Err("its beats do not decode"));
+            };
+            let rows: Vec<BeatRow> = beats
+                .into_iter()
+                .map(|b| BeatRow {
+                    t_ms: b.t_ms,
+                    rr_ms: b.rr_ms,
+                    artifact: b.artifact,
+                })
+                .collect();
+            tx.insert_beats(id, &rows).await?;
+            Ok(Ok(()))
+        }
+        Change::Gaps(g) => {
+            let id = match session_of(tx, &g.session_key).await? {
+                Ok(id) => id,
+                Err(why) => return Ok(Err(why)),
+            };
+            let gaps: Vec<GapRow> = g
+                .gaps
+                .iter()
+                .filter(|g| g.from_ms.is_finite() && g.to_ms.is_finite() && g.to_ms >= g.from_ms)
+                .map(|g| GapRow {
+                    from_ms: g.from_ms,
+                    to_ms: g.to_ms,
+                })
+                .collect();
+            tx.insert_gaps(id, &gaps).await?;
+            Ok(Ok(()))
+        }
+        Change::HrSamples(h) => {
+            let id = match session_of(tx, &h.session_key).await? {
+                Ok(id) => id,
+                Err(why) => return Ok(Err(why)),
+            };
+            let samples: Vec<(f64, f64)> = h
+                .samples
+                .iter()
+                .filter(|s| s.t_ms.is_finite() && s.bpm.is_finite() && s.bpm >= 0.0)
+                .map(|s| (s.t_ms, s.bpm))
+                .collect();
+            tx.insert_hr(id, &samples).await?;
+            Ok(Ok(()))
+        }
+        Change::Metrics(m) => {
+            let id = match session_of(tx, &m.session_key).await? {
+                Ok(id) => id,
+                Err(why) => return Ok(Err(why)),
+            };
+            let values: Vec<(f64, String, f64)> = m
+                .values
+                .iter()
+                .filter(|v| v.t_ms.is_finite() && v.value.is_finite())
+                .map(|v| (v.t_ms, v.name.clone(), v.value))
+                .collect();
+            tx.insert_metrics(id, &values).await?;
+            Ok(Ok(()))
+        }
+        Change::Alert(a) => apply_alert(tx, a).await,
+        Change::Tag(t) => apply_tag(tx, t).await,
+        Change::Note(n) => {
+            let id = match session_of(tx, &n.session_key).await? {
+                Ok(id) => id,
+                Err(why) => return Ok(Err(why)),
+            };
+            if let Some(winner) = merge_field(tx, ("note", &n.session_key, "text"), &n.text).await? {
+                tx.set_note(id, winner.value.as_deref()).await?;
+            }
+            Ok(Ok(()))
+        }
+        Change::Morning(m) => {
+            if scope.athlete.is_some() {
+                return Ok(Err("an athlete's morning readings are not kept"));
+            }
+            let v = &m.reading.value;
+            if !v.ln_rmssd.is_finite() || v.resting_hr.is_some_and(|hr| !(hr.is_finite() && hr > 0.0)) {
+                return Ok(Err("its values are out of range"));
+            }
+            let key = m.day.to_string();
+            if let Some(winner) = merge_field(tx, ("morning", &key, "reading"), &m.reading).await? {
+                let session = match &winner.value.session_key {
+                    Some(k) => tx.session_by_key(k).await?,
+                    None => None,
+                };
+                tx.put_morning(m.day, winner.value.ln_rmssd, winner.value.resting_hr, session)
+                    .await?;
+            }
+            Ok(Ok(()))
+        }
+        Change::Memory(m) => {
+            for (field, value) in &m.fields {
+                merge_field(tx, ("memory", &m.key, field), value).await?;
+            }
+            Ok(Ok(()))
+        }
+        Change::Setting(s) => {
+            merge_field(tx, ("setting", &s.key, "value"), &s.value).await?;
+            Ok(Ok(()))
+        }
+        Change::Tombstone(t) => {
+            let collection = collection_name(t.collection);
+            let Some(collection) = collection else {
+                return Ok(Err("unknown collection"));
+            };
+            tx.put_tombstone(collection, &t.key, &stamp_of(&t.hlc)).await?;
+            if collection == "tag" {
+                tx.remove_tag(&t.key).await?;
+            }
+            Ok(Ok(()))
+        }
+        Change::Unknown => Ok(Err("unknown change type")),
+    }
+}
+
+fn collection_name(c: auren_protocol::Collection) -> Option<&'static str> {
+    use auren_protocol::Collection;
+    match c {
+        Collection::Tag => Some("tag"),
+        Collection::Memory => Some("memory"),
+        Collection::Setting => Some("setting"),
+        Collection::Morning => Some("morning"),
+        Collection::Unknown => None,
+    }
+}
+
+async fn apply_alert(tx: &mut SyncTx, a: &auren_protocol::AlertChange) -> Result<Applied, StoreError> {
+    let id = match session_of(tx, &a.session_key).await? {
+        Ok(id) => id,
+        Err(why) => return Ok(Err(why)),
+    };
+    if !matches!(a.severity.as_str(), "info" | "warning" | "critical") || !a.at_ms.is_finite() {
+        return Ok(Err("its severity or time is out of range"));
+    }
+    let row = AlertRow {
+        id: 0,
+        session_id: id,
+        at_ms: a.at_ms,
+        at: a.at,
+        rule: a.rule.clone(),
+        severity: a.severity.clone(),
+        message: a.message.clone(),
+        evidence_json: a.evidence.to_string(),
+    };
+    tx.insert_alert(&row, a.window_start_ms).await?;
+    Ok(Ok(()))
+}
+
+async fn apply_tag(tx: &mut SyncTx, t: &auren_protocol::TagChange) -> Result<Applied, StoreError> {
+    if tx.tombstone("tag", &t.key).await?.is_some() {
+        return Ok(Ok(()));
+    }
+    let session = match session_of(tx, &t.session_key).await? {
+        Ok(id) => id,
+        Err(why) => return Ok(Err(why)),
+    };
+    if !t.at_ms.value.is_finite() {
+        return Ok(Err("its time is not finite"));
+    }
+    let name = merge_field(tx, ("tag", &t.key, "name"), &t.name).await?;
+    let at_ms = merge_field(tx, ("tag", &t.key, "at_ms"), &t.at_ms).await?;
+    let known = tx.tag_by_key(&t.key).await?.is_some();
+    if name.is_some() || at_ms.is_some() || !known {
+        // Read both winners back: one side may have won one field and lost the other.
+        let name = stored::<String>(tx, ("tag", &t.key, "name"))
+            .await?
+            .unwrap_or_else(|| t.name.value.clone());
+        let at_ms = stored::<f64>(tx, ("tag", &t.key, "at_ms"))
+            .await?
+            .unwrap_or(t.at_ms.value);
+        tx.put_tag(&t.key, session, at_ms, &name).await?;
+    }
+    Ok(Ok(()))
+}
+
+async fn stored<T: DeserializeOwned>(
+    tx: &mut SyncTx,
+    (c, k, f): (&str, &str, &str),
+) -> Result<Option<T>, StoreError> {
+    Ok(tx
+        .field(c, k, f)
+        .await?
+        .and_then(|(json, _)| serde_json::from_str(&json).ok()))
+}
+
+/// Merges `incoming` into the stored field; returns the winner when it is the incoming value (the local
+/// table must change), `None` when the stored value stands.
+async fn merge_field<T>(
+    tx: &mut SyncTx,
+    at: (&str, &str, &str),
+    incoming: &Lww<T>,
+) -> Result<Option<Lww<T>>, StoreError>
+where
+    T: TieBreak + Clone + Serialize + DeserializeOwned,
+{
+    let current = tx.field(at.0, at.1, at.2).await?.and_then(|(json, stamp)| {
+        serde_json::from_str::<T>(&json)
+            .ok()
+            .map(|value| Lww::new(value, hlc_of(stamp)))
+    });
+    let incoming_wins = current.as_ref().is_none_or(|c| c.loses_to(incoming));
+    if !incoming_wins {
+        return Ok(None);
+    }
+    let json = serde_json::to_string(&incoming.value).unwrap_or_else(|_| "null".into());
+    tx.put_field(at, &json, &stamp_of(&incoming.hlc)).await?;
+    Ok(Some(incoming.clone()))
+}
