@@ -86,6 +86,7 @@ fn orchestration(toolbox: &Toolbox, receipts: &[Receipt]) {
             today: "2026-12-01".into(),
             receipts: Vec::new(),
             memories: Vec::new(),
+            previous: None,
             handoff: None,
         };
         brief.add_receipts(receipts);

@@ -36,6 +36,17 @@ pub struct HandoffNote {
     pub reason: String,
 }
 
+/// The conversation's previous exchange, so a follow-up ("and the week before?") has its referent; the
+/// answer is cut to [`PREVIOUS_ANSWER_CHARS`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PreviousTurn {
+    pub question: String,
+    pub answer: String,
+}
+
+/// How much of the previous answer a brief carries.
+pub const PREVIOUS_ANSWER_CHARS: usize = 600;
+
 /// The typed brief of one specialist.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Brief {
@@ -44,6 +55,8 @@ pub struct Brief {
     pub today: String,
     pub receipts: Vec<BriefReceipt>,
     pub memories: Vec<BriefMemory>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousTurn>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handoff: Option<HandoffNote>,
 }

@@ -16,7 +16,10 @@ mod model;
 mod record;
 mod specialists;
 
-pub use brief::{Brief, BriefMemory, BriefReceipt, BriefValue, HANDOFF_TOOL, HandoffNote, system_prompt};
+pub use brief::{
+    Brief, BriefMemory, BriefReceipt, BriefValue, HANDOFF_TOOL, HandoffNote, PREVIOUS_ANSWER_CHARS,
+    PreviousTurn, system_prompt,
+};
 pub use extract::{ProposedMemory, rule_proposals};
 pub use guards::{GuardBook, GuardLimits, Tripped};
 
@@ -61,6 +64,26 @@ impl Default for CoachConfig {
             memory_apply: MemoryApply::default(),
             max_tokens: 1024,
         }
+    }
+}
+
+impl CoachConfig {
+    /// The wire format `model` (an alias, `provider:model`, or empty for the default) is first routed to
+    /// under `gateway`; OpenAI when it names nothing configured. Later routes of an alias get the same tool
+    /// schemas: both formats accept either shape outside strict mode, which the gateway does not request.
+    pub fn wire_of(gateway: &auren_gateway::GatewayConfig, model: &str) -> ProviderKind {
+        let model = if model.is_empty() {
+            gateway.default_model.as_deref().unwrap_or("")
+        } else {
+            model
+        };
+        let provider = match gateway.aliases.get(model) {
+            Some(routes) => routes.first().map(|r| r.provider.clone()),
+            None => auren_gateway::Route::parse(model).map(|r| r.provider),
+        };
+        provider
+            .and_then(|name| gateway.providers.iter().find(|p| p.name == name))
+            .map_or(ProviderKind::OpenAi, |p| p.kind)
     }
 }
 
@@ -116,6 +139,8 @@ pub(crate) struct Turn<'a> {
     pub conversation: ConversationId,
     /// The model that wrote the answer (`provider:model`).
     pub answered_by: Option<String>,
+    /// The conversation's previous exchange, for the brief.
+    pub previous: Option<PreviousTurn>,
 }
 
 impl Coach {
@@ -145,7 +170,7 @@ impl Coach {
         events: Sender<AgentEvent>,
         cancel: CancellationToken,
     ) -> Result<TurnOutcome, AgentError> {
-        let (conversation, question_id) = self.store_question(conversation, question).await?;
+        let (conversation, question_id, previous) = self.store_question(conversation, question).await?;
         let mut turn = Turn {
             coach: self,
             events,
@@ -157,6 +182,7 @@ impl Coach {
             steps: Vec::new(),
             conversation,
             answered_by: None,
+            previous,
         };
         let alerts = turn.recent_alerts().await;
         let red_flag = redflag::detect(question, &alerts);
@@ -201,7 +227,7 @@ impl Coach {
         &self,
         conversation: Option<ConversationId>,
         question: &str,
-    ) -> Result<(ConversationId, MessageId), AgentError> {
+    ) -> Result<(ConversationId, MessageId, Option<PreviousTurn>), AgentError> {
         let conversations = self.toolbox.store().conversations();
         let now = self.toolbox.clock().now().0;
         let conversation = match conversation {
@@ -218,6 +244,10 @@ impl Coach {
             .latest_message(conversation)
             .await
             .map_err(store_error("read the conversation"))?;
+        let previous = match parent {
+            Some(parent) => self.previous_turn(parent).await?,
+            None => None,
+        };
         let message = NewMessage {
             parent,
             role: Role::User,
@@ -232,7 +262,25 @@ impl Coach {
             .append_message(conversation, &message)
             .await
             .map_err(store_error("store the question"))?;
-        Ok((conversation, id))
+        Ok((conversation, id, previous))
+    }
+
+    /// The exchange that ends with message `last`, when it is an answer to a question.
+    async fn previous_turn(&self, last: MessageId) -> Result<Option<PreviousTurn>, AgentError> {
+        let conversations = self.toolbox.store().conversations();
+        let read = store_error("read the previous exchange");
+        let answer = conversations.message(last).await.map_err(read)?;
+        let Some(question) = answer.parent.filter(|_| answer.role == Role::Assistant) else {
+            return Ok(None);
+        };
+        let question = conversations
+            .message(question)
+            .await
+            .map_err(store_error("read the previous question"))?;
+        Ok(Some(PreviousTurn {
+            question: question.text,
+            answer: answer.text.chars().take(PREVIOUS_ANSWER_CHARS).collect(),
+        }))
     }
 }
 

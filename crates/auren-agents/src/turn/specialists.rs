@@ -134,6 +134,7 @@ impl Turn<'_> {
             today: format_day(toolbox.today()),
             receipts: Vec::new(),
             memories,
+            previous: self.previous.clone(),
             handoff: None,
         };
         brief.add_receipts(&self.receipts);

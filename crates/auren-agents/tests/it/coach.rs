@@ -426,3 +426,43 @@ async fn statements_about_oneself_become_memory_proposals_or_memories() {
     assert_eq!(memories.len(), 1);
     assert_eq!(memories[0].text, "Runs 5 km three times a week");
 }
+
+#[tokio::test]
+async fn a_follow_up_brief_carries_the_previous_exchange_not_the_transcript() {
+    let rig = rig(RigOptions::default()).await;
+    rig.fake.expect([
+        any(text("Yesterday was in your normal range.")),
+        Step::new(
+            Expect::any()
+                .last_user_contains("\"previous\": {")
+                .body_contains("Yesterday was in your normal range.")
+                .body_contains("What was my readiness yesterday?"),
+            text("The day before was too."),
+        ),
+    ]);
+    let first = rig.ask(DATA_QUESTION).await;
+    assert!(!first.outcome.offline);
+    let conversation = rig.store.conversations().list().await.unwrap()[0].id;
+    let (tx, _rx) = tokio::sync::mpsc::channel(1024);
+    let outcome = rig
+        .coach
+        .ask(
+            Some(conversation),
+            "And my readiness the day before?",
+            tx,
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    rig.fake.verify().unwrap();
+    assert_eq!(outcome.answer, "The day before was too.");
+    let messages = rig.fake.requests()[1].body["messages"].as_array().unwrap().len();
+    assert_eq!(messages, 2, "system prompt and brief, no transcript");
+    let stored = rig.store.conversations().messages(conversation).await.unwrap();
+    assert_eq!(stored.len(), 4);
+    assert_eq!(
+        stored[2].parent,
+        Some(stored[1].id),
+        "the follow-up continues the branch"
+    );
+}
