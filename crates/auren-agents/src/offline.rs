@@ -129,23 +129,23 @@ fn readiness_text(c: &Value) -> String {
             let _ = write!(s, "There is no morning reading on {day}.");
         }
     }
-    if let Some(m) = num(c, "/rolling_mean_7d_ln_rmssd") {
-        let _ = write!(s, " The 7-day mean lnRMSSD is {m:.2}");
-        match (
-            num(c, "/normal_range_ln_rmssd/0"),
-            num(c, "/normal_range_ln_rmssd/1"),
-        ) {
-            (Some(lo), Some(hi)) => {
-                let verdict = text(c, "/verdict");
-                let _ = write!(
-                    s,
-                    "; your normal range is {lo:.2} to {hi:.2} lnRMSSD, so it is {verdict} it."
-                );
-            }
-            _ => s.push_str(
-                "; there are not enough mornings yet for a normal range (it needs 60 days of readings).",
-            ),
+    let range = num(c, "/normal_range_ln_rmssd/0").zip(num(c, "/normal_range_ln_rmssd/1"));
+    match (num(c, "/rolling_mean_7d_ln_rmssd"), range) {
+        (Some(m), Some((lo, hi))) => {
+            let verdict = text(c, "/verdict");
+            let _ = write!(
+                s,
+                " The 7-day mean lnRMSSD is {m:.2}; your normal range is {lo:.2} to {hi:.2} lnRMSSD, so it is \
+                 {verdict} it."
+            );
         }
+        (Some(m), None) => {
+            let _ = write!(
+                s,
+                " The 7-day mean lnRMSSD is {m:.2}; there are not enough mornings yet for a normal range."
+            );
+        }
+        (None, _) => s.push_str(" There are not enough mornings yet for a 7-day mean or a normal range."),
     }
     if let Some(cv) = num(c, "/cv_7d_pct") {
         let _ = write!(s, " Day-to-day variation (CV) over the week: {cv:.1}%.");

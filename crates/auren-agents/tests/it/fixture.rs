@@ -41,7 +41,7 @@ pub struct History {
 }
 
 /// splitmix64: a tiny deterministic generator.
-pub struct Rng(u64);
+pub struct Rng(pub u64);
 
 impl Rng {
     pub fn next_u64(&mut self) -> u64 {

@@ -206,7 +206,11 @@ async fn sessions_and_alerts_come_with_their_numbers() {
         .call("get_alerts", json!({"from": day(&h, -29)}))
         .await
         .unwrap();
-    assert_eq!(out.content["count"], json!(2), "every tenth day: days 69 and 79 of 90");
+    assert_eq!(
+        out.content["count"],
+        json!(2),
+        "every tenth day: days 69 and 79 of 90"
+    );
     assert!(
         out.receipts[0]
             .values
