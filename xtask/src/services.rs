@@ -213,7 +213,9 @@ pub fn broker_command(binary: &std::path::Path, port: u16, data_file: &std::path
         .arg("--advertised-listener-url")
         .arg(format!("tcp://127.0.0.1:{port}"))
         .arg("--storage-engine")
-        .arg(format!("sqlite://{}", data_file.display()));
+        // tansu drops the URL path's first slash (`sqlite:///a/b` opens `a/b` under the current folder), so
+        // an absolute path needs one more.
+        .arg(format!("sqlite:///{}", data_file.display()));
     command
 }
 

@@ -13,7 +13,7 @@
 //! state lives in this process.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,6 +55,7 @@ struct Shared {
     status: Mutex<ComponentStatus>,
     chunks: AtomicU64,
     alerts: AtomicU64,
+    open_sessions: AtomicUsize,
 }
 
 impl ConsumerHandle {
@@ -79,6 +80,11 @@ impl ConsumerHandle {
         self.shared.alerts.load(Ordering::Relaxed)
     }
 
+    /// Sessions being fed now (finished ones are dropped).
+    pub fn open_sessions(&self) -> usize {
+        self.shared.open_sessions.load(Ordering::Relaxed)
+    }
+
     /// Waits for the task to end (after its shutdown token was cancelled).
     pub async fn join(self) {
         if let Err(e) = self.task.await {
@@ -98,7 +104,7 @@ impl AlertConsumer {
     ) -> Result<ConsumerHandle, KafkaError> {
         let consumer: StreamConsumer = config
             .client()
-            .set("group.id", CONSUMER_GROUP)
+            .set("group.id", &config.consumer_group)
             .set("enable.auto.commit", "true")
             .set("auto.commit.interval.ms", "1000")
             // Offsets are stored by hand, after the alerts' transaction (never on receipt).
@@ -119,6 +125,7 @@ impl AlertConsumer {
             status: Mutex::new(ComponentStatus::Up),
             chunks: AtomicU64::new(0),
             alerts: AtomicU64::new(0),
+            open_sessions: AtomicUsize::new(0),
         });
         let state = State {
             pool,
@@ -165,6 +172,7 @@ async fn run(consumer: StreamConsumer, mut state: State, shutdown: CancellationT
             _ = sweep.tick() => {
                 state.close_idle(&shutdown).await;
                 state.store_offsets(&consumer);
+                state.shared.open_sessions.store(state.sessions.len(), Ordering::Relaxed);
             }
             received = consumer.recv() => match received {
                 Ok(message) => {
@@ -187,6 +195,7 @@ async fn run(consumer: StreamConsumer, mut state: State, shutdown: CancellationT
                         }
                     }
                     state.next_offset.insert(partition, offset + 1);
+                    state.shared.open_sessions.store(state.sessions.len(), Ordering::Relaxed);
                     state.store_offsets(&consumer);
                     set_status(&state.shared, ComponentStatus::Up);
                 }

@@ -39,6 +39,8 @@ pub struct KafkaConfig {
     /// The CEP consumer finishes a session (its last alerts, its state dropped) after no chunk of it arrived
     /// for this long.
     pub session_idle: Duration,
+    /// The CEP consumer's group ([`CONSUMER_GROUP`] unless a test or a replay wants its own).
+    pub consumer_group: String,
 }
 
 impl KafkaConfig {
@@ -49,6 +51,7 @@ impl KafkaConfig {
             partitions: 3,
             message_timeout: Duration::from_secs(10),
             session_idle: Duration::from_secs(300),
+            consumer_group: CONSUMER_GROUP.to_owned(),
         }
     }
 

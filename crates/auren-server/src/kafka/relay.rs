@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use sqlx::{PgPool, Row};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -93,21 +93,7 @@ impl Relay {
         config: KafkaConfig,
         shutdown: CancellationToken,
     ) -> Result<RelayHandle, KafkaError> {
-        let producer: FutureProducer = config
-            .client()
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set(
-                "message.timeout.ms",
-                config.message_timeout.as_millis().to_string(),
-            )
-            .set("linger.ms", "5")
-            .set("compression.type", "lz4")
-            .create()
-            .map_err(|source| KafkaError::Client {
-                brokers: config.brokers.clone(),
-                source,
-            })?;
+        let producer = new_producer(&config)?;
         let shared = Arc::new(Shared {
             status: Mutex::new(ComponentStatus::Up),
             delivered: AtomicU64::new(0),
@@ -117,9 +103,29 @@ impl Relay {
     }
 }
 
+/// An idempotent producer: one producer id and per-partition sequence numbers, so the broker drops a retried
+/// batch it already has.
+fn new_producer(config: &KafkaConfig) -> Result<FutureProducer, KafkaError> {
+    config
+        .client()
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set(
+            "message.timeout.ms",
+            config.message_timeout.as_millis().to_string(),
+        )
+        .set("linger.ms", "5")
+        .set("compression.type", "lz4")
+        .create()
+        .map_err(|source| KafkaError::Client {
+            brokers: config.brokers.clone(),
+            source,
+        })
+}
+
 async fn run(
     pool: PgPool,
-    producer: FutureProducer,
+    mut producer: FutureProducer,
     config: KafkaConfig,
     shared: Arc<Shared>,
     shutdown: CancellationToken,
@@ -134,6 +140,20 @@ async fn run(
             Ok(Round { delivered, failed }) => {
                 shared.delivered.fetch_add(delivered, Ordering::Relaxed);
                 set_status(&shared, failed, &config);
+                if failed > 0 {
+                    // A producer whose messages timed out can be left fenced or out of sequence with the
+                    // broker (measured: after a broker restart it never delivered again), so the next round
+                    // starts with a fresh one. Nothing is in flight between rounds.
+                    if let Some((code, why)) = producer.client().fatal_error() {
+                        tracing::warn!(?code, why, "the producer hit a fatal error");
+                    }
+                    match new_producer(&config) {
+                        Ok(fresh) => producer = fresh,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot make a new producer; keeping the old one")
+                        }
+                    }
+                }
                 match (delivered, failed) {
                     (_, f) if f > 0 => FAILURE_BACKOFF,
                     (0, _) => IDLE_POLL,

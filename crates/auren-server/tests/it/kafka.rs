@@ -1,0 +1,486 @@
+//! The Kafka parts: the server's CEP feed against the desktop's own pipeline (no broker needed), then on a
+//! real broker (a private tansu per test, from the binary `cargo xtask services up` caches, with its data
+//! in a temporary folder) and a fresh PostgreSQL database: the outbox relay across a broker restart, and
+//! the consumer writing the desktop's alerts once, with a replay adding none.
+//!
+//! `cargo xtask test` sets `AUREN_BROKER_BIN`; with it set, a broker that does not come up fails the test.
+//! Without it (a bare `cargo test`), the broker tests say they were skipped and pass.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use auren_cep::{Alert, Baselines, RuleSet, SessionKind};
+use auren_engine::dto::LiveUpdateDto;
+use auren_engine::{LabelledBeat, Pipeline, Sink};
+use auren_server::kafka::{AlertConsumer, KafkaConfig, Relay, ensure_topics, feed_beats};
+use auren_server::topics::{BEATS_TOPIC, BeatsChunk, PAYLOAD_VERSION, SESSIONS_TOPIC};
+use auren_strap::replay::{Replay, parse_rr_text};
+use auren_strap::{HeartSource, Pace};
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::Message;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+const DEFAULT_RULES: &str = include_str!("../../../auren-cep/rules/default.toml");
+
+/// Rules that fire often on a resting recording, so the comparison covers the heart-rate, window, DFA and
+/// `for`/cooldown paths, not only the default rules (most of which need baselines or an exercise session).
+const BUSY_RULES: &str = r#"
+[[rule]]
+name = "hr_over_70"
+severity = "info"
+when = "hr > 70"
+for = "10s"
+cooldown = "1m"
+message = "hr {hr:.0}, max {max(hr, 30s):.0}"
+
+[[rule]]
+name = "rmssd_low"
+severity = "info"
+when = "rmssd_60s > 10 and avg(ln_rmssd, 1m) > 2"
+cooldown = "2m"
+message = "rmssd {rmssd_60s:.1}"
+
+[[rule]]
+name = "artifact_seen"
+severity = "info"
+when = "sum(artifact, 60s) >= 1 and count(beat, 60s) >= 30"
+cooldown = "30s"
+message = "{sum(artifact, 60s):.0} artifacts in {count(beat, 60s):.0} beats"
+
+[[rule]]
+name = "dfa_high"
+severity = "info"
+when = "dfa_alpha1 > 1.0 and count(beat, 60s) >= 40"
+cooldown = "3m"
+message = "dfa {dfa_alpha1:.3} sdnn5 {sdnn_5m:.1}"
+"#;
+
+fn rules() -> RuleSet {
+    auren_cep::compile(&format!("{DEFAULT_RULES}\n{BUSY_RULES}")).unwrap()
+}
+
+fn reference(name: &str) -> Vec<f64> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/reference")
+        .join(name);
+    parse_rr_text(&std::fs::read_to_string(&path).unwrap(), &path).unwrap()
+}
+
+/// What the desktop's pipeline stored and raised.
+#[derive(Default)]
+struct Desktop {
+    beats: Vec<auren_protocol::change::Beat>,
+    alerts: Vec<Alert>,
+}
+
+impl Sink for Desktop {
+    fn beat(&mut self, beat: &LabelledBeat) {
+        self.beats.push(auren_protocol::change::Beat {
+            t_ms: beat.at_ms,
+            rr_ms: beat.rr_ms,
+            artifact: beat.artifact.map(|a| a.as_str().to_owned()),
+        });
+    }
+    fn gap(&mut self, _: f64, _: f64) {}
+    fn heart_rate(&mut self, _: f64, _: f64) {}
+    fn metrics(&mut self, _: f64, _: &[(&'static str, f64)]) {}
+    fn alert(&mut self, alert: &Alert) {
+        self.alerts.push(alert.clone());
+    }
+    fn update(&mut self, _: LiveUpdateDto) {}
+}
+
+/// The recording as the desktop imports it: the RR replay's events through the engine's `Pipeline`.
+async fn desktop_run(rules: &RuleSet, rr_ms: &[f64]) -> Desktop {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
+    let source = Box::new(Replay::rr_ms(rr_ms, "reference", Pace::AsFastAsPossible));
+    let run = tokio::spawn(source.run(tx, CancellationToken::new()));
+    let mut pipeline = Pipeline::new(rules, Baselines::new(), SessionKind::Other, None, 0).unwrap();
+    let mut desktop = Desktop::default();
+    while let Some(event) = rx.recv().await {
+        pipeline.on_source_event(&event, &mut desktop);
+    }
+    run.await.unwrap().unwrap();
+    pipeline.end(&mut desktop);
+    desktop
+}
+
+#[tokio::test]
+async fn the_server_feed_raises_exactly_the_desktop_alerts() {
+    let rules = rules();
+    for recording in ["nsr_60min.rr", "nsr_5min_artifacts.rr", "nsr_5min.rr"] {
+        let rr = reference(recording);
+        let desktop = desktop_run(&rules, &rr).await;
+        // The server sees the beats the desktop stored (their RR exactly, through the chunk encoding).
+        let chunk = auren_protocol::BeatsChunk::encode("s", &desktop.beats).unwrap();
+        let stored_rr: Vec<f64> = chunk.decode().unwrap().iter().map(|b| b.rr_ms).collect();
+        let server = feed_beats(&rules, SessionKind::Other, &stored_rr).unwrap();
+        assert_eq!(server, desktop.alerts, "{recording}");
+        let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
+        for alert in &server {
+            *per_rule.entry(alert.rule.as_str()).or_default() += 1;
+        }
+        eprintln!("{recording}: {per_rule:?}");
+        if recording == "nsr_60min.rr" {
+            for rule in ["hr_over_70", "rmssd_low", "dfa_high"] {
+                assert!(per_rule.contains_key(rule), "{rule} fired: {per_rule:?}");
+            }
+        }
+        if recording == "nsr_5min_artifacts.rr" {
+            assert!(per_rule.contains_key("artifact_seen"), "{per_rule:?}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// On a real broker and PostgreSQL.
+
+/// The cached broker binary, or `None` (and a note) when the tests run without `cargo xtask`.
+fn broker_binary() -> Option<PathBuf> {
+    match std::env::var_os("AUREN_BROKER_BIN") {
+        Some(path) => Some(PathBuf::from(path)),
+        None => {
+            assert!(
+                std::env::var_os("AUREN_KAFKA_BROKERS").is_none(),
+                "AUREN_KAFKA_BROKERS is set but AUREN_BROKER_BIN is not: run `cargo xtask services up`"
+            );
+            eprintln!("SKIPPED: no AUREN_BROKER_BIN (run through `cargo xtask test` or `services up`)");
+            None
+        }
+    }
+}
+
+/// A private broker on a free port, its data in a temporary folder that outlives restarts.
+struct PrivateBroker {
+    binary: PathBuf,
+    port: u16,
+    data: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl PrivateBroker {
+    async fn start(binary: PathBuf) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut broker = Self {
+            binary,
+            port,
+            data: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        broker.restart().await;
+        broker
+    }
+
+    fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// (Re)starts the broker on the same port and data file; `sqlite:///` + an absolute path because tansu
+    /// drops the URL path's first slash.
+    async fn restart(&mut self) {
+        self.stop();
+        let log = std::fs::File::create(self.data.path().join("broker.log")).unwrap();
+        let child = Command::new(&self.binary)
+            .arg("broker")
+            .args(["--listener-url", &format!("tcp://127.0.0.1:{}", self.port)])
+            .args([
+                "--advertised-listener-url",
+                &format!("tcp://127.0.0.1:{}", self.port),
+            ])
+            .args([
+                "--storage-engine",
+                &format!("sqlite:///{}", self.data.path().join("tansu.db").display()),
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the broker {}: {e}", self.binary.display()));
+        self.child = Some(child);
+        let address = self.address();
+        let up = eventually(Duration::from_secs(30), async || {
+            tokio::net::TcpStream::connect(&address).await.is_ok()
+        })
+        .await;
+        assert!(up, "the broker did not listen on {address}: {}", self.log());
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.data.path().join("broker.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for PrivateBroker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn eventually(limit: Duration, mut done: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// A fresh database with the server's migrations, connected as the owner (as the relay and consumer are).
+async fn fresh_database() -> PgPool {
+    let admin_url = std::env::var("AUREN_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let admin = PgPool::connect(&admin_url).await.unwrap();
+    let name = format!("auren_streams_{}", Uuid::new_v4().simple());
+    // The name is made here from a UUID's hex digits: nothing to inject.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let url = match admin_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => panic!("AUREN_DATABASE_URL has no database name: {admin_url}"),
+    };
+    let pool = PgPool::connect(&url).await.unwrap();
+    auren_server::db::MIGRATOR.run(&pool).await.unwrap();
+    pool
+}
+
+async fn outbox_depth(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM server_outbox")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn enqueue(pool: &PgPool, topic: &str, key: &str, payloads: &[Vec<u8>]) {
+    for payload in payloads {
+        sqlx::query("INSERT INTO server_outbox (topic, key, payload) VALUES ($1, $2, $3)")
+            .bind(topic)
+            .bind(key)
+            .bind(payload)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}
+
+/// Every message of `topic` from the start, read by a fresh group until `expected` arrived or 20 s of quiet.
+async fn read_topic(brokers: &str, topic: &str, expected: usize) -> Vec<Vec<u8>> {
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("broker.address.family", "v4")
+        .set("group.id", format!("check-{}", Uuid::new_v4()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    let mut out = Vec::new();
+    while out.len() < expected {
+        match tokio::time::timeout(Duration::from_secs(20), consumer.recv()).await {
+            Ok(Ok(message)) => out.push(message.payload().unwrap_or_default().to_vec()),
+            Ok(Err(e)) => panic!("reading {topic}: {e}"),
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_queues_while_the_broker_is_away_and_drains_when_it_returns() {
+    let Some(binary) = broker_binary() else { return };
+    let mut broker = PrivateBroker::start(binary).await;
+    let pool = fresh_database().await;
+    let mut config = KafkaConfig::new(broker.address());
+    config.message_timeout = Duration::from_secs(3);
+    ensure_topics(&config).await.unwrap();
+    // Creating them again is not an error.
+    ensure_topics(&config).await.unwrap();
+
+    let user = Uuid::new_v4().to_string();
+    let first: Vec<Vec<u8>> = (0..300).map(|i| format!("row-{i}").into_bytes()).collect();
+    let second: Vec<Vec<u8>> = (300..600).map(|i| format!("row-{i}").into_bytes()).collect();
+    enqueue(&pool, SESSIONS_TOPIC, &user, &first).await;
+    let shutdown = CancellationToken::new();
+    let relay = Relay::spawn(pool.clone(), config.clone(), shutdown.clone()).unwrap();
+    assert!(eventually(Duration::from_secs(30), async || outbox_depth(&pool).await == 0).await);
+    assert_eq!(relay.delivered(), 300);
+
+    broker.stop();
+    enqueue(&pool, SESSIONS_TOPIC, &user, &second).await;
+    let degraded = eventually(Duration::from_secs(30), async || {
+        matches!(relay.status(), auren_server::ComponentStatus::Degraded { .. })
+    })
+    .await;
+    assert!(degraded, "the relay reports the outage: {:?}", relay.status());
+    assert_eq!(
+        outbox_depth(&pool).await,
+        300,
+        "nothing is dropped while the broker is away"
+    );
+
+    broker.restart().await;
+    let drained = eventually(Duration::from_secs(60), async || outbox_depth(&pool).await == 0).await;
+    assert!(
+        drained,
+        "the outbox drained after the restart ({} left)",
+        outbox_depth(&pool).await
+    );
+    assert_eq!(relay.status(), auren_server::ComponentStatus::Up);
+    shutdown.cancel();
+    relay.join().await;
+
+    let read = read_topic(&broker.address(), SESSIONS_TOPIC, 600).await;
+    let mut counts: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
+    for payload in read {
+        *counts.entry(payload).or_default() += 1;
+    }
+    let sent: BTreeSet<Vec<u8>> = first.into_iter().chain(second).collect();
+    let lost: Vec<_> = sent.iter().filter(|p| !counts.contains_key(*p)).collect();
+    let duplicated = counts.values().filter(|n| **n > 1).count();
+    let unexpected = counts.keys().filter(|p| !sent.contains(*p)).count();
+    assert_eq!(
+        (lost.len(), duplicated, unexpected),
+        (0, 0, 0),
+        "lost, duplicated, unexpected"
+    );
+}
+
+/// The beats the desktop stored, as the push would have put them in the outbox: minute-sized chunks.
+fn beat_messages(
+    user: Uuid,
+    device: Uuid,
+    session_key: &str,
+    started_at_ms: i64,
+    beats: &[auren_protocol::change::Beat],
+) -> Vec<Vec<u8>> {
+    beats
+        .chunks(60)
+        .map(|part| {
+            let chunk = auren_protocol::BeatsChunk::encode(session_key, part).unwrap();
+            let message = BeatsChunk {
+                v: PAYLOAD_VERSION,
+                user_id: user,
+                device_id: device,
+                session_key: session_key.to_owned(),
+                session_started_at_ms: started_at_ms,
+                wall_ms: started_at_ms + chunk.start_ms.round() as i64,
+                chunk,
+            };
+            serde_json::to_vec(&message).unwrap()
+        })
+        .collect()
+}
+
+async fn stored_alerts(pool: &PgPool, user: Uuid) -> Vec<(String, i64, i64)> {
+    sqlx::query_as(
+        "SELECT rule, window_start_ms, at FROM alerts WHERE user_id = $1 ORDER BY rule, window_start_ms",
+    )
+    .bind(user)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+async fn user_version(pool: &PgPool, user: Uuid) -> i64 {
+    sqlx::query_scalar("SELECT coalesce((SELECT version FROM user_versions WHERE user_id = $1), 0)")
+        .bind(user)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consumer_writes_the_desktop_alerts_once_and_a_replay_adds_none() {
+    let Some(binary) = broker_binary() else { return };
+    let broker = PrivateBroker::start(binary).await;
+    let pool = fresh_database().await;
+    let mut config = KafkaConfig::new(broker.address());
+    config.session_idle = Duration::from_secs(1);
+    ensure_topics(&config).await.unwrap();
+
+    let rules = rules();
+    let desktop = desktop_run(&rules, &reference("nsr_60min.rr")).await;
+    let user = Uuid::new_v4();
+    sqlx::query("INSERT INTO users (id, email, password_hash) VALUES ($1, $2, 'not a hash')")
+        .bind(user)
+        .bind(format!("{}@example.invalid", user.simple()))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let started_at_ms = 1_764_800_000_000_i64;
+    let messages = beat_messages(user, Uuid::new_v4(), "device:1", started_at_ms, &desktop.beats);
+    enqueue(&pool, BEATS_TOPIC, &user.to_string(), &messages).await;
+    // A repeated chunk (a delivery whose report was lost) changes nothing.
+    enqueue(&pool, BEATS_TOPIC, &user.to_string(), &messages[3..5]).await;
+
+    let expected: BTreeSet<(String, i64, i64)> = desktop
+        .alerts
+        .iter()
+        .map(|a| {
+            (
+                a.rule.clone(),
+                started_at_ms + a.evidence.window.0,
+                started_at_ms + a.at_ms,
+            )
+        })
+        .collect();
+    assert!(expected.len() > 5, "the recording raises alerts: {expected:?}");
+
+    let shutdown = CancellationToken::new();
+    let relay = Relay::spawn(pool.clone(), config.clone(), shutdown.clone()).unwrap();
+    let consumer = AlertConsumer::spawn(pool.clone(), &config, rules.clone(), shutdown.clone()).unwrap();
+    let all_in = eventually(Duration::from_secs(120), async || {
+        consumer.chunks() as usize >= messages.len() + 2 && consumer.open_sessions() == 0
+    })
+    .await;
+    assert!(
+        all_in,
+        "consumed {} of {} chunks",
+        consumer.chunks(),
+        messages.len() + 2
+    );
+    let stored: BTreeSet<(String, i64, i64)> = stored_alerts(&pool, user).await.into_iter().collect();
+    assert_eq!(stored, expected, "the server's alerts are the desktop's");
+    assert_eq!(consumer.alerts_inserted() as usize, expected.len());
+    let version = user_version(&pool, user).await;
+    assert!(version > 0);
+
+    // A replay of the whole topic by another group finds the same alerts and inserts none.
+    let mut replay_config = config.clone();
+    replay_config.consumer_group = format!("replay-{}", Uuid::new_v4());
+    let replay = AlertConsumer::spawn(pool.clone(), &replay_config, rules, shutdown.clone()).unwrap();
+    let replayed = eventually(Duration::from_secs(120), async || {
+        replay.chunks() as usize >= messages.len() + 2 && replay.open_sessions() == 0
+    })
+    .await;
+    assert!(replayed, "replayed {} chunks", replay.chunks());
+    assert_eq!(replay.alerts_inserted(), 0);
+    assert_eq!(stored_alerts(&pool, user).await.len(), expected.len());
+    assert_eq!(
+        user_version(&pool, user).await,
+        version,
+        "a replay does not bump the version"
+    );
+    shutdown.cancel();
+    relay.join().await;
+    consumer.join().await;
+    replay.join().await;
+}
