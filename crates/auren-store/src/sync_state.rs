@@ -420,9 +420,10 @@ impl Store {
         field_on(&mut *self.pool.acquire().await?, collection, key, field).await
     }
 
-    /// The field's stamp if it already covers an edit made at `made_at` (Unix ms); otherwise stamps the current
-    /// value now (after `made_at`) and keeps it: how a record written before sync knew of it (a tag from the
-    /// live writer, a morning reading) gets its first stamp.
+    /// The field's stamp if it already holds `value_json` (an edit stamped when made, or a pulled value: its
+    /// stamp must travel unchanged, or a device would claim another's value as a new edit of its own);
+    /// otherwise stamps the value at `made_at` (Unix ms) or later and keeps it: how a record written outside
+    /// the sync's edits (a tag from the live writer, a retaken morning reading) gets its stamp.
     pub async fn stamp_field(
         &self,
         (collection, key, field): (&str, &str, &str),
@@ -431,7 +432,7 @@ impl Store {
     ) -> Result<Stamp, StoreError> {
         let mut tx = self.pool.begin().await?;
         let stamp = match field_on(&mut tx, collection, key, field).await? {
-            Some((stored, stamp)) if stamp.wall_ms >= made_at && stored == value_json => stamp,
+            Some((stored, stamp)) if stored == value_json => stamp,
             _ => {
                 let stamp = tick(&mut tx, made_at).await?;
                 put_field_on(&mut tx, (collection, key, field), value_json, &stamp).await?;

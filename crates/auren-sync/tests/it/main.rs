@@ -1,0 +1,6 @@
+//! auren-sync's integration tests: two device databases (real SQLite files) and the real `auren-server` on the
+//! real PostgreSQL (127.0.0.1:5432, a fresh database per test).
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+mod converge;
+mod support;

@@ -1,0 +1,69 @@
+//! A real server on a fresh PostgreSQL database, and device databases signed in to it.
+
+use auren_server::auth::password::HashCost;
+use auren_server::server::{Server, ServerConfig};
+use auren_store::Store;
+use auren_sync::{SignIn, SyncClient, SyncConfig, TokenPlace, TokenVault};
+use std::path::Path;
+use tokio_util::sync::CancellationToken;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The server; stops when dropped.
+pub struct TestServer {
+    pub base: String,
+    shutdown: CancellationToken,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        let name = format!("auren_sync_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
+            .await
+            .expect("PostgreSQL must run on 127.0.0.1:5432");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+        let mut config = ServerConfig::new(url, "127.0.0.1:0".parse().unwrap());
+        config.hash_cost = HashCost::Minimal;
+        let shutdown = CancellationToken::new();
+        let server = Server::start(config, shutdown.clone()).await.unwrap();
+        let base = format!("http://{}", server.local_addr().unwrap());
+        tokio::spawn(server.serve(shutdown.clone()));
+        Self { base, shutdown }
+    }
+}
+
+/// A device: its database and its signed-in client.
+pub struct Device {
+    pub store: Store,
+    pub client: SyncClient,
+}
+
+impl Device {
+    /// A new database in `dir` named `name`, signed in to `server` as `email` (`how`: create or login).
+    pub async fn sign_in(dir: &Path, name: &str, server: &TestServer, email: &str, how: SignIn<'_>) -> Self {
+        let store = Store::open(&dir.join(format!("{name}.db"))).await.unwrap();
+        let vault = TokenVault::new(TokenPlace::File(dir.join(format!("{name}.tokens"))));
+        let client = SyncClient::sign_in(
+            &store,
+            vault,
+            &server.base,
+            (email, PASSWORD, name),
+            how,
+            SyncConfig::default(),
+        )
+        .await
+        .unwrap();
+        Self { store, client }
+    }
+}
