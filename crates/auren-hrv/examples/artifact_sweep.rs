@@ -2,7 +2,7 @@
 //! one injected artifact at a time (see `auren_hrv::sweep`); prints the figures.
 //!
 //! usage: artifact_sweep DIR [--list]  (DIR holds nsr_5min.rr and nsr_60min.rr; `--list` also prints
-//! every injection that was not labelled exactly or brought other labels)
+//! every injection that was not labelled exactly, brought other labels or moved RMSSD more than 2 %)
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use auren_hrv::sweep::{self, Injection, Summary, SweepConfig, Verdict};
@@ -27,7 +27,7 @@ fn main() -> Result<(), String> {
 
     if list {
         for o in &summary.outcomes {
-            if o.verdict != Verdict::Exact || o.false_flags > 0 {
+            if o.verdict != Verdict::Exact || o.false_flags > 0 || o.rmssd_error > 0.02 {
                 println!("{o:?}");
             }
         }

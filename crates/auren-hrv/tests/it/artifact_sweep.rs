@@ -28,7 +28,7 @@ fn the_sweep_labels_nearly_every_injection_exactly_and_nothing_else() {
     let summary = run();
     assert_eq!(summary.outcomes.len(), 672);
     assert_eq!(summary.clean_flags, 0, "the clean stretches get no label");
-    // Measured: 658 of 672 exact (97.9 %), none missed, one label elsewhere in all 672 runs.
+    // Measured: 660 of 672 exact (98.2 %), none missed, one label elsewhere in all 672 runs.
     assert!(
         summary.exact_share() >= 0.97,
         "exact {:.3}",
@@ -44,7 +44,8 @@ fn the_sweep_labels_nearly_every_injection_exactly_and_nothing_else() {
 
 #[test]
 fn each_kind_is_labelled_exactly_at_its_measured_rate() {
-    // (kind, least exact share, most wrong-kind labels): measured 214, 220 and 224 of 224 exact.
+    // (kind, least exact share, most wrong-kind labels): measured 216, 220 and 224 of 224 exact
+    // (5, 4 and 0 of the wrong kind).
     // The ectopic beats that go wrong are premature beats whose pause lands on an interval that
     // was already long: premature beat, pause and a missed beat then fit about equally well.
     let table = [
@@ -72,19 +73,23 @@ fn each_kind_is_labelled_exactly_at_its_measured_rate() {
 #[test]
 fn corrected_rmssd_stays_close_to_the_clean_stretch() {
     let summary = run();
-    // Measured: 5 of 672 injections more than 2 % off (the worst 3.2 %, a split interval next to
-    // a beat the injection pushed over the long/short bound), 20 more than 1 %. Halving a missed beat's interval or
-    // interpolating an ectopic pair cannot restore the true beat-to-beat swing of a
-    // high-variability stretch, so 2 % for every single injection is not reached.
+    // Measured: 5 of 672 injections more than 2 % off, 20 more than 1 %, the worst 3.2 %. The
+    // goal (2 % for every single injection) is not reached, and two of the five show why it cannot
+    // be by correction alone: at beat 120 of stretch 6 the clean series jumps 734 → 1031 ms, and
+    // the injection (a missed beat merging the two, or an ectopic pair 514 + 1251) leaves only
+    // their sum; the smoothest split of that sum keeps 18 500 of the 95 600 ms² the two intervals
+    // add to the squared differences, 6 % of the stretch's total. The worst (3.2 %) is a split
+    // interval labelled exactly whose thresholds put a long_short label on a sinus 734 → 1016 ms
+    // jump 24 beats later.
     assert!(
-        summary.rmssd_off_by_more_than(0.02) <= 6,
+        summary.rmssd_off_by_more_than(0.02) <= 5,
         "{} injections more than 2 % off",
         summary.rmssd_off_by_more_than(0.02)
     );
     let worst = summary.worst_rmssd().expect("injections were made");
     assert!(worst.rmssd_error < 0.035, "{worst:?}");
     assert!(
-        summary.rmssd_off_by_more_than(0.01) <= 22,
+        summary.rmssd_off_by_more_than(0.01) <= 20,
         "{} injections more than 1 % off",
         summary.rmssd_off_by_more_than(0.01)
     );
