@@ -325,3 +325,48 @@ async fn health_metrics_and_openapi_answer() {
         "every answer carries its request id"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_wakes_when_another_device_pushes() {
+    let server = TestServer::start().await;
+    let a = server.account("ha@example.com").await;
+    let b = server.login("ha@example.com", "phone").await;
+    let waiting = {
+        let (http, base, token) = (
+            server.http.clone(),
+            server.base.clone(),
+            b.tokens.access_token.clone(),
+        );
+        tokio::spawn(async move {
+            let body = json!({"protocol_version": 1, "cursor": 0, "wait_ms": 20_000});
+            let started = std::time::Instant::now();
+            let answer: serde_json::Value = http
+                .post(format!("{base}/v1/sync/pull"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (answer, started.elapsed())
+        })
+    };
+    // The pull is parked once the server counts a waiter for this user.
+    while server.state.wake.waiting_users() == 0 {
+        tokio::task::yield_now().await;
+    }
+    let key = session_key(&a, 1);
+    server.push(&a, vec![row(1, session(&key, recent_ms()))]).await;
+    let (answer, waited) = waiting.await.unwrap();
+    assert_eq!(
+        answer["changes"][0]["change"]["session_key"],
+        json!(key),
+        "{answer}"
+    );
+    assert!(
+        waited < std::time::Duration::from_secs(20),
+        "woken by the push, not the timeout"
+    );
+}
