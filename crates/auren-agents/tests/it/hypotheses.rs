@@ -100,10 +100,12 @@ async fn a_stored_hypothesis_is_tested_and_retested_when_mornings_arrive() {
     assert_eq!(listed.content["hypotheses"].as_array().unwrap().len(), 3);
     assert_eq!(listed.receipts.len(), 3, "each test's receipt is kept");
 
-    // A month later with no new mornings in the last year's window beyond those, statuses are recomputed.
-    let retests = retest_all(&h.toolbox, h.today).await.unwrap();
+    // A new morning arrives the next day: every hypothesis is tested again on the data up to it.
+    h.clock.advance(std::time::Duration::from_secs(86_400));
+    h.store.add_morning_reading(h.today + 1, 3.7, Some(58.0), None).await.unwrap();
+    let retests = retest_all(&h.toolbox, h.today + 1).await.unwrap();
     assert_eq!(retests.len(), 3);
-    assert!(retests.iter().all(|r| !r.changed()));
+    assert!(retests.iter().all(|r| !r.changed()), "{retests:?}");
     let id = auren_store::memory::HypothesisId(retests[0].id);
     assert_eq!(h.store.hypotheses().tests(id).await.unwrap().len(), 2);
 }
