@@ -1,0 +1,446 @@
+//! The load generator of `cargo xtask bench server`: the server (in a child process of this example, so
+//! 10,000 client sockets and 10,000 server sockets do not share one process' descriptor limit) on a fresh
+//! PostgreSQL database with Redis and the broker from `AUREN_REDIS_URL` / `AUREN_KAFKA_BROKERS`, and the
+//! clients here. Phases: ingest (devices pushing minute chunks of beats), pull (non-waiting pulls),
+//! long polls (10,000 parked, each woken by a push of its user), then the relay lag the server measured and
+//! the bytes PostgreSQL uses per stored beat. Accounts use the minimal password hash (sign-in is not what
+//! is measured).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use auren_protocol::auth::SignedIn;
+use auren_protocol::{BeatsChunk, Change, PushRequest, PushRow, SessionChange};
+use auren_server::auth::password::HashCost;
+use auren_server::server::{Server, ServerConfig};
+use tokio::io::AsyncBufReadExt;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+const ACCOUNTS: usize = 200;
+const INGEST_DEVICES: usize = 64;
+const INGEST_FOR: Duration = Duration::from_secs(20);
+/// Minute chunks (~60 beats) per push: a device catching up after a few hours offline.
+const CHUNKS_PER_PUSH: usize = 40;
+const BEATS_PER_CHUNK: usize = 60;
+const PULL_FOR: Duration = Duration::from_secs(10);
+const LONG_POLLS: usize = 10_000;
+
+fn main() -> Res<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [mode, database_url] if mode == "serve" => runtime.block_on(serve(database_url)),
+        [] => runtime.block_on(load()),
+        _ => Err("usage: server_load [serve DATABASE_URL]".into()),
+    }
+}
+
+/// The server side: prints its address, serves until stdin closes.
+async fn serve(database_url: &str) -> Res<()> {
+    let mut config = ServerConfig::new(database_url, "127.0.0.1:0".parse()?);
+    config.redis_url = std::env::var("AUREN_REDIS_URL").ok();
+    config.kafka_brokers = std::env::var("AUREN_KAFKA_BROKERS").ok();
+    config.hash_cost = HashCost::Minimal;
+    config.hash_permits = 8;
+    let shutdown = CancellationToken::new();
+    let server = Server::start(config, shutdown.clone()).await?;
+    println!("http://{}", server.local_addr()?);
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(_)) = lines.next_line().await {}
+        stop.cancel();
+    });
+    server.serve(shutdown).await?;
+    Ok(())
+}
+
+async fn fresh_database() -> Res<String> {
+    let admin_url = std::env::var("AUREN_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let admin = sqlx::PgPool::connect(&admin_url).await?;
+    let name = format!("auren_bench_{}", Uuid::new_v4().simple());
+    // The name is made here from a UUID's hex digits: nothing to inject.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await?;
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .ok_or("AUREN_DATABASE_URL has no database")?;
+    Ok(format!("{base}/{name}"))
+}
+
+struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &impl serde::Serialize,
+    ) -> Res<T> {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("{path}: {status}: {}", response.text().await.unwrap_or_default()).into());
+        }
+        Ok(response.json().await?)
+    }
+}
+
+async fn load() -> Res<()> {
+    let database_url = fresh_database().await?;
+    let exe = std::env::current_exe()?;
+    let mut child = tokio::process::Command::new(exe)
+        .args(["serve", &database_url])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let base = tokio::io::BufReader::new(stdout)
+        .lines()
+        .next_line()
+        .await?
+        .ok_or("the server printed no address")?;
+    let client = Arc::new(Client {
+        base,
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(LONG_POLLS + 100)
+            .build()?,
+    });
+    let devices = accounts(&client).await?;
+    let mut report = Vec::new();
+    ingest(&client, &devices, &mut report).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    pulls(&client, &devices, &mut report).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    long_polls(&client, &devices, &mut report).await?;
+    relay_lag(&client, &mut report).await?;
+    bytes_per_beat(&database_url, &mut report).await?;
+    println!("\nsync server, this machine (2 cores shared), in one run:\n");
+    println!("| measure | value | goal |");
+    println!("|---|---|---|");
+    for (measure, value, goal) in report {
+        println!("| {measure} | {value} | {goal} |");
+    }
+    println!("| seed stack (for comparison) | 707 inserts/s; Kafka \"timed out\" | |");
+    drop(child.stdin.take());
+    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    Ok(())
+}
+
+async fn accounts(client: &Arc<Client>) -> Res<Vec<SignedIn>> {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..ACCOUNTS {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = serde_json::json!({
+                "email": format!("bench{i}@example.invalid"),
+                "password": "correct horse battery",
+                "device_name": "bench",
+            });
+            client.post::<SignedIn>("/v1/accounts", None, &body).await
+        }));
+    }
+    let mut devices = Vec::new();
+    for task in tasks {
+        devices.push(task.await??);
+    }
+    eprintln!("{ACCOUNTS} accounts in {:.1?}", started.elapsed());
+    Ok(devices)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// One push: the session row once, then `CHUNKS_PER_PUSH` minute chunks continuing the session.
+fn push_body(device: &SignedIn, outbox_id: &mut i64, next_ms: &mut f64, started_at: i64) -> PushRequest {
+    let key = auren_protocol::change::session_key(&device.device_id, 1);
+    let mut rows = Vec::new();
+    if *outbox_id == 0 {
+        *outbox_id += 1;
+        rows.push(PushRow {
+            outbox_id: *outbox_id,
+            change: Change::Session(SessionChange {
+                session_key: key.clone(),
+                started_at,
+                ended_at: None,
+                kind: "rest".to_owned(),
+                source: "simulator:rest".to_owned(),
+                strap: None,
+            }),
+        });
+    }
+    for _ in 0..CHUNKS_PER_PUSH {
+        let rr_raw: Vec<u16> = (0..BEATS_PER_CHUNK).map(|i| 820 + (i as u16 * 7) % 80).collect();
+        let span: f64 = rr_raw.iter().map(|&r| f64::from(r) * 1000.0 / 1024.0).sum();
+        *outbox_id += 1;
+        rows.push(PushRow {
+            outbox_id: *outbox_id,
+            change: Change::Beats(BeatsChunk {
+                session_key: key.clone(),
+                start_ms: *next_ms,
+                rr_raw,
+                t_breaks: Vec::new(),
+                rr_overrides: Vec::new(),
+                artifacts: Vec::new(),
+            }),
+        });
+        *next_ms += span;
+    }
+    PushRequest {
+        protocol_version: auren_protocol::PROTOCOL_VERSION,
+        device_id: device.device_id.clone(),
+        rows,
+    }
+}
+
+async fn ingest(
+    client: &Arc<Client>,
+    devices: &[SignedIn],
+    report: &mut Vec<(String, String, String)>,
+) -> Res<()> {
+    let started = Instant::now();
+    let deadline = started + INGEST_FOR;
+    // Sessions an hour ago, so their month's partition exists.
+    let started_at = auren_server::app::system_now_ms() - 3_600_000;
+    let mut tasks = Vec::new();
+    for device in devices.iter().take(INGEST_DEVICES).cloned() {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut outbox_id, mut next_ms) = (0_i64, 0.0_f64);
+            let mut latencies = Vec::new();
+            let mut errors = 0_u64;
+            while Instant::now() < deadline {
+                let body = push_body(&device, &mut outbox_id, &mut next_ms, started_at);
+                let sent = Instant::now();
+                let answer = client
+                    .post::<serde_json::Value>("/v1/sync/push", Some(&device.tokens.access_token), &body)
+                    .await;
+                latencies.push(sent.elapsed());
+                if answer.is_err() {
+                    errors += 1;
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (l, e) = task.await?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let pushes = latencies.len() as u64 - errors;
+    let beats = pushes * (CHUNKS_PER_PUSH * BEATS_PER_CHUNK) as u64;
+    report.push((
+        format!("ingest, {INGEST_DEVICES} devices pushing {CHUNKS_PER_PUSH}×{BEATS_PER_CHUNK} beats"),
+        format!("{:.0} beats/s ({errors} errors)", beats as f64 / elapsed),
+        "≥ 250,000 beats/s".to_owned(),
+    ));
+    report.push((
+        "push latency p50 / p99".to_owned(),
+        format!(
+            "{:.0?} / {:.0?}",
+            percentile(&latencies, 50.0),
+            percentile(&latencies, 99.0)
+        ),
+        "p99 < 250 ms".to_owned(),
+    ));
+    Ok(())
+}
+
+async fn pulls(
+    client: &Arc<Client>,
+    devices: &[SignedIn],
+    report: &mut Vec<(String, String, String)>,
+) -> Res<()> {
+    let started = Instant::now();
+    let deadline = started + PULL_FOR;
+    let mut tasks = Vec::new();
+    for device in devices.iter().skip(INGEST_DEVICES).cloned() {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0_u64;
+            let mut cursor = 0_i64;
+            while Instant::now() < deadline {
+                let body = serde_json::json!({"protocol_version": 1, "cursor": cursor});
+                let sent = Instant::now();
+                match client
+                    .post::<serde_json::Value>("/v1/sync/pull", Some(&device.tokens.access_token), &body)
+                    .await
+                {
+                    Ok(answer) => cursor = answer["cursor"].as_i64().unwrap_or(cursor),
+                    Err(_) => errors += 1,
+                }
+                latencies.push(sent.elapsed());
+                // Each device stays under its quota (50 requests/s).
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (l, e) = task.await?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    report.push((
+        format!("pull, {} devices", devices.len() - INGEST_DEVICES),
+        format!(
+            "{:.0} requests/s, p99 {:.0?} ({errors} errors)",
+            latencies.len() as f64 / elapsed,
+            percentile(&latencies, 99.0)
+        ),
+        "≥ 5,000 requests/s".to_owned(),
+    ));
+    Ok(())
+}
+
+/// Parks `LONG_POLLS` long polls spread over the accounts, then wakes each account with a push; the
+/// latency of a poll is from its account's push answer to the poll's answer.
+async fn long_polls(
+    client: &Arc<Client>,
+    devices: &[SignedIn],
+    report: &mut Vec<(String, String, String)>,
+) -> Res<()> {
+    let mut cursors = Vec::new();
+    for device in devices {
+        let answer: serde_json::Value = client
+            .post(
+                "/v1/sync/pull",
+                Some(&device.tokens.access_token),
+                &serde_json::json!({"protocol_version": 1, "cursor": 0, "limit": 1_000_000}),
+            )
+            .await?;
+        cursors.push(answer["cursor"].as_i64().unwrap_or(0));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let woken_at: Arc<Vec<std::sync::OnceLock<Instant>>> =
+        Arc::new((0..devices.len()).map(|_| std::sync::OnceLock::new()).collect());
+    let mut tasks = Vec::new();
+    for i in 0..LONG_POLLS {
+        let k = i % devices.len();
+        let (client, token, cursor, woken_at) = (
+            client.clone(),
+            devices[k].tokens.access_token.clone(),
+            cursors[k],
+            woken_at.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let body = serde_json::json!({"protocol_version": 1, "cursor": cursor, "wait_ms": 25_000});
+            let answer = client
+                .post::<serde_json::Value>("/v1/sync/pull", Some(&token), &body)
+                .await;
+            let returned = Instant::now();
+            let changed = answer
+                .as_ref()
+                .is_ok_and(|a| a["cursor"].as_i64().unwrap_or(0) > cursor);
+            (returned, woken_at[k].get().copied(), changed, answer.is_err())
+        }));
+    }
+    // Let every poll reach the server and park.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let started_at = auren_server::app::system_now_ms() - 3_600_000;
+    for (k, device) in devices.iter().enumerate() {
+        let (mut outbox_id, mut next_ms) = (1_000_000_i64, 0.0);
+        let mut body = push_body(device, &mut outbox_id, &mut next_ms, started_at);
+        body.rows.truncate(1);
+        let _: serde_json::Value = client
+            .post("/v1/sync/push", Some(&device.tokens.access_token), &body)
+            .await?;
+        let _ = woken_at[k].set(Instant::now());
+    }
+    let mut latencies = Vec::new();
+    let (mut errors, mut unchanged) = (0, 0);
+    for task in tasks {
+        let (returned, woken, changed, failed) = task.await?;
+        errors += usize::from(failed);
+        unchanged += usize::from(!changed && !failed);
+        if let Some(woken) = woken {
+            latencies.push(returned.saturating_duration_since(woken));
+        }
+    }
+    latencies.sort_unstable();
+    report.push((
+        format!("{LONG_POLLS} parked long polls, woken by a push"),
+        format!(
+            "wake → answer p50 {:.0?}, p99 {:.0?} ({errors} errors, {unchanged} answered without the change)",
+            percentile(&latencies, 50.0),
+            percentile(&latencies, 99.0)
+        ),
+        "p99 < 200 ms, no errors".to_owned(),
+    ));
+    Ok(())
+}
+
+async fn relay_lag(client: &Arc<Client>, report: &mut Vec<(String, String, String)>) -> Res<()> {
+    // Let the relay catch up with the last pushes.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let text = client
+        .http
+        .get(format!("{}/metrics", client.base))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let quantile = |q: &str| {
+        text.lines()
+            .find(|l| l.starts_with("auren_relay_lag_seconds{") && l.contains(&format!("quantile=\"{q}\"")))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    let shown = match (quantile("0.5"), quantile("0.99")) {
+        (Some(p50), Some(p99)) => format!("p50 {:.0} ms, p99 {:.0} ms", p50 * 1000.0, p99 * 1000.0),
+        _ => "not measured (no broker, or no relay metrics)".to_owned(),
+    };
+    report.push((
+        "relay lag (outbox insert → broker ack)".to_owned(),
+        shown,
+        "p99 < 1 s".to_owned(),
+    ));
+    Ok(())
+}
+
+async fn bytes_per_beat(database_url: &str, report: &mut Vec<(String, String, String)>) -> Res<()> {
+    let pool = sqlx::PgPool::connect(database_url).await?;
+    sqlx::query("VACUUM ANALYZE beat_chunks").execute(&pool).await?;
+    let (bytes, beats): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0)::int8 FROM pg_inherits \
+                  WHERE inhparent = 'beat_chunks'::regclass), \
+                (SELECT coalesce(sum(cardinality(rr_raw)), 0)::int8 FROM beat_chunks)",
+    )
+    .fetch_one(&pool)
+    .await?;
+    report.push((
+        format!("bytes per stored beat (beat_chunks with indexes, {beats} beats)"),
+        format!("{:.2} B", bytes as f64 / beats.max(1) as f64),
+        "≤ 8 B".to_owned(),
+    ));
+    Ok(())
+}
