@@ -150,7 +150,8 @@ impl Recording {
     }
 
     /// The recording as a heart source: a capture's notifications at their recorded times (so holes become
-    /// gaps and contact changes are seen, as live), an RR series as one sample per second.
+    /// gaps and contact changes are seen, as live), an RR series as one sample per second with a gap event
+    /// at each of its gaps.
     /// `origin` names the source in its messages.
     pub fn replay(&self, origin: &str, pace: Pace) -> Result<Replay, RecordingError> {
         match &self.capture {
@@ -160,7 +161,7 @@ impl Recording {
                     problem: ContentError::Capture(e),
                 }
             }),
-            None => Ok(Replay::rr_ms(&self.rr_ms, origin, pace)),
+            None => Ok(Replay::rr_segments(&self.segments(), origin, pace)),
         }
     }
 }

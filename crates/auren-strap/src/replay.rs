@@ -1,6 +1,7 @@
 //! Replay of recorded heart data as a [`HeartSource`]: `.hrmcap` captures (every notification's bytes
 //! through the real decoder; malformed ones counted and skipped) and RR files (one interval in ms per line,
-//! grouped into one sample per second as a strap would send them), in real time or at a speed factor.
+//! grouped into one sample per second as a strap would send them, with a gap event where the file has a
+//! gap), in real time or at a speed factor.
 
 use std::path::{Path, PathBuf};
 
@@ -32,7 +33,11 @@ enum Content {
         records: Vec<CaptureRecord>,
         bad_lines: Vec<LineError>,
     },
-    Rr(Vec<RrSecond>),
+    Rr {
+        seconds: Vec<RrSecond>,
+        /// Indices into `seconds` of the samples that start a segment after a gap, in order.
+        after_gap: Vec<usize>,
+    },
 }
 
 /// The samples an RR series becomes: the beats that ended in each second of the timeline.
@@ -81,7 +86,32 @@ impl Replay {
             name: "replayed RR file".to_owned(),
             address: origin.to_owned(),
             pace,
-            content: Content::Rr(group_per_second(rr_ms)),
+            content: Content::Rr {
+                seconds: group_per_second(rr_ms),
+                after_gap: Vec::new(),
+            },
+        }
+    }
+
+    /// RR segments in ms separated by gaps (a file's rows without an RR value), played as one sample
+    /// per second with a [`SourceEvent::Gap`] between segments, so no interval is made across a gap.
+    /// The gap's length is unknown: the next segment starts one second after the last sample.
+    pub fn rr_segments(segments: &[&[f64]], origin: &str, pace: Pace) -> Self {
+        let mut seconds: Vec<RrSecond> = Vec::new();
+        let mut after_gap = Vec::new();
+        for segment in segments.iter().filter(|s| !s.is_empty()) {
+            let offset = seconds.last().map_or(0, |s| s.at_ms);
+            if !seconds.is_empty() {
+                after_gap.push(seconds.len());
+            }
+            seconds.extend(group_per_second(segment).into_iter().map(|s| RrSecond {
+                at_ms: s.at_ms + offset,
+                ..s
+            }));
+        }
+        Self {
+            content: Content::Rr { seconds, after_gap },
+            ..Self::rr_ms(&[], origin, pace)
         }
     }
 
@@ -96,7 +126,7 @@ impl Replay {
     pub fn bad_lines(&self) -> &[LineError] {
         match &self.content {
             Content::Capture { bad_lines, .. } => bad_lines,
-            Content::Rr(_) => &[],
+            Content::Rr { .. } => &[],
         }
     }
 }
@@ -235,13 +265,26 @@ async fn play(
                 emitter.notification(record.at_ms, record.payload.clone()).await?;
             }
         }
-        Content::Rr(seconds) => {
+        Content::Rr { seconds, after_gap } => {
             let mut recent = Vec::new();
-            for second in seconds {
+            let mut gaps = after_gap.iter().peekable();
+            let mut last_ms = 0;
+            for (k, second) in seconds.iter().enumerate() {
                 if !pacer.wait_until(second.at_ms, shutdown).await {
                     return Ok(EndReason::Shutdown);
                 }
+                if gaps.next_if_eq(&&k).is_some() {
+                    // The heart rate before the gap says nothing about the beats after it.
+                    recent.clear();
+                    emitter
+                        .send(SourceEvent::Gap {
+                            from_ms: last_ms,
+                            to_ms: second.at_ms,
+                        })
+                        .await?;
+                }
                 emitter.sample(rr_sample(second, &mut recent)).await?;
+                last_ms = second.at_ms;
             }
         }
     }

@@ -10,6 +10,7 @@ use auren_hrm::capture::{CaptureHeader, format_header, format_record};
 use auren_hrm::{HeartRateMeasurement, HrFormat, RrInterval, SensorContact, encode_heart_rate_measurement};
 use auren_strap::replay::{Replay, group_per_second};
 use auren_strap::{HeartSource, Pace, SourceEvent, start};
+use proptest::prelude::*;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::reference;
@@ -585,6 +586,40 @@ fn an_empty_rr_cell_is_a_gap_with_its_rows_named() {
     );
 }
 
+#[tokio::test]
+async fn an_rr_recording_with_a_gap_replays_a_gap_event_between_its_segments() {
+    let rr = rr_values("nsr_5min.rr");
+    let mut text = String::from("t,rr\n");
+    for (i, v) in rr.iter().enumerate() {
+        if i == 150 {
+            text.push_str("x,\n");
+        }
+        text.push_str(&format!("{i},{v}\n"));
+    }
+    let read = recording::parse(&text, Path::new("gap.csv")).unwrap();
+    let got = events(Box::new(read.replay("gap.csv", Pace::AsFastAsPossible).unwrap())).await;
+    // Every beat arrives, and the Gap comes exactly between the 150th and the 151st.
+    let mut before_gap: Vec<f64> = Vec::new();
+    let mut after_gap: Vec<f64> = Vec::new();
+    let mut gaps = 0;
+    for event in &got {
+        match event {
+            SourceEvent::Gap { from_ms, to_ms } => {
+                assert!(from_ms < to_ms, "{event:?}");
+                gaps += 1;
+            }
+            SourceEvent::Sample(s) if gaps == 0 => before_gap.extend(&s.rr_ms),
+            SourceEvent::Sample(s) => after_gap.extend(&s.rr_ms),
+            _ => {}
+        }
+    }
+    assert_eq!(gaps, 1);
+    assert_eq!(before_gap, rr[..150]);
+    assert_eq!(after_gap, rr[150..]);
+    let times: Vec<u64> = got.iter().map(SourceEvent::at_ms).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "time never runs back");
+}
+
 #[test]
 fn utf16_with_a_byte_order_mark_reads_like_utf8() {
     let rr = rr_values("nsr_5min.rr");
@@ -714,110 +749,100 @@ fn messages_quote_a_short_excerpt_of_a_huge_line() {
     );
 }
 
-/// A small deterministic generator, so the many-inputs tests below need no extra crate.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-#[test]
-fn generated_files_of_every_text_format_read_back_their_series() {
-    let mut rng = Lcg(0x5eed);
-    for case in 0..600 {
-        let n = 1 + rng.below(40) as usize;
-        // Whole milliseconds, or three decimals of a second: exact in either writing.
-        let rr: Vec<f64> = (0..n).map(|_| 300.0 + rng.below(1700) as f64).collect();
-        let ends = ["\n", "\r\n", "\r"][rng.below(3) as usize];
-        let comma = rng.below(2) == 0;
-        let num = |v: f64| {
-            let s = format!("{v}");
-            if comma { s.replacen('.', ",", 1) } else { s }
-        };
-        let seconds = |v: f64| num(v / 1000.0);
-        let (name, lines, format): (&str, Vec<String>, Format) = match case % 5 {
-            0 => ("g.rr", rr.iter().map(|&v| num(v)).collect(), Format::RrMs),
-            1 => (
-                "g.txt",
-                rr.iter().map(|&v| seconds(v)).collect(),
-                Format::KubiosSeconds,
-            ),
-            2 => {
-                let mut t = 0.0;
-                let rows = rr.iter().map(|&v| {
-                    let row = format!("{}\t{}", seconds(t), num(v));
-                    t += v;
-                    row
-                });
-                ("flow.txt", rows.collect(), Format::TimeAndRr)
-            }
-            3 => (
-                "g.csv",
-                std::iter::once("time;RR (s)".to_string())
-                    .chain(rr.iter().enumerate().map(|(i, &v)| format!("{i};{}", seconds(v))))
-                    .collect(),
-                Format::Csv,
-            ),
-            _ => (
-                "g.csv",
-                std::iter::once("time,rr".to_string())
-                    .chain(rr.iter().enumerate().map(|(i, &v)| format!("{i},{v}")))
-                    .collect(),
-                Format::Csv,
-            ),
-        };
-        let text = lines.join(ends) + ends;
-        let got =
-            recording::parse(&text, Path::new(name)).unwrap_or_else(|e| panic!("case {case}: {e}\n{text:?}"));
-        assert_eq!(got.format, format, "case {case}: {text:?}");
-        assert_same_series(&got.rr_ms, &rr, 1e-9, &format!("case {case}"));
-        assert!(got.gaps.is_empty() && got.warnings.is_empty(), "case {case}");
-    }
-}
-
-#[test]
-fn any_input_is_read_or_refused_without_a_panic() {
-    let mut rng = Lcg(7);
-    let alphabet: Vec<char> = "0123456789.,;\t \r\n#-e+xRr()[]ms\u{feff}\u{fffd}"
-        .chars()
-        .collect();
-    for case in 0..3_000 {
-        let len = rng.below(120) as usize;
-        let bytes: Vec<u8> = if case % 3 == 0 {
-            (0..len).map(|_| rng.below(256) as u8).collect()
-        } else {
-            let text: String = (0..len)
-                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
-                .collect();
-            let prefix: &[u8] = match case % 7 {
-                0 => &[0xFF, 0xFE],
-                1 => b"t,rr\n",
-                2 => b"# auren-capture v1\n",
-                _ => b"",
+/// One generated file: its name, its lines (without line ends) and the format it must read as.
+fn generated_file(
+    rr: &[f64],
+    format: usize,
+    comma: bool,
+    gaps_before: &[usize],
+) -> (&'static str, Vec<String>, Format) {
+    let num = |v: f64| {
+        let s = format!("{v}");
+        if comma { s.replacen('.', ",", 1) } else { s }
+    };
+    let seconds = |v: f64| num(v / 1000.0);
+    match format {
+        0 => ("g.rr", rr.iter().map(|&v| num(v)).collect(), Format::RrMs),
+        1 => (
+            "g.txt",
+            rr.iter().map(|&v| seconds(v)).collect(),
+            Format::KubiosSeconds,
+        ),
+        2 => {
+            let mut t = 0.0;
+            let rows = rr.iter().map(|&v| {
+                let row = format!("{}\t{}", seconds(t), num(v));
+                t += v;
+                row
+            });
+            ("flow.txt", rows.collect(), Format::TimeAndRr)
+        }
+        // The CSV exports may have rows without an RR value: a gap before interval k.
+        3 | 4 => {
+            let (header, sep, cell): (&str, &str, &dyn Fn(f64) -> String) = if format == 3 {
+                ("time;RR (s)", ";", &seconds)
+            } else {
+                ("time,rr", ",", &|v: f64| format!("{v}"))
             };
-            prefix.iter().copied().chain(text.into_bytes()).collect()
-        };
+            let mut lines = vec![header.to_string()];
+            for (i, &v) in rr.iter().enumerate() {
+                if gaps_before.contains(&i) {
+                    lines.push(format!("{i}{sep}"));
+                }
+                lines.push(format!("{i}{sep}{}", cell(v)));
+            }
+            ("g.csv", lines, Format::Csv)
+        }
+        _ => unreachable!("five formats"),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn generated_files_of_every_text_format_read_back_their_series(
+        // Whole milliseconds, or three decimals of a second: exact in either writing.
+        rr in prop::collection::vec(300u32..2000, 1..40).prop_map(|v| v.into_iter().map(f64::from).collect::<Vec<f64>>()),
+        format in 0usize..5,
+        ends in prop::sample::select(vec!["\n", "\r\n", "\r"]),
+        comma in any::<bool>(),
+        gaps in prop::collection::btree_set(1usize..40, 0..4),
+    ) {
+        let gaps_before: Vec<usize> = gaps.into_iter().filter(|&k| k < rr.len()).collect();
+        let (name, lines, want_format) = generated_file(&rr, format, comma, &gaps_before);
+        let text = lines.join(ends) + ends;
+        let got = recording::parse(&text, Path::new(name));
+        prop_assert!(got.is_ok(), "{:?}\n{:?}", got, text);
+        let got = got.unwrap();
+        prop_assert_eq!(got.format, want_format, "{:?}", text);
+        prop_assert_eq!(got.rr_ms.len(), rr.len());
+        for (g, w) in got.rr_ms.iter().zip(&rr) {
+            prop_assert!((g - w).abs() <= 1e-9, "{} vs {}", g, w);
+        }
+        let want_gaps: Vec<usize> = if format >= 3 { gaps_before } else { Vec::new() };
+        let got_gaps: Vec<usize> = got.gaps.iter().map(|g| g.before).collect();
+        prop_assert_eq!(&got_gaps, &want_gaps);
+        prop_assert_eq!(got.warnings.len(), want_gaps.len());
+        prop_assert_eq!(got.segments().len(), want_gaps.len() + 1);
+    }
+
+    #[test]
+    fn any_input_is_read_or_refused_without_a_panic(
+        prefix in prop::sample::select(vec![
+            &b""[..], &[0xFF, 0xFE][..], &[0xFE, 0xFF][..], &[0xEF, 0xBB, 0xBF][..], &b"t,rr\n"[..],
+            &b"# auren-capture v1\n"[..],
+        ]),
+        body in prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..200),
+            "[0-9.,;\t \r\n#eE+xRr()ms\u{feff}\u{fffd}-]{0,200}".prop_map(String::into_bytes),
+        ],
+    ) {
+        let bytes: Vec<u8> = prefix.iter().copied().chain(body).collect();
         if let Ok(read) = recording::parse_bytes(bytes, Path::new("any.txt")) {
-            assert!(!read.rr_ms.is_empty(), "case {case}");
-            assert!(
-                read.rr_ms.iter().all(|rr| RR_RANGE_MS.contains(rr)),
-                "case {case}"
-            );
-            assert!(
-                read.gaps
-                    .iter()
-                    .all(|g| 0 < g.before && g.before < read.rr_ms.len())
-            );
+            prop_assert!(!read.rr_ms.is_empty());
+            prop_assert!(read.rr_ms.iter().all(|rr| RR_RANGE_MS.contains(rr)));
+            prop_assert!(read.gaps.iter().all(|g| 0 < g.before && g.before < read.rr_ms.len()));
         }
     }
 }
