@@ -58,7 +58,8 @@ pub async fn pull(
         // Listen before reading, so a push committing in between still wakes this pull.
         let mut listener = state.wake.listen(target);
         let answer = read_changes(&state, claims.user_id, target, request.cursor, limit).await?;
-        if !answer.changes.is_empty() || tokio::time::Instant::now() >= deadline {
+        let moved = answer.cursor != request.cursor;
+        if !answer.changes.is_empty() || moved || tokio::time::Instant::now() >= deadline {
             metrics::counter!("auren_pull_requests_total").increment(1);
             metrics::counter!("auren_pull_changes_total").increment(answer.changes.len() as u64);
             return Ok(Json(answer).into_response());

@@ -85,6 +85,8 @@ pub async fn login(
         .fetch_optional(&state.pools.app)
         .await?;
     let Some(found) = found else {
+        // Spend the same hashing time as a wrong password, so timing does not tell which emails exist.
+        let _ = state.passwords.hash(request.password).await;
         return Err(ApiError::BadCredentials);
     };
     let user_id: Uuid = found.try_get(0)?;
