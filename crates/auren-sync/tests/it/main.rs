@@ -3,4 +3,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod converge;
+mod retry;
 mod support;
