@@ -1,6 +1,7 @@
 //! The Tauri commands: each is one line into [`auren_desktop::Desktop`] (or a plugin, for the shell's own
 //! dialogs and folders). Errors reach the UI as `{code, message}`.
 
+use auren_desktop::chat_dto::*;
 use auren_desktop::dto::*;
 use auren_desktop::{Desktop, IpcError};
 use auren_engine::dto::{LiveUpdateDto, MorningResultDto, ReadinessDto, SessionDetailDto, SessionSummaryDto};
@@ -263,4 +264,78 @@ fn open_folder(app: &AppHandle, dir: PathBuf) -> Answer<()> {
 pub fn mark_painted(app: AppHandle, painted: State<'_, Painted>) -> Answer<()> {
     painted.mark(&app);
     Ok(())
+}
+
+/// Starts a chat turn; its events stream over `on_event` until `done` or `error`.
+#[tauri::command]
+#[specta::specta]
+pub async fn chat_send(
+    desktop: State<'_, Desktop>,
+    request: ChatSendDto,
+    on_event: Channel<ChatEventDto>,
+) -> Answer<TurnStartedDto> {
+    Ok(desktop
+        .chat_send(request, Box::new(move |event| on_event.send(event).is_ok()))
+        .await?)
+}
+
+/// Stops a running turn at once (the upstream request is dropped).
+#[tauri::command]
+#[specta::specta]
+pub fn chat_cancel(desktop: State<'_, Desktop>, turn: u32) -> Answer<()> {
+    Ok(desktop.chat_cancel(turn)?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_conversations(desktop: State<'_, Desktop>) -> Answer<Vec<ConversationDto>> {
+    Ok(desktop.conversations().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn conversation_messages(
+    desktop: State<'_, Desktop>,
+    conversation: i64,
+    leaf: Option<i64>,
+) -> Answer<Vec<MessageDto>> {
+    Ok(desktop.conversation_messages(conversation, leaf).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn rename_conversation(
+    desktop: State<'_, Desktop>,
+    conversation: i64,
+    title: String,
+) -> Answer<()> {
+    Ok(desktop.rename_conversation(conversation, title).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_conversation(desktop: State<'_, Desktop>, conversation: i64) -> Answer<()> {
+    Ok(desktop.delete_conversation(conversation).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn export_conversation(
+    desktop: State<'_, Desktop>,
+    conversation: i64,
+    format: ConversationFormatDto,
+) -> Answer<String> {
+    Ok(desktop.export_conversation(conversation, format).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn search_messages(desktop: State<'_, Desktop>, query: String) -> Answer<Vec<SearchHitDto>> {
+    Ok(desktop.search_messages(query).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn chat_status(desktop: State<'_, Desktop>) -> Answer<ChatStatusDto> {
+    Ok(desktop.chat_status().await?)
 }

@@ -5,6 +5,7 @@
 //! tauri-plugin-store, the log file, the first-paint mark, the TypeScript bindings builder).
 
 pub mod commands;
+mod webview;
 
 use anyhow::Context;
 use auren_desktop::{Desktop, Folders, SettingsBackend, SettingsBackendError};
@@ -61,6 +62,15 @@ pub fn specta_builder() -> tauri_specta::Builder<Wry> {
             open_log_folder,
             open_export_folder,
             mark_painted,
+            chat_send,
+            chat_cancel,
+            list_conversations,
+            conversation_messages,
+            rename_conversation,
+            delete_conversation,
+            export_conversation,
+            search_messages,
+            chat_status,
         ])
 }
 
@@ -185,6 +195,7 @@ fn setup(app: &mut tauri::App, started: Instant) -> anyhow::Result<()> {
     .context("opening Auren's data")?;
     app.manage(desktop);
     app.manage(Painted::new(started));
+    webview::apply(app, webview::WebviewProfile::from_env())?;
     Ok(())
 }
 

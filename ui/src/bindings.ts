@@ -43,6 +43,17 @@ export const commands = {
 	openExportFolder: () => typedError<null, IpcError>(__TAURI_INVOKE("open_export_folder")),
 	/**  The UI's first frame is on screen: logged for the cold-start benchmark (which exits here). */
 	markPainted: () => typedError<null, IpcError>(__TAURI_INVOKE("mark_painted")),
+	/**  Starts a chat turn; its events stream over `on_event` until `done` or `error`. */
+	chatSend: (request: ChatSendDto, onEvent: Channel<ChatEventDto>) => typedError<TurnStartedDto, IpcError>(__TAURI_INVOKE("chat_send", { request, onEvent })),
+	/**  Stops a running turn at once (the upstream request is dropped). */
+	chatCancel: (turn: number) => typedError<null, IpcError>(__TAURI_INVOKE("chat_cancel", { turn })),
+	listConversations: () => typedError<ConversationDto[], IpcError>(__TAURI_INVOKE("list_conversations")),
+	conversationMessages: (conversation: number, leaf: number | null) => typedError<MessageDto[], IpcError>(__TAURI_INVOKE("conversation_messages", { conversation, leaf })),
+	renameConversation: (conversation: number, title: string) => typedError<null, IpcError>(__TAURI_INVOKE("rename_conversation", { conversation, title })),
+	deleteConversation: (conversation: number) => typedError<null, IpcError>(__TAURI_INVOKE("delete_conversation", { conversation })),
+	exportConversation: (conversation: number, format: ConversationFormatDto) => typedError<string, IpcError>(__TAURI_INVOKE("export_conversation", { conversation, format })),
+	searchMessages: (query: string) => typedError<SearchHitDto[], IpcError>(__TAURI_INVOKE("search_messages", { query })),
+	chatStatus: () => typedError<ChatStatusDto, IpcError>(__TAURI_INVOKE("chat_status")),
 };
 
 /* Types */
@@ -121,6 +132,46 @@ export type BluetoothState = "ready" | "no_adapter" | "off" | "permission_denied
 /**  The Bluetooth service itself cannot be reached (BlueZ not running, no system bus). */
 "unavailable";
 
+/**  One event of a turn, in order; `text` deltas are batched every ~25 ms. */
+export type ChatEventDto = { type: "routed"; specialist: SpecialistDto; by: RouteReasonDto } | { type: "handoff"; from: SpecialistDto; to: SpecialistDto; brief: string } | { type: "tool_call"; call_id: string; name: string; arguments: Value } | { type: "tool_result"; call_id: string; name: string; result: Value; receipts: string[] } | { type: "text"; delta: string } | { type: "claim"; claim: ClaimDto } | { type: "usage"; usage: UsageDto } | { type: "guard"; guard: GuardDto; message: string } | { type: "error"; code: string; message: string } | { type: "done"; answer: string; specialist: SpecialistDto; offline: boolean; usage: UsageDto };
+
+/**  What the window sends. */
+export type ChatSendDto = {
+	/**  `None` starts a new conversation. */
+	conversation: number | null,
+	text: string,
+};
+
+export type ChatStatusDto = {
+	/**  Empty when no gateway is configured: every answer is the offline analyst's. */
+	providers: ProviderStatusDto[],
+	day_left_usd: number | null,
+	month_left_usd: number | null,
+	model: string,
+	local_model: boolean,
+	/**  Why there is no model, in a sentence, when there is none. */
+	offline_reason: string | null,
+};
+
+/**  A number stated in an answer: grounded ones carry the route to their source. */
+export type ClaimDto = {
+	text: string,
+	grounded: boolean,
+	/**  `history/12` (a session) or `morning/2026-11-30` (a day), when the receipt names one. */
+	route: string | null,
+	receipt: string | null,
+};
+
+export type ConversationDto = {
+	id: number,
+	title: string,
+	updated_at_ms: number | null,
+	messages: number,
+	cost_usd: number | null,
+};
+
+export type ConversationFormatDto = "markdown" | "json";
+
 /**  The stable codes the UI branches on. */
 export type ErrorCode = "no_adapter" | "bluetooth_off" | "bluetooth_permission" | "bluetooth" | "session_running" | "no_live_session" | "no_such_session" | "invalid_rules" | "invalid_settings" | "invalid_input" | "import_failed" | "export_failed" | "reading_incomplete" | "too_few_beats" | "storage" | "internal";
 
@@ -167,6 +218,9 @@ export type GapDto = {
 	from_ms: number | null,
 	to_ms: number | null,
 };
+
+/**  Which deterministic guard ended a turn. */
+export type GuardDto = "model_calls" | "handoffs" | "repeated_tool_call" | "ping_pong" | "time_budget" | "cancelled" | "budget";
 
 /**  A recording imported as a session. */
 export type ImportedDto = {
@@ -251,6 +305,21 @@ export type LiveUpdateDto = {
 	ended: boolean,
 };
 
+export type MessageDto = {
+	id: number,
+	parent_id: number | null,
+	role: RoleDto,
+	text: string,
+	specialist: SpecialistDto | null,
+	model: string | null,
+	offline: boolean,
+	usage: UsageDto | null,
+	claims: ClaimDto[],
+	steps: StepDto[],
+	/**  The messages sharing this one's parent (itself included), oldest first. */
+	siblings: number[],
+};
+
 /**  A metric value, or why it is missing. */
 export type MetricDto = {
 	key: string,
@@ -277,6 +346,13 @@ export type MorningResultDto = {
 	beats: number,
 	artifacts: number,
 	readiness: ReadinessDto,
+};
+
+export type ProviderStatusDto = {
+	name: string,
+	/**  False when every breaker of the provider is open. */
+	up: boolean,
+	local: boolean,
 };
 
 /**  Readiness on one day (the HRV4Training method). */
@@ -315,6 +391,11 @@ export type RememberedStrapDto = {
 	last_used_unix_ms: number | null,
 };
 
+export type RoleDto = "user" | "assistant";
+
+/**  How the supervisor chose. */
+export type RouteReasonDto = "rules" | "model" | "red_flag" | "offline";
+
 export type RrUnitDto = "ms" | "s";
 
 /**  One problem in edited rules, at its place in the text. */
@@ -336,6 +417,13 @@ export type RulesDto = {
 
 /**  The simulator's physiological scenarios. */
 export type ScenarioDto = "rest" | "fatigued" | "exercise" | "breathing";
+
+export type SearchHitDto = {
+	conversation: number,
+	message: number,
+	title: string,
+	snippet: string,
+};
 
 /**  What the session charts draw: every stored beat and the spectrum (when the session is long enough). */
 export type SessionChartsDto = {
@@ -394,6 +482,9 @@ export type SourceChoiceDto = { kind: "strap"; address: string; name: string } |
 /**  The built-in simulator ("Simulated strap"): `speed` timeline seconds per wall second. */
 { kind: "simulator"; scenario: ScenarioDto; speed: number | null };
 
+/**  Who answered. */
+export type SpecialistDto = "supervisor" | "neuroscientist" | "analyst" | "coach" | "offline" | "safety";
+
 /**  The power spectral density of a session's corrected intervals. */
 export type SpectrumDto = {
 	freq_hz: (number | null)[],
@@ -409,7 +500,29 @@ export type SpectrumMethodDto =
 /**  Lomb–Scargle on the unevenly spaced intervals. */
 "lomb_scargle";
 
+/**  One step of a stored turn. */
+export type StepDto = { kind: "handoff"; from: SpecialistDto; to: SpecialistDto; brief: string } | { kind: "tool"; call_id: string; name: string; args: Value; result: Value; result_bytes: number; receipts: string[] } | 
+/**  The exact body sent to the model. */
+{ kind: "request"; model: string; body: string } | { kind: "other"; name: string; payload: Value };
+
 export type ThemeDto = "system" | "light" | "dark";
+
+/**  A turn that started: cancel it by `turn`. */
+export type TurnStartedDto = {
+	turn: number,
+	conversation: number,
+};
+
+/**  Tokens and money of a turn. */
+export type UsageDto = {
+	input_tokens: number,
+	output_tokens: number,
+	cost_usd: number | null,
+	estimated: boolean,
+	model_calls: number,
+};
+
+export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
 
 /**  Where the 7-day lnRMSSD mean lies against the normal range. */
 export type VerdictDto = "below" | "within" | "above";

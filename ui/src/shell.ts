@@ -10,6 +10,8 @@ import { mountHistory } from "./views/history";
 import { mountRules } from "./views/rules";
 import { mountSettings } from "./views/settings";
 import { mountImport } from "./views/importexport";
+import { mountChat } from "./chat/ChatView";
+import { ipcBackend } from "./chat/ipcBackend";
 
 export type Unmount = () => void;
 export type ViewMount = (root: HTMLElement, params: string[]) => Unmount;
@@ -25,6 +27,7 @@ const ROUTES: Route[] = [
   { id: "pair", label: "Pair", icon: "⌁", mount: mountPair },
   { id: "live", label: "Live", icon: "♥", mount: mountLive },
   { id: "morning", label: "Morning", icon: "☀", mount: mountMorning },
+  { id: "chat", label: "Coach", icon: "✦", mount: (root, params) => mountChat(root, ipcBackend, params[0] ? Number(params[0]) : null) },
   { id: "history", label: "History", icon: "☰", mount: mountHistory },
   { id: "rules", label: "Rules", icon: "⚑", mount: mountRules },
   { id: "settings", label: "Settings", icon: "⚙", mount: mountSettings },

@@ -28,6 +28,10 @@ pub struct Desktop {
     /// Cancelled when the app quits: every running session stops and is stored.
     pub(crate) shutdown: CancellationToken,
     version: String,
+    /// The LLM gateway, started on the first chat turn (see `chat.rs`).
+    pub(crate) gateway: crate::chat::GatewaySlot,
+    /// Running chat turns by id, for Stop.
+    pub(crate) turns: std::sync::Arc<crate::chat::Turns>,
 }
 
 impl Desktop {
@@ -50,6 +54,8 @@ impl Desktop {
             next_connection: AtomicU64::new(0),
             shutdown: CancellationToken::new(),
             version: version.into(),
+            gateway: crate::chat::GatewaySlot::new(),
+            turns: std::sync::Arc::default(),
         })
     }
 

@@ -11,11 +11,15 @@
 //! - `history` — readiness, the session list, a session's panel and charts.
 //! - `rules` — the rules file, checked and saved.
 //! - `settings` — [`Settings`], validation, the [`SettingsBackend`] the shell provides, the data folder.
+//! - `chat` — the chat window's turns (events batched for the window, Stop), conversations, status;
+//!   `chat_dto` — its IPC types.
 //! - `import_export` — recordings in, sessions out; `export` writes CSV, Kubios RR text and the report.
 //! - `places` — [`Folders`]: data, export, config and log folders and their overrides.
 //! - `dto` — the desktop's IPC types; `error` — [`DesktopError`] and the UI's [`IpcError`].
 
 mod bluetooth;
+mod chat;
+pub mod chat_dto;
 mod desktop;
 pub mod dto;
 mod error;
@@ -31,6 +35,7 @@ pub mod settings;
 mod sources;
 
 pub use bluetooth::MAX_SCAN_S;
+pub use chat::ChatSink;
 pub use desktop::Desktop;
 pub use error::{DesktopError, ErrorCode, IpcError};
 pub use export::ExportError;

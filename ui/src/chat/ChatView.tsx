@@ -155,6 +155,7 @@ function StatusBar(props: { status: import("./backend").ChatStatus | undefined; 
   const money = (v: number | null | undefined) => (v === null || v === undefined ? "no budget" : `$${v.toFixed(2)} left`);
   return (
     <div class="chat-status muted small" data-testid="chat-status">
+      <Show when={props.status?.offline_reason}>{(why) => <span class="chip chip-low" data-testid="offline-status">Offline analyst: {why()}</span>}</Show>
       <For each={props.status?.providers ?? []}>{(p) => (
         <span class={`chip ${p.up ? "" : "chip-bad"}`} data-testid="provider-status" data-up={String(p.up)}>{p.up ? "●" : "○"} {p.name}{p.local ? " · local" : ""}</span>)}
       </For>
@@ -241,10 +242,11 @@ function StepView(props: { step: Step }): JSX.Element {
     case "tool": return (
       <div class="step" data-testid="step-tool" data-name={s.name}>
         <code>{s.name}({JSON.stringify(s.args)})</code>
-        <span class="muted small"> {s.resultBytes === null ? "running…" : `${s.resultBytes} bytes`}</span>
+        <span class="muted small"> {s.result_bytes === null ? "running…" : `${s.result_bytes} bytes`}</span>
       </div>);
     case "request": return (
       <details class="step" data-testid="step-request"><summary>Sent to {s.model}</summary><pre data-testid="step-request-body">{s.body}</pre></details>);
+    case "other": return <div class="step muted small">{s.name}</div>;
   }
 }
 

@@ -47,6 +47,8 @@ export interface ChatStatus {
   month_left_usd: number | null;
   model: string;
   local_model: boolean;
+  /** Why no model answers (no provider set up, …), when none does. */
+  offline_reason: string | null;
 }
 
 export interface SendRequest {

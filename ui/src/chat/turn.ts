@@ -28,10 +28,12 @@ export type ChatEvent =
   | { type: "error"; code: string; message: string }
   | { type: "done"; answer: string; specialist: Specialist; offline: boolean; usage: Usage };
 
+/** A step as stored (the generated StepDto's shape); a live tool call has no result yet (null). */
 export type Step =
   | { kind: "handoff"; from: Specialist; to: Specialist; brief: string }
-  | { kind: "tool"; callId: string; name: string; args: unknown; result: unknown | null; resultBytes: number | null; receipts: string[] }
-  | { kind: "request"; model: string; body: string };
+  | { kind: "tool"; call_id: string; name: string; args: unknown; result: unknown | null; result_bytes: number | null; receipts: string[] }
+  | { kind: "request"; model: string; body: string }
+  | { kind: "other"; name: string; payload: unknown };
 
 export type TurnStatus = "streaming" | "done" | "stopped" | "error";
 
@@ -66,12 +68,12 @@ export function applyEvent(turn: TurnView, ev: ChatEvent): TurnView {
     case "routed": return { ...turn, specialist: ev.specialist, routedBy: ev.by, offline: ev.by === "offline" || turn.offline };
     case "handoff": return { ...turn, specialist: ev.to, steps: [...turn.steps, { kind: "handoff", from: ev.from, to: ev.to, brief: ev.brief }] };
     case "tool_call":
-      return { ...turn, steps: [...turn.steps, { kind: "tool", callId: ev.call_id, name: ev.name, args: ev.arguments, result: null, resultBytes: null, receipts: [] }] };
+      return { ...turn, steps: [...turn.steps, { kind: "tool", call_id: ev.call_id, name: ev.name, args: ev.arguments, result: null, result_bytes: null, receipts: [] }] };
     case "tool_result":
       return {
         ...turn,
-        steps: turn.steps.map((s) => (s.kind === "tool" && s.callId === ev.call_id
-          ? { ...s, result: ev.result, resultBytes: jsonBytes(ev.result), receipts: ev.receipts }
+        steps: turn.steps.map((s) => (s.kind === "tool" && s.call_id === ev.call_id
+          ? { ...s, result: ev.result, result_bytes: jsonBytes(ev.result), receipts: ev.receipts }
           : s)),
       };
     case "request": return { ...turn, steps: [...turn.steps, { kind: "request", model: ev.model, body: ev.body }] };

@@ -22,7 +22,7 @@ describe("turn model", () => {
     expect(t.text).toBe("Your HRV is 62 ms.");
     expect(t.steps).toHaveLength(1);
     const step = t.steps[0];
-    expect(step.kind === "tool" && [step.resultBytes, step.receipts]).toEqual([JSON.stringify({ points: [1, 2, 3] }).length, ["r-1"]]);
+    expect(step.kind === "tool" && [step.result_bytes, step.receipts]).toEqual([JSON.stringify({ points: [1, 2, 3] }).length, ["r-1"]]);
     expect(t.claims.map((c) => c.receipt)).toEqual(["r-1"]);
   });
   it("keeps a stopped turn stopped when the final event arrives", () => {

@@ -1,0 +1,627 @@
+//! The chat window's side of the façade: one turn at a time per request, its `AgentEvent`s converted to
+//! `ChatEventDto`s with text deltas batched every ~25 ms (one repaint per frame at most, far fewer IPC
+//! messages than tokens), cancel by turn id, and the stored conversations (list, messages of a branch,
+//! rename, delete, export, search) and the status line. The coach is built per turn over the current store;
+//! the gateway (its breakers, budget and rate limits) is started once from `gateway.toml` in the config
+//! folder — the same file the CLI uses — and with none the offline analyst answers.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use auren_agents::ledger::SqliteLedger;
+use auren_agents::{AgentEvent, Coach, CoachConfig, Receipt, Source, Toolbox};
+use auren_gateway::{Gateway, GatewayConfig, KeychainSecrets, ProviderKind, SystemClock, UsageLedger};
+use auren_store::Store;
+use auren_store::conversations::{ConversationId, Grounding, MessageId, MessageRow, Role};
+use tokio::sync::{OnceCell, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::chat_dto::*;
+use crate::{Desktop, DesktopError};
+
+/// Where a turn's events go (the shell wraps a Tauri Channel); `false` means the window is gone.
+pub type ChatSink = Box<dyn FnMut(ChatEventDto) -> bool + Send>;
+
+/// How long text deltas are gathered before they are sent: within one or two frames at 60 Hz.
+const TEXT_BATCH: Duration = Duration::from_millis(25);
+/// The keychain service the CLI stores provider keys under.
+const KEYCHAIN_SERVICE: &str = "auren";
+
+/// The gateway, started once, or why there is none.
+pub(crate) type GatewaySlot = OnceCell<Result<Started, String>>;
+
+/// A started gateway and the configuration it was started from (routes, providers, budgets).
+#[derive(Clone)]
+pub(crate) struct Started {
+    gateway: Gateway,
+    config: GatewayConfig,
+}
+
+/// Running turns by id.
+#[derive(Default)]
+pub(crate) struct Turns {
+    next: std::sync::atomic::AtomicU32,
+    running: std::sync::Mutex<HashMap<u32, CancellationToken>>,
+}
+
+impl Desktop {
+    fn gateway_path(&self) -> PathBuf {
+        std::env::var_os("AUREN_GATEWAY_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.folders.config_dir.join("gateway.toml"))
+    }
+
+    async fn gateway(&self) -> Result<Started, String> {
+        let path = self.gateway_path();
+        let store = self.store().await;
+        self.gateway
+            .get_or_init(|| async move {
+                if !path.exists() {
+                    return Err(format!(
+                        "no AI provider is set up ({} does not exist)",
+                        path.display()
+                    ));
+                }
+                let config = GatewayConfig::load(&path).map_err(|e| e.to_string())?;
+                let ledger: Arc<dyn UsageLedger> = Arc::new(SqliteLedger::new(store));
+                let gateway = Gateway::start(
+                    config.clone(),
+                    Arc::new(KeychainSecrets::new(KEYCHAIN_SERVICE)),
+                    ledger,
+                    Arc::new(SystemClock),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                Ok(Started { gateway, config })
+            })
+            .await
+            .clone()
+    }
+
+    async fn coach(&self) -> Coach {
+        let store = self.store().await;
+        let toolbox = Toolbox::new(store, Arc::new(SystemClock));
+        match self.gateway().await {
+            Ok(Started { gateway, config }) => {
+                let model = config.default_model.clone().unwrap_or_default();
+                let wire = gateway
+                    .routes(&model)
+                    .ok()
+                    .and_then(|routes| {
+                        let first = routes.first()?.provider.clone();
+                        config.providers.iter().find(|p| p.name == first).map(|p| p.kind)
+                    })
+                    .unwrap_or(ProviderKind::OpenAi);
+                Coach::new(
+                    Some(gateway),
+                    toolbox,
+                    CoachConfig {
+                        model,
+                        wire,
+                        ..CoachConfig::default()
+                    },
+                )
+            }
+            Err(_) => Coach::new(None, toolbox, CoachConfig::default()),
+        }
+    }
+
+    /// Starts a turn; its events go to `sink` until `done` or `error`.
+    pub async fn chat_send(
+        &self,
+        request: ChatSendDto,
+        sink: ChatSink,
+    ) -> Result<TurnStartedDto, DesktopError> {
+        let question = request.text.trim().to_owned();
+        if question.is_empty() {
+            return Err(DesktopError::InvalidInput("the message is empty".into()));
+        }
+        let store = self.store().await;
+        let conversations = store.conversations();
+        let conversation = match request.conversation {
+            Some(id) => conversations.get(ConversationId(id)).await?.id,
+            None => {
+                let title: String = question.chars().take(60).collect();
+                conversations.create(&title, auren_clock::now_unix_ms()).await?
+            }
+        };
+        let coach = self.coach().await;
+        let cancel = self.shutdown.child_token();
+        let turn = self.turns.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if let Ok(mut running) = self.turns.running.lock() {
+            running.insert(turn, cancel.clone());
+        }
+        let (events, received) = mpsc::channel(256);
+        let forward = tokio::spawn(forward(received, sink, store));
+        let turns = Arc::clone(&self.turns);
+        tokio::spawn(async move {
+            let outcome = coach.ask(Some(conversation), &question, events, cancel).await;
+            if let Err(error) = outcome {
+                tracing::error!(%error, "chat turn failed");
+            }
+            let _ = forward.await;
+            if let Ok(mut running) = turns.running.lock() {
+                running.remove(&turn);
+            }
+        });
+        Ok(TurnStartedDto {
+            turn,
+            conversation: conversation.0,
+        })
+    }
+
+    /// Stops a running turn: the upstream request ends at once; what streamed is what counts.
+    pub fn chat_cancel(&self, turn: u32) -> Result<(), DesktopError> {
+        let token = self
+            .turns
+            .running
+            .lock()
+            .ok()
+            .and_then(|running| running.get(&turn).cloned());
+        match token {
+            Some(token) => {
+                token.cancel();
+                Ok(())
+            }
+            // Already finished: nothing to stop.
+            None => Ok(()),
+        }
+    }
+
+    pub async fn conversations(&self) -> Result<Vec<ConversationDto>, DesktopError> {
+        let store = self.store().await;
+        let conversations = store.conversations();
+        let mut out = Vec::new();
+        for row in conversations.list().await? {
+            let cost = conversations
+                .messages(row.id)
+                .await?
+                .iter()
+                .filter_map(|m| m.usage.as_ref().map(|u| u.cost_usd))
+                .sum();
+            out.push(ConversationDto {
+                id: row.id.0,
+                title: row.title,
+                updated_at_ms: row.updated_at as f64,
+                messages: row.message_count,
+                cost_usd: cost,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The messages from the root to `leaf` (the latest branch when `None`), with steps, claims and branches.
+    pub async fn conversation_messages(
+        &self,
+        conversation: i64,
+        leaf: Option<i64>,
+    ) -> Result<Vec<MessageDto>, DesktopError> {
+        let store = self.store().await;
+        let conversations = store.conversations();
+        let path = match leaf {
+            Some(leaf) => conversations.path(MessageId(leaf)).await?,
+            None => conversations.latest_path(ConversationId(conversation)).await?,
+        };
+        let mut out = Vec::with_capacity(path.len());
+        for row in path {
+            out.push(message_dto(&store, row).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn rename_conversation(&self, conversation: i64, title: String) -> Result<(), DesktopError> {
+        let title = title.trim();
+        if title.is_empty() {
+            return Err(DesktopError::InvalidInput("a conversation needs a title".into()));
+        }
+        let store = self.store().await;
+        store
+            .conversations()
+            .rename(ConversationId(conversation), title, auren_clock::now_unix_ms())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_conversation(&self, conversation: i64) -> Result<(), DesktopError> {
+        self.store()
+            .await
+            .conversations()
+            .delete(ConversationId(conversation))
+            .await?;
+        Ok(())
+    }
+
+    /// Writes the conversation to the export folder; returns the file's path.
+    pub async fn export_conversation(
+        &self,
+        conversation: i64,
+        format: ConversationFormatDto,
+    ) -> Result<String, DesktopError> {
+        let store = self.store().await;
+        let export = store
+            .conversations()
+            .export(ConversationId(conversation), None)
+            .await?;
+        let (text, ext) = match format {
+            ConversationFormatDto::Markdown => (export.to_markdown(), "md"),
+            ConversationFormatDto::Json => (
+                serde_json::to_string_pretty(&export.to_json()).unwrap_or_default(),
+                "json",
+            ),
+        };
+        let dir = self.export_dir();
+        std::fs::create_dir_all(&dir).map_err(|source| DesktopError::Io {
+            what: "creating",
+            path: dir.clone(),
+            source,
+        })?;
+        let path = dir.join(format!("conversation-{conversation}.{ext}"));
+        std::fs::write(&path, text).map_err(|source| DesktopError::Io {
+            what: "writing",
+            path: path.clone(),
+            source,
+        })?;
+        Ok(path.display().to_string())
+    }
+
+    pub async fn search_messages(&self, query: String) -> Result<Vec<SearchHitDto>, DesktopError> {
+        let hits = self.store().await.conversations().search(&query, 50).await?;
+        Ok(hits
+            .into_iter()
+            .map(|h| SearchHitDto {
+                conversation: h.conversation.0,
+                message: h.message.0,
+                title: h.title,
+                snippet: h.snippet,
+            })
+            .collect())
+    }
+
+    pub async fn chat_status(&self) -> Result<ChatStatusDto, DesktopError> {
+        match self.gateway().await {
+            Err(reason) => Ok(ChatStatusDto {
+                providers: Vec::new(),
+                day_left_usd: None,
+                month_left_usd: None,
+                model: String::new(),
+                local_model: false,
+                offline_reason: Some(reason),
+            }),
+            Ok(started) => Ok(status_of(&started)),
+        }
+    }
+}
+
+fn status_of(Started { gateway, config }: &Started) -> ChatStatusDto {
+    let model = config.default_model.clone().unwrap_or_default();
+    let now = auren_clock::UnixMillis::now();
+    let routes = gateway.routes(&model).unwrap_or_default();
+    let providers = config
+        .providers
+        .iter()
+        .map(|p| ProviderStatusDto {
+            name: p.name.clone(),
+            up: routes.iter().filter(|r| r.provider == p.name).all(|r| {
+                !matches!(
+                    gateway.breaker(&r.provider, &r.model).state(now),
+                    auren_gateway::breaker::BreakerState::Open { .. }
+                )
+            }),
+            local: is_local(&p.base_url),
+        })
+        .collect();
+    let local_model = routes.first().is_some_and(|r| {
+        config
+            .providers
+            .iter()
+            .any(|p| p.name == r.provider && is_local(&p.base_url))
+    });
+    let (day, month) = gateway.spent();
+    let left = |limit: Option<auren_gateway::Usd>, spent: auren_gateway::Usd| {
+        limit.map(|l| (l.picodollars - spent.picodollars).max(0) as f64 / 1e12)
+    };
+    ChatStatusDto {
+        providers,
+        day_left_usd: left(config.budget.daily, day),
+        month_left_usd: left(config.budget.monthly, month),
+        model,
+        local_model,
+        offline_reason: None,
+    }
+}
+
+/// A provider on this machine costs nothing.
+fn is_local(base_url: &str) -> bool {
+    let host = base_url.split("://").nth(1).unwrap_or(base_url);
+    ["127.0.0.1", "localhost", "[::1]"]
+        .iter()
+        .any(|h| host.starts_with(h))
+}
+
+/// Forwards a turn's events, gathering text deltas for up to [`TEXT_BATCH`].
+async fn forward(mut events: mpsc::Receiver<AgentEvent>, mut sink: ChatSink, store: Store) {
+    let mut text = String::new();
+    let mut deadline: Option<tokio::time::Instant> = None;
+    loop {
+        let next = match deadline {
+            Some(at) => match tokio::time::timeout_at(at, events.recv()).await {
+                Ok(event) => event,
+                Err(_) => {
+                    let delta = std::mem::take(&mut text);
+                    deadline = None;
+                    if !sink(ChatEventDto::Text { delta }) {
+                        return;
+                    }
+                    continue;
+                }
+            },
+            None => events.recv().await,
+        };
+        let Some(event) = next else { break };
+        if let AgentEvent::Text { delta } = event {
+            text.push_str(&delta);
+            deadline.get_or_insert_with(|| tokio::time::Instant::now() + TEXT_BATCH);
+            continue;
+        }
+        if !text.is_empty() {
+            deadline = None;
+            if !sink(ChatEventDto::Text {
+                delta: std::mem::take(&mut text),
+            }) {
+                return;
+            }
+        }
+        let dto = event_dto(event, &store).await;
+        if !sink(dto) {
+            return;
+        }
+    }
+    if !text.is_empty() {
+        sink(ChatEventDto::Text { delta: text });
+    }
+}
+
+async fn event_dto(event: AgentEvent, store: &Store) -> ChatEventDto {
+    match event {
+        AgentEvent::Routed { specialist, by } => ChatEventDto::Routed {
+            specialist: specialist_dto(specialist),
+            by: route_dto(by),
+        },
+        AgentEvent::Handoff { from, to, brief } => ChatEventDto::Handoff {
+            from: specialist_dto(from),
+            to: specialist_dto(to),
+            brief,
+        },
+        AgentEvent::ToolCall {
+            call_id,
+            name,
+            arguments,
+        } => ChatEventDto::ToolCall {
+            call_id,
+            name,
+            arguments,
+        },
+        AgentEvent::ToolResult {
+            call_id,
+            name,
+            result,
+            receipts,
+        } => ChatEventDto::ToolResult {
+            call_id,
+            name,
+            result,
+            receipts: receipts.into_iter().map(|r| r.0).collect(),
+        },
+        AgentEvent::Text { delta } => ChatEventDto::Text { delta },
+        AgentEvent::Claim(claim) => {
+            let receipt = claim.receipt.map(|r| r.0);
+            let route = match &receipt {
+                Some(id) => route_of(store, id).await,
+                None => None,
+            };
+            ChatEventDto::Claim {
+                claim: ClaimDto {
+                    text: claim.text,
+                    grounded: claim.grounded,
+                    route,
+                    receipt,
+                },
+            }
+        }
+        AgentEvent::Usage(usage) => ChatEventDto::Usage {
+            usage: usage_dto(&usage),
+        },
+        AgentEvent::Guard { guard, message } => ChatEventDto::Guard {
+            guard: guard_dto(guard),
+            message,
+        },
+        AgentEvent::Error { code, message } => ChatEventDto::Error { code, message },
+        AgentEvent::Done(outcome) => ChatEventDto::Done {
+            answer: outcome.answer,
+            specialist: specialist_dto(outcome.specialist),
+            offline: outcome.offline,
+            usage: usage_dto(&outcome.usage),
+        },
+    }
+}
+
+/// The internal route of a receipt's first session or day.
+async fn route_of(store: &Store, receipt: &str) -> Option<String> {
+    let row = store.conversations().receipt(receipt).await.ok()??;
+    let receipt: Receipt = serde_json::from_str(&row.body_json).ok()?;
+    receipt.sources.iter().find_map(|s| match s {
+        Source::Session { id } => Some(format!("history/{id}")),
+        Source::Day { date } => Some(format!("morning/{date}")),
+        Source::Alert { .. } | Source::Memory { .. } => None,
+    })
+}
+
+async fn message_dto(store: &Store, row: MessageRow) -> Result<MessageDto, DesktopError> {
+    let conversations = store.conversations();
+    let mut claims = Vec::new();
+    for claim in conversations.claims(row.id).await? {
+        let (grounded, receipt) = match claim.grounding {
+            Grounding::Grounded { receipt } => (true, Some(receipt)),
+            Grounding::Ungrounded => (false, None),
+        };
+        let route = match &receipt {
+            Some(id) => route_of(store, id).await,
+            None => None,
+        };
+        claims.push(ClaimDto {
+            text: claim.text,
+            grounded,
+            route,
+            receipt,
+        });
+    }
+    let steps = conversations
+        .steps(row.id)
+        .await?
+        .into_iter()
+        .map(|s| {
+            step_dto(
+                &s.kind,
+                serde_json::from_str(&s.payload_json).unwrap_or(serde_json::Value::Null),
+            )
+        })
+        .collect();
+    let siblings = conversations
+        .siblings(row.id)
+        .await?
+        .iter()
+        .map(|m| m.id.0)
+        .collect();
+    Ok(MessageDto {
+        id: row.id.0,
+        parent_id: row.parent.map(|p| p.0),
+        role: match row.role {
+            Role::User => RoleDto::User,
+            _ => RoleDto::Assistant,
+        },
+        text: row.text,
+        specialist: row.specialist.as_deref().and_then(specialist_named),
+        model: row.model,
+        offline: row.offline,
+        usage: row.usage.map(|u| UsageDto {
+            input_tokens: u32::try_from(u.tokens_in).unwrap_or(u32::MAX),
+            output_tokens: u32::try_from(u.tokens_out).unwrap_or(u32::MAX),
+            cost_usd: u.cost_usd,
+            estimated: u.estimated,
+            model_calls: u.model_calls,
+        }),
+        claims,
+        steps,
+        siblings,
+    })
+}
+
+/// A stored step as the window shows it.
+fn step_dto(kind: &str, payload: serde_json::Value) -> StepDto {
+    let text = |key: &str| {
+        payload
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let specialist = |key: &str| {
+        payload
+            .get(key)
+            .and_then(|v| v.as_str())
+            .and_then(specialist_named)
+    };
+    match kind {
+        "handoff" => match (specialist("from"), specialist("to")) {
+            (Some(from), Some(to)) => StepDto::Handoff {
+                from,
+                to,
+                brief: text("brief"),
+            },
+            _ => StepDto::Other {
+                name: kind.to_owned(),
+                payload,
+            },
+        },
+        "tool_call" => {
+            let result = payload.get("result").cloned().unwrap_or(serde_json::Value::Null);
+            StepDto::Tool {
+                call_id: text("call_id"),
+                name: text("name"),
+                args: payload
+                    .get("arguments")
+                    .cloned()
+                    .unwrap_or(serde_json::Value::Null),
+                result_bytes: u32::try_from(result.to_string().len()).unwrap_or(u32::MAX),
+                result,
+                receipts: payload
+                    .get("receipts")
+                    .and_then(|r| r.as_array())
+                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                    .unwrap_or_default(),
+            }
+        }
+        "model_request" => StepDto::Request {
+            model: text("route"),
+            body: payload
+                .get("body")
+                .map(|b| serde_json::to_string_pretty(b).unwrap_or_default())
+                .unwrap_or_else(|| text("error")),
+        },
+        _ => StepDto::Other {
+            name: kind.to_owned(),
+            payload,
+        },
+    }
+}
+
+fn specialist_named(name: &str) -> Option<SpecialistDto> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+}
+
+fn specialist_dto(s: auren_agents::Specialist) -> SpecialistDto {
+    use auren_agents::Specialist as S;
+    match s {
+        S::Supervisor => SpecialistDto::Supervisor,
+        S::Neuroscientist => SpecialistDto::Neuroscientist,
+        S::Analyst => SpecialistDto::Analyst,
+        S::Coach => SpecialistDto::Coach,
+        S::Offline => SpecialistDto::Offline,
+        S::Safety => SpecialistDto::Safety,
+    }
+}
+
+fn route_dto(r: auren_agents::RouteReason) -> RouteReasonDto {
+    use auren_agents::RouteReason as R;
+    match r {
+        R::Rules => RouteReasonDto::Rules,
+        R::Model => RouteReasonDto::Model,
+        R::RedFlag => RouteReasonDto::RedFlag,
+        R::Offline => RouteReasonDto::Offline,
+    }
+}
+
+fn guard_dto(g: auren_agents::Guard) -> GuardDto {
+    use auren_agents::Guard as G;
+    match g {
+        G::ModelCalls => GuardDto::ModelCalls,
+        G::Handoffs => GuardDto::Handoffs,
+        G::RepeatedToolCall => GuardDto::RepeatedToolCall,
+        G::PingPong => GuardDto::PingPong,
+        G::TimeBudget => GuardDto::TimeBudget,
+        G::Cancelled => GuardDto::Cancelled,
+        G::Budget => GuardDto::Budget,
+    }
+}
+
+fn usage_dto(u: &auren_agents::TurnUsage) -> UsageDto {
+    UsageDto {
+        input_tokens: u32::try_from(u.input_tokens).unwrap_or(u32::MAX),
+        output_tokens: u32::try_from(u.output_tokens).unwrap_or(u32::MAX),
+        cost_usd: u.cost_usd,
+        estimated: u.estimated,
+        model_calls: u.model_calls,
+    }
+}

@@ -1,0 +1,217 @@
+//! The chat's IPC types: the turn's events as the window receives them (text already batched), the stored
+//! conversation and its messages, and the status line (providers, budget left). Converted from
+//! `auren-agents` and `auren-store` types here, so neither crate knows specta.
+
+use serde::{Deserialize, Serialize};
+use specta::Type;
+
+/// Who answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum SpecialistDto {
+    Supervisor,
+    Neuroscientist,
+    Analyst,
+    Coach,
+    Offline,
+    Safety,
+}
+
+/// How the supervisor chose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteReasonDto {
+    Rules,
+    Model,
+    RedFlag,
+    Offline,
+}
+
+/// Which deterministic guard ended a turn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardDto {
+    ModelCalls,
+    Handoffs,
+    RepeatedToolCall,
+    PingPong,
+    TimeBudget,
+    Cancelled,
+    Budget,
+}
+
+/// Tokens and money of a turn.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Type)]
+pub struct UsageDto {
+    pub input_tokens: u32,
+    pub output_tokens: u32,
+    pub cost_usd: f64,
+    pub estimated: bool,
+    pub model_calls: u32,
+}
+
+/// A number stated in an answer: grounded ones carry the route to their source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct ClaimDto {
+    pub text: String,
+    pub grounded: bool,
+    /// `history/12` (a session) or `morning/2026-11-30` (a day), when the receipt names one.
+    pub route: Option<String>,
+    pub receipt: Option<String>,
+}
+
+/// One event of a turn, in order; `text` deltas are batched every ~25 ms.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChatEventDto {
+    Routed {
+        specialist: SpecialistDto,
+        by: RouteReasonDto,
+    },
+    Handoff {
+        from: SpecialistDto,
+        to: SpecialistDto,
+        brief: String,
+    },
+    ToolCall {
+        call_id: String,
+        name: String,
+        arguments: serde_json::Value,
+    },
+    ToolResult {
+        call_id: String,
+        name: String,
+        result: serde_json::Value,
+        receipts: Vec<String>,
+    },
+    Text {
+        delta: String,
+    },
+    Claim {
+        claim: ClaimDto,
+    },
+    Usage {
+        usage: UsageDto,
+    },
+    Guard {
+        guard: GuardDto,
+        message: String,
+    },
+    Error {
+        code: String,
+        message: String,
+    },
+    Done {
+        answer: String,
+        specialist: SpecialistDto,
+        offline: bool,
+        usage: UsageDto,
+    },
+}
+
+/// What the window sends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct ChatSendDto {
+    /// `None` starts a new conversation.
+    pub conversation: Option<i64>,
+    pub text: String,
+}
+
+/// A turn that started: cancel it by `turn`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct TurnStartedDto {
+    pub turn: u32,
+    pub conversation: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct ConversationDto {
+    pub id: i64,
+    pub title: String,
+    pub updated_at_ms: f64,
+    pub messages: i64,
+    pub cost_usd: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleDto {
+    User,
+    Assistant,
+}
+
+/// One step of a stored turn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StepDto {
+    Handoff {
+        from: SpecialistDto,
+        to: SpecialistDto,
+        brief: String,
+    },
+    Tool {
+        call_id: String,
+        name: String,
+        args: serde_json::Value,
+        result: serde_json::Value,
+        result_bytes: u32,
+        receipts: Vec<String>,
+    },
+    /// The exact body sent to the model.
+    Request { model: String, body: String },
+    Other {
+        name: String,
+        payload: serde_json::Value,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct MessageDto {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub role: RoleDto,
+    pub text: String,
+    pub specialist: Option<SpecialistDto>,
+    pub model: Option<String>,
+    pub offline: bool,
+    pub usage: Option<UsageDto>,
+    pub claims: Vec<ClaimDto>,
+    pub steps: Vec<StepDto>,
+    /// The messages sharing this one's parent (itself included), oldest first.
+    pub siblings: Vec<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct SearchHitDto {
+    pub conversation: i64,
+    pub message: i64,
+    pub title: String,
+    pub snippet: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationFormatDto {
+    Markdown,
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct ProviderStatusDto {
+    pub name: String,
+    /// False when every breaker of the provider is open.
+    pub up: bool,
+    pub local: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+pub struct ChatStatusDto {
+    /// Empty when no gateway is configured: every answer is the offline analyst's.
+    pub providers: Vec<ProviderStatusDto>,
+    pub day_left_usd: Option<f64>,
+    pub month_left_usd: Option<f64>,
+    pub model: String,
+    pub local_model: bool,
+    /// Why there is no model, in a sentence, when there is none.
+    pub offline_reason: Option<String>,
+}
