@@ -474,7 +474,8 @@ async fn recall_ranks_by_words_importance_and_recency_and_skips_dropped_memories
         ("what about my shifts at work", &["day"]),
         // Equal words: the important insight beats the recent trivia.
         ("sleep", &["sleep_rule", "sleep_note"]),
-        ("Is SHORT sleep bad?", &["sleep_note", "short", "sleep_rule"]),
+        // Both words first; then one word each, where the important insight edges out the recent preference.
+        ("Is SHORT sleep bad?", &["sleep_note", "sleep_rule", "short"]),
         // No searchable word: importance and recency alone (the recent day-shift fact beats the older
         // insight; the year-old marathon goal falls behind).
         ("what do I", &["day", "sleep_rule", "short"]),
