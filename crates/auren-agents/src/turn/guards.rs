@@ -110,8 +110,7 @@ impl GuardBook {
 
     /// Counts a tool call; the same tool with the same arguments beyond the limit trips.
     pub fn tool_call(&mut self, name: &str, arguments: &serde_json::Value) -> Result<(), Tripped> {
-        // serde_json's maps are sorted, so equal arguments print equal.
-        let key = (name.to_owned(), arguments.to_string());
+        let key = (name.to_owned(), canonical(arguments));
         let count = self.tool_calls.entry(key).or_insert(0);
         if *count >= self.limits.identical_tool_calls {
             return Err(Tripped {
@@ -141,5 +140,57 @@ impl GuardBook {
             guard: Guard::Cancelled,
             message: "the turn was cancelled".into(),
         }
+    }
+}
+
+/// The arguments as text with object keys sorted at every level, so `{"a":1,"b":2}` and `{"b":2,"a":1}`
+/// count as the same call whatever map order serde_json was built with.
+fn canonical(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let inner: Vec<String> = entries
+                .into_iter()
+                .map(|(k, v)| format!("{}:{}", Value::String(k.clone()), canonical(v)))
+                .collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn identical_calls_are_counted_whatever_the_key_order() {
+        let mut book = GuardBook::new(GuardLimits::default());
+        book.tool_call("get_trend", &json!({"from": "2026-11-01", "to": null}))
+            .unwrap();
+        book.tool_call("get_trend", &json!({"to": null, "from": "2026-11-01"}))
+            .unwrap();
+        let third = book.tool_call("get_trend", &json!({"from": "2026-11-01", "to": null}));
+        assert_eq!(third.unwrap_err().guard, Guard::RepeatedToolCall);
+        book.tool_call("get_trend", &json!({"from": "2026-11-02", "to": null}))
+            .unwrap();
+    }
+
+    #[test]
+    fn a_return_to_the_one_before_is_ping_pong_and_the_fourth_handoff_trips() {
+        let mut book = GuardBook::new(GuardLimits::default());
+        book.start(Specialist::Analyst);
+        book.handoff(Specialist::Coach).unwrap();
+        book.handoff(Specialist::Neuroscientist).unwrap();
+        let back = book.handoff(Specialist::Coach).unwrap_err();
+        assert_eq!(back.guard, Guard::PingPong);
+        // A→C→N→A goes back to A, not to the one that just handed over: allowed, the third handoff.
+        book.handoff(Specialist::Analyst).unwrap();
+        let fourth = book.handoff(Specialist::Coach).unwrap_err();
+        assert_eq!(fourth.guard, Guard::Handoffs);
     }
 }
