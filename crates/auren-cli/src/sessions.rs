@@ -1,4 +1,4 @@
-//! `auren sessions [--json]`: the recorded sessions, most recent first.
+//! `auren sessions [--json] [--athlete EMAIL]`: the recorded sessions (or an athlete's), most recent first.
 
 use auren_clock::UnixMillis;
 use auren_engine::dto::SessionSummaryDto;
@@ -19,12 +19,23 @@ pub struct Args {
     /// The database (default: auren.db in the platform's data directory).
     #[arg(long)]
     pub db: Option<PathBuf>,
+    /// An athlete's sessions (as a coach they granted access to; fetched by `auren sync`).
+    #[arg(long)]
+    pub athlete: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let sessions = runtime()?.block_on(async {
         let store = Store::open(&db_path(args.db)?).await?;
-        let sessions = auren_engine::query::sessions(&store, args.limit, 0).await?;
+        let sessions = match &args.athlete {
+            None => auren_engine::query::sessions(&store, args.limit, 0).await?,
+            Some(email) => store
+                .athlete_sessions(email, args.limit, 0)
+                .await?
+                .iter()
+                .map(auren_engine::query::session_summary)
+                .collect(),
+        };
         store.close().await;
         anyhow::Ok(sessions)
     })?;
