@@ -6,6 +6,7 @@
 //! libtest's shape, which `cargo xtask test` adds to its tally.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+mod chat;
 mod live_session;
 mod rules_and_settings;
 
@@ -18,6 +19,21 @@ type TestBody = fn() -> Pin<Box<dyn Future<Output = anyhow::Result<()>>>>;
 
 /// Every end-to-end test: name, body, and how long it may take at most (app start included).
 const TESTS: &[(&str, TestBody, Duration)] = &[
+    (
+        "offline_analyst_answers_with_the_mornings_value",
+        || Box::pin(chat::offline_analyst_answers_with_the_mornings_value()),
+        Duration::from_secs(180),
+    ),
+    (
+        "hostile_output_runs_nothing_and_made_up_numbers_are_marked",
+        || Box::pin(chat::hostile_output_runs_nothing_and_made_up_numbers_are_marked()),
+        Duration::from_secs(180),
+    ),
+    (
+        "stop_freezes_the_text_and_the_provider_sees_the_disconnect",
+        || Box::pin(chat::stop_freezes_the_text_and_the_provider_sees_the_disconnect()),
+        Duration::from_secs(180),
+    ),
     (
         "fatigued_session_alerts_then_is_saved_listed_and_exported",
         || Box::pin(live_session::fatigued_session_alerts_then_is_saved_listed_and_exported()),
