@@ -174,101 +174,116 @@ fn find_dates(text: &str) -> Vec<NamedDate> {
     let mut i = 0;
     while i < b.len() {
         let word_start = i == 0 || !b[i - 1].is_ascii_alphanumeric();
-        if word_start && b[i].is_ascii_digit() {
-            let (n, len) = digits_at(b, i, 5);
-            // ISO date.
-            if len == 4 && b.get(i + 4) == Some(&b'-') {
-                let (m, ml) = digits_at(b, i + 5, 3);
-                let (d, dl) = if ml == 2 && b.get(i + 7) == Some(&b'-') {
-                    digits_at(b, i + 8, 3)
-                } else {
-                    (0, 0)
-                };
-                if ml == 2 && dl == 2 && (1..=12).contains(&m) && (1..=31).contains(&d) {
-                    out.push(NamedDate {
-                        start: i,
-                        end: i + 10,
-                        year: Some(n as i32),
-                        month: m,
-                        day: d,
-                    });
-                    i += 10;
-                    continue;
-                }
-            }
-            // "3 December [2026]".
-            if (1..=2).contains(&len) && (1..=31).contains(&n) {
-                let mut j = i + len;
-                for suffix in ["st", "nd", "rd", "th"] {
-                    if lower[j..].starts_with(suffix) {
-                        j += 2;
-                    }
-                }
-                if b.get(j) == Some(&b' ')
-                    && let Some((month, ml)) = month_at(&lower, j + 1)
-                {
-                    let mut end = j + 1 + ml;
-                    let mut year = None;
-                    if b.get(end) == Some(&b' ') {
-                        let (y, yl) = digits_at(b, end + 1, 5);
-                        if yl == 4 {
-                            year = Some(y as i32);
-                            end += 5;
-                        }
-                    }
-                    out.push(NamedDate {
-                        start: i,
-                        end,
-                        year,
-                        month,
-                        day: n,
-                    });
-                    i = end;
-                    continue;
-                }
-            }
-            i += len.max(1);
+        if !word_start || !b[i].is_ascii_alphanumeric() {
+            i += 1;
             continue;
         }
-        if word_start && b[i].is_ascii_alphabetic() {
-            if let Some((month, ml)) = month_at(&lower, i) {
-                let mut j = i + ml;
-                if b.get(j) == Some(&b'.') {
-                    j += 1;
-                }
-                if b.get(j) == Some(&b' ') {
-                    let (d, dl) = digits_at(b, j + 1, 3);
-                    if (1..=2).contains(&dl) && (1..=31).contains(&d) {
-                        let mut end = j + 1 + dl;
-                        let mut year = None;
-                        if lower[end..].starts_with(", ") || b.get(end) == Some(&b' ') {
-                            let skip = if b.get(end) == Some(&b',') { 2 } else { 1 };
-                            let (y, yl) = digits_at(b, end + skip, 5);
-                            if yl == 4 {
-                                year = Some(y as i32);
-                                end += skip + 4;
-                            }
-                        }
-                        out.push(NamedDate {
-                            start: i,
-                            end,
-                            year,
-                            month,
-                            day: d,
-                        });
-                        i = end;
-                        continue;
-                    }
+        let found = if b[i].is_ascii_digit() {
+            iso_date_at(b, i).or_else(|| day_month_at(&lower, i))
+        } else {
+            month_day_at(&lower, i)
+        };
+        match found {
+            Some(d) => {
+                i = d.end;
+                out.push(d);
+            }
+            // Skip the rest of the word or number.
+            None => {
+                while i < b.len() && b[i].is_ascii_alphanumeric() {
+                    i += 1;
                 }
             }
-            while i < b.len() && b[i].is_ascii_alphanumeric() {
-                i += 1;
-            }
-            continue;
         }
-        i += 1;
     }
     out
+}
+
+/// `2026-12-03` at `i`.
+fn iso_date_at(b: &[u8], i: usize) -> Option<NamedDate> {
+    let (year, yl) = digits_at(b, i, 5);
+    if yl != 4 || b.get(i + 4) != Some(&b'-') || b.get(i + 7) != Some(&b'-') {
+        return None;
+    }
+    let (month, ml) = digits_at(b, i + 5, 3);
+    let (day, dl) = digits_at(b, i + 8, 3);
+    (ml == 2 && dl == 2 && (1..=12).contains(&month) && (1..=31).contains(&day)).then_some(NamedDate {
+        start: i,
+        end: i + 10,
+        year: Some(year as i32),
+        month,
+        day,
+    })
+}
+
+/// A four-digit year at `at` after `skip` separator bytes: the year and the end of the date.
+fn year_after(b: &[u8], at: usize, skip: usize) -> (Option<i32>, usize) {
+    let (y, yl) = digits_at(b, at + skip, 5);
+    if yl == 4 {
+        (Some(y as i32), at + skip + 4)
+    } else {
+        (None, at)
+    }
+}
+
+/// `3 December [2026]`, `3rd Dec` at `i`.
+fn day_month_at(lower: &str, i: usize) -> Option<NamedDate> {
+    let b = lower.as_bytes();
+    let (day, len) = digits_at(b, i, 3);
+    if !(1..=2).contains(&len) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let mut j = i + len;
+    if ["st", "nd", "rd", "th"].iter().any(|s| lower[j..].starts_with(s)) {
+        j += 2;
+    }
+    if b.get(j) != Some(&b' ') {
+        return None;
+    }
+    let (month, ml) = month_at(lower, j + 1)?;
+    let end = j + 1 + ml;
+    let (year, end) = if b.get(end) == Some(&b' ') {
+        year_after(b, end, 1)
+    } else {
+        (None, end)
+    };
+    Some(NamedDate {
+        start: i,
+        end,
+        year,
+        month,
+        day,
+    })
+}
+
+/// `December 3[, 2026]`, `Dec. 3` at `i`.
+fn month_day_at(lower: &str, i: usize) -> Option<NamedDate> {
+    let b = lower.as_bytes();
+    let (month, ml) = month_at(lower, i)?;
+    let mut j = i + ml;
+    if b.get(j) == Some(&b'.') {
+        j += 1;
+    }
+    if b.get(j) != Some(&b' ') {
+        return None;
+    }
+    let (day, dl) = digits_at(b, j + 1, 3);
+    if !(1..=2).contains(&dl) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let end = j + 1 + dl;
+    let (year, end) = match b.get(end) {
+        Some(b',') if b.get(end + 1) == Some(&b' ') => year_after(b, end, 2),
+        Some(b' ') => year_after(b, end, 1),
+        _ => (None, end),
+    };
+    Some(NamedDate {
+        start: i,
+        end,
+        year,
+        month,
+        day,
+    })
 }
 
 /// The unit written right after byte `i` (spaces skipped), and where it ends.
@@ -332,32 +347,7 @@ fn find_numbers(text: &str, dates: &[NamedDate]) -> Vec<Stated> {
         let start = i;
         let negative = lower[..i].ends_with('-') && (i < 2 || !b[i - 2].is_ascii_alphanumeric())
             || lower[..i].ends_with('\u{2212}');
-        let mut j = i;
-        let mut digits = String::new();
-        while j < b.len() {
-            if b[j].is_ascii_digit() {
-                digits.push(b[j] as char);
-                j += 1;
-            } else if b[j] == b','
-                && b.get(j + 1..j + 4)
-                    .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
-                && b.get(j + 4).is_none_or(|c| !c.is_ascii_digit())
-            {
-                j += 1;
-            } else {
-                break;
-            }
-        }
-        let mut decimals = 0;
-        if b.get(j) == Some(&b'.') && b.get(j + 1).is_some_and(u8::is_ascii_digit) {
-            digits.push('.');
-            j += 1;
-            while j < b.len() && b[j].is_ascii_digit() {
-                digits.push(b[j] as char);
-                decimals += 1;
-                j += 1;
-            }
-        }
+        let (digits, decimals, j) = read_number(b, i);
         // A time of day (07:30) or a version (1.2.3) is not a measurement.
         let tail_is_time = b.get(j) == Some(&b':') && b.get(j + 1).is_some_and(u8::is_ascii_digit);
         let tail_is_version = b.get(j) == Some(&b'.') && b.get(j + 1).is_some_and(u8::is_ascii_digit);
@@ -393,6 +383,35 @@ fn find_numbers(text: &str, dates: &[NamedDate]) -> Vec<Stated> {
         i = end.max(j);
     }
     out
+}
+
+/// The digits at `i` (thousands commas dropped, one decimal point kept), their decimals, and where they end.
+fn read_number(b: &[u8], i: usize) -> (String, u32, usize) {
+    let mut j = i;
+    let mut digits = String::new();
+    while j < b.len() {
+        let thousands = b[j] == b','
+            && b.get(j + 1..j + 4)
+                .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+            && b.get(j + 4).is_none_or(|c| !c.is_ascii_digit());
+        if b[j].is_ascii_digit() {
+            digits.push(b[j] as char);
+        } else if !thousands {
+            break;
+        }
+        j += 1;
+    }
+    let mut decimals = 0;
+    if b.get(j) == Some(&b'.') && b.get(j + 1).is_some_and(u8::is_ascii_digit) {
+        digits.push('.');
+        j += 1;
+        while j < b.len() && b[j].is_ascii_digit() {
+            digits.push(b[j] as char);
+            decimals += 1;
+            j += 1;
+        }
+    }
+    (digits, decimals, j)
 }
 
 /// "55–62 ms", "55 to 62 ms": the first number takes the second's unit.

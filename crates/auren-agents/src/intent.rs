@@ -104,6 +104,61 @@ const STOP_WORDS: [&str; 24] = [
     "day",
 ];
 
+/// The words that mark each intent (checked in this order: alerts, a tag, a comparison, a session, a trend,
+/// readiness).
+const ALERT_WORDS: &[&str] = &[
+    "alert",
+    "alerts",
+    "alarm",
+    "alarms",
+    "warning",
+    "warnings",
+    "fired",
+    "triggered",
+    "notification",
+];
+const COMPARE_WORDS: &[&str] = &["compare", "compared", "comparison", "versus", "vs"];
+const SESSION_WORDS: &[&str] = &[
+    "session",
+    "sessions",
+    "workout",
+    "recording",
+    "run",
+    "ride",
+    "training",
+];
+const LAST_WORDS: &[&str] = &["last", "latest", "recent", "previous", "yesterday's", "today's"];
+const TREND_WORDS: &[&str] = &[
+    "trend",
+    "trending",
+    "lately",
+    "recently",
+    "week",
+    "weekly",
+    "past",
+    "month",
+    "down",
+    "dropping",
+    "falling",
+    "up",
+    "rising",
+    "improving",
+    "declining",
+];
+const READINESS_WORDS: &[&str] = &[
+    "readiness",
+    "ready",
+    "recovered",
+    "recovery",
+    "today",
+    "yesterday",
+    "hrv",
+    "rmssd",
+    "lnrmssd",
+    "train",
+    "morning",
+];
+
 /// The intent of `question`; `known_tags` (the tags the person has recorded) are recognised anywhere in it.
 pub fn classify_with_tags(question: &str, known_tags: &[String]) -> Intent {
     let q = question.to_lowercase();
@@ -111,91 +166,39 @@ pub fn classify_with_tags(question: &str, known_tags: &[String]) -> Intent {
         .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'))
         .filter(|w| !w.is_empty())
         .collect();
-    let has = |w: &str| words.contains(&w);
-    let has_any = |ws: &[&str]| ws.iter().any(|w| has(w));
-    let phrase = |p: &str| q.contains(p);
-    let month = has_any(&["month", "monthly", "30"]);
-
-    if has_any(&[
-        "alert",
-        "alerts",
-        "alarm",
-        "alarms",
-        "warning",
-        "warnings",
-        "fired",
-        "triggered",
-        "notification",
-    ]) {
-        return Intent::Alerts {
-            days: if month { 30 } else { 7 },
-        };
+    let has_any = |ws: &[&str]| ws.iter().any(|w| words.contains(w));
+    let days = if has_any(&["month", "monthly", "30"]) {
+        30
+    } else {
+        7
+    };
+    if has_any(ALERT_WORDS) {
+        return Intent::Alerts { days };
     }
     if let Some(tag) = tag_in(&words, known_tags) {
         return Intent::TagEffect { tag };
     }
-    if has_any(&["compare", "compared", "comparison", "versus", "vs"]) || phrase("than last") {
-        return Intent::Compare {
-            span: if month {
-                ComparisonSpan::MonthOverMonth
-            } else {
-                ComparisonSpan::WeekOverWeek
-            },
+    if has_any(COMPARE_WORDS) || q.contains("than last") {
+        let span = if days == 30 {
+            ComparisonSpan::MonthOverMonth
+        } else {
+            ComparisonSpan::WeekOverWeek
         };
+        return Intent::Compare { span };
     }
-    if has_any(&[
-        "session",
-        "sessions",
-        "workout",
-        "recording",
-        "run",
-        "ride",
-        "training",
-    ]) && has_any(&["last", "latest", "recent", "previous", "yesterday's", "today's"])
-    {
+    if has_any(SESSION_WORDS) && has_any(LAST_WORDS) {
         return Intent::LastSession;
     }
-    if has_any(&[
-        "trend",
-        "trending",
-        "lately",
-        "recently",
-        "week",
-        "weekly",
-        "past",
-        "month",
-        "down",
-        "dropping",
-        "falling",
-        "up",
-        "rising",
-        "improving",
-        "declining",
-    ]) {
-        return Intent::Trend {
-            days: if month { 30 } else { 7 },
-        };
+    if has_any(TREND_WORDS) {
+        return Intent::Trend { days };
     }
-    let day = words
+    let date = words
         .iter()
         .find_map(|w| parse_day(w, 0).ok().filter(|_| w.len() == 10));
-    if has_any(&[
-        "readiness",
-        "ready",
-        "recovered",
-        "recovery",
-        "today",
-        "yesterday",
-        "hrv",
-        "rmssd",
-        "lnrmssd",
-        "train",
-        "morning",
-    ]) || day.is_some()
-    {
-        let day = match day {
+    if has_any(READINESS_WORDS) || date.is_some() {
+        let day = match date {
             Some(d) => DayRef::Date(d),
-            None if has("yesterday") => DayRef::Yesterday,
+            None if has_any(&["yesterday"]) => DayRef::Yesterday,
             None => DayRef::Today,
         };
         return Intent::Readiness { day };

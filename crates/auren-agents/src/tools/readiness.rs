@@ -137,9 +137,37 @@ pub(super) async fn get_trend(tb: &Toolbox, args: GetTrend) -> Result<ToolOutput
             "verdict": r.verdict,
         }));
     }
+    let (summary, slope) = record_summary(&mut rec, metric, period, &points);
+    let receipt = rec.build();
+    let content = json!({
+        "metric": metric.as_str(),
+        "from": format_day(period.from),
+        "to": format_day(period.to),
+        "days": days,
+        "mornings": summary.as_ref().map_or(0, |s| s.n),
+        "mean": summary.as_ref().map(|s| s.mean),
+        "min": summary.as_ref().map(|s| s.min),
+        "max": summary.as_ref().map(|s| s.max),
+        "slope_per_day": slope,
+        "receipt": receipt.id,
+    });
+    Ok(ToolOutput {
+        content,
+        receipts: vec![receipt],
+    })
+}
+
+/// The period's mean, min, max, slope and change, added to the receipt.
+fn record_summary(
+    rec: &mut ReceiptBuilder,
+    metric: MorningMetric,
+    period: Period,
+    points: &[(f64, f64)],
+) -> (Option<stats::Summary>, Option<f64>) {
+    let unit = metric.unit();
     let values: Vec<f64> = points.iter().map(|&(_, v)| v).collect();
     let summary = stats::summary(&values);
-    let slope = stats::slope(&points);
+    let slope = stats::slope(points);
     if let Some(s) = &summary {
         rec.value(
             format!("mean {} {}", metric.label(), period.label()),
@@ -169,21 +197,5 @@ pub(super) async fn get_trend(tb: &Toolbox, args: GetTrend) -> Result<ToolOutput
             );
         }
     }
-    let receipt = rec.build();
-    let content = json!({
-        "metric": metric.as_str(),
-        "from": format_day(period.from),
-        "to": format_day(period.to),
-        "days": days,
-        "mornings": summary.as_ref().map_or(0, |s| s.n),
-        "mean": summary.as_ref().map(|s| s.mean),
-        "min": summary.as_ref().map(|s| s.min),
-        "max": summary.as_ref().map(|s| s.max),
-        "slope_per_day": slope,
-        "receipt": receipt.id,
-    });
-    Ok(ToolOutput {
-        content,
-        receipts: vec![receipt],
-    })
+    (summary, slope)
 }
