@@ -152,6 +152,8 @@ pub struct Analysis {
     pub corrected: bool,
     pub artifacts: Vec<Artifact>,
     pub settings: Settings,
+    /// The indices of `recording.rr_ms` the panel was computed on (the longest stretch between gaps).
+    pub analysed: std::ops::Range<usize>,
     pub panel: Panel,
 }
 
@@ -182,25 +184,96 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .context("cannot write to stdout")
 }
 
+/// Labels every contiguous segment (no correction ever interpolates across a gap) and computes the
+/// panel of the longest one, so no interval or successive difference spans a gap. Without gaps the
+/// segment is the whole recording.
 pub fn analyze(source: String, recording: Recording, correct: bool, settings: &Settings) -> Analysis {
-    let (artifacts, panel) = if correct {
-        let correction = artifacts::correct(&recording.rr_ms);
-        let panel = panel::analyze_with(&correction.corrected, settings);
-        (correction.artifacts, panel)
-    } else {
-        (
-            artifacts::detect(&recording.rr_ms),
-            panel::analyze_with(&recording.rr_ms, settings),
-        )
+    let bounds = segment_bounds(&recording);
+    let analysed = bounds
+        .iter()
+        .cloned()
+        .max_by_key(|r| (r.len(), std::cmp::Reverse(r.start)))
+        .unwrap_or(0..0);
+    let mut artifacts = Vec::new();
+    let mut corrected = None;
+    for range in &bounds {
+        let segment = &recording.rr_ms[range.clone()];
+        let found = if correct {
+            // Only the corrected series is kept: the raw-index map (8 bytes a beat) is not needed here.
+            let artifacts::Correction {
+                corrected: series,
+                artifacts: found,
+                raw_index: _,
+            } = artifacts::correct(segment);
+            if *range == analysed {
+                corrected = Some(series);
+            }
+            found
+        } else {
+            artifacts::detect(segment)
+        };
+        artifacts.extend(found.into_iter().map(|a| Artifact {
+            index: a.index + range.start,
+            ..a
+        }));
+    }
+    let panel = match &corrected {
+        Some(series) => panel::analyze_with(series, settings),
+        None => panel::analyze_with(&recording.rr_ms[analysed.clone()], settings),
     };
+    drop(corrected);
     Analysis {
         source,
         recording,
         corrected: correct,
         artifacts,
         settings: *settings,
+        analysed,
         panel,
     }
+}
+
+/// The index ranges of the contiguous segments between the recording's gaps (one without gaps).
+fn segment_bounds(recording: &Recording) -> Vec<std::ops::Range<usize>> {
+    let n = recording.rr_ms.len();
+    let mut out = Vec::with_capacity(recording.gaps.len() + 1);
+    let mut start = 0;
+    for end in recording.gaps.iter().map(|g| g.before.min(n)).chain([n]) {
+        if end > start {
+            out.push(start..end);
+        }
+        start = start.max(end);
+    }
+    out
+}
+
+/// The note every output carries when the recording has gaps.
+fn gap_note(a: &Analysis) -> Option<String> {
+    let gaps = a.recording.gaps.len();
+    (gaps > 0).then(|| {
+        let rows: Vec<String> = a
+            .recording
+            .gaps
+            .iter()
+            .take(5)
+            .map(|g| {
+                if g.first_line == g.last_line {
+                    format!("line {}", g.first_line)
+                } else {
+                    format!("lines {}–{}", g.first_line, g.last_line)
+                }
+            })
+            .collect();
+        let more = if gaps > 5 { format!(" and {} more", gaps - 5) } else { String::new() };
+        format!(
+            "the recording has {gaps} gap{} ({}{more}); artifacts are labelled within each contiguous segment, and every metric is computed on the longest segment (intervals {}–{} of {}), so no interval, successive difference or spectrum spans a gap",
+            if gaps == 1 { "" } else { "s" },
+            rows.join(", "),
+            a.analysed.start,
+            a.analysed.end.saturating_sub(1),
+            a.recording.rr_ms.len()
+        )
+    })
 }
 
 fn spectrum_name(method: SpectrumMethod) -> &'static str {
@@ -248,7 +321,8 @@ pub fn to_json(a: &Analysis) -> Value {
         "corrected": a.corrected,
         "spectrum": spectrum_name(a.settings.spectral.method),
         "settings": settings,
-        "notes": [ANS_NOTE],
+        "analysed_intervals": [a.analysed.start, a.analysed.end],
+        "notes": std::iter::once(ANS_NOTE.to_string()).chain(gap_note(a)).collect::<Vec<_>>(),
         "artifacts": a.artifacts.iter().map(|x| json!({"index": x.index, "kind": x.kind.as_str()})).collect::<Vec<_>>(),
         "metrics": metrics,
         "absent": absent,
@@ -341,6 +415,9 @@ pub fn to_text(a: &Analysis) -> String {
     let _ = writeln!(out, "  {:<28}{}", "Format", a.recording.format.as_str());
     let _ = writeln!(out, "  {:<28}{raw}", "Beats recorded");
     let _ = writeln!(out, "  {:<28}{}", "Beats analysed", a.panel.n_beats);
+    if !a.recording.gaps.is_empty() {
+        let _ = writeln!(out, "  {:<28}{}", "Gaps", a.recording.gaps.len());
+    }
     let share = if raw == 0 {
         0.0
     } else {
@@ -362,6 +439,9 @@ pub fn to_text(a: &Analysis) -> String {
     }
     write_sections(&mut out, a);
     write_settings(&mut out, &a.settings);
+    if let Some(note) = gap_note(a) {
+        let _ = writeln!(out, "Note: {note}.");
+    }
     out
 }
 

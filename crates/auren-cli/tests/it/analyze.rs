@@ -481,3 +481,51 @@ fn bad_option_values_get_one_clear_line() {
         );
     }
 }
+
+#[test]
+fn a_row_without_rr_is_a_gap_that_no_metric_spans() {
+    // nsr_5min.rr as an Elite HRV CSV whose row 101 (line 102) has no RR: 100 intervals, a gap,
+    // then 236. The panel must be the panel of the longest segment alone, every metric equal.
+    let dir = tempfile::tempdir().unwrap();
+    let rr = rr_values("nsr_5min.rr");
+    let mut csv = String::from("timestamp,HR,RR\n");
+    for (i, v) in rr.iter().enumerate() {
+        if i == 100 {
+            csv.push_str("1,70,\n");
+        } else {
+            csv.push_str(&format!("1,{:.0},{v}\n", 60000.0 / v));
+        }
+    }
+    let after: String = rr[101..].iter().map(|v| format!("{v}\n")).collect();
+    let with_gap = write(&dir, "gap.csv", &csv);
+    let segment = analyze_json(&write(&dir, "after.rr", &after), &[]);
+
+    let out = auren(&["analyze", with_gap.to_str().unwrap(), "--format", "json"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("102"), "stderr names the row's line: {stderr}");
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["n_beats_raw"], 336);
+    assert_eq!(got["analysed_intervals"], serde_json::json!([100, 336]));
+    let notes = got["notes"].as_array().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("longest segment")),
+        "{notes:?}"
+    );
+    for (key, want) in segment["metrics"].as_object().unwrap() {
+        assert_eq!(&got["metrics"][key], want, "{key}");
+    }
+    // Without the gap the difference across it would enter RMSSD: the values differ.
+    let joined: String = rr.iter().map(|v| format!("{v}\n")).collect();
+    let whole = analyze_json(&write(&dir, "whole.rr", &joined), &[]);
+    assert_ne!(whole["metrics"]["rmssd_ms"], got["metrics"]["rmssd_ms"]);
+
+    let text = auren(&["analyze", with_gap.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Gaps") && text.contains("longest segment"),
+        "{text}"
+    );
+}
