@@ -235,10 +235,7 @@ pub fn devices(args: DbArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let (_, client) = open_client(args.db).await?;
         let devices = client.devices().await?.devices;
-        println!(
-            "{:<38}  {:<24}  {:<17}  {}",
-            "device", "name", "last seen (UTC)", ""
-        );
+        println!("{:<38}  {:<24}  {:<17}", "device", "name", "last seen (UTC)");
         for d in devices {
             let seen = d
                 .last_seen_at_ms
