@@ -86,12 +86,16 @@ fn rounds_to(actual: f64, stated: f64, decimals: u32, unit: Unit) -> bool {
     same(a) || (unit == Unit::Percent && same((a * 10.0).round() / 10.0))
 }
 
+/// Whether receipt day `day` (`YYYY-MM-DD`) is the named date; compared as numbers, without allocating.
 fn date_matches(d: &NamedDate, day: &str) -> bool {
-    let suffix = format!("-{:02}-{:02}", d.month, d.day);
-    match d.year {
-        Some(y) => day == format!("{y:04}{suffix}"),
-        None => day.ends_with(&suffix),
+    let b = day.as_bytes();
+    if b.len() != 10 {
+        return false;
     }
+    let (year, _) = digits_at(b, 0, 4);
+    let (month, _) = digits_at(b, 5, 2);
+    let (dom, _) = digits_at(b, 8, 2);
+    month == d.month && dom == d.day && d.year.is_none_or(|y| i64::from(y) == i64::from(year))
 }
 
 /// The date nearest to the number within its sentence.
@@ -155,12 +159,13 @@ fn month_at(lower: &str, i: usize) -> Option<(u32, usize)> {
 }
 
 fn digits_at(b: &[u8], i: usize, max: usize) -> (u32, usize) {
-    let len = b[i.min(b.len())..]
+    let start = i.min(b.len());
+    let len = b[start..]
         .iter()
         .take(max)
         .take_while(|c| c.is_ascii_digit())
         .count();
-    let v = b[i..i + len]
+    let v = b[start..start + len]
         .iter()
         .fold(0u32, |acc, c| acc * 10 + u32::from(c - b'0'));
     (v, len)
@@ -330,8 +335,13 @@ fn find_numbers(text: &str, dates: &[NamedDate]) -> Vec<Stated> {
     let b = lower.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
+    // Dates are found in text order: the next one to skip is always at the front.
+    let mut dates = dates.iter().peekable();
     while i < b.len() {
-        if let Some(d) = dates.iter().find(|d| d.start == i) {
+        while dates.peek().is_some_and(|d| d.end <= i) {
+            dates.next();
+        }
+        if let Some(d) = dates.peek().filter(|d| d.start == i) {
             i = d.end;
             continue;
         }

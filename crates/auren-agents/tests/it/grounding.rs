@@ -160,3 +160,38 @@ fn with_no_receipts_every_measurement_is_ungrounded() {
     assert_eq!(claims.len(), 2);
     assert!(claims.iter().all(|c| !c.grounded && c.receipt.is_none()));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text, however odd (multi-byte characters next to digits, stray units), is scanned without a panic.
+        #[test]
+        fn any_text_is_scanned(text in "[0-9a-zA-Z .,:;%²\u{2212}–-]{0,200}|\\PC{0,200}") {
+            let _ = ground(&text, &receipts());
+        }
+
+        /// A receipt value stated with k decimals, in its unit, is grounded by that receipt.
+        #[test]
+        fn a_rounded_true_value_is_grounded(value in 1.0f64..5_000.0, k in 0usize..3, unit in 0usize..4) {
+            let (u, word) = [(Unit::Ms, "ms"), (Unit::Bpm, "bpm"), (Unit::Percent, "%"), (Unit::Ms2, "ms²")][unit];
+            let r = vec![Receipt {
+                id: ReceiptId("r-p".into()),
+                tool: "t".into(),
+                computed: "c".into(),
+                method: "m".into(),
+                sources: vec![],
+                values: vec![value_of(value, u)],
+            }];
+            let text = format!("It was {value:.k$} {word} today.");
+            let claims = ground(&text, &r);
+            prop_assert_eq!(claims.len(), 1, "{}", text);
+            prop_assert!(claims[0].grounded, "{}", text);
+        }
+    }
+
+    fn value_of(v: f64, unit: Unit) -> ReceiptValue {
+        value("v", v, unit, None)
+    }
+}
