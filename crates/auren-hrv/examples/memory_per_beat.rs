@@ -40,9 +40,10 @@ fn main() -> Result<(), String> {
             black_box(panel::analyze(black_box(&rr), &options));
         }
         "corrected-panel" => {
-            // As `auren analyze` does: the raw series stays, the corrected one is analysed.
-            let correction = artifacts::correct(black_box(&rr));
-            black_box(panel::analyze(&correction.corrected, &options));
+            // As `auren analyze` does: the raw series stays, the corrected one is analysed, and the
+            // raw-index map is not kept through the panel.
+            let artifacts::Correction { corrected, .. } = artifacts::correct(black_box(&rr));
+            black_box(panel::analyze(&corrected, &options));
         }
         other => return Err(format!("unknown mode {other:?}")),
     }
