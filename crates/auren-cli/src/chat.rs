@@ -2,9 +2,9 @@
 //! gateway, the answer streamed to stdout as it arrives; usage and cost go to the database and a one-line
 //! summary to stderr.
 
-use crate::ledger::SqliteLedger;
 use crate::places::{config_path, db_path, runtime};
 use anyhow::{Context, bail};
+use auren_agents::ledger::SqliteLedger;
 use auren_gateway::{
     ChatRequest, Gateway, GatewayConfig, KeychainSecrets, StreamEvent, SystemClock, Usage, UsageLedger,
 };

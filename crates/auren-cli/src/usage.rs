@@ -1,7 +1,7 @@
 //! `auren usage [--json] [--db PATH]`: tokens and cost of LLM calls, by UTC day and model.
 
-use crate::ledger::SqliteLedger;
 use crate::places::{db_path, runtime};
+use auren_agents::ledger::SqliteLedger;
 use auren_gateway::{UsageGrouping, UsageLedger, UsageQuery, UsageTotals, Usd};
 use auren_store::Store;
 use std::path::PathBuf;

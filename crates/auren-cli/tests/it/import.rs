@@ -1,0 +1,185 @@
+//! `auren import`: recordings keep their real start time (the file's own, or --at), history exports of
+//! HRV4Training and Elite HRV become morning readings, and bad input is one line naming the problem.
+
+use crate::run::{auren, db, fails_with, json, ok};
+
+const NSR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/data/reference/nsr_5min.rr"
+);
+
+fn rr_lines(n: usize) -> String {
+    let rr = std::fs::read_to_string(NSR).unwrap();
+    rr.lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(n)
+        .map(|l| format!("{}\n", l.trim()))
+        .collect()
+}
+
+#[test]
+fn a_recording_keeps_the_start_its_csv_carries_and_at_overrides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, db) = db(dir.path());
+    let mut csv = String::from("Phone timestamp;RR-interval [ms]\n");
+    for (k, rr) in rr_lines(200).lines().enumerate() {
+        csv.push_str(&format!("2025-11-21T04:40:{:02}.000;{rr}\n", k % 60));
+    }
+    let file = dir.path().join("polar.csv");
+    std::fs::write(&file, csv).unwrap();
+    let file = file.display().to_string();
+
+    let got = json(&ok(auren(dir.path(), &["import", &file, "--db", &db, "--json"])));
+    assert_eq!(got["beats"], 200);
+    let from_file = got["session_id"].as_i64().unwrap();
+    let got = json(&ok(auren(
+        dir.path(),
+        &[
+            "import",
+            &file,
+            "--at",
+            "2024-01-02T06:00:00+01:00",
+            "--kind",
+            "morning",
+            "--db",
+            &db,
+            "--json",
+        ],
+    )));
+    let overridden = got["session_id"].as_i64().unwrap();
+
+    let sessions = json(&ok(auren(dir.path(), &["sessions", "--json", "--db", &db])));
+    let started = |id: i64| {
+        sessions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .map(|s| (s["started_at_unix_ms"].as_i64().unwrap(), s["kind"].clone()))
+            .unwrap()
+    };
+    assert_eq!(started(from_file).0, 1_763_700_000_000);
+    assert_eq!(started(overridden).0, 1_704_171_600_000);
+    assert_eq!(started(overridden).1, "morning");
+}
+
+#[test]
+fn a_recording_without_a_start_time_asks_for_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, db) = db(dir.path());
+    let file = dir.path().join("plain.rr");
+    std::fs::write(&file, rr_lines(100)).unwrap();
+    let file = file.display().to_string();
+    fails_with(
+        auren(dir.path(), &["import", &file, "--db", &db]),
+        &["plain.rr", "--at"],
+    );
+    fails_with(
+        auren(dir.path(), &["import", &file, "--at", "soon", "--db", &db]),
+        &["\"soon\"", "not a time"],
+    );
+    fails_with(
+        auren(
+            dir.path(),
+            &[
+                "import",
+                &file,
+                "--at",
+                "2025-01-01",
+                "--kind",
+                "nap",
+                "--db",
+                &db,
+            ],
+        ),
+        &["unknown session kind \"nap\""],
+    );
+    // An Elite HRV raw export's file name is its start.
+    let named = dir.path().join("2025-11-21 04-40-00.txt");
+    std::fs::write(&named, rr_lines(100)).unwrap();
+    let got = json(&ok(auren(
+        dir.path(),
+        &["import", named.to_str().unwrap(), "--db", &db, "--json"],
+    )));
+    assert_eq!(got["beats"], 100);
+}
+
+/// Each app's layout (as GoldenCheetah's importer reads them) and the days it must store.
+#[test]
+fn history_exports_become_morning_readings_and_a_normal_range() {
+    let cases: [(&str, String, &str); 3] = [
+        (
+            "hrv4t_ios.csv",
+            (1..=28)
+                .map(|d| {
+                    format!(
+                        "2025-02-{d:02} 07:0{}:00,{},{}\n",
+                        d % 10,
+                        50 + d % 5,
+                        40 + (d * 7) % 13
+                    )
+                })
+                .fold("timestamp_measurement,HR,rMSSD\n".to_owned(), |a, l| a + &l),
+            "HRV4Training (iPhone)",
+        ),
+        (
+            "hrv4t_android.csv",
+            (1..=28)
+                .map(|d| format!("2025-{d:02}-02,07:01,{},{}\n", 50 + d % 5, 40 + (d * 7) % 13))
+                .fold("date,time,HR_lying,rMSSD_lying\n".to_owned(), |a, l| a + &l),
+            "HRV4Training (Android)",
+        ),
+        (
+            "elite.csv",
+            (1..=28)
+                .map(|d| format!("2025-02-{d:02}T07:00:00Z,{},{}\n", 50 + d % 5, 40 + (d * 7) % 13))
+                .fold("Datetime,HR,Rmssd\n".to_owned(), |a, l| a + &l),
+            "Elite HRV",
+        ),
+    ];
+    for (name, text, app) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, db) = db(dir.path());
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let out = ok(auren(
+            dir.path(),
+            &["import", file.to_str().unwrap(), "--db", &db],
+        ));
+        let said = crate::run::stdout(&out);
+        assert!(
+            said.contains("28 morning readings") && said.contains(app),
+            "{name}: {said}"
+        );
+        assert!(said.contains("2025-02-01 to 2025-02-28"), "{name}: {said}");
+    }
+}
+
+#[test]
+fn a_bad_history_row_names_its_line_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db_path, db) = db(dir.path());
+    let file = dir.path().join("elite.csv");
+    std::fs::write(
+        &file,
+        "Datetime,HR,Rmssd\n2025-02-01T07:00:00,55,42\n2025-02-02T07:00:00,55,n/a\n",
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    fails_with(
+        auren(dir.path(), &["import", &file, "--db", &db]),
+        &["elite.csv", "line 3", "\"n/a\""],
+    );
+    fails_with(
+        auren(dir.path(), &["import", &file, "--at", "2025-01-01", "--db", &db]),
+        &["history export", "--at"],
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let readings = rt.block_on(async {
+        let store = auren_store::Store::open(&db_path).await.unwrap();
+        let r = store.morning_readings(i64::MIN / 2, i64::MAX / 2).await.unwrap();
+        store.close().await;
+        r
+    });
+    assert!(readings.is_empty(), "{readings:?}");
+}
