@@ -13,12 +13,35 @@ use uuid::Uuid;
 /// The cluster the project's machines run (trust auth for postgres).
 pub const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-/// A new empty database; returns its URL.
+/// A new empty database named after this test process; returns its URL. Databases left by test processes
+/// that have ended are dropped first (a test cannot drop its own at the end: Drop cannot await).
 pub async fn fresh_database() -> String {
-    let name = format!("auren_test_{}", Uuid::new_v4().simple());
+    let pid = std::process::id();
+    let name = format!("auren_test_p{pid}_{}", Uuid::new_v4().simple());
     let admin = sqlx::PgPool::connect(ADMIN_URL)
         .await
         .expect("PostgreSQL must run on 127.0.0.1:5432");
+    let leftovers: Vec<String> = sqlx::query_scalar(
+        "SELECT datname::text FROM pg_database WHERE datname LIKE 'auren\\_test\\_p%\\_%'",
+    )
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    for old in leftovers {
+        let owner_pid = old
+            .trim_start_matches("auren_test_p")
+            .split('_')
+            .next()
+            .unwrap_or_default();
+        if !std::path::Path::new(&format!("/proc/{owner_pid}")).exists() {
+            // Another process may be dropping it at the same moment: a failure here is harmless.
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {old} WITH (FORCE)"
+            )))
+            .execute(&admin)
+            .await;
+        }
+    }
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&admin)
         .await
