@@ -244,7 +244,11 @@ fn receipt_text(id: &auren_agents::ReceiptId) -> String {
 
 /// The stderr line of a step event (none for text, claims and done, which print otherwise).
 fn step_line(event: &AgentEvent) -> Option<String> {
-    let name = |s: &auren_agents::Specialist| format!("{s:?}").to_lowercase();
+    let name = |s: &auren_agents::Specialist| match s {
+        auren_agents::Specialist::Offline => "offline analyst".to_owned(),
+        auren_agents::Specialist::Safety => "safety referral".to_owned(),
+        other => format!("{other:?}").to_lowercase(),
+    };
     Some(match event {
         AgentEvent::Routed { specialist, by } => {
             format!(
