@@ -140,6 +140,11 @@ export type ChatSendDto = {
 	/**  `None` starts a new conversation. */
 	conversation: number | null,
 	text: string,
+	/**
+	 *  Edit-and-resend or regenerate: the person's message this one replaces; the new question starts a
+	 *  branch beside it (same parent) and the abandoned branch is never sent to a model.
+	 */
+	replaces: number | null,
 };
 
 export type ChatStatusDto = {

@@ -4,9 +4,21 @@
 //! cognitive-twin memory keeps what matters for years; an offline analyst answers when no model can.
 
 pub mod events;
+pub mod grounding;
+pub mod hypothesis;
+pub mod intent;
+pub mod ledger;
+pub mod milestone;
+pub mod offline;
 pub mod receipt;
+pub mod redflag;
+pub mod routing;
+pub mod schema;
+pub mod stats;
 pub mod tools;
+pub mod turn;
 
 pub use events::{AgentEvent, Claim, Guard, RouteReason, Specialist, TurnOutcome, TurnUsage};
 pub use receipt::{Receipt, ReceiptId, ReceiptValue, Source, Unit};
-pub use tools::{ToolError, ToolOutput};
+pub use tools::{ToolError, ToolName, ToolOutput, ToolSpec, Toolbox};
+pub use turn::{AgentError, Coach, CoachConfig, GuardLimits, MemoryApply, Placement};

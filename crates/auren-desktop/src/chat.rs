@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auren_agents::ledger::SqliteLedger;
-use auren_agents::{AgentEvent, Coach, CoachConfig, Receipt, Source, Toolbox};
+use auren_agents::{AgentEvent, Coach, CoachConfig, Placement, Receipt, Source, Toolbox};
 use auren_gateway::{Gateway, GatewayConfig, KeychainSecrets, ProviderKind, SystemClock, UsageLedger};
 use auren_store::Store;
 use auren_store::conversations::{ConversationId, Grounding, MessageId, MessageRow, Role};
@@ -127,6 +127,19 @@ impl Desktop {
                 conversations.create(&title, auren_clock::now_unix_ms()).await?
             }
         };
+        let placement = match request.replaces {
+            None => Placement::Latest,
+            Some(id) => {
+                let replaced = conversations.message(MessageId(id)).await?;
+                if replaced.conversation != conversation || replaced.role != Role::User {
+                    return Err(DesktopError::InvalidInput(format!(
+                        "message {id} is not a question in conversation {}",
+                        conversation.0
+                    )));
+                }
+                Placement::After(replaced.parent)
+            }
+        };
         let coach = self.coach().await;
         let cancel = self.shutdown.child_token();
         let turn = self.turns.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
@@ -137,7 +150,9 @@ impl Desktop {
         let forward = tokio::spawn(forward(received, sink, store));
         let turns = Arc::clone(&self.turns);
         tokio::spawn(async move {
-            let outcome = coach.ask(Some(conversation), &question, events, cancel).await;
+            let outcome = coach
+                .ask_at(Some(conversation), placement, &question, events, cancel)
+                .await;
             if let Err(error) = outcome {
                 tracing::error!(%error, "chat turn failed");
             }

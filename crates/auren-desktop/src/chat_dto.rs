@@ -115,6 +115,9 @@ pub struct ChatSendDto {
     /// `None` starts a new conversation.
     pub conversation: Option<i64>,
     pub text: String,
+    /// Edit-and-resend or regenerate: the person's message this one replaces; the new question starts a
+    /// branch beside it (same parent) and the abandoned branch is never sent to a model.
+    pub replaces: Option<i64>,
 }
 
 /// A turn that started: cancel it by `turn`.

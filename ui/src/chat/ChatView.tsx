@@ -45,13 +45,15 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     setLive(null);
   };
 
-  const send = async (text: string, parent: number | null) => {
+  const send = async (text: string, replaces: number | null) => {
     if (!text.trim() || live()) return;
     setLive({ question: text, turn: newTurn(), id: null });
     try {
-      const started = await b.send({ conversation: current(), text, parent }, onEvent);
+      const started = await b.send({ conversation: current(), text, replaces }, onEvent);
       setLive((l) => (l ? { ...l, id: started.turn } : l));
       if (current() !== started.conversation) setCurrent(started.conversation);
+      // The new branch becomes the one shown once it is stored.
+      setLeaf(null);
     } catch (e) {
       onEvent({ type: "error", code: "internal", message: String(e) });
     }
@@ -61,10 +63,6 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     if (!l || l.turn.status !== "streaming") return;
     setLive({ ...l, turn: stopTurn(l.turn) });
     if (l.id !== null) void b.cancel(l.id).finally(() => void finishTurn());
-  };
-  const lastAssistantParent = () => {
-    const m = messages() ?? [];
-    return m.length > 0 ? m[m.length - 1].id : null;
   };
 
   const keys = (e: KeyboardEvent) => {
@@ -120,8 +118,8 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
         <StatusBar status={status()} totals={totals()} />
         <div class="chat-messages" data-testid="chat-messages">
           <For each={messages() ?? []}>{(m) => (
-            <MessageView message={m} onBranch={(id) => setLeaf(id)} onEdit={(text) => void send(text, m.parent_id)}
-              onRegenerate={() => { const parent = (messages() ?? []).find((x) => x.id === m.parent_id); if (parent) void send(parent.text, parent.parent_id); }} />)}
+            <MessageView message={m} onBranch={(id) => setLeaf(id)} onEdit={(text) => void send(text, m.id)}
+              onRegenerate={() => { const question = (messages() ?? []).find((x) => x.id === m.parent_id); if (question) void send(question.text, question.id); }} />)}
           </For>
           <Show when={live()}>{(l) => (
             <>
@@ -130,7 +128,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
             </>)}
           </Show>
         </div>
-        <Composer busy={live() !== null} onSend={(t) => void send(t, lastAssistantParent())} onStop={stop} />
+        <Composer busy={live() !== null} onSend={(t) => void send(t, null)} onStop={stop} />
       </section>
     </div>
   );

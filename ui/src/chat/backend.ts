@@ -54,8 +54,8 @@ export interface ChatStatus {
 export interface SendRequest {
   conversation: number | null;
   text: string;
-  /** The message this one answers (edit-and-resend starts a branch from an earlier parent). */
-  parent: number | null;
+  /** Edit-and-resend or regenerate: the person's message this one replaces (a branch beside it). */
+  replaces: number | null;
 }
 
 export interface TurnStarted {

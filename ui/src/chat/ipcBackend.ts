@@ -24,7 +24,7 @@ export const ipcBackend: ChatBackend = {
   async send(req, onEvent) {
     const channel = new Channel<ChatEventDto>();
     channel.onmessage = (ev) => onEvent(chatEvent(ev));
-    return call("chatSend", { conversation: req.conversation, text: req.text }, channel);
+    return call("chatSend", { conversation: req.conversation, text: req.text, replaces: req.replaces }, channel);
   },
   cancel: (turn) => call("chatCancel", turn).then(done),
   conversations: async () =>

@@ -102,6 +102,15 @@ fn store_error(what: &'static str) -> impl FnOnce(StoreError) -> AgentError {
     move |source| AgentError::Store { what, source }
 }
 
+/// Where a new question goes in its conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// After the conversation's latest message.
+    Latest,
+    /// After this message (`None`: a new first message) — a new branch when it already has a follow-up.
+    After(Option<MessageId>),
+}
+
 /// The supervisor and its specialists over one person's data.
 #[derive(Clone, Debug)]
 pub struct Coach {
@@ -170,7 +179,22 @@ impl Coach {
         events: Sender<AgentEvent>,
         cancel: CancellationToken,
     ) -> Result<TurnOutcome, AgentError> {
-        let (conversation, question_id, previous) = self.store_question(conversation, question).await?;
+        self.ask_at(conversation, Placement::Latest, question, events, cancel)
+            .await
+    }
+
+    /// [`Coach::ask`] with the question placed explicitly: after the latest message, or after a chosen one
+    /// (edit-and-resend starts a branch there; the abandoned branch is never read into the brief).
+    pub async fn ask_at(
+        &self,
+        conversation: Option<ConversationId>,
+        placement: Placement,
+        question: &str,
+        events: Sender<AgentEvent>,
+        cancel: CancellationToken,
+    ) -> Result<TurnOutcome, AgentError> {
+        let (conversation, question_id, previous) =
+            self.store_question(conversation, placement, question).await?;
         let mut turn = Turn {
             coach: self,
             events,
@@ -226,6 +250,7 @@ impl Coach {
     async fn store_question(
         &self,
         conversation: Option<ConversationId>,
+        placement: Placement,
         question: &str,
     ) -> Result<(ConversationId, MessageId, Option<PreviousTurn>), AgentError> {
         let conversations = self.toolbox.store().conversations();
@@ -240,10 +265,13 @@ impl Coach {
                     .map_err(store_error("create a conversation"))?
             }
         };
-        let parent = conversations
-            .latest_message(conversation)
-            .await
-            .map_err(store_error("read the conversation"))?;
+        let parent = match placement {
+            Placement::Latest => conversations
+                .latest_message(conversation)
+                .await
+                .map_err(store_error("read the conversation"))?,
+            Placement::After(parent) => parent,
+        };
         let previous = match parent {
             Some(parent) => self.previous_turn(parent).await?,
             None => None,

@@ -466,3 +466,66 @@ async fn a_follow_up_brief_carries_the_previous_exchange_not_the_transcript() {
         "the follow-up continues the branch"
     );
 }
+
+#[tokio::test]
+async fn an_edited_question_branches_and_sends_nothing_of_the_abandoned_branch() {
+    let rig = rig(RigOptions::default()).await;
+    rig.fake.expect([
+        any(text("ABANDONED answer about yesterday.")),
+        any(text("Second question's answer, also ABANDONED.")),
+        Step::new(
+            Expect::any().last_user_contains("What was my readiness today?"),
+            text("Today is in your normal range."),
+        ),
+    ]);
+    rig.ask(DATA_QUESTION).await;
+    let conversations = rig.store.conversations();
+    let conversation = conversations.list().await.unwrap()[0].id;
+    let (tx, _rx) = tokio::sync::mpsc::channel(1024);
+    rig.coach
+        .ask(
+            Some(conversation),
+            "What was my readiness on 2026-11-28?",
+            tx,
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    // Edit the first question: the new one goes where it was (no parent), beside it.
+    let first = conversations.messages(conversation).await.unwrap()[0].clone();
+    let (tx, _rx) = tokio::sync::mpsc::channel(1024);
+    let outcome = rig
+        .coach
+        .ask_at(
+            Some(conversation),
+            auren_agents::Placement::After(first.parent),
+            "What was my readiness today?",
+            tx,
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    rig.fake.verify().unwrap();
+    assert_eq!(outcome.answer, "Today is in your normal range.");
+    let last = rig.fake.requests().last().unwrap().body.to_string();
+    assert!(
+        !last.contains("ABANDONED"),
+        "the abandoned branch was sent: {last}"
+    );
+    assert!(
+        !last.contains("2026-11-28"),
+        "the abandoned follow-up was sent: {last}"
+    );
+    let siblings = conversations.siblings(first.id).await.unwrap();
+    assert_eq!(
+        siblings.len(),
+        2,
+        "the edit is a branch beside the first question"
+    );
+    let path = conversations.latest_path(conversation).await.unwrap();
+    assert_eq!(
+        path.len(),
+        2,
+        "the latest branch is the edited question and its answer"
+    );
+}

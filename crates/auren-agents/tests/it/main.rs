@@ -1,1 +1,17 @@
 //! Integration tests of auren-agents: one binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+mod coach;
+mod coach_rig;
+mod fixture;
+mod grounding;
+mod hypotheses;
+mod intent;
+mod offline;
+mod quirks;
+mod redflag;
+mod redflag_props;
+mod routing;
+mod schema;
+mod stats;
+mod tools;
