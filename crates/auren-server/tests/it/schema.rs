@@ -27,8 +27,12 @@ async fn schemathesis_finds_no_server_error() {
     let schemathesis = python().with_file_name("schemathesis");
     let base = server.base.clone();
     let token = device.tokens.access_token.clone();
+    // schemathesis keeps its example database in the working directory: a scratch one, not the crate.
+    let scratch = tempfile::tempdir().unwrap();
+    let cwd = scratch.path().to_owned();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(schemathesis)
+            .current_dir(cwd)
             .args([
                 "run",
                 &format!("{base}/openapi.json"),
