@@ -1016,3 +1016,29 @@ impl Store {
         Ok(stamp)
     }
 }
+
+impl Store {
+    /// Forgets a coach's copies of every athlete not in `kept` (user id, email): access revoked means the
+    /// coach's device stops showing the data, not just stops receiving more. Returns the sessions removed.
+    pub async fn forget_athletes_except(&self, kept: &[(String, String)]) -> Result<u64, StoreError> {
+        let ids = serde_json::Value::from(kept.iter().map(|k| k.0.clone()).collect::<Vec<_>>()).to_string();
+        let emails =
+            serde_json::Value::from(kept.iter().map(|k| k.1.clone()).collect::<Vec<_>>()).to_string();
+        let mut tx = self.pool.begin().await?;
+        let removed = sqlx::query(
+            "DELETE FROM sessions WHERE athlete IS NOT NULL AND athlete NOT IN (SELECT value FROM json_each(?))",
+        )
+        .bind(emails)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query(
+            "DELETE FROM sync_cursors WHERE scope <> '' AND scope NOT IN (SELECT value FROM json_each(?))",
+        )
+        .bind(ids)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(removed)
+    }
+}

@@ -346,8 +346,14 @@ impl SyncClient {
         let mut report = SyncReport::default();
         self.push_all(&mut report).await?;
         report.pulled += self.pull_all(None).await?;
-        for athlete in self.athletes().await?.athletes {
-            report.pulled += self.pull_all(Some((&athlete.user_id.0, &athlete.email))).await?;
+        let athletes = self.athletes().await?.athletes;
+        let kept: Vec<(String, String)> = athletes
+            .iter()
+            .map(|a| (a.user_id.0.clone(), a.email.clone()))
+            .collect();
+        self.store.forget_athletes_except(&kept).await?;
+        for (user_id, email) in &kept {
+            report.pulled += self.pull_all(Some((user_id, email))).await?;
         }
         report.pending = self.store.outbox_len().await?;
         Ok(report)

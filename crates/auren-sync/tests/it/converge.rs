@@ -155,6 +155,16 @@ async fn a_coach_sees_the_athletes_sessions_apart_from_their_own_until_revoked()
         .await
         .unwrap();
     assert!(coach.client.athletes().await.unwrap().athletes.is_empty());
+    coach.client.sync_once().await.unwrap();
+    assert!(
+        coach
+            .store
+            .athlete_sessions("ath@example.org", 10, 0)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a revoked coach's device stops showing the athlete's sessions"
+    );
 }
 
 #[cfg(unix)]
