@@ -102,7 +102,10 @@ async fn a_stored_hypothesis_is_tested_and_retested_when_mornings_arrive() {
 
     // A new morning arrives the next day: every hypothesis is tested again on the data up to it.
     h.clock.advance(std::time::Duration::from_secs(86_400));
-    h.store.add_morning_reading(h.today + 1, 3.7, Some(58.0), None).await.unwrap();
+    h.store
+        .add_morning_reading(h.today + 1, 3.7, Some(58.0), None)
+        .await
+        .unwrap();
     let retests = retest_all(&h.toolbox, h.today + 1).await.unwrap();
     assert_eq!(retests.len(), 3);
     assert!(retests.iter().all(|r| !r.changed()), "{retests:?}");
