@@ -368,9 +368,23 @@ async fn long_polls(
     tokio::time::sleep(Duration::from_secs(5)).await;
     let started_at = auren_server::app::system_now_ms() - 3_600_000;
     for (k, device) in devices.iter().enumerate() {
-        let (mut outbox_id, mut next_ms) = (1_000_000_i64, 0.0);
-        let mut body = push_body(device, &mut outbox_id, &mut next_ms, started_at);
-        body.rows.truncate(1);
+        // A new session row under an outbox id above any the ingest used, so it is applied (a chunk of a
+        // session the server does not know would be rejected, and wake nobody).
+        let body = PushRequest {
+            protocol_version: auren_protocol::PROTOCOL_VERSION,
+            device_id: device.device_id.clone(),
+            rows: vec![PushRow {
+                outbox_id: 1_000_000,
+                change: Change::Session(SessionChange {
+                    session_key: auren_protocol::change::session_key(&device.device_id, 2),
+                    started_at,
+                    ended_at: None,
+                    kind: "rest".to_owned(),
+                    source: "simulator:rest".to_owned(),
+                    strap: None,
+                }),
+            }],
+        };
         let _: serde_json::Value = client
             .post("/v1/sync/push", Some(&device.tokens.access_token), &body)
             .await?;
