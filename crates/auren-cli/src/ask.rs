@@ -118,6 +118,8 @@ async fn coach(args: &Args, store: &Store) -> anyhow::Result<Coach> {
         );
     }
     let wire = wire_of(&config, &model)?;
+    // The configuration's output cap bounds each specialist call too (a small local model needs a small one).
+    let max_tokens = config.max_tokens.min(CoachConfig::default().max_tokens);
     let ledger: Arc<dyn UsageLedger> = Arc::new(SqliteLedger::new(store.clone()));
     let gateway = Gateway::start(
         config,
@@ -130,6 +132,7 @@ async fn coach(args: &Args, store: &Store) -> anyhow::Result<Coach> {
     let coach_config = CoachConfig {
         model,
         wire,
+        max_tokens,
         ..CoachConfig::default()
     };
     Ok(Coach::new(Some(gateway), toolbox, coach_config))

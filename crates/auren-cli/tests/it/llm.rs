@@ -21,6 +21,8 @@ fn ask_runs_through_the_local_llama_cpp_server() {
         &config,
         format!(
             r#"default_model = "local"
+# A 135M model on two shared cores: short answers keep the turn inside its time budget.
+max_tokens = 48
 
 [timeouts]
 first_token_ms = 120000
