@@ -1,0 +1,135 @@
+// "What Auren knows about me" (Solid): the memories by kind as of a chosen date, pending proposals to
+// confirm or reject, hypotheses with status and evidence, and per memory edit (a supersession with a
+// reason), retract (with a reason) and forget (after a confirm). Every date and number shown comes from Rust.
+import { createResource, createSignal, For, Show, type JSX } from "solid-js";
+import { call } from "../ipc";
+import {
+  groupMemories, hypothesisEffect, KIND_LABELS, proposalLabel, provenanceLabel, STATUS_LABELS, validityLabel,
+  type Memory, type MemoryBackend, type MemoryPanelData,
+} from "./memory";
+
+const done = (): void => undefined;
+
+/** The panel's backend over the generated commands. */
+export const ipcMemoryBackend: MemoryBackend = {
+  panel: async (asOf) => (await call("memoryPanel", asOf)) as MemoryPanelData,
+  confirm: (proposal) => call("confirmMemoryProposal", proposal).then(done),
+  reject: (proposal) => call("rejectMemoryProposal", proposal).then(done),
+  edit: (id, text, reason) => call("editMemory", { id, text, reason }).then(done),
+  retract: (id, reason) => call("retractMemory", id, reason).then(done),
+  forget: (id) => call("forgetMemory", id).then(done),
+};
+
+export function MemoryPanel(props: { backend?: MemoryBackend }): JSX.Element {
+  const b = props.backend ?? ipcMemoryBackend;
+  const [asOf, setAsOf] = createSignal<string | null>(null);
+  const [error, setError] = createSignal<string | null>(null);
+  // The source is an object so "now" (null) still fetches: createResource skips a falsy source.
+  const [data, { refetch }] = createResource(() => ({ at: asOf() }), (k) => b.panel(k.at));
+  const act = async (work: Promise<void>) => {
+    try {
+      await work;
+      setError(null);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String((e as { message?: string }).message ?? e));
+    }
+    await refetch();
+  };
+  const past = () => asOf() !== null;
+
+  return (
+    <aside class="memory-panel card" data-testid="memory-panel">
+      <h2>What Auren knows about me</h2>
+      <label class="small">As of{" "}
+        <input type="date" data-testid="memory-as-of" value={asOf() ?? ""}
+          onChange={(e) => setAsOf(e.currentTarget.value || null)} />
+      </label>
+      <Show when={past()}>
+        <button class="btn btn-chip" data-testid="memory-as-of-now" onClick={() => setAsOf(null)}>Now</button>
+      </Show>
+      <Show when={error()}>{(why) => <p class="chip chip-bad" data-testid="memory-error">{why()}</p>}</Show>
+      <Show when={data()}>{(d) => (
+        <>
+          <p class="muted small" data-testid="memory-shown-date">Showing what was known on {d().as_of}</p>
+          <Show when={!past() && d().proposals.length > 0}>
+            <section data-testid="memory-proposals">
+              <h3>Proposed — confirm or reject</h3>
+              <For each={d().proposals}>{(p) => (
+                <div class="memory-item" data-testid="memory-proposal" data-id={p.id}>
+                  <span>{proposalLabel(p)}</span> <span class="muted small">{p.proposed}</span>
+                  <button class="btn btn-chip" data-testid="proposal-confirm" onClick={() => void act(b.confirm(p.id))}>Confirm</button>
+                  <button class="btn btn-chip" data-testid="proposal-reject" onClick={() => void act(b.reject(p.id))}>Reject</button>
+                </div>)}
+              </For>
+            </section>
+          </Show>
+          <For each={groupMemories(d().memories)} fallback={<p class="muted" data-testid="memory-empty">Nothing remembered yet.</p>}>
+            {(section) => (
+              <section data-testid={`memory-section-${section.kind}`}>
+                <h3>{section.label}</h3>
+                <For each={section.items}>{(m) => <MemoryItem memory={m} readOnly={past()} backend={b} act={act} />}</For>
+              </section>)}
+          </For>
+          <section data-testid="memory-hypotheses">
+            <h3>{KIND_LABELS.hypothesis} under test</h3>
+            <For each={d().hypotheses} fallback={<p class="muted small">No hypotheses yet.</p>}>{(h) => (
+              <div class="memory-item" data-testid="memory-hypothesis" data-id={h.id} data-status={h.status}>
+                <div>{h.statement}</div>
+                <div class="muted small">{hypothesisEffect(h)}</div>
+                <span class={`chip chip-${h.status}`} data-testid="hypothesis-status">{STATUS_LABELS[h.status]}</span>
+                <Show when={h.last_tested}>{(t) => <span class="muted small"> tested {t()}</span>}</Show>
+                <Show when={h.evidence.length > 0}>
+                  <ul class="memory-evidence small" data-testid="hypothesis-evidence">
+                    <For each={h.evidence}>{(line) => <li>{line}</li>}</For>
+                  </ul>
+                </Show>
+              </div>)}
+            </For>
+          </section>
+        </>)}
+      </Show>
+    </aside>
+  );
+}
+
+function MemoryItem(props: { memory: Memory; readOnly: boolean; backend: MemoryBackend; act: (w: Promise<void>) => Promise<void> }): JSX.Element {
+  const m = props.memory;
+  const [mode, setMode] = createSignal<"view" | "edit" | "retract">("view");
+  let text: HTMLInputElement | undefined;
+  let reason: HTMLInputElement | undefined;
+  const submit = () => {
+    const why = reason?.value.trim() ?? "";
+    const work = mode() === "edit"
+      ? props.backend.edit(m.id, text?.value.trim() ?? "", why)
+      : props.backend.retract(m.id, why);
+    setMode("view");
+    void props.act(work);
+  };
+  return (
+    <div class="memory-item" data-testid="memory-item" data-id={m.id} data-state={m.state}>
+      <div data-testid="memory-text">{m.text}</div>
+      <div class="muted small">
+        <span data-testid="memory-validity">{validityLabel(m)}</span> · {provenanceLabel(m.provenance)} · importance{" "}
+        {m.importance_label} · recorded {m.recorded}
+      </div>
+      <Show when={!props.readOnly && m.state === "active"}>
+        <Show when={mode() !== "view"} fallback={
+          <span class="chat-actions-inline">
+            <button class="btn btn-chip" data-testid="memory-edit" onClick={() => setMode("edit")}>Edit</button>
+            <button class="btn btn-chip" data-testid="memory-retract" onClick={() => setMode("retract")}>Retract</button>
+            <button class="btn btn-chip" data-testid="memory-forget"
+              onClick={() => { if (confirm(`Forget "${m.text}" and every earlier version? This cannot be undone.`)) void props.act(props.backend.forget(m.id)); }}>Forget</button>
+          </span>}>
+          <form class="memory-form" onSubmit={(e) => { e.preventDefault(); submit(); }}>
+            <Show when={mode() === "edit"}>
+              <input ref={text} class="wide" data-testid="memory-edit-text" value={m.text} aria-label="New text" />
+            </Show>
+            <input ref={reason} class="wide" data-testid="memory-reason" placeholder="Reason" aria-label="Reason" required />
+            <button class="btn btn-chip btn-primary" type="submit" data-testid="memory-save">{mode() === "edit" ? "Save" : "Retract"}</button>
+            <button class="btn btn-chip" type="button" data-testid="memory-cancel" onClick={() => setMode("view")}>Cancel</button>
+          </form>
+        </Show>
+      </Show>
+    </div>
+  );
+}
