@@ -63,11 +63,15 @@ fn recency(recorded_at: i64, now: i64) -> f64 {
     0.5_f64.powf(age_days / RECENCY_HALF_LIFE_DAYS)
 }
 
+fn combined(relevance: f64, importance: f64, recency: f64) -> f64 {
+    let (w_rel, w_imp, w_rec) = WEIGHTS;
+    w_rel * relevance + w_imp * importance + w_rec * recency
+}
+
 fn hit(memory: MemoryRow, relevance: f64, now: i64) -> RecallHit {
     let recency = recency(memory.recorded_at, now);
-    let (w_rel, w_imp, w_rec) = WEIGHTS;
     RecallHit {
-        score: w_rel * relevance + w_imp * memory.importance + w_rec * recency,
+        score: combined(relevance, memory.importance, recency),
         relevance,
         recency,
         memory,
@@ -82,7 +86,7 @@ impl Memories {
         let mut hits = if terms.is_empty() {
             self.without_words(now).await?
         } else {
-            self.candidates(&terms, now).await?
+            self.candidates(&terms, limit, now).await?
         };
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.memory.id.cmp(&a.memory.id)));
         hits.truncate(limit);
@@ -93,7 +97,12 @@ impl Memories {
     /// a memory's relevance is the sum of the IDFs of the question's words it contains. Summing in SQLite
     /// over the FTS5 postings costs a fraction of FTS5's own `bm25()`, which reads every match's positions and
     /// length; 100k memories stay within a few milliseconds.
-    async fn candidates(&self, terms: &[String], now: i64) -> Result<Vec<RecallHit>, StoreError> {
+    async fn candidates(
+        &self,
+        terms: &[String],
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<RecallHit>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         // The largest id stands in for the number of memories: IDF only weighs words against each other.
         let n: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM memories")
@@ -106,37 +115,55 @@ impl Memories {
                 .fetch_one(&mut *conn)
                 .await?;
             if df > 0 {
-                weighted.push(serde_json::json!([term, idf(df, n)]));
+                weighted.push((term, idf(df, n)));
             }
         }
         if weighted.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "WITH terms (expr, weight) AS ( \
-                 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1)), \
+        // One FTS5 lookup per word, UNION ALL: a join from a list of words let the planner scan the index.
+        let lookups = vec!["SELECT rowid, ? FROM memories_fts WHERE memories_fts MATCH ?"; weighted.len()]
+            .join(" UNION ALL ");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "WITH hits (id, weight) AS ({lookups}), \
              scored (id, relevance) AS ( \
-                 SELECT memories_fts.rowid, SUM(terms.weight) FROM terms \
-                 JOIN memories_fts ON memories_fts MATCH terms.expr \
-                 GROUP BY memories_fts.rowid ORDER BY 2 DESC, 1 DESC LIMIT ?2) \
-             SELECT {MEMORY_COLUMNS}, scored.relevance FROM scored JOIN memories USING (id) WHERE valid_from <= ?3"
-        )))
-        .bind(serde_json::Value::Array(weighted).to_string())
-        .bind(CANDIDATES)
-        .bind(now)
-        .fetch_all(&mut *conn)
-        .await?;
+                 SELECT id, SUM(weight) FROM hits GROUP BY id ORDER BY 2 DESC, 1 DESC LIMIT ?) \
+             SELECT id, importance, recorded_at, scored.relevance FROM scored JOIN memories USING (id) \
+             WHERE valid_from <= ?"
+        )));
+        for (term, weight) in &weighted {
+            query = query.bind(*weight).bind(*term);
+        }
+        let rows = query.bind(CANDIDATES).bind(now).fetch_all(&mut *conn).await?;
+        // Scored from four columns first; only the `limit` best are read in full.
         let mut scored = Vec::with_capacity(rows.len());
         for row in &rows {
-            scored.push((memory_row(row)?, row.try_get::<f64, _>(14)?));
+            let (id, importance, recorded_at, relevance): (i64, f64, i64, f64) =
+                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+            scored.push((id, importance, recorded_at, relevance));
         }
-        let best = scored.iter().map(|(_, r)| *r).fold(0.0_f64, f64::max);
+        let best = scored.iter().map(|c| c.3).fold(0.0_f64, f64::max);
+        let relative = |relevance: f64| if best > 0.0 { relevance / best } else { 1.0 };
+        scored.sort_by(|a, b| {
+            let score = |c: &(i64, f64, i64, f64)| combined(relative(c.3), c.1, recency(c.2, now));
+            score(b).total_cmp(&score(a)).then(b.0.cmp(&a.0))
+        });
+        scored.truncate(limit);
+        let ids: Vec<i64> = scored.iter().map(|c| c.0).collect();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {MEMORY_COLUMNS} FROM memories WHERE id IN (SELECT value FROM json_each(?))"
+        )))
+        .bind(serde_json::json!(ids).to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut full = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let memory = memory_row(row)?;
+            full.insert(memory.id.0, memory);
+        }
         Ok(scored
             .into_iter()
-            .map(|(memory, relevance)| {
-                let relevance = if best > 0.0 { relevance / best } else { 1.0 };
-                hit(memory, relevance, now)
-            })
+            .filter_map(|(id, _, _, relevance)| full.remove(&id).map(|m| hit(m, relative(relevance), now)))
             .collect())
     }
 
