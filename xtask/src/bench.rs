@@ -47,16 +47,20 @@ pub fn run(which: &str) -> anyhow::Result<()> {
             "--bench",
             "pipeline",
         ])),
+        "agents" => crate::bench_agents::run(),
         "all" => {
             hrv()?;
             run("cep")?;
             run("store")?;
             run("gateway")?;
             run("engine")?;
+            run("agents")?;
             crate::bench_desktop::run()
         }
         other => {
-            bail!("unknown benchmark {other:?}: choose hrv, cep, store, gateway, engine, desktop or all")
+            bail!(
+                "unknown benchmark {other:?}: one of hrv, cep, store, gateway, engine, agents, desktop, all"
+            )
         }
     }
 }

@@ -8,11 +8,16 @@
 //! machine checks), `location` (finding the workspace at run time).
 
 mod bench;
+mod bench_agents;
 mod bench_desktop;
+mod bench_server;
 mod cmd;
 mod headless;
+mod llm_server;
 mod location;
+mod pyenv;
 mod run;
+mod services;
 mod system;
 mod test;
 mod tidy;
@@ -42,9 +47,15 @@ commands:
   bench store           the local SQLite store: batched ingest, daily trend over a year of beats
   bench gateway         the LLM gateway's overhead over direct HTTP against a local fake provider
   bench engine          the live loop's latency from a strap notification to the UI update (p50, p99)
+  bench agents          the AI coach: each tool over a year of data, recall over 100k memories,
+                        grounding a 2,000-token answer, the turn loop's overhead (goals shown alongside)
   bench desktop         the desktop app: cold start to first paint, memory with a live session, frame
                         rate with an hour of beats on screen, .deb/.rpm size (goals shown alongside)
+  bench server          the sync server on PostgreSQL, Redis and the broker: ingest beats/s with push p99,
+                        10,000 long-polling devices, pull requests/s, relay lag p99, bytes per stored beat
   bench all             all of the above
+  services up|down      start PostgreSQL, Redis and the Kafka-compatible broker (tansu, built once into
+                        ~/.cache/auren/broker) where nothing answers yet; `up` prints export AUREN_… lines
 ";
 
 fn main() -> std::process::ExitCode {
@@ -78,6 +89,8 @@ fn dispatch() -> anyhow::Result<()> {
         ["run"] => run::run(&[]),
         ["run", "--", rest @ ..] => run::run(rest),
         ["bench", "desktop"] => bench_desktop::run(),
+        ["bench", "server"] => bench_server::run(),
+        ["services", rest @ ..] => services::run(rest),
         ["bench", which] => bench::run(which),
         // Internal: `bench desktop` re-runs xtask under the virtual display to time the app's starts.
         [bench_desktop::COLD_START_COMMAND, app, runs] => bench_desktop::cold_start_inside(app, runs),

@@ -6,8 +6,16 @@ use anyhow::bail;
 use std::process::Command;
 
 /// Debian packages the workspace needs: libdbus for keyring and btleplug, dbus-daemon for the fake-BlueZ
-/// tests of the BLE strap, pkg-config to find them.
-pub const BUILD_PACKAGES: &[&str] = &["pkg-config", "libdbus-1-dev", "libssl-dev", "dbus"];
+/// tests of the BLE strap, pkg-config to find them; cmake and libcurl's headers for rdkafka's bundled
+/// librdkafka (its sources include curl.h even with curl off) and for llama-cpp-python's build.
+pub const BUILD_PACKAGES: &[&str] = &[
+    "pkg-config",
+    "libdbus-1-dev",
+    "libssl-dev",
+    "dbus",
+    "cmake",
+    "libcurl4-openssl-dev",
+];
 
 /// What the desktop app needs to build and run (Tauri v2 on Linux): WebKitGTK 4.1, the tray's appindicator,
 /// SVG icons, OpenSSL, libxdo for the menu accelerators, D-Bus.

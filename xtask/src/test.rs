@@ -81,10 +81,20 @@ impl Tally {
 /// Runs the whole workspace's tests, echoing cargo's output as it comes and tallying the results.
 fn cargo_test() -> anyhow::Result<Tally> {
     use std::io::{BufRead, BufReader};
+    // The real model server (SmolLM2 on llama.cpp) and the venv's Python (the official MCP client) for
+    // the CLI's end-to-end tests; the server stops when `_model_server` drops, after the tests.
+    let python = crate::pyenv::ensure()?;
+    let _model_server = crate::llm_server::start(&python)?;
+    // PostgreSQL, Redis and the broker for the sync server's tests (which fail, not skip, when these
+    // variables are set and a service does not answer).
+    let services = crate::services::up()?;
     let mut command = cmd::cargo();
     command
         .current_dir(root())
-        .args(["test", "--workspace", "--locked"]);
+        .envs(services)
+        .args(["test", "--workspace", "--locked"])
+        .env(crate::llm_server::URL_VAR, &_model_server.url)
+        .env(crate::llm_server::PYTHON_VAR, &python.python);
     eprintln!("$ cargo test --workspace --locked");
     let mut child = command
         .stdout(std::process::Stdio::piped())

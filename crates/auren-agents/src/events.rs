@@ -58,15 +58,39 @@ pub struct TurnUsage {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentEvent {
-    Routed { specialist: Specialist, by: RouteReason },
-    Handoff { from: Specialist, to: Specialist, brief: String },
-    ToolCall { call_id: String, name: String, arguments: serde_json::Value },
-    ToolResult { call_id: String, name: String, result: serde_json::Value, receipts: Vec<ReceiptId> },
-    Text { delta: String },
+    Routed {
+        specialist: Specialist,
+        by: RouteReason,
+    },
+    Handoff {
+        from: Specialist,
+        to: Specialist,
+        brief: String,
+    },
+    ToolCall {
+        call_id: String,
+        name: String,
+        arguments: serde_json::Value,
+    },
+    ToolResult {
+        call_id: String,
+        name: String,
+        result: serde_json::Value,
+        receipts: Vec<ReceiptId>,
+    },
+    Text {
+        delta: String,
+    },
     Claim(Claim),
     Usage(TurnUsage),
-    Guard { guard: Guard, message: String },
-    Error { code: String, message: String },
+    Guard {
+        guard: Guard,
+        message: String,
+    },
+    Error {
+        code: String,
+        message: String,
+    },
     Done(TurnOutcome),
 }
 

@@ -9,6 +9,11 @@
 //! - `writer.rs` — [`SessionWriter`]: batched writes of a live session on a background task.
 //! - `readings.rs` — morning readings, the daily trend and personal baselines.
 //! - `outbox.rs` — the sync outbox: what the server has not acknowledged yet.
+//! - `sync_state.rs` — the device side of sync: replica id, account, cursors, parked rows, field clocks,
+//!   and the writes that apply pulled changes (without outbox rows, so nothing echoes back).
+//! - `conversations.rs` — conversations with the coach: messages and branches, steps, receipts, claims,
+//!   full-text search, Markdown/JSON export.
+//! - `memory.rs` — the cognitive twin: bi-temporal memories, recall, forgetting, proposals, hypotheses.
 //! - `bin/auren-store-recorder.rs` — a recording process for the crash test (SIGKILLed mid-write).
 //!
 //! Queries are checked at run time (`sqlx::query`), so building needs no database.
@@ -21,18 +26,24 @@
 //! show it); only an OS crash or power cut can lose the last commits, never corrupt the file. FULL would
 //! add an fsync to every 250 ms batch to cover just that case, losing at most a second of beats anyway.
 
+pub mod conversations;
+pub mod memory;
 mod outbox;
 mod readings;
 mod sessions;
+mod sync_state;
 mod usage;
 mod writer;
 
+pub use conversations::{ConversationId, Conversations, MessageId};
+pub use memory::{Memories, MemoryId};
 pub use outbox::{OutboxKind, OutboxRow};
 pub use readings::{Baseline, DailyTrendRow, MorningReading};
 pub use sessions::{
     AlertRow, BeatRow, GapRow, MetricSnapshot, NewSession, SessionDetail, SessionId, SessionKind, SessionRow,
     StrapRow, TagRow,
 };
+pub use sync_state::{ParkedRow, PulledSession, Stamp, SyncAccount, SyncTx};
 pub use usage::{UsageDayTotals, UsageFilter, UsageRow};
 pub use writer::{SessionWriter, WriteSummary, WriterConfig};
 
@@ -72,6 +83,8 @@ pub enum StoreError {
     },
     #[error("the writer task of session {0} stopped before flushing")]
     WriterStopped(i64),
+    #[error("there is no {what} with id {id}")]
+    NotFound { what: &'static str, id: String },
 }
 
 /// The open database.
@@ -97,6 +110,8 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            // Deleted content is zeroed, not left in free space, so a forgotten memory leaves no bytes behind.
+            .pragma("secure_delete", "ON")
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)

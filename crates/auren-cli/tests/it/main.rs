@@ -3,4 +3,10 @@
 
 mod analyze;
 mod chat;
+mod coach;
+mod history;
+mod import;
+mod llm;
+mod mcp;
+mod run;
 mod sessions;

@@ -1,7 +1,9 @@
 //! Integration tests of auren-store on real SQLite files in a temporary directory (one test binary).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+mod conversations;
 mod crash;
+mod memory;
 mod readings;
 mod sessions;
 mod splitmix64;

@@ -1,0 +1,11 @@
+//! auren-server's integration tests, on the real services: PostgreSQL (a fresh database per test), Redis,
+//! and the broker (a private one per test, started from the binary `cargo xtask services up` caches).
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+mod api;
+mod faults;
+mod isolation;
+mod kafka;
+mod redis;
+mod schema;
+mod support;
