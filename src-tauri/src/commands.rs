@@ -339,3 +339,48 @@ pub async fn search_messages(desktop: State<'_, Desktop>, query: String) -> Answ
 pub async fn chat_status(desktop: State<'_, Desktop>) -> Answer<ChatStatusDto> {
     Ok(desktop.chat_status().await?)
 }
+
+#[tauri::command]
+#[specta::specta]
+pub async fn memory_panel(
+    desktop: State<'_, Desktop>,
+    as_of: Option<String>,
+) -> Answer<auren_desktop::memory_dto::MemoryPanelDto> {
+    Ok(desktop.memory_panel(as_of).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn confirm_memory_proposal(desktop: State<'_, Desktop>, proposal: i64) -> Answer<Option<i64>> {
+    Ok(desktop.confirm_memory_proposal(proposal).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn reject_memory_proposal(desktop: State<'_, Desktop>, proposal: i64) -> Answer<()> {
+    Ok(desktop.reject_memory_proposal(proposal).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn edit_memory(
+    desktop: State<'_, Desktop>,
+    edit: auren_desktop::memory_dto::MemoryEditDto,
+) -> Answer<i64> {
+    Ok(desktop.edit_memory(edit).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn retract_memory(desktop: State<'_, Desktop>, id: i64, reason: String) -> Answer<()> {
+    Ok(desktop.retract_memory(id, reason).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn forget_memory(
+    desktop: State<'_, Desktop>,
+    id: i64,
+) -> Answer<auren_desktop::memory_dto::ForgottenDto> {
+    Ok(desktop.forget_memory(id).await?)
+}

@@ -71,6 +71,12 @@ pub fn specta_builder() -> tauri_specta::Builder<Wry> {
             export_conversation,
             search_messages,
             chat_status,
+            memory_panel,
+            confirm_memory_proposal,
+            reject_memory_proposal,
+            edit_memory,
+            retract_memory,
+            forget_memory,
         ])
 }
 

@@ -54,6 +54,12 @@ export const commands = {
 	exportConversation: (conversation: number, format: ConversationFormatDto) => typedError<string, IpcError>(__TAURI_INVOKE("export_conversation", { conversation, format })),
 	searchMessages: (query: string) => typedError<SearchHitDto[], IpcError>(__TAURI_INVOKE("search_messages", { query })),
 	chatStatus: () => typedError<ChatStatusDto, IpcError>(__TAURI_INVOKE("chat_status")),
+	memoryPanel: (asOf: string | null) => typedError<MemoryPanelDto, IpcError>(__TAURI_INVOKE("memory_panel", { asOf })),
+	confirmMemoryProposal: (proposal: number) => typedError<number | null, IpcError>(__TAURI_INVOKE("confirm_memory_proposal", { proposal })),
+	rejectMemoryProposal: (proposal: number) => typedError<null, IpcError>(__TAURI_INVOKE("reject_memory_proposal", { proposal })),
+	editMemory: (edit: MemoryEditDto) => typedError<number, IpcError>(__TAURI_INVOKE("edit_memory", { edit })),
+	retractMemory: (id: number, reason: string) => typedError<null, IpcError>(__TAURI_INVOKE("retract_memory", { id, reason })),
+	forgetMemory: (id: number) => typedError<ForgottenDto, IpcError>(__TAURI_INVOKE("forget_memory", { id })),
 };
 
 /* Types */
@@ -177,6 +183,9 @@ export type ConversationDto = {
 
 export type ConversationFormatDto = "markdown" | "json";
 
+/**  Which way the exposure is expected to move the metric. */
+export type DirectionDto = "lower" | "higher" | "either";
+
 /**  The stable codes the UI branches on. */
 export type ErrorCode = "no_adapter" | "bluetooth_off" | "bluetooth_permission" | "bluetooth" | "session_running" | "no_live_session" | "no_such_session" | "invalid_rules" | "invalid_settings" | "invalid_input" | "import_failed" | "export_failed" | "reading_incomplete" | "too_few_beats" | "storage" | "internal";
 
@@ -209,6 +218,14 @@ export type ExportedDto = {
 	bytes: number,
 };
 
+/**  What forgetting removed. */
+export type ForgottenDto = {
+	/**  Every version of the memory that was deleted. */
+	memories: number[],
+	/**  Rows elsewhere whose quote of the text was replaced. */
+	scrubbed_rows: number,
+};
+
 /**  A strap seen while scanning. */
 export type FoundStrapDto = {
 	address: string,
@@ -226,6 +243,24 @@ export type GapDto = {
 
 /**  Which deterministic guard ended a turn. */
 export type GuardDto = "model_calls" | "handoffs" | "repeated_tool_call" | "ping_pong" | "time_budget" | "cancelled" | "budget";
+
+/**  A hypothesis with its latest test. */
+export type HypothesisDto = {
+	id: number,
+	statement: string,
+	metric: string,
+	exposure_tag: string,
+	lag_days: number,
+	direction: DirectionDto,
+	status: HypothesisStatusDto,
+	/**  The latest test's evidence, one `name: value` line per field (empty before the first test). */
+	evidence: string[],
+	last_tested: string | null,
+	memory: number | null,
+};
+
+/**  What the latest test of a hypothesis concluded. */
+export type HypothesisStatusDto = "open" | "supported" | "refuted" | "inconclusive";
 
 /**  A recording imported as a session. */
 export type ImportedDto = {
@@ -310,6 +345,49 @@ export type LiveUpdateDto = {
 	ended: boolean,
 };
 
+/**  One stored memory as the panel shows it. */
+export type MemoryDto = {
+	id: number,
+	kind: MemoryKindDto,
+	text: string,
+	provenance: ProvenanceDto,
+	/**  0 (trivia) to 1 (central). */
+	importance: number | null,
+	/**  The importance as shown, e.g. `"0.80"`. */
+	importance_label: string,
+	valid_from: string,
+	/**  Set when superseded (exclusive end of the world interval). */
+	valid_to: string | null,
+	recorded: string,
+	state: MemoryStateDto,
+	superseded_by: number | null,
+	supersede_reason: string | null,
+	retracted: string | null,
+	retract_reason: string | null,
+};
+
+/**  An edit of a memory: it is superseded by a new version with this text. */
+export type MemoryEditDto = {
+	id: number,
+	text: string,
+	reason: string,
+};
+
+/**  What kind of thing a memory is. */
+export type MemoryKindDto = "fact" | "preference" | "goal" | "milestone" | "insight" | "hypothesis";
+
+/**  Everything the panel shows, as of one date. */
+export type MemoryPanelDto = {
+	/**  The date viewed (`YYYY-MM-DD`), today when none was asked for. */
+	as_of: string,
+	memories: MemoryDto[],
+	proposals: ProposalDto[],
+	hypotheses: HypothesisDto[],
+};
+
+/**  Where a memory stands now. */
+export type MemoryStateDto = "active" | "superseded" | "retracted";
+
 export type MessageDto = {
 	id: number,
 	parent_id: number | null,
@@ -352,6 +430,33 @@ export type MorningResultDto = {
 	artifacts: number,
 	readiness: ReadinessDto,
 };
+
+/**  A change to the memories waiting for the person's yes or no. */
+export type ProposalDto = {
+	id: number,
+	op: ProposalOpDto,
+	/**  The memory superseded or retracted. */
+	target: number | null,
+	/**  The new memory's kind (add and supersede). */
+	kind: MemoryKindDto | null,
+	/**  The new memory's text (add and supersede). */
+	text: string | null,
+	/**  Why (supersede and retract). */
+	reason: string | null,
+	proposed: string,
+};
+
+/**  What a pending proposal would do. */
+export type ProposalOpDto = "add" | "supersede" | "retract";
+
+/**  Where a memory came from. */
+export type ProvenanceDto = 
+/**  Said in a conversation: the message's id. */
+{ kind: "message"; message: number } | 
+/**  Computed: the receipt of the computation. */
+{ kind: "receipt"; receipt: string } | 
+/**  Told directly. */
+{ kind: "person" };
 
 export type ProviderStatusDto = {
 	name: string,

@@ -11,6 +11,8 @@
 //! - `history` — readiness, the session list, a session's panel and charts.
 //! - `rules` — the rules file, checked and saved.
 //! - `settings` — [`Settings`], validation, the [`SettingsBackend`] the shell provides, the data folder.
+//! - `memory` — the memory panel: memories as of a date, proposals, hypotheses; edit, retract, forget;
+//!   `memory_dto` — its IPC types.
 //! - `chat` — the chat window's turns (events batched for the window, Stop), conversations, status;
 //!   `chat_dto` — its IPC types.
 //! - `import_export` — recordings in, sessions out; `export` writes CSV, Kubios RR text and the report.
@@ -27,6 +29,8 @@ pub mod export;
 mod history;
 mod import_export;
 mod live;
+mod memory;
+pub mod memory_dto;
 mod monitor;
 mod morning;
 pub mod places;

@@ -5,6 +5,7 @@ import { createEffect, createMemo, createResource, createSignal, For, onCleanup,
 import { render } from "solid-js/web";
 import type { ChatBackend, SearchHit, StoredMessage } from "./backend";
 import { splitBlocks, toDom, toSafeNodes, type ClaimMark } from "./markdown";
+import { MemoryPanel } from "./MemoryPanel";
 import { applyEvent, formatCost, formatTokens, newTurn, SPECIALIST_NAMES, stopTurn, type ChatEvent, type Step, type TurnView } from "./turn";
 
 /** Mounts the chat into `root`; returns the unmount function the shell's router calls. */
@@ -24,6 +25,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   );
   const [live, setLive] = createSignal<{ question: string; turn: TurnView; id: number | null } | null>(null);
   const [hits, setHits] = createSignal<SearchHit[] | null>(null);
+  const [memoryOpen, setMemoryOpen] = createSignal(false);
   let searchInput: HTMLInputElement | undefined;
 
   // Events are queued and folded once per frame: a burst of deltas costs one render.
@@ -90,7 +92,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   });
 
   return (
-    <div class="chat" data-testid="chat">
+    <div class="chat" classList={{ "chat-with-memory": memoryOpen() }} data-testid="chat">
       <aside class="chat-list card">
         <button class="btn btn-primary" data-testid="chat-new" onClick={() => { setCurrent(null); setLeaf(null); }}>New conversation</button>
         <input ref={searchInput} class="wide" type="search" placeholder="Search messages (Ctrl+K)" data-testid="chat-search"
@@ -115,7 +117,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
         </Show>
       </aside>
       <section class="chat-main">
-        <StatusBar status={status()} totals={totals()} />
+        <StatusBar status={status()} totals={totals()} onToggleMemory={() => setMemoryOpen((o) => !o)} />
         <div class="chat-messages" data-testid="chat-messages">
           <For each={messages() ?? []}>{(m) => (
             <MessageView message={m} onBranch={(id) => setLeaf(id)} onEdit={(text) => void send(text, m.id)}
@@ -130,6 +132,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
         </div>
         <Composer busy={live() !== null} onSend={(t) => void send(t, null)} onStop={stop} />
       </section>
+      <Show when={memoryOpen()}><MemoryPanel /></Show>
     </div>
   );
 }
@@ -149,7 +152,7 @@ function ConversationActions(props: { backend: ChatBackend; id: number; title: s
   );
 }
 
-function StatusBar(props: { status: import("./backend").ChatStatus | undefined; totals: import("./turn").Usage }): JSX.Element {
+function StatusBar(props: { status: import("./backend").ChatStatus | undefined; totals: import("./turn").Usage; onToggleMemory: () => void }): JSX.Element {
   const money = (v: number | null | undefined) => (v === null || v === undefined ? "no budget" : `$${v.toFixed(2)} left`);
   return (
     <div class="chat-status muted small" data-testid="chat-status">
@@ -159,6 +162,7 @@ function StatusBar(props: { status: import("./backend").ChatStatus | undefined; 
       </For>
       <span data-testid="budget-day">Today: {money(props.status?.day_left_usd)}</span>
       <span data-testid="budget-month">Month: {money(props.status?.month_left_usd)}</span>
+      <button class="btn btn-chip" data-testid="memory-toggle" onClick={() => props.onToggleMemory()}>What Auren knows</button>
       <span data-testid="conversation-cost">Conversation: {formatTokens(props.totals)} · {formatCost(props.totals, props.status?.local_model ?? false, false)}</span>
     </div>
   );

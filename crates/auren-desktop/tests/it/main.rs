@@ -7,6 +7,7 @@
 )]
 
 mod live;
+mod memory;
 mod settings;
 mod support;
 mod wire;
