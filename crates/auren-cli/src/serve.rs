@@ -125,7 +125,6 @@ fn server_config(settings: &BTreeMap<String, String>) -> anyhow::Result<ServerCo
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
     use super::*;
 
     #[test]

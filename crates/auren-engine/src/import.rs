@@ -295,7 +295,6 @@ pub async fn import_history(store: &Store, path: &Path) -> Result<HistorySummary
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
     use super::*;
 
     #[test]

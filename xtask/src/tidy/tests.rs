@@ -248,7 +248,7 @@ fn each_planted_violation_yields_its_one_line() {
             Rule::ProtocolDeps,
             |w| add_crate(w, "auren-protocol", &["serde", "uuid"]),
             "crates/auren-protocol/Cargo.toml: protocol-deps: auren-protocol depends on uuid; it may \
-             depend only on serde — the wire types shared by desktop and server are plain serde types",
+             depend only on serde, serde_json — the wire types shared by desktop and server are plain serde types",
         ),
         (
             Rule::Layers,
