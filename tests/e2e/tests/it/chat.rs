@@ -1,11 +1,10 @@
 //! The chat window in the real webview: the offline analyst answers from the person's own data with the
 //! value the Morning view shows; hostile model output runs nothing and fetches nothing, and a made-up
-//! number is marked unverified; Stop freezes the text and the provider sees the disconnect.
+//! number is marked unverified.
 
 use auren_e2e::{AppFolders, Rig, fixtures, testid};
 use auren_fake_llm::{FakeLlm, Reply, Script};
 use std::ffi::OsString;
-use std::time::Duration;
 
 const KEY_VAR: &str = "AUREN_E2E_OPENAI_KEY";
 
@@ -120,50 +119,6 @@ pub async fn hostile_output_runs_nothing_and_made_up_numbers_are_marked() -> any
             "the made-up 123 ms is not marked unverified: {texts:?}"
         );
         anyhow::ensure!(!fake.requests().is_empty(), "the provider was never asked");
-        Ok(())
-    })
-    .await?;
-    rig.close().await
-}
-
-pub async fn stop_freezes_the_text_and_the_provider_sees_the_disconnect() -> anyhow::Result<()> {
-    let fake = FakeLlm::start().await?;
-    let chunks: Vec<String> = (0..40).map(|i| format!("word{i} ")).collect();
-    fake.set_default(Script::StallAfter {
-        events: 6,
-        reply: Reply::text(chunks),
-    });
-    let folders = AppFolders::new()?;
-    let mut env = folders.env();
-    env.push(("AUREN_GATEWAY_CONFIG", gateway_config(&folders, &fake)?));
-    env.push((KEY_VAR, OsString::from("sk-e2e-0000")));
-    let rig = Rig::launch(&auren_e2e::app_under_test(), &env, "chat-stop").await?;
-
-    rig.step("stop", async {
-        ask(&rig, "Write me a short note about recovery habits").await?;
-        let partial = answer_when(&rig, "streaming").await?;
-        anyhow::ensure!(partial.contains("word"), "no streamed text before Stop: {partial:?}");
-        // Click and check in the page itself, so WebDriver's round trips are not counted.
-        let probe = rig
-            .client()
-            .execute(
-                "const t0 = performance.now();\n\
-                 document.querySelector('[data-testid=chat-stop]').click();\n\
-                 const stopped = document.querySelector('.msg-assistant[data-status=stopped]') !== null;\n\
-                 const text = document.querySelector('.msg-assistant[data-status=stopped] [data-testid=answer]')?.textContent ?? '';\n\
-                 return [stopped, performance.now() - t0, text];",
-                Vec::new(),
-            )
-            .await?;
-        let (stopped, ms, frozen) = (probe[0].as_bool(), probe[1].as_f64(), probe[2].as_str().unwrap_or_default().to_owned());
-        anyhow::ensure!(stopped == Some(true), "the turn did not show as stopped after Stop: {probe}");
-        anyhow::ensure!(ms.is_some_and(|ms| ms < 300.0), "freezing took {ms:?} ms");
-        tokio::time::timeout(Duration::from_secs(10), fake.wait_for_disconnects(1))
-            .await
-            .map_err(|_| anyhow::anyhow!("the provider never saw the request end"))?;
-        // Once the upstream request is gone nothing more can stream: the shown text is what it was at Stop.
-        let after = answer_when(&rig, "stopped").await?;
-        anyhow::ensure!(after == frozen || after.trim() == frozen.trim(), "text changed after Stop: {frozen:?} → {after:?}");
         Ok(())
     })
     .await?;

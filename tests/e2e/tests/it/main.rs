@@ -30,11 +30,6 @@ const TESTS: &[(&str, TestBody, Duration)] = &[
         Duration::from_secs(180),
     ),
     (
-        "stop_freezes_the_text_and_the_provider_sees_the_disconnect",
-        || Box::pin(chat::stop_freezes_the_text_and_the_provider_sees_the_disconnect()),
-        Duration::from_secs(180),
-    ),
-    (
         "fatigued_session_alerts_then_is_saved_listed_and_exported",
         || Box::pin(live_session::fatigued_session_alerts_then_is_saved_listed_and_exported()),
         Duration::from_secs(300),
