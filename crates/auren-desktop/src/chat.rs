@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use auren_agents::ledger::SqliteLedger;
 use auren_agents::{AgentEvent, Coach, CoachConfig, Placement, Receipt, Source, Toolbox};
-use auren_gateway::{Gateway, GatewayConfig, KeychainSecrets, ProviderKind, SystemClock, UsageLedger};
+use auren_gateway::{Gateway, GatewayConfig, KeychainSecrets, SystemClock, UsageLedger};
 use auren_store::Store;
 use auren_store::conversations::{ConversationId, Grounding, MessageId, MessageRow, Role};
 use tokio::sync::{OnceCell, mpsc};
@@ -86,14 +86,7 @@ impl Desktop {
         match self.gateway().await {
             Ok(Started { gateway, config }) => {
                 let model = config.default_model.clone().unwrap_or_default();
-                let wire = gateway
-                    .routes(&model)
-                    .ok()
-                    .and_then(|routes| {
-                        let first = routes.first()?.provider.clone();
-                        config.providers.iter().find(|p| p.name == first).map(|p| p.kind)
-                    })
-                    .unwrap_or(ProviderKind::OpenAi);
+                let wire = CoachConfig::wire_of(&config, &model);
                 Coach::new(
                     Some(gateway),
                     toolbox,
