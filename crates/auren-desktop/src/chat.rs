@@ -179,25 +179,17 @@ impl Desktop {
     }
 
     pub async fn conversations(&self) -> Result<Vec<ConversationDto>, DesktopError> {
-        let store = self.store().await;
-        let conversations = store.conversations();
-        let mut out = Vec::new();
-        for row in conversations.list().await? {
-            let cost = conversations
-                .messages(row.id)
-                .await?
-                .iter()
-                .filter_map(|m| m.usage.as_ref().map(|u| u.cost_usd))
-                .sum();
-            out.push(ConversationDto {
+        let rows = self.store().await.conversations().list().await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ConversationDto {
                 id: row.id.0,
                 title: row.title,
                 updated_at_ms: row.updated_at as f64,
                 messages: row.message_count,
-                cost_usd: cost,
-            });
-        }
-        Ok(out)
+                cost_usd: row.cost_usd,
+            })
+            .collect())
     }
 
     /// The messages from the root to `leaf` (the latest branch when `None`), with steps, claims and branches.

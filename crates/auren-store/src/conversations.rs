@@ -63,7 +63,7 @@ impl Role {
 }
 
 /// A conversation as the list shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConversationRow {
     pub id: ConversationId,
     pub title: String,
@@ -71,6 +71,8 @@ pub struct ConversationRow {
     /// The last message's time (or the last rename).
     pub updated_at: i64,
     pub message_count: i64,
+    /// What the conversation's answers cost, summed over every branch.
+    pub cost_usd: f64,
 }
 
 /// What an answer cost: the sum over the model calls of its turn.
@@ -311,7 +313,8 @@ impl Conversations {
     pub async fn list(&self) -> Result<Vec<ConversationRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT c.id, c.title, c.created_at, c.updated_at, \
-             (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) \
+             (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id), \
+             (SELECT COALESCE(SUM(m.cost_usd), 0.0) FROM messages m WHERE m.conversation_id = c.id) \
              FROM conversations c ORDER BY c.updated_at DESC, c.id DESC",
         )
         .fetch_all(&self.pool)
@@ -323,7 +326,8 @@ impl Conversations {
     pub async fn get(&self, id: ConversationId) -> Result<ConversationRow, StoreError> {
         let row = sqlx::query(
             "SELECT c.id, c.title, c.created_at, c.updated_at, \
-             (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) \
+             (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id), \
+             (SELECT COALESCE(SUM(m.cost_usd), 0.0) FROM messages m WHERE m.conversation_id = c.id) \
              FROM conversations c WHERE c.id = ?",
         )
         .bind(id.0)
@@ -611,6 +615,7 @@ fn conversation_row(row: &SqliteRow) -> Result<ConversationRow, StoreError> {
         created_at: row.try_get(2)?,
         updated_at: row.try_get(3)?,
         message_count: row.try_get(4)?,
+        cost_usd: row.try_get(5)?,
     })
 }
 
