@@ -200,6 +200,10 @@ pub fn ensure_broker_binary() -> anyhow::Result<PathBuf> {
             .env("CARGO_TARGET_DIR", &target),
     )?;
     std::fs::write(&stamp_file, stamp()).with_context(|| format!("writing {}", stamp_file.display()))?;
+    // The broker's build tree is a few GB that nothing reads again once the binary is installed.
+    if let Err(e) = std::fs::remove_dir_all(&target) {
+        eprintln!("warning: could not remove {}: {e}", target.display());
+    }
     Ok(binary)
 }
 
