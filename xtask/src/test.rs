@@ -14,8 +14,13 @@ const FUZZ_SECONDS: u32 = 20;
 /// minutes; past this something hangs.
 const E2E_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
+/// Free space below which a run is refused up front: a cold build of the workspace, the fuzz and the e2e
+/// trees take several GB, and a full disk otherwise shows up as a linker crash deep in the log.
+const MIN_FREE_BYTES: u64 = 8 << 30;
+
 pub fn run() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    ensure_free_space()?;
     // The UI first: the app embeds ui/dist when it compiles, so clippy and the tests need the build.
     ui::prepare(&[
         system::BUILD_PACKAGES,
@@ -76,6 +81,37 @@ impl Tally {
         self.passed += count("passed");
         self.failed += count("failed");
     }
+}
+
+/// Refuses to start when the disk holding the build tree has less than [`MIN_FREE_BYTES`] free.
+fn ensure_free_space() -> anyhow::Result<()> {
+    let target = target_dir();
+    let probe = if target.exists() { target } else { root() };
+    let listing = cmd::output(std::process::Command::new("df").args(["-Pk"]).arg(&probe))?;
+    let Some(free) = df_available_bytes(&listing) else {
+        eprintln!(
+            "warning: could not read the free space of {} from df",
+            probe.display()
+        );
+        return Ok(());
+    };
+    if free < MIN_FREE_BYTES {
+        anyhow::bail!(
+            "only {:.1} GB free on the disk of {}; the tests' build trees need at least {} GB — free some space \
+             (an old target/ folder, ~/.cache/auren) and run again",
+            free as f64 / f64::from(1u32 << 30),
+            probe.display(),
+            MIN_FREE_BYTES >> 30
+        );
+    }
+    Ok(())
+}
+
+/// The "Available" column (KiB) of `df -Pk`'s one data line, in bytes.
+fn df_available_bytes(listing: &str) -> Option<u64> {
+    let line = listing.lines().nth(1)?;
+    let kib: u64 = line.split_whitespace().nth(3)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Runs the whole workspace's tests, echoing cargo's output as it comes and tallying the results.
@@ -206,7 +242,26 @@ fn fuzz_smoke() -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::Tally;
+    use super::{Tally, df_available_bytes};
+
+    #[test]
+    fn df_available_column_is_read_in_bytes() {
+        let cases = [
+            (
+                "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/vda 263174148 18874368 76546048 20% /\n",
+                Some(76_546_048 * 1024),
+            ),
+            (
+                "Filesystem 1024-blocks Used Available Capacity Mounted on\n",
+                None,
+            ),
+            ("", None),
+            ("header\n/dev/vda 1 2 lots 3% /\n", None),
+        ];
+        for (listing, want) in cases {
+            assert_eq!(df_available_bytes(listing), want, "{listing:?}");
+        }
+    }
 
     #[test]
     fn tally_sums_result_lines_and_ignores_the_rest() {
