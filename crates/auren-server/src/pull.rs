@@ -3,10 +3,11 @@
 //! the user's version V, every row at or below V is visible and the cursor can move to V without skipping a
 //! late commit. A coach pulls an athlete by id; row-level security shows an athlete's rows only while the
 //! grant is live. With `wait_ms`, a pull that finds nothing waits for a wake-up (a push of that user on any
-//! server process, through Redis pub/sub) or the timeout.
+//! server process, through Redis pub/sub; or a server-side alert) or the timeout.
 
 use crate::app::{ApiJson, Authed, SharedState, check_quota};
 use crate::auth::validate;
+use crate::db::{Isolation, begin_as_with};
 use crate::error::ApiError;
 use crate::push::ChunkExtras;
 use auren_protocol::{
@@ -82,15 +83,7 @@ async fn read_changes(
     cursor: i64,
     limit: u32,
 ) -> Result<PullResponse, ApiError> {
-    let mut tx = state
-        .pools
-        .app
-        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .await?;
-    sqlx::query("SELECT set_config('app.user_id', $1, true)")
-        .bind(me.to_string())
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = begin_as_with(&state.pools.app, me, Isolation::Snapshot).await?;
     if target != me {
         let granted: Option<i32> = sqlx::query_scalar(
             "SELECT 1 FROM coach_grants WHERE athlete_id = $1 AND coach_id = $2 AND revoked_at IS NULL",
@@ -116,18 +109,27 @@ async fn read_changes(
             more: false,
         });
     }
-    let upto = cutoff(&mut tx, target, cursor, current, limit).await?;
+    let cut = cutoff(&mut tx, target, cursor, current, limit).await?;
     let mut changes = Vec::new();
-    for table in TABLES {
-        read_table(&mut tx, *table, target, cursor, upto, &mut changes).await?;
+    // Only the tables the cutoff saw rows in: a wake-up's pull usually finds one or two of the five.
+    for (table, _) in TABLES.iter().zip(cut.tables).filter(|(_, present)| *present) {
+        read_table(&mut tx, *table, target, cursor, cut.upto, &mut changes).await?;
     }
     tx.commit().await?;
     changes.sort_by_key(|c| c.version);
     Ok(PullResponse {
         changes,
-        cursor: upto,
-        more: upto < current,
+        cursor: cut.upto,
+        more: cut.upto < current,
     })
+}
+
+/// Where a pull stops, and which tables hold rows before that.
+#[derive(Debug, PartialEq, Eq)]
+struct Cutoff {
+    upto: i64,
+    /// Per [`TABLES`] entry: whether it has rows in `(cursor, upto]`.
+    tables: [bool; TABLES.len()],
 }
 
 /// The highest version V ≤ `current` such that the rows in `(cursor, V]` number about `limit` at most —
@@ -138,35 +140,51 @@ async fn cutoff(
     cursor: i64,
     current: i64,
     limit: u32,
-) -> Result<i64, sqlx::Error> {
-    let versions: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT version, count(*)::bigint FROM ( \
-             SELECT version FROM sessions WHERE user_id = $1 AND version > $2 AND version <= $3 \
-             UNION ALL SELECT version FROM beat_chunks WHERE user_id = $1 AND version > $2 AND version <= $3 \
-             UNION ALL SELECT version FROM alerts WHERE user_id = $1 AND version > $2 AND version <= $3 \
-             UNION ALL SELECT version FROM session_batches WHERE user_id = $1 AND version > $2 AND version <= $3 \
-             UNION ALL SELECT version FROM records WHERE user_id = $1 AND version > $2 AND version <= $3 \
-         ) v GROUP BY version ORDER BY version",
+) -> Result<Cutoff, sqlx::Error> {
+    // `t` is the table's index in TABLES.
+    let counts: Vec<(i64, i16, i64)> = sqlx::query_as(
+        "SELECT version, t, count(*)::bigint FROM ( \
+             SELECT version, 0::int2 AS t FROM sessions WHERE user_id = $1 AND version > $2 AND version <= $3 \
+             UNION ALL SELECT version, 1::int2 FROM beat_chunks WHERE user_id = $1 AND version > $2 AND version <= $3 \
+             UNION ALL SELECT version, 2::int2 FROM alerts WHERE user_id = $1 AND version > $2 AND version <= $3 \
+             UNION ALL SELECT version, 3::int2 FROM session_batches WHERE user_id = $1 AND version > $2 AND version <= $3 \
+             UNION ALL SELECT version, 4::int2 FROM records WHERE user_id = $1 AND version > $2 AND version <= $3 \
+         ) v GROUP BY version, t ORDER BY version",
     )
     .bind(user)
     .bind(cursor)
     .bind(current)
     .fetch_all(&mut *conn)
     .await?;
-    let mut upto = cursor;
-    let mut total = 0_i64;
-    for (version, count) in versions {
-        if upto > cursor && total + count > i64::from(limit) {
-            return Ok(upto);
-        }
-        total += count;
-        upto = version;
-    }
-    // Versions with no row left (a push whose rows were all rejected or repeats) are passed over too.
-    Ok(current)
+    Ok(cut_at(&counts, cursor, current, limit))
 }
 
-#[derive(Clone, Copy)]
+/// [`cutoff`]'s choice over `(version, table index, rows)` in version order.
+fn cut_at(counts: &[(i64, i16, i64)], cursor: i64, current: i64, limit: u32) -> Cutoff {
+    let mut cut = Cutoff {
+        upto: cursor,
+        tables: [false; TABLES.len()],
+    };
+    let mut total = 0_i64;
+    for version in counts.chunk_by(|a, b| a.0 == b.0) {
+        let rows: i64 = version.iter().map(|(_, _, n)| n).sum();
+        if cut.upto > cursor && total + rows > i64::from(limit) {
+            return cut;
+        }
+        total += rows;
+        cut.upto = version[0].0;
+        for (_, table, _) in version {
+            if let Some(present) = usize::try_from(*table).ok().and_then(|t| cut.tables.get_mut(t)) {
+                *present = true;
+            }
+        }
+    }
+    // Versions with no row left (a push whose rows were all rejected or repeats) are passed over too.
+    cut.upto = current;
+    cut
+}
+
+#[derive(Clone, Copy, Debug)]
 enum Table {
     Sessions,
     Beats,
@@ -175,7 +193,8 @@ enum Table {
     Records,
 }
 
-const TABLES: &[Table] = &[
+/// The tables a pull reads, in the order of the cutoff query's table index.
+const TABLES: [Table; 5] = [
     Table::Sessions,
     Table::Beats,
     Table::Alerts,
@@ -311,4 +330,60 @@ fn decode_record(row: &PgRow) -> Result<Vec<Change>, ApiError> {
         }));
     }
     Ok(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cutoff, cut_at};
+
+    #[test]
+    fn the_cutoff_keeps_whole_versions_within_the_limit_and_names_their_tables() {
+        // (version, table, rows): version 3 has sessions and beats, 4 only beats, 6 a record.
+        let counts = [(3, 0, 1), (3, 1, 40), (4, 1, 40), (6, 4, 1)];
+        let cases: [(u32, Cutoff); 4] = [
+            // Everything fits: up to the user's version (7: a version whose rows were all rejected).
+            (
+                1_000,
+                Cutoff {
+                    upto: 7,
+                    tables: [true, true, false, false, true],
+                },
+            ),
+            // 41 + 40 > 60: version 3 alone.
+            (
+                60,
+                Cutoff {
+                    upto: 3,
+                    tables: [true, true, false, false, false],
+                },
+            ),
+            // A first version larger than the limit is still taken whole.
+            (
+                1,
+                Cutoff {
+                    upto: 3,
+                    tables: [true, true, false, false, false],
+                },
+            ),
+            (
+                81,
+                Cutoff {
+                    upto: 4,
+                    tables: [true, true, false, false, false],
+                },
+            ),
+        ];
+        for (limit, expected) in cases {
+            assert_eq!(cut_at(&counts, 2, 7, limit), expected, "limit {limit}");
+        }
+        let nothing = Cutoff {
+            upto: 7,
+            tables: [false; 5],
+        };
+        assert_eq!(
+            cut_at(&[], 2, 7, 10),
+            nothing,
+            "versions with no rows are passed over"
+        );
+    }
 }

@@ -128,13 +128,14 @@ impl Server {
             Some(url) => Some(RedisLink::new(url).map_err(|e| ServerError::Config(e.to_string()))?),
             None => None,
         };
+        let wake = Wake::start(redis.clone(), shutdown.clone());
         let mut readiness: Vec<Box<dyn ReadinessProbe>> = Vec::new();
         if let Some(brokers) = &config.kafka_brokers {
-            readiness.extend(start_kafka(&pools.owner, brokers, shutdown.clone()).await?);
+            readiness.extend(start_kafka(&pools.owner, brokers, &wake, shutdown.clone()).await?);
         }
         let (sync_quota, login_quota) = default_quotas();
         let state = Arc::new(AppState {
-            wake: Wake::start(redis.clone(), shutdown.clone()),
+            wake,
             limiter: Limiter::new(redis),
             pools,
             tokens,
@@ -176,6 +177,7 @@ impl Server {
 async fn start_kafka(
     owner: &sqlx::PgPool,
     brokers: &str,
+    wake: &Wake,
     shutdown: CancellationToken,
 ) -> Result<Vec<Box<dyn ReadinessProbe>>, ServerError> {
     let config = KafkaConfig::new(brokers);
@@ -187,7 +189,7 @@ async fn start_kafka(
         auren_cep::compile(auren_cep::DEFAULT_RULES).map_err(|e| ServerError::Config(e.to_string()))?;
     let relay = kafka::Relay::spawn(owner.clone(), config.clone(), shutdown.clone())
         .map_err(|e| ServerError::Config(e.to_string()))?;
-    let consumer = AlertConsumer::spawn(owner.clone(), &config, rules, shutdown)
+    let consumer = AlertConsumer::spawn(owner.clone(), &config, rules, wake.clone(), shutdown)
         .map_err(|e| ServerError::Config(e.to_string()))?;
     Ok(vec![Box::new(relay), Box::new(consumer)])
 }

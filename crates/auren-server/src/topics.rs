@@ -2,6 +2,10 @@
 //! `auren.sessions` and `auren.alerts`, keyed by the user's id so one user's messages stay in one partition
 //! (and in order for the server-side CEP consumer).
 //!
+//! A push's chunks of one session travel as one [`BeatsBatch`] message (payload version 2), not one message
+//! per chunk (version 1, still read): a broker pays per record — tansu inserts one SQLite row per record —
+//! so the relay's rate is counted in messages, and a minute chunk per message held it at ~2,300 chunks/s.
+//!
 //! These are server-internal (producer and consumer are both this crate), so they live here rather than in
 //! `auren-protocol`, which is the desktop ↔ server boundary.
 
@@ -19,6 +23,11 @@ pub const ALL_TOPICS: [&str; 3] = [BEATS_TOPIC, SESSIONS_TOPIC, ALERTS_TOPIC];
 
 /// The payload version; a consumer skips (and counts) a message whose version it does not know.
 pub const PAYLOAD_VERSION: u32 = 1;
+/// The payload version of [`BeatsBatch`] on `auren.beats`.
+pub const BATCH_PAYLOAD_VERSION: u32 = 2;
+/// Most beats in one [`BeatsBatch`] (a few bytes of JSON each: far below a broker's 1 MB message limit); a
+/// batch always takes at least one chunk, whatever its size.
+pub const MAX_BATCH_BEATS: usize = 20_000;
 
 /// One stored chunk of beats, as a device pushed it, with what a consumer needs to place it in time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -36,6 +45,74 @@ pub struct BeatsChunk {
     /// The chunk exactly as pushed: raw 1/1024 s RR (`rr_raw`), time breaks, exact-RR overrides and artifact
     /// labels; `chunk.decode()` gives the beats.
     pub chunk: auren_protocol::BeatsChunk,
+}
+
+/// Consecutive chunks of one session from one push, in the order pushed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BeatsBatch {
+    /// [`BATCH_PAYLOAD_VERSION`].
+    pub v: u32,
+    pub user_id: Uuid,
+    pub device_id: Uuid,
+    pub session_key: String,
+    pub session_started_at_ms: i64,
+    pub chunks: Vec<BatchedChunk>,
+}
+
+/// One chunk of a [`BeatsBatch`]: what [`BeatsChunk`] holds beyond the session's fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BatchedChunk {
+    pub wall_ms: i64,
+    pub chunk: auren_protocol::BeatsChunk,
+}
+
+impl BeatsBatch {
+    /// The chunks as the version-1 messages they stand for.
+    pub fn into_chunks(self) -> Vec<BeatsChunk> {
+        let Self {
+            user_id,
+            device_id,
+            session_key,
+            session_started_at_ms,
+            chunks,
+            ..
+        } = self;
+        chunks
+            .into_iter()
+            .map(|c| BeatsChunk {
+                v: PAYLOAD_VERSION,
+                user_id,
+                device_id,
+                session_key: session_key.clone(),
+                session_started_at_ms,
+                wall_ms: c.wall_ms,
+                chunk: c.chunk,
+            })
+            .collect()
+    }
+}
+
+/// Why an `auren.beats` message could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum BeatsReadError {
+    #[error("not a beats message")]
+    Json(#[from] serde_json::Error),
+    #[error("beats payload version {0} is not one this server reads")]
+    UnknownVersion(u32),
+}
+
+/// The chunks of one `auren.beats` message, in order: one for a version-1 message, several for a batch.
+pub fn read_beats(payload: &[u8]) -> Result<Vec<BeatsChunk>, BeatsReadError> {
+    #[derive(Deserialize)]
+    struct Versioned {
+        v: u32,
+    }
+    let Versioned { v } = serde_json::from_slice(payload)?;
+    match v {
+        PAYLOAD_VERSION => Ok(vec![serde_json::from_slice(payload)?]),
+        BATCH_PAYLOAD_VERSION => Ok(serde_json::from_slice::<BeatsBatch>(payload)?.into_chunks()),
+        other => Err(BeatsReadError::UnknownVersion(other)),
+    }
 }
 
 /// A session's row (sent when it is first stored and again when it ends).
@@ -76,4 +153,75 @@ pub struct AlertRecord {
     /// The device that pushed it; `None` for the server's own.
     pub device_id: Option<Uuid>,
     pub alert: auren_protocol::AlertChange,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(start_ms: f64) -> auren_protocol::BeatsChunk {
+        auren_protocol::BeatsChunk {
+            session_key: "d:1".to_owned(),
+            start_ms,
+            rr_raw: vec![820, 830],
+            t_breaks: Vec::new(),
+            rr_overrides: Vec::new(),
+            artifacts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn beats_messages_of_both_versions_read_back_as_their_chunks() {
+        let (user_id, device_id) = (Uuid::new_v4(), Uuid::new_v4());
+        let single = |start_ms: f64, wall_ms: i64| BeatsChunk {
+            v: PAYLOAD_VERSION,
+            user_id,
+            device_id,
+            session_key: "d:1".to_owned(),
+            session_started_at_ms: 1_000,
+            wall_ms,
+            chunk: chunk(start_ms),
+        };
+        let batch = BeatsBatch {
+            v: BATCH_PAYLOAD_VERSION,
+            user_id,
+            device_id,
+            session_key: "d:1".to_owned(),
+            session_started_at_ms: 1_000,
+            chunks: vec![
+                BatchedChunk {
+                    wall_ms: 1_000,
+                    chunk: chunk(0.0),
+                },
+                BatchedChunk {
+                    wall_ms: 2_611,
+                    chunk: chunk(1_611.0),
+                },
+            ],
+        };
+        let cases: [(Vec<u8>, Option<Vec<BeatsChunk>>); 4] = [
+            (
+                serde_json::to_vec(&single(0.0, 1_000)).unwrap(),
+                Some(vec![single(0.0, 1_000)]),
+            ),
+            (
+                serde_json::to_vec(&batch).unwrap(),
+                Some(vec![single(0.0, 1_000), single(1_611.0, 2_611)]),
+            ),
+            (br#"{"v": 3, "chunks": []}"#.to_vec(), None),
+            (b"not json".to_vec(), None),
+        ];
+        for (payload, expected) in cases {
+            assert_eq!(
+                read_beats(&payload).ok(),
+                expected,
+                "{}",
+                String::from_utf8_lossy(&payload)
+            );
+        }
+        assert!(matches!(
+            read_beats(br#"{"v": 3}"#),
+            Err(BeatsReadError::UnknownVersion(3))
+        ));
+    }
 }

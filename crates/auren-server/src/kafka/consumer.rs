@@ -1,6 +1,7 @@
 //! The server-side CEP consumer: reads `auren.beats`, runs each session's beats through a [`SessionFeed`]
 //! (the desktop's rules, fed as the desktop feeds them) and writes the alerts into `alerts` with
-//! `origin = 'server'`, bumping the user's version so the user's devices pull them.
+//! `origin = 'server'`, bumping the user's version so the user's devices pull them, and wakes the user's
+//! long polls as a push does (without it a parked device saw a server alert only at its poll's timeout).
 //!
 //! Exactly-once effects without Kafka transactions: an alert's natural key `(user, rule, window_start_ms)`
 //! makes a second insert a no-op, and offsets are stored only after the alerts' transaction committed. The
@@ -27,7 +28,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::ComponentStatus;
-use crate::topics::{AlertOrigin, BEATS_TOPIC, BeatsChunk, PAYLOAD_VERSION};
+use crate::redis::Wake;
+use crate::topics::{AlertOrigin, BEATS_TOPIC, BeatsChunk, BeatsReadError, read_beats};
 
 use super::feed::SessionFeed;
 use super::{KafkaConfig, KafkaError};
@@ -95,11 +97,13 @@ impl ConsumerHandle {
 
 impl AlertConsumer {
     /// Starts consuming `auren.beats` with `rules` until `shutdown`; alerts go to `pool` (the owner pool:
-    /// the consumer writes for every user, setting `app.user_id` per transaction all the same).
+    /// the consumer writes for every user, setting `app.user_id` per transaction all the same) and each
+    /// write with new alerts notifies `wake`.
     pub fn spawn(
         pool: PgPool,
         config: &KafkaConfig,
         rules: RuleSet,
+        wake: Wake,
         shutdown: CancellationToken,
     ) -> Result<ConsumerHandle, KafkaError> {
         let consumer: StreamConsumer = config
@@ -129,6 +133,7 @@ impl AlertConsumer {
         });
         let state = State {
             pool,
+            wake,
             rules,
             session_idle: config.session_idle,
             sessions: HashMap::new(),
@@ -156,6 +161,7 @@ struct OpenSession {
 
 struct State {
     pool: PgPool,
+    wake: Wake,
     rules: RuleSet,
     session_idle: Duration,
     sessions: HashMap<(Uuid, String), OpenSession>,
@@ -181,12 +187,14 @@ async fn run(consumer: StreamConsumer, mut state: State, shutdown: CancellationT
                     if let Some(lag) = message.timestamp().to_millis() {
                         metrics::histogram!("auren_consumer_lag_seconds").record((unix_now_ms() - lag) as f64 / 1000.0);
                     }
-                    match message.payload().map(serde_json::from_slice::<BeatsChunk>) {
-                        Some(Ok(chunk)) if chunk.v == PAYLOAD_VERSION => {
-                            state.chunk(chunk, partition, offset, &shutdown).await;
+                    match message.payload().map(read_beats) {
+                        Some(Ok(chunks)) => {
+                            for chunk in chunks {
+                                state.chunk(chunk, partition, offset, &shutdown).await;
+                            }
                         }
-                        Some(Ok(chunk)) => {
-                            tracing::warn!(v = chunk.v, "beats chunk of an unknown version skipped");
+                        Some(Err(BeatsReadError::UnknownVersion(v))) => {
+                            tracing::warn!(v, "beats message of an unknown version skipped");
                             metrics::counter!("auren_consumer_skipped_total", "why" => "version").increment(1);
                         }
                         _ => {
@@ -371,6 +379,9 @@ impl State {
                 Ok(inserted) => {
                     self.shared.alerts.fetch_add(inserted, Ordering::Relaxed);
                     metrics::counter!("auren_consumer_alerts_total").increment(inserted);
+                    if inserted > 0 {
+                        self.wake.notify(user).await;
+                    }
                     return;
                 }
                 Err(e) => {

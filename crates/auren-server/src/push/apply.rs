@@ -5,7 +5,7 @@
 
 use super::prepare::{self, Refusal};
 use super::records::{merge_body, merge_tombstone};
-use crate::topics::{self, AlertOrigin, AlertRecord, BeatsChunk, SessionRecord};
+use crate::topics::{self, AlertOrigin, AlertRecord, BatchedChunk, BeatsBatch, SessionRecord};
 use auren_protocol::error::codes::row;
 use auren_protocol::{AlertChange, Change, Hlc, RowRejection, SessionChange};
 use serde::{Deserialize, Serialize};
@@ -413,33 +413,55 @@ pub async fn insert_chunks(conn: &mut PgConnection, ctx: &mut PushContext) -> Re
         let start: f64 = row.try_get(1)?;
         new_keys.insert((key, start.to_bits()));
     }
-    let chunks = std::mem::take(&mut ctx.chunks);
-    let mut beats = 0_u64;
-    for pending in chunks {
-        if !new_keys.contains(&(
-            pending.chunk.session_key.clone(),
-            pending.chunk.start_ms.to_bits(),
-        )) {
-            continue;
-        }
-        beats += pending.chunk.rr_raw.len() as u64;
-        let started_at = ctx
-            .session_starts
-            .get(&pending.chunk.session_key)
-            .copied()
-            .unwrap_or_default();
-        let message = BeatsChunk {
-            v: topics::PAYLOAD_VERSION,
+    let fresh: Vec<PendingChunk> = std::mem::take(&mut ctx.chunks)
+        .into_iter()
+        .filter(|p| new_keys.contains(&(p.chunk.session_key.clone(), p.chunk.start_ms.to_bits())))
+        .collect();
+    let beats = fresh.iter().map(|p| p.chunk.rr_raw.len() as u64).sum();
+    for batch in batches(fresh) {
+        let session_key = batch[0].chunk.session_key.clone();
+        let message = BeatsBatch {
+            v: topics::BATCH_PAYLOAD_VERSION,
             user_id: ctx.user,
             device_id: ctx.device,
-            session_key: pending.chunk.session_key.clone(),
-            session_started_at_ms: started_at,
-            wall_ms: pending.wall_ms,
-            chunk: pending.chunk,
+            session_started_at_ms: ctx.session_starts.get(&session_key).copied().unwrap_or_default(),
+            session_key,
+            chunks: batch
+                .into_iter()
+                .map(|p| BatchedChunk {
+                    wall_ms: p.wall_ms,
+                    chunk: p.chunk,
+                })
+                .collect(),
         };
         ctx.emit(topics::BEATS_TOPIC, &message)?;
     }
     Ok(beats)
+}
+
+/// The chunks cut into messages: runs of consecutive chunks of one session (the order pushed is kept, so
+/// the consumer sees a session end where the device ended it), each of at most
+/// [`topics::MAX_BATCH_BEATS`] beats unless one chunk alone is larger.
+fn batches(chunks: Vec<PendingChunk>) -> Vec<Vec<PendingChunk>> {
+    let mut out: Vec<Vec<PendingChunk>> = Vec::new();
+    let mut beats = 0;
+    for pending in chunks {
+        let size = pending.chunk.rr_raw.len();
+        let joins = out.last().is_some_and(|batch| {
+            batch[0].chunk.session_key == pending.chunk.session_key && beats + size <= topics::MAX_BATCH_BEATS
+        });
+        match out.last_mut() {
+            Some(batch) if joins => {
+                beats += size;
+                batch.push(pending);
+            }
+            _ => {
+                beats = size;
+                out.push(vec![pending]);
+            }
+        }
+    }
+    out
 }
 
 /// Writes the outbox messages and the rejections of the push.
@@ -473,4 +495,60 @@ pub async fn write_outbox_and_rejections(
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PendingChunk, batches};
+
+    fn pending(session: &str, beats: usize) -> PendingChunk {
+        PendingChunk {
+            wall_ms: 0,
+            chunk: auren_protocol::BeatsChunk {
+                session_key: session.to_owned(),
+                start_ms: 0.0,
+                rr_raw: vec![820; beats],
+                t_breaks: Vec::new(),
+                rr_overrides: Vec::new(),
+                artifacts: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn chunks_go_in_runs_of_one_session_within_the_beat_cap() {
+        type Chunks<'a> = &'a [(&'a str, usize)];
+        let cases: [(Chunks, &[Chunks]); 5] = [
+            (&[], &[]),
+            (
+                &[("a", 60), ("a", 60), ("b", 60), ("a", 60)],
+                &[&[("a", 60), ("a", 60)], &[("b", 60)], &[("a", 60)]],
+            ),
+            (
+                &[("a", 15_000), ("a", 15_000)],
+                &[&[("a", 15_000)], &[("a", 15_000)]],
+            ),
+            (&[("a", 25_000), ("a", 1)], &[&[("a", 25_000)], &[("a", 1)]]),
+            (
+                &[("a", 10_000), ("a", 10_000), ("a", 1)],
+                &[&[("a", 10_000), ("a", 10_000)], &[("a", 1)]],
+            ),
+        ];
+        for (chunks, expected) in cases {
+            let got: Vec<Vec<(String, usize)>> =
+                batches(chunks.iter().map(|&(s, n)| pending(s, n)).collect())
+                    .into_iter()
+                    .map(|b| {
+                        b.into_iter()
+                            .map(|p| (p.chunk.session_key, p.chunk.rr_raw.len()))
+                            .collect()
+                    })
+                    .collect();
+            let expected: Vec<Vec<(String, usize)>> = expected
+                .iter()
+                .map(|b| b.iter().map(|&(s, n)| (s.to_owned(), n)).collect())
+                .collect();
+            assert_eq!(got, expected, "{chunks:?}");
+        }
+    }
 }

@@ -1,10 +1,14 @@
 //! "User X has something new": wakes the long polls waiting for that user, in every server process.
 //!
-//! A notification is published on one Redis channel; each process runs one subscriber task that turns
-//! the messages into in-process wake-ups, so a push handled by process A wakes a long poll parked on
-//! process B. Without Redis (none configured, or the subscriber is reconnecting) a notification wakes this
-//! process' waiters directly, and the others find the news when their long poll times out and they pull
-//! again — slower, never lost, because a wake-up only says "pull now", the data is in PostgreSQL.
+//! A notification wakes this process' waiters directly, at once, and is also published on one Redis
+//! channel; each process runs one subscriber task that turns the messages of the *other* processes into
+//! in-process wake-ups (a message names the process that sent it), so a push handled by process A wakes a
+//! long poll parked on process B. This process' own waiters never depend on Redis: pub/sub delivers at most
+//! once, to whoever is subscribed at that instant, and a subscription Redis has just dropped still looks up
+//! until the subscriber reads the end of its connection — a notification published into that window would
+//! wake nobody. Without Redis (none configured, or it does not answer) the other processes find the news
+//! when their long poll times out and they pull again — slower, never lost, because a wake-up only says
+//! "pull now", the data is in PostgreSQL.
 //!
 //! Waiters are one `watch` channel per user with someone waiting, so a wake-up costs one map lookup however
 //! many devices are parked. A waiter must [`Wake::listen`] before it reads the user's version, then wait:
@@ -38,6 +42,8 @@ pub struct Wake {
 #[derive(Debug)]
 struct Inner {
     redis: Option<RedisLink>,
+    /// Names this process in the messages it publishes, so its subscriber skips its own.
+    origin: Uuid,
     waiters: Mutex<Waiters>,
     /// Why the subscription is not running, `None` while it is (or no Redis is configured).
     subscription_down: Mutex<Option<String>>,
@@ -77,6 +83,7 @@ impl Wake {
         let wake = Self {
             inner: Arc::new(Inner {
                 redis,
+                origin: Uuid::new_v4(),
                 waiters: Mutex::new(Waiters {
                     by_user: HashMap::new(),
                     prune_at: MIN_PRUNE_AT,
@@ -104,15 +111,16 @@ impl Wake {
         }
     }
 
-    /// Tells every process that `user` has something new.
+    /// Tells every process that `user` has something new: this one at once, the others through Redis.
     pub async fn notify(&self, user: Uuid) {
-        let published = match &self.inner.redis {
-            Some(redis) if self.subscribed() => publish(redis, user).await,
-            _ => false,
+        self.wake_local(user);
+        // While our own subscription is down Redis is most likely away: a publish would only make every push
+        // wait out the command timeout.
+        let Some(redis) = self.inner.redis.as_ref().filter(|_| self.subscribed()) else {
+            return;
         };
-        // Our own subscriber delivers what was published; otherwise deliver here directly.
-        if !published {
-            self.wake_local(user);
+        if !publish(redis, &message(self.inner.origin, user)).await {
+            metrics::counter!("auren_wake_publish_failed_total").increment(1);
         }
     }
 
@@ -134,6 +142,15 @@ impl Wake {
     /// Users with someone waiting (for the metrics).
     pub fn waiting_users(&self) -> usize {
         self.lock_waiters().by_user.len()
+    }
+
+    /// Listeners alive across all users: long polls reading or parked (for the metrics and tests).
+    pub fn waiting_listeners(&self) -> usize {
+        self.lock_waiters()
+            .by_user
+            .values()
+            .map(watch::Sender::receiver_count)
+            .sum()
     }
 
     fn subscribed(&self) -> bool {
@@ -215,9 +232,11 @@ impl Wake {
                 message = messages.next() => match message {
                     Some(message) => {
                         let payload: String = message.get_payload().unwrap_or_default();
-                        match Uuid::parse_str(&payload) {
-                            Ok(user) => self.wake_local(user),
-                            Err(_) => tracing::warn!(payload, "wake-up message is not a user id"),
+                        match parse_message(&payload) {
+                            // This process' waiters were woken when it published.
+                            Some(Sent { origin, .. }) if origin == Some(self.inner.origin) => {}
+                            Some(Sent { user, .. }) => self.wake_local(user),
+                            None => tracing::warn!(payload, "wake-up message is not `ORIGIN USER`"),
                         }
                     }
                     None => return Err("the subscription connection closed".to_owned()),
@@ -227,10 +246,63 @@ impl Wake {
     }
 }
 
-async fn publish(redis: &RedisLink, user: Uuid) -> bool {
+/// A wake-up message: the publishing process, a space, the user.
+fn message(origin: Uuid, user: Uuid) -> String {
+    format!("{origin} {user}")
+}
+
+/// A message read back.
+#[derive(Debug, PartialEq, Eq)]
+struct Sent {
+    /// `None` for a bare user id (what a server of the previous release publishes during an upgrade).
+    origin: Option<Uuid>,
+    user: Uuid,
+}
+
+fn parse_message(payload: &str) -> Option<Sent> {
+    match payload.split_once(' ') {
+        Some((origin, user)) => Some(Sent {
+            origin: Some(Uuid::parse_str(origin).ok()?),
+            user: Uuid::parse_str(user).ok()?,
+        }),
+        None => Some(Sent {
+            origin: None,
+            user: Uuid::parse_str(payload).ok()?,
+        }),
+    }
+}
+
+async fn publish(redis: &RedisLink, message: &str) -> bool {
     let mut conn = redis.commands();
     let mut command = ::redis::cmd("PUBLISH");
-    command.arg(WAKE_CHANNEL).arg(user.to_string());
+    command.arg(WAKE_CHANNEL).arg(message);
     let publish = command.query_async::<i64>(&mut conn);
     matches!(tokio::time::timeout(COMMAND_TIMEOUT, publish).await, Ok(Ok(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Sent, message, parse_message};
+    use uuid::Uuid;
+
+    #[test]
+    fn messages_name_their_process_and_bare_user_ids_still_wake() {
+        let (origin, user) = (Uuid::new_v4(), Uuid::new_v4());
+        let cases = [
+            (
+                message(origin, user),
+                Some(Sent {
+                    origin: Some(origin),
+                    user,
+                }),
+            ),
+            (user.to_string(), Some(Sent { origin: None, user })),
+            (format!("not-a-uuid {user}"), None),
+            (format!("{origin} not-a-uuid"), None),
+            (String::new(), None),
+        ];
+        for (payload, expected) in cases {
+            assert_eq!(parse_message(&payload), expected, "{payload:?}");
+        }
+    }
 }

@@ -15,7 +15,10 @@ use auren_cep::{Alert, Baselines, RuleSet, SessionKind};
 use auren_engine::dto::LiveUpdateDto;
 use auren_engine::{LabelledBeat, Pipeline, Sink};
 use auren_server::kafka::{AlertConsumer, KafkaConfig, Relay, ensure_topics, feed_beats};
-use auren_server::topics::{BEATS_TOPIC, BeatsChunk, PAYLOAD_VERSION, SESSIONS_TOPIC};
+use auren_server::redis::Wake;
+use auren_server::topics::{
+    BATCH_PAYLOAD_VERSION, BEATS_TOPIC, BatchedChunk, BeatsBatch, BeatsChunk, PAYLOAD_VERSION, SESSIONS_TOPIC,
+};
 use auren_strap::replay::{Replay, parse_rr_text};
 use auren_strap::{HeartSource, Pace};
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -363,19 +366,21 @@ async fn the_relay_queues_while_the_broker_is_away_and_drains_when_it_returns() 
     );
 }
 
-/// The beats the desktop stored, as the push would have put them in the outbox: minute-sized chunks.
+/// The beats the desktop stored, as pushes put them in the outbox: minute-sized chunks, the first ten each
+/// in its own message (payload version 1, what an older server wrote), the rest in batches of 40 chunks
+/// (version 2, one message per push and session). Returns the messages and how many chunks they hold.
 fn beat_messages(
     user: Uuid,
     device: Uuid,
     session_key: &str,
     started_at_ms: i64,
     beats: &[auren_protocol::change::Beat],
-) -> Vec<Vec<u8>> {
-    beats
+) -> (Vec<Vec<u8>>, usize) {
+    let chunks: Vec<BeatsChunk> = beats
         .chunks(60)
         .map(|part| {
             let chunk = auren_protocol::BeatsChunk::encode(session_key, part).unwrap();
-            let message = BeatsChunk {
+            BeatsChunk {
                 v: PAYLOAD_VERSION,
                 user_id: user,
                 device_id: device,
@@ -383,10 +388,29 @@ fn beat_messages(
                 session_started_at_ms: started_at_ms,
                 wall_ms: started_at_ms + chunk.start_ms.round() as i64,
                 chunk,
-            };
-            serde_json::to_vec(&message).unwrap()
+            }
         })
-        .collect()
+        .collect();
+    let (single, batched) = chunks.split_at(10);
+    let mut messages: Vec<Vec<u8>> = single.iter().map(|c| serde_json::to_vec(c).unwrap()).collect();
+    for batch in batched.chunks(40) {
+        let message = BeatsBatch {
+            v: BATCH_PAYLOAD_VERSION,
+            user_id: user,
+            device_id: device,
+            session_key: session_key.to_owned(),
+            session_started_at_ms: started_at_ms,
+            chunks: batch
+                .iter()
+                .map(|c| BatchedChunk {
+                    wall_ms: c.wall_ms,
+                    chunk: c.chunk.clone(),
+                })
+                .collect(),
+        };
+        messages.push(serde_json::to_vec(&message).unwrap());
+    }
+    (messages, chunks.len())
 }
 
 async fn stored_alerts(pool: &PgPool, user: Uuid) -> Vec<(String, i64, i64)> {
@@ -426,10 +450,12 @@ async fn the_consumer_writes_the_desktop_alerts_once_and_a_replay_adds_none() {
         .await
         .unwrap();
     let started_at_ms = 1_764_800_000_000_i64;
-    let messages = beat_messages(user, Uuid::new_v4(), "device:1", started_at_ms, &desktop.beats);
+    let (messages, chunks) = beat_messages(user, Uuid::new_v4(), "device:1", started_at_ms, &desktop.beats);
     enqueue(&pool, BEATS_TOPIC, &user.to_string(), &messages).await;
-    // A repeated chunk (a delivery whose report was lost) changes nothing.
+    // Repeated chunks (a delivery whose report was lost) change nothing.
     enqueue(&pool, BEATS_TOPIC, &user.to_string(), &messages[3..5]).await;
+    enqueue(&pool, BEATS_TOPIC, &user.to_string(), &messages[10..11]).await;
+    let repeats = 2 + 40;
 
     let expected: BTreeSet<(String, i64, i64)> = desktop
         .alerts
@@ -445,30 +471,43 @@ async fn the_consumer_writes_the_desktop_alerts_once_and_a_replay_adds_none() {
     assert!(expected.len() > 5, "the recording raises alerts: {expected:?}");
 
     let shutdown = CancellationToken::new();
+    // A device of the user long-polling: the server's alerts must wake it as a push would.
+    let wake = Wake::start(None, shutdown.clone());
+    let mut parked = wake.listen(user);
     let relay = Relay::spawn(pool.clone(), config.clone(), shutdown.clone()).unwrap();
-    let consumer = AlertConsumer::spawn(pool.clone(), &config, rules.clone(), shutdown.clone()).unwrap();
+    let consumer = AlertConsumer::spawn(
+        pool.clone(),
+        &config,
+        rules.clone(),
+        wake.clone(),
+        shutdown.clone(),
+    )
+    .unwrap();
     let all_in = eventually(Duration::from_secs(120), async || {
-        consumer.chunks() as usize >= messages.len() + 2 && consumer.open_sessions() == 0
+        consumer.chunks() as usize >= chunks + repeats && consumer.open_sessions() == 0
     })
     .await;
     assert!(
         all_in,
         "consumed {} of {} chunks",
         consumer.chunks(),
-        messages.len() + 2
+        chunks + repeats
     );
     let stored: BTreeSet<(String, i64, i64)> = stored_alerts(&pool, user).await.into_iter().collect();
     assert_eq!(stored, expected, "the server's alerts are the desktop's");
     assert_eq!(consumer.alerts_inserted() as usize, expected.len());
     let version = user_version(&pool, user).await;
     assert!(version > 0);
+    tokio::time::timeout(Duration::from_secs(1), parked.notified())
+        .await
+        .expect("the server's alerts woke the user's long poll");
 
     // A replay of the whole topic by another group finds the same alerts and inserts none.
     let mut replay_config = config.clone();
     replay_config.consumer_group = format!("replay-{}", Uuid::new_v4());
-    let replay = AlertConsumer::spawn(pool.clone(), &replay_config, rules, shutdown.clone()).unwrap();
+    let replay = AlertConsumer::spawn(pool.clone(), &replay_config, rules, wake, shutdown.clone()).unwrap();
     let replayed = eventually(Duration::from_secs(120), async || {
-        replay.chunks() as usize >= messages.len() + 2 && replay.open_sessions() == 0
+        replay.chunks() as usize >= chunks + repeats && replay.open_sessions() == 0
     })
     .await;
     assert!(replayed, "replayed {} chunks", replay.chunks());

@@ -6,6 +6,7 @@ mod api;
 mod faults;
 mod isolation;
 mod kafka;
+mod long_poll;
 mod redis;
 mod schema;
 mod support;

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// The Redis `cargo xtask services up` names, else the one the project's machines run.
-fn redis_url() -> String {
+pub fn redis_url() -> String {
     std::env::var("AUREN_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
@@ -177,6 +177,43 @@ async fn a_notification_wakes_a_long_poll_parked_on_another_process() {
             .await
             .is_err()
     );
+    shutdown.cancel();
+}
+
+/// Redis dropped the subscriber's connection (an output-buffer overflow, a failover) and the subscriber has
+/// not read the end of it yet: the subscription still looks up. A push in that window must still wake this
+/// process' polls — pub/sub delivers to whoever is subscribed at that instant, here nobody.
+#[tokio::test]
+async fn a_notification_wakes_this_process_while_redis_has_just_dropped_its_subscription() {
+    let redis = PrivateRedis::start(free_port());
+    let link = RedisLink::new(&redis.url()).unwrap();
+    assert!(eventually(Duration::from_secs(10), async || link.ping().await.is_ok()).await);
+    let shutdown = CancellationToken::new();
+    let wake = Wake::start(Some(link), shutdown.clone());
+    assert!(
+        eventually(Duration::from_secs(10), async || wake.status()
+            == ComponentStatus::Up)
+        .await
+    );
+    let user = Uuid::new_v4();
+    let mut parked = wake.listen(user);
+    // A blocking command on this single-threaded runtime: the subscriber task cannot run between the kill
+    // and the notification, so it cannot have noticed.
+    let mut admin = ::redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let killed: i64 = ::redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query(&mut admin)
+        .unwrap();
+    assert_eq!(killed, 1, "the subscriber's connection was cut");
+    wake.notify(user).await;
+    tokio::time::timeout(Duration::from_secs(1), parked.notified())
+        .await
+        .expect("the poll parked on this process was woken");
     shutdown.cancel();
 }
 

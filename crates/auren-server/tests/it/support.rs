@@ -88,10 +88,16 @@ impl Drop for TestServer {
 
 impl TestServer {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server whose test configuration `adjust` changes first (e.g. to give it Redis).
+    pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
         let database_url = fresh_database().await;
         let mut config = ServerConfig::new(database_url.clone(), "127.0.0.1:0".parse().unwrap());
         config.hash_cost = HashCost::Minimal;
         config.pools.app = 8;
+        adjust(&mut config);
         let shutdown = CancellationToken::new();
         let server = Server::start(config, shutdown.clone()).await.unwrap();
         let base = format!("http://{}", server.local_addr().unwrap());
