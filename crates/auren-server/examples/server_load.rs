@@ -1,10 +1,12 @@
 //! The load generator of `cargo xtask bench server`: the server (in a child process of this example, so
 //! 10,000 client sockets and 10,000 server sockets do not share one process' descriptor limit) on a fresh
 //! PostgreSQL database with Redis and the broker from `AUREN_REDIS_URL` / `AUREN_KAFKA_BROKERS`, and the
-//! clients here. Phases: ingest (devices pushing minute chunks of beats), pull (non-waiting pulls),
-//! long polls (10,000 parked, each woken by a push of its user), then the relay lag the server measured and
-//! the bytes PostgreSQL uses per stored beat. Accounts use the minimal password hash (sign-in is not what
-//! is measured).
+//! clients here. Phases: a paced ingest at the goal's 250k beats/s (open loop: latency from when a push
+//! was due), a saturating ingest (devices pushing back to back: the most the server takes), each followed
+//! by the relay emptying the outbox and the relay lag the server measured; non-waiting pulls; long polls
+//! (10,000 parked, each woken by a push of its account, lost wake-ups counted apart from polls that timed
+//! out before their push); the bytes PostgreSQL uses per stored beat. Accounts use the minimal password
+//! hash (sign-in is not what is measured).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,14 +21,24 @@ use uuid::Uuid;
 
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-const ACCOUNTS: usize = 200;
+/// The paced ingest's devices, then the saturating ingest's, then the pulling ones (each device's outbox
+/// ids run once, so the two ingests do not share devices).
+const ACCOUNTS: usize = 2 * INGEST_DEVICES + PULL_DEVICES;
 const INGEST_DEVICES: usize = 64;
+/// Enough that the pulls, each device under its quota, ask for more than the goal's 5,000 a second.
+const PULL_DEVICES: usize = 400;
 const INGEST_FOR: Duration = Duration::from_secs(20);
 /// Minute chunks (~60 beats) per push: a device catching up after a few hours offline.
 const CHUNKS_PER_PUSH: usize = 40;
 const BEATS_PER_CHUNK: usize = 60;
+/// The paced ingest's offered load (the goal's rate).
+const PACED_BEATS_PER_S: f64 = 250_000.0;
+/// The longest wait for the relay to empty the outbox between phases.
+const DRAIN_LIMIT: Duration = Duration::from_secs(180);
 const PULL_FOR: Duration = Duration::from_secs(10);
 const LONG_POLLS: usize = 10_000;
+/// The accounts' waking pushes are spread evenly over this long (10,000 polls woken in 10 s).
+const WAKE_SPREAD: Duration = Duration::from_secs(10);
 
 fn main() -> Res<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -121,12 +133,17 @@ async fn load() -> Res<()> {
     });
     let devices = accounts(&client).await?;
     let mut report = Vec::new();
+    paced_ingest(&client, &devices, &mut report).await?;
+    drain_outbox(&client, "the paced ingest", &mut report).await?;
+    relay_lag(&client, "at the paced ingest", &mut report).await?;
     ingest(&client, &devices, &mut report).await?;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Each phase on its own: the relay (and the broker) draining what the saturating ingest queued would
+    // otherwise share the two cores with the pulls and the long polls.
+    drain_outbox(&client, "the saturating ingest", &mut report).await?;
+    relay_lag(&client, "after the saturating ingest (its drain)", &mut report).await?;
     pulls(&client, &devices, &mut report).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     long_polls(&client, &devices, &mut report).await?;
-    relay_lag(&client, &mut report).await?;
     bytes_per_beat(&database_url, &mut report).await?;
     println!("\nsync server, this machine (2 cores shared), in one run:\n");
     println!("| measure | value | goal |");
@@ -212,6 +229,111 @@ fn push_body(device: &SignedIn, outbox_id: &mut i64, next_ms: &mut f64, started_
     }
 }
 
+/// Open-loop ingest at `PACED_BEATS_PER_S`: each device pushes on its own schedule (the devices' phases
+/// spread evenly), the next push of a device waits only for its previous one (outbox ids go in order), and
+/// a push's latency runs from when it was due, so a server falling behind shows in the figures.
+async fn paced_ingest(
+    client: &Arc<Client>,
+    devices: &[SignedIn],
+    report: &mut Vec<(String, String, String)>,
+) -> Res<()> {
+    let beats_per_push = (CHUNKS_PER_PUSH * BEATS_PER_CHUNK) as f64;
+    let period = Duration::from_secs_f64(INGEST_DEVICES as f64 * beats_per_push / PACED_BEATS_PER_S);
+    let started = Instant::now();
+    let deadline = started + INGEST_FOR;
+    let started_at = auren_server::app::system_now_ms() - 3_600_000;
+    let mut tasks = Vec::new();
+    for (k, device) in devices.iter().take(INGEST_DEVICES).cloned().enumerate() {
+        let client = client.clone();
+        let first = started + period.mul_f64(k as f64 / INGEST_DEVICES as f64);
+        tasks.push(tokio::spawn(async move {
+            let (mut outbox_id, mut next_ms) = (0_i64, 0.0_f64);
+            let mut latencies = Vec::new();
+            let mut errors = 0_u64;
+            let mut due = first;
+            while due < deadline {
+                tokio::time::sleep_until(due.into()).await;
+                let body = push_body(&device, &mut outbox_id, &mut next_ms, started_at);
+                let answer = client
+                    .post::<serde_json::Value>("/v1/sync/push", Some(&device.tokens.access_token), &body)
+                    .await;
+                latencies.push(due.elapsed());
+                errors += u64::from(answer.is_err());
+                due += period;
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (l, e) = task.await?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let pushes = latencies.len() as u64 - errors;
+    report.push((
+        format!(
+            "paced ingest, {INGEST_DEVICES} devices, {PACED_BEATS_PER_S:.0} beats/s offered in pushes of \
+             {CHUNKS_PER_PUSH}×{BEATS_PER_CHUNK} beats"
+        ),
+        format!(
+            "{:.0} beats/s taken, push latency (from when due) p50 {:.0?} / p99 {:.0?} ({errors} errors)",
+            pushes as f64 * beats_per_push / elapsed,
+            percentile(&latencies, 50.0),
+            percentile(&latencies, 99.0)
+        ),
+        "≥ 250,000 beats/s with push p99 < 250 ms".to_owned(),
+    ));
+    Ok(())
+}
+
+/// A gauge's value in the server's `/metrics` text.
+fn gauge(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with(' ')))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+}
+
+async fn metrics_text(client: &Client) -> Res<String> {
+    Ok(client
+        .http
+        .get(format!("{}/metrics", client.base))
+        .send()
+        .await?
+        .text()
+        .await?)
+}
+
+/// Waits (at most `DRAIN_LIMIT`) until the relay has emptied the outbox after `phase`; reports how long.
+async fn drain_outbox(client: &Client, phase: &str, report: &mut Vec<(String, String, String)>) -> Res<()> {
+    let started = Instant::now();
+    // The relay samples the depth once a second: wait for a sample taken after the phase ended.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let Some(first) = gauge(&metrics_text(client).await?, "auren_outbox_depth") else {
+        return Ok(());
+    };
+    let mut depth = first;
+    while depth > 0.0 && started.elapsed() < DRAIN_LIMIT {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        depth = gauge(&metrics_text(client).await?, "auren_outbox_depth").unwrap_or(depth);
+    }
+    let took = started.elapsed();
+    report.push((
+        format!("outbox drained after {phase}"),
+        if depth > 0.0 {
+            format!("{first:.0} rows queued; {depth:.0} still there after {took:.0?}")
+        } else {
+            format!("{first:.0} rows queued, empty {took:.1?} after the phase ended")
+        },
+        "relay lag p99 < 1 s".to_owned(),
+    ));
+    Ok(())
+}
+
 async fn ingest(
     client: &Arc<Client>,
     devices: &[SignedIn],
@@ -222,7 +344,7 @@ async fn ingest(
     // Sessions an hour ago, so their month's partition exists.
     let started_at = auren_server::app::system_now_ms() - 3_600_000;
     let mut tasks = Vec::new();
-    for device in devices.iter().take(INGEST_DEVICES).cloned() {
+    for device in devices.iter().skip(INGEST_DEVICES).take(INGEST_DEVICES).cloned() {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
             let (mut outbox_id, mut next_ms) = (0_i64, 0.0_f64);
@@ -254,12 +376,14 @@ async fn ingest(
     let pushes = latencies.len() as u64 - errors;
     let beats = pushes * (CHUNKS_PER_PUSH * BEATS_PER_CHUNK) as u64;
     report.push((
-        format!("ingest, {INGEST_DEVICES} devices pushing {CHUNKS_PER_PUSH}×{BEATS_PER_CHUNK} beats"),
+        format!(
+            "saturating ingest, {INGEST_DEVICES} devices pushing {CHUNKS_PER_PUSH}×{BEATS_PER_CHUNK} beats back to back"
+        ),
         format!("{:.0} beats/s ({errors} errors)", beats as f64 / elapsed),
         "≥ 250,000 beats/s".to_owned(),
     ));
     report.push((
-        "push latency p50 / p99".to_owned(),
+        "push latency p50 / p99 (same run: as many pushes in flight as devices)".to_owned(),
         format!(
             "{:.0?} / {:.0?}",
             percentile(&latencies, 50.0),
@@ -278,7 +402,7 @@ async fn pulls(
     let started = Instant::now();
     let deadline = started + PULL_FOR;
     let mut tasks = Vec::new();
-    for device in devices.iter().skip(INGEST_DEVICES).cloned() {
+    for device in devices.iter().skip(2 * INGEST_DEVICES).cloned() {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -311,7 +435,7 @@ async fn pulls(
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort_unstable();
     report.push((
-        format!("pull, {} devices", devices.len() - INGEST_DEVICES),
+        format!("pull, {PULL_DEVICES} devices, each at most 40 a second"),
         format!(
             "{:.0} requests/s, p99 {:.0?} ({errors} errors)",
             latencies.len() as f64 / elapsed,
@@ -322,8 +446,11 @@ async fn pulls(
     Ok(())
 }
 
-/// Parks `LONG_POLLS` long polls spread over the accounts, then wakes each account with a push; the
-/// latency of a poll is from its account's push answer to the poll's answer.
+/// Parks `LONG_POLLS` long polls spread over the accounts (waiting until the server counts them all), then
+/// wakes the accounts one by one with a push, `WAKE_PUSH_INTERVAL` apart (each push its own task, so a
+/// slow push never delays the next). The latency of a poll is from its account's push answer to the
+/// poll's answer. A poll answered without the change is split by when it ended: before its account's push
+/// was sent (its 25 s timeout came first: the load, not the server, was late) or after (a lost wake-up).
 async fn long_polls(
     client: &Arc<Client>,
     devices: &[SignedIn],
@@ -341,16 +468,16 @@ async fn long_polls(
         cursors.push(answer["cursor"].as_i64().unwrap_or(0));
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let woken_at: Arc<Vec<std::sync::OnceLock<Instant>>> =
-        Arc::new((0..devices.len()).map(|_| std::sync::OnceLock::new()).collect());
+    let pushed: Arc<Vec<PushTimes>> = Arc::new((0..devices.len()).map(|_| PushTimes::default()).collect());
+    let parking = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..LONG_POLLS {
         let k = i % devices.len();
-        let (client, token, cursor, woken_at) = (
+        let (client, token, cursor, pushed) = (
             client.clone(),
             devices[k].tokens.access_token.clone(),
             cursors[k],
-            woken_at.clone(),
+            pushed.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let body = serde_json::json!({"protocol_version": 1, "cursor": cursor, "wait_ms": 25_000});
@@ -358,71 +485,119 @@ async fn long_polls(
                 .post::<serde_json::Value>("/v1/sync/pull", Some(&token), &body)
                 .await;
             let returned = Instant::now();
-            let changed = answer
-                .as_ref()
-                .is_ok_and(|a| a["cursor"].as_i64().unwrap_or(0) > cursor);
-            (returned, woken_at[k].get().copied(), changed, answer.is_err())
+            match answer {
+                Err(_) => PollOutcome::Failed,
+                Ok(a) if a["cursor"].as_i64().unwrap_or(0) > cursor => PollOutcome::Woken(
+                    pushed[k]
+                        .answered
+                        .get()
+                        .map(|at| returned.saturating_duration_since(*at)),
+                ),
+                Ok(_) if pushed[k].sent.get().is_some_and(|sent| *sent < returned) => PollOutcome::Lost,
+                Ok(_) => PollOutcome::TimedOutBeforePush,
+            }
         }));
     }
-    // Let every poll reach the server and park.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    let parked = wait_parked(client, LONG_POLLS).await?;
+    let parked_in = parking.elapsed();
     let started_at = auren_server::app::system_now_ms() - 3_600_000;
+    let waking = Instant::now();
+    let interval = WAKE_SPREAD / devices.len() as u32;
+    let mut pushes = Vec::new();
     for (k, device) in devices.iter().enumerate() {
-        // A new session row under an outbox id above any the ingest used, so it is applied (a chunk of a
-        // session the server does not know would be rejected, and wake nobody).
-        let body = PushRequest {
-            protocol_version: auren_protocol::PROTOCOL_VERSION,
-            device_id: device.device_id.clone(),
-            rows: vec![PushRow {
-                outbox_id: 1_000_000,
-                change: Change::Session(SessionChange {
-                    session_key: auren_protocol::change::session_key(&device.device_id, 2),
-                    started_at,
-                    ended_at: None,
-                    kind: "rest".to_owned(),
-                    source: "simulator:rest".to_owned(),
-                    strap: None,
-                }),
-            }],
-        };
-        let _: serde_json::Value = client
-            .post("/v1/sync/push", Some(&device.tokens.access_token), &body)
-            .await?;
-        let _ = woken_at[k].set(Instant::now());
+        tokio::time::sleep_until((waking + interval * k as u32).into()).await;
+        let (client, device, pushed) = (client.clone(), device.clone(), pushed.clone());
+        pushes.push(tokio::spawn(async move {
+            // A new session row under an outbox id above any the ingest used, so it is applied (a chunk of
+            // a session the server does not know would be rejected, and wake nobody).
+            let body = PushRequest {
+                protocol_version: auren_protocol::PROTOCOL_VERSION,
+                device_id: device.device_id.clone(),
+                rows: vec![PushRow {
+                    outbox_id: 1_000_000,
+                    change: Change::Session(SessionChange {
+                        session_key: auren_protocol::change::session_key(&device.device_id, 2),
+                        started_at,
+                        ended_at: None,
+                        kind: "rest".to_owned(),
+                        source: "simulator:rest".to_owned(),
+                        strap: None,
+                    }),
+                }],
+            };
+            let _ = pushed[k].sent.set(Instant::now());
+            let answer = client
+                .post::<serde_json::Value>("/v1/sync/push", Some(&device.tokens.access_token), &body)
+                .await;
+            let _ = pushed[k].answered.set(Instant::now());
+            answer.map(|_| ())
+        }));
+    }
+    for push in pushes {
+        push.await??;
     }
     let mut latencies = Vec::new();
-    let (mut errors, mut unchanged) = (0, 0);
+    let (mut errors, mut lost, mut late) = (0, 0, 0);
     for task in tasks {
-        let (returned, woken, changed, failed) = task.await?;
-        errors += usize::from(failed);
-        unchanged += usize::from(!changed && !failed);
-        if let Some(woken) = woken {
-            latencies.push(returned.saturating_duration_since(woken));
+        match task.await? {
+            PollOutcome::Woken(Some(latency)) => latencies.push(latency),
+            PollOutcome::Woken(None) => latencies.push(Duration::ZERO),
+            PollOutcome::Lost => lost += 1,
+            PollOutcome::TimedOutBeforePush => late += 1,
+            PollOutcome::Failed => errors += 1,
         }
     }
     latencies.sort_unstable();
     report.push((
-        format!("{LONG_POLLS} parked long polls, woken by a push"),
         format!(
-            "wake → answer p50 {:.0?}, p99 {:.0?} ({errors} errors, {unchanged} answered without the change)",
-            percentile(&latencies, 50.0),
-            percentile(&latencies, 99.0)
+            "{LONG_POLLS} parked long polls over {} accounts ({parked} counted parked in {parked_in:.1?}), woken \
+             by a push per account, the pushes spread over {WAKE_SPREAD:?}",
+            devices.len()
         ),
-        "p99 < 200 ms, no errors".to_owned(),
+        format!(
+            "push answer → poll answer p50 {:.0?}, p99 {:.0?} ({} woken, {errors} errors, {lost} lost wake-ups, \
+             {late} timed out before their push was sent)",
+            percentile(&latencies, 50.0),
+            percentile(&latencies, 99.0),
+            latencies.len()
+        ),
+        "p99 < 200 ms, no errors, none lost".to_owned(),
     ));
     Ok(())
 }
 
-async fn relay_lag(client: &Arc<Client>, report: &mut Vec<(String, String, String)>) -> Res<()> {
-    // Let the relay catch up with the last pushes.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let text = client
-        .http
-        .get(format!("{}/metrics", client.base))
-        .send()
-        .await?
-        .text()
-        .await?;
+/// When an account's waking push was sent and answered.
+#[derive(Default)]
+struct PushTimes {
+    sent: std::sync::OnceLock<Instant>,
+    answered: std::sync::OnceLock<Instant>,
+}
+
+/// How one long poll ended.
+enum PollOutcome {
+    /// With its account's push (the latency from the push's answer, `None` if it came first).
+    Woken(Option<Duration>),
+    /// Unchanged although its account's push was sent before it ended.
+    Lost,
+    /// Unchanged at its timeout, before its account's push was sent.
+    TimedOutBeforePush,
+    Failed,
+}
+
+/// Waits until the server counts `polls` parked long polls (or a minute passed); returns the last count.
+async fn wait_parked(client: &Client, polls: usize) -> Res<usize> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let parked = gauge(&metrics_text(client).await?, "auren_long_polls_waiting").unwrap_or(0.0) as usize;
+        if parked >= polls || Instant::now() >= deadline {
+            return Ok(parked);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn relay_lag(client: &Client, when: &str, report: &mut Vec<(String, String, String)>) -> Res<()> {
+    let text = metrics_text(client).await?;
     let quantile = |q: &str| {
         text.lines()
             .find(|l| l.starts_with("auren_relay_lag_seconds{") && l.contains(&format!("quantile=\"{q}\"")))
@@ -434,7 +609,7 @@ async fn relay_lag(client: &Arc<Client>, report: &mut Vec<(String, String, Strin
         _ => "not measured (no broker, or no relay metrics)".to_owned(),
     };
     report.push((
-        "relay lag (outbox insert → broker ack)".to_owned(),
+        format!("relay lag (outbox insert → broker ack) {when}, over the last minute"),
         shown,
         "p99 < 1 s".to_owned(),
     ));
