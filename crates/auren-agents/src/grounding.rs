@@ -1,5 +1,6 @@
-//! The grounding check: every measured quantity in an answer (a number with ms, ms², bpm or %, a plain
-//! number right after "lnRMSSD") becomes a [`Claim`], grounded when a receipt of the turn vouches for it.
+//! The grounding check: every measured quantity in an answer (a number with ms, ms², bpm or %, a decimal
+//! after "lnRMSSD" or right before it — "3.9 lnRMSSD") becomes a [`Claim`], grounded when a receipt of the
+//! turn vouches for it.
 //!
 //! A stated value with k decimals matches a receipt value of the same unit that rounds to it at k decimals
 //! (so "62 ms" is grounded by 61.8 ms, "62.4 ms" is not); percentages are also accepted when the receipt
@@ -318,6 +319,24 @@ fn unit_after(lower: &str, i: usize) -> Option<(Unit, usize)> {
     None
 }
 
+/// The spellings of lnRMSSD a number may follow or precede.
+const LN_RMSSD_NAMES: [&str; 5] = ["lnrmssd", "ln rmssd", "ln(rmssd)", "log rmssd", "ln-rmssd"];
+
+/// lnRMSSD named right after byte `i` ("3.9 lnRMSSD", spaces skipped), and where the name ends.
+fn ln_rmssd_after(lower: &str, i: usize) -> Option<usize> {
+    let rest = &lower[i..];
+    let trimmed = rest.trim_start_matches([' ', '\u{a0}', '\u{202f}']);
+    let at = i + (rest.len() - trimmed.len());
+    LN_RMSSD_NAMES.iter().find_map(|name| {
+        let after = trimmed.strip_prefix(name)?;
+        after
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric())
+            .then_some(at + name.len())
+    })
+}
+
 /// Whether the 48 bytes before `start` in its sentence name lnRMSSD.
 fn after_ln_rmssd(lower: &str, start: usize, sentence_from: usize) -> bool {
     let mut from = start.saturating_sub(48).max(sentence_from);
@@ -325,9 +344,7 @@ fn after_ln_rmssd(lower: &str, start: usize, sentence_from: usize) -> bool {
         from += 1;
     }
     let window = &lower[from..start];
-    ["lnrmssd", "ln rmssd", "ln(rmssd)", "log rmssd", "ln-rmssd"]
-        .iter()
-        .any(|p| window.contains(p))
+    LN_RMSSD_NAMES.iter().any(|p| window.contains(p))
 }
 
 fn find_numbers(text: &str, dates: &[NamedDate]) -> Vec<Stated> {
@@ -372,14 +389,16 @@ fn find_numbers(text: &str, dates: &[NamedDate]) -> Vec<Stated> {
         if negative {
             value = -value;
         }
-        let unit_span = unit_after(&lower, j);
-        let (unit, end) = match unit_span {
-            Some((u, e)) => (Some(u), e),
-            None => {
+        // lnRMSSD has no unit word: a decimal below 10 right before or after its name is one.
+        let ln_plausible = decimals > 0 && value.abs() < 10.0;
+        let named_after = ln_rmssd_after(&lower, j).filter(|_| ln_plausible);
+        let (unit, end) = match (unit_after(&lower, j), named_after) {
+            (Some((u, e)), _) => (Some(u), e),
+            (None, Some(e)) => (Some(Unit::LnMs), e),
+            (None, None) => {
                 let (s_from, _) = sentence_bounds(text, start, j);
                 let counted = counted_word(&lower[j..]);
-                let ln =
-                    after_ln_rmssd(&lower, start, s_from) && decimals > 0 && value.abs() < 10.0 && !counted;
+                let ln = after_ln_rmssd(&lower, start, s_from) && ln_plausible && !counted;
                 (ln.then_some(Unit::LnMs), j)
             }
         };

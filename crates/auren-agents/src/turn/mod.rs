@@ -32,14 +32,25 @@ use tokio_util::sync::CancellationToken;
 use crate::events::{AgentEvent, RouteReason, Specialist, TurnOutcome, TurnUsage};
 use crate::receipt::Receipt;
 use crate::redflag::{self, REFERRAL, RecentAlert};
-use crate::tools::{ToolError, Toolbox};
+use crate::tools::{MemoryWrites, ToolError, Toolbox};
 
-/// Whether memories the extraction proposes are applied at once or wait for the person's yes.
+/// Whether the coach's memory operations — the extraction's proposals after a turn and a model's own
+/// `remember`/`retract` calls — are applied at once or wait for the person's yes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MemoryApply {
     Immediate,
     #[default]
     AskFirst,
+}
+
+impl MemoryApply {
+    /// What the toolbox's `remember` and `retract` do under this setting.
+    pub fn writes(self) -> MemoryWrites {
+        match self {
+            Self::Immediate => MemoryWrites::Apply,
+            Self::AskFirst => MemoryWrites::Propose,
+        }
+    }
 }
 
 /// How the coach runs.
@@ -70,7 +81,8 @@ impl Default for CoachConfig {
 impl CoachConfig {
     /// The wire format `model` (an alias, `provider:model`, or empty for the default) is first routed to
     /// under `gateway`; OpenAI when it names nothing configured. Later routes of an alias get the same tool
-    /// schemas: both formats accept either shape outside strict mode, which the gateway does not request.
+    /// schemas: both formats accept either shape, and `strict` is only sent to OpenAI with a schema shaped
+    /// for it (an Anthropic-shaped one is marked best effort, see `schema::definition`).
     pub fn wire_of(gateway: &auren_gateway::GatewayConfig, model: &str) -> ProviderKind {
         let model = if model.is_empty() {
             gateway.default_model.as_deref().unwrap_or("")
@@ -153,11 +165,13 @@ pub(crate) struct Turn<'a> {
 }
 
 impl Coach {
-    /// A coach; with no gateway every answer is the offline analyst's.
+    /// A coach; with no gateway every answer is the offline analyst's. The toolbox's memory writes are
+    /// set from `config.memory_apply`, so a model calling `remember` or `retract` obeys the same "ask
+    /// first" as the extraction (a toolbox shared with MCP keeps its own setting there).
     pub fn new(gateway: Option<Gateway>, toolbox: Toolbox, config: CoachConfig) -> Self {
         Self {
             gateway,
-            toolbox,
+            toolbox: toolbox.with_memory_writes(config.memory_apply.writes()),
             config,
         }
     }

@@ -99,6 +99,21 @@ const CASES: &[Case] = &[
         &[("4.12", true, Some("r-day")), ("4.2", false, None)],
     ),
     (
+        "This morning was 4.12 lnRMSSD, and 3.9 ln RMSSD would be low.",
+        &[
+            ("4.12 lnRMSSD", true, Some("r-day")),
+            ("3.9 ln RMSSD", false, None),
+        ],
+    ),
+    (
+        "A 4.1 lnRMSSD (ln(RMSSD)) morning; 4.124 ln(RMSSD) exactly.",
+        &[
+            ("4.1 lnRMSSD", true, Some("r-day")),
+            ("4.124 ln(RMSSD)", true, Some("r-day")),
+        ],
+    ),
+    ("You took 7 lnRMSSD readings and 4 lnRMSSD mornings.", &[]),
+    (
         "On 2026-12-03 your RMSSD was 62 ms.",
         &[("62 ms", true, Some("r-day"))],
     ),

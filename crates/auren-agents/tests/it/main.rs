@@ -15,3 +15,4 @@ mod routing;
 mod schema;
 mod stats;
 mod tools;
+mod trend;
