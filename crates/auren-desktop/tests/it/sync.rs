@@ -1,0 +1,382 @@
+//! The Sync pane's façade against the real `auren-server`, started in-process on the real PostgreSQL
+//! (127.0.0.1:5432, a fresh database per test): sign in (account creation, password, device code), a
+//! recording sent by "Sync now" and fetched on a second desktop, the status chip's updates, devices, coach
+//! access, the errors a person sees (wrong password, taken email, unreachable server, a bad address), the
+//! loop resumed when the app starts again, and signing out forgetting the tokens.
+
+use auren_desktop::sync_dto::{DeviceCodeStateDto, SignInDto, SignInModeDto, SyncStateDto, SyncStatusDto};
+use auren_desktop::{Desktop, ErrorCode, SyncSink, TokenChoice};
+use auren_server::auth::password::HashCost;
+use auren_server::server::{Server, ServerConfig};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::settings::reference;
+use crate::support::open;
+
+const PASSWORD: &str = "correct horse battery";
+
+/// The server on a database of its own; stops when dropped.
+struct TestServer {
+    base: String,
+    shutdown: CancellationToken,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl TestServer {
+    async fn start() -> Self {
+        let name = format!("auren_desktop_sync_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL must run on 127.0.0.1:5432: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+        let mut config = ServerConfig::new(url, "127.0.0.1:0".parse().unwrap());
+        config.hash_cost = HashCost::Minimal;
+        let shutdown = CancellationToken::new();
+        let server = Server::start(config, shutdown.clone()).await.unwrap();
+        let base = format!("http://{}", server.local_addr().unwrap());
+        tokio::spawn(server.serve(shutdown.clone()));
+        Self { base, shutdown }
+    }
+}
+
+/// A desktop over `dir` that keeps its tokens in the file next to its database.
+async fn desktop(dir: &Path) -> Desktop {
+    let desktop = open(dir).await;
+    desktop.keep_sync_tokens(TokenChoice::File);
+    desktop
+}
+
+fn form(mode: SignInModeDto, server: &str, email: &str, password: &str, device: &str) -> SignInDto {
+    SignInDto {
+        mode,
+        server: server.to_owned(),
+        email: email.to_owned(),
+        password: password.to_owned(),
+        device_name: device.to_owned(),
+    }
+}
+
+fn tokens_file(dir: &Path) -> std::path::PathBuf {
+    dir.join("data").join("auren.db.tokens")
+}
+
+/// Every status the chip was sent, and a signal per arrival.
+struct Chip {
+    seen: Arc<Mutex<Vec<SyncStatusDto>>>,
+    arrived: watch::Receiver<usize>,
+}
+
+impl Chip {
+    fn sink() -> (SyncSink, Self) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let keep = seen.clone();
+        let (count, arrived) = watch::channel(0);
+        let sink: SyncSink = Box::new(move |s| {
+            keep.lock().unwrap().push(s);
+            count.send_modify(|n| *n += 1);
+            true
+        });
+        (sink, Self { seen, arrived })
+    }
+
+    /// Waits (woken by each status sent, never by a timer) until one satisfies `check`, for at most
+    /// `within`.
+    async fn until(&mut self, within: Duration, check: impl Fn(&SyncStatusDto) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if self.seen.lock().unwrap().iter().any(&check) {
+                return true;
+            }
+            if !matches!(
+                tokio::time::timeout_at(deadline, self.arrived.changed()).await,
+                Ok(Ok(()))
+            ) {
+                return self.seen.lock().unwrap().iter().any(&check);
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_syncs_to_a_second_desktop_and_signing_out_forgets_the_tokens() {
+    let server = TestServer::start().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = desktop(dir_a.path()).await;
+
+    let before = a.sync_status().await.unwrap();
+    assert_eq!(
+        (before.state, before.label.as_str(), before.account.is_none()),
+        (SyncStateDto::SignedOut, "Not syncing", true)
+    );
+    let (sink, mut chip) = Chip::sink();
+    a.watch_sync(sink).await.unwrap();
+
+    let signed = a
+        .sync_sign_in(form(
+            SignInModeDto::CreateAccount,
+            &server.base,
+            "ada@example.org",
+            PASSWORD,
+            "laptop",
+        ))
+        .await
+        .unwrap();
+    let account = signed.account.clone().unwrap();
+    assert_eq!(
+        (account.email.as_str(), account.server.as_str()),
+        ("ada@example.org", server.base.as_str())
+    );
+    assert!(account.tokens_in.unwrap().contains("auren.db.tokens"));
+    assert!(
+        tokens_file(dir_a.path()).exists(),
+        "the tokens are in the 0600 file"
+    );
+    let stored =
+        std::fs::read_to_string(dir_a.path().join("config").join("settings.json")).unwrap_or_default();
+    assert!(!stored.contains("token"), "no token in the settings: {stored}");
+
+    let imported = a.import_recording(&reference("nsr_5min.rr")).await.unwrap();
+    assert!(
+        a.sync_status().await.unwrap().pending_rows > 0,
+        "the import waits in the outbox"
+    );
+
+    // The loop may have sent some rows already: "Sync now" waits for its round, then sends the rest.
+    let report = a.sync_now().await.unwrap();
+    assert_eq!(report.parked, 0, "{report:?}");
+    assert_eq!(
+        (
+            report.status.state,
+            report.status.pending_rows,
+            report.status.label.as_str()
+        ),
+        (SyncStateDto::Synced, 0, "Synced")
+    );
+    assert!(report.summary.ends_with("synced."), "{}", report.summary);
+    assert!(report.status.last_synced.is_some());
+    assert!(
+        chip.until(Duration::from_secs(30), |s| s.state == SyncStateDto::Synced)
+            .await,
+        "the chip was told: {:?}",
+        chip.seen.lock().unwrap()
+    );
+
+    let b = desktop(dir_b.path()).await;
+    b.sync_sign_in(form(
+        SignInModeDto::Login,
+        &server.base,
+        " ada@example.org ",
+        PASSWORD,
+        "desk",
+    ))
+    .await
+    .unwrap();
+    // The loop's first round or this one fetched it; either way it is there once "Sync now" returns.
+    let fetched = b.sync_now().await.unwrap();
+    assert_eq!(fetched.status.state, SyncStateDto::Synced, "{fetched:?}");
+    let sessions = b.list_sessions(10, 0).await.unwrap();
+    assert_eq!(sessions.len(), 1, "the recording arrived");
+    let (on_a, on_b) = (
+        a.session_detail(imported.session_id).await.unwrap(),
+        b.session_detail(sessions[0].id).await.unwrap(),
+    );
+    assert_eq!(on_b.summary.beat_count, on_a.summary.beat_count);
+
+    let devices = a.sync_devices().await.unwrap();
+    let mut names: Vec<(&str, bool)> = devices.iter().map(|d| (d.name.as_str(), d.current)).collect();
+    names.sort_unstable();
+    assert_eq!(names, [("desk", false), ("laptop", true)]);
+
+    let out = a.sync_sign_out().await.unwrap();
+    assert_eq!(
+        (out.state, out.account.is_none()),
+        (SyncStateDto::SignedOut, true)
+    );
+    assert!(!tokens_file(dir_a.path()).exists(), "the tokens are gone");
+    let error = a.sync_now().await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::SyncSignedOut, "{error}");
+    assert_eq!(a.list_sessions(10, 0).await.unwrap().len(), 1, "the data stays");
+    a.shut_down().await;
+    b.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_failures_give_a_code_and_a_sentence() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = desktop(dir.path()).await;
+    first
+        .sync_sign_in(form(
+            SignInModeDto::CreateAccount,
+            &server.base,
+            "bo@example.org",
+            PASSWORD,
+            "one",
+        ))
+        .await
+        .unwrap();
+
+    let other = tempfile::tempdir().unwrap();
+    let d = desktop(other.path()).await;
+    let cases = [
+        (
+            form(
+                SignInModeDto::Login,
+                &server.base,
+                "bo@example.org",
+                "wrong password",
+                "two",
+            ),
+            ErrorCode::SyncBadCredentials,
+            "the email or password is wrong",
+        ),
+        (
+            form(
+                SignInModeDto::CreateAccount,
+                &server.base,
+                "bo@example.org",
+                PASSWORD,
+                "two",
+            ),
+            ErrorCode::SyncEmailTaken,
+            "already exists",
+        ),
+        (
+            form(
+                SignInModeDto::Login,
+                "http://127.0.0.1:1",
+                "bo@example.org",
+                PASSWORD,
+                "two",
+            ),
+            ErrorCode::SyncUnreachable,
+            "cannot reach the sync server",
+        ),
+        (
+            form(
+                SignInModeDto::Login,
+                "sync.example.org",
+                "bo@example.org",
+                PASSWORD,
+                "two",
+            ),
+            ErrorCode::InvalidInput,
+            "must start with http:// or https://",
+        ),
+        (
+            form(SignInModeDto::Login, &server.base, "bo@example.org", "", "two"),
+            ErrorCode::InvalidInput,
+            "a password is needed",
+        ),
+    ];
+    for (form, code, words) in cases {
+        let error = d.sync_sign_in(form.clone()).await.unwrap_err();
+        assert_eq!(error.code(), code, "{form:?}: {error}");
+        assert!(error.to_string().contains(words), "{form:?}: {error}");
+        assert!(!error.to_string().contains(PASSWORD), "the password never shows");
+    }
+    let status = d.sync_status().await.unwrap();
+    assert_eq!((status.state, status.account), (SyncStateDto::SignedOut, None));
+    assert!(!tokens_file(other.path()).exists());
+    first.shut_down().await;
+    d.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_added_by_code_resumes_at_start_and_a_coach_is_granted_and_revoked() {
+    let server = TestServer::start().await;
+    let (dir_a, dir_b, dir_c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let a = desktop(dir_a.path()).await;
+    a.sync_sign_in(form(
+        SignInModeDto::CreateAccount,
+        &server.base,
+        "cy@example.org",
+        PASSWORD,
+        "phone",
+    ))
+    .await
+    .unwrap();
+
+    let b = desktop(dir_b.path()).await;
+    let code = b
+        .sync_device_code_start(server.base.clone(), "tablet".into())
+        .await
+        .unwrap();
+    assert!(
+        !code.user_code.is_empty() && code.poll_every_ms >= 500,
+        "{code:?}"
+    );
+    assert_eq!(
+        b.sync_device_code_poll().await.unwrap(),
+        DeviceCodeStateDto::Waiting
+    );
+    a.sync_approve_device(code.user_code.clone()).await.unwrap();
+    assert_eq!(
+        b.sync_device_code_poll().await.unwrap(),
+        DeviceCodeStateDto::SignedIn
+    );
+    let on_b = b.sync_status().await.unwrap();
+    assert_eq!(on_b.account.unwrap().email, "cy@example.org");
+    assert_eq!(
+        b.sync_device_code_poll().await.unwrap_err().code(),
+        ErrorCode::InvalidInput,
+        "the code was used"
+    );
+
+    // The app starts again: the loop resumes from the stored account and tokens, and the chip hears it.
+    b.shut_down().await;
+    drop(b);
+    let b = open(dir_b.path()).await;
+    let (sink, mut chip) = Chip::sink();
+    b.watch_sync(sink).await.unwrap();
+    assert!(
+        chip.until(Duration::from_secs(30), |s| s.state == SyncStateDto::Synced)
+            .await,
+        "resumed: {:?}",
+        chip.seen.lock().unwrap()
+    );
+    assert_eq!(a.sync_devices().await.unwrap().len(), 2);
+
+    let c = desktop(dir_c.path()).await;
+    c.sync_sign_in(form(
+        SignInModeDto::CreateAccount,
+        &server.base,
+        "coach@example.org",
+        PASSWORD,
+        "club",
+    ))
+    .await
+    .unwrap();
+    let granted = a.sync_grant_coach("coach@example.org".into()).await.unwrap();
+    let coaches: Vec<&str> = granted.coaches.iter().map(|g| g.email.as_str()).collect();
+    assert_eq!(coaches, ["coach@example.org"]);
+    let athletes = c.sync_coach_access().await.unwrap().athletes;
+    let athletes: Vec<&str> = athletes.iter().map(|g| g.email.as_str()).collect();
+    assert_eq!(athletes, ["cy@example.org"]);
+    let revoked = a.sync_revoke_coach("coach@example.org".into()).await.unwrap();
+    assert!(revoked.coaches.is_empty());
+    assert!(c.sync_coach_access().await.unwrap().athletes.is_empty());
+    let unknown = a.sync_grant_coach("nobody@example.org".into()).await.unwrap_err();
+    assert_eq!(unknown.code(), ErrorCode::SyncRefused, "{unknown}");
+    for d in [a, b, c] {
+        d.shut_down().await;
+    }
+}
