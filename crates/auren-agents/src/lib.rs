@@ -10,6 +10,7 @@ pub mod intent;
 pub mod ledger;
 pub mod milestone;
 pub mod offline;
+pub mod proactive;
 pub mod receipt;
 pub mod redflag;
 pub mod routing;

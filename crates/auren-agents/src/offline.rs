@@ -194,7 +194,7 @@ fn trend_text(c: &Value) -> String {
     s
 }
 
-fn metric_phrase(key: &str, value: f64) -> String {
+pub(crate) fn metric_phrase(key: &str, value: f64) -> String {
     use crate::receipt::Unit;
     match unit_of_key(key) {
         Unit::Ms => format!("{value:.0} ms"),

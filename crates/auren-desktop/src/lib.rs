@@ -7,7 +7,8 @@
 //! - `live` — the one live connection: a recording started, re-attached, tagged, stopped, and the
 //!   forwarding of updates; `monitor` — the source streaming before a session starts;
 //!   `sources` — the strap or the "Simulated strap" it reads.
-//! - `morning` — the guided morning reading.
+//! - `morning` — the guided morning reading; `proactive` — the coach's one message after a CNS-fatigue
+//!   alert or a morning below the normal range.
 //! - `history` — readiness, the session list, a session's panel and charts.
 //! - `rules` — the rules file, checked and saved.
 //! - `settings` — [`Settings`], validation, the [`SettingsBackend`] the shell provides, the data folder.
@@ -34,6 +35,7 @@ pub mod memory_dto;
 mod monitor;
 mod morning;
 pub mod places;
+mod proactive;
 mod rules;
 pub mod settings;
 mod sources;

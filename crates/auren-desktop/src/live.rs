@@ -232,6 +232,7 @@ impl Desktop {
             }
         };
         let id = running.info.session_id;
+        let started_at = running.info.started_at_unix_ms;
         if running.morning {
             // The waiting morning command finds the slot empty and reports the reading as incomplete.
             running.connection.cancel.cancel();
@@ -247,6 +248,7 @@ impl Desktop {
             Ok((summary, monitor_handle)) => {
                 log_end(Ok(summary));
                 self.keep_monitoring(monitor_handle, monitor, connection).await;
+                self.post_proactive(id, started_at, false).await;
             }
             Err(error) => {
                 // The connection ended with the recording: monitor the source on a new one.

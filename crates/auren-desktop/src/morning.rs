@@ -47,6 +47,10 @@ impl Desktop {
         };
         let summary = running.session.finish().await?;
         let store = self.store().await;
-        Ok(morning::complete(&store, &summary, UnixMillis(info.started_at_unix_ms).day_number()).await?)
+        let result =
+            morning::complete(&store, &summary, UnixMillis(info.started_at_unix_ms).day_number()).await?;
+        self.post_proactive(info.session_id, info.started_at_unix_ms, true)
+            .await;
+        Ok(result)
     }
 }

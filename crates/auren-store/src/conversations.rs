@@ -261,6 +261,51 @@ impl Conversations {
         Ok(ConversationId(row.try_get(0)?))
     }
 
+    /// Starts a conversation with a message the coach wrote on its own, once per `trigger_key`: `None` when
+    /// that trigger already has its message (even if the person has since deleted that conversation).
+    pub async fn post_proactive(
+        &self,
+        trigger_key: &str,
+        title: &str,
+        message: &NewMessage,
+    ) -> Result<Option<(ConversationId, MessageId)>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO conversations (title, created_at, updated_at) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(title_checked(title)?)
+        .bind(message.created_at)
+        .bind(message.created_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let conversation = ConversationId(row.try_get(0)?);
+        let id = insert_message(
+            &mut tx,
+            conversation,
+            &NewMessage {
+                parent: None,
+                ..message.clone()
+            },
+        )
+        .await?;
+        let claimed = sqlx::query(
+            "INSERT INTO proactive_messages (trigger_key, conversation_id, message_id, created_at) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (trigger_key) DO NOTHING",
+        )
+        .bind(trigger_key)
+        .bind(conversation.0)
+        .bind(id.0)
+        .bind(message.created_at)
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            // Rolled back on drop: the conversation and message above never existed.
+            return Ok(None);
+        }
+        tx.commit().await?;
+        Ok(Some((conversation, id)))
+    }
+
     /// Gives a conversation a new title.
     pub async fn rename(&self, id: ConversationId, title: &str, now: i64) -> Result<(), StoreError> {
         let done =

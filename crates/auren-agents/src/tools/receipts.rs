@@ -108,7 +108,7 @@ impl ReceiptBuilder {
 
 /// The unit of a panel or evidence key by its suffix (`rmssd_ms`, `hf_ms2`, `pnn50_pct`, `mean_hr_bpm`).
 pub fn unit_of_key(key: &str) -> Unit {
-    let k = key.to_ascii_lowercase();
+    let k = metric_of_evidence_name(&key.to_ascii_lowercase());
     if k.ends_with("_ms2") {
         Unit::Ms2
     } else if k.ends_with("_ms") || k.starts_with("rmssd") || k.starts_with("sdnn") {
@@ -122,4 +122,15 @@ pub fn unit_of_key(key: &str) -> Unit {
     } else {
         Unit::Plain
     }
+}
+
+/// The metric under a CEP evidence name: `avg(hr, 2m)` → `hr`, `baseline.ln_rmssd_lo` → `ln_rmssd_lo`, so
+/// an alert's evidence carries the unit its rule's message states it in.
+fn metric_of_evidence_name(name: &str) -> String {
+    let inner = match (name.find('('), name.find([',', ')'])) {
+        (Some(open), Some(close)) if close > open => &name[open + 1..close],
+        _ => name,
+    };
+    let inner = inner.trim();
+    inner.strip_prefix("baseline.").unwrap_or(inner).to_owned()
 }

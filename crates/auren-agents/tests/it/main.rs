@@ -8,6 +8,7 @@ mod grounding;
 mod hypotheses;
 mod intent;
 mod offline;
+mod proactive;
 mod quirks;
 mod redflag;
 mod redflag_props;

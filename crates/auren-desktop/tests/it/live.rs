@@ -72,6 +72,38 @@ async fn a_fatigued_heart_raises_the_fatigue_alert_with_its_evidence_in_the_live
     assert!(detail.alerts.iter().any(|a| a.rule == "cns_fatigue"));
     let listed = desktop.list_sessions(10, 0).await.unwrap();
     assert_eq!(listed[0].source, "Simulated strap — fatigued, 60× speed");
+
+    // The coach wrote exactly one message per CNS-fatigue alert, from the neuroscientist, linking the
+    // session and asking one question, every number in it grounded.
+    let fatigue_alerts = detail.alerts.iter().filter(|a| a.rule == "cns_fatigue").count();
+    let conversations = desktop.conversations().await.unwrap();
+    assert_eq!(conversations.len(), fatigue_alerts, "{conversations:?}");
+    assert!(
+        conversations[0].title.starts_with("CNS fatigue on "),
+        "{conversations:?}"
+    );
+    let messages = desktop
+        .conversation_messages(conversations[0].id, None)
+        .await
+        .unwrap();
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert_eq!(
+        m.specialist,
+        Some(auren_desktop::chat_dto::SpecialistDto::Neuroscientist)
+    );
+    assert!(
+        m.text.contains(&format!("#/history/{}", started.session_id)),
+        "{}",
+        m.text
+    );
+    assert_eq!(m.text.matches('?').count(), 1, "{}", m.text);
+    assert!(
+        !m.claims.is_empty() && m.claims.iter().all(|c| c.grounded),
+        "{:?} in {}",
+        m.claims,
+        m.text
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
