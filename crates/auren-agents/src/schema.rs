@@ -8,7 +8,7 @@
 //! variants' descriptions folded into the field's description, so the model still reads what each means.
 
 use auren_gateway::ProviderKind;
-use auren_gateway::chat::ToolDefinition;
+use auren_gateway::chat::{SchemaAdherence, ToolDefinition};
 use serde_json::{Map, Value, json};
 
 use crate::tools::ToolSpec;
@@ -30,12 +30,82 @@ const OPENAI_FORMATS: [&str; 9] = [
 pub fn for_provider(specs: &[ToolSpec], kind: ProviderKind) -> Vec<ToolDefinition> {
     specs
         .iter()
-        .map(|s| ToolDefinition {
-            name: s.name.as_str().to_owned(),
-            description: s.description.to_owned(),
-            parameters: transform(&s.schema, kind),
-        })
+        .map(|s| definition(s.name.as_str(), s.description, &s.schema, kind))
         .collect()
+}
+
+/// One tool's definition for a provider of `kind`: the schema transformed, and marked
+/// [`SchemaAdherence::Strict`] when the result meets OpenAI's strict-mode rules (the gateway decides which
+/// wire format sends the flag).
+pub fn definition(name: &str, description: &str, schema: &Value, kind: ProviderKind) -> ToolDefinition {
+    let parameters = transform(schema, kind);
+    let adherence = match kind {
+        ProviderKind::OpenAi | ProviderKind::OpenAiCompatible if is_strict_ready(&parameters) => {
+            SchemaAdherence::Strict
+        }
+        _ => SchemaAdherence::BestEffort,
+    };
+    ToolDefinition {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        parameters,
+        adherence,
+    }
+}
+
+/// Whether OpenAI's strict mode accepts `schema`: the root an object, every object closed with every
+/// property required, no keyword strict mode refuses, only its own formats. Checked on the transformed
+/// schema rather than assumed, so a future argument type strict mode cannot express is sent best effort
+/// instead of failing every request with a 400.
+pub fn is_strict_ready(schema: &Value) -> bool {
+    schema.get("type").and_then(Value::as_str) == Some("object") && strict_ready_node(schema)
+}
+
+/// One subschema and everything under it (properties, items, anyOf members — the places a schema sits,
+/// so a property that happens to be called `default` is not mistaken for the keyword).
+fn strict_ready_node(v: &Value) -> bool {
+    let Value::Object(o) = v else { return false };
+    if !strict_ready_object(o) {
+        return false;
+    }
+    o.iter().all(|(key, value)| match (key.as_str(), value) {
+        ("properties", Value::Object(props)) => props.values().all(strict_ready_node),
+        ("items", item) => strict_ready_node(item),
+        ("anyOf", Value::Array(list)) => list.iter().all(strict_ready_node),
+        ("anyOf", _) => false,
+        _ => true,
+    })
+}
+
+/// The rules for one object of a schema (its children are checked by the caller).
+fn strict_ready_object(o: &Map<String, Value>) -> bool {
+    const REFUSED: [&str; 7] = ["$schema", "$ref", "$defs", "oneOf", "allOf", "not", "default"];
+    if REFUSED.iter().any(|k| o.contains_key(*k)) {
+        return false;
+    }
+    if let Some(format) = o.get("format").and_then(Value::as_str)
+        && !OPENAI_FORMATS.contains(&format)
+    {
+        return false;
+    }
+    let is_object = match o.get("type") {
+        Some(Value::String(t)) => t == "object",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "object"),
+        _ => false,
+    };
+    if !is_object {
+        return true;
+    }
+    let Some(Value::Object(props)) = o.get("properties") else {
+        return false;
+    };
+    let required: Vec<&str> = match o.get("required") {
+        Some(Value::Array(r)) => r.iter().filter_map(Value::as_str).collect(),
+        _ => return false,
+    };
+    o.get("additionalProperties") == Some(&Value::Bool(false))
+        && props.len() == required.len()
+        && props.keys().all(|k| required.contains(&k.as_str()))
 }
 
 /// One argument schema for a provider of `kind`.

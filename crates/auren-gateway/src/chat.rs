@@ -66,6 +66,25 @@ pub struct ToolDefinition {
     pub description: String,
     /// JSON Schema of the arguments object.
     pub parameters: serde_json::Value,
+    /// Whether the provider may be asked to hold the model to `parameters` exactly.
+    #[serde(default)]
+    pub adherence: SchemaAdherence,
+}
+
+/// How closely a provider is asked to make the model's arguments follow a tool's schema.
+///
+/// OpenAI's `strict: true` (structured outputs for function calling) guarantees arguments that match the
+/// schema, but refuses any schema that is not closed and fully required; the caller, which shaped the
+/// schema, says whether it qualifies. OpenAI-compatible servers are never sent the flag (vLLM and several
+/// relays answer 400 to the unknown field), and Anthropic's wire format has no use for it here.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaAdherence {
+    /// The schema is guidance: the model may produce arguments that do not match it.
+    #[default]
+    BestEffort,
+    /// The schema meets OpenAI's strict-mode rules: send `"strict": true` to OpenAI.
+    Strict,
 }
 
 /// A completed call of a tool by the model.

@@ -34,7 +34,8 @@ pub mod usage;
 
 pub use budget::{BudgetRefusal, BudgetWindow};
 pub use chat::{
-    ChatRequest, ChatResponse, FinishReason, Message, StreamEvent, ToolCall, ToolDefinition, Usage,
+    ChatRequest, ChatResponse, FinishReason, Message, SchemaAdherence, StreamEvent, ToolCall, ToolDefinition,
+    Usage,
 };
 pub use clock::{Clock, ManualClock, SystemClock, UnixMillis, UtcDate};
 pub use config::{ConfigError, GatewayConfig, ProviderKind, Route};

@@ -109,11 +109,180 @@ pub struct GetReadiness {
     pub day: Option<String>,
 }
 
+/// A daily metric of the morning readings that get_trend follows: lnRMSSD, RMSSD and resting HR as stored with
+/// each reading, or any metric of the HRV panel of the morning's recorded session (named as in get_session).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TrendMetric {
+    LnRmssd,
+    RmssdMs,
+    RestingHr,
+    MeanNnMs,
+    SdnnMs,
+    Cvnn,
+    SdsdMs,
+    Pnn50Pct,
+    Pnn20Pct,
+    MeanHrBpm,
+    SdHrBpm,
+    MinHrBpm,
+    MaxHrBpm,
+    VlfMs2,
+    LfMs2,
+    HfMs2,
+    TotalPowerMs2,
+    LfHf,
+    LfNu,
+    HfNu,
+    LfPeakHz,
+    HfPeakHz,
+    VlfRel,
+    LfRel,
+    HfRel,
+    VlfLog,
+    LfLog,
+    HfLog,
+    Sd1Ms,
+    Sd2Ms,
+    Sd2Sd1,
+    Sampen,
+    DfaAlpha1,
+    DfaAlpha2,
+    TriIndex,
+    TinnMs,
+    StressIndex,
+    PnsIndex,
+    SnsIndex,
+}
+
+/// Where a [`TrendMetric`]'s daily value is read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrendSource {
+    /// The stored morning reading itself.
+    Reading(MorningMetric),
+    /// The HRV panel of the reading's session, under this panel key.
+    Panel(&'static str),
+}
+
+impl TrendMetric {
+    /// Every metric, in the schema's order.
+    pub const ALL: [Self; 39] = [
+        Self::LnRmssd,
+        Self::RmssdMs,
+        Self::RestingHr,
+        Self::MeanNnMs,
+        Self::SdnnMs,
+        Self::Cvnn,
+        Self::SdsdMs,
+        Self::Pnn50Pct,
+        Self::Pnn20Pct,
+        Self::MeanHrBpm,
+        Self::SdHrBpm,
+        Self::MinHrBpm,
+        Self::MaxHrBpm,
+        Self::VlfMs2,
+        Self::LfMs2,
+        Self::HfMs2,
+        Self::TotalPowerMs2,
+        Self::LfHf,
+        Self::LfNu,
+        Self::HfNu,
+        Self::LfPeakHz,
+        Self::HfPeakHz,
+        Self::VlfRel,
+        Self::LfRel,
+        Self::HfRel,
+        Self::VlfLog,
+        Self::LfLog,
+        Self::HfLog,
+        Self::Sd1Ms,
+        Self::Sd2Ms,
+        Self::Sd2Sd1,
+        Self::Sampen,
+        Self::DfaAlpha1,
+        Self::DfaAlpha2,
+        Self::TriIndex,
+        Self::TinnMs,
+        Self::StressIndex,
+        Self::PnsIndex,
+        Self::SnsIndex,
+    ];
+
+    /// Its name in the schema (the panel key for panel metrics).
+    pub fn as_str(self) -> &'static str {
+        match self.source() {
+            TrendSource::Reading(m) => m.as_str(),
+            TrendSource::Panel(key) => key,
+        }
+    }
+
+    /// Where its value comes from.
+    pub fn source(self) -> TrendSource {
+        use TrendSource::{Panel, Reading};
+        match self {
+            Self::LnRmssd => Reading(MorningMetric::LnRmssd),
+            Self::RmssdMs => Reading(MorningMetric::RmssdMs),
+            Self::RestingHr => Reading(MorningMetric::RestingHr),
+            Self::MeanNnMs => Panel("mean_nn_ms"),
+            Self::SdnnMs => Panel("sdnn_ms"),
+            Self::Cvnn => Panel("cvnn"),
+            Self::SdsdMs => Panel("sdsd_ms"),
+            Self::Pnn50Pct => Panel("pnn50_pct"),
+            Self::Pnn20Pct => Panel("pnn20_pct"),
+            Self::MeanHrBpm => Panel("mean_hr_bpm"),
+            Self::SdHrBpm => Panel("sd_hr_bpm"),
+            Self::MinHrBpm => Panel("min_hr_bpm"),
+            Self::MaxHrBpm => Panel("max_hr_bpm"),
+            Self::VlfMs2 => Panel("vlf_ms2"),
+            Self::LfMs2 => Panel("lf_ms2"),
+            Self::HfMs2 => Panel("hf_ms2"),
+            Self::TotalPowerMs2 => Panel("total_power_ms2"),
+            Self::LfHf => Panel("lf_hf"),
+            Self::LfNu => Panel("lf_nu"),
+            Self::HfNu => Panel("hf_nu"),
+            Self::LfPeakHz => Panel("lf_peak_hz"),
+            Self::HfPeakHz => Panel("hf_peak_hz"),
+            Self::VlfRel => Panel("vlf_rel"),
+            Self::LfRel => Panel("lf_rel"),
+            Self::HfRel => Panel("hf_rel"),
+            Self::VlfLog => Panel("vlf_log"),
+            Self::LfLog => Panel("lf_log"),
+            Self::HfLog => Panel("hf_log"),
+            Self::Sd1Ms => Panel("sd1_ms"),
+            Self::Sd2Ms => Panel("sd2_ms"),
+            Self::Sd2Sd1 => Panel("sd2_sd1"),
+            Self::Sampen => Panel("sampen"),
+            Self::DfaAlpha1 => Panel("dfa_alpha1"),
+            Self::DfaAlpha2 => Panel("dfa_alpha2"),
+            Self::TriIndex => Panel("tri_index"),
+            Self::TinnMs => Panel("tinn_ms"),
+            Self::StressIndex => Panel("stress_index"),
+            Self::PnsIndex => Panel("pns_index"),
+            Self::SnsIndex => Panel("sns_index"),
+        }
+    }
+
+    /// How a person reads its name.
+    pub fn label(self) -> String {
+        match self.source() {
+            TrendSource::Reading(m) => m.label().to_owned(),
+            TrendSource::Panel(key) => format!("morning {key}"),
+        }
+    }
+
+    pub fn unit(self) -> crate::receipt::Unit {
+        match self.source() {
+            TrendSource::Reading(m) => m.unit(),
+            TrendSource::Panel(key) => super::receipts::unit_of_key(key),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetTrend {
-    /// The metric; lnRMSSD when absent.
-    pub metric: Option<MorningMetric>,
+    /// ln_rmssd (default), rmssd_ms, resting_hr of the reading, or a panel metric of the morning's session.
+    pub metric: Option<TrendMetric>,
     /// First day, YYYY-MM-DD; 6 days before `to` when absent (a week).
     pub from: Option<String>,
     /// Last day, YYYY-MM-DD; today when absent.

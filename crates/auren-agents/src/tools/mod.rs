@@ -6,13 +6,15 @@
 //! the tools accept, `receipts.rs` receipt ids and builders, and one module per family of tools
 //! (`readiness.rs`: get_readiness, get_trend; `sessions.rs`: list_sessions, get_session, get_alerts;
 //! `compare.rs`: compare_periods, tag_effect; `memory.rs`: recall, remember, retract; `hypotheses.rs`:
-//! propose_hypothesis, list_hypotheses). `tags.rs` reads which days carry a tag.
+//! propose_hypothesis, list_hypotheses). `tags.rs` reads which days carry a tag; `panels.rs` a session's HRV
+//! panel, stored once computed (get_session, and get_trend of panel metrics).
 
 pub mod args;
 mod compare;
 pub mod days;
 pub(crate) mod hypotheses;
 mod memory;
+mod panels;
 mod readiness;
 pub mod receipts;
 mod sessions;
@@ -30,6 +32,7 @@ use receipts::ReceiptIds;
 
 pub use compare::MAX_LAG_DAYS;
 pub use memory::MemoryWrites;
+pub use panels::PANEL_METHOD;
 
 /// The result of one tool call: the JSON the model (or MCP client) sees, and the receipts of the numbers in it.
 #[derive(Clone, Debug, PartialEq)]
@@ -159,8 +162,10 @@ impl ToolName {
                  normal range (60-day mean ± 0.5 SD), CV, trend, verdict and resting HR. Default day: today."
             }
             Self::GetTrend => {
-                "Daily morning values of a metric (lnRMSSD, RMSSD or resting HR) over a period, with the \
-                 7-day mean and the normal-range band, and the period's mean, min, max and slope."
+                "Daily morning values of a metric over a period — the reading's lnRMSSD, RMSSD or resting HR, \
+                 or any HRV panel metric of the morning's session — each day with the metric's normal-range \
+                 band (60-day mean ± 0.5 SD) and the 7-day mean lnRMSSD, and the period's mean, min, max and \
+                 slope."
             }
             Self::ListSessions => {
                 "The most recent recorded sessions: id, start, kind, duration, beats, artifacts."

@@ -87,9 +87,7 @@ pub(super) async fn get_session(tb: &Toolbox, args: GetSession) -> Result<ToolOu
             .map(|r| r.id.0)
             .ok_or_else(|| ToolError::not_enough(tool, "no session has been recorded yet"))?,
     };
-    let d = auren_engine::query::session_detail(tb.store(), id)
-        .await
-        .map_err(ToolError::engine(tool))?;
+    let d = super::panels::session_panel(tb, tool, id).await?;
     let started = UnixMillis(d.summary.started_at_unix_ms);
     let mut rec = ReceiptBuilder::new(
         tb.ids(),
@@ -101,11 +99,11 @@ pub(super) async fn get_session(tb: &Toolbox, args: GetSession) -> Result<ToolOu
     rec.source(Source::Session { id });
     let day = Some(started.day_number());
     let mut panel = serde_json::Map::new();
-    for m in &d.panel {
-        if let Some(v) = m.value {
-            rec.day_value(format!("{} of session {id}", m.key), v, unit_of_key(&m.key), day);
+    for (key, value) in &d.values {
+        if let Some(v) = *value {
+            rec.day_value(format!("{key} of session {id}"), v, unit_of_key(key), day);
         }
-        panel.insert(m.key.clone(), json!(m.value));
+        panel.insert(key.clone(), json!(value));
     }
     let mut alerts = Vec::with_capacity(d.alerts.len());
     for a in &d.alerts {
@@ -125,8 +123,8 @@ pub(super) async fn get_session(tb: &Toolbox, args: GetSession) -> Result<ToolOu
             "duration_min": d.summary.duration_s.map(|s| s / 60.0),
             "beats": d.summary.beat_count,
             "artifacts": d.summary.artifact_count,
-            "beats_after_correction": d.n_beats_corrected,
-            "gaps": d.gaps.len(),
+            "beats_after_correction": d.n_beats,
+            "gaps": d.gap_count,
             "panel": panel,
             "alerts": alerts,
             "receipt": receipt.id,

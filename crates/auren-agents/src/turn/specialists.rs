@@ -145,11 +145,12 @@ impl Turn<'_> {
     fn tool_definitions(&self) -> Vec<ToolDefinition> {
         let wire = self.coach.config.wire;
         let mut tools = crate::schema::for_provider(&self.coach.toolbox.specs(), wire);
-        tools.push(ToolDefinition {
-            name: HANDOFF_TOOL.into(),
-            description: "Hand the question to another specialist, with the reason.".into(),
-            parameters: crate::schema::transform(&brief::handoff_schema(), wire),
-        });
+        tools.push(crate::schema::definition(
+            HANDOFF_TOOL,
+            "Hand the question to another specialist, with the reason.",
+            &brief::handoff_schema(),
+            wire,
+        ));
         tools
     }
 

@@ -295,20 +295,20 @@ async fn handoff_briefs_are_golden_request_bodies_in_both_wire_formats() {
                 ..
             }
         )));
-        // The tools' schemas have their own golden files: here only their names, around the brief.
+        // The tools' schemas and descriptions have their own golden files: here each tool's envelope as
+        // sent — its name and, for OpenAI, `"strict": true` on every function — around the brief.
         let mut body = rig.fake.requests()[1].body.clone();
-        let names: Vec<serde_json::Value> = body["tools"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| {
-                t.pointer("/function/name")
-                    .or_else(|| t.get("name"))
-                    .cloned()
-                    .unwrap()
-            })
-            .collect();
-        body["tools"] = serde_json::Value::Array(names);
+        for tool in body["tools"].as_array_mut().unwrap() {
+            let envelope = if tool.get("function").is_some() {
+                &mut tool["function"]
+            } else {
+                tool
+            };
+            let fields = envelope.as_object_mut().unwrap();
+            for schema_field in ["description", "parameters", "input_schema"] {
+                fields.remove(schema_field);
+            }
+        }
         let body = serde_json::to_string_pretty(&body).unwrap();
         insta::assert_snapshot!(name, redact_receipt_ids(&body));
     }
@@ -425,6 +425,81 @@ async fn statements_about_oneself_become_memory_proposals_or_memories() {
         .unwrap();
     assert_eq!(memories.len(), 1);
     assert_eq!(memories[0].text, "Runs 5 km three times a week");
+}
+
+/// A model's own `remember` and `retract` calls follow the same setting as the extraction: proposals
+/// waiting for the person's yes under ask-first, applied at once under immediate.
+#[tokio::test]
+async fn a_models_remember_and_retract_follow_the_ask_first_setting() {
+    use auren_store::memory::{AsOf, MemoryKind, MemoryOp, NewMemory, ProposalStatus, Provenance};
+    // (setting, active memory texts after the turn, pending proposals after the turn)
+    let table: [(MemoryApply, &[&str], usize); 2] = [
+        (MemoryApply::AskFirst, &["Works day shifts"], 2),
+        (MemoryApply::Immediate, &["Works night shifts on Tuesdays"], 0),
+    ];
+    for (memory_apply, active, pending) in table {
+        let rig = rig(RigOptions {
+            memory_apply,
+            ..RigOptions::default()
+        })
+        .await;
+        let now = crate::coach_rig::now().0;
+        let seeded = NewMemory {
+            kind: MemoryKind::Fact,
+            text: "Works day shifts".into(),
+            provenance: Provenance::Person,
+            importance: 0.5,
+            valid_from: now - 86_400_000,
+        };
+        let old = rig
+            .store
+            .memories()
+            .apply(&MemoryOp::Add(seeded), now - 86_400_000)
+            .await
+            .unwrap()
+            .unwrap();
+        rig.fake.expect([
+            any(tool(
+                "call_1",
+                "remember",
+                r#"{"text":"Works night shifts on Tuesdays","kind":"fact","importance":null}"#,
+            )),
+            any(tool(
+                "call_2",
+                "retract",
+                &format!(r#"{{"id":{},"reason":"changed shifts"}}"#, old.0),
+            )),
+            any(text("Noted.")),
+        ]);
+        let asked = rig.ask(DATA_QUESTION).await;
+        rig.fake.verify().unwrap();
+        assert_eq!(asked.tool_calls(), ["remember", "retract"], "{memory_apply:?}");
+        let memories = rig.store.memories().list(AsOf::at(now)).await.unwrap();
+        let texts: Vec<&str> = memories.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(texts, active, "{memory_apply:?}");
+        let waiting = rig
+            .store
+            .memories()
+            .proposals(Some(ProposalStatus::Pending))
+            .await
+            .unwrap();
+        assert_eq!(waiting.len(), pending, "{memory_apply:?}: {waiting:?}");
+        let results: Vec<String> = asked
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                AgentEvent::ToolResult { result, .. } => Some(result.to_string()),
+                _ => None,
+            })
+            .collect();
+        let applied = memory_apply == MemoryApply::Immediate;
+        assert!(
+            results
+                .iter()
+                .all(|r| r.contains(&format!("\"applied\":{applied}"))),
+            "{memory_apply:?}: {results:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,10 +1,10 @@
 //! The tools' schemas per provider: golden files (insta) and the rules each provider enforces, checked on
 //! every object of every schema.
 
-use auren_agents::schema::for_provider;
+use auren_agents::schema::{for_provider, is_strict_ready};
 use auren_agents::tools::{ToolName, all_specs};
-use auren_gateway::ProviderKind;
-use serde_json::Value;
+use auren_gateway::{ProviderKind, SchemaAdherence};
+use serde_json::{Value, json};
 
 fn walk<'a>(v: &'a Value, out: &mut Vec<&'a serde_json::Map<String, Value>>) {
     if let Value::Object(o) = v {
@@ -131,4 +131,73 @@ fn anthropic_schemas_keep_optional_fields_optional() {
             .get("required")
             .is_none_or(|r| r.as_array().unwrap().is_empty())
     );
+}
+
+/// Every tool the coach offers qualifies for OpenAI's strict mode once transformed, so each is marked for
+/// `"strict": true`; Anthropic's shapes never are.
+#[test]
+fn openai_definitions_are_marked_strict_and_anthropic_ones_best_effort() {
+    for (kind, expected) in [
+        (ProviderKind::OpenAi, SchemaAdherence::Strict),
+        (ProviderKind::OpenAiCompatible, SchemaAdherence::Strict),
+        (ProviderKind::Anthropic, SchemaAdherence::BestEffort),
+    ] {
+        for def in for_provider(&all_specs(), kind) {
+            assert_eq!(def.adherence, expected, "{kind:?} {}", def.name);
+        }
+    }
+}
+
+/// Breaks one strict-mode rule in a schema.
+type Breaker = fn(&mut Value);
+
+/// The strict-mode check itself: each rule OpenAI enforces, broken once.
+#[test]
+fn a_schema_breaking_a_strict_rule_is_not_strict_ready() {
+    let ok = json!({
+        "type": "object",
+        "properties": {
+            "days": {"type": ["integer", "null"]},
+            "when": {"type": "object", "properties": {"day": {"type": "string", "format": "date"}},
+                     "required": ["day"], "additionalProperties": false},
+            "tags": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
+            "default": {"type": "string"}
+        },
+        "required": ["days", "when", "tags", "default"],
+        "additionalProperties": false
+    });
+    assert!(
+        is_strict_ready(&ok),
+        "a property named like a keyword is only a name"
+    );
+    let cases: [(&str, Breaker); 8] = [
+        ("root not an object", |v| v["type"] = json!("array")),
+        ("open root", |v| v["additionalProperties"] = json!(true)),
+        ("optional property", |v| {
+            v["required"] = json!(["days", "when", "tags"])
+        }),
+        ("open nested object", |v| {
+            v["properties"]["when"]
+                .as_object_mut()
+                .unwrap()
+                .remove("additionalProperties");
+        }),
+        ("default keyword", |v| {
+            v["properties"]["days"]["default"] = json!(7)
+        }),
+        ("oneOf", |v| {
+            v["properties"]["tags"]["items"] = json!({"oneOf": [{"type": "string"}]})
+        }),
+        ("unknown format", |v| {
+            v["properties"]["when"]["properties"]["day"]["format"] = json!("uint32")
+        }),
+        ("$ref", |v| {
+            v["properties"]["days"] = json!({"$ref": "#/$defs/Days"})
+        }),
+    ];
+    for (what, break_it) in cases {
+        let mut v = ok.clone();
+        break_it(&mut v);
+        assert!(!is_strict_ready(&v), "{what}: {v}");
+    }
 }

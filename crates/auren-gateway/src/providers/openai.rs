@@ -3,7 +3,9 @@
 //! llama.cpp server, vLLM, LM Studio, OpenRouter) at their own base URL.
 
 use super::{Decoder, EventStream, Provider, decode_sse, send, shorten};
-use crate::chat::{ChatRequest, FinishReason, Message, StreamEvent, ToolCall, Usage};
+use crate::chat::{
+    ChatRequest, FinishReason, Message, SchemaAdherence, StreamEvent, ToolCall, ToolDefinition, Usage,
+};
 use crate::error::{AttemptFailure, Cause};
 use crate::secrets::ApiKey;
 use futures::future::BoxFuture;
@@ -132,11 +134,7 @@ pub fn request_body(
     };
     object.insert(cap_field.into(), json!(max_tokens));
     if !request.tools.is_empty() {
-        let tools: Vec<Value> = request
-            .tools
-            .iter()
-            .map(|t| json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}))
-            .collect();
+        let tools: Vec<Value> = request.tools.iter().map(|t| tool(t, compatible)).collect();
         object.insert("tools".into(), Value::Array(tools));
     }
     if let Some(temperature) = request.temperature {
@@ -146,6 +144,23 @@ pub fn request_body(
         object.insert("stop".into(), json!(request.stop));
     }
     Ok(body)
+}
+
+/// One function tool. `strict` goes to OpenAI itself only when the schema qualifies (see
+/// [`SchemaAdherence`]); compatible servers never see the field.
+fn tool(definition: &ToolDefinition, compatible: bool) -> Value {
+    let mut function = json!({
+        "name": definition.name,
+        "description": definition.description,
+        "parameters": definition.parameters,
+    });
+    if !compatible
+        && definition.adherence == SchemaAdherence::Strict
+        && let Some(object) = function.as_object_mut()
+    {
+        object.insert("strict".into(), Value::Bool(true));
+    }
+    json!({"type": "function", "function": function})
 }
 
 #[derive(Deserialize)]

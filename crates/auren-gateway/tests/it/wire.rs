@@ -2,7 +2,9 @@
 
 use crate::support::{ANTHROPIC_KEY, OPENAI_KEY, drain, rig, text_of};
 use auren_fake_llm::{Reply, Script};
-use auren_gateway::{ChatRequest, FinishReason, Message, StreamEvent, ToolCall, ToolDefinition, Usage};
+use auren_gateway::{
+    ChatRequest, FinishReason, Message, SchemaAdherence, StreamEvent, ToolCall, ToolDefinition, Usage,
+};
 use serde_json::json;
 
 /// (route, model, path the server saw)
@@ -136,6 +138,7 @@ async fn streamed_tool_calls_in_each_format() {
                 name: "hrv_trend".into(),
                 description: "The daily trend of an HRV metric".into(),
                 parameters: json!({"type": "object", "properties": {"days": {"type": "integer"}, "metric": {"type": "string"}}}),
+                adherence: SchemaAdherence::BestEffort,
             }],
             ..ChatRequest::default()
         };
@@ -199,6 +202,46 @@ async fn streamed_tool_calls_in_each_format() {
             &sent.body["tools"][0]["function"]["parameters"]
         };
         assert_eq!(tool["properties"]["days"]["type"], json!("integer"), "{route}");
+    }
+}
+
+/// `strict: true` is OpenAI's alone and only for a schema its caller says qualifies: a compatible server
+/// (vLLM answers 400 to the unknown field) and Anthropic never get it, and best effort sends nothing.
+#[tokio::test]
+async fn strict_is_sent_to_openai_only_for_a_qualifying_schema() {
+    let closed = json!({
+        "type": "object",
+        "properties": {"days": {"type": ["integer", "null"]}},
+        "required": ["days"],
+        "additionalProperties": false
+    });
+    let table = [
+        ("openai:gpt-4.1", SchemaAdherence::Strict, Some(json!(true))),
+        ("openai:gpt-4.1", SchemaAdherence::BestEffort, None),
+        ("local:llama3.1", SchemaAdherence::Strict, None),
+        ("anthropic:claude-sonnet-4-5", SchemaAdherence::Strict, None),
+    ];
+    for (route, adherence, expected) in table {
+        let rig = rig().await;
+        let request = ChatRequest {
+            messages: vec![Message::user("Trend?")],
+            tools: vec![ToolDefinition {
+                name: "hrv_trend".into(),
+                description: "The daily trend".into(),
+                parameters: closed.clone(),
+                adherence,
+            }],
+            ..ChatRequest::default()
+        };
+        rig.gateway.chat(route, request).await.expect("answer");
+        let tool = &rig.fake.requests()[0].body["tools"][0];
+        let (strict, parameters) = if route.starts_with("anthropic") {
+            (tool.get("strict"), &tool["input_schema"])
+        } else {
+            (tool["function"].get("strict"), &tool["function"]["parameters"])
+        };
+        assert_eq!(strict, expected.as_ref(), "{route} {adherence:?}: {tool}");
+        assert_eq!(parameters, &closed, "{route}: the schema travels unchanged");
     }
 }
 
