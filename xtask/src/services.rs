@@ -182,7 +182,17 @@ pub fn ensure_broker_binary() -> anyhow::Result<PathBuf> {
     let home = broker_home();
     let binary = home.join("bin").join(BROKER_CRATE);
     let stamp_file = home.join("stamp");
-    if binary.is_file() && std::fs::read_to_string(&stamp_file).is_ok_and(|s| s == stamp()) {
+    let built = || binary.is_file() && std::fs::read_to_string(&stamp_file).is_ok_and(|s| s == stamp());
+    if built() {
+        return Ok(binary);
+    }
+    // Two runs at once (a test run and `services up`) would build it twice into one tree, and the first to
+    // finish would remove the tree under the second: one builds, the other waits and then finds it built.
+    std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
+    let lock_path = home.join("build.lock");
+    let lock = std::fs::File::create(&lock_path).with_context(|| format!("creating {}", lock_path.display()))?;
+    lock.lock().with_context(|| format!("locking {}", lock_path.display()))?;
+    if built() {
         return Ok(binary);
     }
     system::ensure_packages(&["cmake", "build-essential"])?;
