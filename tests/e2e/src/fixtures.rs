@@ -1,6 +1,7 @@
 //! What the end-to-end tests put in place before the app starts: a database with two months of morning
-//! readings, and a rules file with a mistake at a known line.
+//! readings, a recorded session, and a rules file with a mistake at a known line.
 
+use auren_engine::import::{ImportConfig, import_recording};
 use auren_engine::query::{BASELINE_LN_RMSSD, BASELINE_RESTING_HR};
 use auren_store::{Baseline, Store};
 use std::path::Path;
@@ -71,6 +72,31 @@ when = "avg(hr, 2m) > > 3"
 message = "never shown"
 "#;
 pub const INVALID_RULES_LINE: usize = 10;
+
+/// The shipped 5-minute reference recording of normal sinus rhythm.
+pub fn reference_recording() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/reference/nsr_5min.rr")
+}
+
+/// Stores [`reference_recording`] in `<data_dir>/auren.db` as a session that started an hour ago,
+/// through the live pipeline as the app's import does; returns the session's id.
+pub async fn seed_session(data_dir: &Path) -> anyhow::Result<i64> {
+    std::fs::create_dir_all(data_dir)?;
+    let store = Store::open(&data_dir.join("auren.db")).await?;
+    let started = (today() * 86_400_000).max(now_ms() - 3_600_000);
+    let rules = auren_cep::compile(auren_cep::DEFAULT_RULES)
+        .map_err(|problems| anyhow::anyhow!("the default rules do not compile: {problems:?}"))?;
+    let config = ImportConfig::new(started, rules, auren_cep::Baselines::new());
+    let summary = import_recording(&store, &reference_recording(), config).await?;
+    store.close().await;
+    Ok(summary.session_id)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,10 @@ import { render } from "solid-js/web";
 import type { ChatBackend, SearchHit, StoredMessage } from "./backend";
 import { splitBlocks, toDom, toSafeNodes, type ClaimMark } from "./markdown";
 import { MemoryPanel } from "./MemoryPanel";
-import { applyEvent, formatCost, formatTokens, newTurn, SPECIALIST_NAMES, stopTurn, type ChatEvent, type Step, type TurnView } from "./turn";
+import { applyEvent, formatCost, formatTokens, guardOfSteps, newTurn, SPECIALIST_NAMES, stopTurn, type ChatEvent, type GuardKind, type Step, type TurnView } from "./turn";
+
+/** Error codes after which no `done` follows: the turn could not run or be stored. */
+const TERMINAL_ERRORS = new Set(["turn_failed"]);
 
 /** Mounts the chat into `root`; returns the unmount function the shell's router calls. */
 export function mountChat(root: HTMLElement, backend: ChatBackend, conversation: number | null): () => void {
@@ -36,7 +39,9 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     const events = queue;
     queue = [];
     setLive((l) => (l && l.turn.status !== "stopped" ? { ...l, turn: events.reduce(applyEvent, l.turn) } : l));
-    if (events.some((e) => e.type === "done" || e.type === "error")) void finishTurn();
+    // A model error is not the end (the offline analyst answers next); `done`, or a turn that failed
+    // outright, is.
+    if (events.some((e) => e.type === "done" || (e.type === "error" && TERMINAL_ERRORS.has(e.code)))) void finishTurn();
   };
   const onEvent = (ev: ChatEvent) => {
     queue.push(ev);
@@ -53,18 +58,22 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     try {
       const started = await b.send({ conversation: current(), text, replaces }, onEvent);
       setLive((l) => (l ? { ...l, id: started.turn } : l));
+      // Stop pressed before the turn had an id: cancel it now.
+      if (live()?.turn.status === "stopped") void b.cancel(started.turn);
       if (current() !== started.conversation) setCurrent(started.conversation);
       // The new branch becomes the one shown once it is stored.
       setLeaf(null);
     } catch (e) {
-      onEvent({ type: "error", code: "internal", message: String(e) });
+      onEvent({ type: "error", code: "turn_failed", message: String(e) });
     }
   };
   const stop = () => {
     const l = live();
     if (!l || l.turn.status !== "streaming") return;
     setLive({ ...l, turn: stopTurn(l.turn) });
-    if (l.id !== null) void b.cancel(l.id).finally(() => void finishTurn());
+    // The turn still ends with its `done` event (the stored answer is what streamed): finishing here
+    // would swap the frozen text for a list read before the answer is stored.
+    if (l.id !== null) b.cancel(l.id).catch(() => void finishTurn());
   };
 
   const keys = (e: KeyboardEvent) => {
@@ -110,7 +119,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
           {(found) => (
             <ul class="chat-hits" data-testid="chat-hits">
               <For each={found()}>{(hit) => (
-                <li><a href={`#/chat/${hit.conversation}`} onClick={(e) => { e.preventDefault(); setCurrent(hit.conversation); setLeaf(hit.message); setHits(null); }}>
+                <li data-testid="chat-hit" data-conversation={hit.conversation} data-message={hit.message}><a href={`#/chat/${hit.conversation}`} onClick={(e) => { e.preventDefault(); setCurrent(hit.conversation); setLeaf(hit.message); setHits(null); }}>
                   <strong>{hit.title}</strong> <span class="muted small">{hit.snippet}</span></a></li>)}
               </For>
             </ul>)}
@@ -138,17 +147,27 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
 }
 
 function ConversationActions(props: { backend: ChatBackend; id: number; title: string; changed: () => void }): JSX.Element {
+  // Said in the page, not in a modal alert: it stays readable, and a failed export says why.
+  const [said, setSaid] = createSignal<{ ok: boolean; text: string } | null>(null);
   const save = async (format: "markdown" | "json") => {
-    const path = await props.backend.exportConversation(props.id, format);
-    alert(`Exported to ${path}`);
+    try {
+      setSaid({ ok: true, text: `Exported to ${await props.backend.exportConversation(props.id, format)}` });
+    } catch (e) {
+      setSaid({ ok: false, text: `Export failed: ${e instanceof Error ? e.message : String((e as { message?: string }).message ?? e)}` });
+    }
   };
   return (
+    <>
+    <Show when={said()}>{(s) => (
+      <span class={`small ${s().ok ? "muted" : "chip chip-bad"}`} data-testid="chat-export-result" data-ok={String(s().ok)} aria-live="polite">{s().text}</span>)}
+    </Show>
     <span class="chat-actions">
       <button class="btn btn-chip" title="Rename" onClick={async () => { const t = prompt("Title", props.title); if (t) { await props.backend.rename(props.id, t); props.changed(); } }}>✎</button>
-      <button class="btn btn-chip" title="Export Markdown" onClick={() => void save("markdown")}>MD</button>
-      <button class="btn btn-chip" title="Export JSON" onClick={() => void save("json")}>JSON</button>
+      <button class="btn btn-chip" title="Export Markdown" data-testid="chat-export-md" onClick={() => void save("markdown")}>MD</button>
+      <button class="btn btn-chip" title="Export JSON" data-testid="chat-export-json" onClick={() => void save("json")}>JSON</button>
       <button class="btn btn-chip" title="Delete" onClick={async () => { if (confirm("Delete this conversation?")) { await props.backend.remove(props.id); props.changed(); } }}>🗑</button>
     </span>
+    </>
   );
 }
 
@@ -192,7 +211,7 @@ function MessageView(props: { message: StoredMessage; onBranch: (id: number) => 
   }
   const turn: TurnView = {
     ...newTurn(), specialist: m.specialist, steps: m.steps, text: m.text, claims: m.claims, offline: m.offline,
-    usage: m.usage ?? newTurn().usage, status: "done",
+    usage: m.usage ?? newTurn().usage, status: "done", guard: guardOfSteps(m.steps),
   };
   return (
     <div data-testid="msg-assistant" data-id={m.id}>
@@ -206,6 +225,8 @@ function MessageView(props: { message: StoredMessage; onBranch: (id: number) => 
 
 function TurnBlock(props: { turn: TurnView; local: boolean; model?: string | null }): JSX.Element {
   const t = () => props.turn;
+  // Live: Stop was pressed; stored: the turn ended on the cancel guard.
+  const stopped = () => t().status === "stopped" || t().guard?.guard === "cancelled";
   return (
     <div class="msg msg-assistant" data-status={t().status}>
       <div class="msg-head">
@@ -219,9 +240,22 @@ function TurnBlock(props: { turn: TurnView; local: boolean; model?: string | nul
         </details>
       </Show>
       <Answer text={t().text} claims={t().claims} />
-      <Show when={t().guard}>{(g) => <div class="note" data-testid="turn-guard" data-guard={g().guard}>{g().message}</div>}</Show>
+      <Show when={t().guard?.guard !== "cancelled" && t().guard}>{(g) => <GuardNote guard={g().guard} message={g().message} />}</Show>
       <Show when={t().error}>{(e) => <BudgetOrError code={e().code} message={e().message} />}</Show>
-      <Show when={t().status === "stopped"}><div class="muted small" data-testid="turn-stopped">Stopped.</div></Show>
+      <Show when={stopped()}><div class="muted small" data-testid="turn-stopped">Stopped.</div></Show>
+    </div>
+  );
+}
+
+/** Why the model stopped; a budget refusal also says that nothing was sent and what the ways on are. */
+function GuardNote(props: { guard: GuardKind; message: string }): JSX.Element {
+  return (
+    <div class="note" data-testid="turn-guard" data-guard={props.guard}>
+      {props.message}
+      <Show when={props.guard === "budget"}>
+        <div class="small" data-testid="budget-ways">Nothing was sent to the model; the offline analyst answered from your data. Ways on: keep
+          the offline answer, switch to a local model, or raise the budget in Settings → AI.</div>
+      </Show>
     </div>
   );
 }

@@ -94,7 +94,7 @@ export function MemoryPanel(props: { backend?: MemoryBackend }): JSX.Element {
 
 function MemoryItem(props: { memory: Memory; readOnly: boolean; backend: MemoryBackend; act: (w: Promise<void>) => Promise<void> }): JSX.Element {
   const m = props.memory;
-  const [mode, setMode] = createSignal<"view" | "edit" | "retract">("view");
+  const [mode, setMode] = createSignal<"view" | "edit" | "retract" | "forget">("view");
   let text: HTMLInputElement | undefined;
   let reason: HTMLInputElement | undefined;
   const submit = () => {
@@ -117,17 +117,24 @@ function MemoryItem(props: { memory: Memory; readOnly: boolean; backend: MemoryB
           <span class="chat-actions-inline">
             <button class="btn btn-chip" data-testid="memory-edit" onClick={() => setMode("edit")}>Edit</button>
             <button class="btn btn-chip" data-testid="memory-retract" onClick={() => setMode("retract")}>Retract</button>
-            <button class="btn btn-chip" data-testid="memory-forget"
-              onClick={() => { if (confirm(`Forget "${m.text}" and every earlier version? This cannot be undone.`)) void props.act(props.backend.forget(m.id)); }}>Forget</button>
+            <button class="btn btn-chip" data-testid="memory-forget" onClick={() => setMode("forget")}>Forget</button>
           </span>}>
-          <form class="memory-form" onSubmit={(e) => { e.preventDefault(); submit(); }}>
+          {/* Asked in the panel, not in a modal confirm(): the question sits next to what it is about. */}
+          <Show when={mode() === "forget"} fallback={<form class="memory-form" onSubmit={(e) => { e.preventDefault(); submit(); }}>
             <Show when={mode() === "edit"}>
               <input ref={text} class="wide" data-testid="memory-edit-text" value={m.text} aria-label="New text" />
             </Show>
             <input ref={reason} class="wide" data-testid="memory-reason" placeholder="Reason" aria-label="Reason" required />
             <button class="btn btn-chip btn-primary" type="submit" data-testid="memory-save">{mode() === "edit" ? "Save" : "Retract"}</button>
             <button class="btn btn-chip" type="button" data-testid="memory-cancel" onClick={() => setMode("view")}>Cancel</button>
-          </form>
+          </form>}>
+            <div class="memory-form" data-testid="memory-forget-ask">
+              <span class="small">Forget this and every earlier version, everywhere it was quoted? This cannot be undone.</span>
+              <button class="btn btn-chip btn-primary" data-testid="memory-forget-confirm"
+                onClick={() => { setMode("view"); void props.act(props.backend.forget(m.id)); }}>Forget</button>
+              <button class="btn btn-chip" data-testid="memory-cancel" onClick={() => setMode("view")}>Cancel</button>
+            </div>
+          </Show>
         </Show>
       </Show>
     </div>

@@ -90,6 +90,23 @@ export function applyEvent(turn: TurnView, ev: ChatEvent): TurnView {
   }
 }
 
+/** The guard that ended a stored turn, read back from its steps ("guard" steps carry {guard, message}):
+ * a stored answer shows a budget refusal or a Stop as the live one did. */
+export function guardOfSteps(steps: Step[]): { guard: GuardKind; message: string } | null {
+  for (const s of steps) {
+    if (s.kind !== "other" || s.name !== "guard") continue;
+    const p = s.payload as { guard?: unknown; message?: unknown } | null;
+    if (p && typeof p.guard === "string" && Object.prototype.hasOwnProperty.call(GUARD_KINDS, p.guard)) {
+      return { guard: p.guard as GuardKind, message: typeof p.message === "string" ? p.message : "" };
+    }
+  }
+  return null;
+}
+
+const GUARD_KINDS: Record<GuardKind, true> = {
+  model_calls: true, handoffs: true, repeated_tool_call: true, ping_pong: true, time_budget: true, cancelled: true, budget: true,
+};
+
 /** Stop pressed: the text freezes as it is; later text events are ignored by the view. */
 export function stopTurn(turn: TurnView): TurnView {
   return turn.status === "streaming" ? { ...turn, status: "stopped" } : turn;

@@ -1,6 +1,6 @@
 // The chat turn model: events fold into what the window shows, Stop freezes the text, the meter formats.
 import { describe, expect, it } from "vitest";
-import { applyEvent, formatCost, formatTokens, newTurn, stopTurn, type ChatEvent } from "../chat/turn";
+import { applyEvent, formatCost, formatTokens, guardOfSteps, newTurn, stopTurn, type ChatEvent, type Step } from "../chat/turn";
 
 const usage = { input_tokens: 1200, output_tokens: 80, cost_usd: 0.00042, estimated: false, model_calls: 2 };
 
@@ -46,4 +46,19 @@ describe("cost meter", () => {
     [usage, true, true, "local · $0"],
   ])("%o local=%s streaming=%s → %s", (u, local, streaming, want) => expect(formatCost(u, local, streaming)).toBe(want));
   it("formats tokens", () => expect(formatTokens(usage)).toBe("1,200 in · 80 out"));
+});
+
+describe("guard of a stored turn", () => {
+  const other = (name: string, payload: unknown): Step => ({ kind: "other", name, payload });
+  const request: Step = { kind: "request", model: "openai:gpt-4.1", body: "{}" };
+  it.each<[string, Step[], ReturnType<typeof guardOfSteps>]>([
+    ["no steps", [], null],
+    ["a budget refusal", [other("routed", {}), other("guard", { guard: "budget", message: "refused" })], { guard: "budget", message: "refused" }],
+    ["a Stop after a request", [request, other("guard", { guard: "cancelled", message: "the turn was cancelled" })], { guard: "cancelled", message: "the turn was cancelled" }],
+    ["a guard without a message", [other("guard", { guard: "time_budget" })], { guard: "time_budget", message: "" }],
+    ["an unknown guard name", [other("guard", { guard: "rm -rf", message: "x" })], null],
+    ["a name inherited by every object", [other("guard", { guard: "constructor", message: "x" })], null],
+    ["an error step is not a guard", [other("error", { code: "model_unavailable", message: "down" })], null],
+    ["a payload that is not an object", [other("guard", "budget")], null],
+  ])("%s", (_, steps, want) => expect(guardOfSteps(steps)).toEqual(want));
 });

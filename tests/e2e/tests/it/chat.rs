@@ -1,35 +1,52 @@
 //! The chat window in the real webview: the offline analyst answers from the person's own data with the
 //! value the Morning view shows; hostile model output runs nothing and fetches nothing, and a made-up
-//! number is marked unverified.
+//! number is marked unverified. The helpers here (a gateway.toml pointing at the fake provider, asking,
+//! reading answers) serve the other chat journeys too.
 
 use auren_e2e::{AppFolders, Rig, fixtures, testid};
 use auren_fake_llm::{FakeLlm, Reply, Script};
 use std::ffi::OsString;
 
-const KEY_VAR: &str = "AUREN_E2E_OPENAI_KEY";
+pub(crate) const KEY_VAR: &str = "AUREN_E2E_OPENAI_KEY";
+/// The model every question is routed to, and whose bundled price the meter must show.
+pub(crate) const MODEL: &str = "gpt-4.1";
 
-/// A gateway.toml routing every question to the fake provider.
-fn gateway_config(folders: &AppFolders, fake: &FakeLlm) -> anyhow::Result<OsString> {
+/// A gateway.toml routing every question to the fake provider's [`MODEL`]; `extra` adds whole sections
+/// (`[timeouts]`, `[budget]`).
+pub(crate) fn gateway_config(folders: &AppFolders, fake: &FakeLlm, extra: &str) -> anyhow::Result<OsString> {
     let path = folders.root().join("gateway.toml");
     std::fs::write(
         &path,
         format!(
             "default_model = \"smart\"\n\n[retry]\nmax_retries = 0\n\n[[provider]]\nname = \"openai\"\nkind = \"openai\"\n\
-             base_url = \"{}\"\napi_key_env = \"{KEY_VAR}\"\n\n[alias.smart]\nroutes = [\"openai:gpt-4.1\"]\n",
+             base_url = \"{}\"\napi_key_env = \"{KEY_VAR}\"\n\n[alias.smart]\nroutes = [\"openai:{MODEL}\"]\n\n{extra}",
             fake.openai_base_url()
         ),
     )?;
     Ok(path.into_os_string())
 }
 
-async fn ask(rig: &Rig, question: &str) -> anyhow::Result<()> {
+/// Starts the app with the fake provider set up (and `extra` gateway sections) over `folders`.
+pub(crate) async fn launch_with_fake(
+    folders: &AppFolders,
+    fake: &FakeLlm,
+    extra: &str,
+    name: &str,
+) -> anyhow::Result<Rig> {
+    let mut env = folders.env();
+    env.push(("AUREN_GATEWAY_CONFIG", gateway_config(folders, fake, extra)?));
+    env.push((KEY_VAR, OsString::from("sk-e2e-0000")));
+    Rig::launch(&auren_e2e::app_under_test(), &env, name).await
+}
+
+pub(crate) async fn ask(rig: &Rig, question: &str) -> anyhow::Result<()> {
     rig.click("nav-chat").await?;
     let input = rig.find("chat-input").await?;
     rig.type_text(&input, &format!("{question}\n")).await
 }
 
-/// The text of the newest answer once `done`, as shown.
-async fn answer_when(rig: &Rig, status: &str) -> anyhow::Result<String> {
+/// The text of the newest answer once it shows `status`.
+pub(crate) async fn answer_when(rig: &Rig, status: &str) -> anyhow::Result<String> {
     let css = format!(".msg-assistant[data-status={status}] {}", testid("answer"));
     rig.poll("the answer", auren_e2e::DEFAULT_WAIT, || async {
         let found = rig.find_all(&css).await?;
@@ -39,6 +56,37 @@ async fn answer_when(rig: &Rig, status: &str) -> anyhow::Result<String> {
         }
     })
     .await
+}
+
+/// Waits until `count` answers are stored and shown (the live turn replaced by the stored message).
+pub(crate) async fn stored_answers(rig: &Rig, count: usize) -> anyhow::Result<()> {
+    let what = format!("{count} stored answer(s)");
+    rig.poll(&what, auren_e2e::DEFAULT_WAIT, || async {
+        let stored = rig.find_all(&testid("msg-assistant")).await?;
+        let live = rig.find_all(".chat-messages > .msg-assistant").await?;
+        Ok((stored.len() >= count && live.is_empty()).then_some(()))
+    })
+    .await
+}
+
+/// The `textContent` of every element matching `css`, hidden ones (closed `<details>`) included.
+pub(crate) async fn text_contents(rig: &Rig, css: &str) -> anyhow::Result<Vec<String>> {
+    let found = rig
+        .client()
+        .execute(
+            "return Array.from(document.querySelectorAll(arguments[0])).map((e) => e.textContent);",
+            vec![css.into()],
+        )
+        .await?;
+    Ok(found
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 pub async fn offline_analyst_answers_with_the_mornings_value() -> anyhow::Result<()> {
@@ -81,7 +129,7 @@ pub async fn hostile_output_runs_nothing_and_made_up_numbers_are_marked() -> any
     fake.set_default(Script::Reply(Reply::text([hostile]).with_usage(120, 30)));
     let folders = AppFolders::new()?;
     let mut env = folders.env();
-    env.push(("AUREN_GATEWAY_CONFIG", gateway_config(&folders, &fake)?));
+    env.push(("AUREN_GATEWAY_CONFIG", gateway_config(&folders, &fake, "")?));
     env.push((KEY_VAR, OsString::from("sk-e2e-0000")));
     let rig = Rig::launch(&auren_e2e::app_under_test(), &env, "chat-hostile").await?;
 
@@ -123,4 +171,96 @@ pub async fn hostile_output_runs_nothing_and_made_up_numbers_are_marked() -> any
     })
     .await?;
     rig.close().await
+}
+
+pub async fn a_clicked_grounded_number_opens_the_session_showing_that_value() -> anyhow::Result<()> {
+    let folders = AppFolders::new()?;
+    let session = fixtures::seed_session(&folders.data).await?;
+    let mut env = folders.env();
+    env.push((
+        "AUREN_GATEWAY_CONFIG",
+        folders.root().join("absent.toml").into_os_string(),
+    ));
+    let rig = Rig::launch(&auren_e2e::app_under_test(), &env, "chat-claim-link").await?;
+
+    let (clicked, figure) = rig
+        .step("grounded-claim", async {
+            ask(&rig, "How was my last session?").await?;
+            answer_when(&rig, "done").await?;
+            let route = format!("#/history/{session}");
+            let claims = rig
+                .find_all(&format!(
+                    "[data-testid=claim][data-grounded=true][href=\"{route}\"]"
+                ))
+                .await?;
+            let claim = claims
+                .first()
+                .ok_or_else(|| anyhow::anyhow!("no grounded claim links to {route}"))?;
+            let text = claim.text().await?;
+            let figure = StatedFigure::read(&text)
+                .ok_or_else(|| anyhow::anyhow!("the claim {text:?} holds no number with a unit"))?;
+            claim.click().await?;
+            Ok((text, figure))
+        })
+        .await?;
+    rig.step("session-shows-it", async {
+        rig.poll("the session's metrics", auren_e2e::DEFAULT_WAIT, || async {
+            let hash = rig.client().execute("return location.hash;", Vec::new()).await?;
+            if hash != format!("#/history/{session}").as_str() {
+                return Ok(None);
+            }
+            let mut shown = Vec::new();
+            for row in rig.find_all(&testid("session-metric")).await? {
+                let cells = row.find_all(fantoccini::Locator::Css("td")).await?;
+                if let [value, unit] = cells.as_slice() {
+                    shown.push((value.text().await?, unit.text().await?));
+                }
+            }
+            if shown.is_empty() {
+                return Ok(None);
+            }
+            anyhow::ensure!(
+                shown.iter().any(|(value, unit)| figure.states(value, unit)),
+                "the session shows no value stated as {clicked:?}: {shown:?}"
+            );
+            Ok(Some(()))
+        })
+        .await
+    })
+    .await?;
+    rig.close().await
+}
+
+/// A number as an answer states it ("101 ms"): its value, how many decimals were written, and the unit.
+#[derive(Debug)]
+struct StatedFigure {
+    value: f64,
+    decimals: usize,
+    unit: String,
+}
+
+impl StatedFigure {
+    fn read(text: &str) -> Option<StatedFigure> {
+        let digits: String = text
+            .chars()
+            .skip_while(|c| !c.is_ascii_digit())
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let unit = text[text.find(&digits)? + digits.len()..].trim().to_owned();
+        Some(StatedFigure {
+            value: digits.parse().ok()?,
+            decimals: digits.split_once('.').map_or(0, |(_, d)| d.len()),
+            unit,
+        })
+    }
+
+    /// Whether a shown value in `unit` is this figure: the same unit, and it rounds to the stated digits
+    /// (how the grounding matched the claim to its receipt).
+    fn states(&self, shown: &str, unit: &str) -> bool {
+        let Ok(shown) = shown.trim().parse::<f64>() else {
+            return false;
+        };
+        let scale = 10f64.powi(self.decimals as i32);
+        unit.trim() == self.unit && ((shown * scale).round() - self.value * scale).abs() < 0.5
+    }
 }

@@ -7,6 +7,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod chat;
+mod chat_history;
+mod chat_turns;
 mod live_session;
 mod rules_and_settings;
 
@@ -27,6 +29,51 @@ const TESTS: &[(&str, TestBody, Duration)] = &[
     (
         "hostile_output_runs_nothing_and_made_up_numbers_are_marked",
         || Box::pin(chat::hostile_output_runs_nothing_and_made_up_numbers_are_marked()),
+        Duration::from_secs(180),
+    ),
+    (
+        "stop_freezes_the_text_and_the_provider_sees_the_disconnect",
+        || Box::pin(chat_turns::stop_freezes_the_text_and_the_provider_sees_the_disconnect()),
+        Duration::from_secs(180),
+    ),
+    (
+        "the_cost_meter_shows_the_exact_price_of_the_scripted_usage",
+        || Box::pin(chat_turns::the_cost_meter_shows_the_exact_price_of_the_scripted_usage()),
+        Duration::from_secs(180),
+    ),
+    (
+        "a_budget_refusal_sends_nothing_and_shows_the_ways_on",
+        || Box::pin(chat_turns::a_budget_refusal_sends_nothing_and_shows_the_ways_on()),
+        Duration::from_secs(180),
+    ),
+    (
+        "tool_steps_are_the_calls_issued_and_the_shown_payload_is_what_was_received",
+        || Box::pin(chat_turns::tool_steps_are_the_calls_issued_and_the_shown_payload_is_what_was_received()),
+        Duration::from_secs(180),
+    ),
+    (
+        "a_red_flag_referral_shows_while_the_server_hangs",
+        || Box::pin(chat_turns::a_red_flag_referral_shows_while_the_server_hangs()),
+        Duration::from_secs(180),
+    ),
+    (
+        "search_finds_words_in_messages_and_the_export_holds_the_turn",
+        || Box::pin(chat_history::search_finds_words_in_messages_and_the_export_holds_the_turn()),
+        Duration::from_secs(180),
+    ),
+    (
+        "edit_and_resend_sends_nothing_of_the_abandoned_branch",
+        || Box::pin(chat_history::edit_and_resend_sends_nothing_of_the_abandoned_branch()),
+        Duration::from_secs(180),
+    ),
+    (
+        "a_forgotten_memory_is_absent_from_the_next_request",
+        || Box::pin(chat_history::a_forgotten_memory_is_absent_from_the_next_request()),
+        Duration::from_secs(180),
+    ),
+    (
+        "a_clicked_grounded_number_opens_the_session_showing_that_value",
+        || Box::pin(chat::a_clicked_grounded_number_opens_the_session_showing_that_value()),
         Duration::from_secs(180),
     ),
     (

@@ -1,0 +1,290 @@
+//! What the chat window keeps: search (Ctrl+K) finds words inside messages and the export holds the
+//! specialist, model, tokens, cost and citations; edit-and-resend sends nothing of the abandoned branch;
+//! a forgotten memory is absent from the next request.
+
+use auren_e2e::{AppFolders, fixtures, testid};
+use auren_fake_llm::{FakeLlm, Reply, Script, Step};
+use auren_gateway::PriceTable;
+use auren_store::Store;
+use auren_store::memory::{MemoryKind, NewMemory, Provenance};
+use fantoccini::Locator;
+use fantoccini::key::Key;
+
+use crate::chat::{MODEL, ask, launch_with_fake, stored_answers, text_contents};
+
+pub async fn search_finds_words_in_messages_and_the_export_holds_the_turn() -> anyhow::Result<()> {
+    let (input, output) = (1_200, 300);
+    let fake = FakeLlm::start().await?;
+    // Today's seeded lnRMSSD is 3.5 + 0.4: stated with two decimals it is grounded by the readiness receipt.
+    fake.set_default(Script::Reply(
+        Reply::text([
+            "Zanzibar intervals suit you: ",
+            "your lnRMSSD 3.90 today is high.",
+        ])
+        .with_usage(input, output),
+    ));
+    let folders = AppFolders::new()?;
+    fixtures::seed_morning_history(&folders.data, fixtures::today()).await?;
+    let rig = launch_with_fake(&folders, &fake, "", "chat-search-export").await?;
+
+    rig.step("answer", async {
+        ask(&rig, "How is my readiness today?").await?;
+        stored_answers(&rig, 1).await
+    })
+    .await?;
+    rig.step("search", async {
+        rig.click("chat-new").await?;
+        let input = rig.find("chat-input").await?;
+        input
+            .send_keys(&format!("{}k{}", char::from(Key::Control), char::from(Key::Null)))
+            .await?;
+        let focused = rig
+            .client()
+            .execute(
+                "return document.activeElement?.dataset.testid ?? null;",
+                Vec::new(),
+            )
+            .await?;
+        anyhow::ensure!(
+            focused == "chat-search",
+            "Ctrl+K focused {focused}, not the search"
+        );
+        let search = rig.find("chat-search").await?;
+        rig.type_text(&search, "zanzibar").await?;
+        let hit = rig
+            .poll("a search hit", auren_e2e::DEFAULT_WAIT, || async {
+                for hit in rig.find_all(&testid("chat-hit")).await? {
+                    if hit.text().await?.contains("Zanzibar") {
+                        return Ok(Some(hit));
+                    }
+                }
+                Ok(None)
+            })
+            .await?;
+        hit.find(Locator::Css("a")).await?.click().await?;
+        rig.poll("the found message shown", auren_e2e::DEFAULT_WAIT, || async {
+            let shown = rig.text("chat-messages").await?;
+            Ok(shown.contains("Zanzibar intervals").then_some(()))
+        })
+        .await
+    })
+    .await?;
+    rig.step("export", async {
+        rig.click("chat-export-json").await?;
+        let said = rig.text("chat-export-result").await?;
+        let path = said
+            .strip_prefix("Exported to ")
+            .ok_or_else(|| anyhow::anyhow!("the export said {said:?}"))?;
+        let export: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+        let answer = &export["messages"][1];
+        anyhow::ensure!(
+            answer["role"] == "assistant",
+            "no answer in the export: {export:#}"
+        );
+        anyhow::ensure!(
+            answer["specialist"] == "analyst",
+            "specialist: {}",
+            answer["specialist"]
+        );
+        anyhow::ensure!(
+            answer["model"] == format!("openai:{MODEL}"),
+            "model: {}",
+            answer["model"]
+        );
+        let calls = fake.requests().len() as u64;
+        let usage = &answer["usage"];
+        anyhow::ensure!(
+            usage["tokens_in"] == input * calls && usage["tokens_out"] == output * calls,
+            "tokens: {usage}"
+        );
+        let price = PriceTable::bundled()
+            .price(MODEL)
+            .ok_or_else(|| anyhow::anyhow!("no bundled price for {MODEL}"))?;
+        let dollars = price.cost(input * calls, 0, output * calls).as_dollars();
+        let cost = usage["cost_usd"].as_f64().unwrap_or(f64::NAN);
+        anyhow::ensure!(
+            (cost - dollars).abs() < 1e-12,
+            "cost {cost}, the usage costs {dollars}"
+        );
+        let cited: Vec<&str> = answer["receipts"]
+            .as_array()
+            .map(|ids| ids.iter().filter_map(|id| id.as_str()).collect())
+            .unwrap_or_default();
+        anyhow::ensure!(!cited.is_empty(), "the answer cites no receipt: {answer:#}");
+        let exported: Vec<&str> = export["receipts"]
+            .as_array()
+            .map(|rs| rs.iter().filter_map(|r| r["id"].as_str()).collect())
+            .unwrap_or_default();
+        anyhow::ensure!(
+            cited.iter().all(|id| exported.contains(id)),
+            "cited {cited:?}, exported {exported:?}"
+        );
+        let claims = answer["claims"].as_array().cloned().unwrap_or_default();
+        let grounded: Vec<_> = claims.iter().filter(|c| c["grounded"] == true).collect();
+        anyhow::ensure!(
+            grounded
+                .iter()
+                .any(|c| c["text"].as_str().is_some_and(|t| t.contains("3.90"))),
+            "the lnRMSSD 3.90 is not a grounded claim: {claims:?}"
+        );
+        for claim in grounded {
+            let receipt = claim["receipt"].as_str().unwrap_or_default();
+            anyhow::ensure!(
+                exported.contains(&receipt),
+                "claim {claim} cites a receipt not exported"
+            );
+        }
+        Ok(())
+    })
+    .await?;
+    rig.close().await
+}
+
+pub async fn edit_and_resend_sends_nothing_of_the_abandoned_branch() -> anyhow::Result<()> {
+    let fake = FakeLlm::start().await?;
+    let reply = |text: &str| Step::any(Script::Reply(Reply::text([text])));
+    fake.expect([
+        reply("Hills on Tuesday suit you."),
+        reply("Sprints belong on Thursday."),
+        reply("Tempo runs fit on Saturday."),
+    ]);
+    let folders = AppFolders::new()?;
+    let rig = launch_with_fake(&folders, &fake, "", "chat-edit").await?;
+
+    rig.step("two-turns", async {
+        ask(&rig, "Should I train hills on Tuesday?").await?;
+        stored_answers(&rig, 1).await?;
+        let input = rig.find("chat-input").await?;
+        rig.type_text(&input, "Should I add sprints to my plan?\n")
+            .await?;
+        stored_answers(&rig, 2).await
+    })
+    .await?;
+    rig.step("edit-second", async {
+        let questions = rig.find_all(&testid("msg-user")).await?;
+        let second = questions
+            .get(1)
+            .ok_or_else(|| anyhow::anyhow!("{} question(s) shown", questions.len()))?;
+        second
+            .find(Locator::Css(&testid("msg-edit")))
+            .await?
+            .click()
+            .await?;
+        let area = second.find(Locator::Css("textarea")).await?;
+        area.clear().await?;
+        rig.type_text(&area, "Should I add tempo runs to my plan?\n")
+            .await?;
+        rig.poll("the new branch's answer", auren_e2e::DEFAULT_WAIT, || async {
+            let answers =
+                text_contents(&rig, &format!("{} {}", testid("msg-assistant"), testid("answer"))).await?;
+            Ok(answers
+                .last()
+                .is_some_and(|a| a.contains("Tempo runs"))
+                .then_some(answers))
+        })
+        .await?;
+        fake.verify().map_err(|v| anyhow::anyhow!("{v:?}"))?;
+        let switch = rig.find_all(&testid("branch-switch")).await?;
+        let mut labels = Vec::new();
+        for s in &switch {
+            labels.push(s.text().await?);
+        }
+        anyhow::ensure!(
+            labels.iter().any(|l| l.contains("2/2")),
+            "branch switches show {labels:?}"
+        );
+        let requests = fake.requests();
+        let resent = requests
+            .get(2)
+            .ok_or_else(|| anyhow::anyhow!("{} request(s)", requests.len()))?
+            .body
+            .to_string();
+        anyhow::ensure!(
+            resent.contains("tempo runs"),
+            "the edited question was not sent: {resent}"
+        );
+        // The kept branch is context; the abandoned one is not.
+        for kept in ["hills on Tuesday", "Hills on Tuesday suit you."] {
+            anyhow::ensure!(
+                resent.contains(kept),
+                "the kept exchange is missing ({kept:?}): {resent}"
+            );
+        }
+        for abandoned in ["sprints", "Sprints belong on Thursday"] {
+            anyhow::ensure!(
+                !resent.contains(abandoned),
+                "the abandoned branch was sent ({abandoned:?}): {resent}"
+            );
+        }
+        Ok(())
+    })
+    .await?;
+    rig.close().await
+}
+
+pub async fn a_forgotten_memory_is_absent_from_the_next_request() -> anyhow::Result<()> {
+    const GOAL: &str = "Run the Berlin marathon in September";
+    let fake = FakeLlm::start().await?;
+    fake.set_default(Script::Reply(Reply::text(["Start slow and stay even."])));
+    let folders = AppFolders::new()?;
+    let store = Store::open(&folders.data.join("auren.db")).await?;
+    let now = fixtures::today() * 86_400_000;
+    store
+        .memories()
+        .remember(
+            &NewMemory {
+                kind: MemoryKind::Goal,
+                text: GOAL.to_owned(),
+                provenance: Provenance::Person,
+                importance: 0.9,
+                valid_from: now,
+            },
+            now,
+        )
+        .await?;
+    store.close().await;
+    let rig = launch_with_fake(&folders, &fake, "", "chat-forget").await?;
+
+    rig.step("remembered", async {
+        ask(&rig, "How should I pace the marathon?").await?;
+        stored_answers(&rig, 1).await?;
+        let sent = fake
+            .requests()
+            .first()
+            .map(|r| r.body.to_string())
+            .unwrap_or_default();
+        anyhow::ensure!(sent.contains("Berlin"), "the memory was not in the brief: {sent}");
+        Ok(())
+    })
+    .await?;
+    rig.step("forget", async {
+        rig.click("memory-toggle").await?;
+        let item = rig.find("memory-item").await?;
+        anyhow::ensure!(
+            item.text().await?.contains(GOAL),
+            "the memory panel shows {:?}",
+            item.text().await?
+        );
+        item.find(Locator::Css(&testid("memory-forget")))
+            .await?
+            .click()
+            .await?;
+        rig.click("memory-forget-confirm").await?;
+        rig.find("memory-empty").await?;
+        Ok(())
+    })
+    .await?;
+    rig.step("absent", async {
+        let input = rig.find("chat-input").await?;
+        rig.type_text(&input, "How should I pace the marathon in the heat?\n")
+            .await?;
+        stored_answers(&rig, 2).await?;
+        let requests = fake.requests();
+        let sent = requests.get(1).map(|r| r.body.to_string()).unwrap_or_default();
+        anyhow::ensure!(requests.len() == 2, "{} request(s)", requests.len());
+        anyhow::ensure!(!sent.contains("Berlin"), "the forgotten memory was sent: {sent}");
+        Ok(())
+    })
+    .await?;
+    rig.close().await
+}

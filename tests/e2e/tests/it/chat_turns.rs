@@ -1,0 +1,279 @@
+//! One turn of the chat window against the scripted fake provider: Stop freezes the text and ends the
+//! upstream request; the cost meter shows the exact price of the scripted usage; a budget refusal sends
+//! nothing and shows the ways on; the tool steps are the calls the server issued and the shown request
+//! bodies are what it received; a red-flag referral shows while the server hangs.
+
+use std::time::Duration;
+
+use auren_e2e::{AppFolders, fixtures, testid};
+use auren_fake_llm::{FakeLlm, Reply, Script, Step};
+use auren_gateway::PriceTable;
+
+use crate::chat::{MODEL, answer_when, ask, launch_with_fake, stored_answers, text_contents};
+
+/// Long enough that a stalled stream is never ended by the gateway's idle timeout during a test: a
+/// disconnect the fake sees is the Stop's doing.
+const NO_IDLE_TIMEOUT: &str = "[timeouts]\nidle_ms = 600000\nfirst_token_ms = 600000\n";
+/// How long the provider may take to notice the client went away.
+const DISCONNECT_WAIT: Duration = Duration::from_secs(10);
+/// A question the rules route to the coach, with no data intent (no tools run before the model).
+const COACH_QUESTION: &str = "Write me a short note about recovery habits";
+
+pub async fn stop_freezes_the_text_and_the_provider_sees_the_disconnect() -> anyhow::Result<()> {
+    let fake = FakeLlm::start().await?;
+    let words: Vec<String> = (0..40).map(|i| format!("word{i} ")).collect();
+    // The role chunk and five words, then silence: the turn is streaming and stays so until Stop.
+    fake.set_default(Script::StallAfter {
+        events: 6,
+        reply: Reply::text(words),
+    });
+    let folders = AppFolders::new()?;
+    let rig = launch_with_fake(&folders, &fake, NO_IDLE_TIMEOUT, "chat-stop").await?;
+
+    let frozen = rig
+        .step("streaming", async {
+            ask(&rig, COACH_QUESTION).await?;
+            rig.poll("the five streamed words", auren_e2e::DEFAULT_WAIT, || async {
+                let text = answer_when(&rig, "streaming").await?;
+                Ok(text.contains("word4").then_some(text))
+            })
+            .await
+        })
+        .await?;
+    rig.step("stop-freezes", async {
+        // Click and read in the page itself: the text must show as stopped in the same task as the click,
+        // well within 300 ms, whatever WebDriver's round trips cost.
+        let probe = rig
+            .client()
+            .execute(
+                "const t0 = performance.now();\n\
+                 document.querySelector('[data-testid=chat-stop]').click();\n\
+                 const el = document.querySelector('.msg-assistant[data-status=stopped] [data-testid=answer]');\n\
+                 return [el !== null, performance.now() - t0, el ? el.textContent : ''];",
+                Vec::new(),
+            )
+            .await?;
+        anyhow::ensure!(probe[0] == true, "the turn did not show as stopped after Stop: {probe}");
+        let ms = probe[1].as_f64().unwrap_or(f64::INFINITY);
+        anyhow::ensure!(ms < 300.0, "freezing took {ms} ms");
+        let at_stop = probe[2].as_str().unwrap_or_default().to_owned();
+        anyhow::ensure!(at_stop.trim() == frozen.trim(), "Stop showed {at_stop:?}, not {frozen:?}");
+        tokio::time::timeout(DISCONNECT_WAIT, fake.wait_for_disconnects(1))
+            .await
+            .map_err(|_| anyhow::anyhow!("the provider never saw the request end"))?;
+        Ok(())
+    })
+    .await?;
+    rig.step("stays-frozen", async {
+        // The stored answer is exactly what streamed: not the offline analyst's, nothing added after Stop.
+        stored_answers(&rig, 1).await?;
+        let stored = rig.find("msg-assistant").await?;
+        let text = stored
+            .find(fantoccini::Locator::Css(&testid("answer")))
+            .await?
+            .text()
+            .await?;
+        anyhow::ensure!(
+            text.trim() == frozen.trim(),
+            "text changed after Stop: {frozen:?} → {text:?}"
+        );
+        anyhow::ensure!(
+            rig.find_all(&testid("offline-badge")).await?.is_empty(),
+            "the stopped answer was replaced by the offline analyst's"
+        );
+        rig.find("turn-stopped").await?;
+        anyhow::ensure!(
+            fake.requests().len() == 1,
+            "{} requests after Stop",
+            fake.requests().len()
+        );
+        Ok(())
+    })
+    .await?;
+    rig.close().await
+}
+
+pub async fn the_cost_meter_shows_the_exact_price_of_the_scripted_usage() -> anyhow::Result<()> {
+    let (input, output) = (1_200, 300);
+    let fake = FakeLlm::start().await?;
+    fake.set_default(Script::Reply(
+        Reply::text(["Sleep ", "and an easy day."]).with_usage(input, output),
+    ));
+    let price = PriceTable::bundled()
+        .price(MODEL)
+        .ok_or_else(|| anyhow::anyhow!("no bundled price for {MODEL}"))?;
+    let folders = AppFolders::new()?;
+    let rig = launch_with_fake(&folders, &fake, "", "chat-cost").await?;
+
+    rig.step("meter", async {
+        ask(&rig, COACH_QUESTION).await?;
+        stored_answers(&rig, 1).await?;
+        let calls = fake.requests().len() as u64;
+        anyhow::ensure!(calls >= 1, "the provider was never asked");
+        let dollars = price.cost(input * calls, 0, output * calls).as_dollars();
+        // The scripted usage is chosen so the price has four decimals: the meter can show it exactly.
+        let shown = format!("${dollars:.4}");
+        anyhow::ensure!(
+            (shown[1..].parse::<f64>()? - dollars).abs() < 1e-12,
+            "{dollars} is not exact at four decimals"
+        );
+        let tokens = format!("{} in · {} out", group(input * calls), group(output * calls));
+        let turn = rig.text("turn-cost").await?;
+        anyhow::ensure!(
+            turn == format!("{tokens} · {shown}"),
+            "the turn's meter shows {turn:?}, the scripted usage costs {tokens} · {shown}"
+        );
+        let conversation = rig.text("conversation-cost").await?;
+        anyhow::ensure!(
+            conversation.ends_with(&format!("{tokens} · {shown}")),
+            "the conversation's meter shows {conversation:?}, not {tokens} · {shown}"
+        );
+        Ok(())
+    })
+    .await?;
+    rig.close().await
+}
+
+/// `1200` → `"1,200"`, as the meter writes counts.
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub async fn a_budget_refusal_sends_nothing_and_shows_the_ways_on() -> anyhow::Result<()> {
+    let fake = FakeLlm::start().await?;
+    let folders = AppFolders::new()?;
+    fixtures::seed_morning_history(&folders.data, fixtures::today()).await?;
+    let rig = launch_with_fake(&folders, &fake, "[budget]\ndaily_usd = 0.0\n", "chat-budget").await?;
+
+    rig.step("refused", async {
+        ask(&rig, "How is my readiness today?").await?;
+        stored_answers(&rig, 1).await?;
+        let guard = rig.find("turn-guard").await?;
+        anyhow::ensure!(
+            guard.attr("data-guard").await?.as_deref() == Some("budget"),
+            "the turn ended on {:?}, not the budget",
+            guard.attr("data-guard").await?
+        );
+        let ways = rig.text("budget-ways").await?;
+        for way in ["offline", "local model", "raise the budget"] {
+            anyhow::ensure!(ways.contains(way), "the ways on {ways:?} do not mention {way:?}");
+        }
+        // The offline analyst answered from the person's data instead.
+        rig.find("offline-badge").await?;
+        anyhow::ensure!(
+            fake.requests().is_empty(),
+            "the refused turn sent {} request(s) to the provider",
+            fake.requests().len()
+        );
+        Ok(())
+    })
+    .await?;
+    rig.close().await
+}
+
+pub async fn tool_steps_are_the_calls_issued_and_the_shown_payload_is_what_was_received() -> anyhow::Result<()>
+{
+    let fake = FakeLlm::start().await?;
+    let arguments = r#"{"day":"today"}"#;
+    fake.expect([
+        Step::any(Script::Reply(Reply::tool_call(
+            "call_readiness",
+            "get_readiness",
+            [r#"{"day":"#, r#""today"}"#],
+        ))),
+        Step::any(Script::Reply(Reply::text([
+            "Your readiness is in your normal range.",
+        ]))),
+    ]);
+    let folders = AppFolders::new()?;
+    fixtures::seed_morning_history(&folders.data, fixtures::today()).await?;
+    let rig = launch_with_fake(&folders, &fake, "", "chat-tools").await?;
+
+    rig.step("steps", async {
+        ask(&rig, COACH_QUESTION).await?;
+        stored_answers(&rig, 1).await?;
+        fake.verify().map_err(|v| anyhow::anyhow!("{v:?}"))?;
+        let tools = rig.find_all(&testid("step-tool")).await?;
+        let mut names = Vec::new();
+        for tool in &tools {
+            names.push(tool.attr("data-name").await?.unwrap_or_default());
+        }
+        anyhow::ensure!(names == ["get_readiness"], "the steps show tool calls {names:?}");
+        let shown = text_contents(&rig, &format!("{} code", testid("step-tool"))).await?;
+        let want: serde_json::Value = serde_json::from_str(arguments)?;
+        anyhow::ensure!(
+            shown.first().map(String::as_str) == Some(&format!("get_readiness({want})")),
+            "the step shows {shown:?}, the server called get_readiness({want})"
+        );
+        let bodies = text_contents(&rig, &testid("step-request-body")).await?;
+        let received = fake.requests();
+        anyhow::ensure!(
+            bodies.len() == received.len(),
+            "{} request step(s) shown, {} request(s) received",
+            bodies.len(),
+            received.len()
+        );
+        for (n, (body, request)) in bodies.iter().zip(&received).enumerate() {
+            let body: serde_json::Value = serde_json::from_str(body)?;
+            anyhow::ensure!(
+                body == request.body,
+                "request {n}: shown\n{body:#}\nreceived\n{:#}",
+                request.body
+            );
+        }
+        Ok(())
+    })
+    .await?;
+    rig.close().await
+}
+
+pub async fn a_red_flag_referral_shows_while_the_server_hangs() -> anyhow::Result<()> {
+    let fake = FakeLlm::start().await?;
+    fake.set_default(Script::HangUntilDisconnect);
+    let folders = AppFolders::new()?;
+    fixtures::seed_morning_history(&folders.data, fixtures::today()).await?;
+    let rig = launch_with_fake(&folders, &fake, NO_IDLE_TIMEOUT, "chat-redflag").await?;
+
+    rig.step("referral", async {
+        ask(
+            &rig,
+            "I had chest pain on my run this morning. What was my readiness yesterday?",
+        )
+        .await?;
+        tokio::time::timeout(auren_e2e::DEFAULT_WAIT, fake.wait_for_requests(1))
+            .await
+            .map_err(|_| anyhow::anyhow!("the provider was never asked"))?;
+        let opening: String = auren_agents::redflag::REFERRAL.chars().take(60).collect();
+        let shown = rig
+            .poll("the referral", auren_e2e::DEFAULT_WAIT, || async {
+                let text = answer_when(&rig, "streaming").await?;
+                Ok(text.contains(&opening).then_some(text))
+            })
+            .await?;
+        anyhow::ensure!(
+            shown.trim_start().starts_with(&opening),
+            "the referral is not first: {shown:?}"
+        );
+        // Still hanging: the referral did not wait for the model.
+        anyhow::ensure!(fake.disconnects() == 0, "the provider's request already ended");
+        rig.find_all(".msg-assistant[data-status=streaming]")
+            .await?
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("the turn is no longer streaming"))?;
+        rig.click("chat-stop").await?;
+        tokio::time::timeout(DISCONNECT_WAIT, fake.wait_for_disconnects(1))
+            .await
+            .map_err(|_| anyhow::anyhow!("Stop did not end the hanging request"))?;
+        Ok(())
+    })
+    .await?;
+    rig.close().await
+}
