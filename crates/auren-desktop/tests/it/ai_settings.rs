@@ -571,3 +571,19 @@ async fn a_local_ollama_is_detected_and_offered_under_a_free_name() {
         "{missing:?}"
     );
 }
+
+#[tokio::test]
+async fn a_gateway_toml_written_after_start_is_used_without_a_restart() {
+    let fake = FakeLlm::start().await.unwrap();
+    let p = pane(None).await;
+    assert!(p.desktop.chat_status().await.unwrap().offline_reason.is_some());
+    let text = format!(
+        "default_model = \"fake:m\"\n\n[[provider]]\nname = \"fake\"\nkind = \"openai-compatible\"\nbase_url = \"{}\"\n",
+        fake.openai_base_url()
+    );
+    std::fs::create_dir_all(p.path().parent().unwrap()).unwrap();
+    std::fs::write(p.path(), text).unwrap();
+    let status = p.desktop.chat_status().await.unwrap();
+    assert_eq!(status.offline_reason, None);
+    assert_eq!(status.model, "fake:m");
+}
