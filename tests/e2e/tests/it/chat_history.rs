@@ -121,17 +121,42 @@ pub async fn search_finds_words_in_messages_and_the_export_holds_the_turn() -> a
         );
         let claims = answer["claims"].as_array().cloned().unwrap_or_default();
         let grounded: Vec<_> = claims.iter().filter(|c| c["grounded"] == true).collect();
-        anyhow::ensure!(
-            grounded
-                .iter()
-                .any(|c| c["text"].as_str().is_some_and(|t| t.contains("3.90"))),
-            "the lnRMSSD 3.90 is not a grounded claim: {claims:?}"
-        );
+        let stated = grounded
+            .iter()
+            .find(|c| c["text"].as_str().is_some_and(|t| t.contains("3.90")))
+            .ok_or_else(|| anyhow::anyhow!("the lnRMSSD 3.90 is not a grounded claim: {claims:?}"))?;
+        let stated_receipt = stated["receipt"].as_str().unwrap_or_default().to_owned();
         for claim in grounded {
             let receipt = claim["receipt"].as_str().unwrap_or_default();
             anyhow::ensure!(
                 exported.contains(&receipt),
                 "claim {claim} cites a receipt not exported"
+            );
+        }
+        // The Markdown export, for reading, holds the same: who answered with which model, the usage and
+        // its price, the grounded claim with its receipt, and the receipts section.
+        rig.click("chat-export-md").await?;
+        let markdown = rig
+            .poll("the Markdown export", auren_e2e::DEFAULT_WAIT, || async {
+                let said = rig.text("chat-export-result").await?;
+                Ok(said
+                    .strip_prefix("Exported to ")
+                    .filter(|path| path.ends_with(".md"))
+                    .map(str::to_owned))
+            })
+            .await?;
+        let markdown = std::fs::read_to_string(markdown)?;
+        let wanted = [
+            format!("analyst · openai:{MODEL}"),
+            format!("{} tokens in, {} out", input * calls, output * calls),
+            format!("${dollars:.6}"),
+            format!("3.90 — grounded (`{stated_receipt}`)"),
+            "## Receipts".to_owned(),
+        ];
+        for want in &wanted {
+            anyhow::ensure!(
+                markdown.contains(want.as_str()),
+                "the Markdown export lacks {want:?}:\n{markdown}"
             );
         }
         Ok(())
