@@ -292,6 +292,22 @@ async fn sign_in_failures_give_a_code_and_a_sentence() {
     let status = d.sync_status().await.unwrap();
     assert_eq!((status.state, status.account), (SyncStateDto::SignedOut, None));
     assert!(!tokens_file(other.path()).exists());
+
+    // The server goes away: "Sync now" says so, and the chip turns offline with the reason and the next try.
+    let (sink, mut chip) = Chip::sink();
+    first.watch_sync(sink).await.unwrap();
+    drop(server);
+    let error = first.sync_now().await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::SyncUnreachable, "{error}");
+    assert!(
+        chip.until(Duration::from_secs(30), |s| s.state == SyncStateDto::Offline
+            && s.label == "Offline"
+            && s.reason.as_deref().is_some_and(|r| r.contains("cannot reach"))
+            && s.retry_in_s.is_some())
+            .await,
+        "{:?}",
+        chip.seen.lock().unwrap()
+    );
     first.shut_down().await;
     d.shut_down().await;
 }
