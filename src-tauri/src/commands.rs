@@ -3,6 +3,7 @@
 
 use auren_desktop::chat_dto::*;
 use auren_desktop::dto::*;
+use auren_desktop::sync_dto;
 use auren_desktop::{Desktop, IpcError};
 use auren_engine::dto::{LiveUpdateDto, MorningResultDto, ReadinessDto, SessionDetailDto, SessionSummaryDto};
 use std::path::PathBuf;
@@ -266,6 +267,97 @@ pub fn mark_painted(app: AppHandle, painted: State<'_, Painted>) -> Answer<()> {
     Ok(())
 }
 
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_status(desktop: State<'_, Desktop>) -> Answer<sync_dto::SyncStatusDto> {
+    Ok(desktop.sync_status().await?)
+}
+
+/// Sends the sync status now and on every change (the header chip).
+#[tauri::command]
+#[specta::specta]
+pub async fn watch_sync(
+    desktop: State<'_, Desktop>,
+    on_status: Channel<sync_dto::SyncStatusDto>,
+) -> Answer<sync_dto::SyncStatusDto> {
+    Ok(desktop
+        .watch_sync(Box::new(move |s| on_status.send(s).is_ok()))
+        .await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_sign_in(
+    desktop: State<'_, Desktop>,
+    form: sync_dto::SignInDto,
+) -> Answer<sync_dto::SyncStatusDto> {
+    Ok(desktop.sync_sign_in(form).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_device_code_start(
+    desktop: State<'_, Desktop>,
+    server: String,
+    device_name: String,
+) -> Answer<sync_dto::DeviceCodeDto> {
+    Ok(desktop.sync_device_code_start(server, device_name).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_device_code_poll(desktop: State<'_, Desktop>) -> Answer<sync_dto::DeviceCodeStateDto> {
+    Ok(desktop.sync_device_code_poll().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_approve_device(desktop: State<'_, Desktop>, user_code: String) -> Answer<()> {
+    Ok(desktop.sync_approve_device(user_code).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_now(desktop: State<'_, Desktop>) -> Answer<sync_dto::SyncReportDto> {
+    Ok(desktop.sync_now().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_devices(desktop: State<'_, Desktop>) -> Answer<Vec<sync_dto::DeviceDto>> {
+    Ok(desktop.sync_devices().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_coach_access(desktop: State<'_, Desktop>) -> Answer<sync_dto::CoachAccessDto> {
+    Ok(desktop.sync_coach_access().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_grant_coach(
+    desktop: State<'_, Desktop>,
+    email: String,
+) -> Answer<sync_dto::CoachAccessDto> {
+    Ok(desktop.sync_grant_coach(email).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_revoke_coach(
+    desktop: State<'_, Desktop>,
+    email: String,
+) -> Answer<sync_dto::CoachAccessDto> {
+    Ok(desktop.sync_revoke_coach(email).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_sign_out(desktop: State<'_, Desktop>) -> Answer<sync_dto::SyncStatusDto> {
+    Ok(desktop.sync_sign_out().await?)
+}
+
 /// Starts a chat turn; its events stream over `on_event` until `done` or `error`.
 #[tauri::command]
 #[specta::specta]
@@ -383,4 +475,59 @@ pub async fn forget_memory(
     id: i64,
 ) -> Answer<auren_desktop::memory_dto::ForgottenDto> {
     Ok(desktop.forget_memory(id).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn ai_settings(
+    desktop: State<'_, Desktop>,
+) -> Answer<auren_desktop::ai_settings_dto::AiSettingsDto> {
+    Ok(desktop.ai_settings().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn edit_ai_settings(
+    desktop: State<'_, Desktop>,
+    edit: auren_desktop::ai_settings_dto::AiEditDto,
+) -> Answer<auren_desktop::ai_settings_dto::AiSettingsDto> {
+    Ok(desktop.edit_ai_settings(edit).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_provider_key(
+    desktop: State<'_, Desktop>,
+    provider: String,
+    key: String,
+) -> Answer<auren_desktop::ai_settings_dto::AiSettingsDto> {
+    Ok(desktop.set_provider_key(provider, key).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn clear_provider_key(
+    desktop: State<'_, Desktop>,
+    provider: String,
+) -> Answer<auren_desktop::ai_settings_dto::AiSettingsDto> {
+    Ok(desktop.clear_provider_key(provider).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn test_provider(
+    desktop: State<'_, Desktop>,
+    provider: String,
+    model: Option<String>,
+) -> Answer<auren_desktop::ai_settings_dto::ConnectionTestDto> {
+    Ok(desktop.test_provider(provider, model).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn detect_ollama(
+    desktop: State<'_, Desktop>,
+    url: Option<String>,
+) -> Answer<auren_desktop::ai_settings_dto::OllamaDto> {
+    Ok(desktop.detect_ollama(url).await?)
 }

@@ -60,6 +60,25 @@ export const commands = {
 	editMemory: (edit: MemoryEditDto) => typedError<number, IpcError>(__TAURI_INVOKE("edit_memory", { edit })),
 	retractMemory: (id: number, reason: string) => typedError<null, IpcError>(__TAURI_INVOKE("retract_memory", { id, reason })),
 	forgetMemory: (id: number) => typedError<ForgottenDto, IpcError>(__TAURI_INVOKE("forget_memory", { id })),
+	syncStatus: () => typedError<SyncStatusDto, IpcError>(__TAURI_INVOKE("sync_status")),
+	/**  Sends the sync status now and on every change (the header chip). */
+	watchSync: (onStatus: Channel<SyncStatusDto>) => typedError<SyncStatusDto, IpcError>(__TAURI_INVOKE("watch_sync", { onStatus })),
+	syncSignIn: (form: SignInDto) => typedError<SyncStatusDto, IpcError>(__TAURI_INVOKE("sync_sign_in", { form })),
+	syncDeviceCodeStart: (server: string, deviceName: string) => typedError<DeviceCodeDto, IpcError>(__TAURI_INVOKE("sync_device_code_start", { server, deviceName })),
+	syncDeviceCodePoll: () => typedError<DeviceCodeStateDto, IpcError>(__TAURI_INVOKE("sync_device_code_poll")),
+	syncApproveDevice: (userCode: string) => typedError<null, IpcError>(__TAURI_INVOKE("sync_approve_device", { userCode })),
+	syncNow: () => typedError<SyncReportDto, IpcError>(__TAURI_INVOKE("sync_now")),
+	syncDevices: () => typedError<DeviceDto[], IpcError>(__TAURI_INVOKE("sync_devices")),
+	syncCoachAccess: () => typedError<CoachAccessDto, IpcError>(__TAURI_INVOKE("sync_coach_access")),
+	syncGrantCoach: (email: string) => typedError<CoachAccessDto, IpcError>(__TAURI_INVOKE("sync_grant_coach", { email })),
+	syncRevokeCoach: (email: string) => typedError<CoachAccessDto, IpcError>(__TAURI_INVOKE("sync_revoke_coach", { email })),
+	syncSignOut: () => typedError<SyncStatusDto, IpcError>(__TAURI_INVOKE("sync_sign_out")),
+	aiSettings: () => typedError<AiSettingsDto, IpcError>(__TAURI_INVOKE("ai_settings")),
+	editAiSettings: (edit: AiEditDto) => typedError<AiSettingsDto, IpcError>(__TAURI_INVOKE("edit_ai_settings", { edit })),
+	setProviderKey: (provider: string, key: string) => typedError<AiSettingsDto, IpcError>(__TAURI_INVOKE("set_provider_key", { provider, key })),
+	clearProviderKey: (provider: string) => typedError<AiSettingsDto, IpcError>(__TAURI_INVOKE("clear_provider_key", { provider })),
+	testProvider: (provider: string, model: string | null) => typedError<ConnectionTestDto, IpcError>(__TAURI_INVOKE("test_provider", { provider, model })),
+	detectOllama: (url: string | null) => typedError<OllamaDto, IpcError>(__TAURI_INVOKE("detect_ollama", { url })),
 };
 
 /* Types */
@@ -76,6 +95,34 @@ export type AbsentDto = {
  */
 export type AbsentReasonDto = "too_few_beats" | "too_short" | "zero_variance" | "undefined" | "too_few_readings" | "invalid_rr";
 
+/**  One change to `gateway.toml`; each is checked by the gateway's own parser before the file is written. */
+export type AiEditDto = 
+/**  Adds the provider, or changes the one of that name. */
+{ op: "put_provider"; provider: ProviderEditDto } | 
+/**  Removes a provider no alias uses (its keychain entry is deleted too). */
+{ op: "remove_provider"; name: string } | 
+/**  Adds the alias, or replaces its routes (the order is the failover order). */
+{ op: "put_alias"; name: string; routes: RouteDto[] } | { op: "remove_alias"; name: string } | 
+/**  An alias or `provider:model`; `None` removes it. */
+{ op: "set_default_model"; model: string | null } | { op: "set_budget"; budget: BudgetDto };
+
+/**  What the AI settings pane shows. */
+export type AiSettingsDto = {
+	/**  The `gateway.toml` being edited (the CLI reads the same file). */
+	path: string,
+	exists: boolean,
+	/**
+	 *  Why the file cannot be used as it stands (a hand edit gone wrong); the lists are then empty and
+	 *  every edit is refused until the file is fixed.
+	 */
+	problem: string | null,
+	providers: ProviderDto[],
+	aliases: AliasDto[],
+	/**  What the chat asks for: an alias or `provider:model`. */
+	default_model: string | null,
+	budget: BudgetDto,
+};
+
 /**  An alert raised in a session. */
 export type AlertDto = {
 	/**  The stored alert's id (absent in live updates, before it is written). */
@@ -91,6 +138,12 @@ export type AlertDto = {
 	evidence: EvidenceDto,
 };
 
+/**  An alias and its routes in failover order (the first is tried first). */
+export type AliasDto = {
+	name: string,
+	routes: RouteDto[],
+};
+
 /**  Version and the folders the app uses, for the settings view and "open folder" buttons. */
 export type AppInfoDto = {
 	version: string,
@@ -102,6 +155,12 @@ export type AppInfoDto = {
 
 /**  The kind of an artifact label (Lipponen & Tarvainen). */
 export type ArtifactKindDto = "ectopic" | "missed" | "extra" | "long_short";
+
+/**  An athlete whose data this account may read (as a coach). */
+export type AthleteDto = {
+	email: string,
+	granted: string,
+};
 
 /**  One frequency band of the spectrum. */
 export type BandDto = {
@@ -138,6 +197,12 @@ export type BluetoothState = "ready" | "no_adapter" | "off" | "permission_denied
 /**  The Bluetooth service itself cannot be reached (BlueZ not running, no system bus). */
 "unavailable";
 
+/**  The hard budgets in US dollars; `None` means no limit. */
+export type BudgetDto = {
+	daily_usd: number | null,
+	monthly_usd: number | null,
+};
+
 /**  One event of a turn, in order; `text` deltas are batched every ~25 ms. */
 export type ChatEventDto = { type: "routed"; specialist: SpecialistDto; by: RouteReasonDto } | { type: "handoff"; from: SpecialistDto; to: SpecialistDto; brief: string } | { type: "tool_call"; call_id: string; name: string; arguments: Value } | { type: "tool_result"; call_id: string; name: string; result: Value; receipts: string[] } | { type: "text"; delta: string } | { type: "claim"; claim: ClaimDto } | { type: "usage"; usage: UsageDto } | { type: "guard"; guard: GuardDto; message: string } | { type: "error"; code: string; message: string } | { type: "done"; answer: string; specialist: SpecialistDto; offline: boolean; usage: UsageDto };
 
@@ -173,6 +238,52 @@ export type ClaimDto = {
 	receipt: string | null,
 };
 
+/**  Both directions of coach access. */
+export type CoachAccessDto = {
+	coaches: CoachDto[],
+	athletes: AthleteDto[],
+};
+
+/**  A coach who may read this account's data. */
+export type CoachDto = {
+	email: string,
+	granted: string,
+};
+
+/**  What a connection test found. */
+export type ConnectionOutcomeDto = 
+/**  The provider answered a one-word request. */
+"ok" | 
+/**  The key was refused (HTTP 401/403). */
+"auth_failed" | 
+/**  No key is set where the provider's key is looked for. */
+"missing_key" | 
+/**  Nothing answered at the base URL (refused, DNS, TLS, no route). */
+"unreachable" | 
+/**  It connected but sent nothing in time. */
+"timeout" | 
+/**  HTTP 404: the base URL or the model name is wrong. */
+"not_found" | 
+/**  HTTP 429: the account's rate limit or quota. */
+"rate_limited" | 
+/**  HTTP 5xx. */
+"server_error" | 
+/**  It answered, but not in the provider's format. */
+"bad_response" | 
+/**  Anything else (another HTTP status, the request refused); the message says what. */
+"failed";
+
+/**  The result of one real, cheap request (a one-word completion) to a provider. */
+export type ConnectionTestDto = {
+	provider: string,
+	model: string,
+	outcome: ConnectionOutcomeDto,
+	/**  Time from sending to the whole answer (or the failure). */
+	latency_ms: number,
+	/**  `"answered in 312 ms"`, or what went wrong, as a sentence. */
+	message: string,
+};
+
 export type ConversationDto = {
 	id: number,
 	title: string,
@@ -183,11 +294,39 @@ export type ConversationDto = {
 
 export type ConversationFormatDto = "markdown" | "json";
 
+/**  A device code this device waits on: the person types `user_code` on a signed-in device. */
+export type DeviceCodeDto = {
+	user_code: string,
+	/**  When the code stops working. */
+	expires: string,
+	/**  How often to ask whether it was approved. */
+	poll_every_ms: number,
+};
+
+/**  Where a device code stands. */
+export type DeviceCodeStateDto = 
+/**  Not approved yet: ask again later. */
+"waiting" | 
+/**  Approved: this device is signed in and syncing. */
+"signed_in" | 
+/**  Too late: start again. */
+"expired";
+
+/**  One device of the account. */
+export type DeviceDto = {
+	device_id: string,
+	name: string,
+	added: string,
+	last_seen: string | null,
+	/**  This device. */
+	current: boolean,
+};
+
 /**  Which way the exposure is expected to move the metric. */
 export type DirectionDto = "lower" | "higher" | "either";
 
 /**  The stable codes the UI branches on. */
-export type ErrorCode = "no_adapter" | "bluetooth_off" | "bluetooth_permission" | "bluetooth" | "session_running" | "no_live_session" | "no_such_session" | "invalid_rules" | "invalid_settings" | "invalid_input" | "import_failed" | "export_failed" | "reading_incomplete" | "too_few_beats" | "storage" | "internal";
+export type ErrorCode = "no_adapter" | "bluetooth_off" | "bluetooth_permission" | "bluetooth" | "session_running" | "no_live_session" | "no_such_session" | "invalid_rules" | "invalid_settings" | "invalid_input" | "import_failed" | "export_failed" | "reading_incomplete" | "too_few_beats" | "storage" | "internal" | "keychain" | "sync_signed_out" | "sync_unreachable" | "sync_bad_credentials" | "sync_email_taken" | "sync_refused";
 
 /**  Why an alert fired. */
 export type EvidenceDto = {
@@ -277,6 +416,17 @@ export type IpcError = {
 	code: ErrorCode,
 	message: string,
 };
+
+/**  Where a provider's API key comes from, and whether it is there. The key itself never crosses IPC. */
+export type KeyDto = 
+/**  The OS keychain entry named after the provider (service `auren`, shared with the CLI). */
+{ source: "keychain"; set: boolean } | 
+/**  The environment variable `api_key_env` names (read when Auren starts). */
+{ source: "environment"; variable: string; set: boolean } | 
+/**  OpenAI-compatible servers without `api_key_env` are sent no key (local servers need none). */
+{ source: "not_used" } | 
+/**  The keychain did not answer; the sentence says why. */
+{ source: "unavailable"; reason: string };
 
 /**  A beat whose final label differs from the provisional one sent with it. */
 export type LabelCorrectionDto = {
@@ -431,6 +581,26 @@ export type MorningResultDto = {
 	readiness: ReadinessDto,
 };
 
+/**  Whether a local Ollama answered `GET /api/tags`. */
+export type OllamaDto = { found: "found"; url: string; 
+/**  Its OpenAI-compatible endpoint, for a provider's base URL. */
+base_url: string; 
+/**  The models it has pulled, sorted. */
+models: string[]; 
+/**  A provider name not yet taken (`ollama`, `ollama-2`, …). */
+suggested_name: string; 
+/**  The provider already pointing at it, if any. */
+configured_as: string | null } | { found: "missing"; url: string; reason: string };
+
+/**  An outbox row the server refused. */
+export type ParkedRowDto = {
+	outbox_id: number,
+	kind: string,
+	code: string,
+	message: string,
+	parked: string,
+};
+
 /**  A change to the memories waiting for the person's yes or no. */
 export type ProposalDto = {
 	id: number,
@@ -457,6 +627,36 @@ export type ProvenanceDto =
 { kind: "receipt"; receipt: string } | 
 /**  Told directly. */
 { kind: "person" };
+
+/**  One `[[provider]]`. */
+export type ProviderDto = {
+	name: string,
+	kind: ProviderKindDto,
+	/**  The base URL in use: the one written, else the kind's default. */
+	base_url: string,
+	/**  True when no `base_url` is written and the kind's default applies. */
+	base_url_is_default: boolean,
+	key: KeyDto,
+	/**  The models the aliases route to on this provider, in order of first mention. */
+	models: string[],
+	/**  On this machine (loopback): costs nothing. */
+	local: boolean,
+};
+
+/**  A provider as the pane adds or changes it. Fields the pane does not show (rate limits) are kept. */
+export type ProviderEditDto = {
+	name: string,
+	kind: ProviderKindDto,
+	/**  `None`: the kind's default (OpenAI-compatible providers need one). */
+	base_url: string | null,
+	/**  Read the key from this environment variable instead of the keychain. */
+	api_key_env: string | null,
+};
+
+/**  Which wire format a provider speaks (`kind` in `gateway.toml`). */
+export type ProviderKindDto = "openai" | "anthropic" | 
+/**  Any server with OpenAI's Chat Completions API at its own base URL (Ollama, llama.cpp, vLLM, …). */
+"openai_compatible";
 
 export type ProviderStatusDto = {
 	name: string,
@@ -502,6 +702,12 @@ export type RememberedStrapDto = {
 };
 
 export type RoleDto = "user" | "assistant";
+
+/**  One step of an alias: a provider and the model it knows. */
+export type RouteDto = {
+	provider: string,
+	model: string,
+};
 
 /**  How the supervisor chose. */
 export type RouteReasonDto = "rules" | "model" | "red_flag" | "offline";
@@ -587,6 +793,19 @@ export type SettingsDto = {
 /**  How serious an alert is. */
 export type SeverityDto = "info" | "warning" | "critical";
 
+/**  The sign-in form. */
+export type SignInDto = {
+	mode: SignInModeDto,
+	/**  `http://…` or `https://…`. */
+	server: string,
+	email: string,
+	password: string,
+	device_name: string,
+};
+
+/**  Creating an account or signing in to an existing one. */
+export type SignInModeDto = "create_account" | "login";
+
 /**  Where the beats of a live session come from. */
 export type SourceChoiceDto = { kind: "strap"; address: string; name: string } | 
 /**  The built-in simulator ("Simulated strap"): `speed` timeline seconds per wall second. */
@@ -614,6 +833,64 @@ export type SpectrumMethodDto =
 export type StepDto = { kind: "handoff"; from: SpecialistDto; to: SpecialistDto; brief: string } | { kind: "tool"; call_id: string; name: string; args: Value; result: Value; result_bytes: number; receipts: string[] } | 
 /**  The exact body sent to the model. */
 { kind: "request"; model: string; body: string } | { kind: "other"; name: string; payload: Value };
+
+/**  The account this database is signed in to. */
+export type SyncAccountDto = {
+	server: string,
+	email: string,
+	device_id: string,
+	signed_in: string,
+	/**  Where the tokens are kept, as a sentence ("the system keychain", or the file's path). */
+	tokens_in: string | null,
+};
+
+/**  What "Sync now" did. */
+export type SyncReportDto = {
+	pushed: number,
+	parked: number,
+	pulled: number,
+	/**  One sentence: "Sent 12 rows, fetched 3 changes; synced." */
+	summary: string,
+	status: SyncStatusDto,
+};
+
+/**  Where sync stands — the chip's colour. */
+export type SyncStateDto = 
+/**  Not signed in to a sync server. */
+"signed_out" | 
+/**  A round is running. */
+"syncing" | 
+/**  Everything was sent and fetched. */
+"synced" | 
+/**  Rows wait to be sent. */
+"pending" | 
+/**  The server cannot be reached; the loop retries. */
+"offline" | 
+/**  The server or the database refused; the loop retries. */
+"error";
+
+/**  The status chip and the top of the Sync pane. */
+export type SyncStatusDto = {
+	state: SyncStateDto,
+	/**  The chip's text: "Synced", "Pending 3", "Offline", "Sync error", "Syncing…", "Not syncing". */
+	label: string,
+	/**  The chip's hover text: the reason, when the next try is, when the last round finished. */
+	detail: string,
+	/**  Why the last round failed (offline or error). */
+	reason: string | null,
+	/**  Seconds until the loop tries again (offline or error). */
+	retry_in_s: number | null,
+	/**  When the last round finished successfully (this run of the app). */
+	last_synced: string | null,
+	/**  Outbox rows not yet acknowledged by the server. */
+	pending_rows: number,
+	/**  Rows the server refused (or that could not be sent): kept locally, never retried. */
+	parked: ParkedRowDto[],
+	/**  The signed-in account; also kept after the server refused the tokens, to fill in the sign-in form. */
+	account: SyncAccountDto | null,
+	/**  A name for this device in the account's device list (the host name). */
+	suggested_device_name: string,
+};
 
 export type ThemeDto = "system" | "light" | "dark";
 

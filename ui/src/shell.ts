@@ -12,6 +12,7 @@ import { mountSettings } from "./views/settings";
 import { mountImport } from "./views/importexport";
 import { mountChat } from "./chat/ChatView";
 import { ipcBackend } from "./chat/ipcBackend";
+import { mountSyncChip } from "./sync/chip";
 
 export type Unmount = () => void;
 export type ViewMount = (root: HTMLElement, params: string[]) => Unmount;
@@ -59,7 +60,7 @@ export function mountShell(app: HTMLElement): void {
   const hdrBattery = h("span", { class: "chip", title: "Strap battery" });
   const hdrSession = h("span", { class: "chip chip-rec", hidden: true });
   const header = h("header", { class: "header", role: "banner" },
-    h("span", { class: "hdr-caption" }, "Source"), hdrSource, hdrLink, hdrBattery, hdrSession);
+    h("span", { class: "hdr-caption" }, "Source"), hdrSource, hdrLink, hdrBattery, hdrSession, mountSyncChip());
 
   const main = h("main", { class: "main", id: "main", tabIndex: -1 });
   replace(app, h("a", { class: "skip", href: "#main", on: { click: (e) => { e.preventDefault(); main.focus(); } } }, "Skip to content"),

@@ -2,8 +2,9 @@
 //! `ChatEventDto`s with text deltas batched every ~25 ms (one repaint per frame at most, far fewer IPC
 //! messages than tokens), cancel by turn id, and the stored conversations (list, messages of a branch,
 //! rename, delete, export, search) and the status line. The coach is built per turn over the current store;
-//! the gateway (its breakers, budget and rate limits) is started once from `gateway.toml` in the config
-//! folder — the same file the CLI uses — and with none the offline analyst answers.
+//! the gateway (its breakers, budget and rate limits) is started on first use from `gateway.toml` in the
+//! config folder — the same file the CLI uses — and again after the AI settings change it (`ai_settings.rs`);
+//! with none the offline analyst answers.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,10 +13,10 @@ use std::time::Duration;
 
 use auren_agents::ledger::SqliteLedger;
 use auren_agents::{AgentEvent, Coach, CoachConfig, Placement, Receipt, Source, Toolbox};
-use auren_gateway::{Gateway, GatewayConfig, KeychainSecrets, SystemClock, UsageLedger};
+use auren_gateway::{Gateway, GatewayConfig, SecretStore, SystemClock, UsageLedger};
 use auren_store::Store;
 use auren_store::conversations::{ConversationId, Grounding, MessageId, MessageRow, Role};
-use tokio::sync::{OnceCell, mpsc};
+use tokio::sync::{Mutex, MutexGuard, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::chat_dto::*;
@@ -26,11 +27,21 @@ pub type ChatSink = Box<dyn FnMut(ChatEventDto) -> bool + Send>;
 
 /// How long text deltas are gathered before they are sent: within one or two frames at 60 Hz.
 const TEXT_BATCH: Duration = Duration::from_millis(25);
-/// The keychain service the CLI stores provider keys under.
-const KEYCHAIN_SERVICE: &str = "auren";
+/// The gateway, or why there is none; empty until first used and again after the AI settings change.
+/// Turns hold their own clone of the gateway, so emptying the slot never disturbs a running one.
+#[derive(Default)]
+pub(crate) struct GatewaySlot(Mutex<Option<Result<Started, String>>>);
 
-/// The gateway, started once, or why there is none.
-pub(crate) type GatewaySlot = OnceCell<Result<Started, String>>;
+impl GatewaySlot {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Held while the gateway starts, and by the AI settings while they rewrite `gateway.toml`.
+    pub(crate) async fn lock(&self) -> MutexGuard<'_, Option<Result<Started, String>>> {
+        self.0.lock().await
+    }
+}
 
 /// A started gateway and the configuration it was started from (routes, providers, budgets).
 #[derive(Clone)]
@@ -47,37 +58,41 @@ pub(crate) struct Turns {
 }
 
 impl Desktop {
-    fn gateway_path(&self) -> PathBuf {
+    pub(crate) fn gateway_path(&self) -> PathBuf {
         std::env::var_os("AUREN_GATEWAY_CONFIG")
             .map(PathBuf::from)
             .unwrap_or_else(|| self.folders.config_dir.join("gateway.toml"))
     }
 
     async fn gateway(&self) -> Result<Started, String> {
+        let mut slot = self.gateway.lock().await;
+        if let Some(started) = slot.as_ref() {
+            return started.clone();
+        }
         let path = self.gateway_path();
+        // A missing file is not remembered: one written later (by the CLI, by hand) is used at once.
+        let exists = path.exists();
         let store = self.store().await;
-        self.gateway
-            .get_or_init(|| async move {
-                if !path.exists() {
-                    return Err(format!(
-                        "no AI provider is set up ({} does not exist)",
-                        path.display()
-                    ));
-                }
-                let config = GatewayConfig::load(&path).map_err(|e| e.to_string())?;
-                let ledger: Arc<dyn UsageLedger> = Arc::new(SqliteLedger::new(store));
-                let gateway = Gateway::start(
-                    config.clone(),
-                    Arc::new(KeychainSecrets::new(KEYCHAIN_SERVICE)),
-                    ledger,
-                    Arc::new(SystemClock),
-                )
+        let secrets: Arc<dyn SecretStore> = self.keys.clone();
+        let started = async move {
+            if !exists {
+                return Err(format!(
+                    "no AI provider is set up ({} does not exist)",
+                    path.display()
+                ));
+            }
+            let config = GatewayConfig::load(&path).map_err(|e| e.to_string())?;
+            let ledger: Arc<dyn UsageLedger> = Arc::new(SqliteLedger::new(store));
+            let gateway = Gateway::start(config.clone(), secrets, ledger, Arc::new(SystemClock))
                 .await
                 .map_err(|e| e.to_string())?;
-                Ok(Started { gateway, config })
-            })
-            .await
-            .clone()
+            Ok(Started { gateway, config })
+        }
+        .await;
+        if exists {
+            *slot = Some(started.clone());
+        }
+        started
     }
 
     async fn coach(&self) -> Coach {
@@ -142,13 +157,23 @@ impl Desktop {
         let (events, received) = mpsc::channel(256);
         let forward = tokio::spawn(forward(received, sink, store));
         let turns = Arc::clone(&self.turns);
+        // A turn that fails outright sends no `done`: the window hears `turn_failed` instead of waiting.
+        let failure = events.clone();
         tokio::spawn(async move {
             let outcome = coach
                 .ask_at(Some(conversation), placement, &question, events, cancel)
                 .await;
             if let Err(error) = outcome {
                 tracing::error!(%error, "chat turn failed");
+                let message = format!("the turn could not be run or stored: {error}");
+                let _ = failure
+                    .send(AgentEvent::Error {
+                        code: "turn_failed".into(),
+                        message,
+                    })
+                    .await;
             }
+            drop(failure);
             let _ = forward.await;
             if let Ok(mut running) = turns.running.lock() {
                 running.remove(&turn);
@@ -312,11 +337,14 @@ fn status_of(Started { gateway, config }: &Started) -> ChatStatusDto {
             local: is_local(&p.base_url),
         })
         .collect();
+    // Local means free: a server on this machine whose calls the gateway does not bill. An OpenAI-kind
+    // provider on loopback (a proxy, the test fake) is still priced by its model, so its meter shows dollars.
     let local_model = routes.first().is_some_and(|r| {
-        config
-            .providers
-            .iter()
-            .any(|p| p.name == r.provider && is_local(&p.base_url))
+        gateway.price(r).is_none()
+            && config
+                .providers
+                .iter()
+                .any(|p| p.name == r.provider && is_local(&p.base_url))
     });
     let (day, month) = gateway.spent();
     let left = |limit: Option<auren_gateway::Usd>, spent: auren_gateway::Usd| {
@@ -333,7 +361,7 @@ fn status_of(Started { gateway, config }: &Started) -> ChatStatusDto {
 }
 
 /// A provider on this machine costs nothing.
-fn is_local(base_url: &str) -> bool {
+pub(crate) fn is_local(base_url: &str) -> bool {
     let host = base_url.split("://").nth(1).unwrap_or(base_url);
     ["127.0.0.1", "localhost", "[::1]"]
         .iter()

@@ -32,6 +32,10 @@ pub struct Desktop {
     pub(crate) gateway: crate::chat::GatewaySlot,
     /// Running chat turns by id, for Stop.
     pub(crate) turns: std::sync::Arc<crate::chat::Turns>,
+    /// Provider API keys: the OS keychain, or what `with_provider_keys` put instead (see `ai_settings.rs`).
+    pub(crate) keys: std::sync::Arc<dyn crate::ai_settings::ProviderKeys>,
+    /// The sync account's client, its loop and the status chip's source (see `sync.rs`).
+    pub(crate) sync: std::sync::Arc<crate::sync::SyncSlot>,
 }
 
 impl Desktop {
@@ -45,7 +49,7 @@ impl Desktop {
         let data_dir = folders.data_dir(settings.data_dir.as_deref());
         let store = Store::open(&data_dir.join(DB_FILE)).await?;
         tracing::info!(data_dir = %data_dir.display(), "database open");
-        Ok(Self {
+        let desktop = Self {
             folders,
             store: RwLock::new(store),
             settings: StdMutex::new(settings),
@@ -56,7 +60,13 @@ impl Desktop {
             version: version.into(),
             gateway: crate::chat::GatewaySlot::new(),
             turns: std::sync::Arc::default(),
-        })
+            keys: std::sync::Arc::new(crate::ai_settings::KeychainKeys::new(
+                crate::ai_settings::KEYCHAIN_SERVICE,
+            )),
+            sync: std::sync::Arc::default(),
+        };
+        desktop.resume_sync_in_background(desktop.store().await);
+        Ok(desktop)
     }
 
     pub(crate) fn settings(&self) -> Settings {

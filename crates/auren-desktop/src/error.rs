@@ -58,6 +58,10 @@ pub enum DesktopError {
     },
     #[error("settings could not be saved: {0}")]
     SettingsStore(#[from] SettingsBackendError),
+    #[error("{0}")]
+    Keychain(#[from] crate::ai_settings::KeyStoreError),
+    #[error("{}", crate::sync::describe(.0))]
+    Sync(#[source] auren_sync::SyncError),
 }
 
 fn summary(problems: &[RuleProblemDto]) -> String {
@@ -106,6 +110,12 @@ pub enum ErrorCode {
     TooFewBeats,
     Storage,
     Internal,
+    Keychain,
+    SyncSignedOut,
+    SyncUnreachable,
+    SyncBadCredentials,
+    SyncEmailTaken,
+    SyncRefused,
 }
 
 /// What a failed command returns to the UI.
@@ -146,6 +156,8 @@ impl DesktopError {
             }
             Self::Engine(E::SourceFailed(_)) => ErrorCode::Bluetooth,
             Self::Engine(_) => ErrorCode::Internal,
+            Self::Keychain(_) => ErrorCode::Keychain,
+            Self::Sync(e) => crate::sync::error_code(e),
         }
     }
 }

@@ -16,10 +16,16 @@
 //!   `memory_dto` — its IPC types.
 //! - `chat` — the chat window's turns (events batched for the window, Stop), conversations, status;
 //!   `chat_dto` — its IPC types.
+//! - `sync` — the sync account (sign in, device code, sign out), the background loop, "Sync now",
+//!   devices, coach access and the status chip; `sync_dto` — its IPC types.
+//! - `ai_settings` — the AI settings pane: `gateway.toml` viewed and edited in place, provider keys in the
+//!   keychain, connection tests, local Ollama; `ai_settings_dto` — its IPC types.
 //! - `import_export` — recordings in, sessions out; `export` writes CSV, Kubios RR text and the report.
 //! - `places` — [`Folders`]: data, export, config and log folders and their overrides.
 //! - `dto` — the desktop's IPC types; `error` — [`DesktopError`] and the UI's [`IpcError`].
 
+mod ai_settings;
+pub mod ai_settings_dto;
 mod bluetooth;
 mod chat;
 pub mod chat_dto;
@@ -39,7 +45,10 @@ mod proactive;
 mod rules;
 pub mod settings;
 mod sources;
+mod sync;
+pub mod sync_dto;
 
+pub use ai_settings::{KEYCHAIN_SERVICE, KeyStoreError, KeychainKeys, MemoryKeys, ProviderKeys};
 pub use bluetooth::MAX_SCAN_S;
 pub use chat::ChatSink;
 pub use desktop::Desktop;
@@ -50,3 +59,4 @@ pub use live::UpdateSink;
 pub use places::Folders;
 pub use settings::{JsonFileSettings, Settings, SettingsBackend, SettingsBackendError};
 pub use sources::MAX_SIMULATOR_SPEED;
+pub use sync::{SyncSink, TokenChoice};

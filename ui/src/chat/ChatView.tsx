@@ -182,6 +182,7 @@ function StatusBar(props: { status: import("./backend").ChatStatus | undefined; 
       <span data-testid="budget-day">Today: {money(props.status?.day_left_usd)}</span>
       <span data-testid="budget-month">Month: {money(props.status?.month_left_usd)}</span>
       <button class="btn btn-chip" data-testid="memory-toggle" onClick={() => props.onToggleMemory()}>What Auren knows</button>
+      <a class="btn btn-chip" href="#/settings/ai" data-testid="ai-settings-link">AI settings</a>
       <span data-testid="conversation-cost">Conversation: {formatTokens(props.totals)} · {formatCost(props.totals, props.status?.local_model ?? false, false)}</span>
     </div>
   );
@@ -217,7 +218,10 @@ function MessageView(props: { message: StoredMessage; onBranch: (id: number) => 
     <div data-testid="msg-assistant" data-id={m.id}>
       <TurnBlock turn={turn} local={m.model === null} model={m.model} />
       <span class="msg-tools">
-        <button class="btn btn-chip" data-testid="msg-regenerate" onClick={() => props.onRegenerate()}>Regenerate</button>{branches}
+        {/* A message the coach wrote on its own (no question before it) has nothing to regenerate from. */}
+        <Show when={m.parent_id !== null}>
+          <button class="btn btn-chip" data-testid="msg-regenerate" onClick={() => props.onRegenerate()}>Regenerate</button>
+        </Show>{branches}
       </span>
     </div>
   );

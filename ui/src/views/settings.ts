@@ -6,12 +6,21 @@ import { setTheme, type ThemeChoice } from "../theme";
 import { checkSettings, MAX_HR_MAX, MAX_HR_MIN, ZONE_PCT_MAX, ZONE_PCT_MIN } from "../settingsCheck";
 import { zonesFromMaxHr } from "../zones";
 import { busy, card, errorNote, pageHeader } from "./common";
+import { mountAiSettings } from "../aisettings/AiSettingsPane";
+import { mountSyncPane } from "../sync/SyncPane";
 
-export function mountSettings(root: HTMLElement): () => void {
+export function mountSettings(root: HTMLElement, params: string[] = []): () => void {
   let alive = true;
   const body = h("div", null, h("p", { class: "muted" }, "Loading settings…"));
   const infoEl = h("div");
-  replace(root, pageHeader("Settings"), body, infoEl);
+  // The AI providers pane (Solid); "#/settings/ai" (the chat's status line) scrolls to it.
+  const aiEl = h("div");
+  const syncEl = h("div");
+  replace(root, pageHeader("Settings"), body, aiEl, syncEl, infoEl);
+  const disposeAi = mountAiSettings(aiEl);
+  const disposeSync = mountSyncPane(syncEl);
+  if (params[0] === "ai") aiEl.scrollIntoView();
+  if (params[0] === "sync") syncEl.scrollIntoView();
 
   const render = (s: Settings) => {
     const theme = h("select", { testid: "settings-theme", id: "s-theme" },
@@ -103,5 +112,5 @@ export function mountSettings(root: HTMLElement): () => void {
   call("getSettings").then((s) => { if (alive) { settings.set(s); render(s); } })
     .catch((e: unknown) => alive && replace(body, errorNote(e)));
   void loadInfo();
-  return () => { alive = false; };
+  return () => { alive = false; disposeAi(); disposeSync(); };
 }

@@ -6,9 +6,11 @@
     reason = "test support outside #[test] functions panics on setup failures too: that is the report"
 )]
 
+mod ai_settings;
 mod live;
 mod memory;
 mod settings;
 mod support;
+mod sync;
 mod wire;
 mod workbench;
