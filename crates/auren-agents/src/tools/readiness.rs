@@ -113,17 +113,11 @@ pub(super) async fn get_trend(tb: &Toolbox, args: GetTrend) -> Result<ToolOutput
         .map_err(ToolError::engine(tool))?;
     // The metric's mornings from the first day's band window on, oldest first.
     let values = daily_values(tb, tool, metric, period.from - (BAND_DAYS - 1), period.to).await?;
-    let source = match metric.source() {
-        TrendSource::Reading(_) => "the stored morning readings".to_owned(),
-        TrendSource::Panel(_) => format!("the HRV panel of each morning's session ({PANEL_METHOD})"),
-    };
     let mut rec = ReceiptBuilder::new(
         tb.ids(),
         tool,
         format!("daily {} {}", metric.label(), period.label()),
-        format!(
-            "{source}; {READINESS_METHOD}; {BAND_METHOD}; period mean, min, max; least-squares slope per day"
-        ),
+        trend_method(metric),
     );
     let unit = metric.unit();
     let mut points = Vec::new();
@@ -191,6 +185,15 @@ pub(super) async fn get_trend(tb: &Toolbox, args: GetTrend) -> Result<ToolOutput
         content,
         receipts: vec![receipt],
     })
+}
+
+/// How a trend of `metric` was computed, for its receipt.
+fn trend_method(metric: TrendMetric) -> String {
+    let source = match metric.source() {
+        TrendSource::Reading(_) => "the stored morning readings".to_owned(),
+        TrendSource::Panel(_) => format!("the HRV panel of each morning's session ({PANEL_METHOD})"),
+    };
+    format!("{source}; {READINESS_METHOD}; {BAND_METHOD}; period mean, min, max; least-squares slope per day")
 }
 
 /// `(day, value)` of `metric` for each morning reading of `from..=to`, oldest first.
