@@ -8,6 +8,8 @@
 //! - `sessions.rs` — straps, sessions and the queries over what they recorded (list, detail, beats, alerts).
 //! - `writer.rs` — [`SessionWriter`]: batched writes of a live session on a background task.
 //! - `readings.rs` — morning readings, the daily trend and personal baselines.
+//! - `panels.rs` — stored session panels (computed by the caller, kept until the beats change), the light
+//!   per-session reads shown beside them, and one panel metric of each day's morning session.
 //! - `outbox.rs` — the sync outbox: what the server has not acknowledged yet.
 //! - `sync_state.rs` — the device side of sync: replica id, account, cursors, parked rows, field clocks,
 //!   and the writes that apply pulled changes (without outbox rows, so nothing echoes back).
@@ -29,6 +31,7 @@
 pub mod conversations;
 pub mod memory;
 mod outbox;
+mod panels;
 mod readings;
 mod sessions;
 mod sync_state;
@@ -38,6 +41,7 @@ mod writer;
 pub use conversations::{ConversationId, Conversations, MessageId};
 pub use memory::{Memories, MemoryId};
 pub use outbox::{OutboxKind, OutboxRow};
+pub use panels::{MorningPanelValue, SessionPanelView, StoredPanel};
 pub use readings::{Baseline, DailyTrendRow, MorningReading};
 pub use sessions::{
     AlertRow, BeatRow, GapRow, MetricSnapshot, NewSession, SessionDetail, SessionId, SessionKind, SessionRow,

@@ -6,8 +6,9 @@ use crate::run::{auren, db, json, ok, stdout};
 
 #[test]
 fn ask_runs_through_the_local_llama_cpp_server() {
-    let Ok(url) = std::env::var("AUREN_TEST_LLM_URL") else {
-        eprintln!("AUREN_TEST_LLM_URL is not set (cargo xtask test starts the model server): not run");
+    let Some(url) = crate::run::harness_var("AUREN_TEST_LLM_URL", "`auren ask` through llama.cpp")
+        .map(|url| url.into_string().expect("AUREN_TEST_LLM_URL is UTF-8"))
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

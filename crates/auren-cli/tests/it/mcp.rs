@@ -120,10 +120,8 @@ fn a_raw_json_rpc_client_lists_the_tools_and_calls_them() {
 
 #[test]
 fn the_official_python_sdk_lists_and_calls_the_tools() {
-    let Some(python) = std::env::var_os("AUREN_TEST_PYTHON") else {
-        eprintln!(
-            "AUREN_TEST_PYTHON is not set (cargo xtask test sets it): the Python SDK client is not run"
-        );
+    let Some(python) = crate::run::harness_var("AUREN_TEST_PYTHON", "the official MCP Python SDK client")
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

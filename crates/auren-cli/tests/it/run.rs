@@ -1,8 +1,28 @@
 //! Running the real `auren` binary in a folder of its own for the coach, import and MCP tests: no home
 //! directory, keychain or Bluetooth bus of the machine is reached.
 
+use std::ffi::OsString;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// A variable `cargo xtask test` sets for the tests that need what it starts (the model server, the venv).
+/// Unset under CI (`CI` set, as every CI service does), the test fails: a harness that lost it must not turn
+/// into a green run. Unset elsewhere (a plain `cargo test`), the skip is written straight to stderr — past
+/// the test harness's capture, so it shows even though the test passes — and `None` is returned.
+pub fn harness_var(var: &str, what: &str) -> Option<OsString> {
+    if let Some(value) = std::env::var_os(var) {
+        return Some(value);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+    assert!(
+        !ci,
+        "{var} is not set under CI: run the tests with `cargo xtask test`, which sets it ({what})"
+    );
+    let note = format!("\nSKIPPED {what}: {var} is not set (`cargo xtask test` sets it)\n");
+    let _ = std::io::stderr().write_all(note.as_bytes());
+    None
+}
 
 /// `auren args…` with every user folder inside `dir`.
 pub fn auren(dir: &Path, args: &[&str]) -> Output {
