@@ -81,6 +81,11 @@ impl GuardBook {
         Ok(())
     }
 
+    /// The specialist answering now: the routed one, or the last handed over to.
+    pub fn current(&self) -> Option<Specialist> {
+        self.chain.last().copied()
+    }
+
     /// Records who answers first (the routed specialist).
     pub fn start(&mut self, specialist: Specialist) {
         self.chain.push(specialist);

@@ -162,6 +162,8 @@ pub(crate) struct Turn<'a> {
     pub answered_by: Option<String>,
     /// The conversation's previous exchange, for the brief.
     pub previous: Option<PreviousTurn>,
+    /// The answer text streamed to the person so far: what a Stop keeps.
+    pub streamed: String,
 }
 
 impl Coach {
@@ -221,6 +223,7 @@ impl Coach {
             conversation,
             answered_by: None,
             previous,
+            streamed: String::new(),
         };
         let alerts = turn.recent_alerts().await;
         let red_flag = redflag::detect(question, &alerts);
@@ -378,8 +381,11 @@ impl Turn<'_> {
         }
     }
 
-    /// Reports why the model stopped, then answers offline.
+    /// Reports why the model stopped, then answers offline — except after a Stop in the middle of an
+    /// answer: the person keeps exactly the text they saw, and nothing else is written under it.
     async fn fall_back(&mut self, stop: Stop, question: &str) -> Answered {
+        let stopped_mid_answer = matches!(&stop, Stop::Guard(t) if t.guard == crate::events::Guard::Cancelled)
+            && !self.streamed.is_empty();
         match stop {
             Stop::Guard(tripped) => {
                 self.step(
@@ -416,6 +422,13 @@ impl Turn<'_> {
                 })
                 .await;
             }
+        }
+        if stopped_mid_answer {
+            return Answered {
+                text: std::mem::take(&mut self.streamed),
+                specialist: self.guards.current().unwrap_or(Specialist::Supervisor),
+                offline: false,
+            };
         }
         self.offline(question).await
     }

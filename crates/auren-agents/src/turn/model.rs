@@ -49,6 +49,8 @@ impl Turn<'_> {
         let opened = self.bounded(gateway.stream(&model, request.clone())).await?;
         let mut stream = opened.map_err(Stop::Gateway)?;
         let route = stream.route().clone();
+        // Set at once, not at the end: a Stop mid-answer keeps this model's text.
+        self.answered_by = Some(format!("{}:{}", route.provider, route.model));
         self.record_request(&route, &request);
         let mut reply = ModelReply::default();
         loop {
@@ -58,6 +60,7 @@ impl Turn<'_> {
                 Some(Err(error)) => return Err(Stop::Gateway(error)),
                 Some(Ok(StreamEvent::TextDelta { text })) => {
                     if shown == TextShown::Streamed {
+                        self.streamed.push_str(&text);
                         self.emit(AgentEvent::Text { delta: text.clone() }).await;
                     }
                     reply.text.push_str(&text);
@@ -67,7 +70,6 @@ impl Turn<'_> {
                 Some(Ok(StreamEvent::Finish { .. } | StreamEvent::ToolCallDelta { .. })) => {}
             }
         }
-        self.answered_by = Some(format!("{}:{}", route.provider, route.model));
         Ok(reply)
     }
 
