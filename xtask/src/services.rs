@@ -190,8 +190,10 @@ pub fn ensure_broker_binary() -> anyhow::Result<PathBuf> {
     // finish would remove the tree under the second: one builds, the other waits and then finds it built.
     std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
     let lock_path = home.join("build.lock");
-    let lock = std::fs::File::create(&lock_path).with_context(|| format!("creating {}", lock_path.display()))?;
-    lock.lock().with_context(|| format!("locking {}", lock_path.display()))?;
+    let lock =
+        std::fs::File::create(&lock_path).with_context(|| format!("creating {}", lock_path.display()))?;
+    lock.lock()
+        .with_context(|| format!("locking {}", lock_path.display()))?;
     if built() {
         return Ok(binary);
     }
