@@ -6,6 +6,8 @@ import { render } from "solid-js/web";
 import type { ChatBackend, SearchHit, StoredMessage } from "./backend";
 import { splitBlocks, toDom, toSafeNodes, type ClaimMark } from "./markdown";
 import { MemoryPanel } from "./MemoryPanel";
+import { AnswerChart } from "./AnswerChart";
+import { answerCharts } from "./answerCharts";
 import { applyEvent, formatCost, formatTokens, guardOfSteps, newTurn, SPECIALIST_NAMES, stopTurn, type ChatEvent, type GuardKind, type Step, type TurnView } from "./turn";
 
 /** Error codes after which no `done` follows: the turn could not run or be stored. */
@@ -244,6 +246,7 @@ function TurnBlock(props: { turn: TurnView; local: boolean; model?: string | nul
         </details>
       </Show>
       <Answer text={t().text} claims={t().claims} />
+      <For each={answerCharts(t().steps)}>{(c) => <AnswerChart data={c} />}</For>
       <Show when={t().guard?.guard !== "cancelled" && t().guard}>{(g) => <GuardNote guard={g().guard} message={g().message} />}</Show>
       <Show when={t().error}>{(e) => <BudgetOrError code={e().code} message={e().message} />}</Show>
       <Show when={stopped()}><div class="muted small" data-testid="turn-stopped">Stopped.</div></Show>

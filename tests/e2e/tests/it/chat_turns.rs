@@ -1,7 +1,8 @@
 //! One turn of the chat window against the scripted fake provider: Stop freezes the text and ends the
 //! upstream request; the cost meter shows the exact price of the scripted usage; a budget refusal sends
 //! nothing and shows the ways on; the tool steps are the calls the server issued and the shown request
-//! bodies are what it received; a red-flag referral shows while the server hangs.
+//! bodies are what it received; an inline chart has as many points as the tool returned; a red-flag referral
+//! shows while the server hangs.
 
 use std::time::Duration;
 
@@ -229,6 +230,71 @@ pub async fn tool_steps_are_the_calls_issued_and_the_shown_payload_is_what_was_r
                 request.body
             );
         }
+        Ok(())
+    })
+    .await?;
+    rig.close().await
+}
+
+/// The days with a value in the get_trend result the provider received back (the tool message of the
+/// second request), wherever the result sits inside that message's JSON.
+fn trend_points_received(request: &serde_json::Value) -> Option<usize> {
+    fn days(v: &serde_json::Value) -> Option<&Vec<serde_json::Value>> {
+        match v {
+            serde_json::Value::Object(map) => map
+                .get("days")
+                .and_then(serde_json::Value::as_array)
+                .or_else(|| map.values().find_map(days)),
+            serde_json::Value::Array(list) => list.iter().find_map(days),
+            _ => None,
+        }
+    }
+    let messages = request["messages"].as_array()?;
+    let tool = messages.iter().find(|m| m["role"] == "tool")?;
+    let content: serde_json::Value = serde_json::from_str(tool["content"].as_str()?).ok()?;
+    Some(days(&content)?.iter().filter(|d| d["value"].is_number()).count())
+}
+
+pub async fn an_inline_chart_has_as_many_points_as_the_tool_returned() -> anyhow::Result<()> {
+    let fake = FakeLlm::start().await?;
+    fake.expect([
+        Step::any(Script::Reply(Reply::tool_call(
+            "call_trend",
+            "get_trend",
+            [r#"{"metric":"ln_rmssd"}"#],
+        ))),
+        Step::any(Script::Reply(Reply::text(["Here is your week."]))),
+    ]);
+    let folders = AppFolders::new()?;
+    fixtures::seed_morning_history(&folders.data, fixtures::today()).await?;
+    let rig = launch_with_fake(&folders, &fake, "", "chat-chart").await?;
+
+    rig.step("chart", async {
+        ask(&rig, COACH_QUESTION).await?;
+        stored_answers(&rig, 1).await?;
+        fake.verify().map_err(|v| anyhow::anyhow!("{v:?}"))?;
+        let received = fake.requests();
+        let want = received
+            .get(1)
+            .and_then(|r| trend_points_received(&r.body))
+            .ok_or_else(|| anyhow::anyhow!("the second request carries no get_trend result"))?;
+        anyhow::ensure!(want > 0, "the seeded week has no morning in the tool's result");
+        let charts = rig.find_all(&testid("answer-chart")).await?;
+        let [chart] = charts.as_slice() else {
+            anyhow::bail!("{} charts in the answer, expected one", charts.len());
+        };
+        let points = chart.attr("data-points").await?.unwrap_or_default();
+        anyhow::ensure!(
+            points == want.to_string(),
+            "the chart draws {points} points, the tool returned {want} days with a value"
+        );
+        anyhow::ensure!(
+            !chart
+                .find_all(fantoccini::Locator::Css("canvas"))
+                .await?
+                .is_empty(),
+            "the chart has no canvas"
+        );
         Ok(())
     })
     .await?;

@@ -52,6 +52,11 @@ const TESTS: &[(&str, TestBody, Duration)] = &[
         Duration::from_secs(180),
     ),
     (
+        "an_inline_chart_has_as_many_points_as_the_tool_returned",
+        || Box::pin(chat_turns::an_inline_chart_has_as_many_points_as_the_tool_returned()),
+        Duration::from_secs(180),
+    ),
+    (
         "a_red_flag_referral_shows_while_the_server_hangs",
         || Box::pin(chat_turns::a_red_flag_referral_shows_while_the_server_hangs()),
         Duration::from_secs(180),
