@@ -1,6 +1,6 @@
 //! The main journey: a fatigued simulated session fires `cns_fatigue` against the seeded normal
 //! range, its evidence is shown, the session is saved, found in History with its panel, and exported as a
-//! PNG report that is a real image.
+//! PNG report that is a real image; the neuroscientist has written exactly one message per CNS-fatigue alert.
 
 use anyhow::Context;
 use auren_e2e::{AppFolders, Rig, first_number, fixtures, png_header, testid};
@@ -112,6 +112,65 @@ pub async fn fatigued_session_alerts_then_is_saved_listed_and_exported() -> anyh
                 .ok_or_else(|| anyhow::anyhow!("session-saved names no session id: {saved:?}"))
         })
         .await?;
+
+    // Proactive, not pushy: the neuroscientist wrote exactly one message per CNS-fatigue alert of the session,
+    // in a conversation of its own, without a model.
+    rig.step("coach-wrote-once-per-alert", async {
+        let detail = rig
+            .invoke("session_detail", serde_json::json!({ "id": saved_id }))
+            .await?;
+        let alerts = detail["alerts"]
+            .as_array()
+            .map_or(0, |a| a.iter().filter(|x| x["rule"] == "cns_fatigue").count());
+        anyhow::ensure!(
+            alerts >= 1,
+            "the stored session has no cns_fatigue alert: {detail}"
+        );
+        rig.click("nav-chat").await?;
+        let titles = rig
+            .poll("the coach's conversations", auren_e2e::DEFAULT_WAIT, || async {
+                let mut titles = Vec::new();
+                for c in rig.find_all(&testid("chat-conversation")).await? {
+                    titles.push(c.find(Locator::Css("a")).await?.text().await?);
+                }
+                Ok((!titles.is_empty()).then_some(titles))
+            })
+            .await?;
+        let fatigue: Vec<&String> = titles
+            .iter()
+            .filter(|t| t.starts_with("CNS fatigue on "))
+            .collect();
+        anyhow::ensure!(
+            fatigue.len() == alerts,
+            "{alerts} cns_fatigue alert(s) but conversations {titles:?}"
+        );
+        rig.find_all(&testid("chat-conversation"))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("no conversation"))?
+            .find(Locator::Css("a"))
+            .await?
+            .click()
+            .await?;
+        let badge = rig.find("specialist-badge").await?;
+        anyhow::ensure!(
+            badge.attr("data-specialist").await?.as_deref() == Some("neuroscientist"),
+            "the message is not the neuroscientist's"
+        );
+        rig.find("offline-badge").await?;
+        let answer = rig.text("answer").await?;
+        anyhow::ensure!(
+            answer.matches('?').count() == 1,
+            "not exactly one question: {answer:?}"
+        );
+        anyhow::ensure!(
+            rig.find_all(&testid("msg-regenerate")).await?.is_empty(),
+            "a message with no question before it offers Regenerate"
+        );
+        Ok(())
+    })
+    .await?;
 
     rig.step("history-lists-it-first", async {
         rig.click("nav-history").await?;
