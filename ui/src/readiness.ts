@@ -54,3 +54,20 @@ export function normalRange(r: { normal_range: [number | null, number | null] | 
   const [lo, hi] = r.normal_range ?? [null, null];
   return lo !== null && hi !== null && Number.isFinite(lo) && Number.isFinite(hi) ? [lo, hi] : null;
 }
+
+/** The day number (days since the Unix epoch) of a `YYYY-MM-DD` route parameter, or null. */
+export function dayOfParam(param: string | undefined): number | null {
+  const m = param ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(param) : null;
+  if (!m) return null;
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  const back = new Date(ms);
+  // Refuses 2026-02-31 and the like instead of rolling over into the next month.
+  if (back.getUTCFullYear() !== Number(m[1]) || back.getUTCMonth() !== Number(m[2]) - 1 || back.getUTCDate() !== Number(m[3])) return null;
+  return Math.floor(ms / 86_400_000);
+}
+
+/** How many days back `dailyTrend` must reach to include `day`, or null when it is in the future or too far. */
+export function trendDaysReaching(day: number, today: number, maxDays: number): number | null {
+  const days = today - day + 1;
+  return days >= 1 && days <= maxDays ? days : null;
+}

@@ -446,7 +446,7 @@ async fn event_dto(event: AgentEvent, store: &Store) -> ChatEventDto {
         AgentEvent::Claim(claim) => {
             let receipt = claim.receipt.map(|r| r.0);
             let route = match &receipt {
-                Some(id) => route_of(store, id).await,
+                Some(id) => route_of(store, id, claim.value, &claim.text).await,
                 None => None,
             };
             ChatEventDto::Claim {
@@ -476,14 +476,43 @@ async fn event_dto(event: AgentEvent, store: &Store) -> ChatEventDto {
 }
 
 /// The internal route of a receipt's first session or day.
-async fn route_of(store: &Store, receipt: &str) -> Option<String> {
+/// Where a grounded claim links: the day of the receipt value it states (a morning's lnRMSSD opens that
+/// morning, not the first of the 60 days its receipt read), else the receipt's first session or day.
+async fn route_of(store: &Store, receipt: &str, stated: f64, text: &str) -> Option<String> {
     let row = store.conversations().receipt(receipt).await.ok()??;
     let receipt: Receipt = serde_json::from_str(&row.body_json).ok()?;
+    if let Some(day) = day_of_stated_value(&receipt, stated, decimals_of(text)) {
+        return Some(format!("morning/{day}"));
+    }
     receipt.sources.iter().find_map(|s| match s {
         Source::Session { id } => Some(format!("history/{id}")),
         Source::Day { date } => Some(format!("morning/{date}")),
         Source::Alert { .. } | Source::Memory { .. } => None,
     })
+}
+
+/// The decimals of the first number in a claim's text ("3.90 lnRMSSD" → 2, "62 ms" → 0).
+fn decimals_of(text: &str) -> i32 {
+    let Some(start) = text.find(|c: char| c.is_ascii_digit()) else {
+        return 0;
+    };
+    let rest = &text[start..];
+    let integer = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    match rest[integer..].strip_prefix('.') {
+        Some(fraction) => fraction.chars().take_while(char::is_ascii_digit).count() as i32,
+        None => 0,
+    }
+}
+
+/// The day of the first day's value in `receipt` that rounds to `stated` at `decimals` (signs ignored, as
+/// the grounding check does).
+fn day_of_stated_value(receipt: &Receipt, stated: f64, decimals: i32) -> Option<&str> {
+    let half_step = 0.5 * 10f64.powi(-decimals) + 1e-9;
+    receipt
+        .values
+        .iter()
+        .filter(|v| (v.value.abs() - stated.abs()).abs() <= half_step)
+        .find_map(|v| v.day.as_deref())
 }
 
 async fn message_dto(store: &Store, row: MessageRow) -> Result<MessageDto, DesktopError> {
@@ -495,7 +524,7 @@ async fn message_dto(store: &Store, row: MessageRow) -> Result<MessageDto, Deskt
             Grounding::Ungrounded => (false, None),
         };
         let route = match &receipt {
-            Some(id) => route_of(store, id).await,
+            Some(id) => route_of(store, id, claim.value, &claim.text).await,
             None => None,
         };
         claims.push(ClaimDto {
@@ -651,5 +680,62 @@ fn usage_dto(u: &auren_agents::TurnUsage) -> UsageDto {
         cost_usd: u.cost_usd,
         estimated: u.estimated,
         model_calls: u.model_calls,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{day_of_stated_value, decimals_of};
+    use auren_agents::{Receipt, ReceiptId, ReceiptValue, Unit};
+
+    #[test]
+    fn decimals_are_read_off_the_claims_first_number() {
+        let cases = [
+            ("3.90 lnRMSSD", 2),
+            ("62 ms", 0),
+            ("lnRMSSD 4.1", 1),
+            ("RMSSD 12.345 ms", 3),
+            ("no number", 0),
+            ("7.", 0),
+        ];
+        for (text, decimals) in cases {
+            assert_eq!(decimals_of(text), decimals, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_claim_links_the_day_whose_value_it_states() {
+        let value = |value: f64, day: Option<&str>| ReceiptValue {
+            label: String::new(),
+            value,
+            unit: Unit::LnMs,
+            day: day.map(str::to_owned),
+        };
+        let receipt = Receipt {
+            id: ReceiptId("r-1".into()),
+            tool: "get_readiness".into(),
+            computed: String::new(),
+            method: String::new(),
+            sources: Vec::new(),
+            values: vec![
+                value(3.7412, None),
+                value(3.1049, Some("2026-10-06")),
+                value(3.8987, Some("2026-12-04")),
+            ],
+        };
+        let cases = [
+            (3.9, 2, Some("2026-12-04")),
+            (3.9, 1, Some("2026-12-04")),
+            (3.10, 2, Some("2026-10-06")),
+            (3.74, 2, None),
+            (3.5, 1, None),
+        ];
+        for (stated, decimals, day) in cases {
+            assert_eq!(
+                day_of_stated_value(&receipt, stated, decimals),
+                day,
+                "{stated} at {decimals}"
+            );
+        }
     }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bpmAt, zoneOf, zonesFromMaxHr } from "../zones";
-import { morningsUntilBaseline, normalRange, verdictSentence, verdictTone } from "../readiness";
+import { dayOfParam, morningsUntilBaseline, normalRange, trendDaysReaching, verdictSentence, verdictTone } from "../readiness";
 import { countdown } from "../countdown";
 import { lineCount, offsetOf, problemsByLine } from "../rulesmap";
 import { checkSettings, isAbsolutePath, type SettingsLike } from "../settingsCheck";
@@ -181,4 +181,29 @@ describe("panel arrangement", () => {
 describe("theme", () => {
   it.each([["system", true, "dark"], ["system", false, "light"], ["light", true, "light"], ["dark", false, "dark"]] as const)(
     "%s with OS dark=%s → %s", (c, os, want) => expect(resolveTheme(c, os)).toBe(want));
+});
+
+describe("a morning route's day", () => {
+  it.each([
+    ["2026-12-04", Date.UTC(2026, 11, 4) / 86_400_000],
+    ["1970-01-01", 0],
+    ["2024-02-29", Date.UTC(2024, 1, 29) / 86_400_000],
+    ["2026-02-29", null],
+    ["2026-13-01", null],
+    ["2026-1-01", null],
+    ["today", null],
+    [undefined, null],
+  ])("%s → %s", (param, day) => {
+    expect(dayOfParam(param)).toBe(day);
+  });
+
+  it.each([
+    [100, 100, 1],
+    [91, 100, 10],
+    [101, 100, null],
+    [100 - 3650, 100, null],
+    [100 - 3649, 100, 3650],
+  ])("day %i seen on day %i needs %s days of trend", (day, today, days) => {
+    expect(trendDaysReaching(day, today, 3650)).toBe(days);
+  });
 });

@@ -5,7 +5,7 @@ import { call, newChannel, toFailure, type LiveUpdate, type MorningResult, type 
 import { source, sourceLabel, Store } from "../state";
 import { simulatedBadge } from "../shell";
 import { countdown, EXHALE_S, INHALE_S } from "../countdown";
-import { morningsUntilBaseline, normalRange, VERDICT_WORDS, verdictSentence, verdictTone } from "../readiness";
+import { dayOfParam, morningsUntilBaseline, normalRange, trendDaysReaching, VERDICT_WORDS, verdictSentence, verdictTone } from "../readiness";
 import { DASH, formatHr, formatNumber } from "../format";
 import { card, errorNote, pageHeader } from "./common";
 
@@ -90,7 +90,7 @@ function resultView(res: MorningResult, needed: number): HTMLElement {
     h("p", { class: "muted small" }, `${res.beats} beats, ${res.artifacts} corrected artifacts. `, h("a", { href: `#/history/${res.session_id}` }, "Open this reading in History →")));
 }
 
-export function mountMorning(root: HTMLElement): () => void {
+export function mountMorning(root: HTMLElement, params: string[] = []): () => void {
   const body = h("div");
   const ringR = 88;
   const circ = 2 * Math.PI * ringR;
@@ -148,7 +148,24 @@ export function mountMorning(root: HTMLElement): () => void {
   const unsubSrc = source.subscribe(() => render(phase.get()));
   render(phase.get());
 
-  if (phase.get().kind === "idle") {
+  const askedDay = dayOfParam(params[0]);
+  const reach = askedDay === null ? null : trendDaysReaching(askedDay, Math.floor(Date.now() / 86_400_000), 3650);
+  if (phase.get().kind === "idle" && askedDay !== null) {
+    // A link to a day (a grounded number in the chat, a proactive message): that morning, not today's.
+    const title = `Morning of ${params[0]}`;
+    const shown = reach === null
+      ? Promise.resolve(undefined)
+      : call("dailyTrend", reach).then((trend) => trend.find((r) => r.day === askedDay));
+    shown.then((r) => {
+      if (phase.get().kind !== "idle") return;
+      if (!r || r.today_ln_rmssd === null) {
+        replace(todayEl, card(title, h("p", { testid: "morning-day", data: { day: params[0] } }, `There is no morning reading on ${params[0]}.`)));
+        return;
+      }
+      replace(todayEl, card(title, h("div", { class: `verdict verdict-${verdictTone(r.verdict)}`, testid: "morning-day", data: { day: params[0] } },
+        h("p", { class: "verdict-sentence" }, `lnRMSSD ${formatNumber(r.today_ln_rmssd, 2)}. ${verdictSentence(r.verdict, 0)}`)), rangeChart(r, r.today_ln_rmssd)));
+    }).catch(() => undefined);
+  } else if (phase.get().kind === "idle") {
     call("readinessToday").then(async (r) => {
       if (r.today_ln_rmssd === null) return;
       const needed = r.verdict === null ? morningsUntilBaseline(await call("dailyTrend", 60), r.day) : 0;
