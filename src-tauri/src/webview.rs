@@ -1,7 +1,10 @@
 //! WebKitGTK tuned for what Auren's window is: one local single-page app, no web browsing. The web process
 //! is most of the app's memory (round one: 479–549 MB RSS with a live session), so the caches a browser
 //! keeps for back/forward navigation and re-visits are turned down, and features the app never uses (WebGL,
-//! audio and video, WebSQL, the offline app cache, DNS prefetching, site quirks) are switched off.
+//! audio and video, WebSQL, the offline app cache, DNS prefetching, site quirks) are switched off. The
+//! charts' 2D canvases are drawn on the CPU: with GPU canvases (WebKitGTK's default since 2.46) each canvas
+//! gets a GL surface of its own, which under software GL (Xvfb, llvmpipe) is anonymous memory in the web
+//! process, and the app's small charts gain nothing from the GPU.
 //! `AUREN_WEBVIEW=default` keeps WebKit's own settings so `cargo xtask bench desktop` can measure both.
 
 /// Which settings the webview runs with.
@@ -62,6 +65,18 @@ fn lean(platform: &tauri::webview::PlatformWebview) {
         settings.set_enable_dns_prefetching(false);
         settings.set_enable_site_specific_quirks(false);
         settings.set_enable_back_forward_navigation_gestures(false);
+        set_if_known(&settings, "enable-2d-canvas-acceleration", false);
+    }
+}
+
+/// Sets a boolean WebKit setting by property name, when this WebKitGTK has it: the Rust bindings stop at
+/// 2.40, and setting a property the runtime lacks would abort.
+#[cfg(target_os = "linux")]
+fn set_if_known(settings: &webkit2gtk::Settings, name: &str, value: bool) {
+    use webkit2gtk::glib::{StaticType as _, prelude::ObjectExt as _};
+    match settings.find_property(name) {
+        Some(spec) if spec.value_type() == bool::static_type() => settings.set_property(name, value),
+        _ => tracing::info!(name, "this WebKitGTK has no such setting; left as it is"),
     }
 }
 
