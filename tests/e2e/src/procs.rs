@@ -85,12 +85,14 @@ pub fn kill_tree(root: u32) {
 }
 
 /// Resident and proportional set size of one process, and its private anonymous memory (heap, stacks,
-/// canvases: what it allocated itself, as opposed to shared library code mapped in every process), in KiB.
+/// canvases: what it allocated itself, as opposed to shared library code mapped in every process), and its
+/// private memory (clean and dirty pages no other process maps: what ending it would give back), in KiB.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Memory {
     pub rss_kib: u64,
     pub pss_kib: u64,
     pub anon_kib: u64,
+    pub private_kib: u64,
 }
 
 impl std::ops::Add for Memory {
@@ -100,11 +102,13 @@ impl std::ops::Add for Memory {
             rss_kib: self.rss_kib + other.rss_kib,
             pss_kib: self.pss_kib + other.pss_kib,
             anon_kib: self.anon_kib + other.anon_kib,
+            private_kib: self.private_kib + other.private_kib,
         }
     }
 }
 
-/// Reads `Rss:`, `Pss:` and `Anonymous:` from the text of `/proc/<pid>/smaps_rollup`.
+/// Reads `Rss:`, `Pss:`, `Anonymous:` and `Private_Clean:` + `Private_Dirty:` from the text of
+/// `/proc/<pid>/smaps_rollup`.
 pub fn parse_smaps_rollup(text: &str) -> Option<Memory> {
     let field = |name: &str| {
         text.lines()
@@ -115,6 +119,7 @@ pub fn parse_smaps_rollup(text: &str) -> Option<Memory> {
         rss_kib: field("Rss:")?,
         pss_kib: field("Pss:")?,
         anon_kib: field("Anonymous:")?,
+        private_kib: field("Private_Clean:")? + field("Private_Dirty:")?,
     })
 }
 
@@ -175,13 +180,14 @@ mod tests {
 
     #[test]
     fn smaps_rollup_gives_rss_and_pss() {
-        let text = "00400000-7ffd r--p 00000000 00:00 0 [rollup]\nRss:              183424 kB\nPss:              120017 kB\nPss_Anon: 1 kB\nAnonymous:         36008 kB\n";
+        let text = "00400000-7ffd r--p 00000000 00:00 0 [rollup]\nRss:              183424 kB\nPss:              120017 kB\nPss_Anon: 1 kB\nPrivate_Clean:      2048 kB\nPrivate_Dirty:     40000 kB\nAnonymous:         36008 kB\n";
         assert_eq!(
             parse_smaps_rollup(text),
             Some(Memory {
                 rss_kib: 183_424,
                 pss_kib: 120_017,
                 anon_kib: 36_008,
+                private_kib: 42_048,
             })
         );
         assert_eq!(parse_smaps_rollup("Rss: 1 kB\n"), None);
