@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use auren_store::conversations::{ClaimRow, Grounding, MessageUsage, NewMessage, Role};
+use auren_store::conversations::{ClaimRow, MessageUsage, NewMessage, Role};
 use auren_store::{ConversationId, MessageId, StoreError};
 use serde_json::{Value, json};
 
@@ -16,6 +16,7 @@ use crate::grounding;
 use crate::receipt::Receipt;
 use crate::tools::days::format_day;
 use crate::tools::{ToolError, Toolbox};
+use crate::turn::record;
 
 /// The alert rule whose firing earns a message (the neuroscientist's).
 const CNS_FATIGUE_RULE: &str = "cns_fatigue";
@@ -226,7 +227,7 @@ pub async fn post(tb: &Toolbox, opener: &Opener) -> Result<Option<Posted>, Proac
     let message = NewMessage {
         parent: None,
         role: Role::Assistant,
-        specialist: Some(specialist_name(opener.trigger.specialist())),
+        specialist: Some(record::wire_name(&opener.trigger.specialist())),
         model: None,
         text: opener.text.clone(),
         usage: Some(MessageUsage::default()),
@@ -245,7 +246,7 @@ pub async fn post(tb: &Toolbox, opener: &Opener) -> Result<Option<Posted>, Proac
     }
     let ids: Vec<&str> = opener.receipts.iter().map(|r| r.id.0.as_str()).collect();
     conversations.link_receipts(id, &ids).await?;
-    let claims: Vec<ClaimRow> = opener.claims.iter().map(claim_row).collect();
+    let claims: Vec<ClaimRow> = opener.claims.iter().map(record::claim_row).collect();
     conversations.add_claims(id, &claims).await?;
     Ok(Some(Posted {
         trigger: opener.trigger.clone(),
@@ -270,30 +271,4 @@ pub async fn after_session(
         }
     }
     Ok(posted)
-}
-
-fn claim_row(claim: &Claim) -> ClaimRow {
-    ClaimRow {
-        text: claim.text.clone(),
-        value: claim.value,
-        unit: wire_name(&claim.unit),
-        grounding: match &claim.receipt {
-            Some(receipt) if claim.grounded => Grounding::Grounded {
-                receipt: receipt.0.clone(),
-            },
-            _ => Grounding::Ungrounded,
-        },
-    }
-}
-
-fn specialist_name(specialist: Specialist) -> String {
-    wire_name(&specialist)
-}
-
-/// A unit enum's serde name ("neuroscientist", "ms").
-fn wire_name<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(Value::String(name)) => name,
-        _ => String::new(),
-    }
 }

@@ -476,12 +476,18 @@ async fn event_dto(event: AgentEvent, store: &Store) -> ChatEventDto {
 }
 
 /// The internal route of a receipt's first session or day.
-/// Where a grounded claim links: the day of the receipt value it states (a morning's lnRMSSD opens that
-/// morning, not the first of the 60 days its receipt read), else the receipt's first session or day.
+/// Where a grounded claim links: the day of the receipt value it states when the receipt read that day (a
+/// morning's lnRMSSD opens that morning, not the first of the 60 days its receipt read), else the
+/// receipt's first session or day (a session's values carry its day, but the session is their source).
 async fn route_of(store: &Store, receipt: &str, stated: f64, text: &str) -> Option<String> {
     let row = store.conversations().receipt(receipt).await.ok()??;
     let receipt: Receipt = serde_json::from_str(&row.body_json).ok()?;
-    if let Some(day) = day_of_stated_value(&receipt, stated, decimals_of(text)) {
+    if let Some(day) = day_of_stated_value(&receipt, stated, decimals_of(text))
+        && receipt
+            .sources
+            .iter()
+            .any(|s| matches!(s, Source::Day { date } if date == day))
+    {
         return Some(format!("morning/{day}"));
     }
     receipt.sources.iter().find_map(|s| match s {

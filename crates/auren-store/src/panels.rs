@@ -5,7 +5,7 @@
 
 use sqlx::Row;
 
-use crate::sessions::{SESSION_COLUMNS, alert_row, finite, session_row};
+use crate::sessions::{alert_row, finite, session_by_id};
 use crate::{AlertRow, SessionId, SessionRow, Store, StoreError};
 
 /// One session's stored panel.
@@ -108,16 +108,7 @@ impl Store {
     /// such session.
     pub async fn session_panel_view(&self, id: SessionId) -> Result<Option<SessionPanelView>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let Some(session) = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?"
-        )))
-        .bind(id.0)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(session_row)
-        .transpose()?
-        else {
+        let Some(session) = session_by_id(&mut tx, id).await? else {
             return Ok(None);
         };
         let header = sqlx::query(

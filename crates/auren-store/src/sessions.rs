@@ -166,6 +166,22 @@ pub(crate) fn finite(what: &'static str, value: f64) -> Result<f64, StoreError> 
 pub(crate) const SESSION_COLUMNS: &str = "id, started_at, ended_at, kind, source, strap_address, label, beat_count, \
                                artifact_count, last_beat_ms";
 
+/// Session `id`'s row, read on `conn` (a transaction's, so it agrees with what else that transaction reads).
+pub(crate) async fn session_by_id(
+    conn: &mut SqliteConnection,
+    id: SessionId,
+) -> Result<Option<SessionRow>, StoreError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?"
+    )))
+    .bind(id.0)
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(session_row)
+    .transpose()
+}
+
 pub(crate) fn session_row(row: &SqliteRow) -> Result<SessionRow, StoreError> {
     let kind: String = row.try_get(3)?;
     Ok(SessionRow {
@@ -359,16 +375,7 @@ impl Store {
     /// so a writer flushing meanwhile cannot make the parts disagree.
     pub async fn session_detail(&self, id: SessionId) -> Result<Option<SessionDetail>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let Some(session) = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?"
-        )))
-        .bind(id.0)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(session_row)
-        .transpose()?
-        else {
+        let Some(session) = session_by_id(&mut tx, id).await? else {
             return Ok(None);
         };
         let artifact_counts = session_rows(

@@ -13,7 +13,7 @@ mod brief;
 mod extract;
 mod guards;
 mod model;
-mod record;
+pub(crate) mod record;
 mod specialists;
 
 pub use brief::{

@@ -6,7 +6,7 @@ use auren_store::MessageId;
 use auren_store::conversations::{ClaimRow, Grounding, MessageUsage, NewMessage, Role};
 
 use super::{AgentError, Turn, store_error};
-use crate::events::TurnOutcome;
+use crate::events::{Claim, TurnOutcome};
 
 impl Turn<'_> {
     pub(crate) async fn store_answer(
@@ -59,21 +59,7 @@ impl Turn<'_> {
             .link_receipts(id, &ids)
             .await
             .map_err(store_error("link the answer's receipts"))?;
-        let claims: Vec<ClaimRow> = outcome
-            .claims
-            .iter()
-            .map(|claim| ClaimRow {
-                text: claim.text.clone(),
-                value: claim.value,
-                unit: wire_name(&claim.unit),
-                grounding: match &claim.receipt {
-                    Some(receipt) if claim.grounded => Grounding::Grounded {
-                        receipt: receipt.0.clone(),
-                    },
-                    _ => Grounding::Ungrounded,
-                },
-            })
-            .collect();
+        let claims: Vec<ClaimRow> = outcome.claims.iter().map(claim_row).collect();
         conversations
             .add_claims(id, &claims)
             .await
@@ -82,8 +68,23 @@ impl Turn<'_> {
     }
 }
 
+/// A claim as the store keeps it: grounded with its receipt, or not.
+pub(crate) fn claim_row(claim: &Claim) -> ClaimRow {
+    ClaimRow {
+        text: claim.text.clone(),
+        value: claim.value,
+        unit: wire_name(&claim.unit),
+        grounding: match &claim.receipt {
+            Some(receipt) if claim.grounded => Grounding::Grounded {
+                receipt: receipt.0.clone(),
+            },
+            _ => Grounding::Ungrounded,
+        },
+    }
+}
+
 /// A unit enum's serde name ("neuroscientist", "ms").
-fn wire_name<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn wire_name<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(name)) => name,
         _ => String::new(),
