@@ -6,6 +6,7 @@
 //! libtest's shape, which `cargo xtask test` adds to its tally.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+mod ai_settings;
 mod chat;
 mod chat_history;
 mod chat_turns;
@@ -21,6 +22,11 @@ type TestBody = fn() -> Pin<Box<dyn Future<Output = anyhow::Result<()>>>>;
 
 /// Every end-to-end test: name, body, and how long it may take at most (app start included).
 const TESTS: &[(&str, TestBody, Duration)] = &[
+    (
+        "the_ai_pane_tests_a_connection_and_saves_a_budget_into_gateway_toml",
+        || Box::pin(ai_settings::the_ai_pane_tests_a_connection_and_saves_a_budget_into_gateway_toml()),
+        Duration::from_secs(180),
+    ),
     (
         "offline_analyst_answers_with_the_mornings_value",
         || Box::pin(chat::offline_analyst_answers_with_the_mornings_value()),
