@@ -179,6 +179,21 @@ async fn accounts(client: &Arc<Client>) -> Res<Vec<SignedIn>> {
     Ok(devices)
 }
 
+/// Every load task's latencies, sorted, and their error count summed.
+async fn gather_latencies(
+    tasks: Vec<tokio::task::JoinHandle<(Vec<Duration>, u64)>>,
+) -> Res<(Vec<Duration>, u64)> {
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (l, e) = task.await?;
+        latencies.extend(l);
+        errors += e;
+    }
+    latencies.sort_unstable();
+    Ok((latencies, errors))
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -264,15 +279,8 @@ async fn paced_ingest(
             (latencies, errors)
         }));
     }
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    for task in tasks {
-        let (l, e) = task.await?;
-        latencies.extend(l);
-        errors += e;
-    }
+    let (latencies, errors) = gather_latencies(tasks).await?;
     let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
     let pushes = latencies.len() as u64 - errors;
     report.push((
         format!(
@@ -364,15 +372,8 @@ async fn ingest(
             (latencies, errors)
         }));
     }
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    for task in tasks {
-        let (l, e) = task.await?;
-        latencies.extend(l);
-        errors += e;
-    }
+    let (latencies, errors) = gather_latencies(tasks).await?;
     let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
     let pushes = latencies.len() as u64 - errors;
     let beats = pushes * (CHUNKS_PER_PUSH * BEATS_PER_CHUNK) as u64;
     report.push((
@@ -425,15 +426,8 @@ async fn pulls(
             (latencies, errors)
         }));
     }
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    for task in tasks {
-        let (l, e) = task.await?;
-        latencies.extend(l);
-        errors += e;
-    }
+    let (latencies, errors) = gather_latencies(tasks).await?;
     let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
     report.push((
         format!("pull, {PULL_DEVICES} devices, each at most 40 a second"),
         format!(
