@@ -83,25 +83,51 @@ pub async fn triggers_of_session(
     day: i64,
     morning: bool,
 ) -> Result<Vec<Trigger>, ToolError> {
+    let openers = openers_of_session(tb, session_id, day, morning).await?;
+    Ok(openers.into_iter().map(|o| o.trigger).collect())
+}
+
+/// The message for each trigger of a stored session, each from the one tool call that found the trigger:
+/// `get_alerts` over the session's days and, for a morning, `get_readiness` of its day.
+pub async fn openers_of_session(
+    tb: &Toolbox,
+    session_id: i64,
+    day: i64,
+    morning: bool,
+) -> Result<Vec<Opener>, ToolError> {
     let date = format_day(day);
     let alerts = tb.call("get_alerts", alert_span(tb, day)).await?;
-    let mut triggers: Vec<Trigger> = alert_list(&alerts.content)
+    let mut openers: Vec<Opener> = alert_list(&alerts.content)
         .iter()
         .filter(|a| a.get("session_id").and_then(Value::as_i64) == Some(session_id))
         .filter(|a| a.get("rule").and_then(Value::as_str) == Some(CNS_FATIGUE_RULE))
-        .filter_map(|a| a.get("id").and_then(Value::as_i64))
-        .map(|alert_id| Trigger::CnsFatigue { alert_id, day })
+        .filter_map(|a| {
+            let alert_id = a.get("id").and_then(Value::as_i64)?;
+            Some(opener(
+                Trigger::CnsFatigue { alert_id, day },
+                format!("CNS fatigue on {date}"),
+                fatigue_text(a),
+                alerts.receipts.clone(),
+            ))
+        })
         .collect();
     if morning {
         match tb.call("get_readiness", json!({ "day": date })).await {
             Ok(readiness) if readiness.content.get("verdict").and_then(Value::as_str) == Some("below") => {
-                triggers.push(Trigger::MorningBelowRange { day });
+                if let Some(text) = below_range_text(&readiness.content) {
+                    openers.push(opener(
+                        Trigger::MorningBelowRange { day },
+                        format!("Below your range on {date}"),
+                        text,
+                        readiness.receipts,
+                    ));
+                }
             }
             Ok(_) | Err(ToolError::NotEnoughData { .. }) => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(triggers)
+    Ok(openers)
 }
 
 /// `get_alerts`' arguments for a session started on `day`: that day and the next, since a session that
@@ -119,48 +145,16 @@ fn alert_list(content: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// The message for `trigger`, or `None` when its data is gone (the alert deleted with its session, no
-/// reading on the day).
-pub async fn opener(tb: &Toolbox, trigger: &Trigger) -> Result<Option<Opener>, ToolError> {
-    let date = format_day(match trigger {
-        Trigger::CnsFatigue { day, .. } | Trigger::MorningBelowRange { day } => *day,
-    });
-    let (title, text, receipts) = match trigger {
-        Trigger::CnsFatigue { alert_id, day } => {
-            let out = tb.call("get_alerts", alert_span(tb, *day)).await?;
-            let alerts = alert_list(&out.content);
-            let Some(alert) = alerts
-                .iter()
-                .find(|a| a.get("id").and_then(Value::as_i64) == Some(*alert_id))
-            else {
-                return Ok(None);
-            };
-            (
-                format!("CNS fatigue on {date}"),
-                fatigue_text(alert),
-                out.receipts,
-            )
-        }
-        Trigger::MorningBelowRange { .. } => {
-            let out = match tb.call("get_readiness", json!({ "day": date })).await {
-                Ok(out) => out,
-                Err(ToolError::NotEnoughData { .. }) => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            let Some(text) = below_range_text(&out.content) else {
-                return Ok(None);
-            };
-            (format!("Below your range on {date}"), text, out.receipts)
-        }
-    };
+/// A message with its claims grounded against the receipts its numbers came from.
+fn opener(trigger: Trigger, title: String, text: String, receipts: Vec<Receipt>) -> Opener {
     let claims = grounding::ground(&text, &receipts);
-    Ok(Some(Opener {
-        trigger: trigger.clone(),
+    Opener {
+        trigger,
         title,
         text,
         receipts,
         claims,
-    }))
+    }
 }
 
 fn fatigue_text(alert: &Value) -> String {
@@ -263,10 +257,8 @@ pub async fn after_session(
     morning: bool,
 ) -> Result<Vec<Posted>, ProactiveError> {
     let mut posted = Vec::new();
-    for trigger in triggers_of_session(tb, session_id, day, morning).await? {
-        if let Some(opener) = opener(tb, &trigger).await?
-            && let Some(p) = post(tb, &opener).await?
-        {
+    for opener in openers_of_session(tb, session_id, day, morning).await? {
+        if let Some(p) = post(tb, &opener).await? {
             posted.push(p);
         }
     }
