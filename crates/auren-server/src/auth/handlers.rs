@@ -3,6 +3,7 @@
 
 use super::validate;
 use crate::app::{ApiJson, Authed, SharedState, check_quota};
+use crate::auth::revocation::Ended;
 use crate::auth::tokens::{digest, random_secret, user_code};
 use crate::db::begin_as;
 use crate::error::ApiError;
@@ -12,7 +13,7 @@ use auren_protocol::auth::{
 };
 use auren_protocol::{DeviceId, UserId};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sqlx::{Postgres, Row, Transaction};
@@ -196,22 +197,18 @@ async fn lookup_refresh(state: &SharedState, token: &str) -> Result<Option<Refre
     .transpose()
 }
 
-/// Revokes a token family (reuse or sign-out).
-async fn revoke_family(
-    state: &SharedState,
-    user_id: Uuid,
-    family_id: Uuid,
-    reason: &str,
-) -> Result<(), ApiError> {
-    let mut tx = begin_as(&state.pools.app, user_id).await?;
+/// Revokes a token family (reuse or sign-out) and with it the device's access tokens.
+async fn revoke_family(state: &SharedState, found: &RefreshLookup, reason: Ended) -> Result<(), ApiError> {
+    let mut tx = begin_as(&state.pools.app, found.user_id).await?;
     sqlx::query(
         "UPDATE refresh_families SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL",
     )
-    .bind(family_id)
-    .bind(reason)
+    .bind(found.family_id)
+    .bind(reason.as_str())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    state.revocations.revoked(found.device_id, reason).await;
     Ok(())
 }
 
@@ -260,7 +257,7 @@ pub async fn refresh(
 async fn reused(state: &SharedState, found: &RefreshLookup) -> ApiError {
     metrics::counter!("auren_refresh_token_reuse_total").increment(1);
     tracing::warn!(user_id = %found.user_id, device_id = %found.device_id, "refresh token reused; family revoked");
-    match revoke_family(state, found.user_id, found.family_id, "reuse").await {
+    match revoke_family(state, found, Ended::Reused).await {
         Ok(()) => ApiError::TokenReused,
         Err(error) => error,
     }
@@ -269,13 +266,13 @@ async fn reused(state: &SharedState, found: &RefreshLookup) -> ApiError {
 /// POST /v1/auth/logout
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
     request_body = crate::openapi::RefreshSchema,
-    responses((status = 204, description = "the device's token family is revoked (also for an unknown token)")))]
+    responses((status = 204, description = "the device's token family and access tokens are revoked (also for an unknown token)")))]
 pub async fn logout(
     State(state): State<SharedState>,
     ApiJson(request): ApiJson<Logout>,
 ) -> Result<StatusCode, ApiError> {
     if let Some(found) = lookup_refresh(&state, &request.refresh_token).await? {
-        revoke_family(&state, found.user_id, found.family_id, "logout").await?;
+        revoke_family(&state, &found, Ended::SignedOut).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -372,7 +369,7 @@ pub async fn device_code_poll(
 
 /// GET /v1/devices
 #[utoipa::path(get, path = "/v1/devices", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, description = "the account's devices", body = crate::openapi::DevicesSchema)))]
+    responses((status = 200, description = "the account's signed-in devices", body = crate::openapi::DevicesSchema)))]
 pub async fn devices(
     State(state): State<SharedState>,
     Authed(claims): Authed,
@@ -381,7 +378,9 @@ pub async fn devices(
     let rows = sqlx::query(
         "SELECT id, name, (extract(epoch FROM created_at) * 1000)::bigint, \
                 (extract(epoch FROM last_seen_at) * 1000)::bigint \
-         FROM devices WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at, id",
+         FROM devices d WHERE user_id = $1 AND revoked_at IS NULL \
+               AND EXISTS (SELECT 1 FROM refresh_families f WHERE f.device_id = d.id AND f.revoked_at IS NULL) \
+         ORDER BY created_at, id",
     )
     .bind(claims.user_id)
     .fetch_all(&mut *tx)
@@ -401,4 +400,48 @@ pub async fn devices(
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok(Json(Devices { devices }))
+}
+
+/// DELETE /v1/devices/{device_id}
+#[utoipa::path(delete, path = "/v1/devices/{device_id}", tag = "auth", security(("bearer" = [])),
+    params(("device_id" = String, Path, description = "a device of the signed-in account")),
+    responses((status = 204, description = "removed: its tokens stop working at once; the data it sent stays"),
+               (status = 404, description = "no live device of this account has this id", body = crate::openapi::ErrorSchema),
+               (status = 422, description = "the device making the request (sign out instead)", body = crate::openapi::ErrorSchema)))]
+pub async fn remove_device(
+    State(state): State<SharedState>,
+    Authed(claims): Authed,
+    Path(device_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    const MISSING: &str = "no live device of this account has this id; `auren devices` lists them";
+    let device_id = Uuid::parse_str(device_id.trim()).map_err(|_| ApiError::NotFound(MISSING))?;
+    if device_id == claims.device_id {
+        // Removing the device you are using would strand it signed in with dead tokens: signing out does
+        // the same on the server and also forgets the tokens here.
+        return Err(ApiError::Invalid(
+            "that is the device making this request; sign out on it instead (auren logout)".to_owned(),
+        ));
+    }
+    let mut tx = begin_as(&state.pools.app, claims.user_id).await?;
+    let removed = sqlx::query(
+        "UPDATE devices SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(device_id)
+    .bind(claims.user_id)
+    .execute(&mut *tx)
+    .await?;
+    if removed.rows_affected() == 0 {
+        return Err(ApiError::NotFound(MISSING));
+    }
+    sqlx::query(
+        "UPDATE refresh_families SET revoked_at = now(), revoked_reason = 'device_removed' \
+         WHERE device_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(device_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    state.revocations.revoked(device_id, Ended::DeviceRemoved).await;
+    metrics::counter!("auren_devices_removed_total").increment(1);
+    Ok(StatusCode::NO_CONTENT)
 }

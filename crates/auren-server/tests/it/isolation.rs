@@ -1,9 +1,13 @@
 //! Isolation: for every endpoint, another user's ids, a tampered token, an expired one and a reused refresh
-//! token return 0 rows of another user; a revoked coach sees nothing; and the app role cannot get around
-//! row-level security in SQL.
+//! token return 0 rows of another user; a revoked coach sees nothing; the access token of a device that was
+//! removed, signed out or whose refresh token was reused gets `401 token_revoked` on every endpoint at once
+//! (also from another server process, through Redis); and the app role cannot get around row-level security
+//! in SQL.
 
-use crate::support::{TestServer, chunk, recent_ms, row, session, session_key};
+use crate::support::{TestClient, TestServer, chunk, recent_ms, row, session, session_key};
 use auren_protocol::auth::SignedIn;
+use auren_server::auth::password::HashCost;
+use auren_server::server::{Server, ServerConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -248,5 +252,199 @@ async fn the_app_role_cannot_read_across_users_or_switch_row_security_off() {
             .execute(&mut *conn)
             .await;
         assert!(result.is_err(), "{escape} must fail for auren_app");
+    }
+}
+
+/// Every authenticated request, for a device whose sign-in ended: each must answer `401 token_revoked`
+/// with nothing but the error.
+async fn assert_revoked_everywhere(server: &TestClient, device: &SignedIn, other: &SignedIn, why: &str) {
+    let mut requests = requests(device, other);
+    requests.push(("DELETE", "/v1/devices/{other}", Value::Null));
+    for (method, path, body) in requests {
+        let path = path.replace("{other}", &other.device_id.0);
+        let token = &device.tokens.access_token;
+        let (status, answer) = match method {
+            "DELETE" => server.delete(&path, token, &body).await,
+            _ => send_to(server, method, &path, token, &body).await,
+        };
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("token_revoked")),
+            "{why}: {method} {path} {answer}"
+        );
+        let keys: Vec<&String> = answer.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+        assert_eq!(
+            keys,
+            ["code", "message"],
+            "{why}: {method} {path}: 0 rows, only the error"
+        );
+    }
+}
+
+async fn send_to(
+    server: &TestClient,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &Value,
+) -> (StatusCode, Value) {
+    match method {
+        "GET" => server.get(path, Some(token)).await,
+        _ => server.post(path, Some(token), body).await,
+    }
+}
+
+#[tokio::test]
+async fn removed_signed_out_and_reused_devices_get_401_everywhere_at_once_and_their_data_stays() {
+    let server = TestServer::start().await;
+    let laptop = server.account("owner@example.com").await;
+    let old = server.login("owner@example.com", "old phone").await;
+    let phone = server.login("owner@example.com", "phone").await;
+    let tablet = server.login("owner@example.com", "tablet").await;
+    let stranger = server.account("stranger@example.com").await;
+    let old_key = session_key(&old, 1);
+    server
+        .push(
+            &old,
+            vec![
+                row(1, session(&old_key, recent_ms())),
+                row(2, chunk(&old_key, 0.0, 25)),
+            ],
+        )
+        .await;
+    // The old phone's token is known live to the server's cache before it is removed.
+    let (status, _) = server.get("/v1/devices", Some(&old.tokens.access_token)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let remove = |device: &SignedIn| format!("/v1/devices/{}", device.device_id.0);
+    let (status, answer) = server
+        .delete(&remove(&laptop), &laptop.tokens.access_token, &Value::Null)
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid")),
+        "the calling device is not removed by mistake: {answer}"
+    );
+    let (status, _) = server
+        .delete(&remove(&stranger), &laptop.tokens.access_token, &Value::Null)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another account's device is not found"
+    );
+    let (status, _) = server
+        .get("/v1/devices", Some(&stranger.tokens.access_token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "and stays signed in");
+    let (status, _) = server
+        .delete("/v1/devices/not-an-id", &laptop.tokens.access_token, &Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, answer) = server
+        .delete(&remove(&old), &laptop.tokens.access_token, &Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{answer}");
+    assert_revoked_everywhere(&server, &old, &laptop, "removed").await;
+    let (status, answer) = server
+        .delete(&remove(&old), &laptop.tokens.access_token, &Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "removed once: {answer}");
+    let (status, answer) = server
+        .post(
+            "/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": old.tokens.refresh_token}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+
+    let (status, _) = server
+        .post(
+            "/v1/auth/logout",
+            None,
+            &json!({"refresh_token": phone.tokens.refresh_token}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_revoked_everywhere(&server, &phone, &laptop, "signed out").await;
+
+    let spent = json!({"refresh_token": tablet.tokens.refresh_token});
+    let (status, _) = server.post("/v1/auth/refresh", None, &spent).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, answer) = server.post("/v1/auth/refresh", None, &spent).await;
+    assert_eq!(answer["code"], "token_reused");
+    assert_revoked_everywhere(&server, &tablet, &laptop, "refresh token reused").await;
+
+    // The account and the data the removed phone sent are still there for the devices still signed in.
+    let (status, own) = server.pull_all(&laptop, None).await;
+    assert_eq!((status, own.len()), (StatusCode::OK, 2), "{own:?}");
+    let (_, devices) = server.get("/v1/devices", Some(&laptop.tokens.access_token)).await;
+    let names: Vec<&str> = devices["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["laptop"], "only the signed-in devices are listed");
+}
+
+#[tokio::test]
+async fn a_device_removed_through_one_server_process_is_refused_by_another_at_once() {
+    let database_url = crate::support::fresh_database().await;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let mut bases = Vec::new();
+    let mut states = Vec::new();
+    for _ in 0..2 {
+        let mut config = ServerConfig::new(database_url.clone(), "127.0.0.1:0".parse().unwrap());
+        config.hash_cost = HashCost::Minimal;
+        config.redis_url = Some(crate::redis::redis_url());
+        let started = Server::start(config, shutdown.clone()).await.unwrap();
+        bases.push(format!("http://{}", started.local_addr().unwrap()));
+        states.push(started.state().clone());
+        tokio::spawn(started.serve(shutdown.clone()));
+    }
+    let _stop = shutdown.drop_guard();
+    let (one, two) = (TestClient::new(&bases[0]), TestClient::new(&bases[1]));
+    // Both processes listen for revocations before anything is revoked (polled: an outside connection).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !states.iter().all(|s| s.revocations.shared()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the revocation subscriptions did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let laptop = one.account("two-processes@example.com").await;
+    let phone = one.login("two-processes@example.com", "phone").await;
+    let (status, _) = two.get("/v1/devices", Some(&phone.tokens.access_token)).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "process two now holds the phone as live for 30 s"
+    );
+
+    let (status, _) = one
+        .delete(
+            &format!("/v1/devices/{}", phone.device_id.0),
+            &laptop.tokens.access_token,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // Pub/sub delivers asynchronously: poll, with a deadline far below the 30 s a lost message would take.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (status, answer) = two.get("/v1/devices", Some(&phone.tokens.access_token)).await;
+        if status == StatusCode::UNAUTHORIZED {
+            assert_eq!(answer["code"], "token_revoked");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "process two still accepts the removed phone"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }
