@@ -11,8 +11,11 @@
 //!   after the pause is on time). The label belongs on `p`, the premature beat.
 //! - **missed**: two intervals merged into one (`rr[p] + rr[p+1]`), labelled at `p`.
 //! - **extra**: one interval split [`EXTRA_SPLIT`] / rest into two, labelled at `p`.
+//!
+//! Each injection is scored with RMSSD of the corrected series against the clean one, and, for
+//! comparison, with RMSSD over only the differences that no label touched ([`rmssd_nn_only`]).
 
-use crate::artifacts::{ArtifactKind, correct};
+use crate::artifacts::{ArtifactKind, Correction, CorrectionConfig, correct_with};
 
 /// How early an injected ectopic beat comes, as a share of its interval.
 pub const ECTOPIC_PREMATURITY: f64 = 0.3;
@@ -92,6 +95,9 @@ pub struct Outcome {
     pub false_flags: usize,
     /// |RMSSD(corrected) − RMSSD(clean)| / RMSSD(clean).
     pub rmssd_error: f64,
+    /// The same error when RMSSD of the corrected series leaves out every successive difference
+    /// that touches a corrected interval ([`rmssd_nn_only`]).
+    pub rmssd_nn_only_error: f64,
 }
 
 /// The whole sweep.
@@ -138,6 +144,29 @@ impl Summary {
         self.clean_flags + self.outcomes.iter().map(|o| o.false_flags).sum::<usize>()
     }
 
+    /// The mean of [`Outcome::rmssd_error`] (0 without injections).
+    pub fn mean_rmssd_error(&self) -> f64 {
+        self.mean(|o| o.rmssd_error)
+    }
+
+    /// The mean of [`Outcome::rmssd_nn_only_error`] (0 without injections).
+    pub fn mean_rmssd_nn_only_error(&self) -> f64 {
+        self.mean(|o| o.rmssd_nn_only_error)
+    }
+
+    /// Injections whose NN-only RMSSD is more than `share` off the clean one.
+    pub fn nn_only_off_by_more_than(&self, share: f64) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| o.rmssd_nn_only_error > share)
+            .count()
+    }
+
+    fn mean(&self, f: impl Fn(&Outcome) -> f64) -> f64 {
+        let sum: f64 = self.outcomes.iter().map(f).sum();
+        sum / self.outcomes.len().max(1) as f64
+    }
+
     /// The injection whose corrected RMSSD is furthest from the clean one.
     pub fn worst_rmssd(&self) -> Option<&Outcome> {
         self.outcomes
@@ -163,17 +192,23 @@ pub fn stretches<'a>(recordings: &[&'a [f64]]) -> Vec<&'a [f64]> {
     out
 }
 
-/// Where the sweep injects: every `step` beats, keeping `margin` beats clear of both ends.
+/// Where the sweep injects: every `step` beats, keeping `margin` beats clear of both ends; and how
+/// it corrects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SweepConfig {
     pub step: usize,
     pub margin: usize,
+    pub correction: CorrectionConfig,
 }
 
 impl Default for SweepConfig {
-    /// One injection every 20 beats, at least 20 beats from either end.
+    /// One injection every 20 beats, at least 20 beats from either end, the default correction.
     fn default() -> Self {
-        Self { step: 20, margin: 20 }
+        Self {
+            step: 20,
+            margin: 20,
+            correction: CorrectionConfig::default(),
+        }
     }
 }
 
@@ -183,12 +218,14 @@ pub fn sweep(stretches: &[&[f64]], config: &SweepConfig) -> Summary {
     let mut outcomes = Vec::new();
     let mut clean_flags = 0;
     for (s, clean) in stretches.iter().enumerate() {
-        clean_flags += correct(clean).artifacts.len();
+        clean_flags += correct_with(clean, &config.correction).artifacts.len();
         let clean_rmssd = rmssd(clean);
         let mut at = config.margin.max(1);
         while at + config.margin.max(2) <= clean.len() {
             for injection in Injection::ALL {
-                outcomes.push(score(clean, clean_rmssd, s, at, injection));
+                let rr = injection.apply(clean, at);
+                let c = correct_with(&rr, &config.correction);
+                outcomes.push(score(&c, clean_rmssd, (s, at), injection));
             }
             at += step;
         }
@@ -199,9 +236,7 @@ pub fn sweep(stretches: &[&[f64]], config: &SweepConfig) -> Summary {
     }
 }
 
-fn score(clean: &[f64], clean_rmssd: f64, stretch: usize, at: usize, injection: Injection) -> Outcome {
-    let rr = injection.apply(clean, at);
-    let c = correct(&rr);
+fn score(c: &Correction, clean_rmssd: f64, (stretch, at): (usize, usize), injection: Injection) -> Outcome {
     let want = injection.expected_kind();
     let nearby = |i: usize| i.abs_diff(at) <= NEARBY_BEATS;
     let exact = c.artifacts.iter().any(|a| a.index == at && a.kind == want);
@@ -223,6 +258,30 @@ fn score(clean: &[f64], clean_rmssd: f64, stretch: usize, at: usize, injection: 
         // Every label but the one that stands for the injection.
         false_flags: c.artifacts.len() - explained,
         rmssd_error: (rmssd(&c.corrected) - clean_rmssd).abs() / clean_rmssd,
+        rmssd_nn_only_error: (rmssd_nn_only(c) - clean_rmssd).abs() / clean_rmssd,
+    }
+}
+
+/// RMSSD (ms) of the corrected series over the successive differences between two intervals that
+/// no label touched, as tools that keep "NN-only differences" compute it; 0 when there are none.
+pub fn rmssd_nn_only(c: &Correction) -> f64 {
+    let touched = |i: usize| {
+        let raw = c.raw_index[i];
+        c.artifacts
+            .iter()
+            .any(|a| (a.index..a.index + a.kind.raw_span()).contains(&raw))
+    };
+    let (mut sum, mut count) = (0.0, 0usize);
+    for i in 1..c.corrected.len() {
+        if !touched(i - 1) && !touched(i) {
+            sum += (c.corrected[i] - c.corrected[i - 1]).powi(2);
+            count += 1;
+        }
+    }
+    if count == 0 {
+        0.0
+    } else {
+        (sum / count as f64).sqrt()
     }
 }
 

@@ -2,7 +2,7 @@
 //! properties of the correction (no panics, finite output, exact raw mapping, clean input untouched).
 
 use auren_hrv::artifacts::{
-    Artifact, ArtifactKind, CorrectionConfig, MIN_INTERVALS, correct, correct_with, detect,
+    Artifact, ArtifactKind, CorrectionConfig, MIN_INTERVALS, Placement, correct, correct_with, detect,
 };
 use proptest::prelude::*;
 
@@ -84,7 +84,13 @@ fn reference_correction_restores_the_clean_intervals_it_can_know() {
 #[test]
 fn iterative_correction_maps_later_passes_to_raw_indices() {
     let rr = load("nsr_5min_artifacts.rr");
-    let c = correct_with(&rr, &CorrectionConfig { max_passes: 4 });
+    let c = correct_with(
+        &rr,
+        &CorrectionConfig {
+            max_passes: 4,
+            ..CorrectionConfig::default()
+        },
+    );
     // The second pass sees the corrected series, finds nothing more, and stops.
     assert_eq!(
         c.artifacts,
@@ -96,7 +102,14 @@ fn iterative_correction_maps_later_passes_to_raw_indices() {
     );
     assert_eq!(c, correct(&rr));
     assert_eq!(
-        correct_with(&rr, &CorrectionConfig { max_passes: 0 }).artifacts,
+        correct_with(
+            &rr,
+            &CorrectionConfig {
+                max_passes: 0,
+                ..CorrectionConfig::default()
+            }
+        )
+        .artifacts,
         vec![]
     );
 }
@@ -305,6 +318,85 @@ fn each_kind_is_found_where_it_was_injected() {
 }
 
 #[test]
+fn trend_placement_follows_the_neighbours_and_keeps_the_measured_sum() {
+    // Hand-worked on the breathing series of `synthetic` with the four intervals 19–22 set on a
+    // line, 880, 900, 920, 940 ms (where the wave and its noise already are, within 10 ms). The pair
+    // at 20–21 is merged or made ectopic. Trend placement puts its parts on the line from 880 to
+    // 940 (900, 920) shifted by half of what the line misses of the measured sum (here nothing):
+    // 900 and 920 exactly. Even placement halves a merged pair (910 and 910) and interpolates an
+    // ectopic pair (900, 920, as the line).
+    let mut clean = synthetic(60);
+    clean[19..23].copy_from_slice(&[880.0, 900.0, 920.0, 940.0]);
+    assert!(correct(&clean).artifacts.is_empty(), "the series is clean");
+    let mut missed = clean.clone();
+    let next = missed.remove(21);
+    missed[20] += next;
+    let mut ectopic = clean.clone();
+    ectopic[20] -= 300.0;
+    ectopic[21] += 300.0;
+    /// (name, series, placement, label at 20, corrected 20 and 21).
+    type Case<'a> = (&'a str, &'a [f64], Placement, ArtifactKind, [f64; 2]);
+    let table: [Case; 4] = [
+        (
+            "missed, trend",
+            &missed,
+            Placement::Trend,
+            ArtifactKind::Missed,
+            [900.0, 920.0],
+        ),
+        (
+            "missed, even",
+            &missed,
+            Placement::Even,
+            ArtifactKind::Missed,
+            [910.0, 910.0],
+        ),
+        (
+            "ectopic, trend",
+            &ectopic,
+            Placement::Trend,
+            ArtifactKind::Ectopic,
+            [900.0, 920.0],
+        ),
+        (
+            "ectopic, even",
+            &ectopic,
+            Placement::Even,
+            ArtifactKind::Ectopic,
+            [900.0, 920.0],
+        ),
+    ];
+    for (name, rr, placement, kind, want) in table {
+        let config = CorrectionConfig {
+            placement,
+            ..CorrectionConfig::default()
+        };
+        let c = correct_with(rr, &config);
+        assert_eq!(c.artifacts, vec![art(20, kind)], "{name}");
+        assert_eq!(c.corrected.len(), clean.len(), "{name}");
+        for (k, w) in want.iter().enumerate() {
+            assert!(
+                (c.corrected[20 + k] - w).abs() < 1e-9,
+                "{name}: {:?}",
+                &c.corrected[19..23]
+            );
+        }
+    }
+
+    // Where the line misses the sum, the difference is shared: neighbours 880 and 940 ms around a
+    // merged 1850 ms give the line 900 + 920 = 1820, so each part gets 15 ms more.
+    let mut long = missed.clone();
+    long[20] = 1850.0;
+    let trend = CorrectionConfig {
+        placement: Placement::Trend,
+        ..CorrectionConfig::default()
+    };
+    let c = correct_with(&long, &trend);
+    assert_eq!(c.artifacts, vec![art(20, ArtifactKind::Missed)]);
+    assert_eq!(&c.corrected[20..22], &[915.0, 935.0]);
+}
+
+#[test]
 fn degenerate_inputs_are_handled() {
     let cases: [(&str, Vec<f64>, usize); 5] = [
         ("empty", vec![], 0),
@@ -360,8 +452,12 @@ fn series() -> impl Strategy<Value = Vec<f64>> {
 
 proptest! {
     #[test]
-    fn correction_is_total_finite_and_maps_back_exactly(rr in series(), passes in 0usize..5) {
-        let c = correct_with(&rr, &CorrectionConfig { max_passes: passes });
+    fn correction_is_total_finite_and_maps_back_exactly(
+        rr in series(),
+        passes in 0usize..5,
+        placement in prop_oneof![Just(Placement::Even), Just(Placement::Trend)],
+    ) {
+        let c = correct_with(&rr, &CorrectionConfig { max_passes: passes, placement });
         prop_assert_eq!(c.corrected.len(), c.raw_index.len());
         prop_assert!(c.corrected.iter().all(|v| v.is_finite() && *v > 0.0));
         prop_assert!(c.raw_index.windows(2).all(|w| w[0] <= w[1]));
@@ -374,8 +470,13 @@ proptest! {
     }
 
     #[test]
-    fn single_pass_leaves_unlabelled_intervals_untouched(rr in series()) {
-        let c = correct(&rr);
+    fn single_pass_leaves_unlabelled_intervals_untouched(
+        rr in series(),
+        placement in prop_oneof![Just(Placement::Even), Just(Placement::Trend)],
+    ) {
+        let c = correct_with(&rr, &CorrectionConfig { placement, ..CorrectionConfig::default() });
+        // Where restored intervals go never changes what is labelled.
+        prop_assert_eq!(&c.artifacts, &correct(&rr).artifacts);
         let mut touched = vec![false; rr.len()];
         for a in &c.artifacts {
             for t in touched.iter_mut().skip(a.index).take(a.kind.raw_span()) {
@@ -393,6 +494,18 @@ proptest! {
             if !t {
                 prop_assert_eq!(copies, 1, "raw {} copied {} times", r, copies);
             }
+        }
+        // A missed beat's parts add up to the interval they were split from, in both placements:
+        // the time between the beats around it is measured, only the beat between is not.
+        for a in c.artifacts.iter().filter(|a| a.kind == ArtifactKind::Missed) {
+            let parts: f64 = c
+                .raw_index
+                .iter()
+                .zip(&c.corrected)
+                .filter(|&(&r, _)| r == a.index)
+                .map(|(_, v)| v)
+                .sum();
+            prop_assert!((parts - rr[a.index]).abs() < 1e-9 * rr[a.index], "{} vs {}", parts, rr[a.index]);
         }
     }
 
