@@ -56,6 +56,27 @@ pub struct DbArgs {
     pub db: Option<PathBuf>,
 }
 
+/// `auren devices [remove ID]`.
+#[derive(clap::Args)]
+pub struct DevicesArgs {
+    #[command(subcommand)]
+    pub command: Option<DevicesCommand>,
+    #[arg(long, global = true)]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand)]
+pub enum DevicesCommand {
+    /// List the account's signed-in devices (the default).
+    List,
+    /// Remove another device: its tokens stop working at once, the data it sent stays. This device
+    /// signs out with `auren logout` instead.
+    Remove {
+        /// The device id, as `auren devices` lists it.
+        id: String,
+    },
+}
+
 #[derive(clap::Args)]
 pub struct CoachArgs {
     #[command(subcommand)]
@@ -230,21 +251,50 @@ pub fn logout(args: DbArgs) -> anyhow::Result<()> {
     })
 }
 
-/// `auren devices`.
-pub fn devices(args: DbArgs) -> anyhow::Result<()> {
+/// `auren devices [list | remove ID]`.
+pub fn devices(args: DevicesArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let (_, client) = open_client(args.db).await?;
-        let devices = client.devices().await?.devices;
-        println!("{:<38}  {:<24}  {:<17}", "device", "name", "last seen (UTC)");
-        for d in devices {
-            let seen = d
-                .last_seen_at_ms
-                .map_or("–".to_owned(), |ms| auren_clock::UnixMillis(ms).civil_minute());
-            let here = if d.current { "this device" } else { "" };
-            println!("{:<38}  {:<24}  {:<17}  {here}", d.device_id, d.name, seen);
+        match args.command {
+            None | Some(DevicesCommand::List) => list_devices(&client).await,
+            Some(DevicesCommand::Remove { id }) => remove_device(&client, &id).await,
         }
-        Ok(())
     })
+}
+
+async fn remove_device(client: &SyncClient, id: &str) -> anyhow::Result<()> {
+    let id = id.trim();
+    anyhow::ensure!(
+        id != client.account().device_id,
+        "{id} is this device; to end its sign-in run `auren logout` (the data stays in this database)"
+    );
+    let devices = client.devices().await?.devices;
+    let name = devices
+        .iter()
+        .find(|d| d.device_id.0 == id)
+        .map(|d| d.name.clone())
+        .with_context(|| {
+            format!("no signed-in device of this account has the id {id:?}; `auren devices` lists them")
+        })?;
+    client
+        .remove_device(id)
+        .await
+        .with_context(|| format!("cannot remove device {id} ({name})"))?;
+    println!("Removed {name} ({id}): it can no longer sync; the data it sent stays in the account.");
+    Ok(())
+}
+
+async fn list_devices(client: &SyncClient) -> anyhow::Result<()> {
+    let devices = client.devices().await?.devices;
+    println!("{:<38}  {:<24}  {:<17}", "device", "name", "last seen (UTC)");
+    for d in devices {
+        let seen = d
+            .last_seen_at_ms
+            .map_or("–".to_owned(), |ms| auren_clock::UnixMillis(ms).civil_minute());
+        let here = if d.current { "this device" } else { "" };
+        println!("{:<38}  {:<24}  {:<17}  {here}", d.device_id, d.name, seen);
+    }
+    Ok(())
 }
 
 /// `auren coach grant|revoke|list`.

@@ -303,6 +303,25 @@ impl Desktop {
         Ok(devices.devices.into_iter().map(DeviceDto::from).collect())
     }
 
+    /// Removes another device of the account (its tokens stop working at once, the data it sent stays) and
+    /// returns the devices left. This device is refused: Sign out ends its sign-in and forgets its tokens.
+    pub async fn sync_remove_device(&self, device_id: String) -> Result<Vec<DeviceDto>, DesktopError> {
+        let id = required(&device_id, "the id of the device to remove")?;
+        let syncer = self.syncer().await?;
+        if id == syncer.client.account().device_id {
+            return Err(DesktopError::InvalidInput(
+                "that is this device: use Sign out to end its sign-in".to_owned(),
+            ));
+        }
+        syncer
+            .client
+            .remove_device(id)
+            .await
+            .map_err(DesktopError::Sync)?;
+        let devices = syncer.client.devices().await.map_err(DesktopError::Sync)?;
+        Ok(devices.devices.into_iter().map(DeviceDto::from).collect())
+    }
+
     /// Who may read this account's data, and whose data it may read.
     pub async fn sync_coach_access(&self) -> Result<CoachAccessDto, DesktopError> {
         let syncer = self.syncer().await?;

@@ -232,6 +232,11 @@ impl SyncClient {
         &self.vault
     }
 
+    /// The local database it syncs.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// The status, updated by [`SyncClient::run`].
     pub fn status(&self) -> watch::Receiver<SyncStatus> {
         self.status.subscribe()
@@ -288,7 +293,8 @@ impl SyncClient {
         Ok(token)
     }
 
-    /// An authenticated call; a `token_expired` answer refreshes and retries once.
+    /// An authenticated call; a `token_expired` answer refreshes and retries once; a `token_revoked` one
+    /// (this device was removed or signed out elsewhere) signs out here too.
     async fn authed<B: Serialize + ?Sized, R: DeserializeOwned>(
         &self,
         method: Method,
@@ -296,10 +302,19 @@ impl SyncClient {
         body: Option<&B>,
     ) -> Result<R, SyncError> {
         let token = self.access_token(false).await?;
-        match self.api.call(method.clone(), path, Some(&token), body).await {
+        let answer = match self.api.call(method.clone(), path, Some(&token), body).await {
             Err(e) if e.code() == Some(codes::TOKEN_EXPIRED) => {
                 let token = self.access_token(true).await?;
-                Ok(self.api.call(method, path, Some(&token), body).await?)
+                self.api.call(method, path, Some(&token), body).await
+            }
+            other => other,
+        };
+        match answer {
+            Err(e) if e.code() == Some(codes::TOKEN_REVOKED) => {
+                tracing::warn!(error = %e, "the server ended this device's sign-in; signing out");
+                *self.tokens.lock().await = None;
+                self.vault.clear().await?;
+                Err(SyncError::SignedOut)
             }
             other => Ok(other?),
         }
@@ -307,6 +322,24 @@ impl SyncClient {
 
     pub async fn devices(&self) -> Result<Devices, SyncError> {
         self.authed::<(), _>(Method::GET, paths::DEVICES, None).await
+    }
+
+    /// Removes another device of the account: its tokens stop working on its next request, the data it sent
+    /// stays. The server refuses this device's own id (sign out instead).
+    pub async fn remove_device(&self, device_id: &str) -> Result<(), SyncError> {
+        // Whatever was typed reaches the server as one path segment, which answers 404 for a non-id.
+        let id: String = device_id
+            .trim()
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' => char::from(b).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let path = paths::DEVICE.replace("{device_id}", &id);
+        self.authed::<(), serde_json::Value>(Method::DELETE, &path, None)
+            .await?;
+        Ok(())
     }
 
     /// Approves a new device's code (shown on the new device).

@@ -142,7 +142,9 @@ function DeviceCodeSignIn(props: { server: string; device: string; act: Act; onS
 
 function SignedIn(props: { status: SyncStatus; act: Act; onStatus: (s: SyncStatus) => void }): JSX.Element {
   const [report, setReport] = createSignal<string | null>(null);
-  const [devices, { refetch: refetchDevices }] = createResource(() => call("syncDevices"));
+  const [devices, { mutate: setDevices, refetch: refetchDevices }] = createResource(() => call("syncDevices"));
+  // The device whose removal waits for a second click (removing is not undone: that device must sign in again).
+  const [removing, setRemoving] = createSignal<string | null>(null);
   const [access, { mutate: setAccess, refetch: refetchAccess }] = createResource(() => call("syncCoachAccess"));
   const [approveCode, setApproveCode] = createSignal("");
   const [coachEmail, setCoachEmail] = createSignal("");
@@ -181,9 +183,25 @@ function SignedIn(props: { status: SyncStatus; act: Act; onStatus: (s: SyncStatu
 
       <h3>Devices</h3>
       <Show when={devices()} fallback={<p class="muted small">{devices.error ? describe(devices.error) : "Loading…"}</p>}>{(list) => (
-        <table class="table" data-testid="sync-devices"><thead><tr><th>Name</th><th>Added</th><th>Last seen</th></tr></thead><tbody>
+        <table class="table" data-testid="sync-devices"><thead><tr><th>Name</th><th>Added</th><th>Last seen</th><th /></tr></thead><tbody>
           <For each={list()}>{(d) => (
-            <tr data-testid="sync-device"><td>{d.name}{d.current ? " (this device)" : ""}</td><td>{d.added}</td><td>{d.last_seen ?? "–"}</td></tr>
+            <tr data-testid="sync-device" data-device-id={d.device_id}>
+              <td>{d.name}{d.current ? " (this device)" : ""}</td><td>{d.added}</td><td>{d.last_seen ?? "–"}</td>
+              <td>
+                <Show when={!d.current} fallback={<span class="muted small">Sign out above</span>}>
+                  <Show when={removing() === d.device_id} fallback={
+                    <button class="btn btn-chip" data-testid="sync-device-remove" onClick={() => setRemoving(d.device_id)}>Remove</button>
+                  }>
+                    <span class="small">Stop {d.name} syncing? Its data stays. </span>
+                    <button class="btn btn-chip" data-testid="sync-device-remove-confirm" onClick={() => void props.act(async () => {
+                      setDevices(await call("syncRemoveDevice", d.device_id));
+                      setRemoving(null);
+                    })}>Remove</button>{" "}
+                    <button class="btn btn-chip" data-testid="sync-device-remove-cancel" onClick={() => setRemoving(null)}>Cancel</button>
+                  </Show>
+                </Show>
+              </td>
+            </tr>
           )}</For>
         </tbody></table>
       )}</Show>

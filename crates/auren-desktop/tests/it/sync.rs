@@ -396,3 +396,68 @@ async fn a_device_added_by_code_resumes_at_start_and_a_coach_is_granted_and_revo
         d.shut_down().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_removed_from_another_desktop_is_signed_out_at_its_next_round_and_keeps_its_data() {
+    let server = TestServer::start().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (desktop(dir_a.path()).await, desktop(dir_b.path()).await);
+    a.sync_sign_in(form(
+        SignInModeDto::CreateAccount,
+        &server.base,
+        "grace@example.org",
+        PASSWORD,
+        "laptop",
+    ))
+    .await
+    .unwrap();
+    b.sync_sign_in(form(
+        SignInModeDto::Login,
+        &server.base,
+        "grace@example.org",
+        PASSWORD,
+        "old desk",
+    ))
+    .await
+    .unwrap();
+    b.import_recording(&reference("nsr_5min.rr")).await.unwrap();
+    assert_eq!(b.sync_now().await.unwrap().status.state, SyncStateDto::Synced);
+
+    let devices = a.sync_devices().await.unwrap();
+    let here = devices.iter().find(|d| d.current).unwrap().device_id.clone();
+    let desk = devices.iter().find(|d| !d.current).unwrap().device_id.clone();
+    let refused = a.sync_remove_device(here).await.unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::InvalidInput, "{refused}");
+    let left = a.sync_remove_device(desk).await.unwrap();
+    let names: Vec<&str> = left.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["laptop"]);
+
+    let (sink, mut chip) = Chip::sink();
+    b.watch_sync(sink).await.unwrap();
+    let error = b.sync_now().await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::SyncSignedOut, "{error}");
+    assert!(
+        chip.until(Duration::from_secs(30), |s| s.state == SyncStateDto::SignedOut)
+            .await,
+        "the removed desktop's chip says signed out: {:?}",
+        chip.seen.lock().unwrap()
+    );
+    assert!(
+        !tokens_file(dir_b.path()).exists(),
+        "its dead tokens are forgotten"
+    );
+    assert_eq!(
+        b.list_sessions(10, 0).await.unwrap().len(),
+        1,
+        "its data stays on it"
+    );
+    let fetched = a.sync_now().await.unwrap();
+    assert_eq!(fetched.status.state, SyncStateDto::Synced);
+    assert_eq!(
+        a.list_sessions(10, 0).await.unwrap().len(),
+        1,
+        "and in the account"
+    );
+    a.shut_down().await;
+    b.shut_down().await;
+}
