@@ -92,37 +92,56 @@ async fn measure(rig: &Rig, fake: &FakeLlm) -> anyhow::Result<serde_json::Value>
                 .with_context(|| format!("live-beats-total shows no number: {text:?}"))
         })
         .await?;
+    if let Some(app_pid) = rig.app_pid() {
+        let (total, processes, _) = memory_now(app_pid);
+        eprintln!(
+            "memory after the live hour, Live view shown: {} {}",
+            memory_json(total),
+            serde_json::Value::from(processes)
+        );
+    }
 
-    rig.step("open-conversation", async {
-        rig.click("nav-chat").await?;
-        let link = format!("{} a", testid("chat-conversation"));
-        rig.poll(
-            "the seeded conversation listed",
-            auren_e2e::DEFAULT_WAIT,
-            || async { Ok(rig.find_all(&link).await?.into_iter().next()) },
-        )
-        .await?
-        .click()
-        .await?;
-        rig.poll("all its messages shown", auren_e2e::DEFAULT_WAIT, || async {
-            let users = rig.find_all(&testid("msg-user")).await?.len();
-            let answers = rig.find_all(&testid("msg-assistant")).await?.len();
-            Ok((users + answers == CONVERSATION_MESSAGES).then_some(()))
+    let drawn = rig
+        .step("open-conversation", async {
+            rig.click("nav-chat").await?;
+            let link = format!("{} a", testid("chat-conversation"));
+            rig.poll(
+                "the seeded conversation listed",
+                auren_e2e::DEFAULT_WAIT,
+                || async { Ok(rig.find_all(&link).await?.into_iter().next()) },
+            )
+            .await?
+            .click()
+            .await?;
+            // The view draws the latest messages of a long conversation and says how many it holds.
+            rig.poll(
+                "its messages loaded and drawn",
+                auren_e2e::DEFAULT_WAIT,
+                || async {
+                    let users = rig.find_all(&testid("msg-user")).await?.len();
+                    let answers = rig.find_all(&testid("msg-assistant")).await?.len();
+                    let held = rig
+                        .find("chat-messages")
+                        .await?
+                        .attr("data-messages")
+                        .await?
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .unwrap_or(users + answers);
+                    Ok((held == CONVERSATION_MESSAGES && users + answers > 0).then_some(users + answers))
+                },
+            )
+            .await
         })
-        .await
-    })
-    .await?;
+        .await?;
 
     let app_pid = rig.app_pid().context("the app process is not running")?;
-    let mut processes = vec![serde_json::json!({ "pid": app_pid, "name": "auren-app",
-        "memory": memory_json(procs::memory_of(app_pid).unwrap_or_default()) })];
-    let mut total = procs::memory_of(app_pid).unwrap_or_default();
-    let ours = procs::descendants(app_pid);
-    for p in &ours {
-        let memory = procs::memory_of(p.pid).unwrap_or_default();
-        total = total + memory;
-        processes.push(serde_json::json!({ "pid": p.pid, "name": p.name, "memory": memory_json(memory) }));
-    }
+    let (total, processes, ours) = memory_now(app_pid);
+    // Where the memory came from: the live hour alone (read above) and the conversation open beside it.
+    eprintln!(
+        "memory with the conversation open: {} {}",
+        memory_json(total),
+        serde_json::Value::from(processes.clone())
+    );
     // PSS divides a shared page among every process mapping it, so another WebKit app running on the
     // machine (an end-to-end test running beside the bench) lowers ours: the report says how many there were.
     let other_webkit = procs::all_processes()
@@ -161,6 +180,7 @@ async fn measure(rig: &Rig, fake: &FakeLlm) -> anyhow::Result<serde_json::Value>
     Ok(serde_json::json!({
         "beats_on_screen": beats,
         "conversation_messages": CONVERSATION_MESSAGES,
+        "messages_drawn": drawn,
         "other_webkit_processes": other_webkit,
         "live_seconds": live_since.elapsed().as_secs_f64(),
         "total": memory_json(total),
@@ -168,6 +188,20 @@ async fn measure(rig: &Rig, fake: &FakeLlm) -> anyhow::Result<serde_json::Value>
         "fps": fps,
         "ttft_ms": ttft,
     }))
+}
+
+/// The memory of the app and every process under it now: the sum, each process's, and those processes.
+fn memory_now(app_pid: u32) -> (Memory, Vec<serde_json::Value>, Vec<procs::ProcessInfo>) {
+    let mut total = procs::memory_of(app_pid).unwrap_or_default();
+    let mut processes =
+        vec![serde_json::json!({ "pid": app_pid, "name": "auren-app", "memory": memory_json(total) })];
+    let ours = procs::descendants(app_pid);
+    for p in &ours {
+        let memory = procs::memory_of(p.pid).unwrap_or_default();
+        total = total + memory;
+        processes.push(serde_json::json!({ "pid": p.pid, "name": p.name, "memory": memory_json(memory) }));
+    }
+    (total, processes, ours)
 }
 
 /// A gateway.toml sending every question to the fake provider's [`MODEL`], with no retries.
