@@ -1,7 +1,8 @@
 //! Stored session panels (`0006_session_panels.sql`): the full HRV panel of a session, kept once computed so
 //! a reader does not load every beat and rerun the analysis, with the light reads shown beside it (gaps,
 //! alerts) and the panel values of each day's morning session for trends. The store computes nothing: the
-//! caller says which method made a panel and decides, with [`StoredPanel::is_fresh_for`], when to redo it.
+//! caller says which method made a panel and decides, with [`StoredPanel::is_fresh_for`], when to redo it;
+//! [`Store::sessions_needing_panel`] lists the sessions whose panel a method would redo.
 
 use sqlx::Row;
 
@@ -161,6 +162,24 @@ impl Store {
             gap_count,
             alerts,
         }))
+    }
+
+    /// The ended sessions with beats whose stored panel is missing or stale — made by another `method`, or
+    /// before beats written since — most recent first: what a background refresh computes. A session still
+    /// being recorded is left out (its panel would be stale at the writer's next commit).
+    pub async fn sessions_needing_panel(&self, method: &str) -> Result<Vec<SessionId>, StoreError> {
+        sqlx::query(
+            "SELECT s.id FROM sessions s LEFT JOIN session_panels p ON p.session_id = s.id \
+             WHERE s.beat_count > 0 AND s.ended_at IS NOT NULL AND (p.session_id IS NULL OR p.method != ? \
+             OR p.beat_count != s.beat_count OR p.last_beat_ms IS NOT s.last_beat_ms) \
+             ORDER BY s.started_at DESC, s.id DESC",
+        )
+        .bind(method)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| Ok(SessionId(row.try_get(0)?)))
+        .collect()
     }
 
     /// For each morning reading of days `from_day..=to_day` (oldest first): metric `key` of its session's

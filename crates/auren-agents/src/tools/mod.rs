@@ -32,7 +32,6 @@ use receipts::ReceiptIds;
 
 pub use compare::MAX_LAG_DAYS;
 pub use memory::MemoryWrites;
-pub use panels::PANEL_METHOD;
 
 /// The result of one tool call: the JSON the model (or MCP client) sees, and the receipts of the numbers in it.
 #[derive(Clone, Debug, PartialEq)]

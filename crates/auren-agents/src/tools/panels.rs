@@ -1,18 +1,15 @@
 //! The HRV panel of a session as the tools read it: the stored one when it still describes the session's
-//! beats, otherwise computed once from the beats through the engine and stored. An hour-long session's panel
-//! took 11–30 ms to recompute on every get_session (3,600 beats read, corrected and analysed); read back it is
-//! ~40 numbers, and a year of morning trends of any panel metric is one query.
+//! beats under the engine's current [`panel_method`], otherwise computed once from the beats through the
+//! engine and stored. The engine stores each session's panel when it ends and refreshes missing or stale ones
+//! in the background, so the compute path is the exception; an hour-long session's panel took 11–30 ms to
+//! recompute on every get_session, read back it is ~40 numbers, and a year of morning trends of any panel
+//! metric is one query.
 
 use auren_engine::dto::{AlertDto, SessionSummaryDto};
-use auren_store::{MorningPanelValue, SessionId, SessionRow, StoredPanel};
+use auren_engine::panels::{ComputedPanel, compute_panel, panel_method};
+use auren_store::{MorningPanelValue, SessionId};
 
 use super::{ToolError, ToolName, Toolbox};
-
-/// Names the computation behind a stored panel: the engine's session panel (auren-hrv's reference settings,
-/// Welch spectrum, over the Lipponen–Tarvainen corrected beats of each gap-free stretch). Change it when
-/// that computation changes, and every stored panel is recomputed on its next read.
-pub const PANEL_METHOD: &str = "auren-engine session panel: auren-hrv reference settings (Welch) over \
-                                Lipponen-Tarvainen corrected beats per gap-free stretch; v1";
 
 /// A session with its panel and what get_session shows beside it.
 #[derive(Clone, Debug)]
@@ -36,9 +33,11 @@ pub(super) async fn session_panel(tb: &Toolbox, tool: ToolName, id: i64) -> Resu
             tool: tool.as_str().to_owned(),
             source: auren_engine::EngineError::NoSuchSession(id),
         })?;
-    let fresh = view.panel.filter(|p| p.is_fresh_for(&view.session, PANEL_METHOD));
+    let fresh = view
+        .panel
+        .filter(|p| p.is_fresh_for(&view.session, panel_method()));
     let Some(stored) = fresh else {
-        return compute(tb, tool, &view.session).await;
+        return compute(tb, tool, id).await;
     };
     Ok(SessionPanel {
         summary: auren_engine::query::session_summary(&view.session),
@@ -49,33 +48,34 @@ pub(super) async fn session_panel(tb: &Toolbox, tool: ToolName, id: i64) -> Resu
     })
 }
 
-/// Computes the panel from the beats and stores it under the session's fingerprint as read before the
-/// computation: beats written meanwhile make the stored panel stale, never a stale panel look fresh.
-async fn compute(tb: &Toolbox, tool: ToolName, session: &SessionRow) -> Result<SessionPanel, ToolError> {
-    let d = auren_engine::query::session_detail(tb.store(), session.id.0)
+/// The panel computed from the beats and stored — the path of a session whose panel the engine did not
+/// store yet (still being recorded, or a refresh not done). It is stored under the fingerprint of the beats
+/// it analysed: beats written since make it stale, never a stale panel look fresh.
+async fn compute(tb: &Toolbox, tool: ToolName, id: i64) -> Result<SessionPanel, ToolError> {
+    let computed = compute_panel(tb.store(), id)
         .await
         .map_err(ToolError::engine(tool))?;
-    // By key, the order a stored panel reads back in, so both paths give the same receipts.
-    let mut values: Vec<(String, Option<f64>)> = d.panel.iter().map(|m| (m.key.clone(), m.value)).collect();
-    values.sort_by(|a, b| a.0.cmp(&b.0));
-    let stored = StoredPanel {
-        session: session.id,
-        method: PANEL_METHOD.to_owned(),
-        beat_count: session.beat_count,
-        last_beat_ms: session.last_beat_ms,
-        n_beats: i64::try_from(d.n_beats_corrected).unwrap_or(i64::MAX),
-        values: values.clone(),
-    };
     // A panel that cannot be kept is still the right answer now: the next call computes it again.
-    if let Err(error) = tb.store().put_session_panel(&stored, tb.clock().now().0).await {
-        tracing::warn!(%error, session = session.id.0, "the session panel could not be stored");
+    if let Err(error) = tb
+        .store()
+        .put_session_panel(&computed.stored(), tb.clock().now().0)
+        .await
+    {
+        tracing::warn!(%error, session = id, "the session panel could not be stored");
     }
-    Ok(SessionPanel {
-        summary: d.summary,
-        n_beats: d.n_beats_corrected,
+    let ComputedPanel {
+        session,
+        n_beats,
         values,
-        gap_count: d.gaps.len(),
-        alerts: d.alerts,
+        gap_count,
+        alerts,
+    } = computed;
+    Ok(SessionPanel {
+        summary: auren_engine::query::session_summary(&session),
+        n_beats,
+        values,
+        gap_count,
+        alerts: alerts.iter().map(auren_engine::query::alert_dto).collect(),
     })
 }
 
@@ -97,7 +97,7 @@ pub(super) async fn morning_panel_metric(
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let value = match &row {
-            r if r.is_fresh_for(PANEL_METHOD) => r.value,
+            r if r.is_fresh_for(panel_method()) => r.value,
             MorningPanelValue {
                 session: Some((id, beats, _)),
                 ..

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::args::{GetReadiness, GetTrend, TrendMetric, TrendSource};
 use super::days::{Period, format_day, parse_day};
-use super::panels::{PANEL_METHOD, morning_panel_metric};
+use super::panels::morning_panel_metric;
 use super::receipts::ReceiptBuilder;
 use super::{ToolError, ToolName, ToolOutput, Toolbox};
 use crate::receipt::Unit;
@@ -191,7 +191,10 @@ pub(super) async fn get_trend(tb: &Toolbox, args: GetTrend) -> Result<ToolOutput
 fn trend_method(metric: TrendMetric) -> String {
     let source = match metric.source() {
         TrendSource::Reading(_) => "the stored morning readings".to_owned(),
-        TrendSource::Panel(_) => format!("the HRV panel of each morning's session ({PANEL_METHOD})"),
+        TrendSource::Panel(_) => format!(
+            "the HRV panel of each morning's session ({})",
+            auren_engine::panels::panel_method()
+        ),
     };
     format!("{source}; {READINESS_METHOD}; {BAND_METHOD}; period mean, min, max; least-squares slope per day")
 }
