@@ -2,11 +2,18 @@
 //! the right specialist writes exactly one message — the trigger's numbers from the same tools the
 //! specialists use, a link to its evidence, and one question — in a conversation of its own. The store keys
 //! each message by its trigger, so a trigger never gets a second one, not even after the person deleted the
-//! first. The text is a template over receipts (the offline analyst's way), so it needs no budget and every
-//! number in it is grounded.
+//! first — and a trigger that has its message is never sent to a model again.
+//!
+//! With a model configured, the trigger's specialist writes the message through the gateway from the same
+//! receipts (one call, no tools: the receipts are the brief), its claims grounded like any answer and the
+//! call's tokens and cost kept as the message's usage. When the gateway refuses (budget), cannot reach a
+//! provider, runs past the time budget, or the text breaks the message's rules (not exactly one question),
+//! the template over the receipts is posted instead (the offline analyst's way: no budget, every number
+//! grounded), with why as a step.
 
 use std::fmt::Write as _;
 
+use auren_gateway::{ChatRequest, Gateway, GatewayError, Message, Route};
 use auren_store::conversations::{ClaimRow, MessageUsage, NewMessage, Role};
 use auren_store::{ConversationId, MessageId, StoreError};
 use serde_json::{Value, json};
@@ -16,7 +23,7 @@ use crate::grounding;
 use crate::receipt::Receipt;
 use crate::tools::days::format_day;
 use crate::tools::{ToolError, Toolbox};
-use crate::turn::record;
+use crate::turn::{Brief, Coach, error_chain, model, proactive_prompt, record};
 
 /// The alert rule whose firing earns a message (the neuroscientist's).
 const CNS_FATIGUE_RULE: &str = "cns_fatigue";
@@ -54,8 +61,43 @@ pub struct Opener {
     pub trigger: Trigger,
     pub title: String,
     pub text: String,
+    /// The in-app link to the trigger's evidence (its session, its morning).
+    pub link: String,
     pub receipts: Vec<Receipt>,
     pub claims: Vec<Claim>,
+    pub author: Author,
+}
+
+/// Who wrote a proactive message.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Author {
+    /// The template over the receipts; `fallback` says why a configured model did not write it.
+    Offline { fallback: Option<Fallback> },
+    /// The trigger's specialist through the gateway.
+    Model {
+        /// `provider:model` that answered.
+        model: String,
+        usage: MessageUsage,
+        /// The `model_request` step: the route and the exact body sent.
+        request: Value,
+    },
+}
+
+/// Why a configured model did not write the message.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fallback {
+    /// The gateway refused the call for the budget: nothing was sent.
+    Budget(String),
+    /// No provider answered (unreachable, failing, breaker open, no route).
+    Unavailable(String),
+    /// The call ran past the coach's time budget (and was dropped, ending the upstream request).
+    TimeBudget(String),
+    /// The model answered, but its text broke the message's rules; what the call cost is still counted.
+    Rejected {
+        reason: String,
+        usage: MessageUsage,
+        request: Value,
+    },
 }
 
 /// A posted message and where it went.
@@ -107,6 +149,7 @@ pub async fn openers_of_session(
                 Trigger::CnsFatigue { alert_id, day },
                 format!("CNS fatigue on {date}"),
                 fatigue_text(a),
+                format!("#/history/{session_id}"),
                 alerts.receipts.clone(),
             ))
         })
@@ -119,6 +162,7 @@ pub async fn openers_of_session(
                         Trigger::MorningBelowRange { day },
                         format!("Below your range on {date}"),
                         text,
+                        format!("#/morning/{date}"),
                         readiness.receipts,
                     ));
                 }
@@ -145,15 +189,17 @@ fn alert_list(content: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// A message with its claims grounded against the receipts its numbers came from.
-fn opener(trigger: Trigger, title: String, text: String, receipts: Vec<Receipt>) -> Opener {
+/// A templated message with its claims grounded against the receipts its numbers came from.
+fn opener(trigger: Trigger, title: String, text: String, link: String, receipts: Vec<Receipt>) -> Opener {
     let claims = grounding::ground(&text, &receipts);
     Opener {
         trigger,
         title,
         text,
+        link,
         receipts,
         claims,
+        author: Author::Offline { fallback: None },
     }
 }
 
@@ -218,14 +264,21 @@ fn below_range_text(c: &Value) -> Option<String> {
 pub async fn post(tb: &Toolbox, opener: &Opener) -> Result<Option<Posted>, ProactiveError> {
     let conversations = tb.store().conversations();
     let now = tb.clock().now().0;
+    let (model, usage, offline) = match &opener.author {
+        Author::Model { model, usage, .. } => (Some(model.clone()), usage.clone(), false),
+        Author::Offline {
+            fallback: Some(Fallback::Rejected { usage, .. }),
+        } => (None, usage.clone(), true),
+        Author::Offline { .. } => (None, MessageUsage::default(), true),
+    };
     let message = NewMessage {
         parent: None,
         role: Role::Assistant,
         specialist: Some(record::wire_name(&opener.trigger.specialist())),
-        model: None,
+        model,
         text: opener.text.clone(),
-        usage: Some(MessageUsage::default()),
-        offline: true,
+        usage: Some(usage),
+        offline,
         created_at: now,
     };
     let Some((conversation, id)) = conversations
@@ -234,6 +287,11 @@ pub async fn post(tb: &Toolbox, opener: &Opener) -> Result<Option<Posted>, Proac
     else {
         return Ok(None);
     };
+    for (kind, payload) in steps(&opener.author) {
+        conversations
+            .append_step(id, kind, &payload.to_string(), now)
+            .await?;
+    }
     for receipt in &opener.receipts {
         let body = serde_json::to_string(receipt).unwrap_or_default();
         conversations.save_receipt(&receipt.id.0, &body, now).await?;
@@ -249,18 +307,198 @@ pub async fn post(tb: &Toolbox, opener: &Opener) -> Result<Option<Posted>, Proac
     }))
 }
 
-/// Finds the triggers of a stored session and posts one message for each that has none yet.
+/// The steps stored with a message, as a turn stores them: the exact request a model was sent, and why a
+/// configured model's text was not used.
+fn steps(author: &Author) -> Vec<(&'static str, Value)> {
+    let guard = |guard: &str, message: &str| ("guard", json!({"guard": guard, "message": message}));
+    match author {
+        Author::Model { request, .. } => vec![("model_request", request.clone())],
+        Author::Offline { fallback: None } => Vec::new(),
+        Author::Offline {
+            fallback: Some(fallback),
+        } => match fallback {
+            Fallback::Budget(why) => vec![guard("budget", why)],
+            Fallback::TimeBudget(why) => vec![guard("time_budget", why)],
+            Fallback::Unavailable(why) => {
+                vec![("error", json!({"code": "model_unavailable", "message": why}))]
+            }
+            Fallback::Rejected { reason, request, .. } => vec![
+                ("model_request", request.clone()),
+                (
+                    "error",
+                    json!({"code": "proactive_text_rejected", "message": reason}),
+                ),
+            ],
+        },
+    }
+}
+
+/// Whether `trigger` has its message already (then no model is asked to write another).
+async fn already_posted(tb: &Toolbox, trigger: &Trigger) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT 1 FROM proactive_messages WHERE trigger_key = ?")
+        .bind(trigger.key())
+        .fetch_optional(tb.store().pool())
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Finds the triggers of a stored session and posts one message for each that has none yet: written by the
+/// trigger's specialist when `coach` has a gateway that answers, else the template.
 pub async fn after_session(
-    tb: &Toolbox,
+    coach: &Coach,
     session_id: i64,
     day: i64,
     morning: bool,
 ) -> Result<Vec<Posted>, ProactiveError> {
+    let tb = coach.toolbox();
     let mut posted = Vec::new();
     for opener in openers_of_session(tb, session_id, day, morning).await? {
+        if already_posted(tb, &opener.trigger).await? {
+            continue;
+        }
+        let opener = match coach.gateway() {
+            Some(gateway) => written_by_model(coach, gateway, opener).await,
+            None => opener,
+        };
         if let Some(p) = post(tb, &opener).await? {
             posted.push(p);
         }
     }
     Ok(posted)
+}
+
+/// `opener` as the trigger's specialist writes it through `gateway`, or the template with why not.
+async fn written_by_model(coach: &Coach, gateway: &Gateway, opener: Opener) -> Opener {
+    match model_text(coach, gateway, &opener).await {
+        Ok((text, model, usage, request)) => {
+            let claims = grounding::ground(&text, &opener.receipts);
+            Opener {
+                text,
+                claims,
+                author: Author::Model {
+                    model,
+                    usage,
+                    request,
+                },
+                ..opener
+            }
+        }
+        Err(fallback) => {
+            tracing::info!(
+                trigger = opener.trigger.key(),
+                ?fallback,
+                "the proactive message is the template"
+            );
+            Opener {
+                author: Author::Offline {
+                    fallback: Some(fallback),
+                },
+                ..opener
+            }
+        }
+    }
+}
+
+/// The model's text (its link added when it left it out), the `provider:model` that wrote it, the call's
+/// usage and its `model_request` step.
+async fn model_text(
+    coach: &Coach,
+    gateway: &Gateway,
+    opener: &Opener,
+) -> Result<(String, String, MessageUsage, Value), Fallback> {
+    let config = coach.config();
+    let request = proactive_request(coach, opener);
+    let call = gateway.chat(&config.model, request.clone());
+    let response = match tokio::time::timeout(config.guards.time_budget, call).await {
+        Err(_) => {
+            return Err(Fallback::TimeBudget(format!(
+                "the model did not answer within the {} s time budget",
+                config.guards.time_budget.as_secs_f64()
+            )));
+        }
+        Ok(Err(GatewayError::Budget(refusal))) => {
+            return Err(Fallback::Budget(format!(
+                "the model budget refused the call: {refusal}"
+            )));
+        }
+        Ok(Err(error)) => return Err(Fallback::Unavailable(error_chain(&error))),
+        Ok(Ok(response)) => response,
+    };
+    let route = Route {
+        provider: response.provider.clone(),
+        model: response.model.clone(),
+    };
+    let max_tokens = request.max_tokens.unwrap_or(config.max_tokens);
+    let step = model::request_step(config.wire, &route, &request, max_tokens);
+    let usage = MessageUsage {
+        tokens_in: response.usage.input_tokens,
+        tokens_out: response.usage.output_tokens,
+        cost_usd: model::cost_usd(gateway, &route, &response.usage),
+        estimated: response.usage.estimated,
+        model_calls: 1,
+    };
+    let text = response.text.trim();
+    if let Err(reason) = check_text(text) {
+        return Err(Fallback::Rejected {
+            reason,
+            usage,
+            request: step,
+        });
+    }
+    let text = if text.contains(&opener.link) {
+        text.to_owned()
+    } else {
+        format!("{text}\n\n[The evidence]({})", opener.link)
+    };
+    Ok((text, route.to_string(), usage, step))
+}
+
+/// The one request of a proactive message: the specialist's proactive prompt and a brief carrying the
+/// trigger's receipts, its link, and no tools.
+fn proactive_request(coach: &Coach, opener: &Opener) -> ChatRequest {
+    let tb = coach.toolbox();
+    let event = match &opener.trigger {
+        Trigger::CnsFatigue { day, .. } => format!(
+            "A CNS-fatigue alert fired on {} (the alert is in the get_alerts receipt). Link to its session: {}",
+            format_day(*day),
+            opener.link
+        ),
+        Trigger::MorningBelowRange { day } => format!(
+            "The morning reading of {} put the 7-day mean lnRMSSD below the normal range (the get_readiness \
+             receipt). Link to that morning: {}",
+            format_day(*day),
+            opener.link
+        ),
+    };
+    let mut brief = Brief {
+        question: format!("Write the message the person finds after this event. {event}"),
+        today: format_day(tb.today()),
+        receipts: Vec::new(),
+        memories: Vec::new(),
+        previous: None,
+        handoff: None,
+    };
+    brief.add_receipts(&opener.receipts);
+    ChatRequest {
+        messages: vec![
+            Message::system(proactive_prompt(opener.trigger.specialist())),
+            Message::user(brief.render()),
+        ],
+        max_tokens: Some(coach.config().max_tokens),
+        conversation: Some(format!("proactive:{}", opener.trigger.key())),
+        ..ChatRequest::default()
+    }
+}
+
+/// The message's rules a model's text must keep: something written, and exactly one question.
+fn check_text(text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        return Err("the model wrote nothing".into());
+    }
+    match text.matches('?').count() {
+        1 => Ok(()),
+        n => Err(format!(
+            "the model's message asked {n} questions instead of exactly one"
+        )),
+    }
 }

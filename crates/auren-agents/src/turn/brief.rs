@@ -100,7 +100,24 @@ belongs to another specialist, call `handoff` with a reason. You are not a docto
 
 /// The system prompt of `specialist`.
 pub fn system_prompt(specialist: Specialist) -> String {
-    let role = match specialist {
+    format!("{}\n\n{COMMON}", role(specialist))
+}
+
+/// The rules of a message the coach writes on its own (after a CNS-fatigue alert, a low morning).
+const PROACTIVE: &str = "Nobody asked: you write, on your own initiative, the one message the person finds \
+after the event the brief describes. Use only the numbers in the brief's receipts; never invent or estimate \
+one. Say what happened with its numbers and what it may mean, include the brief's link as a Markdown link to \
+the evidence, and end with exactly one question to the person — one question mark in the whole message. At \
+most 120 words, no headings. You are not a doctor: do not diagnose.";
+
+/// The system prompt of a proactive message by `specialist`: its role and [`PROACTIVE`]'s rules.
+pub fn proactive_prompt(specialist: Specialist) -> String {
+    format!("{}\n\n{PROACTIVE}", role(specialist))
+}
+
+/// Who `specialist` is and what it explains.
+fn role(specialist: Specialist) -> &'static str {
+    match specialist {
         Specialist::Neuroscientist => {
             "You are the neuroscientist: HRV physiology, autonomic balance, central-nervous-system fatigue. \
              Explain what the numbers mean for the nervous system."
@@ -114,8 +131,7 @@ pub fn system_prompt(specialist: Specialist) -> String {
              two concrete next steps."
         }
         Specialist::Supervisor | Specialist::Offline | Specialist::Safety => "You are the supervisor.",
-    };
-    format!("{role}\n\n{COMMON}")
+    }
 }
 
 /// The `handoff` tool's schema: closed, every property required, as strict modes want.

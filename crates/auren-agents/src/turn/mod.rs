@@ -12,13 +12,13 @@
 mod brief;
 mod extract;
 mod guards;
-mod model;
+pub(crate) mod model;
 pub(crate) mod record;
 mod specialists;
 
 pub use brief::{
     Brief, BriefMemory, BriefReceipt, BriefValue, HANDOFF_TOOL, HandoffNote, PREVIOUS_ANSWER_CHARS,
-    PreviousTurn, system_prompt,
+    PreviousTurn, proactive_prompt, system_prompt,
 };
 pub use extract::{ProposedMemory, rule_proposals};
 pub use guards::{GuardBook, GuardLimits, Tripped};
@@ -180,6 +180,11 @@ impl Coach {
 
     pub fn toolbox(&self) -> &Toolbox {
         &self.toolbox
+    }
+
+    /// The gateway a model answers through; `None` when every answer is the offline analyst's.
+    pub fn gateway(&self) -> Option<&Gateway> {
+        self.gateway.as_ref()
     }
 
     pub fn config(&self) -> &CoachConfig {
@@ -459,7 +464,7 @@ fn offline_failure(error: &ToolError) -> String {
 }
 
 /// An error and its causes on one line.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

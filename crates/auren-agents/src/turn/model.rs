@@ -76,24 +76,13 @@ impl Turn<'_> {
     /// Keeps the exact body this call sent as a step (what the provider received).
     fn record_request(&mut self, route: &Route, request: &ChatRequest) {
         let max_tokens = request.max_tokens.unwrap_or(self.coach.config.max_tokens);
-        let body = match self.coach.config.wire {
-            ProviderKind::Anthropic => anthropic::request_body(&route.model, request, max_tokens),
-            ProviderKind::OpenAi => openai::request_body(&route.model, request, max_tokens, false),
-            ProviderKind::OpenAiCompatible => openai::request_body(&route.model, request, max_tokens, true),
-        };
-        let payload = match body {
-            Ok(body) => serde_json::json!({"route": route.to_string(), "body": body}),
-            Err(error) => serde_json::json!({"route": route.to_string(), "error": error.to_string()}),
-        };
+        let payload = request_step(self.coach.config.wire, route, request, max_tokens);
         self.step("model_request", payload);
     }
 
     /// Adds one call's tokens and cost to the turn and reports them.
     async fn add_usage(&mut self, gateway: &Gateway, route: &Route, usage: Usage) {
-        let cost_usd = gateway.price(route).map_or(0.0, |p| {
-            p.cost(usage.input_tokens, usage.cached_input_tokens, usage.output_tokens)
-                .as_dollars()
-        });
+        let cost_usd = cost_usd(gateway, route, &usage);
         let call = TurnUsage {
             input_tokens: usage.input_tokens,
             output_tokens: usage.output_tokens,
@@ -107,4 +96,30 @@ impl Turn<'_> {
         self.usage.estimated |= call.estimated;
         self.emit(AgentEvent::Usage(call)).await;
     }
+}
+
+/// The `model_request` step of a call: its route and the exact body sent in `wire`'s format.
+pub(crate) fn request_step(
+    wire: ProviderKind,
+    route: &Route,
+    request: &ChatRequest,
+    max_tokens: u32,
+) -> serde_json::Value {
+    let body = match wire {
+        ProviderKind::Anthropic => anthropic::request_body(&route.model, request, max_tokens),
+        ProviderKind::OpenAi => openai::request_body(&route.model, request, max_tokens, false),
+        ProviderKind::OpenAiCompatible => openai::request_body(&route.model, request, max_tokens, true),
+    };
+    match body {
+        Ok(body) => serde_json::json!({"route": route.to_string(), "body": body}),
+        Err(error) => serde_json::json!({"route": route.to_string(), "error": error.to_string()}),
+    }
+}
+
+/// What one call cost at the route's price (nothing for a model the gateway has no price of: a local one).
+pub(crate) fn cost_usd(gateway: &Gateway, route: &Route, usage: &Usage) -> f64 {
+    gateway.price(route).map_or(0.0, |p| {
+        p.cost(usage.input_tokens, usage.cached_input_tokens, usage.output_tokens)
+            .as_dollars()
+    })
 }

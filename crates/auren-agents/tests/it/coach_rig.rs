@@ -111,37 +111,41 @@ pub async fn rig(options: RigOptions) -> CoachRig {
     }
     let fake = FakeLlm::start().await.expect("fake server starts");
     let gateway = if options.online {
-        let secrets = MemorySecrets::new().with("p", "fake-key-0123456789");
-        let config = gateway_config(&fake, options.wire, &options.budget);
-        Some(
-            Gateway::start(
-                config,
-                Arc::new(secrets),
-                Arc::new(MemoryLedger::new()),
-                Arc::clone(&clock) as Arc<dyn Clock>,
-            )
-            .await
-            .expect("gateway starts"),
-        )
+        let clock = Arc::clone(&clock) as Arc<dyn Clock>;
+        Some(fake_gateway(&fake, options.wire, &options.budget, clock).await)
     } else {
         None
     };
     let toolbox = Toolbox::new(store.clone(), Arc::clone(&clock) as Arc<dyn Clock>);
-    let config = CoachConfig {
-        model: MODEL.into(),
-        wire: match options.wire {
-            Wire::OpenAi => ProviderKind::OpenAi,
-            Wire::Anthropic => ProviderKind::Anthropic,
-        },
-        guards: options.limits,
-        memory_apply: options.memory_apply,
-        max_tokens: 400,
-    };
+    let config = coach_config(options.wire, options.limits, options.memory_apply);
     CoachRig {
         fake,
         coach: Coach::new(gateway, toolbox, config),
         store,
         _dir: dir,
+    }
+}
+
+/// A real gateway whose alias `coach` goes to `fake` in `wire`'s format, under `budget`.
+pub async fn fake_gateway(fake: &FakeLlm, wire: Wire, budget: &str, clock: Arc<dyn Clock>) -> Gateway {
+    let secrets = MemorySecrets::new().with("p", "fake-key-0123456789");
+    let config = gateway_config(fake, wire, budget);
+    Gateway::start(config, Arc::new(secrets), Arc::new(MemoryLedger::new()), clock)
+        .await
+        .expect("gateway starts")
+}
+
+/// The coach's configuration over the alias `coach`.
+pub fn coach_config(wire: Wire, guards: GuardLimits, memory_apply: MemoryApply) -> CoachConfig {
+    CoachConfig {
+        model: MODEL.into(),
+        wire: match wire {
+            Wire::OpenAi => ProviderKind::OpenAi,
+            Wire::Anthropic => ProviderKind::Anthropic,
+        },
+        guards,
+        memory_apply,
+        max_tokens: 400,
     }
 }
 

@@ -8,6 +8,7 @@ mod grounding;
 mod hypotheses;
 mod intent;
 mod offline;
+mod panels;
 mod proactive;
 mod quirks;
 mod redflag;

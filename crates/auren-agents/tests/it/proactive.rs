@@ -1,11 +1,24 @@
 //! Proactive messages: one per CNS-fatigue alert and per morning below the normal range, from the right
 //! specialist, every number grounded, exactly one question, never a second one for the same trigger — not
-//! even after the person deleted the first.
+//! even after the person deleted the first. With a model (the scripted fake behind a real gateway) the
+//! specialist writes it from the trigger's receipts when the budget allows; the template otherwise.
+
+use std::sync::Arc;
 
 use auren_agents::proactive::{Trigger, after_session, triggers_of_session};
+use auren_agents::{Coach, CoachConfig, GuardLimits, MemoryApply};
+use auren_fake_llm::Script;
+use auren_gateway::Clock;
+use auren_store::conversations::Grounding;
 use serde_json::{Value, json};
 
-use crate::fixture::{Plan, history};
+use crate::coach_rig::{Wire, any, coach_config, fake_gateway, text};
+use crate::fixture::{History, Plan, history};
+
+/// The coach with no model: every proactive message is the template.
+fn offline_coach(h: &History) -> Coach {
+    Coach::new(None, h.toolbox.clone(), CoachConfig::default())
+}
 
 async fn latest_morning(tb: &auren_agents::Toolbox) -> i64 {
     let out = tb
@@ -94,8 +107,9 @@ async fn one_grounded_message_per_trigger_even_after_the_conversation_is_deleted
         ),
     ];
     let conversations = h.store.conversations();
+    let coach = offline_coach(&h);
     for (session, day, is_morning, specialist, link) in cases {
-        let posted = after_session(&h.toolbox, session, day, is_morning).await.unwrap();
+        let posted = after_session(&coach, session, day, is_morning).await.unwrap();
         assert_eq!(posted.len(), 1, "{specialist}");
         let messages = conversations.messages(posted[0].conversation).await.unwrap();
         assert_eq!(messages.len(), 1);
@@ -116,7 +130,7 @@ async fn one_grounded_message_per_trigger_even_after_the_conversation_is_deleted
         );
         // The same session again: nothing new.
         assert!(
-            after_session(&h.toolbox, session, day, is_morning)
+            after_session(&coach, session, day, is_morning)
                 .await
                 .unwrap()
                 .is_empty()
@@ -124,13 +138,152 @@ async fn one_grounded_message_per_trigger_even_after_the_conversation_is_deleted
         // Deleted by the person: still nothing new.
         conversations.delete(posted[0].conversation).await.unwrap();
         assert!(
-            after_session(&h.toolbox, session, day, is_morning)
+            after_session(&coach, session, day, is_morning)
                 .await
                 .unwrap()
                 .is_empty()
         );
     }
     assert!(conversations.list().await.unwrap().is_empty());
+}
+
+/// What the fake model does with the one call.
+#[derive(Clone, Copy, Debug)]
+enum Answer {
+    /// Writes a message about the session (one question, one grounded and one ungrounded number).
+    Message,
+    /// Writes this text.
+    Text(&'static str),
+    /// Is never called: the budget refuses first.
+    NotCalled,
+    /// Fails with a 503.
+    Failing,
+}
+
+/// What became of the one message of a CNS-fatigue trigger.
+#[derive(Debug, PartialEq)]
+enum Written {
+    /// By the model, with its usage counted.
+    Model,
+    /// The template, with a step of this kind saying why.
+    Template { step: &'static str },
+}
+
+#[tokio::test]
+async fn the_specialist_writes_it_through_the_gateway_when_the_budget_allows() {
+    let refusing = "[budget]\ndaily_usd = 0.000000001";
+    let cases = [
+        ("budget allows", "", Answer::Message, Written::Model),
+        (
+            "budget refuses",
+            refusing,
+            Answer::NotCalled,
+            Written::Template { step: "guard" },
+        ),
+        (
+            "two questions",
+            "",
+            Answer::Text("Tired? Or did you sleep badly?"),
+            Written::Template { step: "error" },
+        ),
+        (
+            "provider failing",
+            "",
+            Answer::Failing,
+            Written::Template { step: "error" },
+        ),
+    ];
+    for (name, budget, answer, want) in cases {
+        let h = history(Plan::default()).await;
+        let (_, session, day) = first_alert(&h.toolbox, h.today).await;
+        let fake = auren_fake_llm::FakeLlm::start().await.unwrap();
+        let clock = Arc::clone(&h.clock) as Arc<dyn Clock>;
+        let gateway = fake_gateway(&fake, Wire::OpenAi, budget, clock).await;
+        let config = coach_config(Wire::OpenAi, GuardLimits::default(), MemoryApply::AskFirst);
+        let coach = Coach::new(Some(gateway), h.toolbox.clone(), config);
+        // The alert's 11.6 ms is in the receipts (grounded); 42 ms is the model's own (not).
+        let model_text = format!(
+            "RMSSD held at 11.6 ms in [your session](#/history/{session}), against 42 ms at rest. \
+             Did this session feel harder than planned?"
+        );
+        fake.expect(match answer {
+            Answer::Message => vec![any(text(&model_text))],
+            Answer::Text(t) => vec![any(text(t))],
+            Answer::NotCalled => vec![],
+            Answer::Failing => vec![any(Script::Status {
+                status: 503,
+                retry_after: None,
+            })],
+        });
+        let posted = after_session(&coach, session, day, false).await.unwrap();
+        fake.verify().unwrap();
+        assert_eq!(posted.len(), 1, "{name}");
+        let conversations = h.store.conversations();
+        let m = &conversations.messages(posted[0].conversation).await.unwrap()[0];
+        assert_eq!(m.specialist.as_deref(), Some("neuroscientist"), "{name}");
+        assert_eq!(m.text.matches('?').count(), 1, "{name}: {}", m.text);
+        assert!(
+            m.text.contains(&format!("#/history/{session}")),
+            "{name}: {}",
+            m.text
+        );
+        let claims = conversations.claims(m.id).await.unwrap();
+        let steps = conversations.steps(m.id).await.unwrap();
+        let receipts = conversations.message_receipts(m.id).await.unwrap();
+        assert!(!receipts.is_empty(), "{name}");
+        let calls = m.usage.as_ref().map_or(0, |u| u.model_calls);
+        match want {
+            Written::Model => {
+                assert_eq!(m.text, model_text);
+                assert!(
+                    !m.offline && m.model.as_deref() == Some("p:gpt-4.1-mini"),
+                    "{name}"
+                );
+                let usage = m.usage.as_ref().unwrap();
+                assert!(usage.tokens_in > 0 && usage.cost_usd > 0.0, "{usage:?}");
+                assert_eq!(calls, 1);
+                // The one request carried the trigger's receipts: their ids and the alert's value.
+                let body = fake.requests()[0].body.to_string();
+                for receipt in &receipts {
+                    assert!(body.contains(&receipt.id), "{} missing from {body}", receipt.id);
+                }
+                assert!(body.contains("11.6"), "{body}");
+                assert!(steps.iter().any(|s| s.kind == "model_request"));
+                let grounded = |value: f64| {
+                    claims
+                        .iter()
+                        .find(|c| c.value == value)
+                        .map(|c| matches!(c.grounding, Grounding::Grounded { .. }))
+                };
+                assert_eq!(grounded(11.6), Some(true), "{claims:?}");
+                assert_eq!(grounded(42.0), Some(false), "{claims:?}");
+            }
+            Written::Template { step } => {
+                assert!(m.offline && m.model.is_none(), "{name}");
+                assert!(
+                    m.text.starts_with("From your neuroscientist"),
+                    "{name}: {}",
+                    m.text
+                );
+                assert!(steps.iter().any(|s| s.kind == step), "{name}: {steps:?}");
+                assert!(
+                    claims
+                        .iter()
+                        .all(|c| matches!(c.grounding, Grounding::Grounded { .. })),
+                    "{name}: {claims:?}"
+                );
+                // A model that answered is still paid for: its call is the message's usage.
+                assert_eq!(calls, u32::from(matches!(answer, Answer::Text(_))), "{name}");
+            }
+        }
+        // One message per trigger: a second pass sends nothing and posts nothing.
+        fake.expect([]);
+        let again = after_session(&coach, session, day, false).await.unwrap();
+        fake.verify().unwrap();
+        assert!(again.is_empty(), "{name}");
+        let sent = usize::from(!matches!(answer, Answer::NotCalled));
+        assert_eq!(fake.requests().len(), sent, "{name}");
+    }
 }
 
 #[test]
