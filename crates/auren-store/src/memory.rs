@@ -13,6 +13,7 @@ mod forget;
 mod hypotheses;
 mod proposals;
 mod recall;
+mod sync;
 
 pub use forget::Forgotten;
 pub use hypotheses::{
@@ -20,6 +21,7 @@ pub use hypotheses::{
 };
 pub use proposals::{MemoryOp, ProposalId, ProposalRow, ProposalStatus};
 pub use recall::RecallHit;
+pub use sync::{MEMORY_COLLECTION, MemoryField};
 
 use crate::conversations::MessageId;
 use crate::{Store, StoreError};
@@ -299,9 +301,11 @@ pub(crate) async fn insert_memory(
     .bind(source_ref)
     .bind(new.valid_from)
     .bind(now)
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(MemoryId(id))
+    let id = MemoryId(id);
+    sync::record(conn, id, MemoryField::Created, now).await?;
+    Ok(id)
 }
 
 /// The memory `id`, which must still be active and recorded no later than `now`.
@@ -355,8 +359,9 @@ pub(crate) async fn supersede_in(
     .bind(new_id.0)
     .bind(reason)
     .bind(old.0)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    sync::record(conn, old, MemoryField::Superseded, now).await?;
     Ok(new_id)
 }
 
@@ -372,15 +377,19 @@ pub(crate) async fn retract_in(
         .bind(now)
         .bind(reason)
         .bind(id.0)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    sync::record(conn, id, MemoryField::Retracted, now).await?;
     Ok(())
 }
 
 impl Memories {
     /// Stores a new memory, recorded at `now`.
     pub async fn remember(&self, new: &NewMemory, now: i64) -> Result<MemoryId, StoreError> {
-        insert_memory(&mut *self.pool.acquire().await?, new, now).await
+        let mut tx = self.pool.begin().await?;
+        let id = insert_memory(&mut tx, new, now).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// Replaces an active memory: the old one's world interval ends where the replacement's begins, both are
