@@ -6,6 +6,7 @@
 
 use crate::outgoing::{hlc_of, stamp_of};
 use auren_protocol::{Change, Lww, PulledChange, TieBreak};
+use auren_store::memory::{MEMORY_COLLECTION, MemoryField};
 use auren_store::{
     AlertRow, BeatRow, GapRow, PulledSession, SessionId, SessionKind, Store, StoreError, SyncTx,
 };
@@ -40,6 +41,15 @@ pub async fn apply_page(
     }
     tx.raise_cursor(scope.athlete.map(|a| a.0), cursor).await?;
     tx.commit().await?;
+    if changes.iter().any(
+        |c| matches!(&c.change, Change::Tombstone(t) if t.collection == auren_protocol::Collection::Memory),
+    ) {
+        // An erased memory's text may still sit in old page images of the WAL. The erasure is committed;
+        // if a reader holds the WAL now, the next forget (or checkpoint) empties it.
+        if let Err(e) = store.memories().clear_wal().await {
+            tracing::warn!(error = %e, "the WAL still holds pages of a forgotten memory");
+        }
+    }
     Ok(applied)
 }
 
@@ -161,12 +171,7 @@ async fn apply(tx: &mut SyncTx, scope: Scope<'_>, change: &Change) -> Result<App
             }
             Ok(Ok(()))
         }
-        Change::Memory(m) => {
-            for (field, value) in &m.fields {
-                merge_field(tx, ("memory", &m.key, field), value).await?;
-            }
-            Ok(Ok(()))
-        }
+        Change::Memory(m) => apply_memory(tx, scope, m).await,
         Change::Setting(s) => {
             merge_field(tx, ("setting", &s.key, "value"), &s.value).await?;
             Ok(Ok(()))
@@ -177,8 +182,12 @@ async fn apply(tx: &mut SyncTx, scope: Scope<'_>, change: &Change) -> Result<App
                 return Ok(Err("unknown collection"));
             };
             tx.put_tombstone(collection, &t.key, &stamp_of(&t.hlc)).await?;
-            if collection == "tag" {
-                tx.remove_tag(&t.key).await?;
+            match collection {
+                "tag" => tx.remove_tag(&t.key).await?,
+                MEMORY_COLLECTION => {
+                    tx.forget_memory(&t.key).await?;
+                }
+                _ => {}
             }
             Ok(Ok(()))
         }
@@ -217,6 +226,35 @@ async fn apply_alert(tx: &mut SyncTx, a: &auren_protocol::AlertChange) -> Result
     };
     tx.insert_alert(&row, a.window_start_ms).await?;
     Ok(Ok(()))
+}
+
+/// A pulled memory: forgotten stays forgotten; otherwise each field is checked, merged by its stamp, and the
+/// merged memory materialised into the memory tables.
+async fn apply_memory(
+    tx: &mut SyncTx,
+    scope: Scope<'_>,
+    m: &auren_protocol::MemoryChange,
+) -> Result<Applied, StoreError> {
+    if scope.athlete.is_some() {
+        return Ok(Err("an athlete's memories are not kept"));
+    }
+    if tx.tombstone(MEMORY_COLLECTION, &m.key).await?.is_some() {
+        return Ok(Ok(()));
+    }
+    let mut fields = Vec::with_capacity(m.fields.len());
+    for (name, value) in &m.fields {
+        // A field this build does not know (from a newer peer) is left out rather than refusing the rest.
+        if let Some(field) = MemoryField::parse(name) {
+            if let Err(why) = field.check(&value.value) {
+                return Ok(Err(why));
+            }
+            fields.push((field, value));
+        }
+    }
+    for (field, value) in fields {
+        merge_field(tx, (MEMORY_COLLECTION, &m.key, field.as_str()), value).await?;
+    }
+    tx.materialize_memory(&m.key).await
 }
 
 async fn apply_tag(tx: &mut SyncTx, t: &auren_protocol::TagChange) -> Result<Applied, StoreError> {

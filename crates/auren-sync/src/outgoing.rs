@@ -279,6 +279,10 @@ async fn keyed_change(store: &Store, kind: OutboxKind, key: &str) -> Result<Opti
         "setting"
     };
     let fields = store.sync_fields_of(collection, key).await?;
+    if fields.is_empty() {
+        // Forgotten (or deleted) since the row was written: its tombstone row says so.
+        return Ok(None);
+    }
     let mut lww = fields.into_iter().map(|(name, json, stamp)| {
         let value = serde_json::from_str(&json).unwrap_or(serde_json::Value::Null);
         (name, Lww::new(value, hlc_of(stamp)))

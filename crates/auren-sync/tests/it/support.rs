@@ -12,6 +12,8 @@ pub const PASSWORD: &str = "correct horse battery";
 /// The server; stops when dropped.
 pub struct TestServer {
     pub base: String,
+    /// The server's PostgreSQL database URL (tests look into what it stored).
+    pub database: String,
     shutdown: CancellationToken,
 }
 
@@ -33,13 +35,17 @@ impl TestServer {
             .unwrap();
         admin.close().await;
         let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-        let mut config = ServerConfig::new(url, "127.0.0.1:0".parse().unwrap());
+        let mut config = ServerConfig::new(url.clone(), "127.0.0.1:0".parse().unwrap());
         config.hash_cost = HashCost::Minimal;
         let shutdown = CancellationToken::new();
         let server = Server::start(config, shutdown.clone()).await.unwrap();
         let base = format!("http://{}", server.local_addr().unwrap());
         tokio::spawn(server.serve(shutdown.clone()));
-        Self { base, shutdown }
+        Self {
+            base,
+            database: url,
+            shutdown,
+        }
     }
 }
 
