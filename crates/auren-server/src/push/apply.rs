@@ -258,6 +258,10 @@ async fn insert_batch(
     Ok(None)
 }
 
+/// The collection whose delete is an erasure (forgetting a memory): the tombstone drops the stored body, the
+/// text with it, instead of keeping it beside the tombstone, and no later edit brings it back.
+const FORGETTABLE: &str = "memory";
+
 /// The stored body and tombstone of a record.
 async fn stored_record(
     conn: &mut PgConnection,
@@ -290,7 +294,11 @@ async fn apply_record(
     let Some((collection, key)) = prepare::record_address(change) else {
         return Ok(());
     };
-    let (stored, _) = stored_record(conn, ctx.user, collection, &key).await?;
+    let (stored, tombstone) = stored_record(conn, ctx.user, collection, &key).await?;
+    if collection == FORGETTABLE && tombstone.is_some() {
+        // A forgotten memory stays forgotten: no edit, older or newer, brings its text back.
+        return Ok(());
+    }
     let Some(merged) = merge_body(stored.as_ref(), change) else {
         return Ok(());
     };
@@ -327,7 +335,8 @@ async fn apply_tombstone(
     sqlx::query(
         "INSERT INTO records (user_id, collection, key, device_id, tombstone, version) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (user_id, collection, key) DO UPDATE \
-         SET tombstone = EXCLUDED.tombstone, device_id = EXCLUDED.device_id, version = EXCLUDED.version",
+         SET tombstone = EXCLUDED.tombstone, device_id = EXCLUDED.device_id, version = EXCLUDED.version, \
+             body = CASE WHEN records.collection = $7 THEN NULL ELSE records.body END",
     )
     .bind(ctx.user)
     .bind(collection)
@@ -335,8 +344,19 @@ async fn apply_tombstone(
     .bind(ctx.device)
     .bind(stamp)
     .bind(ctx.version)
+    .bind(FORGETTABLE)
     .execute(&mut *conn)
     .await?;
+    if collection == FORGETTABLE {
+        // A refused push of the memory kept its text in the refusal: it goes too.
+        sqlx::query(
+            "DELETE FROM rejected_rows WHERE user_id = $1 AND payload->>'type' = 'memory' AND payload->>'key' = $2",
+        )
+        .bind(ctx.user)
+        .bind(&t.key)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 
