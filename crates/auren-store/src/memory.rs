@@ -7,7 +7,8 @@
 //! person's right, `forget.rs`) is the one deletion, and it leaves no copy in the database files.
 //!
 //! Submodules: `recall` (FTS5 BM25 with recency and importance), `forget`, `proposals` (memory operations
-//! waiting for the person's yes), `hypotheses` (testable beliefs whose status code computes).
+//! waiting for the person's yes), `hypotheses` (testable beliefs whose status code computes), `sync` (keys,
+//! stamped fields and outbox rows of every operation, and the pulled memories and erasures of other devices).
 
 mod forget;
 mod hypotheses;

@@ -4,7 +4,9 @@
 //! evidence — has the text replaced by `[forgotten]`. Then no byte of it may remain in the files:
 //! `secure_delete` (set on every connection by `Store::open`) zeroes freed space, the FTS5 indexes (with their
 //! own secure-delete) are optimized into fresh segments, and `wal_checkpoint(TRUNCATE)` empties the WAL that
-//! still holds old page images.
+//! still holds old page images. For sync, every version leaves a tombstone (pushed, so the other devices and
+//! the server erase it too) and its synchronised fields and unsent rows go with it; `erase` is shared with
+//! the erasure a pulled tombstone does (`SyncTx::forget_memory`).
 
 use super::{Memories, MemoryId, chain_ids, sync};
 use crate::StoreError;
