@@ -1,10 +1,10 @@
 //! The chat window's side of the façade: one turn at a time per request, its `AgentEvent`s converted to
 //! `ChatEventDto`s with text deltas batched every ~25 ms (one repaint per frame at most, far fewer IPC
-//! messages than tokens), cancel by turn id, and the stored conversations (list, messages of a branch,
-//! rename, delete, export, search) and the status line. The coach is built per turn over the current store;
-//! the gateway (its breakers, budget and rate limits) is started on first use from `gateway.toml` in the
-//! config folder — the same file the CLI uses — and again after the AI settings change it (`ai_settings.rs`);
-//! with none the offline analyst answers.
+//! messages than tokens; a turn's first delta goes at once), cancel by turn id, and the stored
+//! conversations (list, messages of a branch, rename, delete, export, search) and the status line. The
+//! coach is built per turn over the current store; the gateway (its breakers, budget and rate limits) is
+//! started on first use from `gateway.toml` in the config folder — the same file the CLI uses — and again
+//! after the AI settings change it (`ai_settings.rs`); with none the offline analyst answers.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -25,7 +25,7 @@ use crate::{Desktop, DesktopError};
 /// Where a turn's events go (the shell wraps a Tauri Channel); `false` means the window is gone.
 pub type ChatSink = Box<dyn FnMut(ChatEventDto) -> bool + Send>;
 
-/// How long text deltas are gathered before they are sent: within one or two frames at 60 Hz.
+/// The least time between two text messages to the window: within one or two frames at 60 Hz.
 const TEXT_BATCH: Duration = Duration::from_millis(25);
 /// The gateway, or why there is none; empty until first used and again after the AI settings change.
 /// Turns hold their own clone of the gateway, so emptying the slot never disturbs a running one.
@@ -368,18 +368,16 @@ pub(crate) fn is_local(base_url: &str) -> bool {
         .any(|h| host.starts_with(h))
 }
 
-/// Forwards a turn's events, gathering text deltas for up to [`TEXT_BATCH`].
+/// Forwards a turn's events, text through a [`TextBatch`].
 async fn forward(mut events: mpsc::Receiver<AgentEvent>, mut sink: ChatSink, store: Store) {
-    let mut text = String::new();
-    let mut deadline: Option<tokio::time::Instant> = None;
+    let mut batch = TextBatch::default();
     loop {
-        let next = match deadline {
+        let next = match batch.due() {
             Some(at) => match tokio::time::timeout_at(at, events.recv()).await {
                 Ok(event) => event,
                 Err(_) => {
-                    let delta = std::mem::take(&mut text);
-                    deadline = None;
-                    if !sink(ChatEventDto::Text { delta }) {
+                    let delta = batch.take(tokio::time::Instant::now());
+                    if !delta.is_empty() && !sink(ChatEventDto::Text { delta }) {
                         return;
                     }
                     continue;
@@ -388,26 +386,67 @@ async fn forward(mut events: mpsc::Receiver<AgentEvent>, mut sink: ChatSink, sto
             None => events.recv().await,
         };
         let Some(event) = next else { break };
+        let now = tokio::time::Instant::now();
         if let AgentEvent::Text { delta } = event {
-            text.push_str(&delta);
-            deadline.get_or_insert_with(|| tokio::time::Instant::now() + TEXT_BATCH);
-            continue;
-        }
-        if !text.is_empty() {
-            deadline = None;
-            if !sink(ChatEventDto::Text {
-                delta: std::mem::take(&mut text),
-            }) {
+            if let Some(delta) = batch.offer(&delta, now)
+                && !sink(ChatEventDto::Text { delta })
+            {
                 return;
             }
+            continue;
+        }
+        // Text gathered so far goes before the event that followed it.
+        let delta = batch.take(now);
+        if !delta.is_empty() && !sink(ChatEventDto::Text { delta }) {
+            return;
         }
         let dto = event_dto(event, &store).await;
         if !sink(dto) {
             return;
         }
     }
-    if !text.is_empty() {
-        sink(ChatEventDto::Text { delta: text });
+    let delta = batch.take(tokio::time::Instant::now());
+    if !delta.is_empty() {
+        sink(ChatEventDto::Text { delta });
+    }
+}
+
+/// Text deltas on their way to the window, sent at most once per [`TEXT_BATCH`]. A delta arriving when
+/// nothing was sent for a whole batch — the first of a turn, or the first after a pause — goes at once:
+/// waiting for company would only delay the first token on screen by the batch (it did, 22–27 ms).
+/// Deltas arriving sooner are gathered until a batch after the last send.
+#[derive(Debug, Default)]
+struct TextBatch {
+    gathered: String,
+    /// When text may be sent again (a batch after the last send); none before the first send.
+    next_send: Option<tokio::time::Instant>,
+}
+
+impl TextBatch {
+    /// Takes `delta`; returns the text to send now, if it is time.
+    fn offer(&mut self, delta: &str, now: tokio::time::Instant) -> Option<String> {
+        self.gathered.push_str(delta);
+        match self.next_send {
+            Some(at) if now < at => None,
+            _ => Some(self.take(now)),
+        }
+    }
+
+    /// When the gathered text is due, if any is waiting.
+    fn due(&self) -> Option<tokio::time::Instant> {
+        if self.gathered.is_empty() {
+            None
+        } else {
+            self.next_send
+        }
+    }
+
+    /// Everything gathered (possibly nothing), counted as sent at `now` when there was some.
+    fn take(&mut self, now: tokio::time::Instant) -> String {
+        if !self.gathered.is_empty() {
+            self.next_send = Some(now + TEXT_BATCH);
+        }
+        std::mem::take(&mut self.gathered)
     }
 }
 
@@ -691,7 +730,52 @@ fn usage_dto(u: &auren_agents::TurnUsage) -> UsageDto {
 
 #[cfg(test)]
 mod tests {
-    use super::{day_of_stated_value, decimals_of};
+    use super::{TEXT_BATCH, TextBatch, day_of_stated_value, decimals_of};
+    use std::time::Duration;
+
+    #[test]
+    fn text_goes_at_once_after_a_quiet_batch_and_is_gathered_otherwise() {
+        let ms = Duration::from_millis;
+        // (delta, arriving after the turn's start, sent at once as)
+        let cases: [(&str, Duration, Option<&str>); 6] = [
+            ("Your", ms(0), Some("Your")),
+            (" readiness", ms(3), None),
+            (" is", ms(20), None),
+            (" within", ms(40), Some(" readiness is within")),
+            (" your", ms(50), None),
+            (" range.", ms(200), Some(" your range.")),
+        ];
+        let start = tokio::time::Instant::now();
+        let mut batch = TextBatch::default();
+        for (delta, after, sent) in cases {
+            assert_eq!(
+                batch.offer(delta, start + after).as_deref(),
+                sent,
+                "{delta:?} after {after:?}"
+            );
+        }
+        assert_eq!(batch.due(), None, "nothing is left to send");
+    }
+
+    #[test]
+    fn gathered_text_is_due_a_batch_after_the_last_send() {
+        let start = tokio::time::Instant::now();
+        let mut batch = TextBatch::default();
+        assert_eq!(batch.offer("a", start).as_deref(), Some("a"));
+        assert_eq!(batch.due(), None);
+        assert_eq!(batch.offer("b", start + Duration::from_millis(1)), None);
+        assert_eq!(batch.offer("c", start + Duration::from_millis(2)), None);
+        assert_eq!(batch.due(), Some(start + TEXT_BATCH));
+        let at = start + TEXT_BATCH;
+        assert_eq!(batch.take(at), "bc");
+        assert_eq!(batch.take(at), "", "taking twice sends nothing twice");
+        assert_eq!(
+            batch.offer("d", at + Duration::from_millis(1)),
+            None,
+            "a batch after the last send"
+        );
+        assert_eq!(batch.due(), Some(at + TEXT_BATCH));
+    }
     use auren_agents::{Receipt, ReceiptId, ReceiptValue, Unit};
 
     #[test]
