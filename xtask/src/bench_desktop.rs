@@ -1,16 +1,16 @@
 //! `cargo xtask bench desktop`: the figures the README gives for the desktop app, each next to its goal.
 //!
-//! (a) cold start to first painted screen: the release app, 5 starts under Xvfb with
+//! (a) cold start to first painted screen: the app as packaged (profile `dist`), 5 starts under Xvfb with
 //!     `AUREN_EXIT_AFTER_PAINT=1` (the app prints when the UI has painted, then exits); median and max,
 //!     plus wall time spawn → exit. xtask re-runs itself under the display to time the starts.
-//! (b) memory with a live session: `auren-desktop-bench` (tests/e2e) drives the release app over
+//! (b) memory with a live session: `auren-desktop-bench` (tests/e2e) drives the packaged app over
 //!     WebDriver through a simulated session with an hour of beats, opens a seeded 200-message
 //!     conversation while the session runs, then reads RSS, PSS and private memory of the app and each of
 //!     its WebKit processes — once with WebKit's default settings (`AUREN_WEBVIEW=default`) and once with
 //!     the app's lean webview profile, so the effect of the levers is measured in one run;
 //!     (c) the same run measures the frame rate through `window.__aurenFps(5000)`, and (e) the time from
 //!     the fake provider having a question to the first frame showing the answer's text, over 5 questions.
-//! (d) package size: `tauri build --bundles deb,rpm`.
+//! (d) package size: `tauri build --bundles deb,rpm -- --profile dist`.
 
 use crate::headless::{self, Headless};
 use crate::{cmd, root, system, target_dir, ui};
@@ -22,6 +22,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// The Cargo profile the packages are built with (the workspace Cargo.toml says why it is not `release`).
+const PACKAGE_PROFILE: &str = "dist";
 /// The hidden subcommand that times the starts inside the virtual display.
 pub const COLD_START_COMMAND: &str = "__cold-start";
 const STARTS: usize = 5;
@@ -46,15 +48,18 @@ pub fn run() -> anyhow::Result<()> {
     ])?;
     system::ensure_tauri_driver()?;
     ui::build()?;
-    eprintln!("==> building the release app (what users get)");
-    cmd::run(
-        cmd::cargo()
-            .current_dir(root())
-            .args(["build", "--locked", "--release", "-p", "auren-app"]),
-    )?;
-    let app = target_dir().join("release/auren-app");
+    eprintln!("==> building the app as it is packaged (profile {PACKAGE_PROFILE})");
+    cmd::run(cmd::cargo().current_dir(root()).args([
+        "build",
+        "--locked",
+        "--profile",
+        PACKAGE_PROFILE,
+        "-p",
+        "auren-app",
+    ]))?;
+    let app = target_dir().join(PACKAGE_PROFILE).join("auren-app");
 
-    eprintln!("==> (a) cold start to first paint: {STARTS} starts of the release app under Xvfb");
+    eprintln!("==> (a) cold start to first paint: {STARTS} starts of the app under Xvfb");
     let starts = cold_start(&app);
     eprintln!(
         "==> (b, c) memory and frame rate with a live simulated session (1 min at speed 60), WebKit defaults"
@@ -333,9 +338,16 @@ fn package_sizes() -> anyhow::Result<(PathBuf, f64, PathBuf, f64)> {
             .current_dir(root())
             .env("TAURI_APP_PATH", "src-tauri")
             .env("TAURI_FRONTEND_PATH", "ui")
-            .args(["build", "--bundles", "deb,rpm"]),
+            .args([
+                "build",
+                "--bundles",
+                "deb,rpm",
+                "--",
+                "--profile",
+                PACKAGE_PROFILE,
+            ]),
     )?;
-    let bundle = target_dir().join("release/bundle");
+    let bundle = target_dir().join(PACKAGE_PROFILE).join("bundle");
     let (deb, deb_mb) = newest(&bundle.join("deb"), "deb")?;
     let (rpm, rpm_mb) = newest(&bundle.join("rpm"), "rpm")?;
     Ok((deb, deb_mb, rpm, rpm_mb))
@@ -378,7 +390,7 @@ fn print_table(
         println!("  {what:<46} {measured:<30} {goal:<10} {result}");
     };
     println!(
-        "\nDesktop app (release build; Xvfb, software rendering, {} cores)\n",
+        "\nDesktop app (profile {PACKAGE_PROFILE}; Xvfb, software rendering, {} cores)\n",
         cores()
     );
     row("figure", "measured".into(), "goal", "");
