@@ -7,9 +7,8 @@
 //! `{"type": …}`, the last one `done`. Without a gateway configuration the offline analyst answers.
 
 use anyhow::{Context, bail};
-use auren_agents::ledger::SqliteLedger;
 use auren_agents::{AgentEvent, Claim, Coach, CoachConfig, Toolbox};
-use auren_gateway::{Gateway, GatewayConfig, KeychainSecrets, ProviderKind, Route, SystemClock, UsageLedger};
+use auren_gateway::{GatewayConfig, ProviderKind, Route, SystemClock};
 use auren_store::{ConversationId, Store};
 use std::io::Write;
 use std::path::PathBuf;
@@ -17,7 +16,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::chat::KEYCHAIN_SERVICE;
+use crate::chat::{chosen_model, start_gateway};
 use crate::places::{config_path, db_path, runtime};
 use crate::record::ctrl_c_cancels;
 
@@ -106,29 +105,11 @@ async fn coach(args: &Args, store: &Store) -> anyhow::Result<Coach> {
         return Ok(Coach::new(None, toolbox, CoachConfig::default()));
     }
     let config = GatewayConfig::load(&path)?;
-    let model = args
-        .model
-        .clone()
-        .or_else(|| config.default_model.clone())
-        .unwrap_or_default();
-    if model.is_empty() {
-        bail!(
-            "no model: pass --model ALIAS or set default_model in {}",
-            path.display()
-        );
-    }
+    let model = chosen_model(args.model.clone(), &config, &path)?;
     let wire = wire_of(&config, &model)?;
     // The configuration's output cap bounds each specialist call too (a small local model needs a small one).
     let max_tokens = config.max_tokens.min(CoachConfig::default().max_tokens);
-    let ledger: Arc<dyn UsageLedger> = Arc::new(SqliteLedger::new(store.clone()));
-    let gateway = Gateway::start(
-        config,
-        Arc::new(KeychainSecrets::new(KEYCHAIN_SERVICE)),
-        ledger,
-        Arc::new(SystemClock),
-    )
-    .await
-    .context("starting the gateway")?;
+    let gateway = start_gateway(config, store).await?;
     let coach_config = CoachConfig {
         model,
         wire,

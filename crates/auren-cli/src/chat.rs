@@ -11,11 +11,37 @@ use auren_gateway::{
 use auren_store::Store;
 use futures::StreamExt;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The keychain service API keys are stored under (one entry per provider name).
 pub const KEYCHAIN_SERVICE: &str = "auren";
+
+/// The model a command uses: the one given, else the configuration's `default_model`; an error naming the
+/// configuration file when there is neither.
+pub fn chosen_model(given: Option<String>, config: &GatewayConfig, path: &Path) -> anyhow::Result<String> {
+    match given.or_else(|| config.default_model.clone()) {
+        Some(model) if !model.is_empty() => Ok(model),
+        _ => bail!(
+            "no model: pass --model ALIAS or set default_model in {}",
+            path.display()
+        ),
+    }
+}
+
+/// The gateway of `config`, its keys from the OS keychain and its usage recorded in `store`, as `auren chat`
+/// and `auren ask` both run it.
+pub async fn start_gateway(config: GatewayConfig, store: &Store) -> anyhow::Result<Gateway> {
+    let ledger: Arc<dyn UsageLedger> = Arc::new(SqliteLedger::new(store.clone()));
+    Gateway::start(
+        config,
+        Arc::new(KeychainSecrets::new(KEYCHAIN_SERVICE)),
+        ledger,
+        Arc::new(SystemClock),
+    )
+    .await
+    .context("starting the gateway")
+}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -39,27 +65,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 async fn chat(args: Args) -> anyhow::Result<()> {
     let config_path = config_path(args.config)?;
     let config = GatewayConfig::load(&config_path)?;
-    let model = args
-        .model
-        .or_else(|| config.default_model.clone())
-        .unwrap_or_default();
-    if model.is_empty() {
-        bail!(
-            "no model: pass --model ALIAS or set default_model in {}",
-            config_path.display()
-        );
-    }
+    let model = chosen_model(args.model, &config, &config_path)?;
     let db = db_path(args.db)?;
     let store = Store::open(&db).await?;
-    let ledger: Arc<dyn UsageLedger> = Arc::new(SqliteLedger::new(store.clone()));
-    let gateway = Gateway::start(
-        config,
-        Arc::new(KeychainSecrets::new(KEYCHAIN_SERVICE)),
-        ledger,
-        Arc::new(SystemClock),
-    )
-    .await
-    .context("starting the gateway")?;
+    let gateway = start_gateway(config, &store).await?;
 
     let mut stream = gateway.stream(&model, ChatRequest::user(args.prompt)).await?;
     let route = stream.route().clone();
