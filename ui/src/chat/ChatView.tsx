@@ -6,6 +6,7 @@ import { render } from "solid-js/web";
 import type { ChatBackend, SearchHit, StoredMessage } from "./backend";
 import { splitBlocks, toDom, toSafeNodes, type ClaimMark } from "./markdown";
 import { MemoryPanel } from "./MemoryPanel";
+import { ConversationActions } from "./ConversationActions";
 import { AnswerChart } from "./AnswerChart";
 import { answerCharts } from "./answerCharts";
 import { applyEvent, formatCost, formatTokens, guardOfSteps, newTurn, SPECIALIST_NAMES, stopTurn, type ChatEvent, type GuardKind, type Step, type TurnView } from "./turn";
@@ -134,7 +135,8 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
               <li classList={{ active: c.id === current() }} data-testid="chat-conversation" data-id={c.id}>
                 <a href={`#/chat/${c.id}`} onClick={(e) => { e.preventDefault(); setCurrent(c.id); setLeaf(null); }}>{c.title}</a>
                 <span class="muted small">{formatCost({ input_tokens: 0, output_tokens: 0, cost_usd: c.cost_usd, estimated: false, model_calls: 0 }, false, false)}</span>
-                <ConversationActions backend={b} id={c.id} title={c.title} changed={() => { void refetchList(); if (current() === c.id) setCurrent(null); }} />
+                <ConversationActions backend={b} id={c.id} title={c.title} renamed={() => void refetchList()}
+                  removed={() => { void refetchList(); if (current() === c.id) setCurrent(null); }} />
               </li>)}
             </For>
           </ul>}>
@@ -169,31 +171,6 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
       </section>
       <Show when={memoryOpen()}><MemoryPanel /></Show>
     </div>
-  );
-}
-
-function ConversationActions(props: { backend: ChatBackend; id: number; title: string; changed: () => void }): JSX.Element {
-  // Said in the page, not in a modal alert: it stays readable, and a failed export says why.
-  const [said, setSaid] = createSignal<{ ok: boolean; text: string } | null>(null);
-  const save = async (format: "markdown" | "json") => {
-    try {
-      setSaid({ ok: true, text: `Exported to ${await props.backend.exportConversation(props.id, format)}` });
-    } catch (e) {
-      setSaid({ ok: false, text: `Export failed: ${e instanceof Error ? e.message : String((e as { message?: string }).message ?? e)}` });
-    }
-  };
-  return (
-    <>
-    <Show when={said()}>{(s) => (
-      <span class={`small ${s().ok ? "muted" : "chip chip-bad"}`} data-testid="chat-export-result" data-ok={String(s().ok)} aria-live="polite">{s().text}</span>)}
-    </Show>
-    <span class="chat-actions">
-      <button class="btn btn-chip" title="Rename" onClick={async () => { const t = prompt("Title", props.title); if (t) { await props.backend.rename(props.id, t); props.changed(); } }}>✎</button>
-      <button class="btn btn-chip" title="Export Markdown" data-testid="chat-export-md" onClick={() => void save("markdown")}>MD</button>
-      <button class="btn btn-chip" title="Export JSON" data-testid="chat-export-json" onClick={() => void save("json")}>JSON</button>
-      <button class="btn btn-chip" title="Delete" onClick={async () => { if (confirm("Delete this conversation?")) { await props.backend.remove(props.id); props.changed(); } }}>🗑</button>
-    </span>
-    </>
   );
 }
 

@@ -1,6 +1,6 @@
 //! What the chat window keeps: search (Ctrl+K) finds words inside messages and the export holds the
 //! specialist, model, tokens, cost and citations; edit-and-resend sends nothing of the abandoned branch;
-//! a forgotten memory is absent from the next request.
+//! a forgotten memory is absent from the next request; a conversation is renamed and deleted in place.
 
 use auren_e2e::{AppFolders, fixtures, testid};
 use auren_fake_llm::{FakeLlm, Reply, Script, Step};
@@ -160,6 +160,49 @@ pub async fn search_finds_words_in_messages_and_the_export_holds_the_turn() -> a
             );
         }
         Ok(())
+    })
+    .await?;
+    rig.step("rename and delete in place", async {
+        // Renamed in the list itself: no modal dialog, and the open conversation stays open.
+        rig.click("chat-rename").await?;
+        let field = rig.find("chat-rename-input").await?;
+        field.clear().await?;
+        rig.type_text(&field, "Zanzibar plan\n").await?;
+        rig.poll("the new title in the list", auren_e2e::DEFAULT_WAIT, || async {
+            for c in rig.find_all(&testid("chat-conversation")).await? {
+                if c.text().await?.contains("Zanzibar plan") {
+                    return Ok(Some(()));
+                }
+            }
+            Ok(None)
+        })
+        .await?;
+        let shown = rig.text("chat-messages").await?;
+        anyhow::ensure!(
+            shown.contains("Zanzibar intervals"),
+            "renaming closed the conversation: {shown}"
+        );
+        // Delete asks in place; Keep leaves it, a second click on Delete removes it.
+        rig.click("chat-delete").await?;
+        rig.click("chat-delete-no").await?;
+        anyhow::ensure!(
+            rig.find_all(&testid("chat-conversation")).await?.len() == 1,
+            "Keep deleted the conversation"
+        );
+        rig.click("chat-delete").await?;
+        rig.click("chat-delete-yes").await?;
+        rig.poll(
+            "the conversation gone from the list",
+            auren_e2e::DEFAULT_WAIT,
+            || async {
+                Ok(rig
+                    .find_all(&testid("chat-conversation"))
+                    .await?
+                    .is_empty()
+                    .then_some(()))
+            },
+        )
+        .await
     })
     .await?;
     rig.close().await
