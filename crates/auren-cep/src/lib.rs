@@ -37,12 +37,20 @@
 //! - `rules`: the TOML schema, [`compile`] and [`check`] (every problem), [`RuleSet`], [`Severity`].
 //! - `detector`: [`Detector`], [`Alert`], [`Evidence`]: `for`, sequences, absence, cooldowns.
 //! - `error`: [`RuleError`] with rule, line and column.
+//! - `labeller`: [`labeller::Labeller`], the online Lipponen & Tarvainen artifact labeller with its lag.
+//! - `feed`: [`feed::RuleFeed`], beats → labels → windows → these rules, shared by the desktop's live
+//!   pipeline and the server's consumer.
+//! - `baseline`: [`baseline::morning_baselines`], the rules' baselines from morning readings (desktop and
+//!   server alike).
 
+pub mod baseline;
 mod detector;
 mod error;
 mod event;
 mod expr;
+pub mod feed;
 mod field;
+pub mod labeller;
 mod program;
 mod rules;
 mod template;

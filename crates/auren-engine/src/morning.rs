@@ -159,12 +159,10 @@ async fn update_resting_hr_baseline(store: &Store, day: i64) -> Result<(), Engin
         .iter()
         .filter_map(|r| r.resting_hr)
         .collect();
-    if values.len() < 2 {
+    // The same numbers the rules' baseline takes (auren-cep, shared with the server).
+    let Some((mean, sd)) = auren_cep::baseline::resting_hr_baseline(&values) else {
         return Ok(());
-    }
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    };
     store
         .put_baseline(&Baseline {
             metric: BASELINE_RESTING_HR.to_owned(),

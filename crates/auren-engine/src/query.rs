@@ -2,6 +2,7 @@
 //! daily readiness trend with its normal range, alerts by period, and the person's baselines — all
 //! answered as DTOs.
 
+use auren_cep::baseline::{MORNING_SPAN_DAYS, MorningValues, morning_baselines};
 use auren_hrv::artifacts::correct;
 use auren_hrv::panel::{PanelOptions, analyze};
 use auren_hrv::readiness::{self, BASELINE_DAYS, ROLLING_DAYS, daily_series};
@@ -196,17 +197,21 @@ pub async fn readiness_on(store: &Store, day: i64) -> Result<ReadinessDto, Engin
     })
 }
 
-/// The baselines rules see on `day`: the normal range of morning lnRMSSD (from the readings, as
-/// readiness computes it) and the resting HR baseline. Profile values (max HR, HR ceiling, aerobic
-/// threshold HR) are not stored here; the caller adds them.
+/// The baselines rules see on `day`: the normal range of morning lnRMSSD and the resting HR baseline, from
+/// the stored readings through `auren_cep::baseline::morning_baselines` (the server's alert consumer uses
+/// the same function on the synced readings). Profile values (max HR, HR ceiling, aerobic threshold HR)
+/// are not stored here; the caller adds them.
 pub async fn baselines(store: &Store, day: i64) -> Result<BaselinesDto, EngineError> {
-    let r = readiness_on(store, day).await?;
-    let resting = store.baseline(BASELINE_RESTING_HR, day).await?;
-    Ok(BaselinesDto {
-        ln_rmssd_lo: r.normal_range.map(|(lo, _)| lo),
-        ln_rmssd_hi: r.normal_range.map(|(_, hi)| hi),
-        ln_rmssd_mean: r.baseline_mean_60d,
-        resting_hr: resting.map(|b| b.mean),
-        ..BaselinesDto::default()
-    })
+    let first = day.saturating_sub(MORNING_SPAN_DAYS - 1);
+    let readings: Vec<MorningValues> = store
+        .morning_readings(first, day)
+        .await?
+        .iter()
+        .map(|r| MorningValues {
+            day: r.day,
+            ln_rmssd: r.ln_rmssd,
+            resting_hr: r.resting_hr,
+        })
+        .collect();
+    Ok(BaselinesDto::from(&morning_baselines(&readings, day)))
 }

@@ -3,6 +3,11 @@
 //! `origin = 'server'`, bumping the user's version so the user's devices pull them, and wakes the user's
 //! long polls as a push does (without it a parked device saw a server alert only at its poll's timeout).
 //!
+//! The rules see the person's baselines as of the session's start, as the desktop's do: the normal range
+//! and resting HR from the user's synced morning readings up to the session's day, through the desktop's
+//! own function (`auren_cep::baseline::morning_baselines`). Without them a rule comparing with the normal
+//! range (`cns_fatigue`) never fired server-side.
+//!
 //! Exactly-once effects without Kafka transactions: an alert's natural key `(user, rule, window_start_ms)`
 //! makes a second insert a no-op, and offsets are stored only after the alerts' transaction committed. The
 //! offset stored for a partition is the first offset of the oldest session still open on it, so a consumer
@@ -18,7 +23,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use auren_cep::baseline::{MORNING_SPAN_DAYS, MorningValues, morning_baselines};
 use auren_cep::{Alert, Baselines, RuleSet, SessionKind};
+use auren_clock::UnixMillis;
+use auren_protocol::{Change, Hlc};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -244,7 +252,10 @@ impl State {
         let key = (chunk.user_id, chunk.session_key.clone());
         if !self.sessions.contains_key(&key) {
             let kind = self.session_kind(chunk.user_id, &chunk.session_key).await;
-            let Ok(feed) = SessionFeed::new(&self.rules, Baselines::new(), kind) else {
+            let baselines = self
+                .baselines(chunk.user_id, chunk.session_started_at_ms, shutdown)
+                .await;
+            let Ok(feed) = SessionFeed::new(&self.rules, baselines, kind) else {
                 return;
             };
             self.sessions.insert(
@@ -361,6 +372,32 @@ impl State {
         }
     }
 
+    /// The user's baselines as of a session that started at `started_at_ms` (Unix ms): from the morning
+    /// readings of the session's day and the days before. A failed read is retried like an alert write (a
+    /// session fed without baselines would miss alerts for good); on shutdown it gives none, and the chunk
+    /// is read again next time.
+    async fn baselines(&self, user: Uuid, started_at_ms: i64, shutdown: &CancellationToken) -> Baselines {
+        let day = UnixMillis(started_at_ms).day_number();
+        loop {
+            match morning_values(&self.pool, user, day).await {
+                Ok(readings) => return morning_baselines(&readings, day),
+                Err(e) => {
+                    tracing::warn!(error = %e, %user, "reading morning readings failed; retrying");
+                    set_status(
+                        &self.shared,
+                        ComponentStatus::Degraded {
+                            reason: format!("reading morning readings: {e}"),
+                        },
+                    );
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return Baselines::new(),
+                () = tokio::time::sleep(WRITE_RETRY) => {}
+            }
+        }
+    }
+
     /// Writes `alerts`, retrying until it succeeds or the consumer shuts down (the offset is not stored
     /// past an unwritten alert, so a shutdown here re-reads the chunk next time).
     async fn write_until_done(
@@ -400,6 +437,34 @@ impl State {
             }
         }
     }
+}
+
+/// The user's live morning readings of the [`MORNING_SPAN_DAYS`] days up to `day`: a record whose body is
+/// newer than its tombstone (if any), as every device decides.
+async fn morning_values(pool: &PgPool, user: Uuid, day: i64) -> Result<Vec<MorningValues>, sqlx::Error> {
+    let rows: Vec<(Option<serde_json::Value>, Option<serde_json::Value>)> =
+        sqlx::query_as("SELECT body, tombstone FROM records WHERE user_id = $1 AND collection = 'morning'")
+            .bind(user)
+            .fetch_all(pool)
+            .await?;
+    let first = day.saturating_sub(MORNING_SPAN_DAYS - 1);
+    Ok(rows
+        .into_iter()
+        .filter_map(|(body, tombstone)| {
+            let Ok(Change::Morning(m)) = serde_json::from_value::<Change>(body?) else {
+                return None;
+            };
+            let deleted: Option<Hlc> = tombstone.and_then(|t| serde_json::from_value(t).ok());
+            if deleted.is_some_and(|t| t >= m.reading.hlc) || !(first..=day).contains(&m.day) {
+                return None;
+            }
+            Some(MorningValues {
+                day: m.day,
+                ln_rmssd: m.reading.value.ln_rmssd,
+                resting_hr: m.reading.value.resting_hr,
+            })
+        })
+        .collect())
 }
 
 /// Inserts the alerts of one user in one transaction; returns how many were new. The user's version is

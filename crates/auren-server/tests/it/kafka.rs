@@ -1,7 +1,8 @@
 //! The Kafka parts: the server's CEP feed against the desktop's own pipeline (no broker needed), then on a
 //! real broker (a private tansu per test, from the binary `cargo xtask services up` caches, with its data
-//! in a temporary folder) and a fresh PostgreSQL database: the outbox relay across a broker restart, and
-//! the consumer writing the desktop's alerts once, with a replay adding none.
+//! in a temporary folder) and a fresh PostgreSQL database: the outbox relay across a broker restart, the
+//! consumer writing the desktop's alerts once, with a replay adding none, and the whole path from a desktop
+//! store through auren-sync with the person's baselines (`server_alerts_equal_the_desktop`).
 //!
 //! `cargo xtask test` sets `AUREN_BROKER_BIN`; with it set, a broker that does not come up fails the test.
 //! Without it (a bare `cargo test`), the broker tests say they were skipped and pass.
@@ -121,7 +122,7 @@ async fn the_server_feed_raises_exactly_the_desktop_alerts() {
         // The server sees the beats the desktop stored (their RR exactly, through the chunk encoding).
         let chunk = auren_protocol::BeatsChunk::encode("s", &desktop.beats).unwrap();
         let stored_rr: Vec<f64> = chunk.decode().unwrap().iter().map(|b| b.rr_ms).collect();
-        let server = feed_beats(&rules, SessionKind::Other, &stored_rr).unwrap();
+        let server = feed_beats(&rules, Baselines::new(), SessionKind::Other, &stored_rr).unwrap();
         assert_eq!(server, desktop.alerts, "{recording}");
         let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
         for alert in &server {
@@ -513,6 +514,169 @@ async fn the_consumer_writes_the_desktop_alerts_once_and_a_replay_adds_none() {
     assert!(replayed, "replayed {} chunks", replay.chunks());
     assert_eq!(replay.alerts_inserted(), 0);
     assert_eq!(stored_alerts(&pool, user).await.len(), expected.len());
+    assert_eq!(
+        user_version(&pool, user).await,
+        version,
+        "a replay does not bump the version"
+    );
+    shutdown.cancel();
+    relay.join().await;
+    consumer.join().await;
+    replay.join().await;
+}
+
+/// Mornings around lnRMSSD `ln` with a resting HR of `resting_hr`, the 59 days before `day`: a normal range
+/// the recording stays below, so `cns_fatigue` (which needs it) has something to fire on.
+async fn seed_mornings(store: &auren_store::Store, day: i64, ln: f64, resting_hr: f64) {
+    for k in 1..=59 {
+        let value = ln + if k % 2 == 0 { 0.05 } else { -0.05 };
+        store
+            .add_morning_reading(day - k, value, Some(resting_hr), None)
+            .await
+            .unwrap();
+    }
+}
+
+/// lnRMSSD and mean HR of a whole RR series.
+fn ln_rmssd_and_hr(rr: &[f64]) -> (f64, f64) {
+    let diffs: Vec<f64> = rr.windows(2).map(|w| w[1] - w[0]).collect();
+    let rmssd = (diffs.iter().map(|d| d * d).sum::<f64>() / diffs.len() as f64).sqrt();
+    let mean_rr = rr.iter().sum::<f64>() / rr.len() as f64;
+    (rmssd.ln(), 60_000.0 / mean_rr)
+}
+
+fn per_rule(alerts: &BTreeSet<(String, i64, i64)>) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for (rule, _, _) in alerts {
+        *out.entry(rule.clone()).or_default() += 1;
+    }
+    out
+}
+
+async fn server_alerts_of(pool: &PgPool, user: Uuid, origin: &str) -> BTreeSet<(String, i64, i64)> {
+    sqlx::query_as(
+        "SELECT rule, window_start_ms, at FROM alerts WHERE user_id = $1 AND origin = $2 ORDER BY rule, window_start_ms",
+    )
+    .bind(user)
+    .bind(origin)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect()
+}
+
+/// The whole path: a recording imported on a desktop (its store, auren-engine's import, the person's
+/// baselines from 59 seeded mornings), synced by auren-sync to the server, relayed to the broker and run
+/// through the consumer. The server finds the desktop's alerts on its own — `cns_fatigue` included, which
+/// needs the normal range the server derives from the synced mornings — and a replay of the topic adds none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_alerts_equal_the_desktop() {
+    let Some(binary) = broker_binary() else { return };
+    let broker = PrivateBroker::start(binary).await;
+    let server = crate::support::TestServer::start().await;
+    let pool = server.owner.clone();
+
+    // The desktop: mornings, then the recording imported as a rest session with the baselines of its day.
+    let dir = tempfile::tempdir().unwrap();
+    let store = auren_store::Store::open(&dir.path().join("desktop.db"))
+        .await
+        .unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/reference/nsr_60min.rr");
+    let (ln, hr) = ln_rmssd_and_hr(&reference("nsr_60min.rr"));
+    let started_at_ms = crate::support::recent_ms();
+    let day = auren_clock::UnixMillis(started_at_ms).day_number();
+    seed_mornings(&store, day, ln + 1.0, hr - 15.0).await;
+    let rules = auren_cep::compile(auren_cep::DEFAULT_RULES).unwrap();
+    let baselines = Baselines::from(&auren_engine::query::baselines(&store, day).await.unwrap());
+    assert!(baselines.get(auren_cep::BaselineField::LnRmssdLo).is_some());
+    let mut import = auren_engine::import::ImportConfig::new(started_at_ms, rules.clone(), baselines);
+    import.kind = SessionKind::Rest;
+    auren_engine::import::import_recording(&store, &path, import)
+        .await
+        .unwrap();
+    let desktop: BTreeSet<(String, i64, i64)> = auren_engine::query::alerts_between(&store, 0, i64::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.rule, started_at_ms + a.evidence.window_from_ms, a.at_unix_ms))
+        .collect();
+    let desktop_counts = per_rule(&desktop);
+    assert!(
+        desktop_counts.contains_key("cns_fatigue"),
+        "the desktop's rules fired cns_fatigue: {desktop_counts:?}"
+    );
+
+    // Synced to the server.
+    let vault = auren_sync::TokenVault::new(auren_sync::TokenPlace::File(dir.path().join("tokens")));
+    let email = format!("{}@example.invalid", Uuid::new_v4().simple());
+    let client = auren_sync::SyncClient::sign_in(
+        &store,
+        vault,
+        &server.base,
+        (email.as_str(), "correct horse battery", "laptop"),
+        auren_sync::SignIn::Create,
+        auren_sync::SyncConfig::default(),
+    )
+    .await
+    .unwrap();
+    while client.sync_once().await.unwrap().pending > 0 {}
+    let user: Uuid = client.account().user_id.parse().unwrap();
+    assert_eq!(
+        server_alerts_of(&pool, user, "device").await,
+        desktop,
+        "the desktop's own alerts arrived with the push"
+    );
+    // The server must find them itself: the pushed copies would make its inserts no-ops.
+    sqlx::query("DELETE FROM alerts WHERE user_id = $1")
+        .bind(user)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let chunks: i64 = sqlx::query_scalar("SELECT count(*) FROM beat_chunks WHERE user_id = $1")
+        .bind(user)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+
+    let mut config = KafkaConfig::new(broker.address());
+    config.session_idle = Duration::from_secs(1);
+    ensure_topics(&config).await.unwrap();
+    let shutdown = CancellationToken::new();
+    let wake = Wake::start(None, shutdown.clone());
+    let relay = Relay::spawn(pool.clone(), config.clone(), shutdown.clone()).unwrap();
+    let consumer = AlertConsumer::spawn(
+        pool.clone(),
+        &config,
+        rules.clone(),
+        wake.clone(),
+        shutdown.clone(),
+    )
+    .unwrap();
+    let all_in = eventually(Duration::from_secs(180), async || {
+        consumer.chunks() >= chunks as u64 && consumer.open_sessions() == 0
+    })
+    .await;
+    assert!(all_in, "consumed {} of {chunks} chunks", consumer.chunks());
+    let found = server_alerts_of(&pool, user, "server").await;
+    eprintln!(
+        "nsr_60min.rr as a rest session: desktop {desktop_counts:?}, server {:?}",
+        per_rule(&found)
+    );
+    assert_eq!(found, desktop, "the server's alerts are the desktop's");
+    let version = user_version(&pool, user).await;
+
+    // A replay of the whole topic by another group finds the same alerts and inserts none.
+    let mut replay_config = config.clone();
+    replay_config.consumer_group = format!("replay-{}", Uuid::new_v4());
+    let replay = AlertConsumer::spawn(pool.clone(), &replay_config, rules, wake, shutdown.clone()).unwrap();
+    let replayed = eventually(Duration::from_secs(180), async || {
+        replay.chunks() >= chunks as u64 && replay.open_sessions() == 0
+    })
+    .await;
+    assert!(replayed, "replayed {} of {chunks} chunks", replay.chunks());
+    assert_eq!(replay.alerts_inserted(), 0);
+    assert_eq!(server_alerts_of(&pool, user, "server").await, desktop);
     assert_eq!(
         user_version(&pool, user).await,
         version,

@@ -1,5 +1,6 @@
 //! Online artifact labelling: the Lipponen & Tarvainen method of auren-hrv run on a sliding buffer,
-//! each beat labelled once it has enough beats after it.
+//! each beat labelled once it has enough beats after it. It feeds the rules (see `feed`) on the desktop
+//! and on the server alike, so both judge the same beats the same way.
 //!
 //! Why a delay: the method judges a beat by its neighbours on both sides (a centred 11-beat median,
 //! the differences to the next two beats, a centred 91-beat quartile deviation). Labelling the newest
