@@ -34,6 +34,8 @@ pub struct AppState {
     pub tokens: AccessTokens,
     pub passwords: PasswordHashing,
     pub wake: Wake,
+    /// Pull reads in flight, shared by the pulls asking the same at once.
+    pub pulls: crate::pull::PullFlights,
     pub limiter: Limiter,
     /// Requests per device per second (push and pull).
     pub sync_quota: Quota,

@@ -4,21 +4,31 @@
 //! late commit. A coach pulls an athlete by id; row-level security shows an athlete's rows only while the
 //! grant is live. With `wait_ms`, a pull that finds nothing waits for a wake-up (a push of that user on any
 //! server process, through Redis pub/sub; or a server-side alert) or the timeout.
+//!
+//! Two things keep the common cases cheap. A pull of one's own data first compares the cursor with the
+//! user's version in one round trip to PostgreSQL (an implicit transaction), and only opens the snapshot
+//! when there is something to read. And pulls asking the same thing at once share one read and one encoded
+//! answer ([`PullFlights`]): a push wakes every parked device of its account together (50 long polls of one
+//! account are 50 identical reads otherwise).
 
 use crate::app::{ApiJson, Authed, SharedState, check_quota};
 use crate::auth::validate;
 use crate::db::{Isolation, begin_as_with};
 use crate::error::ApiError;
 use crate::push::ChunkExtras;
+use crate::redis::WakeListener;
 use auren_protocol::{
     AlertChange, BeatsChunk, Change, DeviceId, Hlc, Origin, PullRequest, PullResponse, PulledChange,
     SessionChange, TombstoneChange,
 };
-use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
+use sqlx::{PgConnection, PgPool, Row};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -52,37 +62,183 @@ pub async fn pull(
         Some(athlete) => Uuid::parse_str(&athlete.0)
             .map_err(|_| ApiError::Invalid(format!("athlete {:?} is not a user id", athlete.0)))?,
     };
-    let limit = request.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let read = PullKey {
+        me: claims.user_id,
+        target,
+        cursor: request.cursor,
+        limit: request.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
+    };
     let wait = Duration::from_millis(u64::from(request.wait_ms.unwrap_or(0))).min(MAX_WAIT);
     let deadline = tokio::time::Instant::now() + wait;
+    // Listen before reading, so a push committing in between still wakes this pull; the listener carries
+    // over each wake-up (it marks what it has seen), so it stays ahead of every read below.
+    let mut listener = state.wake.listen(target);
     loop {
-        // Listen before reading, so a push committing in between still wakes this pull.
-        let mut listener = state.wake.listen(target);
-        let answer = read_changes(&state, claims.user_id, target, request.cursor, limit).await?;
-        let moved = answer.cursor != request.cursor;
-        if !answer.changes.is_empty() || moved || tokio::time::Instant::now() >= deadline {
+        let answer = state.pulls.answer(&state, read, &listener).await?;
+        let finished = !answer.unchanged
+            || tokio::time::Instant::now() >= deadline
+            || tokio::time::timeout_at(deadline, listener.notified())
+                .await
+                .is_err();
+        if finished {
             metrics::counter!("auren_pull_requests_total").increment(1);
-            metrics::counter!("auren_pull_changes_total").increment(answer.changes.len() as u64);
-            return Ok(Json(answer).into_response());
-        }
-        if tokio::time::timeout_at(deadline, listener.notified())
-            .await
-            .is_err()
-        {
-            metrics::counter!("auren_pull_requests_total").increment(1);
-            return Ok(Json(answer).into_response());
+            metrics::counter!("auren_pull_changes_total").increment(answer.changes);
+            return Ok(answer.response());
         }
     }
 }
 
-/// One snapshot read of everything in `(cursor, V]` for some V ≤ the user's version, whole versions only.
-async fn read_changes(
-    state: &SharedState,
+/// What a pull asks: the answer depends on nothing else (row-level security on `me`, the rest on `target`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct PullKey {
     me: Uuid,
     target: Uuid,
     cursor: i64,
     limit: u32,
-) -> Result<PullResponse, ApiError> {
+}
+
+/// A pull's answer, encoded once however many pulls share it.
+#[derive(Debug)]
+struct EncodedAnswer {
+    body: Bytes,
+    changes: u64,
+    /// No change and the cursor where it was: a long poll waits on.
+    unchanged: bool,
+}
+
+impl EncodedAnswer {
+    fn response(&self) -> Response {
+        (
+            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            self.body.clone(),
+        )
+            .into_response()
+    }
+}
+
+/// Flights past which the map is scanned for ones nobody awaits any more (a flight whose pulls were all
+/// cancelled is never removed by them).
+const FLIGHTS_PRUNE_AT: usize = 4_096;
+
+/// Pull reads in flight, by what they ask. A pull takes a flight's answer only when the flight began after
+/// everything this pull's wake listener has seen: then a change the flight's snapshot missed committed
+/// after the flight began, so its wake-up comes later than anything the listener saw, and the listener
+/// fires for it — the pull reads again instead of sleeping on a stale answer. The wake count orders the
+/// two: every notification takes a higher number (see [`crate::redis::Wake::count`]).
+#[derive(Debug, Default)]
+pub struct PullFlights {
+    running: Mutex<HashMap<PullKey, Arc<Flight>>>,
+}
+
+#[derive(Debug)]
+struct Flight {
+    /// The process' wake count when the flight began (before its read).
+    began_at: u64,
+    answer: tokio::sync::OnceCell<Arc<EncodedAnswer>>,
+}
+
+impl PullFlights {
+    /// The answer to `key`, shared with the pulls asking the same since `listener`'s last wake-up.
+    async fn answer(
+        &self,
+        state: &SharedState,
+        key: PullKey,
+        listener: &WakeListener,
+    ) -> Result<Arc<EncodedAnswer>, ApiError> {
+        let flight = self.board(key, listener.seen(), state.wake.count());
+        // A failed (or cancelled) read leaves the cell empty: the next pull sharing it reads for itself.
+        let answer = flight
+            .answer
+            .get_or_try_init(|| async {
+                let answer = read_changes(state, key).await?;
+                encode(&answer, key.cursor)
+            })
+            .await
+            .cloned();
+        self.land(key, &flight);
+        answer
+    }
+
+    /// The flight to take: a running one that began after `seen`, or a new one beginning at `now`.
+    fn board(&self, key: PullKey, seen: u64, now: u64) -> Arc<Flight> {
+        let mut running = self.lock();
+        if let Some(flight) = running.get(&key).filter(|f| seen <= f.began_at) {
+            metrics::counter!("auren_pull_shared_total").increment(1);
+            return flight.clone();
+        }
+        if running.len() >= FLIGHTS_PRUNE_AT {
+            running.retain(|_, flight| Arc::strong_count(flight) > 1);
+        }
+        let flight = Arc::new(Flight {
+            began_at: now,
+            answer: tokio::sync::OnceCell::new(),
+        });
+        running.insert(key, flight.clone());
+        flight
+    }
+
+    /// Forgets `flight` once answered (later pulls may need a newer read; the answer may be large).
+    fn land(&self, key: PullKey, flight: &Arc<Flight>) {
+        if flight.answer.initialized() {
+            let mut running = self.lock();
+            if running.get(&key).is_some_and(|f| Arc::ptr_eq(f, flight)) {
+                running.remove(&key);
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PullKey, Arc<Flight>>> {
+        // The map holds only complete entries (a panic cannot leave one half-made).
+        self.running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn encode(answer: &PullResponse, cursor: i64) -> Result<Arc<EncodedAnswer>, ApiError> {
+    let body = serde_json::to_vec(answer).map_err(json_err)?;
+    Ok(Arc::new(EncodedAnswer {
+        body: Bytes::from(body),
+        changes: answer.changes.len() as u64,
+        unchanged: answer.changes.is_empty() && answer.cursor == cursor,
+    }))
+}
+
+/// The user's version, read in one round trip: the user is set and the row read in one implicit
+/// transaction (both statements in one simple query), whose end also ends the user setting. The id is
+/// inlined: a `Uuid`'s text is hex digits and dashes only.
+async fn own_version(pool: &PgPool, user: Uuid) -> Result<i64, ApiError> {
+    let user = user.hyphenated();
+    let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "SELECT set_config('app.user_id', '{user}', true); \
+         SELECT version FROM user_versions WHERE user_id = '{user}'"
+    )))
+    .fetch_all(pool)
+    .await?;
+    // The first row is set_config's; the version's row is missing while the user has pushed nothing.
+    Ok(rows
+        .iter()
+        .find_map(|row| row.try_get::<i64, _>("version").ok())
+        .unwrap_or(0))
+}
+
+/// One snapshot read of everything in `(cursor, V]` for some V ≤ the user's version, whole versions only.
+async fn read_changes(state: &SharedState, key: PullKey) -> Result<PullResponse, ApiError> {
+    let PullKey {
+        me,
+        target,
+        cursor,
+        limit,
+    } = key;
+    let nothing = PullResponse {
+        changes: Vec::new(),
+        cursor,
+        more: false,
+    };
+    // Most pulls find nothing new: say so without a snapshot (a coach's pull checks its grant first).
+    if target == me && own_version(&state.pools.app, me).await? <= cursor {
+        return Ok(nothing);
+    }
     let mut tx = begin_as_with(&state.pools.app, me, Isolation::Snapshot).await?;
     if target != me {
         let granted: Option<i32> = sqlx::query_scalar(
@@ -103,11 +259,7 @@ async fn read_changes(
         .unwrap_or(0);
     if current <= cursor {
         tx.commit().await?;
-        return Ok(PullResponse {
-            changes: Vec::new(),
-            cursor,
-            more: false,
-        });
+        return Ok(nothing);
     }
     let cut = cutoff(&mut tx, target, cursor, current, limit).await?;
     let mut changes = Vec::new();
@@ -334,7 +486,41 @@ fn decode_record(row: &PgRow) -> Result<Vec<Change>, ApiError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Cutoff, cut_at};
+    use super::{Cutoff, PullFlights, PullKey, cut_at};
+    use std::sync::Arc;
+    use uuid::Uuid;
+
+    #[test]
+    fn a_pull_shares_a_read_only_when_it_began_after_everything_the_pull_has_seen() {
+        let me = Uuid::new_v4();
+        let key = PullKey {
+            me,
+            target: me,
+            cursor: 4,
+            limit: 1_000,
+        };
+        let flights = PullFlights::default();
+        // (the pull's last seen notification, the count now, whether it takes the first flight)
+        let first = flights.board(key, 5, 7);
+        let cases = [
+            (5, 9, true),
+            // Seen up to the count the flight began at: nothing the flight may have missed was seen yet.
+            (7, 9, true),
+            // Seen a notification after the flight began: the flight's snapshot may predate that change.
+            (8, 9, false),
+        ];
+        for (seen, now, shares) in cases {
+            let taken = flights.board(key, seen, now);
+            assert_eq!(Arc::ptr_eq(&taken, &first), shares, "seen {seen}");
+            // A refused pull began its own flight, which later pulls then find: put the first one back.
+            flights.lock().insert(key, first.clone());
+        }
+        let other_cursor = PullKey { cursor: 5, ..key };
+        assert!(
+            !Arc::ptr_eq(&flights.board(other_cursor, 5, 7), &first),
+            "another question is another read"
+        );
+    }
 
     #[test]
     fn the_cutoff_keeps_whole_versions_within_the_limit_and_names_their_tables() {

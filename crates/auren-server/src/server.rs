@@ -136,6 +136,7 @@ impl Server {
         let (sync_quota, login_quota) = default_quotas();
         let state = Arc::new(AppState {
             wake,
+            pulls: crate::pull::PullFlights::default(),
             limiter: Limiter::new(redis),
             pools,
             tokens,

@@ -13,8 +13,13 @@
 //! Waiters are one `watch` channel per user with someone waiting, so a wake-up costs one map lookup however
 //! many devices are parked. A waiter must [`Wake::listen`] before it reads the user's version, then wait:
 //! a change that lands between the read and the wait still wakes it.
+//!
+//! Every notification takes the next number of one count per process (the value its channel then holds),
+//! and a new channel starts at the count, so "a listener has seen n" means every notification numbered
+//! above n is still to come for it; pulls use this to share a read that began after their last wake-up.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,6 +50,8 @@ struct Inner {
     /// Names this process in the messages it publishes, so its subscriber skips its own.
     origin: Uuid,
     waiters: Mutex<Waiters>,
+    /// Notifications so far (each takes the next number; changed only under the `waiters` lock).
+    count: AtomicU64,
     /// Why the subscription is not running, `None` while it is (or no Redis is configured).
     subscription_down: Mutex<Option<String>>,
 }
@@ -65,6 +72,8 @@ const MIN_PRUNE_AT: usize = 1_024;
 #[derive(Debug)]
 pub struct WakeListener {
     receiver: watch::Receiver<u64>,
+    /// The notification number this listener has seen last (every later one wakes it).
+    seen: u64,
 }
 
 impl WakeListener {
@@ -73,6 +82,12 @@ impl WakeListener {
         // An error means the sender is gone, which only happens when the Wake is dropped: nothing will
         // wake this listener again, so waiting forever would hang the poll; return instead.
         let _ = self.receiver.changed().await;
+        self.seen = *self.receiver.borrow_and_update();
+    }
+
+    /// The number of the last notification this listener has seen (or the count when it was made).
+    pub fn seen(&self) -> u64 {
+        self.seen
     }
 }
 
@@ -88,6 +103,7 @@ impl Wake {
                     by_user: HashMap::new(),
                     prune_at: MIN_PRUNE_AT,
                 }),
+                count: AtomicU64::new(0),
                 subscription_down: Mutex::new(down),
             }),
         };
@@ -105,10 +121,20 @@ impl Wake {
             waiters.by_user.retain(|_, sender| sender.receiver_count() > 0);
             waiters.prune_at = (2 * waiters.by_user.len()).max(MIN_PRUNE_AT);
         }
-        let sender = waiters.by_user.entry(user).or_insert_with(|| watch::channel(0).0);
-        WakeListener {
-            receiver: sender.subscribe(),
-        }
+        let count = &self.inner.count;
+        let sender = waiters
+            .by_user
+            .entry(user)
+            .or_insert_with(|| watch::channel(count.load(Ordering::SeqCst)).0);
+        let mut receiver = sender.subscribe();
+        let seen = *receiver.borrow_and_update();
+        WakeListener { receiver, seen }
+    }
+
+    /// The number of the latest notification in this process, for any user: a notification after this
+    /// call takes a higher one.
+    pub fn count(&self) -> u64 {
+        self.inner.count.load(Ordering::SeqCst)
     }
 
     /// Tells every process that `user` has something new: this one at once, the others through Redis.
@@ -176,6 +202,8 @@ impl Wake {
 
     fn wake_local(&self, user: Uuid) {
         let mut waiters = self.lock_waiters();
+        // Counted even with nobody waiting: a channel made later starts above it.
+        let number = self.inner.count.fetch_add(1, Ordering::SeqCst).wrapping_add(1);
         let Some(sender) = waiters.by_user.get(&user) else {
             return;
         };
@@ -183,7 +211,7 @@ impl Wake {
             // Nobody listens any more: forget the user (a new listener makes a new channel).
             waiters.by_user.remove(&user);
         } else {
-            sender.send_modify(|n| *n = n.wrapping_add(1));
+            sender.send_replace(number);
         }
     }
 
@@ -282,8 +310,27 @@ async fn publish(redis: &RedisLink, message: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{Sent, message, parse_message};
+    use super::{Sent, Wake, message, parse_message};
+    use tokio_util::sync::CancellationToken;
     use uuid::Uuid;
+
+    #[tokio::test]
+    async fn every_notification_takes_a_higher_number_than_any_listener_has_seen() {
+        let wake = Wake::start(None, CancellationToken::new());
+        let (user, other) = (Uuid::new_v4(), Uuid::new_v4());
+        // Nobody waits for `other`: it is counted all the same, so a later listener starts above it.
+        wake.notify(other).await;
+        assert_eq!(wake.count(), 1);
+        let mut listener = wake.listen(user);
+        assert_eq!(listener.seen(), 1, "a new listener has seen the count");
+        wake.notify(other).await;
+        wake.notify(user).await;
+        listener.notified().await;
+        assert_eq!(listener.seen(), 3, "the user's notification is the third");
+        let late = wake.listen(user);
+        assert_eq!(late.seen(), 3, "an existing channel holds its last notification");
+        assert_eq!(wake.count(), 3);
+    }
 
     #[test]
     fn messages_name_their_process_and_bare_user_ids_still_wake() {
