@@ -133,18 +133,28 @@ async fn load() -> Res<()> {
     });
     let devices = accounts(&client).await?;
     let mut report = Vec::new();
-    paced_ingest(&client, &devices, &mut report).await?;
-    drain_outbox(&client, "the paced ingest", &mut report).await?;
-    relay_lag(&client, "at the paced ingest", &mut report).await?;
-    ingest(&client, &devices, &mut report).await?;
-    // Each phase on its own: the relay (and the broker) draining what the saturating ingest queued would
-    // otherwise share the two cores with the pulls and the long polls.
-    drain_outbox(&client, "the saturating ingest", &mut report).await?;
-    relay_lag(&client, "after the saturating ingest (its drain)", &mut report).await?;
+    let phases = Phases::from_env()?;
+    let server_pid = child.id().ok_or("the server exited")?;
+    if phases == Phases::All {
+        paced_ingest(&client, &devices, &mut report).await?;
+        drain_outbox(&client, "the paced ingest", &mut report).await?;
+        relay_lag(&client, "at the paced ingest", &mut report).await?;
+        ingest(&client, &devices, &mut report).await?;
+        // Each phase on its own: the relay (and the broker) draining what the saturating ingest queued would
+        // otherwise share the two cores with the pulls and the long polls.
+        drain_outbox(&client, "the saturating ingest", &mut report).await?;
+        relay_lag(&client, "after the saturating ingest (its drain)", &mut report).await?;
+    }
+    let cpu = CpuShare::start(server_pid);
     pulls(&client, &devices, &mut report).await?;
+    report.push(cpu.finish("pull phase")?);
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let cpu = CpuShare::start(server_pid);
     long_polls(&client, &devices, &mut report).await?;
-    bytes_per_beat(&database_url, &mut report).await?;
+    report.push(cpu.finish("long-poll phase (parking and waking)")?);
+    if phases == Phases::All {
+        bytes_per_beat(&database_url, &mut report).await?;
+    }
     println!("\nsync server, this machine (2 cores shared), in one run:\n");
     println!("| measure | value | goal |");
     println!("|---|---|---|");
@@ -156,6 +166,89 @@ async fn load() -> Res<()> {
     let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
     Ok(())
 }
+
+/// Which phases run: all of them, or (`AUREN_BENCH_PHASES=reads`) only the pulls and the long polls, for
+/// measuring a change to the read path without the minutes of ingest and drains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phases {
+    All,
+    Reads,
+}
+
+impl Phases {
+    fn from_env() -> Res<Self> {
+        match std::env::var("AUREN_BENCH_PHASES").as_deref() {
+            Err(_) | Ok("" | "all") => Ok(Self::All),
+            Ok("reads") => Ok(Self::Reads),
+            Ok(other) => Err(format!("AUREN_BENCH_PHASES={other:?}: expected all or reads").into()),
+        }
+    }
+}
+
+/// CPU time over a phase: this process (the load generator), the server's process, and the whole machine
+/// (PostgreSQL, Redis and anything else running), from /proc, so a figure says whether the load generator
+/// itself was what ran out of cores.
+struct CpuShare {
+    server_pid: u32,
+    started: Instant,
+    load: f64,
+    server: f64,
+    machine_busy: f64,
+}
+
+impl CpuShare {
+    fn start(server_pid: u32) -> Self {
+        Self {
+            server_pid,
+            started: Instant::now(),
+            load: process_cpu_s("self").unwrap_or(0.0),
+            server: process_cpu_s(&server_pid.to_string()).unwrap_or(0.0),
+            machine_busy: machine_busy_s().unwrap_or(0.0),
+        }
+    }
+
+    fn finish(self, phase: &str) -> Res<(String, String, String)> {
+        let wall = self.started.elapsed().as_secs_f64();
+        let load = process_cpu_s("self").ok_or("no /proc/self/stat")? - self.load;
+        let server = process_cpu_s(&self.server_pid.to_string()).ok_or("no server stat")? - self.server;
+        let busy = machine_busy_s().ok_or("no /proc/stat")? - self.machine_busy;
+        let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
+        Ok((
+            format!("CPU during the {phase} ({wall:.1} s × {cores:.0} cores)"),
+            format!(
+                "load generator {load:.1} s ({:.0} %), server {server:.1} s ({:.0} %), everything else (PostgreSQL, Redis, other jobs) {:.1} s; machine busy {:.0} %",
+                100.0 * load / (wall * cores),
+                100.0 * server / (wall * cores),
+                (busy - load - server).max(0.0),
+                100.0 * busy / (wall * cores),
+            ),
+            String::new(),
+        ))
+    }
+}
+
+/// User + system CPU seconds of a process (`self` or a pid), from /proc/PID/stat.
+fn process_cpu_s(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at state; utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / CLOCK_TICKS)
+}
+
+/// Busy CPU seconds of the whole machine (every core), from the first line of /proc/stat.
+fn machine_busy_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let values: Vec<f64> = line.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    let total: f64 = values.iter().take(8).sum();
+    Some((total - values.get(3)? - values.get(4)?) / CLOCK_TICKS)
+}
+
+/// Linux' USER_HZ (the unit of /proc's CPU times), 100 on every mainstream architecture.
+const CLOCK_TICKS: f64 = 100.0;
 
 async fn accounts(client: &Arc<Client>) -> Res<Vec<SignedIn>> {
     let started = Instant::now();
@@ -444,7 +537,8 @@ async fn pulls(
 /// wakes the accounts one by one with a push, `WAKE_PUSH_INTERVAL` apart (each push its own task, so a
 /// slow push never delays the next). The latency of a poll is from its account's push answer to the
 /// poll's answer. A poll answered without the change is split by when it ended: before its account's push
-/// was sent (its 25 s timeout came first: the load, not the server, was late) or after (a lost wake-up).
+/// was answered (its 25 s timeout came first, or came while the push was still committing: the load, not
+/// the server, was late) or after (a lost wake-up: the push had committed and the poll never saw it).
 async fn long_polls(
     client: &Arc<Client>,
     devices: &[SignedIn],
@@ -487,7 +581,14 @@ async fn long_polls(
                         .get()
                         .map(|at| returned.saturating_duration_since(*at)),
                 ),
-                Ok(_) if pushed[k].sent.get().is_some_and(|sent| *sent < returned) => PollOutcome::Lost,
+                Ok(_)
+                    if pushed[k]
+                        .answered
+                        .get()
+                        .is_some_and(|answered| *answered < returned) =>
+                {
+                    PollOutcome::Lost
+                }
                 Ok(_) => PollOutcome::TimedOutBeforePush,
             }
         }));
@@ -557,7 +658,7 @@ async fn long_polls(
         ),
         format!(
             "push answer → poll answer p50 {:.0?}, p99 {:.0?} ({} woken, {errors} errors, {lost} lost wake-ups, \
-             {late} timed out before their push was sent); the waking pushes took p50 {:.0?}, mean {:.0?}",
+             {late} timed out before their push was answered); the waking pushes took p50 {:.0?}, mean {:.0?}",
             percentile(&latencies, 50.0),
             percentile(&latencies, 99.0),
             latencies.len(),
@@ -580,9 +681,9 @@ struct PushTimes {
 enum PollOutcome {
     /// With its account's push (the latency from the push's answer, `None` if it came first).
     Woken(Option<Duration>),
-    /// Unchanged although its account's push was sent before it ended.
+    /// Unchanged although its account's push was answered (committed) before it ended.
     Lost,
-    /// Unchanged at its timeout, before its account's push was sent.
+    /// Unchanged at its timeout, before its account's push was answered.
     TimedOutBeforePush,
     Failed,
 }
