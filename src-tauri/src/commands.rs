@@ -330,6 +330,15 @@ pub async fn sync_devices(desktop: State<'_, Desktop>) -> Answer<Vec<sync_dto::D
 
 #[tauri::command]
 #[specta::specta]
+pub async fn sync_remove_device(
+    desktop: State<'_, Desktop>,
+    device_id: String,
+) -> Answer<Vec<sync_dto::DeviceDto>> {
+    Ok(desktop.sync_remove_device(device_id).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
 pub async fn sync_coach_access(desktop: State<'_, Desktop>) -> Answer<sync_dto::CoachAccessDto> {
     Ok(desktop.sync_coach_access().await?)
 }

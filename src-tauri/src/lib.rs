@@ -85,6 +85,7 @@ pub fn specta_builder() -> tauri_specta::Builder<Wry> {
             sync_approve_device,
             sync_now,
             sync_devices,
+            sync_remove_device,
             sync_coach_access,
             sync_grant_coach,
             sync_revoke_coach,

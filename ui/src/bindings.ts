@@ -69,6 +69,7 @@ export const commands = {
 	syncApproveDevice: (userCode: string) => typedError<null, IpcError>(__TAURI_INVOKE("sync_approve_device", { userCode })),
 	syncNow: () => typedError<SyncReportDto, IpcError>(__TAURI_INVOKE("sync_now")),
 	syncDevices: () => typedError<DeviceDto[], IpcError>(__TAURI_INVOKE("sync_devices")),
+	syncRemoveDevice: (deviceId: string) => typedError<DeviceDto[], IpcError>(__TAURI_INVOKE("sync_remove_device", { deviceId })),
 	syncCoachAccess: () => typedError<CoachAccessDto, IpcError>(__TAURI_INVOKE("sync_coach_access")),
 	syncGrantCoach: (email: string) => typedError<CoachAccessDto, IpcError>(__TAURI_INVOKE("sync_grant_coach", { email })),
 	syncRevokeCoach: (email: string) => typedError<CoachAccessDto, IpcError>(__TAURI_INVOKE("sync_revoke_coach", { email })),

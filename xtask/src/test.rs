@@ -181,6 +181,16 @@ fn end_to_end() -> anyhow::Result<Tally> {
             .current_dir(root())
             .args(["build", "--locked", "-p", "auren-app"]),
     )?;
+    // The Sync pane's journey signs in to a real server (built on its own: together with the app, cargo
+    // would unify their features and rebuild shared dependencies).
+    cmd::run(cmd::cargo().current_dir(root()).args([
+        "build",
+        "--locked",
+        "-p",
+        "auren-server",
+        "--bin",
+        "auren-server",
+    ]))?;
     // Compiled outside the timed run, so the timeout measures the tests.
     let test_args = ["test", "--locked", "-p", "auren-e2e", "--test", "it"];
     cmd::run(cmd::cargo().current_dir(root()).args(test_args).arg("--no-run"))?;

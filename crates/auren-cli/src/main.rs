@@ -83,8 +83,8 @@ enum Command {
     Logout(account::DbArgs),
     /// Send the outbox and fetch what other devices and the server wrote; `--watch` keeps going.
     Sync(sync::Args),
-    /// The devices of the sync account.
-    Devices(account::DbArgs),
+    /// The devices of the sync account; `remove ID` removes another one.
+    Devices(account::DevicesArgs),
     /// Coach access: `grant EMAIL`, `revoke EMAIL`, `list`.
     Coach(account::CoachArgs),
 }

@@ -11,6 +11,7 @@ pub mod fixtures;
 pub mod png_header;
 pub mod procs;
 mod rig;
+pub mod sync_server;
 
 pub use rig::{DEFAULT_WAIT, Rig, testid};
 

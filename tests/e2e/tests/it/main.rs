@@ -12,6 +12,7 @@ mod chat_history;
 mod chat_turns;
 mod live_session;
 mod rules_and_settings;
+mod sync_pane;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -91,6 +92,11 @@ const TESTS: &[(&str, TestBody, Duration)] = &[
         "fatigued_session_alerts_then_is_saved_listed_and_exported",
         || Box::pin(live_session::fatigued_session_alerts_then_is_saved_listed_and_exported()),
         Duration::from_secs(300),
+    ),
+    (
+        "the_sync_pane_signs_in_shows_synced_lists_devices_and_removes_one",
+        || Box::pin(sync_pane::the_sync_pane_signs_in_shows_synced_lists_devices_and_removes_one()),
+        Duration::from_secs(240),
     ),
     (
         "rules_errors_show_at_their_line_and_settings_persist",
