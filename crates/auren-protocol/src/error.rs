@@ -33,6 +33,9 @@ pub mod codes {
     pub const TOKEN_EXPIRED: &str = "token_expired";
     /// A refresh token was used twice: its whole family is revoked (401); sign in again.
     pub const TOKEN_REUSED: &str = "token_reused";
+    /// The access token's sign-in ended before the token expired (401): the device was signed out or
+    /// removed, or its refresh token was reused. Refreshing cannot help; sign in again.
+    pub const TOKEN_REVOKED: &str = "token_revoked";
     /// Wrong email or password (401).
     pub const BAD_CREDENTIALS: &str = "bad_credentials";
     /// The email already has an account (409).

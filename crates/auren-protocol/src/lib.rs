@@ -65,6 +65,8 @@ pub mod paths {
     pub const DEVICE_CODE_POLL: &str = "/v1/auth/device-code/poll";
     /// GET → [`crate::auth::Devices`].
     pub const DEVICES: &str = "/v1/devices";
+    /// One device of the account (DELETE removes it: its tokens stop working at once, its data stays).
+    pub const DEVICE: &str = "/v1/devices/{device_id}";
     /// GET → [`crate::auth::CoachGrants`] (who may read my data); POST [`crate::auth::CoachGrantRequest`]
     /// grants, DELETE with the same body revokes (both → 204).
     pub const COACH_GRANTS: &str = "/v1/coach/grants";

@@ -24,6 +24,8 @@ pub enum ApiError {
     TokenExpired,
     #[error("this refresh token was already used; every token of this sign-in is revoked, sign in again")]
     TokenReused,
+    #[error("{}", .0.message())]
+    TokenRevoked(crate::auth::revocation::Ended),
     #[error("wrong email or password")]
     BadCredentials,
     #[error("an account with this email already exists")]
@@ -50,6 +52,7 @@ impl ApiError {
             Self::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, codes::UNAUTHENTICATED),
             Self::TokenExpired => (StatusCode::UNAUTHORIZED, codes::TOKEN_EXPIRED),
             Self::TokenReused => (StatusCode::UNAUTHORIZED, codes::TOKEN_REUSED),
+            Self::TokenRevoked(_) => (StatusCode::UNAUTHORIZED, codes::TOKEN_REVOKED),
             Self::BadCredentials => (StatusCode::UNAUTHORIZED, codes::BAD_CREDENTIALS),
             Self::EmailTaken => (StatusCode::CONFLICT, codes::EMAIL_TAKEN),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, codes::FORBIDDEN),

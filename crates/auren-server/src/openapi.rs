@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         crate::auth::handlers::create_account, crate::auth::handlers::login, crate::auth::handlers::refresh,
         crate::auth::handlers::logout, crate::auth::handlers::device_code_start,
         crate::auth::handlers::device_code_approve, crate::auth::handlers::device_code_poll,
-        crate::auth::handlers::devices, crate::auth::coach::grant, crate::auth::coach::revoke,
+        crate::auth::handlers::devices, crate::auth::handlers::remove_device, crate::auth::coach::grant, crate::auth::coach::revoke,
         crate::auth::coach::grants, crate::auth::coach::athletes, crate::push::push, crate::pull::pull,
         crate::health::livez, crate::health::readyz, crate::health::metrics,
     ),
