@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::collections::HashSet;
@@ -32,6 +32,8 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct AppState {
     pub pools: Pools,
     pub tokens: AccessTokens,
+    /// Whether an access token's device is still signed in (checked on every authenticated request).
+    pub revocations: crate::auth::revocation::Revocations,
     pub passwords: PasswordHashing,
     pub wake: Wake,
     /// Pull reads in flight, shared by the pulls asking the same at once.
@@ -98,13 +100,17 @@ impl FromRequestParts<SharedState> for Authed {
             .ok_or(ApiError::Unauthenticated(
                 "the Authorization header is not Bearer <access token>",
             ))?;
-        match state.tokens.verify(token.trim(), (state.clock)()) {
-            Ok(claims) => Ok(Self(claims)),
-            Err(TokenRejection::Expired) => Err(ApiError::TokenExpired),
-            Err(TokenRejection::Invalid) => Err(ApiError::Unauthenticated(
-                "the access token is malformed, tampered with, or not from this server",
-            )),
-        }
+        let claims = match state.tokens.verify(token.trim(), (state.clock)()) {
+            Ok(claims) => claims,
+            Err(TokenRejection::Expired) => return Err(ApiError::TokenExpired),
+            Err(TokenRejection::Invalid) => {
+                return Err(ApiError::Unauthenticated(
+                    "the access token is malformed, tampered with, or not from this server",
+                ));
+            }
+        };
+        state.revocations.check(&state.pools.app, &claims).await?;
+        Ok(Self(claims))
     }
 }
 
@@ -163,6 +169,7 @@ pub fn router(state: SharedState) -> Router {
             post(crate::auth::handlers::device_code_poll),
         )
         .route(paths::DEVICES, get(crate::auth::handlers::devices))
+        .route(paths::DEVICE, delete(crate::auth::handlers::remove_device))
         .route(
             paths::COACH_GRANTS,
             get(crate::auth::coach::grants)

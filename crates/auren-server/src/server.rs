@@ -6,6 +6,7 @@
 use crate::ComponentStatus;
 use crate::app::{AppState, ReadinessProbe, SharedState, default_quotas, router, system_now_ms};
 use crate::auth::password::{HashCost, PasswordHashing};
+use crate::auth::revocation::Revocations;
 use crate::auth::tokens::AccessTokens;
 use crate::db::{self, PoolSizes};
 use crate::error::ServerError;
@@ -134,12 +135,14 @@ impl Server {
             readiness.extend(start_kafka(&pools.owner, brokers, &wake, shutdown.clone()).await?);
         }
         let (sync_quota, login_quota) = default_quotas();
+        let revocations = Revocations::start(redis.clone(), shutdown.clone());
         let state = Arc::new(AppState {
             wake,
             pulls: crate::pull::PullFlights::default(),
             limiter: Limiter::new(redis),
             pools,
             tokens,
+            revocations,
             passwords,
             sync_quota,
             login_quota,
