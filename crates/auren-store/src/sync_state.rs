@@ -49,7 +49,7 @@ pub struct PulledSession {
 }
 
 /// The next stamp after the database's clock state at wall time `now_ms`, saved as the new state.
-async fn tick(conn: &mut SqliteConnection, now_ms: i64) -> Result<Stamp, StoreError> {
+pub(crate) async fn tick(conn: &mut SqliteConnection, now_ms: i64) -> Result<Stamp, StoreError> {
     let row = sqlx::query("SELECT replica_id, hlc_wall, hlc_counter FROM sync_replica WHERE only_row = 1")
         .fetch_one(&mut *conn)
         .await?;
@@ -105,7 +105,7 @@ async fn field_on(
     .transpose()
 }
 
-async fn put_field_on(
+pub(crate) async fn put_field_on(
     conn: &mut SqliteConnection,
     (collection, key, field): (&str, &str, &str),
     value_json: &str,
@@ -569,7 +569,7 @@ impl Store {
     }
 }
 
-async fn put_tombstone_on(
+pub(crate) async fn put_tombstone_on(
     conn: &mut SqliteConnection,
     collection: &str,
     key: &str,
@@ -592,7 +592,7 @@ async fn put_tombstone_on(
 }
 
 /// Appends an outbox row naming a record by key (memories, settings, tombstones).
-async fn append_keyed(
+pub(crate) async fn append_keyed(
     conn: &mut SqliteConnection,
     kind: OutboxKind,
     key: &str,
@@ -612,7 +612,7 @@ async fn append_keyed(
 
 /// The transaction that applies one pulled page: local rows without outbox rows, then the raised cursor.
 pub struct SyncTx {
-    tx: Transaction<'static, Sqlite>,
+    pub(crate) tx: Transaction<'static, Sqlite>,
     replica: String,
 }
 

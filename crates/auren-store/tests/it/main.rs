@@ -4,6 +4,7 @@
 mod conversations;
 mod crash;
 mod memory;
+mod memory_sync;
 mod readings;
 mod sessions;
 mod splitmix64;
