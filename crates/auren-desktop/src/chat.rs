@@ -95,7 +95,7 @@ impl Desktop {
         started
     }
 
-    async fn coach(&self) -> Coach {
+    pub(crate) async fn coach(&self) -> Coach {
         let store = self.store().await;
         let toolbox = Toolbox::new(store, Arc::new(SystemClock));
         match self.gateway().await {

@@ -66,6 +66,8 @@ impl Desktop {
             sync: std::sync::Arc::default(),
         };
         desktop.resume_sync_in_background(desktop.store().await);
+        // Sessions stored before panels were kept, or under a panel computation that changed since.
+        auren_engine::panels::refresh_panels_in_background(desktop.store().await, auren_clock::now_unix_ms());
         Ok(desktop)
     }
 

@@ -114,6 +114,11 @@ impl Syncer {
         let (status, delay) = match &outcome {
             Ok(report) => {
                 self.failures.store(0, Ordering::Relaxed);
+                if report.pulled > 0 {
+                    // Sessions that arrived get their panels in the background, so readers only read.
+                    let now = auren_clock::now_unix_ms();
+                    auren_engine::panels::refresh_panels_in_background(self.client.store().clone(), now);
+                }
                 let status = if report.pending > 0 {
                     SyncStatus::Pending { rows: report.pending }
                 } else {

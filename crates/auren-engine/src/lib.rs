@@ -8,13 +8,16 @@
 //! wall-clock start of a session is passed in.
 //!
 //! Layout:
-//! - `labeller` — [`LabelledBeat`], the online Lipponen & Tarvainen labeller with its lag.
+//! - `auren_cep::labeller` — [`LabelledBeat`], the online Lipponen & Tarvainen labeller with its lag
+//!   (re-exported; the server's alert consumer runs the same one).
 //! - `provisional` — the causal check that labels each beat at once for subscribers.
-//! - `pipeline` — [`Pipeline`]: the pure per-session processing behind a [`Sink`].
+//! - `pipeline` — [`Pipeline`]: the pure per-session processing behind a [`Sink`], on
+//!   `auren_cep::feed::RuleFeed` (the confirmed path to the rules, shared with the server).
 //! - `session` — [`start_session`], [`start_monitor`], [`LiveMonitor`], [`LiveSession`], [`SessionConfig`]:
 //!   the live task.
 //! - `morning` — [`morning::morning_reading`]: the guided 3-minute readiness reading.
 //! - `query` — sessions, session detail (full panel), daily trend, alerts, baselines.
+//! - `panels` — [`panels::store_panel`], [`panels::refresh_panels`]: stored session panels kept current.
 //! - `recording` — [`recording::read`]: RR files, Kubios text, CSV exports and `.hrmcap` captures.
 //! - `import` — [`import::import_recording`]: a recording file stored as a session through the pipeline.
 //! - `dto` — the serde types handed to the UI, the CLI and agents.
@@ -23,8 +26,8 @@
 pub mod dto;
 mod error;
 pub mod import;
-mod labeller;
 pub mod morning;
+pub mod panels;
 mod pipeline;
 mod provisional;
 pub mod query;
@@ -32,7 +35,7 @@ pub mod recording;
 mod session;
 
 pub use error::EngineError;
-pub use labeller::{LABEL_LAG_BEATS, LabelledBeat, Labeller};
+pub use auren_cep::labeller::{LABEL_LAG_BEATS, LabelledBeat, Labeller};
 pub use pipeline::{
     DFA_INTERVAL_MS, MIN_WINDOW_DIFFS, Pipeline, SNAPSHOT_INTERVAL_MS, Sink, TICK_MS, UPDATE_INTERVAL_MS,
 };

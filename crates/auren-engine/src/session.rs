@@ -32,7 +32,7 @@ use tracing::Instrument;
 
 use crate::dto::{AlertDto, EvidenceDto, LiveUpdateDto};
 use crate::error::EngineError;
-use crate::labeller::LabelledBeat;
+use auren_cep::labeller::LabelledBeat;
 use crate::pipeline::{Pipeline, Sink};
 
 /// Updates a subscriber may fall behind by before it loses the oldest (it then gets `Lagged`).
@@ -861,12 +861,12 @@ async fn store_recording(
         None => WriteSummary::default(),
     };
     let active = recording.active;
-    store
-        .end_session(
-            active.id,
-            active.started_at_unix_ms.saturating_add(recording.duration_ms),
-        )
-        .await?;
+    let ended_at = active.started_at_unix_ms.saturating_add(recording.duration_ms);
+    store.end_session(active.id, ended_at).await?;
+    // The full panel is stored now, so its readers only read; derived data, so a failure never fails the end.
+    if let Err(error) = crate::panels::store_panel(store, active.id.0, ended_at).await {
+        tracing::warn!(%error, session = active.id.0, "the session's panel was not stored");
+    }
     Ok(SessionSummary {
         session_id: active.id.0,
         ended,
