@@ -34,8 +34,8 @@ pub mod query;
 pub mod recording;
 mod session;
 
-pub use error::EngineError;
 pub use auren_cep::labeller::{LABEL_LAG_BEATS, LabelledBeat, Labeller};
+pub use error::EngineError;
 pub use pipeline::{
     DFA_INTERVAL_MS, MIN_WINDOW_DIFFS, Pipeline, SNAPSHOT_INTERVAL_MS, Sink, TICK_MS, UPDATE_INTERVAL_MS,
 };

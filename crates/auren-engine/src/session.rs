@@ -32,8 +32,8 @@ use tracing::Instrument;
 
 use crate::dto::{AlertDto, EvidenceDto, LiveUpdateDto};
 use crate::error::EngineError;
-use auren_cep::labeller::LabelledBeat;
 use crate::pipeline::{Pipeline, Sink};
+use auren_cep::labeller::LabelledBeat;
 
 /// Updates a subscriber may fall behind by before it loses the oldest (it then gets `Lagged`).
 pub const UPDATE_CHANNEL_CAPACITY: usize = 1024;
