@@ -236,16 +236,7 @@ impl Revocations {
 
     /// Subscribes and applies messages until shutdown (`Ok`) or the connection breaks (`Err` with why).
     async fn run_subscription(&self, redis: &RedisLink, shutdown: &CancellationToken) -> Result<(), String> {
-        let connect = redis.client().get_async_pubsub();
-        let mut pubsub = match tokio::time::timeout(COMMAND_TIMEOUT * 4, connect).await {
-            Ok(Ok(p)) => p,
-            Ok(Err(e)) => return Err(format!("cannot subscribe: {e}")),
-            Err(_) => return Err("Redis did not answer the subscription".to_owned()),
-        };
-        pubsub
-            .subscribe(REVOKED_CHANNEL)
-            .await
-            .map_err(|e| format!("cannot subscribe: {e}"))?;
+        let mut pubsub = redis.subscribe(REVOKED_CHANNEL).await?;
         // Revocations published while we were not listening are lost: re-ask PostgreSQL for every device.
         self.forget_live();
         self.inner.subscribed.store(true, Ordering::Relaxed);

@@ -78,8 +78,20 @@ impl RedisLink {
         self.commands.clone()
     }
 
-    pub(crate) fn client(&self) -> &::redis::Client {
-        &self.client
+    /// A pub/sub connection subscribed to `channel`, or why not. The connection gets four command timeouts:
+    /// a Redis that does not answer must not hold up the loop that resubscribes.
+    pub(crate) async fn subscribe(&self, channel: &str) -> Result<::redis::aio::PubSub, String> {
+        let connect = self.client.get_async_pubsub();
+        let mut pubsub = match tokio::time::timeout(COMMAND_TIMEOUT * 4, connect).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => return Err(format!("cannot subscribe: {e}")),
+            Err(_) => return Err("Redis did not answer the subscription".to_owned()),
+        };
+        pubsub
+            .subscribe(channel)
+            .await
+            .map_err(|e| format!("cannot subscribe: {e}"))?;
+        Ok(pubsub)
     }
 
     /// Whether Redis answers a PING within [`COMMAND_TIMEOUT`].

@@ -242,16 +242,7 @@ impl Wake {
 
     /// Subscribes and delivers until shutdown (`Ok`) or the connection breaks (`Err` with why).
     async fn run_subscription(&self, redis: &RedisLink, shutdown: &CancellationToken) -> Result<(), String> {
-        let connect = redis.client().get_async_pubsub();
-        let mut pubsub = match tokio::time::timeout(COMMAND_TIMEOUT * 4, connect).await {
-            Ok(Ok(p)) => p,
-            Ok(Err(e)) => return Err(format!("cannot subscribe: {e}")),
-            Err(_) => return Err("Redis did not answer the subscription".to_owned()),
-        };
-        pubsub
-            .subscribe(WAKE_CHANNEL)
-            .await
-            .map_err(|e| format!("cannot subscribe: {e}"))?;
+        let mut pubsub = redis.subscribe(WAKE_CHANNEL).await?;
         self.set_down(None);
         let mut messages = pubsub.on_message();
         loop {
