@@ -1,4 +1,5 @@
-// A conversation's actions in the list: rename in place, export, and delete after a second click in the
+// A conversation's actions in the list: rename in place (Enter saves, Esc keeps the title; leaving the
+// field keeps it open rather than saving half a title), export, and delete after a second click in the
 // same spot. No window.prompt()/confirm(): those modal dialogs block the page, look like the OS rather than
 // the app, and WebKitGTK under WebDriver cannot always answer them.
 import { createSignal, Show, type JSX } from "solid-js";
@@ -56,8 +57,7 @@ export function ConversationActions(props: { backend: ChatBackend; id: number; t
           onKeyDown={(e) => {
             if (e.key === "Enter") { e.preventDefault(); void rename(e.currentTarget.value); }
             if (e.key === "Escape") { e.preventDefault(); setMode("idle"); }
-          }}
-          onBlur={(e) => { if (mode() === "renaming") void rename(e.currentTarget.value); }} />
+          }} />
       </Show>
       <Show when={mode() === "confirmingDelete"} fallback={
         <span class="chat-actions">
