@@ -2,7 +2,7 @@
 //! mutex) and a cache miss (one `auren_device_access` round trip to PostgreSQL through the app pool), each
 //! timed over many calls on a fresh database of the local cluster. Also the token decryption every request
 //! already paid, for scale. Run: `cargo run --release -p auren-server --example revocation_cost`.
-#![allow(
+#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     reason = "a measurement, not a library"
