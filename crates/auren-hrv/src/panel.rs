@@ -6,7 +6,7 @@ use crate::frequency::{self, Spectral, SpectrumMethod};
 use crate::geometric::{self, Geometric};
 use crate::metric::{Absent, Metric, check_rr, finite};
 use crate::nonlinear::{self, Nonlinear, apen};
-use crate::settings::{CostlyMetrics, HrExtremes, MeanHr, Settings, StressIndex};
+use crate::settings::{CostlyMetrics, HrExtremes, MeanHr, PoincareSd2, Settings, StressIndex};
 use crate::time_domain::{self, TimeDomain};
 
 /// How the reference panel is computed (the one choice the reference pipeline leaves open).
@@ -138,7 +138,10 @@ pub fn analyze_with(rr: &[f64], settings: &Settings) -> Panel {
     if let HrExtremes::MovingAverage { beats } = settings.hr_extremes {
         (time.min_hr_bpm, time.max_hr_bpm) = time_domain::hr_extremes_moving_average(rr, beats);
     }
-    let nonlinear = nonlinear::nonlinear_scaled(rr, &time, settings.dfa_short, settings.dfa_long);
+    let mut nonlinear = nonlinear::nonlinear_scaled(rr, &time, settings.dfa_short, settings.dfa_long);
+    if settings.sd2 == PoincareSd2::PairSums {
+        nonlinear::use_pair_sum_sd2(rr, &mut nonlinear);
+    }
     let mut geometric = geometric::geometric_checked(rr);
     let kubios_stress = geometric::kubios_stress_checked(rr);
     if settings.stress_index == StressIndex::KubiosSquareRoot {

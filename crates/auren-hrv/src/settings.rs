@@ -17,6 +17,8 @@
 //!   the ones the issue (#10) and its Kubios 3.1 report show, and should be re-checked against the
 //!   guide's text.
 //! - The Kubios 3.1 report quoted in issue #10 ("Parameters" block): DFA ranges 4–12 and 13–64 beats.
+//! - Five Kubios HRV Premium 3.1.0 reports with their RR data (pyHRV's test data, `tests/data/kubios`):
+//!   mean HR from mean RR, the triangular index and SD2 from the Poincaré pairs, each to 10⁻⁷.
 
 use crate::frequency::{Band, HF, LF, SpectrumMethod, VLF};
 use crate::nonlinear::dfa::{self, Scales};
@@ -56,6 +58,20 @@ pub enum HrExtremes {
     SingleBeat,
     /// The extremes of the `beats`-beat moving average of `60000 / RR_i` (Kubios: 5 beats).
     MovingAverage { beats: usize },
+}
+
+/// How Poincaré SD2 is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoincareSd2 {
+    /// `√(2·SDNN² − ½·SDSD²)` from the time-domain SDs (the reference pipeline; Brennan, Palaniswami
+    /// & Kamen 2001, eq. 5), SDNN over all n intervals.
+    FromSdnnAndSdsd,
+    /// The sample SD of the Poincaré points' projections on the identity line,
+    /// `SD((RRᵢ + RRᵢ₊₁)/√2)` over the n − 1 pairs, as Kubios computes it: it reproduces the SD2 and
+    /// SD2/SD1 of five Kubios HRV Premium 3.1 reports to 2·10⁻⁸ (`tests/data/kubios`), where the
+    /// reference formula is up to 1.9·10⁻⁴ off (it uses the first and last interval once, not in
+    /// pairs).
+    PairSums,
 }
 
 /// Which stress index is reported under `stress_index`.
@@ -117,6 +133,7 @@ pub struct Settings {
     pub mean_hr: MeanHr,
     pub hr_extremes: HrExtremes,
     pub stress_index: StressIndex,
+    pub sd2: PoincareSd2,
     pub costly: CostlyMetrics,
 }
 
@@ -153,6 +170,7 @@ impl Settings {
             mean_hr: MeanHr::BeatAverage,
             hr_extremes: HrExtremes::SingleBeat,
             stress_index: StressIndex::Baevsky,
+            sd2: PoincareSd2::FromSdnnAndSdsd,
             costly: CostlyMetrics::Skip,
         }
     }
@@ -163,7 +181,7 @@ impl Settings {
     /// 50 % overlap and 300 points/Hz (so one 300 s window has exactly the 1/300 Hz grid), VLF from
     /// 0 Hz as Kubios's band table has it; AR spectrum of order 16. DFA 4–12 / 13–64 beats as in the
     /// issue's Kubios 3.1 report. Mean HR = 60000 / mean RR, min/max HR from a 5-beat moving average,
-    /// the stress index as Kubios shows it.
+    /// the stress index as Kubios shows it, SD2 from the Poincaré pairs.
     pub fn kubios() -> Settings {
         Settings {
             preset: Preset::Kubios,
@@ -181,6 +199,7 @@ impl Settings {
             mean_hr: MeanHr::FromMeanRr,
             hr_extremes: HrExtremes::MovingAverage { beats: 5 },
             stress_index: StressIndex::KubiosSquareRoot,
+            sd2: PoincareSd2::PairSums,
             costly: CostlyMetrics::Compute { ar_order: 16 },
         }
     }
@@ -252,6 +271,13 @@ impl Settings {
             Name(match self.stress_index {
                 StressIndex::Baevsky => "baevsky",
                 StressIndex::KubiosSquareRoot => "sqrt_baevsky_median_mo",
+            }),
+        ));
+        out.push(Setting::new(
+            "poincare_sd2",
+            Name(match self.sd2 {
+                PoincareSd2::FromSdnnAndSdsd => "from_sdnn_and_sdsd",
+                PoincareSd2::PairSums => "sd_of_pair_sums",
             }),
         ));
         out.push(Setting::new(

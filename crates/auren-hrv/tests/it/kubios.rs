@@ -18,6 +18,7 @@ use auren_hrv::geometric::{stress_index, stress_index_kubios};
 use auren_hrv::nonlinear::apen::{approximate_entropy, approximate_entropy_with_tolerance};
 use auren_hrv::nonlinear::dfa::{Scales, dfa_alpha};
 use auren_hrv::nonlinear::sampen::{template_match_counts, template_match_counts_in_chunks};
+use auren_hrv::nonlinear::sd2_of_pair_sums;
 use auren_hrv::panel::{COSTLY_KEYS, KEYS, PanelOptions, analyze, analyze_with};
 use auren_hrv::settings::{
     CostlyMetrics, Detrend, HrExtremes, MeanHr, Preset, SettingValue, Settings, SpectrumGrid, StressIndex,
@@ -101,6 +102,36 @@ fn kubios_stress_index_is_the_square_root_with_the_median_as_mode() {
     let halves: Vec<f64> = [800.0; 25].into_iter().chain([1000.0; 25]).collect();
     let v = stress_index_kubios(&halves).unwrap();
     assert!(close(v, (50.0 / (2.0 * 0.9 * 0.2_f64)).sqrt(), 1e-12), "{v}");
+}
+
+#[test]
+fn kubios_sd2_is_the_sd_of_the_pair_sums() {
+    // 800, 1000, 900, 1100: the pair sums 1800, 1900, 2000 have SD 100, so SD2 = 100/√2. The
+    // reference formula √(2·SDNN² − ½·SDSD²) = √(2·16 666.7 − ½·30 000) gives 135.4 on the same
+    // beats; SD1 = √(½·30 000) either way. Source: five Kubios 3.1 reports (`kubios_report.rs`).
+    let rr = [800.0, 1000.0, 900.0, 1100.0];
+    let want = 100.0 / 2f64.sqrt();
+    assert!(close(sd2_of_pair_sums(&rr).unwrap(), want, 1e-12));
+    let kubios = analyze_with(&rr, &Settings::kubios());
+    let reference = analyze(&rr, &PanelOptions::default());
+    assert!(close(kubios.nonlinear.sd2_ms.clone().unwrap(), want, 1e-12));
+    let sd1 = 15_000f64.sqrt();
+    assert!(close(kubios.nonlinear.sd1_ms.clone().unwrap(), sd1, 1e-12));
+    assert!(close(
+        kubios.nonlinear.sd2_sd1.clone().unwrap(),
+        want / sd1,
+        1e-12
+    ));
+    let reference_sd2 = (2.0 * 50_000.0 / 3.0 - 15_000.0_f64).sqrt();
+    assert!(close(
+        reference.nonlinear.sd2_ms.clone().unwrap(),
+        reference_sd2,
+        1e-12
+    ));
+    assert_eq!(
+        sd2_of_pair_sums(&rr[..2]),
+        Err(Absent::TooFewBeats { needed: 3, got: 2 })
+    );
 }
 
 #[test]
@@ -411,7 +442,6 @@ fn the_kubios_preset_changes_only_what_kubios_defines_differently() {
         "rmssd_ms",
         "pnn50_pct",
         "sd1_ms",
-        "sd2_ms",
         "tri_index",
         "sampen",
     ] {
@@ -424,6 +454,8 @@ fn the_kubios_preset_changes_only_what_kubios_defines_differently() {
         "stress_index",
         "dfa_alpha1",
         "lf_ms2",
+        "sd2_ms",
+        "sd2_sd1",
     ] {
         assert_ne!(reference.get(key), kubios.get(key), "{key}");
     }

@@ -5,6 +5,7 @@ mod artifacts;
 mod degenerate;
 mod geometric;
 mod kubios;
+mod kubios_report;
 mod metrics;
 mod readiness;
 mod reference;
