@@ -2,11 +2,13 @@
 //!
 //! The panel follows the reference pipeline unless `--preset kubios` or the individual settings
 //! (`--detrend`, `--window`, `--points-per-hz`, `--dfa`, `--minmax-beats`, `--extras`) say otherwise;
-//! options given with a preset override it. Both outputs list every setting used.
+//! options given with a preset override it. Artifact handling (`--no-correction`, `--placement`) is
+//! the same in both presets: automatic correction with evenly placed intervals, as Kubios's
+//! "Automatic correction" does. Both outputs list every setting used, artifact handling included.
 
 use anyhow::{Context, bail};
 use auren_engine::recording::{self, Recording};
-use auren_hrv::artifacts::{self, Artifact};
+use auren_hrv::artifacts::{self, Artifact, CorrectionConfig, Placement};
 use auren_hrv::frequency::SpectrumMethod;
 use auren_hrv::nonlinear::dfa::Scales;
 use auren_hrv::panel::{self, Panel};
@@ -54,6 +56,55 @@ pub struct Args {
     /// Also compute approximate entropy and the AR spectrum (order 16); the kubios preset does.
     #[arg(long)]
     pub extras: bool,
+    /// Where corrected artifacts' intervals go: `even` (a missed beat's interval split equally, ectopic
+    /// beats interpolated; the default in both presets) or `trend` (a missed beat's interval and a
+    /// compensated ectopic pair keep their sum, their parts following the neighbouring intervals).
+    #[arg(long, value_name = "even|trend")]
+    pub placement: Option<String>,
+}
+
+/// What `analyze` does with the artifacts it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactHandling {
+    /// Detect and list them, and analyse the raw series as recorded (`--no-correction`).
+    ListOnly,
+    /// Correct them (Lipponen & Tarvainen 2019), putting restored intervals as this placement says.
+    Correct(Placement),
+}
+
+impl ArtifactHandling {
+    /// The two lines of the settings list that say how artifacts were handled.
+    fn describe(self) -> [(&'static str, &'static str); 2] {
+        match self {
+            ArtifactHandling::ListOnly => [
+                ("artifact_correction", "none"),
+                ("correction_placement", "not_applied"),
+            ],
+            ArtifactHandling::Correct(placement) => [
+                ("artifact_correction", "lipponen_tarvainen_2019"),
+                ("correction_placement", placement.as_str()),
+            ],
+        }
+    }
+}
+
+/// `--no-correction` and `--placement`, checked like the other options: a bad value, or a placement
+/// that nothing would be placed by, is one clear line naming the option.
+pub fn handling_from(args: &Args) -> anyhow::Result<ArtifactHandling> {
+    let placement = match args.placement.as_deref() {
+        // Neither preset changes the placement: Even is the reference pipeline's and the nearest to
+        // Kubios's own correction (interpolation), so `--preset kubios` keeps it unless told.
+        None | Some("even") => Placement::Even,
+        Some("trend") => Placement::Trend,
+        Some(other) => bail!("--placement {other:?}: expected even or trend"),
+    };
+    match (args.no_correction, &args.placement) {
+        (true, Some(text)) => {
+            bail!("--placement {text:?}: places corrected intervals, and --no-correction corrects none")
+        }
+        (true, None) => Ok(ArtifactHandling::ListOnly),
+        (false, _) => Ok(ArtifactHandling::Correct(placement)),
+    }
 }
 
 /// A preset with the command line's overrides applied; every value is checked here, so a bad one is
@@ -149,7 +200,7 @@ pub enum OutputFormat {
 pub struct Analysis {
     pub source: String,
     pub recording: Recording,
-    pub corrected: bool,
+    pub handling: ArtifactHandling,
     pub artifacts: Vec<Artifact>,
     pub settings: Settings,
     /// The indices of `recording.rr_ms` the panel was computed on (the longest stretch between gaps).
@@ -160,16 +211,12 @@ pub struct Analysis {
 pub fn run(args: Args) -> anyhow::Result<()> {
     // The error names the file, the line and what was expected: no context to add.
     let settings = settings_from(&args)?;
+    let handling = handling_from(&args)?;
     let recording = recording::read(&args.file)?;
     for warning in &recording.warnings {
         eprintln!("auren: {}: {warning}", args.file.display());
     }
-    let analysis = analyze(
-        args.file.display().to_string(),
-        recording,
-        !args.no_correction,
-        &settings,
-    );
+    let analysis = analyze(args.file.display().to_string(), recording, handling, &settings);
     let out = match args.format {
         OutputFormat::Json => {
             let mut s = serde_json::to_string_pretty(&to_json(&analysis)).context("cannot encode JSON")?;
@@ -187,7 +234,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// Labels every contiguous segment (no correction ever interpolates across a gap) and computes the
 /// panel of the longest one, so no interval or successive difference spans a gap. Without gaps the
 /// segment is the whole recording.
-pub fn analyze(source: String, recording: Recording, correct: bool, settings: &Settings) -> Analysis {
+pub fn analyze(
+    source: String,
+    recording: Recording,
+    handling: ArtifactHandling,
+    settings: &Settings,
+) -> Analysis {
     let bounds = segment_bounds(&recording);
     let analysed = bounds
         .iter()
@@ -198,19 +250,24 @@ pub fn analyze(source: String, recording: Recording, correct: bool, settings: &S
     let mut corrected = None;
     for range in &bounds {
         let segment = &recording.rr_ms[range.clone()];
-        let found = if correct {
-            // Only the corrected series is kept: the raw-index map (8 bytes a beat) is not needed here.
-            let artifacts::Correction {
-                corrected: series,
-                artifacts: found,
-                raw_index: _,
-            } = artifacts::correct(segment);
-            if *range == analysed {
-                corrected = Some(series);
+        let found = match handling {
+            ArtifactHandling::Correct(placement) => {
+                let config = CorrectionConfig {
+                    placement,
+                    ..CorrectionConfig::default()
+                };
+                // Only the corrected series is kept: the raw-index map (8 bytes a beat) is not needed here.
+                let artifacts::Correction {
+                    corrected: series,
+                    artifacts: found,
+                    raw_index: _,
+                } = artifacts::correct_with(segment, &config);
+                if *range == analysed {
+                    corrected = Some(series);
+                }
+                found
             }
-            found
-        } else {
-            artifacts::detect(segment)
+            ArtifactHandling::ListOnly => artifacts::detect(segment),
         };
         artifacts.extend(found.into_iter().map(|a| Artifact {
             index: a.index + range.start,
@@ -225,7 +282,7 @@ pub fn analyze(source: String, recording: Recording, correct: bool, settings: &S
     Analysis {
         source,
         recording,
-        corrected: correct,
+        handling,
         artifacts,
         settings: *settings,
         analysed,
@@ -313,12 +370,13 @@ pub fn to_json(a: &Analysis) -> Value {
         .describe()
         .iter()
         .map(|s| (s.key.to_string(), setting_json(&s.value)))
+        .chain(a.handling.describe().map(|(k, v)| (k.to_string(), json!(v))))
         .collect();
     json!({
         "source": a.source,
         "format": a.recording.format.as_str(),
         "n_beats_raw": a.recording.rr_ms.len(),
-        "corrected": a.corrected,
+        "corrected": a.handling != ArtifactHandling::ListOnly,
         "spectrum": spectrum_name(a.settings.spectral.method),
         "settings": settings,
         "analysed_intervals": [a.analysed.start, a.analysed.end],
@@ -428,17 +486,19 @@ pub fn to_text(a: &Analysis) -> String {
         "  {:<28}{} ({share:.2} %), {}",
         "Artifacts",
         a.artifacts.len(),
-        if a.corrected {
-            "corrected (Lipponen & Tarvainen 2019)"
-        } else {
-            "not corrected"
+        match a.handling {
+            ArtifactHandling::Correct(Placement::Even) => "corrected (Lipponen & Tarvainen 2019)",
+            ArtifactHandling::Correct(Placement::Trend) => {
+                "corrected (Lipponen & Tarvainen 2019, placed along the trend)"
+            }
+            ArtifactHandling::ListOnly => "not corrected",
         }
     );
     for artifact in &a.artifacts {
         let _ = writeln!(out, "    beat {:>6}  {}", artifact.index, artifact.kind.as_str());
     }
     write_sections(&mut out, a);
-    write_settings(&mut out, &a.settings);
+    write_settings(&mut out, &a.settings, a.handling);
     if let Some(note) = gap_note(a) {
         let _ = writeln!(out, "Note: {note}.");
     }
@@ -513,10 +573,13 @@ fn write_sections(out: &mut String, a: &Analysis) {
 }
 
 /// Every setting the panel was computed with, and the note on the PNS/SNS weights.
-fn write_settings(out: &mut String, settings: &Settings) {
+fn write_settings(out: &mut String, settings: &Settings, handling: ArtifactHandling) {
     let _ = writeln!(out, "\nSettings");
     for s in settings.describe() {
         let _ = writeln!(out, "  {:<28}{}", s.key, s.value);
+    }
+    for (key, value) in handling.describe() {
+        let _ = writeln!(out, "  {key:<28}{value}");
     }
     let _ = writeln!(out, "\nNote: {ANS_NOTE}.");
 }

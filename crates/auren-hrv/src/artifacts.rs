@@ -194,6 +194,16 @@ pub enum Placement {
     Trend,
 }
 
+impl Placement {
+    /// The stable lowercase name used on the command line and in output that states its settings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Placement::Even => "even",
+            Placement::Trend => "trend",
+        }
+    }
+}
+
 /// How [`correct_with`] runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CorrectionConfig {

@@ -444,7 +444,7 @@ fn the_text_report_lists_the_settings_and_the_weighting_note() {
 fn bad_option_values_get_one_clear_line() {
     let file = reference("nsr_5min.rr");
     let file = file.to_str().unwrap();
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 11] = [
         (
             &["--preset", "hrvanalysis"],
             "--preset \"hrvanalysis\": expected reference or kubios",
@@ -466,6 +466,14 @@ fn bad_option_values_get_one_clear_line() {
             "--minmax-beats \"0\": expected a whole number of at least 1",
         ),
         (&["--points-per-hz", "many"], "--points-per-hz \"many\""),
+        (
+            &["--placement", "middle"],
+            "--placement \"middle\": expected even or trend",
+        ),
+        (
+            &["--no-correction", "--placement", "trend"],
+            "--placement \"trend\": places corrected intervals, and --no-correction corrects none",
+        ),
     ];
     for (extra, needle) in cases {
         let mut args = vec!["analyze", file];
@@ -528,4 +536,83 @@ fn a_row_without_rr_is_a_gap_that_no_metric_spans() {
         text.contains("Gaps") && text.contains("longest segment"),
         "{text}"
     );
+}
+
+#[test]
+fn the_placement_of_corrected_intervals_is_an_option_and_a_stated_setting() {
+    // nsr_5min_artifacts.rr has a missed beat and an ectopic pair, whose restored intervals the two
+    // placements put differently; a preset never changes the placement.
+    let file = reference("nsr_5min_artifacts.rr");
+    let cases: [(&[&str], &str, &str); 6] = [
+        (&[], "lipponen_tarvainen_2019", "even"),
+        (&["--placement", "even"], "lipponen_tarvainen_2019", "even"),
+        (&["--placement", "trend"], "lipponen_tarvainen_2019", "trend"),
+        (&["--preset", "kubios"], "lipponen_tarvainen_2019", "even"),
+        (
+            &["--preset", "kubios", "--placement", "trend"],
+            "lipponen_tarvainen_2019",
+            "trend",
+        ),
+        (&["--no-correction"], "none", "not_applied"),
+    ];
+    let mut rmssd = std::collections::BTreeMap::new();
+    for (extra, correction, placement) in cases {
+        let got = analyze_json(&file, extra);
+        assert_eq!(got["settings"]["artifact_correction"], correction, "{extra:?}");
+        assert_eq!(got["settings"]["correction_placement"], placement, "{extra:?}");
+        assert_eq!(got["corrected"], Value::Bool(correction != "none"), "{extra:?}");
+        if !extra.contains(&"kubios") {
+            rmssd.insert(placement, got["metrics"]["rmssd_ms"].as_f64().unwrap());
+        }
+    }
+    // The same artifacts are corrected either way, but not to the same intervals.
+    let (even, trend) = (rmssd["even"], rmssd["trend"]);
+    assert_ne!(even, trend);
+    assert!((even - trend).abs() / even < 0.05, "even {even}, trend {trend}");
+
+    let out = auren(&["analyze", file.to_str().unwrap(), "--placement", "trend"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "artifact_correction         lipponen_tarvainen_2019",
+        "correction_placement        trend",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in\n{text}");
+    }
+}
+
+#[test]
+fn a_kubios_report_is_reproduced_from_its_parameters_block() {
+    // tests/data/kubios/series_1_kubios_3.1.txt is Kubios HRV Premium 3.1.0's report of
+    // nsr_60min.rr; its Parameters block: no detrending, min/max HR of 1 beat, DFA 4-16 / 17-64,
+    // no artifact correction. The values below are copied from that report.
+    let got = analyze_json(
+        &reference("nsr_60min.rr"),
+        &[
+            "--preset",
+            "kubios",
+            "--detrend",
+            "none",
+            "--minmax-beats",
+            "1",
+            "--dfa",
+            "4-16,17-64",
+            "--no-correction",
+        ],
+    );
+    assert_eq!(got["settings"]["poincare_sd2"], "sd_of_pair_sums");
+    let cases = [
+        ("mean_hr_bpm", 78.0804, 5e-5),
+        ("max_hr_bpm", 106.7616, 5e-5),
+        ("rmssd_ms", 60.5235, 5e-5),
+        ("tri_index", 11.5086, 5e-5),
+        ("sd1_ms", 42.801133, 1e-4),
+        ("sd2_ms", 112.849357, 5e-6),
+        ("lf_peak_hz", 0.04, 5e-7),
+        ("hf_peak_hz", 0.16, 5e-7),
+    ];
+    for (key, kubios, bound) in cases {
+        let have = got["metrics"][key].as_f64().unwrap();
+        assert!((have - kubios).abs() <= bound, "{key}: {have}, Kubios {kubios}");
+    }
 }
