@@ -11,9 +11,17 @@
 //!   bounds how long another process may still accept a token this one revoked.
 //!
 //! A revocation made here is applied to this process' cache at once, before the request that made it answers,
-//! and published on [`REVOKED_CHANNEL`] for the others. A lookup that raced with a revocation never overwrites
-//! the revocation with its stale "live" answer. When the subscription (re)starts, every "live" entry is
-//! forgotten, since messages may have been missed while it was down.
+//! and published on [`REVOKED_CHANNEL`] for the others (whether or not this process' own subscription is up:
+//! the others may well be listening). A lookup that raced with a revocation never overwrites the revocation
+//! with its stale "live" answer.
+//!
+//! Pub/sub delivers at most once, to whoever is subscribed at that instant, so a revocation published while
+//! this process' subscription was cut (Redis dropped the connection, and until the subscriber reads the end
+//! of it the subscription still looks up) is lost to it. Hence: when the subscription (re)starts, every
+//! "live" entry is forgotten and the next request of each device asks PostgreSQL again; a lookup that began
+//! before that moment does not store its answer (it may predate the revocation the lost message carried);
+//! and the subscription is PINGed every [`HEARTBEAT`], so one that died without a word (a half-open TCP
+//! connection) is noticed and restarted rather than trusted with [`LIVE_TTL_SHARED`] for ever.
 
 use crate::auth::tokens::AccessClaims;
 use crate::error::ApiError;
@@ -21,7 +29,7 @@ use crate::redis::{COMMAND_TIMEOUT, RedisLink};
 use futures::StreamExt as _;
 use sqlx::PgPool;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -38,6 +46,8 @@ pub const LIVE_TTL_ALONE: Duration = Duration::from_secs(2);
 const MAX_ENTRIES: usize = 200_000;
 /// Waits between attempts to re-subscribe after the subscription broke.
 const RESUBSCRIBE_DELAY: Duration = Duration::from_millis(500);
+/// How often the subscription connection is PINGed (a dead one is restarted, forgetting "live" entries).
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// Why a device's sign-in ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +116,9 @@ struct Inner {
     origin: Uuid,
     known: Mutex<HashMap<Uuid, Known>>,
     subscribed: AtomicBool,
+    /// How many times the subscription was (re)established; each time "live" entries are forgotten, and a
+    /// lookup that began under an earlier value does not store its answer.
+    subscriptions: AtomicU64,
 }
 
 impl Revocations {
@@ -117,6 +130,7 @@ impl Revocations {
                 origin: Uuid::new_v4(),
                 known: Mutex::new(HashMap::new()),
                 subscribed: AtomicBool::new(false),
+                subscriptions: AtomicU64::new(0),
             }),
         };
         if revocations.inner.redis.is_some() {
@@ -138,32 +152,29 @@ impl Revocations {
             _ => {}
         }
         metrics::counter!("auren_token_revocation_checks_total", "answer" => "database").increment(1);
+        let (asked_at, subscriptions) = (Instant::now(), self.subscriptions());
         let word: Option<String> = sqlx::query_scalar("SELECT auren_device_access($1, $2)")
             .bind(claims.user_id)
             .bind(claims.device_id)
             .fetch_one(pool)
             .await?;
-        let answer = match word.as_deref().map(Ended::parse) {
-            None => Known::Live {
-                checked_at: Instant::now(),
+        match word.as_deref().map(Ended::parse) {
+            None => match self.remember_live(claims.device_id, asked_at, subscriptions) {
+                Some(Known::Ended(ended)) => Err(ApiError::TokenRevoked(ended)),
+                Some(Known::Live { .. }) | None => Ok(()),
             },
-            Some(ended) => Known::Ended(ended),
-        };
-        match self.remember(claims.device_id, answer) {
-            Known::Ended(ended) => Err(ApiError::TokenRevoked(ended)),
-            Known::Live { .. } => Ok(()),
+            Some(ended) => {
+                self.remember(claims.device_id, Known::Ended(ended));
+                Err(ApiError::TokenRevoked(ended))
+            }
         }
     }
 
     /// Applies a revocation this process committed: here at once, in the other processes through Redis.
     pub async fn revoked(&self, device: Uuid, ended: Ended) {
         self.remember(device, Known::Ended(ended));
-        let Some(redis) = self
-            .inner
-            .redis
-            .as_ref()
-            .filter(|_| self.inner.subscribed.load(Ordering::Relaxed))
-        else {
+        // Published even while this process' own subscription is down: the others may be listening.
+        let Some(redis) = self.inner.redis.as_ref() else {
             return;
         };
         let message = format!("{} {device} {}", self.inner.origin, ended.as_str());
@@ -189,22 +200,33 @@ impl Revocations {
     /// Stores `known` unless the device is already known to have ended (a revocation is never undone by
     /// a lookup that started before it); returns what is stored.
     fn remember(&self, device: Uuid, known: Known) -> Known {
-        let mut map = self.lock();
-        if map.len() >= MAX_ENTRIES {
-            map.retain(|_, k| matches!(k, Known::Ended(_)));
-            if map.len() >= MAX_ENTRIES {
-                map.clear();
-            }
-        }
-        let entry = map.entry(device).or_insert(known);
-        if !matches!(entry, Known::Ended(_)) {
-            *entry = known;
-        }
-        *entry
+        store(&mut self.lock(), device, known)
     }
 
+    /// Stores a "live" answer asked at `asked_at`, unless the subscription restarted since the lookup began
+    /// (`subscriptions` is the count then): the answer may predate a revocation whose message was lost, and
+    /// the restart has just forgotten every "live" entry for that reason. Returns what is stored, `None` when
+    /// nothing was (the request still goes through: PostgreSQL said live when asked).
+    fn remember_live(&self, device: Uuid, asked_at: Instant, subscriptions: u64) -> Option<Known> {
+        let live = Known::Live { checked_at: asked_at };
+        let mut map = self.lock();
+        // Compared under the lock `forget_live` takes too: a restart cannot slip between test and store.
+        if self.subscriptions() != subscriptions {
+            return map.get(&device).copied().filter(|k| matches!(k, Known::Ended(_)));
+        }
+        Some(store(&mut map, device, live))
+    }
+
+    /// Forgets every "live" answer and counts a (re)started subscription, as one step under the map's lock.
     fn forget_live(&self) {
-        self.lock().retain(|_, k| matches!(k, Known::Ended(_)));
+        let mut map = self.lock();
+        map.retain(|_, k| matches!(k, Known::Ended(_)));
+        self.inner.subscriptions.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// How many times the subscription was (re)established (each time every "live" answer was forgotten).
+    pub fn subscriptions(&self) -> u64 {
+        self.inner.subscriptions.load(Ordering::SeqCst)
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<Uuid, Known>> {
@@ -236,14 +258,20 @@ impl Revocations {
 
     /// Subscribes and applies messages until shutdown (`Ok`) or the connection breaks (`Err` with why).
     async fn run_subscription(&self, redis: &RedisLink, shutdown: &CancellationToken) -> Result<(), String> {
-        let mut pubsub = redis.subscribe(REVOKED_CHANNEL).await?;
+        let (mut sink, mut messages) = redis.subscribe(REVOKED_CHANNEL).await?.split();
         // Revocations published while we were not listening are lost: re-ask PostgreSQL for every device.
         self.forget_live();
         self.inner.subscribed.store(true, Ordering::Relaxed);
-        let mut messages = pubsub.on_message();
+        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
+                _ = heartbeat.tick() => {
+                    let pong = tokio::time::timeout(COMMAND_TIMEOUT * 4, sink.ping::<::redis::Value>()).await;
+                    if !matches!(pong, Ok(Ok(_))) {
+                        return Err("the subscription connection did not answer PING".to_owned());
+                    }
+                }
                 message = messages.next() => match message {
                     Some(message) => {
                         let payload: String = message.get_payload().unwrap_or_default();
@@ -265,6 +293,21 @@ impl Revocations {
     pub fn shared(&self) -> bool {
         self.inner.subscribed.load(Ordering::Relaxed)
     }
+}
+
+/// Stores `known` for `device` unless the device is already known to have ended; returns what is stored.
+fn store(map: &mut HashMap<Uuid, Known>, device: Uuid, known: Known) -> Known {
+    if map.len() >= MAX_ENTRIES {
+        map.retain(|_, k| matches!(k, Known::Ended(_)));
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+    }
+    let entry = map.entry(device).or_insert(known);
+    if !matches!(entry, Known::Ended(_)) {
+        *entry = known;
+    }
+    *entry
 }
 
 /// `ORIGIN DEVICE REASON` → its parts.
@@ -319,6 +362,30 @@ mod tests {
         assert!(matches!(
             revocations.remember(device, live),
             Known::Ended(Ended::DeviceRemoved)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_lookup_that_began_before_the_subscription_restarted_stores_nothing() {
+        let revocations = Revocations::start(None, CancellationToken::new());
+        let device = Uuid::new_v4();
+        let began = revocations.subscriptions();
+        // The subscription restarts while the lookup waits for PostgreSQL.
+        revocations.forget_live();
+        assert!(revocations.remember_live(device, Instant::now(), began).is_none());
+        assert!(revocations.lock().get(&device).is_none(), "nothing cached");
+        // A lookup that began after the restart is cached.
+        let began = revocations.subscriptions();
+        assert!(matches!(
+            revocations.remember_live(device, Instant::now(), began),
+            Some(Known::Live { .. })
+        ));
+        // A revocation learnt meanwhile still wins, restart or not.
+        revocations.revoked(device, Ended::SignedOut).await;
+        revocations.forget_live();
+        assert!(matches!(
+            revocations.remember_live(device, Instant::now(), began),
+            Some(Known::Ended(Ended::SignedOut))
         ));
     }
 }

@@ -64,13 +64,13 @@ async fn two_limiters_on_separate_connections_share_one_exact_limit() {
 }
 
 /// A private redis-server on a free port, killed on drop.
-struct PrivateRedis {
+pub struct PrivateRedis {
     child: Child,
     port: u16,
 }
 
 impl PrivateRedis {
-    fn start(port: u16) -> Self {
+    pub fn start(port: u16) -> Self {
         let child = Command::new("redis-server")
             .args([
                 "--bind",
@@ -89,7 +89,7 @@ impl PrivateRedis {
         Self { child, port }
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
@@ -105,7 +105,7 @@ impl Drop for PrivateRedis {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

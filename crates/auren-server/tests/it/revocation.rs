@@ -1,0 +1,75 @@
+//! A revocation sent while another process' subscription was cut is not missed by it. Pub/sub delivers at
+//! most once, to whoever is subscribed at that instant: the process whose connection Redis has just dropped
+//! hears nothing. It must not go on trusting what it cached as "live" for the next 30 s — when its
+//! subscription is back, it asks PostgreSQL again.
+
+use std::time::Duration;
+
+use auren_server::auth::revocation::{Ended, Revocations};
+use auren_server::auth::tokens::AccessClaims;
+use auren_server::error::ApiError;
+use auren_server::redis::RedisLink;
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::eventually;
+use crate::redis::{PrivateRedis, free_port};
+
+#[tokio::test]
+async fn a_revocation_sent_while_the_subscription_was_cut_is_not_missed() {
+    let redis = PrivateRedis::start(free_port());
+    let link = RedisLink::new(&redis.url()).unwrap();
+    assert!(eventually(Duration::from_secs(10), async || link.ping().await.is_ok()).await);
+    // Process one serves the requests; process two is another server process on the same database.
+    let url = redis.url();
+    let one = crate::support::TestServer::start_with(|c| c.redis_url = Some(url)).await;
+    let shutdown = CancellationToken::new();
+    let _stop = shutdown.clone().drop_guard();
+    let two = Revocations::start(Some(link), shutdown);
+    assert!(eventually(Duration::from_secs(10), async || two.shared()).await);
+    let laptop = one.account("cut@example.com").await;
+    let phone = one.login("cut@example.com", "phone").await;
+    let claims = AccessClaims {
+        user_id: phone.user_id.0.parse().unwrap(),
+        device_id: phone.device_id.0.parse().unwrap(),
+        expires_at_ms: i64::MAX,
+    };
+    two.check(&one.owner, &claims).await.unwrap();
+    // Process two now trusts the phone as live for LIVE_TTL_SHARED without asking.
+    let subscriptions = two.subscriptions();
+
+    // Redis cuts the subscribers' connections. This test runs on one thread and the command blocks it, so
+    // no subscriber has read the end of its connection before the removal below is published.
+    let mut admin = ::redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let killed: i64 = ::redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query(&mut admin)
+        .unwrap();
+    assert!(killed >= 1, "the subscribers' connections were cut");
+    let (status, _) = one
+        .delete(
+            &format!("/v1/devices/{}", phone.device_id.0),
+            &laptop.tokens.access_token,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // Process two subscribes again; from then on it must refuse the phone, though its cached "live" answer
+    // is younger than both the 30 s it trusts one while subscribed and the 2 s while not.
+    let resubscribed = eventually(Duration::from_secs(10), async || {
+        two.shared() && two.subscriptions() > subscriptions
+    })
+    .await;
+    assert!(resubscribed, "process two subscribed again");
+    match two.check(&one.owner, &claims).await {
+        Err(ApiError::TokenRevoked(Ended::DeviceRemoved)) => {}
+        other => panic!("process two still accepts the removed phone: {other:?}"),
+    }
+}
