@@ -4,11 +4,18 @@
 //! [`refresh_panels`] computes the ones still missing or stale: sessions stored before panels were kept,
 //! sessions that arrived by sync, and every panel of a computation that changed since.
 //!
-//! The method a panel is stored under ([`panel_method`]) is derived, not written by hand: the crate version,
-//! a hash of the panel and artifact-correction settings, and a hash of the panel computed over a fixed probe
-//! series. Any change of those settings, or of the code in a way that changes a number of the probe's panel,
-//! gives a new method, and every stored panel is then recomputed by the next refresh (or on its next read)
-//! without anyone remembering to bump a version.
+//! The method a panel is stored under ([`panel_method`]) is derived, not written by hand: a hash of the panel
+//! and artifact-correction settings, and a hash of the panels computed over fixed probe series. Any change of
+//! those settings, or of the code in a way that changes a number (a single bit) of a probe's panel, gives a
+//! new method, and every stored panel is then recomputed by the next refresh (or on its next read) without
+//! anyone remembering to bump a version.
+//!
+//! No crate version is part of it: every workspace crate is `0.0.0`, so a version said nothing, and a version
+//! bumped by hand is the rule this replaces. What a version would add is already in the probes: a change of
+//! auren-hrv, of the correction, or of a numeric dependency that moves any value shows in the probe hash,
+//! bit for bit. A change the probes cannot see is one that moves no value on a long series with missed and
+//! extra beats and a gap, nor on a series too short for the slow metrics — the two probes are chosen to take
+//! the per-stretch path, the correction, and the "too short for this metric" answers a session can take.
 
 use std::sync::OnceLock;
 
@@ -25,23 +32,33 @@ pub const PANEL_COMPUTATION: &str = "auren-engine session panel: auren-hrv refer
                                      Lipponen-Tarvainen corrected beats per gap-free stretch";
 
 /// The name stored panels are kept under: [`PANEL_COMPUTATION`] with the fingerprint of the computation as
-/// built (`auren-engine <version>`, settings hash, probe hash). Computed once per process (a probe panel of
-/// 1,200 beats, well under a millisecond in release).
+/// built (settings hash, probe hash). Computed once per process (the probe panels, well under a millisecond
+/// in release).
 pub fn panel_method() -> &'static str {
     static METHOD: OnceLock<String> = OnceLock::new();
-    METHOD.get_or_init(|| {
-        let settings = format!(
-            "{:?} {:?}",
-            Settings::from(&PanelOptions::default()),
-            CorrectionConfig::default()
-        );
-        format!(
-            "{PANEL_COMPUTATION}; auren-engine {}, settings {:016x}, probe {:016x}",
-            env!("CARGO_PKG_VERSION"),
-            fnv1a(settings.as_bytes()),
-            probe_fingerprint()
-        )
-    })
+    METHOD.get_or_init(|| derive_method(&settings_text(), panel_of))
+}
+
+/// The settings a panel is computed with, as text (their `Debug` form: every field and its value).
+fn settings_text() -> String {
+    format!(
+        "{:?} {:?}",
+        Settings::from(&PanelOptions::default()),
+        CorrectionConfig::default()
+    )
+}
+
+/// A panel computation over stored beats: `(beats analysed, (metric key, value) sorted by key)`.
+type PanelComputation = fn(&[BeatRow], &[GapRow]) -> (usize, Vec<(String, Option<f64>)>);
+
+/// The method of the computation `compute` run with the settings `settings`: the description, the settings'
+/// hash and the hash of `compute`'s panels of the probes.
+fn derive_method(settings: &str, compute: PanelComputation) -> String {
+    format!(
+        "{PANEL_COMPUTATION}; fingerprints, settings {:016x}, probe {:016x}",
+        fnv1a(settings.as_bytes()),
+        probe_fingerprint(compute)
+    )
 }
 
 /// FNV-1a over `bytes`: a hash that is the same in every build and process (std's hasher promises neither).
@@ -51,7 +68,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// The probe: 1,200 beats (~19 minutes, long enough for VLF, DFA α2 and the geometric metrics) with
+/// The long probe: 1,200 beats (~19 minutes, long enough for VLF, DFA α2 and the geometric metrics) with
 /// breathing and slower waves, a missed beat and an extra one for the correction to find, and a gap that
 /// splits it in two stretches — the same per-stretch path a session takes.
 fn probe_beats() -> (Vec<BeatRow>, Vec<GapRow>) {
@@ -85,17 +102,26 @@ fn probe_beats() -> (Vec<BeatRow>, Vec<GapRow>) {
     (beats, gaps)
 }
 
-/// A hash of every value (its bits) and the beat count of the probe's panel.
-fn probe_fingerprint() -> u64 {
-    let (beats, gaps) = probe_beats();
-    let (n_beats, values) = panel_of(&beats, &gaps);
-    let mut bytes = Vec::with_capacity(values.len() * 24);
-    bytes.extend_from_slice(&(n_beats as u64).to_le_bytes());
-    for (key, value) in values {
-        bytes.extend_from_slice(key.as_bytes());
-        match value {
-            Some(v) => bytes.extend_from_slice(&v.to_bits().to_le_bytes()),
-            None => bytes.push(0xff),
+/// The short probe: the first 90 beats of the long one (under 1.5 minutes, no gap), too short for the slow
+/// metrics, so a change of where a metric gives up (its minimum length) changes the fingerprint too.
+fn short_probe_beats() -> (Vec<BeatRow>, Vec<GapRow>) {
+    let (mut beats, _) = probe_beats();
+    beats.truncate(90);
+    (beats, Vec::new())
+}
+
+/// A hash of the beat count and every value (its bits, or "none") of `compute`'s panel of each probe.
+fn probe_fingerprint(compute: PanelComputation) -> u64 {
+    let mut bytes = Vec::new();
+    for (beats, gaps) in [probe_beats(), short_probe_beats()] {
+        let (n_beats, values) = compute(&beats, &gaps);
+        bytes.extend_from_slice(&(n_beats as u64).to_le_bytes());
+        for (key, value) in values {
+            bytes.extend_from_slice(key.as_bytes());
+            match value {
+                Some(v) => bytes.extend_from_slice(&v.to_bits().to_le_bytes()),
+                None => bytes.push(0xff),
+            }
         }
     }
     fnv1a(&bytes)
@@ -104,8 +130,17 @@ fn probe_fingerprint() -> u64 {
 /// The panel of stored beats: beats analysed after the correction, and `(metric key, value)` sorted by key
 /// (the order a stored panel reads back in); `None` where a metric could not be computed.
 fn panel_of(beats: &[BeatRow], gaps: &[GapRow]) -> (usize, Vec<(String, Option<f64>)>) {
+    panel_with(beats, gaps, &PanelOptions::default())
+}
+
+/// [`panel_of`] with other panel options.
+fn panel_with(
+    beats: &[BeatRow],
+    gaps: &[GapRow],
+    options: &PanelOptions,
+) -> (usize, Vec<(String, Option<f64>)>) {
     let nn: Vec<f64> = corrected_nn(beats, gaps).concat();
-    let panel = analyze(&nn, &PanelOptions::default());
+    let panel = analyze(&nn, options);
     let mut values: Vec<(String, Option<f64>)> = panel
         .entries()
         .map(|(key, metric)| (key.to_owned(), metric.as_ref().ok().copied()))
@@ -176,8 +211,20 @@ pub async fn store_panel(
     Ok(computed)
 }
 
+/// Whether session `id` has a stored panel that is current: under [`panel_method`] and of the beats the
+/// session has now. `false` for a session that does not exist.
+pub async fn panel_is_current(store: &Store, id: i64) -> Result<bool, EngineError> {
+    Ok(store
+        .session_panel_view(SessionId(id))
+        .await?
+        .is_some_and(|view| {
+            view.panel
+                .is_some_and(|p| p.is_fresh_for(&view.session, panel_method()))
+        }))
+}
+
 /// What a refresh did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PanelRefresh {
     /// Panels computed and stored.
     pub stored: u64,
@@ -218,4 +265,95 @@ pub fn refresh_panels_in_background(store: Store, computed_at_unix_ms: i64) -> t
             Err(error) => tracing::warn!(%error, "the session panels could not be refreshed"),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use auren_hrv::frequency::SpectrumMethod;
+    use auren_hrv::panel::PanelOptions;
+    use auren_store::{BeatRow, GapRow};
+
+    use super::{derive_method, panel_of, panel_with, settings_text};
+
+    type Values = (usize, Vec<(String, Option<f64>)>);
+
+    /// The computation with the Lomb–Scargle spectrum instead of Welch: a changed setting the settings text
+    /// does not name.
+    fn lomb_scargle(beats: &[BeatRow], gaps: &[GapRow]) -> Values {
+        let options = PanelOptions {
+            spectrum: SpectrumMethod::LombScargle,
+        };
+        panel_with(beats, gaps, &options)
+    }
+
+    /// The computation with one value moved by the smallest step a float has.
+    fn one_ulp_off(beats: &[BeatRow], gaps: &[GapRow]) -> Values {
+        let (n, mut values) = panel_of(beats, gaps);
+        if let Some((_, Some(v))) = values.iter_mut().find(|(key, _)| key == "rmssd_ms") {
+            *v = f64::from_bits(v.to_bits() + 1);
+        }
+        (n, values)
+    }
+
+    /// The computation giving up on every metric it could not compute on a short series… and on one more.
+    fn gives_up_sooner(beats: &[BeatRow], gaps: &[GapRow]) -> Values {
+        let (n, mut values) = panel_of(beats, gaps);
+        if n < 100
+            && let Some((_, v)) = values
+                .iter_mut()
+                .find(|(key, v)| v.is_some() && key != "rmssd_ms")
+        {
+            *v = None;
+        }
+        (n, values)
+    }
+
+    /// The computation counting one beat fewer.
+    fn counts_differently(beats: &[BeatRow], gaps: &[GapRow]) -> Values {
+        let (n, values) = panel_of(beats, gaps);
+        (n.saturating_sub(1), values)
+    }
+
+    #[test]
+    fn a_changed_setting_or_computation_derives_another_method_and_the_same_one_the_same() {
+        let built = derive_method(&settings_text(), panel_of);
+        assert_eq!(built, super::panel_method());
+        let other_settings = settings_text().replace("Welch", "LombScargle");
+        assert_ne!(
+            other_settings,
+            settings_text(),
+            "the settings text names the spectrum"
+        );
+        let cases: [(&str, String, bool); 6] = [
+            (
+                "the same computation",
+                derive_method(&settings_text(), panel_of),
+                true,
+            ),
+            ("another setting", derive_method(&other_settings, panel_of), false),
+            (
+                "another spectrum, settings text unchanged",
+                derive_method(&settings_text(), lomb_scargle),
+                false,
+            ),
+            (
+                "one value one ulp off",
+                derive_method(&settings_text(), one_ulp_off),
+                false,
+            ),
+            (
+                "a metric given up on the short probe",
+                derive_method(&settings_text(), gives_up_sooner),
+                false,
+            ),
+            (
+                "another beat count",
+                derive_method(&settings_text(), counts_differently),
+                false,
+            ),
+        ];
+        for (name, method, same) in cases {
+            assert_eq!(method == built, same, "{name}: {method} vs {built}");
+        }
+    }
 }
