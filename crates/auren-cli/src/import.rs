@@ -5,10 +5,16 @@
 //! column, an Elite HRV file name), else the command refuses rather than invent one. A history export of
 //! HRV4Training or Elite HRV (daily readings with dates) becomes morning readings, so the normal range exists
 //! at once.
+//!
+//! After a recording, the stored session panels are brought up to date with the engine's
+//! [`refresh_panels`] (the one the desktop runs when it opens): the imported session's panel is stored when
+//! its replay ends, and the refresh stores any other missing or stale one (a session stored before panels
+//! were kept, or under a panel computation that changed since), so the coach's readers only read.
 
 use anyhow::{Context, bail};
 use auren_clock::UnixMillis;
 use auren_engine::import::{self, ImportConfig, history};
+use auren_engine::panels::{PanelRefresh, panel_is_current, refresh_panels};
 use auren_store::Store;
 use std::path::PathBuf;
 
@@ -70,11 +76,21 @@ async fn import_file(args: Args) -> anyhow::Result<()> {
     let store = Store::open(&db).await?;
     let mut config = ImportConfig::new(started_at, rules, baselines(&store, started_at).await?);
     config.kind = kind;
-    let summary = import::import_recording(&store, &args.file, config).await;
+    let outcome = async {
+        let summary = import::import_recording(&store, &args.file, config).await?;
+        let panels = panels_after(&store, summary.session_id).await?;
+        anyhow::Ok((summary, panels))
+    }
+    .await;
     store.close().await;
-    let summary = summary?;
+    let (summary, (refresh, this)) = outcome?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        let mut out = serde_json::to_value(&summary)?;
+        if let Some(object) = out.as_object_mut() {
+            object.insert("panel_stored".into(), this.current.into());
+            object.insert("panels_refreshed".into(), serde_json::to_value(refresh)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     for warning in &summary.warnings {
@@ -91,7 +107,59 @@ async fn import_file(args: Args) -> anyhow::Result<()> {
         summary.alerts.len(),
         db.display()
     );
+    println!("{}", panels_line(this, refresh));
     Ok(())
+}
+
+/// The stored panels after an import: what the refresh did, and whether session `id`'s panel is current.
+async fn panels_after(store: &Store, id: i64) -> anyhow::Result<(PanelRefresh, PanelsOfImport)> {
+    let stored_at_end = panel_is_current(store, id)
+        .await
+        .context("the imported session's panel could not be read")?;
+    let refresh = refresh_panels(store, auren_clock::now_unix_ms())
+        .await
+        .context("the session panels could not be refreshed")?;
+    let current = panel_is_current(store, id)
+        .await
+        .context("the imported session's panel could not be read")?;
+    Ok((
+        refresh,
+        PanelsOfImport {
+            stored_at_end,
+            current,
+        },
+    ))
+}
+
+/// The imported session's panel: stored when its replay ended, and current after the refresh.
+#[derive(Clone, Copy, Debug)]
+struct PanelsOfImport {
+    stored_at_end: bool,
+    current: bool,
+}
+
+/// "Session panel stored; 2 other session panels brought up to date." and the like.
+fn panels_line(this: PanelsOfImport, refresh: PanelRefresh) -> String {
+    let mut line = if this.current {
+        "Session panel stored".to_owned()
+    } else {
+        "The session's panel could not be stored (it is computed when read)".to_owned()
+    };
+    // When the replay's end did not store this session's panel, the refresh did: not one of the "other".
+    let others = refresh
+        .stored
+        .saturating_sub(u64::from(this.current && !this.stored_at_end));
+    if others > 0 {
+        line.push_str(&format!(
+            "; {others} other session panel{} brought up to date",
+            if others == 1 { "" } else { "s" }
+        ));
+    }
+    if refresh.failed > 0 {
+        line.push_str(&format!("; {} could not be computed", refresh.failed));
+    }
+    line.push('.');
+    line
 }
 
 async fn import_history(args: Args) -> anyhow::Result<()> {

@@ -1,8 +1,17 @@
 //! `auren sync [--watch]`: one sync round (push the outbox, pull what is new), or rounds on a timer with
 //! backoff until Ctrl-C, printing the status (synced / pending N / offline / error with the reason).
+//!
+//! Sessions that arrive by sync come without their stored panel (derived data, never synced), so after a
+//! round that pulled something the engine's [`refresh_panels`] stores theirs, as the desktop does after its
+//! rounds: the coach's readers then only read. `--watch` cannot see what a round pulled, so it runs the
+//! refresh after every successful round; with nothing missing that is one query.
 
 use crate::account::open_client;
 use crate::places::runtime;
+use anyhow::Context as _;
+use auren_engine::panels::{PanelRefresh, refresh_panels};
+use auren_store::Store;
+use auren_sync::{SyncClient, SyncStatus};
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
@@ -18,52 +27,95 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let (store, client) = open_client(args.db).await?;
-        if !args.watch {
-            let report = client.sync_once().await?;
-            println!(
-                "Sent {} rows, fetched {} changes{}; {}.",
-                report.pushed,
-                report.pulled,
-                if report.parked > 0 {
-                    format!(", parked {} (see below)", report.parked)
-                } else {
-                    String::new()
-                },
-                if report.pending == 0 {
-                    "synced".to_owned()
-                } else {
-                    format!("pending {}", report.pending)
-                }
-            );
-            for parked in store.parked_rows().await? {
-                println!(
-                    "  parked outbox row {} ({}): {} — {}",
-                    parked.outbox_id, parked.kind, parked.code, parked.message
-                );
-            }
-            return Ok(());
+        if args.watch {
+            watch(store, client).await;
+            Ok(())
+        } else {
+            once(&store, &client).await
         }
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.cancel();
+    })
+}
+
+/// One round, what it did, the parked rows, and the panels of the sessions it pulled.
+async fn once(store: &Store, client: &SyncClient) -> anyhow::Result<()> {
+    let report = client.sync_once().await?;
+    println!(
+        "Sent {} rows, fetched {} changes{}; {}.",
+        report.pushed,
+        report.pulled,
+        if report.parked > 0 {
+            format!(", parked {} (see below)", report.parked)
+        } else {
+            String::new()
+        },
+        if report.pending == 0 {
+            "synced".to_owned()
+        } else {
+            format!("pending {}", report.pending)
+        }
+    );
+    for parked in store.parked_rows().await? {
+        println!(
+            "  parked outbox row {} ({}): {} — {}",
+            parked.outbox_id, parked.kind, parked.code, parked.message
+        );
+    }
+    if report.pulled > 0 {
+        let done = refresh(store).await?;
+        println!("{}", panels_line(done));
+    }
+    Ok(())
+}
+
+/// Rounds until Ctrl-C, each status printed, the panels refreshed after each round that succeeded.
+async fn watch(store: Store, client: SyncClient) {
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stop.cancel();
+        }
+    });
+    let mut status = client.status();
+    let printer = tokio::spawn(async move {
+        while status.changed().await.is_ok() {
+            let now = status.borrow_and_update().clone();
+            if now == SyncStatus::Syncing {
+                continue;
             }
-        });
-        let mut status = client.status();
-        let printer = tokio::spawn(async move {
-            while status.changed().await.is_ok() {
-                let now = status.borrow_and_update().clone();
-                if now != auren_sync::SyncStatus::Syncing {
-                    println!(
-                        "{}  {now}",
-                        auren_clock::UnixMillis(auren_clock::now_unix_ms()).civil_minute()
-                    );
+            let at = auren_clock::UnixMillis(auren_clock::now_unix_ms()).civil_minute();
+            println!("{at}  {now}");
+            if matches!(now, SyncStatus::Synced { .. } | SyncStatus::Pending { .. }) {
+                match refresh(&store).await {
+                    Ok(done) if done.stored > 0 || done.failed > 0 => println!("{at}  {}", panels_line(done)),
+                    Ok(_) => {}
+                    Err(error) => eprintln!("{at}  {error:#}"),
                 }
             }
-        });
-        client.run(shutdown).await;
-        printer.abort();
-        Ok(())
-    })
+        }
+    });
+    client.run(shutdown).await;
+    printer.abort();
+}
+
+/// The engine's refresh of the stored session panels, now.
+async fn refresh(store: &Store) -> anyhow::Result<PanelRefresh> {
+    refresh_panels(store, auren_clock::now_unix_ms())
+        .await
+        .context("the session panels could not be refreshed")
+}
+
+/// "Stored 3 session panels." (and how many could not be computed).
+fn panels_line(done: PanelRefresh) -> String {
+    let plural = |n: u64| if n == 1 { "" } else { "s" };
+    let mut line = format!("Stored {} session panel{}", done.stored, plural(done.stored));
+    if done.failed > 0 {
+        line.push_str(&format!(
+            "; {} session{} could not be computed (computed when read)",
+            done.failed,
+            plural(done.failed)
+        ));
+    }
+    line.push('.');
+    line
 }

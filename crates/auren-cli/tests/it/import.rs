@@ -183,3 +183,71 @@ fn a_bad_history_row_names_its_line_and_stores_nothing() {
     });
     assert!(readings.is_empty(), "{readings:?}");
 }
+
+/// The imported session's panel is stored and current when the command returns, and a panel left by an
+/// older computation is recomputed by the import that follows, which says how many it brought up to date.
+#[test]
+fn an_import_stores_the_session_panel_and_brings_stale_ones_up_to_date() {
+    use auren_engine::panels::{compute_panel, panel_is_current};
+    let dir = tempfile::tempdir().unwrap();
+    let (db_path, db) = db(dir.path());
+    let file = dir.path().join("nsr.rr");
+    std::fs::write(&file, rr_lines(300)).unwrap();
+    let file = file.display().to_string();
+    let import_at = |at: &str, json_out: bool| {
+        let mut args = vec!["import", &file, "--at", at, "--db", &db];
+        if json_out {
+            args.push("--json");
+        }
+        ok(auren(dir.path(), &args))
+    };
+
+    let got = json(&import_at("2025-11-20T06:00:00", true));
+    assert_eq!(got["panel_stored"], true, "{got}");
+    assert_eq!(
+        got["panels_refreshed"]["stored"], 0,
+        "stored at the replay's end: {got}"
+    );
+    let first = got["session_id"].as_i64().unwrap();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = auren_store::Store::open(&db_path).await.unwrap();
+        assert!(panel_is_current(&store, first).await.unwrap());
+        // Left by an older computation: the next refresh must recompute it.
+        let stale = auren_store::StoredPanel {
+            method: "auren-engine session panel; an older computation".into(),
+            ..compute_panel(&store, first).await.unwrap().stored()
+        };
+        store.put_session_panel(&stale, 0).await.unwrap();
+        assert!(!panel_is_current(&store, first).await.unwrap());
+        store.close().await;
+    });
+
+    let out = import_at("2025-11-21T06:00:00", false);
+    let said = crate::run::stdout(&out);
+    assert!(
+        said.contains("Session panel stored; 1 other session panel brought up to date."),
+        "{said}"
+    );
+    let second: i64 = said
+        .split("as session ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("no session id in {said}"));
+    rt.block_on(async {
+        let store = auren_store::Store::open(&db_path).await.unwrap();
+        for id in [first, second] {
+            assert!(panel_is_current(&store, id).await.unwrap(), "session {id}");
+            let stored = store
+                .session_panel_view(auren_store::SessionId(id))
+                .await
+                .unwrap()
+                .unwrap();
+            let computed = compute_panel(&store, id).await.unwrap();
+            assert_eq!(stored.panel.unwrap().values, computed.values, "session {id}");
+        }
+        store.close().await;
+    });
+}
