@@ -47,7 +47,9 @@ pub use sessions::{
     AlertRow, BeatRow, GapRow, MetricSnapshot, NewSession, SessionDetail, SessionId, SessionKind, SessionRow,
     StrapRow, TagRow,
 };
-pub use sync_state::{ParkedRow, PulledSession, Stamp, SyncAccount, SyncTx};
+pub use sync_state::{
+    ParkedRow, PulledSession, SETTING_COLLECTION, SETTING_FIELD, Stamp, SyncAccount, SyncTx,
+};
 pub use usage::{UsageDayTotals, UsageFilter, UsageRow};
 pub use writer::{SessionWriter, WriteSummary, WriterConfig};
 

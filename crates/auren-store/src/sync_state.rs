@@ -128,6 +128,11 @@ pub(crate) async fn put_field_on(
     Ok(())
 }
 
+/// The `sync_fields` collection of the person's settings (one record per setting key).
+pub const SETTING_COLLECTION: &str = "setting";
+/// The one field of a setting record: its value.
+pub const SETTING_FIELD: &str = "value";
+
 /// A field value as the JSON text `sync_fields` keeps.
 fn json_text(value: impl Into<serde_json::Value>) -> String {
     value.into().to_string()
@@ -538,6 +543,60 @@ impl Store {
         Ok(())
     }
 
+    /// Stamps each of the person's settings `(key, value JSON)` whose field does not already hold that value,
+    /// at wall time `now_ms`, with an outbox row each, in one transaction (as memories and tags are edited);
+    /// returns the keys written. A value equal to the stored one writes nothing: re-saving must not claim a
+    /// pulled value as a new edit of this device.
+    pub async fn edit_settings(
+        &self,
+        values: &[(&str, String)],
+        now_ms: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut written = Vec::new();
+        for (key, value) in values {
+            let at = (SETTING_COLLECTION, *key, SETTING_FIELD);
+            if field_on(&mut tx, at.0, at.1, at.2)
+                .await?
+                .is_some_and(|(stored, _)| &stored == value)
+            {
+                continue;
+            }
+            let stamp = tick(&mut tx, now_ms).await?;
+            put_field_on(&mut tx, at, value, &stamp).await?;
+            append_keyed(&mut tx, OutboxKind::Setting, key, None).await?;
+            written.push((*key).to_owned());
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// Every setting in the field table: `(key, value JSON, stamp)`, by key.
+    pub async fn setting_fields(&self) -> Result<Vec<(String, String, Stamp)>, StoreError> {
+        sqlx::query(
+            "SELECT key, value, hlc_wall, hlc_counter, hlc_device FROM sync_fields \
+             WHERE collection = ? AND field = ? ORDER BY key",
+        )
+        .bind(SETTING_COLLECTION)
+        .bind(SETTING_FIELD)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let counter: i64 = row.try_get(3)?;
+            Ok((
+                row.try_get(0)?,
+                row.try_get(1)?,
+                Stamp {
+                    wall_ms: row.try_get(2)?,
+                    counter: u32::try_from(counter).unwrap_or(u32::MAX),
+                    device: row.try_get(4)?,
+                },
+            ))
+        })
+        .collect()
+    }
+
     /// A coach's copies of athlete `athlete`'s sessions, the most recent first.
     pub async fn athlete_sessions(
         &self,
@@ -613,7 +672,8 @@ pub(crate) async fn append_keyed(
 /// The transaction that applies one pulled page: local rows without outbox rows, then the raised cursor.
 pub struct SyncTx {
     pub(crate) tx: Transaction<'static, Sqlite>,
-    replica: String,
+    /// This database's replica id.
+    pub(crate) replica: String,
 }
 
 impl SyncTx {
