@@ -22,7 +22,7 @@ pub use hypotheses::{
 };
 pub use proposals::{MemoryOp, ProposalId, ProposalRow, ProposalStatus};
 pub use recall::RecallHit;
-pub use sync::{MEMORY_COLLECTION, MemoryField};
+pub use sync::{MEMORY_COLLECTION, MemoryField, local_message_ref};
 
 use crate::conversations::MessageId;
 use crate::{Store, StoreError};
@@ -88,8 +88,12 @@ impl MemoryKind {
 /// Where a memory came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Provenance {
-    /// Said in a conversation (the id stays even if the conversation is deleted later).
+    /// Said in a conversation of this database (the id stays even if the conversation is deleted later).
     Message(MessageId),
+    /// Said in a conversation on another of the person's devices. Conversations stay on the device they
+    /// were held on, so the message is named by that device's replica id and its id there: a reference that
+    /// means the same on every device, and is never taken for a message of this one.
+    DeviceMessage { replica: String, message: MessageId },
     /// Computed: the receipt of the computation.
     Receipt(String),
     /// Told directly (`auren memory remember`).
@@ -97,9 +101,13 @@ pub enum Provenance {
 }
 
 impl Provenance {
+    /// Stored as `source_kind` and `source_ref`. A message of another device keeps its `message` kind with a
+    /// qualified reference `"<replica>:<id>"` (see [`message_ref`]), so the synced `created` field of a memory
+    /// made from it names the message without ambiguity wherever it is read.
     fn columns(&self) -> (&'static str, Option<String>) {
         match self {
             Self::Message(id) => ("message", Some(id.0.to_string())),
+            Self::DeviceMessage { replica, message } => ("message", Some(format!("{replica}:{}", message.0))),
             Self::Receipt(id) => ("receipt", Some(id.clone())),
             Self::Person => ("person", None),
         }
@@ -109,13 +117,30 @@ impl Provenance {
         match (kind, reference) {
             ("person", _) => Ok(Self::Person),
             ("receipt", Some(id)) => Ok(Self::Receipt(id)),
-            ("message", Some(id)) => id
-                .parse()
-                .map(|id| Self::Message(MessageId(id)))
-                .map_err(|_| StoreError::Range(format!("message provenance {id:?} is not an id"))),
+            ("message", Some(reference)) => match message_ref(&reference) {
+                Some((None, id)) => Ok(Self::Message(id)),
+                Some((Some(replica), message)) => Ok(Self::DeviceMessage {
+                    replica: replica.to_owned(),
+                    message,
+                }),
+                None => Err(StoreError::Range(format!(
+                    "message provenance {reference:?} is not an id"
+                ))),
+            },
             (kind, reference) => Err(StoreError::Range(format!("provenance {kind:?} {reference:?}"))),
         }
     }
+}
+
+/// A message reference as memories keep it: `"<id>"` (a message of the database the reference was written
+/// in) or `"<replica>:<id>"` (a message of the device with that replica id). `None` when it is neither.
+pub fn message_ref(reference: &str) -> Option<(Option<&str>, MessageId)> {
+    let (replica, id) = match reference.rsplit_once(':') {
+        Some((replica, id)) if !replica.is_empty() => (Some(replica), id),
+        Some(_) => return None,
+        None => (None, reference),
+    };
+    id.parse().ok().map(|id| (replica, MessageId(id)))
 }
 
 /// A memory about to be stored.

@@ -134,7 +134,7 @@ impl Created {
         let source_kind = match (source.get("kind").and_then(Value::as_str), &source_ref) {
             (Some("person"), None) => "person",
             (Some("receipt"), Some(_)) => "receipt",
-            (Some("message"), Some(r)) if r.parse::<i64>().is_ok() => "message",
+            (Some("message"), Some(r)) if super::message_ref(r).is_some() => "message",
             _ => return Err("its source is not a message, a receipt or the person"),
         };
         Ok(Self {
@@ -355,6 +355,12 @@ impl SyncTx {
             return Ok(Ok(()));
         }
         let c = &m.created;
+        let source_ref = match (c.source_kind, &c.source_ref) {
+            ("message", Some(reference)) => {
+                local_message_ref(reference, key, &self.replica).or_else(|| c.source_ref.clone())
+            }
+            _ => c.source_ref.clone(),
+        };
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO memories (key, kind, text, importance, source_kind, source_ref, valid_from, recorded_at, \
              superseded_at, superseded_by, supersede_reason, valid_to, retracted_at, retract_reason) \
@@ -365,7 +371,7 @@ impl SyncTx {
         .bind(&c.text)
         .bind(c.importance)
         .bind(c.source_kind)
-        .bind(&c.source_ref)
+        .bind(&source_ref)
         .bind(c.valid_from)
         .bind(c.recorded_at)
         .bind(s.map(|s| s.at))
@@ -408,6 +414,21 @@ impl SyncTx {
             None => Ok(false),
         }
     }
+}
+
+/// A synced memory's message reference as this database keeps it. A plain `"<id>"` in a memory's `created`
+/// field names a message of the device that made the memory (the replica its key starts with); it is
+/// qualified with that replica here, and a reference to one of this database's own messages (a memory made
+/// here, coming back, or made elsewhere from a message quoted here) is kept plain, so only this device's
+/// messages are ever taken for local ones.
+pub fn local_message_ref(reference: &str, memory_key: &str, this_replica: &str) -> Option<String> {
+    let (replica, id) = super::message_ref(reference)?;
+    let origin = replica.or_else(|| memory_key.rsplit_once(':').map(|(replica, _)| replica))?;
+    Some(if origin == this_replica {
+        id.0.to_string()
+    } else {
+        format!("{origin}:{}", id.0)
+    })
 }
 
 async fn local_id(conn: &mut SqliteConnection, key: &str) -> Result<Option<i64>, StoreError> {

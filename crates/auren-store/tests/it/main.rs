@@ -5,6 +5,7 @@ mod conversations;
 mod crash;
 mod memory;
 mod memory_sync;
+mod message_refs;
 mod readings;
 mod sessions;
 mod splitmix64;

@@ -159,7 +159,7 @@ fn malformed_memory_fields_are_refused_naming_the_problem() {
         ),
         (
             MemoryField::Created,
-            json!({"kind": "fact", "text": "x", "importance": 0.5, "source": {"kind": "message", "ref": "A:3"}}),
+            json!({"kind": "fact", "text": "x", "importance": 0.5, "source": {"kind": "message", "ref": "A:three"}}),
             Some("its source is not a message, a receipt or the person"),
         ),
         (

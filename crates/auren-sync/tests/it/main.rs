@@ -4,5 +4,6 @@
 
 mod converge;
 mod memories;
+mod provenance;
 mod retry;
 mod support;
