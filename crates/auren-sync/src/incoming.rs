@@ -8,7 +8,8 @@ use crate::outgoing::{hlc_of, stamp_of};
 use auren_protocol::{Change, Lww, PulledChange, TieBreak};
 use auren_store::memory::{MEMORY_COLLECTION, MemoryField};
 use auren_store::{
-    AlertRow, BeatRow, GapRow, PulledSession, SessionId, SessionKind, Store, StoreError, SyncTx,
+    AlertRow, BeatRow, GapRow, PulledSession, SETTING_COLLECTION, SETTING_FIELD, SessionId, SessionKind,
+    Store, StoreError, SyncTx,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -173,7 +174,12 @@ async fn apply(tx: &mut SyncTx, scope: Scope<'_>, change: &Change) -> Result<App
         }
         Change::Memory(m) => apply_memory(tx, scope, m).await,
         Change::Setting(s) => {
-            merge_field(tx, ("setting", &s.key, "value"), &s.value).await?;
+            if scope.athlete.is_some() {
+                return Ok(Err("an athlete's settings are not kept"));
+            }
+            // Kept as merged, known key or not, valid or not: the desktop adopts what its rules accept
+            // (auren-desktop `settings_sync`), and a value it refuses is still here for a later build.
+            merge_field(tx, (SETTING_COLLECTION, &s.key, SETTING_FIELD), &s.value).await?;
             Ok(Ok(()))
         }
         Change::Tombstone(t) => {

@@ -274,9 +274,9 @@ async fn morning_change(store: &Store, day: i64, made_at: i64) -> Result<Option<
 /// A memory or setting, as its fields stand in `sync_fields` (where the code that edits them writes).
 async fn keyed_change(store: &Store, kind: OutboxKind, key: &str) -> Result<Option<Change>, StoreError> {
     let collection = if kind == OutboxKind::Memory {
-        "memory"
+        auren_store::memory::MEMORY_COLLECTION
     } else {
-        "setting"
+        auren_store::SETTING_COLLECTION
     };
     let fields = store.sync_fields_of(collection, key).await?;
     if fields.is_empty() {
@@ -292,12 +292,14 @@ async fn keyed_change(store: &Store, kind: OutboxKind, key: &str) -> Result<Opti
             key: key.to_owned(),
             fields: lww.collect(),
         })),
-        _ => lww.find(|(name, _)| name == "value").map(|(_, value)| {
-            Change::Setting(SettingChange {
-                key: key.to_owned(),
-                value,
-            })
-        }),
+        _ => lww
+            .find(|(name, _)| name == auren_store::SETTING_FIELD)
+            .map(|(_, value)| {
+                Change::Setting(SettingChange {
+                    key: key.to_owned(),
+                    value,
+                })
+            }),
     })
 }
 
