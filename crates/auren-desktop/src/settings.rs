@@ -18,7 +18,9 @@ pub const MAX_HR_RANGE: std::ops::RangeInclusive<u16> = 100..=240;
 /// Zone bounds in % of max HR must lie in this range.
 pub const ZONE_PCT_RANGE: std::ops::RangeInclusive<u8> = 30..=99;
 
-/// Everything kept between runs: the settings the person edits plus the remembered straps.
+/// Everything kept between runs: the settings the person edits plus the remembered straps. Theme, RR unit,
+/// max HR and zones are the person's and sync between their devices; the folders and the straps belong to
+/// this device and never leave it (the split is `settings_sync::PersonSetting`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -65,25 +67,50 @@ impl Settings {
 
 /// Checks edited settings; the error names the field and what is wrong with it.
 pub fn validate(dto: &SettingsDto) -> Result<(), DesktopError> {
+    check_person(dto.max_hr, &dto.zones_pct)?;
+    for (field, dir) in [("data folder", &dto.data_dir), ("export folder", &dto.export_dir)] {
+        if dir.trim().is_empty() {
+            return Err(DesktopError::InvalidSettings {
+                field,
+                problem: "it is empty".into(),
+            });
+        }
+        if !Path::new(dir.trim()).is_absolute() {
+            return Err(DesktopError::InvalidSettings {
+                field,
+                problem: format!("{dir:?} is not an absolute path"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks the person's settings of `settings` (those that sync; see `settings_sync`) by the rules of
+/// [`validate`]: a value pulled from another device gets the same sentence an edit of it would.
+pub fn validate_person(settings: &Settings) -> Result<(), DesktopError> {
+    check_person(settings.max_hr, &settings.zones_pct)
+}
+
+fn check_person(max_hr: u16, zones_pct: &[u8]) -> Result<(), DesktopError> {
     let bad = |field: &'static str, problem: String| Err(DesktopError::InvalidSettings { field, problem });
-    if !MAX_HR_RANGE.contains(&dto.max_hr) {
+    if !MAX_HR_RANGE.contains(&max_hr) {
         return bad(
             "max HR",
             format!(
                 "{} bpm is outside {}–{} bpm",
-                dto.max_hr,
+                max_hr,
                 MAX_HR_RANGE.start(),
                 MAX_HR_RANGE.end()
             ),
         );
     }
-    if dto.zones_pct.len() != 4 {
+    if zones_pct.len() != 4 {
         return bad(
             "HR zones",
-            format!("4 zone bounds are needed, got {}", dto.zones_pct.len()),
+            format!("4 zone bounds are needed, got {}", zones_pct.len()),
         );
     }
-    if let Some(pct) = dto.zones_pct.iter().find(|p| !ZONE_PCT_RANGE.contains(p)) {
+    if let Some(pct) = zones_pct.iter().find(|p| !ZONE_PCT_RANGE.contains(p)) {
         return bad(
             "HR zones",
             format!(
@@ -93,19 +120,11 @@ pub fn validate(dto: &SettingsDto) -> Result<(), DesktopError> {
             ),
         );
     }
-    if dto.zones_pct.windows(2).any(|w| w[0] >= w[1]) {
+    if zones_pct.windows(2).any(|w| w[0] >= w[1]) {
         return bad(
             "HR zones",
-            format!("the bounds must rise from zone to zone, got {:?}", dto.zones_pct),
+            format!("the bounds must rise from zone to zone, got {zones_pct:?}"),
         );
-    }
-    for (field, dir) in [("data folder", &dto.data_dir), ("export folder", &dto.export_dir)] {
-        if dir.trim().is_empty() {
-            return bad(field, "it is empty".into());
-        }
-        if !Path::new(dir.trim()).is_absolute() {
-            return bad(field, format!("{dir:?} is not an absolute path"));
-        }
     }
     Ok(())
 }
@@ -132,14 +151,22 @@ impl Desktop {
         }
         let default_data = self.folders.default_data_dir.clone();
         let default_export = self.folders.default_export_dir.clone();
-        self.update_settings(|s| {
+        let edit = |s: &mut Settings| {
             s.theme = dto.theme;
             s.rr_unit = dto.rr_unit;
             s.max_hr = dto.max_hr;
             s.zones_pct = dto.zones_pct.clone();
-            s.data_dir = (new_data != default_data).then_some(new_data);
-            s.export_dir = (new_export != default_export).then_some(new_export);
-        })?;
+            s.data_dir = (new_data != default_data).then_some(new_data.clone());
+            s.export_dir = (new_export != default_export).then_some(new_export.clone());
+        };
+        // The person's changed settings go to the field table (and the outbox) before the file, so the
+        // table is never older than the file (see `settings_sync`).
+        let before = self.settings();
+        let mut after = before.clone();
+        edit(&mut after);
+        let now = auren_clock::now_unix_ms();
+        crate::settings_sync::record_edits(&self.store().await, &before, &after, now).await?;
+        self.update_settings(edit)?;
         Ok(self.get_settings())
     }
 

@@ -10,6 +10,7 @@ mod ai_settings;
 mod live;
 mod memory;
 mod settings;
+mod settings_sync;
 mod support;
 mod sync;
 mod wire;
