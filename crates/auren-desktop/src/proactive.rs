@@ -3,27 +3,123 @@
 //! (`auren_agents::proactive`), in a conversation of its own — written through the gateway when a provider
 //! is configured and the budget allows, else the offline template. The template runs before the stop
 //! answers, so the chat list the window loads next already has it; a model's message takes seconds, so it is
-//! written in the background and lands in the list when done. A failure is logged and never fails the stop.
+//! written in the background. A failure is logged and never fails the stop.
+//!
+//! Each stored message is announced on a [`ProactiveFeed`]: the window watches it ([`Desktop::watch_proactive`],
+//! a sink the shell wraps in a Tauri `Channel`, as the sync chip's status is), so a message written in the
+//! background appears in the conversation list, marked new, without the window polling or reloading.
 
 use auren_agents::Coach;
-use auren_agents::proactive;
+use auren_agents::proactive::{self, Posted, Trigger};
 use auren_clock::UnixMillis;
+use serde::{Deserialize, Serialize};
+use specta::Type;
+use tokio::sync::broadcast;
 
-use crate::Desktop;
+use crate::chat_dto::SpecialistDto;
+use crate::{Desktop, DesktopError};
+
+/// What a proactive message is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ProactiveTriggerDto {
+    /// A CNS-fatigue alert of a stored session.
+    CnsFatigue,
+    /// A morning reading that put the 7-day mean below the normal range.
+    MorningBelowRange,
+}
+
+/// A proactive message just stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ProactiveMessageDto {
+    /// The conversation it opened (each proactive message has one of its own).
+    pub conversation: i64,
+    pub message: i64,
+    pub specialist: SpecialistDto,
+    pub trigger: ProactiveTriggerDto,
+}
+
+impl From<&Posted> for ProactiveMessageDto {
+    fn from(p: &Posted) -> Self {
+        let trigger = match p.trigger {
+            Trigger::CnsFatigue { .. } => ProactiveTriggerDto::CnsFatigue,
+            Trigger::MorningBelowRange { .. } => ProactiveTriggerDto::MorningBelowRange,
+        };
+        Self {
+            conversation: p.conversation.0,
+            message: p.message.0,
+            specialist: crate::chat::specialist_dto(p.trigger.specialist()),
+            trigger,
+        }
+    }
+}
+
+/// Where the window's proactive-message notices go (the shell wraps a Tauri Channel); `false` means the
+/// window is gone.
+pub type ProactiveSink = Box<dyn FnMut(ProactiveMessageDto) -> bool + Send>;
+
+/// Messages a window has not taken yet before it misses some (it then reloads the list on the next one).
+const FEED_CAPACITY: usize = 64;
+
+/// The announcements of stored proactive messages, to every watching window.
+pub(crate) struct ProactiveFeed(broadcast::Sender<ProactiveMessageDto>);
+
+impl Default for ProactiveFeed {
+    fn default() -> Self {
+        Self(broadcast::channel(FEED_CAPACITY).0)
+    }
+}
 
 impl Desktop {
     pub(crate) async fn post_proactive(&self, session_id: i64, started_at_unix_ms: i64, morning: bool) {
         let coach = self.coach().await;
         let day = UnixMillis(started_at_unix_ms).day_number();
+        let feed = self.proactive.0.clone();
         if coach.gateway().is_some() {
-            tokio::spawn(post(coach, session_id, day, morning));
+            tokio::spawn(post(coach, feed, session_id, day, morning));
         } else {
-            post(coach, session_id, day, morning).await;
+            post(coach, feed, session_id, day, morning).await;
         }
+    }
+
+    /// Sends each proactive message stored from now on to `sink`, until the window goes or the app quits.
+    /// A window that fell more than [`FEED_CAPACITY`] messages behind gets the next one only (the list it
+    /// reloads then has the missed ones too).
+    pub async fn watch_proactive(&self, mut sink: ProactiveSink) -> Result<(), DesktopError> {
+        let mut stored = self.proactive.0.subscribe();
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    // Messages already announced are delivered before a quit ends the watch.
+                    biased;
+                    next = stored.recv() => next,
+                    () = shutdown.cancelled() => return,
+                };
+                match next {
+                    Ok(message) => {
+                        if !sink(message) {
+                            return;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "the window missed proactive-message notices");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        Ok(())
     }
 }
 
-async fn post(coach: Coach, session_id: i64, day: i64, morning: bool) {
+async fn post(
+    coach: Coach,
+    feed: broadcast::Sender<ProactiveMessageDto>,
+    session_id: i64,
+    day: i64,
+    morning: bool,
+) {
     match proactive::after_session(&coach, session_id, day, morning).await {
         Ok(posted) => {
             for p in posted {
@@ -33,6 +129,8 @@ async fn post(coach: Coach, session_id: i64, day: i64, morning: bool) {
                     conversation = p.conversation.0,
                     "the coach wrote a proactive message"
                 );
+                // No watching window is not a failure: the list shows it on its next load.
+                let _ = feed.send(ProactiveMessageDto::from(&p));
             }
         }
         Err(error) => tracing::warn!(%error, session_id, "no proactive message for the session"),
