@@ -12,13 +12,16 @@
 //! makes a second insert a no-op, and offsets are stored only after the alerts' transaction committed. The
 //! offset stored for a partition is the first offset of the oldest session still open on it, so a consumer
 //! that restarts re-reads every open session from its first chunk and rebuilds the detector exactly (the
-//! alerts it re-finds insert nothing). A chunk seen twice (the relay re-sends after an unknown delivery) is
-//! recognised by its position in the session and skipped.
+//! alerts it re-finds insert nothing). A message whose outbox id ([`super::OUTBOX_ID_HEADER`]) was seen
+//! lately is a row the relay sent again and is skipped whole; a chunk seen twice some other way (an older
+//! message without the header, a restart re-reading a session) is recognised by its position in the
+//! session and skipped. Without the id check a re-sent batch of an earlier session would end the device's
+//! current session early and feed the old one again from its middle.
 //!
 //! One consumer per group: the broker (tansu) handles concurrent rebalances poorly, and the per-session
 //! state lives in this process.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -40,7 +43,7 @@ use crate::redis::Wake;
 use crate::topics::{AlertOrigin, BEATS_TOPIC, BeatsChunk, BeatsReadError, read_beats};
 
 use super::feed::SessionFeed;
-use super::{KafkaConfig, KafkaError};
+use super::{KafkaConfig, KafkaError, outbox_id};
 
 /// The consumer group of the server-side CEP consumer.
 pub const CONSUMER_GROUP: &str = "auren-server-cep";
@@ -48,6 +51,9 @@ pub const CONSUMER_GROUP: &str = "auren-server-cep";
 const IDLE_SWEEP: Duration = Duration::from_secs(5);
 /// Pause before retrying a failed alert write (the message is not skipped).
 const WRITE_RETRY: Duration = Duration::from_millis(500);
+/// Outbox ids remembered to recognise a re-sent row (a re-send follows its first copy within a relay
+/// round or two, far fewer messages than this).
+const RECENT_IDS: usize = 100_000;
 
 /// Starts consumers: [`AlertConsumer::spawn`].
 #[derive(Debug)]
@@ -146,6 +152,7 @@ impl AlertConsumer {
             session_idle: config.session_idle,
             sessions: HashMap::new(),
             next_offset: HashMap::new(),
+            recent: RecentIds::default(),
             shared: Arc::clone(&shared),
         };
         let task = tokio::spawn(run(consumer, state, shutdown));
@@ -175,7 +182,31 @@ struct State {
     sessions: HashMap<(Uuid, String), OpenSession>,
     /// The offset after the last message handled, per partition.
     next_offset: HashMap<i32, i64>,
+    recent: RecentIds,
     shared: Arc<Shared>,
+}
+
+/// The last [`RECENT_IDS`] outbox ids handled.
+#[derive(Default)]
+struct RecentIds {
+    set: HashSet<i64>,
+    order: VecDeque<i64>,
+}
+
+impl RecentIds {
+    /// Records `id`; whether it was new.
+    fn first_time(&mut self, id: i64) -> bool {
+        if !self.set.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > RECENT_IDS
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        true
+    }
 }
 
 async fn run(consumer: StreamConsumer, mut state: State, shutdown: CancellationToken) {
@@ -190,28 +221,7 @@ async fn run(consumer: StreamConsumer, mut state: State, shutdown: CancellationT
             }
             received = consumer.recv() => match received {
                 Ok(message) => {
-                    let partition = message.partition();
-                    let offset = message.offset();
-                    if let Some(lag) = message.timestamp().to_millis() {
-                        metrics::histogram!("auren_consumer_lag_seconds").record((unix_now_ms() - lag) as f64 / 1000.0);
-                    }
-                    match message.payload().map(read_beats) {
-                        Some(Ok(chunks)) => {
-                            for chunk in chunks {
-                                state.chunk(chunk, partition, offset, &shutdown).await;
-                            }
-                        }
-                        Some(Err(BeatsReadError::UnknownVersion(v))) => {
-                            tracing::warn!(v, "beats message of an unknown version skipped");
-                            metrics::counter!("auren_consumer_skipped_total", "why" => "version").increment(1);
-                        }
-                        _ => {
-                            tracing::warn!(partition, offset, "unreadable beats message skipped");
-                            metrics::counter!("auren_consumer_skipped_total", "why" => "unreadable").increment(1);
-                        }
-                    }
-                    state.next_offset.insert(partition, offset + 1);
-                    state.shared.open_sessions.store(state.sessions.len(), Ordering::Relaxed);
+                    state.message(&message, &shutdown).await;
                     state.store_offsets(&consumer);
                     set_status(&state.shared, ComponentStatus::Up);
                 }
@@ -235,6 +245,38 @@ fn set_status(shared: &Shared, status: ComponentStatus) {
 }
 
 impl State {
+    /// Feeds one `auren.beats` message (unless it is a re-sent row) and moves the partition's offset past it.
+    async fn message(&mut self, message: &impl Message, shutdown: &CancellationToken) {
+        let partition = message.partition();
+        let offset = message.offset();
+        if let Some(lag) = message.timestamp().to_millis() {
+            metrics::histogram!("auren_consumer_lag_seconds").record((unix_now_ms() - lag) as f64 / 1000.0);
+        }
+        if outbox_id(message).is_some_and(|id| !self.recent.first_time(id)) {
+            metrics::counter!("auren_consumer_skipped_total", "why" => "resent").increment(1);
+        } else {
+            match message.payload().map(read_beats) {
+                Some(Ok(chunks)) => {
+                    for chunk in chunks {
+                        self.chunk(chunk, partition, offset, shutdown).await;
+                    }
+                }
+                Some(Err(BeatsReadError::UnknownVersion(v))) => {
+                    tracing::warn!(v, "beats message of an unknown version skipped");
+                    metrics::counter!("auren_consumer_skipped_total", "why" => "version").increment(1);
+                }
+                _ => {
+                    tracing::warn!(partition, offset, "unreadable beats message skipped");
+                    metrics::counter!("auren_consumer_skipped_total", "why" => "unreadable").increment(1);
+                }
+            }
+        }
+        self.next_offset.insert(partition, offset + 1);
+        self.shared
+            .open_sessions
+            .store(self.sessions.len(), Ordering::Relaxed);
+    }
+
     async fn chunk(&mut self, chunk: BeatsChunk, partition: i32, offset: i64, shutdown: &CancellationToken) {
         self.shared.chunks.fetch_add(1, Ordering::Relaxed);
         // A device records one session at a time: a new session of the device ends its previous one.
@@ -522,4 +564,32 @@ fn unix_now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RECENT_IDS, RecentIds};
+
+    #[test]
+    fn an_outbox_id_is_new_once_until_it_leaves_the_window() {
+        let mut recent = RecentIds::default();
+        for (id, new) in [
+            (5, true),
+            (5, false),
+            (3, true),
+            (5, false),
+            (3, false),
+            (6, true),
+        ] {
+            assert_eq!(recent.first_time(id), new, "id {id}");
+        }
+        for id in 1_000..1_000 + RECENT_IDS as i64 {
+            assert!(recent.first_time(id));
+        }
+        // 5, 3 and 6 were the oldest: pushed out by the window, they count as new again (and the window
+        // stays bounded).
+        assert!(recent.first_time(5));
+        assert_eq!(recent.set.len(), RECENT_IDS);
+        assert!(!recent.first_time(1_000 + RECENT_IDS as i64 - 1));
+    }
 }

@@ -5,6 +5,9 @@
 //! Brokers are addressed as `127.0.0.1:9092`, never `localhost` (which may resolve to `::1` first, where no
 //! broker listens: the seed's "Kafka timed out"). A broker outage never fails a request: pushes only write
 //! `server_outbox`, which grows until the broker returns and the relay drains it.
+//!
+//! Every message carries the id of the outbox row it came from ([`OUTBOX_ID_HEADER`]): the relay delivers at
+//! least once (see `relay.rs`), and a row sent twice is recognised by its id ([`outbox_id`]).
 
 mod consumer;
 mod feed;
@@ -20,9 +23,25 @@ use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::message::{Headers, Message};
 
 use crate::ComponentStatus;
 use crate::topics::ALL_TOPICS;
+
+/// The message header holding the `server_outbox` id a message was sent from (decimal ASCII): equal ids are
+/// the same row sent twice (a relay that died between the broker's acknowledgement and its `DELETE`).
+pub const OUTBOX_ID_HEADER: &str = "auren-outbox-id";
+
+/// The outbox id a message carries in [`OUTBOX_ID_HEADER`], if it carries a readable one.
+pub fn outbox_id(message: &impl Message) -> Option<i64> {
+    let headers = message.headers()?;
+    headers
+        .iter()
+        .find(|h| h.key == OUTBOX_ID_HEADER)
+        .and_then(|h| h.value)
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.parse().ok())
+}
 
 /// How the server reaches the broker.
 #[derive(Clone, Debug, PartialEq, Eq)]

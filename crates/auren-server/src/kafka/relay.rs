@@ -7,6 +7,13 @@
 //! (a timeout may still have been written: the consumers dedupe by key). Never "the highest id seen": ids
 //! commit out of order, and a row that commits late below that mark would be skipped for ever.
 //!
+//! Delivery to the topics is at least once, not exactly once: a relay SIGKILLed after the broker accepted a
+//! batch but before its `DELETE` committed leaves the rows in the outbox, and the next relay sends them again
+//! under a new producer id (the idempotent producer only drops retries within one producer session; Kafka
+//! transactions would not help either, since the broker's commit and PostgreSQL's are still two commits).
+//! So every message carries its row's id in the [`OUTBOX_ID_HEADER`] header: the same id twice is the same
+//! row, and consumers keep the first ([`super::outbox_id`]).
+//!
 //! One relay works at a time across server processes (a transaction-scoped advisory lock): rows of one user
 //! then reach their partition in id order, which the CEP consumer relies on. The others wait and take over
 //! when it stops.
@@ -15,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use sqlx::{PgPool, Row};
 use tokio::task::JoinHandle;
@@ -22,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ComponentStatus;
 
-use super::{KafkaConfig, KafkaError};
+use super::{KafkaConfig, KafkaError, OUTBOX_ID_HEADER};
 
 /// Rows claimed per round.
 pub const BATCH_ROWS: i64 = 2_000;
@@ -262,7 +270,15 @@ async fn round(pool: &PgPool, producer: &FutureProducer, config: &KafkaConfig) -
 /// to delivery report) goes into `auren_relay_lag_seconds`.
 async fn produce(producer: &FutureProducer, config: &KafkaConfig, rows: &[OutboxRow]) -> Vec<i64> {
     let sends = rows.iter().map(|row| {
-        let record = FutureRecord::to(&row.topic).key(&row.key).payload(&row.payload);
+        let id = row.id.to_string();
+        let headers = OwnedHeaders::new_with_capacity(1).insert(Header {
+            key: OUTBOX_ID_HEADER,
+            value: Some(id.as_str()),
+        });
+        let record = FutureRecord::to(&row.topic)
+            .key(&row.key)
+            .payload(&row.payload)
+            .headers(headers);
         producer.send(record, config.message_timeout)
     });
     let reports = futures::future::join_all(sends).await;

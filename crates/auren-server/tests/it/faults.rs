@@ -1,20 +1,35 @@
 //! Exactly once under faults: 20 simulated devices (5 accounts × 4 devices) push their outboxes while, every
-//! 0.7 s, either the server process (the `auren-server` binary, what `auren serve` runs) is SIGKILLed and
-//! restarted, or PostgreSQL itself is restarted under the running server (a fast shutdown, then an immediate
-//! one — a crash that needs recovery — in turn); devices also drop 30 % of the answers they receive (the
-//! server committed, the device never heard) and cut 10 % of requests off mid-flight. Afterwards a checker
-//! compares what each device sent and was acknowledged with what PostgreSQL and the server outbox hold:
-//! 0 lost, 0 duplicated, 0 unexpected.
+//! 0.7 s, one fault strikes in turn: the server process (the `auren-server` binary, what `auren serve` runs)
+//! is SIGKILLed and restarted, PostgreSQL is restarted under the running server (a fast shutdown, then an
+//! immediate one — a crash that needs recovery — in turn), or the broker is SIGKILLed and started again on
+//! the same data file. Devices also drop 30 % of the answers they receive (the server committed, the device
+//! never heard) and cut 10 % of requests off mid-flight. The server runs its outbox relay and alert consumer
+//! against the private broker, so SIGKILLs also land between the broker's acknowledgement of a relay batch
+//! and the relay's `DELETE` of those rows.
+//!
+//! Afterwards, once the outbox has drained, a checker compares what each device sent and was acknowledged
+//! with what PostgreSQL holds (chunks and sessions: 0 lost, 0 duplicated, 0 unexpected) and with what the
+//! topics hold, read whole (`auren.beats`, `auren.sessions`, `auren.alerts`). On the topics, "0 duplicated"
+//! means: after dropping the copies of an outbox id already seen (the `auren-outbox-id` header, what every
+//! consumer of these topics does), no chunk and no session appears twice — that is, the server never put
+//! one acknowledged row into two outbox rows. Copies of one outbox id are counted and printed as raw
+//! redeliveries, not asserted away: the relay delivers at least once (a relay killed after the broker's
+//! acknowledgement sends the rows again under a new producer id), and each copy must equal the first
+//! (else it counts as unexpected). A message without an outbox id, with a key that is not its user, or
+//! holding a row nobody acknowledged counts as unexpected.
 //!
 //! PostgreSQL here is a private cluster (initdb + pg_ctl from /usr/lib/postgresql/*/bin into a temporary
 //! directory, on a free port of 127.0.0.1, trust authentication), because the machine's cluster is shared
-//! by every other test. Broker restarts are not simulated here (the server runs without Kafka; the outbox
-//! it fills is what the checker reads).
+//! by every other test; the broker is a private tansu (`broker.rs`). Without `AUREN_BROKER_BIN` (a bare
+//! `cargo test`) the server runs without Kafka, no broker is restarted, and the checker reads the rows the
+//! outbox table still holds instead of the topics (and says so).
 
+use crate::broker::{PrivateBroker, TopicMessage, broker_binary, eventually, read_whole_topic};
 use crate::support::{chunk, row, session};
 use auren_protocol::auth::SignedIn;
 use auren_protocol::{Change, PushRequest, PushResponse, PushRow};
-use std::collections::{BTreeMap, BTreeSet};
+use auren_server::topics::{ALL_TOPICS, BEATS_TOPIC, SESSIONS_TOPIC, SessionRecord};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -45,20 +60,30 @@ struct ServerProcess {
     child: Option<Child>,
     database_url: String,
     listen: String,
+    /// The private broker's address, when the test has one.
+    brokers: Option<String>,
+    /// Every life of the server logs here (appended), for a failure's message.
+    log: PathBuf,
 }
 
 impl ServerProcess {
     fn spawn(&mut self) {
-        let child = Command::new(env!("CARGO_BIN_EXE_auren-server"))
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_auren-server"));
+        command
             .env("AUREN_DATABASE_URL", &self.database_url)
             .env("AUREN_LISTEN", &self.listen)
             .env("AUREN_TEST_FAST_HASH", "1")
             .env_remove("AUREN_REDIS_URL")
-            .env_remove("AUREN_KAFKA_BROKERS")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+            .env_remove("AUREN_KAFKA_BROKERS");
+        if let Some(brokers) = &self.brokers {
+            command.env("AUREN_KAFKA_BROKERS", brokers);
+        }
+        let child = command.stdout(Stdio::null()).stderr(log).spawn().unwrap();
         self.child = Some(child);
     }
 
@@ -330,19 +355,79 @@ async fn run_device(base: String, device: SignedIn, rows: Vec<PushRow>, seed: u6
 enum Fault {
     KillServer,
     RestartPostgres(Shutdown),
+    /// SIGKILL the broker and start it again on the same data file.
+    RestartBroker,
 }
 
-/// The faults in turn: a server kill, then a PostgreSQL restart (fast and immediate alternating).
-fn fault(n: usize) -> Fault {
-    match n % 4 {
-        1 => Fault::RestartPostgres(Shutdown::Fast),
-        3 => Fault::RestartPostgres(Shutdown::Immediate),
-        _ => Fault::KillServer,
+/// The faults in turn, one cycle of which the killer always completes: server kills, PostgreSQL restarts
+/// (fast and immediate alternating) and, with a broker, broker restarts.
+const WITH_BROKER: [Fault; 6] = [
+    Fault::KillServer,
+    Fault::RestartPostgres(Shutdown::Fast),
+    Fault::RestartBroker,
+    Fault::KillServer,
+    Fault::RestartPostgres(Shutdown::Immediate),
+    Fault::RestartBroker,
+];
+const WITHOUT_BROKER: [Fault; 4] = [
+    Fault::KillServer,
+    Fault::RestartPostgres(Shutdown::Fast),
+    Fault::KillServer,
+    Fault::RestartPostgres(Shutdown::Immediate),
+];
+
+/// How many faults of each kind struck.
+#[derive(Debug, Default)]
+struct Struck {
+    server_kills: u64,
+    postgres_restarts: u64,
+    broker_restarts: u64,
+}
+
+/// Injects the faults every 0.7 s until `done` is set and at least one whole cycle has struck.
+async fn run_killer(
+    schedule: &'static [Fault],
+    server: Arc<Mutex<ServerProcess>>,
+    cluster: Arc<PrivateCluster>,
+    broker: Option<Arc<Mutex<PrivateBroker>>>,
+    done: Arc<AtomicBool>,
+    base: String,
+) -> Struck {
+    let http = reqwest::Client::new();
+    let mut struck = Struck::default();
+    let mut n = 0;
+    while n < schedule.len() || !done.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        match schedule[n % schedule.len()] {
+            Fault::KillServer => {
+                let mut child = server.lock().await;
+                child.kill();
+                child.spawn();
+                drop(child);
+                wait_up(&http, &base).await;
+                struck.server_kills += 1;
+            }
+            Fault::RestartPostgres(how) => {
+                let cluster = cluster.clone();
+                tokio::task::spawn_blocking(move || cluster.restart(how))
+                    .await
+                    .unwrap();
+                struck.postgres_restarts += 1;
+            }
+            Fault::RestartBroker => {
+                if let Some(broker) = &broker {
+                    broker.lock().await.restart().await;
+                    struck.broker_restarts += 1;
+                }
+            }
+        }
+        n += 1;
     }
+    struck
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn twenty_devices_pushing_through_sigkills_postgres_restarts_and_dropped_answers_lose_and_duplicate_nothing()
+async fn twenty_devices_pushing_through_sigkills_postgres_and_broker_restarts_and_dropped_answers_lose_and_duplicate_nothing()
  {
     let cluster = Arc::new(tokio::task::spawn_blocking(PrivateCluster::init).await.unwrap());
     let admin = sqlx::PgPool::connect(&cluster.url("postgres")).await.unwrap();
@@ -351,6 +436,15 @@ async fn twenty_devices_pushing_through_sigkills_postgres_restarts_and_dropped_a
         .await
         .unwrap();
     admin.close().await;
+    let broker = match broker_binary() {
+        Some(binary) => Some(Arc::new(Mutex::new(PrivateBroker::start(binary).await))),
+        None => None,
+    };
+    let brokers = match &broker {
+        Some(b) => Some(b.lock().await.address()),
+        None => None,
+    };
+    let logs = tempfile::tempdir().unwrap();
     let database_url = cluster.url("auren");
     let listen = format!("127.0.0.1:{}", free_port());
     let base = format!("http://{listen}");
@@ -359,6 +453,8 @@ async fn twenty_devices_pushing_through_sigkills_postgres_restarts_and_dropped_a
         child: None,
         database_url: database_url.clone(),
         listen,
+        brokers: brokers.clone(),
+        log: logs.path().join("server.log"),
     }));
     server.lock().await.spawn();
     wait_up(&http, &base).await;
@@ -376,34 +472,19 @@ async fn twenty_devices_pushing_through_sigkills_postgres_restarts_and_dropped_a
     let outboxes: Vec<Vec<PushRow>> = devices.iter().map(|d| outbox(d, started_at)).collect();
 
     let done = Arc::new(AtomicBool::new(false));
-    let killer = {
-        let (server, done, http, base) = (server.clone(), done.clone(), http.clone(), base.clone());
-        let cluster = cluster.clone();
-        tokio::spawn(async move {
-            let (mut kills, mut restarts) = (0, 0);
-            while !done.load(Ordering::SeqCst) {
-                tokio::time::sleep(Duration::from_millis(700)).await;
-                match fault(kills + restarts) {
-                    Fault::KillServer => {
-                        let mut child = server.lock().await;
-                        child.kill();
-                        child.spawn();
-                        drop(child);
-                        wait_up(&http, &base).await;
-                        kills += 1;
-                    }
-                    Fault::RestartPostgres(how) => {
-                        let cluster = cluster.clone();
-                        tokio::task::spawn_blocking(move || cluster.restart(how))
-                            .await
-                            .unwrap();
-                        restarts += 1;
-                    }
-                }
-            }
-            (kills, restarts)
-        })
+    let schedule: &'static [Fault] = if broker.is_some() {
+        &WITH_BROKER
+    } else {
+        &WITHOUT_BROKER
     };
+    let killer = tokio::spawn(run_killer(
+        schedule,
+        server.clone(),
+        cluster.clone(),
+        broker.clone(),
+        done.clone(),
+        base.clone(),
+    ));
     let mut tasks = Vec::new();
     for (i, (device, rows)) in devices.iter().cloned().zip(outboxes.clone()).enumerate() {
         tasks.push(tokio::spawn(run_device(base.clone(), device, rows, 7 + i as u64)));
@@ -417,14 +498,14 @@ async fn twenty_devices_pushing_through_sigkills_postgres_restarts_and_dropped_a
         dropped += seen.dropped_answers;
     }
     done.store(true, Ordering::SeqCst);
-    let (kills, restarts) = killer.await.unwrap();
-    eprintln!(
-        "faults: {kills} SIGKILLs, {restarts} PostgreSQL restarts, {failed} requests failed or cut off, \
-         {dropped} answers dropped"
-    );
+    let struck = killer.await.unwrap();
     assert!(
-        kills >= 1 && restarts >= 2 && failed > 0 && dropped > 0,
-        "the faults must have happened (both PostgreSQL shutdown modes included)"
+        struck.server_kills >= 2
+            && struck.postgres_restarts >= 2
+            && (broker.is_none() || struck.broker_restarts >= 2)
+            && failed > 0
+            && dropped > 0,
+        "the faults must have happened (both PostgreSQL shutdown modes included): {struck:?}"
     );
     // The server still answers after the last PostgreSQL restart: its pool did not wedge.
     let (status, answer) = support
@@ -432,12 +513,249 @@ async fn twenty_devices_pushing_through_sigkills_postgres_restarts_and_dropped_a
         .await;
     assert_eq!(status, reqwest::StatusCode::OK, "{answer}");
 
-    check(&database_url, &devices, &outboxes, &acked).await;
+    let db = sqlx::PgPool::connect(&database_url).await.unwrap();
+    check_database(&db, &devices, &outboxes, &acked).await;
+    let (source, messages) = match &brokers {
+        Some(brokers) => {
+            let drained = eventually(Duration::from_secs(120), async || outbox_depth(&db).await == 0).await;
+            assert!(
+                drained,
+                "the outbox drained after the faults ({} rows left); server log:\n{}",
+                outbox_depth(&db).await,
+                tail(&std::fs::read_to_string(logs.path().join("server.log")).unwrap_or_default())
+            );
+            ("topics", read_topics(brokers).await)
+        }
+        None => {
+            eprintln!("SKIPPED topics: no AUREN_BROKER_BIN; checking the rows the outbox table holds");
+            ("outbox table", outbox_messages(&db).await)
+        }
+    };
+    let counts = count_delivered(&devices, &outboxes, &messages);
+    eprintln!(
+        "faults: {} SIGKILLs, {} PostgreSQL restarts, {} broker restarts, {failed} requests failed or cut \
+         off, {dropped} answers dropped; PostgreSQL: 0 lost, 0 duplicated, 0 unexpected chunks; {source}: \
+         {} messages, {} raw redeliveries (the same outbox id again), {} chunks and {} sessions expected, \
+         {} lost, {} duplicated, {} unexpected",
+        struck.server_kills,
+        struck.postgres_restarts,
+        struck.broker_restarts,
+        messages.len(),
+        counts.redeliveries,
+        counts.expected_chunks,
+        counts.expected_sessions,
+        counts.lost,
+        counts.duplicated,
+        counts.unexpected,
+    );
+    assert_eq!(
+        (counts.lost, counts.duplicated, counts.unexpected),
+        (0, 0, 0),
+        "lost, duplicated, unexpected rows on the {source}: {:?}",
+        counts.examples
+    );
 }
 
-/// What the server holds equals what the devices sent and had acknowledged.
-async fn check(database_url: &str, devices: &[SignedIn], outboxes: &[Vec<PushRow>], acked: &[i64]) {
-    let db = sqlx::PgPool::connect(database_url).await.unwrap();
+/// The last 4 kB or so of a log (from a character boundary).
+fn tail(log: &str) -> &str {
+    let mut start = log.len().saturating_sub(4_000);
+    while !log.is_char_boundary(start) {
+        start += 1;
+    }
+    &log[start..]
+}
+
+async fn outbox_depth(db: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM server_outbox")
+        .fetch_one(db)
+        .await
+        .unwrap()
+}
+
+/// One message as the checker sees it, from a topic or from the outbox table.
+struct Delivered {
+    topic: String,
+    message: TopicMessage,
+}
+
+/// Every message of every topic the server writes.
+async fn read_topics(brokers: &str) -> Vec<Delivered> {
+    let mut out = Vec::new();
+    for topic in ALL_TOPICS {
+        let brokers = brokers.to_owned();
+        let messages = tokio::task::spawn_blocking(move || read_whole_topic(&brokers, topic))
+            .await
+            .unwrap();
+        out.extend(messages.into_iter().map(|message| Delivered {
+            topic: topic.to_owned(),
+            message,
+        }));
+    }
+    out
+}
+
+/// The rows the outbox table holds (no relay ran), as the messages they would become.
+async fn outbox_messages(db: &sqlx::PgPool) -> Vec<Delivered> {
+    let rows: Vec<(i64, String, String, Vec<u8>)> =
+        sqlx::query_as("SELECT id, topic, key, payload FROM server_outbox")
+            .fetch_all(db)
+            .await
+            .unwrap();
+    rows.into_iter()
+        .map(|(id, topic, key, payload)| Delivered {
+            topic,
+            message: TopicMessage {
+                key: Some(key),
+                payload,
+                outbox_id: Some(id),
+            },
+        })
+        .collect()
+}
+
+/// What the checker found on the topics (or in the outbox table).
+#[derive(Debug, Default)]
+struct Counts {
+    expected_chunks: usize,
+    expected_sessions: usize,
+    /// Copies of an outbox id after its first (equal to it).
+    redeliveries: usize,
+    lost: usize,
+    duplicated: usize,
+    unexpected: usize,
+    /// A few of the problems, for the failure message.
+    examples: Vec<String>,
+}
+
+impl Counts {
+    fn note_unexpected(&mut self, what: String) {
+        self.unexpected += 1;
+        if self.examples.len() < 10 {
+            self.examples.push(what);
+        }
+    }
+}
+
+/// A row as a topic carries it: `(user, device, session key, chunk start or None for the session row)`.
+type RowKey = (String, String, String, Option<u64>);
+
+/// Compares the acknowledged rows with the delivered messages, deduplicated by outbox id.
+fn count_delivered(devices: &[SignedIn], outboxes: &[Vec<PushRow>], messages: &[Delivered]) -> Counts {
+    let mut expected: BTreeSet<RowKey> = BTreeSet::new();
+    let mut counts = Counts::default();
+    for (device, rows) in devices.iter().zip(outboxes) {
+        let (user, id) = (device.user_id.0.clone(), device.device_id.0.clone());
+        for r in rows {
+            match &r.change {
+                Change::Beats(c) => {
+                    counts.expected_chunks += 1;
+                    expected.insert((
+                        user.clone(),
+                        id.clone(),
+                        c.session_key.clone(),
+                        Some(c.start_ms.to_bits()),
+                    ));
+                }
+                Change::Session(s) => {
+                    counts.expected_sessions += 1;
+                    expected.insert((user.clone(), id.clone(), s.session_key.clone(), None));
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut first: HashMap<i64, &Delivered> = HashMap::new();
+    let mut distinct = Vec::new();
+    for delivered in messages {
+        let Some(id) = delivered.message.outbox_id else {
+            counts.note_unexpected(format!("a message on {} without an outbox id", delivered.topic));
+            continue;
+        };
+        match first.get(&id) {
+            None => {
+                first.insert(id, delivered);
+                distinct.push(delivered);
+            }
+            Some(earlier)
+                if earlier.topic == delivered.topic
+                    && earlier.message.key == delivered.message.key
+                    && earlier.message.payload == delivered.message.payload =>
+            {
+                counts.redeliveries += 1;
+            }
+            Some(_) => counts.note_unexpected(format!("outbox id {id} twice with different contents")),
+        }
+    }
+    let mut seen: BTreeMap<RowKey, usize> = BTreeMap::new();
+    for delivered in distinct {
+        for row in rows_of(delivered, &mut counts) {
+            *seen.entry(row).or_default() += 1;
+        }
+    }
+    counts.lost = expected.iter().filter(|r| !seen.contains_key(*r)).count();
+    counts.duplicated = seen.values().map(|n| n - 1).sum();
+    for row in seen.keys().filter(|r| !expected.contains(*r)) {
+        counts.note_unexpected(format!("a row nobody acknowledged: {row:?}"));
+    }
+    counts
+}
+
+/// The rows one message carries; a message that cannot be read, or keyed by another user than its rows',
+/// counts as unexpected.
+fn rows_of(delivered: &Delivered, counts: &mut Counts) -> Vec<RowKey> {
+    let payload = &delivered.message.payload;
+    let (user, rows) = match delivered.topic.as_str() {
+        BEATS_TOPIC => match auren_server::topics::read_beats(payload) {
+            Ok(chunks) => (
+                chunks.first().map(|c| c.user_id.to_string()),
+                chunks
+                    .into_iter()
+                    .map(|c| {
+                        (
+                            c.user_id.to_string(),
+                            c.device_id.to_string(),
+                            c.session_key,
+                            Some(c.chunk.start_ms.to_bits()),
+                        )
+                    })
+                    .collect(),
+            ),
+            Err(e) => {
+                counts.note_unexpected(format!("an unreadable beats message: {e}"));
+                return Vec::new();
+            }
+        },
+        SESSIONS_TOPIC => match serde_json::from_slice::<SessionRecord>(payload) {
+            Ok(s) => (
+                Some(s.user_id.to_string()),
+                vec![(
+                    s.user_id.to_string(),
+                    s.device_id.to_string(),
+                    s.session.session_key,
+                    None,
+                )],
+            ),
+            Err(e) => {
+                counts.note_unexpected(format!("an unreadable session message: {e}"));
+                return Vec::new();
+            }
+        },
+        _ => {
+            counts.note_unexpected(format!("a message on {} (no device pushed one)", delivered.topic));
+            return Vec::new();
+        }
+    };
+    if user != delivered.message.key {
+        counts.note_unexpected(format!(
+            "a message keyed {:?} holding rows of {user:?}",
+            delivered.message.key
+        ));
+    }
+    rows
+}
+
+/// What PostgreSQL holds equals what the devices sent and had acknowledged.
+async fn check_database(db: &sqlx::PgPool, devices: &[SignedIn], outboxes: &[Vec<PushRow>], acked: &[i64]) {
     let mut expected: BTreeSet<(String, String, Vec<i16>)> = BTreeSet::new();
     for ((device, rows), acked) in devices.iter().zip(outboxes).zip(acked) {
         assert_eq!(*acked, rows.last().unwrap().outbox_id, "every row acknowledged");
@@ -454,7 +772,7 @@ async fn check(database_url: &str, devices: &[SignedIn], outboxes: &[Vec<PushRow
     }
     let stored: Vec<(String, String, f64, Vec<i16>)> =
         sqlx::query_as("SELECT device_id::text, session_key, start_ms, rr_raw FROM beat_chunks")
-            .fetch_all(&db)
+            .fetch_all(db)
             .await
             .unwrap();
     let stored_set: BTreeSet<(String, String, Vec<i16>)> = stored
@@ -470,28 +788,8 @@ async fn check(database_url: &str, devices: &[SignedIn], outboxes: &[Vec<PushRow
         "lost, duplicated, unexpected chunks"
     );
 
-    let messages: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT topic, payload FROM server_outbox")
-        .fetch_all(&db)
-        .await
-        .unwrap();
-    let mut per_chunk: BTreeMap<String, usize> = BTreeMap::new();
-    for (topic, payload) in &messages {
-        if topic == "auren.beats" {
-            for m in auren_server::topics::read_beats(payload).unwrap() {
-                *per_chunk
-                    .entry(format!("{}@{}", m.session_key, m.chunk.start_ms))
-                    .or_default() += 1;
-            }
-        }
-    }
-    assert_eq!(
-        per_chunk.len(),
-        expected.len(),
-        "every chunk in the outbox once (in its push's batch): none lost"
-    );
-    assert!(per_chunk.values().all(|n| *n == 1), "and none twice");
     let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
-        .fetch_one(&db)
+        .fetch_one(db)
         .await
         .unwrap();
     assert_eq!(sessions, (devices.len() as i64) * SESSIONS_PER_DEVICE);

@@ -8,9 +8,8 @@
 //! Without it (a bare `cargo test`), the broker tests say they were skipped and pass.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use auren_cep::{Alert, Baselines, RuleSet, SessionKind};
 use auren_engine::dto::LiveUpdateDto;
@@ -22,11 +21,11 @@ use auren_server::topics::{
 };
 use auren_strap::replay::{Replay, parse_rr_text};
 use auren_strap::{HeartSource, Pace};
-use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::Message;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+use crate::broker::{PrivateBroker, broker_binary, eventually, read_topic, read_whole_topic};
 
 const DEFAULT_RULES: &str = include_str!("../../../auren-cep/rules/default.toml");
 
@@ -143,109 +142,6 @@ async fn the_server_feed_raises_exactly_the_desktop_alerts() {
 // ---------------------------------------------------------------------------------------------------------
 // On a real broker and PostgreSQL.
 
-/// The cached broker binary, or `None` (and a note) when the tests run without `cargo xtask`.
-fn broker_binary() -> Option<PathBuf> {
-    match std::env::var_os("AUREN_BROKER_BIN") {
-        Some(path) => Some(PathBuf::from(path)),
-        None => {
-            assert!(
-                std::env::var_os("AUREN_KAFKA_BROKERS").is_none(),
-                "AUREN_KAFKA_BROKERS is set but AUREN_BROKER_BIN is not: run `cargo xtask services up`"
-            );
-            eprintln!("SKIPPED: no AUREN_BROKER_BIN (run through `cargo xtask test` or `services up`)");
-            None
-        }
-    }
-}
-
-/// A private broker on a free port, its data in a temporary folder that outlives restarts.
-struct PrivateBroker {
-    binary: PathBuf,
-    port: u16,
-    data: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl PrivateBroker {
-    async fn start(binary: PathBuf) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut broker = Self {
-            binary,
-            port,
-            data: tempfile::tempdir().unwrap(),
-            child: None,
-        };
-        broker.restart().await;
-        broker
-    }
-
-    fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    /// (Re)starts the broker on the same port and data file; `sqlite:///` + an absolute path because tansu
-    /// drops the URL path's first slash.
-    async fn restart(&mut self) {
-        self.stop();
-        let log = std::fs::File::create(self.data.path().join("broker.log")).unwrap();
-        let child = Command::new(&self.binary)
-            .arg("broker")
-            .args(["--listener-url", &format!("tcp://127.0.0.1:{}", self.port)])
-            .args([
-                "--advertised-listener-url",
-                &format!("tcp://127.0.0.1:{}", self.port),
-            ])
-            .args([
-                "--storage-engine",
-                &format!("sqlite:///{}", self.data.path().join("tansu.db").display()),
-            ])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start the broker {}: {e}", self.binary.display()));
-        self.child = Some(child);
-        let address = self.address();
-        let up = eventually(Duration::from_secs(30), async || {
-            tokio::net::TcpStream::connect(&address).await.is_ok()
-        })
-        .await;
-        assert!(up, "the broker did not listen on {address}: {}", self.log());
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.data.path().join("broker.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for PrivateBroker {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-async fn eventually(limit: Duration, mut done: impl AsyncFnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if done().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
-}
-
 /// A fresh database with the server's migrations, connected as the owner (as the relay and consumer are).
 async fn fresh_database() -> PgPool {
     let admin_url = std::env::var("AUREN_DATABASE_URL")
@@ -283,28 +179,6 @@ async fn enqueue(pool: &PgPool, topic: &str, key: &str, payloads: &[Vec<u8>]) {
             .await
             .unwrap();
     }
-}
-
-/// Every message of `topic` from the start, read by a fresh group until `expected` arrived or 20 s of quiet.
-async fn read_topic(brokers: &str, topic: &str, expected: usize) -> Vec<Vec<u8>> {
-    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("broker.address.family", "v4")
-        .set("group.id", format!("check-{}", Uuid::new_v4()))
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    consumer.subscribe(&[topic]).unwrap();
-    let mut out = Vec::new();
-    while out.len() < expected {
-        match tokio::time::timeout(Duration::from_secs(20), consumer.recv()).await {
-            Ok(Ok(message)) => out.push(message.payload().unwrap_or_default().to_vec()),
-            Ok(Err(e)) => panic!("reading {topic}: {e}"),
-            Err(_) => break,
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -365,6 +239,18 @@ async fn the_relay_queues_while_the_broker_is_away_and_drains_when_it_returns() 
         (0, 0, 0),
         "lost, duplicated, unexpected"
     );
+    // Each message names the outbox row it came from, the way consumers recognise a row sent twice.
+    let address = broker.address();
+    let whole = tokio::task::spawn_blocking(move || read_whole_topic(&address, SESSIONS_TOPIC))
+        .await
+        .unwrap();
+    let ids: BTreeSet<i64> = whole.iter().filter_map(|m| m.outbox_id).collect();
+    assert_eq!(
+        (whole.len(), ids.len()),
+        (600, 600),
+        "one distinct outbox id per message"
+    );
+    assert!(whole.iter().all(|m| m.key.as_deref() == Some(user.as_str())));
 }
 
 /// The beats the desktop stored, as pushes put them in the outbox: minute-sized chunks, the first ten each
