@@ -9,6 +9,7 @@ import { MemoryPanel } from "./MemoryPanel";
 import { ConversationActions } from "./ConversationActions";
 import { AnswerChart } from "./AnswerChart";
 import { answerCharts } from "./answerCharts";
+import { isNew, markNew, markSeen } from "./proactive";
 import { applyEvent, formatCost, formatTokens, guardOfSteps, newTurn, SPECIALIST_NAMES, stopTurn, type ChatEvent, type GuardKind, type Step, type TurnView } from "./turn";
 
 /** The latest messages drawn when a conversation opens, and how many more each "Show earlier" adds: a
@@ -43,6 +44,14 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   const earlier = () => (messages()?.length ?? 0) - shown().length;
   const [live, setLive] = createSignal<{ question: string; turn: TurnView; id: number | null } | null>(null);
   const [hits, setHits] = createSignal<SearchHit[] | null>(null);
+  // Conversations a proactive message opened while this view was up, not opened since: marked new.
+  const [fresh, setFresh] = createSignal<ReadonlySet<number>>(new Set());
+  const unwatch = b.watchProactive((notice) => {
+    setFresh((f) => markNew(f, notice));
+    void refetchList();
+  });
+  onCleanup(unwatch);
+  createEffect(on(current, (c) => { if (c !== null) setFresh((f) => markSeen(f, c)); }));
   const [memoryOpen, setMemoryOpen] = createSignal(false);
   let searchInput: HTMLInputElement | undefined;
 
@@ -132,11 +141,13 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
         <Show when={hits()} fallback={
           <ul class="chat-conversations">
             <For each={list() ?? []}>{(c) => (
-              <li classList={{ active: c.id === current() }} data-testid="chat-conversation" data-id={c.id}>
+              <li classList={{ active: c.id === current(), "chat-new": isNew(fresh(), c.id, current()) }} data-testid="chat-conversation" data-id={c.id}
+                data-new={String(isNew(fresh(), c.id, current()))}>
                 <a href={`#/chat/${c.id}`} onClick={(e) => { e.preventDefault(); setCurrent(c.id); setLeaf(null); }}>{c.title}</a>
+                <Show when={isNew(fresh(), c.id, current())}><span class="badge" data-testid="chat-new-badge">New</span></Show>
                 <span class="muted small">{formatCost({ input_tokens: 0, output_tokens: 0, cost_usd: c.cost_usd, estimated: false, model_calls: 0 }, false, false)}</span>
                 <ConversationActions backend={b} id={c.id} title={c.title} renamed={() => void refetchList()}
-                  removed={() => { void refetchList(); if (current() === c.id) setCurrent(null); }} />
+                  removed={() => { void refetchList(); setFresh((f) => markSeen(f, c.id)); if (current() === c.id) setCurrent(null); }} />
               </li>)}
             </For>
           </ul>}>

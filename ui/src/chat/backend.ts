@@ -1,6 +1,7 @@
 // What the chat window needs from the Rust side, as one interface: the real implementation goes through
 // ipc.ts (one typed Channel per turn, cancel as its own command); the view never calls Tauri itself.
 import type { ClaimMark } from "./markdown";
+import type { ProactiveNotice } from "./proactive";
 import type { ChatEvent, Specialist, Step, Usage } from "./turn";
 
 export interface ConversationSummary {
@@ -74,4 +75,6 @@ export interface ChatBackend {
   exportConversation(conversation: number, format: "markdown" | "json"): Promise<string>;
   search(query: string): Promise<SearchHit[]>;
   status(): Promise<ChatStatus>;
+  /** Calls `onNotice` for each proactive message stored from now on; returns the unsubscribe function. */
+  watchProactive(onNotice: (n: ProactiveNotice) => void): () => void;
 }

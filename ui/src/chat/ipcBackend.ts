@@ -1,9 +1,10 @@
 // The chat's backend over the generated commands: one typed Channel per turn, cancel as its own command.
 // Floats arrive as `number | null` (a NaN would be serialised as null); costs default to 0 here.
 import { Channel } from "@tauri-apps/api/core";
-import { call } from "../ipc";
-import type { ChatEventDto, MessageDto, UsageDto } from "../bindings";
+import { call, newChannel } from "../ipc";
+import type { ChatEventDto, MessageDto, ProactiveMessageDto, UsageDto } from "../bindings";
 import type { ChatBackend, StoredMessage } from "./backend";
+import { ProactiveFeed } from "./proactive";
 import type { ChatEvent, Usage } from "./turn";
 
 const usage = (u: UsageDto): Usage => ({ ...u, cost_usd: u.cost_usd ?? 0 });
@@ -19,6 +20,10 @@ export function chatEvent(ev: ChatEventDto): ChatEvent {
 
 const message = (m: MessageDto): StoredMessage => ({ ...m, usage: m.usage ? usage(m.usage) : null });
 const done = (): void => undefined;
+
+/** The app's one proactive-message watch, started by the first chat view that listens. */
+const proactive = new ProactiveFeed((deliver) =>
+  call("watchProactive", newChannel<ProactiveMessageDto>(deliver)).then(done));
 
 export const ipcBackend: ChatBackend = {
   async send(req, onEvent) {
@@ -38,4 +43,5 @@ export const ipcBackend: ChatBackend = {
     const s = await call("chatStatus");
     return { ...s, day_left_usd: s.day_left_usd ?? null, month_left_usd: s.month_left_usd ?? null };
   },
+  watchProactive: (onNotice) => proactive.subscribe(onNotice),
 };
