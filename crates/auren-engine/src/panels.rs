@@ -32,8 +32,7 @@ pub const PANEL_COMPUTATION: &str = "auren-engine session panel: auren-hrv refer
                                      Lipponen-Tarvainen corrected beats per gap-free stretch";
 
 /// The name stored panels are kept under: [`PANEL_COMPUTATION`] with the fingerprint of the computation as
-/// built (settings hash, probe hash). Computed once per process (the probe panels, well under a millisecond
-/// in release).
+/// built (settings hash, probe hash). Computed once per process (the two probe panels).
 pub fn panel_method() -> &'static str {
     static METHOD: OnceLock<String> = OnceLock::new();
     METHOD.get_or_init(|| derive_method(&settings_text(), panel_of))
