@@ -11,6 +11,13 @@
 //!     (c) the same run measures the frame rate through `window.__aurenFps(5000)`, and (e) the time from
 //!     the fake provider having a question to the first frame showing the answer's text, over 5 questions.
 //! (d) package size: `tauri build --bundles deb,rpm -- --profile dist`.
+//!
+//! Two environment variables make the memory work quick to iterate on (the README's figures come from a
+//! full run with neither set):
+//! - `AUREN_BENCH_PROFILE=release` builds and measures the app with the `release` profile instead of
+//!   `dist` (whose fat LTO takes over an hour here); the table's heading names the profile measured.
+//! - `AUREN_BENCH_PARTS=memory` runs only (b, c, e) with the lean webview profile: no cold starts, no run
+//!   with WebKit's defaults, no packages (`all`, the default, runs everything).
 
 use crate::headless::{self, Headless};
 use crate::{cmd, root, system, target_dir, ui};
@@ -24,6 +31,8 @@ use std::time::{Duration, Instant};
 
 /// The Cargo profile the packages are built with (the workspace Cargo.toml says why it is not `release`).
 const PACKAGE_PROFILE: &str = "dist";
+/// The profile `AUREN_BENCH_PROFILE` may choose instead, for iterating on memory.
+const QUICK_PROFILE: &str = "release";
 /// The hidden subcommand that times the starts inside the virtual display.
 pub const COLD_START_COMMAND: &str = "__cold-start";
 const STARTS: usize = 5;
@@ -40,7 +49,50 @@ const GOAL_DEB_MB: f64 = 15.0;
 /// One frame at 60 Hz, from the provider's first byte to the first token on screen.
 const GOAL_TTFT_MS: f64 = 16.0;
 
+/// Which parts of the bench run (`AUREN_BENCH_PARTS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Parts {
+    /// Everything, as the README reports it.
+    All,
+    /// The live session with the lean webview profile only: memory, frame rate, first token.
+    Memory,
+}
+
+/// What this run builds and measures, from `AUREN_BENCH_PROFILE` and `AUREN_BENCH_PARTS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Choice {
+    profile: &'static str,
+    parts: Parts,
+}
+
+impl Choice {
+    fn from_env() -> anyhow::Result<Choice> {
+        let profile = std::env::var("AUREN_BENCH_PROFILE").ok();
+        let parts = std::env::var("AUREN_BENCH_PARTS").ok();
+        Choice::parse(profile.as_deref(), parts.as_deref())
+    }
+
+    fn parse(profile: Option<&str>, parts: Option<&str>) -> anyhow::Result<Choice> {
+        let profile = match profile {
+            None | Some("") | Some(PACKAGE_PROFILE) => PACKAGE_PROFILE,
+            Some(QUICK_PROFILE) => QUICK_PROFILE,
+            Some(other) => {
+                bail!("AUREN_BENCH_PROFILE={other:?}: expected {PACKAGE_PROFILE} or {QUICK_PROFILE}")
+            }
+        };
+        let parts = match parts {
+            None | Some("") | Some("all") => Parts::All,
+            Some("memory") => Parts::Memory,
+            Some(other) => bail!("AUREN_BENCH_PARTS={other:?}: expected all or memory"),
+        };
+        Ok(Choice { profile, parts })
+    }
+}
+
 pub fn run() -> anyhow::Result<()> {
+    let choice = Choice::from_env()?;
+    let profile = choice.profile;
+    let all = choice.parts == Parts::All;
     ui::prepare(&[
         system::BUILD_PACKAGES,
         system::APP_PACKAGES,
@@ -48,35 +100,52 @@ pub fn run() -> anyhow::Result<()> {
     ])?;
     system::ensure_tauri_driver()?;
     ui::build()?;
-    eprintln!("==> building the app as it is packaged (profile {PACKAGE_PROFILE})");
+    eprintln!("==> building the app (profile {profile})");
     cmd::run(cmd::cargo().current_dir(root()).args([
         "build",
         "--locked",
         "--profile",
-        PACKAGE_PROFILE,
+        profile,
         "-p",
         "auren-app",
     ]))?;
-    let app = target_dir().join(PACKAGE_PROFILE).join("auren-app");
+    let app = target_dir().join(profile).join("auren-app");
 
-    eprintln!("==> (a) cold start to first paint: {STARTS} starts of the app under Xvfb");
-    let starts = cold_start(&app);
-    eprintln!(
-        "==> (b, c) memory and frame rate with a live simulated session (1 min at speed 60), WebKit defaults"
-    );
-    let before = live_session(&app, "default");
-    eprintln!("==> (b, c) the same with the lean webview profile");
+    // Each part is None when this run skips it.
+    let starts = all.then(|| {
+        eprintln!("==> (a) cold start to first paint: {STARTS} starts of the app under Xvfb");
+        cold_start(&app)
+    });
+    let before = all.then(|| {
+        eprintln!(
+            "==> (b, c) memory and frame rate with a live simulated session (1 min at speed 60), WebKit defaults"
+        );
+        live_session(&app, "default")
+    });
+    eprintln!("==> (b, c) memory and frame rate with the lean webview profile");
     let live = live_session(&app, "lean");
-    eprintln!("==> (d) package size: tauri build --bundles deb,rpm");
-    let packages = package_sizes();
+    let packages = all.then(|| {
+        eprintln!("==> (d) package size: tauri build --bundles deb,rpm");
+        package_sizes(profile)
+    });
 
-    print_table(&starts, &before, &live, &packages);
-    for (what, failed) in [
-        ("cold start", starts.as_ref().err()),
-        ("live session (WebKit defaults)", before.as_ref().err()),
+    print_table(
+        profile,
+        starts.as_ref(),
+        before.as_ref(),
+        &live,
+        packages.as_ref(),
+    );
+    let failures = [
+        ("cold start", starts.as_ref().and_then(|r| r.as_ref().err())),
+        (
+            "live session (WebKit defaults)",
+            before.as_ref().and_then(|r| r.as_ref().err()),
+        ),
         ("live session", live.as_ref().err()),
-        ("packages", packages.as_ref().err()),
-    ] {
+        ("packages", packages.as_ref().and_then(|r| r.as_ref().err())),
+    ];
+    for (what, failed) in failures {
         if let Some(e) = failed {
             bail!("the {what} measurement failed: {e:#}");
         }
@@ -325,7 +394,7 @@ fn parse_live(json: &str) -> Option<Live> {
 }
 
 /// Sizes in MB of the newest .deb and .rpm that `tauri build` wrote.
-fn package_sizes() -> anyhow::Result<(PathBuf, f64, PathBuf, f64)> {
+fn package_sizes(profile: &str) -> anyhow::Result<(PathBuf, f64, PathBuf, f64)> {
     let tauri = root().join("ui/node_modules/.bin/tauri");
     if !tauri.is_file() {
         bail!(
@@ -338,16 +407,9 @@ fn package_sizes() -> anyhow::Result<(PathBuf, f64, PathBuf, f64)> {
             .current_dir(root())
             .env("TAURI_APP_PATH", "src-tauri")
             .env("TAURI_FRONTEND_PATH", "ui")
-            .args([
-                "build",
-                "--bundles",
-                "deb,rpm",
-                "--",
-                "--profile",
-                PACKAGE_PROFILE,
-            ]),
+            .args(["build", "--bundles", "deb,rpm", "--", "--profile", profile]),
     )?;
-    let bundle = target_dir().join(PACKAGE_PROFILE).join("bundle");
+    let bundle = target_dir().join(profile).join("bundle");
     let (deb, deb_mb) = newest(&bundle.join("deb"), "deb")?;
     let (rpm, rpm_mb) = newest(&bundle.join("rpm"), "rpm")?;
     Ok((deb, deb_mb, rpm, rpm_mb))
@@ -381,21 +443,23 @@ fn verdict(met: bool) -> &'static str {
 }
 
 fn print_table(
-    starts: &anyhow::Result<Vec<Start>>,
-    before: &anyhow::Result<Live>,
+    profile: &str,
+    starts: Option<&anyhow::Result<Vec<Start>>>,
+    before: Option<&anyhow::Result<Live>>,
     live: &anyhow::Result<Live>,
-    packages: &anyhow::Result<(PathBuf, f64, PathBuf, f64)>,
+    packages: Option<&anyhow::Result<(PathBuf, f64, PathBuf, f64)>>,
 ) {
     let row = |what: &str, measured: String, goal: &str, result: &str| {
         println!("  {what:<46} {measured:<30} {goal:<10} {result}");
     };
     println!(
-        "\nDesktop app (profile {PACKAGE_PROFILE}; Xvfb, software rendering, {} cores)\n",
+        "\nDesktop app (profile {profile}; Xvfb, software rendering, {} cores)\n",
         cores()
     );
     row("figure", "measured".into(), "goal", "");
     match starts {
-        Ok(starts) => {
+        None => {}
+        Some(Ok(starts)) => {
             let mut paint: Vec<f64> = starts.iter().map(|s| s.first_paint_ms).collect();
             let mut wall: Vec<f64> = starts.iter().map(|s| s.wall_ms).collect();
             let paint_max = paint.iter().copied().fold(f64::MIN, f64::max);
@@ -414,18 +478,20 @@ fn print_table(
                 "",
             );
         }
-        Err(e) => row(
+        Some(Err(e)) => row(
             "(a) cold start → first paint",
             format!("failed: {e:#}"),
             "< 1 s",
             "MISSED",
         ),
     }
-    for (label, run) in [("WebKit defaults", before), ("lean webview", live)] {
-        print_live(&row, label, run);
+    if let Some(before) = before {
+        print_live(&row, "WebKit defaults", before);
     }
+    print_live(&row, "lean webview", live);
     match packages {
-        Ok((deb, deb_mb, rpm, rpm_mb)) => {
+        None => {}
+        Some(Ok((deb, deb_mb, rpm, rpm_mb))) => {
             row(
                 "(d) .deb size",
                 format!("{deb_mb:.1} MB"),
@@ -435,7 +501,7 @@ fn print_table(
             row("    .rpm size", format!("{rpm_mb:.1} MB"), "", "");
             println!("\n  {}\n  {}", deb.display(), rpm.display());
         }
-        Err(e) => row("(d) .deb size", format!("failed: {e:#}"), "< 15 MB", "MISSED"),
+        Some(Err(e)) => row("(d) .deb size", format!("failed: {e:#}"), "< 15 MB", "MISSED"),
     }
     println!();
 }
@@ -517,6 +583,27 @@ mod tests {
         ];
         for (line, want) in cases {
             assert_eq!(parse_first_paint(line), want, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn the_profile_and_parts_come_from_the_environment() {
+        let cases = [
+            ((None, None), Some((PACKAGE_PROFILE, Parts::All))),
+            ((Some(""), Some("")), Some((PACKAGE_PROFILE, Parts::All))),
+            ((Some("dist"), Some("all")), Some((PACKAGE_PROFILE, Parts::All))),
+            ((Some("release"), None), Some((QUICK_PROFILE, Parts::All))),
+            (
+                (Some("release"), Some("memory")),
+                Some((QUICK_PROFILE, Parts::Memory)),
+            ),
+            ((None, Some("memory")), Some((PACKAGE_PROFILE, Parts::Memory))),
+            ((Some("debug"), None), None),
+            ((None, Some("cold")), None),
+        ];
+        for ((profile, parts), want) in cases {
+            let got = Choice::parse(profile, parts).ok().map(|c| (c.profile, c.parts));
+            assert_eq!(got, want, "{profile:?} {parts:?}");
         }
     }
 
