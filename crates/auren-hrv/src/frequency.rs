@@ -13,7 +13,7 @@ pub mod spline;
 pub mod welch;
 
 use crate::metric::{Absent, Metric, check_rr, finite};
-use crate::settings::{Detrend, SpectralSettings, SpectrumGrid};
+use crate::settings::{BandIntegration, Detrend, SpectralSettings, SpectrumGrid};
 
 /// The uniform resampling rate of the Welch path (Hz).
 pub const RESAMPLE_HZ: f64 = 4.0;
@@ -137,6 +137,28 @@ impl Psd {
             }
         }
         peak.map(|(k, _)| (power * self.df, self.frequency(k)))
+    }
+
+    /// [`Psd::band`] with the power integrated as `integration` says; the peak is the same. The
+    /// trapezoid runs over the bins with `lo ≤ f ≤ hi` (a bin within a millionth of a bin of an edge
+    /// counts as on it, so `k·df` rounding does not drop the edge bin).
+    pub fn band_with(&self, band: Band, integration: BandIntegration) -> Option<(f64, f64)> {
+        let (power, peak) = self.band(band)?;
+        match integration {
+            BandIntegration::BinSum => Some((power, peak)),
+            BandIntegration::Trapezoid => {
+                let eps = 1e-6 * self.df;
+                let inside: Vec<f64> = (0..self.density.len())
+                    .filter(|&k| {
+                        let f = self.frequency(k);
+                        f >= band.lo - eps && f <= band.hi + eps
+                    })
+                    .map(|k| self.density[k])
+                    .collect();
+                let trapezoid: f64 = inside.windows(2).map(|w| 0.5 * (w[0] + w[1])).sum();
+                Some((trapezoid * self.df, peak))
+            }
+        }
     }
 }
 
@@ -331,7 +353,8 @@ pub(crate) fn spectral_checked(rr: &[f64], settings: &SpectralSettings) -> Spect
     let psd = match settings.method {
         SpectrumMethod::Welch => resample_then(&t, rr, settings.detrend).and_then(|x| {
             let nperseg = x.len().min(segment_samples(settings));
-            welch::welch_padded(&x, RESAMPLE_HZ, nperseg, fft_points(nperseg, settings.grid))
+            let nfft = fft_points(nperseg, settings.grid);
+            welch::welch_with(&x, RESAMPLE_HZ, nperseg, nfft, settings.welch_mean)
         }),
         SpectrumMethod::LombScargle => lomb_from(&t, rr, span, settings),
     };
@@ -384,7 +407,7 @@ fn reduce(psd: &Psd, span: f64, settings: &SpectralSettings) -> Spectral {
         if span < f64::from(b.min_span_s) {
             return Err(too_short(b, span));
         }
-        psd.band(b)
+        psd.band_with(b, settings.band_integration)
             .ok_or(Absent::Undefined("no spectral bin falls inside the band"))
     };
     let (vlf, lf, hf) = (band(settings.vlf), band(settings.lf), band(settings.hf));

@@ -18,7 +18,8 @@
 //!   guide's text.
 //! - The Kubios 3.1 report quoted in issue #10 ("Parameters" block): DFA ranges 4–12 and 13–64 beats.
 //! - Five Kubios HRV Premium 3.1.0 reports with their RR data (pyHRV's test data, `tests/data/kubios`):
-//!   mean HR from mean RR, the triangular index and SD2 from the Poincaré pairs, each to 10⁻⁷.
+//!   mean HR from mean RR, the triangular index and SD2 from the Poincaré pairs, each to the
+//!   report's printed decimals.
 
 use crate::frequency::{Band, HF, LF, SpectrumMethod, VLF};
 use crate::nonlinear::dfa::{self, Scales};
@@ -40,6 +41,28 @@ pub enum SpectrumGrid {
     /// At least this many points per Hz: the FFT is zero-padded to `fs · n` points when the segment is
     /// shorter (Kubios: 300 points/Hz, so `df = 1/300 Hz`). AR spectra are evaluated on the same grid.
     PointsPerHz(u32),
+}
+
+/// Which mean the Welch estimate removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WelchMean {
+    /// Each segment loses its own mean before the window (scipy's `detrend="constant"`; the
+    /// reference pipeline).
+    PerSegment,
+    /// The series loses its mean once and segments are windowed as they are (MATLAB `pwelch`):
+    /// what Kubios does. Its reports' 0 Hz PSD bin matches this to 0.05 % and not the per-segment
+    /// form (110 107 vs 110 051 and 10 615 ms²/Hz on `nsr_60min.rr` without detrending).
+    WholeSeries,
+}
+
+/// How a band's power is integrated from the PSD bins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BandIntegration {
+    /// The sum of the bins with `lo ≤ f < hi`, times the bin width (the reference pipeline).
+    BinSum,
+    /// The trapezoidal rule over the bins with `lo ≤ f ≤ hi` (MATLAB `trapz`): what Kubios does.
+    /// Its reports' band powers equal the trapezoid over their own PSD tables to 0.1 %.
+    Trapezoid,
 }
 
 /// How mean HR is computed.
@@ -103,6 +126,8 @@ pub struct SpectralSettings {
     /// Welch segment width in seconds (50 % overlap); shorter recordings use one whole segment.
     pub window_s: f64,
     pub grid: SpectrumGrid,
+    pub welch_mean: WelchMean,
+    pub band_integration: BandIntegration,
     pub vlf: Band,
     pub lf: Band,
     pub hf: Band,
@@ -116,6 +141,8 @@ impl SpectralSettings {
         detrend: Detrend::SmoothnessPriors { lambda: 500.0 },
         window_s: 256.0,
         grid: SpectrumGrid::SegmentBins,
+        welch_mean: WelchMean::PerSegment,
+        band_integration: BandIntegration::BinSum,
         vlf: VLF,
         lf: LF,
         hf: HF,
@@ -179,7 +206,8 @@ impl Settings {
     ///
     /// Spectrum: smoothness priors λ = 500 (Kubios's default detrending), 300 s Welch window with
     /// 50 % overlap and 300 points/Hz (so one 300 s window has exactly the 1/300 Hz grid), VLF from
-    /// 0 Hz as Kubios's band table has it; AR spectrum of order 16. DFA 4–12 / 13–64 beats as in the
+    /// 0 Hz as Kubios's band table has it, the series' mean removed once rather than each segment's,
+    /// band powers by the trapezoidal rule; AR spectrum of order 16. DFA 4–12 / 13–64 beats as in the
     /// issue's Kubios 3.1 report. Mean HR = 60000 / mean RR, min/max HR from a 5-beat moving average,
     /// the stress index as Kubios shows it, SD2 from the Poincaré pairs.
     pub fn kubios() -> Settings {
@@ -190,6 +218,8 @@ impl Settings {
                 detrend: Detrend::SmoothnessPriors { lambda: 500.0 },
                 window_s: 300.0,
                 grid: SpectrumGrid::PointsPerHz(300),
+                welch_mean: WelchMean::WholeSeries,
+                band_integration: BandIntegration::Trapezoid,
                 vlf: Band { lo: 0.0, ..VLF },
                 lf: LF,
                 hf: HF,
@@ -232,6 +262,20 @@ impl Settings {
             SpectrumGrid::SegmentBins => Setting::new("points_per_hz", Name("segment_bins")),
             SpectrumGrid::PointsPerHz(n) => Setting::new("points_per_hz", Number(f64::from(n))),
         });
+        out.push(Setting::new(
+            "welch_mean_removed",
+            Name(match s.welch_mean {
+                WelchMean::PerSegment => "per_segment",
+                WelchMean::WholeSeries => "whole_series",
+            }),
+        ));
+        out.push(Setting::new(
+            "band_integration",
+            Name(match s.band_integration {
+                BandIntegration::BinSum => "bin_sum",
+                BandIntegration::Trapezoid => "trapezoid",
+            }),
+        ));
         for (key, band) in [("vlf_band_hz", s.vlf), ("lf_band_hz", s.lf), ("hf_band_hz", s.hf)] {
             out.push(Setting::new(key, SettingValue::Band(band.lo, band.hi)));
         }

@@ -601,6 +601,8 @@ fn a_kubios_report_is_reproduced_from_its_parameters_block() {
         ],
     );
     assert_eq!(got["settings"]["poincare_sd2"], "sd_of_pair_sums");
+    assert_eq!(got["settings"]["welch_mean_removed"], "whole_series");
+    assert_eq!(got["settings"]["band_integration"], "trapezoid");
     let cases = [
         ("mean_hr_bpm", 78.0804, 5e-5),
         ("max_hr_bpm", 106.7616, 5e-5),
@@ -610,6 +612,10 @@ fn a_kubios_report_is_reproduced_from_its_parameters_block() {
         ("sd2_ms", 112.849357, 5e-6),
         ("lf_peak_hz", 0.04, 5e-7),
         ("hf_peak_hz", 0.16, 5e-7),
+        // Spectral powers within 0.3 % (Kubios's interpolation details are not published).
+        ("vlf_ms2", 2725.9687, 8.0),
+        ("lf_ms2", 2776.5983, 8.0),
+        ("hf_ms2", 1606.912, 5.0),
     ];
     for (key, kubios, bound) in cases {
         let have = got["metrics"][key].as_f64().unwrap();

@@ -6,6 +6,7 @@ use realfft::num_complex::Complex;
 
 use super::Psd;
 use crate::metric::Absent;
+use crate::settings::WelchMean;
 
 /// One-sided PSD of `x` sampled at `fs` Hz: segments of `nperseg` samples with 50 % overlap, each
 /// segment's mean removed before the periodic Hann window, density scaling `1/(fs·Σw²)`, every bin
@@ -17,6 +18,12 @@ pub fn welch(x: &[f64], fs: f64, nperseg: usize) -> Result<Psd, Absent> {
 /// [`welch`] with each windowed segment zero-padded to `nfft ≥ nperseg` points, as scipy's `nfft`
 /// argument does: the same power on a finer grid `df = fs / nfft` (Kubios's "points per Hz").
 pub fn welch_padded(x: &[f64], fs: f64, nperseg: usize, nfft: usize) -> Result<Psd, Absent> {
+    welch_with(x, fs, nperseg, nfft, WelchMean::PerSegment)
+}
+
+/// [`welch_padded`] with the mean removed as `mean` says: each segment's (scipy), or the whole
+/// series' once before segmenting (MATLAB `pwelch`, Kubios).
+pub fn welch_with(x: &[f64], fs: f64, nperseg: usize, nfft: usize, mean: WelchMean) -> Result<Psd, Absent> {
     if nperseg < 2 || x.len() < nperseg {
         return Err(Absent::TooFewBeats {
             needed: nperseg.max(2),
@@ -36,11 +43,15 @@ pub fn welch_padded(x: &[f64], fs: f64, nperseg: usize, nfft: usize) -> Result<P
     let mut spectrum = fft.make_output_vec();
     let mut scratch = fft.make_scratch_vec();
     let mut density = vec![0.0; spectrum.len()];
+    let whole_mean = x.iter().sum::<f64>() / x.len() as f64;
     for seg in 0..n_seg {
         let part = &x[seg * step..seg * step + nperseg];
-        let mean = part.iter().sum::<f64>() / nperseg as f64;
+        let offset = match mean {
+            WelchMean::PerSegment => part.iter().sum::<f64>() / nperseg as f64,
+            WelchMean::WholeSeries => whole_mean,
+        };
         for ((dst, &v), &w) in input.iter_mut().zip(part).zip(&window) {
-            *dst = (v - mean) * w;
+            *dst = (v - offset) * w;
         }
         // The FFT uses its input as scratch, so the padding is rewritten for every segment.
         input[nperseg..].fill(0.0);

@@ -12,8 +12,8 @@ use auren_hrv::autonomic::{
     STRESS_INDEX_SQRT,
 };
 use auren_hrv::frequency::ar::{ar_psd, burg};
-use auren_hrv::frequency::welch::{welch, welch_padded};
-use auren_hrv::frequency::{self, SpectrumMethod};
+use auren_hrv::frequency::welch::{welch, welch_padded, welch_with};
+use auren_hrv::frequency::{self, Band, Psd, SpectrumMethod};
 use auren_hrv::geometric::{stress_index, stress_index_kubios};
 use auren_hrv::nonlinear::apen::{approximate_entropy, approximate_entropy_with_tolerance};
 use auren_hrv::nonlinear::dfa::{Scales, dfa_alpha};
@@ -21,7 +21,8 @@ use auren_hrv::nonlinear::sampen::{template_match_counts, template_match_counts_
 use auren_hrv::nonlinear::sd2_of_pair_sums;
 use auren_hrv::panel::{COSTLY_KEYS, KEYS, PanelOptions, analyze, analyze_with};
 use auren_hrv::settings::{
-    CostlyMetrics, Detrend, HrExtremes, MeanHr, Preset, SettingValue, Settings, SpectrumGrid, StressIndex,
+    BandIntegration, CostlyMetrics, Detrend, HrExtremes, MeanHr, Preset, SettingValue, Settings,
+    SpectrumGrid, StressIndex, WelchMean,
 };
 use auren_hrv::time_domain::{hr_extremes_moving_average, mean_hr_from_mean_rr};
 use proptest::prelude::*;
@@ -132,6 +133,45 @@ fn kubios_sd2_is_the_sd_of_the_pair_sums() {
         sd2_of_pair_sums(&rr[..2]),
         Err(Absent::TooFewBeats { needed: 3, got: 2 })
     );
+}
+
+#[test]
+fn kubios_band_power_is_the_trapezoid_over_the_closed_band() {
+    // Bins 0, 0.1, 0.2, 0.3, 0.4 Hz with density 1…5: the band 0.1–0.3 Hz is, by the trapezoid
+    // over 0.1, 0.2 and 0.3 Hz, 0.1·((2 + 3)/2 + (3 + 4)/2) = 0.6; by the reference's bin sum over
+    // 0.1 ≤ f < 0.3, 0.1·(2 + 3) = 0.5. The peak is the same either way.
+    let psd = Psd {
+        df: 0.1,
+        density: vec![1.0, 2.0, 3.0, 4.0, 5.0],
+    };
+    let band = Band {
+        lo: 0.1,
+        hi: 0.3,
+        min_span_s: 0,
+    };
+    let (trapezoid, peak) = psd.band_with(band, BandIntegration::Trapezoid).unwrap();
+    assert!(close(trapezoid, 0.6, 1e-12), "{trapezoid}");
+    let (sum, sum_peak) = psd.band_with(band, BandIntegration::BinSum).unwrap();
+    assert!(close(sum, 0.5, 1e-12), "{sum}");
+    assert_eq!(peak, sum_peak);
+}
+
+#[test]
+fn kubios_welch_removes_the_series_mean_once() {
+    // 1,1,1,1,3,3,3,3 in segments of 4 with 50 % overlap: [1,1,1,1], [1,1,3,3], [3,3,3,3]. The
+    // periodic Hann window is 0, ½, 1, ½ (Σw² = 1.5). Without each segment's mean only the middle
+    // one keeps a DC term, Σ(x − 2)·w = 1, so the 0 Hz density is (1/1.5)/3 = 2/9. Without the
+    // series' mean (2) the three give −2, 1 and 2: (4 + 1 + 4)/1.5/3 = 2.
+    let x = [1.0, 1.0, 1.0, 1.0, 3.0, 3.0, 3.0, 3.0];
+    let per_segment = welch_with(&x, 1.0, 4, 4, WelchMean::PerSegment).unwrap();
+    let whole = welch_with(&x, 1.0, 4, 4, WelchMean::WholeSeries).unwrap();
+    assert!(
+        close(per_segment.density[0], 2.0 / 9.0, 1e-12),
+        "{:?}",
+        per_segment.density
+    );
+    assert!(close(whole.density[0], 2.0, 1e-12), "{:?}", whole.density);
+    assert_eq!(per_segment, welch(&x, 1.0, 4).unwrap());
 }
 
 #[test]
