@@ -70,6 +70,7 @@ pub struct ConsumerHandle {
 struct Shared {
     status: Mutex<ComponentStatus>,
     chunks: AtomicU64,
+    resent: AtomicU64,
     alerts: AtomicU64,
     open_sessions: AtomicUsize,
 }
@@ -89,6 +90,11 @@ impl ConsumerHandle {
     /// Beat chunks processed since start (duplicates included).
     pub fn chunks(&self) -> u64 {
         self.shared.chunks.load(Ordering::Relaxed)
+    }
+
+    /// Messages skipped whole since start because their outbox id came again (a row the relay re-sent).
+    pub fn resent(&self) -> u64 {
+        self.shared.resent.load(Ordering::Relaxed)
     }
 
     /// Alerts newly inserted since start (re-found ones excluded).
@@ -142,6 +148,7 @@ impl AlertConsumer {
         let shared = Arc::new(Shared {
             status: Mutex::new(ComponentStatus::Up),
             chunks: AtomicU64::new(0),
+            resent: AtomicU64::new(0),
             alerts: AtomicU64::new(0),
             open_sessions: AtomicUsize::new(0),
         });
@@ -253,6 +260,7 @@ impl State {
             metrics::histogram!("auren_consumer_lag_seconds").record((unix_now_ms() - lag) as f64 / 1000.0);
         }
         if outbox_id(message).is_some_and(|id| !self.recent.first_time(id)) {
+            self.shared.resent.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("auren_consumer_skipped_total", "why" => "resent").increment(1);
         } else {
             match message.payload().map(read_beats) {

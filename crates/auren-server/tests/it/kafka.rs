@@ -411,6 +411,106 @@ async fn the_consumer_writes_the_desktop_alerts_once_and_a_replay_adds_none() {
     replay.join().await;
 }
 
+/// Beats of 800 ms for `minutes` minutes (60 per minute chunk).
+fn steady_beats(minutes: usize) -> Vec<auren_protocol::change::Beat> {
+    (0..minutes * 60)
+        .map(|i| auren_protocol::change::Beat {
+            t_ms: i as f64 * 800.0,
+            rr_ms: 800.0,
+            artifact: None,
+        })
+        .collect()
+}
+
+/// A row the relay sent twice (killed after the broker's acknowledgement, before its `DELETE`) comes back
+/// with the same outbox id after the device's next session began: the consumer skips it whole. Fed again,
+/// it would end the current session early and restart the old one from its middle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consumer_skips_a_row_the_relay_sent_twice() {
+    use auren_server::kafka::OUTBOX_ID_HEADER;
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+
+    let Some(binary) = broker_binary() else { return };
+    let broker = PrivateBroker::start(binary).await;
+    let pool = fresh_database().await;
+    let config = KafkaConfig::new(broker.address());
+    ensure_topics(&config).await.unwrap();
+    let user = Uuid::new_v4();
+    sqlx::query("INSERT INTO users (id, email, password_hash) VALUES ($1, $2, 'not a hash')")
+        .bind(user)
+        .bind(format!("{}@example.invalid", user.simple()))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let device = Uuid::new_v4();
+    let started_at_ms = 1_764_800_000_000_i64;
+    let (first, _) = beat_messages(user, device, "device:1", started_at_ms, &steady_beats(10));
+    let (second, _) = beat_messages(
+        user,
+        device,
+        "device:2",
+        started_at_ms + 3_600_000,
+        &steady_beats(10),
+    );
+    assert_eq!((first.len(), second.len()), (10, 10), "one chunk per message");
+    // Outbox ids 1–10 and 11–20, with row 10 sent again in the middle of the second session.
+    let mut sends: Vec<(i64, &[u8])> = Vec::new();
+    sends.extend(
+        first
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (i as i64 + 1, m.as_slice())),
+    );
+    sends.extend(
+        second[..5]
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (i as i64 + 11, m.as_slice())),
+    );
+    sends.push((10, first[9].as_slice()));
+    sends.extend(
+        second[5..]
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (i as i64 + 16, m.as_slice())),
+    );
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", broker.address())
+        .set("broker.address.family", "v4")
+        .create()
+        .unwrap();
+    let key = user.to_string();
+    for (id, payload) in sends {
+        let id = id.to_string();
+        let headers = OwnedHeaders::new().insert(Header {
+            key: OUTBOX_ID_HEADER,
+            value: Some(id.as_str()),
+        });
+        let record = FutureRecord::to(BEATS_TOPIC)
+            .key(&key)
+            .payload(payload)
+            .headers(headers);
+        producer.send(record, Duration::from_secs(10)).await.unwrap();
+    }
+
+    let shutdown = CancellationToken::new();
+    let wake = Wake::start(None, shutdown.clone());
+    let consumer = AlertConsumer::spawn(pool.clone(), &config, rules(), wake, shutdown.clone()).unwrap();
+    let all_in = eventually(Duration::from_secs(60), async || {
+        consumer.resent() == 1 && consumer.chunks() == 20
+    })
+    .await;
+    assert!(
+        all_in,
+        "20 chunks fed and the re-sent row skipped: {} chunks, {} skipped",
+        consumer.chunks(),
+        consumer.resent()
+    );
+    shutdown.cancel();
+    consumer.join().await;
+}
+
 /// Mornings around lnRMSSD `ln` with a resting HR of `resting_hr`, the 59 days before `day`: a normal range
 /// the recording stays below, so `cns_fatigue` (which needs it) has something to fire on.
 async fn seed_mornings(store: &auren_store::Store, day: i64, ln: f64, resting_hr: f64) {
