@@ -20,14 +20,17 @@ const EMAIL: &str = "ada@example.org";
 /// Two desktops signed in to one account on `server`: A created it, B logged in.
 async fn pair(server: &TestServer, a_dir: &Path, b_dir: &Path) -> (Desktop, Desktop) {
     let a = desktop(a_dir).await;
-    let mode = [SignInModeDto::CreateAccount, SignInModeDto::Login];
-    a.sync_sign_in(form(mode[0], &server.base, EMAIL, PASSWORD, "laptop"))
-        .await
-        .unwrap();
+    let create = form(
+        SignInModeDto::CreateAccount,
+        &server.base,
+        EMAIL,
+        PASSWORD,
+        "laptop",
+    );
+    a.sync_sign_in(create).await.unwrap();
     let b = desktop(b_dir).await;
-    b.sync_sign_in(form(mode[1], &server.base, EMAIL, PASSWORD, "desk"))
-        .await
-        .unwrap();
+    let login = form(SignInModeDto::Login, &server.base, EMAIL, PASSWORD, "desk");
+    b.sync_sign_in(login).await.unwrap();
     (a, b)
 }
 
