@@ -202,6 +202,11 @@ async fn a_bad_pulled_value_is_refused_with_the_edits_sentence_and_kept() {
     );
     assert_eq!((refused[1].0, refused[1].1), (PersonSetting::Theme, "\"neon\""));
     assert!(refused[1].2.contains("not a value"), "{}", refused[1].2);
+    let detail = b.sync_status().await.unwrap().detail;
+    assert!(
+        detail.contains("Not used from another device: setting max HR: 300 bpm is outside 100–240 bpm."),
+        "the chip's hover says so: {detail}"
+    );
     let kept = fields(dir_b.path()).await;
     assert_eq!(
         (kept["max_hr"].0.as_str(), kept["theme"].0.as_str()),
