@@ -1,6 +1,7 @@
 //! The main journey: a fatigued simulated session fires `cns_fatigue` against the seeded normal
 //! range, its evidence is shown, the session is saved, found in History with its panel, and exported as a
-//! PNG report that is a real image; the neuroscientist has written exactly one message per CNS-fatigue alert.
+//! PNG report that is a real image; the neuroscientist has written exactly one message per CNS-fatigue alert,
+//! and it appears in the open chat's list, marked new, when the session ends (stopped while the chat is open).
 
 use anyhow::Context;
 use auren_e2e::{AppFolders, Rig, first_number, fixtures, png_header, testid};
@@ -103,15 +104,32 @@ pub async fn fatigued_session_alerts_then_is_saved_listed_and_exported() -> anyh
     })
     .await?;
 
+    // The chat is open while the session ends, as when a model's message lands in the background: the
+    // coach's conversation must appear in the list, marked new, without the list being loaded again.
+    rig.step("chat-open-while-recording", async {
+        rig.click("nav-chat").await?;
+        rig.find("chat").await.map(|_| ())
+    })
+    .await?;
+
     let saved_id = rig
-        .step("stop-session", async {
-            rig.click("stop-session").await?;
-            let saved = rig.text("session-saved").await?;
-            first_number(&saved)
-                .map(|id| id as i64)
-                .ok_or_else(|| anyhow::anyhow!("session-saved names no session id: {saved:?}"))
+        .step("stop-session-while-chatting", async {
+            let summary = rig.invoke("stop_live", serde_json::json!({})).await?;
+            summary["id"]
+                .as_i64()
+                .ok_or_else(|| anyhow::anyhow!("stop_live named no session: {summary}"))
         })
         .await?;
+
+    rig.step("coach-message-appears-marked-new", async {
+        let new_css = format!("{}[data-new=\"true\"]", testid("chat-conversation"));
+        rig.poll("a conversation marked new", auren_e2e::DEFAULT_WAIT, || async {
+            Ok(rig.find_all(&new_css).await?.into_iter().next())
+        })
+        .await?;
+        rig.find("chat-new-badge").await.map(|_| ())
+    })
+    .await?;
 
     // Proactive, not pushy: the neuroscientist wrote exactly one message per CNS-fatigue alert of the session,
     // in a conversation of its own, without a model.
@@ -153,6 +171,20 @@ pub async fn fatigued_session_alerts_then_is_saved_listed_and_exported() -> anyh
             .await?
             .click()
             .await?;
+        let opened = format!("{}.active", testid("chat-conversation"));
+        rig.poll(
+            "the opened conversation no longer new",
+            auren_e2e::DEFAULT_WAIT,
+            || async {
+                for c in rig.find_all(&opened).await? {
+                    if c.attr("data-new").await?.as_deref() == Some("false") {
+                        return Ok(Some(()));
+                    }
+                }
+                Ok(None)
+            },
+        )
+        .await?;
         let badge = rig.find("specialist-badge").await?;
         anyhow::ensure!(
             badge.attr("data-specialist").await?.as_deref() == Some("neuroscientist"),
