@@ -7,7 +7,7 @@
 //!
 //! Two things keep the common cases cheap. A pull of one's own data first compares the cursor with the
 //! user's version in one round trip to PostgreSQL (an implicit transaction), and only opens the snapshot
-//! when there is something to read. And pulls asking the same thing at once share one read and one encoded
+//! when there is something to read, reading up to that version (not reading it again in the snapshot). And pulls asking the same thing at once share one read and one encoded
 //! answer ([`PullFlights`]): a push wakes every parked device of its account together (50 long polls of one
 //! account are 50 identical reads otherwise).
 
@@ -236,9 +236,15 @@ async fn read_changes(state: &SharedState, key: PullKey) -> Result<PullResponse,
         more: false,
     };
     // Most pulls find nothing new: say so without a snapshot (a coach's pull checks its grant first).
-    if target == me && own_version(&state.pools.app, me).await? <= cursor {
-        return Ok(nothing);
-    }
+    let own = if target == me {
+        let version = own_version(&state.pools.app, me).await?;
+        if version <= cursor {
+            return Ok(nothing);
+        }
+        Some(version)
+    } else {
+        None
+    };
     let mut tx = begin_as_with(&state.pools.app, me, Isolation::Snapshot).await?;
     if target != me {
         let granted: Option<i32> = sqlx::query_scalar(
@@ -252,15 +258,23 @@ async fn read_changes(state: &SharedState, key: PullKey) -> Result<PullResponse,
             return Err(ApiError::Forbidden("this athlete has not granted you access"));
         }
     }
-    let current: i64 = sqlx::query_scalar("SELECT version FROM user_versions WHERE user_id = $1")
-        .bind(target)
-        .fetch_optional(&mut *tx)
-        .await?
-        .unwrap_or(0);
-    if current <= cursor {
-        tx.commit().await?;
-        return Ok(nothing);
-    }
+    let current = match own {
+        // Every row at or below a version once read is committed, so this later snapshot sees them all; rows
+        // of versions above it (pushed since) are left to the next pull. This saves reading it again.
+        Some(version) => version,
+        None => {
+            let current: i64 = sqlx::query_scalar("SELECT version FROM user_versions WHERE user_id = $1")
+                .bind(target)
+                .fetch_optional(&mut *tx)
+                .await?
+                .unwrap_or(0);
+            if current <= cursor {
+                tx.commit().await?;
+                return Ok(nothing);
+            }
+            current
+        }
+    };
     let cut = cutoff(&mut tx, target, cursor, current, limit).await?;
     let mut changes = Vec::new();
     // Only the tables the cutoff saw rows in: a wake-up's pull usually finds one or two of the five.
