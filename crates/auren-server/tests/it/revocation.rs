@@ -73,3 +73,25 @@ async fn a_revocation_sent_while_the_subscription_was_cut_is_not_missed() {
         other => panic!("process two still accepts the removed phone: {other:?}"),
     }
 }
+
+/// The PING that finds a dead subscription must not take a healthy one for dead: over two heartbeats the
+/// subscription stays the first one (a restart would forget every cached "live" answer each time).
+#[tokio::test]
+async fn a_healthy_subscription_survives_its_heartbeats() {
+    let redis = PrivateRedis::start(free_port());
+    let link = RedisLink::new(&redis.url()).unwrap();
+    assert!(eventually(Duration::from_secs(10), async || link.ping().await.is_ok()).await);
+    let shutdown = CancellationToken::new();
+    let _stop = shutdown.clone().drop_guard();
+    let revocations = Revocations::start(Some(link), shutdown);
+    assert!(eventually(Duration::from_secs(10), async || revocations.shared()).await);
+    assert_eq!(revocations.subscriptions(), 1);
+    // Time passing is what is tested here: two heartbeats and a little more.
+    tokio::time::sleep(auren_server::auth::revocation::HEARTBEAT * 2 + Duration::from_secs(1)).await;
+    assert!(revocations.shared());
+    assert_eq!(
+        revocations.subscriptions(),
+        1,
+        "no heartbeat restarted the subscription"
+    );
+}
