@@ -1,7 +1,8 @@
 //! A revocation sent while another process' subscription was cut is not missed by it. Pub/sub delivers at
 //! most once, to whoever is subscribed at that instant: the process whose connection Redis has just dropped
 //! hears nothing. It must not go on trusting what it cached as "live" for the next 30 s — when its
-//! subscription is back, it asks PostgreSQL again.
+//! subscription is back, it asks PostgreSQL again. And a subscription that stops answering without closing
+//! is found by the heartbeat PING, while a healthy one is left alone.
 
 use std::time::Duration;
 
@@ -93,5 +94,41 @@ async fn a_healthy_subscription_survives_its_heartbeats() {
         revocations.subscriptions(),
         1,
         "no heartbeat restarted the subscription"
+    );
+}
+
+/// A subscription that stops answering without closing (here Redis pauses every client, as a half-open
+/// connection would look) is found by the heartbeat and started again, forgetting the cached "live" answers;
+/// without the PING it would be trusted as long as the connection stayed open.
+#[tokio::test]
+async fn a_subscription_that_stops_answering_is_started_again() {
+    let redis = PrivateRedis::start(free_port());
+    let link = RedisLink::new(&redis.url()).unwrap();
+    assert!(eventually(Duration::from_secs(10), async || link.ping().await.is_ok()).await);
+    let shutdown = CancellationToken::new();
+    let _stop = shutdown.clone().drop_guard();
+    let revocations = Revocations::start(Some(link), shutdown);
+    assert!(eventually(Duration::from_secs(10), async || revocations.shared()).await);
+    assert_eq!(revocations.subscriptions(), 1);
+    let heartbeat = auren_server::auth::revocation::HEARTBEAT;
+    let mut admin = ::redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let paused: String = ::redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg((heartbeat + Duration::from_secs(2)).as_millis().to_string())
+        .arg("ALL")
+        .query(&mut admin)
+        .unwrap();
+    assert_eq!(paused, "OK");
+    let restarted = eventually(heartbeat * 4, async || {
+        revocations.subscriptions() >= 2 && revocations.shared()
+    })
+    .await;
+    assert!(
+        restarted,
+        "the silent subscription was started again ({} subscriptions)",
+        revocations.subscriptions()
     );
 }
