@@ -1,6 +1,6 @@
 //! `auren sync` against the real `auren-server`, started in-process on the real PostgreSQL (127.0.0.1:5432,
 //! a fresh database): a session recorded on another device arrives without a panel (derived data is not
-//! synced), and the round that pulled it stores it, saying how many.
+//! synced), and the round that pulled it stores it, saying how many — in one round and in `--watch`.
 
 use auren_cep::{Baselines, DEFAULT_RULES, compile};
 use auren_engine::import::{ImportConfig, import_recording};
@@ -122,4 +122,67 @@ async fn a_sync_that_pulls_a_session_stores_its_panel_and_says_so() {
     // A round that pulls nothing leaves the panels alone and says nothing of them.
     let again = ok(auren_with_input(dir.path(), args(&["sync", "--db", &b_db]), "").await);
     assert!(!stdout(&again).contains("session panel"), "{}", stdout(&again));
+
+    // `--watch` does the same after its rounds: A sends a second session, B's watch pulls it and says so.
+    let config = ImportConfig::new(
+        1_763_790_000_000,
+        compile(DEFAULT_RULES).unwrap(),
+        Baselines::new(),
+    );
+    import_recording(&a.store, Path::new(NSR), config).await.unwrap();
+    a.client.sync_once().await.unwrap();
+    let said = watch_until_panels(dir.path(), &b_db).await;
+    assert!(said.ends_with("Stored 1 session panel."), "{said}");
+    let store = Store::open(Path::new(&b_db)).await.unwrap();
+    assert_eq!(store.sessions(10, 0).await.unwrap().len(), 2);
+    assert!(
+        store
+            .sessions_needing_panel(panel_method())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.close().await;
+}
+
+/// Runs `auren sync --watch --db DB` until it prints a line about session panels (returned), then stops
+/// it as Ctrl-C does and checks that it exits cleanly.
+async fn watch_until_panels(dir: &Path, db: &str) -> String {
+    let mut child = command(dir)
+        .args(["sync", "--watch", "--db", db])
+        .env("AUREN_SYNC_TOKENS", "file")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the auren binary runs");
+    let out = child.stdout.take().expect("piped stdout");
+    let reading = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(out));
+        let mut seen = Vec::new();
+        for line in lines.by_ref() {
+            let line = line.expect("a line of output");
+            if line.contains("session panel") {
+                return Ok(line);
+            }
+            seen.push(line);
+        }
+        Err(seen)
+    });
+    let line = tokio::time::timeout(std::time::Duration::from_secs(60), reading).await;
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(interrupted.success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("wait task")
+        .expect("the watch ends");
+    assert!(status.success(), "{status}");
+    match line {
+        Ok(Ok(Ok(line))) => line,
+        Ok(Ok(Err(seen))) => panic!("the watch ended without a panel line: {seen:?}"),
+        Ok(Err(error)) => panic!("reading the watch's output failed: {error}"),
+        Err(_) => panic!("no panel line within 60 s"),
+    }
 }
