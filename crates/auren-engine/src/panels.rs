@@ -272,7 +272,7 @@ mod tests {
     use auren_hrv::panel::PanelOptions;
     use auren_store::{BeatRow, GapRow};
 
-    use super::{derive_method, panel_of, panel_with, settings_text};
+    use super::{derive_method, panel_of, panel_with, probe_beats, settings_text, short_probe_beats};
 
     type Values = (usize, Vec<(String, Option<f64>)>);
 
@@ -311,6 +311,22 @@ mod tests {
     fn counts_differently(beats: &[BeatRow], gaps: &[GapRow]) -> Values {
         let (n, values) = panel_of(beats, gaps);
         (n.saturating_sub(1), values)
+    }
+
+    #[test]
+    fn the_short_probe_is_too_short_for_some_metrics_that_the_long_one_has() {
+        let computed = |(beats, gaps): (Vec<BeatRow>, Vec<GapRow>)| {
+            let (_, values) = panel_of(&beats, &gaps);
+            values
+                .into_iter()
+                .filter_map(|(key, value)| value.map(|_| key))
+                .collect::<Vec<_>>()
+        };
+        let long = computed(probe_beats());
+        let short = computed(short_probe_beats());
+        assert!(short.contains(&"rmssd_ms".to_owned()), "{short:?}");
+        let only_long: Vec<&String> = long.iter().filter(|key| !short.contains(key)).collect();
+        assert!(!only_long.is_empty(), "long {long:?}, short {short:?}");
     }
 
     #[test]
