@@ -3,7 +3,8 @@
 //! PostgreSQL database with Redis and the broker from `AUREN_REDIS_URL` / `AUREN_KAFKA_BROKERS`, and the
 //! clients here. Phases: a paced ingest at the goal's 250k beats/s (open loop: latency from when a push
 //! was due), a saturating ingest (devices pushing back to back: the most the server takes), each followed
-//! by the relay emptying the outbox and the relay lag the server measured; non-waiting pulls; long polls
+//! by the relay emptying the outbox and the relay lag the server measured; non-waiting pulls (clients
+//! pulling back to back, pulls that find data and empty ones apart, with each process' CPU); long polls
 //! (10,000 parked, each woken by a push of its account, lost wake-ups counted apart from polls that timed
 //! out before their push); the bytes PostgreSQL uses per stored beat. Accounts use the minimal password
 //! hash (sign-in is not what is measured).
@@ -25,7 +26,7 @@ type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 /// ids run once, so the two ingests do not share devices).
 const ACCOUNTS: usize = 2 * INGEST_DEVICES + PULL_DEVICES;
 const INGEST_DEVICES: usize = 64;
-/// Enough that the pulls, each device under its quota, ask for more than the goal's 5,000 a second.
+/// Pulling devices, taken in turn: enough that each stays under its quota (50 a second) at 20,000 pulls/s.
 const PULL_DEVICES: usize = 400;
 const INGEST_FOR: Duration = Duration::from_secs(20);
 /// Minute chunks (~60 beats) per push: a device catching up after a few hours offline.
@@ -35,7 +36,12 @@ const BEATS_PER_CHUNK: usize = 60;
 const PACED_BEATS_PER_S: f64 = 250_000.0;
 /// The longest wait for the relay to empty the outbox between phases.
 const DRAIN_LIMIT: Duration = Duration::from_secs(180);
+/// Each pull phase's length, and how many requests are in flight (closed loop: a client sends its next
+/// pull as soon as the last is answered).
 const PULL_FOR: Duration = Duration::from_secs(10);
+const PULL_CLIENTS: usize = 32;
+/// Minute chunks of the recording every pulling account holds (a non-empty pull returns them all).
+const PULL_DATA_CHUNKS: usize = 10;
 const LONG_POLLS: usize = 10_000;
 /// The accounts' waking pushes are spread evenly over this long (10,000 polls woken in 10 s).
 const WAKE_SPREAD: Duration = Duration::from_secs(10);
@@ -145,9 +151,7 @@ async fn load() -> Res<()> {
         drain_outbox(&client, "the saturating ingest", &mut report).await?;
         relay_lag(&client, "after the saturating ingest (its drain)", &mut report).await?;
     }
-    let cpu = CpuShare::start(server_pid);
-    pulls(&client, &devices, &mut report).await?;
-    report.push(cpu.finish("pull phase")?);
+    pulls(&client, &devices, server_pid, &mut report).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cpu = CpuShare::start(server_pid);
     long_polls(&client, &devices, &mut report).await?;
@@ -488,48 +492,204 @@ async fn ingest(
     Ok(())
 }
 
-async fn pulls(
+/// Gives every pulling account the same small recording to pull (a session and `PULL_DATA_CHUNKS`
+/// minute chunks, pushed by its device); returns each account's version, the cursor of an empty pull.
+async fn seed_pull_data(client: &Arc<Client>, devices: &[SignedIn]) -> Res<Vec<i64>> {
+    let started_at = auren_server::app::system_now_ms() - 3_600_000;
+    let mut tasks: Vec<tokio::task::JoinHandle<Res<i64>>> = Vec::new();
+    for device in devices.iter().cloned() {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let key = auren_protocol::change::session_key(&device.device_id, 1);
+            let mut rows = vec![PushRow {
+                outbox_id: 1,
+                change: Change::Session(SessionChange {
+                    session_key: key.clone(),
+                    started_at,
+                    ended_at: None,
+                    kind: "rest".to_owned(),
+                    source: "simulator:rest".to_owned(),
+                    strap: None,
+                }),
+            }];
+            for n in 0..PULL_DATA_CHUNKS {
+                rows.push(PushRow {
+                    outbox_id: 2 + n as i64,
+                    change: Change::Beats(BeatsChunk {
+                        session_key: key.clone(),
+                        start_ms: 60_000.0 * n as f64,
+                        rr_raw: (0..BEATS_PER_CHUNK).map(|i| 820 + (i as u16 * 7) % 80).collect(),
+                        t_breaks: Vec::new(),
+                        rr_overrides: Vec::new(),
+                        artifacts: Vec::new(),
+                    }),
+                });
+            }
+            let body = PushRequest {
+                protocol_version: auren_protocol::PROTOCOL_VERSION,
+                device_id: device.device_id.clone(),
+                rows,
+            };
+            let token = device.tokens.access_token.as_str();
+            client
+                .post::<serde_json::Value>("/v1/sync/push", Some(token), &body)
+                .await?;
+            let answer: serde_json::Value = client
+                .post(
+                    "/v1/sync/pull",
+                    Some(token),
+                    &serde_json::json!({"protocol_version": 1, "cursor": 0}),
+                )
+                .await?;
+            let changes = answer["changes"].as_array().map_or(0, Vec::len);
+            if changes != 1 + PULL_DATA_CHUNKS || answer["more"] != false {
+                return Err(format!("a seeded account pulled {changes} changes").into());
+            }
+            answer["cursor"]
+                .as_i64()
+                .ok_or_else(|| "a pull answered no cursor".into())
+        }));
+    }
+    let mut versions = Vec::new();
+    for task in tasks {
+        versions.push(task.await??);
+    }
+    Ok(versions)
+}
+
+/// Waits (at most `DRAIN_LIMIT`) until the server's CEP consumer has taken no message for a second: its
+/// count of messages (`auren_consumer_lag_seconds_count`) unchanged over two samples half a second apart.
+/// Without a broker there is no such count, and nothing to wait for.
+async fn consumer_quiet(client: &Client) -> Res<()> {
+    let started = Instant::now();
+    let count = |text: &str| gauge(text, "auren_consumer_lag_seconds_count");
+    let Some(mut last) = count(&metrics_text(client).await?) else {
+        return Ok(());
+    };
+    let mut unchanged = 0;
+    while unchanged < 2 && started.elapsed() < DRAIN_LIMIT {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = count(&metrics_text(client).await?).unwrap_or(last);
+        unchanged = if now == last { unchanged + 1 } else { 0 };
+        last = now;
+    }
+    eprintln!(
+        "the CEP consumer was quiet {:.1?} after the outbox drained ({last} messages taken)",
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// What one pull phase measured.
+struct PullRun {
+    requests: u64,
+    errors: u64,
+    elapsed: f64,
+    latencies: Vec<Duration>,
+    answer_bytes: u64,
+}
+
+/// `PULL_CLIENTS` clients pulling back to back (no pause) for `PULL_FOR`; each request takes the next
+/// device in turn, so every device stays far below its quota (at 10,000 requests/s each of 400 devices
+/// asks 25 a second of its 50) and no two requests in flight ask the same (which the server would answer
+/// with one read). `cursors[k]` is what device `k` asks from.
+async fn pull_run(
     client: &Arc<Client>,
-    devices: &[SignedIn],
-    report: &mut Vec<(String, String, String)>,
-) -> Res<()> {
+    devices: &Arc<Vec<SignedIn>>,
+    cursors: &Arc<Vec<i64>>,
+) -> Res<PullRun> {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let deadline = started + PULL_FOR;
     let mut tasks = Vec::new();
-    for device in devices.iter().skip(2 * INGEST_DEVICES).cloned() {
-        let client = client.clone();
+    for _ in 0..PULL_CLIENTS {
+        let (client, devices, cursors, next) =
+            (client.clone(), devices.clone(), cursors.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut errors = 0_u64;
-            let mut cursor = 0_i64;
+            let (mut latencies, mut errors, mut bytes) = (Vec::new(), 0_u64, 0_u64);
             while Instant::now() < deadline {
-                let body = serde_json::json!({"protocol_version": 1, "cursor": cursor});
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % devices.len();
+                let body = serde_json::json!({"protocol_version": 1, "cursor": cursors[k]});
                 let sent = Instant::now();
-                match client
-                    .post::<serde_json::Value>("/v1/sync/pull", Some(&device.tokens.access_token), &body)
-                    .await
-                {
-                    Ok(answer) => cursor = answer["cursor"].as_i64().unwrap_or(cursor),
-                    Err(_) => errors += 1,
+                let answer = client
+                    .http
+                    .post(format!("{}/v1/sync/pull", client.base))
+                    .bearer_auth(&devices[k].tokens.access_token)
+                    .json(&body)
+                    .send()
+                    .await;
+                // The whole answer is read (not parsed: the load generator shares the cores it measures).
+                match answer {
+                    Ok(answer) if answer.status().is_success() => match answer.bytes().await {
+                        Ok(body) => bytes += body.len() as u64,
+                        Err(_) => errors += 1,
+                    },
+                    _ => errors += 1,
                 }
                 latencies.push(sent.elapsed());
-                // Each device stays under its quota (50 requests/s).
-                tokio::time::sleep(Duration::from_millis(25)).await;
             }
-            (latencies, errors)
+            (latencies, errors, bytes)
         }));
     }
-    let (latencies, errors) = gather_latencies(tasks).await?;
-    let elapsed = started.elapsed().as_secs_f64();
-    report.push((
-        format!("pull, {PULL_DEVICES} devices, each at most 40 a second"),
-        format!(
-            "{:.0} requests/s, p99 {:.0?} ({errors} errors)",
-            latencies.len() as f64 / elapsed,
-            percentile(&latencies, 99.0)
+    let (mut latencies, mut errors, mut answer_bytes) = (Vec::new(), 0, 0);
+    for task in tasks {
+        let (l, e, b) = task.await?;
+        latencies.extend(l);
+        errors += e;
+        answer_bytes += b;
+    }
+    latencies.sort_unstable();
+    Ok(PullRun {
+        requests: latencies.len() as u64,
+        errors,
+        elapsed: started.elapsed().as_secs_f64(),
+        latencies,
+        answer_bytes,
+    })
+}
+
+/// Non-waiting pulls as fast as the server answers them: first ones that find the small recording
+/// (cursor 0), then empty ones (the cursor at the account's version: what a synced device asks most), each
+/// with the CPU each process used.
+async fn pulls(
+    client: &Arc<Client>,
+    devices: &[SignedIn],
+    server_pid: u32,
+    report: &mut Vec<(String, String, String)>,
+) -> Res<()> {
+    let devices: Arc<Vec<SignedIn>> = Arc::new(devices.iter().skip(2 * INGEST_DEVICES).cloned().collect());
+    let versions = Arc::new(seed_pull_data(client, &devices).await?);
+    // The seeded beats go through the relay to the broker and through the server's CEP consumer: let that
+    // finish first, or the pulls share the server's cores with it.
+    drain_outbox(client, "seeding the pulls' data", report).await?;
+    consumer_quiet(client).await?;
+    let from_zero = Arc::new(vec![0_i64; devices.len()]);
+    for (what, cursors) in [
+        (
+            format!("a session and {PULL_DATA_CHUNKS} minute chunks"),
+            from_zero,
         ),
-        "≥ 5,000 requests/s".to_owned(),
-    ));
+        ("nothing new (empty)".to_owned(), versions),
+    ] {
+        let cpu = CpuShare::start(server_pid);
+        let run = pull_run(client, &devices, &cursors).await?;
+        let (_, cpu_value, _) = cpu.finish("pull")?;
+        report.push((
+            format!(
+                "pull finding {what}: {PULL_CLIENTS} clients back to back over {} devices, {PULL_FOR:?}",
+                devices.len()
+            ),
+            format!(
+                "{:.0} requests/s, p50 {:.1?} / p99 {:.1?} ({} errors; answers {:.0} B each); CPU: {cpu_value}",
+                run.requests as f64 / run.elapsed,
+                percentile(&run.latencies, 50.0),
+                percentile(&run.latencies, 99.0),
+                run.errors,
+                run.answer_bytes as f64 / (run.requests - run.errors).max(1) as f64,
+            ),
+            "≥ 5,000 requests/s".to_owned(),
+        ));
+    }
     Ok(())
 }
 
