@@ -189,7 +189,7 @@ fn malformed_memory_fields_are_refused_naming_the_problem() {
 }
 
 /// Applies migrations up to `last` (by number) to a new database at `path`, as an older build would have.
-async fn migrate_up_to(path: &Path, last: u32) {
+pub(crate) async fn migrate_up_to(path: &Path, last: u32) {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/local");
     let older = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(&source).unwrap() {

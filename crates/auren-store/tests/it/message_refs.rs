@@ -1,7 +1,7 @@
 //! The law of synced message references: whichever device made a memory, from a message held on whichever
 //! device, every device that reads it resolves it to that message of that device: its own message when it
 //! holds it (a plain id), another device's otherwise (`"<replica>:<id>"`), never a same-numbered message of
-//! its own.
+//! its own; memories pulled before that rule are qualified by `0009_memory_message_refs.sql`.
 
 use auren_store::memory::{local_message_ref, message_ref};
 use proptest::prelude::*;
@@ -39,4 +39,53 @@ proptest! {
         };
         prop_assert_eq!(parsed.is_some(), well_formed);
     }
+}
+
+/// Memories pulled before `0009_memory_message_refs.sql` kept the other device's plain message id; the
+/// migration qualifies them with the replica of the device that made them, and leaves this database's own.
+#[tokio::test]
+async fn memories_pulled_before_the_fix_name_the_other_devices_message() {
+    use auren_store::MessageId;
+    use auren_store::memory::Provenance;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auren.db");
+    crate::memory_sync::migrate_up_to(&path, 8).await;
+    {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        for statement in [
+            "INSERT INTO memories (kind, text, importance, source_kind, source_ref, valid_from, recorded_at) \
+             VALUES ('fact', 'Said here', 0.5, 'message', '12', 100, 200)",
+            "INSERT INTO memories (key, kind, text, importance, source_kind, source_ref, valid_from, recorded_at) \
+             VALUES ('41bd77:5', 'fact', 'Said on the laptop', 0.5, 'message', '12', 100, 200)",
+        ] {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    }
+    let store = auren_store::Store::open(&path).await.unwrap();
+    let provenance = |text: &str| {
+        let text = text.to_owned();
+        let store = store.clone();
+        async move {
+            store
+                .memories()
+                .history()
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|m| m.text == text)
+                .unwrap()
+                .provenance
+        }
+    };
+    assert_eq!(provenance("Said here").await, Provenance::Message(MessageId(12)));
+    assert_eq!(
+        provenance("Said on the laptop").await,
+        Provenance::DeviceMessage {
+            replica: "41bd77".into(),
+            message: MessageId(12)
+        }
+    );
 }
