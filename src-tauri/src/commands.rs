@@ -387,6 +387,18 @@ pub fn chat_cancel(desktop: State<'_, Desktop>, turn: u32) -> Answer<()> {
     Ok(desktop.chat_cancel(turn)?)
 }
 
+/// Sends each proactive message stored from now on (the chat's list shows it, marked new).
+#[tauri::command]
+#[specta::specta]
+pub async fn watch_proactive(
+    desktop: State<'_, Desktop>,
+    on_message: Channel<auren_desktop::ProactiveMessageDto>,
+) -> Answer<()> {
+    Ok(desktop
+        .watch_proactive(Box::new(move |m| on_message.send(m).is_ok()))
+        .await?)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn list_conversations(desktop: State<'_, Desktop>) -> Answer<Vec<ConversationDto>> {

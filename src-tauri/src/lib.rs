@@ -64,6 +64,7 @@ pub fn specta_builder() -> tauri_specta::Builder<Wry> {
             mark_painted,
             chat_send,
             chat_cancel,
+            watch_proactive,
             list_conversations,
             conversation_messages,
             rename_conversation,

@@ -47,6 +47,8 @@ export const commands = {
 	chatSend: (request: ChatSendDto, onEvent: Channel<ChatEventDto>) => typedError<TurnStartedDto, IpcError>(__TAURI_INVOKE("chat_send", { request, onEvent })),
 	/**  Stops a running turn at once (the upstream request is dropped). */
 	chatCancel: (turn: number) => typedError<null, IpcError>(__TAURI_INVOKE("chat_cancel", { turn })),
+	/**  Sends each proactive message stored from now on (the chat's list shows it, marked new). */
+	watchProactive: (onMessage: Channel<ProactiveMessageDto>) => typedError<null, IpcError>(__TAURI_INVOKE("watch_proactive", { onMessage })),
 	listConversations: () => typedError<ConversationDto[], IpcError>(__TAURI_INVOKE("list_conversations")),
 	conversationMessages: (conversation: number, leaf: number | null) => typedError<MessageDto[], IpcError>(__TAURI_INVOKE("conversation_messages", { conversation, leaf })),
 	renameConversation: (conversation: number, title: string) => typedError<null, IpcError>(__TAURI_INVOKE("rename_conversation", { conversation, title })),
@@ -602,6 +604,22 @@ export type ParkedRowDto = {
 	parked: string,
 };
 
+/**  A proactive message just stored. */
+export type ProactiveMessageDto = {
+	/**  The conversation it opened (each proactive message has one of its own). */
+	conversation: number,
+	message: number,
+	specialist: SpecialistDto,
+	trigger: ProactiveTriggerDto,
+};
+
+/**  What a proactive message is about. */
+export type ProactiveTriggerDto = 
+/**  A CNS-fatigue alert of a stored session. */
+"cns_fatigue" | 
+/**  A morning reading that put the 7-day mean below the normal range. */
+"morning_below_range";
+
 /**  A change to the memories waiting for the person's yes or no. */
 export type ProposalDto = {
 	id: number,
@@ -622,8 +640,13 @@ export type ProposalOpDto = "add" | "supersede" | "retract";
 
 /**  Where a memory came from. */
 export type ProvenanceDto = 
-/**  Said in a conversation: the message's id. */
+/**  Said in a conversation on this device: the message's id. */
 { kind: "message"; message: number } | 
+/**
+ *  Said in a conversation on another of the person's devices (conversations stay where they were held):
+ *  that device's replica id and the message's id there, which names no message here.
+ */
+{ kind: "other_device"; device: string; message: number } | 
 /**  Computed: the receipt of the computation. */
 { kind: "receipt"; receipt: string } | 
 /**  Told directly. */
@@ -891,6 +914,8 @@ export type SyncStatusDto = {
 	account: SyncAccountDto | null,
 	/**  A name for this device in the account's device list (the host name). */
 	suggested_device_name: string,
+	/**  Raised when a round brought the person's settings from another device: the window reloads them. */
+	settings_revision: number,
 };
 
 export type ThemeDto = "system" | "light" | "dark";

@@ -197,6 +197,7 @@ fn op_text(op: &MemoryOp) -> String {
 fn provenance_text(p: &Provenance) -> String {
     match p {
         Provenance::Message(id) => format!("message {id}"),
+        Provenance::DeviceMessage { replica, message } => format!("message {message} on device {replica}"),
         Provenance::Receipt(id) => format!("receipt {id}"),
         Provenance::Person => "you".to_owned(),
     }

@@ -683,7 +683,7 @@ fn specialist_named(name: &str) -> Option<SpecialistDto> {
     serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
 }
 
-fn specialist_dto(s: auren_agents::Specialist) -> SpecialistDto {
+pub(crate) fn specialist_dto(s: auren_agents::Specialist) -> SpecialistDto {
     use auren_agents::Specialist as S;
     match s {
         S::Supervisor => SpecialistDto::Supervisor,

@@ -5,7 +5,6 @@
 
 use auren_store::Store;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex as StdMutex;
 use std::sync::atomic::AtomicU64;
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
@@ -14,14 +13,15 @@ use crate::dto::AppInfoDto;
 use crate::error::DesktopError;
 use crate::live::{self, Live, Slot};
 use crate::places::{DB_FILE, Folders};
-use crate::settings::{self, Settings, SettingsBackend};
+use crate::settings::{Settings, SettingsBackend};
+use crate::settings_sync::SettingsCell;
 
 /// The app's state behind the commands.
 pub struct Desktop {
     pub(crate) folders: Folders,
     pub(crate) store: RwLock<Store>,
-    settings: StdMutex<Settings>,
-    backend: Box<dyn SettingsBackend>,
+    /// The settings, shared with the sync loop, which adopts the person's settings pulled from elsewhere.
+    pub(crate) settings: std::sync::Arc<SettingsCell>,
     pub(crate) live: Slot,
     /// Numbers the connections to sources (see `live::Connection`).
     pub(crate) next_connection: AtomicU64,
@@ -36,6 +36,8 @@ pub struct Desktop {
     pub(crate) keys: std::sync::Arc<dyn crate::ai_settings::ProviderKeys>,
     /// The sync account's client, its loop and the status chip's source (see `sync.rs`).
     pub(crate) sync: std::sync::Arc<crate::sync::SyncSlot>,
+    /// Announces each stored proactive message to the watching windows (see `proactive.rs`).
+    pub(crate) proactive: crate::proactive::ProactiveFeed,
 }
 
 impl Desktop {
@@ -45,15 +47,16 @@ impl Desktop {
         backend: Box<dyn SettingsBackend>,
         version: impl Into<String>,
     ) -> Result<Self, DesktopError> {
-        let settings = settings::load(backend.as_ref());
-        let data_dir = folders.data_dir(settings.data_dir.as_deref());
+        let settings = std::sync::Arc::new(SettingsCell::load(backend));
+        let data_dir = folders.data_dir(settings.get().data_dir.as_deref());
         let store = Store::open(&data_dir.join(DB_FILE)).await?;
         tracing::info!(data_dir = %data_dir.display(), "database open");
+        // The person's settings synced from other devices win over the file's (see `settings_sync`).
+        settings.reconcile(&store, auren_clock::now_unix_ms()).await;
         let desktop = Self {
             folders,
             store: RwLock::new(store),
-            settings: StdMutex::new(settings),
-            backend,
+            settings: std::sync::Arc::clone(&settings),
             live: Slot::default(),
             next_connection: AtomicU64::new(0),
             shutdown: CancellationToken::new(),
@@ -63,7 +66,8 @@ impl Desktop {
             keys: std::sync::Arc::new(crate::ai_settings::KeychainKeys::new(
                 crate::ai_settings::KEYCHAIN_SERVICE,
             )),
-            sync: std::sync::Arc::default(),
+            sync: std::sync::Arc::new(crate::sync::SyncSlot::new(settings)),
+            proactive: crate::proactive::ProactiveFeed::default(),
         };
         desktop.resume_sync_in_background(desktop.store().await);
         // Sessions stored before panels were kept, or under a panel computation that changed since.
@@ -72,26 +76,14 @@ impl Desktop {
     }
 
     pub(crate) fn settings(&self) -> Settings {
-        // A poisoned lock only means a panic elsewhere mid-update; the value is still a whole Settings.
-        match self.settings.lock() {
-            Ok(s) => s.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.settings.get()
     }
 
     pub(crate) fn update_settings(
         &self,
         change: impl FnOnce(&mut Settings),
     ) -> Result<Settings, DesktopError> {
-        let mut guard = match self.settings.lock() {
-            Ok(s) => s,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let mut next = guard.clone();
-        change(&mut next);
-        settings::save(self.backend.as_ref(), &next)?;
-        *guard = next.clone();
-        Ok(next)
+        Ok(self.settings.update(change)?.0)
     }
 
     pub(crate) async fn store(&self) -> Store {

@@ -11,7 +11,8 @@
 //!   alert or a morning below the normal range.
 //! - `history` — readiness, the session list, a session's panel and charts.
 //! - `rules` — the rules file, checked and saved.
-//! - `settings` — [`Settings`], validation, the [`SettingsBackend`] the shell provides, the data folder.
+//! - `settings` — [`Settings`], validation, the [`SettingsBackend`] the shell provides, the data folder;
+//!   `settings_sync` — which settings are the person's (synced) and which the device's, adopting pulled ones.
 //! - `memory` — the memory panel: memories as of a date, proposals, hypotheses; edit, retract, forget;
 //!   `memory_dto` — its IPC types.
 //! - `chat` — the chat window's turns (events batched for the window, Stop), conversations, status;
@@ -44,6 +45,7 @@ pub mod places;
 mod proactive;
 mod rules;
 pub mod settings;
+pub mod settings_sync;
 mod sources;
 mod sync;
 pub mod sync_dto;
@@ -57,6 +59,7 @@ pub use export::ExportError;
 pub use history::{MAX_PAGE, MAX_TREND_DAYS};
 pub use live::UpdateSink;
 pub use places::Folders;
+pub use proactive::{ProactiveMessageDto, ProactiveSink, ProactiveTriggerDto};
 pub use settings::{JsonFileSettings, Settings, SettingsBackend, SettingsBackendError};
 pub use sources::MAX_SIMULATOR_SPEED;
 pub use sync::{SyncSink, TokenChoice};

@@ -168,6 +168,10 @@ fn kind_dto(kind: MemoryKind) -> MemoryKindDto {
 fn provenance_dto(p: &Provenance) -> ProvenanceDto {
     match p {
         Provenance::Message(MessageId(id)) => ProvenanceDto::Message { message: *id },
+        Provenance::DeviceMessage { replica, message } => ProvenanceDto::OtherDevice {
+            device: replica.clone(),
+            message: message.0,
+        },
         Provenance::Receipt(receipt) => ProvenanceDto::Receipt {
             receipt: receipt.clone(),
         },

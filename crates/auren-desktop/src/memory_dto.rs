@@ -22,8 +22,11 @@ pub enum MemoryKindDto {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ProvenanceDto {
-    /// Said in a conversation: the message's id.
+    /// Said in a conversation on this device: the message's id.
     Message { message: i64 },
+    /// Said in a conversation on another of the person's devices (conversations stay where they were held):
+    /// that device's replica id and the message's id there, which names no message here.
+    OtherDevice { device: String, message: i64 },
     /// Computed: the receipt of the computation.
     Receipt { receipt: String },
     /// Told directly.

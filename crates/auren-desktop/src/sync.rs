@@ -23,6 +23,7 @@ use tokio::sync::{Mutex, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::places::DB_FILE;
+use crate::settings_sync::SettingsCell;
 use crate::sync_dto::*;
 use crate::{Desktop, DesktopError, ErrorCode};
 
@@ -51,16 +52,19 @@ pub(crate) struct SyncSlot {
     tokens: StdMutex<TokenChoice>,
     /// Where the running client keeps its tokens (shown in the pane).
     place: StdMutex<Option<TokenPlace>>,
+    /// The app's settings: a round that pulled something adopts the person's settings it brought.
+    settings: Arc<SettingsCell>,
 }
 
-impl Default for SyncSlot {
-    fn default() -> Self {
+impl SyncSlot {
+    pub(crate) fn new(settings: Arc<SettingsCell>) -> Self {
         Self {
             running: Mutex::new(None),
             phase: Arc::new(watch::channel(Phase::default()).0),
             code: Mutex::new(None),
             tokens: StdMutex::new(TokenChoice::default()),
             place: StdMutex::new(None),
+            settings,
         }
     }
 }
@@ -70,6 +74,10 @@ impl Default for SyncSlot {
 pub(crate) struct Phase {
     status: SyncStatus,
     last_synced_ms: Option<i64>,
+    /// Raised each time pulled settings changed the person's settings here: the window reloads them.
+    settings_revision: u32,
+    /// Why synced settings were not used here, as the last adoption found (shown on the chip's hover).
+    refused_settings: Vec<String>,
 }
 
 impl Default for Phase {
@@ -77,6 +85,8 @@ impl Default for Phase {
         Self {
             status: SyncStatus::SignedOut,
             last_synced_ms: None,
+            settings_revision: 0,
+            refused_settings: Vec::new(),
         }
     }
 }
@@ -103,6 +113,7 @@ struct Syncer {
     round: Mutex<()>,
     failures: AtomicU32,
     phase: Arc<watch::Sender<Phase>>,
+    settings: Arc<SettingsCell>,
 }
 
 impl Syncer {
@@ -111,6 +122,8 @@ impl Syncer {
         let _one = self.round.lock().await;
         self.phase.send_modify(|p| p.status = SyncStatus::Syncing);
         let outcome = self.client.sync_once().await;
+        let mut settings_changed = false;
+        let mut refused_settings = None;
         let (status, delay) = match &outcome {
             Ok(report) => {
                 self.failures.store(0, Ordering::Relaxed);
@@ -118,6 +131,14 @@ impl Syncer {
                     // Sessions that arrived get their panels in the background, so readers only read.
                     let now = auren_clock::now_unix_ms();
                     auren_engine::panels::refresh_panels_in_background(self.client.store().clone(), now);
+                    // Before the round is reported done, so "Sync now" returns with them in effect.
+                    match self.settings.adopt_synced(self.client.store()).await {
+                        Ok(adoption) => {
+                            settings_changed = !adoption.adopted.is_empty();
+                            refused_settings = Some(adoption.refused.into_iter().map(|r| r.reason).collect());
+                        }
+                        Err(error) => tracing::warn!(%error, "pulled settings not adopted"),
+                    }
                 }
                 let status = if report.pending > 0 {
                     SyncStatus::Pending { rows: report.pending }
@@ -145,6 +166,12 @@ impl Syncer {
         self.phase.send_modify(|p| {
             if outcome.is_ok() {
                 p.last_synced_ms = Some(auren_clock::now_unix_ms());
+            }
+            if settings_changed {
+                p.settings_revision = p.settings_revision.wrapping_add(1);
+            }
+            if let Some(refused) = refused_settings {
+                p.refused_settings = refused;
             }
             p.status = status;
         });
@@ -503,6 +530,7 @@ fn start(slot: &SyncSlot, client: SyncClient, data_dir: PathBuf, shutdown: &Canc
         round: Mutex::new(()),
         failures: AtomicU32::new(0),
         phase: Arc::clone(&slot.phase),
+        settings: Arc::clone(&slot.settings),
     });
     let stop = shutdown.child_token();
     let task = tokio::spawn(run(Arc::clone(&syncer), stop.clone()));
@@ -546,7 +574,10 @@ async fn status_dto(slot: &SyncSlot, store: &Store) -> Result<SyncStatusDto, Des
     let last_synced = phase.last_synced_ms.map(when);
     let signed_in = account.is_some() && phase.status != SyncStatus::SignedOut;
     let shown = Shown::of(&phase.status, signed_in, pending_rows);
-    let detail = detail(&shown, last_synced.as_deref(), parked.len());
+    let mut detail = detail(&shown, last_synced.as_deref(), parked.len());
+    for reason in &phase.refused_settings {
+        detail.push_str(&format!(" Not used from another device: {reason}."));
+    }
     Ok(SyncStatusDto {
         state: shown.state,
         label: shown.label,
@@ -569,6 +600,7 @@ async fn status_dto(slot: &SyncSlot, store: &Store) -> Result<SyncStatusDto, Des
             }),
         }),
         suggested_device_name: device_name_or_host(""),
+        settings_revision: phase.settings_revision,
     })
 }
 

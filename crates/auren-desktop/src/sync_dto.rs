@@ -47,6 +47,8 @@ pub struct SyncStatusDto {
     pub account: Option<SyncAccountDto>,
     /// A name for this device in the account's device list (the host name).
     pub suggested_device_name: String,
+    /// Raised when a round brought the person's settings from another device: the window reloads them.
+    pub settings_revision: u32,
 }
 
 /// The account this database is signed in to.

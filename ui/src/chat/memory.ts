@@ -4,7 +4,11 @@
 
 export type MemoryKind = "fact" | "preference" | "goal" | "milestone" | "insight" | "hypothesis";
 export type MemoryState = "active" | "superseded" | "retracted";
-export type Provenance = { kind: "message"; message: number } | { kind: "receipt"; receipt: string } | { kind: "person" };
+export type Provenance =
+  | { kind: "message"; message: number }
+  | { kind: "other_device"; device: string; message: number }
+  | { kind: "receipt"; receipt: string }
+  | { kind: "person" };
 export type HypothesisStatus = "open" | "supported" | "refuted" | "inconclusive";
 export type ProposalOp = "add" | "supersede" | "retract";
 
@@ -104,6 +108,8 @@ export function groupMemories(memories: Memory[]): MemorySection[] {
 export function provenanceLabel(p: Provenance): string {
   switch (p.kind) {
     case "message": return `said in message ${p.message}`;
+    // The conversation stays on the device it was held on: nothing here to open.
+    case "other_device": return "said in a conversation on another device";
     case "receipt": return `computed (receipt ${p.receipt})`;
     case "person": return "told directly";
   }

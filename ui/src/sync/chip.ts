@@ -1,8 +1,10 @@
 // The header's sync chip: one `watchSync` channel for the window's life feeds `syncStatus`, which the
-// chip and the Sync pane both read. Synced / Pending N / Offline / Sync error; the reason on hover.
+// chip and the Sync pane both read. Synced / Pending N / Offline / Sync error; the reason on hover. A
+// raised settings revision (settings pulled from another device) reloads the settings.
 import { h, setText } from "../dom";
-import { call, newChannel } from "../ipc";
-import { Store } from "../state";
+import { call, errorText, newChannel } from "../ipc";
+import { settings, Store } from "../state";
+import { setTheme } from "../theme";
 import { chipClass, chipGlyph, type SyncStatus } from "./model";
 
 /** The latest status Rust sent (null until the first arrives). */
@@ -21,6 +23,20 @@ export function mountSyncChip(): HTMLElement {
     setText(chip, `${chipGlyph(s.state)} ${s.label}`);
   };
   syncStatus.subscribe(render);
+  // A round that brought the person's settings from another device raises the revision: reload them.
+  let revision: number | null = null;
+  syncStatus.subscribe((s) => {
+    if (s === null) return;
+    const changed = revision !== null && s.settings_revision !== revision;
+    revision = s.settings_revision;
+    if (!changed) return;
+    call("getSettings")
+      .then((next) => {
+        settings.set(next);
+        setTheme(next.theme);
+      })
+      .catch((e: unknown) => console.warn("getSettings:", errorText(e)));
+  });
   call("watchSync", newChannel<SyncStatus>((s) => syncStatus.set(s)))
     // The channel may already have sent a newer one.
     .then((s) => { if (syncStatus.get() === null) syncStatus.set(s); })

@@ -25,6 +25,7 @@ describe("memory panel", () => {
   it.each([
     [{ kind: "person" } as const, "told directly"],
     [{ kind: "message", message: 12 } as const, "said in message 12"],
+    [{ kind: "other_device", device: "a1b2", message: 12 } as const, "said in a conversation on another device"],
     [{ kind: "receipt", receipt: "r-1" } as const, "computed (receipt r-1)"],
   ])("names provenance %j", (p, label) => expect(provenanceLabel(p)).toBe(label));
 

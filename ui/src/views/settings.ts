@@ -22,7 +22,20 @@ export function mountSettings(root: HTMLElement, params: string[] = []): () => v
   if (params[0] === "ai") aiEl.scrollIntoView();
   if (params[0] === "sync") syncEl.scrollIntoView();
 
+  // What the form was filled from, and how to read it: settings pulled from another device refill a form
+  // the person has not touched, so a later save does not send the old values back as edits.
+  let shown: Settings | null = null;
+  let readForm: (() => Settings) | null = null;
+  const same = (a: Settings, b: Settings) => JSON.stringify(a) === JSON.stringify(b);
+  const unsubscribe = settings.subscribe((next) => {
+    if (!alive || next === null || shown === null || readForm === null) return;
+    const form = readForm();
+    if (same(form, next)) shown = next;
+    else if (same(form, shown)) render(next);
+  });
+
   const render = (s: Settings) => {
+    shown = s;
     const theme = h("select", { testid: "settings-theme", id: "s-theme" },
       option("system", "Follow the system", s.theme === "system"), option("light", "Light", s.theme === "light"), option("dark", "Dark", s.theme === "dark"));
     const unit = h("select", { testid: "settings-rr-unit", id: "s-unit" }, option("ms", "milliseconds (812 ms)", s.rr_unit === "ms"), option("s", "seconds (0.812 s)", s.rr_unit === "s"));
@@ -43,6 +56,7 @@ export function mountSettings(root: HTMLElement, params: string[] = []): () => v
       data_dir: dataDir.value,
       export_dir: exportDir.value,
     });
+    readForm = read;
     const renderZones = () => {
       const cur = read();
       const problems = checkSettings(cur);
@@ -112,5 +126,5 @@ export function mountSettings(root: HTMLElement, params: string[] = []): () => v
   call("getSettings").then((s) => { if (alive) { settings.set(s); render(s); } })
     .catch((e: unknown) => alive && replace(body, errorNote(e)));
   void loadInfo();
-  return () => { alive = false; disposeAi(); disposeSync(); };
+  return () => { alive = false; unsubscribe(); disposeAi(); disposeSync(); };
 }

@@ -10,3 +10,4 @@ mod llm;
 mod mcp;
 mod run;
 mod sessions;
+mod sync;

@@ -9,6 +9,7 @@
 mod ai_settings;
 mod live;
 mod memory;
+mod proactive;
 mod settings;
 mod settings_sync;
 mod support;

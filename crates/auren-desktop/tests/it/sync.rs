@@ -17,11 +17,11 @@ use tokio_util::sync::CancellationToken;
 use crate::settings::reference;
 use crate::support::open;
 
-const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = "correct horse battery";
 
 /// The server on a database of its own; stops when dropped.
-struct TestServer {
-    base: String,
+pub struct TestServer {
+    pub base: String,
     shutdown: CancellationToken,
 }
 
@@ -32,7 +32,7 @@ impl Drop for TestServer {
 }
 
 impl TestServer {
-    async fn start() -> Self {
+    pub async fn start() -> Self {
         let name = format!("auren_desktop_sync_{}", uuid::Uuid::new_v4().simple());
         let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
             .await
@@ -54,13 +54,13 @@ impl TestServer {
 }
 
 /// A desktop over `dir` that keeps its tokens in the file next to its database.
-async fn desktop(dir: &Path) -> Desktop {
+pub async fn desktop(dir: &Path) -> Desktop {
     let desktop = open(dir).await;
     desktop.keep_sync_tokens(TokenChoice::File);
     desktop
 }
 
-fn form(mode: SignInModeDto, server: &str, email: &str, password: &str, device: &str) -> SignInDto {
+pub fn form(mode: SignInModeDto, server: &str, email: &str, password: &str, device: &str) -> SignInDto {
     SignInDto {
         mode,
         server: server.to_owned(),
