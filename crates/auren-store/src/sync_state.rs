@@ -582,18 +582,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|row| {
-            let counter: i64 = row.try_get(3)?;
-            Ok((
-                row.try_get(0)?,
-                row.try_get(1)?,
-                Stamp {
-                    wall_ms: row.try_get(2)?,
-                    counter: u32::try_from(counter).unwrap_or(u32::MAX),
-                    device: row.try_get(4)?,
-                },
-            ))
-        })
+        .map(field_of_row)
         .collect()
     }
 
@@ -1053,18 +1042,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|row| {
-            let counter: i64 = row.try_get(3)?;
-            Ok((
-                row.try_get(0)?,
-                row.try_get(1)?,
-                Stamp {
-                    wall_ms: row.try_get(2)?,
-                    counter: u32::try_from(counter).unwrap_or(u32::MAX),
-                    device: row.try_get(4)?,
-                },
-            ))
-        })
+        .map(field_of_row)
         .collect()
     }
 
@@ -1101,4 +1079,19 @@ impl Store {
         tx.commit().await?;
         Ok(removed)
     }
+}
+
+/// A `sync_fields` row read as `(name or key, value JSON, stamp)`: its first two columns, then
+/// `hlc_wall, hlc_counter, hlc_device`.
+fn field_of_row(row: &sqlx::sqlite::SqliteRow) -> Result<(String, String, Stamp), StoreError> {
+    let counter: i64 = row.try_get(3)?;
+    Ok((
+        row.try_get(0)?,
+        row.try_get(1)?,
+        Stamp {
+            wall_ms: row.try_get(2)?,
+            counter: u32::try_from(counter).unwrap_or(u32::MAX),
+            device: row.try_get(4)?,
+        },
+    ))
 }
