@@ -1,6 +1,6 @@
 //! The one live connection the app holds at a time: a monitored source (heart rate and beats stream, nothing
 //! is stored) or a recording (a training/rest session or the guided morning reading). This file starts,
-//! re-attaches, tags and stops recordings and forwards throttled updates to the UI; `monitor` holds the
+//! re-attaches, tags and stops recordings and forwards updates to the UI, merged to at most one per frame; `monitor` holds the
 //! monitoring commands.
 
 use auren_clock::now_unix_ms;
@@ -12,7 +12,9 @@ use auren_engine::{
 use std::sync::Arc;
 use std::sync::Mutex as StdMutex;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 use tokio::sync::{Mutex, broadcast, oneshot};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::desktop::Desktop;
@@ -319,9 +321,14 @@ pub(crate) fn replace_sink(slot: &SinkSlot, sink: UpdateSink) {
     }
 }
 
-/// Forwards `updates` to whatever sink `sinks` holds until the connection ends; then signals `done` and,
-/// for a connection that ended by itself (source finished or failed), empties the slot so a new one can
-/// start.
+/// The shortest wall-clock time between two updates sent to the window: one frame at 30 Hz. A simulated
+/// source at speed 60 emits ~75 updates a second; each channel message is a script the web process compiles
+/// and keeps heap for, while the window can show at most one state per frame anyway.
+const UPDATE_INTERVAL: Duration = Duration::from_millis(33);
+
+/// Forwards `updates` to whatever sink `sinks` holds until the connection ends, at most one message per
+/// [`UPDATE_INTERVAL`] (the updates in between are merged into it); then signals `done` and, for a
+/// connection that ended by itself (source finished or failed), empties the slot so a new one can start.
 pub(crate) fn forward(
     mut updates: broadcast::Receiver<LiveUpdateDto>,
     sinks: SinkSlot,
@@ -330,40 +337,153 @@ pub(crate) fn forward(
     done: Option<oneshot::Sender<()>>,
 ) {
     tokio::spawn(async move {
+        let mut pending = Pending::default();
         loop {
-            match updates.recv().await {
-                Ok(update) => {
+            let received = match pending.due {
+                // Something waits for its frame: take more updates until then.
+                Some(due) => tokio::select! {
+                    received = updates.recv() => Some(received),
+                    () = tokio::time::sleep_until(due) => None,
+                },
+                None => Some(updates.recv().await),
+            };
+            match received {
+                None => pending.flush(&sinks, connection),
+                Some(Ok(update)) => {
                     let ended = update.ended;
-                    deliver(&sinks, update, connection);
+                    pending.push(update, &sinks, connection);
                     if ended {
+                        pending.flush(&sinks, connection);
                         break;
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                Some(Err(broadcast::error::RecvError::Lagged(missed))) => {
                     tracing::warn!(connection, missed, "live updates dropped: the window fell behind");
                 }
-                Err(broadcast::error::RecvError::Closed) => break,
+                Some(Err(broadcast::error::RecvError::Closed)) => {
+                    pending.flush(&sinks, connection);
+                    break;
+                }
             }
         }
-        if let Some(done) = done {
-            let _ = done.send(());
-            return;
-        }
-        let ended = {
-            let mut slot = slot.lock().await;
-            match slot.as_ref() {
-                // A morning reading is finished by the command waiting for it.
-                Some(Live::Recording(r)) if r.connection.id == connection && !r.morning => slot.take(),
-                Some(Live::Monitoring(m)) if m.connection.id == connection => slot.take(),
-                _ => None,
-            }
-        };
-        match ended {
-            Some(Live::Recording(running)) => log_end(running.session.finish().await),
-            Some(Live::Monitoring(monitoring)) => log_monitor_end(monitoring.monitor.stop().await),
-            None => {}
-        }
+        finish_forwarding(slot, connection, done).await;
     });
+}
+
+/// The update waiting for its frame, and when the window may have the next one.
+#[derive(Default)]
+struct Pending {
+    update: Option<LiveUpdateDto>,
+    /// When `update` is sent; None while nothing waits.
+    due: Option<Instant>,
+    /// The earliest time the next update may be sent.
+    next_send: Option<Instant>,
+}
+
+impl Pending {
+    /// Takes `update` in: sent at once when a frame has passed since the last one, else merged into what
+    /// waits (an update of another stream sends what waits first, so streams never mix).
+    fn push(&mut self, update: LiveUpdateDto, sinks: &SinkSlot, connection: u64) {
+        let update = match self.update.take() {
+            Some(mut waiting) if mergeable(&waiting, &update) => {
+                absorb(&mut waiting, update);
+                waiting
+            }
+            Some(waiting) => {
+                self.update = Some(waiting);
+                self.send(sinks, connection);
+                update
+            }
+            None => update,
+        };
+        self.update = Some(update);
+        let now = Instant::now();
+        match self.next_send {
+            Some(next) if next > now => self.due = Some(next),
+            _ => self.flush(sinks, connection),
+        }
+    }
+
+    /// Sends what waits, if anything.
+    fn flush(&mut self, sinks: &SinkSlot, connection: u64) {
+        if self.update.is_some() {
+            self.send(sinks, connection);
+        }
+        self.due = None;
+    }
+
+    fn send(&mut self, sinks: &SinkSlot, connection: u64) {
+        if let Some(update) = self.update.take() {
+            deliver(sinks, update, connection);
+            self.next_send = Some(Instant::now() + UPDATE_INTERVAL);
+        }
+    }
+}
+
+/// Whether `later` can ride in one message with `earlier`: not when it belongs to another stream (session
+/// id, or beat indices starting again) or `earlier` was the last update.
+fn mergeable(earlier: &LiveUpdateDto, later: &LiveUpdateDto) -> bool {
+    let restarts = match (earlier.beats.last(), later.beats.first()) {
+        (Some(last), Some(first)) => first.index <= last.index,
+        _ => false,
+    };
+    !earlier.ended && earlier.session_id == later.session_id && !restarts
+}
+
+/// Merges `later` into `earlier` (see [`mergeable`]) so the one message says what both did: the newest
+/// state, every beat, correction and alert of both, and the furthest confirmation.
+fn absorb(earlier: &mut LiveUpdateDto, later: LiveUpdateDto) {
+    let LiveUpdateDto {
+        session_id: _,
+        at_ms,
+        heart_rate_bpm,
+        contact,
+        link,
+        battery_percent,
+        metrics,
+        beats,
+        confirmed_through,
+        corrections,
+        alerts,
+        beats_total,
+        artifacts_total,
+        ended,
+    } = later;
+    earlier.at_ms = at_ms;
+    earlier.heart_rate_bpm = heart_rate_bpm;
+    earlier.contact = contact;
+    earlier.link = link;
+    earlier.battery_percent = battery_percent;
+    earlier.metrics = metrics;
+    earlier.beats.extend(beats);
+    earlier.confirmed_through = earlier.confirmed_through.max(confirmed_through);
+    earlier.corrections.extend(corrections);
+    earlier.alerts.extend(alerts);
+    earlier.beats_total = beats_total;
+    earlier.artifacts_total = artifacts_total;
+    earlier.ended = ended;
+}
+
+/// After the last update: signals `done` or, for a connection that ended by itself, empties the slot.
+async fn finish_forwarding(slot: Slot, connection: u64, done: Option<oneshot::Sender<()>>) {
+    if let Some(done) = done {
+        let _ = done.send(());
+        return;
+    }
+    let ended = {
+        let mut slot = slot.lock().await;
+        match slot.as_ref() {
+            // A morning reading is finished by the command waiting for it.
+            Some(Live::Recording(r)) if r.connection.id == connection && !r.morning => slot.take(),
+            Some(Live::Monitoring(m)) if m.connection.id == connection => slot.take(),
+            _ => None,
+        }
+    };
+    match ended {
+        Some(Live::Recording(running)) => log_end(running.session.finish().await),
+        Some(Live::Monitoring(monitoring)) => log_monitor_end(monitoring.monitor.stop().await),
+        None => {}
+    }
 }
 
 /// Hands `update` to the current sink; a sink nobody listens to any more gets nothing further.
@@ -397,5 +517,124 @@ pub(crate) fn log_monitor_end(result: Result<SessionEnd, auren_engine::EngineErr
     match result {
         Ok(ended) => tracing::info!(?ended, "monitoring ended"),
         Err(error) => tracing::error!(%error, "monitoring failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{absorb, mergeable};
+    use auren_engine::dto::{BeatDto, LabelCorrectionDto, LinkDto, LiveMetricsDto, LiveUpdateDto};
+
+    /// An update of `session` at `at_ms` carrying the beats with `indices`, confirmed through `confirmed`.
+    fn update(session: Option<i64>, at_ms: i64, indices: &[u64], confirmed: Option<u64>) -> LiveUpdateDto {
+        LiveUpdateDto {
+            session_id: session,
+            at_ms,
+            heart_rate_bpm: Some(60 + u16::try_from(at_ms / 1000).unwrap_or(0)),
+            contact: Some(true),
+            link: LinkDto::Connected,
+            battery_percent: Some(90),
+            metrics: LiveMetricsDto {
+                rmssd_60s: Some(at_ms as f64),
+                ..LiveMetricsDto::default()
+            },
+            beats: indices
+                .iter()
+                .map(|&index| BeatDto {
+                    index,
+                    at_ms: index as f64 * 1000.0,
+                    rr_ms: 1000.0,
+                    artifact: None,
+                })
+                .collect(),
+            confirmed_through: confirmed,
+            corrections: confirmed
+                .map(|index| LabelCorrectionDto {
+                    index,
+                    artifact: None,
+                })
+                .into_iter()
+                .collect(),
+            alerts: Vec::new(),
+            beats_total: indices.last().map_or(0, |i| i + 1),
+            artifacts_total: 0,
+            ended: false,
+        }
+    }
+
+    #[test]
+    fn later_updates_of_one_stream_merge_and_other_streams_do_not() {
+        let ended = LiveUpdateDto {
+            ended: true,
+            ..update(Some(1), 1000, &[0], None)
+        };
+        // (earlier, later, merged beat indices or None when refused, confirmed through)
+        let cases = [
+            (
+                update(Some(1), 1000, &[0, 1], None),
+                update(Some(1), 2000, &[2], Some(0)),
+                Some(vec![0, 1, 2]),
+                Some(0),
+            ),
+            (
+                update(None, 1000, &[4], Some(2)),
+                update(None, 2000, &[], None),
+                Some(vec![4]),
+                Some(2),
+            ),
+            (
+                update(None, 1000, &[], Some(2)),
+                update(None, 2000, &[5, 6], Some(3)),
+                Some(vec![5, 6]),
+                Some(3),
+            ),
+            // Monitoring then the recording on the same connection: two streams.
+            (
+                update(None, 1000, &[7], None),
+                update(Some(1), 0, &[0], None),
+                None,
+                None,
+            ),
+            // Indices starting again: a new stream under the same id.
+            (
+                update(Some(1), 9000, &[9], None),
+                update(Some(1), 0, &[0], None),
+                None,
+                None,
+            ),
+            // Nothing follows the last update.
+            (ended, update(Some(1), 2000, &[1], None), None, None),
+        ];
+        for (mut earlier, later, want, confirmed) in cases {
+            let before = earlier.clone();
+            let Some(want) = want else {
+                assert!(!mergeable(&earlier, &later), "{earlier:?} and {later:?} merged");
+                continue;
+            };
+            assert!(
+                mergeable(&earlier, &later),
+                "{earlier:?} and {later:?} kept apart"
+            );
+            absorb(&mut earlier, later.clone());
+            let indices: Vec<u64> = earlier.beats.iter().map(|b| b.index).collect();
+            assert_eq!(indices, want);
+            assert_eq!(earlier.confirmed_through, confirmed);
+            let corrections: Vec<u64> = before
+                .corrections
+                .iter()
+                .chain(&later.corrections)
+                .map(|c| c.index)
+                .collect();
+            assert_eq!(
+                earlier.corrections.iter().map(|c| c.index).collect::<Vec<_>>(),
+                corrections
+            );
+            // The newest state wins.
+            assert_eq!(
+                (earlier.at_ms, earlier.heart_rate_bpm, earlier.beats_total),
+                (later.at_ms, later.heart_rate_bpm, later.beats_total)
+            );
+            assert_eq!(earlier.metrics, later.metrics);
+        }
     }
 }

@@ -1,9 +1,12 @@
 //! Live sessions through the façade: the simulator at 60×, alerts with evidence reaching the UI sink,
-//! one session at a time, tags, stop; the guided morning reading, finished and cut short.
+//! one session at a time, tags, stop; the guided morning reading, finished and cut short; updates merged
+//! to at most one message a frame.
 
 use auren_desktop::dto::{ScenarioDto, SessionKindDto, SourceChoiceDto};
 use auren_desktop::{ErrorCode, IpcError};
-use std::time::Duration;
+use auren_engine::dto::LiveUpdateDto;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::{Duration, Instant};
 
 use crate::support::{collector, open, rig, seed_baselines};
 
@@ -266,4 +269,50 @@ async fn choosing_another_source_replaces_the_monitored_one() {
     let result = r.desktop.start_morning(choice, sink).await.unwrap();
     assert!(result.beats > 150, "{result:?}");
     assert_eq!(r.desktop.monitor_status().await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_60x_source_reaches_the_window_at_most_once_a_frame_with_every_beat_in_order() {
+    let r = rig().await;
+    let arrivals = Arc::new(StdMutex::new(Vec::<(Instant, LiveUpdateDto)>::new()));
+    let keep = arrivals.clone();
+    let (sink, mut seen) = collector();
+    let mut inner = sink;
+    let timed: auren_desktop::UpdateSink = Box::new(move |u| {
+        keep.lock().unwrap().push((Instant::now(), u.clone()));
+        inner(u)
+    });
+    r.desktop
+        .monitor_live(simulator(ScenarioDto::Rest), timed)
+        .await
+        .unwrap();
+    // 300 beats: several seconds of a 60× source, which emits many updates in each frame.
+    let enough = seen
+        .until(WITHIN, |updates| {
+            updates.iter().map(|u| u.beats.len()).sum::<usize>() >= 300
+        })
+        .await;
+    r.desktop.stop_monitor().await;
+    assert!(enough, "fewer than 300 beats arrived");
+
+    let arrivals = arrivals.lock().unwrap().clone();
+    let gaps: Vec<Duration> = arrivals.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    let shortest = gaps.iter().min().copied().unwrap_or(Duration::MAX);
+    // One message a frame at 30 Hz (33 ms); a busy scheduler may bunch two a little, never to half that.
+    assert!(
+        shortest >= Duration::from_millis(16),
+        "two messages {shortest:?} apart"
+    );
+    // Merging loses nothing: beat indices run on without a gap or repeat.
+    let indices: Vec<u64> = arrivals
+        .iter()
+        .flat_map(|(_, u)| u.beats.iter().map(|b| b.index))
+        .collect();
+    let first = indices[0];
+    let expected: Vec<u64> = (first..first + indices.len() as u64).collect();
+    assert_eq!(indices, expected);
+    assert!(
+        arrivals.iter().any(|(_, u)| u.beats.len() > 1),
+        "no message carried more than one beat: nothing was merged"
+    );
 }
