@@ -3,10 +3,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod api;
+mod broker;
 mod faults;
 mod isolation;
 mod kafka;
 mod long_poll;
+mod pull_versions;
 mod redis;
+mod revocation;
 mod schema;
 mod support;
+mod token_cache;
