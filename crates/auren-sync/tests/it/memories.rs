@@ -3,7 +3,7 @@
 //! (supersession) on the other converge to the same memories everywhere; forgetting on A leaves none of the
 //! text in B's database files nor in the server's database, and a device that signs in later never sees it.
 
-use crate::support::{Device, TestServer};
+use crate::support::{Device, TestServer, memory_with_text, round};
 use auren_store::memory::{AsOf, MemoryKind, MemoryRow, NewMemory, Provenance};
 use auren_store::{MemoryId, Store};
 use auren_sync::SignIn;
@@ -71,25 +71,6 @@ async fn listed(store: &Store, t: i64) -> Vec<String> {
     texts
 }
 
-async fn id_of(store: &Store, text: &str) -> MemoryId {
-    store
-        .memories()
-        .history()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|m| m.text == text)
-        .unwrap_or_else(|| panic!("{text:?} is not stored"))
-        .id
-}
-
-async fn round(devices: &[&Device]) {
-    for device in devices {
-        let report = device.client.sync_once().await.unwrap();
-        assert_eq!(report.parked, 0, "{report:?}");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memories_made_retracted_and_edited_on_two_devices_converge() {
     let server = TestServer::start().await;
@@ -109,7 +90,7 @@ async fn memories_made_retracted_and_edited_on_two_devices_converge() {
     assert_eq!(history(&b.store).await, history(&a.store).await);
 
     // Retract on B: retracted on A, with the reason, and still in A's history and past "as of" views.
-    let on_b = id_of(&b.store, shifts).await;
+    let on_b = memory_with_text(&b.store, shifts).await.id;
     b.store
         .memories()
         .retract(on_b, "it is Wednesdays", T + HOUR)
@@ -119,7 +100,7 @@ async fn memories_made_retracted_and_edited_on_two_devices_converge() {
     let on_a = a
         .store
         .memories()
-        .get(id_of(&a.store, shifts).await)
+        .get(memory_with_text(&a.store, shifts).await.id)
         .await
         .unwrap();
     let retracted = on_a.retracted.expect("retracted on A");
@@ -151,7 +132,10 @@ async fn memories_made_retracted_and_edited_on_two_devices_converge() {
         .await
         .unwrap();
     round(&[&a, &b]).await;
-    let (runs_a, runs_b) = (id_of(&a.store, runs).await, id_of(&b.store, runs).await);
+    let (runs_a, runs_b) = (
+        memory_with_text(&a.store, runs).await.id,
+        memory_with_text(&b.store, runs).await.id,
+    );
     a.store
         .memories()
         .supersede(
@@ -190,7 +174,7 @@ async fn memories_made_retracted_and_edited_on_two_devices_converge() {
     assert_eq!(
         b.store
             .memories()
-            .chain(id_of(&b.store, evening).await)
+            .chain(memory_with_text(&b.store, evening).await.id)
             .await
             .unwrap()
             .len(),
@@ -302,14 +286,14 @@ async fn forgetting_on_a_erases_the_text_on_b_and_on_the_server() {
     assert!(server_text(&server).await.contains("Zanzibarella"));
 
     // B edits the memory A is about to forget; the forget still wins everywhere.
-    let on_b = id_of(&b.store, SECRET_NEXT).await;
+    let on_b = memory_with_text(&b.store, SECRET_NEXT).await.id;
     b.store
         .memories()
         .retract(on_b, "not sure", T + 2 * HOUR)
         .await
         .unwrap();
 
-    let newest = id_of(&a.store, SECRET_NEXT).await;
+    let newest = memory_with_text(&a.store, SECRET_NEXT).await.id;
     a.store.memories().forget(newest).await.unwrap();
     round(&[&a, &b, &a, &b]).await;
 

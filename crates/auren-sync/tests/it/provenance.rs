@@ -3,7 +3,7 @@
 //! happens to have the same id; back on A, and for a replacement made on B from the same message, it is A's
 //! own message again.
 
-use crate::support::{Device, TestServer};
+use crate::support::{Device, TestServer, memory_with_text, round};
 use auren_store::conversations::{NewMessage, Role};
 use auren_store::memory::{MemoryKind, NewMemory, Provenance};
 use auren_store::{MessageId, Store};
@@ -38,25 +38,6 @@ fn drawn_from(message: Provenance, text: &str) -> NewMemory {
     }
 }
 
-async fn provenance_of(store: &Store, text: &str) -> Provenance {
-    store
-        .memories()
-        .history()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|m| m.text == text)
-        .unwrap_or_else(|| panic!("{text:?} is not stored"))
-        .provenance
-}
-
-async fn round(devices: &[&Device]) {
-    for device in devices {
-        let report = device.client.sync_once().await.unwrap();
-        assert_eq!(report.parked, 0, "{report:?}");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_memory_drawn_from_a_message_names_that_devices_message_everywhere() {
     let server = TestServer::start().await;
@@ -83,34 +64,28 @@ async fn a_memory_drawn_from_a_message_names_that_devices_message_everywhere() {
         replica: a_replica.clone(),
         message: on_a,
     };
-    assert_eq!(provenance_of(&a.store, shifts).await, Provenance::Message(on_a));
     assert_eq!(
-        provenance_of(&b.store, shifts).await,
+        memory_with_text(&a.store, shifts).await.provenance,
+        Provenance::Message(on_a)
+    );
+    assert_eq!(
+        memory_with_text(&b.store, shifts).await.provenance,
         elsewhere,
         "on B it is A's message, not B's own message {on_b}"
     );
 
     // B replaces the memory, keeping where it came from: on A the replacement is A's own message again.
     let wednesdays = "Works night shifts on Wednesdays";
-    let old = b
-        .store
-        .memories()
-        .history()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|m| m.text == shifts)
-        .unwrap()
-        .id;
+    let old = memory_with_text(&b.store, shifts).await.id;
     b.store
         .memories()
         .supersede(old, &drawn_from(elsewhere.clone(), wednesdays), "moved", T + 2)
         .await
         .unwrap();
     round(&[&b, &a]).await;
-    assert_eq!(provenance_of(&b.store, wednesdays).await, elsewhere);
+    assert_eq!(memory_with_text(&b.store, wednesdays).await.provenance, elsewhere);
     assert_eq!(
-        provenance_of(&a.store, wednesdays).await,
+        memory_with_text(&a.store, wednesdays).await.provenance,
         Provenance::Message(on_a)
     );
 
@@ -118,6 +93,10 @@ async fn a_memory_drawn_from_a_message_names_that_devices_message_everywhere() {
     let c = Device::sign_in(dir.path(), "c", &server, "mia@example.org", SignIn::Login).await;
     round(&[&c]).await;
     for text in [shifts, wednesdays] {
-        assert_eq!(provenance_of(&c.store, text).await, elsewhere, "{text}");
+        assert_eq!(
+            memory_with_text(&c.store, text).await.provenance,
+            elsewhere,
+            "{text}"
+        );
     }
 }

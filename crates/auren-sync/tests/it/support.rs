@@ -3,6 +3,7 @@
 use auren_server::auth::password::HashCost;
 use auren_server::server::{Server, ServerConfig};
 use auren_store::Store;
+use auren_store::memory::MemoryRow;
 use auren_sync::{SignIn, SyncClient, SyncConfig, TokenPlace, TokenVault};
 use std::path::Path;
 use tokio_util::sync::CancellationToken;
@@ -72,4 +73,24 @@ impl Device {
         .unwrap();
         Self { store, client }
     }
+}
+
+/// One sync a device, in order; each must park nothing.
+pub async fn round(devices: &[&Device]) {
+    for device in devices {
+        let report = device.client.sync_once().await.unwrap();
+        assert_eq!(report.parked, 0, "{report:?}");
+    }
+}
+
+/// The memory of `store` with this text, among every version it holds (history).
+pub async fn memory_with_text(store: &Store, text: &str) -> MemoryRow {
+    store
+        .memories()
+        .history()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.text == text)
+        .unwrap_or_else(|| panic!("{text:?} is not stored"))
 }
