@@ -65,27 +65,17 @@ async fn memories_pulled_before_the_fix_name_the_other_devices_message() {
         pool.close().await;
     }
     let store = auren_store::Store::open(&path).await.unwrap();
+    let history = store.memories().history().await.unwrap();
     let provenance = |text: &str| {
-        let text = text.to_owned();
-        let store = store.clone();
-        async move {
-            store
-                .memories()
-                .history()
-                .await
-                .unwrap()
-                .into_iter()
-                .find(|m| m.text == text)
-                .unwrap()
-                .provenance
-        }
+        let memory = history.iter().find(|m| m.text == text);
+        memory.map(|m| m.provenance.clone())
     };
-    assert_eq!(provenance("Said here").await, Provenance::Message(MessageId(12)));
+    assert_eq!(provenance("Said here"), Some(Provenance::Message(MessageId(12))));
     assert_eq!(
-        provenance("Said on the laptop").await,
-        Provenance::DeviceMessage {
+        provenance("Said on the laptop"),
+        Some(Provenance::DeviceMessage {
             replica: "41bd77".into(),
             message: MessageId(12)
-        }
+        })
     );
 }
