@@ -307,33 +307,54 @@ fn push_body(device: &SignedIn, outbox_id: &mut i64, next_ms: &mut f64, started_
         *outbox_id += 1;
         rows.push(PushRow {
             outbox_id: *outbox_id,
-            change: Change::Session(SessionChange {
-                session_key: key.clone(),
-                started_at,
-                ended_at: None,
-                kind: "rest".to_owned(),
-                source: "simulator:rest".to_owned(),
-                strap: None,
-            }),
+            change: rest_session(&key, started_at),
         });
     }
+    let span: f64 = steady_rr_raw()
+        .iter()
+        .map(|&r| f64::from(r) * 1000.0 / 1024.0)
+        .sum();
     for _ in 0..CHUNKS_PER_PUSH {
-        let rr_raw: Vec<u16> = (0..BEATS_PER_CHUNK).map(|i| 820 + (i as u16 * 7) % 80).collect();
-        let span: f64 = rr_raw.iter().map(|&r| f64::from(r) * 1000.0 / 1024.0).sum();
         *outbox_id += 1;
         rows.push(PushRow {
             outbox_id: *outbox_id,
-            change: Change::Beats(BeatsChunk {
-                session_key: key.clone(),
-                start_ms: *next_ms,
-                rr_raw,
-                t_breaks: Vec::new(),
-                rr_overrides: Vec::new(),
-                artifacts: Vec::new(),
-            }),
+            change: steady_chunk(&key, *next_ms),
         });
         *next_ms += span;
     }
+    push_request(device, rows)
+}
+
+/// A session a simulated device records: at rest, from `started_at`.
+fn rest_session(key: &str, started_at: i64) -> Change {
+    Change::Session(SessionChange {
+        session_key: key.to_owned(),
+        started_at,
+        ended_at: None,
+        kind: "rest".to_owned(),
+        source: "simulator:rest".to_owned(),
+        strap: None,
+    })
+}
+
+/// `BEATS_PER_CHUNK` raw RR intervals (1/1024 s) of a steady heart, about 60 s of them.
+fn steady_rr_raw() -> Vec<u16> {
+    (0..BEATS_PER_CHUNK).map(|i| 820 + (i as u16 * 7) % 80).collect()
+}
+
+/// A chunk of `steady_rr_raw` beats starting at `start_ms` into the session.
+fn steady_chunk(key: &str, start_ms: f64) -> Change {
+    Change::Beats(BeatsChunk {
+        session_key: key.to_owned(),
+        start_ms,
+        rr_raw: steady_rr_raw(),
+        t_breaks: Vec::new(),
+        rr_overrides: Vec::new(),
+        artifacts: Vec::new(),
+    })
+}
+
+fn push_request(device: &SignedIn, rows: Vec<PushRow>) -> PushRequest {
     PushRequest {
         protocol_version: auren_protocol::PROTOCOL_VERSION,
         device_id: device.device_id.clone(),
@@ -504,37 +525,19 @@ async fn seed_pull_data(client: &Arc<Client>, devices: &[SignedIn]) -> Res<Vec<i
             let key = auren_protocol::change::session_key(&device.device_id, 1);
             let mut rows = vec![PushRow {
                 outbox_id: 1,
-                change: Change::Session(SessionChange {
-                    session_key: key.clone(),
-                    started_at,
-                    ended_at: None,
-                    kind: "rest".to_owned(),
-                    source: "simulator:rest".to_owned(),
-                    strap: None,
-                }),
+                change: rest_session(&key, started_at),
             }];
             for n in 0..PULL_DATA_CHUNKS {
                 rows.push(PushRow {
                     outbox_id: 2 + n as i64,
-                    change: Change::Beats(BeatsChunk {
-                        session_key: key.clone(),
-                        start_ms: 60_000.0 * n as f64,
-                        rr_raw: (0..BEATS_PER_CHUNK).map(|i| 820 + (i as u16 * 7) % 80).collect(),
-                        t_breaks: Vec::new(),
-                        rr_overrides: Vec::new(),
-                        artifacts: Vec::new(),
-                    }),
+                    change: steady_chunk(&key, 60_000.0 * n as f64),
                 });
             }
             let token = device.tokens.access_token.as_str();
             // Two pushes (two versions): the session with the first half of the chunks, then the rest.
             let second = rows.split_off(1 + PULL_DATA_CHUNKS / 2);
             for rows in [rows, second] {
-                let body = PushRequest {
-                    protocol_version: auren_protocol::PROTOCOL_VERSION,
-                    device_id: device.device_id.clone(),
-                    rows,
-                };
+                let body = push_request(&device, rows);
                 client
                     .post::<serde_json::Value>("/v1/sync/push", Some(token), &body)
                     .await?;
@@ -792,21 +795,12 @@ async fn long_polls(
         pushes.push(tokio::spawn(async move {
             // A new session row under an outbox id above any the ingest used, so it is applied (a chunk of
             // a session the server does not know would be rejected, and wake nobody).
-            let body = PushRequest {
-                protocol_version: auren_protocol::PROTOCOL_VERSION,
-                device_id: device.device_id.clone(),
-                rows: vec![PushRow {
-                    outbox_id: 1_000_000,
-                    change: Change::Session(SessionChange {
-                        session_key: auren_protocol::change::session_key(&device.device_id, 2),
-                        started_at,
-                        ended_at: None,
-                        kind: "rest".to_owned(),
-                        source: "simulator:rest".to_owned(),
-                        strap: None,
-                    }),
-                }],
+            let key = auren_protocol::change::session_key(&device.device_id, 2);
+            let row = PushRow {
+                outbox_id: 1_000_000,
+                change: rest_session(&key, started_at),
             };
+            let body = push_request(&device, vec![row]);
             let _ = pushed[k].sent.set(Instant::now());
             let answer = client
                 .post::<serde_json::Value>("/v1/sync/push", Some(&device.tokens.access_token), &body)

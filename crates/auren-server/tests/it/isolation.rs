@@ -316,18 +316,13 @@ async fn removed_signed_out_and_reused_devices_get_401_everywhere_at_once_and_th
     let (status, _) = server.get("/v1/devices", Some(&old.tokens.access_token)).await;
     assert_eq!(status, StatusCode::OK);
 
-    let remove = |device: &SignedIn| format!("/v1/devices/{}", device.device_id.0);
-    let (status, answer) = server
-        .delete(&remove(&laptop), &laptop.tokens.access_token, &Value::Null)
-        .await;
+    let (status, answer) = server.remove_device(&laptop, &laptop).await;
     assert_eq!(
         (status, answer["code"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid")),
         "the calling device is not removed by mistake: {answer}"
     );
-    let (status, _) = server
-        .delete(&remove(&stranger), &laptop.tokens.access_token, &Value::Null)
-        .await;
+    let (status, _) = server.remove_device(&stranger, &laptop).await;
     assert_eq!(
         status,
         StatusCode::NOT_FOUND,
@@ -342,14 +337,10 @@ async fn removed_signed_out_and_reused_devices_get_401_everywhere_at_once_and_th
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    let (status, answer) = server
-        .delete(&remove(&old), &laptop.tokens.access_token, &Value::Null)
-        .await;
+    let (status, answer) = server.remove_device(&old, &laptop).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{answer}");
     assert_revoked_everywhere(&server, &old, &laptop, "removed").await;
-    let (status, answer) = server
-        .delete(&remove(&old), &laptop.tokens.access_token, &Value::Null)
-        .await;
+    let (status, answer) = server.remove_device(&old, &laptop).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "removed once: {answer}");
     let (status, answer) = server
         .post(
@@ -360,13 +351,7 @@ async fn removed_signed_out_and_reused_devices_get_401_everywhere_at_once_and_th
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
 
-    let (status, _) = server
-        .post(
-            "/v1/auth/logout",
-            None,
-            &json!({"refresh_token": phone.tokens.refresh_token}),
-        )
-        .await;
+    let (status, _) = server.sign_out(&phone).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_revoked_everywhere(&server, &phone, &laptop, "signed out").await;
 
@@ -425,13 +410,7 @@ async fn a_device_removed_through_one_server_process_is_refused_by_another_at_on
         "process two now holds the phone as live for 30 s"
     );
 
-    let (status, _) = one
-        .delete(
-            &format!("/v1/devices/{}", phone.device_id.0),
-            &laptop.tokens.access_token,
-            &Value::Null,
-        )
-        .await;
+    let (status, _) = one.remove_device(&phone, &laptop).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     // Pub/sub delivers asynchronously: poll, with a deadline far below the 30 s a lost message would take.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);

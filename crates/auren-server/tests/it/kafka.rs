@@ -310,6 +310,18 @@ async fn stored_alerts(pool: &PgPool, user: Uuid) -> Vec<(String, i64, i64)> {
     .unwrap()
 }
 
+/// A user row the consumer can write alerts for (nobody signs in as it).
+async fn new_user(pool: &PgPool) -> Uuid {
+    let user = Uuid::new_v4();
+    sqlx::query("INSERT INTO users (id, email, password_hash) VALUES ($1, $2, 'not a hash')")
+        .bind(user)
+        .bind(format!("{}@example.invalid", user.simple()))
+        .execute(pool)
+        .await
+        .unwrap();
+    user
+}
+
 async fn user_version(pool: &PgPool, user: Uuid) -> i64 {
     sqlx::query_scalar("SELECT coalesce((SELECT version FROM user_versions WHERE user_id = $1), 0)")
         .bind(user)
@@ -329,13 +341,7 @@ async fn the_consumer_writes_the_desktop_alerts_once_and_a_replay_adds_none() {
 
     let rules = rules();
     let desktop = desktop_run(&rules, &reference("nsr_60min.rr")).await;
-    let user = Uuid::new_v4();
-    sqlx::query("INSERT INTO users (id, email, password_hash) VALUES ($1, $2, 'not a hash')")
-        .bind(user)
-        .bind(format!("{}@example.invalid", user.simple()))
-        .execute(&pool)
-        .await
-        .unwrap();
+    let user = new_user(&pool).await;
     let started_at_ms = 1_764_800_000_000_i64;
     let (messages, chunks) = beat_messages(user, Uuid::new_v4(), "device:1", started_at_ms, &desktop.beats);
     enqueue(&pool, BEATS_TOPIC, &user.to_string(), &messages).await;
@@ -436,13 +442,7 @@ async fn the_consumer_skips_a_row_the_relay_sent_twice() {
     let pool = fresh_database().await;
     let config = KafkaConfig::new(broker.address());
     ensure_topics(&config).await.unwrap();
-    let user = Uuid::new_v4();
-    sqlx::query("INSERT INTO users (id, email, password_hash) VALUES ($1, $2, 'not a hash')")
-        .bind(user)
-        .bind(format!("{}@example.invalid", user.simple()))
-        .execute(&pool)
-        .await
-        .unwrap();
+    let user = new_user(&pool).await;
     let device = Uuid::new_v4();
     let started_at_ms = 1_764_800_000_000_i64;
     let (first, _) = beat_messages(user, device, "device:1", started_at_ms, &steady_beats(10));

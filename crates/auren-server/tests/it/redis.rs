@@ -4,12 +4,14 @@
 
 use std::num::NonZeroU32;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use auren_server::ComponentStatus;
 use auren_server::redis::{Decision, Limiter, LimiterMode, Quota, RedisLink, TrendCache, Wake};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+use crate::broker::eventually;
 
 /// The Redis `cargo xtask services up` names, else the one the project's machines run.
 pub fn redis_url() -> String {
@@ -18,18 +20,6 @@ pub fn redis_url() -> String {
 
 fn link() -> RedisLink {
     RedisLink::new(&redis_url()).unwrap()
-}
-
-/// Polls `done` until it holds or `limit` passes (waiting on an outside process, not on our own tasks).
-async fn eventually(limit: Duration, mut done: impl AsyncFnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if done().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
 }
 
 #[tokio::test]
@@ -89,8 +79,28 @@ impl PrivateRedis {
         Self { child, port }
     }
 
+    /// A private Redis on `port` and a link to it, once it answers.
+    pub async fn answering(port: u16) -> (Self, RedisLink) {
+        let redis = Self::start(port);
+        let link = RedisLink::new(&redis.url()).unwrap();
+        let up = eventually(Duration::from_secs(10), async || link.ping().await.is_ok()).await;
+        assert!(up, "the private Redis answers");
+        (redis, link)
+    }
+
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs `command` on a new blocking connection. It blocks the calling thread: on a single-threaded
+    /// runtime no task of the test (no subscriber) runs between it and what the test does next.
+    pub fn admin<T: ::redis::FromRedisValue>(&self, command: &[&str]) -> T {
+        let mut admin = ::redis::Client::open(self.url())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let (name, args) = command.split_first().unwrap();
+        ::redis::cmd(name).arg(args).query(&mut admin).unwrap()
     }
 
     fn stop(&mut self) {
@@ -116,9 +126,7 @@ pub fn free_port() -> u16 {
 #[tokio::test]
 async fn the_limiter_limits_in_process_while_redis_is_away_and_returns_to_it() {
     let port = free_port();
-    let mut redis = PrivateRedis::start(port);
-    let link = RedisLink::new(&redis.url()).unwrap();
-    assert!(eventually(Duration::from_secs(10), async || link.ping().await.is_ok()).await);
+    let (mut redis, link) = PrivateRedis::answering(port).await;
     let limiter = Limiter::new(Some(link.clone()));
     let quota = Quota::per_minute(NonZeroU32::new(3).unwrap());
     assert!(limiter.check("before", quota).await.is_allowed());
@@ -185,9 +193,7 @@ async fn a_notification_wakes_a_long_poll_parked_on_another_process() {
 /// process' polls — pub/sub delivers to whoever is subscribed at that instant, here nobody.
 #[tokio::test]
 async fn a_notification_wakes_this_process_while_redis_has_just_dropped_its_subscription() {
-    let redis = PrivateRedis::start(free_port());
-    let link = RedisLink::new(&redis.url()).unwrap();
-    assert!(eventually(Duration::from_secs(10), async || link.ping().await.is_ok()).await);
+    let (redis, link) = PrivateRedis::answering(free_port()).await;
     let shutdown = CancellationToken::new();
     let wake = Wake::start(Some(link), shutdown.clone());
     assert!(
@@ -199,16 +205,7 @@ async fn a_notification_wakes_this_process_while_redis_has_just_dropped_its_subs
     let mut parked = wake.listen(user);
     // A blocking command on this single-threaded runtime: the subscriber task cannot run between the kill
     // and the notification, so it cannot have noticed.
-    let mut admin = ::redis::Client::open(redis.url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    let killed: i64 = ::redis::cmd("CLIENT")
-        .arg("KILL")
-        .arg("TYPE")
-        .arg("pubsub")
-        .query(&mut admin)
-        .unwrap();
+    let killed: i64 = redis.admin(&["CLIENT", "KILL", "TYPE", "pubsub"]);
     assert_eq!(killed, 1, "the subscriber's connection was cut");
     wake.notify(user).await;
     tokio::time::timeout(Duration::from_secs(1), parked.notified())

@@ -11,24 +11,29 @@ use auren_server::auth::tokens::AccessClaims;
 use auren_server::error::ApiError;
 use auren_server::redis::RedisLink;
 use reqwest::StatusCode;
-use serde_json::Value;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::broker::eventually;
 use crate::redis::{PrivateRedis, free_port};
 
+/// Revocations of another process subscribed through `link`, its first subscription up; they stop when the
+/// guard drops.
+async fn subscribed(link: RedisLink) -> (Revocations, DropGuard) {
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone().drop_guard();
+    let revocations = Revocations::start(Some(link), shutdown);
+    assert!(eventually(Duration::from_secs(10), async || revocations.shared()).await);
+    assert_eq!(revocations.subscriptions(), 1);
+    (revocations, stop)
+}
+
 #[tokio::test]
 async fn a_revocation_sent_while_the_subscription_was_cut_is_not_missed() {
-    let redis = PrivateRedis::start(free_port());
-    let link = RedisLink::new(&redis.url()).unwrap();
-    assert!(eventually(Duration::from_secs(10), async || link.ping().await.is_ok()).await);
+    let (redis, link) = PrivateRedis::answering(free_port()).await;
     // Process one serves the requests; process two is another server process on the same database.
     let url = redis.url();
     let one = crate::support::TestServer::start_with(|c| c.redis_url = Some(url)).await;
-    let shutdown = CancellationToken::new();
-    let _stop = shutdown.clone().drop_guard();
-    let two = Revocations::start(Some(link), shutdown);
-    assert!(eventually(Duration::from_secs(10), async || two.shared()).await);
+    let (two, _stop) = subscribed(link).await;
     let laptop = one.account("cut@example.com").await;
     let phone = one.login("cut@example.com", "phone").await;
     let claims = AccessClaims {
@@ -42,24 +47,9 @@ async fn a_revocation_sent_while_the_subscription_was_cut_is_not_missed() {
 
     // Redis cuts the subscribers' connections. This test runs on one thread and the command blocks it, so
     // no subscriber has read the end of its connection before the removal below is published.
-    let mut admin = ::redis::Client::open(redis.url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    let killed: i64 = ::redis::cmd("CLIENT")
-        .arg("KILL")
-        .arg("TYPE")
-        .arg("pubsub")
-        .query(&mut admin)
-        .unwrap();
+    let killed: i64 = redis.admin(&["CLIENT", "KILL", "TYPE", "pubsub"]);
     assert!(killed >= 1, "the subscribers' connections were cut");
-    let (status, _) = one
-        .delete(
-            &format!("/v1/devices/{}", phone.device_id.0),
-            &laptop.tokens.access_token,
-            &Value::Null,
-        )
-        .await;
+    let (status, _) = one.remove_device(&phone, &laptop).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
     // Process two subscribes again; from then on it must refuse the phone, though its cached "live" answer
@@ -79,14 +69,8 @@ async fn a_revocation_sent_while_the_subscription_was_cut_is_not_missed() {
 /// subscription stays the first one (a restart would forget every cached "live" answer each time).
 #[tokio::test]
 async fn a_healthy_subscription_survives_its_heartbeats() {
-    let redis = PrivateRedis::start(free_port());
-    let link = RedisLink::new(&redis.url()).unwrap();
-    assert!(eventually(Duration::from_secs(10), async || link.ping().await.is_ok()).await);
-    let shutdown = CancellationToken::new();
-    let _stop = shutdown.clone().drop_guard();
-    let revocations = Revocations::start(Some(link), shutdown);
-    assert!(eventually(Duration::from_secs(10), async || revocations.shared()).await);
-    assert_eq!(revocations.subscriptions(), 1);
+    let (_redis, link) = PrivateRedis::answering(free_port()).await;
+    let (revocations, _stop) = subscribed(link).await;
     // Time passing is what is tested here: two heartbeats and a little more.
     tokio::time::sleep(auren_server::auth::revocation::HEARTBEAT * 2 + Duration::from_secs(1)).await;
     assert!(revocations.shared());
@@ -102,25 +86,11 @@ async fn a_healthy_subscription_survives_its_heartbeats() {
 /// without the PING it would be trusted as long as the connection stayed open.
 #[tokio::test]
 async fn a_subscription_that_stops_answering_is_started_again() {
-    let redis = PrivateRedis::start(free_port());
-    let link = RedisLink::new(&redis.url()).unwrap();
-    assert!(eventually(Duration::from_secs(10), async || link.ping().await.is_ok()).await);
-    let shutdown = CancellationToken::new();
-    let _stop = shutdown.clone().drop_guard();
-    let revocations = Revocations::start(Some(link), shutdown);
-    assert!(eventually(Duration::from_secs(10), async || revocations.shared()).await);
-    assert_eq!(revocations.subscriptions(), 1);
+    let (redis, link) = PrivateRedis::answering(free_port()).await;
+    let (revocations, _stop) = subscribed(link).await;
     let heartbeat = auren_server::auth::revocation::HEARTBEAT;
-    let mut admin = ::redis::Client::open(redis.url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    let paused: String = ::redis::cmd("CLIENT")
-        .arg("PAUSE")
-        .arg((heartbeat + Duration::from_secs(2)).as_millis().to_string())
-        .arg("ALL")
-        .query(&mut admin)
-        .unwrap();
+    let pause_ms = (heartbeat + Duration::from_secs(2)).as_millis().to_string();
+    let paused: String = redis.admin(&["CLIENT", "PAUSE", &pause_ms, "ALL"]);
     assert_eq!(paused, "OK");
     let restarted = eventually(heartbeat * 4, async || {
         revocations.subscriptions() >= 2 && revocations.shared()

@@ -141,6 +141,18 @@ impl TestClient {
         answer(request.send().await.unwrap()).await
     }
 
+    /// Signs `device` out with its refresh token.
+    pub async fn sign_out(&self, device: &SignedIn) -> (StatusCode, Value) {
+        let body = json!({"refresh_token": device.tokens.refresh_token});
+        self.post("/v1/auth/logout", None, &body).await
+    }
+
+    /// Removes `device` from its account, asked by `by` (a device of the same account, or itself).
+    pub async fn remove_device(&self, device: &SignedIn, by: &SignedIn) -> (StatusCode, Value) {
+        let path = format!("/v1/devices/{}", device.device_id.0);
+        self.delete(&path, &by.tokens.access_token, &Value::Null).await
+    }
+
     /// A new account signed in on its first device.
     pub async fn account(&self, email: &str) -> SignedIn {
         let body = json!({"email": email, "password": "correct horse battery", "device_name": "laptop"});

@@ -5,7 +5,7 @@
 use crate::support::{TestServer, chunk, recent_ms, row, session, session_key};
 use auren_protocol::auth::SignedIn;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Pulls as `token` from cursor 0: the status and the error code, if any.
 async fn pull(server: &TestServer, token: &str) -> (StatusCode, Option<String>) {
@@ -56,21 +56,9 @@ async fn a_cached_token_is_refused_once_its_device_signs_out_or_is_removed_and_o
         (StatusCode::UNAUTHORIZED, Some("unauthenticated".to_owned()))
     );
 
-    let (status, _) = server
-        .post(
-            "/v1/auth/logout",
-            None,
-            &json!({"refresh_token": phone.tokens.refresh_token}),
-        )
-        .await;
+    let (status, _) = server.sign_out(&phone).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, answer) = server
-        .delete(
-            &format!("/v1/devices/{}", tablet.device_id.0),
-            &laptop.tokens.access_token,
-            &Value::Null,
-        )
-        .await;
+    let (status, answer) = server.remove_device(&tablet, &laptop).await;
     assert!(status.is_success(), "{status} {answer}");
     // (device, expected pull answer) after the sign-out and the removal.
     let cases = [
