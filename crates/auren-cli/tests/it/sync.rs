@@ -3,7 +3,7 @@
 //! synced), and the round that pulled it stores it, saying how many — in one round and in `--watch`.
 
 use auren_cep::{Baselines, DEFAULT_RULES, compile};
-use auren_engine::import::{ImportConfig, import_recording};
+use auren_engine::import::{ImportConfig, ImportSummary, import_recording};
 use auren_engine::panels::{compute_panel, panel_is_current, panel_method};
 use auren_store::{SessionId, Store};
 use auren_sync::SignIn;
@@ -53,6 +53,20 @@ async fn auren_with_input(dir: &Path, args: Vec<String>, stdin: &str) -> Output 
     .expect("process task")
 }
 
+/// Records (imports) the 5-minute NSR reference on `store` as a session recorded at `at_ms`.
+async fn record_nsr(store: &Store, at_ms: i64) -> ImportSummary {
+    let config = ImportConfig::new(at_ms, compile(DEFAULT_RULES).unwrap(), Baselines::new());
+    import_recording(store, Path::new(NSR), config).await.unwrap()
+}
+
+async fn assert_no_panel_missing(store: &Store) {
+    let missing = store.sessions_needing_panel(panel_method()).await.unwrap();
+    assert!(
+        missing.is_empty(),
+        "sessions without a current panel: {missing:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_that_pulls_a_session_stores_its_panel_and_says_so() {
     let server = TestServer::start().await;
@@ -61,12 +75,7 @@ async fn a_sync_that_pulls_a_session_stores_its_panel_and_says_so() {
 
     // Device A records (imports) a session and sends it.
     let a = Device::sign_in(dir.path(), "a", &server, &email, SignIn::Create).await;
-    let config = ImportConfig::new(
-        1_763_700_000_000,
-        compile(DEFAULT_RULES).unwrap(),
-        Baselines::new(),
-    );
-    let imported = import_recording(&a.store, Path::new(NSR), config).await.unwrap();
+    let imported = record_nsr(&a.store, 1_763_700_000_000).await;
     assert!(panel_is_current(&a.store, imported.session_id).await.unwrap());
     let recorded = a
         .store
@@ -110,13 +119,7 @@ async fn a_sync_that_pulls_a_session_stores_its_panel_and_says_so() {
         stored.panel.unwrap().values,
         compute_panel(&store, id).await.unwrap().values
     );
-    assert!(
-        store
-            .sessions_needing_panel(panel_method())
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_no_panel_missing(&store).await;
     store.close().await;
 
     // A round that pulls nothing leaves the panels alone and says nothing of them.
@@ -124,24 +127,13 @@ async fn a_sync_that_pulls_a_session_stores_its_panel_and_says_so() {
     assert!(!stdout(&again).contains("session panel"), "{}", stdout(&again));
 
     // `--watch` does the same after its rounds: A sends a second session, B's watch pulls it and says so.
-    let config = ImportConfig::new(
-        1_763_790_000_000,
-        compile(DEFAULT_RULES).unwrap(),
-        Baselines::new(),
-    );
-    import_recording(&a.store, Path::new(NSR), config).await.unwrap();
+    record_nsr(&a.store, 1_763_790_000_000).await;
     a.client.sync_once().await.unwrap();
     let said = watch_until_panels(dir.path(), &b_db).await;
     assert!(said.ends_with("Stored 1 session panel."), "{said}");
     let store = Store::open(Path::new(&b_db)).await.unwrap();
     assert_eq!(store.sessions(10, 0).await.unwrap().len(), 2);
-    assert!(
-        store
-            .sessions_needing_panel(panel_method())
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_no_panel_missing(&store).await;
     store.close().await;
 }
 
