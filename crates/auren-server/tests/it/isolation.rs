@@ -4,7 +4,7 @@
 //! (also from another server process, through Redis); and the app role cannot get around row-level security
 //! in SQL.
 
-use crate::support::{TestClient, TestServer, chunk, recent_ms, row, session, session_key};
+use crate::support::{TestClient, TestServer, recent_ms, row, session, session_key};
 use auren_protocol::auth::SignedIn;
 use auren_server::auth::password::HashCost;
 use auren_server::server::{Server, ServerConfig};
@@ -77,13 +77,7 @@ fn leaks(answer: &Value, victim: &SignedIn) -> bool {
 async fn no_endpoint_returns_another_users_rows_and_bad_tokens_get_nothing() {
     let server = TestServer::start().await;
     let victim = server.account("victim@example.com").await;
-    let key = session_key(&victim, 1);
-    server
-        .push(
-            &victim,
-            vec![row(1, session(&key, recent_ms())), row(2, chunk(&key, 0.0, 30))],
-        )
-        .await;
+    let key = server.push_recording(&victim, 30).await;
     let me = server.account("mallory@example.com").await;
 
     let expired = server
@@ -140,13 +134,7 @@ async fn a_reused_refresh_token_gives_nothing_and_a_revoked_coach_sees_nothing()
     let server = TestServer::start().await;
     let athlete = server.account("athlete@example.com").await;
     let coach = server.account("coach@example.com").await;
-    let key = session_key(&athlete, 1);
-    server
-        .push(
-            &athlete,
-            vec![row(1, session(&key, recent_ms())), row(2, chunk(&key, 0.0, 40))],
-        )
-        .await;
+    server.push_recording(&athlete, 40).await;
 
     let (status, _) = server.pull_all(&coach, Some(&athlete.user_id.0)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "no grant yet");
@@ -302,16 +290,7 @@ async fn removed_signed_out_and_reused_devices_get_401_everywhere_at_once_and_th
     let phone = server.login("owner@example.com", "phone").await;
     let tablet = server.login("owner@example.com", "tablet").await;
     let stranger = server.account("stranger@example.com").await;
-    let old_key = session_key(&old, 1);
-    server
-        .push(
-            &old,
-            vec![
-                row(1, session(&old_key, recent_ms())),
-                row(2, chunk(&old_key, 0.0, 25)),
-            ],
-        )
-        .await;
+    server.push_recording(&old, 25).await;
     // The old phone's token is known live to the server's cache before it is removed.
     let (status, _) = server.get("/v1/devices", Some(&old.tokens.access_token)).await;
     assert_eq!(status, StatusCode::OK);

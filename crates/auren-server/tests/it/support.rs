@@ -153,6 +153,18 @@ impl TestClient {
         self.delete(&path, &by.tokens.access_token, &Value::Null).await
     }
 
+    /// Pushes, as `device`, its session 1 (begun this month) and a first chunk of `beats` beats; returns the
+    /// session's key.
+    pub async fn push_recording(&self, device: &SignedIn, beats: usize) -> String {
+        let key = session_key(device, 1);
+        let rows = vec![
+            row(1, session(&key, recent_ms())),
+            row(2, chunk(&key, 0.0, beats)),
+        ];
+        self.push(device, rows).await;
+        key
+    }
+
     /// A new account signed in on its first device.
     pub async fn account(&self, email: &str) -> SignedIn {
         let body = json!({"email": email, "password": "correct horse battery", "device_name": "laptop"});

@@ -2,7 +2,7 @@
 //! opened (and so answers from its cache) is still refused once its device is signed out or removed, and
 //! once it expires; a tampered copy of a cached token is still refused.
 
-use crate::support::{TestServer, chunk, recent_ms, row, session, session_key};
+use crate::support::TestServer;
 use auren_protocol::auth::SignedIn;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -35,13 +35,7 @@ async fn a_cached_token_is_refused_once_its_device_signs_out_or_is_removed_and_o
     let laptop = server.account("cache@example.com").await;
     let phone = server.login("cache@example.com", "phone").await;
     let tablet = server.login("cache@example.com", "tablet").await;
-    let key = session_key(&laptop, 1);
-    server
-        .push(
-            &laptop,
-            vec![row(1, session(&key, recent_ms())), row(2, chunk(&key, 0.0, 20))],
-        )
-        .await;
+    server.push_recording(&laptop, 20).await;
     for device in [&laptop, &phone, &tablet] {
         warm(&server, device).await;
     }
