@@ -68,6 +68,8 @@ pub struct Labeller {
     span_left: usize,
     /// Beats in the current stretch so far (the buffer holds only the newest of them).
     segment_len: usize,
+    /// The buffer's intervals for a correction, reused (a correction runs per beat).
+    rr_scratch: Vec<f64>,
 }
 
 /// How many of the `buffered` newest beats of a stretch of `segment_len` beats may be labelled: beat `i`
@@ -122,8 +124,11 @@ impl Labeller {
     }
 
     fn label_up_to(&mut self, end: usize, out: &mut Vec<LabelledBeat>) {
-        let rr: Vec<f64> = self.buffer.iter().map(|&(_, rr)| rr).collect();
+        let mut rr = std::mem::take(&mut self.rr_scratch);
+        rr.clear();
+        rr.extend(self.buffer.iter().map(|&(_, rr)| rr));
         let correction = correct(&rr);
+        self.rr_scratch = rr;
         for i in self.labelled..end {
             out.push(self.labelled_beat(i, &correction));
         }

@@ -3,6 +3,7 @@
 
 mod default_rules;
 mod evidence;
+mod feed_values;
 mod language;
 mod schema;
 mod semantics;
