@@ -11,15 +11,18 @@ use auren_desktop::{Desktop, ErrorCode};
 use auren_store::{Stamp, Store};
 use std::collections::BTreeMap;
 use std::path::Path;
+use tempfile::TempDir;
 
 use crate::support::open;
 use crate::sync::{PASSWORD, TestServer, desktop, form};
 
 const EMAIL: &str = "ada@example.org";
 
-/// Two desktops signed in to one account on `server`: A created it, B logged in.
-async fn pair(server: &TestServer, a_dir: &Path, b_dir: &Path) -> (Desktop, Desktop) {
-    let a = desktop(a_dir).await;
+/// Two desktops, each over its own folder, signed in to one account on `server` (A created it, B logged in)
+/// and through one round each.
+async fn pair(server: &TestServer) -> ((TempDir, Desktop), (TempDir, Desktop)) {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = desktop(a_dir.path()).await;
     let create = form(
         SignInModeDto::CreateAccount,
         &server.base,
@@ -28,10 +31,11 @@ async fn pair(server: &TestServer, a_dir: &Path, b_dir: &Path) -> (Desktop, Desk
         "laptop",
     );
     a.sync_sign_in(create).await.unwrap();
-    let b = desktop(b_dir).await;
+    let b = desktop(b_dir.path()).await;
     let login = form(SignInModeDto::Login, &server.base, EMAIL, PASSWORD, "desk");
     b.sync_sign_in(login).await.unwrap();
-    (a, b)
+    rounds(&[&a, &b]).await;
+    ((a_dir, a), (b_dir, b))
 }
 
 /// The database of the desktop over `dir` (a second connection to the same file).
@@ -68,9 +72,7 @@ async fn edit(d: &Desktop, change: impl FnOnce(&mut SettingsDto)) -> SettingsDto
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_persons_settings_reach_the_other_desktop_and_the_devices_stay() {
     let server = TestServer::start().await;
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (a, b) = pair(&server, dir_a.path(), dir_b.path()).await;
-    rounds(&[&a, &b]).await;
+    let ((dir_a, a), (dir_b, b)) = pair(&server).await;
     let b_export = b.get_settings().export_dir;
     let revision = b.sync_status().await.unwrap().settings_revision;
 
@@ -125,9 +127,7 @@ async fn the_persons_settings_reach_the_other_desktop_and_the_devices_stay() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_edits_of_different_settings_both_stand_and_of_one_the_later_stamp_wins() {
     let server = TestServer::start().await;
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (a, b) = pair(&server, dir_a.path(), dir_b.path()).await;
-    rounds(&[&a, &b]).await;
+    let ((dir_a, a), (dir_b, b)) = pair(&server).await;
 
     // Different settings, neither desktop synced in between: both edits stand on both.
     edit(&a, |s| s.max_hr = 180).await;
@@ -161,9 +161,7 @@ async fn concurrent_edits_of_different_settings_both_stand_and_of_one_the_later_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_pulled_value_is_refused_with_the_edits_sentence_and_kept() {
     let server = TestServer::start().await;
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (a, b) = pair(&server, dir_a.path(), dir_b.path()).await;
-    rounds(&[&a, &b]).await;
+    let ((dir_a, a), (dir_b, b)) = pair(&server).await;
 
     // What a faulty or newer device might send: written past A's checks, straight into its records.
     let now = auren_clock::now_unix_ms();
