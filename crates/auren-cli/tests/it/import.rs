@@ -2,6 +2,7 @@
 //! HRV4Training and Elite HRV become morning readings, and bad input is one line naming the problem.
 
 use crate::run::{auren, db, fails_with, json, ok};
+use std::path::Path;
 
 const NSR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -15,6 +16,13 @@ fn rr_lines(n: usize) -> String {
         .take(n)
         .map(|l| format!("{}\n", l.trim()))
         .collect()
+}
+
+/// A file `name` in `dir` holding the first `beats` intervals of the NSR reference; returns its path.
+fn rr_file(dir: &Path, name: &str, beats: usize) -> String {
+    let file = dir.join(name);
+    std::fs::write(&file, rr_lines(beats)).unwrap();
+    file.display().to_string()
 }
 
 #[test]
@@ -67,9 +75,7 @@ fn a_recording_keeps_the_start_its_csv_carries_and_at_overrides_it() {
 fn a_recording_without_a_start_time_asks_for_at() {
     let dir = tempfile::tempdir().unwrap();
     let (_, db) = db(dir.path());
-    let file = dir.path().join("plain.rr");
-    std::fs::write(&file, rr_lines(100)).unwrap();
-    let file = file.display().to_string();
+    let file = rr_file(dir.path(), "plain.rr", 100);
     fails_with(
         auren(dir.path(), &["import", &file, "--db", &db]),
         &["plain.rr", "--at"],
@@ -95,12 +101,8 @@ fn a_recording_without_a_start_time_asks_for_at() {
         &["unknown session kind \"nap\""],
     );
     // An Elite HRV raw export's file name is its start.
-    let named = dir.path().join("2025-11-21 04-40-00.txt");
-    std::fs::write(&named, rr_lines(100)).unwrap();
-    let got = json(&ok(auren(
-        dir.path(),
-        &["import", named.to_str().unwrap(), "--db", &db, "--json"],
-    )));
+    let named = rr_file(dir.path(), "2025-11-21 04-40-00.txt", 100);
+    let got = json(&ok(auren(dir.path(), &["import", &named, "--db", &db, "--json"])));
     assert_eq!(got["beats"], 100);
 }
 
@@ -191,9 +193,7 @@ fn an_import_stores_the_session_panel_and_brings_stale_ones_up_to_date() {
     use auren_engine::panels::{compute_panel, panel_is_current};
     let dir = tempfile::tempdir().unwrap();
     let (db_path, db) = db(dir.path());
-    let file = dir.path().join("nsr.rr");
-    std::fs::write(&file, rr_lines(300)).unwrap();
-    let file = file.display().to_string();
+    let file = rr_file(dir.path(), "nsr.rr", 300);
     let import_at = |at: &str, json_out: bool| {
         let mut args = vec!["import", &file, "--at", at, "--db", &db];
         if json_out {
