@@ -933,9 +933,10 @@ fn rolling_median(x: &[f64], half: usize) -> Vec<f64> {
 fn centred_rolling(x: &[f64], half: usize, f: impl Fn(&SortedWindow) -> f64) -> Vec<f64> {
     let n = x.len();
     let mut window = SortedWindow::with_capacity(2 * half + 1);
-    for &v in x.iter().take(half + 1) {
-        window.insert(v);
-    }
+    // One sort instead of `half + 1` inserts; equal values are equal bit for bit (no −0.0, no NaN here),
+    // so the order among them is immaterial.
+    window.items.extend(x.iter().take(half + 1));
+    window.items.sort_unstable_by(f64::total_cmp);
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         if i > 0 {
