@@ -1,5 +1,5 @@
-//! The Tauri commands: each is one line into [`auren_desktop::Desktop`] (or a plugin, for the shell's own
-//! dialogs and folders). Errors reach the UI as `{code, message}`.
+//! The Tauri commands: each is one line into [`auren_desktop::Desktop`] (or a plugin or the `open`
+//! crate, for the shell's own dialogs and folders). Errors reach the UI as `{code, message}`.
 
 use auren_desktop::chat_dto::*;
 use auren_desktop::dto::*;
@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 use tauri_plugin_dialog::DialogExt;
-use tauri_plugin_opener::OpenerExt;
 
 use crate::Painted;
 
@@ -238,25 +237,24 @@ pub async fn export_session(
 
 #[tauri::command]
 #[specta::specta]
-pub fn open_log_folder(app: AppHandle, desktop: State<'_, Desktop>) -> Answer<()> {
-    open_folder(&app, desktop.log_dir())
+pub fn open_log_folder(desktop: State<'_, Desktop>) -> Answer<()> {
+    open_folder(desktop.log_dir())
 }
 
 #[tauri::command]
 #[specta::specta]
-pub fn open_export_folder(app: AppHandle, desktop: State<'_, Desktop>) -> Answer<()> {
-    open_folder(&app, desktop.export_dir())
+pub fn open_export_folder(desktop: State<'_, Desktop>) -> Answer<()> {
+    open_folder(desktop.export_dir())
 }
 
-fn open_folder(app: &AppHandle, dir: PathBuf) -> Answer<()> {
-    // Opening a folder that was never written to would fail: create it first.
+fn open_folder(dir: PathBuf) -> Answer<()> {
+    // Opening a folder that was never written to would fail: create it first. `open` hands it to the
+    // desktop's opener (xdg-open, gio, …) and does not wait for it.
     let _ = std::fs::create_dir_all(&dir);
-    app.opener()
-        .open_path(dir.display().to_string(), None::<&str>)
-        .map_err(|e| IpcError {
-            code: auren_desktop::ErrorCode::Internal,
-            message: format!("cannot open {}: {e}", dir.display()),
-        })
+    open::that_detached(&dir).map_err(|e| IpcError {
+        code: auren_desktop::ErrorCode::Internal,
+        message: format!("cannot open {}: {e}", dir.display()),
+    })
 }
 
 /// The UI's first frame is on screen: logged for the cold-start benchmark (which exits here).
