@@ -97,6 +97,7 @@ async fn bench() {
     let gateway = Gateway::start(config(&fake, &refused), secrets, ledger, clock)
         .await
         .expect("gateway");
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .tcp_nodelay(true)
         .build()

@@ -86,7 +86,7 @@ impl Gateway {
         ledger: Arc<dyn UsageLedger>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, GatewayError> {
-        let client = reqwest::Client::builder()
+        let client = client_builder()
             .connect_timeout(config.timeouts.connect)
             .tcp_nodelay(true)
             .build()
@@ -767,4 +767,12 @@ impl Drop for Flow {
             });
         }
     }
+}
+
+/// A reqwest client builder with TLS ready: reqwest is built without a crypto provider of its own (see the
+/// workspace Cargo.toml), so ring is installed as the process' provider first (once; one installed earlier
+/// stays).
+pub(crate) fn client_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
 }

@@ -47,7 +47,7 @@ pub async fn detect_ollama(url: &str, timeout: Duration) -> Result<Vec<String>, 
         url: url.to_owned(),
         source,
     };
-    let client = reqwest::Client::builder()
+    let client = crate::gateway::client_builder()
         .timeout(timeout)
         .build()
         .map_err(unreachable)?;

@@ -20,6 +20,8 @@ const MISSES: u32 = 5_000;
 
 #[tokio::main]
 async fn main() {
+    // reqwest is built without a crypto provider of its own (see the workspace Cargo.toml).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
         .await
         .expect("PostgreSQL on 127.0.0.1:5432");

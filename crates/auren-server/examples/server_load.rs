@@ -47,6 +47,8 @@ const LONG_POLLS: usize = 10_000;
 const WAKE_SPREAD: Duration = Duration::from_secs(10);
 
 fn main() -> Res<()> {
+    // reqwest is built without a crypto provider of its own (see the workspace Cargo.toml).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {

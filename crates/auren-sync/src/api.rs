@@ -49,6 +49,9 @@ impl Api {
     /// A client of the server at `base` (`http://127.0.0.1:8080`); requests time out after `timeout`, which
     /// must exceed the long-poll wait.
     pub fn new(base: &str, timeout: Duration) -> Result<Self, ApiError> {
+        // reqwest is built without a crypto provider of its own (see the workspace Cargo.toml): ring, once per
+        // process; a provider installed earlier stays.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(10))

@@ -287,7 +287,7 @@ struct Faults {
 /// Pushes the whole outbox through the faults; returns the highest acknowledged id and the faults seen.
 async fn run_device(base: String, device: SignedIn, rows: Vec<PushRow>, seed: u64) -> (i64, Faults) {
     let mut seen = Faults::default();
-    let http = reqwest::Client::new();
+    let http = crate::support::http_client();
     let mut faults = Lcg(seed);
     let mut acked = 0_i64;
     let last = rows.last().map_or(0, |r| r.outbox_id);
@@ -393,7 +393,7 @@ async fn run_killer(
     done: Arc<AtomicBool>,
     base: String,
 ) -> Struck {
-    let http = reqwest::Client::new();
+    let http = crate::support::http_client();
     let mut struck = Struck::default();
     let mut n = 0;
     while n < schedule.len() || !done.load(Ordering::SeqCst) {
@@ -448,7 +448,7 @@ async fn twenty_devices_pushing_through_sigkills_postgres_and_broker_restarts_an
     let database_url = cluster.url("auren");
     let listen = format!("127.0.0.1:{}", free_port());
     let base = format!("http://{listen}");
-    let http = reqwest::Client::new();
+    let http = crate::support::http_client();
     let server = Arc::new(Mutex::new(ServerProcess {
         child: None,
         database_url: database_url.clone(),

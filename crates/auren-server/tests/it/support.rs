@@ -71,11 +71,18 @@ pub struct TestClient {
     pub http: reqwest::Client,
 }
 
+/// A reqwest client with TLS ready (reqwest is built without a crypto provider of its own: ring is installed
+/// as the process' provider first, as the crates that make clients do).
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 impl TestClient {
     pub fn new(base: &str) -> Self {
         Self {
             base: base.to_owned(),
-            http: reqwest::Client::new(),
+            http: http_client(),
         }
     }
 }
