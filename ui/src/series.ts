@@ -63,9 +63,6 @@ export class BeatSeries {
   /** Beats up to this index have their final label; null while none has. */
   confirmedThrough: number | null = null;
   private scratch: Float64Array;
-  private rrScratch = new Float64Array(0);
-  private readonly tachoBuffers = { x: new Float64Array(0), rr: new Float64Array(0), artifacts: [] as (number | null)[], provisional: [] as (number | null)[] };
-  private readonly pairBuffers = new PairBuffers();
 
   constructor(capacity: number = LIVE_BEAT_CAPACITY) {
     this.at = new Ring(capacity);
@@ -128,26 +125,16 @@ export class BeatSeries {
     return this.at.lowerBound(end - windowMs);
   }
 
-  /** The beats of the window for uPlot. The live chart asks for it ten times a second with up to an
-   * hour of beats, so the columns are this series' own buffers, rewritten in place: a result is valid
-   * until the next call, and fresh arrays each time would only feed the collector. */
   tachogram(windowMs: number | null, unit: RrUnit): Tachogram {
     const from = this.windowStart(windowMs);
     const n = this.length - from;
-    const buf = this.tachoBuffers;
-    if (buf.x.length < n) {
-      const size = Math.max(n, buf.x.length * 2);
-      buf.x = new Float64Array(size);
-      buf.rr = new Float64Array(size);
-    }
-    const x = buf.x.subarray(0, n);
-    const rr = buf.rr.subarray(0, n);
+    const x = new Float64Array(n);
+    const rr = new Float64Array(n);
     this.at.copyTo(x, from);
     this.rr.copyTo(rr, from);
     const codes = this.labelsFrom(from, n);
-    const { artifacts, provisional } = buf;
-    artifacts.length = n;
-    provisional.length = n;
+    const artifacts: (number | null)[] = new Array(n);
+    const provisional: (number | null)[] = new Array(n);
     // Indices ascend, so the confirmed beats are a prefix of the window.
     const confirmed = this.confirmedThrough === null ? from : this.index.lowerBound(this.confirmedThrough + 1);
     for (let i = 0; i < n; i++) {
@@ -161,14 +148,13 @@ export class BeatSeries {
     return { x, rr, artifacts, provisional, count: n };
   }
 
-  /** The window's pairs, in this series' own buffers like `tachogram`: valid until the next call. */
   poincare(windowMs: number | null, unit: RrUnit, grid?: PixelGrid): Poincare {
     const from = this.windowStart(windowMs);
     const n = this.length - from;
-    if (this.rrScratch.length < n) this.rrScratch = new Float64Array(Math.max(n, this.rrScratch.length * 2));
-    const rr = this.rrScratch.subarray(0, n);
+    const rr = new Float64Array(n);
     this.rr.copyTo(rr, from);
-    return poincarePairs(rr, this.labelsFrom(from, n), unit, grid, this.pairBuffers);
+    const flags = this.labelsFrom(from, n).slice();
+    return poincarePairs(rr, flags, unit, grid);
   }
 
   private labelsFrom(from: number, n: number): Float64Array {
@@ -193,12 +179,10 @@ export interface PixelGrid {
  * each pixel cell of the data's bounding box is kept: the plot's range is at least that box, so a
  * cell is at most one pixel and every dropped point lies under a kept point of the same colour.
  * Thousands of overlapping dots cost far more to rasterise than they add to the picture. */
-export function poincarePairs(
-  rr: ArrayLike<number>, flags: ArrayLike<number>, unit: RrUnit, grid?: PixelGrid, out: PairBuffers = new PairBuffers(),
-): Poincare {
+export function poincarePairs(rr: ArrayLike<number>, flags: ArrayLike<number>, unit: RrUnit, grid?: PixelGrid): Poincare {
   const n = Math.max(0, rr.length - 1);
-  out.reserve(n);
-  const { px, py, order } = out;
+  const px = new Float64Array(n);
+  const py = new Float64Array(n);
   let count = 0;
   for (let i = 0; i + 1 < rr.length; i++) {
     if (flags[i] || flags[i + 1]) continue;
@@ -206,44 +190,17 @@ export function poincarePairs(
     py[count] = rrInUnit(rr[i + 1], unit);
     count++;
   }
-  let kept = count;
+  let keep: number[] = [];
   if (grid && count > POINCARE_DECIMATE_ABOVE && grid.cols > 0 && grid.rows > 0) {
-    kept = cellFirsts(px, py, count, grid, order);
+    keep = cellFirsts(px, py, count, grid);
   } else {
-    for (let i = 0; i < count; i++) order[i] = i;
+    for (let i = 0; i < count; i++) keep.push(i);
   }
-  order.subarray(0, kept).sort((a, b) => px[a] - px[b] || a - b);
-  const { x, y } = out;
-  x.length = kept;
-  y.length = kept;
-  for (let k = 0; k < kept; k++) {
-    x[k] = px[order[k]];
-    y[k] = py[order[k]];
-  }
-  return { x, y };
+  keep.sort((a, b) => px[a] - px[b] || a - b);
+  return { x: keep.map((i) => px[i]), y: keep.map((i) => py[i]) };
 }
 
-/** Storage that `poincarePairs` fills: the live plot hands it the same one at every redraw, so its
- * arrays are reused (the result is valid until the next call with it). */
-export class PairBuffers {
-  px = new Float64Array(0);
-  py = new Float64Array(0);
-  /** Indices of the kept pairs into px/py, then sorted by RRn. */
-  order = new Uint32Array(0);
-  readonly x: number[] = [];
-  readonly y: number[] = [];
-
-  reserve(n: number): void {
-    if (this.px.length >= n) return;
-    const size = Math.max(n, this.px.length * 2);
-    this.px = new Float64Array(size);
-    this.py = new Float64Array(size);
-    this.order = new Uint32Array(size);
-  }
-}
-
-/** Writes the index of the first pair in each pixel cell into `keep` and returns how many. */
-function cellFirsts(px: Float64Array, py: Float64Array, count: number, grid: PixelGrid, keep: Uint32Array): number {
+function cellFirsts(px: Float64Array, py: Float64Array, count: number, grid: PixelGrid): number[] {
   // The pairs at the four extremes are always kept so the auto-ranged axes stay the same.
   let ix0 = 0, ix1 = 0, iy0 = 0, iy1 = 0;
   for (let i = 1; i < count; i++) {
@@ -259,18 +216,15 @@ function cellFirsts(px: Float64Array, py: Float64Array, count: number, grid: Pix
   const sy = py[iy1] > y0 ? rows / (py[iy1] - y0) : 0;
   const seen = new Uint8Array((cols + 1) * (rows + 1));
   const cellOf = (i: number) => Math.floor((px[i] - x0) * sx) * (rows + 1) + Math.floor((py[i] - y0) * sy);
-  let kept = 0;
-  for (const i of new Set([ix0, ix1, iy0, iy1])) {
-    seen[cellOf(i)] = 1;
-    keep[kept++] = i;
-  }
+  const keep = [...new Set([ix0, ix1, iy0, iy1])];
+  for (const i of keep) seen[cellOf(i)] = 1;
   for (let i = 0; i < count; i++) {
     const cell = cellOf(i);
     if (seen[cell]) continue;
     seen[cell] = 1;
-    keep[kept++] = i;
+    keep.push(i);
   }
-  return kept;
+  return keep;
 }
 
 export function beatsToTachogram(beats: readonly BeatLike[], unit: RrUnit): Tachogram {

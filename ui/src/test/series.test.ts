@@ -70,29 +70,6 @@ describe("Poincaré pairs", () => {
   });
 });
 
-describe("live drawings reuse their buffers", () => {
-  // The live charts ask for the same series' drawings again and again; each result must equal what a
-  // fresh series gives, whatever the calls before it left in the buffers.
-  const long = Array.from({ length: 40 }, (_, i) => ({ index: i, at_ms: 1000 * (i + 1), rr_ms: 700 + 13 * (i % 7), artifact: i % 9 === 4 ? ("extra" as const) : null }));
-  it.each([
-    { name: "all, then a shorter window", windows: [null, 5000] },
-    { name: "a short window, then all", windows: [3000, null] },
-    { name: "all, all, a window of one beat", windows: [null, null, 0] },
-  ])("$name", ({ windows }) => {
-    const reused = new BeatSeries(100);
-    reused.append(long);
-    reused.revise([], 30);
-    for (const w of windows) {
-      const fresh = new BeatSeries(100);
-      fresh.append(long);
-      fresh.revise([], 30);
-      const [t, want] = [reused.tachogram(w, "s"), fresh.tachogram(w, "s")];
-      expect([Array.from(t.x), Array.from(t.rr), t.artifacts, t.provisional]).toEqual([Array.from(want.x), Array.from(want.rr), want.artifacts, want.provisional]);
-      expect(reused.poincare(w, "ms")).toEqual(fresh.poincare(w, "ms"));
-    }
-  });
-});
-
 describe("signalQuality", () => {
   it.each([
     { art: 0, beats: 0, pct: null, level: "none" },
