@@ -108,6 +108,9 @@ impl Rig {
             bail!("capabilities must be a JSON object");
         };
         let url = format!("http://127.0.0.1:{port}");
+        // rustls has two providers in this tree (fantoccini's hyper-rustls brings aws-lc-rs, the app's crates
+        // ring), so it cannot pick one by itself: install ring, as the app's crates do.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = ClientBuilder::rustls().context("cannot set up the WebDriver HTTP client")?;
         builder.capabilities(capabilities);
         let connect = builder.connect(&url);
