@@ -53,12 +53,15 @@ async fn each_stored_proactive_message_is_announced_once_and_a_repeated_trigger_
             "{result:?}"
         );
     }
+    // The simulated mornings may also fire a CNS-fatigue alert (a trigger of its own, with its own
+    // message); the morning's trigger has exactly one.
     let conversations = desktop.conversations().await.unwrap();
-    assert_eq!(conversations.len(), 1, "{conversations:?}");
-    let messages = desktop
-        .conversation_messages(conversations[0].id, None)
-        .await
-        .unwrap();
+    let below: Vec<_> = conversations
+        .iter()
+        .filter(|c| c.title.starts_with("Below your range"))
+        .collect();
+    assert_eq!(below.len(), 1, "{conversations:?}");
+    let messages = desktop.conversation_messages(below[0].id, None).await.unwrap();
     assert_eq!(messages.len(), 1);
 
     // The app quits: the watch delivers what was announced, then ends (the sender is dropped with it).
@@ -70,10 +73,20 @@ async fn each_stored_proactive_message_is_announced_once_and_a_repeated_trigger_
     {
         got.push(notice);
     }
+    // One notice per stored message: as many as there are proactive conversations, each naming its own.
+    let mut announced: Vec<i64> = got.iter().map(|n| n.conversation).collect();
+    announced.sort_unstable();
+    let mut stored: Vec<i64> = conversations.iter().map(|c| c.id).collect();
+    stored.sort_unstable();
+    assert_eq!(announced, stored, "{got:?}");
+    let morning_notices: Vec<_> = got
+        .into_iter()
+        .filter(|n| n.trigger == ProactiveTriggerDto::MorningBelowRange)
+        .collect();
     assert_eq!(
-        got,
+        morning_notices,
         vec![ProactiveMessageDto {
-            conversation: conversations[0].id,
+            conversation: below[0].id,
             message: messages[0].id,
             specialist: SpecialistDto::Coach,
             trigger: ProactiveTriggerDto::MorningBelowRange,
