@@ -6,4 +6,6 @@ mod config;
 mod resilience;
 mod secrets;
 mod support;
+mod tls;
+mod tls_front;
 mod wire;
