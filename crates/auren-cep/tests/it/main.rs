@@ -4,6 +4,7 @@
 mod default_rules;
 mod evidence;
 mod feed_values;
+mod labeller_oracle;
 mod language;
 mod schema;
 mod semantics;
