@@ -14,12 +14,16 @@ use std::time::Duration;
 use auren_cep::{Alert, Baselines, RuleSet, SessionKind};
 use auren_engine::dto::LiveUpdateDto;
 use auren_engine::{LabelledBeat, Pipeline, Sink};
-use auren_server::kafka::{AlertConsumer, KafkaConfig, Relay, ensure_topics, feed_beats};
+use auren_server::kafka::{
+    AlertConsumer, ChunkFed, KafkaConfig, Relay, SessionFeed, ensure_topics, feed_beats,
+};
 use auren_server::redis::Wake;
 use auren_server::topics::{
-    BATCH_PAYLOAD_VERSION, BEATS_TOPIC, BatchedChunk, BeatsBatch, BeatsChunk, PAYLOAD_VERSION, SESSIONS_TOPIC,
+    BATCH_PAYLOAD_VERSION, BEATS_TOPIC, BatchedChunk, BeatsBatch, BeatsChunk, LiveInputs, PAYLOAD_VERSION,
+    SESSIONS_TOPIC, read_beats,
 };
 use auren_strap::replay::{Replay, parse_rr_text};
+use auren_strap::simulator::{Scenario, Simulator, SimulatorConfig};
 use auren_strap::{HeartSource, Pace};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -275,6 +279,7 @@ fn beat_messages(
                 session_started_at_ms: started_at_ms,
                 wall_ms: started_at_ms + chunk.start_ms.round() as i64,
                 chunk,
+                live: None,
             }
         })
         .collect();
@@ -294,6 +299,7 @@ fn beat_messages(
                     chunk: c.chunk.clone(),
                 })
                 .collect(),
+            live: None,
         };
         messages.push(serde_json::to_vec(&message).unwrap());
     }
@@ -552,6 +558,69 @@ async fn server_alerts_of(pool: &PgPool, user: Uuid, origin: &str) -> BTreeSet<(
     .collect()
 }
 
+/// Signs a new account in from the desktop `store` (tokens in `dir`) and pushes everything; returns the user.
+async fn sync_to(server: &crate::support::TestServer, store: &auren_store::Store, dir: &Path) -> Uuid {
+    let vault = auren_sync::TokenVault::new(auren_sync::TokenPlace::File(dir.join("tokens")));
+    let email = format!("{}@example.invalid", Uuid::new_v4().simple());
+    let client = auren_sync::SyncClient::sign_in(
+        store,
+        vault,
+        &server.base,
+        (email.as_str(), "correct horse battery", "laptop"),
+        auren_sync::SignIn::Create,
+        auren_sync::SyncConfig::default(),
+    )
+    .await
+    .unwrap();
+    while client.sync_once().await.unwrap().pending > 0 {}
+    client.account().user_id.parse().unwrap()
+}
+
+/// The chunks of every `auren.beats` message of `user`, in the order relayed.
+async fn relayed_chunks(broker: &PrivateBroker, user: Uuid) -> Vec<BeatsChunk> {
+    let address = broker.address();
+    let messages = tokio::task::spawn_blocking(move || read_whole_topic(&address, BEATS_TOPIC))
+        .await
+        .unwrap();
+    let key = user.to_string();
+    messages
+        .iter()
+        .filter(|m| m.key.as_deref() == Some(key.as_str()))
+        .flat_map(|m| read_beats(&m.payload).unwrap())
+        .collect()
+}
+
+/// The alerts a [`SessionFeed`] raises from `chunks` and then the session's end, as stored rows would
+/// name them: (rule, window start, time), wall ms.
+fn fed_alerts(
+    rules: &RuleSet,
+    baselines: Baselines,
+    kind: SessionKind,
+    started_at_ms: i64,
+    chunks: &[BeatsChunk],
+) -> BTreeSet<(String, i64, i64)> {
+    let mut feed = SessionFeed::new(rules, baselines, kind).unwrap();
+    let mut alerts = Vec::new();
+    for chunk in chunks {
+        assert_eq!(feed.push_chunk(chunk, &mut alerts), Ok(ChunkFed::Fed));
+    }
+    feed.finish(&mut alerts);
+    wall_alerts(started_at_ms, &alerts)
+}
+
+fn wall_alerts(started_at_ms: i64, alerts: &[Alert]) -> BTreeSet<(String, i64, i64)> {
+    alerts
+        .iter()
+        .map(|a| {
+            (
+                a.rule.clone(),
+                started_at_ms + a.evidence.window.0,
+                started_at_ms + a.at_ms,
+            )
+        })
+        .collect()
+}
+
 /// The whole path: a recording imported on a desktop (its store, auren-engine's import, the person's
 /// baselines from 59 seeded mornings), synced by auren-sync to the server, relayed to the broker and run
 /// through the consumer. The server finds the desktop's alerts on its own — `cns_fatigue` included, which
@@ -594,20 +663,7 @@ async fn server_alerts_equal_the_desktop() {
     );
 
     // Synced to the server.
-    let vault = auren_sync::TokenVault::new(auren_sync::TokenPlace::File(dir.path().join("tokens")));
-    let email = format!("{}@example.invalid", Uuid::new_v4().simple());
-    let client = auren_sync::SyncClient::sign_in(
-        &store,
-        vault,
-        &server.base,
-        (email.as_str(), "correct horse battery", "laptop"),
-        auren_sync::SignIn::Create,
-        auren_sync::SyncConfig::default(),
-    )
-    .await
-    .unwrap();
-    while client.sync_once().await.unwrap().pending > 0 {}
-    let user: Uuid = client.account().user_id.parse().unwrap();
+    let user = sync_to(&server, &store, dir.path()).await;
     assert_eq!(
         server_alerts_of(&pool, user, "device").await,
         desktop,
@@ -650,6 +706,19 @@ async fn server_alerts_equal_the_desktop() {
         per_rule(&found)
     );
     assert_eq!(found, desktop, "the server's alerts are the desktop's");
+    // The messages carry the import's own notifications (heart-rate samples, end): fed by them, the rules
+    // find the same alerts as from the beats alone.
+    let relayed = relayed_chunks(&broker, user).await;
+    assert!(
+        relayed
+            .iter()
+            .any(|c| c.live.as_ref().is_some_and(|l| !l.hr.is_empty()))
+    );
+    assert_eq!(
+        fed_alerts(&rules, baselines, SessionKind::Rest, started_at_ms, &relayed),
+        desktop,
+        "the live model on an import"
+    );
     let version = user_version(&pool, user).await;
 
     // A replay of the whole topic by another group finds the same alerts and inserts none.
@@ -672,4 +741,344 @@ async fn server_alerts_equal_the_desktop() {
     relay.join().await;
     consumer.join().await;
     replay.join().await;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A live session: the simulated strap through the engine, with contact losses.
+
+/// What a live desktop session left in its store, and the alerts its detector raised.
+struct LiveRecording {
+    dir: tempfile::TempDir,
+    store: auren_store::Store,
+    session: auren_store::SessionId,
+    started_at_ms: i64,
+    rules: RuleSet,
+    baselines: Baselines,
+    /// (rule, window start, time), wall ms, as the desktop stored them.
+    alerts: BTreeSet<(String, i64, i64)>,
+}
+
+/// The rule whose input (the strap's contact changes) the desktop does not store, so its alerts stay the
+/// device's own.
+const CONTACT_RULE: &str = "contact_lost";
+
+/// Ten minutes of a fatigued heart at rest from the simulated strap, about one contact loss (4–12 s) every
+/// two minutes, run live by the engine on a desktop store whose 59 mornings make `cns_fatigue` possible.
+async fn live_recording(started_at_ms: i64) -> LiveRecording {
+    let dir = tempfile::tempdir().unwrap();
+    let store = auren_store::Store::open(&dir.path().join("desktop.db"))
+        .await
+        .unwrap();
+    let day = auren_clock::UnixMillis(started_at_ms).day_number();
+    seed_mornings(&store, day, 3.5, 60.0).await;
+    let baselines = Baselines::from(&auren_engine::query::baselines(&store, day).await.unwrap());
+    let rules = rules();
+    let mut simulator = SimulatorConfig::new(Scenario::Fatigued, 11);
+    simulator.duration = Some(Duration::from_secs(600));
+    simulator.pace = Pace::AsFastAsPossible;
+    simulator.dropouts_per_hour = 30.0;
+    let source = Box::new(Simulator::new(simulator).unwrap());
+    let config = auren_engine::SessionConfig::new(SessionKind::Rest, started_at_ms, rules.clone(), baselines);
+    let live = auren_engine::start_session(&store, source, config, CancellationToken::new())
+        .await
+        .unwrap();
+    let session = auren_store::SessionId(live.session_id());
+    let summary = live.finish().await.unwrap();
+    assert_eq!((summary.written.dropped, summary.written.rejected), (0, 0));
+    assert!(
+        summary.written.gaps >= 2,
+        "contact was lost: {:?}",
+        summary.written
+    );
+    let alerts: BTreeSet<(String, i64, i64)> = auren_engine::query::alerts_between(&store, 0, i64::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.rule, started_at_ms + a.evidence.window_from_ms, a.at_unix_ms))
+        .collect();
+    for rule in ["cns_fatigue", CONTACT_RULE, "signal_lost", "hr_over_70"] {
+        assert!(
+            alerts.iter().any(|a| a.0 == rule),
+            "the desktop fired {rule}: {:?}",
+            per_rule(&alerts)
+        );
+    }
+    LiveRecording {
+        dir,
+        store,
+        session,
+        started_at_ms,
+        rules,
+        baselines,
+        alerts,
+    }
+}
+
+/// The desktop's alerts the server can find: all but those of [`CONTACT_RULE`].
+fn findable(alerts: &BTreeSet<(String, i64, i64)>) -> BTreeSet<(String, i64, i64)> {
+    alerts.iter().filter(|a| a.0 != CONTACT_RULE).cloned().collect()
+}
+
+/// A message's chunk of `beats` (none: a chunk that only carries `live`).
+fn live_chunk(
+    recording: &LiveRecording,
+    beats: &[auren_protocol::change::Beat],
+    live: LiveInputs,
+) -> BeatsChunk {
+    let chunk = auren_protocol::BeatsChunk::encode("desktop:1", beats).unwrap();
+    BeatsChunk {
+        v: PAYLOAD_VERSION,
+        user_id: Uuid::nil(),
+        device_id: Uuid::nil(),
+        session_key: "desktop:1".to_owned(),
+        session_started_at_ms: recording.started_at_ms,
+        wall_ms: recording.started_at_ms + chunk.start_ms.round() as i64,
+        chunk,
+        live: Some(live),
+    }
+}
+
+/// How a session's inputs may reach the consumer: each kind in time order, the kinds in any order the
+/// device's flushes and pushes can make.
+#[derive(Clone, Copy, Debug)]
+enum Arrival {
+    /// Everything in one push after the session: the session row (with its end) first, then per flush
+    /// the beats, gaps and heart-rate samples.
+    AfterTheSession,
+    /// The beats first, everything else after them.
+    BeatsFirst,
+    /// Pushed while recording: per 10 s, the gaps and heart-rate samples of those seconds and the beats
+    /// of 20 s before (the labeller confirms beats 16 beats late).
+    WhileRecording,
+    /// Per 10 s, the gaps of the next 10 s arrive before the heart-rate samples and beats of these.
+    GapsAhead,
+}
+
+/// The stored session as the chunks of `auren.beats` messages arriving as `arrival` says.
+async fn arriving(recording: &LiveRecording, arrival: Arrival) -> Vec<BeatsChunk> {
+    let store = &recording.store;
+    let beats: Vec<auren_protocol::change::Beat> = store
+        .beats(recording.session)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| auren_protocol::change::Beat {
+            t_ms: b.t_ms,
+            rr_ms: b.rr_ms,
+            artifact: b.artifact,
+        })
+        .collect();
+    let hr: Vec<auren_protocol::change::HrSample> = store
+        .hr_samples(recording.session)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(t_ms, bpm)| auren_protocol::change::HrSample { t_ms, bpm })
+        .collect();
+    let gaps: Vec<auren_protocol::change::Gap> = store
+        .gaps_between(recording.session, f64::NEG_INFINITY, f64::INFINITY)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| auren_protocol::change::Gap {
+            from_ms: g.from_ms,
+            to_ms: g.to_ms,
+        })
+        .collect();
+    let row = store.session(recording.session).await.unwrap().unwrap();
+    let end = LiveInputs {
+        end_ms: row.ended_at.map(|e| e - row.started_at),
+        ..LiveInputs::default()
+    };
+    let all = LiveInputs {
+        hr: hr.clone(),
+        gaps: gaps.clone(),
+        ..LiveInputs::default()
+    };
+    let minute_chunks = |beats: &[auren_protocol::change::Beat]| -> Vec<BeatsChunk> {
+        beats
+            .chunks(60)
+            .map(|part| live_chunk(recording, part, LiveInputs::default()))
+            .collect()
+    };
+    let slice = |from: f64, to: f64| LiveInputs {
+        hr: hr
+            .iter()
+            .filter(|h| from < h.t_ms && h.t_ms <= to)
+            .copied()
+            .collect(),
+        gaps: gaps
+            .iter()
+            .filter(|g| from < g.to_ms && g.to_ms <= to)
+            .copied()
+            .collect(),
+        end_ms: None,
+    };
+    let beats_in = |from: f64, to: f64| -> Vec<auren_protocol::change::Beat> {
+        beats
+            .iter()
+            .filter(|b| from < b.t_ms && b.t_ms <= to)
+            .cloned()
+            .collect()
+    };
+    let last = beats
+        .last()
+        .map_or(0.0, |b| b.t_ms)
+        .max(hr.last().map_or(0.0, |h| h.t_ms));
+    let step = 10_000.0;
+    let mut out = Vec::new();
+    match arrival {
+        Arrival::AfterTheSession => {
+            out.push(live_chunk(recording, &[], end));
+            out.push(live_chunk(recording, &[], all));
+            out.extend(minute_chunks(&beats));
+        }
+        Arrival::BeatsFirst => {
+            out.extend(minute_chunks(&beats));
+            out.push(live_chunk(recording, &[], all));
+            out.push(live_chunk(recording, &[], end));
+        }
+        Arrival::WhileRecording => {
+            let mut from = f64::NEG_INFINITY;
+            let mut to = 0.0;
+            while from < last {
+                out.push(live_chunk(recording, &[], slice(from, to)));
+                out.push(live_chunk(
+                    recording,
+                    &beats_in(from - 2.0 * step, to - 2.0 * step),
+                    LiveInputs::default(),
+                ));
+                (from, to) = (to, to + step);
+            }
+            out.push(live_chunk(
+                recording,
+                &beats_in(from - 2.0 * step, f64::INFINITY),
+                end,
+            ));
+        }
+        Arrival::GapsAhead => {
+            let mut from = f64::NEG_INFINITY;
+            let mut to = 0.0;
+            while from < last {
+                let ahead = LiveInputs {
+                    gaps: slice(to, to + step).gaps,
+                    ..LiveInputs::default()
+                };
+                out.push(live_chunk(recording, &[], ahead));
+                let here = LiveInputs {
+                    hr: slice(from, to).hr,
+                    ..LiveInputs::default()
+                };
+                out.push(live_chunk(recording, &beats_in(from, to), here));
+                (from, to) = (to, to + step);
+            }
+            out.push(live_chunk(recording, &[], end));
+        }
+    }
+    out.retain(|c| !c.chunk.rr_raw.is_empty() || c.live.as_ref() != Some(&LiveInputs::default()));
+    out
+}
+
+/// A live session's beats with the device's heart-rate samples, gaps and end, in every order they can
+/// arrive in, give the server the desktop's alerts (all but the contact rule's). From the beats alone (the
+/// RR-replay model the server had before) they do not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_feed_raises_the_desktop_alerts_of_a_live_session() {
+    let recording = live_recording(1_764_800_000_000).await;
+    let expected = findable(&recording.alerts);
+    let stored_rr: Vec<f64> = recording
+        .store
+        .beats(recording.session)
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.rr_ms)
+        .collect();
+    let replay_model = wall_alerts(
+        recording.started_at_ms,
+        &feed_beats(
+            &recording.rules,
+            recording.baselines,
+            SessionKind::Rest,
+            &stored_rr,
+        )
+        .unwrap(),
+    );
+    let missed = expected.difference(&replay_model).count();
+    let extra = replay_model.difference(&expected).count();
+    eprintln!(
+        "live session: desktop {:?}; the RR-replay model misses {missed} of {} findable alerts and adds {extra}",
+        per_rule(&recording.alerts),
+        expected.len()
+    );
+    assert!(missed + extra > 0, "the beats alone are not enough");
+    for arrival in [
+        Arrival::AfterTheSession,
+        Arrival::BeatsFirst,
+        Arrival::WhileRecording,
+        Arrival::GapsAhead,
+    ] {
+        let chunks = arriving(&recording, arrival).await;
+        let found = fed_alerts(
+            &recording.rules,
+            recording.baselines,
+            SessionKind::Rest,
+            recording.started_at_ms,
+            &chunks,
+        );
+        assert_eq!(found, expected, "{arrival:?}: {} messages", chunks.len());
+    }
+}
+
+/// The whole path for a live session: recorded by the engine from the simulated strap (contact losses
+/// included), synced by auren-sync, stored and put in the outbox by the server's push, relayed to the broker.
+/// The relayed messages carry the heart-rate samples, gaps and end, and fed by them the server's rules find
+/// the desktop's alerts — all but `contact_lost`, whose input the desktop does not store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_alerts_equal_the_desktop_for_a_live_session() {
+    let Some(binary) = broker_binary() else { return };
+    let broker = PrivateBroker::start(binary).await;
+    let server = crate::support::TestServer::start().await;
+    let pool = server.owner.clone();
+    let recording = live_recording(crate::support::recent_ms()).await;
+    let user = sync_to(&server, &recording.store, recording.dir.path()).await;
+
+    let config = KafkaConfig::new(broker.address());
+    ensure_topics(&config).await.unwrap();
+    let shutdown = CancellationToken::new();
+    let relay = Relay::spawn(pool.clone(), config, shutdown.clone()).unwrap();
+    assert!(eventually(Duration::from_secs(60), async || outbox_depth(&pool).await == 0).await);
+    shutdown.cancel();
+    relay.join().await;
+
+    let relayed = relayed_chunks(&broker, user).await;
+    let carried = relayed
+        .iter()
+        .filter_map(|c| c.live.as_ref())
+        .fold(LiveInputs::default(), |mut all, l| {
+            all.append(l.clone());
+            all
+        });
+    let stored_hr = recording.store.hr_samples(recording.session).await.unwrap().len();
+    assert_eq!(
+        carried.hr.len(),
+        stored_hr,
+        "every heart-rate sample travelled once"
+    );
+    assert!(carried.gaps.len() >= 2 && carried.end_ms.is_some(), "{carried:?}");
+    let found = fed_alerts(
+        &recording.rules,
+        recording.baselines,
+        SessionKind::Rest,
+        recording.started_at_ms,
+        &relayed,
+    );
+    let expected = findable(&recording.alerts);
+    eprintln!(
+        "live session through the server: desktop {:?}, server {:?} ({} chunks)",
+        per_rule(&recording.alerts),
+        per_rule(&found),
+        relayed.len()
+    );
+    assert_eq!(found, expected, "the server's alerts are the desktop's");
 }
