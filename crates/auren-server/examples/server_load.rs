@@ -7,7 +7,9 @@
 //! pulling back to back, pulls that find data and empty ones apart, with each process' CPU); long polls
 //! (10,000 parked, each woken by a push of its account, lost wake-ups counted apart from polls that timed
 //! out before their push); the bytes PostgreSQL uses per stored beat. Accounts use the minimal password
-//! hash (sign-in is not what is measured).
+//! hash (sign-in is not what is measured). `AUREN_BENCH_PHASES` = `all` (the default), `reads` (pulls and long
+//! polls only) or `pull` (pulls only). The run's database (`auren_bench_<uuid>`) is dropped at the end, also
+//! when the run fails.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -78,19 +80,41 @@ async fn serve(database_url: &str) -> Res<()> {
     Ok(())
 }
 
-async fn fresh_database() -> Res<String> {
-    let admin_url = std::env::var("AUREN_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let admin = sqlx::PgPool::connect(&admin_url).await?;
-    let name = format!("auren_bench_{}", Uuid::new_v4().simple());
-    // The name is made here from a UUID's hex digits: nothing to inject.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
+/// The run's own database, dropped when the run ends, however it ends (runs used to leave theirs behind).
+struct BenchDatabase {
+    admin: sqlx::PgPool,
+    name: String,
+    url: String,
+}
+
+impl BenchDatabase {
+    async fn create() -> Res<Self> {
+        let admin_url = std::env::var("AUREN_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let admin = sqlx::PgPool::connect(&admin_url).await?;
+        let name = format!("auren_bench_{}", Uuid::new_v4().simple());
+        // The name is made here from a UUID's hex digits: nothing to inject.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await?;
+        let (base, _) = admin_url
+            .rsplit_once('/')
+            .ok_or("AUREN_DATABASE_URL has no database")?;
+        let url = format!("{base}/{name}");
+        Ok(Self { admin, name, url })
+    }
+
+    /// Drops the database; FORCE ends the connections a killed server may have left open.
+    async fn drop_now(self) -> Res<()> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&self.admin)
         .await?;
-    let (base, _) = admin_url
-        .rsplit_once('/')
-        .ok_or("AUREN_DATABASE_URL has no database")?;
-    Ok(format!("{base}/{name}"))
+        self.admin.close().await;
+        Ok(())
+    }
 }
 
 struct Client {
@@ -119,10 +143,24 @@ impl Client {
 }
 
 async fn load() -> Res<()> {
-    let database_url = fresh_database().await?;
+    let database = BenchDatabase::create().await?;
+    let backends = Backends {
+        admin: database.admin.clone(),
+        database: database.name.clone(),
+    };
+    let outcome = load_on(&database.url, &backends).await;
+    // The server child is gone by now (waited for, or killed on drop when the run failed).
+    let dropped = database.drop_now().await;
+    if let Err(e) = &dropped {
+        eprintln!("could not drop the bench database: {e}");
+    }
+    outcome.and(dropped)
+}
+
+async fn load_on(database_url: &str, backends: &Backends) -> Res<()> {
     let exe = std::env::current_exe()?;
     let mut child = tokio::process::Command::new(exe)
-        .args(["serve", &database_url])
+        .args(["serve", database_url])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -153,13 +191,19 @@ async fn load() -> Res<()> {
         drain_outbox(&client, "the saturating ingest", &mut report).await?;
         relay_lag(&client, "after the saturating ingest (its drain)", &mut report).await?;
     }
-    pulls(&client, &devices, server_pid, &mut report).await?;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let cpu = CpuShare::start(server_pid);
-    long_polls(&client, &devices, &mut report).await?;
-    report.push(cpu.finish("long-poll phase (parking and waking)")?);
+    pulls(&client, &devices, (server_pid, backends), &mut report).await?;
+    if phases != Phases::Pull {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let cpu = CpuShare::start(server_pid, backends).await?;
+        long_polls(&client, &devices, &mut report).await?;
+        report.push(
+            cpu.finish(backends)
+                .await?
+                .row("long-poll phase (parking and waking)"),
+        );
+    }
     if phases == Phases::All {
-        bytes_per_beat(&database_url, &mut report).await?;
+        bytes_per_beat(database_url, &mut report).await?;
     }
     println!("\nsync server, this machine (2 cores shared), in one run:\n");
     println!("| measure | value | goal |");
@@ -173,12 +217,13 @@ async fn load() -> Res<()> {
     Ok(())
 }
 
-/// Which phases run: all of them, or (`AUREN_BENCH_PHASES=reads`) only the pulls and the long polls, for
-/// measuring a change to the read path without the minutes of ingest and drains.
+/// Which phases run: all of them; (`AUREN_BENCH_PHASES=reads`) only the pulls and the long polls, for
+/// measuring a change to the read path without the minutes of ingest and drains; or (`pull`) only the pulls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phases {
     All,
     Reads,
+    Pull,
 }
 
 impl Phases {
@@ -186,50 +231,119 @@ impl Phases {
         match std::env::var("AUREN_BENCH_PHASES").as_deref() {
             Err(_) | Ok("" | "all") => Ok(Self::All),
             Ok("reads") => Ok(Self::Reads),
-            Ok(other) => Err(format!("AUREN_BENCH_PHASES={other:?}: expected all or reads").into()),
+            Ok("pull") => Ok(Self::Pull),
+            Ok(other) => Err(format!("AUREN_BENCH_PHASES={other:?}: expected all, reads or pull").into()),
         }
     }
 }
 
-/// CPU time over a phase: this process (the load generator), the server's process, and the whole machine
-/// (PostgreSQL, Redis and anything else running), from /proc, so a figure says whether the load generator
-/// itself was what ran out of cores.
+/// The PostgreSQL backends serving the run's database (the server's pools), whose CPU a phase counts apart
+/// from the rest of the machine's.
+#[derive(Clone, Debug)]
+struct Backends {
+    admin: sqlx::PgPool,
+    database: String,
+}
+
+impl Backends {
+    /// Each backend's CPU seconds so far.
+    async fn cpu(&self) -> Res<std::collections::HashMap<i32, f64>> {
+        let pids: Vec<i32> = sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE datname = $1")
+            .bind(&self.database)
+            .fetch_all(&self.admin)
+            .await?;
+        Ok(pids
+            .into_iter()
+            .filter_map(|pid| Some((pid, process_cpu_s(&pid.to_string())?)))
+            .collect())
+    }
+}
+
+/// CPU time over a phase: this process (the load generator), the server's process, the run database's
+/// PostgreSQL backends, and the whole machine (Redis and anything else running), from /proc, so a figure says
+/// whether the load generator itself was what ran out of cores, and what a request cost each side.
 struct CpuShare {
     server_pid: u32,
     started: Instant,
     load: f64,
     server: f64,
+    postgres: std::collections::HashMap<i32, f64>,
     machine_busy: f64,
 }
 
+/// What [`CpuShare`] measured, in CPU seconds over `wall` seconds.
+struct CpuUsed {
+    wall: f64,
+    cores: f64,
+    load: f64,
+    server: f64,
+    postgres: f64,
+    busy: f64,
+}
+
 impl CpuShare {
-    fn start(server_pid: u32) -> Self {
-        Self {
+    async fn start(server_pid: u32, backends: &Backends) -> Res<Self> {
+        Ok(Self {
             server_pid,
             started: Instant::now(),
             load: process_cpu_s("self").unwrap_or(0.0),
             server: process_cpu_s(&server_pid.to_string()).unwrap_or(0.0),
+            postgres: backends.cpu().await?,
             machine_busy: machine_busy_s().unwrap_or(0.0),
-        }
+        })
     }
 
-    fn finish(self, phase: &str) -> Res<(String, String, String)> {
+    async fn finish(self, backends: &Backends) -> Res<CpuUsed> {
         let wall = self.started.elapsed().as_secs_f64();
         let load = process_cpu_s("self").ok_or("no /proc/self/stat")? - self.load;
         let server = process_cpu_s(&self.server_pid.to_string()).ok_or("no server stat")? - self.server;
+        // A backend that began during the phase counts whole; one that ended during it is lost (the pools
+        // keep theirs open).
+        let postgres = backends
+            .cpu()
+            .await?
+            .iter()
+            .map(|(pid, now)| now - self.postgres.get(pid).unwrap_or(&0.0))
+            .sum();
         let busy = machine_busy_s().ok_or("no /proc/stat")? - self.machine_busy;
         let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
-        Ok((
-            format!("CPU during the {phase} ({wall:.1} s × {cores:.0} cores)"),
+        Ok(CpuUsed {
+            wall,
+            cores,
+            load,
+            server,
+            postgres,
+            busy,
+        })
+    }
+}
+
+impl CpuUsed {
+    fn describe(&self) -> String {
+        let share = |s: f64| 100.0 * s / (self.wall * self.cores);
+        format!(
+            "load generator {:.1} s ({:.0} %), server {:.1} s ({:.0} %), PostgreSQL (the run's backends) {:.1} s ({:.0} %), \
+             everything else (Redis, other jobs) {:.1} s; machine busy {:.0} %",
+            self.load,
+            share(self.load),
+            self.server,
+            share(self.server),
+            self.postgres,
+            share(self.postgres),
+            (self.busy - self.load - self.server - self.postgres).max(0.0),
+            share(self.busy),
+        )
+    }
+
+    fn row(&self, phase: &str) -> (String, String, String) {
+        (
             format!(
-                "load generator {load:.1} s ({:.0} %), server {server:.1} s ({:.0} %), everything else (PostgreSQL, Redis, other jobs) {:.1} s; machine busy {:.0} %",
-                100.0 * load / (wall * cores),
-                100.0 * server / (wall * cores),
-                (busy - load - server).max(0.0),
-                100.0 * busy / (wall * cores),
+                "CPU during the {phase} ({:.1} s × {:.0} cores)",
+                self.wall, self.cores
             ),
+            self.describe(),
             String::new(),
-        ))
+        )
     }
 }
 
@@ -676,11 +790,11 @@ async fn pull_run(
 
 /// Non-waiting pulls as fast as the server answers them: first ones that find the small recording
 /// (cursor 0), then empty ones (the cursor at the account's version: what a synced device asks most), each
-/// with the CPU each process used.
+/// with the CPU each process used, and per request the server's and PostgreSQL's.
 async fn pulls(
     client: &Arc<Client>,
     devices: &[SignedIn],
-    server_pid: u32,
+    (server_pid, backends): (u32, &Backends),
     report: &mut Vec<(String, String, String)>,
 ) -> Res<()> {
     let devices: Arc<Vec<SignedIn>> = Arc::new(devices.iter().skip(2 * INGEST_DEVICES).cloned().collect());
@@ -703,21 +817,26 @@ async fn pulls(
         ),
         ("nothing new (empty)".to_owned(), versions),
     ] {
-        let cpu = CpuShare::start(server_pid);
+        let cpu = CpuShare::start(server_pid, backends).await?;
         let run = pull_run(client, &devices, &cursors).await?;
-        let (_, cpu_value, _) = cpu.finish("pull")?;
+        let used = cpu.finish(backends).await?;
+        let per_request = |s: f64| 1e6 * s / run.requests.max(1) as f64;
         report.push((
             format!(
                 "pull finding {what}: {PULL_CLIENTS} clients back to back over {} devices, {PULL_FOR:?}",
                 devices.len()
             ),
             format!(
-                "{:.0} requests/s, p50 {:.1?} / p99 {:.1?} ({} errors; answers {:.0} B each); CPU: {cpu_value}",
+                "{:.0} requests/s, p50 {:.1?} / p99 {:.1?} ({} errors; answers {:.0} B each); CPU per request: \
+                 server {:.0} µs, PostgreSQL {:.0} µs; CPU: {}",
                 run.requests as f64 / run.elapsed,
                 percentile(&run.latencies, 50.0),
                 percentile(&run.latencies, 99.0),
                 run.errors,
                 run.answer_bytes as f64 / (run.requests - run.errors).max(1) as f64,
+                per_request(used.server),
+                per_request(used.postgres),
+                used.describe(),
             ),
             "≥ 5,000 requests/s".to_owned(),
         ));
@@ -918,5 +1037,6 @@ async fn bytes_per_beat(database_url: &str, report: &mut Vec<(String, String, St
         format!("{:.2} B", bytes as f64 / beats.max(1) as f64),
         "≤ 8 B".to_owned(),
     ));
+    pool.close().await;
     Ok(())
 }

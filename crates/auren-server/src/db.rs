@@ -4,13 +4,15 @@
 //! relay's claims); the app pool runs every request's queries as `auren_app`, which owns no table and so
 //! cannot bypass row-level security. Each app transaction names its user with
 //! `set_config('app.user_id', …, true)`, which ends with the transaction, so a pooled connection never
-//! carries one request's user into the next.
+//! carries one request's user into the next. Pulls run on connections of their own ([`PullConnections`]).
 
 use crate::error::{ApiError, ServerError};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Executor, PgPool, Postgres, Transaction};
+use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, Transaction};
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
 
 /// The migrations of `migrations/server`, embedded.
@@ -24,13 +26,15 @@ pub const PARTITION_MONTHS_AHEAD: i64 = 3;
 pub const PARTITION_MONTHS_BEHIND: i64 = 12;
 const MONTH_MS: i64 = 31 * 86_400_000;
 
-/// Both pools.
+/// Both pools, and the pulls' connections.
 #[derive(Clone, Debug)]
 pub struct Pools {
     /// The configured role: migrations, partitions, the relay.
     pub owner: PgPool,
-    /// `auren_app`: every request.
+    /// `auren_app`: every request but pulls.
     pub app: PgPool,
+    /// `auren_app`: pulls.
+    pub pull: Arc<PullConnections>,
 }
 
 /// Sizes of the pools.
@@ -38,11 +42,17 @@ pub struct Pools {
 pub struct PoolSizes {
     pub owner: u32,
     pub app: u32,
+    /// The most pull connections: a pull is one short statement, so a few keep the cores busy.
+    pub pull: u32,
 }
 
 impl Default for PoolSizes {
     fn default() -> Self {
-        Self { owner: 4, app: 32 }
+        Self {
+            owner: 4,
+            app: 32,
+            pull: 8,
+        }
     }
 }
 
@@ -53,7 +63,7 @@ pub async fn connect(url: &str, app_url: Option<&str>, sizes: PoolSizes) -> Resu
     let options = PgConnectOptions::from_str(url).map_err(ServerError::Connect)?;
     let owner = PgPoolOptions::new()
         .max_connections(sizes.owner)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options.clone())
         .await
         .map_err(ServerError::Connect)?;
@@ -62,22 +72,143 @@ pub async fn connect(url: &str, app_url: Option<&str>, sizes: PoolSizes) -> Resu
         Some(app_url) => PgConnectOptions::from_str(app_url).map_err(ServerError::Connect)?,
         None => options,
     };
-    let set_role = app_url.is_none();
+    let role = match app_url {
+        Some(_) => AppRole::OwnLogin,
+        None => AppRole::SetRole,
+    };
     let app = PgPoolOptions::new()
         .max_connections(sizes.app)
-        .acquire_timeout(Duration::from_secs(10))
-        .after_connect(move |conn, _meta| {
-            Box::pin(async move {
-                if set_role {
-                    conn.execute("SET ROLE auren_app").await?;
-                }
-                Ok(())
-            })
-        })
-        .connect_with(app_options)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .after_connect(move |conn, _meta| Box::pin(async move { role.enter(conn).await }))
+        .connect_with(app_options.clone())
         .await
         .map_err(ServerError::Connect)?;
-    Ok(Pools { owner, app })
+    let pull = Arc::new(PullConnections::new(app_options, role, sizes.pull));
+    Ok(Pools { owner, app, pull })
+}
+
+/// How long a request waits for a connection before answering 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How the app's connections become `auren_app`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AppRole {
+    /// The URL logs in as another role: SET ROLE on every new connection.
+    SetRole,
+    /// The app's own URL logs in as `auren_app`.
+    OwnLogin,
+}
+
+impl AppRole {
+    async fn enter(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if self == Self::SetRole {
+            conn.execute("SET ROLE auren_app").await?;
+        }
+        Ok(())
+    }
+}
+
+/// A connection idle this long is checked with a round trip before a pull uses it.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// Connections for pulls alone, outside sqlx's pool. A pull is one statement (`auren_pull`), and sqlx 0.9's
+/// pool adds a round trip before it (`test_before_acquire`) and another after it (it pings every connection
+/// it takes back): three round trips where one does, and on two shared cores each costs both processes a
+/// wake-up (`AUREN_BENCH_PHASES=pull` server_load: pulls finding data 2,334/s with both pings, 3,137/s
+/// without the first). Here a connection is lent as it is, except that one idle for more than
+/// `PING_AFTER_IDLE` is checked first, so a restart of PostgreSQL in a quiet time is noticed before a request;
+/// one broken under load fails its pull with 503, which clients retry. Only a connection whose use finished
+/// comes back ([`LentConnection::give_back`]); one dropped with its borrower — an error, or a pull cancelled
+/// mid-statement, which may leave it mid-protocol — is closed.
+pub struct PullConnections {
+    options: PgConnectOptions,
+    role: AppRole,
+    /// Idle connections with when each was given back; the last given back is lent first.
+    idle: Mutex<Vec<(PgConnection, Instant)>>,
+    permits: Semaphore,
+}
+
+impl std::fmt::Debug for PullConnections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PullConnections")
+            .field("idle", &self.lock().len())
+            .field("available", &self.permits.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PullConnections {
+    fn new(options: PgConnectOptions, role: AppRole, size: u32) -> Self {
+        Self {
+            options,
+            role,
+            idle: Mutex::new(Vec::new()),
+            permits: Semaphore::new(usize::try_from(size.max(1)).unwrap_or(1)),
+        }
+    }
+
+    /// A connection for one pull: an idle one, or a new one while fewer than the size are open.
+    pub async fn lend(&self) -> Result<LentConnection<'_>, sqlx::Error> {
+        let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, self.permits.acquire())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        let idle = self.lock().pop();
+        let conn = match idle {
+            Some((mut conn, since)) if since.elapsed() > PING_AFTER_IDLE => match conn.ping().await {
+                Ok(()) => conn,
+                Err(_) => self.connect().await?,
+            },
+            Some((conn, _)) => conn,
+            None => self.connect().await?,
+        };
+        Ok(LentConnection {
+            conn,
+            home: self,
+            _permit: permit,
+        })
+    }
+
+    async fn connect(&self) -> Result<PgConnection, sqlx::Error> {
+        let mut conn = PgConnection::connect_with(&self.options).await?;
+        self.role.enter(&mut conn).await?;
+        Ok(conn)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<(PgConnection, Instant)>> {
+        // The list holds only whole connections (a panic cannot leave one half-pushed).
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A pull connection on loan: dropped, it is closed; given back, it is kept.
+#[derive(Debug)]
+pub struct LentConnection<'a> {
+    conn: PgConnection,
+    home: &'a PullConnections,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl LentConnection<'_> {
+    /// Returns the connection for the next pull: call it only when its last statement finished.
+    pub fn give_back(self) {
+        let Self { conn, home, _permit } = self;
+        home.lock().push((conn, Instant::now()));
+    }
+}
+
+impl std::ops::Deref for LentConnection<'_> {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for LentConnection<'_> {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
 }
 
 /// How a transaction reads.

@@ -1,19 +1,22 @@
 //! POST /v1/sync/pull: every change of a user newer than the device's cursor, in version order, read in one
-//! REPEATABLE READ snapshot. Pushes commit versions in order (the per-user lock), so once a pull has read
-//! the user's version V, every row at or below V is visible and the cursor can move to V without skipping a
-//! late commit. A coach pulls an athlete by id; row-level security shows an athlete's rows only while the
-//! grant is live. With `wait_ms`, a pull that finds nothing waits for a wake-up (a push of that user on any
-//! server process, through Redis pub/sub; or a server-side alert) or the timeout.
+//! snapshot. Pushes commit versions in order (the per-user lock), so once a pull has read the user's version
+//! V, every row at or below V is visible and the cursor can move to V without skipping a late commit. A coach
+//! pulls an athlete by id; row-level security shows an athlete's rows only while the grant is live. With
+//! `wait_ms`, a pull that finds nothing waits for a wake-up (a push of that user on any server process,
+//! through Redis pub/sub; or a server-side alert) or the timeout.
 //!
-//! Two things keep the common cases cheap. A pull of one's own data first compares the cursor with the
-//! user's version in one round trip to PostgreSQL (an implicit transaction), and only opens the snapshot
-//! when there is something to read, reading up to that version (not reading it again in the snapshot). And pulls asking the same thing at once share one read and one encoded
-//! answer ([`PullFlights`]): a push wakes every parked device of its account together (50 long polls of one
-//! account are 50 identical reads otherwise).
+//! Three things keep pulls cheap. A pull is one call of the database function `auren_pull`
+//! (migrations/server/0004_pull_function.sql): one round trip sets the user, reads the version and, when it is
+//! past the cursor, the rows — a few per table, read by version, the beats only in the monthly partitions their
+//! versions' wall-time span covers. Where the answer stops is chosen here from the rows read ([`stop_at`]).
+//! That call runs on a connection kept for pulls ([`crate::db::PullConnections`]), which adds no round trip
+//! of its own, where sqlx's pool adds two. And pulls asking the same thing at once share one read and one
+//! encoded answer ([`PullFlights`]): a push wakes every parked device of its account together (50 long polls
+//! of one account are 50 identical reads otherwise).
 
 use crate::app::{ApiJson, Authed, SharedState, check_quota};
 use crate::auth::validate;
-use crate::db::{Isolation, begin_as_with};
+use crate::db::PullConnections;
 use crate::error::ApiError;
 use crate::push::ChunkExtras;
 use crate::redis::WakeListener;
@@ -25,8 +28,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use sqlx::Row;
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::types::Json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -204,161 +208,161 @@ fn encode(answer: &PullResponse, cursor: i64) -> Result<Arc<EncodedAnswer>, ApiE
     }))
 }
 
-/// The user's version, read in one round trip: the user is set and the row read in one implicit
-/// transaction (both statements in one simple query), whose end also ends the user setting. The id is
-/// inlined: a `Uuid`'s text is hex digits and dashes only.
-async fn own_version(pool: &PgPool, user: Uuid) -> Result<i64, ApiError> {
-    let user = user.hyphenated();
-    let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "SELECT set_config('app.user_id', '{user}', true); \
-         SELECT version FROM user_versions WHERE user_id = '{user}'"
-    )))
-    .fetch_all(pool)
-    .await?;
-    // The first row is set_config's; the version's row is missing while the user has pushed nothing.
-    Ok(rows
-        .iter()
-        .find_map(|row| row.try_get::<i64, _>("version").ok())
-        .unwrap_or(0))
+/// One call of `auren_pull`: the header row (the target's version, or that a coach has no grant), then the
+/// rows past `cursor` — at most `limit` + 1 of each table in version order, or with `upto` every row up to it.
+async fn call_pull(
+    connections: &PullConnections,
+    key: PullKey,
+    upto: Option<i64>,
+) -> Result<(i64, Vec<PgRow>), ApiError> {
+    let mut conn = connections.lend().await?;
+    let mut rows = sqlx::query("SELECT * FROM auren_pull($1, $2, $3, $4, $5)")
+        .bind(key.me)
+        .bind(key.target)
+        .bind(key.cursor)
+        .bind(i32::try_from(key.limit).unwrap_or(i32::MAX))
+        .bind(upto)
+        .fetch_all(&mut *conn)
+        .await?;
+    conn.give_back();
+    let header = match rows.first() {
+        Some(row) if row.try_get::<i16, _>("kind")? == HEADER => row,
+        _ => return Err(ApiError::internal(UnexpectedRow::NoHeader)),
+    };
+    if header.try_get::<Option<bool>, _>("granted")? != Some(true) {
+        return Err(ApiError::Forbidden("this athlete has not granted you access"));
+    }
+    let current: i64 = header.try_get("version")?;
+    rows.remove(0);
+    Ok((current, rows))
 }
 
-/// One snapshot read of everything in `(cursor, V]` for some V ≤ the user's version, whole versions only.
+/// `auren_pull`'s kind of its header row.
+const HEADER: i16 = -1;
+
+/// A row `auren_pull` should not return (the function and this code out of step).
+#[derive(Debug, thiserror::Error)]
+enum UnexpectedRow {
+    #[error("auren_pull returned no header row")]
+    NoHeader,
+    #[error("auren_pull returned a row of kind {0}")]
+    Kind(i16),
+}
+
+/// Everything in `(cursor, V]` for some V ≤ the user's version, whole versions only, from one snapshot.
 async fn read_changes(state: &SharedState, key: PullKey) -> Result<PullResponse, ApiError> {
-    let PullKey {
-        me,
-        target,
-        cursor,
-        limit,
-    } = key;
-    let nothing = PullResponse {
-        changes: Vec::new(),
-        cursor,
-        more: false,
-    };
-    // Most pulls find nothing new: say so without a snapshot (a coach's pull checks its grant first).
-    let own = if target == me {
-        let version = own_version(&state.pools.app, me).await?;
-        if version <= cursor {
-            return Ok(nothing);
-        }
-        Some(version)
-    } else {
-        None
-    };
-    let mut tx = begin_as_with(&state.pools.app, me, Isolation::Snapshot).await?;
-    if target != me {
-        let granted: Option<i32> = sqlx::query_scalar(
-            "SELECT 1 FROM coach_grants WHERE athlete_id = $1 AND coach_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(target)
-        .bind(me)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if granted.is_none() {
-            return Err(ApiError::Forbidden("this athlete has not granted you access"));
-        }
+    let connections = &state.pools.pull;
+    let (current, mut rows) = call_pull(connections, key, None).await?;
+    if current <= key.cursor {
+        return Ok(PullResponse {
+            changes: Vec::new(),
+            cursor: key.cursor,
+            more: false,
+        });
     }
-    let current = match own {
-        // Every row at or below a version once read is committed, so this later snapshot sees them all; rows
-        // of versions above it (pushed since) are left to the next pull. This saves reading it again.
-        Some(version) => version,
-        None => {
-            let current: i64 = sqlx::query_scalar("SELECT version FROM user_versions WHERE user_id = $1")
-                .bind(target)
-                .fetch_optional(&mut *tx)
-                .await?
-                .unwrap_or(0);
-            if current <= cursor {
-                tx.commit().await?;
-                return Ok(nothing);
-            }
-            current
+    // auren_pull limits each table's rows unless the range is one version (never cut, so read whole).
+    let limited = current - key.cursor > 1;
+    let read = RowsRead::of(&rows, limited.then_some(key.limit))?;
+    let upto = match stop_at(&read.versions, read.cut_short, current, key.limit) {
+        Stop::At(upto) => upto,
+        Stop::Whole(upto) => {
+            // The first version alone is over the limit and some table's read ended inside it: read it whole.
+            // Its rows are committed, so a later snapshot holds them all.
+            rows = call_pull(connections, key, Some(upto)).await?.1;
+            upto
         }
     };
-    let cut = if current - cursor == 1 {
-        // One version (what a pull woken by a push usually asks) is never split, whatever its size: no
-        // counting over every table and beat partition, just a read of each table.
-        Cutoff {
-            upto: current,
-            tables: [true; TABLES.len()],
-        }
-    } else {
-        cutoff(&mut tx, target, cursor, current, limit).await?
-    };
-    let mut changes = Vec::new();
-    // Only the tables the cutoff saw rows in: a wake-up's pull usually finds one or two of the five.
-    for (table, _) in TABLES.iter().zip(cut.tables).filter(|(_, present)| *present) {
-        read_table(&mut tx, *table, target, cursor, cut.upto, &mut changes).await?;
+    let mut changes = Vec::with_capacity(rows.len());
+    for row in &rows {
+        decode_row(row, upto, &mut changes)?;
     }
-    tx.commit().await?;
+    // Rows come table by table, each in version order; a stable sort keeps that order within a version.
     changes.sort_by_key(|c| c.version);
     Ok(PullResponse {
         changes,
-        cursor: cut.upto,
-        more: cut.upto < current,
+        cursor: upto,
+        more: upto < current,
     })
 }
 
-/// Where a pull stops, and which tables hold rows before that.
+/// What the rows of one `auren_pull` call say about where an answer may stop.
 #[derive(Debug, PartialEq, Eq)]
-struct Cutoff {
-    upto: i64,
-    /// Per [`TABLES`] entry: whether it has rows in `(cursor, upto]`.
-    tables: [bool; TABLES.len()],
+struct RowsRead {
+    /// Each version read, ascending, with its row count (a record with a body and a tombstone is one row).
+    versions: Vec<(i64, u64)>,
+    /// The lowest last version among tables whose read hit the limit: rows of it (and above) may be missing.
+    cut_short: Option<i64>,
 }
 
-/// The highest version V ≤ `current` such that the rows in `(cursor, V]` number about `limit` at most —
-/// but always at least one whole version, however many rows it has (a version is never split).
-async fn cutoff(
-    conn: &mut PgConnection,
-    user: Uuid,
-    cursor: i64,
-    current: i64,
-    limit: u32,
-) -> Result<Cutoff, sqlx::Error> {
-    // `t` is the table's index in TABLES.
-    let counts: Vec<(i64, i16, i64)> = sqlx::query_as(
-        "SELECT version, t, count(*)::bigint FROM ( \
-             SELECT version, 0::int2 AS t FROM sessions WHERE user_id = $1 AND version > $2 AND version <= $3 \
-             UNION ALL SELECT version, 1::int2 FROM beat_chunks WHERE user_id = $1 AND version > $2 AND version <= $3 \
-             UNION ALL SELECT version, 2::int2 FROM alerts WHERE user_id = $1 AND version > $2 AND version <= $3 \
-             UNION ALL SELECT version, 3::int2 FROM session_batches WHERE user_id = $1 AND version > $2 AND version <= $3 \
-             UNION ALL SELECT version, 4::int2 FROM records WHERE user_id = $1 AND version > $2 AND version <= $3 \
-         ) v GROUP BY version, t ORDER BY version",
-    )
-    .bind(user)
-    .bind(cursor)
-    .bind(current)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(cut_at(&counts, cursor, current, limit))
+impl RowsRead {
+    fn of(rows: &[PgRow], limit: Option<u32>) -> Result<Self, sqlx::Error> {
+        let mut read: Vec<i64> = Vec::with_capacity(rows.len());
+        let mut per_table = [(0_u64, 0_i64); TABLES.len()];
+        for row in rows {
+            let version: i64 = row.try_get("version")?;
+            let kind: i16 = row.try_get("kind")?;
+            if let Some(table) = usize::try_from(kind).ok().and_then(|k| per_table.get_mut(k)) {
+                table.0 += 1;
+                table.1 = table.1.max(version);
+            }
+            read.push(version);
+        }
+        read.sort_unstable();
+        let versions = read
+            .chunk_by(|a, b| a == b)
+            .map(|same| (same[0], same.len() as u64))
+            .collect();
+        let cut_short = limit.and_then(|limit| {
+            per_table
+                .iter()
+                .filter(|(rows, _)| *rows > u64::from(limit))
+                .map(|(_, last)| *last)
+                .min()
+        });
+        Ok(Self { versions, cut_short })
+    }
 }
 
-/// [`cutoff`]'s choice over `(version, table index, rows)` in version order.
-fn cut_at(counts: &[(i64, i16, i64)], cursor: i64, current: i64, limit: u32) -> Cutoff {
-    let mut cut = Cutoff {
-        upto: cursor,
-        tables: [false; TABLES.len()],
-    };
-    let mut total = 0_i64;
-    for version in counts.chunk_by(|a, b| a.0 == b.0) {
-        let rows: i64 = version.iter().map(|(_, _, n)| n).sum();
-        if cut.upto > cursor && total + rows > i64::from(limit) {
-            return cut;
+/// Where an answer stops.
+#[derive(Debug, PartialEq, Eq)]
+enum Stop {
+    /// At this version; every row up to it was read.
+    At(i64),
+    /// At this version, whose rows were not all read: read `(cursor, version]` whole.
+    Whole(i64),
+}
+
+/// The highest version V ≤ `current` such that the rows in `(cursor, V]` number `limit` at most — but always at
+/// least one whole version, however many rows it has (a version is never split). `versions` are the versions
+/// read with their row counts; a table whose read was cut short at limit + 1 rows puts the running total over
+/// the limit at or before its last version read, so every version below the stop is complete, except when the
+/// stop is that version itself (the first version alone over the limit).
+fn stop_at(versions: &[(i64, u64)], cut_short: Option<i64>, current: i64, limit: u32) -> Stop {
+    let mut upto = None;
+    let mut total = 0_u64;
+    let mut stopped = false;
+    for &(version, rows) in versions {
+        if upto.is_some() && total + rows > u64::from(limit) {
+            stopped = true;
+            break;
         }
         total += rows;
-        cut.upto = version[0].0;
-        for (_, table, _) in version {
-            if let Some(present) = usize::try_from(*table).ok().and_then(|t| cut.tables.get_mut(t)) {
-                *present = true;
-            }
-        }
+        upto = Some(version);
     }
-    // Versions with no row left (a push whose rows were all rejected or repeats) are passed over too.
-    cut.upto = current;
-    cut
+    let end = match upto {
+        // Everything read fits: versions with no row left (a push whose rows were all rejected or repeats)
+        // are passed over too, up to the user's version.
+        _ if !stopped && cut_short.is_none() => current,
+        Some(version) => version,
+        None => current,
+    };
+    match cut_short {
+        Some(short) if short <= end => Stop::Whole(end),
+        _ => Stop::At(end),
+    }
 }
 
+/// The tables a pull reads, in the order of `auren_pull`'s kinds.
 #[derive(Clone, Copy, Debug)]
 enum Table {
     Sessions,
@@ -368,7 +372,6 @@ enum Table {
     Records,
 }
 
-/// The tables a pull reads, in the order of the cutoff query's table index.
 const TABLES: [Table; 5] = [
     Table::Sessions,
     Table::Beats,
@@ -377,139 +380,97 @@ const TABLES: [Table; 5] = [
     Table::Records,
 ];
 
-async fn read_table(
-    conn: &mut PgConnection,
-    table: Table,
-    user: Uuid,
-    cursor: i64,
-    upto: i64,
-    out: &mut Vec<PulledChange>,
-) -> Result<(), ApiError> {
-    let sql = match table {
-        Table::Sessions => {
-            "SELECT version, device_id, session_key, started_at, ended_at, kind, source, strap FROM sessions \
-             WHERE user_id = $1 AND version > $2 AND version <= $3"
-        }
-        Table::Beats => {
-            "SELECT version, device_id, session_key, start_ms, rr_raw, extras FROM beat_chunks \
-             WHERE user_id = $1 AND version > $2 AND version <= $3 ORDER BY version, session_key, start_ms"
-        }
-        Table::Alerts => {
-            "SELECT version, device_id, session_key, at_ms, at, window_start_ms, rule, severity, message, evidence \
-             FROM alerts WHERE user_id = $1 AND version > $2 AND version <= $3"
-        }
-        Table::Batches => {
-            "SELECT version, device_id, body FROM session_batches WHERE user_id = $1 AND version > $2 AND version <= $3 \
-             ORDER BY version, session_key, kind, first_ms"
-        }
-        Table::Records => {
-            "SELECT version, device_id, body, tombstone, collection, key FROM records \
-             WHERE user_id = $1 AND version > $2 AND version <= $3"
-        }
-    };
-    let rows = sqlx::query(sql)
-        .bind(user)
-        .bind(cursor)
-        .bind(upto)
-        .fetch_all(&mut *conn)
-        .await?;
-    for row in &rows {
-        let version: i64 = row.try_get(0)?;
-        let device: Option<Uuid> = row.try_get(1)?;
-        let origin = match device {
-            Some(id) => Origin::Device {
-                device_id: DeviceId(id.to_string()),
-            },
-            None => Origin::Server,
-        };
-        for change in decode(table, row)? {
-            out.push(PulledChange {
-                version,
-                origin: origin.clone(),
-                change,
-            });
-        }
-    }
-    Ok(())
-}
-
 fn json_err(e: serde_json::Error) -> ApiError {
     ApiError::internal(e)
 }
 
-/// The changes one stored row stands for (a record may be a body and a tombstone).
-fn decode(table: Table, row: &PgRow) -> Result<Vec<Change>, ApiError> {
-    Ok(match table {
-        Table::Sessions => {
-            let strap: Option<serde_json::Value> = row.try_get(7)?;
-            vec![Change::Session(SessionChange {
-                session_key: row.try_get(2)?,
-                started_at: row.try_get(3)?,
-                ended_at: row.try_get(4)?,
-                kind: row.try_get(5)?,
-                source: row.try_get(6)?,
-                strap: strap.map(serde_json::from_value).transpose().map_err(json_err)?,
-            })]
-        }
+/// The changes one row of `auren_pull` stands for (a record may be a body and a tombstone), if its version is
+/// at most `upto`.
+fn decode_row(row: &PgRow, upto: i64, out: &mut Vec<PulledChange>) -> Result<(), ApiError> {
+    let version: i64 = row.try_get("version")?;
+    if version > upto {
+        return Ok(());
+    }
+    let kind: i16 = row.try_get("kind")?;
+    let table = usize::try_from(kind)
+        .ok()
+        .and_then(|k| TABLES.get(k))
+        .ok_or_else(|| ApiError::internal(UnexpectedRow::Kind(kind)))?;
+    let device: Option<Uuid> = row.try_get("device_id")?;
+    let origin = match device {
+        Some(id) => Origin::Device {
+            device_id: DeviceId(id.to_string()),
+        },
+        None => Origin::Server,
+    };
+    let mut push = |change| {
+        out.push(PulledChange {
+            version,
+            origin: origin.clone(),
+            change,
+        });
+    };
+    match table {
+        Table::Sessions => push(Change::Session(SessionChange {
+            session_key: row.try_get("session_key")?,
+            started_at: row.try_get("started_at")?,
+            ended_at: row.try_get("ended_at")?,
+            kind: row.try_get("session_kind")?,
+            source: row.try_get("source")?,
+            strap: row
+                .try_get::<Option<Json<_>>, _>("strap")?
+                .map(|Json(strap)| strap),
+        })),
         Table::Beats => {
-            let raw: Vec<i16> = row.try_get(4)?;
-            let extras: Option<serde_json::Value> = row.try_get(5)?;
-            let extras: ChunkExtras = extras
-                .map(serde_json::from_value)
-                .transpose()
-                .map_err(json_err)?
+            let raw: Vec<i16> = row.try_get("rr_raw")?;
+            let extras: ChunkExtras = row
+                .try_get::<Option<Json<ChunkExtras>>, _>("extras")?
+                .map(|Json(extras)| extras)
                 .unwrap_or_default();
-            vec![Change::Beats(BeatsChunk {
-                session_key: row.try_get(2)?,
-                start_ms: row.try_get(3)?,
+            push(Change::Beats(BeatsChunk {
+                session_key: row.try_get("session_key")?,
+                start_ms: row.try_get("start_ms")?,
                 // Stored bit-cast to smallint; this is the inverse cast.
                 rr_raw: raw.into_iter().map(|r| r as u16).collect(),
                 t_breaks: extras.t_breaks,
                 rr_overrides: extras.rr_overrides,
                 artifacts: extras.artifacts,
-            })]
+            }));
         }
-        Table::Alerts => vec![Change::Alert(AlertChange {
-            session_key: row.try_get(2)?,
-            at_ms: row.try_get(3)?,
-            at: row.try_get(4)?,
-            window_start_ms: row.try_get(5)?,
-            rule: row.try_get(6)?,
-            severity: row.try_get(7)?,
-            message: row.try_get(8)?,
-            evidence: row.try_get(9)?,
-        })],
+        Table::Alerts => push(Change::Alert(AlertChange {
+            session_key: row.try_get("session_key")?,
+            at_ms: row.try_get("at_ms")?,
+            at: row.try_get("at")?,
+            window_start_ms: row.try_get("window_start_ms")?,
+            rule: row.try_get("rule")?,
+            severity: row.try_get("severity")?,
+            message: row.try_get("message")?,
+            evidence: row.try_get("evidence")?,
+        })),
         Table::Batches => {
-            let body: serde_json::Value = row.try_get(2)?;
-            vec![serde_json::from_value(body).map_err(json_err)?]
+            let Json(change): Json<Change> = row.try_get("body")?;
+            push(change);
         }
-        Table::Records => decode_record(row)?,
-    })
-}
-
-fn decode_record(row: &PgRow) -> Result<Vec<Change>, ApiError> {
-    let body: Option<serde_json::Value> = row.try_get(2)?;
-    let tombstone: Option<serde_json::Value> = row.try_get(3)?;
-    let collection: String = row.try_get(4)?;
-    let key: String = row.try_get(5)?;
-    let mut changes = Vec::with_capacity(2);
-    if let Some(body) = body {
-        changes.push(serde_json::from_value(body).map_err(json_err)?);
+        Table::Records => {
+            if let Some(Json(body)) = row.try_get::<Option<Json<Change>>, _>("body")? {
+                push(body);
+            }
+            if let Some(Json(hlc)) = row.try_get::<Option<Json<Hlc>>, _>("tombstone")? {
+                let collection: String = row.try_get("collection")?;
+                push(Change::Tombstone(TombstoneChange {
+                    collection: crate::push::collection_of(&collection),
+                    key: row.try_get("key")?,
+                    hlc,
+                }));
+            }
+        }
     }
-    if let Some(stamp) = tombstone {
-        let hlc: Hlc = serde_json::from_value(stamp).map_err(json_err)?;
-        changes.push(Change::Tombstone(TombstoneChange {
-            collection: crate::push::collection_of(&collection),
-            key,
-            hlc,
-        }));
-    }
-    Ok(changes)
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Cutoff, PullFlights, PullKey, cut_at};
+    use super::{PullFlights, PullKey, Stop, stop_at};
     use std::sync::Arc;
     use uuid::Uuid;
 
@@ -546,52 +507,39 @@ mod tests {
     }
 
     #[test]
-    fn the_cutoff_keeps_whole_versions_within_the_limit_and_names_their_tables() {
-        // (version, table, rows): version 3 has sessions and beats, 4 only beats, 6 a record.
-        let counts = [(3, 0, 1), (3, 1, 40), (4, 1, 40), (6, 4, 1)];
-        let cases: [(u32, Cutoff); 4] = [
-            // Everything fits: up to the user's version (7: a version whose rows were all rejected).
-            (
-                1_000,
-                Cutoff {
-                    upto: 7,
-                    tables: [true, true, false, false, true],
-                },
-            ),
+    fn the_stop_keeps_whole_versions_within_the_limit() {
+        // (version, rows) read: version 3 has 41 rows (a session and 40 chunks), 4 has 40, 6 one record; the
+        // user's version is 7 (a version whose rows were all rejected).
+        let versions = [(3, 41), (4, 40), (6, 1)];
+        let cases: [(u32, Option<i64>, Stop); 7] = [
+            // Everything fits: up to the user's version.
+            (1_000, None, Stop::At(7)),
             // 41 + 40 > 60: version 3 alone.
-            (
-                60,
-                Cutoff {
-                    upto: 3,
-                    tables: [true, true, false, false, false],
-                },
-            ),
-            // A first version larger than the limit is still taken whole.
-            (
-                1,
-                Cutoff {
-                    upto: 3,
-                    tables: [true, true, false, false, false],
-                },
-            ),
-            (
-                81,
-                Cutoff {
-                    upto: 4,
-                    tables: [true, true, false, false, false],
-                },
-            ),
+            (60, None, Stop::At(3)),
+            // A first version larger than the limit is still taken whole, and here it was read whole.
+            (1, None, Stop::At(3)),
+            (81, None, Stop::At(4)),
+            (82, None, Stop::At(7)),
+            // A table's read cut short at version 4: the stop comes before it, every row below was read.
+            (60, Some(4), Stop::At(3)),
+            // Cut short inside the first version, which is the stop: it must be read whole.
+            (40, Some(3), Stop::Whole(3)),
         ];
-        for (limit, expected) in cases {
-            assert_eq!(cut_at(&counts, 2, 7, limit), expected, "limit {limit}");
+        for (limit, cut_short, expected) in cases {
+            assert_eq!(
+                stop_at(&versions, cut_short, 7, limit),
+                expected,
+                "limit {limit}, cut short at {cut_short:?}"
+            );
         }
-        let nothing = Cutoff {
-            upto: 7,
-            tables: [false; 5],
-        };
         assert_eq!(
-            cut_at(&[], 2, 7, 10),
-            nothing,
+            stop_at(&[(5, 1_001)], Some(5), 9, 1_000),
+            Stop::Whole(5),
+            "one version read, cut short: read it whole"
+        );
+        assert_eq!(
+            stop_at(&[], None, 7, 10),
+            Stop::At(7),
             "versions with no rows are passed over"
         );
     }
