@@ -1,7 +1,7 @@
 //! The artifact sweep of `cargo xtask bench hrv`: the shipped clean recordings cut into stretches,
 //! one injected artifact at a time (see `auren_hrv::sweep`); prints the figures.
 //!
-//! usage: artifact_sweep DIR [--list] [--placement even|trend]  (DIR holds nsr_5min.rr and
+//! usage: artifact_sweep DIR [--list] [--placement even|trend|levels]  (DIR holds nsr_5min.rr and
 //! nsr_60min.rr; `--list` also prints every injection that was not labelled exactly, brought other
 //! labels or moved RMSSD more than 1 %; `--placement` chooses where the correction puts restored
 //! intervals, even by default as in `auren_hrv::artifacts::correct`)
@@ -13,7 +13,7 @@ use auren_hrv::sweep::{self, Injection, Summary, SweepConfig, Verdict};
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(dir) = args.first() else {
-        return Err("usage: artifact_sweep DIR [--list] [--placement even|trend]".into());
+        return Err("usage: artifact_sweep DIR [--list] [--placement even|trend|levels]".into());
     };
     let list = args.iter().any(|a| a == "--list");
     let placement = match args
@@ -24,7 +24,8 @@ fn main() -> Result<(), String> {
     {
         None | Some("even") => Placement::Even,
         Some("trend") => Placement::Trend,
-        Some(other) => return Err(format!("--placement {other:?}: even or trend")),
+        Some("levels") => Placement::Levels,
+        Some(other) => return Err(format!("--placement {other:?}: even, trend or levels")),
     };
     let load = |name: &str| -> Result<Vec<f64>, String> {
         let path = format!("{dir}/{name}");
@@ -100,9 +101,10 @@ fn main() -> Result<(), String> {
         .map(|o| o.rmssd_nn_only_error)
         .fold(0.0, f64::max);
     println!(
-        "  mean corrected RMSSD error {:.3} %; leaving out differences that touch a corrected interval \
+        "  mean corrected RMSSD error {:.3} % (with its sign {:+.3} %); leaving out differences that touch a corrected interval \
          (NN-only): mean {:.3} %, worst {:.2} %, {} over 1 %, {} over 2 %",
         100.0 * summary.mean_rmssd_error(),
+        100.0 * summary.mean_rmssd_change(),
         100.0 * summary.mean_rmssd_nn_only_error(),
         100.0 * worst_nn,
         summary.nn_only_off_by_more_than(0.01),

@@ -98,6 +98,9 @@ pub struct Outcome {
     /// The same error when RMSSD of the corrected series leaves out every successive difference
     /// that touches a corrected interval ([`rmssd_nn_only`]).
     pub rmssd_nn_only_error: f64,
+    /// (RMSSD(corrected) − RMSSD(clean)) / RMSSD(clean): the error with its sign, whose mean tells
+    /// a placement that loses variability from one that is off either way.
+    pub rmssd_change: f64,
 }
 
 /// The whole sweep.
@@ -147,6 +150,12 @@ impl Summary {
     /// The mean of [`Outcome::rmssd_error`] (0 without injections).
     pub fn mean_rmssd_error(&self) -> f64 {
         self.mean(|o| o.rmssd_error)
+    }
+
+    /// The mean of [`Outcome::rmssd_change`] (0 without injections): below 0 when corrections
+    /// lose variability on the whole.
+    pub fn mean_rmssd_change(&self) -> f64 {
+        self.mean(|o| o.rmssd_change)
     }
 
     /// The mean of [`Outcome::rmssd_nn_only_error`] (0 without injections).
@@ -241,6 +250,7 @@ fn score(c: &Correction, clean_rmssd: f64, (stretch, at): (usize, usize), inject
     let nearby = |i: usize| i.abs_diff(at) <= NEARBY_BEATS;
     let exact = c.artifacts.iter().any(|a| a.index == at && a.kind == want);
     let right_kind = c.artifacts.iter().any(|a| nearby(a.index) && a.kind == want);
+    let change = (rmssd(&c.corrected) - clean_rmssd) / clean_rmssd;
     let (verdict, explained) = if exact {
         (Verdict::Exact, 1)
     } else if right_kind {
@@ -257,8 +267,9 @@ fn score(c: &Correction, clean_rmssd: f64, (stretch, at): (usize, usize), inject
         verdict,
         // Every label but the one that stands for the injection.
         false_flags: c.artifacts.len() - explained,
-        rmssd_error: (rmssd(&c.corrected) - clean_rmssd).abs() / clean_rmssd,
+        rmssd_error: change.abs(),
         rmssd_nn_only_error: (rmssd_nn_only(c) - clean_rmssd).abs() / clean_rmssd,
+        rmssd_change: change,
     }
 }
 

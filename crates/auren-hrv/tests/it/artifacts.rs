@@ -396,6 +396,104 @@ fn trend_placement_follows_the_neighbours_and_keeps_the_measured_sum() {
     assert_eq!(&c.corrected[20..22], &[915.0, 935.0]);
 }
 
+/// `clean` with the pair at 20–21 merged into one interval (a missed beat) and with its first beat
+/// 300 ms premature (an ectopic beat with a full compensatory pause).
+fn missed_and_ectopic_at_20(clean: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let mut missed = clean.to_vec();
+    let next = missed.remove(21);
+    missed[20] += next;
+    let mut ectopic = clean.to_vec();
+    ectopic[20] -= 300.0;
+    ectopic[21] += 300.0;
+    (missed, ectopic)
+}
+
+/// Corrects `rr` with `placement`, checks the one label at 20 and returns the corrected 20 and 21.
+fn corrected_pair(rr: &[f64], placement: Placement, kind: ArtifactKind) -> [f64; 2] {
+    let config = CorrectionConfig {
+        placement,
+        ..CorrectionConfig::default()
+    };
+    let c = correct_with(rr, &config);
+    assert_eq!(c.artifacts, vec![art(20, kind)], "{placement:?}");
+    [c.corrected[20], c.corrected[21]]
+}
+
+#[test]
+fn levels_placement_puts_a_sudden_change_between_the_parts() {
+    // Hand-worked on the breathing series of `synthetic` (differences within about 40 ms, so Th1
+    // is far under 180 ms) with the intervals 19–22 set to 880, 880, 1080, 1060 ms: a sudden
+    // slowing between 20 and 21. Merged, or made ectopic, the pair leaves its sum 1960 ms between
+    // neighbours 880 and 1060 ms, which differ by more than Th1. Levels gives the parts the two
+    // sides' levels shifted equally to keep the sum: x = (1960 + 880 − 1060)/2 = 890, y = 1070.
+    // Trend puts them on the line (940, 1000) shifted by 10 ms each; even halves the merged
+    // interval and interpolates the ectopic pair.
+    let mut clean = synthetic(60);
+    clean[19..23].copy_from_slice(&[880.0, 880.0, 1080.0, 1060.0]);
+    let (missed, ectopic) = missed_and_ectopic_at_20(&clean);
+    /// (series, its label, placement, corrected 20 and 21).
+    type Case<'a> = (&'a [f64], ArtifactKind, Placement, [f64; 2]);
+    let table: [Case; 6] = [
+        (&missed, ArtifactKind::Missed, Placement::Levels, [890.0, 1070.0]),
+        (&missed, ArtifactKind::Missed, Placement::Trend, [950.0, 1010.0]),
+        (&missed, ArtifactKind::Missed, Placement::Even, [980.0, 980.0]),
+        (
+            &ectopic,
+            ArtifactKind::Ectopic,
+            Placement::Levels,
+            [890.0, 1070.0],
+        ),
+        (&ectopic, ArtifactKind::Ectopic, Placement::Trend, [950.0, 1010.0]),
+        (&ectopic, ArtifactKind::Ectopic, Placement::Even, [940.0, 1000.0]),
+    ];
+    for (rr, kind, placement, want) in table {
+        let got = corrected_pair(rr, placement, kind);
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-9, "{kind:?}, {placement:?}: {got:?}");
+        }
+    }
+}
+
+#[test]
+fn levels_placement_follows_the_line_where_the_sides_differ_little() {
+    // The line 880, 900, 920, 940 of `trend_placement_follows_the_neighbours_and_keeps_the_measured_sum`,
+    // flattened to 890, 900, 910, 920: the sides of the pair differ by 30 ms, less than Th1, a
+    // difference normal beats reach, so levels places the parts as trend does.
+    let mut clean = synthetic(60);
+    clean[19..23].copy_from_slice(&[890.0, 900.0, 910.0, 920.0]);
+    let (missed, ectopic) = missed_and_ectopic_at_20(&clean);
+    for (rr, kind) in [(&missed, ArtifactKind::Missed), (&ectopic, ArtifactKind::Ectopic)] {
+        let levels = corrected_pair(rr, Placement::Levels, kind);
+        assert_eq!(levels, corrected_pair(rr, Placement::Trend, kind), "{kind:?}");
+        for (g, w) in levels.iter().zip([900.0, 910.0]) {
+            assert!((g - w).abs() < 1e-9, "{kind:?}: {levels:?}");
+        }
+    }
+}
+
+#[test]
+fn a_premature_beat_on_a_sinus_peak_keeps_its_sum() {
+    // The intervals 19–22 set to 880, 960, 960, 880 ms (a sinus slowing of two beats), the beat
+    // ending 20 made 300 ms premature: 660 + 1260 ms. Their sum, 1920 ms, is 160 ms over two
+    // normal intervals (880 + 880), too far for a compensated pause, but a pause is never longer
+    // than compensatory, so the extra time is the sinus rhythm's own: trend and levels keep the
+    // sum (the line 880, 880 shifted by 80 ms each gives back 960 and 960), even interpolates.
+    let mut clean = synthetic(60);
+    clean[19..23].copy_from_slice(&[880.0, 960.0, 960.0, 880.0]);
+    let (_, ectopic) = missed_and_ectopic_at_20(&clean);
+    let table = [
+        (Placement::Trend, [960.0, 960.0]),
+        (Placement::Levels, [960.0, 960.0]),
+        (Placement::Even, [880.0, 880.0]),
+    ];
+    for (placement, want) in table {
+        let got = corrected_pair(&ectopic, placement, ArtifactKind::Ectopic);
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-9, "{placement:?}: {got:?}");
+        }
+    }
+}
+
 #[test]
 fn degenerate_inputs_are_handled() {
     let cases: [(&str, Vec<f64>, usize); 5] = [
@@ -455,7 +553,7 @@ proptest! {
     fn correction_is_total_finite_and_maps_back_exactly(
         rr in series(),
         passes in 0usize..5,
-        placement in prop_oneof![Just(Placement::Even), Just(Placement::Trend)],
+        placement in prop_oneof![Just(Placement::Even), Just(Placement::Trend), Just(Placement::Levels)],
     ) {
         let c = correct_with(&rr, &CorrectionConfig { max_passes: passes, placement });
         prop_assert_eq!(c.corrected.len(), c.raw_index.len());
@@ -472,7 +570,7 @@ proptest! {
     #[test]
     fn single_pass_leaves_unlabelled_intervals_untouched(
         rr in series(),
-        placement in prop_oneof![Just(Placement::Even), Just(Placement::Trend)],
+        placement in prop_oneof![Just(Placement::Even), Just(Placement::Trend), Just(Placement::Levels)],
     ) {
         let c = correct_with(&rr, &CorrectionConfig { placement, ..CorrectionConfig::default() });
         // Where restored intervals go never changes what is labelled.
@@ -495,7 +593,7 @@ proptest! {
                 prop_assert_eq!(copies, 1, "raw {} copied {} times", r, copies);
             }
         }
-        // A missed beat's parts add up to the interval they were split from, in both placements:
+        // A missed beat's parts add up to the interval they were split from, in every placement:
         // the time between the beats around it is measured, only the beat between is not.
         for a in c.artifacts.iter().filter(|a| a.kind == ArtifactKind::Missed) {
             let parts: f64 = c
