@@ -150,11 +150,11 @@ fn hrv() -> anyhow::Result<()> {
 }
 
 /// The artifact sweep on the shipped recordings, as the `artifact_sweep` example prints it: with the
-/// reference pipeline's even placement of restored intervals, then with trend placement (the labels are
-/// the same; only the corrected RMSSD differs).
+/// reference pipeline's even placement of restored intervals, then with trend and levels placement (the
+/// labels are the same; only the corrected RMSSD differs).
 fn artifact_sweep(data: &Path) -> anyhow::Result<()> {
     let sweep = release_binary("auren-hrv", Built::Example("artifact_sweep"))?;
-    for placement in ["even", "trend"] {
+    for placement in ["even", "trend", "levels"] {
         let out = cmd::output(Command::new(&sweep).arg(data).args(["--placement", placement]))?;
         println!("\n{}", out.trim_end());
     }

@@ -57,9 +57,10 @@ pub struct Args {
     #[arg(long)]
     pub extras: bool,
     /// Where corrected artifacts' intervals go: `even` (a missed beat's interval split equally, ectopic
-    /// beats interpolated; the default in both presets) or `trend` (a missed beat's interval and a
-    /// compensated ectopic pair keep their sum, their parts following the neighbouring intervals).
-    #[arg(long, value_name = "even|trend")]
+    /// beats interpolated; the default in both presets), `trend` (a missed beat's interval and a
+    /// compensated ectopic pair keep their sum, their parts following the neighbouring intervals) or
+    /// `levels` (as trend, but a jump between the neighbours larger than Th1 goes between the parts).
+    #[arg(long, value_name = "even|trend|levels")]
     pub placement: Option<String>,
 }
 
@@ -96,7 +97,8 @@ pub fn handling_from(args: &Args) -> anyhow::Result<ArtifactHandling> {
         // Kubios's own correction (interpolation), so `--preset kubios` keeps it unless told.
         None | Some("even") => Placement::Even,
         Some("trend") => Placement::Trend,
-        Some(other) => bail!("--placement {other:?}: expected even or trend"),
+        Some("levels") => Placement::Levels,
+        Some(other) => bail!("--placement {other:?}: expected even, trend or levels"),
     };
     match (args.no_correction, &args.placement) {
         (true, Some(text)) => {
@@ -490,6 +492,9 @@ pub fn to_text(a: &Analysis) -> String {
             ArtifactHandling::Correct(Placement::Even) => "corrected (Lipponen & Tarvainen 2019)",
             ArtifactHandling::Correct(Placement::Trend) => {
                 "corrected (Lipponen & Tarvainen 2019, placed along the trend)"
+            }
+            ArtifactHandling::Correct(Placement::Levels) => {
+                "corrected (Lipponen & Tarvainen 2019, placed at the two sides' levels across a jump)"
             }
             ArtifactHandling::ListOnly => "not corrected",
         }

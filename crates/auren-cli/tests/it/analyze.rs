@@ -468,7 +468,7 @@ fn bad_option_values_get_one_clear_line() {
         (&["--points-per-hz", "many"], "--points-per-hz \"many\""),
         (
             &["--placement", "middle"],
-            "--placement \"middle\": expected even or trend",
+            "--placement \"middle\": expected even, trend or levels",
         ),
         (
             &["--no-correction", "--placement", "trend"],
