@@ -63,9 +63,9 @@ impl PersonSetting {
         value.to_string()
     }
 
-    /// Puts the value `json` into `settings`; why not when it is not a value of this setting at all.
+    /// Puts the value `json` into `settings`; what is wrong when it is not a value of this setting at all.
     fn set(self, settings: &mut Settings, json: &str) -> Result<(), String> {
-        let bad = |e: serde_json::Error| format!("setting {}: {json} is not a value of it ({e})", self.key());
+        let bad = |e: serde_json::Error| format!("{json} is not a value of it ({e})");
         match self {
             Self::MaxHr => settings.max_hr = serde_json::from_str::<u16>(json).map_err(bad)?,
             Self::HrZones => settings.zones_pct = serde_json::from_str::<Vec<u8>>(json).map_err(bad)?,
@@ -84,6 +84,37 @@ pub struct RefusedSetting {
     pub value: String,
     /// The same sentence an edit of that value would get, e.g. "setting max HR: 300 bpm is outside 100–240 bpm".
     pub reason: String,
+    /// The sentence without the setting's name, for a note beside the setting: "300 bpm is outside 100–240 bpm".
+    pub problem: String,
+    /// The stamp of the edit that set the value: which edit a window's dismissal of the refusal was for.
+    pub stamp: auren_store::Stamp,
+}
+
+impl RefusedSetting {
+    /// The refused value as a person reads it: `300 bpm`, `50, 60, 70, 80 %`, `neon`; the JSON as it came
+    /// when it is not JSON at all.
+    pub fn value_text(&self) -> String {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(&self.value) else {
+            return self.value.clone();
+        };
+        let plain = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let text = match &value {
+            serde_json::Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(", "),
+            other => plain(other),
+        };
+        let numeric = match &value {
+            serde_json::Value::Array(items) => items.iter().all(serde_json::Value::is_number),
+            other => other.is_number(),
+        };
+        match self.setting {
+            PersonSetting::MaxHr if numeric => format!("{text} bpm"),
+            PersonSetting::HrZones if numeric => format!("{text} %"),
+            _ => text,
+        }
+    }
 }
 
 /// What adopting the field table's values changed.
@@ -134,6 +165,13 @@ impl SettingsCell {
             *guard = next.clone();
         }
         Ok((next, outcome))
+    }
+
+    /// The field table's values of `store` that fail the edit's rules: refused when they were pulled, and
+    /// still the table's (until an edit on any device replaces them), so the window keeps showing them.
+    pub(crate) async fn refusals(&self, store: &Store) -> Result<Vec<RefusedSetting>, DesktopError> {
+        let fields = store.setting_fields().await?;
+        Ok(adopt(&mut self.get(), &fields).refused)
     }
 
     /// Makes the person's settings what the field table of `store` holds, each value checked as an edit is.
@@ -187,20 +225,29 @@ impl SettingsCell {
 /// Each is checked on its own against the settings as they stand, so one bad value refuses only itself.
 fn adopt(current: &mut Settings, fields: &[(String, String, auren_store::Stamp)]) -> Adoption {
     let mut adoption = Adoption::default();
-    for (key, json, _) in fields {
+    for (key, json, stamp) in fields {
         // A newer device's setting stays in the table for the build that knows it.
         let Some(setting) = PersonSetting::parse(key) else {
             continue;
         };
         let mut candidate = current.clone();
-        let checked = setting
-            .set(&mut candidate, json)
-            .and_then(|()| settings::validate_person(&candidate).map_err(|e| e.to_string()));
+        let checked = match setting.set(&mut candidate, json) {
+            Err(problem) => Err((format!("setting {}: {problem}", setting.key()), problem)),
+            Ok(()) => settings::validate_person(&candidate).map_err(|e| {
+                let problem = match &e {
+                    DesktopError::InvalidSettings { problem, .. } => problem.clone(),
+                    other => other.to_string(),
+                };
+                (e.to_string(), problem)
+            }),
+        };
         match checked {
-            Err(reason) => adoption.refused.push(RefusedSetting {
+            Err((reason, problem)) => adoption.refused.push(RefusedSetting {
                 setting,
                 value: json.clone(),
                 reason,
+                problem,
+                stamp: stamp.clone(),
             }),
             Ok(()) if candidate != *current => {
                 *current = candidate;

@@ -49,6 +49,31 @@ pub struct SyncStatusDto {
     pub suggested_device_name: String,
     /// Raised when a round brought the person's settings from another device: the window reloads them.
     pub settings_revision: u32,
+    /// Values of the person's settings from another device that were not used here (they fail the edit's
+    /// rules); each stays until an edit on any device replaces it. The Settings pane shows them by their field.
+    pub refused_settings: Vec<RefusedSettingDto>,
+}
+
+/// One of the person's settings (those that sync between their devices); named as in `SettingsDto`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonSettingDto {
+    MaxHr,
+    ZonesPct,
+    RrUnit,
+    Theme,
+}
+
+/// A value another device set that this device did not use.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct RefusedSettingDto {
+    pub setting: PersonSettingDto,
+    /// The value as a person reads it: "300 bpm", "50, 60, 70, 80 %", "neon".
+    pub value: String,
+    /// Why it was not used, the edit's own words without the setting's name: "300 bpm is outside 100–240 bpm".
+    pub problem: String,
+    /// Which edit set it (its stamp): a dismissal in the window is for this edit, not for the setting.
+    pub edit_id: String,
 }
 
 /// The account this database is signed in to.
@@ -181,6 +206,23 @@ impl From<auren_protocol::auth::DeviceInfo> for DeviceDto {
             added: when(d.created_at_ms),
             last_seen: d.last_seen_at_ms.map(when),
             current: d.current,
+        }
+    }
+}
+
+impl From<&crate::settings_sync::RefusedSetting> for RefusedSettingDto {
+    fn from(r: &crate::settings_sync::RefusedSetting) -> Self {
+        use crate::settings_sync::PersonSetting;
+        Self {
+            setting: match r.setting {
+                PersonSetting::MaxHr => PersonSettingDto::MaxHr,
+                PersonSetting::HrZones => PersonSettingDto::ZonesPct,
+                PersonSetting::RrUnit => PersonSettingDto::RrUnit,
+                PersonSetting::Theme => PersonSettingDto::Theme,
+            },
+            value: r.value_text(),
+            problem: r.problem.clone(),
+            edit_id: format!("{}.{}.{}", r.stamp.wall_ms, r.stamp.counter, r.stamp.device),
         }
     }
 }

@@ -5,8 +5,8 @@
 //! values win over the settings file, and settings edited before sync knew them are stamped.
 
 use auren_desktop::dto::{RrUnitDto, SettingsDto, ThemeDto};
-use auren_desktop::settings_sync::PersonSetting;
-use auren_desktop::sync_dto::SignInModeDto;
+use auren_desktop::settings_sync::{PersonSetting, RefusedSetting};
+use auren_desktop::sync_dto::{PersonSettingDto, SignInModeDto};
 use auren_desktop::{Desktop, ErrorCode};
 use auren_store::{Stamp, Store};
 use std::collections::BTreeMap;
@@ -211,14 +211,49 @@ async fn a_bad_pulled_value_is_refused_with_the_edits_sentence_and_kept() {
         ("300", "\"neon\""),
         "nothing pulled is lost"
     );
+    let stamp = &kept["max_hr"].1;
+    let max_hr_note = (
+        PersonSettingDto::MaxHr,
+        "300 bpm".to_owned(),
+        "300 bpm is outside 100–240 bpm".to_owned(),
+        format!("{}.{}.{}", stamp.wall_ms, stamp.counter, stamp.device),
+    );
+    assert_eq!(
+        refused_notes(&b).await,
+        [max_hr_note.0, PersonSettingDto::Theme],
+        "the Settings pane is told which fields"
+    );
+    let status = b.sync_status().await.unwrap();
+    let first = &status.refused_settings[0];
+    assert_eq!(
+        (
+            first.setting,
+            first.value.clone(),
+            first.problem.clone(),
+            first.edit_id.clone()
+        ),
+        max_hr_note,
+        "the note beside max HR: the value as read, the edit's words, the edit it is about"
+    );
+    assert_eq!(status.refused_settings[1].value, "neon");
 
     // A restart refuses them again without failing, and an edit on B replaces the bad value everywhere.
     b.shut_down().await;
     drop(b);
     let b = desktop(dir_b.path()).await;
     assert_eq!(b.get_settings().max_hr, 190);
+    assert_eq!(
+        refused_notes(&b).await,
+        [PersonSettingDto::MaxHr, PersonSettingDto::Theme],
+        "after a restart the window still shows them: they are read from the records"
+    );
     // The settings file still says 190, so only a real edit is an edit: 188.
     edit(&b, |s| s.max_hr = 188).await;
+    assert_eq!(
+        refused_notes(&b).await,
+        [PersonSettingDto::Theme],
+        "the edit replaced the refused max HR at once, before any round"
+    );
     rounds(&[&b, &a]).await;
     assert_eq!(a.get_settings().max_hr, 188);
     assert_eq!(fields(dir_a.path()).await["max_hr"].0, "188");
@@ -238,6 +273,40 @@ async fn a_bad_pulled_value_is_refused_with_the_edits_sentence_and_kept() {
     assert_eq!(error.message, "setting max HR: 300 bpm is outside 100–240 bpm");
     a.shut_down().await;
     b.shut_down().await;
+}
+
+/// The settings `d`'s sync status reports as refused, in order.
+async fn refused_notes(d: &Desktop) -> Vec<PersonSettingDto> {
+    let status = d.sync_status().await.unwrap();
+    status.refused_settings.iter().map(|r| r.setting).collect()
+}
+
+#[test]
+fn a_refused_value_reads_as_a_person_writes_it() {
+    let stamp = Stamp {
+        wall_ms: 1,
+        counter: 0,
+        device: "phone".into(),
+    };
+    let cases = [
+        (PersonSetting::MaxHr, "300", "300 bpm"),
+        (PersonSetting::MaxHr, "\"fast\"", "fast"),
+        (PersonSetting::HrZones, "[50,40,70,80]", "50, 40, 70, 80 %"),
+        (PersonSetting::HrZones, "[50,\"x\"]", "50, x"),
+        (PersonSetting::Theme, "\"neon\"", "neon"),
+        (PersonSetting::RrUnit, "7", "7"),
+        (PersonSetting::Theme, "not json", "not json"),
+    ];
+    for (setting, value, shown) in cases {
+        let refused = RefusedSetting {
+            setting,
+            value: value.into(),
+            reason: String::new(),
+            problem: String::new(),
+            stamp: stamp.clone(),
+        };
+        assert_eq!(refused.value_text(), shown, "{setting:?} {value}");
+    }
 }
 
 #[tokio::test]
