@@ -604,6 +604,9 @@ export type ParkedRowDto = {
 	parked: string,
 };
 
+/**  One of the person's settings (those that sync between their devices); named as in `SettingsDto`. */
+export type PersonSettingDto = "max_hr" | "zones_pct" | "rr_unit" | "theme";
+
 /**  A proactive message just stored. */
 export type ProactiveMessageDto = {
 	/**  The conversation it opened (each proactive message has one of its own). */
@@ -717,6 +720,17 @@ export type RecordingFormatDto =
 "time_rr" | 
 /**  An `.hrmcap` capture of raw strap notifications. */
 "hrmcap";
+
+/**  A value another device set that this device did not use. */
+export type RefusedSettingDto = {
+	setting: PersonSettingDto,
+	/**  The value as a person reads it: "300 bpm", "50, 60, 70, 80 %", "neon". */
+	value: string,
+	/**  Why it was not used, the edit's own words without the setting's name: "300 bpm is outside 100–240 bpm". */
+	problem: string,
+	/**  Which edit set it (its stamp): a dismissal in the window is for this edit, not for the setting. */
+	edit_id: string,
+};
 
 /**  A strap the person chose to remember (connected to first next time). */
 export type RememberedStrapDto = {
@@ -916,6 +930,11 @@ export type SyncStatusDto = {
 	suggested_device_name: string,
 	/**  Raised when a round brought the person's settings from another device: the window reloads them. */
 	settings_revision: number,
+	/**
+	 *  Values of the person's settings from another device that were not used here (they fail the edit's
+	 *  rules); each stays until an edit on any device replaces it. The Settings pane shows them by their field.
+	 */
+	refused_settings: RefusedSettingDto[],
 };
 
 export type ThemeDto = "system" | "light" | "dark";

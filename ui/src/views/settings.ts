@@ -8,6 +8,8 @@ import { zonesFromMaxHr } from "../zones";
 import { busy, card, errorNote, pageHeader } from "./common";
 import { mountAiSettings } from "../aisettings/AiSettingsPane";
 import { mountSyncPane } from "../sync/SyncPane";
+import { syncStatus } from "../sync/chip";
+import { keptDismissals, loadDismissed, refusalKey, refusalSentence, saveDismissed, shownRefusals, type PersonSetting } from "../sync/refusals";
 
 export function mountSettings(root: HTMLElement, params: string[] = []): () => void {
   let alive = true;
@@ -34,8 +36,41 @@ export function mountSettings(root: HTMLElement, params: string[] = []): () => v
     else if (same(form, shown)) render(next);
   });
 
+  // Values another device set that were not used here, each shown beside its field until dismissed (here
+  // only; see sync/refusals.ts). The slots are refilled from the sync status, whose channel sends them.
+  const storage = (() => { try { return localStorage; } catch { return null; } })();
+  let dismissed = loadDismissed(storage);
+  let refusalSlots: [PersonSetting, HTMLElement][] = [];
+  const showRefusals = () => {
+    const status = syncStatus.get();
+    const refused = status?.refused_settings ?? [];
+    if (status !== null) {
+      const kept = keptDismissals(dismissed, refused);
+      if (kept.size !== dismissed.size) saveDismissed(storage, (dismissed = kept));
+    }
+    for (const [setting, slot] of refusalSlots) {
+      const notes = shownRefusals(refused, setting, dismissed);
+      // Not `hidden`: the form grid's `> div { display: flex }` would override it.
+      slot.style.display = notes.length === 0 ? "none" : "";
+      replace(slot, notes.map((r) => h("div", { class: "note note-warn", testid: "settings-refusal", data: { setting } },
+        h("span", { testid: "settings-refusal-text" }, refusalSentence(r)), " ",
+        h("button", { class: "btn btn-quiet", testid: "settings-refusal-dismiss", on: { click: () => {
+          dismissed.add(refusalKey(r));
+          saveDismissed(storage, dismissed);
+          showRefusals();
+        } } }, "Dismiss"))));
+    }
+  };
+  const unsubscribeSync = syncStatus.subscribe(() => { if (alive) showRefusals(); });
+  const refusalSlot = (setting: PersonSetting): HTMLElement => {
+    const slot = h("div", { testid: `settings-refusals-${setting}`, style: { "grid-column": "1 / -1", display: "none" } });
+    refusalSlots.push([setting, slot]);
+    return slot;
+  };
+
   const render = (s: Settings) => {
     shown = s;
+    refusalSlots = [];
     const theme = h("select", { testid: "settings-theme", id: "s-theme" },
       option("system", "Follow the system", s.theme === "system"), option("light", "Light", s.theme === "light"), option("dark", "Dark", s.theme === "dark"));
     const unit = h("select", { testid: "settings-rr-unit", id: "s-unit" }, option("ms", "milliseconds (812 ms)", s.rr_unit === "ms"), option("s", "seconds (0.812 s)", s.rr_unit === "s"));
@@ -81,6 +116,8 @@ export function mountSettings(root: HTMLElement, params: string[] = []): () => v
         setTheme(saved.theme);
         replace(result, h("div", { class: "note note-good" }, "✓ Settings saved."));
         void loadInfo();
+        // An edit replaces a refused value: the status (its notes, the chip's hover) says so at once.
+        call("syncStatus").then((st) => syncStatus.set(st)).catch(() => undefined);
       } catch (e) {
         replace(result, errorNote(e));
       }
@@ -89,12 +126,13 @@ export function mountSettings(root: HTMLElement, params: string[] = []): () => v
     replace(body,
       card("Appearance and units",
         h("div", { class: "form-grid" },
-          h("label", { for: "s-theme" }, "Theme"), theme,
-          h("label", { for: "s-unit" }, "RR intervals in"), unit)),
+          h("label", { for: "s-theme" }, "Theme"), theme, refusalSlot("theme"),
+          h("label", { for: "s-unit" }, "RR intervals in"), unit, refusalSlot("rr_unit"))),
       card("Heart-rate zones",
         h("div", { class: "form-grid" },
-          h("label", { for: "s-maxhr" }, "Max HR (bpm)"), maxHr,
-          h("span", null, "Zone upper bounds (% of max HR)"), h("div", { class: "zone-inputs" }, zones.map((z, i) => h("label", { class: "zone-label" }, `Z${i + 1}`, z)))),
+          h("label", { for: "s-maxhr" }, "Max HR (bpm)"), maxHr, refusalSlot("max_hr"),
+          h("span", null, "Zone upper bounds (% of max HR)"), h("div", { class: "zone-inputs" }, zones.map((z, i) => h("label", { class: "zone-label" }, `Z${i + 1}`, z))),
+          refusalSlot("zones_pct")),
         zoneBar),
       card("Folders",
         h("div", { class: "form-grid" },
@@ -102,6 +140,7 @@ export function mountSettings(root: HTMLElement, params: string[] = []): () => v
           h("label", { for: "s-export" }, "Export folder"), exportDir)),
       problemsEl, h("div", { class: "toolbar" }, saveBtn), result);
     renderZones();
+    showRefusals();
   };
 
   const loadInfo = async () => {
@@ -126,5 +165,5 @@ export function mountSettings(root: HTMLElement, params: string[] = []): () => v
   call("getSettings").then((s) => { if (alive) { settings.set(s); render(s); } })
     .catch((e: unknown) => alive && replace(body, errorNote(e)));
   void loadInfo();
-  return () => { alive = false; unsubscribe(); disposeAi(); disposeSync(); };
+  return () => { alive = false; unsubscribe(); unsubscribeSync(); disposeAi(); disposeSync(); };
 }
