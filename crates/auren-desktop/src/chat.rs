@@ -164,6 +164,7 @@ impl Desktop {
                 .ask_at(Some(conversation), placement, &question, events, cancel)
                 .await;
             if let Err(error) = outcome {
+                let error = error_chain(&error);
                 tracing::error!(%error, "chat turn failed");
                 let message = format!("the turn could not be run or stored: {error}");
                 let _ = failure
@@ -183,6 +184,12 @@ impl Desktop {
             turn,
             conversation: conversation.0,
         })
+    }
+
+    /// The open store the chat's turns read and write. Tests reach its connections through it to put
+    /// another writer between a stored turn's statements.
+    pub async fn chat_store(&self) -> Store {
+        self.store().await
     }
 
     /// Stops a running turn: the upstream request ends at once; what streamed is what counts.
@@ -358,6 +365,19 @@ fn status_of(Started { gateway, config }: &Started) -> ChatStatusDto {
         local_model,
         offline_reason: None,
     }
+}
+
+/// An error and its causes on one line ("could not store the answer: … database is locked"): the window
+/// and the log say why, not only what.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// A provider on this machine costs nothing.

@@ -10,14 +10,11 @@ import { ConversationActions } from "./ConversationActions";
 import { AnswerChart } from "./AnswerChart";
 import { answerCharts } from "./answerCharts";
 import { isNew, markNew, markSeen } from "./proactive";
-import { applyEvent, formatCost, formatTokens, guardOfSteps, newTurn, SPECIALIST_NAMES, stopTurn, type ChatEvent, type GuardKind, type Step, type TurnView } from "./turn";
+import { endsTurn, formatCost, formatTokens, guardOfSteps, newTurn, showEvent, SPECIALIST_NAMES, stopTurn, type ChatEvent, type GuardKind, type Step, type TurnView } from "./turn";
 
 /** The latest messages drawn when a conversation opens, and how many more each "Show earlier" adds: a
  * long conversation would otherwise keep every message's DOM and layout alive in the web process. */
 export const MESSAGE_WINDOW = 40;
-
-/** Error codes after which no `done` follows: the turn could not run or be stored. */
-const TERMINAL_ERRORS = new Set(["turn_failed"]);
 
 /** Mounts the chat into `root`; returns the unmount function the shell's router calls. */
 export function mountChat(root: HTMLElement, backend: ChatBackend, conversation: number | null): () => void {
@@ -43,6 +40,10 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   });
   const earlier = () => (messages()?.length ?? 0) - shown().length;
   const [live, setLive] = createSignal<{ question: string; turn: TurnView; id: number | null } | null>(null);
+  // The last turn that failed outright: its note (and any frozen text) stays under the conversation after
+  // the reload, which shows its question alone. Cleared by the next question or another conversation.
+  const [failed, setFailed] = createSignal<TurnView | null>(null);
+  createEffect(on([current, leaf], () => setFailed(null), { defer: true }));
   const [hits, setHits] = createSignal<SearchHit[] | null>(null);
   // Conversations a proactive message opened while this view was up, not opened since: marked new.
   const [fresh, setFresh] = createSignal<ReadonlySet<number>>(new Set());
@@ -62,10 +63,9 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     frame = 0;
     const events = queue;
     queue = [];
-    setLive((l) => (l && l.turn.status !== "stopped" ? { ...l, turn: events.reduce(applyEvent, l.turn) } : l));
-    // A model error is not the end (the offline analyst answers next); `done`, or a turn that failed
-    // outright, is.
-    if (events.some((e) => e.type === "done" || (e.type === "error" && TERMINAL_ERRORS.has(e.code)))) void finishTurn();
+    setLive((l) => (l ? { ...l, turn: events.reduce(showEvent, l.turn) } : l));
+    const last = events.find(endsTurn);
+    if (last) void finishTurn(last.type === "error");
   };
   const onEvent = (ev: ChatEvent) => {
     queue.push(ev);
@@ -79,13 +79,15 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     }
     if (!frame) frame = requestAnimationFrame(flush);
   };
-  const finishTurn = async () => {
+  const finishTurn = async (failure = false) => {
     await Promise.all([refetchMessages(), refetchList(), refetchStatus()]);
+    setFailed(failure ? (live()?.turn ?? null) : null);
     setLive(null);
   };
 
   const send = async (text: string, replaces: number | null) => {
     if (!text.trim() || live()) return;
+    setFailed(null);
     setLive({ question: text, turn: newTurn(), id: null });
     try {
       const started = await b.send({ conversation: current(), text, replaces }, onEvent);
@@ -176,6 +178,9 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
               <div class="msg msg-user">{l().question}</div>
               <TurnBlock turn={l().turn} local={status()?.local_model ?? false} />
             </>)}
+          </Show>
+          <Show when={failed()}>{(t) => (
+            <div data-testid="turn-failed"><TurnBlock turn={t()} local={status()?.local_model ?? false} /></div>)}
           </Show>
         </div>
         <Composer busy={live() !== null} onSend={(t) => void send(t, null)} onStop={stop} />

@@ -107,6 +107,23 @@ const GUARD_KINDS: Record<GuardKind, true> = {
   model_calls: true, handoffs: true, repeated_tool_call: true, ping_pong: true, time_budget: true, cancelled: true, budget: true,
 };
 
+/** Error codes after which no `done` follows: the turn could not be run or stored. */
+export const TERMINAL_ERRORS: ReadonlySet<string> = new Set(["turn_failed"]);
+
+/** Whether `ev` is the turn's last event: its `done`, or a failure no `done` follows. A model error is not
+ * (the offline analyst answers next). */
+export function endsTurn(ev: ChatEvent): boolean {
+  return ev.type === "done" || (ev.type === "error" && TERMINAL_ERRORS.has(ev.code));
+}
+
+/** The turn as the window shows it after one more event. After Stop the text stays frozen and nothing the
+ * turn still sends changes it — except an error: a stopped turn that could not be stored must say so, or
+ * the person is left with a question and no answer. */
+export function showEvent(turn: TurnView, ev: ChatEvent): TurnView {
+  if (turn.status !== "stopped") return applyEvent(turn, ev);
+  return ev.type === "error" ? { ...turn, error: { code: ev.code, message: ev.message } } : turn;
+}
+
 /** Stop pressed: the text freezes as it is; later text events are ignored by the view. */
 export function stopTurn(turn: TurnView): TurnView {
   return turn.status === "streaming" ? { ...turn, status: "stopped" } : turn;

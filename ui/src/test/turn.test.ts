@@ -1,6 +1,6 @@
 // The chat turn model: events fold into what the window shows, Stop freezes the text, the meter formats.
 import { describe, expect, it } from "vitest";
-import { applyEvent, formatCost, formatTokens, guardOfSteps, newTurn, stopTurn, type ChatEvent, type Step } from "../chat/turn";
+import { applyEvent, endsTurn, formatCost, formatTokens, guardOfSteps, newTurn, showEvent, stopTurn, type ChatEvent, type Step } from "../chat/turn";
 
 const usage = { input_tokens: 1200, output_tokens: 80, cost_usd: 0.00042, estimated: false, model_calls: 2 };
 
@@ -31,6 +31,22 @@ describe("turn model", () => {
     t = applyEvent(t, { type: "done", answer: "Half", specialist: "coach", offline: false, usage });
     expect([t.status, t.text]).toEqual(["stopped", "Half"]);
   });
+  it.each<[string, ChatEvent, { status: string; text: string; error: string | null }]>([
+    ["more text", { type: "text", delta: " and more" }, { status: "stopped", text: "Half", error: null }],
+    ["the stored answer", { type: "done", answer: "Half", specialist: "coach", offline: false, usage }, { status: "stopped", text: "Half", error: null }],
+    ["the offline analyst's text", { type: "text", delta: "Offline answer" }, { status: "stopped", text: "Half", error: null }],
+    ["a turn that could not be stored", { type: "error", code: "turn_failed", message: "the turn could not be run or stored: database is locked" },
+      { status: "stopped", text: "Half", error: "turn_failed" }],
+  ])("after Stop, %s leaves the text frozen", (_, ev, want) => {
+    const t = showEvent(stopTurn(applyEvent(newTurn(), { type: "text", delta: "Half" })), ev);
+    expect({ status: t.status, text: t.text, error: t.error?.code ?? null }).toEqual(want);
+  });
+  it.each<[ChatEvent, boolean]>([
+    [{ type: "done", answer: "", specialist: "coach", offline: false, usage }, true],
+    [{ type: "error", code: "turn_failed", message: "x" }, true],
+    [{ type: "error", code: "model_unavailable", message: "x" }, false],
+    [{ type: "text", delta: "x" }, false],
+  ])("%o ends the turn: %s", (ev, ends) => expect(endsTurn(ev)).toBe(ends));
   it("marks offline answers", () => {
     const t = applyEvent(newTurn(), { type: "routed", specialist: "offline", by: "offline" });
     expect(t.offline).toBe(true);
