@@ -41,9 +41,14 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   const earlier = () => (messages()?.length ?? 0) - shown().length;
   const [live, setLive] = createSignal<{ question: string; turn: TurnView; id: number | null } | null>(null);
   // The last turn that failed outright: its note (and any frozen text) stays under the conversation after
-  // the reload, which shows its question alone. Cleared by the next question or another conversation.
+  // the reload, which shows its question alone. Cleared by the next question or by opening another
+  // conversation or branch (not by `send` switching to the conversation it created: the failure may come first).
   const [failed, setFailed] = createSignal<TurnView | null>(null);
-  createEffect(on([current, leaf], () => setFailed(null), { defer: true }));
+  const open = (conversation: number | null, at: number | null) => {
+    setFailed(null);
+    setCurrent(conversation);
+    setLeaf(at);
+  };
   const [hits, setHits] = createSignal<SearchHit[] | null>(null);
   // Conversations a proactive message opened while this view was up, not opened since: marked new.
   const [fresh, setFresh] = createSignal<ReadonlySet<number>>(new Set());
@@ -137,7 +142,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   return (
     <div class="chat" classList={{ "chat-with-memory": memoryOpen() }} data-testid="chat">
       <aside class="chat-list card">
-        <button class="btn btn-primary" data-testid="chat-new" onClick={() => { setCurrent(null); setLeaf(null); }}>New conversation</button>
+        <button class="btn btn-primary" data-testid="chat-new" onClick={() => open(null, null)}>New conversation</button>
         <input ref={searchInput} class="wide" type="search" placeholder="Search messages (Ctrl+K)" data-testid="chat-search"
           onInput={async (e) => { const q = e.currentTarget.value.trim(); setHits(q ? await b.search(q) : null); }} />
         <Show when={hits()} fallback={
@@ -145,18 +150,18 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
             <For each={list() ?? []}>{(c) => (
               <li classList={{ active: c.id === current(), "chat-new": isNew(fresh(), c.id, current()) }} data-testid="chat-conversation" data-id={c.id}
                 data-new={String(isNew(fresh(), c.id, current()))}>
-                <a href={`#/chat/${c.id}`} onClick={(e) => { e.preventDefault(); setCurrent(c.id); setLeaf(null); }}>{c.title}</a>
+                <a href={`#/chat/${c.id}`} onClick={(e) => { e.preventDefault(); open(c.id, null); }}>{c.title}</a>
                 <Show when={isNew(fresh(), c.id, current())}><span class="badge" data-testid="chat-new-badge">New</span></Show>
                 <span class="muted small">{formatCost({ input_tokens: 0, output_tokens: 0, cost_usd: c.cost_usd, estimated: false, model_calls: 0 }, false, false)}</span>
                 <ConversationActions backend={b} id={c.id} title={c.title} renamed={() => void refetchList()}
-                  removed={() => { void refetchList(); setFresh((f) => markSeen(f, c.id)); if (current() === c.id) setCurrent(null); }} />
+                  removed={() => { void refetchList(); setFresh((f) => markSeen(f, c.id)); if (current() === c.id) open(null, null); }} />
               </li>)}
             </For>
           </ul>}>
           {(found) => (
             <ul class="chat-hits" data-testid="chat-hits">
               <For each={found()}>{(hit) => (
-                <li data-testid="chat-hit" data-conversation={hit.conversation} data-message={hit.message}><a href={`#/chat/${hit.conversation}`} onClick={(e) => { e.preventDefault(); setCurrent(hit.conversation); setLeaf(hit.message); setHits(null); }}>
+                <li data-testid="chat-hit" data-conversation={hit.conversation} data-message={hit.message}><a href={`#/chat/${hit.conversation}`} onClick={(e) => { e.preventDefault(); open(hit.conversation, hit.message); setHits(null); }}>
                   <strong>{hit.title}</strong> <span class="muted small">{hit.snippet}</span></a></li>)}
               </For>
             </ul>)}
@@ -170,7 +175,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
               Show {Math.min(earlier(), MESSAGE_WINDOW)} earlier messages ({earlier()} not shown)</button>
           </Show>
           <For each={shown()}>{(m) => (
-            <MessageView message={m} onBranch={(id) => setLeaf(id)} onEdit={(text) => void send(text, m.id)}
+            <MessageView message={m} onBranch={(id) => open(current(), id)} onEdit={(text) => void send(text, m.id)}
               onRegenerate={() => { const question = (messages() ?? []).find((x) => x.id === m.parent_id); if (question) void send(question.text, question.id); }} />)}
           </For>
           <Show when={live()}>{(l) => (
