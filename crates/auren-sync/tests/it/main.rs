@@ -7,3 +7,6 @@ mod memories;
 mod provenance;
 mod retry;
 mod support;
+mod tls;
+#[path = "../../../auren-gateway/tests/it/tls_front.rs"]
+mod tls_front;
