@@ -107,6 +107,12 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     }
   };
   const stop = () => {
+    // Text the window already received goes in before the freeze: the turn stores everything it streamed,
+    // so text still waiting for the next frame would otherwise appear only after the reload.
+    if (frame) {
+      cancelAnimationFrame(frame);
+      flush();
+    }
     const l = live();
     if (!l || l.turn.status !== "streaming") return;
     setLive({ ...l, turn: stopTurn(l.turn) });
