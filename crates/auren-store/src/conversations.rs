@@ -223,6 +223,7 @@ fn not_found(what: &'static str, id: impl fmt::Display) -> StoreError {
 }
 
 /// The conversation a message belongs to, or [`StoreError::NotFound`].
+
 async fn conversation_of(
     conn: &mut SqliteConnection,
     message: MessageId,
@@ -269,7 +270,7 @@ impl Conversations {
         title: &str,
         message: &NewMessage,
     ) -> Result<Option<(ConversationId, MessageId)>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         let row = sqlx::query(
             "INSERT INTO conversations (title, created_at, updated_at) VALUES (?, ?, ?) RETURNING id",
         )
@@ -324,7 +325,7 @@ impl Conversations {
     /// Deletes a conversation with its messages, steps and claims, and the receipts nothing else cites
     /// (another conversation's message or a memory's provenance).
     pub async fn delete(&self, id: ConversationId) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         let receipts: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT mr.receipt_id FROM message_receipts mr JOIN messages m ON m.id = mr.message_id \
              WHERE m.conversation_id = ?",
@@ -389,7 +390,7 @@ impl Conversations {
         conversation: ConversationId,
         message: &NewMessage,
     ) -> Result<MessageId, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         if let Some(parent) = message.parent {
             let owner = conversation_of(&mut tx, parent).await?;
             if owner != conversation {
@@ -450,7 +451,7 @@ impl Conversations {
             });
         }
         json_checked("step payload", payload_json)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         conversation_of(&mut tx, message).await?;
         let seq: i64 = sqlx::query_scalar(
             "INSERT INTO steps (message_id, seq, kind, payload, at) \
@@ -495,7 +496,7 @@ impl Conversations {
             });
         }
         json_checked("receipt", body_json)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         let existing: Option<String> = sqlx::query_scalar("SELECT body FROM receipts WHERE id = ?")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -531,7 +532,7 @@ impl Conversations {
 
     /// Records that a message cites these (stored) receipts.
     pub async fn link_receipts(&self, message: MessageId, receipts: &[&str]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         conversation_of(&mut tx, message).await?;
         for receipt in receipts {
             sqlx::query("INSERT OR IGNORE INTO message_receipts (message_id, receipt_id) VALUES (?, ?)")
@@ -561,7 +562,7 @@ impl Conversations {
 
     /// Appends an answer's claims (after any stored before).
     pub async fn add_claims(&self, message: MessageId, claims: &[ClaimRow]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         conversation_of(&mut tx, message).await?;
         for claim in claims {
             let value = crate::sessions::finite("claim value", claim.value)?;

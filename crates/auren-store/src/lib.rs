@@ -38,6 +38,18 @@ mod sync_state;
 mod usage;
 mod writer;
 
+/// A transaction that will write: `BEGIN IMMEDIATE` takes the write lock at once, waiting out another
+/// writer for up to the busy timeout. A plain (deferred) `BEGIN` that reads first fails at once with
+/// `SQLITE_BUSY` when it then writes after another connection wrote in between — SQLite cannot wait there
+/// (its snapshot is stale), so the busy timeout does not apply. That lost a stopped turn's answer to the
+/// usage row its abandoned stream recorded at the same moment (the desktop's `chat_stop` test); every
+/// write transaction of the store opens this way.
+pub(crate) async fn begin_write(
+    pool: &sqlx::SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
 pub use conversations::{ConversationId, Conversations, MessageId};
 pub use memory::{Memories, MemoryId};
 pub use outbox::{OutboxKind, OutboxRow};

@@ -412,7 +412,7 @@ pub(crate) async fn retract_in(
 impl Memories {
     /// Stores a new memory, recorded at `now`.
     pub async fn remember(&self, new: &NewMemory, now: i64) -> Result<MemoryId, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         let id = insert_memory(&mut tx, new, now).await?;
         tx.commit().await?;
         Ok(id)
@@ -427,7 +427,7 @@ impl Memories {
         reason: &str,
         now: i64,
     ) -> Result<MemoryId, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         let id = supersede_in(&mut tx, old, replacement, reason, now).await?;
         tx.commit().await?;
         Ok(id)
@@ -435,7 +435,7 @@ impl Memories {
 
     /// Withdraws an active memory (it was wrong); it stays in the history with the reason.
     pub async fn retract(&self, id: MemoryId, reason: &str, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         retract_in(&mut tx, id, reason, now).await?;
         tx.commit().await?;
         Ok(())

@@ -57,7 +57,7 @@ impl Store {
                 reason: format!("{hr} bpm is not positive"),
             });
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         if let Some(id) = session {
             started_at(&mut tx, id).await?;
         }

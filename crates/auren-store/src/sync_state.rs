@@ -169,7 +169,7 @@ impl Store {
     /// Records the signed-in account. Signing in as another user forgets the pull cursors (they count
     /// another user's versions).
     pub async fn set_sync_account(&self, account: &SyncAccount) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         let previous: Option<String> = sqlx::query("SELECT user_id FROM sync_account")
             .fetch_optional(&mut *tx)
             .await?
@@ -222,7 +222,7 @@ impl Store {
         message: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT OR REPLACE INTO sync_parked (outbox_id, kind, code, message, parked_at) VALUES (?, ?, ?, ?, ?)",
         )
@@ -435,7 +435,7 @@ impl Store {
         value_json: &str,
         made_at: i64,
     ) -> Result<Stamp, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         let stamp = match field_on(&mut tx, collection, key, field).await? {
             Some((stored, stamp)) if stored == value_json => stamp,
             _ => {
@@ -458,7 +458,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let key = self.tag_key(id).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         let session: i64 = sqlx::query("SELECT session_id FROM tags WHERE id = ?")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -502,7 +502,7 @@ impl Store {
     /// Deletes tag `id` at `now_ms`: the row goes, a tombstone is kept and pushed.
     pub async fn delete_tag(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
         let key = self.tag_key(id).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         let stamp = tick(&mut tx, now_ms).await?;
         put_tombstone_on(&mut tx, "tag", &key, &stamp).await?;
         sqlx::query("DELETE FROM tags WHERE id = ?")
@@ -522,7 +522,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let key = self.session_key(id).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         crate::sessions::started_at(&mut tx, id).await?;
         sqlx::query("UPDATE sessions SET label = ? WHERE id = ?")
             .bind(text)
@@ -552,7 +552,7 @@ impl Store {
         values: &[(&str, String)],
         now_ms: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         let mut written = Vec::new();
         for (key, value) in values {
             let at = (SETTING_COLLECTION, *key, SETTING_FIELD);
@@ -611,7 +611,7 @@ impl Store {
     pub async fn begin_sync(&self) -> Result<SyncTx, StoreError> {
         let replica = self.replica_id().await?;
         Ok(SyncTx {
-            tx: self.pool.begin().await?,
+            tx: crate::begin_write(&self.pool).await?,
             replica,
         })
     }
@@ -1062,7 +1062,7 @@ impl Store {
         let ids = serde_json::Value::from(kept.iter().map(|k| k.0.clone()).collect::<Vec<_>>()).to_string();
         let emails =
             serde_json::Value::from(kept.iter().map(|k| k.1.clone()).collect::<Vec<_>>()).to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         let removed = sqlx::query(
             "DELETE FROM sessions WHERE athlete IS NOT NULL AND athlete NOT IN (SELECT value FROM json_each(?))",
         )

@@ -516,7 +516,7 @@ impl Flusher {
 
     async fn commit(&mut self) -> Result<WriteSummary, sqlx::Error> {
         let mut stored = WriteSummary::default();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         let session = self.session;
         let batch = &self.batch;
         let statements = &mut self.statements;

@@ -7,6 +7,7 @@
 )]
 
 mod ai_settings;
+mod chat_stop;
 mod live;
 mod memory;
 mod proactive;

@@ -263,7 +263,7 @@ impl Hypotheses {
             what: "hypothesis evidence",
             reason: format!("not valid JSON: {e}"),
         })?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         let done =
             sqlx::query("UPDATE hypotheses SET status = ?, evidence = ?, last_tested_at = ? WHERE id = ?")
                 .bind(status.as_str())

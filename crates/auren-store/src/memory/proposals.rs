@@ -201,7 +201,7 @@ impl Memories {
     /// Applies an operation at once (the "immediate" setting) and keeps it as an applied proposal. Returns
     /// the memory an add or supersede created.
     pub async fn apply(&self, op: &MemoryOp, now: i64) -> Result<Option<MemoryId>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         let result = apply_in(&mut tx, op, now).await?;
         insert_proposal(&mut tx, op, ProposalStatus::Applied, result, now).await?;
         tx.commit().await?;
@@ -233,7 +233,7 @@ impl Memories {
 
     /// The person said yes: applies a pending proposal. Returns the memory an add or supersede created.
     pub async fn confirm(&self, id: ProposalId, now: i64) -> Result<Option<MemoryId>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         let proposal = pending(&mut tx, id).await?;
         let result = apply_in(&mut tx, &proposal.op, now).await?;
         decide(&mut tx, id, ProposalStatus::Applied, result, now).await?;
@@ -243,7 +243,7 @@ impl Memories {
 
     /// The person said no: the proposal is kept as rejected and nothing changes.
     pub async fn reject(&self, id: ProposalId, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         pending(&mut tx, id).await?;
         decide(&mut tx, id, ProposalStatus::Rejected, None, now).await?;
         tx.commit().await?;
