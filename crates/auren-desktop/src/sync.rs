@@ -76,8 +76,6 @@ pub(crate) struct Phase {
     last_synced_ms: Option<i64>,
     /// Raised each time pulled settings changed the person's settings here: the window reloads them.
     settings_revision: u32,
-    /// Why synced settings were not used here, as the last adoption found (shown on the chip's hover).
-    refused_settings: Vec<String>,
 }
 
 impl Default for Phase {
@@ -86,7 +84,6 @@ impl Default for Phase {
             status: SyncStatus::SignedOut,
             last_synced_ms: None,
             settings_revision: 0,
-            refused_settings: Vec::new(),
         }
     }
 }
@@ -123,7 +120,6 @@ impl Syncer {
         self.phase.send_modify(|p| p.status = SyncStatus::Syncing);
         let outcome = self.client.sync_once().await;
         let mut settings_changed = false;
-        let mut refused_settings = None;
         let (status, delay) = match &outcome {
             Ok(report) => {
                 self.failures.store(0, Ordering::Relaxed);
@@ -133,10 +129,8 @@ impl Syncer {
                     auren_engine::panels::refresh_panels_in_background(self.client.store().clone(), now);
                     // Before the round is reported done, so "Sync now" returns with them in effect.
                     match self.settings.adopt_synced(self.client.store()).await {
-                        Ok(adoption) => {
-                            settings_changed = !adoption.adopted.is_empty();
-                            refused_settings = Some(adoption.refused.into_iter().map(|r| r.reason).collect());
-                        }
+                        // Refused values are logged there; the status reads them from the table.
+                        Ok(adoption) => settings_changed = !adoption.adopted.is_empty(),
                         Err(error) => tracing::warn!(%error, "pulled settings not adopted"),
                     }
                 }
@@ -169,9 +163,6 @@ impl Syncer {
             }
             if settings_changed {
                 p.settings_revision = p.settings_revision.wrapping_add(1);
-            }
-            if let Some(refused) = refused_settings {
-                p.refused_settings = refused;
             }
             p.status = status;
         });
@@ -575,8 +566,11 @@ async fn status_dto(slot: &SyncSlot, store: &Store) -> Result<SyncStatusDto, Des
     let signed_in = account.is_some() && phase.status != SyncStatus::SignedOut;
     let shown = Shown::of(&phase.status, signed_in, pending_rows);
     let mut detail = detail(&shown, last_synced.as_deref(), parked.len());
-    for reason in &phase.refused_settings {
-        detail.push_str(&format!(" Not used from another device: {reason}."));
+    // Read from the table rather than kept from the last round: they show after a restart too, and go
+    // as soon as an edit here replaces them.
+    let refused = slot.settings.refusals(store).await?;
+    for r in &refused {
+        detail.push_str(&format!(" Not used from another device: {}.", r.reason));
     }
     Ok(SyncStatusDto {
         state: shown.state,
@@ -601,6 +595,7 @@ async fn status_dto(slot: &SyncSlot, store: &Store) -> Result<SyncStatusDto, Des
         }),
         suggested_device_name: device_name_or_host(""),
         settings_revision: phase.settings_revision,
+        refused_settings: refused.iter().map(RefusedSettingDto::from).collect(),
     })
 }
 
@@ -773,7 +768,8 @@ pub(crate) fn describe(error: &SyncError) -> String {
             _ => format!("the sync server refused: {}", body.message),
         },
         SyncError::Api(ApiError::Unreachable { url, source }) => {
-            format!("cannot reach the sync server ({url}): {source}; check the address and the network")
+            let why = auren_sync::causes(source);
+            format!("cannot reach the sync server ({url}): {why}; check the address and the network")
         }
         SyncError::SignedOut => "this app is not signed in to a sync server (Settings → Sync)".to_owned(),
         other => other.to_string(),

@@ -36,6 +36,8 @@ pub struct AppState {
     pub revocations: crate::auth::revocation::Revocations,
     pub passwords: PasswordHashing,
     pub wake: Wake,
+    /// Removes forgotten memories' old row versions from the table files after the forget commits.
+    pub erasures: crate::push::ErasureSweep,
     /// Pull reads in flight, shared by the pulls asking the same at once.
     pub pulls: crate::pull::PullFlights,
     pub limiter: Limiter,

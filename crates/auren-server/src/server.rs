@@ -136,8 +136,10 @@ impl Server {
         }
         let (sync_quota, login_quota) = default_quotas();
         let revocations = Revocations::start(redis.clone(), shutdown.clone());
+        let erasures = crate::push::ErasureSweep::start(&pools.owner, shutdown.clone());
         let state = Arc::new(AppState {
             wake,
+            erasures,
             pulls: crate::pull::PullFlights::default(),
             limiter: Limiter::new(redis),
             pools,

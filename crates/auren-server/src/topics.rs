@@ -6,6 +6,11 @@
 //! per chunk (version 1, still read): a broker pays per record — tansu inserts one SQLite row per record —
 //! so the relay's rate is counted in messages, and a minute chunk per message held it at ~2,300 chunks/s.
 //!
+//! A message written by this server also carries the session's [`LiveInputs`] pushed with it (the strap's
+//! heart-rate samples, the gaps, the session's end): what the desktop's detector was fed beside the beats,
+//! so the consumer can feed the rules the same way for a live session (`kafka/feed.rs`). The field is
+//! optional: a message without it (written before it existed) is read as before.
+//!
 //! These are server-internal (producer and consumer are both this crate), so they live here rather than in
 //! `auren-protocol`, which is the desktop ↔ server boundary.
 
@@ -45,6 +50,33 @@ pub struct BeatsChunk {
     /// The chunk exactly as pushed: raw 1/1024 s RR (`rr_raw`), time breaks, exact-RR overrides and artifact
     /// labels; `chunk.decode()` gives the beats.
     pub chunk: auren_protocol::BeatsChunk,
+    /// What the push brought beside the beats (on the first chunk of a message); `None` in a message
+    /// written before servers carried it. A message with inputs and no beats has one chunk with no beats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveInputs>,
+}
+
+/// The inputs of a session's detector other than its beats, as one push brought them: each heart-rate
+/// sample marks the arrival of a strap notification (session ms) with the strap's own heart rate, a gap
+/// is where the source reported no beats, and the end is the session time it ended at.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveInputs {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hr: Vec<auren_protocol::change::HrSample>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<auren_protocol::change::Gap>,
+    /// Session time of the end (`ended_at - started_at`), once the device ended the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_ms: Option<i64>,
+}
+
+impl LiveInputs {
+    /// Adds `other` after what is here (a later end replaces an earlier one).
+    pub fn append(&mut self, other: LiveInputs) {
+        self.hr.extend(other.hr);
+        self.gaps.extend(other.gaps);
+        self.end_ms = other.end_ms.or(self.end_ms);
+    }
 }
 
 /// Consecutive chunks of one session from one push, in the order pushed.
@@ -57,6 +89,9 @@ pub struct BeatsBatch {
     pub session_key: String,
     pub session_started_at_ms: i64,
     pub chunks: Vec<BatchedChunk>,
+    /// The session's other inputs in this push; `None` in messages written before servers carried them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveInputs>,
 }
 
 /// One chunk of a [`BeatsBatch`]: what [`BeatsChunk`] holds beyond the session's fields.
@@ -67,16 +102,31 @@ pub struct BatchedChunk {
 }
 
 impl BeatsBatch {
-    /// The chunks as the version-1 messages they stand for.
+    /// The chunks as the version-1 messages they stand for; the live inputs ride on the first (on a chunk
+    /// with no beats when the batch has none).
     pub fn into_chunks(self) -> Vec<BeatsChunk> {
         let Self {
             user_id,
             device_id,
             session_key,
             session_started_at_ms,
-            chunks,
+            mut chunks,
+            mut live,
             ..
         } = self;
+        if chunks.is_empty() && live.is_some() {
+            chunks.push(BatchedChunk {
+                wall_ms: session_started_at_ms,
+                chunk: auren_protocol::BeatsChunk {
+                    session_key: session_key.clone(),
+                    start_ms: 0.0,
+                    rr_raw: Vec::new(),
+                    t_breaks: Vec::new(),
+                    rr_overrides: Vec::new(),
+                    artifacts: Vec::new(),
+                },
+            });
+        }
         chunks
             .into_iter()
             .map(|c| BeatsChunk {
@@ -87,6 +137,7 @@ impl BeatsBatch {
                 session_started_at_ms,
                 wall_ms: c.wall_ms,
                 chunk: c.chunk,
+                live: live.take(),
             })
             .collect()
     }
@@ -181,6 +232,7 @@ mod tests {
             session_started_at_ms: 1_000,
             wall_ms,
             chunk: chunk(start_ms),
+            live: None,
         };
         let batch = BeatsBatch {
             v: BATCH_PAYLOAD_VERSION,
@@ -198,8 +250,43 @@ mod tests {
                     chunk: chunk(1_611.0),
                 },
             ],
+            live: None,
         };
-        let cases: [(Vec<u8>, Option<Vec<BeatsChunk>>); 4] = [
+        let live = LiveInputs {
+            hr: vec![auren_protocol::change::HrSample {
+                t_ms: 2_000.0,
+                bpm: 73.0,
+            }],
+            gaps: vec![auren_protocol::change::Gap {
+                from_ms: 5_000.0,
+                to_ms: 9_000.0,
+            }],
+            end_ms: Some(600_000),
+        };
+        let with_live = BeatsBatch {
+            live: Some(live.clone()),
+            ..batch.clone()
+        };
+        let only_live = BeatsBatch {
+            chunks: Vec::new(),
+            live: Some(live.clone()),
+            ..batch.clone()
+        };
+        let carrier = BeatsChunk {
+            chunk: auren_protocol::BeatsChunk {
+                rr_raw: Vec::new(),
+                ..chunk(0.0)
+            },
+            live: Some(live.clone()),
+            ..single(0.0, 1_000)
+        };
+        // What a server before live inputs wrote (no `live` field at all).
+        let old_batch = serde_json::json!({
+            "v": 2, "user_id": user_id, "device_id": device_id, "session_key": "d:1",
+            "session_started_at_ms": 1_000,
+            "chunks": [{"wall_ms": 1_000, "chunk": {"session_key": "d:1", "start_ms": 0.0, "rr_raw": [820, 830]}}],
+        });
+        let cases: [(Vec<u8>, Option<Vec<BeatsChunk>>); 7] = [
             (
                 serde_json::to_vec(&single(0.0, 1_000)).unwrap(),
                 Some(vec![single(0.0, 1_000)]),
@@ -208,6 +295,21 @@ mod tests {
                 serde_json::to_vec(&batch).unwrap(),
                 Some(vec![single(0.0, 1_000), single(1_611.0, 2_611)]),
             ),
+            (
+                serde_json::to_vec(&old_batch).unwrap(),
+                Some(vec![single(0.0, 1_000)]),
+            ),
+            (
+                serde_json::to_vec(&with_live).unwrap(),
+                Some(vec![
+                    BeatsChunk {
+                        live: Some(live),
+                        ..single(0.0, 1_000)
+                    },
+                    single(1_611.0, 2_611),
+                ]),
+            ),
+            (serde_json::to_vec(&only_live).unwrap(), Some(vec![carrier])),
             (br#"{"v": 3, "chunks": []}"#.to_vec(), None),
             (b"not json".to_vec(), None),
         ];

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("cannot reach the sync server {url}: {source}")]
+    #[error("cannot reach the sync server {url}: {}", causes(source))]
     Unreachable {
         url: String,
         #[source]
@@ -36,6 +36,23 @@ impl ApiError {
             _ => None,
         }
     }
+}
+
+/// `error` followed by every cause behind it: reqwest's own message omits them ("error sending request for
+/// url …"), and they say what happened ("invalid peer certificate: UnknownIssuer", "Connection refused").
+pub fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let shown = cause.to_string();
+        // Errors that already print their source are not repeated.
+        if !text.contains(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        next = cause.source();
+    }
+    text
 }
 
 /// One server.

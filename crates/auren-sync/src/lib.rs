@@ -18,7 +18,7 @@ mod incoming;
 mod outgoing;
 mod tokens;
 
-pub use api::ApiError;
+pub use api::{ApiError, causes};
 pub use client::{CoachAccess, SignIn, SyncClient, SyncConfig, SyncReport, SyncStatus, api_code, backoff};
 pub use tokens::{TokenError, TokenPlace, TokenVault};
 

@@ -50,7 +50,7 @@ use crate::ComponentStatus;
 use crate::redis::Wake;
 use crate::topics::{AlertOrigin, BEATS_TOPIC, BeatsChunk, BeatsReadError, read_beats};
 
-use super::feed::SessionFeed;
+use super::feed::{ChunkFed, SessionFeed};
 use super::{KafkaConfig, KafkaError, outbox_id};
 
 /// The consumer group of the server-side CEP consumer.
@@ -200,8 +200,6 @@ struct OpenSession {
     device: Uuid,
     session_key: String,
     started_at_ms: i64,
-    /// Session time of the last beat fed (a chunk starting at or before it is a repeat).
-    last_t_ms: f64,
     partition: i32,
     first_offset: i64,
     seen: Instant,
@@ -507,7 +505,6 @@ impl Shard {
                     device: chunk.device_id,
                     session_key: chunk.session_key.clone(),
                     started_at_ms: chunk.session_started_at_ms,
-                    last_t_ms: f64::NEG_INFINITY,
                     partition,
                     first_offset: offset,
                     seen: Instant::now(),
@@ -518,23 +515,20 @@ impl Shard {
             return;
         };
         session.seen = Instant::now();
-        if chunk.chunk.start_ms <= session.last_t_ms {
-            metrics::counter!("auren_consumer_skipped_total", "why" => "repeat").increment(1);
-            return;
-        }
-        let beats = match chunk.chunk.decode() {
-            Ok(beats) => beats,
+        // The feed takes the chunk whole: its beats and the device's other inputs it carries.
+        let mut alerts = Vec::new();
+        match session.feed.push_chunk(&chunk, &mut alerts) {
+            Ok(ChunkFed::Fed) => {}
+            Ok(ChunkFed::Repeat) => {
+                metrics::counter!("auren_consumer_skipped_total", "why" => "repeat").increment(1);
+                return;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, session = chunk.session_key, "undecodable beats chunk skipped");
                 metrics::counter!("auren_consumer_skipped_total", "why" => "undecodable").increment(1);
                 return;
             }
-        };
-        let mut alerts = Vec::new();
-        for beat in &beats {
-            session.feed.push_rr(beat.rr_ms, &mut alerts);
         }
-        session.last_t_ms = beats.last().map_or(session.last_t_ms, |b| b.t_ms);
         let (user, session_key, started) = (session.user, session.session_key.clone(), session.started_at_ms);
         self.write_until_done(user, &session_key, started, &alerts, shutdown)
             .await;

@@ -14,7 +14,7 @@ mod feed;
 mod relay;
 
 pub use consumer::{AlertConsumer, CONSUMER_GROUP, ConsumerHandle};
-pub use feed::{SessionFeed, feed_beats};
+pub use feed::{ChunkFed, SessionFeed, feed_beats};
 pub use relay::{Relay, RelayHandle};
 
 use std::time::Duration;

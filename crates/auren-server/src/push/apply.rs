@@ -5,7 +5,7 @@
 
 use super::prepare::{self, Refusal};
 use super::records::{merge_body, merge_tombstone};
-use crate::topics::{self, AlertOrigin, AlertRecord, BatchedChunk, BeatsBatch, SessionRecord};
+use crate::topics::{self, AlertOrigin, AlertRecord, BatchedChunk, BeatsBatch, LiveInputs, SessionRecord};
 use auren_protocol::error::codes::row;
 use auren_protocol::{AlertChange, Change, Hlc, RowRejection, SessionChange};
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,14 @@ pub struct PendingChunk {
     pub chunk: auren_protocol::BeatsChunk,
 }
 
+/// A session's detector inputs other than beats that this push stored anew, placed among the queued chunks
+/// (`after_chunks` of them came before it), so the beats messages keep the order pushed.
+pub struct PendingLive {
+    pub after_chunks: usize,
+    pub session_key: String,
+    pub inputs: LiveInputs,
+}
+
 /// What one push transaction accumulates.
 pub struct PushContext {
     pub user: Uuid,
@@ -52,11 +60,23 @@ pub struct PushContext {
     /// Session key → started_at of every session this push may refer to.
     pub session_starts: HashMap<String, i64>,
     pub chunks: Vec<PendingChunk>,
+    /// Heart-rate samples, gaps and session ends for the beats messages (the server's detector feed).
+    pub live: Vec<PendingLive>,
     pub outbox: Vec<(&'static str, Vec<u8>)>,
     pub rejected: Vec<(RowRejection, serde_json::Value)>,
+    /// A memory was forgotten: once committed, its old row versions are swept from the files.
+    pub erased: bool,
 }
 
 impl PushContext {
+    fn queue_live(&mut self, session_key: &str, inputs: LiveInputs) {
+        self.live.push(PendingLive {
+            after_chunks: self.chunks.len(),
+            session_key: session_key.to_owned(),
+            inputs,
+        });
+    }
+
     fn emit(&mut self, topic: &'static str, payload: &impl Serialize) -> Result<(), sqlx::Error> {
         let bytes = serde_json::to_vec(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
         self.outbox.push((topic, bytes));
@@ -154,6 +174,13 @@ async fn insert_session(
     if let Some(row) = changed {
         let started_at: i64 = row.try_get(0)?;
         ctx.session_starts.insert(s.session_key.clone(), started_at);
+        if let Some(ended_at) = s.ended_at {
+            let end = LiveInputs {
+                end_ms: Some(ended_at.saturating_sub(started_at)),
+                ..LiveInputs::default()
+            };
+            ctx.queue_live(&s.session_key, end);
+        }
         let record = SessionRecord {
             v: topics::PAYLOAD_VERSION,
             user_id: ctx.user,
@@ -242,7 +269,7 @@ async fn insert_batch(
         return Ok(Some(unknown_session(session_key)));
     }
     let body = serde_json::to_value(change).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query(
+    let stored = sqlx::query(
         "INSERT INTO session_batches (user_id, session_key, kind, first_ms, device_id, body, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
     )
@@ -255,6 +282,22 @@ async fn insert_batch(
     .bind(ctx.version)
     .execute(&mut *conn)
     .await?;
+    // What the recording device's detector was fed beside the beats goes to the server's detector too
+    // (once: a batch stored before is not new).
+    let inputs = match change {
+        Change::Gaps(g) if stored.rows_affected() > 0 => Some(LiveInputs {
+            gaps: g.gaps.clone(),
+            ..LiveInputs::default()
+        }),
+        Change::HrSamples(h) if stored.rows_affected() > 0 => Some(LiveInputs {
+            hr: h.samples.clone(),
+            ..LiveInputs::default()
+        }),
+        _ => None,
+    };
+    if let Some(inputs) = inputs {
+        ctx.queue_live(session_key, inputs);
+    }
     Ok(None)
 }
 
@@ -348,6 +391,7 @@ async fn apply_tombstone(
     .execute(&mut *conn)
     .await?;
     if collection == FORGETTABLE {
+        ctx.erased = true;
         // A refused push of the memory kept its text in the refusal: it goes too.
         sqlx::query(
             "DELETE FROM rejected_rows WHERE user_id = $1 AND payload->>'type' = 'memory' AND payload->>'key' = $2",
@@ -404,9 +448,62 @@ fn copy_rows(chunks: &[PendingChunk]) -> Result<String, sqlx::Error> {
 /// Inserts the queued chunks (new ones only) and queues their outbox messages; returns how many beats
 /// were new.
 pub async fn insert_chunks(conn: &mut PgConnection, ctx: &mut PushContext) -> Result<u64, sqlx::Error> {
-    if ctx.chunks.is_empty() {
+    if ctx.chunks.is_empty() && ctx.live.is_empty() {
         return Ok(0);
     }
+    let new_keys = if ctx.chunks.is_empty() {
+        std::collections::HashSet::new()
+    } else {
+        copy_chunks(conn, ctx).await?
+    };
+    // The fresh chunks and the live inputs in the order pushed.
+    let mut live = std::mem::take(&mut ctx.live).into_iter().peekable();
+    let mut entries = Vec::with_capacity(ctx.chunks.len() + live.len());
+    let mut beats = 0;
+    for (i, pending) in std::mem::take(&mut ctx.chunks).into_iter().enumerate() {
+        while let Some(l) = live.next_if(|l| l.after_chunks <= i) {
+            entries.push(BeatsEntry::Live(l.session_key, l.inputs));
+        }
+        if new_keys.contains(&(
+            pending.chunk.session_key.clone(),
+            pending.chunk.start_ms.to_bits(),
+        )) {
+            beats += pending.chunk.rr_raw.len() as u64;
+            entries.push(BeatsEntry::Chunk(pending));
+        }
+    }
+    entries.extend(live.map(|l| BeatsEntry::Live(l.session_key, l.inputs)));
+    for batch in batches(entries) {
+        let message = BeatsBatch {
+            v: topics::BATCH_PAYLOAD_VERSION,
+            user_id: ctx.user,
+            device_id: ctx.device,
+            session_started_at_ms: ctx
+                .session_starts
+                .get(&batch.session_key)
+                .copied()
+                .unwrap_or_default(),
+            session_key: batch.session_key,
+            chunks: batch
+                .chunks
+                .into_iter()
+                .map(|p| BatchedChunk {
+                    wall_ms: p.wall_ms,
+                    chunk: p.chunk,
+                })
+                .collect(),
+            live: Some(batch.live),
+        };
+        ctx.emit(topics::BEATS_TOPIC, &message)?;
+    }
+    Ok(beats)
+}
+
+/// Inserts the queued chunks; returns the (session, start) keys of those that were new.
+async fn copy_chunks(
+    conn: &mut PgConnection,
+    ctx: &PushContext,
+) -> Result<std::collections::HashSet<(String, u64)>, sqlx::Error> {
     sqlx::query(
         "CREATE TEMP TABLE IF NOT EXISTS push_beats \
          (session_key text, start_ms float8, wall_ms bigint, rr_raw smallint[], extras jsonb) ON COMMIT DELETE ROWS",
@@ -433,52 +530,58 @@ pub async fn insert_chunks(conn: &mut PgConnection, ctx: &mut PushContext) -> Re
         let start: f64 = row.try_get(1)?;
         new_keys.insert((key, start.to_bits()));
     }
-    let fresh: Vec<PendingChunk> = std::mem::take(&mut ctx.chunks)
-        .into_iter()
-        .filter(|p| new_keys.contains(&(p.chunk.session_key.clone(), p.chunk.start_ms.to_bits())))
-        .collect();
-    let beats = fresh.iter().map(|p| p.chunk.rr_raw.len() as u64).sum();
-    for batch in batches(fresh) {
-        let session_key = batch[0].chunk.session_key.clone();
-        let message = BeatsBatch {
-            v: topics::BATCH_PAYLOAD_VERSION,
-            user_id: ctx.user,
-            device_id: ctx.device,
-            session_started_at_ms: ctx.session_starts.get(&session_key).copied().unwrap_or_default(),
-            session_key,
-            chunks: batch
-                .into_iter()
-                .map(|p| BatchedChunk {
-                    wall_ms: p.wall_ms,
-                    chunk: p.chunk,
-                })
-                .collect(),
-        };
-        ctx.emit(topics::BEATS_TOPIC, &message)?;
-    }
-    Ok(beats)
+    Ok(new_keys)
 }
 
-/// The chunks cut into messages: runs of consecutive chunks of one session (the order pushed is kept, so
+/// What a beats message is made of: a new chunk, or a session's other detector inputs.
+enum BeatsEntry {
+    Chunk(PendingChunk),
+    Live(String, LiveInputs),
+}
+
+impl BeatsEntry {
+    fn session_key(&self) -> &str {
+        match self {
+            Self::Chunk(p) => &p.chunk.session_key,
+            Self::Live(key, _) => key,
+        }
+    }
+}
+
+/// One beats message to be.
+struct Batch {
+    session_key: String,
+    chunks: Vec<PendingChunk>,
+    live: LiveInputs,
+}
+
+/// The entries cut into messages: runs of consecutive entries of one session (the order pushed is kept, so
 /// the consumer sees a session end where the device ended it), each of at most
-/// [`topics::MAX_BATCH_BEATS`] beats unless one chunk alone is larger.
-fn batches(chunks: Vec<PendingChunk>) -> Vec<Vec<PendingChunk>> {
-    let mut out: Vec<Vec<PendingChunk>> = Vec::new();
+/// [`topics::MAX_BATCH_BEATS`] beats unless one chunk alone is larger; live inputs join their run.
+fn batches(entries: Vec<BeatsEntry>) -> Vec<Batch> {
+    let mut out: Vec<Batch> = Vec::new();
     let mut beats = 0;
-    for pending in chunks {
-        let size = pending.chunk.rr_raw.len();
+    for entry in entries {
+        let size = match &entry {
+            BeatsEntry::Chunk(p) => p.chunk.rr_raw.len(),
+            BeatsEntry::Live(..) => 0,
+        };
         let joins = out.last().is_some_and(|batch| {
-            batch[0].chunk.session_key == pending.chunk.session_key && beats + size <= topics::MAX_BATCH_BEATS
+            batch.session_key == entry.session_key() && (size == 0 || beats + size <= topics::MAX_BATCH_BEATS)
         });
-        match out.last_mut() {
-            Some(batch) if joins => {
-                beats += size;
-                batch.push(pending);
-            }
-            _ => {
-                beats = size;
-                out.push(vec![pending]);
-            }
+        if !joins {
+            beats = 0;
+            out.push(Batch {
+                session_key: entry.session_key().to_owned(),
+                chunks: Vec::new(),
+                live: LiveInputs::default(),
+            });
+        }
+        let Some(batch) = out.last_mut() else { continue };
+        beats += size;
+        match entry {
+            BeatsEntry::Chunk(p) => batch.chunks.push(p),
+            BeatsEntry::Live(_, inputs) => batch.live.append(inputs),
         }
     }
     out
@@ -519,10 +622,21 @@ pub async fn write_outbox_and_rejections(
 
 #[cfg(test)]
 mod tests {
-    use super::{PendingChunk, batches};
+    use super::{BeatsEntry, LiveInputs, PendingChunk, batches};
 
-    fn pending(session: &str, beats: usize) -> PendingChunk {
-        PendingChunk {
+    /// A chunk of `beats` beats, or (0 beats) live inputs of one heart-rate sample.
+    fn entry(session: &str, beats: usize) -> BeatsEntry {
+        if beats == 0 {
+            let hr = vec![auren_protocol::change::HrSample { t_ms: 0.0, bpm: 70.0 }];
+            return BeatsEntry::Live(
+                session.to_owned(),
+                LiveInputs {
+                    hr,
+                    ..LiveInputs::default()
+                },
+            );
+        }
+        BeatsEntry::Chunk(PendingChunk {
             wall_ms: 0,
             chunk: auren_protocol::BeatsChunk {
                 session_key: session.to_owned(),
@@ -532,43 +646,52 @@ mod tests {
                 rr_overrides: Vec::new(),
                 artifacts: Vec::new(),
             },
-        }
+        })
     }
 
     #[test]
     fn chunks_go_in_runs_of_one_session_within_the_beat_cap() {
-        type Chunks<'a> = &'a [(&'a str, usize)];
-        let cases: [(Chunks, &[Chunks]); 5] = [
+        type Entries<'a> = &'a [(&'a str, usize)];
+        // Per message: the session, its chunks' sizes and how many heart-rate samples ride along.
+        type Messages<'a> = &'a [(&'a str, &'a [usize], usize)];
+        let cases: [(Entries, Messages); 7] = [
             (&[], &[]),
             (
                 &[("a", 60), ("a", 60), ("b", 60), ("a", 60)],
-                &[&[("a", 60), ("a", 60)], &[("b", 60)], &[("a", 60)]],
+                &[("a", &[60, 60], 0), ("b", &[60], 0), ("a", &[60], 0)],
             ),
             (
                 &[("a", 15_000), ("a", 15_000)],
-                &[&[("a", 15_000)], &[("a", 15_000)]],
+                &[("a", &[15_000], 0), ("a", &[15_000], 0)],
             ),
-            (&[("a", 25_000), ("a", 1)], &[&[("a", 25_000)], &[("a", 1)]]),
+            (&[("a", 25_000), ("a", 1)], &[("a", &[25_000], 0), ("a", &[1], 0)]),
             (
                 &[("a", 10_000), ("a", 10_000), ("a", 1)],
-                &[&[("a", 10_000), ("a", 10_000)], &[("a", 1)]],
+                &[("a", &[10_000, 10_000], 0), ("a", &[1], 0)],
+            ),
+            (
+                &[("a", 0), ("a", 60), ("b", 0), ("a", 0)],
+                &[("a", &[60], 1), ("b", &[], 1), ("a", &[], 1)],
+            ),
+            (
+                &[("a", 15_000), ("a", 0), ("a", 15_000), ("a", 0), ("a", 0)],
+                &[("a", &[15_000], 1), ("a", &[15_000], 2)],
             ),
         ];
-        for (chunks, expected) in cases {
-            let got: Vec<Vec<(String, usize)>> =
-                batches(chunks.iter().map(|&(s, n)| pending(s, n)).collect())
+        for (entries, expected) in cases {
+            let got: Vec<(String, Vec<usize>, usize)> =
+                batches(entries.iter().map(|&(s, n)| entry(s, n)).collect())
                     .into_iter()
                     .map(|b| {
-                        b.into_iter()
-                            .map(|p| (p.chunk.session_key, p.chunk.rr_raw.len()))
-                            .collect()
+                        let sizes = b.chunks.iter().map(|p| p.chunk.rr_raw.len()).collect();
+                        (b.session_key, sizes, b.live.hr.len())
                     })
                     .collect();
-            let expected: Vec<Vec<(String, usize)>> = expected
+            let expected: Vec<(String, Vec<usize>, usize)> = expected
                 .iter()
-                .map(|b| b.iter().map(|&(s, n)| (s.to_owned(), n)).collect())
+                .map(|&(s, sizes, hr)| (s.to_owned(), sizes.to_vec(), hr))
                 .collect();
-            assert_eq!(got, expected, "{chunks:?}");
+            assert_eq!(got, expected, "{entries:?}");
         }
     }
 }

@@ -8,10 +8,12 @@
 //! that version, and versions become visible in order, so a pull never skips a late commit.
 
 mod apply;
+mod erasure;
 mod prepare;
 mod records;
 
 pub use apply::ChunkExtras;
+pub use erasure::{ErasureSweep, SWEEP_GAP, SweepStopped};
 pub use prepare::collection_of;
 
 use crate::app::{ApiJson, Authed, SharedState, check_quota};
@@ -95,8 +97,10 @@ async fn apply_push(
         version,
         session_starts: Default::default(),
         chunks: Vec::new(),
+        live: Vec::new(),
         outbox: Vec::new(),
         rejected: Vec::new(),
+        erased: false,
     };
     // Checked before any query: a refused row's values (a NUL byte) must never reach PostgreSQL.
     let checks: Vec<Result<(), prepare::Refusal>> = fresh.iter().map(|r| prepare::check(&r.change)).collect();
@@ -122,6 +126,10 @@ async fn apply_push(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    if ctx.erased {
+        // Committed: the old row versions with the text are dead now, and the sweep can remove them.
+        state.erasures.request();
+    }
     state.wake.notify(user).await;
     metrics::counter!("auren_push_rows_total").increment(counts);
     metrics::counter!("auren_beats_ingested_total").increment(beats);

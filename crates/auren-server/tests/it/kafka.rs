@@ -1081,4 +1081,26 @@ async fn server_alerts_equal_the_desktop_for_a_live_session() {
         relayed.len()
     );
     assert_eq!(found, expected, "the server's alerts are the desktop's");
+
+    // The consumer feeds the same messages and writes the same alerts (the pushed copies removed first:
+    // they would make its inserts no-ops).
+    sqlx::query("DELETE FROM alerts WHERE user_id = $1")
+        .bind(user)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut config = KafkaConfig::new(broker.address());
+    config.session_idle = Duration::from_secs(1);
+    let shutdown = CancellationToken::new();
+    let wake = Wake::start(None, shutdown.clone());
+    let consumer =
+        AlertConsumer::spawn(pool.clone(), &config, recording.rules.clone(), wake, shutdown.clone()).unwrap();
+    let all_in = eventually(Duration::from_secs(120), async || {
+        consumer.chunks() as usize >= relayed.len() && consumer.open_sessions() == 0
+    })
+    .await;
+    assert!(all_in, "consumed {} of {} chunks", consumer.chunks(), relayed.len());
+    assert_eq!(server_alerts_of(&pool, user, "server").await, expected, "the consumer's alerts");
+    shutdown.cancel();
+    consumer.join().await;
 }

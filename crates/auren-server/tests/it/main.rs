@@ -4,6 +4,8 @@
 
 mod api;
 mod broker;
+mod consumer_shards;
+mod erasure;
 mod faults;
 mod isolation;
 mod kafka;

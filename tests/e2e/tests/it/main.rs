@@ -12,6 +12,7 @@ mod chat_history;
 mod chat_turns;
 mod live_session;
 mod rules_and_settings;
+mod settings_sync;
 mod sync_pane;
 
 use std::future::Future;
@@ -97,6 +98,15 @@ const TESTS: &[(&str, TestBody, Duration)] = &[
         "the_sync_pane_signs_in_shows_synced_lists_devices_and_removes_one",
         || Box::pin(sync_pane::the_sync_pane_signs_in_shows_synced_lists_devices_and_removes_one()),
         Duration::from_secs(240),
+    ),
+    (
+        "another_devices_settings_show_in_the_window_a_bad_one_is_refused_and_the_windows_edit_goes_back",
+        || {
+            Box::pin(
+                settings_sync::another_devices_settings_show_in_the_window_a_bad_one_is_refused_and_the_windows_edit_goes_back(),
+            )
+        },
+        Duration::from_secs(300),
     ),
     (
         "rules_errors_show_at_their_line_and_settings_persist",
