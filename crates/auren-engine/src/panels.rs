@@ -35,7 +35,13 @@ pub const PANEL_COMPUTATION: &str = "auren-engine session panel: auren-hrv refer
 /// built (settings hash, probe hash). Computed once per process (the two probe panels).
 pub fn panel_method() -> &'static str {
     static METHOD: OnceLock<String> = OnceLock::new();
-    METHOD.get_or_init(|| derive_method(&settings_text(), panel_of))
+    METHOD.get_or_init(derive_panel_method)
+}
+
+/// [`panel_method`] derived anew, not cached: the settings hash and both probes' panels, which is what the
+/// first reader or refresh of a process pays (`cargo xtask bench agents` times it).
+pub fn derive_panel_method() -> String {
+    derive_method(&settings_text(), panel_of)
 }
 
 /// The settings a panel is computed with, as text (their `Debug` form: every field and its value).
@@ -222,6 +228,38 @@ pub async fn panel_is_current(store: &Store, id: i64) -> Result<bool, EngineErro
         }))
 }
 
+/// How long a session without an end time must have had no new beat before a refresh takes it as over and
+/// stores its panel: 10 minutes.
+///
+/// A session without an end time is either being recorded now or will never be ended: the process recording
+/// it was killed, an import crashed, or the other device that recorded it died before syncing the end. Which
+/// one cannot be told from this process — `auren record`/`auren replay` in another process, or a phone whose
+/// session arrives by sync, record while the desktop refreshes, so "this process records nothing" or "the app
+/// started after it" say nothing about them. The last beat's age can: a recorder commits its beats every
+/// 250 ms (the store's writer), so a session being recorded has a last beat seconds old; one 10 minutes
+/// silent has stopped, or lost its strap for that long. Taking the latter for over is safe: its panel is
+/// stored under the beats it analysed, so beats arriving later make it stale and the next refresh (or read)
+/// computes it again — one panel computation wasted, never a wrong panel read.
+pub const UNENDED_SESSION_QUIET_MS: i64 = 10 * 60_000;
+
+/// Whether a session is over for the panels at `now_unix_ms`: it has an end time, or its last stored beat
+/// is more than [`UNENDED_SESSION_QUIET_MS`] old. The same rule [`refresh_panels`] applies in its query.
+pub fn is_over(session: &SessionRow, now_unix_ms: i64) -> bool {
+    session.ended_at.is_some()
+        || last_beat_at(session).is_some_and(|at| at < unended_last_beat_before(now_unix_ms) as f64)
+}
+
+/// The wall time of a session's last stored beat (Unix ms): where a session without an end time stopped,
+/// so what a reader can show as its end.
+pub fn last_beat_at(session: &SessionRow) -> Option<f64> {
+    session.last_beat_ms.map(|ms| session.started_at as f64 + ms)
+}
+
+/// The last-beat time before which a session without an end time is over at `now_unix_ms`.
+fn unended_last_beat_before(now_unix_ms: i64) -> i64 {
+    now_unix_ms.saturating_sub(UNENDED_SESSION_QUIET_MS)
+}
+
 /// What a refresh did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PanelRefresh {
@@ -231,13 +269,17 @@ pub struct PanelRefresh {
     pub failed: u64,
 }
 
-/// Computes and stores the panel of every ended session with beats whose stored panel is missing or stale
+/// Computes and stores the panel of every session over at `now_unix_ms` ([`is_over`]: ended, or without an
+/// end time and silent for [`UNENDED_SESSION_QUIET_MS`]) with beats whose stored panel is missing or stale
 /// under [`panel_method`], most recent first — each at most once per call, so beats arriving meanwhile never
-/// keep it going. A session that fails is logged and skipped.
-pub async fn refresh_panels(store: &Store, computed_at_unix_ms: i64) -> Result<PanelRefresh, EngineError> {
+/// keep it going. Panels are stamped `now_unix_ms`. A session that fails is logged and skipped.
+pub async fn refresh_panels(store: &Store, now_unix_ms: i64) -> Result<PanelRefresh, EngineError> {
     let mut done = PanelRefresh::default();
-    for id in store.sessions_needing_panel(panel_method()).await? {
-        match store_panel(store, id.0, computed_at_unix_ms).await {
+    let needing = store
+        .sessions_needing_panel(panel_method(), unended_last_beat_before(now_unix_ms))
+        .await?;
+    for id in needing {
+        match store_panel(store, id.0, now_unix_ms).await {
             Ok(_) => done.stored += 1,
             Err(error) => {
                 tracing::warn!(%error, session = id.0, "the session's panel could not be stored");
@@ -250,9 +292,9 @@ pub async fn refresh_panels(store: &Store, computed_at_unix_ms: i64) -> Result<P
 
 /// [`refresh_panels`] in a background task (after the database opens, after a sync round that pulled);
 /// its outcome is logged.
-pub fn refresh_panels_in_background(store: Store, computed_at_unix_ms: i64) -> tokio::task::JoinHandle<()> {
+pub fn refresh_panels_in_background(store: Store, now_unix_ms: i64) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        match refresh_panels(&store, computed_at_unix_ms).await {
+        match refresh_panels(&store, now_unix_ms).await {
             Ok(done) if done.stored > 0 || done.failed > 0 => {
                 tracing::info!(
                     stored = done.stored,

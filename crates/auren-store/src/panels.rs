@@ -164,16 +164,25 @@ impl Store {
         }))
     }
 
-    /// The ended sessions with beats whose stored panel is missing or stale — made by another `method`, or
-    /// before beats written since — most recent first: what a background refresh computes. A session still
-    /// being recorded is left out (its panel would be stale at the writer's next commit).
-    pub async fn sessions_needing_panel(&self, method: &str) -> Result<Vec<SessionId>, StoreError> {
+    /// The sessions with beats whose stored panel is missing or stale — made by another `method`, or
+    /// before beats written since — most recent first: what a background refresh computes. Ended sessions,
+    /// and sessions without an end time whose last beat (wall time: `started_at + last_beat_ms`) is before
+    /// `unended_last_beat_before` (Unix ms), which the caller takes as over. Other sessions without an end
+    /// time are left out as still being recorded (their panel would be stale at the writer's next commit).
+    pub async fn sessions_needing_panel(
+        &self,
+        method: &str,
+        unended_last_beat_before: i64,
+    ) -> Result<Vec<SessionId>, StoreError> {
         sqlx::query(
             "SELECT s.id FROM sessions s LEFT JOIN session_panels p ON p.session_id = s.id \
-             WHERE s.beat_count > 0 AND s.ended_at IS NOT NULL AND (p.session_id IS NULL OR p.method != ? \
+             WHERE s.beat_count > 0 \
+             AND (s.ended_at IS NOT NULL OR s.started_at + s.last_beat_ms < ?) \
+             AND (p.session_id IS NULL OR p.method != ? \
              OR p.beat_count != s.beat_count OR p.last_beat_ms IS NOT s.last_beat_ms) \
              ORDER BY s.started_at DESC, s.id DESC",
         )
+        .bind(unended_last_beat_before)
         .bind(method)
         .fetch_all(&self.pool)
         .await?

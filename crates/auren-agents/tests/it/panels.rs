@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use auren_cep::{Baselines, DEFAULT_RULES, SessionKind, compile};
-use auren_engine::panels::{PANEL_COMPUTATION, compute_panel, panel_method, refresh_panels};
+use auren_engine::panels::{
+    PANEL_COMPUTATION, UNENDED_SESSION_QUIET_MS, compute_panel, panel_method, refresh_panels,
+};
 use auren_engine::{SessionConfig, start_session};
 use auren_store::{NewSession, SessionId, StoredPanel};
 use auren_strap::Pace;
@@ -71,7 +73,7 @@ async fn a_session_ended_by_the_engine_has_its_panel_stored() {
     );
     assert!(
         !h.store
-            .sessions_needing_panel(panel_method())
+            .sessions_needing_panel(panel_method(), i64::MIN)
             .await
             .unwrap()
             .contains(&SessionId(id))
@@ -85,14 +87,21 @@ async fn a_refresh_computes_each_missing_or_stale_panel_once() {
         ..Plan::default()
     })
     .await;
+    let now = h.today * 86_400_000 + 9 * 3_600_000;
+    let over_before = now - UNENDED_SESSION_QUIET_MS;
     // The fixture's only session with beats is today's morning (ended, no panel yet).
-    let morning = h.store.sessions_needing_panel(panel_method()).await.unwrap();
+    let morning = h
+        .store
+        .sessions_needing_panel(panel_method(), over_before)
+        .await
+        .unwrap();
     assert_eq!(morning.len(), 1);
-    // A session still being recorded is left out; it gets its panel when it ends.
+    // A session still being recorded (its one beat a minute before the refresh) is left out; it gets its
+    // panel when it ends.
     let live = h
         .store
         .start_session(&NewSession {
-            started_at: h.today * 86_400_000 + 7 * 3_600_000,
+            started_at: now - 61_000,
             kind: auren_store::SessionKind::Rest,
             source: "simulator:rest".into(),
             strap_address: None,
@@ -104,7 +113,6 @@ async fn a_refresh_computes_each_missing_or_stale_panel_once() {
     w.beat(1000.0, 1000.0, None);
     w.finish().await.unwrap();
 
-    let now = h.today * 86_400_000 + 9 * 3_600_000;
     let cases = [
         // (what was stored before the refresh, panels the refresh stores)
         ("nothing", None, 1),
@@ -125,7 +133,7 @@ async fn a_refresh_computes_each_missing_or_stale_panel_once() {
         assert_eq!((done.stored, done.failed), (want, 0), "{name}");
         assert!(
             h.store
-                .sessions_needing_panel(panel_method())
+                .sessions_needing_panel(panel_method(), over_before)
                 .await
                 .unwrap()
                 .is_empty(),

@@ -6,6 +6,7 @@
 
 mod import;
 mod morning;
+mod panels;
 mod pipeline;
 mod recording;
 mod session;
