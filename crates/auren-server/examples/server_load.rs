@@ -9,7 +9,7 @@
 //! out before their push); the bytes PostgreSQL uses per stored beat. Accounts use the minimal password
 //! hash (sign-in is not what is measured). `AUREN_BENCH_PHASES` = `all` (the default), `reads` (pulls and long
 //! polls only) or `pull` (pulls only). The run's database (`auren_bench_<uuid>`) is dropped at the end, also
-//! when the run fails.
+//! when the run fails, unless `AUREN_BENCH_KEEP_DATABASE` is set (to study the run's data afterwards).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -149,6 +149,11 @@ async fn load() -> Res<()> {
         database: database.name.clone(),
     };
     let outcome = load_on(&database.url, &backends).await;
+    if std::env::var_os("AUREN_BENCH_KEEP_DATABASE").is_some() {
+        // For looking at the run's data afterwards (EXPLAIN, pgbench); dropping it is then the caller's job.
+        eprintln!("kept the bench database {}", database.name);
+        return outcome;
+    }
     // The server child is gone by now (waited for, or killed on drop when the run failed).
     let dropped = database.drop_now().await;
     if let Err(e) = &dropped {
@@ -268,6 +273,8 @@ struct CpuShare {
     load: f64,
     server: f64,
     postgres: std::collections::HashMap<i32, f64>,
+    /// The Redis server's pid and CPU seconds, when one runs on this machine.
+    redis: Option<(String, f64)>,
     machine_busy: f64,
 }
 
@@ -278,6 +285,7 @@ struct CpuUsed {
     load: f64,
     server: f64,
     postgres: f64,
+    redis: f64,
     busy: f64,
 }
 
@@ -289,6 +297,7 @@ impl CpuShare {
             load: process_cpu_s("self").unwrap_or(0.0),
             server: process_cpu_s(&server_pid.to_string()).unwrap_or(0.0),
             postgres: backends.cpu().await?,
+            redis: redis_pid().and_then(|pid| Some((pid.clone(), process_cpu_s(&pid)?))),
             machine_busy: machine_busy_s().unwrap_or(0.0),
         })
     }
@@ -305,6 +314,10 @@ impl CpuShare {
             .iter()
             .map(|(pid, now)| now - self.postgres.get(pid).unwrap_or(&0.0))
             .sum();
+        let redis = self
+            .redis
+            .and_then(|(pid, before)| Some(process_cpu_s(&pid)? - before))
+            .unwrap_or(0.0);
         let busy = machine_busy_s().ok_or("no /proc/stat")? - self.machine_busy;
         let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
         Ok(CpuUsed {
@@ -313,6 +326,7 @@ impl CpuShare {
             load,
             server,
             postgres,
+            redis,
             busy,
         })
     }
@@ -323,14 +337,15 @@ impl CpuUsed {
         let share = |s: f64| 100.0 * s / (self.wall * self.cores);
         format!(
             "load generator {:.1} s ({:.0} %), server {:.1} s ({:.0} %), PostgreSQL (the run's backends) {:.1} s ({:.0} %), \
-             everything else (Redis, other jobs) {:.1} s; machine busy {:.0} %",
+             Redis {:.1} s, everything else (other jobs) {:.1} s; machine busy {:.0} %",
             self.load,
             share(self.load),
             self.server,
             share(self.server),
             self.postgres,
             share(self.postgres),
-            (self.busy - self.load - self.server - self.postgres).max(0.0),
+            self.redis,
+            (self.busy - self.load - self.server - self.postgres - self.redis).max(0.0),
             share(self.busy),
         )
     }
@@ -355,6 +370,15 @@ fn process_cpu_s(pid: &str) -> Option<f64> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
     Some(ticks / CLOCK_TICKS)
+}
+
+/// The pid of the machine's redis-server, if one runs (the first found in /proc).
+fn redis_pid() -> Option<String> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let pid = entry.file_name().into_string().ok()?;
+        let comm = std::fs::read_to_string(entry.path().join("comm")).ok()?;
+        (comm.trim_end() == "redis-server").then_some(pid)
+    })
 }
 
 /// Busy CPU seconds of the whole machine (every core), from the first line of /proc/stat.
@@ -828,7 +852,7 @@ async fn pulls(
             ),
             format!(
                 "{:.0} requests/s, p50 {:.1?} / p99 {:.1?} ({} errors; answers {:.0} B each); CPU per request: \
-                 server {:.0} µs, PostgreSQL {:.0} µs; CPU: {}",
+                 server {:.0} µs, PostgreSQL {:.0} µs, Redis {:.0} µs; CPU: {}",
                 run.requests as f64 / run.elapsed,
                 percentile(&run.latencies, 50.0),
                 percentile(&run.latencies, 99.0),
@@ -836,6 +860,7 @@ async fn pulls(
                 run.answer_bytes as f64 / (run.requests - run.errors).max(1) as f64,
                 per_request(used.server),
                 per_request(used.postgres),
+                per_request(used.redis),
                 used.describe(),
             ),
             "≥ 5,000 requests/s".to_owned(),

@@ -6,9 +6,10 @@
 //! through Redis pub/sub; or a server-side alert) or the timeout.
 //!
 //! Three things keep pulls cheap. A pull is one call of the database function `auren_pull`
-//! (migrations/server/0004_pull_function.sql): one round trip sets the user, reads the version and, when it is
-//! past the cursor, the rows — a few per table, read by version, the beats only in the monthly partitions their
-//! versions' wall-time span covers. Where the answer stops is chosen here from the rows read ([`stop_at`]).
+//! (migrations/server/0004_pull_function.sql, 0005_table_versions.sql): one round trip sets the user, reads the
+//! version and, when it is past the cursor, the rows — a few per table, read by version, only from the tables
+//! whose last write is past the cursor, the beats only in the monthly partitions their versions' wall-time
+//! span covers. Where the answer stops is chosen here from the rows read ([`stop_at`]).
 //! That call runs on a connection kept for pulls ([`crate::db::PullConnections`]), which adds no round trip
 //! of its own, where sqlx's pool adds two. And pulls asking the same thing at once share one read and one
 //! encoded answer ([`PullFlights`]): a push wakes every parked device of its account together (50 long polls
