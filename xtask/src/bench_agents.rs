@@ -1,5 +1,7 @@
 //! `cargo xtask bench agents`: the AI coach's figures. Runs auren-agents' `bench_tools` example (each tool
-//! over a year of simulated data, recall over 100,000 memories, grounding a 2,000-token answer) and, when
+//! over a year of simulated data, recall over 100,000 memories, grounding a 2,000-token answer, and what the
+//! stored session panels cost: the panel method's probes at start, the refresh on open, with nothing to do
+//! and after a method change) and, when
 //! the turn loop's `turn_overhead` example exists, that one too (orchestration per turn, a whole turn
 //! against the fake model, model calls per question on the routing suite). Both print their figures with
 //! the goals alongside; release builds, since debug timings say nothing.

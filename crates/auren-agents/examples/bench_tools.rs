@@ -5,8 +5,12 @@
 //! Session panels: the engine stores a session's panel when the session ends and refreshes missing or stale
 //! ones in the background when the database opens. The bench shows both sides in one run: a panel-metric
 //! trend's first call with no panel stored (the readers' fallback, what every first call cost before), the
-//! refresh of the whole year as on open, what storing one session's panel adds to its end, and then every
-//! tool's first call reading stored panels.
+//! refresh of the whole year as on open (a few of its mornings were never ended, as when the app is killed
+//! mid-recording: the refresh takes them as over), what storing one session's panel adds to its end, and then
+//! every tool's first call reading stored panels. And what keeping them costs: deriving the panel method (the
+//! two probes, once per process, before the first panel is read or stored), a refresh with nothing to do over
+//! the year (what every desktop open and pulling sync round pays), and a refresh after the method changed
+//! (every stored panel recomputed, the first open after an update that moved a number).
 
 use std::error::Error;
 use std::sync::Arc;
@@ -15,7 +19,7 @@ use std::time::Instant;
 use auren_agents::grounding::ground;
 use auren_agents::{Receipt, ReceiptId, ReceiptValue, Toolbox, Unit};
 use auren_clock::{MS_PER_DAY, ManualClock, UnixMillis, UtcDate};
-use auren_engine::panels::{refresh_panels, store_panel};
+use auren_engine::panels::{derive_panel_method, panel_method, refresh_panels, store_panel};
 use auren_store::memory::{MemoryKind, NewMemory, Provenance};
 use auren_store::{NewSession, SessionKind, Store};
 use serde_json::json;
@@ -74,6 +78,9 @@ async fn end(store: &Store, id: auren_store::SessionId, start: i64) -> Res<()> {
     Ok(())
 }
 
+/// Every this many days, the morning's recording is never ended (the app killed mid-recording).
+const KILLED_EVERY_DAYS: i64 = 50;
+
 /// A year of recorded mornings, tagged evenings, weekly exercise with an alert, and an hour-long last session.
 /// Returns the id of today's 5-minute morning session.
 async fn year(store: &Store, today: i64, rng: &mut Rng) -> Res<i64> {
@@ -83,7 +90,9 @@ async fn year(store: &Store, today: i64, rng: &mut Rng) -> Res<i64> {
         // Every morning is a recorded 3-minute reading (today's 5 minutes), so trends of panel metrics
         // have a session to read each day.
         beats(store, morning, if day == today { 300 } else { 180 }, rng).await?;
-        end(store, morning, start).await?;
+        if day == today || day % KILLED_EVERY_DAYS != 0 {
+            end(store, morning, start).await?;
+        }
         let ln = 4.1 + 0.2 * (rng.uniform() - 0.5);
         store
             .add_morning_reading(day, ln, Some(50.0 + 6.0 * rng.uniform()), Some(morning))
@@ -184,8 +193,46 @@ async fn tools(tb: &Toolbox, today: i64, morning: i64) -> Res<()> {
     Ok(())
 }
 
-/// The stored panels' side: the fallback's first call, the refresh on open, one session end's panel.
+/// Milliseconds of `n` runs of `f`, one each.
+async fn timed<F, Fut, T>(n: usize, mut f: F) -> Res<Vec<f64>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Res<T>>,
+{
+    let mut ms = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        f().await?;
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(ms)
+}
+
+/// A figure without a goal (the issue sets none): median and p99 of the runs.
+fn report_cost(what: &str, ms: Vec<f64>) {
+    let runs = ms.len();
+    let (p50, p99) = percentiles(ms);
+    println!("{what:<44} median {p50:>8.3} ms   p99 {p99:>8.3} ms   ({runs} runs)");
+}
+
+/// The stored panels' side: the method's derivation, the fallback's first call, the refresh on open, one
+/// session end's panel, and the refreshes with nothing to do and after a method change.
 async fn panels(tb: &Toolbox, store: &Store, today: i64, now: i64) -> Res<()> {
+    // The first derivation of the process is what a start pays; the later ones show its spread (same work,
+    // warmer caches).
+    let t = Instant::now();
+    let method = panel_method();
+    println!(
+        "(panel method derived at start, two probes: {:.2} ms; {method})",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    report_cost(
+        "panel method derivation (probes)",
+        timed(20, || async {
+            Ok::<_, Box<dyn Error>>(std::hint::black_box(derive_panel_method()))
+        })
+        .await?,
+    );
     let args = json!({"metric": "sdnn_ms", "from": auren_agents::tools::days::format_day(today - 364)});
     let t = Instant::now();
     tb.call("get_trend", args).await?;
@@ -199,11 +246,16 @@ async fn panels(tb: &Toolbox, store: &Store, today: i64, now: i64) -> Res<()> {
         .await?;
     let t = Instant::now();
     let done = refresh_panels(store, now).await?;
+    let elapsed = t.elapsed().as_secs_f64();
+    let rows = store.sessions(u32::MAX, 0).await?;
+    let unended = rows
+        .iter()
+        .filter(|s| s.ended_at.is_none() && s.beat_count > 0)
+        .count();
     println!(
-        "(refresh on open: {} session panels computed and stored in {:.2} s, {} failed)",
-        done.stored,
-        t.elapsed().as_secs_f64(),
-        done.failed
+        "(refresh on open: {} session panels computed and stored in {elapsed:.2} s, {unended} of them of \
+         mornings never ended, {} failed)",
+        done.stored, done.failed
     );
     let sessions = store.sessions(2, 0).await?;
     for (row, what) in sessions
@@ -219,6 +271,35 @@ async fn panels(tb: &Toolbox, store: &Store, today: i64, now: i64) -> Res<()> {
         let (p50, p99) = percentiles(ms);
         println!("(storing the panel at a session's end ({what}): median {p50:.2} ms, p99 {p99:.2} ms)");
     }
+    let sessions = rows.len();
+    let idle = timed(20, || async {
+        let done = refresh_panels(store, now).await?;
+        if done.stored != 0 {
+            return Err(format!("a refresh with nothing to do stored {} panels", done.stored).into());
+        }
+        Ok(())
+    })
+    .await?;
+    report_cost(
+        &format!("panel refresh, nothing to do ({sessions} sessions)"),
+        idle,
+    );
+    let mut changed = Vec::new();
+    let mut recomputed = 0;
+    for _ in 0..3 {
+        // Every stored panel as another build's method left it.
+        sqlx::query("UPDATE session_panels SET method = 'auren-engine session panel; an earlier build'")
+            .execute(store.pool())
+            .await?;
+        let t = Instant::now();
+        let done = refresh_panels(store, now).await?;
+        changed.push(t.elapsed().as_secs_f64() * 1e3);
+        recomputed = done.stored;
+    }
+    report_cost(
+        &format!("panel refresh, method changed ({recomputed} panels)"),
+        changed,
+    );
     Ok(())
 }
 
