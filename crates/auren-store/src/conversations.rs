@@ -223,7 +223,6 @@ fn not_found(what: &'static str, id: impl fmt::Display) -> StoreError {
 }
 
 /// The conversation a message belongs to, or [`StoreError::NotFound`].
-
 async fn conversation_of(
     conn: &mut SqliteConnection,
     message: MessageId,

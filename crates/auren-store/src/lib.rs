@@ -43,7 +43,9 @@ mod writer;
 /// `SQLITE_BUSY` when it then writes after another connection wrote in between — SQLite cannot wait there
 /// (its snapshot is stale), so the busy timeout does not apply. That lost a stopped turn's answer to the
 /// usage row its abandoned stream recorded at the same moment (the desktop's `chat_stop` test); every
-/// write transaction of the store opens this way.
+/// write transaction of the store opens this way. Read-only transactions (a consistent snapshot of a
+/// session being written) stay deferred: they never need the lock, and taking it would queue them behind
+/// the live writer.
 pub(crate) async fn begin_write(
     pool: &sqlx::SqlitePool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {

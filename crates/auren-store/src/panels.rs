@@ -74,7 +74,7 @@ impl Store {
                 finite("panel value", *v)?;
             }
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO session_panels (session_id, method, beat_count, last_beat_ms, n_beats, computed_at) \
              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET method = excluded.method, \

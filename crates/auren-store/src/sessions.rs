@@ -278,7 +278,7 @@ impl Store {
 
     /// Stores a new session (and its outbox row) and returns its id.
     pub async fn start_session(&self, s: &NewSession) -> Result<SessionId, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         if let Some(address) = &s.strap_address {
             let known = sqlx::query("SELECT 1 FROM straps WHERE address = ?")
                 .bind(address)
@@ -317,7 +317,7 @@ impl Store {
 
     /// Marks session `id` ended at `ended_at` (Unix ms, not before it started).
     pub async fn end_session(&self, id: SessionId, ended_at: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::begin_write(&self.pool).await?;
         let started = started_at(&mut tx, id).await?;
         if ended_at < started {
             return Err(StoreError::Invalid {
