@@ -67,3 +67,65 @@ async fn a_pull_returns_whole_versions_within_its_limit_and_one_version_however_
         );
     }
 }
+
+/// A pull reads only the tables whose last write is past its cursor (migration 0005's marks, kept by
+/// triggers on insert and on update): each kind of write at version 2 — a row inserted in each marked table,
+/// a session ended and a record replaced (both updates of rows written at version 1) — must reach a pull
+/// from cursor 1.
+#[tokio::test]
+async fn a_pull_finds_every_table_written_after_its_cursor() {
+    let server = TestServer::start().await;
+    let note = |key: &str, text: &str, wall_ms: i64, device: &str| -> auren_protocol::Change {
+        serde_json::from_value(json!({"type": "note", "session_key": key, "text": {"value": text,
+            "hlc": {"wall_ms": wall_ms, "counter": 0, "device": device}}}))
+        .unwrap()
+    };
+    let started = recent_ms();
+    // (what version 2 writes, the type of the change a pull from cursor 1 must return)
+    let cases: [(&str, &str); 4] = [
+        ("session ended", "session"),
+        ("gaps", "gaps"),
+        ("note added", "note"),
+        ("note replaced", "note"),
+    ];
+    for (n, (what, expected_type)) in cases.into_iter().enumerate() {
+        let device = server.account(&format!("marks{n}@example.com")).await;
+        let key = session_key(&device, 1);
+        let device_id = device.device_id.0.clone();
+        let mut first = vec![row(1, session(&key, started)), row(2, chunk(&key, 0.0, 10))];
+        if what == "note replaced" {
+            first.push(row(3, note(&key, "before", started, &device_id)));
+        }
+        server.push(&device, first).await;
+        let second = match what {
+            "session ended" => {
+                let mut ended: serde_json::Value = serde_json::to_value(session(&key, started)).unwrap();
+                ended["ended_at"] = json!(started + 60_000);
+                serde_json::from_value(ended).unwrap()
+            }
+            "gaps" => serde_json::from_value(
+                json!({"type": "gaps", "session_key": key, "gaps": [{"from_ms": 1_000.0, "to_ms": 2_000.0}]}),
+            )
+            .unwrap(),
+            // A note at a key written at version 1 or not: the record table's update or insert.
+            _ => note(&key, "after", started + 1, &device_id),
+        };
+        server.push(&device, vec![row(10, second)]).await;
+        let (status, answer) = server
+            .post(
+                "/v1/sync/pull",
+                Some(&device.tokens.access_token),
+                &json!({"protocol_version": 1, "cursor": 1}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let types: Vec<&str> = answer["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["change"]["type"].as_str().unwrap_or("?"))
+            .collect();
+        assert_eq!(types, vec![expected_type], "{what}: {answer}");
+        assert_eq!(answer["cursor"], json!(2), "{what}: {answer}");
+    }
+}
