@@ -1093,14 +1093,29 @@ async fn server_alerts_equal_the_desktop_for_a_live_session() {
     config.session_idle = Duration::from_secs(1);
     let shutdown = CancellationToken::new();
     let wake = Wake::start(None, shutdown.clone());
-    let consumer =
-        AlertConsumer::spawn(pool.clone(), &config, recording.rules.clone(), wake, shutdown.clone()).unwrap();
+    let consumer = AlertConsumer::spawn(
+        pool.clone(),
+        &config,
+        recording.rules.clone(),
+        wake,
+        shutdown.clone(),
+    )
+    .unwrap();
     let all_in = eventually(Duration::from_secs(120), async || {
         consumer.chunks() as usize >= relayed.len() && consumer.open_sessions() == 0
     })
     .await;
-    assert!(all_in, "consumed {} of {} chunks", consumer.chunks(), relayed.len());
-    assert_eq!(server_alerts_of(&pool, user, "server").await, expected, "the consumer's alerts");
+    assert!(
+        all_in,
+        "consumed {} of {} chunks",
+        consumer.chunks(),
+        relayed.len()
+    );
+    assert_eq!(
+        server_alerts_of(&pool, user, "server").await,
+        expected,
+        "the consumer's alerts"
+    );
     shutdown.cancel();
     consumer.join().await;
 }
