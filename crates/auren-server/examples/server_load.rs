@@ -67,6 +67,13 @@ async fn serve(database_url: &str) -> Res<()> {
     config.kafka_brokers = std::env::var("AUREN_KAFKA_BROKERS").ok();
     config.hash_cost = HashCost::Minimal;
     config.hash_permits = 8;
+    // For trying other pull connection counts (the default: PoolSizes::default().pull).
+    if let Some(pull) = std::env::var("AUREN_BENCH_PULL_CONNECTIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        config.pools.pull = pull;
+    }
     let shutdown = CancellationToken::new();
     let server = Server::start(config, shutdown.clone()).await?;
     println!("http://{}", server.local_addr()?);
