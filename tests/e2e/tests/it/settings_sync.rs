@@ -108,18 +108,7 @@ pub async fn another_devices_settings_show_in_the_window_a_bad_one_is_refused_an
     let max_hr = if before["max_hr"] == 181 { 179 } else { 181 };
 
     rig.step("the window signs in to the phone's account", async {
-        rig.click("nav-settings").await?;
-        for (id, text) in [
-            ("sync-server", server.base.as_str()),
-            ("sync-email", EMAIL),
-            ("sync-password", PASSWORD),
-            ("sync-device-name", "e2e desktop"),
-        ] {
-            let input = rig.find(id).await?;
-            input.clear().await?;
-            rig.type_text(&input, text).await?;
-        }
-        rig.click("sync-sign-in-submit").await?;
+        crate::sync_pane::sign_in_from_the_pane(&rig, &server.base, (EMAIL, PASSWORD)).await?;
         rig.poll(
             "the header chip saying synced",
             Duration::from_secs(60),

@@ -13,6 +13,26 @@ use std::time::Duration;
 const EMAIL: &str = "e2e-sync@example.org";
 const PASSWORD: &str = "correct horse battery";
 
+/// Opens Settings and signs the window in to `base` from the Sync pane as device "e2e desktop".
+pub async fn sign_in_from_the_pane(
+    rig: &Rig,
+    base: &str,
+    (email, password): (&str, &str),
+) -> anyhow::Result<()> {
+    rig.click("nav-settings").await?;
+    for (id, text) in [
+        ("sync-server", base),
+        ("sync-email", email),
+        ("sync-password", password),
+        ("sync-device-name", "e2e desktop"),
+    ] {
+        let input = rig.find(id).await?;
+        input.clear().await?;
+        rig.type_text(&input, text).await?;
+    }
+    rig.click("sync-sign-in-submit").await
+}
+
 pub async fn the_sync_pane_signs_in_shows_synced_lists_devices_and_removes_one() -> anyhow::Result<()> {
     let server = SyncServer::start("sync-pane").await?;
     let phone_dir = tempfile::tempdir()?;
@@ -33,18 +53,7 @@ pub async fn the_sync_pane_signs_in_shows_synced_lists_devices_and_removes_one()
     let rig = Rig::launch(&auren_e2e::app_under_test(), &folders.env(), "sync-pane").await?;
 
     rig.step("sign-in", async {
-        rig.click("nav-settings").await?;
-        for (id, text) in [
-            ("sync-server", server.base.as_str()),
-            ("sync-email", EMAIL),
-            ("sync-password", PASSWORD),
-            ("sync-device-name", "e2e desktop"),
-        ] {
-            let input = rig.find(id).await?;
-            input.clear().await?;
-            rig.type_text(&input, text).await?;
-        }
-        rig.click("sync-sign-in-submit").await?;
+        sign_in_from_the_pane(&rig, &server.base, (EMAIL, PASSWORD)).await?;
         let email = rig.text("sync-account-email").await?;
         anyhow::ensure!(email == EMAIL, "the pane shows the account {email:?}");
         Ok(())
