@@ -8,7 +8,6 @@
 use auren_e2e::sync_server::SyncServer;
 use auren_e2e::{AppFolders, Rig, testid};
 use auren_store::Store;
-use auren_sync::{SignIn, SyncClient, SyncConfig, TokenPlace, TokenVault};
 use std::time::Duration;
 
 const EMAIL: &str = "e2e-settings@example.org";
@@ -71,18 +70,8 @@ async fn window_record(folders: &AppFolders, key: &str) -> anyhow::Result<Option
 pub async fn another_devices_settings_show_in_the_window_a_bad_one_is_refused_and_the_windows_edit_goes_back()
 -> anyhow::Result<()> {
     let server = SyncServer::start("settings-sync").await?;
-    let phone_dir = tempfile::tempdir()?;
-    let phone_store = Store::open(&phone_dir.path().join("phone.db")).await?;
-    let vault = TokenVault::new(TokenPlace::File(phone_dir.path().join("phone.db.tokens")));
-    let phone = SyncClient::sign_in(
-        &phone_store,
-        vault,
-        &server.base,
-        (EMAIL, PASSWORD, "phone"),
-        SignIn::Create,
-        SyncConfig::default(),
-    )
-    .await?;
+    let (_phone_dir, phone_store, phone) =
+        crate::sync_pane::phone_creating_the_account(&server, (EMAIL, PASSWORD), "phone").await?;
     let phone_edits = |values: Vec<(&'static str, String)>| {
         let (store, phone) = (&phone_store, &phone);
         async move {

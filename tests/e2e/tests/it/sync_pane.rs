@@ -13,6 +13,29 @@ use std::time::Duration;
 const EMAIL: &str = "e2e-sync@example.org";
 const PASSWORD: &str = "correct horse battery";
 
+/// A second device (a store of its own in a temporary folder, tokens in a file) that creates the account on
+/// `server`: the "phone" the Sync pane's journeys sign the window in beside. The folder lives as long as the
+/// returned guard.
+pub async fn phone_creating_the_account(
+    server: &SyncServer,
+    (email, password): (&str, &str),
+    device_name: &str,
+) -> anyhow::Result<(tempfile::TempDir, Store, SyncClient)> {
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(&dir.path().join("phone.db")).await?;
+    let vault = TokenVault::new(TokenPlace::File(dir.path().join("phone.db.tokens")));
+    let phone = SyncClient::sign_in(
+        &store,
+        vault,
+        &server.base,
+        (email, password, device_name),
+        SignIn::Create,
+        SyncConfig::default(),
+    )
+    .await?;
+    Ok((dir, store, phone))
+}
+
 /// Opens Settings and signs the window in to `base` from the Sync pane as device "e2e desktop".
 pub async fn sign_in_from_the_pane(
     rig: &Rig,
@@ -35,19 +58,8 @@ pub async fn sign_in_from_the_pane(
 
 pub async fn the_sync_pane_signs_in_shows_synced_lists_devices_and_removes_one() -> anyhow::Result<()> {
     let server = SyncServer::start("sync-pane").await?;
-    let phone_dir = tempfile::tempdir()?;
-    let phone_db = phone_dir.path().join("phone.db");
-    let phone_store = Store::open(&phone_db).await?;
-    let vault = TokenVault::new(TokenPlace::File(phone_dir.path().join("phone.db.tokens")));
-    let phone = SyncClient::sign_in(
-        &phone_store,
-        vault,
-        &server.base,
-        (EMAIL, PASSWORD, "old phone"),
-        SignIn::Create,
-        SyncConfig::default(),
-    )
-    .await?;
+    let (_phone_dir, phone_store, phone) =
+        phone_creating_the_account(&server, (EMAIL, PASSWORD), "old phone").await?;
     let folders = AppFolders::new()?;
     fixtures::seed_session(&folders.data).await?;
     let rig = Rig::launch(&auren_e2e::app_under_test(), &folders.env(), "sync-pane").await?;
