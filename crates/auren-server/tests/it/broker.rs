@@ -6,9 +6,14 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use auren_cep::RuleSet;
+use auren_server::kafka::{AlertConsumer, ConsumerHandle, KafkaConfig};
+use auren_server::redis::Wake;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// The cached broker binary, or `None` (and a note) when the tests run without `cargo xtask`.
@@ -124,6 +129,38 @@ pub async fn eventually(limit: Duration, mut done: impl AsyncFnMut() -> bool) ->
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     false
+}
+
+/// A CEP consumer started on `config`, and whether within `limit` it fed at least `chunks` chunks and
+/// closed every session it opened.
+pub async fn consume_all(
+    pool: &PgPool,
+    config: &KafkaConfig,
+    (rules, wake): (&RuleSet, &Wake),
+    shutdown: &CancellationToken,
+    chunks: usize,
+    limit: Duration,
+) -> (ConsumerHandle, bool) {
+    let consumer = AlertConsumer::spawn(
+        pool.clone(),
+        config,
+        rules.clone(),
+        wake.clone(),
+        shutdown.clone(),
+    )
+    .unwrap();
+    let done = eventually(limit, async || {
+        consumer.chunks() as usize >= chunks && consumer.open_sessions() == 0
+    })
+    .await;
+    (consumer, done)
+}
+
+/// `config` in a consumer group of its own: a replay of the whole topic.
+pub fn replay_group(config: &KafkaConfig) -> KafkaConfig {
+    let mut replay = config.clone();
+    replay.consumer_group = format!("replay-{}", Uuid::new_v4());
+    replay
 }
 
 /// One message as a topic holds it.

@@ -9,14 +9,14 @@ use std::time::Duration;
 use auren_cep::baseline::morning_baselines;
 use auren_cep::{RuleSet, SessionKind, compile};
 use auren_clock::UnixMillis;
-use auren_server::kafka::{AlertConsumer, KafkaConfig, Relay, ensure_topics, feed_beats};
+use auren_server::kafka::{KafkaConfig, Relay, ensure_topics, feed_beats};
 use auren_server::redis::Wake;
 use auren_server::topics::{BEATS_TOPIC, BeatsChunk, PAYLOAD_VERSION};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::broker::{PrivateBroker, broker_binary, eventually};
+use crate::broker::{PrivateBroker, broker_binary, consume_all, replay_group};
 
 /// Rules that fire every few minutes on a resting recording.
 const RULES: &str = r#"
@@ -175,17 +175,14 @@ async fn the_shards_feed_each_users_sessions_in_order_and_alert_once() {
     let shutdown = CancellationToken::new();
     let wake = Wake::start(None, shutdown.clone());
     let relay = Relay::spawn(pool.clone(), config.clone(), shutdown.clone()).unwrap();
-    let consumer = AlertConsumer::spawn(
-        pool.clone(),
+    let (consumer, done) = consume_all(
+        &pool,
         &config,
-        rules.clone(),
-        wake.clone(),
-        shutdown.clone(),
+        (&rules, &wake),
+        &shutdown,
+        chunks,
+        Duration::from_secs(120),
     )
-    .unwrap();
-    let done = eventually(Duration::from_secs(120), async || {
-        consumer.chunks() as usize >= chunks && consumer.open_sessions() == 0
-    })
     .await;
     assert!(done, "consumed {} of {chunks} chunks", consumer.chunks());
     let mut total = 0;
@@ -195,12 +192,14 @@ async fn the_shards_feed_each_users_sessions_in_order_and_alert_once() {
     }
     assert_eq!(consumer.alerts_inserted() as usize, total);
 
-    let mut replay_config = config.clone();
-    replay_config.consumer_group = format!("replay-{}", Uuid::new_v4());
-    let replay = AlertConsumer::spawn(pool.clone(), &replay_config, rules, wake, shutdown.clone()).unwrap();
-    let replayed = eventually(Duration::from_secs(120), async || {
-        replay.chunks() as usize >= chunks && replay.open_sessions() == 0
-    })
+    let (replay, replayed) = consume_all(
+        &pool,
+        &replay_group(&config),
+        (&rules, &wake),
+        &shutdown,
+        chunks,
+        Duration::from_secs(120),
+    )
     .await;
     assert!(replayed, "replayed {} of {chunks} chunks", replay.chunks());
     assert_eq!(replay.alerts_inserted(), 0);

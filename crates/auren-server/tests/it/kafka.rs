@@ -29,7 +29,9 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::broker::{PrivateBroker, broker_binary, eventually, read_topic, read_whole_topic};
+use crate::broker::{
+    PrivateBroker, broker_binary, consume_all, eventually, read_topic, read_whole_topic, replay_group,
+};
 
 const DEFAULT_RULES: &str = include_str!("../../../auren-cep/rules/default.toml");
 
@@ -374,17 +376,14 @@ async fn the_consumer_writes_the_desktop_alerts_once_and_a_replay_adds_none() {
     let wake = Wake::start(None, shutdown.clone());
     let mut parked = wake.listen(user);
     let relay = Relay::spawn(pool.clone(), config.clone(), shutdown.clone()).unwrap();
-    let consumer = AlertConsumer::spawn(
-        pool.clone(),
+    let (consumer, all_in) = consume_all(
+        &pool,
         &config,
-        rules.clone(),
-        wake.clone(),
-        shutdown.clone(),
+        (&rules, &wake),
+        &shutdown,
+        chunks + repeats,
+        Duration::from_secs(120),
     )
-    .unwrap();
-    let all_in = eventually(Duration::from_secs(120), async || {
-        consumer.chunks() as usize >= chunks + repeats && consumer.open_sessions() == 0
-    })
     .await;
     assert!(
         all_in,
@@ -402,12 +401,14 @@ async fn the_consumer_writes_the_desktop_alerts_once_and_a_replay_adds_none() {
         .expect("the server's alerts woke the user's long poll");
 
     // A replay of the whole topic by another group finds the same alerts and inserts none.
-    let mut replay_config = config.clone();
-    replay_config.consumer_group = format!("replay-{}", Uuid::new_v4());
-    let replay = AlertConsumer::spawn(pool.clone(), &replay_config, rules, wake, shutdown.clone()).unwrap();
-    let replayed = eventually(Duration::from_secs(120), async || {
-        replay.chunks() as usize >= chunks + repeats && replay.open_sessions() == 0
-    })
+    let (replay, replayed) = consume_all(
+        &pool,
+        &replay_group(&config),
+        (&rules, &wake),
+        &shutdown,
+        chunks + repeats,
+        Duration::from_secs(120),
+    )
     .await;
     assert!(replayed, "replayed {} chunks", replay.chunks());
     assert_eq!(replay.alerts_inserted(), 0);
@@ -687,17 +688,14 @@ async fn server_alerts_equal_the_desktop() {
     let shutdown = CancellationToken::new();
     let wake = Wake::start(None, shutdown.clone());
     let relay = Relay::spawn(pool.clone(), config.clone(), shutdown.clone()).unwrap();
-    let consumer = AlertConsumer::spawn(
-        pool.clone(),
+    let (consumer, all_in) = consume_all(
+        &pool,
         &config,
-        rules.clone(),
-        wake.clone(),
-        shutdown.clone(),
+        (&rules, &wake),
+        &shutdown,
+        usize::try_from(chunks).unwrap(),
+        Duration::from_secs(180),
     )
-    .unwrap();
-    let all_in = eventually(Duration::from_secs(180), async || {
-        consumer.chunks() >= chunks as u64 && consumer.open_sessions() == 0
-    })
     .await;
     assert!(all_in, "consumed {} of {chunks} chunks", consumer.chunks());
     let found = server_alerts_of(&pool, user, "server").await;
@@ -722,12 +720,14 @@ async fn server_alerts_equal_the_desktop() {
     let version = user_version(&pool, user).await;
 
     // A replay of the whole topic by another group finds the same alerts and inserts none.
-    let mut replay_config = config.clone();
-    replay_config.consumer_group = format!("replay-{}", Uuid::new_v4());
-    let replay = AlertConsumer::spawn(pool.clone(), &replay_config, rules, wake, shutdown.clone()).unwrap();
-    let replayed = eventually(Duration::from_secs(180), async || {
-        replay.chunks() >= chunks as u64 && replay.open_sessions() == 0
-    })
+    let (replay, replayed) = consume_all(
+        &pool,
+        &replay_group(&config),
+        (&rules, &wake),
+        &shutdown,
+        usize::try_from(chunks).unwrap(),
+        Duration::from_secs(180),
+    )
     .await;
     assert!(replayed, "replayed {} of {chunks} chunks", replay.chunks());
     assert_eq!(replay.alerts_inserted(), 0);
@@ -1093,17 +1093,14 @@ async fn server_alerts_equal_the_desktop_for_a_live_session() {
     config.session_idle = Duration::from_secs(1);
     let shutdown = CancellationToken::new();
     let wake = Wake::start(None, shutdown.clone());
-    let consumer = AlertConsumer::spawn(
-        pool.clone(),
+    let (consumer, all_in) = consume_all(
+        &pool,
         &config,
-        recording.rules.clone(),
-        wake,
-        shutdown.clone(),
+        (&recording.rules, &wake),
+        &shutdown,
+        relayed.len(),
+        Duration::from_secs(120),
     )
-    .unwrap();
-    let all_in = eventually(Duration::from_secs(120), async || {
-        consumer.chunks() as usize >= relayed.len() && consumer.open_sessions() == 0
-    })
     .await;
     assert!(
         all_in,
