@@ -63,7 +63,9 @@ impl Memories {
         sqlx::query("PRAGMA secure_delete = ON")
             .execute(&mut *conn)
             .await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        // IMMEDIATE for the reason of `crate::begin_write` (it reads the chain, then writes), on this
+        // connection rather than the pool's next one: the pragma above and the WAL truncation below need it.
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
         let memories = chain_ids(&mut tx, id).await?;
         let erased = erase(&mut tx, &memories).await?;
         for key in &erased.keys {
