@@ -458,6 +458,9 @@ impl Shard {
                 job = jobs.recv() => {
                     let Some(job) = job else { break };
                     self.chunk(job.chunk, job.partition, job.offset, &shutdown).await;
+                    // Counted once fed and its alerts written (its session opened): a watcher that sees
+                    // every chunk counted and no session open knows every alert is stored.
+                    self.shared.chunks.fetch_add(1, Ordering::Relaxed);
                     if shutdown.is_cancelled() {
                         // The chunk may be unfinished (an alert write given up): it stays in flight.
                         break;
@@ -471,7 +474,6 @@ impl Shard {
     }
 
     async fn chunk(&mut self, chunk: BeatsChunk, partition: i32, offset: i64, shutdown: &CancellationToken) {
-        self.shared.chunks.fetch_add(1, Ordering::Relaxed);
         // A device records one session at a time: a new session of the device ends its previous one.
         let ended: Vec<(Uuid, String)> = self
             .sessions
