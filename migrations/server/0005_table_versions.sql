@@ -47,7 +47,11 @@ CREATE FUNCTION auren_note_table_version() RETURNS trigger
             sessions_version = greatest(uv.sessions_version, EXCLUDED.sessions_version),
             alerts_version = greatest(uv.alerts_version, EXCLUDED.alerts_version),
             batches_version = greatest(uv.batches_version, EXCLUDED.batches_version),
-            records_version = greatest(uv.records_version, EXCLUDED.records_version);
+            records_version = greatest(uv.records_version, EXCLUDED.records_version)
+        -- Only when a mark moves: a push writes its rows one statement each, and the rest would each leave
+        -- another dead copy of the user's row (the push already holds its lock).
+        WHERE EXCLUDED.sessions_version > uv.sessions_version OR EXCLUDED.alerts_version > uv.alerts_version
+           OR EXCLUDED.batches_version > uv.batches_version OR EXCLUDED.records_version > uv.records_version;
         RETURN NULL;
     END
     $$;

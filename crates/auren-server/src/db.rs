@@ -148,10 +148,19 @@ impl PullConnections {
     }
 
     /// A connection for one pull: an idle one, or a new one while fewer than the size are open.
+    /// The whole of it (permit, ping, connect) within [`ACQUIRE_TIMEOUT`], as sqlx's pool bounds its own
+    /// acquire: an unreachable PostgreSQL or a half-open idle socket must not hold a permit for minutes.
     pub async fn lend(&self) -> Result<LentConnection<'_>, sqlx::Error> {
-        let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, self.permits.acquire())
+        tokio::time::timeout(ACQUIRE_TIMEOUT, self.lend_unbounded())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
+    }
+
+    async fn lend_unbounded(&self) -> Result<LentConnection<'_>, sqlx::Error> {
+        let permit = self
+            .permits
+            .acquire()
+            .await
             .map_err(|_| sqlx::Error::PoolClosed)?;
         let idle = self.lock().pop();
         let conn = match idle {
@@ -211,37 +220,15 @@ impl std::ops::DerefMut for LentConnection<'_> {
     }
 }
 
-/// How a transaction reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Isolation {
-    /// READ COMMITTED, reading and writing.
-    ReadWrite,
-    /// One REPEATABLE READ snapshot, read only (a pull).
-    Snapshot,
-}
-
 /// Begins an app transaction acting for `user`: row-level security shows and accepts only their rows (and,
-/// for reads, those of athletes who granted them coach access).
+/// for reads, those of athletes who granted them coach access). The `BEGIN` and the user's `set_config` go as
+/// one simple query, one round trip instead of two (every request pays it). The user id is inlined: a
+/// `Uuid`'s text is hex digits and dashes only, nothing a literal could be broken out of.
 pub async fn begin_as(pool: &PgPool, user: Uuid) -> Result<Transaction<'static, Postgres>, ApiError> {
-    begin_as_with(pool, user, Isolation::ReadWrite).await
-}
-
-/// [`begin_as`] with the isolation named. The `BEGIN` and the user's `set_config` go as one simple query,
-/// one round trip instead of two (every request pays it). The user id is inlined: a `Uuid`'s text is hex
-/// digits and dashes only, nothing a literal could be broken out of.
-pub async fn begin_as_with(
-    pool: &PgPool,
-    user: Uuid,
-    isolation: Isolation,
-) -> Result<Transaction<'static, Postgres>, ApiError> {
-    let begin = match isolation {
-        Isolation::ReadWrite => "BEGIN",
-        Isolation::Snapshot => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-    };
     let user = user.hyphenated();
     Ok(pool
         .begin_with(sqlx::AssertSqlSafe(format!(
-            "{begin}; SELECT set_config('app.user_id', '{user}', true)"
+            "BEGIN; SELECT set_config('app.user_id', '{user}', true)"
         )))
         .await?)
 }
