@@ -164,7 +164,8 @@ impl Desktop {
                 .ask_at(Some(conversation), placement, &question, events, cancel)
                 .await;
             if let Err(error) = outcome {
-                let error = error_chain(&error);
+                // The causes too ("could not store the answer: … database is locked"), each once.
+                let error = auren_sync::causes(&error);
                 tracing::error!(%error, "chat turn failed");
                 let message = format!("the turn could not be run or stored: {error}");
                 let _ = failure
@@ -365,19 +366,6 @@ fn status_of(Started { gateway, config }: &Started) -> ChatStatusDto {
         local_model,
         offline_reason: None,
     }
-}
-
-/// An error and its causes on one line ("could not store the answer: … database is locked"): the window
-/// and the log say why, not only what.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// A provider on this machine costs nothing.
