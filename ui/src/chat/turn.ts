@@ -108,7 +108,7 @@ const GUARD_KINDS: Record<GuardKind, true> = {
 };
 
 /** Error codes after which no `done` follows: the turn could not be run or stored. */
-export const TERMINAL_ERRORS: ReadonlySet<string> = new Set(["turn_failed"]);
+const TERMINAL_ERRORS: ReadonlySet<string> = new Set(["turn_failed"]);
 
 /** Whether `ev` is the turn's last event: its `done`, or a failure no `done` follows. A model error is not
  * (the offline analyst answers next). */
@@ -117,11 +117,12 @@ export function endsTurn(ev: ChatEvent): boolean {
 }
 
 /** The turn as the window shows it after one more event. After Stop the text stays frozen and nothing the
- * turn still sends changes it — except an error: a stopped turn that could not be stored must say so, or
- * the person is left with a question and no answer. */
+ * turn still sends changes it — except a failure that ends the turn: a stopped turn that could not be stored
+ * must say so, or the person is left with a question and no answer. A model error is not one (the offline
+ * analyst's answer follows, and the frozen text stands). */
 export function showEvent(turn: TurnView, ev: ChatEvent): TurnView {
   if (turn.status !== "stopped") return applyEvent(turn, ev);
-  return ev.type === "error" ? { ...turn, error: { code: ev.code, message: ev.message } } : turn;
+  return ev.type === "error" && endsTurn(ev) ? { ...turn, error: { code: ev.code, message: ev.message } } : turn;
 }
 
 /** Stop pressed: the text freezes as it is; later text events are ignored by the view. */

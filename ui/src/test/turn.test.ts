@@ -37,6 +37,8 @@ describe("turn model", () => {
     ["the offline analyst's text", { type: "text", delta: "Offline answer" }, { status: "stopped", text: "Half", error: null }],
     ["a turn that could not be stored", { type: "error", code: "turn_failed", message: "the turn could not be run or stored: database is locked" },
       { status: "stopped", text: "Half", error: "turn_failed" }],
+    ["a model error (the offline analyst answers next)", { type: "error", code: "model_unavailable", message: "no provider answered" },
+      { status: "stopped", text: "Half", error: null }],
   ])("after Stop, %s leaves the text frozen", (_, ev, want) => {
     const t = showEvent(stopTurn(applyEvent(newTurn(), { type: "text", delta: "Half" })), ev);
     expect({ status: t.status, text: t.text, error: t.error?.code ?? null }).toEqual(want);

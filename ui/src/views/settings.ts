@@ -9,6 +9,7 @@ import { busy, card, errorNote, pageHeader } from "./common";
 import { mountAiSettings } from "../aisettings/AiSettingsPane";
 import { mountSyncPane } from "../sync/SyncPane";
 import { syncStatus } from "../sync/chip";
+import { withPulled } from "../sync/pulledSettings";
 import { keptDismissals, loadDismissed, refusalKey, refusalSentence, saveDismissed, shownRefusals, type PersonSetting } from "../sync/refusals";
 
 export function mountSettings(root: HTMLElement, params: string[] = []): () => void {
@@ -111,7 +112,7 @@ export function mountSettings(root: HTMLElement, params: string[] = []): () => v
     const result = h("div", { attrs: { "aria-live": "polite" } });
     saveBtn.addEventListener("click", () => void busy(saveBtn, async () => {
       try {
-        const saved = await call("saveSettings", read());
+        const saved = await call("saveSettings", withPulled(read(), shown, settings.get()));
         settings.set(saved);
         setTheme(saved.theme);
         replace(result, h("div", { class: "note note-good" }, "✓ Settings saved."));
