@@ -58,8 +58,8 @@ pub use outbox::{OutboxKind, OutboxRow};
 pub use panels::{MorningPanelValue, SessionPanelView, StoredPanel};
 pub use readings::{Baseline, DailyTrendRow, MorningReading};
 pub use sessions::{
-    AlertRow, BeatRow, GapRow, MetricSnapshot, NewSession, SessionDetail, SessionId, SessionKind, SessionRow,
-    StrapRow, TagRow,
+    AlertRow, BeatRow, GapRow, LastBeat, MetricSnapshot, NewSession, SessionDetail, SessionId, SessionKind,
+    SessionRow, SessionStatus, StrapRow, TagRow,
 };
 pub use sync_state::{
     ParkedRow, PulledSession, SETTING_COLLECTION, SETTING_FIELD, Stamp, SyncAccount, SyncTx,

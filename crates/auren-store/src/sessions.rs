@@ -94,6 +94,58 @@ pub struct SessionRow {
     pub last_beat_ms: Option<f64>,
 }
 
+/// Where a stored session's recording stands at a moment, as far as this database can tell. A session
+/// without an end time is either still being recorded (here, in another process, or on a device that
+/// syncs) or was never ended (the recording process was killed, the device died before syncing its end);
+/// only the age of its last beat tells them apart. Its end time is never filled in from that guess: a
+/// recording elsewhere may still be going, and its end arrives by sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionStatus {
+    /// Ended at this wall time, Unix ms.
+    Ended { at: i64 },
+    /// No end time, and its last beat (its start, while it has none) is within the quiet span.
+    Recording,
+    /// No end time, and nothing stored for the quiet span: the recording stopped without being ended.
+    NoEndRecorded { last_beat: LastBeat },
+}
+
+/// The last stored beat of a session without an end time: where it stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LastBeat {
+    /// Wall time of the last beat, Unix ms (the session's `started_at` + `last_beat_ms`, rounded down).
+    At(i64),
+    /// The session stored no beat at all.
+    NoBeats,
+}
+
+impl SessionRow {
+    /// The wall time of the last stored beat (Unix ms, rounded down), if there is one.
+    pub fn last_beat_at(&self) -> Option<i64> {
+        // Stored session times are finite (the writer refuses others); `as` saturates beyond i64.
+        self.last_beat_ms
+            .map(|ms| self.started_at.saturating_add(ms.floor() as i64))
+    }
+
+    /// Where this session stands at `now_unix_ms` when a session without an end time counts as stopped
+    /// once nothing was stored for `quiet_ms` (the engine's `UNENDED_SESSION_QUIET_MS`, the same rule its
+    /// panel refresh applies to the last beat). A session with no beat is measured from its start.
+    pub fn status(&self, now_unix_ms: i64, quiet_ms: i64) -> SessionStatus {
+        if let Some(at) = self.ended_at {
+            return SessionStatus::Ended { at };
+        }
+        let last_beat = self.last_beat_at().map_or(LastBeat::NoBeats, LastBeat::At);
+        let last_sign = match last_beat {
+            LastBeat::At(at) => at,
+            LastBeat::NoBeats => self.started_at,
+        };
+        if last_sign < now_unix_ms.saturating_sub(quiet_ms) {
+            SessionStatus::NoEndRecorded { last_beat }
+        } else {
+            SessionStatus::Recording
+        }
+    }
+}
+
 /// One beat: its time in the session, the RR interval that ended at it, and the artifact label if any.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BeatRow {

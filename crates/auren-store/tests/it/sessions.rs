@@ -530,3 +530,158 @@ async fn reopening_applies_no_migration_twice_and_keeps_the_pragmas() {
         store.close().await;
     }
 }
+
+/// The quiet span the engine applies (`auren_engine::panels::UNENDED_SESSION_QUIET_MS`, 10 minutes; the
+/// store sits below the engine, so the test names the value).
+const QUIET_MS: i64 = 10 * 60_000;
+
+/// Runs the crash test's recorder on `db` until it reported `beats` beats, then SIGKILLs it — what an app
+/// crash or a power loss leaves: a session with committed beats and no end time. Returns its id.
+fn killed_recording(db: &Path, beats: usize) -> SessionId {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_auren-store-recorder"))
+        .arg(db)
+        .arg("300")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the recorder");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a first line").expect("utf-8");
+    let id = first
+        .strip_prefix("session ")
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+    for _ in 0..beats {
+        lines
+            .next()
+            .expect("the recorder keeps reporting")
+            .expect("utf-8");
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    SessionId(id)
+}
+
+#[tokio::test]
+async fn a_killed_session_shows_no_end_and_its_last_beat_a_live_one_recording_an_ended_one_its_end() {
+    use auren_store::{LastBeat, SessionStatus};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("auren.db");
+    // 600 beats at one a millisecond: past the writer's 250 ms commits, so some are stored before the kill.
+    let killed = killed_recording(&db, 600);
+    let store = Store::open(&db).await.expect("reopen after the kill");
+
+    let killed_row = store.session(killed).await.expect("session").expect("stored");
+    assert_eq!(killed_row.ended_at, None, "a killed recorder leaves no end time");
+    let beats = store.beats(killed).await.expect("beats");
+    let last_t = beats
+        .last()
+        .expect("the recorder committed beats before the kill")
+        .t_ms;
+    // The recorder's session starts at Unix time 0: its last beat's wall time is its session time.
+    let killed_last = last_t.floor() as i64;
+    assert_eq!(killed_row.last_beat_at(), Some(killed_last));
+
+    // Recorded up to a second before `now` and not ended: still being recorded.
+    let now = T0 + 3_600_000;
+    let live = store
+        .start_session(&new_session(now - 60_000, SessionKind::Rest, None))
+        .await
+        .expect("start");
+    let writer = store.session_writer(live).await.expect("writer");
+    for i in 1..=59 {
+        writer.beat(f64::from(i) * 1_000.0, 1_000.0, None);
+    }
+    writer.finish().await.expect("commit");
+    let ended = record_full_session(&store).await;
+    let beatless = store
+        .start_session(&new_session(now - QUIET_MS, SessionKind::Other, None))
+        .await
+        .expect("start");
+
+    let row = |id| {
+        let store = store.clone();
+        async move { store.session(id).await.expect("session").expect("stored") }
+    };
+    let live_last = now - 1_000;
+    let cases = [
+        (
+            "killed, an hour later",
+            killed,
+            now,
+            SessionStatus::NoEndRecorded {
+                last_beat: LastBeat::At(killed_last),
+            },
+        ),
+        (
+            "killed, within the quiet span of its last beat",
+            killed,
+            killed_last + QUIET_MS,
+            SessionStatus::Recording,
+        ),
+        (
+            "killed, just past the quiet span",
+            killed,
+            killed_last + QUIET_MS + 1,
+            SessionStatus::NoEndRecorded {
+                last_beat: LastBeat::At(killed_last),
+            },
+        ),
+        (
+            "live, its last beat a second old",
+            live,
+            now,
+            SessionStatus::Recording,
+        ),
+        (
+            "live, silent past the quiet span",
+            live,
+            live_last + QUIET_MS + 1,
+            SessionStatus::NoEndRecorded {
+                last_beat: LastBeat::At(live_last),
+            },
+        ),
+        ("ended", ended, now, SessionStatus::Ended { at: T0 + 900_000 }),
+        (
+            "ended, long after",
+            ended,
+            now + 365 * 86_400_000,
+            SessionStatus::Ended { at: T0 + 900_000 },
+        ),
+        (
+            "no beat, started at the quiet span",
+            beatless,
+            now,
+            SessionStatus::Recording,
+        ),
+        (
+            "no beat, started before it",
+            beatless,
+            now + 1,
+            SessionStatus::NoEndRecorded {
+                last_beat: LastBeat::NoBeats,
+            },
+        ),
+    ];
+    for (what, id, at, expected) in cases {
+        assert_eq!(row(id).await.status(at, QUIET_MS), expected, "{what}");
+    }
+    // The list carries the same rows: a reader of `sessions` tells them apart the same way.
+    let listed = store.sessions(10, 0).await.expect("list");
+    let status_of = |id| {
+        listed
+            .iter()
+            .find(|r| r.id == id)
+            .expect("listed")
+            .status(now, QUIET_MS)
+    };
+    assert_eq!(
+        status_of(killed),
+        SessionStatus::NoEndRecorded {
+            last_beat: LastBeat::At(killed_last)
+        }
+    );
+    assert_eq!(status_of(live), SessionStatus::Recording);
+    assert_eq!(status_of(ended), SessionStatus::Ended { at: T0 + 900_000 });
+    store.close().await;
+}
