@@ -6,7 +6,9 @@
 //! a GL surface; the app's small charts gain nothing from the GPU). Measured with a live session and a
 //! 200-message conversation, the profile's effect is within the run-to-run spread of the web process
 //! (329 vs 372 MB PSS in one run, 362 vs 359 MB in the next): these levers are not where the memory is.
-//! `AUREN_WEBVIEW=default` keeps WebKit's own settings so `cargo xtask bench desktop` can measure both.
+//! What did pay is the JavaScript engine's small-footprint policy, set from the environment in main.rs
+//! (the web process reads it when it starts). `AUREN_WEBVIEW=default` keeps WebKit's own settings, and
+//! main.rs then leaves the engine's alone too, so `cargo xtask bench desktop` can measure both.
 
 /// Which settings the webview runs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,7 +7,9 @@
 //!     WebDriver through a simulated session with an hour of beats, opens a seeded 200-message
 //!     conversation while the session runs, then reads RSS, PSS and private memory of the app and each of
 //!     its WebKit processes — once with WebKit's default settings (`AUREN_WEBVIEW=default`) and once with
-//!     the app's lean webview profile, so the effect of the levers is measured in one run;
+//!     the app's lean profile (the webview settings of src-tauri/src/webview.rs and the JavaScript-engine
+//!     options main.rs sets), so the effect of the levers is measured in one run; the driver also prints
+//!     the memory after the live hour alone (stderr, "memory after the live hour");
 //!     (c) the same run measures the frame rate through `window.__aurenFps(5000)`, and (e) the time from
 //!     the fake provider having a question to the first frame showing the answer's text, over 5 questions.
 //! (d) package size: `tauri build --bundles deb,rpm -- --profile dist`.
