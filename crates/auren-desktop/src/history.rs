@@ -2,12 +2,16 @@
 //! (every stored beat and the Welch spectrum).
 
 use auren_clock::{UnixMillis, now_unix_ms};
-use auren_engine::dto::{AbsentDto, BeatDto, ReadinessDto, SessionDetailDto, SessionSummaryDto};
+use auren_engine::dto::{AbsentDto, BeatDto, ReadinessDto, SessionSummaryDto};
+use auren_engine::panels::UNENDED_SESSION_QUIET_MS;
 use auren_engine::query;
-use auren_store::SessionId;
+use auren_store::{SessionId, SessionRow, SessionStatus};
 
 use crate::desktop::Desktop;
-use crate::dto::{BandDto, BandNameDto, SessionChartsDto, SpectrumDto, SpectrumMethodDto};
+use crate::dto::{
+    BandDto, BandNameDto, SessionChartsDto, SessionEndDto, SessionListItemDto, SessionViewDto, SpectrumDto,
+    SpectrumMethodDto,
+};
 use crate::error::DesktopError;
 
 /// Most days of readiness trend one query returns.
@@ -32,13 +36,22 @@ impl Desktop {
         Ok(query::daily_trend(&store, today - i64::from(days) + 1, today).await?)
     }
 
+    /// A page of the session list, each with where its recording stands now.
     pub async fn list_sessions(
         &self,
         limit: u32,
         offset: u32,
-    ) -> Result<Vec<SessionSummaryDto>, DesktopError> {
+    ) -> Result<Vec<SessionListItemDto>, DesktopError> {
+        let ends = self.ends_now().await;
         let store = self.store().await;
-        Ok(query::sessions(&store, limit.clamp(1, MAX_PAGE), offset).await?)
+        let rows = store.sessions(limit.clamp(1, MAX_PAGE), offset).await?;
+        Ok(rows
+            .iter()
+            .map(|row| SessionListItemDto {
+                summary: query::session_summary(row),
+                end: ends.of(row),
+            })
+            .collect())
     }
 
     pub(crate) async fn session_summary(&self, id: i64) -> Result<SessionSummaryDto, DesktopError> {
@@ -50,9 +63,26 @@ impl Desktop {
         Ok(query::session_summary(&row))
     }
 
-    pub async fn session_detail(&self, id: i64) -> Result<SessionDetailDto, DesktopError> {
+    /// Session `id` with its full panel, and where its recording stands now.
+    pub async fn session_detail(&self, id: i64) -> Result<SessionViewDto, DesktopError> {
+        let ends = self.ends_now().await;
         let store = self.store().await;
-        Ok(query::session_detail(&store, id).await?)
+        let row = store
+            .session(SessionId(id))
+            .await?
+            .ok_or(DesktopError::NoSuchSession(id))?;
+        Ok(SessionViewDto {
+            detail: query::session_detail(&store, id).await?,
+            end: ends.of(&row),
+        })
+    }
+
+    /// What decides a session's end now: the clock, and the session this app is recording.
+    async fn ends_now(&self) -> Ends {
+        Ends {
+            now_unix_ms: now_unix_ms(),
+            recording_here: self.live_status().await.map(|live| live.session_id),
+        }
     }
 
     pub async fn session_charts(&self, id: i64) -> Result<SessionChartsDto, DesktopError> {
@@ -75,6 +105,28 @@ impl Desktop {
             spectrum,
             spectrum_absent,
         })
+    }
+}
+
+/// Where sessions stand at one moment, as History shows them.
+#[derive(Clone, Copy, Debug)]
+struct Ends {
+    now_unix_ms: i64,
+    /// The session this app records now, if any.
+    recording_here: Option<i64>,
+}
+
+impl Ends {
+    /// The store's rule (ended; else recording while its last beat is under the engine's quiet span old;
+    /// else no end recorded), except that the session this app records stays recording however long its
+    /// strap has been silent: this process knows it is not over.
+    fn of(&self, row: &SessionRow) -> SessionEndDto {
+        match row.status(self.now_unix_ms, UNENDED_SESSION_QUIET_MS) {
+            SessionStatus::NoEndRecorded { .. } if self.recording_here == Some(row.id.0) => {
+                SessionEndDto::Recording
+            }
+            status => SessionEndDto::from(status),
+        }
     }
 }
 
@@ -105,4 +157,84 @@ pub(crate) fn spectrum_of(segments: &[Vec<f64>]) -> Result<SpectrumDto, AbsentDt
         method: SpectrumMethodDto::Welch,
         bands,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auren_store::SessionKind;
+
+    const NOW: i64 = 1_764_806_400_000;
+
+    fn row(id: i64, ended_at: Option<i64>, last_beat_ago_ms: i64) -> SessionRow {
+        let started_at = NOW - 3_600_000;
+        SessionRow {
+            id: SessionId(id),
+            started_at,
+            ended_at,
+            kind: SessionKind::Rest,
+            source: "ble:AA:BB:CC:DD:EE:FF".into(),
+            strap_address: None,
+            label: None,
+            beat_count: 100,
+            artifact_count: 0,
+            last_beat_ms: Some((NOW - last_beat_ago_ms - started_at) as f64),
+        }
+    }
+
+    #[test]
+    fn the_session_recorded_here_stays_recording_however_long_its_strap_is_silent() {
+        let silent = UNENDED_SESSION_QUIET_MS + 60_000;
+        let cases = [
+            (
+                "recorded here, strap silent past the quiet span",
+                row(1, None, silent),
+                Some(1),
+                SessionEndDto::Recording,
+            ),
+            (
+                "recorded here, beating",
+                row(1, None, 1_000),
+                Some(1),
+                SessionEndDto::Recording,
+            ),
+            (
+                "another session recorded here",
+                row(2, None, silent),
+                Some(1),
+                SessionEndDto::NoEndRecorded {
+                    last_beat_at_unix_ms: Some(NOW - silent),
+                },
+            ),
+            (
+                "nothing recorded here",
+                row(2, None, silent),
+                None,
+                SessionEndDto::NoEndRecorded {
+                    last_beat_at_unix_ms: Some(NOW - silent),
+                },
+            ),
+            (
+                "elsewhere, beating",
+                row(2, None, 1_000),
+                None,
+                SessionEndDto::Recording,
+            ),
+            (
+                "ended",
+                row(3, Some(NOW - 5_000), 5_000),
+                Some(3),
+                SessionEndDto::Ended {
+                    at_unix_ms: NOW - 5_000,
+                },
+            ),
+        ];
+        for (what, row, recording_here, expected) in cases {
+            let ends = Ends {
+                now_unix_ms: NOW,
+                recording_here,
+            };
+            assert_eq!(ends.of(&row), expected, "{what}");
+        }
+    }
 }

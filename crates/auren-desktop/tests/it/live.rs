@@ -71,10 +71,10 @@ async fn a_fatigued_heart_raises_the_fatigue_alert_with_its_evidence_in_the_live
     let error = IpcError::from(desktop.stop_live().await.unwrap_err());
     assert_eq!(error.code, ErrorCode::NoLiveSession);
 
-    let detail = desktop.session_detail(started.session_id).await.unwrap();
+    let detail = desktop.session_detail(started.session_id).await.unwrap().detail;
     assert!(detail.alerts.iter().any(|a| a.rule == "cns_fatigue"));
     let listed = desktop.list_sessions(10, 0).await.unwrap();
-    assert_eq!(listed[0].source, "Simulated strap — fatigued, 60× speed");
+    assert_eq!(listed[0].summary.source, "Simulated strap — fatigued, 60× speed");
 
     // The coach wrote exactly one message per CNS-fatigue alert, from the neuroscientist, linking the
     // session and asking one question, every number in it grounded.

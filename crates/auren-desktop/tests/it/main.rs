@@ -8,6 +8,7 @@
 
 mod ai_settings;
 mod chat_stop;
+mod history;
 mod live;
 mod memory;
 mod proactive;

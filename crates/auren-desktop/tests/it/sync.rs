@@ -191,8 +191,8 @@ async fn a_recording_syncs_to_a_second_desktop_and_signing_out_forgets_the_token
     let sessions = b.list_sessions(10, 0).await.unwrap();
     assert_eq!(sessions.len(), 1, "the recording arrived");
     let (on_a, on_b) = (
-        a.session_detail(imported.session_id).await.unwrap(),
-        b.session_detail(sessions[0].id).await.unwrap(),
+        a.session_detail(imported.session_id).await.unwrap().detail,
+        b.session_detail(sessions[0].summary.id).await.unwrap().detail,
     );
     assert_eq!(on_b.summary.beat_count, on_a.summary.beat_count);
 

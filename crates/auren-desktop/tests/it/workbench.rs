@@ -17,7 +17,12 @@ async fn an_imported_reference_recording_has_its_panel_charts_and_every_export()
         .unwrap();
     assert_eq!(imported.format, RecordingFormatDto::RrMs);
     assert_eq!(imported.beats, 337);
-    let detail = r.desktop.session_detail(imported.session_id).await.unwrap();
+    let detail = r
+        .desktop
+        .session_detail(imported.session_id)
+        .await
+        .unwrap()
+        .detail;
     let rmssd = detail
         .panel
         .iter()
