@@ -2,7 +2,7 @@
 // artifacts, alerts, charts and exports.
 import uPlot from "uplot";
 import { h, replace } from "../dom";
-import { call, type ExportFormat, type Readiness, type SessionCharts, type SessionDetail, type SessionSummary, type Spectrum } from "../ipc";
+import { call, type ExportFormat, type Readiness, type SessionCharts, type SessionDetail, type SessionEnd, type SessionListItem, type SessionSummary, type Spectrum } from "../ipc";
 import { isSimulatedSource, rrUnit } from "../state";
 import { navigate, simulatedBadge } from "../shell";
 import { DASH, formatBytes, formatDateTime, formatDay, formatDuration, formatNumber } from "../format";
@@ -11,6 +11,7 @@ import { ARTIFACT_KINDS, ARTIFACT_NAMES } from "../labels";
 import { BAND_NAMES, SESSION_KIND_NAMES } from "../names";
 import { artifactCounts, beatsToPoincare, beatsToTachogram, spectrumPoints } from "../series";
 import { axis, lineSeries, mountChart, pal, pointsSeries, type Chart } from "../charts";
+import { endCell, endLine, type EndText } from "../sessionEnd";
 import { alertList } from "./live";
 import { busy, card, errorNote, pageHeader, spinner } from "./common";
 
@@ -18,6 +19,12 @@ const PAGE = 25;
 
 export function artifactPct(s: SessionSummary): number | null {
   return s.beat_count > 0 ? (100 * s.artifact_count) / s.beat_count : null;
+}
+
+/** A session's end, styled by its state (ended, recording, no end recorded). */
+function endView(e: EndText, testid: string, end: SessionEnd): HTMLElement {
+  const tone = e.tone === "ended" ? "" : e.tone === "recording" ? "badge" : "badge badge-warn";
+  return h("span", { class: `session-end ${tone}`.trim(), testid, title: e.title, data: { state: end.state } }, e.text);
 }
 
 function sourceCell(label: string): HTMLElement {
@@ -166,6 +173,7 @@ function mountDetail(root: HTMLElement, id: number): () => void {
     replace(root,
       h("a", { href: "#/history", class: "back" }, "← All sessions"),
       pageHeader(`${SESSION_KIND_NAMES[s.kind]} session #${s.id}`, formatDateTime(s.started_at_unix_ms)),
+      h("p", null, endView(endLine(d.end, s.started_at_unix_ms, s.duration_s), "session-end", d.end)),
       h("div", { class: "stats-row" },
         h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Source"), h("div", { class: "stat-value small-val" }, sourceCell(s.source))),
         h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Duration"), h("div", { class: "stat-value" }, formatDuration(s.duration_s))),
@@ -197,9 +205,10 @@ function mountList(root: HTMLElement): () => void {
   const listNote = h("div");
   let offset = 0;
 
-  const row = (s: SessionSummary) => {
+  const row = (s: SessionListItem) => {
     const tr = h("tr", { class: "session-row", testid: "session-row", data: { sessionId: s.id }, tabIndex: 0, role: "link" },
       h("td", null, formatDateTime(s.started_at_unix_ms)),
+      h("td", null, endView(endCell(s.end, s.started_at_unix_ms), "session-end", s.end)),
       h("td", null, SESSION_KIND_NAMES[s.kind]),
       h("td", null, sourceCell(s.source)),
       h("td", { class: "num" }, formatDuration(s.duration_s)),
@@ -229,7 +238,7 @@ function mountList(root: HTMLElement): () => void {
     card("Morning lnRMSSD — last 60 days", trendNote, trendEl),
     card("Sessions",
       h("div", { class: "table-wrap" }, h("table", { class: "sessions" },
-        h("thead", null, h("tr", null, ["Started", "Kind", "Source", "Duration", "Beats", "Artifacts %"].map((c) => h("th", { attrs: { scope: "col" } }, c)))),
+        h("thead", null, h("tr", null, ["Started", "Ended", "Kind", "Source", "Duration", "Beats", "Artifacts %"].map((c) => h("th", { attrs: { scope: "col" } }, c)))),
         tbody)),
       listNote, more));
 
