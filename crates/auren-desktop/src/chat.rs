@@ -1,6 +1,7 @@
 //! The chat window's side of the façade: one turn at a time per request, its `AgentEvent`s converted to
 //! `ChatEventDto`s with text deltas batched every ~25 ms (one repaint per frame at most, far fewer IPC
-//! messages than tokens; a turn's first delta goes at once), cancel by turn id, and the stored
+//! messages than tokens; a turn's first delta goes at once), cancel by turn id with the count of what the
+//! window drew (the turn keeps only that), and the stored
 //! conversations (list, messages of a branch, rename, delete, export, search) and the status line. The
 //! coach is built per turn over the current store; the gateway (its breakers, budget and rate limits) is
 //! started on first use from `gateway.toml` in the config folder — the same file the CLI uses — and again
@@ -12,12 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auren_agents::ledger::SqliteLedger;
+use auren_agents::turn::{Seen, TurnStop};
 use auren_agents::{AgentEvent, Coach, CoachConfig, Placement, Receipt, Source, Toolbox};
 use auren_gateway::{Gateway, GatewayConfig, SecretStore, SystemClock, UsageLedger};
 use auren_store::Store;
 use auren_store::conversations::{ConversationId, Grounding, MessageId, MessageRow, Role};
 use tokio::sync::{Mutex, MutexGuard, mpsc};
-use tokio_util::sync::CancellationToken;
 
 use crate::chat_dto::*;
 use crate::{Desktop, DesktopError};
@@ -54,7 +55,7 @@ pub(crate) struct Started {
 #[derive(Default)]
 pub(crate) struct Turns {
     next: std::sync::atomic::AtomicU32,
-    running: std::sync::Mutex<HashMap<u32, CancellationToken>>,
+    running: std::sync::Mutex<HashMap<u32, TurnStop>>,
 }
 
 impl Desktop {
@@ -149,10 +150,11 @@ impl Desktop {
             }
         };
         let coach = self.coach().await;
-        let cancel = self.shutdown.child_token();
+        // The app shutting down stops the turn too, as one nobody saw: it keeps what streamed.
+        let stop = TurnStop::new(self.shutdown.child_token());
         let turn = self.turns.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         if let Ok(mut running) = self.turns.running.lock() {
-            running.insert(turn, cancel.clone());
+            running.insert(turn, stop.clone());
         }
         let (events, received) = mpsc::channel(256);
         let forward = tokio::spawn(forward(received, sink, store));
@@ -161,7 +163,7 @@ impl Desktop {
         let failure = events.clone();
         tokio::spawn(async move {
             let outcome = coach
-                .ask_at(Some(conversation), placement, &question, events, cancel)
+                .ask_at(Some(conversation), placement, &question, events, stop)
                 .await;
             if let Err(error) = outcome {
                 // The causes too ("could not store the answer: … database is locked"), each once.
@@ -193,17 +195,23 @@ impl Desktop {
         self.store().await
     }
 
-    /// Stops a running turn: the upstream request ends at once; what streamed is what counts.
-    pub fn chat_cancel(&self, turn: u32) -> Result<(), DesktopError> {
-        let token = self
+    /// Stops a running turn: the upstream request ends at once. `shown_chars` is how much of the turn's
+    /// text the window had drawn, in Unicode code points (see [`Seen::Chars`]): the stored answer is cut
+    /// there, so text that streamed but was never drawn does not appear after a reload; the usage stays
+    /// all that streamed (it was paid). Without a count, everything that streamed is kept.
+    pub fn chat_cancel(&self, turn: u32, shown_chars: Option<u32>) -> Result<(), DesktopError> {
+        let stop = self
             .turns
             .running
             .lock()
             .ok()
             .and_then(|running| running.get(&turn).cloned());
-        match token {
-            Some(token) => {
-                token.cancel();
+        match stop {
+            Some(stop) => {
+                let seen = shown_chars.map_or(Seen::AllStreamed, |n| {
+                    Seen::Chars(usize::try_from(n).unwrap_or(usize::MAX))
+                });
+                stop.stop(seen);
                 Ok(())
             }
             // Already finished: nothing to stop.

@@ -7,7 +7,8 @@
 //!
 //! Layout: `brief.rs` (the typed brief, the prompts, the handoff tool), `guards.rs`, `model.rs` (one
 //! streamed model call, bounded by cancellation and the time budget), `specialists.rs` (routing and the
-//! tool loop), `extract.rs` (memory extraction), `record.rs` (storing the turn).
+//! tool loop), `extract.rs` (memory extraction), `record.rs` (storing the turn), `stop.rs` (a Stop and how
+//! much of the answer the person had seen).
 
 mod brief;
 mod extract;
@@ -15,6 +16,7 @@ mod guards;
 pub(crate) mod model;
 pub(crate) mod record;
 mod specialists;
+mod stop;
 
 pub use brief::{
     Brief, BriefMemory, BriefReceipt, BriefValue, HANDOFF_TOOL, HandoffNote, PREVIOUS_ANSWER_CHARS,
@@ -22,12 +24,12 @@ pub use brief::{
 };
 pub use extract::{ProposedMemory, rule_proposals};
 pub use guards::{GuardBook, GuardLimits, Tripped};
+pub use stop::{Seen, TurnStop};
 
 use auren_gateway::{Gateway, GatewayError, ProviderKind};
 use auren_store::conversations::{NewMessage, Role};
 use auren_store::{ConversationId, MessageId, StoreError};
 use tokio::sync::mpsc::Sender;
-use tokio_util::sync::CancellationToken;
 
 use crate::events::{AgentEvent, RouteReason, Specialist, TurnOutcome, TurnUsage};
 use crate::receipt::Receipt;
@@ -150,7 +152,7 @@ pub(crate) struct Answered {
 pub(crate) struct Turn<'a> {
     pub coach: &'a Coach,
     pub events: Sender<AgentEvent>,
-    pub cancel: CancellationToken,
+    pub stop: TurnStop,
     pub deadline: tokio::time::Instant,
     pub guards: GuardBook,
     pub receipts: Vec<Receipt>,
@@ -162,8 +164,11 @@ pub(crate) struct Turn<'a> {
     pub answered_by: Option<String>,
     /// The conversation's previous exchange, for the brief.
     pub previous: Option<PreviousTurn>,
-    /// The answer text streamed to the person so far: what a Stop keeps.
+    /// The model's answer text streamed to the person so far: what a Stop keeps, up to what was seen.
     pub streamed: String,
+    /// Characters of text emitted before the model's (the red-flag referral), which a window's count of
+    /// what it drew includes.
+    pub lead_chars: usize,
 }
 
 impl Coach {
@@ -198,28 +203,30 @@ impl Coach {
         conversation: Option<ConversationId>,
         question: &str,
         events: Sender<AgentEvent>,
-        cancel: CancellationToken,
+        stop: impl Into<TurnStop>,
     ) -> Result<TurnOutcome, AgentError> {
-        self.ask_at(conversation, Placement::Latest, question, events, cancel)
+        self.ask_at(conversation, Placement::Latest, question, events, stop)
             .await
     }
 
     /// [`Coach::ask`] with the question placed explicitly: after the latest message, or after a chosen one
     /// (edit-and-resend starts a branch there; the abandoned branch is never read into the brief).
+    /// `stop` ends it early: a [`CancellationToken`](tokio_util::sync::CancellationToken) keeps all that
+    /// streamed, a [`TurnStop`] stopped with [`Seen::Chars`] keeps only what the person saw.
     pub async fn ask_at(
         &self,
         conversation: Option<ConversationId>,
         placement: Placement,
         question: &str,
         events: Sender<AgentEvent>,
-        cancel: CancellationToken,
+        stop: impl Into<TurnStop>,
     ) -> Result<TurnOutcome, AgentError> {
         let (conversation, question_id, previous) =
             self.store_question(conversation, placement, question).await?;
         let mut turn = Turn {
             coach: self,
             events,
-            cancel,
+            stop: stop.into(),
             deadline: tokio::time::Instant::now() + self.config.guards.time_budget,
             guards: GuardBook::new(self.config.guards.clone()),
             receipts: Vec::new(),
@@ -229,6 +236,7 @@ impl Coach {
             answered_by: None,
             previous,
             streamed: String::new(),
+            lead_chars: 0,
         };
         let alerts = turn.recent_alerts().await;
         let red_flag = redflag::detect(question, &alerts);
@@ -238,23 +246,33 @@ impl Coach {
                 by: RouteReason::RedFlag,
             })
             .await;
-            turn.emit(AgentEvent::Text {
-                delta: format!("{REFERRAL}\n\n"),
-            })
-            .await;
+            let lead = format!("{REFERRAL}\n\n");
+            turn.lead_chars = lead.chars().count();
+            turn.emit(AgentEvent::Text { delta: lead }).await;
             turn.step("red_flag", serde_json::json!({ "flag": flag }));
         }
         let answered = turn.answer(question, &alerts).await;
-        let text = match red_flag {
-            Some(_) => format!("{REFERRAL}\n\n{}", answered.text),
-            None => answered.text,
+        let with_referral = |text: &str| match red_flag {
+            Some(_) => format!("{REFERRAL}\n\n{text}"),
+            None => text.to_owned(),
         };
-        let claims = crate::grounding::ground(&text, &turn.receipts);
+        let mut text = with_referral(&answered.text);
+        let mut claims = crate::grounding::ground(&text, &turn.receipts);
         for claim in &claims {
             turn.emit(AgentEvent::Claim(claim.clone())).await;
         }
         turn.extract_memories(question, question_id, answered.offline)
             .await;
+        // A Stop that came after the model's last word (while grounding or extracting) cuts the answer too;
+        // the claims already sent went to a window that ignores them once stopped.
+        let answered = match turn.stopped_late(&answered, question).await {
+            Some(seen) => {
+                text = with_referral(&seen.text);
+                claims = crate::grounding::ground(&text, &turn.receipts);
+                seen
+            }
+            None => answered,
+        };
         turn.usage.model_calls = turn.guards.model_calls();
         let outcome = TurnOutcome {
             answer: text,
@@ -387,10 +405,15 @@ impl Turn<'_> {
     }
 
     /// Reports why the model stopped, then answers offline — except after a Stop in the middle of an
-    /// answer: the person keeps exactly the text they saw, and nothing else is written under it.
+    /// answer the person had seen some of: they keep exactly the text they saw, and nothing else is
+    /// written under it.
     async fn fall_back(&mut self, stop: Stop, question: &str) -> Answered {
-        let stopped_mid_answer = matches!(&stop, Stop::Guard(t) if t.guard == crate::events::Guard::Cancelled)
-            && !self.streamed.is_empty();
+        let seen = match &stop {
+            Stop::Guard(t) if t.guard == crate::events::Guard::Cancelled => {
+                Some(self.seen_streamed().to_owned()).filter(|seen| !seen.is_empty())
+            }
+            _ => None,
+        };
         match stop {
             Stop::Guard(tripped) => {
                 self.step(
@@ -428,14 +451,53 @@ impl Turn<'_> {
                 .await;
             }
         }
-        if stopped_mid_answer {
+        if let Some(text) = seen {
             return Answered {
-                text: std::mem::take(&mut self.streamed),
+                text,
                 specialist: self.guards.current().unwrap_or(Specialist::Supervisor),
                 offline: false,
             };
         }
         self.offline(question).await
+    }
+
+    /// The model's streamed text the person saw: all of it unless the Stop said how much was drawn.
+    fn seen_streamed(&self) -> &str {
+        let seen = self.stop.seen().unwrap_or(Seen::AllStreamed);
+        stop::seen_part(&self.streamed, self.lead_chars, seen)
+    }
+
+    /// The answer to store instead of `answered` when a Stop counting what was drawn came after the model's
+    /// last word: the text the window froze (the model's text of every call, as it was shown), or the
+    /// offline analyst's answer when it showed none of it — as for a Stop before the first word. `None`
+    /// when the answer stands.
+    async fn stopped_late(&mut self, answered: &Answered, question: &str) -> Option<Answered> {
+        if answered.offline || !matches!(self.stop.seen(), Some(Seen::Chars(_))) {
+            return None;
+        }
+        let seen = self.seen_streamed().to_owned();
+        if seen == answered.text {
+            return None;
+        }
+        // The model had ended normally, so no guard was recorded: the stored turn shows as stopped too.
+        let tripped = GuardBook::cancelled();
+        self.step(
+            "guard",
+            serde_json::json!({"guard": tripped.guard, "message": tripped.message}),
+        );
+        self.emit(AgentEvent::Guard {
+            guard: tripped.guard,
+            message: tripped.message,
+        })
+        .await;
+        if seen.is_empty() {
+            return Some(self.offline(question).await);
+        }
+        Some(Answered {
+            text: seen,
+            specialist: answered.specialist,
+            offline: false,
+        })
     }
 
     /// The offline analyst's answer, its receipts kept for grounding.

@@ -30,7 +30,7 @@ impl Turn<'_> {
     pub(crate) async fn bounded<F: Future>(&self, future: F) -> Result<F::Output, Stop> {
         tokio::select! {
             biased;
-            () = self.cancel.cancelled() => Err(Stop::Guard(GuardBook::cancelled())),
+            () = self.stop.token().cancelled() => Err(Stop::Guard(GuardBook::cancelled())),
             () = tokio::time::sleep_until(self.deadline) => Err(Stop::Guard(self.guards.time_budget_tripped())),
             out = future => Ok(out),
         }

@@ -12,13 +12,17 @@
 //! progress — inside and between every statement the store runs — from Stop until the turn's last event.
 //! That writer never waits (busy timeout 0): while the turn holds the write lock its writes are refused,
 //! while it only reads they land in between.
+//!
+//! And what a Stop keeps: the window says how much of the answer it had drawn (Unicode code points), and
+//! the stored answer — its text, claims, exports and search entry — is cut there, though more had
+//! streamed (a text batch in transit, a frame not yet painted); usage stays all that streamed.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auren_desktop::chat_dto::{ChatEventDto, ChatSendDto, GuardDto, RoleDto, StepDto};
+use auren_desktop::chat_dto::{ChatEventDto, ChatSendDto, ConversationFormatDto, GuardDto, RoleDto, StepDto};
 use auren_desktop::{ChatSink, Desktop};
 use auren_fake_llm::{FakeLlm, Reply, Script};
 use auren_store::Store;
@@ -188,7 +192,7 @@ async fn a_stopped_turn_is_stored_and_then_done_even_with_another_writer_at_ever
         }
 
         interloper.arm(true);
-        desktop.chat_cancel(started.turn).unwrap();
+        desktop.chat_cancel(started.turn, None).unwrap();
         let mut guard = None;
         let done = loop {
             match next(&mut events).await {
@@ -234,5 +238,190 @@ async fn a_stopped_turn_is_stored_and_then_done_even_with_another_writer_at_ever
             "{stop_at:?}: the stored answer shows as stopped: {:?}",
             messages[1].steps
         );
+    }
+}
+
+/// The answer's four pieces: the window drew the first two; the last two — a number the grounding would
+/// claim among them — streamed but were never drawn.
+const PIECES: [&str; 4] = ["Alpha bravo, ", "charlie 🫀 delta. ", "Zulu 62 ms ", "yankee."];
+/// What the window drew of them, in Unicode code points as it counts (`Array.from(text).length`): 30,
+/// though 31 UTF-16 units and 33 UTF-8 bytes (the heart is one code point, two units, four bytes).
+const DRAWN: &str = "Alpha bravo, charlie 🫀 delta. ";
+const DRAWN_CODE_POINTS: u32 = 30;
+/// A question the rules route to the coach whose statement about oneself makes the turn extract memories
+/// with one more model call after the answer.
+const STATEMENT_QUESTION: &str = "I started swimming. Write me a short note about recovery habits";
+
+/// What the window had drawn when it stopped the turn, and when it did.
+#[derive(Clone, Copy, Debug)]
+enum Drawn {
+    /// The first two pieces; the rest was a batch in transit.
+    TwoPieces,
+    /// None of the model's text: the offline analyst answers, as after a Stop before the first word.
+    Nothing,
+    /// No count (a caller that cannot tell): everything that streamed is kept, as before counts.
+    NoCount,
+    /// The first two pieces, the Stop arriving after the model's last word (while memories are extracted).
+    TwoPiecesAfterTheLastWord,
+}
+
+impl Drawn {
+    fn count(self) -> Option<u32> {
+        match self {
+            Self::TwoPieces | Self::TwoPiecesAfterTheLastWord => Some(DRAWN_CODE_POINTS),
+            Self::Nothing => Some(0),
+            Self::NoCount => None,
+        }
+    }
+
+    /// The stored answer's text; `None` for the offline analyst's.
+    fn kept(self) -> Option<String> {
+        match self {
+            Self::TwoPieces | Self::TwoPiecesAfterTheLastWord => Some(DRAWN.to_owned()),
+            Self::Nothing => None,
+            Self::NoCount => Some(PIECES.concat()),
+        }
+    }
+}
+
+/// The end of a turn as the window hears it.
+struct Ended {
+    answer: String,
+    offline: bool,
+    guard: Option<GuardDto>,
+    claims_sent: usize,
+}
+
+async fn until_done(events: &mut mpsc::UnboundedReceiver<ChatEventDto>) -> Ended {
+    let (mut guard, mut claims_sent) = (None, 0);
+    loop {
+        match next(events).await {
+            ChatEventDto::Guard { guard: g, .. } => guard = Some(g),
+            ChatEventDto::Claim { .. } => claims_sent += 1,
+            ChatEventDto::Done { answer, offline, .. } => {
+                return Ended {
+                    answer,
+                    offline,
+                    guard,
+                    claims_sent,
+                };
+            }
+            ChatEventDto::Error { code, message } if code == "turn_failed" => panic!("{message}"),
+            _ => {}
+        }
+    }
+}
+
+/// Starts the case's turn and returns once the model's text has all streamed to the window — all of it
+/// received, only [`DRAWN`] drawn — and the turn is where the case stops it.
+/// Returns the conversation and how many claims the window was sent.
+async fn streamed_turn(drawn: Drawn, fake: &FakeLlm, desktop: &Desktop) -> (i64, usize) {
+    let reply = Reply::text(PIECES);
+    let question = match drawn {
+        Drawn::TwoPiecesAfterTheLastWord => {
+            // The answer streams to its end; the extraction call after it never answers.
+            fake.script("m1", [Script::Reply(reply)]);
+            fake.set_default(Script::HangUntilDisconnect);
+            STATEMENT_QUESTION
+        }
+        _ => {
+            // The role chunk and the four pieces, then silence until the client goes away.
+            fake.set_default(Script::StallAfter { events: 5, reply });
+            COACH_QUESTION
+        }
+    };
+    let (sink, mut events) = sink();
+    let request = ChatSendDto {
+        conversation: None,
+        text: question.into(),
+        replaces: None,
+    };
+    let started = desktop.chat_send(request, sink).await.unwrap();
+    let mut received = String::new();
+    let mut claims = 0;
+    while received != PIECES.concat() {
+        match next(&mut events).await {
+            ChatEventDto::Text { delta } => received.push_str(&delta),
+            ChatEventDto::Claim { .. } => claims += 1,
+            _ => {}
+        }
+    }
+    if let Drawn::TwoPiecesAfterTheLastWord = drawn {
+        tokio::time::timeout(EVENT_WAIT, fake.wait_for_requests(2))
+            .await
+            .unwrap();
+    }
+    desktop.chat_cancel(started.turn, drawn.count()).unwrap();
+    let ended = until_done(&mut events).await;
+    let claims_sent = claims + ended.claims_sent;
+    check_ended(drawn, &ended);
+    (started.conversation, claims_sent)
+}
+
+fn check_ended(drawn: Drawn, ended: &Ended) {
+    assert_eq!(ended.guard, Some(GuardDto::Cancelled), "{drawn:?}");
+    match drawn.kept() {
+        Some(kept) => {
+            assert_eq!(ended.answer, kept, "{drawn:?}: the answer is what was drawn");
+            assert!(!ended.offline, "{drawn:?}");
+        }
+        None => assert!(ended.offline, "{drawn:?}: {}", ended.answer),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_keeps_only_the_text_the_window_had_drawn() {
+    assert_eq!(DRAWN.chars().count(), DRAWN_CODE_POINTS as usize);
+    assert_eq!(DRAWN, PIECES[..2].concat());
+    for drawn in [
+        Drawn::TwoPieces,
+        Drawn::Nothing,
+        Drawn::NoCount,
+        Drawn::TwoPiecesAfterTheLastWord,
+    ] {
+        let fake = FakeLlm::start().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let desktop = desktop_on(dir.path(), &fake).await;
+        let (conversation, claims_sent) = streamed_turn(drawn, &fake, &desktop).await;
+        let messages = desktop.conversation_messages(conversation, None).await.unwrap();
+        let answer = &messages[1];
+        match drawn.kept() {
+            Some(kept) => assert_eq!(answer.text, kept, "{drawn:?}: the stored answer"),
+            None => assert!(answer.offline, "{drawn:?}: {}", answer.text),
+        }
+        // The number in the undrawn text was claimed while the answer streamed, and is not stored.
+        let claimed: Vec<&str> = answer.claims.iter().map(|c| c.text.as_str()).collect();
+        match drawn {
+            Drawn::NoCount => assert_eq!(claimed, ["62 ms"], "{drawn:?}"),
+            _ => assert!(claimed.is_empty(), "{drawn:?}: {claimed:?}"),
+        }
+        if let Drawn::TwoPiecesAfterTheLastWord = drawn {
+            assert!(
+                claims_sent > 0,
+                "{drawn:?}: the number was claimed before the Stop"
+            );
+            // What streamed was paid for: its usage stays (12 in, one token a piece).
+            let usage = answer.usage.as_ref().unwrap();
+            assert_eq!((usage.input_tokens, usage.output_tokens), (12, 4), "{drawn:?}");
+        }
+        let shown_after_reload = |text: &str| text.contains("Zulu") || text.contains("yankee");
+        let unseen_kept = matches!(drawn, Drawn::NoCount);
+        assert_eq!(
+            shown_after_reload(&answer.text),
+            unseen_kept,
+            "{drawn:?}: {}",
+            answer.text
+        );
+        for format in [ConversationFormatDto::Markdown, ConversationFormatDto::Json] {
+            let path = desktop.export_conversation(conversation, format).await.unwrap();
+            let export = std::fs::read_to_string(path).unwrap();
+            assert_eq!(
+                shown_after_reload(&export),
+                unseen_kept,
+                "{drawn:?}: {format:?} export"
+            );
+        }
+        let found = desktop.search_messages("yankee".into()).await.unwrap();
+        assert_eq!(found.is_empty(), !unseen_kept, "{drawn:?}: search {found:?}");
     }
 }
