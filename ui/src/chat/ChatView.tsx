@@ -10,7 +10,7 @@ import { ConversationActions } from "./ConversationActions";
 import { AnswerChart } from "./AnswerChart";
 import { answerCharts } from "./answerCharts";
 import { isNew, markNew, markSeen } from "./proactive";
-import { endsTurn, formatCost, formatTokens, guardOfSteps, newTurn, showEvent, SPECIALIST_NAMES, stopTurn, type ChatEvent, type GuardKind, type Step, type TurnView } from "./turn";
+import { endsTurn, formatCost, formatTokens, guardOfSteps, newTurn, showEvent, shownChars, SPECIALIST_NAMES, stopDrawn, type ChatEvent, type GuardKind, type Step, type TurnView } from "./turn";
 
 /** The latest messages drawn when a conversation opens, and how many more each "Show earlier" adds: a
  * long conversation would otherwise keep every message's DOM and layout alive in the web process. */
@@ -97,8 +97,9 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     try {
       const started = await b.send({ conversation: current(), text, replaces }, onEvent);
       setLive((l) => (l ? { ...l, id: started.turn } : l));
-      // Stop pressed before the turn had an id: cancel it now.
-      if (live()?.turn.status === "stopped") void b.cancel(started.turn);
+      // Stop pressed before the turn had an id: cancel it now, with what was drawn (frozen since).
+      const l = live();
+      if (l?.turn.status === "stopped") void b.cancel(started.turn, shownChars(l.turn.text));
       if (current() !== started.conversation) setCurrent(started.conversation);
       // The new branch becomes the one shown once it is stored.
       setLeaf(null);
@@ -107,18 +108,19 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     }
   };
   const stop = () => {
-    // Text the window already received goes in before the freeze: the turn stores everything it streamed,
-    // so text still waiting for the next frame would otherwise appear only after the reload.
-    if (frame) {
-      cancelAnimationFrame(frame);
-      flush();
-    }
     const l = live();
-    if (!l || l.turn.status !== "streaming") return;
-    setLive({ ...l, turn: stopTurn(l.turn) });
-    // The turn still ends with its `done` event (the stored answer is what streamed): finishing here
+    const stopped = l && stopDrawn(l.turn, queue);
+    if (!l || !stopped) return;
+    // The text freezes as drawn. Text received but waiting for the next frame is dropped with the rest
+    // of the queue (a stopped turn ignores all of it but a failure that ends it, which is not there), and
+    // the turn is told how much was drawn: it stores exactly that, not the text still in transit.
+    if (frame) cancelAnimationFrame(frame);
+    frame = 0;
+    queue = [];
+    setLive({ ...l, turn: stopped.turn });
+    // The turn still ends with its `done` event (the stored answer is the drawn text): finishing here
     // would swap the frozen text for a list read before the answer is stored.
-    if (l.id !== null) b.cancel(l.id).catch(() => void finishTurn());
+    if (l.id !== null) b.cancel(l.id, stopped.shown).catch(() => void finishTurn());
   };
 
   const keys = (e: KeyboardEvent) => {

@@ -66,7 +66,9 @@ export interface TurnStarted {
 
 export interface ChatBackend {
   send(req: SendRequest, onEvent: (ev: ChatEvent) => void): Promise<TurnStarted>;
-  cancel(turn: number): Promise<void>;
+  /** Stops the turn; `shownChars` is how much of its text the window drew (Unicode code points, see
+   * `shownChars` in turn.ts): the stored answer is cut there. */
+  cancel(turn: number, shownChars: number): Promise<void>;
   conversations(): Promise<ConversationSummary[]>;
   /** The path from the root to `leaf` (the latest branch when null). */
   messages(conversation: number, leaf: number | null): Promise<StoredMessage[]>;

@@ -130,6 +130,22 @@ export function stopTurn(turn: TurnView): TurnView {
   return turn.status === "streaming" ? { ...turn, status: "stopped" } : turn;
 }
 
+/** How much of an answer's text the window drew, in Unicode code points — what Rust counts as `char`s, so
+ * the turn cuts its streamed text exactly there. Not `text.length` (UTF-16 units: an emoji counts 2, and
+ * a cut between them would split a surrogate pair) nor bytes (a cut inside a UTF-8 sequence). */
+export function shownChars(text: string): number {
+  return Array.from(text).length;
+}
+
+/** Stop pressed while `pending` events (received, waiting for the next frame) are not drawn yet. The text
+ * freezes as drawn and the pending text is dropped: the person never saw it, and the turn is told to keep
+ * exactly the `shown` code points drawn. `null` when there is nothing to stop: the turn is no longer
+ * streaming, or its last event is among the pending ones (the next frame draws it to its end as usual). */
+export function stopDrawn(turn: TurnView, pending: readonly ChatEvent[]): { turn: TurnView; shown: number } | null {
+  if (turn.status !== "streaming" || pending.some(endsTurn)) return null;
+  return { turn: stopTurn(turn), shown: shownChars(turn.text) };
+}
+
 /** The money part of the cost meter: "local · $0" for a local model, "≈ $0.0012" while streaming or when
  * the counts were estimated, the exact figure after. */
 export function formatCost(usage: Usage, local: boolean, streaming: boolean): string {

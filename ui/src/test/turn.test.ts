@@ -1,6 +1,6 @@
 // The chat turn model: events fold into what the window shows, Stop freezes the text, the meter formats.
 import { describe, expect, it } from "vitest";
-import { applyEvent, endsTurn, formatCost, formatTokens, guardOfSteps, newTurn, showEvent, stopTurn, type ChatEvent, type Step } from "../chat/turn";
+import { applyEvent, endsTurn, formatCost, formatTokens, guardOfSteps, newTurn, showEvent, shownChars, stopDrawn, stopTurn, type ChatEvent, type Step } from "../chat/turn";
 
 const usage = { input_tokens: 1200, output_tokens: 80, cost_usd: 0.00042, estimated: false, model_calls: 2 };
 
@@ -52,6 +52,52 @@ describe("turn model", () => {
   it("marks offline answers", () => {
     const t = applyEvent(newTurn(), { type: "routed", specialist: "offline", by: "offline" });
     expect(t.offline).toBe(true);
+  });
+});
+
+describe("what Stop tells the turn it drew", () => {
+  // The turn (Rust) keeps the first `shownChars` chars of what it streamed: the count must be Rust's `char`s,
+  // whatever the text's UTF-16 length (JavaScript's) or UTF-8 length (the wire's).
+  it.each<[string, string, number, number, number]>([
+    ["nothing", "", 0, 0, 0],
+    ["ASCII", "word0 word1 ", 12, 12, 12],
+    ["a precomposed accent", "r\u00e9cup\u00e9ration", 12, 12, 14],
+    ["a combining accent (a char of its own in Rust too)", "re\u0301cupe\u0301ration", 14, 14, 16],
+    ["an emoji outside the BMP (a surrogate pair)", "heart \u{1FAC0} rate", 12, 13, 15],
+    ["a ZWJ sequence (six code points, one glyph)", "\u{1F469}\u200D\u2764\uFE0F\u200D\u{1F468}", 6, 8, 20],
+    ["CJK", "\u5FC3\u62CD", 2, 2, 6],
+  ])("%s", (_, text, chars, utf16, utf8) => {
+    expect([shownChars(text), text.length, new TextEncoder().encode(text).length]).toEqual([chars, utf16, utf8]);
+  });
+  it("a count of code points never ends inside a surrogate pair", () => {
+    const text = "a\u{1FAC0}b\u{1F469}\u200D\u{1F468}c";
+    for (let n = 0; n <= shownChars(text); n++) {
+      const kept = Array.from(text).slice(0, n).join("");
+      expect(text.startsWith(kept) && shownChars(kept) === n && !/[\uD800-\uDBFF]$/.test(kept)).toBe(true);
+    }
+  });
+
+  const streaming = (drawn: string) => applyEvent(newTurn(), { type: "text", delta: drawn });
+  const done: ChatEvent = { type: "done", answer: "Half and more", specialist: "coach", offline: false, usage };
+  it.each<[string, string, ChatEvent[], { text: string; shown: number } | null]>([
+    ["nothing waiting", "Half", [], { text: "Half", shown: 4 }],
+    // What is still waiting for the next frame was never seen: neither frozen in nor counted.
+    ["text waiting for the next frame", "Half", [{ type: "text", delta: " and more" }, { type: "usage", usage }],
+      { text: "Half", shown: 4 }],
+    ["drawn text with an emoji", "Heart \u{1FAC0}", [{ type: "text", delta: " beats" }], { text: "Heart \u{1FAC0}", shown: 7 }],
+    // The turn has ended; the next frame draws its end as usual.
+    ["the turn's end waiting for the next frame", "Half", [{ type: "text", delta: " and more" }, done], null],
+    ["a failure that ends the turn waiting", "Half", [{ type: "error", code: "turn_failed", message: "x" }], null],
+    ["a model error waiting (the turn goes on)", "Half", [{ type: "error", code: "model_unavailable", message: "x" }],
+      { text: "Half", shown: 4 }],
+  ])("Stop with %s", (_, drawn, pending, want) => {
+    const stopped = stopDrawn(streaming(drawn), pending);
+    expect(stopped && { text: stopped.turn.text, shown: stopped.shown }).toEqual(want);
+    if (stopped) expect(stopped.turn.status).toBe("stopped");
+  });
+  it("nothing to stop once the turn is no longer streaming", () => {
+    expect(stopDrawn(stopTurn(streaming("Half")), [])).toBeNull();
+    expect(stopDrawn(applyEvent(streaming("Half"), done), [])).toBeNull();
   });
 });
 
