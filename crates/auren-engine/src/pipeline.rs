@@ -1,5 +1,5 @@
 //! The per-session processing, free of I/O and clocks: source events in session time go in; labelled
-//! beats, gaps, HR samples, metric snapshots, alerts and throttled live updates come out through a
+//! beats, gaps, HR samples, contact and link changes, metric snapshots, alerts and throttled live updates come out through a
 //! [`Sink`]. The live session task (`session`) owns one and feeds it from its `select!`.
 //!
 //! The confirmed path (beat clock, labeller, the windows the rules read, DFA α1, ticks, the rules) is
@@ -22,6 +22,7 @@ use auren_cep::labeller::LabelledBeat;
 use auren_cep::{Alert, Baselines, EventKind, RuleSet, SessionKind};
 use auren_hrm::SensorContact;
 use auren_hrv::rolling::{RollingWindow, WindowError};
+use auren_store::Signal;
 use auren_strap::{Sample, SourceEvent};
 
 use crate::dto::{
@@ -41,6 +42,9 @@ pub trait Sink {
     fn beat(&mut self, beat: &LabelledBeat);
     fn gap(&mut self, from_ms: f64, to_ms: f64);
     fn heart_rate(&mut self, at_ms: f64, bpm: f64);
+    /// The strap's contact or link changed at `at_ms`, as the rules are told (what the store keeps so the
+    /// server's detector is told the same). A sink that keeps nothing need not implement it.
+    fn signal(&mut self, _at_ms: f64, _signal: Signal, _up: bool) {}
     /// A snapshot of the windowed metrics, by the names rules use.
     fn metrics(&mut self, at_ms: f64, values: &[(&'static str, f64)]);
     fn alert(&mut self, alert: &Alert);
@@ -222,16 +226,19 @@ impl Pipeline {
             }
             SourceEvent::Connected { .. } => {
                 out.view.link = LinkDto::Connected;
+                out.sink.signal(at as f64, Signal::Link, true);
                 self.feed.event(EventKind::Link { connected: true }, &mut out);
             }
             SourceEvent::Disconnected { .. } => {
                 out.view.link = LinkDto::Disconnected;
+                out.sink.signal(at as f64, Signal::Link, false);
                 self.feed.event(EventKind::Link { connected: false }, &mut out);
             }
             SourceEvent::Reconnecting { .. } => out.view.link = LinkDto::Reconnecting,
             SourceEvent::ContactChanged { contact, .. } => {
                 let detected = *contact != SensorContact::NotDetected;
                 out.view.contact = Some(detected);
+                out.sink.signal(at as f64, Signal::Contact, detected);
                 self.feed.event(EventKind::Contact { detected }, &mut out);
             }
             SourceEvent::Battery { percent, .. } => out.view.battery = Some(*percent),

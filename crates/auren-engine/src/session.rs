@@ -564,6 +564,12 @@ impl Sink for LiveSink {
         }
     }
 
+    fn signal(&mut self, at_ms: f64, signal: auren_store::Signal, up: bool) {
+        if let Some(writer) = &self.writer {
+            writer.signal(at_ms, signal, up);
+        }
+    }
+
     fn metrics(&mut self, at_ms: f64, values: &[(&'static str, f64)]) {
         if let Some(writer) = &self.writer {
             writer.metrics(at_ms, values);

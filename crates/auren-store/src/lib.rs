@@ -10,6 +10,7 @@
 //! - `readings.rs` — morning readings, the daily trend and personal baselines.
 //! - `panels.rs` — stored session panels (computed by the caller, kept until the beats change), the light
 //!   per-session reads shown beside them, and one panel metric of each day's morning session.
+//! - `signals.rs` — the strap's contact and link changes of a session, as the live detector was fed them.
 //! - `outbox.rs` — the sync outbox: what the server has not acknowledged yet.
 //! - `sync_state.rs` — the device side of sync: replica id, account, cursors, parked rows, field clocks,
 //!   and the writes that apply pulled changes (without outbox rows, so nothing echoes back).
@@ -34,6 +35,7 @@ mod outbox;
 mod panels;
 mod readings;
 mod sessions;
+mod signals;
 mod sync_state;
 mod usage;
 mod writer;
@@ -61,6 +63,7 @@ pub use sessions::{
     AlertRow, BeatRow, GapRow, LastBeat, MetricSnapshot, NewSession, SessionDetail, SessionId, SessionKind,
     SessionRow, SessionStatus, StrapRow, TagRow,
 };
+pub use signals::{Signal, SignalRow};
 pub use sync_state::{
     ParkedRow, PulledSession, SETTING_COLLECTION, SETTING_FIELD, Stamp, SyncAccount, SyncTx,
 };

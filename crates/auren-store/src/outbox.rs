@@ -17,6 +17,8 @@ pub enum OutboxKind {
     HrSamples,
     /// Metric snapshots of `session_id` in `from_ms..=to_ms`.
     Metrics,
+    /// Contact and link changes of `session_id` in `from_ms..=to_ms`.
+    Signals,
     /// One alert (`entity_id` = its id).
     Alert,
     /// One tag (`entity_id` = its id).
@@ -34,7 +36,7 @@ pub enum OutboxKind {
 }
 
 impl OutboxKind {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Session,
         Self::Beats,
         Self::Gaps,
@@ -47,6 +49,7 @@ impl OutboxKind {
         Self::Memory,
         Self::Setting,
         Self::Tombstone,
+        Self::Signals,
     ];
 
     /// The name stored in the `kind` column.
@@ -64,6 +67,7 @@ impl OutboxKind {
             Self::Memory => "memory",
             Self::Setting => "setting",
             Self::Tombstone => "tombstone",
+            Self::Signals => "signals",
         }
     }
 
@@ -81,7 +85,7 @@ pub struct OutboxRow {
     pub kind: OutboxKind,
     pub session_id: Option<SessionId>,
     pub entity_id: Option<i64>,
-    /// Session-relative range of a batch (beats, gaps, HR samples, metrics), both ends included.
+    /// Session-relative range of a batch (beats, gaps, HR samples, metrics, signal changes), both ends included.
     pub from_ms: Option<f64>,
     pub to_ms: Option<f64>,
     /// How many rows the change stored.

@@ -9,7 +9,7 @@
 
 use crate::outbox::{self, Change, OutboxKind};
 use crate::sessions::{StrapSeen, started_at, upsert_strap_on};
-use crate::{SessionId, Store, StoreError};
+use crate::{SessionId, Signal, Store, StoreError};
 use sqlx::{AssertSqlSafe, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -58,6 +58,8 @@ pub struct WriteSummary {
     pub beats: u64,
     pub gaps: u64,
     pub hr_samples: u64,
+    /// Contact and link changes.
+    pub signals: u64,
     pub metric_values: u64,
     pub alerts: u64,
     pub tags: u64,
@@ -81,6 +83,11 @@ enum Record {
     Hr {
         t_ms: f64,
         bpm: f64,
+    },
+    Signal {
+        t_ms: f64,
+        signal: Signal,
+        up: bool,
     },
     Metrics {
         t_ms: f64,
@@ -216,6 +223,17 @@ impl SessionWriter {
     pub fn hr_sample(&self, t_ms: f64, bpm: f64) {
         if all_finite(&[t_ms, bpm]) && bpm >= 0.0 {
             self.push(Record::Hr { t_ms, bpm });
+        } else {
+            self.reject();
+        }
+    }
+
+    /// The strap's contact (`Signal::Contact`: detected or not) or link (`Signal::Link`: connected or not)
+    /// changed at `t_ms`, as the detector was told. Changes of one moment keep the order given; a second
+    /// change of one signal at one moment is kept once.
+    pub fn signal(&self, t_ms: f64, signal: Signal, up: bool) {
+        if t_ms.is_finite() {
+            self.push(Record::Signal { t_ms, signal, up });
         } else {
             self.reject();
         }
@@ -359,6 +377,7 @@ struct Batch {
     beats: Vec<(f64, f64, Option<&'static str>)>,
     gaps: Vec<(f64, f64)>,
     hr: Vec<(f64, f64)>,
+    signals: Vec<(f64, Signal, bool)>,
     metrics: Vec<(f64, &'static str, f64)>,
     alerts: Vec<AlertRecord>,
     tags: Vec<(f64, String)>,
@@ -370,6 +389,7 @@ impl Batch {
         self.beats.len()
             + self.gaps.len()
             + self.hr.len()
+            + self.signals.len()
             + self.metrics.len()
             + self.alerts.len()
             + self.tags.len()
@@ -380,6 +400,7 @@ impl Batch {
         self.beats.clear();
         self.gaps.clear();
         self.hr.clear();
+        self.signals.clear();
         self.metrics.clear();
         self.alerts.clear();
         self.tags.clear();
@@ -409,6 +430,7 @@ enum Table {
     Beats,
     Gaps,
     Hr,
+    Signals,
     Metrics,
 }
 
@@ -418,6 +440,7 @@ impl Table {
             Self::Beats => "INSERT INTO beats (session_id, t_ms, rr_ms, artifact) VALUES ",
             Self::Gaps => "INSERT INTO gaps (session_id, from_ms, to_ms) VALUES ",
             Self::Hr => "INSERT INTO hr_samples (session_id, t_ms, bpm) VALUES ",
+            Self::Signals => "INSERT INTO signal_changes (session_id, t_ms, signal, up) VALUES ",
             Self::Metrics => "INSERT INTO metric_snapshots (session_id, t_ms, name, value) VALUES ",
         }
     }
@@ -428,13 +451,14 @@ impl Table {
             Self::Beats => OutboxKind::Beats,
             Self::Gaps => OutboxKind::Gaps,
             Self::Hr => OutboxKind::HrSamples,
+            Self::Signals => OutboxKind::Signals,
             Self::Metrics => OutboxKind::Metrics,
         }
     }
 
     fn columns(self) -> usize {
         match self {
-            Self::Beats | Self::Metrics => 4,
+            Self::Beats | Self::Signals | Self::Metrics => 4,
             Self::Gaps | Self::Hr => 3,
         }
     }
@@ -478,6 +502,7 @@ impl Flusher {
                     self.rejected.fetch_add(1, Ordering::Relaxed);
                 }
             }
+            Record::Signal { t_ms, signal, up } => batch.signals.push((t_ms, signal, up)),
             Record::Metrics { t_ms, values } => batch
                 .metrics
                 .extend(values.iter().map(|&(name, value)| (t_ms, name, value))),
@@ -501,6 +526,7 @@ impl Flusher {
                 s.beats += stored.beats;
                 s.gaps += stored.gaps;
                 s.hr_samples += stored.hr_samples;
+                s.signals += stored.signals;
                 s.metric_values += stored.metric_values;
                 s.alerts += stored.alerts;
                 s.tags += stored.tags;
@@ -548,6 +574,18 @@ impl Flusher {
             &batch.gaps,
             |g| g.0,
             |q, g| q.bind(session).bind(g.0).bind(g.1),
+        )
+        .await?;
+        // Before the heart-rate samples: a change at a moment is queued before the notification of that
+        // moment, so a reader that has a push's samples up to a time has its changes up to that time too.
+        stored.signals = insert_series(
+            &mut tx,
+            statements,
+            Table::Signals,
+            session,
+            &batch.signals,
+            |c| c.0,
+            |q, c| q.bind(session).bind(c.0).bind(c.1.as_str()).bind(i64::from(c.2)),
         )
         .await?;
         stored.hr_samples = insert_series(

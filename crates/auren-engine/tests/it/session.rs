@@ -115,6 +115,27 @@ async fn fatigued_session_fires_cns_fatigue_with_evidence_and_stores_beats_and_a
     assert_eq!(row.ended_at, Some(STARTED_AT + summary.duration_ms));
     assert_eq!(row.beat_count as usize, beats.len());
 
+    // The contact and link changes the rules were told are stored: the link up at 0, contact with the first
+    // notification (at or before the first heart-rate sample: the strap's first notifications may carry
+    // no heart rate yet).
+    let signals = store.signal_changes(SessionId(id)).await.unwrap();
+    assert_eq!(signals.len() as u64, summary.written.signals);
+    let first_hr = store.hr_samples(SessionId(id)).await.unwrap()[0].0;
+    assert_eq!(
+        signals[0],
+        auren_store::SignalRow {
+            t_ms: 0.0,
+            signal: auren_store::Signal::Link,
+            up: true
+        }
+    );
+    assert!(
+        signals[1].signal == auren_store::Signal::Contact
+            && signals[1].up
+            && (1.0..=first_hr).contains(&signals[1].t_ms),
+        "{signals:?}, first heart rate at {first_hr}"
+    );
+
     let stored = auren_engine::query::alerts_between(&store, STARTED_AT, STARTED_AT + 3_600_000)
         .await
         .unwrap();

@@ -8,6 +8,7 @@ mod memory_sync;
 mod message_refs;
 mod readings;
 mod sessions;
+mod signals;
 mod splitmix64;
 mod usage;
 mod writer;
