@@ -2,7 +2,7 @@
 //!
 //! Identity: a session is named by its `session_key`, `"<device id>:<local session id>"` as the recording
 //! device wrote it, so every device and the server agree without asking each other. Sessions, beats, gaps,
-//! HR samples, metrics and alerts are immutable under their natural keys (a retried row changes nothing;
+//! HR samples, signal (contact and link) changes, metrics and alerts are immutable under their natural keys (a retried row changes nothing;
 //! `ended_at` only goes from unknown to known). Tags, session notes, morning readings, memories and settings
 //! are editable: their fields are [`Lww`] values merged per field, and deletes are [`TombstoneChange`]s.
 //!
@@ -23,6 +23,9 @@ pub enum Change {
     Beats(BeatsChunk),
     Gaps(GapsChange),
     HrSamples(HrSamplesChange),
+    /// Added within protocol version 1: an older peer reads it as [`Change::Unknown`] (a server refuses
+    /// the row alone, a client skips it).
+    Signals(SignalsChange),
     Metrics(MetricsChange),
     Alert(AlertChange),
     Tag(TagChange),
@@ -44,6 +47,7 @@ impl Change {
             Self::Beats(_) => "beats",
             Self::Gaps(_) => "gaps",
             Self::HrSamples(_) => "hr_samples",
+            Self::Signals(_) => "signals",
             Self::Metrics(_) => "metrics",
             Self::Alert(_) => "alert",
             Self::Tag(_) => "tag",
@@ -63,6 +67,7 @@ impl Change {
             Self::Beats(c) => Some(&c.session_key),
             Self::Gaps(c) => Some(&c.session_key),
             Self::HrSamples(c) => Some(&c.session_key),
+            Self::Signals(c) => Some(&c.session_key),
             Self::Metrics(c) => Some(&c.session_key),
             Self::Alert(c) => Some(&c.session_key),
             Self::Tag(c) => Some(&c.session_key),
@@ -348,6 +353,35 @@ pub struct HrSamplesChange {
 pub struct HrSample {
     pub t_ms: f64,
     pub bpm: f64,
+}
+
+/// The strap's contact and link changes in a session, as the recording device's detector was told them
+/// (the inputs of the contact rule), in that order: by time, and changes of one moment as they came.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignalsChange {
+    pub session_key: String,
+    pub changes: Vec<SignalChange>,
+}
+
+/// At session time `t_ms`, `signal` went up (contact detected, link connected) or down.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignalChange {
+    pub t_ms: f64,
+    pub signal: Signal,
+    pub up: bool,
+}
+
+/// Which of the strap's states changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signal {
+    /// Skin contact.
+    Contact,
+    /// The Bluetooth link.
+    Link,
+    /// A signal this build does not know (sent by a newer peer): ignored.
+    #[serde(other)]
+    Unknown,
 }
 
 /// Windowed metric values as the recording device computed them live.

@@ -5,7 +5,8 @@
 //! - [`hlc`] — the hybrid logical clock that orders edits of the editable records, the device as tie-break.
 //! - [`lww`] — per-field last-writer-wins values and their merge (commutative, associative, idempotent).
 //! - [`change`] — one typed change of a device's outbox: sessions, beat chunks (raw 1/1024 s RR), gaps,
-//!   alerts, tags, notes, morning readings, memories, settings, tombstones.
+//!   heart-rate samples, contact and link changes, alerts, tags, notes, morning readings, memories, settings,
+//!   tombstones.
 //! - [`sync`] — push and pull requests and responses.
 //! - [`auth`] — accounts, tokens, the device-code flow, devices and coach grants.
 //! - [`error`] — the `{code, message}` body of every failed request and the codes it uses.
@@ -24,8 +25,8 @@ pub mod sync;
 
 pub use change::{
     AlertChange, ArtifactMark, BeatsChunk, Change, Collection, GapsChange, HrSamplesChange, MemoryChange,
-    MetricsChange, MorningChange, NoteChange, RrOverride, SessionChange, SettingChange, TagChange, TimeBreak,
-    TombstoneChange,
+    MetricsChange, MorningChange, NoteChange, RrOverride, SessionChange, SettingChange, SignalsChange,
+    TagChange, TimeBreak, TombstoneChange,
 };
 pub use error::ErrorBody;
 pub use hlc::{DeviceId, Hlc};

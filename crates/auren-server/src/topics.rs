@@ -7,7 +7,7 @@
 //! so the relay's rate is counted in messages, and a minute chunk per message held it at ~2,300 chunks/s.
 //!
 //! A message written by this server also carries the session's [`LiveInputs`] pushed with it (the strap's
-//! heart-rate samples, the gaps, the session's end): what the desktop's detector was fed beside the beats,
+//! heart-rate samples, the gaps, its contact and link changes, the session's end): what the desktop's detector was fed beside the beats,
 //! so the consumer can feed the rules the same way for a live session (`kafka/feed.rs`). The field is
 //! optional: a message without it (written before it existed) is read as before.
 //!
@@ -58,13 +58,17 @@ pub struct BeatsChunk {
 
 /// The inputs of a session's detector other than its beats, as one push brought them: each heart-rate
 /// sample marks the arrival of a strap notification (session ms) with the strap's own heart rate, a gap
-/// is where the source reported no beats, and the end is the session time it ended at.
+/// is where the source reported no beats, a signal change is the strap's contact or link going up or down
+/// (as the device's detector was told, in that order), and the end is the session time it ended at.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LiveInputs {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hr: Vec<auren_protocol::change::HrSample>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gaps: Vec<auren_protocol::change::Gap>,
+    /// Absent from messages of servers (and pushes of devices) before contact and link changes were kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signals: Vec<auren_protocol::change::SignalChange>,
     /// Session time of the end (`ended_at - started_at`), once the device ended the session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_ms: Option<i64>,
@@ -75,6 +79,7 @@ impl LiveInputs {
     pub fn append(&mut self, other: LiveInputs) {
         self.hr.extend(other.hr);
         self.gaps.extend(other.gaps);
+        self.signals.extend(other.signals);
         self.end_ms = other.end_ms.or(self.end_ms);
     }
 }
@@ -261,6 +266,11 @@ mod tests {
                 from_ms: 5_000.0,
                 to_ms: 9_000.0,
             }],
+            signals: vec![auren_protocol::change::SignalChange {
+                t_ms: 5_000.0,
+                signal: auren_protocol::change::Signal::Contact,
+                up: false,
+            }],
             end_ms: Some(600_000),
         };
         let with_live = BeatsBatch {
@@ -280,13 +290,16 @@ mod tests {
             live: Some(live.clone()),
             ..single(0.0, 1_000)
         };
-        // What a server before live inputs wrote (no `live` field at all).
+        // What a server before live inputs wrote (no `live` field at all; a server before contact and link
+        // changes wrote `live` without `signals`, read below as an empty list).
         let old_batch = serde_json::json!({
             "v": 2, "user_id": user_id, "device_id": device_id, "session_key": "d:1",
             "session_started_at_ms": 1_000,
             "chunks": [{"wall_ms": 1_000, "chunk": {"session_key": "d:1", "start_ms": 0.0, "rr_raw": [820, 830]}}],
         });
-        let cases: [(Vec<u8>, Option<Vec<BeatsChunk>>); 7] = [
+        let mut unsignalled = old_batch.clone();
+        unsignalled["live"] = serde_json::json!({"hr": [{"t_ms": 2_000.0, "bpm": 73.0}], "end_ms": 600_000});
+        let cases: [(Vec<u8>, Option<Vec<BeatsChunk>>); 8] = [
             (
                 serde_json::to_vec(&single(0.0, 1_000)).unwrap(),
                 Some(vec![single(0.0, 1_000)]),
@@ -298,6 +311,17 @@ mod tests {
             (
                 serde_json::to_vec(&old_batch).unwrap(),
                 Some(vec![single(0.0, 1_000)]),
+            ),
+            (
+                serde_json::to_vec(&unsignalled).unwrap(),
+                Some(vec![BeatsChunk {
+                    live: Some(LiveInputs {
+                        gaps: Vec::new(),
+                        signals: Vec::new(),
+                        ..live.clone()
+                    }),
+                    ..single(0.0, 1_000)
+                }]),
             ),
             (
                 serde_json::to_vec(&with_live).unwrap(),

@@ -5,11 +5,12 @@
 //! warning: one bad row must not stop the device from converging on the rest.
 
 use crate::outgoing::{hlc_of, stamp_of};
+use auren_protocol::change::Signal;
 use auren_protocol::{Change, Lww, PulledChange, TieBreak};
 use auren_store::memory::{MEMORY_COLLECTION, MemoryField};
 use auren_store::{
     AlertRow, BeatRow, GapRow, PulledSession, SETTING_COLLECTION, SETTING_FIELD, SessionId, SessionKind,
-    Store, StoreError, SyncTx,
+    SignalRow, Store, StoreError, SyncTx,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -125,6 +126,32 @@ async fn apply(tx: &mut SyncTx, scope: Scope<'_>, change: &Change) -> Result<App
                 .map(|s| (s.t_ms, s.bpm))
                 .collect();
             tx.insert_hr(id, &samples).await?;
+            Ok(Ok(()))
+        }
+        Change::Signals(c) => {
+            let id = match session_of(tx, &c.session_key).await? {
+                Ok(id) => id,
+                Err(why) => return Ok(Err(why)),
+            };
+            let changes: Vec<SignalRow> = c
+                .changes
+                .iter()
+                .filter(|c| c.t_ms.is_finite())
+                .filter_map(|c| {
+                    let signal = match c.signal {
+                        Signal::Contact => auren_store::Signal::Contact,
+                        Signal::Link => auren_store::Signal::Link,
+                        // A newer peer's signal this build cannot keep.
+                        Signal::Unknown => return None,
+                    };
+                    Some(SignalRow {
+                        t_ms: c.t_ms,
+                        signal,
+                        up: c.up,
+                    })
+                })
+                .collect();
+            tx.insert_signals(id, &changes).await?;
             Ok(Ok(()))
         }
         Change::Metrics(m) => {

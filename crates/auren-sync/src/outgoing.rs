@@ -2,11 +2,13 @@
 //! read from the store at push time; data deleted since then sends nothing (`Ok(None)`), and a row that cannot
 //! be turned into a change at all is an [`Unbuildable`] to park.
 
-use auren_protocol::change::{Beat, Gap, HrSample, MetricValue, MorningValue, StrapInfo};
+use auren_protocol::change::{
+    Beat, Gap, HrSample, MetricValue, MorningValue, Signal, SignalChange, StrapInfo,
+};
 use auren_protocol::{
     AlertChange, BeatsChunk, Change, Collection, DeviceId, GapsChange, Hlc, HrSamplesChange, Lww,
-    MemoryChange, MetricsChange, MorningChange, NoteChange, SessionChange, SettingChange, TagChange,
-    TombstoneChange,
+    MemoryChange, MetricsChange, MorningChange, NoteChange, SessionChange, SettingChange, SignalsChange,
+    TagChange, TombstoneChange,
 };
 use auren_store::{OutboxKind, OutboxRow, SessionId, Stamp, Store, StoreError};
 
@@ -49,12 +51,14 @@ pub async fn build(
             Some(id) => session_change(store, id).await.map(Ok),
             None => missing("session"),
         },
-        OutboxKind::Beats | OutboxKind::Gaps | OutboxKind::HrSamples | OutboxKind::Metrics => {
-            match (session, range) {
-                (Some(id), Some(range)) => series_change(store, row.kind, id, range).await,
-                _ => missing("session and range"),
-            }
-        }
+        OutboxKind::Beats
+        | OutboxKind::Gaps
+        | OutboxKind::HrSamples
+        | OutboxKind::Signals
+        | OutboxKind::Metrics => match (session, range) {
+            (Some(id), Some(range)) => series_change(store, row.kind, id, range).await,
+            _ => missing("session and range"),
+        },
         OutboxKind::Alert => match row.entity_id {
             Some(id) => alert_change(store, id).await.map(Ok),
             None => missing("alert id"),
@@ -163,6 +167,22 @@ async fn series_change(
                 .await?
                 .into_iter()
                 .map(|(t_ms, bpm)| HrSample { t_ms, bpm })
+                .collect(),
+        }),
+        OutboxKind::Signals => Change::Signals(SignalsChange {
+            session_key,
+            changes: store
+                .signals_between(id, from, to)
+                .await?
+                .into_iter()
+                .map(|c| SignalChange {
+                    t_ms: c.t_ms,
+                    signal: match c.signal {
+                        auren_store::Signal::Contact => Signal::Contact,
+                        auren_store::Signal::Link => Signal::Link,
+                    },
+                    up: c.up,
+                })
                 .collect(),
         }),
         _ => Change::Metrics(MetricsChange {

@@ -2,7 +2,7 @@
 //! reading of what a newer peer sends, and secrets kept out of `Debug`.
 
 use auren_protocol::auth::{Login, SignedIn, TokenPair};
-use auren_protocol::change::{Gap, HrSample, MetricValue, MorningValue, StrapInfo};
+use auren_protocol::change::{Gap, HrSample, MetricValue, MorningValue, Signal, SignalChange, StrapInfo};
 use auren_protocol::*;
 use std::collections::BTreeMap;
 
@@ -80,7 +80,7 @@ fn every_change() -> Vec<Change> {
             name: Lww::new("coffee".into(), stamp(10)),
         }),
         Change::Note(NoteChange {
-            session_key: key,
+            session_key: key.clone(),
             text: Lww::new(Some("slept badly".into()), stamp(11)),
         }),
         Change::Morning(MorningChange {
@@ -109,6 +109,22 @@ fn every_change() -> Vec<Change> {
             collection: Collection::Tag,
             key: "d1:3".into(),
             hlc: stamp(15),
+        }),
+        // Added within version 1 (last, so the rows before it keep their outbox ids).
+        Change::Signals(SignalsChange {
+            session_key: key,
+            changes: vec![
+                SignalChange {
+                    t_ms: 0.0,
+                    signal: Signal::Link,
+                    up: true,
+                },
+                SignalChange {
+                    t_ms: 64_000.0,
+                    signal: Signal::Contact,
+                    up: false,
+                },
+            ],
         }),
     ]
 }
@@ -166,6 +182,53 @@ fn what_a_newer_peer_sends_is_read_leniently() {
     assert_eq!(tomb.collection, Collection::Unknown);
     let pull: PullRequest = serde_json::from_str(r#"{"protocol_version": 1, "cursor": 5}"#).unwrap();
     assert_eq!((pull.athlete, pull.wait_ms, pull.limit), (None, None, None));
+}
+
+/// Contact and link changes came within protocol version 1, so both sides of a version-1 peer meet them: a
+/// peer built before them reads the new change as `Unknown` (a server refuses that row alone, a client skips
+/// it), and this build reads a newer peer's unknown signal as `Signal::Unknown`. The old peer is modelled by
+/// the same tagging with the variants it had.
+#[test]
+fn contact_and_link_changes_meet_older_and_newer_peers() {
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    enum BeforeSignals {
+        Gaps(GapsChange),
+        HrSamples(HrSamplesChange),
+        #[serde(other)]
+        Unknown,
+    }
+    let changes = every_change();
+    let signals = changes.iter().find(|c| matches!(c, Change::Signals(_))).unwrap();
+    let json = serde_json::to_value(signals).unwrap();
+    assert_eq!(json["type"], "signals");
+    assert_eq!(
+        serde_json::from_value::<BeforeSignals>(json).unwrap(),
+        BeforeSignals::Unknown
+    );
+    let hr = changes
+        .iter()
+        .find(|c| matches!(c, Change::HrSamples(_)))
+        .unwrap();
+    assert!(matches!(
+        serde_json::from_value::<BeforeSignals>(serde_json::to_value(hr).unwrap()).unwrap(),
+        BeforeSignals::HrSamples(_)
+    ));
+
+    let newer: Change = serde_json::from_str(
+        r#"{"type": "signals", "session_key": "d1:7", "changes": [
+            {"t_ms": 5.0, "signal": "battery", "up": false, "level": 3},
+            {"t_ms": 6.0, "signal": "contact", "up": true}]}"#,
+    )
+    .unwrap();
+    let Change::Signals(newer) = newer else {
+        panic!("{newer:?}")
+    };
+    assert_eq!(
+        newer.changes.iter().map(|c| c.signal).collect::<Vec<_>>(),
+        [Signal::Unknown, Signal::Contact]
+    );
+    assert_eq!(newer.changes[1].t_ms, 6.0);
 }
 
 #[test]

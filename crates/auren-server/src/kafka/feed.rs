@@ -7,19 +7,25 @@
 //! `RuleFeed` itself — beat clock, labeller, windows, DFA α1, ticks, the rules — is the very code the
 //! engine runs, not a copy. What lives here is how the server learns the source's events:
 //!
-//! - [`SourceModel::Live`], when the messages carry [`LiveInputs`] (written by a server that carries them):
-//!   the heart-rate samples the device stored are the notifications that had contact and a heart rate, at
-//!   their arrival times, with the strap's value; each beat belongs to the first notification at or after
-//!   its stored time (the beat clock never places a beat after its notification, and for a strap whose RR
-//!   sums keep its clock — the simulator, a file replay — never at or before the previous one); gaps and
-//!   the session's end are the device's own.
-//! - [`SourceModel::Replay`], for beats alone (older messages, [`feed_beats`]): the samples an RR replay
-//!   sends, one per second from the first interval, with the heart rate of the last four intervals.
+//! - [`SourceModel::Live`], when the messages carry [`LiveInputs`] (written by a server that carries them)
+//!   with heart-rate samples: the samples the device stored are the notifications that had contact and a
+//!   heart rate, at their arrival times, with the strap's value; each beat belongs to the first
+//!   notification at or after its stored time (the beat clock never places a beat after its notification,
+//!   and for a strap whose RR sums keep its clock — the simulator, a file replay — never at or before the
+//!   previous one); gaps, contact and link changes and the session's end are the device's own. One moment's
+//!   inputs go in the order the strap's emitter sent them: gaps, then contact and link changes, then the
+//!   notification — but the gap that ends where contact comes back follows that change.
+//! - [`SourceModel::Replay`], for beats alone (older messages, [`feed_beats`], and a session whose device
+//!   pushed no heart-rate samples by the time it finishes): the samples an RR replay sends, one per second
+//!   from the first interval, with the heart rate of the last four intervals.
 //!
-//! What neither has: contact and link changes in the middle of a session (the device stores no record of
-//! them, so `contact_lost` can only be the device's), notifications with beats but no heart rate (their
-//! beats go with the next notification that has one), a silent strap's idle ticks and tags (README,
-//! "Server-side alerts").
+//! Contact and link: a device that records their changes sends them (`LiveInputs::signals`), and they are
+//! fed at their times ([`Signals::Recorded`]); for one that records none (a device before they were kept,
+//! the replay model) they are assumed as the strap's emitter reports them at the start: the link up at time
+//! 0 and contact with the first notification ([`Signals::Assumed`]).
+//!
+//! What neither has: notifications with beats but no heart rate (their beats go with the next notification
+//! that has one), a silent strap's idle ticks and tags (README, "Server-side alerts").
 //!
 //! The server must not link `auren-engine` (it depends on btleplug through `auren-strap`); the integration
 //! tests in `tests/it/kafka.rs` check both models against the engine's own runs.
@@ -30,7 +36,7 @@ use auren_cep::feed::{FeedSink, RuleFeed};
 use auren_cep::labeller::LabelledBeat;
 use auren_cep::{Alert, Baselines, EventKind, RuleSet, SessionKind};
 use auren_hrv::rolling::WindowError;
-use auren_protocol::change::{ChunkError, Gap, HrSample};
+use auren_protocol::change::{ChunkError, Gap, HrSample, Signal, SignalChange};
 
 use crate::topics::{BeatsChunk, LiveInputs};
 
@@ -80,11 +86,37 @@ pub enum ChunkFed {
 pub struct SessionFeed {
     feed: RuleFeed,
     started: bool,
-    contact_sent: bool,
-    /// Chosen by the first beats pushed.
+    /// Where contact and link events come from: decided when the first input is fed.
+    signals: Signals,
+    /// Chosen by the first beats pushed (a live model without heart-rate samples becomes a replay at the end).
     model: Option<SourceModel>,
     /// Session time of the last beat taken from a chunk (a chunk starting at or before it is a repeat).
     last_chunk_beat_ms: f64,
+}
+
+/// Where the feed's contact and link events come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Signals {
+    /// Nothing was fed yet.
+    Undecided,
+    /// The device's record of them (its signal changes), fed at their times.
+    Recorded,
+    /// Assumed for a device that records none: the link up at the start, contact reported with the first
+    /// notification (until `contact_sent`).
+    Assumed { contact_sent: bool },
+}
+
+impl Signals {
+    /// Whether the assumed contact report is due now (the first notification); it is then marked sent.
+    fn first_contact(&mut self) -> bool {
+        match self {
+            Self::Assumed { contact_sent } if !*contact_sent => {
+                *contact_sent = true;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// How the source's notifications are rebuilt.
@@ -116,16 +148,24 @@ struct LiveModel {
     beats: VecDeque<(f64, f64)>,
     samples: VecDeque<HrSample>,
     gaps: VecDeque<Gap>,
+    signals: VecDeque<SignalChange>,
     last_beat_ms: Option<f64>,
     last_sample_ms: Option<f64>,
-    last_gap_ms: Option<f64>,
+    /// The last gap taken, (end, start): gaps are taken in that order.
+    last_gap: Option<(f64, f64)>,
+    /// The time of the last signal change taken and the signals changed then.
+    last_signals: Option<(f64, Vec<Signal>)>,
+    /// Contact as the changes handed out so far left it.
+    contact_up: Option<bool>,
     end_ms: Option<i64>,
 }
 
 /// The next thing the live model feeds.
 enum LiveStep {
     Gap(Gap),
-    Sample(HrSample),
+    Signal(SignalChange),
+    /// A notification: its heart-rate sample and the intervals of the beats it brought.
+    Notification(HrSample, Vec<f64>),
 }
 
 impl SessionFeed {
@@ -133,7 +173,7 @@ impl SessionFeed {
         Ok(Self {
             feed: RuleFeed::new(rules, baselines, kind)?,
             started: false,
-            contact_sent: false,
+            signals: Signals::Undecided,
             model: None,
             last_chunk_beat_ms: f64::NEG_INFINITY,
         })
@@ -142,6 +182,7 @@ impl SessionFeed {
     /// The next interval of the session (ms) as an RR replay would send it; alerts it causes go to `out`.
     pub fn push_rr(&mut self, rr_ms: f64, out: &mut Vec<Alert>) {
         self.start(out);
+        self.decide_signals(false, out);
         let model = self
             .model
             .get_or_insert_with(|| SourceModel::Replay(ReplayModel::new()));
@@ -150,7 +191,7 @@ impl SessionFeed {
         };
         replay.series_ms += rr_ms;
         while replay.series_ms > replay.sample_at_ms as f64 {
-            flush_replay_sample(&mut self.feed, replay, &mut self.contact_sent, out);
+            flush_replay_sample(&mut self.feed, replay, &mut self.signals, out);
         }
         replay.sample_rr.push(rr_ms);
     }
@@ -197,14 +238,26 @@ impl SessionFeed {
             return;
         }
         self.start(out);
+        if let Some(SourceModel::Live(live)) = &mut self.model
+            && live.last_sample_ms.is_none()
+        {
+            // No heart-rate sample came (a device that stored none: nothing was fed, since the live model
+            // waits for them): the beats are what an RR replay of them sends.
+            let beats = std::mem::take(&mut live.beats);
+            self.model = Some(SourceModel::Replay(ReplayModel::new()));
+            for (_, rr) in beats {
+                self.push_rr(rr, out);
+            }
+        }
         if matches!(self.model, Some(SourceModel::Live(_))) {
             self.finish_live(out);
         } else {
+            self.decide_signals(false, out);
             let model = self
                 .model
                 .get_or_insert_with(|| SourceModel::Replay(ReplayModel::new()));
             if let SourceModel::Replay(replay) = model {
-                flush_replay_sample(&mut self.feed, replay, &mut self.contact_sent, out);
+                flush_replay_sample(&mut self.feed, replay, &mut self.signals, out);
             }
         }
         self.feed.end(&mut AlertList(out));
@@ -215,19 +268,32 @@ impl SessionFeed {
         self.feed.now_ms()
     }
 
-    /// The source's first events: the session start, then the link up at time 0.
+    /// The session start.
     fn start(&mut self, out: &mut Vec<Alert>) {
         if self.started {
             return;
         }
         self.started = true;
-        let out = &mut AlertList(out);
-        self.feed.start(out);
-        self.feed.event(EventKind::Link { connected: true }, out);
+        self.feed.start(&mut AlertList(out));
     }
 
-    /// Feeds the live model's gaps and notifications up to `horizon` (session ms), in the order the source
-    /// sent them: a gap before the notification at its end.
+    /// Before the first input is fed: the device's recorded contact and link changes when it sent any,
+    /// otherwise the assumed ones, whose first is the link up at time 0 (nothing was fed, so it is time 0).
+    fn decide_signals(&mut self, recorded: bool, out: &mut Vec<Alert>) {
+        if self.signals != Signals::Undecided {
+            return;
+        }
+        if recorded {
+            self.signals = Signals::Recorded;
+        } else {
+            self.signals = Signals::Assumed { contact_sent: false };
+            self.feed
+                .event(EventKind::Link { connected: true }, &mut AlertList(out));
+        }
+    }
+
+    /// Feeds the live model's gaps, contact and link changes and notifications up to `horizon` (session
+    /// ms), in the order the source sent them.
     fn feed_live(&mut self, horizon: f64, out: &mut Vec<Alert>) {
         self.start(out);
         loop {
@@ -237,19 +303,33 @@ impl SessionFeed {
             let Some(step) = live.next_step(horizon) else {
                 return;
             };
+            let recorded = live.last_signals.is_some();
+            self.decide_signals(recorded, out);
             match step {
                 LiveStep::Gap(gap) => {
                     let out = &mut AlertList(out);
                     self.feed.advance(gap.to_ms as i64, out);
                     self.feed.gap(out);
                 }
-                LiveStep::Sample(sample) => {
-                    let rr = live.take_until(sample.t_ms);
+                LiveStep::Signal(change) => self.signal(change, out),
+                LiveStep::Notification(sample, rr) => {
                     let bpm = Some(sample.bpm).filter(|bpm| *bpm > 0.0);
                     self.notification(sample.t_ms, bpm, &rr, out);
                 }
             }
         }
+    }
+
+    /// The strap's contact or link changed, as the device's detector was told.
+    fn signal(&mut self, change: SignalChange, out: &mut Vec<Alert>) {
+        let event = match change.signal {
+            Signal::Contact => EventKind::Contact { detected: change.up },
+            Signal::Link => EventKind::Link { connected: change.up },
+            Signal::Unknown => return,
+        };
+        let out = &mut AlertList(out);
+        self.feed.advance(change.t_ms as i64, out);
+        self.feed.event(event, out);
     }
 
     /// Everything the live model holds, then the end: beats no notification claimed (a strap that sent
@@ -277,12 +357,12 @@ impl SessionFeed {
     /// One strap notification that arrived at `at_ms`: the first one's contact report, the heart rate (when
     /// it had one) and its intervals.
     fn notification(&mut self, at_ms: f64, bpm: Option<f64>, rr: &[f64], out: &mut Vec<Alert>) {
+        self.decide_signals(false, out);
         let out = &mut AlertList(out);
         let at = at_ms as i64;
         self.feed.advance(at, out);
-        if !self.contact_sent {
+        if self.signals.first_contact() {
             // The emitter reports the first notification's contact as a change, before the sample.
-            self.contact_sent = true;
             self.feed.event(EventKind::Contact { detected: true }, out);
         }
         if let Some(bpm) = bpm {
@@ -307,7 +387,7 @@ impl ReplayModel {
 fn flush_replay_sample(
     feed: &mut RuleFeed,
     replay: &mut ReplayModel,
-    contact_sent: &mut bool,
+    signals: &mut Signals,
     out: &mut Vec<Alert>,
 ) {
     let out = &mut AlertList(out);
@@ -315,9 +395,8 @@ fn flush_replay_sample(
     let rr = std::mem::take(&mut replay.sample_rr);
     replay.sample_at_ms += SAMPLE_MS;
     let at = i64::try_from(at_ms).unwrap_or(i64::MAX);
-    if !*contact_sent {
+    if signals.first_contact() {
         // The emitter reports the first sample's contact as a change, before the sample.
-        *contact_sent = true;
         feed.advance(at, out);
         feed.event(EventKind::Contact { detected: true }, out);
     }
@@ -345,15 +424,46 @@ impl LiveModel {
                 self.samples.push_back(*sample);
             }
         }
-        for gap in &inputs.gaps {
-            if gap.to_ms.is_finite() && self.last_gap_ms.is_none_or(|last| gap.to_ms > last) {
-                self.last_gap_ms = Some(gap.to_ms);
-                self.gaps.push_back(*gap);
+        // By end, then start: a device stores gaps by start, and two can end at one moment (contact back on
+        // a new link) or one can lie within another (a link lost while contact was lost).
+        let mut gaps: Vec<Gap> = inputs
+            .gaps
+            .iter()
+            .filter(|g| g.from_ms.is_finite() && g.to_ms.is_finite())
+            .copied()
+            .collect();
+        gaps.sort_by(|a, b| a.to_ms.total_cmp(&b.to_ms).then(a.from_ms.total_cmp(&b.from_ms)));
+        for gap in gaps {
+            if self.last_gap.is_none_or(|last| (gap.to_ms, gap.from_ms) > last) {
+                self.last_gap = Some((gap.to_ms, gap.from_ms));
+                self.gaps.push_back(gap);
             }
+        }
+        for change in &inputs.signals {
+            self.take_signal(*change);
         }
         if inputs.end_ms.is_some() {
             self.end_ms = inputs.end_ms;
         }
+    }
+
+    /// Takes one contact or link change unless it is at or before the last one taken (one of another
+    /// signal at the same moment is new).
+    fn take_signal(&mut self, change: SignalChange) {
+        if !change.t_ms.is_finite() {
+            return;
+        }
+        match &mut self.last_signals {
+            Some((at, seen)) if change.t_ms == *at => {
+                if seen.contains(&change.signal) {
+                    return;
+                }
+                seen.push(change.signal);
+            }
+            Some((at, _)) if change.t_ms < *at => return,
+            _ => self.last_signals = Some((change.t_ms, vec![change.signal])),
+        }
+        self.signals.push_back(change);
     }
 
     fn take_beats(&mut self, beats: impl Iterator<Item = (f64, f64)>) {
@@ -373,17 +483,52 @@ impl LiveModel {
         }
     }
 
-    /// The next gap or notification at or before `horizon`, a gap first when both are at one moment.
+    /// The next gap, contact or link change or notification at or before `horizon`. One moment's go in the
+    /// order the strap's emitter sends them: gaps (a link lost, a notification missing), the changes, the
+    /// gap of contact coming back, the notification.
     fn next_step(&mut self, horizon: f64) -> Option<LiveStep> {
         let gap_at = self.gaps.front().map(|g| g.to_ms);
+        let signal_at = self.signals.front().map(|c| c.t_ms);
         let sample_at = self.samples.front().map(|s| s.t_ms);
-        match (gap_at, sample_at) {
-            (Some(g), s) if g <= horizon && s.is_none_or(|s| g <= s) => {
-                self.gaps.pop_front().map(LiveStep::Gap)
-            }
-            (_, Some(s)) if s <= horizon => self.samples.pop_front().map(LiveStep::Sample),
-            _ => None,
+        let at = [gap_at, signal_at, sample_at]
+            .into_iter()
+            .flatten()
+            .fold(f64::INFINITY, f64::min);
+        if at > horizon || at == f64::INFINITY {
+            return None;
         }
+        let gap_now = gap_at == Some(at);
+        let signal_now = signal_at == Some(at);
+        if gap_now && !(signal_now && self.contact_back_at(at)) {
+            return self.gaps.pop_front().map(LiveStep::Gap);
+        }
+        if signal_now {
+            let change = self.signals.pop_front()?;
+            if change.signal == Signal::Contact {
+                self.contact_up = Some(change.up);
+            }
+            return Some(LiveStep::Signal(change));
+        }
+        if gap_now {
+            return self.gaps.pop_front().map(LiveStep::Gap);
+        }
+        let sample = self.samples.pop_front()?;
+        let rr = self.take_until(sample.t_ms);
+        Some(LiveStep::Notification(sample, rr))
+    }
+
+    /// Whether the gap left ending at `at` is the one the emitter sends after contact comes back at `at`:
+    /// contact was lost and a change at `at` brings it back, and no other gap ends there (one that does —
+    /// the link lost meanwhile — went before the change).
+    fn contact_back_at(&self, at: f64) -> bool {
+        let gaps_here = self.gaps.iter().take_while(|g| g.to_ms == at).count();
+        gaps_here == 1
+            && self.contact_up == Some(false)
+            && self
+                .signals
+                .iter()
+                .take_while(|c| c.t_ms == at)
+                .any(|c| c.signal == Signal::Contact && c.up)
     }
 
     /// The intervals of the beats up to `at_ms`, taken out.

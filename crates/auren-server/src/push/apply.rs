@@ -60,7 +60,8 @@ pub struct PushContext {
     /// Session key → started_at of every session this push may refer to.
     pub session_starts: HashMap<String, i64>,
     pub chunks: Vec<PendingChunk>,
-    /// Heart-rate samples, gaps and session ends for the beats messages (the server's detector feed).
+    /// Heart-rate samples, gaps, contact and link changes and session ends for the beats messages (the
+    /// server's detector feed).
     pub live: Vec<PendingLive>,
     pub outbox: Vec<(&'static str, Vec<u8>)>,
     pub rejected: Vec<(RowRejection, serde_json::Value)>,
@@ -126,7 +127,9 @@ pub async fn apply_row(
             }
             insert_alert(conn, ctx, a).await.map(|()| None)
         }
-        Change::Gaps(_) | Change::HrSamples(_) | Change::Metrics(_) => insert_batch(conn, ctx, change).await,
+        Change::Gaps(_) | Change::HrSamples(_) | Change::Signals(_) | Change::Metrics(_) => {
+            insert_batch(conn, ctx, change).await
+        }
         Change::Tombstone(t) => apply_tombstone(conn, ctx, t).await.map(|()| None),
         Change::Tag(_) | Change::Note(_) | Change::Morning(_) | Change::Memory(_) | Change::Setting(_) => {
             apply_record(conn, ctx, change).await.map(|()| None)
@@ -256,6 +259,7 @@ async fn insert_batch(
     let (kind, session_key, first_ms) = match change {
         Change::Gaps(g) => ("gaps", &g.session_key, g.gaps.first().map(|g| g.from_ms)),
         Change::HrSamples(h) => ("hr_samples", &h.session_key, h.samples.first().map(|s| s.t_ms)),
+        Change::Signals(c) => ("signals", &c.session_key, c.changes.first().map(|c| c.t_ms)),
         Change::Metrics(m) => ("metrics", &m.session_key, m.values.first().map(|v| v.t_ms)),
         _ => return Ok(Some((row::UNSUPPORTED, "not a batch".to_owned()))),
     };
@@ -291,6 +295,10 @@ async fn insert_batch(
         }),
         Change::HrSamples(h) if stored.rows_affected() > 0 => Some(LiveInputs {
             hr: h.samples.clone(),
+            ..LiveInputs::default()
+        }),
+        Change::Signals(c) if stored.rows_affected() > 0 => Some(LiveInputs {
+            signals: c.changes.clone(),
             ..LiveInputs::default()
         }),
         _ => None,

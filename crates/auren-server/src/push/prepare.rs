@@ -10,7 +10,7 @@ pub const EARLIEST_MS: i64 = 946_684_800_000;
 pub const LATEST_MS: i64 = 4_102_444_800_000;
 /// Most beats in one chunk (the desktop sends about a minute: ~60–200).
 pub const MAX_CHUNK_BEATS: usize = 20_000;
-/// Most entries in one gaps / HR / metrics batch.
+/// Most entries in one gaps / HR / signals / metrics batch.
 pub const MAX_BATCH_ENTRIES: usize = 50_000;
 /// Longest key or session key.
 const MAX_KEY_CHARS: usize = 200;
@@ -65,6 +65,7 @@ pub fn check(change: &Change) -> Result<(), Refusal> {
         }
         Change::Gaps(g) => batch_len(g.gaps.len()),
         Change::HrSamples(h) => batch_len(h.samples.len()),
+        Change::Signals(c) => batch_len(c.changes.len()),
         Change::Metrics(m) => batch_len(m.values.len()),
         Change::Alert(a) => {
             short_text("rule", &a.rule, 200)?;

@@ -14,6 +14,7 @@ use std::time::Duration;
 use auren_cep::{Alert, Baselines, RuleSet, SessionKind};
 use auren_engine::dto::LiveUpdateDto;
 use auren_engine::{LabelledBeat, Pipeline, Sink};
+use auren_protocol::change::{Signal, SignalChange};
 use auren_server::kafka::{
     AlertConsumer, ChunkFed, KafkaConfig, Relay, SessionFeed, ensure_topics, feed_beats,
 };
@@ -758,8 +759,7 @@ struct LiveRecording {
     alerts: BTreeSet<(String, i64, i64)>,
 }
 
-/// The rule whose input (the strap's contact changes) the desktop does not store, so its alerts stay the
-/// device's own.
+/// The rule fed by the strap's contact changes, which the desktop stores and syncs.
 const CONTACT_RULE: &str = "contact_lost";
 
 /// Ten minutes of a fatigued heart at rest from the simulated strap, about one contact loss (4–12 s) every
@@ -786,8 +786,8 @@ async fn live_recording(started_at_ms: i64) -> LiveRecording {
     let summary = live.finish().await.unwrap();
     assert_eq!((summary.written.dropped, summary.written.rejected), (0, 0));
     assert!(
-        summary.written.gaps >= 2,
-        "contact was lost: {:?}",
+        summary.written.gaps >= 2 && summary.written.signals >= 4,
+        "contact was lost and came back: {:?}",
         summary.written
     );
     let alerts: BTreeSet<(String, i64, i64)> = auren_engine::query::alerts_between(&store, 0, i64::MAX)
@@ -814,25 +814,35 @@ async fn live_recording(started_at_ms: i64) -> LiveRecording {
     }
 }
 
-/// The desktop's alerts the server can find: all but those of [`CONTACT_RULE`].
-fn findable(alerts: &BTreeSet<(String, i64, i64)>) -> BTreeSet<(String, i64, i64)> {
-    alerts.iter().filter(|a| a.0 != CONTACT_RULE).cloned().collect()
+/// How many of `alerts` are [`CONTACT_RULE`]'s.
+fn contact_alerts(alerts: &BTreeSet<(String, i64, i64)>) -> usize {
+    alerts.iter().filter(|a| a.0 == CONTACT_RULE).count()
+}
+
+/// What a server before contact and link changes were kept relayed: the same messages without them.
+fn without_signals(chunks: &[BeatsChunk]) -> Vec<BeatsChunk> {
+    chunks
+        .iter()
+        .cloned()
+        .map(|mut c| {
+            if let Some(live) = &mut c.live {
+                live.signals.clear();
+            }
+            c
+        })
+        .collect()
 }
 
 /// A message's chunk of `beats` (none: a chunk that only carries `live`).
-fn live_chunk(
-    recording: &LiveRecording,
-    beats: &[auren_protocol::change::Beat],
-    live: LiveInputs,
-) -> BeatsChunk {
+fn live_chunk(started_at_ms: i64, beats: &[auren_protocol::change::Beat], live: LiveInputs) -> BeatsChunk {
     let chunk = auren_protocol::BeatsChunk::encode("desktop:1", beats).unwrap();
     BeatsChunk {
         v: PAYLOAD_VERSION,
         user_id: Uuid::nil(),
         device_id: Uuid::nil(),
         session_key: "desktop:1".to_owned(),
-        session_started_at_ms: recording.started_at_ms,
-        wall_ms: recording.started_at_ms + chunk.start_ms.round() as i64,
+        session_started_at_ms: started_at_ms,
+        wall_ms: started_at_ms + chunk.start_ms.round() as i64,
         chunk,
         live: Some(live),
     }
@@ -843,14 +853,15 @@ fn live_chunk(
 #[derive(Clone, Copy, Debug)]
 enum Arrival {
     /// Everything in one push after the session: the session row (with its end) first, then per flush
-    /// the beats, gaps and heart-rate samples.
+    /// the beats, gaps, contact and link changes and heart-rate samples.
     AfterTheSession,
     /// The beats first, everything else after them.
     BeatsFirst,
-    /// Pushed while recording: per 10 s, the gaps and heart-rate samples of those seconds and the beats
-    /// of 20 s before (the labeller confirms beats 16 beats late).
+    /// Pushed while recording: per 10 s, the gaps, contact and link changes and heart-rate samples of
+    /// those seconds and the beats of 20 s before (the labeller confirms beats 16 beats late).
     WhileRecording,
-    /// Per 10 s, the gaps of the next 10 s arrive before the heart-rate samples and beats of these.
+    /// Per 10 s, the gaps of the next 10 s arrive before the heart-rate samples, contact and link changes
+    /// and beats of these.
     GapsAhead,
 }
 
@@ -885,6 +896,20 @@ async fn arriving(recording: &LiveRecording, arrival: Arrival) -> Vec<BeatsChunk
             to_ms: g.to_ms,
         })
         .collect();
+    let signals: Vec<SignalChange> = store
+        .signal_changes(recording.session)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| SignalChange {
+            t_ms: c.t_ms,
+            signal: match c.signal {
+                auren_store::Signal::Contact => Signal::Contact,
+                auren_store::Signal::Link => Signal::Link,
+            },
+            up: c.up,
+        })
+        .collect();
     let row = store.session(recording.session).await.unwrap().unwrap();
     let end = LiveInputs {
         end_ms: row.ended_at.map(|e| e - row.started_at),
@@ -893,12 +918,13 @@ async fn arriving(recording: &LiveRecording, arrival: Arrival) -> Vec<BeatsChunk
     let all = LiveInputs {
         hr: hr.clone(),
         gaps: gaps.clone(),
+        signals: signals.clone(),
         ..LiveInputs::default()
     };
     let minute_chunks = |beats: &[auren_protocol::change::Beat]| -> Vec<BeatsChunk> {
         beats
             .chunks(60)
-            .map(|part| live_chunk(recording, part, LiveInputs::default()))
+            .map(|part| live_chunk(recording.started_at_ms, part, LiveInputs::default()))
             .collect()
     };
     let slice = |from: f64, to: f64| LiveInputs {
@@ -910,6 +936,11 @@ async fn arriving(recording: &LiveRecording, arrival: Arrival) -> Vec<BeatsChunk
         gaps: gaps
             .iter()
             .filter(|g| from < g.to_ms && g.to_ms <= to)
+            .copied()
+            .collect(),
+        signals: signals
+            .iter()
+            .filter(|c| from < c.t_ms && c.t_ms <= to)
             .copied()
             .collect(),
         end_ms: None,
@@ -924,34 +955,35 @@ async fn arriving(recording: &LiveRecording, arrival: Arrival) -> Vec<BeatsChunk
     let last = beats
         .last()
         .map_or(0.0, |b| b.t_ms)
-        .max(hr.last().map_or(0.0, |h| h.t_ms));
+        .max(hr.last().map_or(0.0, |h| h.t_ms))
+        .max(signals.last().map_or(0.0, |c| c.t_ms));
     let step = 10_000.0;
     let mut out = Vec::new();
     match arrival {
         Arrival::AfterTheSession => {
-            out.push(live_chunk(recording, &[], end));
-            out.push(live_chunk(recording, &[], all));
+            out.push(live_chunk(recording.started_at_ms, &[], end));
+            out.push(live_chunk(recording.started_at_ms, &[], all));
             out.extend(minute_chunks(&beats));
         }
         Arrival::BeatsFirst => {
             out.extend(minute_chunks(&beats));
-            out.push(live_chunk(recording, &[], all));
-            out.push(live_chunk(recording, &[], end));
+            out.push(live_chunk(recording.started_at_ms, &[], all));
+            out.push(live_chunk(recording.started_at_ms, &[], end));
         }
         Arrival::WhileRecording => {
             let mut from = f64::NEG_INFINITY;
             let mut to = 0.0;
             while from < last {
-                out.push(live_chunk(recording, &[], slice(from, to)));
+                out.push(live_chunk(recording.started_at_ms, &[], slice(from, to)));
                 out.push(live_chunk(
-                    recording,
+                    recording.started_at_ms,
                     &beats_in(from - 2.0 * step, to - 2.0 * step),
                     LiveInputs::default(),
                 ));
                 (from, to) = (to, to + step);
             }
             out.push(live_chunk(
-                recording,
+                recording.started_at_ms,
                 &beats_in(from - 2.0 * step, f64::INFINITY),
                 end,
             ));
@@ -964,28 +996,31 @@ async fn arriving(recording: &LiveRecording, arrival: Arrival) -> Vec<BeatsChunk
                     gaps: slice(to, to + step).gaps,
                     ..LiveInputs::default()
                 };
-                out.push(live_chunk(recording, &[], ahead));
+                out.push(live_chunk(recording.started_at_ms, &[], ahead));
+                let LiveInputs { hr, signals, .. } = slice(from, to);
                 let here = LiveInputs {
-                    hr: slice(from, to).hr,
+                    hr,
+                    signals,
                     ..LiveInputs::default()
                 };
-                out.push(live_chunk(recording, &beats_in(from, to), here));
+                out.push(live_chunk(recording.started_at_ms, &beats_in(from, to), here));
                 (from, to) = (to, to + step);
             }
-            out.push(live_chunk(recording, &[], end));
+            out.push(live_chunk(recording.started_at_ms, &[], end));
         }
     }
     out.retain(|c| !c.chunk.rr_raw.is_empty() || c.live.as_ref() != Some(&LiveInputs::default()));
     out
 }
 
-/// A live session's beats with the device's heart-rate samples, gaps and end, in every order they can
-/// arrive in, give the server the desktop's alerts (all but the contact rule's). From the beats alone (the
-/// RR-replay model the server had before) they do not.
+/// A live session's beats with the device's heart-rate samples, gaps, contact and link changes and end, in
+/// every order they can arrive in, give the server exactly the desktop's alerts, `contact_lost` included.
+/// From the beats alone (the RR-replay model the server had before) they do not, nor without the contact
+/// and link changes (what the server had before they were kept: no `contact_lost`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_feed_raises_the_desktop_alerts_of_a_live_session() {
     let recording = live_recording(1_764_800_000_000).await;
-    let expected = findable(&recording.alerts);
+    let expected = recording.alerts.clone();
     let stored_rr: Vec<f64> = recording
         .store
         .beats(recording.session)
@@ -1007,7 +1042,7 @@ async fn the_server_feed_raises_the_desktop_alerts_of_a_live_session() {
     let missed = expected.difference(&replay_model).count();
     let extra = replay_model.difference(&expected).count();
     eprintln!(
-        "live session: desktop {:?}; the RR-replay model misses {missed} of {} findable alerts and adds {extra}",
+        "live session: desktop {:?}; the RR-replay model misses {missed} of its {} alerts and adds {extra}",
         per_rule(&recording.alerts),
         expected.len()
     );
@@ -1026,14 +1061,90 @@ async fn the_server_feed_raises_the_desktop_alerts_of_a_live_session() {
             recording.started_at_ms,
             &chunks,
         );
+        eprintln!(
+            "{arrival:?}: {} messages, {CONTACT_RULE} {} of the desktop's {}",
+            chunks.len(),
+            contact_alerts(&found),
+            contact_alerts(&expected)
+        );
         assert_eq!(found, expected, "{arrival:?}: {} messages", chunks.len());
+        let unsignalled = fed_alerts(
+            &recording.rules,
+            recording.baselines,
+            SessionKind::Rest,
+            recording.started_at_ms,
+            &without_signals(&chunks),
+        );
+        assert_eq!(
+            (contact_alerts(&unsignalled), unsignalled.len()),
+            (0, expected.len() - contact_alerts(&expected)),
+            "{arrival:?}: without the changes, all but {CONTACT_RULE}"
+        );
     }
+}
+
+/// A session whose device pushed beats but no heart-rate samples (a device that stored none) gets the RR
+/// replay's alerts, whatever else its messages carry: the messages of this server always carry `live` (here
+/// a gap and the end), and a live model waiting for samples that never come would feed the beats with no
+/// heart rate at all.
+#[tokio::test]
+async fn a_session_pushed_without_heart_rate_samples_gets_the_replay_alerts() {
+    let rules = rules();
+    let rr = reference("nsr_60min.rr");
+    let started_at_ms = 1_764_800_000_000;
+    let replay = wall_alerts(
+        started_at_ms,
+        &feed_beats(&rules, Baselines::new(), SessionKind::Other, &rr).unwrap(),
+    );
+    assert!(
+        per_rule(&replay).contains_key("hr_over_70"),
+        "the heart-rate rules fire: {:?}",
+        per_rule(&replay)
+    );
+    let mut t = 0.0;
+    let beats: Vec<auren_protocol::change::Beat> = rr
+        .iter()
+        .map(|&rr_ms| {
+            t += rr_ms;
+            auren_protocol::change::Beat {
+                t_ms: t,
+                rr_ms,
+                artifact: None,
+            }
+        })
+        .collect();
+    let mut chunks: Vec<BeatsChunk> = beats
+        .chunks(60)
+        .map(|part| live_chunk(started_at_ms, part, LiveInputs::default()))
+        .collect();
+    let end = LiveInputs {
+        gaps: vec![auren_protocol::change::Gap {
+            from_ms: t + 1_000.0,
+            to_ms: t + 5_000.0,
+        }],
+        end_ms: Some(t.ceil() as i64 + 10_000),
+        ..LiveInputs::default()
+    };
+    chunks.push(live_chunk(started_at_ms, &[], end));
+    let found = fed_alerts(
+        &rules,
+        Baselines::new(),
+        SessionKind::Other,
+        started_at_ms,
+        &chunks,
+    );
+    eprintln!(
+        "beats without heart-rate samples: {:?} (the replay model's: {:?})",
+        per_rule(&found),
+        per_rule(&replay)
+    );
+    assert_eq!(found, replay);
 }
 
 /// The whole path for a live session: recorded by the engine from the simulated strap (contact losses
 /// included), synced by auren-sync, stored and put in the outbox by the server's push, relayed to the broker.
-/// The relayed messages carry the heart-rate samples, gaps and end, and fed by them the server's rules find
-/// the desktop's alerts — all but `contact_lost`, whose input the desktop does not store.
+/// The relayed messages carry the heart-rate samples, gaps, contact and link changes and end, and fed by them
+/// the server's rules find exactly the desktop's alerts, `contact_lost` included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_alerts_equal_the_desktop_for_a_live_session() {
     let Some(binary) = broker_binary() else { return };
@@ -1065,6 +1176,17 @@ async fn server_alerts_equal_the_desktop_for_a_live_session() {
         stored_hr,
         "every heart-rate sample travelled once"
     );
+    let stored_signals = recording
+        .store
+        .signal_changes(recording.session)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(
+        carried.signals.len(),
+        stored_signals,
+        "every contact and link change travelled once"
+    );
     assert!(carried.gaps.len() >= 2 && carried.end_ms.is_some(), "{carried:?}");
     let found = fed_alerts(
         &recording.rules,
@@ -1073,12 +1195,13 @@ async fn server_alerts_equal_the_desktop_for_a_live_session() {
         recording.started_at_ms,
         &relayed,
     );
-    let expected = findable(&recording.alerts);
+    let expected = recording.alerts.clone();
     eprintln!(
-        "live session through the server: desktop {:?}, server {:?} ({} chunks)",
+        "live session through the server: desktop {:?}, server {:?} ({} chunks, {} contact and link changes)",
         per_rule(&recording.alerts),
         per_rule(&found),
-        relayed.len()
+        relayed.len(),
+        stored_signals
     );
     assert_eq!(found, expected, "the server's alerts are the desktop's");
 

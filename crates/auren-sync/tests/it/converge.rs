@@ -1,14 +1,14 @@
 //! Two devices converge through the real server: a session recorded on A appears on B with the same beats,
-//! gaps and alerts; a tag edited on both merges field by field; repeated rounds change nothing; a coach sees
+//! gaps, contact and link changes and alerts; a tag edited on both merges field by field; repeated rounds change nothing; a coach sees
 //! an athlete's sessions per athlete; tokens sit in a file only the user can read.
 
 use crate::support::{Device, TestServer};
 use auren_protocol::change::raw_to_ms;
-use auren_store::{NewSession, SessionKind, Store};
+use auren_store::{NewSession, SessionKind, Signal, Store};
 use auren_sync::{CoachAccess, SignIn};
 
-/// Records a 300-beat session on `store` (strap-like raw RR, one artifact, a gap, a tag, an alert); returns
-/// its id.
+/// Records a 300-beat session on `store` (strap-like raw RR, one artifact, a gap where contact was lost, the
+/// link and contact changes, a tag, an alert); returns its id.
 async fn record(store: &Store) -> auren_store::SessionId {
     let id = store
         .start_session(&NewSession {
@@ -21,13 +21,19 @@ async fn record(store: &Store) -> auren_store::SessionId {
         .await
         .unwrap();
     let writer = store.session_writer(id).await.unwrap();
+    writer.signal(0.0, Signal::Link, true);
+    writer.signal(0.0, Signal::Contact, true);
     let mut t = 0.0;
     for i in 0..300u16 {
         let rr = raw_to_ms(800 + (i * 37) % 200);
         t += rr;
         if i == 150 {
+            writer.signal(t.round(), Signal::Contact, false);
             t += 4000.0;
             writer.gap(t - 4000.0, t);
+            // Two changes of one moment keep their order.
+            writer.signal(t.round(), Signal::Link, false);
+            writer.signal(t.round(), Signal::Contact, true);
         }
         writer.beat(t, rr, (i == 42).then_some("ectopic"));
     }
@@ -69,6 +75,13 @@ async fn a_session_recorded_on_a_appears_on_b_and_tag_edits_merge() {
     );
     assert_eq!(db.beats, da.beats, "the same beats, bit for bit");
     assert_eq!(db.gaps, da.gaps);
+    let signals = a.store.signal_changes(local).await.unwrap();
+    assert_eq!(signals.len(), 5, "{signals:?}");
+    assert_eq!(
+        b.store.signal_changes(on_b[0].id).await.unwrap(),
+        signals,
+        "the same contact and link changes, in the same order"
+    );
     assert_eq!(db.artifact_counts, da.artifact_counts);
     assert_eq!(
         (
