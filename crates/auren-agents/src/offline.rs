@@ -218,6 +218,16 @@ fn session_text(c: &Value) -> String {
     if let Some(d) = num(c, "/duration_min") {
         let _ = write!(s, ", {d:.0} minutes");
     }
+    match c.pointer("/end/state").and_then(Value::as_str) {
+        Some("recording") => s.push_str(", still recording"),
+        Some("no_end_recorded") => match c.pointer("/end/last_beat_at").and_then(Value::as_str) {
+            Some(at) => {
+                let _ = write!(s, ", no end recorded: its last beat was at {at}");
+            }
+            None => s.push_str(", no end recorded and no beats"),
+        },
+        _ => {}
+    }
     s.push_str("):");
     let names = [
         ("rmssd_ms", "RMSSD"),

@@ -167,10 +167,12 @@ impl ToolName {
                  slope."
             }
             Self::ListSessions => {
-                "The most recent recorded sessions: id, start, kind, duration, beats, artifacts."
+                "The most recent recorded sessions: id, start, end (ended at a time, still recording, or no \
+                 end recorded with the last beat's time), kind, duration, beats, artifacts."
             }
             Self::GetSession => {
-                "One session: the full HRV panel of its corrected beats (time, frequency, nonlinear), its \
+                "One session: its end (ended at a time, still recording, or no end recorded with the last \
+                 beat's time), the full HRV panel of its corrected beats (time, frequency, nonlinear), its \
                  gaps and the alerts it raised."
             }
             Self::GetAlerts => {

@@ -6,8 +6,8 @@
 //! metric is one query.
 
 use auren_engine::dto::{AlertDto, SessionSummaryDto};
-use auren_engine::panels::{ComputedPanel, compute_panel, panel_method};
-use auren_store::{MorningPanelValue, SessionId};
+use auren_engine::panels::{ComputedPanel, UNENDED_SESSION_QUIET_MS, compute_panel, panel_method};
+use auren_store::{MorningPanelValue, SessionId, SessionStatus};
 
 use super::{ToolError, ToolName, Toolbox};
 
@@ -15,6 +15,8 @@ use super::{ToolError, ToolName, Toolbox};
 #[derive(Clone, Debug)]
 pub(super) struct SessionPanel {
     pub summary: SessionSummaryDto,
+    /// Where the session's recording stands by the toolbox's clock.
+    pub status: SessionStatus,
     pub n_beats: usize,
     /// `(metric key, value)` in the panel's order; `None` where a metric could not be computed.
     pub values: Vec<(String, Option<f64>)>,
@@ -41,6 +43,7 @@ pub(super) async fn session_panel(tb: &Toolbox, tool: ToolName, id: i64) -> Resu
     };
     Ok(SessionPanel {
         summary: auren_engine::query::session_summary(&view.session),
+        status: view.session.status(tb.clock().now().0, UNENDED_SESSION_QUIET_MS),
         n_beats: usize::try_from(stored.n_beats).unwrap_or_default(),
         values: stored.values,
         gap_count: usize::try_from(view.gap_count).unwrap_or_default(),
@@ -72,6 +75,7 @@ async fn compute(tb: &Toolbox, tool: ToolName, id: i64) -> Result<SessionPanel, 
     } = computed;
     Ok(SessionPanel {
         summary: auren_engine::query::session_summary(&session),
+        status: session.status(tb.clock().now().0, UNENDED_SESSION_QUIET_MS),
         n_beats,
         values,
         gap_count,

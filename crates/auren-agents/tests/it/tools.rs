@@ -329,3 +329,99 @@ async fn memories_are_remembered_recalled_and_retracted() {
         "a proposal is not a memory yet"
     );
 }
+
+/// A session of `beats` one-second beats started at `started_at`, never ended: what a recording process
+/// killed mid-session leaves, or one still being recorded — only the last beat's age tells them apart.
+async fn unended(h: &crate::fixture::History, started_at: i64, beats: u32) -> i64 {
+    let id = h
+        .store
+        .start_session(&auren_store::NewSession {
+            started_at,
+            kind: auren_store::SessionKind::Rest,
+            source: "ble:AA:BB:CC:DD:EE:FF".into(),
+            strap_address: None,
+            label: None,
+        })
+        .await
+        .unwrap();
+    let w = h.store.session_writer(id).await.unwrap();
+    for i in 1..=beats {
+        let rr = 1_000.0 + if i % 2 == 0 { 20.0 } else { -20.0 };
+        w.beat(f64::from(i) * 1_000.0, rr, None);
+    }
+    w.finish().await.unwrap();
+    id.0
+}
+
+#[tokio::test]
+async fn the_session_tools_state_how_each_session_ended() {
+    use auren_clock::Clock;
+    let h = history(Plan {
+        days: 10,
+        ..Plan::default()
+    })
+    .await;
+    let now = h.clock.now().0;
+    // Killed an hour ago after 38 minutes; another whose last beat is a second old.
+    let killed_start = now - 60 * 60_000 - 38 * 60_000;
+    let killed = unended(&h, killed_start, 38 * 60).await;
+    let recording = unended(&h, now - 61_000, 60).await;
+    let killed_end = json!({
+        "state": "no_end_recorded",
+        "last_beat_at": auren_clock::UnixMillis(killed_start + 38 * 60_000).to_string(),
+        "note": "the recording stopped without its end being recorded (the app or the device stopped \
+                 mid-session); its length runs to its last beat",
+    });
+    let recording_end = json!({
+        "state": "recording",
+        "note": "being recorded now: its length and numbers cover the beats stored so far",
+    });
+
+    let listed = h
+        .toolbox
+        .call("list_sessions", json!({"limit": 3}))
+        .await
+        .unwrap();
+    let ends: Vec<(i64, serde_json::Value)> = listed.content["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["id"].as_i64().unwrap(), s["end"].clone()))
+        .collect();
+    assert_eq!(ends[0], (recording, recording_end.clone()));
+    assert_eq!(ends[1], (killed, killed_end.clone()));
+    assert_eq!(ends[2].1["state"], "ended", "the morning: {:?}", ends[2]);
+    assert!(ends[2].1["at"].is_string(), "{:?}", ends[2]);
+    let listed_killed = &listed.content["sessions"][1];
+    assert_eq!(listed_killed["duration_min"], json!(38.0), "{listed_killed}");
+
+    for (id, end) in [(killed, &killed_end), (recording, &recording_end)] {
+        let out = h.toolbox.call("get_session", json!({"id": id})).await.unwrap();
+        assert_eq!(&out.content["end"], end, "session {id}");
+    }
+    let last = "How did my last session go?";
+    let said = auren_agents::offline::answer(&h.toolbox, last)
+        .await
+        .unwrap()
+        .text;
+    assert!(said.contains(", still recording):"), "{said}");
+    // Ten minutes after its last beat the second one is over too, with no end recorded, and the offline
+    // analyst says so with the last beat's time (a time, not a claim to ground).
+    h.clock.advance(std::time::Duration::from_secs(11 * 60));
+    let out = h
+        .toolbox
+        .call("get_session", json!({"id": recording}))
+        .await
+        .unwrap();
+    assert_eq!(out.content["end"]["state"], "no_end_recorded", "{}", out.content);
+    let a = auren_agents::offline::answer(&h.toolbox, last).await.unwrap();
+    let last_beat = auren_clock::UnixMillis(now - 1_000).to_string();
+    assert!(
+        a.text
+            .contains(&format!(", no end recorded: its last beat was at {last_beat}):")),
+        "{}",
+        a.text
+    );
+    let claims = auren_agents::grounding::ground(&a.text, &a.receipts);
+    assert!(claims.iter().all(|c| c.grounded), "{claims:?} in {}", a.text);
+}
