@@ -1,8 +1,11 @@
-//! `auren sessions [--json] [--athlete EMAIL]`: the recorded sessions (or an athlete's), most recent first.
+//! `auren sessions [--json] [--athlete EMAIL]`: the recorded sessions (or an athlete's), most recent first,
+//! each with where its recording stands: ended, still recording, or stopped with no end recorded.
 
-use auren_clock::UnixMillis;
+use auren_clock::{UnixMillis, now_unix_ms};
 use auren_engine::dto::SessionSummaryDto;
-use auren_store::Store;
+use auren_engine::panels::UNENDED_SESSION_QUIET_MS;
+use auren_store::{LastBeat, SessionRow, SessionStatus, Store};
+use serde::Serialize;
 use std::path::PathBuf;
 
 use crate::places::db_path;
@@ -24,21 +27,64 @@ pub struct Args {
     pub athlete: Option<String>,
 }
 
+/// A listed session: the engine's summary and where its recording stands (`--json` prints these).
+#[derive(Serialize)]
+struct Listed {
+    #[serde(flatten)]
+    summary: SessionSummaryDto,
+    end: End,
+}
+
+/// Where a session's recording stands when listed; the desktop's History says the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+enum End {
+    Ended {
+        at_unix_ms: i64,
+    },
+    /// Its last beat is under `UNENDED_SESSION_QUIET_MS` old: being recorded (here or elsewhere).
+    Recording,
+    /// No end time and nothing stored for `UNENDED_SESSION_QUIET_MS`: the recording process died.
+    NoEndRecorded {
+        last_beat_at_unix_ms: Option<i64>,
+    },
+}
+
+impl From<SessionStatus> for End {
+    fn from(status: SessionStatus) -> Self {
+        match status {
+            SessionStatus::Ended { at } => Self::Ended { at_unix_ms: at },
+            SessionStatus::Recording => Self::Recording,
+            SessionStatus::NoEndRecorded { last_beat } => Self::NoEndRecorded {
+                last_beat_at_unix_ms: match last_beat {
+                    LastBeat::At(at) => Some(at),
+                    LastBeat::NoBeats => None,
+                },
+            },
+        }
+    }
+}
+
+fn listed(rows: &[SessionRow], now_unix_ms: i64) -> Vec<Listed> {
+    rows.iter()
+        .map(|row| Listed {
+            summary: auren_engine::query::session_summary(row),
+            end: End::from(row.status(now_unix_ms, UNENDED_SESSION_QUIET_MS)),
+        })
+        .collect()
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let sessions = runtime()?.block_on(async {
+    let rows = runtime()?.block_on(async {
         let store = Store::open(&db_path(args.db)?).await?;
-        let sessions = match &args.athlete {
-            None => auren_engine::query::sessions(&store, args.limit, 0).await?,
-            Some(email) => store
-                .athlete_sessions(email, args.limit, 0)
-                .await?
-                .iter()
-                .map(auren_engine::query::session_summary)
-                .collect(),
+        let rows = match &args.athlete {
+            None => store.sessions(args.limit, 0).await?,
+            Some(email) => store.athlete_sessions(email, args.limit, 0).await?,
         };
         store.close().await;
-        anyhow::Ok(sessions)
+        anyhow::Ok(rows)
     })?;
+    let sessions = listed(&rows, now_unix_ms());
     if args.json {
         println!("{}", serde_json::to_string_pretty(&sessions)?);
     } else {
@@ -47,7 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn table(sessions: &[SessionSummaryDto]) -> String {
+fn table(sessions: &[Listed]) -> String {
     if sessions.is_empty() {
         return "No sessions recorded yet.\n".to_owned();
     }
@@ -55,16 +101,12 @@ fn table(sessions: &[SessionSummaryDto]) -> String {
         "{:>5}  {:<17}  {:<9}  {:>8}  {:>6}  {:>9}  {}\n",
         "id", "started (UTC)", "kind", "length", "beats", "artifacts", "source"
     );
-    for s in sessions {
+    for Listed { summary: s, end } in sessions {
         let length = s.duration_s.map_or("–".to_owned(), |d| {
             let d = d.round() as i64;
             format!("{}:{:02}", d / 60, d % 60)
         });
-        let open = if s.ended_at_unix_ms.is_none() {
-            " (not ended)"
-        } else {
-            ""
-        };
+        let open = end_note(*end);
         out.push_str(&format!(
             "{:>5}  {:<17}  {:<9}  {:>8}  {:>6}  {:>9}  {}{open}\n",
             s.id,
@@ -77,6 +119,20 @@ fn table(sessions: &[SessionSummaryDto]) -> String {
         ));
     }
     out
+}
+
+/// What the table adds after the source: nothing for an ended session.
+fn end_note(end: End) -> String {
+    match end {
+        End::Ended { .. } => String::new(),
+        End::Recording => " (recording)".to_owned(),
+        End::NoEndRecorded {
+            last_beat_at_unix_ms: Some(at),
+        } => format!(" (no end recorded; last beat {} UTC)", utc_minute(at)),
+        End::NoEndRecorded {
+            last_beat_at_unix_ms: None,
+        } => " (no end recorded; no beats)".to_owned(),
+    }
 }
 
 /// `YYYY-MM-DD HH:MM` in UTC, from auren-clock, so every command counts days alike.

@@ -356,3 +356,82 @@ fn morning_reading_stores_today_and_explains_a_missing_verdict() {
     );
     assert_eq!(sessions_json(d).len(), 2);
 }
+
+/// `auren sessions` says where each recording stands: a session whose recording process was killed has
+/// no end and shows its last beat, one whose last beat is seconds old is recording, an ended one ended —
+/// in the table and in the JSON, by name.
+#[test]
+fn sessions_show_a_killed_recording_as_having_no_end_and_its_last_beat() {
+    use auren_store::{NewSession, SessionKind, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let now = auren_clock::now_unix_ms();
+    // Whole minutes, so the table's UTC minute of the last beat is known exactly.
+    let killed_start = (now - 3 * 3_600_000) / 60_000 * 60_000;
+    let seed = |started_at: i64, beats: u32, ended: bool| async move {
+        let store = Store::open(&d.join("auren.db")).await.unwrap();
+        let id = store
+            .start_session(&NewSession {
+                started_at,
+                kind: SessionKind::Rest,
+                source: "simulator:rest".into(),
+                strap_address: None,
+                label: None,
+            })
+            .await
+            .unwrap();
+        let writer = store.session_writer(id).await.unwrap();
+        for i in 1..=beats {
+            writer.beat(f64::from(i) * 1_000.0, 1_000.0, None);
+        }
+        writer.finish().await.unwrap();
+        if ended {
+            let end = started_at + i64::from(beats) * 1_000;
+            store.end_session(id, end).await.unwrap();
+        }
+        store.close().await;
+        id.0
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ended = rt.block_on(seed(killed_start - 3_600_000, 600, true));
+    let killed = rt.block_on(seed(killed_start, 38 * 60, false));
+    let recording = rt.block_on(seed(now - 60_000, 55, false));
+
+    let listed = sessions_json(d);
+    let end_of = |id: i64| {
+        listed
+            .iter()
+            .find(|s| s["id"] == id)
+            .map(|s| s["end"].clone())
+            .unwrap()
+    };
+    assert_eq!(
+        end_of(killed),
+        serde_json::json!({"state": "no_end_recorded", "last_beat_at_unix_ms": killed_start + 38 * 60_000})
+    );
+    assert_eq!(end_of(recording), serde_json::json!({"state": "recording"}));
+    assert_eq!(
+        end_of(ended),
+        serde_json::json!({"state": "ended", "at_unix_ms": killed_start - 3_600_000 + 600_000})
+    );
+
+    let table = stdout(&ok(auren(d, &["sessions", "--db", "auren.db"])));
+    let line = |id: i64| {
+        table
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{id} ")))
+            .unwrap_or_else(|| panic!("no line for session {id} in\n{table}"))
+            .to_owned()
+    };
+    let last_beat = auren_clock::UnixMillis(killed_start + 38 * 60_000).civil_minute();
+    assert!(
+        line(killed).ends_with(&format!(" (no end recorded; last beat {last_beat} UTC)")),
+        "{table}"
+    );
+    assert!(
+        line(killed).contains("38:00"),
+        "its length runs to the last beat: {table}"
+    );
+    assert!(line(recording).ends_with(" (recording)"), "{table}");
+    assert!(line(ended).ends_with("simulator:rest"), "{table}");
+}
