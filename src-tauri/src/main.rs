@@ -21,12 +21,14 @@ type Options = &'static [(&'static str, &'static str)];
 #[cfg(target_os = "linux")]
 const ENGINE_MEMORY_OPTIONS: Options = &[
     // The engine's small-footprint ("mini VM") policy, whatever the machine's size: the JavaScript heap
-    // may grow by 1.27× between collections instead of the desktop policy's larger factor (2× and more
-    // while the heap is small next to the RAM, which it always is here), and WebKit's allocator runs in
-    // its small-footprint mode; the JIT stays on. The Live view's ~30 updates a second allocate steadily.
-    // Measured (README, `cargo xtask bench desktop` set-up, live hour + 200-message conversation): web
-    // process 146–147 MB PSS instead of 175–181, total 282–283 MB instead of 312–322, for 0–15 % more CPU
-    // in the web process and no frame-rate or first-token change beyond the run-to-run spread.
+    // grows by at most 1.27× between collections, and WebKit's allocator (libpas) keeps less memory
+    // aside; the JIT stays on. The growth factor alone (`JSC_heapGrowthMaxIncrease=0.27`) did not move
+    // the figure, so the gain is most likely the allocator's: the Live view's ~30 updates a second free
+    // and allocate steadily, and the default allocator kept those pages.
+    // Measured (README; `cargo xtask bench desktop` set-up, live hour + 200-message conversation, 6 runs
+    // against 7): total PSS 282–313 MB (median 293) instead of 312–322 (317), web process 146–178 instead
+    // of 175–182. The price, with the simulator at 60×: 69 instead of 79 fps (median; one run of six at
+    // 47), worst frame 62–105 ms instead of 30–69 (the small policy's collections pause the page longer).
     ("JSC_forceMiniVMMode", "true"),
 ];
 
