@@ -1,5 +1,6 @@
-//! One turn of the chat window against the scripted fake provider: Stop freezes the text and ends the
-//! upstream request; the cost meter shows the exact price of the scripted usage; a budget refusal sends
+//! One turn of the chat window against the scripted fake provider: Stop freezes the text, ends the
+//! upstream request, and the stored answer — after a reload too — is the frozen text, though more had
+//! streamed; the cost meter shows the exact price of the scripted usage; a budget refusal sends
 //! nothing and shows the ways on; the tool steps are the calls the server issued and the shown request
 //! bodies are what it received; an inline chart has as many points as the tool returned; a red-flag referral
 //! shows while the server hangs.
@@ -20,6 +21,24 @@ const DISCONNECT_WAIT: Duration = Duration::from_secs(10);
 /// A question the rules route to the coach, with no data intent (no tools run before the model).
 const COACH_QUESTION: &str = "Write me a short note about recovery habits";
 
+/// Watches the chat (the page must show it) and clicks Stop the moment the first word is drawn, in the
+/// same task, before the page handles any later message: the other words came in the same burst from the
+/// provider, so the turn has streamed them while they are still a text batch in transit to the window. The
+/// click's outcome — shown as stopped, how long the click took, the frozen text — lands in
+/// `window.__aurenStop`.
+const STOP_AT_FIRST_WORD: &str = "\
+    const messages = document.querySelector('[data-testid=chat-messages]');\n\
+    const observer = new MutationObserver(() => {\n\
+      const live = document.querySelector('.msg-assistant[data-status=streaming] [data-testid=answer]');\n\
+      if (!live || !live.textContent.includes('word0')) return;\n\
+      observer.disconnect();\n\
+      const t0 = performance.now();\n\
+      document.querySelector('[data-testid=chat-stop]').click();\n\
+      const el = document.querySelector('.msg-assistant[data-status=stopped] [data-testid=answer]');\n\
+      window.__aurenStop = [el !== null, performance.now() - t0, el ? el.textContent : ''];\n\
+    });\n\
+    observer.observe(messages, { childList: true, subtree: true, characterData: true });";
+
 pub async fn stop_freezes_the_text_and_the_provider_sees_the_disconnect() -> anyhow::Result<()> {
     let fake = FakeLlm::start().await?;
     let words: Vec<String> = (0..40).map(|i| format!("word{i} ")).collect();
@@ -32,52 +51,45 @@ pub async fn stop_freezes_the_text_and_the_provider_sees_the_disconnect() -> any
     let rig = launch_with_fake(&folders, &fake, NO_IDLE_TIMEOUT, "chat-stop").await?;
 
     let frozen = rig
-        .step("streaming", async {
-            ask(&rig, COACH_QUESTION).await?;
-            rig.poll("the five streamed words", auren_e2e::DEFAULT_WAIT, || async {
-                let text = answer_when(&rig, "streaming").await?;
-                Ok(text.contains("word4").then_some(text))
-            })
-            .await
+        .step("stop-freezes", async {
+            rig.click("nav-chat").await?;
+            let input = rig.find("chat-input").await?;
+            rig.client().execute(STOP_AT_FIRST_WORD, Vec::new()).await?;
+            rig.type_text(&input, &format!("{COACH_QUESTION}\n")).await?;
+            let probe = rig
+                .poll("the Stop at the first word", auren_e2e::DEFAULT_WAIT, || async {
+                    let probe = rig
+                        .client()
+                        .execute("return window.__aurenStop ?? null;", Vec::new())
+                        .await?;
+                    Ok((!probe.is_null()).then_some(probe))
+                })
+                .await?;
+            // The text must show as stopped in the same task as the click, well within 300 ms.
+            anyhow::ensure!(
+                probe[0] == true,
+                "the turn did not show as stopped after Stop: {probe}"
+            );
+            let ms = probe[1].as_f64().unwrap_or(f64::INFINITY);
+            anyhow::ensure!(ms < 300.0, "freezing took {ms} ms");
+            let frozen = probe[2].as_str().unwrap_or_default().trim().to_owned();
+            // What proves the race was run: the turn had streamed five words, the window drew fewer.
+            anyhow::ensure!(
+                frozen.starts_with("word0") && !frozen.contains("word4"),
+                "Stop froze {frozen:?}, not the first word(s) alone"
+            );
+            tokio::time::timeout(DISCONNECT_WAIT, fake.wait_for_disconnects(1))
+                .await
+                .map_err(|_| anyhow::anyhow!("the provider never saw the request end"))?;
+            Ok(frozen)
         })
         .await?;
-    rig.step("stop-freezes", async {
-        // Click and read in the page itself: the text must show as stopped in the same task as the click,
-        // well within 300 ms, whatever WebDriver's round trips cost.
-        let probe = rig
-            .client()
-            .execute(
-                "const t0 = performance.now();\n\
-                 document.querySelector('[data-testid=chat-stop]').click();\n\
-                 const el = document.querySelector('.msg-assistant[data-status=stopped] [data-testid=answer]');\n\
-                 return [el !== null, performance.now() - t0, el ? el.textContent : ''];",
-                Vec::new(),
-            )
-            .await?;
-        anyhow::ensure!(probe[0] == true, "the turn did not show as stopped after Stop: {probe}");
-        let ms = probe[1].as_f64().unwrap_or(f64::INFINITY);
-        anyhow::ensure!(ms < 300.0, "freezing took {ms} ms");
-        let at_stop = probe[2].as_str().unwrap_or_default().to_owned();
-        anyhow::ensure!(at_stop.trim() == frozen.trim(), "Stop showed {at_stop:?}, not {frozen:?}");
-        tokio::time::timeout(DISCONNECT_WAIT, fake.wait_for_disconnects(1))
-            .await
-            .map_err(|_| anyhow::anyhow!("the provider never saw the request end"))?;
-        Ok(())
-    })
-    .await?;
     rig.step("stays-frozen", async {
-        // The stored answer is exactly what streamed: not the offline analyst's, nothing added after Stop.
+        // The stored answer is exactly the frozen text: not the offline analyst's, not the words that
+        // streamed but were never drawn, nothing added after Stop.
         stored_answers(&rig, 1).await?;
-        let stored = rig.find("msg-assistant").await?;
-        let text = stored
-            .find(fantoccini::Locator::Css(&testid("answer")))
-            .await?
-            .text()
-            .await?;
-        anyhow::ensure!(
-            text.trim() == frozen.trim(),
-            "text changed after Stop: {frozen:?} → {text:?}"
-        );
+        let text = stored_answer_text(&rig).await?;
+        anyhow::ensure!(text == frozen, "text changed after Stop: {frozen:?} → {text:?}");
         anyhow::ensure!(
             rig.find_all(&testid("offline-badge")).await?.is_empty(),
             "the stopped answer was replaced by the offline analyst's"
@@ -91,7 +103,50 @@ pub async fn stop_freezes_the_text_and_the_provider_sees_the_disconnect() -> any
         Ok(())
     })
     .await?;
+    rig.step("after-a-reload", async {
+        // A full reload: what shows now is what was stored, read afresh.
+        rig.client().refresh().await?;
+        rig.click("nav-chat").await?;
+        let conversation = rig
+            .poll(
+                "the conversation in the list",
+                auren_e2e::DEFAULT_WAIT,
+                || async {
+                    Ok(rig
+                        .find_all(&testid("chat-conversation"))
+                        .await?
+                        .into_iter()
+                        .next())
+                },
+            )
+            .await?;
+        conversation
+            .find(fantoccini::Locator::Css("a"))
+            .await?
+            .click()
+            .await?;
+        stored_answers(&rig, 1).await?;
+        let text = stored_answer_text(&rig).await?;
+        anyhow::ensure!(
+            text == frozen,
+            "after a reload the answer is {text:?}, not the frozen {frozen:?}"
+        );
+        rig.find("turn-stopped").await?;
+        Ok(())
+    })
+    .await?;
     rig.close().await
+}
+
+/// The trimmed text of the first stored answer shown.
+async fn stored_answer_text(rig: &auren_e2e::Rig) -> anyhow::Result<String> {
+    let stored = rig.find("msg-assistant").await?;
+    let text = stored
+        .find(fantoccini::Locator::Css(&testid("answer")))
+        .await?
+        .text()
+        .await?;
+    Ok(text.trim().to_owned())
 }
 
 pub async fn the_cost_meter_shows_the_exact_price_of_the_scripted_usage() -> anyhow::Result<()> {
