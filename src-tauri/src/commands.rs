@@ -5,7 +5,7 @@ use auren_desktop::chat_dto::*;
 use auren_desktop::dto::*;
 use auren_desktop::sync_dto;
 use auren_desktop::{Desktop, IpcError};
-use auren_engine::dto::{LiveUpdateDto, MorningResultDto, ReadinessDto, SessionDetailDto, SessionSummaryDto};
+use auren_engine::dto::{LiveUpdateDto, MorningResultDto, ReadinessDto, SessionSummaryDto};
 use std::path::PathBuf;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
@@ -150,13 +150,13 @@ pub async fn list_sessions(
     desktop: State<'_, Desktop>,
     limit: u32,
     offset: u32,
-) -> Answer<Vec<SessionSummaryDto>> {
+) -> Answer<Vec<SessionListItemDto>> {
     Ok(desktop.list_sessions(limit, offset).await?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn session_detail(desktop: State<'_, Desktop>, id: i64) -> Answer<SessionDetailDto> {
+pub async fn session_detail(desktop: State<'_, Desktop>, id: i64) -> Answer<SessionViewDto> {
     Ok(desktop.session_detail(id).await?)
 }
 
@@ -378,11 +378,12 @@ pub async fn chat_send(
         .await?)
 }
 
-/// Stops a running turn at once (the upstream request is dropped).
+/// Stops a running turn at once (the upstream request is dropped); the stored answer is cut at the
+/// `shown_chars` code points of its text the window had drawn (all that streamed when `None`).
 #[tauri::command]
 #[specta::specta]
-pub fn chat_cancel(desktop: State<'_, Desktop>, turn: u32) -> Answer<()> {
-    Ok(desktop.chat_cancel(turn)?)
+pub fn chat_cancel(desktop: State<'_, Desktop>, turn: u32, shown_chars: Option<u32>) -> Answer<()> {
+    Ok(desktop.chat_cancel(turn, shown_chars)?)
 }
 
 /// Sends each proactive message stored from now on (the chat's list shows it, marked new).

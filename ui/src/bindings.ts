@@ -26,8 +26,8 @@ export const commands = {
 	startMorning: (source: SourceChoiceDto, onUpdate: Channel<LiveUpdateDto>) => typedError<MorningResultDto, IpcError>(__TAURI_INVOKE("start_morning", { source, onUpdate })),
 	readinessToday: () => typedError<ReadinessDto, IpcError>(__TAURI_INVOKE("readiness_today")),
 	dailyTrend: (days: number) => typedError<ReadinessDto[], IpcError>(__TAURI_INVOKE("daily_trend", { days })),
-	listSessions: (limit: number, offset: number) => typedError<SessionSummaryDto[], IpcError>(__TAURI_INVOKE("list_sessions", { limit, offset })),
-	sessionDetail: (id: number) => typedError<SessionDetailDto, IpcError>(__TAURI_INVOKE("session_detail", { id })),
+	listSessions: (limit: number, offset: number) => typedError<SessionListItemDto[], IpcError>(__TAURI_INVOKE("list_sessions", { limit, offset })),
+	sessionDetail: (id: number) => typedError<SessionViewDto, IpcError>(__TAURI_INVOKE("session_detail", { id })),
 	sessionCharts: (id: number) => typedError<SessionChartsDto, IpcError>(__TAURI_INVOKE("session_charts", { id })),
 	getRules: () => typedError<RulesDto, IpcError>(__TAURI_INVOKE("get_rules")),
 	checkRules: (text: string) => typedError<RuleProblemDto[], IpcError>(__TAURI_INVOKE("check_rules", { text })),
@@ -45,8 +45,11 @@ export const commands = {
 	markPainted: () => typedError<null, IpcError>(__TAURI_INVOKE("mark_painted")),
 	/**  Starts a chat turn; its events stream over `on_event` until `done` or `error`. */
 	chatSend: (request: ChatSendDto, onEvent: Channel<ChatEventDto>) => typedError<TurnStartedDto, IpcError>(__TAURI_INVOKE("chat_send", { request, onEvent })),
-	/**  Stops a running turn at once (the upstream request is dropped). */
-	chatCancel: (turn: number) => typedError<null, IpcError>(__TAURI_INVOKE("chat_cancel", { turn })),
+	/**
+	 *  Stops a running turn at once (the upstream request is dropped); the stored answer is cut at the
+	 *  `shown_chars` code points of its text the window had drawn (all that streamed when `None`).
+	 */
+	chatCancel: (turn: number, shownChars: number | null) => typedError<null, IpcError>(__TAURI_INVOKE("chat_cancel", { turn, shownChars })),
 	/**  Sends each proactive message stored from now on (the chat's list shows it, marked new). */
 	watchProactive: (onMessage: Channel<ProactiveMessageDto>) => typedError<null, IpcError>(__TAURI_INVOKE("watch_proactive", { onMessage })),
 	listConversations: () => typedError<ConversationDto[], IpcError>(__TAURI_INVOKE("list_conversations")),
@@ -798,8 +801,31 @@ export type SessionDetailDto = {
 	alerts: AlertDto[],
 };
 
+/**
+ *  Where a session's recording stands when History asks. A session without an end time is shown for what
+ *  it is — still being recorded, or stopped without an end (the app was killed, power failed, the device
+ *  that recorded it died before syncing its end) — never as ended: its end is not guessed.
+ */
+export type SessionEndDto = 
+/**  Ended at this wall time. */
+{ state: "ended"; at_unix_ms: number } | 
+/**  Being recorded: by this app now, or elsewhere (its last beat is under 10 minutes old). */
+{ state: "recording" } | 
+/**
+ *  No end time and nothing stored for 10 minutes: the recording stopped without being ended. Its
+ *  length (`duration_s`) runs to the last beat.
+ */
+{ state: "no_end_recorded"; 
+/**  The last stored beat's wall time; `null` when the session stored no beat. */
+last_beat_at_unix_ms: number | null };
+
 /**  What a session was recorded as. */
 export type SessionKindDto = "rest" | "morning" | "exercise" | "breathing" | "other";
+
+/**  A session in the History list: the engine's summary and where its recording stands. */
+export type SessionListItemDto = {
+	end: SessionEndDto,
+} & SessionSummaryDto;
 
 /**  A session in a list. */
 export type SessionSummaryDto = {
@@ -814,6 +840,11 @@ export type SessionSummaryDto = {
 	/**  From the first to the last beat, s. */
 	duration_s: number | null,
 };
+
+/**  One session as its History view shows it: the panel, gaps and alerts, and where its recording stands. */
+export type SessionViewDto = {
+	end: SessionEndDto,
+} & SessionDetailDto;
 
 /**  What the person can change in Settings. */
 export type SettingsDto = {
