@@ -537,3 +537,112 @@ impl LiveModel {
         self.beats.drain(..n).map(|(_, rr)| rr).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{LiveInputs, LiveModel, LiveStep};
+    use auren_protocol::change::{Gap, HrSample, Signal, SignalChange};
+
+    /// What a step is, as `(kind, time)`: "gap" (its end), "contact+"/"contact-"/"link+"/"link-", "sample".
+    fn name(step: &LiveStep) -> (String, f64) {
+        match step {
+            LiveStep::Gap(g) => ("gap".to_owned(), g.to_ms),
+            LiveStep::Signal(c) => {
+                let signal = match c.signal {
+                    Signal::Contact => "contact",
+                    Signal::Link => "link",
+                    Signal::Unknown => "unknown",
+                };
+                (format!("{signal}{}", if c.up { "+" } else { "-" }), c.t_ms)
+            }
+            LiveStep::Notification(s, _) => ("sample".to_owned(), s.t_ms),
+        }
+    }
+
+    fn change(t_ms: f64, signal: Signal, up: bool) -> SignalChange {
+        SignalChange { t_ms, signal, up }
+    }
+
+    fn gap(from_ms: f64, to_ms: f64) -> Gap {
+        Gap { from_ms, to_ms }
+    }
+
+    /// One moment's inputs come out in the order the strap's emitter sends them, however they were stored:
+    /// gaps of a lost link or a missing notification, then the changes, then the gap of contact coming back,
+    /// then the notification.
+    #[test]
+    fn one_moments_inputs_go_in_the_emitters_order() {
+        use Signal::{Contact, Link};
+        let sample = |t_ms| HrSample { t_ms, bpm: 70.0 };
+        // What happens, the gaps as stored (by start), the changes, the samples' times, the steps.
+        type Case = (
+            &'static str,
+            Vec<Gap>,
+            Vec<SignalChange>,
+            Vec<f64>,
+            Vec<&'static str>,
+        );
+        let cases: [Case; 5] = [
+            (
+                "contact comes back",
+                vec![gap(1_000.0, 9_000.0)],
+                vec![change(2_000.0, Contact, false), change(9_000.0, Contact, true)],
+                vec![9_000.0],
+                vec!["contact-", "contact+", "gap", "sample"],
+            ),
+            (
+                "contact comes back on a new link: the link's gap first",
+                vec![gap(1_000.0, 9_000.0), gap(4_000.0, 9_000.0)],
+                vec![
+                    change(2_000.0, Contact, false),
+                    change(4_000.0, Link, false),
+                    change(8_000.0, Link, true),
+                    change(9_000.0, Contact, true),
+                ],
+                vec![9_000.0],
+                vec!["contact-", "link-", "link+", "gap", "contact+", "gap", "sample"],
+            ),
+            (
+                "a missing notification, then contact lost",
+                vec![gap(7_000.0, 9_000.0)],
+                vec![change(9_000.0, Contact, false)],
+                vec![9_000.0],
+                vec!["gap", "contact-", "sample"],
+            ),
+            (
+                "the link lost while contact was lost, contact back later",
+                vec![gap(1_000.0, 12_000.0), gap(4_000.0, 9_000.0)],
+                vec![
+                    change(2_000.0, Contact, false),
+                    change(4_000.0, Link, false),
+                    change(8_000.0, Link, true),
+                    change(12_000.0, Contact, true),
+                ],
+                vec![12_000.0],
+                vec!["contact-", "link-", "link+", "gap", "contact+", "gap", "sample"],
+            ),
+            (
+                "a link up with contact on: nothing to wait for",
+                vec![gap(7_000.0, 9_000.0)],
+                vec![change(0.0, Contact, true), change(9_000.0, Link, true)],
+                vec![9_000.0],
+                vec!["contact+", "gap", "link+", "sample"],
+            ),
+        ];
+        for (what, gaps, signals, samples, expected) in cases {
+            let mut live = LiveModel::default();
+            live.take_inputs(&LiveInputs {
+                hr: samples.into_iter().map(sample).collect(),
+                gaps,
+                signals,
+                end_ms: None,
+            });
+            let mut got = Vec::new();
+            while let Some(step) = live.next_step(f64::INFINITY) {
+                got.push(name(&step));
+            }
+            let kinds: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
+            assert_eq!(kinds, expected, "{what}: {got:?}");
+        }
+    }
+}
