@@ -60,8 +60,8 @@ pub use outbox::{OutboxKind, OutboxRow};
 pub use panels::{MorningPanelValue, SessionPanelView, StoredPanel};
 pub use readings::{Baseline, DailyTrendRow, MorningReading};
 pub use sessions::{
-    AlertRow, BeatRow, GapRow, LastBeat, MetricSnapshot, NewSession, SessionDetail, SessionId, SessionKind,
-    SessionRow, SessionStatus, StrapRow, TagRow,
+    AlertRow, BeatRow, GapRow, LastBeat, MetricSnapshot, NewSession, RecordingHere, SessionDetail, SessionId,
+    SessionKind, SessionRow, SessionStatus, StrapRow, TagRow,
 };
 pub use signals::{Signal, SignalRow};
 pub use sync_state::{

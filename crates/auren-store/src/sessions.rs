@@ -82,7 +82,7 @@ pub struct StrapRow {
 pub struct SessionRow {
     pub id: SessionId,
     pub started_at: i64,
-    /// `None` while recording, or when the recording process died before ending it.
+    /// `None` while recording, or when the recording stopped without being ended (see [`SessionStatus`]).
     pub ended_at: Option<i64>,
     pub kind: SessionKind,
     pub source: String,
@@ -94,18 +94,19 @@ pub struct SessionRow {
     pub last_beat_ms: Option<f64>,
 }
 
-/// Where a stored session's recording stands at a moment, as far as this database can tell. A session
-/// without an end time is either still being recorded (here, in another process, or on a device that
-/// syncs) or was never ended (the recording process was killed, the device died before syncing its end);
-/// only the age of its last beat tells them apart. Its end time is never filled in from that guess: a
-/// recording elsewhere may still be going, and its end arrives by sync.
+/// Where a stored session's recording stands at a moment, as far as the asker can tell. A session without
+/// an end time is either still being recorded (here, in another process, or on a device that syncs) or was
+/// never ended; the database cannot say which, only how long it has been silent. Its end time is never
+/// filled in from that guess: a recording elsewhere may still be going, and its end arrives by sync.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionStatus {
     /// Ended at this wall time, Unix ms.
     Ended { at: i64 },
-    /// No end time, and its last beat (its start, while it has none) is within the quiet span.
+    /// No end time, and either the asking process records it, or its last beat (its start, while it has
+    /// none) is within the quiet span.
     Recording,
-    /// No end time, and nothing stored for the quiet span: the recording stopped without being ended.
+    /// No end time, and nothing stored for the quiet span: most likely stopped without being ended (a
+    /// killed app, a device that died), though an end may still arrive by sync.
     NoEndRecorded { last_beat: LastBeat },
 }
 
@@ -118,6 +119,16 @@ pub enum LastBeat {
     NoBeats,
 }
 
+/// The session the asking process is recording now, if any. That process knows its own recording is not
+/// over however long its strap is silent — which the stored rows alone cannot show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecordingHere {
+    /// This process records nothing (a CLI listing, an MCP server), or cannot tell.
+    #[default]
+    Nothing,
+    Session(SessionId),
+}
+
 impl SessionRow {
     /// The wall time of the last stored beat (Unix ms, rounded down), if there is one.
     pub fn last_beat_at(&self) -> Option<i64> {
@@ -127,11 +138,15 @@ impl SessionRow {
     }
 
     /// Where this session stands at `now_unix_ms` when a session without an end time counts as stopped
-    /// once nothing was stored for `quiet_ms` (the engine's `UNENDED_SESSION_QUIET_MS`, the same rule its
-    /// panel refresh applies to the last beat). A session with no beat is measured from its start.
-    pub fn status(&self, now_unix_ms: i64, quiet_ms: i64) -> SessionStatus {
+    /// once nothing was stored for `quiet_ms` (the engine's `UNENDED_SESSION_QUIET_MS`), except the one
+    /// `here` names, which stays recording: the process asking records it. A session with no beat is
+    /// measured from its start.
+    pub fn status(&self, now_unix_ms: i64, quiet_ms: i64, here: RecordingHere) -> SessionStatus {
         if let Some(at) = self.ended_at {
             return SessionStatus::Ended { at };
+        }
+        if here == RecordingHere::Session(self.id) {
+            return SessionStatus::Recording;
         }
         let last_beat = self.last_beat_at().map_or(LastBeat::NoBeats, LastBeat::At);
         let last_sign = match last_beat {

@@ -20,13 +20,14 @@ fn whole_line(reader: &mut impl BufRead) -> Option<String> {
     }
 }
 
-struct Run {
-    session: SessionId,
-    reported: Vec<f64>,
+pub(crate) struct Run {
+    pub(crate) session: SessionId,
+    pub(crate) reported: Vec<f64>,
 }
 
-/// Starts the recorder, kills it after `kill_after` reported beats, and returns every beat it reported.
-fn record_and_kill(db: &std::path::Path, kill_after: usize) -> Run {
+/// Starts the recorder, kills it once the beats it reported so far satisfy `kill_when`, and returns every
+/// beat it reported.
+pub(crate) fn record_and_kill(db: &std::path::Path, kill_when: impl Fn(&[f64]) -> bool) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_auren-store-recorder"))
         .arg(db)
         .arg("300")
@@ -48,7 +49,7 @@ fn record_and_kill(db: &std::path::Path, kill_after: usize) -> Run {
             .and_then(|t| t.parse().ok())
             .unwrap_or_else(|| panic!("unexpected line {line:?}"))
     };
-    while reported.len() < kill_after {
+    while !kill_when(&reported) {
         let line = whole_line(&mut out).expect("the recorder keeps reporting");
         reported.push(parse(line));
     }
@@ -74,7 +75,7 @@ fn sigkilled_recorder_loses_at_most_the_last_second() {
     for kill in 0..KILLS {
         // 20 ms to 1.5 s of recording: kills land before, during and between commits.
         let kill_after = 20 + (rng.next() % 1_480) as usize;
-        let run = record_and_kill(&db, kill_after);
+        let run = record_and_kill(&db, |reported| reported.len() >= kill_after);
         let last_reported = *run.reported.last().expect("beats reported");
         runtime.block_on(async {
             let store = Store::open(&db).await.expect("reopen after the kill");
