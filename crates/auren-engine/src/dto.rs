@@ -401,6 +401,51 @@ pub struct SessionSummaryDto {
     pub duration_s: Option<f64>,
 }
 
+/// Where a session's recording stands when asked — History, `auren sessions`, the agents' tools. A session
+/// without an end time is shown for what is known — still being recorded, or nothing stored for
+/// [`UNENDED_SESSION_QUIET_MS`](crate::panels::UNENDED_SESSION_QUIET_MS) and no end recorded (most likely
+/// stopped: a killed app, a device that died; an end may still arrive by sync) — never as ended: its end
+/// is not guessed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SessionEndDto {
+    /// Ended at this wall time.
+    Ended { at_unix_ms: i64 },
+    /// Being recorded: by the asking app now, or elsewhere (its last beat is under 10 minutes old).
+    Recording,
+    /// No end time and nothing stored for 10 minutes: most likely stopped without being ended. Its length
+    /// (`duration_s`) runs to the last beat.
+    NoEndRecorded {
+        /// The last stored beat's wall time; `null` when the session stored no beat.
+        last_beat_at_unix_ms: Option<i64>,
+    },
+}
+
+impl SessionEndDto {
+    /// Where `row` stands at `now_unix_ms` by the store's rule over the engine's quiet span, the session
+    /// `here` names (the one the asking process records) staying recording.
+    pub fn of(row: &auren_store::SessionRow, now_unix_ms: i64, here: auren_store::RecordingHere) -> Self {
+        Self::from(row.status(now_unix_ms, crate::panels::UNENDED_SESSION_QUIET_MS, here))
+    }
+}
+
+impl From<auren_store::SessionStatus> for SessionEndDto {
+    fn from(status: auren_store::SessionStatus) -> Self {
+        use auren_store::{LastBeat, SessionStatus};
+        match status {
+            SessionStatus::Ended { at } => Self::Ended { at_unix_ms: at },
+            SessionStatus::Recording => Self::Recording,
+            SessionStatus::NoEndRecorded { last_beat } => Self::NoEndRecorded {
+                last_beat_at_unix_ms: match last_beat {
+                    LastBeat::At(at) => Some(at),
+                    LastBeat::NoBeats => None,
+                },
+            },
+        }
+    }
+}
+
 /// One recorded interval without beats.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

@@ -22,7 +22,9 @@ use std::sync::OnceLock;
 use auren_hrv::artifacts::CorrectionConfig;
 use auren_hrv::panel::{PanelOptions, analyze};
 use auren_hrv::settings::Settings;
-use auren_store::{AlertRow, BeatRow, GapRow, SessionId, SessionRow, Store, StoredPanel};
+use auren_store::{
+    AlertRow, BeatRow, GapRow, RecordingHere, SessionId, SessionRow, SessionStatus, Store, StoredPanel,
+};
 
 use crate::error::EngineError;
 use crate::query::corrected_nn;
@@ -242,17 +244,13 @@ pub async fn panel_is_current(store: &Store, id: i64) -> Result<bool, EngineErro
 /// computes it again — one panel computation wasted, never a wrong panel read.
 pub const UNENDED_SESSION_QUIET_MS: i64 = 10 * 60_000;
 
-/// Whether a session is over for the panels at `now_unix_ms`: it has an end time, or its last stored beat
-/// is more than [`UNENDED_SESSION_QUIET_MS`] old. The same rule [`refresh_panels`] applies in its query.
+/// Whether a session is over for the panels at `now_unix_ms`: it has beats, and by the store's rule
+/// ([`SessionRow::status`] over [`UNENDED_SESSION_QUIET_MS`]) it is not being recorded — ended, or without
+/// an end time and silent for the quiet span. The rule [`refresh_panels`] applies in its query.
 pub fn is_over(session: &SessionRow, now_unix_ms: i64) -> bool {
-    session.ended_at.is_some()
-        || last_beat_at(session).is_some_and(|at| at < unended_last_beat_before(now_unix_ms) as f64)
-}
-
-/// The wall time of a session's last stored beat (Unix ms): where a session without an end time stopped,
-/// so what a reader can show as its end.
-pub fn last_beat_at(session: &SessionRow) -> Option<f64> {
-    session.last_beat_ms.map(|ms| session.started_at as f64 + ms)
+    session.beat_count > 0
+        && session.status(now_unix_ms, UNENDED_SESSION_QUIET_MS, RecordingHere::Nothing)
+            != SessionStatus::Recording
 }
 
 /// The last-beat time before which a session without an end time is over at `now_unix_ms`.

@@ -6,7 +6,7 @@ use auren_cep::baseline::{MORNING_SPAN_DAYS, MorningValues, morning_baselines};
 use auren_hrv::artifacts::correct;
 use auren_hrv::panel::{PanelOptions, analyze};
 use auren_hrv::readiness::{self, BASELINE_DAYS, ROLLING_DAYS, daily_series};
-use auren_store::{AlertRow, BeatRow, GapRow, SessionId, SessionRow, Store};
+use auren_store::{AlertRow, BeatRow, GapRow, SessionDetail, SessionId, SessionRow, Store};
 
 use crate::dto::{
     AlertDto, BaselinesDto, EvidenceDto, GapDto, MetricDto, ReadinessDto, SessionDetailDto, SessionKindDto,
@@ -75,9 +75,15 @@ pub async fn session_detail(store: &Store, id: i64) -> Result<SessionDetailDto, 
         .session_detail(SessionId(id))
         .await?
         .ok_or(EngineError::NoSuchSession(id))?;
+    Ok(session_detail_of(&detail))
+}
+
+/// The DTO of a session read with [`Store::session_detail`]: its panel computed from the stored beats. For a
+/// caller that shows something else of the same read row beside it (History's end).
+pub fn session_detail_of(detail: &SessionDetail) -> SessionDetailDto {
     let nn: Vec<f64> = corrected_nn(&detail.beats, &detail.gaps).concat();
     let panel = analyze(&nn, &PanelOptions::default());
-    Ok(SessionDetailDto {
+    SessionDetailDto {
         summary: session_summary(&detail.session),
         n_beats_corrected: panel.n_beats,
         panel: panel
@@ -93,7 +99,7 @@ pub async fn session_detail(store: &Store, id: i64) -> Result<SessionDetailDto, 
             })
             .collect(),
         alerts: detail.alerts.iter().map(alert_dto).collect(),
-    })
+    }
 }
 
 /// A stored alert as a DTO; evidence that no longer parses is shown empty rather than failing the list.

@@ -4,7 +4,7 @@
 //! stored panel goes stale when beats arrive after it.
 
 use auren_engine::panels::{
-    UNENDED_SESSION_QUIET_MS, compute_panel, is_over, last_beat_at, panel_is_current, refresh_panels,
+    UNENDED_SESSION_QUIET_MS, compute_panel, is_over, panel_is_current, refresh_panels,
 };
 use auren_store::{NewSession, SessionId, SessionKind, Store};
 
@@ -115,8 +115,7 @@ async fn a_killed_session_gets_its_panel_on_the_next_refresh_and_a_live_one_does
         let row = store.session(*id).await.unwrap().unwrap();
         // The rule the refresh's query applies, as the engine states it for readers.
         assert_eq!(is_over(&row, NOW), *stored, "{what}");
-        let shown_end = last_beat_at(&row);
-        assert_eq!(shown_end, (*n > 0).then_some(*last_beat as f64), "{what}");
+        assert_eq!(row.last_beat_at(), (*n > 0).then_some(*last_beat), "{what}");
     }
     assert_eq!(
         refresh_panels(&store, NOW).await.unwrap().stored,
