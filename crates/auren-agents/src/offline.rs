@@ -206,11 +206,12 @@ pub(crate) fn metric_phrase(key: &str, value: f64) -> String {
 }
 
 fn session_text(c: &Value) -> String {
+    let started = text(c, "/started_at");
     let mut s = format!(
         "Your last session (#{}, {}, started {}",
         c.get("id").and_then(Value::as_i64).unwrap_or_default(),
         text(c, "/kind"),
-        text(c, "/started_at"),
+        utc_minute(&started, None),
     );
     if c.get("simulated").and_then(Value::as_bool) == Some(true) {
         s.push_str(", Simulated strap");
@@ -222,9 +223,13 @@ fn session_text(c: &Value) -> String {
         Some("recording") => s.push_str(", still recording"),
         Some("no_end_recorded") => match c.pointer("/end/last_beat_at").and_then(Value::as_str) {
             Some(at) => {
-                let _ = write!(s, ", no end recorded: its last beat was at {at}");
+                let at = utc_minute(at, Some(&started));
+                let _ = write!(
+                    s,
+                    ", no end recorded and nothing stored since its last beat at {at}: most likely stopped"
+                );
             }
-            None => s.push_str(", no end recorded and no beats"),
+            None => s.push_str(", no end recorded and no beats: most likely stopped"),
         },
         _ => {}
     }
@@ -257,6 +262,21 @@ fn session_text(c: &Value) -> String {
     s
 }
 
+/// An RFC 3339 UTC time of the tools (`2026-12-04T14:32:05Z`) as the analyst words times: "2026-12-04 14:32
+/// UTC", or "14:32 UTC" on the UTC day of `same_day_as` (the session's start). Anything else is shown as is.
+fn utc_minute(rfc3339: &str, same_day_as: Option<&str>) -> String {
+    let Some((date, time)) = rfc3339.split_once('T') else {
+        return rfc3339.to_owned();
+    };
+    let Some(hh_mm) = time.get(..5) else {
+        return rfc3339.to_owned();
+    };
+    match same_day_as.and_then(|other| other.split_once('T')) {
+        Some((day, _)) if day == date => format!("{hh_mm} UTC"),
+        _ => format!("{date} {hh_mm} UTC"),
+    }
+}
+
 fn alerts_text(c: &Value) -> String {
     let (from, to) = (text(c, "/from"), text(c, "/to"));
     let list = c
@@ -287,7 +307,7 @@ fn alerts_text(c: &Value) -> String {
         let _ = write!(
             s,
             "\n- {} {} ({}): {}",
-            text(a, "/at"),
+            utc_minute(&text(a, "/at"), None),
             text(a, "/rule"),
             text(a, "/severity"),
             text(a, "/message")

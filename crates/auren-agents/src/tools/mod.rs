@@ -23,7 +23,8 @@ pub mod tags;
 use std::sync::Arc;
 
 use auren_clock::Clock;
-use auren_store::Store;
+use auren_engine::dto::SessionEndDto;
+use auren_store::{RecordingHere, Store};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
@@ -215,6 +216,7 @@ pub struct Toolbox {
     clock: Arc<dyn Clock>,
     ids: Arc<ReceiptIds>,
     memory_writes: MemoryWrites,
+    recording_here: RecordingHere,
 }
 
 impl std::fmt::Debug for Toolbox {
@@ -238,7 +240,21 @@ impl Toolbox {
             clock,
             ids: Arc::new(ReceiptIds::new()),
             memory_writes: MemoryWrites::Apply,
+            recording_here: RecordingHere::Nothing,
         }
+    }
+
+    /// The same toolbox knowing which session the app it serves is recording: the tools say that one is
+    /// recording however long its strap is silent, as the app's History does (set from the app's live
+    /// state when the toolbox is built; by default nothing is recorded here).
+    pub fn with_recording_here(mut self, here: RecordingHere) -> Self {
+        self.recording_here = here;
+        self
+    }
+
+    /// Where session `row` stands by the toolbox's clock.
+    pub(crate) fn session_end(&self, row: &auren_store::SessionRow) -> SessionEndDto {
+        SessionEndDto::of(row, self.clock.now().0, self.recording_here)
     }
 
     /// The same toolbox with remember/retract applying at once or only proposing (the person's setting).

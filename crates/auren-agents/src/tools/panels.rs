@@ -5,9 +5,9 @@
 //! recompute on every get_session, read back it is ~40 numbers, and a year of morning trends of any panel
 //! metric is one query.
 
-use auren_engine::dto::{AlertDto, SessionSummaryDto};
-use auren_engine::panels::{ComputedPanel, UNENDED_SESSION_QUIET_MS, compute_panel, panel_method};
-use auren_store::{MorningPanelValue, SessionId, SessionStatus};
+use auren_engine::dto::{AlertDto, SessionEndDto, SessionSummaryDto};
+use auren_engine::panels::{ComputedPanel, compute_panel, panel_method};
+use auren_store::{MorningPanelValue, SessionId};
 
 use super::{ToolError, ToolName, Toolbox};
 
@@ -16,7 +16,7 @@ use super::{ToolError, ToolName, Toolbox};
 pub(super) struct SessionPanel {
     pub summary: SessionSummaryDto,
     /// Where the session's recording stands by the toolbox's clock.
-    pub status: SessionStatus,
+    pub end: SessionEndDto,
     pub n_beats: usize,
     /// `(metric key, value)` in the panel's order; `None` where a metric could not be computed.
     pub values: Vec<(String, Option<f64>)>,
@@ -43,7 +43,7 @@ pub(super) async fn session_panel(tb: &Toolbox, tool: ToolName, id: i64) -> Resu
     };
     Ok(SessionPanel {
         summary: auren_engine::query::session_summary(&view.session),
-        status: view.session.status(tb.clock().now().0, UNENDED_SESSION_QUIET_MS),
+        end: tb.session_end(&view.session),
         n_beats: usize::try_from(stored.n_beats).unwrap_or_default(),
         values: stored.values,
         gap_count: usize::try_from(view.gap_count).unwrap_or_default(),
@@ -75,7 +75,7 @@ async fn compute(tb: &Toolbox, tool: ToolName, id: i64) -> Result<SessionPanel, 
     } = computed;
     Ok(SessionPanel {
         summary: auren_engine::query::session_summary(&session),
-        status: session.status(tb.clock().now().0, UNENDED_SESSION_QUIET_MS),
+        end: tb.session_end(&session),
         n_beats,
         values,
         gap_count,

@@ -1,8 +1,7 @@
 //! list_sessions, get_session and get_alerts: the engine's session and alert queries, with receipts.
 
 use auren_clock::UnixMillis;
-use auren_engine::panels::UNENDED_SESSION_QUIET_MS;
-use auren_store::{LastBeat, SessionStatus};
+use auren_engine::dto::SessionEndDto;
 use serde_json::json;
 
 use super::args::{GetAlerts, GetSession, ListSessions};
@@ -42,7 +41,6 @@ pub(super) async fn list_sessions(tb: &Toolbox, args: ListSessions) -> Result<To
         "recorded sessions, most recent first",
         "stored session rows",
     );
-    let now = tb.clock().now().0;
     let mut list = Vec::with_capacity(rows.len());
     for r in &rows {
         let s = auren_engine::query::session_summary(r);
@@ -65,7 +63,7 @@ pub(super) async fn list_sessions(tb: &Toolbox, args: ListSessions) -> Result<To
             "kind": s.kind,
             "source": s.source,
             "simulated": s.source.starts_with("simulator"),
-            "end": end_json(r.status(now, UNENDED_SESSION_QUIET_MS)),
+            "end": end_json(tb.session_end(r)),
             "duration_min": s.duration_s.map(|d| d / 60.0),
             "beats": s.beat_count,
             "artifacts": s.artifact_count,
@@ -124,7 +122,7 @@ pub(super) async fn get_session(tb: &Toolbox, args: GetSession) -> Result<ToolOu
             "kind": d.summary.kind,
             "source": d.summary.source,
             "simulated": d.summary.source.starts_with("simulator"),
-            "end": end_json(d.status),
+            "end": end_json(d.end),
             "duration_min": d.summary.duration_s.map(|s| s / 60.0),
             "beats": d.summary.beat_count,
             "artifacts": d.summary.artifact_count,
@@ -138,27 +136,31 @@ pub(super) async fn get_session(tb: &Toolbox, args: GetSession) -> Result<ToolOu
     })
 }
 
-/// A session's end as the tools state it: ended at a time, still being recorded, or stopped without an end
-/// (the app was killed or the device died mid-recording) with its last beat — so a model neither reads a
-/// missing end as a session still running nor invents when it ended.
-fn end_json(status: SessionStatus) -> serde_json::Value {
-    match status {
-        SessionStatus::Ended { at } => json!({ "state": "ended", "at": UnixMillis(at).to_string() }),
-        SessionStatus::Recording => json!({
+/// A session's end as the tools state it: ended at a time, still being recorded, or no end recorded with
+/// its last beat — so a model neither reads a missing end as a session still running nor invents when it
+/// ended, nor states as fact why it has none.
+fn end_json(end: SessionEndDto) -> serde_json::Value {
+    match end {
+        SessionEndDto::Ended { at_unix_ms } => {
+            json!({ "state": "ended", "at": UnixMillis(at_unix_ms).to_string() })
+        }
+        SessionEndDto::Recording => json!({
             "state": "recording",
             "note": "being recorded now: its length and numbers cover the beats stored so far",
         }),
-        SessionStatus::NoEndRecorded { last_beat } => json!({
+        SessionEndDto::NoEndRecorded { last_beat_at_unix_ms } => json!({
             "state": "no_end_recorded",
-            "last_beat_at": match last_beat {
-                LastBeat::At(at) => Some(UnixMillis(at).to_string()),
-                LastBeat::NoBeats => None,
-            },
-            "note": "the recording stopped without its end being recorded (the app or the device stopped \
-                     mid-session); its length runs to its last beat",
+            "last_beat_at": last_beat_at_unix_ms.map(|at| UnixMillis(at).to_string()),
+            "note": NO_END_NOTE,
         }),
     }
 }
+
+/// What the tools say of a session without an end time and silent for 10 minutes: what is known, and the
+/// likely reading, not a cause stated as fact.
+pub(crate) const NO_END_NOTE: &str = "no end recorded and nothing stored for 10 minutes: most likely the \
+     recording stopped (the app or the device stopped mid-session), though an end may still arrive by sync; \
+     its length runs to its last beat";
 
 fn alert_json(a: &auren_engine::dto::AlertDto) -> serde_json::Value {
     json!({

@@ -356,6 +356,7 @@ async fn unended(h: &crate::fixture::History, started_at: i64, beats: u32) -> i6
 #[tokio::test]
 async fn the_session_tools_state_how_each_session_ended() {
     use auren_clock::Clock;
+    use auren_store::{RecordingHere, SessionId};
     let h = history(Plan {
         days: 10,
         ..Plan::default()
@@ -369,8 +370,9 @@ async fn the_session_tools_state_how_each_session_ended() {
     let killed_end = json!({
         "state": "no_end_recorded",
         "last_beat_at": auren_clock::UnixMillis(killed_start + 38 * 60_000).to_string(),
-        "note": "the recording stopped without its end being recorded (the app or the device stopped \
-                 mid-session); its length runs to its last beat",
+        "note": "no end recorded and nothing stored for 10 minutes: most likely the recording stopped (the \
+                 app or the device stopped mid-session), though an end may still arrive by sync; its length \
+                 runs to its last beat",
     });
     let recording_end = json!({
         "state": "recording",
@@ -415,13 +417,69 @@ async fn the_session_tools_state_how_each_session_ended() {
         .unwrap();
     assert_eq!(out.content["end"]["state"], "no_end_recorded", "{}", out.content);
     let a = auren_agents::offline::answer(&h.toolbox, last).await.unwrap();
-    let last_beat = auren_clock::UnixMillis(now - 1_000).to_string();
+    // The last beat in the analyst's words: the minute, in UTC, with the date only when it is not the
+    // start's (the analyst does not know the person's time zone; History shows local time).
+    let last_beat = auren_clock::UnixMillis(now - 1_000);
+    let start = auren_clock::UnixMillis(now - 61_000);
+    let minute = last_beat.civil_minute();
+    let shown = if last_beat.utc_date() == start.utc_date() {
+        format!("{} UTC", &minute[11..])
+    } else {
+        format!("{minute} UTC")
+    };
     assert!(
+        a.text.contains(&format!(
+            ", no end recorded and nothing stored since its last beat at {shown}: most likely stopped):"
+        )),
+        "{}",
         a.text
-            .contains(&format!(", no end recorded: its last beat was at {last_beat}):")),
+    );
+    assert!(
+        a.text.contains(&format!("started {} UTC", start.civil_minute())),
         "{}",
         a.text
     );
     let claims = auren_agents::grounding::ground(&a.text, &a.receipts);
     assert!(claims.iter().all(|c| c.grounded), "{claims:?} in {}", a.text);
+
+    // The app recording that session knows it is not over: its toolbox says recording, as its History
+    // does, however long the strap has been silent; another session recorded there changes nothing.
+    let rows = [
+        (
+            RecordingHere::Session(SessionId(recording)),
+            recording,
+            "recording",
+        ),
+        (
+            RecordingHere::Session(SessionId(killed)),
+            recording,
+            "no_end_recorded",
+        ),
+        (RecordingHere::Nothing, recording, "no_end_recorded"),
+        (
+            RecordingHere::Session(SessionId(recording)),
+            killed,
+            "no_end_recorded",
+        ),
+    ];
+    for (here, id, state) in rows {
+        let tb = h.toolbox.clone().with_recording_here(here);
+        let got = tb.call("get_session", json!({"id": id})).await.unwrap();
+        assert_eq!(got.content["end"]["state"], state, "session {id}, {here:?}");
+        let listed = tb.call("list_sessions", json!({"limit": 3})).await.unwrap();
+        let item = listed.content["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap()
+            .clone();
+        assert_eq!(item["end"]["state"], state, "listed {id}, {here:?}");
+    }
+    let here = h
+        .toolbox
+        .clone()
+        .with_recording_here(RecordingHere::Session(SessionId(recording)));
+    let said = auren_agents::offline::answer(&here, last).await.unwrap().text;
+    assert!(said.contains(", still recording):"), "{said}");
 }
