@@ -2,9 +2,8 @@
 //! each with where its recording stands: ended, still recording, or stopped with no end recorded.
 
 use auren_clock::{UnixMillis, now_unix_ms};
-use auren_engine::dto::SessionSummaryDto;
-use auren_engine::panels::UNENDED_SESSION_QUIET_MS;
-use auren_store::{LastBeat, SessionRow, SessionStatus, Store};
+use auren_engine::dto::{SessionEndDto, SessionSummaryDto};
+use auren_store::{RecordingHere, SessionRow, Store};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -32,44 +31,15 @@ pub struct Args {
 struct Listed {
     #[serde(flatten)]
     summary: SessionSummaryDto,
-    end: End,
-}
-
-/// Where a session's recording stands when listed; the desktop's History says the same.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-enum End {
-    Ended {
-        at_unix_ms: i64,
-    },
-    /// Its last beat is under `UNENDED_SESSION_QUIET_MS` old: being recorded (here or elsewhere).
-    Recording,
-    /// No end time and nothing stored for `UNENDED_SESSION_QUIET_MS`: the recording process died.
-    NoEndRecorded {
-        last_beat_at_unix_ms: Option<i64>,
-    },
-}
-
-impl From<SessionStatus> for End {
-    fn from(status: SessionStatus) -> Self {
-        match status {
-            SessionStatus::Ended { at } => Self::Ended { at_unix_ms: at },
-            SessionStatus::Recording => Self::Recording,
-            SessionStatus::NoEndRecorded { last_beat } => Self::NoEndRecorded {
-                last_beat_at_unix_ms: match last_beat {
-                    LastBeat::At(at) => Some(at),
-                    LastBeat::NoBeats => None,
-                },
-            },
-        }
-    }
+    end: SessionEndDto,
 }
 
 fn listed(rows: &[SessionRow], now_unix_ms: i64) -> Vec<Listed> {
     rows.iter()
         .map(|row| Listed {
             summary: auren_engine::query::session_summary(row),
-            end: End::from(row.status(now_unix_ms, UNENDED_SESSION_QUIET_MS)),
+            // This command records nothing: every session is judged by its stored rows alone.
+            end: SessionEndDto::of(row, now_unix_ms, RecordingHere::Nothing),
         })
         .collect()
 }
@@ -122,14 +92,14 @@ fn table(sessions: &[Listed]) -> String {
 }
 
 /// What the table adds after the source: nothing for an ended session.
-fn end_note(end: End) -> String {
+fn end_note(end: SessionEndDto) -> String {
     match end {
-        End::Ended { .. } => String::new(),
-        End::Recording => " (recording)".to_owned(),
-        End::NoEndRecorded {
+        SessionEndDto::Ended { .. } => String::new(),
+        SessionEndDto::Recording => " (recording)".to_owned(),
+        SessionEndDto::NoEndRecorded {
             last_beat_at_unix_ms: Some(at),
         } => format!(" (no end recorded; last beat {} UTC)", utc_minute(at)),
-        End::NoEndRecorded {
+        SessionEndDto::NoEndRecorded {
             last_beat_at_unix_ms: None,
         } => " (no end recorded; no beats)".to_owned(),
     }
