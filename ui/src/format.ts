@@ -50,10 +50,23 @@ export function formatPercent(v: number | null | undefined, decimals = 1): strin
   return `${v.toFixed(decimals)} %`;
 }
 
+/** "07:03" local. */
+export function formatTimeOfDay(unixMs: number): string {
+  const d = new Date(unixMs);
+  return `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+}
+
+/** Whether two moments fall on the same local calendar day. */
+export function sameLocalDay(aMs: number, bMs: number): boolean {
+  const a = new Date(aMs);
+  const b = new Date(bMs);
+  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
+}
+
 /** Local wall time: "Today 07:03", "Yesterday 21:40", else "Fri 5 Jan 2024 07:03". */
 export function formatDateTime(unixMs: number, nowMs: number = Date.now()): string {
   const d = new Date(unixMs);
-  const time = `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+  const time = formatTimeOfDay(unixMs);
   const today = new Date(nowMs);
   const dayStart = (x: Date) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
   const diffDays = Math.round((dayStart(today) - dayStart(d)) / 86_400_000);

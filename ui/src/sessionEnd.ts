@@ -1,8 +1,8 @@
 // How History words a session's end. Rust decides where a recording stands (ended, still recording, or
-// stopped with no end recorded — the app was killed or the device died mid-session) and sends the times;
+// no end recorded and nothing stored for 10 minutes — most likely stopped) and sends the times;
 // this only words them, so a session without an end never reads as ended, blank, or running for ever.
 import type { SessionEnd } from "./ipc";
-import { formatDateTime, formatDuration } from "./format";
+import { formatDateTime, formatDuration, formatTimeOfDay, sameLocalDay } from "./format";
 
 /** How the end cell is styled. */
 export type EndTone = "ended" | "recording" | "unended";
@@ -14,23 +14,14 @@ export interface EndText {
   title: string;
 }
 
-function pad2(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
-}
-
-function sameLocalDay(a: Date, b: Date): boolean {
-  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
-}
-
 /** An end or a last beat: "14:32" (local) on the day the session started, else the full date and time. */
 export function endTime(atMs: number, startedMs: number, nowMs: number = Date.now()): string {
-  const at = new Date(atMs);
-  return sameLocalDay(at, new Date(startedMs)) ? `${pad2(at.getHours())}:${pad2(at.getMinutes())}` : formatDateTime(atMs, nowMs);
+  return sameLocalDay(atMs, startedMs) ? formatTimeOfDay(atMs) : formatDateTime(atMs, nowMs);
 }
 
 const NO_END_TITLE =
-  "The recording stopped without being ended (the app was closed or crashed, or the device stopped). " +
-  "Its length runs to its last beat.";
+  "No end recorded and nothing stored for 10 minutes: most likely the recording stopped (the app was closed " +
+  "or crashed, or the device stopped), though an end may still arrive by sync. Its length runs to its last beat.";
 
 /** The History list's "Ended" cell. */
 export function endCell(end: SessionEnd, startedMs: number, nowMs: number = Date.now()): EndText {

@@ -39,7 +39,8 @@ describe("the History list's end cell", () => {
       const cell = endCell(end, started, now);
       expect(cell.tone).toBe("unended");
       expect(cell.text).toMatch(/^No end recorded/);
-      expect(cell.title).toMatch(/stopped without being ended/);
+      expect(cell.title).toMatch(/^No end recorded and nothing stored for 10 minutes: most likely/);
+      expect(cell.title).toMatch(/may still arrive by sync/);
     }
   });
 });
