@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auren_agents::ledger::SqliteLedger;
-use auren_agents::turn::{Seen, TurnStop};
+use auren_agents::turn::{Seen, Stopping, TurnStop};
 use auren_agents::{AgentEvent, Coach, CoachConfig, Placement, Receipt, Source, Toolbox};
 use auren_gateway::{Gateway, GatewayConfig, SecretStore, SystemClock, UsageLedger};
 use auren_store::Store;
@@ -98,7 +98,10 @@ impl Desktop {
 
     pub(crate) async fn coach(&self) -> Coach {
         let store = self.store().await;
-        let toolbox = Toolbox::new(store, Arc::new(SystemClock));
+        // The tools say of the session this app records what History says: recording, however long its
+        // strap is silent.
+        let toolbox =
+            Toolbox::new(store, Arc::new(SystemClock));
         match self.gateway().await {
             Ok(Started { gateway, config }) => {
                 let model = config.default_model.clone().unwrap_or_default();
@@ -198,25 +201,26 @@ impl Desktop {
     /// Stops a running turn: the upstream request ends at once. `shown_chars` is how much of the turn's
     /// text the window had drawn, in Unicode code points (see [`Seen::Chars`]): the stored answer is cut
     /// there, so text that streamed but was never drawn does not appear after a reload; the usage stays
-    /// all that streamed (it was paid). Without a count, everything that streamed is kept.
-    pub fn chat_cancel(&self, turn: u32, shown_chars: Option<u32>) -> Result<(), DesktopError> {
+    /// all that streamed (it was paid). Without a count, everything that streamed is kept. A Stop that
+    /// comes after the turn's last check (it is storing its whole answer, or has ended) is refused:
+    /// [`ChatCancelDto::AlreadyFinished`], and the window draws the `done` that follows as usual.
+    pub fn chat_cancel(&self, turn: u32, shown_chars: Option<u32>) -> Result<ChatCancelDto, DesktopError> {
         let stop = self
             .turns
             .running
             .lock()
             .ok()
             .and_then(|running| running.get(&turn).cloned());
-        match stop {
-            Some(stop) => {
-                let seen = shown_chars.map_or(Seen::AllStreamed, |n| {
-                    Seen::Chars(usize::try_from(n).unwrap_or(usize::MAX))
-                });
-                stop.stop(seen);
-                Ok(())
-            }
-            // Already finished: nothing to stop.
-            None => Ok(()),
-        }
+        let Some(stop) = stop else {
+            return Ok(ChatCancelDto::AlreadyFinished);
+        };
+        let seen = shown_chars.map_or(Seen::AllStreamed, |n| {
+            Seen::Chars(usize::try_from(n).unwrap_or(usize::MAX))
+        });
+        Ok(match stop.stop(seen) {
+            Stopping::Stopped => ChatCancelDto::Stopped,
+            Stopping::AlreadyFinished => ChatCancelDto::AlreadyFinished,
+        })
     }
 
     pub async fn conversations(&self) -> Result<Vec<ConversationDto>, DesktopError> {

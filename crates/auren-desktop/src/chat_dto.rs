@@ -40,6 +40,17 @@ pub enum GuardDto {
     Budget,
 }
 
+/// What a Stop did (`chat_cancel`'s answer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatCancelDto {
+    /// The turn is stopped: its stored answer is the text the window drew, and its `done` says so.
+    Stopped,
+    /// Too late (the turn was storing its whole answer, or had ended): nothing stopped, and the window
+    /// should draw the turn's `done` as usual instead of keeping the text it froze.
+    AlreadyFinished,
+}
+
 /// Tokens and money of a turn.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Type)]
 pub struct UsageDto {

@@ -24,7 +24,7 @@ pub use brief::{
 };
 pub use extract::{ProposedMemory, rule_proposals};
 pub use guards::{GuardBook, GuardLimits, Tripped};
-pub use stop::{Seen, TurnStop};
+pub use stop::{Seen, Stopping, TurnStop};
 
 use auren_gateway::{Gateway, GatewayError, ProviderKind};
 use auren_store::conversations::{NewMessage, Role};
@@ -415,24 +415,10 @@ impl Turn<'_> {
             _ => None,
         };
         match stop {
-            Stop::Guard(tripped) => {
-                self.step(
-                    "guard",
-                    serde_json::json!({"guard": tripped.guard, "message": tripped.message}),
-                );
-                self.emit(AgentEvent::Guard {
-                    guard: tripped.guard,
-                    message: tripped.message,
-                })
-                .await;
-            }
+            Stop::Guard(tripped) => self.report_guard(tripped).await,
             Stop::Gateway(GatewayError::Budget(refusal)) => {
                 let message = format!("the model budget refused the call: {refusal}");
-                self.step(
-                    "guard",
-                    serde_json::json!({"guard": "budget", "message": message}),
-                );
-                self.emit(AgentEvent::Guard {
+                self.report_guard(Tripped {
                     guard: crate::events::Guard::Budget,
                     message,
                 })
@@ -467,20 +453,36 @@ impl Turn<'_> {
         stop::seen_part(&self.streamed, self.lead_chars, seen)
     }
 
-    /// The answer to store instead of `answered` when a Stop counting what was drawn came after the model's
-    /// last word: the text the window froze (the model's text of every call, as it was shown), or the
-    /// offline analyst's answer when it showed none of it — as for a Stop before the first word. `None`
-    /// when the answer stands.
+    /// The turn's last check of a Stop (one arriving later is refused: the window draws the whole answer),
+    /// and the answer to store instead of `answered` when a Stop counting what was drawn came after the
+    /// model's last word and the window had not drawn all of it: the text the window froze (the model's
+    /// text of every call, as it was shown), or the offline analyst's answer when it showed none of it — as
+    /// for a Stop before the first word. `None` when the answer stands.
     async fn stopped_late(&mut self, answered: &Answered, question: &str) -> Option<Answered> {
-        if answered.offline || !matches!(self.stop.seen(), Some(Seen::Chars(_))) {
-            return None;
-        }
-        let seen = self.seen_streamed().to_owned();
-        if seen == answered.text {
+        let seen = match self.stop.finish() {
+            Some(seen @ Seen::Chars(_)) if !answered.offline => seen,
+            _ => return None,
+        };
+        let seen = stop::seen_part(&self.streamed, self.lead_chars, seen).to_owned();
+        // Nothing cut: the window drew all the model's text, which is more than `answered` (the last call's
+        // text) when a call before it wrote some. Already cut: a Stop in the middle of the answer (fall_back).
+        if seen.len() == self.streamed.len() || seen == answered.text {
             return None;
         }
         // The model had ended normally, so no guard was recorded: the stored turn shows as stopped too.
-        let tripped = GuardBook::cancelled();
+        self.report_guard(GuardBook::cancelled()).await;
+        if seen.is_empty() {
+            return Some(self.offline(question).await);
+        }
+        Some(Answered {
+            text: seen,
+            specialist: answered.specialist,
+            offline: false,
+        })
+    }
+
+    /// A guard that ended the model's part of the turn: stored as a step and sent to the window.
+    async fn report_guard(&mut self, tripped: Tripped) {
         self.step(
             "guard",
             serde_json::json!({"guard": tripped.guard, "message": tripped.message}),
@@ -490,14 +492,6 @@ impl Turn<'_> {
             message: tripped.message,
         })
         .await;
-        if seen.is_empty() {
-            return Some(self.offline(question).await);
-        }
-        Some(Answered {
-            text: seen,
-            specialist: answered.specialist,
-            offline: false,
-        })
     }
 
     /// The offline analyst's answer, its receipts kept for grounding.

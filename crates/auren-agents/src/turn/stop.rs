@@ -3,8 +3,13 @@
 //! the time its Stop arrives the turn may hold more text than the person saw freeze. The window says how
 //! much it drew; the turn keeps exactly that, and what it cut never reaches the stored answer, its claims
 //! or the search index.
+//!
+//! A Stop can also come too late: the turn has made its last check of what was seen and is storing its
+//! answer, or its `Done` is on its way to the window. One state behind one lock decides which came first,
+//! and a late Stop is refused ([`Stopping::AlreadyFinished`]) so the window draws the answer to its end
+//! instead of freezing a text the stored answer does not match.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio_util::sync::CancellationToken;
 
@@ -16,42 +21,95 @@ pub enum Seen {
     /// The first this many characters of the text the turn emitted as [`crate::AgentEvent::Text`] — the
     /// red-flag referral included — counted in Unicode scalar values: Rust's `char`s, a JavaScript
     /// string's code points. Unlike bytes or UTF-16 units, that count cannot end inside a UTF-8 sequence or
-    /// a surrogate pair, so the window and the turn cut at the same place.
+    /// a surrogate pair, so the window and the turn cut at the same place. The count cuts the model's text
+    /// only: an answer that is the offline analyst's (no gateway, a model that failed or tripped a guard
+    /// before the Stop) is kept whole, though the window may have frozen before drawing all of it.
     Chars(usize),
 }
 
-/// What stops a turn: its cancel token and what the person had seen when it was cancelled. Clones share
-/// both. A plain [`CancellationToken`] converts into one that has seen everything that streamed.
-#[derive(Clone, Debug, Default)]
+/// Whether a [`TurnStop::stop`] took effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stopping {
+    /// The turn is stopped (now, or by an earlier Stop whose count stands): it keeps what was seen.
+    Stopped,
+    /// The turn had made its last check and is storing, or has stored, its whole answer: nothing stops.
+    AlreadyFinished,
+}
+
+/// Where a turn stands for a Stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Running,
+    Stopped(Seen),
+    Finished,
+}
+
+/// What stops a turn: its cancel token and its [`State`]. Clones share both. A plain
+/// [`CancellationToken`] converts into one that, when cancelled, has seen everything that streamed.
+#[derive(Clone, Debug)]
 pub struct TurnStop {
     cancel: CancellationToken,
-    seen: Arc<OnceLock<Seen>>,
+    state: Arc<Mutex<State>>,
+}
+
+impl Default for TurnStop {
+    fn default() -> Self {
+        Self::new(CancellationToken::new())
+    }
 }
 
 impl TurnStop {
     pub fn new(cancel: CancellationToken) -> Self {
         Self {
             cancel,
-            seen: Arc::default(),
+            state: Arc::new(Mutex::new(State::Running)),
         }
     }
 
-    /// Stops the turn, the person having seen `seen`. The first stop's count is the one kept: a second
-    /// Stop cannot change the text the first one froze. The count is set before the token is cancelled, so
-    /// the turn that sees the cancellation sees the count.
-    pub fn stop(&self, seen: Seen) {
-        let _ = self.seen.set(seen);
+    /// Stops the turn, the person having seen `seen` — unless it has already finished. The first stop's
+    /// count is the one kept: a second Stop cannot change the text the first one froze. The count is set
+    /// before the token is cancelled, so the turn that sees the cancellation sees the count.
+    pub fn stop(&self, seen: Seen) -> Stopping {
+        let mut state = self.lock();
+        match *state {
+            State::Finished => return Stopping::AlreadyFinished,
+            State::Running => *state = State::Stopped(seen),
+            State::Stopped(_) => {}
+        }
+        drop(state);
         self.cancel.cancel();
+        Stopping::Stopped
     }
 
     pub fn token(&self) -> &CancellationToken {
         &self.cancel
     }
 
+    /// The turn's last check: from here on a [`TurnStop::stop`] is refused. Returns what the person had
+    /// seen when a Stop came first; `None` when none did (or only its token was cancelled).
+    pub(crate) fn finish(&self) -> Option<Seen> {
+        let mut state = self.lock();
+        match *state {
+            State::Stopped(seen) => Some(seen),
+            State::Running | State::Finished => {
+                *state = State::Finished;
+                None
+            }
+        }
+    }
+
     /// What the person had seen, once stopped through [`TurnStop::stop`]; `None` otherwise (not stopped, or
     /// only its token cancelled).
     pub(crate) fn seen(&self) -> Option<Seen> {
-        self.seen.get().copied()
+        match *self.lock() {
+            State::Stopped(seen) => Some(seen),
+            State::Running | State::Finished => None,
+        }
+    }
+
+    /// The state holds no invariant a panicking holder could break (each change is one assignment).
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -75,7 +133,7 @@ pub(crate) fn seen_part(streamed: &str, lead: usize, seen: Seen) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::{Seen, seen_part};
+    use super::{Seen, Stopping, TurnStop, seen_part};
 
     #[test]
     fn the_seen_part_ends_where_the_count_of_characters_does() {
@@ -100,6 +158,41 @@ mod tests {
                 kept,
                 "{streamed:?} {lead} {seen:?}"
             );
+        }
+    }
+
+    /// One step of a turn's life as seen by its [`TurnStop`].
+    #[derive(Clone, Copy, Debug)]
+    enum Call {
+        Stop(Seen),
+        /// The turn's last check, and what it must get.
+        Finish(Option<Seen>),
+    }
+
+    #[test]
+    fn a_stop_after_the_last_check_is_refused_and_the_first_stops_count_stands() {
+        use Call::{Finish, Stop};
+        let (two, five) = (Seen::Chars(2), Seen::Chars(5));
+        // (calls in order, what each Stop answers, cancelled at the end)
+        let cases: [(&[Call], &[Stopping], bool); 5] = [
+            (&[Stop(two), Finish(Some(two))], &[Stopping::Stopped], true),
+            (&[Finish(None), Stop(two)], &[Stopping::AlreadyFinished], false),
+            (&[Stop(two), Stop(five), Finish(Some(two))], &[Stopping::Stopped, Stopping::Stopped], true),
+            // Stopped before the check, the turn stays stopped: a later Stop is not refused.
+            (&[Stop(two), Finish(Some(two)), Stop(five)], &[Stopping::Stopped, Stopping::Stopped], true),
+            (&[Finish(None), Finish(None)], &[], false),
+        ];
+        for (calls, answers, cancelled) in cases {
+            let stop = TurnStop::default();
+            let mut got = Vec::new();
+            for call in calls {
+                match *call {
+                    Stop(seen) => got.push(stop.stop(seen)),
+                    Finish(seen) => assert_eq!(stop.finish(), seen, "{calls:?}"),
+                }
+            }
+            assert_eq!(got, answers, "{calls:?}");
+            assert_eq!(stop.token().is_cancelled(), cancelled, "{calls:?}");
         }
     }
 }

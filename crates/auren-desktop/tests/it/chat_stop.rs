@@ -22,7 +22,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auren_desktop::chat_dto::{ChatEventDto, ChatSendDto, ConversationFormatDto, GuardDto, RoleDto, StepDto};
+use auren_desktop::chat_dto::{
+    ChatCancelDto, ChatEventDto, ChatSendDto, ConversationFormatDto, GuardDto, RoleDto, StepDto,
+};
 use auren_desktop::{ChatSink, Desktop};
 use auren_fake_llm::{FakeLlm, Reply, Script};
 use auren_store::Store;
@@ -65,21 +67,8 @@ impl Interloper {
             landed: Arc::default(),
             refused: Arc::default(),
         };
-        // Holding all of them at once reaches each connection the pool will ever lend out.
-        let pool = store.pool();
-        let mut held = Vec::new();
-        for _ in 0..pool.options().get_max_connections() {
-            held.push(pool.acquire().await.unwrap());
-        }
-        for connection in &mut held {
-            let on_progress = interloper.clone();
-            let mut handle = connection.lock_handle().await.unwrap();
-            // Every opcode check: the finest interleaving SQLite offers.
-            handle.set_progress_handler(1, move || {
-                on_progress.write_now();
-                true
-            });
-        }
+        let on_progress = interloper.clone();
+        on_progress_of(store, move || on_progress.write_now()).await;
         interloper
     }
 
@@ -106,6 +95,26 @@ impl Interloper {
 
     fn arm(&self, on: bool) {
         self.armed.store(on, Ordering::SeqCst);
+    }
+}
+
+/// Sets `hook` as the progress handler of every connection `store`'s pool can open: it runs on the
+/// connection's own thread, in the middle of its statements, at every opcode check — the finest
+/// interleaving SQLite offers.
+async fn on_progress_of(store: &Store, hook: impl Fn() + Clone + Send + 'static) {
+    // Holding all of them at once reaches each connection the pool will ever lend out.
+    let pool = store.pool();
+    let mut held = Vec::new();
+    for _ in 0..pool.options().get_max_connections() {
+        held.push(pool.acquire().await.unwrap());
+    }
+    for connection in &mut held {
+        let hook = hook.clone();
+        let mut handle = connection.lock_handle().await.unwrap();
+        handle.set_progress_handler(1, move || {
+            hook();
+            true
+        });
     }
 }
 
@@ -192,7 +201,8 @@ async fn a_stopped_turn_is_stored_and_then_done_even_with_another_writer_at_ever
         }
 
         interloper.arm(true);
-        desktop.chat_cancel(started.turn, None).unwrap();
+        let stopping = desktop.chat_cancel(started.turn, None).unwrap();
+        assert_eq!(stopping, ChatCancelDto::Stopped, "{stop_at:?}");
         let mut guard = None;
         let done = loop {
             match next(&mut events).await {
@@ -251,6 +261,8 @@ const DRAWN_CODE_POINTS: u32 = 30;
 /// A question the rules route to the coach whose statement about oneself makes the turn extract memories
 /// with one more model call after the answer.
 const STATEMENT_QUESTION: &str = "I started swimming. Write me a short note about recovery habits";
+/// What a first model call says before calling a tool (streamed and drawn, but not the answer's text).
+const PREAMBLE: &str = "Let me look at your week. ";
 
 /// What the window had drawn when it stopped the turn, and when it did.
 #[derive(Clone, Copy, Debug)]
@@ -263,6 +275,9 @@ enum Drawn {
     NoCount,
     /// The first two pieces, the Stop arriving after the model's last word (while memories are extracted).
     TwoPiecesAfterTheLastWord,
+    /// All of it — a first call's words before its tool call, then the answer's four pieces — the Stop
+    /// arriving after the model's last word: nothing was cut, so the answer stands and is not stopped.
+    AllAfterATool,
 }
 
 impl Drawn {
@@ -271,7 +286,26 @@ impl Drawn {
             Self::TwoPieces | Self::TwoPiecesAfterTheLastWord => Some(DRAWN_CODE_POINTS),
             Self::Nothing => Some(0),
             Self::NoCount => None,
+            Self::AllAfterATool => Some(u32::try_from(self.streamed().chars().count()).unwrap()),
         }
+    }
+
+    /// All the model's text the window received.
+    fn streamed(self) -> String {
+        match self {
+            Self::AllAfterATool => [PREAMBLE, &PIECES.concat()].concat(),
+            _ => PIECES.concat(),
+        }
+    }
+
+    /// Whether the stored turn shows as stopped (the cancel guard).
+    fn stops(self) -> bool {
+        !matches!(self, Self::AllAfterATool)
+    }
+
+    /// Whether the undrawn pieces' words are kept.
+    fn keeps_all(self) -> bool {
+        matches!(self, Self::NoCount | Self::AllAfterATool)
     }
 
     /// The stored answer's text; `None` for the offline analyst's.
@@ -279,7 +313,8 @@ impl Drawn {
         match self {
             Self::TwoPieces | Self::TwoPiecesAfterTheLastWord => Some(DRAWN.to_owned()),
             Self::Nothing => None,
-            Self::NoCount => Some(PIECES.concat()),
+            // The answer is the last call's text, as for a turn nobody stopped.
+            Self::NoCount | Self::AllAfterATool => Some(PIECES.concat()),
         }
     }
 }
@@ -324,6 +359,17 @@ async fn streamed_turn(drawn: Drawn, fake: &FakeLlm, desktop: &Desktop) -> (i64,
             fake.set_default(Script::HangUntilDisconnect);
             STATEMENT_QUESTION
         }
+        Drawn::AllAfterATool => {
+            let tool = Reply::tool_call(
+                "call_1",
+                "get_trend",
+                [r#"{"metric":null,"from":null,"to":null}"#],
+            )
+            .with_text([PREAMBLE]);
+            fake.script("m1", [Script::Reply(tool), Script::Reply(reply)]);
+            fake.set_default(Script::HangUntilDisconnect);
+            STATEMENT_QUESTION
+        }
         _ => {
             // The role chunk and the four pieces, then silence until the client goes away.
             fake.set_default(Script::StallAfter { events: 5, reply });
@@ -339,19 +385,26 @@ async fn streamed_turn(drawn: Drawn, fake: &FakeLlm, desktop: &Desktop) -> (i64,
     let started = desktop.chat_send(request, sink).await.unwrap();
     let mut received = String::new();
     let mut claims = 0;
-    while received != PIECES.concat() {
+    while received != drawn.streamed() {
         match next(&mut events).await {
             ChatEventDto::Text { delta } => received.push_str(&delta),
             ChatEventDto::Claim { .. } => claims += 1,
             _ => {}
         }
     }
-    if let Drawn::TwoPiecesAfterTheLastWord = drawn {
-        tokio::time::timeout(EVENT_WAIT, fake.wait_for_requests(2))
+    // The extraction's request is in: the model's last word is behind the turn.
+    let extraction = match drawn {
+        Drawn::TwoPiecesAfterTheLastWord => Some(2),
+        Drawn::AllAfterATool => Some(3),
+        _ => None,
+    };
+    if let Some(requests) = extraction {
+        tokio::time::timeout(EVENT_WAIT, fake.wait_for_requests(requests))
             .await
             .unwrap();
     }
-    desktop.chat_cancel(started.turn, drawn.count()).unwrap();
+    let stopping = desktop.chat_cancel(started.turn, drawn.count()).unwrap();
+    assert_eq!(stopping, ChatCancelDto::Stopped, "{drawn:?}");
     let ended = until_done(&mut events).await;
     let claims_sent = claims + ended.claims_sent;
     check_ended(drawn, &ended);
@@ -359,7 +412,8 @@ async fn streamed_turn(drawn: Drawn, fake: &FakeLlm, desktop: &Desktop) -> (i64,
 }
 
 fn check_ended(drawn: Drawn, ended: &Ended) {
-    assert_eq!(ended.guard, Some(GuardDto::Cancelled), "{drawn:?}");
+    let stopped = drawn.stops().then_some(GuardDto::Cancelled);
+    assert_eq!(ended.guard, stopped, "{drawn:?}");
     match drawn.kept() {
         Some(kept) => {
             assert_eq!(ended.answer, kept, "{drawn:?}: the answer is what was drawn");
@@ -378,6 +432,7 @@ async fn a_stop_keeps_only_the_text_the_window_had_drawn() {
         Drawn::Nothing,
         Drawn::NoCount,
         Drawn::TwoPiecesAfterTheLastWord,
+        Drawn::AllAfterATool,
     ] {
         let fake = FakeLlm::start().await.unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -391,10 +446,15 @@ async fn a_stop_keeps_only_the_text_the_window_had_drawn() {
         }
         // The number in the undrawn text was claimed while the answer streamed, and is not stored.
         let claimed: Vec<&str> = answer.claims.iter().map(|c| c.text.as_str()).collect();
-        match drawn {
-            Drawn::NoCount => assert_eq!(claimed, ["62 ms"], "{drawn:?}"),
-            _ => assert!(claimed.is_empty(), "{drawn:?}: {claimed:?}"),
+        if drawn.keeps_all() {
+            assert_eq!(claimed, ["62 ms"], "{drawn:?}");
+        } else {
+            assert!(claimed.is_empty(), "{drawn:?}: {claimed:?}");
         }
+        let guarded = answer.steps.iter().any(|s| {
+            matches!(s, StepDto::Other { name, payload } if name == "guard" && payload["guard"] == "cancelled")
+        });
+        assert_eq!(guarded, drawn.stops(), "{drawn:?}: stored as stopped");
         if let Drawn::TwoPiecesAfterTheLastWord = drawn {
             assert!(
                 claims_sent > 0,
@@ -405,7 +465,7 @@ async fn a_stop_keeps_only_the_text_the_window_had_drawn() {
             assert_eq!((usage.input_tokens, usage.output_tokens), (12, 4), "{drawn:?}");
         }
         let shown_after_reload = |text: &str| text.contains("Zulu") || text.contains("yankee");
-        let unseen_kept = matches!(drawn, Drawn::NoCount);
+        let unseen_kept = drawn.keeps_all();
         assert_eq!(
             shown_after_reload(&answer.text),
             unseen_kept,
@@ -423,5 +483,137 @@ async fn a_stop_keeps_only_the_text_the_window_had_drawn() {
         }
         let found = desktop.search_messages("yankee".into()).await.unwrap();
         assert_eq!(found.is_empty(), !unseen_kept, "{drawn:?}: search {found:?}");
+    }
+}
+
+/// Where a late Stop lands: after the turn's last check of what the window had drawn.
+#[derive(Clone, Copy, Debug)]
+enum Late {
+    /// While the turn stores its answer (its message is written, its steps and claims not yet).
+    StoringTheAnswer,
+    /// While the turn's `done` is on its way to the window.
+    DoneOnItsWay,
+}
+
+/// A point where a test holds the turn: the first pass there, once armed, tells the test and waits for
+/// its go (on the turn's thread: a pool connection's, or the task forwarding events to the window).
+#[derive(Clone)]
+struct Gate {
+    armed: Arc<AtomicBool>,
+    reached: mpsc::UnboundedSender<()>,
+    go: Arc<Mutex<std::sync::mpsc::Receiver<()>>>,
+}
+
+impl Gate {
+    fn new() -> (Self, mpsc::UnboundedReceiver<()>, std::sync::mpsc::Sender<()>) {
+        let (reached, on_reached) = mpsc::unbounded_channel();
+        let (go, on_go) = std::sync::mpsc::channel();
+        let gate = Self {
+            armed: Arc::default(),
+            reached,
+            go: Arc::new(Mutex::new(on_go)),
+        };
+        (gate, on_reached, go)
+    }
+
+    fn armed(&self) -> bool {
+        self.armed.load(Ordering::SeqCst)
+    }
+
+    /// Holds the caller here the first time after arming; a test that never says go fails by its wait.
+    fn pass(&self) {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            let _ = self.reached.send(());
+            let go = self.go.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _ = go.recv_timeout(EVENT_WAIT);
+        }
+    }
+}
+
+/// Holds the turn's storing of its answer: at the first progress of a pool connection once the answer's
+/// message is in the database (read on a connection of its own), its steps and claims still to come.
+async fn hold_the_store(db: &Path, store: &Store, gate: Gate) {
+    let reader = SqliteConnectOptions::new().filename(db).connect().await.unwrap();
+    let reader = Arc::new(Mutex::new(reader));
+    let runtime = tokio::runtime::Handle::current();
+    on_progress_of(store, move || {
+        if !gate.armed() {
+            return;
+        }
+        let mut reader = reader.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let stored =
+            sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM messages WHERE role = 'assistant')")
+                .fetch_one(&mut *reader);
+        if runtime.block_on(stored).unwrap_or(false) {
+            drop(reader);
+            gate.pass();
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_after_the_turns_last_check_is_refused_and_the_whole_answer_is_drawn() {
+    for late in [Late::StoringTheAnswer, Late::DoneOnItsWay] {
+        let fake = FakeLlm::start().await.unwrap();
+        fake.set_default(Script::Reply(Reply::text(PIECES)));
+        let dir = tempfile::tempdir().unwrap();
+        let desktop = desktop_on(dir.path(), &fake).await;
+        let (gate, mut reached, go) = Gate::new();
+        let (tx, mut events) = mpsc::unbounded_channel();
+        let sink: ChatSink = match late {
+            Late::StoringTheAnswer => {
+                let db = desktop.app_info().db_path;
+                hold_the_store(Path::new(&db), &desktop.chat_store().await, gate.clone()).await;
+                Box::new(move |event| tx.send(event).is_ok())
+            }
+            Late::DoneOnItsWay => {
+                let gate = gate.clone();
+                Box::new(move |event| {
+                    let done = matches!(event, ChatEventDto::Done { .. });
+                    let sent = tx.send(event).is_ok();
+                    if done {
+                        gate.pass();
+                    }
+                    sent
+                })
+            }
+        };
+        gate.armed.store(true, Ordering::SeqCst);
+        let request = ChatSendDto {
+            conversation: None,
+            text: COACH_QUESTION.into(),
+            replaces: None,
+        };
+        let started = desktop.chat_send(request, sink).await.unwrap();
+        tokio::time::timeout(EVENT_WAIT, reached.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{late:?}: the turn never got there"));
+
+        // The window had drawn two pieces when its Stop came: too late to cut the answer.
+        let stopping = desktop
+            .chat_cancel(started.turn, Some(DRAWN_CODE_POINTS))
+            .unwrap();
+        go.send(()).unwrap();
+        assert_eq!(stopping, ChatCancelDto::AlreadyFinished, "{late:?}");
+        let ended = until_done(&mut events).await;
+        assert_eq!(ended.guard, None, "{late:?}");
+        assert_eq!(ended.answer, PIECES.concat(), "{late:?}: the whole answer");
+        let messages = desktop
+            .conversation_messages(started.conversation, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            messages[1].text, ended.answer,
+            "{late:?}: stored as the window draws it"
+        );
+        assert!(
+            !messages[1]
+                .steps
+                .iter()
+                .any(|s| matches!(s, StepDto::Other { name, .. } if name == "guard")),
+            "{late:?}: stored as not stopped: {:?}",
+            messages[1].steps
+        );
     }
 }
