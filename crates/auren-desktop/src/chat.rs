@@ -101,7 +101,7 @@ impl Desktop {
         // The tools say of the session this app records what History says: recording, however long its
         // strap is silent.
         let toolbox =
-            Toolbox::new(store, Arc::new(SystemClock));
+            Toolbox::new(store, Arc::new(SystemClock)).with_recording_here(self.recording_here().await);
         match self.gateway().await {
             Ok(Started { gateway, config }) => {
                 let model = config.default_model.clone().unwrap_or_default();

@@ -142,39 +142,7 @@ pub struct SessionChartsDto {
     pub spectrum_absent: Option<auren_engine::dto::AbsentDto>,
 }
 
-/// Where a session's recording stands when History asks. A session without an end time is shown for what
-/// it is — still being recorded, or stopped without an end (the app was killed, power failed, the device
-/// that recorded it died before syncing its end) — never as ended: its end is not guessed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum SessionEndDto {
-    /// Ended at this wall time.
-    Ended { at_unix_ms: i64 },
-    /// Being recorded: by this app now, or elsewhere (its last beat is under 10 minutes old).
-    Recording,
-    /// No end time and nothing stored for 10 minutes: the recording stopped without being ended. Its
-    /// length (`duration_s`) runs to the last beat.
-    NoEndRecorded {
-        /// The last stored beat's wall time; `null` when the session stored no beat.
-        last_beat_at_unix_ms: Option<i64>,
-    },
-}
-
-impl From<auren_store::SessionStatus> for SessionEndDto {
-    fn from(status: auren_store::SessionStatus) -> Self {
-        use auren_store::{LastBeat, SessionStatus};
-        match status {
-            SessionStatus::Ended { at } => Self::Ended { at_unix_ms: at },
-            SessionStatus::Recording => Self::Recording,
-            SessionStatus::NoEndRecorded { last_beat } => Self::NoEndRecorded {
-                last_beat_at_unix_ms: match last_beat {
-                    LastBeat::At(at) => Some(at),
-                    LastBeat::NoBeats => None,
-                },
-            },
-        }
-    }
-}
+pub use auren_engine::dto::SessionEndDto;
 
 /// A session in the History list: the engine's summary and where its recording stands.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]

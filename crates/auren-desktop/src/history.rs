@@ -3,9 +3,8 @@
 
 use auren_clock::{UnixMillis, now_unix_ms};
 use auren_engine::dto::{AbsentDto, BeatDto, ReadinessDto, SessionSummaryDto};
-use auren_engine::panels::UNENDED_SESSION_QUIET_MS;
 use auren_engine::query;
-use auren_store::{SessionId, SessionRow, SessionStatus};
+use auren_store::{RecordingHere, SessionId};
 
 use crate::desktop::Desktop;
 use crate::dto::{
@@ -42,14 +41,14 @@ impl Desktop {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<SessionListItemDto>, DesktopError> {
-        let ends = self.ends_now().await;
+        let (now, here) = (now_unix_ms(), self.recording_here().await);
         let store = self.store().await;
         let rows = store.sessions(limit.clamp(1, MAX_PAGE), offset).await?;
         Ok(rows
             .iter()
             .map(|row| SessionListItemDto {
                 summary: query::session_summary(row),
-                end: ends.of(row),
+                end: SessionEndDto::of(row, now, here),
             })
             .collect())
     }
@@ -65,23 +64,25 @@ impl Desktop {
 
     /// Session `id` with its full panel, and where its recording stands now.
     pub async fn session_detail(&self, id: i64) -> Result<SessionViewDto, DesktopError> {
-        let ends = self.ends_now().await;
+        let (now, here) = (now_unix_ms(), self.recording_here().await);
         let store = self.store().await;
-        let row = store
-            .session(SessionId(id))
+        // One read: the panel and the end are of the same row.
+        let detail = store
+            .session_detail(SessionId(id))
             .await?
             .ok_or(DesktopError::NoSuchSession(id))?;
         Ok(SessionViewDto {
-            detail: query::session_detail(&store, id).await?,
-            end: ends.of(&row),
+            detail: query::session_detail_of(&detail),
+            end: SessionEndDto::of(&detail.session, now, here),
         })
     }
 
-    /// What decides a session's end now: the clock, and the session this app is recording.
-    async fn ends_now(&self) -> Ends {
-        Ends {
-            now_unix_ms: now_unix_ms(),
-            recording_here: self.live_status().await.map(|live| live.session_id),
+    /// The session this app is recording now: it stays recording however long its strap is silent, in
+    /// History and in the chat's tools.
+    pub(crate) async fn recording_here(&self) -> RecordingHere {
+        match self.live_status().await {
+            Some(live) => RecordingHere::Session(SessionId(live.session_id)),
+            None => RecordingHere::Nothing,
         }
     }
 
@@ -105,28 +106,6 @@ impl Desktop {
             spectrum,
             spectrum_absent,
         })
-    }
-}
-
-/// Where sessions stand at one moment, as History shows them.
-#[derive(Clone, Copy, Debug)]
-struct Ends {
-    now_unix_ms: i64,
-    /// The session this app records now, if any.
-    recording_here: Option<i64>,
-}
-
-impl Ends {
-    /// The store's rule (ended; else recording while its last beat is under the engine's quiet span old;
-    /// else no end recorded), except that the session this app records stays recording however long its
-    /// strap has been silent: this process knows it is not over.
-    fn of(&self, row: &SessionRow) -> SessionEndDto {
-        match row.status(self.now_unix_ms, UNENDED_SESSION_QUIET_MS) {
-            SessionStatus::NoEndRecorded { .. } if self.recording_here == Some(row.id.0) => {
-                SessionEndDto::Recording
-            }
-            status => SessionEndDto::from(status),
-        }
     }
 }
 
@@ -157,84 +136,4 @@ pub(crate) fn spectrum_of(segments: &[Vec<f64>]) -> Result<SpectrumDto, AbsentDt
         method: SpectrumMethodDto::Welch,
         bands,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use auren_store::SessionKind;
-
-    const NOW: i64 = 1_764_806_400_000;
-
-    fn row(id: i64, ended_at: Option<i64>, last_beat_ago_ms: i64) -> SessionRow {
-        let started_at = NOW - 3_600_000;
-        SessionRow {
-            id: SessionId(id),
-            started_at,
-            ended_at,
-            kind: SessionKind::Rest,
-            source: "ble:AA:BB:CC:DD:EE:FF".into(),
-            strap_address: None,
-            label: None,
-            beat_count: 100,
-            artifact_count: 0,
-            last_beat_ms: Some((NOW - last_beat_ago_ms - started_at) as f64),
-        }
-    }
-
-    #[test]
-    fn the_session_recorded_here_stays_recording_however_long_its_strap_is_silent() {
-        let silent = UNENDED_SESSION_QUIET_MS + 60_000;
-        let cases = [
-            (
-                "recorded here, strap silent past the quiet span",
-                row(1, None, silent),
-                Some(1),
-                SessionEndDto::Recording,
-            ),
-            (
-                "recorded here, beating",
-                row(1, None, 1_000),
-                Some(1),
-                SessionEndDto::Recording,
-            ),
-            (
-                "another session recorded here",
-                row(2, None, silent),
-                Some(1),
-                SessionEndDto::NoEndRecorded {
-                    last_beat_at_unix_ms: Some(NOW - silent),
-                },
-            ),
-            (
-                "nothing recorded here",
-                row(2, None, silent),
-                None,
-                SessionEndDto::NoEndRecorded {
-                    last_beat_at_unix_ms: Some(NOW - silent),
-                },
-            ),
-            (
-                "elsewhere, beating",
-                row(2, None, 1_000),
-                None,
-                SessionEndDto::Recording,
-            ),
-            (
-                "ended",
-                row(3, Some(NOW - 5_000), 5_000),
-                Some(3),
-                SessionEndDto::Ended {
-                    at_unix_ms: NOW - 5_000,
-                },
-            ),
-        ];
-        for (what, row, recording_here, expected) in cases {
-            let ends = Ends {
-                now_unix_ms: NOW,
-                recording_here,
-            };
-            assert_eq!(ends.of(&row), expected, "{what}");
-        }
-    }
 }
