@@ -1,7 +1,9 @@
 -- The strap's contact and link changes of a session, as the live detector was fed them: the inputs of the
 -- contact rule (and any rule reading `contact` or `link`), synced so the server's detector is fed the same.
 -- `up` is 1 for contact detected / link connected, 0 for contact lost / link down. The rowid keeps the order
--- the detector saw changes of one moment in; a change of one signal is stored once per moment.
+-- the detector saw changes of one moment in; a change of one signal is stored once per moment: of two changes
+-- of one signal at one ms the first is kept. The strap's emitter cannot send two (a contact change is one per
+-- notification, a link change one per connection event, and no two of either share a ms).
 CREATE TABLE signal_changes (
     id         INTEGER PRIMARY KEY,
     session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
@@ -36,3 +38,18 @@ DELETE FROM sqlite_sequence WHERE name = 'outbox_next';
 INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox_next', seq FROM sqlite_sequence WHERE name = 'outbox';
 DROP TABLE outbox;
 ALTER TABLE outbox_next RENAME TO outbox;
+
+-- Gaps are keyed by both ends, not their start alone: the strap's emitter sends two gaps from one moment when
+-- a late notification comes without contact (the missing notifications, to it) and contact comes back later
+-- (the whole time without contact, from the last notification that had it, to then). Keyed by the start,
+-- the second was dropped (INSERT into the primary key, OR IGNORE when synced) and never reached the server,
+-- whose detector then missed that gap's reset. Rebuilt with every row kept.
+CREATE TABLE gaps_next (
+    session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    from_ms    REAL    NOT NULL,
+    to_ms      REAL    NOT NULL CHECK (to_ms >= from_ms),
+    PRIMARY KEY (session_id, from_ms, to_ms)
+) STRICT, WITHOUT ROWID;
+INSERT INTO gaps_next (session_id, from_ms, to_ms) SELECT session_id, from_ms, to_ms FROM gaps;
+DROP TABLE gaps;
+ALTER TABLE gaps_next RENAME TO gaps;

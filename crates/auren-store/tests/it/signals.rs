@@ -2,7 +2,7 @@
 //! given with a `signals` outbox row per commit, and a database made before 0010 upgrades with its pending
 //! outbox rows and its outbox id high-water mark intact.
 
-use auren_store::{NewSession, OutboxKind, SessionKind, Signal, SignalRow, Store, WriterConfig};
+use auren_store::{GapRow, NewSession, OutboxKind, SessionKind, Signal, SignalRow, Store, WriterConfig};
 use sqlx::Row;
 
 fn new_session() -> NewSession {
@@ -68,60 +68,177 @@ async fn the_writer_keeps_contact_and_link_changes_in_order_with_their_outbox_ro
     assert!(rows.iter().all(|&(from, to)| from == to), "{rows:?}");
 }
 
-/// A database built up to 0009, with rows waiting in its outbox and acknowledged ones before them.
+/// The strap's emitter sends two gaps from one moment: a late notification without contact (the missing
+/// notifications) and contact coming back later (the whole time without it, from the last notification
+/// that had it). Both are kept, each commit's outbox row reaching its own.
 #[tokio::test]
-async fn an_older_database_upgrades_with_its_outbox_intact() {
+async fn two_gaps_from_one_moment_are_both_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("auren.db");
-    crate::memory_sync::migrate_up_to(&path, 9).await;
-    let before: Vec<(i64, String, Option<String>)> = {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
-        for statement in [
-            "INSERT INTO sessions (id, started_at, kind, source) VALUES (1, 1763683200000, 'rest', 'simulator:rest')",
-            "INSERT INTO outbox (kind, session_id, rows, created_at) VALUES ('session', 1, 1, 1)",
-            "INSERT INTO outbox (kind, session_id, from_ms, to_ms, rows, created_at) VALUES ('hr_samples', 1, 0, 900, 2, 2)",
-            "INSERT INTO outbox (kind, rows, created_at, entity_key) VALUES ('setting', 1, 3, 'theme')",
-            "INSERT INTO outbox (kind, rows, created_at, entity_key, collection) VALUES ('tombstone', 1, 4, 'd:3', 'tag')",
-            // The first two were acknowledged: the next id must still be past them.
-            "DELETE FROM outbox WHERE id <= 2",
-        ] {
-            sqlx::query(sqlx::AssertSqlSafe(statement))
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
-        let rows = sqlx::query("SELECT id, kind, entity_key FROM outbox ORDER BY id")
-            .fetch_all(&pool)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect();
-        pool.close().await;
-        rows
+    let store = Store::open(&dir.path().join("auren.db")).await.unwrap();
+    let id = store.start_session(&new_session()).await.unwrap();
+    let config = WriterConfig {
+        flush_rows: 1,
+        ..WriterConfig::default()
     };
-    assert_eq!(before.len(), 2);
-
-    let store = Store::open(&path).await.unwrap();
-    let pending: Vec<(i64, String, Option<String>)> = store
+    let writer = store.session_writer_with(id, config).await.unwrap();
+    writer.gap(10_000.0, 14_000.0);
+    writer.gap(10_000.0, 21_000.0);
+    // The same gap again is one gap.
+    writer.gap(10_000.0, 21_000.0);
+    assert_eq!(writer.finish().await.unwrap().gaps, 2);
+    let both = [
+        GapRow {
+            from_ms: 10_000.0,
+            to_ms: 14_000.0,
+        },
+        GapRow {
+            from_ms: 10_000.0,
+            to_ms: 21_000.0,
+        },
+    ];
+    assert_eq!(store.gaps_between(id, 10_000.0, 10_000.0).await.unwrap(), both);
+    let rows: Vec<(Option<f64>, Option<f64>)> = store
         .outbox_pending(100)
         .await
         .unwrap()
         .into_iter()
-        .map(|r| (r.id, r.kind.as_str().to_owned(), r.entity_key))
+        .filter(|r| r.kind == OutboxKind::Gaps)
+        .map(|r| (r.from_ms, r.to_ms))
         .collect();
-    assert_eq!(pending, before, "every pending row is kept as it was");
-    let writer = store.session_writer(auren_store::SessionId(1)).await.unwrap();
-    writer.signal(5_000.0, Signal::Contact, false);
-    assert_eq!(writer.finish().await.unwrap().signals, 1);
-    let after = store.outbox_pending(100).await.unwrap();
-    let new = after.last().unwrap();
-    assert_eq!(new.kind, OutboxKind::Signals);
-    assert_eq!(new.id, 5, "ids go on after the highest ever handed out");
-    assert_eq!(
-        store.signal_changes(auren_store::SessionId(1)).await.unwrap(),
-        [change(5_000.0, Signal::Contact, false)]
-    );
+    assert_eq!(rows, [(Some(10_000.0), Some(10_000.0)); 3]);
+}
+
+/// An outbox row, every column.
+type OutboxColumns = (
+    i64,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<f64>,
+    Option<f64>,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+);
+
+async fn outbox_rows(pool: &sqlx::SqlitePool) -> Vec<OutboxColumns> {
+    sqlx::query(
+        "SELECT id, kind, session_id, entity_id, from_ms, to_ms, rows, created_at, entity_key, collection \
+         FROM outbox ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        (
+            r.get(0),
+            r.get(1),
+            r.get(2),
+            r.get(3),
+            r.get(4),
+            r.get(5),
+            r.get(6),
+            r.get(7),
+            r.get(8),
+            r.get(9),
+        )
+    })
+    .collect()
+}
+
+/// A database built up to 0009 with four outbox rows handed out, some or all of them acknowledged, and two
+/// gaps: after the upgrade the pending rows and the gaps are as they were, and the next outbox id is 5 (an id
+/// handed out again would be skipped by the server as already applied).
+#[tokio::test]
+async fn an_older_database_upgrades_with_its_outbox_and_gaps_intact() {
+    for (acknowledged_through, pending) in [(2, 2), (4, 0)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auren.db");
+        crate::memory_sync::migrate_up_to(&path, 9).await;
+        let before = {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            for statement in [
+                "INSERT INTO sessions (id, started_at, kind, source) VALUES (1, 1763683200000, 'rest', 'simulator:rest')",
+                "INSERT INTO gaps (session_id, from_ms, to_ms) VALUES (1, 1000, 5000), (1, 9000, 9500)",
+                "INSERT INTO outbox (kind, session_id, rows, created_at) VALUES ('session', 1, 1, 1)",
+                "INSERT INTO outbox (kind, session_id, from_ms, to_ms, rows, created_at) VALUES ('hr_samples', 1, 0, 900, 2, 2)",
+                "INSERT INTO outbox (kind, rows, created_at, entity_key) VALUES ('setting', 1, 3, 'theme')",
+                "INSERT INTO outbox (kind, rows, created_at, entity_key, collection) VALUES ('tombstone', 1, 4, 'd:3', 'tag')",
+            ] {
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            sqlx::query("DELETE FROM outbox WHERE id <= ?")
+                .bind(acknowledged_through)
+                .execute(&pool)
+                .await
+                .unwrap();
+            let rows = outbox_rows(&pool).await;
+            pool.close().await;
+            rows
+        };
+        assert_eq!(before.len(), pending);
+
+        let store = Store::open(&path).await.unwrap();
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        assert_eq!(
+            outbox_rows(&pool).await,
+            before,
+            "every pending row is kept as it was"
+        );
+        let writer = store.session_writer(auren_store::SessionId(1)).await.unwrap();
+        writer.signal(5_000.0, Signal::Contact, false);
+        assert_eq!(writer.finish().await.unwrap().signals, 1);
+        let after = outbox_rows(&pool).await;
+        assert_eq!(
+            after[..pending],
+            before[..],
+            "acknowledged through {acknowledged_through}"
+        );
+        assert_eq!(
+            after[pending..],
+            [(
+                5,
+                "signals".to_owned(),
+                Some(1),
+                None,
+                Some(5_000.0),
+                Some(5_000.0),
+                1,
+                after[pending].7,
+                None,
+                None
+            )],
+            "the next id goes on after the highest ever handed out (acknowledged through {acknowledged_through})"
+        );
+        assert_eq!(
+            store.signal_changes(auren_store::SessionId(1)).await.unwrap(),
+            [change(5_000.0, Signal::Contact, false)]
+        );
+        assert_eq!(
+            store
+                .gaps_between(auren_store::SessionId(1), 0.0, 10_000.0)
+                .await
+                .unwrap(),
+            [
+                GapRow {
+                    from_ms: 1_000.0,
+                    to_ms: 5_000.0
+                },
+                GapRow {
+                    from_ms: 9_000.0,
+                    to_ms: 9_500.0
+                },
+            ]
+        );
+        pool.close().await;
+    }
 }
