@@ -10,7 +10,7 @@ import { ConversationActions } from "./ConversationActions";
 import { AnswerChart } from "./AnswerChart";
 import { answerCharts } from "./answerCharts";
 import { isNew, markNew, markSeen } from "./proactive";
-import { endsTurn, formatCost, formatTokens, guardOfSteps, newTurn, showEvent, shownChars, SPECIALIST_NAMES, stopDrawn, type ChatEvent, type GuardKind, type Step, type TurnView } from "./turn";
+import { cancelAnswered, endsTurn, formatCost, formatTokens, guardOfSteps, newTurn, showEvent, shownChars, SPECIALIST_NAMES, stopDrawn, type CancelOutcome, type ChatEvent, type GuardKind, type Step, type TurnView } from "./turn";
 
 /** The latest messages drawn when a conversation opens, and how many more each "Show earlier" adds: a
  * long conversation would otherwise keep every message's DOM and layout alive in the web process. */
@@ -72,7 +72,14 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     const last = events.find(endsTurn);
     if (last) void finishTurn(last.type === "error");
   };
+  // From Stop until the turn answers it: the events not drawn when Stop was pressed and those that came
+  // since. A Stop that came too late draws them (see `cancelAnswered`); a stopped turn ignores their text.
+  let held: ChatEvent[] | null = null;
   const onEvent = (ev: ChatEvent) => {
+    if (held) {
+      held.push(ev);
+      return;
+    }
     queue.push(ev);
     // The answer's first text goes into the DOM as it arrives instead of in the next frame's callback.
     // The same frame paints it either way; but a frame callback requested on seeing it (the desktop bench's
@@ -99,28 +106,48 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
       setLive((l) => (l ? { ...l, id: started.turn } : l));
       // Stop pressed before the turn had an id: cancel it now, with what was drawn (frozen since).
       const l = live();
-      if (l?.turn.status === "stopped") void b.cancel(started.turn, shownChars(l.turn.text));
+      if (l?.turn.status === "stopped") cancel(started.turn, shownChars(l.turn.text));
       if (current() !== started.conversation) setCurrent(started.conversation);
       // The new branch becomes the one shown once it is stored.
       setLeaf(null);
     } catch (e) {
+      if (held) settle("stopped");
       onEvent({ type: "error", code: "turn_failed", message: String(e) });
     }
+  };
+  // The turn answered the Stop: the held events are folded onto the turn as it now stands.
+  const settle = (outcome: CancelOutcome) => {
+    const events = held ?? [];
+    held = null;
+    setLive((l) => (l ? { ...l, turn: cancelAnswered(l.turn, outcome) } : l));
+    queue = events;
+    if (queue.length > 0) {
+      if (frame) cancelAnimationFrame(frame);
+      flush();
+    }
+  };
+  const cancel = (turn: number, shown: number) => {
+    b.cancel(turn, shown).then(settle, () => {
+      settle("stopped");
+      void finishTurn();
+    });
   };
   const stop = () => {
     const l = live();
     const stopped = l && stopDrawn(l.turn, queue);
     if (!l || !stopped) return;
-    // The text freezes as drawn. Text received but waiting for the next frame is dropped with the rest
-    // of the queue (a stopped turn ignores all of it but a failure that ends it, which is not there), and
-    // the turn is told how much was drawn: it stores exactly that, not the text still in transit.
+    // The text freezes as drawn. Text received but waiting for the next frame is not drawn: it is held
+    // with the rest of the queue until the turn answers, and the turn is told how much was drawn: it
+    // stores exactly that, not the text still in transit.
     if (frame) cancelAnimationFrame(frame);
     frame = 0;
+    held = queue;
     queue = [];
     setLive({ ...l, turn: stopped.turn });
-    // The turn still ends with its `done` event (the stored answer is the drawn text): finishing here
-    // would swap the frozen text for a list read before the answer is stored.
-    if (l.id !== null) b.cancel(l.id, stopped.shown).catch(() => void finishTurn());
+    // The turn still ends with its `done` event (the stored answer is the drawn text, or the whole answer
+    // when the Stop came too late): finishing here would swap the frozen text for a list read before the
+    // answer is stored.
+    if (l.id !== null) cancel(l.id, stopped.shown);
   };
 
   const keys = (e: KeyboardEvent) => {

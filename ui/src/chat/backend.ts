@@ -2,7 +2,7 @@
 // ipc.ts (one typed Channel per turn, cancel as its own command); the view never calls Tauri itself.
 import type { ClaimMark } from "./markdown";
 import type { ProactiveNotice } from "./proactive";
-import type { ChatEvent, Specialist, Step, Usage } from "./turn";
+import type { CancelOutcome, ChatEvent, Specialist, Step, Usage } from "./turn";
 
 export interface ConversationSummary {
   id: number;
@@ -67,8 +67,9 @@ export interface TurnStarted {
 export interface ChatBackend {
   send(req: SendRequest, onEvent: (ev: ChatEvent) => void): Promise<TurnStarted>;
   /** Stops the turn; `shownChars` is how much of its text the window drew (Unicode code points, see
-   * `shownChars` in turn.ts): the stored answer is cut there. */
-  cancel(turn: number, shownChars: number): Promise<void>;
+   * `shownChars` in turn.ts): the stored answer is cut there. `already_finished` when the Stop came too
+   * late to change the answer: its `done` follows with the whole answer. */
+  cancel(turn: number, shownChars: number): Promise<CancelOutcome>;
   conversations(): Promise<ConversationSummary[]>;
   /** The path from the root to `leaf` (the latest branch when null). */
   messages(conversation: number, leaf: number | null): Promise<StoredMessage[]>;

@@ -31,7 +31,7 @@ export const ipcBackend: ChatBackend = {
     channel.onmessage = (ev) => onEvent(chatEvent(ev));
     return call("chatSend", { conversation: req.conversation, text: req.text, replaces: req.replaces }, channel);
   },
-  cancel: (turn, shownChars) => call("chatCancel", turn, shownChars).then(done),
+  cancel: (turn, shownChars) => call("chatCancel", turn, shownChars),
   conversations: async () =>
     (await call("listConversations")).map((c) => ({ ...c, updated_at_ms: c.updated_at_ms ?? 0, cost_usd: c.cost_usd ?? 0 })),
   messages: async (conversation, leaf) => (await call("conversationMessages", conversation, leaf)).map(message),

@@ -138,12 +138,25 @@ export function shownChars(text: string): number {
 }
 
 /** Stop pressed while `pending` events (received, waiting for the next frame) are not drawn yet. The text
- * freezes as drawn and the pending text is dropped: the person never saw it, and the turn is told to keep
- * exactly the `shown` code points drawn. `null` when there is nothing to stop: the turn is no longer
- * streaming, or its last event is among the pending ones (the next frame draws it to its end as usual). */
+ * freezes as drawn and the pending text is not drawn: the person never saw it, and the turn is told to keep
+ * exactly the `shown` code points drawn. (The view holds the pending events until the turn answers the
+ * Stop: see `cancelAnswered`.) `null` when there is nothing to stop: the turn is no longer streaming, or its
+ * last event is among the pending ones (the next frame draws it to its end as usual). */
 export function stopDrawn(turn: TurnView, pending: readonly ChatEvent[]): { turn: TurnView; shown: number } | null {
   if (turn.status !== "streaming" || pending.some(endsTurn)) return null;
   return { turn: stopTurn(turn), shown: shownChars(turn.text) };
+}
+
+/** What the turn answered a Stop (the generated `ChatCancelDto`). */
+export type CancelOutcome = "stopped" | "already_finished";
+
+/** The frozen turn once its Stop is answered. `stopped`: it stays frozen (the events held since Stop are
+ * then folded in by `showEvent`, which ignores their text; the `done` still ends it). `already_finished`:
+ * the Stop came too late to change the answer (the turn was storing it, or its `done` was on its way), so
+ * the turn streams on — the held events are drawn, its `done` included — instead of saying "Stopped." over
+ * a frozen text the stored answer, shown next, does not match. */
+export function cancelAnswered(frozen: TurnView, outcome: CancelOutcome): TurnView {
+  return outcome === "already_finished" && frozen.status === "stopped" ? { ...frozen, status: "streaming" } : frozen;
 }
 
 /** The money part of the cost meter: "local · $0" for a local model, "≈ $0.0012" while streaming or when

@@ -1,6 +1,6 @@
 // The chat turn model: events fold into what the window shows, Stop freezes the text, the meter formats.
 import { describe, expect, it } from "vitest";
-import { applyEvent, endsTurn, formatCost, formatTokens, guardOfSteps, newTurn, showEvent, shownChars, stopDrawn, stopTurn, type ChatEvent, type Step } from "../chat/turn";
+import { applyEvent, cancelAnswered, endsTurn, formatCost, formatTokens, guardOfSteps, newTurn, showEvent, shownChars, stopDrawn, stopTurn, type ChatEvent, type Step } from "../chat/turn";
 
 const usage = { input_tokens: 1200, output_tokens: 80, cost_usd: 0.00042, estimated: false, model_calls: 2 };
 
@@ -98,6 +98,26 @@ describe("what Stop tells the turn it drew", () => {
   it("nothing to stop once the turn is no longer streaming", () => {
     expect(stopDrawn(stopTurn(streaming("Half")), [])).toBeNull();
     expect(stopDrawn(applyEvent(streaming("Half"), done), [])).toBeNull();
+  });
+
+  // Stop pressed with " and more" waiting for the frame; the view holds it and what comes next until the
+  // turn answers the Stop, then folds them onto the turn as `cancelAnswered` leaves it.
+  it.each<[string, "stopped" | "already_finished", { status: string; text: string }]>([
+    ["the turn stopped", "stopped", { status: "stopped", text: "Half" }],
+    // Too late (the answer was being stored, or its done was on its way): drawn to its end, not "Stopped.".
+    ["the Stop came too late", "already_finished", { status: "done", text: "Half and more" }],
+  ])("%s: the held events are folded onto the answered turn", (_, outcome, want) => {
+    const held: ChatEvent[] = [{ type: "text", delta: " and more" }, { type: "usage", usage }, done];
+    const stopped = stopDrawn(streaming("Half"), held.slice(0, 1));
+    expect(stopped).not.toBeNull();
+    if (!stopped) return;
+    const t = held.reduce(showEvent, cancelAnswered(stopped.turn, outcome));
+    expect({ status: t.status, text: t.text }).toEqual(want);
+    expect(endsTurn(held[held.length - 1])).toBe(true);
+  });
+  it("a turn no longer stopped is left as it is by a late answer", () => {
+    const ended = applyEvent(streaming("Half"), done);
+    expect(cancelAnswered(ended, "already_finished")).toBe(ended);
   });
 });
 
