@@ -402,10 +402,9 @@ pub struct SessionSummaryDto {
 }
 
 /// Where a session's recording stands when asked — History, `auren sessions`, the agents' tools. A session
-/// without an end time is shown for what is known — still being recorded, or nothing stored for
-/// [`UNENDED_SESSION_QUIET_MS`](crate::panels::UNENDED_SESSION_QUIET_MS) and no end recorded (most likely
-/// stopped: a killed app, a device that died; an end may still arrive by sync) — never as ended: its end
-/// is not guessed.
+/// without an end time is shown for what is known — still being recorded, or no end recorded and nothing
+/// stored for 10 minutes (the engine's `UNENDED_SESSION_QUIET_MS`): most likely stopped (a killed app, a
+/// device that died), though an end may still arrive by sync — never as ended: its end is not guessed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "state", rename_all = "snake_case")]
