@@ -82,7 +82,8 @@ pub struct StrapRow {
 pub struct SessionRow {
     pub id: SessionId,
     pub started_at: i64,
-    /// `None` while recording, or when the recording stopped without being ended (see [`SessionStatus`]).
+    /// `None` while recording, when the recording stopped without being ended, or while its end has not
+    /// arrived by sync ([`SessionRow::status`] tells what can be told).
     pub ended_at: Option<i64>,
     pub kind: SessionKind,
     pub source: String,
