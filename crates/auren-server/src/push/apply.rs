@@ -272,33 +272,27 @@ async fn insert_batch(
     if !ctx.session_starts.contains_key(session_key) {
         return Ok(Some(unknown_session(session_key)));
     }
-    let body = serde_json::to_value(change).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let stored = sqlx::query(
-        "INSERT INTO session_batches (user_id, session_key, kind, first_ms, device_id, body, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-    )
-    .bind(ctx.user)
-    .bind(session_key)
-    .bind(kind)
-    .bind(first_ms)
-    .bind(ctx.device)
-    .bind(body)
-    .bind(ctx.version)
-    .execute(&mut *conn)
-    .await?;
+    let key = BatchKey {
+        session_key,
+        kind,
+        first_ms,
+    };
+    let Some(new) = store_batch(conn, ctx, &key, change).await? else {
+        return Ok(None);
+    };
     // What the recording device's detector was fed beside the beats goes to the server's detector too
-    // (once: a batch stored before is not new).
-    let inputs = match change {
-        Change::Gaps(g) if stored.rows_affected() > 0 => Some(LiveInputs {
-            gaps: g.gaps.clone(),
+    // (once: only what the stored batch did not hold yet).
+    let inputs = match new {
+        Change::Gaps(g) => Some(LiveInputs {
+            gaps: g.gaps,
             ..LiveInputs::default()
         }),
-        Change::HrSamples(h) if stored.rows_affected() > 0 => Some(LiveInputs {
-            hr: h.samples.clone(),
+        Change::HrSamples(h) => Some(LiveInputs {
+            hr: h.samples,
             ..LiveInputs::default()
         }),
-        Change::Signals(c) if stored.rows_affected() > 0 => Some(LiveInputs {
-            signals: c.changes.clone(),
+        Change::Signals(c) => Some(LiveInputs {
+            signals: c.changes,
             ..LiveInputs::default()
         }),
         _ => None,
@@ -307,6 +301,146 @@ async fn insert_batch(
         ctx.queue_live(session_key, inputs);
     }
     Ok(None)
+}
+
+/// Where a batch is stored: one per session, kind and first time.
+struct BatchKey<'a> {
+    session_key: &'a str,
+    kind: &'static str,
+    first_ms: f64,
+}
+
+/// Stores a batch and returns what of it is new: all of it, or — when a batch with the same first time is
+/// stored (a device's later read of its rows from that time, or another flush's rows from the same moment:
+/// two gaps from one start, two changes at one ms) — the entries the stored one lacks, which are then added
+/// to it (its version moves on, so pulls deliver it again; the devices' inserts skip what they hold). None
+/// when nothing is new.
+async fn store_batch(
+    conn: &mut PgConnection,
+    ctx: &PushContext,
+    key: &BatchKey<'_>,
+    change: &Change,
+) -> Result<Option<Change>, sqlx::Error> {
+    let encode = |c: &Change| serde_json::to_value(c).map_err(|e| sqlx::Error::Encode(Box::new(e)));
+    let inserted = sqlx::query(
+        "INSERT INTO session_batches (user_id, session_key, kind, first_ms, device_id, body, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+    )
+    .bind(ctx.user)
+    .bind(key.session_key)
+    .bind(key.kind)
+    .bind(key.first_ms)
+    .bind(ctx.device)
+    .bind(encode(change)?)
+    .bind(ctx.version)
+    .execute(&mut *conn)
+    .await?;
+    if inserted.rows_affected() > 0 {
+        return Ok(Some(change.clone()));
+    }
+    let row = sqlx::query(
+        "SELECT body FROM session_batches \
+         WHERE user_id = $1 AND session_key = $2 AND kind = $3 AND first_ms = $4 FOR UPDATE",
+    )
+    .bind(ctx.user)
+    .bind(key.session_key)
+    .bind(key.kind)
+    .bind(key.first_ms)
+    .fetch_one(&mut *conn)
+    .await?;
+    let stored: Change = serde_json::from_value(row.get(0)).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    let Some((merged, new)) = merged_batch(&stored, change) else {
+        return Ok(None);
+    };
+    sqlx::query(
+        "UPDATE session_batches SET body = $5, device_id = $6, version = $7 \
+         WHERE user_id = $1 AND session_key = $2 AND kind = $3 AND first_ms = $4",
+    )
+    .bind(ctx.user)
+    .bind(key.session_key)
+    .bind(key.kind)
+    .bind(key.first_ms)
+    .bind(encode(&merged)?)
+    .bind(ctx.device)
+    .bind(ctx.version)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Some(new))
+}
+
+/// The stored batch with the pushed one's new entries, and those entries alone; None when it has none.
+fn merged_batch(stored: &Change, pushed: &Change) -> Option<(Change, Change)> {
+    match (stored, pushed) {
+        (Change::Gaps(s), Change::Gaps(p)) => {
+            let (all, new) = merged(&s.gaps, &p.gaps, |g| g.from_ms)?;
+            let with = |gaps| {
+                Change::Gaps(auren_protocol::GapsChange {
+                    gaps,
+                    session_key: p.session_key.clone(),
+                })
+            };
+            Some((with(all), with(new)))
+        }
+        (Change::HrSamples(s), Change::HrSamples(p)) => {
+            let (all, new) = merged(&s.samples, &p.samples, |h| h.t_ms)?;
+            let with = |samples| {
+                Change::HrSamples(auren_protocol::HrSamplesChange {
+                    samples,
+                    session_key: p.session_key.clone(),
+                })
+            };
+            Some((with(all), with(new)))
+        }
+        (Change::Signals(s), Change::Signals(p)) => {
+            let (all, new) = merged(&s.changes, &p.changes, |c| c.t_ms)?;
+            let with = |changes| {
+                Change::Signals(auren_protocol::SignalsChange {
+                    changes,
+                    session_key: p.session_key.clone(),
+                })
+            };
+            Some((with(all), with(new)))
+        }
+        (Change::Metrics(s), Change::Metrics(p)) => {
+            let (all, new) = merged(&s.values, &p.values, |v| v.t_ms)?;
+            let with = |values| {
+                Change::Metrics(auren_protocol::MetricsChange {
+                    values,
+                    session_key: p.session_key.clone(),
+                })
+            };
+            Some((with(all), with(new)))
+        }
+        _ => None,
+    }
+}
+
+/// `pushed`'s entries that `stored` lacks, and both merged in time order (one moment's stored entries
+/// first, then the new ones in the pushed order: a device's later read holds one moment's rows in the order
+/// it stored them). None when nothing is new.
+fn merged<T: Clone + PartialEq>(
+    stored: &[T],
+    pushed: &[T],
+    time: impl Fn(&T) -> f64,
+) -> Option<(Vec<T>, Vec<T>)> {
+    // Looked up among the stored entries of the same time (a batch holds up to 50,000).
+    let mut by_time: Vec<&T> = stored.iter().collect();
+    by_time.sort_by(|a, b| time(a).total_cmp(&time(b)));
+    let held = |e: &T| {
+        let t = time(e);
+        let from = by_time.partition_point(|s| time(s).total_cmp(&t).is_lt());
+        by_time[from..]
+            .iter()
+            .take_while(|s| time(s).total_cmp(&t).is_eq())
+            .any(|s| *s == e)
+    };
+    let new: Vec<T> = pushed.iter().filter(|e| !held(e)).cloned().collect();
+    if new.is_empty() {
+        return None;
+    }
+    let mut all: Vec<T> = stored.iter().chain(&new).cloned().collect();
+    all.sort_by(|a, b| time(a).total_cmp(&time(b)));
+    Some((all, new))
 }
 
 /// The collection whose delete is an erasure (forgetting a memory): the tombstone drops the stored body, the

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod api;
+mod batches;
 mod broker;
 mod consumer_shards;
 mod erasure;

@@ -1,0 +1,118 @@
+//! Batches (gaps, heart-rate samples, contact and link changes) pushed with a first time a stored batch
+//! already has: a device's second flush from one moment (the strap's emitter sends two gaps from one start
+//! when a late notification comes without contact and contact comes back later) or a later read of its rows.
+//! The new entries are stored beside the old, pulled, and relayed to the detector once.
+
+use crate::support::{TestServer, chunk, recent_ms, row, session, session_key};
+use auren_protocol::change::{Gap, Signal, SignalChange};
+use auren_protocol::{Change, GapsChange, SignalsChange};
+use auren_server::topics::{BEATS_TOPIC, BeatsBatch, LiveInputs};
+
+fn gaps(key: &str, gaps: &[(f64, f64)]) -> Change {
+    Change::Gaps(GapsChange {
+        session_key: key.to_owned(),
+        gaps: gaps
+            .iter()
+            .map(|&(from_ms, to_ms)| Gap { from_ms, to_ms })
+            .collect(),
+    })
+}
+
+fn signals(key: &str, changes: &[(f64, Signal, bool)]) -> Change {
+    Change::Signals(SignalsChange {
+        session_key: key.to_owned(),
+        changes: changes
+            .iter()
+            .map(|&(t_ms, signal, up)| SignalChange { t_ms, signal, up })
+            .collect(),
+    })
+}
+
+/// Every live input the server's outbox holds for the detector, in the order queued.
+async fn relayed(server: &TestServer) -> LiveInputs {
+    let payloads: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT payload FROM server_outbox WHERE topic = $1 ORDER BY id")
+            .bind(BEATS_TOPIC)
+            .fetch_all(&server.owner)
+            .await
+            .unwrap();
+    let mut all = LiveInputs::default();
+    for payload in payloads {
+        let batch: BeatsBatch = serde_json::from_slice(&payload).unwrap();
+        if let Some(live) = batch.live {
+            all.append(live);
+        }
+    }
+    all
+}
+
+async fn stored(server: &TestServer, kind: &str) -> Vec<Change> {
+    let bodies: Vec<serde_json::Value> =
+        sqlx::query_scalar("SELECT body FROM session_batches WHERE kind = $1 ORDER BY first_ms")
+            .bind(kind)
+            .fetch_all(&server.owner)
+            .await
+            .unwrap();
+    bodies
+        .into_iter()
+        .map(|b| serde_json::from_value(b).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_batch_with_a_stored_first_time_adds_what_is_new_and_relays_it_once() {
+    let server = TestServer::start().await;
+    let a = server.account("ada@example.com").await;
+    let key = session_key(&a, 1);
+    use Signal::{Contact, Link};
+    // Each push as the device sends its flushes: (gaps, changes) of one push.
+    let pushes: [(&[(f64, f64)], &[(f64, Signal, bool)]); 4] = [
+        // A late notification without contact: the missing notifications' gap, contact lost.
+        (&[(10_000.0, 14_000.0)], &[(14_000.0, Contact, false)]),
+        // Contact back, from the last notification that had it (one start); the link changes at 14 s.
+        (
+            &[(10_000.0, 14_000.0), (10_000.0, 21_000.0)],
+            &[(14_000.0, Contact, false), (14_000.0, Link, false)],
+        ),
+        // A read of the second flush alone, and the same rows again: nothing new.
+        (&[(10_000.0, 21_000.0)], &[(14_000.0, Link, false)]),
+        (&[(10_000.0, 14_000.0), (10_000.0, 21_000.0)], &[]),
+    ];
+    server
+        .push(
+            &a,
+            vec![row(1, session(&key, recent_ms())), row(2, chunk(&key, 0.0, 40))],
+        )
+        .await;
+    let mut id = 2;
+    for (g, c) in pushes {
+        let mut rows = vec![row(id + 1, gaps(&key, g))];
+        if !c.is_empty() {
+            rows.push(row(id + 2, signals(&key, c)));
+        }
+        id += 2;
+        let answer = server.push(&a, rows).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+    }
+
+    let both_gaps = gaps(&key, &[(10_000.0, 14_000.0), (10_000.0, 21_000.0)]);
+    let both_changes = signals(&key, &[(14_000.0, Contact, false), (14_000.0, Link, false)]);
+    assert_eq!(stored(&server, "gaps").await, [both_gaps.clone()]);
+    assert_eq!(stored(&server, "signals").await, [both_changes.clone()]);
+    let live = relayed(&server).await;
+    let (Change::Gaps(g), Change::Signals(c)) = (&both_gaps, &both_changes) else {
+        unreachable!()
+    };
+    assert_eq!(live.gaps, g.gaps, "each gap relayed once");
+    assert_eq!(live.signals, c.changes, "each change relayed once");
+
+    // A second device pulls the whole batches.
+    let b = server.login("ada@example.com", "phone").await;
+    let (_, changes) = server.pull_all(&b, None).await;
+    let pulled: Vec<Change> = changes
+        .iter()
+        .map(|c| serde_json::from_value(c["change"].clone()).unwrap())
+        .filter(|c| matches!(c, Change::Gaps(_) | Change::Signals(_)))
+        .collect();
+    assert_eq!(pulled, [both_gaps, both_changes]);
+}
