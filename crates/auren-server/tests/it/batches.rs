@@ -59,6 +59,9 @@ async fn stored(server: &TestServer, kind: &str) -> Vec<Change> {
         .collect()
 }
 
+/// One push's gaps and contact and link changes.
+type Flush = (&'static [(f64, f64)], &'static [(f64, Signal, bool)]);
+
 #[tokio::test]
 async fn a_batch_with_a_stored_first_time_adds_what_is_new_and_relays_it_once() {
     let server = TestServer::start().await;
@@ -66,7 +69,7 @@ async fn a_batch_with_a_stored_first_time_adds_what_is_new_and_relays_it_once() 
     let key = session_key(&a, 1);
     use Signal::{Contact, Link};
     // Each push as the device sends its flushes: (gaps, changes) of one push.
-    let pushes: [(&[(f64, f64)], &[(f64, Signal, bool)]); 4] = [
+    let pushes: [Flush; 4] = [
         // A late notification without contact: the missing notifications' gap, contact lost.
         (&[(10_000.0, 14_000.0)], &[(14_000.0, Contact, false)]),
         // Contact back, from the last notification that had it (one start); the link changes at 14 s.
@@ -97,8 +100,11 @@ async fn a_batch_with_a_stored_first_time_adds_what_is_new_and_relays_it_once() 
 
     let both_gaps = gaps(&key, &[(10_000.0, 14_000.0), (10_000.0, 21_000.0)]);
     let both_changes = signals(&key, &[(14_000.0, Contact, false), (14_000.0, Link, false)]);
-    assert_eq!(stored(&server, "gaps").await, [both_gaps.clone()]);
-    assert_eq!(stored(&server, "signals").await, [both_changes.clone()]);
+    assert_eq!(stored(&server, "gaps").await, std::slice::from_ref(&both_gaps));
+    assert_eq!(
+        stored(&server, "signals").await,
+        std::slice::from_ref(&both_changes)
+    );
     let live = relayed(&server).await;
     let (Change::Gaps(g), Change::Signals(c)) = (&both_gaps, &both_changes) else {
         unreachable!()
