@@ -25,10 +25,10 @@ const ENGINE_MEMORY_OPTIONS: Options = &[
     // aside; the JIT stays on. The growth factor alone (`JSC_heapGrowthMaxIncrease=0.27`) did not move
     // the figure, so the gain is most likely the allocator's: the Live view's ~30 updates a second free
     // and allocate steadily, and the default allocator kept those pages.
-    // Measured (README; `cargo xtask bench desktop` set-up, live hour + 200-message conversation, 6 runs
-    // against 7): total PSS 282–313 MB (median 293) instead of 312–322 (317), web process 146–178 instead
-    // of 175–182. The price, with the simulator at 60×: 69 instead of 79 fps (median; one run of six at
-    // 47), worst frame 62–105 ms instead of 30–69 (the small policy's collections pause the page longer).
+    // Measured (README; `cargo xtask bench desktop` set-up, live hour + 200-message conversation, 9 runs
+    // against 7): total PSS 282–322 MB (median 292) instead of 312–322 (317), all of it in the web
+    // process; some runs show no gain. The price, with the simulator at 60×: 70 instead of 79 fps
+    // (median; one run of nine at 47) and worst frames of 28–105 ms instead of 30–69.
     ("JSC_forceMiniVMMode", "true"),
 ];
 
