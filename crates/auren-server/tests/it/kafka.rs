@@ -1239,3 +1239,125 @@ async fn server_alerts_equal_the_desktop_for_a_live_session() {
     shutdown.cancel();
     consumer.join().await;
 }
+
+/// Five minutes of a strap (a notification a second, 58–62 bpm) whose contact goes twice as the strap's
+/// emitter sees it go most often: the notifications stop, the next comes late and without contact (the
+/// emitter's gap of the missing notifications, from the last one), a few more without contact, then
+/// contact comes back (the emitter's gap of the whole loss — from that same last notification).
+fn contact_loss_capture() -> String {
+    let mut text = String::from("# auren-capture v1 device=Test%20strap address=00:11:22:33:44:55\n");
+    let mut t = 0_u64;
+    let mut k = 0_u16;
+    while t <= 300_000 {
+        let lost = (124_000..132_000).contains(&t) || (260_000..270_000).contains(&t);
+        let silent = (121_000..124_000).contains(&t) || (256_000..260_000).contains(&t);
+        if silent {
+            // Nothing arrives: the notification after it is late.
+        } else if lost {
+            // Contact supported, not detected; no heart rate worth a beat, no intervals.
+            text.push_str(&format!("{t} 0400\n"));
+        } else {
+            // Contact detected, RR present: the heart rate and one interval (1/1024 s).
+            let raw = 1_010 + (k * 13) % 50;
+            let bpm = (61_440 / u32::from(raw)) as u8;
+            let [lo, hi] = raw.to_le_bytes();
+            text.push_str(&format!("{t} 16{bpm:02x}{lo:02x}{hi:02x}\n"));
+            k += 1;
+        }
+        t += 1_000;
+    }
+    text
+}
+
+/// The engine's pipeline on a capture: its alerts and the gaps it was told.
+#[derive(Default)]
+struct GapsAndAlerts {
+    gaps: Vec<(f64, f64)>,
+    alerts: Vec<Alert>,
+}
+
+impl Sink for GapsAndAlerts {
+    fn beat(&mut self, _: &LabelledBeat) {}
+    fn gap(&mut self, from_ms: f64, to_ms: f64) {
+        self.gaps.push((from_ms, to_ms));
+    }
+    fn heart_rate(&mut self, _: f64, _: f64) {}
+    fn metrics(&mut self, _: f64, _: &[(&'static str, f64)]) {}
+    fn alert(&mut self, alert: &Alert) {
+        self.alerts.push(alert.clone());
+    }
+    fn update(&mut self, _: LiveUpdateDto) {}
+}
+
+/// The strap's emitter sends two gaps from one start when a late notification comes without contact and
+/// contact comes back later. Both reach the server's detector: recorded by the engine on a desktop store,
+/// pushed by auren-sync, queued by the push for the relay, and fed — the server's alerts and gaps are the
+/// desktop pipeline's. (Keyed by their start, the desktop stored only the first of the two gaps.)
+#[tokio::test]
+async fn two_gaps_from_one_start_reach_the_server_feed() {
+    let capture = contact_loss_capture();
+    let started_at_ms = crate::support::recent_ms();
+    let rules = rules();
+    let replay = || Replay::capture_text(&capture, "contact loss", Pace::AsFastAsPossible).unwrap();
+
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
+    let run = tokio::spawn(Box::new(replay()).run(tx, CancellationToken::new()));
+    let mut pipeline = Pipeline::new(&rules, Baselines::new(), SessionKind::Rest, None, 0).unwrap();
+    let mut desktop = GapsAndAlerts::default();
+    while let Some(event) = rx.recv().await {
+        pipeline.on_source_event(&event, &mut desktop);
+    }
+    run.await.unwrap().unwrap();
+    pipeline.end(&mut desktop);
+    let starts: BTreeSet<u64> = desktop.gaps.iter().map(|g| g.0 as u64).collect();
+    assert!(
+        desktop.gaps.len() == 4 && starts.len() == 2,
+        "two losses, each two gaps from one start: {:?}",
+        desktop.gaps
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = auren_store::Store::open(&dir.path().join("desktop.db"))
+        .await
+        .unwrap();
+    let config =
+        auren_engine::SessionConfig::new(SessionKind::Rest, started_at_ms, rules.clone(), Baselines::new());
+    let live = auren_engine::start_session(&store, Box::new(replay()), config, CancellationToken::new())
+        .await
+        .unwrap();
+    live.finish().await.unwrap();
+    let server = crate::support::TestServer::start().await;
+    let user = sync_to(&server, &store, dir.path()).await;
+
+    let payloads: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT payload FROM server_outbox WHERE topic = $1 AND key = $2 ORDER BY id")
+            .bind(BEATS_TOPIC)
+            .bind(user.to_string())
+            .fetch_all(&server.owner)
+            .await
+            .unwrap();
+    let chunks: Vec<BeatsChunk> = payloads.iter().flat_map(|p| read_beats(p).unwrap()).collect();
+    let mut carried: Vec<(f64, f64)> = chunks
+        .iter()
+        .filter_map(|c| c.live.as_ref())
+        .flat_map(|l| l.gaps.iter().map(|g| (g.from_ms, g.to_ms)))
+        .collect();
+    let mut told = desktop.gaps.clone();
+    for gaps in [&mut carried, &mut told] {
+        gaps.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    }
+    assert_eq!(
+        carried, told,
+        "the server's detector gets the gaps the desktop's got"
+    );
+    let found = fed_alerts(
+        &rules,
+        Baselines::new(),
+        SessionKind::Rest,
+        started_at_ms,
+        &chunks,
+    );
+    let expected = wall_alerts(started_at_ms, &desktop.alerts);
+    assert_eq!(contact_alerts(&expected), 2, "{:?}", per_rule(&expected));
+    assert_eq!(found, expected, "the server's alerts are the desktop's");
+}
