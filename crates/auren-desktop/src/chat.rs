@@ -201,7 +201,9 @@ impl Desktop {
     /// Stops a running turn: the upstream request ends at once. `shown_chars` is how much of the turn's
     /// text the window had drawn, in Unicode code points (see [`Seen::Chars`]): the stored answer is cut
     /// there, so text that streamed but was never drawn does not appear after a reload; the usage stays
-    /// all that streamed (it was paid). Without a count, everything that streamed is kept. A Stop that
+    /// all that streamed (it was paid). Without a count, everything that streamed is kept. A window that
+    /// drew none of the model's text (only the referral, or nothing) gets the offline analyst's answer,
+    /// stored whole, as for a Stop before the first word. A Stop that
     /// comes after the turn's last check (it is storing its whole answer, or has ended) is refused:
     /// [`ChatCancelDto::AlreadyFinished`], and the window draws the `done` that follows as usual.
     pub fn chat_cancel(&self, turn: u32, shown_chars: Option<u32>) -> Result<ChatCancelDto, DesktopError> {

@@ -164,11 +164,11 @@ pub(crate) struct Turn<'a> {
     pub answered_by: Option<String>,
     /// The conversation's previous exchange, for the brief.
     pub previous: Option<PreviousTurn>,
-    /// The model's answer text streamed to the person so far: what a Stop keeps, up to what was seen.
-    pub streamed: String,
-    /// Characters of text emitted before the model's (the red-flag referral), which a window's count of
-    /// what it drew includes.
-    pub lead_chars: usize,
+    /// Every text the turn emitted as [`AgentEvent::Text`], in order — the red-flag referral, the model's
+    /// text of every call, the offline analyst's answer: what a window's count of what it drew counts.
+    pub emitted: String,
+    /// Bytes of `emitted` before any answer: the red-flag referral, which a Stop always keeps.
+    pub referral_len: usize,
 }
 
 impl Coach {
@@ -235,8 +235,8 @@ impl Coach {
             conversation,
             answered_by: None,
             previous,
-            streamed: String::new(),
-            lead_chars: 0,
+            emitted: String::new(),
+            referral_len: 0,
         };
         let alerts = turn.recent_alerts().await;
         let red_flag = redflag::detect(question, &alerts);
@@ -247,8 +247,8 @@ impl Coach {
             })
             .await;
             let lead = format!("{REFERRAL}\n\n");
-            turn.lead_chars = lead.chars().count();
-            turn.emit(AgentEvent::Text { delta: lead }).await;
+            turn.referral_len = lead.len();
+            turn.emit_text(lead).await;
             turn.step("red_flag", serde_json::json!({ "flag": flag }));
         }
         let answered = turn.answer(question, &alerts).await;
@@ -358,6 +358,12 @@ impl Turn<'_> {
         let _ = self.events.send(event).await;
     }
 
+    /// Sends text for the person to read, kept in `emitted`: what a Stop's count of what was drawn counts.
+    pub(crate) async fn emit_text(&mut self, text: String) {
+        self.emitted.push_str(&text);
+        self.emit(AgentEvent::Text { delta: text }).await;
+    }
+
     pub(crate) fn step(&mut self, kind: &str, payload: serde_json::Value) {
         let now = self.coach.toolbox.clock().now().0;
         self.steps.push((kind.to_owned(), payload, now));
@@ -410,7 +416,7 @@ impl Turn<'_> {
     async fn fall_back(&mut self, stop: Stop, question: &str) -> Answered {
         let seen = match &stop {
             Stop::Guard(t) if t.guard == crate::events::Guard::Cancelled => {
-                Some(self.seen_streamed().to_owned()).filter(|seen| !seen.is_empty())
+                Some(self.seen_answer().to_owned()).filter(|seen| !seen.is_empty())
             }
             _ => None,
         };
@@ -447,36 +453,50 @@ impl Turn<'_> {
         self.offline(question).await
     }
 
-    /// The model's streamed text the person saw: all of it unless the Stop said how much was drawn.
-    fn seen_streamed(&self) -> &str {
+    /// The answer's text (after the referral) the person saw so far: all of it unless the Stop said how
+    /// much was drawn.
+    fn seen_answer(&self) -> &str {
         let seen = self.stop.seen().unwrap_or(Seen::AllStreamed);
-        stop::seen_part(&self.streamed, self.lead_chars, seen)
+        stop::seen_part(&self.emitted, self.referral_len, seen)
     }
 
     /// The turn's last check of a Stop (one arriving later is refused: the window draws the whole answer),
     /// and the answer to store instead of `answered` when a Stop counting what was drawn came after the
-    /// model's last word and the window had not drawn all of it: the text the window froze (the model's
-    /// text of every call, as it was shown), or the offline analyst's answer when it showed none of it — as
-    /// for a Stop before the first word. `None` when the answer stands.
+    /// answer's last word and the window had not drawn all the turn's text. The text it drew: the model's
+    /// text of every call, as it was shown — also when the answer is the offline analyst's, written after
+    /// the model had streamed some and failed or tripped a guard. None of it drawn: the offline analyst's
+    /// answer, as for a Stop before the first word (an offline answer then stands whole). `None` when the
+    /// answer stands.
     async fn stopped_late(&mut self, answered: &Answered, question: &str) -> Option<Answered> {
         let seen = match self.stop.finish() {
-            Some(seen @ Seen::Chars(_)) if !answered.offline => seen,
+            Some(seen @ Seen::Chars(_)) => seen,
             _ => return None,
         };
-        let seen = stop::seen_part(&self.streamed, self.lead_chars, seen).to_owned();
-        // Nothing cut: the window drew all the model's text, which is more than `answered` (the last call's
-        // text) when a call before it wrote some. Already cut: a Stop in the middle of the answer (fall_back).
-        if seen.len() == self.streamed.len() || seen == answered.text {
+        let seen = stop::seen_part(&self.emitted, self.referral_len, seen).to_owned();
+        // Nothing cut: the window drew all the turn's text — more than `answered` (the last call's text)
+        // when a call before it wrote some. Already cut: a Stop in the middle of the answer (fall_back).
+        let nothing_cut = self.referral_len + seen.len() == self.emitted.len();
+        if nothing_cut || (!answered.offline && seen == answered.text) {
             return None;
         }
-        // The model had ended normally, so no guard was recorded: the stored turn shows as stopped too.
+        if seen.is_empty() && answered.offline {
+            return None;
+        }
+        // No guard recorded the Stop (the model had ended, or a guard or error came first): the stored turn
+        // shows as stopped too.
         self.report_guard(GuardBook::cancelled()).await;
         if seen.is_empty() {
             return Some(self.offline(question).await);
         }
+        // An offline answer whose text was not drawn: what was is the model's, from before its failure.
+        let specialist = if answered.offline {
+            self.guards.current().unwrap_or(Specialist::Supervisor)
+        } else {
+            answered.specialist
+        };
         Some(Answered {
             text: seen,
-            specialist: answered.specialist,
+            specialist,
             offline: false,
         })
     }
@@ -503,7 +523,7 @@ impl Turn<'_> {
             }
             Err(error) => offline_failure(&error),
         };
-        self.emit(AgentEvent::Text { delta: text.clone() }).await;
+        self.emit_text(text.clone()).await;
         Answered {
             text,
             specialist: Specialist::Offline,

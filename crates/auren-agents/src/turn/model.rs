@@ -60,8 +60,7 @@ impl Turn<'_> {
                 Some(Err(error)) => return Err(Stop::Gateway(error)),
                 Some(Ok(StreamEvent::TextDelta { text })) => {
                     if shown == TextShown::Streamed {
-                        self.streamed.push_str(&text);
-                        self.emit(AgentEvent::Text { delta: text.clone() }).await;
+                        self.emit_text(text.clone()).await;
                     }
                     reply.text.push_str(&text);
                 }

@@ -21,9 +21,11 @@ pub enum Seen {
     /// The first this many characters of the text the turn emitted as [`crate::AgentEvent::Text`] — the
     /// red-flag referral included — counted in Unicode scalar values: Rust's `char`s, a JavaScript
     /// string's code points. Unlike bytes or UTF-16 units, that count cannot end inside a UTF-8 sequence or
-    /// a surrogate pair, so the window and the turn cut at the same place. The count cuts the model's text
-    /// only: an answer that is the offline analyst's (no gateway, a model that failed or tripped a guard
-    /// before the Stop) is kept whole, though the window may have frozen before drawing all of it.
+    /// a surrogate pair, so the window and the turn cut at the same place. The text kept is what the count
+    /// reaches of the model's text of every call — also when the answer became the offline analyst's after
+    /// the model streamed some and failed or tripped a guard. When it reaches none of it (only the
+    /// referral, or nothing), the offline analyst's answer is stored whole, as for a Stop before the first
+    /// word; a window that drew the offline answer drew it whole (it is one text event).
     Chars(usize),
 }
 
@@ -119,16 +121,18 @@ impl From<CancellationToken> for TurnStop {
     }
 }
 
-/// The part of `streamed` (the model's text, emitted after `lead` characters of other text — the red-flag
-/// referral) the person saw: everything for [`Seen::AllStreamed`], else the characters the count reaches.
-pub(crate) fn seen_part(streamed: &str, lead: usize, seen: Seen) -> &str {
-    match seen {
-        Seen::AllStreamed => streamed,
-        Seen::Chars(count) => match streamed.char_indices().nth(count.saturating_sub(lead)) {
-            Some((end, _)) => &streamed[..end],
-            None => streamed,
+/// The part of `emitted` (every text the turn emitted, in order) after its first `lead` bytes (the red-flag
+/// referral, always kept) that the person saw: everything for [`Seen::AllStreamed`], else what the count of
+/// characters of `emitted` reaches — nothing when it ends inside the lead.
+pub(crate) fn seen_part(emitted: &str, lead: usize, seen: Seen) -> &str {
+    let drawn = match seen {
+        Seen::AllStreamed => emitted,
+        Seen::Chars(count) => match emitted.char_indices().nth(count) {
+            Some((end, _)) => &emitted[..end],
+            None => emitted,
         },
-    }
+    };
+    drawn.get(lead..).unwrap_or("")
 }
 
 #[cfg(test)]
@@ -137,8 +141,8 @@ mod tests {
 
     #[test]
     fn the_seen_part_ends_where_the_count_of_characters_does() {
-        // (streamed model text, characters emitted before it, seen, kept)
-        let cases: [(&str, usize, Seen, &str); 9] = [
+        // (emitted text, bytes of referral at its start, seen, kept after the referral)
+        let cases: [(&str, usize, Seen, &str); 10] = [
             ("word0 word1 ", 0, Seen::AllStreamed, "word0 word1 "),
             ("word0 word1 ", 0, Seen::Chars(6), "word0 "),
             ("word0 word1 ", 0, Seen::Chars(0), ""),
@@ -148,15 +152,16 @@ mod tests {
             ("a🫀b🫀c", 0, Seen::Chars(4), "a🫀b🫀"),
             // A combining accent is a character of its own, as it is for the window's count.
             ("e\u{301}t\u{e9}", 0, Seen::Chars(1), "e"),
-            // The referral (here 10 characters) is counted by the window but is not the model's text.
-            ("word0 word1 ", 10, Seen::Chars(16), "word0 "),
-            ("word0 word1 ", 10, Seen::Chars(4), ""),
+            // The referral (here 11 characters, 11 bytes) is counted by the window but is not the answer's text.
+            ("Call 112.\n\nword0 word1 ", 11, Seen::Chars(17), "word0 "),
+            ("Call 112.\n\nword0 word1 ", 11, Seen::Chars(4), ""),
+            ("Call 112.\n\nword0 word1 ", 11, Seen::AllStreamed, "word0 word1 "),
         ];
-        for (streamed, lead, seen, kept) in cases {
+        for (emitted, lead, seen, kept) in cases {
             assert_eq!(
-                seen_part(streamed, lead, seen),
+                seen_part(emitted, lead, seen),
                 kept,
-                "{streamed:?} {lead} {seen:?}"
+                "{emitted:?} {lead} {seen:?}"
             );
         }
     }
@@ -177,9 +182,17 @@ mod tests {
         let cases: [(&[Call], &[Stopping], bool); 5] = [
             (&[Stop(two), Finish(Some(two))], &[Stopping::Stopped], true),
             (&[Finish(None), Stop(two)], &[Stopping::AlreadyFinished], false),
-            (&[Stop(two), Stop(five), Finish(Some(two))], &[Stopping::Stopped, Stopping::Stopped], true),
+            (
+                &[Stop(two), Stop(five), Finish(Some(two))],
+                &[Stopping::Stopped, Stopping::Stopped],
+                true,
+            ),
             // Stopped before the check, the turn stays stopped: a later Stop is not refused.
-            (&[Stop(two), Finish(Some(two)), Stop(five)], &[Stopping::Stopped, Stopping::Stopped], true),
+            (
+                &[Stop(two), Finish(Some(two)), Stop(five)],
+                &[Stopping::Stopped, Stopping::Stopped],
+                true,
+            ),
             (&[Finish(None), Finish(None)], &[], false),
         ];
         for (calls, answers, cancelled) in cases {

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use auren_agents::offline::OFFLINE_LABEL;
 use auren_agents::redflag::REFERRAL;
+use auren_agents::turn::{Seen, Stopping, TurnStop};
 use auren_agents::{AgentEvent, Guard, GuardLimits, MemoryApply, RouteReason, Specialist};
-use auren_fake_llm::{Expect, Format, Script, Step};
+use auren_fake_llm::{Expect, Format, Reply, Script, Step};
 use tokio_util::sync::CancellationToken;
 
 use crate::coach_rig::{RigOptions, Wire, any, redact_receipt_ids, rig, text, tool};
@@ -217,6 +218,59 @@ async fn a_cancelled_turn_trips_the_cancel_guard_and_ends_the_upstream_request()
         .await
         .expect("the fake saw the client go away");
     rig.fake.verify().unwrap();
+}
+
+/// A Stop counting what the window drew, arriving after the model failed mid-answer (the offline analyst
+/// answers next), and what the stored answer must then be.
+#[tokio::test]
+async fn a_counted_stop_after_the_model_failed_keeps_the_drawn_model_text_not_the_offline_answer() {
+    // (characters the window drew, the answer kept: `None` for the offline analyst's, stopped)
+    let cases: [(usize, Option<&str>, bool); 3] = [
+        // The first piece drawn, the second a batch in transit, the offline answer never drawn.
+        (15, Some("Your readiness "), true),
+        (24, Some("Your readiness was fine "), true),
+        // None of the model's text: the offline answer stands whole, as for a Stop before the first word.
+        (0, None, false),
+    ];
+    for (drawn, kept, stopped) in cases {
+        let rig = rig(RigOptions::default()).await;
+        // The role chunk and two pieces, then the provider's in-stream error.
+        rig.fake.expect([any(Script::StreamError {
+            events: 3,
+            kind: "server_error".into(),
+            message: "the model fell over".into(),
+            reply: Reply::text(["Your readiness ", "was fine ", "yesterday."]),
+        })]);
+        let stop = TurnStop::default();
+        // One event at a time: the turn waits at each send, so the Stop below lands before its last check
+        // (this test runs on one thread, and the Stop is made before this task next yields).
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let coach = rig.coach.clone();
+        let turn_stop = stop.clone();
+        let turn = tokio::spawn(async move { coach.ask(None, DATA_QUESTION, tx, turn_stop).await });
+        let mut guards = Vec::new();
+        while let Some(event) = rx.recv().await {
+            match event {
+                AgentEvent::Error { .. } => assert_eq!(stop.stop(Seen::Chars(drawn)), Stopping::Stopped),
+                AgentEvent::Guard { guard, .. } => guards.push(guard),
+                _ => {}
+            }
+        }
+        let outcome = turn.await.unwrap().unwrap();
+        match kept {
+            Some(kept) => {
+                assert_eq!(outcome.answer, kept, "{drawn}");
+                assert!(!outcome.offline, "{drawn}");
+                assert_eq!(outcome.specialist, Specialist::Analyst, "{drawn}");
+            }
+            None => assert!(
+                outcome.offline && outcome.answer.starts_with(OFFLINE_LABEL),
+                "{drawn}: {}",
+                outcome.answer
+            ),
+        }
+        assert_eq!(guards.contains(&Guard::Cancelled), stopped, "{drawn}: {guards:?}");
+    }
 }
 
 #[tokio::test]
