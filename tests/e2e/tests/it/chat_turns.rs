@@ -25,8 +25,21 @@ const COACH_QUESTION: &str = "Write me a short note about recovery habits";
 /// same task, before the page handles any later message: the other words came in the same burst from the
 /// provider, so the turn has streamed them while they are still a text batch in transit to the window. The
 /// click's outcome — shown as stopped, how long the click took, the frozen text — lands in
-/// `window.__aurenStop`.
+/// `window.__aurenStop`. Every message Tauri delivers to the page goes through its callback map (whose
+/// lookup is wrapped here), so the text events the turn's channel delivers after the click land in
+/// `window.__aurenTextAfterStop`: what the turn had streamed but the window never drew.
 const STOP_AT_FIRST_WORD: &str = "\
+    const callbacks = window.__TAURI_INTERNALS__.callbacks;\n\
+    const lookup = callbacks.get.bind(callbacks);\n\
+    window.__aurenTextAfterStop = [];\n\
+    callbacks.get = (id) => {\n\
+      const callback = lookup(id);\n\
+      return callback && ((raw) => {\n\
+        const ev = raw && raw.message;\n\
+        if (window.__aurenStop && ev && ev.type === 'text') window.__aurenTextAfterStop.push(ev.delta);\n\
+        return callback(raw);\n\
+      });\n\
+    };\n\
     const messages = document.querySelector('[data-testid=chat-messages]');\n\
     const observer = new MutationObserver(() => {\n\
       const live = document.querySelector('.msg-assistant[data-status=streaming] [data-testid=answer]');\n\
@@ -73,11 +86,24 @@ pub async fn stop_freezes_the_text_and_the_provider_sees_the_disconnect() -> any
             let ms = probe[1].as_f64().unwrap_or(f64::INFINITY);
             anyhow::ensure!(ms < 300.0, "freezing took {ms} ms");
             let frozen = probe[2].as_str().unwrap_or_default().trim().to_owned();
-            // What proves the race was run: the turn had streamed five words, the window drew fewer.
+            // What proves the race was run: the turn had streamed five words — the last of them reached
+            // the page after the click — and the window drew fewer.
             anyhow::ensure!(
                 frozen.starts_with("word0") && !frozen.contains("word4"),
                 "Stop froze {frozen:?}, not the first word(s) alone"
             );
+            rig.poll(
+                "word4 reaching the page after Stop",
+                auren_e2e::DEFAULT_WAIT,
+                || async {
+                    let after = rig
+                        .client()
+                        .execute("return (window.__aurenTextAfterStop ?? []).join('');", Vec::new())
+                        .await?;
+                    Ok(after.as_str().is_some_and(|t| t.contains("word4")).then_some(()))
+                },
+            )
+            .await?;
             tokio::time::timeout(DISCONNECT_WAIT, fake.wait_for_disconnects(1))
                 .await
                 .map_err(|_| anyhow::anyhow!("the provider never saw the request end"))?;
