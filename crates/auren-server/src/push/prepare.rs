@@ -65,7 +65,10 @@ pub fn check(change: &Change) -> Result<(), Refusal> {
         }
         Change::Gaps(g) => batch_len(g.gaps.len()),
         Change::HrSamples(h) => batch_len(h.samples.len()),
-        Change::Signals(c) => batch_len(c.changes.len()),
+        Change::Signals(c) => {
+            batch_len(c.changes.len())?;
+            signal_changes(&c.changes)
+        }
         Change::Metrics(m) => batch_len(m.values.len()),
         Change::Alert(a) => {
             short_text("rule", &a.rule, 200)?;
@@ -95,6 +98,33 @@ pub fn check(change: &Change) -> Result<(), Refusal> {
             "this server does not know this type of change".to_owned(),
         )),
     }
+}
+
+/// A device's contact and link changes as its detector was told them: each of a signal this server knows
+/// (an unknown one, from a newer device, is refused — stored as "unknown" it would be fed as nothing and pulled
+/// as nothing), at a finite time, in time order (the server's feed takes them in order; one out of it would be
+/// dropped there without a word).
+fn signal_changes(changes: &[auren_protocol::change::SignalChange]) -> Result<(), Refusal> {
+    let mut previous = f64::NEG_INFINITY;
+    for (i, c) in changes.iter().enumerate() {
+        if c.signal == auren_protocol::change::Signal::Unknown {
+            return Err((
+                row::UNSUPPORTED,
+                format!("change {i} is of a signal this server does not know"),
+            ));
+        }
+        if !c.t_ms.is_finite() {
+            return Err(invalid(format!("change {i}'s t_ms is not a finite number")));
+        }
+        if c.t_ms < previous {
+            return Err(invalid(format!(
+                "changes must be in time order: change {i} at {} ms follows one at {previous} ms",
+                c.t_ms
+            )));
+        }
+        previous = c.t_ms;
+    }
+    Ok(())
 }
 
 fn key(field: &str, value: &str) -> Result<(), Refusal> {

@@ -59,8 +59,11 @@ async fn stored(server: &TestServer, kind: &str) -> Vec<Change> {
         .collect()
 }
 
+/// Contact and link changes: (t_ms, signal, up).
+type Changes = &'static [(f64, Signal, bool)];
+
 /// One push's gaps and contact and link changes.
-type Flush = (&'static [(f64, f64)], &'static [(f64, Signal, bool)]);
+type Flush = (&'static [(f64, f64)], Changes);
 
 #[tokio::test]
 async fn a_batch_with_a_stored_first_time_adds_what_is_new_and_relays_it_once() {
@@ -121,4 +124,58 @@ async fn a_batch_with_a_stored_first_time_adds_what_is_new_and_relays_it_once() 
         .filter(|c| matches!(c, Change::Gaps(_) | Change::Signals(_)))
         .collect();
     assert_eq!(pulled, [both_gaps, both_changes]);
+}
+
+/// Contact and link changes the server's feed could not take as the device's detector did are refused with
+/// a code saying why, alone: a signal from a newer device (which this server would store as "unknown"),
+/// changes out of time order.
+#[tokio::test]
+async fn contact_and_link_changes_the_feed_cannot_take_are_refused() {
+    let server = TestServer::start().await;
+    let a = server.account("ada@example.com").await;
+    let key = session_key(&a, 1);
+    use Signal::{Contact, Link, Unknown};
+    let cases: [(Changes, Option<&str>); 4] = [
+        (&[(1_000.0, Contact, true), (1_000.0, Link, true)], None),
+        (
+            &[(2_000.0, Contact, false), (3_000.0, Unknown, true)],
+            Some("unsupported_row"),
+        ),
+        (
+            &[(6_000.0, Contact, false), (5_000.0, Link, false)],
+            Some("invalid_row"),
+        ),
+        (&[(7_000.0, Contact, false)], None),
+    ];
+    server
+        .push(
+            &a,
+            vec![row(1, session(&key, recent_ms())), row(2, chunk(&key, 0.0, 40))],
+        )
+        .await;
+    let rows = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| row(i as i64 + 3, signals(&key, c)))
+        .collect();
+    let (status, answer) = server.push_raw(&a, rows).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{answer}");
+    let refused: Vec<(i64, String)> = answer["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["outbox_id"].as_i64().unwrap(),
+                r["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(i64, String)> = cases
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, code))| code.map(|c| (i as i64 + 3, c.to_owned())))
+        .collect();
+    assert_eq!(refused, expected, "{answer}");
+    assert_eq!(stored(&server, "signals").await.len(), 2, "the others are stored");
 }
