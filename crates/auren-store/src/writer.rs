@@ -546,26 +546,6 @@ impl Flusher {
         let session = self.session;
         let batch = &self.batch;
         let statements = &mut self.statements;
-        if !batch.beats.is_empty() {
-            stored.beats = insert(&mut tx, statements, Table::Beats, &batch.beats, |q, b| {
-                q.bind(session).bind(b.0).bind(b.1).bind(b.2)
-            })
-            .await?;
-            let artifacts = batch.beats.iter().filter(|b| b.2.is_some()).count() as i64;
-            let (first, last) = span(batch.beats.iter().map(|b| b.0));
-            sqlx::query(
-                // Numbered parameters throughout: sqlx numbers a bare `?` after `?3` as 4, not as SQLite would.
-                "UPDATE sessions SET beat_count = beat_count + ?1, artifact_count = artifact_count + ?2, \
-                 last_beat_ms = MAX(COALESCE(last_beat_ms, ?3), ?3) WHERE id = ?4",
-            )
-            .bind(to_i64(stored.beats))
-            .bind(artifacts)
-            .bind(last)
-            .bind(session)
-            .execute(&mut *tx)
-            .await?;
-            append_range(&mut tx, OutboxKind::Beats, session, (first, last), stored.beats).await?;
-        }
         stored.gaps = insert_series(
             &mut tx,
             statements,
@@ -608,6 +588,30 @@ impl Flusher {
             |q, m| q.bind(session).bind(m.0).bind(m.1).bind(m.2),
         )
         .await?;
+        // The beats last: a notification's heart-rate sample (and the gaps and changes before it) is queued
+        // when it arrives, its beats 16 beats later when the labeller confirms them, so in outbox order — the
+        // order pushes keep — whoever has beats up to a time has that time's samples, gaps and changes too
+        // (the server's feed tells a device that stores no samples from one whose samples are late by it).
+        if !batch.beats.is_empty() {
+            stored.beats = insert(&mut tx, statements, Table::Beats, &batch.beats, |q, b| {
+                q.bind(session).bind(b.0).bind(b.1).bind(b.2)
+            })
+            .await?;
+            let artifacts = batch.beats.iter().filter(|b| b.2.is_some()).count() as i64;
+            let (first, last) = span(batch.beats.iter().map(|b| b.0));
+            sqlx::query(
+                // Numbered parameters throughout: sqlx numbers a bare `?` after `?3` as 4, not as SQLite would.
+                "UPDATE sessions SET beat_count = beat_count + ?1, artifact_count = artifact_count + ?2, \
+                 last_beat_ms = MAX(COALESCE(last_beat_ms, ?3), ?3) WHERE id = ?4",
+            )
+            .bind(to_i64(stored.beats))
+            .bind(artifacts)
+            .bind(last)
+            .bind(session)
+            .execute(&mut *tx)
+            .await?;
+            append_range(&mut tx, OutboxKind::Beats, session, (first, last), stored.beats).await?;
+        }
         for alert in &batch.alerts {
             let query = sqlx::query(
                 "INSERT INTO alerts (session_id, at_ms, at, rule, severity, message, evidence) \

@@ -16,8 +16,9 @@
 //!   inputs go in the order the strap's emitter sent them: gaps, then contact and link changes, then the
 //!   notification — but the gap that ends where contact comes back follows that change.
 //! - [`SourceModel::Replay`], for beats alone (older messages, [`feed_beats`], and a session whose device
-//!   pushed no heart-rate samples by the time it finishes): the samples an RR replay sends, one per second
-//!   from the first interval, with the heart rate of the last four intervals.
+//!   pushed beats with no heart-rate sample before them — switched as those beats come): the samples an RR
+//!   replay sends, one per second from the first interval, with the heart rate of the last four intervals,
+//!   and the assumed contact and link (the device's own gaps and changes are not fed).
 //!
 //! Contact and link: a device that records their changes sends them (`LiveInputs::signals`), and they are
 //! fed at their times ([`Signals::Recorded`]); for one that records none (a device before they were kept,
@@ -88,7 +89,8 @@ pub struct SessionFeed {
     started: bool,
     /// Where contact and link events come from: decided when the first input is fed.
     signals: Signals,
-    /// Chosen by the first beats pushed (a live model without heart-rate samples becomes a replay at the end).
+    /// Chosen by the first beats pushed (a live model whose beats come with no heart-rate sample becomes a
+    /// replay).
     model: Option<SourceModel>,
     /// Session time of the last beat taken from a chunk (a chunk starting at or before it is a repeat).
     last_chunk_beat_ms: f64,
@@ -223,6 +225,7 @@ impl SessionFeed {
             live.take_beats(beats.iter().map(|b| (b.t_ms, b.rr_ms)));
             let horizon = live.known_through();
             self.feed_live(horizon, out);
+            self.replay_without_samples(out);
         } else {
             for beat in &beats {
                 self.push_rr(beat.rr_ms, out);
@@ -238,17 +241,7 @@ impl SessionFeed {
             return;
         }
         self.start(out);
-        if let Some(SourceModel::Live(live)) = &mut self.model
-            && live.last_sample_ms.is_none()
-        {
-            // No heart-rate sample came (a device that stored none: nothing was fed, since the live model
-            // waits for them): the beats are what an RR replay of them sends.
-            let beats = std::mem::take(&mut live.beats);
-            self.model = Some(SourceModel::Replay(ReplayModel::new()));
-            for (_, rr) in beats {
-                self.push_rr(rr, out);
-            }
-        }
+        self.replay_without_samples(out);
         if matches!(self.model, Some(SourceModel::Live(_))) {
             self.finish_live(out);
         } else {
@@ -261,6 +254,26 @@ impl SessionFeed {
             }
         }
         self.feed.end(&mut AlertList(out));
+    }
+
+    /// A live model that has beats but never got a heart-rate sample becomes an RR replay of them (nothing was
+    /// fed yet: the live model waits for samples). A device queues a notification's sample when it arrives and
+    /// its beats 16 beats later, and stores the beats' outbox row after the samples' (`auren-store`'s writer),
+    /// so beats without any sample before them mean a device that stores none — switched at once, not at the
+    /// session's end, so its alerts come as its beats do. The replay assumes the link up at 0 and contact
+    /// with the first sample; the device's own gaps and changes are not fed.
+    fn replay_without_samples(&mut self, out: &mut Vec<Alert>) {
+        let Some(SourceModel::Live(live)) = &mut self.model else {
+            return;
+        };
+        if live.last_sample_ms.is_some() || live.last_beat_ms.is_none() {
+            return;
+        }
+        let beats = std::mem::take(&mut live.beats);
+        self.model = Some(SourceModel::Replay(ReplayModel::new()));
+        for (_, rr) in beats {
+            self.push_rr(rr, out);
+        }
     }
 
     /// Session time reached, ms.

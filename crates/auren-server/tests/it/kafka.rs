@@ -1126,6 +1126,24 @@ async fn a_session_pushed_without_heart_rate_samples_gets_the_replay_alerts() {
         ..LiveInputs::default()
     };
     chunks.push(live_chunk(started_at_ms, &[], end));
+    // As the beats come, not only at the session's end: before its end the feed has raised what a replay
+    // of the beats so far raises.
+    let mut feed = SessionFeed::new(&rules, Baselines::new(), SessionKind::Other).unwrap();
+    let mut so_far = Vec::new();
+    for chunk in &chunks[..chunks.len() - 1] {
+        feed.push_chunk(chunk, &mut so_far).unwrap();
+    }
+    let mut replay_feed = SessionFeed::new(&rules, Baselines::new(), SessionKind::Other).unwrap();
+    let mut replayed = Vec::new();
+    for &rr_ms in &rr {
+        replay_feed.push_rr(rr_ms, &mut replayed);
+    }
+    assert!(!replayed.is_empty());
+    assert_eq!(
+        wall_alerts(started_at_ms, &so_far),
+        wall_alerts(started_at_ms, &replayed),
+        "alerts before the end"
+    );
     let found = fed_alerts(
         &rules,
         Baselines::new(),

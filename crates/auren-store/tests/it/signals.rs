@@ -242,3 +242,36 @@ async fn an_older_database_upgrades_with_its_outbox_and_gaps_intact() {
         pool.close().await;
     }
 }
+
+/// In one commit the beats' outbox row comes after the gaps', the changes' and the heart-rate samples':
+/// pushes keep outbox order, so whoever has a push's beats up to a time has that time's other inputs (the
+/// server's feed takes beats with no sample before them for a device that stores none).
+#[tokio::test]
+async fn a_commits_beats_follow_its_other_inputs_in_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("auren.db")).await.unwrap();
+    let id = store.start_session(&new_session()).await.unwrap();
+    let writer = store.session_writer(id).await.unwrap();
+    writer.beat(900.0, 900.0, None);
+    writer.hr_sample(1_000.0, 66.0);
+    writer.signal(1_000.0, Signal::Contact, true);
+    writer.gap(1_000.0, 4_000.0);
+    writer.finish().await.unwrap();
+    let kinds: Vec<OutboxKind> = store
+        .outbox_pending(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.session_id == Some(id) && r.kind != OutboxKind::Session)
+        .map(|r| r.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            OutboxKind::Gaps,
+            OutboxKind::Signals,
+            OutboxKind::HrSamples,
+            OutboxKind::Beats
+        ]
+    );
+}
