@@ -379,10 +379,15 @@ pub async fn chat_send(
 }
 
 /// Stops a running turn at once (the upstream request is dropped); the stored answer is cut at the
-/// `shown_chars` code points of its text the window had drawn (all that streamed when `None`).
+/// `shown_chars` code points of its text the window had drawn (all that streamed when `None`). Answers
+/// `already_finished` when the Stop came too late to change the answer (the window then draws its `done`).
 #[tauri::command]
 #[specta::specta]
-pub fn chat_cancel(desktop: State<'_, Desktop>, turn: u32, shown_chars: Option<u32>) -> Answer<()> {
+pub fn chat_cancel(
+    desktop: State<'_, Desktop>,
+    turn: u32,
+    shown_chars: Option<u32>,
+) -> Answer<ChatCancelDto> {
     Ok(desktop.chat_cancel(turn, shown_chars)?)
 }
 

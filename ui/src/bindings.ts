@@ -47,9 +47,10 @@ export const commands = {
 	chatSend: (request: ChatSendDto, onEvent: Channel<ChatEventDto>) => typedError<TurnStartedDto, IpcError>(__TAURI_INVOKE("chat_send", { request, onEvent })),
 	/**
 	 *  Stops a running turn at once (the upstream request is dropped); the stored answer is cut at the
-	 *  `shown_chars` code points of its text the window had drawn (all that streamed when `None`).
+	 *  `shown_chars` code points of its text the window had drawn (all that streamed when `None`). Answers
+	 *  `already_finished` when the Stop came too late to change the answer (the window then draws its `done`).
 	 */
-	chatCancel: (turn: number, shownChars: number | null) => typedError<null, IpcError>(__TAURI_INVOKE("chat_cancel", { turn, shownChars })),
+	chatCancel: (turn: number, shownChars: number | null) => typedError<ChatCancelDto, IpcError>(__TAURI_INVOKE("chat_cancel", { turn, shownChars })),
 	/**  Sends each proactive message stored from now on (the chat's list shows it, marked new). */
 	watchProactive: (onMessage: Channel<ProactiveMessageDto>) => typedError<null, IpcError>(__TAURI_INVOKE("watch_proactive", { onMessage })),
 	listConversations: () => typedError<ConversationDto[], IpcError>(__TAURI_INVOKE("list_conversations")),
@@ -208,6 +209,16 @@ export type BudgetDto = {
 	daily_usd: number | null,
 	monthly_usd: number | null,
 };
+
+/**  What a Stop did (`chat_cancel`'s answer). */
+export type ChatCancelDto = 
+/**  The turn is stopped: its stored answer is the text the window drew, and its `done` says so. */
+"stopped" | 
+/**
+ *  Too late (the turn was storing its whole answer, or had ended): nothing stopped, and the window
+ *  should draw the turn's `done` as usual instead of keeping the text it froze.
+ */
+"already_finished";
 
 /**  One event of a turn, in order; `text` deltas are batched every ~25 ms. */
 export type ChatEventDto = { type: "routed"; specialist: SpecialistDto; by: RouteReasonDto } | { type: "handoff"; from: SpecialistDto; to: SpecialistDto; brief: string } | { type: "tool_call"; call_id: string; name: string; arguments: Value } | { type: "tool_result"; call_id: string; name: string; result: Value; receipts: string[] } | { type: "text"; delta: string } | { type: "claim"; claim: ClaimDto } | { type: "usage"; usage: UsageDto } | { type: "guard"; guard: GuardDto; message: string } | { type: "error"; code: string; message: string } | { type: "done"; answer: string; specialist: SpecialistDto; offline: boolean; usage: UsageDto };
@@ -802,18 +813,19 @@ export type SessionDetailDto = {
 };
 
 /**
- *  Where a session's recording stands when History asks. A session without an end time is shown for what
- *  it is — still being recorded, or stopped without an end (the app was killed, power failed, the device
- *  that recorded it died before syncing its end) — never as ended: its end is not guessed.
+ *  Where a session's recording stands when asked — History, `auren sessions`, the agents' tools. A session
+ *  without an end time is shown for what is known — still being recorded, or no end recorded and nothing
+ *  stored for 10 minutes (the engine's `UNENDED_SESSION_QUIET_MS`): most likely stopped (a killed app, a
+ *  device that died), though an end may still arrive by sync — never as ended: its end is not guessed.
  */
 export type SessionEndDto = 
 /**  Ended at this wall time. */
 { state: "ended"; at_unix_ms: number } | 
-/**  Being recorded: by this app now, or elsewhere (its last beat is under 10 minutes old). */
+/**  Being recorded: by the asking app now, or elsewhere (its last beat is under 10 minutes old). */
 { state: "recording" } | 
 /**
- *  No end time and nothing stored for 10 minutes: the recording stopped without being ended. Its
- *  length (`duration_s`) runs to the last beat.
+ *  No end time and nothing stored for 10 minutes: most likely stopped without being ended. Its length
+ *  (`duration_s`) runs to the last beat.
  */
 { state: "no_end_recorded"; 
 /**  The last stored beat's wall time; `null` when the session stored no beat. */
