@@ -438,7 +438,11 @@ impl LiveModel {
             }
         }
         // By end, then start: a device stores gaps by start, and two can end at one moment (contact back on
-        // a new link) or one can lie within another (a link lost while contact was lost).
+        // a new link) or one can lie within another (a link lost while contact was lost). Across messages a
+        // gap at or before the last one taken (by end, then start) is taken for a repeat: the emitter sends
+        // each gap at its end, a device commits them in that order, and a push relays only the gaps the
+        // stored batch lacked (`push::apply`), so a new gap always sorts after those taken; one that did not
+        // (a device out of that order) would be dropped here.
         let mut gaps: Vec<Gap> = inputs
             .gaps
             .iter()
@@ -461,7 +465,8 @@ impl LiveModel {
     }
 
     /// Takes one contact or link change unless it is at or before the last one taken (one of another
-    /// signal at the same moment is new).
+    /// signal at the same moment is new). A push's changes are in time order (the push refuses others) and
+    /// a push relays only those the stored batch lacked, so an earlier one is a repeat.
     fn take_signal(&mut self, change: SignalChange) {
         if !change.t_ms.is_finite() {
             return;

@@ -855,8 +855,10 @@ enum Arrival {
     /// Everything in one push after the session: the session row (with its end) first, then per flush
     /// the beats, gaps, contact and link changes and heart-rate samples.
     AfterTheSession,
-    /// The beats first, everything else after them.
-    BeatsFirst,
+    /// Every heart-rate sample, gap and change first, then the beats, then the end. (Never the beats before
+    /// their samples: a device's outbox puts a commit's beats after its samples, and the feed takes beats
+    /// with no sample before them for a device that stores none.)
+    InputsFirst,
     /// Pushed while recording: per 10 s, the gaps, contact and link changes and heart-rate samples of
     /// those seconds and the beats of 20 s before (the labeller confirms beats 16 beats late).
     WhileRecording,
@@ -965,9 +967,9 @@ async fn arriving(recording: &LiveRecording, arrival: Arrival) -> Vec<BeatsChunk
             out.push(live_chunk(recording.started_at_ms, &[], all));
             out.extend(minute_chunks(&beats));
         }
-        Arrival::BeatsFirst => {
-            out.extend(minute_chunks(&beats));
+        Arrival::InputsFirst => {
             out.push(live_chunk(recording.started_at_ms, &[], all));
+            out.extend(minute_chunks(&beats));
             out.push(live_chunk(recording.started_at_ms, &[], end));
         }
         Arrival::WhileRecording => {
@@ -1049,7 +1051,7 @@ async fn the_server_feed_raises_the_desktop_alerts_of_a_live_session() {
     assert!(missed + extra > 0, "the beats alone are not enough");
     for arrival in [
         Arrival::AfterTheSession,
-        Arrival::BeatsFirst,
+        Arrival::InputsFirst,
         Arrival::WhileRecording,
         Arrival::GapsAhead,
     ] {
