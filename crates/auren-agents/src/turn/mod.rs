@@ -169,6 +169,9 @@ pub(crate) struct Turn<'a> {
     pub emitted: String,
     /// Bytes of `emitted` before any answer: the red-flag referral, which a Stop always keeps.
     pub referral_len: usize,
+    /// How many receipts the turn held before the offline analyst's were added: a Stop that keeps the
+    /// model text drawn before an offline answer drops the analyst's (they belong to an answer not kept).
+    pub receipts_before_offline: usize,
 }
 
 impl Coach {
@@ -237,6 +240,7 @@ impl Coach {
             previous,
             emitted: String::new(),
             referral_len: 0,
+            receipts_before_offline: 0,
         };
         let alerts = turn.recent_alerts().await;
         let red_flag = redflag::detect(question, &alerts);
@@ -488,8 +492,10 @@ impl Turn<'_> {
         if seen.is_empty() {
             return Some(self.offline(question).await);
         }
-        // An offline answer whose text was not drawn: what was is the model's, from before its failure.
+        // An offline answer whose text was not drawn: what was is the model's, from before its failure. The
+        // analyst's receipts go with its answer: left linked, they would ground numbers in the model's text.
         let specialist = if answered.offline {
+            self.receipts.truncate(self.receipts_before_offline);
             self.guards.current().unwrap_or(Specialist::Supervisor)
         } else {
             answered.specialist
@@ -516,6 +522,7 @@ impl Turn<'_> {
 
     /// The offline analyst's answer, its receipts kept for grounding.
     pub(crate) async fn offline(&mut self, question: &str) -> Answered {
+        self.receipts_before_offline = self.receipts.len();
         let text = match crate::offline::answer(&self.coach.toolbox, question).await {
             Ok(answer) => {
                 self.receipts.extend(answer.receipts);

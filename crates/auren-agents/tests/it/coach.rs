@@ -232,6 +232,7 @@ async fn a_counted_stop_after_the_model_failed_keeps_the_drawn_model_text_not_th
         // None of the model's text: the offline answer stands whole, as for a Stop before the first word.
         (0, None, false),
     ];
+    let mut linked_receipts = Vec::new();
     for (drawn, kept, stopped) in cases {
         let rig = rig(RigOptions::default()).await;
         // The role chunk and two pieces, then the provider's in-stream error.
@@ -270,6 +271,17 @@ async fn a_counted_stop_after_the_model_failed_keeps_the_drawn_model_text_not_th
             ),
         }
         assert_eq!(guards.contains(&Guard::Cancelled), stopped, "{drawn}: {guards:?}");
+        let conversations = rig.store.conversations();
+        let conversation = conversations.list().await.unwrap()[0].id;
+        let answer = conversations.messages(conversation).await.unwrap().pop().unwrap();
+        let linked = conversations.message_receipts(answer.id).await.unwrap();
+        linked_receipts.push((kept.is_some(), linked.len()));
+    }
+    // The offline analyst's receipts go with its answer: the kept model text is linked to the model's
+    // alone (the analyst's would ground numbers the model wrote), fewer than the offline answer's.
+    let offline = linked_receipts.iter().find(|(kept, _)| !kept).map(|&(_, n)| n);
+    for &(_, n) in linked_receipts.iter().filter(|(kept, _)| *kept) {
+        assert!(Some(n) < offline, "{linked_receipts:?}");
     }
 }
 
