@@ -589,9 +589,12 @@ impl Flusher {
         )
         .await?;
         // The beats last: a notification's heart-rate sample (and the gaps and changes before it) is queued
-        // when it arrives, its beats 16 beats later when the labeller confirms them, so in outbox order — the
-        // order pushes keep — whoever has beats up to a time has that time's samples, gaps and changes too
-        // (the server's feed tells a device that stores no samples from one whose samples are late by it).
+        // when it arrives, its beats up to 16 beats later when the labeller confirms them, so in outbox order
+        // — the order pushes keep — beats seldom come before their time's samples, gaps and changes. Not
+        // never: a session's first beats are confirmed with their notification, and one that carried
+        // intervals without contact or heart rate stores beats and no sample, so a commit can hold a contact
+        // change and beats alone (the server's feed waits for more before it takes beats with no sample for
+        // a device that stores none).
         if !batch.beats.is_empty() {
             stored.beats = insert(&mut tx, statements, Table::Beats, &batch.beats, |q, b| {
                 q.bind(session).bind(b.0).bind(b.1).bind(b.2)

@@ -45,6 +45,9 @@ use crate::topics::{BeatsChunk, LiveInputs};
 const SAMPLE_MS: u64 = 1_000;
 /// Intervals behind the sample's heart rate (the RR replay's).
 const HR_BEATS: usize = 4;
+/// Beats spanning more than this (session ms) with no heart-rate sample, gap or change at all mean a
+/// device that stores no samples (see [`SessionFeed::replay_without_samples`]).
+const NO_SAMPLES_AFTER_MS: f64 = 30_000.0;
 
 /// Runs a whole RR series (ms) through a [`SessionFeed`] and returns every alert, the session ended at the
 /// last beat: what the server raises for a session whose beats have all arrived.
@@ -89,8 +92,8 @@ pub struct SessionFeed {
     started: bool,
     /// Where contact and link events come from: decided when the first input is fed.
     signals: Signals,
-    /// Chosen by the first beats pushed (a live model whose beats come with no heart-rate sample becomes a
-    /// replay).
+    /// Chosen by the first beats pushed (a live model whose beats show a device that stores no heart-rate
+    /// samples becomes a replay).
     model: Option<SourceModel>,
     /// Session time of the last beat taken from a chunk (a chunk starting at or before it is a repeat).
     last_chunk_beat_ms: f64,
@@ -119,6 +122,15 @@ impl Signals {
             _ => false,
         }
     }
+}
+
+/// What a switch to the RR replay may rest on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Evidence {
+    /// Beats are still coming: only conclusive evidence of a device that stores no samples.
+    Conclusive,
+    /// The session ended: beats with no sample at all are replayed.
+    SessionEnded,
 }
 
 /// How the source's notifications are rebuilt.
@@ -151,10 +163,13 @@ struct LiveModel {
     samples: VecDeque<HrSample>,
     gaps: VecDeque<Gap>,
     signals: VecDeque<SignalChange>,
+    /// The first beat ever taken (how long the beats have come without a sample).
+    first_beat_ms: Option<f64>,
     last_beat_ms: Option<f64>,
     last_sample_ms: Option<f64>,
-    /// The last gap taken, (end, start): gaps are taken in that order.
-    last_gap: Option<(f64, f64)>,
+    /// The end of the last gaps taken and the starts of those ending there: gaps are taken by end, then
+    /// start, but two ending at one moment may come in either order.
+    last_gaps: Option<(f64, Vec<f64>)>,
     /// The time of the last signal change taken and the signals changed then.
     last_signals: Option<(f64, Vec<Signal>)>,
     /// Contact as the changes handed out so far left it.
@@ -225,7 +240,7 @@ impl SessionFeed {
             live.take_beats(beats.iter().map(|b| (b.t_ms, b.rr_ms)));
             let horizon = live.known_through();
             self.feed_live(horizon, out);
-            self.replay_without_samples(out);
+            self.replay_without_samples(Evidence::Conclusive, out);
         } else {
             for beat in &beats {
                 self.push_rr(beat.rr_ms, out);
@@ -241,7 +256,7 @@ impl SessionFeed {
             return;
         }
         self.start(out);
-        self.replay_without_samples(out);
+        self.replay_without_samples(Evidence::SessionEnded, out);
         if matches!(self.model, Some(SourceModel::Live(_))) {
             self.finish_live(out);
         } else {
@@ -257,16 +272,28 @@ impl SessionFeed {
     }
 
     /// A live model that has beats but never got a heart-rate sample becomes an RR replay of them (nothing was
-    /// fed yet: the live model waits for samples). A device queues a notification's sample when it arrives and
-    /// its beats 16 beats later, and stores the beats' outbox row after the samples' (`auren-store`'s writer),
-    /// so beats without any sample before them mean a device that stores none — switched at once, not at the
-    /// session's end, so its alerts come as its beats do. The replay assumes the link up at 0 and contact
-    /// with the first sample; the device's own gaps and changes are not fed.
-    fn replay_without_samples(&mut self, out: &mut Vec<Alert>) {
+    /// fed yet: the live model waits for samples). Beats with no sample before them do not prove a device
+    /// that stores none: the labeller confirms a session's first beats with their notification, and one
+    /// that carried intervals without contact or heart rate stores beats and no sample, so a commit (or a
+    /// push that ends there) can hold a contact change and beats alone; an older writer also put a commit's
+    /// beats before its samples. So while beats come, the switch waits for conclusive evidence: no sample,
+    /// gap or change at all (a device that records changes stores samples too) over beats spanning more
+    /// than [`NO_SAMPLES_AFTER_MS`] (a recording started mid-connection records no first change). At the
+    /// session's end beats with no sample are replayed whatever else came. The replay assumes the link up at
+    /// 0 and contact with the first sample; the device's own gaps and changes are not fed.
+    fn replay_without_samples(&mut self, evidence: Evidence, out: &mut Vec<Alert>) {
         let Some(SourceModel::Live(live)) = &mut self.model else {
             return;
         };
-        if live.last_sample_ms.is_some() || live.last_beat_ms.is_none() {
+        let (Some(first), Some(last)) = (live.first_beat_ms, live.last_beat_ms) else {
+            return;
+        };
+        if live.last_sample_ms.is_some() {
+            return;
+        }
+        let conclusive =
+            live.last_gaps.is_none() && live.last_signals.is_none() && last - first > NO_SAMPLES_AFTER_MS;
+        if evidence == Evidence::Conclusive && !conclusive {
             return;
         }
         let beats = std::mem::take(&mut live.beats);
@@ -438,11 +465,12 @@ impl LiveModel {
             }
         }
         // By end, then start: a device stores gaps by start, and two can end at one moment (contact back on
-        // a new link) or one can lie within another (a link lost while contact was lost). Across messages a
-        // gap at or before the last one taken (by end, then start) is taken for a repeat: the emitter sends
-        // each gap at its end, a device commits them in that order, and a push relays only the gaps the
-        // stored batch lacked (`push::apply`), so a new gap always sorts after those taken; one that did not
-        // (a device out of that order) would be dropped here.
+        // a new link) or one can lie within another (a link lost while contact was lost). The emitter sends
+        // each gap at its end and a push relays only the gaps the stored batch lacked (`push::apply`), so a
+        // new gap never ends before the last end taken; but two ending at one moment come in the emitter's
+        // order — on a new link (4000, 9000) before contact's (1000, 9000) — and may be split across
+        // messages. So a gap is a repeat when it ends before the last end taken, or at it with a start
+        // already taken there.
         let mut gaps: Vec<Gap> = inputs
             .gaps
             .iter()
@@ -451,10 +479,7 @@ impl LiveModel {
             .collect();
         gaps.sort_by(|a, b| a.to_ms.total_cmp(&b.to_ms).then(a.from_ms.total_cmp(&b.from_ms)));
         for gap in gaps {
-            if self.last_gap.is_none_or(|last| (gap.to_ms, gap.from_ms) > last) {
-                self.last_gap = Some((gap.to_ms, gap.from_ms));
-                self.gaps.push_back(gap);
-            }
+            self.take_gap(gap);
         }
         for change in &inputs.signals {
             self.take_signal(*change);
@@ -462,6 +487,27 @@ impl LiveModel {
         if inputs.end_ms.is_some() {
             self.end_ms = inputs.end_ms;
         }
+    }
+
+    /// Takes one gap unless it is a repeat (see `take_inputs`). One ending where gaps waiting to be fed end
+    /// goes among them by start.
+    fn take_gap(&mut self, gap: Gap) {
+        match &mut self.last_gaps {
+            Some((end, starts)) if gap.to_ms == *end => {
+                if starts.contains(&gap.from_ms) {
+                    return;
+                }
+                starts.push(gap.from_ms);
+            }
+            Some((end, _)) if gap.to_ms < *end => return,
+            _ => self.last_gaps = Some((gap.to_ms, vec![gap.from_ms])),
+        }
+        let at = self
+            .gaps
+            .iter()
+            .position(|g| (g.to_ms, g.from_ms) > (gap.to_ms, gap.from_ms))
+            .unwrap_or(self.gaps.len());
+        self.gaps.insert(at, gap);
     }
 
     /// Takes one contact or link change unless it is at or before the last one taken (one of another
@@ -487,6 +533,7 @@ impl LiveModel {
     fn take_beats(&mut self, beats: impl Iterator<Item = (f64, f64)>) {
         for (t, rr) in beats {
             if self.last_beat_ms.is_none_or(|last| t > last) && rr.is_finite() && rr > 0.0 {
+                self.first_beat_ms.get_or_insert(t);
                 self.last_beat_ms = Some(t);
                 self.beats.push_back((t, rr));
             }
@@ -661,6 +708,52 @@ mod tests {
             }
             let kinds: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
             assert_eq!(kinds, expected, "{what}: {got:?}");
+        }
+    }
+
+    /// Gaps across messages: a repeat (one taken before) is dropped, but a second gap ending where the last
+    /// one taken ends is new, whichever start sorts first — on a new link the emitter sends the link's gap
+    /// (4000, 9000) before contact's (1000, 9000).
+    #[test]
+    fn a_gap_is_a_repeat_only_when_taken_before() {
+        // The messages' gaps, then the gaps kept as (from, to).
+        type Case = (&'static str, Vec<Vec<Gap>>, Vec<(f64, f64)>);
+        let cases: [Case; 4] = [
+            (
+                "two gaps of one end, the later start first",
+                vec![vec![gap(4_000.0, 9_000.0)], vec![gap(1_000.0, 9_000.0)]],
+                vec![(1_000.0, 9_000.0), (4_000.0, 9_000.0)],
+            ),
+            (
+                "a message read again",
+                vec![
+                    vec![gap(4_000.0, 9_000.0)],
+                    vec![gap(4_000.0, 9_000.0), gap(1_000.0, 9_000.0)],
+                    vec![gap(1_000.0, 9_000.0), gap(4_000.0, 9_000.0)],
+                ],
+                vec![(1_000.0, 9_000.0), (4_000.0, 9_000.0)],
+            ),
+            (
+                "a gap ending before the last end taken",
+                vec![vec![gap(4_000.0, 9_000.0)], vec![gap(1_000.0, 3_000.0)]],
+                vec![(4_000.0, 9_000.0)],
+            ),
+            (
+                "a later end",
+                vec![vec![gap(4_000.0, 9_000.0)], vec![gap(9_500.0, 12_000.0)]],
+                vec![(4_000.0, 9_000.0), (9_500.0, 12_000.0)],
+            ),
+        ];
+        for (what, messages, expected) in cases {
+            let mut live = LiveModel::default();
+            for gaps in messages {
+                live.take_inputs(&LiveInputs {
+                    gaps,
+                    ..LiveInputs::default()
+                });
+            }
+            let got: Vec<(f64, f64)> = live.gaps.iter().map(|g| (g.from_ms, g.to_ms)).collect();
+            assert_eq!(got, expected, "{what}");
         }
     }
 }

@@ -855,10 +855,15 @@ enum Arrival {
     /// Everything in one push after the session: the session row (with its end) first, then per flush
     /// the beats, gaps, contact and link changes and heart-rate samples.
     AfterTheSession,
-    /// Every heart-rate sample, gap and change first, then the beats, then the end. (Never the beats before
-    /// their samples: a device's outbox puts a commit's beats after its samples, and the feed takes beats
-    /// with no sample before them for a device that stores none.)
+    /// Every heart-rate sample, gap and change first, then the beats, then the end.
     InputsFirst,
+    /// An older writer's backlog (it put a commit's beats before its samples): per 10 s, the beats of those
+    /// seconds, then their heart-rate samples, gaps and changes.
+    BeatsBeforeSamples,
+    /// A push that ends after the device's first commit, before the first heart-rate sample (the first
+    /// notifications carried intervals without contact: the labeller's first beats and the contact change,
+    /// no sample), then everything else with the end.
+    FirstCommitApart,
     /// Pushed while recording: per 10 s, the gaps, contact and link changes and heart-rate samples of
     /// those seconds and the beats of 20 s before (the labeller confirms beats 16 beats late).
     WhileRecording,
@@ -972,6 +977,44 @@ async fn arriving(recording: &LiveRecording, arrival: Arrival) -> Vec<BeatsChunk
             out.extend(minute_chunks(&beats));
             out.push(live_chunk(recording.started_at_ms, &[], end));
         }
+        Arrival::BeatsBeforeSamples => {
+            let mut from = f64::NEG_INFINITY;
+            let mut to = 0.0;
+            while from < last {
+                out.push(live_chunk(
+                    recording.started_at_ms,
+                    &beats_in(from, to),
+                    LiveInputs::default(),
+                ));
+                out.push(live_chunk(recording.started_at_ms, &[], slice(from, to)));
+                (from, to) = (to, to + step);
+            }
+            out.push(live_chunk(recording.started_at_ms, &[], end));
+        }
+        Arrival::FirstCommitApart => {
+            // Everything before the first sample's moment, then the rest.
+            let first = hr.first().map_or(f64::INFINITY, |h| h.t_ms);
+            let before = first - 0.5;
+            out.push(live_chunk(
+                recording.started_at_ms,
+                &beats_in(f64::NEG_INFINITY, before),
+                slice(f64::NEG_INFINITY, before),
+            ));
+            let LiveInputs {
+                hr, gaps, signals, ..
+            } = slice(before, f64::INFINITY);
+            let rest = LiveInputs {
+                hr,
+                gaps,
+                signals,
+                end_ms: end.end_ms,
+            };
+            out.push(live_chunk(
+                recording.started_at_ms,
+                &beats_in(before, f64::INFINITY),
+                rest,
+            ));
+        }
         Arrival::WhileRecording => {
             let mut from = f64::NEG_INFINITY;
             let mut to = 0.0;
@@ -1052,6 +1095,8 @@ async fn the_server_feed_raises_the_desktop_alerts_of_a_live_session() {
     for arrival in [
         Arrival::AfterTheSession,
         Arrival::InputsFirst,
+        Arrival::BeatsBeforeSamples,
+        Arrival::FirstCommitApart,
         Arrival::WhileRecording,
         Arrival::GapsAhead,
     ] {
@@ -1380,4 +1425,77 @@ async fn two_gaps_from_one_start_reach_the_server_feed() {
     let expected = wall_alerts(started_at_ms, &desktop.alerts);
     assert_eq!(contact_alerts(&expected), 2, "{:?}", per_rule(&expected));
     assert_eq!(found, expected, "the server's alerts are the desktop's");
+}
+
+/// [`contact_loss_capture`] whose first five notifications carry an interval with contact not detected
+/// (a strap put on as the recording starts): the engine stores their beats — the labeller's first beats
+/// are confirmed with their notification — and the contact change, but no heart-rate sample.
+fn late_contact_capture() -> String {
+    contact_loss_capture()
+        .lines()
+        .map(|line| match line.split_once(' ') {
+            Some((t, data)) if t.parse::<u64>().is_ok_and(|t| t < 5_000) => {
+                format!("{t} 14{}\n", &data[2..])
+            }
+            _ => format!("{line}\n"),
+        })
+        .collect()
+}
+
+/// A device that stores heart-rate samples, whose first commit holds beats and a contact change but no
+/// sample (first notifications with intervals and no contact), pushed in two pushes split after that
+/// commit: the server's alerts are the desktop's. (The feed once took beats with no sample before them for
+/// a device that stores none and replayed the beats for good: the device's samples, gaps and changes were
+/// ignored, `contact_lost` lost.)
+#[tokio::test]
+async fn a_first_commit_of_beats_without_a_sample_keeps_the_live_model() {
+    let capture = late_contact_capture();
+    let started_at_ms = 1_764_800_000_000;
+    let rules = rules();
+    let dir = tempfile::tempdir().unwrap();
+    let store = auren_store::Store::open(&dir.path().join("desktop.db"))
+        .await
+        .unwrap();
+    let replay = Replay::capture_text(&capture, "late contact", Pace::AsFastAsPossible).unwrap();
+    let config =
+        auren_engine::SessionConfig::new(SessionKind::Rest, started_at_ms, rules.clone(), Baselines::new());
+    let live = auren_engine::start_session(&store, Box::new(replay), config, CancellationToken::new())
+        .await
+        .unwrap();
+    let session = auren_store::SessionId(live.session_id());
+    live.finish().await.unwrap();
+    let alerts: BTreeSet<(String, i64, i64)> = auren_engine::query::alerts_between(&store, 0, i64::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.rule, started_at_ms + a.evidence.window_from_ms, a.at_unix_ms))
+        .collect();
+    // The start without contact, then the two losses.
+    assert_eq!(contact_alerts(&alerts), 3, "{:?}", per_rule(&alerts));
+    let recording = LiveRecording {
+        dir,
+        store,
+        session,
+        started_at_ms,
+        rules,
+        baselines: Baselines::new(),
+        alerts,
+    };
+    for arrival in [Arrival::FirstCommitApart, Arrival::BeatsBeforeSamples] {
+        let chunks = arriving(&recording, arrival).await;
+        let first = chunks[0].live.clone().unwrap_or_default();
+        assert!(
+            !chunks[0].chunk.rr_raw.is_empty() && first.hr.is_empty(),
+            "{arrival:?}: the first message has beats and no heart-rate sample"
+        );
+        let found = fed_alerts(
+            &recording.rules,
+            recording.baselines,
+            SessionKind::Rest,
+            started_at_ms,
+            &chunks,
+        );
+        assert_eq!(found, recording.alerts, "{arrival:?}: {} messages", chunks.len());
+    }
+    drop(recording.dir);
 }
