@@ -348,7 +348,8 @@ async fn store_batch(
     .bind(key.first_ms)
     .fetch_one(&mut *conn)
     .await?;
-    let stored: Change = serde_json::from_value(row.get(0)).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    let stored: Change =
+        serde_json::from_value(row.try_get(0)?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     let Some((merged, new)) = merged_batch(&stored, change) else {
         return Ok(None);
     };
