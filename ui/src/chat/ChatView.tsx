@@ -10,7 +10,7 @@ import { ConversationActions } from "./ConversationActions";
 import { AnswerChart } from "./AnswerChart";
 import { answerCharts } from "./answerCharts";
 import { isNew, markNew, markSeen } from "./proactive";
-import { cancelAnswered, endsTurn, formatCost, formatTokens, guardOfSteps, newTurn, showEvent, shownChars, SPECIALIST_NAMES, stopDrawn, type CancelOutcome, type ChatEvent, type GuardKind, type Step, type TurnView } from "./turn";
+import { formatCost, formatTokens, guardOfSteps, newFlow, newTurn, shownChars, SPECIALIST_NAMES, stepFlow, type ChatEvent, type FlowInput, type GuardKind, type Step, type TurnView } from "./turn";
 
 /** The latest messages drawn when a conversation opens, and how many more each "Show earlier" adds: a
  * long conversation would otherwise keep every message's DOM and layout alive in the web process. */
@@ -39,10 +39,10 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     return all.slice(Math.max(0, all.length - windowSize()));
   });
   const earlier = () => (messages()?.length ?? 0) - shown().length;
-  const [live, setLive] = createSignal<{ question: string; turn: TurnView; id: number | null } | null>(null);
-  // The last turn that failed outright: its note (and any frozen text) stays under the conversation after
-  // the reload, which shows its question alone. Cleared by the next question or by opening another
-  // conversation or branch (not by `send` switching to the conversation it created: the failure may come first).
+  // The live turn: `seq` tags its events (each `send` gets the next one), so a turn that is no longer the
+  // live one — its events or its Stop's answer arriving late — changes nothing on screen.
+  const [live, setLive] = createSignal<{ question: string; turn: TurnView; id: number | null; seq: number } | null>(null);
+  let seq = 0;
   const [failed, setFailed] = createSignal<TurnView | null>(null);
   const open = (conversation: number | null, at: number | null) => {
     setFailed(null);
@@ -61,38 +61,39 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   const [memoryOpen, setMemoryOpen] = createSignal(false);
   let searchInput: HTMLInputElement | undefined;
 
-  // Events are queued and folded once per frame: a burst of deltas costs one render.
-  let queue: ChatEvent[] = [];
+  // Events are queued and folded once per frame: a burst of deltas costs one render. What is queued, held
+  // and drawn is decided by `stepFlow` (turn.ts); this schedules frames and calls.
+  let flow = newFlow();
   let frame = 0;
+  const step = (input: FlowInput) => {
+    const was = flow.end;
+    flow = stepFlow(flow, input);
+    setLive((l) => (l ? { ...l, turn: flow.turn } : l));
+    if (was === "running" && flow.end !== "running") void finishTurn(flow.end === "failed");
+  };
   const flush = () => {
     frame = 0;
-    const events = queue;
-    queue = [];
-    setLive((l) => (l ? { ...l, turn: events.reduce(showEvent, l.turn) } : l));
-    const last = events.find(endsTurn);
-    if (last) void finishTurn(last.type === "error");
+    step({ kind: "frame" });
   };
-  // From Stop until the turn answers it: the events not drawn when Stop was pressed and those that came
-  // since. A Stop that came too late draws them (see `cancelAnswered`); a stopped turn ignores their text.
-  let held: ChatEvent[] | null = null;
-  const onEvent = (ev: ChatEvent) => {
-    if (held) {
-      held.push(ev);
-      return;
-    }
-    queue.push(ev);
+  const drawNow = () => {
+    if (frame) cancelAnimationFrame(frame);
+    flush();
+  };
+  const onEvent = (tag: number, ev: ChatEvent) => {
+    if (live()?.seq !== tag) return;
+    const first = ev.type === "text" && flow.turn.text === "" && flow.held === null;
+    step({ kind: "event", event: ev });
+    if (flow.held) return;
     // The answer's first text goes into the DOM as it arrives instead of in the next frame's callback.
     // The same frame paints it either way; but a frame callback requested on seeing it (the desktop bench's
     // first-text watch) ran one frame after the painting one, overstating the time by a frame.
-    if (ev.type === "text" && live()?.turn.text === "") {
-      if (frame) cancelAnimationFrame(frame);
-      flush();
-      return;
-    }
-    if (!frame) frame = requestAnimationFrame(flush);
+    if (first) drawNow();
+    else if (!frame) frame = requestAnimationFrame(flush);
   };
   const finishTurn = async (failure = false) => {
+    const ended = live()?.seq;
     await Promise.all([refetchMessages(), refetchList(), refetchStatus()]);
+    if (live()?.seq !== ended) return;
     setFailed(failure ? (live()?.turn ?? null) : null);
     setLive(null);
   };
@@ -100,54 +101,52 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   const send = async (text: string, replaces: number | null) => {
     if (!text.trim() || live()) return;
     setFailed(null);
-    setLive({ question: text, turn: newTurn(), id: null });
+    const tag = ++seq;
+    if (frame) cancelAnimationFrame(frame);
+    frame = 0;
+    flow = newFlow();
+    setLive({ question: text, turn: flow.turn, id: null, seq: tag });
     try {
-      const started = await b.send({ conversation: current(), text, replaces }, onEvent);
-      setLive((l) => (l ? { ...l, id: started.turn } : l));
-      // Stop pressed before the turn had an id: cancel it now, with what was drawn (frozen since).
-      const l = live();
-      if (l?.turn.status === "stopped") cancel(started.turn, shownChars(l.turn.text));
+      const started = await b.send({ conversation: current(), text, replaces }, (ev) => onEvent(tag, ev));
+      if (live()?.seq === tag) {
+        setLive((l) => (l ? { ...l, id: started.turn } : l));
+        // Stop pressed before the turn had an id: cancel it now, with what was drawn (frozen since).
+        if (flow.held) cancel(tag, started.turn, shownChars(flow.turn.text));
+      }
       if (current() !== started.conversation) setCurrent(started.conversation);
       // The new branch becomes the one shown once it is stored.
       setLeaf(null);
     } catch (e) {
-      if (held) settle("stopped");
-      onEvent({ type: "error", code: "turn_failed", message: String(e) });
+      if (live()?.seq === tag) step({ kind: "send_failed", message: String(e) });
     }
   };
-  // The turn answered the Stop: the held events are folded onto the turn as it now stands.
-  const settle = (outcome: CancelOutcome) => {
-    const events = held ?? [];
-    held = null;
-    setLive((l) => (l ? { ...l, turn: cancelAnswered(l.turn, outcome) } : l));
-    queue = events;
-    if (queue.length > 0) {
+  // The turn answered the Stop (or the call failed: the turn runs on, and its own end ends it).
+  const cancel = (tag: number, turn: number, shown: number) => {
+    const answered = (input: FlowInput) => {
+      if (live()?.seq !== tag) return;
       if (frame) cancelAnimationFrame(frame);
-      flush();
-    }
-  };
-  const cancel = (turn: number, shown: number) => {
-    b.cancel(turn, shown).then(settle, () => {
-      settle("stopped");
-      void finishTurn();
-    });
+      frame = 0;
+      step(input);
+    };
+    b.cancel(turn, shown).then(
+      (outcome) => answered({ kind: "answer", outcome }),
+      () => answered({ kind: "cancel_failed" }),
+    );
   };
   const stop = () => {
     const l = live();
-    const stopped = l && stopDrawn(l.turn, queue);
-    if (!l || !stopped) return;
+    // Already stopped: the first Stop's count stands, and its answer is awaited.
+    if (!l || flow.held) return;
     // The text freezes as drawn. Text received but waiting for the next frame is not drawn: it is held
     // with the rest of the queue until the turn answers, and the turn is told how much was drawn: it
-    // stores exactly that, not the text still in transit.
+    // stores exactly that, not the text still in transit. The turn still ends with its `done` event (the
+    // stored answer is the drawn text, or the whole answer when the Stop came too late): finishing here
+    // would swap the frozen text for a list read before the answer is stored.
+    step({ kind: "stop" });
+    if (!flow.held) return;
     if (frame) cancelAnimationFrame(frame);
     frame = 0;
-    held = queue;
-    queue = [];
-    setLive({ ...l, turn: stopped.turn });
-    // The turn still ends with its `done` event (the stored answer is the drawn text, or the whole answer
-    // when the Stop came too late): finishing here would swap the frozen text for a list read before the
-    // answer is stored.
-    if (l.id !== null) cancel(l.id, stopped.shown);
+    if (l.id !== null) cancel(l.seq, l.id, shownChars(flow.turn.text));
   };
 
   const keys = (e: KeyboardEvent) => {

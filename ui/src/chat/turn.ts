@@ -91,16 +91,21 @@ export function applyEvent(turn: TurnView, ev: ChatEvent): TurnView {
 }
 
 /** The guard that ended a stored turn, read back from its steps ("guard" steps carry {guard, message}):
- * a stored answer shows a budget refusal or a Stop as the live one did. */
+ * a stored answer shows a budget refusal or a Stop as the live one did. The first guard, except that a
+ * Stop wins: a turn whose model tripped a guard (the offline analyst answering next) and which a Stop then
+ * cut back to the model's text is stored as stopped, and shows so after a reload as it did live. */
 export function guardOfSteps(steps: Step[]): { guard: GuardKind; message: string } | null {
+  let first: { guard: GuardKind; message: string } | null = null;
   for (const s of steps) {
     if (s.kind !== "other" || s.name !== "guard") continue;
     const p = s.payload as { guard?: unknown; message?: unknown } | null;
     if (p && typeof p.guard === "string" && Object.prototype.hasOwnProperty.call(GUARD_KINDS, p.guard)) {
-      return { guard: p.guard as GuardKind, message: typeof p.message === "string" ? p.message : "" };
+      const guard = { guard: p.guard as GuardKind, message: typeof p.message === "string" ? p.message : "" };
+      if (guard.guard === "cancelled") return guard;
+      first ??= guard;
     }
   }
-  return null;
+  return first;
 }
 
 const GUARD_KINDS: Record<GuardKind, true> = {
@@ -157,6 +162,73 @@ export type CancelOutcome = "stopped" | "already_finished";
  * a frozen text the stored answer, shown next, does not match. */
 export function cancelAnswered(frozen: TurnView, outcome: CancelOutcome): TurnView {
   return outcome === "already_finished" && frozen.status === "stopped" ? { ...frozen, status: "streaming" } : frozen;
+}
+
+/** A live turn as the view holds it: the turn drawn, the events received and not drawn yet, and those held
+ * from Stop until the turn answers it. Pure: the view schedules frames and calls, this decides. */
+export interface TurnFlow {
+  turn: TurnView;
+  /** Received, waiting for the next frame. */
+  queue: ChatEvent[];
+  /** From Stop until the turn answers it: the events not drawn when Stop was pressed and those since. */
+  held: ChatEvent[] | null;
+  /** `running` until the turn's last event is drawn: then the view reloads the stored messages (`failed`:
+   * no `done` follows and the turn's note stays). Events after the end are dropped. */
+  end: "running" | "ended" | "failed";
+}
+
+/** What happens to a live turn: an event on its channel, the next frame, Stop, the turn's answer to the Stop
+ * (`cancel_failed`: the cancel call itself failed), or the send failing outright. */
+export type FlowInput =
+  | { kind: "event"; event: ChatEvent }
+  | { kind: "frame" }
+  | { kind: "stop" }
+  | { kind: "answer"; outcome: CancelOutcome }
+  | { kind: "cancel_failed" }
+  | { kind: "send_failed"; message: string };
+
+export const newFlow = (): TurnFlow => ({ turn: newTurn(), queue: [], held: null, end: "running" });
+
+/** The live turn after one more input. A Stop that takes effect sets `held` (the view then tells the turn
+ * `shownChars(turn.text)`); its answer draws the held events at once. A cancel call that failed leaves the
+ * turn running as if the Stop came too late: the turn was not stopped and will store its whole answer, and
+ * only its own `done` or failure ends it — ending it here would let a new question start while the old
+ * turn's text and `done` are still on their way. */
+export function stepFlow(flow: TurnFlow, input: FlowInput): TurnFlow {
+  switch (input.kind) {
+    case "event":
+      if (flow.end !== "running") return flow;
+      return flow.held
+        ? { ...flow, held: [...flow.held, input.event] }
+        : { ...flow, queue: [...flow.queue, input.event] };
+    case "frame": return drawQueue(flow);
+    case "stop": {
+      const stopped = flow.end === "running" && flow.held === null ? stopDrawn(flow.turn, flow.queue) : null;
+      return stopped ? { ...flow, turn: stopped.turn, queue: [], held: flow.queue } : flow;
+    }
+    case "answer": return answerHeld(flow, input.outcome);
+    case "cancel_failed": return answerHeld(flow, "already_finished");
+    case "send_failed": {
+      const answered = answerHeld(flow, "stopped");
+      return stepFlow(stepFlow(answered, { kind: "event", event: { type: "error", code: "turn_failed", message: input.message } }), { kind: "frame" });
+    }
+  }
+}
+
+/** The turn answered the Stop: the held events are drawn onto the turn as `cancelAnswered` leaves it. */
+function answerHeld(flow: TurnFlow, outcome: CancelOutcome): TurnFlow {
+  if (flow.held === null) return flow;
+  return drawQueue({ ...flow, turn: cancelAnswered(flow.turn, outcome), queue: [...flow.queue, ...flow.held], held: null });
+}
+
+/** Draws the queued events up to the turn's last one; what comes after that is dropped. */
+function drawQueue(flow: TurnFlow): TurnFlow {
+  if (flow.end !== "running" || flow.queue.length === 0) return { ...flow, queue: [] };
+  const last = flow.queue.findIndex(endsTurn);
+  const events = last < 0 ? flow.queue : flow.queue.slice(0, last + 1);
+  const ending = last < 0 ? null : flow.queue[last];
+  const end = ending === null ? "running" : ending.type === "error" ? "failed" : "ended";
+  return { ...flow, turn: events.reduce(showEvent, flow.turn), queue: [], end };
 }
 
 /** The money part of the cost meter: "local · $0" for a local model, "≈ $0.0012" while streaming or when

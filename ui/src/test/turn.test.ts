@@ -1,6 +1,6 @@
 // The chat turn model: events fold into what the window shows, Stop freezes the text, the meter formats.
 import { describe, expect, it } from "vitest";
-import { applyEvent, cancelAnswered, endsTurn, formatCost, formatTokens, guardOfSteps, newTurn, showEvent, shownChars, stopDrawn, stopTurn, type ChatEvent, type Step } from "../chat/turn";
+import { applyEvent, cancelAnswered, endsTurn, formatCost, formatTokens, guardOfSteps, newFlow, newTurn, showEvent, shownChars, stepFlow, stopDrawn, stopTurn, type ChatEvent, type FlowInput, type Step, type TurnFlow } from "../chat/turn";
 
 const usage = { input_tokens: 1200, output_tokens: 80, cost_usd: 0.00042, estimated: false, model_calls: 2 };
 
@@ -121,6 +121,65 @@ describe("what Stop tells the turn it drew", () => {
   });
 });
 
+describe("a live turn from Stop to its end (stepFlow)", () => {
+  const ev = (event: ChatEvent): FlowInput => ({ kind: "event", event });
+  const frame: FlowInput = { kind: "frame" };
+  const stop: FlowInput = { kind: "stop" };
+  const more: ChatEvent = { type: "text", delta: " and more" };
+  // The stored answer as the turn sends it: unlike the text folded so far, so a row where the held delta
+  // was lost (or drawn onto a stopped turn) cannot pass on the `done` alone.
+  const done = (answer: string): ChatEvent => ({ type: "done", answer, specialist: "coach", offline: false, usage });
+  const run = (inputs: FlowInput[]): TurnFlow => inputs.reduce(stepFlow, newFlow());
+  const seen = (f: TurnFlow) => ({ text: f.turn.text, status: f.turn.status, end: f.end, error: f.turn.error?.code ?? null });
+  // "Half" drawn, " and more" waiting for the frame when Stop is pressed.
+  const stopped = [ev({ type: "text", delta: "Half" }), frame, ev(more), stop];
+
+  it.each<[string, FlowInput[], ReturnType<typeof seen>]>([
+    ["stopped, answered before the done: frozen, still running", [...stopped, { kind: "answer", outcome: "stopped" }],
+      { text: "Half", status: "stopped", end: "running", error: null }],
+    ["stopped, then its done", [...stopped, { kind: "answer", outcome: "stopped" }, ev(done("Half")), frame],
+      { text: "Half", status: "stopped", end: "ended", error: null }],
+    ["stopped, answered after the done", [...stopped, ev(done("Half")), { kind: "answer", outcome: "stopped" }],
+      { text: "Half", status: "stopped", end: "ended", error: null }],
+    // Too late, answered before the done: the held delta is drawn at once and the turn streams on.
+    ["too late, answered before the done", [...stopped, { kind: "answer", outcome: "already_finished" }],
+      { text: "Half and more", status: "streaming", end: "running", error: null }],
+    ["too late, then more text", [...stopped, { kind: "answer", outcome: "already_finished" }, ev({ type: "text", delta: "." }), frame],
+      { text: "Half and more.", status: "streaming", end: "running", error: null }],
+    ["too late, answered after the done", [...stopped, ev(done("Half and more, stored.")), { kind: "answer", outcome: "already_finished" }],
+      { text: "Half and more, stored.", status: "done", end: "ended", error: null }],
+    // The cancel call failed: nothing says the turn stopped, so it runs on until its own done — the view
+    // neither says "Stopped." nor ends the turn (a new question would meet the old turn's text and done).
+    ["the cancel call failed", [...stopped, { kind: "cancel_failed" }],
+      { text: "Half and more", status: "streaming", end: "running", error: null }],
+    ["the cancel call failed, then the done", [...stopped, { kind: "cancel_failed" }, ev(done("Half and more, stored.")), frame],
+      { text: "Half and more, stored.", status: "done", end: "ended", error: null }],
+    // Stop before the turn had an id, then the send itself failed: no turn runs; the frozen text and the
+    // failure stay.
+    ["Stop before the id, then send rejected", [...stopped, { kind: "send_failed", message: "no store" }],
+      { text: "Half", status: "stopped", end: "failed", error: "turn_failed" }],
+    ["send rejected without a Stop", [ev({ type: "text", delta: "Half" }), frame, { kind: "send_failed", message: "no store" }],
+      { text: "Half", status: "error", end: "failed", error: "turn_failed" }],
+  ])("%s", (_, inputs, want) => expect(seen(run(inputs))).toEqual(want));
+
+  it("a second Stop changes nothing: the first one's held events stand", () => {
+    const once = run(stopped);
+    expect(once.held).toEqual([more]);
+    expect(stepFlow(once, stop)).toEqual(once);
+  });
+  it("nothing is held when the turn's end is waiting for the frame (it is drawn to its end)", () => {
+    const f = run([ev({ type: "text", delta: "Half" }), frame, ev(done("Half and more")), stop]);
+    expect(f.held).toBeNull();
+    expect(seen(stepFlow(f, frame))).toEqual({ text: "Half and more", status: "done", end: "ended", error: null });
+  });
+  it("events after the turn's end are dropped", () => {
+    const ended = run([ev({ type: "text", delta: "Half" }), ev(done("Half")), ev({ type: "text", delta: "late" }), frame]);
+    expect(seen(ended)).toEqual({ text: "Half", status: "done", end: "ended", error: null });
+    const after = [ev({ type: "text", delta: " late" }), ev(done("other")), frame].reduce(stepFlow, ended);
+    expect(seen(after)).toEqual(seen(ended));
+  });
+});
+
 describe("cost meter", () => {
   it.each([
     [usage, false, false, "$0.0004"],
@@ -139,6 +198,11 @@ describe("guard of a stored turn", () => {
     ["no steps", [], null],
     ["a budget refusal", [other("routed", {}), other("guard", { guard: "budget", message: "refused" })], { guard: "budget", message: "refused" }],
     ["a Stop after a request", [request, other("guard", { guard: "cancelled", message: "the turn was cancelled" })], { guard: "cancelled", message: "the turn was cancelled" }],
+    // A guard tripped (the offline analyst answered), then a Stop cut back to the model's text: stopped.
+    ["a Stop after another guard", [other("guard", { guard: "time_budget", message: "out of time" }), other("guard", { guard: "cancelled", message: "the turn was cancelled" })],
+      { guard: "cancelled", message: "the turn was cancelled" }],
+    ["two guards without a Stop: the first", [other("guard", { guard: "model_calls", message: "a" }), other("guard", { guard: "budget", message: "b" })],
+      { guard: "model_calls", message: "a" }],
     ["a guard without a message", [other("guard", { guard: "time_budget" })], { guard: "time_budget", message: "" }],
     ["an unknown guard name", [other("guard", { guard: "rm -rf", message: "x" })], null],
     ["a name inherited by every object", [other("guard", { guard: "constructor", message: "x" })], null],
