@@ -165,6 +165,7 @@ pub struct ComputedPanel {
     pub n_beats: usize,
     /// `(metric key, value)` sorted by key; `None` where a metric could not be computed.
     pub values: Vec<(String, Option<f64>)>,
+    /// The session's outages, overlapping gaps counted once ([`auren_store::SessionPanelView::outages`]).
     pub gap_count: usize,
     pub alerts: Vec<AlertRow>,
 }
@@ -192,7 +193,7 @@ pub async fn compute_panel(store: &Store, id: i64) -> Result<ComputedPanel, Engi
         .await?
         .ok_or(EngineError::NoSuchSession(id))?;
     let (beats, gaps) = (detail.beats, detail.gaps);
-    let gap_count = gaps.len();
+    let gap_count = auren_store::SessionPanelView::outages(&gaps);
     let (n_beats, values) = tokio::task::spawn_blocking(move || panel_of(&beats, &gaps))
         .await
         .map_err(|e| EngineError::BadQuery(format!("the panel computation of session {id} failed: {e}")))?;

@@ -7,7 +7,7 @@
 use sqlx::Row;
 
 use crate::sessions::{alert_row, finite, session_by_id};
-use crate::{AlertRow, SessionId, SessionRow, Store, StoreError};
+use crate::{AlertRow, GapRow, SessionId, SessionRow, Store, StoreError};
 
 /// One session's stored panel.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,8 +38,31 @@ impl StoredPanel {
 pub struct SessionPanelView {
     pub session: SessionRow,
     pub panel: Option<StoredPanel>,
+    /// The session's outages: see [`SessionPanelView::outages`].
     pub gap_count: i64,
     pub alerts: Vec<AlertRow>,
+}
+
+impl SessionPanelView {
+    /// How many times the beats stopped, as a person counts gaps: stored gaps that overlap or touch are one
+    /// outage. One contact loss can store two gaps from one start (a late notification without contact,
+    /// then contact back) and a link lost while contact was lost stores a gap within the other; each is one
+    /// gap to the person who lost contact once.
+    pub fn outages(gaps: &[GapRow]) -> usize {
+        let mut spans: Vec<(f64, f64)> = gaps.iter().map(|g| (g.from_ms, g.to_ms)).collect();
+        spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        let mut count = 0;
+        let mut reach = f64::NEG_INFINITY;
+        for (from, to) in spans {
+            if count == 0 || from > reach {
+                count += 1;
+                reach = to;
+            } else {
+                reach = reach.max(to);
+            }
+        }
+        count
+    }
 }
 
 /// One day's morning reading with one metric of its session's stored panel.
@@ -140,11 +163,19 @@ impl Store {
                 })
             }
         };
-        let gap_count: i64 = sqlx::query("SELECT COUNT(*) FROM gaps WHERE session_id = ?")
+        let gaps = sqlx::query("SELECT from_ms, to_ms FROM gaps WHERE session_id = ?")
             .bind(id.0)
-            .fetch_one(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?
-            .try_get(0)?;
+            .iter()
+            .map(|g| {
+                Ok(GapRow {
+                    from_ms: g.try_get(0)?,
+                    to_ms: g.try_get(1)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let gap_count = i64::try_from(SessionPanelView::outages(&gaps)).unwrap_or(i64::MAX);
         let alerts = sqlx::query(
             "SELECT id, session_id, at_ms, at, rule, severity, message, evidence FROM alerts \
              WHERE session_id = ? ORDER BY at_ms, id",

@@ -6,6 +6,7 @@ mod crash;
 mod memory;
 mod memory_sync;
 mod message_refs;
+mod panels;
 mod readings;
 mod sessions;
 mod signals;
