@@ -149,8 +149,9 @@ async fn outbox_rows(pool: &sqlx::SqlitePool) -> Vec<OutboxColumns> {
 }
 
 /// A database built up to 0009 with four outbox rows handed out, some or all of them acknowledged, and two
-/// gaps: after the upgrade the pending rows and the gaps are as they were, and the next outbox id is 5 (an id
-/// handed out again would be skipped by the server as already applied).
+/// gaps: after the upgrade the pending rows and the gaps are as they were, the next outbox id is 5 (an id
+/// handed out again would be skipped by the server as already applied), and the rebuilt gaps still go with
+/// their session.
 #[tokio::test]
 async fn an_older_database_upgrades_with_its_outbox_and_gaps_intact() {
     for (acknowledged_through, pending) in [(2, 2), (4, 0)] {
@@ -239,13 +240,30 @@ async fn an_older_database_upgrades_with_its_outbox_and_gaps_intact() {
                 },
             ]
         );
+        // The rebuilt table still goes with its session.
+        let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(foreign_keys, 1, "the check below needs foreign keys enforced");
+        sqlx::query("DELETE FROM sessions WHERE id = 1")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let gaps_left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM gaps")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            gaps_left, 0,
+            "deleting a session deletes its gaps (ON DELETE CASCADE)"
+        );
         pool.close().await;
     }
 }
 
 /// In one commit the beats' outbox row comes after the gaps', the changes' and the heart-rate samples':
-/// pushes keep outbox order, so whoever has a push's beats up to a time has that time's other inputs (the
-/// server's feed takes beats with no sample before them for a device that stores none).
+/// pushes keep outbox order, so a push's beats come after the other inputs their commit holds.
 #[tokio::test]
 async fn a_commits_beats_follow_its_other_inputs_in_the_outbox() {
     let dir = tempfile::tempdir().unwrap();
