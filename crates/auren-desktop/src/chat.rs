@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use auren_agents::ledger::SqliteLedger;
@@ -156,9 +156,12 @@ impl Desktop {
         // The app shutting down stops the turn too, as one nobody saw: it keeps what streamed.
         let stop = TurnStop::new(self.shutdown.child_token());
         let turn = self.turns.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if let Ok(mut running) = self.turns.running.lock() {
-            running.insert(turn, stop.clone());
-        }
+        // Poisoned or not, the map is kept up to date: a turn missing from it could not be stopped.
+        self.turns
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(turn, stop.clone());
         let (events, received) = mpsc::channel(256);
         let forward = tokio::spawn(forward(received, sink, store));
         let turns = Arc::clone(&self.turns);
@@ -182,9 +185,11 @@ impl Desktop {
             }
             drop(failure);
             let _ = forward.await;
-            if let Ok(mut running) = turns.running.lock() {
-                running.remove(&turn);
-            }
+            turns
+                .running
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&turn);
         });
         Ok(TurnStartedDto {
             turn,
@@ -207,12 +212,15 @@ impl Desktop {
     /// comes after the turn's last check (it is storing its whole answer, or has ended) is refused:
     /// [`ChatCancelDto::AlreadyFinished`], and the window draws the `done` that follows as usual.
     pub fn chat_cancel(&self, turn: u32, shown_chars: Option<u32>) -> Result<ChatCancelDto, DesktopError> {
+        // A poisoned map still says which turns run: a panic elsewhere must not make a running turn's
+        // Stop answer AlreadyFinished (the window would draw an end that the turn then contradicts).
         let stop = self
             .turns
             .running
             .lock()
-            .ok()
-            .and_then(|running| running.get(&turn).cloned());
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&turn)
+            .cloned();
         let Some(stop) = stop else {
             return Ok(ChatCancelDto::AlreadyFinished);
         };

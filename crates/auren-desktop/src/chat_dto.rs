@@ -44,7 +44,8 @@ pub enum GuardDto {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "snake_case")]
 pub enum ChatCancelDto {
-    /// The turn is stopped: its stored answer is the text the window drew, and its `done` says so.
+    /// The Stop took effect: the stored answer is the drawn text, or the whole answer when none of it
+    /// was cut or none of the answer was drawn; only a cut answer is stored as stopped.
     Stopped,
     /// Too late (the turn was storing its whole answer, or had ended): nothing stopped, and the window
     /// should draw the turn's `done` as usual instead of keeping the text it froze.

@@ -32,7 +32,9 @@ pub enum Seen {
 /// Whether a [`TurnStop::stop`] took effect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stopping {
-    /// The turn is stopped (now, or by an earlier Stop whose count stands): it keeps what was seen.
+    /// The Stop took effect (now, or an earlier Stop's count stands): the stored answer is the drawn
+    /// text, or the whole answer when none of it was cut or none of the answer was drawn; only a cut
+    /// answer is stored as stopped.
     Stopped,
     /// The turn had made its last check and is storing, or has stored, its whole answer: nothing stops.
     AlreadyFinished,
