@@ -16,7 +16,7 @@
 //!   inputs go in the order the strap's emitter sent them: gaps, then contact and link changes, then the
 //!   notification — but the gap that ends where contact comes back follows that change.
 //! - [`SourceModel::Replay`], for beats alone (older messages, [`feed_beats`], and a session whose device
-//!   pushed beats with no heart-rate sample before them — switched as those beats come): the samples an RR
+//!   stores no heart-rate samples — switched once its beats show it, or at the session's end): the samples an RR
 //!   replay sends, one per second from the first interval, with the heart rate of the last four intervals,
 //!   and the assumed contact and link (the device's own gaps and changes are not fed).
 //!

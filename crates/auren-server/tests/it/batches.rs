@@ -179,3 +179,55 @@ async fn contact_and_link_changes_the_feed_cannot_take_are_refused() {
     assert_eq!(refused, expected, "{answer}");
     assert_eq!(stored(&server, "signals").await.len(), 2, "the others are stored");
 }
+
+/// Two pushes from one device in flight at once, the second a retry that holds the first's rows and more
+/// (they were not acknowledged yet). The server applies one user's pushes one after another, in either
+/// order here (several sessions, so both orders likely occur): each gap and change is relayed once.
+/// (Fails when a batch with a stored first time relays all it holds instead of what was new.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_pushes_from_one_device_relay_each_entry_once() {
+    let server = TestServer::start().await;
+    let a = server.account("ada@example.com").await;
+    use Signal::Contact;
+    let mut id = 0;
+    let mut expected_gaps = Vec::new();
+    let mut expected_changes = Vec::new();
+    for n in 1..=6 {
+        let key = session_key(&a, n);
+        let at = n as f64 * 100_000.0;
+        server
+            .push(
+                &a,
+                vec![
+                    row(id + 1, session(&key, recent_ms())),
+                    row(id + 2, chunk(&key, at, 40)),
+                ],
+            )
+            .await;
+        let first = [(at + 10_000.0, at + 14_000.0)];
+        let both = [(at + 10_000.0, at + 14_000.0), (at + 10_000.0, at + 21_000.0)];
+        let lost = [(at + 14_000.0, Contact, false)];
+        let lost_and_back = [(at + 14_000.0, Contact, false), (at + 21_000.0, Contact, true)];
+        let early = vec![row(id + 3, gaps(&key, &first)), row(id + 4, signals(&key, &lost))];
+        let mut retry = early.clone();
+        retry.extend([
+            row(id + 5, gaps(&key, &both)),
+            row(id + 6, signals(&key, &lost_and_back)),
+        ]);
+        id += 6;
+        let (one, two) = tokio::join!(server.push(&a, early), server.push(&a, retry));
+        assert!(
+            one.rejected.is_empty() && two.rejected.is_empty(),
+            "{one:?} {two:?}"
+        );
+        expected_gaps.extend(both.map(|(from_ms, to_ms)| Gap { from_ms, to_ms }));
+        expected_changes.extend(lost_and_back.map(|(t_ms, signal, up)| SignalChange { t_ms, signal, up }));
+    }
+    let live = relayed(&server).await;
+    let mut got_gaps = live.gaps.clone();
+    got_gaps.sort_by(|x, y| x.from_ms.total_cmp(&y.from_ms).then(x.to_ms.total_cmp(&y.to_ms)));
+    assert_eq!(got_gaps, expected_gaps, "each gap relayed once");
+    let mut got_changes = live.signals.clone();
+    got_changes.sort_by(|x, y| x.t_ms.total_cmp(&y.t_ms));
+    assert_eq!(got_changes, expected_changes, "each change relayed once");
+}
