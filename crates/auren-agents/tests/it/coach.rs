@@ -220,10 +220,37 @@ async fn a_cancelled_turn_trips_the_cancel_guard_and_ends_the_upstream_request()
     rig.fake.verify().unwrap();
 }
 
-/// A Stop counting what the window drew, arriving after the model failed mid-answer (the offline analyst
-/// answers next), and what the stored answer must then be.
+/// A Stop counting what the window drew, arriving after the model failed mid-answer or tripped a guard (the
+/// offline analyst answers next), and what the stored answer must then be.
 #[tokio::test]
 async fn a_counted_stop_after_the_model_failed_keeps_the_drawn_model_text_not_the_offline_answer() {
+    let pieces = || Reply::text(["Your readiness ", "was fine ", "yesterday."]);
+    // (the failure, its limits, the role chunk and two pieces then the failure, the guard it trips)
+    let failures = [
+        (
+            "an in-stream error",
+            GuardLimits::default(),
+            Script::StreamError {
+                events: 3,
+                kind: "server_error".into(),
+                message: "the model fell over".into(),
+                reply: pieces(),
+            },
+            None,
+        ),
+        (
+            "the time budget",
+            GuardLimits {
+                time_budget: Duration::from_millis(300),
+                ..GuardLimits::default()
+            },
+            Script::StallAfter {
+                events: 3,
+                reply: pieces(),
+            },
+            Some(Guard::TimeBudget),
+        ),
+    ];
     // (characters the window drew, the answer kept: `None` for the offline analyst's, stopped)
     let cases: [(usize, Option<&str>, bool); 3] = [
         // The first piece drawn, the second a batch in transit, the offline answer never drawn.
@@ -232,56 +259,68 @@ async fn a_counted_stop_after_the_model_failed_keeps_the_drawn_model_text_not_th
         // None of the model's text: the offline answer stands whole, as for a Stop before the first word.
         (0, None, false),
     ];
-    let mut linked_receipts = Vec::new();
-    for (drawn, kept, stopped) in cases {
-        let rig = rig(RigOptions::default()).await;
-        // The role chunk and two pieces, then the provider's in-stream error.
-        rig.fake.expect([any(Script::StreamError {
-            events: 3,
-            kind: "server_error".into(),
-            message: "the model fell over".into(),
-            reply: Reply::text(["Your readiness ", "was fine ", "yesterday."]),
-        })]);
-        let stop = TurnStop::default();
-        // One event at a time: the turn waits at each send, so the Stop below lands before its last check
-        // (this test runs on one thread, and the Stop is made before this task next yields).
-        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
-        let coach = rig.coach.clone();
-        let turn_stop = stop.clone();
-        let turn = tokio::spawn(async move { coach.ask(None, DATA_QUESTION, tx, turn_stop).await });
-        let mut guards = Vec::new();
-        while let Some(event) = rx.recv().await {
-            match event {
-                AgentEvent::Error { .. } => assert_eq!(stop.stop(Seen::Chars(drawn)), Stopping::Stopped),
-                AgentEvent::Guard { guard, .. } => guards.push(guard),
-                _ => {}
+    for (failure, limits, script, tripped) in failures {
+        let mut linked_receipts = Vec::new();
+        for (drawn, kept, stopped) in cases {
+            let rig = rig(RigOptions {
+                limits: limits.clone(),
+                ..RigOptions::default()
+            })
+            .await;
+            rig.fake.expect([any(script.clone())]);
+            let stop = TurnStop::default();
+            // One event at a time: the turn waits at each send, so the Stop below lands before its last
+            // check (this test runs on one thread, and the Stop is made before this task next yields).
+            let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+            let coach = rig.coach.clone();
+            let turn_stop = stop.clone();
+            let turn = tokio::spawn(async move { coach.ask(None, DATA_QUESTION, tx, turn_stop).await });
+            let mut guards = Vec::new();
+            let mut failed = false;
+            while let Some(event) = rx.recv().await {
+                let fails = match event {
+                    AgentEvent::Error { .. } => true,
+                    AgentEvent::Guard { guard, .. } => {
+                        guards.push(guard);
+                        true
+                    }
+                    _ => false,
+                };
+                if fails && !failed {
+                    failed = true;
+                    assert_eq!(stop.stop(Seen::Chars(drawn)), Stopping::Stopped, "{failure}");
+                }
             }
-        }
-        let outcome = turn.await.unwrap().unwrap();
-        match kept {
-            Some(kept) => {
-                assert_eq!(outcome.answer, kept, "{drawn}");
-                assert!(!outcome.offline, "{drawn}");
-                assert_eq!(outcome.specialist, Specialist::Analyst, "{drawn}");
+            let outcome = turn.await.unwrap().unwrap();
+            let at = format!("{failure}, {drawn} drawn");
+            match kept {
+                Some(kept) => {
+                    assert_eq!(outcome.answer, kept, "{at}");
+                    assert!(!outcome.offline, "{at}");
+                    assert_eq!(outcome.specialist, Specialist::Analyst, "{at}");
+                }
+                None => assert!(
+                    outcome.offline && outcome.answer.starts_with(OFFLINE_LABEL),
+                    "{at}: {}",
+                    outcome.answer
+                ),
             }
-            None => assert!(
-                outcome.offline && outcome.answer.starts_with(OFFLINE_LABEL),
-                "{drawn}: {}",
-                outcome.answer
-            ),
+            // The guard the model tripped first; a Stop that cut the answer after it.
+            let mut want: Vec<Guard> = tripped.into_iter().collect();
+            want.extend(stopped.then_some(Guard::Cancelled));
+            assert_eq!(guards, want, "{at}");
+            let conversations = rig.store.conversations();
+            let conversation = conversations.list().await.unwrap()[0].id;
+            let answer = conversations.messages(conversation).await.unwrap().pop().unwrap();
+            let linked = conversations.message_receipts(answer.id).await.unwrap();
+            linked_receipts.push((kept.is_some(), linked.len()));
         }
-        assert_eq!(guards.contains(&Guard::Cancelled), stopped, "{drawn}: {guards:?}");
-        let conversations = rig.store.conversations();
-        let conversation = conversations.list().await.unwrap()[0].id;
-        let answer = conversations.messages(conversation).await.unwrap().pop().unwrap();
-        let linked = conversations.message_receipts(answer.id).await.unwrap();
-        linked_receipts.push((kept.is_some(), linked.len()));
-    }
-    // The offline analyst's receipts go with its answer: the kept model text is linked to the model's
-    // alone (the analyst's would ground numbers the model wrote), fewer than the offline answer's.
-    let offline = linked_receipts.iter().find(|(kept, _)| !kept).map(|&(_, n)| n);
-    for &(_, n) in linked_receipts.iter().filter(|(kept, _)| *kept) {
-        assert!(Some(n) < offline, "{linked_receipts:?}");
+        // The offline analyst's receipts go with its answer: the kept model text is linked to the model's
+        // alone (the analyst's would ground numbers the model wrote), fewer than the offline answer's.
+        let offline = linked_receipts.iter().find(|(kept, _)| !kept).map(|&(_, n)| n);
+        for &(_, n) in linked_receipts.iter().filter(|(kept, _)| *kept) {
+            assert!(Some(n) < offline, "{failure}: {linked_receipts:?}");
+        }
     }
 }
 
