@@ -212,7 +212,10 @@ export type BudgetDto = {
 
 /**  What a Stop did (`chat_cancel`'s answer). */
 export type ChatCancelDto = 
-/**  The turn is stopped: its stored answer is the text the window drew, and its `done` says so. */
+/**
+ *  The Stop took effect: the stored answer is the drawn text, or the whole answer when none of it
+ *  was cut or none of the answer was drawn; only a cut answer is stored as stopped.
+ */
 "stopped" | 
 /**
  *  Too late (the turn was storing its whole answer, or had ended): nothing stopped, and the window
