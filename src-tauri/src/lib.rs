@@ -6,6 +6,7 @@
 
 pub mod commands;
 mod webview;
+pub use webview::WebviewProfile;
 
 use anyhow::Context;
 use auren_desktop::{Desktop, Folders, SettingsBackend, SettingsBackendError};

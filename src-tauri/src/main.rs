@@ -48,8 +48,7 @@ fn main() -> std::process::ExitCode {
 /// std one, and no other thread runs yet.
 #[cfg(target_os = "linux")]
 fn engine_memory_options() {
-    let webview = std::env::var("AUREN_WEBVIEW").ok();
-    for (name, value) in engine_memory_options_for(webview.as_deref()) {
+    for (name, value) in engine_memory_options_for(auren_app::WebviewProfile::from_env()) {
         // `false`: a value already in the environment wins.
         if let Err(error) = webkit2gtk::glib::setenv(name, value, false) {
             eprintln!("auren: could not set {name}: {error}");
@@ -57,13 +56,13 @@ fn engine_memory_options() {
     }
 }
 
-/// [`ENGINE_MEMORY_OPTIONS`], or none when `AUREN_WEBVIEW=default` asks for WebKit's own settings (the
-/// switch `webview.rs` reads too, so the bench can measure WebKit's defaults with none of the app's levers).
+/// [`ENGINE_MEMORY_OPTIONS`], or none for the `Default` webview profile (`AUREN_WEBVIEW=default`: WebKit's
+/// own settings, so the bench can measure WebKit's defaults with none of the app's levers).
 #[cfg(target_os = "linux")]
-fn engine_memory_options_for(webview: Option<&str>) -> Options {
-    match webview {
-        Some("default") => &[],
-        _ => ENGINE_MEMORY_OPTIONS,
+fn engine_memory_options_for(profile: auren_app::WebviewProfile) -> Options {
+    match profile {
+        auren_app::WebviewProfile::Default => &[],
+        auren_app::WebviewProfile::Lean => ENGINE_MEMORY_OPTIONS,
     }
 }
 
@@ -81,7 +80,8 @@ mod tests {
             (Some("default"), &[]),
         ];
         for (webview, want) in cases {
-            assert_eq!(engine_memory_options_for(webview), want, "{webview:?}");
+            let profile = auren_app::WebviewProfile::named(webview);
+            assert_eq!(engine_memory_options_for(profile), want, "{webview:?}");
         }
     }
 }

@@ -22,8 +22,13 @@ pub enum WebviewProfile {
 impl WebviewProfile {
     /// `AUREN_WEBVIEW=default` selects WebKit's defaults; anything else the lean profile.
     pub fn from_env() -> Self {
-        match std::env::var("AUREN_WEBVIEW").as_deref() {
-            Ok("default") => Self::Default,
+        Self::named(std::env::var("AUREN_WEBVIEW").ok().as_deref())
+    }
+
+    /// The profile an `AUREN_WEBVIEW` value names: `default`, or the lean one for anything else or none.
+    pub fn named(value: Option<&str>) -> Self {
+        match value {
+            Some("default") => Self::Default,
             _ => Self::Lean,
         }
     }
