@@ -492,15 +492,8 @@ impl LiveModel {
     /// Takes one gap unless it is a repeat (see `take_inputs`). One ending where gaps waiting to be fed end
     /// goes among them by start.
     fn take_gap(&mut self, gap: Gap) {
-        match &mut self.last_gaps {
-            Some((end, starts)) if gap.to_ms == *end => {
-                if starts.contains(&gap.from_ms) {
-                    return;
-                }
-                starts.push(gap.from_ms);
-            }
-            Some((end, _)) if gap.to_ms < *end => return,
-            _ => self.last_gaps = Some((gap.to_ms, vec![gap.from_ms])),
+        if !admit(&mut self.last_gaps, gap.to_ms, gap.from_ms) {
+            return;
         }
         let at = self
             .gaps
@@ -517,15 +510,8 @@ impl LiveModel {
         if !change.t_ms.is_finite() {
             return;
         }
-        match &mut self.last_signals {
-            Some((at, seen)) if change.t_ms == *at => {
-                if seen.contains(&change.signal) {
-                    return;
-                }
-                seen.push(change.signal);
-            }
-            Some((at, _)) if change.t_ms < *at => return,
-            _ => self.last_signals = Some((change.t_ms, vec![change.signal])),
+        if !admit(&mut self.last_signals, change.t_ms, change.signal) {
+            return;
         }
         self.signals.push_back(change);
     }
@@ -601,6 +587,23 @@ impl LiveModel {
         let n = self.beats.iter().take_while(|(t, _)| *t <= at_ms).count();
         self.beats.drain(..n).map(|(_, rr)| rr).collect()
     }
+}
+
+/// The repeat rule of gaps and contact/link changes: `last` is the latest time taken and the keys taken at
+/// it. An entry before that time, or at it with a key already taken, is a repeat (false); anything else is
+/// new, and recorded.
+fn admit<K: PartialEq>(last: &mut Option<(f64, Vec<K>)>, t: f64, key: K) -> bool {
+    match last {
+        Some((at, keys)) if t == *at => {
+            if keys.contains(&key) {
+                return false;
+            }
+            keys.push(key);
+        }
+        Some((at, _)) if t < *at => return false,
+        _ => *last = Some((t, vec![key])),
+    }
+    true
 }
 
 #[cfg(test)]
