@@ -163,18 +163,7 @@ impl Store {
                 })
             }
         };
-        let gaps = sqlx::query("SELECT from_ms, to_ms FROM gaps WHERE session_id = ?")
-            .bind(id.0)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|g| {
-                Ok(GapRow {
-                    from_ms: g.try_get(0)?,
-                    to_ms: g.try_get(1)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let gaps = crate::sessions::gaps_of(&mut tx, id).await?;
         let gap_count = i64::try_from(SessionPanelView::outages(&gaps)).unwrap_or(i64::MAX);
         let alerts = sqlx::query(
             "SELECT id, session_id, at_ms, at, rule, severity, message, evidence FROM alerts \

@@ -454,18 +454,7 @@ impl Store {
             pair_row,
         )
         .await?;
-        let gaps = session_rows(
-            &mut tx,
-            "SELECT from_ms, to_ms FROM gaps WHERE session_id = ? ORDER BY from_ms",
-            id,
-            |row| {
-                Ok(GapRow {
-                    from_ms: row.try_get(0)?,
-                    to_ms: row.try_get(1)?,
-                })
-            },
-        )
-        .await?;
+        let gaps = gaps_of(&mut tx, id).await?;
         let last = sqlx::query(
             "SELECT t_ms, name, value FROM metric_snapshots WHERE session_id = ?1 AND t_ms = \
              (SELECT MAX(t_ms) FROM metric_snapshots WHERE session_id = ?1) ORDER BY name",
@@ -582,6 +571,22 @@ async fn beats_of(conn: &mut SqliteConnection, id: SessionId) -> Result<Vec<Beat
                 t_ms: row.try_get(0)?,
                 rr_ms: row.try_get(1)?,
                 artifact: row.try_get(2)?,
+            })
+        },
+    )
+    .await
+}
+
+/// Session `id`'s stored gaps, by start.
+pub(crate) async fn gaps_of(conn: &mut SqliteConnection, id: SessionId) -> Result<Vec<GapRow>, StoreError> {
+    session_rows(
+        conn,
+        "SELECT from_ms, to_ms FROM gaps WHERE session_id = ? ORDER BY from_ms",
+        id,
+        |row| {
+            Ok(GapRow {
+                from_ms: row.try_get(0)?,
+                to_ms: row.try_get(1)?,
             })
         },
     )
