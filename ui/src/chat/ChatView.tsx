@@ -67,16 +67,22 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   let frame = 0;
   const step = (input: FlowInput) => {
     const was = flow.end;
+    const before = flow.turn;
     flow = stepFlow(flow, input);
-    setLive((l) => (l ? { ...l, turn: flow.turn } : l));
+    // Only a new turn re-renders: an event that was only queued leaves it as it was.
+    if (flow.turn !== before) setLive((l) => (l ? { ...l, turn: flow.turn } : l));
     if (was === "running" && flow.end !== "running") void finishTurn(flow.end === "failed");
   };
   const flush = () => {
     frame = 0;
     step({ kind: "frame" });
   };
-  const drawNow = () => {
+  const dropFrame = () => {
     if (frame) cancelAnimationFrame(frame);
+    frame = 0;
+  };
+  const drawNow = () => {
+    dropFrame();
     flush();
   };
   const onEvent = (tag: number, ev: ChatEvent) => {
@@ -102,8 +108,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     if (!text.trim() || live()) return;
     setFailed(null);
     const tag = ++seq;
-    if (frame) cancelAnimationFrame(frame);
-    frame = 0;
+    dropFrame();
     flow = newFlow();
     setLive({ question: text, turn: flow.turn, id: null, seq: tag });
     try {
@@ -124,8 +129,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   const cancel = (tag: number, turn: number, shown: number) => {
     const answered = (input: FlowInput) => {
       if (live()?.seq !== tag) return;
-      if (frame) cancelAnimationFrame(frame);
-      frame = 0;
+      dropFrame();
       step(input);
     };
     b.cancel(turn, shown).then(
@@ -144,8 +148,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     // would swap the frozen text for a list read before the answer is stored.
     step({ kind: "stop" });
     if (!flow.held) return;
-    if (frame) cancelAnimationFrame(frame);
-    frame = 0;
+    dropFrame();
     if (l.id !== null) cancel(l.seq, l.id, shownChars(flow.turn.text));
   };
 
@@ -159,7 +162,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   onMount(() => document.addEventListener("keydown", keys));
   onCleanup(() => {
     document.removeEventListener("keydown", keys);
-    if (frame) cancelAnimationFrame(frame);
+    dropFrame();
   });
 
   const totals = createMemo(() => {
