@@ -58,6 +58,15 @@ pub(crate) struct Turns {
     running: std::sync::Mutex<HashMap<u32, TurnStop>>,
 }
 
+impl Turns {
+    /// The running turns, poisoned or not: the map must stay up to date (a turn missing from it could not
+    /// be stopped) and keep saying which turns run (a panic elsewhere must not make a running turn's Stop
+    /// answer AlreadyFinished: the window would draw an end the turn then contradicts).
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<u32, TurnStop>> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 impl Desktop {
     pub(crate) fn gateway_path(&self) -> PathBuf {
         std::env::var_os("AUREN_GATEWAY_CONFIG")
@@ -156,12 +165,7 @@ impl Desktop {
         // The app shutting down stops the turn too, as one nobody saw: it keeps what streamed.
         let stop = TurnStop::new(self.shutdown.child_token());
         let turn = self.turns.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        // Poisoned or not, the map is kept up to date: a turn missing from it could not be stopped.
-        self.turns
-            .running
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(turn, stop.clone());
+        self.turns.running().insert(turn, stop.clone());
         let (events, received) = mpsc::channel(256);
         let forward = tokio::spawn(forward(received, sink, store));
         let turns = Arc::clone(&self.turns);
@@ -185,11 +189,7 @@ impl Desktop {
             }
             drop(failure);
             let _ = forward.await;
-            turns
-                .running
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&turn);
+            turns.running().remove(&turn);
         });
         Ok(TurnStartedDto {
             turn,
@@ -212,15 +212,7 @@ impl Desktop {
     /// comes after the turn's last check (it is storing its whole answer, or has ended) is refused:
     /// [`ChatCancelDto::AlreadyFinished`], and the window draws the `done` that follows as usual.
     pub fn chat_cancel(&self, turn: u32, shown_chars: Option<u32>) -> Result<ChatCancelDto, DesktopError> {
-        // A poisoned map still says which turns run: a panic elsewhere must not make a running turn's
-        // Stop answer AlreadyFinished (the window would draw an end that the turn then contradicts).
-        let stop = self
-            .turns
-            .running
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&turn)
-            .cloned();
+        let stop = self.turns.running().get(&turn).cloned();
         let Some(stop) = stop else {
             return Ok(ChatCancelDto::AlreadyFinished);
         };
