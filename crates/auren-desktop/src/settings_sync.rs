@@ -212,10 +212,7 @@ impl SettingsCell {
                 .filter(|s| s.value_json(&current) != s.value_json(&defaults))
                 .map(|s| (s.key(), s.value_json(&current)))
                 .collect();
-            // Usually nothing: no write transaction at every start for it.
-            if !unsynced.is_empty() {
-                store.edit_settings(&unsynced, now_ms).await?;
-            }
+            store.edit_settings(&unsynced, now_ms).await?;
             self.adopt_synced(store).await
         };
         if let Err(error) = outcome.await {

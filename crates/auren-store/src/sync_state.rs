@@ -552,6 +552,10 @@ impl Store {
         values: &[(&str, String)],
         now_ms: i64,
     ) -> Result<Vec<String>, StoreError> {
+        // Nothing to stamp: no write transaction (a start-up with no unsynced setting is the usual case).
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut tx = crate::begin_write(&self.pool).await?;
         let mut written = Vec::new();
         for (key, value) in values {
