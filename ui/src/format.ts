@@ -56,11 +56,14 @@ export function formatTimeOfDay(unixMs: number): string {
   return `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
 }
 
+/** The local midnight that starts `x`'s calendar day. */
+function localDayStart(x: Date): number {
+  return new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+}
+
 /** Whether two moments fall on the same local calendar day. */
 export function sameLocalDay(aMs: number, bMs: number): boolean {
-  const a = new Date(aMs);
-  const b = new Date(bMs);
-  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
+  return localDayStart(new Date(aMs)) === localDayStart(new Date(bMs));
 }
 
 /** Local wall time: "Today 07:03", "Yesterday 21:40", else "Fri 5 Jan 2024 07:03". */
@@ -68,8 +71,7 @@ export function formatDateTime(unixMs: number, nowMs: number = Date.now()): stri
   const d = new Date(unixMs);
   const time = formatTimeOfDay(unixMs);
   const today = new Date(nowMs);
-  const dayStart = (x: Date) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
-  const diffDays = Math.round((dayStart(today) - dayStart(d)) / 86_400_000);
+  const diffDays = Math.round((localDayStart(today) - localDayStart(d)) / 86_400_000);
   if (diffDays === 0) return `Today ${time}`;
   if (diffDays === 1) return `Yesterday ${time}`;
   return `${WEEKDAYS[d.getDay()]} ${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear()} ${time}`;
