@@ -151,16 +151,22 @@ fn end_json(end: SessionEndDto) -> serde_json::Value {
         SessionEndDto::NoEndRecorded { last_beat_at_unix_ms } => json!({
             "state": "no_end_recorded",
             "last_beat_at": last_beat_at_unix_ms.map(|at| UnixMillis(at).to_string()),
-            "note": NO_END_NOTE,
+            "note": no_end_note(),
         }),
     }
 }
 
-/// What the tools say of a session without an end time and silent for 10 minutes: what is known, and the
-/// likely reading, not a cause stated as fact.
-pub(crate) const NO_END_NOTE: &str = "no end recorded and nothing stored for 10 minutes: most likely the \
-     recording stopped (the app or the device stopped mid-session), though an end may still arrive by sync; \
-     its length runs to its last beat";
+/// What the tools say of a session without an end time and silent for the quiet span
+/// ([`auren_engine::panels::UNENDED_SESSION_QUIET_MS`]): what is known, and the likely reading, not a cause
+/// stated as fact.
+fn no_end_note() -> String {
+    let minutes = auren_engine::panels::UNENDED_SESSION_QUIET_MS / 60_000;
+    format!(
+        "no end recorded and nothing stored for {minutes} minutes: most likely the recording stopped (the \
+         app or the device stopped mid-session), though an end may still arrive by sync; its length runs to \
+         its last beat"
+    )
+}
 
 fn alert_json(a: &auren_engine::dto::AlertDto) -> serde_json::Value {
     json!({
