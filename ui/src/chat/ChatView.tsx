@@ -290,14 +290,15 @@ function MessageView(props: { message: StoredMessage; onBranch: (id: number) => 
 
 function TurnBlock(props: { turn: TurnView; local: boolean; model?: string | null }): JSX.Element {
   const t = () => props.turn;
-  // Live: Stop was pressed; stored: the turn ended on the cancel guard.
-  const stopped = () => t().status === "stopped" || t().guard?.guard === "cancelled";
+  // Live: the turn said it stopped; stored: the turn ended on the cancel guard. Not while the Stop awaits
+  // the turn's answer: it may come too late, and the answer is then drawn to its end.
+  const stopped = () => t().status === "stopped" || (t().status !== "stopping" && t().guard?.guard === "cancelled");
   return (
     <div class="msg msg-assistant" data-status={t().status}>
       <div class="msg-head">
         <Show when={t().specialist}>{(s) => <span class="badge" data-testid="specialist-badge" data-specialist={s()}>{SPECIALIST_NAMES[s()]}</span>}</Show>
         <Show when={t().offline}><span class="badge badge-warn" data-testid="offline-badge">Offline · from your data, no model</span></Show>
-        <span class="muted small" data-testid="turn-cost">{formatTokens(t().usage)} · {formatCost(t().usage, props.local, t().status === "streaming")}</span>
+        <span class="muted small" data-testid="turn-cost">{formatTokens(t().usage)} · {formatCost(t().usage, props.local, t().status === "streaming" || t().status === "stopping")}</span>
       </div>
       <Show when={t().steps.length > 0}>
         <details class="msg-steps" data-testid="turn-steps"><summary>{t().steps.length} steps</summary>
@@ -308,7 +309,10 @@ function TurnBlock(props: { turn: TurnView; local: boolean; model?: string | nul
       <For each={answerCharts(t().steps)}>{(c) => <AnswerChart data={c} />}</For>
       <Show when={t().guard?.guard !== "cancelled" && t().guard}>{(g) => <GuardNote guard={g().guard} message={g().message} />}</Show>
       <Show when={t().error}>{(e) => <BudgetOrError code={e().code} message={e().message} />}</Show>
-      <Show when={stopped()}><div class="muted small" data-testid="turn-stopped">Stopped.</div></Show>
+      <Show when={t().status === "stopping"}><div class="muted small" data-testid="turn-stopping">Stopping…</div></Show>
+      {/* Stopped before any of the model's answer was shown: the offline analyst's answer is the turn's. */}
+      <Show when={stopped()}><div class="muted small" data-testid="turn-stopped">
+        {t().offline ? "Stopped before the model's answer was shown; the offline analyst answered from your data." : "Stopped."}</div></Show>
     </div>
   );
 }

@@ -35,7 +35,9 @@ export type Step =
   | { kind: "request"; model: string; body: string }
   | { kind: "other"; name: string; payload: unknown };
 
-export type TurnStatus = "streaming" | "done" | "stopped" | "error";
+/** `stopping`: Stop was pressed and the text froze, the turn has not answered the Stop yet (it may say it
+ * came too late); `stopped`: it said it stopped. */
+export type TurnStatus = "streaming" | "stopping" | "done" | "stopped" | "error";
 
 export interface TurnView {
   specialist: Specialist | null;
@@ -82,12 +84,28 @@ export function applyEvent(turn: TurnView, ev: ChatEvent): TurnView {
     case "usage": return { ...turn, usage: ev.usage };
     case "guard": return { ...turn, guard: { guard: ev.guard, message: ev.message } };
     case "error": return { ...turn, status: "error", error: { code: ev.code, message: ev.message } };
-    case "done":
-      return {
-        ...turn, text: ev.answer, specialist: ev.specialist, offline: ev.offline, usage: ev.usage,
-        status: turn.status === "stopped" ? "stopped" : "done",
-      };
+    case "done": return ended(turn, ev);
   }
+}
+
+/** Whether the text is frozen by a Stop: pressed (`stopping`) or answered (`stopped`). */
+export function frozen(turn: TurnView): boolean {
+  return turn.status === "stopping" || turn.status === "stopped";
+}
+
+/** The turn's `done`: its answer is the stored one, and the window shows it — also after a Stop. A Stop that
+ * cut the model's text stored exactly the text drawn, so the frozen text stays as it is; one that came before
+ * any of the answer was drawn stored the offline analyst's answer (the cancellation guard's outcome), which
+ * is drawn now with its label instead of leaving an empty frozen turn whose stored answer the person never
+ * saw; and one that cut nothing stored the answer as a turn nobody stopped. Stopped it stays only when the
+ * turn says it was stored as stopped (the `cancelled` guard), as a stored turn shows after a reload. The
+ * claims drawn so far stay only with the text they were drawn on. */
+function ended(turn: TurnView, ev: Extract<ChatEvent, { type: "done" }>): TurnView {
+  const stopped = frozen(turn) && turn.guard?.guard === "cancelled";
+  return {
+    ...turn, text: ev.answer, specialist: ev.specialist, offline: ev.offline, usage: ev.usage,
+    claims: ev.answer === turn.text ? turn.claims : [], status: stopped ? "stopped" : "done",
+  };
 }
 
 /** The guard that ended a stored turn, read back from its steps ("guard" steps carry {guard, message}):
@@ -121,18 +139,27 @@ export function endsTurn(ev: ChatEvent): boolean {
   return ev.type === "done" || (ev.type === "error" && TERMINAL_ERRORS.has(ev.code));
 }
 
-/** The turn as the window shows it after one more event. After Stop the text stays frozen and nothing the
- * turn still sends changes it — except a failure that ends the turn: a stopped turn that could not be stored
- * must say so, or the person is left with a question and no answer. A model error is not one (the offline
- * analyst's answer follows, and the frozen text stands). */
+/** The turn as the window shows it after one more event. After Stop the streamed text, claims and steps
+ * no longer change it: the text stays frozen until the turn's `done` says what was stored (see `ended`:
+ * the frozen text itself when the Stop cut the model's text, the offline analyst's answer when none of it
+ * was drawn). A guard is noted (the `cancelled` one kept over any other, as `guardOfSteps` does for a stored
+ * turn): it decides whether the turn ends as stopped. A failure that ends the turn is shown: a stopped turn
+ * that could not be stored must say so, or the person is left with a question and no answer. A model error
+ * is not one (the offline analyst's answer follows). */
 export function showEvent(turn: TurnView, ev: ChatEvent): TurnView {
-  if (turn.status !== "stopped") return applyEvent(turn, ev);
-  return ev.type === "error" && endsTurn(ev) ? { ...turn, error: { code: ev.code, message: ev.message } } : turn;
+  if (!frozen(turn)) return applyEvent(turn, ev);
+  switch (ev.type) {
+    case "guard":
+      return turn.guard?.guard === "cancelled" ? turn : { ...turn, guard: { guard: ev.guard, message: ev.message } };
+    case "error": return endsTurn(ev) ? { ...turn, error: { code: ev.code, message: ev.message } } : turn;
+    case "done": return ended(turn, ev);
+    default: return turn;
+  }
 }
 
-/** Stop pressed: the text freezes as it is; later text events are ignored by the view. */
+/** Stop pressed: the text freezes as it is (`stopping`: not "Stopped." before the turn says so). */
 export function stopTurn(turn: TurnView): TurnView {
-  return turn.status === "streaming" ? { ...turn, status: "stopped" } : turn;
+  return turn.status === "streaming" ? { ...turn, status: "stopping" } : turn;
 }
 
 /** How much of an answer's text the window drew, in Unicode code points — what Rust counts as `char`s, so
@@ -155,13 +182,14 @@ export function stopDrawn(turn: TurnView, pending: readonly ChatEvent[]): { turn
 /** What the turn answered a Stop (the generated `ChatCancelDto`). */
 export type CancelOutcome = "stopped" | "already_finished";
 
-/** The frozen turn once its Stop is answered. `stopped`: it stays frozen (the events held since Stop are
- * then folded in by `showEvent`, which ignores their text; the `done` still ends it). `already_finished`:
- * the Stop came too late to change the answer (the turn was storing it, or its `done` was on its way), so
- * the turn streams on — the held events are drawn, its `done` included — instead of saying "Stopped." over
- * a frozen text the stored answer, shown next, does not match. */
-export function cancelAnswered(frozen: TurnView, outcome: CancelOutcome): TurnView {
-  return outcome === "already_finished" && frozen.status === "stopped" ? { ...frozen, status: "streaming" } : frozen;
+/** The frozen turn once its Stop is answered. `stopped`: it says "Stopped." and stays frozen (the events
+ * held since Stop are then folded in by `showEvent`, which ignores their text; the `done` still ends it and
+ * shows the stored answer). `already_finished`: the Stop came too late to change the answer (the turn was
+ * storing it, or its `done` was on its way), so the turn streams on — the held events are drawn, its `done`
+ * included — and "Stopped." was never shown over a text the stored answer does not match. */
+export function cancelAnswered(turn: TurnView, outcome: CancelOutcome): TurnView {
+  if (turn.status !== "stopping") return turn;
+  return { ...turn, status: outcome === "stopped" ? "stopped" : "streaming" };
 }
 
 /** A live turn as the view holds it: the turn drawn, the events received and not drawn yet, and those held

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { applyEvent, cancelAnswered, endsTurn, formatCost, formatTokens, guardOfSteps, newFlow, newTurn, showEvent, shownChars, stepFlow, stopDrawn, stopTurn, type ChatEvent, type FlowInput, type Step, type TurnFlow } from "../chat/turn";
 
 const usage = { input_tokens: 1200, output_tokens: 80, cost_usd: 0.00042, estimated: false, model_calls: 2 };
+const cancelledGuard: ChatEvent = { type: "guard", guard: "cancelled", message: "the turn was cancelled" };
 
 describe("turn model", () => {
   it("folds a whole turn", () => {
@@ -27,20 +28,21 @@ describe("turn model", () => {
   });
   it("keeps a stopped turn stopped when the final event arrives", () => {
     let t = applyEvent(newTurn(), { type: "text", delta: "Half" });
-    t = stopTurn(t);
-    t = applyEvent(t, { type: "done", answer: "Half", specialist: "coach", offline: false, usage });
+    t = cancelAnswered(stopTurn(t), "stopped");
+    t = showEvent(t, cancelledGuard);
+    t = showEvent(t, { type: "done", answer: "Half", specialist: "coach", offline: false, usage });
     expect([t.status, t.text]).toEqual(["stopped", "Half"]);
   });
   it.each<[string, ChatEvent, { status: string; text: string; error: string | null }]>([
     ["more text", { type: "text", delta: " and more" }, { status: "stopped", text: "Half", error: null }],
-    ["the stored answer", { type: "done", answer: "Half", specialist: "coach", offline: false, usage }, { status: "stopped", text: "Half", error: null }],
+    ["the cancel guard", cancelledGuard, { status: "stopped", text: "Half", error: null }],
     ["the offline analyst's text", { type: "text", delta: "Offline answer" }, { status: "stopped", text: "Half", error: null }],
     ["a turn that could not be stored", { type: "error", code: "turn_failed", message: "the turn could not be run or stored: database is locked" },
       { status: "stopped", text: "Half", error: "turn_failed" }],
     ["a model error (the offline analyst answers next)", { type: "error", code: "model_unavailable", message: "no provider answered" },
       { status: "stopped", text: "Half", error: null }],
   ])("after Stop, %s leaves the text frozen", (_, ev, want) => {
-    const t = showEvent(stopTurn(applyEvent(newTurn(), { type: "text", delta: "Half" })), ev);
+    const t = showEvent(cancelAnswered(stopTurn(applyEvent(newTurn(), { type: "text", delta: "Half" })), "stopped"), ev);
     expect({ status: t.status, text: t.text, error: t.error?.code ?? null }).toEqual(want);
   });
   it.each<[ChatEvent, boolean]>([
@@ -49,6 +51,38 @@ describe("turn model", () => {
     [{ type: "error", code: "model_unavailable", message: "x" }, false],
     [{ type: "text", delta: "x" }, false],
   ])("%o ends the turn: %s", (ev, ends) => expect(endsTurn(ev)).toBe(ends));
+  // What is stored is what is shown: after a Stop the turn answered `stopped`, its `done` carries the stored
+  // answer. Each row is what the Rust turn sends after the Stop (auren-agents `Turn::fall_back` and
+  // `stopped_late`; the desktop's chat_stop test checks the same cases there).
+  const referral = "Call 112 now.\n\n";
+  const offlineText = "Offline analyst — from your data, no model. Readiness today: 62 ms.";
+  const offlineDone: ChatEvent = { type: "done", answer: offlineText, specialist: "offline", offline: true, usage };
+  it.each<[string, string, ChatEvent[], { status: string; text: string; offline: boolean; specialist: string | null; guard: string | null }]>([
+    // Some model text drawn and cut: the stored answer is that text; it stays frozen and stopped.
+    ["model text drawn and cut", "Half", [{ type: "text", delta: " and more" }, cancelledGuard, { type: "done", answer: "Half", specialist: "coach", offline: false, usage }],
+      { status: "stopped", text: "Half", offline: false, specialist: "coach", guard: "cancelled" }],
+    // Nothing drawn: the cancellation guard's outcome is the offline analyst's answer, stored whole — drawn,
+    // labelled (offline, its specialist) and stopped, not left as an empty frozen turn.
+    ["nothing drawn", "", [{ type: "text", delta: "word0 " }, cancelledGuard, { type: "text", delta: offlineText }, offlineDone],
+      { status: "stopped", text: offlineText, offline: true, specialist: "offline", guard: "cancelled" }],
+    ["only the red-flag referral drawn", referral, [cancelledGuard, { type: "text", delta: offlineText }, { ...offlineDone, answer: referral + offlineText }],
+      { status: "stopped", text: referral + offlineText, offline: true, specialist: "offline", guard: "cancelled" }],
+    // The model had tripped a guard before the Stop (its note held with the rest); the offline answer, none
+    // of it drawn, stands and is not stored as stopped: shown with the guard's note, not "Stopped.".
+    ["nothing drawn after the model's time ran out", "", [{ type: "guard", guard: "time_budget", message: "out of time" }, { type: "text", delta: offlineText }, offlineDone],
+      { status: "done", text: offlineText, offline: true, specialist: "offline", guard: "time_budget" }],
+    // Everything drawn (a first call's words, then the answer): nothing cut, the answer stored as a turn
+    // nobody stopped — the last call's text.
+    ["all drawn, nothing cut", "Let me look. Half", [{ type: "done", answer: "Half", specialist: "coach", offline: false, usage }],
+      { status: "done", text: "Half", offline: false, specialist: "coach", guard: null }],
+    // A guard after the cancel one does not hide the Stop (as `guardOfSteps` prefers it).
+    ["the cancel guard, then another", "Half", [cancelledGuard, { type: "guard", guard: "budget", message: "refused" }, { type: "done", answer: "Half", specialist: "coach", offline: false, usage }],
+      { status: "stopped", text: "Half", offline: false, specialist: "coach", guard: "cancelled" }],
+  ])("after Stop with %s, the done shows what was stored", (_, drawn, events, want) => {
+    const streaming = drawn ? applyEvent(newTurn(), { type: "text", delta: drawn }) : newTurn();
+    const t = events.reduce(showEvent, cancelAnswered(stopTurn({ ...streaming, specialist: "coach" }), "stopped"));
+    expect({ status: t.status, text: t.text, offline: t.offline, specialist: t.specialist, guard: t.guard?.guard ?? null }).toEqual(want);
+  });
   it("marks offline answers", () => {
     const t = applyEvent(newTurn(), { type: "routed", specialist: "offline", by: "offline" });
     expect(t.offline).toBe(true);
@@ -93,7 +127,8 @@ describe("what Stop tells the turn it drew", () => {
   ])("Stop with %s", (_, drawn, pending, want) => {
     const stopped = stopDrawn(streaming(drawn), pending);
     expect(stopped && { text: stopped.turn.text, shown: stopped.shown }).toEqual(want);
-    if (stopped) expect(stopped.turn.status).toBe("stopped");
+    // Frozen, but not "Stopped." until the turn says so.
+    if (stopped) expect(stopped.turn.status).toBe("stopping");
   });
   it("nothing to stop once the turn is no longer streaming", () => {
     expect(stopDrawn(stopTurn(streaming("Half")), [])).toBeNull();
@@ -102,12 +137,13 @@ describe("what Stop tells the turn it drew", () => {
 
   // Stop pressed with " and more" waiting for the frame; the view holds it and what comes next until the
   // turn answers the Stop, then folds them onto the turn as `cancelAnswered` leaves it.
-  it.each<[string, "stopped" | "already_finished", { status: string; text: string }]>([
-    ["the turn stopped", "stopped", { status: "stopped", text: "Half" }],
+  it.each<[string, "stopped" | "already_finished", ChatEvent[], { status: string; text: string }]>([
+    ["the turn stopped", "stopped", [{ type: "text", delta: " and more" }, { type: "usage", usage }, cancelledGuard, { ...done, answer: "Half" }],
+      { status: "stopped", text: "Half" }],
     // Too late (the answer was being stored, or its done was on its way): drawn to its end, not "Stopped.".
-    ["the Stop came too late", "already_finished", { status: "done", text: "Half and more" }],
-  ])("%s: the held events are folded onto the answered turn", (_, outcome, want) => {
-    const held: ChatEvent[] = [{ type: "text", delta: " and more" }, { type: "usage", usage }, done];
+    ["the Stop came too late", "already_finished", [{ type: "text", delta: " and more" }, { type: "usage", usage }, done],
+      { status: "done", text: "Half and more" }],
+  ])("%s: the held events are folded onto the answered turn", (_, outcome, held, want) => {
     const stopped = stopDrawn(streaming("Half"), held.slice(0, 1));
     expect(stopped).not.toBeNull();
     if (!stopped) return;
@@ -126,6 +162,7 @@ describe("a live turn from Stop to its end (stepFlow)", () => {
   const frame: FlowInput = { kind: "frame" };
   const stop: FlowInput = { kind: "stop" };
   const more: ChatEvent = { type: "text", delta: " and more" };
+  const cancelled = cancelledGuard;
   // The stored answer as the turn sends it: unlike the text folded so far, so a row where the held delta
   // was lost (or drawn onto a stopped turn) cannot pass on the `done` alone.
   const done = (answer: string): ChatEvent => ({ type: "done", answer, specialist: "coach", offline: false, usage });
@@ -135,12 +172,21 @@ describe("a live turn from Stop to its end (stepFlow)", () => {
   const stopped = [ev({ type: "text", delta: "Half" }), frame, ev(more), stop];
 
   it.each<[string, FlowInput[], ReturnType<typeof seen>]>([
+    // Not "Stopped." before the turn says so: the Stop may come too late.
+    ["Stop pressed, not answered yet: frozen, stopping", stopped,
+      { text: "Half", status: "stopping", end: "running", error: null }],
     ["stopped, answered before the done: frozen, still running", [...stopped, { kind: "answer", outcome: "stopped" }],
       { text: "Half", status: "stopped", end: "running", error: null }],
-    ["stopped, then its done", [...stopped, { kind: "answer", outcome: "stopped" }, ev(done("Half")), frame],
+    ["stopped, then its done", [...stopped, { kind: "answer", outcome: "stopped" }, ev(cancelled), ev(done("Half")), frame],
       { text: "Half", status: "stopped", end: "ended", error: null }],
-    ["stopped, answered after the done", [...stopped, ev(done("Half")), { kind: "answer", outcome: "stopped" }],
+    ["stopped, answered after the done", [...stopped, ev(cancelled), ev(done("Half")), { kind: "answer", outcome: "stopped" }],
       { text: "Half", status: "stopped", end: "ended", error: null }],
+    // Stop with none of the answer drawn ("word0" waiting for the frame): the offline analyst's answer
+    // that follows the Stop is the stored one, and is drawn.
+    ["stopped with nothing drawn, then the offline analyst's answer",
+      [ev({ type: "text", delta: "word0" }), stop, { kind: "answer", outcome: "stopped" }, ev(cancelled), ev({ type: "text", delta: "Offline answer." }),
+        ev({ type: "done", answer: "Offline answer.", specialist: "offline", offline: true, usage }), frame],
+      { text: "Offline answer.", status: "stopped", end: "ended", error: null }],
     // Too late, answered before the done: the held delta is drawn at once and the turn streams on.
     ["too late, answered before the done", [...stopped, { kind: "answer", outcome: "already_finished" }],
       { text: "Half and more", status: "streaming", end: "running", error: null }],
