@@ -16,9 +16,11 @@ export default defineConfig({
     sourcemap: false,
   },
   test: {
+    // Pure modules run in Node; a view test asks for a DOM itself (`// @vitest-environment happy-dom`, e.g.
+    // chatView.test.ts mounting the real ChatView over a fake backend).
     environment: "node",
     include: ["src/**/*.test.ts"],
-    // The chat's components are tested through their pure models; Solid's server build is not needed.
+    // Solid's server build is not needed.
     server: { deps: { inline: [/solid-js/] } },
   },
 });

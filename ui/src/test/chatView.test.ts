@@ -1,0 +1,255 @@
+// @vitest-environment happy-dom
+// The chat view's Stop wiring, tested as a view: the real ChatView (mounted as the app mounts it) over a
+// fake backend (the ChatBackend seam), with animation frames run by the test. What the pure `stepFlow`
+// decides is tested in turn.test.ts; here, that the view feeds it — frames, the cancel call and its count,
+// the held events, the turn's end and the reload — and draws what it returns.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { mountChat } from "../chat/ChatView";
+import type { ChatBackend, SendRequest, StoredMessage, TurnStarted } from "../chat/backend";
+import type { CancelOutcome, ChatEvent, Usage } from "../chat/turn";
+
+const usage: Usage = { input_tokens: 12, output_tokens: 4, cost_usd: 0.0001, estimated: false, model_calls: 1 };
+const QUESTION = "Write me a short note about recovery habits";
+const cancelledGuard: ChatEvent = { type: "guard", guard: "cancelled", message: "the turn was cancelled" };
+
+/** A promise the test settles. */
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+}
+function deferred<T>(): Deferred<T> {
+  let resolve: (value: T) => void = () => undefined;
+  const promise = new Promise<T>((r) => { resolve = r; });
+  return { promise, resolve };
+}
+
+/** The backend the view talks to: the turn's events are sent by the test, each call is recorded, and
+ * the cancel's answer and the reload after the turn's end wait for the test. */
+class FakeBackend implements ChatBackend {
+  onEvent: ((ev: ChatEvent) => void) | null = null;
+  cancels: { turn: number; shown: number; answer: Deferred<CancelOutcome> }[] = [];
+  /** What a reload reads: the stored conversation. */
+  stored: StoredMessage[] = [];
+  /** Reloads of the conversation wait here while set. */
+  reloadGate: Deferred<void> | null = null;
+
+  send(_req: SendRequest, onEvent: (ev: ChatEvent) => void): Promise<TurnStarted> {
+    this.onEvent = onEvent;
+    return Promise.resolve({ turn: 1, conversation: 7 });
+  }
+  cancel(turn: number, shown: number): Promise<CancelOutcome> {
+    const answer = deferred<CancelOutcome>();
+    this.cancels.push({ turn, shown, answer });
+    return answer.promise;
+  }
+  conversations = () => Promise.resolve([]);
+  async messages(): Promise<StoredMessage[]> {
+    if (this.reloadGate) await this.reloadGate.promise;
+    return this.stored;
+  }
+  rename = () => Promise.resolve();
+  remove = () => Promise.resolve();
+  exportConversation = () => Promise.resolve("");
+  search = () => Promise.resolve([]);
+  status = () => Promise.resolve({ providers: [], day_left_usd: null, month_left_usd: null, model: "smart", local_model: false, offline_reason: null });
+  watchProactive = () => () => undefined;
+
+  emit(...events: ChatEvent[]): void {
+    for (const ev of events) this.onEvent?.(ev);
+  }
+}
+
+/** The stored exchange a reload reads back. */
+function storedTurn(answer: string, offline: boolean, guard: "cancelled" | null): StoredMessage[] {
+  const base = { claims: [], siblings: [], model: offline ? null : "fake:m1", usage };
+  return [
+    { ...base, id: 1, parent_id: null, role: "user", text: QUESTION, specialist: null, offline: false, steps: [], siblings: [1] },
+    {
+      ...base, id: 2, parent_id: 1, role: "assistant", text: answer, specialist: offline ? "offline" : "coach", offline, siblings: [2],
+      steps: guard ? [{ kind: "other", name: "guard", payload: { guard, message: "the turn was cancelled" } }] : [],
+    },
+  ];
+}
+
+let frames: FrameRequestCallback[] = [];
+let root: HTMLElement;
+let unmount: () => void = () => undefined;
+let backend: FakeBackend;
+
+/** Runs the animation frames requested so far (the view draws queued events in them). */
+function runFrames(): void {
+  const due = frames;
+  frames = [];
+  for (const callback of due) callback(0);
+}
+
+/** Lets every pending promise callback run (the backend's answers, Solid's resources): a macrotask runs
+ * only once the microtask queue is empty. Nothing here waits on time. */
+const drained = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+const $ = (testid: string) => root.querySelector<HTMLElement>(`[data-testid=${testid}]`);
+/** The live turn's block (the last assistant block that is not a stored message). */
+const live = () => {
+  const blocks = Array.from(root.querySelectorAll<HTMLElement>(".chat-messages > .msg-assistant"));
+  return blocks[blocks.length - 1] ?? null;
+};
+/** Text without its white space: markdown blocks are drawn as elements, so the line breaks between them
+ * are not in the page's text. */
+const flat = (text: string) => text.replace(/\s+/g, "");
+/** An answer's text as drawn, flattened. */
+const textOf = (el: Element | null | undefined) => {
+  const text = el?.querySelector("[data-testid=answer]")?.textContent;
+  return text === undefined || text === null ? null : flat(text);
+};
+const liveText = () => textOf(live());
+const liveHas = (testid: string) => live()?.querySelector(`[data-testid=${testid}]`) != null;
+
+async function ask(): Promise<void> {
+  const input = $("chat-input") as HTMLTextAreaElement;
+  input.value = QUESTION;
+  input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+  await drained();
+}
+
+function pressStop(): void {
+  const stop = $("chat-stop");
+  if (!stop) throw new Error("no Stop button: no turn is live");
+  stop.click();
+}
+
+beforeEach(async () => {
+  frames = [];
+  globalThis.requestAnimationFrame = (callback: FrameRequestCallback) => frames.push(callback);
+  globalThis.cancelAnimationFrame = (id: number) => {
+    if (id > 0 && id <= frames.length) frames[id - 1] = () => undefined;
+  };
+  root = document.createElement("div");
+  document.body.appendChild(root);
+  backend = new FakeBackend();
+  unmount = mountChat(root, backend, null);
+  await drained();
+});
+
+afterEach(() => {
+  unmount();
+  root.remove();
+});
+
+describe("the chat view's Stop", () => {
+  it("freezes the drawn text, holds what was not drawn, and tells the turn the code points it drew", async () => {
+    await ask();
+    // The first text goes into the DOM on arrival; the next waits for the frame.
+    backend.emit({ type: "routed", specialist: "coach", by: "rules" }, { type: "text", delta: "Heart 🫀 " });
+    backend.emit({ type: "text", delta: "beats and more" });
+    expect(liveText()).toBe(flat("Heart 🫀"));
+    pressStop();
+    // Counted as the turn counts: 8 code points, though 9 UTF-16 units.
+    expect(backend.cancels.map(({ turn, shown }) => [turn, shown])).toEqual([[1, 8]]);
+    runFrames();
+    expect(liveText()).toBe(flat("Heart 🫀"));
+    // Not "Stopped." before the turn says so.
+    expect([live()?.dataset.status, liveHas("turn-stopped"), liveHas("turn-stopping")]).toEqual(["stopping", false, true]);
+    backend.emit({ type: "text", delta: " after the Stop" });
+    runFrames();
+    backend.cancels[0].answer.resolve("stopped");
+    await drained();
+    expect(liveText()).toBe(flat("Heart 🫀"));
+    expect([live()?.dataset.status, liveHas("turn-stopped"), liveHas("turn-stopping")]).toEqual(["stopped", true, false]);
+    // The turn's end: what it stored is what was drawn, and the reload shows the same.
+    backend.reloadGate = deferred();
+    backend.emit(cancelledGuard, { type: "done", answer: "Heart 🫀 ", specialist: "coach", offline: false, usage });
+    runFrames();
+    expect([liveText(), live()?.dataset.status]).toEqual([flat("Heart 🫀"), "stopped"]);
+    backend.stored = storedTurn("Heart 🫀 ", false, "cancelled");
+    backend.reloadGate.resolve();
+    await drained();
+    expect($("chat-stop")).toBeNull();
+    const answers = root.querySelectorAll("[data-testid=msg-assistant]");
+    expect(answers).toHaveLength(1);
+    expect(textOf(answers[0])).toBe(flat("Heart 🫀"));
+    expect(answers[0].querySelector("[data-testid=turn-stopped]")).not.toBeNull();
+  });
+
+  it("draws the held events at once when the Stop came too late, and streams on to the done", async () => {
+    await ask();
+    backend.emit({ type: "routed", specialist: "coach", by: "rules" }, { type: "text", delta: "Alpha " });
+    backend.emit({ type: "text", delta: "bravo " });
+    pressStop();
+    backend.emit({ type: "text", delta: "charlie." });
+    runFrames();
+    expect([liveText(), liveHas("turn-stopped"), liveHas("turn-stopping")]).toEqual([flat("Alpha"), false, true]);
+    backend.cancels[0].answer.resolve("already_finished");
+    await drained();
+    // The held text is drawn without waiting for the done, and the turn is not said to be stopped.
+    expect([liveText(), live()?.dataset.status, liveHas("turn-stopped"), liveHas("turn-stopping")])
+      .toEqual([flat("Alpha bravo charlie."), "streaming", false, false]);
+    backend.reloadGate = deferred();
+    backend.emit({ type: "usage", usage }, { type: "done", answer: "Alpha bravo charlie.", specialist: "coach", offline: false, usage });
+    runFrames();
+    expect([liveText(), live()?.dataset.status, liveHas("turn-stopped")]).toEqual([flat("Alpha bravo charlie."), "done", false]);
+    backend.stored = storedTurn("Alpha bravo charlie.", false, null);
+    backend.reloadGate.resolve();
+    await drained();
+    expect($("chat-stop")).toBeNull();
+    expect(textOf(root.querySelector("[data-testid=msg-assistant]"))).toBe(flat("Alpha bravo charlie."));
+  });
+
+  it("draws the held events and the done when the too-late answer comes after the done", async () => {
+    await ask();
+    backend.emit({ type: "routed", specialist: "coach", by: "rules" }, { type: "text", delta: "Alpha " });
+    backend.emit({ type: "text", delta: "bravo " });
+    pressStop();
+    backend.emit({ type: "text", delta: "charlie." }, { type: "usage", usage });
+    backend.reloadGate = deferred();
+    backend.emit({ type: "done", answer: "Alpha bravo charlie.", specialist: "coach", offline: false, usage });
+    runFrames();
+    expect([liveText(), liveHas("turn-stopped"), liveHas("turn-stopping")]).toEqual([flat("Alpha"), false, true]);
+    backend.cancels[0].answer.resolve("already_finished");
+    await drained();
+    // The whole answer, drawn as the turn stored it, and never said to be stopped.
+    expect([liveText(), live()?.dataset.status, liveHas("turn-stopped"), liveHas("turn-stopping")])
+      .toEqual([flat("Alpha bravo charlie."), "done", false, false]);
+    backend.stored = storedTurn("Alpha bravo charlie.", false, null);
+    backend.reloadGate.resolve();
+    await drained();
+    expect($("chat-stop")).toBeNull();
+    expect(textOf(root.querySelector("[data-testid=msg-assistant]"))).toBe(flat("Alpha bravo charlie."));
+  });
+
+  it.each<[string, ChatEvent[], string]>([
+    ["nothing drawn", [], ""],
+    ["only the red-flag referral drawn", [{ type: "routed", specialist: "safety", by: "red_flag" }, { type: "text", delta: "Call 112 now.\n\n" }],
+      "Call 112 now.\n\n"],
+  ])("with %s, draws the offline analyst's answer that follows, labelled", async (_, drawn, lead) => {
+    await ask();
+    backend.emit(...drawn, { type: "routed", specialist: "coach", by: "rules" });
+    runFrames();
+    // The model's first words reach the window after the referral (waiting for the frame when Stop is
+    // pressed), or after the Stop when none came before.
+    if (lead) backend.emit({ type: "text", delta: "word0 " });
+    pressStop();
+    backend.emit({ type: "text", delta: "word1 " });
+    expect(backend.cancels.map(({ shown }) => shown)).toEqual([Array.from(lead).length]);
+    backend.cancels[0].answer.resolve("stopped");
+    await drained();
+    const offline = "Offline analyst — from your data, no model. Readiness today: 62 ms.";
+    backend.reloadGate = deferred();
+    backend.emit(cancelledGuard, { type: "text", delta: offline },
+      { type: "done", answer: lead + offline, specialist: "offline", offline: true, usage });
+    runFrames();
+    // Drawn in the live turn before any reload, with the offline label and its specialist, as stopped.
+    expect(liveText()).toBe(flat(lead + offline));
+    expect(liveText()).not.toMatch(/word/);
+    expect([liveHas("offline-badge"), live()?.querySelector("[data-testid=specialist-badge]")?.getAttribute("data-specialist")])
+      .toEqual([true, "offline"]);
+    expect(live()?.querySelector("[data-testid=turn-stopped]")?.textContent).toContain("offline analyst");
+    const shown = liveText();
+    backend.stored = storedTurn(lead + offline, true, "cancelled");
+    backend.reloadGate.resolve();
+    await drained();
+    // What the reload shows is what was drawn.
+    const stored = root.querySelector("[data-testid=msg-assistant]");
+    expect(textOf(stored)).toBe(shown);
+    expect(stored?.querySelector("[data-testid=offline-badge]")).not.toBeNull();
+  });
+});
