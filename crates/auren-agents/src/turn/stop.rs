@@ -25,7 +25,9 @@ pub enum Seen {
     /// reaches of the model's text of every call — also when the answer became the offline analyst's after
     /// the model streamed some and failed or tripped a guard. When it reaches none of it (only the
     /// referral, or nothing), the offline analyst's answer is stored whole, as for a Stop before the first
-    /// word; a window that drew the offline answer drew it whole (it is one text event).
+    /// word (the cancellation guard's outcome). The turn's [`crate::AgentEvent::Done`] carries the stored
+    /// answer in every case, and a window draws it: the text it froze when that was cut, the offline
+    /// analyst's answer when none of the answer had been drawn — so what it stores is what was shown.
     Chars(usize),
 }
 

@@ -324,6 +324,78 @@ async fn a_counted_stop_after_the_model_failed_keeps_the_drawn_model_text_not_th
     }
 }
 
+/// A red flag (answered at once with the referral) in a data question the model then answers.
+const RED_FLAG_QUESTION: &str = "I had chest pain on my run this morning. What was my readiness yesterday?";
+
+/// A Stop whose count reaches none of the answer — nothing drawn, only the red-flag referral, or part of
+/// it — made while the model streams: the cancellation guard's outcome, the offline analyst's answer, is
+/// stored whole after the referral, stored as stopped, and the turn's `Done` carries exactly the stored
+/// answer: a window draws that `Done` (ui/src/chat/turn.ts `ended`), so what it shows is what is stored.
+#[tokio::test]
+async fn a_counted_stop_that_reached_none_of_the_answer_stores_and_sends_the_offline_answer() {
+    let referral = format!("{REFERRAL}\n\n");
+    let referral_chars = referral.chars().count();
+    // (question, characters the window drew, the stored answer's lead)
+    let cases = [
+        (DATA_QUESTION, 0, ""),
+        (RED_FLAG_QUESTION, referral_chars, referral.as_str()),
+        // The referral is kept first however little of it was drawn: no model output can remove it.
+        (RED_FLAG_QUESTION, 10, referral.as_str()),
+        (RED_FLAG_QUESTION, 0, referral.as_str()),
+    ];
+    for (question, drawn, lead) in cases {
+        let at = format!("{question:?}, {drawn} drawn");
+        let rig = rig(RigOptions::default()).await;
+        // The role chunk and two pieces, then silence until the client goes away.
+        rig.fake.expect([any(Script::StallAfter {
+            events: 3,
+            reply: Reply::text(["Your readiness ", "was fine ", "yesterday."]),
+        })]);
+        let stop = TurnStop::default();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let coach = rig.coach.clone();
+        let turn_stop = stop.clone();
+        let turn = tokio::spawn(async move { coach.ask(None, question, tx, turn_stop).await });
+        let (mut texts, mut guards, mut done) = (Vec::new(), Vec::new(), None);
+        while let Some(event) = rx.recv().await {
+            match event {
+                // The model's first piece has streamed (after the referral, when there is one).
+                AgentEvent::Text { delta } => {
+                    if delta.starts_with("Your readiness") {
+                        assert_eq!(stop.stop(Seen::Chars(drawn)), Stopping::Stopped, "{at}");
+                    }
+                    texts.push(delta);
+                }
+                AgentEvent::Guard { guard, .. } => guards.push(guard),
+                AgentEvent::Done(outcome) => done = Some(outcome),
+                _ => {}
+            }
+        }
+        let outcome = turn.await.unwrap().unwrap();
+        assert!(outcome.offline, "{at}: {}", outcome.answer);
+        assert_eq!(outcome.specialist, Specialist::Offline, "{at}");
+        let after_lead = outcome.answer.strip_prefix(lead);
+        assert!(
+            after_lead.is_some_and(|rest| rest.starts_with(OFFLINE_LABEL)),
+            "{at}: {}",
+            outcome.answer
+        );
+        // The offline answer followed the Stop as text of its own, after the model's piece.
+        assert_eq!(texts.last().map(String::as_str), after_lead, "{at}");
+        assert_eq!(guards, [Guard::Cancelled], "{at}");
+        assert_eq!(done.as_ref(), Some(&outcome), "{at}: the Done is the outcome");
+        let conversations = rig.store.conversations();
+        let conversation = conversations.list().await.unwrap()[0].id;
+        let stored = conversations.messages(conversation).await.unwrap().pop().unwrap();
+        assert_eq!(
+            (stored.text.as_str(), stored.offline),
+            (outcome.answer.as_str(), true),
+            "{at}: the Done carries the stored answer"
+        );
+        rig.fake.verify().unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_red_flag_is_answered_at_once_while_the_model_hangs_and_stays_first() {
     let rig = rig(RigOptions::default()).await;
