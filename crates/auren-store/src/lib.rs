@@ -7,7 +7,8 @@
 //!   `UsageLedger` is implemented over them outside the store, which knows nothing of the gateway).
 //! - `sessions.rs` — straps, sessions and the queries over what they recorded (list, detail, beats, alerts).
 //! - `writer.rs` — [`SessionWriter`]: batched writes of a live session on a background task.
-//! - `readings.rs` — morning readings, the daily trend and personal baselines.
+//! - `readings.rs` — morning readings (the account's own, and a coach's copies of athletes' ones), the daily
+//!   trend and personal baselines.
 //! - `panels.rs` — stored session panels (computed by the caller, kept until the beats change), the light
 //!   per-session reads shown beside them, and one panel metric of each day's morning session.
 //! - `signals.rs` — the strap's contact and link changes of a session, as the live detector was fed them.
@@ -65,7 +66,8 @@ pub use sessions::{
 };
 pub use signals::{Signal, SignalRow};
 pub use sync_state::{
-    ParkedRow, PulledSession, SETTING_COLLECTION, SETTING_FIELD, Stamp, SyncAccount, SyncTx,
+    ATHLETE_MORNING_COLLECTION, ParkedRow, PulledSession, SETTING_COLLECTION, SETTING_FIELD, Stamp,
+    SyncAccount, SyncTx, athlete_morning_key,
 };
 pub use usage::{UsageDayTotals, UsageFilter, UsageRow};
 pub use writer::{SessionWriter, WriteSummary, WriterConfig};
@@ -108,6 +110,12 @@ pub enum StoreError {
     WriterStopped(i64),
     #[error("there is no {what} with id {id}")]
     NotFound { what: &'static str, id: String },
+    /// A coach's copy of an athlete's session: only the athlete's own devices change it (they push; the coach
+    /// pulls), so an edit here would be lost on the next pull or, pushed, land in the coach's account.
+    #[error(
+        "session {session} is {athlete}'s, read here as their coach: only their own devices can change it"
+    )]
+    AthleteReadOnly { session: i64, athlete: String },
 }
 
 /// The open database.

@@ -6,7 +6,7 @@
 //! (auren-hrv's readiness), as auren-store knows nothing of HRV.
 
 use crate::outbox::{self, Change, OutboxKind};
-use crate::sessions::{finite, started_at};
+use crate::sessions::{finite, own_started_at};
 use crate::{SessionId, Store, StoreError};
 use sqlx::Row;
 
@@ -59,7 +59,8 @@ impl Store {
         }
         let mut tx = crate::begin_write(&self.pool).await?;
         if let Some(id) = session {
-            started_at(&mut tx, id).await?;
+            // The account's own morning: it cannot point at an athlete's session.
+            own_started_at(&mut tx, id).await?;
         }
         sqlx::query(
             "INSERT INTO morning_readings (day, ln_rmssd, resting_hr, session_id) VALUES (?, ?, ?, ?) \
@@ -102,14 +103,30 @@ impl Store {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|row| {
-            Ok(MorningReading {
-                day: row.try_get(0)?,
-                ln_rmssd: row.try_get(1)?,
-                resting_hr: row.try_get(2)?,
-                session: row.try_get::<Option<i64>, _>(3)?.map(SessionId),
-            })
-        })
+        .map(morning_row)
+        .collect()
+    }
+
+    /// A coach's copies of athlete `athlete`'s (email) morning readings of days `from_day..=to_day`, oldest
+    /// first: kept apart from [`Store::morning_readings`], which are the account's own and all its normal range,
+    /// readiness and trend read.
+    pub async fn athlete_morning_readings(
+        &self,
+        athlete: &str,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<MorningReading>, StoreError> {
+        sqlx::query(
+            "SELECT day, ln_rmssd, resting_hr, session_id FROM athlete_mornings \
+             WHERE athlete = ? AND day >= ? AND day <= ? ORDER BY day",
+        )
+        .bind(athlete)
+        .bind(from_day)
+        .bind(to_day)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(morning_row)
         .collect()
     }
 
@@ -175,4 +192,14 @@ impl Store {
         })
         .transpose()
     }
+}
+
+/// A row `day, ln_rmssd, resting_hr, session_id` of `morning_readings` or `athlete_mornings`.
+fn morning_row(row: &sqlx::sqlite::SqliteRow) -> Result<MorningReading, StoreError> {
+    Ok(MorningReading {
+        day: row.try_get(0)?,
+        ln_rmssd: row.try_get(1)?,
+        resting_hr: row.try_get(2)?,
+        session: row.try_get::<Option<i64>, _>(3)?.map(SessionId),
+    })
 }

@@ -93,6 +93,9 @@ pub struct SessionRow {
     pub artifact_count: i64,
     /// Session time of the last stored beat: the recorded length even when `ended_at` is missing.
     pub last_beat_ms: Option<f64>,
+    /// The athlete's email when this is a coach's copy of an athlete's session (read-only here); `None` for the
+    /// account's own.
+    pub athlete: Option<String>,
 }
 
 /// Where a stored session's recording stands at a moment, as far as the asker can tell. A session without
@@ -232,7 +235,7 @@ pub(crate) fn finite(what: &'static str, value: f64) -> Result<f64, StoreError> 
 }
 
 pub(crate) const SESSION_COLUMNS: &str = "id, started_at, ended_at, kind, source, strap_address, label, beat_count, \
-                               artifact_count, last_beat_ms";
+                               artifact_count, last_beat_ms, athlete";
 
 /// Session `id`'s row, read on `conn` (a transaction's, so it agrees with what else that transaction reads).
 pub(crate) async fn session_by_id(
@@ -264,6 +267,7 @@ pub(crate) fn session_row(row: &SqliteRow) -> Result<SessionRow, StoreError> {
         beat_count: row.try_get(7)?,
         artifact_count: row.try_get(8)?,
         last_beat_ms: row.try_get(9)?,
+        athlete: row.try_get(10)?,
     })
 }
 
@@ -289,6 +293,25 @@ pub(crate) async fn started_at(conn: &mut SqliteConnection, id: SessionId) -> Re
         .map(|row| row.try_get(0))
         .transpose()?
         .ok_or(StoreError::UnknownSession(id.0))
+}
+
+/// The `started_at` of session `id` for a write to it: [`StoreError::UnknownSession`] if there is none, and
+/// [`StoreError::AthleteReadOnly`] if it is a coach's copy of an athlete's session, which only the athlete's
+/// devices change. Every write to an existing session (its end, beats, note, tags, a morning linked to it)
+/// asks this first; pulled changes go through [`crate::SyncTx`] instead.
+pub(crate) async fn own_started_at(conn: &mut SqliteConnection, id: SessionId) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT started_at, athlete FROM sessions WHERE id = ?")
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::UnknownSession(id.0))?;
+    match row.try_get::<Option<String>, _>(1)? {
+        Some(athlete) => Err(StoreError::AthleteReadOnly {
+            session: id.0,
+            athlete,
+        }),
+        None => Ok(row.try_get(0)?),
+    }
 }
 
 impl Store {
@@ -383,10 +406,10 @@ impl Store {
         Ok(SessionId(id))
     }
 
-    /// Marks session `id` ended at `ended_at` (Unix ms, not before it started).
+    /// Marks session `id` ended at `ended_at` (Unix ms, not before it started); an athlete's session is refused.
     pub async fn end_session(&self, id: SessionId, ended_at: i64) -> Result<(), StoreError> {
         let mut tx = crate::begin_write(&self.pool).await?;
-        let started = started_at(&mut tx, id).await?;
+        let started = own_started_at(&mut tx, id).await?;
         if ended_at < started {
             return Err(StoreError::Invalid {
                 what: "session end",

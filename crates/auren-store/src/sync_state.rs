@@ -128,6 +128,16 @@ pub(crate) async fn put_field_on(
     Ok(())
 }
 
+/// The `sync_fields` and `sync_tombstones` collection of a coach's copies of athletes' morning readings:
+/// apart from the account's own `"morning"` records, whose keys are bare day numbers an athlete's would share.
+pub const ATHLETE_MORNING_COLLECTION: &str = "athlete_morning";
+
+/// The key of athlete `athlete`'s (email) morning of `day` in [`ATHLETE_MORNING_COLLECTION`]: the day first
+/// (digits and a sign, never a `:`), so the email is everything after the first `:`.
+pub fn athlete_morning_key(athlete: &str, day: i64) -> String {
+    format!("{day}:{athlete}")
+}
+
 /// The `sync_fields` collection of the person's settings (one record per setting key).
 pub const SETTING_COLLECTION: &str = "setting";
 /// The one field of a setting record: its value.
@@ -449,7 +459,7 @@ impl Store {
     }
 
     /// Renames and/or moves tag `id` at wall time `now_ms`: the tag, the fields' stamps and the outbox row in
-    /// one transaction.
+    /// one transaction. A tag of an athlete's session is refused.
     pub async fn edit_tag(
         &self,
         id: i64,
@@ -459,12 +469,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let key = self.tag_key(id).await?;
         let mut tx = crate::begin_write(&self.pool).await?;
-        let session: i64 = sqlx::query("SELECT session_id FROM tags WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *tx)
+        let session = own_tag_session(&mut tx, id)
             .await?
-            .map(|r| r.try_get(0))
-            .transpose()?
             .ok_or_else(|| StoreError::Invalid {
                 what: "tag",
                 reason: format!("there is no tag {id}"),
@@ -499,10 +505,12 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes tag `id` at `now_ms`: the row goes, a tombstone is kept and pushed.
+    /// Deletes tag `id` at `now_ms`: the row goes, a tombstone is kept and pushed. A tag of an athlete's
+    /// session is refused.
     pub async fn delete_tag(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
         let key = self.tag_key(id).await?;
         let mut tx = crate::begin_write(&self.pool).await?;
+        own_tag_session(&mut tx, id).await?;
         let stamp = tick(&mut tx, now_ms).await?;
         put_tombstone_on(&mut tx, "tag", &key, &stamp).await?;
         sqlx::query("DELETE FROM tags WHERE id = ?")
@@ -514,7 +522,7 @@ impl Store {
         Ok(())
     }
 
-    /// Sets or clears the note (label) of session `id` at `now_ms`.
+    /// Sets or clears the note (label) of session `id` at `now_ms`; an athlete's session is refused.
     pub async fn set_session_note(
         &self,
         id: SessionId,
@@ -523,7 +531,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let key = self.session_key(id).await?;
         let mut tx = crate::begin_write(&self.pool).await?;
-        crate::sessions::started_at(&mut tx, id).await?;
+        crate::sessions::own_started_at(&mut tx, id).await?;
         sqlx::query("UPDATE sessions SET label = ? WHERE id = ?")
             .bind(text)
             .bind(id.0)
@@ -619,6 +627,21 @@ impl Store {
             replica,
         })
     }
+}
+
+/// The session of tag `id` (`None` if there is no such tag), refused with [`StoreError::AthleteReadOnly`]
+/// when it is an athlete's: a coach reads their tags, never edits them.
+async fn own_tag_session(conn: &mut SqliteConnection, id: i64) -> Result<Option<i64>, StoreError> {
+    let session: Option<i64> = sqlx::query("SELECT session_id FROM tags WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?;
+    if let Some(session) = session {
+        crate::sessions::own_started_at(conn, SessionId(session)).await?;
+    }
+    Ok(session)
 }
 
 pub(crate) async fn put_tombstone_on(
@@ -945,6 +968,40 @@ impl SyncTx {
         Ok(())
     }
 
+    /// Sets a coach's copy of athlete `athlete`'s (email) morning reading of `day`: never the account's own
+    /// `morning_readings`, whose normal range and readiness are the coach's.
+    pub async fn put_athlete_morning(
+        &mut self,
+        athlete: &str,
+        day: i64,
+        ln_rmssd: f64,
+        resting_hr: Option<f64>,
+        session: Option<SessionId>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO athlete_mornings (athlete, day, ln_rmssd, resting_hr, session_id) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(athlete)
+        .bind(day)
+        .bind(ln_rmssd)
+        .bind(resting_hr)
+        .bind(session.map(|s| s.0))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes the copy of athlete `athlete`'s morning reading of `day` (the athlete deleted it).
+    pub async fn remove_athlete_morning(&mut self, athlete: &str, day: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM athlete_mornings WHERE athlete = ? AND day = ?")
+            .bind(athlete)
+            .bind(day)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     /// The stored value (JSON) and stamp of a field.
     pub async fn field(
         &mut self,
@@ -1060,8 +1117,9 @@ impl Store {
 }
 
 impl Store {
-    /// Forgets a coach's copies of every athlete not in `kept` (user id, email): access revoked means the
-    /// coach's device stops showing the data, not just stops receiving more. Returns the sessions removed.
+    /// Forgets a coach's copies of every athlete not in `kept` (user id, email) — their sessions, mornings and
+    /// cursors — and remembers `kept` as the athletes this account may read: access revoked means the coach's
+    /// device stops showing the data, not just stops receiving more. Returns the sessions removed.
     pub async fn forget_athletes_except(&self, kept: &[(String, String)]) -> Result<u64, StoreError> {
         let ids = serde_json::Value::from(kept.iter().map(|k| k.0.clone()).collect::<Vec<_>>()).to_string();
         let emails =
@@ -1070,18 +1128,56 @@ impl Store {
         let removed = sqlx::query(
             "DELETE FROM sessions WHERE athlete IS NOT NULL AND athlete NOT IN (SELECT value FROM json_each(?))",
         )
-        .bind(emails)
+        .bind(&emails)
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        sqlx::query("DELETE FROM athlete_mornings WHERE athlete NOT IN (SELECT value FROM json_each(?))")
+            .bind(&emails)
+            .execute(&mut *tx)
+            .await?;
+        for table in ["sync_fields", "sync_tombstones"] {
+            // The email is what follows the day and its `:` in the key (`athlete_morning_key`).
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE collection = ? \
+                 AND substr(key, instr(key, ':') + 1) NOT IN (SELECT value FROM json_each(?))"
+            )))
+            .bind(ATHLETE_MORNING_COLLECTION)
+            .bind(&emails)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query(
             "DELETE FROM sync_cursors WHERE scope <> '' AND scope NOT IN (SELECT value FROM json_each(?))",
         )
         .bind(ids)
         .execute(&mut *tx)
         .await?;
+        sqlx::query("DELETE FROM sync_athletes").execute(&mut *tx).await?;
+        for (user_id, email) in kept {
+            sqlx::query("INSERT OR REPLACE INTO sync_athletes (user_id, email) VALUES (?, ?)")
+                .bind(user_id)
+                .bind(email)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(removed)
+    }
+
+    /// The emails of the athletes whose data this device shows, sorted: those the last sync's grant list named,
+    /// and any whose copies are stored (pulled before that list was first kept).
+    pub async fn athletes(&self) -> Result<Vec<String>, StoreError> {
+        sqlx::query(
+            "SELECT email FROM sync_athletes \
+             UNION SELECT athlete FROM sessions WHERE athlete IS NOT NULL \
+             UNION SELECT athlete FROM athlete_mornings ORDER BY 1",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| Ok(row.try_get(0)?))
+        .collect()
     }
 }
 

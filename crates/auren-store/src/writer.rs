@@ -8,7 +8,7 @@
 //! live loop, which must keep serving the UI and the rules. The count is in [`WriteSummary::dropped`].
 
 use crate::outbox::{self, Change, OutboxKind};
-use crate::sessions::{StrapSeen, started_at, upsert_strap_on};
+use crate::sessions::{StrapSeen, own_started_at, upsert_strap_on};
 use crate::{SessionId, Signal, Store, StoreError};
 use sqlx::{AssertSqlSafe, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
@@ -141,7 +141,8 @@ impl Store {
         config: WriterConfig,
     ) -> Result<SessionWriter, StoreError> {
         config.validate()?;
-        let started = started_at(&mut *self.pool.acquire().await?, id).await?;
+        // An athlete's session (a coach's copy) takes no beats here: only the athlete's devices record it.
+        let started = own_started_at(&mut *self.pool.acquire().await?, id).await?;
         let (queue, records) = mpsc::channel(config.capacity);
         let rejected = Arc::new(AtomicU64::new(0));
         // Every log line of the writer task names the session it writes.

@@ -1,6 +1,7 @@
 //! Integration tests of auren-store on real SQLite files in a temporary directory (one test binary).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+mod athletes;
 mod conversations;
 mod crash;
 mod memory;
