@@ -9,8 +9,8 @@ use auren_protocol::change::Signal;
 use auren_protocol::{Change, Lww, PulledChange, TieBreak};
 use auren_store::memory::{MEMORY_COLLECTION, MemoryField};
 use auren_store::{
-    AlertRow, BeatRow, GapRow, PulledSession, SETTING_COLLECTION, SETTING_FIELD, SessionId, SessionKind,
-    SignalRow, Store, StoreError, SyncTx,
+    ATHLETE_MORNING_COLLECTION, AlertRow, BeatRow, GapRow, PulledSession, SETTING_COLLECTION, SETTING_FIELD,
+    SessionId, SessionKind, SignalRow, Store, StoreError, SyncTx, athlete_morning_key,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -180,25 +180,7 @@ async fn apply(tx: &mut SyncTx, scope: Scope<'_>, change: &Change) -> Result<App
             }
             Ok(Ok(()))
         }
-        Change::Morning(m) => {
-            if scope.athlete.is_some() {
-                return Ok(Err("an athlete's morning readings are not kept"));
-            }
-            let v = &m.reading.value;
-            if !v.ln_rmssd.is_finite() || v.resting_hr.is_some_and(|hr| !(hr.is_finite() && hr > 0.0)) {
-                return Ok(Err("its values are out of range"));
-            }
-            let key = m.day.to_string();
-            if let Some(winner) = merge_field(tx, ("morning", &key, "reading"), &m.reading).await? {
-                let session = match &winner.value.session_key {
-                    Some(k) => tx.session_by_key(k).await?,
-                    None => None,
-                };
-                tx.put_morning(m.day, winner.value.ln_rmssd, winner.value.resting_hr, session)
-                    .await?;
-            }
-            Ok(Ok(()))
-        }
+        Change::Morning(m) => apply_morning(tx, scope, m).await,
         Change::Memory(m) => apply_memory(tx, scope, m).await,
         Change::Setting(s) => {
             if scope.athlete.is_some() {
@@ -209,23 +191,85 @@ async fn apply(tx: &mut SyncTx, scope: Scope<'_>, change: &Change) -> Result<App
             merge_field(tx, (SETTING_COLLECTION, &s.key, SETTING_FIELD), &s.value).await?;
             Ok(Ok(()))
         }
-        Change::Tombstone(t) => {
-            let collection = collection_name(t.collection);
-            let Some(collection) = collection else {
-                return Ok(Err("unknown collection"));
-            };
-            tx.put_tombstone(collection, &t.key, &stamp_of(&t.hlc)).await?;
-            match collection {
-                "tag" => tx.remove_tag(&t.key).await?,
-                MEMORY_COLLECTION => {
-                    tx.forget_memory(&t.key).await?;
-                }
-                _ => {}
-            }
-            Ok(Ok(()))
-        }
+        Change::Tombstone(t) => apply_tombstone(tx, scope, t).await,
         Change::Unknown => Ok(Err("unknown change type")),
     }
+}
+
+/// A pulled morning reading: the account's own goes to its mornings (its normal range and readiness read
+/// them); an athlete's, for a coach, to that athlete's copies, merged under its own key so the coach's
+/// morning of the same day is neither overwritten nor outstamped.
+async fn apply_morning(
+    tx: &mut SyncTx,
+    scope: Scope<'_>,
+    m: &auren_protocol::MorningChange,
+) -> Result<Applied, StoreError> {
+    let v = &m.reading.value;
+    if !v.ln_rmssd.is_finite() || v.resting_hr.is_some_and(|hr| !(hr.is_finite() && hr > 0.0)) {
+        return Ok(Err("its values are out of range"));
+    }
+    let (collection, key) = match scope.athlete {
+        None => ("morning", m.day.to_string()),
+        Some((_, email)) => (ATHLETE_MORNING_COLLECTION, athlete_morning_key(email, m.day)),
+    };
+    let Some(winner) = merge_field(tx, (collection, &key, "reading"), &m.reading).await? else {
+        return Ok(Ok(()));
+    };
+    let session = match &winner.value.session_key {
+        Some(k) => tx.session_by_key(k).await?,
+        None => None,
+    };
+    let (ln_rmssd, resting_hr) = (winner.value.ln_rmssd, winner.value.resting_hr);
+    match scope.athlete {
+        None => tx.put_morning(m.day, ln_rmssd, resting_hr, session).await?,
+        Some((_, email)) => {
+            tx.put_athlete_morning(email, m.day, ln_rmssd, resting_hr, session)
+                .await?
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// A pulled delete. An athlete's tags are keyed by their devices' replicas, so their tombstones are kept as
+/// the account's are; an athlete's morning tombstone goes under the athlete's key and removes the copy; an
+/// athlete's memories and settings are not kept, so neither are their tombstones (a key of theirs must never
+/// forget one of the coach's own).
+async fn apply_tombstone(
+    tx: &mut SyncTx,
+    scope: Scope<'_>,
+    t: &auren_protocol::TombstoneChange,
+) -> Result<Applied, StoreError> {
+    let Some(collection) = collection_name(t.collection) else {
+        return Ok(Err("unknown collection"));
+    };
+    let stamp = stamp_of(&t.hlc);
+    match (scope.athlete, collection) {
+        (Some((_, email)), "morning") => {
+            let Ok(day) = t.key.parse::<i64>() else {
+                return Ok(Err("its morning key is not a day"));
+            };
+            tx.put_tombstone(
+                ATHLETE_MORNING_COLLECTION,
+                &athlete_morning_key(email, day),
+                &stamp,
+            )
+            .await?;
+            tx.remove_athlete_morning(email, day).await?;
+        }
+        (Some(_), MEMORY_COLLECTION | SETTING_COLLECTION) => {
+            return Ok(Err("an athlete's memories and settings are not kept"));
+        }
+        (_, "tag") => {
+            tx.put_tombstone(collection, &t.key, &stamp).await?;
+            tx.remove_tag(&t.key).await?;
+        }
+        (None, MEMORY_COLLECTION) => {
+            tx.put_tombstone(collection, &t.key, &stamp).await?;
+            tx.forget_memory(&t.key).await?;
+        }
+        _ => tx.put_tombstone(collection, &t.key, &stamp).await?,
+    }
+    Ok(Ok(()))
 }
 
 fn collection_name(c: auren_protocol::Collection) -> Option<&'static str> {

@@ -2,6 +2,7 @@
 //! real PostgreSQL (127.0.0.1:5432, a fresh database per test).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+mod coach;
 mod converge;
 mod memories;
 mod provenance;
