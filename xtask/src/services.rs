@@ -2,6 +2,11 @@
 //! development, the tests and a person trying the sync server. Each is started only where nothing
 //! answers on its port yet; `up` prints `export AUREN_…=…` lines.
 //!
+//! `up` records each service it started itself in `~/.cache/auren/services.started`, and `down` stops
+//! exactly those (the newest first) and forgets them: a PostgreSQL or Redis that was already running (a
+//! system service, another person's) is left alone, and so is a process that has since taken a recorded
+//! pid.
+//!
 //! PostgreSQL and Redis come from Debian (installed when missing). The broker is tansu 0.6.0 from
 //! crates.io, built once into `~/.cache/auren/broker` (outside the clone, so `cargo clean` keeps it) with
 //! its SQLite engine, whose file survives a broker restart. Why tansu 0.6.0: its newer name nisshi (0.8.1)
@@ -70,22 +75,164 @@ pub fn up() -> anyhow::Result<Vec<(&'static str, String)>> {
     ])
 }
 
-/// Stops the broker `up` started (its pid file); PostgreSQL and Redis are system services and stay.
+/// Stops what `up` started (the newest first) and forgets it; what was already running keeps running.
 pub fn down() -> anyhow::Result<()> {
-    let pid_file = broker_home().join("broker.pid");
-    let Ok(pid) = std::fs::read_to_string(&pid_file) else {
+    let record = started_file();
+    let mut started = recorded(&record)?;
+    // A broker started by an `up` from before the record existed left only its pid file.
+    let legacy = broker_home().join("broker.pid");
+    if let Some(pid) = std::fs::read_to_string(&legacy)
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        && !started.contains(&Started::Broker { pid })
+    {
+        started.push(Started::Broker { pid });
+    }
+    if started.is_empty() {
         eprintln!(
-            "==> broker: no pid file ({}), nothing to stop",
-            pid_file.display()
+            "==> nothing to stop: `services up` started nothing that still runs (no {})",
+            record.display()
         );
+    }
+    let mut failures = Vec::new();
+    for service in started.iter().rev() {
+        if let Err(e) = stop(service) {
+            eprintln!("warning: {e:#}");
+            failures.push(service.line());
+        }
+    }
+    // What could not be stopped stays recorded, so a second `down` tries it again.
+    let left: Vec<Started> = started
+        .into_iter()
+        .filter(|s| failures.contains(&s.line()))
+        .collect();
+    write_record(&record, &left)?;
+    let _ = std::fs::remove_file(&legacy);
+    if !failures.is_empty() {
+        bail!("could not stop: {}", failures.join(", "));
+    }
+    eprintln!("==> services that were running before `up` keep running");
+    Ok(())
+}
+
+/// A service `up` started itself, as one line of the record (`postgres 16`, `redis 4242`, `broker 4243`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Started {
+    /// A cluster started with `pg_ctlcluster VERSION main start`.
+    Postgres { version: String },
+    /// A daemonised `redis-server` (the pid from its pid file).
+    Redis { pid: u32 },
+    /// The broker (the pid of the child `up` spawned).
+    Broker { pid: u32 },
+}
+
+impl Started {
+    fn line(&self) -> String {
+        match self {
+            Self::Postgres { version } => format!("postgres {version}"),
+            Self::Redis { pid } => format!("redis {pid}"),
+            Self::Broker { pid } => format!("broker {pid}"),
+        }
+    }
+
+    fn parse(line: &str) -> Option<Self> {
+        let (name, value) = line.trim().split_once(' ')?;
+        match name {
+            "postgres" if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit()) => {
+                Some(Self::Postgres {
+                    version: value.to_owned(),
+                })
+            }
+            "redis" => value.parse().ok().map(|pid| Self::Redis { pid }),
+            "broker" => value.parse().ok().map(|pid| Self::Broker { pid }),
+            _ => None,
+        }
+    }
+}
+
+/// `~/.cache/auren/services.started`: what `up` started and `down` stops.
+fn started_file() -> PathBuf {
+    cache_home().join("services.started")
+}
+
+fn cache_home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default()
+        .join(".cache/auren")
+}
+
+/// The services recorded in `path` (none when it does not exist; a line this build does not know is skipped).
+fn recorded(path: &std::path::Path) -> anyhow::Result<Vec<Started>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text.lines().filter_map(Started::parse).collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn write_record(path: &std::path::Path, services: &[Started]) -> anyhow::Result<()> {
+    if services.is_empty() {
+        return match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("removing {}", path.display()))
+            }
+            _ => Ok(()),
+        };
+    }
+    let text: String = services.iter().map(|s| s.line() + "\n").collect();
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Adds `service` to the record (after it answers: a start that failed has nothing to stop).
+fn remember(service: Started) -> anyhow::Result<()> {
+    let path = started_file();
+    let mut services = recorded(&path)?;
+    if !services.contains(&service) {
+        services.push(service);
+    }
+    std::fs::create_dir_all(cache_home()).with_context(|| format!("creating {}", cache_home().display()))?;
+    write_record(&path, &services)
+}
+
+fn stop(service: &Started) -> anyhow::Result<()> {
+    match service {
+        Started::Postgres { version } => {
+            eprintln!("==> stopping PostgreSQL {version} (started by `services up`)");
+            cmd::run(Command::new("pg_ctlcluster").args([version.as_str(), "main", "stop"]))
+        }
+        Started::Redis { pid } => stop_process(*pid, "redis-server", "Redis"),
+        Started::Broker { pid } => stop_process(*pid, BROKER_CRATE, "the broker"),
+    }
+}
+
+/// Sends SIGTERM to `pid` if it still runs `program`, and waits for it to exit.
+fn stop_process(pid: u32, program: &str, what: &str) -> anyhow::Result<()> {
+    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    let runs_it = std::fs::read(proc_dir.join("cmdline"))
+        .is_ok_and(|line| String::from_utf8_lossy(&line).contains(program));
+    if !runs_it {
+        eprintln!("==> {what} (pid {pid}) is no longer running; nothing to stop");
         return Ok(());
-    };
-    let pid = pid.trim().to_owned();
-    eprintln!("==> stopping the broker (pid {pid})");
-    // Best effort: a broker that already exited is what `down` wants anyway.
-    let _ = Command::new("kill").arg(&pid).status();
-    let _ = std::fs::remove_file(&pid_file);
-    eprintln!("PostgreSQL and Redis are system services and keep running (stop them with your init system).");
+    }
+    eprintln!("==> stopping {what} (pid {pid}, started by `services up`)");
+    cmd::run(Command::new("kill").arg(pid.to_string()))?;
+    let deadline = Instant::now() + START_TIMEOUT;
+    while proc_dir.exists() && Instant::now() < deadline {
+        // A zombie (the broker's parent is gone, or is this process) has exited: its state is `Z`.
+        let state = std::fs::read_to_string(proc_dir.join("stat")).unwrap_or_default();
+        if state
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if proc_dir.exists() && Instant::now() >= deadline {
+        bail!("{what} (pid {pid}) did not exit within {START_TIMEOUT:?} of SIGTERM");
+    }
     Ok(())
 }
 
@@ -118,7 +265,8 @@ fn ensure_postgres() -> anyhow::Result<()> {
     }
     eprintln!("==> starting PostgreSQL {version}");
     cmd::run(Command::new("pg_ctlcluster").args([version.as_str(), "main", "start"]))?;
-    wait_for(POSTGRES_ADDR, "PostgreSQL")
+    wait_for(POSTGRES_ADDR, "PostgreSQL")?;
+    remember(Started::Postgres { version })
 }
 
 /// The newest PostgreSQL under /usr/lib/postgresql.
@@ -154,23 +302,33 @@ fn ensure_redis() -> anyhow::Result<()> {
     }
     system::ensure_packages(&["redis-server"])?;
     eprintln!("==> starting Redis on {REDIS_ADDR}");
-    cmd::run(Command::new("redis-server").args([
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        "6379",
-        "--daemonize",
-        "yes",
-    ]))?;
-    wait_for(REDIS_ADDR, "Redis")
+    std::fs::create_dir_all(cache_home()).with_context(|| format!("creating {}", cache_home().display()))?;
+    let pid_file = cache_home().join("redis.pid");
+    let _ = std::fs::remove_file(&pid_file);
+    cmd::run(
+        Command::new("redis-server")
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "6379",
+                "--daemonize",
+                "yes",
+                "--pidfile",
+            ])
+            .arg(&pid_file),
+    )?;
+    wait_for(REDIS_ADDR, "Redis")?;
+    let pid = std::fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .with_context(|| format!("Redis wrote no pid to {}", pid_file.display()))?;
+    remember(Started::Redis { pid })
 }
 
 /// `~/.cache/auren/broker`: the cached build, its stamp, the data file, the log and the pid file.
 fn broker_home() -> PathBuf {
-    std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default()
-        .join(".cache/auren/broker")
+    cache_home().join("broker")
 }
 
 fn stamp() -> String {
@@ -257,6 +415,66 @@ fn ensure_broker_running(binary: &std::path::Path) -> anyhow::Result<()> {
         .stderr(err_log)
         .spawn()
         .with_context(|| format!("starting {}", binary.display()))?;
-    std::fs::write(home.join("broker.pid"), child.id().to_string())?;
-    wait_for(BROKER_ADDR, "the broker")
+    wait_for(BROKER_ADDR, "the broker")?;
+    remember(Started::Broker { pid: child.id() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Started, recorded, stop_process, write_record};
+
+    #[test]
+    fn record_lines_round_trip_and_unknown_lines_are_skipped() {
+        let cases = [
+            ("postgres 16", Some(Started::Postgres { version: "16".into() })),
+            ("redis 4242", Some(Started::Redis { pid: 4242 })),
+            ("broker 17\n", Some(Started::Broker { pid: 17 })),
+            ("postgres ../../etc", None),
+            ("postgres ", None),
+            ("redis -1", None),
+            ("broker", None),
+            ("mysql 3306", None),
+            ("", None),
+        ];
+        for (line, want) in cases {
+            let parsed = Started::parse(line);
+            assert_eq!(parsed, want, "{line:?}");
+            if let Some(service) = parsed {
+                assert_eq!(Started::parse(&service.line()), Some(service));
+            }
+        }
+    }
+
+    #[test]
+    fn the_record_keeps_what_was_written_and_an_empty_one_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("services.started");
+        assert_eq!(recorded(&path).unwrap(), Vec::new(), "no file: nothing started");
+        let services = vec![
+            Started::Postgres { version: "17".into() },
+            Started::Broker { pid: 99 },
+        ];
+        write_record(&path, &services).unwrap();
+        assert_eq!(recorded(&path).unwrap(), services);
+        write_record(&path, &[]).unwrap();
+        assert!(!path.exists());
+        write_record(&path, &[]).unwrap();
+    }
+
+    #[test]
+    fn only_a_recorded_pid_still_running_the_program_is_stopped() {
+        let mut child = std::process::Command::new("sleep").arg("600").spawn().unwrap();
+        let pid = child.id();
+        // The pid now runs `sleep`, not Redis (a recorded pid another program took): it is left alone.
+        stop_process(pid, "redis-server", "Redis").unwrap();
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "an unrelated process keeps running"
+        );
+        stop_process(pid, "sleep", "the sleeper").unwrap();
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "stopped by SIGTERM: {status}");
+        // Gone: nothing left to stop, and no error.
+        stop_process(pid, "sleep", "the sleeper").unwrap();
+    }
 }
