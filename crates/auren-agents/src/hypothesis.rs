@@ -274,3 +274,67 @@ pub async fn retest_all(
     }
     Ok(out)
 }
+
+/// Whether `a` and `b` say the same: the status, the counts and the reason alike, and every number within
+/// a relative 1e-9 (the stored evidence went through JSON, which may move a float's last bit).
+fn same_outcome(a: &Evidence, b: &Evidence) -> bool {
+    let close = |x: Option<f64>, y: Option<f64>| match (x, y) {
+        (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0),
+        (None, None) => true,
+        _ => false,
+    };
+    a.status == b.status
+        && a.n_exposed == b.n_exposed
+        && a.n_other == b.n_other
+        && a.reason == b.reason
+        && close(a.mean_exposed, b.mean_exposed)
+        && close(a.mean_other, b.mean_other)
+        && close(a.difference, b.difference)
+        && close(a.p, b.p)
+        && close(a.hedges_g, b.hedges_g)
+}
+
+/// Re-tests every stored hypothesis on the mornings up to `today` and stores an outcome only when it
+/// differs from the stored one (new mornings or tags moved the numbers): run after every arrival of data,
+/// so a refresh that found nothing new writes nothing. Returns the re-tests whose outcome was stored.
+pub async fn retest_changed(
+    tb: &crate::tools::Toolbox,
+    today: i64,
+) -> Result<Vec<Retest>, crate::tools::ToolError> {
+    use crate::tools::{ToolName, hypotheses};
+    let tool = ToolName::ListHypotheses;
+    let rows = tb
+        .store()
+        .hypotheses()
+        .list()
+        .await
+        .map_err(crate::tools::ToolError::store(tool))?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let spec = match hypotheses::spec_of_row(row) {
+            Ok(spec) => spec,
+            Err(why) => {
+                tracing::warn!(hypothesis = row.id.0, "not re-tested: {why}");
+                continue;
+            }
+        };
+        let (evidence, _) = hypotheses::test_spec(tb, tool, &spec, today).await?;
+        let stored: Option<Evidence> = row
+            .evidence_json
+            .as_deref()
+            .and_then(|e| serde_json::from_str(e).ok());
+        if stored.is_some_and(|s| same_outcome(&s, &evidence)) {
+            continue;
+        }
+        // Recorded with its receipt, as every test is (the stored format is the tool's).
+        let (evidence, _) = hypotheses::record(tb, tool, row.id, &spec, today).await?;
+        out.push(Retest {
+            id: row.id.0,
+            statement: row.statement.clone(),
+            before: Status::parse(row.status.as_str()).unwrap_or(Status::Open),
+            after: evidence.status,
+            evidence,
+        });
+    }
+    Ok(out)
+}

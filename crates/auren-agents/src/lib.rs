@@ -13,6 +13,7 @@ pub mod offline;
 pub mod proactive;
 pub mod receipt;
 pub mod redflag;
+pub mod refresh;
 pub mod routing;
 pub mod schema;
 pub mod stats;

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::receipt::{Receipt, ReceiptId, ReceiptValue, Source, Unit};
 use crate::tools::days::format_day;
 
 /// What was reached.
@@ -121,4 +122,63 @@ pub async fn detect_in_store(
         })
         .collect();
     Ok(detect(&points, day))
+}
+
+impl Milestone {
+    /// The milestone's identity: one per kind (and streak length) per day, so detecting it again — on the
+    /// next refresh, or on another device that pulled the same mornings — is recognised as the same one.
+    pub fn key(&self) -> String {
+        let what = match self.kind {
+            MilestoneKind::SixtyDayHigh { .. } => "60-day-high".to_owned(),
+            MilestoneKind::Streak { days } => format!("streak-{days}"),
+            MilestoneKind::BackInRange { .. } => "back-in-range".to_owned(),
+        };
+        format!("milestone-{what}-{}", format_day(self.day))
+    }
+
+    /// The record of what was computed: the days it read and the value reached, under the id
+    /// `r-` + [`Milestone::key`] (the milestone memory's provenance).
+    pub fn receipt(&self) -> Receipt {
+        let date = Some(format_day(self.day));
+        let (computed, first, value, unit, label) = match self.kind {
+            MilestoneKind::SixtyDayHigh { rolling_mean_7d } => (
+                "a new 60-day high of the 7-day mean lnRMSSD",
+                self.day - (HIGH_WINDOW - 1),
+                rolling_mean_7d,
+                Unit::LnMs,
+                "7-day mean lnRMSSD",
+            ),
+            MilestoneKind::Streak { days } => (
+                "morning readings in a row",
+                self.day - (i64::from(days) - 1),
+                f64::from(days),
+                Unit::Plain,
+                "mornings in a row",
+            ),
+            MilestoneKind::BackInRange { days_below } => (
+                "the 7-day mean lnRMSSD back in the normal range",
+                self.day - i64::from(days_below),
+                f64::from(days_below),
+                Unit::Plain,
+                "days below the normal range before",
+            ),
+        };
+        Receipt {
+            id: ReceiptId(format!("r-{}", self.key())),
+            tool: "detect_milestones".to_owned(),
+            computed: format!("{computed}, reached on {}", format_day(self.day)),
+            method: "the daily readiness series (7-day rolling mean of the morning lnRMSSD, 60-day normal \
+                     range) read by the milestone detector"
+                .to_owned(),
+            sources: (first..=self.day)
+                .map(|d| Source::Day { date: format_day(d) })
+                .collect(),
+            values: vec![ReceiptValue {
+                label: label.to_owned(),
+                value,
+                unit,
+                day: date,
+            }],
+        }
+    }
 }

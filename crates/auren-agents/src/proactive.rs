@@ -137,41 +137,84 @@ pub async fn openers_of_session(
     day: i64,
     morning: bool,
 ) -> Result<Vec<Opener>, ToolError> {
-    let date = format_day(day);
     let alerts = tb.call("get_alerts", alert_span(tb, day)).await?;
-    let mut openers: Vec<Opener> = alert_list(&alerts.content)
+    let of_session = |a: &Value| a.get("session_id").and_then(Value::as_i64) == Some(session_id);
+    let mut openers = fatigue_openers(&alerts, of_session, |_| Some(day));
+    if morning {
+        openers.extend(opener_of_morning(tb, day).await?);
+    }
+    Ok(openers)
+}
+
+/// The message for each trigger among data that arrived without a session of this device to name it
+/// (pulled by sync — a phone's recording, a server-side alert, another device's morning — or a history
+/// export's mornings): every CNS-fatigue alert fired on the days `from..=to` (up to today), and a morning
+/// below the normal range on `morning_day`.
+pub async fn openers_of_days(
+    tb: &Toolbox,
+    from: i64,
+    to: i64,
+    morning_day: Option<i64>,
+) -> Result<Vec<Opener>, ToolError> {
+    let today = tb.today();
+    let to = to.min(today);
+    let span = json!({ "from": format_day(from.min(to)), "to": format_day(to) });
+    let alerts = tb.call("get_alerts", span).await?;
+    let day_of = |a: &Value| {
+        let at = a.get("at").and_then(Value::as_str)?;
+        crate::tools::days::parse_day(at.get(..10)?, today).ok()
+    };
+    let mut openers = fatigue_openers(&alerts, |_| true, day_of);
+    if let Some(day) = morning_day {
+        openers.extend(opener_of_morning(tb, day).await?);
+    }
+    Ok(openers)
+}
+
+/// A message for each CNS-fatigue alert of `alerts` (a `get_alerts` output) that `keep` keeps, dated by
+/// `day_of`.
+fn fatigue_openers(
+    alerts: &crate::tools::ToolOutput,
+    keep: impl Fn(&Value) -> bool,
+    day_of: impl Fn(&Value) -> Option<i64>,
+) -> Vec<Opener> {
+    alert_list(&alerts.content)
         .iter()
-        .filter(|a| a.get("session_id").and_then(Value::as_i64) == Some(session_id))
+        .filter(|a| keep(a))
         .filter(|a| a.get("rule").and_then(Value::as_str) == Some(CNS_FATIGUE_RULE))
         .filter_map(|a| {
             let alert_id = a.get("id").and_then(Value::as_i64)?;
+            let session_id = a.get("session_id").and_then(Value::as_i64)?;
+            let day = day_of(a)?;
             Some(opener(
                 Trigger::CnsFatigue { alert_id, day },
-                format!("CNS fatigue on {date}"),
+                format!("CNS fatigue on {}", format_day(day)),
                 fatigue_text(a),
                 format!("#/history/{session_id}"),
                 alerts.receipts.clone(),
             ))
         })
-        .collect();
-    if morning {
-        match tb.call("get_readiness", json!({ "day": date })).await {
-            Ok(readiness) if readiness.content.get("verdict").and_then(Value::as_str) == Some("below") => {
-                if let Some(text) = below_range_text(&readiness.content) {
-                    openers.push(opener(
-                        Trigger::MorningBelowRange { day },
-                        format!("Below your range on {date}"),
-                        text,
-                        format!("#/morning/{date}"),
-                        readiness.receipts,
-                    ));
-                }
-            }
-            Ok(_) | Err(ToolError::NotEnoughData { .. }) => {}
-            Err(e) => return Err(e),
+        .collect()
+}
+
+/// The message for the morning of `day` when its reading put the 7-day mean below the normal range.
+pub async fn opener_of_morning(tb: &Toolbox, day: i64) -> Result<Option<Opener>, ToolError> {
+    let date = format_day(day);
+    match tb.call("get_readiness", json!({ "day": date })).await {
+        Ok(readiness) if readiness.content.get("verdict").and_then(Value::as_str) == Some("below") => {
+            Ok(below_range_text(&readiness.content).map(|text| {
+                opener(
+                    Trigger::MorningBelowRange { day },
+                    format!("Below your range on {date}"),
+                    text,
+                    format!("#/morning/{date}"),
+                    readiness.receipts,
+                )
+            }))
         }
+        Ok(_) | Err(ToolError::NotEnoughData { .. }) => Ok(None),
+        Err(e) => Err(e),
     }
-    Ok(openers)
 }
 
 /// `get_alerts`' arguments for a session started on `day`: that day and the next, since a session that
@@ -350,9 +393,16 @@ pub async fn after_session(
     day: i64,
     morning: bool,
 ) -> Result<Vec<Posted>, ProactiveError> {
+    let openers = openers_of_session(coach.toolbox(), session_id, day, morning).await?;
+    post_new(coach, openers).await
+}
+
+/// Posts each of `openers` whose trigger has no message yet: written by the trigger's specialist when
+/// `coach` has a gateway that answers, else the template.
+pub async fn post_new(coach: &Coach, openers: Vec<Opener>) -> Result<Vec<Posted>, ProactiveError> {
     let tb = coach.toolbox();
     let mut posted = Vec::new();
-    for opener in openers_of_session(tb, session_id, day, morning).await? {
+    for opener in openers {
         if already_posted(tb, &opener.trigger).await? {
             continue;
         }

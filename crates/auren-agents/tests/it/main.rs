@@ -13,6 +13,7 @@ mod proactive;
 mod quirks;
 mod redflag;
 mod redflag_props;
+mod refresh;
 mod routing;
 mod schema;
 mod stats;
