@@ -77,19 +77,21 @@ pub fn tinn(rr: &[f64]) -> Metric {
 /// Baevsky's stress index `SI = AMo / (2 · Mo · MxDMn)` from a 50 ms histogram: AMo the modal bin's
 /// share of beats (%), Mo its centre (s), MxDMn the RR range (s) (Baevsky & Chernikova 2017).
 ///
-/// This is the classic index (typically 50–150 at rest). Kubios reports its square root after
-/// removing the VLF trend ("Stress index", Tarvainen et al. 2014, Kubios HRV user's guide); take
-/// `sqrt()` of this value for the Kubios scale. Ties for the mode take the shortest RR bin. Needs
+/// This is the classic index (typically 50–150 at rest). Kubios reports a square-root form with
+/// Mo the median ([`stress_index_kubios`]). Ties for the mode take the shortest RR bin. Needs
 /// [`MIN_BEATS`]; a constant series is [`Absent::ZeroVariance`].
 pub fn stress_index(rr: &[f64]) -> Metric {
     check_rr(rr)?;
     stress_checked(rr)
 }
 
-/// The stress index as Kubios shows it: `√(AMo / (2 · Mo · MxDMn))` with Mo the median RR (s), AMo
-/// the modal 50 ms bin's share of beats (%) and MxDMn the RR range (s) (Kubios HRV user's guide,
-/// "Stress index"; the square root makes the index closer to normally distributed). Typically 7–12
-/// at rest. Needs [`MIN_BEATS`]; a constant series is [`Absent::ZeroVariance`].
+/// The stress index as Kubios's user's guide defines it: `√(AMo / (2 · Mo · MxDMn))` with Mo the
+/// median RR (s), AMo the modal 50 ms bin's share of beats (%) and MxDMn the RR range (s) (Kubios
+/// HRV user's guide, "Stress index"; the square root makes the index closer to normally
+/// distributed). Typically 7–12 at rest. Kubios 3.1's own value differs on long recordings: on five
+/// one-hour reports it is 1.1–2.2 × this, and within ±5 % of it only after a slow trend is removed,
+/// by a rule not found (`tests/data/kubios/README.md`). Needs [`MIN_BEATS`]; a constant series is
+/// [`Absent::ZeroVariance`].
 pub fn stress_index_kubios(rr: &[f64]) -> Metric {
     check_rr(rr)?;
     kubios_stress_checked(rr)

@@ -104,7 +104,8 @@ pub enum StressIndex {
     /// 2017); typically 50–150 at rest.
     Baevsky,
     /// Kubios's form: the square root of Baevsky's SI with Mo the median RR and AMo the modal 50 ms
-    /// bin's share of beats (Kubios user's guide, "Stress index"); typically 7–12 at rest.
+    /// bin's share of beats (Kubios user's guide, "Stress index"); typically 7–12 at rest. Kubios
+    /// 3.1's own value differs on long recordings (see [`crate::geometric::stress_index_kubios`]).
     KubiosSquareRoot,
 }
 
@@ -209,7 +210,7 @@ impl Settings {
     /// 0 Hz as Kubios's band table has it, the series' mean removed once rather than each segment's,
     /// band powers by the trapezoidal rule; AR spectrum of order 16. DFA 4–12 / 13–64 beats as in the
     /// issue's Kubios 3.1 report. Mean HR = 60000 / mean RR, min/max HR from a 5-beat moving average,
-    /// the stress index as Kubios shows it, SD2 from the Poincaré pairs.
+    /// the stress index as Kubios's guide defines it, SD2 from the Poincaré pairs.
     pub fn kubios() -> Settings {
         Settings {
             preset: Preset::Kubios,
