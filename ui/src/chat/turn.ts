@@ -98,13 +98,16 @@ export function frozen(turn: TurnView): boolean {
  * any of the answer was drawn stored the offline analyst's answer (the cancellation guard's outcome), which
  * is drawn now with its label instead of leaving an empty frozen turn whose stored answer the person never
  * saw; and one that cut nothing stored the answer as a turn nobody stopped. Stopped it stays only when the
- * turn says it was stored as stopped (the `cancelled` guard), as a stored turn shows after a reload. The
- * claims drawn so far stay only with the text they were drawn on. */
+ * turn says it was stored as stopped (the `cancelled` guard), as a stored turn shows after a reload. A turn
+ * nobody stopped keeps its claims (they were sent for the answer the `done` carries, even when the text
+ * folded so far was longer: a model's words before an offline answer); a stopped one keeps those drawn
+ * before the Stop only with the text they were drawn on. */
 function ended(turn: TurnView, ev: Extract<ChatEvent, { type: "done" }>): TurnView {
   const stopped = frozen(turn) && turn.guard?.guard === "cancelled";
+  const claims = frozen(turn) && ev.answer !== turn.text ? [] : turn.claims;
   return {
-    ...turn, text: ev.answer, specialist: ev.specialist, offline: ev.offline, usage: ev.usage,
-    claims: ev.answer === turn.text ? turn.claims : [], status: stopped ? "stopped" : "done",
+    ...turn, text: ev.answer, specialist: ev.specialist, offline: ev.offline, usage: ev.usage, claims,
+    status: stopped ? "stopped" : "done",
   };
 }
 

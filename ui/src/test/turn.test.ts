@@ -26,6 +26,17 @@ describe("turn model", () => {
     expect(step.kind === "tool" && [step.result_bytes, step.receipts]).toEqual([JSON.stringify({ points: [1, 2, 3] }).length, ["r-1"]]);
     expect(t.claims.map((c) => c.receipt)).toEqual(["r-1"]);
   });
+  it("keeps the claims of an answer that replaced the text folded so far (the model's words, then the offline answer)", () => {
+    const claim = { text: "62 ms", grounded: true, route: "morning/2026-11-30", receipt: "r-1" };
+    const t = ([
+      { type: "text", delta: "Your readiness " },
+      { type: "error", code: "model_unavailable", message: "the model fell over" },
+      { type: "text", delta: "Offline answer: 62 ms." },
+      { type: "claim", claim },
+      { type: "done", answer: "Offline answer: 62 ms.", specialist: "offline", offline: true, usage },
+    ] satisfies ChatEvent[]).reduce(applyEvent, newTurn());
+    expect([t.status, t.text, t.claims]).toEqual(["done", "Offline answer: 62 ms.", [claim]]);
+  });
   it("keeps a stopped turn stopped when the final event arrives", () => {
     let t = applyEvent(newTurn(), { type: "text", delta: "Half" });
     t = cancelAnswered(stopTurn(t), "stopped");
