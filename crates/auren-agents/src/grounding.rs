@@ -1,16 +1,133 @@
-//! The grounding check: every measured quantity in an answer (a number with ms, ms², bpm or %, a decimal
-//! after "lnRMSSD" or right before it — "3.9 lnRMSSD") becomes a [`Claim`], grounded when a receipt of the
-//! turn vouches for it.
+//! The grounding check: every measured quantity in an answer becomes a [`Claim`], grounded when a receipt
+//! of the turn vouches for it. A measured quantity is
+//! - a number with a unit: ms, ms², bpm or % ("62 ms", "6.3%");
+//! - a decimal after "lnRMSSD" in its sentence or right before it ("3.9 lnRMSSD");
+//! - a number **anchored to a metric name** (see `metric_names`: RMSSD, SDNN, lnRMSSD, HR / heart rate /
+//!   resting HR, pNN50, SD1, SD2, DFA α1/α2, LF, HF, LF/HF, VLF, total power, stress index, SampEn, ApEn,
+//!   PNS/SNS index, readiness, HRV, …), with or without a unit. Anchored means: the name comes before the
+//!   number with nothing between but at most `MAX_LINK_WORDS` linking words ("is", "was", "of", "at",
+//!   "averaged", "fell to", "this morning", …, see `LINK_WORDS`), a date, or `: = ≈ ~ ( )` — "RMSSD 45",
+//!   "RMSSD: 45", "RMSSD was 45", "your RMSSD this morning was 45", "resting HR of 52", "DFA α1 0.62",
+//!   "LF/HF 2.3"; or the name comes right after the number, or after "for" — "0.62 α1", "45 for RMSSD".
+//!   A list of names shares the number ("RMSSD and HR were 45 and 52": either metric). The number must be
+//!   the first one after the name, and a range ("RMSSD 40–45", "from 40 to 45") gives both ends the name.
+//!
+//! Not measurements: counts and durations (a number followed by "days", "sessions", "mornings", "times",
+//! …), ordinals and labels ("2nd", "day 2", "zone 2 HR": a number after "day", "zone", "week", … or glued to
+//! letters), times ("07:30"), versions ("1.2.3"), fractions ("3/5"), and a metric name followed by a count
+//! ("7 lnRMSSD readings"). A name and its number in other words ("RMSSD over 7 days", "SD1 looks fine at
+//! 31") are not anchored: the linking words are a closed list, so prose is not read as a claim.
 //!
 //! A stated value with k decimals matches a receipt value of the same unit that rounds to it at k decimals
 //! (so "62 ms" is grounded by 61.8 ms, "62.4 ms" is not); percentages are also accepted when the receipt
 //! value rounded to one decimal first rounds to the statement. Signs are ignored ("fell by 0.3" states a
-//! difference of −0.3). When the sentence names a date, only receipt values of that day (or of no day)
-//! count, so a true value put on the wrong day is flagged. Ranges ("55–62 ms") give both ends the unit.
-//! A hand-written scanner, no regex: an answer of 2,000 tokens is checked in microseconds.
+//! difference of −0.3). A number without a unit is read in its metric's units (RMSSD in ms, HR in bpm,
+//! pNN50 in %, LF in ms², lnRMSSD in ln ms, the ratios and indices as plain numbers). When the number is
+//! anchored to a metric, a receipt value whose label names a metric must name that one ("RMSSD 1,234" is not
+//! grounded by SDNN 1,234 ms); a label naming none (a difference, a change in %) still grounds it in a
+//! measured unit, but a plain number of no metric (a count, t, p, U) never grounds a metric's value. When the
+//! sentence names a date, only receipt values of that day (or of no day) count, so a true value put on the
+//! wrong day is flagged. Ranges ("55–62 ms") give both ends the unit.
+//! A hand-written scanner, no regex: an answer of 2,000 tokens is checked in well under a millisecond.
+
+mod metric_names;
+
+use metric_names::{Metric, MetricSet, Metrics, Named, find_names, label_metrics, normalise, units_of};
 
 use crate::events::Claim;
-use crate::receipt::{Receipt, ReceiptId, Unit};
+use crate::receipt::{Receipt, ReceiptId, ReceiptValue, Unit};
+
+/// At most this many linking words between a metric name and its number.
+const MAX_LINK_WORDS: usize = 5;
+
+/// The words that may stand between a metric name and its number ("your RMSSD this morning was 45").
+const LINK_WORDS: &[&str] = &[
+    "is",
+    "was",
+    "were",
+    "are",
+    "be",
+    "been",
+    "being",
+    "has",
+    "have",
+    "had",
+    "of",
+    "at",
+    "to",
+    "from",
+    "by",
+    "for",
+    "on",
+    "about",
+    "around",
+    "roughly",
+    "approximately",
+    "approx",
+    "near",
+    "nearly",
+    "almost",
+    "just",
+    "only",
+    "still",
+    "now",
+    "currently",
+    "today",
+    "yesterday",
+    "tonight",
+    "this",
+    "that",
+    "last",
+    "morning",
+    "week",
+    "night",
+    "averaged",
+    "averaging",
+    "average",
+    "mean",
+    "median",
+    "typically",
+    "fell",
+    "dropped",
+    "dipped",
+    "declined",
+    "decreased",
+    "rose",
+    "climbed",
+    "increased",
+    "jumped",
+    "improved",
+    "recovered",
+    "went",
+    "came",
+    "reached",
+    "hit",
+    "peaked",
+    "stood",
+    "stayed",
+    "remained",
+    "measured",
+    "read",
+    "up",
+    "down",
+    "a",
+    "an",
+    "the",
+    "your",
+    "my",
+    "its",
+    "ranged",
+    "ranging",
+    "varied",
+    "between",
+    "sat",
+    "sits",
+    "settled",
+    "showed",
+    "shows",
+    "registered",
+    "recorded",
+];
 
 /// A number found in the text, before matching.
 #[derive(Clone, Debug, PartialEq)]
@@ -20,6 +137,8 @@ struct Stated {
     value: f64,
     decimals: u32,
     unit: Option<Unit>,
+    /// The metrics it is anchored to by name (0: none).
+    metrics: Metrics,
 }
 
 /// A date named in the text: the byte span, and the day as `-MM-DD` with the year when given.
@@ -36,45 +155,91 @@ struct NamedDate {
 pub fn ground(text: &str, receipts: &[Receipt]) -> Vec<Claim> {
     let dates = find_dates(text);
     let mut numbers = find_numbers(text, &dates);
+    let norm = normalise(text);
+    let names = find_names(text, &norm);
+    anchor_to_names(text, &norm, &names, &dates, &mut numbers);
     inherit_range_units(text, &mut numbers);
+    // The metrics each receipt value's label names, read only when a claim is anchored to one.
+    let labels: Vec<Vec<MetricSet>> = if numbers.iter().any(|n| n.metrics != 0) {
+        receipts
+            .iter()
+            .map(|r| r.values.iter().map(|v| label_metrics(&v.label)).collect())
+            .collect()
+    } else {
+        Vec::new()
+    };
     numbers
         .into_iter()
-        .filter_map(|n| {
-            let unit = n.unit?;
-            let date = date_in_sentence(text, &dates, n.start, n.end);
-            let receipt = find_receipt(receipts, n.value, n.decimals, unit, date);
-            Some(Claim {
+        .filter(|n| n.unit.is_some() || n.metrics != 0)
+        .map(|n| {
+            let units = match n.unit {
+                Some(u) => vec![u],
+                None => units_of(n.metrics),
+            };
+            let wanted = Wanted {
+                value: n.value,
+                decimals: n.decimals,
+                units: &units,
+                metrics: MetricSet::of(n.metrics),
+                date: date_in_sentence(text, &dates, n.start, n.end),
+            };
+            let found = find_receipt(receipts, &labels, &wanted);
+            Claim {
                 text: text[n.start..n.end].trim().to_owned(),
                 value: n.value,
-                unit,
-                grounded: receipt.is_some(),
-                receipt,
-            })
+                unit: found.as_ref().map_or(units[0], |(_, u)| *u),
+                grounded: found.is_some(),
+                receipt: found.map(|(id, _)| id),
+            }
         })
         .collect()
 }
 
-fn find_receipt(
-    receipts: &[Receipt],
+/// What a receipt value must be to ground a stated number.
+struct Wanted<'a> {
     value: f64,
     decimals: u32,
-    unit: Unit,
-    date: Option<&NamedDate>,
-) -> Option<ReceiptId> {
-    let day_ok = |day: &Option<String>| match (date, day) {
+    /// The stated unit, or the units of the metric it is anchored to.
+    units: &'a [Unit],
+    /// The metrics it is anchored to (none: empty).
+    metrics: MetricSet,
+    date: Option<&'a NamedDate>,
+}
+
+impl Wanted<'_> {
+    /// Whether value `v` of one of its units, whose label names `named`, grounds this number, day aside: a label naming
+    /// metrics must name this one; a label naming none vouches for a measured unit, never for a plain count
+    /// or test statistic.
+    fn admits(&self, v: &ReceiptValue, named: MetricSet) -> bool {
+        let metric_ok = self.metrics.is_empty()
+            || self.metrics.overlaps(named)
+            || (named.is_empty() && v.unit != Unit::Plain);
+        metric_ok && rounds_to(v.value, self.value, self.decimals, v.unit)
+    }
+}
+
+/// The receipt (and the unit of its value) that grounds `w`: a value of the named day first.
+fn find_receipt(receipts: &[Receipt], labels: &[Vec<MetricSet>], w: &Wanted) -> Option<(ReceiptId, Unit)> {
+    let day_ok = |day: &Option<String>| match (w.date, day) {
         (None, _) | (Some(_), None) => true,
         (Some(d), Some(day)) => date_matches(d, day),
     };
     // A value of the named day first, so the claim points at the receipt that states that day.
     let mut fallback = None;
-    for r in receipts {
-        for v in r.values.iter().filter(|v| v.unit == unit && day_ok(&v.day)) {
-            if rounds_to(v.value, value, decimals, unit) {
-                if date.is_none() || v.day.is_some() {
-                    return Some(r.id.clone());
-                }
-                fallback.get_or_insert_with(|| r.id.clone());
+    for (ri, r) in receipts.iter().enumerate() {
+        for (vi, v) in r.values.iter().enumerate() {
+            let named = labels
+                .get(ri)
+                .and_then(|l| l.get(vi))
+                .copied()
+                .unwrap_or_default();
+            if !w.units.contains(&v.unit) || !day_ok(&v.day) || !w.admits(v, named) {
+                continue;
             }
+            if w.date.is_none() || v.day.is_some() {
+                return Some((r.id.clone(), v.unit));
+            }
+            fallback.get_or_insert_with(|| (r.id.clone(), v.unit));
         }
     }
     fallback
@@ -392,15 +557,16 @@ fn find_numbers(text: &str, dates: &[NamedDate]) -> Vec<Stated> {
         // lnRMSSD has no unit word: a decimal below 10 right before or after its name is one.
         let ln_plausible = decimals > 0 && value.abs() < 10.0;
         let named_after = ln_rmssd_after(&lower, j).filter(|_| ln_plausible);
+        // A number with neither is anchored to a metric name later, or read as lnRMSSD by its sentence.
         let (unit, end) = match (unit_after(&lower, j), named_after) {
             (Some((u, e)), _) => (Some(u), e),
             (None, Some(e)) => (Some(Unit::LnMs), e),
-            (None, None) => {
-                let (s_from, _) = sentence_bounds(text, start, j);
-                let counted = counted_word(&lower[j..]);
-                let ln = after_ln_rmssd(&lower, start, s_from) && ln_plausible && !counted;
-                (ln.then_some(Unit::LnMs), j)
-            }
+            (None, None) => (None, j),
+        };
+        let metrics = if unit == Some(Unit::LnMs) {
+            Metric::LnRmssd.bit()
+        } else {
+            0
         };
         out.push(Stated {
             start,
@@ -408,10 +574,162 @@ fn find_numbers(text: &str, dates: &[NamedDate]) -> Vec<Stated> {
             value,
             decimals,
             unit,
+            metrics,
         });
         i = end.max(j);
     }
     out
+}
+
+/// Separators a metric name and its number may have between them besides linking words.
+const LINK_MARKS: [char; 17] = [
+    ' ', '\t', '\u{a0}', '\u{202f}', ':', '=', '≈', '~', '(', ')', '*', '`', '-', '–', '—', '\u{2212}', '+',
+];
+
+/// Words right before a number that make it a label or an ordinal ("day 2", "zone 2 HR", "session 14").
+const LABEL_WORDS: [&str; 24] = [
+    "day", "days", "zone", "zones", "week", "weeks", "session", "sessions", "set", "sets", "round", "lap",
+    "rep", "reps", "level", "phase", "step", "stage", "no", "number", "top", "grade", "version", "id",
+];
+
+/// Anchors each number to the metric names before it or right after it (the module's rule), lets a
+/// range's ends share them, and reads the rest by the lnRMSSD-in-the-sentence rule. Digits inside a name
+/// ("α1", "SD2") are not numbers.
+fn anchor_to_names(text: &str, norm: &str, names: &[Named], dates: &[NamedDate], numbers: &mut Vec<Stated>) {
+    let mut k = 0;
+    numbers.retain(|n| {
+        while k < names.len() && names[k].end <= n.start {
+            k += 1;
+        }
+        names.get(k).is_none_or(|m| n.start < m.start)
+    });
+    let mut next = 0usize;
+    for n in numbers.iter_mut() {
+        while next < names.len() && names[next].end <= n.start {
+            next += 1;
+        }
+        if n.metrics != 0 {
+            continue;
+        }
+        let before = next
+            .checked_sub(1)
+            .filter(|&k| links_only(norm, names[k].end, n.start, dates));
+        if let Some(k) = before {
+            if n.unit.is_some() || measure_like(norm, n.start, n.end) {
+                n.metrics = listed_before(norm, names, k);
+            }
+        } else if let Some((metrics, name_end)) = name_after(norm, n.end, &names[next..]) {
+            if n.unit.is_some() {
+                n.metrics = metrics;
+            } else if measure_like(norm, n.start, n.end) && !after_label_word(norm, n.start) {
+                n.metrics = metrics;
+                n.end = name_end;
+            }
+        }
+    }
+    share_across_ranges(text, norm, numbers);
+    for n in numbers.iter_mut().filter(|n| n.unit.is_none() && n.metrics == 0) {
+        if ln_rmssd_nearby(text, norm, n) {
+            n.unit = Some(Unit::LnMs);
+            n.metrics = Metric::LnRmssd.bit();
+        }
+    }
+}
+
+/// Whether `norm[from..to]` holds only linking words (at most `MAX_LINK_WORDS`), dates and link marks.
+fn links_only(norm: &str, from: usize, to: usize, dates: &[NamedDate]) -> bool {
+    if to < from || to - from > 80 {
+        return false;
+    }
+    let mut words = 0;
+    let mut at = from;
+    let inside = dates.iter().filter(|d| d.start >= from && d.end <= to);
+    let mut pieces = Vec::with_capacity(2);
+    for d in inside {
+        pieces.push(&norm[at..d.start]);
+        at = d.end;
+        words += 1;
+    }
+    pieces.push(&norm[at..to]);
+    for piece in pieces {
+        for word in piece.split(LINK_MARKS).filter(|w| !w.is_empty()) {
+            words += 1;
+            if !LINK_WORDS.contains(&word) {
+                return false;
+            }
+        }
+    }
+    words <= MAX_LINK_WORDS
+}
+
+/// The metrics of name `k` and of the names listed with it before it ("RMSSD, SDNN and HR were …").
+fn listed_before(norm: &str, names: &[Named], k: usize) -> Metrics {
+    let mut metrics = names[k].metric.bit();
+    let mut j = k;
+    while j > 0 {
+        let between = norm[names[j - 1].end..names[j].start].trim();
+        if !matches!(between, "," | "and" | "or" | "/" | "&" | ", and" | ", or") {
+            break;
+        }
+        metrics |= names[j - 1].metric.bit();
+        j -= 1;
+    }
+    metrics
+}
+
+/// The metric named right after byte `end` (spaces, or "for", between), and where its name ends.
+fn name_after(norm: &str, end: usize, names: &[Named]) -> Option<(Metrics, usize)> {
+    let name = names.first()?;
+    let between = norm.get(end..name.start)?.trim_matches(LINK_MARKS[..4].as_ref());
+    if !(between.is_empty() || between == "for") {
+        return None;
+    }
+    // "7 lnRMSSD readings", "3 HRV days": the name describes counted things.
+    (!counted_word(&norm[name.end..])).then_some((name.metric.bit(), name.end))
+}
+
+/// Whether the number at `start..end` reads as a value, not a count, ordinal or fraction ("3 days",
+/// "2nd", "3x", "3/5", "#5").
+fn measure_like(norm: &str, start: usize, end: usize) -> bool {
+    let rest = &norm[end..];
+    let glued = rest.chars().next().is_some_and(char::is_alphanumeric);
+    let fraction = rest.starts_with('/') && rest[1..].starts_with(|c: char| c.is_ascii_digit());
+    let numbered = norm[..start].ends_with('#');
+    !(glued || fraction || numbered || counted_word(rest))
+}
+
+/// Whether the word before byte `start` makes the number a label ("day 2", "zone 2").
+fn after_label_word(norm: &str, start: usize) -> bool {
+    let before = norm[..start].trim_end_matches([' ', '.']);
+    let word_start = before
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !c.is_ascii_alphabetic())
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    LABEL_WORDS.contains(&&before[word_start..])
+}
+
+/// "RMSSD 40–45", "from 40 to 45", "45 and 52": a range's end without a name takes the other end's.
+fn share_across_ranges(text: &str, norm: &str, numbers: &mut [Stated]) {
+    for k in 0..numbers.len().saturating_sub(1) {
+        let between = text[numbers[k].end..numbers[k + 1].start].trim();
+        if !matches!(between, "-" | "–" | "—" | "to" | "and") {
+            continue;
+        }
+        let (a, b) = (numbers[k].metrics, numbers[k + 1].metrics);
+        if a != 0 && b == 0 && measure_like(norm, numbers[k + 1].start, numbers[k + 1].end) {
+            numbers[k + 1].metrics = a;
+        } else if a == 0 && b != 0 && measure_like(norm, numbers[k].start, numbers[k].end) {
+            numbers[k].metrics = b;
+        }
+    }
+}
+
+/// lnRMSSD has no unit word: a decimal below 10 after its name in the sentence is one, unless a count.
+fn ln_rmssd_nearby(text: &str, norm: &str, n: &Stated) -> bool {
+    let ln_plausible = n.decimals > 0 && n.value.abs() < 10.0;
+    let (s_from, _) = sentence_bounds(text, n.start, n.end);
+    ln_plausible && !counted_word(&norm[n.end..]) && after_ln_rmssd(norm, n.start, s_from)
 }
 
 /// The digits at `i` (thousands commas dropped, one decimal point kept), their decimals, and where they end.
@@ -456,16 +774,56 @@ fn inherit_range_units(text: &str, numbers: &mut [Stated]) {
     }
 }
 
-/// Whether `rest` starts with a word that makes the number before it a count or a duration ("4.5 days").
+/// Whether `rest` (lower case) starts with a word that makes the number before it a count or a duration
+/// ("4.5 days", "7 readings").
 fn counted_word(rest: &str) -> bool {
-    const WORDS: [&str; 16] = [
-        "day", "days", "week", "weeks", "month", "months", "year", "years", "min", "minutes", "hours", "h",
-        "s", "times", "mornings", "sessions",
+    const WORDS: [&str; 44] = [
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "min",
+        "mins",
+        "minute",
+        "minutes",
+        "hour",
+        "hours",
+        "hr",
+        "hrs",
+        "h",
+        "s",
+        "sec",
+        "secs",
+        "second",
+        "seconds",
+        "times",
+        "morning",
+        "mornings",
+        "night",
+        "nights",
+        "session",
+        "sessions",
+        "reading",
+        "readings",
+        "value",
+        "values",
+        "alert",
+        "alerts",
+        "beats",
+        "breaths",
+        "points",
+        "measurements",
+        "samples",
+        "zones",
+        "sets",
+        "reps",
+        "x",
     ];
-    let word: String = rest
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_alphabetic())
-        .collect();
-    WORDS.contains(&word.as_str())
+    let rest = rest.trim_start();
+    let len = rest.find(|c: char| !c.is_alphabetic()).unwrap_or(rest.len());
+    WORDS.contains(&&rest[..len])
 }

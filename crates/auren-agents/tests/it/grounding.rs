@@ -1,5 +1,7 @@
 //! grounding: a table of sentences against one set of receipts — fabricated values flagged, rounded true
-//! ones passing, a true value on the wrong day flagged, numbers that are not measurements ignored.
+//! ones passing, a true value on the wrong day flagged, numbers that are not measurements ignored; numbers
+//! anchored to a metric name ("RMSSD was 45", "DFA α1 0.62") checked against that metric's values; and the
+//! offline analyst's own rendering of a session always grounded.
 
 use auren_agents::grounding::ground;
 use auren_agents::{Receipt, ReceiptId, ReceiptValue, Unit};
@@ -39,6 +41,24 @@ fn receipts() -> Vec<Receipt> {
             values: vec![
                 value("hf_ms2", 812.3, Unit::Ms2, None),
                 value("sdnn_ms", 1234.4, Unit::Ms, None),
+            ],
+        },
+        // Labelled as get_session labels a panel ("<key> of session <id>") and compare_periods its statistics.
+        Receipt {
+            id: ReceiptId("r-panel".into()),
+            tool: "get_session".into(),
+            computed: "panel".into(),
+            method: "test".into(),
+            sources: vec![],
+            values: vec![
+                value("dfa_alpha1 of session 7", 0.617, Unit::Plain, None),
+                value("lf_hf of session 7", 2.31, Unit::Plain, None),
+                value("sd1_ms of session 7", 31.2, Unit::Ms, None),
+                value("stress_index of session 7", 12.4, Unit::Plain, None),
+                value("pnn50_pct of session 7", 18.6, Unit::Percent, None),
+                value("sampen of session 7", 1.72, Unit::Plain, None),
+                value("n last 7 days", 9.0, Unit::Plain, None),
+                value("Welch t", 3.3, Unit::Plain, None),
             ],
         },
     ]
@@ -138,6 +158,124 @@ const CASES: &[Case] = &[
     ("Try 4-7-8 breathing, version 1.2.3, 3 times.", &[]),
 ];
 
+/// Numbers anchored to a metric name, with or without a unit: (text, [(claim text, grounded, receipt)]).
+const ANCHORED: &[Case] = &[
+    // The name before the number, joined by nothing, a mark, or linking words.
+    ("Your RMSSD was 62 this morning.", &[("62", true, Some("r-day"))]),
+    ("Your RMSSD was 45 this morning.", &[("45", false, None)]),
+    ("RMSSD: 62.", &[("62", true, Some("r-day"))]),
+    ("**RMSSD** = 62", &[("62", true, Some("r-day"))]),
+    ("RMSSD of 62 today.", &[("62", true, Some("r-day"))]),
+    (
+        "Your RMSSD this morning came to 62.",
+        &[("62", true, Some("r-day"))],
+    ),
+    ("RMSSD 61.8, not 61.83.", &[("61.8", true, Some("r-day"))]),
+    (
+        "Resting HR 52, and your heart rate of 53 is high.",
+        &[("52", true, Some("r-day")), ("53", false, None)],
+    ),
+    (
+        "DFA α1 0.62 means you crossed the threshold.",
+        &[("0.62", true, Some("r-panel"))],
+    ),
+    ("DFA α1 0.71 is made up.", &[("0.71", false, None)]),
+    (
+        "Your α1 was 0.6 and DFA alpha1 averaged 0.617.",
+        &[("0.6", true, Some("r-panel")), ("0.617", true, Some("r-panel"))],
+    ),
+    (
+        "LF/HF 2.3 suggests sympathetic dominance; LF/HF 2.9 would be more.",
+        &[("2.3", true, Some("r-panel")), ("2.9", false, None)],
+    ),
+    (
+        "An SD1 of 31 is fine; SD1 of 35 would be better.",
+        &[("31", true, Some("r-panel")), ("35", false, None)],
+    ),
+    (
+        "Stress index 12, PNS index 1.5.",
+        &[("12", true, Some("r-panel")), ("1.5", false, None)],
+    ),
+    (
+        "Sample entropy 1.72, SampEn 1.8.",
+        &[("1.72", true, Some("r-panel")), ("1.8", false, None)],
+    ),
+    (
+        "pNN50 18.6 and pNN50 of 19.",
+        &[("18.6", true, Some("r-panel")), ("19", true, Some("r-panel"))],
+    ),
+    ("Your readiness score is 78.", &[("78", false, None)]),
+    // The name right after the number, or after "for".
+    (
+        "A 0.62 α1 and a 2.3 LF/HF.",
+        &[
+            ("0.62 α1", true, Some("r-panel")),
+            ("2.3 LF/HF", true, Some("r-panel")),
+        ],
+    ),
+    (
+        "You scored 62 for RMSSD and 31 for SD1.",
+        &[
+            ("62 for RMSSD", true, Some("r-day")),
+            ("31 for SD1", true, Some("r-panel")),
+        ],
+    ),
+    // Lists of names share their numbers; ranges share their name.
+    (
+        "Your RMSSD and resting HR were 62 and 52.",
+        &[("62", true, Some("r-day")), ("52", true, Some("r-day"))],
+    ),
+    (
+        "RMSSD rose from 55 to 62 this week.",
+        &[("55", true, Some("r-day")), ("62", true, Some("r-day"))],
+    ),
+    (
+        "RMSSD ranged 55–62.",
+        &[("55", true, Some("r-day")), ("62", true, Some("r-day"))],
+    ),
+    // Generic names stand for their family: HRV for RMSSD, lnRMSSD or SDNN.
+    (
+        "Your HRV was 62, your HRV 4.1 in log terms, and heart rate variability 1,234 ms.",
+        &[
+            ("62", true, Some("r-day")),
+            ("4.1", true, Some("r-day")),
+            ("1,234 ms", true, Some("r-session")),
+        ],
+    ),
+    // The metric's identity: a true value of another metric does not ground it.
+    (
+        "RMSSD 1,234 is SDNN's value; SDNN 1,234.",
+        &[("1,234", false, None), ("1,234", true, Some("r-session"))],
+    ),
+    ("Your RMSSD was 812 ms².", &[("812 ms²", false, None)]),
+    ("SD1 was 61.8 ms.", &[("61.8 ms", false, None)]),
+    // A label naming no metric still vouches for a measured unit, never for a count or a statistic.
+    (
+        "RMSSD fell by 14%; DFA α1 9 and LF/HF 3.3 are counts and t.",
+        &[
+            ("14%", true, Some("r-day")),
+            ("9", false, None),
+            ("3.3", false, None),
+        ],
+    ),
+    // Dates still pick the day.
+    ("On 2026-12-02 your RMSSD was 62.", &[("62", false, None)]),
+    ("Your RMSSD on 2026-12-02 was 55.", &[("55", true, Some("r-day"))]),
+];
+
+/// Numbers near metric names that are counts, durations, dates, ordinals or labels, or joined to the name by
+/// more than linking words: no claim.
+const NOT_CLAIMS: &[&str] = &[
+    "You did 3 sessions, on day 2 of 2024, with 7 RMSSD readings.",
+    "RMSSD over 7 days looked fine; SD1 looks fine at 31.",
+    "Keep zone 2 HR under 140 for 45 minutes.",
+    "Your 2nd session had HR 3x higher and HRV 2/3 of normal.",
+    "HRV4Training 4.1 shows nothing; session #7 HR unknown.",
+    "I slept 1 hr 20 and my HRV readings 3 were noisy.",
+    "RMSSD, SDNN and 5 other metrics; 3 HRV days this week.",
+    "Train with HR above 150 later; RMSSD in 2025.",
+];
+
 #[test]
 fn claims_are_grounded_by_value_unit_rounding_and_day() {
     let r = receipts();
@@ -155,6 +293,54 @@ fn claims_are_grounded_by_value_unit_rounding_and_day() {
             .collect();
         assert_eq!(&got, expected, "{text}");
     }
+}
+
+#[test]
+fn numbers_anchored_to_a_metric_name_are_claims_of_that_metric() {
+    let r = receipts();
+    for (text, expected) in ANCHORED {
+        let claims = ground(text, &r);
+        let got: Vec<(&str, bool, Option<&str>)> = claims
+            .iter()
+            .map(|c| {
+                (
+                    c.text.as_str(),
+                    c.grounded,
+                    c.receipt.as_ref().map(|id| id.0.as_str()),
+                )
+            })
+            .collect();
+        assert_eq!(&got, expected, "{text}");
+    }
+}
+
+#[test]
+fn counts_dates_ordinals_and_prose_near_metric_names_are_not_claims() {
+    for text in NOT_CLAIMS {
+        assert_eq!(ground(text, &receipts()), [], "{text}");
+    }
+}
+
+#[test]
+fn a_number_without_a_unit_is_read_in_its_metrics_unit() {
+    let claims = ground(
+        "RMSSD 62, resting HR 52, pNN50 18.6, HF 812, lnRMSSD 4.12, DFA α1 0.62, readiness 7.",
+        &receipts(),
+    );
+    let units: Vec<Unit> = claims.iter().map(|c| c.unit).collect();
+    assert_eq!(
+        units,
+        [
+            Unit::Ms,
+            Unit::Bpm,
+            Unit::Percent,
+            Unit::Ms2,
+            Unit::LnMs,
+            Unit::Plain,
+            Unit::Plain
+        ]
+    );
+    assert!(claims[..6].iter().all(|c| c.grounded), "{claims:?}");
 }
 
 #[test]
@@ -209,4 +395,182 @@ mod properties {
     fn value_of(v: f64, unit: Unit) -> ReceiptValue {
         value("v", v, unit, None)
     }
+
+    /// Metrics as a person names them, their panel key (as get_session labels its values) and unit.
+    const METRICS: [(&str, &str, Unit, &str); 16] = [
+        ("RMSSD", "rmssd_ms", Unit::Ms, " ms"),
+        ("SDNN", "sdnn_ms", Unit::Ms, " ms"),
+        ("SD1", "sd1_ms", Unit::Ms, " ms"),
+        ("SD2", "sd2_ms", Unit::Ms, " ms"),
+        ("mean HR", "mean_hr_bpm", Unit::Bpm, " bpm"),
+        ("pNN50", "pnn50_pct", Unit::Percent, "%"),
+        ("HF power", "hf_ms2", Unit::Ms2, " ms²"),
+        ("LF", "lf_ms2", Unit::Ms2, " ms²"),
+        ("total power", "total_power_ms2", Unit::Ms2, " ms²"),
+        ("LF/HF", "lf_hf", Unit::Plain, ""),
+        ("DFA α1", "dfa_alpha1", Unit::Plain, ""),
+        ("SampEn", "sampen", Unit::Plain, ""),
+        ("stress index", "stress_index", Unit::Plain, ""),
+        ("PNS index", "pns_index", Unit::Plain, ""),
+        ("SNS index", "sns_index", Unit::Plain, ""),
+        ("lnRMSSD", "ln_rmssd", Unit::LnMs, ""),
+    ];
+
+    /// Phrasings of "metric = value": the name before the number (with linking words) or after it.
+    const PHRASINGS: [&str; 6] = [
+        "{name} {v}{u}.",
+        "Your {name} was {v}{u} today.",
+        "{name}: {v}{u}",
+        "The {name} of {v}{u} is fine.",
+        "That is {v}{u} {name} today.",
+        "You scored {v}{u} for {name}.",
+    ];
+
+    fn phrase(template: &str, name: &str, v: &str, unit: &str) -> String {
+        template
+            .replace("{name}", name)
+            .replace("{v}", v)
+            .replace("{u}", unit)
+    }
+
+    fn vocabulary() -> impl Strategy<Value = String> {
+        let words = prop::sample::select(vec![
+            "RMSSD",
+            "HR",
+            "hr",
+            "α1",
+            "DFA",
+            "LF/HF",
+            "lnRMSSD",
+            "HRV",
+            "SD1",
+            "was",
+            "of",
+            "for",
+            ":",
+            "=",
+            "(",
+            ")",
+            "45",
+            "0.62",
+            "1,234",
+            "−3.1",
+            "2nd",
+            "#7",
+            "days",
+            "readings",
+            "zone",
+            "2026-12-03",
+            "–",
+            "to",
+            "and",
+            ",",
+            ".",
+            "ms",
+            "%",
+            "bpm",
+            "3/5",
+            "07:30",
+            "α",
+            "\u{a0}",
+            "_",
+            "ln(",
+            "é",
+        ]);
+        prop::collection::vec((words, prop::sample::select(vec!["", " ", "  "])), 0..40)
+            .prop_map(|parts| parts.into_iter().map(|(w, sep)| format!("{w}{sep}")).collect())
+    }
+
+    proptest! {
+        /// Text built of metric names, numbers, marks and near misses is scanned without a panic, and every
+        /// claim's text is a piece of it.
+        #[test]
+        fn metric_words_in_any_order_are_scanned(text in vocabulary()) {
+            for c in ground(&text, &receipts()) {
+                prop_assert!(text.contains(&c.text), "{:?} not in {:?}", c.text, text);
+            }
+        }
+
+        /// A panel value stated under its metric's name, in any phrasing, with or without its unit, with k
+        /// decimals, is one grounded claim; under another metric's name it is one ungrounded claim.
+        #[test]
+        fn a_metric_value_is_grounded_under_its_name_only(
+            stated in 0.01f64..3_000.0,
+            k in 0usize..3,
+            which in 0usize..16,
+            other in 1usize..16,
+            phrasing in 0usize..6,
+            with_unit in any::<bool>(),
+        ) {
+            let (name, key, unit, word) = METRICS[which];
+            let r = vec![Receipt {
+                id: ReceiptId("r-p".into()),
+                tool: "get_session".into(),
+                computed: "panel".into(),
+                method: "m".into(),
+                sources: vec![],
+                values: vec![value(&format!("{key} of session 3"), stated, unit, None)],
+            }];
+            let word = if with_unit { word } else { "" };
+            let v = format!("{stated:.k$}");
+            let text = phrase(PHRASINGS[phrasing], name, &v, word);
+            let claims = ground(&text, &r);
+            prop_assert_eq!(claims.len(), 1, "{}", text);
+            prop_assert!(claims[0].grounded, "{}", text);
+            let (other_name, ..) = METRICS[(which + other) % METRICS.len()];
+            let text = phrase(PHRASINGS[phrasing], other_name, &v, word);
+            let claims = ground(&text, &r);
+            prop_assert_eq!(claims.len(), 1, "{}", text);
+            prop_assert!(!claims[0].grounded, "{}", text);
+        }
+    }
+}
+
+/// The offline analyst's answer about a session states the panel through `metric_phrase` under the metric's
+/// name ("RMSSD 45 ms", "DFA α1 0.95"): whatever the stored values, every number it states is a grounded
+/// claim — the anchored ones included.
+#[test]
+fn the_offline_analysts_session_answer_is_grounded_whatever_the_panel() {
+    use auren_agents::offline::answer;
+    use auren_engine::panels::compute_panel;
+    use auren_store::StoredPanel;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    use crate::fixture::{Plan, history};
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let h = rt.block_on(history(Plan {
+        days: 2,
+        ..Plan::default()
+    }));
+    let last = rt.block_on(h.store.sessions(1, 0)).unwrap()[0].id;
+    let computed: StoredPanel = rt.block_on(compute_panel(&h.store, last.0)).unwrap().stored();
+    let keys: Vec<String> = computed.values.iter().map(|(k, _)| k.clone()).collect();
+    let mut runner = TestRunner::new(Config {
+        cases: 48,
+        ..Config::default()
+    });
+    let values = prop::collection::vec(0.001f64..5_000.0, keys.len());
+    runner
+        .run(&values, |values| {
+            let panel = StoredPanel {
+                values: keys.iter().cloned().zip(values.into_iter().map(Some)).collect(),
+                ..computed.clone()
+            };
+            rt.block_on(h.store.put_session_panel(&panel, 0)).unwrap();
+            let a = rt
+                .block_on(answer(&h.toolbox, "How did my last session go?"))
+                .unwrap();
+            let claims = ground(&a.text, &a.receipts);
+            // RMSSD, SDNN, mean HR, pNN50, HF power and DFA α1 (no unit: a claim by its name alone).
+            prop_assert!(claims.len() >= 6, "{claims:?} in {}", a.text);
+            let ungrounded: Vec<_> = claims.iter().filter(|c| !c.grounded).collect();
+            prop_assert!(ungrounded.is_empty(), "{ungrounded:?} in {}", a.text);
+            Ok(())
+        })
+        .unwrap();
 }
