@@ -263,6 +263,13 @@ const DRAWN_CODE_POINTS: u32 = 30;
 const STATEMENT_QUESTION: &str = "I started swimming. Write me a short note about recovery habits";
 /// What a first model call says before calling a tool (streamed and drawn, but not the answer's text).
 const PREAMBLE: &str = "Let me look at your week. ";
+/// A red flag the rules answer at once with the referral, then a question the coach answers with a model.
+const RED_FLAG_QUESTION: &str = "I had chest pain this morning. Write me a short note about recovery habits";
+
+/// The referral as the turn streams it: first, before any answer.
+fn referral() -> String {
+    format!("{}\n\n", auren_agents::redflag::REFERRAL)
+}
 
 /// What the window had drawn when it stopped the turn, and when it did.
 #[derive(Clone, Copy, Debug)]
@@ -271,6 +278,12 @@ enum Drawn {
     TwoPieces,
     /// None of the model's text: the offline analyst answers, as after a Stop before the first word.
     Nothing,
+    /// Only the red-flag referral, of a red-flag question the model then answered with the four pieces:
+    /// the referral and the offline analyst's answer.
+    ReferralOnly,
+    /// None of the model's text, the Stop arriving after the model's last word (while memories are
+    /// extracted): the offline analyst answers, its answer written after the Stop.
+    NothingAfterTheLastWord,
     /// No count (a caller that cannot tell): everything that streamed is kept, as before counts.
     NoCount,
     /// The first two pieces, the Stop arriving after the model's last word (while memories are extracted).
@@ -284,7 +297,8 @@ impl Drawn {
     fn count(self) -> Option<u32> {
         match self {
             Self::TwoPieces | Self::TwoPiecesAfterTheLastWord => Some(DRAWN_CODE_POINTS),
-            Self::Nothing => Some(0),
+            Self::Nothing | Self::NothingAfterTheLastWord => Some(0),
+            Self::ReferralOnly => Some(u32::try_from(referral().chars().count()).unwrap()),
             Self::NoCount => None,
             Self::AllAfterATool => Some(u32::try_from(self.streamed().chars().count()).unwrap()),
         }
@@ -294,6 +308,7 @@ impl Drawn {
     fn streamed(self) -> String {
         match self {
             Self::AllAfterATool => [PREAMBLE, &PIECES.concat()].concat(),
+            Self::ReferralOnly => [referral(), PIECES.concat()].concat(),
             _ => PIECES.concat(),
         }
     }
@@ -312,7 +327,7 @@ impl Drawn {
     fn kept(self) -> Option<String> {
         match self {
             Self::TwoPieces | Self::TwoPiecesAfterTheLastWord => Some(DRAWN.to_owned()),
-            Self::Nothing => None,
+            Self::Nothing | Self::ReferralOnly | Self::NothingAfterTheLastWord => None,
             // The answer is the last call's text, as for a turn nobody stopped.
             Self::NoCount | Self::AllAfterATool => Some(PIECES.concat()),
         }
@@ -349,11 +364,11 @@ async fn until_done(events: &mut mpsc::UnboundedReceiver<ChatEventDto>) -> Ended
 
 /// Starts the case's turn and returns once the model's text has all streamed to the window — all of it
 /// received, only [`DRAWN`] drawn — and the turn is where the case stops it.
-/// Returns the conversation and how many claims the window was sent.
-async fn streamed_turn(drawn: Drawn, fake: &FakeLlm, desktop: &Desktop) -> (i64, usize) {
+/// Returns the conversation, how many claims the window was sent, and the turn's end.
+async fn streamed_turn(drawn: Drawn, fake: &FakeLlm, desktop: &Desktop) -> (i64, usize, Ended) {
     let reply = Reply::text(PIECES);
     let question = match drawn {
-        Drawn::TwoPiecesAfterTheLastWord => {
+        Drawn::TwoPiecesAfterTheLastWord | Drawn::NothingAfterTheLastWord => {
             // The answer streams to its end; the extraction call after it never answers.
             fake.script("m1", [Script::Reply(reply)]);
             fake.set_default(Script::HangUntilDisconnect);
@@ -373,7 +388,10 @@ async fn streamed_turn(drawn: Drawn, fake: &FakeLlm, desktop: &Desktop) -> (i64,
         _ => {
             // The role chunk and the four pieces, then silence until the client goes away.
             fake.set_default(Script::StallAfter { events: 5, reply });
-            COACH_QUESTION
+            match drawn {
+                Drawn::ReferralOnly => RED_FLAG_QUESTION,
+                _ => COACH_QUESTION,
+            }
         }
     };
     let (sink, mut events) = sink();
@@ -394,7 +412,7 @@ async fn streamed_turn(drawn: Drawn, fake: &FakeLlm, desktop: &Desktop) -> (i64,
     }
     // The extraction's request is in: the model's last word is behind the turn.
     let extraction = match drawn {
-        Drawn::TwoPiecesAfterTheLastWord => Some(2),
+        Drawn::TwoPiecesAfterTheLastWord | Drawn::NothingAfterTheLastWord => Some(2),
         Drawn::AllAfterATool => Some(3),
         _ => None,
     };
@@ -408,7 +426,7 @@ async fn streamed_turn(drawn: Drawn, fake: &FakeLlm, desktop: &Desktop) -> (i64,
     let ended = until_done(&mut events).await;
     let claims_sent = claims + ended.claims_sent;
     check_ended(drawn, &ended);
-    (started.conversation, claims_sent)
+    (started.conversation, claims_sent, ended)
 }
 
 fn check_ended(drawn: Drawn, ended: &Ended) {
@@ -430,6 +448,8 @@ async fn a_stop_keeps_only_the_text_the_window_had_drawn() {
     for drawn in [
         Drawn::TwoPieces,
         Drawn::Nothing,
+        Drawn::ReferralOnly,
+        Drawn::NothingAfterTheLastWord,
         Drawn::NoCount,
         Drawn::TwoPiecesAfterTheLastWord,
         Drawn::AllAfterATool,
@@ -437,13 +457,35 @@ async fn a_stop_keeps_only_the_text_the_window_had_drawn() {
         let fake = FakeLlm::start().await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let desktop = desktop_on(dir.path(), &fake).await;
-        let (conversation, claims_sent) = streamed_turn(drawn, &fake, &desktop).await;
+        let (conversation, claims_sent, ended) = streamed_turn(drawn, &fake, &desktop).await;
         let messages = desktop.conversation_messages(conversation, None).await.unwrap();
         let answer = &messages[1];
         match drawn.kept() {
             Some(kept) => assert_eq!(answer.text, kept, "{drawn:?}: the stored answer"),
             None => assert!(answer.offline, "{drawn:?}: {}", answer.text),
         }
+        // The window draws the `done` of a stopped turn (ui/src/chat/turn.ts `ended`): it must carry the
+        // stored answer, so what the window shows after the Stop is what a reload shows — the frozen text
+        // when the Stop cut the model's, the offline analyst's answer, labelled, when none was drawn.
+        assert_eq!(
+            (ended.answer.as_str(), ended.offline),
+            (answer.text.as_str(), answer.offline),
+            "{drawn:?}: the done is the stored answer"
+        );
+        let offline_label = auren_agents::offline::OFFLINE_LABEL;
+        let lead = match drawn {
+            Drawn::ReferralOnly => referral(),
+            _ => String::new(),
+        };
+        assert_eq!(
+            answer
+                .text
+                .strip_prefix(&lead)
+                .map(|rest| rest.starts_with(offline_label)),
+            Some(drawn.kept().is_none()),
+            "{drawn:?}: {}",
+            answer.text
+        );
         // The number in the undrawn text was claimed while the answer streamed, and is not stored.
         let claimed: Vec<&str> = answer.claims.iter().map(|c| c.text.as_str()).collect();
         if drawn.keeps_all() {
