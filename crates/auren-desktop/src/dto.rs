@@ -152,12 +152,35 @@ pub struct SessionListItemDto {
     pub end: SessionEndDto,
 }
 
-/// One session as its History view shows it: the panel, gaps and alerts, and where its recording stands.
+/// One session as its History view shows it: the panel, gaps and alerts, where its recording stands, and
+/// whose it is (an athlete's is shown read-only).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct SessionViewDto {
     #[serde(flatten)]
     pub detail: auren_engine::dto::SessionDetailDto,
     pub end: SessionEndDto,
+    pub owner: HistoryOwnerDto,
+}
+
+/// Whose data the History view shows: the account's own, or (as their coach) an athlete's, pulled by sync
+/// and read-only on this device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HistoryOwnerDto {
+    Own,
+    Athlete { email: String },
+}
+
+impl HistoryOwnerDto {
+    /// The owner of a stored session, from its `athlete` column.
+    pub fn of(athlete: Option<&str>) -> Self {
+        match athlete {
+            None => Self::Own,
+            Some(email) => Self::Athlete {
+                email: email.to_owned(),
+            },
+        }
+    }
 }
 
 /// The rules the live sessions run.

@@ -1,15 +1,18 @@
 //! History: today's readiness and its trend, the session list, a session's panel and its charts
-//! (every stored beat and the Welch spectrum).
+//! (every stored beat and the Welch spectrum) — the account's own, or, for a coach, each athlete's who
+//! granted access: their sessions and morning trend as sync pulled them, read-only (the store refuses edits
+//! of an athlete's session), never mixed into the coach's own trend or normal range.
 
 use auren_clock::{UnixMillis, now_unix_ms};
 use auren_engine::dto::{AbsentDto, BeatDto, ReadinessDto, SessionSummaryDto};
 use auren_engine::query;
-use auren_store::{RecordingHere, SessionId};
+use auren_hrv::readiness::{self, BASELINE_DAYS, ROLLING_DAYS, daily_series};
+use auren_store::{MorningReading, RecordingHere, SessionId, SessionRow};
 
 use crate::desktop::Desktop;
 use crate::dto::{
-    BandDto, BandNameDto, SessionChartsDto, SessionEndDto, SessionListItemDto, SessionViewDto, SpectrumDto,
-    SpectrumMethodDto,
+    BandDto, BandNameDto, HistoryOwnerDto, SessionChartsDto, SessionEndDto, SessionListItemDto,
+    SessionViewDto, SpectrumDto, SpectrumMethodDto,
 };
 use crate::error::DesktopError;
 
@@ -25,14 +28,9 @@ impl Desktop {
     }
 
     pub async fn daily_trend(&self, days: u32) -> Result<Vec<ReadinessDto>, DesktopError> {
-        if !(1..=MAX_TREND_DAYS).contains(&days) {
-            return Err(DesktopError::InvalidInput(format!(
-                "a trend covers 1–{MAX_TREND_DAYS} days, not {days}"
-            )));
-        }
-        let today = UnixMillis(now_unix_ms()).day_number();
+        let (from, today) = trend_days(days)?;
         let store = self.store().await;
-        Ok(query::daily_trend(&store, today - i64::from(days) + 1, today).await?)
+        Ok(query::daily_trend(&store, from, today).await?)
     }
 
     /// A page of the session list, each with where its recording stands now.
@@ -41,16 +39,69 @@ impl Desktop {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<SessionListItemDto>, DesktopError> {
-        let (now, here) = (now_unix_ms(), self.recording_here().await);
+        let here = self.recording_here().await;
         let store = self.store().await;
         let rows = store.sessions(limit.clamp(1, MAX_PAGE), offset).await?;
-        Ok(rows
-            .iter()
-            .map(|row| SessionListItemDto {
-                summary: query::session_summary(row),
-                end: SessionEndDto::of(row, now, here),
-            })
+        Ok(list_items(&rows, here))
+    }
+
+    /// The History picker's entries: the account's own data first, then each athlete whose data this device
+    /// holds or whose grant the last sync saw, by email. Read from the database, so it works offline.
+    pub async fn history_owners(&self) -> Result<Vec<HistoryOwnerDto>, DesktopError> {
+        let store = self.store().await;
+        let athletes = store.athletes().await?;
+        Ok(std::iter::once(HistoryOwnerDto::Own)
+            .chain(
+                athletes
+                    .into_iter()
+                    .map(|email| HistoryOwnerDto::Athlete { email }),
+            )
             .collect())
+    }
+
+    /// A page of athlete `athlete`'s (email) sessions as the coach's device pulled them, with the same
+    /// columns as [`Desktop::list_sessions`].
+    pub async fn athlete_sessions(
+        &self,
+        athlete: String,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<SessionListItemDto>, DesktopError> {
+        let athlete = self.known_athlete(&athlete).await?;
+        let store = self.store().await;
+        let rows = store
+            .athlete_sessions(&athlete, limit.clamp(1, MAX_PAGE), offset)
+            .await?;
+        // This app never records an athlete's session: each is judged by its stored rows alone.
+        Ok(list_items(&rows, RecordingHere::Nothing))
+    }
+
+    /// Athlete `athlete`'s morning trend over the last `days` days, from their pulled mornings alone: their
+    /// own normal range, never the coach's.
+    pub async fn athlete_daily_trend(
+        &self,
+        athlete: String,
+        days: u32,
+    ) -> Result<Vec<ReadinessDto>, DesktopError> {
+        let (from, today) = trend_days(days)?;
+        let athlete = self.known_athlete(&athlete).await?;
+        let store = self.store().await;
+        // The 60-day baseline of the first day, and the 7 days of trend before it, reach this far back.
+        let earliest = from.saturating_sub(BASELINE_DAYS + ROLLING_DAYS);
+        let readings = store.athlete_morning_readings(&athlete, earliest, today).await?;
+        trend_of(&readings, from, today)
+    }
+
+    /// `athlete` trimmed, if it is one of the athletes the picker lists.
+    async fn known_athlete(&self, athlete: &str) -> Result<String, DesktopError> {
+        let athlete = athlete.trim();
+        let store = self.store().await;
+        if store.athletes().await?.iter().any(|a| a == athlete) {
+            return Ok(athlete.to_owned());
+        }
+        Err(DesktopError::InvalidInput(format!(
+            "{athlete:?} is not an athlete whose data this device holds: they grant access, then a sync fetches it"
+        )))
     }
 
     pub(crate) async fn session_summary(&self, id: i64) -> Result<SessionSummaryDto, DesktopError> {
@@ -74,6 +125,7 @@ impl Desktop {
         Ok(SessionViewDto {
             detail: query::session_detail_of(&detail),
             end: SessionEndDto::of(&detail.session, now, here),
+            owner: HistoryOwnerDto::of(detail.session.athlete.as_deref()),
         })
     }
 
@@ -107,6 +159,52 @@ impl Desktop {
             spectrum_absent,
         })
     }
+}
+
+/// The first and last day of a trend of `days` days ending today (UTC day numbers, as every trend counts).
+fn trend_days(days: u32) -> Result<(i64, i64), DesktopError> {
+    if !(1..=MAX_TREND_DAYS).contains(&days) {
+        return Err(DesktopError::InvalidInput(format!(
+            "a trend covers 1–{MAX_TREND_DAYS} days, not {days}"
+        )));
+    }
+    let today = UnixMillis(now_unix_ms()).day_number();
+    Ok((today - i64::from(days) + 1, today))
+}
+
+/// Sessions as the list shows them, each with where its recording stands now.
+fn list_items(rows: &[SessionRow], here: RecordingHere) -> Vec<SessionListItemDto> {
+    let now = now_unix_ms();
+    rows.iter()
+        .map(|row| SessionListItemDto {
+            summary: query::session_summary(row),
+            end: SessionEndDto::of(row, now, here),
+        })
+        .collect()
+}
+
+/// Readiness for every day of `from..=to` from `readings` (which reach back far enough for the first day's
+/// baseline), with each day's resting HR: what the engine's `query::daily_trend` computes from the account's
+/// own mornings, here from an athlete's.
+fn trend_of(readings: &[MorningReading], from: i64, to: i64) -> Result<Vec<ReadinessDto>, DesktopError> {
+    let values: Vec<readiness::MorningReading> = readings
+        .iter()
+        .map(|r| readiness::MorningReading {
+            day: r.day,
+            ln_rmssd: r.ln_rmssd,
+        })
+        .collect();
+    let series = daily_series(&values, from, to).map_err(|e| DesktopError::InvalidInput(e.to_string()))?;
+    Ok(series
+        .iter()
+        .map(|r| ReadinessDto {
+            resting_hr: readings
+                .iter()
+                .find(|m| m.day == r.day)
+                .and_then(|m| m.resting_hr),
+            ..ReadinessDto::from(r)
+        })
+        .collect())
 }
 
 /// The Welch spectrum of the corrected intervals, joined across gaps exactly as the session panel's

@@ -7,6 +7,7 @@
 )]
 
 mod ai_settings;
+mod athletes;
 mod chat_stop;
 mod history;
 mod live;
