@@ -1,5 +1,6 @@
 // History: the daily morning trend, the sessions list, and one session's Kubios-style panel,
-// artifacts, alerts, charts and exports.
+// artifacts, alerts, charts and exports — the person's own, or, for a coach, an athlete's (picked at the
+// top; read-only: nothing here edits a session, and the store refuses edits of an athlete's).
 import uPlot from "uplot";
 import { h, replace } from "../dom";
 import { call, type ExportFormat, type Readiness, type SessionCharts, type SessionDetail, type SessionEnd, type SessionListItem, type SessionSummary, type Spectrum } from "../ipc";
@@ -14,6 +15,7 @@ import { axis, lineSeries, mountChart, pal, pointsSeries, type Chart } from "../
 import { endCell, endLine, type EndText } from "../sessionEnd";
 import { alertList } from "./live";
 import { busy, card, errorNote, pageHeader, spinner } from "./common";
+import { listHeading, ownerKey, ownerLabel, pickerEntries, pickerNeeded, placeOf, readOnlyNote, routeOf, sameOwner, type HistoryOwner } from "./historyOwner";
 
 const PAGE = 25;
 
@@ -161,18 +163,54 @@ function gapTotal(gaps: SessionDetail["gaps"]): string {
   return unknown ? `${total} (${unknown} of unknown length)` : total;
 }
 
-function mountDetail(root: HTMLElement, id: number): () => void {
+/** The sessions of `owner`, a page at a time. */
+function sessionsOf(owner: HistoryOwner, offset: number): Promise<SessionListItem[]> {
+  return owner.kind === "own" ? call("listSessions", PAGE, offset) : call("athleteSessions", owner.email, PAGE, offset);
+}
+
+/** The last 60 days of `owner`'s morning trend. */
+function trendOf(owner: HistoryOwner): Promise<Readiness[]> {
+  return owner.kind === "own" ? call("dailyTrend", 60) : call("athleteDailyTrend", owner.email, 60);
+}
+
+/** The picker of whose History is shown; hidden until there is someone besides the person to choose. */
+function ownerPicker(shown: HistoryOwner): HTMLElement {
+  const select = h("select", { testid: "history-owner", id: "history-owner" }) as HTMLSelectElement;
+  const wrap = h("label", { class: "history-owner", attrs: { for: "history-owner" }, hidden: true }, h("span", { class: "muted" }, "Showing "), select);
+  const fill = (owners: HistoryOwner[]) => {
+    const entries = pickerEntries(owners, shown);
+    replace(select, ...entries.map((o) => {
+      const opt = h("option", { attrs: { value: ownerKey(o) } }, ownerLabel(o)) as HTMLOptionElement;
+      opt.selected = sameOwner(o, shown);
+      return opt;
+    }));
+    select.onchange = () => {
+      const picked = entries.find((o) => ownerKey(o) === select.value);
+      if (picked && !sameOwner(picked, shown)) navigate(routeOf(picked));
+    };
+    wrap.hidden = !pickerNeeded(entries);
+  };
+  // Without the list (a database error) the picker still shows an athlete being viewed, to go back.
+  call("historyOwners").then(fill).catch(() => fill([]));
+  return wrap;
+}
+
+function mountDetail(root: HTMLElement, id: number, owner: HistoryOwner): () => void {
   const mounted: Chart[] = [];
   let alive = true;
-  replace(root, h("a", { href: "#/history", class: "back" }, "← All sessions"), h("div", { class: "center pad" }, spinner("Loading session")));
+  const back = () => h("a", { href: `#/${routeOf(owner)}`, class: "back" }, owner.kind === "own" ? "← All sessions" : `← ${owner.email}'s sessions`);
+  replace(root, back(), h("div", { class: "center pad" }, spinner("Loading session")));
   Promise.all([call("sessionDetail", id), call("sessionCharts", id)]).then(([d, charts]) => {
     if (!alive) return;
     const s = d.summary;
     const counts = artifactCounts(charts.beats);
     const chartsHolder = h("div");
+    // Whose it is comes from the session itself, whatever the route said.
+    const note = readOnlyNote(d.owner);
     replace(root,
-      h("a", { href: "#/history", class: "back" }, "← All sessions"),
+      back(),
       pageHeader(`${SESSION_KIND_NAMES[s.kind]} session #${s.id}`, formatDateTime(s.started_at_unix_ms)),
+      note ? h("p", { class: "note", testid: "read-only-note" }, note) : null,
       h("p", null, endView(endLine(d.end, s.started_at_unix_ms, s.duration_s), "session-end", d.end)),
       h("div", { class: "stats-row" },
         h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Source"), h("div", { class: "stat-value small-val" }, sourceCell(s.source))),
@@ -191,11 +229,11 @@ function mountDetail(root: HTMLElement, id: number): () => void {
         d.gaps.length ? card("Gaps", h("p", { class: "muted" }, `${d.gaps.length} interval${d.gaps.length === 1 ? "" : "s"} without beats, ${gapTotal(d.gaps)}.`)) : null),
       chartsHolder);
     detailCharts(charts, chartsHolder, mounted);
-  }).catch((e: unknown) => alive && replace(root, h("a", { href: "#/history", class: "back" }, "← All sessions"), errorNote(e)));
+  }).catch((e: unknown) => alive && replace(root, back(), errorNote(e)));
   return () => { alive = false; mounted.forEach((c) => c.destroy()); };
 }
 
-function mountList(root: HTMLElement): () => void {
+function mountList(root: HTMLElement, owner: HistoryOwner): () => void {
   const mounted: Chart[] = [];
   let alive = true;
   const trendEl = h("div", { class: "chart" });
@@ -214,27 +252,30 @@ function mountList(root: HTMLElement): () => void {
       h("td", { class: "num" }, formatDuration(s.duration_s)),
       h("td", { class: "num" }, String(s.beat_count)),
       h("td", { class: "num" }, formatNumber(artifactPct(s), 1)));
-    const open = () => navigate(`history/${s.id}`);
+    const open = () => navigate(routeOf(owner, s.id));
     tr.addEventListener("click", open);
     tr.addEventListener("keydown", (e) => { if (e.key === "Enter") open(); });
     return tr;
   };
   const load = () => busy(more, async () => {
     try {
-      const page = await call("listSessions", PAGE, offset);
+      const page = await sessionsOf(owner, offset);
       if (!alive) return;
       offset += page.length;
       tbody.append(...page.map(row));
       more.hidden = page.length < PAGE;
-      if (offset === 0) replace(listNote, h("p", { class: "muted" }, "No sessions yet. Record one in Live, take a morning reading, or import a file."));
+      if (offset === 0) replace(listNote, h("p", { class: "muted" }, owner.kind === "own"
+        ? "No sessions yet. Record one in Live, take a morning reading, or import a file."
+        : "No sessions of theirs yet: they arrive with a sync after they record."));
     } catch (e) {
       replace(listNote, errorNote(e));
     }
   });
   more.addEventListener("click", () => void load());
 
+  const [title, subtitle] = listHeading(owner);
   replace(root,
-    pageHeader("History", "Every session, and how your mornings are trending."),
+    pageHeader(title, subtitle, ownerPicker(owner)),
     card("Morning lnRMSSD — last 60 days", trendNote, trendEl),
     card("Sessions",
       h("div", { class: "table-wrap" }, h("table", { class: "sessions" },
@@ -242,11 +283,13 @@ function mountList(root: HTMLElement): () => void {
         tbody)),
       listNote, more));
 
-  call("dailyTrend", 60).then((days) => {
+  trendOf(owner).then((days) => {
     if (!alive) return;
     if (!days.some((d) => d.today_ln_rmssd !== null)) {
       trendEl.hidden = true;
-      replace(trendNote, h("p", { class: "muted" }, "No morning readings yet. Take one in Morning and the trend starts here."));
+      replace(trendNote, h("p", { class: "muted" }, owner.kind === "own"
+        ? "No morning readings yet. Take one in Morning and the trend starts here."
+        : "No morning readings of theirs yet: they arrive with a sync after they take one."));
       return;
     }
     mounted.push(trendChart(trendEl, days));
@@ -256,6 +299,6 @@ function mountList(root: HTMLElement): () => void {
 }
 
 export function mountHistory(root: HTMLElement, params: string[]): () => void {
-  const id = params[0] !== undefined ? Number(params[0]) : NaN;
-  return Number.isInteger(id) ? mountDetail(root, id) : mountList(root);
+  const { owner, sessionId } = placeOf(params);
+  return sessionId !== null ? mountDetail(root, sessionId, owner) : mountList(root, owner);
 }
