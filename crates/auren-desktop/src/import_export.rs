@@ -1,8 +1,10 @@
-//! Import of a recording file as a session (through the live pipeline, with the current rules) and
-//! export of a stored session into the export folder.
+//! Import of a recording file as a session (through the live pipeline, with the current rules; then the
+//! refresh after new data, so its CNS-fatigue alerts get their proactive message) and export of a stored
+//! session into the export folder.
 
+use auren_agents::refresh::Arrival;
 use auren_cep::SessionKind;
-use auren_clock::now_unix_ms;
+use auren_clock::{UnixMillis, now_unix_ms};
 use auren_engine::query;
 use auren_store::SessionId;
 use std::path::Path;
@@ -28,6 +30,12 @@ impl Desktop {
                 path: path.to_path_buf(),
                 source: Box::new(source),
             })?;
+        let arrival = Arrival::Session {
+            id: imported.session_id,
+            day: UnixMillis(now).day_number(),
+            morning: false,
+        };
+        self.after_new_data(arrival).await;
         Ok(ImportedDto {
             session_id: imported.session_id,
             format: imported.format.into(),

@@ -1,6 +1,8 @@
 //! The guided 3-minute morning reading: a live session of fixed length on the chosen source, judged and
-//! stored as the day's reading when it completes.
+//! stored as the day's reading when it completes, then the refresh after new data (hypotheses, milestones,
+//! a proactive message for a morning below the range).
 
+use auren_agents::refresh::Arrival;
 use auren_clock::UnixMillis;
 use auren_engine::dto::{MorningResultDto, SessionKindDto};
 use auren_engine::morning;
@@ -49,8 +51,12 @@ impl Desktop {
         let store = self.store().await;
         let result =
             morning::complete(&store, &summary, UnixMillis(info.started_at_unix_ms).day_number()).await?;
-        self.post_proactive(info.session_id, info.started_at_unix_ms, true)
-            .await;
+        let arrival = Arrival::Session {
+            id: info.session_id,
+            day: UnixMillis(info.started_at_unix_ms).day_number(),
+            morning: true,
+        };
+        self.after_new_data(arrival).await;
         Ok(result)
     }
 }

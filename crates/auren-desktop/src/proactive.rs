@@ -1,17 +1,19 @@
-//! The coach's proactive messages: once a session is stored, each CNS-fatigue alert it fired and a morning
-//! that put the 7-day mean below the normal range get one message from the right specialist
-//! (`auren_agents::proactive`), in a conversation of its own — written through the gateway when a provider
-//! is configured and the budget allows, else the offline template. The template runs before the stop
-//! answers, so the chat list the window loads next already has it; a model's message takes seconds, so it is
-//! written in the background. A failure is logged and never fails the stop.
+//! After new data landed — a session stopped or imported, a morning completed, a sync round pulled rows —
+//! the one refresh of `auren_agents::refresh` runs: hypotheses re-tested, new milestones stored as memories
+//! (both local and quick, done before the command answers), and the coach's proactive messages: each
+//! CNS-fatigue alert and a morning that put the 7-day mean below the normal range get one message from the
+//! right specialist, in a conversation of its own — written through the gateway when a provider is
+//! configured and the budget allows, else the offline template. The template runs before the command
+//! answers, so the chat list the window loads next already has it; a model's message takes seconds, so it
+//! is written in the background. A failure is logged and never fails the command that stored the data.
 //!
 //! Each stored message is announced on a [`ProactiveFeed`]: the window watches it ([`Desktop::watch_proactive`],
 //! a sink the shell wraps in a Tauri `Channel`, as the sync chip's status is), so a message written in the
 //! background appears in the conversation list, marked new, without the window polling or reloading.
 
 use auren_agents::Coach;
-use auren_agents::proactive::{self, Posted, Trigger};
-use auren_clock::UnixMillis;
+use auren_agents::proactive::{Posted, Trigger};
+use auren_agents::refresh::{self, Arrival};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tokio::sync::broadcast;
@@ -70,16 +72,17 @@ impl Default for ProactiveFeed {
     }
 }
 
+impl ProactiveFeed {
+    /// Where a refresh outside the façade (the sync loop's) announces the messages it posted.
+    pub(crate) fn sender(&self) -> broadcast::Sender<ProactiveMessageDto> {
+        self.0.clone()
+    }
+}
+
 impl Desktop {
-    pub(crate) async fn post_proactive(&self, session_id: i64, started_at_unix_ms: i64, morning: bool) {
-        let coach = self.coach().await;
-        let day = UnixMillis(started_at_unix_ms).day_number();
-        let feed = self.proactive.0.clone();
-        if coach.gateway().is_some() {
-            tokio::spawn(post(coach, feed, session_id, day, morning));
-        } else {
-            post(coach, feed, session_id, day, morning).await;
-        }
+    /// The refresh after `arrival` landed here (see the module's doc).
+    pub(crate) async fn after_new_data(&self, arrival: Arrival) {
+        refresh_after(self.coach().await, self.proactive.sender(), arrival).await;
     }
 
     /// Sends each proactive message stored from now on to `sink`, until the window goes or the app quits.
@@ -113,18 +116,31 @@ impl Desktop {
     }
 }
 
-async fn post(
+/// The refresh after `arrival`: the local steps awaited, the proactive messages awaited too when they are
+/// templates and in the background when a model writes them.
+pub(crate) async fn refresh_after(
     coach: Coach,
     feed: broadcast::Sender<ProactiveMessageDto>,
-    session_id: i64,
-    day: i64,
-    morning: bool,
+    arrival: Arrival,
 ) {
-    match proactive::after_session(&coach, session_id, day, morning).await {
+    match refresh::refresh_records(coach.toolbox(), &arrival).await {
+        Ok(done) if done.is_empty() => {}
+        Ok(done) => tracing::info!(?arrival, summary = done.summary(), "refreshed after new data"),
+        Err(error) => tracing::warn!(%error, ?arrival, "the refresh after new data failed"),
+    }
+    if coach.gateway().is_some() {
+        tokio::spawn(post(coach, feed, arrival));
+    } else {
+        post(coach, feed, arrival).await;
+    }
+}
+
+async fn post(coach: Coach, feed: broadcast::Sender<ProactiveMessageDto>, arrival: Arrival) {
+    match refresh::post_proactive(&coach, &arrival).await {
         Ok(posted) => {
             for p in posted {
                 tracing::info!(
-                    session_id,
+                    ?arrival,
                     trigger = p.trigger.key(),
                     conversation = p.conversation.0,
                     "the coach wrote a proactive message"
@@ -133,6 +149,6 @@ async fn post(
                 let _ = feed.send(ProactiveMessageDto::from(&p));
             }
         }
-        Err(error) => tracing::warn!(%error, session_id, "no proactive message for the session"),
+        Err(error) => tracing::warn!(%error, ?arrival, "no proactive message for what arrived"),
     }
 }

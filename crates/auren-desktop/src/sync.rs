@@ -14,15 +14,18 @@ use std::sync::Arc;
 use std::sync::Mutex as StdMutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use auren_agents::refresh::Arrival;
+use auren_agents::{Coach, CoachConfig, Toolbox};
 use auren_store::Store;
 use auren_sync::{
     ApiError, CoachAccess, SignIn, SyncClient, SyncConfig, SyncError, SyncReport, SyncStatus, TokenPlace,
     TokenVault,
 };
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::places::DB_FILE;
+use crate::proactive::ProactiveMessageDto;
 use crate::settings_sync::SettingsCell;
 use crate::sync_dto::*;
 use crate::{Desktop, DesktopError, ErrorCode};
@@ -111,6 +114,8 @@ struct Syncer {
     failures: AtomicU32,
     phase: Arc<watch::Sender<Phase>>,
     settings: Arc<SettingsCell>,
+    /// Where the refresh after a pull announces the proactive messages it posted.
+    proactive: broadcast::Sender<ProactiveMessageDto>,
 }
 
 impl Syncer {
@@ -133,6 +138,7 @@ impl Syncer {
                         Ok(adoption) => settings_changed = !adoption.adopted.is_empty(),
                         Err(error) => tracing::warn!(%error, "pulled settings not adopted"),
                     }
+                    self.refresh_after_pull().await;
                 }
                 let status = if report.pending > 0 {
                     SyncStatus::Pending { rows: report.pending }
@@ -167,6 +173,18 @@ impl Syncer {
             p.status = status;
         });
         (outcome, delay)
+    }
+}
+
+impl Syncer {
+    /// What arrived (sessions, alerts, mornings of the person's other devices and the server's alerts)
+    /// re-tests the hypotheses, may reach a milestone and earns its proactive messages, before the round is
+    /// reported done. The loop holds no gateway (the chat starts it on its first turn), so these messages
+    /// are the offline analyst's templates.
+    async fn refresh_after_pull(&self) {
+        let toolbox = Toolbox::new(self.client.store().clone(), Arc::new(auren_gateway::SystemClock));
+        let coach = Coach::new(None, toolbox, CoachConfig::default());
+        crate::proactive::refresh_after(coach, self.proactive.clone(), Arrival::Pulled).await;
     }
 }
 
@@ -413,8 +431,9 @@ impl Desktop {
         let slot = Arc::clone(&self.sync);
         let data_dir = self.data_dir();
         let shutdown = self.shutdown.clone();
+        let proactive = self.proactive.sender();
         tokio::spawn(async move {
-            if let Err(error) = resume(&slot, store, data_dir, &shutdown).await {
+            if let Err(error) = resume(&slot, store, data_dir, &shutdown, proactive).await {
                 tracing::warn!(%error, "sync not resumed");
             }
         });
@@ -447,7 +466,13 @@ impl Desktop {
             .await
             .map_err(DesktopError::Sync)?;
         tracing::info!(server, email = %client.account().email, "signed in to sync");
-        *running = Some(start(&self.sync, client, self.data_dir(), &self.shutdown));
+        *running = Some(start(
+            &self.sync,
+            client,
+            self.data_dir(),
+            &self.shutdown,
+            self.proactive.sender(),
+        ));
         Ok(())
     }
 
@@ -477,7 +502,9 @@ impl Desktop {
                 None => {}
             }
         }
-        if let Err(error) = resume(&self.sync, self.store().await, data_dir, &self.shutdown).await {
+        let store = self.store().await;
+        let proactive = self.proactive.sender();
+        if let Err(error) = resume(&self.sync, store, data_dir, &self.shutdown, proactive).await {
             tracing::warn!(%error, "sync not resumed");
         }
     }
@@ -494,6 +521,7 @@ async fn resume(
     store: Store,
     data_dir: PathBuf,
     shutdown: &CancellationToken,
+    proactive: broadcast::Sender<ProactiveMessageDto>,
 ) -> Result<(), DesktopError> {
     let mut running = slot.running.lock().await;
     if running.is_some() || store.sync_account().await?.is_none() {
@@ -503,7 +531,7 @@ async fn resume(
     let vault = vault_for(&store, &data_dir, choice).await?;
     match SyncClient::open(&store, vault, SyncConfig::default()).await {
         Ok(client) => {
-            *running = Some(start(slot, client, data_dir, shutdown));
+            *running = Some(start(slot, client, data_dir, shutdown, proactive));
             Ok(())
         }
         Err(SyncError::SignedOut) => Ok(()),
@@ -511,7 +539,13 @@ async fn resume(
     }
 }
 
-fn start(slot: &SyncSlot, client: SyncClient, data_dir: PathBuf, shutdown: &CancellationToken) -> Running {
+fn start(
+    slot: &SyncSlot,
+    client: SyncClient,
+    data_dir: PathBuf,
+    shutdown: &CancellationToken,
+    proactive: broadcast::Sender<ProactiveMessageDto>,
+) -> Running {
     set(&slot.place, Some(client.vault().place().clone()));
     // The loop's first round starts at once.
     slot.phase.send_modify(|p| p.status = SyncStatus::Syncing);
@@ -522,6 +556,7 @@ fn start(slot: &SyncSlot, client: SyncClient, data_dir: PathBuf, shutdown: &Canc
         failures: AtomicU32::new(0),
         phase: Arc::clone(&slot.phase),
         settings: Arc::clone(&slot.settings),
+        proactive,
     });
     let stop = shutdown.child_token();
     let task = tokio::spawn(run(Arc::clone(&syncer), stop.clone()));

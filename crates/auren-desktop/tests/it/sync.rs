@@ -461,3 +461,149 @@ async fn a_device_removed_from_another_desktop_is_signed_out_at_its_next_round_a
     a.shut_down().await;
     b.shut_down().await;
 }
+
+/// Sixty days of the person's mornings on the database in `dir`, written as another device records them
+/// (each with its outbox row): a drink every third evening (a tagged rest session) and the next morning's
+/// lnRMSSD 0.3 lower; and this morning's session with a CNS-fatigue alert when `fatigue`.
+async fn recorded_elsewhere(dir: &Path, today: i64) {
+    use auren_clock::MS_PER_DAY;
+    use auren_store::{NewSession, SessionKind, Store};
+    let store = Store::open(&dir.join("data").join("auren.db")).await.unwrap();
+    let session = |day: i64, hour: i64, kind| NewSession {
+        started_at: day * MS_PER_DAY + hour * 3_600_000,
+        kind,
+        source: "simulator:rest".into(),
+        strap_address: None,
+        label: None,
+    };
+    for (i, day) in (today - 59..=today).enumerate() {
+        // A fixed wobble instead of noise: the test reads the same data every run.
+        let wobble = 0.1 * ((i as f64) * 1.7).sin();
+        let after_drink = i % 3 == 1;
+        let ln = 4.1 + wobble - if after_drink { 0.3 } else { 0.0 };
+        store
+            .add_morning_reading(day, ln, Some(52.0), None)
+            .await
+            .unwrap();
+        if i % 3 == 0 && day < today {
+            let evening = store
+                .start_session(&session(day, 21, SessionKind::Rest))
+                .await
+                .unwrap();
+            let w = store.session_writer(evening).await.unwrap();
+            w.tag(60_000.0, "alcohol");
+            w.finish().await.unwrap();
+            store
+                .end_session(evening, day * MS_PER_DAY + 21 * 3_600_000 + 120_000)
+                .await
+                .unwrap();
+        }
+    }
+    let run = store
+        .start_session(&session(today, 0, SessionKind::Exercise))
+        .await
+        .unwrap();
+    let w = store.session_writer(run).await.unwrap();
+    let evidence = serde_json::json!({
+        "values": [{"name": "rmssd_60s", "value": 10.2}, {"name": "hr", "value": 151.0}],
+        "window_from_ms": 600_000, "window_to_ms": 660_000, "held_since_ms": 630_000, "steps_at_ms": []
+    });
+    w.alert(
+        660_000.0,
+        "cns_fatigue",
+        "warning",
+        "RMSSD stayed low at a moderate heart rate",
+        &evidence.to_string(),
+    );
+    w.finish().await.unwrap();
+    store
+        .end_session(run, today * MS_PER_DAY + 1_800_000)
+        .await
+        .unwrap();
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_sync_round_pulls_retests_hypotheses_and_earns_one_proactive_message() {
+    use auren_agents::Toolbox;
+    let server = TestServer::start().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = desktop(dir_a.path()).await;
+    let create = form(
+        SignInModeDto::CreateAccount,
+        &server.base,
+        "ada@example.org",
+        PASSWORD,
+        "laptop",
+    );
+    a.sync_sign_in(create).await.unwrap();
+    let b = desktop(dir_b.path()).await;
+    let login = form(
+        SignInModeDto::Login,
+        &server.base,
+        "ada@example.org",
+        PASSWORD,
+        "desk",
+    );
+    b.sync_sign_in(login).await.unwrap();
+    b.sync_now().await.unwrap();
+
+    // B holds the person's hypothesis; with no mornings yet it waits for data.
+    let store_b = auren_store::Store::open(&dir_b.path().join("data").join("auren.db"))
+        .await
+        .unwrap();
+    let toolbox = Toolbox::new(store_b.clone(), Arc::new(auren_gateway::SystemClock));
+    let args = serde_json::json!({"statement": "alcohol lowers my next-morning HRV",
+                                  "metric": "ln_rmssd", "exposure_tag": "alcohol"});
+    let proposed = toolbox.call("propose_hypothesis", args).await.unwrap();
+    assert_eq!(proposed.content["status"], "open", "{}", proposed.content);
+    let id = auren_store::memory::HypothesisId(proposed.content["id"].as_i64().unwrap());
+    let (sink, seen) = proactive_collector();
+    b.watch_proactive(sink).await.unwrap();
+
+    // The mornings, the drinks and this morning's fatigued run come from A.
+    let today = auren_clock::now_unix_ms().div_euclid(auren_clock::MS_PER_DAY);
+    recorded_elsewhere(dir_a.path(), today).await;
+    assert_eq!(a.sync_now().await.unwrap().parked, 0);
+    for _ in 0..2 {
+        // "Sync now" answers after the round's refresh: what it stored is there.
+        b.sync_now().await.unwrap();
+    }
+
+    let row = store_b.hypotheses().get(id).await.unwrap();
+    assert_eq!(row.status.as_str(), "supported", "{:?}", row.evidence_json);
+    let keys: Vec<String> = sqlx::query_scalar("SELECT trigger_key FROM proactive_messages")
+        .fetch_all(store_b.pool())
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with("alert:"), "{keys:?}");
+    let list = b.conversations().await.unwrap();
+    assert_eq!(list.len(), 1, "one conversation, the proactive one");
+    let mut told = seen.clone();
+    let announced = tokio::time::timeout(Duration::from_secs(10), told.wait_for(|m| !m.is_empty()))
+        .await
+        .expect("the window is told of the message")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        announced[0].trigger,
+        auren_desktop::ProactiveTriggerDto::CnsFatigue
+    );
+    store_b.close().await;
+    a.shut_down().await;
+    b.shut_down().await;
+}
+
+/// A proactive-message sink whose receiver sees every message it was sent so far.
+fn proactive_collector() -> (
+    auren_desktop::ProactiveSink,
+    watch::Receiver<Vec<auren_desktop::ProactiveMessageDto>>,
+) {
+    let (tx, rx) = watch::channel(Vec::new());
+    let sink: auren_desktop::ProactiveSink = Box::new(move |m| {
+        tx.send_modify(|seen| seen.push(m));
+        true
+    });
+    (sink, rx)
+}
