@@ -4,7 +4,7 @@
 //! usage: artifact_sweep DIR [--list] [--placement even|trend|levels]  (DIR holds nsr_5min.rr and
 //! nsr_60min.rr; `--list` also prints every injection that was not labelled exactly, brought other
 //! labels or moved RMSSD more than 1 %; `--placement` chooses where the correction puts restored
-//! intervals, even by default as in `auren_hrv::artifacts::correct`)
+//! intervals, levels by default as in `auren_hrv::artifacts::correct`)
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use auren_hrv::artifacts::{CorrectionConfig, Placement};
@@ -22,7 +22,8 @@ fn main() -> Result<(), String> {
         .and_then(|i| args.get(i + 1))
         .map(String::as_str)
     {
-        None | Some("even") => Placement::Even,
+        None => CorrectionConfig::default().placement,
+        Some("even") => Placement::Even,
         Some("trend") => Placement::Trend,
         Some("levels") => Placement::Levels,
         Some(other) => return Err(format!("--placement {other:?}: even, trend or levels")),
@@ -54,9 +55,14 @@ fn main() -> Result<(), String> {
         }
     }
     println!(
-        "Artifact sweep ({placement:?} placement): {} single injections (ectopic {:.0} % premature + compensatory pause, missed = two \
+        "Artifact sweep ({placement:?} placement{}): {} single injections (ectopic {:.0} % premature + compensatory pause, missed = two \
          merged, extra = one split {:.0}/{:.0}; one every 20 beats) in {} clean stretches of the shipped \
          recordings ({} beats)",
+        if placement == CorrectionConfig::default().placement {
+            ", the default"
+        } else {
+            ""
+        },
         summary.outcomes.len(),
         sweep::ECTOPIC_PREMATURITY * 100.0,
         sweep::EXTRA_SPLIT * 100.0,

@@ -61,10 +61,26 @@ fn reference_series_yields_exactly_the_three_injected_artifacts() {
         rr[199] + rr[200],
         "the extra beat's parts are merged"
     );
+    // The missed beat's interval keeps its measured sum in every placement; even placement (the
+    // paper's correction) halves it, the default places the parts by the neighbours.
+    assert!(
+        (c.corrected[100] + c.corrected[101] - rr[100]).abs() < 1e-9,
+        "{:?} from {}",
+        &c.corrected[100..102],
+        rr[100]
+    );
+    let even = correct_with(
+        &rr,
+        &CorrectionConfig {
+            placement: Placement::Even,
+            ..CorrectionConfig::default()
+        },
+    );
+    assert_eq!(even.artifacts, c.artifacts);
     assert_eq!(
-        c.corrected[100],
+        even.corrected[100],
         rr[100] / 2.0,
-        "the missed beat's interval is halved"
+        "even placement halves the missed beat's interval"
     );
 }
 
