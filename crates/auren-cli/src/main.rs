@@ -14,6 +14,7 @@ mod import;
 mod mcp;
 mod memory;
 mod morning;
+mod mornings;
 mod places;
 mod record;
 mod replay;
@@ -61,6 +62,8 @@ enum Command {
     Strap(strap::Args),
     /// The guided 3-minute morning readiness reading (stored; verdict against your normal range).
     Morning(morning::Args),
+    /// The stored morning readings of the last days (`--athlete EMAIL`: an athlete's, on a coach's device).
+    Mornings(mornings::Args),
     /// Record a live session from a strap or the simulator (HR, RMSSD and alerts as they come; stored).
     Record(record::Args),
     /// Write a simulated recording to a `.hrmcap` capture, as fast as possible; `simulate history`: a
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
         Command::Strap(args) => strap::run(args),
         Command::Record(args) => record::run(args),
         Command::Morning(args) => morning::run(args),
+        Command::Mornings(args) => mornings::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Import(args) => import::run(args),
         Command::Replay(args) => replay::run(args),

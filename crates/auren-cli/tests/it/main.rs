@@ -8,6 +8,7 @@ mod history;
 mod import;
 mod llm;
 mod mcp;
+mod mornings;
 mod run;
 mod sessions;
 mod sync;
