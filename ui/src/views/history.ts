@@ -176,11 +176,11 @@ function trendOf(owner: HistoryOwner): Promise<Readiness[]> {
 /** The picker of whose History is shown; hidden until there is someone besides the person to choose. */
 function ownerPicker(shown: HistoryOwner): HTMLElement {
   const select = h("select", { testid: "history-owner", id: "history-owner" }) as HTMLSelectElement;
-  const wrap = h("label", { class: "history-owner", attrs: { for: "history-owner" }, hidden: true }, h("span", { class: "muted" }, "Showing "), select);
+  const wrap = h("label", { class: "history-owner", for: "history-owner", hidden: true }, h("span", { class: "muted" }, "Showing "), select);
   const fill = (owners: HistoryOwner[]) => {
     const entries = pickerEntries(owners, shown);
     replace(select, ...entries.map((o) => {
-      const opt = h("option", { attrs: { value: ownerKey(o) } }, ownerLabel(o)) as HTMLOptionElement;
+      const opt = h("option", { value: ownerKey(o) }, ownerLabel(o)) as HTMLOptionElement;
       opt.selected = sameOwner(o, shown);
       return opt;
     }));
