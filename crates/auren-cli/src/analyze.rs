@@ -2,9 +2,12 @@
 //!
 //! The panel follows the reference pipeline unless `--preset kubios` or the individual settings
 //! (`--detrend`, `--window`, `--points-per-hz`, `--dfa`, `--minmax-beats`, `--extras`) say otherwise;
-//! options given with a preset override it. Artifact handling (`--no-correction`, `--placement`) is
-//! the same in both presets: automatic correction with evenly placed intervals, as Kubios's
-//! "Automatic correction" does. Both outputs list every setting used, artifact handling included.
+//! options given with a preset override it. Artifacts are corrected automatically in both presets
+//! (`--no-correction` lists them only); the restored intervals go where the preset says unless
+//! `--placement` is given: at the two sides' levels across a jump in the reference pipeline (the
+//! placement that keeps every injection of the artifact sweep within 2 % of the clean RMSSD), evenly
+//! under `--preset kubios`, as the paper's and Kubios's own correction do. Both outputs list every
+//! setting used, artifact handling included.
 
 use anyhow::{Context, bail};
 use auren_engine::recording::{self, Recording};
@@ -13,7 +16,7 @@ use auren_hrv::frequency::SpectrumMethod;
 use auren_hrv::nonlinear::dfa::Scales;
 use auren_hrv::panel::{self, Panel};
 use auren_hrv::settings::{
-    CostlyMetrics, Detrend, HrExtremes, SettingValue, Settings, SpectrumGrid, StressIndex,
+    CostlyMetrics, Detrend, HrExtremes, Preset, SettingValue, Settings, SpectrumGrid, StressIndex,
 };
 use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
@@ -56,10 +59,11 @@ pub struct Args {
     /// Also compute approximate entropy and the AR spectrum (order 16); the kubios preset does.
     #[arg(long)]
     pub extras: bool,
-    /// Where corrected artifacts' intervals go: `even` (a missed beat's interval split equally, ectopic
-    /// beats interpolated; the default in both presets), `trend` (a missed beat's interval and a
-    /// compensated ectopic pair keep their sum, their parts following the neighbouring intervals) or
-    /// `levels` (as trend, but a jump between the neighbours larger than Th1 goes between the parts).
+    /// Where corrected artifacts' intervals go: `levels` (the reference pipeline's default: a missed
+    /// beat's interval and a compensated ectopic pair keep their sum, their parts at the two sides'
+    /// levels across a jump larger than Th1, along the line between the neighbours otherwise),
+    /// `trend` (always along the line) or `even` (`--preset kubios`'s default: a missed beat's interval
+    /// split equally, ectopic beats interpolated).
     #[arg(long, value_name = "even|trend|levels")]
     pub placement: Option<String>,
 }
@@ -90,12 +94,12 @@ impl ArtifactHandling {
 }
 
 /// `--no-correction` and `--placement`, checked like the other options: a bad value, or a placement
-/// that nothing would be placed by, is one clear line naming the option.
-pub fn handling_from(args: &Args) -> anyhow::Result<ArtifactHandling> {
+/// that nothing would be placed by, is one clear line naming the option. Without `--placement` the
+/// preset `settings` started from chooses it.
+pub fn handling_from(args: &Args, settings: &Settings) -> anyhow::Result<ArtifactHandling> {
     let placement = match args.placement.as_deref() {
-        // Neither preset changes the placement: Even is the reference pipeline's and the nearest to
-        // Kubios's own correction (interpolation), so `--preset kubios` keeps it unless told.
-        None | Some("even") => Placement::Even,
+        None => default_placement(settings.preset),
+        Some("even") => Placement::Even,
         Some("trend") => Placement::Trend,
         Some("levels") => Placement::Levels,
         Some(other) => bail!("--placement {other:?}: expected even, trend or levels"),
@@ -106,6 +110,24 @@ pub fn handling_from(args: &Args) -> anyhow::Result<ArtifactHandling> {
         }
         (true, None) => Ok(ArtifactHandling::ListOnly),
         (false, _) => Ok(ArtifactHandling::Correct(placement)),
+    }
+}
+
+/// Where a preset puts restored intervals. The reference pipeline uses the library's default
+/// (`Placement::Levels`: the one placement that keeps every injection of the artifact sweep within 2 %
+/// of the clean RMSSD, with a smaller mean error than even's). The Kubios preset keeps `Placement::Even`,
+/// the correction of the method Kubios's automatic correction is (Lipponen & Tarvainen 2019, J Med Eng
+/// Technol 43(3):173–181, doi:10.1080/03091902.2019.1640306; both authors are authors of Kubios and of
+/// its HRV 3.x user's guide): a missed beat restored by inserting a beat into the long interval, an
+/// extra one by removing it, ectopic and long/short beats by interpolating the RR series. Read that way
+/// by its implementations: NeuroKit2's `signal_fixpeaks(method="kubios")` inserts the beat midway
+/// (`_correct_missed`), hrvester's `correct_hrv_artefacts_lipponen` at half the interval, and both
+/// interpolate the rest. None keeps a pair's sum or places parts by the neighbours, so a Kubios-style
+/// analysis does not either.
+fn default_placement(preset: Preset) -> Placement {
+    match preset {
+        Preset::Reference => CorrectionConfig::default().placement,
+        Preset::Kubios => Placement::Even,
     }
 }
 
@@ -213,7 +235,7 @@ pub struct Analysis {
 pub fn run(args: Args) -> anyhow::Result<()> {
     // The error names the file, the line and what was expected: no context to add.
     let settings = settings_from(&args)?;
-    let handling = handling_from(&args)?;
+    let handling = handling_from(&args, &settings)?;
     let recording = recording::read(&args.file)?;
     for warning in &recording.warnings {
         eprintln!("auren: {}: {warning}", args.file.display());
@@ -489,7 +511,9 @@ pub fn to_text(a: &Analysis) -> String {
         "Artifacts",
         a.artifacts.len(),
         match a.handling {
-            ArtifactHandling::Correct(Placement::Even) => "corrected (Lipponen & Tarvainen 2019)",
+            ArtifactHandling::Correct(Placement::Even) => {
+                "corrected (Lipponen & Tarvainen 2019, split evenly and interpolated)"
+            }
             ArtifactHandling::Correct(Placement::Trend) => {
                 "corrected (Lipponen & Tarvainen 2019, placed along the trend)"
             }

@@ -540,14 +540,23 @@ fn a_row_without_rr_is_a_gap_that_no_metric_spans() {
 
 #[test]
 fn the_placement_of_corrected_intervals_is_an_option_and_a_stated_setting() {
-    // nsr_5min_artifacts.rr has a missed beat and an ectopic pair, whose restored intervals the two
-    // placements put differently; a preset never changes the placement.
+    // nsr_5min_artifacts.rr has a missed beat and an ectopic pair, whose restored intervals the
+    // placements put differently. Without --placement the preset chooses: levels in the reference
+    // pipeline (the library's default), even with --preset kubios (the paper's correction, which
+    // Kubios's automatic correction is); --placement overrides either.
     let file = reference("nsr_5min_artifacts.rr");
-    let cases: [(&[&str], &str, &str); 6] = [
-        (&[], "lipponen_tarvainen_2019", "even"),
+    let cases: [(&[&str], &str, &str); 9] = [
+        (&[], "lipponen_tarvainen_2019", "levels"),
+        (&["--preset", "reference"], "lipponen_tarvainen_2019", "levels"),
+        (&["--placement", "levels"], "lipponen_tarvainen_2019", "levels"),
         (&["--placement", "even"], "lipponen_tarvainen_2019", "even"),
         (&["--placement", "trend"], "lipponen_tarvainen_2019", "trend"),
         (&["--preset", "kubios"], "lipponen_tarvainen_2019", "even"),
+        (
+            &["--preset", "kubios", "--placement", "levels"],
+            "lipponen_tarvainen_2019",
+            "levels",
+        ),
         (
             &["--preset", "kubios", "--placement", "trend"],
             "lipponen_tarvainen_2019",
@@ -562,22 +571,60 @@ fn the_placement_of_corrected_intervals_is_an_option_and_a_stated_setting() {
         assert_eq!(got["settings"]["correction_placement"], placement, "{extra:?}");
         assert_eq!(got["corrected"], Value::Bool(correction != "none"), "{extra:?}");
         if !extra.contains(&"kubios") {
-            rmssd.insert(placement, got["metrics"]["rmssd_ms"].as_f64().unwrap());
+            let value = got["metrics"]["rmssd_ms"].as_f64().unwrap();
+            if let Some(before) = rmssd.insert(placement, value) {
+                // The default is levels itself, not a look-alike: the same panel to the bit.
+                assert_eq!(before, value, "{extra:?}");
+            }
         }
     }
     // The same artifacts are corrected either way, but not to the same intervals.
-    let (even, trend) = (rmssd["even"], rmssd["trend"]);
-    assert_ne!(even, trend);
-    assert!((even - trend).abs() / even < 0.05, "even {even}, trend {trend}");
+    let even = rmssd["even"];
+    for placement in ["trend", "levels"] {
+        let other = rmssd[placement];
+        assert_ne!(even, other, "{placement}");
+        assert!(
+            (even - other).abs() / even < 0.05,
+            "even {even}, {placement} {other}"
+        );
+    }
 
-    let out = auren(&["analyze", file.to_str().unwrap(), "--placement", "trend"]);
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    for needle in [
-        "artifact_correction         lipponen_tarvainen_2019",
-        "correction_placement        trend",
-    ] {
-        assert!(text.contains(needle), "no {needle:?} in\n{text}");
+    // The text report says the same, in its Settings section and on its Artifacts line.
+    let cases: [(&[&str], [&str; 2]); 3] = [
+        (
+            &[],
+            [
+                "correction_placement        levels",
+                "corrected (Lipponen & Tarvainen 2019, placed at the two sides' levels across a jump)",
+            ],
+        ),
+        (
+            &["--preset", "kubios"],
+            [
+                "correction_placement        even",
+                "corrected (Lipponen & Tarvainen 2019, split evenly and interpolated)",
+            ],
+        ),
+        (
+            &["--placement", "trend"],
+            [
+                "correction_placement        trend",
+                "corrected (Lipponen & Tarvainen 2019, placed along the trend)",
+            ],
+        ),
+    ];
+    for (extra, needles) in cases {
+        let mut args = vec!["analyze", file.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let out = auren(&args);
+        assert!(out.status.success(), "{extra:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for needle in ["artifact_correction         lipponen_tarvainen_2019"]
+            .into_iter()
+            .chain(needles)
+        {
+            assert!(text.contains(needle), "{extra:?}: no {needle:?} in\n{text}");
+        }
     }
 }
 
