@@ -149,16 +149,21 @@ fn hrv() -> anyhow::Result<()> {
     science_memory(&sixty)
 }
 
-/// The artifact sweep on the shipped recordings, as the `artifact_sweep` example prints it: with the
-/// reference pipeline's even placement of restored intervals, then with trend and levels placement (the
-/// labels are the same; only the corrected RMSSD differs).
+/// The artifact sweep on the shipped recordings, as the `artifact_sweep` example prints it: first with
+/// the default correction (the example names its placement and says it is the default; levels since
+/// issue 10), then with the two other placements of restored intervals, even (the paper's correction,
+/// `--preset kubios`'s) and trend. The labels are the same; only the corrected RMSSD differs.
 fn artifact_sweep(data: &Path) -> anyhow::Result<()> {
     let sweep = release_binary("auren-hrv", Built::Example("artifact_sweep"))?;
-    for placement in ["even", "trend", "levels"] {
-        let out = cmd::output(Command::new(&sweep).arg(data).args(["--placement", placement]))?;
+    let runs: [&[&str]; 3] = [&[], &["--placement", "even"], &["--placement", "trend"]];
+    for args in runs {
+        let out = cmd::output(Command::new(&sweep).arg(data).args(args))?;
         println!("\n{}", out.trim_end());
     }
-    println!("  goals: ≥ 97 % exact, 0 false flags on clean data, corrected RMSSD within 2 % of clean\n");
+    println!(
+        "  goals (the default placement is held to them): ≥ 97 % exact, 0 false flags on clean data, corrected \
+         RMSSD within 2 % of clean for every injection\n"
+    );
     Ok(())
 }
 
