@@ -2,6 +2,7 @@
 //! streams and near misses.
 
 use auren_cep::{DEFAULT_RULES, EventKind, MetricField, SessionKind, compile};
+use auren_hrv::artifacts::ArtifactKind;
 
 use crate::support::{MIN, SEC, Stream, baselines, calm_metrics};
 
@@ -34,6 +35,29 @@ fn exercise(alpha1_end: f64, hr_peak: f64, drop_per_min: f64) -> Stream {
         .hr(end + SEC, end + 2 * MIN, move |t| {
             hr_peak - drop_per_min * (t - end) as f64 / MIN as f64
         })
+}
+
+/// Three minutes of beats at 60 bpm in a session of `kind`, every `ectopic_every`-th labelled ectopic and
+/// every `missed_every`-th missed (0: none).
+fn ectopic_rest(kind: SessionKind, ectopic_every: usize, missed_every: usize) -> Stream {
+    let every = |n: usize, k: usize| k > 0 && n.is_multiple_of(k);
+    Stream::new()
+        .session(kind, 0)
+        .labelled_beats(
+            0,
+            3 * MIN,
+            |_| 1000.0,
+            move |n| {
+                if every(n, ectopic_every) {
+                    Some(ArtifactKind::Ectopic)
+                } else if every(n, missed_every) {
+                    Some(ArtifactKind::Missed)
+                } else {
+                    None
+                }
+            },
+        )
+        .at(3 * MIN, EventKind::SessionEnd)
 }
 
 fn fired(stream: &Stream) -> Vec<String> {
@@ -120,6 +144,26 @@ fn every_default_rule_fires_on_its_scenario_and_only_there() {
                 .beats(0, 3 * MIN, |_| 1000.0, 50)
                 .at(3 * MIN, EventKind::SessionEnd),
             vec![],
+        ),
+        (
+            "one beat in eight ectopic at rest (7.5 a minute)",
+            ectopic_rest(SessionKind::Rest, 8, 0),
+            vec!["artifact_burst", "ectopic_burst"],
+        ),
+        (
+            "one beat in twelve ectopic at rest (5 a minute, near miss)",
+            ectopic_rest(SessionKind::Rest, 12, 0),
+            vec!["artifact_burst"],
+        ),
+        (
+            "one beat in eight ectopic during exercise (near miss: motion)",
+            ectopic_rest(SessionKind::Exercise, 8, 0),
+            vec!["artifact_burst"],
+        ),
+        (
+            "one beat in eight ectopic with one in twenty-five missed (near miss: a noisy strap)",
+            ectopic_rest(SessionKind::Rest, 8, 25),
+            vec!["artifact_burst"],
         ),
         (
             "contact lost for 20 s",
@@ -209,6 +253,7 @@ fn default_rules_have_descriptions_and_compile() {
             "hr_above_ceiling",
             "signal_lost",
             "artifact_burst",
+            "ectopic_burst",
             "contact_lost",
             "sympathetic_surge",
             "slow_hr_recovery"

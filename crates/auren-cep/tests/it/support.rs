@@ -40,8 +40,21 @@ impl Stream {
     }
 
     /// Beats from `from_ms` to `to_ms` with RR from `rr(t)`; every `artifact_every`-th beat is
-    /// flagged ectopic (0: none).
-    pub fn beats(mut self, from_ms: i64, to_ms: i64, rr: impl Fn(i64) -> f64, artifact_every: usize) -> Self {
+    /// flagged missed, a strap artifact (0: none).
+    pub fn beats(self, from_ms: i64, to_ms: i64, rr: impl Fn(i64) -> f64, artifact_every: usize) -> Self {
+        self.labelled_beats(from_ms, to_ms, rr, |n| {
+            (artifact_every > 0 && n.is_multiple_of(artifact_every)).then_some(ArtifactKind::Missed)
+        })
+    }
+
+    /// Beats as [`Stream::beats`], the `n`-th (from 1) labelled `label(n)`.
+    pub fn labelled_beats(
+        mut self,
+        from_ms: i64,
+        to_ms: i64,
+        rr: impl Fn(i64) -> f64,
+        label: impl Fn(usize) -> Option<ArtifactKind>,
+    ) -> Self {
         let mut t = from_ms as f64;
         let mut n = 0usize;
         loop {
@@ -51,9 +64,13 @@ impl Stream {
                 break;
             }
             n += 1;
-            let artifact =
-                (artifact_every > 0 && n.is_multiple_of(artifact_every)).then_some(ArtifactKind::Ectopic);
-            self = self.at(t as i64, EventKind::Beat { rr_ms: r, artifact });
+            self = self.at(
+                t as i64,
+                EventKind::Beat {
+                    rr_ms: r,
+                    artifact: label(n),
+                },
+            );
         }
         self
     }
