@@ -40,6 +40,41 @@ pub enum Change {
 }
 
 impl Change {
+    /// The `type` tag of every change this build knows ([`Change::Unknown`] aside).
+    pub const TYPES: [&'static str; 13] = [
+        "session",
+        "beats",
+        "gaps",
+        "hr_samples",
+        "metrics",
+        "alert",
+        "tag",
+        "note",
+        "morning",
+        "memory",
+        "setting",
+        "tombstone",
+        "signals",
+    ];
+
+    /// The types every server of protocol version 1 accepts: those of its first release. A type added within
+    /// the version since (`signals`) is sent only to a server that lists it in its push answer
+    /// ([`crate::PushResponse::accepts`]); until then a device holds its rows back.
+    pub const BASE_TYPES: [&'static str; 12] = [
+        "session",
+        "beats",
+        "gaps",
+        "hr_samples",
+        "metrics",
+        "alert",
+        "tag",
+        "note",
+        "morning",
+        "memory",
+        "setting",
+        "tombstone",
+    ];
+
     /// The `type` tag, for logs and rejections.
     pub fn type_name(&self) -> &'static str {
         match self {

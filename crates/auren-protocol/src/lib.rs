@@ -7,7 +7,8 @@
 //! - [`change`] — one typed change of a device's outbox: sessions, beat chunks (raw 1/1024 s RR), gaps,
 //!   heart-rate samples, contact and link changes, alerts, tags, notes, morning readings, memories, settings,
 //!   tombstones.
-//! - [`sync`] — push and pull requests and responses.
+//! - [`sync`] — push and pull requests and responses, and which change types a server accepts.
+//! - [`trend`] — the daily trend of a morning metric that the server computes from the synced readings.
 //! - [`auth`] — accounts, tokens, the device-code flow, devices and coach grants.
 //! - [`error`] — the `{code, message}` body of every failed request and the codes it uses.
 //! - [`paths`] — the HTTP paths, so the client and the server cannot disagree on a spelling.
@@ -22,6 +23,7 @@ pub mod error;
 pub mod hlc;
 pub mod lww;
 pub mod sync;
+pub mod trend;
 
 pub use change::{
     AlertChange, ArtifactMark, BeatsChunk, Change, Collection, GapsChange, HrSamplesChange, MemoryChange,
@@ -32,7 +34,8 @@ pub use error::ErrorBody;
 pub use hlc::{DeviceId, Hlc};
 pub use lww::{Lww, TieBreak};
 pub use sync::{
-    Origin, PullRequest, PullResponse, PulledChange, PushRequest, PushResponse, PushRow, RowRejection,
+    AcceptedTypes, Origin, PullRequest, PullResponse, PulledChange, PushRequest, PushResponse, PushRow,
+    RowRejection,
 };
 
 use serde::{Deserialize, Serialize};
@@ -77,4 +80,6 @@ pub mod paths {
     pub const PUSH: &str = "/v1/sync/push";
     /// POST [`crate::PullRequest`] → [`crate::PullResponse`] (long-polls up to `wait_ms` when nothing is new).
     pub const PULL: &str = "/v1/sync/pull";
+    /// GET with the query [`crate::trend::TrendQuery`] → [`crate::trend::Trend`].
+    pub const TREND: &str = "/v1/trend";
 }

@@ -5,6 +5,13 @@
 //! at or below it are skipped). A row the server cannot accept is answered in `rejected` and recorded; it
 //! still counts as applied, so it never blocks the rows after it, and the device keeps its local data.
 //!
+//! Change types added within a version: a push answer lists the types the server accepts (`accepts`); an
+//! answer without the list comes from a server older than it, which accepts [`Change::BASE_TYPES`]. A device
+//! holds back the rows of a type its server does not accept — neither sent nor parked, and not in the way of
+//! the rows after them — and sends them once the server lists the type. Such a row then arrives with an
+//! outbox id at or below `last_applied`; the server applies a row of a type outside the base set once even
+//! there (it records, per device, the ids of those it has taken), and skips it as usual when it comes again.
+//!
 //! Pull: every change newer than `cursor` (the per-user version the last pull returned), in version order.
 //! A coach pulls an athlete's data with `athlete` set, under a separate cursor per athlete.
 
@@ -12,6 +19,7 @@ use crate::UserId;
 use crate::change::Change;
 use crate::hlc::DeviceId;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// A batch of outbox rows, oldest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,6 +46,34 @@ pub struct PushResponse {
     /// Rows of this push the server refused, with why; the device parks them for a person to see.
     #[serde(default)]
     pub rejected: Vec<RowRejection>,
+    /// The change types (`type` tags) this server accepts. Absent from a server older than the list: it
+    /// accepts [`Change::BASE_TYPES`] alone (see [`AcceptedTypes`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepts: Option<Vec<String>>,
+}
+
+/// What a server accepts, as a device reads it from a push answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcceptedTypes(BTreeSet<String>);
+
+impl AcceptedTypes {
+    /// The types of an answer's `accepts`; without one, [`Change::BASE_TYPES`].
+    pub fn from_answer(accepts: Option<&[String]>) -> Self {
+        match accepts {
+            Some(listed) => Self(listed.iter().cloned().collect()),
+            None => Self::base(),
+        }
+    }
+
+    /// What every server of this protocol version accepts.
+    pub fn base() -> Self {
+        Self(Change::BASE_TYPES.iter().map(|t| (*t).to_owned()).collect())
+    }
+
+    /// Whether a change of `type_name` ([`Change::type_name`]) may be sent.
+    pub fn accepts(&self, type_name: &str) -> bool {
+        self.0.contains(type_name)
+    }
 }
 
 /// One refused row.

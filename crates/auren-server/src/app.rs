@@ -41,6 +41,10 @@ pub struct AppState {
     /// Pull reads in flight, shared by the pulls asking the same at once.
     pub pulls: crate::pull::PullFlights,
     pub limiter: Limiter,
+    /// Trend answers in Redis, keyed by the user's version.
+    pub trends: crate::redis::TrendCache,
+    /// The change types pushes may carry (all of this build's, or an older server's for tests).
+    pub change_types: ChangeTypes,
     /// Requests per device per second (push and pull).
     pub sync_quota: Quota,
     /// Sign-in attempts per email per minute.
@@ -55,6 +59,39 @@ pub struct AppState {
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+/// Which change types the server accepts: this build's, or — to test devices against an older server — those
+/// of a server from before the `accepts` list ([`auren_protocol::Change::BASE_TYPES`]), which refuses a row of
+/// another type as unknown and lists nothing in its push answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ChangeTypes {
+    #[default]
+    Current,
+    BeforeTheList,
+}
+
+impl ChangeTypes {
+    /// Whether a change of `type_name` is stored.
+    pub fn accepts(self, type_name: &str) -> bool {
+        match self {
+            Self::Current => auren_protocol::Change::TYPES.contains(&type_name),
+            Self::BeforeTheList => auren_protocol::Change::BASE_TYPES.contains(&type_name),
+        }
+    }
+
+    /// What a push answer lists (`None`: the field is left out, as an older server does).
+    pub fn listed(self) -> Option<Vec<String>> {
+        match self {
+            Self::Current => Some(
+                auren_protocol::Change::TYPES
+                    .iter()
+                    .map(|t| (*t).to_owned())
+                    .collect(),
+            ),
+            Self::BeforeTheList => None,
+        }
     }
 }
 
@@ -133,6 +170,25 @@ where
     }
 }
 
+/// A URL query whose rejection is a protocol error (`400 bad_request` with `{code, message}`).
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Query(value) = axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+        Ok(Self(value))
+    }
+}
+
 /// Refuses a request once the caller's quota is spent (429 with Retry-After).
 pub async fn check_quota(state: &AppState, key: &str, quota: Quota) -> Result<(), Response> {
     match state.limiter.check(key, quota).await {
@@ -181,6 +237,7 @@ pub fn router(state: SharedState) -> Router {
         .route(paths::ATHLETES, get(crate::auth::coach::athletes))
         .route(paths::PUSH, post(crate::push::push))
         .route(paths::PULL, post(crate::pull::pull))
+        .route(paths::TREND, get(crate::trend::trend))
         .route("/livez", get(crate::health::livez))
         .route("/readyz", get(crate::health::readyz))
         .route("/metrics", get(crate::health::metrics))

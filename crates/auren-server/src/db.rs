@@ -233,6 +233,20 @@ pub async fn begin_as(pool: &PgPool, user: Uuid) -> Result<Transaction<'static, 
         .await?)
 }
 
+/// A read-only transaction on one snapshot (REPEATABLE READ) with `user` set for row-level security: every
+/// query in it sees the same committed state, so a version read in it names exactly the rows read beside it.
+pub async fn begin_snapshot_as(
+    pool: &PgPool,
+    user: Uuid,
+) -> Result<Transaction<'static, Postgres>, ApiError> {
+    let user = user.hyphenated();
+    Ok(pool
+        .begin_with(sqlx::AssertSqlSafe(format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT set_config('app.user_id', '{user}', true)"
+        )))
+        .await?)
+}
+
 /// The 32-byte access-token key shared by every server process: made by the first one to start.
 pub async fn token_key(owner: &PgPool) -> Result<[u8; 32], ServerError> {
     let mut fresh = [0_u8; 32];

@@ -1,6 +1,6 @@
 //! The sync server (axum): accounts, devices and coach grants; push and pull over PostgreSQL with row-level
-//! security; Redis rate limits, caches and long-poll wake-ups; a Kafka outbox relay and the server-side CEP
-//! consumer.
+//! security; the daily trend of the synced morning readings (cached in Redis); Redis rate limits and
+//! long-poll wake-ups; a Kafka outbox relay and the server-side CEP consumer.
 
 pub mod app;
 pub mod auth;
@@ -13,6 +13,7 @@ pub mod pull;
 pub mod push;
 pub mod redis;
 pub mod server;
+pub mod trend;
 
 /// The health of one dependency as `/readyz` and the metrics report it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

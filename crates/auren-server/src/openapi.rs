@@ -5,7 +5,7 @@
 use axum::Json;
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,7 +16,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         crate::auth::handlers::device_code_approve, crate::auth::handlers::device_code_poll,
         crate::auth::handlers::devices, crate::auth::handlers::remove_device, crate::auth::coach::grant, crate::auth::coach::revoke,
         crate::auth::coach::grants, crate::auth::coach::athletes, crate::push::push, crate::pull::pull,
-        crate::health::livez, crate::health::readyz, crate::health::metrics,
+        crate::trend::trend, crate::health::livez, crate::health::readyz, crate::health::metrics,
     ),
     modifiers(&BearerAuth)
 )]
@@ -184,6 +184,8 @@ pub struct RowRejectionSchema {
 pub struct PushResponseSchema {
     pub last_applied: i64,
     pub rejected: Vec<RowRejectionSchema>,
+    /// The change types this server accepts (absent from servers older than the list).
+    pub accepts: Option<Vec<String>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -211,4 +213,47 @@ pub struct PullResponseSchema {
     pub changes: Vec<PulledChangeSchema>,
     pub cursor: i64,
     pub more: bool,
+}
+
+/// The query of GET /v1/trend.
+#[derive(Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TrendParams {
+    /// Which morning value: `ln_rmssd` or `resting_hr`.
+    #[param(inline)]
+    pub metric: TrendMetricSchema,
+    /// The first day (days since 1970-01-01).
+    #[param(minimum = 10957, maximum = 47481)]
+    pub from: i64,
+    /// The last day, included (at most 3,659 days after `from`).
+    #[param(minimum = 10957, maximum = 47481)]
+    pub to: i64,
+    /// A coach reading an athlete who granted access (the athlete's user id).
+    pub athlete: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TrendMetricSchema {
+    LnRmssd,
+    RestingHr,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TrendDaySchema {
+    pub day: i64,
+    pub value: Option<f64>,
+    pub rolling_mean_7d: Option<f64>,
+    /// `[low, high]`: the 60-day mean ± 0.5 SD.
+    pub normal_range: Option<Vec<f64>>,
+    /// `below`, `within` or `above`.
+    pub verdict: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TrendSchema {
+    pub metric: TrendMetricSchema,
+    pub from: i64,
+    pub to: i64,
+    pub days: Vec<TrendDaySchema>,
 }

@@ -4,14 +4,14 @@
 //! DEFAULT-partition gauges) runs beside it.
 
 use crate::ComponentStatus;
-use crate::app::{AppState, ReadinessProbe, SharedState, default_quotas, router, system_now_ms};
+use crate::app::{AppState, ChangeTypes, ReadinessProbe, SharedState, default_quotas, router, system_now_ms};
 use crate::auth::password::{HashCost, PasswordHashing};
 use crate::auth::revocation::Revocations;
 use crate::auth::tokens::AccessTokens;
 use crate::db::{self, PoolSizes};
 use crate::error::ServerError;
 use crate::kafka::{self, AlertConsumer, ConsumerHandle, KafkaConfig, RelayHandle};
-use crate::redis::{Limiter, RedisLink, Wake};
+use crate::redis::{Limiter, RedisLink, TrendCache, Wake};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -24,6 +24,9 @@ use tokio_util::sync::CancellationToken;
 const PARTITION_UPKEEP: Duration = Duration::from_secs(24 * 3600);
 /// How often the database gauges are sampled.
 const GAUGE_INTERVAL: Duration = Duration::from_secs(10);
+/// How long a cached trend lives in Redis. Entries are keyed by the user's version, so this only bounds
+/// the memory of versions nobody asks for any more.
+const TREND_CACHE_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// Everything the server needs to start.
 #[derive(Clone, Debug)]
@@ -43,6 +46,8 @@ pub struct ServerConfig {
     /// Password hashes computed at once (each takes ~19 MiB).
     pub hash_permits: usize,
     pub pools: PoolSizes,
+    /// The change types pushes may carry (an older server's set only in tests of devices against one).
+    pub change_types: ChangeTypes,
 }
 
 impl ServerConfig {
@@ -58,6 +63,7 @@ impl ServerConfig {
             hash_cost: HashCost::Production,
             hash_permits: 2,
             pools: PoolSizes::default(),
+            change_types: ChangeTypes::Current,
         }
     }
 }
@@ -141,7 +147,9 @@ impl Server {
             wake,
             erasures,
             pulls: crate::pull::PullFlights::default(),
+            trends: TrendCache::new(redis.clone(), TREND_CACHE_TTL),
             limiter: Limiter::new(redis),
+            change_types: config.change_types,
             pools,
             tokens,
             revocations,

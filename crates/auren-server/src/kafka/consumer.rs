@@ -36,7 +36,6 @@ use std::time::{Duration, Instant};
 use auren_cep::baseline::{MORNING_SPAN_DAYS, MorningValues, morning_baselines};
 use auren_cep::{Alert, Baselines, RuleSet, SessionKind};
 use auren_clock::UnixMillis;
-use auren_protocol::{Change, Hlc};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -669,11 +668,8 @@ async fn morning_values(pool: &PgPool, user: Uuid, day: i64) -> Result<Vec<Morni
     Ok(rows
         .into_iter()
         .filter_map(|(body, tombstone)| {
-            let Ok(Change::Morning(m)) = serde_json::from_value::<Change>(body?) else {
-                return None;
-            };
-            let deleted: Option<Hlc> = tombstone.and_then(|t| serde_json::from_value(t).ok());
-            if deleted.is_some_and(|t| t >= m.reading.hlc) || !(first..=day).contains(&m.day) {
+            let m = crate::trend::live_morning(body, tombstone)?;
+            if !(first..=day).contains(&m.day) {
                 return None;
             }
             Some(MorningValues {

@@ -3,6 +3,11 @@
 //! response lost after commit) and are skipped, so a push changes the server at most once. A row that fails
 //! its checks is answered in `rejected`, recorded in `rejected_rows` and counted as applied.
 //!
+//! Every answer lists the change types this server accepts. A row of a type added within the protocol
+//! version (outside `Change::BASE_TYPES`) may come late — a device holds it back until its server lists the
+//! type — and so at or below the device's mark: such a row is applied unless `newer_type_rows` records that
+//! this device's row of that id was taken before, and every such row taken is recorded there.
+//!
 //! The transaction first bumps the user's version (`UPDATE user_versions … RETURNING`), which holds the
 //! user's row lock to the end: pushes of one user apply one after another, every row they write carries
 //! that version, and versions become visible in order, so a pull never skips a late commit.
@@ -14,9 +19,9 @@ mod records;
 
 pub use apply::ChunkExtras;
 pub use erasure::{ErasureSweep, SWEEP_GAP, SweepStopped};
-pub use prepare::collection_of;
+pub use prepare::{EARLIEST_MS, LATEST_MS, collection_of};
 
-use crate::app::{ApiJson, Authed, SharedState, check_quota};
+use crate::app::{ApiJson, Authed, ChangeTypes, SharedState, check_quota};
 use crate::auth::validate;
 use crate::db::begin_as;
 use crate::error::ApiError;
@@ -75,16 +80,31 @@ async fn apply_push(
             .fetch_optional(&mut *tx)
             .await?;
     let last = last.ok_or(ApiError::Forbidden("this device was removed from the account"))?;
-    let fresh: Vec<&PushRow> = rows.range(last.saturating_add(1)..).map(|(_, r)| *r).collect();
-    let already: Vec<i64> = rows.range(..=last).map(|(id, _)| *id).collect();
-    let mut rejected = recorded_rejections(&mut tx, device, &already).await?;
-    let Some(newest) = fresh.last().map(|r| r.outbox_id) else {
+    let below: Vec<&PushRow> = rows.range(..=last).map(|(_, r)| *r).collect();
+    let late = late_rows(&mut tx, state.change_types, device, &below).await?;
+    let repeated: Vec<i64> = below
+        .iter()
+        .map(|r| r.outbox_id)
+        .filter(|id| !late.contains(id))
+        .collect();
+    let mut rejected = recorded_rejections(&mut tx, device, &repeated).await?;
+    // In outbox order: the late rows are all below the mark, the new ones above it.
+    let fresh: Vec<&PushRow> = below
+        .iter()
+        .copied()
+        .filter(|r| late.contains(&r.outbox_id))
+        .chain(rows.range(last.saturating_add(1)..).map(|(_, r)| *r))
+        .collect();
+    let accepts = state.change_types.listed();
+    if fresh.is_empty() {
         tx.rollback().await?;
         return Ok(PushResponse {
             last_applied: last,
             rejected,
+            accepts,
         });
-    };
+    }
+    let newest = fresh.last().map_or(last, |r| r.outbox_id.max(last));
     let version: i64 = sqlx::query_scalar(
         "UPDATE user_versions SET version = version + 1 WHERE user_id = $1 RETURNING version",
     )
@@ -103,7 +123,10 @@ async fn apply_push(
         erased: false,
     };
     // Checked before any query: a refused row's values (a NUL byte) must never reach PostgreSQL.
-    let checks: Vec<Result<(), prepare::Refusal>> = fresh.iter().map(|r| prepare::check(&r.change)).collect();
+    let checks: Vec<Result<(), prepare::Refusal>> = fresh
+        .iter()
+        .map(|r| check_row(state.change_types, &r.change))
+        .collect();
     let keys: Vec<String> = fresh
         .iter()
         .zip(&checks)
@@ -117,6 +140,7 @@ async fn apply_push(
     ensure_chunk_partitions(state, &ctx).await?;
     let beats = apply::insert_chunks(&mut tx, &mut ctx).await?;
     apply::write_outbox_and_rejections(&mut tx, &ctx).await?;
+    record_newer_type_rows(&mut tx, state.change_types, user, device, &fresh).await?;
     sqlx::query(
         "UPDATE devices SET last_applied_outbox_id = GREATEST(last_applied_outbox_id, $2), last_seen_at = now() \
          WHERE id = $1",
@@ -132,13 +156,90 @@ async fn apply_push(
     }
     state.wake.notify(user).await;
     metrics::counter!("auren_push_rows_total").increment(counts);
+    metrics::counter!("auren_push_late_rows_total").increment(late.len() as u64);
     metrics::counter!("auren_beats_ingested_total").increment(beats);
     metrics::counter!("auren_push_rejected_total").increment(ctx.rejected.len() as u64);
     rejected.extend(ctx.rejected.into_iter().map(|(r, _)| r));
+    rejected.sort_by_key(|r| r.outbox_id);
     Ok(PushResponse {
-        last_applied: newest.max(last),
+        last_applied: newest,
         rejected,
+        accepts,
     })
+}
+
+/// A row's checks, after whether this server stores its type at all (a server from before the list refused a
+/// newer type as unknown, with the code of an unknown one).
+fn check_row(types: ChangeTypes, change: &auren_protocol::Change) -> Result<(), prepare::Refusal> {
+    if !types.accepts(change.type_name()) {
+        return Err((
+            auren_protocol::error::codes::row::UNSUPPORTED,
+            "unknown change type".to_owned(),
+        ));
+    }
+    prepare::check(change)
+}
+
+/// Whether a row's type was added within the protocol version (so a device may send it late).
+fn newer_type(types: ChangeTypes, change: &auren_protocol::Change) -> bool {
+    let name = change.type_name();
+    types == ChangeTypes::Current
+        && auren_protocol::Change::TYPES.contains(&name)
+        && !auren_protocol::Change::BASE_TYPES.contains(&name)
+}
+
+/// The ids among `below` (rows at or below the device's mark) of a newer type that this device's push never
+/// brought before: rows it held back until this server listed their type.
+async fn late_rows(
+    conn: &mut PgConnection,
+    types: ChangeTypes,
+    device: Uuid,
+    below: &[&PushRow],
+) -> Result<HashSet<i64>, ApiError> {
+    let candidates: Vec<i64> = below
+        .iter()
+        .filter(|r| newer_type(types, &r.change))
+        .map(|r| r.outbox_id)
+        .collect();
+    if candidates.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let taken: Vec<i64> = sqlx::query_scalar(
+        "SELECT outbox_id FROM newer_type_rows WHERE device_id = $1 AND outbox_id = ANY($2)",
+    )
+    .bind(device)
+    .bind(&candidates)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(candidates.into_iter().filter(|id| !taken.contains(id)).collect())
+}
+
+/// Records the rows of a newer type among `taken` (accepted or refused), so that one sent again is skipped.
+async fn record_newer_type_rows(
+    conn: &mut PgConnection,
+    types: ChangeTypes,
+    user: Uuid,
+    device: Uuid,
+    taken: &[&PushRow],
+) -> Result<(), ApiError> {
+    let ids: Vec<i64> = taken
+        .iter()
+        .filter(|r| newer_type(types, &r.change))
+        .map(|r| r.outbox_id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO newer_type_rows (user_id, device_id, outbox_id) SELECT $1, $2, unnest($3::bigint[]) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(user)
+    .bind(device)
+    .bind(&ids)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Applies the fresh rows in order (refused ones are recorded instead); returns how many there were.

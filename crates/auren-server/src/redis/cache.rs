@@ -1,6 +1,8 @@
-//! Cached answers (a user's daily trend, computed from a year of beats) in Redis with a time to live, shared
-//! by every server process. A cache is only ever a shortcut: without Redis, or when it fails or holds
-//! something unreadable, `get` answers `None` and the caller computes the answer from PostgreSQL.
+//! Cached answers (a user's daily trend, `GET /v1/trend`) in Redis with a time to live, shared by every
+//! server process. A cache is only ever a shortcut: without Redis, or when it fails or holds something
+//! unreadable, `get` says so ([`Lookup`]) and the caller computes the answer from PostgreSQL. Every lookup
+//! is counted in `auren_cache_total{result}` (hit, miss, unreadable, unavailable: Redis configured but not
+//! answering, off: no Redis configured), so the metrics show a cache that has stopped helping.
 //! Entries are keyed by user and by the user's data version, so new data never meets a stale answer
 //! (the TTL only bounds the memory of versions nobody asks for any more).
 
@@ -28,34 +30,32 @@ impl TrendCache {
         }
     }
 
-    /// The answer cached for `user` at data `version` under `name` (e.g. `trend:90d`), if any.
-    pub async fn get<T: DeserializeOwned>(&self, user: Uuid, version: i64, name: &str) -> Option<T> {
-        let redis = self.redis.as_ref()?;
+    /// The answer cached for `user` at data `version` under `name` (e.g. `trend:ln_rmssd:20400:20489`).
+    pub async fn get<T: DeserializeOwned>(&self, user: Uuid, version: i64, name: &str) -> Lookup<T> {
+        let lookup = self.look_up(user, version, name).await;
+        metrics::counter!("auren_cache_total", "result" => lookup.label()).increment(1);
+        lookup
+    }
+
+    async fn look_up<T: DeserializeOwned>(&self, user: Uuid, version: i64, name: &str) -> Lookup<T> {
+        let Some(redis) = self.redis.as_ref() else {
+            return Lookup::Off;
+        };
         let mut conn = redis.commands();
         let mut command = ::redis::cmd("GET");
         command.arg(key(user, version, name));
         let read = command.query_async::<Option<Vec<u8>>>(&mut conn);
         let bytes = match tokio::time::timeout(COMMAND_TIMEOUT, read).await {
             Ok(Ok(Some(bytes))) => bytes,
-            Ok(Ok(None)) => {
-                metrics::counter!("auren_cache_total", "result" => "miss").increment(1);
-                return None;
-            }
-            Ok(Err(_)) | Err(_) => {
-                metrics::counter!("auren_cache_total", "result" => "error").increment(1);
-                return None;
-            }
+            Ok(Ok(None)) => return Lookup::Miss,
+            Ok(Err(_)) | Err(_) => return Lookup::Unavailable,
         };
         match serde_json::from_slice(&bytes) {
-            Ok(value) => {
-                metrics::counter!("auren_cache_total", "result" => "hit").increment(1);
-                Some(value)
-            }
+            Ok(value) => Lookup::Hit(value),
             Err(e) => {
                 // Another version of the server wrote another shape: compute afresh (and overwrite it).
                 tracing::warn!(error = %e, name, "cached answer unreadable; recomputing");
-                metrics::counter!("auren_cache_total", "result" => "unreadable").increment(1);
-                None
+                Lookup::Unreadable
             }
         }
     }
@@ -80,6 +80,38 @@ impl TrendCache {
         if !matches!(tokio::time::timeout(COMMAND_TIMEOUT, write).await, Ok(Ok(()))) {
             tracing::debug!(name, "could not cache an answer");
         }
+    }
+}
+
+/// What a cache lookup found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup<T> {
+    Hit(T),
+    /// Nothing cached: compute, then [`TrendCache::put`] the answer.
+    Miss,
+    /// Something of another shape was cached: compute, then put (it is overwritten).
+    Unreadable,
+    /// Redis is configured but did not answer: compute, and do not wait on it again to store the answer.
+    Unavailable,
+    /// No Redis is configured: nothing is ever cached.
+    Off,
+}
+
+impl<T> Lookup<T> {
+    /// The lookup's name in the metrics and the `x-auren-cache` header.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Hit(_) => "hit",
+            Self::Miss => "miss",
+            Self::Unreadable => "unreadable",
+            Self::Unavailable => "unavailable",
+            Self::Off => "off",
+        }
+    }
+
+    /// Whether the computed answer should be stored.
+    pub fn wants_answer(&self) -> bool {
+        matches!(self, Self::Miss | Self::Unreadable)
     }
 }
 

@@ -10,7 +10,7 @@ mod cache;
 mod limiter;
 mod wake;
 
-pub use cache::TrendCache;
+pub use cache::{Lookup, TrendCache};
 pub use limiter::{Decision, Limiter, LimiterMode, Quota};
 pub use wake::{Wake, WakeListener};
 

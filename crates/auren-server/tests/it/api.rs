@@ -310,6 +310,15 @@ async fn health_metrics_and_openapi_answer() {
     let (status, doc) = server.get("/openapi.json", None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(doc["paths"]["/v1/sync/push"]["post"].is_object());
+    let trend_params: Vec<&str> = doc["paths"]["/v1/trend"]["get"]["parameters"]
+        .as_array()
+        .map(|ps| ps.iter().filter_map(|p| p["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        trend_params,
+        ["metric", "from", "to", "athlete"],
+        "the trend is described, so schema fuzzing reaches it"
+    );
     let response = server
         .http
         .get(format!("{}/metrics", server.base))

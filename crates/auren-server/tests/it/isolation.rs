@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 /// Every request an authenticated device can make, with a body that names `victim`'s ids wherever there is
 /// an id to name.
-fn requests(me: &SignedIn, victim: &SignedIn) -> Vec<(&'static str, &'static str, Value)> {
-    vec![
+fn requests(me: &SignedIn, victim: &SignedIn) -> Vec<(&'static str, String, Value)> {
+    let fixed = vec![
         ("GET", "/v1/devices", Value::Null),
         ("GET", "/v1/coach/grants", Value::Null),
         ("GET", "/v1/coach/athletes", Value::Null),
@@ -50,7 +50,25 @@ fn requests(me: &SignedIn, victim: &SignedIn) -> Vec<(&'static str, &'static str
             "/v1/coach/grants",
             json!({"coach_email": "victim@example.com"}),
         ),
-    ]
+        (
+            "GET",
+            "/v1/trend?metric=ln_rmssd&from=20400&to=20410",
+            Value::Null,
+        ),
+    ];
+    let mut all: Vec<(&'static str, String, Value)> = fixed
+        .into_iter()
+        .map(|(method, path, body)| (method, path.to_owned(), body))
+        .collect();
+    all.push((
+        "GET",
+        format!(
+            "/v1/trend?metric=resting_hr&from=20400&to=20410&athlete={}",
+            victim.user_id.0
+        ),
+        Value::Null,
+    ));
+    all
 }
 
 async fn send(
@@ -96,7 +114,7 @@ async fn no_endpoint_returns_another_users_rows_and_bad_tokens_get_nothing() {
     let tampered = String::from_utf8(tampered).unwrap();
 
     for (method, path, body) in requests(&me, &victim) {
-        let (status, answer) = send(&server, method, path, &me.tokens.access_token, &body).await;
+        let (status, answer) = send(&server, method, &path, &me.tokens.access_token, &body).await;
         assert!(!status.is_server_error(), "{method} {path}: {status} {answer}");
         assert!(!leaks(&answer, &victim), "{method} {path} leaked: {answer}");
         for (token, code) in [
@@ -104,7 +122,7 @@ async fn no_endpoint_returns_another_users_rows_and_bad_tokens_get_nothing() {
             (tampered.as_str(), "unauthenticated"),
             ("v4.local.garbage", "unauthenticated"),
         ] {
-            let (status, answer) = send(&server, method, path, token, &body).await;
+            let (status, answer) = send(&server, method, &path, token, &body).await;
             assert_eq!(
                 (status, answer["code"].as_str()),
                 (StatusCode::UNAUTHORIZED, Some(code)),
@@ -247,7 +265,7 @@ async fn the_app_role_cannot_read_across_users_or_switch_row_security_off() {
 /// with nothing but the error.
 async fn assert_revoked_everywhere(server: &TestClient, device: &SignedIn, other: &SignedIn, why: &str) {
     let mut requests = requests(device, other);
-    requests.push(("DELETE", "/v1/devices/{other}", Value::Null));
+    requests.push(("DELETE", "/v1/devices/{other}".to_owned(), Value::Null));
     for (method, path, body) in requests {
         let path = path.replace("{other}", &other.device_id.0);
         let token = &device.tokens.access_token;

@@ -5,6 +5,7 @@
 mod api;
 mod batches;
 mod broker;
+mod change_types;
 mod consumer_shards;
 mod erasure;
 mod faults;
@@ -17,3 +18,4 @@ mod revocation;
 mod schema;
 mod support;
 mod token_cache;
+mod trend;

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use auren_server::ComponentStatus;
-use auren_server::redis::{Decision, Limiter, LimiterMode, Quota, RedisLink, TrendCache, Wake};
+use auren_server::redis::{Decision, Limiter, LimiterMode, Lookup, Quota, RedisLink, TrendCache, Wake};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -233,17 +233,23 @@ async fn cached_answers_are_per_user_and_version_and_expire() {
     let cache = TrendCache::new(Some(link()), Duration::from_secs(30));
     let user = Uuid::new_v4();
     let trend = vec![(20_000_i64, 55.5_f64), (20_001, 61.0)];
-    assert_eq!(cache.get::<Vec<(i64, f64)>>(user, 7, "trend:90d").await, None);
+    type Answer = Vec<(i64, f64)>;
+    assert_eq!(cache.get::<Answer>(user, 7, "trend:90d").await, Lookup::Miss);
     cache.put(user, 7, "trend:90d", &trend).await;
     assert_eq!(
-        cache.get::<Vec<(i64, f64)>>(user, 7, "trend:90d").await,
-        Some(trend.clone())
+        cache.get::<Answer>(user, 7, "trend:90d").await,
+        Lookup::Hit(trend.clone())
     );
     // New data (a new version) never meets the old answer; nor does another user.
-    assert_eq!(cache.get::<Vec<(i64, f64)>>(user, 8, "trend:90d").await, None);
+    assert_eq!(cache.get::<Answer>(user, 8, "trend:90d").await, Lookup::Miss);
     assert_eq!(
-        cache.get::<Vec<(i64, f64)>>(Uuid::new_v4(), 7, "trend:90d").await,
-        None
+        cache.get::<Answer>(Uuid::new_v4(), 7, "trend:90d").await,
+        Lookup::Miss
+    );
+    // Another shape under the key (an older server's) is recomputed, not served.
+    assert_eq!(
+        cache.get::<String>(user, 7, "trend:90d").await,
+        Lookup::Unreadable
     );
     // The entry carries its TTL.
     let client = ::redis::Client::open(redis_url()).unwrap();
@@ -252,8 +258,14 @@ async fn cached_answers_are_per_user_and_version_and_expire() {
     pttl.arg(format!("auren:cache:{user}:7:trend:90d"));
     let ttl_ms: i64 = pttl.query_async(&mut conn).await.unwrap();
     assert!((1..=30_000).contains(&ttl_ms), "{ttl_ms}");
-    // Without Redis the cache only misses.
+    // Without Redis the cache is off; with a Redis that does not answer it is unavailable.
     let none = TrendCache::new(None, Duration::from_secs(30));
     none.put(user, 7, "trend:90d", &trend).await;
-    assert_eq!(none.get::<Vec<(i64, f64)>>(user, 7, "trend:90d").await, None);
+    assert_eq!(none.get::<Answer>(user, 7, "trend:90d").await, Lookup::Off);
+    let gone = RedisLink::new(&format!("redis://127.0.0.1:{}", free_port())).unwrap();
+    let away = TrendCache::new(Some(gone), Duration::from_secs(30));
+    assert_eq!(
+        away.get::<Answer>(user, 7, "trend:90d").await,
+        Lookup::Unavailable
+    );
 }

@@ -1,0 +1,89 @@
+//! Change types added within the protocol version: every push answer lists what the server accepts; a row
+//! of a newer type that a device held back and sends below its mark is applied once (a retry is skipped, as
+//! a base-type row below the mark always is); a server from before the list refuses the type and lists
+//! nothing.
+
+use crate::support::{TestServer, chunk, recent_ms, row, session, session_key};
+use auren_protocol::change::{Signal, SignalChange};
+use auren_protocol::{Change, SignalsChange};
+use auren_server::app::ChangeTypes;
+
+fn signals(key: &str, t_ms: f64) -> Change {
+    Change::Signals(SignalsChange {
+        session_key: key.to_owned(),
+        changes: vec![SignalChange {
+            t_ms,
+            signal: Signal::Contact,
+            up: false,
+        }],
+    })
+}
+
+async fn count(server: &TestServer, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&server.owner).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_late_row_of_a_newer_type_is_applied_once() {
+    let server = TestServer::start().await;
+    let a = server.account("ada@example.com").await;
+    let key = session_key(&a, 1);
+    // Row 2 (contact changes) was held back: rows 1 and 3 went first.
+    let first = server
+        .push(
+            &a,
+            vec![row(1, session(&key, recent_ms())), row(3, chunk(&key, 0.0, 10))],
+        )
+        .await;
+    let listed: Vec<String> = Change::TYPES.iter().map(|t| (*t).to_owned()).collect();
+    assert_eq!(first.accepts, Some(listed));
+    assert_eq!(first.last_applied, 3);
+
+    let late = server.push(&a, vec![row(2, signals(&key, 500.0))]).await;
+    assert_eq!((late.last_applied, late.rejected.len()), (3, 0), "{late:?}");
+    let signal_batches = "SELECT count(*) FROM session_batches WHERE kind = 'signals'";
+    assert_eq!(
+        count(&server, signal_batches).await,
+        1,
+        "the late row was applied"
+    );
+    let version = "SELECT version FROM user_versions";
+    assert_eq!(count(&server, version).await, 2);
+
+    // A retry of it, even with other contents, is a repeat; so is a base-type row below the mark.
+    for repeat in [signals(&key, 900.0), chunk(&key, 60_000.0, 5)] {
+        let again = server.push(&a, vec![row(2, repeat)]).await;
+        assert_eq!((again.last_applied, again.rejected.len()), (3, 0));
+    }
+    assert_eq!(count(&server, signal_batches).await, 1);
+    assert_eq!(count(&server, "SELECT count(*) FROM beat_chunks").await, 1);
+    assert_eq!(count(&server, version).await, 2, "nothing applied twice");
+
+    // A newer-type row that comes in order is recorded too: its retry below the mark is a repeat.
+    server.push(&a, vec![row(4, signals(&key, 2_000.0))]).await;
+    server.push(&a, vec![row(4, signals(&key, 3_000.0))]).await;
+    assert_eq!(count(&server, signal_batches).await, 2);
+    assert_eq!(count(&server, version).await, 3);
+}
+
+#[tokio::test]
+async fn a_server_from_before_the_list_refuses_newer_types_and_lists_nothing() {
+    let server = TestServer::start_with(|c| c.change_types = ChangeTypes::BeforeTheList).await;
+    let a = server.account("ada@example.com").await;
+    let key = session_key(&a, 1);
+    let rows = vec![
+        row(1, session(&key, recent_ms())),
+        row(2, signals(&key, 500.0)),
+        row(3, chunk(&key, 0.0, 10)),
+    ];
+    let answer = server.push(&a, rows).await;
+    assert_eq!(answer.accepts, None);
+    let refused: Vec<(i64, &str)> = answer
+        .rejected
+        .iter()
+        .map(|r| (r.outbox_id, r.code.as_str()))
+        .collect();
+    assert_eq!(refused, [(2, "unsupported_row")], "as an unknown type, alone");
+    assert_eq!(answer.last_applied, 3);
+    assert_eq!(count(&server, "SELECT count(*) FROM beat_chunks").await, 1);
+}
