@@ -2,8 +2,10 @@
 //! tauri-plugin-store file in the app; a JSON file in tests), never holding a secret; and the desktop's
 //! settings commands, including moving the database to a new data folder.
 
+use auren_agents::MemoryApply;
 use auren_store::Store;
 use serde::{Deserialize, Serialize};
+use specta::Type;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -18,8 +20,28 @@ pub const MAX_HR_RANGE: std::ops::RangeInclusive<u16> = 100..=240;
 /// Zone bounds in % of max HR must lie in this range.
 pub const ZONE_PCT_RANGE: std::ops::RangeInclusive<u8> = 30..=99;
 
+/// Whether the coach's memory operations — what it proposes to remember, change or retract after a turn,
+/// and a model's own `remember`/`retract` — apply at once or wait for the person's yes in the memory panel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryApplyDto {
+    Immediate,
+    /// The default: nothing enters the cognitive twin without the person's yes.
+    #[default]
+    AskFirst,
+}
+
+impl From<MemoryApplyDto> for MemoryApply {
+    fn from(choice: MemoryApplyDto) -> Self {
+        match choice {
+            MemoryApplyDto::Immediate => Self::Immediate,
+            MemoryApplyDto::AskFirst => Self::AskFirst,
+        }
+    }
+}
+
 /// Everything kept between runs: the settings the person edits plus the remembered straps. Theme, RR unit,
-/// max HR and zones are the person's and sync between their devices; the folders and the straps belong to
+/// max HR, zones and how memories apply are the person's and sync between their devices; the folders and the straps belong to
 /// this device and never leave it (the split is `settings_sync::PersonSetting`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -33,6 +55,7 @@ pub struct Settings {
     /// `None`: `<Documents>/Auren`.
     pub export_dir: Option<PathBuf>,
     pub remembered_straps: Vec<RememberedStrapDto>,
+    pub memory_apply: MemoryApplyDto,
 }
 
 impl Default for Settings {
@@ -47,6 +70,7 @@ impl Default for Settings {
             data_dir: None,
             export_dir: None,
             remembered_straps: Vec::new(),
+            memory_apply: MemoryApplyDto::AskFirst,
         }
     }
 }
@@ -168,6 +192,22 @@ impl Desktop {
         crate::settings_sync::record_edits(&self.store().await, &before, &after, now).await?;
         self.update_settings(edit)?;
         Ok(self.get_settings())
+    }
+
+    /// Whether the coach's memory operations apply at once or wait for the person's yes.
+    pub fn get_memory_apply(&self) -> MemoryApplyDto {
+        self.settings().memory_apply
+    }
+
+    /// Sets how the coach's memory operations apply, from the next turn on; a person's setting, so it
+    /// reaches their other devices (the field table and the outbox first, then the file, as every save).
+    pub async fn set_memory_apply(&self, choice: MemoryApplyDto) -> Result<MemoryApplyDto, DesktopError> {
+        let before = self.settings();
+        let mut after = before.clone();
+        after.memory_apply = choice;
+        let now = auren_clock::now_unix_ms();
+        crate::settings_sync::record_edits(&self.store().await, &before, &after, now).await?;
+        Ok(self.update_settings(|s| s.memory_apply = choice)?.memory_apply)
     }
 
     async fn move_database(&self, to_dir: &Path) -> Result<(), DesktopError> {

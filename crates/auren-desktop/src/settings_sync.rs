@@ -23,7 +23,7 @@ use std::sync::Mutex as StdMutex;
 use crate::desktop::Desktop;
 use crate::dto::{RrUnitDto, ThemeDto};
 use crate::error::DesktopError;
-use crate::settings::{self, Settings, SettingsBackend};
+use crate::settings::{self, MemoryApplyDto, Settings, SettingsBackend};
 
 /// A setting of the person, synced between their devices. Everything else in [`Settings`] is the device's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -32,10 +32,17 @@ pub enum PersonSetting {
     HrZones,
     RrUnit,
     Theme,
+    MemoryApply,
 }
 
 impl PersonSetting {
-    pub const ALL: [Self; 4] = [Self::MaxHr, Self::HrZones, Self::RrUnit, Self::Theme];
+    pub const ALL: [Self; 5] = [
+        Self::MaxHr,
+        Self::HrZones,
+        Self::RrUnit,
+        Self::Theme,
+        Self::MemoryApply,
+    ];
 
     /// The record's key in the field table and on the wire.
     pub fn key(self) -> &'static str {
@@ -44,6 +51,7 @@ impl PersonSetting {
             Self::HrZones => "zones_pct",
             Self::RrUnit => "rr_unit",
             Self::Theme => "theme",
+            Self::MemoryApply => "memory_apply",
         }
     }
 
@@ -59,6 +67,7 @@ impl PersonSetting {
             Self::HrZones => serde_json::json!(settings.zones_pct),
             Self::RrUnit => serde_json::json!(settings.rr_unit),
             Self::Theme => serde_json::json!(settings.theme),
+            Self::MemoryApply => serde_json::json!(settings.memory_apply),
         };
         value.to_string()
     }
@@ -71,6 +80,9 @@ impl PersonSetting {
             Self::HrZones => settings.zones_pct = serde_json::from_str::<Vec<u8>>(json).map_err(bad)?,
             Self::RrUnit => settings.rr_unit = serde_json::from_str::<RrUnitDto>(json).map_err(bad)?,
             Self::Theme => settings.theme = serde_json::from_str::<ThemeDto>(json).map_err(bad)?,
+            Self::MemoryApply => {
+                settings.memory_apply = serde_json::from_str::<MemoryApplyDto>(json).map_err(bad)?;
+            }
         }
         Ok(())
     }

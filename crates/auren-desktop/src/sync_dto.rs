@@ -62,6 +62,8 @@ pub enum PersonSettingDto {
     ZonesPct,
     RrUnit,
     Theme,
+    /// How the coach's memory operations apply (`get_memory_apply`/`set_memory_apply`).
+    MemoryApply,
 }
 
 /// A value another device set that this device did not use.
@@ -219,6 +221,7 @@ impl From<&crate::settings_sync::RefusedSetting> for RefusedSettingDto {
                 PersonSetting::HrZones => PersonSettingDto::ZonesPct,
                 PersonSetting::RrUnit => PersonSettingDto::RrUnit,
                 PersonSetting::Theme => PersonSettingDto::Theme,
+                PersonSetting::MemoryApply => PersonSettingDto::MemoryApply,
             },
             value: r.value_text(),
             problem: r.problem.clone(),

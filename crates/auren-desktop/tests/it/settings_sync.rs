@@ -349,3 +349,38 @@ async fn at_start_synced_values_win_over_the_file_and_older_edits_are_stamped() 
     assert_eq!(d.get_settings().max_hr, 172);
     assert!(std::fs::read_to_string(&file).unwrap().contains("172"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn how_memories_apply_is_the_persons_setting_and_reaches_the_other_desktop() {
+    use auren_desktop::settings::MemoryApplyDto;
+    let server = TestServer::start().await;
+    let ((dir_a, a), (dir_b, b)) = pair(&server).await;
+    assert_eq!(
+        a.get_memory_apply(),
+        MemoryApplyDto::AskFirst,
+        "ask first by default"
+    );
+
+    let set = a.set_memory_apply(MemoryApplyDto::Immediate).await.unwrap();
+    assert_eq!(set, MemoryApplyDto::Immediate);
+    let on_a = fields(dir_a.path()).await;
+    assert_eq!(
+        on_a.get("memory_apply").map(|(value, _)| value.as_str()),
+        Some("\"immediate\""),
+        "{on_a:?}"
+    );
+    // The same choice again stamps nothing.
+    a.set_memory_apply(MemoryApplyDto::Immediate).await.unwrap();
+    assert_eq!(fields(dir_a.path()).await, on_a);
+    rounds(&[&a, &b]).await;
+    assert_eq!(b.get_memory_apply(), MemoryApplyDto::Immediate, "B adopted it");
+
+    // Kept across a restart, from the settings file.
+    a.shut_down().await;
+    drop(a);
+    let again = desktop(dir_a.path()).await;
+    assert_eq!(again.get_memory_apply(), MemoryApplyDto::Immediate);
+    again.shut_down().await;
+    b.shut_down().await;
+    drop(dir_b);
+}
