@@ -10,8 +10,13 @@
 //! [`refresh_panels`] (the one the desktop runs when it opens): the imported session's panel is stored when
 //! its replay ends, and the refresh stores any other missing or stale one (a session stored before panels
 //! were kept, or under a panel computation that changed since), so the coach's readers only read.
+//!
+//! Then the refresh after new data (`crate::sync::after_new_data`): hypotheses re-tested, a milestone the
+//! newest morning reached stored as a memory, and the proactive message of a CNS-fatigue alert or a
+//! below-range morning of today or yesterday.
 
 use anyhow::{Context, bail};
+use auren_agents::refresh::{Arrival, Refreshed};
 use auren_clock::UnixMillis;
 use auren_engine::import::{self, ImportConfig, history};
 use auren_engine::panels::{PanelRefresh, panel_is_current, refresh_panels};
@@ -79,16 +84,23 @@ async fn import_file(args: Args) -> anyhow::Result<()> {
     let outcome = async {
         let summary = import::import_recording(&store, &args.file, config).await?;
         let panels = panels_after(&store, summary.session_id).await?;
-        anyhow::Ok((summary, panels))
+        let arrival = Arrival::Session {
+            id: summary.session_id,
+            day: UnixMillis(started_at).day_number(),
+            morning: kind == auren_cep::SessionKind::Morning,
+        };
+        let refreshed = crate::sync::after_new_data(&store, &arrival).await?;
+        anyhow::Ok((summary, panels, refreshed))
     }
     .await;
     store.close().await;
-    let (summary, (refresh, this)) = outcome?;
+    let (summary, (refresh, this), refreshed) = outcome?;
     if args.json {
         let mut out = serde_json::to_value(&summary)?;
         if let Some(object) = out.as_object_mut() {
             object.insert("panel_stored".into(), this.current.into());
             object.insert("panels_refreshed".into(), serde_json::to_value(refresh)?);
+            object.insert("after_new_data".into(), refreshed_json(&refreshed));
         }
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -108,7 +120,20 @@ async fn import_file(args: Args) -> anyhow::Result<()> {
         db.display()
     );
     println!("{}", panels_line(this, refresh));
+    if !refreshed.is_empty() {
+        println!("After the import: {}", refreshed.summary());
+    }
     Ok(())
+}
+
+/// What the refresh after new data stored, for `--json`.
+fn refreshed_json(done: &Refreshed) -> serde_json::Value {
+    serde_json::json!({
+        "hypotheses_retested": done.retests.len(),
+        "hypotheses_changed_status": done.retests.iter().filter(|r| r.changed()).count(),
+        "milestones": done.milestones.iter().map(|m| m.milestone.text.clone()).collect::<Vec<_>>(),
+        "proactive_messages": done.posted.len(),
+    })
 }
 
 /// The stored panels after an import: what the refresh did, and whether session `id`'s panel is current.
@@ -165,11 +190,23 @@ fn panels_line(this: PanelsOfImport, refresh: PanelRefresh) -> String {
 async fn import_history(args: Args) -> anyhow::Result<()> {
     let db = db_path(args.db)?;
     let store = Store::open(&db).await?;
-    let summary = import::import_history(&store, &args.file).await;
+    let outcome = async {
+        let summary = import::import_history(&store, &args.file).await?;
+        let arrival = Arrival::Mornings {
+            days: (summary.first_day..=summary.last_day).collect(),
+        };
+        let refreshed = crate::sync::after_new_data(&store, &arrival).await?;
+        anyhow::Ok((summary, refreshed))
+    }
+    .await;
     store.close().await;
-    let summary = summary?;
+    let (summary, refreshed) = outcome?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        let mut out = serde_json::to_value(&summary)?;
+        if let Some(object) = out.as_object_mut() {
+            object.insert("after_new_data".into(), refreshed_json(&refreshed));
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     for warning in &summary.warnings {
@@ -185,6 +222,9 @@ async fn import_history(args: Args) -> anyhow::Result<()> {
         date(summary.last_day),
         db.display()
     );
+    if !refreshed.is_empty() {
+        println!("After the import: {}", refreshed.summary());
+    }
     Ok(())
 }
 

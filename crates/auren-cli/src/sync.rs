@@ -5,10 +5,17 @@
 //! round that pulled something the engine's [`refresh_panels`] stores theirs, as the desktop does after its
 //! rounds: the coach's readers then only read. `--watch` cannot see what a round pulled, so it runs the
 //! refresh after every successful round; with nothing missing that is one query.
+//!
+//! What arrived then gets the refresh after new data ([`after_new_data`], shared with `auren import`):
+//! hypotheses re-tested, new milestones stored as memories, and the proactive message of a CNS-fatigue
+//! alert or a below-range morning of today or yesterday (a phone's recording, a server-side alert). The CLI
+//! starts no model for it: the messages are the offline analyst's templates.
 
 use crate::account::open_client;
 use crate::places::runtime;
 use anyhow::Context as _;
+use auren_agents::refresh::{Arrival, Refreshed};
+use auren_agents::{Coach, CoachConfig, Toolbox};
 use auren_engine::panels::{PanelRefresh, refresh_panels};
 use auren_store::Store;
 use auren_sync::{SyncClient, SyncStatus};
@@ -63,8 +70,21 @@ async fn once(store: &Store, client: &SyncClient) -> anyhow::Result<()> {
     if report.pulled > 0 {
         let done = refresh(store).await?;
         println!("{}", panels_line(done));
+        let refreshed = after_new_data(store, &Arrival::Pulled).await?;
+        if !refreshed.is_empty() {
+            println!("After what arrived: {}", refreshed.summary());
+        }
     }
     Ok(())
+}
+
+/// The refresh after new data (see the module's doc) with the offline coach.
+pub(crate) async fn after_new_data(store: &Store, arrival: &Arrival) -> anyhow::Result<Refreshed> {
+    let toolbox = Toolbox::new(store.clone(), std::sync::Arc::new(auren_gateway::SystemClock));
+    let coach = Coach::new(None, toolbox, CoachConfig::default());
+    auren_agents::refresh::after_new_data(&coach, arrival)
+        .await
+        .context("the refresh after new data (hypotheses, milestones, proactive messages) failed")
 }
 
 /// Rounds until Ctrl-C, each status printed, the panels refreshed after each round that succeeded.
@@ -88,6 +108,11 @@ async fn watch(store: Store, client: SyncClient) {
             if matches!(now, SyncStatus::Synced { .. } | SyncStatus::Pending { .. }) {
                 match refresh(&store).await {
                     Ok(done) if done.stored > 0 || done.failed > 0 => println!("{at}  {}", panels_line(done)),
+                    Ok(_) => {}
+                    Err(error) => eprintln!("{at}  {error:#}"),
+                }
+                match after_new_data(&store, &Arrival::Pulled).await {
+                    Ok(done) if !done.is_empty() => println!("{at}  After what arrived: {}", done.summary()),
                     Ok(_) => {}
                     Err(error) => eprintln!("{at}  {error:#}"),
                 }
