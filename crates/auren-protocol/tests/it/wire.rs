@@ -263,3 +263,88 @@ fn error_bodies_carry_a_code_and_a_message() {
         r#"{"code":"token_reused","message":"this refresh token was already used"}"#
     );
 }
+
+/// Every change type is listed, the base set is what a server before the list took, and an answer without
+/// a list means the base set (and is written without one, as before).
+#[test]
+fn change_types_are_listed_and_an_answer_without_the_list_means_the_base_set() {
+    let mut built: Vec<&str> = every_change().iter().map(Change::type_name).collect();
+    built.sort_unstable();
+    let mut listed = Change::TYPES.to_vec();
+    listed.sort_unstable();
+    assert_eq!(built, listed);
+    let newer: Vec<&str> = Change::TYPES
+        .into_iter()
+        .filter(|t| !Change::BASE_TYPES.contains(t))
+        .collect();
+    assert_eq!(newer, ["signals"]);
+
+    let old: PushResponse = serde_json::from_str(r#"{"last_applied": 4, "rejected": []}"#).unwrap();
+    assert_eq!(old.accepts, None);
+    assert!(!serde_json::to_string(&old).unwrap().contains("accepts"));
+    let cases = [
+        (r#"{"last_applied": 4}"#, "beats", true),
+        (r#"{"last_applied": 4}"#, "signals", false),
+        (
+            r#"{"last_applied": 4, "accepts": ["beats", "signals"]}"#,
+            "signals",
+            true,
+        ),
+        (
+            r#"{"last_applied": 4, "accepts": ["beats", "signals"]}"#,
+            "session",
+            false,
+        ),
+        (r#"{"last_applied": 4, "accepts": []}"#, "beats", false),
+    ];
+    for (answer, type_name, sendable) in cases {
+        let answer: PushResponse = serde_json::from_str(answer).unwrap();
+        let types = AcceptedTypes::from_answer(answer.accepts.as_deref());
+        assert_eq!(types.accepts(type_name), sendable, "{answer:?} {type_name}");
+    }
+}
+
+#[test]
+fn a_trend_query_is_a_url_query_and_a_trend_round_trips() {
+    use auren_protocol::trend::{Trend, TrendDay, TrendMetric, TrendQuery};
+    let own = TrendQuery {
+        metric: TrendMetric::LnRmssd,
+        from: 20_400,
+        to: 20_489,
+        athlete: None,
+    };
+    assert_eq!(own.to_query_string(), "metric=ln_rmssd&from=20400&to=20489");
+    let odd = TrendQuery {
+        metric: TrendMetric::RestingHr,
+        athlete: Some(UserId("a b&c=é".into())),
+        ..own
+    };
+    assert_eq!(
+        odd.to_query_string(),
+        "metric=resting_hr&from=20400&to=20489&athlete=a%20b%26c%3D%C3%A9"
+    );
+    let trend = Trend {
+        metric: TrendMetric::RestingHr,
+        from: 20_400,
+        to: 20_401,
+        days: vec![
+            TrendDay {
+                day: 20_400,
+                value: Some(52.0),
+                rolling_mean_7d: Some(53.5),
+                normal_range: Some([51.0, 55.0]),
+                verdict: Some("within".into()),
+            },
+            TrendDay {
+                day: 20_401,
+                value: None,
+                rolling_mean_7d: None,
+                normal_range: None,
+                verdict: None,
+            },
+        ],
+    };
+    let text = serde_json::to_string(&trend).unwrap();
+    assert!(text.contains(r#""metric":"resting_hr""#), "{text}");
+    assert_eq!(serde_json::from_str::<Trend>(&text).unwrap(), trend);
+}
