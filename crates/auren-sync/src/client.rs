@@ -1,5 +1,5 @@
 //! [`SyncClient`]: signing in, one sync round (push, then pull), the retry loop and its observable status,
-//! devices and coach grants.
+//! devices, coach grants and the server's trend.
 
 use crate::SyncError;
 use crate::api::Api;
@@ -11,10 +11,12 @@ use auren_protocol::auth::{
     DeviceCodeStart, DeviceCodeStatus, Devices, Login, Logout, Refresh, SignedIn, TokenPair,
 };
 use auren_protocol::error::codes;
+use auren_protocol::trend::{Trend, TrendQuery};
 use auren_protocol::{
-    DeviceId, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse, PushRow, paths,
+    AcceptedTypes, DeviceId, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse, PushRow,
+    paths,
 };
-use auren_store::{Store, SyncAccount};
+use auren_store::{OutboxRow, Store, SyncAccount};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -95,8 +97,10 @@ pub struct SyncReport {
     pub parked: u64,
     /// Changes pulled and applied.
     pub pulled: u64,
-    /// Rows still waiting.
+    /// Rows still waiting (the held ones among them).
     pub pending: i64,
+    /// Rows of a type the server does not accept yet, kept in the outbox for a round after it does.
+    pub held: u64,
 }
 
 /// The sync client of one local database.
@@ -392,12 +396,34 @@ impl SyncClient {
         Ok(report)
     }
 
+    /// Pushes the outbox in order. A row of a type the server does not accept yet is held back: left in the
+    /// outbox, neither sent nor parked, and not in the way of the rows after it; a later round sends it once
+    /// the server lists its type. What the server accepts is read from this round's push answers (it may have
+    /// been upgraded since the last round); before the first answer, and from a server that lists nothing,
+    /// it is the base set. When held rows are all that is left and no answer came yet, an empty push asks.
     async fn push_all(&self, report: &mut SyncReport) -> Result<(), SyncError> {
         let mut batch = self.config.push_batch.max(1);
+        let mut accepted: Option<AcceptedTypes> = None;
+        let mut held: u32 = 0;
         loop {
-            let pending = self.store.outbox_pending(batch).await?;
+            let types = accepted.clone().unwrap_or_else(AcceptedTypes::base);
+            // The held rows come first among the oldest, and the next batch after them.
+            let limit = held.saturating_add(batch);
+            let window = self.store.outbox_pending(limit).await?;
+            let (waiting, pending): (Vec<&OutboxRow>, Vec<&OutboxRow>) = window
+                .iter()
+                .partition(|r| !types.accepts(outgoing::change_type(r.kind)));
+            held = u32::try_from(waiting.len()).unwrap_or(u32::MAX);
             let Some(last) = pending.last().map(|r| r.id) else {
-                return Ok(());
+                if held > 0 && accepted.is_none() {
+                    accepted = Some(self.ask_accepted().await?);
+                } else if u32::try_from(window.len()).is_ok_and(|n| n >= limit) {
+                    // Only held rows so far: read further.
+                } else {
+                    report.held = u64::from(held);
+                    return Ok(());
+                }
+                continue;
             };
             let mut rows = Vec::with_capacity(pending.len());
             let mut nothing_to_send = Vec::new();
@@ -436,6 +462,7 @@ impl SyncClient {
                 }
                 other => other?,
             };
+            accepted = Some(AcceptedTypes::from_answer(answer.accepts.as_deref()));
             for rejection in &answer.rejected {
                 let kind = pending
                     .iter()
@@ -458,6 +485,24 @@ impl SyncClient {
                 )));
             }
         }
+    }
+
+    /// What the server accepts, asked with an empty push (which changes nothing).
+    async fn ask_accepted(&self) -> Result<AcceptedTypes, SyncError> {
+        let request = PushRequest {
+            protocol_version: PROTOCOL_VERSION,
+            device_id: DeviceId(self.account.device_id.clone()),
+            rows: Vec::new(),
+        };
+        let answer: PushResponse = self.authed(Method::POST, paths::PUSH, Some(&request)).await?;
+        Ok(AcceptedTypes::from_answer(answer.accepts.as_deref()))
+    }
+
+    /// The daily trend of a morning value as the server computes it from the synced readings (the account's
+    /// own, or with `query.athlete` those of an athlete who granted access).
+    pub async fn trend(&self, query: &TrendQuery) -> Result<Trend, SyncError> {
+        let path = format!("{}?{}", paths::TREND, query.to_query_string());
+        self.authed::<(), _>(Method::GET, &path, None).await
     }
 
     async fn park(&self, outbox_id: i64, kind: &str, code: &str, message: &str) -> Result<(), SyncError> {

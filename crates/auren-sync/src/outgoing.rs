@@ -32,6 +32,26 @@ pub fn stamp_of(hlc: &Hlc) -> Stamp {
     }
 }
 
+/// The `type` of the change a row of `kind` becomes ([`Change::type_name`]), known without reading the data:
+/// what decides whether the server accepts the row yet.
+pub fn change_type(kind: OutboxKind) -> &'static str {
+    match kind {
+        OutboxKind::Session => "session",
+        OutboxKind::Beats => "beats",
+        OutboxKind::Gaps => "gaps",
+        OutboxKind::HrSamples => "hr_samples",
+        OutboxKind::Metrics => "metrics",
+        OutboxKind::Signals => "signals",
+        OutboxKind::Alert => "alert",
+        OutboxKind::Tag => "tag",
+        OutboxKind::MorningReading => "morning",
+        OutboxKind::Note => "note",
+        OutboxKind::Memory => "memory",
+        OutboxKind::Setting => "setting",
+        OutboxKind::Tombstone => "tombstone",
+    }
+}
+
 /// The change row `row` stands for.
 pub async fn build(
     store: &Store,
@@ -338,4 +358,21 @@ async fn tombstone_change(
             hlc: hlc_of(stamp),
         })
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::change_type;
+    use auren_protocol::Change;
+    use auren_store::OutboxKind;
+
+    /// Every outbox kind becomes a change type the protocol knows, each its own.
+    #[test]
+    fn every_kind_has_its_own_known_change_type() {
+        let mut types: Vec<&str> = OutboxKind::ALL.into_iter().map(change_type).collect();
+        assert!(types.iter().all(|t| Change::TYPES.contains(t)), "{types:?}");
+        types.sort_unstable();
+        types.dedup();
+        assert_eq!(types.len(), OutboxKind::ALL.len());
+    }
 }

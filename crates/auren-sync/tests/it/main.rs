@@ -4,6 +4,7 @@
 
 mod coach;
 mod converge;
+mod held_back;
 mod memories;
 mod provenance;
 mod retry;

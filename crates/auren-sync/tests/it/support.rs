@@ -1,5 +1,6 @@
 //! A real server on a fresh PostgreSQL database, and device databases signed in to it.
 
+use auren_server::app::ChangeTypes;
 use auren_server::auth::password::HashCost;
 use auren_server::server::{Server, ServerConfig};
 use auren_store::Store;
@@ -16,6 +17,7 @@ pub struct TestServer {
     /// The server's PostgreSQL database URL (tests look into what it stored).
     pub database: String,
     shutdown: CancellationToken,
+    serving: Option<tokio::task::JoinHandle<Result<(), auren_server::error::ServerError>>>,
 }
 
 impl Drop for TestServer {
@@ -26,6 +28,11 @@ impl Drop for TestServer {
 
 impl TestServer {
     pub async fn start() -> Self {
+        Self::start_with(ChangeTypes::Current).await
+    }
+
+    /// A server on a fresh database that accepts `types` of changes (an older server's, to test against one).
+    pub async fn start_with(types: ChangeTypes) -> Self {
         let name = format!("auren_sync_test_{}", uuid::Uuid::new_v4().simple());
         let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
             .await
@@ -36,17 +43,35 @@ impl TestServer {
             .unwrap();
         admin.close().await;
         let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-        let mut config = ServerConfig::new(url.clone(), "127.0.0.1:0".parse().unwrap());
+        Self::serve(url, "127.0.0.1:0".parse().unwrap(), types).await
+    }
+
+    async fn serve(database: String, listen: std::net::SocketAddr, types: ChangeTypes) -> Self {
+        let mut config = ServerConfig::new(database.clone(), listen);
         config.hash_cost = HashCost::Minimal;
+        config.change_types = types;
         let shutdown = CancellationToken::new();
         let server = Server::start(config, shutdown.clone()).await.unwrap();
         let base = format!("http://{}", server.local_addr().unwrap());
-        tokio::spawn(server.serve(shutdown.clone()));
+        let serving = Some(tokio::spawn(server.serve(shutdown.clone())));
         Self {
             base,
-            database: url,
+            database,
             shutdown,
+            serving,
         }
+    }
+
+    /// The same server upgraded (or downgraded) to accept `types`: stopped, then started again on its
+    /// database and its address, so signed-in devices go on talking to it.
+    pub async fn restart_with(mut self, types: ChangeTypes) -> Self {
+        self.shutdown.cancel();
+        if let Some(serving) = self.serving.take() {
+            // Serving ends once its listener is closed: the address is free again.
+            serving.await.unwrap().unwrap();
+        }
+        let listen = self.base.trim_start_matches("http://").parse().unwrap();
+        Self::serve(self.database.clone(), listen, types).await
     }
 }
 
