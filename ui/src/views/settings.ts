@@ -1,6 +1,7 @@
-// Settings: theme, RR unit, max HR and zones, folders, and where Auren keeps things.
+// Settings: theme, RR unit, max HR and zones, folders, how the coach's memories apply, and where Auren
+// keeps things.
 import { h, option, replace } from "../dom";
-import { call, type AppInfo, type Settings } from "../ipc";
+import { call, type AppInfo, type DataOf, type Settings } from "../ipc";
 import { settings } from "../state";
 import { setTheme, type ThemeChoice } from "../theme";
 import { checkSettings, MAX_HR_MAX, MAX_HR_MIN, ZONE_PCT_MAX, ZONE_PCT_MIN } from "../settingsCheck";
@@ -12,14 +13,17 @@ import { syncStatus } from "../sync/chip";
 import { withPulled } from "../sync/pulledSettings";
 import { keptDismissals, loadDismissed, refusalKey, refusalSentence, saveDismissed, shownRefusals, type PersonSetting } from "../sync/refusals";
 
+type MemoryApply = DataOf<"getMemoryApply">;
+
 export function mountSettings(root: HTMLElement, params: string[] = []): () => void {
   let alive = true;
   const body = h("div", null, h("p", { class: "muted" }, "Loading settings…"));
   const infoEl = h("div");
   // The AI providers pane (Solid); "#/settings/ai" (the chat's status line) scrolls to it.
   const aiEl = h("div");
+  const memoryEl = h("div");
   const syncEl = h("div");
-  replace(root, pageHeader("Settings"), body, aiEl, syncEl, infoEl);
+  replace(root, pageHeader("Settings"), body, memoryEl, aiEl, syncEl, infoEl);
   const disposeAi = mountAiSettings(aiEl);
   const disposeSync = mountSyncPane(syncEl);
   if (params[0] === "ai") aiEl.scrollIntoView();
@@ -71,7 +75,8 @@ export function mountSettings(root: HTMLElement, params: string[] = []): () => v
 
   const render = (s: Settings) => {
     shown = s;
-    refusalSlots = [];
+    // The memory card's slot stays: it is not part of this form.
+    refusalSlots = refusalSlots.filter(([setting]) => setting === "memory_apply");
     const theme = h("select", { testid: "settings-theme", id: "s-theme" },
       option("system", "Follow the system", s.theme === "system"), option("light", "Light", s.theme === "light"), option("dark", "Dark", s.theme === "dark"));
     const unit = h("select", { testid: "settings-rr-unit", id: "s-unit" }, option("ms", "milliseconds (812 ms)", s.rr_unit === "ms"), option("s", "seconds (0.812 s)", s.rr_unit === "s"));
@@ -162,6 +167,30 @@ export function mountSettings(root: HTMLElement, params: string[] = []): () => v
       replace(infoEl, errorNote(e));
     }
   };
+
+  // How the coach's memory operations apply: saved on change, a person's setting (it syncs).
+  const renderMemoryApply = (current: MemoryApply) => {
+    refusalSlots = refusalSlots.filter(([setting]) => setting !== "memory_apply");
+    const choice = h("select", { testid: "settings-memory-apply", id: "s-memory-apply" },
+      option("ask_first", "Ask me first (proposals wait in the memory panel)", current === "ask_first"),
+      option("immediate", "Apply at once (retract or forget them later)", current === "immediate"));
+    const note = h("div", { attrs: { "aria-live": "polite" } });
+    choice.addEventListener("change", () => {
+      choice.disabled = true;
+      call("setMemoryApply", choice.value as MemoryApply)
+        .then((saved) => { choice.value = saved; replace(note, h("div", { class: "note note-good" }, "✓ Saved.")); })
+        .catch((e: unknown) => { choice.value = current; replace(note, errorNote(e)); })
+        .finally(() => { choice.disabled = false; });
+    });
+    replace(memoryEl, card("Coach memory",
+      h("div", { class: "form-grid" },
+        h("label", { for: "s-memory-apply" }, "What the coach proposes to remember"), choice, refusalSlot("memory_apply")),
+      h("p", { class: "muted small" }, "After each answer the coach may propose to remember, change or retract something about you. Asking first leaves each proposal for your yes in the chat's memory panel."),
+      note));
+    showRefusals();
+  };
+  call("getMemoryApply").then((m) => { if (alive) renderMemoryApply(m); })
+    .catch((e: unknown) => alive && replace(memoryEl, errorNote(e)));
 
   call("getSettings").then((s) => { if (alive) { settings.set(s); render(s); } })
     .catch((e: unknown) => alive && replace(body, errorNote(e)));
