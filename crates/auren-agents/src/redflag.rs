@@ -3,6 +3,10 @@
 //! flag is answered at once with [`REFERRAL`], fixed text that no model output can remove: the turn loop
 //! puts it first in the final answer, whatever follows.
 //!
+//! An alert is arrhythmia-like by its rule's name (see [`is_arrhythmia_like`]), so a rule the person writes
+//! (`afib_suspected`, `irregular_rr`) counts too. Among the default rules it is `ectopic_burst` (12 or more
+//! ectopic-labelled beats in 2 minutes at rest); the turn loop reads the alerts of the last 24 hours.
+//!
 //! Matching is by phrases over the lower-cased question, clause by clause. A phrase preceded in its clause
 //! by a negation ("no chest pain", "I haven't fainted", "without dizziness") does not count, so "no chest
 //! pain, just tired" is not a red flag. Near misses are deliberate: "chest day", "faint signal",
@@ -95,7 +99,7 @@ const AT_REST: [&str; 8] = [
 const NEGATIONS: [&str; 9] = [
     "no", "not", "never", "without", "haven't", "hasn't", "didn't", "don't", "nor",
 ];
-/// Words in an alert rule's name that mark it arrhythmia-like.
+/// Words in an alert rule's name that mark it arrhythmia-like ("ectopic" names the default `ectopic_burst`).
 const ARRHYTHMIA_RULES: [&str; 5] = ["arrhythm", "ectopic", "irregular", "afib", "atrial"];
 
 /// The red flag in `question`, or in `alerts`, if any (symptoms first).

@@ -82,3 +82,84 @@ fn an_arrhythmia_like_alert_is_a_red_flag_whatever_the_question() {
         assert_eq!(is_arrhythmia_like(rule), expected, "{rule}");
     }
 }
+
+#[test]
+fn among_the_default_rules_ectopic_burst_is_the_arrhythmia_like_one() {
+    let rules = auren_cep::compile(auren_cep::DEFAULT_RULES).unwrap();
+    let like: Vec<&str> = rules
+        .rules()
+        .map(|r| r.name)
+        .filter(|name| is_arrhythmia_like(name))
+        .collect();
+    assert_eq!(like, ["ectopic_burst"]);
+}
+
+/// End to end: a simulated rest session with frequent premature beats, recorded through the engine with the
+/// default rules an hour before the question, stores an ectopic_burst alert; any question then gets the
+/// referral first, before the model answers. The same session without premature beats stores no such alert
+/// and gets none.
+#[tokio::test]
+async fn a_stored_ectopic_burst_alert_gets_any_question_the_referral_at_once() {
+    use std::time::Duration;
+
+    use auren_agents::redflag::REFERRAL;
+    use auren_agents::{AgentEvent, RouteReason, Specialist};
+    use auren_cep::{Baselines, DEFAULT_RULES, SessionKind, compile};
+    use auren_engine::{SessionConfig, start_session};
+    use auren_strap::Pace;
+    use auren_strap::simulator::{Scenario, Simulator, SimulatorConfig};
+    use tokio_util::sync::CancellationToken;
+
+    use crate::coach_rig::{RigOptions, any, now, rig, text};
+
+    for (ectopic_per_1000_beats, referred) in [(150.0, true), (0.0, false)] {
+        let rig = rig(RigOptions::default()).await;
+        let mut sim = SimulatorConfig::new(Scenario::Rest, 1);
+        sim.duration = Some(Duration::from_secs(600));
+        sim.pace = Pace::AsFastAsPossible;
+        sim.ectopic_per_1000_beats = ectopic_per_1000_beats;
+        let started = now().0 - 3_600_000;
+        let config = SessionConfig::new(
+            SessionKind::Rest,
+            started,
+            compile(DEFAULT_RULES).unwrap(),
+            Baselines::new(),
+        );
+        let source = Box::new(Simulator::new(sim).unwrap());
+        let live = start_session(&rig.store, source, config, CancellationToken::new())
+            .await
+            .unwrap();
+        live.finish().await.unwrap();
+        let stored: Vec<String> = rig
+            .store
+            .alerts_between(started, now().0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.rule)
+            .collect();
+        assert_eq!(
+            stored.contains(&"ectopic_burst".to_owned()),
+            referred,
+            "{ectopic_per_1000_beats} per 1000: {stored:?}"
+        );
+
+        rig.fake
+            .expect([any(text("Your readiness yesterday was in your normal range."))]);
+        let asked = rig.ask("What was my readiness yesterday?").await;
+        rig.fake.verify().unwrap();
+        let first = asked.events.first();
+        let safety = AgentEvent::Routed {
+            specialist: Specialist::Safety,
+            by: RouteReason::RedFlag,
+        };
+        assert_eq!(first == Some(&safety), referred, "{:?}", asked.events);
+        let referral_text = asked.events.iter().find_map(|e| match e {
+            AgentEvent::Text { delta } => Some(delta.starts_with(REFERRAL)),
+            _ => None,
+        });
+        assert_eq!(referral_text, Some(referred), "the referral is the first text");
+        assert_eq!(asked.outcome.answer.starts_with(REFERRAL), referred);
+        assert!(asked.outcome.answer.ends_with("in your normal range."));
+    }
+}
