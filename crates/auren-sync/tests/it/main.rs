@@ -12,3 +12,4 @@ mod support;
 mod tls;
 #[path = "../../../auren-gateway/tests/it/tls_front.rs"]
 mod tls_front;
+mod trend;
