@@ -1,15 +1,23 @@
 // Settings → Sync (Solid): sign in to a sync server (or create an account, or add this device with a
 // code approved on a signed-in one), where sync stands (last sync, rows waiting, rows the server
 // refused, Sync now), the account's devices and approving a new one, coach access (grant by email,
-// revoke) and the athletes whose data this account may read. Tokens never reach the window.
+// revoke) and the athletes whose data this account may read, each linking to their History. Tokens never
+// reach the window.
 import { createResource, createSignal, For, onCleanup, Show, type JSX } from "solid-js";
 import { render } from "solid-js/web";
 import { call, toFailure } from "../ipc";
+import { routeOf } from "../views/historyOwner";
 import { syncStatus } from "./chip";
 import {
   chipClass, chipGlyph, errorHint, isSignedIn, serverProblem, signInProblems,
   type DeviceCode, type SignInMode, type SyncStatus,
 } from "./model";
+
+/** The link from an athlete's email to their History: the route History reads (the email escaped, as
+ * History's own picker writes it). */
+export function athleteHistoryHref(email: string): string {
+  return `#/${routeOf({ kind: "athlete", email })}`;
+}
 
 export function mountSyncPane(root: HTMLElement): () => void {
   return render(() => <SyncPane />, root);
@@ -230,7 +238,12 @@ function SignedIn(props: { status: SyncStatus; act: Act; onStatus: (s: SyncStatu
           </ul>
           <p class="small">Athletes whose data you may read (their sessions appear in History):</p>
           <ul data-testid="sync-athletes">
-            <For each={a().athletes} fallback={<li class="muted small">none</li>}>{(x) => <li data-testid="sync-athlete">{x.email} <span class="muted small">since {x.granted}</span></li>}</For>
+            <For each={a().athletes} fallback={<li class="muted small">none</li>}>{(x) => (
+              <li data-testid="sync-athlete">
+                <a href={athleteHistoryHref(x.email)} data-testid="sync-athlete-history" title={`${x.email}'s sessions and mornings in History`}>{x.email}</a>{" "}
+                <span class="muted small">since {x.granted}</span>
+              </li>
+            )}</For>
           </ul>
         </>
       )}</Show>
