@@ -10,6 +10,7 @@ mod ai_settings;
 mod chat;
 mod chat_history;
 mod chat_turns;
+mod coach_history;
 mod live_session;
 mod rules_and_settings;
 mod settings_sync;
@@ -107,6 +108,11 @@ const TESTS: &[(&str, TestBody, Duration)] = &[
             )
         },
         Duration::from_secs(300),
+    ),
+    (
+        "a_coach_picks_an_athlete_in_history_and_opens_their_session_read_only",
+        || Box::pin(coach_history::a_coach_picks_an_athlete_in_history_and_opens_their_session_read_only()),
+        Duration::from_secs(180),
     ),
     (
         "rules_errors_show_at_their_line_and_settings_persist",

@@ -1,0 +1,217 @@
+//! A coach's History per athlete in the real window: over a database holding the coach's own session and
+//! mornings and, as a sync pulls them, an athlete's session and mornings, History's picker switches to the
+//! athlete; their one row shows when it started and how long it lasted, it opens marked read-only with the
+//! panel the engine computes from the stored beats, and switching back to "My data" lists the coach's own
+//! session alone.
+
+use anyhow::Context;
+use auren_e2e::fixtures::{self, ATHLETE};
+use auren_e2e::{AppFolders, Rig, testid};
+use fantoccini::Locator;
+use fantoccini::elements::Element;
+use std::ffi::OsString;
+
+/// The panel rows compared with the engine's values (keys, and the decimals History shows them with).
+const PANEL_SHOWN: &[(&str, usize)] = &[("rmssd_ms", 1), ("sdnn_ms", 1), ("mean_hr_bpm", 1)];
+
+pub async fn a_coach_picks_an_athlete_in_history_and_opens_their_session_read_only() -> anyhow::Result<()> {
+    let folders = AppFolders::new()?;
+    let today = fixtures::today();
+    let seed = fixtures::seed_coach_with_athlete(&folders.data, today).await?;
+    let mut env = folders.env();
+    // History shows local times: UTC makes the athlete's start a known text.
+    env.push(("TZ", OsString::from("UTC")));
+    let rig = Rig::launch(&auren_e2e::app_under_test(), &env, "coach-history").await?;
+    let athlete_list = format!(
+        "#/history/athlete/{}",
+        ATHLETE.replace('+', "%2B").replace('@', "%40")
+    );
+    let athlete_id = seed.athlete_session.to_string();
+
+    rig.step("trends-apart", async {
+        // The mornings reached the athlete's trend and only theirs (the coach's today is 3.5 + 0.4).
+        let on_today = |trend: serde_json::Value| {
+            trend
+                .as_array()
+                .and_then(|days| days.iter().find(|d| d["day"] == today))
+                .and_then(|d| d["today_ln_rmssd"].as_f64())
+        };
+        let theirs = rig
+            .invoke(
+                "athlete_daily_trend",
+                serde_json::json!({ "athlete": ATHLETE, "days": 60 }),
+            )
+            .await?;
+        let own = rig
+            .invoke("daily_trend", serde_json::json!({ "days": 60 }))
+            .await?;
+        let (theirs, own) = (on_today(theirs), on_today(own));
+        anyhow::ensure!(
+            theirs.map(round2) == Some(fixtures::ATHLETE_LN_RMSSD_TODAY)
+                && own.map(round2) == Some(round2(fixtures::LN_RMSSD_CENTRE + fixtures::LN_RMSSD_SPREAD)),
+            "today's lnRMSSD: the athlete's {theirs:?}, the coach's {own:?}"
+        );
+        Ok(())
+    })
+    .await?;
+
+    rig.step("pick-athlete", async {
+        rig.click("nav-history").await?;
+        let picker = rig
+            .poll("the athlete in the picker", auren_e2e::DEFAULT_WAIT, || async {
+                let picker = rig.find("history-owner").await?;
+                let options = picker.find_all(Locator::Css("option")).await?;
+                Ok((options.len() == 2 && picker.is_displayed().await?).then_some(picker))
+            })
+            .await?;
+        picker
+            .select_by_value(&format!("athlete:{ATHLETE}"))
+            .await
+            .context("cannot choose the athlete in the picker")?;
+        rig.poll("the athlete's list", auren_e2e::DEFAULT_WAIT, || async {
+            Ok((location(&rig).await? == athlete_list).then_some(()))
+        })
+        .await
+    })
+    .await?;
+
+    rig.step("athlete-row", async {
+        let cells = rig
+            .poll("the athlete's one row", auren_e2e::DEFAULT_WAIT, || async {
+                let rows = rows_shown(&rig).await?;
+                Ok((rows.len() == 1).then_some(rows))
+            })
+            .await?;
+        let (id, cells) = &cells[0];
+        let want_duration = fixtures::shown_duration(
+            seed.athlete_detail
+                .summary
+                .duration_s
+                .context("the athlete's session has no duration")?,
+        );
+        anyhow::ensure!(
+            *id == athlete_id
+                && cells.first().map(String::as_str) == Some(fixtures::ATHLETE_SESSION_START_SHOWN_UTC)
+                && cells.get(4) == Some(&want_duration)
+                && cells.get(5) == Some(&fixtures::ATHLETE_BEATS.to_string()),
+            "the row of session {id} shows {cells:?}; wanted session {athlete_id} started {:?}, lasting \
+             {want_duration}, {} beats",
+            fixtures::ATHLETE_SESSION_START_SHOWN_UTC,
+            fixtures::ATHLETE_BEATS
+        );
+        // WebKitWebDriver refuses clicks on a <tr> (not interactable); a person clicks one of its cells.
+        first_row(&rig)
+            .await?
+            .find(Locator::Css("td"))
+            .await?
+            .click()
+            .await?;
+        Ok(())
+    })
+    .await?;
+
+    rig.step("athlete-session-read-only", async {
+        let opened = format!("{athlete_list}/{athlete_id}");
+        rig.poll("the athlete's session open", auren_e2e::DEFAULT_WAIT, || async {
+            Ok((location(&rig).await? == opened).then_some(()))
+        })
+        .await?;
+        let note = rig.text("read-only-note").await?;
+        anyhow::ensure!(
+            note.contains(ATHLETE) && note.contains("Read-only"),
+            "the note says {note:?}"
+        );
+        for &(key, decimals) in PANEL_SHOWN {
+            let want = seed
+                .athlete_detail
+                .panel
+                .iter()
+                .find(|m| m.key == key)
+                .and_then(|m| m.value)
+                .with_context(|| format!("the engine computed no {key}"))?;
+            let want = format!("{want:.decimals$}");
+            let css = format!("{}[data-key=\"{key}\"] td", testid("session-metric"));
+            let shown = rig
+                .poll(&format!("the {key} value"), auren_e2e::DEFAULT_WAIT, || async {
+                    match rig.find_all(&css).await?.first() {
+                        Some(cell) => Ok(Some(cell.text().await?)),
+                        None => Ok(None),
+                    }
+                })
+                .await?;
+            anyhow::ensure!(
+                shown == want,
+                "{key}: the window shows {shown:?}, the engine {want}"
+            );
+        }
+        Ok(())
+    })
+    .await?;
+
+    rig.step("back-to-my-data", async {
+        rig.find_all("a.back")
+            .await?
+            .into_iter()
+            .next()
+            .context("no way back to the athlete's list")?
+            .click()
+            .await?;
+        rig.poll("the athlete's list again", auren_e2e::DEFAULT_WAIT, || async {
+            Ok((location(&rig).await? == athlete_list && rows_shown(&rig).await?.len() == 1).then_some(()))
+        })
+        .await?;
+        rig.find("history-owner").await?.select_by_value("own").await?;
+        let own_id = seed.own_session.to_string();
+        let rows = rig
+            .poll("the coach's own list", auren_e2e::DEFAULT_WAIT, || async {
+                if location(&rig).await? != "#/history" {
+                    return Ok(None);
+                }
+                let rows = rows_shown(&rig).await?;
+                Ok((!rows.is_empty()).then_some(rows))
+            })
+            .await?;
+        let ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
+        anyhow::ensure!(
+            ids == [own_id.as_str()],
+            "My data lists sessions {ids:?}; wanted only the coach's own {own_id}"
+        );
+        let picked = rig.find("history-owner").await?.prop("value").await?;
+        anyhow::ensure!(picked.as_deref() == Some("own"), "the picker shows {picked:?}");
+        Ok(())
+    })
+    .await?;
+    rig.close().await
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// The window's route (`location.hash`).
+async fn location(rig: &Rig) -> anyhow::Result<String> {
+    let hash = rig.client().execute("return location.hash;", Vec::new()).await?;
+    Ok(hash.as_str().unwrap_or_default().to_owned())
+}
+
+async fn first_row(rig: &Rig) -> anyhow::Result<Element> {
+    rig.find_all(&testid("session-row"))
+        .await?
+        .into_iter()
+        .next()
+        .context("no session row")
+}
+
+/// Every session row shown: its session id and its cells' text.
+async fn rows_shown(rig: &Rig) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    let mut rows = Vec::new();
+    for row in rig.find_all(&testid("session-row")).await? {
+        let id = row.attr("data-session-id").await?.unwrap_or_default();
+        let mut cells = Vec::new();
+        for cell in row.find_all(Locator::Css("td")).await? {
+            cells.push(cell.text().await?);
+        }
+        rows.push((id, cells));
+    }
+    Ok(rows)
+}
