@@ -27,6 +27,8 @@
 //! api_key_env = "OPENAI_API_KEY"   # optional; otherwise the OS keychain entry named after the provider
 //! requests_per_minute = 500        # optional token buckets
 //! tokens_per_minute = 200000
+//! context_window = 32768           # optional: an openai-compatible server's context length in tokens
+//!                                  # (the known hosted models' come from prices.json)
 //!
 //! [alias.smart]
 //! routes = ["anthropic:claude-sonnet-4-5", "openai:gpt-4.1", "local:llama3.1"]
@@ -124,6 +126,9 @@ pub struct ProviderConfig {
     pub api_key_env: Option<String>,
     pub requests_per_minute: Option<u32>,
     pub tokens_per_minute: Option<u32>,
+    /// The context length of this provider's models, for a server whose models the bundled table does not
+    /// know (a local one); `None` shows as unknown.
+    pub context_window: Option<u32>,
 }
 
 /// One step of an alias: a provider and the model name it knows.
@@ -255,6 +260,7 @@ struct RawProvider {
     api_key_env: Option<String>,
     requests_per_minute: Option<Spanned<u32>>,
     tokens_per_minute: Option<Spanned<u32>>,
+    context_window: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -361,6 +367,7 @@ fn providers(raws: Vec<RawProvider>) -> Result<(Vec<ProviderConfig>, HashSet<Str
             api_key_env: raw.api_key_env,
             requests_per_minute: nonzero_u32(raw.requests_per_minute, "requests_per_minute")?,
             tokens_per_minute: nonzero_u32(raw.tokens_per_minute, "tokens_per_minute")?,
+            context_window: nonzero_u32(raw.context_window, "context_window")?,
         });
     }
     Ok((providers, names))

@@ -32,6 +32,7 @@ struct ProviderSlot {
     kind: ProviderKind,
     provider: Box<dyn Provider>,
     limiter: RateLimiter,
+    context_window: Option<u32>,
 }
 
 struct Inner {
@@ -137,6 +138,7 @@ impl Gateway {
                     kind: p.kind,
                     provider,
                     limiter,
+                    context_window: p.context_window,
                 }),
             );
         }
@@ -192,6 +194,20 @@ impl Gateway {
     pub fn price(&self, route: &Route) -> Option<ModelPrice> {
         let slot = self.inner.providers.get(&route.provider)?;
         self.price_for(slot, &route.model)
+    }
+
+    /// The context window of `route`'s model in tokens: the bundled table's for a hosted model, the
+    /// provider's configured `context_window` for a compatible server; `None` means unknown.
+    pub fn context_window(&self, route: &Route) -> Option<u32> {
+        let slot = self.inner.providers.get(&route.provider)?;
+        match slot.kind {
+            ProviderKind::OpenAi | ProviderKind::Anthropic => self
+                .inner
+                .prices
+                .context_window(&route.model)
+                .or(slot.context_window),
+            ProviderKind::OpenAiCompatible => slot.context_window,
+        }
     }
 
     fn price_for(&self, slot: &ProviderSlot, model: &str) -> Option<ModelPrice> {
@@ -391,6 +407,7 @@ impl Gateway {
         span.record("gen_ai.system", target.slot.provider.system());
         span.record("gen_ai.response.model", target.route.model.as_str());
         let (events, buffered) = answer.opened;
+        let untold = UntoldUsage::default();
         let flow = Flow {
             inner: Arc::clone(&self.inner),
             route: target.route.clone(),
@@ -402,6 +419,7 @@ impl Gateway {
             request: call.request,
             output_text: String::new(),
             usage: None,
+            untold: untold.clone(),
             finished: false,
             span,
         };
@@ -409,6 +427,7 @@ impl Gateway {
             route: target.route,
             failed_attempts: call.attempts,
             events: flow.into_stream(),
+            untold,
         }
     }
 
@@ -541,6 +560,29 @@ pub struct ChatStream {
     route: Route,
     failed_attempts: Vec<Attempt>,
     events: Pin<Box<dyn Stream<Item = Result<StreamEvent, GatewayError>> + Send>>,
+    untold: UntoldUsage,
+}
+
+/// Where a stream leaves the usage it accounted without yielding a [`StreamEvent::Usage`]: a caller that
+/// stopped reading (the `Drop` estimate) or a stream that broke. Shared by the stream and its flow.
+#[derive(Clone, Default)]
+struct UntoldUsage(Arc<std::sync::Mutex<Option<Untold>>>);
+
+struct Untold {
+    usage: Usage,
+    /// The ledger write of a dropped flow, spawned because `Drop` cannot await.
+    recording: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl UntoldUsage {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Untold>> {
+        // A poisoned lock still holds a whole value: it is only ever replaced in one assignment.
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn put(&self, usage: Usage, recording: Option<tokio::task::JoinHandle<()>>) {
+        *self.lock() = Some(Untold { usage, recording });
+    }
 }
 
 impl std::fmt::Debug for ChatStream {
@@ -556,6 +598,21 @@ impl ChatStream {
     /// The provider and model that is answering.
     pub fn route(&self) -> &Route {
         &self.route
+    }
+
+    /// Ends the stream here and returns the usage the ledger holds for it that no `Usage` event told: the
+    /// estimate booked for an answer cut off mid-stream (text streamed so far, the request's prompt), or
+    /// that of a stream that broke. `None` when the stream finished and yielded its usage. The ledger has
+    /// the row when this returns, so the caller's total and the budget's agree.
+    pub async fn cut(self) -> Option<Usage> {
+        let untold = self.untold.clone();
+        drop(self);
+        let Untold { usage, recording } = untold.lock().take()?;
+        if let Some(recording) = recording {
+            // A panicked write was logged by the runtime; the usage is still the caller's to count.
+            let _ = recording.await;
+        }
+        Some(usage)
     }
 
     /// The attempts that failed before this route answered.
@@ -610,6 +667,8 @@ struct Flow {
     /// What the caller received, for a token estimate when the provider sends no usage.
     output_text: String,
     usage: Option<Usage>,
+    /// Where the usage goes that is accounted without being yielded.
+    untold: UntoldUsage,
     finished: bool,
     span: Span,
 }
@@ -657,7 +716,8 @@ impl Flow {
                         } else {
                             Outcome::Neutral
                         };
-                        flow.finish(outcome, None).await;
+                        let usage = flow.finish(outcome, None).await;
+                        flow.untold.put(usage, None);
                         let error = GatewayError::StreamInterrupted {
                             route: flow.route.clone(),
                             failure,
@@ -757,15 +817,16 @@ impl Drop for Flow {
         }
         // The caller stopped reading: the provider still bills what it generated, so account an estimate.
         // The breaker hears success: the provider was answering.
-        let (_, record) = self.settle(Outcome::Success, None);
+        let (usage, record) = self.settle(Outcome::Success, None);
         let ledger = Arc::clone(&self.inner.ledger);
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        let recording = tokio::runtime::Handle::try_current().ok().map(|runtime| {
             runtime.spawn(async move {
                 if let Err(error) = ledger.record(&record).await {
                     tracing::error!(%error, "usage of an abandoned stream was not recorded");
                 }
-            });
-        }
+            })
+        });
+        self.untold.put(usage, recording);
     }
 }
 

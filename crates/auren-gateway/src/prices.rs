@@ -89,6 +89,8 @@ struct PriceEntry {
     input: f64,
     cached_input: f64,
     output: f64,
+    /// The model's context window in tokens.
+    context: u32,
 }
 
 /// The price table: model name → price.
@@ -98,6 +100,8 @@ pub struct PriceTable {
     /// The date the prices were copied from the providers' pages.
     pub taken: String,
     models: HashMap<String, ModelPrice>,
+    /// Model name → context window in tokens, for the meter's "context used".
+    contexts: HashMap<String, u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,12 +117,18 @@ impl PriceTable {
             version: 0,
             taken: String::new(),
             models: HashMap::new(),
+            contexts: HashMap::new(),
         })
     }
 
     pub fn parse(json: &str) -> Result<Self, PriceTableError> {
         let file: PriceFile = serde_json::from_str(json)?;
         let per_token = |usd_per_million: f64| (usd_per_million * 1e6).round() as i64;
+        let contexts = file
+            .models
+            .iter()
+            .map(|(name, p)| (name.clone(), p.context))
+            .collect();
         let models = file
             .models
             .into_iter()
@@ -135,6 +145,7 @@ impl PriceTable {
             version: file.version,
             taken: file.taken,
             models,
+            contexts,
         })
     }
 
@@ -146,6 +157,14 @@ impl PriceTable {
         }
         let undated = strip_date_suffix(model)?;
         self.models.get(undated).copied()
+    }
+
+    /// The context window of `model` in tokens, also under a dated snapshot name; `None` means unknown.
+    pub fn context_window(&self, model: &str) -> Option<u32> {
+        if let Some(tokens) = self.contexts.get(model) {
+            return Some(*tokens);
+        }
+        self.contexts.get(strip_date_suffix(model)?).copied()
     }
 
     pub fn models(&self) -> impl Iterator<Item = (&str, &ModelPrice)> {
@@ -192,6 +211,16 @@ mod tests {
         }
         assert_eq!(table.price("llama3.1"), None);
         assert_eq!(table.price("gpt-4.1-nano").map(|p| p.cached_input), Some(25_000));
+        let contexts = [
+            ("gpt-4o", Some(128_000)),
+            ("gpt-4o-2024-08-06", Some(128_000)),
+            ("gpt-4.1", Some(1_047_576)),
+            ("claude-sonnet-4-5-20250929", Some(200_000)),
+            ("llama3.1", None),
+        ];
+        for (model, context) in contexts {
+            assert_eq!(table.context_window(model), context, "{model}");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Budgets: refusal with the budget, the spend and the reset; failover to an unpriced route; and the
 //! property that 100 concurrent calls never spend past the budget.
 
-use crate::support::{rig_with, start_gateway, start_time};
+use crate::support::{rig, rig_with, start_gateway, start_time};
 use auren_fake_llm::{FakeLlm, Reply, Script};
 use auren_gateway::budget::BudgetWindow;
 use auren_gateway::config::BudgetLimits;
@@ -183,4 +183,45 @@ async fn an_abandoned_stream_settles_an_estimate_and_frees_its_reservation() {
     rig.ask("openai:gpt-4.1")
         .await
         .expect("the reservation was released");
+}
+
+#[tokio::test]
+async fn a_cut_stream_hands_back_the_estimate_the_ledger_books() {
+    let rig = rig().await;
+    rig.fake.script(
+        "gpt-4.1",
+        [Script::StallAfter {
+            events: 2,
+            reply: Reply::text(["partial", " answer"]),
+        }],
+    );
+    let mut stream = rig.ask_streaming("openai:gpt-4.1").await.expect("answer starts");
+    let first = futures::StreamExt::next(&mut stream).await;
+    assert!(matches!(
+        first,
+        Some(Ok(auren_gateway::StreamEvent::TextDelta { .. }))
+    ));
+    let usage = stream.cut().await.expect("a cut stream tells its estimate");
+    // `cut` waits for the ledger write: the row is there at once, with the same figures.
+    let records = rig.ledger.records();
+    assert_eq!(records.len(), 1, "{records:?}");
+    let booked = &records[0];
+    assert!(usage.estimated && booked.estimated);
+    assert_eq!(
+        (usage.input_tokens, usage.output_tokens),
+        (booked.input_tokens, booked.output_tokens)
+    );
+    assert!(usage.input_tokens > 0 && usage.output_tokens > 0, "{usage:?}");
+}
+
+#[tokio::test]
+async fn a_finished_stream_has_nothing_untold() {
+    let rig = rig().await;
+    rig.fake
+        .script("gpt-4.1", [Script::Reply(Reply::text(["whole answer"]))]);
+    let mut stream = rig.ask_streaming("openai:gpt-4.1").await.expect("answer starts");
+    while let Some(event) = futures::StreamExt::next(&mut stream).await {
+        event.expect("no error");
+    }
+    assert_eq!(stream.cut().await, None, "its usage was yielded as an event");
 }
