@@ -251,3 +251,34 @@ fn an_import_stores_the_session_panel_and_brings_stale_ones_up_to_date() {
         store.close().await;
     });
 }
+
+#[test]
+fn a_history_of_thirty_mornings_in_a_row_becomes_one_milestone_however_often_it_is_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, db) = db(dir.path());
+    let file = dir.path().join("elite.csv");
+    let rows: String = (1..=30)
+        .map(|d| format!("2025-11-{d:02}T07:00:00Z,{},{}\n", 50 + d % 5, 40 + (d * 7) % 13))
+        .collect();
+    std::fs::write(&file, format!("Datetime,HR,Rmssd\n{rows}")).unwrap();
+    let file = file.display().to_string();
+
+    let first = ok(auren(dir.path(), &["import", &file, "--db", &db]));
+    let said = crate::run::stdout(&first);
+    assert!(said.contains("After the import: 1 milestone."), "{said}");
+    let again = json(&ok(auren(dir.path(), &["import", &file, "--json", "--db", &db])));
+    assert_eq!(
+        again["after_new_data"]["milestones"],
+        serde_json::json!([]),
+        "{again}"
+    );
+
+    let listed = crate::run::stdout(&ok(auren(dir.path(), &["memory", "list", "--db", &db])));
+    assert_eq!(
+        listed
+            .matches("30 morning readings in a row, up to 2025-11-30")
+            .count(),
+        1,
+        "{listed}"
+    );
+}
