@@ -148,9 +148,16 @@ pub async fn offline_analyst_answers_with_the_mornings_value() -> anyhow::Result
 
 pub async fn hostile_output_runs_nothing_and_made_up_numbers_are_marked() -> anyhow::Result<()> {
     let fake = FakeLlm::start().await?;
-    let hostile = "Your RMSSD was 123 ms today.\n\n<img src=x onerror=\"window.__pwned=1\">\n\n<script>window.__pwned=2</script>\n\n\
-                   [open](javascript:window.__pwned=3) ![p](https://evil.invalid/p.png)";
-    fake.set_default(Script::Reply(Reply::text([hostile]).with_usage(120, 30)));
+    // Every address the model text names is this listener's, so "fetches nothing" is counted, not
+    // assumed: an address that cannot resolve (evil.invalid) would pass whether or not it was tried.
+    let tripwire = std::net::TcpListener::bind("127.0.0.1:0")?;
+    tripwire.set_nonblocking(true)?;
+    let bait = format!("http://127.0.0.1:{}", tripwire.local_addr()?.port());
+    let hostile = format!(
+        "Your RMSSD was 123 ms today.\n\n<img src=x onerror=\"window.__pwned=1\">\n\n<script>window.__pwned=2</script>\n\n\
+         [open](javascript:window.__pwned=3) ![p]({bait}/p.png) <img src=\"{bait}/raw.png\"> [site]({bait}/page)"
+    );
+    fake.set_default(Script::Reply(Reply::text([hostile.as_str()]).with_usage(120, 30)));
     let folders = AppFolders::new()?;
     let mut env = folders.env();
     env.push(("AUREN_GATEWAY_CONFIG", gateway_config(&folders, &fake, "")?));
@@ -191,7 +198,13 @@ pub async fn hostile_output_runs_nothing_and_made_up_numbers_are_marked() -> any
             "the made-up 123 ms is not marked unverified: {texts:?}"
         );
         anyhow::ensure!(!fake.requests().is_empty(), "the provider was never asked");
-        Ok(())
+        // The page has been read element by element since the answer was drawn (each a round trip
+        // through the webview); an image or a link fetched on drawing would have connected by now.
+        match tripwire.accept() {
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
+            Err(error) => Err(error.into()),
+            Ok((_, from)) => anyhow::bail!("the window fetched an address from model text (from {from})"),
+        }
     })
     .await?;
     rig.close().await
