@@ -47,7 +47,7 @@ const STOP_AT_FIRST_WORD: &str = "\
       observer.disconnect();\n\
       const t0 = performance.now();\n\
       document.querySelector('[data-testid=chat-stop]').click();\n\
-      const el = document.querySelector('.msg-assistant[data-status=stopped] [data-testid=answer]');\n\
+      const el = document.querySelector('.msg-assistant[data-status=stopping] [data-testid=answer]');\n\
       window.__aurenStop = [el !== null, performance.now() - t0, el ? el.textContent : ''];\n\
     });\n\
     observer.observe(messages, { childList: true, subtree: true, characterData: true });";
@@ -78,7 +78,8 @@ pub async fn stop_freezes_the_text_and_the_provider_sees_the_disconnect() -> any
                     Ok((!probe.is_null()).then_some(probe))
                 })
                 .await?;
-            // The text must show as stopped in the same task as the click, well within 300 ms.
+            // The text must freeze (`stopping`, until the turn answers the Stop) in the same task as the
+            // click, well within 300 ms.
             anyhow::ensure!(
                 probe[0] == true,
                 "the turn did not show as stopped after Stop: {probe}"
