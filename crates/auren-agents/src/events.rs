@@ -44,14 +44,27 @@ pub enum Guard {
 }
 
 /// Tokens and money for a turn (or one call).
+///
+/// A turn streams one [`AgentEvent::Usage`] per model call, and while a call streams, running estimates of
+/// it: a later event with the same `call` replaces the earlier one (an estimate, then the provider's exact
+/// count or the estimate the budget books for a call cut short); events of different calls add up.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TurnUsage {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub cost_usd: f64,
-    /// True when a count was estimated (the stream carried no usage).
+    /// True when a count was estimated (the stream carried no usage, or the call is still streaming).
     pub estimated: bool,
     pub model_calls: u32,
+    /// The model call of the turn an event counts, from 1; 0 in a turn's total.
+    #[serde(default)]
+    pub call: u32,
+    /// The input tokens of the (last) call: how much of the model's context the conversation fills.
+    #[serde(default)]
+    pub context_tokens: u64,
+    /// The model's context window in tokens; `None` when the gateway does not know it.
+    #[serde(default)]
+    pub context_window: Option<u32>,
 }
 
 /// Everything a turn reports, in order.

@@ -5,11 +5,17 @@
 use std::future::Future;
 
 use auren_gateway::providers::{anthropic, openai};
-use auren_gateway::{ChatRequest, Gateway, ProviderKind, Route, StreamEvent, ToolCall, Usage};
+use auren_gateway::{
+    ChatRequest, ChatStream, Gateway, ProviderKind, Route, StreamEvent, ToolCall, Usage, tokens,
+};
 use futures::StreamExt;
 
 use super::{GuardBook, Stop, Turn};
 use crate::events::{AgentEvent, TurnUsage};
+
+/// How often, at most, a streaming call reports its running estimate: the desktop's text batch, so the
+/// meter moves with the text and costs no extra repaint.
+const ESTIMATE_EVERY: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// What one call answered.
 #[derive(Debug, Default)]
@@ -52,24 +58,73 @@ impl Turn<'_> {
         // Set at once, not at the end: a Stop mid-answer keeps this model's text.
         self.answered_by = Some(format!("{}:{}", route.provider, route.model));
         self.record_request(&route, &request);
+        let mut meter = CallMeter {
+            call: self.guards.model_calls(),
+            input_estimate: tokens::estimate_prompt(&request),
+            last_estimate: None,
+        };
         let mut reply = ModelReply::default();
         loop {
-            let next = self.bounded(stream.next()).await?;
+            let next = match self.bounded(stream.next()).await {
+                Ok(next) => next,
+                Err(stop) => return Err(self.cut(gateway, &route, stream, &meter, stop).await),
+            };
             match next {
                 None => break,
-                Some(Err(error)) => return Err(Stop::Gateway(error)),
+                Some(Err(error)) => {
+                    return Err(self
+                        .cut(gateway, &route, stream, &meter, Stop::Gateway(error))
+                        .await);
+                }
                 Some(Ok(StreamEvent::TextDelta { text })) => {
                     if shown == TextShown::Streamed {
                         self.emit_text(text.clone()).await;
                     }
                     reply.text.push_str(&text);
+                    self.estimate(gateway, &route, &mut meter, &reply.text).await;
                 }
                 Some(Ok(StreamEvent::ToolCall { call, .. })) => reply.tool_calls.push(call),
-                Some(Ok(StreamEvent::Usage { usage })) => self.add_usage(gateway, &route, usage).await,
+                Some(Ok(StreamEvent::Usage { usage })) => {
+                    self.add_usage(gateway, &route, usage, meter.call).await;
+                }
                 Some(Ok(StreamEvent::Finish { .. } | StreamEvent::ToolCallDelta { .. })) => {}
             }
         }
         Ok(reply)
+    }
+
+    /// Reports a running estimate of the call (the gateway's estimator over the request and the text so
+    /// far), at most once per [`ESTIMATE_EVERY`]; not added to the turn: the exact usage replaces it.
+    async fn estimate(&mut self, gateway: &Gateway, route: &Route, meter: &mut CallMeter, text: &str) {
+        let now = tokio::time::Instant::now();
+        if meter.last_estimate.is_some_and(|at| now < at + ESTIMATE_EVERY) {
+            return;
+        }
+        meter.last_estimate = Some(now);
+        let usage = Usage {
+            input_tokens: meter.input_estimate,
+            cached_input_tokens: 0,
+            output_tokens: tokens::count_text(text),
+            estimated: true,
+        };
+        let call = call_usage(gateway, route, &usage, meter.call);
+        self.emit(AgentEvent::Usage(call)).await;
+    }
+
+    /// Ends a call cut short (a Stop, the time budget, a broken stream): the usage the gateway booked for it
+    /// in the ledger is added to the turn as this call's, so the turn's total is what the budget counts.
+    async fn cut(
+        &mut self,
+        gateway: &Gateway,
+        route: &Route,
+        stream: ChatStream,
+        meter: &CallMeter,
+        stop: Stop,
+    ) -> Stop {
+        if let Some(usage) = stream.cut().await {
+            self.add_usage(gateway, route, usage, meter.call).await;
+        }
+        stop
     }
 
     /// Keeps the exact body this call sent as a step (what the provider received).
@@ -80,20 +135,38 @@ impl Turn<'_> {
     }
 
     /// Adds one call's tokens and cost to the turn and reports them.
-    async fn add_usage(&mut self, gateway: &Gateway, route: &Route, usage: Usage) {
-        let cost_usd = cost_usd(gateway, route, &usage);
-        let call = TurnUsage {
-            input_tokens: usage.input_tokens,
-            output_tokens: usage.output_tokens,
-            cost_usd,
-            estimated: usage.estimated,
-            model_calls: 1,
-        };
+    async fn add_usage(&mut self, gateway: &Gateway, route: &Route, usage: Usage, call: u32) {
+        let call = call_usage(gateway, route, &usage, call);
+        self.usage.context_tokens = call.context_tokens;
+        self.usage.context_window = call.context_window;
         self.usage.input_tokens += call.input_tokens;
         self.usage.output_tokens += call.output_tokens;
         self.usage.cost_usd += call.cost_usd;
         self.usage.estimated |= call.estimated;
         self.emit(AgentEvent::Usage(call)).await;
+    }
+}
+
+/// What a call's meter keeps while it streams.
+struct CallMeter {
+    /// The call's number in the turn, from 1.
+    call: u32,
+    /// The request's prompt tokens as the gateway estimates them (for its budget and ledger too).
+    input_estimate: u64,
+    last_estimate: Option<tokio::time::Instant>,
+}
+
+/// One call's usage as an event reports it: tokens, price, and how full the model's context is.
+fn call_usage(gateway: &Gateway, route: &Route, usage: &Usage, call: u32) -> TurnUsage {
+    TurnUsage {
+        input_tokens: usage.input_tokens,
+        output_tokens: usage.output_tokens,
+        cost_usd: cost_usd(gateway, route, usage),
+        estimated: usage.estimated,
+        model_calls: 1,
+        call,
+        context_tokens: usage.input_tokens,
+        context_window: gateway.context_window(route),
     }
 }
 

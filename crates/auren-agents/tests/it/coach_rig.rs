@@ -24,6 +24,8 @@ pub struct CoachRig {
     pub fake: FakeLlm,
     pub coach: Coach,
     pub store: Store,
+    /// What the gateway booked: the budget's view of the spend.
+    pub ledger: Arc<MemoryLedger>,
     _dir: tempfile::TempDir,
 }
 
@@ -110,9 +112,14 @@ pub async fn rig(options: RigOptions) -> CoachRig {
             .expect("reading stored");
     }
     let fake = FakeLlm::start().await.expect("fake server starts");
+    let ledger = Arc::new(MemoryLedger::new());
     let gateway = if options.online {
         let clock = Arc::clone(&clock) as Arc<dyn Clock>;
-        Some(fake_gateway(&fake, options.wire, &options.budget, clock).await)
+        let config = gateway_config(&fake, options.wire, &options.budget);
+        let secrets = MemorySecrets::new().with("p", "fake-key-0123456789");
+        let ledger = Arc::clone(&ledger) as Arc<dyn auren_gateway::UsageLedger>;
+        let gateway = Gateway::start(config, Arc::new(secrets), ledger, clock).await;
+        Some(gateway.expect("gateway starts"))
     } else {
         None
     };
@@ -122,6 +129,7 @@ pub async fn rig(options: RigOptions) -> CoachRig {
         fake,
         coach: Coach::new(gateway, toolbox, config),
         store,
+        ledger,
         _dir: dir,
     }
 }

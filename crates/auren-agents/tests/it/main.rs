@@ -19,3 +19,4 @@ mod schema;
 mod stats;
 mod tools;
 mod trend;
+mod usage;
