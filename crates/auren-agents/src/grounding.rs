@@ -775,9 +775,9 @@ fn inherit_range_units(text: &str, numbers: &mut [Stated]) {
 }
 
 /// Whether `rest` (lower case) starts with a word that makes the number before it a count or a duration
-/// ("4.5 days", "7 readings").
+/// ("4.5 days", "7 readings") or a time of day ("6 am").
 fn counted_word(rest: &str) -> bool {
-    const WORDS: [&str; 44] = [
+    const WORDS: [&str; 46] = [
         "day",
         "days",
         "week",
@@ -822,6 +822,8 @@ fn counted_word(rest: &str) -> bool {
         "sets",
         "reps",
         "x",
+        "am",
+        "pm",
     ];
     let rest = rest.trim_start();
     let len = rest.find(|c: char| !c.is_alphabetic()).unwrap_or(rest.len());

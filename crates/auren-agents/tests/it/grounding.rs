@@ -274,6 +274,7 @@ const NOT_CLAIMS: &[&str] = &[
     "I slept 1 hr 20 and my HRV readings 3 were noisy.",
     "RMSSD, SDNN and 5 other metrics; 3 HRV days this week.",
     "Train with HR above 150 later; RMSSD in 2025.",
+    "Your HRV at 6 am and HR at 7 pm were taken 2 x a day.",
 ];
 
 #[test]
