@@ -399,31 +399,35 @@ impl SyncClient {
     /// Pushes the outbox in order. A row of a type the server does not accept yet is held back: left in the
     /// outbox, neither sent nor parked, and not in the way of the rows after it; a later round sends it once
     /// the server lists its type. What the server accepts is read from this round's push answers (it may have
-    /// been upgraded since the last round); before the first answer, and from a server that lists nothing,
-    /// it is the base set. When held rows are all that is left and no answer came yet, an empty push asks.
+    /// been upgraded since the last round); the base set needs no answer, and before a row of another type
+    /// goes, an empty push asks — so a server that takes the type gets the row in its place, not late.
     async fn push_all(&self, report: &mut SyncReport) -> Result<(), SyncError> {
         let mut batch = self.config.push_batch.max(1);
         let mut accepted: Option<AcceptedTypes> = None;
         let mut held: u32 = 0;
         loop {
-            let types = accepted.clone().unwrap_or_else(AcceptedTypes::base);
             // The held rows come first among the oldest, and the next batch after them.
             let limit = held.saturating_add(batch);
             let window = self.store.outbox_pending(limit).await?;
+            let types = match &accepted {
+                Some(types) => types.clone(),
+                None if window.iter().all(|r| base_type(r.kind)) => AcceptedTypes::base(),
+                None => {
+                    accepted = Some(self.ask_accepted().await?);
+                    continue;
+                }
+            };
             let (waiting, pending): (Vec<&OutboxRow>, Vec<&OutboxRow>) = window
                 .iter()
                 .partition(|r| !types.accepts(outgoing::change_type(r.kind)));
             held = u32::try_from(waiting.len()).unwrap_or(u32::MAX);
             let Some(last) = pending.last().map(|r| r.id) else {
-                if held > 0 && accepted.is_none() {
-                    accepted = Some(self.ask_accepted().await?);
-                } else if u32::try_from(window.len()).is_ok_and(|n| n >= limit) {
+                if u32::try_from(window.len()).is_ok_and(|n| n >= limit) {
                     // Only held rows so far: read further.
-                } else {
-                    report.held = u64::from(held);
-                    return Ok(());
+                    continue;
                 }
-                continue;
+                report.held = u64::from(held);
+                return Ok(());
             };
             let mut rows = Vec::with_capacity(pending.len());
             let mut nothing_to_send = Vec::new();
@@ -588,6 +592,11 @@ impl SyncClient {
     pub async fn pending(&self) -> Result<i64, SyncError> {
         Ok(self.store.outbox_len().await?)
     }
+}
+
+/// Whether rows of `kind` are of a type every server of this protocol version accepts.
+fn base_type(kind: auren_store::OutboxKind) -> bool {
+    auren_protocol::Change::BASE_TYPES.contains(&outgoing::change_type(kind))
 }
 
 /// Granting or revoking a coach's access.
