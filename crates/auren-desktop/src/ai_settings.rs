@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use auren_agents::ledger::SqliteLedger;
-use auren_gateway::config::{BudgetLimits, RetryPolicy, Timeouts};
+use auren_gateway::config::{BudgetLimits, ProviderConfig, RetryPolicy, Timeouts};
 use auren_gateway::ollama::{OLLAMA_DEFAULT_URL, detect_ollama, openai_base_url};
 use auren_gateway::secrets::SecretError;
 use auren_gateway::{
@@ -184,7 +184,7 @@ impl Desktop {
         };
         let config = GatewayConfig::parse(&edited, &origin).map_err(|e| refused(&e.to_string()))?;
         write_atomically(&path, edited.as_bytes(), "writing")?;
-        *slot = None;
+        self.gateway.reset(&mut slot);
         drop(slot);
         if let AiEditDto::RemoveProvider { name } = &edit {
             let used_keychain = current
@@ -216,7 +216,7 @@ impl Desktop {
         tokio::task::spawn_blocking(move || keys.set_key(&name, &ApiKey::new(key)))
             .await
             .map_err(KeyStoreError::Task)??;
-        *slot = None;
+        self.gateway.reset(&mut slot);
         drop(slot);
         self.ai_settings().await
     }
@@ -226,7 +226,7 @@ impl Desktop {
         self.keychain_provider(&provider)?;
         let mut slot = self.gateway.lock().await;
         self.delete_key_blocking(&provider).await?;
-        *slot = None;
+        self.gateway.reset(&mut slot);
         drop(slot);
         self.ai_settings().await
     }
@@ -253,53 +253,8 @@ impl Desktop {
                     "no alias routes to {provider} yet: name a model to test it with"
                 ))
             })?;
-        // A gateway of its own: no retries, no budget, and the person's breakers stay as they are.
-        let probe = GatewayConfig {
-            default_model: None,
-            max_tokens: 8,
-            timeouts: Timeouts {
-                connect: PROBE_CONNECT,
-                first_token: PROBE_ANSWER,
-                idle: PROBE_ANSWER,
-            },
-            retry: RetryPolicy {
-                max_retries: 0,
-                ..config.retry
-            },
-            breaker: config.breaker,
-            providers: vec![found.clone()],
-            aliases: Default::default(),
-            budget: BudgetLimits::default(),
-        };
-        let ledger: Arc<dyn UsageLedger> = Arc::new(SqliteLedger::new(self.store().await));
         let secrets: Arc<dyn SecretStore> = self.keys.clone();
-        let started = Instant::now();
-        let result = match Gateway::start(probe, secrets, ledger, Arc::new(SystemClock)).await {
-            Ok(gateway) => {
-                let request = ChatRequest {
-                    messages: vec![Message::user("Reply with the single word OK.")],
-                    max_tokens: Some(8),
-                    ..ChatRequest::default()
-                };
-                gateway
-                    .chat(&format!("{provider}:{model}"), request)
-                    .await
-                    .map(|_| ())
-            }
-            Err(error) => Err(error),
-        };
-        let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
-        let (outcome, message) = match result {
-            Ok(()) => (ConnectionOutcomeDto::Ok, format!("answered in {latency_ms} ms")),
-            Err(error) => outcome_of(&error),
-        };
-        Ok(ConnectionTestDto {
-            provider,
-            model,
-            outcome,
-            latency_ms,
-            message,
-        })
+        Ok(probe(self.store().await, secrets, &config, found, model).await)
     }
 
     /// Asks `url` (Ollama's default when `None`) for its models, giving up quickly.
@@ -503,7 +458,7 @@ fn refused(problem: &str) -> DesktopError {
 }
 
 /// The models routed to on `provider`, in order of first mention.
-fn models_of(config: &GatewayConfig, provider: &str) -> Vec<String> {
+pub(crate) fn models_of(config: &GatewayConfig, provider: &str) -> Vec<String> {
     let mut models: Vec<String> = Vec::new();
     for route in config.aliases.values().flatten() {
         if route.provider == provider && !models.contains(&route.model) {
@@ -738,6 +693,63 @@ fn set_or_remove(table: &mut dyn TableLike, key: &str, value: Option<Value>) {
         (Some(value), None) => {
             table.insert(key, Item::Value(value));
         }
+    }
+}
+
+/// One real one-word request to `provider` for `model` through a throwaway gateway — no retries, no
+/// budget, the person's breakers untouched — and how it went: the connection test, and the chat status's
+/// check of which providers are up. The request is recorded in the usage ledger of `store` like any other.
+pub(crate) async fn probe(
+    store: auren_store::Store,
+    secrets: Arc<dyn SecretStore>,
+    config: &GatewayConfig,
+    provider: &ProviderConfig,
+    model: String,
+) -> ConnectionTestDto {
+    let probe = GatewayConfig {
+        default_model: None,
+        max_tokens: 8,
+        timeouts: Timeouts {
+            connect: PROBE_CONNECT,
+            first_token: PROBE_ANSWER,
+            idle: PROBE_ANSWER,
+        },
+        retry: RetryPolicy {
+            max_retries: 0,
+            ..config.retry
+        },
+        breaker: config.breaker,
+        providers: vec![provider.clone()],
+        aliases: Default::default(),
+        budget: BudgetLimits::default(),
+    };
+    let ledger: Arc<dyn UsageLedger> = Arc::new(SqliteLedger::new(store));
+    let started = Instant::now();
+    let result = match Gateway::start(probe, secrets, ledger, Arc::new(SystemClock)).await {
+        Ok(gateway) => {
+            let request = ChatRequest {
+                messages: vec![Message::user("Reply with the single word OK.")],
+                max_tokens: Some(8),
+                ..ChatRequest::default()
+            };
+            gateway
+                .chat(&format!("{}:{model}", provider.name), request)
+                .await
+                .map(|_| ())
+        }
+        Err(error) => Err(error),
+    };
+    let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+    let (outcome, message) = match result {
+        Ok(()) => (ConnectionOutcomeDto::Ok, format!("answered in {latency_ms} ms")),
+        Err(error) => outcome_of(&error),
+    };
+    ConnectionTestDto {
+        provider: provider.name.clone(),
+        model,
+        outcome,
+        latency_ms,
+        message,
     }
 }
 

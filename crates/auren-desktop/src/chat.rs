@@ -20,6 +20,7 @@ use auren_store::Store;
 use auren_store::conversations::{ConversationId, Grounding, MessageId, MessageRow, Role};
 use tokio::sync::{Mutex, MutexGuard, mpsc};
 
+use crate::ai_settings_dto::ConnectionOutcomeDto;
 use crate::chat_dto::*;
 use crate::{Desktop, DesktopError};
 
@@ -28,10 +29,17 @@ pub type ChatSink = Box<dyn FnMut(ChatEventDto) -> bool + Send>;
 
 /// The least time between two text messages to the window: within one or two frames at 60 Hz.
 const TEXT_BATCH: Duration = Duration::from_millis(25);
+/// How long a provider's probe speaks for it: the status asks it again after this.
+const PROBE_FRESH: Duration = Duration::from_secs(30);
+
 /// The gateway, or why there is none; empty until first used and again after the AI settings change.
 /// Turns hold their own clone of the gateway, so emptying the slot never disturbs a running one.
+/// Beside it, what the last probe of each provider said.
 #[derive(Default)]
-pub(crate) struct GatewaySlot(Mutex<Option<Result<Started, String>>>);
+pub(crate) struct GatewaySlot {
+    started: Mutex<Option<Result<Started, String>>>,
+    probes: Arc<Probes>,
+}
 
 impl GatewaySlot {
     pub(crate) fn new() -> Self {
@@ -40,7 +48,74 @@ impl GatewaySlot {
 
     /// Held while the gateway starts, and by the AI settings while they rewrite `gateway.toml`.
     pub(crate) async fn lock(&self) -> MutexGuard<'_, Option<Result<Started, String>>> {
-        self.0.lock().await
+        self.started.lock().await
+    }
+
+    /// Empties the slot after the settings changed: the next use starts a gateway from the new file, and
+    /// no provider keeps a probe of its old address, key or models.
+    pub(crate) fn reset(&self, slot: &mut Option<Result<Started, String>>) {
+        *slot = None;
+        self.probes.forget();
+    }
+}
+
+/// The last probe of each provider (the connection test's one-word request), by provider name.
+#[derive(Default)]
+pub(crate) struct Probes {
+    /// Held while probing: a second caller waits, then finds the first one's answers fresh.
+    probing: Mutex<()>,
+    book: std::sync::Mutex<ProbeBook>,
+}
+
+#[derive(Default)]
+struct ProbeBook {
+    /// Moves on when the settings change: a probe started before is not recorded.
+    generation: u64,
+    by_provider: HashMap<String, Probe>,
+}
+
+struct Probe {
+    health: ProviderHealthDto,
+    fresh_until: std::time::Instant,
+}
+
+impl Probes {
+    /// The book, poisoned or not: it holds only finished probes, each whole.
+    fn book(&self) -> std::sync::MutexGuard<'_, ProbeBook> {
+        self.book.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn health(&self, provider: &str) -> Option<ProviderHealthDto> {
+        self.book().by_provider.get(provider).map(|p| p.health.clone())
+    }
+
+    fn is_fresh(&self, provider: &str, now: std::time::Instant) -> bool {
+        self.book()
+            .by_provider
+            .get(provider)
+            .is_some_and(|p| now < p.fresh_until)
+    }
+
+    fn record(&self, generation: u64, provider: String, health: ProviderHealthDto) {
+        let mut book = self.book();
+        if book.generation == generation {
+            let fresh_until = std::time::Instant::now() + PROBE_FRESH;
+            book.by_provider.insert(provider, Probe { health, fresh_until });
+        }
+    }
+
+    /// After a turn failed: the next probe asks every provider again, whatever it said last.
+    fn expire(&self) {
+        let now = std::time::Instant::now();
+        for probe in self.book().by_provider.values_mut() {
+            probe.fresh_until = now;
+        }
+    }
+
+    fn forget(&self) {
+        let mut book = self.book();
+        book.generation += 1;
+        book.by_provider.clear();
     }
 }
 
@@ -167,7 +242,8 @@ impl Desktop {
         let turn = self.turns.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         self.turns.running().insert(turn, stop.clone());
         let (events, received) = mpsc::channel(256);
-        let forward = tokio::spawn(forward(received, sink, store));
+        let probes = Arc::clone(&self.gateway.probes);
+        let forward = tokio::spawn(forward(received, sink, store, probes));
         let turns = Arc::clone(&self.turns);
         // A turn that fails outright sends no `done`: the window hears `turn_failed` instead of waiting.
         let failure = events.clone();
@@ -336,12 +412,89 @@ impl Desktop {
                 local_model: false,
                 offline_reason: Some(reason),
             }),
-            Ok(started) => Ok(status_of(&started)),
+            Ok(started) => Ok(status_of(&started, &self.gateway.probes)),
         }
+    }
+
+    /// Probes each provider whose last probe is older than [`PROBE_FRESH`] (or a failed turn made stale) —
+    /// the connection test's one-word request, all at once, local ones too — and returns the status with
+    /// what they said. The window calls it in the background when the chat opens and after each turn; the
+    /// status itself never waits for a provider.
+    pub async fn probe_providers(&self) -> Result<ChatStatusDto, DesktopError> {
+        let Ok(started) = self.gateway().await else {
+            return self.chat_status().await;
+        };
+        let probes = Arc::clone(&self.gateway.probes);
+        let probing = probes.probing.lock().await;
+        let generation = probes.book().generation;
+        let now = std::time::Instant::now();
+        let store = self.store().await;
+        let mut running = tokio::task::JoinSet::new();
+        for provider in &started.config.providers {
+            // A provider no alias routes to has no model to ask for: it stays untested.
+            let Some(model) = crate::ai_settings::models_of(&started.config, &provider.name)
+                .into_iter()
+                .next()
+            else {
+                continue;
+            };
+            if probes.is_fresh(&provider.name, now) {
+                continue;
+            }
+            let (store, config, provider) = (store.clone(), started.config.clone(), provider.clone());
+            let secrets: Arc<dyn SecretStore> = self.keys.clone();
+            running.spawn(async move {
+                crate::ai_settings::probe(store, secrets, &config, &provider, model).await
+            });
+        }
+        while let Some(done) = running.join_next().await {
+            match done {
+                Ok(test) => probes.record(
+                    generation,
+                    test.provider,
+                    health_of(test.outcome, test.message, test.latency_ms),
+                ),
+                Err(error) => tracing::warn!(%error, "a provider probe did not finish"),
+            }
+        }
+        drop(probing);
+        Ok(status_of(&started, &probes))
     }
 }
 
-fn status_of(Started { gateway, config }: &Started) -> ChatStatusDto {
+/// What a probe says of its provider.
+fn health_of(outcome: ConnectionOutcomeDto, message: String, latency_ms: u32) -> ProviderHealthDto {
+    match outcome {
+        ConnectionOutcomeDto::Ok => ProviderHealthDto::Up { latency_ms },
+        _ => ProviderHealthDto::Down { reason: message },
+    }
+}
+
+/// A provider's health: down while the gateway's breaker of one of its routes is open (real turns failed
+/// on it since the last probe), else what its last probe said, else untested.
+fn provider_health(
+    gateway: &Gateway,
+    config: &GatewayConfig,
+    provider: &str,
+    probes: &Probes,
+    now: auren_clock::UnixMillis,
+) -> ProviderHealthDto {
+    let open = crate::ai_settings::models_of(config, provider)
+        .into_iter()
+        .find_map(|model| match gateway.breaker(provider, &model).state(now) {
+            auren_gateway::breaker::BreakerState::Open { until } => Some((model, until)),
+            _ => None,
+        });
+    if let Some((model, until)) = open {
+        let seconds = ((until.0 - now.0).max(0) + 999) / 1000;
+        return ProviderHealthDto::Down {
+            reason: format!("{model} failed repeatedly; the gateway tries it again in {seconds} s"),
+        };
+    }
+    probes.health(provider).unwrap_or(ProviderHealthDto::Untested)
+}
+
+fn status_of(Started { gateway, config }: &Started, probes: &Probes) -> ChatStatusDto {
     let model = config.default_model.clone().unwrap_or_default();
     let now = auren_clock::UnixMillis::now();
     let routes = gateway.routes(&model).unwrap_or_default();
@@ -350,12 +503,7 @@ fn status_of(Started { gateway, config }: &Started) -> ChatStatusDto {
         .iter()
         .map(|p| ProviderStatusDto {
             name: p.name.clone(),
-            up: routes.iter().filter(|r| r.provider == p.name).all(|r| {
-                !matches!(
-                    gateway.breaker(&r.provider, &r.model).state(now),
-                    auren_gateway::breaker::BreakerState::Open { .. }
-                )
-            }),
+            health: provider_health(gateway, config, &p.name, probes, now),
             local: is_local(&p.base_url),
         })
         .collect();
@@ -391,7 +539,12 @@ pub(crate) fn is_local(base_url: &str) -> bool {
 }
 
 /// Forwards a turn's events, text through a [`TextBatch`].
-async fn forward(mut events: mpsc::Receiver<AgentEvent>, mut sink: ChatSink, store: Store) {
+async fn forward(
+    mut events: mpsc::Receiver<AgentEvent>,
+    mut sink: ChatSink,
+    store: Store,
+    probes: Arc<Probes>,
+) {
     let mut batch = TextBatch::default();
     loop {
         let next = match batch.due() {
@@ -421,6 +574,14 @@ async fn forward(mut events: mpsc::Receiver<AgentEvent>, mut sink: ChatSink, sto
         let delta = batch.take(now);
         if !delta.is_empty() && !sink(ChatEventDto::Text { delta }) {
             return;
+        }
+        // A turn no model answered (the offline analyst stood in, or it failed outright) may mean a
+        // provider went down: the next status probe asks them all again. Before the window hears of it,
+        // so a probe it asks for then is a new one.
+        if matches!(&event, AgentEvent::Error { .. })
+            || matches!(&event, AgentEvent::Done(outcome) if outcome.offline)
+        {
+            probes.expire();
         }
         let dto = event_dto(event, &store).await;
         if !sink(dto) {
@@ -536,26 +697,79 @@ async fn event_dto(event: AgentEvent, store: &Store) -> ChatEventDto {
     }
 }
 
-/// The internal route of a receipt's first session or day.
 /// Where a grounded claim links: the day of the receipt value it states when the receipt read that day (a
-/// morning's lnRMSSD opens that morning, not the first of the 60 days its receipt read), else the
-/// receipt's first session or day (a session's values carry its day, but the session is their source).
+/// morning's lnRMSSD opens that day on the History trend chart, not the first of the 60 days its receipt
+/// read), else the receipt's first session (in History) or day (on the trend chart), else the session an
+/// alert of the receipt fired in — the alert whose evidence holds the stated value (get_alerts reads many).
+/// A memory has no place of its own in the app (the memory panel lives inside the chat), so a receipt
+/// read only from memories links nowhere.
 async fn route_of(store: &Store, receipt: &str, stated: f64, text: &str) -> Option<String> {
     let row = store.conversations().receipt(receipt).await.ok()??;
     let receipt: Receipt = serde_json::from_str(&row.body_json).ok()?;
-    if let Some(day) = day_of_stated_value(&receipt, stated, decimals_of(text))
+    let decimals = decimals_of(text);
+    if let Some(day) = day_of_stated_value(&receipt, stated, decimals)
         && receipt
             .sources
             .iter()
             .any(|s| matches!(s, Source::Day { date } if date == day))
     {
-        return Some(format!("morning/{day}"));
+        return Some(day_route(day));
     }
-    receipt.sources.iter().find_map(|s| match s {
+    let first = receipt.sources.iter().find_map(|s| match s {
         Source::Session { id } => Some(format!("history/{id}")),
-        Source::Day { date } => Some(format!("morning/{date}")),
+        Source::Day { date } => Some(day_route(date)),
         Source::Alert { .. } | Source::Memory { .. } => None,
-    })
+    });
+    if first.is_some() {
+        return first;
+    }
+    let alerts: Vec<i64> = receipt
+        .sources
+        .iter()
+        .filter_map(|s| match s {
+            Source::Alert { id } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    alert_route(store, &alerts, stated, decimals).await
+}
+
+/// The History route of the session of the alert among `alerts` whose evidence holds `stated` (at
+/// `decimals`), else of the first of them still stored.
+async fn alert_route(store: &Store, alerts: &[i64], stated: f64, decimals: i32) -> Option<String> {
+    let mut first = None;
+    for &id in alerts {
+        let alert = match store.alert(id).await {
+            Ok(Some(alert)) => alert,
+            Ok(None) => continue,
+            Err(error) => {
+                tracing::warn!(%error, alert = id, "no route to the alert's session");
+                continue;
+            }
+        };
+        let route = format!("history/{}", alert.session_id);
+        if evidence_holds(&alert, stated, decimals) {
+            return Some(route);
+        }
+        first.get_or_insert(route);
+    }
+    first
+}
+
+/// Whether a stored alert's evidence has a value that rounds to `stated` at `decimals` (signs ignored, as
+/// the grounding check does).
+fn evidence_holds(alert: &auren_store::AlertRow, stated: f64, decimals: i32) -> bool {
+    let half_step = 0.5 * 10f64.powi(-decimals) + 1e-9;
+    auren_engine::query::alert_dto(alert)
+        .evidence
+        .values
+        .iter()
+        .any(|v| (v.value.abs() - stated.abs()).abs() <= half_step)
+}
+
+/// The History trend chart with `date` marked.
+fn day_route(date: &str) -> String {
+    format!("history/day/{date}")
 }
 
 /// The decimals of the first number in a claim's text ("3.90 lnRMSSD" → 2, "62 ms" → 0).
@@ -635,6 +849,7 @@ async fn message_dto(store: &Store, row: MessageRow) -> Result<MessageDto, Deskt
             cost_usd: u.cost_usd,
             estimated: u.estimated,
             model_calls: u.model_calls,
+            ..UsageDto::default()
         }),
         claims,
         steps,
@@ -747,6 +962,9 @@ fn usage_dto(u: &auren_agents::TurnUsage) -> UsageDto {
         cost_usd: u.cost_usd,
         estimated: u.estimated,
         model_calls: u.model_calls,
+        call: u.call,
+        context_tokens: u32::try_from(u.context_tokens).unwrap_or(u32::MAX),
+        context_window: u.context_window,
     }
 }
 

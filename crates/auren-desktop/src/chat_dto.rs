@@ -52,7 +52,9 @@ pub enum ChatCancelDto {
     AlreadyFinished,
 }
 
-/// Tokens and money of a turn.
+/// Tokens and money of a turn, or of one model call of it (a `usage` event). The window keeps the latest
+/// event of each `call` (a running estimate, then the exact count, or the estimate booked for a call cut
+/// short) and adds the calls up.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Type)]
 pub struct UsageDto {
     pub input_tokens: u32,
@@ -60,6 +62,13 @@ pub struct UsageDto {
     pub cost_usd: f64,
     pub estimated: bool,
     pub model_calls: u32,
+    /// The model call of the turn a `usage` event counts, from 1; 0 in a turn's total.
+    pub call: u32,
+    /// The (last) call's input tokens: how much of the model's context the conversation fills; 0 when
+    /// not known (a stored turn).
+    pub context_tokens: u32,
+    /// The model's context window in tokens, when the gateway knows it.
+    pub context_window: Option<u32>,
 }
 
 /// A number stated in an answer: grounded ones carry the route to their source.
@@ -67,7 +76,8 @@ pub struct UsageDto {
 pub struct ClaimDto {
     pub text: String,
     pub grounded: bool,
-    /// `history/12` (a session) or `morning/2026-11-30` (a day), when the receipt names one.
+    /// `history/12` (a session, or the session an alert fired in) or `history/day/2026-11-30` (a day, marked
+    /// on the History trend chart), when the receipt names one.
     pub route: Option<String>,
     pub receipt: Option<String>,
 }
@@ -211,11 +221,24 @@ pub enum ConversationFormatDto {
     Json,
 }
 
+/// Whether a provider answers, as far as the app knows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ProviderHealthDto {
+    /// Not probed since the app started or the AI settings changed (or no alias routes to it, so there
+    /// is no model to ask for).
+    Untested,
+    /// Its last probe (a one-word request) was answered, in `latency_ms`.
+    Up { latency_ms: u32 },
+    /// Its last probe failed, or real turns failed on it until the gateway's breaker opened: why, as a
+    /// sentence.
+    Down { reason: String },
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct ProviderStatusDto {
     pub name: String,
-    /// False when every breaker of the provider is open.
-    pub up: bool,
+    pub health: ProviderHealthDto,
     pub local: bool,
 }
 

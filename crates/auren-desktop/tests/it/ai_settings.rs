@@ -13,7 +13,7 @@ use auren_desktop::ai_settings_dto::{
     AiEditDto, AiSettingsDto, BudgetDto, ConnectionOutcomeDto, KeyDto, OllamaDto, ProviderEditDto,
     ProviderKindDto, RouteDto,
 };
-use auren_desktop::chat_dto::ChatSendDto;
+use auren_desktop::chat_dto::{ChatSendDto, ProviderHealthDto};
 use auren_desktop::{Desktop, ErrorCode, IpcError, MemoryKeys, ProviderKeys};
 use auren_fake_llm::{FakeLlm, Script};
 use auren_gateway::SecretStore;
@@ -327,7 +327,9 @@ async fn saving_restarts_the_gateway_for_the_status_line_and_the_next_turn() {
     assert_eq!(status.offline_reason, None);
     let names: Vec<&str> = status.providers.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["fake"]);
-    assert!(status.providers[0].up && status.providers[0].local);
+    assert!(status.providers[0].local);
+    // Nobody probed it yet: the status claims nothing.
+    assert_eq!(status.providers[0].health, ProviderHealthDto::Untested);
 
     // A second save replaces the gateway that is now running.
     let second = fake.openai_base_url().replace("127.0.0.1", "localhost");
@@ -527,7 +529,13 @@ async fn the_connection_test_says_what_went_wrong() {
     assert!(error.message.contains("name a model"), "{}", error.message);
     // The person's own gateway never saw the failures: its breaker for the default route stays closed.
     let status = p.desktop.chat_status().await.unwrap();
-    assert!(status.providers.iter().all(|p| p.up));
+    assert!(
+        status
+            .providers
+            .iter()
+            .all(|p| p.health == ProviderHealthDto::Untested),
+        "{status:?}"
+    );
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@
 
 mod ai_settings;
 mod athletes;
+mod chat_status;
 mod chat_stop;
 mod history;
 mod live;

@@ -1,0 +1,261 @@
+//! The chat's status line and where its numbers link.
+//!
+//! Which providers are up is what a probe found — the connection test's one-word request, cached for a
+//! while — or what the gateway's breaker knows, never a guess: a provider nobody asked yet is untested, one
+//! whose port is closed is down with the reason, the scripted fake LLM is up; real turns that failed until
+//! the breaker opened say down too. A turn no model answered makes the next probe ask again.
+//!
+//! And every grounded number links somewhere: an alert's evidence opens the session the alert fired in
+//! (get_alerts reads alerts, not sessions), the very alert whose evidence holds that number.
+
+use std::path::Path;
+use std::time::Duration;
+
+use auren_desktop::chat_dto::{ChatEventDto, ChatSendDto, ChatStatusDto, ProviderHealthDto, RoleDto};
+use auren_desktop::{ChatSink, Desktop};
+use auren_engine::dto::{EvidenceDto, EvidenceValueDto};
+use auren_fake_llm::FakeLlm;
+use auren_store::{NewSession, SessionKind, Store};
+use tokio::sync::mpsc;
+
+use crate::support::open;
+
+/// Long enough for a turn to end; a turn that hangs fails here, not forever.
+const EVENT_WAIT: Duration = Duration::from_secs(60);
+
+/// A loopback address nothing listens on.
+async fn closed_port() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}/v1")
+}
+
+/// A desktop with three providers: `fake` (the scripted fake, routed by the alias `other`), `gone` (a
+/// closed port, the default model's only route) and `spare` (no alias routes to it). One failed request
+/// opens a breaker, for ten minutes.
+async fn desktop_with_three(dir: &Path, fake: &FakeLlm) -> Desktop {
+    let config = dir.join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("gateway.toml"),
+        format!(
+            "default_model = \"smart\"\n\n[retry]\nmax_retries = 0\n\n\
+             [breaker]\nfailure_threshold = 1\nopen_ms = 600000\n\n\
+             [[provider]]\nname = \"fake\"\nkind = \"openai-compatible\"\nbase_url = \"{fake}\"\n\n\
+             [[provider]]\nname = \"gone\"\nkind = \"openai-compatible\"\nbase_url = \"{gone}\"\n\n\
+             [[provider]]\nname = \"spare\"\nkind = \"openai-compatible\"\nbase_url = \"{fake}\"\n\n\
+             [alias.smart]\nroutes = [\"gone:m1\"]\n\n\
+             [alias.other]\nroutes = [\"fake:m1\"]\n",
+            fake = fake.openai_base_url(),
+            gone = closed_port().await,
+        ),
+    )
+    .unwrap();
+    open(dir).await
+}
+
+/// Each provider's state: "untested", "up" or "down: <reason>".
+fn states(status: &ChatStatusDto) -> Vec<(String, String)> {
+    status
+        .providers
+        .iter()
+        .map(|p| {
+            let state = match &p.health {
+                ProviderHealthDto::Untested => "untested".to_owned(),
+                ProviderHealthDto::Up { .. } => "up".to_owned(),
+                ProviderHealthDto::Down { reason } => format!("down: {reason}"),
+            };
+            (p.name.clone(), state)
+        })
+        .collect()
+}
+
+fn state_of<'s>(states: &'s [(String, String)], name: &str) -> &'s str {
+    states
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, s)| s.as_str())
+        .unwrap_or_else(|| panic!("no provider {name} in {states:?}"))
+}
+
+#[tokio::test]
+async fn a_provider_is_untested_until_probed_then_up_or_down_with_the_reason() {
+    let fake = FakeLlm::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let desktop = desktop_with_three(dir.path(), &fake).await;
+
+    // Never probed: nothing is claimed, and the status asked nobody.
+    let before = states(&desktop.chat_status().await.unwrap());
+    for name in ["fake", "gone", "spare"] {
+        assert_eq!(state_of(&before, name), "untested", "{before:?}");
+    }
+    assert!(fake.requests().is_empty(), "the status itself sends nothing");
+
+    let probed = states(&desktop.probe_providers().await.unwrap());
+    let cases = [
+        ("fake", "up"),
+        ("gone", "down: nothing answered at the base URL"),
+        // No alias routes to it: there is no model to ask for.
+        ("spare", "untested"),
+    ];
+    for (name, expected) in cases {
+        let state = state_of(&probed, name);
+        assert!(
+            state.starts_with(expected),
+            "{name}: {state:?}, expected {expected:?}"
+        );
+    }
+    assert_eq!(fake.requests().len(), 1, "one probe of fake, none of spare");
+
+    // Within the cache's time a second probe asks nobody, and the plain status shows what was found.
+    let again = states(&desktop.probe_providers().await.unwrap());
+    assert_eq!(again, probed);
+    assert_eq!(fake.requests().len(), 1, "the probe is cached");
+    assert_eq!(states(&desktop.chat_status().await.unwrap()), probed);
+}
+
+/// A sink that hands every event to the test.
+fn sink() -> (ChatSink, mpsc::UnboundedReceiver<ChatEventDto>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (Box::new(move |event| tx.send(event).is_ok()), rx)
+}
+
+/// Asks `question` in a new conversation and waits for the turn's `done`; returns the conversation and
+/// whether the offline analyst answered.
+async fn ask(desktop: &Desktop, question: &str) -> (i64, bool) {
+    let (sink, mut events) = sink();
+    let request = ChatSendDto {
+        conversation: None,
+        text: question.into(),
+        replaces: None,
+    };
+    let started = desktop.chat_send(request, sink).await.unwrap();
+    loop {
+        match tokio::time::timeout(EVENT_WAIT, events.recv()).await {
+            Ok(Some(ChatEventDto::Done { offline, .. })) => return (started.conversation, offline),
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the turn's events ended without `done`"),
+            Err(_) => panic!("no event from the turn in {EVENT_WAIT:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_turn_no_model_answered_makes_the_next_probe_ask_again() {
+    let fake = FakeLlm::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let desktop = desktop_with_three(dir.path(), &fake).await;
+    desktop.probe_providers().await.unwrap();
+    assert_eq!(fake.requests().len(), 1);
+
+    // The default model's only route is the closed port: the offline analyst answers.
+    let (_, offline) = ask(&desktop, "Write me a short note about recovery habits").await;
+    assert!(offline, "the closed port cannot answer");
+    assert_eq!(fake.requests().len(), 1, "the turn never asked fake");
+    // What the breaker knows comes first, before any new probe: the turn's failure opened it.
+    let status = states(&desktop.chat_status().await.unwrap());
+    let gone = state_of(&status, "gone");
+    assert!(gone.starts_with("down: m1 failed repeatedly"), "{gone:?}");
+
+    let status = states(&desktop.probe_providers().await.unwrap());
+    assert_eq!(
+        fake.requests().len(),
+        2,
+        "the failed turn made the cached probe stale"
+    );
+    assert_eq!(state_of(&status, "fake"), "up");
+    assert!(state_of(&status, "gone").starts_with("down: "), "{status:?}");
+}
+
+/// One session an hour ago (`ago_min` minutes before now) with one alert whose evidence is `rmssd`.
+async fn session_with_alert(store: &Store, ago_min: i64, rmssd: f64) -> i64 {
+    let started = auren_clock::now_unix_ms() - ago_min * 60_000;
+    let session = store
+        .start_session(&NewSession {
+            started_at: started,
+            kind: SessionKind::Rest,
+            source: "simulator:rest".into(),
+            strap_address: None,
+            label: None,
+        })
+        .await
+        .unwrap();
+    store.end_session(session, started + 600_000).await.unwrap();
+    let evidence = EvidenceDto {
+        values: vec![EvidenceValueDto {
+            name: "rmssd".into(),
+            value: rmssd,
+        }],
+        window_from_ms: 0,
+        window_to_ms: 300_000,
+        held_since_ms: None,
+        steps_at_ms: Vec::new(),
+    };
+    sqlx::query(
+        "INSERT INTO alerts (session_id, at_ms, at, rule, severity, message, evidence) \
+         VALUES (?, 300000, ?, 'low_rmssd', 'warning', 'RMSSD is low', ?)",
+    )
+    .bind(session.0)
+    .bind(started + 300_000)
+    .bind(serde_json::to_string(&evidence).unwrap())
+    .execute(store.pool())
+    .await
+    .unwrap();
+    session.0
+}
+
+#[tokio::test]
+async fn an_alerts_evidence_links_to_the_session_the_alert_fired_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("data").join("auren.db"))
+        .await
+        .unwrap();
+    let first = session_with_alert(&store, 120, 18.4).await;
+    let second = session_with_alert(&store, 60, 27.9).await;
+    drop(store);
+    // No gateway.toml: the offline analyst answers from get_alerts.
+    let desktop = open(dir.path()).await;
+    let (conversation, offline) = ask(&desktop, "Why did the alerts fire?").await;
+    assert!(offline);
+
+    let messages = desktop.conversation_messages(conversation, None).await.unwrap();
+    let answer = messages.iter().find(|m| m.role == RoleDto::Assistant).unwrap();
+    let route_of = |number: &str| {
+        answer
+            .claims
+            .iter()
+            .find(|c| c.text.contains(number))
+            .unwrap_or_else(|| panic!("no claim of {number} in {:?}: {:?}", answer.text, answer.claims))
+            .clone()
+    };
+    // Shown as whole milliseconds; each links to its own alert's session, not the receipt's first alert.
+    for (number, session) in [("18 ms", first), ("28 ms", second)] {
+        let claim = route_of(number);
+        assert!(claim.grounded, "{claim:?}");
+        assert_eq!(claim.route, Some(format!("history/{session}")), "{claim:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_mornings_value_links_to_its_day_on_the_trend_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::support::seed_baselines(dir.path(), 3.9, 55.0).await;
+    let desktop = open(dir.path()).await;
+    let (conversation, offline) = ask(&desktop, "How was my readiness yesterday?").await;
+    assert!(offline);
+
+    let messages = desktop.conversation_messages(conversation, None).await.unwrap();
+    let answer = messages
+        .iter()
+        .find(|m| m.role == RoleDto::Assistant)
+        .unwrap();
+    // Yesterday's seeded lnRMSSD (day today-1 is odd: 3.9 - 0.05).
+    let yesterday = auren_agents::tools::days::format_day(crate::support::today() - 1);
+    let claim = answer
+        .claims
+        .iter()
+        .find(|c| c.text.contains("3.85"))
+        .unwrap_or_else(|| panic!("no claim of 3.85 in {:?}: {:?}", answer.text, answer.claims));
+    assert_eq!(claim.route, Some(format!("history/day/{yesterday}")), "{claim:?}");
+}
