@@ -10,7 +10,16 @@ import { ConversationActions } from "./ConversationActions";
 import { AnswerChart } from "./AnswerChart";
 import { answerCharts } from "./answerCharts";
 import { isNew, markNew, markSeen } from "./proactive";
-import { formatCost, formatTokens, guardOfSteps, newFlow, newTurn, shownChars, SPECIALIST_NAMES, stepFlow, type ChatEvent, type FlowInput, type GuardKind, type Step, type TurnView } from "./turn";
+import { addUsages, formatContext, formatCost, formatTokens, guardOfSteps, newFlow, newTurn, shownChars, SPECIALIST_NAMES, stepFlow, type ChatEvent, type FlowInput, type GuardKind, type Step, type TurnView, type Usage } from "./turn";
+import { AI_SETTINGS_ROUTE } from "./waysOn";
+
+/** The ways on a budget refusal offers a turn: ask again (the offline analyst answers), or switch the
+ * chat to the local alias (when one is set up) and ask again with it. */
+interface WaysOn {
+  local: string | null;
+  retry: () => void;
+  useLocal: (alias: string) => void;
+}
 
 /** The latest messages drawn when a conversation opens, and how many more each "Show earlier" adds: a
  * long conversation would otherwise keep every message's DOM and layout alive in the web process. */
@@ -27,6 +36,8 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   const [leaf, setLeaf] = createSignal<number | null>(null);
   const [list, { refetch: refetchList }] = createResource(() => b.conversations());
   const [status, { refetch: refetchStatus }] = createResource(() => b.status());
+  // The local alias a budget refusal offers; a settings file that cannot be read offers none.
+  const [localModel, { refetch: refetchLocal }] = createResource(() => b.localModel().catch(() => null));
   const [messages, { refetch: refetchMessages }] = createResource(
     () => [current(), leaf()] as const,
     ([c, l]) => (c === null ? Promise.resolve([] as StoredMessage[]) : b.messages(c, l)),
@@ -104,8 +115,11 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     setLive(null);
   };
 
+  // The question of the latest send: a failed turn's ways on ask it again.
+  let lastQuestion = "";
   const send = async (text: string, replaces: number | null) => {
     if (!text.trim() || live()) return;
+    lastQuestion = text;
     setFailed(null);
     const tag = ++seq;
     dropFrame();
@@ -165,15 +179,36 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     dropFrame();
   });
 
+  // The conversation's meter: its stored turns, and the live turn's calls while it streams (once it is done
+  // the reload brings it back as a stored turn).
   const totals = createMemo(() => {
-    const all = (messages() ?? []).filter((m) => m.usage);
-    return {
-      input_tokens: all.reduce((s, m) => s + (m.usage?.input_tokens ?? 0), 0),
-      output_tokens: all.reduce((s, m) => s + (m.usage?.output_tokens ?? 0), 0),
-      cost_usd: all.reduce((s, m) => s + (m.usage?.cost_usd ?? 0), 0),
-      estimated: all.some((m) => m.usage?.estimated),
-      model_calls: all.reduce((s, m) => s + (m.usage?.model_calls ?? 0), 0),
-    };
+    const usages: Usage[] = (messages() ?? []).flatMap((m) => (m.usage ? [m.usage] : []));
+    const l = live();
+    if (l && (l.turn.status === "streaming" || l.turn.status === "stopping")) usages.push(l.turn.usage);
+    return addUsages(usages);
+  });
+  // Switching to the local alias is what Settings → AI's default model does; then the question goes again.
+  const useLocal = async (alias: string, question: string, replaces: number | null) => {
+    await b.useModel(alias);
+    await Promise.all([refetchStatus(), refetchLocal()]);
+    void send(question, replaces);
+  };
+  const regenerate = (m: StoredMessage) => {
+    const question = (messages() ?? []).find((x) => x.id === m.parent_id);
+    if (question) void send(question.text, question.id);
+  };
+  const storedWays = (m: StoredMessage): WaysOn => ({
+    local: localModel() ?? null,
+    retry: () => regenerate(m),
+    useLocal: (alias) => {
+      const question = (messages() ?? []).find((x) => x.id === m.parent_id);
+      if (question) void useLocal(alias, question.text, question.id);
+    },
+  });
+  const failedWays = (): WaysOn => ({
+    local: localModel() ?? null,
+    retry: () => void send(lastQuestion, null),
+    useLocal: (alias) => void useLocal(alias, lastQuestion, null),
   });
 
   return (
@@ -213,7 +248,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
           </Show>
           <For each={shown()}>{(m) => (
             <MessageView message={m} onBranch={(id) => open(current(), id)} onEdit={(text) => void send(text, m.id)}
-              onRegenerate={() => { const question = (messages() ?? []).find((x) => x.id === m.parent_id); if (question) void send(question.text, question.id); }} />)}
+              onRegenerate={() => regenerate(m)} ways={storedWays(m)} />)}
           </For>
           <Show when={live()}>{(l) => (
             <>
@@ -222,7 +257,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
             </>)}
           </Show>
           <Show when={failed()}>{(t) => (
-            <div data-testid="turn-failed"><TurnBlock turn={t()} local={status()?.local_model ?? false} /></div>)}
+            <div data-testid="turn-failed"><TurnBlock turn={t()} local={status()?.local_model ?? false} ways={failedWays()} /></div>)}
           </Show>
         </div>
         <Composer busy={live() !== null} onSend={(t) => void send(t, null)} onStop={stop} />
@@ -232,7 +267,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   );
 }
 
-function StatusBar(props: { status: import("./backend").ChatStatus | undefined; totals: import("./turn").Usage; onToggleMemory: () => void }): JSX.Element {
+function StatusBar(props: { status: import("./backend").ChatStatus | undefined; totals: Usage; onToggleMemory: () => void }): JSX.Element {
   const money = (v: number | null | undefined) => (v === null || v === undefined ? "no budget" : `$${v.toFixed(2)} left`);
   return (
     <div class="chat-status muted small" data-testid="chat-status">
@@ -245,11 +280,12 @@ function StatusBar(props: { status: import("./backend").ChatStatus | undefined; 
       <button class="btn btn-chip" data-testid="memory-toggle" onClick={() => props.onToggleMemory()}>What Auren knows</button>
       <a class="btn btn-chip" href="#/settings/ai" data-testid="ai-settings-link">AI settings</a>
       <span data-testid="conversation-cost">Conversation: {formatTokens(props.totals)} · {formatCost(props.totals, props.status?.local_model ?? false, false)}</span>
+      <Show when={formatContext(props.totals)}>{(ctx) => <span data-testid="conversation-context">{ctx()}</span>}</Show>
     </div>
   );
 }
 
-function MessageView(props: { message: StoredMessage; onBranch: (id: number) => void; onEdit: (text: string) => void; onRegenerate: () => void }): JSX.Element {
+function MessageView(props: { message: StoredMessage; onBranch: (id: number) => void; onEdit: (text: string) => void; onRegenerate: () => void; ways: WaysOn }): JSX.Element {
   const m = props.message;
   const [editing, setEditing] = createSignal(false);
   const index = m.siblings.indexOf(m.id);
@@ -277,7 +313,7 @@ function MessageView(props: { message: StoredMessage; onBranch: (id: number) => 
   };
   return (
     <div data-testid="msg-assistant" data-id={m.id}>
-      <TurnBlock turn={turn} local={m.model === null} model={m.model} />
+      <TurnBlock turn={turn} local={m.model === null} model={m.model} ways={props.ways} />
       <span class="msg-tools">
         {/* A message the coach wrote on its own (no question before it) has nothing to regenerate from. */}
         <Show when={m.parent_id !== null}>
@@ -288,7 +324,7 @@ function MessageView(props: { message: StoredMessage; onBranch: (id: number) => 
   );
 }
 
-function TurnBlock(props: { turn: TurnView; local: boolean; model?: string | null }): JSX.Element {
+function TurnBlock(props: { turn: TurnView; local: boolean; model?: string | null; ways?: WaysOn }): JSX.Element {
   const t = () => props.turn;
   // Live: the turn said it stopped; stored: the turn ended on the cancel guard. Not while the Stop awaits
   // the turn's answer: it may come too late, and the answer is then drawn to its end.
@@ -299,6 +335,7 @@ function TurnBlock(props: { turn: TurnView; local: boolean; model?: string | nul
         <Show when={t().specialist}>{(s) => <span class="badge" data-testid="specialist-badge" data-specialist={s()}>{SPECIALIST_NAMES[s()]}</span>}</Show>
         <Show when={t().offline}><span class="badge badge-warn" data-testid="offline-badge">Offline · from your data, no model</span></Show>
         <span class="muted small" data-testid="turn-cost">{formatTokens(t().usage)} · {formatCost(t().usage, props.local, t().status === "streaming" || t().status === "stopping")}</span>
+        <Show when={formatContext(t().usage)}>{(ctx) => <span class="muted small" data-testid="turn-context">{ctx()}</span>}</Show>
       </div>
       <Show when={t().steps.length > 0}>
         <details class="msg-steps" data-testid="turn-steps"><summary>{t().steps.length} steps</summary>
@@ -307,8 +344,8 @@ function TurnBlock(props: { turn: TurnView; local: boolean; model?: string | nul
       </Show>
       <Answer text={t().text} claims={t().claims} />
       <For each={answerCharts(t().steps)}>{(c) => <AnswerChart data={c} />}</For>
-      <Show when={t().guard?.guard !== "cancelled" && t().guard}>{(g) => <GuardNote guard={g().guard} message={g().message} />}</Show>
-      <Show when={t().error}>{(e) => <BudgetOrError code={e().code} message={e().message} />}</Show>
+      <Show when={t().guard?.guard !== "cancelled" && t().guard}>{(g) => <GuardNote guard={g().guard} message={g().message} ways={props.ways} />}</Show>
+      <Show when={t().error}>{(e) => <BudgetOrError code={e().code} message={e().message} ways={props.ways} />}</Show>
       <Show when={t().status === "stopping"}><div class="muted small" data-testid="turn-stopping">Stopping…</div></Show>
       {/* Stopped before any of the model's answer was shown: the offline analyst's answer is the turn's. */}
       <Show when={stopped()}><div class="muted small" data-testid="turn-stopped">
@@ -317,25 +354,50 @@ function TurnBlock(props: { turn: TurnView; local: boolean; model?: string | nul
   );
 }
 
-/** Why the model stopped; a budget refusal also says that nothing was sent and what the ways on are. */
-function GuardNote(props: { guard: GuardKind; message: string }): JSX.Element {
+/** Why the model stopped; a budget refusal also says that nothing was sent and offers the ways on. */
+function GuardNote(props: { guard: GuardKind; message: string; ways?: WaysOn }): JSX.Element {
   return (
     <div class="note" data-testid="turn-guard" data-guard={props.guard}>
       {props.message}
       <Show when={props.guard === "budget"}>
-        <div class="small" data-testid="budget-ways">Nothing was sent to the model; the offline analyst answered from your data. Ways on: keep
-          the offline answer, switch to a local model, or raise the budget in Settings → AI.</div>
+        <div class="small">Nothing was sent to the model; the offline analyst answered from your data.</div>
+        <WaysOnButtons ways={props.ways} answered />
       </Show>
     </div>
   );
 }
 
-function BudgetOrError(props: { code: string; message: string }): JSX.Element {
+function BudgetOrError(props: { code: string; message: string; ways?: WaysOn }): JSX.Element {
   return (
     <div class="note note-bad" data-testid="turn-error" data-code={props.code}>
       {props.message}
       <Show when={props.code === "budget_exceeded"}>
-        <div class="small">Nothing was sent. Ways on: ask again to get the offline analyst's answer, switch to a local model, or raise the budget in Settings → AI.</div>
+        <div class="small">Nothing was sent.</div>
+        <WaysOnButtons ways={props.ways} answered={false} />
+      </Show>
+    </div>
+  );
+}
+
+/** The three ways on after a budget refusal, as buttons: keep the offline analyst's answer (or, when none
+ * was given, ask again for it), switch to the local alias (only when one is set up), raise the budget in
+ * Settings → AI. */
+function WaysOnButtons(props: { ways: WaysOn | undefined; answered: boolean }): JSX.Element {
+  const [kept, setKept] = createSignal(false);
+  const offline = () => {
+    if (props.answered) setKept(true);
+    else props.ways?.retry();
+  };
+  return (
+    <div class="small chat-ways" data-testid="budget-ways">
+      <Show when={!kept()} fallback={<span data-testid="way-kept">Kept the offline analyst's answer.</span>}>
+        <button class="btn btn-chip" data-testid="way-offline" onClick={offline}>
+          {props.answered ? "Keep the offline answer" : "Answer offline"}</button>
+        <Show when={props.ways?.local}>{(alias) => (
+          <button class="btn btn-chip" data-testid="way-local" data-alias={alias()} onClick={() => props.ways?.useLocal(alias())}>
+            Switch to the local model ({alias()})</button>)}
+        </Show>
+        <a class="btn btn-chip" data-testid="way-budget" href={AI_SETTINGS_ROUTE}>Raise the budget (Settings → AI)</a>
       </Show>
     </div>
   );

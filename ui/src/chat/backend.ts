@@ -78,6 +78,10 @@ export interface ChatBackend {
   exportConversation(conversation: number, format: "markdown" | "json"): Promise<string>;
   search(query: string): Promise<SearchHit[]>;
   status(): Promise<ChatStatus>;
+  /** The local alias a budget refusal's "switch to a local model" picks (see `localAlias`), or null. */
+  localModel(): Promise<string | null>;
+  /** Makes `model` the one the chat asks: `gateway.toml`'s default_model, as Settings → AI sets it. */
+  useModel(model: string): Promise<void>;
   /** Calls `onNotice` for each proactive message stored from now on; returns the unsubscribe function. */
   watchProactive(onNotice: (n: ProactiveNotice) => void): () => void;
 }

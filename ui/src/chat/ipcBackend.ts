@@ -6,6 +6,7 @@ import type { ChatEventDto, MessageDto, ProactiveMessageDto, UsageDto } from "..
 import type { ChatBackend, StoredMessage } from "./backend";
 import { ProactiveFeed } from "./proactive";
 import type { ChatEvent, Usage } from "./turn";
+import { localAlias } from "./waysOn";
 
 const usage = (u: UsageDto): Usage => ({ ...u, cost_usd: u.cost_usd ?? 0 });
 
@@ -44,4 +45,9 @@ export const ipcBackend: ChatBackend = {
     return { ...s, day_left_usd: s.day_left_usd ?? null, month_left_usd: s.month_left_usd ?? null };
   },
   watchProactive: (onNotice) => proactive.subscribe(onNotice),
+  localModel: async () => {
+    const settings = await call("aiSettings");
+    return localAlias(settings.providers, settings.aliases);
+  },
+  useModel: (model) => call("editAiSettings", { op: "set_default_model", model }).then(done),
 };

@@ -12,6 +12,12 @@ export interface Usage {
   cost_usd: number;
   estimated: boolean;
   model_calls: number;
+  /** The model call a `usage` event counts, from 1 (0 or absent: a turn's total). */
+  call?: number;
+  /** The (last) call's input tokens: the context the conversation fills (0 or absent: not known). */
+  context_tokens?: number;
+  /** The model's context window in tokens; null when the gateway does not know it. */
+  context_window?: number | null;
 }
 
 /** What the chat window receives: the agent's events, text already batched on the Rust side. */
@@ -45,6 +51,10 @@ export interface TurnView {
   steps: Step[];
   text: string;
   claims: ClaimMark[];
+  /** The latest `usage` event of each model call, by call number: a running estimate, then the exact count
+   * (or the estimate booked for a call cut short) replaces it. */
+  calls: Record<number, Usage>;
+  /** The calls added up while the turn streams; the turn's own total once it is `done`. */
   usage: Usage;
   offline: boolean;
   status: TurnStatus;
@@ -55,7 +65,7 @@ export interface TurnView {
 export const emptyUsage = (): Usage => ({ input_tokens: 0, output_tokens: 0, cost_usd: 0, estimated: true, model_calls: 0 });
 
 export const newTurn = (): TurnView => ({
-  specialist: null, routedBy: null, steps: [], text: "", claims: [], usage: emptyUsage(), offline: false,
+  specialist: null, routedBy: null, steps: [], text: "", claims: [], calls: {}, usage: emptyUsage(), offline: false,
   status: "streaming", guard: null, error: null,
 });
 
@@ -81,11 +91,44 @@ export function applyEvent(turn: TurnView, ev: ChatEvent): TurnView {
     case "request": return { ...turn, steps: [...turn.steps, { kind: "request", model: ev.model, body: ev.body }] };
     case "text": return { ...turn, text: turn.text + ev.delta };
     case "claim": return { ...turn, claims: [...turn.claims, ev.claim] };
-    case "usage": return { ...turn, usage: ev.usage };
+    case "usage": {
+      const calls = { ...turn.calls, [ev.usage.call ?? 0]: ev.usage };
+      return { ...turn, calls, usage: addCalls(calls) };
+    }
     case "guard": return { ...turn, guard: { guard: ev.guard, message: ev.message } };
     case "error": return { ...turn, status: "error", error: { code: ev.code, message: ev.message } };
     case "done": return ended(turn, ev);
   }
+}
+
+/** A turn's calls added up: tokens and money summed, estimated if any call is, and the context of the
+ * latest call (the highest number: the one whose prompt holds the most). */
+export function addCalls(calls: Record<number, Usage>): Usage {
+  const numbers = Object.keys(calls).map(Number).sort((a, b) => a - b);
+  const total = emptyUsage();
+  total.estimated = false;
+  for (const n of numbers) {
+    const u = calls[n];
+    total.input_tokens += u.input_tokens;
+    total.output_tokens += u.output_tokens;
+    total.cost_usd += u.cost_usd;
+    total.estimated ||= u.estimated;
+    total.model_calls += Math.max(1, u.model_calls);
+    total.context_tokens = u.context_tokens ?? 0;
+    total.context_window = u.context_window ?? null;
+  }
+  return total;
+}
+
+/** Usages added up (a conversation's turns): the context is the last one's that knew it. */
+export function addUsages(usages: readonly Usage[]): Usage {
+  const total = addCalls(Object.fromEntries(usages.map((u, i) => [i, u])));
+  total.model_calls = usages.reduce((s, u) => s + u.model_calls, 0);
+  const known = usages.filter((u) => (u.context_tokens ?? 0) > 0);
+  const last = known[known.length - 1];
+  total.context_tokens = last?.context_tokens ?? 0;
+  total.context_window = last?.context_window ?? null;
+  return total;
 }
 
 /** Whether the text is frozen by a Stop: pressed (`stopping`) or answered (`stopped`). */
@@ -269,6 +312,26 @@ export function formatCost(usage: Usage, local: boolean, streaming: boolean): st
   const approx = streaming || usage.estimated;
   const digits = usage.cost_usd < 0.01 ? 4 : 2;
   return `${approx ? "≈ " : ""}$${usage.cost_usd.toFixed(digits)}`;
+}
+
+/** Context used as the meter shows it ("ctx 3.1k / 128k", "ctx 812 / unknown"); empty when the turn's
+ * context is not known (a turn stored before it was counted, an offline answer). */
+export function formatContext(usage: Usage): string {
+  const used = usage.context_tokens ?? 0;
+  if (used <= 0) return "";
+  const window = usage.context_window ?? null;
+  return `ctx ${compactTokens(used)} / ${window === null ? "unknown" : compactTokens(window)}`;
+}
+
+/** 812, 3.1k, 128k, 1M: one decimal below ten of a unit, none above. */
+export function compactTokens(n: number): string {
+  const unit = (value: number, suffix: string) => {
+    const text = value < 10 ? value.toFixed(1) : Math.round(value).toString();
+    return `${text.replace(/\.0$/, "")}${suffix}`;
+  };
+  if (n < 1000) return String(n);
+  if (n < 999_500) return unit(n / 1000, "k");
+  return unit(n / 1_000_000, "M");
 }
 
 /** Tokens in/out as the meter shows them ("1,234 in · 56 out"). */

@@ -32,8 +32,13 @@ class FakeBackend implements ChatBackend {
   stored: StoredMessage[] = [];
   /** Reloads of the conversation wait here while set. */
   reloadGate: Deferred<void> | null = null;
+  /** The local alias the AI settings name, and the models the chat was switched to. */
+  local: string | null = null;
+  switched: string[] = [];
+  sent: SendRequest[] = [];
 
-  send(_req: SendRequest, onEvent: (ev: ChatEvent) => void): Promise<TurnStarted> {
+  send(req: SendRequest, onEvent: (ev: ChatEvent) => void): Promise<TurnStarted> {
+    this.sent.push(req);
     this.onEvent = onEvent;
     return Promise.resolve({ turn: 1, conversation: 7 });
   }
@@ -53,6 +58,11 @@ class FakeBackend implements ChatBackend {
   search = () => Promise.resolve([]);
   status = () => Promise.resolve({ providers: [], day_left_usd: null, month_left_usd: null, model: "smart", local_model: false, offline_reason: null });
   watchProactive = () => () => undefined;
+  localModel = () => Promise.resolve(this.local);
+  useModel(model: string): Promise<void> {
+    this.switched.push(model);
+    return Promise.resolve();
+  }
 
   emit(...events: ChatEvent[]): void {
     for (const ev of events) this.onEvent?.(ev);
@@ -251,5 +261,66 @@ describe("the chat view's Stop", () => {
     const stored = root.querySelector("[data-testid=msg-assistant]");
     expect(textOf(stored)).toBe(shown);
     expect(stored?.querySelector("[data-testid=offline-badge]")).not.toBeNull();
+  });
+});
+
+/** A stored exchange the budget refused: the offline analyst answered, the guard step says why. */
+function refusedTurn(): StoredMessage[] {
+  const [question, answer] = storedTurn("Offline answer from your data.", true, null);
+  return [question, { ...answer, steps: [{ kind: "other", name: "guard", payload: { guard: "budget", message: "today's budget is spent" } }] }];
+}
+
+/** Mounts the view anew on conversation 7 as the backend stores it. */
+async function reopen(local: string | null, stored: StoredMessage[]): Promise<void> {
+  unmount();
+  backend = new FakeBackend();
+  backend.local = local;
+  backend.stored = stored;
+  unmount = mountChat(root, backend, 7);
+  await drained();
+}
+
+const button = (testid: string) => root.querySelector<HTMLElement>(`[data-testid=msg-assistant] [data-testid=${testid}]`);
+
+describe("a budget refusal's ways on", () => {
+  it("are three buttons: keep the offline answer, switch to the local alias and ask again, raise the budget in Settings → AI", async () => {
+    await reopen("local", refusedTurn());
+    expect(button("way-budget")?.getAttribute("href")).toBe("#/settings/ai");
+    expect(button("way-local")?.dataset.alias).toBe("local");
+    button("way-local")?.click();
+    await drained();
+    // The chat asks the local alias from now on, and the refused question goes again beside the first.
+    expect(backend.switched).toEqual(["local"]);
+    expect(backend.sent).toEqual([{ conversation: 7, text: QUESTION, replaces: 1 }]);
+  });
+
+  it("keep the offline answer when asked to, and offer no local model when none is set up", async () => {
+    await reopen(null, refusedTurn());
+    expect([button("way-offline"), button("way-budget")].every((b) => b !== null)).toBe(true);
+    expect(button("way-local")).toBeNull();
+    button("way-offline")?.click();
+    await drained();
+    expect([button("way-kept") !== null, button("way-offline"), backend.sent]).toEqual([true, null, []]);
+  });
+});
+
+describe("the live cost meter", () => {
+  const call = (n: number, input: number, output: number, estimated: boolean): ChatEvent => ({
+    type: "usage",
+    usage: { input_tokens: input, output_tokens: output, cost_usd: (input * 2 + output * 8) / 1e6, estimated, model_calls: 1, call: n, context_tokens: input, context_window: 128_000 },
+  });
+  const meter = () => live()?.querySelector("[data-testid=turn-cost]")?.textContent;
+
+  it("adds the calls up, an estimate replaced by its call's exact count, and shows the context used", async () => {
+    await ask();
+    backend.emit({ type: "routed", specialist: "analyst", by: "rules" }, call(1, 1000, 20, false));
+    backend.emit({ type: "text", delta: "Your week " }, call(2, 3100, 5, true));
+    runFrames();
+    expect(meter()).toBe("4,100 in · 25 out · ≈ $0.0084");
+    backend.emit({ type: "text", delta: "looks steady." }, call(2, 3120, 9, false));
+    runFrames();
+    expect(meter()).toBe("4,120 in · 29 out · ≈ $0.0085");
+    expect(live()?.querySelector("[data-testid=turn-context]")?.textContent).toBe("ctx 3.1k / 128k");
+    expect($("conversation-cost")?.textContent).toBe("Conversation: 4,120 in · 29 out · $0.0085");
   });
 });
