@@ -161,5 +161,21 @@ async fn a_stored_ectopic_burst_alert_gets_any_question_the_referral_at_once() {
         assert_eq!(referral_text, Some(referred), "the referral is the first text");
         assert_eq!(asked.outcome.answer.starts_with(REFERRAL), referred);
         assert!(asked.outcome.answer.ends_with("in your normal range."));
+
+        // Offline, "why did the alerts fire" explains them with every stated number grounded.
+        let clock = std::sync::Arc::new(auren_gateway::ManualClock::new(now()));
+        let toolbox = auren_agents::Toolbox::new(rig.store.clone(), clock);
+        let offline = auren_agents::offline::answer(&toolbox, "Why did the alerts fire today?")
+            .await
+            .unwrap();
+        assert_eq!(
+            offline.text.contains("ectopic_burst"),
+            referred,
+            "{}",
+            offline.text
+        );
+        let claims = auren_agents::grounding::ground(&offline.text, &offline.receipts);
+        let ungrounded: Vec<_> = claims.iter().filter(|c| !c.grounded).collect();
+        assert!(ungrounded.is_empty(), "{ungrounded:?} in {}", offline.text);
     }
 }
