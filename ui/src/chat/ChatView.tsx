@@ -6,6 +6,7 @@ import { render } from "solid-js/web";
 import type { ChatBackend, SearchHit, StoredMessage } from "./backend";
 import { splitBlocks, toDom, toSafeNodes, type ClaimMark } from "./markdown";
 import { MemoryPanel } from "./MemoryPanel";
+import { ProviderChips } from "./ProviderStatus";
 import { ConversationActions } from "./ConversationActions";
 import { AnswerChart } from "./AnswerChart";
 import { answerCharts } from "./answerCharts";
@@ -240,7 +241,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
         </Show>
       </aside>
       <section class="chat-main">
-        <StatusBar status={status()} totals={totals()} onToggleMemory={() => setMemoryOpen((o) => !o)} />
+        <StatusBar backend={b} status={status()} totals={totals()} onToggleMemory={() => setMemoryOpen((o) => !o)} />
         <div class="chat-messages" data-testid="chat-messages" data-messages={messages()?.length ?? 0}>
           <Show when={earlier() > 0}>
             <button class="btn btn-chip" style={{ "align-self": "center" }} data-testid="chat-earlier" onClick={() => setWindowSize((n) => n + MESSAGE_WINDOW)}>
@@ -267,14 +268,12 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   );
 }
 
-function StatusBar(props: { status: import("./backend").ChatStatus | undefined; totals: Usage; onToggleMemory: () => void }): JSX.Element {
+function StatusBar(props: { backend: ChatBackend; status: import("./backend").ChatStatus | undefined; totals: Usage; onToggleMemory: () => void }): JSX.Element {
   const money = (v: number | null | undefined) => (v === null || v === undefined ? "no budget" : `$${v.toFixed(2)} left`);
   return (
     <div class="chat-status muted small" data-testid="chat-status">
       <Show when={props.status?.offline_reason}>{(why) => <span class="chip chip-low" data-testid="offline-status">Offline analyst: {why()}</span>}</Show>
-      <For each={props.status?.providers ?? []}>{(p) => (
-        <span class={`chip ${p.up ? "" : "chip-bad"}`} data-testid="provider-status" data-up={String(p.up)}>{p.up ? "●" : "○"} {p.name}{p.local ? " · local" : ""}</span>)}
-      </For>
+      <ProviderChips backend={props.backend} status={props.status} />
       <span data-testid="budget-day">Today: {money(props.status?.day_left_usd)}</span>
       <span data-testid="budget-month">Month: {money(props.status?.month_left_usd)}</span>
       <button class="btn btn-chip" data-testid="memory-toggle" onClick={() => props.onToggleMemory()}>What Auren knows</button>

@@ -35,9 +35,16 @@ export interface SearchHit {
   snippet: string;
 }
 
+/** Whether a provider answers: untested until a probe asked it, up with the probe's latency, or down
+ * with the reason (a failed probe, or real turns that failed until the gateway's breaker opened). */
+export type ProviderHealth =
+  | { state: "untested" }
+  | { state: "up"; latency_ms: number }
+  | { state: "down"; reason: string };
+
 export interface ProviderStatus {
   name: string;
-  up: boolean;
+  health: ProviderHealth;
   local: boolean;
 }
 
@@ -78,6 +85,9 @@ export interface ChatBackend {
   exportConversation(conversation: number, format: "markdown" | "json"): Promise<string>;
   search(query: string): Promise<SearchHit[]>;
   status(): Promise<ChatStatus>;
+  /** Probes the providers whose last probe is stale (cached ~30 s; a turn no model answered makes them all
+   * stale), then the status with what they said. Slow when a provider is: call it in the background. */
+  probe(): Promise<ChatStatus>;
   /** The local alias a budget refusal's "switch to a local model" picks (see `localAlias`), or null. */
   localModel(): Promise<string | null>;
   /** Makes `model` the one the chat asks: `gateway.toml`'s default_model, as Settings → AI sets it. */

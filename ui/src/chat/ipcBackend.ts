@@ -2,8 +2,8 @@
 // Floats arrive as `number | null` (a NaN would be serialised as null); costs default to 0 here.
 import { Channel } from "@tauri-apps/api/core";
 import { call, newChannel } from "../ipc";
-import type { ChatEventDto, MessageDto, ProactiveMessageDto, UsageDto } from "../bindings";
-import type { ChatBackend, StoredMessage } from "./backend";
+import type { ChatEventDto, ChatStatusDto, MessageDto, ProactiveMessageDto, UsageDto } from "../bindings";
+import type { ChatBackend, ChatStatus, StoredMessage } from "./backend";
 import { ProactiveFeed } from "./proactive";
 import type { ChatEvent, Usage } from "./turn";
 import { localAlias } from "./waysOn";
@@ -19,6 +19,8 @@ export function chatEvent(ev: ChatEventDto): ChatEvent {
   }
 }
 
+const chatStatus = (s: ChatStatusDto): ChatStatus =>
+  ({ ...s, day_left_usd: s.day_left_usd ?? null, month_left_usd: s.month_left_usd ?? null });
 const message = (m: MessageDto): StoredMessage => ({ ...m, usage: m.usage ? usage(m.usage) : null });
 const done = (): void => undefined;
 
@@ -40,10 +42,8 @@ export const ipcBackend: ChatBackend = {
   remove: (conversation) => call("deleteConversation", conversation).then(done),
   exportConversation: (conversation, format) => call("exportConversation", conversation, format),
   search: (query) => call("searchMessages", query),
-  status: async () => {
-    const s = await call("chatStatus");
-    return { ...s, day_left_usd: s.day_left_usd ?? null, month_left_usd: s.month_left_usd ?? null };
-  },
+  status: async () => chatStatus(await call("chatStatus")),
+  probe: async () => chatStatus(await call("probeProviders")),
   watchProactive: (onNotice) => proactive.subscribe(onNotice),
   localModel: async () => {
     const settings = await call("aiSettings");

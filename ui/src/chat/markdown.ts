@@ -1,7 +1,7 @@
 // Model output made inert. Markdown is parsed to tokens (marked's lexer only — never its HTML renderer) and
 // turned into a small tree of allowed elements and plain text; the DOM is then built with createElement and
 // textContent. Raw HTML shows as text, images are never loaded (their alt text shows instead), and a link
-// becomes an internal route ("#/history/12", "#/morning/2026-11-30") or plain text — so no model text can
+// becomes an internal route ("#/history/12", "#/history/day/2026-11-30") or plain text — so no model text can
 // run script, fetch a remote resource or navigate away.
 import { Lexer, type Token, type Tokens } from "marked";
 
@@ -15,7 +15,8 @@ export interface ClaimMark {
   /** The text as written in the answer, e.g. "62 ms". */
   text: string;
   grounded: boolean;
-  /** An internal route to the claim's source ("history/12", "morning/2026-11-30"), when grounded. */
+  /** An internal route to the claim's source ("history/12", "history/day/2026-11-30": the day on the trend
+   * chart), when grounded. */
   route: string | null;
   receipt: string | null;
 }
@@ -27,7 +28,7 @@ export type SafeNode =
   | { kind: "claim"; claim: ClaimMark };
 
 /** Internal routes a link may point at; anything else is shown as its text. */
-const INTERNAL_ROUTE = /^#\/(history\/\d+|morning(\/\d{4}-\d{2}-\d{2})?|live|rules|settings|chat(\/\d+)?)$/;
+const INTERNAL_ROUTE = /^#\/(history\/(\d+|day\/\d{4}-\d{2}-\d{2})|morning(\/\d{4}-\d{2}-\d{2})?|live|rules|settings|chat(\/\d+)?)$/;
 
 /** The route of an internal link, or null for everything else (http:, javascript:, data:, relative paths). */
 export function internalRoute(href: string): string | null {

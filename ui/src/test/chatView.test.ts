@@ -57,6 +57,7 @@ class FakeBackend implements ChatBackend {
   exportConversation = () => Promise.resolve("");
   search = () => Promise.resolve([]);
   status = () => Promise.resolve({ providers: [], day_left_usd: null, month_left_usd: null, model: "smart", local_model: false, offline_reason: null });
+  probe = () => this.status();
   watchProactive = () => () => undefined;
   localModel = () => Promise.resolve(this.local);
   useModel(model: string): Promise<void> {

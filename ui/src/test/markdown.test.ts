@@ -41,6 +41,9 @@ describe("internal routes", () => {
   it.each([
     ["#/history/12", "history/12"],
     ["#/morning/2026-11-30", "morning/2026-11-30"],
+    ["#/history/day/2026-11-30", "history/day/2026-11-30"],
+    ["#/history/day/2026-11-30/x", null],
+    ["#/history/day/soon", null],
     ["#/morning", "morning"],
     ["#/history/12?x=<script>", null],
     ["https://example.com/#/history/12", null],

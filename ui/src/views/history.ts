@@ -16,6 +16,7 @@ import { endCell, endLine, type EndText } from "../sessionEnd";
 import { alertList } from "./live";
 import { busy, card, errorNote, pageHeader, spinner } from "./common";
 import { listHeading, ownerKey, ownerLabel, pickerEntries, pickerNeeded, placeOf, readOnlyNote, routeOf, sameOwner, type HistoryOwner } from "./historyOwner";
+import { markedDayOf, markedDayText, trendSpan, type MarkedDay } from "./trendDay";
 
 const PAGE = 25;
 
@@ -35,7 +36,25 @@ function sourceCell(label: string): HTMLElement {
 
 // x is the readiness day number itself (UTC calendar days) on a plain numeric scale: a time scale
 // would place its ticks at local midnights, which fall on the previous UTC day east of Greenwich.
-function trendChart(el: HTMLElement, days: Readiness[]): Chart {
+// The marked day (a chat number's source) as a dashed line across the plot.
+function markDayHook(day: number) {
+  return (u: uPlot) => {
+    const x = u.valToPos(day, "x", true);
+    if (!Number.isFinite(x) || x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.strokeStyle = pal.accent;
+    ctx.lineWidth = 2 * devicePixelRatio;
+    ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
+    ctx.beginPath();
+    ctx.moveTo(x, u.bbox.top);
+    ctx.lineTo(x, u.bbox.top + u.bbox.height);
+    ctx.stroke();
+    ctx.restore();
+  };
+}
+
+function trendChart(el: HTMLElement, days: Readiness[], marked: MarkedDay | null): Chart {
   const x = days.map((d) => d.day);
   const lo = days.map((d) => d.normal_range?.[0] ?? null);
   const hi = days.map((d) => d.normal_range?.[1] ?? null);
@@ -58,6 +77,7 @@ function trendChart(el: HTMLElement, days: Readiness[]): Chart {
       lineSeries("Resting HR", () => pal.muted, { scale: "hr", width: 1, dash: [4, 4], spanGaps: true, points: { show: true, size: 4 } }),
     ],
     bands: [{ series: [2, 1], fill: () => pal.band }],
+    hooks: marked ? { draw: [markDayHook(marked.day)] } : {},
   }, [x, lo, hi, mean, today, rhr] as uPlot.AlignedData, 230);
 }
 
@@ -168,9 +188,9 @@ function sessionsOf(owner: HistoryOwner, offset: number): Promise<SessionListIte
   return owner.kind === "own" ? call("listSessions", PAGE, offset) : call("athleteSessions", owner.email, PAGE, offset);
 }
 
-/** The last 60 days of `owner`'s morning trend. */
-function trendOf(owner: HistoryOwner): Promise<Readiness[]> {
-  return owner.kind === "own" ? call("dailyTrend", 60) : call("athleteDailyTrend", owner.email, 60);
+/** The last `days` days of `owner`'s morning trend. */
+function trendOf(owner: HistoryOwner, days: number): Promise<Readiness[]> {
+  return owner.kind === "own" ? call("dailyTrend", days) : call("athleteDailyTrend", owner.email, days);
 }
 
 /** The picker of whose History is shown; hidden until there is someone besides the person to choose. */
@@ -233,11 +253,14 @@ function mountDetail(root: HTMLElement, id: number, owner: HistoryOwner): () => 
   return () => { alive = false; mounted.forEach((c) => c.destroy()); };
 }
 
-function mountList(root: HTMLElement, owner: HistoryOwner): () => void {
+function mountList(root: HTMLElement, owner: HistoryOwner, marked: MarkedDay | null): () => void {
   const mounted: Chart[] = [];
   let alive = true;
   const trendEl = h("div", { class: "chart" });
   const trendNote = h("div");
+  const dayNote = h("p", { testid: "trend-day", hidden: marked === null, data: { day: marked?.date ?? "" } });
+  // A marked day older than the usual span widens the trend back to it.
+  const span = trendSpan(marked, Math.floor(Date.now() / 86_400_000));
   const tbody = h("tbody");
   const more = h("button", { class: "btn", testid: "load-more" }, "Load more");
   const listNote = h("div");
@@ -276,15 +299,19 @@ function mountList(root: HTMLElement, owner: HistoryOwner): () => void {
   const [title, subtitle] = listHeading(owner);
   replace(root,
     pageHeader(title, subtitle, ownerPicker(owner)),
-    card("Morning lnRMSSD — last 60 days", trendNote, trendEl),
+    card(`Morning lnRMSSD — last ${span} days`, trendNote, dayNote, trendEl),
     card("Sessions",
       h("div", { class: "table-wrap" }, h("table", { class: "sessions" },
         h("thead", null, h("tr", null, ["Started", "Ended", "Kind", "Source", "Duration", "Beats", "Artifacts %"].map((c) => h("th", { attrs: { scope: "col" } }, c)))),
         tbody)),
       listNote, more));
 
-  trendOf(owner).then((days) => {
+  trendOf(owner, span).then((days) => {
     if (!alive) return;
+    if (marked) {
+      replace(dayNote, markedDayText(marked, days.find((d) => d.day === marked.day)), " ",
+        h("a", { href: `#/morning/${marked.date}` }, "Open that morning →"));
+    }
     if (!days.some((d) => d.today_ln_rmssd !== null)) {
       trendEl.hidden = true;
       replace(trendNote, h("p", { class: "muted" }, owner.kind === "own"
@@ -292,7 +319,7 @@ function mountList(root: HTMLElement, owner: HistoryOwner): () => void {
         : "No morning readings of theirs yet: they arrive with a sync after they take one."));
       return;
     }
-    mounted.push(trendChart(trendEl, days));
+    mounted.push(trendChart(trendEl, days, marked));
   }).catch((e: unknown) => alive && replace(trendNote, errorNote(e)));
   void load();
   return () => { alive = false; mounted.forEach((c) => c.destroy()); };
@@ -300,5 +327,5 @@ function mountList(root: HTMLElement, owner: HistoryOwner): () => void {
 
 export function mountHistory(root: HTMLElement, params: string[]): () => void {
   const { owner, sessionId } = placeOf(params);
-  return sessionId !== null ? mountDetail(root, sessionId, owner) : mountList(root, owner);
+  return sessionId !== null ? mountDetail(root, sessionId, owner) : mountList(root, owner, markedDayOf(params));
 }
