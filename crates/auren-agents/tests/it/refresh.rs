@@ -1,7 +1,7 @@
 //! After new data: a morning that arrives re-tests the hypotheses and flips the one it decides; a history of
 //! 30 mornings in a row makes one milestone memory however often the refresh runs (and none again after
 //! the person forgot it); a CNS-fatigue alert that arrives by sync gets exactly one proactive message, and
-//! an old one none; a refresh over unchanged data stores nothing.
+//! an old one or an athlete's none; a refresh over unchanged data stores nothing.
 
 use std::time::Duration;
 
@@ -196,8 +196,15 @@ async fn an_alert_pulled_by_sync_gets_exactly_one_proactive_message() {
     // The fixture's alerts are weeks old: history, not news.
     let first = after_new_data(&coach, &Arrival::Pulled).await.unwrap();
     assert!(first.posted.is_empty(), "{:?}", first.posted);
-    // This afternoon's session, recorded on a phone, and its alert (fired there or by the server's rules).
+    // This morning's session, recorded on a phone, and its alert (fired there or by the server's rules);
+    // and an athlete's fatigued session, pulled by this person as their coach: not theirs to be told about.
     let session = arrived_session(&h, h.today, 7, None, true).await;
+    let athletes = arrived_session(&h, h.today, 6, None, true).await;
+    sqlx::query("UPDATE sessions SET athlete = 'user-of-an-athlete' WHERE id = ?")
+        .bind(athletes)
+        .execute(h.store.pool())
+        .await
+        .unwrap();
     h.clock.advance(Duration::from_secs(4 * 3_600));
     let mut posted = Vec::new();
     for _ in 0..2 {
