@@ -15,7 +15,10 @@
 //!
 //! Versioning: [`PROTOCOL_VERSION`] is sent in every push and pull (and in the [`VERSION_HEADER`] of every
 //! request). A server refuses a version it does not speak with the code [`error::codes::UNSUPPORTED_VERSION`];
-//! fields added within a version are optional (`#[serde(default)]`), so an older peer ignores them.
+//! fields added within a version are optional (`#[serde(default)]`), so an older peer ignores them. Change
+//! types added within a version are sent only to a server that lists them in its push answer
+//! ([`PushResponse::accepts`]; no list means [`Change::BASE_TYPES`]), so a new device never has an older
+//! server refuse them.
 
 pub mod auth;
 pub mod change;
