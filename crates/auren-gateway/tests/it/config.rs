@@ -2,6 +2,7 @@
 
 use auren_gateway::config::{ConfigError, ProviderKind};
 use auren_gateway::{GatewayConfig, Route, Usd};
+use std::sync::Arc;
 use std::time::Duration;
 
 const ISSUE_EXAMPLE: &str = r#"
@@ -126,4 +127,46 @@ fn load_names_the_file() {
             path.display()
         )
     );
+}
+
+#[tokio::test]
+async fn context_windows_come_from_the_table_or_the_providers_context_window() {
+    let text = ISSUE_EXAMPLE.replace(
+        "base_url = \"http://127.0.0.1:11434/v1\"",
+        "base_url = \"http://127.0.0.1:11434/v1\"\ncontext_window = 32768",
+    );
+    let config = GatewayConfig::parse(&text, "gateway.toml").expect("valid");
+    assert_eq!(config.providers[2].context_window, Some(32_768));
+    let mut unknown = config.clone();
+    unknown.providers[2].context_window = None;
+    let ledger = || Arc::new(auren_gateway::MemoryLedger::new()) as Arc<dyn auren_gateway::UsageLedger>;
+    let clock = || {
+        Arc::new(auren_gateway::ManualClock::new(crate::support::start_time()))
+            as Arc<dyn auren_gateway::Clock>
+    };
+    let gateway = crate::support::start_gateway(config, ledger(), clock()).await;
+    let without = crate::support::start_gateway(unknown, ledger(), clock()).await;
+    let route = |text: &str| Route::parse(text).expect("a route");
+    // (route, with the local provider's context_window, without it)
+    let table = [
+        (
+            "anthropic:claude-sonnet-4-5-20250929",
+            Some(200_000),
+            Some(200_000),
+        ),
+        ("openai:gpt-4o", Some(128_000), Some(128_000)),
+        ("openai:gpt-4.1", Some(1_047_576), Some(1_047_576)),
+        // A compatible server's model names are its own: its context is the configured one, or unknown.
+        ("local:gpt-4o", Some(32_768), None),
+        ("local:llama3.1", Some(32_768), None),
+        ("nowhere:gpt-4o", None, None),
+    ];
+    for (text, with_config, without_config) in table {
+        assert_eq!(gateway.context_window(&route(text)), with_config, "{text}");
+        assert_eq!(
+            without.context_window(&route(text)),
+            without_config,
+            "{text} without"
+        );
+    }
 }
