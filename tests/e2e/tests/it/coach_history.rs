@@ -2,14 +2,20 @@
 //! mornings and, as a sync pulls them, an athlete's session and mornings, History's picker switches to the
 //! athlete; their one row shows when it started and how long it lasted, it opens marked read-only with the
 //! panel the engine computes from the stored beats, and switching back to "My data" lists the coach's own
-//! session alone.
+//! session alone. And over a real sync server: once an athlete grants the desktop's account access, the Sync
+//! pane names them with a link to their History, which lists the session the athlete's device pushed.
 
+use crate::sync_pane::{phone_creating_the_account, sign_in_from_the_pane};
 use anyhow::Context;
 use auren_e2e::fixtures::{self, ATHLETE};
+use auren_e2e::sync_server::SyncServer;
 use auren_e2e::{AppFolders, Rig, testid};
+use auren_store::Store;
+use auren_sync::{CoachAccess, SignIn, SyncClient, SyncConfig, TokenPlace, TokenVault};
 use fantoccini::Locator;
 use fantoccini::elements::Element;
 use std::ffi::OsString;
+use std::time::Duration;
 
 /// The panel rows compared with the engine's values (keys, and the decimals History shows them with).
 const PANEL_SHOWN: &[(&str, usize)] = &[("rmssd_ms", 1), ("sdnn_ms", 1), ("mean_hr_bpm", 1)];
@@ -178,6 +184,100 @@ pub async fn a_coach_picks_an_athlete_in_history_and_opens_their_session_read_on
         );
         let picked = rig.find("history-owner").await?.prop("value").await?;
         anyhow::ensure!(picked.as_deref() == Some("own"), "the picker shows {picked:?}");
+        Ok(())
+    })
+    .await?;
+    rig.close().await
+}
+
+const COACH: &str = "coach-e2e@example.org";
+const PASSWORD: &str = "correct horse battery";
+
+pub async fn the_sync_panes_athlete_links_to_the_history_their_device_pushed() -> anyhow::Result<()> {
+    let server = SyncServer::start("coach-sync").await?;
+    // The coach's account exists before the athlete can name it.
+    let (_coach_phone_dir, _coach_phone_store, _coach_phone) =
+        phone_creating_the_account(&server, (COACH, PASSWORD), "coach phone").await?;
+    // The athlete's device: one session recorded, pushed after granting the coach access.
+    let athlete_dir = tempfile::tempdir()?;
+    fixtures::seed_session(athlete_dir.path()).await?;
+    let athlete_store = Store::open(&athlete_dir.path().join("auren.db")).await?;
+    let athlete = SyncClient::sign_in(
+        &athlete_store,
+        TokenVault::new(TokenPlace::File(athlete_dir.path().join("tokens"))),
+        &server.base,
+        (ATHLETE, PASSWORD, "athlete phone"),
+        SignIn::Create,
+        SyncConfig::default(),
+    )
+    .await?;
+    athlete.coach_access(COACH, CoachAccess::Grant).await?;
+    let pushed = athlete.sync_once().await?;
+    let beats = athlete_store.sessions(1, 0).await?.first().map(|s| s.beat_count);
+    anyhow::ensure!(
+        pushed.pushed > 0 && beats.is_some(),
+        "the athlete's device pushed {pushed:?}"
+    );
+
+    let folders = AppFolders::new()?;
+    let rig = Rig::launch(&auren_e2e::app_under_test(), &folders.env(), "coach-sync").await?;
+    rig.step("coach-signs-in", async {
+        sign_in_from_the_pane(&rig, &server.base, (COACH, PASSWORD)).await?;
+        rig.poll(
+            "the header chip saying synced",
+            Duration::from_secs(60),
+            || async {
+                let chip = rig.find("sync-chip").await?;
+                Ok((chip.attr("data-state").await?.as_deref() == Some("synced")).then_some(()))
+            },
+        )
+        .await
+    })
+    .await?;
+
+    let athlete_list = format!(
+        "#/history/athlete/{}",
+        ATHLETE.replace('+', "%2B").replace('@', "%40")
+    );
+    rig.step("athlete-link", async {
+        let link = rig.find("sync-athlete-history").await?;
+        // WebKit gives the link resolved against the page (`tauri://localhost#/…`): its route is the fragment.
+        let text = link.text().await?;
+        let href = link.attr("href").await?;
+        let route = href.as_deref().and_then(|h| h.find('#').map(|at| &h[at..]));
+        anyhow::ensure!(
+            text == ATHLETE && route == Some(athlete_list.as_str()),
+            "the pane's athlete link reads {text:?} and goes to {href:?}"
+        );
+        link.click().await?;
+        Ok(())
+    })
+    .await?;
+
+    rig.step("athlete-history", async {
+        let rows = rig
+            .poll(
+                "the athlete's pushed session listed",
+                auren_e2e::DEFAULT_WAIT,
+                || async {
+                    if location(&rig).await? != athlete_list {
+                        return Ok(None);
+                    }
+                    let rows = rows_shown(&rig).await?;
+                    Ok((!rows.is_empty()).then_some(rows))
+                },
+            )
+            .await?;
+        let shown: Vec<Option<&String>> = rows.iter().map(|(_, cells)| cells.get(5)).collect();
+        anyhow::ensure!(
+            shown == [beats.map(|b| b.to_string()).as_ref()],
+            "the athlete's History lists rows with beats {shown:?}; their device holds one of {beats:?}"
+        );
+        let picked = rig.find("history-owner").await?.prop("value").await?;
+        anyhow::ensure!(
+            picked.as_deref() == Some(format!("athlete:{ATHLETE}").as_str()),
+            "the picker shows {picked:?}"
+        );
         Ok(())
     })
     .await?;

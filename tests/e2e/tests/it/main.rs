@@ -115,6 +115,11 @@ const TESTS: &[(&str, TestBody, Duration)] = &[
         Duration::from_secs(180),
     ),
     (
+        "the_sync_panes_athlete_links_to_the_history_their_device_pushed",
+        || Box::pin(coach_history::the_sync_panes_athlete_links_to_the_history_their_device_pushed()),
+        Duration::from_secs(240),
+    ),
+    (
         "rules_errors_show_at_their_line_and_settings_persist",
         || Box::pin(rules_and_settings::rules_errors_show_at_their_line_and_settings_persist()),
         Duration::from_secs(180),
