@@ -159,15 +159,6 @@ pub fn ground(text: &str, receipts: &[Receipt]) -> Vec<Claim> {
     let names = find_names(text, &norm);
     anchor_to_names(text, &norm, &names, &dates, &mut numbers);
     inherit_range_units(text, &mut numbers);
-    // The metrics each receipt value's label names, read only when a claim is anchored to one.
-    let labels: Vec<Vec<MetricSet>> = if numbers.iter().any(|n| n.metrics != 0) {
-        receipts
-            .iter()
-            .map(|r| r.values.iter().map(|v| label_metrics(&v.label)).collect())
-            .collect()
-    } else {
-        Vec::new()
-    };
     numbers
         .into_iter()
         .filter(|n| n.unit.is_some() || n.metrics != 0)
@@ -183,7 +174,7 @@ pub fn ground(text: &str, receipts: &[Receipt]) -> Vec<Claim> {
                 metrics: MetricSet::of(n.metrics),
                 date: date_in_sentence(text, &dates, n.start, n.end),
             };
-            let found = find_receipt(receipts, &labels, &wanted);
+            let found = find_receipt(receipts, &wanted);
             Claim {
                 text: text[n.start..n.end].trim().to_owned(),
                 value: n.value,
@@ -207,33 +198,33 @@ struct Wanted<'a> {
 }
 
 impl Wanted<'_> {
-    /// Whether value `v` of one of its units, whose label names `named`, grounds this number, day aside: a label naming
-    /// metrics must name this one; a label naming none vouches for a measured unit, never for a plain count
-    /// or test statistic.
-    fn admits(&self, v: &ReceiptValue, named: MetricSet) -> bool {
-        let metric_ok = self.metrics.is_empty()
-            || self.metrics.overlaps(named)
-            || (named.is_empty() && v.unit != Unit::Plain);
-        metric_ok && rounds_to(v.value, self.value, self.decimals, v.unit)
+    /// Whether value `v`, of one of its units, grounds this number, day aside: it rounds to it, and when the
+    /// number is anchored to a metric, a label naming metrics must name this one, and a label naming none
+    /// vouches for a measured unit, never for a plain count or test statistic. The label is read last: only
+    /// for the few values that already match (reading every label of a year's trend cost more than the rest).
+    fn admits(&self, v: &ReceiptValue) -> bool {
+        if !rounds_to(v.value, self.value, self.decimals, v.unit) {
+            return false;
+        }
+        if self.metrics.is_empty() {
+            return true;
+        }
+        let named = label_metrics(&v.label);
+        self.metrics.overlaps(named) || (named.is_empty() && v.unit != Unit::Plain)
     }
 }
 
 /// The receipt (and the unit of its value) that grounds `w`: a value of the named day first.
-fn find_receipt(receipts: &[Receipt], labels: &[Vec<MetricSet>], w: &Wanted) -> Option<(ReceiptId, Unit)> {
+fn find_receipt(receipts: &[Receipt], w: &Wanted) -> Option<(ReceiptId, Unit)> {
     let day_ok = |day: &Option<String>| match (w.date, day) {
         (None, _) | (Some(_), None) => true,
         (Some(d), Some(day)) => date_matches(d, day),
     };
     // A value of the named day first, so the claim points at the receipt that states that day.
     let mut fallback = None;
-    for (ri, r) in receipts.iter().enumerate() {
-        for (vi, v) in r.values.iter().enumerate() {
-            let named = labels
-                .get(ri)
-                .and_then(|l| l.get(vi))
-                .copied()
-                .unwrap_or_default();
-            if !w.units.contains(&v.unit) || !day_ok(&v.day) || !w.admits(v, named) {
+    for r in receipts {
+        for v in &r.values {
+            if !w.units.contains(&v.unit) || !day_ok(&v.day) || !w.admits(v) {
                 continue;
             }
             if w.date.is_none() || v.day.is_some() {
