@@ -10,6 +10,7 @@ mod ai_settings;
 mod athletes;
 mod chat_status;
 mod chat_stop;
+mod chat_usage;
 mod history;
 mod live;
 mod memory;
