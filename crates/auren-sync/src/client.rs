@@ -429,21 +429,7 @@ impl SyncClient {
                 report.held = u64::from(held);
                 return Ok(());
             };
-            let mut rows = Vec::with_capacity(pending.len());
-            let mut nothing_to_send = Vec::new();
-            for row in &pending {
-                match outgoing::build(&self.store, row).await? {
-                    Ok(Some(change)) => rows.push(PushRow {
-                        outbox_id: row.id,
-                        change,
-                    }),
-                    Ok(None) => nothing_to_send.push(row.id),
-                    Err(outgoing::Unbuildable(why)) => {
-                        self.park(row.id, row.kind.as_str(), "unbuildable", &why).await?;
-                        report.parked += 1;
-                    }
-                }
-            }
+            let (rows, nothing_to_send) = self.build_rows(&pending, report).await?;
             if rows.is_empty() {
                 report.pushed += self.store.outbox_ack(&nothing_to_send).await?;
                 continue;
@@ -489,6 +475,31 @@ impl SyncClient {
                 )));
             }
         }
+    }
+
+    /// The changes of `pending` rows, and the ids of rows with nothing to send (their data is gone); a row
+    /// that cannot be built is parked.
+    async fn build_rows(
+        &self,
+        pending: &[&OutboxRow],
+        report: &mut SyncReport,
+    ) -> Result<(Vec<PushRow>, Vec<i64>), SyncError> {
+        let mut rows = Vec::with_capacity(pending.len());
+        let mut nothing_to_send = Vec::new();
+        for row in pending {
+            match outgoing::build(&self.store, row).await? {
+                Ok(Some(change)) => rows.push(PushRow {
+                    outbox_id: row.id,
+                    change,
+                }),
+                Ok(None) => nothing_to_send.push(row.id),
+                Err(outgoing::Unbuildable(why)) => {
+                    self.park(row.id, row.kind.as_str(), "unbuildable", &why).await?;
+                    report.parked += 1;
+                }
+            }
+        }
+        Ok((rows, nothing_to_send))
     }
 
     /// What the server accepts, asked with an empty push (which changes nothing).

@@ -80,21 +80,11 @@ async fn apply_push(
             .fetch_optional(&mut *tx)
             .await?;
     let last = last.ok_or(ApiError::Forbidden("this device was removed from the account"))?;
-    let below: Vec<&PushRow> = rows.range(..=last).map(|(_, r)| *r).collect();
-    let late = late_rows(&mut tx, state.change_types, device, &below).await?;
-    let repeated: Vec<i64> = below
-        .iter()
-        .map(|r| r.outbox_id)
-        .filter(|id| !late.contains(id))
-        .collect();
-    let mut rejected = recorded_rejections(&mut tx, device, &repeated).await?;
-    // In outbox order: the late rows are all below the mark, the new ones above it.
-    let fresh: Vec<&PushRow> = below
-        .iter()
-        .copied()
-        .filter(|r| late.contains(&r.outbox_id))
-        .chain(rows.range(last.saturating_add(1)..).map(|(_, r)| *r))
-        .collect();
+    let Sorted {
+        fresh,
+        late,
+        mut rejected,
+    } = sort_rows(&mut tx, state.change_types, device, last, rows).await?;
     let accepts = state.change_types.listed();
     if fresh.is_empty() {
         tx.rollback().await?;
@@ -122,20 +112,7 @@ async fn apply_push(
         rejected: Vec::new(),
         erased: false,
     };
-    // Checked before any query: a refused row's values (a NUL byte) must never reach PostgreSQL.
-    let checks: Vec<Result<(), prepare::Refusal>> = fresh
-        .iter()
-        .map(|r| check_row(state.change_types, &r.change))
-        .collect();
-    let keys: Vec<String> = fresh
-        .iter()
-        .zip(&checks)
-        .filter(|(_, check)| check.is_ok())
-        .filter_map(|(r, _)| r.change.session_key().map(str::to_owned))
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    ctx.session_starts = apply::load_session_starts(&mut tx, user, &keys).await?;
+    let checks = check_rows(&mut tx, &mut ctx, state.change_types, &fresh).await?;
     let counts = apply_rows(&mut tx, &mut ctx, &fresh, checks).await?;
     ensure_chunk_partitions(state, &ctx).await?;
     let beats = apply::insert_chunks(&mut tx, &mut ctx).await?;
@@ -156,7 +133,7 @@ async fn apply_push(
     }
     state.wake.notify(user).await;
     metrics::counter!("auren_push_rows_total").increment(counts);
-    metrics::counter!("auren_push_late_rows_total").increment(late.len() as u64);
+    metrics::counter!("auren_push_late_rows_total").increment(late);
     metrics::counter!("auren_beats_ingested_total").increment(beats);
     metrics::counter!("auren_push_rejected_total").increment(ctx.rejected.len() as u64);
     rejected.extend(ctx.rejected.into_iter().map(|(r, _)| r));
@@ -165,6 +142,66 @@ async fn apply_push(
         last_applied: newest,
         rejected,
         accepts,
+    })
+}
+
+/// Checks every row — before any query: a refused row's values (a NUL byte) must never reach PostgreSQL —
+/// and loads the start times of the sessions the rows that passed name.
+async fn check_rows(
+    conn: &mut PgConnection,
+    ctx: &mut PushContext,
+    types: ChangeTypes,
+    fresh: &[&PushRow],
+) -> Result<Vec<Result<(), prepare::Refusal>>, ApiError> {
+    let checks: Vec<Result<(), prepare::Refusal>> =
+        fresh.iter().map(|r| check_row(types, &r.change)).collect();
+    let keys: Vec<String> = fresh
+        .iter()
+        .zip(&checks)
+        .filter(|(_, check)| check.is_ok())
+        .filter_map(|(r, _)| r.change.session_key().map(str::to_owned))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    ctx.session_starts = apply::load_session_starts(conn, ctx.user, &keys).await?;
+    Ok(checks)
+}
+
+/// A push's rows, sorted against the device's mark.
+struct Sorted<'a> {
+    /// To apply, in outbox order: the late rows below the mark, then the new ones above it.
+    fresh: Vec<&'a PushRow>,
+    /// How many of them are late.
+    late: u64,
+    /// The answers recorded for the repeats (the rows below the mark that are not late).
+    rejected: Vec<RowRejection>,
+}
+
+async fn sort_rows<'a>(
+    conn: &mut PgConnection,
+    types: ChangeTypes,
+    device: Uuid,
+    last: i64,
+    rows: &BTreeMap<i64, &'a PushRow>,
+) -> Result<Sorted<'a>, ApiError> {
+    let below: Vec<&PushRow> = rows.range(..=last).map(|(_, r)| *r).collect();
+    let late = late_rows(conn, types, device, &below).await?;
+    let repeated: Vec<i64> = below
+        .iter()
+        .map(|r| r.outbox_id)
+        .filter(|id| !late.contains(id))
+        .collect();
+    let rejected = recorded_rejections(conn, device, &repeated).await?;
+    let fresh = below
+        .iter()
+        .copied()
+        .filter(|r| late.contains(&r.outbox_id))
+        .chain(rows.range(last.saturating_add(1)..).map(|(_, r)| *r))
+        .collect();
+    Ok(Sorted {
+        fresh,
+        late: late.len() as u64,
+        rejected,
     })
 }
 
