@@ -163,10 +163,14 @@ pub fn ground(text: &str, receipts: &[Receipt]) -> Vec<Claim> {
         .into_iter()
         .filter(|n| n.unit.is_some() || n.metrics != 0)
         .map(|n| {
-            let units = match n.unit {
+            let mut units = match n.unit {
                 Some(u) => vec![u],
                 None => units_of(n.metrics),
             };
+            // "HRV 3.8" is lnRMSSD, "HRV 45" RMSSD: the likelier unit first (it names an ungrounded claim's unit).
+            if n.decimals > 0 && n.value.abs() < 10.0 && units.contains(&Unit::LnMs) {
+                units.sort_by_key(|u| *u != Unit::LnMs);
+            }
             let wanted = Wanted {
                 value: n.value,
                 decimals: n.decimals,
@@ -625,6 +629,8 @@ fn anchor_to_names(text: &str, norm: &str, names: &[Named], dates: &[NamedDate],
             n.metrics = Metric::LnRmssd.bit();
         }
     }
+    // "normal range of 4.02 to 4.31": the far end of a range read as lnRMSSD by its sentence shares it too.
+    share_across_ranges(text, norm, numbers);
 }
 
 /// Whether `norm[from..to]` holds only linking words (at most `MAX_LINK_WORDS`), dates and link marks.

@@ -258,6 +258,16 @@ const ANCHORED: &[Case] = &[
             ("3.3", false, None),
         ],
     ),
+    // The far end of a range read as lnRMSSD by its sentence is lnRMSSD too; "HRV 3.9" is read as lnRMSSD.
+    (
+        "Your 7-day mean lnRMSSD is 4.12, inside your normal range of 3.90 to 4.12; HRV 3.9 would be low.",
+        &[
+            ("4.12", true, Some("r-day")),
+            ("3.90", false, None),
+            ("4.12", true, Some("r-day")),
+            ("3.9", false, None),
+        ],
+    ),
     // Dates still pick the day.
     ("On 2026-12-02 your RMSSD was 62.", &[("62", false, None)]),
     ("Your RMSSD on 2026-12-02 was 55.", &[("55", true, Some("r-day"))]),
