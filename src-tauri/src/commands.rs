@@ -156,6 +156,33 @@ pub async fn list_sessions(
 
 #[tauri::command]
 #[specta::specta]
+pub async fn history_owners(desktop: State<'_, Desktop>) -> Answer<Vec<HistoryOwnerDto>> {
+    Ok(desktop.history_owners().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn athlete_sessions(
+    desktop: State<'_, Desktop>,
+    athlete: String,
+    limit: u32,
+    offset: u32,
+) -> Answer<Vec<SessionListItemDto>> {
+    Ok(desktop.athlete_sessions(athlete, limit, offset).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn athlete_daily_trend(
+    desktop: State<'_, Desktop>,
+    athlete: String,
+    days: u32,
+) -> Answer<Vec<ReadinessDto>> {
+    Ok(desktop.athlete_daily_trend(athlete, days).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
 pub async fn session_detail(desktop: State<'_, Desktop>, id: i64) -> Answer<SessionViewDto> {
     Ok(desktop.session_detail(id).await?)
 }
@@ -555,4 +582,21 @@ pub async fn detect_ollama(
     url: Option<String>,
 ) -> Answer<auren_desktop::ai_settings_dto::OllamaDto> {
     Ok(desktop.detect_ollama(url).await?)
+}
+
+/// Whether the coach's memory operations apply at once or wait for the person's yes.
+#[tauri::command]
+#[specta::specta]
+pub fn get_memory_apply(desktop: State<'_, Desktop>) -> Answer<auren_desktop::settings::MemoryApplyDto> {
+    Ok(desktop.get_memory_apply())
+}
+
+/// Sets how the coach's memory operations apply (a person's setting: it syncs).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_memory_apply(
+    desktop: State<'_, Desktop>,
+    choice: auren_desktop::settings::MemoryApplyDto,
+) -> Answer<auren_desktop::settings::MemoryApplyDto> {
+    Ok(desktop.set_memory_apply(choice).await?)
 }

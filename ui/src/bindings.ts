@@ -29,12 +29,19 @@ export const commands = {
 	listSessions: (limit: number, offset: number) => typedError<SessionListItemDto[], IpcError>(__TAURI_INVOKE("list_sessions", { limit, offset })),
 	sessionDetail: (id: number) => typedError<SessionViewDto, IpcError>(__TAURI_INVOKE("session_detail", { id })),
 	sessionCharts: (id: number) => typedError<SessionChartsDto, IpcError>(__TAURI_INVOKE("session_charts", { id })),
+	historyOwners: () => typedError<HistoryOwnerDto[], IpcError>(__TAURI_INVOKE("history_owners")),
+	athleteSessions: (athlete: string, limit: number, offset: number) => typedError<SessionListItemDto[], IpcError>(__TAURI_INVOKE("athlete_sessions", { athlete, limit, offset })),
+	athleteDailyTrend: (athlete: string, days: number) => typedError<ReadinessDto[], IpcError>(__TAURI_INVOKE("athlete_daily_trend", { athlete, days })),
 	getRules: () => typedError<RulesDto, IpcError>(__TAURI_INVOKE("get_rules")),
 	checkRules: (text: string) => typedError<RuleProblemDto[], IpcError>(__TAURI_INVOKE("check_rules", { text })),
 	saveRules: (text: string) => typedError<RulesDto, IpcError>(__TAURI_INVOKE("save_rules", { text })),
 	resetRules: () => typedError<RulesDto, IpcError>(__TAURI_INVOKE("reset_rules")),
 	getSettings: () => typedError<SettingsDto, IpcError>(__TAURI_INVOKE("get_settings")),
 	saveSettings: (settings: SettingsDto) => typedError<SettingsDto, IpcError>(__TAURI_INVOKE("save_settings", { settings })),
+	/**  Whether the coach's memory operations apply at once or wait for the person's yes. */
+	getMemoryApply: () => typedError<MemoryApplyDto, IpcError>(__TAURI_INVOKE("get_memory_apply")),
+	/**  Sets how the coach's memory operations apply (a person's setting: it syncs). */
+	setMemoryApply: (choice: MemoryApplyDto) => typedError<MemoryApplyDto, IpcError>(__TAURI_INVOKE("set_memory_apply", { choice })),
 	/**  The native file dialog, so the import needs no file-system permission in the webview. */
 	chooseImportFile: () => typedError<string | null, IpcError>(__TAURI_INVOKE("choose_import_file")),
 	importRecording: (path: string) => typedError<ImportedDto, IpcError>(__TAURI_INVOKE("import_recording", { path })),
@@ -253,7 +260,10 @@ export type ChatStatusDto = {
 export type ClaimDto = {
 	text: string,
 	grounded: boolean,
-	/**  `history/12` (a session) or `morning/2026-11-30` (a day), when the receipt names one. */
+	/**
+	 *  `history/12` (a session, or the session an alert fired in) or `history/day/2026-11-30` (a day, marked
+	 *  on the History trend chart), when the receipt names one.
+	 */
 	route: string | null,
 	receipt: string | null,
 };
@@ -403,6 +413,12 @@ export type GapDto = {
 /**  Which deterministic guard ended a turn. */
 export type GuardDto = "model_calls" | "handoffs" | "repeated_tool_call" | "ping_pong" | "time_budget" | "cancelled" | "budget";
 
+/**
+ *  Whose data the History view shows: the account's own, or (as their coach) an athlete's, pulled by sync
+ *  and read-only on this device.
+ */
+export type HistoryOwnerDto = { kind: "own" } | { kind: "athlete"; email: string };
+
 /**  A hypothesis with its latest test. */
 export type HypothesisDto = {
 	id: number,
@@ -515,6 +531,14 @@ export type LiveUpdateDto = {
 	ended: boolean,
 };
 
+/**
+ *  Whether the coach's memory operations — what it proposes to remember, change or retract after a turn,
+ *  and a model's own `remember`/`retract` — apply at once or wait for the person's yes in the memory panel.
+ */
+export type MemoryApplyDto = "immediate" | 
+/**  The default: nothing enters the cognitive twin without the person's yes. */
+"ask_first";
+
 /**  One stored memory as the panel shows it. */
 export type MemoryDto = {
 	id: number,
@@ -622,7 +646,9 @@ export type ParkedRowDto = {
 };
 
 /**  One of the person's settings (those that sync between their devices); named as in `SettingsDto`. */
-export type PersonSettingDto = "max_hr" | "zones_pct" | "rr_unit" | "theme";
+export type PersonSettingDto = "max_hr" | "zones_pct" | "rr_unit" | "theme" | 
+/**  How the coach's memory operations apply (`get_memory_apply`/`set_memory_apply`). */
+"memory_apply";
 
 /**  A proactive message just stored. */
 export type ProactiveMessageDto = {
@@ -697,6 +723,21 @@ export type ProviderEditDto = {
 	api_key_env: string | null,
 };
 
+/**  Whether a provider answers, as far as the app knows. */
+export type ProviderHealthDto = 
+/**
+ *  Not probed since the app started or the AI settings changed (or no alias routes to it, so there
+ *  is no model to ask for).
+ */
+{ state: "untested" } | 
+/**  Its last probe (a one-word request) was answered, in `latency_ms`. */
+{ state: "up"; latency_ms: number } | 
+/**
+ *  Its last probe failed, or real turns failed on it until the gateway's breaker opened: why, as a
+ *  sentence.
+ */
+{ state: "down"; reason: string };
+
 /**  Which wire format a provider speaks (`kind` in `gateway.toml`). */
 export type ProviderKindDto = "openai" | "anthropic" | 
 /**  Any server with OpenAI's Chat Completions API at its own base URL (Ollama, llama.cpp, vLLM, …). */
@@ -704,8 +745,7 @@ export type ProviderKindDto = "openai" | "anthropic" |
 
 export type ProviderStatusDto = {
 	name: string,
-	/**  False when every breaker of the provider is open. */
-	up: boolean,
+	health: ProviderHealthDto,
 	local: boolean,
 };
 
@@ -856,9 +896,13 @@ export type SessionSummaryDto = {
 	duration_s: number | null,
 };
 
-/**  One session as its History view shows it: the panel, gaps and alerts, and where its recording stands. */
+/**
+ *  One session as its History view shows it: the panel, gaps and alerts, where its recording stands, and
+ *  whose it is (an athlete's is shown read-only).
+ */
 export type SessionViewDto = {
 	end: SessionEndDto,
+	owner: HistoryOwnerDto,
 } & SessionDetailDto;
 
 /**  What the person can change in Settings. */
@@ -991,13 +1035,26 @@ export type TurnStartedDto = {
 	conversation: number,
 };
 
-/**  Tokens and money of a turn. */
+/**
+ *  Tokens and money of a turn, or of one model call of it (a `usage` event). The window keeps the latest
+ *  event of each `call` (a running estimate, then the exact count, or the estimate booked for a call cut
+ *  short) and adds the calls up.
+ */
 export type UsageDto = {
 	input_tokens: number,
 	output_tokens: number,
 	cost_usd: number | null,
 	estimated: boolean,
 	model_calls: number,
+	/**  The model call of the turn a `usage` event counts, from 1; 0 in a turn's total. */
+	call: number,
+	/**
+	 *  The (last) call's input tokens: how much of the model's context the conversation fills; 0 when
+	 *  not known (a stored turn).
+	 */
+	context_tokens: number,
+	/**  The model's context window in tokens, when the gateway knows it. */
+	context_window: number | null,
 };
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };

@@ -7,7 +7,7 @@
 //! `{"type": …}`, the last one `done`. Without a gateway configuration the offline analyst answers.
 
 use anyhow::{Context, bail};
-use auren_agents::{AgentEvent, Claim, Coach, CoachConfig, Toolbox};
+use auren_agents::{AgentEvent, Claim, Coach, CoachConfig, MemoryApply, Toolbox};
 use auren_gateway::{GatewayConfig, ProviderKind, Route, SystemClock};
 use auren_store::{ConversationId, Store};
 use std::io::Write;
@@ -94,6 +94,7 @@ async fn ask(args: Args) -> anyhow::Result<()> {
 /// The coach over `store`: with the gateway of the configuration when there is one, else offline.
 async fn coach(args: &Args, store: &Store) -> anyhow::Result<Coach> {
     let toolbox = Toolbox::new(store.clone(), Arc::new(SystemClock));
+    let memory_apply = memory_apply(store).await?;
     let path = config_path(args.config.clone())?;
     if args.config.is_none() && !path.exists() {
         if !args.json {
@@ -102,7 +103,11 @@ async fn coach(args: &Args, store: &Store) -> anyhow::Result<Coach> {
                 path.display()
             );
         }
-        return Ok(Coach::new(None, toolbox, CoachConfig::default()));
+        let offline = CoachConfig {
+            memory_apply,
+            ..CoachConfig::default()
+        };
+        return Ok(Coach::new(None, toolbox, offline));
     }
     let config = GatewayConfig::load(&path)?;
     let model = chosen_model(args.model.clone(), &config, &path)?;
@@ -114,9 +119,25 @@ async fn coach(args: &Args, store: &Store) -> anyhow::Result<Coach> {
         model,
         wire,
         max_tokens,
+        memory_apply,
         ..CoachConfig::default()
     };
     Ok(Coach::new(Some(gateway), toolbox, coach_config))
+}
+
+/// The person's "how the coach's memories apply" setting as the desktop keeps it in the store's synced
+/// field table (record `memory_apply`, a JSON string), so `auren ask` over the same database follows it;
+/// ask first when it was never set.
+async fn memory_apply(store: &Store) -> anyhow::Result<MemoryApply> {
+    let fields = store.setting_fields().await.context("reading the person's settings")?;
+    let value = fields
+        .iter()
+        .find(|(key, ..)| key == "memory_apply")
+        .and_then(|(_, value, _)| serde_json::from_str::<String>(value).ok());
+    Ok(match value.as_deref() {
+        Some("immediate") => MemoryApply::Immediate,
+        _ => MemoryApply::AskFirst,
+    })
 }
 
 /// The wire format of `model`'s first route (an alias, or `provider:model`), which decides the tool schemas.

@@ -186,6 +186,8 @@ impl Desktop {
         // strap is silent.
         let toolbox =
             Toolbox::new(store, Arc::new(SystemClock)).with_recording_here(self.recording_here().await);
+        // The person's setting (Settings → Coach memory): proposals applied at once, or waiting for a yes.
+        let memory_apply = self.get_memory_apply().into();
         match self.gateway().await {
             Ok(Started { gateway, config }) => {
                 let model = config.default_model.clone().unwrap_or_default();
@@ -196,11 +198,19 @@ impl Desktop {
                     CoachConfig {
                         model,
                         wire,
+                        memory_apply,
                         ..CoachConfig::default()
                     },
                 )
             }
-            Err(_) => Coach::new(None, toolbox, CoachConfig::default()),
+            Err(_) => Coach::new(
+                None,
+                toolbox,
+                CoachConfig {
+                    memory_apply,
+                    ..CoachConfig::default()
+                },
+            ),
         }
     }
 

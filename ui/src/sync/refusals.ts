@@ -22,6 +22,7 @@ const NAMES: Record<PersonSetting, string> = {
   zones_pct: "the HR zones",
   rr_unit: "the RR unit",
   theme: "the theme",
+  memory_apply: "how the coach's memories apply",
 };
 
 /** "Another device set max HR to 300 bpm — not applied: 300 bpm is outside 100–240 bpm." */

@@ -148,3 +148,79 @@ pub fn reference(name: &str) -> std::path::PathBuf {
         .join("../../tests/data/reference")
         .join(name)
 }
+
+/// A desktop whose chat goes to `fake`.
+async fn desktop_chatting_with(
+    dir: &std::path::Path,
+    fake: &auren_fake_llm::FakeLlm,
+) -> auren_desktop::Desktop {
+    let config = dir.join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("gateway.toml"),
+        format!(
+            "default_model = \"smart\"\n\n[retry]\nmax_retries = 0\n\n\
+             [[provider]]\nname = \"fake\"\nkind = \"openai-compatible\"\nbase_url = \"{}\"\n\n\
+             [alias.smart]\nroutes = [\"fake:m1\"]\n",
+            fake.openai_base_url()
+        ),
+    )
+    .unwrap();
+    open(dir).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_memory_setting_decides_whether_a_proposed_memory_waits_or_is_stored() {
+    use auren_desktop::chat_dto::{ChatEventDto, ChatSendDto};
+    use auren_desktop::settings::MemoryApplyDto;
+    use auren_fake_llm::{FakeLlm, Reply, Script};
+    const EXTRACTED: &str = r#"{"ops":[{"op":"add","kind":"fact","text":"Runs 5 km three times a week"}]}"#;
+    // (the setting, memories stored, proposals waiting)
+    let cases = [
+        (MemoryApplyDto::AskFirst, 0, 1),
+        (MemoryApplyDto::Immediate, 1, 0),
+    ];
+    for (choice, memories, proposals) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = FakeLlm::start().await.unwrap();
+        let desktop = desktop_chatting_with(dir.path(), &fake).await;
+        desktop.set_memory_apply(choice).await.unwrap();
+        // The answer, then the extraction's proposal.
+        fake.script(
+            "m1",
+            [
+                Script::Reply(Reply::text(["Your trend is steady."])),
+                Script::Reply(Reply::text([EXTRACTED])),
+            ],
+        );
+        let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+        let request = ChatSendDto {
+            conversation: None,
+            text: "I started running 5 km three times a week. Why is my HRV down?".into(),
+            replaces: None,
+        };
+        desktop
+            .chat_send(request, Box::new(move |e| tx.send(e).is_ok()))
+            .await
+            .unwrap();
+        loop {
+            let event = tokio::time::timeout(std::time::Duration::from_secs(30), events.recv())
+                .await
+                .expect("the turn ends")
+                .expect("the turn's events end with done");
+            if matches!(event, ChatEventDto::Done { .. }) {
+                break;
+            }
+        }
+        let panel = desktop.memory_panel(None).await.unwrap();
+        assert_eq!(
+            (panel.memories.len(), panel.proposals.len()),
+            (memories, proposals),
+            "{choice:?}: {panel:?}"
+        );
+        if memories == 1 {
+            assert_eq!(panel.memories[0].text, "Runs 5 km three times a week");
+        }
+        desktop.shut_down().await;
+    }
+}
