@@ -7,7 +7,8 @@
 //! one from the new file; turns already running keep the gateway they started with.
 //!
 //! Also: a connection test (one real one-word completion through a throwaway gateway, so the person's
-//! breakers and budget are untouched) and the detection of a local Ollama.
+//! breakers and budget are untouched) — [`probe`], which the chat's status runs too — and the detection of
+//! a local Ollama.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

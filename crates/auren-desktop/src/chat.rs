@@ -2,7 +2,8 @@
 //! `ChatEventDto`s with text deltas batched every ~25 ms (one repaint per frame at most, far fewer IPC
 //! messages than tokens; a turn's first delta goes at once), cancel by turn id with the count of what the
 //! window drew (the turn keeps only that), and the stored
-//! conversations (list, messages of a branch, rename, delete, export, search) and the status line. The
+//! conversations (list, messages of a branch, rename, delete, export, search) and the status line — each
+//! provider untested, up or down from a cached probe and the gateway's breakers (`probe_providers`). The
 //! coach is built per turn over the current store; the gateway (its breakers, budget and rate limits) is
 //! started on first use from `gateway.toml` in the config folder — the same file the CLI uses — and again
 //! after the AI settings change it (`ai_settings.rs`); with none the offline analyst answers.
@@ -439,6 +440,7 @@ impl Desktop {
         let generation = probes.book().generation;
         let now = std::time::Instant::now();
         let store = self.store().await;
+        let spent = budget_spent(&started);
         let mut running = tokio::task::JoinSet::new();
         for provider in &started.config.providers {
             // A provider no alias routes to has no model to ask for: it stays untested.
@@ -449,6 +451,14 @@ impl Desktop {
                 continue;
             };
             if probes.is_fresh(&provider.name, now) {
+                continue;
+            }
+            // With the budget spent, a priced provider is not asked: the probe would spend past it.
+            let route = auren_gateway::Route {
+                provider: provider.name.clone(),
+                model: model.clone(),
+            };
+            if spent && started.gateway.price(&route).is_some() {
                 continue;
             }
             let (store, config, provider) = (store.clone(), started.config.clone(), provider.clone());
@@ -470,6 +480,15 @@ impl Desktop {
         drop(probing);
         Ok(status_of(&started, &probes))
     }
+}
+
+/// Whether today's or this month's budget is spent.
+fn budget_spent(Started { gateway, config }: &Started) -> bool {
+    let (day, month) = gateway.spent();
+    let over = |limit: Option<auren_gateway::Usd>, spent: auren_gateway::Usd| {
+        limit.is_some_and(|l| spent.picodollars >= l.picodollars)
+    };
+    over(config.budget.daily, day) || over(config.budget.monthly, month)
 }
 
 /// What a probe says of its provider.
@@ -585,12 +604,11 @@ async fn forward(
         if !delta.is_empty() && !sink(ChatEventDto::Text { delta }) {
             return;
         }
-        // A turn no model answered (the offline analyst stood in, or it failed outright) may mean a
-        // provider went down: the next status probe asks them all again. Before the window hears of it,
-        // so a probe it asks for then is a new one.
-        if matches!(&event, AgentEvent::Error { .. })
-            || matches!(&event, AgentEvent::Done(outcome) if outcome.offline)
-        {
+        // A model call that failed (the offline analyst then stands in) or a turn that failed outright may
+        // mean a provider went down: the next status probe asks them all again — before the window hears
+        // of it, so a probe it asks for then is a new one. A budget refusal or a Stop is no failure: a probe
+        // then would only spend what the budget refused.
+        if matches!(&event, AgentEvent::Error { .. }) {
             probes.expire();
         }
         let dto = event_dto(event, &store).await;

@@ -246,11 +246,8 @@ async fn a_mornings_value_links_to_its_day_on_the_trend_chart() {
     assert!(offline);
 
     let messages = desktop.conversation_messages(conversation, None).await.unwrap();
-    let answer = messages
-        .iter()
-        .find(|m| m.role == RoleDto::Assistant)
-        .unwrap();
-    // Yesterday's seeded lnRMSSD (day today-1 is odd: 3.9 - 0.05).
+    let answer = messages.iter().find(|m| m.role == RoleDto::Assistant).unwrap();
+    // Yesterday's seeded lnRMSSD (one day back: 3.9 - 0.05).
     let yesterday = auren_agents::tools::days::format_day(crate::support::today() - 1);
     let claim = answer
         .claims
@@ -258,4 +255,43 @@ async fn a_mornings_value_links_to_its_day_on_the_trend_chart() {
         .find(|c| c.text.contains("3.85"))
         .unwrap_or_else(|| panic!("no claim of 3.85 in {:?}: {:?}", answer.text, answer.claims));
     assert_eq!(claim.route, Some(format!("history/day/{yesterday}")), "{claim:?}");
+}
+
+#[tokio::test]
+async fn with_the_budget_spent_a_priced_provider_is_not_probed() {
+    let fake = FakeLlm::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    // `paid` is an OpenAI-kind provider (priced by its model, wherever it runs); `free` is an unpriced
+    // OpenAI-compatible server. A daily budget of $0 is spent before anything is sent.
+    std::fs::write(
+        config.join("gateway.toml"),
+        format!(
+            "default_model = \"smart\"\n\n[budget]\ndaily_usd = {daily}\n\n\
+             [[provider]]\nname = \"paid\"\nkind = \"openai\"\nbase_url = \"{fake}\"\n\n\
+             [[provider]]\nname = \"free\"\nkind = \"openai-compatible\"\nbase_url = \"{fake}\"\n\n\
+             [alias.smart]\nroutes = [\"paid:gpt-4.1\", \"free:m1\"]\n",
+            daily = "0.0",
+            fake = fake.openai_base_url(),
+        ),
+    )
+    .unwrap();
+    let keys = std::sync::Arc::new(auren_desktop::MemoryKeys::default());
+    auren_desktop::ProviderKeys::set_key(
+        keys.as_ref(),
+        "paid",
+        &auren_gateway::ApiKey::new("sk-test".to_owned()),
+    )
+    .unwrap();
+    let desktop = open(dir.path())
+        .await
+        .with_provider_keys(keys as std::sync::Arc<dyn auren_desktop::ProviderKeys>);
+
+    let status = states(&desktop.probe_providers().await.unwrap());
+    assert_eq!(state_of(&status, "free"), "up");
+    assert_eq!(state_of(&status, "paid"), "untested");
+    let requests = fake.requests();
+    let asked: Vec<Option<&str>> = requests.iter().map(|r| r.model()).collect();
+    assert_eq!(asked, [Some("m1")], "only the free provider was asked");
 }
