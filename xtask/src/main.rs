@@ -55,7 +55,8 @@ commands:
                         10,000 long-polling devices, pull requests/s, relay lag p99, bytes per stored beat
   bench all             all of the above
   services up|down      start PostgreSQL, Redis and the Kafka-compatible broker (tansu, built once into
-                        ~/.cache/auren/broker) where nothing answers yet; `up` prints export AUREN_… lines
+                        ~/.cache/auren/broker) where nothing answers yet; `up` prints export AUREN_… lines;
+                        `down` stops what `up` started and leaves what was already running
 ";
 
 fn main() -> std::process::ExitCode {

@@ -55,10 +55,11 @@ async fn once(store: &Store, client: &SyncClient) -> anyhow::Result<()> {
         } else {
             String::new()
         },
-        if report.pending == 0 {
-            "synced".to_owned()
-        } else {
-            format!("pending {}", report.pending)
+        match (report.pending, report.held) {
+            (0, _) => "synced".to_owned(),
+            (pending, 0) => format!("pending {pending}"),
+            // An older server: these rows wait in the outbox, unsent and unparked, for an upgrade.
+            (pending, held) => format!("pending {pending} ({held} held until the server accepts their type)"),
         }
     );
     for parked in store.parked_rows().await? {
