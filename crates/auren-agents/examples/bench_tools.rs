@@ -361,7 +361,10 @@ fn grounding() {
         let unit = [Unit::Ms, Unit::Bpm, Unit::Percent, Unit::Ms2, Unit::LnMs][i % 5];
         let day = format!("2026-{:02}-{:02}", 1 + i % 12, 1 + i % 28);
         values.push(ReceiptValue {
-            label: format!("value {i}"),
+            label: format!(
+                "{} of session {i}",
+                ["rmssd_ms", "mean_hr_bpm", "pnn50_pct", "hf_ms2", "ln_rmssd"][i % 5]
+            ),
             value: 10.0 + 90.0 * rng.uniform(),
             unit,
             day: Some(day),
@@ -394,8 +397,16 @@ fn grounding() {
                 v.value
             ));
         } else {
+            // Half with the unit, half by the metric's name alone (a claim since metric-anchored grounding).
+            let name = match v.unit {
+                Unit::Ms => "RMSSD",
+                Unit::Bpm => "resting HR",
+                Unit::Percent => "pNN50",
+                _ => "HF power",
+            };
+            let unit = if i % 4 < 2 { unit } else { "" };
             text.push_str(&format!(
-                "On {} the value was {:.1} {unit}; ",
+                "On {} your {name} was {:.1} {unit}; ",
                 v.day.clone().unwrap_or_default(),
                 v.value
             ));
