@@ -392,11 +392,11 @@ function WaysOnButtons(props: { ways: WaysOn | undefined; answered: boolean }): 
       <Show when={!kept()} fallback={<span data-testid="way-kept">Kept the offline analyst's answer.</span>}>
         <button class="btn btn-chip" data-testid="way-offline" onClick={offline}>
           {props.answered ? "Keep the offline answer" : "Answer offline"}</button>
-        <Show when={props.ways?.local}>{(alias) => (
+        <Show when={props.ways?.local} fallback={<span class="muted" data-testid="way-no-local">No local model is set up</span>}>{(alias) => (
           <button class="btn btn-chip" data-testid="way-local" data-alias={alias()} onClick={() => props.ways?.useLocal(alias())}>
             Switch to the local model ({alias()})</button>)}
         </Show>
-        <a class="btn btn-chip" data-testid="way-budget" href={AI_SETTINGS_ROUTE}>Raise the budget (Settings → AI)</a>
+        <a class="btn btn-chip" data-testid="way-budget" href={AI_SETTINGS_ROUTE}>Settings → AI: raise the budget</a>
       </Show>
     </div>
   );
