@@ -62,7 +62,7 @@ describe("History on a marked day", () => {
     expect(line?.dataset.day).toBe(date);
     expect(line?.textContent).toContain("morning lnRMSSD 3.85 · resting HR 55 bpm");
     expect(line?.querySelector("a")?.getAttribute("href")).toBe(`#/morning/${date}`);
-    expect(charts.at(-1)?.hooks?.draw?.length).toBe(1);
+    expect(charts[charts.length - 1]?.hooks?.draw?.length).toBe(1);
   });
 
   it("the plain list marks nothing", async () => {
@@ -71,6 +71,6 @@ describe("History on a marked day", () => {
     await settle();
     expect(calls.find(([n]) => n === "dailyTrend")?.[1]).toEqual([60]);
     expect(root.querySelector<HTMLElement>("[data-testid=trend-day]")?.hidden).toBe(true);
-    expect(charts.at(-1)?.hooks?.draw).toBeUndefined();
+    expect(charts[charts.length - 1]?.hooks?.draw).toBeUndefined();
   });
 });
