@@ -38,8 +38,9 @@
 //! interval to a labeller that corrects the buffer for every beat, as this one did before.
 //!
 //! Each labelled beat also carries its corrected NN interval(s), taken from the same correction
-//! (a missed beat's interval split in k, an extra beat's two parts merged, an ectopic pair
-//! interpolated), so the live windows are computed on the NN series as Kubios would.
+//! (the default `auren_hrv::artifacts::Placement::Levels`: a missed beat's interval split in k parts
+//! placed by the neighbours' levels, an extra beat's two parts merged, an ectopic pair restored keeping its
+//! sum), so the live windows are computed on the same NN series `auren analyze` gives.
 
 use std::collections::VecDeque;
 
