@@ -189,6 +189,8 @@ impl Store {
     /// and sessions without an end time whose last beat (wall time: `started_at + last_beat_ms`) is before
     /// `unended_last_beat_before` (Unix ms), which the caller takes as over. Other sessions without an end
     /// time are left out as still being recorded (their panel would be stale at the writer's next commit).
+    /// The account's own sessions only: a coach's copies of athletes' sessions are opened one at a time in
+    /// History, which computes their panel from the beats, so a refresh storing theirs is work for nobody.
     pub async fn sessions_needing_panel(
         &self,
         method: &str,
@@ -196,7 +198,7 @@ impl Store {
     ) -> Result<Vec<SessionId>, StoreError> {
         sqlx::query(
             "SELECT s.id FROM sessions s LEFT JOIN session_panels p ON p.session_id = s.id \
-             WHERE s.beat_count > 0 \
+             WHERE s.beat_count > 0 AND s.athlete IS NULL \
              AND (s.ended_at IS NOT NULL OR s.started_at + s.last_beat_ms < ?) \
              AND (p.session_id IS NULL OR p.method != ? \
              OR p.beat_count != s.beat_count OR p.last_beat_ms IS NOT s.last_beat_ms) \
@@ -213,6 +215,8 @@ impl Store {
 
     /// For each morning reading of days `from_day..=to_day` (oldest first): metric `key` of its session's
     /// stored panel, with what the caller needs to judge whether that panel is fresh. One query, no beats.
+    /// The mornings are the account's own, and so is any session they name (the store refuses linking one to
+    /// an athlete's): the join says so again, so a row slipped in by hand still yields no athlete's value.
     pub async fn morning_panel_values(
         &self,
         from_day: i64,
@@ -222,9 +226,9 @@ impl Store {
         sqlx::query(
             "SELECT m.day, s.id, s.beat_count, s.last_beat_ms, p.method, p.beat_count, p.last_beat_ms, v.value \
              FROM morning_readings m \
-             LEFT JOIN sessions s ON s.id = m.session_id \
-             LEFT JOIN session_panels p ON p.session_id = m.session_id \
-             LEFT JOIN session_panel_values v ON v.session_id = m.session_id AND v.key = ? \
+             LEFT JOIN sessions s ON s.id = m.session_id AND s.athlete IS NULL \
+             LEFT JOIN session_panels p ON p.session_id = s.id \
+             LEFT JOIN session_panel_values v ON v.session_id = s.id AND v.key = ? \
              WHERE m.day >= ? AND m.day <= ? ORDER BY m.day",
         )
         .bind(key)

@@ -568,11 +568,14 @@ impl Store {
         rows.iter().map(pair_row).collect()
     }
 
-    /// Alerts of every session fired at wall times `from <= at < to` (Unix ms), oldest first.
+    /// Alerts of the account's own sessions fired at wall times `from <= at < to` (Unix ms), oldest first.
+    /// A coach's copies of athletes' sessions bring their alerts along; those are the athletes', never the
+    /// coach's own (the AI coach, its routing and its proactive messages read this).
     pub async fn alerts_between(&self, from: i64, to: i64) -> Result<Vec<AlertRow>, StoreError> {
         sqlx::query(
-            "SELECT id, session_id, at_ms, at, rule, severity, message, evidence FROM alerts \
-             WHERE at >= ? AND at < ? ORDER BY at, id",
+            "SELECT a.id, a.session_id, a.at_ms, a.at, a.rule, a.severity, a.message, a.evidence \
+             FROM alerts a JOIN sessions s ON s.id = a.session_id \
+             WHERE a.at >= ? AND a.at < ? AND s.athlete IS NULL ORDER BY a.at, a.id",
         )
         .bind(from)
         .bind(to)

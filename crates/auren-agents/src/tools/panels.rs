@@ -24,13 +24,15 @@ pub(super) struct SessionPanel {
     pub alerts: Vec<AlertDto>,
 }
 
-/// Session `id` with its panel: the stored one when fresh, else computed now and stored.
+/// Session `id` with its panel: the stored one when fresh, else computed now and stored. A coach's copy of an
+/// athlete's session is no session of this person's: it is not found here, as one that does not exist.
 pub(super) async fn session_panel(tb: &Toolbox, tool: ToolName, id: i64) -> Result<SessionPanel, ToolError> {
     let view = tb
         .store()
         .session_panel_view(SessionId(id))
         .await
         .map_err(ToolError::store(tool))?
+        .filter(|view| view.session.athlete.is_none())
         .ok_or(ToolError::Engine {
             tool: tool.as_str().to_owned(),
             source: auren_engine::EngineError::NoSuchSession(id),

@@ -1,5 +1,7 @@
 //! Which days carry a tag: a tag is stored inside a session at a session time, so its day is the UTC day of
 //! the session's start plus that time. Read through `Store::pool` because the store has no tag-by-day query.
+//! Only the person's own sessions' tags count: a coach's device also holds the tags of athletes' sessions,
+//! which are the athletes' habits, not the coach's.
 
 use std::collections::BTreeSet;
 
@@ -17,7 +19,7 @@ pub async fn tagged_days(
     let rows = sqlx::query(
         "SELECT DISTINCT (s.started_at + CAST(t.at_ms AS INTEGER)) / ?1 AS day \
          FROM tags t JOIN sessions s ON s.id = t.session_id \
-         WHERE lower(t.name) = lower(?2) AND s.started_at + t.at_ms >= ?3 AND s.started_at + t.at_ms < ?4",
+         WHERE s.athlete IS NULL AND lower(t.name) = lower(?2) AND s.started_at + t.at_ms >= ?3 AND s.started_at + t.at_ms < ?4",
     )
     .bind(MS_PER_DAY)
     .bind(tag.trim())
@@ -30,11 +32,12 @@ pub async fn tagged_days(
         .collect()
 }
 
-/// Every tag name recorded, with the number of days it was recorded on, most frequent first.
+/// Every tag name recorded in the person's own sessions, with the number of days it was recorded on, most frequent first.
 pub async fn tag_names(store: &Store) -> Result<Vec<(String, i64)>, StoreError> {
     let rows = sqlx::query(
         "SELECT lower(t.name), COUNT(DISTINCT (s.started_at + CAST(t.at_ms AS INTEGER)) / ?1) AS days \
-         FROM tags t JOIN sessions s ON s.id = t.session_id GROUP BY lower(t.name) ORDER BY days DESC, 1",
+         FROM tags t JOIN sessions s ON s.id = t.session_id WHERE s.athlete IS NULL \
+         GROUP BY lower(t.name) ORDER BY days DESC, 1",
     )
     .bind(MS_PER_DAY)
     .fetch_all(store.pool())

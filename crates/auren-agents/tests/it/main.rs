@@ -1,6 +1,7 @@
 //! Integration tests of auren-agents: one binary.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+mod athletes;
 mod coach;
 mod coach_rig;
 mod fixture;
