@@ -6,8 +6,7 @@
 use auren_clock::{UnixMillis, now_unix_ms};
 use auren_engine::dto::{AbsentDto, BeatDto, ReadinessDto, SessionSummaryDto};
 use auren_engine::query;
-use auren_hrv::readiness::{self, BASELINE_DAYS, ROLLING_DAYS, daily_series};
-use auren_store::{MorningReading, RecordingHere, SessionId, SessionRow};
+use auren_store::{RecordingHere, SessionId, SessionRow};
 
 use crate::desktop::Desktop;
 use crate::dto::{
@@ -86,10 +85,10 @@ impl Desktop {
         let (from, today) = trend_days(days)?;
         let athlete = self.known_athlete(&athlete).await?;
         let store = self.store().await;
-        // The 60-day baseline of the first day, and the 7 days of trend before it, reach this far back.
-        let earliest = from.saturating_sub(BASELINE_DAYS + ROLLING_DAYS);
-        let readings = store.athlete_morning_readings(&athlete, earliest, today).await?;
-        trend_of(&readings, from, today)
+        let readings = store
+            .athlete_morning_readings(&athlete, query::earliest_reading_day(from), today)
+            .await?;
+        Ok(query::daily_trend_of(&readings, from, today)?)
     }
 
     /// `athlete` trimmed, if it is one of the athletes the picker lists.
@@ -181,30 +180,6 @@ fn list_items(rows: &[SessionRow], here: RecordingHere) -> Vec<SessionListItemDt
             end: SessionEndDto::of(row, now, here),
         })
         .collect()
-}
-
-/// Readiness for every day of `from..=to` from `readings` (which reach back far enough for the first day's
-/// baseline), with each day's resting HR: what the engine's `query::daily_trend` computes from the account's
-/// own mornings, here from an athlete's.
-fn trend_of(readings: &[MorningReading], from: i64, to: i64) -> Result<Vec<ReadinessDto>, DesktopError> {
-    let values: Vec<readiness::MorningReading> = readings
-        .iter()
-        .map(|r| readiness::MorningReading {
-            day: r.day,
-            ln_rmssd: r.ln_rmssd,
-        })
-        .collect();
-    let series = daily_series(&values, from, to).map_err(|e| DesktopError::InvalidInput(e.to_string()))?;
-    Ok(series
-        .iter()
-        .map(|r| ReadinessDto {
-            resting_hr: readings
-                .iter()
-                .find(|m| m.day == r.day)
-                .and_then(|m| m.resting_hr),
-            ..ReadinessDto::from(r)
-        })
-        .collect())
 }
 
 /// The Welch spectrum of the corrected intervals, joined across gaps exactly as the session panel's

@@ -150,15 +150,21 @@ pub async fn alerts_between(
         .collect())
 }
 
+/// The first day whose morning reading counts toward readiness on `from_day`: the 60-day baseline of that day,
+/// and the 7 days of trend before it, reach this far back.
+pub fn earliest_reading_day(from_day: i64) -> i64 {
+    from_day.saturating_sub(BASELINE_DAYS + ROLLING_DAYS)
+}
+
 /// The morning readings that decide readiness on the days `from_day..=to_day`.
 async fn readings_for(
     store: &Store,
     from_day: i64,
     to_day: i64,
 ) -> Result<Vec<auren_store::MorningReading>, EngineError> {
-    // The 60-day baseline of the first day, and the 7 days of trend before it, reach this far back.
-    let earliest = from_day.saturating_sub(BASELINE_DAYS + ROLLING_DAYS);
-    Ok(store.morning_readings(earliest, to_day).await?)
+    Ok(store
+        .morning_readings(earliest_reading_day(from_day), to_day)
+        .await?)
 }
 
 fn hrv_readings(readings: &[auren_store::MorningReading]) -> Vec<readiness::MorningReading> {
@@ -171,15 +177,26 @@ fn hrv_readings(readings: &[auren_store::MorningReading]) -> Vec<readiness::Morn
         .collect()
 }
 
-/// Readiness for every day of `from_day..=to_day`: the 7-day mean of morning lnRMSSD against the
-/// normal range (60-day mean ± 0.5 SD), CV, trend, verdict, and that day's resting HR.
+/// Readiness for every day of `from_day..=to_day` from the account's own stored morning readings: the 7-day
+/// mean of morning lnRMSSD against the normal range (60-day mean ± 0.5 SD), CV, trend, verdict, and that
+/// day's resting HR.
 pub async fn daily_trend(
     store: &Store,
     from_day: i64,
     to_day: i64,
 ) -> Result<Vec<ReadinessDto>, EngineError> {
     let readings = readings_for(store, from_day, to_day).await?;
-    let series = daily_series(&hrv_readings(&readings), from_day, to_day)
+    daily_trend_of(&readings, from_day, to_day)
+}
+
+/// [`daily_trend`] computed from `readings` — one person's mornings (the account's own, or a coach's copies of
+/// one athlete's), reaching back to [`earliest_reading_day`] of `from_day` for the first day's normal range.
+pub fn daily_trend_of(
+    readings: &[auren_store::MorningReading],
+    from_day: i64,
+    to_day: i64,
+) -> Result<Vec<ReadinessDto>, EngineError> {
+    let series = daily_series(&hrv_readings(readings), from_day, to_day)
         .map_err(|e| EngineError::BadQuery(e.to_string()))?;
     Ok(series
         .iter()
