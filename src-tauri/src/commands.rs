@@ -484,6 +484,14 @@ pub async fn chat_status(desktop: State<'_, Desktop>) -> Answer<ChatStatusDto> {
     Ok(desktop.chat_status().await?)
 }
 
+/// Probes each provider whose last probe is stale (the connection test's one-word request, cached 30 s),
+/// then the status with what they said.
+#[tauri::command]
+#[specta::specta]
+pub async fn probe_providers(desktop: State<'_, Desktop>) -> Answer<ChatStatusDto> {
+    Ok(desktop.probe_providers().await?)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn memory_panel(

@@ -78,6 +78,7 @@ pub fn specta_builder() -> tauri_specta::Builder<Wry> {
             export_conversation,
             search_messages,
             chat_status,
+            probe_providers,
             memory_panel,
             confirm_memory_proposal,
             reject_memory_proposal,

@@ -67,6 +67,11 @@ export const commands = {
 	exportConversation: (conversation: number, format: ConversationFormatDto) => typedError<string, IpcError>(__TAURI_INVOKE("export_conversation", { conversation, format })),
 	searchMessages: (query: string) => typedError<SearchHitDto[], IpcError>(__TAURI_INVOKE("search_messages", { query })),
 	chatStatus: () => typedError<ChatStatusDto, IpcError>(__TAURI_INVOKE("chat_status")),
+	/**
+	 *  Probes each provider whose last probe is stale (the connection test's one-word request, cached 30 s),
+	 *  then the status with what they said.
+	 */
+	probeProviders: () => typedError<ChatStatusDto, IpcError>(__TAURI_INVOKE("probe_providers")),
 	memoryPanel: (asOf: string | null) => typedError<MemoryPanelDto, IpcError>(__TAURI_INVOKE("memory_panel", { asOf })),
 	confirmMemoryProposal: (proposal: number) => typedError<number | null, IpcError>(__TAURI_INVOKE("confirm_memory_proposal", { proposal })),
 	rejectMemoryProposal: (proposal: number) => typedError<null, IpcError>(__TAURI_INVOKE("reject_memory_proposal", { proposal })),

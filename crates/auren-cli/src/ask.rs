@@ -274,6 +274,9 @@ fn step_line(event: &AgentEvent) -> Option<String> {
             let ids: Vec<String> = receipts.iter().map(receipt_text).collect();
             format!("[result of {tool}: receipts {}]", ids.join(", "))
         }
+        // A running estimate comes every 25 ms while text streams; a cut call's booked estimate is in the
+        // turn's total ("~"), printed at the end. Only a provider's exact count of a call gets a line.
+        AgentEvent::Usage(u) if u.estimated => return None,
         AgentEvent::Usage(u) => format!("[usage: {} in / {} out tokens]", u.input_tokens, u.output_tokens),
         AgentEvent::Guard { message, .. } => format!("[guard: {message}]"),
         AgentEvent::Error { code, message } => format!("[error {code}: {message}]"),

@@ -116,30 +116,32 @@ pub async fn offline_analyst_answers_with_the_mornings_value() -> anyhow::Result
         rig.find("offline-badge").await?;
         let grounded = rig.find_all("[data-testid=claim][data-grounded=true]").await?;
         anyhow::ensure!(!grounded.is_empty(), "no grounded claim in {text:?}");
-        // The lnRMSSD claim links to its day: the Morning view opens on that day with that value.
+        // The lnRMSSD claim links to its day: History's trend chart opens with that day marked and its value named.
         let mut link = None;
-        for claim in rig.find_all("a[data-testid=claim][href^='#/morning/']").await? {
+        for claim in rig.find_all("a[data-testid=claim][href^='#/history/day/']").await? {
             if claim.text().await? == shown {
                 link = Some((claim.attr("href").await?.unwrap_or_default(), claim));
                 break;
             }
         }
         let (href, claim) =
-            link.ok_or_else(|| anyhow::anyhow!("no link to a morning on the claim {shown}"))?;
+            link.ok_or_else(|| anyhow::anyhow!("no link to a day on the claim {shown}"))?;
         claim.click().await?;
-        let day = rig.find("morning-day").await?;
-        // WebDriver gives the resolved URL ("tauri://localhost#/morning/…").
-        let date = href.rsplit("#/morning/").next().unwrap_or_default();
+        let day = rig.find("trend-day").await?;
+        // WebDriver gives the resolved URL ("tauri://localhost#/history/day/…").
+        let date = href.rsplit("#/history/day/").next().unwrap_or_default();
         anyhow::ensure!(
             day.attr("data-day").await?.as_deref() == Some(date),
-            "the Morning view shows {:?}, the claim links {date}",
+            "the trend marks {:?}, the claim links {date}",
             day.attr("data-day").await?
         );
-        let day_text = day.text().await?;
-        anyhow::ensure!(
-            day_text.contains(&shown),
-            "the morning of {date} shows {day_text:?}, not {shown}"
-        );
+        // The line is filled in when the trend has loaded: it names the marked morning's lnRMSSD.
+        let what = format!("the marked day {date} naming {shown}");
+        rig.poll(&what, auren_e2e::DEFAULT_WAIT, || async {
+            let text = rig.find("trend-day").await?.text().await?;
+            Ok(text.contains(&shown).then_some(()))
+        })
+        .await?;
         Ok(())
     })
     .await?;
