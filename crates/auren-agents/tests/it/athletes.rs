@@ -244,6 +244,23 @@ async fn a_coachs_tools_see_only_their_own_sessions_alerts_tags_and_mornings() {
         matches!(sauna, Err(auren_agents::ToolError::NotEnoughData { .. })),
         "{sauna:?}"
     );
+    // A morning of the coach's linked to an athlete's session (the store refuses that link; a row written by
+    // hand) gives the trend of a panel metric no value that day, never the athlete's session's.
+    sqlx::query("UPDATE morning_readings SET session_id = ? WHERE day = ?")
+        .bind(c.theirs)
+        .bind(today())
+        .execute(c.store.pool())
+        .await
+        .unwrap();
+    let sdnn = tb
+        .call(
+            "get_trend",
+            json!({"metric": "sdnn_ms", "from": day(0), "to": day(0)}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sdnn.content["days"][0]["value"], Value::Null, "{}", sdnn.content);
+
     let alcohol = tb
         .call("tag_effect", json!({"tag": "alcohol", "lag_days": 1}))
         .await
