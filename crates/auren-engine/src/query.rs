@@ -19,7 +19,7 @@ pub const BASELINE_LN_RMSSD: &str = "ln_rmssd";
 /// Name of the stored baseline of morning resting HR (60-day mean and SD).
 pub const BASELINE_RESTING_HR: &str = "resting_hr";
 
-/// The most recent sessions first: `limit` of them after skipping `offset`.
+/// The account's own sessions, the most recent first: `limit` of them after skipping `offset`.
 pub async fn sessions(store: &Store, limit: u32, offset: u32) -> Result<Vec<SessionSummaryDto>, EngineError> {
     Ok(store
         .sessions(limit, offset)
@@ -136,7 +136,8 @@ fn stored_severity(row: &AlertRow) -> SeverityDto {
     })
 }
 
-/// Alerts of every session fired at wall times `from_unix_ms <= at < to_unix_ms`, oldest first.
+/// Alerts of the account's own sessions (never a coach's copies of athletes' ones) fired at wall times
+/// `from_unix_ms <= at < to_unix_ms`, oldest first.
 pub async fn alerts_between(
     store: &Store,
     from_unix_ms: i64,
