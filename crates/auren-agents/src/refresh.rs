@@ -2,10 +2,12 @@
 //! reading completed, a file or history export imported, a sync round that pulled rows (a phone's recording,
 //! another device's morning, a server-side alert). It
 //! 1. re-tests every hypothesis and stores each outcome that moved ([`hypothesis::retest_changed`]),
-//! 2. runs the milestone detector on the newest morning and stores each milestone reached there as a
-//!    `milestone` memory, once: the memory's provenance is the milestone's own receipt, keyed by kind and day
-//!    ([`Milestone::key`]), and a key already stored — as a receipt here, or as the provenance of a memory
-//!    pulled from another device — is not stored again, not even after the person forgot the memory,
+//! 2. runs the milestone detector on a morning stored on this device (never on pulled rows: the device that
+//!    stored the morning detects its milestones, and the memory reaches the others by sync) and stores each
+//!    milestone reached there as a `milestone` memory, once: the memory's provenance is the milestone's own
+//!    receipt, keyed by kind and day ([`Milestone::key`]), and a key already stored — as a receipt here, or
+//!    as the provenance of a memory pulled from another device — is not stored again, not even after the
+//!    person forgot the memory,
 //! 3. posts the proactive message of each CNS-fatigue alert and below-range morning that arrived
 //!    ([`proactive`]; its trigger key keeps it to one per trigger).
 //!
@@ -127,7 +129,7 @@ pub async fn refresh_records(tb: &Toolbox, arrival: &Arrival) -> Result<Refreshe
         .await
         .map_err(RefreshError::Hypotheses)?;
     let mut milestones = Vec::new();
-    if let Some(day) = milestone_day(tb, arrival).await? {
+    if let Some(day) = milestone_day(arrival) {
         let reached = milestone::detect_in_store(tb.store(), day)
             .await
             .map_err(RefreshError::Milestones)?;
@@ -172,15 +174,18 @@ async fn openers(tb: &Toolbox, arrival: &Arrival) -> Result<Vec<Opener>, Proacti
     Ok(openers)
 }
 
-/// The day whose milestones `arrival` may have reached: the morning that arrived, or the newest one.
-async fn milestone_day(tb: &Toolbox, arrival: &Arrival) -> Result<Option<i64>, StoreError> {
+/// The day whose milestones `arrival` may have reached: the morning stored here, if any. Pulled rows never
+/// make a milestone: the device that stored the morning detects it and its memory reaches the others by
+/// sync. A second detector here would, after the person forgot the memory on that device and the tombstone
+/// erased the copy here, find neither the receipt (receipts are local) nor the memory, and store it again
+/// under a new sync key — the forgotten milestone would come back everywhere.
+fn milestone_day(arrival: &Arrival) -> Option<i64> {
     match arrival {
         Arrival::Session {
             day, morning: true, ..
-        } => Ok(Some(*day)),
-        Arrival::Session { morning: false, .. } => Ok(None),
-        Arrival::Mornings { days } => Ok(days.iter().copied().max()),
-        Arrival::Pulled => newest_morning(tb, tb.today()).await,
+        } => Some(*day),
+        Arrival::Session { morning: false, .. } | Arrival::Pulled => None,
+        Arrival::Mornings { days } => days.iter().copied().max(),
     }
 }
 

@@ -185,6 +185,24 @@ async fn thirty_mornings_in_a_row_make_one_milestone_memory_however_often_it_run
     assert!(milestone_memories(&h).await.is_empty());
 }
 
+/// Device B pulled the 30 mornings and A's milestone memory, then the tombstone of the person forgetting it
+/// on A (which erased B's copy): B keeps no receipt of it (receipts are local), so a refresh after that pull
+/// that detected milestones would store the forgotten milestone again and push it back to A.
+#[tokio::test]
+async fn a_pull_never_makes_a_milestone_so_one_forgotten_elsewhere_stays_forgotten() {
+    let h = history(Plan {
+        days: 30,
+        ..Plan::default()
+    })
+    .await;
+    let coach = offline_coach(&h);
+    for _ in 0..2 {
+        let refreshed = after_new_data(&coach, &Arrival::Pulled).await.unwrap();
+        assert!(refreshed.milestones.is_empty(), "{refreshed:?}");
+    }
+    assert!(milestone_memories(&h).await.is_empty());
+}
+
 #[tokio::test]
 async fn an_alert_pulled_by_sync_gets_exactly_one_proactive_message() {
     let h = history(Plan {
