@@ -380,13 +380,25 @@ mod tests {
             settings_text(),
             "the settings text names the spectrum"
         );
-        let cases: [(&str, String, bool); 6] = [
+        // Stored panels are recomputed when the artifact correction places its intervals otherwise.
+        let other_placement = settings_text().replace("placement: Levels", "placement: Even");
+        assert_ne!(
+            other_placement,
+            settings_text(),
+            "the settings text names the correction placement"
+        );
+        let cases: [(&str, String, bool); 7] = [
             (
                 "the same computation",
                 derive_method(&settings_text(), panel_of),
                 true,
             ),
             ("another setting", derive_method(&other_settings, panel_of), false),
+            (
+                "another correction placement",
+                derive_method(&other_placement, panel_of),
+                false,
+            ),
             (
                 "another spectrum, settings text unchanged",
                 derive_method(&settings_text(), lomb_scargle),
