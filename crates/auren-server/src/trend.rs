@@ -7,8 +7,9 @@
 //! push of that user bumps it, so a push makes every cached trend of the user unreachable without deleting
 //! anything, and the athlete and a coach share one entry (they see the same readings: the coach's policy
 //! on `records` leaves out only memories and settings). Who may read is decided before the cache is
-//! consulted: the version is read as the asking user, in the same snapshot as the readings, and row-level
-//! security shows no version of an athlete whose grant is not live — refused, cached answer or not. The
+//! consulted: the version is read as the asking user, and row-level security shows no version of an athlete
+//! whose grant is not live — refused, cached answer or not. No PostgreSQL connection is held while Redis is
+//! asked; on a miss the version is read again in the snapshot of the readings, which the entry is keyed by. The
 //! `x-auren-cache` header says how the answer was found ([`crate::redis::Lookup::label`]), as
 //! `auren_cache_total` does.
 
@@ -56,24 +57,22 @@ pub async fn trend(
         Some(athlete) => Uuid::parse_str(&athlete.0)
             .map_err(|_| ApiError::Invalid(format!("athlete {:?} is not a user id", athlete.0)))?,
     };
+    // The version is read in a snapshot that is closed before Redis is asked: a Redis that hangs costs a
+    // request its COMMAND_TIMEOUT, and holding an app connection through that wait would let a burst of
+    // trend reads starve pushes of the pool.
     let mut tx = begin_snapshot_as(&state.pools.app, claims.user_id).await?;
-    // Row-level security shows the asking account's own version and those of athletes with a live grant.
-    let version: Option<i64> = sqlx::query_scalar("SELECT version FROM user_versions WHERE user_id = $1")
-        .bind(target)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(version) = version else {
-        return Err(ApiError::Forbidden("this athlete has not granted you access"));
-    };
+    let version = readable_version(&mut tx, target).await?;
+    tx.rollback().await?;
     let name = format!("trend:{}:{}:{}", query.metric.as_str(), query.from, query.to);
     let lookup = state.trends.get::<Trend>(target, version, &name).await;
     let label = lookup.label();
     let answer = match lookup {
-        Lookup::Hit(trend) => {
-            tx.rollback().await?;
-            trend
-        }
+        Lookup::Hit(trend) => trend,
         missed => {
+            // A new snapshot: the version is read again beside the readings, so the cached entry is keyed
+            // by exactly the rows read (and a grant revoked in between is noticed).
+            let mut tx = begin_snapshot_as(&state.pools.app, claims.user_id).await?;
+            let version = readable_version(&mut tx, target).await?;
             let first = query.from.saturating_sub(BASELINE_DAYS - 1);
             let readings = live_mornings(&mut tx, target, first, query.to).await?;
             tx.rollback().await?;
@@ -90,6 +89,16 @@ pub async fn trend(
         Json(answer),
     )
         .into_response())
+}
+
+/// The data version of `target` as the transaction's user sees it. Row-level security shows the asking
+/// account's own version and those of athletes with a live grant; any other is refused.
+async fn readable_version(conn: &mut PgConnection, target: Uuid) -> Result<i64, ApiError> {
+    let version: Option<i64> = sqlx::query_scalar("SELECT version FROM user_versions WHERE user_id = $1")
+        .bind(target)
+        .fetch_optional(&mut *conn)
+        .await?;
+    version.ok_or(ApiError::Forbidden("this athlete has not granted you access"))
 }
 
 fn check_span(query: &TrendQuery) -> Result<(), ApiError> {

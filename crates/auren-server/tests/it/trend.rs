@@ -361,3 +361,78 @@ async fn a_bad_trend_question_is_a_4xx_with_a_code() {
         ]})
     );
 }
+
+/// A stand-in Redis on `listener` that answers every command `+OK` and every GET a miss, but first counts
+/// the server's PostgreSQL sessions left idle in a transaction (sent on `seen`): a trend request waiting on
+/// Redis must hold no connection.
+async fn redis_counting_open_transactions(
+    listener: tokio::net::TcpListener,
+    owner: sqlx::PgPool,
+    seen: tokio::sync::mpsc::UnboundedSender<i64>,
+) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    loop {
+        let Ok((socket, _)) = listener.accept().await else {
+            return;
+        };
+        let (owner, seen) = (owner.clone(), seen.clone());
+        tokio::spawn(async move {
+            let (read, mut write) = socket.into_split();
+            let mut lines = BufReader::new(read);
+            loop {
+                // A command is an array of bulk strings: `*N`, then N pairs of `$len` and the bytes.
+                let mut header = String::new();
+                if lines.read_line(&mut header).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                let n: usize = header.trim().trim_start_matches('*').parse().unwrap_or(0);
+                let mut words = Vec::new();
+                for _ in 0..n * 2 {
+                    let mut line = String::new();
+                    lines.read_line(&mut line).await.unwrap();
+                    words.push(line.trim().to_owned());
+                }
+                let reply: &[u8] = if words.get(1).is_some_and(|w| w.eq_ignore_ascii_case("GET")) {
+                    let open: i64 = sqlx::query_scalar(
+                        "SELECT count(*) FROM pg_stat_activity
+                         WHERE datname = current_database() AND state = 'idle in transaction'",
+                    )
+                    .fetch_one(&owner)
+                    .await
+                    .unwrap();
+                    seen.send(open).unwrap();
+                    b"$-1\r\n"
+                } else {
+                    b"+OK\r\n"
+                };
+                if write.write_all(reply).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_database_connection_is_held_while_redis_is_asked() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("redis://{}", listener.local_addr().unwrap());
+    let server = TestServer::start_with(|c| c.redis_url = Some(url)).await;
+    let (seen, mut counts) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(redis_counting_open_transactions(
+        listener,
+        server.owner.clone(),
+        seen,
+    ));
+    let ada = server.account("ada@example.com").await;
+    push_mornings(&server, &ada).await;
+    let query = format!("metric=ln_rmssd&from={}&to={}", D0, D0 + 19);
+    let (status, cache, answer) = trend(&server, &ada, &query).await;
+    assert_eq!((status, cache.as_str()), (StatusCode::OK, "miss"), "{answer}");
+    assert_trend(&answer, ln, D0, D0 + 19);
+    assert_eq!(
+        counts.recv().await,
+        Some(0),
+        "a transaction was open while the cache was asked"
+    );
+}
