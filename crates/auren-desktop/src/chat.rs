@@ -693,21 +693,9 @@ async fn event_dto(event: AgentEvent, store: &Store) -> ChatEventDto {
             receipts: receipts.into_iter().map(|r| r.0).collect(),
         },
         AgentEvent::Text { delta } => ChatEventDto::Text { delta },
-        AgentEvent::Claim(claim) => {
-            let receipt = claim.receipt.map(|r| r.0);
-            let route = match &receipt {
-                Some(id) => route_of(store, id, claim.value, &claim.text).await,
-                None => None,
-            };
-            ChatEventDto::Claim {
-                claim: ClaimDto {
-                    text: claim.text,
-                    grounded: claim.grounded,
-                    route,
-                    receipt,
-                },
-            }
-        }
+        AgentEvent::Claim(claim) => ChatEventDto::Claim {
+            claim: claim_dto(store, claim).await,
+        },
         AgentEvent::Usage(usage) => ChatEventDto::Usage {
             usage: usage_dto(&usage),
         },
@@ -716,12 +704,36 @@ async fn event_dto(event: AgentEvent, store: &Store) -> ChatEventDto {
             message,
         },
         AgentEvent::Error { code, message } => ChatEventDto::Error { code, message },
-        AgentEvent::Done(outcome) => ChatEventDto::Done {
-            answer: outcome.answer,
-            specialist: specialist_dto(outcome.specialist),
-            offline: outcome.offline,
-            usage: usage_dto(&outcome.usage),
-        },
+        AgentEvent::Done(outcome) => {
+            // The stored answer's claims: a window that ignored the claims sent after a Stop (they may
+            // belong to text it never drew) marks the numbers of the answer it draws from these.
+            let mut claims = Vec::with_capacity(outcome.claims.len());
+            for claim in outcome.claims {
+                claims.push(claim_dto(store, claim).await);
+            }
+            ChatEventDto::Done {
+                answer: outcome.answer,
+                specialist: specialist_dto(outcome.specialist),
+                offline: outcome.offline,
+                claims,
+                usage: usage_dto(&outcome.usage),
+            }
+        }
+    }
+}
+
+/// A claim as the window marks it, routed to its source as a stored message's claims are.
+async fn claim_dto(store: &Store, claim: auren_agents::Claim) -> ClaimDto {
+    let receipt = claim.receipt.map(|r| r.0);
+    let route = match &receipt {
+        Some(id) => route_of(store, id, claim.value, &claim.text).await,
+        None => None,
+    };
+    ClaimDto {
+        text: claim.text,
+        grounded: claim.grounded,
+        route,
+        receipt,
     }
 }
 

@@ -127,6 +127,9 @@ pub enum ChatEventDto {
         answer: String,
         specialist: SpecialistDto,
         offline: bool,
+        /// The stored answer's claims, as a reload reads them: after a Stop the window draws the answer
+        /// from here, whatever claims it was sent before.
+        claims: Vec<ClaimDto>,
         usage: UsageDto,
     },
 }

@@ -32,7 +32,7 @@ export type ChatEvent =
   | { type: "usage"; usage: Usage }
   | { type: "guard"; guard: GuardKind; message: string }
   | { type: "error"; code: string; message: string }
-  | { type: "done"; answer: string; specialist: Specialist; offline: boolean; usage: Usage };
+  | { type: "done"; answer: string; specialist: Specialist; offline: boolean; claims: ClaimMark[]; usage: Usage };
 
 /** A step as stored (the generated StepDto's shape); a live tool call has no result yet (null). */
 export type Step =
@@ -136,20 +136,19 @@ export function frozen(turn: TurnView): boolean {
   return turn.status === "stopping" || turn.status === "stopped";
 }
 
-/** The turn's `done`: its answer is the stored one, and the window shows it — also after a Stop. A Stop that
- * cut the model's text stored exactly the text drawn, so the frozen text stays as it is; one that came before
- * any of the answer was drawn stored the offline analyst's answer (the cancellation guard's outcome), which
- * is drawn now with its label instead of leaving an empty frozen turn whose stored answer the person never
- * saw; and one that cut nothing stored the answer as a turn nobody stopped. Stopped it stays only when the
- * turn says it was stored as stopped (the `cancelled` guard), as a stored turn shows after a reload. A turn
- * nobody stopped keeps its claims (they were sent for the answer the `done` carries, even when the text
- * folded so far was longer: a model's words before an offline answer); a stopped one keeps those drawn
- * before the Stop only with the text they were drawn on. */
+/** The turn's `done`: its answer and claims are the stored ones, and the window shows them — also after a
+ * Stop. A Stop that cut the model's text stored exactly the text drawn, so the frozen text stays as it is;
+ * one that came before any of the answer was drawn stored the offline analyst's answer (the cancellation
+ * guard's outcome), which is drawn now with its label instead of leaving an empty frozen turn whose stored
+ * answer the person never saw; and one that cut nothing stored the answer as a turn nobody stopped. The
+ * claims are the `done`'s, not those folded so far: after a Stop the claims sent were ignored (they may mark
+ * text never drawn), and the stored answer's numbers are marked as a reload marks them. Stopped it stays
+ * only when the turn says it was stored as stopped (the `cancelled` guard), as a stored turn shows after a
+ * reload. */
 function ended(turn: TurnView, ev: Extract<ChatEvent, { type: "done" }>): TurnView {
   const stopped = frozen(turn) && turn.guard?.guard === "cancelled";
-  const claims = frozen(turn) && ev.answer !== turn.text ? [] : turn.claims;
   return {
-    ...turn, text: ev.answer, specialist: ev.specialist, offline: ev.offline, usage: ev.usage, claims,
+    ...turn, text: ev.answer, specialist: ev.specialist, offline: ev.offline, usage: ev.usage, claims: ev.claims,
     status: stopped ? "stopped" : "done",
   };
 }

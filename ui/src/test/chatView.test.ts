@@ -6,11 +6,13 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mountChat } from "../chat/ChatView";
 import type { ChatBackend, SendRequest, StoredMessage, TurnStarted } from "../chat/backend";
+import type { ClaimMark } from "../chat/markdown";
 import type { CancelOutcome, ChatEvent, Usage } from "../chat/turn";
 
 const usage: Usage = { input_tokens: 12, output_tokens: 4, cost_usd: 0.0001, estimated: false, model_calls: 1 };
 const QUESTION = "Write me a short note about recovery habits";
 const cancelledGuard: ChatEvent = { type: "guard", guard: "cancelled", message: "the turn was cancelled" };
+const claim62: ClaimMark = { text: "62 ms", grounded: true, route: "history/day/2026-11-30", receipt: "r-1" };
 
 /** A promise the test settles. */
 interface Deferred<T> {
@@ -71,12 +73,12 @@ class FakeBackend implements ChatBackend {
 }
 
 /** The stored exchange a reload reads back. */
-function storedTurn(answer: string, offline: boolean, guard: "cancelled" | null): StoredMessage[] {
+function storedTurn(answer: string, offline: boolean, guard: "cancelled" | null, claims: ClaimMark[] = []): StoredMessage[] {
   const base = { claims: [], siblings: [], model: offline ? null : "fake:m1", usage };
   return [
     { ...base, id: 1, parent_id: null, role: "user", text: QUESTION, specialist: null, offline: false, steps: [], siblings: [1] },
     {
-      ...base, id: 2, parent_id: 1, role: "assistant", text: answer, specialist: offline ? "offline" : "coach", offline, siblings: [2],
+      ...base, id: 2, parent_id: 1, role: "assistant", text: answer, specialist: offline ? "offline" : "coach", offline, siblings: [2], claims,
       steps: guard ? [{ kind: "other", name: "guard", payload: { guard, message: "the turn was cancelled" } }] : [],
     },
   ];
@@ -113,6 +115,9 @@ const textOf = (el: Element | null | undefined) => {
   return text === undefined || text === null ? null : flat(text);
 };
 const liveText = () => textOf(live());
+/** An answer's claim marks as drawn: their text and where they link (null: not a link). */
+const marksOf = (el: Element | null | undefined) =>
+  Array.from(el?.querySelectorAll("[data-testid=answer] [data-testid=claim]") ?? []).map((m) => [m.textContent, m.getAttribute("href")]);
 const liveHas = (testid: string) => live()?.querySelector(`[data-testid=${testid}]`) != null;
 
 async function ask(): Promise<void> {
@@ -168,7 +173,7 @@ describe("the chat view's Stop", () => {
     expect([live()?.dataset.status, liveHas("turn-stopped"), liveHas("turn-stopping")]).toEqual(["stopped", true, false]);
     // The turn's end: what it stored is what was drawn, and the reload shows the same.
     backend.reloadGate = deferred();
-    backend.emit(cancelledGuard, { type: "done", answer: "Heart 🫀 ", specialist: "coach", offline: false, usage });
+    backend.emit(cancelledGuard, { type: "done", answer: "Heart 🫀 ", specialist: "coach", offline: false, claims: [], usage });
     runFrames();
     expect([liveText(), live()?.dataset.status]).toEqual([flat("Heart 🫀"), "stopped"]);
     backend.stored = storedTurn("Heart 🫀 ", false, "cancelled");
@@ -195,7 +200,7 @@ describe("the chat view's Stop", () => {
     expect([liveText(), live()?.dataset.status, liveHas("turn-stopped"), liveHas("turn-stopping")])
       .toEqual([flat("Alpha bravo charlie."), "streaming", false, false]);
     backend.reloadGate = deferred();
-    backend.emit({ type: "usage", usage }, { type: "done", answer: "Alpha bravo charlie.", specialist: "coach", offline: false, usage });
+    backend.emit({ type: "usage", usage }, { type: "done", answer: "Alpha bravo charlie.", specialist: "coach", offline: false, claims: [], usage });
     runFrames();
     expect([liveText(), live()?.dataset.status, liveHas("turn-stopped")]).toEqual([flat("Alpha bravo charlie."), "done", false]);
     backend.stored = storedTurn("Alpha bravo charlie.", false, null);
@@ -212,7 +217,7 @@ describe("the chat view's Stop", () => {
     pressStop();
     backend.emit({ type: "text", delta: "charlie." }, { type: "usage", usage });
     backend.reloadGate = deferred();
-    backend.emit({ type: "done", answer: "Alpha bravo charlie.", specialist: "coach", offline: false, usage });
+    backend.emit({ type: "done", answer: "Alpha bravo charlie.", specialist: "coach", offline: false, claims: [], usage });
     runFrames();
     expect([liveText(), liveHas("turn-stopped"), liveHas("turn-stopping")]).toEqual([flat("Alpha"), false, true]);
     backend.cancels[0].answer.resolve("already_finished");
@@ -246,7 +251,7 @@ describe("the chat view's Stop", () => {
     const offline = "Offline analyst — from your data, no model. Readiness today: 62 ms.";
     backend.reloadGate = deferred();
     backend.emit(cancelledGuard, { type: "text", delta: offline },
-      { type: "done", answer: lead + offline, specialist: "offline", offline: true, usage });
+      { type: "done", answer: lead + offline, specialist: "offline", offline: true, claims: [claim62], usage });
     runFrames();
     // Drawn in the live turn before any reload, with the offline label and its specialist, as stopped.
     expect(liveText()).toBe(flat(lead + offline));
@@ -254,13 +259,18 @@ describe("the chat view's Stop", () => {
     expect([liveHas("offline-badge"), live()?.querySelector("[data-testid=specialist-badge]")?.getAttribute("data-specialist")])
       .toEqual([true, "offline"]);
     expect(live()?.querySelector("[data-testid=turn-stopped]")?.textContent).toContain("offline analyst");
+    // Its number is marked as the stored answer's claim (from the done: the claims sent after the Stop
+    // were ignored), linking where a reload's mark links.
     const shown = liveText();
-    backend.stored = storedTurn(lead + offline, true, "cancelled");
+    const liveMarks = marksOf(live());
+    expect(liveMarks).toEqual([["62 ms", "#/history/day/2026-11-30"]]);
+    backend.stored = storedTurn(lead + offline, true, "cancelled", [claim62]);
     backend.reloadGate.resolve();
     await drained();
     // What the reload shows is what was drawn.
     const stored = root.querySelector("[data-testid=msg-assistant]");
     expect(textOf(stored)).toBe(shown);
+    expect(marksOf(stored)).toEqual(liveMarks);
     expect(stored?.querySelector("[data-testid=offline-badge]")).not.toBeNull();
   });
 });

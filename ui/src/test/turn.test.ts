@@ -1,9 +1,11 @@
 // The chat turn model: events fold into what the window shows, Stop freezes the text, the meter formats.
 import { describe, expect, it } from "vitest";
 import { applyEvent, cancelAnswered, endsTurn, formatCost, formatTokens, guardOfSteps, newFlow, newTurn, showEvent, shownChars, stepFlow, stopDrawn, stopTurn, type ChatEvent, type FlowInput, type Step, type TurnFlow } from "../chat/turn";
+import type { ClaimMark } from "../chat/markdown";
 
 const usage = { input_tokens: 1200, output_tokens: 80, cost_usd: 0.00042, estimated: false, model_calls: 2 };
 const cancelledGuard: ChatEvent = { type: "guard", guard: "cancelled", message: "the turn was cancelled" };
+const claim62 = { text: "62 ms", grounded: true, route: "history/day/2026-11-30", receipt: "r-1" };
 
 describe("turn model", () => {
   it("folds a whole turn", () => {
@@ -13,9 +15,9 @@ describe("turn model", () => {
       { type: "tool_result", call_id: "c1", name: "get_trend", result: { points: [1, 2, 3] }, receipts: ["r-1"] },
       { type: "text", delta: "Your HRV " },
       { type: "text", delta: "is 62 ms." },
-      { type: "claim", claim: { text: "62 ms", grounded: true, route: "morning/2026-11-30", receipt: "r-1" } },
+      { type: "claim", claim: claim62 },
       { type: "usage", usage },
-      { type: "done", answer: "Your HRV is 62 ms.", specialist: "analyst", offline: false, usage },
+      { type: "done", answer: "Your HRV is 62 ms.", specialist: "analyst", offline: false, claims: [claim62], usage },
     ];
     const t = events.reduce(applyEvent, newTurn());
     expect(t.specialist).toBe("analyst");
@@ -27,21 +29,20 @@ describe("turn model", () => {
     expect(t.claims.map((c) => c.receipt)).toEqual(["r-1"]);
   });
   it("keeps the claims of an answer that replaced the text folded so far (the model's words, then the offline answer)", () => {
-    const claim = { text: "62 ms", grounded: true, route: "morning/2026-11-30", receipt: "r-1" };
     const t = ([
       { type: "text", delta: "Your readiness " },
       { type: "error", code: "model_unavailable", message: "the model fell over" },
       { type: "text", delta: "Offline answer: 62 ms." },
-      { type: "claim", claim },
-      { type: "done", answer: "Offline answer: 62 ms.", specialist: "offline", offline: true, usage },
+      { type: "claim", claim: claim62 },
+      { type: "done", answer: "Offline answer: 62 ms.", specialist: "offline", offline: true, claims: [claim62], usage },
     ] satisfies ChatEvent[]).reduce(applyEvent, newTurn());
-    expect([t.status, t.text, t.claims]).toEqual(["done", "Offline answer: 62 ms.", [claim]]);
+    expect([t.status, t.text, t.claims]).toEqual(["done", "Offline answer: 62 ms.", [claim62]]);
   });
   it("keeps a stopped turn stopped when the final event arrives", () => {
     let t = applyEvent(newTurn(), { type: "text", delta: "Half" });
     t = cancelAnswered(stopTurn(t), "stopped");
     t = showEvent(t, cancelledGuard);
-    t = showEvent(t, { type: "done", answer: "Half", specialist: "coach", offline: false, usage });
+    t = showEvent(t, { type: "done", answer: "Half", specialist: "coach", offline: false, claims: [], usage });
     expect([t.status, t.text]).toEqual(["stopped", "Half"]);
   });
   it.each<[string, ChatEvent, { status: string; text: string; error: string | null }]>([
@@ -57,7 +58,7 @@ describe("turn model", () => {
     expect({ status: t.status, text: t.text, error: t.error?.code ?? null }).toEqual(want);
   });
   it.each<[ChatEvent, boolean]>([
-    [{ type: "done", answer: "", specialist: "coach", offline: false, usage }, true],
+    [{ type: "done", answer: "", specialist: "coach", offline: false, claims: [], usage }, true],
     [{ type: "error", code: "turn_failed", message: "x" }, true],
     [{ type: "error", code: "model_unavailable", message: "x" }, false],
     [{ type: "text", delta: "x" }, false],
@@ -67,32 +68,38 @@ describe("turn model", () => {
   // `stopped_late`; the desktop's chat_stop test checks the same cases there).
   const referral = "Call 112 now.\n\n";
   const offlineText = "Offline analyst — from your data, no model. Readiness today: 62 ms.";
-  const offlineDone: ChatEvent = { type: "done", answer: offlineText, specialist: "offline", offline: true, usage };
-  it.each<[string, string, ChatEvent[], { status: string; text: string; offline: boolean; specialist: string | null; guard: string | null }]>([
-    // Some model text drawn and cut: the stored answer is that text; it stays frozen and stopped.
-    ["model text drawn and cut", "Half", [{ type: "text", delta: " and more" }, cancelledGuard, { type: "done", answer: "Half", specialist: "coach", offline: false, usage }],
-      { status: "stopped", text: "Half", offline: false, specialist: "coach", guard: "cancelled" }],
+  const offlineDone: ChatEvent = { type: "done", answer: offlineText, specialist: "offline", offline: true, claims: [claim62], usage };
+  const coachDone = (answer: string, claims: ClaimMark[]): ChatEvent => ({ type: "done", answer, specialist: "coach", offline: false, claims, usage });
+  // A claim sent for text the window never drew (the Rust turn grounds the whole streamed answer first).
+  const undrawnClaim: ChatEvent = { type: "claim", claim: { text: "70 ms", grounded: false, route: null, receipt: null } };
+  // The claims shown are the done's (the stored answer's), whatever was sent before: each row's `claims`.
+  it.each<[string, string, ChatEvent[], { status: string; text: string; offline: boolean; specialist: string | null; guard: string | null; claims: string[] }]>([
+    // Some model text drawn and cut: the stored answer is that text; it stays frozen and stopped, its
+    // number marked though no claim came before the Stop.
+    ["model text drawn and cut", "Half at 62 ms", [{ type: "text", delta: " and 70 ms" }, undrawnClaim, cancelledGuard, coachDone("Half at 62 ms", [claim62])],
+      { status: "stopped", text: "Half at 62 ms", offline: false, specialist: "coach", guard: "cancelled", claims: ["62 ms"] }],
     // Nothing drawn: the cancellation guard's outcome is the offline analyst's answer, stored whole — drawn,
-    // labelled (offline, its specialist) and stopped, not left as an empty frozen turn.
+    // labelled (offline, its specialist, its claims) and stopped, not left as an empty frozen turn.
     ["nothing drawn", "", [{ type: "text", delta: "word0 " }, cancelledGuard, { type: "text", delta: offlineText }, offlineDone],
-      { status: "stopped", text: offlineText, offline: true, specialist: "offline", guard: "cancelled" }],
+      { status: "stopped", text: offlineText, offline: true, specialist: "offline", guard: "cancelled", claims: ["62 ms"] }],
     ["only the red-flag referral drawn", referral, [cancelledGuard, { type: "text", delta: offlineText }, { ...offlineDone, answer: referral + offlineText }],
-      { status: "stopped", text: referral + offlineText, offline: true, specialist: "offline", guard: "cancelled" }],
+      { status: "stopped", text: referral + offlineText, offline: true, specialist: "offline", guard: "cancelled", claims: ["62 ms"] }],
     // The model had tripped a guard before the Stop (its note held with the rest); the offline answer, none
     // of it drawn, stands and is not stored as stopped: shown with the guard's note, not "Stopped.".
     ["nothing drawn after the model's time ran out", "", [{ type: "guard", guard: "time_budget", message: "out of time" }, { type: "text", delta: offlineText }, offlineDone],
-      { status: "done", text: offlineText, offline: true, specialist: "offline", guard: "time_budget" }],
+      { status: "done", text: offlineText, offline: true, specialist: "offline", guard: "time_budget", claims: ["62 ms"] }],
     // Everything drawn (a first call's words, then the answer): nothing cut, the answer stored as a turn
-    // nobody stopped — the last call's text.
-    ["all drawn, nothing cut", "Let me look. Half", [{ type: "done", answer: "Half", specialist: "coach", offline: false, usage }],
-      { status: "done", text: "Half", offline: false, specialist: "coach", guard: null }],
+    // nobody stopped — the last call's text, with its claims.
+    ["all drawn, nothing cut", "Let me look. Half at 62 ms", [coachDone("Half at 62 ms", [claim62])],
+      { status: "done", text: "Half at 62 ms", offline: false, specialist: "coach", guard: null, claims: ["62 ms"] }],
     // A guard after the cancel one does not hide the Stop (as `guardOfSteps` prefers it).
-    ["the cancel guard, then another", "Half", [cancelledGuard, { type: "guard", guard: "budget", message: "refused" }, { type: "done", answer: "Half", specialist: "coach", offline: false, usage }],
-      { status: "stopped", text: "Half", offline: false, specialist: "coach", guard: "cancelled" }],
+    ["the cancel guard, then another", "Half", [cancelledGuard, { type: "guard", guard: "budget", message: "refused" }, coachDone("Half", [])],
+      { status: "stopped", text: "Half", offline: false, specialist: "coach", guard: "cancelled", claims: [] }],
   ])("after Stop with %s, the done shows what was stored", (_, drawn, events, want) => {
     const streaming = drawn ? applyEvent(newTurn(), { type: "text", delta: drawn }) : newTurn();
     const t = events.reduce(showEvent, cancelAnswered(stopTurn({ ...streaming, specialist: "coach" }), "stopped"));
-    expect({ status: t.status, text: t.text, offline: t.offline, specialist: t.specialist, guard: t.guard?.guard ?? null }).toEqual(want);
+    expect({ status: t.status, text: t.text, offline: t.offline, specialist: t.specialist, guard: t.guard?.guard ?? null, claims: t.claims.map((c) => c.text) })
+      .toEqual(want);
   });
   it("marks offline answers", () => {
     const t = applyEvent(newTurn(), { type: "routed", specialist: "offline", by: "offline" });
@@ -123,7 +130,7 @@ describe("what Stop tells the turn it drew", () => {
   });
 
   const streaming = (drawn: string) => applyEvent(newTurn(), { type: "text", delta: drawn });
-  const done: ChatEvent = { type: "done", answer: "Half and more", specialist: "coach", offline: false, usage };
+  const done: ChatEvent = { type: "done", answer: "Half and more", specialist: "coach", offline: false, claims: [], usage };
   it.each<[string, string, ChatEvent[], { text: string; shown: number } | null]>([
     ["nothing waiting", "Half", [], { text: "Half", shown: 4 }],
     // What is still waiting for the next frame was never seen: neither frozen in nor counted.
@@ -176,7 +183,7 @@ describe("a live turn from Stop to its end (stepFlow)", () => {
   const cancelled = cancelledGuard;
   // The stored answer as the turn sends it: unlike the text folded so far, so a row where the held delta
   // was lost (or drawn onto a stopped turn) cannot pass on the `done` alone.
-  const done = (answer: string): ChatEvent => ({ type: "done", answer, specialist: "coach", offline: false, usage });
+  const done = (answer: string): ChatEvent => ({ type: "done", answer, specialist: "coach", offline: false, claims: [], usage });
   const run = (inputs: FlowInput[]): TurnFlow => inputs.reduce(stepFlow, newFlow());
   const seen = (f: TurnFlow) => ({ text: f.turn.text, status: f.turn.status, end: f.end, error: f.turn.error?.code ?? null });
   // "Half" drawn, " and more" waiting for the frame when Stop is pressed.
@@ -196,7 +203,7 @@ describe("a live turn from Stop to its end (stepFlow)", () => {
     // that follows the Stop is the stored one, and is drawn.
     ["stopped with nothing drawn, then the offline analyst's answer",
       [ev({ type: "text", delta: "word0" }), stop, { kind: "answer", outcome: "stopped" }, ev(cancelled), ev({ type: "text", delta: "Offline answer." }),
-        ev({ type: "done", answer: "Offline answer.", specialist: "offline", offline: true, usage }), frame],
+        ev({ type: "done", answer: "Offline answer.", specialist: "offline", offline: true, claims: [], usage }), frame],
       { text: "Offline answer.", status: "stopped", end: "ended", error: null }],
     // Too late, answered before the done: the held delta is drawn at once and the turn streams on.
     ["too late, answered before the done", [...stopped, { kind: "answer", outcome: "already_finished" }],

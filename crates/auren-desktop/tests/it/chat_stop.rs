@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use auren_desktop::chat_dto::{
-    ChatCancelDto, ChatEventDto, ChatSendDto, ConversationFormatDto, GuardDto, RoleDto, StepDto,
+    ChatCancelDto, ChatEventDto, ChatSendDto, ClaimDto, ConversationFormatDto, GuardDto, RoleDto, StepDto,
 };
 use auren_desktop::{ChatSink, Desktop};
 use auren_fake_llm::{FakeLlm, Reply, Script};
@@ -340,6 +340,8 @@ struct Ended {
     offline: bool,
     guard: Option<GuardDto>,
     claims_sent: usize,
+    /// The claims the `done` carries.
+    claims: Vec<ClaimDto>,
 }
 
 async fn until_done(events: &mut mpsc::UnboundedReceiver<ChatEventDto>) -> Ended {
@@ -348,12 +350,18 @@ async fn until_done(events: &mut mpsc::UnboundedReceiver<ChatEventDto>) -> Ended
         match next(events).await {
             ChatEventDto::Guard { guard: g, .. } => guard = Some(g),
             ChatEventDto::Claim { .. } => claims_sent += 1,
-            ChatEventDto::Done { answer, offline, .. } => {
+            ChatEventDto::Done {
+                answer,
+                offline,
+                claims,
+                ..
+            } => {
                 return Ended {
                     answer,
                     offline,
                     guard,
                     claims_sent,
+                    claims,
                 };
             }
             ChatEventDto::Error { code, message } if code == "turn_failed" => panic!("{message}"),
@@ -468,9 +476,9 @@ async fn a_stop_keeps_only_the_text_the_window_had_drawn() {
         // stored answer, so what the window shows after the Stop is what a reload shows — the frozen text
         // when the Stop cut the model's, the offline analyst's answer, labelled, when none was drawn.
         assert_eq!(
-            (ended.answer.as_str(), ended.offline),
-            (answer.text.as_str(), answer.offline),
-            "{drawn:?}: the done is the stored answer"
+            (ended.answer.as_str(), ended.offline, &ended.claims),
+            (answer.text.as_str(), answer.offline, &answer.claims),
+            "{drawn:?}: the done is the stored answer, with its claims"
         );
         let offline_label = auren_agents::offline::OFFLINE_LABEL;
         let lead = match drawn {
