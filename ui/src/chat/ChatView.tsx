@@ -11,7 +11,7 @@ import { ConversationActions } from "./ConversationActions";
 import { AnswerChart } from "./AnswerChart";
 import { answerCharts } from "./answerCharts";
 import { isNew, markNew, markSeen } from "./proactive";
-import { addUsages, formatContext, formatCost, formatTokens, guardOfSteps, newFlow, newTurn, shownChars, SPECIALIST_NAMES, stepFlow, type ChatEvent, type FlowInput, type GuardKind, type Step, type TurnView, type Usage } from "./turn";
+import { addUsages, formatContext, formatCost, formatTokens, guardOfSteps, newFlow, newTurn, shownChars, SPECIALIST_NAMES, stepFlow, type ChatEvent, type FlowInput, type GuardKind, type Step, type TurnFlow, type TurnView, type Usage } from "./turn";
 import { AI_SETTINGS_ROUTE } from "./waysOn";
 
 /** The ways on a budget refusal offers a turn: ask again (the offline analyst answers), or switch the
@@ -52,8 +52,9 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   });
   const earlier = () => (messages()?.length ?? 0) - shown().length;
   // The live turn: `seq` tags its events (each `send` gets the next one), so a turn that is no longer the
-  // live one — its events or its Stop's answer arriving late — changes nothing on screen.
-  const [live, setLive] = createSignal<{ question: string; turn: TurnView; id: number | null; seq: number } | null>(null);
+  // live one — its events or its Stop's answer arriving late — changes nothing on screen. `end` is its
+  // flow's: whether its last event is drawn (the status alone cannot say: a stopped turn awaits its done).
+  const [live, setLive] = createSignal<{ question: string; turn: TurnView; end: TurnFlow["end"]; id: number | null; seq: number } | null>(null);
   let seq = 0;
   const [failed, setFailed] = createSignal<TurnView | null>(null);
   const open = (conversation: number | null, at: number | null) => {
@@ -81,8 +82,8 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     const was = flow.end;
     const before = flow.turn;
     flow = stepFlow(flow, input);
-    // Only a new turn re-renders: an event that was only queued leaves it as it was.
-    if (flow.turn !== before) setLive((l) => (l ? { ...l, turn: flow.turn } : l));
+    // Only a new turn or end re-renders: an event that was only queued leaves it as it was.
+    if (flow.turn !== before || flow.end !== was) setLive((l) => (l ? { ...l, turn: flow.turn, end: flow.end } : l));
     if (was === "running" && flow.end !== "running") void finishTurn(flow.end === "failed");
   };
   const flush = () => {
@@ -110,7 +111,10 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   };
   const finishTurn = async (failure = false) => {
     const ended = live()?.seq;
-    await Promise.all([refetchMessages(), refetchList(), refetchStatus()]);
+    // The messages last: the stored turn then replaces the live one (on screen and in the meter) in the
+    // task that reads it, with no frame between them counting the turn twice.
+    await Promise.all([refetchList(), refetchStatus()]);
+    await refetchMessages();
     if (live()?.seq !== ended) return;
     setFailed(failure ? (live()?.turn ?? null) : null);
     setLive(null);
@@ -125,7 +129,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     const tag = ++seq;
     dropFrame();
     flow = newFlow();
-    setLive({ question: text, turn: flow.turn, id: null, seq: tag });
+    setLive({ question: text, turn: flow.turn, end: flow.end, id: null, seq: tag });
     try {
       const started = await b.send({ conversation: current(), text, replaces }, (ev) => onEvent(tag, ev));
       if (live()?.seq === tag) {
@@ -180,12 +184,13 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     dropFrame();
   });
 
-  // The conversation's meter: its stored turns, and the live turn's calls while it streams (once it is done
-  // the reload brings it back as a stored turn).
+  // The conversation's meter: its stored turns, and the live turn's calls for as long as it is shown — also
+  // once stopped (its done may be a memory extraction away) and once ended, until the reload brings it back
+  // as a stored turn. A failed turn was not stored: the meter after the reload leaves it out, so does this.
   const totals = createMemo(() => {
     const usages: Usage[] = (messages() ?? []).flatMap((m) => (m.usage ? [m.usage] : []));
     const l = live();
-    if (l && (l.turn.status === "streaming" || l.turn.status === "stopping")) usages.push(l.turn.usage);
+    if (l && l.end !== "failed") usages.push(l.turn.usage);
     return addUsages(usages);
   });
   // Switching to the local alias is what Settings → AI's default model does; then the question goes again.

@@ -76,7 +76,7 @@ class FakeBackend implements ChatBackend {
 function storedTurn(answer: string, offline: boolean, guard: "cancelled" | null, claims: ClaimMark[] = []): StoredMessage[] {
   const base = { claims: [], siblings: [], model: offline ? null : "fake:m1", usage };
   return [
-    { ...base, id: 1, parent_id: null, role: "user", text: QUESTION, specialist: null, offline: false, steps: [], siblings: [1] },
+    { ...base, id: 1, parent_id: null, role: "user", text: QUESTION, specialist: null, offline: false, steps: [], siblings: [1], usage: null },
     {
       ...base, id: 2, parent_id: 1, role: "assistant", text: answer, specialist: offline ? "offline" : "coach", offline, siblings: [2], claims,
       steps: guard ? [{ kind: "other", name: "guard", payload: { guard, message: "the turn was cancelled" } }] : [],
@@ -336,5 +336,31 @@ describe("the live cost meter", () => {
     expect(meter()).toBe("4,120 in · 29 out · ≈ $0.0085");
     expect(live()?.querySelector("[data-testid=turn-context]")?.textContent).toBe("ctx 3.1k / 128k");
     expect($("conversation-cost")?.textContent).toBe("Conversation: 4,120 in · 29 out · $0.0085");
+  });
+
+  it("counts a stopped turn in the conversation until the reload brings it back stored", async () => {
+    const conversation = () => $("conversation-cost")?.textContent;
+    const counted = "Conversation: 12 in · 4 out · $0.0001";
+    await ask();
+    backend.emit({ type: "routed", specialist: "coach", by: "rules" }, { type: "usage", usage: { ...usage, call: 1 } },
+      { type: "text", delta: "Your week " });
+    runFrames();
+    expect(conversation()).toBe(counted);
+    pressStop();
+    backend.cancels[0].answer.resolve("stopped");
+    await drained();
+    // Stopped, its done still to come (a memory extraction may come first): the turn still counts.
+    backend.emit(cancelledGuard);
+    runFrames();
+    expect([live()?.dataset.status, conversation()]).toEqual(["stopped", counted]);
+    backend.reloadGate = deferred();
+    backend.emit({ type: "done", answer: "Your week ", specialist: "coach", offline: false, claims: [], usage });
+    runFrames();
+    expect(conversation()).toBe(counted);
+    // The reload: counted once, as the stored turn.
+    backend.stored = storedTurn("Your week ", false, "cancelled");
+    backend.reloadGate.resolve();
+    await drained();
+    expect([$("chat-stop"), root.querySelectorAll("[data-testid=msg-assistant]").length, conversation()]).toEqual([null, 1, counted]);
   });
 });
