@@ -112,6 +112,9 @@ pub struct SyncClient {
     config: SyncConfig,
     tokens: Mutex<Option<TokenPair>>,
     status: watch::Sender<SyncStatus>,
+    /// What the server accepted at its last answer, kept across rounds so a round asks only while it is
+    /// unknown (every push answer refreshes it).
+    accepted: std::sync::Mutex<Option<AcceptedTypes>>,
 }
 
 /// Account creation and login.
@@ -225,6 +228,7 @@ impl SyncClient {
             config,
             tokens: Mutex::new(tokens),
             status: watch::channel(SyncStatus::Pending { rows: 0 }).0,
+            accepted: std::sync::Mutex::new(None),
         }
     }
 
@@ -398,12 +402,15 @@ impl SyncClient {
 
     /// Pushes the outbox in order. A row of a type the server does not accept yet is held back: left in the
     /// outbox, neither sent nor parked, and not in the way of the rows after it; a later round sends it once
-    /// the server lists its type. What the server accepts is read from this round's push answers (it may have
-    /// been upgraded since the last round); the base set needs no answer, and before a row of another type
-    /// goes, an empty push asks — so a server that takes the type gets the row in its place, not late.
+    /// the server lists its type. What the server accepts is remembered from its last answer (every push
+    /// answer refreshes it). While it is unknown the base set needs no answer, and before a row of another
+    /// type goes an empty push asks — so a server that takes the type gets the row in its place, not late.
+    /// When only held rows are left and no answer came this round, one empty push asks again (the server
+    /// may have been upgraded since); against a current server no round pays for an extra request.
     async fn push_all(&self, report: &mut SyncReport) -> Result<(), SyncError> {
         let mut batch = self.config.push_batch.max(1);
-        let mut accepted: Option<AcceptedTypes> = None;
+        let mut accepted = self.remembered_accepted();
+        let mut answered_this_round = false;
         let mut held: u32 = 0;
         loop {
             // The held rows come first among the oldest, and the next batch after them.
@@ -414,6 +421,7 @@ impl SyncClient {
                 None if window.iter().all(|r| base_type(r.kind)) => AcceptedTypes::base(),
                 None => {
                     accepted = Some(self.ask_accepted().await?);
+                    answered_this_round = true;
                     continue;
                 }
             };
@@ -424,6 +432,11 @@ impl SyncClient {
             let Some(last) = pending.last().map(|r| r.id) else {
                 if u32::try_from(window.len()).is_ok_and(|n| n >= limit) {
                     // Only held rows so far: read further.
+                    continue;
+                }
+                if held > 0 && !answered_this_round {
+                    accepted = Some(self.ask_accepted().await?);
+                    answered_this_round = true;
                     continue;
                 }
                 report.held = u64::from(held);
@@ -452,7 +465,8 @@ impl SyncClient {
                 }
                 other => other?,
             };
-            accepted = Some(AcceptedTypes::from_answer(answer.accepts.as_deref()));
+            accepted = Some(self.remember_accepted(answer.accepts.as_deref()));
+            answered_this_round = true;
             for rejection in &answer.rejected {
                 let kind = pending
                     .iter()
@@ -510,7 +524,26 @@ impl SyncClient {
             rows: Vec::new(),
         };
         let answer: PushResponse = self.authed(Method::POST, paths::PUSH, Some(&request)).await?;
-        Ok(AcceptedTypes::from_answer(answer.accepts.as_deref()))
+        Ok(self.remember_accepted(answer.accepts.as_deref()))
+    }
+
+    /// What the server accepted at its last answer, if one came since this client was opened.
+    fn remembered_accepted(&self) -> Option<AcceptedTypes> {
+        // The value is replaced whole: a panic elsewhere cannot leave it half-written.
+        self.accepted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Keeps what a push answer's `accepts` says for the next rounds, and returns it.
+    fn remember_accepted(&self, accepts: Option<&[String]>) -> AcceptedTypes {
+        let types = AcceptedTypes::from_answer(accepts);
+        *self
+            .accepted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(types.clone());
+        types
     }
 
     /// The daily trend of a morning value as the server computes it from the synced readings (the account's

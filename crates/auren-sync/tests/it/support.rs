@@ -84,12 +84,17 @@ pub struct Device {
 impl Device {
     /// A new database in `dir` named `name`, signed in to `server` as `email` (`how`: create or login).
     pub async fn sign_in(dir: &Path, name: &str, server: &TestServer, email: &str, how: SignIn<'_>) -> Self {
+        Self::sign_in_at(dir, name, &server.base, email, how).await
+    }
+
+    /// As [`Device::sign_in`], to the server at `base` (e.g. a relay in front of a [`TestServer`]).
+    pub async fn sign_in_at(dir: &Path, name: &str, base: &str, email: &str, how: SignIn<'_>) -> Self {
         let store = Store::open(&dir.join(format!("{name}.db"))).await.unwrap();
         let vault = TokenVault::new(TokenPlace::File(dir.join(format!("{name}.tokens"))));
         let client = SyncClient::sign_in(
             &store,
             vault,
-            &server.base,
+            base,
             (email, PASSWORD, name),
             how,
             SyncConfig::default(),
