@@ -330,8 +330,8 @@ function MessageView(props: { message: StoredMessage; onBranch: (id: number) => 
 
 function TurnBlock(props: { turn: TurnView; local: boolean; model?: string | null; ways?: WaysOn }): JSX.Element {
   const t = () => props.turn;
-  // Live: the turn said it stopped; stored: the turn ended on the cancel guard. Not while the Stop awaits
-  // the turn's answer: it may come too late, and the answer is then drawn to its end.
+  // Live: the turn's cancel guard came; stored: the turn ended on it. Not while the Stop awaits that guard:
+  // it may come too late, or cut nothing, and the answer is then drawn to its end.
   const stopped = () => t().status === "stopped" || (t().status !== "stopping" && t().guard?.guard === "cancelled");
   return (
     <div class="msg msg-assistant" data-status={t().status}>

@@ -41,8 +41,10 @@ export type Step =
   | { kind: "request"; model: string; body: string }
   | { kind: "other"; name: string; payload: unknown };
 
-/** `stopping`: Stop was pressed and the text froze, the turn has not answered the Stop yet (it may say it
- * came too late); `stopped`: it said it stopped. */
+/** `stopping`: Stop was pressed and the text froze; the turn has not said yet that it stopped (its answer
+ * may say the Stop came too late, and one that accepted it may still cut nothing: the answer then ends as a
+ * turn nobody stopped); `stopped`: its `cancelled` guard came — it is stored as stopped — or it failed
+ * after the Stop. */
 export type TurnStatus = "streaming" | "stopping" | "done" | "stopped" | "error";
 
 export interface TurnView {
@@ -188,15 +190,17 @@ export function endsTurn(ev: ChatEvent): boolean {
  * no longer change it: the text stays frozen until the turn's `done` says what was stored (see `ended`:
  * the frozen text itself when the Stop cut the model's text, the offline analyst's answer when none of it
  * was drawn). A guard is noted (the `cancelled` one kept over any other, as `guardOfSteps` does for a stored
- * turn): it decides whether the turn ends as stopped. A failure that ends the turn is shown: a stopped turn
- * that could not be stored must say so, or the person is left with a question and no answer. A model error
- * is not one (the offline analyst's answer follows). */
+ * turn): the `cancelled` one says the turn is stored as stopped, and only then is it "Stopped.". A failure
+ * that ends the turn is shown, as stopped: a stopped turn that could not be stored must say so, or the
+ * person is left with a question and no answer. A model error is not one (the offline analyst's answer
+ * follows). */
 export function showEvent(turn: TurnView, ev: ChatEvent): TurnView {
   if (!frozen(turn)) return applyEvent(turn, ev);
   switch (ev.type) {
     case "guard":
-      return turn.guard?.guard === "cancelled" ? turn : { ...turn, guard: { guard: ev.guard, message: ev.message } };
-    case "error": return endsTurn(ev) ? { ...turn, error: { code: ev.code, message: ev.message } } : turn;
+      if (turn.guard?.guard === "cancelled") return turn;
+      return { ...turn, guard: { guard: ev.guard, message: ev.message }, status: ev.guard === "cancelled" ? "stopped" : turn.status };
+    case "error": return endsTurn(ev) ? { ...turn, status: "stopped", error: { code: ev.code, message: ev.message } } : turn;
     case "done": return ended(turn, ev);
     default: return turn;
   }
@@ -227,14 +231,16 @@ export function stopDrawn(turn: TurnView, pending: readonly ChatEvent[]): { turn
 /** What the turn answered a Stop (the generated `ChatCancelDto`). */
 export type CancelOutcome = "stopped" | "already_finished";
 
-/** The frozen turn once its Stop is answered. `stopped`: it says "Stopped." and stays frozen (the events
- * held since Stop are then folded in by `showEvent`, which ignores their text; the `done` still ends it and
- * shows the stored answer). `already_finished`: the Stop came too late to change the answer (the turn was
- * storing it, or its `done` was on its way), so the turn streams on — the held events are drawn, its `done`
- * included — and "Stopped." was never shown over a text the stored answer does not match. */
+/** The frozen turn once its Stop is answered. `stopped`: the Stop is accepted and the turn stays frozen,
+ * still "Stopping…" (the events held since Stop are then folded in by `showEvent`, which ignores their
+ * text): "Stopped." waits for the `cancelled` guard, since a Stop after the model's last word that cut
+ * nothing stores the answer as a turn nobody stopped, and its `done` comes without that guard.
+ * `already_finished`: the Stop came too late to change the answer (the turn was storing it, or its `done`
+ * was on its way), so the turn streams on — the held events are drawn, its `done` included — and
+ * "Stopped." was never shown over a text the stored answer does not match. */
 export function cancelAnswered(turn: TurnView, outcome: CancelOutcome): TurnView {
-  if (turn.status !== "stopping") return turn;
-  return { ...turn, status: outcome === "stopped" ? "stopped" : "streaming" };
+  if (turn.status !== "stopping" || outcome === "stopped") return turn;
+  return { ...turn, status: "streaming" };
 }
 
 /** A live turn as the view holds it: the turn drawn, the events received and not drawn yet, and those held

@@ -169,11 +169,15 @@ describe("the chat view's Stop", () => {
     runFrames();
     backend.cancels[0].answer.resolve("stopped");
     await drained();
+    // Accepted, but "Stopped." waits for the turn's cancel guard (a Stop that cut nothing stops nothing).
     expect(liveText()).toBe(flat("Heart 🫀"));
-    expect([live()?.dataset.status, liveHas("turn-stopped"), liveHas("turn-stopping")]).toEqual(["stopped", true, false]);
+    expect([live()?.dataset.status, liveHas("turn-stopped"), liveHas("turn-stopping")]).toEqual(["stopping", false, true]);
+    backend.emit(cancelledGuard);
+    runFrames();
+    expect([liveText(), live()?.dataset.status, liveHas("turn-stopped"), liveHas("turn-stopping")]).toEqual([flat("Heart 🫀"), "stopped", true, false]);
     // The turn's end: what it stored is what was drawn, and the reload shows the same.
     backend.reloadGate = deferred();
-    backend.emit(cancelledGuard, { type: "done", answer: "Heart 🫀 ", specialist: "coach", offline: false, claims: [], usage });
+    backend.emit({ type: "done", answer: "Heart 🫀 ", specialist: "coach", offline: false, claims: [], usage });
     runFrames();
     expect([liveText(), live()?.dataset.status]).toEqual([flat("Heart 🫀"), "stopped"]);
     backend.stored = storedTurn("Heart 🫀 ", false, "cancelled");
@@ -184,6 +188,30 @@ describe("the chat view's Stop", () => {
     expect(answers).toHaveLength(1);
     expect(textOf(answers[0])).toBe(flat("Heart 🫀"));
     expect(answers[0].querySelector("[data-testid=turn-stopped]")).not.toBeNull();
+  });
+
+  it("never says Stopped. when the accepted Stop cut nothing (the done comes without the cancel guard)", async () => {
+    await ask();
+    // Everything drawn, the model's last word behind the turn (it extracts memories): the Stop is accepted,
+    // but with nothing left to cut the answer is stored as a turn nobody stopped.
+    backend.emit({ type: "routed", specialist: "coach", by: "rules" }, { type: "text", delta: "Let me look. " });
+    backend.emit({ type: "text", delta: "Your week looks steady." });
+    runFrames();
+    pressStop();
+    expect(backend.cancels.map(({ shown }) => shown)).toEqual([Array.from("Let me look. Your week looks steady.").length]);
+    backend.cancels[0].answer.resolve("stopped");
+    await drained();
+    expect([live()?.dataset.status, liveHas("turn-stopped"), liveHas("turn-stopping")]).toEqual(["stopping", false, true]);
+    backend.reloadGate = deferred();
+    backend.emit({ type: "usage", usage }, { type: "done", answer: "Your week looks steady.", specialist: "coach", offline: false, claims: [], usage });
+    runFrames();
+    expect([liveText(), live()?.dataset.status, liveHas("turn-stopped"), liveHas("turn-stopping")])
+      .toEqual([flat("Your week looks steady."), "done", false, false]);
+    backend.stored = storedTurn("Your week looks steady.", false, null);
+    backend.reloadGate.resolve();
+    await drained();
+    const stored = root.querySelector("[data-testid=msg-assistant]");
+    expect([textOf(stored), stored?.querySelector("[data-testid=turn-stopped]") ?? null]).toEqual([flat("Your week looks steady."), null]);
   });
 
   it("draws the held events at once when the Stop came too late, and streams on to the done", async () => {

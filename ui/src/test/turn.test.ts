@@ -45,14 +45,16 @@ describe("turn model", () => {
     t = showEvent(t, { type: "done", answer: "Half", specialist: "coach", offline: false, claims: [], usage });
     expect([t.status, t.text]).toEqual(["stopped", "Half"]);
   });
+  // The Stop accepted: "Stopping…" until the turn's cancel guard says it is stored as stopped.
   it.each<[string, ChatEvent, { status: string; text: string; error: string | null }]>([
-    ["more text", { type: "text", delta: " and more" }, { status: "stopped", text: "Half", error: null }],
+    ["more text", { type: "text", delta: " and more" }, { status: "stopping", text: "Half", error: null }],
     ["the cancel guard", cancelledGuard, { status: "stopped", text: "Half", error: null }],
-    ["the offline analyst's text", { type: "text", delta: "Offline answer" }, { status: "stopped", text: "Half", error: null }],
+    ["another guard", { type: "guard", guard: "time_budget", message: "out of time" }, { status: "stopping", text: "Half", error: null }],
+    ["the offline analyst's text", { type: "text", delta: "Offline answer" }, { status: "stopping", text: "Half", error: null }],
     ["a turn that could not be stored", { type: "error", code: "turn_failed", message: "the turn could not be run or stored: database is locked" },
       { status: "stopped", text: "Half", error: "turn_failed" }],
     ["a model error (the offline analyst answers next)", { type: "error", code: "model_unavailable", message: "no provider answered" },
-      { status: "stopped", text: "Half", error: null }],
+      { status: "stopping", text: "Half", error: null }],
   ])("after Stop, %s leaves the text frozen", (_, ev, want) => {
     const t = showEvent(cancelAnswered(stopTurn(applyEvent(newTurn(), { type: "text", delta: "Half" })), "stopped"), ev);
     expect({ status: t.status, text: t.text, error: t.error?.code ?? null }).toEqual(want);
@@ -193,8 +195,18 @@ describe("a live turn from Stop to its end (stepFlow)", () => {
     // Not "Stopped." before the turn says so: the Stop may come too late.
     ["Stop pressed, not answered yet: frozen, stopping", stopped,
       { text: "Half", status: "stopping", end: "running", error: null }],
-    ["stopped, answered before the done: frozen, still running", [...stopped, { kind: "answer", outcome: "stopped" }],
+    // Accepted: still "Stopping…" until the cancel guard says the turn is stored as stopped.
+    ["stopped, answered before the done: frozen, still stopping", [...stopped, { kind: "answer", outcome: "stopped" }],
+      { text: "Half", status: "stopping", end: "running", error: null }],
+    ["stopped, answered, then its cancel guard", [...stopped, { kind: "answer", outcome: "stopped" }, ev(cancelled), frame],
       { text: "Half", status: "stopped", end: "running", error: null }],
+    // Accepted after the model's last word with everything drawn: nothing was cut, and the done comes
+    // without the cancel guard — the turn ends as one nobody stopped, never having said "Stopped.".
+    ["stopped with all drawn, answered: still stopping",
+      [ev({ type: "text", delta: "Half" }), frame, stop, { kind: "answer", outcome: "stopped" }],
+      { text: "Half", status: "stopping", end: "running", error: null }],
+    ["stopped with all drawn, its done without the guard", [ev({ type: "text", delta: "Half" }), frame, stop, { kind: "answer", outcome: "stopped" }, ev(done("Half")), frame],
+      { text: "Half", status: "done", end: "ended", error: null }],
     ["stopped, then its done", [...stopped, { kind: "answer", outcome: "stopped" }, ev(cancelled), ev(done("Half")), frame],
       { text: "Half", status: "stopped", end: "ended", error: null }],
     ["stopped, answered after the done", [...stopped, ev(cancelled), ev(done("Half")), { kind: "answer", outcome: "stopped" }],
