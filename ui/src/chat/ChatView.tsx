@@ -351,12 +351,16 @@ function TurnBlock(props: { turn: TurnView; local: boolean; model?: string | nul
       <Show when={t().guard?.guard !== "cancelled" && t().guard}>{(g) => <GuardNote guard={g().guard} message={g().message} ways={props.ways} />}</Show>
       <Show when={t().error}>{(e) => <BudgetOrError code={e().code} message={e().message} ways={props.ways} />}</Show>
       <Show when={t().status === "stopping"}><div class="muted small" data-testid="turn-stopping">Stopping…</div></Show>
-      {/* Stopped before any of the model's answer was shown: the offline analyst's answer is the turn's. */}
+      {/* Stopped before any answer was shown: the offline analyst's answer is the turn's. Not "the model's":
+          a turn offline from the start (no provider) had none. */}
       <Show when={stopped()}><div class="muted small" data-testid="turn-stopped">
-        {t().offline ? "Stopped before the model's answer was shown; the offline analyst answered from your data." : "Stopped."}</div></Show>
+        {t().offline ? STOPPED_OFFLINE : "Stopped."}</div></Show>
     </div>
   );
 }
+
+/** A stopped turn whose stored answer is the offline analyst's: whether a model was asked or not. */
+const STOPPED_OFFLINE = "Stopped before any answer was shown; the offline analyst answered from your data.";
 
 /** Why the model stopped; a budget refusal also says that nothing was sent and offers the ways on. */
 function GuardNote(props: { guard: GuardKind; message: string; ways?: WaysOn }): JSX.Element {

@@ -286,7 +286,8 @@ describe("the chat view's Stop", () => {
     expect(liveText()).not.toMatch(/word/);
     expect([liveHas("offline-badge"), live()?.querySelector("[data-testid=specialist-badge]")?.getAttribute("data-specialist")])
       .toEqual([true, "offline"]);
-    expect(live()?.querySelector("[data-testid=turn-stopped]")?.textContent).toContain("offline analyst");
+    const stoppedNote = "Stopped before any answer was shown; the offline analyst answered from your data.";
+    expect(live()?.querySelector("[data-testid=turn-stopped]")?.textContent).toBe(stoppedNote);
     // Its number is marked as the stored answer's claim (from the done: the claims sent after the Stop
     // were ignored), linking where a reload's mark links.
     const shown = liveText();
@@ -299,6 +300,8 @@ describe("the chat view's Stop", () => {
     const stored = root.querySelector("[data-testid=msg-assistant]");
     expect(textOf(stored)).toBe(shown);
     expect(marksOf(stored)).toEqual(liveMarks);
+    // Stored offline with no model named (as a turn offline from the start is): the same note, no "model's".
+    expect(stored?.querySelector("[data-testid=turn-stopped]")?.textContent).toBe(stoppedNote);
     expect(stored?.querySelector("[data-testid=offline-badge]")).not.toBeNull();
   });
 });
