@@ -82,7 +82,7 @@ pub async fn stop_freezes_the_text_and_the_provider_sees_the_disconnect() -> any
             // click, well within 300 ms.
             anyhow::ensure!(
                 probe[0] == true,
-                "the turn did not show as stopped after Stop: {probe}"
+                "the turn did not freeze (stopping) after Stop: {probe}"
             );
             let ms = probe[1].as_f64().unwrap_or(f64::INFINITY);
             anyhow::ensure!(ms < 300.0, "freezing took {ms} ms");
