@@ -98,7 +98,9 @@ export function applyEvent(turn: TurnView, ev: ChatEvent): TurnView {
       return { ...turn, calls, usage: addCalls(calls) };
     }
     case "guard": return { ...turn, guard: { guard: ev.guard, message: ev.message } };
-    case "error": return { ...turn, status: "error", error: { code: ev.code, message: ev.message } };
+    // Only a failure that ends the turn ends its streaming: after a model error the offline analyst's
+    // answer streams, and Stop and the meter must still treat the turn as live.
+    case "error": return { ...turn, status: endsTurn(ev) ? "error" : turn.status, error: { code: ev.code, message: ev.message } };
     case "done": return ended(turn, ev);
   }
 }

@@ -369,6 +369,19 @@ describe("the live cost meter", () => {
     expect($("conversation-cost")?.textContent).toBe("Conversation: 4,120 in · 29 out · $0.0085");
   });
 
+  it("keeps a turn live after a model error that does not end it: Esc stops the offline answer, the meter counts it", async () => {
+    await ask();
+    backend.emit({ type: "routed", specialist: "coach", by: "rules" }, { type: "usage", usage: { ...usage, call: 1 } },
+      { type: "text", delta: "Your readiness " }, { type: "error", code: "model_unavailable", message: "the model fell over" });
+    backend.emit({ type: "text", delta: "Offline answer: 62 ms." });
+    runFrames();
+    expect([live()?.dataset.status, liveHas("turn-error"), $("conversation-cost")?.textContent])
+      .toEqual(["streaming", true, "Conversation: 12 in · 4 out · $0.0001"]);
+    document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(backend.cancels.map(({ turn, shown }) => [turn, shown])).toEqual([[1, Array.from("Your readiness Offline answer: 62 ms.").length]]);
+    expect([live()?.dataset.status, liveHas("turn-stopping")]).toEqual(["stopping", true]);
+  });
+
   it("counts a stopped turn in the conversation until the reload brings it back stored", async () => {
     const conversation = () => $("conversation-cost")?.textContent;
     const counted = "Conversation: 12 in · 4 out · $0.0001";

@@ -150,6 +150,14 @@ describe("what Stop tells the turn it drew", () => {
     // Frozen, but not "Stopped." until the turn says so.
     if (stopped) expect(stopped.turn.status).toBe("stopping");
   });
+  it.each<[string, ChatEvent, string, boolean]>([
+    // The offline analyst's answer streams after a model error: the turn is live, and Stop works.
+    ["a model error", { type: "error", code: "model_unavailable", message: "no provider answered" }, "streaming", true],
+    ["a failure that ends the turn", { type: "error", code: "turn_failed", message: "database is locked" }, "error", false],
+  ])("after %s, the turn's status and whether Stop stops it", (_, error, status, stops) => {
+    const t = applyEvent(applyEvent(streaming("Your readiness "), error), { type: "text", delta: "Offline answer: 62 ms." });
+    expect([t.status, t.error?.code, stopDrawn(t, []) !== null]).toEqual([status, error.type === "error" && error.code, stops]);
+  });
   it("nothing to stop once the turn is no longer streaming", () => {
     expect(stopDrawn(stopTurn(streaming("Half")), [])).toBeNull();
     expect(stopDrawn(applyEvent(streaming("Half"), done), [])).toBeNull();
