@@ -236,7 +236,12 @@ export type ChatCancelDto =
 "already_finished";
 
 /**  One event of a turn, in order; `text` deltas are batched every ~25 ms. */
-export type ChatEventDto = { type: "routed"; specialist: SpecialistDto; by: RouteReasonDto } | { type: "handoff"; from: SpecialistDto; to: SpecialistDto; brief: string } | { type: "tool_call"; call_id: string; name: string; arguments: Value } | { type: "tool_result"; call_id: string; name: string; result: Value; receipts: string[] } | { type: "text"; delta: string } | { type: "claim"; claim: ClaimDto } | { type: "usage"; usage: UsageDto } | { type: "guard"; guard: GuardDto; message: string } | { type: "error"; code: string; message: string } | { type: "done"; answer: string; specialist: SpecialistDto; offline: boolean; usage: UsageDto };
+export type ChatEventDto = { type: "routed"; specialist: SpecialistDto; by: RouteReasonDto } | { type: "handoff"; from: SpecialistDto; to: SpecialistDto; brief: string } | { type: "tool_call"; call_id: string; name: string; arguments: Value } | { type: "tool_result"; call_id: string; name: string; result: Value; receipts: string[] } | { type: "text"; delta: string } | { type: "claim"; claim: ClaimDto } | { type: "usage"; usage: UsageDto } | { type: "guard"; guard: GuardDto; message: string } | { type: "error"; code: string; message: string } | { type: "done"; answer: string; specialist: SpecialistDto; offline: boolean; 
+/**
+ *  The stored answer's claims, as a reload reads them: after a Stop the window draws the answer
+ *  from here, whatever claims it was sent before.
+ */
+claims: ClaimDto[]; usage: UsageDto };
 
 /**  What the window sends. */
 export type ChatSendDto = {
