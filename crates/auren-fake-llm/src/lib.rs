@@ -9,13 +9,17 @@
 //!
 //! Routes: `POST /v1/chat/completions` and `POST /chat/completions` (OpenAI; give clients
 //! [`FakeLlm::openai_base_url`]), `POST /v1/messages` (Anthropic; [`FakeLlm::anthropic_base_url`]),
-//! `GET /api/tags` (Ollama's model list). Once a test calls [`FakeLlm::expect`], every request must match
-//! the next step in order; until then each request takes the next script queued for its model, else the
-//! default reply. Streams the client abandons are counted ([`FakeLlm::disconnects`]).
+//! `GET /api/tags` (Ollama's model list), and the model lookups `GET /v1/models[/{id}]` (both formats;
+//! `catalog.rs`, answered from a [`Catalog`], recorded apart from the chat requests in
+//! [`FakeLlm::model_lookups`], taking no script). Once a test calls [`FakeLlm::expect`], every chat request
+//! must match the next step in order; until then each request takes the next script queued for its model,
+//! else the default reply. Streams the client abandons are counted ([`FakeLlm::disconnects`]).
 
+mod catalog;
 mod script;
 mod wire;
 
+pub use catalog::Catalog;
 pub use script::{Expect, Format, ScriptViolation, Step, last_user_text};
 
 use axum::Router;
@@ -219,7 +223,10 @@ struct Scripts {
     by_model: HashMap<String, VecDeque<Script>>,
     default: Script,
     ollama_models: Vec<String>,
+    catalog: Catalog,
     requests: Vec<RecordedRequest>,
+    /// The model lookups (`GET …/models…`): no chat requests, so not among `requests`.
+    lookups: Vec<RecordedRequest>,
     /// Set by the first [`FakeLlm::expect`]: from then on requests must follow `steps`.
     scripted: bool,
     steps: VecDeque<Step>,
@@ -276,7 +283,9 @@ impl FakeLlm {
                 by_model: HashMap::new(),
                 default: Script::Reply(Reply::text(["Hello", " from", " the fake."])),
                 ollama_models: Vec::new(),
+                catalog: Catalog::AnyModel,
                 requests: Vec::new(),
+                lookups: Vec::new(),
                 scripted: false,
                 steps: VecDeque::new(),
                 violations: Vec::new(),
@@ -332,7 +341,17 @@ impl FakeLlm {
         self.shared.lock().ollama_models = models.into_iter().collect();
     }
 
-    /// Every request received so far, oldest first.
+    /// How the model lookups (`GET /v1/models[/{id}]`) are answered; [`Catalog::AnyModel`] until set.
+    pub fn set_catalog(&self, catalog: Catalog) {
+        self.shared.lock().catalog = catalog;
+    }
+
+    /// The model lookups received so far, oldest first. They are not in [`FakeLlm::requests`].
+    pub fn model_lookups(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().lookups.clone()
+    }
+
+    /// Every request received so far but the model lookups, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.lock().requests.clone()
     }
@@ -414,6 +433,18 @@ async fn handle(
             .collect(),
         body: json.clone(),
     };
+    if method == Method::GET
+        && let Some(lookup) = catalog::Lookup::of(&path)
+    {
+        let (catalog, mut scripted) = {
+            let mut scripts = shared.lock();
+            scripts.lookups.push(recorded);
+            let scripted: Vec<String> = scripts.by_model.keys().cloned().collect();
+            (scripts.catalog.clone(), scripted)
+        };
+        scripted.sort();
+        return catalog::answer(&catalog, scripted, lookup, &headers);
+    }
     let format = match (method.as_str(), path.as_str()) {
         ("POST", "/v1/chat/completions" | "/chat/completions") => Format::OpenAi,
         ("POST", "/v1/messages") => Format::Anthropic,

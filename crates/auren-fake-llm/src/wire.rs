@@ -8,7 +8,7 @@ use axum::response::Response;
 use futures::stream::{self, Stream, StreamExt};
 use serde_json::{Value, json};
 
-const CREATED: u64 = 1_700_000_000;
+pub(crate) const CREATED: u64 = 1_700_000_000;
 
 pub(crate) fn respond(
     format: Format,
@@ -175,7 +175,7 @@ impl Drop for Watched {
     }
 }
 
-fn error_response(format: Format, status: u16, retry_after: Option<String>) -> Response {
+pub(crate) fn error_response(format: Format, status: u16, retry_after: Option<String>) -> Response {
     let (kind, message) = match status {
         400 => ("invalid_request_error", "The request is not valid."),
         401 => ("authentication_error", "Incorrect API key provided."),

@@ -3,7 +3,7 @@
 //! hangs up on a hanging answer is counted.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-use auren_fake_llm::{Expect, FakeLlm, Format, Quirk, Reply, Script, Step};
+use auren_fake_llm::{Catalog, Expect, FakeLlm, Format, Quirk, Reply, Script, Step};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -99,4 +99,69 @@ async fn a_client_hanging_up_on_a_hanging_answer_is_a_disconnect() {
         .await
         .expect("the server noticed the client leave");
     fake.verify().unwrap();
+}
+
+/// Sends one GET with `headers` (each `name: value\r\n`) and returns the raw response.
+async fn get(fake: &FakeLlm, path: &str, headers: &str) -> String {
+    let mut stream = TcpStream::connect(fake.addr()).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\n{headers}connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    String::from_utf8(response).unwrap()
+}
+
+#[tokio::test]
+async fn model_lookups_answer_both_formats_and_are_no_chat_requests() {
+    let fake = FakeLlm::start().await.unwrap();
+    // A scripted server: a lookup taking a step would leave it unused, or be answered 500.
+    fake.expect([Step::new(Expect::any(), Script::Reply(Reply::text(["hi"])))]);
+    fake.script("queued-model", [Script::Reply(Reply::text(["queued"]))]);
+    const ANTHROPIC: &str = "x-api-key: k\r\nanthropic-version: 2023-06-01\r\n";
+    const OPENAI: &str = "authorization: Bearer k\r\n";
+    let any = Catalog::AnyModel;
+    let only = Catalog::Only(vec!["m1".into(), "org/m2".into()]);
+    let cases = [
+        (&any, "/v1/models/whatever", OPENAI, "200", r#""object":"model""#),
+        (&any, "/v1/models/whatever", ANTHROPIC, "200", r#""type":"model""#),
+        (
+            &any,
+            "/v1/models",
+            OPENAI,
+            "200",
+            r#""data":[{"created":1700000000,"id":"queued-model""#,
+        ),
+        (&only, "/v1/models/m1", OPENAI, "200", r#""id":"m1""#),
+        (&only, "/v1/models/org%2Fm2", ANTHROPIC, "200", r#""id":"org/m2""#),
+        (&only, "/models/m3", OPENAI, "404", r#""type":"not_found_error""#),
+        (&only, "/v1/models/m3", ANTHROPIC, "404", r#"{"error":{"message""#),
+        (&only, "/v1/models", ANTHROPIC, "200", r#""last_id":"org/m2""#),
+        (
+            &Catalog::Status(401),
+            "/v1/models/m1",
+            OPENAI,
+            "401",
+            "Incorrect API key",
+        ),
+        (
+            &Catalog::Status(401),
+            "/v1/models",
+            ANTHROPIC,
+            "401",
+            r#""type":"authentication_error""#,
+        ),
+    ];
+    for (catalog, path, headers, status, body) in cases {
+        fake.set_catalog(catalog.clone());
+        let response = get(&fake, path, headers).await;
+        let case = format!("{catalog:?} GET {path} {headers:?}");
+        assert!(
+            response.starts_with(&format!("HTTP/1.1 {status}")),
+            "{case}: {response}"
+        );
+        assert!(response.contains(body), "{case}: {response}");
+    }
+    assert!(fake.requests().is_empty(), "lookups are no chat requests");
+    assert_eq!(fake.model_lookups().len(), cases.len());
+    assert_eq!(fake.steps_left(), 1, "no lookup took the scripted step");
 }
