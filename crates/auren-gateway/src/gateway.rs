@@ -210,6 +210,23 @@ impl Gateway {
         }
     }
 
+    /// Whether `route`'s provider answers, takes the key and knows the model — asked with a model lookup,
+    /// not a completion, so it costs nothing and books nothing. Waits at most the first-token timeout for
+    /// the answer. The breakers, rate limits and budget are not touched: this is no call.
+    pub async fn check(&self, route: &Route) -> Result<(), AttemptFailure> {
+        let Some(slot) = self.inner.providers.get(&route.provider) else {
+            return Err(AttemptFailure::InvalidRequest(format!(
+                "no provider named {:?}",
+                route.provider
+            )));
+        };
+        let limit = self.inner.timeouts.first_token;
+        match tokio::time::timeout(limit, slot.provider.check(&route.model)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(AttemptFailure::FirstTokenTimeout(limit)),
+        }
+    }
+
     fn price_for(&self, slot: &ProviderSlot, model: &str) -> Option<ModelPrice> {
         // A compatible server's model names are its own: a local "gpt-4o" is not OpenAI's bill.
         match slot.kind {

@@ -2,7 +2,7 @@
 //! its SSE events: message_start, content_block_start/delta/stop (`text_delta`, `input_json_delta`),
 //! message_delta (stop reason, output usage), message_stop, ping and error.
 
-use super::{Decoder, EventStream, Provider, decode_sse, send, shorten};
+use super::{Decoder, EventStream, Provider, decode_sse, send, shorten, url_with};
 use crate::chat::{ChatRequest, FinishReason, Message, StreamEvent, ToolCall, Usage};
 use crate::error::{AttemptFailure, Cause};
 use crate::secrets::ApiKey;
@@ -17,6 +17,8 @@ pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 pub struct AnthropicProvider {
     client: reqwest::Client,
     url: String,
+    /// The base URL, for the model lookup (`{base}/v1/models/{model}`).
+    base: String,
     key: Option<ApiKey>,
     where_key: Cause,
 }
@@ -26,6 +28,7 @@ impl AnthropicProvider {
         Self {
             client,
             url: format!("{base_url}/v1/messages"),
+            base: base_url.to_owned(),
             key,
             where_key,
         }
@@ -65,6 +68,21 @@ impl Provider for AnthropicProvider {
                 .json(&body);
             let response = send(builder).await?;
             Ok(decode_sse(response, AnthropicDecoder::default()))
+        })
+    }
+
+    fn check<'a>(&'a self, model: &'a str) -> BoxFuture<'a, Result<(), AttemptFailure>> {
+        Box::pin(async move {
+            let Some(key) = &self.key else {
+                return Err(AttemptFailure::MissingKey(self.where_key.clone()));
+            };
+            // Get a Model (`GET /v1/models/{model_id}`, an id or an alias): 404 for an unknown model.
+            let builder = self
+                .client
+                .get(url_with(&self.base, &["v1", "models", model])?)
+                .header("x-api-key", key.expose())
+                .header("anthropic-version", ANTHROPIC_VERSION);
+            send(builder).await.map(drop)
         })
     }
 }

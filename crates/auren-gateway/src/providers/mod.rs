@@ -31,6 +31,22 @@ pub trait Provider: Send + Sync {
         request: &'a ChatRequest,
         max_tokens: u32,
     ) -> BoxFuture<'a, Result<EventStream, AttemptFailure>>;
+
+    /// Asks, without a completion, whether the provider takes the key and knows `model`: a model lookup
+    /// (`GET …/models/{model}`), which providers do not bill. `Ok` when it does; a refused key is
+    /// `Status` 401/403, an unknown model `Status` 404.
+    fn check<'a>(&'a self, model: &'a str) -> BoxFuture<'a, Result<(), AttemptFailure>>;
+}
+
+/// `base` with `segments` appended, each percent-encoded (a model name may hold `/` or `:`).
+pub(crate) fn url_with(base: &str, segments: &[&str]) -> Result<reqwest::Url, AttemptFailure> {
+    let mut url = reqwest::Url::parse(base)
+        .map_err(|e| AttemptFailure::InvalidRequest(format!("the base URL {base:?} is not a URL: {e}")))?;
+    url.path_segments_mut()
+        .map_err(|()| AttemptFailure::InvalidRequest(format!("the base URL {base:?} cannot take a path")))?
+        .pop_if_empty()
+        .extend(segments);
+    Ok(url)
 }
 
 /// Sends `builder` and checks the status: a non-success answer becomes [`AttemptFailure::Status`] with the

@@ -2,7 +2,7 @@
 //! `stream_options.include_usage`), spoken by OpenAI and by OpenAI-compatible servers (Ollama,
 //! llama.cpp server, vLLM, LM Studio, OpenRouter) at their own base URL.
 
-use super::{Decoder, EventStream, Provider, decode_sse, send, shorten};
+use super::{Decoder, EventStream, Provider, decode_sse, send, shorten, url_with};
 use crate::chat::{
     ChatRequest, FinishReason, Message, SchemaAdherence, StreamEvent, ToolCall, ToolDefinition, Usage,
 };
@@ -17,6 +17,8 @@ use std::collections::{HashMap, VecDeque};
 pub struct OpenAiProvider {
     client: reqwest::Client,
     url: String,
+    /// The base URL, for the model lookup (`{base}/models/{model}`, `{base}/models`).
+    base: String,
     key: Option<ApiKey>,
     /// Set when the provider needs a key and none was found: what to set.
     missing_key: Option<Cause>,
@@ -30,6 +32,7 @@ impl OpenAiProvider {
         Self {
             client,
             url: format!("{base_url}/chat/completions"),
+            base: base_url.to_owned(),
             key,
             missing_key,
             compatible: false,
@@ -41,6 +44,7 @@ impl OpenAiProvider {
         Self {
             client,
             url: format!("{base_url}/chat/completions"),
+            base: base_url.to_owned(),
             key,
             missing_key: None,
             compatible: true,
@@ -83,6 +87,63 @@ impl Provider for OpenAiProvider {
             }
             let response = send(builder).await?;
             Ok(decode_sse(response, OpenAiDecoder::default()))
+        })
+    }
+
+    fn check<'a>(&'a self, model: &'a str) -> BoxFuture<'a, Result<(), AttemptFailure>> {
+        Box::pin(async move {
+            if let Some(missing) = &self.missing_key {
+                return Err(AttemptFailure::MissingKey(missing.clone()));
+            }
+            let get = |url: reqwest::Url| match &self.key {
+                Some(key) => self.client.get(url).bearer_auth(key.expose()),
+                None => self.client.get(url),
+            };
+            // Retrieve model: OpenAI, Ollama's /v1 and LM Studio answer it, 404 for an unknown model.
+            match send(get(url_with(&self.base, &["models", model])?)).await {
+                Ok(_) => Ok(()),
+                // A compatible server without that route (vLLM, llama.cpp server) only lists its models.
+                Err(AttemptFailure::Status {
+                    status: 404 | 405, ..
+                }) if self.compatible => {
+                    let listed = send(get(url_with(&self.base, &["models"])?)).await?;
+                    let listed: ModelList = listed
+                        .json()
+                        .await
+                        .map_err(|e| AttemptFailure::Malformed(Cause::from_error("the model list", e)))?;
+                    listed.require(model)
+                }
+                Err(failure) => Err(failure),
+            }
+        })
+    }
+}
+
+/// `GET {base}/models`: `{"object": "list", "data": [{"id": …}, …]}`.
+#[derive(Deserialize)]
+struct ModelList {
+    data: Vec<ListedModel>,
+}
+
+#[derive(Deserialize)]
+struct ListedModel {
+    id: String,
+}
+
+impl ModelList {
+    /// `Ok` when `model` is listed, else a 404 naming what the server has.
+    fn require(self, model: &str) -> Result<(), AttemptFailure> {
+        if self.data.iter().any(|m| m.id == model) {
+            return Ok(());
+        }
+        let ids: Vec<String> = self.data.into_iter().map(|m| m.id).collect();
+        Err(AttemptFailure::Status {
+            status: 404,
+            retry_after: None,
+            message: shorten(
+                &format!("the server lists no model {model:?}; it has: {}", ids.join(", ")),
+                300,
+            ),
         })
     }
 }

@@ -337,3 +337,80 @@ async fn ollama_is_detected_and_its_models_listed() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_model_lookup_asks_without_a_completion_in_each_format() {
+    use auren_fake_llm::Catalog;
+    use auren_gateway::{AttemptFailure, Route};
+    let only = |models: &[&str]| Catalog::Only(models.iter().map(|m| (*m).to_owned()).collect());
+    // (route, what the fake has, the status of the failure (None: it knows the model), the paths asked)
+    let cases = [
+        (
+            "openai:gpt-4.1",
+            Catalog::AnyModel,
+            None,
+            vec!["/v1/models/gpt-4.1"],
+        ),
+        (
+            "openai:gpt-4.1",
+            only(&["gpt-4o"]),
+            Some(404),
+            vec!["/v1/models/gpt-4.1"],
+        ),
+        (
+            "anthropic:claude-sonnet-4-5",
+            Catalog::AnyModel,
+            None,
+            vec!["/v1/models/claude-sonnet-4-5"],
+        ),
+        (
+            "anthropic:claude-sonnet-4-5",
+            Catalog::Status(401),
+            Some(401),
+            vec!["/v1/models/claude-sonnet-4-5"],
+        ),
+        // A name with `/` goes as one path segment.
+        ("local:org/m", only(&["org/m"]), None, vec!["/v1/models/org%2Fm"]),
+        // Not found by the one-model route: a compatible server's list decides.
+        (
+            "local:llama3.1",
+            only(&["qwen3"]),
+            Some(404),
+            vec!["/v1/models/llama3.1", "/v1/models"],
+        ),
+        (
+            "local:llama3.1",
+            Catalog::Status(403),
+            Some(403),
+            vec!["/v1/models/llama3.1"],
+        ),
+    ];
+    for (route, catalog, failure, paths) in cases {
+        let rig = rig().await;
+        rig.fake.set_catalog(catalog.clone());
+        let case = format!("{route} answering {catalog:?}");
+        let checked = rig.gateway.check(&Route::parse(route).unwrap()).await;
+        match (failure, &checked) {
+            (None, Ok(())) => {}
+            (Some(expected), Err(AttemptFailure::Status { status, .. })) if *status == expected => {}
+            _ => panic!("{case}: expected {failure:?}, got {checked:?}"),
+        }
+        let asked: Vec<String> = rig.fake.model_lookups().into_iter().map(|r| r.path).collect();
+        assert_eq!(asked, paths, "{case}");
+        for lookup in rig.fake.model_lookups() {
+            match route.split(':').next() {
+                Some("anthropic") => {
+                    assert_eq!(lookup.header("x-api-key"), Some(ANTHROPIC_KEY), "{case}");
+                    assert_eq!(lookup.header("anthropic-version"), Some("2023-06-01"), "{case}");
+                }
+                Some("openai") => {
+                    let bearer = format!("Bearer {OPENAI_KEY}");
+                    assert_eq!(lookup.header("authorization"), Some(bearer.as_str()), "{case}");
+                }
+                _ => assert_eq!(lookup.header("authorization"), None, "{case}"),
+            }
+        }
+        assert!(rig.fake.requests().is_empty(), "{case}: a chat request was sent");
+        assert!(rig.ledger.records().is_empty(), "{case}: the lookup was booked");
+    }
+}
