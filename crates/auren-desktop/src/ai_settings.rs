@@ -23,7 +23,7 @@ use auren_gateway::{
     ApiKey, AttemptFailure, ChatRequest, GatewayConfig, GatewayError, Message, ProviderKind, SecretStore,
     SystemClock,
 };
-use auren_gateway::{Gateway, UsageLedger};
+use auren_gateway::{Gateway, MemoryLedger, Route, UsageLedger};
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, TableLike, Value};
 
 use crate::ai_settings_dto::*;
@@ -37,6 +37,8 @@ const OLLAMA_TIMEOUT: Duration = Duration::from_millis(800);
 /// The connection test's patience: long enough for a cold local model, short enough to wait for.
 const PROBE_CONNECT: Duration = Duration::from_secs(5);
 const PROBE_ANSWER: Duration = Duration::from_secs(30);
+/// The status check's patience: a model lookup runs no model, so a server that is up answers at once.
+const CHECK_ANSWER: Duration = Duration::from_secs(10);
 /// What a new `gateway.toml` starts with.
 const NEW_FILE: &str = "# Auren's LLM gateway: providers, aliases (routes in failover order) and budgets.\n\
 # Written by the desktop's AI settings and read by the `auren` CLI; edit by hand as you like.\n";
@@ -698,8 +700,9 @@ fn set_or_remove(table: &mut dyn TableLike, key: &str, value: Option<Value>) {
 }
 
 /// One real one-word request to `provider` for `model` through a throwaway gateway — no retries, no
-/// budget, the person's breakers untouched — and how it went: the connection test, and the chat status's
-/// check of which providers are up. The request is recorded in the usage ledger of `store` like any other.
+/// budget, the person's breakers untouched — and how it went: Settings' connection test, which the person
+/// asks for to see that the model answers. The request is recorded in the usage ledger of `store` like any
+/// other. The chat's status asks with [`check`] instead, which costs nothing.
 pub(crate) async fn probe(
     store: auren_store::Store,
     secrets: Arc<dyn SecretStore>,
@@ -707,23 +710,7 @@ pub(crate) async fn probe(
     provider: &ProviderConfig,
     model: String,
 ) -> ConnectionTestDto {
-    let probe = GatewayConfig {
-        default_model: None,
-        max_tokens: 8,
-        timeouts: Timeouts {
-            connect: PROBE_CONNECT,
-            first_token: PROBE_ANSWER,
-            idle: PROBE_ANSWER,
-        },
-        retry: RetryPolicy {
-            max_retries: 0,
-            ..config.retry
-        },
-        breaker: config.breaker,
-        providers: vec![provider.clone()],
-        aliases: Default::default(),
-        budget: BudgetLimits::default(),
-    };
+    let probe = throwaway_config(config, provider, PROBE_ANSWER);
     let ledger: Arc<dyn UsageLedger> = Arc::new(SqliteLedger::new(store));
     let started = Instant::now();
     let result = match Gateway::start(probe, secrets, ledger, Arc::new(SystemClock)).await {
@@ -740,11 +727,77 @@ pub(crate) async fn probe(
         }
         Err(error) => Err(error),
     };
-    let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
-    let (outcome, message) = match result {
-        Ok(()) => (ConnectionOutcomeDto::Ok, format!("answered in {latency_ms} ms")),
-        Err(error) => outcome_of(&error),
+    report(provider, model, started, result.err().as_ref().map(error_verdict))
+}
+
+/// Whether `provider` answers, takes the key and knows `model`, asked with a model lookup
+/// ([`Gateway::check`]: `GET …/models/{model}`), never a completion: free, booked nowhere (the throwaway
+/// gateway's ledger is in memory), no chat request. What the chat's status line shows of each provider. A
+/// spent quota goes unseen (a model list answers all the same); the breaker catches it once turns fail.
+pub(crate) async fn check(
+    secrets: Arc<dyn SecretStore>,
+    config: &GatewayConfig,
+    provider: &ProviderConfig,
+    model: String,
+) -> ConnectionTestDto {
+    let throwaway = throwaway_config(config, provider, CHECK_ANSWER);
+    let ledger: Arc<dyn UsageLedger> = Arc::new(MemoryLedger::default());
+    let started = Instant::now();
+    let route = Route {
+        provider: provider.name.clone(),
+        model: model.clone(),
     };
+    let verdict = match Gateway::start(throwaway, secrets, ledger, Arc::new(SystemClock)).await {
+        Ok(gateway) => gateway.check(&route).await.err().as_ref().map(outcome_of),
+        Err(error) => Some(error_verdict(&error)),
+    };
+    report(provider, model, started, verdict)
+}
+
+/// A gateway configuration of `provider` alone, for one question: no retries, no budget, `answer` to wait.
+fn throwaway_config(config: &GatewayConfig, provider: &ProviderConfig, answer: Duration) -> GatewayConfig {
+    GatewayConfig {
+        default_model: None,
+        max_tokens: 8,
+        timeouts: Timeouts {
+            connect: PROBE_CONNECT,
+            first_token: answer,
+            idle: answer,
+        },
+        retry: RetryPolicy {
+            max_retries: 0,
+            ..config.retry
+        },
+        breaker: config.breaker,
+        providers: vec![provider.clone()],
+        aliases: Default::default(),
+        budget: BudgetLimits::default(),
+    }
+}
+
+/// What a failed request's gateway error means, and the sentence for it.
+fn error_verdict(error: &GatewayError) -> (ConnectionOutcomeDto, String) {
+    let failure = match error {
+        GatewayError::AllProvidersFailed { attempts, .. } => attempts.last().map(|a| &a.failure),
+        GatewayError::StreamInterrupted { failure, .. } => Some(failure),
+        _ => None,
+    };
+    match failure {
+        Some(failure) => outcome_of(failure),
+        None => (ConnectionOutcomeDto::Failed, error.to_string()),
+    }
+}
+
+/// The test's result: `verdict` is the failure's outcome and sentence, `None` when the provider answered.
+fn report(
+    provider: &ProviderConfig,
+    model: String,
+    started: Instant,
+    verdict: Option<(ConnectionOutcomeDto, String)>,
+) -> ConnectionTestDto {
+    let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+    let (outcome, message) =
+        verdict.unwrap_or_else(|| (ConnectionOutcomeDto::Ok, format!("answered in {latency_ms} ms")));
     ConnectionTestDto {
         provider: provider.name.clone(),
         model,
@@ -755,16 +808,8 @@ pub(crate) async fn probe(
 }
 
 /// What a failed connection test means, and the sentence for it.
-fn outcome_of(error: &GatewayError) -> (ConnectionOutcomeDto, String) {
+fn outcome_of(failure: &AttemptFailure) -> (ConnectionOutcomeDto, String) {
     use ConnectionOutcomeDto as O;
-    let failure = match error {
-        GatewayError::AllProvidersFailed { attempts, .. } => attempts.last().map(|a| &a.failure),
-        GatewayError::StreamInterrupted { failure, .. } => Some(failure),
-        _ => None,
-    };
-    let Some(failure) = failure else {
-        return (O::Failed, error.to_string());
-    };
     let outcome = match failure {
         AttemptFailure::Status {
             status: 401 | 403, ..

@@ -60,7 +60,7 @@ impl GatewaySlot {
     }
 }
 
-/// The last probe of each provider (the connection test's one-word request), by provider name.
+/// The last probe of each provider (a free model lookup, `ai_settings::check`), by provider name.
 #[derive(Default)]
 pub(crate) struct Probes {
     /// Held while probing: a second caller waits, then finds the first one's answers fresh.
@@ -70,7 +70,8 @@ pub(crate) struct Probes {
 
 #[derive(Default)]
 struct ProbeBook {
-    /// Moves on when the settings change: a probe started before is not recorded.
+    /// Moves on when the settings change or a turn fails: a probe started before is not recorded (its
+    /// answer may predate the failure).
     generation: u64,
     by_provider: HashMap<String, Probe>,
 }
@@ -105,10 +106,13 @@ impl Probes {
         }
     }
 
-    /// After a turn failed: the next probe asks every provider again, whatever it said last.
+    /// After a turn failed: the next probe asks every provider again, whatever it said last, and one under
+    /// way now is not recorded (B8: it would say fresh what may predate the failure).
     fn expire(&self) {
         let now = std::time::Instant::now();
-        for probe in self.book().by_provider.values_mut() {
+        let mut book = self.book();
+        book.generation += 1;
+        for probe in book.by_provider.values_mut() {
             probe.fresh_until = now;
         }
     }
@@ -428,9 +432,9 @@ impl Desktop {
     }
 
     /// Probes each provider whose last probe is older than [`PROBE_FRESH`] (or a failed turn made stale) —
-    /// the connection test's one-word request, all at once, local ones too — and returns the status with
-    /// what they said. The window calls it in the background when the chat opens and after each turn; the
-    /// status itself never waits for a provider.
+    /// a model lookup, which costs nothing and books nothing, all at once, local ones too — and returns the
+    /// status with what they said. The window calls it in the background when the chat opens and after each
+    /// turn; the status itself never waits for a provider.
     pub async fn probe_providers(&self) -> Result<ChatStatusDto, DesktopError> {
         let Ok(started) = self.gateway().await else {
             return self.chat_status().await;
@@ -439,7 +443,6 @@ impl Desktop {
         let probing = probes.probing.lock().await;
         let generation = probes.book().generation;
         let now = std::time::Instant::now();
-        let store = self.store().await;
         let spent = budget_spent(&started);
         let mut running = tokio::task::JoinSet::new();
         for provider in &started.config.providers {
@@ -453,7 +456,8 @@ impl Desktop {
             if probes.is_fresh(&provider.name, now) {
                 continue;
             }
-            // With the budget spent, a priced provider is not asked: the probe would spend past it.
+            // With the budget spent, a priced provider is not asked (the chat cannot use it): it keeps its
+            // last state.
             let route = auren_gateway::Route {
                 provider: provider.name.clone(),
                 model: model.clone(),
@@ -461,11 +465,9 @@ impl Desktop {
             if spent && started.gateway.price(&route).is_some() {
                 continue;
             }
-            let (store, config, provider) = (store.clone(), started.config.clone(), provider.clone());
+            let (config, provider) = (started.config.clone(), provider.clone());
             let secrets: Arc<dyn SecretStore> = self.keys.clone();
-            running.spawn(async move {
-                crate::ai_settings::probe(store, secrets, &config, &provider, model).await
-            });
+            running.spawn(async move { crate::ai_settings::check(secrets, &config, &provider, model).await });
         }
         while let Some(done) = running.join_next().await {
             match done {

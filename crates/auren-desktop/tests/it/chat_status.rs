@@ -1,9 +1,11 @@
 //! The chat's status line and where its numbers link.
 //!
-//! Which providers are up is what a probe found — the connection test's one-word request, cached for a
-//! while — or what the gateway's breaker knows, never a guess: a provider nobody asked yet is untested, one
-//! whose port is closed is down with the reason, the scripted fake LLM is up; real turns that failed until
-//! the breaker opened say down too. A turn no model answered makes the next probe ask again.
+//! Which providers are up is what a probe found — a model lookup (`GET …/models/{model}`), which costs
+//! nothing, books nothing and is no chat request, cached for a while — or what the gateway's breaker knows,
+//! never a guess: a provider nobody asked yet is untested, one whose port is closed is down with the reason,
+//! one refusing the key or not knowing the model is down saying so, the scripted fake LLM is up; real turns
+//! that failed until the breaker opened say down too. A turn no model answered makes the next probe ask
+//! again, and a probe that was under way then is not taken for news.
 //!
 //! And every grounded number links somewhere: an alert's evidence opens the session the alert fired in
 //! (get_alerts reads alerts, not sessions), the very alert whose evidence holds that number.
@@ -14,8 +16,8 @@ use std::time::Duration;
 use auren_desktop::chat_dto::{ChatEventDto, ChatSendDto, ChatStatusDto, ProviderHealthDto, RoleDto};
 use auren_desktop::{ChatSink, Desktop};
 use auren_engine::dto::{EvidenceDto, EvidenceValueDto};
-use auren_fake_llm::FakeLlm;
-use auren_store::{NewSession, SessionKind, Store};
+use auren_fake_llm::{Catalog, FakeLlm};
+use auren_store::{NewSession, SessionKind, Store, UsageFilter};
 use tokio::sync::mpsc;
 
 use crate::support::open;
@@ -53,6 +55,18 @@ async fn desktop_with_three(dir: &Path, fake: &FakeLlm) -> Desktop {
     )
     .unwrap();
     open(dir).await
+}
+
+/// The paths of the model lookups the fake received, oldest first.
+fn lookups(fake: &FakeLlm) -> Vec<String> {
+    fake.model_lookups().into_iter().map(|r| r.path).collect()
+}
+
+/// How many model calls the usage ledger of the desktop in `dir` holds.
+async fn usage_rows(dir: &Path) -> u64 {
+    let store = Store::open(&dir.join("data").join("auren.db")).await.unwrap();
+    let days = store.usage_by_day(&UsageFilter::default()).await.unwrap();
+    days.iter().map(|d| d.calls).sum()
 }
 
 /// Each provider's state: "untested", "up" or "down: <reason>".
@@ -106,12 +120,23 @@ async fn a_provider_is_untested_until_probed_then_up_or_down_with_the_reason() {
             "{name}: {state:?}, expected {expected:?}"
         );
     }
-    assert_eq!(fake.requests().len(), 1, "one probe of fake, none of spare");
+    assert_eq!(
+        lookups(&fake),
+        ["/v1/models/m1"],
+        "one lookup of fake's model, none of spare"
+    );
+    // A lookup is no chat request: nothing scripted is taken, nothing is spent or booked.
+    assert!(fake.requests().is_empty(), "the probe sent a chat request");
+    assert_eq!(
+        usage_rows(dir.path()).await,
+        0,
+        "the probe was booked in the ledger"
+    );
 
     // Within the cache's time a second probe asks nobody, and the plain status shows what was found.
     let again = states(&desktop.probe_providers().await.unwrap());
     assert_eq!(again, probed);
-    assert_eq!(fake.requests().len(), 1, "the probe is cached");
+    assert_eq!(fake.model_lookups().len(), 1, "the probe is cached");
     assert_eq!(states(&desktop.chat_status().await.unwrap()), probed);
 }
 
@@ -147,12 +172,12 @@ async fn a_turn_no_model_answered_makes_the_next_probe_ask_again() {
     let dir = tempfile::tempdir().unwrap();
     let desktop = desktop_with_three(dir.path(), &fake).await;
     desktop.probe_providers().await.unwrap();
-    assert_eq!(fake.requests().len(), 1);
+    assert_eq!(fake.model_lookups().len(), 1);
 
     // The default model's only route is the closed port: the offline analyst answers.
     let (_, offline) = ask(&desktop, "Write me a short note about recovery habits").await;
     assert!(offline, "the closed port cannot answer");
-    assert_eq!(fake.requests().len(), 1, "the turn never asked fake");
+    assert!(fake.requests().is_empty(), "the turn never asked fake");
     // What the breaker knows comes first, before any new probe: the turn's failure opened it.
     let status = states(&desktop.chat_status().await.unwrap());
     let gone = state_of(&status, "gone");
@@ -160,7 +185,7 @@ async fn a_turn_no_model_answered_makes_the_next_probe_ask_again() {
 
     let status = states(&desktop.probe_providers().await.unwrap());
     assert_eq!(
-        fake.requests().len(),
+        fake.model_lookups().len(),
         2,
         "the failed turn made the cached probe stale"
     );
@@ -291,7 +316,178 @@ async fn with_the_budget_spent_a_priced_provider_is_not_probed() {
     let status = states(&desktop.probe_providers().await.unwrap());
     assert_eq!(state_of(&status, "free"), "up");
     assert_eq!(state_of(&status, "paid"), "untested");
-    let requests = fake.requests();
-    let asked: Vec<Option<&str>> = requests.iter().map(|r| r.model()).collect();
-    assert_eq!(asked, [Some("m1")], "only the free provider was asked");
+    assert_eq!(
+        lookups(&fake),
+        ["/v1/models/m1"],
+        "only the free provider was asked"
+    );
+}
+
+/// A desktop whose one provider `p` (of `kind`, at `base`, key "sk-test" in its keychain) the default
+/// alias routes to, for model `m1`.
+async fn desktop_with_one(dir: &Path, kind: &str, base: &str) -> Desktop {
+    let config = dir.join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("gateway.toml"),
+        format!(
+            "default_model = \"smart\"\n\n\
+             [[provider]]\nname = \"p\"\nkind = \"{kind}\"\nbase_url = \"{base}\"\n\n\
+             [alias.smart]\nroutes = [\"p:m1\"]\n"
+        ),
+    )
+    .unwrap();
+    let keys = std::sync::Arc::new(auren_desktop::MemoryKeys::default());
+    auren_desktop::ProviderKeys::set_key(
+        keys.as_ref(),
+        "p",
+        &auren_gateway::ApiKey::new("sk-test".to_owned()),
+    )
+    .unwrap();
+    open(dir)
+        .await
+        .with_provider_keys(keys as std::sync::Arc<dyn auren_desktop::ProviderKeys>)
+}
+
+#[tokio::test]
+async fn the_probe_is_a_free_model_lookup_in_the_providers_own_format() {
+    let wrong = "down: the base URL or the model name is wrong";
+    let refused = "down: the provider refused the key";
+    let other = || Catalog::Only(vec!["other".into()]);
+    // (kind, what the lookup answers, the state, the paths asked)
+    let cases = [
+        ("openai", Catalog::AnyModel, "up", vec!["/v1/models/m1"]),
+        ("openai", other(), wrong, vec!["/v1/models/m1"]),
+        ("openai", Catalog::Status(401), refused, vec!["/v1/models/m1"]),
+        (
+            "openai-compatible",
+            Catalog::Only(vec!["m1".into()]),
+            "up",
+            vec!["/v1/models/m1"],
+        ),
+        // A server without the one-model route is asked for its list, which lacks the model.
+        (
+            "openai-compatible",
+            other(),
+            concat!(
+                "down: the base URL or the model name is wrong ",
+                "(HTTP 404: the server lists no model \"m1\"; it has: other)"
+            ),
+            vec!["/v1/models/m1", "/v1/models"],
+        ),
+        ("anthropic", Catalog::AnyModel, "up", vec!["/v1/models/m1"]),
+        ("anthropic", other(), wrong, vec!["/v1/models/m1"]),
+        ("anthropic", Catalog::Status(403), refused, vec!["/v1/models/m1"]),
+    ];
+    for (kind, catalog, expected, paths) in cases {
+        let fake = FakeLlm::start().await.unwrap();
+        fake.set_catalog(catalog.clone());
+        let dir = tempfile::tempdir().unwrap();
+        let base = match kind {
+            "anthropic" => fake.anthropic_base_url(),
+            _ => fake.openai_base_url(),
+        };
+        let desktop = desktop_with_one(dir.path(), kind, &base).await;
+        let status = states(&desktop.probe_providers().await.unwrap());
+        let case = format!("{kind} answering {catalog:?}");
+        let state = state_of(&status, "p");
+        assert!(state.starts_with(expected), "{case}: {state:?}");
+        assert_eq!(lookups(&fake), paths, "{case}");
+        // The key goes as the format wants it: a refused key is the provider's word, not a missing one.
+        let key = match kind {
+            "anthropic" => ("x-api-key", "sk-test"),
+            "openai" => ("authorization", "Bearer sk-test"),
+            _ => ("authorization", ""),
+        };
+        for lookup in fake.model_lookups() {
+            assert_eq!(lookup.header(key.0).unwrap_or(""), key.1, "{case}");
+        }
+        assert!(
+            fake.requests().is_empty(),
+            "{case}: the probe sent a chat request"
+        );
+        assert_eq!(usage_rows(dir.path()).await, 0, "{case}: the probe was booked");
+    }
+}
+
+/// Answers each HTTP request on `listener` 200 `{}`: the first only once `release` fires (after telling
+/// `accepted` it arrived). Counts the answers in `answered`.
+async fn held_server(
+    listener: tokio::net::TcpListener,
+    accepted: tokio::sync::oneshot::Sender<()>,
+    release: tokio::sync::oneshot::Receiver<()>,
+    answered: tokio::sync::watch::Sender<usize>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let answer = |mut socket: tokio::net::TcpStream| {
+        let answered = answered.clone();
+        async move {
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = socket.read(&mut buffer).await.unwrap();
+                assert!(n > 0, "the client hung up before its request ended");
+                request.extend_from_slice(&buffer[..n]);
+            }
+            let response = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\
+                            connection: close\r\n\r\n{}";
+            socket.write_all(response.as_bytes()).await.unwrap();
+            answered.send_modify(|n| *n += 1);
+        }
+    };
+    let (first, _) = listener.accept().await.unwrap();
+    accepted.send(()).unwrap();
+    release.await.unwrap();
+    answer(first).await;
+    loop {
+        let (next, _) = listener.accept().await.unwrap();
+        answer(next).await;
+    }
+}
+
+#[tokio::test]
+async fn a_probe_under_way_when_a_turn_fails_is_not_taken_for_news() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    let (accepted_tx, accepted) = tokio::sync::oneshot::channel();
+    let (release, release_rx) = tokio::sync::oneshot::channel();
+    let (answered_tx, mut answered) = tokio::sync::watch::channel(0usize);
+    let server = tokio::spawn(held_server(listener, accepted_tx, release_rx, answered_tx));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("gateway.toml"),
+        format!(
+            "default_model = \"smart\"\n\n[retry]\nmax_retries = 0\n\n\
+             [[provider]]\nname = \"held\"\nkind = \"openai-compatible\"\nbase_url = \"{base}\"\n\n\
+             [[provider]]\nname = \"gone\"\nkind = \"openai-compatible\"\nbase_url = \"{gone}\"\n\n\
+             [alias.smart]\nroutes = [\"gone:m1\"]\n\n[alias.other]\nroutes = [\"held:m1\"]\n",
+            gone = closed_port().await,
+        ),
+    )
+    .unwrap();
+    let desktop = open(dir.path()).await;
+
+    // The probe of `held` is answered "up" only after a turn failed while it was under way.
+    let probe = async { states(&desktop.probe_providers().await.unwrap()) };
+    let failing_turn = async {
+        accepted.await.unwrap();
+        let (_, offline) = ask(&desktop, "Write me a short note about recovery habits").await;
+        assert!(offline, "the closed port cannot answer");
+        release.send(()).unwrap();
+    };
+    let (status, ()) = tokio::join!(probe, failing_turn);
+    assert_eq!(*answered.borrow(), 1);
+    assert_eq!(
+        state_of(&status, "held"),
+        "untested",
+        "an answer begun before the failure was recorded as fresh"
+    );
+
+    // So the next probe asks again.
+    let status = states(&desktop.probe_providers().await.unwrap());
+    answered.wait_for(|n| *n == 2).await.unwrap();
+    assert_eq!(state_of(&status, "held"), "up");
+    server.abort();
 }
