@@ -179,12 +179,15 @@ pub fn ground(text: &str, receipts: &[Receipt]) -> Vec<Claim> {
                 date: date_in_sentence(text, &dates, n.start, n.end),
             };
             let found = find_receipt(receipts, &wanted);
+            let stated = text[n.start..n.end].trim();
             Claim {
-                text: text[n.start..n.end].trim().to_owned(),
+                text: stated.to_owned(),
+                occurrence: occurrence(text, stated, n.start),
                 value: n.value,
-                unit: found.as_ref().map_or(units[0], |(_, u)| *u),
+                unit: found.as_ref().map_or(units[0], |f| f.unit),
                 grounded: found.is_some(),
-                receipt: found.map(|(id, _)| id),
+                value_index: found.as_ref().map(|f| f.index),
+                receipt: found.map(|f| f.receipt),
             }
         })
         .collect()
@@ -218,8 +221,16 @@ impl Wanted<'_> {
     }
 }
 
-/// The receipt (and the unit of its value) that grounds `w`: a value of the named day first.
-fn find_receipt(receipts: &[Receipt], w: &Wanted) -> Option<(ReceiptId, Unit)> {
+/// The receipt value that grounds a claim.
+struct Found {
+    receipt: ReceiptId,
+    /// The value's index in the receipt's `values`.
+    index: u32,
+    unit: Unit,
+}
+
+/// The receipt value that grounds `w`: a value of the named day first.
+fn find_receipt(receipts: &[Receipt], w: &Wanted) -> Option<Found> {
     let day_ok = |day: &Option<String>| match (w.date, day) {
         (None, _) | (Some(_), None) => true,
         (Some(d), Some(day)) => date_matches(d, day),
@@ -227,17 +238,52 @@ fn find_receipt(receipts: &[Receipt], w: &Wanted) -> Option<(ReceiptId, Unit)> {
     // A value of the named day first, so the claim points at the receipt that states that day.
     let mut fallback = None;
     for r in receipts {
-        for v in &r.values {
+        for (index, v) in (0u32..).zip(&r.values) {
             if !w.units.contains(&v.unit) || !day_ok(&v.day) || !w.admits(v) {
                 continue;
             }
+            let found = || Found {
+                receipt: r.id.clone(),
+                index,
+                unit: v.unit,
+            };
             if w.date.is_none() || v.day.is_some() {
-                return Some((r.id.clone(), v.unit));
+                return Some(found());
             }
-            fallback.get_or_insert_with(|| (r.id.clone(), v.unit));
+            fallback.get_or_insert_with(found);
         }
     }
     fallback
+}
+
+/// Which occurrence (from 0) of `stated` in `text` the one at byte `start` is, counting only occurrences
+/// that are whole numbers: the window finds a claim by it, so "45" is not marked inside "145", "6:45",
+/// "3.45" or an earlier "45 minutes".
+fn occurrence(text: &str, stated: &str, start: usize) -> u32 {
+    let mut count = 0;
+    for (at, _) in text.match_indices(stated) {
+        if at >= start {
+            break;
+        }
+        if whole_number_at(text, at, at + stated.len()) {
+            count += 1;
+        }
+    }
+    count
+}
+
+/// Whether `text[start..end]` is not part of a longer number: no digit next to it, and no '.' or ':' next
+/// to it that has a digit on its other side ("3.45", "6:45", "45.2"; "1,045" has a digit next to "45").
+fn whole_number_at(text: &str, start: usize, end: usize) -> bool {
+    let b = text.as_bytes();
+    let digit = |i: Option<usize>| i.and_then(|i| b.get(i)).is_some_and(u8::is_ascii_digit);
+    let joiner = |i: Option<usize>| i.and_then(|i| b.get(i)).is_some_and(|c| matches!(c, b'.' | b':'));
+    let before = start.checked_sub(1);
+    let after = Some(end);
+    !(digit(before)
+        || digit(after)
+        || (joiner(before) && digit(start.checked_sub(2)))
+        || (joiner(after) && digit(Some(end + 1))))
 }
 
 fn rounds_to(actual: f64, stated: f64, decimals: u32, unit: Unit) -> bool {
@@ -822,7 +868,8 @@ fn counted_word(rest: &str) -> bool {
         "am",
         "pm",
     ];
-    let rest = rest.trim_start();
+    // "7-day average", "3‑week trend": the dash joins the count to what it counts.
+    let rest = rest.trim_start().trim_start_matches(['-', '–', '‑']);
     let len = rest.find(|c: char| !c.is_alphabetic()).unwrap_or(rest.len());
     WORDS.contains(&&rest[..len])
 }

@@ -20,7 +20,7 @@ pub mod stats;
 pub mod tools;
 pub mod turn;
 
-pub use events::{AgentEvent, Claim, Guard, RouteReason, Specialist, TurnOutcome, TurnUsage};
+pub use events::{AgentEvent, Claim, Guard, RouteReason, Specialist, TurnOutcome, TurnUsage, UsagePhase};
 pub use receipt::{Receipt, ReceiptId, ReceiptValue, Source, Unit};
 pub use tools::{ToolError, ToolName, ToolOutput, ToolSpec, Toolbox};
 pub use turn::{AgentError, Coach, CoachConfig, GuardLimits, MemoryApply, Placement};

@@ -285,7 +285,61 @@ const NOT_CLAIMS: &[&str] = &[
     "RMSSD, SDNN and 5 other metrics; 3 HRV days this week.",
     "Train with HR above 150 later; RMSSD in 2025.",
     "Your HRV at 6 am and HR at 7 pm were taken 2 x a day.",
+    // A dash joins a count to what it counts.
+    "HRV 7-day average, resting HR 30-day baseline, RMSSD 3‑week trend, lnRMSSD 2.5–day span.",
 ];
+
+/// Answers where a claim's number stands more than once: which whole-number occurrence of its text each
+/// claim is (the window marks that one, not the "45" inside "145" or an earlier "45 minutes").
+const OCCURRENCES: &[(&str, &[(&str, u32)])] = &[
+    ("On day 145 your RMSSD was 45.", &[("45", 0)]),
+    ("After 45 minutes your RMSSD was 45.", &[("45", 1)]),
+    (
+        "At 6:45 your RMSSD was 45; in 2045, RMSSD 45 again.",
+        &[("45", 0), ("45", 1)],
+    ),
+    (
+        "RMSSD 3.45, then RMSSD 45 and 45.2 ms.",
+        &[("3.45", 0), ("45", 0), ("45.2 ms", 0)],
+    ),
+    (
+        "Resting HR 52 bpm; RMSSD 52 and HR 52 bpm.",
+        &[("52 bpm", 0), ("52", 1), ("52 bpm", 1)],
+    ),
+];
+
+#[test]
+fn a_claim_knows_which_occurrence_of_its_text_it_is() {
+    for (text, expected) in OCCURRENCES {
+        let claims = ground(text, &receipts());
+        let got: Vec<(&str, u32)> = claims.iter().map(|c| (c.text.as_str(), c.occurrence)).collect();
+        assert_eq!(&got, expected, "{text}");
+    }
+}
+
+/// A claim names the receipt value that grounds it, so its link goes to that value's day: "RMSSD 52" to
+/// the day of RMSSD 52, not to the day of a resting HR of 52 listed first.
+#[test]
+fn a_claim_names_the_value_that_grounds_it() {
+    let r = vec![Receipt {
+        id: ReceiptId("r-trend".into()),
+        tool: "get_trend".into(),
+        computed: "trend".into(),
+        method: "test".into(),
+        sources: vec![],
+        values: vec![
+            value("resting HR on 2026-11-28", 52.0, Unit::Bpm, Some("2026-11-28")),
+            value("rmssd_ms on 2026-11-28", 48.0, Unit::Ms, Some("2026-11-28")),
+            value("rmssd_ms on 2026-11-30", 52.0, Unit::Ms, Some("2026-11-30")),
+        ],
+    }];
+    let claims = ground("RMSSD 52, resting HR 52, RMSSD 48 ms, RMSSD 70.", &r);
+    let got: Vec<(&str, Option<u32>)> = claims.iter().map(|c| (c.text.as_str(), c.value_index)).collect();
+    assert_eq!(
+        got,
+        [("52", Some(2)), ("52", Some(0)), ("48 ms", Some(1)), ("70", None)]
+    );
+}
 
 #[test]
 fn claims_are_grounded_by_value_unit_rounding_and_day() {
