@@ -2,12 +2,15 @@
 //! (`auren_agents::Coach::ask`) over the person's own data.
 //!
 //! Text mode streams the answer to stdout as it is written and the steps (routing, handoffs, tool calls and
-//! their receipts, guards) to stderr, then the claims — each number in the answer, grounded with its receipt
-//! or marked as not grounded — and the turn's usage. `--json` prints one JSON object per event on stdout,
-//! `{"type": …}`, the last one `done`. Without a gateway configuration the offline analyst answers.
+//! their receipts, guards, one usage line per model call: its final count, or the estimate booked for a call
+//! cut short) to stderr, then the claims — each number in the answer, grounded with its receipt or marked as
+//! not grounded — and the turn's usage. `--json` prints one JSON object per event on stdout, `{"type": …}`,
+//! the last one `done`; a `usage` event's `phase` says whether it is a running estimate (replaced by a later
+//! event of the same `call`), a call's final count or a cut call's booked estimate: only the final and cut
+//! ones add up. Without a gateway configuration the offline analyst answers.
 
 use anyhow::{Context, bail};
-use auren_agents::{AgentEvent, Claim, Coach, CoachConfig, MemoryApply, Toolbox};
+use auren_agents::{AgentEvent, Claim, Coach, CoachConfig, MemoryApply, Toolbox, UsagePhase};
 use auren_gateway::{GatewayConfig, ProviderKind, Route, SystemClock};
 use auren_store::{ConversationId, Store};
 use std::io::Write;
@@ -129,7 +132,10 @@ async fn coach(args: &Args, store: &Store) -> anyhow::Result<Coach> {
 /// field table (record `memory_apply`, a JSON string), so `auren ask` over the same database follows it;
 /// ask first when it was never set.
 async fn memory_apply(store: &Store) -> anyhow::Result<MemoryApply> {
-    let fields = store.setting_fields().await.context("reading the person's settings")?;
+    let fields = store
+        .setting_fields()
+        .await
+        .context("reading the person's settings")?;
     let value = fields
         .iter()
         .find(|(key, ..)| key == "memory_apply")
@@ -274,10 +280,17 @@ fn step_line(event: &AgentEvent) -> Option<String> {
             let ids: Vec<String> = receipts.iter().map(receipt_text).collect();
             format!("[result of {tool}: receipts {}]", ids.join(", "))
         }
-        // A running estimate comes every 25 ms while text streams; a cut call's booked estimate is in the
-        // turn's total ("~"), printed at the end. Only a provider's exact count of a call gets a line.
-        AgentEvent::Usage(u) if u.estimated => return None,
-        AgentEvent::Usage(u) => format!("[usage: {} in / {} out tokens]", u.input_tokens, u.output_tokens),
+        // A running estimate comes every 25 ms while text streams and the call's final or cut count replaces
+        // it: one line per call, "~" when estimated (a provider that sends no usage, a call cut short).
+        AgentEvent::Usage(u) => {
+            let approx = if u.estimated { "~" } else { "" };
+            let (in_, out) = (u.input_tokens, u.output_tokens);
+            match u.phase {
+                UsagePhase::Running => return None,
+                UsagePhase::Final => format!("[usage: {approx}{in_} in / {approx}{out} out tokens]"),
+                UsagePhase::Cut => format!("[usage: ~{in_} in / ~{out} out tokens, cut]"),
+            }
+        }
         AgentEvent::Guard { message, .. } => format!("[guard: {message}]"),
         AgentEvent::Error { code, message } => format!("[error {code}: {message}]"),
         AgentEvent::Text { .. } | AgentEvent::Claim(_) | AgentEvent::Done(_) => return None,

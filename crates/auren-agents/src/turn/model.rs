@@ -11,7 +11,7 @@ use auren_gateway::{
 use futures::StreamExt;
 
 use super::{GuardBook, Stop, Turn};
-use crate::events::{AgentEvent, TurnUsage};
+use crate::events::{AgentEvent, TurnUsage, UsagePhase};
 
 /// How often, at most, a streaming call reports its running estimate: the desktop's text batch, so the
 /// meter moves with the text and costs no extra repaint.
@@ -85,7 +85,8 @@ impl Turn<'_> {
                 }
                 Some(Ok(StreamEvent::ToolCall { call, .. })) => reply.tool_calls.push(call),
                 Some(Ok(StreamEvent::Usage { usage })) => {
-                    self.add_usage(gateway, &route, usage, meter.call).await;
+                    self.add_usage(gateway, &route, usage, (meter.call, UsagePhase::Final))
+                        .await;
                 }
                 Some(Ok(StreamEvent::Finish { .. } | StreamEvent::ToolCallDelta { .. })) => {}
             }
@@ -107,7 +108,7 @@ impl Turn<'_> {
             output_tokens: tokens::count_text(text),
             estimated: true,
         };
-        let call = call_usage(gateway, route, &usage, meter.call);
+        let call = call_usage(gateway, route, &usage, (meter.call, UsagePhase::Running));
         self.emit(AgentEvent::Usage(call)).await;
     }
 
@@ -122,7 +123,8 @@ impl Turn<'_> {
         stop: Stop,
     ) -> Stop {
         if let Some(usage) = stream.cut().await {
-            self.add_usage(gateway, route, usage, meter.call).await;
+            self.add_usage(gateway, route, usage, (meter.call, UsagePhase::Cut))
+                .await;
         }
         stop
     }
@@ -134,8 +136,9 @@ impl Turn<'_> {
         self.step("model_request", payload);
     }
 
-    /// Adds one call's tokens and cost to the turn and reports them.
-    async fn add_usage(&mut self, gateway: &Gateway, route: &Route, usage: Usage, call: u32) {
+    /// Adds one call's final or cut tokens and cost (`call`: its number and phase) to the turn and reports
+    /// them.
+    async fn add_usage(&mut self, gateway: &Gateway, route: &Route, usage: Usage, call: (u32, UsagePhase)) {
         let call = call_usage(gateway, route, &usage, call);
         self.usage.context_tokens = call.context_tokens;
         self.usage.context_window = call.context_window;
@@ -157,12 +160,18 @@ struct CallMeter {
 }
 
 /// One call's usage as an event reports it: tokens, price, and how full the model's context is.
-fn call_usage(gateway: &Gateway, route: &Route, usage: &Usage, call: u32) -> TurnUsage {
+fn call_usage(
+    gateway: &Gateway,
+    route: &Route,
+    usage: &Usage,
+    (call, phase): (u32, UsagePhase),
+) -> TurnUsage {
     TurnUsage {
         input_tokens: usage.input_tokens,
         output_tokens: usage.output_tokens,
         cost_usd: cost_usd(gateway, route, usage),
         estimated: usage.estimated,
+        phase,
         model_calls: 1,
         call,
         context_tokens: usage.input_tokens,

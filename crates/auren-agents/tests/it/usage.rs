@@ -2,7 +2,7 @@
 //! the model's context is), running estimates while a call streams, and a call cut short by a Stop
 //! counted in the turn exactly as the gateway booked it.
 
-use auren_agents::{AgentEvent, TurnOutcome, TurnUsage};
+use auren_agents::{AgentEvent, TurnOutcome, TurnUsage, UsagePhase};
 use auren_fake_llm::{Reply, Script};
 use auren_gateway::UsageRecord;
 use tokio_util::sync::CancellationToken;
@@ -71,6 +71,19 @@ async fn each_call_reports_its_own_usage_and_context_and_the_turn_adds_them_up()
     let events = usage_events(&asked.events);
     let exact: Vec<&&TurnUsage> = events.iter().filter(|u| !u.estimated).collect();
     assert_eq!(exact.iter().map(|u| u.call).collect::<Vec<_>>(), [1, 2]);
+    // One final count per call; every other event is a running estimate that a later one replaces.
+    let phases: Vec<(u32, UsagePhase)> = events
+        .iter()
+        .filter(|u| u.phase != UsagePhase::Running)
+        .map(|u| (u.call, u.phase))
+        .collect();
+    assert_eq!(phases, [(1, UsagePhase::Final), (2, UsagePhase::Final)]);
+    assert!(
+        events
+            .iter()
+            .all(|u| (u.phase == UsagePhase::Running) == u.estimated),
+        "{events:?}"
+    );
     assert!(
         exact
             .iter()
@@ -151,8 +164,35 @@ async fn a_call_stopped_mid_stream_is_counted_in_the_stored_turn_as_the_ledger_b
         .next_back()
         .expect("a usage event");
     assert_eq!(
-        (last.call, last.input_tokens, last.output_tokens, last.estimated),
-        (1, ledger.0, ledger.1, true),
+        (
+            last.call,
+            last.input_tokens,
+            last.output_tokens,
+            last.estimated,
+            last.phase
+        ),
+        (1, ledger.0, ledger.1, true, UsagePhase::Cut),
         "the window hears the cut call's estimate"
     );
+}
+
+/// A provider that sends no usage still gets its call's final count: the gateway's estimate, marked
+/// estimated, in the `Final` phase the CLI prints (before, it looked like a running estimate and was dropped).
+#[tokio::test]
+async fn a_call_without_usage_ends_with_a_final_estimate() {
+    let rig = rig(RigOptions::default()).await;
+    rig.fake.expect([any(Script::Reply(
+        Reply::text(["Your week ", "looks steady."]).without_usage(),
+    ))]);
+    let asked = rig.ask("How was my week?").await;
+    rig.fake.verify().unwrap();
+    let events = usage_events(&asked.events);
+    let last = events.last().expect("a usage event");
+    assert_eq!(
+        (last.call, last.phase, last.estimated),
+        (1, UsagePhase::Final, true),
+        "{events:?}"
+    );
+    assert!(last.input_tokens > 0 && last.output_tokens > 0, "{last:?}");
+    assert_eq!(asked.outcome.usage.phase, UsagePhase::Final);
 }
