@@ -205,3 +205,36 @@ async fn chat_explains_a_missing_key_and_a_bad_config() {
         "{stderr}"
     );
 }
+
+/// `auren ask` prints one usage line per model call, also for a provider that sends no usage (its final
+/// count is the gateway's estimate, marked "~"), and no line for the running estimates while text streams.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ask_prints_a_usage_line_for_a_call_that_carried_no_usage() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeLlm::start().await.expect("fake server");
+    let chunks: Vec<String> = (0..40).map(|i| format!("word{i} ")).collect();
+    fake.script("llama3.1", [Script::Reply(Reply::text(chunks).without_usage())]);
+    let config = write_config(dir.path(), &fake);
+    let db = dir.path().join("auren.db");
+    let args: Vec<String> = [
+        "ask",
+        "--config",
+        &config.display().to_string(),
+        "--db",
+        &db.display().to_string(),
+        "--model",
+        "local:llama3.1",
+        "Train or rest?",
+    ]
+    .map(str::to_owned)
+    .into();
+    let out = auren(dir.path(), args, None).await;
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "stderr: {stderr}");
+    let usage: Vec<&str> = stderr.lines().filter(|l| l.starts_with("[usage:")).collect();
+    assert_eq!(usage.len(), 1, "{stderr}");
+    assert!(
+        usage[0].starts_with("[usage: ~") && usage[0].ends_with(" out tokens]"),
+        "{stderr}"
+    );
+}
