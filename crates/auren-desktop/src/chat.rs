@@ -728,28 +728,36 @@ async fn event_dto(event: AgentEvent, store: &Store) -> ChatEventDto {
 async fn claim_dto(store: &Store, claim: auren_agents::Claim) -> ClaimDto {
     let receipt = claim.receipt.map(|r| r.0);
     let route = match &receipt {
-        Some(id) => route_of(store, id, claim.value, &claim.text).await,
+        Some(id) => route_of(store, id, |_| claim.value_index, claim.value, &claim.text).await,
         None => None,
     };
     ClaimDto {
         text: claim.text,
+        occurrence: claim.occurrence,
         grounded: claim.grounded,
         route,
         receipt,
     }
 }
 
-/// Where a grounded claim links: the day of the receipt value it states when the receipt read that day (a
-/// morning's lnRMSSD opens that day on the History trend chart, not the first of the 60 days its receipt
-/// read), else the receipt's first session (in History) or day (on the trend chart), else the session an
+/// Where a grounded claim links: the day of the receipt value that grounds it (`matched`: its index in the
+/// receipt's values) when the receipt read that day (a morning's lnRMSSD opens that day on the History trend
+/// chart, not the first of the 60 days its receipt read; "RMSSD 52" the day of RMSSD 52, not of a resting HR
+/// of 52), else the receipt's first session (in History) or day (on the trend chart), else the session an
 /// alert of the receipt fired in — the alert whose evidence holds the stated value (get_alerts reads many).
 /// A memory has no place of its own in the app (the memory panel lives inside the chat), so a receipt
 /// read only from memories links nowhere.
-async fn route_of(store: &Store, receipt: &str, stated: f64, text: &str) -> Option<String> {
+async fn route_of(
+    store: &Store,
+    receipt: &str,
+    matched: impl FnOnce(&Receipt) -> Option<u32>,
+    stated: f64,
+    text: &str,
+) -> Option<String> {
     let row = store.conversations().receipt(receipt).await.ok()??;
     let receipt: Receipt = serde_json::from_str(&row.body_json).ok()?;
-    let decimals = decimals_of(text);
-    if let Some(day) = day_of_stated_value(&receipt, stated, decimals)
+    let value = matched(&receipt).and_then(|i| receipt.values.get(usize::try_from(i).ok()?));
+    if let Some(day) = value.and_then(|v| v.day.as_deref())
         && receipt
             .sources
             .iter()
@@ -773,7 +781,7 @@ async fn route_of(store: &Store, receipt: &str, stated: f64, text: &str) -> Opti
             _ => None,
         })
         .collect();
-    alert_route(store, &alerts, stated, decimals).await
+    alert_route(store, &alerts, stated, decimals_of(text)).await
 }
 
 /// The History route of the session of the alert among `alerts` whose evidence holds `stated` (at
@@ -827,31 +835,34 @@ fn decimals_of(text: &str) -> i32 {
     }
 }
 
-/// The day of the first day's value in `receipt` that rounds to `stated` at `decimals` (signs ignored, as
-/// the grounding check does).
-fn day_of_stated_value(receipt: &Receipt, stated: f64, decimals: i32) -> Option<&str> {
-    let half_step = 0.5 * 10f64.powi(-decimals) + 1e-9;
-    receipt
-        .values
-        .iter()
-        .filter(|v| (v.value.abs() - stated.abs()).abs() <= half_step)
-        .find_map(|v| v.day.as_deref())
-}
-
 async fn message_dto(store: &Store, row: MessageRow) -> Result<MessageDto, DesktopError> {
     let conversations = store.conversations();
     let mut claims = Vec::new();
-    for claim in conversations.claims(row.id).await? {
+    // The store keeps a claim's text, not where it stands or which value grounds it: the grounding,
+    // deterministic, reads them again from the stored answer (its claims in the same order).
+    let scanned = auren_agents::grounding::ground(&row.text, &[]);
+    for (i, claim) in conversations.claims(row.id).await?.into_iter().enumerate() {
+        let occurrence = scanned
+            .get(i)
+            .filter(|c| c.text == claim.text)
+            .map_or(0, |c| c.occurrence);
         let (grounded, receipt) = match claim.grounding {
             Grounding::Grounded { receipt } => (true, Some(receipt)),
             Grounding::Ungrounded => (false, None),
         };
+        let matched = |r: &Receipt| {
+            auren_agents::grounding::ground(&row.text, std::slice::from_ref(r))
+                .into_iter()
+                .find(|c| c.text == claim.text && c.occurrence == occurrence)
+                .and_then(|c| c.value_index)
+        };
         let route = match &receipt {
-            Some(id) => route_of(store, id, claim.value, &claim.text).await,
+            Some(id) => route_of(store, id, matched, claim.value, &claim.text).await,
             None => None,
         };
         claims.push(ClaimDto {
             text: claim.text,
+            occurrence,
             grounded,
             route,
             receipt,

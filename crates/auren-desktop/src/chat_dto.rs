@@ -75,6 +75,9 @@ pub struct UsageDto {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
 pub struct ClaimDto {
     pub text: String,
+    /// Which whole-number occurrence of `text` in the answer it is, from 0: the window marks that one ("45"
+    /// may stand twice; the "45" inside "145" or "6:45" does not count).
+    pub occurrence: u32,
     pub grounded: bool,
     /// `history/12` (a session, or the session an alert fired in) or `history/day/2026-11-30` (a day, marked
     /// on the History trend chart), when the receipt names one.

@@ -491,3 +491,88 @@ async fn a_probe_under_way_when_a_turn_fails_is_not_taken_for_news() {
     assert_eq!(state_of(&status, "held"), "up");
     server.abort();
 }
+
+/// A stored answer whose two bare "52"s are RMSSD and resting HR, grounded by one trend receipt holding a
+/// resting HR of 52 on 28 Nov and an RMSSD of 52 on 30 Nov: each claim links the day of its own metric's
+/// value (the route re-matched the first value that rounds to 52 and sent RMSSD to 28 Nov) and says which
+/// "52" of the answer it is.
+#[tokio::test]
+async fn a_claim_links_the_day_of_its_own_metrics_value() {
+    use auren_agents::{Receipt, ReceiptId, ReceiptValue, Source, Unit};
+    use auren_store::conversations::{ClaimRow, Grounding, NewMessage, Role};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("data").join("auren.db"))
+        .await
+        .unwrap();
+    let value = |label: &str, day: &str, unit: Unit| ReceiptValue {
+        label: label.into(),
+        value: 52.0,
+        unit,
+        day: Some(day.into()),
+    };
+    let receipt = Receipt {
+        id: ReceiptId("r-trend".into()),
+        tool: "get_trend".into(),
+        computed: "trend".into(),
+        method: "test".into(),
+        sources: ["2026-11-28", "2026-11-30"]
+            .map(|date| Source::Day { date: date.into() })
+            .into(),
+        values: vec![
+            value("resting_hr_bpm on 2026-11-28", "2026-11-28", Unit::Bpm),
+            value("rmssd_ms on 2026-11-30", "2026-11-30", Unit::Ms),
+        ],
+    };
+    let conversations = store.conversations();
+    conversations
+        .save_receipt("r-trend", &serde_json::to_string(&receipt).unwrap(), 0)
+        .await
+        .unwrap();
+    let text = "Your RMSSD was 52 and your resting HR 52.";
+    let conversation = conversations.create("52", 0).await.unwrap();
+    let message = conversations
+        .append_message(
+            conversation,
+            &NewMessage {
+                parent: None,
+                role: Role::Assistant,
+                specialist: Some("coach".into()),
+                model: None,
+                text: text.into(),
+                usage: None,
+                offline: false,
+                created_at: 0,
+            },
+        )
+        .await
+        .unwrap();
+    let rows: Vec<ClaimRow> = auren_agents::grounding::ground(text, &[receipt])
+        .into_iter()
+        .map(|c| ClaimRow {
+            text: c.text,
+            value: c.value,
+            unit: serde_json::to_value(c.unit).unwrap().as_str().unwrap().to_owned(),
+            grounding: Grounding::Grounded {
+                receipt: c.receipt.unwrap().0,
+            },
+        })
+        .collect();
+    conversations.add_claims(message, &rows).await.unwrap();
+    drop(store);
+
+    let desktop = open(dir.path()).await;
+    let messages = desktop.conversation_messages(conversation.0, None).await.unwrap();
+    let claims: Vec<(&str, u32, Option<&str>)> = messages[0]
+        .claims
+        .iter()
+        .map(|c| (c.text.as_str(), c.occurrence, c.route.as_deref()))
+        .collect();
+    assert_eq!(
+        claims,
+        [
+            ("52", 0, Some("history/day/2026-11-30")),
+            ("52", 1, Some("history/day/2026-11-28")),
+        ]
+    );
+}
