@@ -4,7 +4,7 @@
 import { createEffect, createMemo, createResource, createSignal, For, on, onCleanup, onMount, Show, type JSX } from "solid-js";
 import { render } from "solid-js/web";
 import type { ChatBackend, SearchHit, StoredMessage } from "./backend";
-import { splitBlocks, toDom, toSafeNodes, type ClaimMark } from "./markdown";
+import { countOccurrences, splitBlocks, toDom, toSafeNodes, type ClaimMark } from "./markdown";
 import { MemoryPanel } from "./MemoryPanel";
 import { ProviderChips } from "./ProviderStatus";
 import { ConversationActions } from "./ConversationActions";
@@ -430,13 +430,24 @@ function StepView(props: { step: Step }): JSX.Element {
  * Solid's keyed <For> keeps every earlier block's nodes untouched (a block's text is its key). */
 function Answer(props: { text: string; claims: ClaimMark[] }): JSX.Element {
   const blocks = createMemo(() => splitBlocks(props.text));
+  // A claim is one occurrence of its text in the whole answer: each block marks only the claims whose
+  // occurrence falls in it, counting on from the occurrences in the blocks before it.
+  const before = createMemo(() => {
+    const texts = [...new Set(props.claims.map((c) => c.text))];
+    const running = new Map<string, number>(texts.map((t) => [t, 0]));
+    return blocks().map((b) => {
+      const snapshot = new Map(running);
+      for (const [t, n] of countOccurrences(b, texts)) running.set(t, (running.get(t) ?? 0) + n);
+      return snapshot;
+    });
+  });
   return (
     <div class="msg-text" data-testid="answer">
-      <For each={blocks()}>{(block) => {
+      <For each={blocks()}>{(block, i) => {
         const el = document.createElement("div");
         el.className = "md-block";
-        // Re-run only when this block's claims arrive (after the text): the block's text never changes.
-        createEffect(() => el.replaceChildren(...toDom(toSafeNodes(block, props.claims))));
+        // Re-run only when the claims arrive (after the text): the block's text never changes.
+        createEffect(() => el.replaceChildren(...toDom(toSafeNodes(block, props.claims, props.claims.length ? before()[i()] : undefined))));
         return el;
       }}</For>
     </div>

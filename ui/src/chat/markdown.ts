@@ -19,6 +19,9 @@ export interface ClaimMark {
    * chart), when grounded. */
   route: string | null;
   receipt: string | null;
+  /** Which whole-number occurrence of `text` in the answer this claim is, from 0 (a bare "45" may stand
+   * more than once; "45" inside "145", "6:45" or "3.45" does not count). Absent: the first. */
+  occurrence?: number;
 }
 
 export type SafeNode =
@@ -109,38 +112,82 @@ function listItemPart(t: Token): SafeNode[] {
   return block(t);
 }
 
-/** Marks each claim's text inside text nodes (not inside code) as a claim node, first occurrence first. */
-export function markClaims(nodes: SafeNode[], claims: readonly ClaimMark[]): SafeNode[] {
+/** Marks each claim's text inside text nodes (not inside code) as a claim node: the claim's own occurrence
+ * of its text, counted as whole numbers over the answer as the grounding counts them — `before` holds the
+ * occurrences in the answer's earlier blocks, so a claim is marked once, in its block, on its number. */
+export function markClaims(
+  nodes: SafeNode[],
+  claims: readonly ClaimMark[],
+  before: ReadonlyMap<string, number> = new Map(),
+): SafeNode[] {
   if (claims.length === 0) return nodes;
   const pending = [...claims];
+  const seen = new Map(before);
+  const texts = [...new Set(claims.map((c) => c.text).filter((t) => t))];
   const walk = (list: SafeNode[], inCode: boolean): SafeNode[] =>
     list.flatMap((n): SafeNode[] => {
       if (n.kind === "el") return [{ ...n, children: walk(n.children, inCode || n.tag === "code") }];
       if (n.kind === "link") return [{ ...n, children: walk(n.children, inCode) }];
-      if (n.kind !== "text" || inCode) return [n];
-      return splitText(n.text, pending);
+      if (n.kind !== "text") return [n];
+      // Code is counted (the grounding reads it) but never marked.
+      const spans = claimSpans(n.text, texts, pending, seen);
+      return inCode ? [n] : splitAt(n.text, spans);
     });
   return walk(nodes, false);
 }
 
-function splitText(s: string, pending: ClaimMark[]): SafeNode[] {
-  const out: SafeNode[] = [];
-  let rest = s;
-  for (;;) {
-    let best: { at: number; i: number } | null = null;
-    pending.forEach((c, i) => {
-      const at = c.text ? rest.indexOf(c.text) : -1;
-      if (at >= 0 && (best === null || at < best.at)) best = { at, i };
-    });
-    if (best === null) break;
-    const { at, i } = best as { at: number; i: number };
-    const claim = pending[i];
-    pending.splice(i, 1);
-    if (at > 0) out.push(text(rest.slice(0, at)));
-    out.push({ kind: "claim", claim });
-    rest = rest.slice(at + claim.text.length);
+/** Whether `s[start..end]` is a whole number, not part of "145", "6:45", "3.45" or "45.2" (the grounding's
+ * rule). */
+function wholeNumberAt(s: string, start: number, end: number): boolean {
+  const digit = (i: number) => i >= 0 && i < s.length && s[i] >= "0" && s[i] <= "9";
+  const joiner = (i: number) => s[i] === "." || s[i] === ":";
+  return !(digit(start - 1) || digit(end) || (joiner(start - 1) && digit(start - 2)) || (joiner(end) && digit(end + 1)));
+}
+
+/** Where `t` stands in `s` as a whole number. */
+function wholeMatches(s: string, t: string): number[] {
+  const out: number[] = [];
+  for (let at = s.indexOf(t); at >= 0; at = s.indexOf(t, at + t.length)) {
+    if (wholeNumberAt(s, at, at + t.length)) out.push(at);
   }
-  if (rest) out.push(text(rest));
+  return out;
+}
+
+/** The whole-number occurrences of each text in `s` (an earlier block's source). */
+export function countOccurrences(s: string, texts: readonly string[]): Map<string, number> {
+  return new Map(texts.map((t) => [t, t ? wholeMatches(s, t).length : 0]));
+}
+
+/** The spans of `s` that are pending claims' own occurrences (taken from `pending`); counts `s`'s
+ * occurrences of every text into `seen`. */
+function claimSpans(s: string, texts: readonly string[], pending: ClaimMark[], seen: Map<string, number>) {
+  const spans: { at: number; claim: ClaimMark }[] = [];
+  for (const t of texts) {
+    const matches = wholeMatches(s, t);
+    const base = seen.get(t) ?? 0;
+    seen.set(t, base + matches.length);
+    for (let i = pending.length - 1; i >= 0; i--) {
+      const c = pending[i];
+      const k = (c.occurrence ?? 0) - base;
+      if (c.text !== t || k < 0 || k >= matches.length) continue;
+      spans.push({ at: matches[k], claim: c });
+      pending.splice(i, 1);
+    }
+  }
+  return spans.sort((a, b) => a.at - b.at);
+}
+
+/** `s` with the claim spans as claim nodes (a span overlapping an earlier one stays text). */
+function splitAt(s: string, spans: readonly { at: number; claim: ClaimMark }[]): SafeNode[] {
+  const out: SafeNode[] = [];
+  let from = 0;
+  for (const { at, claim } of spans) {
+    if (at < from) continue;
+    if (at > from) out.push(text(s.slice(from, at)));
+    out.push({ kind: "claim", claim });
+    from = at + claim.text.length;
+  }
+  if (from < s.length) out.push(text(s.slice(from)));
   return out;
 }
 
@@ -149,10 +196,15 @@ export function splitBlocks(markdown: string): string[] {
   return new Lexer({ gfm: true }).lex(markdown).filter((t) => t.type !== "space").map((t) => t.raw);
 }
 
-/** One markdown text as inert nodes, its claims marked. */
-export function toSafeNodes(markdown: string, claims: readonly ClaimMark[] = []): SafeNode[] {
+/** One markdown text as inert nodes, its claims marked (`before`: their texts' occurrences in the
+ * answer's earlier blocks, when this is one block of it). */
+export function toSafeNodes(
+  markdown: string,
+  claims: readonly ClaimMark[] = [],
+  before: ReadonlyMap<string, number> = new Map(),
+): SafeNode[] {
   const tokens = new Lexer({ gfm: true }).lex(markdown);
-  return markClaims(tokens.flatMap(block), claims);
+  return markClaims(tokens.flatMap(block), claims, before);
 }
 
 /** Builds DOM from inert nodes: createElement and textContent only, never innerHTML. */

@@ -1,7 +1,7 @@
 // The inert markdown pipeline: hostile model output must produce no element that can run script, load a
 // resource or navigate away, and claims must be marked where they are written.
 import { describe, expect, it } from "vitest";
-import { internalRoute, markClaims, splitBlocks, toSafeNodes, type SafeNode } from "../chat/markdown";
+import { countOccurrences, internalRoute, markClaims, splitBlocks, toSafeNodes, type SafeNode } from "../chat/markdown";
 
 /** Every tag, route and text in a tree, flattened, for assertions. */
 function flatten(nodes: SafeNode[]): { tags: string[]; routes: string[]; text: string } {
@@ -80,5 +80,38 @@ describe("claims", () => {
   it("never marks inside code", () => {
     const nodes = markClaims(toSafeNodes("`62 ms`"), [grounded]);
     expect(flatten(nodes).routes).toEqual([]);
+  });
+  /** The text around each claim mark, as "[45]" in its place. */
+  const marked = (nodes: SafeNode[]): string => {
+    let out = "";
+    const walk = (l: SafeNode[]) => l.forEach((n) => {
+      if (n.kind === "text") out += n.text;
+      else if (n.kind === "claim") out += `[${n.claim.text}]`;
+      else walk(n.children);
+    });
+    walk(nodes);
+    return out;
+  };
+  const bare = (occurrence: number) => ({ text: "45", grounded: true, route: "history/day/2026-11-30", receipt: "r-1", occurrence });
+  // The grounding counts whole numbers only: "45" inside "145", "6:45", "2045" or "3.45" is no occurrence.
+  it.each([
+    ["day 145, RMSSD was 45", 0, "day 145, RMSSD was [45]"],
+    ["At 6:45 and in 2045 and 3.45, RMSSD 45.", 0, "At 6:45 and in 2045 and 3.45, RMSSD [45]."],
+    ["After 45 minutes your RMSSD was 45", 1, "After 45 minutes your RMSSD was [45]"],
+    ["RMSSD **45**, then 45.2 ms and 45", 1, "RMSSD 45, then 45.2 ms and [45]"],
+    ["`45` in code, then RMSSD 45", 1, "45 in code, then RMSSD [45]"],
+  ])("marks a claim's own occurrence: %s", (md, occurrence, expected) => {
+    expect(marked(toSafeNodes(md, [bare(occurrence)]))).toBe(expected);
+  });
+  it("marks a claim once across blocks, in the block of its occurrence", () => {
+    const answer = "Slept 45 minutes less.\n\nYour RMSSD was 45.\n\nTry 45 minutes of walking.";
+    const blocks = splitBlocks(answer);
+    let before = new Map<string, number>([["45", 0]]);
+    const out: string[] = [];
+    for (const b of blocks) {
+      out.push(marked(toSafeNodes(b, [bare(1)], before)));
+      before = new Map([["45", (before.get("45") ?? 0) + (countOccurrences(b, ["45"]).get("45") ?? 0)]]);
+    }
+    expect(out).toEqual(["Slept 45 minutes less.", "Your RMSSD was [45].", "Try 45 minutes of walking."]);
   });
 });
