@@ -1023,7 +1023,7 @@ fn usage_dto(u: &auren_agents::TurnUsage) -> UsageDto {
 
 #[cfg(test)]
 mod tests {
-    use super::{TEXT_BATCH, TextBatch, day_of_stated_value, decimals_of};
+    use super::{TEXT_BATCH, TextBatch, decimals_of};
     use std::time::Duration;
 
     #[test]
@@ -1069,7 +1069,6 @@ mod tests {
         );
         assert_eq!(batch.due(), Some(at + TEXT_BATCH));
     }
-    use auren_agents::{Receipt, ReceiptId, ReceiptValue, Unit};
 
     #[test]
     fn decimals_are_read_off_the_claims_first_number() {
@@ -1083,42 +1082,6 @@ mod tests {
         ];
         for (text, decimals) in cases {
             assert_eq!(decimals_of(text), decimals, "{text}");
-        }
-    }
-
-    #[test]
-    fn a_claim_links_the_day_whose_value_it_states() {
-        let value = |value: f64, day: Option<&str>| ReceiptValue {
-            label: String::new(),
-            value,
-            unit: Unit::LnMs,
-            day: day.map(str::to_owned),
-        };
-        let receipt = Receipt {
-            id: ReceiptId("r-1".into()),
-            tool: "get_readiness".into(),
-            computed: String::new(),
-            method: String::new(),
-            sources: Vec::new(),
-            values: vec![
-                value(3.7412, None),
-                value(3.1049, Some("2026-10-06")),
-                value(3.8987, Some("2026-12-04")),
-            ],
-        };
-        let cases = [
-            (3.9, 2, Some("2026-12-04")),
-            (3.9, 1, Some("2026-12-04")),
-            (3.10, 2, Some("2026-10-06")),
-            (3.74, 2, None),
-            (3.5, 1, None),
-        ];
-        for (stated, decimals, day) in cases {
-            assert_eq!(
-                day_of_stated_value(&receipt, stated, decimals),
-                day,
-                "{stated} at {decimals}"
-            );
         }
     }
 }
