@@ -11,7 +11,9 @@
 //! the template over the receipts is posted instead (the offline analyst's way: no budget, every number
 //! grounded), with why as a step.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::sync::PoisonError;
 
 use auren_gateway::{ChatRequest, Gateway, GatewayError, Message, Route};
 use auren_store::conversations::{ClaimRow, MessageUsage, NewMessage, Role};
@@ -406,6 +408,39 @@ fn steps(author: &Author) -> Vec<(&'static str, Value)> {
     }
 }
 
+/// The triggers whose message is being written in this process, by database (its replica id) and trigger
+/// key. The store's `proactive_messages` row is written only with the message; a model takes seconds, so
+/// without this claim a refresh running meanwhile would find the trigger free, post the template, and the
+/// model's (paid) text would then be refused by the row.
+static WRITING: std::sync::Mutex<BTreeSet<(String, String)>> = std::sync::Mutex::new(BTreeSet::new());
+
+/// This process's claim on one trigger's message; released when dropped.
+struct TriggerClaim {
+    held: (String, String),
+}
+
+impl TriggerClaim {
+    /// The claim, unless another refresh in this process holds it.
+    fn take(replica: &str, trigger: &Trigger) -> Option<Self> {
+        let held = (replica.to_owned(), trigger.key());
+        let taken = WRITING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(held.clone());
+        // Built only when taken: a claim dropped here would release the holder's.
+        taken.then(|| Self { held })
+    }
+}
+
+impl Drop for TriggerClaim {
+    fn drop(&mut self) {
+        WRITING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.held);
+    }
+}
+
 /// Whether `trigger` has its message already (then no model is asked to write another).
 async fn already_posted(tb: &Toolbox, trigger: &Trigger) -> Result<bool, StoreError> {
     let row = sqlx::query("SELECT 1 FROM proactive_messages WHERE trigger_key = ?")
@@ -431,8 +466,14 @@ pub async fn after_session(
 /// `coach` has a gateway that answers, else the template.
 pub async fn post_new(coach: &Coach, openers: Vec<Opener>) -> Result<Vec<Posted>, ProactiveError> {
     let tb = coach.toolbox();
+    let replica = tb.store().replica_id().await?;
     let mut posted = Vec::new();
     for opener in openers {
+        // Held until the message is stored (or this future is dropped): a second refresh in the meantime
+        // (a sync round pulling while the model writes) skips the trigger instead of posting the template.
+        let Some(_claim) = TriggerClaim::take(&replica, &opener.trigger) else {
+            continue;
+        };
         if already_posted(tb, &opener.trigger).await? {
             continue;
         }

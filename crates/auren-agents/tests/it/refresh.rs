@@ -241,3 +241,46 @@ async fn an_alert_pulled_by_sync_gets_exactly_one_proactive_message() {
     assert_eq!(messages[0].specialist.as_deref(), Some("neuroscientist"));
     assert!(messages[0].text.contains(&format!("#/history/{session}")));
 }
+
+#[tokio::test]
+async fn a_pull_while_the_model_writes_an_alerts_message_leaves_that_trigger_to_it() {
+    use crate::coach_rig::{Wire, any, coach_config, fake_gateway};
+    use auren_agents::refresh::post_proactive;
+    use auren_agents::{GuardLimits, MemoryApply};
+    let h = history(Plan {
+        days: 90,
+        ..Plan::default()
+    })
+    .await;
+    // This morning's run stopped here with a CNS-fatigue alert; its specialist is asked to write.
+    let session = arrived_session(&h, h.today, 7, None, true).await;
+    let fake = auren_fake_llm::FakeLlm::start().await.unwrap();
+    let clock = std::sync::Arc::clone(&h.clock) as std::sync::Arc<dyn Clock>;
+    let gateway = fake_gateway(&fake, Wire::OpenAi, "", clock).await;
+    // The model never answers while the test looks: the write is in flight until the task is dropped.
+    fake.expect([any(auren_fake_llm::Script::HangUntilDisconnect)]);
+    let config = coach_config(Wire::OpenAi, GuardLimits::default(), MemoryApply::AskFirst);
+    let with_model = Coach::new(Some(gateway), h.toolbox.clone(), config);
+    let stopped = Arrival::Session {
+        id: session,
+        day: h.today,
+        morning: false,
+    };
+    let writing = tokio::spawn(async move { post_proactive(&with_model, &stopped).await });
+    fake.wait_for_requests(1).await;
+
+    // A sync round pulls meanwhile: the trigger is being written, so no template is posted for it.
+    let pulled = after_new_data(&offline_coach(&h), &Arrival::Pulled)
+        .await
+        .unwrap();
+    assert!(pulled.posted.is_empty(), "{:?}", pulled.posted);
+    assert!(proactive_keys(&h).await.is_empty());
+
+    // A write that never finished (the app quit) leaves the trigger free for the next refresh.
+    writing.abort();
+    assert!(writing.await.is_err_and(|e| e.is_cancelled()));
+    let later = after_new_data(&offline_coach(&h), &Arrival::Pulled)
+        .await
+        .unwrap();
+    assert_eq!(later.posted.len(), 1, "{:?}", later.posted);
+}
