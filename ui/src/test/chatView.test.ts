@@ -408,3 +408,20 @@ describe("the live cost meter", () => {
     expect([$("chat-stop"), root.querySelectorAll("[data-testid=msg-assistant]").length, conversation()]).toEqual([null, 1, counted]);
   });
 });
+
+describe("claim marks", () => {
+  it("mark a claim once, on its own occurrence, though its text stands in several blocks", async () => {
+    await ask();
+    const answer = "You slept 45 minutes less.\n\nYour RMSSD was 45, on day 145.\n\nTry 45 minutes of walking.";
+    const claim = { text: "45", grounded: true, route: "history/day/2026-11-30", receipt: "r-1", occurrence: 1 };
+    backend.emit({ type: "routed", specialist: "coach", by: "rules" }, { type: "text", delta: answer });
+    runFrames();
+    backend.emit({ type: "claim", claim }, { type: "usage", usage },
+      { type: "done", answer, specialist: "coach", offline: false, claims: [claim], usage });
+    runFrames();
+    const marks = Array.from(live()?.querySelectorAll("[data-testid=answer] .md-block") ?? [])
+      .map((b) => Array.from(b.querySelectorAll("[data-testid=claim]")).map((m) => m.textContent));
+    expect(marks).toEqual([[], ["45"], []]);
+    expect(live()?.querySelector("[data-testid=claim]")?.previousSibling?.textContent).toBe("Your RMSSD was ");
+  });
+});
