@@ -16,7 +16,7 @@
 //! below-range morning of today or yesterday.
 
 use anyhow::{Context, bail};
-use auren_agents::refresh::{Arrival, Refreshed};
+use auren_agents::refresh::Arrival;
 use auren_clock::UnixMillis;
 use auren_engine::import::{self, ImportConfig, history};
 use auren_engine::panels::{PanelRefresh, panel_is_current, refresh_panels};
@@ -89,7 +89,7 @@ async fn import_file(args: Args) -> anyhow::Result<()> {
             day: UnixMillis(started_at).day_number(),
             morning: kind == auren_cep::SessionKind::Morning,
         };
-        let refreshed = crate::sync::after_new_data(&store, &arrival).await?;
+        let refreshed = crate::sync::refresh_after_stored(&store, &arrival).await;
         anyhow::Ok((summary, panels, refreshed))
     }
     .await;
@@ -100,7 +100,7 @@ async fn import_file(args: Args) -> anyhow::Result<()> {
         if let Some(object) = out.as_object_mut() {
             object.insert("panel_stored".into(), this.current.into());
             object.insert("panels_refreshed".into(), serde_json::to_value(refresh)?);
-            object.insert("after_new_data".into(), refreshed_json(&refreshed));
+            object.insert("after_new_data".into(), refreshed.json());
         }
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -120,20 +120,8 @@ async fn import_file(args: Args) -> anyhow::Result<()> {
         db.display()
     );
     println!("{}", panels_line(this, refresh));
-    if !refreshed.is_empty() {
-        println!("After the import: {}", refreshed.summary());
-    }
+    refreshed.print("After the import");
     Ok(())
-}
-
-/// What the refresh after new data stored, for `--json`.
-fn refreshed_json(done: &Refreshed) -> serde_json::Value {
-    serde_json::json!({
-        "hypotheses_retested": done.retests.len(),
-        "hypotheses_changed_status": done.retests.iter().filter(|r| r.changed()).count(),
-        "milestones": done.milestones.iter().map(|m| m.milestone.text.clone()).collect::<Vec<_>>(),
-        "proactive_messages": done.posted.len(),
-    })
 }
 
 /// The stored panels after an import: what the refresh did, and whether session `id`'s panel is current.
@@ -195,7 +183,7 @@ async fn import_history(args: Args) -> anyhow::Result<()> {
         let arrival = Arrival::Mornings {
             days: (summary.first_day..=summary.last_day).collect(),
         };
-        let refreshed = crate::sync::after_new_data(&store, &arrival).await?;
+        let refreshed = crate::sync::refresh_after_stored(&store, &arrival).await;
         anyhow::Ok((summary, refreshed))
     }
     .await;
@@ -204,7 +192,7 @@ async fn import_history(args: Args) -> anyhow::Result<()> {
     if args.json {
         let mut out = serde_json::to_value(&summary)?;
         if let Some(object) = out.as_object_mut() {
-            object.insert("after_new_data".into(), refreshed_json(&refreshed));
+            object.insert("after_new_data".into(), refreshed.json());
         }
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -222,9 +210,7 @@ async fn import_history(args: Args) -> anyhow::Result<()> {
         date(summary.last_day),
         db.display()
     );
-    if !refreshed.is_empty() {
-        println!("After the import: {}", refreshed.summary());
-    }
+    refreshed.print("After the import");
     Ok(())
 }
 

@@ -1,7 +1,9 @@
 //! `auren morning [--strap ADDR | --simulate SCENARIO]`: the guided 3-minute readiness reading — lnRMSSD of
-//! the corrected beats, stored as today's reading, and the verdict against the personal normal range.
+//! the corrected beats, stored as today's reading, and the verdict against the personal normal range; then
+//! the refresh after new data (hypotheses re-tested, a milestone this morning reached, a proactive message).
 
 use anyhow::Context;
+use auren_agents::refresh::Arrival;
 use auren_clock::{UnixMillis, now_unix_ms};
 use auren_engine::dto::{MorningResultDto, VerdictDto};
 use auren_engine::morning::{MORNING_READING_MS, MorningConfig, morning_reading};
@@ -12,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::places::db_path;
 use crate::places::runtime;
 use crate::record::{SourceArgs, baselines, choose_source, ctrl_c_cancels};
+use crate::sync::refresh_after_stored;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -38,9 +41,10 @@ async fn morning(args: Args) -> anyhow::Result<()> {
     let db = db_path(args.db)?;
     let store = Store::open(&db).await?;
     let started_at = now_unix_ms();
+    // Days are UTC days, as everywhere in the CLI.
+    let day = UnixMillis(started_at).day_number();
     let config = MorningConfig {
-        // Days are UTC days, as everywhere in the CLI.
-        day: UnixMillis(started_at).day_number(),
+        day,
         started_at_unix_ms: started_at,
         rules,
         baselines: baselines(&store, started_at).await?,
@@ -57,11 +61,22 @@ async fn morning(args: Args) -> anyhow::Result<()> {
     let result = morning_reading(&store, chosen.source, config, shutdown)
         .await
         .context("the morning reading")?;
+    let arrival = Arrival::Session {
+        id: result.session_id,
+        day,
+        morning: true,
+    };
+    let refreshed = refresh_after_stored(&store, &arrival).await;
     store.close().await;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&result)?);
+        let mut out = serde_json::to_value(&result)?;
+        if let Some(object) = out.as_object_mut() {
+            object.insert("after_new_data".into(), refreshed.json());
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print!("{}", report(&result));
+        refreshed.print("After the reading");
     }
     Ok(())
 }

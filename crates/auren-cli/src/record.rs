@@ -1,8 +1,10 @@
 //! `auren record [--strap ADDR | --simulate SCENARIO] [--duration D]`: a live session through the engine,
-//! printing heart rate, RMSSD and alerts as they come, stored in the database (Ctrl-C ends it cleanly).
+//! printing heart rate, RMSSD and alerts as they come, stored in the database (Ctrl-C ends it cleanly), then
+//! the refresh after new data (hypotheses re-tested, a milestone, its proactive messages).
 //! Also the shared pieces of `auren replay`: following a session's updates and printing them.
 
 use anyhow::{Context, bail};
+use auren_agents::refresh::Arrival;
 use auren_cep::SessionKind;
 use auren_clock::{UnixMillis, now_unix_ms};
 use auren_engine::dto::{AlertDto, LiveUpdateDto};
@@ -19,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::duration::parse_duration;
 use crate::places::{db_path, runtime};
+use crate::sync::refresh_after_stored;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -74,7 +77,15 @@ async fn record(args: Args) -> anyhow::Result<()> {
         kind.as_str()
     );
     let summary = follow(live, 1_000).await?;
-    finish(&store, &summary, &db).await
+    let arrival = Arrival::Session {
+        id: summary.session_id,
+        day: UnixMillis(started_at).day_number(),
+        morning: kind == SessionKind::Morning,
+    };
+    let refreshed = refresh_after_stored(&store, &arrival).await;
+    let finished = finish(&store, &summary, &db).await;
+    refreshed.print("After the recording");
+    finished
 }
 
 /// Where a live command (`record`, `morning`) takes its beats from: a strap or the simulator.

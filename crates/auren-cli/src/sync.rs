@@ -71,10 +71,9 @@ async fn once(store: &Store, client: &SyncClient) -> anyhow::Result<()> {
     if report.pulled > 0 {
         let done = refresh(store).await?;
         println!("{}", panels_line(done));
-        let refreshed = after_new_data(store, &Arrival::Pulled).await?;
-        if !refreshed.is_empty() {
-            println!("After what arrived: {}", refreshed.summary());
-        }
+        refresh_after_stored(store, &Arrival::Pulled)
+            .await
+            .print("After what arrived");
     }
     Ok(())
 }
@@ -86,6 +85,49 @@ pub(crate) async fn after_new_data(store: &Store, arrival: &Arrival) -> anyhow::
     auren_agents::refresh::after_new_data(&coach, arrival)
         .await
         .context("the refresh after new data (hypotheses, milestones, proactive messages) failed")
+}
+
+/// What the refresh after new data did, as a command whose data is already committed reports it.
+pub(crate) enum AfterNewData {
+    Done(Refreshed),
+    /// The refresh failed (why, with its causes); what the command stored stays stored.
+    Failed(String),
+}
+
+/// The refresh after data a command already stored. A failure is a warning on stderr, not the command's
+/// error: the data is committed, and a script that retried a failed command would store it twice.
+pub(crate) async fn refresh_after_stored(store: &Store, arrival: &Arrival) -> AfterNewData {
+    match after_new_data(store, arrival).await {
+        Ok(done) => AfterNewData::Done(done),
+        Err(error) => {
+            eprintln!("warning: {error:#} (what was stored stays stored)");
+            AfterNewData::Failed(format!("{error:#}"))
+        }
+    }
+}
+
+impl AfterNewData {
+    /// The `after_new_data` object of a command's JSON: what was stored, or `{"error": …}`.
+    pub(crate) fn json(&self) -> serde_json::Value {
+        match self {
+            Self::Done(done) => serde_json::json!({
+                "hypotheses_retested": done.retests.len(),
+                "hypotheses_changed_status": done.retests.iter().filter(|r| r.changed()).count(),
+                "milestones": done.milestones.iter().map(|m| m.milestone.text.clone()).collect::<Vec<_>>(),
+                "proactive_messages": done.posted.len(),
+            }),
+            Self::Failed(why) => serde_json::json!({ "error": why }),
+        }
+    }
+
+    /// "`after`: 1 milestone." when the refresh stored something (a failure was already warned about).
+    pub(crate) fn print(&self, after: &str) {
+        if let Self::Done(done) = self
+            && !done.is_empty()
+        {
+            println!("{after}: {}", done.summary());
+        }
+    }
 }
 
 /// Rounds until Ctrl-C, each status printed, the panels refreshed after each round that succeeded.

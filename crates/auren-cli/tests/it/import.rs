@@ -282,3 +282,68 @@ fn a_history_of_thirty_mornings_in_a_row_becomes_one_milestone_however_often_it_
         "{listed}"
     );
 }
+
+/// An Elite HRV export of one morning a day over `days` (UTC days since the epoch), in `dir`.
+fn elite_export(dir: &Path, days: impl Iterator<Item = i64>) -> String {
+    let rows: String = days
+        .enumerate()
+        .map(|(i, day)| {
+            let date = auren_clock::UtcDate::from_days(day);
+            format!("{date}T07:00:00Z,{},{}\n", 50 + i % 5, 40 + (i * 7) % 13)
+        })
+        .collect();
+    let file = dir.join("elite.csv");
+    std::fs::write(&file, format!("Datetime,HR,Rmssd\n{rows}")).unwrap();
+    file.display().to_string()
+}
+
+#[test]
+fn the_morning_reading_that_makes_thirty_in_a_row_is_a_milestone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, db) = db(dir.path());
+    let today = auren_clock::now_unix_ms().div_euclid(auren_clock::MS_PER_DAY);
+    let file = elite_export(dir.path(), today - 29..today);
+    ok(auren(dir.path(), &["import", &file, "--db", &db]));
+    let args = ["morning", "--simulate", "rest", "--speed", "1000"];
+    let reading = json(&ok(auren(
+        dir.path(),
+        &[&args[..], &["--json", "--db", &db]].concat(),
+    )));
+    let milestones = reading["after_new_data"]["milestones"].to_string();
+    assert!(milestones.contains("30 morning readings in a row"), "{reading}");
+}
+
+#[test]
+fn a_refresh_that_fails_after_the_import_is_a_warning_and_the_import_stands() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db_path, db) = db(dir.path());
+    // The hypotheses cannot be read: the refresh's first step fails, after the import committed.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = auren_store::Store::open(&db_path).await.unwrap();
+        sqlx::query("ALTER TABLE hypotheses RENAME TO hypotheses_unreadable")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let file = elite_export(dir.path(), 20_000..20_030);
+
+    let out = ok(auren(dir.path(), &["import", &file, "--json", "--db", &db]));
+    let said = json(&out);
+    let error = said["after_new_data"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("re-testing the hypotheses"), "{said}");
+    assert_eq!(said["readings"], 30, "{said}");
+    let warned = crate::run::stderr(&out);
+    assert!(
+        warned.starts_with("warning: the refresh after new data"),
+        "{warned}"
+    );
+
+    let text = ok(auren(dir.path(), &["import", &file, "--db", &db]));
+    assert!(
+        crate::run::stdout(&text).contains("Imported"),
+        "{}",
+        crate::run::stdout(&text)
+    );
+}
