@@ -86,6 +86,23 @@ describe("History per athlete", () => {
     expect(root.querySelector("[data-testid=history-owner]")?.closest("label")?.hidden).toBe(true);
   });
 
+  it.each([
+    ["their route", ["athlete", encodeURIComponent(EMAIL), "7"]],
+    ["the plain session route #/history/7", ["7"]],
+  ])("an athlete's session opened by %s links back to their list", async (_, route) => {
+    Object.assign(answers, {
+      sessionDetail: {
+        summary, end: ended, owner: { kind: "athlete", email: EMAIL },
+        n_beats_corrected: 178, panel: [], gaps: [], alerts: [], tags: [],
+      },
+      sessionCharts: { beats: [], spectrum: null, spectrum_absent: { reason: "too_short", message: "too short" } },
+    });
+    unmount = mountHistory(root, route);
+    await settle();
+    const back = root.querySelector<HTMLAnchorElement>("a.back");
+    expect([back?.getAttribute("href"), back?.textContent]).toEqual(["#/history/athlete/ann%40example.org", `← ${EMAIL}'s sessions`]);
+  });
+
   it("an athlete's session opens read-only with a way back to their list", async () => {
     Object.assign(answers, {
       sessionDetail: {

@@ -218,7 +218,10 @@ function ownerPicker(shown: HistoryOwner): HTMLElement {
 function mountDetail(root: HTMLElement, id: number, owner: HistoryOwner): () => void {
   const mounted: Chart[] = [];
   let alive = true;
-  const back = () => h("a", { href: `#/${routeOf(owner)}`, class: "back" }, owner.kind === "own" ? "← All sessions" : `← ${owner.email}'s sessions`);
+  // Before the session loads, the route's owner; after, the session's own (`#/history/<id>` of an
+  // athlete's session goes back to their list, not the coach's own).
+  const back = (whose: HistoryOwner = owner) =>
+    h("a", { href: `#/${routeOf(whose)}`, class: "back" }, whose.kind === "own" ? "← All sessions" : `← ${whose.email}'s sessions`);
   replace(root, back(), h("div", { class: "center pad" }, spinner("Loading session")));
   Promise.all([call("sessionDetail", id), call("sessionCharts", id)]).then(([d, charts]) => {
     if (!alive) return;
@@ -228,7 +231,7 @@ function mountDetail(root: HTMLElement, id: number, owner: HistoryOwner): () => 
     // Whose it is comes from the session itself, whatever the route said.
     const note = readOnlyNote(d.owner);
     replace(root,
-      back(),
+      back(d.owner),
       pageHeader(`${SESSION_KIND_NAMES[s.kind]} session #${s.id}`, formatDateTime(s.started_at_unix_ms)),
       note ? h("p", { class: "note", testid: "read-only-note" }, note) : null,
       h("p", null, endView(endLine(d.end, s.started_at_unix_ms, s.duration_s), "session-end", d.end)),
