@@ -66,7 +66,21 @@ export function mountSettings(root: HTMLElement, params: string[] = []): () => v
         } } }, "Dismiss"))));
     }
   };
-  const unsubscribeSync = syncStatus.subscribe(() => { if (alive) showRefusals(); });
+  // A round that adopted the person's settings from another device raises the revision: the memory card
+  // re-reads its value (the form follows the `settings` store instead).
+  let revision: number | null = null;
+  let showMemoryApply: ((m: MemoryApply) => void) | null = null;
+  const unsubscribeSync = syncStatus.subscribe((s) => {
+    if (!alive) return;
+    showRefusals();
+    if (s === null) return;
+    const changed = revision !== null && s.settings_revision !== revision;
+    revision = s.settings_revision;
+    if (changed) {
+      call("getMemoryApply").then((m) => { if (alive) showMemoryApply?.(m); })
+        .catch((e: unknown) => console.warn("getMemoryApply:", e));
+    }
+  });
   const refusalSlot = (setting: PersonSetting): HTMLElement => {
     const slot = h("div", { testid: `settings-refusals-${setting}`, style: { "grid-column": "1 / -1", display: "none" } });
     refusalSlots.push([setting, slot]);
@@ -175,11 +189,18 @@ export function mountSettings(root: HTMLElement, params: string[] = []): () => v
       option("ask_first", "Ask me first (proposals wait in the memory panel)", current === "ask_first"),
       option("immediate", "Apply at once (retract or forget them later)", current === "immediate"));
     const note = h("div", { attrs: { "aria-live": "polite" } });
+    // What is stored: a failed save puts the select back to it, not to the value first shown.
+    let saved = current;
+    showMemoryApply = (m) => {
+      saved = m;
+      // A save in flight answers with the stored value itself.
+      if (!choice.disabled) choice.value = m;
+    };
     choice.addEventListener("change", () => {
       choice.disabled = true;
       call("setMemoryApply", choice.value as MemoryApply)
-        .then((saved) => { choice.value = saved; replace(note, h("div", { class: "note note-good" }, "✓ Saved.")); })
-        .catch((e: unknown) => { choice.value = current; replace(note, errorNote(e)); })
+        .then((stored) => { saved = stored; choice.value = stored; replace(note, h("div", { class: "note note-good" }, "✓ Saved.")); })
+        .catch((e: unknown) => { choice.value = saved; replace(note, errorNote(e)); })
         .finally(() => { choice.disabled = false; });
     });
     replace(memoryEl, card("Coach memory",
