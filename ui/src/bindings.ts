@@ -269,6 +269,11 @@ export type ChatStatusDto = {
 /**  A number stated in an answer: grounded ones carry the route to their source. */
 export type ClaimDto = {
 	text: string,
+	/**
+	 *  Which whole-number occurrence of `text` in the answer it is, from 0: the window marks that one ("45"
+	 *  may stand twice; the "45" inside "145" or "6:45" does not count).
+	 */
+	occurrence: number,
 	grounded: boolean,
 	/**
 	 *  `history/12` (a session, or the session an alert fired in) or `history/day/2026-11-30` (a day, marked
