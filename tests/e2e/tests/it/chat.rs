@@ -118,14 +118,16 @@ pub async fn offline_analyst_answers_with_the_mornings_value() -> anyhow::Result
         anyhow::ensure!(!grounded.is_empty(), "no grounded claim in {text:?}");
         // The lnRMSSD claim links to its day: History's trend chart opens with that day marked and its value named.
         let mut link = None;
-        for claim in rig.find_all("a[data-testid=claim][href^='#/history/day/']").await? {
+        for claim in rig
+            .find_all("a[data-testid=claim][href^='#/history/day/']")
+            .await?
+        {
             if claim.text().await? == shown {
                 link = Some((claim.attr("href").await?.unwrap_or_default(), claim));
                 break;
             }
         }
-        let (href, claim) =
-            link.ok_or_else(|| anyhow::anyhow!("no link to a day on the claim {shown}"))?;
+        let (href, claim) = link.ok_or_else(|| anyhow::anyhow!("no link to a day on the claim {shown}"))?;
         claim.click().await?;
         let day = rig.find("trend-day").await?;
         // WebDriver gives the resolved URL ("tauri://localhost#/history/day/…").
