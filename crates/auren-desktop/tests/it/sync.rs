@@ -565,10 +565,21 @@ async fn what_a_sync_round_pulls_retests_hypotheses_and_earns_one_proactive_mess
     let today = auren_clock::now_unix_ms().div_euclid(auren_clock::MS_PER_DAY);
     recorded_elsewhere(dir_a.path(), today).await;
     assert_eq!(a.sync_now().await.unwrap().parked, 0);
-    for _ in 0..2 {
-        // "Sync now" answers after the round's refresh: what it stored is there.
-        b.sync_now().await.unwrap();
-    }
+    // "Sync now" answers after the round's refresh: what it stored is there.
+    assert!(b.sync_now().await.unwrap().pulled > 0);
+    // A second pull (a setting A changed) refreshes again over the same alert: still one message. Whichever
+    // round pulled it (this one or B's timer, which holds the same round lock), its refresh has run once
+    // "Sync now" answers with the setting in effect.
+    a.set_memory_apply(auren_desktop::settings::MemoryApplyDto::Immediate)
+        .await
+        .unwrap();
+    assert_eq!(a.sync_now().await.unwrap().parked, 0);
+    b.sync_now().await.unwrap();
+    assert_eq!(
+        b.get_memory_apply(),
+        auren_desktop::settings::MemoryApplyDto::Immediate,
+        "round 2 pulled A's setting"
+    );
 
     let row = store_b.hypotheses().get(id).await.unwrap();
     assert_eq!(row.status.as_str(), "supported", "{:?}", row.evidence_json);
