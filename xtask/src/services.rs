@@ -118,8 +118,9 @@ pub fn down() -> anyhow::Result<()> {
 /// A service `up` started itself, as one line of the record (`postgres 16`, `redis 4242`, `broker 4243`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Started {
-    /// A cluster started with `pg_ctlcluster VERSION main start`.
-    Postgres { version: String },
+    /// A cluster started with `pg_ctlcluster VERSION main start`, and its postmaster's pid then: a cluster
+    /// restarted since (by systemd, after a reboot) has another and is not ours to stop.
+    Postgres { version: String, postmaster: u32 },
     /// A daemonised `redis-server` (the pid from its pid file).
     Redis { pid: u32 },
     /// The broker (the pid of the child `up` spawned).
@@ -129,7 +130,7 @@ enum Started {
 impl Started {
     fn line(&self) -> String {
         match self {
-            Self::Postgres { version } => format!("postgres {version}"),
+            Self::Postgres { version, postmaster } => format!("postgres {version} {postmaster}"),
             Self::Redis { pid } => format!("redis {pid}"),
             Self::Broker { pid } => format!("broker {pid}"),
         }
@@ -138,9 +139,14 @@ impl Started {
     fn parse(line: &str) -> Option<Self> {
         let (name, value) = line.trim().split_once(' ')?;
         match name {
-            "postgres" if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit()) => {
+            // A line without the postmaster's pid (from an older `up`) is skipped: without it the cluster
+            // cannot be told from one started since, so it is left running.
+            "postgres" => {
+                let (version, postmaster) = value.split_once(' ')?;
+                (!version.is_empty() && version.chars().all(|c| c.is_ascii_digit())).then_some(())?;
                 Some(Self::Postgres {
-                    version: value.to_owned(),
+                    version: version.to_owned(),
+                    postmaster: postmaster.parse().ok()?,
                 })
             }
             "redis" => value.parse().ok().map(|pid| Self::Redis { pid }),
@@ -197,7 +203,13 @@ fn remember(service: Started) -> anyhow::Result<()> {
 
 fn stop(service: &Started) -> anyhow::Result<()> {
     match service {
-        Started::Postgres { version } => {
+        Started::Postgres { version, postmaster } => {
+            if postmaster_pid(&postmaster_pid_file(version)) != Some(*postmaster) {
+                eprintln!(
+                    "==> PostgreSQL {version} is no longer the cluster `services up` started (postmaster pid {postmaster}); nothing to stop"
+                );
+                return Ok(());
+            }
             eprintln!("==> stopping PostgreSQL {version} (started by `services up`)");
             cmd::run(Command::new("pg_ctlcluster").args([version.as_str(), "main", "stop"]))
         }
@@ -206,12 +218,41 @@ fn stop(service: &Started) -> anyhow::Result<()> {
     }
 }
 
+/// The pid file of cluster `version`'s postmaster (Debian's layout, as `pg_ctlcluster` writes it).
+fn postmaster_pid_file(version: &str) -> PathBuf {
+    PathBuf::from(format!("/var/run/postgresql/{version}-main.pid"))
+}
+
+/// The postmaster's pid in `pid_file` (its first line), if the cluster runs.
+fn postmaster_pid(pid_file: &std::path::Path) -> Option<u32> {
+    std::fs::read_to_string(pid_file)
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Whether `pid` runs `program`: the file name of its argv[0]. Only its first word counts: Redis rewrites
+/// its title to `redis-server 127.0.0.1:6379`, and `/proc/PID/exe` is no help (Debian's `redis-server` is
+/// a link to `redis-check-rdb`). A pid reused by `grep tansu` or `vim redis-server.conf` does not count.
+fn runs_program(pid: u32, program: &str) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let argv0 = cmdline.split(|&b| b == 0).next().unwrap_or_default();
+    let argv0 = String::from_utf8_lossy(argv0);
+    let first_word = argv0.split(' ').next().unwrap_or_default();
+    std::path::Path::new(first_word)
+        .file_name()
+        .is_some_and(|name| name == program)
+}
+
 /// Sends SIGTERM to `pid` if it still runs `program`, and waits for it to exit.
 fn stop_process(pid: u32, program: &str, what: &str) -> anyhow::Result<()> {
     let proc_dir = PathBuf::from(format!("/proc/{pid}"));
-    let runs_it = std::fs::read(proc_dir.join("cmdline"))
-        .is_ok_and(|line| String::from_utf8_lossy(&line).contains(program));
-    if !runs_it {
+    if !runs_program(pid, program) {
         eprintln!("==> {what} (pid {pid}) is no longer running; nothing to stop");
         return Ok(());
     }
@@ -266,7 +307,10 @@ fn ensure_postgres() -> anyhow::Result<()> {
     eprintln!("==> starting PostgreSQL {version}");
     cmd::run(Command::new("pg_ctlcluster").args([version.as_str(), "main", "start"]))?;
     wait_for(POSTGRES_ADDR, "PostgreSQL")?;
-    remember(Started::Postgres { version })
+    let pid_file = postmaster_pid_file(&version);
+    let postmaster = postmaster_pid(&pid_file)
+        .with_context(|| format!("PostgreSQL wrote no pid to {}", pid_file.display()))?;
+    remember(Started::Postgres { version, postmaster })
 }
 
 /// The newest PostgreSQL under /usr/lib/postgresql.
@@ -314,8 +358,16 @@ fn ensure_redis() -> anyhow::Result<()> {
                 "6379",
                 "--daemonize",
                 "yes",
-                "--pidfile",
+                // A development Redis keeps nothing: no dump.rdb at shutdown (`down` sends SIGTERM), and
+                // its working directory is the cache, not wherever `up` ran (the workspace root).
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
             ])
+            .arg(cache_home())
+            .arg("--pidfile")
             .arg(&pid_file),
     )?;
     wait_for(REDIS_ADDR, "Redis")?;
@@ -421,15 +473,36 @@ fn ensure_broker_running(binary: &std::path::Path) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Started, recorded, stop_process, write_record};
+    use super::{Started, postmaster_pid, recorded, runs_program, stop_process, write_record};
+
+    /// Waits until the child `pid` has exec'd `program`: just after the spawn its cmdline may still be
+    /// the test binary's, and a check made then would test nothing.
+    fn exec_done(pid: u32, program: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !runs_program(pid, program) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "pid {pid} never ran {program}"
+            );
+            std::thread::yield_now();
+        }
+    }
 
     #[test]
     fn record_lines_round_trip_and_unknown_lines_are_skipped() {
         let cases = [
-            ("postgres 16", Some(Started::Postgres { version: "16".into() })),
+            (
+                "postgres 16 812",
+                Some(Started::Postgres {
+                    version: "16".into(),
+                    postmaster: 812,
+                }),
+            ),
+            ("postgres 16", None),
+            ("postgres 16 x", None),
             ("redis 4242", Some(Started::Redis { pid: 4242 })),
             ("broker 17\n", Some(Started::Broker { pid: 17 })),
-            ("postgres ../../etc", None),
+            ("postgres ../../etc 1", None),
             ("postgres ", None),
             ("redis -1", None),
             ("broker", None),
@@ -451,7 +524,10 @@ mod tests {
         let path = dir.path().join("services.started");
         assert_eq!(recorded(&path).unwrap(), Vec::new(), "no file: nothing started");
         let services = vec![
-            Started::Postgres { version: "17".into() },
+            Started::Postgres {
+                version: "17".into(),
+                postmaster: 3,
+            },
             Started::Broker { pid: 99 },
         ];
         write_record(&path, &services).unwrap();
@@ -465,6 +541,7 @@ mod tests {
     fn only_a_recorded_pid_still_running_the_program_is_stopped() {
         let mut child = std::process::Command::new("sleep").arg("600").spawn().unwrap();
         let pid = child.id();
+        exec_done(pid, "sleep");
         // The pid now runs `sleep`, not Redis (a recorded pid another program took): it is left alone.
         stop_process(pid, "redis-server", "Redis").unwrap();
         assert!(
@@ -476,5 +553,32 @@ mod tests {
         assert!(!status.success(), "stopped by SIGTERM: {status}");
         // Gone: nothing left to stop, and no error.
         stop_process(pid, "sleep", "the sleeper").unwrap();
+    }
+
+    #[test]
+    fn a_pid_naming_the_program_only_in_its_arguments_is_not_stopped() {
+        // `sh -c 'read line' redis-server`: the program's name is an argument (as in `vim redis-server.conf`).
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "read line", "redis-server"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        exec_done(child.id(), "sh");
+        stop_process(child.id(), "redis-server", "Redis").unwrap();
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "a process whose argv[0] is another program keeps running"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn the_postmaster_pid_is_the_first_line_of_its_pid_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("16-main.pid");
+        assert_eq!(postmaster_pid(&file), None, "no file: the cluster is down");
+        std::fs::write(&file, "812\n/var/lib/postgresql/16/main\n1733350000\n5432\n").unwrap();
+        assert_eq!(postmaster_pid(&file), Some(812));
     }
 }
