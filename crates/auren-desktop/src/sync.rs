@@ -119,8 +119,9 @@ struct Syncer {
 }
 
 impl Syncer {
-    /// One round, its status published; returns it and when the loop should try again.
-    async fn round(&self) -> (Result<SyncReport, SyncError>, std::time::Duration) {
+    /// One round, its status published; returns it and when the loop should try again. `writer` writes the
+    /// proactive messages of what it pulled.
+    async fn round(&self, writer: Writer) -> (Result<SyncReport, SyncError>, std::time::Duration) {
         let _one = self.round.lock().await;
         self.phase.send_modify(|p| p.status = SyncStatus::Syncing);
         let outcome = self.client.sync_once().await;
@@ -138,7 +139,7 @@ impl Syncer {
                         Ok(adoption) => settings_changed = !adoption.adopted.is_empty(),
                         Err(error) => tracing::warn!(%error, "pulled settings not adopted"),
                     }
-                    self.refresh_after_pull().await;
+                    self.refresh_after_pull(writer).await;
                 }
                 let status = if report.pending > 0 {
                     SyncStatus::Pending { rows: report.pending }
@@ -178,14 +179,28 @@ impl Syncer {
 
 impl Syncer {
     /// What arrived (sessions, alerts, mornings of the person's other devices and the server's alerts)
-    /// re-tests the hypotheses, may reach a milestone and earns its proactive messages, before the round is
-    /// reported done. The loop holds no gateway (the chat starts it on its first turn), so these messages
-    /// are the offline analyst's templates.
-    async fn refresh_after_pull(&self) {
-        let toolbox = Toolbox::new(self.client.store().clone(), Arc::new(auren_gateway::SystemClock));
-        let coach = Coach::new(None, toolbox, CoachConfig::default());
+    /// re-tests the hypotheses and earns its proactive messages, before the round is reported done (a
+    /// model-written message follows in the background).
+    async fn refresh_after_pull(&self, writer: Writer) {
+        let coach = match writer {
+            Writer::Coach(coach) => *coach,
+            Writer::Offline => {
+                let toolbox = Toolbox::new(self.client.store().clone(), Arc::new(auren_gateway::SystemClock));
+                Coach::new(None, toolbox, CoachConfig::default())
+            }
+        };
         crate::proactive::refresh_after(coach, self.proactive.clone(), Arrival::Pulled).await;
     }
+}
+
+/// Who writes the proactive messages a round's pull earns.
+enum Writer {
+    /// The timer's round: the loop cannot reach the desktop's gateway (the `Desktop` is not shared with
+    /// it), so the offline analyst's templates.
+    Offline,
+    /// "Sync now": the desktop's coach — its gateway and the person's memory setting — so the specialist
+    /// writes when a provider and budget allow.
+    Coach(Box<Coach>),
 }
 
 /// Rounds until `stop` or until the server refuses the tokens; a round in flight is dropped on `stop`
@@ -194,7 +209,7 @@ async fn run(syncer: Arc<Syncer>, stop: CancellationToken) {
     loop {
         let delay = tokio::select! {
             () = stop.cancelled() => return,
-            (outcome, delay) = syncer.round() => match outcome {
+            (outcome, delay) = syncer.round(Writer::Offline) => match outcome {
                 Err(SyncError::SignedOut) => return,
                 _ => delay,
             },
@@ -325,7 +340,7 @@ impl Desktop {
     /// One round now (waiting for the loop's round if one is running).
     pub async fn sync_now(&self) -> Result<SyncReportDto, DesktopError> {
         let syncer = self.syncer().await?;
-        let (outcome, _) = syncer.round().await;
+        let (outcome, _) = syncer.round(Writer::Coach(Box::new(self.coach().await))).await;
         let report = outcome.map_err(DesktopError::Sync)?;
         let store = self.store().await;
         Ok(SyncReportDto {
