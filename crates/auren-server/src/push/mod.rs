@@ -8,7 +8,8 @@
 //! type — and so at or below the device's mark: such a row is applied unless `newer_type_rows` records that
 //! this device's row of that id was taken before, and every such row taken is recorded there.
 //!
-//! The transaction first bumps the user's version (`UPDATE user_versions … RETURNING`), which holds the
+//! The transaction first locks the device's row (`SELECT … FOR UPDATE`), so the mark and the late-row
+//! records it reads cannot be overtaken by a concurrent push of the same device. It then bumps the user's version (`UPDATE user_versions … RETURNING`), which holds the
 //! user's row lock to the end: pushes of one user apply one after another, every row they write carries
 //! that version, and versions become visible in order, so a pull never skips a late commit.
 
@@ -74,11 +75,15 @@ async fn apply_push(
     rows: &BTreeMap<i64, &PushRow>,
 ) -> Result<PushResponse, ApiError> {
     let mut tx = begin_as(&state.pools.app, user).await?;
-    let last: Option<i64> =
-        sqlx::query_scalar("SELECT last_applied_outbox_id FROM devices WHERE id = $1 AND revoked_at IS NULL")
-            .bind(device)
-            .fetch_optional(&mut *tx)
-            .await?;
+    // The device's row is locked before the mark and the late-row records are read: two pushes of one
+    // device (a retry racing its original) sort their rows one after the other, so a late row is taken once
+    // by the check itself, not only by store_batch's merge making a second apply harmless.
+    let last: Option<i64> = sqlx::query_scalar(
+        "SELECT last_applied_outbox_id FROM devices WHERE id = $1 AND revoked_at IS NULL FOR UPDATE",
+    )
+    .bind(device)
+    .fetch_optional(&mut *tx)
+    .await?;
     let last = last.ok_or(ApiError::Forbidden("this device was removed from the account"))?;
     let Sorted {
         fresh,

@@ -1,6 +1,7 @@
 //! Change types added within the protocol version: every push answer lists what the server accepts; a row
 //! of a newer type that a device held back and sends below its mark is applied once (a retry is skipped, as
-//! a base-type row below the mark always is); a server from before the list refuses the type and lists
+//! a base-type row below the mark always is, and two pushes of it at once apply it once); a server from
+//! before the list refuses the type and lists
 //! nothing.
 
 use crate::support::{TestServer, chunk, recent_ms, row, session, session_key};
@@ -86,4 +87,71 @@ async fn a_server_from_before_the_list_refuses_newer_types_and_lists_nothing() {
     assert_eq!(refused, [(2, "unsupported_row")], "as an unknown type, alone");
     assert_eq!(answer.last_applied, 3);
     assert_eq!(count(&server, "SELECT count(*) FROM beat_chunks").await, 1);
+}
+
+/// Waits until `n` sessions of the server's database wait on a lock.
+async fn until_waiting(server: &TestServer, n: i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&server.owner)
+        .await
+        .unwrap();
+        if waiting >= n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{waiting} of {n} pushes waiting"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_row_pushed_twice_at_once_is_applied_once() {
+    let server = TestServer::start().await;
+    let a = server.account("ada@example.com").await;
+    let key = session_key(&a, 1);
+    server
+        .push(
+            &a,
+            vec![row(1, session(&key, recent_ms())), row(3, chunk(&key, 0.0, 10))],
+        )
+        .await;
+    let version = "SELECT version FROM user_versions";
+    let before = count(&server, version).await;
+    // The user's version is held here, so both pushes of late row 2 get as far as they can before either
+    // commits: without the device lock, both read the row as not taken yet.
+    let mut holder = server.owner.begin().await.unwrap();
+    sqlx::query("UPDATE user_versions SET version = version")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let (s, d) = (&server, &a);
+    let both = futures::future::join(
+        s.push(d, vec![row(2, signals(&key, 500.0))]),
+        s.push(d, vec![row(2, signals(&key, 900.0))]),
+    );
+    let release = async {
+        until_waiting(s, 2).await;
+        holder.commit().await.unwrap();
+    };
+    let ((first, second), ()) = futures::future::join(both, release).await;
+    assert_eq!((first.last_applied, second.last_applied), (3, 3));
+    assert_eq!(
+        count(
+            &server,
+            "SELECT count(*) FROM session_batches WHERE kind = 'signals'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(&server, version).await,
+        before + 1,
+        "one of the two pushes applied the late row, the other found it taken"
+    );
 }
