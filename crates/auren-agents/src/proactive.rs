@@ -166,41 +166,13 @@ pub async fn openers_of_days(
         let at = a.get("at").and_then(Value::as_str)?;
         crate::tools::days::parse_day(at.get(..10)?, today).ok()
     };
-    // A coach's device also pulls the sessions of the athletes who granted it: their alerts are not this
-    // person's, and the coach writing to them about an athlete's fatigue would be wrong.
-    let own = own_sessions(tb, &alert_list(&alerts.content)).await?;
-    let of_person = |a: &Value| {
-        a.get("session_id")
-            .and_then(Value::as_i64)
-            .is_some_and(|id| own.contains(&id))
-    };
-    let mut openers = fatigue_openers(&alerts, of_person, day_of);
+    // A coach's device also pulls the sessions of the athletes who granted it; `get_alerts` reads the
+    // person's own sessions only, so an athlete's fatigue never earns the coach a message.
+    let mut openers = fatigue_openers(&alerts, |_| true, day_of);
     if let Some(day) = morning_day {
         openers.extend(opener_of_morning(tb, day).await?);
     }
     Ok(openers)
-}
-
-/// The sessions among those of `alerts` that are the person's own (not an athlete's pulled by their coach).
-async fn own_sessions(tb: &Toolbox, alerts: &[Value]) -> Result<Vec<i64>, ToolError> {
-    let mut own = Vec::new();
-    for id in alerts
-        .iter()
-        .filter_map(|a| a.get("session_id").and_then(Value::as_i64))
-    {
-        if own.contains(&id) {
-            continue;
-        }
-        let mine: Option<i64> = sqlx::query_scalar("SELECT 1 FROM sessions WHERE id = ? AND athlete IS NULL")
-            .bind(id)
-            .fetch_optional(tb.store().pool())
-            .await
-            .map_err(|e| ToolError::store(crate::tools::ToolName::GetAlerts)(e.into()))?;
-        if mine.is_some() {
-            own.push(id);
-        }
-    }
-    Ok(own)
 }
 
 /// A message for each CNS-fatigue alert of `alerts` (a `get_alerts` output) that `keep` keeps, dated by
