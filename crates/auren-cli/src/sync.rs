@@ -14,8 +14,8 @@
 use crate::account::open_client;
 use crate::places::runtime;
 use anyhow::Context as _;
+use auren_agents::Coach;
 use auren_agents::refresh::{Arrival, Refreshed};
-use auren_agents::{Coach, CoachConfig, Toolbox};
 use auren_engine::panels::{PanelRefresh, refresh_panels};
 use auren_store::Store;
 use auren_sync::{SyncClient, SyncStatus};
@@ -80,8 +80,7 @@ async fn once(store: &Store, client: &SyncClient) -> anyhow::Result<()> {
 
 /// The refresh after new data (see the module's doc) with the offline coach.
 pub(crate) async fn after_new_data(store: &Store, arrival: &Arrival) -> anyhow::Result<Refreshed> {
-    let toolbox = Toolbox::new(store.clone(), std::sync::Arc::new(auren_gateway::SystemClock));
-    let coach = Coach::new(None, toolbox, CoachConfig::default());
+    let coach = Coach::offline(store.clone());
     auren_agents::refresh::after_new_data(&coach, arrival)
         .await
         .context("the refresh after new data (hypotheses, milestones, proactive messages) failed")

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::sync::Mutex as StdMutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use auren_agents::Coach;
 use auren_agents::refresh::Arrival;
-use auren_agents::{Coach, CoachConfig, Toolbox};
 use auren_store::Store;
 use auren_sync::{
     ApiError, CoachAccess, SignIn, SyncClient, SyncConfig, SyncError, SyncReport, SyncStatus, TokenPlace,
@@ -184,10 +184,7 @@ impl Syncer {
     async fn refresh_after_pull(&self, writer: Writer) {
         let coach = match writer {
             Writer::Coach(coach) => *coach,
-            Writer::Offline => {
-                let toolbox = Toolbox::new(self.client.store().clone(), Arc::new(auren_gateway::SystemClock));
-                Coach::new(None, toolbox, CoachConfig::default())
-            }
+            Writer::Offline => Coach::offline(self.client.store().clone()),
         };
         crate::proactive::refresh_after(coach, self.proactive.clone(), Arrival::Pulled).await;
     }

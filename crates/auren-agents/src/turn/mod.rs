@@ -186,6 +186,13 @@ impl Coach {
         }
     }
 
+    /// The coach with no model over `store` and the wall clock: what the CLI and the desktop's sync loop
+    /// refresh with after new data (its proactive messages are the offline analyst's templates).
+    pub fn offline(store: auren_store::Store) -> Self {
+        let toolbox = Toolbox::new(store, std::sync::Arc::new(auren_gateway::SystemClock));
+        Self::new(None, toolbox, CoachConfig::default())
+    }
+
     pub fn toolbox(&self) -> &Toolbox {
         &self.toolbox
     }
