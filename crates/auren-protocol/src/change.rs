@@ -57,23 +57,22 @@ impl Change {
         "signals",
     ];
 
-    /// The types every server of protocol version 1 accepts: those of its first release. A type added within
-    /// the version since (`signals`) is sent only to a server that lists it in its push answer
-    /// ([`crate::PushResponse::accepts`]); until then a device holds its rows back.
-    pub const BASE_TYPES: [&'static str; 12] = [
-        "session",
-        "beats",
-        "gaps",
-        "hr_samples",
-        "metrics",
-        "alert",
-        "tag",
-        "note",
-        "morning",
-        "memory",
-        "setting",
-        "tombstone",
-    ];
+    /// The types added within protocol version 1 since its first release: one is sent only to a server that
+    /// lists it in its push answer ([`crate::PushResponse::accepts`]); until then a device holds its rows
+    /// back. Every other type of [`Change::TYPES`] is a base type ([`Change::is_base_type`]), so adding a
+    /// type touches `TYPES`, and this list when the type is newer.
+    pub const NEWER_TYPES: [&'static str; 1] = ["signals"];
+
+    /// Whether every server of protocol version 1 accepts changes of `type_name`: a type of its first
+    /// release (in [`Change::TYPES`], not in [`Change::NEWER_TYPES`]).
+    pub fn is_base_type(type_name: &str) -> bool {
+        Self::TYPES.contains(&type_name) && !Self::NEWER_TYPES.contains(&type_name)
+    }
+
+    /// The base types ([`Change::is_base_type`]), in the order of [`Change::TYPES`].
+    pub fn base_types() -> impl Iterator<Item = &'static str> {
+        Self::TYPES.into_iter().filter(|t| Self::is_base_type(t))
+    }
 
     /// The `type` tag, for logs and rejections.
     pub fn type_name(&self) -> &'static str {

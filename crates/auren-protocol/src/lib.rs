@@ -17,7 +17,7 @@
 //! request). A server refuses a version it does not speak with the code [`error::codes::UNSUPPORTED_VERSION`];
 //! fields added within a version are optional (`#[serde(default)]`), so an older peer ignores them. Change
 //! types added within a version are sent only to a server that lists them in its push answer
-//! ([`PushResponse::accepts`]; no list means [`Change::BASE_TYPES`]), so a new device never has an older
+//! ([`PushResponse::accepts`]; no list is read as the base types, [`Change::is_base_type`]), so a new device never has an older
 //! server refuse them.
 
 pub mod auth;

@@ -6,7 +6,9 @@
 //! still counts as applied, so it never blocks the rows after it, and the device keeps its local data.
 //!
 //! Change types added within a version: a push answer lists the types the server accepts (`accepts`); an
-//! answer without the list comes from a server older than it, which accepts [`Change::BASE_TYPES`]. A device
+//! answer without the list is treated as accepting the base types alone ([`Change::is_base_type`]): it comes
+//! from a server older than the list (or one built while `signals` was added but not yet listed, which
+//! would take more; its rows then only wait). A device
 //! holds back the rows of a type its server does not accept — neither sent nor parked, and not in the way of
 //! the rows after them — and sends them once the server lists the type. Such a row then arrives with an
 //! outbox id at or below `last_applied`; the server applies a row of a type outside the base set once even
@@ -47,7 +49,7 @@ pub struct PushResponse {
     #[serde(default)]
     pub rejected: Vec<RowRejection>,
     /// The change types (`type` tags) this server accepts. Absent from a server older than the list: it
-    /// accepts [`Change::BASE_TYPES`] alone (see [`AcceptedTypes`]).
+    /// is treated as accepting the base types alone ([`Change::is_base_type`], see [`AcceptedTypes`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepts: Option<Vec<String>>,
 }
@@ -57,7 +59,7 @@ pub struct PushResponse {
 pub struct AcceptedTypes(BTreeSet<String>);
 
 impl AcceptedTypes {
-    /// The types of an answer's `accepts`; without one, [`Change::BASE_TYPES`].
+    /// The types of an answer's `accepts`; without one, the base types ([`Change::is_base_type`]).
     pub fn from_answer(accepts: Option<&[String]>) -> Self {
         match accepts {
             Some(listed) => Self(listed.iter().cloned().collect()),
@@ -67,7 +69,7 @@ impl AcceptedTypes {
 
     /// What every server of this protocol version accepts.
     pub fn base() -> Self {
-        Self(Change::BASE_TYPES.iter().map(|t| (*t).to_owned()).collect())
+        Self(Change::base_types().map(str::to_owned).collect())
     }
 
     /// Whether a change of `type_name` ([`Change::type_name`]) may be sent.

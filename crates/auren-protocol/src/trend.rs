@@ -87,6 +87,15 @@ pub struct TrendDay {
     pub rolling_mean_7d: Option<f64>,
     /// The 60-day mean ± 0.5 SD, `[low, high]` (from 14 days with a reading).
     pub normal_range: Option<[f64; 2]>,
-    /// Where the rolling mean stands against the normal range: `below`, `within` or `above`.
-    pub verdict: Option<String>,
+    /// Where the rolling mean stands against the normal range.
+    pub verdict: Option<TrendVerdict>,
+}
+
+/// Where a day's rolling mean stands against the normal range (`below`, `within`, `above` on the wire).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrendVerdict {
+    Below,
+    Within,
+    Above,
 }

@@ -63,7 +63,7 @@ impl std::fmt::Debug for AppState {
 }
 
 /// Which change types the server accepts: this build's, or — to test devices against an older server — those
-/// of a server from before the `accepts` list ([`auren_protocol::Change::BASE_TYPES`]), which refuses a row of
+/// of a server from before the `accepts` list (the base types, [`auren_protocol::Change::is_base_type`]), which refuses a row of
 /// another type as unknown and lists nothing in its push answers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ChangeTypes {
@@ -77,7 +77,7 @@ impl ChangeTypes {
     pub fn accepts(self, type_name: &str) -> bool {
         match self {
             Self::Current => auren_protocol::Change::TYPES.contains(&type_name),
-            Self::BeforeTheList => auren_protocol::Change::BASE_TYPES.contains(&type_name),
+            Self::BeforeTheList => auren_protocol::Change::is_base_type(type_name),
         }
     }
 

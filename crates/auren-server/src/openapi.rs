@@ -246,8 +246,16 @@ pub struct TrendDaySchema {
     pub rolling_mean_7d: Option<f64>,
     /// `[low, high]`: the 60-day mean ± 0.5 SD.
     pub normal_range: Option<Vec<f64>>,
-    /// `below`, `within` or `above`.
-    pub verdict: Option<String>,
+    pub verdict: Option<TrendVerdictSchema>,
+}
+
+/// Where the 7-day mean stands against the normal range.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TrendVerdictSchema {
+    Below,
+    Within,
+    Above,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -1,7 +1,8 @@
 //! GET /v1/trend: the daily trend of a morning value (lnRMSSD or resting HR) over a span of days, for the
 //! signed-in account or an athlete who granted it access, computed from the synced morning readings with
-//! the desktop's method (auren-hrv's readiness series: the 7-day rolling mean against the 60-day normal
-//! range).
+//! auren-hrv's readiness series (the 7-day rolling mean against the 60-day normal range). For lnRMSSD that
+//! is the desktop's readiness method; the desktop has no resting-HR readiness, and resting HR goes through
+//! the same windows and moments.
 //!
 //! Answers go through the Redis [`crate::redis::TrendCache`], keyed by the target user's version: every
 //! push of that user bumps it, so a push makes every cached trend of the user unreachable without deleting
@@ -18,8 +19,8 @@ use crate::db::begin_snapshot_as;
 use crate::error::ApiError;
 use crate::push::{EARLIEST_MS, LATEST_MS};
 use crate::redis::Lookup;
-use auren_hrv::readiness::{self, BASELINE_DAYS, MorningReading};
-use auren_protocol::trend::{MAX_TREND_DAYS, Trend, TrendDay, TrendMetric, TrendQuery};
+use auren_hrv::readiness::{self, BASELINE_DAYS, MorningReading, Verdict};
+use auren_protocol::trend::{MAX_TREND_DAYS, Trend, TrendDay, TrendMetric, TrendQuery, TrendVerdict};
 use auren_protocol::{Change, Hlc, MorningChange};
 use axum::Json;
 use axum::extract::State;
@@ -164,11 +165,12 @@ pub fn compute(query: &TrendQuery, mornings: &[MorningChange]) -> Result<Trend, 
                 TrendMetric::LnRmssd => Some(reading.ln_rmssd),
                 TrendMetric::RestingHr => reading.resting_hr,
             };
-            // The readiness series is the desktop's method for lnRMSSD; its windows and moments are the same
-            // for any daily value, so resting HR goes through it unchanged.
-            value.map(|v| MorningReading {
+            // `daily_series` reads any daily value from `MorningReading::ln_rmssd` (auren-hrv names the
+            // field after its first use): for resting HR it holds the bpm, and the output's
+            // `today_ln_rmssd` below is that same value back.
+            value.map(|daily_value| MorningReading {
                 day: m.day,
-                ln_rmssd: v,
+                ln_rmssd: daily_value,
             })
         })
         .collect();
@@ -181,7 +183,11 @@ pub fn compute(query: &TrendQuery, mornings: &[MorningChange]) -> Result<Trend, 
             value: r.today_ln_rmssd,
             rolling_mean_7d: r.rolling_mean_7d.as_ref().ok().copied(),
             normal_range: r.normal_range.map(|(low, high)| [low, high]),
-            verdict: r.verdict.map(|v| v.as_str().to_owned()),
+            verdict: r.verdict.map(|v| match v {
+                Verdict::Below => TrendVerdict::Below,
+                Verdict::Within => TrendVerdict::Within,
+                Verdict::Above => TrendVerdict::Above,
+            }),
         })
         .collect();
     Ok(Trend {

@@ -640,7 +640,7 @@ impl SyncClient {
 
 /// Whether rows of `kind` are of a type every server of this protocol version accepts.
 fn base_type(kind: auren_store::OutboxKind) -> bool {
-    auren_protocol::Change::BASE_TYPES.contains(&outgoing::change_type(kind))
+    auren_protocol::Change::is_base_type(outgoing::change_type(kind))
 }
 
 /// Granting or revoking a coach's access.

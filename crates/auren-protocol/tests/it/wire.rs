@@ -275,9 +275,17 @@ fn change_types_are_listed_and_an_answer_without_the_list_means_the_base_set() {
     assert_eq!(built, listed);
     let newer: Vec<&str> = Change::TYPES
         .into_iter()
-        .filter(|t| !Change::BASE_TYPES.contains(t))
+        .filter(|t| !Change::is_base_type(t))
         .collect();
-    assert_eq!(newer, ["signals"]);
+    assert_eq!(newer, Change::NEWER_TYPES);
+    assert_eq!(
+        Change::base_types().count(),
+        Change::TYPES.len() - Change::NEWER_TYPES.len()
+    );
+    assert!(
+        !Change::is_base_type("unknown"),
+        "a type this build does not know is not a base type"
+    );
 
     let old: PushResponse = serde_json::from_str(r#"{"last_applied": 4, "rejected": []}"#).unwrap();
     assert_eq!(old.accepts, None);
@@ -306,7 +314,7 @@ fn change_types_are_listed_and_an_answer_without_the_list_means_the_base_set() {
 
 #[test]
 fn a_trend_query_is_a_url_query_and_a_trend_round_trips() {
-    use auren_protocol::trend::{Trend, TrendDay, TrendMetric, TrendQuery};
+    use auren_protocol::trend::{Trend, TrendDay, TrendMetric, TrendQuery, TrendVerdict};
     let own = TrendQuery {
         metric: TrendMetric::LnRmssd,
         from: 20_400,
@@ -333,7 +341,7 @@ fn a_trend_query_is_a_url_query_and_a_trend_round_trips() {
                 value: Some(52.0),
                 rolling_mean_7d: Some(53.5),
                 normal_range: Some([51.0, 55.0]),
-                verdict: Some("within".into()),
+                verdict: Some(TrendVerdict::Within),
             },
             TrendDay {
                 day: 20_401,

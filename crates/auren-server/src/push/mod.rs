@@ -4,7 +4,7 @@
 //! its checks is answered in `rejected`, recorded in `rejected_rows` and counted as applied.
 //!
 //! Every answer lists the change types this server accepts. A row of a type added within the protocol
-//! version (outside `Change::BASE_TYPES`) may come late — a device holds it back until its server lists the
+//! version (`Change::NEWER_TYPES`) may come late — a device holds it back until its server lists the
 //! type — and so at or below the device's mark: such a row is applied unless `newer_type_rows` records that
 //! this device's row of that id was taken before, and every such row taken is recorded there.
 //!
@@ -225,9 +225,7 @@ fn check_row(types: ChangeTypes, change: &auren_protocol::Change) -> Result<(), 
 /// Whether a row's type was added within the protocol version (so a device may send it late).
 fn newer_type(types: ChangeTypes, change: &auren_protocol::Change) -> bool {
     let name = change.type_name();
-    types == ChangeTypes::Current
-        && auren_protocol::Change::TYPES.contains(&name)
-        && !auren_protocol::Change::BASE_TYPES.contains(&name)
+    types == ChangeTypes::Current && auren_protocol::Change::NEWER_TYPES.contains(&name)
 }
 
 /// The ids among `below` (rows at or below the device's mark) of a newer type that this device's push never

@@ -1,8 +1,7 @@
 //! Change types added within the protocol version: every push answer lists what the server accepts; a row
 //! of a newer type that a device held back and sends below its mark is applied once (a retry is skipped, as
 //! a base-type row below the mark always is, and two pushes of it at once apply it once); a server from
-//! before the list refuses the type and lists
-//! nothing.
+//! before the list refuses the type and lists nothing.
 
 use crate::support::{TestServer, chunk, recent_ms, row, session, session_key};
 use auren_protocol::change::{Signal, SignalChange};
