@@ -68,12 +68,7 @@ async fn athlete_mornings(
     from: i64,
     to: i64,
 ) -> anyhow::Result<Vec<MorningReading>> {
-    if !store.athletes().await?.iter().any(|a| a == email) {
-        anyhow::bail!(
-            "{email} is not an athlete whose data this database holds: they run `auren coach grant` with your \
-             email, then `auren sync` here fetches their data"
-        );
-    }
+    known_athlete(store, email).await?;
     Ok(store.athlete_morning_readings(email, from, to).await?)
 }
 
@@ -105,4 +100,15 @@ fn table(mornings: &[Listed], days: u32) -> String {
         ));
     }
     out
+}
+
+/// Refuses an email that names no athlete of this database (an empty list would read as "no data yet").
+pub(crate) async fn known_athlete(store: &Store, email: &str) -> anyhow::Result<()> {
+    if !store.is_athlete(email).await? {
+        anyhow::bail!(
+            "{email} is not an athlete whose data this database holds: they run `auren coach grant` with your \
+             email, then `auren sync` here fetches their data"
+        );
+    }
+    Ok(())
 }

@@ -49,7 +49,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let store = Store::open(&db_path(args.db)?).await?;
         let rows = match &args.athlete {
             None => store.sessions(args.limit, 0).await?,
-            Some(email) => store.athlete_sessions(email, args.limit, 0).await?,
+            Some(email) => {
+                let email = email.trim();
+                crate::mornings::known_athlete(&store, email).await?;
+                store.athlete_sessions(email, args.limit, 0).await?
+            }
         };
         store.close().await;
         anyhow::Ok(rows)

@@ -1179,6 +1179,20 @@ impl Store {
         .map(|row| Ok(row.try_get(0)?))
         .collect()
     }
+
+    /// Whether `email` is one of [`Store::athletes`]: an athlete whose data this database holds or may
+    /// fetch. The one check before an athlete's read, so a stranger's email is refused rather than listed
+    /// as empty.
+    pub async fn is_athlete(&self, email: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sync_athletes WHERE email = ?1 \
+             UNION ALL SELECT 1 FROM sessions WHERE athlete = ?1 \
+             UNION ALL SELECT 1 FROM athlete_mornings WHERE athlete = ?1)",
+        )
+        .bind(email)
+        .fetch_one(&self.pool)
+        .await?)
+    }
 }
 
 /// A `sync_fields` row read as `(name or key, value JSON, stamp)`: its first two columns, then

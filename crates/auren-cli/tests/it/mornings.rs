@@ -105,4 +105,16 @@ fn a_coach_lists_their_own_mornings_and_an_athletes_apart() {
         ),
         &["stranger@example.org is not an athlete", "auren sync"],
     );
+    fails_with(
+        auren(
+            dir.path(),
+            &["sessions", "--db", &db, "--athlete", "stranger@example.org"],
+        ),
+        &["stranger@example.org is not an athlete", "auren sync"],
+    );
+    let sessions = json(&ok(auren(
+        dir.path(),
+        &["sessions", "--json", "--db", &db, "--athlete", ATHLETE],
+    )));
+    assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions}");
 }
