@@ -13,6 +13,9 @@
 //! the rows after them — and sends them once the server lists the type. Such a row then arrives with an
 //! outbox id at or below `last_applied`; the server applies a row of a type outside the base set once even
 //! there (it records, per device, the ids of those it has taken), and skips it as usual when it comes again.
+//! Such a late row still reaches the database and other devices, but not the server's live feed, which
+//! drops a change that comes after the beats it belongs with: a session recorded while the server was older
+//! gets no server-side `contact_lost` alert (the desktop's own alerts are unaffected).
 //!
 //! Pull: every change newer than `cursor` (the per-user version the last pull returned), in version order.
 //! A coach pulls an athlete's data with `athlete` set, under a separate cursor per athlete.
