@@ -136,14 +136,11 @@ async fn memory_apply(store: &Store) -> anyhow::Result<MemoryApply> {
         .setting_fields()
         .await
         .context("reading the person's settings")?;
-    let value = fields
+    Ok(fields
         .iter()
-        .find(|(key, ..)| key == "memory_apply")
-        .and_then(|(_, value, _)| serde_json::from_str::<String>(value).ok());
-    Ok(match value.as_deref() {
-        Some("immediate") => MemoryApply::Immediate,
-        _ => MemoryApply::AskFirst,
-    })
+        .find(|(key, ..)| key == auren_agents::memory_setting::KEY)
+        .and_then(|(_, value, _)| auren_agents::memory_setting::parse(value))
+        .unwrap_or_default())
 }
 
 /// The wire format of `model`'s first route (an alias, or `provider:model`), which decides the tool schemas.

@@ -51,7 +51,7 @@ impl PersonSetting {
             Self::HrZones => "zones_pct",
             Self::RrUnit => "rr_unit",
             Self::Theme => "theme",
-            Self::MemoryApply => "memory_apply",
+            Self::MemoryApply => auren_agents::memory_setting::KEY,
         }
     }
 

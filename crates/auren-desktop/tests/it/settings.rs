@@ -224,3 +224,22 @@ async fn the_memory_setting_decides_whether_a_proposed_memory_waits_or_is_stored
         desktop.shut_down().await;
     }
 }
+
+/// The app stores the memory setting as its DTO's JSON under its person-setting key; `auren ask` reads it
+/// through `auren_agents::memory_setting`. Every choice must read back as itself, or the CLI would fall back
+/// to "ask first" without a word.
+#[test]
+fn the_stored_memory_setting_reads_back_as_the_same_choice_in_the_cli() {
+    use auren_agents::{MemoryApply, memory_setting};
+    use auren_desktop::settings::MemoryApplyDto;
+    use auren_desktop::settings_sync::PersonSetting;
+    assert_eq!(PersonSetting::MemoryApply.key(), memory_setting::KEY);
+    for choice in [MemoryApplyDto::Immediate, MemoryApplyDto::AskFirst] {
+        let stored = serde_json::to_string(&choice).unwrap();
+        assert_eq!(
+            memory_setting::parse(&stored),
+            Some(MemoryApply::from(choice)),
+            "{stored}"
+        );
+    }
+}
