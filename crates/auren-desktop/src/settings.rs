@@ -183,15 +183,19 @@ impl Desktop {
             s.data_dir = (new_data != default_data).then_some(new_data.clone());
             s.export_dir = (new_export != default_export).then_some(new_export.clone());
         };
-        // The person's changed settings go to the field table (and the outbox) before the file, so the
-        // table is never older than the file (see `settings_sync`).
+        self.edit_settings(edit).await?;
+        Ok(self.get_settings())
+    }
+
+    /// Applies `edit` to the settings: the person's changed settings go to the field table (and the outbox)
+    /// before the file, so the table is never older than the file (see `settings_sync`). The settings saved.
+    async fn edit_settings(&self, edit: impl Fn(&mut Settings)) -> Result<Settings, DesktopError> {
         let before = self.settings();
         let mut after = before.clone();
         edit(&mut after);
         let now = auren_clock::now_unix_ms();
         crate::settings_sync::record_edits(&self.store().await, &before, &after, now).await?;
-        self.update_settings(edit)?;
-        Ok(self.get_settings())
+        self.update_settings(edit)
     }
 
     /// Whether the coach's memory operations apply at once or wait for the person's yes.
@@ -202,12 +206,10 @@ impl Desktop {
     /// Sets how the coach's memory operations apply, from the next turn on; a person's setting, so it
     /// reaches their other devices (the field table and the outbox first, then the file, as every save).
     pub async fn set_memory_apply(&self, choice: MemoryApplyDto) -> Result<MemoryApplyDto, DesktopError> {
-        let before = self.settings();
-        let mut after = before.clone();
-        after.memory_apply = choice;
-        let now = auren_clock::now_unix_ms();
-        crate::settings_sync::record_edits(&self.store().await, &before, &after, now).await?;
-        Ok(self.update_settings(|s| s.memory_apply = choice)?.memory_apply)
+        Ok(self
+            .edit_settings(|s| s.memory_apply = choice)
+            .await?
+            .memory_apply)
     }
 
     async fn move_database(&self, to_dir: &Path) -> Result<(), DesktopError> {
