@@ -245,34 +245,7 @@ pub async fn retest_all(
     tb: &crate::tools::Toolbox,
     today: i64,
 ) -> Result<Vec<Retest>, crate::tools::ToolError> {
-    use crate::tools::{ToolName, hypotheses};
-    let tool = ToolName::ListHypotheses;
-    let rows = tb
-        .store()
-        .hypotheses()
-        .list()
-        .await
-        .map_err(crate::tools::ToolError::store(tool))?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let spec = match hypotheses::spec_of_row(row) {
-            Ok(spec) => spec,
-            Err(why) => {
-                tracing::warn!(hypothesis = row.id.0, "not re-tested: {why}");
-                continue;
-            }
-        };
-        let before = Status::parse(row.status.as_str()).unwrap_or(Status::Open);
-        let (evidence, _) = hypotheses::record(tb, tool, row.id, &spec, today).await?;
-        out.push(Retest {
-            id: row.id.0,
-            statement: row.statement.clone(),
-            before,
-            after: evidence.status,
-            evidence,
-        });
-    }
-    Ok(out)
+    retest(tb, today, Storing::Always).await
 }
 
 /// Whether `a` and `b` say the same: the status, the counts and the reason alike, and every number within
@@ -301,6 +274,25 @@ pub async fn retest_changed(
     tb: &crate::tools::Toolbox,
     today: i64,
 ) -> Result<Vec<Retest>, crate::tools::ToolError> {
+    retest(tb, today, Storing::IfMoved).await
+}
+
+/// Which re-tests are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Storing {
+    /// Every one (the person asked for a re-test).
+    Always,
+    /// Only an outcome that differs from the stored one (a refresh after new data).
+    IfMoved,
+}
+
+/// Re-tests every stored hypothesis on the mornings up to `today`, storing each outcome as `storing` says;
+/// returns the stored re-tests. A row whose test cannot be rebuilt is skipped with a warning.
+async fn retest(
+    tb: &crate::tools::Toolbox,
+    today: i64,
+    storing: Storing,
+) -> Result<Vec<Retest>, crate::tools::ToolError> {
     use crate::tools::{ToolName, hypotheses};
     let tool = ToolName::ListHypotheses;
     let rows = tb
@@ -318,13 +310,15 @@ pub async fn retest_changed(
                 continue;
             }
         };
-        let (evidence, _) = hypotheses::test_spec(tb, tool, &spec, today).await?;
-        let stored: Option<Evidence> = row
-            .evidence_json
-            .as_deref()
-            .and_then(|e| serde_json::from_str(e).ok());
-        if stored.is_some_and(|s| same_outcome(&s, &evidence)) {
-            continue;
+        if storing == Storing::IfMoved {
+            let (evidence, _) = hypotheses::test_spec(tb, tool, &spec, today).await?;
+            let stored: Option<Evidence> = row
+                .evidence_json
+                .as_deref()
+                .and_then(|e| serde_json::from_str(e).ok());
+            if stored.is_some_and(|s| same_outcome(&s, &evidence)) {
+                continue;
+            }
         }
         // Recorded with its receipt, as every test is (the stored format is the tool's).
         let (evidence, _) = hypotheses::record(tb, tool, row.id, &spec, today).await?;
