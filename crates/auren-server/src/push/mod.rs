@@ -6,12 +6,15 @@
 //! Every answer lists the change types this server accepts. A row of a type added within the protocol
 //! version (`Change::NEWER_TYPES`) may come late — a device holds it back until its server lists the
 //! type — and so at or below the device's mark: such a row is applied unless `newer_type_rows` records that
-//! this device's row of that id was taken before, and every such row taken is recorded there.
+//! this device's row of that id was taken before, and every such row taken is recorded there — only those at
+//! or below the device's mark when a server with the list first answered it (`devices.listed_from`): a device
+//! holds rows back only until then, so later rows cannot be late and the table stays bounded by the backlog.
 //!
 //! The transaction first locks the device's row (`SELECT … FOR UPDATE`), so the mark and the late-row
-//! records it reads cannot be overtaken by a concurrent push of the same device. It then bumps the user's version (`UPDATE user_versions … RETURNING`), which holds the
-//! user's row lock to the end: pushes of one user apply one after another, every row they write carries
-//! that version, and versions become visible in order, so a pull never skips a late commit.
+//! records it reads cannot be overtaken by a concurrent push of the same device. It then bumps the user's
+//! version (`UPDATE user_versions … RETURNING`), which holds the user's row lock to the end: pushes of one
+//! user apply one after another, every row they write carries that version, and versions become visible in
+//! order, so a pull never skips a late commit.
 
 mod apply;
 mod erasure;
@@ -78,21 +81,30 @@ async fn apply_push(
     // The device's row is locked before the mark and the late-row records are read: two pushes of one
     // device (a retry racing its original) sort their rows one after the other, so a late row is taken once
     // by the check itself, not only by store_batch's merge making a second apply harmless.
-    let last: Option<i64> = sqlx::query_scalar(
-        "SELECT last_applied_outbox_id FROM devices WHERE id = $1 AND revoked_at IS NULL FOR UPDATE",
+    let marks: Option<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT last_applied_outbox_id, listed_from FROM devices WHERE id = $1 AND revoked_at IS NULL FOR UPDATE",
     )
     .bind(device)
     .fetch_optional(&mut *tx)
     .await?;
-    let last = last.ok_or(ApiError::Forbidden("this device was removed from the account"))?;
+    let (last, listed_from) = marks.ok_or(ApiError::Forbidden("this device was removed from the account"))?;
+    let (late_bound, first_listing) = late_bound(state.change_types, last, listed_from);
     let Sorted {
         fresh,
         late,
         mut rejected,
-    } = sort_rows(&mut tx, state.change_types, device, last, rows).await?;
+    } = sort_rows(&mut tx, state.change_types, device, last, late_bound, rows).await?;
     let accepts = state.change_types.listed();
+    if first_listing {
+        sqlx::query("UPDATE devices SET listed_from = $2 WHERE id = $1")
+            .bind(device)
+            .bind(late_bound)
+            .execute(&mut *tx)
+            .await?;
+    }
     if fresh.is_empty() {
-        tx.rollback().await?;
+        // Only the first listing wrote anything.
+        tx.commit().await?;
         return Ok(PushResponse {
             last_applied: last,
             rejected,
@@ -122,7 +134,7 @@ async fn apply_push(
     ensure_chunk_partitions(state, &ctx).await?;
     let beats = apply::insert_chunks(&mut tx, &mut ctx).await?;
     apply::write_outbox_and_rejections(&mut tx, &ctx).await?;
-    record_newer_type_rows(&mut tx, state.change_types, user, device, &fresh).await?;
+    record_newer_type_rows(&mut tx, state.change_types, user, device, late_bound, &fresh).await?;
     sqlx::query(
         "UPDATE devices SET last_applied_outbox_id = GREATEST(last_applied_outbox_id, $2), last_seen_at = now() \
          WHERE id = $1",
@@ -187,10 +199,12 @@ async fn sort_rows<'a>(
     types: ChangeTypes,
     device: Uuid,
     last: i64,
+    late_bound: i64,
     rows: &BTreeMap<i64, &'a PushRow>,
 ) -> Result<Sorted<'a>, ApiError> {
     let below: Vec<&PushRow> = rows.range(..=last).map(|(_, r)| *r).collect();
-    let late = late_rows(conn, types, device, &below).await?;
+    let may_be_late: Vec<&PushRow> = rows.range(..=late_bound.min(last)).map(|(_, r)| *r).collect();
+    let late = late_rows(conn, types, device, &may_be_late).await?;
     let repeated: Vec<i64> = below
         .iter()
         .map(|r| r.outbox_id)
@@ -254,17 +268,31 @@ async fn late_rows(
     Ok(candidates.into_iter().filter(|id| !taken.contains(id)).collect())
 }
 
-/// Records the rows of a newer type among `taken` (accepted or refused), so that one sent again is skipped.
+/// The highest outbox id of this device that may come late, and whether this push is the first a server
+/// with the list answers (so the bound is to be stored). A device holds rows back only until it first reads
+/// the list, so its held rows are at or below its mark then; before that (an older server, or none yet)
+/// nothing is recorded, as an older server records nothing.
+fn late_bound(types: ChangeTypes, last: i64, listed_from: Option<i64>) -> (i64, bool) {
+    match (types, listed_from) {
+        (ChangeTypes::Current, Some(bound)) => (bound, false),
+        (ChangeTypes::Current, None) => (last, true),
+        (ChangeTypes::BeforeTheList, _) => (i64::MIN, false),
+    }
+}
+
+/// Records the rows of a newer type among `taken` (accepted or refused) at or below `late_bound`, so that
+/// one sent again is skipped; rows after the bound are sent in order, and a repeat of one is below the mark.
 async fn record_newer_type_rows(
     conn: &mut PgConnection,
     types: ChangeTypes,
     user: Uuid,
     device: Uuid,
+    late_bound: i64,
     taken: &[&PushRow],
 ) -> Result<(), ApiError> {
     let ids: Vec<i64> = taken
         .iter()
-        .filter(|r| newer_type(types, &r.change))
+        .filter(|r| r.outbox_id <= late_bound && newer_type(types, &r.change))
         .map(|r| r.outbox_id)
         .collect();
     if ids.is_empty() {

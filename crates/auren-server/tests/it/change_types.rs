@@ -38,6 +38,11 @@ async fn a_late_row_of_a_newer_type_is_applied_once() {
     let listed: Vec<String> = Change::TYPES.iter().map(|t| (*t).to_owned()).collect();
     assert_eq!(first.accepts, Some(listed));
     assert_eq!(first.last_applied, 3);
+    // Rows 1 and 3 went to a server from before the list, which keeps no first-listing mark.
+    sqlx::query("UPDATE devices SET listed_from = NULL")
+        .execute(&server.owner)
+        .await
+        .unwrap();
 
     let late = server.push(&a, vec![row(2, signals(&key, 500.0))]).await;
     assert_eq!((late.last_applied, late.rejected.len()), (3, 0), "{late:?}");
@@ -59,11 +64,45 @@ async fn a_late_row_of_a_newer_type_is_applied_once() {
     assert_eq!(count(&server, "SELECT count(*) FROM beat_chunks").await, 1);
     assert_eq!(count(&server, version).await, 2, "nothing applied twice");
 
-    // A newer-type row that comes in order is recorded too: its retry below the mark is a repeat.
+    // A newer-type row that comes in order, after the device read the list, is not recorded (it cannot
+    // be late): its retry below the mark is a repeat like any other.
     server.push(&a, vec![row(4, signals(&key, 2_000.0))]).await;
     server.push(&a, vec![row(4, signals(&key, 3_000.0))]).await;
     assert_eq!(count(&server, signal_batches).await, 2);
     assert_eq!(count(&server, version).await, 3);
+    assert_eq!(
+        count(&server, "SELECT count(*) FROM newer_type_rows").await,
+        1,
+        "only the row held back is recorded"
+    );
+}
+
+#[tokio::test]
+async fn a_device_that_always_knew_the_list_records_no_late_rows() {
+    let server = TestServer::start().await;
+    let a = server.account("ada@example.com").await;
+    let key = session_key(&a, 1);
+    let rows = vec![
+        row(1, session(&key, recent_ms())),
+        row(2, signals(&key, 500.0)),
+        row(3, chunk(&key, 0.0, 10)),
+    ];
+    server.push(&a, rows.clone()).await;
+    let again = server.push(&a, rows).await;
+    assert_eq!((again.last_applied, again.rejected.len()), (3, 0));
+    assert_eq!(
+        count(
+            &server,
+            "SELECT count(*) FROM session_batches WHERE kind = 'signals'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(&server, "SELECT count(*) FROM newer_type_rows").await,
+        0,
+        "rows sent in order by a device that read the list cannot be late"
+    );
 }
 
 #[tokio::test]
@@ -120,6 +159,11 @@ async fn a_late_row_pushed_twice_at_once_is_applied_once() {
             vec![row(1, session(&key, recent_ms())), row(3, chunk(&key, 0.0, 10))],
         )
         .await;
+    // Rows 1 and 3 went to a server from before the list (no first-listing mark): row 2 was held back.
+    sqlx::query("UPDATE devices SET listed_from = NULL")
+        .execute(&server.owner)
+        .await
+        .unwrap();
     let version = "SELECT version FROM user_versions";
     let before = count(&server, version).await;
     // The user's version is held here, so both pushes of late row 2 get as far as they can before either
