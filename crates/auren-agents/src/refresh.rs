@@ -167,7 +167,7 @@ async fn openers(tb: &Toolbox, arrival: &Arrival) -> Result<Vec<Opener>, Proacti
             None => Vec::new(),
         },
         Arrival::Pulled => {
-            let newest = newest_morning(tb, today).await?.filter(|d| recent(*d));
+            let newest = recent_morning(tb, today).await?;
             proactive::openers_of_days(tb, today - (RECENT_DAYS - 1), today, newest).await?
         }
     };
@@ -189,14 +189,13 @@ fn milestone_day(arrival: &Arrival) -> Option<i64> {
     }
 }
 
-/// The newest day up to `today` with a morning reading.
-async fn newest_morning(tb: &Toolbox, today: i64) -> Result<Option<i64>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT MAX(day) FROM morning_readings WHERE day <= ?")
-            .bind(today)
-            .fetch_one(tb.store().pool())
-            .await?,
-    )
+/// The newest of today's and yesterday's ([`RECENT_DAYS`]) mornings, if any.
+async fn recent_morning(tb: &Toolbox, today: i64) -> Result<Option<i64>, StoreError> {
+    let recent = tb
+        .store()
+        .morning_readings(today - (RECENT_DAYS - 1), today)
+        .await?;
+    Ok(recent.last().map(|m| m.day))
 }
 
 /// Stores `m` as a milestone memory with its receipt, unless its key is known already; the memory's id
