@@ -693,3 +693,78 @@ async fn sync_now_with_a_provider_has_the_specialist_write_a_pulled_alerts_messa
     a.shut_down().await;
     b.shut_down().await;
 }
+
+/// The milestone memories (their texts) in the database in `dir`.
+async fn milestones_in(dir: &Path) -> Vec<String> {
+    let store = auren_store::Store::open(&dir.join("data").join("auren.db"))
+        .await
+        .unwrap();
+    let texts = sqlx::query_scalar("SELECT text FROM memories WHERE kind = 'milestone'")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    store.close().await;
+    texts
+}
+
+/// A milestone made on A reaches B; the person forgets it on A; B pulls the tombstone and refreshes after
+/// that pull. No device makes it again (B keeps no receipt of it: receipts are local).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_milestone_forgotten_on_one_desktop_does_not_come_back_through_another() {
+    use auren_agents::Coach;
+    use auren_agents::refresh::{Arrival, after_new_data};
+    let server = TestServer::start().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = desktop(dir_a.path()).await;
+    let create = form(
+        SignInModeDto::CreateAccount,
+        &server.base,
+        "ada@example.org",
+        PASSWORD,
+        "laptop",
+    );
+    a.sync_sign_in(create).await.unwrap();
+    let b = desktop(dir_b.path()).await;
+    let login = form(
+        SignInModeDto::Login,
+        &server.base,
+        "ada@example.org",
+        PASSWORD,
+        "desk",
+    );
+    b.sync_sign_in(login).await.unwrap();
+
+    // Thirty mornings in a row stored on A, whose refresh makes the milestone.
+    let today = auren_clock::now_unix_ms().div_euclid(auren_clock::MS_PER_DAY);
+    let store_a = auren_store::Store::open(&dir_a.path().join("data").join("auren.db"))
+        .await
+        .unwrap();
+    for day in today - 29..=today {
+        store_a
+            .add_morning_reading(day, 4.0, Some(55.0), None)
+            .await
+            .unwrap();
+    }
+    let days = (today - 29..=today).collect();
+    let made = after_new_data(&Coach::offline(store_a.clone()), &Arrival::Mornings { days })
+        .await
+        .unwrap();
+    assert_eq!(made.milestones.len(), 1, "{made:?}");
+    store_a.close().await;
+    a.sync_now().await.unwrap();
+    b.sync_now().await.unwrap();
+    assert_eq!(milestones_in(dir_b.path()).await.len(), 1, "B has A's milestone");
+
+    // Forgotten on A; B pulls the tombstone (and refreshes after that pull); then each syncs once more.
+    let id = made.milestones[0].memory.0;
+    a.forget_memory(id).await.unwrap();
+    a.sync_now().await.unwrap();
+    b.sync_now().await.unwrap();
+    b.sync_now().await.unwrap();
+    a.sync_now().await.unwrap();
+
+    assert_eq!(milestones_in(dir_b.path()).await, Vec::<String>::new());
+    assert_eq!(milestones_in(dir_a.path()).await, Vec::<String>::new());
+    a.shut_down().await;
+    b.shut_down().await;
+}
