@@ -99,10 +99,27 @@ pub(crate) async fn refresh_after_stored(store: &Store, arrival: &Arrival) -> Af
     match after_new_data(store, arrival).await {
         Ok(done) => AfterNewData::Done(done),
         Err(error) => {
-            eprintln!("warning: {error:#} (what was stored stays stored)");
-            AfterNewData::Failed(format!("{error:#}"))
+            let why = one_line(&error);
+            eprintln!("warning: {why} (what was stored stays stored)");
+            AfterNewData::Failed(why)
         }
     }
+}
+
+/// An error and its causes on one line, each said once: the refresh's errors already print their source,
+/// so anyhow's `{:#}` would repeat the whole chain.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&line);
+        }
+    }
+    text
 }
 
 impl AfterNewData {

@@ -333,6 +333,11 @@ fn a_refresh_that_fails_after_the_import_is_a_warning_and_the_import_stands() {
     let said = json(&out);
     let error = said["after_new_data"]["error"].as_str().unwrap_or_default();
     assert!(error.contains("re-testing the hypotheses"), "{said}");
+    assert_eq!(
+        error.matches("no such table").count(),
+        1,
+        "each cause once: {error}"
+    );
     assert_eq!(said["readings"], 30, "{said}");
     let warned = crate::run::stderr(&out);
     assert!(
