@@ -1027,6 +1027,11 @@ export type SyncStatusDto = {
 	last_synced: string | null,
 	/**  Outbox rows not yet acknowledged by the server. */
 	pending_rows: number,
+	/**
+	 *  Of the pending rows, those of a change type the server does not accept yet (an older server): kept
+	 *  until it is upgraded, as the last round found. The chip says so, so "pending" does not look stuck.
+	 */
+	held_rows: number,
 	/**  Rows the server refused (or that could not be sent): kept locally, never retried. */
 	parked: ParkedRowDto[],
 	/**  The signed-in account; also kept after the server refused the tokens, to fill in the sign-in form. */

@@ -142,7 +142,10 @@ impl Syncer {
                     self.refresh_after_pull(writer).await;
                 }
                 let status = if report.pending > 0 {
-                    SyncStatus::Pending { rows: report.pending }
+                    SyncStatus::Pending {
+                        rows: report.pending,
+                        held: report.held,
+                    }
                 } else {
                     SyncStatus::Synced {
                         at_ms: auren_clock::now_unix_ms(),
@@ -627,6 +630,10 @@ async fn status_dto(slot: &SyncSlot, store: &Store) -> Result<SyncStatusDto, Des
         retry_in_s: shown.retry_in_s,
         last_synced,
         pending_rows,
+        held_rows: match phase.status {
+            SyncStatus::Pending { held, .. } if pending_rows > 0 => u32::try_from(held).unwrap_or(u32::MAX),
+            _ => 0,
+        },
         parked,
         account: account.map(|a| SyncAccountDto {
             server: a.server_url,
@@ -896,7 +903,7 @@ mod tests {
                 "Pending 3",
             ),
             (
-                SyncStatus::Pending { rows: 9 },
+                SyncStatus::Pending { rows: 9, held: 0 },
                 true,
                 0,
                 SyncStateDto::Synced,

@@ -41,6 +41,9 @@ pub struct SyncStatusDto {
     pub last_synced: Option<String>,
     /// Outbox rows not yet acknowledged by the server.
     pub pending_rows: i64,
+    /// Of the pending rows, those of a change type the server does not accept yet (an older server): kept
+    /// until it is upgraded, as the last round found. The chip says so, so "pending" does not look stuck.
+    pub held_rows: u32,
     /// Rows the server refused (or that could not be sent): kept locally, never retried.
     pub parked: Vec<ParkedRowDto>,
     /// The signed-in account; also kept after the server refused the tokens, to fill in the sign-in form.

@@ -63,8 +63,9 @@ pub enum SyncStatus {
     Syncing,
     /// Everything was sent and pulled at `at_ms`.
     Synced { at_ms: i64 },
-    /// Rows wait to be sent (the last round could not send them all).
-    Pending { rows: i64 },
+    /// Rows wait to be sent (the last round could not send them all); `held` of them are of a type the
+    /// server does not accept yet, kept until it is upgraded (so a chip does not look stuck).
+    Pending { rows: i64, held: u64 },
     /// The server cannot be reached; the next try is in `retry_in`.
     Offline { reason: String, retry_in: Duration },
     /// The server or the database refused; the next try is in `retry_in`.
@@ -77,7 +78,10 @@ impl std::fmt::Display for SyncStatus {
             Self::SignedOut => f.write_str("signed out"),
             Self::Syncing => f.write_str("syncing"),
             Self::Synced { .. } => f.write_str("synced"),
-            Self::Pending { rows } => write!(f, "pending {rows}"),
+            Self::Pending { rows, held: 0 } => write!(f, "pending {rows}"),
+            Self::Pending { rows, held } => {
+                write!(f, "pending {rows} ({held} held for a server upgrade)")
+            }
             Self::Offline { reason, retry_in } => {
                 write!(f, "offline ({reason}); retrying in {}s", retry_in.as_secs())
             }
@@ -227,7 +231,7 @@ impl SyncClient {
             account,
             config,
             tokens: Mutex::new(tokens),
-            status: watch::channel(SyncStatus::Pending { rows: 0 }).0,
+            status: watch::channel(SyncStatus::Pending { rows: 0, held: 0 }).0,
             accepted: std::sync::Mutex::new(None),
         }
     }
@@ -598,7 +602,10 @@ impl SyncClient {
                 Ok(report) => {
                     failures = 0;
                     let status = if report.pending > 0 {
-                        SyncStatus::Pending { rows: report.pending }
+                        SyncStatus::Pending {
+                            rows: report.pending,
+                            held: report.held,
+                        }
                     } else {
                         SyncStatus::Synced {
                             at_ms: auren_clock::now_unix_ms(),

@@ -4,7 +4,7 @@ import { chipClass, chipGlyph, errorHint, isSignedIn, serverProblem, signInProbl
 
 const status = (over: Partial<SyncStatus>): SyncStatus => ({
   state: "synced", label: "Synced", detail: "", reason: null, retry_in_s: null, last_synced: null,
-  pending_rows: 0, parked: [], account: null, suggested_device_name: "vm", settings_revision: 0, refused_settings: [], ...over,
+  pending_rows: 0, held_rows: 0, parked: [], account: null, suggested_device_name: "vm", settings_revision: 0, refused_settings: [], ...over,
 });
 const account = { server: "http://127.0.0.1:8080", email: "a@b.org", device_id: "d", signed_in: "2026-12-04 03:00 UTC", tokens_in: null };
 
