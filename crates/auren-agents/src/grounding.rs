@@ -14,9 +14,12 @@
 //!
 //! Not measurements: counts and durations (a number followed by "days", "sessions", "mornings", "times",
 //! …), ordinals and labels ("2nd", "day 2", "zone 2 HR": a number after "day", "zone", "week", … or glued to
-//! letters), times ("07:30"), versions ("1.2.3"), fractions ("3/5"), and a metric name followed by a count
-//! ("7 lnRMSSD readings"). A name and its number in other words ("RMSSD over 7 days", "SD1 looks fine at
-//! 31") are not anchored: the linking words are a closed list, so prose is not read as a claim.
+//! letters), times ("07:30"), versions and abbreviations ("1.2.3", "v.2", "fig.3"), fractions ("3/5"), a
+//! metric name followed by a count ("7 lnRMSSD readings"), and a year right before a name that has a number
+//! of its own ("in 2045 RMSSD 45": only 45 is the RMSSD). A leading-dot decimal is read whole (".62" is
+//! 0.62); an ellipsis is no decimal point ("...62 ms" is 62 ms). A name and its number in other words
+//! ("RMSSD over 7 days", "SD1 looks fine at 31") are not anchored: the linking words are a closed list, so
+//! prose is not read as a claim.
 //!
 //! A stated value with k decimals matches a receipt value of the same unit that rounds to it at k decimals
 //! (so "62 ms" is grounded by 61.8 ms, "62.4 ms" is not); percentages are also accepted when the receipt
@@ -572,15 +575,17 @@ fn find_numbers(text: &str, dates: &[NamedDate]) -> Vec<Stated> {
             i += 1;
             continue;
         }
-        // A '.' before the digits makes it a decimal we entered mid-way ("v.2"), not a number.
-        if i > 0 && b[i - 1] == b'.' && i > 1 && b[i - 2].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let negative = lower[..i].ends_with('-') && (i < 2 || !b[i - 2].is_ascii_alphanumeric())
-            || lower[..i].ends_with('\u{2212}');
-        let (digits, decimals, j) = read_number(b, i);
+        let start = match dot_before(b, i) {
+            DotBefore::InToken => {
+                i += 1;
+                continue;
+            }
+            DotBefore::LeadingPoint => i - 1,
+            DotBefore::Absent => i,
+        };
+        let negative = lower[..start].ends_with('-') && (start < 2 || !b[start - 2].is_ascii_alphanumeric())
+            || lower[..start].ends_with('\u{2212}');
+        let (digits, decimals, j) = read_number(b, start);
         // A time of day (07:30) or a version (1.2.3) is not a measurement.
         let tail_is_time = b.get(j) == Some(&b':') && b.get(j + 1).is_some_and(u8::is_ascii_digit);
         let tail_is_version = b.get(j) == Some(&b'.') && b.get(j + 1).is_some_and(u8::is_ascii_digit);
@@ -622,6 +627,29 @@ fn find_numbers(text: &str, dates: &[NamedDate]) -> Vec<Stated> {
     out
 }
 
+/// What a '.' right before a number's first digit makes of it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum DotBefore {
+    /// No '.', or an ellipsis ("was...62"): the number starts at the digit.
+    Absent,
+    /// A decimal point that opens the number (".62", "(.5", "−.3"): it starts at the '.'.
+    LeadingPoint,
+    /// A '.' glued to a letter or digit ("v.2", "fig.3", the tail of "1.2.3"): not a number.
+    InToken,
+}
+
+/// What the byte before the digit at `i` makes of the number there (see [`DotBefore`]).
+fn dot_before(b: &[u8], i: usize) -> DotBefore {
+    if i == 0 || b[i - 1] != b'.' {
+        return DotBefore::Absent;
+    }
+    match i.checked_sub(2).map(|k| b[k]) {
+        Some(c) if c.is_ascii_alphanumeric() || c == b'_' => DotBefore::InToken,
+        Some(b'.') => DotBefore::Absent,
+        _ => DotBefore::LeadingPoint,
+    }
+}
+
 /// Separators a metric name and its number may have between them besides linking words.
 const LINK_MARKS: [char; 17] = [
     ' ', '\t', '\u{a0}', '\u{202f}', ':', '=', '≈', '~', '(', ')', '*', '`', '-', '–', '—', '\u{2212}', '+',
@@ -644,8 +672,10 @@ fn anchor_to_names(text: &str, norm: &str, names: &[Named], dates: &[NamedDate],
         }
         names.get(k).is_none_or(|m| n.start < m.start)
     });
+    // Where each number starts, to see whether a name right after a number has a number of its own.
+    let starts: Vec<usize> = numbers.iter().map(|n| n.start).collect();
     let mut next = 0usize;
-    for n in numbers.iter_mut() {
+    for (at, n) in numbers.iter_mut().enumerate() {
         while next < names.len() && names[next].end <= n.start {
             next += 1;
         }
@@ -660,9 +690,17 @@ fn anchor_to_names(text: &str, norm: &str, names: &[Named], dates: &[NamedDate],
                 n.metrics = listed_before(norm, names, k);
             }
         } else if let Some((metrics, name_end)) = name_after(norm, n.end, &names[next..]) {
+            // "in 2045 RMSSD 45": the year is when, and 45 is the RMSSD.
+            let year_before_value = year_like(n)
+                && starts
+                    .get(at + 1)
+                    .is_some_and(|&s| links_only(norm, name_end, s, dates));
             if n.unit.is_some() {
                 n.metrics = metrics;
-            } else if measure_like(norm, n.start, n.end) && !after_label_word(norm, n.start) {
+            } else if measure_like(norm, n.start, n.end)
+                && !after_label_word(norm, n.start)
+                && !year_before_value
+            {
                 n.metrics = metrics;
                 n.end = name_end;
             }
@@ -677,6 +715,11 @@ fn anchor_to_names(text: &str, norm: &str, names: &[Named], dates: &[NamedDate],
     }
     // "normal range of 4.02 to 4.31": the far end of a range read as lnRMSSD by its sentence shares it too.
     share_across_ranges(text, norm, numbers);
+}
+
+/// Whether a number without a unit reads as a year: four digits, no decimals, 1900 to 2100.
+fn year_like(n: &Stated) -> bool {
+    n.unit.is_none() && n.decimals == 0 && n.end - n.start == 4 && (1900.0..=2100.0).contains(&n.value)
 }
 
 /// Whether `norm[from..to]` holds only linking words (at most `MAX_LINK_WORDS`), dates and link marks.
@@ -775,7 +818,8 @@ fn ln_rmssd_nearby(text: &str, norm: &str, n: &Stated) -> bool {
     ln_plausible && !counted_word(&norm[n.end..]) && after_ln_rmssd(norm, n.start, s_from)
 }
 
-/// The digits at `i` (thousands commas dropped, one decimal point kept), their decimals, and where they end.
+/// The digits at `i` (thousands commas dropped, one decimal point kept, `i` may be a leading '.'), their
+/// decimals, and where they end.
 fn read_number(b: &[u8], i: usize) -> (String, u32, usize) {
     let mut j = i;
     let mut digits = String::new();
@@ -793,6 +837,10 @@ fn read_number(b: &[u8], i: usize) -> (String, u32, usize) {
     }
     let mut decimals = 0;
     if b.get(j) == Some(&b'.') && b.get(j + 1).is_some_and(u8::is_ascii_digit) {
+        // ".62" has no integer part: written as "0.62" so it parses.
+        if digits.is_empty() {
+            digits.push('0');
+        }
         digits.push('.');
         j += 1;
         while j < b.len() && b[j].is_ascii_digit() {

@@ -271,6 +271,22 @@ const ANCHORED: &[Case] = &[
     // Dates still pick the day.
     ("On 2026-12-02 your RMSSD was 62.", &[("62", false, None)]),
     ("Your RMSSD on 2026-12-02 was 55.", &[("55", true, Some("r-day"))]),
+    // A leading-dot decimal is read whole (".62" is 0.62, not 62), a sign before it kept.
+    ("DFA α1 .62 today.", &[(".62", true, Some("r-panel"))]),
+    (
+        "A .62 α1; DFA α1 (.617).",
+        &[(".62 α1", true, Some("r-panel")), (".617", true, Some("r-panel"))],
+    ),
+    ("Your HRV .5 is not 5.", &[(".5", false, None)]),
+    // An ellipsis before a number is no decimal point.
+    ("Your RMSSD...62 ms.", &[("62 ms", true, Some("r-day"))]),
+    // A year right before a name that has its own number is not that metric's value.
+    ("In 2045 RMSSD 45 would be low.", &[("45", false, None)]),
+    (
+        "In 2026 RMSSD was 62, in 2027 HR: 52.",
+        &[("62", true, Some("r-day")), ("52", true, Some("r-day"))],
+    ),
+    ("A 2045 RMSSD is unheard of.", &[("2045 RMSSD", false, None)]),
 ];
 
 /// Numbers near metric names that are counts, durations, dates, ordinals or labels, or joined to the name by
@@ -287,6 +303,8 @@ const NOT_CLAIMS: &[&str] = &[
     "Your HRV at 6 am and HR at 7 pm were taken 2 x a day.",
     // A dash joins a count to what it counts.
     "HRV 7-day average, resting HR 30-day baseline, RMSSD 3‑week trend, lnRMSSD 2.5–day span.",
+    // A number glued to letters by a '.' is a version or an abbreviation, not a decimal.
+    "The v.2 HRV export, the app v.45 RMSSD chart and fig.3 SDNN plot.",
 ];
 
 /// Answers where a claim's number stands more than once: which whole-number occurrence of its text each
@@ -418,6 +436,22 @@ fn units_and_values_are_read_as_written() {
     assert_eq!(units, [Unit::Ms2, Unit::Bpm, Unit::Percent, Unit::LnMs, Unit::Ms]);
     assert_eq!(claims[0].value, 812.0);
     assert_eq!(claims[3].value, 4.12);
+}
+
+#[test]
+fn a_leading_dot_decimal_is_read_as_its_value() {
+    let cases: &[(&str, f64)] = &[
+        ("DFA α1 .62 today.", 0.62),
+        ("Your HRV .5 is odd.", 0.5),
+        ("lnRMSSD fell by −.3 overnight.", -0.3),
+        ("lnRMSSD fell by -.25 overnight.", -0.25),
+        ("RMSSD (.8 ms higher).", 0.8),
+    ];
+    for (text, want) in cases {
+        let claims = ground(text, &[]);
+        let got: Vec<f64> = claims.iter().map(|c| c.value).collect();
+        assert_eq!(got, [*want], "{text}");
+    }
 }
 
 #[test]
