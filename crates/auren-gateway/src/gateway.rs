@@ -243,6 +243,18 @@ impl Gateway {
     /// Starts a streamed answer. Resolves once the first token has arrived (after whatever retries and
     /// failovers that took); from then on, events arrive as the provider sends them.
     pub async fn stream(&self, model: &str, request: ChatRequest) -> Result<ChatStream, GatewayError> {
+        self.stream_with(model, request, &Opening::default()).await
+    }
+
+    /// [`Gateway::stream`], leaving in `opening` what the ledger booked when this future is dropped while a
+    /// try waits for its first token (a Stop while a reasoning model thinks): the provider bills the prompt
+    /// it received, so the request's prompt estimate is booked, as [`ChatStream::cut`] tells for a cut answer.
+    pub async fn stream_with(
+        &self,
+        model: &str,
+        request: ChatRequest,
+        opening: &Opening,
+    ) -> Result<ChatStream, GatewayError> {
         let routes = self.routes(model)?;
         let span = tracing::info_span!(
             "gen_ai.chat",
@@ -258,7 +270,7 @@ impl Gateway {
             "auren.failed_attempts" = field::Empty,
         );
         let result = self
-            .route_call(model, routes, request, span.clone())
+            .route_call(model, routes, request, span.clone(), opening)
             .instrument(span.clone())
             .await;
         match &result {
@@ -277,6 +289,7 @@ impl Gateway {
         routes: Vec<Route>,
         request: ChatRequest,
         span: Span,
+        opening: &Opening,
     ) -> Result<ChatStream, GatewayError> {
         let mut call = Call {
             max_tokens: request.max_tokens.unwrap_or(self.inner.max_tokens),
@@ -288,7 +301,7 @@ impl Gateway {
             let Some(target) = self.target(route) else {
                 continue;
             };
-            if let Some(answer) = self.try_route(&target, &mut call).await {
+            if let Some(answer) = self.try_route(&target, &mut call, opening).await {
                 return Ok(self.stream_answer(target, call, answer, span));
             }
         }
@@ -314,7 +327,7 @@ impl Gateway {
 
     /// Tries one route, retrying transient failures, until a first token arrives (`Some`) or the route is
     /// given up (`None`, with every failure listed in `call`).
-    async fn try_route(&self, target: &Target, call: &mut Call) -> Option<Answer> {
+    async fn try_route(&self, target: &Target, call: &mut Call, opening: &Opening) -> Option<Answer> {
         for try_number in 1..=self.inner.retry.max_retries.saturating_add(1) {
             let now = self.inner.clock.now();
             let admitted = self
@@ -327,7 +340,16 @@ impl Gateway {
                     return None;
                 }
             };
-            let failure = match self.attempt(target, call, try_number).await {
+            let waiting = WaitingTry {
+                inner: &self.inner,
+                target,
+                request: &call.request,
+                reservation: Some(reservation),
+                opening,
+            };
+            let attempted = self.attempt(target, call, try_number).await;
+            let reservation = waiting.end();
+            let failure = match attempted {
                 Ok(opened) => return Some(Answer { opened, reservation }),
                 Err(failure) => failure,
             };
@@ -431,7 +453,7 @@ impl Gateway {
             breaker: target.breaker,
             events,
             buffered,
-            reservation: Some(answer.reservation),
+            reservation: answer.reservation,
             price: target.price,
             request: call.request,
             output_text: String::new(),
@@ -547,7 +569,95 @@ type Opened = (EventStream, VecDeque<StreamEvent>);
 /// A try that gave a first token, and the budget it holds.
 struct Answer {
     opened: Opened,
-    reservation: Reservation,
+    reservation: Option<Reservation>,
+}
+
+/// A try waiting for its first token. Dropped before [`WaitingTry::end`] (the caller dropped the call), it
+/// books the request's prompt estimate with no output, as [`Flow`]'s drop books a cut answer: the provider
+/// bills the prompt it received even when no token came back. A try dropped while still connecting is booked
+/// too: the gateway cannot tell whether the request left, and counting it keeps the budget on the safe side.
+struct WaitingTry<'a> {
+    inner: &'a Inner,
+    target: &'a Target,
+    request: &'a ChatRequest,
+    /// Taken by `end`; still here on drop means the try was abandoned.
+    reservation: Option<Reservation>,
+    opening: &'a Opening,
+}
+
+impl WaitingTry<'_> {
+    /// The try ended (a first token or a failure): its reservation goes on with the call.
+    fn end(mut self) -> Option<Reservation> {
+        self.reservation.take()
+    }
+}
+
+impl Drop for WaitingTry<'_> {
+    fn drop(&mut self) {
+        let Some(reservation) = self.reservation.take() else {
+            return;
+        };
+        let now = self.inner.clock.now();
+        let usage = Usage {
+            input_tokens: tokens::estimate_prompt(self.request),
+            cached_input_tokens: 0,
+            output_tokens: 0,
+            estimated: true,
+        };
+        let cost = self.target.price.map(|p| p.cost(usage.input_tokens, 0, 0));
+        reservation.settle(cost.unwrap_or(Usd::ZERO), now);
+        // Nothing came back, so the provider's health is unknown; Neutral also frees a half-open probe slot.
+        self.target.breaker.record(Outcome::Neutral, now);
+        let record = UsageRecord {
+            at: now,
+            provider: self.target.route.provider.clone(),
+            model: self.target.route.model.clone(),
+            conversation: self.request.conversation.clone(),
+            input_tokens: usage.input_tokens,
+            cached_input_tokens: 0,
+            output_tokens: 0,
+            estimated: true,
+            cost,
+        };
+        let recording = spawn_record(Arc::clone(&self.inner.ledger), record);
+        self.opening
+            .untold
+            .put(self.target.route.clone(), usage, recording);
+    }
+}
+
+/// Writes a dropped call's usage row on the runtime, since `Drop` cannot await; `None` outside a runtime.
+fn spawn_record(ledger: Arc<dyn UsageLedger>, record: UsageRecord) -> Option<tokio::task::JoinHandle<()>> {
+    tokio::runtime::Handle::try_current().ok().map(|runtime| {
+        runtime.spawn(async move {
+            if let Err(error) = ledger.record(&record).await {
+                tracing::error!(%error, "usage of an abandoned call was not recorded");
+            }
+        })
+    })
+}
+
+/// Where [`Gateway::stream_with`] leaves the usage it booked for a call dropped before its first token.
+#[derive(Clone, Debug, Default)]
+pub struct Opening {
+    untold: UntoldUsage,
+}
+
+/// A call dropped before its answer began: the route that was asked and the estimate the ledger booked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnansweredCall {
+    pub route: Route,
+    pub usage: Usage,
+}
+
+impl Opening {
+    /// What the ledger booked for the call if it was dropped while waiting for its first token; `None`
+    /// when it was not (it answered, failed, or never reached a provider). The ledger has the row when this
+    /// returns.
+    pub async fn cut(self) -> Option<UnansweredCall> {
+        let (route, usage) = self.untold.take().await?;
+        Some(UnansweredCall { route, usage })
+    }
 }
 
 /// What follows a failed try.
@@ -585,7 +695,14 @@ pub struct ChatStream {
 #[derive(Clone, Default)]
 struct UntoldUsage(Arc<std::sync::Mutex<Option<Untold>>>);
 
+impl std::fmt::Debug for UntoldUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UntoldUsage").finish_non_exhaustive()
+    }
+}
+
 struct Untold {
+    route: Route,
     usage: Usage,
     /// The ledger write of a dropped flow, spawned because `Drop` cannot await.
     recording: Option<tokio::task::JoinHandle<()>>,
@@ -597,8 +714,26 @@ impl UntoldUsage {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn put(&self, usage: Usage, recording: Option<tokio::task::JoinHandle<()>>) {
-        *self.lock() = Some(Untold { usage, recording });
+    fn put(&self, route: Route, usage: Usage, recording: Option<tokio::task::JoinHandle<()>>) {
+        *self.lock() = Some(Untold {
+            route,
+            usage,
+            recording,
+        });
+    }
+
+    /// The usage left here, once its ledger row is written.
+    async fn take(&self) -> Option<(Route, Usage)> {
+        let Untold {
+            route,
+            usage,
+            recording,
+        } = self.lock().take()?;
+        if let Some(recording) = recording {
+            // A panicked write was logged by the runtime; the usage is still the caller's to count.
+            let _ = recording.await;
+        }
+        Some((route, usage))
     }
 }
 
@@ -624,12 +759,7 @@ impl ChatStream {
     pub async fn cut(self) -> Option<Usage> {
         let untold = self.untold.clone();
         drop(self);
-        let Untold { usage, recording } = untold.lock().take()?;
-        if let Some(recording) = recording {
-            // A panicked write was logged by the runtime; the usage is still the caller's to count.
-            let _ = recording.await;
-        }
-        Some(usage)
+        untold.take().await.map(|(_, usage)| usage)
     }
 
     /// The attempts that failed before this route answered.
@@ -734,7 +864,7 @@ impl Flow {
                             Outcome::Neutral
                         };
                         let usage = flow.finish(outcome, None).await;
-                        flow.untold.put(usage, None);
+                        flow.untold.put(flow.route.clone(), usage, None);
                         let error = GatewayError::StreamInterrupted {
                             route: flow.route.clone(),
                             failure,
@@ -835,15 +965,8 @@ impl Drop for Flow {
         // The caller stopped reading: the provider still bills what it generated, so account an estimate.
         // The breaker hears success: the provider was answering.
         let (usage, record) = self.settle(Outcome::Success, None);
-        let ledger = Arc::clone(&self.inner.ledger);
-        let recording = tokio::runtime::Handle::try_current().ok().map(|runtime| {
-            runtime.spawn(async move {
-                if let Err(error) = ledger.record(&record).await {
-                    tracing::error!(%error, "usage of an abandoned stream was not recorded");
-                }
-            })
-        });
-        self.untold.put(usage, recording);
+        let recording = spawn_record(Arc::clone(&self.inner.ledger), record);
+        self.untold.put(self.route.clone(), usage, recording);
     }
 }
 

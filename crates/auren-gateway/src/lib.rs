@@ -40,7 +40,7 @@ pub use chat::{
 pub use clock::{Clock, ManualClock, SystemClock, UnixMillis, UtcDate};
 pub use config::{ConfigError, GatewayConfig, ProviderKind, Route};
 pub use error::{Attempt, AttemptFailure, GatewayError};
-pub use gateway::{ChatStream, Gateway};
+pub use gateway::{ChatStream, Gateway, Opening, UnansweredCall};
 pub use prices::{PriceTable, Usd};
 pub use secrets::{ApiKey, KeychainSecrets, MemorySecrets, SecretStore};
 pub use usage::{

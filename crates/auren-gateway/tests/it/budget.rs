@@ -6,7 +6,7 @@ use auren_fake_llm::{FakeLlm, Reply, Script};
 use auren_gateway::budget::BudgetWindow;
 use auren_gateway::config::BudgetLimits;
 use auren_gateway::{
-    ChatRequest, Clock, GatewayConfig, GatewayError, ManualClock, MemoryLedger, UsageLedger, Usd,
+    ChatRequest, Clock, GatewayConfig, GatewayError, ManualClock, MemoryLedger, Opening, UsageLedger, Usd,
 };
 use proptest::prelude::*;
 use std::sync::Arc;
@@ -224,4 +224,52 @@ async fn a_finished_stream_has_nothing_untold() {
         event.expect("no error");
     }
     assert_eq!(stream.cut().await, None, "its usage was yielded as an event");
+}
+
+#[tokio::test]
+async fn a_call_dropped_before_its_first_token_books_the_prompt_estimate() {
+    let rig = rig().await;
+    rig.fake.script("gpt-4.1", [Script::StallBeforeFirstToken]);
+    let request = ChatRequest::user("hi");
+    let opening = Opening::default();
+    let call = rig
+        .gateway
+        .stream_with("openai:gpt-4.1", request.clone(), &opening);
+    // The provider has the prompt (and bills it) but sends nothing; then the caller stops waiting.
+    tokio::select! {
+        answer = call => panic!("the stalled provider answered: {answer:?}"),
+        () = rig.fake.wait_for_requests(1) => {}
+    }
+    let cut = opening
+        .cut()
+        .await
+        .expect("the dropped call tells what was booked");
+    let records = rig.ledger.records();
+    assert_eq!(records.len(), 1, "{records:?}");
+    let booked = &records[0];
+    let prompt = auren_gateway::tokens::estimate_prompt(&request);
+    assert_eq!(
+        (booked.input_tokens, booked.output_tokens, booked.estimated),
+        (prompt, 0, true)
+    );
+    assert_eq!(
+        (booked.provider.as_str(), booked.model.as_str()),
+        ("openai", "gpt-4.1")
+    );
+    assert_eq!(cut.route.to_string(), "openai:gpt-4.1");
+    assert_eq!(
+        (
+            cut.usage.input_tokens,
+            cut.usage.output_tokens,
+            cut.usage.estimated
+        ),
+        (prompt, 0, true)
+    );
+    let (today, _) = rig.gateway.spent();
+    assert_eq!(
+        Some(today),
+        booked.cost,
+        "the budget settled what the ledger booked"
+    );
+    assert!(today > Usd::ZERO);
 }
