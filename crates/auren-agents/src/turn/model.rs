@@ -6,7 +6,7 @@ use std::future::Future;
 
 use auren_gateway::providers::{anthropic, openai};
 use auren_gateway::{
-    ChatRequest, ChatStream, Gateway, ProviderKind, Route, StreamEvent, ToolCall, Usage, tokens,
+    ChatRequest, ChatStream, Gateway, Opening, ProviderKind, Route, StreamEvent, ToolCall, Usage, tokens,
 };
 use futures::StreamExt;
 
@@ -52,7 +52,14 @@ impl Turn<'_> {
         self.guards.model_call().map_err(Stop::Guard)?;
         request.conversation = Some(self.conversation.to_string());
         let model = self.coach.config.model.clone();
-        let opened = self.bounded(gateway.stream(&model, request.clone())).await?;
+        let opening = Opening::default();
+        let opened = match self
+            .bounded(gateway.stream_with(&model, request.clone(), &opening))
+            .await
+        {
+            Ok(opened) => opened,
+            Err(stop) => return Err(self.cut_unanswered(gateway, opening, stop).await),
+        };
         let mut stream = opened.map_err(Stop::Gateway)?;
         let route = stream.route().clone();
         // Set at once, not at the end: a Stop mid-answer keeps this model's text.
@@ -124,6 +131,17 @@ impl Turn<'_> {
     ) -> Stop {
         if let Some(usage) = stream.cut().await {
             self.add_usage(gateway, route, usage, (meter.call, UsagePhase::Cut))
+                .await;
+        }
+        stop
+    }
+
+    /// Ends a call stopped before its first token: the prompt estimate the gateway booked for it (the
+    /// provider bills the prompt) is added to the turn as this call's, as [`Turn::cut`] does.
+    async fn cut_unanswered(&mut self, gateway: &Gateway, opening: Opening, stop: Stop) -> Stop {
+        if let Some(unanswered) = opening.cut().await {
+            let call = (self.guards.model_calls(), UsagePhase::Cut);
+            self.add_usage(gateway, &unanswered.route, unanswered.usage, call)
                 .await;
         }
         stop
