@@ -17,8 +17,8 @@ use auren_agents::ledger::SqliteLedger;
 use auren_agents::turn::{Seen, Stopping, TurnStop};
 use auren_agents::{AgentEvent, Coach, CoachConfig, Placement, Receipt, Source, Toolbox};
 use auren_gateway::{Gateway, GatewayConfig, SecretStore, SystemClock, UsageLedger};
-use auren_store::Store;
 use auren_store::conversations::{ConversationId, Grounding, MessageId, MessageRow, Role};
+use auren_store::{RecordingHere, Store};
 use tokio::sync::{Mutex, MutexGuard, mpsc};
 
 use crate::ai_settings_dto::ConnectionOutcomeDto;
@@ -147,22 +147,28 @@ impl Turns {
     }
 }
 
-impl Desktop {
-    pub(crate) fn gateway_path(&self) -> PathBuf {
-        std::env::var_os("AUREN_GATEWAY_CONFIG")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| self.folders.config_dir.join("gateway.toml"))
-    }
+/// What a coach is made of besides the store: the desktop's gateway slot, provider keys, settings and live
+/// slot. Shared with the sync loop, so its timer rounds write a pulled alert's message with the same coach
+/// as "Sync now" — the specialist when a provider and budget allow — not the offline template.
+#[derive(Clone)]
+pub(crate) struct CoachParts {
+    pub(crate) gateway: Arc<GatewaySlot>,
+    pub(crate) keys: Arc<dyn crate::ai_settings::ProviderKeys>,
+    pub(crate) settings: Arc<crate::settings_sync::SettingsCell>,
+    pub(crate) live: crate::live::Slot,
+    pub(crate) gateway_path: PathBuf,
+}
 
-    async fn gateway(&self) -> Result<Started, String> {
+impl CoachParts {
+    /// The gateway in the slot, started from `gateway_path` when the slot is empty.
+    pub(crate) async fn gateway(&self, store: Store) -> Result<Started, String> {
         let mut slot = self.gateway.lock().await;
         if let Some(started) = slot.as_ref() {
             return started.clone();
         }
-        let path = self.gateway_path();
+        let path = self.gateway_path.clone();
         // A missing file is not remembered: one written later (by the CLI, by hand) is used at once.
         let exists = path.exists();
-        let store = self.store().await;
         let secrets: Arc<dyn SecretStore> = self.keys.clone();
         let started = async move {
             if !exists {
@@ -185,15 +191,20 @@ impl Desktop {
         started
     }
 
-    pub(crate) async fn coach(&self) -> Coach {
-        let store = self.store().await;
+    /// The coach over `store`: the gateway's model when one starts, the offline analyst otherwise.
+    pub(crate) async fn coach(&self, store: Store) -> Coach {
         // The tools say of the session this app records what History says: recording, however long its
         // strap is silent.
-        let toolbox =
-            Toolbox::new(store, Arc::new(SystemClock)).with_recording_here(self.recording_here().await);
+        let here = match self.live.lock().await.as_ref() {
+            Some(crate::live::Live::Recording(running)) => {
+                RecordingHere::Session(auren_store::SessionId(running.info.session_id))
+            }
+            _ => RecordingHere::Nothing,
+        };
+        let toolbox = Toolbox::new(store.clone(), Arc::new(SystemClock)).with_recording_here(here);
         // The person's setting (Settings → Coach memory): proposals applied at once, or waiting for a yes.
-        let memory_apply = self.get_memory_apply().into();
-        match self.gateway().await {
+        let memory_apply = self.settings.get().memory_apply.into();
+        match self.gateway(store).await {
             Ok(Started { gateway, config }) => {
                 let model = config.default_model.clone().unwrap_or_default();
                 let wire = CoachConfig::wire_of(&config, &model);
@@ -217,6 +228,32 @@ impl Desktop {
                 },
             ),
         }
+    }
+}
+
+impl Desktop {
+    pub(crate) fn gateway_path(&self) -> PathBuf {
+        std::env::var_os("AUREN_GATEWAY_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.folders.config_dir.join("gateway.toml"))
+    }
+
+    pub(crate) fn coach_parts(&self) -> CoachParts {
+        CoachParts {
+            gateway: Arc::clone(&self.gateway),
+            keys: Arc::clone(&self.keys),
+            settings: Arc::clone(&self.settings),
+            live: Arc::clone(&self.live),
+            gateway_path: self.gateway_path(),
+        }
+    }
+
+    async fn gateway(&self) -> Result<Started, String> {
+        self.coach_parts().gateway(self.store().await).await
+    }
+
+    pub(crate) async fn coach(&self) -> Coach {
+        self.coach_parts().coach(self.store().await).await
     }
 
     /// Starts a turn; its events go to `sink` until `done` or `error`.

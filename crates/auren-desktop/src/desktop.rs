@@ -28,8 +28,8 @@ pub struct Desktop {
     /// Cancelled when the app quits: every running session stops and is stored.
     pub(crate) shutdown: CancellationToken,
     version: String,
-    /// The LLM gateway, started on the first chat turn (see `chat.rs`).
-    pub(crate) gateway: crate::chat::GatewaySlot,
+    /// The LLM gateway, started on the first chat turn (see `chat.rs`); shared with the sync loop's coach.
+    pub(crate) gateway: std::sync::Arc<crate::chat::GatewaySlot>,
     /// Running chat turns by id, for Stop.
     pub(crate) turns: std::sync::Arc<crate::chat::Turns>,
     /// Provider API keys: the OS keychain, or what `with_provider_keys` put instead (see `ai_settings.rs`).
@@ -61,7 +61,7 @@ impl Desktop {
             next_connection: AtomicU64::new(0),
             shutdown: CancellationToken::new(),
             version: version.into(),
-            gateway: crate::chat::GatewaySlot::new(),
+            gateway: std::sync::Arc::new(crate::chat::GatewaySlot::new()),
             turns: std::sync::Arc::default(),
             keys: std::sync::Arc::new(crate::ai_settings::KeychainKeys::new(
                 crate::ai_settings::KEYCHAIN_SERVICE,

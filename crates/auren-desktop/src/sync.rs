@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::Mutex as StdMutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use auren_agents::Coach;
+use crate::chat::CoachParts;
 use auren_agents::refresh::Arrival;
 use auren_store::Store;
 use auren_sync::{
@@ -116,12 +116,15 @@ struct Syncer {
     settings: Arc<SettingsCell>,
     /// Where the refresh after a pull announces the proactive messages it posted.
     proactive: broadcast::Sender<ProactiveMessageDto>,
+    /// The desktop's coach parts: every round's refresh — the timer's and "Sync now"'s — writes with the
+    /// desktop's gateway and the person's memory setting, so the specialist writes when a provider and
+    /// budget allow.
+    coach: CoachParts,
 }
 
 impl Syncer {
-    /// One round, its status published; returns it and when the loop should try again. `writer` writes the
-    /// proactive messages of what it pulled.
-    async fn round(&self, writer: Writer) -> (Result<SyncReport, SyncError>, std::time::Duration) {
+    /// One round, its status published; returns it and when the loop should try again.
+    async fn round(&self) -> (Result<SyncReport, SyncError>, std::time::Duration) {
         let _one = self.round.lock().await;
         self.phase.send_modify(|p| p.status = SyncStatus::Syncing);
         let outcome = self.client.sync_once().await;
@@ -139,7 +142,7 @@ impl Syncer {
                         Ok(adoption) => settings_changed = !adoption.adopted.is_empty(),
                         Err(error) => tracing::warn!(%error, "pulled settings not adopted"),
                     }
-                    self.refresh_after_pull(writer).await;
+                    self.refresh_after_pull().await;
                 }
                 let status = if report.pending > 0 {
                     SyncStatus::Pending {
@@ -184,23 +187,10 @@ impl Syncer {
     /// What arrived (sessions, alerts, mornings of the person's other devices and the server's alerts)
     /// re-tests the hypotheses and earns its proactive messages, before the round is reported done (a
     /// model-written message follows in the background).
-    async fn refresh_after_pull(&self, writer: Writer) {
-        let coach = match writer {
-            Writer::Coach(coach) => *coach,
-            Writer::Offline => Coach::offline(self.client.store().clone()),
-        };
+    async fn refresh_after_pull(&self) {
+        let coach = self.coach.coach(self.client.store().clone()).await;
         crate::proactive::refresh_after(coach, self.proactive.clone(), Arrival::Pulled).await;
     }
-}
-
-/// Who writes the proactive messages a round's pull earns.
-enum Writer {
-    /// The timer's round: the loop cannot reach the desktop's gateway (the `Desktop` is not shared with
-    /// it), so the offline analyst's templates.
-    Offline,
-    /// "Sync now": the desktop's coach — its gateway and the person's memory setting — so the specialist
-    /// writes when a provider and budget allow.
-    Coach(Box<Coach>),
 }
 
 /// Rounds until `stop` or until the server refuses the tokens; a round in flight is dropped on `stop`
@@ -209,7 +199,7 @@ async fn run(syncer: Arc<Syncer>, stop: CancellationToken) {
     loop {
         let delay = tokio::select! {
             () = stop.cancelled() => return,
-            (outcome, delay) = syncer.round(Writer::Offline) => match outcome {
+            (outcome, delay) = syncer.round() => match outcome {
                 Err(SyncError::SignedOut) => return,
                 _ => delay,
             },
@@ -340,7 +330,7 @@ impl Desktop {
     /// One round now (waiting for the loop's round if one is running).
     pub async fn sync_now(&self) -> Result<SyncReportDto, DesktopError> {
         let syncer = self.syncer().await?;
-        let (outcome, _) = syncer.round(Writer::Coach(Box::new(self.coach().await))).await;
+        let (outcome, _) = syncer.round().await;
         let report = outcome.map_err(DesktopError::Sync)?;
         let store = self.store().await;
         Ok(SyncReportDto {
@@ -447,8 +437,9 @@ impl Desktop {
         let data_dir = self.data_dir();
         let shutdown = self.shutdown.clone();
         let proactive = self.proactive.sender();
+        let coach = self.coach_parts();
         tokio::spawn(async move {
-            if let Err(error) = resume(&slot, store, data_dir, &shutdown, proactive).await {
+            if let Err(error) = resume(&slot, store, data_dir, &shutdown, (proactive, coach)).await {
                 tracing::warn!(%error, "sync not resumed");
             }
         });
@@ -486,7 +477,7 @@ impl Desktop {
             client,
             self.data_dir(),
             &self.shutdown,
-            self.proactive.sender(),
+            (self.proactive.sender(), self.coach_parts()),
         ));
         Ok(())
     }
@@ -518,8 +509,8 @@ impl Desktop {
             }
         }
         let store = self.store().await;
-        let proactive = self.proactive.sender();
-        if let Err(error) = resume(&self.sync, store, data_dir, &self.shutdown, proactive).await {
+        let writes = (self.proactive.sender(), self.coach_parts());
+        if let Err(error) = resume(&self.sync, store, data_dir, &self.shutdown, writes).await {
             tracing::warn!(%error, "sync not resumed");
         }
     }
@@ -536,7 +527,7 @@ async fn resume(
     store: Store,
     data_dir: PathBuf,
     shutdown: &CancellationToken,
-    proactive: broadcast::Sender<ProactiveMessageDto>,
+    writes: (broadcast::Sender<ProactiveMessageDto>, CoachParts),
 ) -> Result<(), DesktopError> {
     let mut running = slot.running.lock().await;
     if running.is_some() || store.sync_account().await?.is_none() {
@@ -546,7 +537,7 @@ async fn resume(
     let vault = vault_for(&store, &data_dir, choice).await?;
     match SyncClient::open(&store, vault, SyncConfig::default()).await {
         Ok(client) => {
-            *running = Some(start(slot, client, data_dir, shutdown, proactive));
+            *running = Some(start(slot, client, data_dir, shutdown, writes));
             Ok(())
         }
         Err(SyncError::SignedOut) => Ok(()),
@@ -559,7 +550,7 @@ fn start(
     client: SyncClient,
     data_dir: PathBuf,
     shutdown: &CancellationToken,
-    proactive: broadcast::Sender<ProactiveMessageDto>,
+    (proactive, coach): (broadcast::Sender<ProactiveMessageDto>, CoachParts),
 ) -> Running {
     set(&slot.place, Some(client.vault().place().clone()));
     // The loop's first round starts at once.
@@ -572,6 +563,7 @@ fn start(
         phase: Arc::clone(&slot.phase),
         settings: Arc::clone(&slot.settings),
         proactive,
+        coach,
     });
     let stop = shutdown.child_token();
     let task = tokio::spawn(run(Arc::clone(&syncer), stop.clone()));

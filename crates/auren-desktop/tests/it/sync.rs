@@ -630,18 +630,7 @@ async fn sync_now_with_a_provider_has_the_specialist_write_a_pulled_alerts_messa
     let fake = FakeLlm::start().await.unwrap();
     fake.set_default(Script::Reply(Reply::text([WRITTEN])));
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let config = dir_b.path().join("config");
-    std::fs::create_dir_all(&config).unwrap();
-    std::fs::write(
-        config.join("gateway.toml"),
-        format!(
-            "default_model = \"smart\"\n\n[retry]\nmax_retries = 0\n\n\
-             [[provider]]\nname = \"fake\"\nkind = \"openai-compatible\"\nbase_url = \"{}\"\n\n\
-             [alias.smart]\nroutes = [\"fake:m1\"]\n",
-            fake.openai_base_url()
-        ),
-    )
-    .unwrap();
+    with_a_fake_provider(dir_b.path(), &fake);
     let a = desktop(dir_a.path()).await;
     let create = form(
         SignInModeDto::CreateAccount,
@@ -669,6 +658,85 @@ async fn sync_now_with_a_provider_has_the_specialist_write_a_pulled_alerts_messa
     b.sync_now().await.unwrap();
 
     // A model-written message is posted in the background: the window is told when it is stored.
+    let mut told = seen.clone();
+    let announced = tokio::time::timeout(Duration::from_secs(30), told.wait_for(|m| !m.is_empty()))
+        .await
+        .expect("the window is told of the message")
+        .unwrap()
+        .clone();
+    let store_b = auren_store::Store::open(&dir_b.path().join("data").join("auren.db"))
+        .await
+        .unwrap();
+    let messages = store_b
+        .conversations()
+        .messages(auren_store::ConversationId(announced[0].conversation))
+        .await
+        .unwrap();
+    assert!(messages[0].text.starts_with(WRITTEN), "{}", messages[0].text);
+    assert!(
+        !messages[0].offline && messages[0].model.is_some(),
+        "{:?}",
+        messages[0]
+    );
+    store_b.close().await;
+    a.shut_down().await;
+    b.shut_down().await;
+}
+
+/// Writes a `gateway.toml` in `dir`'s config folder whose default model is `fake`'s.
+fn with_a_fake_provider(dir: &Path, fake: &auren_fake_llm::FakeLlm) {
+    let config = dir.join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("gateway.toml"),
+        format!(
+            "default_model = \"smart\"\n\n[retry]\nmax_retries = 0\n\n\
+             [[provider]]\nname = \"fake\"\nkind = \"openai-compatible\"\nbase_url = \"{}\"\n\n\
+             [alias.smart]\nroutes = [\"fake:m1\"]\n",
+            fake.openai_base_url()
+        ),
+    )
+    .unwrap();
+}
+
+/// The timer's round — here the loop's first, which starts at once when B signs in; nothing calls "Sync
+/// now" on B — writes a pulled alert's message with the desktop's coach, as "Sync now" does: the specialist's
+/// text, not the offline template.
+#[tokio::test]
+async fn the_timer_round_with_a_provider_has_the_specialist_write_a_pulled_alerts_message() {
+    use auren_fake_llm::{FakeLlm, Reply, Script};
+    const WRITTEN: &str =
+        "Your run held RMSSD low at a moderate heart rate. Did it feel harder than planned?";
+    let server = TestServer::start().await;
+    let fake = FakeLlm::start().await.unwrap();
+    fake.set_default(Script::Reply(Reply::text([WRITTEN])));
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    with_a_fake_provider(dir_b.path(), &fake);
+    let a = desktop(dir_a.path()).await;
+    let create = form(
+        SignInModeDto::CreateAccount,
+        &server.base,
+        "ada@example.org",
+        PASSWORD,
+        "laptop",
+    );
+    a.sync_sign_in(create).await.unwrap();
+    let today = auren_clock::now_unix_ms().div_euclid(auren_clock::MS_PER_DAY);
+    recorded_elsewhere(dir_a.path(), today).await;
+    assert_eq!(a.sync_now().await.unwrap().parked, 0);
+
+    let b = desktop(dir_b.path()).await;
+    let (sink, seen) = proactive_collector();
+    b.watch_proactive(sink).await.unwrap();
+    let login = form(
+        SignInModeDto::Login,
+        &server.base,
+        "ada@example.org",
+        PASSWORD,
+        "desk",
+    );
+    b.sync_sign_in(login).await.unwrap();
+
     let mut told = seen.clone();
     let announced = tokio::time::timeout(Duration::from_secs(30), told.wait_for(|m| !m.is_empty()))
         .await
