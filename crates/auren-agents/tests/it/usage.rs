@@ -196,3 +196,49 @@ async fn a_call_without_usage_ends_with_a_final_estimate() {
     assert!(last.input_tokens > 0 && last.output_tokens > 0, "{last:?}");
     assert_eq!(asked.outcome.usage.phase, UsagePhase::Final);
 }
+
+/// A Stop while the model has not sent its first token (a reasoning model thinking): the provider bills
+/// the prompt, so the gateway books the prompt estimate and the turn counts it as the cut call.
+#[tokio::test]
+async fn a_call_stopped_before_its_first_token_is_counted_as_the_ledger_booked_it() {
+    let rig = rig(RigOptions::default()).await;
+    rig.fake.expect([any(Script::StallBeforeFirstToken)]);
+    let cancel = CancellationToken::new();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let coach = rig.coach.clone();
+    let token = cancel.clone();
+    let turn = tokio::spawn(async move {
+        coach
+            .ask(None, "What was my readiness yesterday?", tx, token)
+            .await
+    });
+    rig.fake.wait_for_requests(1).await;
+    cancel.cancel();
+    let mut events = Vec::new();
+    while let Some(event) = rx.recv().await {
+        events.push(event);
+    }
+    let outcome = turn.await.expect("the turn ran").expect("the turn ended");
+    let records = rig.ledger.records();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert!(
+        records[0].estimated && records[0].input_tokens > 0 && records[0].output_tokens == 0,
+        "{records:?}"
+    );
+    let ledger = booked(&records);
+    assert_matches_ledger("stopped before the first token", ledger, &outcome);
+    let last = usage_events(&events)
+        .into_iter()
+        .next_back()
+        .expect("a usage event");
+    assert_eq!(
+        (
+            last.call,
+            last.input_tokens,
+            last.output_tokens,
+            last.estimated,
+            last.phase
+        ),
+        (1, ledger.0, 0, true, UsagePhase::Cut),
+    );
+}
