@@ -310,8 +310,9 @@ async fn retest(
                 continue;
             }
         };
+        // One test per hypothesis: the outcome compared is the one stored.
+        let (evidence, receipt) = hypotheses::test_spec(tb, tool, &spec, today).await?;
         if storing == Storing::IfMoved {
-            let (evidence, _) = hypotheses::test_spec(tb, tool, &spec, today).await?;
             let stored: Option<Evidence> = row
                 .evidence_json
                 .as_deref()
@@ -321,7 +322,7 @@ async fn retest(
             }
         }
         // Recorded with its receipt, as every test is (the stored format is the tool's).
-        let (evidence, _) = hypotheses::record(tb, tool, row.id, &spec, today).await?;
+        hypotheses::record_evidence(tb, tool, row.id, &evidence, &receipt).await?;
         out.push(Retest {
             id: row.id.0,
             statement: row.statement.clone(),

@@ -143,7 +143,20 @@ pub(crate) async fn record(
     today: i64,
 ) -> Result<(hypothesis::Evidence, crate::receipt::Receipt), ToolError> {
     let (evidence, receipt) = test_spec(tb, tool, spec, today).await?;
-    let mut stored = serde_json::to_value(&evidence).unwrap_or_default();
+    record_evidence(tb, tool, id, &evidence, &receipt).await?;
+    Ok((evidence, receipt))
+}
+
+/// Stores an outcome `test_spec` already computed for hypothesis `id`, with its receipt (the stored format
+/// the tools read): a caller that compared the outcome first does not test twice.
+pub(crate) async fn record_evidence(
+    tb: &Toolbox,
+    tool: ToolName,
+    id: HypothesisId,
+    evidence: &hypothesis::Evidence,
+    receipt: &crate::receipt::Receipt,
+) -> Result<(), ToolError> {
+    let mut stored = serde_json::to_value(evidence).unwrap_or_default();
     if let Some(o) = stored.as_object_mut() {
         o.insert("receipt".into(), json!(receipt));
     }
@@ -157,7 +170,7 @@ pub(crate) async fn record(
         )
         .await
         .map_err(ToolError::store(tool))?;
-    Ok((evidence, receipt))
+    Ok(())
 }
 
 pub(super) async fn list(tb: &Toolbox, _args: ListHypotheses) -> Result<ToolOutput, ToolError> {
