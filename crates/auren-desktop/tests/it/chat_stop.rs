@@ -510,9 +510,28 @@ async fn a_stop_keeps_only_the_text_the_window_had_drawn() {
                 claims_sent > 0,
                 "{drawn:?}: the number was claimed before the Stop"
             );
-            // What streamed was paid for: its usage stays (12 in, one token a piece).
+            // What was paid for stays: the answer's call (12 in, one token a piece) and the memory
+            // extraction's call, which the Stop dropped before its first token — the provider had its prompt,
+            // so the gateway booked that prompt's estimate. The stored turn counts what the ledger holds.
+            use auren_gateway::UsageLedger as _;
             let usage = answer.usage.as_ref().unwrap();
-            assert_eq!((usage.input_tokens, usage.output_tokens), (12, 4), "{drawn:?}");
+            let ledger = auren_agents::ledger::SqliteLedger::new(desktop.chat_store().await);
+            let booked = ledger
+                .summary(&auren_gateway::UsageQuery::default())
+                .await
+                .unwrap();
+            let (input, output) = booked.iter().fold((0, 0), |(i, o), row| {
+                (i + row.input_tokens, o + row.output_tokens)
+            });
+            assert!(
+                input > 12,
+                "{drawn:?}: the extraction's prompt is booked: {booked:?}"
+            );
+            assert_eq!(
+                (u64::from(usage.input_tokens), u64::from(usage.output_tokens)),
+                (input, output),
+                "{drawn:?}"
+            );
         }
         let shown_after_reload = |text: &str| text.contains("Zulu") || text.contains("yankee");
         let unseen_kept = drawn.keeps_all();
