@@ -139,7 +139,7 @@ pub async fn openers_of_session(
     day: i64,
     morning: bool,
 ) -> Result<Vec<Opener>, ToolError> {
-    let alerts = tb.call("get_alerts", alert_span(tb, day)).await?;
+    let alerts = tb.call("get_alerts", alert_span(day)).await?;
     let of_session = |a: &Value| a.get("session_id").and_then(Value::as_i64) == Some(session_id);
     let mut openers = fatigue_openers(&alerts, of_session, |_| Some(day));
     if morning {
@@ -221,11 +221,11 @@ pub async fn opener_of_morning(tb: &Toolbox, day: i64) -> Result<Option<Opener>,
     }
 }
 
-/// `get_alerts`' arguments for a session started on `day`: that day and the next, since a session that
-/// crossed midnight fires after it (the tool refuses days after today).
-fn alert_span(tb: &Toolbox, day: i64) -> Value {
-    let to = (day + 1).min(tb.today()).max(day);
-    json!({ "from": format_day(day), "to": format_day(to) })
+/// The days a session's alerts can fall on: the day it started and the next (a session that crosses
+/// midnight). Not clamped to today: an alert stamped past midnight while the clock still reads the day
+/// before (the simulator's time runs ahead, another device's clock) is still this session's.
+fn alert_span(day: i64) -> Value {
+    json!({ "from": format_day(day), "to": format_day(day + 1) })
 }
 
 fn alert_list(content: &Value) -> Vec<Value> {
