@@ -152,24 +152,24 @@ impl PriceTable {
     /// The price of `model`, also under a dated snapshot name (`gpt-4o-2024-08-06`,
     /// `claude-sonnet-4-5-20250929`); `None` means unpriced.
     pub fn price(&self, model: &str) -> Option<ModelPrice> {
-        if let Some(price) = self.models.get(model) {
-            return Some(*price);
-        }
-        let undated = strip_date_suffix(model)?;
-        self.models.get(undated).copied()
+        by_model_name(&self.models, model).copied()
     }
 
     /// The context window of `model` in tokens, also under a dated snapshot name; `None` means unknown.
     pub fn context_window(&self, model: &str) -> Option<u32> {
-        if let Some(tokens) = self.contexts.get(model) {
-            return Some(*tokens);
-        }
-        self.contexts.get(strip_date_suffix(model)?).copied()
+        by_model_name(&self.contexts, model).copied()
     }
 
     pub fn models(&self) -> impl Iterator<Item = (&str, &ModelPrice)> {
         self.models.iter().map(|(k, v)| (k.as_str(), v))
     }
+}
+
+/// `model`'s entry in `table`, under its own name or, for a dated snapshot name, the undated one.
+fn by_model_name<'a, V>(table: &'a HashMap<String, V>, model: &str) -> Option<&'a V> {
+    table
+        .get(model)
+        .or_else(|| strip_date_suffix(model).and_then(|undated| table.get(undated)))
 }
 
 /// `name-20250929` → `name`, `name-2024-08-06` → `name`.
