@@ -100,8 +100,8 @@ async fn import_file(args: Args) -> anyhow::Result<()> {
         if let Some(object) = out.as_object_mut() {
             object.insert("panel_stored".into(), this.current.into());
             object.insert("panels_refreshed".into(), serde_json::to_value(refresh)?);
-            object.insert("after_new_data".into(), refreshed.json());
         }
+        refreshed.add_to(&mut out);
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
@@ -191,9 +191,7 @@ async fn import_history(args: Args) -> anyhow::Result<()> {
     let (summary, refreshed) = outcome?;
     if args.json {
         let mut out = serde_json::to_value(&summary)?;
-        if let Some(object) = out.as_object_mut() {
-            object.insert("after_new_data".into(), refreshed.json());
-        }
+        refreshed.add_to(&mut out);
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }

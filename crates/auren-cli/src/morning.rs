@@ -70,9 +70,7 @@ async fn morning(args: Args) -> anyhow::Result<()> {
     store.close().await;
     if args.json {
         let mut out = serde_json::to_value(&result)?;
-        if let Some(object) = out.as_object_mut() {
-            object.insert("after_new_data".into(), refreshed.json());
-        }
+        refreshed.add_to(&mut out);
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print!("{}", report(&result));

@@ -99,27 +99,11 @@ pub(crate) async fn refresh_after_stored(store: &Store, arrival: &Arrival) -> Af
     match after_new_data(store, arrival).await {
         Ok(done) => AfterNewData::Done(done),
         Err(error) => {
-            let why = one_line(&error);
+            let why = auren_sync::causes(error.as_ref());
             eprintln!("warning: {why} (what was stored stays stored)");
             AfterNewData::Failed(why)
         }
     }
-}
-
-/// An error and its causes on one line, each said once: the refresh's errors already print their source,
-/// so anyhow's `{:#}` would repeat the whole chain.
-fn one_line(error: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in error.chain() {
-        let line = cause.to_string();
-        if !text.contains(&line) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&line);
-        }
-    }
-    text
 }
 
 impl AfterNewData {
@@ -133,6 +117,13 @@ impl AfterNewData {
                 "proactive_messages": done.posted.len(),
             }),
             Self::Failed(why) => serde_json::json!({ "error": why }),
+        }
+    }
+
+    /// A command's JSON `out` with the `after_new_data` object added (when `out` is an object).
+    pub(crate) fn add_to(&self, out: &mut serde_json::Value) {
+        if let Some(object) = out.as_object_mut() {
+            object.insert("after_new_data".into(), self.json());
         }
     }
 
