@@ -521,13 +521,19 @@ impl Desktop {
     }
 }
 
-/// Whether today's or this month's budget is spent.
-fn budget_spent(Started { gateway, config }: &Started) -> bool {
+/// What is left of today's and this month's budgets, in picodollars (none below 0); `None` for no limit.
+fn budget_left(Started { gateway, config }: &Started) -> (Option<i64>, Option<i64>) {
     let (day, month) = gateway.spent();
-    let over = |limit: Option<auren_gateway::Usd>, spent: auren_gateway::Usd| {
-        limit.is_some_and(|l| spent.picodollars >= l.picodollars)
+    let left = |limit: Option<auren_gateway::Usd>, spent: auren_gateway::Usd| {
+        limit.map(|l| (l.picodollars - spent.picodollars).max(0))
     };
-    over(config.budget.daily, day) || over(config.budget.monthly, month)
+    (left(config.budget.daily, day), left(config.budget.monthly, month))
+}
+
+/// Whether today's or this month's budget is spent.
+fn budget_spent(started: &Started) -> bool {
+    let (day, month) = budget_left(started);
+    day == Some(0) || month == Some(0)
 }
 
 /// What a probe says of its provider.
@@ -562,7 +568,8 @@ fn provider_health(
     probes.health(provider).unwrap_or(ProviderHealthDto::Untested)
 }
 
-fn status_of(Started { gateway, config }: &Started, probes: &Probes) -> ChatStatusDto {
+fn status_of(started: &Started, probes: &Probes) -> ChatStatusDto {
+    let Started { gateway, config } = started;
     let model = config.default_model.clone().unwrap_or_default();
     let now = auren_clock::UnixMillis::now();
     let routes = gateway.routes(&model).unwrap_or_default();
@@ -584,14 +591,12 @@ fn status_of(Started { gateway, config }: &Started, probes: &Probes) -> ChatStat
                 .iter()
                 .any(|p| p.name == r.provider && is_local(&p.base_url))
     });
-    let (day, month) = gateway.spent();
-    let left = |limit: Option<auren_gateway::Usd>, spent: auren_gateway::Usd| {
-        limit.map(|l| (l.picodollars - spent.picodollars).max(0) as f64 / 1e12)
-    };
+    let (day_left, month_left) = budget_left(started);
+    let usd = |picodollars: i64| picodollars as f64 / 1e12;
     ChatStatusDto {
         providers,
-        day_left_usd: left(config.budget.daily, day),
-        month_left_usd: left(config.budget.monthly, month),
+        day_left_usd: day_left.map(usd),
+        month_left_usd: month_left.map(usd),
         model,
         local_model,
         offline_reason: None,
