@@ -2,9 +2,8 @@
 //! refresh after new data, so its CNS-fatigue alerts get their proactive message) and export of a stored
 //! session into the export folder.
 
-use auren_agents::refresh::Arrival;
 use auren_cep::SessionKind;
-use auren_clock::{UnixMillis, now_unix_ms};
+use auren_clock::now_unix_ms;
 use auren_engine::query;
 use auren_store::SessionId;
 use std::path::Path;
@@ -30,12 +29,7 @@ impl Desktop {
                 path: path.to_path_buf(),
                 source: Box::new(source),
             })?;
-        let arrival = Arrival::Session {
-            id: imported.session_id,
-            day: UnixMillis(now).day_number(),
-            morning: false,
-        };
-        self.after_new_data(arrival).await;
+        self.after_session(imported.session_id, now, false).await;
         Ok(ImportedDto {
             session_id: imported.session_id,
             format: imported.format.into(),

@@ -3,7 +3,6 @@
 //! re-attaches, tags and stops recordings and forwards updates to the UI, merged to at most one per frame; `monitor` holds the
 //! monitoring commands.
 
-use auren_agents::refresh::Arrival;
 use auren_clock::now_unix_ms;
 use auren_engine::dto::{LiveUpdateDto, SessionKindDto, SessionSummaryDto};
 use auren_engine::{
@@ -251,13 +250,7 @@ impl Desktop {
             Ok((summary, monitor_handle)) => {
                 log_end(Ok(summary));
                 self.keep_monitoring(monitor_handle, monitor, connection).await;
-                let day = auren_clock::UnixMillis(started_at).day_number();
-                let arrival = Arrival::Session {
-                    id,
-                    day,
-                    morning: false,
-                };
-                self.after_new_data(arrival).await;
+                self.after_session(id, started_at, false).await;
             }
             Err(error) => {
                 // The connection ended with the recording: monitor the source on a new one.

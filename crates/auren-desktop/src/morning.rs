@@ -2,7 +2,6 @@
 //! stored as the day's reading when it completes, then the refresh after new data (hypotheses, milestones,
 //! a proactive message for a morning below the range).
 
-use auren_agents::refresh::Arrival;
 use auren_clock::UnixMillis;
 use auren_engine::dto::{MorningResultDto, SessionKindDto};
 use auren_engine::morning;
@@ -51,12 +50,8 @@ impl Desktop {
         let store = self.store().await;
         let result =
             morning::complete(&store, &summary, UnixMillis(info.started_at_unix_ms).day_number()).await?;
-        let arrival = Arrival::Session {
-            id: info.session_id,
-            day: UnixMillis(info.started_at_unix_ms).day_number(),
-            morning: true,
-        };
-        self.after_new_data(arrival).await;
+        self.after_session(info.session_id, info.started_at_unix_ms, true)
+            .await;
         Ok(result)
     }
 }

@@ -85,6 +85,13 @@ impl Desktop {
         refresh_after(self.coach().await, self.proactive.sender(), arrival).await;
     }
 
+    /// [`Self::after_new_data`] for session `id`, stored as of the day of `at_unix_ms` (a morning reading's
+    /// session when `morning`).
+    pub(crate) async fn after_session(&self, id: i64, at_unix_ms: i64, morning: bool) {
+        let day = auren_clock::UnixMillis(at_unix_ms).day_number();
+        self.after_new_data(Arrival::Session { id, day, morning }).await;
+    }
+
     /// Sends each proactive message stored from now on to `sink`, until the window goes or the app quits.
     /// A window that fell more than [`FEED_CAPACITY`] messages behind gets the next one only (the list it
     /// reloads then has the missed ones too).
