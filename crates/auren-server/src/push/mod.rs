@@ -258,13 +258,15 @@ async fn late_rows(
     if candidates.is_empty() {
         return Ok(HashSet::new());
     }
-    let taken: Vec<i64> = sqlx::query_scalar(
+    let taken: HashSet<i64> = sqlx::query_scalar(
         "SELECT outbox_id FROM newer_type_rows WHERE device_id = $1 AND outbox_id = ANY($2)",
     )
     .bind(device)
     .bind(&candidates)
     .fetch_all(&mut *conn)
-    .await?;
+    .await?
+    .into_iter()
+    .collect();
     Ok(candidates.into_iter().filter(|id| !taken.contains(id)).collect())
 }
 
