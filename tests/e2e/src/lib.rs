@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 pub mod fixtures;
+pub mod paced_llm;
 pub mod png_header;
 pub mod procs;
 mod rig;
