@@ -1,29 +1,42 @@
-//! The chat window in the real webview: the offline analyst answers from the person's own data with the
-//! value the Morning view shows; hostile model output runs nothing and fetches nothing, and a made-up
-//! number is marked unverified. The helpers here (a gateway.toml pointing at the fake provider, asking,
-//! reading answers) serve the other chat journeys too.
+//! The chat window in the real webview: with a provider configured whose port is closed, the offline
+//! analyst answers from the person's own data with the value the Morning view shows; hostile model output
+//! runs nothing and fetches nothing, and a made-up number is marked unverified. The helpers here (a
+//! gateway.toml pointing at a provider, asking, reading answers) serve the other chat journeys too.
 
-use auren_e2e::{AppFolders, Rig, fixtures, testid};
+use auren_e2e::{AppFolders, Rig, first_number, fixtures, testid};
 use auren_fake_llm::{FakeLlm, Reply, Script};
+use fantoccini::Locator;
 use std::ffi::OsString;
 
 pub(crate) const KEY_VAR: &str = "AUREN_E2E_OPENAI_KEY";
 /// The model every question is routed to, and whose bundled price the meter must show.
 pub(crate) const MODEL: &str = "gpt-4.1";
 
-/// A gateway.toml routing every question to the fake provider's [`MODEL`]; `extra` adds whole sections
-/// (`[timeouts]`, `[budget]`).
-pub(crate) fn gateway_config(folders: &AppFolders, fake: &FakeLlm, extra: &str) -> anyhow::Result<OsString> {
+/// A gateway.toml routing every question to [`MODEL`] of an OpenAI provider at `base_url`; `extra` adds
+/// whole sections (`[timeouts]`, `[budget]`).
+fn gateway_config(folders: &AppFolders, base_url: &str, extra: &str) -> anyhow::Result<OsString> {
     let path = folders.root().join("gateway.toml");
     std::fs::write(
         &path,
         format!(
             "default_model = \"smart\"\n\n[retry]\nmax_retries = 0\n\n[[provider]]\nname = \"openai\"\nkind = \"openai\"\n\
-             base_url = \"{}\"\napi_key_env = \"{KEY_VAR}\"\n\n[alias.smart]\nroutes = [\"openai:{MODEL}\"]\n\n{extra}",
-            fake.openai_base_url()
+             base_url = \"{base_url}\"\napi_key_env = \"{KEY_VAR}\"\n\n[alias.smart]\nroutes = [\"openai:{MODEL}\"]\n\n{extra}"
         ),
     )?;
     Ok(path.into_os_string())
+}
+
+/// Starts the app with the provider at `base_url` set up (and `extra` gateway sections) over `folders`.
+pub(crate) async fn launch_with_provider(
+    folders: &AppFolders,
+    base_url: &str,
+    extra: &str,
+    name: &str,
+) -> anyhow::Result<Rig> {
+    let mut env = folders.env();
+    env.push(("AUREN_GATEWAY_CONFIG", gateway_config(folders, base_url, extra)?));
+    env.push((KEY_VAR, OsString::from("sk-e2e-0000")));
+    Rig::launch(&auren_e2e::app_under_test(), &env, name).await
 }
 
 /// Starts the app with the fake provider set up (and `extra` gateway sections) over `folders`.
@@ -33,10 +46,7 @@ pub(crate) async fn launch_with_fake(
     extra: &str,
     name: &str,
 ) -> anyhow::Result<Rig> {
-    let mut env = folders.env();
-    env.push(("AUREN_GATEWAY_CONFIG", gateway_config(folders, fake, extra)?));
-    env.push((KEY_VAR, OsString::from("sk-e2e-0000")));
-    Rig::launch(&auren_e2e::app_under_test(), &env, name).await
+    launch_with_provider(folders, &fake.openai_base_url(), extra, name).await
 }
 
 pub(crate) async fn ask(rig: &Rig, question: &str) -> anyhow::Result<()> {
@@ -89,31 +99,75 @@ pub(crate) async fn text_contents(rig: &Rig, css: &str) -> anyhow::Result<Vec<St
         .unwrap_or_default())
 }
 
-pub async fn offline_analyst_answers_with_the_mornings_value() -> anyhow::Result<()> {
+/// The loopback address of a port that was bound and closed again: nothing listens there, so a connection
+/// is refused at once.
+fn closed_port() -> anyhow::Result<String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    drop(listener);
+    Ok(format!("http://{addr}/v1"))
+}
+
+/// Today's lnRMSSD as the Morning view draws it ("today 3.90" on its range chart): the digits as shown.
+async fn mornings_value(rig: &Rig) -> anyhow::Result<String> {
+    rig.click("nav-morning").await?;
+    rig.poll(
+        "today's value in the Morning view",
+        auren_e2e::DEFAULT_WAIT,
+        || async {
+            let shown = text_contents(rig, &testid("morning-today")).await?;
+            Ok(shown
+                .first()
+                .and_then(|label| label.trim().strip_prefix("today "))
+                .map(str::to_owned))
+        },
+    )
+    .await
+}
+
+pub async fn with_the_servers_port_closed_the_offline_analyst_answers_with_the_value_the_morning_view_shows()
+-> anyhow::Result<()> {
     let folders = AppFolders::new()?;
     fixtures::seed_morning_history(&folders.data, fixtures::today()).await?;
-    let mut env = folders.env();
-    env.push((
-        "AUREN_GATEWAY_CONFIG",
-        folders.root().join("absent.toml").into_os_string(),
-    ));
-    let rig = Rig::launch(&auren_e2e::app_under_test(), &env, "chat-offline").await?;
+    // A provider is configured — the chat is not offline for want of one — but its port is closed.
+    let rig = launch_with_provider(&folders, &closed_port()?, "", "chat-offline").await?;
 
+    let shown = rig.step("morning-value", mornings_value(&rig)).await?;
     rig.step("offline-answer", async {
-        let readiness = rig.invoke("readiness_today", serde_json::json!({})).await?;
-        let today = readiness["today_ln_rmssd"]
-            .as_f64()
-            .ok_or_else(|| anyhow::anyhow!("no lnRMSSD today: {readiness}"))?;
+        anyhow::ensure!(
+            first_number(&shown).is_some(),
+            "the Morning view shows {shown:?} as today's lnRMSSD"
+        );
         ask(&rig, "How is my readiness today?").await?;
-        rig.find("offline-status").await?;
         // Saved answers render with status "done" once the turn is stored.
-        let text = answer_when(&rig, "done").await?;
-        let shown = format!("{today:.2}");
+        stored_answers(&rig, 1).await?;
+        let answer = rig.find("msg-assistant").await?;
+        let text = answer.find(Locator::Css(&testid("answer"))).await?.text().await?;
         anyhow::ensure!(
             text.contains(&shown),
-            "the offline answer {text:?} does not give today's lnRMSSD {shown}"
+            "the offline answer {text:?} does not give the Morning view's lnRMSSD {shown}"
         );
-        rig.find("offline-badge").await?;
+        anyhow::ensure!(
+            !answer
+                .find_all(Locator::Css(&testid("offline-badge")))
+                .await?
+                .is_empty(),
+            "the answer {text:?} is not labelled as the offline analyst's"
+        );
+        anyhow::ensure!(
+            rig.find_all(&testid("offline-status")).await?.is_empty(),
+            "the chat says it is offline for want of a provider: the gateway.toml was not read"
+        );
+        // The configured provider is the one that failed: its chip says it is down.
+        let chip = format!("{}[data-provider=openai]", testid("provider-status"));
+        rig.poll("the provider shown down", auren_e2e::DEFAULT_WAIT, || async {
+            let chips = rig.find_all(&chip).await?;
+            let Some(chip) = chips.first() else {
+                return Ok(None);
+            };
+            Ok((chip.attr("data-state").await?.as_deref() == Some("down")).then_some(()))
+        })
+        .await?;
         let grounded = rig.find_all("[data-testid=claim][data-grounded=true]").await?;
         anyhow::ensure!(!grounded.is_empty(), "no grounded claim in {text:?}");
         // The lnRMSSD claim links to its day: History's trend chart opens with that day marked and its value named.
@@ -163,10 +217,7 @@ pub async fn hostile_output_runs_nothing_and_made_up_numbers_are_marked() -> any
     );
     fake.set_default(Script::Reply(Reply::text([hostile.as_str()]).with_usage(120, 30)));
     let folders = AppFolders::new()?;
-    let mut env = folders.env();
-    env.push(("AUREN_GATEWAY_CONFIG", gateway_config(&folders, &fake, "")?));
-    env.push((KEY_VAR, OsString::from("sk-e2e-0000")));
-    let rig = Rig::launch(&auren_e2e::app_under_test(), &env, "chat-hostile").await?;
+    let rig = launch_with_fake(&folders, &fake, "", "chat-hostile").await?;
 
     rig.step("hostile-inert", async {
         ask(&rig, "Write me a short note about recovery habits").await?;

@@ -1,9 +1,12 @@
 //! What the chat window keeps: search (Ctrl+K) finds words inside messages and the export holds the
-//! specialist, model, tokens, cost and citations; edit-and-resend sends nothing of the abandoned branch;
-//! a forgotten memory is absent from the next request; a conversation is renamed and deleted in place.
+//! specialist, model, tokens, cost and citations; edit-and-resend sends nothing of the abandoned branch,
+//! and the branch arrows (‹ ›) show each branch's stored answer without asking the model; regenerate
+//! asks the same question again without the answer it replaces; Shift+Enter breaks the line and sends
+//! nothing, Enter sends both lines; a forgotten memory is absent from the next request; a conversation is
+//! renamed and deleted in place.
 
 use auren_e2e::{AppFolders, fixtures, testid};
-use auren_fake_llm::{FakeLlm, Reply, Script, Step};
+use auren_fake_llm::{Expect, FakeLlm, Reply, Script, Step, last_user_text};
 use auren_gateway::PriceTable;
 use auren_store::Store;
 use auren_store::memory::{MemoryKind, NewMemory, Provenance};
@@ -208,24 +211,21 @@ pub async fn search_finds_words_in_messages_and_the_export_holds_the_turn() -> a
     rig.close().await
 }
 
-pub async fn edit_and_resend_sends_nothing_of_the_abandoned_branch() -> anyhow::Result<()> {
-    let fake = FakeLlm::start().await?;
-    let reply = |text: &str| Step::any(Script::Reply(Reply::text([text])));
-    fake.expect([
-        reply("Hills on Tuesday suit you."),
-        reply("Sprints belong on Thursday."),
-        reply("Tempo runs fit on Saturday."),
-    ]);
-    let folders = AppFolders::new()?;
-    let rig = launch_with_fake(&folders, &fake, "", "chat-edit").await?;
+/// The three answers of [`ask_two_then_edit_the_second`], in the order they are asked for.
+const HILLS: &str = "Hills on Tuesday suit you.";
+const SPRINTS: &str = "Sprints belong on Thursday.";
+const TEMPO: &str = "Tempo runs fit on Saturday.";
 
+/// Asks two questions, then edits the second and sends it again: the conversation then has two branches
+/// after the first exchange, the abandoned one (sprints) and the shown one (tempo runs).
+async fn ask_two_then_edit_the_second(rig: &auren_e2e::Rig) -> anyhow::Result<()> {
     rig.step("two-turns", async {
-        ask(&rig, "Should I train hills on Tuesday?").await?;
-        stored_answers(&rig, 1).await?;
+        ask(rig, "Should I train hills on Tuesday?").await?;
+        stored_answers(rig, 1).await?;
         let input = rig.find("chat-input").await?;
         rig.type_text(&input, "Should I add sprints to my plan?\n")
             .await?;
-        stored_answers(&rig, 2).await
+        stored_answers(rig, 2).await
     })
     .await?;
     rig.step("edit-second", async {
@@ -242,15 +242,35 @@ pub async fn edit_and_resend_sends_nothing_of_the_abandoned_branch() -> anyhow::
         area.clear().await?;
         rig.type_text(&area, "Should I add tempo runs to my plan?\n")
             .await?;
-        rig.poll("the new branch's answer", auren_e2e::DEFAULT_WAIT, || async {
-            let answers =
-                text_contents(&rig, &format!("{} {}", testid("msg-assistant"), testid("answer"))).await?;
-            Ok(answers
-                .last()
-                .is_some_and(|a| a.contains("Tempo runs"))
-                .then_some(answers))
-        })
-        .await?;
+        shown_answer(rig, TEMPO).await
+    })
+    .await
+}
+
+/// The text of every stored answer shown, oldest first.
+async fn shown_answers(rig: &auren_e2e::Rig) -> anyhow::Result<Vec<String>> {
+    text_contents(rig, &format!("{} {}", testid("msg-assistant"), testid("answer"))).await
+}
+
+/// Waits until the last answer shown is `answer`.
+async fn shown_answer(rig: &auren_e2e::Rig, answer: &str) -> anyhow::Result<()> {
+    let what = format!("the answer {answer:?} shown last");
+    rig.poll(&what, auren_e2e::DEFAULT_WAIT, || async {
+        let answers = shown_answers(rig).await?;
+        Ok(answers.last().is_some_and(|a| a.trim() == answer).then_some(()))
+    })
+    .await
+}
+
+pub async fn edit_and_resend_sends_nothing_of_the_abandoned_branch() -> anyhow::Result<()> {
+    let fake = FakeLlm::start().await?;
+    let reply = |text: &str| Step::any(Script::Reply(Reply::text([text])));
+    fake.expect([reply(HILLS), reply(SPRINTS), reply(TEMPO)]);
+    let folders = AppFolders::new()?;
+    let rig = launch_with_fake(&folders, &fake, "", "chat-edit").await?;
+
+    ask_two_then_edit_the_second(&rig).await?;
+    rig.step("resent", async {
         fake.verify().map_err(|v| anyhow::anyhow!("{v:?}"))?;
         let switch = rig.find_all(&testid("branch-switch")).await?;
         let mut labels = Vec::new();
@@ -272,18 +292,211 @@ pub async fn edit_and_resend_sends_nothing_of_the_abandoned_branch() -> anyhow::
             "the edited question was not sent: {resent}"
         );
         // The kept branch is context; the abandoned one is not.
-        for kept in ["hills on Tuesday", "Hills on Tuesday suit you."] {
+        for kept in ["hills on Tuesday", HILLS] {
             anyhow::ensure!(
                 resent.contains(kept),
                 "the kept exchange is missing ({kept:?}): {resent}"
             );
         }
-        for abandoned in ["sprints", "Sprints belong on Thursday"] {
+        for abandoned in ["sprints", SPRINTS] {
             anyhow::ensure!(
                 !resent.contains(abandoned),
                 "the abandoned branch was sent ({abandoned:?}): {resent}"
             );
         }
+        Ok(())
+    })
+    .await?;
+    rig.close().await
+}
+
+/// The question a request to the model asks: a specialist's brief carries it as `question` (its user
+/// message is "Brief (JSON):" and the brief); any other request's last user message is the question.
+fn asked_question(body: &serde_json::Value) -> Option<String> {
+    let text = last_user_text(body)?;
+    match text.strip_prefix("Brief (JSON):") {
+        Some(brief) => {
+            let brief: serde_json::Value = serde_json::from_str(brief.trim()).ok()?;
+            brief["question"].as_str().map(str::to_owned)
+        }
+        None => Some(text),
+    }
+}
+
+/// Clicks the branch switch's `‹` (`back`) or `›` and waits until it shows `label` ("1/2").
+async fn flip_branch(rig: &auren_e2e::Rig, back: bool, label: &str) -> anyhow::Result<()> {
+    let switch = rig.find("branch-switch").await?;
+    let arrows = switch.find_all(Locator::Css("button")).await?;
+    let [earlier, later] = arrows.as_slice() else {
+        anyhow::bail!("the branch switch has {} buttons", arrows.len());
+    };
+    if back { earlier } else { later }.click().await?;
+    let what = format!("the branch switch showing {label}");
+    rig.poll(&what, auren_e2e::DEFAULT_WAIT, || async {
+        Ok(rig.text("branch-switch").await?.contains(label).then_some(()))
+    })
+    .await
+}
+
+pub async fn the_branch_arrows_show_each_branchs_stored_answer_and_send_nothing() -> anyhow::Result<()> {
+    let fake = FakeLlm::start().await?;
+    let reply = |text: &str| Step::any(Script::Reply(Reply::text([text])));
+    fake.expect([reply(HILLS), reply(SPRINTS), reply(TEMPO)]);
+    let folders = AppFolders::new()?;
+    let rig = launch_with_fake(&folders, &fake, "", "chat-branches").await?;
+
+    ask_two_then_edit_the_second(&rig).await?;
+    rig.step("flip", async {
+        // Back and forth twice: each flip shows that branch's own stored question and answer.
+        for (back, label, question, answer) in [
+            (true, "1/2", "sprints", SPRINTS),
+            (false, "2/2", "tempo runs", TEMPO),
+            (true, "1/2", "sprints", SPRINTS),
+            (false, "2/2", "tempo runs", TEMPO),
+        ] {
+            flip_branch(&rig, back, label).await?;
+            shown_answer(&rig, answer).await?;
+            let answers = shown_answers(&rig).await?;
+            anyhow::ensure!(
+                answers.len() == 2 && answers[0].trim() == HILLS,
+                "after flipping to {label} the answers shown are {answers:?}"
+            );
+            let questions = text_contents(&rig, &testid("msg-user")).await?;
+            anyhow::ensure!(
+                questions.last().is_some_and(|q| q.contains(question)),
+                "branch {label} shows the question {questions:?}, not the one about {question}"
+            );
+        }
+        // Flipping reads stored branches: the model was asked three times, for the three answers only.
+        fake.verify().map_err(|v| anyhow::anyhow!("{v:?}"))?;
+        anyhow::ensure!(
+            fake.requests().len() == 3,
+            "{} requests after flipping branches",
+            fake.requests().len()
+        );
+        Ok(())
+    })
+    .await?;
+    rig.close().await
+}
+
+pub async fn regenerate_asks_the_same_question_again_without_the_abandoned_answer() -> anyhow::Result<()> {
+    const QUESTION: &str = "Should I train hills on Tuesday?";
+    const SECOND: &str = "Hills fit better on Wednesday.";
+    let fake = FakeLlm::start().await?;
+    fake.expect([
+        Step::new(
+            Expect::any().last_user_contains(QUESTION),
+            Script::Reply(Reply::text([HILLS])),
+        ),
+        Step::new(
+            Expect::any().last_user_contains(QUESTION),
+            Script::Reply(Reply::text([SECOND])),
+        ),
+    ]);
+    let folders = AppFolders::new()?;
+    let rig = launch_with_fake(&folders, &fake, "", "chat-regenerate").await?;
+
+    rig.step("answer", async {
+        ask(&rig, QUESTION).await?;
+        stored_answers(&rig, 1).await?;
+        shown_answer(&rig, HILLS).await
+    })
+    .await?;
+    rig.step("regenerate", async {
+        rig.click("msg-regenerate").await?;
+        shown_answer(&rig, SECOND).await?;
+        fake.verify().map_err(|v| anyhow::anyhow!("{v:?}"))?;
+        let requests = fake.requests();
+        let [first, again] = requests.as_slice() else {
+            anyhow::bail!(
+                "{} requests, not the question and its regeneration",
+                requests.len()
+            );
+        };
+        for (n, request) in [first, again].into_iter().enumerate() {
+            let asked = asked_question(&request.body);
+            anyhow::ensure!(
+                asked.as_deref() == Some(QUESTION),
+                "request {n} asked {asked:?}, not {QUESTION:?}"
+            );
+        }
+        let sent = again.body.to_string();
+        anyhow::ensure!(
+            !sent.contains(HILLS),
+            "the answer regenerate abandons was sent again: {sent}"
+        );
+        // One exchange on screen, the new answer; the first is the other branch.
+        let answers = shown_answers(&rig).await?;
+        anyhow::ensure!(answers.len() == 1, "answers shown: {answers:?}");
+        anyhow::ensure!(
+            rig.text("branch-switch").await?.contains("2/2"),
+            "the regenerated answer is not the second branch: {:?}",
+            rig.text("branch-switch").await?
+        );
+        Ok(())
+    })
+    .await?;
+    rig.close().await
+}
+
+pub async fn shift_enter_breaks_the_line_without_sending_and_enter_sends_both_lines() -> anyhow::Result<()> {
+    const FIRST: &str = "Write me a short note about recovery habits";
+    const SECOND: &str = "for an easy week";
+    let fake = FakeLlm::start().await?;
+    fake.set_default(Script::Reply(Reply::text(["Sleep and walk."])));
+    let folders = AppFolders::new()?;
+    let rig = launch_with_fake(&folders, &fake, "", "chat-shift-enter").await?;
+
+    rig.step("shift-enter", async {
+        rig.click("nav-chat").await?;
+        let input = rig.find("chat-input").await?;
+        input
+            .send_keys(&format!(
+                "{FIRST}{}{}{}{SECOND}",
+                char::from(Key::Shift),
+                char::from(Key::Enter),
+                char::from(Key::Null)
+            ))
+            .await?;
+        // Sending clears the composer in the same handler, before anything reaches the model: the two
+        // lines still there mean nothing was sent.
+        let value = input.prop("value").await?.unwrap_or_default();
+        anyhow::ensure!(
+            value == format!("{FIRST}\n{SECOND}"),
+            "the composer holds {value:?} after Shift+Enter"
+        );
+        anyhow::ensure!(
+            rig.find_all(".chat-messages .msg-user").await?.is_empty(),
+            "Shift+Enter sent the question"
+        );
+        anyhow::ensure!(
+            fake.requests().is_empty(),
+            "the provider received {} request(s) after Shift+Enter",
+            fake.requests().len()
+        );
+        Ok(())
+    })
+    .await?;
+    rig.step("enter", async {
+        let input = rig.find("chat-input").await?;
+        input.send_keys(&char::from(Key::Enter).to_string()).await?;
+        stored_answers(&rig, 1).await?;
+        let both = format!("{FIRST}\n{SECOND}");
+        let requests = fake.requests();
+        let first = requests
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("Enter sent nothing"))?;
+        let asked = asked_question(&first.body);
+        anyhow::ensure!(
+            asked.as_deref() == Some(both.as_str()),
+            "the provider was asked {asked:?}, not the two lines {both:?}"
+        );
+        let shown = text_contents(&rig, &testid("msg-user")).await?;
+        anyhow::ensure!(
+            shown.iter().any(|q| q.contains(&both)),
+            "the question shown is {shown:?}"
+        );
         Ok(())
     })
     .await?;

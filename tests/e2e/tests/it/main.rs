@@ -31,8 +31,12 @@ const TESTS: &[(&str, TestBody, Duration)] = &[
         Duration::from_secs(180),
     ),
     (
-        "offline_analyst_answers_with_the_mornings_value",
-        || Box::pin(chat::offline_analyst_answers_with_the_mornings_value()),
+        "with_the_servers_port_closed_the_offline_analyst_answers_with_the_value_the_morning_view_shows",
+        || {
+            Box::pin(
+                chat::with_the_servers_port_closed_the_offline_analyst_answers_with_the_value_the_morning_view_shows(),
+            )
+        },
         Duration::from_secs(180),
     ),
     (
@@ -43,6 +47,15 @@ const TESTS: &[(&str, TestBody, Duration)] = &[
     (
         "stop_freezes_the_text_and_the_provider_sees_the_disconnect",
         || Box::pin(chat_turns::stop_freezes_the_text_and_the_provider_sees_the_disconnect()),
+        Duration::from_secs(180),
+    ),
+    (
+        "the_text_stops_changing_within_300_ms_of_stop_while_the_server_keeps_streaming",
+        || {
+            Box::pin(
+                chat_turns::the_text_stops_changing_within_300_ms_of_stop_while_the_server_keeps_streaming(),
+            )
+        },
         Duration::from_secs(180),
     ),
     (
@@ -61,8 +74,8 @@ const TESTS: &[(&str, TestBody, Duration)] = &[
         Duration::from_secs(180),
     ),
     (
-        "an_inline_chart_has_as_many_points_as_the_tool_returned",
-        || Box::pin(chat_turns::an_inline_chart_has_as_many_points_as_the_tool_returned()),
+        "an_inline_chart_draws_as_many_points_as_the_tool_returned",
+        || Box::pin(chat_turns::an_inline_chart_draws_as_many_points_as_the_tool_returned()),
         Duration::from_secs(180),
     ),
     (
@@ -78,6 +91,21 @@ const TESTS: &[(&str, TestBody, Duration)] = &[
     (
         "edit_and_resend_sends_nothing_of_the_abandoned_branch",
         || Box::pin(chat_history::edit_and_resend_sends_nothing_of_the_abandoned_branch()),
+        Duration::from_secs(180),
+    ),
+    (
+        "the_branch_arrows_show_each_branchs_stored_answer_and_send_nothing",
+        || Box::pin(chat_history::the_branch_arrows_show_each_branchs_stored_answer_and_send_nothing()),
+        Duration::from_secs(180),
+    ),
+    (
+        "regenerate_asks_the_same_question_again_without_the_abandoned_answer",
+        || Box::pin(chat_history::regenerate_asks_the_same_question_again_without_the_abandoned_answer()),
+        Duration::from_secs(180),
+    ),
+    (
+        "shift_enter_breaks_the_line_without_sending_and_enter_sends_both_lines",
+        || Box::pin(chat_history::shift_enter_breaks_the_line_without_sending_and_enter_sends_both_lines()),
         Duration::from_secs(180),
     ),
     (
