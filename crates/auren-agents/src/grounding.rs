@@ -10,7 +10,12 @@
 //!   "RMSSD: 45", "RMSSD was 45", "your RMSSD this morning was 45", "resting HR of 52", "DFA α1 0.62",
 //!   "LF/HF 2.3"; or the name comes right after the number, or after "for" — "0.62 α1", "45 for RMSSD".
 //!   A list of names shares the number ("RMSSD and HR were 45 and 52": either metric). The number must be
-//!   the first one after the name, and a range ("RMSSD 40–45", "from 40 to 45") gives both ends the name.
+//!   the first one after the name, and a range ("RMSSD 40–45", "from 40 to 45") gives both ends the name;
+//! - a number **anchored to a test statistic** (see `statistics`): t, df, p, Mann–Whitney U, Cohen's d,
+//!   Hedges' g, effect size, n, z, the rank-biserial r — "t = 2.31", "t(12) = 2.31" (12 is the df),
+//!   "p = .03", "a p of 0.03", "p < 0.05", "U: 14", "Cohen's d 0.8", "the effect size was 0.8", "n = 14",
+//!   "(df 12.3)". A bare letter needs a relation or a linking word and its usual case ("d) 3", "don't 5",
+//!   "p.m.", "vitamin d 30" are not statistics).
 //!
 //! Not measurements: counts and durations (a number followed by "days", "sessions", "mornings", "times",
 //! …), ordinals and labels ("2nd", "day 2", "zone 2 HR": a number after "day", "zone", "week", … or glued to
@@ -28,14 +33,19 @@
 //! pNN50 in %, LF in ms², lnRMSSD in ln ms, the ratios and indices as plain numbers). When the number is
 //! anchored to a metric, a receipt value whose label names a metric must name that one ("RMSSD 1,234" is not
 //! grounded by SDNN 1,234 ms); a label naming none (a difference, a change in %) still grounds it in a
-//! measured unit, but a plain number of no metric (a count, t, p, U) never grounds a metric's value. When the
+//! measured unit, but a plain number of no metric (a count, t, p, U) never grounds a metric's value. A
+//! statistic is grounded only by a receipt value whose label names that statistic ("Welch t", "Mann–Whitney
+//! p (two-sided)", "Cohen's d", "n period A …"; "effect size" by d, g or r), at the same rounding; a bound
+//! ("p < 0.05", "p ≤ .01", "n of at least 10") by such a value that satisfies it. When the
 //! sentence names a date, only receipt values of that day (or of no day) count, so a true value put on the
 //! wrong day is flagged. Ranges ("55–62 ms") give both ends the unit.
 //! A hand-written scanner, no regex: an answer of 2,000 tokens is checked in well under a millisecond.
 
 mod metric_names;
+mod statistics;
 
 use metric_names::{Metric, MetricSet, Metrics, Named, find_names, label_metrics, normalise, units_of};
+use statistics::{Bound, Stats};
 
 use crate::events::Claim;
 use crate::receipt::{Receipt, ReceiptId, ReceiptValue, Unit};
@@ -142,6 +152,10 @@ struct Stated {
     unit: Option<Unit>,
     /// The metrics it is anchored to by name (0: none).
     metrics: Metrics,
+    /// The test statistics it is anchored to by name (0: none; see `statistics`).
+    stats: Stats,
+    /// A bound the statistic is said to keep ("p < 0.05"), instead of equalling the number.
+    bound: Option<Bound>,
 }
 
 /// A date named in the text: the byte span, and the day as `-MM-DD` with the year when given.
@@ -162,12 +176,14 @@ pub fn ground(text: &str, receipts: &[Receipt]) -> Vec<Claim> {
     let names = find_names(text, &norm);
     anchor_to_names(text, &norm, &names, &dates, &mut numbers);
     inherit_range_units(text, &mut numbers);
+    let mut counted = Counted::default();
     numbers
         .into_iter()
-        .filter(|n| n.unit.is_some() || n.metrics != 0)
+        .filter(|n| n.unit.is_some() || n.metrics != 0 || n.stats != 0)
         .map(|n| {
             let mut units = match n.unit {
                 Some(u) => vec![u],
+                None if n.stats != 0 => vec![Unit::Plain],
                 None => units_of(n.metrics),
             };
             // "HRV 3.8" is lnRMSSD, "HRV 45" RMSSD: the likelier unit first (it names an ungrounded claim's unit).
@@ -179,13 +195,15 @@ pub fn ground(text: &str, receipts: &[Receipt]) -> Vec<Claim> {
                 decimals: n.decimals,
                 units: &units,
                 metrics: MetricSet::of(n.metrics),
+                stats: n.stats,
+                bound: n.bound,
                 date: date_in_sentence(text, &dates, n.start, n.end),
             };
             let found = find_receipt(receipts, &wanted);
             let stated = text[n.start..n.end].trim();
             Claim {
                 text: stated.to_owned(),
-                occurrence: occurrence(text, stated, n.start),
+                occurrence: counted.occurrence(text, stated, n.start),
                 value: n.value,
                 unit: found.as_ref().map_or(units[0], |f| f.unit),
                 grounded: found.is_some(),
@@ -204,6 +222,9 @@ struct Wanted<'a> {
     units: &'a [Unit],
     /// The metrics it is anchored to (none: empty).
     metrics: MetricSet,
+    /// The test statistics it is anchored to (none: 0), and the bound it states for them.
+    stats: Stats,
+    bound: Option<Bound>,
     date: Option<&'a NamedDate>,
 }
 
@@ -213,6 +234,15 @@ impl Wanted<'_> {
     /// vouches for a measured unit, never for a plain count or test statistic. The label is read last: only
     /// for the few values that already match (reading every label of a year's trend cost more than the rest).
     fn admits(&self, v: &ReceiptValue) -> bool {
+        // A statistic is vouched for only by a value of that statistic: "t = 3.3" by "Welch t", never by a
+        // count or an index that happens to be 3.3; a bound by any such value that keeps it.
+        if self.stats != 0 {
+            let value_ok = match self.bound {
+                Some(b) => b.holds(v.value, self.value),
+                None => rounds_to(v.value, self.value, self.decimals, v.unit),
+            };
+            return value_ok && statistics::label_grounds(&v.label, self.stats);
+        }
         if !rounds_to(v.value, self.value, self.decimals, v.unit) {
             return false;
         }
@@ -259,20 +289,33 @@ fn find_receipt(receipts: &[Receipt], w: &Wanted) -> Option<Found> {
     fallback
 }
 
-/// Which occurrence (from 0) of `stated` in `text` the one at byte `start` is, counting only occurrences
-/// that are whole numbers: the window finds a claim by it, so "45" is not marked inside "145", "6:45",
-/// "3.45" or an earlier "45 minutes".
-fn occurrence(text: &str, stated: &str, start: usize) -> u32 {
-    let mut count = 0;
-    for (at, _) in text.match_indices(stated) {
-        if at >= start {
-            break;
+/// For each claim text, how far the answer has been searched for it and the whole occurrences found
+/// before there. Claims come in text order, so a text's search resumes where its last claim's stopped:
+/// searching from the start for every claim cost most of the check of a long answer full of statistics.
+#[derive(Default)]
+struct Counted<'t> {
+    searched: std::collections::HashMap<&'t str, (usize, u32)>,
+}
+
+impl<'t> Counted<'t> {
+    /// Which occurrence (from 0) of `stated` in `text` the one at byte `start` is, counting only
+    /// occurrences that are whole numbers: the window finds a claim by it, so "45" is not marked inside
+    /// "145", "6:45", "3.45" or an earlier "45 minutes". `start` is after the previous claim of `stated`.
+    fn occurrence(&mut self, text: &str, stated: &'t str, start: usize) -> u32 {
+        let (from, mut count) = self.searched.get(stated).copied().unwrap_or((0, 0));
+        let from = from.min(start);
+        for (at, _) in text[from..].match_indices(stated) {
+            let at = from + at;
+            if at >= start {
+                break;
+            }
+            if whole_number_at(text, at, at + stated.len()) {
+                count += 1;
+            }
         }
-        if whole_number_at(text, at, at + stated.len()) {
-            count += 1;
-        }
+        self.searched.insert(stated, (start, count));
+        count
     }
-    count
 }
 
 /// Whether `text[start..end]` is not part of a longer number: no digit next to it, and no '.' or ':' next
@@ -621,6 +664,8 @@ fn find_numbers(text: &str, dates: &[NamedDate]) -> Vec<Stated> {
             decimals,
             unit,
             metrics,
+            stats: 0,
+            bound: None,
         });
         i = end.max(j);
     }
@@ -672,6 +717,8 @@ fn anchor_to_names(text: &str, norm: &str, names: &[Named], dates: &[NamedDate],
         }
         names.get(k).is_none_or(|m| n.start < m.start)
     });
+    // A number given as a test statistic ("t = 2.31", "p < 0.05") is that, whatever metric is near.
+    statistics::anchor(text, norm, numbers);
     // Where each number starts, to see whether a name right after a number has a number of its own.
     let starts: Vec<usize> = numbers.iter().map(|n| n.start).collect();
     let mut next = 0usize;
@@ -679,7 +726,7 @@ fn anchor_to_names(text: &str, norm: &str, names: &[Named], dates: &[NamedDate],
         while next < names.len() && names[next].end <= n.start {
             next += 1;
         }
-        if n.metrics != 0 {
+        if n.metrics != 0 || n.stats != 0 {
             continue;
         }
         let before = next
@@ -707,7 +754,10 @@ fn anchor_to_names(text: &str, norm: &str, names: &[Named], dates: &[NamedDate],
         }
     }
     share_across_ranges(text, norm, numbers);
-    for n in numbers.iter_mut().filter(|n| n.unit.is_none() && n.metrics == 0) {
+    for n in numbers
+        .iter_mut()
+        .filter(|n| n.unit.is_none() && n.metrics == 0 && n.stats == 0)
+    {
         if ln_rmssd_nearby(text, norm, n) {
             n.unit = Some(Unit::LnMs);
             n.metrics = Metric::LnRmssd.bit();
@@ -799,7 +849,8 @@ fn after_label_word(norm: &str, start: usize) -> bool {
 fn share_across_ranges(text: &str, norm: &str, numbers: &mut [Stated]) {
     for k in 0..numbers.len().saturating_sub(1) {
         let between = text[numbers[k].end..numbers[k + 1].start].trim();
-        if !matches!(between, "-" | "–" | "—" | "to" | "and") {
+        let statistic = numbers[k].stats != 0 || numbers[k + 1].stats != 0;
+        if statistic || !matches!(between, "-" | "–" | "—" | "to" | "and") {
             continue;
         }
         let (a, b) = (numbers[k].metrics, numbers[k + 1].metrics);
@@ -855,7 +906,7 @@ fn read_number(b: &[u8], i: usize) -> (String, u32, usize) {
 /// "55–62 ms", "55 to 62 ms": the first number takes the second's unit.
 fn inherit_range_units(text: &str, numbers: &mut [Stated]) {
     for k in 0..numbers.len().saturating_sub(1) {
-        if numbers[k].unit.is_some() || numbers[k + 1].unit.is_none() {
+        if numbers[k].unit.is_some() || numbers[k].stats != 0 || numbers[k + 1].unit.is_none() {
             continue;
         }
         let between = text[numbers[k].end..numbers[k + 1].start].trim();

@@ -575,6 +575,16 @@ mod properties {
             "_",
             "ln(",
             "é",
+            "t",
+            "p",
+            "U",
+            "n",
+            "<",
+            "≤",
+            "(12)",
+            "Cohen's d",
+            "Mann–Whitney U",
+            "effect size",
         ]);
         prop::collection::vec((words, prop::sample::select(vec!["", " ", "  "])), 0..40)
             .prop_map(|parts| parts.into_iter().map(|(w, sep)| format!("{w}{sep}")).collect())
@@ -672,4 +682,301 @@ fn the_offline_analysts_session_answer_is_grounded_whatever_the_panel() {
             Ok(())
         })
         .unwrap();
+}
+
+/// A compare_periods / tag_effect receipt as `record_comparison` labels it, and a hypothesis check's.
+fn statistics_receipts() -> Vec<Receipt> {
+    let receipt = |id: &str, values: Vec<ReceiptValue>| Receipt {
+        id: ReceiptId(id.into()),
+        tool: "compare_periods".into(),
+        computed: "lnRMSSD in two periods".into(),
+        method: "Welch's t-test; Mann–Whitney U; Cohen's d and Hedges' g".into(),
+        sources: vec![],
+        values,
+    };
+    vec![
+        receipt(
+            "r-cmp",
+            vec![
+                value(
+                    "mean lnRMSSD, period A 2026-11-24..2026-11-30",
+                    4.02,
+                    Unit::LnMs,
+                    None,
+                ),
+                value(
+                    "mean lnRMSSD, period B 2026-11-10..2026-11-23",
+                    4.21,
+                    Unit::LnMs,
+                    None,
+                ),
+                value("n period A 2026-11-24..2026-11-30", 7.0, Unit::Plain, None),
+                value("n period B 2026-11-10..2026-11-23", 14.0, Unit::Plain, None),
+                value("Welch t", -3.412, Unit::Plain, None),
+                value("Welch df", 12.37, Unit::Plain, None),
+                value("Welch p (two-sided)", 0.00213, Unit::Plain, None),
+                value("Mann–Whitney U", 14.5, Unit::Plain, None),
+                value("Mann–Whitney p (two-sided)", 0.0046, Unit::Plain, None),
+                value("Cohen's d", -1.32, Unit::Plain, None),
+                value("Hedges' g", -1.27, Unit::Plain, None),
+            ],
+        ),
+        receipt(
+            "r-hyp",
+            vec![
+                value("p (two-sided)", 0.2, Unit::Plain, None),
+                value("Hedges' g", 0.15, Unit::Plain, None),
+                value("n exposed", 5.0, Unit::Plain, None),
+            ],
+        ),
+    ]
+}
+
+/// Test statistics stated by their letter or name: each is a claim, grounded only by a receipt value of
+/// that statistic at the stated rounding, a bound by a value that keeps it.
+const STATISTICS: &[Case] = &[
+    // The audit's example: fabricated statistics are marked.
+    (
+        "t = 4.1, p = 0.02, d = 0.8.",
+        &[("4.1", false, None), ("0.02", false, None), ("0.8", false, None)],
+    ),
+    (
+        "Welch's t = −3.41 (df 12.4), p = 0.002.",
+        &[
+            ("3.41", true, Some("r-cmp")),
+            ("12.4", true, Some("r-cmp")),
+            ("0.002", true, Some("r-cmp")),
+        ],
+    ),
+    (
+        "t(12) = 3.4, p < 0.01; t(13) = 3.5.",
+        &[
+            ("12", true, Some("r-cmp")),
+            ("3.4", true, Some("r-cmp")),
+            ("0.01", true, Some("r-cmp")),
+            ("13", false, None),
+            ("3.5", false, None),
+        ],
+    ),
+    (
+        "p < 0.001 would be wrong; p > 0.001 is right, p≤.005 too.",
+        &[
+            ("0.001", false, None),
+            ("0.001", true, Some("r-cmp")),
+            (".005", true, Some("r-cmp")),
+        ],
+    ),
+    (
+        "A p of at least 0.002, a p below 0.002, a p-value of 0.0046 and a p value of 0.004.",
+        &[
+            ("0.002", true, Some("r-cmp")),
+            ("0.002", false, None),
+            ("0.0046", true, Some("r-cmp")),
+            ("0.004", false, None),
+        ],
+    ),
+    ("A p of 0.03 is not what the test gave.", &[("0.03", false, None)]),
+    (
+        "Mann–Whitney U = 14.5, U: 15, the U statistic was 14.",
+        &[
+            ("14.5", true, Some("r-cmp")),
+            ("15", true, Some("r-cmp")),
+            ("14", false, None),
+        ],
+    ),
+    (
+        "Cohen's d 1.32, Hedges' g was −1.27, effect size 1.3; d = 1.27 is g's.",
+        &[
+            ("1.32", true, Some("r-cmp")),
+            ("1.27", true, Some("r-cmp")),
+            ("1.3", true, Some("r-cmp")),
+            ("1.27", false, None),
+        ],
+    ),
+    (
+        "n = 7 and n = 14 mornings; N = 21, a sample size of 14.",
+        &[
+            ("7", true, Some("r-cmp")),
+            ("14", true, Some("r-cmp")),
+            ("21", false, None),
+            ("14", true, Some("r-cmp")),
+        ],
+    ),
+    (
+        "p = 0.2 and g = 0.15 with n = 5.",
+        &[
+            ("0.2", true, Some("r-hyp")),
+            ("0.15", true, Some("r-hyp")),
+            ("5", true, Some("r-hyp")),
+        ],
+    ),
+    // No receipt states a z or a rank-biserial r: stated, they are marked.
+    (
+        "z = 2.1, rank-biserial r = 0.4.",
+        &[("2.1", false, None), ("0.4", false, None)],
+    ),
+    // A statistic is not grounded by a metric's value, nor a metric by a statistic.
+    (
+        "RMSSD 14.5 is the U's value; U = 4.02 is a mean.",
+        &[("14.5", false, None), ("4.02", false, None)],
+    ),
+    // A statistic in a sentence about lnRMSSD is the statistic, not an lnRMSSD.
+    (
+        "lnRMSSD fell from 4.21 to 4.02, t = 3.41.",
+        &[
+            ("4.21", true, Some("r-cmp")),
+            ("4.02", true, Some("r-cmp")),
+            ("3.41", true, Some("r-cmp")),
+        ],
+    ),
+];
+
+/// Letters in ordinary prose, and statistics' words joined to a number by more than linking words: no
+/// claim.
+const NOT_STATISTICS: &[&str] = &[
+    "I'd say 3 is plenty; you can't do 2 in a day, don't 5.",
+    "Take vitamin d at 1000 IU, at 7 p.m. or 8 a.m., p.s. 5 is fine.",
+    "Options: a) 3 laps, d) 4 laps, (p) 2 laps.",
+    "A t-test on 12 mornings, an n-of-1 trial over 30 nights.",
+    "The P wave and T wave were 3 units apart; plan B: 3 rounds.",
+    "Your p here means 4 things; the effect size grows with 5 more weeks.",
+    "Score t 3, d 4, g 5 and U 6 are bare letters.",
+    "N/A 45, r/running 3, U.S. 10.",
+    "Eat 40 g to 50 g of carbs, 2 d to 3 d apart.",
+];
+
+fn triples(claims: &[auren_agents::Claim]) -> Vec<(&str, bool, Option<&str>)> {
+    claims
+        .iter()
+        .map(|c| {
+            (
+                c.text.as_str(),
+                c.grounded,
+                c.receipt.as_ref().map(|id| id.0.as_str()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn test_statistics_are_claims_of_that_statistic() {
+    let r = statistics_receipts();
+    for (text, expected) in STATISTICS {
+        let claims = ground(text, &r);
+        assert_eq!(&triples(&claims), expected, "{text}");
+    }
+}
+
+#[test]
+fn letters_in_prose_are_not_statistics() {
+    let mut r = statistics_receipts();
+    r.extend(receipts());
+    for text in NOT_STATISTICS {
+        assert_eq!(ground(text, &r), [], "{text}");
+    }
+}
+
+/// The offline analyst's comparison states Welch's t, its df, both p, U, Hedges' g and each n: every one is
+/// a claim, and each is grounded by the tool's own receipt.
+#[tokio::test]
+async fn the_offline_comparison_states_only_grounded_statistics() {
+    use auren_agents::offline::answer;
+
+    use crate::fixture::{Plan, history};
+
+    let h = history(Plan::default()).await;
+    for question in ["Compare this week with last week", "Does alcohol lower my HRV?"] {
+        let a = answer(&h.toolbox, question).await.unwrap();
+        let claims = ground(&a.text, &a.receipts);
+        let statistics = claims.iter().filter(|c| c.unit == Unit::Plain).count();
+        // n twice, t, df, p twice, U, g.
+        assert!(statistics >= 8, "{question}: {claims:?} in {}", a.text);
+        let ungrounded: Vec<_> = claims.iter().filter(|c| !c.grounded).collect();
+        assert!(ungrounded.is_empty(), "{question}: {ungrounded:?} in {}", a.text);
+    }
+}
+
+mod statistic_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The statistics of a comparison receipt: label, and phrasings that state it ("{v}" is the value).
+    const STATS: [(&str, &[&str]); 7] = [
+        (
+            "Welch t",
+            &[
+                "t = {v}",
+                "Welch's t = {v}",
+                "the t-statistic was {v}",
+                "a t of {v}",
+            ],
+        ),
+        ("Welch df", &["df {v}", "degrees of freedom: {v}"]),
+        (
+            "Welch p (two-sided)",
+            &[
+                "p = {v}",
+                "P={v}",
+                "a p of {v}",
+                "the p-value was {v}",
+                "p (two-sided) = {v}",
+            ],
+        ),
+        ("Mann–Whitney U", &["U = {v}", "Mann–Whitney U of {v}", "U: {v}"]),
+        // "effect size" (d or g) is in the table: here a changed d could round to the receipt's g.
+        ("Cohen's d", &["d = {v}", "Cohen's d {v}", "Cohen’s d: {v}"]),
+        ("Hedges' g", &["g = {v}", "Hedges' g was {v}", "Hedges g of {v}"]),
+        ("n period A", &["n = {v}", "N = {v}", "a sample size of {v}"]),
+    ];
+
+    fn comparison(values: &[f64; 7]) -> Vec<Receipt> {
+        vec![Receipt {
+            id: ReceiptId("r-cmp".into()),
+            tool: "compare_periods".into(),
+            computed: "c".into(),
+            method: "m".into(),
+            sources: vec![],
+            values: STATS
+                .iter()
+                .zip(values)
+                .map(|((label, _), v)| value(label, *v, Unit::Plain, None))
+                .collect(),
+        }]
+    }
+
+    proptest! {
+        /// A statistic copied from the receipt at any rounding, in any phrasing, is one grounded claim; moved
+        /// by one to five units of its last decimal it is one ungrounded claim, whatever the other values.
+        #[test]
+        fn a_true_statistic_is_grounded_and_a_changed_one_is_not(
+            values in prop::array::uniform7(-60.0f64..60.0),
+            which in 0usize..7,
+            phrasing in 0usize..5,
+            k in 0usize..5,
+            shift in 1u32..6,
+        ) {
+            let (_, phrasings) = STATS[which];
+            let template = phrasings[phrasing % phrasings.len()];
+            let mut values = values;
+            // p is a probability, df and n are positive, and n a whole number.
+            values[2] = values[2].abs() / 60.0;
+            values[1] = values[1].abs();
+            values[6] = values[6].abs().round() + 1.0;
+            let k = if which == 6 { 0 } else { k };
+            let r = comparison(&values);
+            let v = values[which];
+            let text = format!("The comparison: {}.", template.replace("{v}", &format!("{v:.k$}")));
+            let claims = ground(&text, &r);
+            prop_assert_eq!(claims.len(), 1, "{} {:?}", text, claims);
+            prop_assert!(claims[0].grounded, "{} {:?}", text, claims);
+            // Away from zero, so the sign (which grounding ignores) cannot bring it back.
+            let step = f64::from(shift) / 10f64.powi(k as i32);
+            let changed = v.signum() * (v.abs() + step);
+            let stated = format!("{changed:.k$}");
+            let text = format!("The comparison: {}.", template.replace("{v}", &stated));
+            let claims = ground(&text, &r);
+            prop_assert_eq!(claims.len(), 1, "{} {:?}", text, claims);
+            prop_assert!(!claims[0].grounded, "{} {:?}", text, claims);
+        }
+    }
 }
