@@ -6,8 +6,10 @@
 //! broker listens: the seed's "Kafka timed out"). A broker outage never fails a request: pushes only write
 //! `server_outbox`, which grows until the broker returns and the relay drains it.
 //!
-//! Every message carries the id of the outbox row it came from ([`OUTBOX_ID_HEADER`]): the relay delivers at
-//! least once (see `relay.rs`), and a row sent twice is recognised by its id ([`outbox_id`]).
+//! Every message carries the id of the outbox row it came from ([`OUTBOX_ID_HEADER`]). The relay reads the
+//! topics' tails by it before it sends again after a doubt, so each row reaches the topics once; the narrow
+//! cases it cannot close are in `relay.rs`, and there consumers recognise a row sent twice by its id
+//! ([`outbox_id`]).
 
 mod consumer;
 mod feed;
@@ -28,8 +30,8 @@ use rdkafka::message::{Headers, Message};
 use crate::ComponentStatus;
 use crate::topics::ALL_TOPICS;
 
-/// The message header holding the `server_outbox` id a message was sent from (decimal ASCII): equal ids are
-/// the same row sent twice (a relay that died between the broker's acknowledgement and its `DELETE`).
+/// The message header holding the `server_outbox` id a message was sent from (decimal ASCII): the relay finds
+/// the rows the topics already hold by it, and equal ids are the same row sent twice.
 pub const OUTBOX_ID_HEADER: &str = "auren-outbox-id";
 
 /// The outbox id a message carries in [`OUTBOX_ID_HEADER`], if it carries a readable one.
@@ -52,8 +54,9 @@ pub struct KafkaConfig {
     /// messages stay in order in one partition; more partitions allow more consumers).
     pub partitions: i32,
     /// How long the producer keeps trying one message before reporting it as timed out. A timed-out
-    /// message may still have been written ("unknown", not "failed"): its row stays in the outbox and is
-    /// sent again, and the consumer dedupes by key.
+    /// message may still have been written ("unknown", not "failed"): its row stays in the outbox, and the
+    /// relay reads the topics' tails before it sends it again. A relay taking over from a rival also waits
+    /// this long first (the rival may still be delivering its last round).
     pub message_timeout: Duration,
     /// The CEP consumer finishes a session (its last alerts, its state dropped) after no chunk of it arrived
     /// for this long.

@@ -1,47 +1,81 @@
 //! The outbox relay: moves `server_outbox` rows (written in the push transaction, so a row exists exactly
-//! when its data committed) to Kafka.
+//! when its data committed) to Kafka, so that the topics hold each row once.
 //!
-//! Each round claims the oldest rows with `FOR UPDATE SKIP LOCKED`, produces them with an idempotent
-//! producer keyed by user, waits for every delivery report and deletes, in the same transaction, only the
-//! rows the broker acknowledged. A row whose report is an error or a timeout stays and goes again next round
-//! (a timeout may still have been written: the consumers dedupe by key). Never "the highest id seen": ids
-//! commit out of order, and a row that commits late below that mark would be skipped for ever.
+//! One relay sends at a time across server processes: the leader holds a session-level advisory lock on a
+//! connection of its own ([`RELAY_LOCK`]), and runs every claim and `DELETE` on that same connection, so a
+//! leader whose connection died cannot delete anything more. The other relays poll for the lock.
 //!
-//! Delivery to the topics is at least once, not exactly once: a relay SIGKILLed after the broker accepted a
-//! batch but before its `DELETE` committed leaves the rows in the outbox, and the next relay sends them again
-//! under a new producer id (the idempotent producer only drops retries within one producer session; Kafka
-//! transactions would not help either, since the broker's commit and PostgreSQL's are still two commits).
-//! So every message carries its row's id in the [`OUTBOX_ID_HEADER`] header: the same id twice is the same
-//! row, and consumers keep the first ([`super::outbox_id`]).
+//! A round claims the oldest rows with `FOR UPDATE`, produces them with an idempotent producer keyed by user
+//! and waits for every delivery report. Only a round whose every row was acknowledged deletes its rows (in
+//! the claiming transaction). A round with any error or timeout deletes nothing: a timed-out message may
+//! still have been written, and so may the acknowledged ones of a round whose `DELETE` never committed
+//! (the server SIGKILLed between the broker's acknowledgement and the commit, PostgreSQL restarted under
+//! it). The idempotent producer cannot catch those re-sends (they come under a new producer id, and Kafka
+//! transactions would not help: the broker's commit and PostgreSQL's are still two commits). Instead, the
+//! relay reads the log before it sends again ([`settle_tails`]): when it takes the lock, and after every
+//! round that deleted nothing, it reads the tail of every partition of the topics the outbox still has rows
+//! for, and deletes (never resends) each row whose id a message there carries ([`OUTBOX_ID_HEADER`]).
 //!
-//! One relay works at a time across server processes (a transaction-scoped advisory lock): rows of one user
-//! then reach their partition in id order, which the CEP consumer relies on. The others wait and take over
-//! when it stops.
+//! Why the tail is enough: after the last round that deleted its rows (or the last settling), at most one
+//! round has sent — the one that left the doubt — because no relay sends again before settling, and a new
+//! leader settles first. That round's messages carry ids of rows still in the outbox, so in each partition of
+//! topic `t` they are among the last `min(BATCH_ROWS, outbox rows of t)` messages (only the relay writes
+//! these topics, and only the relay deletes outbox rows). Whole ids, never "the highest id seen": ids commit
+//! out of order, and a row that commits late below such a mark would be skipped for ever.
+//!
+//! A leader that lost its PostgreSQL connection mid-round (PostgreSQL restarted, the network failed) lost the
+//! lock with it, but its process lives on and its producer may still deliver that round for up to
+//! `message_timeout`. So a relay that saw another relay hold the lock since it last led waits that long
+//! (plus [`TAKEOVER_MARGIN`]) after taking the lock before it reads the tails ([`Tails::Unsettled`]). A relay
+//! that never saw a rival starts at once: a leader that died with its process took its requests with it,
+//! and one that only lost its connection and took the lock back had waited for its own round first.
+//!
+//! What this leaves open, and why the consumers still dedupe by outbox id: a message the broker appends
+//! *after* the tails were read — a request it received before the sender gave up on it (a producer dropped
+//! after a timeout whose request the broker still held), or a round of a rival that lost the lock while this
+//! relay was starting (so it never saw the rival hold it). Neither happens when a process dies, since its
+//! requests die with its connections.
+//!
+//! A broker outage only grows the outbox: reading the tails fails like a send does, and the relay retries.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError as ClientError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use sqlx::{PgPool, Row};
+use rdkafka::{Offset, TopicPartitionList};
+use sqlx::{Connection, PgConnection, PgPool, Row};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::ComponentStatus;
 
-use super::{KafkaConfig, KafkaError, OUTBOX_ID_HEADER};
+use super::{KafkaConfig, KafkaError, OUTBOX_ID_HEADER, outbox_id};
 
-/// Rows claimed per round.
+/// Rows claimed per round: also the most messages one round can have left in a partition's tail.
 pub const BATCH_ROWS: i64 = 2_000;
 /// The advisory lock key that makes one relay active at a time (`auren` in ASCII).
 const RELAY_LOCK: i64 = 0x0061_7572_656e;
 /// Pause when the outbox is empty (a push's rows leave within this much).
 const IDLE_POLL: Duration = Duration::from_millis(20);
+/// How often a relay without the lock asks for it again (how fast it takes over from a leader that died).
+const STANDBY_POLL: Duration = Duration::from_millis(250);
+/// Added to `message_timeout` when a relay takes the lock from a rival that may still be sending: the last
+/// delivery report comes a little after the timeout, and the broker appends a request it holds in moments.
+const TAKEOVER_MARGIN: Duration = Duration::from_secs(2);
 /// Pause after a round that could not deliver (the broker is away).
 const FAILURE_BACKOFF: Duration = Duration::from_millis(500);
 /// How often the outbox depth and age gauges are refreshed.
 const GAUGE_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest reading the tails may take before it counts as failed (and is tried again).
+const TAIL_READ_LIMIT: Duration = Duration::from_secs(30);
+/// The group id of the tail reader. It is assigned partitions, never subscribes and commits nothing, so it
+/// never joins this group.
+const TAIL_READER_GROUP: &str = "auren-relay-tails";
 
 /// Starts relays: [`Relay::spawn`].
 #[derive(Debug)]
@@ -58,6 +92,19 @@ pub struct RelayHandle {
 struct Shared {
     status: Mutex<ComponentStatus>,
     delivered: AtomicU64,
+    found_in_topics: AtomicU64,
+}
+
+impl Shared {
+    fn set_status(&self, status: ComponentStatus) {
+        if let Ok(mut current) = self.status.lock() {
+            *current = status;
+        }
+    }
+
+    fn degraded(&self, reason: String) {
+        self.set_status(ComponentStatus::Degraded { reason });
+    }
 }
 
 impl RelayHandle {
@@ -72,9 +119,16 @@ impl RelayHandle {
             })
     }
 
-    /// Rows delivered and deleted since start.
+    /// Rows taken out of the outbox since start because the topics hold them: those this relay sent and
+    /// saw acknowledged, and those it found already there ([`RelayHandle::found_in_topics`]).
     pub fn delivered(&self) -> u64 {
         self.shared.delivered.load(Ordering::Relaxed)
+    }
+
+    /// Rows deleted since start without sending because a message in a topic's tail already carried their
+    /// id (sent by a relay that could not delete them, or in a round that timed out).
+    pub fn found_in_topics(&self) -> u64 {
+        self.shared.found_in_topics.load(Ordering::Relaxed)
     }
 
     /// Waits for the task to end (after its shutdown token was cancelled).
@@ -105,6 +159,7 @@ impl Relay {
         let shared = Arc::new(Shared {
             status: Mutex::new(ComponentStatus::Up),
             delivered: AtomicU64::new(0),
+            found_in_topics: AtomicU64::new(0),
         });
         let task = tokio::spawn(run(pool, producer, config, Arc::clone(&shared), shutdown));
         Ok(RelayHandle { task, shared })
@@ -112,7 +167,7 @@ impl Relay {
 }
 
 /// An idempotent producer: one producer id and per-partition sequence numbers, so the broker drops a retried
-/// batch it already has.
+/// batch it already has, and keeps one partition's messages in the order sent.
 fn new_producer(config: &KafkaConfig) -> Result<FutureProducer, KafkaError> {
     config
         .client()
@@ -131,6 +186,32 @@ fn new_producer(config: &KafkaConfig) -> Result<FutureProducer, KafkaError> {
         })
 }
 
+/// What this relay is doing.
+enum Role {
+    /// Another relay holds the lock (or PostgreSQL could not be asked): ask again later. `rival` says whether
+    /// another relay was seen holding the lock since this one last led.
+    Standby { rival: bool },
+    /// This relay holds [`RELAY_LOCK`] on `lock`, a connection outside the pool that every claim and
+    /// `DELETE` runs on.
+    Leader { lock: PgConnection, tails: Tails },
+}
+
+/// Whether the leader may send: only once the topics' tails were read since it took the lock and since its
+/// last round that deleted nothing.
+enum Tails {
+    /// The tails are to be read, not before `from` (a rival's last round may still be on its way until then).
+    Unsettled {
+        from: Instant,
+    },
+    Settled,
+}
+
+impl Tails {
+    fn unsettled_now() -> Self {
+        Self::Unsettled { from: Instant::now() }
+    }
+}
+
 async fn run(
     pool: PgPool,
     mut producer: FutureProducer,
@@ -138,45 +219,24 @@ async fn run(
     shared: Arc<Shared>,
     shutdown: CancellationToken,
 ) {
+    let mut role = Role::Standby { rival: false };
     let mut next_gauges = Instant::now();
     while !shutdown.is_cancelled() {
         if Instant::now() >= next_gauges {
             next_gauges = Instant::now() + GAUGE_INTERVAL;
             refresh_gauges(&pool).await;
         }
-        let pause = match round(&pool, &producer, &config).await {
-            Ok(Round { delivered, failed }) => {
-                shared.delivered.fetch_add(delivered, Ordering::Relaxed);
-                set_status(&shared, failed, &config);
-                if failed > 0 {
-                    // A producer whose messages timed out can be left fenced or out of sequence with the
-                    // broker (measured: after a broker restart it never delivered again), so the next round
-                    // starts with a fresh one. Nothing is in flight between rounds.
-                    if let Some((code, why)) = producer.client().fatal_error() {
-                        tracing::warn!(?code, why, "the producer hit a fatal error");
-                    }
-                    match new_producer(&config) {
-                        Ok(fresh) => producer = fresh,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "cannot make a new producer; keeping the old one")
-                        }
-                    }
-                }
-                match (delivered, failed) {
-                    (_, f) if f > 0 => FAILURE_BACKOFF,
-                    (0, _) => IDLE_POLL,
-                    _ => Duration::ZERO,
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "outbox relay round failed");
-                if let Ok(mut status) = shared.status.lock() {
-                    *status = ComponentStatus::Degraded {
-                        reason: format!("outbox relay: {e}"),
-                    };
-                }
-                FAILURE_BACKOFF
-            }
+        let pause;
+        (role, pause) = match role {
+            Role::Standby { rival } => take_lead(&pool, &config, &shared, rival).await,
+            Role::Leader {
+                lock,
+                tails: Tails::Unsettled { from },
+            } => settle(lock, from, &config, &shared).await,
+            Role::Leader {
+                lock,
+                tails: Tails::Settled,
+            } => send(lock, &mut producer, &config, &shared).await,
         };
         if !pause.is_zero() {
             tokio::select! {
@@ -185,51 +245,176 @@ async fn run(
             }
         }
     }
-}
-
-fn set_status(shared: &Shared, failed: u64, config: &KafkaConfig) {
-    if let Ok(mut status) = shared.status.lock() {
-        *status = if failed == 0 {
-            ComponentStatus::Up
-        } else {
-            ComponentStatus::Degraded {
-                reason: format!(
-                    "{failed} outbox rows not delivered to {}; they stay queued",
-                    config.brokers
-                ),
-            }
-        };
+    if let Role::Leader { lock, .. } = role
+        && let Err(e) = lock.close().await
+    {
+        tracing::debug!(error = %e, "closing the relay's lock connection failed (the lock goes with it)");
     }
 }
 
-struct Round {
-    delivered: u64,
-    failed: u64,
+/// Asks for the lock; the leader starts unsettled, and after a rival's possible last round if it saw one.
+async fn take_lead(pool: &PgPool, config: &KafkaConfig, shared: &Shared, rival: bool) -> (Role, Duration) {
+    match try_lock(pool).await {
+        Ok(Some(lock)) => {
+            let from = if rival {
+                Instant::now() + config.message_timeout + TAKEOVER_MARGIN
+            } else {
+                Instant::now()
+            };
+            tracing::info!(
+                rival,
+                "this relay now sends the outbox (after reading the topics' tails)"
+            );
+            let tails = Tails::Unsettled { from };
+            (Role::Leader { lock, tails }, Duration::ZERO)
+        }
+        Ok(None) => {
+            shared.set_status(ComponentStatus::Up);
+            (Role::Standby { rival: true }, STANDBY_POLL)
+        }
+        Err(e) => {
+            shared.degraded(format!("outbox relay: asking for the lock: {}", causes(&e)));
+            (Role::Standby { rival }, FAILURE_BACKOFF)
+        }
+    }
 }
 
-/// Claims a batch, produces it, deletes what was acknowledged; all in one transaction.
-async fn round(pool: &PgPool, producer: &FutureProducer, config: &KafkaConfig) -> Result<Round, KafkaError> {
-    let mut tx = pool.begin().await.map_err(KafkaError::Database)?;
-    let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+/// The lock's connection, if this relay got the lock. The connection leaves the pool: a session lock must not
+/// go back to the pool with it, and closing the connection is what releases it.
+async fn try_lock(pool: &PgPool) -> Result<Option<PgConnection>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(RELAY_LOCK)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(KafkaError::Database)?;
-    if !leader {
-        return Ok(Round {
-            delivered: 0,
-            failed: 0,
-        });
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(locked.then(|| conn.detach()))
+}
+
+/// Reads the tails once `from` has passed; a database error gives the lock up (the connection may be gone,
+/// and with it the lock).
+async fn settle(
+    mut lock: PgConnection,
+    from: Instant,
+    config: &KafkaConfig,
+    shared: &Shared,
+) -> (Role, Duration) {
+    let wait = from.saturating_duration_since(Instant::now());
+    if !wait.is_zero() {
+        // In steps, so the gauges stay fresh while the relay waits.
+        let tails = Tails::Unsettled { from };
+        return (Role::Leader { lock, tails }, wait.min(GAUGE_INTERVAL));
     }
+    match settle_tails(&mut lock, config).await {
+        Ok(found) => {
+            // The broker answered: a relay that drained the outbox by settling alone is not degraded.
+            shared.set_status(ComponentStatus::Up);
+            if found > 0 {
+                tracing::info!(found, "outbox rows already in the topics deleted, not sent again");
+                shared.found_in_topics.fetch_add(found, Ordering::Relaxed);
+                shared.delivered.fetch_add(found, Ordering::Relaxed);
+                metrics::counter!("auren_relay_found_in_topics_total").increment(found);
+            }
+            let tails = Tails::Settled;
+            (Role::Leader { lock, tails }, Duration::ZERO)
+        }
+        Err(e @ TailError::Database(_)) => {
+            shared.degraded(format!("outbox relay: {}", causes(&e)));
+            (Role::Standby { rival: false }, FAILURE_BACKOFF)
+        }
+        Err(e) => {
+            shared.degraded(format!(
+                "outbox relay: {}; rows stay queued until the tails of the topics on {} can be read",
+                causes(&e),
+                config.brokers
+            ));
+            let tails = Tails::unsettled_now();
+            (Role::Leader { lock, tails }, FAILURE_BACKOFF)
+        }
+    }
+}
+
+/// One round; a round that deleted nothing leaves the leader unsettled with a fresh producer.
+async fn send(
+    mut lock: PgConnection,
+    producer: &mut FutureProducer,
+    config: &KafkaConfig,
+    shared: &Shared,
+) -> (Role, Duration) {
+    match round(&mut lock, producer, config).await {
+        Ok(Round::Empty) => {
+            shared.set_status(ComponentStatus::Up);
+            let tails = Tails::Settled;
+            (Role::Leader { lock, tails }, IDLE_POLL)
+        }
+        Ok(Round::Delivered(rows)) => {
+            shared.set_status(ComponentStatus::Up);
+            shared.delivered.fetch_add(rows, Ordering::Relaxed);
+            let tails = Tails::Settled;
+            (Role::Leader { lock, tails }, Duration::ZERO)
+        }
+        Ok(Round::Unsure { failed }) => {
+            shared.degraded(format!(
+                "{failed} outbox rows not delivered to {}; they stay queued",
+                config.brokers
+            ));
+            replace_producer(producer, config).await;
+            let tails = Tails::unsettled_now();
+            (Role::Leader { lock, tails }, FAILURE_BACKOFF)
+        }
+        Err(e) => {
+            shared.degraded(format!("outbox relay: {}", causes(&e)));
+            (Role::Standby { rival: false }, FAILURE_BACKOFF)
+        }
+    }
+}
+
+/// A producer whose messages timed out can be left fenced or out of sequence with the broker (measured:
+/// after a broker restart it never delivered again), so the next round gets a fresh one. The old one is
+/// destroyed (its queue purged, its connections closed) before the tails are read, so nothing of it is still
+/// on its way from this process.
+async fn replace_producer(producer: &mut FutureProducer, config: &KafkaConfig) {
+    if let Some((code, why)) = producer.client().fatal_error() {
+        tracing::warn!(?code, why, "the producer hit a fatal error");
+    }
+    match new_producer(config) {
+        Ok(fresh) => {
+            let old = std::mem::replace(producer, fresh);
+            // Dropping a producer blocks (a purge, a flush of up to 0.5 s, the client's threads joined).
+            if let Err(e) = tokio::task::spawn_blocking(move || drop(old)).await {
+                tracing::warn!(error = %e, "dropping the old producer failed");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot make a new producer; keeping the old one"),
+    }
+}
+
+/// How a round ended.
+enum Round {
+    /// The outbox was empty.
+    Empty,
+    /// Every row claimed was acknowledged and deleted.
+    Delivered(u64),
+    /// `failed` rows got an error or a timeout: nothing was deleted, and the tails must be read before the
+    /// next send.
+    Unsure { failed: u64 },
+}
+
+/// Claims a batch, produces it and, if every row was acknowledged, deletes it; all in one transaction on the
+/// lock's connection.
+async fn round(
+    lock: &mut PgConnection,
+    producer: &FutureProducer,
+    config: &KafkaConfig,
+) -> Result<Round, sqlx::Error> {
+    let mut tx = lock.begin().await?;
     let rows: Vec<OutboxRow> = sqlx::query(
         "SELECT id, topic, key, payload, \
                 (extract(epoch FROM created_at) * 1000)::float8 AS created_at_ms \
-         FROM server_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+         FROM server_outbox ORDER BY id LIMIT $1 FOR UPDATE",
     )
     .bind(BATCH_ROWS)
     .fetch_all(&mut *tx)
-    .await
-    .map_err(KafkaError::Database)?
+    .await?
     .into_iter()
     .map(|row| OutboxRow {
         id: row.get("id"),
@@ -240,30 +425,171 @@ async fn round(pool: &PgPool, producer: &FutureProducer, config: &KafkaConfig) -
     })
     .collect();
     if rows.is_empty() {
-        tx.commit().await.map_err(KafkaError::Database)?;
-        return Ok(Round {
-            delivered: 0,
-            failed: 0,
-        });
+        tx.commit().await?;
+        return Ok(Round::Empty);
     }
     let delivered = produce(producer, config, &rows).await;
     let failed = (rows.len() - delivered.len()) as u64;
-    if !delivered.is_empty() {
-        sqlx::query("DELETE FROM server_outbox WHERE id = ANY($1)")
-            .bind(&delivered)
-            .execute(&mut *tx)
-            .await
-            .map_err(KafkaError::Database)?;
-    }
-    tx.commit().await.map_err(KafkaError::Database)?;
-    metrics::counter!("auren_relay_delivered_total").increment(delivered.len() as u64);
     if failed > 0 {
+        tx.rollback().await?;
         metrics::counter!("auren_relay_failed_total").increment(failed);
+        return Ok(Round::Unsure { failed });
     }
-    Ok(Round {
-        delivered: delivered.len() as u64,
-        failed,
-    })
+    sqlx::query("DELETE FROM server_outbox WHERE id = ANY($1)")
+        .bind(&delivered)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    metrics::counter!("auren_relay_delivered_total").increment(delivered.len() as u64);
+    Ok(Round::Delivered(delivered.len() as u64))
+}
+
+/// Why the topics' tails could not be read and settled.
+#[derive(Debug, thiserror::Error)]
+enum TailError {
+    #[error("reading the topics' tails")]
+    Kafka(#[from] ClientError),
+    #[error("topic {topic} is unreadable: {code}")]
+    Topic { topic: String, code: RDKafkaErrorCode },
+    #[error("the topics' tails were not read within {limit:?} ({partitions} partitions left)")]
+    TimedOut { limit: Duration, partitions: usize },
+    #[error("the outbox query failed")]
+    Database(#[from] sqlx::Error),
+    #[error("the tail reader task failed")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Reads the tail of every partition of the topics the outbox has rows for (the last
+/// `min(BATCH_ROWS, rows of that topic)` messages) and deletes the rows whose ids are there; returns how many
+/// it deleted.
+async fn settle_tails(lock: &mut PgConnection, config: &KafkaConfig) -> Result<u64, TailError> {
+    let windows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT topic, least(count(*), $1)::bigint FROM server_outbox GROUP BY topic")
+            .bind(BATCH_ROWS)
+            .fetch_all(&mut *lock)
+            .await?;
+    if windows.is_empty() {
+        return Ok(0);
+    }
+    let reader_config = config.clone();
+    let in_tails =
+        tokio::task::spawn_blocking(move || outbox_ids_in_tails(&reader_config, &windows)).await??;
+    // Most ids in a tail are of rows deleted long ago: look the queued ones up first, so that a settling
+    // with nothing to delete takes no write lock.
+    let queued: Vec<i64> = sqlx::query_scalar("SELECT id FROM server_outbox WHERE id = ANY($1)")
+        .bind(&in_tails)
+        .fetch_all(&mut *lock)
+        .await?;
+    if queued.is_empty() {
+        return Ok(0);
+    }
+    let deleted = sqlx::query("DELETE FROM server_outbox WHERE id = ANY($1)")
+        .bind(&queued)
+        .execute(&mut *lock)
+        .await?
+        .rows_affected();
+    Ok(deleted)
+}
+
+/// The outbox ids carried by the last `window` messages of every partition of each topic (blocking
+/// librdkafka calls: run on the blocking pool). A topic the broker does not know holds nothing.
+fn outbox_ids_in_tails(config: &KafkaConfig, windows: &[(String, i64)]) -> Result<Vec<i64>, TailError> {
+    let consumer: BaseConsumer = config
+        .client()
+        .set("group.id", TAIL_READER_GROUP)
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .create()?;
+    let timeout = config.message_timeout;
+    let mut assignment = TopicPartitionList::new();
+    // Per partition: the high watermark when its tail was planned (the offset after its last message).
+    let mut ends: HashMap<(String, i32), i64> = HashMap::new();
+    for (topic, window) in windows {
+        let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+        let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
+            continue;
+        };
+        match found.error().map(RDKafkaErrorCode::from) {
+            None => {}
+            Some(RDKafkaErrorCode::UnknownTopicOrPartition) => continue,
+            Some(code) => {
+                let topic = topic.clone();
+                return Err(TailError::Topic { topic, code });
+            }
+        }
+        for partition in found.partitions() {
+            let (low, high) = consumer.fetch_watermarks(topic, partition.id(), timeout)?;
+            let start = low.max(high - window);
+            if start < high {
+                assignment.add_partition_offset(topic, partition.id(), Offset::Offset(start))?;
+                ends.insert((topic.clone(), partition.id()), high);
+            }
+        }
+    }
+    if ends.is_empty() {
+        return Ok(Vec::new());
+    }
+    consumer.assign(&assignment)?;
+    read_until_ends(&consumer, ends)
+}
+
+/// Polls the assigned partitions until each reached its end; returns the outbox ids read.
+fn read_until_ends(
+    consumer: &BaseConsumer,
+    mut ends: HashMap<(String, i32), i64>,
+) -> Result<Vec<i64>, TailError> {
+    let deadline = Instant::now() + TAIL_READ_LIMIT;
+    let mut ids = Vec::new();
+    while !ends.is_empty() {
+        if Instant::now() >= deadline {
+            let partitions = ends.len();
+            return Err(TailError::TimedOut {
+                limit: TAIL_READ_LIMIT,
+                partitions,
+            });
+        }
+        match consumer.poll(Duration::from_millis(200)) {
+            None => {}
+            Some(Ok(message)) => {
+                let place = (message.topic().to_owned(), message.partition());
+                let Some(&end) = ends.get(&place) else { continue };
+                if message.offset() < end
+                    && let Some(id) = outbox_id(&message)
+                {
+                    ids.push(id);
+                }
+                if message.offset() >= end - 1 {
+                    ends.remove(&place);
+                }
+            }
+            // The end of some partition: those whose position reached their end are done (offsets need not
+            // be contiguous, so the last offset before the end may never come).
+            Some(Err(ClientError::PartitionEOF(_))) => {
+                for element in consumer.position()?.elements() {
+                    let place = (element.topic().to_owned(), element.partition());
+                    if let (Offset::Offset(at), Some(&end)) = (element.offset(), ends.get(&place))
+                        && at >= end
+                    {
+                        ends.remove(&place);
+                    }
+                }
+            }
+            Some(Err(e)) => return Err(e.into()),
+        }
+    }
+    Ok(ids)
+}
+
+/// An error and its sources, for a status line.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Sends every row and returns the ids the broker acknowledged; each acknowledged row's lag (outbox insert

@@ -1,6 +1,7 @@
 //! The Kafka parts: the server's CEP feed against the desktop's own pipeline (no broker needed), then on a
 //! real broker (a private tansu per test, from the binary `cargo xtask services up` caches, with its data
-//! in a temporary folder) and a fresh PostgreSQL database: the outbox relay across a broker restart, the
+//! in a temporary folder) and a fresh PostgreSQL database: the outbox relay across a broker restart and cut
+//! off between the broker's acknowledgement and its `DELETE` (each row still once on the topics), the
 //! consumer writing the desktop's alerts once, with a replay adding none, and the whole path from a desktop
 //! store through auren-sync with the person's baselines (`server_alerts_equal_the_desktop`).
 //!
@@ -258,6 +259,113 @@ async fn the_relay_queues_while_the_broker_is_away_and_drains_when_it_returns() 
         "one distinct outbox id per message"
     );
     assert!(whole.iter().all(|m| m.key.as_deref() == Some(user.as_str())));
+}
+
+/// The relay's advisory lock key (`RELAY_LOCK` in `kafka/relay.rs`): holding it keeps every relay waiting.
+const RELAY_LOCK: i64 = 0x0061_7572_656e;
+
+/// A relay cut off between the broker's acknowledgement and its `DELETE` (its PostgreSQL session ended, as
+/// when its server is SIGKILLed or PostgreSQL restarts) leaves rows that the topics already hold. Whichever
+/// of two relays leads next reads the topics' tails and deletes those rows instead of sending them again, so
+/// each row is on the topics once, with nothing deduplicated. The fault is placed exactly: a `SHARE` lock on
+/// the outbox lets the relay claim and send but holds its `DELETE`, and the test ends the relay's session
+/// while it waits there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_cut_off_between_the_acknowledgement_and_its_delete_leaves_each_row_once_on_the_topics() {
+    let Some(binary) = broker_binary() else { return };
+    let broker = PrivateBroker::start(binary).await;
+    let pool = fresh_database().await;
+    let mut config = KafkaConfig::new(broker.address());
+    // A relay that takes the lock after seeing a rival hold it waits this long (and a little more) first.
+    config.message_timeout = Duration::from_secs(3);
+    ensure_topics(&config).await.unwrap();
+    let user = Uuid::new_v4().to_string();
+    let rows = |range: std::ops::Range<usize>| -> Vec<Vec<u8>> {
+        range.map(|i| format!("row-{i}").into_bytes()).collect()
+    };
+    // History: rows relayed and deleted normally, so the tails hold messages of rows long gone.
+    enqueue(&pool, SESSIONS_TOPIC, &user, &rows(0..100)).await;
+    enqueue(&pool, BEATS_TOPIC, &user, &rows(100..150)).await;
+    let shutdown = CancellationToken::new();
+    let first = Relay::spawn(pool.clone(), config.clone(), shutdown.clone()).unwrap();
+    assert!(eventually(Duration::from_secs(30), async || outbox_depth(&pool).await == 0).await);
+    shutdown.cancel();
+    first.join().await;
+
+    // Two relays wait while the test holds their lock; the rows of the round to be cut off are queued.
+    let mut holder = pool.acquire().await.unwrap().detach();
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(RELAY_LOCK)
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let shutdown = CancellationToken::new();
+    let relays = [
+        Relay::spawn(pool.clone(), config.clone(), shutdown.clone()).unwrap(),
+        Relay::spawn(pool.clone(), config.clone(), shutdown.clone()).unwrap(),
+    ];
+    enqueue(&pool, SESSIONS_TOPIC, &user, &rows(150..230)).await;
+    enqueue(&pool, BEATS_TOPIC, &user, &rows(230..270)).await;
+    let mut blocker = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE server_outbox IN SHARE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(RELAY_LOCK)
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    // The leader claimed, sent and was acknowledged (the `DELETE` comes after every report): it now waits.
+    let mut waiting: Option<i32> = None;
+    let blocked = eventually(Duration::from_secs(30), async || {
+        waiting = sqlx::query_scalar(
+            "SELECT pid FROM pg_locks WHERE relation = 'server_outbox'::regclass AND NOT granted",
+        )
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+        waiting.is_some()
+    })
+    .await;
+    assert!(blocked, "the leader reached its DELETE");
+    let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(waiting)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(ended);
+    blocker.rollback().await.unwrap();
+
+    let drained = eventually(Duration::from_secs(60), async || outbox_depth(&pool).await == 0).await;
+    assert!(drained, "the outbox drained ({} left)", outbox_depth(&pool).await);
+    let found: u64 = relays.iter().map(|r| r.found_in_topics()).sum();
+    let delivered: u64 = relays.iter().map(|r| r.delivered()).sum();
+    shutdown.cancel();
+    for relay in relays {
+        relay.join().await;
+    }
+    assert_eq!(
+        (found, delivered),
+        (120, 120),
+        "the cut-off round's rows were found on the topics, none sent again"
+    );
+    let mut messages = Vec::new();
+    for topic in [SESSIONS_TOPIC, BEATS_TOPIC] {
+        let address = broker.address();
+        messages.extend(
+            tokio::task::spawn_blocking(move || read_whole_topic(&address, topic))
+                .await
+                .unwrap(),
+        );
+    }
+    let ids: BTreeSet<i64> = messages.iter().filter_map(|m| m.outbox_id).collect();
+    let payloads: BTreeSet<&[u8]> = messages.iter().map(|m| m.payload.as_slice()).collect();
+    assert_eq!(
+        (messages.len(), ids.len(), payloads.len()),
+        (270, 270, 270),
+        "every row once on the topics, raw"
+    );
 }
 
 /// The beats the desktop stored, as pushes put them in the outbox: minute-sized chunks, the first ten each
