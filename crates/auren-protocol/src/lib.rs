@@ -7,6 +7,7 @@
 //! - [`change`] — one typed change of a device's outbox: sessions, beat chunks (raw 1/1024 s RR), gaps,
 //!   heart-rate samples, contact and link changes, alerts, tags, notes, morning readings, memories, settings,
 //!   tombstones.
+//! - [`person_rules`] — the person's alert rules as a synced setting (its key and value).
 //! - [`sync`] — push and pull requests and responses, and which change types a server accepts.
 //! - [`trend`] — the daily trend of a morning metric that the server computes from the synced readings.
 //! - [`auth`] — accounts, tokens, the device-code flow, devices and coach grants.
@@ -25,6 +26,7 @@ pub mod change;
 pub mod error;
 pub mod hlc;
 pub mod lww;
+pub mod person_rules;
 pub mod sync;
 pub mod trend;
 
