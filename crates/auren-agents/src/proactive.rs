@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::sync::PoisonError;
 
 use auren_gateway::{ChatRequest, Gateway, GatewayError, Message, Route};
-use auren_store::conversations::{ClaimRow, MessageUsage, NewMessage, Role};
+use auren_store::conversations::{ClaimRow, ContextUse, MessageUsage, NewMessage, Role};
 use auren_store::{ConversationId, MessageId, StoreError};
 use serde_json::{Value, json};
 
@@ -529,6 +529,10 @@ async fn model_text(
         cost_usd: model::cost_usd(gateway, &route, &response.usage),
         estimated: response.usage.estimated,
         model_calls: 1,
+        context: (response.usage.input_tokens > 0).then(|| ContextUse {
+            tokens: response.usage.input_tokens,
+            window: gateway.context_window(&route),
+        }),
     };
     let text = response.text.trim();
     if let Err(reason) = check_text(text) {

@@ -71,8 +71,21 @@ pub struct ConversationRow {
     /// The last message's time (or the last rename).
     pub updated_at: i64,
     pub message_count: i64,
-    /// What the conversation's answers cost, summed over every branch.
+    /// What the conversation's answers cost, every branch included.
+    pub spent: ConversationUsage,
+}
+
+/// What a conversation cost: the usage of every answer it holds, summed over every branch. An abandoned
+/// branch (a question edited and sent again) was paid for too, so it counts. This is the one definition:
+/// the conversation list and the chat's meter both show it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConversationUsage {
+    pub tokens_in: u64,
+    pub tokens_out: u64,
     pub cost_usd: f64,
+    /// Some answer's count was a tokenizer's estimate.
+    pub estimated: bool,
+    pub model_calls: u64,
 }
 
 /// What an answer cost: the sum over the model calls of its turn.
@@ -84,6 +97,19 @@ pub struct MessageUsage {
     /// A count was a tokenizer's estimate (the stream carried no usage).
     pub estimated: bool,
     pub model_calls: u32,
+    /// How full the model's context was; `None` when no model call knew it (an offline answer, a turn
+    /// stored before the figure was kept).
+    pub context: Option<ContextUse>,
+}
+
+/// How much of the model's context an answer's turn filled: the last model call's input tokens (the call
+/// whose prompt holds the most) over the model's context window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContextUse {
+    /// More than 0: a call with no input tokens counted is no figure.
+    pub tokens: u64,
+    /// The model's context window in tokens, when the gateway knew it.
+    pub window: Option<u32>,
 }
 
 /// A message about to be stored.
@@ -184,8 +210,16 @@ fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Range(format!("{what} is negative: {value}")))
 }
 
+/// A conversation with its message count and what it cost ([`ConversationUsage`]: every message of every
+/// branch); the caller adds its WHERE, `GROUP BY c.id` and order.
+const CONVERSATION_SELECT: &str = "SELECT c.id, c.title, c.created_at, c.updated_at, COUNT(m.id), \
+     COALESCE(SUM(m.tokens_in), 0), COALESCE(SUM(m.tokens_out), 0), COALESCE(SUM(m.cost_usd), 0.0), \
+     COALESCE(MAX(m.cost_estimated), 0), COALESCE(SUM(m.model_calls), 0) \
+     FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id";
+
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, parent_id, role, specialist, model, text, tokens_in, \
-                                          tokens_out, cost_usd, cost_estimated, model_calls, offline, created_at";
+                                          tokens_out, cost_usd, cost_estimated, model_calls, offline, created_at, \
+                                          context_tokens, context_window";
 
 pub(crate) fn message_row(row: &SqliteRow) -> Result<MessageRow, StoreError> {
     let role: String = row.try_get(3)?;
@@ -199,6 +233,7 @@ pub(crate) fn message_row(row: &SqliteRow) -> Result<MessageRow, StoreError> {
             estimated: row.try_get(10)?,
             model_calls: u32::try_from(row.try_get::<i64, _>(11)?)
                 .map_err(|_| StoreError::Range("model_calls out of range".into()))?,
+            context: context_use(row.try_get(14)?, row.try_get(15)?)?,
         }),
     };
     Ok(MessageRow {
@@ -213,6 +248,20 @@ pub(crate) fn message_row(row: &SqliteRow) -> Result<MessageRow, StoreError> {
         offline: row.try_get(12)?,
         created_at: row.try_get(13)?,
     })
+}
+
+/// The stored context figure: both columns NULL (not known) or the tokens with the window if known.
+fn context_use(tokens: Option<i64>, window: Option<i64>) -> Result<Option<ContextUse>, StoreError> {
+    let Some(tokens) = tokens else {
+        return Ok(None);
+    };
+    let window = window
+        .map(|w| u32::try_from(w).map_err(|_| StoreError::Range(format!("context window {w} out of range"))))
+        .transpose()?;
+    Ok(Some(ContextUse {
+        tokens: to_u64(tokens, "context_tokens")?,
+        window,
+    }))
 }
 
 fn not_found(what: &'static str, id: impl fmt::Display) -> StoreError {
@@ -356,12 +405,9 @@ impl Conversations {
 
     /// Every conversation, the most recently updated first.
     pub async fn list(&self) -> Result<Vec<ConversationRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT c.id, c.title, c.created_at, c.updated_at, \
-             (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id), \
-             (SELECT COALESCE(SUM(m.cost_usd), 0.0) FROM messages m WHERE m.conversation_id = c.id) \
-             FROM conversations c ORDER BY c.updated_at DESC, c.id DESC",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{CONVERSATION_SELECT} GROUP BY c.id ORDER BY c.updated_at DESC, c.id DESC"
+        )))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(conversation_row).collect()
@@ -369,12 +415,9 @@ impl Conversations {
 
     /// One conversation, or [`StoreError::NotFound`].
     pub async fn get(&self, id: ConversationId) -> Result<ConversationRow, StoreError> {
-        let row = sqlx::query(
-            "SELECT c.id, c.title, c.created_at, c.updated_at, \
-             (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id), \
-             (SELECT COALESCE(SUM(m.cost_usd), 0.0) FROM messages m WHERE m.conversation_id = c.id) \
-             FROM conversations c WHERE c.id = ?",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{CONVERSATION_SELECT} WHERE c.id = ? GROUP BY c.id"
+        )))
         .bind(id.0)
         .fetch_optional(&self.pool)
         .await?
@@ -630,10 +673,22 @@ async fn insert_message(
             reason: "it is negative".into(),
         });
     }
+    let context = usage.and_then(|u| u.context);
+    if let Some(context) = context
+        && (context.tokens == 0 || context.window == Some(0))
+    {
+        return Err(StoreError::Invalid {
+            what: "message context",
+            reason: format!(
+                "{} tokens of a {:?}-token window: a figure counts more than 0 of more than 0",
+                context.tokens, context.window
+            ),
+        });
+    }
     let row = sqlx::query(
         "INSERT INTO messages (conversation_id, parent_id, role, specialist, model, text, tokens_in, tokens_out, \
-         cost_usd, cost_estimated, model_calls, offline, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         cost_usd, cost_estimated, model_calls, offline, created_at, context_tokens, context_window) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(conversation.0)
     .bind(message.parent.map(|p| p.0))
@@ -648,6 +703,8 @@ async fn insert_message(
     .bind(usage.map(|u| i64::from(u.model_calls)))
     .bind(message.offline)
     .bind(message.created_at)
+    .bind(context.map(|c| to_i64(c.tokens, "context tokens")).transpose()?)
+    .bind(context.and_then(|c| c.window).map(i64::from))
     .fetch_one(conn)
     .await?;
     Ok(MessageId(row.try_get(0)?))
@@ -660,7 +717,13 @@ fn conversation_row(row: &SqliteRow) -> Result<ConversationRow, StoreError> {
         created_at: row.try_get(2)?,
         updated_at: row.try_get(3)?,
         message_count: row.try_get(4)?,
-        cost_usd: row.try_get(5)?,
+        spent: ConversationUsage {
+            tokens_in: to_u64(row.try_get(5)?, "tokens_in")?,
+            tokens_out: to_u64(row.try_get(6)?, "tokens_out")?,
+            cost_usd: row.try_get(7)?,
+            estimated: row.try_get(8)?,
+            model_calls: to_u64(row.try_get(9)?, "model_calls")?,
+        },
     })
 }
 

@@ -3,7 +3,7 @@
 //! its claims, grounded or not.
 
 use auren_store::MessageId;
-use auren_store::conversations::{ClaimRow, Grounding, MessageUsage, NewMessage, Role};
+use auren_store::conversations::{ClaimRow, ContextUse, Grounding, MessageUsage, NewMessage, Role};
 
 use super::{AgentError, Turn, store_error};
 use crate::events::{Claim, TurnOutcome};
@@ -33,6 +33,11 @@ impl Turn<'_> {
                 cost_usd: usage.cost_usd,
                 estimated: usage.estimated,
                 model_calls: usage.model_calls,
+                // The last call's prompt: how full the context was when the answer was written.
+                context: (usage.context_tokens > 0).then_some(ContextUse {
+                    tokens: usage.context_tokens,
+                    window: usage.context_window,
+                }),
             }),
             offline: outcome.offline,
             created_at: now,

@@ -1,9 +1,12 @@
 //! Conversations on a real database file: messages, usage, steps, receipts and claims read back as stored;
 //! branches give each leaf its own path and siblings; FTS5 search finds words inside messages (stemmed, query
 //! syntax typed by a person is plain text) and forgets deleted conversations; the Markdown and JSON exports
-//! are snapshots; bad input is refused naming the problem.
+//! are snapshots; bad input is refused naming the problem; an answer keeps its context figure; what a
+//! conversation cost counts every branch.
 
-use auren_store::conversations::{ClaimRow, Grounding, MessageUsage, NewMessage, Role};
+use auren_store::conversations::{
+    ClaimRow, ContextUse, ConversationUsage, Grounding, MessageUsage, NewMessage, Role,
+};
 use auren_store::{ConversationId, MessageId, Store, StoreError};
 use std::path::Path;
 
@@ -39,6 +42,10 @@ fn answer(parent: MessageId, text: &str, at: i64) -> NewMessage {
             cost_usd: 0.000_219,
             estimated: false,
             model_calls: 2,
+            context: Some(ContextUse {
+                tokens: 1_100,
+                window: Some(128_000),
+            }),
         }),
         offline: false,
         created_at: at,
@@ -350,4 +357,105 @@ async fn bad_input_is_refused_naming_the_problem() {
         "nothing refused was stored"
     );
     assert_eq!(c.claims(a1).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_answer_keeps_its_context_figure_and_one_without_reads_back_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let c = store.conversations();
+    let id = c.create("ctx", T0).await.unwrap();
+    let q = c
+        .append_message(id, &question(None, "How full is it?", T0))
+        .await
+        .unwrap();
+    let context = |tokens, window| Some(ContextUse { tokens, window });
+    // (context stored, read back)
+    let cases = [
+        (context(3_100, Some(128_000)), context(3_100, Some(128_000))),
+        (context(812, None), context(812, None)),
+        (None, None),
+    ];
+    for (i, (stored, read)) in cases.into_iter().enumerate() {
+        let mut a = answer(q, "Quite full.", T0 + 1_000 + i as i64);
+        if let Some(usage) = a.usage.as_mut() {
+            usage.context = stored;
+        }
+        let message = c.append_message(id, &a).await.unwrap();
+        let back = c.message(message).await.unwrap();
+        assert_eq!(back.usage.and_then(|u| u.context), read, "case {i}");
+    }
+    // A figure of nothing is no figure: refused, not stored as 0.
+    for bad in [context(0, Some(128_000)), context(10, Some(0))] {
+        let mut a = answer(q, "Empty.", T0 + 9_000);
+        if let Some(usage) = a.usage.as_mut() {
+            usage.context = bad;
+        }
+        let refused = c.append_message(id, &a).await;
+        assert!(
+            matches!(
+                refused,
+                Err(StoreError::Invalid {
+                    what: "message context",
+                    ..
+                })
+            ),
+            "{bad:?}: {refused:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn what_a_conversation_cost_counts_every_branch_in_the_list_and_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let (id, _, offline) = sample(&store).await;
+    let c = store.conversations();
+    let one = ConversationUsage {
+        tokens_in: 1_234,
+        tokens_out: 56,
+        cost_usd: 0.000_219,
+        estimated: false,
+        model_calls: 2,
+    };
+    assert_eq!(
+        c.get(id).await.unwrap().spent,
+        one,
+        "the first branch's answer; the offline one cost nothing"
+    );
+    // The offline branch asked again, with an estimated count: both branches are counted, the abandoned
+    // one too (it was paid for).
+    let question_2 = c.message(offline).await.unwrap().parent.unwrap();
+    let mut estimated = answer(question_2, "Estimated.", T0 + 70_000);
+    if let Some(usage) = estimated.usage.as_mut() {
+        usage.estimated = true;
+        usage.tokens_in = 100;
+        usage.tokens_out = 4;
+        usage.cost_usd = 0.000_031;
+        usage.model_calls = 1;
+    }
+    c.append_message(id, &estimated).await.unwrap();
+    let both = ConversationUsage {
+        tokens_in: 1_334,
+        tokens_out: 60,
+        cost_usd: 0.000_219 + 0.000_031,
+        estimated: true,
+        model_calls: 3,
+    };
+    let alone = c.get(id).await.unwrap().spent;
+    let listed = c.list().await.unwrap().remove(0).spent;
+    assert_eq!(alone, listed, "the list and the conversation say the same");
+    assert_eq!(
+        (
+            alone.tokens_in,
+            alone.tokens_out,
+            alone.estimated,
+            alone.model_calls
+        ),
+        (both.tokens_in, both.tokens_out, both.estimated, both.model_calls)
+    );
+    assert!((alone.cost_usd - both.cost_usd).abs() < 1e-15, "{alone:?}");
+    // A conversation with no answer yet cost nothing.
+    let empty = c.create("nothing yet", T0).await.unwrap();
+    assert_eq!(c.get(empty).await.unwrap().spent, ConversationUsage::default());
 }

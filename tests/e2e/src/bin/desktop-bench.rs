@@ -339,6 +339,7 @@ async fn seed_conversation(data_dir: &Path) -> anyhow::Result<()> {
                 cost_usd: 0.0039,
                 estimated: false,
                 model_calls: 1,
+                context: None,
             }),
             offline: false,
             created_at: start + 30_000 * k as i64,
