@@ -19,6 +19,19 @@ pub enum Catalog {
     Only(Vec<String>),
     /// Every lookup is answered with this status and the format's error body (401: the key is refused).
     Status(u16),
+    /// A llama.cpp server serving one GGUF file, started without `--alias`: the list names only `served`
+    /// (the file, as `server` names it), in that server's entry shape; a lookup of one model is a 404 (neither
+    /// server has the route); the chat routes answer any model name, as the fake always does.
+    LlamaCpp { server: LlamaCppServer, served: String },
+}
+
+/// Which llama.cpp server [`Catalog::LlamaCpp`] imitates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LlamaCppServer {
+    /// llama.cpp's own `llama-server`: `owned_by` "llamacpp" and a `meta` object of the loaded model.
+    Native,
+    /// llama-cpp-python's `python -m llama_cpp.server`: `owned_by` "me", the id the model's path.
+    Python,
 }
 
 /// What a GET asks.
@@ -54,6 +67,7 @@ pub(crate) fn answer(
     };
     let known = match catalog {
         Catalog::Status(status) => return error_response(format, *status, None),
+        Catalog::LlamaCpp { server, served } => return llama_cpp_answer(*server, served, lookup),
         Catalog::AnyModel => scripted,
         Catalog::Only(models) => models.clone(),
     };
@@ -87,6 +101,35 @@ fn model_object(format: Format, id: &str) -> Value {
             "created_at": "2025-01-01T00:00:00Z",
         }),
     }
+}
+
+/// What a llama.cpp server started without `--alias` answers a model lookup with (the entries as
+/// llama-server's `get_res_model_info` and llama-cpp-python's `get_models` write them).
+fn llama_cpp_answer(server: LlamaCppServer, served: &str, lookup: Lookup) -> Response {
+    if let Lookup::One(_) = lookup {
+        let body = match server {
+            LlamaCppServer::Native => {
+                json!({"error": {"code": 404, "message": "File Not Found", "type": "not_found_error"}})
+            }
+            LlamaCppServer::Python => json!({"detail": "Not Found"}),
+        };
+        return crate::plain(StatusCode::NOT_FOUND, "application/json", body.to_string());
+    }
+    let entry = match server {
+        LlamaCppServer::Native => json!({
+            "id": served,
+            "aliases": [],
+            "tags": [],
+            "object": "model",
+            "created": CREATED,
+            "owned_by": "llamacpp",
+            "meta": {"vocab_type": 2, "n_vocab": 49152, "n_ctx": 4096, "n_ctx_train": 8192},
+        }),
+        LlamaCppServer::Python => {
+            json!({"id": served, "object": "model", "owned_by": "me", "permissions": []})
+        }
+    };
+    json_ok(json!({"object": "list", "data": [entry]}))
 }
 
 fn json_ok(body: Value) -> Response {

@@ -19,7 +19,7 @@ mod catalog;
 mod script;
 mod wire;
 
-pub use catalog::Catalog;
+pub use catalog::{Catalog, LlamaCppServer};
 pub use script::{Expect, Format, ScriptViolation, Step, last_user_text};
 
 use axum::Router;
