@@ -1,6 +1,8 @@
 //! The gateway's speed (issue "Speed"): added latency per call (p50/p99 over 10,000 calls, direct reqwest
 //! vs through the gateway, interleaved in one run against the fake server answering at once), added time
-//! per streamed chunk, and the time from a refused connection to the next route's first byte.
+//! per streamed chunk, the time from a refused connection to the next route's first byte, and how soon a
+//! call to a provider nobody answers for gives up (what the offline answer waits for): a black-holed
+//! address at the default connect timeout, then the same provider once its breaker knows.
 //!
 //! Run: `cargo bench -p auren-gateway --bench gateway` (what `cargo xtask bench gateway` runs).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
@@ -23,8 +25,10 @@ fn config(fake: &FakeLlm, refused: &str) -> GatewayConfig {
         r#"
 max_tokens = 64
 [breaker]
-# The refused route must be tried on every call (an open breaker would skip it).
+# The refused route must be tried on every call (an open breaker would skip it; nobody answering opens it
+# at once, so it reopens for no time at all).
 failure_threshold = 1000000
+open_ms = 0
 [[provider]]
 name = "local"
 kind = "openai-compatible"
@@ -199,6 +203,66 @@ async fn bench() {
     );
 }
 
+/// A loopback address whose connections never complete (a listener with a backlog of 0 that never accepts,
+/// its one queue place taken: Linux drops the SYNs that follow, as a firewall's black hole does), and what
+/// holds it so.
+fn black_hole() -> (String, impl Sized) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
+    let listener = socket.listen(0).expect("listen");
+    let addr = listener.local_addr().expect("addr");
+    let filler = std::net::TcpStream::connect(addr).expect("the queue place is taken");
+    (format!("http://{addr}/v1"), (listener, filler))
+}
+
+/// A call to a black-holed provider under the default timeouts, retries and breaker: how long the first
+/// call takes to give up (a new gateway each time, so nothing is known of the address), and how long the
+/// calls after it take once its breaker knows.
+async fn unreachable() {
+    let (base, _hole) = black_hole();
+    let text =
+        format!("[[provider]]\nname = \"hole\"\nkind = \"openai-compatible\"\nbase_url = \"{base}\"\n");
+    let config = GatewayConfig::parse(&text, "hole.toml").expect("config");
+    let mut cold = Vec::new();
+    let mut known = Vec::new();
+    for _ in 0..5 {
+        let ledger: Arc<dyn UsageLedger> = Arc::new(MemoryLedger::new());
+        let gateway = Gateway::start(
+            config.clone(),
+            Arc::new(MemorySecrets::new()),
+            ledger,
+            Arc::new(SystemClock),
+        )
+        .await
+        .expect("gateway");
+        let request = ChatRequest::user("How is my HRV today?");
+        let started = Instant::now();
+        gateway
+            .stream("hole:m", request.clone())
+            .await
+            .expect_err("nobody answers");
+        cold.push(started.elapsed());
+        for _ in 0..200 {
+            let started = Instant::now();
+            gateway
+                .stream("hole:m", request.clone())
+                .await
+                .expect_err("skipped");
+            known.push(started.elapsed());
+        }
+    }
+    cold.sort();
+    known.sort();
+    println!(
+        "  black-holed provider, default timeouts: first call gives up after {:.0}–{:.0} ms (5 new gateways); \
+         once known, p50 {:.0} µs, p99 {:.0} µs (1,000 calls)",
+        cold[0].as_secs_f64() * 1e3,
+        cold[cold.len() - 1].as_secs_f64() * 1e3,
+        us(percentile(&known, 0.5)),
+        us(percentile(&known, 0.99))
+    );
+}
+
 fn main() {
     // `cargo test --benches` runs bench binaries with `--bench` absent: keep that quick.
     if !std::env::args().any(|a| a == "--bench") {
@@ -211,4 +275,5 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(bench());
+    runtime.block_on(unreachable());
 }

@@ -104,6 +104,8 @@ impl Eq for Cause {}
 /// Why one attempt against one provider and model failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AttemptFailure {
+    /// No connection within the connect timeout (or its TLS handshake failed): nothing answered, so the
+    /// next route is tried at once and the route's breaker opens.
     #[error("could not connect: {0}")]
     Connect(#[source] Cause),
     /// Nothing listens there: the next route is tried at once rather than this one again.
@@ -139,10 +141,12 @@ pub enum AttemptFailure {
 }
 
 impl AttemptFailure {
-    /// Worth trying the same route again (after a backoff).
+    /// Worth trying the same route again (after a backoff). A connection that could not be made is not:
+    /// an address that did not answer for the whole connect timeout rarely answers a moment later, and
+    /// the person waits for the offline answer meanwhile.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Connect(_) | Self::FirstTokenTimeout(_) | Self::IdleTimeout(_) | Self::Broken(_) => true,
+            Self::FirstTokenTimeout(_) | Self::IdleTimeout(_) | Self::Broken(_) => true,
             Self::Status { status, .. } => matches!(status, 408 | 429 | 500 | 502 | 503 | 504 | 529),
             Self::StreamError { kind, .. } => {
                 matches!(
@@ -152,6 +156,11 @@ impl AttemptFailure {
             }
             _ => false,
         }
+    }
+
+    /// Nothing answered at the provider's address: no connection was made.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Connect(_) | Self::Refused(_))
     }
 
     /// Counts against the provider's health in its circuit breaker. Mistakes of ours (a bad request, a

@@ -14,7 +14,7 @@ use crate::error::{Attempt, AttemptFailure, Cause, GatewayError};
 use crate::prices::{ModelPrice, PriceTable, Usd};
 use crate::providers::anthropic::AnthropicProvider;
 use crate::providers::openai::OpenAiProvider;
-use crate::providers::{EventStream, Provider};
+use crate::providers::{EventStream, ModelCheck, Provider};
 use crate::ratelimit::RateLimiter;
 use crate::secrets::{ApiKey, SecretStore};
 use crate::tokens;
@@ -212,8 +212,11 @@ impl Gateway {
 
     /// Whether `route`'s provider answers, takes the key and knows the model — asked with a model lookup,
     /// not a completion, so it costs nothing and books nothing. Waits at most the first-token timeout for
-    /// the answer. The breakers, rate limits and budget are not touched: this is no call.
-    pub async fn check(&self, route: &Route) -> Result<(), AttemptFailure> {
+    /// the answer. The rate limits and budget are not touched: this is no call. The route's breaker hears
+    /// only whether anyone answered ([`Gateway::record_reach`]): a provider the lookup could not reach is
+    /// skipped by the calls that follow (their offline answer comes at once), one that answered is tried
+    /// again.
+    pub async fn check(&self, route: &Route) -> Result<ModelCheck, AttemptFailure> {
         let Some(slot) = self.inner.providers.get(&route.provider) else {
             return Err(AttemptFailure::InvalidRequest(format!(
                 "no provider named {:?}",
@@ -221,9 +224,25 @@ impl Gateway {
             )));
         };
         let limit = self.inner.timeouts.first_token;
-        match tokio::time::timeout(limit, slot.provider.check(&route.model)).await {
+        let checked = match tokio::time::timeout(limit, slot.provider.check(&route.model)).await {
             Ok(answer) => answer,
             Err(_) => Err(AttemptFailure::FirstTokenTimeout(limit)),
+        };
+        if let Some(reach) = Reach::of_check(&checked) {
+            self.record_reach(route, reach);
+        }
+        checked
+    }
+
+    /// What a free model lookup found of `route`'s provider, told to its breaker: [`Reach::NoAnswer`] opens
+    /// it at once (calls then fail over or fall back without waiting on the address again),
+    /// [`Reach::Answered`] closes one that opened for that reason. [`Gateway::check`] calls it; a caller
+    /// that checks through a gateway of its own (with its own timeouts) tells this one here.
+    pub fn record_reach(&self, route: &Route, reach: Reach) {
+        let breaker = self.inner.breakers.get(&route.provider, &route.model);
+        match reach {
+            Reach::Answered => breaker.reached(),
+            Reach::NoAnswer => breaker.record(Outcome::Unreachable, self.inner.clock.now()),
         }
     }
 
@@ -423,13 +442,15 @@ impl Gateway {
     /// delay, or the next route.
     fn after_failure(&self, target: &Target, try_number: u32, failure: &AttemptFailure) -> NextStep {
         let retry = &self.inner.retry;
-        let outcome = if failure.counts_for_breaker() {
+        let outcome = if failure.is_unreachable() {
+            Outcome::Unreachable
+        } else if failure.counts_for_breaker() {
             Outcome::Failure
         } else {
             Outcome::Neutral
         };
         target.breaker.record(outcome, self.inner.clock.now());
-        if !failure.is_transient() || try_number > retry.max_retries {
+        if failure.is_unreachable() || !failure.is_transient() || try_number > retry.max_retries {
             return NextStep::NextRoute;
         }
         match failure.retry_after() {
@@ -657,6 +678,29 @@ impl Opening {
     pub async fn cut(self) -> Option<UnansweredCall> {
         let (route, usage) = self.untold.take().await?;
         Some(UnansweredCall { route, usage })
+    }
+}
+
+/// Whether anyone answered a free model lookup at a provider's address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// The provider answered, whatever it said (a model, a 404, a refused key).
+    Answered,
+    /// No connection, or no answer within the lookup's timeout: an address that cannot answer a lookup
+    /// will not answer a chat request either.
+    NoAnswer,
+}
+
+impl Reach {
+    /// What a lookup's result says of reaching the provider; `None` when it says nothing (the request was
+    /// never sent, or the answer broke off).
+    pub fn of_check(checked: &Result<ModelCheck, AttemptFailure>) -> Option<Self> {
+        match checked {
+            Ok(_) | Err(AttemptFailure::Status { .. } | AttemptFailure::Malformed(_)) => Some(Self::Answered),
+            Err(failure) if failure.is_unreachable() => Some(Self::NoAnswer),
+            Err(AttemptFailure::FirstTokenTimeout(_)) => Some(Self::NoAnswer),
+            Err(_) => None,
+        }
     }
 }
 

@@ -40,8 +40,9 @@ pub use chat::{
 pub use clock::{Clock, ManualClock, SystemClock, UnixMillis, UtcDate};
 pub use config::{ConfigError, GatewayConfig, ProviderKind, Route};
 pub use error::{Attempt, AttemptFailure, GatewayError};
-pub use gateway::{ChatStream, Gateway, Opening, UnansweredCall};
+pub use gateway::{ChatStream, Gateway, Opening, Reach, UnansweredCall};
 pub use prices::{PriceTable, Usd};
+pub use providers::ModelCheck;
 pub use secrets::{ApiKey, KeychainSecrets, MemorySecrets, SecretStore};
 pub use usage::{
     GroupedTotals, LedgerError, MemoryLedger, UsageGrouping, UsageLedger, UsageQuery, UsageRecord,

@@ -2,7 +2,7 @@
 //! its SSE events: message_start, content_block_start/delta/stop (`text_delta`, `input_json_delta`),
 //! message_delta (stop reason, output usage), message_stop, ping and error.
 
-use super::{Decoder, EventStream, Provider, decode_sse, send, shorten, url_with};
+use super::{Decoder, EventStream, ModelCheck, Provider, decode_sse, send, shorten, url_with};
 use crate::chat::{ChatRequest, FinishReason, Message, StreamEvent, ToolCall, Usage};
 use crate::error::{AttemptFailure, Cause};
 use crate::secrets::ApiKey;
@@ -71,7 +71,7 @@ impl Provider for AnthropicProvider {
         })
     }
 
-    fn check<'a>(&'a self, model: &'a str) -> BoxFuture<'a, Result<(), AttemptFailure>> {
+    fn check<'a>(&'a self, model: &'a str) -> BoxFuture<'a, Result<ModelCheck, AttemptFailure>> {
         Box::pin(async move {
             let Some(key) = &self.key else {
                 return Err(AttemptFailure::MissingKey(self.where_key.clone()));
@@ -82,7 +82,7 @@ impl Provider for AnthropicProvider {
                 .get(url_with(&self.base, &["v1", "models", model])?)
                 .header("x-api-key", key.expose())
                 .header("anthropic-version", ANTHROPIC_VERSION);
-            send(builder).await.map(drop)
+            send(builder).await.map(|_| ModelCheck::Known)
         })
     }
 }

@@ -33,9 +33,20 @@ pub trait Provider: Send + Sync {
     ) -> BoxFuture<'a, Result<EventStream, AttemptFailure>>;
 
     /// Asks, without a completion, whether the provider takes the key and knows `model`: a model lookup
-    /// (`GET …/models/{model}`), which providers do not bill. `Ok` when it does; a refused key is
-    /// `Status` 401/403, an unknown model `Status` 404.
-    fn check<'a>(&'a self, model: &'a str) -> BoxFuture<'a, Result<(), AttemptFailure>>;
+    /// (`GET …/models/{model}`), which providers do not bill. `Ok` when a request for `model` will be
+    /// answered ([`ModelCheck`] says under which name); a refused key is `Status` 401/403, an unknown model
+    /// `Status` 404.
+    fn check<'a>(&'a self, model: &'a str) -> BoxFuture<'a, Result<ModelCheck, AttemptFailure>>;
+}
+
+/// What a free model lookup found of a model the provider will answer for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModelCheck {
+    /// The provider knows the model by the name asked.
+    Known,
+    /// A llama.cpp server serving one GGUF file without `--alias` (llama-server, or llama-cpp-python's
+    /// server): it lists only `served`, the file's name, and answers a request for any model name with it.
+    AnyNameServes { served: String },
 }
 
 /// `base` with `segments` appended, each percent-encoded (a model name may hold `/` or `:`).

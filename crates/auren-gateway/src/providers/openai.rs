@@ -2,7 +2,7 @@
 //! `stream_options.include_usage`), spoken by OpenAI and by OpenAI-compatible servers (Ollama,
 //! llama.cpp server, vLLM, LM Studio, OpenRouter) at their own base URL.
 
-use super::{Decoder, EventStream, Provider, decode_sse, send, shorten, url_with};
+use super::{Decoder, EventStream, ModelCheck, Provider, decode_sse, send, shorten, url_with};
 use crate::chat::{
     ChatRequest, FinishReason, Message, SchemaAdherence, StreamEvent, ToolCall, ToolDefinition, Usage,
 };
@@ -90,7 +90,7 @@ impl Provider for OpenAiProvider {
         })
     }
 
-    fn check<'a>(&'a self, model: &'a str) -> BoxFuture<'a, Result<(), AttemptFailure>> {
+    fn check<'a>(&'a self, model: &'a str) -> BoxFuture<'a, Result<ModelCheck, AttemptFailure>> {
         Box::pin(async move {
             if let Some(missing) = &self.missing_key {
                 return Err(AttemptFailure::MissingKey(missing.clone()));
@@ -101,7 +101,7 @@ impl Provider for OpenAiProvider {
             };
             // Retrieve model: OpenAI, Ollama's /v1 and LM Studio answer it, 404 for an unknown model.
             match send(get(url_with(&self.base, &["models", model])?)).await {
-                Ok(_) => Ok(()),
+                Ok(_) => Ok(ModelCheck::Known),
                 // A compatible server without that route (vLLM, llama.cpp server) only lists its models.
                 Err(AttemptFailure::Status {
                     status: 404 | 405, ..
@@ -128,13 +128,49 @@ struct ModelList {
 #[derive(Deserialize)]
 struct ListedModel {
     id: String,
+    #[serde(default)]
+    owned_by: Option<String>,
+    /// llama-server's other names of the model (`--alias`).
+    #[serde(default)]
+    aliases: Vec<String>,
+    /// llama-server's facts of the loaded model: only in its single-model answer (its router mode, which
+    /// serves several and does look at the name, gives `status` instead).
+    #[serde(default)]
+    meta: Option<Value>,
+}
+
+impl ListedModel {
+    /// The entry a single-model llama.cpp server lists when started without `--alias`, which answers
+    /// every model name with its one model: llama-server's (`owned_by` "llamacpp", with `meta`), or
+    /// llama-cpp-python's (`owned_by` "me", the id the GGUF file's path). Another server listing one model
+    /// (vLLM, LM Studio) refuses other names, so only these two marks count.
+    fn serves_any_name(&self) -> bool {
+        match self.owned_by.as_deref() {
+            Some("llamacpp") => self.meta.is_some(),
+            Some("me") => self.id.to_ascii_lowercase().ends_with(".gguf"),
+            _ => false,
+        }
+    }
 }
 
 impl ModelList {
-    /// `Ok` when `model` is listed, else a 404 naming what the server has.
-    fn require(self, model: &str) -> Result<(), AttemptFailure> {
-        if self.data.iter().any(|m| m.id == model) {
-            return Ok(());
+    /// Whether a request for `model` will be answered: `model` is listed, or the server is a
+    /// single-model llama.cpp server (see [`ListedModel::serves_any_name`]); else a 404 naming what the
+    /// server has.
+    fn require(self, model: &str) -> Result<ModelCheck, AttemptFailure> {
+        if self
+            .data
+            .iter()
+            .any(|m| m.id == model || m.aliases.iter().any(|a| a == model))
+        {
+            return Ok(ModelCheck::Known);
+        }
+        if let [only] = self.data.as_slice()
+            && only.serves_any_name()
+        {
+            return Ok(ModelCheck::AnyNameServes {
+                served: only.id.clone(),
+            });
         }
         let ids: Vec<String> = self.data.into_iter().map(|m| m.id).collect();
         Err(AttemptFailure::Status {

@@ -3,6 +3,7 @@
 
 mod budget;
 mod config;
+mod reach;
 mod resilience;
 mod secrets;
 mod support;

@@ -340,60 +340,95 @@ async fn ollama_is_detected_and_its_models_listed() {
 
 #[tokio::test]
 async fn a_model_lookup_asks_without_a_completion_in_each_format() {
-    use auren_fake_llm::Catalog;
-    use auren_gateway::{AttemptFailure, Route};
+    use auren_fake_llm::{Catalog, LlamaCppServer};
+    use auren_gateway::{AttemptFailure, ModelCheck, Route};
     let only = |models: &[&str]| Catalog::Only(models.iter().map(|m| (*m).to_owned()).collect());
-    // (route, what the fake has, the status of the failure (None: it knows the model), the paths asked)
+    let llama = |server, served: &str| Catalog::LlamaCpp {
+        server,
+        served: served.to_owned(),
+    };
+    let any_name = |served: &str| {
+        Ok(ModelCheck::AnyNameServes {
+            served: served.to_owned(),
+        })
+    };
+    const GGUF_PATH: &str = "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+    // (route, what the fake has, what the check finds (Err: the failure's status), the paths asked)
     let cases = [
         (
             "openai:gpt-4.1",
             Catalog::AnyModel,
-            None,
+            Ok(ModelCheck::Known),
             vec!["/v1/models/gpt-4.1"],
         ),
         (
             "openai:gpt-4.1",
             only(&["gpt-4o"]),
-            Some(404),
+            Err(404),
             vec!["/v1/models/gpt-4.1"],
         ),
         (
             "anthropic:claude-sonnet-4-5",
             Catalog::AnyModel,
-            None,
+            Ok(ModelCheck::Known),
             vec!["/v1/models/claude-sonnet-4-5"],
         ),
         (
             "anthropic:claude-sonnet-4-5",
             Catalog::Status(401),
-            Some(401),
+            Err(401),
             vec!["/v1/models/claude-sonnet-4-5"],
         ),
         // A name with `/` goes as one path segment.
-        ("local:org/m", only(&["org/m"]), None, vec!["/v1/models/org%2Fm"]),
+        (
+            "local:org/m",
+            only(&["org/m"]),
+            Ok(ModelCheck::Known),
+            vec!["/v1/models/org%2Fm"],
+        ),
         // Not found by the one-model route: a compatible server's list decides.
         (
             "local:llama3.1",
             only(&["qwen3"]),
-            Some(404),
+            Err(404),
             vec!["/v1/models/llama3.1", "/v1/models"],
         ),
         (
             "local:llama3.1",
             Catalog::Status(403),
-            Some(403),
+            Err(403),
             vec!["/v1/models/llama3.1"],
         ),
+        // A llama.cpp server started without --alias lists its file and answers any name with it.
+        (
+            "local:smollm2",
+            llama(LlamaCppServer::Python, GGUF_PATH),
+            any_name(GGUF_PATH),
+            vec!["/v1/models/smollm2", "/v1/models"],
+        ),
+        (
+            "local:smollm2",
+            llama(LlamaCppServer::Native, "SmolLM2-135M-Instruct.Q4_1.gguf"),
+            any_name("SmolLM2-135M-Instruct.Q4_1.gguf"),
+            vec!["/v1/models/smollm2", "/v1/models"],
+        ),
+        // OpenAI itself is never taken for one: its 404 stands.
+        (
+            "openai:gpt-4.1",
+            llama(LlamaCppServer::Native, "x.gguf"),
+            Err(404),
+            vec!["/v1/models/gpt-4.1"],
+        ),
     ];
-    for (route, catalog, failure, paths) in cases {
+    for (route, catalog, expected, paths) in cases {
         let rig = rig().await;
         rig.fake.set_catalog(catalog.clone());
         let case = format!("{route} answering {catalog:?}");
         let checked = rig.gateway.check(&Route::parse(route).unwrap()).await;
-        match (failure, &checked) {
-            (None, Ok(())) => {}
-            (Some(expected), Err(AttemptFailure::Status { status, .. })) if *status == expected => {}
-            _ => panic!("{case}: expected {failure:?}, got {checked:?}"),
+        match (&expected, &checked) {
+            (Ok(expected), Ok(found)) if expected == found => {}
+            (Err(expected), Err(AttemptFailure::Status { status, .. })) if status == expected => {}
+            _ => panic!("{case}: expected {expected:?}, got {checked:?}"),
         }
         let asked: Vec<String> = rig.fake.model_lookups().into_iter().map(|r| r.path).collect();
         assert_eq!(asked, paths, "{case}");
