@@ -35,6 +35,32 @@ pub struct ParkedRow {
     pub code: String,
     pub message: String,
     pub parked_at: i64,
+    /// The change type the server refused because it did not list it: the row is queued again by itself once
+    /// a server's answer lists the type.
+    pub waits_for_type: Option<String>,
+    /// Whether what the row points at was kept, so it can be sent again (rows parked by versions before
+    /// that are shown, never sent again; their data stays in the database all the same).
+    pub resendable: bool,
+}
+
+/// Why an outbox row is parked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParkReason<'a> {
+    /// The server's row code (`invalid_row`, `unknown_session`, `unsupported_row`, `too_large`), or the
+    /// client's own (`unbuildable`).
+    pub code: &'a str,
+    pub message: &'a str,
+    /// The change type the refusing server did not list (see [`ParkedRow::waits_for_type`]).
+    pub waits_for_type: Option<&'a str>,
+}
+
+/// What [`Store::requeue_parked`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Requeued {
+    /// Rows put back at the end of the outbox.
+    pub requeued: u64,
+    /// Rows left parked: parked before parked rows kept what they point at.
+    pub kept: i64,
 }
 
 /// A session recorded on another device (or an athlete's, for a coach).
@@ -222,25 +248,31 @@ impl Store {
             .unwrap_or(0))
     }
 
-    /// Moves outbox row `outbox_id` (of `kind`) out of the queue into the parked rows, with why: the queue goes
-    /// on and the data it points at stays.
+    /// Moves outbox row `outbox_id` (of `kind`) out of the queue into the parked rows, with why and with what it
+    /// points at (so [`Store::requeue_parked`] can queue it again): the queue goes on and the data it points
+    /// at stays.
     pub async fn park_outbox_row(
         &self,
         outbox_id: i64,
         kind: &str,
-        code: &str,
-        message: &str,
+        why: &ParkReason<'_>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let mut tx = crate::begin_write(&self.pool).await?;
+        // The outbox row's columns when it is there (it always is when the client parks; a LEFT JOIN keeps the
+        // reason even if it is not).
         sqlx::query(
-            "INSERT OR REPLACE INTO sync_parked (outbox_id, kind, code, message, parked_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO sync_parked (outbox_id, kind, code, message, parked_at, waits_for_type, \
+             session_id, entity_id, from_ms, to_ms, rows, created_at, entity_key, collection) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, o.session_id, o.entity_id, o.from_ms, o.to_ms, o.rows, o.created_at, \
+             o.entity_key, o.collection FROM (SELECT 1) LEFT JOIN outbox o ON o.id = ?1",
         )
         .bind(outbox_id)
         .bind(kind)
-        .bind(code)
-        .bind(message)
+        .bind(why.code)
+        .bind(why.message)
         .bind(now_ms)
+        .bind(why.waits_for_type)
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM outbox WHERE id = ?")
@@ -253,20 +285,60 @@ impl Store {
 
     /// The parked rows, oldest first.
     pub async fn parked_rows(&self) -> Result<Vec<ParkedRow>, StoreError> {
-        sqlx::query("SELECT outbox_id, kind, code, message, parked_at FROM sync_parked ORDER BY outbox_id")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(ParkedRow {
-                    outbox_id: row.try_get(0)?,
-                    kind: row.try_get(1)?,
-                    code: row.try_get(2)?,
-                    message: row.try_get(3)?,
-                    parked_at: row.try_get(4)?,
-                })
+        sqlx::query(
+            "SELECT outbox_id, kind, code, message, parked_at, waits_for_type, created_at IS NOT NULL \
+             FROM sync_parked ORDER BY outbox_id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(ParkedRow {
+                outbox_id: row.try_get(0)?,
+                kind: row.try_get(1)?,
+                code: row.try_get(2)?,
+                message: row.try_get(3)?,
+                parked_at: row.try_get(4)?,
+                waits_for_type: row.try_get(5)?,
+                resendable: row.try_get(6)?,
             })
-            .collect()
+        })
+        .collect()
+    }
+
+    /// Puts the parked rows `outbox_ids` back at the end of the outbox, in their order, so the next push sends
+    /// them again. Each gets a new outbox id: the server skips ids at or below the device's last applied one
+    /// as repeats, and a parked row's old id is below it. Rows parked before parked rows kept what they point
+    /// at ([`ParkedRow::resendable`] false) stay parked; unknown ids are skipped.
+    pub async fn requeue_parked(&self, outbox_ids: &[i64]) -> Result<Requeued, StoreError> {
+        let mut done = Requeued::default();
+        if outbox_ids.is_empty() {
+            return Ok(done);
+        }
+        let ids = serde_json::Value::from(outbox_ids.to_vec()).to_string();
+        let mut tx = crate::begin_write(&self.pool).await?;
+        let chosen = "FROM sync_parked WHERE outbox_id IN (SELECT value FROM json_each(?1))";
+        done.requeued = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO outbox (kind, session_id, entity_id, from_ms, to_ms, rows, created_at, entity_key, \
+             collection) SELECT kind, session_id, entity_id, from_ms, to_ms, rows, created_at, entity_key, \
+             collection {chosen} AND created_at IS NOT NULL ORDER BY outbox_id"
+        )))
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE {chosen} AND created_at IS NOT NULL"
+        )))
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+        done.kept = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) {chosen}")))
+            .bind(&ids)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done)
     }
 
     /// The key a session is known by everywhere: `"<replica>:<id>"` for one recorded here, the pulled key
