@@ -16,7 +16,7 @@ use auren_protocol::{
     AcceptedTypes, DeviceId, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse, PushRow,
     paths,
 };
-use auren_store::{OutboxRow, Store, SyncAccount};
+use auren_store::{OutboxRow, ParkReason, Requeued, Store, SyncAccount};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -105,6 +105,9 @@ pub struct SyncReport {
     pub pending: i64,
     /// Rows of a type the server does not accept yet, kept in the outbox for a round after it does.
     pub held: u64,
+    /// Parked rows queued again this round because the server now lists the change type it had refused them
+    /// for (sent in the same round; [`SyncReport::pushed`] counts them when they go).
+    pub requeued: u64,
 }
 
 /// The sync client of one local database.
@@ -411,11 +414,18 @@ impl SyncClient {
     /// type goes an empty push asks — so a server that takes the type gets the row in its place, not late.
     /// When only held rows are left and no answer came this round, one empty push asks again (the server
     /// may have been upgraded since); against a current server no round pays for an extra request.
+    /// A row a server refused for a type it did not list (parked, [`auren_store::ParkedRow::waits_for_type`])
+    /// is queued again, at the end of the outbox, as soon as the accepted types hold its type; while one
+    /// waits, a round asks once as it does for held rows.
     async fn push_all(&self, report: &mut SyncReport) -> Result<(), SyncError> {
         let mut batch = self.config.push_batch.max(1);
         let mut accepted = self.remembered_accepted();
         let mut answered_this_round = false;
         let mut held: u32 = 0;
+        // The accepted types the parked rows waiting for a type were last checked against, and how many of
+        // them still wait.
+        let mut checked: Option<AcceptedTypes> = None;
+        let mut parked_waiting: u64 = 0;
         loop {
             // The held rows come first among the oldest, and the next batch after them.
             let limit = held.saturating_add(batch);
@@ -429,6 +439,16 @@ impl SyncClient {
                     continue;
                 }
             };
+            if checked.as_ref() != Some(&types) {
+                let (requeued, waiting) = self.requeue_listed(&types).await?;
+                checked = Some(types.clone());
+                parked_waiting = waiting;
+                if requeued > 0 {
+                    report.requeued += requeued;
+                    // They went to the end of the outbox: read it again.
+                    continue;
+                }
+            }
             let (waiting, pending): (Vec<&OutboxRow>, Vec<&OutboxRow>) = window
                 .iter()
                 .partition(|r| !types.accepts(outgoing::change_type(r.kind)));
@@ -438,7 +458,7 @@ impl SyncClient {
                     // Only held rows so far: read further.
                     continue;
                 }
-                if held > 0 && !answered_this_round {
+                if (held > 0 || parked_waiting > 0) && !answered_this_round {
                     accepted = Some(self.ask_accepted().await?);
                     answered_this_round = true;
                     continue;
@@ -461,25 +481,33 @@ impl SyncClient {
                     if batch > 1 {
                         batch /= 2;
                     } else if let Some(row) = pending.first() {
-                        self.park(row.id, row.kind.as_str(), codes::TOO_LARGE, &e.to_string())
-                            .await?;
+                        let message = e.to_string();
+                        self.park(row, &refusal(codes::TOO_LARGE, &message)).await?;
                         report.parked += 1;
                     }
                     continue;
                 }
                 other => other?,
             };
-            accepted = Some(self.remember_accepted(answer.accepts.as_deref()));
-            answered_this_round = true;
+            let answered = self.remember_accepted(answer.accepts.as_deref());
             for rejection in &answer.rejected {
-                let kind = pending
-                    .iter()
-                    .find(|r| r.id == rejection.outbox_id)
-                    .map_or("?", |r| r.kind.as_str());
-                self.park(rejection.outbox_id, kind, &rejection.code, &rejection.message)
-                    .await?;
+                let Some(row) = pending.iter().find(|r| r.id == rejection.outbox_id) else {
+                    // Not a row of this push: nothing here to park.
+                    tracing::warn!(outbox_id = rejection.outbox_id, "a rejection of a row not sent");
+                    continue;
+                };
+                let mut why = refusal(&rejection.code, &rejection.message);
+                let change_type = outgoing::change_type(row.kind);
+                if rejection.code == codes::row::UNSUPPORTED && !answered.accepts(change_type) {
+                    // Refused for its type by a server that does not list it (an older one than the answer
+                    // this client remembered): it goes again once an answer lists the type.
+                    why.waits_for_type = Some(change_type);
+                }
+                self.park(row, &why).await?;
                 report.parked += 1;
             }
+            accepted = Some(answered);
+            answered_this_round = true;
             let done: Vec<i64> = pending
                 .iter()
                 .map(|r| r.id)
@@ -512,7 +540,7 @@ impl SyncClient {
                 }),
                 Ok(None) => nothing_to_send.push(row.id),
                 Err(outgoing::Unbuildable(why)) => {
-                    self.park(row.id, row.kind.as_str(), "unbuildable", &why).await?;
+                    self.park(row, &refusal("unbuildable", &why)).await?;
                     report.parked += 1;
                 }
             }
@@ -557,12 +585,40 @@ impl SyncClient {
         self.authed::<(), _>(Method::GET, &path, None).await
     }
 
-    async fn park(&self, outbox_id: i64, kind: &str, code: &str, message: &str) -> Result<(), SyncError> {
-        tracing::warn!(outbox_id, kind, code, message, "outbox row parked");
+    async fn park(&self, row: &OutboxRow, why: &ParkReason<'_>) -> Result<(), SyncError> {
+        let kind = row.kind.as_str();
+        tracing::warn!(
+            outbox_id = row.id,
+            kind,
+            code = why.code,
+            message = why.message,
+            "outbox row parked"
+        );
         self.store
-            .park_outbox_row(outbox_id, kind, code, message, auren_clock::now_unix_ms())
+            .park_outbox_row(row.id, kind, why, auren_clock::now_unix_ms())
             .await?;
         Ok(())
+    }
+
+    /// Queues again the parked rows refused for a change type `types` now holds; returns how many went back
+    /// and how many still wait for a type.
+    async fn requeue_listed(&self, types: &AcceptedTypes) -> Result<(u64, u64), SyncError> {
+        let (listed, waiting): (Vec<_>, Vec<_>) = self
+            .store
+            .parked_rows()
+            .await?
+            .into_iter()
+            .filter_map(|p| p.waits_for_type.clone().map(|t| (p, t)))
+            .partition(|(_, change_type)| types.accepts(change_type));
+        let ids: Vec<i64> = listed.iter().map(|(p, _)| p.outbox_id).collect();
+        let done = self.store.requeue_parked(&ids).await?;
+        if done.requeued > 0 {
+            tracing::info!(
+                rows = done.requeued,
+                "parked rows of a type the server now lists are queued again"
+            );
+        }
+        Ok((done.requeued, waiting.len() as u64))
     }
 
     /// Pulls pages until the server says there is no more; returns how many changes were applied.
@@ -642,6 +698,24 @@ impl SyncClient {
     /// Rows waiting to be sent.
     pub async fn pending(&self) -> Result<i64, SyncError> {
         Ok(self.store.outbox_len().await?)
+    }
+}
+
+/// Queues every parked row again, at the end of the outbox, so the next round sends it (the person's "retry"
+/// after the cause was fixed: a server upgraded or repaired). A row the server refuses again is parked again,
+/// with the new reason; rows parked before parked rows kept what they point at stay parked
+/// ([`Requeued::kept`]).
+pub async fn retry_parked(store: &Store) -> Result<Requeued, SyncError> {
+    let ids: Vec<i64> = store.parked_rows().await?.iter().map(|p| p.outbox_id).collect();
+    Ok(store.requeue_parked(&ids).await?)
+}
+
+/// The reason of a row parked with `code` and `message`, waiting for nothing.
+fn refusal<'a>(code: &'a str, message: &'a str) -> ParkReason<'a> {
+    ParkReason {
+        code,
+        message,
+        waits_for_type: None,
     }
 }
 

@@ -5,7 +5,9 @@
 //! - `client.rs` — [`SyncClient`]: signing in (account create, login, device code), one sync round
 //!   ([`SyncClient::sync_once`]: push, then pull the account's data and each athlete's), the loop
 //!   ([`SyncClient::run`]) that retries with backoff and jitter and publishes a [`SyncStatus`], devices and
-//!   coach grants.
+//!   coach grants. A row the server refuses is parked with the reason and what it points at, never in the
+//!   way of the rows after it; [`retry_parked`] queues parked rows again, and a row refused for a change type
+//!   the server did not list is queued again by itself once an answer lists the type.
 //! - `api.rs` — typed HTTP calls over reqwest; the access token is refreshed before it expires and once
 //!   more on a `token_expired` answer.
 //! - `outgoing.rs` — an outbox row turned into its wire change (read from the store at push time).
@@ -19,7 +21,9 @@ mod outgoing;
 mod tokens;
 
 pub use api::{ApiError, causes};
-pub use client::{CoachAccess, SignIn, SyncClient, SyncConfig, SyncReport, SyncStatus, api_code, backoff};
+pub use client::{
+    CoachAccess, SignIn, SyncClient, SyncConfig, SyncReport, SyncStatus, api_code, backoff, retry_parked,
+};
 pub use tokens::{TokenError, TokenPlace, TokenVault};
 
 /// Why a sync operation failed.

@@ -4,8 +4,10 @@
 
 mod coach;
 mod converge;
+mod cursors;
 mod held_back;
 mod memories;
+mod parked;
 mod provenance;
 mod retry;
 mod support;
