@@ -191,8 +191,14 @@ impl CoachParts {
         started
     }
 
-    /// The coach over `store`: the gateway's model when one starts, the offline analyst otherwise.
+    /// The coach over `store`: the gateway's default model when one starts, the offline analyst otherwise.
     pub(crate) async fn coach(&self, store: Store) -> Coach {
+        let started = self.gateway(store.clone()).await.ok();
+        self.coach_over(store, started, TurnModel::Default).await
+    }
+
+    /// The coach over `store` asking `model` of `started` (none: the offline analyst).
+    async fn coach_over(&self, store: Store, started: Option<Started>, model: TurnModel) -> Coach {
         // The tools say of the session this app records what History says: recording, however long its
         // strap is silent.
         let here = match self.live.lock().await.as_ref() {
@@ -201,12 +207,15 @@ impl CoachParts {
             }
             _ => RecordingHere::Nothing,
         };
-        let toolbox = Toolbox::new(store.clone(), Arc::new(SystemClock)).with_recording_here(here);
+        let toolbox = Toolbox::new(store, Arc::new(SystemClock)).with_recording_here(here);
         // The person's setting (Settings → Coach memory): proposals applied at once, or waiting for a yes.
         let memory_apply = self.settings.get().memory_apply.into();
-        match self.gateway(store).await {
-            Ok(Started { gateway, config }) => {
-                let model = config.default_model.clone().unwrap_or_default();
+        match started {
+            Some(Started { gateway, config }) => {
+                let model = match model {
+                    TurnModel::Default => config.default_model.clone().unwrap_or_default(),
+                    TurnModel::Alias(alias) => alias,
+                };
                 let wire = CoachConfig::wire_of(&config, &model);
                 Coach::new(
                     Some(gateway),
@@ -219,7 +228,7 @@ impl CoachParts {
                     },
                 )
             }
-            Err(_) => Coach::new(
+            None => Coach::new(
                 None,
                 toolbox,
                 CoachConfig {
@@ -229,6 +238,15 @@ impl CoachParts {
             ),
         }
     }
+}
+
+/// Which model a turn asks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum TurnModel {
+    /// `gateway.toml`'s default model.
+    Default,
+    /// An alias of `gateway.toml` chosen for this turn only (a budget refusal's local model).
+    Alias(String),
 }
 
 impl Desktop {
@@ -256,6 +274,28 @@ impl Desktop {
         self.coach_parts().coach(self.store().await).await
     }
 
+    /// The coach a turn asks: the default model's, or `alias`'s for this turn alone. The alias must be one
+    /// of `gateway.toml`'s; nothing is written there (the saved default model stays what it was).
+    async fn turn_coach(&self, alias: Option<String>) -> Result<Coach, DesktopError> {
+        let Some(alias) = alias else {
+            return Ok(self.coach().await);
+        };
+        let store = self.store().await;
+        let parts = self.coach_parts();
+        let started = parts
+            .gateway(store.clone())
+            .await
+            .map_err(|reason| DesktopError::InvalidInput(format!("{alias} cannot answer: {reason}")))?;
+        if !started.config.aliases.contains_key(&alias) {
+            return Err(DesktopError::InvalidInput(format!(
+                "gateway.toml has no alias named {alias:?}"
+            )));
+        }
+        Ok(parts
+            .coach_over(store, Some(started), TurnModel::Alias(alias))
+            .await)
+    }
+
     /// Starts a turn; its events go to `sink` until `done` or `error`.
     pub async fn chat_send(
         &self,
@@ -266,6 +306,8 @@ impl Desktop {
         if question.is_empty() {
             return Err(DesktopError::InvalidInput("the message is empty".into()));
         }
+        // Before anything is stored: a turn on an alias that cannot answer starts no conversation.
+        let coach = self.turn_coach(request.model).await?;
         let store = self.store().await;
         let conversations = store.conversations();
         let conversation = match request.conversation {
@@ -288,14 +330,13 @@ impl Desktop {
                 Placement::After(replaced.parent)
             }
         };
-        let coach = self.coach().await;
         // The app shutting down stops the turn too, as one nobody saw: it keeps what streamed.
         let stop = TurnStop::new(self.shutdown.child_token());
         let turn = self.turns.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         self.turns.running().insert(turn, stop.clone());
         let (events, received) = mpsc::channel(256);
         let probes = Arc::clone(&self.gateway.probes);
-        let forward = tokio::spawn(forward(received, sink, store, probes));
+        let forward = tokio::spawn(forward(received, sink, store, probes, conversation.0));
         let turns = Arc::clone(&self.turns);
         // A turn that fails outright sends no `done`: the window hears `turn_failed` instead of waiting.
         let failure = events.clone();
@@ -362,7 +403,13 @@ impl Desktop {
                 title: row.title,
                 updated_at_ms: row.updated_at as f64,
                 messages: row.message_count,
-                cost_usd: row.cost_usd,
+                spent: ConversationUsageDto {
+                    input_tokens: u32::try_from(row.spent.tokens_in).unwrap_or(u32::MAX),
+                    output_tokens: u32::try_from(row.spent.tokens_out).unwrap_or(u32::MAX),
+                    cost_usd: row.spent.cost_usd,
+                    estimated: row.spent.estimated,
+                    model_calls: u32::try_from(row.spent.model_calls).unwrap_or(u32::MAX),
+                },
             })
             .collect())
     }
@@ -617,6 +664,7 @@ async fn forward(
     mut sink: ChatSink,
     store: Store,
     probes: Arc<Probes>,
+    conversation: i64,
 ) {
     let mut batch = TextBatch::default();
     loop {
@@ -655,7 +703,12 @@ async fn forward(
         if matches!(&event, AgentEvent::Error { .. }) {
             probes.expire();
         }
-        let dto = event_dto(event, &store).await;
+        // A live claim stands in this conversation, now (a memory's route shows the panel as it stands).
+        let place = ClaimPlace {
+            conversation,
+            at: auren_clock::now_unix_ms(),
+        };
+        let dto = event_dto(event, &store, &place).await;
         if !sink(dto) {
             return;
         }
@@ -705,7 +758,7 @@ impl TextBatch {
     }
 }
 
-async fn event_dto(event: AgentEvent, store: &Store) -> ChatEventDto {
+async fn event_dto(event: AgentEvent, store: &Store, place: &ClaimPlace) -> ChatEventDto {
     match event {
         AgentEvent::Routed { specialist, by } => ChatEventDto::Routed {
             specialist: specialist_dto(specialist),
@@ -738,7 +791,7 @@ async fn event_dto(event: AgentEvent, store: &Store) -> ChatEventDto {
         },
         AgentEvent::Text { delta } => ChatEventDto::Text { delta },
         AgentEvent::Claim(claim) => ChatEventDto::Claim {
-            claim: claim_dto(store, claim).await,
+            claim: claim_dto(store, claim, place).await,
         },
         AgentEvent::Usage(usage) => ChatEventDto::Usage {
             usage: usage_dto(&usage),
@@ -753,7 +806,7 @@ async fn event_dto(event: AgentEvent, store: &Store) -> ChatEventDto {
             // belong to text it never drew) marks the numbers of the answer it draws from these.
             let mut claims = Vec::with_capacity(outcome.claims.len());
             for claim in outcome.claims {
-                claims.push(claim_dto(store, claim).await);
+                claims.push(claim_dto(store, claim, place).await);
             }
             ChatEventDto::Done {
                 answer: outcome.answer,
@@ -767,10 +820,14 @@ async fn event_dto(event: AgentEvent, store: &Store) -> ChatEventDto {
 }
 
 /// A claim as the window marks it, routed to its source as a stored message's claims are.
-async fn claim_dto(store: &Store, claim: auren_agents::Claim) -> ClaimDto {
+async fn claim_dto(store: &Store, claim: auren_agents::Claim, place: &ClaimPlace) -> ClaimDto {
     let receipt = claim.receipt.map(|r| r.0);
+    let stated = Stated {
+        value: claim.value,
+        text: &claim.text,
+    };
     let route = match &receipt {
-        Some(id) => route_of(store, id, |_| claim.value_index, claim.value, &claim.text).await,
+        Some(id) => route_of(store, id, |_| claim.value_index, stated, place).await,
         None => None,
     };
     ClaimDto {
@@ -782,19 +839,31 @@ async fn claim_dto(store: &Store, claim: auren_agents::Claim) -> ClaimDto {
     }
 }
 
+/// Where a claim stands: its conversation and the time of its answer (now for a live turn).
+struct ClaimPlace {
+    conversation: i64,
+    at: i64,
+}
+
+/// A claim's stated number: its value and its text as written (the text says how many decimals it has).
+#[derive(Clone, Copy)]
+struct Stated<'a> {
+    value: f64,
+    text: &'a str,
+}
+
 /// Where a grounded claim links: the day of the receipt value that grounds it (`matched`: its index in the
 /// receipt's values) when the receipt read that day (a morning's lnRMSSD opens that day on the History trend
 /// chart, not the first of the 60 days its receipt read; "RMSSD 52" the day of RMSSD 52, not of a resting HR
 /// of 52), else the receipt's first session (in History) or day (on the trend chart), else the session an
-/// alert of the receipt fired in — the alert whose evidence holds the stated value (get_alerts reads many).
-/// A memory has no place of its own in the app (the memory panel lives inside the chat), so a receipt
-/// read only from memories links nowhere.
+/// alert of the receipt fired in — the alert whose evidence holds the stated value (get_alerts reads many),
+/// else the first of the receipt's memories the memory panel can show (`memory_route`).
 async fn route_of(
     store: &Store,
     receipt: &str,
     matched: impl FnOnce(&Receipt) -> Option<u32>,
-    stated: f64,
-    text: &str,
+    stated: Stated<'_>,
+    place: &ClaimPlace,
 ) -> Option<String> {
     let row = store.conversations().receipt(receipt).await.ok()??;
     let receipt: Receipt = serde_json::from_str(&row.body_json).ok()?;
@@ -823,7 +892,60 @@ async fn route_of(
             _ => None,
         })
         .collect();
-    alert_route(store, &alerts, stated, decimals_of(text)).await
+    if let Some(route) = alert_route(store, &alerts, stated.value, decimals_of(stated.text)).await {
+        return Some(route);
+    }
+    for source in &receipt.sources {
+        if let Source::Memory { id } = source
+            && let Some(route) = memory_route(store, *id, place).await
+        {
+            return Some(route);
+        }
+    }
+    None
+}
+
+/// The memory panel open on memory `id` in the claim's conversation: as it is now while the memory stands,
+/// else as the panel showed it at the end of the claim's day (its past view is a UTC day's end) when it
+/// stood then, else at the end of the last day it stood through (retracted or replaced later on the
+/// claim's own day). A forgotten memory, or one that never stood through a day's end, links nowhere.
+async fn memory_route(store: &Store, id: i64, place: &ClaimPlace) -> Option<String> {
+    let memories = store.memories();
+    let memory = match memories.get(auren_store::MemoryId(id)).await {
+        Ok(memory) => memory,
+        Err(auren_store::StoreError::NotFound { .. }) => return None,
+        Err(error) => {
+            tracing::warn!(%error, memory = id, "no route to the memory");
+            return None;
+        }
+    };
+    let panel = format!("chat/{}/memory/{id}", place.conversation);
+    if memory.is_active() {
+        return Some(panel);
+    }
+    let ended = memory
+        .retracted
+        .as_ref()
+        .map(|r| r.at)
+        .or_else(|| memory.superseded.as_ref().map(|s| s.at))?;
+    let claim_day = auren_clock::UnixMillis(place.at).day_number();
+    let last_whole_day = auren_clock::UnixMillis(ended).day_number() - 1;
+    let now = auren_clock::now_unix_ms();
+    for day in [claim_day, last_whole_day] {
+        // The panel's "as of" a day: the memories as they stood at its end, never past now.
+        let end = ((day + 1) * auren_clock::MS_PER_DAY - 1).min(now);
+        let stood = match memories.list(auren_store::memory::AsOf::at(end)).await {
+            Ok(rows) => rows.iter().any(|m| m.id.0 == id),
+            Err(error) => {
+                tracing::warn!(%error, memory = id, "no route to the memory");
+                return None;
+            }
+        };
+        if stood {
+            return Some(format!("{panel}/{}", auren_clock::UtcDate::from_days(day)));
+        }
+    }
+    None
 }
 
 /// The History route of the session of the alert among `alerts` whose evidence holds `stated` (at
@@ -879,6 +1001,10 @@ fn decimals_of(text: &str) -> i32 {
 
 async fn message_dto(store: &Store, row: MessageRow) -> Result<MessageDto, DesktopError> {
     let conversations = store.conversations();
+    let place = ClaimPlace {
+        conversation: row.conversation.0,
+        at: row.created_at,
+    };
     let mut claims = Vec::new();
     // The store keeps a claim's text, not where it stands or which value grounds it: the grounding,
     // deterministic, reads them again from the stored answer (its claims in the same order).
@@ -898,8 +1024,12 @@ async fn message_dto(store: &Store, row: MessageRow) -> Result<MessageDto, Deskt
                 .find(|c| c.text == claim.text && c.occurrence == occurrence)
                 .and_then(|c| c.value_index)
         };
+        let stated = Stated {
+            value: claim.value,
+            text: &claim.text,
+        };
         let route = match &receipt {
-            Some(id) => route_of(store, id, matched, claim.value, &claim.text).await,
+            Some(id) => route_of(store, id, matched, stated, &place).await,
             None => None,
         };
         claims.push(ClaimDto {
@@ -944,7 +1074,11 @@ async fn message_dto(store: &Store, row: MessageRow) -> Result<MessageDto, Deskt
             cost_usd: u.cost_usd,
             estimated: u.estimated,
             model_calls: u.model_calls,
-            ..UsageDto::default()
+            call: 0,
+            context_tokens: u
+                .context
+                .map_or(0, |c| u32::try_from(c.tokens).unwrap_or(u32::MAX)),
+            context_window: u.context.and_then(|c| c.window),
         }),
         claims,
         steps,

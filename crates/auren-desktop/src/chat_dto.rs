@@ -65,7 +65,7 @@ pub struct UsageDto {
     /// The model call of the turn a `usage` event counts, from 1; 0 in a turn's total.
     pub call: u32,
     /// The (last) call's input tokens: how much of the model's context the conversation fills; 0 when
-    /// not known (a stored turn).
+    /// not known (an offline answer, or a turn stored before the figure was kept).
     pub context_tokens: u32,
     /// The model's context window in tokens, when the gateway knows it.
     pub context_window: Option<u32>,
@@ -79,8 +79,10 @@ pub struct ClaimDto {
     /// may stand twice; the "45" inside "145" or "6:45" does not count).
     pub occurrence: u32,
     pub grounded: bool,
-    /// `history/12` (a session, or the session an alert fired in) or `history/day/2026-11-30` (a day, marked
-    /// on the History trend chart), when the receipt names one.
+    /// `history/12` (a session, or the session an alert fired in), `history/day/2026-11-30` (a day, marked
+    /// on the History trend chart) or `chat/4/memory/9` (conversation 4 with the memory panel open on
+    /// memory 9; `chat/4/memory/9/2026-11-30` shows the panel as of that day, when the memory no longer
+    /// stands), when the receipt names one.
     pub route: Option<String>,
     pub receipt: Option<String>,
 }
@@ -146,6 +148,9 @@ pub struct ChatSendDto {
     /// Edit-and-resend or regenerate: the person's message this one replaces; the new question starts a
     /// branch beside it (same parent) and the abandoned branch is never sent to a model.
     pub replaces: Option<i64>,
+    /// The alias (of `gateway.toml`) this turn asks instead of the default model: a budget refusal's "switch
+    /// to a local model" for the refused question. Only this turn: the saved default model is unchanged.
+    pub model: Option<String>,
 }
 
 /// A turn that started: cancel it by `turn`.
@@ -161,7 +166,20 @@ pub struct ConversationDto {
     pub title: String,
     pub updated_at_ms: f64,
     pub messages: i64,
+    /// What the conversation cost, every branch included: the list and the chat's meter both show it.
+    pub spent: ConversationUsageDto,
+}
+
+/// What a conversation cost: every answer of every branch (an abandoned branch was paid for too), summed
+/// by the store — the one definition of a conversation's cost.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Type)]
+pub struct ConversationUsageDto {
+    pub input_tokens: u32,
+    pub output_tokens: u32,
     pub cost_usd: f64,
+    /// Some answer's count was a tokenizer's estimate.
+    pub estimated: bool,
+    pub model_calls: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]

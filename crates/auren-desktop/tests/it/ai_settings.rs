@@ -350,6 +350,7 @@ async fn saving_restarts_the_gateway_for_the_status_line_and_the_next_turn() {
         conversation: None,
         text: "How was my last session?".into(),
         replaces: None,
+        model: None,
     };
     p.desktop.chat_send(request, sink).await.unwrap();
     tokio::time::timeout(Duration::from_secs(60), fake.wait_for_requests(1))

@@ -154,6 +154,7 @@ async fn ask(desktop: &Desktop, question: &str) -> (i64, bool) {
         conversation: None,
         text: question.into(),
         replaces: None,
+        model: None,
     };
     let started = desktop.chat_send(request, sink).await.unwrap();
     loop {

@@ -182,6 +182,7 @@ async fn a_stopped_turn_is_stored_and_then_done_even_with_another_writer_at_ever
             conversation: None,
             text: COACH_QUESTION.into(),
             replaces: None,
+            model: None,
         };
         let started = desktop.chat_send(request, sink).await.unwrap();
         let mut streamed = String::new();
@@ -407,6 +408,7 @@ async fn streamed_turn(drawn: Drawn, fake: &FakeLlm, desktop: &Desktop) -> (i64,
         conversation: None,
         text: question.into(),
         replaces: None,
+        model: None,
     };
     let started = desktop.chat_send(request, sink).await.unwrap();
     let mut received = String::new();
@@ -653,6 +655,7 @@ async fn a_stop_after_the_turns_last_check_is_refused_and_the_whole_answer_is_dr
             conversation: None,
             text: COACH_QUESTION.into(),
             replaces: None,
+            model: None,
         };
         let started = desktop.chat_send(request, sink).await.unwrap();
         tokio::time::timeout(EVENT_WAIT, reached.recv())

@@ -65,6 +65,7 @@ async fn a_turn_stopped_mid_answer_stores_the_usage_the_ledger_booked() {
         conversation: None,
         text: "Write me a short note about recovery habits".into(),
         replaces: None,
+        model: None,
     };
     let started = desktop.chat_send(request, sink).await.unwrap();
     let mut streamed = String::new();

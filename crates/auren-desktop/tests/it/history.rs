@@ -194,6 +194,7 @@ async fn offline_answer_about_the_last_session(desktop: &auren_desktop::Desktop)
         conversation: None,
         text: "How did my last session go?".into(),
         replaces: None,
+        model: None,
     };
     desktop.chat_send(request, sink).await.unwrap();
     loop {

@@ -8,6 +8,9 @@
 
 mod ai_settings;
 mod athletes;
+mod chat_local;
+mod chat_memory_link;
+mod chat_meter;
 mod chat_status;
 mod chat_stop;
 mod chat_usage;

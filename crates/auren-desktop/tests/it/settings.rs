@@ -198,6 +198,7 @@ async fn the_memory_setting_decides_whether_a_proposed_memory_waits_or_is_stored
             conversation: None,
             text: "I started running 5 km three times a week. Why is my HRV down?".into(),
             replaces: None,
+            model: None,
         };
         desktop
             .chat_send(request, Box::new(move |e| tx.send(e).is_ok()))
