@@ -70,7 +70,10 @@ pub async fn answer(tb: &Toolbox, question: &str) -> Result<OfflineAnswer, ToolE
             })
         }
         Intent::TagEffect { tag } => {
-            let out = tb.call("tag_effect", json!({ "tag": tag, "lag_days": 1 })).await;
+            let lag = TagLag::asked_in(question);
+            let out = tb
+                .call("tag_effect", json!({ "tag": tag, "lag_days": lag.days() }))
+                .await;
             with(out, tag_text)
         }
         Intent::Unknown => {
@@ -91,6 +94,74 @@ pub async fn answer(tb: &Toolbox, question: &str) -> Result<OfflineAnswer, ToolE
         receipts,
         intent,
     })
+}
+
+/// Which morning a tag's effect is looked for on, as the question words it (the `tag_effect` tool's
+/// `lag_days`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TagLag {
+    /// The morning of the tagged day ("the same day").
+    SameDay,
+    /// The next morning: what a question naming no day means ("does alcohol lower my HRV?").
+    NextMorning,
+    /// Two days after ("two days later").
+    TwoDaysLater,
+}
+
+impl TagLag {
+    /// Phrases naming two days; checked first, since "the day after next" holds "the day after".
+    const TWO_DAYS: [&str; 8] = [
+        "two days",
+        "2 days",
+        "48 hours",
+        "48h",
+        "day after next",
+        "second day",
+        "second morning",
+        "day after the day after",
+    ];
+    /// Phrases that say "same" outright; checked before the next day's, since "the same day after a
+    /// drink" holds "day after" and still means the same day.
+    const SAME_OUTRIGHT: [&str; 3] = ["same day", "same-day", "same morning"];
+    /// Phrases naming the next day; checked before the weaker same-day phrases, since "on the day after"
+    /// holds "on the day".
+    const NEXT_DAY: [&str; 6] = [
+        "day after",
+        "next day",
+        "next morning",
+        "following day",
+        "following morning",
+        "morning after",
+    ];
+    /// Phrases pointing at the tagged day without saying "same".
+    const SAME_POINTED: [&str; 3] = ["that day", "that morning", "on the day"];
+
+    /// The lag `question` asks about; the next morning unless it names the same day or two days (a
+    /// phrase anywhere in it, whatever the case).
+    pub fn asked_in(question: &str) -> Self {
+        let q = question.to_lowercase();
+        let names = |phrases: &[&str]| phrases.iter().any(|p| q.contains(p));
+        if names(&Self::TWO_DAYS) {
+            Self::TwoDaysLater
+        } else if names(&Self::SAME_OUTRIGHT) {
+            Self::SameDay
+        } else if names(&Self::NEXT_DAY) {
+            Self::NextMorning
+        } else if names(&Self::SAME_POINTED) {
+            Self::SameDay
+        } else {
+            Self::NextMorning
+        }
+    }
+
+    /// The `tag_effect` tool's `lag_days` for this lag.
+    pub fn days(self) -> u8 {
+        match self {
+            Self::SameDay => 0,
+            Self::NextMorning => 1,
+            Self::TwoDaysLater => 2,
+        }
+    }
 }
 
 /// The template's text of a tool's output; a tool that found no data becomes a sentence saying so.

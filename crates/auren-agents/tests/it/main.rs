@@ -9,6 +9,7 @@ mod grounding;
 mod hypotheses;
 mod intent;
 mod offline;
+mod offline_reach;
 mod panels;
 mod proactive;
 mod quirks;

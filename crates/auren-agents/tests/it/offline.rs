@@ -3,7 +3,7 @@
 
 use auren_agents::grounding::ground;
 use auren_agents::intent::{ComparisonSpan, DayRef, Intent};
-use auren_agents::offline::{OFFLINE_LABEL, answer};
+use auren_agents::offline::{OFFLINE_LABEL, TagLag, answer};
 
 use crate::fixture::{Plan, history};
 
@@ -94,4 +94,103 @@ async fn offline_says_what_is_missing_on_an_empty_store() {
         "{}",
         a.text
     );
+}
+
+#[tokio::test]
+async fn offline_tag_effect_reads_the_lag_from_the_question() {
+    let h = history(Plan {
+        days: 120,
+        ..Plan::default()
+    })
+    .await;
+    // (question, the lag asked, the group the answer names)
+    let cases = [
+        (
+            "Does alcohol lower my HRV the same day?",
+            0,
+            "days tagged alcohol",
+        ),
+        (
+            "What's my HRV on the day I drink alcohol, that morning?",
+            0,
+            "days tagged alcohol",
+        ),
+        // "Same" decides even beside "day after".
+        (
+            "Is my HRV lower the same day after drinking alcohol?",
+            0,
+            "days tagged alcohol",
+        ),
+        ("Does alcohol lower my HRV?", 1, "mornings 1 day(s) after alcohol"),
+        (
+            "Does alcohol lower my HRV the next morning?",
+            1,
+            "mornings 1 day(s) after alcohol",
+        ),
+        (
+            "How is my HRV the day after alcohol?",
+            1,
+            "mornings 1 day(s) after alcohol",
+        ),
+        (
+            "Does alcohol lower my HRV on the day after?",
+            1,
+            "mornings 1 day(s) after alcohol",
+        ),
+        (
+            "Is my HRV lower two days later after alcohol?",
+            2,
+            "mornings 2 day(s) after alcohol",
+        ),
+        (
+            "Alcohol and my HRV 2 days after?",
+            2,
+            "mornings 2 day(s) after alcohol",
+        ),
+        (
+            "Does alcohol lower my HRV the day after next?",
+            2,
+            "mornings 2 day(s) after alcohol",
+        ),
+    ];
+    for (question, lag, group) in cases {
+        let a = answer(&h.toolbox, question).await.unwrap();
+        assert_eq!(
+            a.intent,
+            Intent::TagEffect {
+                tag: "alcohol".into()
+            },
+            "{question}"
+        );
+        assert_eq!(TagLag::asked_in(question).days(), lag, "{question}");
+        assert!(
+            a.text.contains(group),
+            "{question}: {group:?} missing from {}",
+            a.text
+        );
+        let claims = ground(&a.text, &a.receipts);
+        assert!(claims.iter().all(|c| c.grounded), "{question}: {claims:?}");
+    }
+}
+
+proptest::proptest! {
+    /// Whatever else a question says, naming two days asks for lag 2, and naming the same day (and not two
+    /// days) asks for lag 0; a question naming neither asks for the next morning.
+    #[test]
+    fn the_tag_lag_follows_the_phrase_wherever_it_stands(
+        before in "[a-z ]{0,30}",
+        after in "[a-z ?]{0,30}",
+    ) {
+        use proptest::prelude::*;
+        let plain = format!("{before} {after}");
+        let names = |phrases: &[&str]| phrases.iter().any(|p| plain.contains(p));
+        prop_assume!(!names(&[
+            "two days", "day after", "second day", "second morning", "next day", "next morning",
+            "following day", "following morning", "morning after", "same day", "that day", "that morning",
+            "on the day", "same morning",
+        ]));
+        prop_assert_eq!(TagLag::asked_in(&plain), TagLag::NextMorning);
+        prop_assert_eq!(TagLag::asked_in(&format!("{before} two days later {after}")), TagLag::TwoDaysLater);
+        prop_assert_eq!(TagLag::asked_in(&format!("{before} THE SAME DAY {after}")), TagLag::SameDay);
+    }
 }
