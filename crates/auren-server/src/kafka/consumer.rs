@@ -1,7 +1,12 @@
 //! The server-side CEP consumer: reads `auren.beats`, runs each session's beats through a [`SessionFeed`]
-//! (the desktop's rules, fed as the desktop feeds them) and writes the alerts into `alerts` with
+//! (the desktop's rule engine, fed as the desktop feeds it) and writes the alerts into `alerts` with
 //! `origin = 'server'`, bumping the user's version so the user's devices pull them, and wakes the user's
 //! long polls as a push does (without it a parked device saw a server alert only at its poll's timeout).
+//!
+//! The rules are the person's own ([`person_rules`]): the rules setting their devices synced, compiled per
+//! stored version, or the default rules given at start for a person who never edited theirs (and, logged
+//! and counted, for stored rules this build cannot compile). A person's rules are read when a session opens,
+//! so an edit applies from the next session.
 //!
 //! The rules see the person's baselines as of the session's start, as the desktop's do: the normal range
 //! and resting HR from the user's synced morning readings up to the session's day, through the desktop's
@@ -52,6 +57,10 @@ use crate::topics::{AlertOrigin, BEATS_TOPIC, BeatsChunk, BeatsReadError, read_b
 use super::feed::{ChunkFed, SessionFeed};
 use super::{KafkaConfig, KafkaError, outbox_id};
 
+mod person_rules;
+
+use person_rules::RulesBook;
+
 /// The consumer group of the server-side CEP consumer.
 pub const CONSUMER_GROUP: &str = "auren-server-cep";
 /// How often idle sessions are looked for.
@@ -84,6 +93,7 @@ struct Shared {
     resent: AtomicU64,
     alerts: AtomicU64,
     open_sessions: AtomicUsize,
+    rules_fallbacks: AtomicU64,
 }
 
 impl ConsumerHandle {
@@ -113,6 +123,12 @@ impl ConsumerHandle {
         self.shared.alerts.load(Ordering::Relaxed)
     }
 
+    /// Times a person's stored rules could not be used and the defaults ran instead (once per stored
+    /// version), since start.
+    pub fn rules_fallbacks(&self) -> u64 {
+        self.shared.rules_fallbacks.load(Ordering::Relaxed)
+    }
+
     /// Sessions being fed now (finished ones are dropped).
     pub fn open_sessions(&self) -> usize {
         self.shared.open_sessions.load(Ordering::Relaxed)
@@ -127,7 +143,8 @@ impl ConsumerHandle {
 }
 
 impl AlertConsumer {
-    /// Starts consuming `auren.beats` with `rules` until `shutdown`; alerts go to `pool` (the owner pool:
+    /// Starts consuming `auren.beats` until `shutdown`, running each person's own rules, or `rules` (the
+    /// defaults) for a person who has none; alerts go to `pool` (the owner pool:
     /// the consumer writes for every user, setting `app.user_id` per transaction all the same) and each
     /// write with new alerts notifies `wake`.
     pub fn spawn(
@@ -162,6 +179,7 @@ impl AlertConsumer {
             resent: AtomicU64::new(0),
             alerts: AtomicU64::new(0),
             open_sessions: AtomicUsize::new(0),
+            rules_fallbacks: AtomicU64::new(0),
         });
         let book = Arc::new(Mutex::new(OffsetBook::default()));
         let mut queues = Vec::new();
@@ -171,7 +189,7 @@ impl AlertConsumer {
             let shard = Shard {
                 pool: pool.clone(),
                 wake: wake.clone(),
-                rules: rules.clone(),
+                rules: RulesBook::new(rules.clone()),
                 session_idle: config.session_idle,
                 sessions: HashMap::new(),
                 book: Arc::clone(&book),
@@ -224,7 +242,7 @@ struct ShardJob {
 struct Shard {
     pool: PgPool,
     wake: Wake,
-    rules: RuleSet,
+    rules: RulesBook,
     session_idle: Duration,
     sessions: HashMap<(Uuid, String), OpenSession>,
     book: Arc<Mutex<OffsetBook>>,
@@ -486,31 +504,8 @@ impl Shard {
             self.close(&key, shutdown).await;
         }
         let key = (chunk.user_id, chunk.session_key.clone());
-        if !self.sessions.contains_key(&key) {
-            let kind = self.session_kind(chunk.user_id, &chunk.session_key).await;
-            let baselines = self
-                .baselines(chunk.user_id, chunk.session_started_at_ms, shutdown)
-                .await;
-            let Ok(feed) = SessionFeed::new(&self.rules, baselines, kind) else {
-                return;
-            };
-            if let Ok(mut book) = self.book.lock() {
-                book.opened(partition, offset);
-            }
-            self.shared.open_sessions.fetch_add(1, Ordering::Relaxed);
-            self.sessions.insert(
-                key.clone(),
-                OpenSession {
-                    feed,
-                    user: chunk.user_id,
-                    device: chunk.device_id,
-                    session_key: chunk.session_key.clone(),
-                    started_at_ms: chunk.session_started_at_ms,
-                    partition,
-                    first_offset: offset,
-                    seen: Instant::now(),
-                },
-            );
+        if !self.sessions.contains_key(&key) && !self.open(&chunk, partition, offset, shutdown).await {
+            return;
         }
         let Some(session) = self.sessions.get_mut(&key) else {
             return;
@@ -533,6 +528,71 @@ impl Shard {
         let (user, session_key, started) = (session.user, session.session_key.clone(), session.started_at_ms);
         self.write_until_done(user, &session_key, started, &alerts, shutdown)
             .await;
+    }
+
+    /// Opens the session `chunk` starts, with the person's rules and baselines as of now; false when it
+    /// could not be (its chunk is skipped).
+    async fn open(
+        &mut self,
+        chunk: &BeatsChunk,
+        partition: i32,
+        offset: i64,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let kind = self.session_kind(chunk.user_id, &chunk.session_key).await;
+        let baselines = self
+            .baselines(chunk.user_id, chunk.session_started_at_ms, shutdown)
+            .await;
+        let rules = self.rules_of(chunk.user_id, shutdown).await;
+        let Ok(feed) = SessionFeed::new(&rules, baselines, kind) else {
+            return false;
+        };
+        if let Ok(mut book) = self.book.lock() {
+            book.opened(partition, offset);
+        }
+        self.shared.open_sessions.fetch_add(1, Ordering::Relaxed);
+        self.sessions.insert(
+            (chunk.user_id, chunk.session_key.clone()),
+            OpenSession {
+                feed,
+                user: chunk.user_id,
+                device: chunk.device_id,
+                session_key: chunk.session_key.clone(),
+                started_at_ms: chunk.session_started_at_ms,
+                partition,
+                first_offset: offset,
+                seen: Instant::now(),
+            },
+        );
+        true
+    }
+
+    /// The rules `user` runs (see [`person_rules`]). A failed read is retried like the baselines' (a session
+    /// fed the wrong rules would keep its wrong alerts); on shutdown it gives the defaults, and the chunk is
+    /// read again next time.
+    async fn rules_of(&mut self, user: Uuid, shutdown: &CancellationToken) -> RuleSet {
+        loop {
+            match self
+                .rules
+                .rules_of(&self.pool, user, &self.shared.rules_fallbacks)
+                .await
+            {
+                Ok(rules) => return rules,
+                Err(e) => {
+                    tracing::warn!(error = %e, %user, "reading the person's rules failed; retrying");
+                    set_status(
+                        &self.shared,
+                        ComponentStatus::Degraded {
+                            reason: format!("reading a person's rules: {e}"),
+                        },
+                    );
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return self.rules.defaults().clone(),
+                () = tokio::time::sleep(WRITE_RETRY) => {}
+            }
+        }
     }
 
     /// Ends a session: its last sample and pending labels go through the rules; its state is dropped.
