@@ -13,6 +13,7 @@ pub mod pull;
 pub mod push;
 pub mod redis;
 pub mod server;
+pub mod startup;
 pub mod trend;
 
 /// The health of one dependency as `/readyz` and the metrics report it.
