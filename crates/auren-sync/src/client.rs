@@ -471,41 +471,11 @@ impl SyncClient {
                 report.pushed += self.store.outbox_ack(&nothing_to_send).await?;
                 continue;
             }
-            let request = PushRequest {
-                protocol_version: PROTOCOL_VERSION,
-                device_id: DeviceId(self.account.device_id.clone()),
-                rows,
-            };
-            let answer: PushResponse = match self.authed(Method::POST, paths::PUSH, Some(&request)).await {
-                Err(SyncError::Api(e)) if e.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) => {
-                    if batch > 1 {
-                        batch /= 2;
-                    } else if let Some(row) = pending.first() {
-                        let message = e.to_string();
-                        self.park(row, &refusal(codes::TOO_LARGE, &message)).await?;
-                        report.parked += 1;
-                    }
-                    continue;
-                }
-                other => other?,
+            let Some(answer) = self.send_batch(rows, &pending, &mut batch, report).await? else {
+                continue;
             };
             let answered = self.remember_accepted(answer.accepts.as_deref());
-            for rejection in &answer.rejected {
-                let Some(row) = pending.iter().find(|r| r.id == rejection.outbox_id) else {
-                    // Not a row of this push: nothing here to park.
-                    tracing::warn!(outbox_id = rejection.outbox_id, "a rejection of a row not sent");
-                    continue;
-                };
-                let mut why = refusal(&rejection.code, &rejection.message);
-                let change_type = outgoing::change_type(row.kind);
-                if rejection.code == codes::row::UNSUPPORTED && !answered.accepts(change_type) {
-                    // Refused for its type by a server that does not list it (an older one than the answer
-                    // this client remembered): it goes again once an answer lists the type.
-                    why.waits_for_type = Some(change_type);
-                }
-                self.park(row, &why).await?;
-                report.parked += 1;
-            }
+            self.park_rejected(&pending, &answer, &answered, report).await?;
             accepted = Some(answered);
             answered_this_round = true;
             let done: Vec<i64> = pending
@@ -521,6 +491,63 @@ impl SyncClient {
                 )));
             }
         }
+    }
+
+    /// Pushes `rows` (built from `pending`). A 413 halves `batch` and answers `None`; at a batch of one the
+    /// row alone is too large and is parked, so the rows after it still go.
+    async fn send_batch(
+        &self,
+        rows: Vec<PushRow>,
+        pending: &[&OutboxRow],
+        batch: &mut u32,
+        report: &mut SyncReport,
+    ) -> Result<Option<PushResponse>, SyncError> {
+        let request = PushRequest {
+            protocol_version: PROTOCOL_VERSION,
+            device_id: DeviceId(self.account.device_id.clone()),
+            rows,
+        };
+        match self.authed(Method::POST, paths::PUSH, Some(&request)).await {
+            Err(SyncError::Api(e)) if e.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) => {
+                if *batch > 1 {
+                    *batch /= 2;
+                } else if let Some(row) = pending.first() {
+                    let message = e.to_string();
+                    self.park(row, &refusal(codes::TOO_LARGE, &message)).await?;
+                    report.parked += 1;
+                }
+                Ok(None)
+            }
+            other => other.map(Some),
+        }
+    }
+
+    /// Parks the rows of `pending` the server's `answer` rejected, each with its reason; a row refused for a
+    /// type the answer (`answered`) does not list waits for that type.
+    async fn park_rejected(
+        &self,
+        pending: &[&OutboxRow],
+        answer: &PushResponse,
+        answered: &AcceptedTypes,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        for rejection in &answer.rejected {
+            let Some(row) = pending.iter().find(|r| r.id == rejection.outbox_id) else {
+                // Not a row of this push: nothing here to park.
+                tracing::warn!(outbox_id = rejection.outbox_id, "a rejection of a row not sent");
+                continue;
+            };
+            let mut why = refusal(&rejection.code, &rejection.message);
+            let change_type = outgoing::change_type(row.kind);
+            if rejection.code == codes::row::UNSUPPORTED && !answered.accepts(change_type) {
+                // Refused for its type by a server that does not list it (an older one than the answer this
+                // client remembered): it goes again once an answer lists the type.
+                why.waits_for_type = Some(change_type);
+            }
+            self.park(row, &why).await?;
+            report.parked += 1;
+        }
+        Ok(())
     }
 
     /// The changes of `pending` rows, and the ids of rows with nothing to send (their data is gone); a row
