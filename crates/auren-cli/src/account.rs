@@ -6,7 +6,7 @@ use crate::places::{db_path, runtime};
 use anyhow::Context as _;
 use auren_store::Store;
 use auren_sync::{CoachAccess, SignIn, SyncClient, SyncConfig, TokenPlace, TokenVault};
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::io::{BufRead as _, IsTerminal as _};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -159,19 +159,85 @@ fn device_name(given: Option<String>) -> String {
         .unwrap_or_else(|| "this computer".to_owned())
 }
 
+/// The password: typed at the terminal without being shown, or one line of standard input with
+/// `--password-stdin` or when standard input is not a terminal.
 fn password(from_stdin: bool) -> anyhow::Result<String> {
-    if !from_stdin && std::io::stdin().is_terminal() {
-        eprint!("Password (shown as you type; use --password-stdin to pipe it): ");
-        std::io::stderr().flush()?;
-    }
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("cannot read the password")?;
+    let line = if !from_stdin && std::io::stdin().is_terminal() {
+        typed::hidden_line("Password: ")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password")?;
+        line
+    };
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     anyhow::ensure!(!password.is_empty(), "the password is empty");
     Ok(password)
+}
+
+/// A line typed at the terminal on standard input, not shown.
+#[cfg(unix)]
+mod typed {
+    use anyhow::Context as _;
+    use rustix::termios::{LocalModes, OptionalActions, Termios, tcgetattr, tcsetattr};
+    use std::io::{BufRead as _, Write as _};
+
+    /// Puts the terminal's modes back when dropped, however the read ended.
+    struct Restore(Termios);
+
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Err(error) = tcsetattr(std::io::stdin(), OptionalActions::Now, &self.0) {
+                eprintln!(
+                    "warning: the terminal's echo could not be turned back on ({error}): run `stty echo`"
+                );
+            }
+        }
+    }
+
+    /// Shows `prompt` on stderr and reads one line with the terminal's echo off (the Enter still moves to
+    /// the next line). The echo goes off before the prompt shows, so nothing typed after it is echoed.
+    pub fn hidden_line(prompt: &str) -> anyhow::Result<String> {
+        let stdin = std::io::stdin();
+        let shown = tcgetattr(&stdin).context("cannot read the terminal's modes")?;
+        let mut hidden = shown.clone();
+        hidden.local_modes.remove(LocalModes::ECHO);
+        hidden.local_modes.insert(LocalModes::ECHONL);
+        tcsetattr(&stdin, OptionalActions::Now, &hidden).context("cannot turn the terminal's echo off")?;
+        let _restore = Restore(shown);
+        eprint!("{prompt}");
+        std::io::stderr().flush()?;
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password")?;
+        Ok(line)
+    }
+}
+
+/// A line typed at the terminal on standard input: shown as typed where the terminal's echo cannot be
+/// turned off from here (no termios).
+#[cfg(not(unix))]
+mod typed {
+    use anyhow::Context as _;
+    use std::io::{BufRead as _, Write as _};
+
+    pub fn hidden_line(prompt: &str) -> anyhow::Result<String> {
+        eprint!(
+            "{} (shown as you type; use --password-stdin to pipe it): ",
+            prompt.trim_end_matches([':', ' '])
+        );
+        std::io::stderr().flush()?;
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password")?;
+        Ok(line)
+    }
 }
 
 async fn sign_in(a: SignInArgs, how: SignIn<'_>) -> anyhow::Result<()> {

@@ -182,3 +182,233 @@ async fn watch_until_panels(dir: &Path, db: &str) -> String {
         Err(_) => panic!("no panel line within 60 s"),
     }
 }
+
+/// `ARGS` as the owned strings [`auren_with_input`] takes.
+fn owned(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Signs the database `db` (the CLI's) in to `server` as `email` (`create` or `login`), device `name`.
+async fn cli_sign_in(dir: &Path, server: &TestServer, (how, email, name): (&str, &str, &str), db: &str) {
+    let args = [
+        "account",
+        how,
+        "--server",
+        &server.base,
+        "--email",
+        email,
+        "--password-stdin",
+        "--device-name",
+        name,
+        "--db",
+        db,
+    ];
+    ok(auren_with_input(dir, owned(&args), &format!("{PASSWORD}\n")).await);
+}
+
+/// A session of today with a CNS-fatigue alert (what earns a proactive message), recorded on `store`.
+async fn fatigued_run_today(store: &Store) {
+    use auren_store::{NewSession, SessionKind};
+    let day_start = auren_clock::now_unix_ms().div_euclid(auren_clock::MS_PER_DAY) * auren_clock::MS_PER_DAY;
+    let run = store
+        .start_session(&NewSession {
+            started_at: day_start,
+            kind: SessionKind::Exercise,
+            source: "simulator:rest".into(),
+            strap_address: None,
+            label: None,
+        })
+        .await
+        .unwrap();
+    let writer = store.session_writer(run).await.unwrap();
+    let evidence = serde_json::json!({
+        "values": [{"name": "rmssd_60s", "value": 10.2}, {"name": "hr", "value": 151.0}],
+        "window_from_ms": 600_000, "window_to_ms": 660_000, "held_since_ms": 630_000, "steps_at_ms": []
+    });
+    writer.alert(
+        660_000.0,
+        "cns_fatigue",
+        "warning",
+        "RMSSD stayed low at a moderate heart rate",
+        &evidence.to_string(),
+    );
+    writer.finish().await.unwrap();
+    store.end_session(run, day_start + 1_800_000).await.unwrap();
+}
+
+/// The proactive messages stored in the database `db`: (text, written offline, model).
+async fn proactive_messages(db: &str) -> Vec<(String, bool, Option<String>)> {
+    let store = Store::open(Path::new(db)).await.unwrap();
+    let mut messages = Vec::new();
+    for conversation in store.conversations().list().await.unwrap() {
+        for m in store.conversations().messages(conversation.id).await.unwrap() {
+            messages.push((m.text, m.offline, m.model));
+        }
+    }
+    store.close().await;
+    messages
+}
+
+/// `auren sync` writes a pulled CNS-fatigue alert's proactive message with the coach of the gateway
+/// configuration (the specialist's text through the fake provider), and without one with the offline
+/// template — as the desktop does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_with_a_gateway_configuration_has_the_specialist_write_the_proactive_message() {
+    use auren_fake_llm::{FakeLlm, Reply, Script};
+    const WRITTEN: &str =
+        "Your run held RMSSD low at a moderate heart rate. Did it feel harder than planned?";
+    let server = TestServer::start().await;
+    let fake = FakeLlm::start().await.unwrap();
+    fake.set_default(Script::Reply(Reply::text([WRITTEN])));
+    let dir = tempfile::tempdir().unwrap();
+    let email = format!("coach-{}@example.com", uuid::Uuid::new_v4().simple());
+    let a = Device::sign_in(dir.path(), "a", &server, &email, SignIn::Create).await;
+    fatigued_run_today(&a.store).await;
+    assert_eq!(a.client.sync_once().await.unwrap().parked, 0);
+
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "default_model = \"smart\"\n\n[retry]\nmax_retries = 0\n\n\
+             [[provider]]\nname = \"fake\"\nkind = \"openai-compatible\"\nbase_url = \"{}\"\n\n\
+             [alias.smart]\nroutes = [\"fake:m1\"]\n",
+            fake.openai_base_url()
+        ),
+    )
+    .unwrap();
+    let with_model = dir.path().join("b.db").display().to_string();
+    cli_sign_in(dir.path(), &server, ("login", &email, "b"), &with_model).await;
+    let config_arg = config.display().to_string();
+    let args = ["sync", "--config", &config_arg, "--db", &with_model];
+    let said = stdout(&ok(auren_with_input(dir.path(), owned(&args), "").await));
+    assert!(said.contains("proactive message"), "{said}");
+    let written = proactive_messages(&with_model).await;
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert!(written[0].0.starts_with(WRITTEN), "{written:?}");
+    assert!(!written[0].1 && written[0].2.is_some(), "{written:?}");
+    assert_eq!(fake.requests().len(), 1, "one model call for one message");
+
+    // No configuration (none in the platform's config folder either): the offline template.
+    let offline = dir.path().join("c.db").display().to_string();
+    cli_sign_in(dir.path(), &server, ("login", &email, "c"), &offline).await;
+    ok(auren_with_input(dir.path(), owned(&["sync", "--db", &offline]), "").await);
+    let templated = proactive_messages(&offline).await;
+    assert_eq!(templated.len(), 1, "{templated:?}");
+    assert!(templated[0].1 && templated[0].2.is_none(), "{templated:?}");
+    assert_eq!(fake.requests().len(), 1, "no model call without a configuration");
+}
+
+/// 1990-01-01: before the earliest time the server stores, as a strap with a reset clock stamps it.
+const WRONG_CLOCK_MS: i64 = 631_152_000_000;
+
+/// `auren sync` says which rows the server refused and why, and how to send them again; `--retry-parked`
+/// queues them again and the round sends them (refused again here: the cause stands).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_shows_the_refused_rows_and_retry_parked_sends_them_again() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let email = format!("parked-{}@example.com", uuid::Uuid::new_v4().simple());
+    let db = dir.path().join("a.db").display().to_string();
+    cli_sign_in(dir.path(), &server, ("create", &email, "a"), &db).await;
+    let store = Store::open(Path::new(&db)).await.unwrap();
+    let bad = record_nsr(&store, WRONG_CLOCK_MS).await;
+    record_nsr(&store, 1_763_700_000_000).await;
+    store.close().await;
+
+    let said = stdout(&ok(auren_with_input(
+        dir.path(),
+        owned(&["sync", "--db", &db]),
+        "",
+    )
+    .await));
+    assert!(said.contains(", parked "), "{said}");
+    assert!(said.contains("(session): invalid_row — started_at"), "{said}");
+    assert!(said.contains("unknown_session"), "{said}");
+    assert!(
+        said.contains("`auren sync --retry-parked` sends them again"),
+        "{said}"
+    );
+    let store = Store::open(Path::new(&db)).await.unwrap();
+    let parked = store.parked_rows().await.unwrap();
+    assert!(!parked.is_empty());
+    assert!(
+        store.session(SessionId(bad.session_id)).await.unwrap().is_some(),
+        "the data stays"
+    );
+    store.close().await;
+
+    let args = ["sync", "--retry-parked", "--db", &db];
+    let said = stdout(&ok(auren_with_input(dir.path(), owned(&args), "").await));
+    assert!(
+        said.starts_with(&format!("Queued {} parked rows again.\n", parked.len())),
+        "{said}"
+    );
+    assert!(said.contains(&format!(", parked {} ", parked.len())), "{said}");
+    let store = Store::open(Path::new(&db)).await.unwrap();
+    let again = store.parked_rows().await.unwrap();
+    let kinds = |rows: &[auren_store::ParkedRow]| -> Vec<(String, String)> {
+        rows.iter().map(|p| (p.kind.clone(), p.code.clone())).collect()
+    };
+    assert_eq!(
+        kinds(&again),
+        kinds(&parked),
+        "refused again, for the same reasons"
+    );
+    assert!(
+        again[0].outbox_id > parked.last().unwrap().outbox_id,
+        "sent under new ids"
+    );
+    store.close().await;
+}
+
+/// `auren account login` without `--password-stdin` at a terminal does not show the password as it is
+/// typed: run under `script` (a pseudo-terminal), the password is typed once the prompt shows and never
+/// comes back in the terminal's output.
+#[test]
+fn a_password_typed_at_a_terminal_is_not_shown() {
+    use std::io::Read as _;
+    const SECRET: &str = "hunter2-not-echoed";
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db").display().to_string();
+    let auren = command(dir.path());
+    // Port 1 refuses at once: the command fails after reading the password, which is all this needs.
+    let line = format!(
+        "{} account login --server http://127.0.0.1:1 --email t@example.com --db {db}",
+        auren.get_program().to_string_lossy()
+    );
+    let mut script = std::process::Command::new("script");
+    script.args(["-qfec", &line, "/dev/null"]);
+    for (key, value) in auren.get_envs() {
+        if let Some(value) = value {
+            script.env(key, value);
+        }
+    }
+    let mut child = script
+        .env("AUREN_SYNC_TOKENS", "file")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut terminal = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("Password") {
+        let n = terminal.read(&mut buf).unwrap();
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let mut typing = child.stdin.take().unwrap();
+    typing.write_all(format!("{SECRET}\n").as_bytes()).unwrap();
+    terminal.read_to_end(&mut seen).unwrap();
+    drop(typing);
+    let status = child.wait().unwrap();
+    let shown = String::from_utf8_lossy(&seen);
+    assert!(!status.success(), "the server at port 1 cannot answer: {shown}");
+    assert!(
+        shown.contains("cannot sign in to http://127.0.0.1:1"),
+        "the password was read: {shown}"
+    );
+    assert!(!shown.contains(SECRET), "the password was shown: {shown}");
+}
