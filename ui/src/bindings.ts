@@ -253,6 +253,11 @@ export type ChatSendDto = {
 	 *  branch beside it (same parent) and the abandoned branch is never sent to a model.
 	 */
 	replaces: number | null,
+	/**
+	 *  The alias (of `gateway.toml`) this turn asks instead of the default model: a budget refusal's "switch
+	 *  to a local model" for the refused question. Only this turn: the saved default model is unchanged.
+	 */
+	model: string | null,
 };
 
 export type ChatStatusDto = {
@@ -276,8 +281,10 @@ export type ClaimDto = {
 	occurrence: number,
 	grounded: boolean,
 	/**
-	 *  `history/12` (a session, or the session an alert fired in) or `history/day/2026-11-30` (a day, marked
-	 *  on the History trend chart), when the receipt names one.
+	 *  `history/12` (a session, or the session an alert fired in), `history/day/2026-11-30` (a day, marked
+	 *  on the History trend chart) or `chat/4/memory/9` (conversation 4 with the memory panel open on
+	 *  memory 9; `chat/4/memory/9/2026-11-30` shows the panel as of that day, when the memory no longer
+	 *  stands), when the receipt names one.
 	 */
 	route: string | null,
 	receipt: string | null,
@@ -334,10 +341,24 @@ export type ConversationDto = {
 	title: string,
 	updated_at_ms: number | null,
 	messages: number,
-	cost_usd: number | null,
+	/**  What the conversation cost, every branch included: the list and the chat's meter both show it. */
+	spent: ConversationUsageDto,
 };
 
 export type ConversationFormatDto = "markdown" | "json";
+
+/**
+ *  What a conversation cost: every answer of every branch (an abandoned branch was paid for too), summed
+ *  by the store — the one definition of a conversation's cost.
+ */
+export type ConversationUsageDto = {
+	input_tokens: number,
+	output_tokens: number,
+	cost_usd: number | null,
+	/**  Some answer's count was a tokenizer's estimate. */
+	estimated: boolean,
+	model_calls: number,
+};
 
 /**  A device code this device waits on: the person types `user_code` on a signed-in device. */
 export type DeviceCodeDto = {
@@ -1070,7 +1091,7 @@ export type UsageDto = {
 	call: number,
 	/**
 	 *  The (last) call's input tokens: how much of the model's context the conversation fills; 0 when
-	 *  not known (a stored turn).
+	 *  not known (an offline answer, or a turn stored before the figure was kept).
 	 */
 	context_tokens: number,
 	/**  The model's context window in tokens, when the gateway knows it. */

@@ -12,6 +12,7 @@ import { mountSettings } from "./views/settings";
 import { mountImport } from "./views/importexport";
 import { mountChat } from "./chat/ChatView";
 import { ipcBackend } from "./chat/ipcBackend";
+import { chatRoute } from "./chat/route";
 import { mountSyncChip } from "./sync/chip";
 
 export type Unmount = () => void;
@@ -28,7 +29,7 @@ const ROUTES: Route[] = [
   { id: "pair", label: "Pair", icon: "⌁", mount: mountPair },
   { id: "live", label: "Live", icon: "♥", mount: mountLive },
   { id: "morning", label: "Morning", icon: "☀", mount: mountMorning },
-  { id: "chat", label: "Coach", icon: "✦", mount: (root, params) => mountChat(root, ipcBackend, params[0] ? Number(params[0]) : null) },
+  { id: "chat", label: "Coach", icon: "✦", mount: (root, params) => mountChat(root, ipcBackend, chatRoute(params)) },
   { id: "history", label: "History", icon: "☰", mount: mountHistory },
   { id: "rules", label: "Rules", icon: "⚑", mount: mountRules },
   { id: "settings", label: "Settings", icon: "⚙", mount: mountSettings },

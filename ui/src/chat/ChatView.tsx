@@ -1,9 +1,9 @@
 // The chat window (Solid): the conversation list with search, the messages of the chosen branch, each
 // answer with its specialist, steps, claims and cost, and the composer. Streaming text is applied once per
 // animation frame, and only the markdown block being written is rebuilt.
-import { createEffect, createMemo, createResource, createSignal, For, on, onCleanup, onMount, Show, type JSX } from "solid-js";
+import { batch, createEffect, createMemo, createResource, createSignal, For, on, onCleanup, onMount, Show, type JSX } from "solid-js";
 import { render } from "solid-js/web";
-import type { ChatBackend, SearchHit, StoredMessage } from "./backend";
+import type { ChatBackend, ChatStatus, ConversationSummary, SearchHit, StoredMessage } from "./backend";
 import { countOccurrences, splitBlocks, toDom, toSafeNodes, type ClaimMark } from "./markdown";
 import { MemoryPanel } from "./MemoryPanel";
 import { ProviderChips } from "./ProviderStatus";
@@ -11,11 +11,13 @@ import { ConversationActions } from "./ConversationActions";
 import { AnswerChart } from "./AnswerChart";
 import { answerCharts } from "./answerCharts";
 import { isNew, markNew, markSeen } from "./proactive";
-import { addUsages, formatContext, formatCost, formatTokens, guardOfSteps, newFlow, newTurn, shownChars, SPECIALIST_NAMES, stepFlow, type ChatEvent, type FlowInput, type GuardKind, type Step, type TurnFlow, type TurnView, type Usage } from "./turn";
+import { emptyUsage, formatContext, formatCost, formatTokens, guardOfSteps, latestContext, newFlow, newTurn, shownChars, SPECIALIST_NAMES, stepFlow, type ChatEvent, type FlowInput, type GuardKind, type Step, type TurnFlow, type TurnView, type Usage } from "./turn";
 import { AI_SETTINGS_ROUTE } from "./waysOn";
+import type { ChatRoute } from "./route";
 
-/** The ways on a budget refusal offers a turn: ask again (the offline analyst answers), or switch the
- * chat to the local alias (when one is set up) and ask again with it. */
+/** The ways on a budget refusal offers a turn: ask again (the offline analyst answers), or ask the refused
+ * question again on the local alias (when one is set up) — for that turn only: the saved default model stays,
+ * and a later refusal offers the way again. */
 interface WaysOn {
   local: string | null;
   retry: () => void;
@@ -26,20 +28,21 @@ interface WaysOn {
  * long conversation would otherwise keep every message's DOM and layout alive in the web process. */
 export const MESSAGE_WINDOW = 40;
 
-/** Mounts the chat into `root`; returns the unmount function the shell's router calls. */
-export function mountChat(root: HTMLElement, backend: ChatBackend, conversation: number | null): () => void {
-  return render(() => <ChatView backend={backend} initial={conversation} />, root);
+/** Mounts the chat into `root` on `route` (a conversation, the memory panel on a memory); returns the
+ * unmount function the shell's router calls. */
+export function mountChat(root: HTMLElement, backend: ChatBackend, route: ChatRoute): () => void {
+  return render(() => <ChatView backend={backend} route={route} />, root);
 }
 
-function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.Element {
+function ChatView(props: { backend: ChatBackend; route: ChatRoute }): JSX.Element {
   const b = props.backend;
-  const [current, setCurrent] = createSignal<number | null>(props.initial);
+  const [current, setCurrent] = createSignal<number | null>(props.route.conversation);
   const [leaf, setLeaf] = createSignal<number | null>(null);
-  const [list, { refetch: refetchList }] = createResource(() => b.conversations());
+  const [list, { refetch: refetchList, mutate: setList }] = createResource(() => b.conversations());
   const [status, { refetch: refetchStatus }] = createResource(() => b.status());
   // The local alias a budget refusal offers; a settings file that cannot be read offers none.
-  const [localModel, { refetch: refetchLocal }] = createResource(() => b.localModel().catch(() => null));
-  const [messages, { refetch: refetchMessages }] = createResource(
+  const [localModel] = createResource(() => b.localModel().catch(() => null));
+  const [messages, { mutate: setMessages }] = createResource(
     () => [current(), leaf()] as const,
     ([c, l]) => (c === null ? Promise.resolve([] as StoredMessage[]) : b.messages(c, l)),
   );
@@ -71,7 +74,8 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   });
   onCleanup(unwatch);
   createEffect(on(current, (c) => { if (c !== null) setFresh((f) => markSeen(f, c)); }));
-  const [memoryOpen, setMemoryOpen] = createSignal(false);
+  // A memory link opens the panel on its memory.
+  const [memoryOpen, setMemoryOpen] = createSignal(props.route.memory !== null);
   let searchInput: HTMLInputElement | undefined;
 
   // Events are queued and folded once per frame: a burst of deltas costs one render. What is queued, held
@@ -111,18 +115,24 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
   };
   const finishTurn = async (failure = false) => {
     const ended = live()?.seq;
-    // The messages last: the stored turn then replaces the live one (on screen and in the meter) in the
-    // task that reads it, with no frame between them counting the turn twice.
-    await Promise.all([refetchList(), refetchStatus()]);
-    await refetchMessages();
+    // The list (with what the conversation cost) and the messages are read first and replace the live turn
+    // together: no frame shows the turn twice (stored and live) or counts it in the meter twice.
+    const c = current();
+    const [conversations, stored] = await Promise.all([
+      b.conversations(), c === null ? Promise.resolve([]) : b.messages(c, leaf()), refetchStatus(),
+    ]);
     if (live()?.seq !== ended) return;
-    setFailed(failure ? (live()?.turn ?? null) : null);
-    setLive(null);
+    batch(() => {
+      setList(conversations);
+      setMessages(stored);
+      setFailed(failure ? (live()?.turn ?? null) : null);
+      setLive(null);
+    });
   };
 
   // The question of the latest send: a failed turn's ways on ask it again.
   let lastQuestion = "";
-  const send = async (text: string, replaces: number | null) => {
+  const send = async (text: string, replaces: number | null, model: string | null = null) => {
     if (!text.trim() || live()) return;
     lastQuestion = text;
     setFailed(null);
@@ -131,7 +141,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     flow = newFlow();
     setLive({ question: text, turn: flow.turn, end: flow.end, id: null, seq: tag });
     try {
-      const started = await b.send({ conversation: current(), text, replaces }, (ev) => onEvent(tag, ev));
+      const started = await b.send({ conversation: current(), text, replaces, model }, (ev) => onEvent(tag, ev));
       if (live()?.seq === tag) {
         setLive((l) => (l ? { ...l, id: started.turn } : l));
         // Stop pressed before the turn had an id: cancel it now, with what was drawn (frozen since).
@@ -184,21 +194,22 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
     dropFrame();
   });
 
-  // The conversation's meter: its stored turns, and the live turn's calls for as long as it is shown — also
-  // once stopped (its done may be a memory extraction away) and once ended, until the reload brings it back
-  // as a stored turn. A failed turn was not stored: the meter after the reload leaves it out, so does this.
-  const totals = createMemo(() => {
-    const usages: Usage[] = (messages() ?? []).flatMap((m) => (m.usage ? [m.usage] : []));
+  // The conversation's meter: what it cost, every branch included, as Rust sums it (the list shows the same
+  // figure); the live turn's own figure beside it until the stored turn replaces it (a failed turn was not
+  // stored, and is not shown as part of the conversation). The context is the latest shown turn's.
+  const spent = () => list()?.find((c) => c.id === current())?.spent ?? ZERO_SPENT;
+  const under = () => {
     const l = live();
-    if (l && l.end !== "failed") usages.push(l.turn.usage);
-    return addUsages(usages);
-  });
-  // Switching to the local alias is what Settings → AI's default model does; then the question goes again.
-  const useLocal = async (alias: string, question: string, replaces: number | null) => {
-    await b.useModel(alias);
-    await Promise.all([refetchStatus(), refetchLocal()]);
-    void send(question, replaces);
+    return l && l.end !== "failed" ? l.turn.usage : null;
   };
+  const context = createMemo(() => {
+    const usages: Usage[] = shown().flatMap((m) => (m.usage ? [m.usage] : []));
+    const turn = under();
+    if (turn) usages.push(turn);
+    return latestContext(usages);
+  });
+  // The refused question again on the local alias: this turn only (Settings → AI's default is not touched).
+  const useLocal = (alias: string, question: string, replaces: number | null) => void send(question, replaces, alias);
   const regenerate = (m: StoredMessage) => {
     const question = (messages() ?? []).find((x) => x.id === m.parent_id);
     if (question) void send(question.text, question.id);
@@ -230,7 +241,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
                 data-new={String(isNew(fresh(), c.id, current()))}>
                 <a href={`#/chat/${c.id}`} onClick={(e) => { e.preventDefault(); open(c.id, null); }}>{c.title}</a>
                 <Show when={isNew(fresh(), c.id, current())}><span class="badge" data-testid="chat-new-badge">New</span></Show>
-                <span class="muted small">{formatCost({ input_tokens: 0, output_tokens: 0, cost_usd: c.cost_usd, estimated: false, model_calls: 0 }, false, false)}</span>
+                <span class="muted small" data-testid="chat-conversation-cost" title={SPENT_TITLE}>{formatCost(c.spent, false, false)}</span>
                 <ConversationActions backend={b} id={c.id} title={c.title} renamed={() => void refetchList()}
                   removed={() => { void refetchList(); setFresh((f) => markSeen(f, c.id)); if (current() === c.id) open(null, null); }} />
               </li>)}
@@ -246,7 +257,7 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
         </Show>
       </aside>
       <section class="chat-main">
-        <StatusBar backend={b} status={status()} totals={totals()} onToggleMemory={() => setMemoryOpen((o) => !o)} />
+        <StatusBar backend={b} status={status()} spent={spent()} under={under()} context={context()} onToggleMemory={() => setMemoryOpen((o) => !o)} />
         <div class="chat-messages" data-testid="chat-messages" data-messages={messages()?.length ?? 0}>
           <Show when={earlier() > 0}>
             <button class="btn btn-chip" style={{ "align-self": "center" }} data-testid="chat-earlier" onClick={() => setWindowSize((n) => n + MESSAGE_WINDOW)}>
@@ -268,12 +279,20 @@ function ChatView(props: { backend: ChatBackend; initial: number | null }): JSX.
         </div>
         <Composer busy={live() !== null} onSend={(t) => void send(t, null)} onStop={stop} />
       </section>
-      <Show when={memoryOpen()}><MemoryPanel /></Show>
+      <Show when={memoryOpen()}><MemoryPanel backend={b.memory} focus={props.route.memory} /></Show>
     </div>
   );
 }
 
-function StatusBar(props: { backend: ChatBackend; status: import("./backend").ChatStatus | undefined; totals: Usage; onToggleMemory: () => void }): JSX.Element {
+/** A conversation with nothing spent yet (a new one, before its first answer is stored). */
+const ZERO_SPENT: Usage = { ...emptyUsage(), estimated: false };
+
+/** What the conversation's figure counts, said where it is shown. */
+const SPENT_TITLE = "Everything this conversation cost: every answer of every branch, abandoned ones included";
+
+function StatusBar(props: {
+  backend: ChatBackend; status: ChatStatus | undefined; spent: Usage; under: Usage | null; context: Usage | null; onToggleMemory: () => void;
+}): JSX.Element {
   const money = (v: number | null | undefined) => (v === null || v === undefined ? "no budget" : `$${v.toFixed(2)} left`);
   return (
     <div class="chat-status muted small" data-testid="chat-status">
@@ -283,8 +302,11 @@ function StatusBar(props: { backend: ChatBackend; status: import("./backend").Ch
       <span data-testid="budget-month">Month: {money(props.status?.month_left_usd)}</span>
       <button class="btn btn-chip" data-testid="memory-toggle" onClick={() => props.onToggleMemory()}>What Auren knows</button>
       <a class="btn btn-chip" href="#/settings/ai" data-testid="ai-settings-link">AI settings</a>
-      <span data-testid="conversation-cost">Conversation: {formatTokens(props.totals)} · {formatCost(props.totals, props.status?.local_model ?? false, false)}</span>
-      <Show when={formatContext(props.totals)}>{(ctx) => <span data-testid="conversation-context">{ctx()}</span>}</Show>
+      <span data-testid="conversation-cost" title={SPENT_TITLE}>Conversation, all branches: {formatTokens(props.spent)} · {formatCost(props.spent, false, false)}</span>
+      <Show when={props.under}>{(turn) => (
+        <span data-testid="conversation-live">+ this turn {formatCost(turn(), props.status?.local_model ?? false, true)}</span>)}
+      </Show>
+      <Show when={props.context && formatContext(props.context)}>{(ctx) => <span data-testid="conversation-context">{ctx()}</span>}</Show>
     </div>
   );
 }

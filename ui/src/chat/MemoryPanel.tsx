@@ -1,28 +1,19 @@
 // "What Auren knows about me" (Solid): the memories by kind as of a chosen date, pending proposals to
 // confirm or reject, hypotheses with status and evidence, and per memory edit (a supersession with a
 // reason), retract (with a reason) and forget (after a confirm). Every date and number shown comes from Rust.
-import { createResource, createSignal, For, Show, type JSX } from "solid-js";
-import { call } from "../ipc";
+// Opened by a memory link (`focus`), it shows that memory — as of the link's day when it no longer stands —
+// marked and scrolled into view.
+import { createEffect, createResource, createSignal, For, Show, type JSX } from "solid-js";
 import {
   groupMemories, hypothesisEffect, KIND_LABELS, proposalLabel, provenanceLabel, STATUS_LABELS, validityLabel,
-  type Memory, type MemoryBackend, type MemoryPanelData,
+  type Memory, type MemoryBackend,
 } from "./memory";
+import type { MemoryFocus } from "./route";
 
-const done = (): void => undefined;
-
-/** The panel's backend over the generated commands. */
-export const ipcMemoryBackend: MemoryBackend = {
-  panel: async (asOf) => (await call("memoryPanel", asOf)) as MemoryPanelData,
-  confirm: (proposal) => call("confirmMemoryProposal", proposal).then(done),
-  reject: (proposal) => call("rejectMemoryProposal", proposal).then(done),
-  edit: (id, text, reason) => call("editMemory", { id, text, reason }).then(done),
-  retract: (id, reason) => call("retractMemory", id, reason).then(done),
-  forget: (id) => call("forgetMemory", id).then(done),
-};
-
-export function MemoryPanel(props: { backend?: MemoryBackend }): JSX.Element {
-  const b = props.backend ?? ipcMemoryBackend;
-  const [asOf, setAsOf] = createSignal<string | null>(null);
+export function MemoryPanel(props: { backend: MemoryBackend; focus?: MemoryFocus | null }): JSX.Element {
+  const b = props.backend;
+  const focus = props.focus ?? null;
+  const [asOf, setAsOf] = createSignal<string | null>(focus?.asOf ?? null);
   const [error, setError] = createSignal<string | null>(null);
   // The source is an object so "now" (null) still fetches: createResource skips a falsy source.
   const [data, { refetch }] = createResource(() => ({ at: asOf() }), (k) => b.panel(k.at));
@@ -36,9 +27,16 @@ export function MemoryPanel(props: { backend?: MemoryBackend }): JSX.Element {
     await refetch();
   };
   const past = () => asOf() !== null;
+  // The linked memory, once drawn: scrolled to (the panel may list many).
+  let panel: HTMLElement | undefined;
+  createEffect(() => {
+    if (focus === null || !data()) return;
+    panel?.querySelector<HTMLElement>(`[data-testid=memory-item][data-id="${focus.id}"]`)?.scrollIntoView?.({ block: "center" });
+  });
+  const focusMissing = () => focus !== null && data() !== undefined && !(data()?.memories ?? []).some((m) => m.id === focus.id);
 
   return (
-    <aside class="memory-panel card" data-testid="memory-panel">
+    <aside ref={panel} class="memory-panel card" data-testid="memory-panel">
       <h2>What Auren knows about me</h2>
       <label class="small">As of{" "}
         <input type="date" data-testid="memory-as-of" value={asOf() ?? ""}
@@ -48,6 +46,9 @@ export function MemoryPanel(props: { backend?: MemoryBackend }): JSX.Element {
         <button class="btn btn-chip" data-testid="memory-as-of-now" onClick={() => setAsOf(null)}>Now</button>
       </Show>
       <Show when={error()}>{(why) => <p class="chip chip-bad" data-testid="memory-error">{why()}</p>}</Show>
+      <Show when={focusMissing()}>
+        <p class="muted small" data-testid="memory-focus-missing">The memory the answer used is not in this view.</p>
+      </Show>
       <Show when={data()}>{(d) => (
         <>
           <p class="muted small" data-testid="memory-shown-date">Showing what was known on {d().as_of}</p>
@@ -67,7 +68,7 @@ export function MemoryPanel(props: { backend?: MemoryBackend }): JSX.Element {
             {(section) => (
               <section data-testid={`memory-section-${section.kind}`}>
                 <h3>{section.label}</h3>
-                <For each={section.items}>{(m) => <MemoryItem memory={m} readOnly={past()} backend={b} act={act} />}</For>
+                <For each={section.items}>{(m) => <MemoryItem memory={m} readOnly={past()} backend={b} act={act} focused={m.id === focus?.id} />}</For>
               </section>)}
           </For>
           <section data-testid="memory-hypotheses">
@@ -92,7 +93,7 @@ export function MemoryPanel(props: { backend?: MemoryBackend }): JSX.Element {
   );
 }
 
-function MemoryItem(props: { memory: Memory; readOnly: boolean; backend: MemoryBackend; act: (w: Promise<void>) => Promise<void> }): JSX.Element {
+function MemoryItem(props: { memory: Memory; readOnly: boolean; backend: MemoryBackend; act: (w: Promise<void>) => Promise<void>; focused: boolean }): JSX.Element {
   const m = props.memory;
   const [mode, setMode] = createSignal<"view" | "edit" | "retract" | "forget">("view");
   let text: HTMLInputElement | undefined;
@@ -106,7 +107,9 @@ function MemoryItem(props: { memory: Memory; readOnly: boolean; backend: MemoryB
     void props.act(work);
   };
   return (
-    <div class="memory-item" data-testid="memory-item" data-id={m.id} data-state={m.state}>
+    <div class="memory-item" classList={{ "memory-focused": props.focused }} data-testid="memory-item" data-id={m.id} data-state={m.state}
+      data-focused={String(props.focused)} aria-current={props.focused ? "true" : undefined}
+      style={props.focused ? { outline: "2px solid var(--accent-2)", "border-radius": "6px" } : undefined}>
       <div data-testid="memory-text">{m.text}</div>
       <div class="muted small">
         <span data-testid="memory-validity">{validityLabel(m)}</span> · {provenanceLabel(m.provenance)} · importance{" "}

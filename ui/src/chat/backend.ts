@@ -1,6 +1,7 @@
 // What the chat window needs from the Rust side, as one interface: the real implementation goes through
 // ipc.ts (one typed Channel per turn, cancel as its own command); the view never calls Tauri itself.
 import type { ClaimMark } from "./markdown";
+import type { MemoryBackend } from "./memory";
 import type { ProactiveNotice } from "./proactive";
 import type { CancelOutcome, ChatEvent, Specialist, Step, Usage } from "./turn";
 
@@ -9,7 +10,8 @@ export interface ConversationSummary {
   title: string;
   updated_at_ms: number;
   messages: number;
-  cost_usd: number;
+  /** What the conversation cost, every branch included (Rust's sum: the list and the meter show it). */
+  spent: Usage;
 }
 
 export interface StoredMessage {
@@ -64,6 +66,9 @@ export interface SendRequest {
   text: string;
   /** Edit-and-resend or regenerate: the person's message this one replaces (a branch beside it). */
   replaces: number | null;
+  /** The alias this turn asks instead of the default model (a budget refusal's local model): this turn
+   * only, nothing is saved. Null: the default model. */
+  model: string | null;
 }
 
 export interface TurnStarted {
@@ -90,8 +95,8 @@ export interface ChatBackend {
   probe(): Promise<ChatStatus>;
   /** The local alias a budget refusal's "switch to a local model" picks (see `localAlias`), or null. */
   localModel(): Promise<string | null>;
-  /** Makes `model` the one the chat asks: `gateway.toml`'s default_model, as Settings → AI sets it. */
-  useModel(model: string): Promise<void>;
+  /** The memory panel's calls. */
+  memory: MemoryBackend;
   /** Calls `onNotice` for each proactive message stored from now on; returns the unsubscribe function. */
   watchProactive(onNotice: (n: ProactiveNotice) => void): () => void;
 }

@@ -2,8 +2,9 @@
 // Floats arrive as `number | null` (a NaN would be serialised as null); costs default to 0 here.
 import { Channel } from "@tauri-apps/api/core";
 import { call, newChannel } from "../ipc";
-import type { ChatEventDto, ChatStatusDto, MessageDto, ProactiveMessageDto, UsageDto } from "../bindings";
-import type { ChatBackend, ChatStatus, StoredMessage } from "./backend";
+import type { ChatEventDto, ChatStatusDto, ConversationDto, MessageDto, ProactiveMessageDto, UsageDto } from "../bindings";
+import type { ChatBackend, ChatStatus, ConversationSummary, StoredMessage } from "./backend";
+import type { MemoryBackend, MemoryPanelData } from "./memory";
 import { ProactiveFeed } from "./proactive";
 import type { ChatEvent, Usage } from "./turn";
 import { localAlias } from "./waysOn";
@@ -19,10 +20,22 @@ export function chatEvent(ev: ChatEventDto): ChatEvent {
   }
 }
 
+const conversation = (c: ConversationDto): ConversationSummary =>
+  ({ ...c, updated_at_ms: c.updated_at_ms ?? 0, spent: { ...c.spent, cost_usd: c.spent.cost_usd ?? 0 } });
 const chatStatus = (s: ChatStatusDto): ChatStatus =>
   ({ ...s, day_left_usd: s.day_left_usd ?? null, month_left_usd: s.month_left_usd ?? null });
 const message = (m: MessageDto): StoredMessage => ({ ...m, usage: m.usage ? usage(m.usage) : null });
 const done = (): void => undefined;
+
+/** The memory panel's backend over the generated commands. */
+export const ipcMemoryBackend: MemoryBackend = {
+  panel: async (asOf) => (await call("memoryPanel", asOf)) as MemoryPanelData,
+  confirm: (proposal) => call("confirmMemoryProposal", proposal).then(done),
+  reject: (proposal) => call("rejectMemoryProposal", proposal).then(done),
+  edit: (id, text, reason) => call("editMemory", { id, text, reason }).then(done),
+  retract: (id, reason) => call("retractMemory", id, reason).then(done),
+  forget: (id) => call("forgetMemory", id).then(done),
+};
 
 /** The app's one proactive-message watch, started by the first chat view that listens. */
 const proactive = new ProactiveFeed((deliver) =>
@@ -32,11 +45,10 @@ export const ipcBackend: ChatBackend = {
   async send(req, onEvent) {
     const channel = new Channel<ChatEventDto>();
     channel.onmessage = (ev) => onEvent(chatEvent(ev));
-    return call("chatSend", { conversation: req.conversation, text: req.text, replaces: req.replaces }, channel);
+    return call("chatSend", { conversation: req.conversation, text: req.text, replaces: req.replaces, model: req.model }, channel);
   },
   cancel: (turn, shownChars) => call("chatCancel", turn, shownChars),
-  conversations: async () =>
-    (await call("listConversations")).map((c) => ({ ...c, updated_at_ms: c.updated_at_ms ?? 0, cost_usd: c.cost_usd ?? 0 })),
+  conversations: async () => (await call("listConversations")).map(conversation),
   messages: async (conversation, leaf) => (await call("conversationMessages", conversation, leaf)).map(message),
   rename: (conversation, title) => call("renameConversation", conversation, title).then(done),
   remove: (conversation) => call("deleteConversation", conversation).then(done),
@@ -49,5 +61,5 @@ export const ipcBackend: ChatBackend = {
     const settings = await call("aiSettings");
     return localAlias(settings.providers, settings.aliases);
   },
-  useModel: (model) => call("editAiSettings", { op: "set_default_model", model }).then(done),
+  memory: ipcMemoryBackend,
 };

@@ -124,15 +124,12 @@ export function addCalls(calls: Record<number, Usage>): Usage {
   return total;
 }
 
-/** Usages added up (a conversation's turns): the context is the last one's that knew it. */
-export function addUsages(usages: readonly Usage[]): Usage {
-  const total = addCalls(Object.fromEntries(usages.map((u, i) => [i, u])));
-  total.model_calls = usages.reduce((s, u) => s + u.model_calls, 0);
-  const known = usages.filter((u) => (u.context_tokens ?? 0) > 0);
-  const last = known[known.length - 1];
-  total.context_tokens = last?.context_tokens ?? 0;
-  total.context_window = last?.context_window ?? null;
-  return total;
+/** The context the conversation fills: that of the latest of `usages` (the turns shown, oldest first) that
+ * knew it — picked, not added up; null when none did. What a conversation cost is Rust's sum
+ * (`ConversationSummary.spent`), never added up here. */
+export function latestContext(usages: readonly Usage[]): Usage | null {
+  for (let i = usages.length - 1; i >= 0; i--) if ((usages[i].context_tokens ?? 0) > 0) return usages[i];
+  return null;
 }
 
 /** Whether the text is frozen by a Stop: pressed (`stopping`) or answered (`stopped`). */

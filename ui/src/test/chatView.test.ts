@@ -5,8 +5,10 @@
 // the held events, the turn's end and the reload — and draws what it returns.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mountChat } from "../chat/ChatView";
-import type { ChatBackend, SendRequest, StoredMessage, TurnStarted } from "../chat/backend";
+import type { ChatBackend, ConversationSummary, SendRequest, StoredMessage, TurnStarted } from "../chat/backend";
 import type { ClaimMark } from "../chat/markdown";
+import type { Memory, MemoryBackend, MemoryPanelData } from "../chat/memory";
+import type { ChatRoute } from "../chat/route";
 import type { CancelOutcome, ChatEvent, Usage } from "../chat/turn";
 
 const usage: Usage = { input_tokens: 12, output_tokens: 4, cost_usd: 0.0001, estimated: false, model_calls: 1 };
@@ -34,10 +36,12 @@ class FakeBackend implements ChatBackend {
   stored: StoredMessage[] = [];
   /** Reloads of the conversation wait here while set. */
   reloadGate: Deferred<void> | null = null;
-  /** The local alias the AI settings name, and the models the chat was switched to. */
+  /** The local alias the AI settings name. */
   local: string | null = null;
-  switched: string[] = [];
   sent: SendRequest[] = [];
+  /** What the list reads: the conversations with what each cost (Rust's sum). */
+  listed: ConversationSummary[] = [];
+  memory = new FakeMemory();
 
   send(req: SendRequest, onEvent: (ev: ChatEvent) => void): Promise<TurnStarted> {
     this.sent.push(req);
@@ -49,7 +53,7 @@ class FakeBackend implements ChatBackend {
     this.cancels.push({ turn, shown, answer });
     return answer.promise;
   }
-  conversations = () => Promise.resolve([]);
+  conversations = () => Promise.resolve(this.listed);
   async messages(): Promise<StoredMessage[]> {
     if (this.reloadGate) await this.reloadGate.promise;
     return this.stored;
@@ -62,14 +66,33 @@ class FakeBackend implements ChatBackend {
   probe = () => this.status();
   watchProactive = () => () => undefined;
   localModel = () => Promise.resolve(this.local);
-  useModel(model: string): Promise<void> {
-    this.switched.push(model);
-    return Promise.resolve();
-  }
 
   emit(...events: ChatEvent[]): void {
     for (const ev of events) this.onEvent?.(ev);
   }
+}
+
+/** A memory as the panel lists it. */
+function memory(id: number, text: string): Memory {
+  return {
+    id, kind: "fact", text, provenance: { kind: "person" }, importance: 0.5, importance_label: "medium", valid_from: "2026-11-20",
+    valid_to: null, recorded: "2026-11-20", state: "active", superseded_by: null, supersede_reason: null, retracted: null, retract_reason: null,
+  };
+}
+
+/** The memory panel's backend: the days it was asked for, and what it answers. */
+class FakeMemory implements MemoryBackend {
+  asked: (string | null)[] = [];
+  memories: Memory[] = [memory(4, "works night shifts"), memory(5, "max HR 188 bpm in the spring test")];
+  panel(asOf: string | null): Promise<MemoryPanelData> {
+    this.asked.push(asOf);
+    return Promise.resolve({ as_of: asOf ?? "2026-12-05", memories: this.memories, proposals: [], hypotheses: [] });
+  }
+  confirm = () => Promise.resolve();
+  reject = () => Promise.resolve();
+  edit = () => Promise.resolve();
+  retract = () => Promise.resolve();
+  forget = () => Promise.resolve();
 }
 
 /** The stored exchange a reload reads back. */
@@ -142,7 +165,7 @@ beforeEach(async () => {
   root = document.createElement("div");
   document.body.appendChild(root);
   backend = new FakeBackend();
-  unmount = mountChat(root, backend, null);
+  unmount = mountChat(root, backend, { conversation: null, memory: null });
   await drained();
 });
 
@@ -313,27 +336,35 @@ function refusedTurn(): StoredMessage[] {
 }
 
 /** Mounts the view anew on conversation 7 as the backend stores it. */
-async function reopen(local: string | null, stored: StoredMessage[]): Promise<void> {
+async function reopen(local: string | null, stored: StoredMessage[], route: ChatRoute = { conversation: 7, memory: null },
+  listed: ConversationSummary[] = []): Promise<void> {
   unmount();
   backend = new FakeBackend();
   backend.local = local;
   backend.stored = stored;
-  unmount = mountChat(root, backend, 7);
+  backend.listed = listed;
+  unmount = mountChat(root, backend, route);
   await drained();
 }
 
 const button = (testid: string) => root.querySelector<HTMLElement>(`[data-testid=msg-assistant] [data-testid=${testid}]`);
 
 describe("a budget refusal's ways on", () => {
-  it("are three buttons: keep the offline answer, switch to the local alias and ask again, raise the budget in Settings → AI", async () => {
+  it("are three buttons: keep the offline answer, ask the local alias for this turn, raise the budget in Settings → AI", async () => {
     await reopen("local", refusedTurn());
     expect(button("way-budget")?.getAttribute("href")).toBe("#/settings/ai");
     expect(button("way-local")?.dataset.alias).toBe("local");
     button("way-local")?.click();
     await drained();
-    // The chat asks the local alias from now on, and the refused question goes again beside the first.
-    expect(backend.switched).toEqual(["local"]);
-    expect(backend.sent).toEqual([{ conversation: 7, text: QUESTION, replaces: 1 }]);
+    // The refused question goes again beside the first, on the local alias for that turn (the backend has
+    // no call that saves a model: the default stays).
+    expect(backend.sent).toEqual([{ conversation: 7, text: QUESTION, replaces: 1, model: "local" }]);
+    // The next question asks the default model again.
+    backend.emit({ type: "done", answer: "Local answer.", specialist: "coach", offline: false, claims: [], usage });
+    runFrames();
+    await drained();
+    await ask();
+    expect(backend.sent.map((r) => r.model)).toEqual(["local", null]);
   });
 
   it("keep the offline answer when asked to, and offer no local model when none is set up", async () => {
@@ -366,7 +397,9 @@ describe("the live cost meter", () => {
     runFrames();
     expect(meter()).toBe("4,120 in · 29 out · ≈ $0.0085");
     expect(live()?.querySelector("[data-testid=turn-context]")?.textContent).toBe("ctx 3.1k / 128k");
-    expect($("conversation-cost")?.textContent).toBe("Conversation: 4,120 in · 29 out · $0.0085");
+    // The conversation's figure is Rust's (nothing stored yet); the turn under way is shown beside it.
+    expect([$("conversation-cost")?.textContent, $("conversation-live")?.textContent])
+      .toEqual(["Conversation, all branches: 0 in · 0 out · $0.0000", "+ this turn ≈ $0.0085"]);
   });
 
   it("keeps a turn live after a model error that does not end it: Esc stops the offline answer, the meter counts it", async () => {
@@ -375,37 +408,62 @@ describe("the live cost meter", () => {
       { type: "text", delta: "Your readiness " }, { type: "error", code: "model_unavailable", message: "the model fell over" });
     backend.emit({ type: "text", delta: "Offline answer: 62 ms." });
     runFrames();
-    expect([live()?.dataset.status, liveHas("turn-error"), $("conversation-cost")?.textContent])
-      .toEqual(["streaming", true, "Conversation: 12 in · 4 out · $0.0001"]);
+    expect([live()?.dataset.status, liveHas("turn-error"), $("conversation-live")?.textContent])
+      .toEqual(["streaming", true, "+ this turn ≈ $0.0001"]);
     document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
     expect(backend.cancels.map(({ turn, shown }) => [turn, shown])).toEqual([[1, Array.from("Your readiness Offline answer: 62 ms.").length]]);
     expect([live()?.dataset.status, liveHas("turn-stopping")]).toEqual(["stopping", true]);
   });
 
-  it("counts a stopped turn in the conversation until the reload brings it back stored", async () => {
-    const conversation = () => $("conversation-cost")?.textContent;
-    const counted = "Conversation: 12 in · 4 out · $0.0001";
+  it("shows a stopped turn beside the conversation's figure until the reload brings both back from Rust at once", async () => {
+    const shown = () => [$("conversation-cost")?.textContent, $("conversation-live")?.textContent ?? null];
+    const before = "Conversation, all branches: 0 in · 0 out · $0.0000";
+    const turn = "+ this turn ≈ $0.0001";
     await ask();
     backend.emit({ type: "routed", specialist: "coach", by: "rules" }, { type: "usage", usage: { ...usage, call: 1 } },
       { type: "text", delta: "Your week " });
     runFrames();
-    expect(conversation()).toBe(counted);
+    expect(shown()).toEqual([before, turn]);
     pressStop();
     backend.cancels[0].answer.resolve("stopped");
     await drained();
-    // Stopped, its done still to come (a memory extraction may come first): the turn still counts.
+    // Stopped, its done still to come (a memory extraction may come first): the turn is still shown.
     backend.emit(cancelledGuard);
     runFrames();
-    expect([live()?.dataset.status, conversation()]).toEqual(["stopped", counted]);
+    expect([live()?.dataset.status, ...shown()]).toEqual(["stopped", before, turn]);
+    // Stored: the list now counts it (what a read after the turn's end finds).
+    backend.listed = [{ id: 7, title: QUESTION, updated_at_ms: 0, messages: 2, spent: usage }];
     backend.reloadGate = deferred();
     backend.emit({ type: "done", answer: "Your week ", specialist: "coach", offline: false, claims: [], usage });
     runFrames();
-    expect(conversation()).toBe(counted);
-    // The reload: counted once, as the stored turn.
+    await drained();
+    // The list was read, the messages not yet: the turn is neither counted twice nor dropped.
+    expect(shown()).toEqual([before, turn]);
     backend.stored = storedTurn("Your week ", false, "cancelled");
     backend.reloadGate.resolve();
     await drained();
-    expect([$("chat-stop"), root.querySelectorAll("[data-testid=msg-assistant]").length, conversation()]).toEqual([null, 1, counted]);
+    expect([$("chat-stop"), root.querySelectorAll("[data-testid=msg-assistant]").length, ...shown()])
+      .toEqual([null, 1, "Conversation, all branches: 12 in · 4 out · $0.0001", null]);
+  });
+
+  it("is Rust's figure for every branch, not the branch shown, in the status bar and the list alike", async () => {
+    // The shown branch's answer cost $0.0001; an abandoned branch cost more, and Rust counts both.
+    const spent = { input_tokens: 3_012, output_tokens: 204, cost_usd: 0.0213, estimated: true, model_calls: 3 };
+    await reopen(null, storedTurn("Your week looks steady.", false, null), { conversation: 7, memory: null },
+      [{ id: 7, title: QUESTION, updated_at_ms: 0, messages: 4, spent }]);
+    expect($("conversation-cost")?.textContent).toBe("Conversation, all branches: 3,012 in · 204 out · ≈ $0.02");
+    expect($("conversation-cost")?.title).toMatch(/every branch/);
+    expect($("chat-conversation-cost")?.textContent).toBe("≈ $0.02");
+    expect($("conversation-live")).toBeNull();
+  });
+
+  it("shows a stored turn's context after a reload as it did live", async () => {
+    const [question, answer] = storedTurn("Your week looks steady.", false, null);
+    const withContext = { ...answer, usage: { ...usage, context_tokens: 3_100, context_window: 128_000 } };
+    await reopen(null, [question, withContext]);
+    const stored = root.querySelector("[data-testid=msg-assistant]");
+    expect([stored?.querySelector("[data-testid=turn-context]")?.textContent, $("conversation-context")?.textContent])
+      .toEqual(["ctx 3.1k / 128k", "ctx 3.1k / 128k"]);
   });
 });
 
@@ -423,5 +481,34 @@ describe("claim marks", () => {
       .map((b) => Array.from(b.querySelectorAll("[data-testid=claim]")).map((m) => m.textContent));
     expect(marks).toEqual([[], ["45"], []]);
     expect(live()?.querySelector("[data-testid=claim]")?.previousSibling?.textContent).toBe("Your RMSSD was ");
+  });
+});
+
+describe("a memory link", () => {
+  const focused = () => Array.from(root.querySelectorAll<HTMLElement>("[data-testid=memory-item]"))
+    .map((m) => [m.dataset.id, m.dataset.focused]);
+
+  it("opens the conversation with the memory panel on that memory, as of the link's day", async () => {
+    await reopen(null, storedTurn("Your max HR is 188 bpm.", false, null), { conversation: 7, memory: { id: 5, asOf: "2026-11-30" } });
+    expect($("memory-panel")).not.toBeNull();
+    expect(backend.memory.asked).toEqual(["2026-11-30"]);
+    expect(($("memory-as-of") as HTMLInputElement | null)?.value).toBe("2026-11-30");
+    expect(focused()).toEqual([["4", "false"], ["5", "true"]]);
+    expect($("memory-focus-missing")).toBeNull();
+    // The conversation the claim stands in is open too.
+    expect(textOf(root.querySelector("[data-testid=msg-assistant]"))).toBe(flat("Your max HR is 188 bpm."));
+  });
+
+  it("opens the panel now when the memory still stands, and says so when the view does not hold it", async () => {
+    await reopen(null, [], { conversation: 7, memory: { id: 9, asOf: null } });
+    expect([backend.memory.asked, $("memory-focus-missing") !== null]).toEqual([[null], true]);
+    expect(focused()).toEqual([["4", "false"], ["5", "false"]]);
+  });
+
+  it("is where a claim from a memory links", async () => {
+    const claim: ClaimMark = { text: "188 bpm", grounded: true, route: "chat/7/memory/5/2026-11-30", receipt: "r-recall" };
+    await reopen(null, storedTurn("Your max HR is 188 bpm.", false, null, [claim]));
+    expect($("memory-panel")).toBeNull();
+    expect(marksOf(root.querySelector("[data-testid=msg-assistant]"))).toEqual([["188 bpm", "#/chat/7/memory/5/2026-11-30"]]);
   });
 });

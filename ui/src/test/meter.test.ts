@@ -1,7 +1,7 @@
 // The cost meter's pure parts: a turn's calls added up (an estimate replaced by its call's later count),
 // the context shown, and the local alias a budget refusal offers.
 import { describe, expect, it } from "vitest";
-import { addCalls, addUsages, applyEvent, compactTokens, formatContext, newTurn, type Usage } from "../chat/turn";
+import { addCalls, applyEvent, compactTokens, formatContext, latestContext, newTurn, type Usage } from "../chat/turn";
 import { localAlias } from "../chat/waysOn";
 
 const u = (call: number, input: number, output: number, estimated: boolean, window: number | null = 128_000): Usage => ({
@@ -17,9 +17,13 @@ describe("the meter", () => {
     expect(addCalls({ 1: u(1, 120, 7, false) }).estimated).toBe(false);
   });
 
-  it("adds a conversation's turns, its context being the last known one", () => {
-    const total = addUsages([u(0, 100, 1, false), u(0, 900, 2, false), { ...u(0, 0, 0, false), context_tokens: 0 }]);
-    expect([total.input_tokens, total.output_tokens, total.model_calls, total.context_tokens]).toEqual([1000, 3, 3, 900]);
+  it.each<[string, Usage[], number | null]>([
+    ["the last turn that knew it", [u(0, 100, 1, false), u(0, 900, 2, false), { ...u(0, 0, 0, false), context_tokens: 0 }], 900],
+    ["the newest when all knew it", [u(0, 100, 1, false), u(0, 900, 2, false)], 900],
+    ["none when no turn knew it (offline answers, turns stored before it was kept)", [{ ...u(0, 5, 1, false), context_tokens: undefined }], null],
+    ["none for no turns", [], null],
+  ])("shows the conversation's context as %s", (_what, usages, tokens) => {
+    expect(latestContext(usages)?.context_tokens ?? null).toBe(tokens);
   });
 
   it.each([

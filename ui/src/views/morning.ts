@@ -63,7 +63,7 @@ export function rangeChart(r: Readiness, today: number | null): SVGSVGElement | 
   }
   if (today !== null) {
     parts.push(svg("circle", { cx: x(today), cy: 40, r: 7, class: "rc-today" }));
-    parts.push(svg("text", { x: x(today), y: 14, "text-anchor": "middle", class: "rc-cap rc-today-t" }, `today ${today.toFixed(2)}`));
+    parts.push(svg("text", { x: x(today), y: 14, "text-anchor": "middle", class: "rc-cap rc-today-t", "data-testid": "morning-today" }, `today ${today.toFixed(2)}`));
   }
   return svg("svg", { viewBox: `0 0 ${W} ${H + 4}`, class: "range-chart", role: "img", "aria-label": "Today's lnRMSSD against the normal range" }, parts);
 }
