@@ -1,5 +1,5 @@
-//! `auren simulate`, `record`, `replay`, `sessions`, `rules check` and `strap scan`: the real binary on
-//! temporary files and databases, and every mistake a person can make getting one clear line.
+//! `auren simulate`, `record`, `replay`, `sessions`, `rules check|show|set|reset` and `strap scan`: the real
+//! binary on temporary files and databases, and every mistake a person can make getting one clear line.
 
 use serde_json::Value;
 use std::path::Path;
@@ -434,4 +434,53 @@ fn sessions_show_a_killed_recording_as_having_no_end_and_its_last_beat() {
     );
     assert!(line(recording).ends_with(" (recording)"), "{table}");
     assert!(line(ended).ends_with("simulator:rest"), "{table}");
+}
+
+/// `auren rules show|set|reset --db`: the person's rules are the synced rules setting of the database, each
+/// change with its outbox row (what `auren sync` sends to the other devices and the server); a file that
+/// does not compile is refused and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_set_and_reset_change_the_synced_setting_and_show_prints_what_runs() {
+    use auren_protocol::person_rules::{PersonRules, SETTING_KEY};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let show = |d: &Path| {
+        let out = ok(auren(d, &["rules", "show", "--db", "auren.db"]));
+        (stdout(&out), stderr(&out))
+    };
+    let (text, note) = show(d);
+    assert_eq!(text, auren_cep::DEFAULT_RULES);
+    assert!(note.contains("default rules"), "{note}");
+
+    let own = "[[rule]]\nname = \"fast\"\nseverity = \"warning\"\nwhen = \"hr > 150\"\n";
+    std::fs::write(d.join("own.toml"), own).unwrap();
+    std::fs::write(
+        d.join("broken.toml"),
+        "[[rule]]\nname = \"x\"\nwhen = \"hr > > 3\"\n",
+    )
+    .unwrap();
+    ok(auren(d, &["rules", "set", "own.toml", "--db", "auren.db"]));
+    let (text, note) = show(d);
+    assert_eq!(text, own);
+    assert!(note.contains("your own rules; sessions run 1 rules"), "{note}");
+    assert!(
+        !auren(d, &["rules", "set", "broken.toml", "--db", "auren.db"])
+            .status
+            .success()
+    );
+    assert_eq!(show(d).0, own, "a broken file changes nothing");
+    ok(auren(d, &["rules", "reset", "--db", "auren.db"]));
+    assert_eq!(show(d).0, auren_cep::DEFAULT_RULES);
+
+    let store = auren_store::Store::open(&d.join("auren.db")).await.unwrap();
+    let fields = store.setting_fields().await.unwrap();
+    let setting: Vec<_> = fields.iter().filter(|(key, ..)| key == SETTING_KEY).collect();
+    assert_eq!(setting.len(), 1);
+    assert_eq!(PersonRules::from_json(&setting[0].1), Ok(PersonRules::Defaults));
+    let rows = store.outbox_pending(100).await.unwrap();
+    let queued = rows
+        .iter()
+        .filter(|row| row.entity_key.as_deref() == Some(SETTING_KEY))
+        .count();
+    assert_eq!(queued, 2, "set, then reset: {rows:?}");
 }
