@@ -30,9 +30,10 @@ const COACH_QUESTION: &str = "Write me a short note about recovery habits";
 /// provider, so the turn has streamed them while they are still a text batch in transit to the window. The
 /// click's outcome — shown as stopped, the frozen text — lands in `window.__aurenStop`. (How soon the text
 /// stops changing is timed against a provider that keeps streaming, in
-/// [`the_text_stops_changing_within_300_ms_of_stop_while_the_server_keeps_streaming`].) Every message Tauri delivers to the page goes through its callback map (whose
-/// lookup is wrapped here), so the text events the turn's channel delivers after the click land in
-/// `window.__aurenTextAfterStop`: what the turn had streamed but the window never drew.
+/// [`the_text_stops_changing_within_300_ms_of_stop_while_the_server_keeps_streaming`].) Every message
+/// Tauri delivers to the page goes through its callback map (whose lookup is wrapped here), so the text
+/// events the turn's channel delivers after the click land in `window.__aurenTextAfterStop`: what the
+/// turn had streamed but the window never drew.
 const STOP_AT_FIRST_WORD: &str = "\
     const callbacks = window.__TAURI_INTERNALS__.callbacks;\n\
     const lookup = callbacks.get.bind(callbacks);\n\
