@@ -23,7 +23,7 @@ use auren_gateway::{
     ApiKey, AttemptFailure, ChatRequest, GatewayConfig, GatewayError, Message, ProviderKind, SecretStore,
     SystemClock,
 };
-use auren_gateway::{Gateway, MemoryLedger, Route, UsageLedger};
+use auren_gateway::{Gateway, MemoryLedger, ModelCheck, Reach, Route, UsageLedger};
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, TableLike, Value};
 
 use crate::ai_settings_dto::*;
@@ -734,12 +734,14 @@ pub(crate) async fn probe(
 /// ([`Gateway::check`]: `GET …/models/{model}`), never a completion: free, booked nowhere (the throwaway
 /// gateway's ledger is in memory), no chat request. What the chat's status line shows of each provider. A
 /// spent quota goes unseen (a model list answers all the same); the breaker catches it once turns fail.
+/// Also returns whether anyone answered ([`Reach`]), for the chat's own gateway: a provider the status line
+/// shows unreachable is then skipped by the next turn at once instead of costing it a connect timeout.
 pub(crate) async fn check(
     secrets: Arc<dyn SecretStore>,
     config: &GatewayConfig,
     provider: &ProviderConfig,
     model: String,
-) -> ConnectionTestDto {
+) -> (ConnectionTestDto, Option<Reach>) {
     let throwaway = throwaway_config(config, provider, CHECK_ANSWER);
     let ledger: Arc<dyn UsageLedger> = Arc::new(MemoryLedger::default());
     let started = Instant::now();
@@ -747,11 +749,29 @@ pub(crate) async fn check(
         provider: provider.name.clone(),
         model: model.clone(),
     };
-    let verdict = match Gateway::start(throwaway, secrets, ledger, Arc::new(SystemClock)).await {
-        Ok(gateway) => gateway.check(&route).await.err().as_ref().map(outcome_of),
-        Err(error) => Some(error_verdict(&error)),
+    let (verdict, reach) = match Gateway::start(throwaway, secrets, ledger, Arc::new(SystemClock)).await {
+        Ok(gateway) => {
+            let checked = gateway.check(&route).await;
+            let reach = Reach::of_check(&checked);
+            match checked {
+                // A llama.cpp server without --alias answers every model name with its one file: say so,
+                // or the person wonders why the name in their settings is not the one listed.
+                Ok(ModelCheck::AnyNameServes { served }) => (Some(any_name_serves(&served)), reach),
+                Ok(_) => (None, reach),
+                Err(failure) => (Some(outcome_of(&failure)), reach),
+            }
+        }
+        Err(error) => (Some(error_verdict(&error)), None),
     };
-    report(provider, model, started, verdict)
+    (report(provider, model, started, verdict), reach)
+}
+
+/// A llama.cpp server's "any name" answer: up, with what it serves in the sentence.
+fn any_name_serves(served: &str) -> (ConnectionOutcomeDto, String) {
+    (
+        ConnectionOutcomeDto::Ok,
+        format!("llama.cpp serves {served} for any model name"),
+    )
 }
 
 /// A gateway configuration of `provider` alone, for one question: no retries, no budget, `answer` to wait.

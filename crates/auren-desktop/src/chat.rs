@@ -551,15 +551,25 @@ impl Desktop {
             }
             let (config, provider) = (started.config.clone(), provider.clone());
             let secrets: Arc<dyn SecretStore> = self.keys.clone();
-            running.spawn(async move { crate::ai_settings::check(secrets, &config, &provider, model).await });
+            running.spawn(async move {
+                let checked = crate::ai_settings::check(secrets, &config, &provider, model).await;
+                (route, checked)
+            });
         }
         while let Some(done) = running.join_next().await {
             match done {
-                Ok(test) => probes.record(
-                    generation,
-                    test.provider,
-                    health_of(test.outcome, test.message, test.latency_ms),
-                ),
+                Ok((route, (test, reach))) => {
+                    // The chat's gateway hears what the lookup found: an address that answered no lookup
+                    // is skipped by the next turn at once (its offline answer comes without a connect wait).
+                    if let Some(reach) = reach {
+                        started.gateway.record_reach(&route, reach);
+                    }
+                    probes.record(
+                        generation,
+                        test.provider,
+                        health_of(test.outcome, test.message, test.latency_ms),
+                    )
+                }
                 Err(error) => tracing::warn!(%error, "a provider probe did not finish"),
             }
         }
@@ -606,13 +616,20 @@ fn provider_health(
             auren_gateway::breaker::BreakerState::Open { until } => Some((model, until)),
             _ => None,
         });
+    let probed = probes.health(provider);
     if let Some((model, until)) = open {
         let seconds = ((until.0 - now.0).max(0) + 999) / 1000;
+        // A probe that found nobody at the address opens the breaker too (the next turn skips it): then its
+        // reason is the one to show, not "failed repeatedly" of calls that were never made.
+        let why = match probed {
+            Some(ProviderHealthDto::Down { reason }) => reason,
+            _ => format!("{model} failed repeatedly"),
+        };
         return ProviderHealthDto::Down {
-            reason: format!("{model} failed repeatedly; the gateway tries it again in {seconds} s"),
+            reason: format!("{why}; the gateway tries it again in {seconds} s"),
         };
     }
-    probes.health(provider).unwrap_or(ProviderHealthDto::Untested)
+    probed.unwrap_or(ProviderHealthDto::Untested)
 }
 
 fn status_of(started: &Started, probes: &Probes) -> ChatStatusDto {
