@@ -188,24 +188,26 @@ const PACED_STREAM_WAIT: Duration = Duration::from_secs(30);
 
 /// Records in the page how the newest answer's text (whitespace collapsed) changes around a click on Stop:
 /// the text at the click — taken in the capture phase, before the button's own handler runs —, the text
-/// 300 ms later (a timer; `at300Ms` says when it really ran), and each change after the click with its time
-/// in ms since the click. Lands in `window.__aurenStopLog`; `window.__aurenAnswerText()` reads the text now.
+/// 300 ms later (a timer; `at300Ms` says when it really ran), each change after the click with its time in
+/// ms since the click, and how many changes came before the click. Lands in `window.__aurenStopLog`;
+/// `window.__aurenAnswerText()` reads the text now.
+/// The answer is looked up afresh and the whole page watched: a message list drawn anew when the question
+/// opens its conversation would otherwise take later changes out of sight, and the check could not fail.
 const WATCH_STOP: &str = "\
-    const messages = document.querySelector('[data-testid=chat-messages]');\n\
     const answerText = () => {\n\
-      const all = messages.querySelectorAll('[data-testid=answer]');\n\
+      const all = document.querySelectorAll('[data-testid=chat-messages] [data-testid=answer]');\n\
       return all.length ? all[all.length - 1].textContent.replace(/\\s+/g, ' ').trim() : '';\n\
     };\n\
     window.__aurenAnswerText = answerText;\n\
-    const log = { clickAt: null, atClick: null, at300: null, at300Ms: null, changes: [] };\n\
+    const log = { clickAt: null, atClick: null, at300: null, at300Ms: null, changes: [], before: 0 };\n\
     window.__aurenStopLog = log;\n\
     let last = answerText();\n\
     new MutationObserver(() => {\n\
       const now = answerText();\n\
       if (now === last) return;\n\
       last = now;\n\
-      if (log.clickAt !== null) log.changes.push([performance.now() - log.clickAt, now]);\n\
-    }).observe(messages, { childList: true, subtree: true, characterData: true });\n\
+      if (log.clickAt === null) log.before += 1; else log.changes.push([performance.now() - log.clickAt, now]);\n\
+    }).observe(document.body, { childList: true, subtree: true, characterData: true });\n\
     document.addEventListener('click', (e) => {\n\
       if (log.clickAt !== null || !(e.target instanceof Element) || !e.target.closest('[data-testid=chat-stop]')) return;\n\
       log.clickAt = performance.now();\n\
@@ -221,6 +223,8 @@ struct StopLog {
     /// When the +300 ms sample was really taken (a timer may run late).
     at_300_ms: f64,
     at_end: String,
+    /// How many changes of the text were seen before the click: the words streaming in.
+    changes_before: u64,
     /// Each change of the text after the click: ms since the click, and the text then.
     changes: Vec<(f64, String)>,
 }
@@ -260,6 +264,7 @@ impl StopLog {
             at_300: text("at300"),
             at_300_ms: raw["at300Ms"].as_f64().unwrap_or(f64::NAN),
             at_end: text("atEnd"),
+            changes_before: raw["before"].as_u64().unwrap_or(0),
             changes,
         })
     }
@@ -334,6 +339,12 @@ pub async fn the_text_stops_changing_within_300_ms_of_stop_while_the_server_keep
             log.at_click.starts_with(word(0).trim()),
             "Stop was clicked on {:?}, not on a streaming answer",
             log.at_click
+        );
+        // The watch saw the words come in, so a change after the click could not have gone unseen.
+        anyhow::ensure!(
+            log.changes_before >= 2,
+            "the watch saw {} change(s) of the streaming answer before Stop",
+            log.changes_before
         );
         anyhow::ensure!(
             log.at_end == log.at_300,
