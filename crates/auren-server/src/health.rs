@@ -49,6 +49,8 @@ pub async fn readyz(State(state): State<SharedState>) -> Response {
     };
     let ready = database == ComponentStatus::Up;
     components.insert("postgres", database);
+    // The limiter learns of a dead Redis from a failed call: ask before saying where its limits live.
+    state.limiter.probe().await;
     components.insert("redis_limiter", state.limiter.status());
     components.insert("redis_wake", state.wake.status());
     for probe in &state.readiness {

@@ -178,6 +178,23 @@ impl Limiter {
         }
     }
 
+    /// Asks Redis whether it answers (for `/readyz`): otherwise the mode would stay `Shared` until a limited
+    /// request happened to fail, and `/readyz` would call an unreachable Redis up. While degraded, Redis is
+    /// asked at most once per [`PROBE_INTERVAL`], as requests do.
+    pub async fn probe(&self) {
+        let Some(redis) = self.redis.as_ref() else {
+            return;
+        };
+        let now_us = self.now_us();
+        if self.degraded.load(Ordering::Relaxed) && now_us < self.next_probe_us.load(Ordering::Relaxed) {
+            return;
+        }
+        match redis.ping().await {
+            Ok(()) => self.set_degraded(false, now_us),
+            Err(reason) => self.fail(reason, now_us),
+        }
+    }
+
     /// The decision from Redis, or `None` when Redis is not configured, failed, or is not due for a probe.
     async fn shared_check(&self, key: &str, quota: Quota) -> Option<Decision> {
         let redis = self.redis.as_ref()?;

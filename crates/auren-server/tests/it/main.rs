@@ -13,6 +13,7 @@ mod isolation;
 mod kafka;
 mod long_poll;
 mod pull_versions;
+mod readyz;
 mod redis;
 mod revocation;
 mod schema;
