@@ -11,6 +11,7 @@ mod erasure;
 mod faults;
 mod isolation;
 mod kafka;
+mod late_write;
 mod long_poll;
 mod pull_versions;
 mod readyz;
