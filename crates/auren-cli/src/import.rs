@@ -38,7 +38,7 @@ pub struct Args {
     /// Session kind for the rules: rest, morning, exercise, breathing, other.
     #[arg(long, default_value = "rest")]
     pub kind: String,
-    /// Alert rules (TOML, see `auren rules check`); default: the built-in rules.
+    /// Alert rules (TOML, see `auren rules check`); default: your own (`auren rules set`), else the built-in rules.
     #[arg(long)]
     pub rules: Option<PathBuf>,
     /// Print what was stored as one JSON object.
@@ -76,9 +76,15 @@ async fn import_file(args: Args) -> anyhow::Result<()> {
             )
         })?,
     };
-    let rules = crate::rules::load(args.rules.as_deref())?;
+    // A `--rules` file is checked before anything else happens; without one the person's own rules run.
+    let given = args
+        .rules
+        .as_deref()
+        .map(|path| crate::rules::load(Some(path)))
+        .transpose()?;
     let db = db_path(args.db)?;
     let store = Store::open(&db).await?;
+    let rules = crate::rules::session_rules(&store, given).await?;
     let mut config = ImportConfig::new(started_at, rules, baselines(&store, started_at).await?);
     config.kind = kind;
     let outcome = async {

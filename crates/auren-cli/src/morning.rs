@@ -23,7 +23,7 @@ pub struct Args {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Alert rules (TOML); default: the built-in rules.
+    /// Alert rules (TOML); default: your own (`auren rules set`), else the built-in rules.
     #[arg(long)]
     pub rules: Option<PathBuf>,
     /// The database (default: auren.db in the platform's data directory).
@@ -36,10 +36,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn morning(args: Args) -> anyhow::Result<()> {
-    let rules = crate::rules::load(args.rules.as_deref())?;
+    // A `--rules` file is checked before anything else happens; without one the person's own rules run.
+    let given = args
+        .rules
+        .as_deref()
+        .map(|path| crate::rules::load(Some(path)))
+        .transpose()?;
     let chosen = choose_source(&args.source, None).await?;
     let db = db_path(args.db)?;
     let store = Store::open(&db).await?;
+    let rules = crate::rules::session_rules(&store, given).await?;
     let started_at = now_unix_ms();
     // Days are UTC days, as everywhere in the CLI.
     let day = UnixMillis(started_at).day_number();

@@ -37,7 +37,7 @@ pub struct Args {
     /// scenario; rest for a strap).
     #[arg(long)]
     pub kind: Option<String>,
-    /// Alert rules (TOML, see `auren rules check`); default: the built-in rules.
+    /// Alert rules (TOML, see `auren rules check`); default: your own (`auren rules set`), else the built-in rules.
     #[arg(long)]
     pub rules: Option<PathBuf>,
     /// The database (default: auren.db in the platform's data directory).
@@ -52,13 +52,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 async fn record(args: Args) -> anyhow::Result<()> {
     let duration = args.duration.as_deref().map(parse_duration).transpose()?;
     let kind = args.kind.as_deref().map(parse_kind).transpose()?;
-    let rules = crate::rules::load(args.rules.as_deref())?;
+    // A `--rules` file is checked before anything else happens; without one the person's own rules run.
+    let given = args
+        .rules
+        .as_deref()
+        .map(|path| crate::rules::load(Some(path)))
+        .transpose()?;
     let chosen = choose_source(&args.source, duration).await?;
     let (source, strap) = (chosen.source, chosen.strap);
     let kind = kind.unwrap_or(chosen.kind);
 
     let db = db_path(args.db)?;
     let store = Store::open(&db).await?;
+    let rules = crate::rules::session_rules(&store, given).await?;
     // The one reading of the wall clock: the session's start.
     let started_at = now_unix_ms();
     let mut config = SessionConfig::new(kind, started_at, rules, baselines(&store, started_at).await?);

@@ -25,7 +25,7 @@ pub struct Args {
     /// Session kind for the rules: rest, morning, exercise, breathing, other.
     #[arg(long, default_value = "rest")]
     pub kind: String,
-    /// Alert rules (TOML, see `auren rules check`); default: the built-in rules.
+    /// Alert rules (TOML, see `auren rules check`); default: your own (`auren rules set`), else the built-in rules.
     #[arg(long)]
     pub rules: Option<PathBuf>,
     /// The database (default: auren.db in the platform's data directory).
@@ -39,7 +39,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 async fn replay(args: Args) -> anyhow::Result<()> {
     let kind = parse_kind(&args.kind)?;
-    let rules = crate::rules::load(args.rules.as_deref())?;
+    // A `--rules` file is checked before anything else happens; without one the person's own rules run.
+    let given = args
+        .rules
+        .as_deref()
+        .map(|path| crate::rules::load(Some(path)))
+        .transpose()?;
     let pace = match args.speed {
         Some(factor) => Pace::Speed(Speed::new(factor)?),
         None => Pace::AsFastAsPossible,
@@ -53,6 +58,7 @@ async fn replay(args: Args) -> anyhow::Result<()> {
 
     let db = db_path(args.db)?;
     let store = Store::open(&db).await?;
+    let rules = crate::rules::session_rules(&store, given).await?;
     let started_at = now_unix_ms();
     let mut config = SessionConfig::new(kind, started_at, rules, baselines(&store, started_at).await?);
     config.source_label = Some(format!("replay: {}", args.file.display()));

@@ -3,10 +3,10 @@
 //!
 //! The person's rules are a synced setting (`auren_protocol::person_rules`): `set` and `reset` write it with
 //! its outbox row, so `auren sync` sends it to the person's other devices and to the server, whose alert
-//! consumer then runs the same rules over the person's beats. [`session_rules`] is what a session started
-//! without `--rules FILE` is to run (`show` reports it; `record`, `replay`, `import` and `morning` still call
-//! [`load`], so they run the defaults until they call it); rules that do not compile here (pulled from a
-//! newer build) fall back to the defaults with a warning, as the server's consumer does.
+//! consumer then runs the same rules over the person's beats. [`session_rules`] is what `record`, `replay`,
+//! `import` and `morning` run when started without `--rules FILE` (and what `show` reports); rules that do
+//! not compile here (pulled from a newer build) fall back to the defaults with a warning, as the server's
+//! consumer does.
 
 use anyhow::{Context, bail};
 use auren_protocol::person_rules::{PersonRules, SETTING_KEY};

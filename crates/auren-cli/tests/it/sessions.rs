@@ -484,3 +484,49 @@ async fn rules_set_and_reset_change_the_synced_setting_and_show_prints_what_runs
         .count();
     assert_eq!(queued, 2, "set, then reset: {rows:?}");
 }
+
+/// A session started without `--rules` runs the person's own rules (`auren rules set`, or pulled by
+/// `auren sync`), and `--rules FILE` still wins: the defaults with `artifact_burst`'s share lowered from 5 %
+/// to 0.5 % fire it on a recording where the defaults do not.
+#[test]
+fn a_replay_without_rules_runs_the_rules_set_for_the_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let recording = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/reference/nsr_5min_artifacts.rr")
+        .display()
+        .to_string();
+    let lowered =
+        auren_cep::DEFAULT_RULES.replacen("avg(artifact, 60s) > 5%", "avg(artifact, 60s) > 0.5%", 1);
+    assert_ne!(
+        lowered,
+        auren_cep::DEFAULT_RULES,
+        "the defaults' artifact_burst threshold moved"
+    );
+    std::fs::write(d.join("lowered.toml"), &lowered).unwrap();
+    std::fs::write(d.join("defaults.toml"), auren_cep::DEFAULT_RULES).unwrap();
+    let burst_alerts = |extra: &[&str]| {
+        let mut args = vec!["replay", recording.as_str(), "--db", "auren.db"];
+        args.extend_from_slice(extra);
+        let printed = stdout(&ok(auren(d, &args)));
+        printed
+            .lines()
+            .filter(|line| line.contains("ALERT") && line.contains("artifact_burst"))
+            .count()
+    };
+
+    assert_eq!(
+        burst_alerts(&[]),
+        0,
+        "the defaults do not fire artifact_burst here"
+    );
+    ok(auren(d, &["rules", "set", "lowered.toml", "--db", "auren.db"]));
+    assert_eq!(burst_alerts(&[]), 1, "the person's lowered threshold fires it");
+    assert_eq!(
+        burst_alerts(&["--rules", "defaults.toml"]),
+        0,
+        "a rules file given for the session wins over the person's"
+    );
+    ok(auren(d, &["rules", "reset", "--db", "auren.db"]));
+    assert_eq!(burst_alerts(&[]), 0, "reset: the defaults run again");
+}
