@@ -37,6 +37,25 @@ impl Conversations {
         }
     }
 
+    /// The path through `message` down to the newest message below it (itself when nothing is): what a
+    /// branch shows when the person flips to it — its question and the answers that followed, not the path
+    /// cut at the question.
+    pub async fn latest_path_through(&self, message: MessageId) -> Result<Vec<MessageRow>, StoreError> {
+        let newest: Option<i64> = sqlx::query_scalar(
+            "WITH RECURSIVE down (id) AS ( \
+                 SELECT id FROM messages WHERE id = ? \
+                 UNION ALL SELECT m.id FROM messages m JOIN down ON m.parent_id = down.id) \
+             SELECT MAX(id) FROM down",
+        )
+        .bind(message.0)
+        .fetch_one(&self.pool)
+        .await?;
+        match newest {
+            Some(leaf) => self.path(MessageId(leaf)).await,
+            None => Err(not_found("message", message)),
+        }
+    }
+
     /// The conversation's newest message, if it has one.
     pub async fn latest_message(
         &self,

@@ -214,6 +214,18 @@ async fn each_leaf_has_its_own_path_and_edits_are_siblings() {
     assert_eq!(siblings.len(), 2, "the edited question is a sibling of the first");
     assert_eq!(c.siblings(a1).await.unwrap().len(), 1);
     assert_eq!(c.messages(id).await.unwrap().len(), 4);
+
+    // Flipping to a branch by its question shows that branch's answer too, not the path cut at the question;
+    // a message with nothing below is its own end.
+    let edited_question = siblings[1].id;
+    for (through, expected) in [
+        (first_question, texts(c.path(a1).await.unwrap())),
+        (edited_question, texts(c.latest_path(id).await.unwrap())),
+        (a1, texts(c.path(a1).await.unwrap())),
+    ] {
+        assert_eq!(texts(c.latest_path_through(through).await.unwrap()), expected);
+    }
+    assert!(c.latest_path_through(MessageId(9_999)).await.is_err());
 }
 
 #[tokio::test]
