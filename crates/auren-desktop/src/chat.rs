@@ -414,7 +414,8 @@ impl Desktop {
             .collect())
     }
 
-    /// The messages from the root to `leaf` (the latest branch when `None`), with steps, claims and branches.
+    /// The messages from the root through `leaf` down to the newest message below it (the latest branch when
+    /// `None`), with steps, claims and branches.
     pub async fn conversation_messages(
         &self,
         conversation: i64,
@@ -423,7 +424,8 @@ impl Desktop {
         let store = self.store().await;
         let conversations = store.conversations();
         let path = match leaf {
-            Some(leaf) => conversations.path(MessageId(leaf)).await?,
+            // The branch flipped to (a question) shows with the answers below it.
+            Some(leaf) => conversations.latest_path_through(MessageId(leaf)).await?,
             None => conversations.latest_path(ConversationId(conversation)).await?,
         };
         let mut out = Vec::with_capacity(path.len());

@@ -1,8 +1,9 @@
 //! What the chat window keeps: search (Ctrl+K) finds words inside messages and the export holds the
-//! specialist, model, tokens, cost and citations; edit-and-resend sends nothing of the abandoned branch;
-//! regenerate asks the same question again without the answer it replaces; Shift+Enter breaks the line
-//! and sends nothing, Enter sends both lines; a forgotten memory is absent from the next request; a
-//! conversation is renamed and deleted in place.
+//! specialist, model, tokens, cost and citations; edit-and-resend sends nothing of the abandoned branch,
+//! and the branch arrows (‹ ›) show each branch's stored answer without asking the model; regenerate
+//! asks the same question again without the answer it replaces; Shift+Enter breaks the line and sends
+//! nothing, Enter sends both lines; a forgotten memory is absent from the next request; a conversation is
+//! renamed and deleted in place.
 
 use auren_e2e::{AppFolders, fixtures, testid};
 use auren_fake_llm::{Expect, FakeLlm, Reply, Script, Step, last_user_text};
@@ -320,6 +321,63 @@ fn asked_question(body: &serde_json::Value) -> Option<String> {
         }
         None => Some(text),
     }
+}
+
+/// Clicks the branch switch's `‹` (`back`) or `›` and waits until it shows `label` ("1/2").
+async fn flip_branch(rig: &auren_e2e::Rig, back: bool, label: &str) -> anyhow::Result<()> {
+    let switch = rig.find("branch-switch").await?;
+    let arrows = switch.find_all(Locator::Css("button")).await?;
+    let [earlier, later] = arrows.as_slice() else {
+        anyhow::bail!("the branch switch has {} buttons", arrows.len());
+    };
+    if back { earlier } else { later }.click().await?;
+    let what = format!("the branch switch showing {label}");
+    rig.poll(&what, auren_e2e::DEFAULT_WAIT, || async {
+        Ok(rig.text("branch-switch").await?.contains(label).then_some(()))
+    })
+    .await
+}
+
+pub async fn the_branch_arrows_show_each_branchs_stored_answer_and_send_nothing() -> anyhow::Result<()> {
+    let fake = FakeLlm::start().await?;
+    let reply = |text: &str| Step::any(Script::Reply(Reply::text([text])));
+    fake.expect([reply(HILLS), reply(SPRINTS), reply(TEMPO)]);
+    let folders = AppFolders::new()?;
+    let rig = launch_with_fake(&folders, &fake, "", "chat-branches").await?;
+
+    ask_two_then_edit_the_second(&rig).await?;
+    rig.step("flip", async {
+        // Back and forth twice: each flip shows that branch's own stored question and answer.
+        for (back, label, question, answer) in [
+            (true, "1/2", "sprints", SPRINTS),
+            (false, "2/2", "tempo runs", TEMPO),
+            (true, "1/2", "sprints", SPRINTS),
+            (false, "2/2", "tempo runs", TEMPO),
+        ] {
+            flip_branch(&rig, back, label).await?;
+            shown_answer(&rig, answer).await?;
+            let answers = shown_answers(&rig).await?;
+            anyhow::ensure!(
+                answers.len() == 2 && answers[0].trim() == HILLS,
+                "after flipping to {label} the answers shown are {answers:?}"
+            );
+            let questions = text_contents(&rig, &testid("msg-user")).await?;
+            anyhow::ensure!(
+                questions.last().is_some_and(|q| q.contains(question)),
+                "branch {label} shows the question {questions:?}, not the one about {question}"
+            );
+        }
+        // Flipping reads stored branches: the model was asked three times, for the three answers only.
+        fake.verify().map_err(|v| anyhow::anyhow!("{v:?}"))?;
+        anyhow::ensure!(
+            fake.requests().len() == 3,
+            "{} requests after flipping branches",
+            fake.requests().len()
+        );
+        Ok(())
+    })
+    .await?;
+    rig.close().await
 }
 
 pub async fn regenerate_asks_the_same_question_again_without_the_abandoned_answer() -> anyhow::Result<()> {

@@ -94,6 +94,11 @@ const TESTS: &[(&str, TestBody, Duration)] = &[
         Duration::from_secs(180),
     ),
     (
+        "the_branch_arrows_show_each_branchs_stored_answer_and_send_nothing",
+        || Box::pin(chat_history::the_branch_arrows_show_each_branchs_stored_answer_and_send_nothing()),
+        Duration::from_secs(180),
+    ),
+    (
         "regenerate_asks_the_same_question_again_without_the_abandoned_answer",
         || Box::pin(chat_history::regenerate_asks_the_same_question_again_without_the_abandoned_answer()),
         Duration::from_secs(180),
