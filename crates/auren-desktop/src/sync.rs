@@ -342,6 +342,34 @@ impl Desktop {
         })
     }
 
+    /// Queues every parked row again (`auren_sync::retry_parked`, as `auren sync --retry-parked`) and, when
+    /// signed in, runs a round so they go at once; returns the status after it. A row refused again is parked
+    /// again with the new reason, and a failed round shows in the status as any round's does.
+    pub async fn sync_retry_parked(&self) -> Result<SyncStatusDto, DesktopError> {
+        let store = self.store().await;
+        let done = auren_sync::retry_parked(&store)
+            .await
+            .map_err(DesktopError::Sync)?;
+        tracing::info!(
+            requeued = done.requeued,
+            kept = done.kept,
+            "parked rows queued again"
+        );
+        match self.syncer().await {
+            Ok(syncer) => {
+                let (outcome, _) = syncer.round().await;
+                if let Err(error) = outcome {
+                    // The status carries it (offline, error); the rows wait in the outbox for the next round.
+                    tracing::warn!(%error, "the round after the retry failed");
+                }
+            }
+            // Not signed in: the rows wait in the outbox and go with the first round after signing in.
+            Err(DesktopError::Sync(SyncError::SignedOut)) => {}
+            Err(error) => return Err(error),
+        }
+        status_dto(&self.sync, &self.store().await).await
+    }
+
     /// The account's devices.
     pub async fn sync_devices(&self) -> Result<Vec<DeviceDto>, DesktopError> {
         let syncer = self.syncer().await?;
@@ -597,12 +625,7 @@ async fn status_dto(slot: &SyncSlot, store: &Store) -> Result<SyncStatusDto, Des
     let phase = slot.phase.borrow().clone();
     let account = store.sync_account().await?;
     let pending_rows = store.outbox_len().await?;
-    let parked: Vec<ParkedRowDto> = store
-        .parked_rows()
-        .await?
-        .into_iter()
-        .map(ParkedRowDto::from)
-        .collect();
+    let parked = parked_rows(store).await?;
     let place = get(&slot.place);
     let last_synced = phase.last_synced_ms.map(when);
     let signed_in = account.is_some() && phase.status != SyncStatus::SignedOut;
@@ -643,6 +666,21 @@ async fn status_dto(slot: &SyncSlot, store: &Store) -> Result<SyncStatusDto, Des
         settings_revision: phase.settings_revision,
         refused_settings: refused.iter().map(RefusedSettingDto::from).collect(),
     })
+}
+
+/// The parked rows, oldest first.
+///
+/// What each points at reaches the window only as the row's kind in words: `auren_store::ParkedRow` does not
+/// carry the pointers migration 0013 keeps (`sync_parked`'s session, range, key), and this crate reads no SQL of
+/// its own. Once the store returns them, each row gets a [`ParkedPointer`] here and reads "beats 0:00–1:30 of
+/// the session of …".
+async fn parked_rows(store: &Store) -> Result<Vec<ParkedRowDto>, DesktopError> {
+    Ok(store
+        .parked_rows()
+        .await?
+        .into_iter()
+        .map(|row| ParkedRowDto::of(row, None))
+        .collect())
 }
 
 /// The chip's state and words.

@@ -44,7 +44,8 @@ pub struct SyncStatusDto {
     /// Of the pending rows, those of a change type the server does not accept yet (an older server): kept
     /// until it is upgraded, as the last round found. The chip says so, so "pending" does not look stuck.
     pub held_rows: u32,
-    /// Rows the server refused (or that could not be sent): kept locally, never retried.
+    /// Rows the server refused (or that could not be sent): kept locally, sent again on the person's retry
+    /// (or by themselves, for a change type the server did not take yet).
     pub parked: Vec<ParkedRowDto>,
     /// The signed-in account; also kept after the server refused the tokens, to fill in the sign-in form.
     pub account: Option<SyncAccountDto>,
@@ -92,7 +93,8 @@ pub struct SyncAccountDto {
     pub tokens_in: Option<String>,
 }
 
-/// An outbox row the server refused.
+/// An outbox row the server refused (or that could not be built): why, what it stands for, and whether it can
+/// be sent again — what a person needs to decide whether to retry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct ParkedRowDto {
     pub outbox_id: i64,
@@ -100,6 +102,26 @@ pub struct ParkedRowDto {
     pub code: String,
     pub message: String,
     pub parked: String,
+    /// What the row stands for, as a person reads it: "beats 0:00–1:30 of the session of 2026-12-03 07:12
+    /// UTC", "alert “cns_fatigue” in the session of …", "the morning reading of 2026-12-03", "memory KEY".
+    pub points_at: String,
+    /// The session it belongs to, while that session is here (the pane links to it in History).
+    pub session_id: Option<i64>,
+    pub resend: ParkedResendDto,
+}
+
+/// Whether and how a parked row can be sent again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(tag = "when", rename_all = "snake_case")]
+pub enum ParkedResendDto {
+    /// "Retry parked rows" queues it again, for once the cause is fixed (the data or the server).
+    OnRetry,
+    /// The server did not take change type `change_type` yet: the row goes by itself once a server's answer
+    /// lists it (a retry queues it too).
+    WaitsForType { change_type: String },
+    /// Parked by a version that did not keep what the row points at: it cannot be sent again (its data stays
+    /// in this database all the same).
+    Never,
 }
 
 /// Creating an account or signing in to an existing one.
@@ -191,15 +213,101 @@ pub(crate) fn when(ms: i64) -> String {
     format!("{} UTC", auren_clock::UnixMillis(ms).civil_minute())
 }
 
-impl From<auren_store::ParkedRow> for ParkedRowDto {
-    fn from(row: auren_store::ParkedRow) -> Self {
+/// What a parked row points at, as `sync_parked` keeps it (migration 0013), with the session it belongs to.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct ParkedPointer {
+    /// The session the row belongs to (its own, or its alert's or tag's), while that session is here.
+    pub session_id: Option<i64>,
+    pub session_started_at: Option<i64>,
+    /// A morning reading's day (days since 1970-01-01), an alert's or a tag's id.
+    pub entity_id: Option<i64>,
+    /// The session-relative range of a batch (beats, gaps, samples, metrics, signal changes).
+    pub from_ms: Option<f64>,
+    pub to_ms: Option<f64>,
+    /// A memory's, setting's or tombstone's key.
+    pub entity_key: Option<String>,
+    /// A tombstone's collection.
+    pub collection: Option<String>,
+    /// The alert's rule or the tag's name.
+    pub name: Option<String>,
+}
+
+impl ParkedRowDto {
+    /// The row and what it points at (`None` while it is not known: the row's kind in words then).
+    pub(crate) fn of(row: auren_store::ParkedRow, pointer: Option<&ParkedPointer>) -> Self {
+        let resend = match (row.resendable, row.waits_for_type) {
+            (false, _) => ParkedResendDto::Never,
+            (true, Some(change_type)) => ParkedResendDto::WaitsForType { change_type },
+            (true, None) => ParkedResendDto::OnRetry,
+        };
         Self {
+            points_at: points_at(&row.kind, pointer.unwrap_or(&ParkedPointer::default())),
+            session_id: pointer.and_then(|p| p.session_id),
             outbox_id: row.outbox_id,
             kind: row.kind,
             code: row.code,
             message: row.message,
             parked: when(row.parked_at),
+            resend,
         }
+    }
+}
+
+/// What a parked row of `kind` stands for, in words: as precise as `p` allows.
+pub(crate) fn points_at(kind: &str, p: &ParkedPointer) -> String {
+    let session = match p.session_started_at {
+        Some(at) => format!("the session of {}", when(at)),
+        None => "a session".to_owned(),
+    };
+    let range = match (p.from_ms, p.to_ms) {
+        (Some(from), Some(to)) => format!(" {}–{}", session_clock(from), session_clock(to)),
+        _ => String::new(),
+    };
+    let keyed = |what: &str| match &p.entity_key {
+        Some(key) => format!("{what} {key}"),
+        None => format!("a {what}"),
+    };
+    let named = |what: &str, unnamed: &str| match &p.name {
+        Some(name) => format!("{what} “{name}” in {session}"),
+        None => format!("{unnamed} in {session}"),
+    };
+    match kind {
+        "session" => session,
+        "beats" => format!("beats{range} of {session}"),
+        "gaps" => format!("gaps{range} of {session}"),
+        "hr_samples" => format!("heart-rate samples{range} of {session}"),
+        "metrics" => format!("metric values{range} of {session}"),
+        "signals" => format!("contact and link changes{range} of {session}"),
+        "alert" => named("alert", "an alert"),
+        "tag" => named("tag", "a tag"),
+        "note" => format!("the note of {session}"),
+        "morning_reading" => match p.entity_id {
+            Some(day) => format!("the morning reading of {}", auren_clock::UtcDate::from_days(day)),
+            None => "a morning reading".to_owned(),
+        },
+        "memory" => keyed("memory"),
+        "setting" => keyed("setting"),
+        "tombstone" => match (&p.collection, &p.entity_key) {
+            (Some(collection), Some(key)) => format!("the deletion of {collection} {key}"),
+            _ => "a deletion".to_owned(),
+        },
+        other => other.replace('_', " "),
+    }
+}
+
+/// A time within a session: `m:ss`, or `h:mm:ss` from an hour on.
+fn session_clock(ms: f64) -> String {
+    // Whole seconds are what a person reads; a negative or absurd value shows as 0.
+    let total = if ms.is_finite() && ms > 0.0 {
+        (ms / 1000.0).floor() as u64
+    } else {
+        0
+    };
+    let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
     }
 }
 
@@ -229,6 +337,106 @@ impl From<&crate::settings_sync::RefusedSetting> for RefusedSettingDto {
             value: r.value_text(),
             problem: r.problem.clone(),
             edit_id: format!("{}.{}.{}", r.stamp.wall_ms, r.stamp.counter, r.stamp.device),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parked_row_says_what_it_points_at() {
+        // 2026-12-03 07:12 UTC.
+        let start = 1_764_745_920_000;
+        let in_session = ParkedPointer {
+            session_id: Some(7),
+            session_started_at: Some(start),
+            ..ParkedPointer::default()
+        };
+        let batch = ParkedPointer {
+            from_ms: Some(812.0),
+            to_ms: Some(3_725_400.0),
+            ..in_session.clone()
+        };
+        let named = |name: &str| ParkedPointer {
+            name: Some(name.to_owned()),
+            ..in_session.clone()
+        };
+        let keyed = |collection: Option<&str>, key: &str| ParkedPointer {
+            entity_key: Some(key.to_owned()),
+            collection: collection.map(str::to_owned),
+            ..ParkedPointer::default()
+        };
+        let morning = ParkedPointer {
+            entity_id: Some(20_425),
+            ..ParkedPointer::default()
+        };
+        let unknown = ParkedPointer::default();
+        let cases = [
+            ("session", &in_session, "the session of 2025-12-03 07:12 UTC"),
+            (
+                "beats",
+                &batch,
+                "beats 0:00–1:02:05 of the session of 2025-12-03 07:12 UTC",
+            ),
+            (
+                "signals",
+                &batch,
+                "contact and link changes 0:00–1:02:05 of the session of 2025-12-03 07:12 UTC",
+            ),
+            (
+                "alert",
+                &named("cns_fatigue"),
+                "alert “cns_fatigue” in the session of 2025-12-03 07:12 UTC",
+            ),
+            ("tag", &unknown, "a tag in a session"),
+            (
+                "note",
+                &in_session,
+                "the note of the session of 2025-12-03 07:12 UTC",
+            ),
+            ("morning_reading", &morning, "the morning reading of 2025-12-03"),
+            ("memory", &keyed(None, "r1:4"), "memory r1:4"),
+            ("setting", &unknown, "a setting"),
+            (
+                "tombstone",
+                &keyed(Some("tag"), "r1:9"),
+                "the deletion of tag r1:9",
+            ),
+            ("beats", &unknown, "beats of a session"),
+            ("hr_samples", &unknown, "heart-rate samples of a session"),
+            ("future_kind", &unknown, "future kind"),
+        ];
+        for (kind, pointer, words) in cases {
+            assert_eq!(points_at(kind, pointer), words, "{kind} {pointer:?}");
+        }
+    }
+
+    #[test]
+    fn whether_a_parked_row_can_be_sent_again_is_one_of_three() {
+        let row = |resendable, waits: Option<&str>| auren_store::ParkedRow {
+            outbox_id: 3,
+            kind: "signals".into(),
+            code: "unsupported_row".into(),
+            message: "unknown change type".into(),
+            parked_at: 0,
+            waits_for_type: waits.map(str::to_owned),
+            resendable,
+        };
+        let cases = [
+            (row(true, None), ParkedResendDto::OnRetry),
+            (
+                row(true, Some("signals")),
+                ParkedResendDto::WaitsForType {
+                    change_type: "signals".into(),
+                },
+            ),
+            (row(false, None), ParkedResendDto::Never),
+            (row(false, Some("signals")), ParkedResendDto::Never),
+        ];
+        for (parked, resend) in cases {
+            assert_eq!(ParkedRowDto::of(parked, None).resend, resend);
         }
     }
 }

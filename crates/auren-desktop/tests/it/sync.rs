@@ -836,3 +836,124 @@ async fn a_milestone_forgotten_on_one_desktop_does_not_come_back_through_another
     a.shut_down().await;
     b.shut_down().await;
 }
+
+/// 1990-01-01: before the earliest wall time the server stores (2000), as a strap with a reset clock stamps a
+/// recording.
+const WRONG_CLOCK_MS: i64 = 631_152_000_000;
+
+/// Moves session `id`'s start (and its end, five minutes later) to `started_at`, as a clock error or its fix
+/// would have recorded it.
+async fn restamp(store: &auren_store::Store, id: i64, started_at: i64) {
+    sqlx::query("UPDATE sessions SET started_at = ?1, ended_at = ?1 + 300000 WHERE id = ?2")
+        .bind(started_at)
+        .bind(id)
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_rows_show_why_and_whether_they_can_go_again_and_retry_sends_them() {
+    use auren_desktop::sync_dto::ParkedResendDto;
+    let server = TestServer::start().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = desktop(dir_a.path()).await;
+    let store = a.chat_store().await;
+    let bad = a.import_recording(&reference("nsr_5min.rr")).await.unwrap();
+    restamp(&store, bad.session_id, WRONG_CLOCK_MS).await;
+    // A row parked by a version that kept nothing of what it pointed at.
+    sqlx::query(
+        "INSERT INTO sync_parked (outbox_id, kind, code, message, parked_at) \
+         VALUES (0, 'tag', 'invalid_row', 'refused long ago', 0)",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    a.sync_sign_in(form(
+        SignInModeDto::CreateAccount,
+        &server.base,
+        "lin@example.org",
+        PASSWORD,
+        "laptop",
+    ))
+    .await
+    .unwrap();
+    // The loop's first round or this one parks the refused rows; nothing waits behind them.
+    let status = a.sync_now().await.unwrap().status;
+    assert_eq!(status.pending_rows, 0, "{status:?}");
+    let parked = &status.parked;
+    assert!(parked.len() > 2, "{parked:?}");
+    let old = &parked[0];
+    assert_eq!(
+        (old.outbox_id, old.points_at.as_str(), &old.resend),
+        (0, "a tag in a session", &ParkedResendDto::Never),
+        "{old:?}"
+    );
+    let refused = &parked[1];
+    assert_eq!(
+        (refused.kind.as_str(), refused.code.as_str()),
+        ("session", "invalid_row"),
+        "the session row is refused first: {parked:?}"
+    );
+    assert!(refused.message.contains("started_at"), "{refused:?}");
+    assert!(
+        parked[1..].iter().all(|p| p.resend == ParkedResendDto::OnRetry
+            && p.points_at.contains("session")
+            && (p.kind == "session" || p.code == "unknown_session")),
+        "its beats and the rest follow it, each saying what it is: {parked:?}"
+    );
+    assert!(
+        parked.iter().any(|p| p.points_at == "beats of a session"),
+        "{parked:?}"
+    );
+    assert!(
+        status.detail.contains("refused by the server"),
+        "{}",
+        status.detail
+    );
+
+    // Retried while the cause stands: sent, refused and parked again, under new ids.
+    let again = a.sync_retry_parked().await.unwrap();
+    let ids = |rows: &[auren_desktop::sync_dto::ParkedRowDto]| -> Vec<i64> {
+        rows.iter().map(|p| p.outbox_id).collect()
+    };
+    assert_eq!(again.parked.len(), parked.len(), "{again:?}");
+    let last = parked.last().unwrap().outbox_id;
+    assert!(
+        again.parked[1..].iter().all(|p| p.outbox_id > last),
+        "{:?} after {:?}",
+        ids(&again.parked),
+        ids(parked)
+    );
+
+    // The cause fixed (the recording's start corrected), a retry sends them all and they are taken.
+    let fixed_start = auren_clock::now_unix_ms() - auren_clock::MS_PER_DAY;
+    restamp(&store, bad.session_id, fixed_start).await;
+    let after = a.sync_retry_parked().await.unwrap();
+    assert_eq!(
+        (after.state, after.pending_rows, ids(&after.parked)),
+        (SyncStateDto::Synced, 0, vec![0]),
+        "only the row that cannot be sent again stays: {after:?}"
+    );
+    let b = desktop(dir_b.path()).await;
+    b.sync_sign_in(form(
+        SignInModeDto::Login,
+        &server.base,
+        "lin@example.org",
+        PASSWORD,
+        "desk",
+    ))
+    .await
+    .unwrap();
+    b.sync_now().await.unwrap();
+    let on_b = b.list_sessions(10, 0).await.unwrap();
+    assert_eq!(on_b.len(), 1, "the retried recording arrived");
+    assert_eq!(
+        (on_b[0].summary.started_at_unix_ms, on_b[0].summary.beat_count),
+        (fixed_start, bad.beats as i64),
+        "{:?}",
+        on_b[0]
+    );
+    a.shut_down().await;
+    b.shut_down().await;
+}
