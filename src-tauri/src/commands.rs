@@ -347,6 +347,13 @@ pub async fn sync_now(desktop: State<'_, Desktop>) -> Answer<sync_dto::SyncRepor
     Ok(desktop.sync_now().await?)
 }
 
+/// Queues the parked rows again and runs a round (Settings → Sync, "Retry parked rows").
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_retry_parked(desktop: State<'_, Desktop>) -> Answer<sync_dto::SyncStatusDto> {
+    Ok(desktop.sync_retry_parked().await?)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn sync_devices(desktop: State<'_, Desktop>) -> Answer<Vec<sync_dto::DeviceDto>> {

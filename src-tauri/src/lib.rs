@@ -92,6 +92,7 @@ pub fn specta_builder() -> tauri_specta::Builder<Wry> {
             sync_device_code_poll,
             sync_approve_device,
             sync_now,
+            sync_retry_parked,
             sync_devices,
             sync_remove_device,
             sync_coach_access,

@@ -86,6 +86,8 @@ export const commands = {
 	syncDeviceCodePoll: () => typedError<DeviceCodeStateDto, IpcError>(__TAURI_INVOKE("sync_device_code_poll")),
 	syncApproveDevice: (userCode: string) => typedError<null, IpcError>(__TAURI_INVOKE("sync_approve_device", { userCode })),
 	syncNow: () => typedError<SyncReportDto, IpcError>(__TAURI_INVOKE("sync_now")),
+	/**  Queues the parked rows again and runs a round (Settings → Sync, "Retry parked rows"). */
+	syncRetryParked: () => typedError<SyncStatusDto, IpcError>(__TAURI_INVOKE("sync_retry_parked")),
 	syncDevices: () => typedError<DeviceDto[], IpcError>(__TAURI_INVOKE("sync_devices")),
 	syncRemoveDevice: (deviceId: string) => typedError<DeviceDto[], IpcError>(__TAURI_INVOKE("sync_remove_device", { deviceId })),
 	syncCoachAccess: () => typedError<CoachAccessDto, IpcError>(__TAURI_INVOKE("sync_coach_access")),
@@ -672,13 +674,39 @@ suggested_name: string;
 /**  The provider already pointing at it, if any. */
 configured_as: string | null } | { found: "missing"; url: string; reason: string };
 
-/**  An outbox row the server refused. */
+/**  Whether and how a parked row can be sent again. */
+export type ParkedResendDto = 
+/**  "Retry parked rows" queues it again, for once the cause is fixed (the data or the server). */
+{ when: "on_retry" } | 
+/**
+ *  The server did not take change type `change_type` yet: the row goes by itself once a server's answer
+ *  lists it (a retry queues it too).
+ */
+{ when: "waits_for_type"; change_type: string } | 
+/**
+ *  Parked by a version that did not keep what the row points at: it cannot be sent again (its data stays
+ *  in this database all the same).
+ */
+{ when: "never" };
+
+/**
+ *  An outbox row the server refused (or that could not be built): why, what it stands for, and whether it can
+ *  be sent again — what a person needs to decide whether to retry.
+ */
 export type ParkedRowDto = {
 	outbox_id: number,
 	kind: string,
 	code: string,
 	message: string,
 	parked: string,
+	/**
+	 *  What the row stands for, as a person reads it: "beats 0:00–1:30 of the session of 2026-12-03 07:12
+	 *  UTC", "alert “cns_fatigue” in the session of …", "the morning reading of 2026-12-03", "memory KEY".
+	 */
+	points_at: string,
+	/**  The session it belongs to, while that session is here (the pane links to it in History). */
+	session_id: number | null,
+	resend: ParkedResendDto,
 };
 
 /**  One of the person's settings (those that sync between their devices); named as in `SettingsDto`. */
@@ -1053,7 +1081,10 @@ export type SyncStatusDto = {
 	 *  until it is upgraded, as the last round found. The chip says so, so "pending" does not look stuck.
 	 */
 	held_rows: number,
-	/**  Rows the server refused (or that could not be sent): kept locally, never retried. */
+	/**
+	 *  Rows the server refused (or that could not be sent): kept locally, sent again on the person's retry
+	 *  (or by themselves, for a change type the server did not take yet).
+	 */
 	parked: ParkedRowDto[],
 	/**  The signed-in account; also kept after the server refused the tokens, to fill in the sign-in form. */
 	account: SyncAccountDto | null,
