@@ -1,15 +1,15 @@
 // Settings → Sync (Solid): sign in to a sync server (or create an account, or add this device with a
-// code approved on a signed-in one), where sync stands (last sync, rows waiting, rows the server
-// refused, Sync now), the account's devices and approving a new one, coach access (grant by email,
-// revoke) and the athletes whose data this account may read, each linking to their History. Tokens never
-// reach the window.
+// code approved on a signed-in one), where sync stands (last sync, rows waiting, Sync now, the rows the
+// server refused — what each stands for, why, whether it can go again — and their retry), the account's
+// devices and approving a new one, coach access (grant by email, revoke) and the athletes whose data this
+// account may read, each linking to their History. Tokens never reach the window.
 import { createResource, createSignal, For, onCleanup, Show, type JSX } from "solid-js";
 import { render } from "solid-js/web";
 import { call, toFailure } from "../ipc";
 import { routeOf } from "../views/historyOwner";
 import { syncStatus } from "./chip";
 import {
-  chipClass, chipGlyph, errorHint, isSignedIn, serverProblem, signInProblems,
+  canRetryParked, chipClass, chipGlyph, errorHint, isSignedIn, resendText, serverProblem, signInProblems,
   type DeviceCode, type SignInMode, type SyncStatus,
 } from "./model";
 
@@ -148,6 +148,36 @@ function DeviceCodeSignIn(props: { server: string; device: string; act: Act; onS
   );
 }
 
+/** The rows the server refused: what each stands for, why, whether it can go again, and the retry. */
+function ParkedRows(props: { status: SyncStatus; act: Act; onStatus: (s: SyncStatus) => void }): JSX.Element {
+  const [busy, setBusy] = createSignal(false);
+  const retry = () => {
+    setBusy(true);
+    void props.act(async () => {
+      props.onStatus(await call("syncRetryParked"));
+    }).finally(() => setBusy(false));
+  };
+  return (
+    <details data-testid="sync-parked" open><summary>{props.status.parked.length} row(s) the server refused</summary>
+      <ul>
+        <For each={props.status.parked}>{(p) => (
+          <li class="small" data-testid="sync-parked-row" data-resend={p.resend.when}>
+            <Show when={p.session_id} fallback={<strong data-testid="sync-parked-what">{p.points_at}</strong>}>{(id) => (
+              <a href={`#/${routeOf({ kind: "own" }, id())}`} data-testid="sync-parked-what">{p.points_at}</a>
+            )}</Show>
+            {" "}<span data-testid="sync-parked-why">{p.code}: {p.message}</span>
+            {" "}<span class="muted" data-testid="sync-parked-resend">({resendText(p.resend)}; parked {p.parked})</span>
+          </li>
+        )}</For>
+      </ul>
+      <button class="btn" data-testid="sync-retry-parked" disabled={busy() || !canRetryParked(props.status.parked)}
+        title="Queue these rows again and sync: for once the cause is fixed (the data, or the server upgraded)" onClick={retry}>
+        Retry parked rows
+      </button>
+    </details>
+  );
+}
+
 function SignedIn(props: { status: SyncStatus; act: Act; onStatus: (s: SyncStatus) => void }): JSX.Element {
   const [report, setReport] = createSignal<string | null>(null);
   const [devices, { mutate: setDevices, refetch: refetchDevices }] = createResource(() => call("syncDevices"));
@@ -172,9 +202,7 @@ function SignedIn(props: { status: SyncStatus; act: Act; onStatus: (s: SyncStatu
         <Show when={account()?.tokens_in}>{(t) => <tr><th>Sign-in kept in</th><td class="small">{t()}</td></tr>}</Show>
       </tbody></table>
       <Show when={props.status.parked.length > 0}>
-        <details data-testid="sync-parked"><summary>{props.status.parked.length} row(s) the server refused</summary>
-          <ul><For each={props.status.parked}>{(p) => <li class="small">#{p.outbox_id} {p.kind} · {p.code}: {p.message} ({p.parked})</li>}</For></ul>
-        </details>
+        <ParkedRows status={props.status} act={props.act} onStatus={props.onStatus} />
       </Show>
       <div class="toolbar">
         <button class="btn btn-primary" data-testid="sync-now" onClick={() => void props.act(async () => {

@@ -75,3 +75,20 @@ export function errorHint(code: ErrorCode): string | null {
 export function isSignedIn(status: SyncStatus): boolean {
   return status.account !== null && status.state !== "signed_out";
 }
+
+export type ParkedRow = SyncStatus["parked"][number];
+export type ParkedResend = ParkedRow["resend"];
+
+/** Whether "Retry parked rows" has anything to send: a row parked by an older version cannot go again. */
+export function canRetryParked(rows: readonly ParkedRow[]): boolean {
+  return rows.some((r) => r.resend.when !== "never");
+}
+
+/** What a retry does for one row, in words beside its reason. */
+export function resendText(resend: ParkedResend): string {
+  switch (resend.when) {
+    case "on_retry": return "sent again when you retry";
+    case "waits_for_type": return `goes by itself once the server accepts ${resend.change_type}`;
+    case "never": return "parked by an older version: cannot be sent again (its data stays here)";
+  }
+}

@@ -1,6 +1,10 @@
-// The sync chip's classes and glyphs, the sign-in form's checks, and the hints per error code.
+// The sync chip's classes and glyphs, the sign-in form's checks, the hints per error code, and the words and
+// the retry for the rows the server refused.
 import { describe, expect, it } from "vitest";
-import { chipClass, chipGlyph, errorHint, isSignedIn, serverProblem, signInProblems, type SyncState, type SyncStatus } from "../sync/model";
+import {
+  canRetryParked, chipClass, chipGlyph, errorHint, isSignedIn, resendText, serverProblem, signInProblems,
+  type ParkedResend, type ParkedRow, type SyncState, type SyncStatus,
+} from "../sync/model";
 
 const status = (over: Partial<SyncStatus>): SyncStatus => ({
   state: "synced", label: "Synced", detail: "", reason: null, retry_in_s: null, last_synced: null,
@@ -50,4 +54,27 @@ describe("sign-in form", () => {
     ["sync_email_taken", "Choose “Sign in” instead of “Create account”."],
     ["storage", null],
   ] as const)("hint for %s", (code, hint) => expect(errorHint(code)).toBe(hint));
+});
+
+describe("parked rows", () => {
+  const row = (resend: ParkedResend): ParkedRow => ({
+    outbox_id: 1, kind: "beats", code: "unknown_session", message: "m", parked: "p", points_at: "beats of a session", session_id: null, resend,
+  });
+  const never = row({ when: "never" });
+  const onRetry = row({ when: "on_retry" });
+  const waiting = row({ when: "waits_for_type", change_type: "signals" });
+
+  it.each([
+    [[], false],
+    [[never], false],
+    [[never, never], false],
+    [[never, onRetry], true],
+    [[waiting], true],
+  ] as [ParkedRow[], boolean][])("retry enabled %#", (rows, enabled) => expect(canRetryParked(rows)).toBe(enabled));
+
+  it.each([
+    [onRetry.resend, "sent again when you retry"],
+    [waiting.resend, "goes by itself once the server accepts signals"],
+    [never.resend, "parked by an older version: cannot be sent again (its data stays here)"],
+  ] as [ParkedResend, string][])("%j", (resend, words) => expect(resendText(resend)).toBe(words));
 });
