@@ -312,7 +312,7 @@ pub async fn edit_and_resend_sends_nothing_of_the_abandoned_branch() -> anyhow::
 
 /// The question a request to the model asks: a specialist's brief carries it as `question` (its user
 /// message is "Brief (JSON):" and the brief); any other request's last user message is the question.
-fn asked_question(body: &serde_json::Value) -> Option<String> {
+pub(crate) fn asked_question(body: &serde_json::Value) -> Option<String> {
     let text = last_user_text(body)?;
     match text.strip_prefix("Brief (JSON):") {
         Some(brief) => {

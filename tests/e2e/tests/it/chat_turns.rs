@@ -419,7 +419,7 @@ pub async fn the_cost_meter_shows_the_exact_price_of_the_scripted_usage() -> any
 }
 
 /// `1200` → `"1,200"`, as the meter writes counts.
-fn group(n: u64) -> String {
+pub(crate) fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

@@ -9,6 +9,7 @@
 mod ai_settings;
 mod chat;
 mod chat_history;
+mod chat_links;
 mod chat_turns;
 mod coach_history;
 mod live_session;
@@ -116,6 +117,21 @@ const TESTS: &[(&str, TestBody, Duration)] = &[
     (
         "a_clicked_grounded_number_opens_the_session_showing_that_value",
         || Box::pin(chat::a_clicked_grounded_number_opens_the_session_showing_that_value()),
+        Duration::from_secs(180),
+    ),
+    (
+        "a_number_from_a_memory_links_to_the_memory_panel_marking_it",
+        || Box::pin(chat_links::a_number_from_a_memory_links_to_the_memory_panel_marking_it()),
+        Duration::from_secs(180),
+    ),
+    (
+        "switching_to_the_local_model_asks_its_server_once_and_leaves_gateway_toml",
+        || Box::pin(chat_links::switching_to_the_local_model_asks_its_server_once_and_leaves_gateway_toml()),
+        Duration::from_secs(180),
+    ),
+    (
+        "after_a_reload_the_meter_keeps_the_context_and_sums_every_branch",
+        || Box::pin(chat_links::after_a_reload_the_meter_keeps_the_context_and_sums_every_branch()),
         Duration::from_secs(180),
     ),
     (
