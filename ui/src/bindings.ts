@@ -810,6 +810,10 @@ export type ProviderKindDto = "openai" | "anthropic" |
 export type ProviderStatusDto = {
 	name: string,
 	health: ProviderHealthDto,
+	/**
+	 *  On this machine and billed nothing (no model an alias routes to on it has a price): what the budget
+	 *  refusal may offer as "switch to a local model".
+	 */
 	local: boolean,
 };
 

@@ -645,7 +645,7 @@ fn status_of(started: &Started, probes: &Probes) -> ChatStatusDto {
         .map(|p| ProviderStatusDto {
             name: p.name.clone(),
             health: provider_health(gateway, config, &p.name, probes, now),
-            local: is_local(&p.base_url),
+            local: is_local(&p.base_url) && unbilled(gateway, config, &p.name),
         })
         .collect();
     // Local means free: a server on this machine whose calls the gateway does not bill. An OpenAI-kind
@@ -667,6 +667,21 @@ fn status_of(started: &Started, probes: &Probes) -> ChatStatusDto {
         local_model,
         offline_reason: None,
     }
+}
+
+/// Whether the gateway bills none of the models an alias routes to on `provider`: a server on loopback can
+/// be a proxy to a paid API (or the test fake) whose models are priced, and that is no local model to offer
+/// when the budget refuses.
+fn unbilled(gateway: &Gateway, config: &GatewayConfig, provider: &str) -> bool {
+    crate::ai_settings::models_of(config, provider)
+        .into_iter()
+        .all(|model| {
+            let route = auren_gateway::Route {
+                provider: provider.to_owned(),
+                model,
+            };
+            gateway.price(&route).is_none()
+        })
 }
 
 /// A provider on this machine costs nothing.

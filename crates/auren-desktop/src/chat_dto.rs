@@ -263,6 +263,8 @@ pub enum ProviderHealthDto {
 pub struct ProviderStatusDto {
     pub name: String,
     pub health: ProviderHealthDto,
+    /// On this machine and billed nothing (no model an alias routes to on it has a price): what the budget
+    /// refusal may offer as "switch to a local model".
     pub local: bool,
 }
 

@@ -89,6 +89,15 @@ async fn switching_to_the_local_model_asks_it_for_that_turn_and_leaves_gateway_t
     let dir = tempfile::tempdir().unwrap();
     let (desktop, path) = desktop_refusing_paid(dir.path(), &paid, &free).await;
     let saved = std::fs::read(&path).unwrap();
+    // Both servers are on loopback, but only the unpriced one is a local model to switch to: `paid` is a
+    // priced model behind a local address (a proxy), which the refusal must not offer as free.
+    let status = desktop.chat_status().await.unwrap();
+    let local: Vec<(&str, bool)> = status
+        .providers
+        .iter()
+        .map(|p| (p.name.as_str(), p.local))
+        .collect();
+    assert_eq!(local, [("paid", false), ("free", true)]);
     let ask = |conversation, replaces, model| ChatSendDto {
         conversation,
         text: QUESTION.into(),
