@@ -668,19 +668,35 @@ async fn status_dto(slot: &SyncSlot, store: &Store) -> Result<SyncStatusDto, Des
     })
 }
 
-/// The parked rows, oldest first.
-///
-/// What each points at reaches the window only as the row's kind in words: `auren_store::ParkedRow` does not
-/// carry the pointers migration 0013 keeps (`sync_parked`'s session, range, key), and this crate reads no SQL of
-/// its own. Once the store returns them, each row gets a [`ParkedPointer`] here and reads "beats 0:00–1:30 of
-/// the session of …".
+/// The parked rows, oldest first, each with what it points at and when its session started.
 async fn parked_rows(store: &Store) -> Result<Vec<ParkedRowDto>, DesktopError> {
-    Ok(store
-        .parked_rows()
-        .await?
-        .into_iter()
-        .map(|row| ParkedRowDto::of(row, None))
-        .collect())
+    let mut shown = Vec::new();
+    for mut row in store.parked_rows().await? {
+        let pointer = match row.points_at.take() {
+            Some(kept) => Some(pointer_of(store, kept).await?),
+            None => None,
+        };
+        shown.push(ParkedRowDto::of(row, pointer.as_ref()));
+    }
+    Ok(shown)
+}
+
+/// The store's pointer with the start of the session it names, while that session is here.
+async fn pointer_of(store: &Store, kept: auren_store::ParkedPointer) -> Result<ParkedPointer, DesktopError> {
+    let session = match kept.session_id {
+        Some(id) => store.session(id).await?,
+        None => None,
+    };
+    Ok(ParkedPointer {
+        session_id: session.as_ref().map(|s| s.id.0),
+        session_started_at: session.map(|s| s.started_at),
+        entity_id: kept.entity_id,
+        from_ms: kept.from_ms,
+        to_ms: kept.to_ms,
+        entity_key: kept.entity_key,
+        collection: kept.collection,
+        name: None,
+    })
 }
 
 /// The chip's state and words.

@@ -228,12 +228,12 @@ pub(crate) struct ParkedPointer {
     pub entity_key: Option<String>,
     /// A tombstone's collection.
     pub collection: Option<String>,
-    /// The alert's rule or the tag's name.
+    /// The alert's rule or the tag's name (not read yet: the store returns no alert or tag by id).
     pub name: Option<String>,
 }
 
 impl ParkedRowDto {
-    /// The row and what it points at (`None` while it is not known: the row's kind in words then).
+    /// The row and what it points at (`None` for a row parked by an older version: its kind in words then).
     pub(crate) fn of(row: auren_store::ParkedRow, pointer: Option<&ParkedPointer>) -> Self {
         let resend = match (row.resendable, row.waits_for_type) {
             (false, _) => ParkedResendDto::Never,
@@ -423,6 +423,7 @@ mod tests {
             parked_at: 0,
             waits_for_type: waits.map(str::to_owned),
             resendable,
+            points_at: None,
         };
         let cases = [
             (row(true, None), ParkedResendDto::OnRetry),

@@ -66,8 +66,8 @@ pub use sessions::{
 };
 pub use signals::{Signal, SignalRow};
 pub use sync_state::{
-    ATHLETE_MORNING_COLLECTION, ParkReason, ParkedRow, PulledSession, Requeued, SETTING_COLLECTION,
-    SETTING_FIELD, Stamp, SyncAccount, SyncTx, athlete_morning_key,
+    ATHLETE_MORNING_COLLECTION, ParkReason, ParkedPointer, ParkedRow, PulledSession, Requeued,
+    SETTING_COLLECTION, SETTING_FIELD, Stamp, SyncAccount, SyncTx, athlete_morning_key,
 };
 pub use usage::{UsageDayTotals, UsageFilter, UsageRow};
 pub use writer::{SessionWriter, WriteSummary, WriterConfig};

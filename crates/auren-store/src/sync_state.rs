@@ -28,7 +28,7 @@ pub struct SyncAccount {
 }
 
 /// An outbox row that was not sent, or that the server refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ParkedRow {
     pub outbox_id: i64,
     pub kind: String,
@@ -41,6 +41,22 @@ pub struct ParkedRow {
     /// Whether what the row points at was kept, so it can be sent again (rows parked by versions before
     /// that are shown, never sent again; their data stays in the database all the same).
     pub resendable: bool,
+    /// What the row points at, as its outbox row did; `None` for rows parked by versions before that.
+    pub points_at: Option<ParkedPointer>,
+}
+
+/// What a parked row points at: the columns of its outbox row ([`crate::OutboxRow`]'s meaning).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ParkedPointer {
+    pub session_id: Option<SessionId>,
+    pub entity_id: Option<i64>,
+    /// Session-relative range of a batch, both ends included.
+    pub from_ms: Option<f64>,
+    pub to_ms: Option<f64>,
+    /// The key of a memory, setting or tombstone.
+    pub entity_key: Option<String>,
+    /// A tombstone's collection.
+    pub collection: Option<String>,
 }
 
 /// Why an outbox row is parked.
@@ -286,13 +302,15 @@ impl Store {
     /// The parked rows, oldest first.
     pub async fn parked_rows(&self) -> Result<Vec<ParkedRow>, StoreError> {
         sqlx::query(
-            "SELECT outbox_id, kind, code, message, parked_at, waits_for_type, created_at IS NOT NULL \
+            "SELECT outbox_id, kind, code, message, parked_at, waits_for_type, created_at IS NOT NULL, \
+             session_id, entity_id, from_ms, to_ms, entity_key, collection \
              FROM sync_parked ORDER BY outbox_id",
         )
         .fetch_all(&self.pool)
         .await?
         .iter()
         .map(|row| {
+            let resendable: bool = row.try_get(6)?;
             Ok(ParkedRow {
                 outbox_id: row.try_get(0)?,
                 kind: row.try_get(1)?,
@@ -300,7 +318,20 @@ impl Store {
                 message: row.try_get(3)?,
                 parked_at: row.try_get(4)?,
                 waits_for_type: row.try_get(5)?,
-                resendable: row.try_get(6)?,
+                resendable,
+                // Rows parked before migration 0013 kept no pointers (created_at IS NULL).
+                points_at: if resendable {
+                    Some(ParkedPointer {
+                        session_id: row.try_get::<Option<i64>, _>(7)?.map(SessionId),
+                        entity_id: row.try_get(8)?,
+                        from_ms: row.try_get(9)?,
+                        to_ms: row.try_get(10)?,
+                        entity_key: row.try_get(11)?,
+                        collection: row.try_get(12)?,
+                    })
+                } else {
+                    None
+                },
             })
         })
         .collect()

@@ -896,15 +896,29 @@ async fn refused_rows_show_why_and_whether_they_can_go_again_and_retry_sends_the
         "the session row is refused first: {parked:?}"
     );
     assert!(refused.message.contains("started_at"), "{refused:?}");
+    let session = "the session of 1990-01-01 00:00 UTC";
+    assert_eq!(
+        (refused.points_at.as_str(), refused.session_id),
+        (session, Some(bad.session_id))
+    );
     assert!(
         parked[1..].iter().all(|p| p.resend == ParkedResendDto::OnRetry
-            && p.points_at.contains("session")
+            && p.session_id == Some(bad.session_id)
+            && p.points_at.ends_with(session)
             && (p.kind == "session" || p.code == "unknown_session")),
         "its beats and the rest follow it, each saying what it is: {parked:?}"
     );
+    let beats: Vec<&str> = parked
+        .iter()
+        .filter(|p| p.kind == "beats")
+        .map(|p| p.points_at.as_str())
+        .collect();
     assert!(
-        parked.iter().any(|p| p.points_at == "beats of a session"),
-        "{parked:?}"
+        !beats.is_empty()
+            && beats.iter().all(|b| b.starts_with("beats ")
+                && b.contains('–')
+                && b.ends_with(&format!(" of {session}"))),
+        "each batch of beats names its stretch of the session: {beats:?}"
     );
     assert!(
         status.detail.contains("refused by the server"),
