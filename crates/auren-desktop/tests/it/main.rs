@@ -18,6 +18,7 @@ mod history;
 mod live;
 mod memory;
 mod proactive;
+mod rules_sync;
 mod settings;
 mod settings_sync;
 mod support;
