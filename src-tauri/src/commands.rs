@@ -195,8 +195,8 @@ pub async fn session_charts(desktop: State<'_, Desktop>, id: i64) -> Answer<Sess
 
 #[tauri::command]
 #[specta::specta]
-pub fn get_rules(desktop: State<'_, Desktop>) -> Answer<RulesDto> {
-    Ok(desktop.rules_text()?)
+pub async fn get_rules(desktop: State<'_, Desktop>) -> Answer<RulesDto> {
+    Ok(desktop.rules_text().await?)
 }
 
 #[tauri::command]
@@ -207,14 +207,14 @@ pub fn check_rules(desktop: State<'_, Desktop>, text: String) -> Answer<Vec<Rule
 
 #[tauri::command]
 #[specta::specta]
-pub fn save_rules(desktop: State<'_, Desktop>, text: String) -> Answer<RulesDto> {
-    Ok(desktop.save_rules(&text)?)
+pub async fn save_rules(desktop: State<'_, Desktop>, text: String) -> Answer<RulesDto> {
+    Ok(desktop.save_rules(&text).await?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub fn reset_rules(desktop: State<'_, Desktop>) -> Answer<RulesDto> {
-    Ok(desktop.reset_rules()?)
+pub async fn reset_rules(desktop: State<'_, Desktop>) -> Answer<RulesDto> {
+    Ok(desktop.reset_rules().await?)
 }
 
 #[tauri::command]

@@ -95,7 +95,7 @@ async fn a_new_data_folder_takes_the_database_along() {
 #[tokio::test]
 async fn rule_problems_come_at_their_line_and_bad_rules_are_not_saved() {
     let r = rig().await;
-    let defaults = r.desktop.rules_text().unwrap();
+    let defaults = r.desktop.rules_text().await.unwrap();
     assert!(defaults.is_default);
     assert!(r.desktop.check_rules(&defaults.text).is_empty());
 
@@ -105,21 +105,21 @@ async fn rule_problems_come_at_their_line_and_bad_rules_are_not_saved() {
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0].line, 5);
     assert_eq!(problems[0].rule.as_deref(), Some("broken"));
-    let error = r.desktop.save_rules(bad).unwrap_err();
+    let error = r.desktop.save_rules(bad).await.unwrap_err();
     assert!(
         matches!(error, DesktopError::InvalidRules(ref p) if p.len() == 1),
         "{error}"
     );
-    assert!(r.desktop.rules_text().unwrap().is_default);
+    assert!(r.desktop.rules_text().await.unwrap().is_default);
 
     let edited = defaults
         .text
         .replacen("cooldown = \"30m\"", "cooldown = \"45m\"", 1);
     assert_ne!(edited, defaults.text, "the defaults have a 30m cooldown to edit");
-    let saved = r.desktop.save_rules(&edited).unwrap();
+    let saved = r.desktop.save_rules(&edited).await.unwrap();
     assert!(!saved.is_default);
-    assert_eq!(r.desktop.rules_text().unwrap().text, edited);
-    assert!(r.desktop.reset_rules().unwrap().is_default);
+    assert_eq!(r.desktop.rules_text().await.unwrap().text, edited);
+    assert!(r.desktop.reset_rules().await.unwrap().is_default);
 }
 
 #[tokio::test]
