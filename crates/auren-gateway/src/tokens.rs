@@ -397,6 +397,9 @@ mod tests {
             "I'm sure they'LL say it's what we'VE done; HRV 63.5 ms, RMSSD=42, 1234567 beats".to_string(),
             "\t\tfn main() {\r\n    println!(\"{}\", 1);\r\n}\r\n\r\n".to_string(),
             "a".repeat(1000) + &"é".repeat(300) + &"日".repeat(200),
+            // Pairs of equal rank: the leftmost merges first (proptest found the short one).
+            ":::-&$".to_string(),
+            ":::-&$".repeat(20),
         ];
         for text in &texts {
             assert_eq!(count_text(text), tiktoken(text), "{text:?}");
