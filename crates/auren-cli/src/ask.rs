@@ -131,7 +131,7 @@ async fn coach(args: &Args, store: &Store) -> anyhow::Result<Coach> {
 /// The person's "how the coach's memories apply" setting as the desktop keeps it in the store's synced
 /// field table (record `memory_apply`, a JSON string), so `auren ask` over the same database follows it;
 /// ask first when it was never set.
-async fn memory_apply(store: &Store) -> anyhow::Result<MemoryApply> {
+pub(crate) async fn memory_apply(store: &Store) -> anyhow::Result<MemoryApply> {
     let fields = store
         .setting_fields()
         .await

@@ -93,7 +93,7 @@ fn plural(n: u64) -> &'static str {
 /// when a configuration was there but could not be used).
 pub(crate) async fn coach(store: &Store, config: Option<PathBuf>) -> Coach {
     let toolbox = Toolbox::new(store.clone(), Arc::new(SystemClock));
-    let memory_apply = match memory_apply(store).await {
+    let memory_apply = match crate::ask::memory_apply(store).await {
         Ok(choice) => choice,
         Err(error) => {
             eprintln!("warning: {error:#}; memories wait for a yes");
@@ -141,20 +141,6 @@ pub(crate) async fn coach(store: &Store, config: Option<PathBuf>) -> Coach {
             offline(toolbox)
         }
     }
-}
-
-/// The person's "how the coach's memories apply" setting, as the desktop keeps it in the store's synced
-/// field table (ask first when it was never set).
-pub(crate) async fn memory_apply(store: &Store) -> anyhow::Result<MemoryApply> {
-    let fields = store
-        .setting_fields()
-        .await
-        .context("reading the person's settings")?;
-    Ok(fields
-        .iter()
-        .find(|(key, ..)| key == auren_agents::memory_setting::KEY)
-        .and_then(|(_, value, _)| auren_agents::memory_setting::parse(value))
-        .unwrap_or_default())
 }
 
 /// One round, what it did, the parked rows, and the panels of the sessions it pulled.
