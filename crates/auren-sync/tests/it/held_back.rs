@@ -3,42 +3,9 @@
 //! the way of the rows after them — and go once the server, upgraded, lists the type; each is applied once.
 //! Against a current server, once its answer is known, a round sends no empty push to ask again.
 
-use crate::support::{Device, TestServer};
-use auren_protocol::change::raw_to_ms;
+use crate::support::{Device, TestServer, record_with_signals};
 use auren_server::app::ChangeTypes;
-use auren_store::{NewSession, SessionKind, Signal, Store};
 use auren_sync::SignIn;
-
-/// A short recording with contact and link changes (each flush of the writer makes its own outbox rows);
-/// returns its id.
-async fn record(store: &Store) -> auren_store::SessionId {
-    let id = store
-        .start_session(&NewSession {
-            started_at: 1_780_000_000_000,
-            kind: SessionKind::Rest,
-            source: "simulator:rest".into(),
-            strap_address: None,
-            label: None,
-        })
-        .await
-        .unwrap();
-    let writer = store.session_writer(id).await.unwrap();
-    writer.signal(0.0, Signal::Link, true);
-    writer.signal(0.0, Signal::Contact, true);
-    let mut t = 0.0;
-    for i in 0..120u16 {
-        let rr = raw_to_ms(800 + (i * 37) % 200);
-        t += rr;
-        if i == 60 {
-            writer.signal(t.round(), Signal::Contact, false);
-            writer.signal(t.round() + 1.0, Signal::Contact, true);
-        }
-        writer.beat(t, rr, None);
-    }
-    writer.finish().await.unwrap();
-    store.end_session(id, 1_780_000_100_000).await.unwrap();
-    id
-}
 
 async fn count(database: &str, sql: &'static str) -> i64 {
     let pool = sqlx::PgPool::connect(database).await.unwrap();
@@ -52,7 +19,7 @@ async fn rows_an_older_server_does_not_take_wait_and_go_once_it_lists_their_type
     let server = TestServer::start_with(ChangeTypes::BeforeTheList).await;
     let dir = tempfile::tempdir().unwrap();
     let a = Device::sign_in(dir.path(), "a", &server, "ada@example.org", SignIn::Create).await;
-    let local = record(&a.store).await;
+    let local = record_with_signals(&a.store, 1_780_000_000_000, 120).await;
     let signals = a.store.signal_changes(local).await.unwrap();
     assert_eq!(signals.len(), 4);
 
@@ -153,14 +120,14 @@ async fn against_a_current_server_a_round_asks_nothing_once_the_types_are_known(
     let (base, pushes) = counting_relay(&server.base).await;
     let dir = tempfile::tempdir().unwrap();
     let a = Device::sign_in_at(dir.path(), "a", &base, "ada@example.org", SignIn::Create).await;
-    record(&a.store).await;
+    record_with_signals(&a.store, 1_780_000_000_000, 120).await;
     let first = a.client.sync_once().await.unwrap();
     assert_eq!((first.held, first.pending), (0, 0), "{first:?}");
     let known = pushes.swap(0, Ordering::SeqCst);
     assert!(known >= 1, "the first round pushed: {known}");
 
     // Another recording with contact and link changes: one push carries it, with no empty push before it.
-    record(&a.store).await;
+    record_with_signals(&a.store, 1_780_000_000_000, 120).await;
     let second = a.client.sync_once().await.unwrap();
     assert_eq!(
         (second.held, second.pending, second.parked),

@@ -2,45 +2,14 @@
 //! it still go, the local data stays — and can be queued again (`retry_parked`); a row refused for a change
 //! type the server did not list is queued again by itself once an answer lists the type.
 
-use crate::support::{Device, TestServer};
-use auren_protocol::change::raw_to_ms;
+use crate::support::{Device, TestServer, record_with_signals};
 use auren_server::app::ChangeTypes;
-use auren_store::{NewSession, SessionId, SessionKind, Signal, Store};
+use auren_store::{SessionId, Store};
 use auren_sync::{SignIn, retry_parked};
 
 /// 1990-01-01: before the earliest wall time the server stores (2000), as a strap with a reset clock would
 /// stamp a recording.
 const WRONG_CLOCK_MS: i64 = 631_152_000_000;
-
-/// A short recording started at `started_at` with contact and link changes; returns its id.
-async fn record(store: &Store, started_at: i64) -> SessionId {
-    let id = store
-        .start_session(&NewSession {
-            started_at,
-            kind: SessionKind::Rest,
-            source: "simulator:rest".into(),
-            strap_address: None,
-            label: None,
-        })
-        .await
-        .unwrap();
-    let writer = store.session_writer(id).await.unwrap();
-    writer.signal(0.0, Signal::Link, true);
-    writer.signal(0.0, Signal::Contact, true);
-    let mut t = 0.0;
-    for i in 0..90u16 {
-        let rr = raw_to_ms(800 + (i * 37) % 200);
-        t += rr;
-        if i == 45 {
-            writer.signal(t.round(), Signal::Contact, false);
-            writer.signal(t.round() + 1.0, Signal::Contact, true);
-        }
-        writer.beat(t, rr, None);
-    }
-    writer.finish().await.unwrap();
-    store.end_session(id, started_at + 100_000).await.unwrap();
-    id
-}
 
 /// A recent start (yesterday), so the server stores it.
 fn recent() -> i64 {
@@ -66,8 +35,8 @@ async fn a_refused_row_is_parked_with_its_reason_the_rows_after_it_go_and_the_da
     let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let a = Device::sign_in(dir.path(), "a", &server, "ada@example.org", SignIn::Create).await;
-    let bad = record(&a.store, WRONG_CLOCK_MS).await;
-    let good = record(&a.store, recent()).await;
+    let bad = record_with_signals(&a.store, WRONG_CLOCK_MS, 90).await;
+    let good = record_with_signals(&a.store, recent(), 90).await;
     let before = local(&a.store, bad).await;
 
     let round = a.client.sync_once().await.unwrap();
@@ -194,13 +163,13 @@ async fn rows_refused_for_a_type_the_server_did_not_list_go_again_once_it_lists_
     let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let a = Device::sign_in(dir.path(), "a", &server, "ada@example.org", SignIn::Create).await;
-    record(&a.store, recent() - 7_200_000).await;
+    record_with_signals(&a.store, recent() - 7_200_000, 90).await;
     assert_eq!(a.client.sync_once().await.unwrap().parked, 0);
 
     // The server is rolled back to a version from before the list of types; the client, which remembers the
     // list of the last answer, sends the contact and link changes of the next recording, and they are refused.
     let server = server.restart_with(ChangeTypes::BeforeTheList).await;
-    let second = record(&a.store, recent()).await;
+    let second = record_with_signals(&a.store, recent(), 90).await;
     let signals = a.store.signal_changes(second).await.unwrap();
     let round = a.client.sync_once().await.unwrap();
     let parked = a.store.parked_rows().await.unwrap();

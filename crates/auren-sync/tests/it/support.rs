@@ -124,3 +124,35 @@ pub async fn memory_with_text(store: &Store, text: &str) -> MemoryRow {
         .find(|m| m.text == text)
         .unwrap_or_else(|| panic!("{text:?} is not stored"))
 }
+
+/// A rest recording of `beats` beats started at `started_at`, with link and contact changes (contact lost and
+/// back halfway; each flush of the writer makes its own outbox rows), ended 100 s after its start; its id.
+pub async fn record_with_signals(store: &Store, started_at: i64, beats: u16) -> auren_store::SessionId {
+    use auren_store::{NewSession, SessionKind, Signal};
+    let id = store
+        .start_session(&NewSession {
+            started_at,
+            kind: SessionKind::Rest,
+            source: "simulator:rest".into(),
+            strap_address: None,
+            label: None,
+        })
+        .await
+        .unwrap();
+    let writer = store.session_writer(id).await.unwrap();
+    writer.signal(0.0, Signal::Link, true);
+    writer.signal(0.0, Signal::Contact, true);
+    let mut t = 0.0;
+    for i in 0..beats {
+        let rr = auren_protocol::change::raw_to_ms(800 + (i * 37) % 200);
+        t += rr;
+        if i == beats / 2 {
+            writer.signal(t.round(), Signal::Contact, false);
+            writer.signal(t.round() + 1.0, Signal::Contact, true);
+        }
+        writer.beat(t, rr, None);
+    }
+    writer.finish().await.unwrap();
+    store.end_session(id, started_at + 100_000).await.unwrap();
+    id
+}
