@@ -669,11 +669,28 @@ async fn status_dto(slot: &SyncSlot, store: &Store) -> Result<SyncStatusDto, Des
 }
 
 /// The parked rows, oldest first, each with what it points at and when its session started.
+/// A refused session parks every chunk of its beats, so each session is looked up once, not once per row
+/// (the status is read on every chip refresh).
 async fn parked_rows(store: &Store) -> Result<Vec<ParkedRowDto>, DesktopError> {
+    let mut starts: std::collections::HashMap<auren_store::SessionId, Option<i64>> =
+        std::collections::HashMap::new();
     let mut shown = Vec::new();
     for mut row in store.parked_rows().await? {
         let pointer = match row.points_at.take() {
-            Some(kept) => Some(pointer_of(store, kept).await?),
+            Some(kept) => {
+                let started_at = match kept.session_id {
+                    Some(id) => match starts.get(&id) {
+                        Some(known) => *known,
+                        None => {
+                            let started = store.session(id).await?.map(|s| s.started_at);
+                            starts.insert(id, started);
+                            started
+                        }
+                    },
+                    None => None,
+                };
+                Some(pointer_of(kept, started_at))
+            }
             None => None,
         };
         shown.push(ParkedRowDto::of(row, pointer.as_ref()));
@@ -681,22 +698,18 @@ async fn parked_rows(store: &Store) -> Result<Vec<ParkedRowDto>, DesktopError> {
     Ok(shown)
 }
 
-/// The store's pointer with the start of the session it names, while that session is here.
-async fn pointer_of(store: &Store, kept: auren_store::ParkedPointer) -> Result<ParkedPointer, DesktopError> {
-    let session = match kept.session_id {
-        Some(id) => store.session(id).await?,
-        None => None,
-    };
-    Ok(ParkedPointer {
-        session_id: session.as_ref().map(|s| s.id.0),
-        session_started_at: session.map(|s| s.started_at),
+/// The store's pointer with the start of the session it names (`started_at`, while that session is here).
+fn pointer_of(kept: auren_store::ParkedPointer, started_at: Option<i64>) -> ParkedPointer {
+    ParkedPointer {
+        session_id: started_at.and(kept.session_id.map(|id| id.0)),
+        session_started_at: started_at,
         entity_id: kept.entity_id,
         from_ms: kept.from_ms,
         to_ms: kept.to_ms,
         entity_key: kept.entity_key,
         collection: kept.collection,
         name: None,
-    })
+    }
 }
 
 /// The chip's state and words.
