@@ -11,7 +11,7 @@
 
 use anyhow::{Context, bail};
 use auren_agents::{AgentEvent, Claim, Coach, CoachConfig, MemoryApply, Toolbox, UsagePhase};
-use auren_gateway::{GatewayConfig, ProviderKind, Route, SystemClock};
+use auren_gateway::{GatewayConfig, Route, SystemClock};
 use auren_store::{ConversationId, Store};
 use std::io::Write;
 use std::path::PathBuf;
@@ -114,17 +114,9 @@ async fn coach(args: &Args, store: &Store) -> anyhow::Result<Coach> {
     }
     let config = GatewayConfig::load(&path)?;
     let model = chosen_model(args.model.clone(), &config, &path)?;
-    let wire = wire_of(&config, &model)?;
-    // The configuration's output cap bounds each specialist call too (a small local model needs a small one).
-    let max_tokens = config.max_tokens.min(CoachConfig::default().max_tokens);
+    check_model(&config, &model)?;
+    let coach_config = CoachConfig::for_gateway(&config, model, memory_apply);
     let gateway = start_gateway(config, store).await?;
-    let coach_config = CoachConfig {
-        model,
-        wire,
-        max_tokens,
-        memory_apply,
-        ..CoachConfig::default()
-    };
     Ok(Coach::new(Some(gateway), toolbox, coach_config))
 }
 
@@ -143,8 +135,9 @@ pub(crate) async fn memory_apply(store: &Store) -> anyhow::Result<MemoryApply> {
         .unwrap_or_default())
 }
 
-/// The wire format of `model`'s first route (an alias, or `provider:model`), which decides the tool schemas.
-fn wire_of(config: &GatewayConfig, model: &str) -> anyhow::Result<ProviderKind> {
+/// That `model` (an alias, or `provider:model`) routes to a provider of the configuration: `auren ask` names
+/// a wrong `--model` instead of quietly asking OpenAI's format of nobody.
+fn check_model(config: &GatewayConfig, model: &str) -> anyhow::Result<()> {
     let provider = match config.aliases.get(model) {
         Some(routes) => routes.first().map(|r| r.provider.clone()),
         None => Route::parse(model).map(|r| r.provider),
@@ -156,14 +149,11 @@ fn wire_of(config: &GatewayConfig, model: &str) -> anyhow::Result<ProviderKind> 
             aliases.join(", ")
         )
     })?;
-    config
-        .providers
-        .iter()
-        .find(|p| p.name == provider)
-        .map(|p| p.kind)
-        .with_context(|| {
-            format!("model {model:?} names provider {provider:?}, which the configuration lacks")
-        })
+    if config.providers.iter().any(|p| p.name == provider) {
+        Ok(())
+    } else {
+        anyhow::bail!("model {model:?} names provider {provider:?}, which the configuration lacks")
+    }
 }
 
 /// Prints a turn's events as they come.

@@ -122,20 +122,12 @@ pub(crate) async fn coach(store: &Store, config: Option<PathBuf>) -> Coach {
         let config = GatewayConfig::load(&path)
             .with_context(|| format!("the gateway configuration {} cannot be used", path.display()))?;
         let model = config.default_model.clone().unwrap_or_default();
-        let wire = CoachConfig::wire_of(&config, &model);
+        let coach_config = CoachConfig::for_gateway(&config, model, memory_apply);
         let gateway = start_gateway(config, store).await?;
-        anyhow::Ok((gateway, model, wire))
+        anyhow::Ok((gateway, coach_config))
     };
     match started.await {
-        Ok((gateway, model, wire)) => {
-            let config = CoachConfig {
-                model,
-                wire,
-                memory_apply,
-                ..CoachConfig::default()
-            };
-            Coach::new(Some(gateway), toolbox, config)
-        }
+        Ok((gateway, coach_config)) => Coach::new(Some(gateway), toolbox, coach_config),
         Err(error) => {
             eprintln!("warning: {error:#}; proactive messages are the offline templates");
             offline(toolbox)

@@ -216,16 +216,10 @@ impl CoachParts {
                     TurnModel::Default => config.default_model.clone().unwrap_or_default(),
                     TurnModel::Alias(alias) => alias,
                 };
-                let wire = CoachConfig::wire_of(&config, &model);
                 Coach::new(
                     Some(gateway),
                     toolbox,
-                    CoachConfig {
-                        model,
-                        wire,
-                        memory_apply,
-                        ..CoachConfig::default()
-                    },
+                    CoachConfig::for_gateway(&config, model, memory_apply),
                 )
             }
             None => Coach::new(

@@ -81,6 +81,26 @@ impl Default for CoachConfig {
 }
 
 impl CoachConfig {
+    /// The configuration of a coach asking `model` (empty: the gateway's default) through `gateway`: the
+    /// wire format of its first route, and each specialist call's output cap bounded by the gateway's own
+    /// (`max_tokens` in `gateway.toml`: a small local model needs a small one). Every coach that talks to a
+    /// gateway (`auren ask`, `auren sync`'s proactive messages, the desktop's chat) is built by this, so they
+    /// send the same requests.
+    pub fn for_gateway(
+        gateway: &auren_gateway::GatewayConfig,
+        model: String,
+        memory_apply: MemoryApply,
+    ) -> Self {
+        let defaults = Self::default();
+        Self {
+            wire: Self::wire_of(gateway, &model),
+            max_tokens: gateway.max_tokens.min(defaults.max_tokens),
+            model,
+            memory_apply,
+            ..defaults
+        }
+    }
+
     /// The wire format `model` (an alias, `provider:model`, or empty for the default) is first routed to
     /// under `gateway`; OpenAI when it names nothing configured. Later routes of an alias get the same tool
     /// schemas: both formats accept either shape, and `strict` is only sent to OpenAI with a schema shaped

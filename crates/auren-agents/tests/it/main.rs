@@ -3,6 +3,7 @@
 
 mod athletes;
 mod coach;
+mod coach_config;
 mod coach_rig;
 mod fixture;
 mod grounding;
