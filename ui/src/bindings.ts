@@ -887,12 +887,28 @@ export type RuleProblemDto = {
 	message: string,
 };
 
-/**  The rules the live sessions run. */
+/**  The person's rules as the editor shows them, and what the live sessions run. */
 export type RulesDto = {
 	text: string,
-	/**  The shipped defaults (no edited rules file). */
-	is_default: boolean,
+	running: RulesRunning,
+	/**
+	 *  Why the person's rules do not run here, each at its place in `text` (empty unless `running` is
+	 *  [`RulesRunning::DefaultsInstead`]).
+	 */
+	problems: RuleProblemDto[],
 };
+
+/**  Which rules the next live session runs. */
+export type RulesRunning = 
+/**  The shipped defaults: the person never edited them, or reset them. */
+"defaults" | 
+/**  The person's own rules. */
+"edited" | 
+/**
+ *  The person's rules do not compile with this build (written by a newer one, on another device or
+ *  with `auren rules set`): the sessions run the defaults until they are fixed, and the editor says so.
+ */
+"defaults_instead";
 
 /**  The simulator's physiological scenarios. */
 export type ScenarioDto = "rest" | "fatigued" | "exercise" | "breathing";

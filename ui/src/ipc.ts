@@ -39,6 +39,7 @@ export type Verdict = NonNullable<Readiness["verdict"]>;
 export type MorningResult = DataOf<"startMorning">;
 export type Rules = DataOf<"getRules">;
 export type RuleProblem = DataOf<"checkRules">[number];
+export type RulesRunning = Rules["running"];
 export type Settings = DataOf<"saveSettings">;
 export type Imported = DataOf<"importRecording">;
 export type RecordingFormat = Imported["format"];

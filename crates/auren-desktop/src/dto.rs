@@ -183,12 +183,27 @@ impl HistoryOwnerDto {
     }
 }
 
-/// The rules the live sessions run.
+/// The person's rules as the editor shows them, and what the live sessions run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct RulesDto {
     pub text: String,
-    /// The shipped defaults (no edited rules file).
-    pub is_default: bool,
+    pub running: RulesRunning,
+    /// Why the person's rules do not run here, each at its place in `text` (empty unless `running` is
+    /// [`RulesRunning::DefaultsInstead`]).
+    pub problems: Vec<RuleProblemDto>,
+}
+
+/// Which rules the next live session runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum RulesRunning {
+    /// The shipped defaults: the person never edited them, or reset them.
+    Defaults,
+    /// The person's own rules.
+    Edited,
+    /// The person's rules do not compile with this build (written by a newer one, on another device or
+    /// with `auren rules set`): the sessions run the defaults until they are fixed, and the editor says so.
+    DefaultsInstead,
 }
 
 /// One problem in edited rules, at its place in the text.

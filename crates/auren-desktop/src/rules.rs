@@ -14,7 +14,8 @@
 //! edit of it would be silently ignored.
 //!
 //! Rules that do not compile here (pulled from a newer build, or a hand-edited file) are shown in the
-//! editor with their problems; a session runs the defaults instead, with a warning in the log, as the CLI
+//! editor with their problems and the word that the defaults run instead ([`RulesRunning`]); a session runs
+//! the defaults, with a warning in the log, as the CLI
 //! and the server's consumer do: a rule this build cannot read never keeps a heart from being recorded.
 
 use auren_cep::{Baselines, RuleSet};
@@ -25,7 +26,7 @@ use auren_store::Store;
 use std::path::Path;
 
 use crate::desktop::Desktop;
-use crate::dto::{RuleProblemDto, RulesDto};
+use crate::dto::{RuleProblemDto, RulesDto, RulesRunning};
 use crate::error::DesktopError;
 
 impl Desktop {
@@ -36,10 +37,7 @@ impl Desktop {
     }
 
     pub fn check_rules(&self, text: &str) -> Vec<RuleProblemDto> {
-        match auren_cep::check(text) {
-            Ok(_) => Vec::new(),
-            Err(errors) => errors.iter().map(problem).collect(),
-        }
+        problems(text)
     }
 
     /// Saves edited rules once they compile, as the person's synced rules; they apply to the next session,
@@ -120,17 +118,28 @@ impl Desktop {
     }
 }
 
-/// What the editor shows of `rules`.
+/// What the editor shows of `rules`: rules that do not compile here come with their problems and the
+/// word that the defaults run instead (as [`Desktop::rules_and_baselines`] decides).
 fn dto(rules: PersonRules) -> RulesDto {
     match rules {
         PersonRules::Defaults => RulesDto {
             text: auren_cep::DEFAULT_RULES.to_owned(),
-            is_default: true,
+            running: RulesRunning::Defaults,
+            problems: Vec::new(),
         },
-        PersonRules::Edited(text) => RulesDto {
-            text,
-            is_default: false,
-        },
+        PersonRules::Edited(text) => {
+            let problems = problems(&text);
+            let running = if problems.is_empty() {
+                RulesRunning::Edited
+            } else {
+                RulesRunning::DefaultsInstead
+            };
+            RulesDto {
+                text,
+                running,
+                problems,
+            }
+        }
     }
 }
 
@@ -156,6 +165,14 @@ fn remove_rules_file(path: &Path) {
         Err(error) => {
             tracing::warn!(path = %path.display(), %error, "the rules file of an earlier version stays; it decides nothing");
         }
+    }
+}
+
+/// Every problem of `text`, each at its line.
+fn problems(text: &str) -> Vec<RuleProblemDto> {
+    match auren_cep::check(text) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.iter().map(problem).collect(),
     }
 }
 

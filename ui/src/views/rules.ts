@@ -1,7 +1,7 @@
 // Rules: the CEP rules text with a line-number gutter; problems from checkRules are marked at
 // their line and clicking one puts the caret there.
 import { h, replace, setText } from "../dom";
-import { call, toFailure, type RuleProblem } from "../ipc";
+import { call, toFailure, type RuleProblem, type RulesRunning } from "../ipc";
 import { lineCount, offsetOf, problemsByLine } from "../rulesmap";
 import { busy, card, errorNote, pageHeader } from "./common";
 
@@ -113,8 +113,24 @@ export function mountRules(root: HTMLElement): () => void {
 
   call("getRules").then((r) => {
     editor.value = savedText = r.text;
-    setText(badge, r.is_default ? "defaults" : "saved");
+    setText(badge, rulesBadge(r.running));
+    if (r.running === "defaults_instead") {
+      // Rules from a newer build or another device that this one cannot read: said, not hidden.
+      badge.className = "badge badge-warn";
+      showProblems(r.problems);
+      replace(status, h("span", { class: "bad", testid: "rules-defaults-instead" },
+        "These rules don't work in this version of Auren, so sessions run the default rules until they are fixed."));
+    }
     renderGutter();
   }).catch((e: unknown) => replace(status, errorNote(e)));
   return () => undefined;
+}
+
+/** The badge beside the editor for what the sessions run. */
+export function rulesBadge(running: RulesRunning): string {
+  switch (running) {
+    case "defaults": return "defaults";
+    case "edited": return "saved";
+    case "defaults_instead": return "not running — defaults run";
+  }
 }

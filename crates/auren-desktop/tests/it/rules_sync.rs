@@ -4,7 +4,7 @@
 //! and its next live session runs; an earlier build's rules file becomes the setting; rules this build
 //! cannot compile leave the session on the defaults instead of refusing it.
 
-use auren_desktop::dto::{ScenarioDto, SessionKindDto, SourceChoiceDto};
+use auren_desktop::dto::{RulesRunning, ScenarioDto, SessionKindDto, SourceChoiceDto};
 use auren_protocol::person_rules::{PersonRules, SETTING_KEY};
 use auren_store::Store;
 use std::path::Path;
@@ -48,7 +48,7 @@ async fn saving_and_resetting_rules_on_the_desktop_writes_the_synced_setting_to_
         "the defaults have a 30m cooldown to edit"
     );
     let saved = r.desktop.save_rules(&edited).await.unwrap();
-    assert!(!saved.is_default);
+    assert_eq!(saved.running, RulesRunning::Edited);
     assert_eq!(saved.text, edited);
     assert_eq!(
         setting_and_rows(&store).await,
@@ -61,14 +61,17 @@ async fn saving_and_resetting_rules_on_the_desktop_writes_the_synced_setting_to_
         "saving the same rules again is no edit"
     );
 
-    assert!(r.desktop.reset_rules().await.unwrap().is_default);
+    assert_eq!(
+        r.desktop.reset_rules().await.unwrap().running,
+        RulesRunning::Defaults
+    );
     assert_eq!(
         setting_and_rows(&store).await,
         (Some(PersonRules::Defaults), 2),
         "a reset is an edit to the defaults, synced like any other"
     );
     let shown = r.desktop.rules_text().await.unwrap();
-    assert!(shown.is_default);
+    assert_eq!(shown.running, RulesRunning::Defaults);
     assert_eq!(shown.text, auren_cep::DEFAULT_RULES);
     assert!(
         !r.dir.path().join("config").join("rules.toml").exists(),
@@ -90,7 +93,7 @@ async fn rules_set_the_way_the_cli_sets_them_run_in_the_desktops_next_live_sessi
     .unwrap();
     let shown = r.desktop.rules_text().await.unwrap();
     assert_eq!(shown.text, LOW_BAR);
-    assert!(!shown.is_default);
+    assert_eq!(shown.running, RulesRunning::Edited);
 
     let (sink, mut seen) = collector();
     let choice = SourceChoiceDto::Simulator {
@@ -122,7 +125,7 @@ async fn an_earlier_versions_rules_file_becomes_the_synced_setting_and_goes() {
 
     let shown = desktop.rules_text().await.unwrap();
     assert_eq!(shown.text, LOW_BAR);
-    assert!(!shown.is_default);
+    assert_eq!(shown.running, RulesRunning::Edited);
     assert!(
         !file.exists(),
         "the file is migrated, not kept beside the setting"
@@ -155,7 +158,18 @@ async fn rules_this_build_cannot_compile_are_shown_and_the_session_runs_the_defa
         .unwrap();
     let shown = r.desktop.rules_text().await.unwrap();
     assert_eq!(shown.text, newer, "the editor shows them, with their problems");
-    assert!(!r.desktop.check_rules(&shown.text).is_empty());
+    assert_eq!(
+        shown.running,
+        RulesRunning::DefaultsInstead,
+        "and says the defaults run instead"
+    );
+    assert_eq!(shown.problems, r.desktop.check_rules(&shown.text));
+    assert_eq!(
+        shown.problems.iter().map(|p| p.line).collect::<Vec<_>>(),
+        vec![2],
+        "{:?}",
+        shown.problems
+    );
 
     let (sink, _seen) = collector();
     let choice = SourceChoiceDto::Simulator {

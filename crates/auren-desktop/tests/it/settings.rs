@@ -1,7 +1,7 @@
 //! Settings: validation names the field, saved values survive a restart, a new data folder takes the
 //! database along; rules: problems at their line, saved rules apply, reset restores the defaults.
 
-use auren_desktop::dto::{RrUnitDto, SettingsDto, ThemeDto};
+use auren_desktop::dto::{RrUnitDto, RulesRunning, SettingsDto, ThemeDto};
 use auren_desktop::{DesktopError, ErrorCode, IpcError};
 
 use crate::support::{open, rig};
@@ -96,7 +96,7 @@ async fn a_new_data_folder_takes_the_database_along() {
 async fn rule_problems_come_at_their_line_and_bad_rules_are_not_saved() {
     let r = rig().await;
     let defaults = r.desktop.rules_text().await.unwrap();
-    assert!(defaults.is_default);
+    assert_eq!(defaults.running, RulesRunning::Defaults);
     assert!(r.desktop.check_rules(&defaults.text).is_empty());
 
     let bad =
@@ -110,16 +110,22 @@ async fn rule_problems_come_at_their_line_and_bad_rules_are_not_saved() {
         matches!(error, DesktopError::InvalidRules(ref p) if p.len() == 1),
         "{error}"
     );
-    assert!(r.desktop.rules_text().await.unwrap().is_default);
+    assert_eq!(
+        r.desktop.rules_text().await.unwrap().running,
+        RulesRunning::Defaults
+    );
 
     let edited = defaults
         .text
         .replacen("cooldown = \"30m\"", "cooldown = \"45m\"", 1);
     assert_ne!(edited, defaults.text, "the defaults have a 30m cooldown to edit");
     let saved = r.desktop.save_rules(&edited).await.unwrap();
-    assert!(!saved.is_default);
+    assert_eq!(saved.running, RulesRunning::Edited);
     assert_eq!(r.desktop.rules_text().await.unwrap().text, edited);
-    assert!(r.desktop.reset_rules().await.unwrap().is_default);
+    assert_eq!(
+        r.desktop.reset_rules().await.unwrap().running,
+        RulesRunning::Defaults
+    );
 }
 
 #[tokio::test]
