@@ -1,0 +1,301 @@
+//! The server's CEP consumer alone, end to end (`cargo xtask bench server` runs it after `server_load`): for
+//! each heart in `AUREN_BENCH_HEARTS` (default `recorded,sawtooth`, see `shared/heart.rs`), a private tansu
+//! broker (`AUREN_BROKER_BIN`, the binary `cargo xtask services up` caches) holds a backlog of `auren.beats`
+//! messages as the relay writes them — one per push, 40 minute chunks, keyed by user, each with its outbox
+//! id — and the consumer ([`AlertConsumer`], the server's own code, on a fresh PostgreSQL database from
+//! `AUREN_DATABASE_URL`) works through it, in a consumer group of its own per run (`AUREN_BENCH_CONSUMER_RUNS`
+//! runs per heart, default 2). Reported per run: messages and beats per second from the consumer's start to
+//! its last chunk fed, and the offsets the group committed once its sessions closed (what a restarted server
+//! reads from). `AUREN_BENCH_CONSUMER_MESSAGES` sets the backlog (default 1,200 messages: 2.9 million beats).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use auren_protocol::BeatsChunk;
+use auren_server::kafka::{AlertConsumer, KafkaConfig, OUTBOX_ID_HEADER, ensure_topics};
+use auren_server::redis::Wake;
+use auren_server::topics::{BATCH_PAYLOAD_VERSION, BEATS_TOPIC, BatchedChunk, BeatsBatch};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+#[path = "shared/bench_database.rs"]
+mod bench_database;
+#[path = "shared/heart.rs"]
+mod heart;
+
+use bench_database::BenchDatabase;
+use heart::Heart;
+
+const USERS: usize = 64;
+const CHUNKS_PER_MESSAGE: usize = 40;
+const BEATS_PER_CHUNK: usize = 60;
+/// The longest one consumer run may take before it counts as failed.
+const RUN_LIMIT: Duration = Duration::from_secs(600);
+/// Sessions close this long after their last chunk, so the run ends with every session closed.
+const SESSION_IDLE: Duration = Duration::from_secs(2);
+
+fn main() -> Res<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run())
+}
+
+async fn run() -> Res<()> {
+    let binary = std::env::var("AUREN_BROKER_BIN").map_err(|_| "AUREN_BROKER_BIN names no broker binary")?;
+    let messages: usize = env_number("AUREN_BENCH_CONSUMER_MESSAGES", 1_200)?;
+    let hearts: Vec<Heart> = std::env::var("AUREN_BENCH_HEARTS")
+        .unwrap_or_else(|_| "recorded,sawtooth".to_owned())
+        .split(',')
+        .map(Heart::named)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("AUREN_BENCH_HEARTS: {e}"))?;
+    let runs: usize = env_number("AUREN_BENCH_CONSUMER_RUNS", 2)?;
+    let database = BenchDatabase::create().await?;
+    let outcome = async {
+        for heart in hearts {
+            // A broker per heart: the consumer reads all of `auren.beats`.
+            let broker = Broker::start(&binary).await?;
+            measure(&broker, &database, heart, messages, runs).await?;
+        }
+        Res::Ok(())
+    }
+    .await;
+    database.drop_now().await?;
+    outcome
+}
+
+async fn measure(
+    broker: &Broker,
+    database: &BenchDatabase,
+    heart: Heart,
+    messages: usize,
+    runs: usize,
+) -> Res<()> {
+    let pool = sqlx::PgPool::connect(&database.url).await?;
+    auren_server::db::MIGRATOR.run(&pool).await?;
+    let mut users = Vec::new();
+    for _ in 0..USERS {
+        let user = Uuid::new_v4();
+        sqlx::query("INSERT INTO users (id, email, password_hash) VALUES ($1, $2, 'not a hash')")
+            .bind(user)
+            .bind(format!("{}@example.invalid", user.simple()))
+            .execute(&pool)
+            .await?;
+        users.push((user, Uuid::new_v4()));
+    }
+    let mut config = KafkaConfig::new(broker.address());
+    config.session_idle = SESSION_IDLE;
+    ensure_topics(&config).await?;
+    let started = Instant::now();
+    produce(&config, heart, &users, messages).await?;
+    let beats = messages * CHUNKS_PER_MESSAGE * BEATS_PER_CHUNK;
+    println!(
+        "{} heart: a backlog of {messages} messages, {beats} beats, {USERS} users, written in {:.1?}",
+        heart.name(),
+        started.elapsed()
+    );
+    let rules = auren_cep::compile(auren_cep::DEFAULT_RULES)?;
+    for run in 1..=runs {
+        let mut run_config = config.clone();
+        run_config.consumer_group = format!("consumer-load-{}", Uuid::new_v4().simple());
+        let fed = consume(&pool, &run_config, &rules, (messages * CHUNKS_PER_MESSAGE) as u64).await?;
+        let committed = committed(&run_config)?;
+        println!(
+            "{} heart, run {run}: {:.0} messages/s, {:.0} beats/s ({fed:.1?} to feed every chunk); \
+             committed offsets once the sessions closed: {committed}",
+            heart.name(),
+            messages as f64 / fed.as_secs_f64(),
+            beats as f64 / fed.as_secs_f64(),
+        );
+    }
+    pool.close().await;
+    Ok(())
+}
+
+/// Runs a consumer on `config` until it fed `chunks` chunks and closed every session; how long the feeding
+/// took. It stops once the group's offsets had time to be stored and committed.
+async fn consume(
+    pool: &sqlx::PgPool,
+    config: &KafkaConfig,
+    rules: &auren_cep::RuleSet,
+    chunks: u64,
+) -> Res<Duration> {
+    let shutdown = CancellationToken::new();
+    let wake = Wake::start(None, shutdown.clone());
+    let consumer = AlertConsumer::spawn(pool.clone(), config, rules.clone(), wake, shutdown.clone())?;
+    let started = Instant::now();
+    let mut fed_at = None;
+    while started.elapsed() < RUN_LIMIT {
+        if fed_at.is_none() && consumer.chunks() >= chunks {
+            fed_at = Some(started.elapsed());
+        }
+        if fed_at.is_some() && consumer.open_sessions() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The shards store offsets at their idle sweep (every 5 s at most) and librdkafka commits each second.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    shutdown.cancel();
+    let taken = consumer.chunks();
+    consumer.join().await;
+    fed_at.ok_or_else(|| format!("{taken} of {chunks} chunks fed in {RUN_LIMIT:?}").into())
+}
+
+/// Writes the backlog as the relay does: one message per push, keyed by user, with its outbox id.
+async fn produce(config: &KafkaConfig, heart: Heart, users: &[(Uuid, Uuid)], messages: usize) -> Res<()> {
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &config.brokers)
+        .set("broker.address.family", "v4")
+        .set("enable.idempotence", "true")
+        .create()?;
+    let session_started_at_ms = 1_764_800_000_000;
+    // Per user: where its session's next chunk starts, ms.
+    let mut next_ms = vec![0.0_f64; users.len()];
+    let mut sends = Vec::with_capacity(messages);
+    for n in 0..messages {
+        let (user, device) = users[n % users.len()];
+        // The user's session so far: its earlier messages' chunks, each continuing the heart.
+        let first = (n / users.len()) * CHUNKS_PER_MESSAGE;
+        let chunks = (first..first + CHUNKS_PER_MESSAGE)
+            .map(|c| {
+                let rr_raw = heart.beats(c * BEATS_PER_CHUNK, BEATS_PER_CHUNK);
+                let start_ms = next_ms[n % users.len()];
+                next_ms[n % users.len()] += heart::span_ms(&rr_raw);
+                BatchedChunk {
+                    wall_ms: session_started_at_ms + start_ms as i64,
+                    chunk: BeatsChunk {
+                        session_key: "load:1".to_owned(),
+                        start_ms,
+                        rr_raw,
+                        t_breaks: Vec::new(),
+                        rr_overrides: Vec::new(),
+                        artifacts: Vec::new(),
+                    },
+                }
+            })
+            .collect();
+        let batch = BeatsBatch {
+            v: BATCH_PAYLOAD_VERSION,
+            user_id: user,
+            device_id: device,
+            session_key: "load:1".to_owned(),
+            session_started_at_ms,
+            chunks,
+            live: None,
+        };
+        sends.push((user.to_string(), (n + 1).to_string(), serde_json::to_vec(&batch)?));
+    }
+    let reports = sends.iter().map(|(key, id, payload)| {
+        let headers = OwnedHeaders::new_with_capacity(1).insert(Header {
+            key: OUTBOX_ID_HEADER,
+            value: Some(id.as_str()),
+        });
+        let record = FutureRecord::to(BEATS_TOPIC)
+            .key(key)
+            .payload(payload)
+            .headers(headers);
+        producer.send(record, Duration::from_secs(60))
+    });
+    for report in futures::future::join_all(reports).await {
+        report.map_err(|(e, _)| format!("writing the backlog: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The group's committed offset and the high watermark of each partition of `auren.beats`.
+fn committed(config: &KafkaConfig) -> Res<String> {
+    let reader: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &config.brokers)
+        .set("broker.address.family", "v4")
+        .set("group.id", &config.consumer_group)
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let timeout = Duration::from_secs(10);
+    let metadata = reader.fetch_metadata(Some(BEATS_TOPIC), timeout)?;
+    let mut list = TopicPartitionList::new();
+    let mut highs = Vec::new();
+    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+        list.add_partition(BEATS_TOPIC, partition.id());
+        highs.push(reader.fetch_watermarks(BEATS_TOPIC, partition.id(), timeout)?.1);
+    }
+    let offsets = reader.committed_offsets(list, timeout)?;
+    let shown: Vec<String> = offsets
+        .elements()
+        .iter()
+        .zip(&highs)
+        .map(|(e, high)| match e.offset() {
+            Offset::Offset(at) => format!("p{} {at} of {high}", e.partition()),
+            other => format!("p{} {other:?} of {high}", e.partition()),
+        })
+        .collect();
+    Ok(shown.join(", "))
+}
+
+fn env_number(name: &str, default: usize) -> Res<usize> {
+    match std::env::var(name) {
+        Ok(text) => Ok(text.parse().map_err(|e| format!("{name}={text:?}: {e}"))?),
+        Err(_) => Ok(default),
+    }
+}
+
+/// A tansu broker of this run on a free port, its data in a temporary folder; killed at the end.
+struct Broker {
+    port: u16,
+    child: Child,
+    _data: tempfile::TempDir,
+}
+
+impl Broker {
+    async fn start(binary: &str) -> Res<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let data = tempfile::tempdir()?;
+        let log = std::fs::File::create(data.path().join("broker.log"))?;
+        let listener = format!("tcp://127.0.0.1:{port}");
+        // `sqlite:///` + an absolute path: tansu drops the URL path's first slash.
+        let storage = format!("sqlite:///{}", data.path().join("tansu.db").display());
+        let child = Command::new(binary)
+            .args([
+                "broker",
+                "--listener-url",
+                &listener,
+                "--advertised-listener-url",
+                &listener,
+            ])
+            .args(["--storage-engine", &storage])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("starting the broker {binary}: {e}"))?;
+        let broker = Self {
+            port,
+            child,
+            _data: data,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(broker.address()).await.is_err() {
+            if Instant::now() > deadline {
+                return Err(format!("the broker did not listen on {}", broker.address()).into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(broker)
+    }
+
+    fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
