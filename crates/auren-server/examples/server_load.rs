@@ -9,7 +9,10 @@
 //! out before their push); the bytes PostgreSQL uses per stored beat. Accounts use the minimal password
 //! hash (sign-in is not what is measured). `AUREN_BENCH_PHASES` = `all` (the default), `reads` (pulls and long
 //! polls only) or `pull` (pulls only). The run's database (`auren_bench_<uuid>`) is dropped at the end, also
-//! when the run fails, unless `AUREN_BENCH_KEEP_DATABASE` is set (to study the run's data afterwards).
+//! when the run fails, unless `AUREN_BENCH_KEEP_DATABASE` is set (to study the run's data afterwards). The
+//! devices record a real resting heart, looped (`AUREN_BENCH_HEART=sawtooth` gives the synthetic one runs
+//! before 2026-12-05 used: the server's CEP consumer spends several times more per beat on it, see
+//! `shared/heart.rs`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,9 +23,16 @@ use auren_server::auth::password::HashCost;
 use auren_server::server::{Server, ServerConfig};
 use tokio::io::AsyncBufReadExt;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+#[path = "shared/bench_database.rs"]
+mod bench_database;
+#[path = "shared/heart.rs"]
+mod heart;
+
+use bench_database::BenchDatabase;
+use heart::Heart;
 
 /// The paced ingest's devices, then the saturating ingest's, then the pulling ones (each device's outbox
 /// ids run once, so the two ingests do not share devices).
@@ -87,43 +97,6 @@ async fn serve(database_url: &str) -> Res<()> {
     Ok(())
 }
 
-/// The run's own database, dropped when the run ends, however it ends (runs used to leave theirs behind).
-struct BenchDatabase {
-    admin: sqlx::PgPool,
-    name: String,
-    url: String,
-}
-
-impl BenchDatabase {
-    async fn create() -> Res<Self> {
-        let admin_url = std::env::var("AUREN_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let admin = sqlx::PgPool::connect(&admin_url).await?;
-        let name = format!("auren_bench_{}", Uuid::new_v4().simple());
-        // The name is made here from a UUID's hex digits: nothing to inject.
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await?;
-        let (base, _) = admin_url
-            .rsplit_once('/')
-            .ok_or("AUREN_DATABASE_URL has no database")?;
-        let url = format!("{base}/{name}");
-        Ok(Self { admin, name, url })
-    }
-
-    /// Drops the database; FORCE ends the connections a killed server may have left open.
-    async fn drop_now(self) -> Res<()> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        )))
-        .execute(&self.admin)
-        .await?;
-        self.admin.close().await;
-        Ok(())
-    }
-}
-
 struct Client {
     base: String,
     http: reqwest::Client,
@@ -150,6 +123,11 @@ impl Client {
 }
 
 async fn load() -> Res<()> {
+    let heart = bench_heart()?;
+    println!(
+        "the devices record the {} heart (AUREN_BENCH_HEART)",
+        heart.name()
+    );
     let database = BenchDatabase::create().await?;
     let backends = Backends {
         admin: database.admin.clone(),
@@ -457,17 +435,18 @@ fn push_body(device: &SignedIn, outbox_id: &mut i64, next_ms: &mut f64, started_
             change: rest_session(&key, started_at),
         });
     }
-    let span: f64 = steady_rr_raw()
-        .iter()
-        .map(|&r| f64::from(r) * 1000.0 / 1024.0)
-        .sum();
     for _ in 0..CHUNKS_PER_PUSH {
+        // Outbox ids 2, 3, … are the session's chunks 0, 1, …: each continues the heart where the last ended.
+        let from = (*outbox_id - 1) as usize * BEATS_PER_CHUNK;
         *outbox_id += 1;
+        let chunk = heart_chunk(&key, *next_ms, from);
+        if let Change::Beats(beats) = &chunk {
+            *next_ms += heart::span_ms(&beats.rr_raw);
+        }
         rows.push(PushRow {
             outbox_id: *outbox_id,
-            change: steady_chunk(&key, *next_ms),
+            change: chunk,
         });
-        *next_ms += span;
     }
     push_request(device, rows)
 }
@@ -484,17 +463,23 @@ fn rest_session(key: &str, started_at: i64) -> Change {
     })
 }
 
-/// `BEATS_PER_CHUNK` raw RR intervals (1/1024 s) of a steady heart, about 60 s of them.
-fn steady_rr_raw() -> Vec<u16> {
-    (0..BEATS_PER_CHUNK).map(|i| 820 + (i as u16 * 7) % 80).collect()
+/// The heart the devices record: `AUREN_BENCH_HEART` (`recorded`, the default, or `sawtooth`, what runs
+/// before 2026-12-05 used; see `shared/heart.rs`).
+fn bench_heart() -> Res<Heart> {
+    Ok(match std::env::var("AUREN_BENCH_HEART") {
+        Ok(name) => Heart::named(&name).map_err(|e| format!("AUREN_BENCH_HEART: {e}"))?,
+        Err(_) => Heart::Recorded,
+    })
 }
 
-/// A chunk of `steady_rr_raw` beats starting at `start_ms` into the session.
-fn steady_chunk(key: &str, start_ms: f64) -> Change {
+/// A chunk of `BEATS_PER_CHUNK` beats of the bench's heart from beat `from` of the session, starting at
+/// `start_ms` into it.
+fn heart_chunk(key: &str, start_ms: f64, from: usize) -> Change {
+    let heart = bench_heart().unwrap_or(Heart::Recorded);
     Change::Beats(BeatsChunk {
         session_key: key.to_owned(),
         start_ms,
-        rr_raw: steady_rr_raw(),
+        rr_raw: heart.beats(from, BEATS_PER_CHUNK),
         t_breaks: Vec::new(),
         rr_overrides: Vec::new(),
         artifacts: Vec::new(),
@@ -677,7 +662,7 @@ async fn seed_pull_data(client: &Arc<Client>, devices: &[SignedIn]) -> Res<Vec<i
             for n in 0..PULL_DATA_CHUNKS {
                 rows.push(PushRow {
                     outbox_id: 2 + n as i64,
-                    change: steady_chunk(&key, 60_000.0 * n as f64),
+                    change: heart_chunk(&key, 60_000.0 * n as f64, n * BEATS_PER_CHUNK),
                 });
             }
             let token = device.tokens.access_token.as_str();
@@ -1042,8 +1027,19 @@ async fn relay_lag(client: &Client, when: &str, report: &mut Vec<(String, String
             .and_then(|l| l.rsplit(' ').next())
             .and_then(|v| v.parse::<f64>().ok())
     };
+    // Rows of rounds that got an error or a timeout (the relay then reads the topics' tails before sending
+    // again), and rows those reads found already sent: what the lag's tail is made of.
+    let unsure = gauge(&text, "auren_relay_failed_total").unwrap_or(0.0);
+    let found = gauge(&text, "auren_relay_found_in_topics_total").unwrap_or(0.0);
+    let reads = gauge(&text, "auren_relay_tail_read_seconds_count").unwrap_or(0.0);
+    let read_s = gauge(&text, "auren_relay_tail_read_seconds_sum").unwrap_or(0.0);
     let shown = match (quantile("0.5"), quantile("0.99")) {
-        (Some(p50), Some(p99)) => format!("p50 {:.0} ms, p99 {:.0} ms", p50 * 1000.0, p99 * 1000.0),
+        (Some(p50), Some(p99)) => format!(
+            "p50 {:.0} ms, p99 {:.0} ms; since the server started: {unsure:.0} rows in rounds that failed or \
+             timed out, {reads:.0} tail reads taking {read_s:.1} s in all, {found:.0} rows found in the tails",
+            p50 * 1000.0,
+            p99 * 1000.0
+        ),
         _ => "not measured (no broker, or no relay metrics)".to_owned(),
     };
     report.push((
