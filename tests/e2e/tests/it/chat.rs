@@ -79,6 +79,26 @@ pub(crate) async fn stored_answers(rig: &Rig, count: usize) -> anyhow::Result<()
     .await
 }
 
+/// Opens the first conversation in the chat's list (after a reload, or on a seeded store).
+pub(crate) async fn open_first_conversation(rig: &Rig) -> anyhow::Result<()> {
+    rig.click("nav-chat").await?;
+    let conversation = rig
+        .poll(
+            "the conversation in the list",
+            auren_e2e::DEFAULT_WAIT,
+            || async {
+                Ok(rig
+                    .find_all(&testid("chat-conversation"))
+                    .await?
+                    .into_iter()
+                    .next())
+            },
+        )
+        .await?;
+    conversation.find(Locator::Css("a")).await?.click().await?;
+    Ok(())
+}
+
 /// The `textContent` of every element matching `css`, hidden ones (closed `<details>`) included.
 pub(crate) async fn text_contents(rig: &Rig, css: &str) -> anyhow::Result<Vec<String>> {
     let found = rig

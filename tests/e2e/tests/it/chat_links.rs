@@ -13,34 +13,12 @@ use auren_store::conversations::{ClaimRow, Grounding, MessageUsage, NewMessage, 
 use auren_store::memory::{MemoryKind, NewMemory, Provenance};
 use fantoccini::Locator;
 
-use crate::chat::{MODEL, ask, launch_with_fake, stored_answers};
-use crate::chat_turns::group;
+use crate::chat::{MODEL, ask, launch_with_fake, open_first_conversation, stored_answers};
+use crate::chat_turns::{COACH_QUESTION, group};
 
-/// A question the rules route to the coach, with no data intent (no tools run before the model).
-const COACH_QUESTION: &str = "Write me a short note about recovery habits";
 const MAX_HR: &str = "Your max HR is 188 bpm.";
 /// Memories besides the cited one, so the panel must pick one to mark and scroll to.
 const OTHER_MEMORIES: usize = 30;
-
-/// Opens the first conversation in the chat's list (after a reload, or on a seeded store).
-async fn open_first_conversation(rig: &Rig) -> anyhow::Result<()> {
-    rig.click("nav-chat").await?;
-    let conversation = rig
-        .poll(
-            "the conversation in the list",
-            auren_e2e::DEFAULT_WAIT,
-            || async {
-                Ok(rig
-                    .find_all(&testid("chat-conversation"))
-                    .await?
-                    .into_iter()
-                    .next())
-            },
-        )
-        .await?;
-    conversation.find(Locator::Css("a")).await?.click().await?;
-    Ok(())
-}
 
 /// A store with [`OTHER_MEMORIES`] memories and a conversation whose answer states "188 bpm", grounded by
 /// a recall receipt that names one more memory (recorded between the others). Returns (conversation,

@@ -14,7 +14,8 @@ use auren_fake_llm::{FakeLlm, Reply, Script, Step};
 use auren_gateway::PriceTable;
 
 use crate::chat::{
-    MODEL, answer_when, ask, launch_with_fake, launch_with_provider, stored_answers, text_contents,
+    MODEL, answer_when, ask, launch_with_fake, launch_with_provider, open_first_conversation, stored_answers,
+    text_contents,
 };
 
 /// Long enough that a stalled stream is never ended by the gateway's idle timeout during a test: a
@@ -23,7 +24,7 @@ const NO_IDLE_TIMEOUT: &str = "[timeouts]\nidle_ms = 600000\nfirst_token_ms = 60
 /// How long the provider may take to notice the client went away.
 const DISCONNECT_WAIT: Duration = Duration::from_secs(10);
 /// A question the rules route to the coach, with no data intent (no tools run before the model).
-const COACH_QUESTION: &str = "Write me a short note about recovery habits";
+pub(crate) const COACH_QUESTION: &str = "Write me a short note about recovery habits";
 
 /// Watches the chat (the page must show it) and clicks Stop the moment the first word is drawn, in the
 /// same task, before the page handles any later message: the other words came in the same burst from the
@@ -135,25 +136,7 @@ pub async fn stop_freezes_the_text_and_the_provider_sees_the_disconnect() -> any
     rig.step("after-a-reload", async {
         // A full reload: what shows now is what was stored, read afresh.
         rig.client().refresh().await?;
-        rig.click("nav-chat").await?;
-        let conversation = rig
-            .poll(
-                "the conversation in the list",
-                auren_e2e::DEFAULT_WAIT,
-                || async {
-                    Ok(rig
-                        .find_all(&testid("chat-conversation"))
-                        .await?
-                        .into_iter()
-                        .next())
-                },
-            )
-            .await?;
-        conversation
-            .find(fantoccini::Locator::Css("a"))
-            .await?
-            .click()
-            .await?;
+        open_first_conversation(&rig).await?;
         stored_answers(&rig, 1).await?;
         let text = stored_answer_text(&rig).await?;
         anyhow::ensure!(
