@@ -672,21 +672,13 @@ async fn status_dto(slot: &SyncSlot, store: &Store) -> Result<SyncStatusDto, Des
 /// A refused session parks every chunk of its beats, so each session is looked up once, not once per row
 /// (the status is read on every chip refresh).
 async fn parked_rows(store: &Store) -> Result<Vec<ParkedRowDto>, DesktopError> {
-    let mut starts: std::collections::HashMap<auren_store::SessionId, Option<i64>> =
-        std::collections::HashMap::new();
+    let mut starts = SessionStarts::new();
     let mut shown = Vec::new();
     for mut row in store.parked_rows().await? {
         let pointer = match row.points_at.take() {
             Some(kept) => {
                 let started_at = match kept.session_id {
-                    Some(id) => match starts.get(&id) {
-                        Some(known) => *known,
-                        None => {
-                            let started = store.session(id).await?.map(|s| s.started_at);
-                            starts.insert(id, started);
-                            started
-                        }
-                    },
+                    Some(id) => session_started_at(store, &mut starts, id).await?,
                     None => None,
                 };
                 Some(pointer_of(kept, started_at))
@@ -696,6 +688,23 @@ async fn parked_rows(store: &Store) -> Result<Vec<ParkedRowDto>, DesktopError> {
         shown.push(ParkedRowDto::of(row, pointer.as_ref()));
     }
     Ok(shown)
+}
+
+/// The sessions already looked up by one status read: when each started (`None`: not on this device).
+type SessionStarts = std::collections::HashMap<auren_store::SessionId, Option<i64>>;
+
+/// When session `id` started, from `seen` or else from the store (once per status read).
+async fn session_started_at(
+    store: &Store,
+    seen: &mut SessionStarts,
+    id: auren_store::SessionId,
+) -> Result<Option<i64>, DesktopError> {
+    if let Some(known) = seen.get(&id) {
+        return Ok(*known);
+    }
+    let started = store.session(id).await?.map(|s| s.started_at);
+    seen.insert(id, started);
+    Ok(started)
 }
 
 /// The store's pointer with the start of the session it names (`started_at`, while that session is here).
