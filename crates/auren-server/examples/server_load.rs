@@ -472,14 +472,17 @@ fn bench_heart() -> Res<Heart> {
     })
 }
 
+/// The bench's heart, read from the environment once (`load` refuses a bad name before any push).
+static HEART: std::sync::LazyLock<Heart> =
+    std::sync::LazyLock::new(|| bench_heart().unwrap_or(Heart::Recorded));
+
 /// A chunk of `BEATS_PER_CHUNK` beats of the bench's heart from beat `from` of the session, starting at
 /// `start_ms` into it.
 fn heart_chunk(key: &str, start_ms: f64, from: usize) -> Change {
-    let heart = bench_heart().unwrap_or(Heart::Recorded);
     Change::Beats(BeatsChunk {
         session_key: key.to_owned(),
         start_ms,
-        rr_raw: heart.beats(from, BEATS_PER_CHUNK),
+        rr_raw: HEART.beats(from, BEATS_PER_CHUNK),
         t_breaks: Vec::new(),
         rr_overrides: Vec::new(),
         artifacts: Vec::new(),
