@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod pull;
 pub mod push;
 pub mod redis;
+mod rr_array;
 pub mod server;
 pub mod startup;
 pub mod trend;

@@ -21,6 +21,7 @@ use crate::db::PullConnections;
 use crate::error::ApiError;
 use crate::push::ChunkExtras;
 use crate::redis::WakeListener;
+use crate::rr_array::RrArray;
 use auren_protocol::{
     AlertChange, BeatsChunk, Change, DeviceId, Hlc, Origin, PullRequest, PullResponse, PulledChange,
     SessionChange, TombstoneChange,
@@ -423,7 +424,7 @@ fn decode_row(row: &PgRow, upto: i64, out: &mut Vec<PulledChange>) -> Result<(),
                 .map(|Json(strap)| strap),
         })),
         Table::Beats => {
-            let raw: Vec<i16> = row.try_get("rr_raw")?;
+            let RrArray(rr_raw) = row.try_get("rr_raw")?;
             let extras: ChunkExtras = row
                 .try_get::<Option<Json<ChunkExtras>>, _>("extras")?
                 .map(|Json(extras)| extras)
@@ -431,8 +432,7 @@ fn decode_row(row: &PgRow, upto: i64, out: &mut Vec<PulledChange>) -> Result<(),
             push(Change::Beats(BeatsChunk {
                 session_key: row.try_get("session_key")?,
                 start_ms: row.try_get("start_ms")?,
-                // Stored bit-cast to smallint; this is the inverse cast.
-                rr_raw: raw.into_iter().map(|r| r as u16).collect(),
+                rr_raw,
                 t_breaks: extras.t_breaks,
                 rr_overrides: extras.rr_overrides,
                 artifacts: extras.artifacts,

@@ -129,3 +129,39 @@ async fn a_pull_finds_every_table_written_after_its_cursor() {
         assert_eq!(answer["cursor"], json!(2), "{what}: {answer}");
     }
 }
+
+/// A chunk pulled back holds the RR values the device pushed, the longest intervals too: they are stored
+/// bit-cast to smallint (32,768 and up read back negative) and the pull reads the array's bytes itself.
+#[tokio::test]
+async fn a_pulled_chunk_holds_every_rr_value_as_pushed() {
+    let server = TestServer::start().await;
+    let device = server.account("rr-values@example.com").await;
+    let key = session_key(&device, 1);
+    let pushed: Vec<u16> = vec![1, 820, 32_767, 32_768, 40_000, 65_535];
+    let mut long_beats = chunk(&key, 0.0, 1);
+    if let auren_protocol::Change::Beats(beats) = &mut long_beats {
+        beats.rr_raw.clone_from(&pushed);
+    }
+    server
+        .push(
+            &device,
+            vec![row(1, session(&key, recent_ms())), row(2, long_beats)],
+        )
+        .await;
+    let (status, answer) = server
+        .post(
+            "/v1/sync/pull",
+            Some(&device.tokens.access_token),
+            &json!({"protocol_version": 1, "cursor": 0}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let pulled: Vec<Vec<u16>> = answer["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["change"]["type"] == "beats")
+        .map(|c| serde_json::from_value(c["change"]["rr_raw"].clone()).unwrap())
+        .collect();
+    assert_eq!(pulled, vec![pushed], "{answer}");
+}
