@@ -700,23 +700,32 @@ async fn seed_pull_data(client: &Arc<Client>, devices: &[SignedIn]) -> Res<Vec<i
     Ok(versions)
 }
 
-/// Waits (at most `DRAIN_LIMIT`) until the server's CEP consumer has taken no message for a second: its
-/// count of messages (`auren_consumer_lag_seconds_count`, absent until its first message) unchanged over
-/// two samples half a second apart. Without a broker there is nothing to wait for. The report says whether
-/// it went quiet: the consumer group outlives a run, so a backlog an earlier run left on the broker (a full
-/// run's ingest: minutes of CEP work) is worked through here, sharing the cores with what follows.
+/// Waits (at most `DRAIN_LIMIT`) until the server's CEP consumer has taken every beats message the relay
+/// delivered (`auren_consumer_lag_seconds_count` against `auren_relay_delivered_total{topic="auren.beats"}`)
+/// and then none for a second (its count unchanged over two samples half a second apart). Waiting only for
+/// the count to rest was not enough: in back-to-back pull-only runs the new server's consumer had taken 2–3
+/// of the seeded messages when the pulls began, and the first pull phase shared the cores with the broker
+/// (4,050–4,550 two-version pulls/s, other jobs 2–4 core-seconds of 20). Without a broker there is nothing to
+/// wait for. The consumer group outlives a run, so a backlog an earlier run left on the broker (a full run's
+/// ingest: minutes of CEP work) is worked through here too; the report says how far the consumer got.
 async fn consumer_quiet(client: &Client, report: &mut Vec<(String, String, String)>) -> Res<()> {
     if std::env::var_os("AUREN_KAFKA_BROKERS").is_none() {
         return Ok(());
     }
     let started = Instant::now();
-    let count = |text: &str| gauge(text, "auren_consumer_lag_seconds_count");
-    let mut last = count(&metrics_text(client).await?);
+    let taken = |text: &str| gauge(text, "auren_consumer_lag_seconds_count");
+    let relayed =
+        |text: &str| gauge(text, "auren_relay_delivered_total{topic=\"auren.beats\"}").unwrap_or(0.0);
+    let text = metrics_text(client).await?;
+    let (mut last, mut sent) = (taken(&text), relayed(&text));
     let mut unchanged = 0;
     while unchanged < 2 && started.elapsed() < DRAIN_LIMIT {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = count(&metrics_text(client).await?);
-        unchanged = if now.is_some() && now == last {
+        let text = metrics_text(client).await?;
+        let now = taken(&text);
+        sent = relayed(&text);
+        let all_taken = now.is_some_and(|n| n >= sent);
+        unchanged = if all_taken && now == last {
             unchanged + 1
         } else {
             0
@@ -727,10 +736,13 @@ async fn consumer_quiet(client: &Client, report: &mut Vec<(String, String, Strin
     report.push((
         "the server's CEP consumer before the pulls (the seeded beats, and any backlog on the broker)".to_owned(),
         if unchanged >= 2 {
-            format!("quiet {:.1?} after the outbox drained ({taken:.0} messages taken)", started.elapsed())
+            format!(
+                "quiet {:.1?} after the outbox drained ({taken:.0} messages taken; {sent:.0} beats messages relayed)",
+                started.elapsed()
+            )
         } else {
             format!(
-                "still busy after {:.0?} ({taken:.0} messages taken): the pulls below shared the cores with it",
+                "not caught up after {:.0?}: {taken:.0} messages taken, {sent:.0} beats messages relayed",
                 started.elapsed()
             )
         },

@@ -445,8 +445,21 @@ async fn round(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    metrics::counter!("auren_relay_delivered_total").increment(delivered.len() as u64);
+    // Every row claimed was delivered. Counted per topic, so a reader can compare what reached a topic with
+    // what its consumers took (the server bench waits until its CEP consumer has taken every beats message).
+    for (topic, count) in count_by_topic(&rows) {
+        metrics::counter!("auren_relay_delivered_total", "topic" => topic.to_owned()).increment(count);
+    }
     Ok(Round::Delivered(delivered.len() as u64))
+}
+
+/// How many of `rows` go to each topic.
+fn count_by_topic(rows: &[OutboxRow]) -> std::collections::BTreeMap<&str, u64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for row in rows {
+        *counts.entry(row.topic.as_str()).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// Why the topics' tails could not be read and settled.
