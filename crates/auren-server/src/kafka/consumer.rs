@@ -698,6 +698,14 @@ impl Shard {
                     }
                     return;
                 }
+                Err(_) if account_gone(&self.pool, user).await => {
+                    // A deleted account's beats still on the topic: its alerts have nowhere to go (the
+                    // version bump fails its foreign key), and retrying would hold this shard for good.
+                    tracing::info!(%user, "alerts of a deleted account dropped");
+                    metrics::counter!("auren_consumer_skipped_total", "why" => "account_gone")
+                        .increment(alerts.len() as u64);
+                    return;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, %user, "writing server alerts failed; retrying");
                     set_status(
@@ -714,6 +722,16 @@ impl Shard {
             }
         }
     }
+}
+
+/// Whether `user`'s account no longer exists. A failed lookup counts as "still there": the write is then
+/// retried as before.
+async fn account_gone(pool: &PgPool, user: Uuid) -> bool {
+    let gone = sqlx::query_scalar::<_, bool>("SELECT NOT EXISTS (SELECT 1 FROM users WHERE id = $1)")
+        .bind(user)
+        .fetch_one(pool)
+        .await;
+    matches!(gone, Ok(true))
 }
 
 /// The user's live morning readings of the [`MORNING_SPAN_DAYS`] days up to `day`: a record whose body is

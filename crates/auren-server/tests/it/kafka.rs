@@ -533,6 +533,72 @@ async fn the_consumer_writes_the_desktop_alerts_once_and_a_replay_adds_none() {
     replay.join().await;
 }
 
+/// An account deleted while its beats were still on the topic: the consumer drops its alerts (their version
+/// bump has no user to reference) and goes on with everyone else's. Before, it retried that write for good,
+/// and nothing after it in its shard was ever fed (seen in the server bench: 2 of 800 messages taken).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consumer_drops_the_alerts_of_a_deleted_account_and_goes_on() {
+    let Some(binary) = broker_binary() else { return };
+    let broker = PrivateBroker::start(binary).await;
+    let pool = fresh_database().await;
+    let mut config = KafkaConfig::new(broker.address());
+    config.session_idle = Duration::from_secs(1);
+    ensure_topics(&config).await.unwrap();
+
+    let rules = rules();
+    let desktop = desktop_run(&rules, &reference("nsr_60min.rr")).await;
+    let started_at_ms = 1_764_800_000_000_i64;
+    let gone = new_user(&pool).await;
+    let kept = new_user(&pool).await;
+    let mut total = 0;
+    for user in [gone, kept] {
+        let (messages, chunks) =
+            beat_messages(user, Uuid::new_v4(), "device:1", started_at_ms, &desktop.beats);
+        // One key for both, so both accounts' chunks share a partition and a shard: a wedged write would
+        // hold the kept account's chunks too.
+        enqueue(&pool, BEATS_TOPIC, &gone.to_string(), &messages).await;
+        total += chunks;
+    }
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(gone)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let shutdown = CancellationToken::new();
+    let wake = Wake::start(None, shutdown.clone());
+    let relay = Relay::spawn(pool.clone(), config.clone(), shutdown.clone()).unwrap();
+    let (consumer, all_in) = consume_all(
+        &pool,
+        &config,
+        (&rules, &wake),
+        &shutdown,
+        total,
+        Duration::from_secs(120),
+    )
+    .await;
+    assert!(all_in, "fed {} of {total} chunks", consumer.chunks());
+    let expected: BTreeSet<(String, i64, i64)> = desktop
+        .alerts
+        .iter()
+        .map(|a| {
+            (
+                a.rule.clone(),
+                started_at_ms + a.evidence.window.0,
+                started_at_ms + a.at_ms,
+            )
+        })
+        .collect();
+    assert!(!expected.is_empty(), "the recording raises alerts");
+    let stored: BTreeSet<_> = stored_alerts(&pool, kept).await.into_iter().collect();
+    assert_eq!(stored, expected, "the kept account's alerts were written");
+    assert!(stored_alerts(&pool, gone).await.is_empty());
+    assert_eq!(consumer.status(), auren_server::ComponentStatus::Up);
+    shutdown.cancel();
+    relay.join().await;
+    consumer.join().await;
+}
+
 /// Beats of 800 ms for `minutes` minutes (60 per minute chunk).
 fn steady_beats(minutes: usize) -> Vec<auren_protocol::change::Beat> {
     (0..minutes * 60)
