@@ -554,8 +554,8 @@ async fn the_consumer_drops_the_alerts_of_a_deleted_account_and_goes_on() {
     for user in [gone, kept] {
         let (messages, chunks) =
             beat_messages(user, Uuid::new_v4(), "device:1", started_at_ms, &desktop.beats);
-        // One key for both, so both accounts' chunks share a partition and a shard: a wedged write would
-        // hold the kept account's chunks too.
+        // One key for both, so both accounts' chunks share a partition: a wedged write would hold the kept
+        // account's chunks too (the partition's reader waits once the wedged shard's queue is full).
         enqueue(&pool, BEATS_TOPIC, &gone.to_string(), &messages).await;
         total += chunks;
     }
