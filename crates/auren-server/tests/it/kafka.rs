@@ -427,6 +427,17 @@ async fn stored_alerts(pool: &PgPool, user: Uuid) -> Vec<(String, i64, i64)> {
     .unwrap()
 }
 
+/// A private broker with the topics, a fresh database, and a configuration whose sessions end after 1 s
+/// without chunks; `None` when no broker binary is configured.
+async fn consumer_fixture() -> Option<(PrivateBroker, PgPool, KafkaConfig)> {
+    let broker = PrivateBroker::start(broker_binary()?).await;
+    let pool = fresh_database().await;
+    let mut config = KafkaConfig::new(broker.address());
+    config.session_idle = Duration::from_secs(1);
+    ensure_topics(&config).await.unwrap();
+    Some((broker, pool, config))
+}
+
 /// A user row the consumer can write alerts for (nobody signs in as it).
 async fn new_user(pool: &PgPool) -> Uuid {
     let user = Uuid::new_v4();
@@ -449,12 +460,9 @@ async fn user_version(pool: &PgPool, user: Uuid) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_consumer_writes_the_desktop_alerts_once_and_a_replay_adds_none() {
-    let Some(binary) = broker_binary() else { return };
-    let broker = PrivateBroker::start(binary).await;
-    let pool = fresh_database().await;
-    let mut config = KafkaConfig::new(broker.address());
-    config.session_idle = Duration::from_secs(1);
-    ensure_topics(&config).await.unwrap();
+    let Some((_broker, pool, config)) = consumer_fixture().await else {
+        return;
+    };
 
     let rules = rules();
     let desktop = desktop_run(&rules, &reference("nsr_60min.rr")).await;
@@ -467,17 +475,7 @@ async fn the_consumer_writes_the_desktop_alerts_once_and_a_replay_adds_none() {
     enqueue(&pool, BEATS_TOPIC, &user.to_string(), &messages[10..11]).await;
     let repeats = 2 + 40;
 
-    let expected: BTreeSet<(String, i64, i64)> = desktop
-        .alerts
-        .iter()
-        .map(|a| {
-            (
-                a.rule.clone(),
-                started_at_ms + a.evidence.window.0,
-                started_at_ms + a.at_ms,
-            )
-        })
-        .collect();
+    let expected = wall_alerts(started_at_ms, &desktop.alerts);
     assert!(expected.len() > 5, "the recording raises alerts: {expected:?}");
 
     let shutdown = CancellationToken::new();
@@ -538,12 +536,9 @@ async fn the_consumer_writes_the_desktop_alerts_once_and_a_replay_adds_none() {
 /// and nothing after it in its shard was ever fed (seen in the server bench: 2 of 800 messages taken).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_consumer_drops_the_alerts_of_a_deleted_account_and_goes_on() {
-    let Some(binary) = broker_binary() else { return };
-    let broker = PrivateBroker::start(binary).await;
-    let pool = fresh_database().await;
-    let mut config = KafkaConfig::new(broker.address());
-    config.session_idle = Duration::from_secs(1);
-    ensure_topics(&config).await.unwrap();
+    let Some((_broker, pool, config)) = consumer_fixture().await else {
+        return;
+    };
 
     let rules = rules();
     let desktop = desktop_run(&rules, &reference("nsr_60min.rr")).await;
@@ -578,17 +573,7 @@ async fn the_consumer_drops_the_alerts_of_a_deleted_account_and_goes_on() {
     )
     .await;
     assert!(all_in, "fed {} of {total} chunks", consumer.chunks());
-    let expected: BTreeSet<(String, i64, i64)> = desktop
-        .alerts
-        .iter()
-        .map(|a| {
-            (
-                a.rule.clone(),
-                started_at_ms + a.evidence.window.0,
-                started_at_ms + a.at_ms,
-            )
-        })
-        .collect();
+    let expected = wall_alerts(started_at_ms, &desktop.alerts);
     assert!(!expected.is_empty(), "the recording raises alerts");
     let stored: BTreeSet<_> = stored_alerts(&pool, kept).await.into_iter().collect();
     assert_eq!(stored, expected, "the kept account's alerts were written");
