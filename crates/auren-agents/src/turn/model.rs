@@ -52,6 +52,9 @@ impl Turn<'_> {
         self.guards.model_call().map_err(Stop::Guard)?;
         request.conversation = Some(self.conversation.to_string());
         let model = self.coach.config.model.clone();
+        // The running estimate needs the tokenizer's tables, built once per process (~30 ms): built aside
+        // while the provider is asked, they are not built between the answer's first token and the screen.
+        tokio::task::spawn_blocking(tokens::prepare);
         let opening = Opening::default();
         let opened = match self
             .bounded(gateway.stream_with(&model, request.clone(), &opening))
@@ -67,7 +70,7 @@ impl Turn<'_> {
         self.record_request(&route, &request);
         let mut meter = CallMeter {
             call: self.guards.model_calls(),
-            input_estimate: tokens::estimate_prompt(&request),
+            input_estimate: None,
             last_estimate: None,
         };
         let mut reply = ModelReply::default();
@@ -88,7 +91,8 @@ impl Turn<'_> {
                         self.emit_text(text.clone()).await;
                     }
                     reply.text.push_str(&text);
-                    self.estimate(gateway, &route, &mut meter, &reply.text).await;
+                    self.estimate(gateway, &route, &mut meter, &request, &reply.text)
+                        .await;
                 }
                 Some(Ok(StreamEvent::ToolCall { call, .. })) => reply.tool_calls.push(call),
                 Some(Ok(StreamEvent::Usage { usage })) => {
@@ -102,15 +106,26 @@ impl Turn<'_> {
     }
 
     /// Reports a running estimate of the call (the gateway's estimator over the request and the text so
-    /// far), at most once per [`ESTIMATE_EVERY`]; not added to the turn: the exact usage replaces it.
-    async fn estimate(&mut self, gateway: &Gateway, route: &Route, meter: &mut CallMeter, text: &str) {
+    /// far), at most once per [`ESTIMATE_EVERY`]; not added to the turn: the exact usage replaces it. The
+    /// prompt is counted here, after the first text went out, not before it: the count of a long prompt
+    /// would hold back the first token on screen.
+    async fn estimate(
+        &mut self,
+        gateway: &Gateway,
+        route: &Route,
+        meter: &mut CallMeter,
+        request: &ChatRequest,
+        text: &str,
+    ) {
         let now = tokio::time::Instant::now();
         if meter.last_estimate.is_some_and(|at| now < at + ESTIMATE_EVERY) {
             return;
         }
         meter.last_estimate = Some(now);
         let usage = Usage {
-            input_tokens: meter.input_estimate,
+            input_tokens: *meter
+                .input_estimate
+                .get_or_insert_with(|| tokens::estimate_prompt(request)),
             cached_input_tokens: 0,
             output_tokens: tokens::count_text(text),
             estimated: true,
@@ -172,8 +187,9 @@ impl Turn<'_> {
 struct CallMeter {
     /// The call's number in the turn, from 1.
     call: u32,
-    /// The request's prompt tokens as the gateway estimates them (for its budget and ledger too).
-    input_estimate: u64,
+    /// The request's prompt tokens as the gateway estimates them (for its budget and ledger too), once the
+    /// first estimate is reported.
+    input_estimate: Option<u64>,
     last_estimate: Option<tokio::time::Instant>,
 }
 
