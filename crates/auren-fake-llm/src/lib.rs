@@ -201,6 +201,9 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// The body as JSON (`Null` when it was not JSON).
     pub body: serde_json::Value,
+    /// When the whole request (head and body) had arrived, before any answer was written: the start of
+    /// a first-token time measured by the server's clock, not by a client's polling of it.
+    pub received_at: std::time::SystemTime,
 }
 
 impl RecordedRequest {
@@ -432,6 +435,7 @@ async fn handle(
             })
             .collect(),
         body: json.clone(),
+        received_at: std::time::SystemTime::now(),
     };
     if method == Method::GET
         && let Some(lookup) = catalog::Lookup::of(&path)

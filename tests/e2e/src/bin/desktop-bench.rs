@@ -14,7 +14,7 @@
 use anyhow::Context;
 use auren_e2e::procs::{self, Memory};
 use auren_e2e::{AppFolders, Rig, testid};
-use auren_fake_llm::{FakeLlm, Reply, Script};
+use auren_fake_llm::{FakeLlm, RecordedRequest, Reply, Script};
 use auren_store::Store;
 use auren_store::conversations::{MessageUsage, NewMessage, Role};
 use std::ffi::OsString;
@@ -230,35 +230,22 @@ async fn first_token_on_screen(rig: &Rig, fake: &FakeLlm) -> anyhow::Result<Vec<
     for turn in 0..TTFT_TURNS {
         rig.click("chat-new").await?;
         rig.client().execute(FIRST_TEXT_WATCH, Vec::new()).await?;
-        let before = chat_requests(fake);
+        let before = chat_requests(fake).len();
         let input = rig.find("chat-input").await?;
         let question = format!("How is my readiness today, take {turn}?\n");
-        // The answer may follow a hidden routing call to the same provider, so every request's arrival
-        // is noted and the time runs from the last one before the text showed: the answer's own stream.
-        let mut arrivals = Vec::new();
-        let shown = {
-            let record = async {
-                for n in before + 1.. {
-                    fake.wait_for_requests(n).await;
-                    arrivals.push(epoch_ms());
-                }
-            };
-            let ask_and_watch = async {
-                rig.type_text(&input, &question).await?;
-                let script = "const [done] = arguments; window.__aurenFirstText.then(done);";
-                anyhow::Ok(rig.client().execute_async(script, Vec::new()).await?)
-            };
-            tokio::select! {
-                shown = ask_and_watch => shown?,
-                () = record => anyhow::bail!("the provider's request count stopped counting"),
-            }
-        };
+        rig.type_text(&input, &question).await?;
+        let script = "const [done] = arguments; window.__aurenFirstText.then(done);";
+        let shown = rig.client().execute_async(script, Vec::new()).await?;
         let frame_ms = shown["frame"]
             .as_f64()
             .with_context(|| format!("the first-text watch answered {shown}"))?;
-        let answer_request_ms = arrivals
+        // The answer may follow a hidden routing call to the same provider, so the time runs from the last
+        // request the provider had received before the text showed: the answer's own stream. Both clocks
+        // are the machine's wall clock.
+        let answer_request_ms = chat_requests(fake)
             .iter()
-            .copied()
+            .skip(before)
+            .map(|r| epoch_ms(r.received_at))
             .filter(|&at| at <= frame_ms)
             .fold(f64::NAN, f64::max);
         anyhow::ensure!(
@@ -275,19 +262,18 @@ async fn first_token_on_screen(rig: &Rig, fake: &FakeLlm) -> anyhow::Result<Vec<
     Ok(times)
 }
 
-/// The chat requests the fake provider has had (what [`FakeLlm::wait_for_requests`] counts; the AI settings'
-/// look for a local Ollama is not one).
-fn chat_requests(fake: &FakeLlm) -> usize {
+/// The chat requests the fake provider has had, in order (the AI settings' look for a local Ollama is not
+/// one).
+fn chat_requests(fake: &FakeLlm) -> Vec<RecordedRequest> {
     fake.requests()
-        .iter()
+        .into_iter()
         .filter(|r| r.method == "POST" && (r.path.ends_with("/chat/completions") || r.path == "/v1/messages"))
-        .count()
+        .collect()
 }
 
 /// Wall-clock milliseconds, the clock the page's `Date.now()` reads.
-fn epoch_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+fn epoch_ms(at: SystemTime) -> f64 {
+    at.duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
