@@ -11,8 +11,8 @@
 //!     options main.rs sets), so the effect of the levers is measured in one run; the driver also prints
 //!     the memory after the live hour alone (stderr, "memory after the live hour");
 //!     (c) the same run measures the frame rate through `window.__aurenFps(5000)`, and (e) the time from
-//!     the fake provider having a question to the first frame showing the answer's text, over 21 questions (the first,
-//!     whose code paths run cold, also shown apart).
+//!     the fake provider having a question to the first frame showing the answer's text, over 21 questions
+//!     (the first, whose code paths run cold, also shown apart).
 //! (d) package size: `tauri build --bundles deb,rpm -- --profile dist`.
 //!
 //! Two environment variables make the memory work quick to iterate on (the README's figures come from a
