@@ -23,12 +23,6 @@ pub fn count_text(text: &str) -> u64 {
     COUNTER.count(text)
 }
 
-/// Builds the tables the counts use (~30 ms, once per process) if they are not built yet: for a caller
-/// that will count soon and must not wait for them then. Blocks while building.
-pub fn prepare() {
-    LazyLock::force(&COUNTER);
-}
-
 /// Framing tokens per message (role markers, separators) as OpenAI's chat format counts them.
 const PER_MESSAGE: u64 = 4;
 

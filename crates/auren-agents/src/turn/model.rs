@@ -52,9 +52,7 @@ impl Turn<'_> {
         self.guards.model_call().map_err(Stop::Guard)?;
         request.conversation = Some(self.conversation.to_string());
         let model = self.coach.config.model.clone();
-        // The running estimate needs the tokenizer's tables, built once per process (~30 ms): built aside
-        // while the provider is asked, they are not built between the answer's first token and the screen.
-        tokio::task::spawn_blocking(tokens::prepare);
+        let prompt_estimate = PromptEstimate::start(&request);
         let opening = Opening::default();
         let opened = match self
             .bounded(gateway.stream_with(&model, request.clone(), &opening))
@@ -70,7 +68,7 @@ impl Turn<'_> {
         self.record_request(&route, &request);
         let mut meter = CallMeter {
             call: self.guards.model_calls(),
-            input_estimate: None,
+            input_estimate: prompt_estimate,
             last_estimate: None,
         };
         let mut reply = ModelReply::default();
@@ -91,8 +89,7 @@ impl Turn<'_> {
                         self.emit_text(text.clone()).await;
                     }
                     reply.text.push_str(&text);
-                    self.estimate(gateway, &route, &mut meter, &request, &reply.text)
-                        .await;
+                    self.estimate(gateway, &route, &mut meter, &reply.text).await;
                 }
                 Some(Ok(StreamEvent::ToolCall { call, .. })) => reply.tool_calls.push(call),
                 Some(Ok(StreamEvent::Usage { usage })) => {
@@ -106,26 +103,19 @@ impl Turn<'_> {
     }
 
     /// Reports a running estimate of the call (the gateway's estimator over the request and the text so
-    /// far), at most once per [`ESTIMATE_EVERY`]; not added to the turn: the exact usage replaces it. The
-    /// prompt is counted here, after the first text went out, not before it: the count of a long prompt
-    /// would hold back the first token on screen.
-    async fn estimate(
-        &mut self,
-        gateway: &Gateway,
-        route: &Route,
-        meter: &mut CallMeter,
-        request: &ChatRequest,
-        text: &str,
-    ) {
+    /// far), at most once per [`ESTIMATE_EVERY`] and from when the prompt's count is ready; not added to
+    /// the turn: the exact usage replaces it.
+    async fn estimate(&mut self, gateway: &Gateway, route: &Route, meter: &mut CallMeter, text: &str) {
         let now = tokio::time::Instant::now();
         if meter.last_estimate.is_some_and(|at| now < at + ESTIMATE_EVERY) {
             return;
         }
+        let Some(input_tokens) = meter.input_estimate.ready().await else {
+            return;
+        };
         meter.last_estimate = Some(now);
         let usage = Usage {
-            input_tokens: *meter
-                .input_estimate
-                .get_or_insert_with(|| tokens::estimate_prompt(request)),
+            input_tokens,
             cached_input_tokens: 0,
             output_tokens: tokens::count_text(text),
             estimated: true,
@@ -187,10 +177,47 @@ impl Turn<'_> {
 struct CallMeter {
     /// The call's number in the turn, from 1.
     call: u32,
-    /// The request's prompt tokens as the gateway estimates them (for its budget and ledger too), once the
-    /// first estimate is reported.
-    input_estimate: Option<u64>,
+    /// The request's prompt tokens as the gateway estimates them (for its budget and ledger too).
+    input_estimate: PromptEstimate,
     last_estimate: Option<tokio::time::Instant>,
+}
+
+/// A request's prompt estimate, counted on a blocking thread while the provider is asked. Counted in the
+/// turn, between the provider's first token and the first text event, a long prompt held back the first
+/// token on screen, and a process's first count also built the tokenizer's tables there (~30 ms; the first
+/// turn took 35–60 ms to the screen, later ones under 16). Counted after the first text event, it held back
+/// the rest of the text instead.
+enum PromptEstimate {
+    Counting(tokio::task::JoinHandle<u64>),
+    Ready(u64),
+    /// The count panicked: no running estimate for this call; its exact usage still comes at its end.
+    Failed,
+}
+
+impl PromptEstimate {
+    fn start(request: &ChatRequest) -> Self {
+        let request = request.clone();
+        Self::Counting(tokio::task::spawn_blocking(move || {
+            tokens::estimate_prompt(&request)
+        }))
+    }
+
+    /// The count if it is done; never waits for it.
+    async fn ready(&mut self) -> Option<u64> {
+        match self {
+            Self::Ready(tokens) => Some(*tokens),
+            Self::Counting(counting) if counting.is_finished() => {
+                // Finished, so this does not wait; a handle is awaited once, so the state moves on.
+                let (next, tokens) = match counting.await {
+                    Ok(tokens) => (Self::Ready(tokens), Some(tokens)),
+                    Err(_) => (Self::Failed, None),
+                };
+                *self = next;
+                tokens
+            }
+            Self::Counting(_) | Self::Failed => None,
+        }
+    }
 }
 
 /// One call's usage as an event reports it: tokens, price, and how full the model's context is.
