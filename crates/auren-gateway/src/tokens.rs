@@ -3,17 +3,20 @@
 //! are marked as such.
 //!
 //! The count is tiktoken's, token for token (the tests compare it with tiktoken-rs on the repository's own
-//! documents, multilingual text and random strings), but the tables are compact: tiktoken-rs keeps every
-//! token's bytes three times over (two hash maps and a sorted list, ~200,000 small allocations each) plus
-//! 128 copies of the compiled pattern, 41.6 MB of heap that the desktop app kept for good after its first
-//! chat turn. Here the tokens' bytes sit in one buffer with an index of ranks: 5.5 MB, built in ~30 ms
-//! instead of ~150 ms. The vocabulary file is tiktoken's (MIT; `assets/o200k_base.tiktoken`, compiled in,
-//! nothing is downloaded).
+//! documents, multilingual text and random strings), but the tables are compact and made at build time:
+//! tiktoken-rs keeps every token's bytes three times over (two hash maps and a sorted list, ~200,000 small
+//! allocations each) plus 128 copies of the compiled pattern, 41.6 MB of heap that the desktop app kept for
+//! good after its first chat turn. Here the build script (`build.rs`, layout in `tokens/index.rs`) turns
+//! tiktoken's vocabulary file (MIT; `assets/o200k_base.tiktoken`, nothing is downloaded) into the tokens'
+//! bytes in one buffer with a hash index of ranks, and the counter reads them where they lie in the binary:
+//! no heap, and nothing to build on the first count (decoding and indexing the file took ~30 ms of a core,
+//! inside the first chat turn, and kept 5.5 MB).
 
 use crate::chat::ChatRequest;
-use base64::Engine as _;
 use std::collections::BinaryHeap;
 use std::sync::LazyLock;
+
+mod index;
 
 /// Tokens of plain text.
 pub fn count_text(text: &str) -> u64 {
@@ -53,9 +56,6 @@ pub fn prompt_upper_bound(request: &ChatRequest) -> u64 {
     estimate + estimate / 4 + 16
 }
 
-/// The vocabulary: one line per token, `<base64 of its bytes> <rank>`, ranks 0, 1, 2… in order.
-const O200K_BASE: &str = include_str!("../assets/o200k_base.tiktoken");
-
 /// o200k_base's pre-tokenizer (tiktoken's `O200K_BASE_PAT_STR`): text is cut into pieces by this pattern,
 /// then each piece is merged pair by pair.
 const O200K_PATTERN: &str = concat!(
@@ -74,9 +74,13 @@ const O200K_PATTERN: &str = concat!(
     r#"\s+"#
 );
 
-/// Built on the first count and kept: 5.5 MB.
+/// The pattern, compiled on the first count and kept.
 static COUNTER: LazyLock<Counter> = LazyLock::new(|| Counter {
-    vocabulary: Vocabulary::parse(O200K_BASE),
+    vocabulary: Vocabulary {
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/o200k_bytes.bin")),
+        ends: include_bytes!(concat!(env!("OUT_DIR"), "/o200k_ends.bin")),
+        slots: include_bytes!(concat!(env!("OUT_DIR"), "/o200k_slots.bin")),
+    },
     pattern: fancy_regex::Regex::new(O200K_PATTERN).ok(),
 });
 
@@ -111,89 +115,43 @@ impl Counter {
 /// A token's number in the vocabulary; lower ranks merge first.
 type Rank = u32;
 /// No token (an empty slot, or a pair that is no token).
-const NONE: Rank = Rank::MAX;
+const NONE: Rank = index::NONE;
 
-/// Token bytes by rank in one buffer, and an open-addressing hash index from bytes to rank.
+/// The build script's tables (see `tokens/index.rs`): token bytes by rank, where each ends, and the hash
+/// index from bytes to rank; the integers are read little-endian where they lie.
 struct Vocabulary {
-    bytes: Vec<u8>,
-    /// `ends[rank]`: where the token's bytes end in `bytes` (they start where the previous one ends).
-    ends: Vec<u32>,
-    /// Ranks, or `NONE` for an empty slot; the length is a power of two.
-    slots: Vec<Rank>,
+    bytes: &'static [u8],
+    ends: &'static [u8],
+    slots: &'static [u8],
 }
 
 impl Vocabulary {
-    fn parse(text: &str) -> Vocabulary {
-        let mut bytes = Vec::with_capacity(text.len() / 2);
-        let mut ends = Vec::new();
-        for line in text.lines() {
-            let mut fields = line.split(' ');
-            let (Some(token), Some(rank)) = (fields.next(), fields.next()) else {
-                continue;
-            };
-            // Ranks are the line numbers; a line out of order (none in the file) is left out.
-            if rank.parse::<usize>().ok() != Some(ends.len()) {
-                continue;
-            }
-            if base64::engine::general_purpose::STANDARD
-                .decode_vec(token, &mut bytes)
-                .is_ok()
-            {
-                ends.push(bytes.len() as u32);
-            }
-        }
-        bytes.shrink_to_fit();
-        let mut vocabulary = Vocabulary {
-            bytes,
-            ends,
-            slots: Vec::new(),
-        };
-        vocabulary.index();
-        vocabulary
+    /// How many tokens there are (the tests check every one).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.ends.len() / 4
     }
 
-    fn index(&mut self) {
-        // At most ~40 % full, so a lookup of an absent piece (most of them, while merging) stops early.
-        let size = (self.ends.len() * 5 / 2).next_power_of_two();
-        self.slots = vec![NONE; size];
-        for rank in 0..self.ends.len() as Rank {
-            let mut slot = self.first_slot(self.token(rank));
-            while self.slots[slot] != NONE {
-                slot = (slot + 1) & (size - 1);
-            }
-            self.slots[slot] = rank;
-        }
-    }
-
-    fn token(&self, rank: Rank) -> &[u8] {
-        let end = self.ends[rank as usize] as usize;
+    fn token(&self, rank: Rank) -> &'static [u8] {
+        let end = word(self.ends, rank as usize) as usize;
         let start = match rank {
             0 => 0,
-            r => self.ends[r as usize - 1] as usize,
+            r => word(self.ends, r as usize - 1) as usize,
         };
-        &self.bytes[start..end]
-    }
-
-    fn first_slot(&self, piece: &[u8]) -> usize {
-        // FNV-1a: a few instructions per byte, and pieces are short.
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for &b in piece {
-            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        (hash ^ (hash >> 29)) as usize & (self.slots.len() - 1)
+        self.bytes.get(start..end).unwrap_or_default()
     }
 
     fn rank(&self, piece: &[u8]) -> Option<Rank> {
-        if self.slots.is_empty() {
+        let size = self.slots.len() / 4;
+        if size == 0 {
             return None;
         }
-        let mask = self.slots.len() - 1;
-        let mut slot = self.first_slot(piece);
+        let mut slot = index::first_slot(piece, size);
         loop {
-            match self.slots[slot] {
+            match word(self.slots, slot) {
                 NONE => return None,
                 rank if self.token(rank) == piece => return Some(rank),
-                _ => slot = (slot + 1) & mask,
+                _ => slot = (slot + 1) & (size - 1),
             }
         }
     }
@@ -300,6 +258,14 @@ impl Vocabulary {
     }
 }
 
+/// The `i`-th little-endian `u32` of `table`; [`NONE`] past its end (the build script's tables never are).
+fn word(table: &[u8], i: usize) -> u32 {
+    table
+        .get(i * 4..i * 4 + 4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(NONE, u32::from_le_bytes)
+}
+
 /// A candidate merge; the heap pops the lowest rank first, then the leftmost.
 #[derive(PartialEq, Eq)]
 struct Merge {
@@ -351,8 +317,8 @@ mod tests {
         assert_eq!(O200K_PATTERN, tiktoken_rs::O200K_BASE_PAT_STR);
         let theirs = tiktoken_rs::o200k_base_singleton();
         let vocabulary = &COUNTER.vocabulary;
-        assert_eq!(vocabulary.ends.len(), 199_998);
-        for rank in 0..vocabulary.ends.len() as Rank {
+        assert_eq!(vocabulary.len(), 199_998);
+        for rank in 0..vocabulary.len() as Rank {
             let token = vocabulary.token(rank);
             assert_eq!(
                 theirs.decode_bytes(&[rank]).ok().as_deref(),
