@@ -252,6 +252,15 @@ async fn first_token_on_screen(rig: &Rig, fake: &FakeLlm) -> anyhow::Result<Vec<
             answer_request_ms.is_finite(),
             "the answer showed before the provider had a request"
         );
+        // Where the time went: before the text was in the DOM (the app and the page's script) and after it
+        // (layout, paint and the wait for the frame).
+        if let Some(inserted_ms) = shown["inserted"].as_f64() {
+            eprintln!(
+                "turn {turn}: request → text in the DOM {:.1} ms, → frame {:.1} ms",
+                inserted_ms - answer_request_ms,
+                frame_ms - answer_request_ms
+            );
+        }
         times.push(frame_ms - answer_request_ms);
         rig.poll("the turn over", auren_e2e::DEFAULT_WAIT, || async {
             let live = rig.find_all(".chat-messages > .msg-assistant").await?;
