@@ -184,9 +184,9 @@ struct CallMeter {
 
 /// A request's prompt estimate, counted on a blocking thread while the provider is asked. Counted in the
 /// turn, between the provider's first token and the first text event, a long prompt held back the first
-/// token on screen, and a process's first count also built the tokenizer's tables there (~30 ms; the first
-/// turn took 35–60 ms to the screen, later ones under 16). Counted after the first text event, it held back
-/// the rest of the text instead.
+/// token on screen (and, until the tables were made at build time, a process's first count built them
+/// there: ~30 ms; the first turn took 35–60 ms to the screen, later ones under 16). Counted after the first
+/// text event, it held back the rest of the text instead.
 enum PromptEstimate {
     Counting(tokio::task::JoinHandle<u64>),
     Ready(u64),
