@@ -33,7 +33,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// The Cargo profile the packages are built with (the workspace Cargo.toml says why it is not `release`).
-const PACKAGE_PROFILE: &str = "dist";
+pub const PACKAGE_PROFILE: &str = "dist";
 /// The profile `AUREN_BENCH_PROFILE` may choose instead, for iterating on memory.
 const QUICK_PROFILE: &str = "release";
 /// The hidden subcommand that times the starts inside the virtual display.
@@ -343,6 +343,30 @@ impl ProcessMemory {
 
 /// One live-session run with `AUREN_WEBVIEW=<profile>` (`default` or `lean`).
 fn live_session(app: &Path, profile: &str) -> anyhow::Result<Live> {
+    let mut last = String::new();
+    let status = drive(app, profile, LIVE_TIMEOUT, |line| {
+        // Kept in the log as well, so a later step failing does not lose the figures.
+        println!("    {profile}: {line}");
+        last = line.to_string();
+    })?;
+    if !status.success() {
+        bail!(
+            "auren-desktop-bench failed ({status}); screenshots in {}",
+            target_dir().join("e2e-screenshots").display()
+        );
+    }
+    parse_live(&last).with_context(|| format!("unreadable auren-desktop-bench output {last:?}"))
+}
+
+/// Runs `auren-desktop-bench` (built first) on `app` under the headless set-up with `AUREN_WEBVIEW=<profile>`:
+/// a live session with an hour of beats, the 200-message conversation, the frame rate and 21 chat turns.
+/// Each line the driver prints goes to `on_line`.
+pub fn drive(
+    app: &Path,
+    profile: &str,
+    timeout: Duration,
+    on_line: impl FnMut(&str),
+) -> anyhow::Result<std::process::ExitStatus> {
     cmd::run(cmd::cargo().current_dir(root()).args([
         "build",
         "--locked",
@@ -356,19 +380,7 @@ fn live_session(app: &Path, profile: &str) -> anyhow::Result<Live> {
     let mut command = headless.command(&driver, [app]);
     command.env("PATH", crate::test::path_with_cargo_bin());
     command.env("AUREN_WEBVIEW", profile);
-    let mut last = String::new();
-    let status = headless::run_streaming(&mut command, LIVE_TIMEOUT, |line| {
-        // Kept in the log as well, so a later step failing does not lose the figures.
-        println!("    {profile}: {line}");
-        last = line.to_string();
-    })?;
-    if !status.success() {
-        bail!(
-            "auren-desktop-bench failed ({status}); screenshots in {}",
-            target_dir().join("e2e-screenshots").display()
-        );
-    }
-    parse_live(&last).with_context(|| format!("unreadable auren-desktop-bench output {last:?}"))
+    headless::run_streaming(&mut command, timeout, on_line)
 }
 
 fn parse_live(json: &str) -> Option<Live> {

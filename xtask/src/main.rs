@@ -5,7 +5,8 @@
 //! app's start, memory, frame rate and package size), `system` (installing what a fresh Debian/Ubuntu
 //! machine lacks), `ui` (the npm side), `headless` (a virtual display, D-Bus session and keyring for the
 //! window tests), `cmd` (running child processes with their command line echoed), `tidy` (the invariants a
-//! machine checks), `location` (finding the workspace at run time).
+//! machine checks), `location` (finding the workspace at run time), `symbol_order` (the order the linker
+//! lays out the app's functions in).
 
 mod bench;
 mod bench_agents;
@@ -18,6 +19,7 @@ mod location;
 mod pyenv;
 mod run;
 mod services;
+mod symbol_order;
 mod system;
 mod test;
 mod tidy;
@@ -54,6 +56,9 @@ commands:
   bench server          the sync server on PostgreSQL, Redis and the broker: ingest beats/s with push p99,
                         10,000 long-polling devices, pull requests/s, relay lag p99, bytes per stored beat
   bench all             all of the above
+  symbol-order          regenerate src-tauri/symbol-order.txt, the order the linker lays out the app's
+                        functions in (a driven session under valgrind's callgrind, minutes); run it after
+                        a toolchain or dependency update
   services up|down      start PostgreSQL, Redis and the Kafka-compatible broker (tansu, built once into
                         ~/.cache/auren/broker) where nothing answers yet; `up` prints export AUREN_… lines;
                         `down` stops what `up` started and leaves what was already running
@@ -92,6 +97,7 @@ fn dispatch() -> anyhow::Result<()> {
         ["bench", "desktop"] => bench_desktop::run(),
         ["bench", "server"] => bench_server::run(),
         ["services", rest @ ..] => services::run(rest),
+        ["symbol-order"] => symbol_order::run(),
         ["bench", which] => bench::run(which),
         // Internal: `bench desktop` re-runs xtask under the virtual display to time the app's starts.
         [bench_desktop::COLD_START_COMMAND, app, runs] => bench_desktop::cold_start_inside(app, runs),
