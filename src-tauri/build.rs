@@ -11,8 +11,9 @@ fn main() {
 /// binary: the functions a session runs come first and together. The kernel maps code in 64 KiB windows
 /// around each page a program touches, and fat LTO scattered those functions over all 12.7 MB of text, so
 /// nearly all of it was resident; ordered, the app process holds ~5.7 MB less (README). Only where the
-/// linker is lld, as rustc's default on x86_64 Linux is since 1.90 (the workspace's minimum); GNU ld has no
-/// such option, so a build that picks another linker, or sets `AUREN_SYMBOL_ORDER=off`, links unordered.
+/// linker is lld, as rustc's default on x86_64 Linux is since 1.90 (the workspace's minimum): GNU ld has no
+/// such option (nor mold the second one), so a build that picks another linker, or sets
+/// `AUREN_SYMBOL_ORDER=off`, links unordered.
 /// Names lld does not find (another toolchain, other crate versions, a debug build) are skipped silently.
 fn link_in_symbol_order() {
     println!("cargo:rerun-if-changed=symbol-order.txt");
@@ -21,7 +22,7 @@ fn link_in_symbol_order() {
     let off = std::env::var("AUREN_SYMBOL_ORDER").is_ok_and(|v| v == "off");
     let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
     let other_linker = flags.split('\x1f').any(|flag| {
-        (flag.contains("-fuse-ld=") && !flag.contains("-fuse-ld=lld") && !flag.contains("-fuse-ld=mold"))
+        (flag.contains("-fuse-ld=") && !flag.contains("-fuse-ld=lld"))
             || flag.contains("link-self-contained=-linker")
             || flag.contains("linker-features=-lld")
     });
