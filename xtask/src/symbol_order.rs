@@ -198,11 +198,7 @@ fn executed_addresses(profiles: &Path) -> anyhow::Result<Vec<u64>> {
     let mut files: Vec<_> = std::fs::read_dir(profiles)?
         .map(|entry| entry.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
-    // callgrind.out.<pid>.<n>: by dump number (numerically), the final dump (no number) last.
-    files.sort_by_key(|path| {
-        let dump = path.extension().and_then(|e| e.to_str()?.parse::<u64>().ok());
-        (dump.is_none(), dump)
-    });
+    files.sort_by_key(|path| dump_order(&path.file_name().unwrap_or_default().to_string_lossy()));
     let mut seen = HashSet::new();
     let mut addresses = Vec::new();
     for file in files {
@@ -217,6 +213,17 @@ fn executed_addresses(profiles: &Path) -> anyhow::Result<Vec<u64>> {
         bail!("callgrind recorded nothing of the app in {}", profiles.display());
     }
     Ok(addresses)
+}
+
+/// Where a profile file comes in the order callgrind wrote them: `callgrind.out.<pid>.<n>` by process, then
+/// by dump number (numerically), then the dump at exit, `callgrind.out.<pid>`, last.
+fn dump_order(name: &str) -> (u64, bool, u64) {
+    let numbers = name.strip_prefix("callgrind.out.").unwrap_or(name);
+    let (pid, dump) = match numbers.split_once('.') {
+        Some((pid, dump)) => (pid, dump.parse().ok()),
+        None => (numbers, None),
+    };
+    (pid.parse().unwrap_or(0), dump.is_none(), dump.unwrap_or(0))
 }
 
 /// The instruction addresses one profile gives for the object named `…/auren-app`. A cost line starts with
@@ -320,6 +327,29 @@ totals: 13
 ";
         let addresses: Vec<u64> = app_addresses(profile).collect();
         assert_eq!(addresses, [0xa05ee2, 0xa05ef4, 0xa05ee4]);
+    }
+
+    #[test]
+    fn profiles_are_read_in_the_order_callgrind_wrote_them() {
+        let mut names = [
+            "callgrind.out.7",
+            "callgrind.out.7.10",
+            "callgrind.out.7.2",
+            "callgrind.out.12.1",
+            "callgrind.out.7.1",
+        ];
+        names.sort_by_key(|name| dump_order(name));
+        assert_eq!(
+            names,
+            [
+                "callgrind.out.7.1",
+                "callgrind.out.7.2",
+                "callgrind.out.7.10",
+                // The dump at exit comes after the numbered ones, whatever the numbers.
+                "callgrind.out.7",
+                "callgrind.out.12.1",
+            ]
+        );
     }
 
     #[test]
