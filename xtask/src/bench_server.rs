@@ -1,12 +1,12 @@
 //! `cargo xtask bench server`: the sync server with its real services on this machine. `services up`
-//! first (PostgreSQL, Redis, the broker), then the load generator (`auren-server`'s `server_load`
-//! example, release build), which starts the server in-process on a fresh database and prints the
-//! figures next to their goals and the seed's; then `consumer_load`, the server's CEP consumer alone
+//! first (PostgreSQL, Redis, the broker) and Debian's wrk (the second load generator of the pulls), then
+//! the load generator (`auren-server`'s `server_load` example, release build), which starts the server in
+//! a child process on a fresh database and prints the figures next to their goals and the seed's; then `consumer_load`, the server's CEP consumer alone
 //! through a backlog on a private broker, for a recorded heart and the synthetic one.
 
 use std::process::Command;
 
-use crate::{cmd, root, services, target_dir};
+use crate::{cmd, root, services, system, target_dir};
 
 /// The load generator example of auren-server.
 const LOAD_EXAMPLE: &str = "server_load";
@@ -15,6 +15,7 @@ const CONSUMER_EXAMPLE: &str = "consumer_load";
 
 pub fn run() -> anyhow::Result<()> {
     let services = services::up()?;
+    system::ensure_packages(&["wrk"])?;
     cmd::run(cmd::cargo().current_dir(root()).args([
         "build",
         "--release",

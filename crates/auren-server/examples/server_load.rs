@@ -30,6 +30,8 @@ type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 mod bench_database;
 #[path = "shared/heart.rs"]
 mod heart;
+#[path = "shared/wrk.rs"]
+mod wrk;
 
 use bench_database::BenchDatabase;
 use heart::Heart;
@@ -347,13 +349,20 @@ impl CpuUsed {
     }
 }
 
-/// User + system CPU seconds of a process (`self` or a pid), from /proc/PID/stat.
+/// User + system CPU seconds of a process (`self` or a pid) and of its children it has waited for (wrk, a
+/// child of the load generator, counts as load generator once it exits; the server, a child that runs to
+/// the end, counts only as itself), from /proc/PID/stat.
 fn process_cpu_s(pid: &str) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces) start at state; utime and stime are 14 and 15.
+    // Fields after the command name (which may hold spaces) start at state; utime, stime, cutime and
+    // cstime are 14 to 17.
     let rest = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    let ticks: f64 = fields
+        .get(11..15)?
+        .iter()
+        .map(|f| f.parse::<f64>().ok())
+        .sum::<Option<f64>>()?;
     Some(ticks / CLOCK_TICKS)
 }
 
@@ -751,13 +760,61 @@ async fn consumer_quiet(client: &Client, report: &mut Vec<(String, String, Strin
     Ok(())
 }
 
-/// What one pull phase measured.
+/// What one pull phase measured, by either load generator.
 struct PullRun {
     requests: u64,
     errors: u64,
     elapsed: f64,
-    latencies: Vec<Duration>,
+    p50: Duration,
+    p99: Duration,
     answer_bytes: u64,
+}
+
+/// What drives a pull phase: the bench's own reqwest clients, or wrk (see `shared/wrk.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PullLoad {
+    Reqwest,
+    Wrk,
+}
+
+impl PullLoad {
+    fn describe(self) -> String {
+        match self {
+            Self::Reqwest => format!("{PULL_CLIENTS} reqwest clients back to back"),
+            Self::Wrk => format!("wrk, one thread, {PULL_CLIENTS} connections back to back"),
+        }
+    }
+
+    async fn run(
+        self,
+        client: &Arc<Client>,
+        devices: &Arc<Vec<SignedIn>>,
+        cursors: &Arc<Vec<i64>>,
+    ) -> Res<PullRun> {
+        match self {
+            Self::Reqwest => pull_run(client, devices, cursors).await,
+            Self::Wrk => {
+                let requests: Vec<wrk::PullRequest> = devices
+                    .iter()
+                    .zip(cursors.iter())
+                    .map(|(device, cursor)| wrk::PullRequest {
+                        token: device.tokens.access_token.clone(),
+                        body: serde_json::json!({"protocol_version": 1, "cursor": cursor}).to_string(),
+                    })
+                    .collect();
+                let run = wrk::pull(&client.base, &requests, PULL_CLIENTS, PULL_FOR).await?;
+                Ok(PullRun {
+                    requests: run.requests,
+                    errors: run.errors,
+                    elapsed: run.duration_us as f64 / 1e6,
+                    p50: Duration::from_micros(run.p50_us),
+                    p99: Duration::from_micros(run.p99_us),
+                    // wrk counts every byte read, the HTTP head included.
+                    answer_bytes: run.bytes,
+                })
+            }
+        }
+    }
 }
 
 /// `PULL_CLIENTS` clients pulling back to back (no pause) for `PULL_FOR`; each request takes the next
@@ -814,14 +871,17 @@ async fn pull_run(
         requests: latencies.len() as u64,
         errors,
         elapsed: started.elapsed().as_secs_f64(),
-        latencies,
+        p50: percentile(&latencies, 50.0),
+        p99: percentile(&latencies, 99.0),
         answer_bytes,
     })
 }
 
 /// Non-waiting pulls as fast as the server answers them: first ones that find the small recording
 /// (cursor 0), then empty ones (the cursor at the account's version: what a synced device asks most), each
-/// with the CPU each process used, and per request the server's and PostgreSQL's.
+/// with the CPU each process used, and per request the server's and PostgreSQL's. Each kind is driven
+/// twice: by the bench's reqwest clients, then by wrk (`shared/wrk.rs`), whose lower cost per request leaves
+/// more of the shared cores to the server.
 async fn pulls(
     client: &Arc<Client>,
     devices: &[SignedIn],
@@ -848,32 +908,51 @@ async fn pulls(
         ),
         ("nothing new (empty)".to_owned(), versions),
     ] {
-        let cpu = CpuShare::start(server_pid, backends).await?;
-        let run = pull_run(client, &devices, &cursors).await?;
-        let used = cpu.finish(backends).await?;
-        let per_request = |s: f64| 1e6 * s / run.requests.max(1) as f64;
-        report.push((
-            format!(
-                "pull finding {what}: {PULL_CLIENTS} clients back to back over {} devices, {PULL_FOR:?}",
-                devices.len()
-            ),
-            format!(
-                "{:.0} requests/s, p50 {:.1?} / p99 {:.1?} ({} errors; answers {:.0} B each); CPU per request: \
-                 server {:.0} µs, PostgreSQL {:.0} µs, Redis {:.0} µs; CPU: {}",
-                run.requests as f64 / run.elapsed,
-                percentile(&run.latencies, 50.0),
-                percentile(&run.latencies, 99.0),
-                run.errors,
-                run.answer_bytes as f64 / (run.requests - run.errors).max(1) as f64,
-                per_request(used.server),
-                per_request(used.postgres),
-                per_request(used.redis),
-                used.describe(),
-            ),
-            "≥ 5,000 requests/s".to_owned(),
-        ));
+        for load in [PullLoad::Reqwest, PullLoad::Wrk] {
+            let cpu = CpuShare::start(server_pid, backends).await?;
+            let run = load.run(client, &devices, &cursors).await?;
+            let used = cpu.finish(backends).await?;
+            report.push(pull_row(&what, load, devices.len(), &run, &used));
+        }
     }
     Ok(())
+}
+
+/// The report's row for one pull phase.
+fn pull_row(
+    what: &str,
+    load: PullLoad,
+    devices: usize,
+    run: &PullRun,
+    used: &CpuUsed,
+) -> (String, String, String) {
+    let per_request = |s: f64| 1e6 * s / run.requests.max(1) as f64;
+    let head = if load == PullLoad::Wrk {
+        ", with the HTTP head"
+    } else {
+        ""
+    };
+    (
+        format!(
+            "pull finding {what}: {} over {devices} devices, {PULL_FOR:?}",
+            load.describe()
+        ),
+        format!(
+            "{:.0} requests/s, p50 {:.1?} / p99 {:.1?} ({} errors; answers {:.0} B each{head}); CPU per request: \
+             server {:.0} µs, PostgreSQL {:.0} µs, Redis {:.0} µs, load generator {:.0} µs; CPU: {}",
+            run.requests as f64 / run.elapsed,
+            run.p50,
+            run.p99,
+            run.errors,
+            run.answer_bytes as f64 / run.requests.saturating_sub(run.errors).max(1) as f64,
+            per_request(used.server),
+            per_request(used.postgres),
+            per_request(used.redis),
+            per_request(used.load),
+            used.describe(),
+        ),
+        "≥ 5,000 requests/s".to_owned(),
+    )
 }
 
 /// Parks `LONG_POLLS` long polls spread over the accounts (waiting until the server counts them all), then
