@@ -71,8 +71,15 @@ const TAKEOVER_MARGIN: Duration = Duration::from_secs(2);
 const FAILURE_BACKOFF: Duration = Duration::from_millis(500);
 /// How often the outbox depth and age gauges are refreshed.
 const GAUGE_INTERVAL: Duration = Duration::from_secs(1);
-/// The longest reading the tails may take before it counts as failed (and is tried again).
-const TAIL_READ_LIMIT: Duration = Duration::from_secs(30);
+/// The longest the tail reader may go without a message or a partition's end before the reading counts as
+/// failed (and is tried again from the start). A limit on the whole reading wedged the relay for good behind a
+/// slow broker: a window is up to `BATCH_ROWS` messages per partition (the bench's beats messages are ~15 KB,
+/// so ~90 MB over three partitions); tansu 0.6 with a grown store (526 MB) served one partition's window in
+/// ~4 s on an idle machine, and all of them in more than 30 s while the CEP consumer read the same topic
+/// after a saturating ingest, so every retry timed out in turn and the outbox only grew (`cargo xtask bench
+/// server`, 2026-12-05: "3 partitions left", 4,560 rows still queued 180 s after the saturating ingest). A
+/// reading that makes progress now ends; one that stalls still fails.
+const TAIL_STALL_LIMIT: Duration = Duration::from_secs(30);
 /// The tail reader's `fetch.wait.max.ms` (librdkafka's default is 500). It reads, then waits for what it read,
 /// and tansu 0.6 sleeps half the wait after every fetch, data or not (`FetchService::fetch`): with the default
 /// each of its fetches took at least 250 ms. (The CEP consumer keeps the default: it fetches ahead while it
@@ -469,8 +476,10 @@ enum TailError {
     Kafka(#[from] ClientError),
     #[error("topic {topic} is unreadable: {code}")]
     Topic { topic: String, code: RDKafkaErrorCode },
-    #[error("the topics' tails were not read within {limit:?} ({partitions} partitions left)")]
-    TimedOut { limit: Duration, partitions: usize },
+    #[error(
+        "reading the topics' tails stalled: nothing arrived for {limit:?} ({partitions} partitions left)"
+    )]
+    Stalled { limit: Duration, partitions: usize },
     #[error("the outbox query failed")]
     Database(#[from] sqlx::Error),
     #[error("the tail reader task failed")]
@@ -560,19 +569,20 @@ fn read_until_ends(
     consumer: &BaseConsumer,
     mut ends: HashMap<(String, i32), i64>,
 ) -> Result<Vec<i64>, TailError> {
-    let deadline = Instant::now() + TAIL_READ_LIMIT;
+    let mut last_progress = Instant::now();
     let mut ids = Vec::new();
     while !ends.is_empty() {
-        if Instant::now() >= deadline {
+        if last_progress.elapsed() >= TAIL_STALL_LIMIT {
             let partitions = ends.len();
-            return Err(TailError::TimedOut {
-                limit: TAIL_READ_LIMIT,
+            return Err(TailError::Stalled {
+                limit: TAIL_STALL_LIMIT,
                 partitions,
             });
         }
         match consumer.poll(Duration::from_millis(200)) {
             None => {}
             Some(Ok(message)) => {
+                last_progress = Instant::now();
                 let place = (message.topic().to_owned(), message.partition());
                 let Some(&end) = ends.get(&place) else { continue };
                 if message.offset() < end
@@ -587,6 +597,7 @@ fn read_until_ends(
             // The end of some partition: those whose position reached their end are done (offsets need not
             // be contiguous, so the last offset before the end may never come).
             Some(Err(ClientError::PartitionEOF(_))) => {
+                last_progress = Instant::now();
                 for element in consumer.position()?.elements() {
                     let place = (element.topic().to_owned(), element.partition());
                     if let (Offset::Offset(at), Some(&end)) = (element.offset(), ends.get(&place))
