@@ -186,7 +186,7 @@ async fn load_on(database_url: &str, backends: &Backends) -> Res<()> {
     pulls(&client, &devices, (server_pid, backends), &mut report).await?;
     if phases != Phases::Pull {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let cpu = CpuShare::start(server_pid, backends).await?;
+        let cpu = CpuShare::start(server_pid, backends, None).await?;
         long_polls(&client, &devices, &mut report).await?;
         report.push(
             cpu.finish(backends)
@@ -258,6 +258,8 @@ struct CpuShare {
     server_pid: u32,
     started: Instant,
     load: f64,
+    /// A load-generating child that runs through the phase (wrk), with its CPU seconds at the start.
+    load_child: Option<(String, f64)>,
     server: f64,
     postgres: std::collections::HashMap<i32, f64>,
     /// The Redis server's pid and CPU seconds, when one runs on this machine.
@@ -277,11 +279,16 @@ struct CpuUsed {
 }
 
 impl CpuShare {
-    async fn start(server_pid: u32, backends: &Backends) -> Res<Self> {
+    async fn start(server_pid: u32, backends: &Backends, load_child: Option<u32>) -> Res<Self> {
         Ok(Self {
             server_pid,
             started: Instant::now(),
             load: process_cpu_s("self").unwrap_or(0.0),
+            load_child: load_child.and_then(|pid| {
+                let pid = pid.to_string();
+                let cpu = process_cpu_s(&pid)?;
+                Some((pid, cpu))
+            }),
             server: process_cpu_s(&server_pid.to_string()).unwrap_or(0.0),
             postgres: backends.cpu().await?,
             redis: redis_pid().and_then(|pid| Some((pid.clone(), process_cpu_s(&pid)?))),
@@ -291,7 +298,11 @@ impl CpuShare {
 
     async fn finish(self, backends: &Backends) -> Res<CpuUsed> {
         let wall = self.started.elapsed().as_secs_f64();
-        let load = process_cpu_s("self").ok_or("no /proc/self/stat")? - self.load;
+        let load = process_cpu_s("self").ok_or("no /proc/self/stat")? - self.load
+            + self
+                .load_child
+                .and_then(|(pid, before)| Some(process_cpu_s(&pid)? - before))
+                .unwrap_or(0.0);
         let server = process_cpu_s(&self.server_pid.to_string()).ok_or("no server stat")? - self.server;
         // A backend that began during the phase counts whole; one that ended during it is lost (the pools
         // keep theirs open).
@@ -595,7 +606,15 @@ async fn drain_outbox(client: &Client, phase: &str, report: &mut Vec<(String, St
     report.push((
         format!("outbox drained after {phase}"),
         if depth > 0.0 {
-            format!("{first:.0} rows queued; {depth:.0} still there after {took:.0?}")
+            // The relay's own account of why (it degrades the broker's status in /readyz with the reason).
+            let ready = client
+                .http
+                .get(format!("{}/readyz", client.base))
+                .send()
+                .await?
+                .text()
+                .await?;
+            format!("{first:.0} rows queued; {depth:.0} still there after {took:.0?}; /readyz: {ready}")
         } else {
             format!("{first:.0} rows queued, empty {took:.1?} after the phase ended")
         },
@@ -767,8 +786,13 @@ struct PullRun {
     elapsed: f64,
     p50: Duration,
     p99: Duration,
-    answer_bytes: u64,
+    mean: Duration,
+    max: Duration,
+    bytes_per_answer: f64,
 }
+
+/// How much longer than its measured window wrk runs on each side (see [`wrk_window`]).
+const WRK_MARGIN: Duration = Duration::from_secs(1);
 
 /// What drives a pull phase: the bench's own reqwest clients, or wrk (see `shared/wrk.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -785,36 +809,67 @@ impl PullLoad {
         }
     }
 
-    async fn run(
+    /// Drives one pull phase and measures it: the load's figures, each process' CPU and the pulls the
+    /// server counted over the same time.
+    async fn measure(
         self,
         client: &Arc<Client>,
-        devices: &Arc<Vec<SignedIn>>,
-        cursors: &Arc<Vec<i64>>,
-    ) -> Res<PullRun> {
+        (devices, cursors): (&Arc<Vec<SignedIn>>, &Arc<Vec<i64>>),
+        (server_pid, backends): (u32, &Backends),
+    ) -> Res<(PullRun, CpuUsed, ServerPulls)> {
         match self {
-            Self::Reqwest => pull_run(client, devices, cursors).await,
-            Self::Wrk => {
-                let requests: Vec<wrk::PullRequest> = devices
-                    .iter()
-                    .zip(cursors.iter())
-                    .map(|(device, cursor)| wrk::PullRequest {
-                        token: device.tokens.access_token.clone(),
-                        body: serde_json::json!({"protocol_version": 1, "cursor": cursor}).to_string(),
-                    })
-                    .collect();
-                let run = wrk::pull(&client.base, &requests, PULL_CLIENTS, PULL_FOR).await?;
-                Ok(PullRun {
-                    requests: run.requests,
-                    errors: run.errors,
-                    elapsed: run.duration_us as f64 / 1e6,
-                    p50: Duration::from_micros(run.p50_us),
-                    p99: Duration::from_micros(run.p99_us),
-                    // wrk counts every byte read, the HTTP head included.
-                    answer_bytes: run.bytes,
-                })
+            Self::Reqwest => {
+                let counted = ServerPulls::read(client).await?;
+                let cpu = CpuShare::start(server_pid, backends, None).await?;
+                let run = pull_run(client, devices, cursors).await?;
+                let used = cpu.finish(backends).await?;
+                let counted = ServerPulls::read(client).await?.since(counted);
+                Ok((run, used, counted))
             }
+            Self::Wrk => wrk_window(client, (devices, cursors), (server_pid, backends)).await,
         }
     }
+}
+
+/// wrk stops by closing its connections with pulls in flight, and the server closes the PostgreSQL
+/// connection of a pull cancelled mid-statement (it may be mid-protocol), so the backends that did the
+/// phase's work would be gone before their CPU is read. So wrk runs `WRK_MARGIN` longer on each side, and the
+/// phase is the `PULL_FOR` window inside: the CPU and the server's own pull count over it, wrk's CPU read
+/// from its running process. Latency, errors and sizes are wrk's, over its whole run; its latencies are
+/// corrected for coordinated omission (see [`pull_row`]).
+async fn wrk_window(
+    client: &Arc<Client>,
+    (devices, cursors): (&Arc<Vec<SignedIn>>, &Arc<Vec<i64>>),
+    (server_pid, backends): (u32, &Backends),
+) -> Res<(PullRun, CpuUsed, ServerPulls)> {
+    let requests: Vec<wrk::PullRequest> = devices
+        .iter()
+        .zip(cursors.iter())
+        .map(|(device, cursor)| wrk::PullRequest {
+            token: device.tokens.access_token.clone(),
+            body: serde_json::json!({"protocol_version": 1, "cursor": cursor}).to_string(),
+        })
+        .collect();
+    let wrk = wrk::Wrk::start(&client.base, &requests, PULL_CLIENTS, PULL_FOR + 2 * WRK_MARGIN)?;
+    tokio::time::sleep(WRK_MARGIN).await;
+    let counted = ServerPulls::read(client).await?;
+    let cpu = CpuShare::start(server_pid, backends, wrk.pid()).await?;
+    tokio::time::sleep(PULL_FOR).await;
+    let used = cpu.finish(backends).await?;
+    let counted = ServerPulls::read(client).await?.since(counted);
+    let whole = wrk.finish().await?;
+    let run = PullRun {
+        requests: counted.answered as u64,
+        errors: whole.errors,
+        elapsed: used.wall,
+        p50: Duration::from_micros(whole.p50_us),
+        p99: Duration::from_micros(whole.p99_us),
+        mean: Duration::from_secs_f64(whole.mean_us / 1e6),
+        max: Duration::from_micros(whole.max_us),
+        // wrk counts every byte read, the HTTP head included.
+        bytes_per_answer: whole.bytes as f64 / whole.requests.saturating_sub(whole.errors).max(1) as f64,
+    };
+    Ok((run, used, counted))
 }
 
 /// `PULL_CLIENTS` clients pulling back to back (no pause) for `PULL_FOR`; each request takes the next
@@ -873,7 +928,9 @@ async fn pull_run(
         elapsed: started.elapsed().as_secs_f64(),
         p50: percentile(&latencies, 50.0),
         p99: percentile(&latencies, 99.0),
-        answer_bytes,
+        mean: latencies.iter().sum::<Duration>() / u32::try_from(latencies.len().max(1))?,
+        max: latencies.last().copied().unwrap_or_default(),
+        bytes_per_answer: answer_bytes as f64 / latencies.len().saturating_sub(errors as usize).max(1) as f64,
     })
 }
 
@@ -909,13 +966,39 @@ async fn pulls(
         ("nothing new (empty)".to_owned(), versions),
     ] {
         for load in [PullLoad::Reqwest, PullLoad::Wrk] {
-            let cpu = CpuShare::start(server_pid, backends).await?;
-            let run = load.run(client, &devices, &cursors).await?;
-            let used = cpu.finish(backends).await?;
-            report.push(pull_row(&what, load, devices.len(), &run, &used));
+            let (run, used, counted) = load
+                .measure(client, (&devices, &cursors), (server_pid, backends))
+                .await?;
+            report.push(pull_row(&what, load, devices.len(), &run, &used, counted));
         }
     }
     Ok(())
+}
+
+/// The pulls the server itself counted (`/metrics`), beside what the load generator counted: a check on
+/// the generator's figures.
+#[derive(Clone, Copy, Debug)]
+struct ServerPulls {
+    answered: f64,
+    /// Answered from another request's read (the bench keeps such pairs out of flight at once).
+    shared: f64,
+}
+
+impl ServerPulls {
+    async fn read(client: &Client) -> Res<Self> {
+        let text = metrics_text(client).await?;
+        Ok(Self {
+            answered: gauge(&text, "auren_pull_requests_total").unwrap_or(0.0),
+            shared: gauge(&text, "auren_pull_shared_total").unwrap_or(0.0),
+        })
+    }
+
+    fn since(self, before: Self) -> Self {
+        Self {
+            answered: self.answered - before.answered,
+            shared: self.shared - before.shared,
+        }
+    }
 }
 
 /// The report's row for one pull phase.
@@ -925,8 +1008,15 @@ fn pull_row(
     devices: usize,
     run: &PullRun,
     used: &CpuUsed,
+    counted: ServerPulls,
 ) -> (String, String, String) {
     let per_request = |s: f64| 1e6 * s / run.requests.max(1) as f64;
+    let rate = run.requests as f64 / run.elapsed;
+    // Little's law: a closed loop has at most PULL_CLIENTS requests in flight, so rate × mean latency above
+    // that means the latencies are not the observed ones: wrk corrects its histogram for coordinated
+    // omission (`stats_correct`: for every response slower than its connections' mean interval it adds the
+    // samples a paced client would have seen), the reqwest clients record what they saw.
+    let in_flight = rate * run.mean.as_secs_f64();
     let head = if load == PullLoad::Wrk {
         ", with the HTTP head"
     } else {
@@ -938,13 +1028,19 @@ fn pull_row(
             load.describe()
         ),
         format!(
-            "{:.0} requests/s, p50 {:.1?} / p99 {:.1?} ({} errors; answers {:.0} B each{head}); CPU per request: \
+            "{:.0} requests/s, p50 {:.1?} / p99 {:.1?} / mean {:.1?} / max {:.1?} ({} errors; answers {:.0} B each{head}; \
+             rate × mean latency = {in_flight:.1} in flight of {PULL_CLIENTS}; \
+             the server answered {:.0} pulls, {:.0} of them from a shared read); CPU per request: \
              server {:.0} µs, PostgreSQL {:.0} µs, Redis {:.0} µs, load generator {:.0} µs; CPU: {}",
-            run.requests as f64 / run.elapsed,
+            rate,
             run.p50,
             run.p99,
+            run.mean,
+            run.max,
             run.errors,
-            run.answer_bytes as f64 / run.requests.saturating_sub(run.errors).max(1) as f64,
+            run.bytes_per_answer,
+            counted.answered,
+            counted.shared,
             per_request(used.server),
             per_request(used.postgres),
             per_request(used.redis),

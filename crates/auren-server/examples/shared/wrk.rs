@@ -20,12 +20,14 @@ pub struct PullRequest {
 #[derive(Debug, serde::Deserialize)]
 pub struct WrkRun {
     pub requests: u64,
-    pub duration_us: u64,
     pub bytes: u64,
     /// Connect, read, write and timeout errors and non-2xx answers, summed.
     pub errors: u64,
     pub p50_us: u64,
     pub p99_us: u64,
+    /// The mean and the longest, to check the percentiles against (mean × requests ≈ connections × duration).
+    pub mean_us: f64,
+    pub max_us: u64,
 }
 
 /// The script: every request built once at start, then taken in turn, one device after the other (so no
@@ -59,52 +61,69 @@ end
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    '{"requests":%d,"duration_us":%d,"bytes":%d,"errors":%d,"p50_us":%d,"p99_us":%d}\n',
-    summary.requests, summary.duration, summary.bytes,
+    '{"requests":%d,"bytes":%d,"errors":%d,"p50_us":%d,"p99_us":%d,"mean_us":%f,"max_us":%d}\n',
+    summary.requests, summary.bytes,
     e.connect + e.read + e.write + e.status + e.timeout,
-    latency:percentile(50), latency:percentile(99)))
+    latency:percentile(50), latency:percentile(99), latency.mean, latency.max))
 end
 "#,
     );
     Ok(lua)
 }
 
-/// Runs wrk against `base` (`http://127.0.0.1:PORT`) for `duration` with `connections` connections on one
-/// thread, the requests taken in turn.
-pub async fn pull(
-    base: &str,
-    requests: &[PullRequest],
-    connections: usize,
-    duration: Duration,
-) -> Res<WrkRun> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("pull.lua");
-    std::fs::write(&path, script(requests)?)?;
-    let output = tokio::process::Command::new("wrk")
-        .args([
-            "-t1",
-            &format!("-c{connections}"),
-            &format!("-d{}s", duration.as_secs()),
-        ])
-        .arg("-s")
-        .arg(&path)
-        .arg(base)
-        .output()
-        .await
-        .map_err(|e| format!("running wrk (`cargo xtask bench server` installs Debian's wrk): {e}"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        return Err(format!(
-            "wrk failed ({}): {stdout}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        )
-        .into());
+/// A running wrk: started with [`Wrk::start`], its summary read by [`Wrk::finish`].
+pub struct Wrk {
+    child: tokio::process::Child,
+    /// Holds the script while wrk runs.
+    _dir: tempfile::TempDir,
+}
+
+impl Wrk {
+    /// Starts wrk against `base` (`http://127.0.0.1:PORT`) for `duration` with `connections` connections on
+    /// one thread, the requests taken in turn.
+    pub fn start(base: &str, requests: &[PullRequest], connections: usize, duration: Duration) -> Res<Self> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("pull.lua");
+        std::fs::write(&path, script(requests)?)?;
+        let child = tokio::process::Command::new("wrk")
+            .args([
+                "-t1",
+                &format!("-c{connections}"),
+                &format!("-d{}s", duration.as_secs()),
+            ])
+            .arg("-s")
+            .arg(&path)
+            .arg(base)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("starting wrk (`cargo xtask bench server` installs Debian's wrk): {e}"))?;
+        Ok(Self { child, _dir: dir })
     }
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .ok_or_else(|| format!("wrk printed no summary: {stdout}"))?;
-    Ok(serde_json::from_str(line)?)
+
+    /// wrk's process id while it runs (its CPU is the load generator's).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Waits for wrk to end and reads the summary its `done` hook printed.
+    pub async fn finish(self) -> Res<WrkRun> {
+        let output = self.child.wait_with_output().await?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            return Err(format!(
+                "wrk failed ({}): {stdout}{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            )
+            .into());
+        }
+        let line = stdout
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('{'))
+            .ok_or_else(|| format!("wrk printed no summary: {stdout}"))?;
+        Ok(serde_json::from_str(line)?)
+    }
 }
