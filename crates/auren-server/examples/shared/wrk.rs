@@ -1,9 +1,9 @@
 //! The pulls driven by wrk (Debian's package: a C load generator on LuaJIT, one thread, epoll) beside the
 //! bench's own reqwest clients, in the same run (`#[path]`-included by `server_load`). The server, PostgreSQL
 //! and Redis share this machine's two cores with whatever generates the load, and the reqwest clients cost a
-//! pull about 50 µs of CPU (12 % of a system-wide profile in round seven): a generator that costs less leaves
-//! the server more of the cores, as a load from other machines would. Both figures are reported; the
-//! server's and PostgreSQL's CPU per pull are measured the same way for both.
+//! pull 21–28 µs of CPU, wrk 6–8 µs (round eight): a generator that costs less leaves the server more of the
+//! cores, as a load from other machines would. Both figures are reported; the server's and PostgreSQL's CPU
+//! per pull are measured the same way for both.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -25,7 +25,8 @@ pub struct WrkRun {
     pub errors: u64,
     pub p50_us: u64,
     pub p99_us: u64,
-    /// The mean and the longest, to check the percentiles against (mean × requests ≈ connections × duration).
+    /// The mean and the longest. wrk's histogram is corrected for coordinated omission, so these (and the
+    /// percentiles) exceed what it observed; `pull_row` prints rate × mean against the connections.
     pub mean_us: f64,
     pub max_us: u64,
 }
