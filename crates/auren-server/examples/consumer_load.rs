@@ -8,7 +8,6 @@
 //! its last chunk fed, and the offsets the group committed once its sessions closed (what a restarted server
 //! reads from). `AUREN_BENCH_CONSUMER_MESSAGES` sets the backlog (default 1,200 messages: 2.9 million beats).
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use auren_protocol::BeatsChunk;
@@ -26,10 +25,13 @@ type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 #[path = "shared/bench_database.rs"]
 mod bench_database;
+#[path = "shared/broker.rs"]
+mod broker;
 #[path = "shared/heart.rs"]
 mod heart;
 
 use bench_database::BenchDatabase;
+use broker::Broker;
 use heart::Heart;
 
 const USERS: usize = 64;
@@ -241,61 +243,5 @@ fn env_number(name: &str, default: usize) -> Res<usize> {
     match std::env::var(name) {
         Ok(text) => Ok(text.parse().map_err(|e| format!("{name}={text:?}: {e}"))?),
         Err(_) => Ok(default),
-    }
-}
-
-/// A tansu broker of this run on a free port, its data in a temporary folder; killed at the end.
-struct Broker {
-    port: u16,
-    child: Child,
-    _data: tempfile::TempDir,
-}
-
-impl Broker {
-    async fn start(binary: &str) -> Res<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let data = tempfile::tempdir()?;
-        let log = std::fs::File::create(data.path().join("broker.log"))?;
-        let listener = format!("tcp://127.0.0.1:{port}");
-        // `sqlite:///` + an absolute path: tansu drops the URL path's first slash.
-        let storage = format!("sqlite:///{}", data.path().join("tansu.db").display());
-        let child = Command::new(binary)
-            .args([
-                "broker",
-                "--listener-url",
-                &listener,
-                "--advertised-listener-url",
-                &listener,
-            ])
-            .args(["--storage-engine", &storage])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("starting the broker {binary}: {e}"))?;
-        let broker = Self {
-            port,
-            child,
-            _data: data,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while tokio::net::TcpStream::connect(broker.address()).await.is_err() {
-            if Instant::now() > deadline {
-                return Err(format!("the broker did not listen on {}", broker.address()).into());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(broker)
-    }
-
-    fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -1,7 +1,8 @@
 //! The load generator of `cargo xtask bench server`: the server (in a child process of this example, so
 //! 10,000 client sockets and 10,000 server sockets do not share one process' descriptor limit) on a fresh
-//! PostgreSQL database with Redis and the broker from `AUREN_REDIS_URL` / `AUREN_KAFKA_BROKERS`, and the
-//! clients here. Phases: a paced ingest at the goal's 250k beats/s (open loop: latency from when a push
+//! PostgreSQL database with Redis from `AUREN_REDIS_URL` and a private tansu broker with a new store started
+//! from `AUREN_BROKER_BIN` (`shared/broker.rs`; without it, the broker `AUREN_KAFKA_BROKERS` names, if any),
+//! and the clients here. Phases: a paced ingest at the goal's 250k beats/s (open loop: latency from when a push
 //! was due), a saturating ingest (devices pushing back to back: the most the server takes), each followed
 //! by the relay emptying the outbox and the relay lag the server measured; non-waiting pulls (clients
 //! pulling back to back, pulls that find data and empty ones apart, with each process' CPU); long polls
@@ -28,12 +29,15 @@ type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 #[path = "shared/bench_database.rs"]
 mod bench_database;
+#[path = "shared/broker.rs"]
+mod broker;
 #[path = "shared/heart.rs"]
 mod heart;
 #[path = "shared/wrk.rs"]
 mod wrk;
 
 use bench_database::BenchDatabase;
+use broker::Broker;
 use heart::Heart;
 
 /// The paced ingest's devices, then the saturating ingest's, then the pulling ones (each device's outbox
@@ -135,7 +139,25 @@ async fn load() -> Res<()> {
         admin: database.admin.clone(),
         database: database.name.clone(),
     };
-    let outcome = load_on(&database.url, &backends).await;
+    // A private broker when the cached binary is named (`cargo xtask bench server` does), else the shared
+    // one `AUREN_KAFKA_BROKERS` names, if any.
+    let private = match std::env::var("AUREN_BROKER_BIN") {
+        Ok(binary) => Some(Broker::start(&binary).await?),
+        Err(_) => None,
+    };
+    let kafka = match &private {
+        Some(broker) => Some(broker.address()),
+        None => std::env::var("AUREN_KAFKA_BROKERS").ok(),
+    };
+    println!(
+        "broker: {}",
+        match (&private, &kafka) {
+            (Some(_), Some(address)) => format!("a private tansu with a new store on {address}"),
+            (None, Some(address)) => format!("the shared one on {address} (AUREN_KAFKA_BROKERS)"),
+            _ => "none".to_owned(),
+        }
+    );
+    let outcome = load_on(&database.url, &backends, kafka.as_deref()).await;
     if std::env::var_os("AUREN_BENCH_KEEP_DATABASE").is_some() {
         // For looking at the run's data afterwards (EXPLAIN, pgbench); dropping it is then the caller's job.
         eprintln!("kept the bench database {}", database.name);
@@ -149,9 +171,14 @@ async fn load() -> Res<()> {
     outcome.and(dropped)
 }
 
-async fn load_on(database_url: &str, backends: &Backends) -> Res<()> {
+async fn load_on(database_url: &str, backends: &Backends, kafka: Option<&str>) -> Res<()> {
     let exe = std::env::current_exe()?;
-    let mut child = tokio::process::Command::new(exe)
+    let mut command = tokio::process::Command::new(exe);
+    match kafka {
+        Some(brokers) => command.env("AUREN_KAFKA_BROKERS", brokers),
+        None => command.env_remove("AUREN_KAFKA_BROKERS"),
+    };
+    let mut child = command
         .args(["serve", database_url])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -183,7 +210,8 @@ async fn load_on(database_url: &str, backends: &Backends) -> Res<()> {
         drain_outbox(&client, "the saturating ingest", &mut report).await?;
         relay_lag(&client, "after the saturating ingest (its drain)", &mut report).await?;
     }
-    pulls(&client, &devices, (server_pid, backends), &mut report).await?;
+    let broker = kafka.is_some();
+    pulls(&client, &devices, (server_pid, backends), broker, &mut report).await?;
     if phases != Phases::Pull {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let cpu = CpuShare::start(server_pid, backends, None).await?;
@@ -736,8 +764,12 @@ async fn seed_pull_data(client: &Arc<Client>, devices: &[SignedIn]) -> Res<Vec<i
 /// (4,050–4,550 two-version pulls/s, other jobs 2–4 core-seconds of 20). Without a broker there is nothing to
 /// wait for. The consumer group outlives a run, so a backlog an earlier run left on the broker (a full run's
 /// ingest: minutes of CEP work) is worked through here too; the report says how far the consumer got.
-async fn consumer_quiet(client: &Client, report: &mut Vec<(String, String, String)>) -> Res<()> {
-    if std::env::var_os("AUREN_KAFKA_BROKERS").is_none() {
+async fn consumer_quiet(
+    client: &Client,
+    broker: bool,
+    report: &mut Vec<(String, String, String)>,
+) -> Res<()> {
+    if !broker {
         return Ok(());
     }
     let started = Instant::now();
@@ -943,6 +975,7 @@ async fn pulls(
     client: &Arc<Client>,
     devices: &[SignedIn],
     (server_pid, backends): (u32, &Backends),
+    broker: bool,
     report: &mut Vec<(String, String, String)>,
 ) -> Res<()> {
     let devices: Arc<Vec<SignedIn>> = Arc::new(devices.iter().skip(2 * INGEST_DEVICES).cloned().collect());
@@ -950,7 +983,7 @@ async fn pulls(
     // The seeded beats go through the relay to the broker and through the server's CEP consumer: let that
     // finish first, or the pulls share the server's cores with it.
     drain_outbox(client, "seeding the pulls' data", report).await?;
-    consumer_quiet(client, report).await?;
+    consumer_quiet(client, broker, report).await?;
     let from_zero = Arc::new(vec![0_i64; devices.len()]);
     let last_only = Arc::new(versions.iter().map(|v| v - 1).collect::<Vec<_>>());
     let half = PULL_DATA_CHUNKS - PULL_DATA_CHUNKS / 2;
