@@ -388,9 +388,9 @@ impl CpuUsed {
     }
 }
 
-/// User + system CPU seconds of a process (`self` or a pid) and of its children it has waited for (wrk, a
-/// child of the load generator, counts as load generator once it exits; the server, a child that runs to
-/// the end, counts only as itself), from /proc/PID/stat.
+/// User + system CPU seconds of a process (`self` or a pid) and of the children it has waited for, from
+/// /proc/PID/stat. (A wrk phase reads wrk's own while it runs, `CpuShare::load_child`; the server, this
+/// process' child until the end, is never in its cutime during a phase.)
 fn process_cpu_s(pid: &str) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) start at state; utime, stime, cutime and
