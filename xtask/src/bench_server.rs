@@ -1,8 +1,9 @@
 //! `cargo xtask bench server`: the sync server with its real services on this machine. `services up`
-//! first (PostgreSQL, Redis, the broker) and Debian's wrk (the second load generator of the pulls), then
-//! the load generator (`auren-server`'s `server_load` example, release build), which starts the server in
-//! a child process on a fresh database and prints the figures next to their goals and the seed's; then `consumer_load`, the server's CEP consumer alone
-//! through a backlog on a private broker, for a recorded heart and the synthetic one.
+//! first (PostgreSQL, Redis, the cached broker binary) and Debian's wrk (the second load generator of the
+//! pulls), then the load generator (`auren-server`'s `server_load` example, release build), which starts
+//! the server in a child process on a fresh database and a private broker and prints the figures next to
+//! their goals and the seed's; then `consumer_load`, the server's CEP consumer alone through a backlog on a
+//! private broker, for a recorded heart and the synthetic one.
 
 use std::process::Command;
 

@@ -145,18 +145,13 @@ async fn load() -> Res<()> {
         Ok(binary) => Some(Broker::start(&binary).await?),
         Err(_) => None,
     };
-    let kafka = match &private {
-        Some(broker) => Some(broker.address()),
-        None => std::env::var("AUREN_KAFKA_BROKERS").ok(),
+    let (kafka, which) = match (&private, std::env::var("AUREN_KAFKA_BROKERS")) {
+        (Some(broker), _) => (Some(broker.address()), "a private tansu with a new store"),
+        (None, Ok(shared)) => (Some(shared), "the shared one (AUREN_KAFKA_BROKERS)"),
+        (None, Err(_)) => (None, "none"),
     };
-    println!(
-        "broker: {}",
-        match (&private, &kafka) {
-            (Some(_), Some(address)) => format!("a private tansu with a new store on {address}"),
-            (None, Some(address)) => format!("the shared one on {address} (AUREN_KAFKA_BROKERS)"),
-            _ => "none".to_owned(),
-        }
-    );
+    let on = kafka.as_deref().map(|address| format!(" on {address}"));
+    println!("broker: {which}{}", on.unwrap_or_default());
     let outcome = load_on(&database.url, &backends, kafka.as_deref()).await;
     if std::env::var_os("AUREN_BENCH_KEEP_DATABASE").is_some() {
         // For looking at the run's data afterwards (EXPLAIN, pgbench); dropping it is then the caller's job.
@@ -388,20 +383,14 @@ impl CpuUsed {
     }
 }
 
-/// User + system CPU seconds of a process (`self` or a pid) and of the children it has waited for, from
-/// /proc/PID/stat. (A wrk phase reads wrk's own while it runs, `CpuShare::load_child`; the server, this
-/// process' child until the end, is never in its cutime during a phase.)
+/// User + system CPU seconds of a process (`self` or a pid), from /proc/PID/stat. (wrk, a child, is read
+/// by its own pid while it runs: `CpuShare::load_child`.)
 fn process_cpu_s(pid: &str) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces) start at state; utime, stime, cutime and
-    // cstime are 14 to 17.
+    // Fields after the command name (which may hold spaces) start at state; utime and stime are 14 and 15.
     let rest = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields
-        .get(11..15)?
-        .iter()
-        .map(|f| f.parse::<f64>().ok())
-        .sum::<Option<f64>>()?;
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
     Some(ticks / CLOCK_TICKS)
 }
 
@@ -851,16 +840,28 @@ impl PullLoad {
     ) -> Res<(PullRun, CpuUsed, ServerPulls)> {
         match self {
             Self::Reqwest => {
-                let counted = ServerPulls::read(client).await?;
-                let cpu = CpuShare::start(server_pid, backends, None).await?;
-                let run = pull_run(client, devices, cursors).await?;
-                let used = cpu.finish(backends).await?;
-                let counted = ServerPulls::read(client).await?.since(counted);
-                Ok((run, used, counted))
+                let phase = pull_run(client, devices, cursors);
+                measured(client, (server_pid, backends), None, phase).await
             }
             Self::Wrk => wrk_window(client, (devices, cursors), (server_pid, backends)).await,
         }
     }
+}
+
+/// Runs `phase` and measures it: each process' CPU (with `load_child`'s as the load generator's) and the
+/// pulls the server counted over the same time.
+async fn measured<T>(
+    client: &Client,
+    (server_pid, backends): (u32, &Backends),
+    load_child: Option<u32>,
+    phase: impl std::future::Future<Output = Res<T>>,
+) -> Res<(T, CpuUsed, ServerPulls)> {
+    let counted = ServerPulls::read(client).await?;
+    let cpu = CpuShare::start(server_pid, backends, load_child).await?;
+    let outcome = phase.await?;
+    let used = cpu.finish(backends).await?;
+    let counted = ServerPulls::read(client).await?.since(counted);
+    Ok((outcome, used, counted))
 }
 
 /// wrk stops by closing its connections with pulls in flight, and the server closes the PostgreSQL
@@ -884,11 +885,11 @@ async fn wrk_window(
         .collect();
     let wrk = wrk::Wrk::start(&client.base, &requests, PULL_CLIENTS, PULL_FOR + 2 * WRK_MARGIN)?;
     tokio::time::sleep(WRK_MARGIN).await;
-    let counted = ServerPulls::read(client).await?;
-    let cpu = CpuShare::start(server_pid, backends, wrk.pid()).await?;
-    tokio::time::sleep(PULL_FOR).await;
-    let used = cpu.finish(backends).await?;
-    let counted = ServerPulls::read(client).await?.since(counted);
+    let window = async {
+        tokio::time::sleep(PULL_FOR).await;
+        Ok(())
+    };
+    let ((), used, counted) = measured(client, (server_pid, backends), wrk.pid(), window).await?;
     let whole = wrk.finish().await?;
     let run = PullRun {
         requests: counted.answered as u64,
