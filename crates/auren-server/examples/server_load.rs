@@ -1245,11 +1245,26 @@ async fn wait_parked(client: &Client, polls: usize) -> Res<usize> {
 
 async fn relay_lag(client: &Client, when: &str, report: &mut Vec<(String, String, String)>) -> Res<()> {
     let text = metrics_text(client).await?;
-    let quantile = |q: &str| {
+    let quantile_of = |name: &str, q: &str| {
         text.lines()
-            .find(|l| l.starts_with("auren_relay_lag_seconds{") && l.contains(&format!("quantile=\"{q}\"")))
+            .find(|l| l.starts_with(&format!("{name}{{")) && l.contains(&format!("quantile=\"{q}\"")))
             .and_then(|l| l.rsplit(' ').next())
             .and_then(|v| v.parse::<f64>().ok())
+    };
+    let quantile = |q: &str| quantile_of("auren_relay_lag_seconds", q);
+    // A row's lag is its wait for a round plus that round: the rounds' own time and fill, same window.
+    let rounds = match (
+        quantile_of("auren_relay_round_seconds", "0.5"),
+        quantile_of("auren_relay_round_seconds", "0.99"),
+        quantile_of("auren_relay_round_rows", "0.5"),
+        quantile_of("auren_relay_round_rows", "1"),
+    ) {
+        (Some(p50), Some(p99), Some(rows), Some(most)) => format!(
+            "; rounds p50 {:.0} ms, p99 {:.0} ms, rows per round p50 {rows:.0}, most {most:.0}",
+            p50 * 1000.0,
+            p99 * 1000.0
+        ),
+        _ => String::new(),
     };
     // Rows of rounds that got an error or a timeout (the relay then reads the topics' tails before sending
     // again), and rows those reads found already sent: what the lag's tail is made of.
@@ -1259,8 +1274,9 @@ async fn relay_lag(client: &Client, when: &str, report: &mut Vec<(String, String
     let read_s = gauge(&text, "auren_relay_tail_read_seconds_sum").unwrap_or(0.0);
     let shown = match (quantile("0.5"), quantile("0.99")) {
         (Some(p50), Some(p99)) => format!(
-            "p50 {:.0} ms, p99 {:.0} ms; since the server started: {unsure:.0} rows in rounds that failed or \
-             timed out, {reads:.0} tail reads taking {read_s:.1} s in all, {found:.0} rows found in the tails",
+            "p50 {:.0} ms, p99 {:.0} ms{rounds}; since the server started: {unsure:.0} rows in rounds that \
+             failed or timed out, {reads:.0} tail reads taking {read_s:.1} s in all, {found:.0} rows found in \
+             the tails",
             p50 * 1000.0,
             p99 * 1000.0
         ),

@@ -418,6 +418,7 @@ async fn round(
     producer: &FutureProducer,
     config: &KafkaConfig,
 ) -> Result<Round, sqlx::Error> {
+    let started = Instant::now();
     let mut tx = lock.begin().await?;
     let rows: Vec<OutboxRow> = sqlx::query(
         "SELECT id, topic, key, payload, \
@@ -452,6 +453,10 @@ async fn round(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    // A row's lag is its wait for a round plus its round: how long rounds take, and how full they are, is
+    // what `cargo xtask bench server` reports beside the lag.
+    metrics::histogram!("auren_relay_round_seconds").record(started.elapsed().as_secs_f64());
+    metrics::histogram!("auren_relay_round_rows").record(rows.len() as f64);
     // Every row claimed was delivered. Counted per topic, so a reader can compare what reached a topic with
     // what its consumers took (the server bench waits until its CEP consumer has taken every beats message).
     for (topic, count) in count_by_topic(&rows) {
@@ -534,7 +539,7 @@ fn outbox_ids_in_tails(config: &KafkaConfig, windows: &[(String, i64)]) -> Resul
     let timeout = config.message_timeout;
     let mut assignment = TopicPartitionList::new();
     // Per partition: the high watermark when its tail was planned (the offset after its last message).
-    let mut ends: HashMap<(String, i32), i64> = HashMap::new();
+    let mut ends: HashMap<Place, i64> = HashMap::new();
     for (topic, window) in windows {
         let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
         let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
@@ -561,53 +566,109 @@ fn outbox_ids_in_tails(config: &KafkaConfig, windows: &[(String, i64)]) -> Resul
         return Ok(Vec::new());
     }
     consumer.assign(&assignment)?;
-    read_until_ends(&consumer, ends)
+    read_until_ends(&mut PolledTails(&consumer), ends, TAIL_STALL_LIMIT, Instant::now)
 }
 
-/// Polls the assigned partitions until each reached its end; returns the outbox ids read.
+/// A partition of a topic.
+type Place = (String, i32);
+
+/// What one poll of the tail reader gave.
+#[derive(Debug)]
+enum TailEvent {
+    /// Nothing within the poll's wait.
+    Quiet,
+    /// The message at `offset` of `place`, and the outbox id it carries if it carries one.
+    Message {
+        place: Place,
+        offset: i64,
+        outbox_id: Option<i64>,
+    },
+    /// Some partition reached its end; `positions` are where the reading of each assigned partition stands.
+    End { positions: Vec<(Place, i64)> },
+}
+
+/// Where the tail reader's events come from: the broker ([`PolledTails`]), or a script in the tests.
+trait TailSource {
+    fn next_event(&mut self) -> Result<TailEvent, TailError>;
+}
+
+/// The assigned partitions of a consumer, polled 200 ms at a time.
+struct PolledTails<'a>(&'a BaseConsumer);
+
+impl TailSource for PolledTails<'_> {
+    fn next_event(&mut self) -> Result<TailEvent, TailError> {
+        match self.0.poll(Duration::from_millis(200)) {
+            None => Ok(TailEvent::Quiet),
+            Some(Ok(message)) => Ok(TailEvent::Message {
+                place: (message.topic().to_owned(), message.partition()),
+                offset: message.offset(),
+                outbox_id: outbox_id(&message),
+            }),
+            Some(Err(ClientError::PartitionEOF(_))) => {
+                let positions = self
+                    .0
+                    .position()?
+                    .elements()
+                    .iter()
+                    .filter_map(|element| match element.offset() {
+                        Offset::Offset(at) => Some(((element.topic().to_owned(), element.partition()), at)),
+                        _ => None,
+                    })
+                    .collect();
+                Ok(TailEvent::End { positions })
+            }
+            Some(Err(e)) => Err(e.into()),
+        }
+    }
+}
+
+/// Reads `source` until every partition of `ends` reached its end (the offset after its last message when
+/// the tail was planned); returns the outbox ids read. Fails when `stall_limit` passes on `now`'s clock with
+/// no message and no partition's end: a slow reading that keeps moving is waited for, however long it takes.
 fn read_until_ends(
-    consumer: &BaseConsumer,
-    mut ends: HashMap<(String, i32), i64>,
+    source: &mut impl TailSource,
+    mut ends: HashMap<Place, i64>,
+    stall_limit: Duration,
+    now: impl Fn() -> Instant,
 ) -> Result<Vec<i64>, TailError> {
-    let mut last_progress = Instant::now();
+    let mut last_progress = now();
     let mut ids = Vec::new();
     while !ends.is_empty() {
-        if last_progress.elapsed() >= TAIL_STALL_LIMIT {
+        if now().duration_since(last_progress) >= stall_limit {
             let partitions = ends.len();
             return Err(TailError::Stalled {
-                limit: TAIL_STALL_LIMIT,
+                limit: stall_limit,
                 partitions,
             });
         }
-        match consumer.poll(Duration::from_millis(200)) {
-            None => {}
-            Some(Ok(message)) => {
-                last_progress = Instant::now();
-                let place = (message.topic().to_owned(), message.partition());
+        match source.next_event()? {
+            TailEvent::Quiet => {}
+            TailEvent::Message {
+                place,
+                offset,
+                outbox_id,
+            } => {
+                last_progress = now();
                 let Some(&end) = ends.get(&place) else { continue };
-                if message.offset() < end
-                    && let Some(id) = outbox_id(&message)
+                if offset < end
+                    && let Some(id) = outbox_id
                 {
                     ids.push(id);
                 }
-                if message.offset() >= end - 1 {
+                if offset >= end - 1 {
                     ends.remove(&place);
                 }
             }
             // The end of some partition: those whose position reached their end are done (offsets need not
             // be contiguous, so the last offset before the end may never come).
-            Some(Err(ClientError::PartitionEOF(_))) => {
-                last_progress = Instant::now();
-                for element in consumer.position()?.elements() {
-                    let place = (element.topic().to_owned(), element.partition());
-                    if let (Offset::Offset(at), Some(&end)) = (element.offset(), ends.get(&place))
-                        && at >= end
-                    {
+            TailEvent::End { positions } => {
+                last_progress = now();
+                for (place, at) in positions {
+                    if ends.get(&place).is_some_and(|&end| at >= end) {
                         ends.remove(&place);
                     }
                 }
             }
-            Some(Err(e)) => return Err(e.into()),
         }
     }
     Ok(ids)
@@ -677,4 +738,162 @@ fn unix_now_ms() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64() * 1000.0)
         .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Place, TailError, TailEvent, TailSource, read_until_ends};
+    use std::cell::Cell;
+    use std::collections::{HashMap, VecDeque};
+    use std::time::{Duration, Instant};
+
+    /// Events after so much time on a shared made-up clock; once the script is spent, 200 ms polls that
+    /// return nothing (as the broker's do).
+    struct Script<'a> {
+        clock: &'a Cell<Instant>,
+        steps: VecDeque<(Duration, TailEvent)>,
+    }
+
+    impl TailSource for Script<'_> {
+        fn next_event(&mut self) -> Result<TailEvent, TailError> {
+            let (after, event) = self
+                .steps
+                .pop_front()
+                .unwrap_or((Duration::from_millis(200), TailEvent::Quiet));
+            self.clock.set(self.clock.get() + after);
+            Ok(event)
+        }
+    }
+
+    fn place(partition: i32) -> Place {
+        ("auren.beats".to_owned(), partition)
+    }
+
+    fn message(partition: i32, offset: i64, outbox_id: Option<i64>) -> TailEvent {
+        TailEvent::Message {
+            place: place(partition),
+            offset,
+            outbox_id,
+        }
+    }
+
+    const LIMIT: Duration = Duration::from_secs(30);
+
+    /// A case: its name, the planned ends, the script, what the reading gives.
+    type Case = (
+        &'static str,
+        Vec<(Place, i64)>,
+        Vec<(Duration, TailEvent)>,
+        Outcome,
+    );
+
+    /// What a reading should give: the ids read, or a stall with so many partitions left.
+    #[derive(Debug, PartialEq)]
+    enum Outcome {
+        Read(Vec<i64>),
+        Stalled(usize),
+    }
+
+    #[test]
+    fn a_reading_ends_when_every_partition_did_and_fails_only_when_it_stalls() {
+        let second = Duration::from_secs(1);
+        // Two partitions of 100 messages, one message a second: 200 s in all, over six times the limit.
+        let slow: Vec<(Duration, TailEvent)> = (0..100)
+            .flat_map(|i| {
+                [
+                    (second, message(0, i, Some(i))),
+                    (second, message(1, i, Some(1000 + i))),
+                ]
+            })
+            .collect();
+        let slow_ids: Vec<i64> = (0..100).flat_map(|i| [i, 1000 + i]).collect();
+        let cases: Vec<Case> = vec![
+            (
+                "a slow reading that keeps moving ends",
+                vec![(place(0), 100), (place(1), 100)],
+                slow,
+                Outcome::Read(slow_ids),
+            ),
+            (
+                "nothing for the limit after a message: stalled",
+                vec![(place(0), 3), (place(1), 1)],
+                vec![
+                    (second, message(1, 0, Some(7))),
+                    (LIMIT, TailEvent::Quiet),
+                    (second, message(0, 0, Some(8))),
+                ],
+                Outcome::Stalled(1),
+            ),
+            (
+                "quiet polls that add up to the limit: stalled",
+                vec![(place(0), 1)],
+                Vec::new(),
+                Outcome::Stalled(1),
+            ),
+            (
+                "a gap just under the limit is waited for",
+                vec![(place(0), 2)],
+                vec![
+                    (LIMIT - second, message(0, 0, Some(1))),
+                    (LIMIT - second, message(0, 1, Some(2))),
+                ],
+                Outcome::Read(vec![1, 2]),
+            ),
+            (
+                "an end finishes a partition whose last offsets never come (not contiguous)",
+                vec![(place(0), 10)],
+                vec![
+                    (second, message(0, 6, Some(60))),
+                    (
+                        second,
+                        TailEvent::End {
+                            positions: vec![(place(0), 10)],
+                        },
+                    ),
+                ],
+                Outcome::Read(vec![60]),
+            ),
+            (
+                "an end below the planned end finishes nothing",
+                vec![(place(0), 10)],
+                vec![
+                    (
+                        second,
+                        TailEvent::End {
+                            positions: vec![(place(0), 9)],
+                        },
+                    ),
+                    (second, message(0, 9, Some(90))),
+                ],
+                Outcome::Read(vec![90]),
+            ),
+            (
+                "messages without an id, of other partitions or past the end add no id",
+                vec![(place(0), 2)],
+                vec![
+                    (second, message(0, 0, None)),
+                    (second, message(2, 0, Some(5))),
+                    (second, message(0, 2, Some(6))),
+                ],
+                Outcome::Read(Vec::new()),
+            ),
+        ];
+        for (name, ends, steps, expected) in cases {
+            let clock = Cell::new(Instant::now());
+            let mut script = Script {
+                clock: &clock,
+                steps: steps.into(),
+            };
+            let ends: HashMap<Place, i64> = ends.into_iter().collect();
+            let outcome = match read_until_ends(&mut script, ends, LIMIT, || clock.get()) {
+                Ok(ids) => Outcome::Read(ids),
+                Err(TailError::Stalled { limit, partitions }) => {
+                    assert_eq!(limit, LIMIT, "{name}");
+                    Outcome::Stalled(partitions)
+                }
+                Err(other) => panic!("{name}: {other}"),
+            };
+            assert_eq!(outcome, expected, "{name}");
+        }
+    }
 }
