@@ -39,6 +39,8 @@ pub struct ServerConfig {
     pub redis_url: Option<String>,
     /// `AUREN_KAFKA_BROKERS`; without it the outbox only grows (nothing relays it).
     pub kafka_brokers: Option<String>,
+    /// `AUREN_KAFKA_RETENTION_HOURS`: how long topics the server creates keep a message.
+    pub kafka_retention: Duration,
     /// `AUREN_LISTEN`, e.g. `127.0.0.1:8080` (port 0 picks a free one).
     pub listen: SocketAddr,
     pub access_token_lifetime: Duration,
@@ -58,6 +60,7 @@ impl ServerConfig {
             app_database_url: None,
             redis_url: None,
             kafka_brokers: None,
+            kafka_retention: KafkaConfig::DEFAULT_RETENTION,
             listen,
             access_token_lifetime: Duration::from_secs(15 * 60),
             hash_cost: HashCost::Production,
@@ -138,7 +141,9 @@ impl Server {
         let wake = Wake::start(redis.clone(), shutdown.clone());
         let mut readiness: Vec<Box<dyn ReadinessProbe>> = Vec::new();
         if let Some(brokers) = &config.kafka_brokers {
-            readiness.extend(start_kafka(&pools.owner, brokers, &wake, shutdown.clone()).await?);
+            let mut kafka = KafkaConfig::new(brokers.clone());
+            kafka.retention = config.kafka_retention;
+            readiness.extend(start_kafka(&pools.owner, kafka, &wake, shutdown.clone()).await?);
         }
         let (sync_quota, login_quota) = default_quotas();
         let revocations = Revocations::start(redis.clone(), shutdown.clone());
@@ -190,11 +195,10 @@ impl Server {
 /// Creates the topics and starts the relay and the alert consumer.
 async fn start_kafka(
     owner: &sqlx::PgPool,
-    brokers: &str,
+    config: KafkaConfig,
     wake: &Wake,
     shutdown: CancellationToken,
 ) -> Result<Vec<Box<dyn ReadinessProbe>>, ServerError> {
-    let config = KafkaConfig::new(brokers);
     if let Err(error) = kafka::ensure_topics(&config).await {
         // The broker may come later: the relay retries, the outbox grows meanwhile.
         tracing::warn!(%error, "could not create the topics now; the relay will keep trying");

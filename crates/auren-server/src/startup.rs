@@ -6,15 +6,17 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::server::ServerConfig;
 
 /// The keys read from the environment and the config file.
-pub const KEYS: [&str; 5] = [
+pub const KEYS: [&str; 6] = [
     "AUREN_DATABASE_URL",
     "AUREN_APP_DATABASE_URL",
     "AUREN_REDIS_URL",
     "AUREN_KAFKA_BROKERS",
+    "AUREN_KAFKA_RETENTION_HOURS",
     "AUREN_LISTEN",
 ];
 
@@ -42,6 +44,8 @@ pub enum ConfigError {
     NotAString { path: PathBuf, key: String },
     #[error("AUREN_DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/auren)")]
     NoDatabaseUrl,
+    #[error("AUREN_KAFKA_RETENTION_HOURS {value:?} is not a whole number of hours from 1 up (e.g. 168)")]
+    BadRetention { value: String },
     #[error("AUREN_LISTEN {value:?} is not an address like 127.0.0.1:8080")]
     BadListen {
         value: String,
@@ -108,7 +112,22 @@ pub fn config_of(settings: &BTreeMap<String, String>) -> Result<ServerConfig, Co
     config.app_database_url = settings.get("AUREN_APP_DATABASE_URL").cloned();
     config.redis_url = settings.get("AUREN_REDIS_URL").cloned();
     config.kafka_brokers = settings.get("AUREN_KAFKA_BROKERS").cloned();
+    if let Some(hours) = settings.get("AUREN_KAFKA_RETENTION_HOURS") {
+        config.kafka_retention = retention_hours(hours)?;
+    }
     Ok(config)
+}
+
+/// `AUREN_KAFKA_RETENTION_HOURS` as a duration: whole hours, at least one, at most a century (so that the
+/// milliseconds stay an integer the broker reads).
+fn retention_hours(value: &str) -> Result<Duration, ConfigError> {
+    const MOST: u64 = 100 * 365 * 24;
+    match value.trim().parse::<u64>() {
+        Ok(hours @ 1..=MOST) => Ok(Duration::from_secs(hours * 3600)),
+        _ => Err(ConfigError::BadRetention {
+            value: value.to_owned(),
+        }),
+    }
 }
 
 /// `AUREN_LISTEN` of the settings, or [`DEFAULT_LISTEN`].
@@ -170,8 +189,19 @@ mod tests {
             Some("postgres://auren_app@file")
         );
         assert_eq!(config.listen.port(), 9);
+        assert_eq!(
+            config.kafka_retention,
+            crate::kafka::KafkaConfig::DEFAULT_RETENTION
+        );
+        let env = |key: &str| match key {
+            "AUREN_DATABASE_URL" => Some("postgres://env".to_owned()),
+            "AUREN_KAFKA_RETENTION_HOURS" => Some("24".to_owned()),
+            _ => None,
+        };
+        let config = server_config(None, env).unwrap();
+        assert_eq!(config.kafka_retention, std::time::Duration::from_secs(24 * 3600));
 
-        let cases: [(&str, IsExpected); 4] = [
+        let cases: [(&str, IsExpected); 7] = [
             (
                 "AUREN_DATABSE_URL = \"typo\"\n",
                 |e| matches!(e, ConfigError::UnknownKey { key, .. } if key == "AUREN_DATABSE_URL"),
@@ -183,6 +213,18 @@ mod tests {
             ("AUREN_DATABASE_URL = \"x\"\nAUREN_LISTEN = \"nowhere\"\n", |e| {
                 matches!(e, ConfigError::BadListen { .. })
             }),
+            (
+                "AUREN_DATABASE_URL = \"x\"\nAUREN_KAFKA_RETENTION_HOURS = \"0\"\n",
+                |e| matches!(e, ConfigError::BadRetention { value } if value == "0"),
+            ),
+            (
+                "AUREN_DATABASE_URL = \"x\"\nAUREN_KAFKA_RETENTION_HOURS = \"7d\"\n",
+                |e| matches!(e, ConfigError::BadRetention { value } if value == "7d"),
+            ),
+            (
+                "AUREN_DATABASE_URL = \"x\"\nAUREN_KAFKA_RETENTION_HOURS = \"-5\"\n",
+                |e| matches!(e, ConfigError::BadRetention { .. }),
+            ),
         ];
         for (text, expected) in cases {
             std::fs::write(&file, text).unwrap();

@@ -2,9 +2,9 @@
 //! code and for the crash test, which SIGKILLs it.
 //!
 //! `auren-server [--config FILE]` reads `AUREN_DATABASE_URL`, `AUREN_APP_DATABASE_URL`, `AUREN_REDIS_URL`,
-//! `AUREN_KAFKA_BROKERS` and `AUREN_LISTEN` (default 127.0.0.1:8080) from the environment or the same keys
-//! in FILE, as `auren serve` does (`auren_server::startup`); SIGINT or SIGTERM stops it after the requests
-//! in flight. `auren-server probe [--config FILE]` asks the server the same configuration names for
+//! `AUREN_KAFKA_BROKERS`, `AUREN_KAFKA_RETENTION_HOURS` (default 168) and `AUREN_LISTEN` (default
+//! 127.0.0.1:8080) from the environment or the same keys in FILE, as `auren serve` does
+//! (`auren_server::startup`); SIGINT or SIGTERM stops it after the requests in flight. `auren-server probe [--config FILE]` asks the server the same configuration names for
 //! `/livez` and exits 0 when it answers 200 (the container's health check: the runtime image has no curl,
 //! and its `/bin/sh` is dash, which has no `/dev/tcp`). Logs go to stderr, filtered by `RUST_LOG`
 //! (default `info`).

@@ -22,7 +22,7 @@ pub use relay::{Relay, RelayHandle};
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{Headers, Message};
@@ -63,10 +63,19 @@ pub struct KafkaConfig {
     pub session_idle: Duration,
     /// The CEP consumer's group ([`CONSUMER_GROUP`] unless a test or a replay wants its own).
     pub consumer_group: String,
+    /// How long the topics keep a message (`retention.ms`, with `cleanup.policy=delete`), set when the
+    /// server creates them. The topics are a feed for the relay's tail reads and the consumers, not the
+    /// record (PostgreSQL is), and a broker that keeps every message grows without end: tansu keeps
+    /// everything unless a topic says otherwise (its store grew ~150 MB per `cargo xtask bench server` run).
+    pub retention: Duration,
 }
 
 impl KafkaConfig {
-    /// The defaults for `brokers`: 3 partitions, a 10 s message timeout, sessions idle after 5 min.
+    /// How long topics keep messages unless configured (Kafka's own default, `log.retention.hours=168`).
+    pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+    /// The defaults for `brokers`: 3 partitions, a 10 s message timeout, sessions idle after 5 min, messages
+    /// kept for [`Self::DEFAULT_RETENTION`].
     pub fn new(brokers: impl Into<String>) -> Self {
         Self {
             brokers: brokers.into(),
@@ -74,6 +83,7 @@ impl KafkaConfig {
             message_timeout: Duration::from_secs(10),
             session_idle: Duration::from_secs(300),
             consumer_group: CONSUMER_GROUP.to_owned(),
+            retention: Self::DEFAULT_RETENTION,
         }
     }
 
@@ -115,16 +125,23 @@ pub enum KafkaError {
 }
 
 /// Creates `auren.beats`, `auren.sessions` and `auren.alerts` unless they exist (the server calls it at
-/// start, so nothing waits on a broker's auto-creation).
+/// start, so nothing waits on a broker's auto-creation), deleting messages older than `config.retention`.
+/// A topic that already exists keeps its settings (rdkafka has only the legacy AlterConfigs request, which
+/// tansu does not serve, and it would reset every setting not named): one whose retention differs is logged.
 pub async fn ensure_topics(config: &KafkaConfig) -> Result<(), KafkaError> {
     let admin: AdminClient<DefaultClientContext> =
         config.client().create().map_err(|source| KafkaError::Client {
             brokers: config.brokers.clone(),
             source,
         })?;
+    let retention_ms = config.retention.as_millis().to_string();
     let topics: Vec<NewTopic<'_>> = ALL_TOPICS
         .iter()
-        .map(|name| NewTopic::new(name, config.partitions, TopicReplication::Fixed(1)))
+        .map(|name| {
+            NewTopic::new(name, config.partitions, TopicReplication::Fixed(1))
+                .set("cleanup.policy", "delete")
+                .set("retention.ms", &retention_ms)
+        })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let results =
@@ -135,9 +152,11 @@ pub async fn ensure_topics(config: &KafkaConfig) -> Result<(), KafkaError> {
                 brokers: config.brokers.clone(),
                 source,
             })?;
+    let mut existing = Vec::new();
     for result in results {
         match result {
-            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Ok(_) => {}
+            Err((topic, RDKafkaErrorCode::TopicAlreadyExists)) => existing.push(topic),
             Err((topic, code)) => {
                 return Err(KafkaError::CreateTopic {
                     brokers: config.brokers.clone(),
@@ -147,7 +166,45 @@ pub async fn ensure_topics(config: &KafkaConfig) -> Result<(), KafkaError> {
             }
         }
     }
+    warn_of_other_retention(&admin, &existing, &retention_ms, &options).await;
     Ok(())
+}
+
+/// Logs each of `topics` whose deletion settings differ from the wanted ones (a best effort: a broker that
+/// cannot describe its topics is only noted at debug level).
+async fn warn_of_other_retention(
+    admin: &AdminClient<DefaultClientContext>,
+    topics: &[String],
+    retention_ms: &str,
+    options: &AdminOptions,
+) {
+    if topics.is_empty() {
+        return;
+    }
+    let specifiers: Vec<ResourceSpecifier<'_>> = topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
+    let described = match admin.describe_configs(&specifiers, options).await {
+        Ok(described) => described,
+        Err(error) => {
+            tracing::debug!(%error, "cannot describe the existing topics' settings");
+            return;
+        }
+    };
+    for (topic, resource) in topics.iter().zip(described) {
+        let Ok(resource) = resource else { continue };
+        let setting = |name: &str| resource.get(name).and_then(|e| e.value.clone());
+        let (policy, retention) = (setting("cleanup.policy"), setting("retention.ms"));
+        let deletes = policy.as_deref().is_some_and(|p| p.contains("delete"));
+        if !deletes || retention.as_deref() != Some(retention_ms) {
+            tracing::warn!(
+                topic,
+                ?policy,
+                ?retention,
+                wanted_retention_ms = retention_ms,
+                "this topic existed before with other deletion settings and keeps them; \
+                 change them on the broker (cleanup.policy=delete, retention.ms)"
+            );
+        }
+    }
 }
 
 /// For `/readyz`: whether the broker answers a metadata request within `timeout` (blocking librdkafka call,

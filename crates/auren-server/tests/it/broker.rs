@@ -37,10 +37,17 @@ pub struct PrivateBroker {
     port: u16,
     data: tempfile::TempDir,
     child: Option<Child>,
+    /// How often tansu applies its topics' deletion settings (its default, 10 minutes, when `None`).
+    maintenance: Option<Duration>,
 }
 
 impl PrivateBroker {
     pub async fn start(binary: PathBuf) -> Self {
+        Self::start_maintaining(binary, None).await
+    }
+
+    /// A broker that applies its topics' retention every `maintenance` (tansu's `maintenance_interval`).
+    pub async fn start_maintaining(binary: PathBuf, maintenance: Option<Duration>) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -51,6 +58,7 @@ impl PrivateBroker {
             port,
             data: tempfile::tempdir().unwrap(),
             child: None,
+            maintenance,
         };
         broker.restart().await;
         broker
@@ -69,6 +77,10 @@ impl PrivateBroker {
             .append(true)
             .open(self.data.path().join("broker.log"))
             .unwrap();
+        let mut storage = format!("sqlite:///{}", self.data.path().join("tansu.db").display());
+        if let Some(every) = self.maintenance {
+            storage.push_str(&format!("?maintenance_interval={}ms", every.as_millis()));
+        }
         let child = Command::new(&self.binary)
             .arg("broker")
             .args(["--listener-url", &format!("tcp://127.0.0.1:{}", self.port)])
@@ -76,10 +88,7 @@ impl PrivateBroker {
                 "--advertised-listener-url",
                 &format!("tcp://127.0.0.1:{}", self.port),
             ])
-            .args([
-                "--storage-engine",
-                &format!("sqlite:///{}", self.data.path().join("tansu.db").display()),
-            ])
+            .args(["--storage-engine", &storage])
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)

@@ -261,6 +261,90 @@ async fn the_relay_queues_while_the_broker_is_away_and_drains_when_it_returns() 
     assert!(whole.iter().all(|m| m.key.as_deref() == Some(user.as_str())));
 }
 
+/// The topics the server creates delete what is older than their retention, so a broker's store stays
+/// bounded (tansu keeps every message of a topic that does not say so). The broker here applies retention
+/// every 500 ms instead of every 10 minutes; the topics keep messages for 2 s. Creating the topics again with
+/// another retention keeps the first (an existing topic's settings are the broker's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_topics_delete_messages_older_than_their_retention() {
+    use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+
+    let Some(binary) = broker_binary() else { return };
+    let broker = PrivateBroker::start_maintaining(binary, Some(Duration::from_millis(500))).await;
+    let pool = fresh_database().await;
+    let mut config = KafkaConfig::new(broker.address());
+    config.retention = Duration::from_secs(2);
+    ensure_topics(&config).await.unwrap();
+    let mut other = config.clone();
+    other.retention = Duration::from_secs(3600);
+    ensure_topics(&other).await.unwrap();
+
+    let admin: AdminClient<_> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", broker.address())
+        .set("broker.address.family", "v4")
+        .create()
+        .unwrap();
+    let described = admin
+        .describe_configs(&[ResourceSpecifier::Topic(SESSIONS_TOPIC)], &AdminOptions::new())
+        .await
+        .unwrap();
+    let resource = described.into_iter().next().unwrap().unwrap();
+    let setting = |name: &str| resource.get(name).and_then(|e| e.value.clone());
+    assert_eq!(
+        (setting("cleanup.policy"), setting("retention.ms")),
+        (Some("delete".to_owned()), Some("2000".to_owned())),
+        "the settings the topic was created with"
+    );
+
+    let user = Uuid::new_v4().to_string();
+    let rows: Vec<Vec<u8>> = (0..50).map(|i| format!("row-{i}").into_bytes()).collect();
+    enqueue(&pool, SESSIONS_TOPIC, &user, &rows).await;
+    let shutdown = CancellationToken::new();
+    let relay = Relay::spawn(pool.clone(), config.clone(), shutdown.clone()).unwrap();
+    assert!(eventually(Duration::from_secs(30), async || outbox_depth(&pool).await == 0).await);
+    shutdown.cancel();
+    relay.join().await;
+
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", broker.address())
+        .set("broker.address.family", "v4")
+        .create()
+        .unwrap();
+    let metadata = consumer
+        .fetch_metadata(Some(SESSIONS_TOPIC), Duration::from_secs(10))
+        .unwrap();
+    let partitions: Vec<i32> = metadata.topics()[0].partitions().iter().map(|p| p.id()).collect();
+    let held = |consumer: &BaseConsumer| -> i64 {
+        partitions
+            .iter()
+            .map(|p| {
+                let (low, high) = consumer
+                    .fetch_watermarks(SESSIONS_TOPIC, *p, Duration::from_secs(10))
+                    .unwrap();
+                high - low
+            })
+            .sum()
+    };
+    let total_end: i64 = partitions
+        .iter()
+        .map(|p| {
+            consumer
+                .fetch_watermarks(SESSIONS_TOPIC, *p, Duration::from_secs(10))
+                .unwrap()
+                .1
+        })
+        .sum();
+    assert_eq!(total_end, 50, "every row reached the topic");
+    let emptied = eventually(Duration::from_secs(30), async || held(&consumer) == 0).await;
+    assert!(
+        emptied,
+        "the broker deleted the messages past their retention ({} still held): {}",
+        held(&consumer),
+        broker.log()
+    );
+}
+
 /// The relay's advisory lock key (`RELAY_LOCK` in `kafka/relay.rs`): holding it keeps every relay waiting.
 const RELAY_LOCK: i64 = 0x0061_7572_656e;
 
