@@ -43,10 +43,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError as ClientError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{FutureRecord, Producer};
+use rdkafka::statistics::Statistics;
 use rdkafka::{Offset, TopicPartitionList};
 use sqlx::{Connection, PgConnection, PgPool, Row};
 use tokio::task::JoinHandle;
@@ -69,6 +71,8 @@ const STANDBY_POLL: Duration = Duration::from_millis(250);
 const TAKEOVER_MARGIN: Duration = Duration::from_secs(2);
 /// Pause after a round that could not deliver (the broker is away).
 const FAILURE_BACKOFF: Duration = Duration::from_millis(500);
+/// A round this long is logged (at debug level) with the time of each of its steps: where lag comes from.
+const SLOW_ROUND: Duration = Duration::from_millis(250);
 /// How often the outbox depth and age gauges are refreshed.
 const GAUGE_INTERVAL: Duration = Duration::from_secs(1);
 /// The longest the tail reader may go without a message or a partition's end before the reading counts as
@@ -180,6 +184,43 @@ impl Relay {
 
 /// An idempotent producer: one producer id and per-partition sequence numbers, so the broker drops a retried
 /// batch it already has, and keeps one partition's messages in the order sent.
+/// The relay's producer, with its statistics read by [`RelayStats`].
+type FutureProducer = rdkafka::producer::FutureProducer<RelayStats>;
+
+/// The relay producer's context: librdkafka's statistics (every second) become gauges of the broker's request
+/// round trip and of the producer's own queue, so a slow round (logged with its steps) shows whether the
+/// broker or this process held it.
+struct RelayStats;
+
+impl ClientContext for RelayStats {
+    fn stats(&self, statistics: Statistics) {
+        for broker in statistics.brokers.values() {
+            let windows = [
+                ("auren_relay_broker_rtt_seconds", &broker.rtt),
+                ("auren_relay_queue_seconds", &broker.int_latency),
+            ];
+            for (name, window) in windows {
+                // Bootstrap entries and idle brokers measured nothing this interval.
+                let Some(window) = window.as_ref().filter(|w| w.cnt > 0) else {
+                    continue;
+                };
+                let at = |micros: i64| micros as f64 / 1e6;
+                metrics::gauge!(name, "broker" => broker.name.clone(), "quantile" => "0.99")
+                    .set(at(window.p99));
+                metrics::gauge!(name, "broker" => broker.name.clone(), "quantile" => "1").set(at(window.max));
+                tracing::debug!(
+                    broker = broker.name,
+                    name,
+                    p99_ms = window.p99 / 1000,
+                    max_ms = window.max / 1000,
+                    count = window.cnt,
+                    "relay producer statistics"
+                );
+            }
+        }
+    }
+}
+
 fn new_producer(config: &KafkaConfig) -> Result<FutureProducer, KafkaError> {
     config
         .client()
@@ -191,7 +232,8 @@ fn new_producer(config: &KafkaConfig) -> Result<FutureProducer, KafkaError> {
         )
         .set("linger.ms", "5")
         .set("compression.type", "lz4")
-        .create()
+        .set("statistics.interval.ms", "1000")
+        .create_with_context(RelayStats)
         .map_err(|source| KafkaError::Client {
             brokers: config.brokers.clone(),
             source,
@@ -441,7 +483,9 @@ async fn round(
         tx.commit().await?;
         return Ok(Round::Empty);
     }
+    let claimed = started.elapsed();
     let delivered = produce(producer, config, &rows).await;
+    let acknowledged = started.elapsed();
     let failed = (rows.len() - delivered.len()) as u64;
     if failed > 0 {
         tx.rollback().await?;
@@ -455,7 +499,18 @@ async fn round(
     tx.commit().await?;
     // A row's lag is its wait for a round plus its round: how long rounds take, and how full they are, is
     // what `cargo xtask bench server` reports beside the lag.
-    metrics::histogram!("auren_relay_round_seconds").record(started.elapsed().as_secs_f64());
+    let took = started.elapsed();
+    metrics::histogram!("auren_relay_round_seconds").record(took.as_secs_f64());
+    if took >= SLOW_ROUND {
+        tracing::debug!(
+            rows = rows.len(),
+            took_ms = took.as_millis(),
+            claim_ms = claimed.as_millis(),
+            broker_ms = (acknowledged - claimed).as_millis(),
+            delete_ms = (took - acknowledged).as_millis(),
+            "a slow relay round"
+        );
+    }
     metrics::histogram!("auren_relay_round_rows").record(rows.len() as f64);
     // Every row claimed was delivered. Counted per topic, so a reader can compare what reached a topic with
     // what its consumers took (the server bench waits until its CEP consumer has taken every beats message).
