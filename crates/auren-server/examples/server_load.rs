@@ -8,8 +8,8 @@
 //! pulling back to back, pulls that find data and empty ones apart, with each process' CPU); long polls
 //! (10,000 parked, each woken by a push of its account, lost wake-ups counted apart from polls that timed
 //! out before their push); the bytes PostgreSQL uses per stored beat. Accounts use the minimal password
-//! hash (sign-in is not what is measured). `AUREN_BENCH_PHASES` = `all` (the default), `reads` (pulls and long
-//! polls only) or `pull` (pulls only). The run's database (`auren_bench_<uuid>`) is dropped at the end, also
+//! hash (sign-in is not what is measured). `AUREN_BENCH_PHASES` = `all` (the default), `ingest` (the two
+//! ingests and their drains only), `reads` (pulls and long polls only) or `pull` (pulls only). The run's database (`auren_bench_<uuid>`) is dropped at the end, also
 //! when the run fails, unless `AUREN_BENCH_KEEP_DATABASE` is set (to study the run's data afterwards). The
 //! devices record a real resting heart, looped (`AUREN_BENCH_HEART=sawtooth` gives the synthetic one runs
 //! before 2026-12-05 used: the server's CEP consumer spends several times more per beat on it, see
@@ -78,6 +78,14 @@ fn main() -> Res<()> {
 
 /// The server side: prints its address, serves until stdin closes.
 async fn serve(database_url: &str) -> Res<()> {
+    // The server's own log on stderr when asked for (`RUST_LOG=auren_server::kafka=debug` shows slow relay
+    // rounds and their steps).
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let mut config = ServerConfig::new(database_url, "127.0.0.1:0".parse()?);
     config.redis_url = std::env::var("AUREN_REDIS_URL").ok();
     config.kafka_brokers = std::env::var("AUREN_KAFKA_BROKERS").ok();
@@ -195,7 +203,7 @@ async fn load_on(database_url: &str, backends: &Backends, kafka: Option<&str>) -
     let mut report = Vec::new();
     let phases = Phases::from_env()?;
     let server_pid = child.id().ok_or("the server exited")?;
-    if phases == Phases::All {
+    if matches!(phases, Phases::All | Phases::Ingest) {
         paced_ingest(&client, &devices, &mut report).await?;
         drain_outbox(&client, "the paced ingest", &mut report).await?;
         relay_lag(&client, "at the paced ingest", &mut report).await?;
@@ -206,8 +214,10 @@ async fn load_on(database_url: &str, backends: &Backends, kafka: Option<&str>) -
         relay_lag(&client, "after the saturating ingest (its drain)", &mut report).await?;
     }
     let broker = kafka.is_some();
-    pulls(&client, &devices, (server_pid, backends), broker, &mut report).await?;
-    if phases != Phases::Pull {
+    if phases != Phases::Ingest {
+        pulls(&client, &devices, (server_pid, backends), broker, &mut report).await?;
+    }
+    if matches!(phases, Phases::All | Phases::Reads) {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let cpu = CpuShare::start(server_pid, backends, None).await?;
         long_polls(&client, &devices, &mut report).await?;
@@ -232,11 +242,13 @@ async fn load_on(database_url: &str, backends: &Backends, kafka: Option<&str>) -
     Ok(())
 }
 
-/// Which phases run: all of them; (`AUREN_BENCH_PHASES=reads`) only the pulls and the long polls, for
+/// Which phases run: all of them; (`AUREN_BENCH_PHASES=ingest`) only the ingests, their drains and the
+/// relay's lag, for a change to the write path or the relay; (`reads`) only the pulls and the long polls, for
 /// measuring a change to the read path without the minutes of ingest and drains; or (`pull`) only the pulls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phases {
     All,
+    Ingest,
     Reads,
     Pull,
 }
@@ -245,9 +257,12 @@ impl Phases {
     fn from_env() -> Res<Self> {
         match std::env::var("AUREN_BENCH_PHASES").as_deref() {
             Err(_) | Ok("" | "all") => Ok(Self::All),
+            Ok("ingest") => Ok(Self::Ingest),
             Ok("reads") => Ok(Self::Reads),
             Ok("pull") => Ok(Self::Pull),
-            Ok(other) => Err(format!("AUREN_BENCH_PHASES={other:?}: expected all, reads or pull").into()),
+            Ok(other) => {
+                Err(format!("AUREN_BENCH_PHASES={other:?}: expected all, ingest, reads or pull").into())
+            }
         }
     }
 }
