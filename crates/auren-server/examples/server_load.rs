@@ -64,6 +64,10 @@ const LONG_POLLS: usize = 10_000;
 /// The accounts' waking pushes are spread evenly over this long (10,000 polls woken in 10 s).
 const WAKE_SPREAD: Duration = Duration::from_secs(10);
 
+/// The server's allocator (as in the `auren-server` binary), so the bench measures what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Res<()> {
     // reqwest is built without a crypto provider of its own (see the workspace Cargo.toml).
     let _ = rustls::crypto::ring::default_provider().install_default();

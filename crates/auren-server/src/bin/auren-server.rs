@@ -39,6 +39,12 @@ enum Mode {
     Probe,
 }
 
+/// mimalloc instead of glibc's allocator: the server allocates per request (bodies, rows, answers), and with
+/// it the server's CPU per two-version pull went 117-124 -> 94-96 µs and pulls +10-13 %
+/// (`AUREN_BENCH_PHASES=pull cargo xtask bench server`, two runs each, 2026-12-05).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let invocation = match parse_args(std::env::args().skip(1)) {
         Ok(invocation) => invocation,
