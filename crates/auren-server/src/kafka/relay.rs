@@ -182,8 +182,6 @@ impl Relay {
     }
 }
 
-/// An idempotent producer: one producer id and per-partition sequence numbers, so the broker drops a retried
-/// batch it already has, and keeps one partition's messages in the order sent.
 /// The relay's producer, with its statistics read by [`RelayStats`].
 type FutureProducer = rdkafka::producer::FutureProducer<RelayStats>;
 
@@ -221,6 +219,8 @@ impl ClientContext for RelayStats {
     }
 }
 
+/// An idempotent producer: one producer id and per-partition sequence numbers, so the broker drops a retried
+/// batch it already has, and keeps one partition's messages in the order sent.
 fn new_producer(config: &KafkaConfig) -> Result<FutureProducer, KafkaError> {
     config
         .client()
