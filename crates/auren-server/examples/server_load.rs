@@ -1264,12 +1264,8 @@ async fn wait_parked(client: &Client, polls: usize) -> Res<usize> {
 
 async fn relay_lag(client: &Client, when: &str, report: &mut Vec<(String, String, String)>) -> Res<()> {
     let text = metrics_text(client).await?;
-    let quantile_of = |name: &str, q: &str| {
-        text.lines()
-            .find(|l| l.starts_with(&format!("{name}{{")) && l.contains(&format!("quantile=\"{q}\"")))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse::<f64>().ok())
-    };
+    // A summary's quantiles are its only labels.
+    let quantile_of = |name: &str, q: &str| gauge(&text, &format!("{name}{{quantile=\"{q}\"}}"));
     let quantile = |q: &str| quantile_of("auren_relay_lag_seconds", q);
     // A row's lag is its wait for a round plus that round: the rounds' own time and fill, same window.
     let rounds = match (

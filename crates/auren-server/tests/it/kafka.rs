@@ -315,32 +315,26 @@ async fn the_topics_delete_messages_older_than_their_retention() {
         .fetch_metadata(Some(SESSIONS_TOPIC), Duration::from_secs(10))
         .unwrap();
     let partitions: Vec<i32> = metadata.topics()[0].partitions().iter().map(|p| p.id()).collect();
-    let held = |consumer: &BaseConsumer| -> i64 {
-        partitions
-            .iter()
-            .map(|p| {
-                let (low, high) = consumer
-                    .fetch_watermarks(SESSIONS_TOPIC, *p, Duration::from_secs(10))
-                    .unwrap();
-                high - low
-            })
-            .sum()
-    };
-    let total_end: i64 = partitions
-        .iter()
-        .map(|p| {
-            consumer
+    // The first and the next offset, summed over the topic's partitions.
+    let watermarks = || -> (i64, i64) {
+        partitions.iter().fold((0, 0), |(low, high), p| {
+            let (l, h) = consumer
                 .fetch_watermarks(SESSIONS_TOPIC, *p, Duration::from_secs(10))
-                .unwrap()
-                .1
+                .unwrap();
+            (low + l, high + h)
         })
-        .sum();
+    };
+    let held = || {
+        let (low, high) = watermarks();
+        high - low
+    };
+    let total_end = watermarks().1;
     assert_eq!(total_end, 50, "every row reached the topic");
-    let emptied = eventually(Duration::from_secs(30), async || held(&consumer) == 0).await;
+    let emptied = eventually(Duration::from_secs(30), async || held() == 0).await;
     assert!(
         emptied,
         "the broker deleted the messages past their retention ({} still held): {}",
-        held(&consumer),
+        held(),
         broker.log()
     );
 }
