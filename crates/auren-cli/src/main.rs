@@ -92,11 +92,6 @@ enum Command {
     Coach(account::CoachArgs),
 }
 
-/// The allocator the `auren-server` binary uses, so `auren serve` runs the server as measured (mimalloc:
-/// the server's CPU per pull went down by a fifth against glibc's allocator; see that binary).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
