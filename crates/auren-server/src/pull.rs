@@ -6,10 +6,11 @@
 //! through Redis pub/sub; or a server-side alert) or the timeout.
 //!
 //! Three things keep pulls cheap. A pull is one call of the database function `auren_pull`
-//! (migrations/server/0004_pull_function.sql, 0005_table_versions.sql): one round trip sets the user, reads the
-//! version and, when it is past the cursor, the rows — a few per table, read by version, only from the tables
-//! whose last write is past the cursor, the beats only in the monthly partitions their versions' wall-time
-//! span covers. Where the answer stops is chosen here from the rows read ([`stop_at`]).
+//! (migrations/server/0004_pull_function.sql, 0005_table_versions.sql, 0010_lighter_pull.sql): one round
+//! trip sets the user, reads the version and, when it is past the cursor, the rows — a few per table, read by
+//! version, only from the tables whose last write is past the cursor, the beats only in the monthly partitions
+//! their versions' wall-time span covers, every table's rows in 14 columns shared by type. Where the answer
+//! stops is chosen here from the rows read ([`stop_at`]).
 //! That call runs on a connection kept for pulls ([`crate::db::PullConnections`]), which adds no round trip
 //! of its own, where sqlx's pool adds two. And pulls asking the same thing at once share one read and one
 //! encoded answer ([`PullFlights`]): a push wakes every parked device of its account together (50 long polls
@@ -387,7 +388,8 @@ fn json_err(e: serde_json::Error) -> ApiError {
 }
 
 /// The changes one row of `auren_pull` stands for (a record may be a body and a tombstone), if its version is
-/// at most `upto`.
+/// at most `upto`. Rows of all tables share columns by type (`int_a`, `text_a`, `json_a`, …); which field
+/// each holds per table is listed in migrations/server/0010_lighter_pull.sql.
 fn decode_row(row: &PgRow, upto: i64, out: &mut Vec<PulledChange>) -> Result<(), ApiError> {
     let version: i64 = row.try_get("version")?;
     if version > upto {
@@ -415,23 +417,23 @@ fn decode_row(row: &PgRow, upto: i64, out: &mut Vec<PulledChange>) -> Result<(),
     match table {
         Table::Sessions => push(Change::Session(SessionChange {
             session_key: row.try_get("session_key")?,
-            started_at: row.try_get("started_at")?,
-            ended_at: row.try_get("ended_at")?,
-            kind: row.try_get("session_kind")?,
-            source: row.try_get("source")?,
+            started_at: row.try_get("int_a")?,
+            ended_at: row.try_get("int_b")?,
+            kind: row.try_get("text_a")?,
+            source: row.try_get("text_b")?,
             strap: row
-                .try_get::<Option<Json<_>>, _>("strap")?
+                .try_get::<Option<Json<_>>, _>("json_a")?
                 .map(|Json(strap)| strap),
         })),
         Table::Beats => {
             let RrArray(rr_raw) = row.try_get("rr_raw")?;
             let extras: ChunkExtras = row
-                .try_get::<Option<Json<ChunkExtras>>, _>("extras")?
+                .try_get::<Option<Json<ChunkExtras>>, _>("json_a")?
                 .map(|Json(extras)| extras)
                 .unwrap_or_default();
             push(Change::Beats(BeatsChunk {
                 session_key: row.try_get("session_key")?,
-                start_ms: row.try_get("start_ms")?,
+                start_ms: row.try_get("float_a")?,
                 rr_raw,
                 t_breaks: extras.t_breaks,
                 rr_overrides: extras.rr_overrides,
@@ -440,27 +442,27 @@ fn decode_row(row: &PgRow, upto: i64, out: &mut Vec<PulledChange>) -> Result<(),
         }
         Table::Alerts => push(Change::Alert(AlertChange {
             session_key: row.try_get("session_key")?,
-            at_ms: row.try_get("at_ms")?,
-            at: row.try_get("at")?,
-            window_start_ms: row.try_get("window_start_ms")?,
-            rule: row.try_get("rule")?,
-            severity: row.try_get("severity")?,
-            message: row.try_get("message")?,
-            evidence: row.try_get("evidence")?,
+            at_ms: row.try_get("float_a")?,
+            at: row.try_get("int_a")?,
+            window_start_ms: row.try_get("int_b")?,
+            rule: row.try_get("text_a")?,
+            severity: row.try_get("text_b")?,
+            message: row.try_get("text_c")?,
+            evidence: row.try_get("json_a")?,
         })),
         Table::Batches => {
-            let Json(change): Json<Change> = row.try_get("body")?;
+            let Json(change): Json<Change> = row.try_get("json_a")?;
             push(change);
         }
         Table::Records => {
-            if let Some(Json(body)) = row.try_get::<Option<Json<Change>>, _>("body")? {
+            if let Some(Json(body)) = row.try_get::<Option<Json<Change>>, _>("json_a")? {
                 push(body);
             }
-            if let Some(Json(hlc)) = row.try_get::<Option<Json<Hlc>>, _>("tombstone")? {
-                let collection: String = row.try_get("collection")?;
+            if let Some(Json(hlc)) = row.try_get::<Option<Json<Hlc>>, _>("json_b")? {
+                let collection: String = row.try_get("text_a")?;
                 push(Change::Tombstone(TombstoneChange {
                     collection: crate::push::collection_of(&collection),
-                    key: row.try_get("key")?,
+                    key: row.try_get("text_b")?,
                     hlc,
                 }));
             }
