@@ -801,6 +801,77 @@ async fn the_app_role_cannot_read_across_users_or_switch_row_security_off() {
     }
 }
 
+/// How many of `athlete`'s rows `reader` sees in each table a pull reads, as the app role with `reader` set
+/// — what row-level security alone shows, whatever the server's code asks.
+async fn rows_seen(server: &TestServer, reader: &SignedIn, athlete: &SignedIn) -> Vec<(&'static str, i64)> {
+    let mut tx = server.state.pools.app.begin().await.unwrap();
+    sqlx::query("SELECT set_config('app.user_id', $1, true)")
+        .bind(&reader.user_id.0)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    for (table, owner) in [
+        ("users", "id"),
+        ("user_versions", "user_id"),
+        ("sessions", "user_id"),
+        ("beat_chunks", "user_id"),
+        ("beat_versions", "user_id"),
+    ] {
+        let sql = format!("SELECT count(*) FROM {table} WHERE {owner} = $1::uuid");
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(&athlete.user_id.0)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        seen.push((table, n));
+    }
+    tx.rollback().await.unwrap();
+    seen
+}
+
+#[tokio::test]
+async fn the_coach_policies_show_an_athletes_rows_only_while_the_grant_is_live() {
+    let server = TestServer::start().await;
+    let athlete = server.account("athlete@example.com").await;
+    let coach = server.account("coach@example.com").await;
+    server.push_recording(&athlete, 40).await;
+    let own = rows_seen(&server, &athlete, &athlete).await;
+    assert!(
+        own.iter().all(|(_, n)| *n > 0),
+        "the athlete sees its own rows: {own:?}"
+    );
+    let none: Vec<_> = own.iter().map(|(table, _)| (*table, 0)).collect();
+    assert_eq!(rows_seen(&server, &coach, &athlete).await, none, "no grant yet");
+
+    let grant = json!({"coach_email": "coach@example.com"});
+    let (status, _) = server
+        .post("/v1/coach/grants", Some(&athlete.tokens.access_token), &grant)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        rows_seen(&server, &coach, &athlete).await,
+        own,
+        "a live grant shows the coach what the athlete sees"
+    );
+    let stranger = server.account("stranger@example.com").await;
+    assert_eq!(
+        rows_seen(&server, &stranger, &athlete).await,
+        none,
+        "the grant is the coach's alone"
+    );
+
+    let (status, _) = server
+        .delete("/v1/coach/grants", &athlete.tokens.access_token, &grant)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        rows_seen(&server, &coach, &athlete).await,
+        none,
+        "revoked: nothing"
+    );
+}
+
 /// A table holding users' rows (a `user_id` column, a foreign key to `users`, or `users` itself), as the
 /// catalog describes it.
 #[derive(Debug)]
