@@ -804,10 +804,8 @@ async fn the_app_role_cannot_read_across_users_or_switch_row_security_off() {
 /// How many of `athlete`'s rows `reader` sees in each table a pull reads, as the app role with `reader` set
 /// — what row-level security alone shows, whatever the server's code asks.
 async fn rows_seen(server: &TestServer, reader: &SignedIn, athlete: &SignedIn) -> Vec<(&'static str, i64)> {
-    let mut tx = server.state.pools.app.begin().await.unwrap();
-    sqlx::query("SELECT set_config('app.user_id', $1, true)")
-        .bind(&reader.user_id.0)
-        .execute(&mut *tx)
+    let reader = uuid::Uuid::parse_str(&reader.user_id.0).unwrap();
+    let mut tx = auren_server::db::begin_as(&server.state.pools.app, reader)
         .await
         .unwrap();
     let mut seen = Vec::new();
