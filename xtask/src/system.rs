@@ -41,6 +41,17 @@ pub const HEADLESS_PACKAGES: &[&str] = &[
     "ca-certificates",
 ];
 
+/// What the deployment test checks `deploy/docker-compose.yml` with: Compose itself (v1.29, Debian's; its
+/// `config` validates the file and resolves it without a Docker daemon). Its path reaches the tests as
+/// [`COMPOSE_VAR`].
+pub const DEPLOY_CHECK_PACKAGES: &[&str] = &["docker-compose"];
+
+/// The variable naming Compose's program to the server's deployment test.
+pub const COMPOSE_VAR: &str = "AUREN_TEST_COMPOSE";
+
+/// Where Debian's docker-compose package puts its program.
+pub const COMPOSE_PROGRAM: &str = "/usr/bin/docker-compose";
+
 /// Installs the Debian packages of `packages` that are not installed yet.
 pub fn ensure_packages(packages: &[&str]) -> anyhow::Result<()> {
     let mut wanted = packages.to_vec();

@@ -26,6 +26,7 @@ pub fn run() -> anyhow::Result<()> {
         system::BUILD_PACKAGES,
         system::APP_PACKAGES,
         system::HEADLESS_PACKAGES,
+        system::DEPLOY_CHECK_PACKAGES,
     ])?;
     let mut tally = ui::test()?;
     ui::build()?;
@@ -130,7 +131,8 @@ fn cargo_test() -> anyhow::Result<Tally> {
         .envs(services)
         .args(["test", "--workspace", "--locked"])
         .env(crate::llm_server::URL_VAR, &_model_server.url)
-        .env(crate::llm_server::PYTHON_VAR, &python.python);
+        .env(crate::llm_server::PYTHON_VAR, &python.python)
+        .env(system::COMPOSE_VAR, system::COMPOSE_PROGRAM);
     eprintln!("$ cargo test --workspace --locked");
     let mut child = command
         .stdout(std::process::Stdio::piped())

@@ -109,3 +109,275 @@ fn a_bad_config_file_gets_one_line_naming_it() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown argument"));
 }
+
+/// `deploy/docker-compose.yml` as Compose resolves it: `docker-compose config` validates it against the
+/// Compose schema and fills in its `${NAME:-default}`s (none is set here, so the defaults a person gets) and
+/// its relative paths; the YAML it prints is read as JSON by the yaml module of the Python Compose itself
+/// runs on. `None` (and a note) without `AUREN_TEST_COMPOSE`, which `cargo xtask test` sets.
+fn compose_config() -> Option<serde_json::Value> {
+    let Some(compose) = std::env::var_os("AUREN_TEST_COMPOSE") else {
+        eprintln!("SKIPPED: no AUREN_TEST_COMPOSE (run through `cargo xtask test`)");
+        return None;
+    };
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/docker-compose.yml");
+    let mut command = Command::new(&compose);
+    for key in ["AUREN_POSTGRES_PASSWORD", "AUREN_APP_PASSWORD"] {
+        command.env_remove(key);
+    }
+    let out = command.arg("-f").arg(&file).arg("config").output().unwrap();
+    assert!(
+        out.status.success(),
+        "docker-compose rejects {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let script = std::fs::read_to_string(&compose).unwrap();
+    let interpreter = script
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("#!"))
+        .map(str::trim)
+        .expect("docker-compose is a Python script");
+    let mut python = Command::new(interpreter)
+        .args([
+            "-c",
+            "import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut python.stdin.take().unwrap(), &out.stdout).unwrap();
+    let json = python.wait_with_output().unwrap();
+    assert!(json.status.success(), "the YAML Compose printed did not read");
+    Some(serde_json::from_slice(&json.stdout).unwrap())
+}
+
+/// One service's environment, every value a string (as the server reads it).
+fn environment(config: &serde_json::Value, service: &str) -> std::collections::BTreeMap<String, String> {
+    let map = config["services"][service]["environment"]
+        .as_object()
+        .unwrap_or_else(|| panic!("the service {service} has no environment"));
+    map.iter()
+        .map(|(key, value)| {
+            let text = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+            (key.clone(), text)
+        })
+        .collect()
+}
+
+fn url(text: &str) -> reqwest::Url {
+    reqwest::Url::parse(text).unwrap_or_else(|e| panic!("{text:?} is not a URL: {e}"))
+}
+
+/// What must agree between the stack's services for it to start: the server's keys are all keys it reads;
+/// its two database URLs name the database the postgres service creates, the owner with the password that
+/// service sets, `auren_app` with the one `app-role` gives it; Redis and the broker are services of the stack,
+/// the broker's advertised listener is the address the server is given; the published port is the one the
+/// server listens on; the build context holds the Dockerfile and the `.dockerignore` that keeps `target/` out.
+fn check_stack(config: &serde_json::Value) {
+    let server = environment(config, "server");
+    for key in server.keys() {
+        assert!(
+            auren_server::startup::KEYS.contains(&key.as_str()) || key == "RUST_LOG",
+            "the server service sets {key}, which the server does not read"
+        );
+    }
+    let postgres = environment(config, "postgres");
+    let app_role = environment(config, "app-role");
+    let (owner, app) = (
+        url(&server["AUREN_DATABASE_URL"]),
+        url(&server["AUREN_APP_DATABASE_URL"]),
+    );
+    assert_eq!(owner.username(), postgres["POSTGRES_USER"]);
+    assert_eq!(owner.password(), Some(postgres["POSTGRES_PASSWORD"].as_str()));
+    assert_eq!(app.username(), "auren_app");
+    assert_eq!(app.password(), Some(app_role["AUREN_APP_PASSWORD"].as_str()));
+    assert_eq!(app_role["PGPASSWORD"], postgres["POSTGRES_PASSWORD"]);
+    for database in [&owner, &app] {
+        assert_eq!(database.host_str(), Some("postgres"));
+        assert_eq!(database.path(), format!("/{}", postgres["POSTGRES_DB"]));
+    }
+    assert_eq!(url(&server["AUREN_REDIS_URL"]).host_str(), Some("redis"));
+    let kafka = environment(config, "kafka");
+    assert!(
+        kafka["KAFKA_ADVERTISED_LISTENERS"].contains(&format!("://{}", server["AUREN_KAFKA_BROKERS"])),
+        "the broker advertises {}, the server is given {}",
+        kafka["KAFKA_ADVERTISED_LISTENERS"],
+        server["AUREN_KAFKA_BROKERS"]
+    );
+    for service in ["postgres", "redis", "kafka", "app-role"] {
+        assert!(config["services"][service].is_object(), "no {service} service");
+    }
+    let listen_port = server["AUREN_LISTEN"].rsplit(':').next().unwrap().to_owned();
+    let published = config["services"]["server"]["ports"][0].as_str().unwrap();
+    let target = published.rsplit(':').next().unwrap().trim_end_matches("/tcp");
+    assert_eq!(
+        target, listen_port,
+        "the port published is not the one the server listens on"
+    );
+    let build = &config["services"]["server"]["build"];
+    let context = std::path::Path::new(build["context"].as_str().unwrap());
+    assert!(context.join(build["dockerfile"].as_str().unwrap()).is_file());
+    let ignored = std::fs::read_to_string(context.join(".dockerignore")).unwrap();
+    assert!(
+        ignored.lines().any(|line| line.trim_matches('/') == "target"),
+        "{ignored}"
+    );
+}
+
+/// `deploy/app-role.sh` run as the `app-role` service runs it, on this machine's PostgreSQL: its
+/// environment but for the host, the database (`database`) and the owner (the cluster's superuser here,
+/// the image's `POSTGRES_USER` there).
+fn run_app_role(config: &serde_json::Value, database: &str) {
+    let app_role = environment(config, "app-role");
+    let mount = config["services"]["app-role"]["volumes"][0]["source"]
+        .as_str()
+        .or_else(|| {
+            let short = config["services"]["app-role"]["volumes"][0].as_str()?;
+            short.split(':').next()
+        })
+        .unwrap()
+        .to_owned();
+    let out = Command::new("sh")
+        .arg(&mount)
+        .envs(&app_role)
+        .env("PGHOST", "127.0.0.1")
+        .env("PGUSER", "postgres")
+        .env("PGDATABASE", database)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "app-role.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The server's environment from the stack with each service's address replaced by this machine's (the
+/// owner by the cluster's superuser, as for `app-role`); `AUREN_LISTEN` keeps its host (every address), on a
+/// free port.
+fn server_environment_here(
+    config: &serde_json::Value,
+    database: &str,
+    broker: &str,
+    port: u16,
+) -> std::collections::BTreeMap<String, String> {
+    let mut server = environment(config, "server");
+    let mut owner = url(&server["AUREN_DATABASE_URL"]);
+    let mut app = url(&server["AUREN_APP_DATABASE_URL"]);
+    for postgres in [&mut owner, &mut app] {
+        postgres.set_host(Some("127.0.0.1")).unwrap();
+        postgres.set_path(&format!("/{database}"));
+    }
+    owner.set_username("postgres").unwrap();
+    owner.set_password(None).unwrap();
+    let mut redis =
+        url(&std::env::var("AUREN_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned()));
+    redis.set_path("");
+    let host = server["AUREN_LISTEN"].rsplit_once(':').unwrap().0.to_owned();
+    server.insert("AUREN_DATABASE_URL".into(), owner.to_string());
+    server.insert("AUREN_APP_DATABASE_URL".into(), app.to_string());
+    server.insert("AUREN_REDIS_URL".into(), redis.to_string());
+    server.insert("AUREN_KAFKA_BROKERS".into(), broker.to_owned());
+    server.insert("AUREN_LISTEN".into(), format!("{host}:{port}"));
+    server
+}
+
+/// The compose stack's server, as far as this machine can run it without Docker: the file is what Compose
+/// accepts, its services agree with one another ([`check_stack`]), `app-role.sh` gives `auren_app` its login,
+/// and the `auren-server` binary started with the server service's environment (each service's address
+/// replaced by this machine's) is ready on PostgreSQL, Redis and the broker, keeps a device's data, answers
+/// the image's health check, and runs requests as `auren_app`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_compose_stacks_server_settings_start_a_ready_server_that_serves_as_the_app_role() {
+    let Some(config) = compose_config() else {
+        return;
+    };
+    check_stack(&config);
+    let Some(binary) = crate::broker::broker_binary() else {
+        return;
+    };
+    let broker = crate::broker::PrivateBroker::start(binary).await;
+    let database_url = crate::support::fresh_database().await;
+    let database = database_url.rsplit('/').next().unwrap().to_owned();
+    run_app_role(&config, &database);
+    let port = closed_port();
+    let environment = server_environment_here(&config, &database, &broker.address(), port);
+    let mut child = auren_server()
+        .envs(&environment)
+        .env("AUREN_TEST_FAST_HASH", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    });
+    let line = tokio::time::timeout(Duration::from_secs(60), line)
+        .await
+        .expect("the server starts within a minute")
+        .unwrap();
+    assert_eq!(
+        line.trim(),
+        format!("auren-server: listening on http://0.0.0.0:{port}")
+    );
+    let client = crate::support::TestClient::new(&format!("http://127.0.0.1:{port}"));
+    ready_on_every_component(&client).await;
+
+    let device = client.account("compose@example.com").await;
+    client.push_recording(&device, 120).await;
+    let (_, changes) = client.pull_all(&device, None).await;
+    let types: Vec<&str> = changes
+        .iter()
+        .filter_map(|c| c["change"]["type"].as_str())
+        .collect();
+    assert!(
+        types.contains(&"session") && types.contains(&"beats"),
+        "{types:?}"
+    );
+    let probe = auren_server().arg("probe").envs(&environment).status().unwrap();
+    assert!(probe.success(), "the image's health check fails");
+
+    let owner = sqlx::PgPool::connect(&database_url).await.unwrap();
+    let roles: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT usename::text FROM pg_stat_activity WHERE datname = current_database() \
+         AND pid <> pg_backend_pid() AND usename IS NOT NULL ORDER BY 1",
+    )
+    .fetch_all(&owner)
+    .await
+    .unwrap();
+    assert!(roles.contains(&"auren_app".to_owned()), "{roles:?}");
+    owner.close().await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Waits (at most a minute) until `/readyz` says ready with every component up: PostgreSQL, Redis's limiter
+/// and wake-ups, and the broker's relay and consumer, which connect after the server starts listening.
+async fn ready_on_every_component(client: &crate::support::TestClient) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, answer) = client.get("/readyz", None).await;
+        let components = answer["components"].as_object().cloned().unwrap_or_default();
+        let up = |name: &str| components.get(name).is_some_and(|c| c["state"] == "up");
+        let every = [
+            "postgres",
+            "redis_limiter",
+            "redis_wake",
+            "kafka_relay",
+            "kafka_alert_consumer",
+        ];
+        if status == reqwest::StatusCode::OK && every.into_iter().all(up) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not ready on every component: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
