@@ -940,29 +940,68 @@ async fn wrk_window(
 /// device in turn, so every device stays far below its quota (at 10,000 requests/s each of 400 devices
 /// asks 25 a second of its 50) and no two requests in flight ask the same (which the server would answer
 /// with one read). `cursors[k]` is what device `k` asks from.
+///
+/// The load generator shares the two cores it measures, so it is kept as light as reqwest allows: its own
+/// single-threaded runtime on a thread of its own (the bench's multi-threaded one moved each answer's
+/// wake-up between its two workers), with each device's request head and body built once beforehand, as
+/// wrk's are (see `shared/wrk.rs`). Its connections are opened before the measured window.
 async fn pull_run(
     client: &Arc<Client>,
     devices: &Arc<Vec<SignedIn>>,
     cursors: &Arc<Vec<i64>>,
 ) -> Res<PullRun> {
+    let url: reqwest::Url = format!("{}/v1/sync/pull", client.base).parse()?;
+    let livez: reqwest::Url = format!("{}/livez", client.base).parse()?;
+    let mut requests = Vec::with_capacity(devices.len());
+    for (device, cursor) in devices.iter().zip(cursors.iter()) {
+        let bearer = format!("Bearer {}", device.tokens.access_token);
+        let body = serde_json::to_vec(&serde_json::json!({"protocol_version": 1, "cursor": cursor}))?;
+        requests.push((
+            reqwest::header::HeaderValue::try_from(bearer)?,
+            axum::body::Bytes::from(body),
+        ));
+    }
+    let requests = Arc::new(requests);
+    tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(pull_clients(url, livez, requests))
+    })
+    .await?
+}
+
+/// The clients of [`pull_run`], on the runtime it made for them.
+async fn pull_clients(
+    url: reqwest::Url,
+    livez: reqwest::Url,
+    requests: Arc<Vec<(reqwest::header::HeaderValue, axum::body::Bytes)>>,
+) -> Res<PullRun> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(PULL_CLIENTS)
+        .build()?;
+    // One connection per client, opened now: `PULL_CLIENTS` requests at once each need their own.
+    let opened = (0..PULL_CLIENTS).map(|_| http.get(livez.clone()).send());
+    for answer in futures::future::join_all(opened).await {
+        answer?.error_for_status()?;
+    }
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let deadline = started + PULL_FOR;
     let mut tasks = Vec::new();
     for _ in 0..PULL_CLIENTS {
-        let (client, devices, cursors, next) =
-            (client.clone(), devices.clone(), cursors.clone(), next.clone());
+        let (http, url, requests, next) = (http.clone(), url.clone(), requests.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let (mut latencies, mut errors, mut bytes) = (Vec::new(), 0_u64, 0_u64);
             while Instant::now() < deadline {
-                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % devices.len();
-                let body = serde_json::json!({"protocol_version": 1, "cursor": cursors[k]});
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % requests.len();
+                let (bearer, body) = &requests[k];
                 let sent = Instant::now();
-                let answer = client
-                    .http
-                    .post(format!("{}/v1/sync/pull", client.base))
-                    .bearer_auth(&devices[k].tokens.access_token)
-                    .json(&body)
+                let answer = http
+                    .post(url.clone())
+                    .header(reqwest::header::AUTHORIZATION, bearer.clone())
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone())
                     .send()
                     .await;
                 // The whole answer is read (not parsed: the load generator shares the cores it measures).
