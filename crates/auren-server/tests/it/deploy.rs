@@ -36,6 +36,27 @@ fn probe(listen: &str) -> bool {
         .success()
 }
 
+/// Starts the server `command` describes and returns it with the first line it prints, trimmed: its address,
+/// printed once it has migrated and listens (at most a minute).
+async fn started(mut command: Command) -> (std::process::Child, String) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    });
+    let line = tokio::time::timeout(Duration::from_secs(60), line)
+        .await
+        .expect("the server starts within a minute")
+        .unwrap();
+    (child, line.trim().to_owned())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_reads_its_config_file_answers_its_probe_and_stops_on_sigterm() {
     let database_url = crate::support::fresh_database().await;
@@ -50,26 +71,13 @@ async fn the_binary_reads_its_config_file_answers_its_probe_and_stops_on_sigterm
     .unwrap();
     assert!(!probe(&format!("127.0.0.1:{port}")), "nothing listens yet");
 
-    let mut child = auren_server()
+    let mut command = auren_server();
+    command
         .args(["--config", file.to_str().unwrap()])
-        .env("AUREN_LISTEN", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // It prints its address once migrated and listening.
-    let stdout = child.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    });
-    let line = tokio::time::timeout(Duration::from_secs(60), line)
-        .await
-        .expect("the server starts within a minute")
-        .unwrap();
+        .env("AUREN_LISTEN", format!("127.0.0.1:{port}"));
+    let (mut child, line) = started(command).await;
     assert_eq!(
-        line.trim(),
+        line,
         format!("auren-server: listening on http://127.0.0.1:{port}")
     );
     // The probe asks the loopback when the server listens on every address.
@@ -301,36 +309,31 @@ async fn the_compose_stacks_server_settings_start_a_ready_server_that_serves_as_
     let broker = crate::broker::PrivateBroker::start(binary).await;
     let database_url = crate::support::fresh_database().await;
     let database = database_url.rsplit('/').next().unwrap().to_owned();
+    // The role is the cluster's, and an earlier run may have left it a login: taken away first, the server's
+    // connecting as it below shows that app-role.sh gave it one.
+    let admin = sqlx::PgPool::connect(crate::support::ADMIN_URL).await.unwrap();
+    sqlx::query(
+        "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'auren_app') THEN \
+         ALTER ROLE auren_app NOLOGIN; END IF; END $$",
+    )
+    .execute(&admin)
+    .await
+    .unwrap();
+    admin.close().await;
     run_app_role(&config, &database);
     let port = closed_port();
     let environment = server_environment_here(&config, &database, &broker.address(), port);
-    let mut child = auren_server()
-        .envs(&environment)
-        .env("AUREN_TEST_FAST_HASH", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    });
-    let line = tokio::time::timeout(Duration::from_secs(60), line)
-        .await
-        .expect("the server starts within a minute")
-        .unwrap();
-    assert_eq!(
-        line.trim(),
-        format!("auren-server: listening on http://0.0.0.0:{port}")
-    );
+    let mut command = auren_server();
+    command.envs(&environment).env("AUREN_TEST_FAST_HASH", "1");
+    let (mut child, line) = started(command).await;
+    assert_eq!(line, format!("auren-server: listening on http://0.0.0.0:{port}"));
     let client = crate::support::TestClient::new(&format!("http://127.0.0.1:{port}"));
     ready_on_every_component(&client).await;
 
     let device = client.account("compose@example.com").await;
     client.push_recording(&device, 120).await;
-    let (_, changes) = client.pull_all(&device, None).await;
+    let (status, changes) = client.pull_all(&device, None).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{changes:?}");
     let types: Vec<&str> = changes
         .iter()
         .filter_map(|c| c["change"]["type"].as_str())
