@@ -1,7 +1,9 @@
 //! The `auren-server` binary as the container runs it: configured by a `--config` file (the keys `auren
 //! serve` reads, the environment winning), stopped by SIGTERM (what `docker stop` sends) after the requests
 //! in flight, and its `probe` mode — the image's health check — answering 0 while the server is up and 1
-//! when nothing listens.
+//! when nothing listens. Then the deployment files: `deploy/docker-compose.yml` as Compose resolves it, its
+//! server service's environment run on this machine's services, and the Dockerfile's runtime stage holding
+//! every library the binary links. No Docker daemon is needed (nor is there one on the project's machines).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -382,5 +384,62 @@ async fn ready_on_every_component(client: &crate::support::TestClient) {
             "not ready on every component: {answer}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// What `debian:bookworm-slim` holds of the libraries a Rust binary may link: glibc, libgcc's unwinder and
+/// zlib, which its essential packages depend on (dpkg needs zlib1g).
+const SLIM_IMAGE_LIBRARIES: [&str; 3] = ["libc6", "libgcc-s1", "zlib1g"];
+
+/// The packages the Dockerfile's last stage installs (its `apt-get install` words that are not options).
+fn runtime_stage_packages(dockerfile: &str) -> Vec<String> {
+    let last = dockerfile.rsplit("\nFROM ").next().unwrap();
+    assert!(
+        last.starts_with("debian:bookworm-slim"),
+        "the runtime stage is {last:.40}"
+    );
+    let joined = last.replace("\\\n", " ");
+    let install = joined
+        .split("apt-get install")
+        .nth(1)
+        .expect("the runtime stage installs packages");
+    let words = install.split("&&").next().unwrap();
+    words
+        .split_whitespace()
+        .filter(|word| !word.starts_with('-'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The image's runtime stage has every library the server binary links: the Debian package of each (ldd,
+/// then `dpkg -S`) is in the slim image or installed by the Dockerfile's last stage. A dependency that starts
+/// linking a new system library (OpenSSL, curl) fails here, not in a container that cannot start.
+#[test]
+fn the_images_runtime_stage_has_every_library_the_binary_links() {
+    let dockerfile = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/Dockerfile"),
+    )
+    .unwrap();
+    let installed = runtime_stage_packages(&dockerfile);
+    assert!(installed.contains(&"ca-certificates".to_owned()), "{installed:?}");
+    let ldd = Command::new("ldd")
+        .arg(env!("CARGO_BIN_EXE_auren-server"))
+        .output()
+        .unwrap();
+    assert!(ldd.status.success());
+    let libraries: Vec<String> = String::from_utf8_lossy(&ldd.stdout)
+        .lines()
+        .filter_map(|line| line.split("=> ").nth(1)?.split(' ').next().map(str::to_owned))
+        .collect();
+    assert!(!libraries.is_empty(), "ldd listed no library");
+    for library in libraries {
+        let owner = Command::new("dpkg").args(["-S", &library]).output().unwrap();
+        let owner = String::from_utf8_lossy(&owner.stdout);
+        let package = owner.split([':', ',']).next().unwrap_or_default().trim();
+        assert!(
+            SLIM_IMAGE_LIBRARIES.contains(&package) || installed.iter().any(|p| p == package),
+            "the binary links {library} (package {package:?}), which the image's runtime stage lacks: \
+             add it to deploy/Dockerfile's last apt-get install"
+        );
     }
 }
