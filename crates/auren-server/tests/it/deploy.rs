@@ -38,15 +38,39 @@ fn probe(listen: &str) -> bool {
         .success()
 }
 
+/// A started server process, killed when dropped: a failed assertion must not leave it running.
+struct Running(Option<std::process::Child>);
+
+impl Running {
+    fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, std::process::Child::id)
+    }
+
+    /// Waits (blocking) for it to exit after it was told to stop.
+    fn wait(mut self) -> std::process::ExitStatus {
+        self.0.take().unwrap().wait().unwrap()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Starts the server `command` describes and returns it with the first line it prints, trimmed: its address,
 /// printed once it has migrated and listens (at most a minute).
-async fn started(mut command: Command) -> (std::process::Child, String) {
+async fn started(mut command: Command) -> (Running, String) {
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    let child = Running(Some(child));
     let line = tokio::task::spawn_blocking(move || {
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
@@ -77,7 +101,7 @@ async fn the_binary_reads_its_config_file_answers_its_probe_and_stops_on_sigterm
     command
         .args(["--config", file.to_str().unwrap()])
         .env("AUREN_LISTEN", format!("127.0.0.1:{port}"));
-    let (mut child, line) = started(command).await;
+    let (child, line) = started(command).await;
     assert_eq!(
         line,
         format!("auren-server: listening on http://127.0.0.1:{port}")
@@ -94,7 +118,7 @@ async fn the_binary_reads_its_config_file_answers_its_probe_and_stops_on_sigterm
             .unwrap()
             .success()
     );
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap());
+    let status = tokio::task::spawn_blocking(move || child.wait());
     let status = tokio::time::timeout(Duration::from_secs(30), status)
         .await
         .expect("SIGTERM stops it")
@@ -327,7 +351,7 @@ async fn the_compose_stacks_server_settings_start_a_ready_server_that_serves_as_
     let environment = server_environment_here(&config, &database, &broker.address(), port);
     let mut command = auren_server();
     command.envs(&environment).env("AUREN_TEST_FAST_HASH", "1");
-    let (mut child, line) = started(command).await;
+    let (server, line) = started(command).await;
     assert_eq!(line, format!("auren-server: listening on http://0.0.0.0:{port}"));
     let client = crate::support::TestClient::new(&format!("http://127.0.0.1:{port}"));
     ready_on_every_component(&client).await;
@@ -357,8 +381,7 @@ async fn the_compose_stacks_server_settings_start_a_ready_server_that_serves_as_
     .unwrap();
     assert!(roles.contains(&"auren_app".to_owned()), "{roles:?}");
     owner.close().await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(server);
 }
 
 /// Waits (at most a minute) until `/readyz` says ready with every component up: PostgreSQL, Redis's limiter
