@@ -269,10 +269,7 @@ async fn seed_victim(server: &TestServer) -> Victim {
     let laptop: SignedIn = serde_json::from_value(answer).unwrap();
     let phone = server.login(VICTIM_EMAIL, "victims-phone-q7").await;
     let coach = server.account(VICTIMS_COACH).await;
-    let grant = json!({"coach_email": VICTIMS_COACH});
-    let (status, _) = server
-        .post(paths::COACH_GRANTS, Some(&laptop.tokens.access_token), &grant)
-        .await;
+    let status = server.grant_coach(&laptop, VICTIMS_COACH).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let key = session_key(&laptop, 1);
     let pushed = server.push(&laptop, victims_rows(&laptop, &key)).await;
@@ -693,10 +690,7 @@ async fn a_reused_refresh_token_gives_nothing_and_a_revoked_coach_sees_nothing()
 
     let (status, _) = server.pull_all(&coach, Some(&athlete.user_id.0)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "no grant yet");
-    let grant = json!({"coach_email": "coach@example.com"});
-    let (status, _) = server
-        .post("/v1/coach/grants", Some(&athlete.tokens.access_token), &grant)
-        .await;
+    let status = server.grant_coach(&athlete, "coach@example.com").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, athletes) = server
         .get("/v1/coach/athletes", Some(&coach.tokens.access_token))
@@ -711,9 +705,7 @@ async fn a_reused_refresh_token_gives_nothing_and_a_revoked_coach_sees_nothing()
     let (_, own) = server.pull_all(&coach, None).await;
     assert!(own.is_empty(), "the athlete's rows are not the coach's own");
 
-    let (status, _) = server
-        .delete("/v1/coach/grants", &athlete.tokens.access_token, &grant)
-        .await;
+    let status = server.revoke_coach(&athlete, "coach@example.com").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, after) = server.pull_all(&coach, Some(&athlete.user_id.0)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{after:?}");
@@ -842,10 +834,7 @@ async fn the_coach_policies_show_an_athletes_rows_only_while_the_grant_is_live()
     let none: Vec<_> = own.iter().map(|(table, _)| (*table, 0)).collect();
     assert_eq!(rows_seen(&server, &coach, &athlete).await, none, "no grant yet");
 
-    let grant = json!({"coach_email": "coach@example.com"});
-    let (status, _) = server
-        .post("/v1/coach/grants", Some(&athlete.tokens.access_token), &grant)
-        .await;
+    let status = server.grant_coach(&athlete, "coach@example.com").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(
         rows_seen(&server, &coach, &athlete).await,
@@ -859,9 +848,7 @@ async fn the_coach_policies_show_an_athletes_rows_only_while_the_grant_is_live()
         "the grant is the coach's alone"
     );
 
-    let (status, _) = server
-        .delete("/v1/coach/grants", &athlete.tokens.access_token, &grant)
-        .await;
+    let status = server.revoke_coach(&athlete, "coach@example.com").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(
         rows_seen(&server, &coach, &athlete).await,

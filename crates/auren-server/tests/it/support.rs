@@ -172,6 +172,24 @@ impl TestClient {
         key
     }
 
+    /// `athlete` gives `coach_email` read access to its data; returns the answer's status.
+    pub async fn grant_coach(&self, athlete: &SignedIn, coach_email: &str) -> StatusCode {
+        let grant = json!({"coach_email": coach_email});
+        let token = Some(athlete.tokens.access_token.as_str());
+        self.post(auren_protocol::paths::COACH_GRANTS, token, &grant)
+            .await
+            .0
+    }
+
+    /// `athlete` takes that access back; returns the answer's status.
+    pub async fn revoke_coach(&self, athlete: &SignedIn, coach_email: &str) -> StatusCode {
+        let grant = json!({"coach_email": coach_email});
+        let token = &athlete.tokens.access_token;
+        self.delete(auren_protocol::paths::COACH_GRANTS, token, &grant)
+            .await
+            .0
+    }
+
     /// A new account signed in on its first device.
     pub async fn account(&self, email: &str) -> SignedIn {
         let body = json!({"email": email, "password": "correct horse battery", "device_name": "laptop"});

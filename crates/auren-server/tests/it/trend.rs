@@ -224,10 +224,7 @@ async fn a_coach_reads_a_granting_athletes_trend_and_nothing_without_a_live_gran
         "a cached answer is no way around the grant"
     );
 
-    let grant = json!({"coach_email": "coach@example.com"});
-    let (status, _) = server
-        .post("/v1/coach/grants", Some(&athlete.tokens.access_token), &grant)
-        .await;
+    let status = server.grant_coach(&athlete, "coach@example.com").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, cache, seen) = trend(&server, &coach, &query).await;
     assert_eq!(
@@ -252,9 +249,7 @@ async fn a_coach_reads_a_granting_athletes_trend_and_nothing_without_a_live_gran
         "the coach's own trend is the coach's: {empty}"
     );
 
-    let (status, _) = server
-        .delete("/v1/coach/grants", &athlete.tokens.access_token, &grant)
-        .await;
+    let status = server.revoke_coach(&athlete, "coach@example.com").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _, after) = trend(&server, &coach, &query).await;
     assert_eq!(
