@@ -265,16 +265,11 @@ fn check_stack(config: &serde_json::Value) {
 /// the image's `POSTGRES_USER` there).
 fn run_app_role(config: &serde_json::Value, database: &str) {
     let app_role = environment(config, "app-role");
-    let mount = config["services"]["app-role"]["volumes"][0]["source"]
-        .as_str()
-        .or_else(|| {
-            let short = config["services"]["app-role"]["volumes"][0].as_str()?;
-            short.split(':').next()
-        })
-        .unwrap()
-        .to_owned();
+    // Compose 1.29 prints a mount as `SOURCE:TARGET:MODE`, the source made absolute.
+    let volume = config["services"]["app-role"]["volumes"][0].as_str().unwrap();
+    let mount = volume.split(':').next().unwrap();
     let out = Command::new("sh")
-        .arg(&mount)
+        .arg(mount)
         .envs(&app_role)
         .env("PGHOST", "127.0.0.1")
         .env("PGUSER", "postgres")
