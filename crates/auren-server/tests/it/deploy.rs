@@ -142,6 +142,13 @@ fn a_bad_config_file_gets_one_line_naming_it() {
     let out = auren_server().args(["--port", "9"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown argument"));
+    // Its help names every key it reads.
+    let out = auren_server().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for key in auren_server::startup::KEYS {
+        assert!(help.contains(key), "--help does not name {key}: {help}");
+    }
 }
 
 /// `deploy/docker-compose.yml` as Compose resolves it: `docker-compose config` validates it against the
