@@ -6,7 +6,8 @@
 //! machine lacks), `ui` (the npm side), `headless` (a virtual display, D-Bus session and keyring for the
 //! window tests), `cmd` (running child processes with their command line echoed), `tidy` (the invariants a
 //! machine checks), `location` (finding the workspace at run time), `symbol_order` (the order the linker
-//! lays out the app's functions in).
+//! lays out the app's functions in), `image` (the server's container image built and its deployment tests
+//! run on it).
 
 mod bench;
 mod bench_agents;
@@ -14,6 +15,7 @@ mod bench_desktop;
 mod bench_server;
 mod cmd;
 mod headless;
+mod image;
 mod llm_server;
 mod location;
 mod pyenv;
@@ -59,6 +61,11 @@ commands:
   symbol-order          regenerate src-tauri/symbol-order.txt, the order the linker lays out the app's
                         functions in (a driven session under valgrind's callgrind, minutes); run it after
                         a toolchain or dependency update
+  image [--stand-in-bases]
+                        build the sync server's image (deploy/Dockerfile) with a Docker engine, then run
+                        the server's deployment tests on it as a container against `services up`;
+                        --stand-in-bases builds it on bases made of Debian's packages and this machine's
+                        Rust toolchain, for a machine that cannot reach Docker Hub
   services up|down      start PostgreSQL, Redis and the Kafka-compatible broker (tansu, built once into
                         ~/.cache/auren/broker) where nothing answers yet; `up` prints export AUREN_… lines;
                         `down` stops what `up` started and leaves what was already running
@@ -97,6 +104,7 @@ fn dispatch() -> anyhow::Result<()> {
         ["bench", "desktop"] => bench_desktop::run(),
         ["bench", "server"] => bench_server::run(),
         ["services", rest @ ..] => services::run(rest),
+        ["image", rest @ ..] => image::run(rest),
         ["symbol-order"] => symbol_order::run(),
         ["bench", which] => bench::run(which),
         // Internal: `bench desktop` re-runs xtask under the virtual display to time the app's starts.

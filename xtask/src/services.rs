@@ -161,7 +161,7 @@ fn started_file() -> PathBuf {
     cache_home().join("services.started")
 }
 
-fn cache_home() -> PathBuf {
+pub fn cache_home() -> PathBuf {
     std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_default()

@@ -4,6 +4,11 @@
 //! when nothing listens. Then the deployment files: `deploy/docker-compose.yml` as Compose resolves it, its
 //! server service's environment run on this machine's services, and the Dockerfile's runtime stage holding
 //! every library the binary links. No Docker daemon is needed (nor is there one on the project's machines).
+//!
+//! Given an image built from `deploy/Dockerfile` in `AUREN_TEST_IMAGE` (`cargo xtask image` builds one and
+//! runs these tests on it), the stack's server runs as that image's container instead of the binary, on
+//! the host's network: then its health check must turn the container healthy, its process must not be
+//! root, and ldd must find every library in the image itself.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -38,39 +43,81 @@ fn probe(listen: &str) -> bool {
         .success()
 }
 
-/// A started server process, killed when dropped: a failed assertion must not leave it running.
-struct Running(Option<std::process::Child>);
+/// A started server process, killed when dropped: a failed assertion must not leave it running. For a
+/// container, the process is `docker run`, and the container (named) is removed as well.
+struct Running {
+    child: Option<std::process::Child>,
+    container: Option<String>,
+}
 
 impl Running {
     fn id(&self) -> u32 {
-        self.0.as_ref().map_or(0, std::process::Child::id)
+        self.child.as_ref().map_or(0, std::process::Child::id)
     }
 
     /// Waits (blocking) for it to exit after it was told to stop.
     fn wait(mut self) -> std::process::ExitStatus {
-        self.0.take().unwrap().wait().unwrap()
+        self.child.take().unwrap().wait().unwrap()
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
+        if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if let Some(name) = self.container.take() {
+            let _ = Command::new("docker").args(["rm", "--force", &name]).output();
         }
     }
 }
 
+/// The image under test, built from `deploy/Dockerfile` (`cargo xtask image` sets it).
+fn image_under_test() -> Option<String> {
+    std::env::var("AUREN_TEST_IMAGE")
+        .ok()
+        .filter(|image| !image.is_empty())
+}
+
+/// `docker run` of `image` as the container `name` on the host's network (the machine's services are on its
+/// loopback), with `environment` and nothing else.
+fn container(image: &str, name: &str, environment: &std::collections::BTreeMap<String, String>) -> Command {
+    let mut command = Command::new("docker");
+    command.args(["run", "--rm", "--name", name, "--network", "host"]);
+    for (key, value) in environment {
+        command.arg("--env").arg(format!("{key}={value}"));
+    }
+    command.arg(image);
+    command
+}
+
+/// What `docker` prints for `args`, trimmed; a failure names the command.
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// Starts the server `command` describes and returns it with the first line it prints, trimmed: its address,
-/// printed once it has migrated and listens (at most a minute).
-async fn started(mut command: Command) -> (Running, String) {
+/// printed once it has migrated and listens (at most a minute). `container` names the container a `docker
+/// run` starts.
+async fn started(mut command: Command, container: Option<String>) -> (Running, String) {
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let child = Running(Some(child));
+    let child = Running {
+        child: Some(child),
+        container,
+    };
     let line = tokio::task::spawn_blocking(move || {
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
@@ -101,7 +148,7 @@ async fn the_binary_reads_its_config_file_answers_its_probe_and_stops_on_sigterm
     command
         .args(["--config", file.to_str().unwrap()])
         .env("AUREN_LISTEN", format!("127.0.0.1:{port}"));
-    let (child, line) = started(command).await;
+    let (child, line) = started(command, None).await;
     assert_eq!(
         line,
         format!("auren-server: listening on http://127.0.0.1:{port}")
@@ -351,9 +398,16 @@ async fn the_compose_stacks_server_settings_start_a_ready_server_that_serves_as_
     run_app_role(&config, &database);
     let port = closed_port();
     let environment = server_environment_here(&config, &database, &broker.address(), port);
-    let mut command = auren_server();
-    command.envs(&environment).env("AUREN_TEST_FAST_HASH", "1");
-    let (server, line) = started(command).await;
+    let image = image_under_test();
+    let name = format!("auren-deploy-check-{port}");
+    let (server, line) = match &image {
+        Some(image) => started(container(image, &name, &environment), Some(name.clone())).await,
+        None => {
+            let mut command = auren_server();
+            command.envs(&environment).env("AUREN_TEST_FAST_HASH", "1");
+            started(command, None).await
+        }
+    };
     assert_eq!(line, format!("auren-server: listening on http://0.0.0.0:{port}"));
     let client = crate::support::TestClient::new(&format!("http://127.0.0.1:{port}"));
     ready_on_every_component(&client).await;
@@ -370,8 +424,13 @@ async fn the_compose_stacks_server_settings_start_a_ready_server_that_serves_as_
         types.contains(&"session") && types.contains(&"beats"),
         "{types:?}"
     );
-    let probe = auren_server().arg("probe").envs(&environment).status().unwrap();
-    assert!(probe.success(), "the image's health check fails");
+    match &image {
+        Some(_) => the_container_is_healthy_and_not_root(&name).await,
+        None => {
+            let probe = auren_server().arg("probe").envs(&environment).status().unwrap();
+            assert!(probe.success(), "the image's health check fails");
+        }
+    }
 
     let owner = sqlx::PgPool::connect(&database_url).await.unwrap();
     let roles: Vec<String> = sqlx::query_scalar(
@@ -384,6 +443,32 @@ async fn the_compose_stacks_server_settings_start_a_ready_server_that_serves_as_
     assert!(roles.contains(&"auren_app".to_owned()), "{roles:?}");
     owner.close().await;
     drop(server);
+}
+
+/// The container's own health check (the Dockerfile's HEALTHCHECK, every 10 s) turns it healthy within a
+/// minute, and its server runs as the image's user: uid 10001, not root.
+async fn the_container_is_healthy_and_not_root(name: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let health = docker(&["inspect", "--format", "{{.State.Health.Status}}", name]);
+        if health == "healthy" {
+            break;
+        }
+        assert!(
+            health == "starting" && std::time::Instant::now() < deadline,
+            "the container's health check says {health:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let uid = docker(&["exec", name, "id", "-u"]);
+    assert_eq!(
+        uid, "10001",
+        "the container's server runs as uid {uid}, not the image's user"
+    );
+    assert_eq!(
+        docker(&["inspect", "--format", "{{.Config.User}}", name]),
+        "auren"
+    );
 }
 
 /// Waits (at most a minute) until `/readyz` says ready with every component up: PostgreSQL, Redis's limiter
@@ -418,9 +503,14 @@ const SLIM_IMAGE_LIBRARIES: [&str; 3] = ["libc6", "libgcc-s1", "zlib1g"];
 
 /// The packages the Dockerfile's last stage installs (its `apt-get install` words that are not options).
 fn runtime_stage_packages(dockerfile: &str) -> Vec<String> {
+    // The base is an argument (for `cargo xtask image --stand-in-bases`) whose default is the slim image.
+    assert!(
+        dockerfile.contains("\nARG RUNTIME_IMAGE=debian:bookworm-slim\n"),
+        "the runtime stage's base is not debian:bookworm-slim"
+    );
     let last = dockerfile.rsplit("\nFROM ").next().unwrap();
     assert!(
-        last.starts_with("debian:bookworm-slim"),
+        last.starts_with("${RUNTIME_IMAGE}\n"),
         "the runtime stage is {last:.40}"
     );
     let joined = last.replace("\\\n", " ");
@@ -466,5 +556,18 @@ fn the_images_runtime_stage_has_every_library_the_binary_links() {
             "the binary links {library} (package {package:?}), which the image's runtime stage lacks: \
              add it to deploy/Dockerfile's last apt-get install"
         );
+    }
+    // The image itself, when there is one: its binary finds every library in it.
+    if let Some(image) = image_under_test() {
+        let ldd = docker(&[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "ldd",
+            &image,
+            "/usr/local/bin/auren-server",
+        ]);
+        assert!(ldd.contains("libc.so.6"), "{ldd}");
+        assert!(!ldd.contains("not found"), "in the image: {ldd}");
     }
 }
