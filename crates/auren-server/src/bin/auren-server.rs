@@ -48,21 +48,29 @@ enum Request {
 
 const USAGE: &str = "usage: auren-server [probe] [--config FILE]";
 
-/// `auren-server --help`, after [`USAGE`]: what it reads and where, as the module's documentation says.
-const HELP: &str = "\
+/// `auren-server --help`: the usage, then what it reads and where, as the module's documentation says; the
+/// defaults are the ones the server applies.
+fn help() -> String {
+    let retention_hours = auren_server::kafka::KafkaConfig::DEFAULT_RETENTION.as_secs() / 3600;
+    let listen = startup::DEFAULT_LISTEN;
+    format!(
+        "{USAGE}
+
 Runs the Auren sync server (what `auren serve` runs). Settings come from the environment or the same keys
 in FILE (a TOML file; the environment wins):
   AUREN_DATABASE_URL          PostgreSQL as the tables' owner (migrations run at start)
   AUREN_APP_DATABASE_URL      PostgreSQL as auren_app, for the requests (row-level security applies)
   AUREN_REDIS_URL             Redis: rate limits, cached trends, long-poll wake-ups
   AUREN_KAFKA_BROKERS         the Kafka brokers the outbox is relayed to (topics are created at start)
-  AUREN_KAFKA_RETENTION_HOURS how long those topics keep a message (default 168)
-  AUREN_LISTEN                the address to listen on (default 127.0.0.1:8080)
+  AUREN_KAFKA_RETENTION_HOURS how long those topics keep a message (default {retention_hours})
+  AUREN_LISTEN                the address to listen on (default {listen})
 Logs go to stderr, filtered by RUST_LOG (default info). SIGINT or SIGTERM stops it after the requests in
 flight.
 
   probe    GET /livez on the configured address; exit 0 when it answers 200 (the image's health check)
-";
+"
+    )
+}
 
 /// mimalloc instead of glibc's allocator: the server allocates per request (bodies, rows, answers), and with
 /// it the server's CPU per two-version pull went 117-124 -> 94-96 µs and pulls +10-13 %
@@ -74,7 +82,7 @@ fn main() -> ExitCode {
     let invocation = match parse_args(std::env::args().skip(1)) {
         Ok(Request::Run(invocation)) => invocation,
         Ok(Request::Help) => {
-            print!("{USAGE}\n\n{HELP}");
+            print!("{}", help());
             return ExitCode::SUCCESS;
         }
         Err(message) => {
