@@ -3,7 +3,7 @@
 //! in flight, and its `probe` mode — the image's health check — answering 0 while the server is up and 1
 //! when nothing listens. Then the deployment files: `deploy/docker-compose.yml` as Compose resolves it, its
 //! server service's environment run on this machine's services, and the Dockerfile's runtime stage holding
-//! every library the binary links. No Docker daemon is needed (nor is there one on the project's machines).
+//! every library the binary links. None of this needs a Docker daemon (the project's machines run none).
 //!
 //! Given an image built from `deploy/Dockerfile` in `AUREN_TEST_IMAGE` (`cargo xtask image` builds one and
 //! runs these tests on it), the stack's server runs as that image's container instead of the binary, on
@@ -14,6 +14,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::redis::free_port;
+
 fn auren_server() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_auren-server"));
     // Only what each test gives: nothing from the machine's environment.
@@ -21,15 +23,6 @@ fn auren_server() -> Command {
         command.env_remove(key);
     }
     command
-}
-
-/// A port nothing listens on (bound, then released).
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn probe(listen: &str) -> bool {
@@ -133,7 +126,7 @@ async fn started(mut command: Command, container: Option<String>) -> (Running, S
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_reads_its_config_file_answers_its_probe_and_stops_on_sigterm() {
     let database_url = crate::support::fresh_database().await;
-    let port = closed_port();
+    let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("server.toml");
     // The file names a listen address the environment then overrides: the environment wins.
@@ -396,7 +389,7 @@ async fn the_compose_stacks_server_settings_start_a_ready_server_that_serves_as_
     .unwrap();
     admin.close().await;
     run_app_role(&config, &database);
-    let port = closed_port();
+    let port = free_port();
     let environment = server_environment_here(&config, &database, &broker.address(), port);
     let image = image_under_test();
     let name = format!("auren-deploy-check-{port}");
@@ -448,18 +441,14 @@ async fn the_compose_stacks_server_settings_start_a_ready_server_that_serves_as_
 /// The container's own health check (the Dockerfile's HEALTHCHECK, every 10 s) turns it healthy within a
 /// minute, and its server runs as the image's user: uid 10001, not root.
 async fn the_container_is_healthy_and_not_root(name: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let health = docker(&["inspect", "--format", "{{.State.Health.Status}}", name]);
-        if health == "healthy" {
-            break;
-        }
-        assert!(
-            health == "starting" && std::time::Instant::now() < deadline,
-            "the container's health check says {health:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    // Until it leaves "starting": an "unhealthy" fails at once.
+    let mut health = String::new();
+    crate::broker::eventually(Duration::from_secs(60), async || {
+        health = docker(&["inspect", "--format", "{{.State.Health.Status}}", name]);
+        health != "starting"
+    })
+    .await;
+    assert_eq!(health, "healthy", "the container's health check says {health:?}");
     let uid = docker(&["exec", name, "id", "-u"]);
     assert_eq!(
         uid, "10001",
@@ -474,27 +463,22 @@ async fn the_container_is_healthy_and_not_root(name: &str) {
 /// Waits (at most a minute) until `/readyz` says ready with every component up: PostgreSQL, Redis's limiter
 /// and wake-ups, and the broker's relay and consumer, which connect after the server starts listening.
 async fn ready_on_every_component(client: &crate::support::TestClient) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let (status, answer) = client.get("/readyz", None).await;
-        let components = answer["components"].as_object().cloned().unwrap_or_default();
-        let up = |name: &str| components.get(name).is_some_and(|c| c["state"] == "up");
-        let every = [
-            "postgres",
-            "redis_limiter",
-            "redis_wake",
-            "kafka_relay",
-            "kafka_alert_consumer",
-        ];
-        if status == reqwest::StatusCode::OK && every.into_iter().all(up) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not ready on every component: {answer}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let every = [
+        "postgres",
+        "redis_limiter",
+        "redis_wake",
+        "kafka_relay",
+        "kafka_alert_consumer",
+    ];
+    let mut answer = serde_json::Value::Null;
+    let ready = crate::broker::eventually(Duration::from_secs(60), async || {
+        let status;
+        (status, answer) = client.get("/readyz", None).await;
+        let up = |name: &str| answer["components"][name]["state"] == "up";
+        status == reqwest::StatusCode::OK && every.into_iter().all(up)
+    })
+    .await;
+    assert!(ready, "not ready on every component: {answer}");
 }
 
 /// What `debian:bookworm-slim` holds of the libraries a Rust binary may link: glibc, libgcc's unwinder and

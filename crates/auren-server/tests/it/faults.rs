@@ -23,6 +23,7 @@
 //! outbox table still holds instead of the topics (and says so).
 
 use crate::broker::{PrivateBroker, TopicMessage, broker_binary, eventually, read_whole_topic};
+use crate::redis::free_port;
 use crate::support::{chunk, row, session};
 use auren_protocol::auth::SignedIn;
 use auren_protocol::{Change, PushRequest, PushResponse, PushRow};
@@ -249,14 +250,6 @@ async fn wait_up(http: &reqwest::Client, base: &str) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("the server did not come up at {base}");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// One device's outbox: sessions and chunks, ids 1…

@@ -115,6 +115,7 @@ impl Drop for PrivateRedis {
     }
 }
 
+/// A port nothing listens on (bound, then released); shared by the test binary's modules.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
