@@ -151,7 +151,8 @@ fn make_stand_in_bases() -> anyhow::Result<()> {
     if !system::is_root() {
         bail!("--stand-in-bases needs root: debootstrap makes a root file system");
     }
-    let rootfs = minbase_rootfs(&cache().join("bookworm-minbase"))?;
+    let rootfs = cache().join("bookworm-minbase");
+    make_minbase_rootfs(&rootfs)?;
     eprintln!("==> importing {} as {STAND_IN_RUNTIME}", rootfs.display());
     let mut tar = Command::new("tar")
         .arg("-C")
@@ -174,7 +175,8 @@ fn make_stand_in_bases() -> anyhow::Result<()> {
             rootfs.display()
         );
     }
-    let context = build_stand_in_context(&cache().join("rust-stand-in"))?;
+    let context = cache().join("rust-stand-in");
+    write_build_stand_in_context(&context)?;
     cmd::run(
         Command::new("docker")
             .args(["build", "--network", "host", "-t", STAND_IN_BUILD])
@@ -188,11 +190,11 @@ const ROOTFS_RECIPE: &str = "bookworm minbase, slimmed as the official image (2)
 
 /// Debian bookworm's minbase in `dir`, made once (a stamp marks a finished one), with the sources the
 /// official image lists (the release, its updates, security) and no package lists.
-fn minbase_rootfs(dir: &Path) -> anyhow::Result<PathBuf> {
+fn make_minbase_rootfs(dir: &Path) -> anyhow::Result<()> {
     let stamp = dir.join(".auren-complete");
     if std::fs::read_to_string(&stamp).is_ok_and(|made| made == ROOTFS_RECIPE) {
         eprintln!("==> {} (made earlier)", dir.display());
-        return Ok(dir.to_owned());
+        return Ok(());
     }
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("removing the unfinished {}", dir.display()))?;
@@ -233,8 +235,7 @@ fn minbase_rootfs(dir: &Path) -> anyhow::Result<PathBuf> {
     remove_files_under(&dir.join("var/cache/apt"), &|path| {
         path.extension().is_none_or(|e| e != "deb")
     })?;
-    std::fs::write(&stamp, ROOTFS_RECIPE).context("writing the stamp")?;
-    Ok(dir.to_owned())
+    std::fs::write(&stamp, ROOTFS_RECIPE).context("writing the stamp")
 }
 
 /// The configuration the official Debian images carry (debuerreotype's minimizing and slim settings): apt
@@ -285,7 +286,7 @@ fn remove_files_under(folder: &Path, keep: &dyn Fn(&Path) -> bool) -> anyhow::Re
 
 /// The build stand-in's context in `dir`: its Dockerfile, this machine's added authorities and its
 /// toolchain (copied again only when `rustc -vV` changes).
-fn build_stand_in_context(dir: &Path) -> anyhow::Result<PathBuf> {
+fn write_build_stand_in_context(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     std::fs::write(dir.join("Dockerfile"), STAND_IN_BUILD_DOCKERFILE).context("writing the Dockerfile")?;
     let certs = dir.join("certs");
@@ -327,5 +328,5 @@ fn build_stand_in_context(dir: &Path) -> anyhow::Result<PathBuf> {
         }
         std::fs::write(&stamp, version).context("writing the toolchain's stamp")?;
     }
-    Ok(dir.to_owned())
+    Ok(())
 }
