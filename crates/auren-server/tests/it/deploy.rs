@@ -379,7 +379,7 @@ async fn the_compose_stacks_server_settings_start_a_ready_server_that_serves_as_
     let database = database_url.rsplit('/').next().unwrap().to_owned();
     // The role is the cluster's, and an earlier run may have left it a login: taken away first, the server's
     // connecting as it below shows that app-role.sh gave it one.
-    let admin = sqlx::PgPool::connect(crate::support::ADMIN_URL).await.unwrap();
+    let admin = sqlx::PgPool::connect(&crate::support::admin_url()).await.unwrap();
     sqlx::query(
         "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'auren_app') THEN \
          ALTER ROLE auren_app NOLOGIN; END IF; END $$",

@@ -152,19 +152,8 @@ async fn the_server_feed_raises_exactly_the_desktop_alerts() {
 
 /// A fresh database with the server's migrations, connected as the owner (as the relay and consumer are).
 async fn fresh_database() -> PgPool {
-    let admin_url = std::env::var("AUREN_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let admin = PgPool::connect(&admin_url).await.unwrap();
     let name = format!("auren_streams_{}", Uuid::new_v4().simple());
-    // The name is made here from a UUID's hex digits: nothing to inject.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let url = match admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => panic!("AUREN_DATABASE_URL has no database name: {admin_url}"),
-    };
+    let url = crate::support::create_database(&name).await;
     let pool = PgPool::connect(&url).await.unwrap();
     auren_server::db::MIGRATOR.run(&pool).await.unwrap();
     pool

@@ -10,17 +10,40 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// The cluster the project's machines run (trust auth for postgres).
-pub const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// The cluster the project's machines run (trust auth for postgres), unless `AUREN_DATABASE_URL` names another
+/// (`cargo xtask services up` prints it; a cluster with TimescaleDB preloaded runs the suite on that layout).
+pub fn admin_url() -> String {
+    std::env::var("AUREN_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A new empty database `name` on the admin cluster; returns its URL.
+pub async fn create_database(name: &str) -> String {
+    let admin_url = admin_url();
+    let admin = sqlx::PgPool::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL must run at {admin_url}: {e}"));
+    // Names are made by the tests from a process id and a UUID's hex digits: nothing to inject.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    match admin_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => panic!("AUREN_DATABASE_URL has no database name: {admin_url}"),
+    }
+}
 
 /// A new empty database named after this test process; returns its URL. Databases left by test processes
 /// that have ended are dropped first (a test cannot drop its own at the end: Drop cannot await).
 pub async fn fresh_database() -> String {
     let pid = std::process::id();
     let name = format!("auren_test_p{pid}_{}", Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(ADMIN_URL)
+    let admin_url = admin_url();
+    let admin = sqlx::PgPool::connect(&admin_url)
         .await
-        .expect("PostgreSQL must run on 127.0.0.1:5432");
+        .unwrap_or_else(|e| panic!("PostgreSQL must run at {admin_url}: {e}"));
     let leftovers: Vec<String> = sqlx::query_scalar(
         "SELECT datname::text FROM pg_database WHERE datname LIKE 'auren\\_test\\_p%\\_%'",
     )
@@ -42,12 +65,8 @@ pub async fn fresh_database() -> String {
             .await;
         }
     }
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
     admin.close().await;
-    format!("postgres://postgres@127.0.0.1:5432/{name}")
+    create_database(&name).await
 }
 
 /// An in-process server on a fresh database; stops when dropped. Its client is reached through Deref.
