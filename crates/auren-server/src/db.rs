@@ -285,6 +285,28 @@ pub async fn ensure_partitions(pool: &PgPool, from_ms: i64, to_ms: i64) -> Resul
         .await
 }
 
+/// How `beat_chunks` is stored: chosen once by migration 0011 from whether TimescaleDB is present.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BeatLayout {
+    /// Native monthly range partitions, created ahead by the server, with a DEFAULT one as a safety net.
+    MonthlyPartitions,
+    /// A TimescaleDB hypertable on `wall_ms`: chunks of 30 days, made ahead by the same SQL function.
+    TimescaleHypertable,
+}
+
+/// Reads which layout `beat_chunks` has (a partitioned table or, after TimescaleDB's conversion, a plain one).
+pub async fn beat_layout(pool: &PgPool) -> Result<BeatLayout, sqlx::Error> {
+    let partitioned: bool =
+        sqlx::query_scalar("SELECT relkind = 'p' FROM pg_class WHERE oid = 'beat_chunks'::regclass")
+            .fetch_one(pool)
+            .await?;
+    Ok(if partitioned {
+        BeatLayout::MonthlyPartitions
+    } else {
+        BeatLayout::TimescaleHypertable
+    })
+}
+
 /// The start (Unix ms) of the UTC month holding `ms`: the lower bound of its beat partition.
 pub fn month_start_ms(ms: i64) -> i64 {
     auren_clock::UnixMillis(ms).utc_date().first_of_month().start().0

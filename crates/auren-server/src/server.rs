@@ -131,6 +131,10 @@ impl Server {
             AccessTokens::new(&key, config.access_token_lifetime).map_err(|_| ServerError::TokenKey)?;
         let passwords = PasswordHashing::new(config.hash_permits, config.hash_cost)
             .map_err(|e| ServerError::Config(e.to_string()))?;
+        let layout = db::beat_layout(&pools.owner)
+            .await
+            .map_err(|e| ServerError::Setup("reading how beat chunks are stored", e))?;
+        tracing::info!(?layout, "beat chunks' layout");
         db::ensure_partitions_around(&pools.owner, system_now_ms())
             .await
             .map_err(|e| ServerError::Setup("creating beat partitions", e))?;

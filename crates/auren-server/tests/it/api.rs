@@ -5,6 +5,7 @@
 use crate::support::{TestServer, chunk, recent_ms, row, session, session_key};
 use auren_protocol::lww::Lww;
 use auren_protocol::{Change, DeviceId, Hlc, TagChange};
+use auren_server::db::{BeatLayout, beat_layout};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -275,28 +276,62 @@ async fn a_chunk_years_back_gets_its_month_partition_and_nothing_lands_in_defaul
         )
         .await;
     assert!(answer.rejected.is_empty());
-    let partition: Option<String> = sqlx::query_scalar("SELECT to_regclass('beat_chunks_2015_01')::text")
-        .fetch_one(&server.owner)
-        .await
-        .unwrap();
-    assert_eq!(partition.as_deref(), Some("beat_chunks_2015_01"));
     assert_eq!(
-        count(&server, "SELECT count(*) FROM beat_chunks_2015_01").await,
-        1
+        count(
+            &server,
+            "SELECT count(*) FROM beat_chunks WHERE wall_ms < 1422748800000"
+        )
+        .await,
+        1,
+        "the chunk is stored"
     );
-    assert_eq!(
-        count(&server, "SELECT count(*) FROM beat_chunks_default").await,
-        0
-    );
-    let ahead = count(
-        &server,
-        "SELECT count(*) FROM pg_inherits WHERE inhparent = 'beat_chunks'::regclass",
-    )
-    .await;
-    assert!(
-        ahead >= 16,
-        "12 months back, this month and 3 ahead (+ default, + 2015-01): {ahead}"
-    );
+    match beat_layout(&server.owner).await.unwrap() {
+        BeatLayout::MonthlyPartitions => {
+            let partition: Option<String> =
+                sqlx::query_scalar("SELECT to_regclass('beat_chunks_2015_01')::text")
+                    .fetch_one(&server.owner)
+                    .await
+                    .unwrap();
+            assert_eq!(partition.as_deref(), Some("beat_chunks_2015_01"));
+            assert_eq!(
+                count(&server, "SELECT count(*) FROM beat_chunks_2015_01").await,
+                1
+            );
+            assert_eq!(
+                count(&server, "SELECT count(*) FROM beat_chunks_default").await,
+                0
+            );
+            let ahead = count(
+                &server,
+                "SELECT count(*) FROM pg_inherits WHERE inhparent = 'beat_chunks'::regclass",
+            )
+            .await;
+            assert!(
+                ahead >= 16,
+                "12 months back, this month and 3 ahead (+ default, + 2015-01): {ahead}"
+            );
+        }
+        BeatLayout::TimescaleHypertable => {
+            // The server made the chunk that holds it before the insert, as it made the months around now
+            // ahead; there is no DEFAULT to land in.
+            let holding = count(
+                &server,
+                "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'beat_chunks' \
+                 AND range_start_integer <= 1420070401000 AND range_end_integer > 1420070401000",
+            )
+            .await;
+            assert_eq!(holding, 1, "a chunk covers 2015-01-01");
+            let ahead = count(
+                &server,
+                "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'beat_chunks' \
+                 AND range_start_integer <= (extract(epoch FROM now() + interval '90 days') * 1000)::bigint \
+                 AND range_end_integer > (extract(epoch FROM now() + interval '90 days') * 1000)::bigint",
+            )
+            .await;
+            assert_eq!(ahead, 1, "a chunk is ready for three months ahead");
+            assert_eq!(count(&server, "SELECT auren_default_partition_rows()").await, 0);
+        }
+    }
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ mod faults;
 mod isolation;
 mod kafka;
 mod late_write;
+mod layout;
 mod long_poll;
 mod pull_versions;
 mod readyz;
