@@ -8,9 +8,8 @@
 -- wall_ms, as a hypertable's unique keys must), the (user_id, version) index, the BRIN on wall_ms, the
 -- row-level security policies (copied from the old table, whatever earlier migrations made of them), the app
 -- role's privileges and the statement trigger that keeps beat_versions (TimescaleDB refuses transition
--- tables only on ROW triggers and on chunks). TimescaleDB makes each chunk (30 days of wall time, like the
--- months) when a row first needs it, so there is nothing to create ahead and no DEFAULT partition:
--- auren_ensure_beat_partitions creates nothing and auren_default_partition_rows answers 0.
+-- tables only on ROW triggers and on chunks). Chunks hold 30 days of wall time (like the months); there is
+-- no DEFAULT partition, so auren_default_partition_rows answers 0.
 --
 -- The chunks are tables of their own in _timescaledb_internal, and TimescaleDB gives each the hypertable's
 -- grants; row-level security does not reach them (policies bind reads through the hypertable only), so a
