@@ -17,18 +17,29 @@ pub fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// The admin cluster's pool (its URL from [`admin_url`]).
+async fn connect_admin(admin_url: &str) -> sqlx::PgPool {
+    sqlx::PgPool::connect(admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL must run at {admin_url}: {e}"))
+}
+
 /// A new empty database `name` on the admin cluster; returns its URL.
 pub async fn create_database(name: &str) -> String {
     let admin_url = admin_url();
-    let admin = sqlx::PgPool::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL must run at {admin_url}: {e}"));
+    let admin = connect_admin(&admin_url).await;
+    let url = create_database_on(&admin, &admin_url, name).await;
+    admin.close().await;
+    url
+}
+
+/// [`create_database`] on an admin connection the caller already holds.
+async fn create_database_on(admin: &sqlx::PgPool, admin_url: &str, name: &str) -> String {
     // Names are made by the tests from a process id and a UUID's hex digits: nothing to inject.
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
+        .execute(admin)
         .await
         .unwrap();
-    admin.close().await;
     match admin_url.rsplit_once('/') {
         Some((base, _)) => format!("{base}/{name}"),
         None => panic!("AUREN_DATABASE_URL has no database name: {admin_url}"),
@@ -41,9 +52,7 @@ pub async fn fresh_database() -> String {
     let pid = std::process::id();
     let name = format!("auren_test_p{pid}_{}", Uuid::new_v4().simple());
     let admin_url = admin_url();
-    let admin = sqlx::PgPool::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL must run at {admin_url}: {e}"));
+    let admin = connect_admin(&admin_url).await;
     let leftovers: Vec<String> = sqlx::query_scalar(
         "SELECT datname::text FROM pg_database WHERE datname LIKE 'auren\\_test\\_p%\\_%'",
     )
@@ -65,8 +74,9 @@ pub async fn fresh_database() -> String {
             .await;
         }
     }
+    let url = create_database_on(&admin, &admin_url, &name).await;
     admin.close().await;
-    create_database(&name).await
+    url
 }
 
 /// An in-process server on a fresh database; stops when dropped. Its client is reached through Deref.
