@@ -194,19 +194,23 @@ impl Syncer {
 }
 
 /// Rounds until `stop` or until the server refuses the tokens; a round in flight is dropped on `stop`
-/// (a push is idempotent on the server, a pulled page is applied in one transaction with its cursor).
+/// (a push is idempotent on the server, a pulled page is applied in one transaction with its cursor). After a
+/// round that succeeded, the next starts on the timer or as soon as a long poll finds something new (another
+/// device's session, the server's alert): seconds, not the timer's 30 s.
 async fn run(syncer: Arc<Syncer>, stop: CancellationToken) {
     loop {
-        let delay = tokio::select! {
+        let (delay, listen) = tokio::select! {
             () = stop.cancelled() => return,
             (outcome, delay) = syncer.round() => match outcome {
                 Err(SyncError::SignedOut) => return,
-                _ => delay,
+                Ok(_) => (delay, true),
+                Err(_) => (delay, false),
             },
         };
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(delay) => {}
+            () = syncer.client.news(), if listen => {}
         }
     }
 }

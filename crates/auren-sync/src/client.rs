@@ -32,7 +32,7 @@ pub struct SyncConfig {
     /// Changes per pull page.
     pub pull_limit: u32,
     /// After a successful round, the next one starts this much later (a timer, whether or not anything was
-    /// written locally).
+    /// written locally), or as soon as a long poll finds something new on the server ([`SyncClient::news`]).
     pub interval: Duration,
     /// The first retry delay after a failure; doubled per failure up to `max_backoff`, with full jitter.
     pub backoff: Duration,
@@ -53,6 +53,10 @@ impl Default for SyncConfig {
         }
     }
 }
+
+/// The longest a long poll asks the server to wait (the server's own cap; a proxy in front usually cuts idle
+/// requests at 30–60 s).
+const LONG_POLL: Duration = Duration::from_secs(25);
 
 /// What the person sees (CLI line, desktop chip).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -675,13 +679,56 @@ impl SyncClient {
         }
     }
 
-    /// Runs rounds until `shutdown`: after a success the next round starts `interval` later; after a failure,
-    /// after an exponential backoff with full jitter. Signed out ends the loop.
+    /// Resolves once the server holds something newer than this device's cursor for its own account: another
+    /// device's push or an alert the server raised. It asks by long polls, one after another, each parked at
+    /// the server until a push of the account (on any server process) or the server's alert wakes it. It only
+    /// detects: the round that follows pulls and applies, so whatever arrives is handled in one place (panels,
+    /// settings, the coach's refresh). A poll that fails, or a server that answers without waiting, leaves it
+    /// pending for good; the caller races it with its timer, which then decides (and backs off).
+    pub async fn news(&self) {
+        // A poll's request must fit in the client's own timeout.
+        let wait = LONG_POLL.min(self.config.timeout / 2);
+        loop {
+            let asked = tokio::time::Instant::now();
+            match self.long_poll(wait).await {
+                Ok(true) => return,
+                Ok(false) if asked.elapsed() >= wait / 2 => {}
+                Ok(false) => {
+                    tracing::debug!("the server answered a long poll without waiting; the timer decides");
+                    break;
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "a long poll failed; the timer decides");
+                    break;
+                }
+            }
+        }
+        std::future::pending::<()>().await;
+    }
+
+    /// One long poll of the account's own data: whether the server's version moved past the cursor.
+    async fn long_poll(&self, wait: Duration) -> Result<bool, SyncError> {
+        let cursor = self.store.sync_cursor(None).await?;
+        let request = PullRequest {
+            protocol_version: PROTOCOL_VERSION,
+            cursor,
+            athlete: None,
+            // One change is enough to know; the round reads them all.
+            limit: Some(1),
+            wait_ms: Some(u32::try_from(wait.as_millis()).unwrap_or(u32::MAX)),
+        };
+        let page: PullResponse = self.authed(Method::POST, paths::PULL, Some(&request)).await?;
+        Ok(page.cursor > cursor)
+    }
+
+    /// Runs rounds until `shutdown`: after a success the next round starts `interval` later, or as soon as
+    /// [`SyncClient::news`] finds something new; after a failure, after an exponential backoff with full
+    /// jitter. Signed out ends the loop.
     pub async fn run(&self, shutdown: CancellationToken) {
         let mut failures: u32 = 0;
         loop {
             self.status.send_replace(SyncStatus::Syncing);
-            let delay = match self.sync_once().await {
+            let (delay, listen) = match self.sync_once().await {
                 Ok(report) => {
                     failures = 0;
                     let status = if report.pending > 0 {
@@ -696,7 +743,7 @@ impl SyncClient {
                     };
                     tracing::info!(?report, "sync round done");
                     self.status.send_replace(status);
-                    self.config.interval
+                    (self.config.interval, true)
                 }
                 Err(SyncError::SignedOut) => {
                     self.status.send_replace(SyncStatus::SignedOut);
@@ -712,12 +759,13 @@ impl SyncClient {
                     } else {
                         SyncStatus::Error { reason, retry_in }
                     });
-                    retry_in
+                    (retry_in, false)
                 }
             };
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(delay) => {}
+                () = self.news(), if listen => {}
             }
         }
     }

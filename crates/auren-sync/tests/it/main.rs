@@ -7,6 +7,7 @@ mod converge;
 mod cursors;
 mod held_back;
 mod memories;
+mod news;
 mod parked;
 mod provenance;
 mod retry;
