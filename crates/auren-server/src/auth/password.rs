@@ -85,3 +85,38 @@ impl PasswordHashing {
             .map_err(PasswordError::Task)?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{HashCost, PasswordHashing};
+
+    /// Production hashes are Argon2id with OWASP's first parameters, in the PHC string stored per account;
+    /// a hash verifies its own password only.
+    #[tokio::test]
+    async fn production_hashes_are_argon2id_19_mib_two_passes_and_verify_only_their_password() {
+        let hashing = PasswordHashing::new(2, HashCost::Production).unwrap();
+        let (a, b) = (
+            hashing.hash("correct horse battery".to_owned()).await.unwrap(),
+            hashing.hash("correct horse battery".to_owned()).await.unwrap(),
+        );
+        assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
+        assert_ne!(a, b, "a fresh salt per hash");
+        assert!(
+            hashing
+                .verify("correct horse battery".to_owned(), a.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hashing
+                .verify("correct horse batterY".to_owned(), a)
+                .await
+                .unwrap()
+        );
+        // A stored hash keeps its own parameters: one made with the test cost still verifies.
+        let minimal = PasswordHashing::new(1, HashCost::Minimal).unwrap();
+        let cheap = minimal.hash("pw".to_owned()).await.unwrap();
+        assert!(cheap.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{cheap}");
+        assert!(hashing.verify("pw".to_owned(), cheap).await.unwrap());
+    }
+}

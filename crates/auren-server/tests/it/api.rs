@@ -13,6 +13,26 @@ async fn count(server: &TestServer, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&server.owner).await.unwrap()
 }
 
+/// The sum of every series of `name` on /metrics (0 while none is recorded). The recorder is the process',
+/// shared by every test's server, and these counters only grow: tests compare before and after.
+async fn metric(server: &TestServer, name: &str) -> f64 {
+    let response = server
+        .http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap();
+    let text = response.text().await.unwrap();
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let bare = series.split('{').next()?;
+            (bare == name).then(|| value.parse::<f64>().ok()).flatten()
+        })
+        .sum()
+}
+
 #[tokio::test]
 async fn a_push_applies_once_however_often_it_is_sent_and_a_second_device_pulls_it_all() {
     let server = TestServer::start().await;
@@ -23,8 +43,13 @@ async fn a_push_applies_once_however_often_it_is_sent_and_a_second_device_pulls_
         row(2, chunk(&key, 0.0, 70)),
         row(3, chunk(&key, 60_000.0, 65)),
     ];
+    let ingested = metric(&server, "auren_beats_ingested_total").await;
     let first = server.push(&a, rows.clone()).await;
     assert_eq!(first.last_applied, 3);
+    assert!(
+        metric(&server, "auren_beats_ingested_total").await - ingested >= 135.0,
+        "the ingest rate's counter holds the 135 beats"
+    );
     assert!(first.rejected.is_empty(), "{:?}", first.rejected);
     let outbox_after_first = count(&server, "SELECT count(*) FROM server_outbox").await;
     assert_eq!(
@@ -127,6 +152,7 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family() {
     let server = TestServer::start().await;
     let a = server.account("di@example.com").await;
     let first = a.tokens.refresh_token.clone();
+    let reuse_events = metric(&server, "auren_refresh_token_reuse_total").await;
     let (status, pair) = server
         .post("/v1/auth/refresh", None, &json!({"refresh_token": first}))
         .await;
@@ -151,6 +177,81 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family() {
     )
     .await;
     assert_eq!(reuse, 1);
+    assert!(
+        metric(&server, "auren_refresh_token_reuse_total").await - reuse_events >= 1.0,
+        "the reuse is counted on /metrics"
+    );
+}
+
+#[tokio::test]
+async fn a_burst_of_logins_gets_429_with_retry_after_and_a_code_and_other_accounts_go_on() {
+    let server = TestServer::start().await;
+    server.account("gus@example.com").await;
+    server.account("hal@example.com").await;
+    let limited_before = metric(&server, "auren_rate_limited_total").await;
+    let rejections_before = metric(&server, "auren_limiter_rejections_total").await;
+    let (mut statuses, mut refused) = (Vec::new(), None);
+    for _ in 0..30 {
+        let response = server
+            .http
+            .post(format!("{}/v1/auth/login", server.base))
+            .json(&json!({"email": "gus@example.com", "password": "a wrong guess", "device_name": "guess"}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS && refused.is_none() {
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            let body: serde_json::Value = response.json().await.unwrap();
+            refused = Some((retry_after, body));
+        }
+        statuses.push(status);
+    }
+    let wrong = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    // 20 logins a minute per account: the burst's first 20 are judged (a 21st if one came due meanwhile),
+    // the rest refused before any password is hashed.
+    assert!(
+        (20..=21).contains(&wrong) && wrong + limited == 30,
+        "{statuses:?}"
+    );
+    let (retry_after, body) = refused.unwrap();
+    assert!(
+        retry_after.is_some_and(|s| (1..=60).contains(&s)),
+        "Retry-After {retry_after:?}"
+    );
+    assert_eq!(body["code"], "rate_limited", "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.contains("retry in")),
+        "{body}"
+    );
+    // The quota is per account: another one signs in meanwhile.
+    let (status, answer) = server
+        .post(
+            "/v1/auth/login",
+            None,
+            &json!({"email": "hal@example.com", "password": "correct horse battery", "device_name": "phone"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let counted = (
+        metric(&server, "auren_rate_limited_total").await - limited_before,
+        metric(&server, "auren_limiter_rejections_total").await - rejections_before,
+    );
+    assert!(
+        counted.0 >= limited as f64 && counted.1 >= limited as f64,
+        "refusals on /metrics: {counted:?}, {limited} refused"
+    );
 }
 
 #[tokio::test]

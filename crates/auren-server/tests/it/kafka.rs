@@ -804,6 +804,40 @@ async fn sync_to(server: &crate::support::TestServer, store: &auren_store::Store
     client.account().user_id.parse().unwrap()
 }
 
+/// Signs a new device in to `user`'s account and syncs it; the (rule, time) of every alert it then holds.
+async fn pulled_by_a_new_device(
+    server: &crate::support::TestServer,
+    pool: &PgPool,
+    user: Uuid,
+    dir: &Path,
+) -> BTreeSet<(String, i64)> {
+    let email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(user)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let store = auren_store::Store::open(&dir.join("second.db")).await.unwrap();
+    let vault = auren_sync::TokenVault::new(auren_sync::TokenPlace::File(dir.join("second.tokens")));
+    let client = auren_sync::SyncClient::sign_in(
+        &store,
+        vault,
+        &server.base,
+        (email.as_str(), "correct horse battery", "tablet"),
+        auren_sync::SignIn::Login,
+        auren_sync::SyncConfig::default(),
+    )
+    .await
+    .unwrap();
+    let report = client.sync_once().await.unwrap();
+    assert!(report.pulled > 0, "{report:?}");
+    auren_engine::query::alerts_between(&store, 0, i64::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.rule, a.at_unix_ms))
+        .collect()
+}
+
 /// The chunks of every `auren.beats` message of `user`, in the order relayed.
 async fn relayed_chunks(broker: &PrivateBroker, user: Uuid) -> Vec<BeatsChunk> {
     let address = broker.address();
@@ -931,6 +965,11 @@ async fn server_alerts_equal_the_desktop() {
         per_rule(&found)
     );
     assert_eq!(found, desktop, "the server's alerts are the desktop's");
+    assert_eq!(
+        pulled_by_a_new_device(&server, &pool, user, dir.path()).await,
+        desktop.iter().map(|(rule, _, at)| (rule.clone(), *at)).collect(),
+        "a new device of the account pulls the server's alerts (the desktop's own copies are gone)"
+    );
     // The messages carry the import's own notifications (heart-rate samples, end): fed by them, the rules
     // find the same alerts as from the beats alone.
     let relayed = relayed_chunks(&broker, user).await;
