@@ -203,7 +203,7 @@ async fn load_on(database_url: &str, backends: &Backends, kafka: Option<&str>) -
             .pool_max_idle_per_host(LONG_POLLS + 100)
             .build()?,
     });
-    let devices = accounts(&client).await?;
+    let devices = accounts(&client, "bench", ACCOUNTS).await?;
     let mut report = Vec::new();
     let phases = Phases::from_env()?;
     let server_pid = child.id().ok_or("the server exited")?;
@@ -222,9 +222,12 @@ async fn load_on(database_url: &str, backends: &Backends, kafka: Option<&str>) -
         pulls(&client, &devices, (server_pid, backends), broker, &mut report).await?;
     }
     if matches!(phases, Phases::All | Phases::Reads) {
+        // Every poll its own device of its own account: no two polls ask the same, so none shares another's
+        // read when woken.
+        let pollers = accounts(&client, "poll", LONG_POLLS).await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
         let cpu = CpuShare::start(server_pid, backends, None).await?;
-        long_polls(&client, &devices, &mut report).await?;
+        long_polls(&client, &pollers, &mut report).await?;
         report.push(
             cpu.finish(backends)
                 .await?
@@ -435,25 +438,25 @@ fn machine_busy_s() -> Option<f64> {
 /// Linux' USER_HZ (the unit of /proc's CPU times), 100 on every mainstream architecture.
 const CLOCK_TICKS: f64 = 100.0;
 
-async fn accounts(client: &Arc<Client>) -> Res<Vec<SignedIn>> {
+/// `n` new accounts named `{prefix}{i}@example.invalid`, each with its one device, created 64 at a time.
+async fn accounts(client: &Arc<Client>, prefix: &str, n: usize) -> Res<Vec<SignedIn>> {
+    use futures::StreamExt as _;
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for i in 0..ACCOUNTS {
-        let client = client.clone();
-        tasks.push(tokio::spawn(async move {
+    let created: Vec<Res<SignedIn>> = futures::stream::iter(0..n)
+        .map(|i| {
+            let client = client.clone();
             let body = serde_json::json!({
-                "email": format!("bench{i}@example.invalid"),
+                "email": format!("{prefix}{i}@example.invalid"),
                 "password": "correct horse battery",
                 "device_name": "bench",
             });
-            client.post::<SignedIn>("/v1/accounts", None, &body).await
-        }));
-    }
-    let mut devices = Vec::new();
-    for task in tasks {
-        devices.push(task.await??);
-    }
-    eprintln!("{ACCOUNTS} accounts in {:.1?}", started.elapsed());
+            async move { client.post::<SignedIn>("/v1/accounts", None, &body).await }
+        })
+        .buffered(64)
+        .collect()
+        .await;
+    let devices = created.into_iter().collect::<Res<Vec<_>>>()?;
+    eprintln!("{n} accounts ({prefix}…) in {:.1?}", started.elapsed());
     Ok(devices)
 }
 
@@ -1155,9 +1158,9 @@ fn pull_row(
     )
 }
 
-/// Parks `LONG_POLLS` long polls spread over the accounts (waiting until the server counts them all), then
-/// wakes the accounts one by one with a push, `WAKE_PUSH_INTERVAL` apart (each push its own task, so a
-/// slow push never delays the next). The latency of a poll is from its account's push answer to the
+/// Parks a long poll for each of `devices` (`LONG_POLLS` new accounts, a device each; waiting until the
+/// server counts them all parked), then wakes the accounts one by one with a push, spread evenly over
+/// `WAKE_SPREAD` (each push its own task, so a slow push never delays the next). The latency of a poll is from its account's push answer to the
 /// poll's answer. A poll answered without the change is split by when it ended: before its account's push
 /// was answered (its 25 s timeout came first, or came while the push was still committing: the load, not
 /// the server, was late) or after (a lost wake-up: the push had committed and the poll never saw it).
@@ -1166,23 +1169,12 @@ async fn long_polls(
     devices: &[SignedIn],
     report: &mut Vec<(String, String, String)>,
 ) -> Res<()> {
-    let mut cursors = Vec::new();
-    for device in devices {
-        let answer: serde_json::Value = client
-            .post(
-                "/v1/sync/pull",
-                Some(&device.tokens.access_token),
-                &serde_json::json!({"protocol_version": 1, "cursor": 0, "limit": 1_000_000}),
-            )
-            .await?;
-        cursors.push(answer["cursor"].as_i64().unwrap_or(0));
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // New accounts: nothing stored, so every device is synced at version 0.
+    let cursors = vec![0_i64; devices.len()];
     let pushed: Arc<Vec<PushTimes>> = Arc::new((0..devices.len()).map(|_| PushTimes::default()).collect());
     let parking = Instant::now();
     let mut tasks = Vec::new();
-    for i in 0..LONG_POLLS {
-        let k = i % devices.len();
+    for k in 0..devices.len() {
         let (client, token, cursor, pushed) = (
             client.clone(),
             devices[k].tokens.access_token.clone(),
@@ -1215,7 +1207,7 @@ async fn long_polls(
             }
         }));
     }
-    let parked = wait_parked(client, LONG_POLLS).await?;
+    let parked = wait_parked(client, devices.len()).await?;
     let parked_in = parking.elapsed();
     let started_at = auren_server::app::system_now_ms() - 3_600_000;
     let waking = Instant::now();
@@ -1265,8 +1257,8 @@ async fn long_polls(
     latencies.sort_unstable();
     report.push((
         format!(
-            "{LONG_POLLS} parked long polls over {} accounts ({parked} counted parked in {parked_in:.1?}), woken \
-             by a push per account, the pushes spread over {WAKE_SPREAD:?}",
+            "{} parked long polls, each of its own device and account ({parked} counted parked in \
+             {parked_in:.1?}), woken by a push per account, the pushes spread over {WAKE_SPREAD:?}",
             devices.len()
         ),
         format!(
