@@ -24,6 +24,7 @@ mod sessions;
 mod simulate;
 mod strap;
 mod sync;
+mod tags;
 mod usage;
 
 use clap::{Parser, Subcommand};
@@ -76,6 +77,8 @@ enum Command {
     Replay(replay::Args),
     /// The recorded sessions, most recent first.
     Sessions(sessions::Args),
+    /// A session's tags and note: `list SESSION_ID`, `rename|move|delete TAG_ID`, `note|clear-note SESSION_ID`.
+    Tags(tags::Args),
     /// Alert rules: `auren rules check FILE`.
     Rules(rules::Args),
     /// Run the sync server (PostgreSQL, Redis, Kafka from AUREN_* variables or --config FILE).
@@ -111,6 +114,7 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Sessions(args) => sessions::run(args),
+        Command::Tags(args) => tags::run(args),
         Command::Rules(args) => rules::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Account(args) => account::run(args),

@@ -12,3 +12,4 @@ mod mornings;
 mod run;
 mod sessions;
 mod sync;
+mod tags;
