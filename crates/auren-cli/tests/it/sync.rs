@@ -412,3 +412,92 @@ fn a_password_typed_at_a_terminal_is_not_shown() {
     );
     assert!(!shown.contains(SECRET), "the password was shown: {shown}");
 }
+
+/// `auren …` in `dir` with nothing on stdin.
+async fn auren_in(dir: &Path, args: &[&str]) -> Output {
+    auren_with_input(dir, owned(args), "").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_coach_access_and_logout_from_the_command_line() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    cli_sign_in(d, &server, ("create", "ada@example.org", "laptop"), "a.db").await;
+    cli_sign_in(d, &server, ("login", "ada@example.org", "phone"), "b.db").await;
+    cli_sign_in(d, &server, ("create", "cy@example.org", "coach-desk"), "c.db").await;
+
+    // Both devices listed, this one marked.
+    let listed = stdout(&ok(auren_in(d, &["devices", "--db", "a.db"]).await));
+    let rows: Vec<&str> = listed.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{listed}");
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("laptop") && r.trim_end().ends_with("this device")),
+        "{listed}"
+    );
+    let phone = rows
+        .iter()
+        .find(|r| r.contains("phone"))
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+
+    // A coach granted access pulls the athlete's session, shown as hers; revoked, the next sync forgets it.
+    let store = Store::open(&d.join("a.db")).await.unwrap();
+    record_nsr(&store, 1_780_000_000_000).await;
+    store.close().await;
+    ok(auren_in(d, &["sync", "--db", "a.db"]).await);
+    let granted = ok(auren_in(d, &["coach", "grant", "cy@example.org", "--db", "a.db"]).await);
+    assert!(stdout(&granted).contains("cy@example.org may now read your data"));
+    let coach_sees = stdout(&ok(auren_in(d, &["coach", "list", "--db", "c.db"]).await));
+    assert!(
+        coach_sees.contains("Athletes whose data you may read: ada@example.org"),
+        "{coach_sees}"
+    );
+    ok(auren_in(d, &["sync", "--db", "c.db"]).await);
+    let hers = ok(auren_in(
+        d,
+        &[
+            "sessions",
+            "--json",
+            "--athlete",
+            "ada@example.org",
+            "--db",
+            "c.db",
+        ],
+    )
+    .await);
+    let hers: serde_json::Value = serde_json::from_slice(&hers.stdout).unwrap();
+    assert_eq!(hers.as_array().map(Vec::len), Some(1), "{hers}");
+    ok(auren_in(d, &["coach", "revoke", "cy@example.org", "--db", "a.db"]).await);
+    ok(auren_in(d, &["sync", "--db", "c.db"]).await);
+    let gone = auren_in(d, &["sessions", "--athlete", "ada@example.org", "--db", "c.db"]).await;
+    assert!(!gone.status.success(), "{}", stdout(&gone));
+    assert!(
+        String::from_utf8_lossy(&gone.stderr).contains("not an athlete whose data this database holds"),
+        "{}",
+        String::from_utf8_lossy(&gone.stderr)
+    );
+
+    // The removed phone cannot sync any more; the laptop signs out and keeps its data.
+    let removed = ok(auren_in(d, &["devices", "remove", &phone, "--db", "a.db"]).await);
+    assert!(stdout(&removed).contains("Removed phone"), "{}", stdout(&removed));
+    assert!(!auren_in(d, &["sync", "--db", "b.db"]).await.status.success());
+    let out = ok(auren_in(d, &["logout", "--db", "a.db"]).await);
+    assert!(
+        stdout(&out).contains("Signed out ada@example.org"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!d.join("a.db.tokens").exists(), "the tokens file is removed");
+    let after = auren_in(d, &["sync", "--db", "a.db"]).await;
+    assert!(
+        String::from_utf8_lossy(&after.stderr).contains("not signed in"),
+        "{}",
+        String::from_utf8_lossy(&after.stderr)
+    );
+    let store = Store::open(&d.join("a.db")).await.unwrap();
+    assert_eq!(store.sessions(10, 0).await.unwrap().len(), 1, "the data stays");
+    store.close().await;
+}
