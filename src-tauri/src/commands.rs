@@ -189,6 +189,24 @@ pub async fn session_detail(desktop: State<'_, Desktop>, id: i64) -> Answer<Sess
 
 #[tauri::command]
 #[specta::specta]
+pub async fn edit_tag(desktop: State<'_, Desktop>, id: i64, edit: TagEditDto) -> Answer<()> {
+    Ok(desktop.edit_tag(id, edit).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_tag(desktop: State<'_, Desktop>, id: i64) -> Answer<()> {
+    Ok(desktop.delete_tag(id).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_session_note(desktop: State<'_, Desktop>, id: i64, note: String) -> Answer<()> {
+    Ok(desktop.set_session_note(id, &note).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
 pub async fn session_charts(desktop: State<'_, Desktop>, id: i64) -> Answer<SessionChartsDto> {
     Ok(desktop.session_charts(id).await?)
 }

@@ -28,6 +28,9 @@ export const commands = {
 	dailyTrend: (days: number) => typedError<ReadinessDto[], IpcError>(__TAURI_INVOKE("daily_trend", { days })),
 	listSessions: (limit: number, offset: number) => typedError<SessionListItemDto[], IpcError>(__TAURI_INVOKE("list_sessions", { limit, offset })),
 	sessionDetail: (id: number) => typedError<SessionViewDto, IpcError>(__TAURI_INVOKE("session_detail", { id })),
+	editTag: (id: number, edit: TagEditDto) => typedError<null, IpcError>(__TAURI_INVOKE("edit_tag", { id, edit })),
+	deleteTag: (id: number) => typedError<null, IpcError>(__TAURI_INVOKE("delete_tag", { id })),
+	setSessionNote: (id: number, note: string) => typedError<null, IpcError>(__TAURI_INVOKE("set_session_note", { id, note })),
 	sessionCharts: (id: number) => typedError<SessionChartsDto, IpcError>(__TAURI_INVOKE("session_charts", { id })),
 	historyOwners: () => typedError<HistoryOwnerDto[], IpcError>(__TAURI_INVOKE("history_owners")),
 	athleteSessions: (athlete: string, limit: number, offset: number) => typedError<SessionListItemDto[], IpcError>(__TAURI_INVOKE("athlete_sessions", { athlete, limit, offset })),
@@ -981,12 +984,26 @@ export type SessionSummaryDto = {
 };
 
 /**
+ *  A tag: a moment of a session the person marked (`at_ms` into the session, whole ms: a JSON number is never
+ *  NaN, so the UI gets a plain number) and named.
+ */
+export type SessionTagDto = {
+	id: number,
+	at_ms: number,
+	name: string,
+};
+
+/**
  *  One session as its History view shows it: the panel, gaps and alerts, where its recording stands, and
  *  whose it is (an athlete's is shown read-only).
  */
 export type SessionViewDto = {
 	end: SessionEndDto,
 	owner: HistoryOwnerDto,
+	/**  The moments the person tagged, in time order. */
+	tags: SessionTagDto[],
+	/**  The person's note on the session, if any. */
+	note: string | null,
 } & SessionDetailDto;
 
 /**  What the person can change in Settings. */
@@ -1118,6 +1135,11 @@ export type SyncStatusDto = {
 	 */
 	refused_settings: RefusedSettingDto[],
 };
+
+/**  A change to a tag of one of the person's own sessions. */
+export type TagEditDto = { kind: "rename"; name: string } | 
+/**  To `at_ms` (whole ms) into its session. */
+{ kind: "move"; at_ms: number };
 
 export type ThemeDto = "system" | "light" | "dark";
 

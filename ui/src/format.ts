@@ -99,6 +99,18 @@ export function formatSessionTime(atMs: number): string {
   return formatDuration(atMs / 1000);
 }
 
+/** A time into a session as a person types it — "m:ss", "h:mm:ss" or whole seconds — in milliseconds;
+ *  `null` when it is none of these. */
+export function parseSessionTime(text: string): number | null {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) return Number(t) * 1000;
+  const m = /^(?:(\d+):)?(\d+):([0-5]\d)$/.exec(t);
+  if (!m) return null;
+  const [hours, minutes, seconds] = [Number(m[1] ?? 0), Number(m[2]), Number(m[3])];
+  if (m[1] !== undefined && minutes > 59) return null;
+  return ((hours * 60 + minutes) * 60 + seconds) * 1000;
+}
+
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;

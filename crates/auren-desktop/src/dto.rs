@@ -160,6 +160,32 @@ pub struct SessionViewDto {
     pub detail: auren_engine::dto::SessionDetailDto,
     pub end: SessionEndDto,
     pub owner: HistoryOwnerDto,
+    /// The moments the person tagged, in time order.
+    pub tags: Vec<SessionTagDto>,
+    /// The person's note on the session, if any.
+    pub note: Option<String>,
+}
+
+/// A tag: a moment of a session the person marked (`at_ms` into the session, whole ms: a JSON number is never
+/// NaN, so the UI gets a plain number) and named.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct SessionTagDto {
+    pub id: i64,
+    pub at_ms: i64,
+    pub name: String,
+}
+
+/// A change to a tag of one of the person's own sessions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TagEditDto {
+    Rename {
+        name: String,
+    },
+    /// To `at_ms` (whole ms) into its session.
+    Move {
+        at_ms: i64,
+    },
 }
 
 /// Whose data the History view shows: the account's own, or (as their coach) an athlete's, pulled by sync

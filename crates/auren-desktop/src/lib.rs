@@ -27,6 +27,7 @@
 
 mod ai_settings;
 pub mod ai_settings_dto;
+mod annotations;
 mod bluetooth;
 mod chat;
 pub mod chat_dto;

@@ -290,10 +290,7 @@ impl Desktop {
     }
 
     pub async fn tag_live(&self, tag: &str) -> Result<(), DesktopError> {
-        let tag = tag.trim();
-        if tag.is_empty() || tag.chars().count() > 64 {
-            return Err(DesktopError::InvalidInput("a tag has 1–64 characters".into()));
-        }
+        let tag = crate::annotations::tag_name(tag)?;
         let slot = self.live.lock().await;
         let Some(Live::Recording(running)) = slot.as_ref() else {
             return Err(DesktopError::NoLiveSession);

@@ -1,11 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { formatDateTime, formatDay, formatDuration, formatHr, formatRr, rrInUnit, signalBars, humanize, formatBytes } from "../format";
+import { formatDateTime, formatDay, formatDuration, formatHr, formatRr, rrInUnit, signalBars, humanize, formatBytes, parseSessionTime } from "../format";
 
 describe("formatDuration", () => {
   it.each([
     [0, "0:00"], [42, "0:42"], [59.99, "0:59"], [60, "1:00"], [725, "12:05"], [3599, "59:59"],
     [3600, "1:00:00"], [3723, "1:02:03"], [-5, "0:00"], [null, "—"], [NaN, "—"], [Infinity, "—"],
   ] as const)("%s s → %s", (s, want) => expect(formatDuration(s)).toBe(want));
+});
+
+describe("parseSessionTime", () => {
+  it.each([
+    ["0:20", 20_000], ["1:05", 65_000], [" 12:30 ", 750_000], ["75:00", 4_500_000], ["1:02:03", 3_723_000],
+    ["90", 90_000], ["0", 0], ["1:60", null], ["1:2", null], ["1:60:00", null], ["soon", null], ["", null],
+    ["-1:00", null], ["1.5", null],
+  ] as const)("%j → %s ms", (text, want) => expect(parseSessionTime(text)).toBe(want));
 });
 
 describe("RR unit", () => {

@@ -1,7 +1,8 @@
 // @vitest-environment happy-dom
 // The History view per athlete, mounted as the app mounts it over a fake command layer: an athlete's route
 // lists their sessions and trend through the athlete commands (never the person's own), the picker shows
-// and switches whose data, and an athlete's session opens with the read-only note and a way back to their list.
+// and switches whose data, and an athlete's session opens with the read-only note and a way back to their list;
+// a session's tags and note are edited on the person's own session and only shown on an athlete's.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 const calls: [string, unknown[]][] = [];
@@ -13,6 +14,7 @@ vi.mock("../ipc", () => ({
     calls.push([name, args]);
     return name in answers ? Promise.resolve(answers[name]) : Promise.reject(new Error(`unexpected ${name}`));
   },
+  errorText: (e: unknown) => (e instanceof Error ? e.message : String(e)),
 }));
 vi.mock("../shell", () => ({ navigate: (path: string) => navigate(path), simulatedBadge: () => document.createElement("span") }));
 // Charts draw on a canvas happy-dom does not have; the view's data flow is what is tested here.
@@ -93,7 +95,7 @@ describe("History per athlete", () => {
     Object.assign(answers, {
       sessionDetail: {
         summary, end: ended, owner: { kind: "athlete", email: EMAIL },
-        n_beats_corrected: 178, panel: [], gaps: [], alerts: [], tags: [],
+        n_beats_corrected: 178, panel: [], gaps: [], alerts: [], tags: [], note: null,
       },
       sessionCharts: { beats: [], spectrum: null, spectrum_absent: { reason: "too_short", message: "too short" } },
     });
@@ -107,7 +109,7 @@ describe("History per athlete", () => {
     Object.assign(answers, {
       sessionDetail: {
         summary, end: ended, owner: { kind: "athlete", email: EMAIL },
-        n_beats_corrected: 178, panel: [], gaps: [], alerts: [], tags: [],
+        n_beats_corrected: 178, panel: [], gaps: [], alerts: [], tags: [], note: null,
       },
       sessionCharts: { beats: [], spectrum: null, spectrum_absent: { reason: "too_short", message: "too short" } },
     });
@@ -117,5 +119,63 @@ describe("History per athlete", () => {
       `${EMAIL}'s session, shared with you as their coach. Read-only.`);
     const back = root.querySelector<HTMLAnchorElement>("a.back");
     expect([back?.getAttribute("href"), back?.textContent]).toEqual(["#/history/athlete/ann%40example.org", `← ${EMAIL}'s sessions`]);
+  });
+});
+
+describe("Tags and note", () => {
+  const charts = { beats: [], spectrum: null, spectrum_absent: { reason: "too_short", message: "too short" } };
+  const detail = (over: Record<string, unknown> = {}) => ({
+    summary, end: ended, owner: { kind: "own" }, n_beats_corrected: 178, panel: [], gaps: [], alerts: [],
+    tags: [{ id: 3, at_ms: 20_000, name: "coffee" }], note: null, ...over,
+  });
+  const q = <T extends Element>(testid: string) => root.querySelector<T>(`[data-testid=${testid}]`);
+  const sent = (name: string) => calls.filter(([n]) => n === name).map(([, args]) => args);
+
+  it("my session's tag is renamed and moved and its note saved, each sent once, then shown as stored", async () => {
+    Object.assign(answers, { sessionDetail: detail(), sessionCharts: charts, editTag: null, setSessionNote: null });
+    unmount = mountHistory(root, ["7"]);
+    await settle();
+    const [name, at] = [q<HTMLInputElement>("tag-name"), q<HTMLInputElement>("tag-at")];
+    expect([name?.value, at?.value, q<HTMLTextAreaElement>("session-note")?.value]).toEqual(["coffee", "0:20", ""]);
+
+    if (name && at) [name.value, at.value] = ["double espresso", "1:05"];
+    answers.sessionDetail = detail({ tags: [{ id: 3, at_ms: 65_000, name: "double espresso" }] });
+    q<HTMLButtonElement>("tag-save")?.click();
+    await settle();
+    expect(sent("editTag")).toEqual([[3, { kind: "rename", name: "double espresso" }], [3, { kind: "move", at_ms: 65_000 }]]);
+    expect([q<HTMLInputElement>("tag-name")?.value, q<HTMLInputElement>("tag-at")?.value]).toEqual(["double espresso", "1:05"]);
+    expect(q("annotations-status")?.textContent).toContain("Saved");
+
+    const note = q<HTMLTextAreaElement>("session-note");
+    if (note) note.value = "felt flat";
+    answers.sessionDetail = detail({ tags: [{ id: 3, at_ms: 65_000, name: "double espresso" }], note: "felt flat" });
+    q<HTMLButtonElement>("note-save")?.click();
+    await settle();
+    expect(sent("setSessionNote")).toEqual([[7, "felt flat"]]);
+    expect(sent("editTag").length).toBe(2);
+    expect(q<HTMLTextAreaElement>("session-note")?.value).toBe("felt flat");
+  });
+
+  it("a time that is not one is refused before anything is sent", async () => {
+    Object.assign(answers, { sessionDetail: detail(), sessionCharts: charts, editTag: null });
+    unmount = mountHistory(root, ["7"]);
+    await settle();
+    const at = q<HTMLInputElement>("tag-at");
+    if (at) at.value = "soon";
+    q<HTMLButtonElement>("tag-save")?.click();
+    await settle();
+    expect(sent("editTag")).toEqual([]);
+    expect(q("annotations-status")?.textContent).toContain("“soon” is not a time into the session");
+  });
+
+  it("an athlete's tags and note are shown, with nothing to edit", async () => {
+    Object.assign(answers, {
+      sessionDetail: detail({ owner: { kind: "athlete", email: EMAIL }, note: "felt flat" }), sessionCharts: charts,
+    });
+    unmount = mountHistory(root, ["athlete", encodeURIComponent(EMAIL), "7"]);
+    await settle();
+    expect(q("session-note-text")?.textContent).toBe("felt flat");
+    expect(q("session-tag-text")?.textContent).toBe("coffee 0:20");
+    expect(root.querySelectorAll("[data-testid=session-annotations] input, [data-testid=session-annotations] textarea, [data-testid=session-annotations] button").length).toBe(0);
   });
 });

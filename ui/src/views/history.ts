@@ -1,12 +1,13 @@
 // History: the daily morning trend, the sessions list, and one session's Kubios-style panel,
-// artifacts, alerts, charts and exports — the person's own, or, for a coach, an athlete's (picked at the
-// top; read-only: nothing here edits a session, and the store refuses edits of an athlete's).
+// artifacts, alerts, charts, exports, tags and note — the person's own, or, for a coach, an athlete's
+// (picked at the top; read-only: only the person's own tags and notes are edited, and the store refuses
+// edits of an athlete's).
 import uPlot from "uplot";
 import { h, replace } from "../dom";
 import { call, type ExportFormat, type Readiness, type SessionCharts, type SessionDetail, type SessionEnd, type SessionListItem, type SessionSummary, type Spectrum } from "../ipc";
 import { isSimulatedSource, rrUnit } from "../state";
 import { navigate, simulatedBadge } from "../shell";
-import { DASH, formatBytes, formatDateTime, formatDay, formatDuration, formatNumber } from "../format";
+import { DASH, formatBytes, formatDateTime, formatDay, formatDuration, formatNumber, formatSessionTime, parseSessionTime } from "../format";
 import { arrangePanel, GROUP_TITLES } from "../metrics";
 import { ARTIFACT_KINDS, ARTIFACT_NAMES } from "../labels";
 import { BAND_NAMES, SESSION_KIND_NAMES } from "../names";
@@ -242,6 +243,7 @@ function mountDetail(root: HTMLElement, id: number, owner: HistoryOwner): () => 
         h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Analysed after correction"), h("div", { class: "stat-value" }, String(d.n_beats_corrected))),
         h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Artifacts"), h("div", { class: "stat-value" }, formatNumber(artifactPct(s), 1), h("span", { class: "stat-unit" }, "%")))),
       card("Export", exportBar(s.id)),
+      annotationsCard(d, s.id),
       panelView(d),
       h("p", { class: "muted small" }, "Hover a “—” to see why a value is missing. PNS and SNS indices weight their three z-scores equally (Kubios does not publish its weights)."),
       h("div", { class: "live-charts" },
@@ -254,6 +256,54 @@ function mountDetail(root: HTMLElement, id: number, owner: HistoryOwner): () => 
     detailCharts(charts, chartsHolder, mounted);
   }).catch((e: unknown) => alive && replace(root, back(), errorNote(e)));
   return () => { alive = false; mounted.forEach((c) => c.destroy()); };
+}
+
+/** The session's tags and note: edited on the person's own session (each save is stamped and goes to
+ *  their other devices with the next sync), shown on an athlete's. */
+function annotationsCard(d: SessionDetail, sessionId: number): HTMLElement {
+  const body = h("div", { testid: "session-annotations" });
+  const status = h("div", { class: "muted small", testid: "annotations-status", attrs: { "aria-live": "polite" } });
+  const save = (button: HTMLButtonElement, work: () => Promise<unknown>) => busy(button, async () => {
+    try {
+      await work();
+      render(await call("sessionDetail", sessionId));
+      replace(status, "Saved. It goes to your other devices with the next sync.");
+    } catch (e) {
+      replace(status, errorNote(e));
+    }
+  });
+  const tagRow = (t: SessionDetail["tags"][number]) => {
+    const name = h("input", { type: "text", testid: "tag-name", value: t.name, ariaLabel: "Tag name", attrs: { maxlength: 64 } });
+    const at = h("input", { type: "text", testid: "tag-at", value: formatSessionTime(t.at_ms), ariaLabel: "Time into the session (m:ss)", attrs: { size: 8 } });
+    const saveTag = h("button", { class: "btn", testid: "tag-save" }, "Save");
+    const remove = h("button", { class: "btn", testid: "tag-delete" }, "Delete");
+    saveTag.addEventListener("click", () => void save(saveTag, async () => {
+      const atMs = parseSessionTime(at.value);
+      if (atMs === null) throw new Error(`“${at.value}” is not a time into the session: write m:ss, e.g. 12:30`);
+      if (name.value.trim() !== t.name) await call("editTag", t.id, { kind: "rename", name: name.value });
+      if (formatSessionTime(atMs) !== formatSessionTime(t.at_ms)) await call("editTag", t.id, { kind: "move", at_ms: atMs });
+    }));
+    remove.addEventListener("click", () => void save(remove, () => call("deleteTag", t.id)));
+    return h("div", { class: "tag-row", testid: "session-tag", data: { tagId: t.id } }, name, at, saveTag, remove);
+  };
+  const render = (view: SessionDetail) => {
+    if (view.owner.kind !== "own") {
+      replace(body,
+        h("p", { testid: "session-note-text" }, view.note ?? "No note."),
+        view.tags.length
+          ? h("div", { class: "tags" }, view.tags.map((t) => h("span", { class: "tag", testid: "session-tag-text" }, t.name, h("span", { class: "muted small" }, ` ${formatSessionTime(t.at_ms)}`))))
+          : h("p", { class: "muted" }, "No tags."));
+      return;
+    }
+    const note = h("textarea", { testid: "session-note", value: view.note ?? "", ariaLabel: "Note", attrs: { rows: 2, maxlength: 2000 } });
+    const saveNote = h("button", { class: "btn", testid: "note-save" }, "Save note");
+    saveNote.addEventListener("click", () => void save(saveNote, () => call("setSessionNote", sessionId, note.value)));
+    replace(body,
+      h("div", { class: "note-edit" }, note, saveNote),
+      view.tags.length ? h("div", { class: "tag-rows" }, view.tags.map(tagRow)) : h("p", { class: "muted" }, "No tags. Tag moments while recording, in Live."));
+  };
+  render(d);
+  return card("Tags and note", body, status);
 }
 
 function mountList(root: HTMLElement, owner: HistoryOwner, marked: MarkedDay | null): () => void {

@@ -7,6 +7,7 @@
 )]
 
 mod ai_settings;
+mod annotations;
 mod athletes;
 mod chat_local;
 mod chat_memory_link;

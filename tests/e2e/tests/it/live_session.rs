@@ -1,7 +1,8 @@
 //! The main journey: a fatigued simulated session fires `cns_fatigue` against the seeded normal
-//! range, its evidence is shown, the session is saved, found in History with its panel, and exported as a
-//! PNG report that is a real image; the neuroscientist has written exactly one message per CNS-fatigue alert,
-//! and it appears in the open chat's list, marked new, when the session ends (stopped while the chat is open).
+//! range, its evidence is shown, a moment is tagged, the session is saved, found in History with its panel,
+//! its tag renamed and a note added there, and exported as a PNG report that is a real image; the
+//! neuroscientist has written exactly one message per CNS-fatigue alert, and it appears in the open chat's
+//! list, marked new, when the session ends (stopped while the chat is open).
 
 use anyhow::Context;
 use auren_e2e::{AppFolders, Rig, first_number, fixtures, png_header, testid};
@@ -72,6 +73,21 @@ pub async fn fatigued_session_alerts_then_is_saved_listed_and_exported() -> anyh
         anyhow::ensure!((30.0..220.0).contains(&first), "implausible heart rate {first}");
         rig.poll("a different heart rate", auren_e2e::DEFAULT_WAIT, || async {
             Ok(first_number(&rig.text("live-hr").await?).filter(|hr| *hr != first))
+        })
+        .await
+    })
+    .await?;
+
+    rig.step("tag-while-recording", async {
+        let input = rig.find("tag-input").await?;
+        rig.type_text(&input, "stairs\n").await?;
+        rig.poll("the tag under Tags", auren_e2e::DEFAULT_WAIT, || async {
+            for tag in rig.find_all(".tags .tag").await? {
+                if tag.text().await?.starts_with("stairs") {
+                    return Ok(Some(()));
+                }
+            }
+            Ok(None)
         })
         .await
     })
@@ -243,6 +259,37 @@ pub async fn fatigued_session_alerts_then_is_saved_listed_and_exported() -> anyh
                 .await?;
             anyhow::ensure!(value > 0.0 && value < 1000.0, "{key} = {value} ms is implausible");
         }
+        Ok(())
+    })
+    .await?;
+
+    // The tag made while recording is renamed in History and a note added: both stored (and queued for sync).
+    rig.step("tag-and-note-edited", async {
+        let name = rig.find("tag-name").await?;
+        let shown = name.prop("value").await?;
+        anyhow::ensure!(shown.as_deref() == Some("stairs"), "the tag shows as {shown:?}");
+        name.clear().await?;
+        rig.type_text(&name, "stairs, two floors").await?;
+        rig.click("tag-save").await?;
+        rig.poll("the renamed tag stored", auren_e2e::DEFAULT_WAIT, || async {
+            let view = rig
+                .invoke("session_detail", serde_json::json!({ "id": saved_id }))
+                .await?;
+            Ok((view["tags"][0]["name"] == "stairs, two floors").then_some(()))
+        })
+        .await?;
+        let note = rig.find("session-note").await?;
+        rig.type_text(&note, "felt flat after a short night").await?;
+        rig.click("note-save").await?;
+        rig.poll("the note stored", auren_e2e::DEFAULT_WAIT, || async {
+            let view = rig
+                .invoke("session_detail", serde_json::json!({ "id": saved_id }))
+                .await?;
+            Ok((view["note"] == "felt flat after a short night").then_some(()))
+        })
+        .await?;
+        let status = rig.text("annotations-status").await?;
+        anyhow::ensure!(status.contains("Saved"), "the card says {status:?}");
         Ok(())
     })
     .await?;
