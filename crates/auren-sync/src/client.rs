@@ -13,8 +13,8 @@ use auren_protocol::auth::{
 use auren_protocol::error::codes;
 use auren_protocol::trend::{Trend, TrendQuery};
 use auren_protocol::{
-    AcceptedTypes, DeviceId, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse, PushRow,
-    paths,
+    AcceptedTypes, DeviceId, Origin, PROTOCOL_VERSION, PullRequest, PullResponse, PulledChange, PushRequest,
+    PushResponse, PushRow, paths,
 };
 use auren_store::{OutboxRow, ParkReason, Requeued, Store, SyncAccount};
 use reqwest::{Method, StatusCode};
@@ -679,21 +679,25 @@ impl SyncClient {
         }
     }
 
-    /// Resolves once the server holds something newer than this device's cursor for its own account: another
-    /// device's push or an alert the server raised. It asks by long polls, one after another, each parked at
-    /// the server until a push of the account (on any server process) or the server's alert wakes it. It only
-    /// detects: the round that follows pulls and applies, so whatever arrives is handled in one place (panels,
-    /// settings, the coach's refresh). A poll that fails, or a server that answers without waiting, leaves it
-    /// pending for good; the caller races it with its timer, which then decides (and backs off).
+    /// Resolves once the server holds something newer than this device's cursor for its own account from
+    /// elsewhere: another device's push or an alert the server raised. It asks by long polls, one after
+    /// another, each parked at the server until a push of the account (on any server process) or the server's
+    /// alert wakes it. Versions holding only this device's own rows (a "Sync now" pushing while the loop
+    /// waits) are stepped over, not news: they are here already. It only detects: the round that follows
+    /// pulls and applies, so whatever arrives is handled in one place (panels, settings, the coach's refresh).
+    /// A poll that fails, or a server that answers without waiting, leaves it pending for good; the caller
+    /// races it with its timer, which then decides (and backs off).
     pub async fn news(&self) {
         // A poll's request must fit in the client's own timeout.
         let wait = LONG_POLL.min(self.config.timeout / 2);
+        let mut past = 0;
         loop {
             let asked = tokio::time::Instant::now();
-            match self.long_poll(wait).await {
-                Ok(true) => return,
-                Ok(false) if asked.elapsed() >= wait / 2 => {}
-                Ok(false) => {
+            match self.long_poll(past, wait).await {
+                Ok(Heard::News) => return,
+                Ok(Heard::OwnOnly { cursor }) => past = cursor,
+                Ok(Heard::Nothing) if asked.elapsed() >= wait / 2 => {}
+                Ok(Heard::Nothing) => {
                     tracing::debug!("the server answered a long poll without waiting; the timer decides");
                     break;
                 }
@@ -706,19 +710,26 @@ impl SyncClient {
         std::future::pending::<()>().await;
     }
 
-    /// One long poll of the account's own data: whether the server's version moved past the cursor.
-    async fn long_poll(&self, wait: Duration) -> Result<bool, SyncError> {
-        let cursor = self.store.sync_cursor(None).await?;
+    /// One long poll of the account's own data, from the stored cursor or `past` if that is later.
+    async fn long_poll(&self, past: i64, wait: Duration) -> Result<Heard, SyncError> {
+        let cursor = self.store.sync_cursor(None).await?.max(past);
         let request = PullRequest {
             protocol_version: PROTOCOL_VERSION,
             cursor,
             athlete: None,
-            // One change is enough to know; the round reads them all.
+            // One version is enough to know; the round reads them all.
             limit: Some(1),
             wait_ms: Some(u32::try_from(wait.as_millis()).unwrap_or(u32::MAX)),
         };
         let page: PullResponse = self.authed(Method::POST, paths::PULL, Some(&request)).await?;
-        Ok(page.cursor > cursor)
+        let own = |change: &PulledChange| matches!(&change.origin, Origin::Device { device_id } if device_id.0 == self.account.device_id);
+        Ok(if page.cursor <= cursor {
+            Heard::Nothing
+        } else if page.changes.iter().all(own) {
+            Heard::OwnOnly { cursor: page.cursor }
+        } else {
+            Heard::News
+        })
     }
 
     /// Runs rounds until `shutdown`: after a success the next round starts `interval` later, or as soon as
@@ -797,6 +808,17 @@ fn refusal<'a>(code: &'a str, message: &'a str) -> ParkReason<'a> {
 /// Whether rows of `kind` are of a type every server of this protocol version accepts.
 fn base_type(kind: auren_store::OutboxKind) -> bool {
     auren_protocol::Change::is_base_type(outgoing::change_type(kind))
+}
+
+/// What one long poll heard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Heard {
+    /// Nothing past the cursor (the wait ran out).
+    Nothing,
+    /// The version moved to `cursor`, but only by this device's own rows (or rows this reader cannot see).
+    OwnOnly { cursor: i64 },
+    /// Something from another device or the server.
+    News,
 }
 
 /// Granting or revoking a coach's access.
