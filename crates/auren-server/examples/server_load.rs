@@ -61,8 +61,25 @@ const PULL_CLIENTS: usize = 32;
 /// Minute chunks of the recording every pulling account holds (a non-empty pull returns them all).
 const PULL_DATA_CHUNKS: usize = 10;
 const LONG_POLLS: usize = 10_000;
-/// The accounts' waking pushes are spread evenly over this long (10,000 polls woken in 10 s).
+/// The accounts' waking pushes are spread evenly over this long unless `AUREN_BENCH_WAKE_SPREAD_S` says
+/// otherwise (10,000 polls woken in 10 s: 1,000 pushes a second).
 const WAKE_SPREAD: Duration = Duration::from_secs(10);
+/// The longest spread: every poll must still be parked (25 s at most) when its account's push comes.
+const MAX_WAKE_SPREAD_S: u64 = 20;
+
+/// How long the waking pushes are spread over.
+fn wake_spread() -> Res<Duration> {
+    match std::env::var("AUREN_BENCH_WAKE_SPREAD_S") {
+        Err(_) => Ok(WAKE_SPREAD),
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(s) if (1..=MAX_WAKE_SPREAD_S).contains(&s) => Ok(Duration::from_secs(s)),
+            _ => Err(format!(
+                "AUREN_BENCH_WAKE_SPREAD_S={text:?}: expected whole seconds from 1 to {MAX_WAKE_SPREAD_S}"
+            )
+            .into()),
+        },
+    }
+}
 
 /// The server's allocator (as in the `auren-server` binary), so the bench measures what ships.
 #[global_allocator]
@@ -1160,8 +1177,8 @@ fn pull_row(
 
 /// Parks a long poll for each of `devices` (`LONG_POLLS` new accounts, a device each; waiting until the
 /// server counts them all parked), then wakes the accounts one by one with a push, spread evenly over
-/// `WAKE_SPREAD` (each push its own task, so a slow push never delays the next). The latency of a poll is from its account's push answer to the
-/// poll's answer. A poll answered without the change is split by when it ended: before its account's push
+/// [`wake_spread`] (each push its own task, so a slow push never delays the next). The latency of a poll is
+/// from its account's push answer to the poll's answer. A poll answered without the change is split by when it ended: before its account's push
 /// was answered (its 25 s timeout came first, or came while the push was still committing: the load, not
 /// the server, was late) or after (a lost wake-up: the push had committed and the poll never saw it).
 async fn long_polls(
@@ -1169,6 +1186,7 @@ async fn long_polls(
     devices: &[SignedIn],
     report: &mut Vec<(String, String, String)>,
 ) -> Res<()> {
+    let spread = wake_spread()?;
     // New accounts: nothing stored, so every device is synced at version 0.
     let cursors = vec![0_i64; devices.len()];
     let pushed: Arc<Vec<PushTimes>> = Arc::new((0..devices.len()).map(|_| PushTimes::default()).collect());
@@ -1211,7 +1229,7 @@ async fn long_polls(
     let parked_in = parking.elapsed();
     let started_at = auren_server::app::system_now_ms() - 3_600_000;
     let waking = Instant::now();
-    let interval = WAKE_SPREAD / devices.len() as u32;
+    let interval = spread / devices.len() as u32;
     let mut pushes = Vec::new();
     for (k, device) in devices.iter().enumerate() {
         tokio::time::sleep_until((waking + interval * k as u32).into()).await;
@@ -1258,7 +1276,7 @@ async fn long_polls(
     report.push((
         format!(
             "{} parked long polls, each of its own device and account ({parked} counted parked in \
-             {parked_in:.1?}), woken by a push per account, the pushes spread over {WAKE_SPREAD:?}",
+             {parked_in:.1?}), woken by a push per account, the pushes spread over {spread:?}",
             devices.len()
         ),
         format!(
