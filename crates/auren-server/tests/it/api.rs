@@ -13,16 +13,19 @@ async fn count(server: &TestServer, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&server.owner).await.unwrap()
 }
 
-/// The sum of every series of `name` on /metrics (0 while none is recorded). The recorder is the process',
-/// shared by every test's server, and these counters only grow: tests compare before and after.
-async fn metric(server: &TestServer, name: &str) -> f64 {
-    let response = server
+async fn metrics_page(server: &TestServer) -> reqwest::Response {
+    server
         .http
         .get(format!("{}/metrics", server.base))
         .send()
         .await
-        .unwrap();
-    let text = response.text().await.unwrap();
+        .unwrap()
+}
+
+/// The sum of every series of `name` on /metrics (0 while none is recorded). The recorder is the process',
+/// shared by every test's server, and these counters only grow: tests compare before and after.
+async fn metric(server: &TestServer, name: &str) -> f64 {
+    let text = metrics_page(server).await.text().await.unwrap();
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| {
@@ -455,12 +458,7 @@ async fn health_metrics_and_openapi_answer() {
         ["metric", "from", "to", "athlete"],
         "the trend is described, so schema fuzzing reaches it"
     );
-    let response = server
-        .http
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .unwrap();
+    let response = metrics_page(&server).await;
     assert!(response.headers().contains_key("content-type"));
     let id = server
         .http
