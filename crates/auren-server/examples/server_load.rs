@@ -1178,9 +1178,10 @@ fn pull_row(
 /// Parks a long poll for each of `devices` (`LONG_POLLS` new accounts, a device each; waiting until the
 /// server counts them all parked), then wakes the accounts one by one with a push, spread evenly over
 /// [`wake_spread`] (each push its own task, so a slow push never delays the next). The latency of a poll is
-/// from its account's push answer to the poll's answer. A poll answered without the change is split by when it ended: before its account's push
-/// was answered (its 25 s timeout came first, or came while the push was still committing: the load, not
-/// the server, was late) or after (a lost wake-up: the push had committed and the poll never saw it).
+/// from its account's push answer to the poll's answer. A poll answered without the change is split by when
+/// it ended: before its account's push was answered (its 25 s timeout came first, or came while the push was
+/// still committing: the load, not the server, was late) or after (a lost wake-up: the push had committed
+/// and the poll never saw it).
 async fn long_polls(
     client: &Arc<Client>,
     devices: &[SignedIn],

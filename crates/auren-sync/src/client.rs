@@ -684,9 +684,9 @@ impl SyncClient {
     /// another, each parked at the server until a push of the account (on any server process) or the server's
     /// alert wakes it. Versions holding only this device's own rows (a "Sync now" pushing while the loop
     /// waits) are stepped over, not news: they are here already. It only detects: the round that follows
-    /// pulls and applies, so whatever arrives is handled in one place (panels, settings, the coach's refresh).
-    /// A poll that fails, or a server that answers without waiting, leaves it pending for good; the caller
-    /// races it with its timer, which then decides (and backs off).
+    /// pulls and applies, so whatever arrives is handled in one place (panels, settings, the coach's
+    /// refresh). A poll that fails, or a server that answers without waiting, leaves it pending for good; the
+    /// caller races it with its timer, which then decides (and backs off).
     pub async fn news(&self) {
         // A poll's request must fit in the client's own timeout.
         let wait = LONG_POLL.min(self.config.timeout / 2);
@@ -722,7 +722,10 @@ impl SyncClient {
             wait_ms: Some(u32::try_from(wait.as_millis()).unwrap_or(u32::MAX)),
         };
         let page: PullResponse = self.authed(Method::POST, paths::PULL, Some(&request)).await?;
-        let own = |change: &PulledChange| matches!(&change.origin, Origin::Device { device_id } if device_id.0 == self.account.device_id);
+        let own = |change: &PulledChange| match &change.origin {
+            Origin::Device { device_id } => device_id.0 == self.account.device_id,
+            Origin::Server => false,
+        };
         Ok(if page.cursor <= cursor {
             Heard::Nothing
         } else if page.changes.iter().all(own) {
