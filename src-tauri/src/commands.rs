@@ -189,6 +189,12 @@ pub async fn session_detail(desktop: State<'_, Desktop>, id: i64) -> Answer<Sess
 
 #[tauri::command]
 #[specta::specta]
+pub async fn session_annotations(desktop: State<'_, Desktop>, id: i64) -> Answer<SessionAnnotationsDto> {
+    Ok(desktop.session_annotations(id).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
 pub async fn edit_tag(desktop: State<'_, Desktop>, id: i64, edit: TagEditDto) -> Answer<()> {
     Ok(desktop.edit_tag(id, edit).await?)
 }

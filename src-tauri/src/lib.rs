@@ -50,6 +50,7 @@ pub fn specta_builder() -> tauri_specta::Builder<Wry> {
             daily_trend,
             list_sessions,
             session_detail,
+            session_annotations,
             edit_tag,
             delete_tag,
             set_session_note,

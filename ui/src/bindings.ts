@@ -28,6 +28,7 @@ export const commands = {
 	dailyTrend: (days: number) => typedError<ReadinessDto[], IpcError>(__TAURI_INVOKE("daily_trend", { days })),
 	listSessions: (limit: number, offset: number) => typedError<SessionListItemDto[], IpcError>(__TAURI_INVOKE("list_sessions", { limit, offset })),
 	sessionDetail: (id: number) => typedError<SessionViewDto, IpcError>(__TAURI_INVOKE("session_detail", { id })),
+	sessionAnnotations: (id: number) => typedError<SessionAnnotationsDto, IpcError>(__TAURI_INVOKE("session_annotations", { id })),
 	editTag: (id: number, edit: TagEditDto) => typedError<null, IpcError>(__TAURI_INVOKE("edit_tag", { id, edit })),
 	deleteTag: (id: number) => typedError<null, IpcError>(__TAURI_INVOKE("delete_tag", { id })),
 	setSessionNote: (id: number, note: string) => typedError<null, IpcError>(__TAURI_INVOKE("set_session_note", { id, note })),
@@ -923,6 +924,17 @@ export type SearchHitDto = {
 	snippet: string,
 };
 
+/**
+ *  A session's tags and note: part of its view, and what History's card reads again after an edit (without
+ *  the panel, which the view computes from every beat).
+ */
+export type SessionAnnotationsDto = {
+	/**  The moments the person tagged, in time order. */
+	tags: SessionTagDto[],
+	/**  The person's note on the session, if any. */
+	note: string | null,
+};
+
 /**  What the session charts draw: every stored beat and the spectrum (when the session is long enough). */
 export type SessionChartsDto = {
 	beats: BeatDto[],
@@ -1000,11 +1012,7 @@ export type SessionTagDto = {
 export type SessionViewDto = {
 	end: SessionEndDto,
 	owner: HistoryOwnerDto,
-	/**  The moments the person tagged, in time order. */
-	tags: SessionTagDto[],
-	/**  The person's note on the session, if any. */
-	note: string | null,
-} & SessionDetailDto;
+} & SessionDetailDto & SessionAnnotationsDto;
 
 /**  What the person can change in Settings. */
 export type SettingsDto = {

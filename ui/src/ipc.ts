@@ -29,6 +29,7 @@ export type SessionSummary = DataOf<"stopLive">;
 export type SessionListItem = DataOf<"listSessions">[number];
 export type SessionEnd = SessionListItem["end"];
 export type SessionDetail = DataOf<"sessionDetail">;
+export type SessionAnnotations = DataOf<"sessionAnnotations">;
 export type Metric = SessionDetail["panel"][number];
 export type Absent = NonNullable<Metric["absent"]>;
 export type SessionCharts = DataOf<"sessionCharts">;

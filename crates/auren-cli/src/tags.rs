@@ -7,7 +7,7 @@
 //! tie) and a deleted tag stays deleted (a tombstone). An athlete's session on a coach's device is read-only.
 
 use anyhow::{Context, bail};
-use auren_store::{SessionDetail, SessionId, Store};
+use auren_store::{SessionId, SessionRow, Store, TagRow};
 use std::path::PathBuf;
 
 use crate::duration::parse_duration;
@@ -55,7 +55,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 async fn apply(store: &Store, command: TagsCommand) -> anyhow::Result<()> {
     let now = auren_clock::now_unix_ms();
     match command {
-        TagsCommand::List { session } => print!("{}", listing(&stored_session(store, session).await?)),
+        TagsCommand::List { session } => {
+            let row = stored_session(store, session).await?;
+            print!("{}", listing(&row, &store.tags(row.id).await?));
+        }
         TagsCommand::Rename { tag, name } => {
             let name = tag_name(&name)?;
             let (session, _) = the_tag(store, tag).await?;
@@ -102,15 +105,16 @@ async fn set_note(store: &Store, session: i64, text: Option<&str>, now: i64) -> 
         .context("cannot change the note")
 }
 
-/// Session `id`, its tags and note (the store itself refuses changes to an athlete's session, saying why).
-async fn stored_session(store: &Store, id: i64) -> anyhow::Result<SessionDetail> {
+/// Session `id`'s row, without its beats (the store itself refuses changes to an athlete's session, saying
+/// why).
+async fn stored_session(store: &Store, id: i64) -> anyhow::Result<SessionRow> {
     store
-        .session_detail(SessionId(id))
+        .session(SessionId(id))
         .await?
         .with_context(|| format!("there is no session {id} (auren sessions lists them)"))
 }
 
-async fn the_tag(store: &Store, id: i64) -> anyhow::Result<(SessionId, auren_store::TagRow)> {
+async fn the_tag(store: &Store, id: i64) -> anyhow::Result<(SessionId, TagRow)> {
     store
         .tag(id)
         .await?
@@ -140,13 +144,7 @@ fn note_text(given: &str) -> anyhow::Result<&str> {
 /// end, or its last beat while it has none).
 async fn within(store: &Store, session: SessionId, at: &str) -> anyhow::Result<f64> {
     let at_ms = parse_duration(at)?.as_secs_f64() * 1000.0;
-    let detail = stored_session(store, session.0).await?;
-    let row = &detail.session;
-    let length = row
-        .ended_at
-        .map(|end| (end - row.started_at) as f64)
-        .or(row.last_beat_ms)
-        .unwrap_or(0.0);
+    let length = stored_session(store, session.0).await?.recorded_length_ms();
     if at_ms > length {
         bail!(
             "{at} is past the end of session {} ({} long)",
@@ -158,8 +156,7 @@ async fn within(store: &Store, session: SessionId, at: &str) -> anyhow::Result<f
 }
 
 /// What `tags list` prints.
-fn listing(detail: &SessionDetail) -> String {
-    let row = &detail.session;
+fn listing(row: &SessionRow, tags: &[TagRow]) -> String {
     let mut out = format!(
         "Session {} ({}, {} UTC)\n",
         row.id.0,
@@ -170,12 +167,12 @@ fn listing(detail: &SessionDetail) -> String {
         Some(note) => out.push_str(&format!("Note: {note}\n")),
         None => out.push_str("No note.\n"),
     }
-    if detail.tags.is_empty() {
+    if tags.is_empty() {
         out.push_str("No tags.\n");
         return out;
     }
     out.push_str(&format!("{:>6}  {:>8}  name\n", "id", "at"));
-    for tag in &detail.tags {
+    for tag in tags {
         out.push_str(&format!("{:>6}  {:>8}  {}\n", tag.id, clock(tag.at_ms), tag.name));
     }
     out

@@ -5,10 +5,10 @@
 //! store refuses it, saying whose it is).
 
 use auren_clock::now_unix_ms;
-use auren_store::{SessionId, SessionRow};
+use auren_store::{SessionId, SessionRow, Store, TagRow};
 
 use crate::desktop::Desktop;
-use crate::dto::TagEditDto;
+use crate::dto::{SessionAnnotationsDto, SessionTagDto, TagEditDto};
 use crate::error::DesktopError;
 
 /// The longest tag name (as tagging during a recording allows).
@@ -17,6 +17,14 @@ pub const MAX_TAG_CHARS: usize = 64;
 pub const MAX_NOTE_CHARS: usize = 2_000;
 
 impl Desktop {
+    /// Session `id`'s tags and note, read without its beats.
+    pub async fn session_annotations(&self, id: i64) -> Result<SessionAnnotationsDto, DesktopError> {
+        let store = self.store().await;
+        let row = session_row(&store, id).await?;
+        let tags = store.tags(SessionId(id)).await?;
+        Ok(SessionAnnotationsDto::of(&row, &tags))
+    }
+
     pub async fn edit_tag(&self, id: i64, edit: TagEditDto) -> Result<(), DesktopError> {
         let store = self.store().await;
         let (session, _) = store
@@ -29,11 +37,7 @@ impl Desktop {
                 store.edit_tag(id, Some(tag_name(&name)?), None, now).await?;
             }
             TagEditDto::Move { at_ms } => {
-                let detail = store
-                    .session_detail(session)
-                    .await?
-                    .ok_or(DesktopError::NoSuchSession(session.0))?;
-                let length = recorded_length_ms(&detail.session);
+                let length = session_row(&store, session.0).await?.recorded_length_ms();
                 let at_ms = at_ms as f64;
                 if !(0.0..=length).contains(&at_ms) {
                     return Err(DesktopError::InvalidInput(format!(
@@ -64,9 +68,7 @@ impl Desktop {
             )));
         }
         let store = self.store().await;
-        if store.session_detail(SessionId(id)).await?.is_none() {
-            return Err(DesktopError::NoSuchSession(id));
-        }
+        session_row(&store, id).await?;
         let text = (!text.is_empty()).then_some(text);
         Ok(store.set_session_note(SessionId(id), text, now_unix_ms()).await?)
     }
@@ -83,12 +85,29 @@ pub(crate) fn tag_name(given: &str) -> Result<&str, DesktopError> {
     Ok(name)
 }
 
-/// How long session `row` is as recorded: to its end, or to its last beat while it has no end.
-fn recorded_length_ms(row: &SessionRow) -> f64 {
-    row.ended_at
-        .map(|end| (end - row.started_at) as f64)
-        .or(row.last_beat_ms)
-        .unwrap_or(0.0)
+/// Session `id`'s row, without its beats.
+async fn session_row(store: &Store, id: i64) -> Result<SessionRow, DesktopError> {
+    store
+        .session(SessionId(id))
+        .await?
+        .ok_or(DesktopError::NoSuchSession(id))
+}
+
+impl SessionAnnotationsDto {
+    pub(crate) fn of(session: &SessionRow, tags: &[TagRow]) -> Self {
+        Self {
+            tags: tags
+                .iter()
+                .map(|t| SessionTagDto {
+                    id: t.id,
+                    // Stored times are finite (the store refuses others) and far inside i64.
+                    at_ms: t.at_ms.round() as i64,
+                    name: t.name.clone(),
+                })
+                .collect(),
+            note: session.label.clone(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -160,6 +160,14 @@ pub struct SessionViewDto {
     pub detail: auren_engine::dto::SessionDetailDto,
     pub end: SessionEndDto,
     pub owner: HistoryOwnerDto,
+    #[serde(flatten)]
+    pub annotations: SessionAnnotationsDto,
+}
+
+/// A session's tags and note: part of its view, and what History's card reads again after an edit (without
+/// the panel, which the view computes from every beat).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct SessionAnnotationsDto {
     /// The moments the person tagged, in time order.
     pub tags: Vec<SessionTagDto>,
     /// The person's note on the session, if any.

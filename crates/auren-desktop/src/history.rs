@@ -10,8 +10,8 @@ use auren_store::{RecordingHere, SessionId, SessionRow};
 
 use crate::desktop::Desktop;
 use crate::dto::{
-    BandDto, BandNameDto, HistoryOwnerDto, SessionChartsDto, SessionEndDto, SessionListItemDto,
-    SessionTagDto, SessionViewDto, SpectrumDto, SpectrumMethodDto,
+    BandDto, BandNameDto, HistoryOwnerDto, SessionAnnotationsDto, SessionChartsDto, SessionEndDto,
+    SessionListItemDto, SessionViewDto, SpectrumDto, SpectrumMethodDto,
 };
 use crate::error::DesktopError;
 
@@ -125,17 +125,7 @@ impl Desktop {
             detail: query::session_detail_of(&detail),
             end: SessionEndDto::of(&detail.session, now, here),
             owner: HistoryOwnerDto::of(detail.session.athlete.as_deref()),
-            tags: detail
-                .tags
-                .iter()
-                .map(|t| SessionTagDto {
-                    id: t.id,
-                    // Stored times are finite (the store refuses others) and far inside i64.
-                    at_ms: t.at_ms.round() as i64,
-                    name: t.name.clone(),
-                })
-                .collect(),
-            note: detail.session.label.clone(),
+            annotations: SessionAnnotationsDto::of(&detail.session, &detail.tags),
         })
     }
 

@@ -141,6 +141,15 @@ impl SessionRow {
             .map(|ms| self.started_at.saturating_add(ms.floor() as i64))
     }
 
+    /// How long the session is as recorded, ms: to its end, or to its last beat while it has no end (0 with
+    /// neither).
+    pub fn recorded_length_ms(&self) -> f64 {
+        self.ended_at
+            .map(|end| (end - self.started_at) as f64)
+            .or(self.last_beat_ms)
+            .unwrap_or(0.0)
+    }
+
     /// Where this session stands at `now_unix_ms` when a session without an end time counts as stopped
     /// once nothing was stored for `quiet_ms` (the engine's `UNENDED_SESSION_QUIET_MS`), except the one
     /// `here` names, which stays recording: the process asking records it. A session with no beat is
@@ -503,19 +512,7 @@ impl Store {
             alert_row,
         )
         .await?;
-        let tags = session_rows(
-            &mut tx,
-            "SELECT id, at_ms, name FROM tags WHERE session_id = ? ORDER BY at_ms, id",
-            id,
-            |row| {
-                Ok(TagRow {
-                    id: row.try_get(0)?,
-                    at_ms: row.try_get(1)?,
-                    name: row.try_get(2)?,
-                })
-            },
-        )
-        .await?;
+        let tags = tags_of(&mut tx, id).await?;
         let beats = beats_of(&mut tx, id).await?;
         tx.commit().await?;
         Ok(Some(SessionDetail {
@@ -527,6 +524,11 @@ impl Store {
             tags,
             beats,
         }))
+    }
+
+    /// The tags of session `id` in time order (none for an unknown session), without reading its beats.
+    pub async fn tags(&self, id: SessionId) -> Result<Vec<TagRow>, StoreError> {
+        tags_of(&mut *self.pool.acquire().await?, id).await
     }
 
     /// The beats of session `id` in time order ([`StoreError::UnknownSession`] if there is no such session).
@@ -621,6 +623,22 @@ pub(crate) async fn gaps_of(conn: &mut SqliteConnection, id: SessionId) -> Resul
 
 /// Every row of `sql`, whose one parameter is the session id, for session `id`, each read by `read`: the
 /// shape of all the per-session reads of the detail view.
+async fn tags_of(conn: &mut SqliteConnection, id: SessionId) -> Result<Vec<TagRow>, StoreError> {
+    session_rows(
+        conn,
+        "SELECT id, at_ms, name FROM tags WHERE session_id = ? ORDER BY at_ms, id",
+        id,
+        |row| {
+            Ok(TagRow {
+                id: row.try_get(0)?,
+                at_ms: row.try_get(1)?,
+                name: row.try_get(2)?,
+            })
+        },
+    )
+    .await
+}
+
 async fn session_rows<T>(
     conn: &mut SqliteConnection,
     sql: &'static str,

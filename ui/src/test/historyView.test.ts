@@ -139,7 +139,7 @@ describe("Tags and note", () => {
     expect([name?.value, at?.value, q<HTMLTextAreaElement>("session-note")?.value]).toEqual(["coffee", "0:20", ""]);
 
     if (name && at) [name.value, at.value] = ["double espresso", "1:05"];
-    answers.sessionDetail = detail({ tags: [{ id: 3, at_ms: 65_000, name: "double espresso" }] });
+    answers.sessionAnnotations = { tags: [{ id: 3, at_ms: 65_000, name: "double espresso" }], note: null };
     q<HTMLButtonElement>("tag-save")?.click();
     await settle();
     expect(sent("editTag")).toEqual([[3, { kind: "rename", name: "double espresso" }], [3, { kind: "move", at_ms: 65_000 }]]);
@@ -148,7 +148,7 @@ describe("Tags and note", () => {
 
     const note = q<HTMLTextAreaElement>("session-note");
     if (note) note.value = "felt flat";
-    answers.sessionDetail = detail({ tags: [{ id: 3, at_ms: 65_000, name: "double espresso" }], note: "felt flat" });
+    answers.sessionAnnotations = { tags: [{ id: 3, at_ms: 65_000, name: "double espresso" }], note: "felt flat" };
     q<HTMLButtonElement>("note-save")?.click();
     await settle();
     expect(sent("setSessionNote")).toEqual([[7, "felt flat"]]);

@@ -4,7 +4,7 @@
 // edits of an athlete's).
 import uPlot from "uplot";
 import { h, replace } from "../dom";
-import { call, type ExportFormat, type Readiness, type SessionCharts, type SessionDetail, type SessionEnd, type SessionListItem, type SessionSummary, type Spectrum } from "../ipc";
+import { call, type ExportFormat, type Readiness, type SessionAnnotations, type SessionCharts, type SessionDetail, type SessionEnd, type SessionListItem, type SessionSummary, type Spectrum } from "../ipc";
 import { isSimulatedSource, rrUnit } from "../state";
 import { navigate, simulatedBadge } from "../shell";
 import { DASH, formatBytes, formatDateTime, formatDay, formatDuration, formatNumber, formatSessionTime, parseSessionTime } from "../format";
@@ -259,20 +259,21 @@ function mountDetail(root: HTMLElement, id: number, owner: HistoryOwner): () => 
 }
 
 /** The session's tags and note: edited on the person's own session (each save is stamped and goes to
- *  their other devices with the next sync), shown on an athlete's. */
+ *  their other devices with the next sync; the card then reads them again, without the panel), shown on an
+ *  athlete's. */
 function annotationsCard(d: SessionDetail, sessionId: number): HTMLElement {
   const body = h("div", { testid: "session-annotations" });
   const status = h("div", { class: "muted small", testid: "annotations-status", attrs: { "aria-live": "polite" } });
   const save = (button: HTMLButtonElement, work: () => Promise<unknown>) => busy(button, async () => {
     try {
       await work();
-      render(await call("sessionDetail", sessionId));
+      render(await call("sessionAnnotations", sessionId));
       replace(status, "Saved. It goes to your other devices with the next sync.");
     } catch (e) {
       replace(status, errorNote(e));
     }
   });
-  const tagRow = (t: SessionDetail["tags"][number]) => {
+  const tagRow = (t: SessionAnnotations["tags"][number]) => {
     const name = h("input", { type: "text", testid: "tag-name", value: t.name, ariaLabel: "Tag name", attrs: { maxlength: 64 } });
     const at = h("input", { type: "text", testid: "tag-at", value: formatSessionTime(t.at_ms), ariaLabel: "Time into the session (m:ss)", attrs: { size: 8 } });
     const saveTag = h("button", { class: "btn", testid: "tag-save" }, "Save");
@@ -286,8 +287,8 @@ function annotationsCard(d: SessionDetail, sessionId: number): HTMLElement {
     remove.addEventListener("click", () => void save(remove, () => call("deleteTag", t.id)));
     return h("div", { class: "tag-row", testid: "session-tag", data: { tagId: t.id } }, name, at, saveTag, remove);
   };
-  const render = (view: SessionDetail) => {
-    if (view.owner.kind !== "own") {
+  const render = (view: SessionAnnotations) => {
+    if (d.owner.kind !== "own") {
       replace(body,
         h("p", { testid: "session-note-text" }, view.note ?? "No note."),
         view.tags.length

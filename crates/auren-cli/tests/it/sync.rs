@@ -429,6 +429,7 @@ async fn devices_coach_access_and_logout_from_the_command_line() {
 
     // Both devices listed, this one marked.
     let listed = stdout(&ok(auren_in(d, &["devices", "--db", "a.db"]).await));
+    // The lines under the header.
     let rows: Vec<&str> = listed.lines().skip(1).collect();
     assert_eq!(rows.len(), 2, "{listed}");
     assert!(

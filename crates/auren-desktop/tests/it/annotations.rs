@@ -48,7 +48,12 @@ async fn tags_and_the_note_are_edited_queued_for_sync_and_shown() {
     let dir = tempfile::tempdir().unwrap();
     let session = tagged_session(dir.path()).await;
     let desktop = open(dir.path()).await;
-    let view = desktop.session_detail(session).await.unwrap();
+    let view = desktop.session_detail(session).await.unwrap().annotations;
+    assert_eq!(
+        desktop.session_annotations(session).await.unwrap(),
+        view,
+        "History's card reads what the view holds"
+    );
     assert_eq!(view.note, None);
     let [SessionTagDto { id: tag, at_ms, name }] = view.tags.as_slice() else {
         panic!("one tag: {:?}", view.tags);
@@ -71,7 +76,7 @@ async fn tags_and_the_note_are_edited_queued_for_sync_and_shown() {
         .await
         .unwrap();
     desktop.set_session_note(session, " felt flat ").await.unwrap();
-    let edited = desktop.session_detail(session).await.unwrap();
+    let edited = desktop.session_detail(session).await.unwrap().annotations;
     let expected = SessionTagDto {
         id: tag,
         at_ms: 65_000,
@@ -116,7 +121,7 @@ async fn tags_and_the_note_are_edited_queued_for_sync_and_shown() {
     for (n, (refused, code)) in refusals.into_iter().enumerate() {
         assert_eq!(refused.unwrap_err().code(), code, "refusal {n}");
     }
-    let unchanged = desktop.session_detail(session).await.unwrap();
+    let unchanged = desktop.session_detail(session).await.unwrap().annotations;
     assert_eq!(
         (unchanged.tags, unchanged.note),
         (vec![expected], Some("felt flat".into()))
@@ -126,7 +131,7 @@ async fn tags_and_the_note_are_edited_queued_for_sync_and_shown() {
     // A blank note removes it; a deleted tag is gone (its tombstone queued).
     desktop.set_session_note(session, "   ").await.unwrap();
     desktop.delete_tag(tag).await.unwrap();
-    let cleared = desktop.session_detail(session).await.unwrap();
+    let cleared = desktop.session_detail(session).await.unwrap().annotations;
     assert_eq!((cleared.tags.len(), cleared.note), (0, None));
     assert_eq!(queued(dir.path()).await - before, 5);
 }
@@ -161,7 +166,7 @@ async fn an_athletes_session_keeps_its_tags_and_note_as_synced() {
     tx.commit().await.unwrap();
     store.close().await;
     let desktop = open(dir.path()).await;
-    let view = desktop.session_detail(theirs.0).await.unwrap();
+    let view = desktop.session_detail(theirs.0).await.unwrap().annotations;
     let tag = view.tags[0].id;
     for refused in [
         desktop
@@ -172,6 +177,6 @@ async fn an_athletes_session_keeps_its_tags_and_note_as_synced() {
     ] {
         assert!(refused.unwrap_err().to_string().contains("runner@example.org"));
     }
-    let after = desktop.session_detail(theirs.0).await.unwrap();
+    let after = desktop.session_detail(theirs.0).await.unwrap().annotations;
     assert_eq!((after.tags, after.note), (view.tags, None));
 }
