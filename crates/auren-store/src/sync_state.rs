@@ -1268,6 +1268,16 @@ impl Store {
         Ok(removed)
     }
 
+    /// The athletes the last sync's grant list named, as (user id, email), sorted by email: the accounts this
+    /// device pulls besides its own (and long-polls, so an athlete's new session comes without waiting).
+    pub async fn granting_athletes(&self) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT user_id, email FROM sync_athletes ORDER BY email")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     /// The emails of the athletes whose data this device shows, sorted: those the last sync's grant list named,
     /// and any whose copies are stored (pulled before that list was first kept).
     pub async fn athletes(&self) -> Result<Vec<String>, StoreError> {

@@ -57,6 +57,9 @@ impl Default for SyncConfig {
 /// The longest a long poll asks the server to wait (the server's own cap; a proxy in front usually cuts idle
 /// requests at 30–60 s).
 const LONG_POLL: Duration = Duration::from_secs(25);
+/// The most athletes a coach's device long-polls at once (the rest arrive by the timer). Each poll holds a
+/// connection, and they all start together, within the device's request quota at the server (50 a second).
+pub const MAX_ATHLETE_POLLS: usize = 32;
 
 /// What the person sees (CLI line, desktop chip).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -281,12 +284,15 @@ impl SyncClient {
         Ok(())
     }
 
-    /// A valid access token: refreshed first when it expires within a minute, or when `force`.
-    async fn access_token(&self, force: bool) -> Result<String, SyncError> {
+    /// A valid access token: refreshed first when it expires within a minute, or when it is still `rejected`
+    /// (the token a server answer called expired). Calls running at once (a coach's long polls) that were
+    /// all refused the same token refresh it once: the first replaces it, the others find the new one.
+    async fn access_token(&self, rejected: Option<&str>) -> Result<String, SyncError> {
         let mut guard = self.tokens.lock().await;
         let current = guard.clone().ok_or(SyncError::SignedOut)?;
         let now = auren_clock::now_unix_ms();
-        if !force && current.access_expires_at_ms > now.saturating_add(60_000) {
+        let refused = rejected == Some(current.access_token.as_str());
+        if !refused && current.access_expires_at_ms > now.saturating_add(60_000) {
             return Ok(current.access_token);
         }
         let body = Refresh {
@@ -320,10 +326,10 @@ impl SyncClient {
         path: &str,
         body: Option<&B>,
     ) -> Result<R, SyncError> {
-        let token = self.access_token(false).await?;
+        let token = self.access_token(None).await?;
         let answer = match self.api.call(method.clone(), path, Some(&token), body).await {
             Err(e) if e.code() == Some(codes::TOKEN_EXPIRED) => {
-                let token = self.access_token(true).await?;
+                let token = self.access_token(Some(&token)).await?;
                 self.api.call(method, path, Some(&token), body).await
             }
             other => other,
@@ -679,30 +685,58 @@ impl SyncClient {
         }
     }
 
-    /// Resolves once the server holds something newer than this device's cursor for its own account from
-    /// elsewhere: another device's push or an alert the server raised. It asks by long polls, one after
-    /// another, each parked at the server until a push of the account (on any server process) or the server's
-    /// alert wakes it. Versions holding only this device's own rows (a "Sync now" pushing while the loop
-    /// waits) are stepped over, not news: they are here already. It only detects: the round that follows
-    /// pulls and applies, so whatever arrives is handled in one place (panels, settings, the coach's
-    /// refresh). A poll that fails, or a server that answers without waiting, leaves it pending for good; the
-    /// caller races it with its timer, which then decides (and backs off).
+    /// Resolves once the server holds something newer than this device's cursors from elsewhere: for its own
+    /// account, another device's push or an alert the server raised; for each athlete who granted this
+    /// account access (as the last round's list named them, at most [`MAX_ATHLETE_POLLS`]), anything the
+    /// athlete's devices or the server added. It asks by long polls, one after another per account, all
+    /// accounts at once, each parked at the server until a push of that account (on any server process) or
+    /// the server's alert wakes it. Versions holding only this device's own rows (a "Sync now" pushing while
+    /// the loop waits) or rows this reader cannot see are stepped over, not news. It only detects: the round
+    /// that follows pulls and applies, so whatever arrives is handled in one place (panels, settings, the
+    /// coach's refresh). An account whose poll fails, or whose server answers without waiting, is left to
+    /// the caller's timer, which it races this with (and which backs off); the other accounts keep polling.
     pub async fn news(&self) {
+        use futures::stream::{FuturesUnordered, StreamExt};
         // A poll's request must fit in the client's own timeout.
         let wait = LONG_POLL.min(self.config.timeout / 2);
+        let athletes = self.store.granting_athletes().await.unwrap_or_else(|error| {
+            tracing::debug!(%error, "the athletes are unknown; only the account's own data is long-polled");
+            Vec::new()
+        });
+        let mut polls: FuturesUnordered<_> = std::iter::once(None)
+            .chain(
+                athletes
+                    .iter()
+                    .take(MAX_ATHLETE_POLLS)
+                    .map(|(user_id, _)| Some(user_id.as_str())),
+            )
+            .map(|athlete| self.news_of(athlete, wait))
+            .collect();
+        // Each poll ends only with news; none ending means the timer decides.
+        if polls.next().await.is_none() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Resolves once one account (this device's own with `None`, else the athlete's user id) has news;
+    /// pending for good once its poll fails or its server does not wait.
+    async fn news_of(&self, athlete: Option<&str>, wait: Duration) {
         let mut past = 0;
         loop {
             let asked = tokio::time::Instant::now();
-            match self.long_poll(past, wait).await {
+            match self.long_poll(athlete, past, wait).await {
                 Ok(Heard::News) => return,
                 Ok(Heard::OwnOnly { cursor }) => past = cursor,
                 Ok(Heard::Nothing) if asked.elapsed() >= wait / 2 => {}
                 Ok(Heard::Nothing) => {
-                    tracing::debug!("the server answered a long poll without waiting; the timer decides");
+                    tracing::debug!(
+                        ?athlete,
+                        "the server answered a long poll without waiting; the timer decides"
+                    );
                     break;
                 }
                 Err(error) => {
-                    tracing::debug!(%error, "a long poll failed; the timer decides");
+                    tracing::debug!(?athlete, %error, "a long poll failed; the timer decides");
                     break;
                 }
             }
@@ -710,13 +744,14 @@ impl SyncClient {
         std::future::pending::<()>().await;
     }
 
-    /// One long poll of the account's own data, from the stored cursor or `past` if that is later.
-    async fn long_poll(&self, past: i64, wait: Duration) -> Result<Heard, SyncError> {
-        let cursor = self.store.sync_cursor(None).await?.max(past);
+    /// One long poll of an account's data (this device's own with `None`, else the athlete's), from the
+    /// stored cursor or `past` if that is later.
+    async fn long_poll(&self, athlete: Option<&str>, past: i64, wait: Duration) -> Result<Heard, SyncError> {
+        let cursor = self.store.sync_cursor(athlete).await?.max(past);
         let request = PullRequest {
             protocol_version: PROTOCOL_VERSION,
             cursor,
-            athlete: None,
+            athlete: athlete.map(|id| auren_protocol::UserId(id.to_owned())),
             // One version is enough to know; the round reads them all.
             limit: Some(1),
             wait_ms: Some(u32::try_from(wait.as_millis()).unwrap_or(u32::MAX)),
