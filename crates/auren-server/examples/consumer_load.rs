@@ -17,7 +17,6 @@ use auren_server::topics::{BATCH_PAYLOAD_VERSION, BEATS_TOPIC, BatchedChunk, Bea
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -106,7 +105,7 @@ async fn measure(
         let mut run_config = config.clone();
         run_config.consumer_group = format!("consumer-load-{}", Uuid::new_v4().simple());
         let fed = consume(&pool, &run_config, &rules, (messages * CHUNKS_PER_MESSAGE) as u64).await?;
-        let committed = committed(&run_config)?;
+        let committed = committed(&pool, &run_config).await?;
         println!(
             "{} heart, run {run}: {:.0} messages/s, {:.0} beats/s ({fed:.1?} to feed every chunk); \
              committed offsets once the sessions closed: {committed}",
@@ -210,32 +209,32 @@ async fn produce(config: &KafkaConfig, heart: Heart, users: &[(Uuid, Uuid)], mes
     Ok(())
 }
 
-/// The group's committed offset and the high watermark of each partition of `auren.beats`.
-fn committed(config: &KafkaConfig) -> Res<String> {
+/// The group's stored offset (`consumer_offsets`, written by the consumer's leader) and the high watermark
+/// of each partition of `auren.beats`.
+async fn committed(pool: &sqlx::PgPool, config: &KafkaConfig) -> Res<String> {
+    let stored: std::collections::HashMap<i32, i64> = sqlx::query_as(
+        "SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",
+    )
+    .bind(&config.consumer_group)
+    .bind(BEATS_TOPIC)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .collect();
     let reader: BaseConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", &config.brokers)
         .set("broker.address.family", "v4")
-        .set("group.id", &config.consumer_group)
-        .set("enable.auto.commit", "false")
         .create()?;
     let timeout = Duration::from_secs(10);
     let metadata = reader.fetch_metadata(Some(BEATS_TOPIC), timeout)?;
-    let mut list = TopicPartitionList::new();
-    let mut highs = Vec::new();
+    let mut shown = Vec::new();
     for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
-        list.add_partition(BEATS_TOPIC, partition.id());
-        highs.push(reader.fetch_watermarks(BEATS_TOPIC, partition.id(), timeout)?.1);
+        let high = reader.fetch_watermarks(BEATS_TOPIC, partition.id(), timeout)?.1;
+        shown.push(match stored.get(&partition.id()) {
+            Some(at) => format!("p{} {at} of {high}", partition.id()),
+            None => format!("p{} none of {high}", partition.id()),
+        });
     }
-    let offsets = reader.committed_offsets(list, timeout)?;
-    let shown: Vec<String> = offsets
-        .elements()
-        .iter()
-        .zip(&highs)
-        .map(|(e, high)| match e.offset() {
-            Offset::Offset(at) => format!("p{} {at} of {high}", e.partition()),
-            other => format!("p{} {other:?} of {high}", e.partition()),
-        })
-        .collect();
     Ok(shown.join(", "))
 }
 

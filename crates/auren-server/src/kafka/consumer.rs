@@ -41,10 +41,10 @@ use std::time::{Duration, Instant};
 use auren_cep::baseline::{MORNING_SPAN_DAYS, MorningValues, morning_baselines};
 use auren_cep::{Alert, Baselines, RuleSet, SessionKind};
 use auren_clock::UnixMillis;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -52,10 +52,14 @@ use uuid::Uuid;
 
 use crate::ComponentStatus;
 use crate::redis::Wake;
-use crate::topics::{AlertOrigin, BEATS_TOPIC, BeatsChunk, BeatsReadError, read_beats};
+use crate::topics::{
+    ALERTS_TOPIC, AlertOrigin, AlertRecord, BEATS_TOPIC, BeatsChunk, BeatsReadError, PAYLOAD_VERSION,
+    read_beats,
+};
+use auren_protocol::AlertChange;
 
 use super::feed::{ChunkFed, SessionFeed};
-use super::{KafkaConfig, KafkaError, outbox_id};
+use super::{KafkaConfig, KafkaError, causes, outbox_id};
 
 mod person_rules;
 
@@ -63,6 +67,14 @@ use person_rules::RulesBook;
 
 /// The consumer group of the server-side CEP consumer.
 pub const CONSUMER_GROUP: &str = "auren-server-cep";
+/// How often a consumer that does not lead asks for its group's lock again.
+const STANDBY_POLL: Duration = Duration::from_secs(1);
+/// Pause after a failed term (the broker or PostgreSQL away) before asking for the lock again.
+const TERM_RETRY: Duration = Duration::from_secs(1);
+/// How often the leader writes its offsets (and so learns whether it still holds the lock).
+const OFFSET_FLUSH: Duration = Duration::from_secs(1);
+/// How long the topic's partition count may take to read.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often idle sessions are looked for.
 const IDLE_SWEEP: Duration = Duration::from_secs(5);
 /// Pause before retrying a failed alert write (the message is not skipped).
@@ -154,25 +166,8 @@ impl AlertConsumer {
         wake: Wake,
         shutdown: CancellationToken,
     ) -> Result<ConsumerHandle, KafkaError> {
-        let consumer: StreamConsumer = config
-            .client()
-            .set("group.id", &config.consumer_group)
-            .set("enable.auto.commit", "true")
-            .set("auto.commit.interval.ms", "1000")
-            // Offsets are stored by hand, after the alerts' transaction (never on receipt).
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            .create()
-            .map_err(|source| KafkaError::Client {
-                brokers: config.brokers.clone(),
-                source,
-            })?;
-        consumer
-            .subscribe(&[BEATS_TOPIC])
-            .map_err(|source| KafkaError::Client {
-                brokers: config.brokers.clone(),
-                source,
-            })?;
+        // The client's settings are checked now, so a bad one is an error at start; each term makes its own.
+        drop(beats_reader(config)?);
         let shared = Arc::new(Shared {
             status: Mutex::new(ComponentStatus::Up),
             chunks: AtomicU64::new(0),
@@ -181,32 +176,273 @@ impl AlertConsumer {
             open_sessions: AtomicUsize::new(0),
             rules_fallbacks: AtomicU64::new(0),
         });
+        let group = Group {
+            pool,
+            config: config.clone(),
+            rules,
+            wake,
+            shared: Arc::clone(&shared),
+        };
+        let task = tokio::spawn(group.supervise(shutdown));
+        Ok(ConsumerHandle { task, shared })
+    }
+}
+
+/// A client reading `auren.beats` by assignment: it never subscribes, so it joins no Kafka consumer group and
+/// no broker's group coordinator decides who reads what (the [`Group`]'s lock does), and it commits nothing
+/// to the broker. (librdkafka refuses an assignment without a `group.id`, which is all the id is for here.)
+fn beats_reader(config: &KafkaConfig) -> Result<StreamConsumer, KafkaError> {
+    config
+        .client()
+        .set("group.id", &config.consumer_group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .create()
+        .map_err(|source| KafkaError::Client {
+            brokers: config.brokers.clone(),
+            source,
+        })
+}
+
+/// One consumer group's reading of `auren.beats`, led across server processes by a PostgreSQL advisory lock.
+///
+/// Why not Kafka's group membership: a server process that dies keeps its partitions until its session
+/// times out, and on tansu a group whose members were SIGKILLed did not recover at all — its coordinator
+/// answered the new leader's SyncGroup with one partition of the three it had assigned itself, and the
+/// others went unread for good (seen in `faults::`, with librdkafka's `debug=cgrp`: two of five accounts got
+/// no server alert). A session lock goes with its connection, at once, whatever killed the process. The
+/// leader reads every partition, feeding sessions on one shard per core, and keeps its offsets in
+/// `consumer_offsets` (migrations/server/0012_consumer_offsets.sql), written on the lock's connection: a
+/// leader that lost the lock (PostgreSQL restarted, the connection cut) fails its next write and ends its
+/// term, and a write that reaches PostgreSQL comes from the lock's holder. Another server process waits,
+/// taking over when the leader goes; more processes add failover, not parallelism (that is per core).
+struct Group {
+    pool: PgPool,
+    config: KafkaConfig,
+    rules: RuleSet,
+    wake: Wake,
+    shared: Arc<Shared>,
+}
+
+impl Group {
+    /// Leads whenever this process can, until `shutdown`.
+    async fn supervise(self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            let pause = match self.try_lock().await {
+                Ok(Some(lock)) => match self.term(lock, &shutdown).await {
+                    // Shut down, or the lock is lost: ask for it again at once.
+                    Ok(()) => Duration::ZERO,
+                    Err(e) => {
+                        let reason = causes(&e);
+                        tracing::warn!(%reason, "the alert consumer stopped; it starts again");
+                        set_status(
+                            &self.shared,
+                            ComponentStatus::Degraded {
+                                reason: format!("consumer: {reason}"),
+                            },
+                        );
+                        TERM_RETRY
+                    }
+                },
+                Ok(None) => {
+                    set_status(&self.shared, ComponentStatus::Up);
+                    STANDBY_POLL
+                }
+                Err(e) => {
+                    let reason = causes(&e);
+                    set_status(
+                        &self.shared,
+                        ComponentStatus::Degraded {
+                            reason: format!("consumer: {reason}"),
+                        },
+                    );
+                    TERM_RETRY
+                }
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    /// The lock's connection, if this process got the group's lock (it leaves the pool: closing it releases
+    /// the lock).
+    async fn try_lock(&self) -> Result<Option<PgConnection>, KafkaError> {
+        let mut conn = self.pool.acquire().await.map_err(KafkaError::Database)?;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(group_lock(&self.config.consumer_group))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(KafkaError::Database)?;
+        Ok(locked.then(|| conn.detach()))
+    }
+
+    /// Reads every partition from the group's stored offsets until `shutdown` or until the lock is lost.
+    async fn term(&self, mut lock: PgConnection, shutdown: &CancellationToken) -> Result<(), KafkaError> {
+        let group = self.config.consumer_group.clone();
+        let stored: HashMap<i32, i64> = sqlx::query_as(
+            "SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",
+        )
+        .bind(&group)
+        .bind(BEATS_TOPIC)
+        .fetch_all(&mut lock)
+        .await
+        .map_err(KafkaError::Database)?
+        .into_iter()
+        .collect();
+        let consumer = Arc::new(beats_reader(&self.config)?);
+        let client_error = |source| KafkaError::Client {
+            brokers: self.config.brokers.clone(),
+            source,
+        };
+        let partitions = partition_count(Arc::clone(&consumer))
+            .await
+            .map_err(client_error)?;
+        let stored = if stored.is_empty() {
+            broker_offsets(Arc::clone(&consumer), partitions).await
+        } else {
+            stored
+        };
+        let mut list = TopicPartitionList::new();
+        for partition in 0..partitions {
+            let offset = stored
+                .get(&partition)
+                .map_or(Offset::Beginning, |&o| Offset::Offset(o));
+            list.add_partition_offset(BEATS_TOPIC, partition, offset)
+                .map_err(client_error)?;
+        }
+        consumer.assign(&list).map_err(client_error)?;
+        tracing::info!(%group, partitions, "this server's alert consumer reads auren.beats");
+        set_status(&self.shared, ComponentStatus::Up);
+        // Ends the shards with the term, as a process' end would.
+        let term = shutdown.child_token();
         let book = Arc::new(Mutex::new(OffsetBook::default()));
         let mut queues = Vec::new();
         let mut shards = Vec::new();
         for _ in 0..shard_count() {
             let (tx, rx) = mpsc::channel(SHARD_QUEUE);
             let shard = Shard {
-                pool: pool.clone(),
-                wake: wake.clone(),
-                rules: RulesBook::new(rules.clone()),
-                session_idle: config.session_idle,
+                pool: self.pool.clone(),
+                wake: self.wake.clone(),
+                rules: RulesBook::new(self.rules.clone()),
+                session_idle: self.config.session_idle,
                 sessions: HashMap::new(),
                 book: Arc::clone(&book),
-                shared: Arc::clone(&shared),
+                shared: Arc::clone(&self.shared),
             };
             queues.push(tx);
-            shards.push(tokio::spawn(shard.run(rx, shutdown.clone())));
+            shards.push(tokio::spawn(shard.run(rx, term.clone())));
         }
         let reader = Reader {
             queues,
             hasher: std::hash::RandomState::new(),
             recent: RecentIds::default(),
             book,
-            shared: Arc::clone(&shared),
+            shared: Arc::clone(&self.shared),
         };
-        let task = tokio::spawn(run(consumer, reader, shards, shutdown));
-        Ok(ConsumerHandle { task, shared })
+        let offsets = OffsetStore { lock, group };
+        run(&consumer, reader, shards, offsets, term).await;
+        Ok(())
+    }
+}
+
+/// The advisory lock of consumer group `group`: a stable 64-bit FNV-1a hash of its name, so every server
+/// process finds the same key (the relay's lock is a fixed constant of its own).
+fn group_lock(group: &str) -> i64 {
+    let hash = format!("auren consumer group {group}")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    hash.cast_signed()
+}
+
+/// The partitions of `auren.beats`, from the broker's metadata (a blocking call, run off the async threads).
+async fn partition_count(consumer: Arc<StreamConsumer>) -> Result<i32, rdkafka::error::KafkaError> {
+    let count = tokio::task::spawn_blocking(move || {
+        consumer
+            .fetch_metadata(Some(BEATS_TOPIC), METADATA_TIMEOUT)
+            .map(|metadata| {
+                metadata
+                    .topics()
+                    .iter()
+                    .find(|t| t.name() == BEATS_TOPIC)
+                    .map_or(0, |t| t.partitions().len())
+            })
+    })
+    .await
+    .map_err(|_| rdkafka::error::KafkaError::Canceled)??;
+    match i32::try_from(count) {
+        Ok(count) if count > 0 => Ok(count),
+        _ => Err(rdkafka::error::KafkaError::MetadataFetch(
+            rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition,
+        )),
+    }
+}
+
+/// The offsets the broker holds for the group (committed by a server of before 0012, which read through Kafka's
+/// group membership), so an upgraded server goes on where the old one was instead of reading the topic from
+/// its start again; none where the broker has none or does not answer.
+async fn broker_offsets(consumer: Arc<StreamConsumer>, partitions: i32) -> HashMap<i32, i64> {
+    let committed = tokio::task::spawn_blocking(move || {
+        let mut list = TopicPartitionList::new();
+        for partition in 0..partitions {
+            list.add_partition(BEATS_TOPIC, partition);
+        }
+        consumer.committed_offsets(list, METADATA_TIMEOUT)
+    })
+    .await;
+    match committed {
+        Ok(Ok(list)) => list
+            .elements()
+            .iter()
+            .filter_map(|e| match e.offset() {
+                Offset::Offset(at) => Some((e.partition(), at)),
+                _ => None,
+            })
+            .collect(),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "the broker's committed offsets are unknown; reading from the start");
+            HashMap::new()
+        }
+        Err(_) => HashMap::new(),
+    }
+}
+
+/// Where the leader writes its offsets: on its lock's connection, so only the lock's holder writes.
+struct OffsetStore {
+    lock: PgConnection,
+    group: String,
+}
+
+impl OffsetStore {
+    /// Writes what [`OffsetBook::to_store`] says a restart must re-read from; an error means the lock is
+    /// gone with its connection (or may be), and the term ends.
+    async fn write(&mut self, book: &Mutex<OffsetBook>) -> Result<(), sqlx::Error> {
+        let Ok(offsets) = book.lock().map(|book| book.to_store()) else {
+            return Ok(());
+        };
+        let (partitions, next): (Vec<i32>, Vec<i64>) = offsets.into_iter().unzip();
+        sqlx::query(
+            "INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) \
+             SELECT $1, $2, p, o FROM UNNEST($3::int[], $4::bigint[]) AS u(p, o) \
+             ON CONFLICT (consumer_group, topic, partition) \
+             DO UPDATE SET next_offset = excluded.next_offset, updated_at = clock_timestamp()",
+        )
+        .bind(&self.group)
+        .bind(BEATS_TOPIC)
+        .bind(&partitions)
+        .bind(&next)
+        .execute(&mut self.lock)
+        .await?;
+        Ok(())
+    }
+
+    async fn release(self) {
+        if let Err(e) = self.lock.close().await {
+            tracing::debug!(error = %e, "closing the consumer's lock connection failed (the lock goes with it)");
+        }
     }
 }
 
@@ -343,23 +579,31 @@ impl RecentIds {
     }
 }
 
+/// One term of the leader: reads until `term` is cancelled (shutdown) or an offset write fails (the lock is
+/// lost), then stops the shards and writes what they finished (chunks they had not finished are read again
+/// by the next term, here or in another process).
 async fn run(
-    consumer: StreamConsumer,
+    consumer: &StreamConsumer,
     mut reader: Reader,
     shards: Vec<JoinHandle<()>>,
-    shutdown: CancellationToken,
+    mut offsets: OffsetStore,
+    term: CancellationToken,
 ) {
-    let mut sweep = tokio::time::interval(IDLE_SWEEP);
+    let mut flush = tokio::time::interval(OFFSET_FLUSH);
+    let mut held = true;
     loop {
         tokio::select! {
-            () = shutdown.cancelled() => break,
-            _ = sweep.tick() => reader.store_offsets(&consumer),
+            () = term.cancelled() => break,
+            _ = flush.tick() => if let Err(e) = offsets.write(&reader.book).await {
+                tracing::warn!(error = %e, "the alert consumer lost its lock; another term starts");
+                held = false;
+                break;
+            },
             received = consumer.recv() => match received {
                 Ok(message) => {
-                    if !reader.message(&message, &shutdown).await {
+                    if !reader.message(&message, &term).await {
                         break;
                     }
-                    reader.store_offsets(&consumer);
                     set_status(&reader.shared, ComponentStatus::Up);
                 }
                 Err(e) => {
@@ -369,18 +613,17 @@ async fn run(
             },
         }
     }
-    // The shards stop at the same token; what they finished is stored and committed now rather than at
-    // the next auto-commit (chunks they had not finished are read again next time).
+    term.cancel();
     reader.queues.clear();
     for shard in shards {
         if let Err(e) = shard.await {
             tracing::error!(error = %e, "alert consumer shard failed");
         }
     }
-    reader.store_offsets(&consumer);
-    if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
-        tracing::debug!(error = %e, "final offset commit");
+    if held && let Err(e) = offsets.write(&reader.book).await {
+        tracing::debug!(error = %e, "the alert consumer's last offsets were not written");
     }
+    offsets.release().await;
 }
 
 fn set_status(shared: &Shared, status: ComponentStatus) {
@@ -440,27 +683,6 @@ impl Reader {
             }
         }
         true
-    }
-
-    /// Stores, per partition, what [`OffsetBook::to_store`] says a restart must re-read from.
-    fn store_offsets(&self, consumer: &StreamConsumer) {
-        let Ok(offsets) = self.book.lock().map(|book| book.to_store()) else {
-            return;
-        };
-        let mut list = TopicPartitionList::new();
-        for (partition, offset) in offsets {
-            if list
-                .add_partition_offset(BEATS_TOPIC, partition, Offset::Offset(offset))
-                .is_err()
-            {
-                return;
-            }
-        }
-        if list.count() > 0
-            && let Err(e) = consumer.store_offsets(&list)
-        {
-            tracing::debug!(error = %e, "storing consumer offsets");
-        }
     }
 }
 
@@ -765,7 +987,9 @@ async fn morning_values(pool: &PgPool, user: Uuid, day: i64) -> Result<Vec<Morni
 }
 
 /// Inserts the alerts of one user in one transaction; returns how many were new. The user's version is
-/// bumped only when something was new, so a replay changes nothing at all.
+/// bumped only when something was new, so a replay changes nothing at all. Each new alert also gets a
+/// `server_outbox` row in the same transaction, so `auren.alerts` carries the server's alerts exactly once,
+/// as it carries the ones devices pushed (`origin` tells them apart).
 pub(crate) async fn write_alerts(
     pool: &PgPool,
     user: Uuid,
@@ -782,9 +1006,9 @@ pub(crate) async fn write_alerts(
         .bind(user)
         .fetch_one(&mut *tx)
         .await?;
-    let mut inserted = 0;
+    let mut messages: Vec<Vec<u8>> = Vec::new();
     for alert in alerts {
-        let evidence = serde_json::to_value(&alert.evidence).unwrap_or(serde_json::Value::Null);
+        let change = server_alert(session_key, started_at_ms, alert);
         let done = sqlx::query(
             "INSERT INTO alerts (user_id, rule, window_start_ms, session_key, at_ms, at, severity, message, \
                                  evidence, origin, device_id, version) \
@@ -792,26 +1016,58 @@ pub(crate) async fn write_alerts(
              ON CONFLICT (user_id, rule, window_start_ms) DO NOTHING",
         )
         .bind(user)
-        .bind(&alert.rule)
-        .bind(started_at_ms + alert.evidence.window.0)
-        .bind(session_key)
-        .bind(alert.at_ms as f64)
-        .bind(started_at_ms + alert.at_ms)
-        .bind(alert.severity.as_str())
-        .bind(&alert.message)
-        .bind(evidence)
+        .bind(&change.rule)
+        .bind(change.window_start_ms)
+        .bind(&change.session_key)
+        .bind(change.at_ms)
+        .bind(change.at)
+        .bind(&change.severity)
+        .bind(&change.message)
+        .bind(&change.evidence)
         .bind(AlertOrigin::Server.as_str())
         .bind(version)
         .execute(&mut *tx)
         .await?;
-        inserted += done.rows_affected();
+        if done.rows_affected() > 0 {
+            let record = AlertRecord {
+                v: PAYLOAD_VERSION,
+                user_id: user,
+                origin: AlertOrigin::Server,
+                device_id: None,
+                alert: change,
+            };
+            messages.push(serde_json::to_vec(&record).map_err(|e| sqlx::Error::Encode(Box::new(e)))?);
+        }
     }
-    if inserted == 0 {
+    if messages.is_empty() {
         tx.rollback().await?;
-    } else {
-        tx.commit().await?;
+        return Ok(0);
     }
-    Ok(inserted)
+    sqlx::query(
+        "INSERT INTO server_outbox (topic, key, payload) SELECT $1, $2, p FROM UNNEST($3::bytea[]) AS u(p)",
+    )
+    .bind(ALERTS_TOPIC)
+    .bind(user.to_string())
+    .bind(&messages)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(messages.len() as u64)
+}
+
+/// An alert the rules raised in the session `session_key` (started at `started_at_ms`, wall time) as a row of
+/// `alerts` and a message of `auren.alerts` hold it.
+fn server_alert(session_key: &str, started_at_ms: i64, alert: &Alert) -> AlertChange {
+    AlertChange {
+        session_key: session_key.to_owned(),
+        at_ms: alert.at_ms as f64,
+        at: started_at_ms + alert.at_ms,
+        window_start_ms: started_at_ms + alert.evidence.window.0,
+        rule: alert.rule.clone(),
+        severity: alert.severity.as_str().to_owned(),
+        message: alert.message.clone(),
+        evidence: serde_json::to_value(&alert.evidence).unwrap_or(serde_json::Value::Null),
+    }
 }
 
 fn unix_now_ms() -> i64 {

@@ -45,6 +45,18 @@ pub fn outbox_id(message: &impl Message) -> Option<i64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// An error and its sources, for a log or status line.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// How the server reaches the broker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KafkaConfig {

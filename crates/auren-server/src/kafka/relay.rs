@@ -56,7 +56,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ComponentStatus;
 
-use super::{KafkaConfig, KafkaError, OUTBOX_ID_HEADER, outbox_id};
+use super::{KafkaConfig, KafkaError, OUTBOX_ID_HEADER, causes, outbox_id};
 
 /// Rows claimed per round: also the most messages one round can have left in a partition's tail.
 pub const BATCH_ROWS: i64 = 2_000;
@@ -727,18 +727,6 @@ fn read_until_ends(
         }
     }
     Ok(ids)
-}
-
-/// An error and its sources, for a status line.
-fn causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Sends every row and returns the ids the broker acknowledged; each acknowledged row's lag (outbox insert

@@ -14,7 +14,9 @@
 //! reads the topics' tails before it sends after a doubt, and deletes the rows it finds there) and that no
 //! chunk or session appears in two messages (the server never put one acknowledged row into two outbox
 //! rows). A message without an outbox id, with a key that is not its user, holding a row nobody
-//! acknowledged, or repeating an outbox id with other contents counts as unexpected.
+//! acknowledged, or repeating an outbox id with other contents counts as unexpected. The alerts the server's
+//! consumer raised from those beats (if its rules found any) are expected on `auren.alerts` once each, as
+//! PostgreSQL holds them.
 //!
 //! PostgreSQL here is a private cluster (initdb + pg_ctl from /usr/lib/postgresql/*/bin into a temporary
 //! directory, on a free port of 127.0.0.1, trust authentication), because the machine's cluster is shared
@@ -25,9 +27,12 @@
 use crate::broker::{PrivateBroker, TopicMessage, broker_binary, eventually, read_whole_topic};
 use crate::redis::free_port;
 use crate::support::{chunk, row, session};
+use auren_cep::{Baselines, SessionKind};
 use auren_protocol::auth::SignedIn;
 use auren_protocol::{Change, PushRequest, PushResponse, PushRow};
-use auren_server::topics::{ALL_TOPICS, BEATS_TOPIC, SESSIONS_TOPIC, SessionRecord};
+use auren_server::topics::{
+    ALERTS_TOPIC, ALL_TOPICS, AlertOrigin, AlertRecord, BEATS_TOPIC, SESSIONS_TOPIC, SessionRecord,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -41,6 +46,8 @@ const DEVICES_PER_ACCOUNT: usize = 4;
 const SESSIONS_PER_DEVICE: i64 = 3;
 const CHUNKS_PER_SESSION: usize = 10;
 const BATCH: usize = 4;
+/// The chunk of each session with missed beats (see [`outbox`]).
+const IRREGULAR_CHUNK: usize = 4;
 
 /// A tiny deterministic generator (the faults differ per device and are the same every run).
 struct Lcg(u64);
@@ -252,7 +259,9 @@ async fn wait_up(http: &reqwest::Client, base: &str) {
     panic!("the server did not come up at {base}");
 }
 
-/// One device's outbox: sessions and chunks, ids 1…
+/// One device's outbox: sessions and chunks, ids 1…. In chunk [`IRREGULAR_CHUNK`] of each session every
+/// eighth interval is a missed beat (twice as long), so the server's rules find an artifact burst there and
+/// `auren.alerts` carries server alerts to check too (how many: [`server_alerts_per_session`]).
 fn outbox(device: &SignedIn, started_at: i64) -> Vec<PushRow> {
     let mut rows = Vec::new();
     let mut id = 0;
@@ -262,10 +271,41 @@ fn outbox(device: &SignedIn, started_at: i64) -> Vec<PushRow> {
         rows.push(row(id, session(&key, started_at + s * 3_600_000)));
         for c in 0..CHUNKS_PER_SESSION {
             id += 1;
-            rows.push(row(id, chunk(&key, c as f64 * 60_000.0, 60 + c)));
+            let beats = session_chunk(&key, c);
+            rows.push(row(id, beats));
         }
     }
     rows
+}
+
+/// Chunk `c` of the session `key`: a minute apart, 60 + `c` beats of the support's pattern, with a missed
+/// beat every eighth interval in chunk [`IRREGULAR_CHUNK`].
+fn session_chunk(key: &str, c: usize) -> Change {
+    let mut beats = chunk(key, c as f64 * 60_000.0, 60 + c);
+    if let (IRREGULAR_CHUNK, Change::Beats(b)) = (c, &mut beats) {
+        for rr in b.rr_raw.iter_mut().skip(7).step_by(8) {
+            *rr *= 2;
+        }
+    }
+    beats
+}
+
+/// The alerts the default rules raise over one session's beats, as the server's consumer feeds them (beats
+/// alone): the 4 devices of an account record the same beats at the same times, so their alerts share
+/// natural keys, and PostgreSQL stores this many per account and session.
+fn server_alerts_per_session() -> usize {
+    let rules = auren_cep::compile(auren_cep::DEFAULT_RULES).unwrap();
+    let rr_ms: Vec<f64> = (0..CHUNKS_PER_SESSION)
+        .flat_map(|c| match session_chunk("d:1", c) {
+            Change::Beats(b) => b.rr_raw,
+            _ => Vec::new(),
+        })
+        .map(|raw| f64::from(raw) * 1000.0 / 1024.0)
+        .collect();
+    let alerts =
+        auren_server::kafka::feed_beats(&rules, Baselines::default(), SessionKind::Rest, &rr_ms).unwrap();
+    assert!(!alerts.is_empty(), "the irregular chunk raises an alert");
+    alerts.len()
 }
 
 /// What one device went through.
@@ -506,27 +546,56 @@ async fn twenty_devices_pushing_through_sigkills_postgres_and_broker_restarts_an
 
     let db = sqlx::PgPool::connect(&database_url).await.unwrap();
     check_database(&db, &devices, &outboxes, &acked).await;
-    let (source, messages) = match &brokers {
-        Some(brokers) => {
-            let drained = eventually(Duration::from_secs(120), async || outbox_depth(&db).await == 0).await;
-            assert!(
-                drained,
-                "the outbox drained after the faults ({} rows left); server log:\n{}",
-                outbox_depth(&db).await,
-                tail(&std::fs::read_to_string(logs.path().join("server.log")).unwrap_or_default())
-            );
-            ("topics", read_topics(brokers).await)
+    let server_alerts_expected = ACCOUNTS * SESSIONS_PER_DEVICE as usize * server_alerts_per_session();
+    if brokers.is_some() {
+        let raised = eventually(Duration::from_secs(120), async || {
+            server_alerts(&db).await.len() >= server_alerts_expected
+        })
+        .await;
+        assert!(
+            raised,
+            "the server's consumer raised {} alerts of {server_alerts_expected}; server log:\n{}",
+            server_alerts(&db).await.len(),
+            tail(&std::fs::read_to_string(logs.path().join("server.log")).unwrap_or_default())
+        );
+    }
+    // The consumer may still raise alerts (a session closing when idle): the server's alerts are read before
+    // the drain and again after the topics; when the two agree nothing was raised in between, so the topics
+    // as read must hold each of them.
+    let mut settled = None;
+    for _ in 0..10 {
+        let before = server_alerts(&db).await;
+        let (source, messages) = match &brokers {
+            Some(brokers) => {
+                let drained =
+                    eventually(Duration::from_secs(120), async || outbox_depth(&db).await == 0).await;
+                assert!(
+                    drained,
+                    "the outbox drained after the faults ({} rows left); server log:\n{}",
+                    outbox_depth(&db).await,
+                    tail(&std::fs::read_to_string(logs.path().join("server.log")).unwrap_or_default())
+                );
+                ("topics", read_topics(brokers).await)
+            }
+            None => {
+                eprintln!("SKIPPED topics: no AUREN_BROKER_BIN; checking the rows the outbox table holds");
+                ("outbox table", outbox_messages(&db).await)
+            }
+        };
+        if server_alerts(&db).await == before {
+            settled = Some((source, messages, before));
+            break;
         }
-        None => {
-            eprintln!("SKIPPED topics: no AUREN_BROKER_BIN; checking the rows the outbox table holds");
-            ("outbox table", outbox_messages(&db).await)
-        }
-    };
-    let counts = count_delivered(&devices, &outboxes, &messages);
+    }
+    let (source, messages, raised) = settled.expect("the consumer stopped raising alerts");
+    if brokers.is_some() {
+        assert_eq!(raised.len(), server_alerts_expected, "{raised:?}");
+    }
+    let counts = count_delivered(&devices, &outboxes, &raised, &messages);
     eprintln!(
         "faults: {} SIGKILLs, {} PostgreSQL restarts, {} broker restarts, {failed} requests failed or cut \
          off, {dropped} answers dropped; PostgreSQL: 0 lost, 0 duplicated, 0 unexpected chunks; {source}: \
-         {} messages, {} sent again (the same outbox id twice), {} chunks and {} sessions expected, \
+         {} messages, {} sent again (the same outbox id twice), {} chunks, {} sessions and {} server alerts expected, \
          {} lost, {} duplicated, {} unexpected",
         struck.server_kills,
         struck.postgres_restarts,
@@ -535,6 +604,7 @@ async fn twenty_devices_pushing_through_sigkills_postgres_and_broker_restarts_an
         counts.redeliveries,
         counts.expected_chunks,
         counts.expected_sessions,
+        raised.len(),
         counts.lost,
         counts.duplicated,
         counts.unexpected,
@@ -632,14 +702,42 @@ impl Counts {
     }
 }
 
-/// A row as a topic carries it: `(user, device, session key, chunk start or None for the session row)`.
+/// A row as a topic carries it: `(user, device, session key, chunk start or None for the session row)`, or
+/// for an alert the server's consumer raised `(user, "server", rule, window start)`.
 type RowKey = (String, String, String, Option<u64>);
+
+/// The alerts the server's consumer raised (whatever the beats pushed under the faults made its rules find),
+/// as rows of `auren.alerts`: each must be there once, as every acknowledged device row must.
+async fn server_alerts(db: &sqlx::PgPool) -> BTreeSet<RowKey> {
+    let rows: Vec<(uuid::Uuid, String, i64)> =
+        sqlx::query_as("SELECT user_id, rule, window_start_ms FROM alerts WHERE origin = 'server'")
+            .fetch_all(db)
+            .await
+            .unwrap();
+    rows.into_iter()
+        .map(|(user, rule, window)| server_alert_key(user, rule, window))
+        .collect()
+}
+
+fn server_alert_key(user: uuid::Uuid, rule: String, window_start_ms: i64) -> RowKey {
+    (
+        user.to_string(),
+        "server".to_owned(),
+        rule,
+        Some(window_start_ms.cast_unsigned()),
+    )
+}
 
 /// Compares the acknowledged rows with the delivered messages: copies of an outbox id are counted as
 /// redeliveries, and the rows are then counted once per distinct outbox id (so a redelivery is not also
 /// counted as a duplicated row).
-fn count_delivered(devices: &[SignedIn], outboxes: &[Vec<PushRow>], messages: &[Delivered]) -> Counts {
-    let mut expected: BTreeSet<RowKey> = BTreeSet::new();
+fn count_delivered(
+    devices: &[SignedIn],
+    outboxes: &[Vec<PushRow>],
+    server_alerts: &BTreeSet<RowKey>,
+    messages: &[Delivered],
+) -> Counts {
+    let mut expected: BTreeSet<RowKey> = server_alerts.clone();
     let mut counts = Counts::default();
     for (device, rows) in devices.iter().zip(outboxes) {
         let (user, id) = (device.user_id.0.clone(), device.device_id.0.clone());
@@ -735,6 +833,21 @@ fn rows_of(delivered: &Delivered, counts: &mut Counts) -> Vec<RowKey> {
             ),
             Err(e) => {
                 counts.note_unexpected(format!("an unreadable session message: {e}"));
+                return Vec::new();
+            }
+        },
+        ALERTS_TOPIC => match serde_json::from_slice::<AlertRecord>(payload) {
+            // No device pushes an alert here: only the server's may be on the topic.
+            Ok(a) if a.origin == AlertOrigin::Server && a.device_id.is_none() => (
+                Some(a.user_id.to_string()),
+                vec![server_alert_key(a.user_id, a.alert.rule, a.alert.window_start_ms)],
+            ),
+            Ok(a) => {
+                counts.note_unexpected(format!("an alert no device pushed: {a:?}"));
+                return Vec::new();
+            }
+            Err(e) => {
+                counts.note_unexpected(format!("an unreadable alert message: {e}"));
                 return Vec::new();
             }
         },

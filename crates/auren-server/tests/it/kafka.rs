@@ -17,12 +17,12 @@ use auren_engine::dto::LiveUpdateDto;
 use auren_engine::{LabelledBeat, Pipeline, Sink};
 use auren_protocol::change::{Signal, SignalChange};
 use auren_server::kafka::{
-    AlertConsumer, ChunkFed, KafkaConfig, Relay, SessionFeed, ensure_topics, feed_beats,
+    AlertConsumer, ChunkFed, ConsumerHandle, KafkaConfig, Relay, SessionFeed, ensure_topics, feed_beats,
 };
 use auren_server::redis::Wake;
 use auren_server::topics::{
-    BATCH_PAYLOAD_VERSION, BEATS_TOPIC, BatchedChunk, BeatsBatch, BeatsChunk, LiveInputs, PAYLOAD_VERSION,
-    SESSIONS_TOPIC, read_beats,
+    ALERTS_TOPIC, AlertOrigin, AlertRecord, BATCH_PAYLOAD_VERSION, BEATS_TOPIC, BatchedChunk, BeatsBatch,
+    BeatsChunk, LiveInputs, PAYLOAD_VERSION, SESSIONS_TOPIC, read_beats,
 };
 use auren_strap::replay::{Replay, parse_rr_text};
 use auren_strap::simulator::{Scenario, Simulator, SimulatorConfig};
@@ -651,6 +651,77 @@ async fn the_consumer_drops_the_alerts_of_a_deleted_account_and_goes_on() {
     consumer.join().await;
 }
 
+/// Two server processes' consumers of one group: one leads and reads everything, the other waits; when the
+/// leader stops, the other takes over from the offsets the leader stored in PostgreSQL — it reads the second
+/// recording, not the first again — and together they write each alert once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_consumer_of_a_group_reads_and_another_takes_over_from_its_offsets() {
+    let Some((_broker, pool, config)) = consumer_fixture().await else {
+        return;
+    };
+    let rules = rules();
+    let desktop = desktop_run(&rules, &reference("nsr_60min.rr")).await;
+    let user = new_user(&pool).await;
+    let (first_at, second_at) = (1_764_800_000_000_i64, 1_764_900_000_000_i64);
+    let (first, chunks) = beat_messages(user, Uuid::new_v4(), "device:1", first_at, &desktop.beats);
+    enqueue(&pool, BEATS_TOPIC, &user.to_string(), &first).await;
+
+    let shutdown = CancellationToken::new();
+    let wake = Wake::start(None, shutdown.clone());
+    let relay = Relay::spawn(pool.clone(), config.clone(), shutdown.clone()).unwrap();
+    let stops = [shutdown.child_token(), shutdown.child_token()];
+    let consumers: Vec<_> = stops
+        .iter()
+        .map(|stop| {
+            AlertConsumer::spawn(pool.clone(), &config, rules.clone(), wake.clone(), stop.clone()).unwrap()
+        })
+        .collect();
+    let first_read = eventually(Duration::from_secs(120), async || {
+        consumers.iter().map(|c| c.chunks() as usize).sum::<usize>() >= chunks
+            && consumers.iter().all(|c| c.open_sessions() == 0)
+    })
+    .await;
+    assert!(first_read, "the first recording was fed");
+    let fed: Vec<u64> = consumers.iter().map(ConsumerHandle::chunks).collect();
+    let leader = usize::from(fed[0] == 0);
+    assert_eq!(
+        (fed[leader] as usize, fed[1 - leader]),
+        (chunks, 0),
+        "one consumer of the group read it all, the other none"
+    );
+    let mut consumers = consumers;
+    let standby = consumers.remove(1 - leader);
+    stops[leader].cancel();
+    consumers.remove(0).join().await;
+
+    let (second, more) = beat_messages(user, Uuid::new_v4(), "device:2", second_at, &desktop.beats);
+    enqueue(&pool, BEATS_TOPIC, &user.to_string(), &second).await;
+    let taken_over = eventually(Duration::from_secs(120), async || {
+        standby.chunks() as usize >= more && standby.open_sessions() == 0
+    })
+    .await;
+    assert!(
+        taken_over,
+        "the other consumer fed {} of {more} chunks",
+        standby.chunks()
+    );
+    assert_eq!(
+        standby.chunks() as usize,
+        more,
+        "it went on from the stored offsets"
+    );
+    let expected: BTreeSet<_> = wall_alerts(first_at, &desktop.alerts)
+        .into_iter()
+        .chain(wall_alerts(second_at, &desktop.alerts))
+        .collect();
+    let stored = stored_alerts(&pool, user).await;
+    assert_eq!(stored.len(), expected.len(), "each alert once");
+    assert_eq!(stored.into_iter().collect::<BTreeSet<_>>(), expected);
+    shutdown.cancel();
+    relay.join().await;
+    standby.join().await;
+}
+
 /// Beats of 800 ms for `minutes` minutes (60 per minute chunk).
 fn steady_beats(minutes: usize) -> Vec<auren_protocol::change::Beat> {
     (0..minutes * 60)
@@ -1003,10 +1074,52 @@ async fn server_alerts_equal_the_desktop() {
         version,
         "a replay does not bump the version"
     );
+    // `auren.alerts` carries both: the desktop's as pushed, and the server's, each once however often the
+    // beats were fed.
+    let drained = eventually(Duration::from_secs(60), async || outbox_depth(&pool).await == 0).await;
+    assert!(drained, "the outbox drained ({} left)", outbox_depth(&pool).await);
+    let on_topic = relayed_alerts(&broker, user).await;
+    for origin in [AlertOrigin::Device, AlertOrigin::Server] {
+        let of_origin: Vec<_> = on_topic
+            .iter()
+            .filter(|(o, _)| *o == origin)
+            .map(|(_, a)| a.clone())
+            .collect();
+        assert_eq!(
+            (of_origin.len(), of_origin.into_iter().collect::<BTreeSet<_>>()),
+            (desktop.len(), desktop.clone()),
+            "{origin:?} alerts on auren.alerts, each once"
+        );
+    }
     shutdown.cancel();
     relay.join().await;
     consumer.join().await;
     replay.join().await;
+}
+
+/// Every `auren.alerts` message of `user` (keyed by the user, holding the user's alert, the device set
+/// exactly for a device's): who raised it and its (rule, window start, time), wall ms.
+async fn relayed_alerts(broker: &PrivateBroker, user: Uuid) -> Vec<(AlertOrigin, (String, i64, i64))> {
+    let address = broker.address();
+    let messages = tokio::task::spawn_blocking(move || read_whole_topic(&address, ALERTS_TOPIC))
+        .await
+        .unwrap();
+    let key = user.to_string();
+    messages
+        .iter()
+        .filter(|m| m.key.as_deref() == Some(key.as_str()))
+        .map(|m| {
+            let record: AlertRecord = serde_json::from_slice(&m.payload).unwrap();
+            assert_eq!(record.user_id, user);
+            assert_eq!(
+                record.device_id.is_some(),
+                record.origin == AlertOrigin::Device,
+                "{record:?}"
+            );
+            let a = record.alert;
+            (record.origin, (a.rule, a.window_start_ms, a.at))
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------------------
