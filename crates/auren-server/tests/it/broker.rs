@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use auren_cep::RuleSet;
 use auren_server::kafka::{AlertConsumer, ConsumerHandle, KafkaConfig};
 use auren_server::redis::Wake;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use sqlx::PgPool;
@@ -163,6 +163,28 @@ pub async fn consume_all(
     })
     .await;
     (consumer, done)
+}
+
+/// Commits, for consumer group `group`, the end of every partition of `topic`: what the Kafka consumer group
+/// of a server before migration 0012 left on the broker once it had read everything. Blocking librdkafka
+/// calls: run it on the blocking pool.
+pub fn commit_topic_end(brokers: &str, topic: &str, group: &str) {
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("broker.address.family", "v4")
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let timeout = Duration::from_secs(20);
+    let metadata = consumer.fetch_metadata(Some(topic), timeout).unwrap();
+    let mut ends = TopicPartitionList::new();
+    for partition in metadata.topics()[0].partitions() {
+        let (_, end) = consumer.fetch_watermarks(topic, partition.id(), timeout).unwrap();
+        ends.add_partition_offset(topic, partition.id(), Offset::Offset(end))
+            .unwrap();
+    }
+    consumer.commit(&ends, CommitMode::Sync).unwrap();
 }
 
 /// `config` in a consumer group of its own: a replay of the whole topic.

@@ -32,7 +32,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::broker::{
-    PrivateBroker, broker_binary, consume_all, eventually, read_topic, read_whole_topic, replay_group,
+    PrivateBroker, broker_binary, commit_topic_end, consume_all, eventually, read_topic, read_whole_topic,
+    replay_group,
 };
 
 const DEFAULT_RULES: &str = include_str!("../../../auren-cep/rules/default.toml");
@@ -720,6 +721,59 @@ async fn one_consumer_of_a_group_reads_and_another_takes_over_from_its_offsets()
     shutdown.cancel();
     relay.join().await;
     standby.join().await;
+}
+
+/// A server upgraded from one whose consumer read through Kafka's group membership goes on from the offsets
+/// that group committed on the broker (its first term seeds `consumer_offsets` from them), not from the
+/// topic's start: it feeds the recording that came after them and nothing before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgraded_consumer_goes_on_from_the_offsets_its_group_committed_on_the_broker() {
+    let Some((broker, pool, config)) = consumer_fixture().await else {
+        return;
+    };
+    let rules = rules();
+    let desktop = desktop_run(&rules, &reference("nsr_60min.rr")).await;
+    let user = new_user(&pool).await;
+    let (first_at, second_at) = (1_764_800_000_000_i64, 1_764_900_000_000_i64);
+    let (first, _) = beat_messages(user, Uuid::new_v4(), "device:1", first_at, &desktop.beats);
+    enqueue(&pool, BEATS_TOPIC, &user.to_string(), &first).await;
+    let shutdown = CancellationToken::new();
+    let wake = Wake::start(None, shutdown.clone());
+    let relay = Relay::spawn(pool.clone(), config.clone(), shutdown.clone()).unwrap();
+    let relayed = eventually(Duration::from_secs(60), async || outbox_depth(&pool).await == 0).await;
+    assert!(relayed, "the first recording is on the topic");
+    // The old server's group had read all of it.
+    let (address, group) = (broker.address(), config.consumer_group.clone());
+    tokio::task::spawn_blocking(move || commit_topic_end(&address, BEATS_TOPIC, &group))
+        .await
+        .unwrap();
+
+    let (second, more) = beat_messages(user, Uuid::new_v4(), "device:2", second_at, &desktop.beats);
+    enqueue(&pool, BEATS_TOPIC, &user.to_string(), &second).await;
+    let (consumer, all_in) = consume_all(
+        &pool,
+        &config,
+        (&rules, &wake),
+        &shutdown,
+        more,
+        Duration::from_secs(120),
+    )
+    .await;
+    assert!(all_in, "fed {} of {more} chunks", consumer.chunks());
+    assert_eq!(
+        consumer.chunks() as usize,
+        more,
+        "only what came after the committed offsets"
+    );
+    let stored: BTreeSet<_> = stored_alerts(&pool, user).await.into_iter().collect();
+    assert_eq!(
+        stored,
+        wall_alerts(second_at, &desktop.alerts),
+        "the second recording's alerts alone"
+    );
+    shutdown.cancel();
+    relay.join().await;
+    consumer.join().await;
 }
 
 /// Beats of 800 ms for `minutes` minutes (60 per minute chunk).
