@@ -17,7 +17,8 @@ use auren_engine::dto::LiveUpdateDto;
 use auren_engine::{LabelledBeat, Pipeline, Sink};
 use auren_protocol::change::{Signal, SignalChange};
 use auren_server::kafka::{
-    AlertConsumer, ChunkFed, ConsumerHandle, KafkaConfig, Relay, SessionFeed, ensure_topics, feed_beats,
+    AlertConsumer, ChunkFed, ConsumerHandle, KafkaConfig, Relay, RelayHandle, SessionFeed, ensure_topics,
+    feed_beats,
 };
 use auren_server::redis::Wake;
 use auren_server::topics::{
@@ -32,8 +33,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::broker::{
-    PrivateBroker, broker_binary, commit_topic_end, consume_all, eventually, read_topic, read_whole_topic,
-    replay_group,
+    PrivateBroker, TopicMessage, broker_binary, commit_topic_end, consume_all, eventually, read_topic,
+    read_whole_topic, replay_group,
 };
 
 const DEFAULT_RULES: &str = include_str!("../../../auren-cep/rules/default.toml");
@@ -652,31 +653,96 @@ async fn the_consumer_drops_the_alerts_of_a_deleted_account_and_goes_on() {
     consumer.join().await;
 }
 
+/// One user's recording (the reference hour) queued on a consumer fixture with a relay running, and a second
+/// one (the same hour a day later, from another device) to queue when a test says: what the takeover and
+/// upgrade tests share.
+struct TwoRecordings {
+    broker: PrivateBroker,
+    pool: PgPool,
+    config: KafkaConfig,
+    rules: RuleSet,
+    desktop: Desktop,
+    user: Uuid,
+    /// Chunks of the first recording's messages.
+    first_chunks: usize,
+    shutdown: CancellationToken,
+    wake: Wake,
+    relay: RelayHandle,
+}
+
+impl TwoRecordings {
+    const FIRST_AT: i64 = 1_764_800_000_000;
+    const SECOND_AT: i64 = 1_764_900_000_000;
+
+    async fn start() -> Option<Self> {
+        let (broker, pool, config) = consumer_fixture().await?;
+        let rules = rules();
+        let desktop = desktop_run(&rules, &reference("nsr_60min.rr")).await;
+        let user = new_user(&pool).await;
+        let (first, first_chunks) =
+            beat_messages(user, Uuid::new_v4(), "device:1", Self::FIRST_AT, &desktop.beats);
+        enqueue(&pool, BEATS_TOPIC, &user.to_string(), &first).await;
+        let shutdown = CancellationToken::new();
+        let wake = Wake::start(None, shutdown.clone());
+        let relay = Relay::spawn(pool.clone(), config.clone(), shutdown.clone()).unwrap();
+        Some(Self {
+            broker,
+            pool,
+            config,
+            rules,
+            desktop,
+            user,
+            first_chunks,
+            shutdown,
+            wake,
+            relay,
+        })
+    }
+
+    /// Queues the second recording; returns its chunks.
+    async fn queue_second(&self) -> usize {
+        let (second, chunks) = beat_messages(
+            self.user,
+            Uuid::new_v4(),
+            "device:2",
+            Self::SECOND_AT,
+            &self.desktop.beats,
+        );
+        enqueue(&self.pool, BEATS_TOPIC, &self.user.to_string(), &second).await;
+        chunks
+    }
+
+    /// The alerts of the recordings starting at `starts`, as stored rows name them.
+    fn alerts_of(&self, starts: &[i64]) -> BTreeSet<(String, i64, i64)> {
+        starts
+            .iter()
+            .flat_map(|&at| wall_alerts(at, &self.desktop.alerts))
+            .collect()
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.relay.join().await;
+    }
+}
+
 /// Two server processes' consumers of one group: one leads and reads everything, the other waits; when the
 /// leader stops, the other takes over from the offsets the leader stored in PostgreSQL — it reads the second
 /// recording, not the first again — and together they write each alert once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_consumer_of_a_group_reads_and_another_takes_over_from_its_offsets() {
-    let Some((_broker, pool, config)) = consumer_fixture().await else {
+    let Some(run) = TwoRecordings::start().await else {
         return;
     };
-    let rules = rules();
-    let desktop = desktop_run(&rules, &reference("nsr_60min.rr")).await;
-    let user = new_user(&pool).await;
-    let (first_at, second_at) = (1_764_800_000_000_i64, 1_764_900_000_000_i64);
-    let (first, chunks) = beat_messages(user, Uuid::new_v4(), "device:1", first_at, &desktop.beats);
-    enqueue(&pool, BEATS_TOPIC, &user.to_string(), &first).await;
-
-    let shutdown = CancellationToken::new();
-    let wake = Wake::start(None, shutdown.clone());
-    let relay = Relay::spawn(pool.clone(), config.clone(), shutdown.clone()).unwrap();
-    let stops = [shutdown.child_token(), shutdown.child_token()];
-    let consumers: Vec<_> = stops
+    let stops = [run.shutdown.child_token(), run.shutdown.child_token()];
+    let mut consumers: Vec<_> = stops
         .iter()
         .map(|stop| {
-            AlertConsumer::spawn(pool.clone(), &config, rules.clone(), wake.clone(), stop.clone()).unwrap()
+            let (rules, wake) = (run.rules.clone(), run.wake.clone());
+            AlertConsumer::spawn(run.pool.clone(), &run.config, rules, wake, stop.clone()).unwrap()
         })
         .collect();
+    let chunks = run.first_chunks;
     let first_read = eventually(Duration::from_secs(120), async || {
         consumers.iter().map(|c| c.chunks() as usize).sum::<usize>() >= chunks
             && consumers.iter().all(|c| c.open_sessions() == 0)
@@ -690,13 +756,11 @@ async fn one_consumer_of_a_group_reads_and_another_takes_over_from_its_offsets()
         (chunks, 0),
         "one consumer of the group read it all, the other none"
     );
-    let mut consumers = consumers;
     let standby = consumers.remove(1 - leader);
     stops[leader].cancel();
     consumers.remove(0).join().await;
 
-    let (second, more) = beat_messages(user, Uuid::new_v4(), "device:2", second_at, &desktop.beats);
-    enqueue(&pool, BEATS_TOPIC, &user.to_string(), &second).await;
+    let more = run.queue_second().await;
     let taken_over = eventually(Duration::from_secs(120), async || {
         standby.chunks() as usize >= more && standby.open_sessions() == 0
     })
@@ -711,15 +775,11 @@ async fn one_consumer_of_a_group_reads_and_another_takes_over_from_its_offsets()
         more,
         "it went on from the stored offsets"
     );
-    let expected: BTreeSet<_> = wall_alerts(first_at, &desktop.alerts)
-        .into_iter()
-        .chain(wall_alerts(second_at, &desktop.alerts))
-        .collect();
-    let stored = stored_alerts(&pool, user).await;
+    let expected = run.alerts_of(&[TwoRecordings::FIRST_AT, TwoRecordings::SECOND_AT]);
+    let stored = stored_alerts(&run.pool, run.user).await;
     assert_eq!(stored.len(), expected.len(), "each alert once");
     assert_eq!(stored.into_iter().collect::<BTreeSet<_>>(), expected);
-    shutdown.cancel();
-    relay.join().await;
+    run.stop().await;
     standby.join().await;
 }
 
@@ -728,33 +788,26 @@ async fn one_consumer_of_a_group_reads_and_another_takes_over_from_its_offsets()
 /// topic's start: it feeds the recording that came after them and nothing before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upgraded_consumer_goes_on_from_the_offsets_its_group_committed_on_the_broker() {
-    let Some((broker, pool, config)) = consumer_fixture().await else {
+    let Some(run) = TwoRecordings::start().await else {
         return;
     };
-    let rules = rules();
-    let desktop = desktop_run(&rules, &reference("nsr_60min.rr")).await;
-    let user = new_user(&pool).await;
-    let (first_at, second_at) = (1_764_800_000_000_i64, 1_764_900_000_000_i64);
-    let (first, _) = beat_messages(user, Uuid::new_v4(), "device:1", first_at, &desktop.beats);
-    enqueue(&pool, BEATS_TOPIC, &user.to_string(), &first).await;
-    let shutdown = CancellationToken::new();
-    let wake = Wake::start(None, shutdown.clone());
-    let relay = Relay::spawn(pool.clone(), config.clone(), shutdown.clone()).unwrap();
-    let relayed = eventually(Duration::from_secs(60), async || outbox_depth(&pool).await == 0).await;
+    let relayed = eventually(Duration::from_secs(60), async || {
+        outbox_depth(&run.pool).await == 0
+    })
+    .await;
     assert!(relayed, "the first recording is on the topic");
     // The old server's group had read all of it.
-    let (address, group) = (broker.address(), config.consumer_group.clone());
+    let (address, group) = (run.broker.address(), run.config.consumer_group.clone());
     tokio::task::spawn_blocking(move || commit_topic_end(&address, BEATS_TOPIC, &group))
         .await
         .unwrap();
 
-    let (second, more) = beat_messages(user, Uuid::new_v4(), "device:2", second_at, &desktop.beats);
-    enqueue(&pool, BEATS_TOPIC, &user.to_string(), &second).await;
+    let more = run.queue_second().await;
     let (consumer, all_in) = consume_all(
-        &pool,
-        &config,
-        (&rules, &wake),
-        &shutdown,
+        &run.pool,
+        &run.config,
+        (&run.rules, &run.wake),
+        &run.shutdown,
         more,
         Duration::from_secs(120),
     )
@@ -765,14 +818,13 @@ async fn an_upgraded_consumer_goes_on_from_the_offsets_its_group_committed_on_th
         more,
         "only what came after the committed offsets"
     );
-    let stored: BTreeSet<_> = stored_alerts(&pool, user).await.into_iter().collect();
+    let stored: BTreeSet<_> = stored_alerts(&run.pool, run.user).await.into_iter().collect();
     assert_eq!(
         stored,
-        wall_alerts(second_at, &desktop.alerts),
+        run.alerts_of(&[TwoRecordings::SECOND_AT]),
         "the second recording's alerts alone"
     );
-    shutdown.cancel();
-    relay.join().await;
+    run.stop().await;
     consumer.join().await;
 }
 
@@ -963,16 +1015,24 @@ async fn pulled_by_a_new_device(
         .collect()
 }
 
-/// The chunks of every `auren.beats` message of `user`, in the order relayed.
-async fn relayed_chunks(broker: &PrivateBroker, user: Uuid) -> Vec<BeatsChunk> {
+/// Every message of `topic` keyed by `user`, in the order relayed.
+async fn users_messages(broker: &PrivateBroker, topic: &'static str, user: Uuid) -> Vec<TopicMessage> {
     let address = broker.address();
-    let messages = tokio::task::spawn_blocking(move || read_whole_topic(&address, BEATS_TOPIC))
+    let messages = tokio::task::spawn_blocking(move || read_whole_topic(&address, topic))
         .await
         .unwrap();
     let key = user.to_string();
     messages
-        .iter()
+        .into_iter()
         .filter(|m| m.key.as_deref() == Some(key.as_str()))
+        .collect()
+}
+
+/// The chunks of every `auren.beats` message of `user`, in the order relayed.
+async fn relayed_chunks(broker: &PrivateBroker, user: Uuid) -> Vec<BeatsChunk> {
+    users_messages(broker, BEATS_TOPIC, user)
+        .await
+        .iter()
         .flat_map(|m| read_beats(&m.payload).unwrap())
         .collect()
 }
@@ -1154,14 +1214,9 @@ async fn server_alerts_equal_the_desktop() {
 /// Every `auren.alerts` message of `user` (keyed by the user, holding the user's alert, the device set
 /// exactly for a device's): who raised it and its (rule, window start, time), wall ms.
 async fn relayed_alerts(broker: &PrivateBroker, user: Uuid) -> Vec<(AlertOrigin, (String, i64, i64))> {
-    let address = broker.address();
-    let messages = tokio::task::spawn_blocking(move || read_whole_topic(&address, ALERTS_TOPIC))
+    users_messages(broker, ALERTS_TOPIC, user)
         .await
-        .unwrap();
-    let key = user.to_string();
-    messages
         .iter()
-        .filter(|m| m.key.as_deref() == Some(key.as_str()))
         .map(|m| {
             let record: AlertRecord = serde_json::from_slice(&m.payload).unwrap();
             assert_eq!(record.user_id, user);
