@@ -58,8 +58,12 @@ impl Default for SyncConfig {
 /// requests at 30–60 s).
 const LONG_POLL: Duration = Duration::from_secs(25);
 /// The most athletes a coach's device long-polls at once (the rest arrive by the timer). Each poll holds a
-/// connection, and they all start together, within the device's request quota at the server (50 a second).
-pub const MAX_ATHLETE_POLLS: usize = 32;
+/// connection, and they all start together right after a round that made one request per athlete and a few
+/// more: 16 keeps both, with the account's own poll, well within the device's quota at the server (50
+/// requests a second).
+pub const MAX_ATHLETE_POLLS: usize = 16;
+/// How long a long poll refused by the server's rate limit waits (times 1–2, at random) before it asks again.
+const RATE_LIMITED_PAUSE: Duration = Duration::from_secs(1);
 
 /// What the person sees (CLI line, desktop chip).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -734,6 +738,10 @@ impl SyncClient {
                         "the server answered a long poll without waiting; the timer decides"
                     );
                     break;
+                }
+                // The rate limit is a moment's: asking again soon, spread out, keeps the account polled.
+                Err(error) if api_code(&error) == Some(codes::RATE_LIMITED) => {
+                    tokio::time::sleep(RATE_LIMITED_PAUSE.mul_f64(1.0 + jitter())).await;
                 }
                 Err(error) => {
                     tracing::debug!(?athlete, %error, "a long poll failed; the timer decides");
