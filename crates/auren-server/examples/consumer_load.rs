@@ -212,15 +212,7 @@ async fn produce(config: &KafkaConfig, heart: Heart, users: &[(Uuid, Uuid)], mes
 /// The group's stored offset (`consumer_offsets`, written by the consumer's leader) and the high watermark
 /// of each partition of `auren.beats`.
 async fn committed(pool: &sqlx::PgPool, config: &KafkaConfig) -> Res<String> {
-    let stored: std::collections::HashMap<i32, i64> = sqlx::query_as(
-        "SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",
-    )
-    .bind(&config.consumer_group)
-    .bind(BEATS_TOPIC)
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .collect();
+    let stored = auren_server::kafka::stored_offsets(pool, &config.consumer_group).await?;
     let reader: BaseConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", &config.brokers)
         .set("broker.address.family", "v4")

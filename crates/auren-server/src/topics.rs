@@ -211,6 +211,33 @@ pub struct AlertRecord {
     pub alert: auren_protocol::AlertChange,
 }
 
+impl AlertRecord {
+    /// An alert `device` pushed.
+    pub fn pushed(user_id: Uuid, device: Uuid, alert: auren_protocol::AlertChange) -> Self {
+        Self::new(user_id, AlertOrigin::Device, Some(device), alert)
+    }
+
+    /// An alert the server's consumer raised.
+    pub fn raised(user_id: Uuid, alert: auren_protocol::AlertChange) -> Self {
+        Self::new(user_id, AlertOrigin::Server, None, alert)
+    }
+
+    fn new(
+        user_id: Uuid,
+        origin: AlertOrigin,
+        device_id: Option<Uuid>,
+        alert: auren_protocol::AlertChange,
+    ) -> Self {
+        Self {
+            v: PAYLOAD_VERSION,
+            user_id,
+            origin,
+            device_id,
+            alert,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,8 +53,7 @@ use uuid::Uuid;
 use crate::ComponentStatus;
 use crate::redis::Wake;
 use crate::topics::{
-    ALERTS_TOPIC, AlertOrigin, AlertRecord, BEATS_TOPIC, BeatsChunk, BeatsReadError, PAYLOAD_VERSION,
-    read_beats,
+    ALERTS_TOPIC, AlertOrigin, AlertRecord, BEATS_TOPIC, BeatsChunk, BeatsReadError, read_beats,
 };
 use auren_protocol::AlertChange;
 
@@ -228,40 +227,35 @@ impl Group {
     /// Leads whenever this process can, until `shutdown`.
     async fn supervise(self, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
-            let pause = match self.try_lock().await {
-                Ok(Some(lock)) => match self.term(lock, &shutdown).await {
-                    // Shut down, or the lock is lost: ask for it again at once.
-                    Ok(()) => Duration::ZERO,
-                    Err(e) => {
-                        let reason = causes(&e);
-                        tracing::warn!(%reason, "the alert consumer stopped; it starts again");
-                        set_status(
-                            &self.shared,
-                            ComponentStatus::Degraded {
-                                reason: format!("consumer: {reason}"),
-                            },
-                        );
-                        TERM_RETRY
-                    }
-                },
-                Ok(None) => {
-                    set_status(&self.shared, ComponentStatus::Up);
-                    STANDBY_POLL
-                }
-                Err(e) => {
-                    let reason = causes(&e);
-                    set_status(
-                        &self.shared,
-                        ComponentStatus::Degraded {
-                            reason: format!("consumer: {reason}"),
-                        },
-                    );
-                    TERM_RETRY
-                }
-            };
+            let pause = self.lead(&shutdown).await.unwrap_or_else(|e| {
+                let reason = causes(&e);
+                tracing::warn!(%reason, "the alert consumer stopped; it starts again");
+                set_status(
+                    &self.shared,
+                    ComponentStatus::Degraded {
+                        reason: format!("consumer: {reason}"),
+                    },
+                );
+                TERM_RETRY
+            });
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    /// One turn: a term if the lock is free (then asks again at once: shut down, or the lock is lost), else
+    /// the standby's pause.
+    async fn lead(&self, shutdown: &CancellationToken) -> Result<Duration, KafkaError> {
+        match self.try_lock().await? {
+            Some(lock) => {
+                self.term(lock, shutdown).await?;
+                Ok(Duration::ZERO)
+            }
+            None => {
+                set_status(&self.shared, ComponentStatus::Up);
+                Ok(STANDBY_POLL)
             }
         }
     }
@@ -281,16 +275,9 @@ impl Group {
     /// Reads every partition from the group's stored offsets until `shutdown` or until the lock is lost.
     async fn term(&self, mut lock: PgConnection, shutdown: &CancellationToken) -> Result<(), KafkaError> {
         let group = self.config.consumer_group.clone();
-        let stored: HashMap<i32, i64> = sqlx::query_as(
-            "SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",
-        )
-        .bind(&group)
-        .bind(BEATS_TOPIC)
-        .fetch_all(&mut lock)
-        .await
-        .map_err(KafkaError::Database)?
-        .into_iter()
-        .collect();
+        let stored = super::stored_offsets(&mut lock, &group)
+            .await
+            .map_err(KafkaError::Database)?;
         let consumer = Arc::new(beats_reader(&self.config)?);
         let client_error = |source| KafkaError::Client {
             brokers: self.config.brokers.clone(),
@@ -1006,7 +993,7 @@ pub(crate) async fn write_alerts(
         .bind(user)
         .fetch_one(&mut *tx)
         .await?;
-    let mut messages: Vec<Vec<u8>> = Vec::new();
+    let mut messages: Vec<(&'static str, Vec<u8>)> = Vec::new();
     for alert in alerts {
         let change = server_alert(session_key, started_at_ms, alert);
         let done = sqlx::query(
@@ -1029,28 +1016,16 @@ pub(crate) async fn write_alerts(
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() > 0 {
-            let record = AlertRecord {
-                v: PAYLOAD_VERSION,
-                user_id: user,
-                origin: AlertOrigin::Server,
-                device_id: None,
-                alert: change,
-            };
-            messages.push(serde_json::to_vec(&record).map_err(|e| sqlx::Error::Encode(Box::new(e)))?);
+            let record = AlertRecord::raised(user, change);
+            let payload = serde_json::to_vec(&record).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+            messages.push((ALERTS_TOPIC, payload));
         }
     }
     if messages.is_empty() {
         tx.rollback().await?;
         return Ok(0);
     }
-    sqlx::query(
-        "INSERT INTO server_outbox (topic, key, payload) SELECT $1, $2, p FROM UNNEST($3::bytea[]) AS u(p)",
-    )
-    .bind(ALERTS_TOPIC)
-    .bind(user.to_string())
-    .bind(&messages)
-    .execute(&mut *tx)
-    .await?;
+    super::queue_messages(&mut tx, user, &messages).await?;
     tx.commit().await?;
     Ok(messages.len() as u64)
 }

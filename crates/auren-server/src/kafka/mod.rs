@@ -45,6 +45,47 @@ pub fn outbox_id(message: &impl Message) -> Option<i64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// Queues `messages` (topic, payload) of `user` in `server_outbox`, keyed by the user, on `conn` — inside the
+/// transaction that wrote their data, so a message exists exactly when its data committed. The relay sends
+/// them.
+pub(crate) async fn queue_messages(
+    conn: &mut sqlx::PgConnection,
+    user: uuid::Uuid,
+    messages: &[(&'static str, Vec<u8>)],
+) -> Result<(), sqlx::Error> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let (topics, payloads): (Vec<&str>, Vec<&[u8]>) =
+        messages.iter().map(|(t, p)| (*t, p.as_slice())).unzip();
+    sqlx::query(
+        "INSERT INTO server_outbox (topic, key, payload) SELECT t, $2, p FROM UNNEST($1::text[], $3::bytea[]) AS u(t, p)",
+    )
+    .bind(&topics)
+    .bind(user.to_string())
+    .bind(&payloads)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Where consumer group `group` has read `auren.beats` to: the next offset per partition, as its leader last
+/// wrote them (`consumer_offsets`).
+pub async fn stored_offsets<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    group: &str,
+) -> Result<std::collections::HashMap<i32, i64>, sqlx::Error> {
+    Ok(sqlx::query_as(
+        "SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",
+    )
+    .bind(group)
+    .bind(crate::topics::BEATS_TOPIC)
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .collect())
+}
+
 /// An error and its sources, for a log or status line.
 fn causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();

@@ -5,7 +5,7 @@
 
 use super::prepare::{self, Refusal};
 use super::records::{merge_body, merge_tombstone};
-use crate::topics::{self, AlertOrigin, AlertRecord, BatchedChunk, BeatsBatch, LiveInputs, SessionRecord};
+use crate::topics::{self, AlertRecord, BatchedChunk, BeatsBatch, LiveInputs, SessionRecord};
 use auren_protocol::error::codes::row;
 use auren_protocol::{AlertChange, Change, Hlc, RowRejection, SessionChange};
 use serde::{Deserialize, Serialize};
@@ -239,13 +239,7 @@ async fn insert_alert(
     .execute(&mut *conn)
     .await?;
     if new.rows_affected() > 0 {
-        let record = AlertRecord {
-            v: topics::PAYLOAD_VERSION,
-            user_id: ctx.user,
-            origin: AlertOrigin::Device,
-            device_id: Some(ctx.device),
-            alert: a.clone(),
-        };
+        let record = AlertRecord::pushed(ctx.user, ctx.device, a.clone());
         ctx.emit(topics::ALERTS_TOPIC, &record)?;
     }
     Ok(())
@@ -735,18 +729,7 @@ pub async fn write_outbox_and_rejections(
     conn: &mut PgConnection,
     ctx: &PushContext,
 ) -> Result<(), sqlx::Error> {
-    if !ctx.outbox.is_empty() {
-        let topics: Vec<&str> = ctx.outbox.iter().map(|(t, _)| *t).collect();
-        let payloads: Vec<Vec<u8>> = ctx.outbox.iter().map(|(_, p)| p.clone()).collect();
-        sqlx::query(
-            "INSERT INTO server_outbox (topic, key, payload) SELECT t, $2, p FROM UNNEST($1::text[], $3::bytea[]) AS u(t, p)",
-        )
-        .bind(&topics)
-        .bind(ctx.user.to_string())
-        .bind(&payloads)
-        .execute(&mut *conn)
-        .await?;
-    }
+    crate::kafka::queue_messages(&mut *conn, ctx.user, &ctx.outbox).await?;
     for (rejection, payload) in &ctx.rejected {
         sqlx::query(
             "INSERT INTO rejected_rows (user_id, device_id, outbox_id, code, reason, payload) VALUES ($1, $2, $3, $4, $5, $6)",
