@@ -39,8 +39,8 @@ pub use error::ErrorBody;
 pub use hlc::{DeviceId, Hlc};
 pub use lww::{Lww, TieBreak};
 pub use sync::{
-    AcceptedTypes, Origin, PullRequest, PullResponse, PulledChange, PushRequest, PushResponse, PushRow,
-    RowRejection,
+    AcceptedTypes, AthletesNews, MAX_WATCHED, Origin, PullRequest, PullResponse, PulledChange, PushRequest,
+    PushResponse, PushRow, RowRejection, WatchedAthlete,
 };
 
 use serde::{Deserialize, Serialize};

@@ -105,6 +105,40 @@ pub struct PullRequest {
     /// When nothing is newer, wait up to this long for something to be (long-poll); `None` answers at once.
     #[serde(default)]
     pub wait_ms: Option<u32>,
+    /// On a long poll of the account's own data: the athletes this device follows, each with the cursor of
+    /// its last pull of them (`Some(vec![])` when it follows none yet). The poll then also ends when one of
+    /// them has data past that cursor, or when the account's live grants differ from this list (an athlete
+    /// granted or revoked access), and the answer says which in [`PullResponse::athletes`]. One poll
+    /// watches every athlete, so a coach's device holds one connection, not one per athlete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<Vec<WatchedAthlete>>,
+}
+
+/// The most athletes one [`PullRequest::watch`] may name.
+pub const MAX_WATCHED: usize = 1_000;
+
+/// An athlete a coach's device follows and how far it has read them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchedAthlete {
+    pub athlete: UserId,
+    /// The `cursor` of the device's last pull of this athlete (0 before the first).
+    pub cursor: i64,
+}
+
+/// What a watching long poll found beside the account's own data.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AthletesNews {
+    /// Watched athletes with data past the cursor the request named.
+    pub ahead: Vec<UserId>,
+    /// The account's live grants are not the request's list.
+    pub grants_changed: bool,
+}
+
+impl AthletesNews {
+    /// Whether the coach's device has anything to pull.
+    pub fn any(&self) -> bool {
+        self.grants_changed || !self.ahead.is_empty()
+    }
 }
 
 /// Changes in version order.
@@ -115,6 +149,10 @@ pub struct PullResponse {
     pub cursor: i64,
     /// More changes wait beyond `cursor`: pull again at once.
     pub more: bool,
+    /// The answer to [`PullRequest::watch`] when the account's own data had nothing new; absent otherwise,
+    /// and always from a server older than the field (whose devices learn of athletes by their timer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub athletes: Option<AthletesNews>,
 }
 
 /// A change with the user version that made it visible and who made it.

@@ -101,12 +101,27 @@ pub trait ReadinessProbe: Send + Sync {
     fn status(&self) -> crate::ComponentStatus;
 }
 
-/// Default quotas: generous enough for a device pushing every second, tight enough to stop a loop.
-pub fn default_quotas() -> (Quota, Quota) {
-    let per_device =
-        NonZeroU32::new(50).map_or_else(|| Quota::per_second(NonZeroU32::MIN), Quota::per_second);
-    let per_login = NonZeroU32::new(20).map_or_else(|| Quota::per_minute(NonZeroU32::MIN), Quota::per_minute);
-    (per_device, per_login)
+/// How many requests the server takes before it answers `rate_limited`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quotas {
+    /// Per device: pushes and pulls (long polls included), and, counted apart, trend reads.
+    pub sync: Quota,
+    /// Per email: sign-ins.
+    pub login: Quota,
+}
+
+impl Default for Quotas {
+    /// Generous enough for a device pushing every second, tight enough to stop a loop.
+    fn default() -> Self {
+        let per_device =
+            NonZeroU32::new(50).map_or_else(|| Quota::per_second(NonZeroU32::MIN), Quota::per_second);
+        let per_login =
+            NonZeroU32::new(20).map_or_else(|| Quota::per_minute(NonZeroU32::MIN), Quota::per_minute);
+        Self {
+            sync: per_device,
+            login: per_login,
+        }
+    }
 }
 
 pub type SharedState = Arc<AppState>;

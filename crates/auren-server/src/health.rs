@@ -75,8 +75,9 @@ pub async fn readyz(State(state): State<SharedState>) -> Response {
 /// GET /metrics
 #[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format")))]
 pub async fn metrics(State(state): State<SharedState>) -> Response {
+    metrics::gauge!("auren_long_polls_waiting").set(state.pulls.parked() as f64);
     // Sampled at scrape time: counting costs a walk over the users with a poll open.
-    metrics::gauge!("auren_long_polls_waiting").set(state.wake.waiting_listeners() as f64);
+    metrics::gauge!("auren_wake_listeners").set(state.wake.waiting_listeners() as f64);
     state.metrics.run_upkeep();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -197,6 +197,23 @@ pub struct PullRequestSchema {
     pub limit: Option<u32>,
     #[schema(maximum = 25000)]
     pub wait_ms: Option<u32>,
+    /// On a long poll of the account's own data: the athletes this device follows, and how far it has read
+    /// each; the poll also ends when one has more or the grants are not this list.
+    #[schema(max_items = 1000)]
+    pub watch: Option<Vec<WatchedAthleteSchema>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WatchedAthleteSchema {
+    pub athlete: String,
+    #[schema(minimum = 0)]
+    pub cursor: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AthletesNewsSchema {
+    pub ahead: Vec<String>,
+    pub grants_changed: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -213,6 +230,8 @@ pub struct PullResponseSchema {
     pub changes: Vec<PulledChangeSchema>,
     pub cursor: i64,
     pub more: bool,
+    /// The answer to `watch` when the account's own data had nothing new.
+    pub athletes: Option<AthletesNewsSchema>,
 }
 
 /// The query of GET /v1/trend.

@@ -4,7 +4,7 @@
 //! DEFAULT-partition gauges) runs beside it.
 
 use crate::ComponentStatus;
-use crate::app::{AppState, ChangeTypes, ReadinessProbe, SharedState, default_quotas, router, system_now_ms};
+use crate::app::{AppState, ChangeTypes, Quotas, ReadinessProbe, SharedState, router, system_now_ms};
 use crate::auth::password::{HashCost, PasswordHashing};
 use crate::auth::revocation::Revocations;
 use crate::auth::tokens::AccessTokens;
@@ -50,6 +50,8 @@ pub struct ServerConfig {
     pub pools: PoolSizes,
     /// The change types pushes may carry (an older server's set only in tests of devices against one).
     pub change_types: ChangeTypes,
+    /// Requests taken before `rate_limited` (tighter only in tests of a device that meets the limit).
+    pub quotas: Quotas,
 }
 
 impl ServerConfig {
@@ -67,6 +69,7 @@ impl ServerConfig {
             hash_permits: 2,
             pools: PoolSizes::default(),
             change_types: ChangeTypes::Current,
+            quotas: Quotas::default(),
         }
     }
 }
@@ -149,7 +152,6 @@ impl Server {
             kafka.retention = config.kafka_retention;
             readiness.extend(start_kafka(&pools.owner, kafka, &wake, shutdown.clone()).await?);
         }
-        let (sync_quota, login_quota) = default_quotas();
         let revocations = Revocations::start(redis.clone(), shutdown.clone());
         let erasures = crate::push::ErasureSweep::start(&pools.owner, shutdown.clone());
         let state = Arc::new(AppState {
@@ -163,8 +165,8 @@ impl Server {
             tokens,
             revocations,
             passwords,
-            sync_quota,
-            login_quota,
+            sync_quota: config.quotas.sync,
+            login_quota: config.quotas.login,
             metrics: prometheus(),
             partitions: Mutex::new(HashSet::new()),
             readiness,

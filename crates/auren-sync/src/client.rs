@@ -13,8 +13,8 @@ use auren_protocol::auth::{
 use auren_protocol::error::codes;
 use auren_protocol::trend::{Trend, TrendQuery};
 use auren_protocol::{
-    AcceptedTypes, DeviceId, Origin, PROTOCOL_VERSION, PullRequest, PullResponse, PulledChange, PushRequest,
-    PushResponse, PushRow, paths,
+    AcceptedTypes, AthletesNews, DeviceId, MAX_WATCHED, Origin, PROTOCOL_VERSION, PullRequest, PullResponse,
+    PulledChange, PushRequest, PushResponse, PushRow, WatchedAthlete, paths,
 };
 use auren_store::{OutboxRow, ParkReason, Requeued, Store, SyncAccount};
 use reqwest::{Method, StatusCode};
@@ -57,11 +57,6 @@ impl Default for SyncConfig {
 /// The longest a long poll asks the server to wait (the server's own cap; a proxy in front usually cuts idle
 /// requests at 30–60 s).
 const LONG_POLL: Duration = Duration::from_secs(25);
-/// The most athletes a coach's device long-polls at once (the rest arrive by the timer). Each poll holds a
-/// connection, and they all start together right after a round that made one request per athlete and a few
-/// more: 16 keeps both, with the account's own poll, well within the device's quota at the server (50
-/// requests a second).
-pub const MAX_ATHLETE_POLLS: usize = 16;
 /// How long a long poll refused by the server's rate limit waits (times 1–2, at random) before it asks again.
 const RATE_LIMITED_PAUSE: Duration = Duration::from_secs(1);
 
@@ -673,6 +668,7 @@ impl SyncClient {
                 athlete: athlete.map(|a| auren_protocol::UserId(a.0.to_owned())),
                 limit: Some(self.config.pull_limit),
                 wait_ms: None,
+                watch: None,
             };
             let page: PullResponse = self.authed(Method::POST, paths::PULL, Some(&request)).await?;
             if page.cursor < cursor {
@@ -690,53 +686,29 @@ impl SyncClient {
     }
 
     /// Resolves once the server holds something newer than this device's cursors from elsewhere: for its own
-    /// account, another device's push or an alert the server raised; for each athlete who granted this
-    /// account access (as the last round's list named them, at most [`MAX_ATHLETE_POLLS`]), anything the
-    /// athlete's devices or the server added. It asks by long polls, one after another per account, all
-    /// accounts at once, each parked at the server until a push of that account (on any server process) or
-    /// the server's alert wakes it. Versions holding only this device's own rows (a "Sync now" pushing while
-    /// the loop waits) or rows this reader cannot see are stepped over, not news. It only detects: the round
-    /// that follows pulls and applies, so whatever arrives is handled in one place (panels, settings, the
-    /// coach's refresh). An account whose poll fails, or whose server answers without waiting, is left to
-    /// the caller's timer, which it races this with (and which backs off); the other accounts keep polling.
+    /// account, another device's push or an alert the server raised; for the athletes who granted this
+    /// account access, anything their devices or the server added, or a grant given or taken back. It asks by
+    /// one long poll after another, each parked at the server until a push of the account or of an athlete it
+    /// watches (on any server process), a server alert or a grant wakes it: the poll names the athletes the
+    /// last round's list holds, with this device's cursor of each ([`PullRequest::watch`]), so a coach's
+    /// device holds one request however many athletes it follows. Versions holding only this device's own
+    /// rows (a "Sync now" pushing while the loop waits) or rows this reader cannot see are stepped over, not
+    /// news. It only detects: the round that follows pulls and applies, so whatever arrives is handled in one
+    /// place (panels, settings, the coach's refresh). When a poll fails, or the server answers without
+    /// waiting, it is left to the caller's timer, which it races this with (and which backs off). A server
+    /// older than the watch answers for the account alone, and its athletes come by the timer.
     pub async fn news(&self) {
-        use futures::stream::{FuturesUnordered, StreamExt};
         // A poll's request must fit in the client's own timeout.
         let wait = LONG_POLL.min(self.config.timeout / 2);
-        let athletes = self.store.granting_athletes().await.unwrap_or_else(|error| {
-            tracing::debug!(%error, "the athletes are unknown; only the account's own data is long-polled");
-            Vec::new()
-        });
-        let mut polls: FuturesUnordered<_> = std::iter::once(None)
-            .chain(
-                athletes
-                    .iter()
-                    .take(MAX_ATHLETE_POLLS)
-                    .map(|(user_id, _)| Some(user_id.as_str())),
-            )
-            .map(|athlete| self.news_of(athlete, wait))
-            .collect();
-        // Each poll ends only with news; none ending means the timer decides.
-        if polls.next().await.is_none() {
-            std::future::pending::<()>().await;
-        }
-    }
-
-    /// Resolves once one account (this device's own with `None`, else the athlete's user id) has news;
-    /// pending for good once its poll fails or its server does not wait.
-    async fn news_of(&self, athlete: Option<&str>, wait: Duration) {
         let mut past = 0;
         loop {
             let asked = tokio::time::Instant::now();
-            match self.long_poll(athlete, past, wait).await {
+            match self.long_poll(past, wait).await {
                 Ok(Heard::News) => return,
                 Ok(Heard::OwnOnly { cursor }) => past = cursor,
                 Ok(Heard::Nothing) if asked.elapsed() >= wait / 2 => {}
                 Ok(Heard::Nothing) => {
-                    tracing::debug!(
-                        ?athlete,
-                        "the server answered a long poll without waiting; the timer decides"
-                    );
+                    tracing::debug!("the server answered a long poll without waiting; the timer decides");
                     break;
                 }
                 // The rate limit is a moment's: asking again soon, spread out, keeps the account polled.
@@ -744,7 +716,7 @@ impl SyncClient {
                     tokio::time::sleep(RATE_LIMITED_PAUSE.mul_f64(1.0 + jitter())).await;
                 }
                 Err(error) => {
-                    tracing::debug!(?athlete, %error, "a long poll failed; the timer decides");
+                    tracing::debug!(%error, "a long poll failed; the timer decides");
                     break;
                 }
             }
@@ -752,30 +724,52 @@ impl SyncClient {
         std::future::pending::<()>().await;
     }
 
-    /// One long poll of an account's data (this device's own with `None`, else the athlete's), from the
-    /// stored cursor or `past` if that is later.
-    async fn long_poll(&self, athlete: Option<&str>, past: i64, wait: Duration) -> Result<Heard, SyncError> {
-        let cursor = self.store.sync_cursor(athlete).await?.max(past);
+    /// One long poll of the account's own data, from the stored cursor or `past` if that is later, watching
+    /// the athletes of the last round's list.
+    async fn long_poll(&self, past: i64, wait: Duration) -> Result<Heard, SyncError> {
+        let cursor = self.store.sync_cursor(None).await?.max(past);
         let request = PullRequest {
             protocol_version: PROTOCOL_VERSION,
             cursor,
-            athlete: athlete.map(|id| auren_protocol::UserId(id.to_owned())),
+            athlete: None,
             // One version is enough to know; the round reads them all.
             limit: Some(1),
             wait_ms: Some(u32::try_from(wait.as_millis()).unwrap_or(u32::MAX)),
+            watch: self.watch_list().await?,
         };
         let page: PullResponse = self.authed(Method::POST, paths::PULL, Some(&request)).await?;
         let own = |change: &PulledChange| match &change.origin {
             Origin::Device { device_id } => device_id.0 == self.account.device_id,
             Origin::Server => false,
         };
-        Ok(if page.cursor <= cursor {
+        Ok(if page.athletes.as_ref().is_some_and(AthletesNews::any) {
+            Heard::News
+        } else if page.cursor <= cursor {
             Heard::Nothing
         } else if page.changes.iter().all(own) {
             Heard::OwnOnly { cursor: page.cursor }
         } else {
             Heard::News
         })
+    }
+
+    /// The athletes of the last round's grant list with this device's cursor of each. `None` past
+    /// [`MAX_WATCHED`]: a list the server cannot take whole would differ from its grants at every poll, so
+    /// such a coach's athletes come by the timer.
+    async fn watch_list(&self) -> Result<Option<Vec<WatchedAthlete>>, SyncError> {
+        let athletes = self.store.granting_athletes().await?;
+        if athletes.len() > MAX_WATCHED {
+            return Ok(None);
+        }
+        let mut watch = Vec::with_capacity(athletes.len());
+        for (user_id, _) in athletes {
+            let cursor = self.store.sync_cursor(Some(&user_id)).await?;
+            watch.push(WatchedAthlete {
+                athlete: auren_protocol::UserId(user_id),
+                cursor,
+            });
+        }
+        Ok(Some(watch))
     }
 
     /// Runs rounds until `shutdown`: after a success the next round starts `interval` later, or as soon as

@@ -165,6 +165,10 @@ fn a_pull_answer_round_trips() {
             .collect(),
         cursor: 12,
         more: false,
+        athletes: Some(AthletesNews {
+            ahead: vec![UserId("a1".into())],
+            grants_changed: true,
+        }),
     };
     let text = serde_json::to_string(&pull).unwrap();
     assert_eq!(serde_json::from_str::<PullResponse>(&text).unwrap(), pull);
@@ -181,7 +185,25 @@ fn what_a_newer_peer_sends_is_read_leniently() {
     .unwrap();
     assert_eq!(tomb.collection, Collection::Unknown);
     let pull: PullRequest = serde_json::from_str(r#"{"protocol_version": 1, "cursor": 5}"#).unwrap();
-    assert_eq!((pull.athlete, pull.wait_ms, pull.limit), (None, None, None));
+    assert_eq!(
+        (pull.athlete, pull.wait_ms, pull.limit, pull.watch),
+        (None, None, None, None)
+    );
+    // An older server answers a watching poll without `athletes`: read as "not watched", not as an error.
+    let answer: PullResponse =
+        serde_json::from_str(r#"{"changes": [], "cursor": 5, "more": false}"#).unwrap();
+    assert_eq!(answer.athletes, None);
+    // And a request that watches nothing says nothing of it, as before the field.
+    let unwatched = serde_json::to_value(PullRequest {
+        protocol_version: 1,
+        cursor: 5,
+        athlete: None,
+        limit: None,
+        wait_ms: None,
+        watch: None,
+    })
+    .unwrap();
+    assert!(unwatched.get("watch").is_none(), "{unwatched}");
 }
 
 /// Contact and link changes came within protocol version 1, so both sides of a version-1 peer meet them: a

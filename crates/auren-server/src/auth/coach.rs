@@ -1,6 +1,7 @@
 //! Coach access: an athlete grants a coach (by email) read access to their data and may revoke it; the
 //! coach lists the athletes whose grant is live and pulls their data (row-level security lets the coach
-//! read an athlete's rows only while the grant is live).
+//! read an athlete's rows only while the grant is live). A grant or a revocation wakes the coach's long
+//! polls, so a device watching its athletes ([`crate::pull`]) hears of it at once.
 
 use super::validate;
 use crate::app::{ApiJson, Authed, SharedState};
@@ -49,6 +50,8 @@ pub async fn grant(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    // The coach's devices watching their athletes learn of the grant now, not by their timer.
+    state.wake.notify(coach).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -64,17 +67,21 @@ pub async fn revoke(
 ) -> Result<StatusCode, ApiError> {
     let email = validate::email(&request.coach_email)?;
     let mut tx = begin_as(&state.pools.app, claims.user_id).await?;
-    let done = sqlx::query(
+    let revoked: Vec<Uuid> = sqlx::query_scalar(
         "UPDATE coach_grants SET revoked_at = now() \
-         WHERE athlete_id = $1 AND coach_email = $2 AND revoked_at IS NULL",
+         WHERE athlete_id = $1 AND coach_email = $2 AND revoked_at IS NULL RETURNING coach_id",
     )
     .bind(claims.user_id)
     .bind(&email)
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    if done.rows_affected() == 0 {
+    if revoked.is_empty() {
         return Err(ApiError::NotFound("no live grant to this coach"));
+    }
+    // The coach's devices forget the athlete's data at their next round: make that now.
+    for coach in revoked {
+        state.wake.notify(coach).await;
     }
     Ok(StatusCode::NO_CONTENT)
 }

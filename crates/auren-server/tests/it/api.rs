@@ -317,6 +317,37 @@ async fn client_mistakes_get_4xx_with_a_code_never_5xx() {
             "invalid",
         ),
         (
+            "/v1/sync/pull",
+            json!({"protocol_version": 1, "cursor": 0, "watch": [{"athlete": "x", "cursor": 0}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
+            "/v1/sync/pull",
+            json!({"protocol_version": 1, "cursor": 0, "watch": [{"athlete": a.user_id.0, "cursor": -1}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
+            "/v1/sync/pull",
+            json!({"protocol_version": 1, "cursor": 0, "athlete": a.user_id.0, "watch": []}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
+            "/v1/sync/pull",
+            json!({"protocol_version": 1, "cursor": 0, "watch": vec![json!({"athlete": a.user_id.0, "cursor": 0}); 2]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
+            "/v1/sync/pull",
+            json!({"protocol_version": 1, "cursor": 0,
+                   "watch": (0..=auren_protocol::MAX_WATCHED).map(|i| json!({"athlete": uuid::Uuid::from_u128(i as u128), "cursor": 0})).collect::<Vec<_>>()}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
             "/v1/accounts",
             json!({"email": "x", "password": "p", "device_name": "d"}),
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -16,7 +16,7 @@ async fn count(database: &str, sql: &'static str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_an_older_server_does_not_take_wait_and_go_once_it_lists_their_type() {
-    let server = TestServer::start_with(ChangeTypes::BeforeTheList).await;
+    let server = TestServer::start_with(|config| config.change_types = ChangeTypes::BeforeTheList).await;
     let dir = tempfile::tempdir().unwrap();
     let a = Device::sign_in(dir.path(), "a", &server, "ada@example.org", SignIn::Create).await;
     let local = record_with_signals(&a.store, 1_780_000_000_000, 120).await;

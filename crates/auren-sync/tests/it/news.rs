@@ -1,10 +1,12 @@
 //! A device running its loop hears of new data by a long poll: another device's session of the same account,
 //! or, on a coach's device, a session of an athlete who granted access, arrives while the loop's timer is an
-//! hour away.
+//! hour away; and on a coach's device, a grant or its revocation.
 
 use crate::support::{Device, TestServer, record_with_signals};
+use auren_server::redis::Quota;
 use auren_store::Store;
 use auren_sync::{CoachAccess, SignIn, SyncClient, SyncConfig, SyncStatus, TokenPlace, TokenVault};
+use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -159,4 +161,96 @@ async fn a_coachs_running_device_takes_an_athletes_session_without_waiting_for_i
         "kept as the athlete's, not among the coach's own"
     );
     watcher.stop().await;
+}
+
+/// A coach's running device learns of a grant the moment it is given (the athlete's session, recorded
+/// before, arrives), and of its revocation the moment it is taken back (the copies go), though its timer is
+/// an hour away: its one long poll watches the account's grants beside its athletes' data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coachs_running_device_takes_an_athlete_at_the_grant_and_lets_go_at_the_revocation() {
+    const ATHLETE: &str = "swimmer@example.org";
+    const COACH: &str = "mentor@example.org";
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let athlete = Device::sign_in(dir.path(), "athlete", &server, ATHLETE, SignIn::Create).await;
+    let coach = Device::sign_in(dir.path(), "coach", &server, COACH, SignIn::Create).await;
+    record_with_signals(&athlete.store, 1_780_000_000_000, 120).await;
+    let pushed = athlete.client.sync_once().await.unwrap();
+    assert!(pushed.pushed > 0 && pushed.pending == 0, "{pushed:?}");
+    let mut watcher = RunningLoop::start(&coach.store, dir.path(), "coach").await;
+    assert!(coach.store.athletes().await.unwrap().is_empty());
+
+    let access = |how| athlete.client.coach_access(COACH, how);
+    access(CoachAccess::Grant).await.unwrap();
+    let sessions = || coach.store.athlete_sessions(ATHLETE, 10, 0);
+    watcher
+        .until("the new athlete's session", || async {
+            sessions().await.unwrap().len() == 1
+        })
+        .await;
+    assert_eq!(coach.store.athletes().await.unwrap(), [ATHLETE]);
+
+    access(CoachAccess::Revoke).await.unwrap();
+    watcher
+        .until("the revocation", || async {
+            coach.store.athletes().await.unwrap().is_empty()
+        })
+        .await;
+    assert!(
+        sessions().await.unwrap().is_empty(),
+        "the copies went with the grant"
+    );
+    watcher.stop().await;
+}
+
+/// The requests to the pull route that the server refused as rate-limited, as its metrics count them.
+async fn refused_pulls(server: &TestServer) -> u64 {
+    let text = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|line| {
+            line.starts_with("auren_http_requests_total{")
+                && line.contains("route=\"/v1/sync/pull\"")
+                && line.contains("status=\"429\"")
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|n| n as u64)
+        .sum()
+}
+
+/// A long poll the server's rate limit refuses asks again a moment later, so the device still hears of news
+/// while its timer is far away. The server here takes one sync request per device every 4 s: the round
+/// spends it, the poll right after is refused, and only asking again can bring the grant that follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_the_rate_limit_refused_asks_again() {
+    const COACH: &str = "patient@example.org";
+    let server = TestServer::start_with(|config| {
+        config.quotas.sync = Quota::new(NonZeroU32::MIN, Duration::from_secs(4));
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let coach = Device::sign_in(dir.path(), "coach", &server, COACH, SignIn::Create).await;
+    let athlete = Device::sign_in(dir.path(), "athlete", &server, "keen@example.org", SignIn::Create).await;
+    // Whether the round's pull was its one request or a second one was refused, the quota is spent now.
+    let _ = coach.client.sync_once().await;
+    let refused_before = refused_pulls(&server).await;
+
+    let heard = tokio::time::timeout(Duration::from_secs(60), coach.client.news());
+    let grant = async {
+        let granted = athlete.client.coach_access(COACH, CoachAccess::Grant).await;
+        granted.unwrap();
+    };
+    let (heard, ()) = tokio::join!(heard, grant);
+    assert!(
+        heard.is_ok(),
+        "the device never heard of the grant after its poll was refused"
+    );
+    assert!(
+        refused_pulls(&server).await > refused_before,
+        "the poll was never refused, so this tested nothing"
+    );
 }

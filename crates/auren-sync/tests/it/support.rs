@@ -28,11 +28,12 @@ impl Drop for TestServer {
 
 impl TestServer {
     pub async fn start() -> Self {
-        Self::start_with(ChangeTypes::Current).await
+        Self::start_with(|_| {}).await
     }
 
-    /// A server on a fresh database that accepts `types` of changes (an older server's, to test against one).
-    pub async fn start_with(types: ChangeTypes) -> Self {
+    /// A server on a fresh database whose configuration `adjust` changes first (an older server's change
+    /// types, to test against one; a tighter quota).
+    pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
         let name = format!("auren_sync_test_{}", uuid::Uuid::new_v4().simple());
         let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
             .await
@@ -43,13 +44,17 @@ impl TestServer {
             .unwrap();
         admin.close().await;
         let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-        Self::serve(url, "127.0.0.1:0".parse().unwrap(), types).await
+        Self::serve(url, "127.0.0.1:0".parse().unwrap(), adjust).await
     }
 
-    async fn serve(database: String, listen: std::net::SocketAddr, types: ChangeTypes) -> Self {
+    async fn serve(
+        database: String,
+        listen: std::net::SocketAddr,
+        adjust: impl FnOnce(&mut ServerConfig),
+    ) -> Self {
         let mut config = ServerConfig::new(database.clone(), listen);
         config.hash_cost = HashCost::Minimal;
-        config.change_types = types;
+        adjust(&mut config);
         let shutdown = CancellationToken::new();
         let server = Server::start(config, shutdown.clone()).await.unwrap();
         let base = format!("http://{}", server.local_addr().unwrap());
@@ -71,7 +76,10 @@ impl TestServer {
             serving.await.unwrap().unwrap();
         }
         let listen = self.base.trim_start_matches("http://").parse().unwrap();
-        Self::serve(self.database.clone(), listen, types).await
+        Self::serve(self.database.clone(), listen, |config| {
+            config.change_types = types
+        })
+        .await
     }
 }
 

@@ -3,7 +3,8 @@
 //! V, every row at or below V is visible and the cursor can move to V without skipping a late commit. A coach
 //! pulls an athlete by id; row-level security shows an athlete's rows only while the grant is live. With
 //! `wait_ms`, a pull that finds nothing waits for a wake-up (a push of that user on any server process,
-//! through Redis pub/sub; or a server-side alert) or the timeout.
+//! through Redis pub/sub; or a server-side alert) or the timeout. A coach's device also watches its
+//! athletes from that one poll ([`watch`]).
 //!
 //! Three things keep pulls cheap. A pull is one call of the database function `auren_pull`
 //! (migrations/server/0004_pull_function.sql, 0005_table_versions.sql, 0010_lighter_pull.sql): one round
@@ -24,8 +25,8 @@ use crate::push::ChunkExtras;
 use crate::redis::WakeListener;
 use crate::rr_array::RrArray;
 use auren_protocol::{
-    AlertChange, BeatsChunk, Change, DeviceId, Hlc, Origin, PullRequest, PullResponse, PulledChange,
-    SessionChange, TombstoneChange,
+    AlertChange, AthletesNews, BeatsChunk, Change, DeviceId, Hlc, Origin, PullRequest, PullResponse,
+    PulledChange, SessionChange, TombstoneChange,
 };
 use axum::body::Bytes;
 use axum::extract::State;
@@ -35,9 +36,13 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
+use watch::AthleteWatch;
+
+mod watch;
 
 /// Most changes per answer when the client names no limit, and the most it may ask for.
 pub const DEFAULT_LIMIT: u32 = 1_000;
@@ -77,22 +82,69 @@ pub async fn pull(
     };
     let wait = Duration::from_millis(u64::from(request.wait_ms.unwrap_or(0))).min(MAX_WAIT);
     let deadline = tokio::time::Instant::now() + wait;
+    let mut watch = match (&request.watch, &request.athlete) {
+        (None, _) => None,
+        (Some(watched), None) => Some(AthleteWatch::start(&state, watched)?),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::Invalid(
+                "watch is for a long poll of the account's own data, not an athlete's".to_owned(),
+            ));
+        }
+    };
     // Listen before reading, so a push committing in between still wakes this pull; the listener carries
     // over each wake-up (it marks what it has seen), so it stays ahead of every read below.
     let mut listener = state.wake.listen(target);
     loop {
         let answer = state.pulls.answer(&state, read, &listener).await?;
-        let finished = !answer.unchanged
-            || tokio::time::Instant::now() >= deadline
-            || tokio::time::timeout_at(deadline, listener.notified())
-                .await
-                .is_err();
-        if finished {
+        if !answer.unchanged {
             metrics::counter!("auren_pull_requests_total").increment(1);
             metrics::counter!("auren_pull_changes_total").increment(answer.changes);
             return Ok(answer.response());
         }
+        let news = match &watch {
+            Some(watch) => Some(watch.news(&state, claims.user_id).await?),
+            None => None,
+        };
+        let finished =
+            news.as_ref().is_some_and(AthletesNews::any) || tokio::time::Instant::now() >= deadline || {
+                let _parked = state.pulls.park();
+                tokio::time::timeout_at(deadline, woken(&mut listener, watch.as_mut()))
+                    .await
+                    .is_err()
+            };
+        if finished {
+            metrics::counter!("auren_pull_requests_total").increment(1);
+            return match news {
+                None => Ok(answer.response()),
+                Some(news) => watched_answer(read.cursor, news),
+            };
+        }
     }
+}
+
+/// Returns once the pull's own account, or an athlete it watches, has been notified.
+async fn woken(listener: &mut WakeListener, watch: Option<&mut AthleteWatch>) {
+    match watch {
+        None => listener.notified().await,
+        Some(watch) => {
+            tokio::select! {
+                () = listener.notified() => {}
+                () = watch.notified() => {}
+            }
+        }
+    }
+}
+
+/// A watching long poll's answer when its own account had nothing new: the cursor where it was, and the
+/// athletes' news (perhaps none, at the deadline; present all the same, so the device knows it is watched).
+fn watched_answer(cursor: i64, news: AthletesNews) -> Result<Response, ApiError> {
+    let answer = PullResponse {
+        changes: Vec::new(),
+        cursor,
+        more: false,
+        athletes: Some(news),
+    };
+    Ok(encode(&answer, cursor)?.response())
 }
 
 /// What a pull asks: the answer depends on nothing else (row-level security on `me`, the rest on `target`).
@@ -135,6 +187,17 @@ const FLIGHTS_PRUNE_AT: usize = 4_096;
 #[derive(Debug, Default)]
 pub struct PullFlights {
     running: Mutex<HashMap<PullKey, Arc<Flight>>>,
+    /// Long polls parked now, waiting for a wake-up (a poll watching athletes is one, however many).
+    parked: AtomicUsize,
+}
+
+/// Counts a long poll as parked while it lives.
+struct Parked<'a>(&'a AtomicUsize);
+
+impl Drop for Parked<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 #[derive(Debug)]
@@ -145,6 +208,16 @@ struct Flight {
 }
 
 impl PullFlights {
+    /// Long polls parked now (for the metrics, and for tests to know a poll has read and waits).
+    pub fn parked(&self) -> usize {
+        self.parked.load(Ordering::Relaxed)
+    }
+
+    fn park(&self) -> Parked<'_> {
+        self.parked.fetch_add(1, Ordering::Relaxed);
+        Parked(&self.parked)
+    }
+
     /// The answer to `key`, shared with the pulls asking the same since `listener`'s last wake-up.
     async fn answer(
         &self,
@@ -261,6 +334,7 @@ async fn read_changes(state: &SharedState, key: PullKey) -> Result<PullResponse,
             changes: Vec::new(),
             cursor: key.cursor,
             more: false,
+            athletes: None,
         });
     }
     // auren_pull limits each table's rows unless the range is one version (never cut, so read whole).
@@ -285,6 +359,7 @@ async fn read_changes(state: &SharedState, key: PullKey) -> Result<PullResponse,
         changes,
         cursor: upto,
         more: upto < current,
+        athletes: None,
     })
 }
 
