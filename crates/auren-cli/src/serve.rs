@@ -1,6 +1,6 @@
 //! `auren serve`: runs the sync server. Configuration comes from `AUREN_DATABASE_URL`,
-//! `AUREN_APP_DATABASE_URL`, `AUREN_REDIS_URL`, `AUREN_KAFKA_BROKERS`, `AUREN_KAFKA_RETENTION_HOURS` and
-//! `AUREN_LISTEN`, or the same keys in a TOML file given with `--config` (the environment wins over the
+//! `AUREN_APP_DATABASE_URL`, `AUREN_REDIS_URL`, `AUREN_KAFKA_BROKERS`, `AUREN_KAFKA_RETENTION_HOURS`,
+//! `AUREN_KAFKA_PARTITIONS` and `AUREN_LISTEN`, or the same keys in a TOML file given with `--config` (the environment wins over the
 //! file, so a deployment can keep secrets out of it; read by `auren_server::startup`, as the
 //! `auren-server` binary reads it). Migrations run and topics are created at start; SIGINT or SIGTERM
 //! stops it after the requests in flight.

@@ -41,6 +41,9 @@ pub struct ServerConfig {
     pub kafka_brokers: Option<String>,
     /// `AUREN_KAFKA_RETENTION_HOURS`: how long topics the server creates keep a message.
     pub kafka_retention: Duration,
+    /// `AUREN_KAFKA_PARTITIONS`: the partitions of the topics the server creates (how many server processes
+    /// can read `auren.beats` at once; a topic that exists keeps its own).
+    pub kafka_partitions: i32,
     /// `AUREN_LISTEN`, e.g. `127.0.0.1:8080` (port 0 picks a free one).
     pub listen: SocketAddr,
     pub access_token_lifetime: Duration,
@@ -63,6 +66,7 @@ impl ServerConfig {
             redis_url: None,
             kafka_brokers: None,
             kafka_retention: KafkaConfig::DEFAULT_RETENTION,
+            kafka_partitions: KafkaConfig::DEFAULT_PARTITIONS,
             listen,
             access_token_lifetime: Duration::from_secs(15 * 60),
             hash_cost: HashCost::Production,
@@ -150,6 +154,7 @@ impl Server {
         if let Some(brokers) = &config.kafka_brokers {
             let mut kafka = KafkaConfig::new(brokers.clone());
             kafka.retention = config.kafka_retention;
+            kafka.partitions = config.kafka_partitions;
             readiness.extend(start_kafka(&pools.owner, kafka, &wake, shutdown.clone()).await?);
         }
         let revocations = Revocations::start(redis.clone(), shutdown.clone());

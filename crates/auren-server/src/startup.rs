@@ -11,12 +11,13 @@ use std::time::Duration;
 use crate::server::ServerConfig;
 
 /// The keys read from the environment and the config file.
-pub const KEYS: [&str; 6] = [
+pub const KEYS: [&str; 7] = [
     "AUREN_DATABASE_URL",
     "AUREN_APP_DATABASE_URL",
     "AUREN_REDIS_URL",
     "AUREN_KAFKA_BROKERS",
     "AUREN_KAFKA_RETENTION_HOURS",
+    "AUREN_KAFKA_PARTITIONS",
     "AUREN_LISTEN",
 ];
 
@@ -46,6 +47,8 @@ pub enum ConfigError {
     NoDatabaseUrl,
     #[error("AUREN_KAFKA_RETENTION_HOURS {value:?} is not a whole number of hours from 1 up (e.g. 168)")]
     BadRetention { value: String },
+    #[error("AUREN_KAFKA_PARTITIONS {value:?} is not a whole number from 1 to {MOST_PARTITIONS} (e.g. 12)")]
+    BadPartitions { value: String },
     #[error("AUREN_LISTEN {value:?} is not an address like 127.0.0.1:8080")]
     BadListen {
         value: String,
@@ -115,8 +118,21 @@ pub fn config_of(settings: &BTreeMap<String, String>) -> Result<ServerConfig, Co
     if let Some(hours) = settings.get("AUREN_KAFKA_RETENTION_HOURS") {
         config.kafka_retention = retention_hours(hours)?;
     }
+    if let Some(count) = settings.get("AUREN_KAFKA_PARTITIONS") {
+        config.kafka_partitions = match count.trim().parse::<i32>() {
+            Ok(count @ 1..=MOST_PARTITIONS) => count,
+            _ => {
+                return Err(ConfigError::BadPartitions {
+                    value: count.to_owned(),
+                });
+            }
+        };
+    }
     Ok(config)
 }
+
+/// The most partitions `AUREN_KAFKA_PARTITIONS` may ask for (each takes a broker's file handles and memory).
+const MOST_PARTITIONS: i32 = 1_000;
 
 /// `AUREN_KAFKA_RETENTION_HOURS` as a duration: whole hours, at least one, at most a century (so that the
 /// milliseconds stay an integer the broker reads).
@@ -200,8 +216,18 @@ mod tests {
         };
         let config = server_config(None, env).unwrap();
         assert_eq!(config.kafka_retention, std::time::Duration::from_secs(24 * 3600));
+        assert_eq!(
+            config.kafka_partitions,
+            crate::kafka::KafkaConfig::DEFAULT_PARTITIONS
+        );
+        let env = |key: &str| match key {
+            "AUREN_DATABASE_URL" => Some("postgres://env".to_owned()),
+            "AUREN_KAFKA_PARTITIONS" => Some("12".to_owned()),
+            _ => None,
+        };
+        assert_eq!(server_config(None, env).unwrap().kafka_partitions, 12);
 
-        let cases: [(&str, IsExpected); 7] = [
+        let cases: [(&str, IsExpected); 9] = [
             (
                 "AUREN_DATABSE_URL = \"typo\"\n",
                 |e| matches!(e, ConfigError::UnknownKey { key, .. } if key == "AUREN_DATABSE_URL"),
@@ -224,6 +250,14 @@ mod tests {
             (
                 "AUREN_DATABASE_URL = \"x\"\nAUREN_KAFKA_RETENTION_HOURS = \"-5\"\n",
                 |e| matches!(e, ConfigError::BadRetention { .. }),
+            ),
+            (
+                "AUREN_DATABASE_URL = \"x\"\nAUREN_KAFKA_PARTITIONS = \"0\"\n",
+                |e| matches!(e, ConfigError::BadPartitions { value } if value == "0"),
+            ),
+            (
+                "AUREN_DATABASE_URL = \"x\"\nAUREN_KAFKA_PARTITIONS = \"1001\"\n",
+                |e| matches!(e, ConfigError::BadPartitions { value } if value == "1001"),
             ),
         ];
         for (text, expected) in cases {

@@ -2,7 +2,8 @@
 //! code and for the crash test, which SIGKILLs it.
 //!
 //! `auren-server [--config FILE]` reads `AUREN_DATABASE_URL`, `AUREN_APP_DATABASE_URL`, `AUREN_REDIS_URL`,
-//! `AUREN_KAFKA_BROKERS`, `AUREN_KAFKA_RETENTION_HOURS` (default 168) and `AUREN_LISTEN` (default
+//! `AUREN_KAFKA_BROKERS`, `AUREN_KAFKA_RETENTION_HOURS` (default 168), `AUREN_KAFKA_PARTITIONS` (default 3)
+//! and `AUREN_LISTEN` (default
 //! 127.0.0.1:8080) from the environment or the same keys in FILE, as `auren serve` does
 //! (`auren_server::startup`); SIGINT or SIGTERM stops it after the requests in flight. `auren-server probe [--config FILE]` asks the server the same configuration names for
 //! `/livez` and exits 0 when it answers 200 (the container's health check: the runtime image has no curl,
@@ -52,6 +53,7 @@ const USAGE: &str = "usage: auren-server [probe] [--config FILE]";
 /// defaults are the ones the server applies.
 fn help() -> String {
     let retention_hours = auren_server::kafka::KafkaConfig::DEFAULT_RETENTION.as_secs() / 3600;
+    let partitions = auren_server::kafka::KafkaConfig::DEFAULT_PARTITIONS;
     let listen = startup::DEFAULT_LISTEN;
     format!(
         "{USAGE}
@@ -63,6 +65,7 @@ in FILE (a TOML file; the environment wins):
   AUREN_REDIS_URL             Redis: rate limits, cached trends, long-poll wake-ups
   AUREN_KAFKA_BROKERS         the Kafka brokers the outbox is relayed to (topics are created at start)
   AUREN_KAFKA_RETENTION_HOURS how long those topics keep a message (default {retention_hours})
+  AUREN_KAFKA_PARTITIONS      partitions of those topics: server processes reading beats at once (default {partitions})
   AUREN_LISTEN                the address to listen on (default {listen})
 Logs go to stderr, filtered by RUST_LOG (default info). SIGINT or SIGTERM stops it after the requests in
 flight.

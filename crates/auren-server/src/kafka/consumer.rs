@@ -23,8 +23,10 @@
 //! session and skipped. Without the id check a re-sent batch of an earlier session would end the device's
 //! current session early and feed the old one again from its middle.
 //!
-//! One consumer per group: the broker (tansu) handles concurrent rebalances poorly, and the per-session
-//! state lives in this process. Within it, sessions are fed by one shard per core ([`shard_count`]): a
+//! The server processes of one group share the partitions (a user's messages are all on one partition, keyed
+//! by user, so a user's sessions are fed by one process): not through Kafka's group membership, which the
+//! broker (tansu) handles poorly, but by PostgreSQL advisory locks ([`claim`]). Within a process, sessions
+//! are fed by one shard per core ([`shard_count`]): a
 //! user's chunks always go to the same shard, in the order read, so each user's sessions are fed in order
 //! (a device's new session still ends its previous one first) while other users' sessions are fed on the
 //! other cores. Feeding the rules is CPU work (one core fed ~220k beats/s, issue 13; the server ingests
@@ -44,7 +46,7 @@ use auren_clock::UnixMillis;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -60,13 +62,15 @@ use auren_protocol::AlertChange;
 use super::feed::{ChunkFed, SessionFeed};
 use super::{KafkaConfig, KafkaError, causes, outbox_id};
 
+mod claim;
 mod person_rules;
 
+use claim::{GroupKeys, Member};
 use person_rules::RulesBook;
 
 /// The consumer group of the server-side CEP consumer.
 pub const CONSUMER_GROUP: &str = "auren-server-cep";
-/// How often a consumer that does not lead asks for its group's lock again.
+/// How often a member holding no partition tries to claim again.
 const STANDBY_POLL: Duration = Duration::from_secs(1);
 /// Pause after a failed term (the broker or PostgreSQL away) before asking for the lock again.
 const TERM_RETRY: Duration = Duration::from_secs(1);
@@ -105,6 +109,8 @@ struct Shared {
     alerts: AtomicU64,
     open_sessions: AtomicUsize,
     rules_fallbacks: AtomicU64,
+    /// The partitions this process reads now, ascending.
+    partitions: Mutex<Vec<i32>>,
 }
 
 impl ConsumerHandle {
@@ -138,6 +144,16 @@ impl ConsumerHandle {
     /// version), since start.
     pub fn rules_fallbacks(&self) -> u64 {
         self.shared.rules_fallbacks.load(Ordering::Relaxed)
+    }
+
+    /// The partitions of `auren.beats` this process reads now, ascending (its share of its group's; none
+    /// standing by).
+    pub fn partitions(&self) -> Vec<i32> {
+        self.shared
+            .partitions
+            .lock()
+            .map(|held| held.clone())
+            .unwrap_or_default()
     }
 
     /// Sessions being fed now (finished ones are dropped).
@@ -174,8 +190,10 @@ impl AlertConsumer {
             alerts: AtomicU64::new(0),
             open_sessions: AtomicUsize::new(0),
             rules_fallbacks: AtomicU64::new(0),
+            partitions: Mutex::new(Vec::new()),
         });
         let group = Group {
+            keys: GroupKeys::of(&config.consumer_group),
             pool,
             config: config.clone(),
             rules,
@@ -203,104 +221,146 @@ fn beats_reader(config: &KafkaConfig) -> Result<StreamConsumer, KafkaError> {
         })
 }
 
-/// One consumer group's reading of `auren.beats`, led across server processes by a PostgreSQL advisory lock.
+/// One consumer group's reading of `auren.beats`, shared across server processes by PostgreSQL advisory
+/// locks ([`claim`]): each process claims its share of the partitions and reads them.
 ///
 /// Why not Kafka's group membership: a server process that dies keeps its partitions until its session
 /// times out, and on tansu a group whose members were SIGKILLed did not recover at all — its coordinator
 /// answered the new leader's SyncGroup with one partition of the three it had assigned itself, and the
 /// others went unread for good (seen in `faults::`, with librdkafka's `debug=cgrp`: two of five accounts got
-/// no server alert). A session lock goes with its connection, at once, whatever killed the process. The
-/// leader reads every partition, feeding sessions on one shard per core, and keeps its offsets in
-/// `consumer_offsets` (migrations/server/0012_consumer_offsets.sql), written on the lock's connection: a
-/// leader that lost the lock (PostgreSQL restarted, the connection cut) fails its next write and ends its
-/// term, and a write that reaches PostgreSQL comes from the lock's holder. Another server process waits,
-/// taking over when the leader goes; more processes add failover, not parallelism (that is per core).
+/// no server alert). An advisory lock goes with its connection, at once, whatever killed the process. A
+/// member reads its partitions, feeding sessions on one shard per core, and keeps its offsets in
+/// `consumer_offsets` (migrations/server/0012_consumer_offsets.sql), written on the locks' connection: a
+/// member that lost its locks (PostgreSQL restarted, the connection cut) fails its next write and ends its
+/// term, and a write that reaches PostgreSQL comes from the partitions' holder. More server processes read
+/// more partitions at once (up to one each); a member beyond the partition count stands by.
 struct Group {
     pool: PgPool,
     config: KafkaConfig,
     rules: RuleSet,
     wake: Wake,
     shared: Arc<Shared>,
+    keys: GroupKeys,
+}
+
+/// This process in its group: its member connection and its reader of `auren.beats`, kept across terms (a
+/// failure drops both, and the next turn starts afresh).
+struct Seat {
+    member: Member,
+    consumer: Arc<StreamConsumer>,
 }
 
 impl Group {
-    /// Leads whenever this process can, until `shutdown`.
+    /// Reads whatever share this process can claim, until `shutdown`.
     async fn supervise(self, shutdown: CancellationToken) {
+        let mut seat = None;
         while !shutdown.is_cancelled() {
-            let pause = self.lead(&shutdown).await.unwrap_or_else(|e| {
-                let reason = causes(&e);
-                tracing::warn!(%reason, "the alert consumer stopped; it starts again");
-                set_status(
-                    &self.shared,
-                    ComponentStatus::Degraded {
-                        reason: format!("consumer: {reason}"),
-                    },
-                );
-                TERM_RETRY
-            });
+            let pause = match self.turn(&mut seat, &shutdown).await {
+                Ok(pause) => pause,
+                Err(e) => {
+                    // The member's connection or the reader may be what failed: both are made again.
+                    if let Some(gone) = seat.take() {
+                        gone.member.leave().await;
+                    }
+                    let reason = causes(&e);
+                    tracing::warn!(%reason, "the alert consumer stopped; it starts again");
+                    set_status(
+                        &self.shared,
+                        ComponentStatus::Degraded {
+                            reason: format!("consumer: {reason}"),
+                        },
+                    );
+                    TERM_RETRY
+                }
+            };
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(pause) => {}
             }
         }
-    }
-
-    /// One turn: a term if the lock is free (then asks again at once: shut down, or the lock is lost), else
-    /// the standby's pause.
-    async fn lead(&self, shutdown: &CancellationToken) -> Result<Duration, KafkaError> {
-        match self.try_lock().await? {
-            Some(lock) => {
-                self.term(lock, shutdown).await?;
-                Ok(Duration::ZERO)
-            }
-            None => {
-                set_status(&self.shared, ComponentStatus::Up);
-                Ok(STANDBY_POLL)
-            }
+        if let Some(seat) = seat {
+            seat.member.leave().await;
         }
     }
 
-    /// The lock's connection, if this process got the group's lock (it leaves the pool: closing it releases
-    /// the lock).
-    async fn try_lock(&self) -> Result<Option<PgConnection>, KafkaError> {
-        let mut conn = self.pool.acquire().await.map_err(KafkaError::Database)?;
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(group_lock(&self.config.consumer_group))
-            .fetch_one(&mut *conn)
+    /// One turn: a term over the partitions this member could claim (then claims again at once: shut down,
+    /// or the group changed), or, with none free, the standby's pause.
+    async fn turn(
+        &self,
+        seat: &mut Option<Seat>,
+        shutdown: &CancellationToken,
+    ) -> Result<Duration, KafkaError> {
+        let seat = match seat {
+            Some(seat) => seat,
+            None => seat.insert(Seat {
+                consumer: Arc::new(beats_reader(&self.config)?),
+                member: Member::join(&self.pool, self.keys)
+                    .await
+                    .map_err(KafkaError::Database)?,
+            }),
+        };
+        let partitions = partition_count(Arc::clone(&seat.consumer))
+            .await
+            .map_err(|source| self.client_error(source))?;
+        let held = seat
+            .member
+            .claim(partitions)
             .await
             .map_err(KafkaError::Database)?;
-        Ok(locked.then(|| conn.detach()))
+        if held.is_empty() {
+            set_status(&self.shared, ComponentStatus::Up);
+            return Ok(STANDBY_POLL);
+        }
+        let claim = Claim {
+            member: &mut seat.member,
+            held,
+            partitions,
+        };
+        self.term(&seat.consumer, claim, shutdown).await?;
+        Ok(Duration::ZERO)
     }
 
-    /// Reads every partition from the group's stored offsets until `shutdown` or until the lock is lost.
-    async fn term(&self, mut lock: PgConnection, shutdown: &CancellationToken) -> Result<(), KafkaError> {
-        let group = self.config.consumer_group.clone();
-        let stored = super::stored_offsets(&mut lock, &group)
-            .await
-            .map_err(KafkaError::Database)?;
-        let consumer = Arc::new(beats_reader(&self.config)?);
-        let client_error = |source| KafkaError::Client {
+    fn client_error(&self, source: rdkafka::error::KafkaError) -> KafkaError {
+        KafkaError::Client {
             brokers: self.config.brokers.clone(),
             source,
-        };
-        let partitions = partition_count(Arc::clone(&consumer))
+        }
+    }
+
+    /// Reads the claimed partitions from the group's stored offsets until `shutdown`, until the group
+    /// changes (then gives them back), or until the locks are lost (an error).
+    async fn term(
+        &self,
+        consumer: &Arc<StreamConsumer>,
+        mut claim: Claim<'_>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), KafkaError> {
+        let group = self.config.consumer_group.clone();
+        let stored = super::stored_offsets(claim.member.conn(), &group)
             .await
-            .map_err(client_error)?;
-        let stored = if stored.is_empty() {
-            broker_offsets(Arc::clone(&consumer), partitions).await
-        } else {
-            stored
-        };
+            .map_err(KafkaError::Database)?;
+        let unstored: Vec<i32> = claim
+            .held
+            .iter()
+            .copied()
+            .filter(|p| !stored.contains_key(p))
+            .collect();
+        // A partition this group never stored goes on from where a server of before 0012 committed it.
+        let seeded = broker_offsets(Arc::clone(consumer), unstored).await;
         let mut list = TopicPartitionList::new();
-        for partition in 0..partitions {
+        for &partition in &claim.held {
             let offset = stored
                 .get(&partition)
+                .or_else(|| seeded.get(&partition))
                 .map_or(Offset::Beginning, |&o| Offset::Offset(o));
             list.add_partition_offset(BEATS_TOPIC, partition, offset)
-                .map_err(client_error)?;
+                .map_err(|source| self.client_error(source))?;
         }
-        consumer.assign(&list).map_err(client_error)?;
-        tracing::info!(%group, partitions, "this server's alert consumer reads auren.beats");
+        consumer
+            .assign(&list)
+            .map_err(|source| self.client_error(source))?;
+        tracing::info!(%group, partitions = ?claim.held, of = claim.partitions, "this server's alert consumer reads auren.beats");
+        set_partitions(&self.shared, &claim.held);
         set_status(&self.shared, ComponentStatus::Up);
         // Ends the shards with the term, as a process' end would.
         let term = shutdown.child_token();
@@ -328,21 +388,15 @@ impl Group {
             book,
             shared: Arc::clone(&self.shared),
         };
-        let offsets = OffsetStore { lock, group };
-        run(&consumer, reader, shards, offsets, term).await;
-        Ok(())
+        let ended = run(consumer, reader, shards, &mut claim, &group, term).await;
+        // Stop fetching what this member gives back (a reader keeps filling its queue otherwise).
+        if let Err(e) = consumer.unassign() {
+            tracing::debug!(error = %e, "the alert consumer's reader kept its assignment");
+        }
+        set_partitions(&self.shared, &[]);
+        ended.map_err(KafkaError::Database)?;
+        claim.release().await.map_err(KafkaError::Database)
     }
-}
-
-/// The advisory lock of consumer group `group`: a stable 64-bit FNV-1a hash of its name, so every server
-/// process finds the same key (the relay's lock is a fixed constant of its own).
-fn group_lock(group: &str) -> i64 {
-    let hash = format!("auren consumer group {group}")
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-    hash.cast_signed()
 }
 
 /// The partitions of `auren.beats`, from the broker's metadata (a blocking call, run off the async threads).
@@ -368,13 +422,16 @@ async fn partition_count(consumer: Arc<StreamConsumer>) -> Result<i32, rdkafka::
     }
 }
 
-/// The offsets the broker holds for the group (committed by a server of before 0012, which read through Kafka's
-/// group membership), so an upgraded server goes on where the old one was instead of reading the topic from
-/// its start again; none where the broker has none or does not answer.
-async fn broker_offsets(consumer: Arc<StreamConsumer>, partitions: i32) -> HashMap<i32, i64> {
+/// The offsets the broker holds for the group on `partitions` (committed by a server of before 0012, which
+/// read through Kafka's group membership), so an upgraded server goes on where the old one was instead of
+/// reading the topic from its start again; none where the broker has none or does not answer.
+async fn broker_offsets(consumer: Arc<StreamConsumer>, partitions: Vec<i32>) -> HashMap<i32, i64> {
+    if partitions.is_empty() {
+        return HashMap::new();
+    }
     let committed = tokio::task::spawn_blocking(move || {
         let mut list = TopicPartitionList::new();
-        for partition in 0..partitions {
+        for partition in partitions {
             list.add_partition(BEATS_TOPIC, partition);
         }
         consumer.committed_offsets(list, METADATA_TIMEOUT)
@@ -397,16 +454,17 @@ async fn broker_offsets(consumer: Arc<StreamConsumer>, partitions: i32) -> HashM
     }
 }
 
-/// Where the leader writes its offsets: on its lock's connection, so only the lock's holder writes.
-struct OffsetStore {
-    lock: PgConnection,
-    group: String,
+/// A member's term: the partitions it holds, out of how many.
+struct Claim<'a> {
+    member: &'a mut Member,
+    held: Vec<i32>,
+    partitions: i32,
 }
 
-impl OffsetStore {
-    /// Writes what [`OffsetBook::to_store`] says a restart must re-read from; an error means the lock is
-    /// gone with its connection (or may be), and the term ends.
-    async fn write(&mut self, book: &Mutex<OffsetBook>) -> Result<(), sqlx::Error> {
+impl Claim<'_> {
+    /// Writes what [`OffsetBook::to_store`] says a restart must re-read from, on the locks' connection; an
+    /// error means the locks are gone with it (or may be), and the term ends.
+    async fn write(&mut self, group: &str, book: &Mutex<OffsetBook>) -> Result<(), sqlx::Error> {
         let Ok(offsets) = book.lock().map(|book| book.to_store()) else {
             return Ok(());
         };
@@ -417,19 +475,24 @@ impl OffsetStore {
              ON CONFLICT (consumer_group, topic, partition) \
              DO UPDATE SET next_offset = excluded.next_offset, updated_at = clock_timestamp()",
         )
-        .bind(&self.group)
+        .bind(group)
         .bind(BEATS_TOPIC)
         .bind(&partitions)
         .bind(&next)
-        .execute(&mut self.lock)
+        .execute(self.member.conn())
         .await?;
         Ok(())
     }
 
-    async fn release(self) {
-        if let Err(e) = self.lock.close().await {
-            tracing::debug!(error = %e, "closing the consumer's lock connection failed (the lock goes with it)");
-        }
+    /// Whether the group changed so that this member should claim again.
+    async fn rebalance_due(&mut self) -> Result<bool, sqlx::Error> {
+        let census = self.member.census().await?;
+        Ok(claim::rebalance_due(self.held.len(), self.partitions, census))
+    }
+
+    /// Gives the partitions back once their last offsets are written.
+    async fn release(self) -> Result<(), sqlx::Error> {
+        self.member.unclaim(&self.held).await
     }
 }
 
@@ -566,25 +629,34 @@ impl RecentIds {
     }
 }
 
-/// One term of the leader: reads until `term` is cancelled (shutdown) or an offset write fails (the lock is
-/// lost), then stops the shards and writes what they finished (chunks they had not finished are read again
-/// by the next term, here or in another process).
+/// One term of a member: reads until `term` is cancelled (shutdown), the group changes (a census after an
+/// offsets write finds this member's share changed), or a write fails (the locks are lost: the error), then
+/// stops the shards and writes what they finished (chunks they had not finished are read again by the next
+/// term, here or in another process).
 async fn run(
     consumer: &StreamConsumer,
     mut reader: Reader,
     shards: Vec<JoinHandle<()>>,
-    mut offsets: OffsetStore,
+    claim: &mut Claim<'_>,
+    group: &str,
     term: CancellationToken,
-) {
+) -> Result<(), sqlx::Error> {
     let mut flush = tokio::time::interval(OFFSET_FLUSH);
-    let mut held = true;
+    let mut lost = None;
     loop {
         tokio::select! {
             () = term.cancelled() => break,
-            _ = flush.tick() => if let Err(e) = offsets.write(&reader.book).await {
-                tracing::warn!(error = %e, "the alert consumer lost its lock; another term starts");
-                held = false;
-                break;
+            _ = flush.tick() => match flushed(claim, group, &reader.book).await {
+                Ok(false) => {}
+                Ok(true) => {
+                    tracing::info!(%group, "the consumer group changed; this member claims its partitions again");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the alert consumer lost its locks; another term starts");
+                    lost = Some(e);
+                    break;
+                }
             },
             received = consumer.recv() => match received {
                 Ok(message) => {
@@ -607,10 +679,23 @@ async fn run(
             tracing::error!(error = %e, "alert consumer shard failed");
         }
     }
-    if held && let Err(e) = offsets.write(&reader.book).await {
-        tracing::debug!(error = %e, "the alert consumer's last offsets were not written");
+    match lost {
+        Some(e) => Err(e),
+        None => claim.write(group, &reader.book).await,
     }
-    offsets.release().await;
+}
+
+/// The term's offsets written, then whether the member should claim again.
+async fn flushed(claim: &mut Claim<'_>, group: &str, book: &Mutex<OffsetBook>) -> Result<bool, sqlx::Error> {
+    claim.write(group, book).await?;
+    claim.rebalance_due().await
+}
+
+fn set_partitions(shared: &Shared, held: &[i32]) {
+    metrics::gauge!("auren_consumer_partitions").set(held.len() as f64);
+    if let Ok(mut partitions) = shared.partitions.lock() {
+        held.clone_into(&mut partitions);
+    }
 }
 
 fn set_status(shared: &Shared, status: ComponentStatus) {

@@ -104,7 +104,8 @@ pub struct KafkaConfig {
     /// `host:port[,host:port…]` (`AUREN_KAFKA_BROKERS`).
     pub brokers: String,
     /// Partitions of each topic when the server creates it (messages are keyed by user, so a user's
-    /// messages stay in order in one partition; more partitions allow more consumers).
+    /// messages stay in order in one partition; more partitions let more server processes read
+    /// `auren.beats` at once, each claiming its share).
     pub partitions: i32,
     /// How long the producer keeps trying one message before reporting it as timed out. A timed-out
     /// message may still have been written ("unknown", not "failed"): its row stays in the outbox, and the
@@ -126,13 +127,15 @@ pub struct KafkaConfig {
 impl KafkaConfig {
     /// How long topics keep messages unless configured (Kafka's own default, `log.retention.hours=168`).
     pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+    /// Partitions of each topic the server creates unless configured (`AUREN_KAFKA_PARTITIONS`).
+    pub const DEFAULT_PARTITIONS: i32 = 3;
 
     /// The defaults for `brokers`: 3 partitions, a 10 s message timeout, sessions idle after 5 min, messages
     /// kept for [`Self::DEFAULT_RETENTION`].
     pub fn new(brokers: impl Into<String>) -> Self {
         Self {
             brokers: brokers.into(),
-            partitions: 3,
+            partitions: Self::DEFAULT_PARTITIONS,
             message_timeout: Duration::from_secs(10),
             session_idle: Duration::from_secs(300),
             consumer_group: CONSUMER_GROUP.to_owned(),

@@ -197,6 +197,8 @@ pub fn replay_group(config: &KafkaConfig) -> KafkaConfig {
 /// One message as a topic holds it.
 #[derive(Clone, Debug)]
 pub struct TopicMessage {
+    /// The partition it was read from (none for an outbox row not relayed yet).
+    pub partition: Option<i32>,
     pub key: Option<String>,
     pub payload: Vec<u8>,
     /// The `server_outbox` id the relay sent it from (`auren-outbox-id`), if it carries one.
@@ -266,6 +268,7 @@ pub fn read_whole_topic(brokers: &str, topic: &str) -> Vec<TopicMessage> {
             continue;
         }
         out.push(TopicMessage {
+            partition: Some(message.partition()),
             key: message.key().map(|k| String::from_utf8_lossy(k).into_owned()),
             payload: message.payload().unwrap_or_default().to_vec(),
             outbox_id: auren_server::kafka::outbox_id(&message),

@@ -671,6 +671,7 @@ async fn outbox_messages(db: &sqlx::PgPool) -> Vec<Delivered> {
         .map(|(id, topic, key, payload)| Delivered {
             topic,
             message: TopicMessage {
+                partition: None,
                 key: Some(key),
                 payload,
                 outbox_id: Some(id),

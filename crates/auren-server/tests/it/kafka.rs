@@ -726,11 +726,13 @@ impl TwoRecordings {
     }
 }
 
-/// Two server processes' consumers of one group: one leads and reads everything, the other waits; when the
-/// leader stops, the other takes over from the offsets the leader stored in PostgreSQL — it reads the second
-/// recording, not the first again — and together they write each alert once.
+/// Two server processes' consumers of one group share its partitions: each claims some and both read, and
+/// together they write each alert of the first recording once (whatever one read before the other joined and
+/// took its share is handed over through the stored offsets). When the one holding the user's partition
+/// stops, the other takes it over from the offsets stored in PostgreSQL: it reads the second recording, not
+/// the first again, and each alert is still written once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_consumer_of_a_group_reads_and_another_takes_over_from_its_offsets() {
+async fn two_consumers_of_a_group_share_its_partitions_and_one_takes_over_from_the_others_offsets() {
     let Some(run) = TwoRecordings::start().await else {
         return;
     };
@@ -742,45 +744,53 @@ async fn one_consumer_of_a_group_reads_and_another_takes_over_from_its_offsets()
             AlertConsumer::spawn(run.pool.clone(), &run.config, rules, wake, stop.clone()).unwrap()
         })
         .collect();
-    let chunks = run.first_chunks;
-    let first_read = eventually(Duration::from_secs(120), async || {
-        consumers.iter().map(|c| c.chunks() as usize).sum::<usize>() >= chunks
+    let expected_first = run.alerts_of(&[TwoRecordings::FIRST_AT]);
+    let shared_and_read = eventually(Duration::from_secs(120), async || {
+        let held: Vec<Vec<i32>> = consumers.iter().map(ConsumerHandle::partitions).collect();
+        let mut all: Vec<i32> = held.concat();
+        all.sort_unstable();
+        held.iter().all(|h| !h.is_empty())
+            && all == (0..run.config.partitions).collect::<Vec<_>>()
+            && consumers.iter().map(|c| c.chunks() as usize).sum::<usize>() >= run.first_chunks
             && consumers.iter().all(|c| c.open_sessions() == 0)
+            && stored_alerts(&run.pool, run.user).await.len() >= expected_first.len()
     })
     .await;
-    assert!(first_read, "the first recording was fed");
-    let fed: Vec<u64> = consumers.iter().map(ConsumerHandle::chunks).collect();
-    let leader = usize::from(fed[0] == 0);
-    assert_eq!(
-        (fed[leader] as usize, fed[1 - leader]),
-        (chunks, 0),
-        "one consumer of the group read it all, the other none"
+    let held: Vec<_> = consumers.iter().map(ConsumerHandle::partitions).collect();
+    assert!(
+        shared_and_read,
+        "the group settled on {held:?} and read the first recording"
     );
-    let standby = consumers.remove(1 - leader);
-    stops[leader].cancel();
+    let first: BTreeSet<_> = stored_alerts(&run.pool, run.user).await.into_iter().collect();
+    assert_eq!(first, expected_first);
+
+    let partition = users_messages(&run.broker, BEATS_TOPIC, run.user).await[0]
+        .partition
+        .unwrap();
+    let holder = consumers
+        .iter()
+        .position(|c| c.partitions().contains(&partition))
+        .unwrap();
+    let other = consumers.remove(1 - holder);
+    stops[holder].cancel();
     consumers.remove(0).join().await;
 
+    let before = other.chunks() as usize;
     let more = run.queue_second().await;
     let taken_over = eventually(Duration::from_secs(120), async || {
-        standby.chunks() as usize >= more && standby.open_sessions() == 0
+        other.chunks() as usize >= before + more && other.open_sessions() == 0
     })
     .await;
-    assert!(
-        taken_over,
-        "the other consumer fed {} of {more} chunks",
-        standby.chunks()
-    );
-    assert_eq!(
-        standby.chunks() as usize,
-        more,
-        "it went on from the stored offsets"
-    );
+    let fed = other.chunks() as usize - before;
+    assert!(taken_over, "the other consumer fed {fed} of {more} chunks");
+    assert_eq!(fed, more, "it went on from the stored offsets");
+    assert_eq!(other.partitions(), (0..run.config.partitions).collect::<Vec<_>>());
     let expected = run.alerts_of(&[TwoRecordings::FIRST_AT, TwoRecordings::SECOND_AT]);
     let stored = stored_alerts(&run.pool, run.user).await;
     assert_eq!(stored.len(), expected.len(), "each alert once");
     assert_eq!(stored.into_iter().collect::<BTreeSet<_>>(), expected);
     run.stop().await;
-    standby.join().await;
+    other.join().await;
 }
 
 /// A server upgraded from one whose consumer read through Kafka's group membership goes on from the offsets
