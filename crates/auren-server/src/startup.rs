@@ -209,23 +209,22 @@ mod tests {
             config.kafka_retention,
             crate::kafka::KafkaConfig::DEFAULT_RETENTION
         );
-        let env = |key: &str| match key {
-            "AUREN_DATABASE_URL" => Some("postgres://env".to_owned()),
-            "AUREN_KAFKA_RETENTION_HOURS" => Some("24".to_owned()),
-            _ => None,
+        // The environment with a database and one more key.
+        let with = |set: &'static str, value: &'static str| {
+            move |key: &str| match key {
+                "AUREN_DATABASE_URL" => Some("postgres://env".to_owned()),
+                _ if key == set => Some(value.to_owned()),
+                _ => None,
+            }
         };
-        let config = server_config(None, env).unwrap();
+        let config = server_config(None, with("AUREN_KAFKA_RETENTION_HOURS", "24")).unwrap();
         assert_eq!(config.kafka_retention, std::time::Duration::from_secs(24 * 3600));
         assert_eq!(
             config.kafka_partitions,
             crate::kafka::KafkaConfig::DEFAULT_PARTITIONS
         );
-        let env = |key: &str| match key {
-            "AUREN_DATABASE_URL" => Some("postgres://env".to_owned()),
-            "AUREN_KAFKA_PARTITIONS" => Some("12".to_owned()),
-            _ => None,
-        };
-        assert_eq!(server_config(None, env).unwrap().kafka_partitions, 12);
+        let config = server_config(None, with("AUREN_KAFKA_PARTITIONS", "12")).unwrap();
+        assert_eq!(config.kafka_partitions, 12);
 
         let cases: [(&str, IsExpected); 9] = [
             (
