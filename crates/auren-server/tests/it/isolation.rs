@@ -186,7 +186,8 @@ fn account_probes(target: &Target) -> Vec<Probe> {
     all
 }
 
-/// Push, pull and trend: as the target's device, into the target's session, of the target as an athlete.
+/// Push, pull and trend: as the target's device, into the target's session, of the target as an athlete (and
+/// watching the target as one).
 fn sync_probes(me: &SignedIn, target: &Target) -> Vec<Probe> {
     let span = format!("from={FIRST_DAY}&to={LAST_DAY}");
     let trend = format!("{}?metric=ln_rmssd&{span}", paths::TREND);
@@ -200,9 +201,13 @@ fn sync_probes(me: &SignedIn, target: &Target) -> Vec<Probe> {
         "rows": rows_on_session(&me.device_id.0, &target.session_key)});
     let pull = json!({"protocol_version": 1, "cursor": 0});
     let their_pull = json!({"protocol_version": 1, "cursor": 0, "athlete": target.user_id});
+    // Watching them as an athlete who never granted anything: an answer, with nothing of theirs in it.
+    let watching_them = json!({"protocol_version": 1, "cursor": 0,
+        "watch": [{"athlete": target.user_id, "cursor": 0}]});
     vec![
         bearer(Method::POST, paths::PULL, pull, StatusCode::OK),
         bearer(Method::POST, paths::PULL, their_pull, StatusCode::FORBIDDEN),
+        bearer(Method::POST, paths::PULL, watching_them, StatusCode::OK),
         bearer(Method::POST, paths::PUSH, as_their_device, StatusCode::FORBIDDEN),
         bearer(Method::POST, paths::PUSH, into_their_session, StatusCode::OK),
         bearer(Method::GET, paths::TREND, Value::Null, StatusCode::OK).at(trend),
