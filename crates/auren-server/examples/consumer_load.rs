@@ -4,9 +4,12 @@
 //! messages as the relay writes them — one per push, 40 minute chunks, keyed by user, each with its outbox
 //! id — and the consumer ([`AlertConsumer`], the server's own code, on a fresh PostgreSQL database from
 //! `AUREN_DATABASE_URL`) works through it, in a consumer group of its own per run (`AUREN_BENCH_CONSUMER_RUNS`
-//! runs per heart, default 2). Reported per run: messages and beats per second from the consumer's start to
-//! its last chunk fed, and the offsets the group committed once its sessions closed (what a restarted server
-//! reads from). `AUREN_BENCH_CONSUMER_MESSAGES` sets the backlog (default 1,200 messages: 2.9 million beats).
+//! runs per heart and group size, default 2). The group has as many members as each entry of
+//! `AUREN_BENCH_CONSUMERS` (default `1,2`: one consumer alone, then two sharing the topic's 3 partitions, as two
+//! server processes would — here in one process, on the same cores). Reported per run: messages and beats per
+//! second from the consumers' start to the last chunk fed, the partitions each member held at the end, and the
+//! offsets the group stored once its sessions closed (what a restarted server reads from).
+//! `AUREN_BENCH_CONSUMER_MESSAGES` sets the backlog (default 1,200 messages: 2.9 million beats).
 
 use std::time::{Duration, Instant};
 
@@ -56,12 +59,22 @@ async fn run() -> Res<()> {
         .collect::<Result<_, _>>()
         .map_err(|e| format!("AUREN_BENCH_HEARTS: {e}"))?;
     let runs: usize = env_number("AUREN_BENCH_CONSUMER_RUNS", 2)?;
+    let groups: Vec<usize> = std::env::var("AUREN_BENCH_CONSUMERS")
+        .unwrap_or_else(|_| "1,2".to_owned())
+        .split(',')
+        .map(|n| match n.trim().parse() {
+            Ok(n @ 1..) => Ok(n),
+            _ => Err(format!(
+                "AUREN_BENCH_CONSUMERS: {n:?} is not a number of consumers from 1 up"
+            )),
+        })
+        .collect::<Result<_, _>>()?;
     let database = BenchDatabase::create().await?;
     let outcome = async {
         for heart in hearts {
             // A broker per heart: the consumer reads all of `auren.beats`.
             let broker = Broker::start(&binary).await?;
-            measure(&broker, &database, heart, messages, runs).await?;
+            measure(&broker, &database, heart, messages, (&groups, runs)).await?;
         }
         Res::Ok(())
     }
@@ -75,7 +88,7 @@ async fn measure(
     database: &BenchDatabase,
     heart: Heart,
     messages: usize,
-    runs: usize,
+    (groups, runs): (&[usize], usize),
 ) -> Res<()> {
     let pool = sqlx::PgPool::connect(&database.url).await?;
     auren_server::db::MIGRATOR.run(&pool).await?;
@@ -101,14 +114,15 @@ async fn measure(
         started.elapsed()
     );
     let rules = auren_cep::compile(auren_cep::DEFAULT_RULES)?;
-    for run in 1..=runs {
+    for (&members, run) in groups.iter().flat_map(|m| std::iter::repeat_n(m, runs).zip(1..)) {
         let mut run_config = config.clone();
         run_config.consumer_group = format!("consumer-load-{}", Uuid::new_v4().simple());
-        let fed = consume(&pool, &run_config, &rules, (messages * CHUNKS_PER_MESSAGE) as u64).await?;
+        let chunks = (messages * CHUNKS_PER_MESSAGE) as u64;
+        let (fed, held) = consume(&pool, &run_config, &rules, (members, chunks)).await?;
         let committed = committed(&pool, &run_config).await?;
         println!(
-            "{} heart, run {run}: {:.0} messages/s, {:.0} beats/s ({fed:.1?} to feed every chunk); \
-             committed offsets once the sessions closed: {committed}",
+            "{} heart, {members} consumer(s), run {run}: {:.0} messages/s, {:.0} beats/s ({fed:.1?} to feed \
+             every chunk); partitions held {held:?}; stored offsets once the sessions closed: {committed}",
             heart.name(),
             messages as f64 / fed.as_secs_f64(),
             beats as f64 / fed.as_secs_f64(),
@@ -118,34 +132,54 @@ async fn measure(
     Ok(())
 }
 
-/// Runs a consumer on `config` until it fed `chunks` chunks and closed every session; how long the feeding
-/// took. It stops once the group's offsets had time to be stored and committed.
+/// Runs `members` consumers of `config`'s group until together they fed `chunks` chunks and closed every
+/// session; how long the feeding took (to the last chunk fed), and the partitions each held at the end. It stops once the group's offsets had time to be stored.
 async fn consume(
     pool: &sqlx::PgPool,
     config: &KafkaConfig,
     rules: &auren_cep::RuleSet,
-    chunks: u64,
-) -> Res<Duration> {
+    (members, chunks): (usize, u64),
+) -> Res<(Duration, Vec<Vec<i32>>)> {
     let shutdown = CancellationToken::new();
     let wake = Wake::start(None, shutdown.clone());
-    let consumer = AlertConsumer::spawn(pool.clone(), config, rules.clone(), wake, shutdown.clone())?;
+    let consumers = (0..members)
+        .map(|_| {
+            AlertConsumer::spawn(
+                pool.clone(),
+                config,
+                rules.clone(),
+                wake.clone(),
+                shutdown.clone(),
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let fed_so_far = || consumers.iter().map(|c| c.chunks()).sum::<u64>();
     let started = Instant::now();
+    // When the count last grew: the last chunk fed, once every session has closed (a count that reached
+    // `chunks` early, with chunks read again after the members split the partitions, does not end the run).
+    let (mut counted, mut last_fed) = (0, Duration::ZERO);
     let mut fed_at = None;
     while started.elapsed() < RUN_LIMIT {
-        if fed_at.is_none() && consumer.chunks() >= chunks {
-            fed_at = Some(started.elapsed());
+        let now = fed_so_far();
+        if now > counted {
+            (counted, last_fed) = (now, started.elapsed());
         }
-        if fed_at.is_some() && consumer.open_sessions() == 0 {
+        if counted >= chunks && consumers.iter().all(|c| c.open_sessions() == 0) {
+            fed_at = Some(last_fed);
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // The shards store offsets at their idle sweep (every 5 s at most) and librdkafka commits each second.
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // The members store their offsets every second once their sessions closed.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let held = consumers.iter().map(|c| c.partitions()).collect();
     shutdown.cancel();
-    let taken = consumer.chunks();
-    consumer.join().await;
-    fed_at.ok_or_else(|| format!("{taken} of {chunks} chunks fed in {RUN_LIMIT:?}").into())
+    let taken = fed_so_far();
+    for consumer in consumers {
+        consumer.join().await;
+    }
+    let fed = fed_at.ok_or_else(|| format!("{taken} of {chunks} chunks fed in {RUN_LIMIT:?}"))?;
+    Ok((fed, held))
 }
 
 /// Writes the backlog as the relay does: one message per push, keyed by user, with its outbox id.
@@ -209,7 +243,7 @@ async fn produce(config: &KafkaConfig, heart: Heart, users: &[(Uuid, Uuid)], mes
     Ok(())
 }
 
-/// The group's stored offset (`consumer_offsets`, written by the consumer's leader) and the high watermark
+/// The group's stored offset (`consumer_offsets`, written by the partition's holder) and the high watermark
 /// of each partition of `auren.beats`.
 async fn committed(pool: &sqlx::PgPool, config: &KafkaConfig) -> Res<String> {
     let stored = auren_server::kafka::stored_offsets(pool, &config.consumer_group).await?;

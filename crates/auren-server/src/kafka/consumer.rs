@@ -787,6 +787,11 @@ impl Shard {
                 }
             }
         }
+        // The term's end drops its open sessions (the next term, here or elsewhere, reads them again from
+        // their first chunk): they are no longer being fed here.
+        self.shared
+            .open_sessions
+            .fetch_sub(self.sessions.len(), Ordering::Relaxed);
     }
 
     async fn chunk(&mut self, chunk: BeatsChunk, partition: i32, offset: i64, shutdown: &CancellationToken) {
