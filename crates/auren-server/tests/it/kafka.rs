@@ -793,6 +793,61 @@ async fn two_consumers_of_a_group_share_its_partitions_and_one_takes_over_from_t
     other.join().await;
 }
 
+/// During a rolling upgrade a server of before partition claims may still lead the whole group under its one
+/// lock: a member then claims nothing (two servers would feed one partition's sessions at once), and takes
+/// every partition once that server is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_claims_nothing_while_a_server_of_before_leads_the_whole_group() {
+    let Some(run) = TwoRecordings::start().await else {
+        return;
+    };
+    // The old server's lock, as it took it: FNV-1a of "auren consumer group {group}", one 64-bit key.
+    let key = format!("auren consumer group {}", run.config.consumer_group)
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+        .cast_signed();
+    let mut old_server = run.pool.acquire().await.unwrap().detach();
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(key)
+        .fetch_one(&mut old_server)
+        .await
+        .unwrap();
+    assert!(locked);
+    let (rules, wake) = (run.rules.clone(), run.wake.clone());
+    let consumer = AlertConsumer::spawn(
+        run.pool.clone(),
+        &run.config,
+        rules,
+        wake,
+        run.shutdown.child_token(),
+    )
+    .unwrap();
+    let relayed = eventually(Duration::from_secs(60), async || {
+        outbox_depth(&run.pool).await == 0
+    })
+    .await;
+    assert!(relayed, "the recording is on the topic");
+    // Not a synchronisation: a window of a few of the member's claims (one a second) in which it must read
+    // nothing of what the topic holds.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!((consumer.partitions(), consumer.chunks()), (Vec::new(), 0));
+
+    sqlx::Connection::close(old_server).await.unwrap();
+    let all: Vec<i32> = (0..run.config.partitions).collect();
+    let read = eventually(Duration::from_secs(120), async || {
+        consumer.chunks() as usize >= run.first_chunks && consumer.open_sessions() == 0
+    })
+    .await;
+    assert!(read, "fed {} of {} chunks", consumer.chunks(), run.first_chunks);
+    assert_eq!(consumer.partitions(), all);
+    let stored: BTreeSet<_> = stored_alerts(&run.pool, run.user).await.into_iter().collect();
+    assert_eq!(stored, run.alerts_of(&[TwoRecordings::FIRST_AT]));
+    run.stop().await;
+    consumer.join().await;
+}
+
 /// A server upgraded from one whose consumer read through Kafka's group membership goes on from the offsets
 /// that group committed on the broker (its first term seeds `consumer_offsets` from them), not from the
 /// topic's start: it feeds the recording that came after them and nothing before.
