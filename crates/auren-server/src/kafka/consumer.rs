@@ -76,6 +76,9 @@ const STANDBY_POLL: Duration = Duration::from_secs(1);
 const TERM_RETRY: Duration = Duration::from_secs(1);
 /// How often the leader writes its offsets (and so learns whether it still holds the lock).
 const OFFSET_FLUSH: Duration = Duration::from_secs(1);
+/// How often a member reads the topic's partition count again: partitions an operator added are read from
+/// the next term (a term claims from the count it began with).
+const TOPOLOGY_CHECK: Duration = Duration::from_secs(10);
 /// How long the topic's partition count may take to read.
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often idle sessions are looked for.
@@ -630,11 +633,11 @@ impl RecentIds {
 }
 
 /// One term of a member: reads until `term` is cancelled (shutdown), the group changes (a census after an
-/// offsets write finds this member's share changed), or a write fails (the locks are lost: the error), then
+/// offsets write finds this member's share changed, or the topic has other partitions), or a write fails (the locks are lost: the error), then
 /// stops the shards and writes what they finished (chunks they had not finished are read again by the next
 /// term, here or in another process).
 async fn run(
-    consumer: &StreamConsumer,
+    consumer: &Arc<StreamConsumer>,
     mut reader: Reader,
     shards: Vec<JoinHandle<()>>,
     claim: &mut Claim<'_>,
@@ -642,10 +645,19 @@ async fn run(
     term: CancellationToken,
 ) -> Result<(), sqlx::Error> {
     let mut flush = tokio::time::interval(OFFSET_FLUSH);
+    let mut topology = tokio::time::interval_at(tokio::time::Instant::now() + TOPOLOGY_CHECK, TOPOLOGY_CHECK);
     let mut lost = None;
     loop {
         tokio::select! {
             () = term.cancelled() => break,
+            _ = topology.tick() => match partition_count(Arc::clone(consumer)).await {
+                Ok(now) if now != claim.partitions => {
+                    tracing::info!(%group, now, was = claim.partitions, "auren.beats has other partitions; this member claims again");
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::debug!(error = %e, "the partitions of auren.beats are unknown for now"),
+            },
             _ = flush.tick() => match flushed(claim, group, &reader.book).await {
                 Ok(false) => {}
                 Ok(true) => {
