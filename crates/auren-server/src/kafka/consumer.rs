@@ -114,6 +114,8 @@ struct Shared {
     rules_fallbacks: AtomicU64,
     /// The partitions this process reads now, ascending.
     partitions: Mutex<Vec<i32>>,
+    /// Terms begun (a term ends when the member gives its partitions back, or fails).
+    terms: AtomicU64,
 }
 
 impl ConsumerHandle {
@@ -159,6 +161,12 @@ impl ConsumerHandle {
             .unwrap_or_default()
     }
 
+    /// Terms begun since start: one per claim that began reading, not per partition added to a running term
+    /// (so a member taking over a dead one's partitions without dropping its own sessions counts none).
+    pub fn terms(&self) -> u64 {
+        self.shared.terms.load(Ordering::Relaxed)
+    }
+
     /// Sessions being fed now (finished ones are dropped).
     pub fn open_sessions(&self) -> usize {
         self.shared.open_sessions.load(Ordering::Relaxed)
@@ -194,6 +202,7 @@ impl AlertConsumer {
             open_sessions: AtomicUsize::new(0),
             rules_fallbacks: AtomicU64::new(0),
             partitions: Mutex::new(Vec::new()),
+            terms: AtomicU64::new(0),
         });
         let group = Group {
             keys: GroupKeys::of(&config.consumer_group),
@@ -318,6 +327,8 @@ impl Group {
             member: &mut seat.member,
             held,
             partitions,
+            config: &self.config,
+            shared: &self.shared,
         };
         self.term(&seat.consumer, claim, shutdown).await?;
         Ok(Duration::ZERO)
@@ -339,29 +350,12 @@ impl Group {
         shutdown: &CancellationToken,
     ) -> Result<(), KafkaError> {
         let group = self.config.consumer_group.clone();
-        let stored = super::stored_offsets(claim.member.conn(), &group)
-            .await
-            .map_err(KafkaError::Database)?;
-        let unstored: Vec<i32> = claim
-            .held
-            .iter()
-            .copied()
-            .filter(|p| !stored.contains_key(p))
-            .collect();
-        // A partition this group never stored goes on from where a server of before 0012 committed it.
-        let seeded = broker_offsets(Arc::clone(consumer), unstored).await;
-        let mut list = TopicPartitionList::new();
-        for &partition in &claim.held {
-            let offset = stored
-                .get(&partition)
-                .or_else(|| seeded.get(&partition))
-                .map_or(Offset::Beginning, |&o| Offset::Offset(o));
-            list.add_partition_offset(BEATS_TOPIC, partition, offset)
-                .map_err(|source| self.client_error(source))?;
-        }
+        let held = claim.held.clone();
+        let list = claim.start_offsets(consumer, &held).await?;
         consumer
             .assign(&list)
             .map_err(|source| self.client_error(source))?;
+        self.shared.terms.fetch_add(1, Ordering::Relaxed);
         tracing::info!(%group, partitions = ?claim.held, of = claim.partitions, "this server's alert consumer reads auren.beats");
         set_partitions(&self.shared, &claim.held);
         set_status(&self.shared, ComponentStatus::Up);
@@ -391,13 +385,13 @@ impl Group {
             book,
             shared: Arc::clone(&self.shared),
         };
-        let ended = run(consumer, reader, shards, &mut claim, &group, term).await;
+        let ended = run(consumer, reader, shards, &mut claim, term).await;
         // Stop fetching what this member gives back (a reader keeps filling its queue otherwise).
         if let Err(e) = consumer.unassign() {
             tracing::debug!(error = %e, "the alert consumer's reader kept its assignment");
         }
         set_partitions(&self.shared, &[]);
-        ended.map_err(KafkaError::Database)?;
+        ended?;
         claim.release().await.map_err(KafkaError::Database)
     }
 }
@@ -462,12 +456,42 @@ struct Claim<'a> {
     member: &'a mut Member,
     held: Vec<i32>,
     partitions: i32,
+    config: &'a KafkaConfig,
+    shared: &'a Shared,
 }
 
 impl Claim<'_> {
+    /// Where to start reading `partitions`: the group's stored offsets, else (a partition this group never
+    /// stored) where a server of before 0012 committed it on the broker, else the beginning.
+    async fn start_offsets(
+        &mut self,
+        consumer: &Arc<StreamConsumer>,
+        partitions: &[i32],
+    ) -> Result<TopicPartitionList, KafkaError> {
+        let stored = super::stored_offsets(self.member.conn(), &self.config.consumer_group)
+            .await
+            .map_err(KafkaError::Database)?;
+        let unstored = partitions
+            .iter()
+            .copied()
+            .filter(|p| !stored.contains_key(p))
+            .collect();
+        let seeded = broker_offsets(Arc::clone(consumer), unstored).await;
+        let mut list = TopicPartitionList::new();
+        for &partition in partitions {
+            let offset = stored
+                .get(&partition)
+                .or_else(|| seeded.get(&partition))
+                .map_or(Offset::Beginning, |&o| Offset::Offset(o));
+            list.add_partition_offset(BEATS_TOPIC, partition, offset)
+                .map_err(|source| self.client_error(source))?;
+        }
+        Ok(list)
+    }
+
     /// Writes what [`OffsetBook::to_store`] says a restart must re-read from, on the locks' connection; an
     /// error means the locks are gone with it (or may be), and the term ends.
-    async fn write(&mut self, group: &str, book: &Mutex<OffsetBook>) -> Result<(), sqlx::Error> {
+    async fn write(&mut self, book: &Mutex<OffsetBook>) -> Result<(), KafkaError> {
         let Ok(offsets) = book.lock().map(|book| book.to_store()) else {
             return Ok(());
         };
@@ -478,19 +502,52 @@ impl Claim<'_> {
              ON CONFLICT (consumer_group, topic, partition) \
              DO UPDATE SET next_offset = excluded.next_offset, updated_at = clock_timestamp()",
         )
-        .bind(group)
+        .bind(&self.config.consumer_group)
         .bind(BEATS_TOPIC)
         .bind(&partitions)
         .bind(&next)
         .execute(self.member.conn())
-        .await?;
+        .await
+        .map_err(KafkaError::Database)?;
         Ok(())
     }
 
-    /// Whether the group changed so that this member should claim again.
-    async fn rebalance_due(&mut self) -> Result<bool, sqlx::Error> {
-        let census = self.member.census().await?;
-        Ok(claim::rebalance_due(self.held.len(), self.partitions, census))
+    /// Takes the group's census and follows it: claims more partitions and adds them to the reader (the
+    /// sessions being fed go on), or says the term must end (true).
+    async fn follow_census(&mut self, consumer: &Arc<StreamConsumer>) -> Result<bool, KafkaError> {
+        let census = self.member.census().await.map_err(KafkaError::Database)?;
+        match claim::step(self.held.len(), self.partitions, census) {
+            claim::Step::Keep => Ok(false),
+            claim::Step::Release => Ok(true),
+            claim::Step::Grow => {
+                let more = self
+                    .member
+                    .claim_more(self.partitions, &self.held)
+                    .await
+                    .map_err(KafkaError::Database)?;
+                if more.is_empty() {
+                    return Ok(false);
+                }
+                // Locks held for partitions not read would stall them: an error here ends the term, and
+                // the member's connection (and its locks) with it.
+                let list = self.start_offsets(consumer, &more).await?;
+                consumer
+                    .incremental_assign(&list)
+                    .map_err(|source| self.client_error(source))?;
+                self.held.extend(more);
+                self.held.sort_unstable();
+                tracing::info!(group = %self.config.consumer_group, partitions = ?self.held, "this member reads more partitions of auren.beats");
+                set_partitions(self.shared, &self.held);
+                Ok(false)
+            }
+        }
+    }
+
+    fn client_error(&self, source: rdkafka::error::KafkaError) -> KafkaError {
+        KafkaError::Client {
+            brokers: self.config.brokers.clone(),
+            source,
+        }
     }
 
     /// Gives the partitions back once their last offsets are written.
@@ -641,9 +698,9 @@ async fn run(
     mut reader: Reader,
     shards: Vec<JoinHandle<()>>,
     claim: &mut Claim<'_>,
-    group: &str,
     term: CancellationToken,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), KafkaError> {
+    let group = claim.config.consumer_group.clone();
     let mut flush = tokio::time::interval(OFFSET_FLUSH);
     let mut topology = tokio::time::interval_at(tokio::time::Instant::now() + TOPOLOGY_CHECK, TOPOLOGY_CHECK);
     let mut lost = None;
@@ -658,14 +715,14 @@ async fn run(
                 Ok(_) => {}
                 Err(e) => tracing::debug!(error = %e, "the partitions of auren.beats are unknown for now"),
             },
-            _ = flush.tick() => match flushed(claim, group, &reader.book).await {
+            _ = flush.tick() => match flushed(claim, consumer, &reader.book).await {
                 Ok(false) => {}
                 Ok(true) => {
                     tracing::info!(%group, "the consumer group changed; this member claims its partitions again");
                     break;
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "the alert consumer lost its locks; another term starts");
+                    tracing::warn!(error = %e, "the alert consumer lost its locks or its reader; another term starts");
                     lost = Some(e);
                     break;
                 }
@@ -693,14 +750,18 @@ async fn run(
     }
     match lost {
         Some(e) => Err(e),
-        None => claim.write(group, &reader.book).await,
+        None => claim.write(&reader.book).await,
     }
 }
 
-/// The term's offsets written, then whether the member should claim again.
-async fn flushed(claim: &mut Claim<'_>, group: &str, book: &Mutex<OffsetBook>) -> Result<bool, sqlx::Error> {
-    claim.write(group, book).await?;
-    claim.rebalance_due().await
+/// The term's offsets written, then the census followed; whether the term must end.
+async fn flushed(
+    claim: &mut Claim<'_>,
+    consumer: &Arc<StreamConsumer>,
+    book: &Mutex<OffsetBook>,
+) -> Result<bool, KafkaError> {
+    claim.write(book).await?;
+    claim.follow_census(consumer).await
 }
 
 fn set_partitions(shared: &Shared, held: &[i32]) {

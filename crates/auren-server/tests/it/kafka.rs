@@ -736,8 +736,9 @@ impl TwoRecordings {
 /// Two server processes' consumers of one group share its partitions: each claims some and both read, and
 /// together they write each alert of the first recording once (whatever one read before the other joined and
 /// took its share is handed over through the stored offsets). When the one holding the user's partition
-/// stops, the other takes it over from the offsets stored in PostgreSQL: it reads the second recording, not
-/// the first again, and each alert is still written once.
+/// stops, the other takes it over from the offsets stored in PostgreSQL, within the term it is in (what it
+/// was feeding goes on): it reads the second recording, not the first again, and each alert is still
+/// written once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_consumers_of_a_group_share_its_partitions_and_one_takes_over_from_the_others_offsets() {
     let Some(run) = TwoRecordings::start().await else {
@@ -791,7 +792,7 @@ async fn two_consumers_of_a_group_share_its_partitions_and_one_takes_over_from_t
     stops[holder].cancel();
     consumers.remove(0).join().await;
 
-    let before = other.chunks() as usize;
+    let (before, terms) = (other.chunks() as usize, other.terms());
     let more = run.queue_second().await;
     let taken_over = eventually(Duration::from_secs(120), async || {
         other.chunks() as usize >= before + more && other.open_sessions() == 0
@@ -801,6 +802,11 @@ async fn two_consumers_of_a_group_share_its_partitions_and_one_takes_over_from_t
     assert!(taken_over, "the other consumer fed {fed} of {more} chunks");
     assert_eq!(fed, more, "it went on from the stored offsets");
     assert_eq!(other.partitions(), (0..run.config.partitions).collect::<Vec<_>>());
+    assert_eq!(
+        other.terms(),
+        terms,
+        "it took the partitions on within its term, its sessions kept"
+    );
     let expected = run.alerts_of(&[TwoRecordings::FIRST_AT, TwoRecordings::SECOND_AT]);
     let stored = stored_alerts(&run.pool, run.user).await;
     assert_eq!(stored.len(), expected.len(), "each alert once");

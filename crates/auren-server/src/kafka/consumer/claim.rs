@@ -7,8 +7,9 @@
 //! process leaves the count with its connection, with no heartbeat to time out). A member claims its share,
 //! ⌈partitions / members⌉, by taking free partition locks on the same connection (starting from a place of
 //! its own, so members do not all try the same first); a member whose share is taken stands by. While it
-//! reads, it takes a census every second (beside its offsets write): holding more than the share (a member
-//! joined), or less while some partition is free (a member left), ends its term, and the next claims again.
+//! reads, it takes a census every second (beside its offsets write): holding less than the share while some
+//! partition is free (a member left) makes it claim more and read them too, keeping the sessions it is
+//! feeding; holding more than the share (a member joined) ends its term, and the next claims again.
 //! Its offsets are written on that connection, so only a partition's holder writes them (see
 //! [`super::OffsetBook`]); a new term of any member goes on from them.
 //!
@@ -63,10 +64,27 @@ pub(super) fn share(partitions: i32, members: i64) -> usize {
     partitions.div_ceil(members)
 }
 
-/// Whether a member holding `held` of `partitions` should give them up and claim again.
-pub(super) fn rebalance_due(held: usize, partitions: i32, census: Census) -> bool {
+/// What a member holding `held` of `partitions` does after a census.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Step {
+    /// Its share is what it holds, or no partition is free: it reads on.
+    Keep,
+    /// A member left, so its share grew and a partition is free: it claims more without ending its term.
+    Grow,
+    /// It holds more than its share (a member joined), or a server of before partition claims leads: it gives
+    /// everything back and claims again.
+    Release,
+}
+
+pub(super) fn step(held: usize, partitions: i32, census: Census) -> Step {
     let share = share(partitions, census.members);
-    census.legacy_leader || held > share || (held < share && census.locked < i64::from(partitions))
+    if census.legacy_leader || held > share {
+        Step::Release
+    } else if held < share && census.locked < i64::from(partitions) {
+        Step::Grow
+    } else {
+        Step::Keep
+    }
 }
 
 /// This process in its group: the connection holding its member lock, and, during a term, its partitions'.
@@ -124,28 +142,41 @@ impl Member {
 
     /// Takes free partitions of `partitions` up to this member's share; returns them, ascending (none: stand by).
     pub(super) async fn claim(&mut self, partitions: i32) -> Result<Vec<i32>, sqlx::Error> {
+        self.claim_more(partitions, &[]).await
+    }
+
+    /// Takes free partitions of `partitions` beside `held` until it holds its share; returns the new ones,
+    /// ascending. (An advisory lock taken twice in one session stacks, so the held ones are never asked for.)
+    pub(super) async fn claim_more(
+        &mut self,
+        partitions: i32,
+        held: &[i32],
+    ) -> Result<Vec<i32>, sqlx::Error> {
         let census = self.census().await?;
         if census.legacy_leader || partitions <= 0 {
             return Ok(Vec::new());
         }
-        let share = share(partitions, census.members);
-        let mut held = Vec::with_capacity(share);
+        let wanted = share(partitions, census.members).saturating_sub(held.len());
+        let mut taken = Vec::with_capacity(wanted);
         for step in 0..partitions {
-            if held.len() >= share {
+            if taken.len() >= wanted {
                 break;
             }
             let partition = (self.id % partitions + step) % partitions;
+            if held.contains(&partition) {
+                continue;
+            }
             let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
                 .bind(self.keys.partitions)
                 .bind(partition)
                 .fetch_one(&mut self.conn)
                 .await?;
             if locked {
-                held.push(partition);
+                taken.push(partition);
             }
         }
-        held.sort_unstable();
-        Ok(held)
+        taken.sort_unstable();
+        Ok(taken)
     }
 
     /// Gives `held` back (the member lock stays).
@@ -171,30 +202,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_member_rebalances_when_it_holds_more_than_its_share_or_less_while_a_partition_is_free() {
+    fn a_member_grows_when_a_partition_is_free_and_releases_when_it_holds_more_than_its_share() {
         let census = |members, locked, legacy_leader| Census {
             members,
             locked,
             legacy_leader,
         };
-        // (held, partitions, census, share, rebalance due)
+        // (held, partitions, census, share, step)
         let cases = [
-            (3, 3, census(1, 3, false), 3, false),
-            (3, 3, census(2, 3, false), 2, true),
-            (2, 3, census(2, 3, false), 2, false),
-            (1, 3, census(2, 3, false), 2, false),
-            (1, 3, census(1, 1, false), 3, true),
-            (1, 3, census(3, 3, false), 1, false),
-            (0, 3, census(4, 3, false), 1, false),
-            (0, 3, census(2, 2, false), 2, true),
-            (2, 3, census(2, 3, true), 2, true),
-            (6, 12, census(2, 12, false), 6, false),
+            (3, 3, census(1, 3, false), 3, Step::Keep),
+            (3, 3, census(2, 3, false), 2, Step::Release),
+            (2, 3, census(2, 3, false), 2, Step::Keep),
+            (1, 3, census(2, 3, false), 2, Step::Keep),
+            (1, 3, census(1, 1, false), 3, Step::Grow),
+            (2, 3, census(1, 2, false), 3, Step::Grow),
+            (1, 3, census(3, 3, false), 1, Step::Keep),
+            (0, 3, census(4, 3, false), 1, Step::Keep),
+            (0, 3, census(2, 2, false), 2, Step::Grow),
+            (2, 3, census(2, 3, true), 2, Step::Release),
+            (1, 3, census(1, 1, true), 3, Step::Release),
+            (6, 12, census(2, 12, false), 6, Step::Keep),
         ];
-        for (held, partitions, census, expected_share, due) in cases {
+        for (held, partitions, census, expected_share, expected) in cases {
             assert_eq!(share(partitions, census.members), expected_share, "{census:?}");
             assert_eq!(
-                rebalance_due(held, partitions, census),
-                due,
+                step(held, partitions, census),
+                expected,
                 "held {held} of {partitions}, {census:?}"
             );
         }
