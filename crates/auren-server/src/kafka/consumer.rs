@@ -512,13 +512,18 @@ impl Claim<'_> {
         Ok(())
     }
 
-    /// Takes the group's census and follows it: claims more partitions and adds them to the reader (the
-    /// sessions being fed go on), or says the term must end (true).
-    async fn follow_census(&mut self, consumer: &Arc<StreamConsumer>) -> Result<bool, KafkaError> {
+    /// Takes the group's census and follows it: claims more partitions and adds them to the reader, or gives
+    /// some away (either way the sessions being fed go on), or says the term must end (true).
+    async fn follow_census(
+        &mut self,
+        consumer: &Arc<StreamConsumer>,
+        reader: &Reader,
+    ) -> Result<bool, KafkaError> {
         let census = self.member.census().await.map_err(KafkaError::Database)?;
         match claim::step(self.held.len(), self.partitions, census) {
             claim::Step::Keep => Ok(false),
             claim::Step::Release => Ok(true),
+            claim::Step::Shrink { keep } => self.shrink(keep, consumer, reader).await,
             claim::Step::Grow => {
                 let more = self
                     .member
@@ -541,6 +546,54 @@ impl Claim<'_> {
                 Ok(false)
             }
         }
+    }
+
+    /// Gives away every partition past the first `keep`: stops reading them, has the shards feed what is
+    /// queued of them and drop their sessions unfinished, writes their offsets (which still name those
+    /// sessions' first chunks, for the next holder), forgets them and releases their locks. True (the term
+    /// ends, and gives everything back) if a shard is gone.
+    async fn shrink(
+        &mut self,
+        keep: usize,
+        consumer: &Arc<StreamConsumer>,
+        reader: &Reader,
+    ) -> Result<bool, KafkaError> {
+        // `held` keeps them until their locks go, so a term ending half-way still releases them.
+        let give: Vec<i32> = self.held.get(keep..).map(<[i32]>::to_vec).unwrap_or_default();
+        let mut list = TopicPartitionList::new();
+        for &partition in &give {
+            list.add_partition(BEATS_TOPIC, partition);
+        }
+        consumer
+            .incremental_unassign(&list)
+            .map_err(|source| self.client_error(source))?;
+        let partitions: Arc<[i32]> = give.clone().into();
+        let mut acks = Vec::with_capacity(reader.queues.len());
+        for queue in &reader.queues {
+            let (done, ack) = tokio::sync::oneshot::channel();
+            let job = ShardJob::LetGo {
+                partitions: Arc::clone(&partitions),
+                done,
+            };
+            if queue.send(job).await.is_err() {
+                return Ok(true);
+            }
+            acks.push(ack);
+        }
+        for ack in acks {
+            if ack.await.is_err() {
+                return Ok(true);
+            }
+        }
+        self.write(&reader.book).await?;
+        if let Ok(mut book) = reader.book.lock() {
+            book.forget(&give);
+        }
+        self.member.unclaim(&give).await.map_err(KafkaError::Database)?;
+        self.held.truncate(keep);
+        tracing::info!(group = %self.config.consumer_group, gave = ?give, partitions = ?self.held, "this member gave partitions of auren.beats to another");
+        set_partitions(self.shared, &self.held);
+        Ok(false)
     }
 
     fn client_error(&self, source: rdkafka::error::KafkaError) -> KafkaError {
@@ -578,10 +631,24 @@ struct Reader {
 }
 
 /// A chunk for a shard, with the message it came in.
-struct ShardJob {
-    chunk: BeatsChunk,
-    partition: i32,
-    offset: i64,
+#[expect(
+    clippy::large_enum_variant,
+    reason = "almost every job is a chunk: boxing it would allocate per chunk for a rare control message"
+)]
+enum ShardJob {
+    /// A chunk read at `offset` of `partition`.
+    Chunk {
+        chunk: BeatsChunk,
+        partition: i32,
+        offset: i64,
+    },
+    /// The member gives these partitions to another: drop their sessions unfinished (the next holder reads
+    /// them again from their first chunk, which the stored offset still names), then say so. Sent after
+    /// every chunk of theirs already queued, so those are fed first.
+    LetGo {
+        partitions: Arc<[i32]>,
+        done: tokio::sync::oneshot::Sender<()>,
+    },
 }
 
 /// One shard's sessions: those of the users whose chunks it is handed.
@@ -628,6 +695,16 @@ impl OffsetBook {
     /// A session starting at this message was closed, its last alerts written.
     fn closed(&mut self, partition: i32, first_offset: i64) {
         release(&mut self.open, (partition, first_offset));
+    }
+
+    /// Forgets `partitions` (given to another member, their offsets written): this member must never write
+    /// them again.
+    fn forget(&mut self, partitions: &[i32]) {
+        self.next.retain(|partition, _| !partitions.contains(partition));
+        self.in_flight
+            .retain(|(partition, _), _| !partitions.contains(partition));
+        self.open
+            .retain(|(partition, _), _| !partitions.contains(partition));
     }
 
     /// The offset to store per partition.
@@ -715,7 +792,7 @@ async fn run(
                 Ok(_) => {}
                 Err(e) => tracing::debug!(error = %e, "the partitions of auren.beats are unknown for now"),
             },
-            _ = flush.tick() => match flushed(claim, consumer, &reader.book).await {
+            _ = flush.tick() => match flushed(claim, consumer, &reader).await {
                 Ok(false) => {}
                 Ok(true) => {
                     tracing::info!(%group, "the consumer group changed; this member claims its partitions again");
@@ -758,10 +835,10 @@ async fn run(
 async fn flushed(
     claim: &mut Claim<'_>,
     consumer: &Arc<StreamConsumer>,
-    book: &Mutex<OffsetBook>,
+    reader: &Reader,
 ) -> Result<bool, KafkaError> {
-    claim.write(book).await?;
-    claim.follow_census(consumer).await
+    claim.write(&reader.book).await?;
+    claim.follow_census(consumer, reader).await
 }
 
 fn set_partitions(shared: &Shared, held: &[i32]) {
@@ -814,7 +891,7 @@ impl Reader {
             let Some(queue) = self.queues.get(shard) else {
                 return false;
             };
-            let job = ShardJob {
+            let job = ShardJob::Chunk {
                 chunk,
                 partition,
                 offset,
@@ -840,8 +917,16 @@ impl Shard {
                 () = shutdown.cancelled() => break,
                 _ = sweep.tick() => self.close_idle(&shutdown).await,
                 job = jobs.recv() => {
-                    let Some(job) = job else { break };
-                    self.chunk(job.chunk, job.partition, job.offset, &shutdown).await;
+                    let (chunk, partition, offset) = match job {
+                        None => break,
+                        Some(ShardJob::Chunk { chunk, partition, offset }) => (chunk, partition, offset),
+                        Some(ShardJob::LetGo { partitions, done }) => {
+                            self.let_go(&partitions);
+                            let _ = done.send(());
+                            continue;
+                        }
+                    };
+                    self.chunk(chunk, partition, offset, &shutdown).await;
                     // Counted once fed and its alerts written (its session opened): a watcher that sees
                     // every chunk counted and no session open knows every alert is stored.
                     self.shared.chunks.fetch_add(1, Ordering::Relaxed);
@@ -850,7 +935,7 @@ impl Shard {
                         break;
                     }
                     if let Ok(mut book) = self.book.lock() {
-                        book.finished(job.partition, job.offset);
+                        book.finished(partition, offset);
                     }
                     // Feeding is CPU work (a 2,400-beat message takes ~9 ms) and the channel's next job is
                     // usually ready, so without a yield a shard kept its worker thread for up to tokio's
@@ -865,6 +950,17 @@ impl Shard {
         self.shared
             .open_sessions
             .fetch_sub(self.sessions.len(), Ordering::Relaxed);
+    }
+
+    /// Drops the open sessions of `partitions` unfinished (their first chunks stay booked as open, so the
+    /// offsets written next still name them for the partitions' next holder).
+    fn let_go(&mut self, partitions: &[i32]) {
+        let before = self.sessions.len();
+        self.sessions
+            .retain(|_, session| !partitions.contains(&session.partition));
+        self.shared
+            .open_sessions
+            .fetch_sub(before - self.sessions.len(), Ordering::Relaxed);
     }
 
     async fn chunk(&mut self, chunk: BeatsChunk, partition: i32, offset: i64, shutdown: &CancellationToken) {

@@ -733,25 +733,30 @@ impl TwoRecordings {
     }
 }
 
-/// Two server processes' consumers of one group share its partitions: each claims some and both read, and
-/// together they write each alert of the first recording once (whatever one read before the other joined and
-/// took its share is handed over through the stored offsets). When the one holding the user's partition
-/// stops, the other takes it over from the offsets stored in PostgreSQL, within the term it is in (what it
-/// was feeding goes on): it reads the second recording, not the first again, and each alert is still
-/// written once.
+/// Two server processes' consumers of one group share its partitions. The first reads all three alone; when
+/// the second joins, the first gives it its share within the term it is in (what it goes on feeding is kept),
+/// and together they write each alert of the first recording once (whatever was handed over is read again
+/// from the stored offsets). When the one holding the user's partition stops, the other takes it over from
+/// the offsets stored in PostgreSQL, again within its term: it reads the second recording, not the first
+/// again, and each alert is still written once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_consumers_of_a_group_share_its_partitions_and_one_takes_over_from_the_others_offsets() {
     let Some(run) = TwoRecordings::start().await else {
         return;
     };
     let stops = [run.shutdown.child_token(), run.shutdown.child_token()];
-    let mut consumers: Vec<_> = stops
-        .iter()
-        .map(|stop| {
-            let (rules, wake) = (run.rules.clone(), run.wake.clone());
-            AlertConsumer::spawn(run.pool.clone(), &run.config, rules, wake, stop.clone()).unwrap()
-        })
-        .collect();
+    let spawn = |stop: &CancellationToken| {
+        let (rules, wake) = (run.rules.clone(), run.wake.clone());
+        AlertConsumer::spawn(run.pool.clone(), &run.config, rules, wake, stop.clone()).unwrap()
+    };
+    let all: Vec<i32> = (0..run.config.partitions).collect();
+    let mut consumers = vec![spawn(&stops[0])];
+    let alone = eventually(Duration::from_secs(60), async || {
+        consumers[0].partitions() == all && consumers[0].chunks() > 0
+    })
+    .await;
+    assert!(alone, "the first consumer reads every partition alone");
+    consumers.push(spawn(&stops[1]));
     let expected_first = run.alerts_of(&[TwoRecordings::FIRST_AT]);
     let relayed = eventually(Duration::from_secs(60), async || {
         outbox_depth(&run.pool).await == 0
@@ -765,13 +770,13 @@ async fn two_consumers_of_a_group_share_its_partitions_and_one_takes_over_from_t
     let end = i64::try_from(messages.len()).unwrap();
     let shared_and_read = eventually(Duration::from_secs(120), async || {
         let held: Vec<Vec<i32>> = consumers.iter().map(ConsumerHandle::partitions).collect();
-        let mut all: Vec<i32> = held.concat();
-        all.sort_unstable();
+        let mut together: Vec<i32> = held.concat();
+        together.sort_unstable();
         let stored = stored_offsets(&run.pool, &run.config.consumer_group)
             .await
             .unwrap();
         held.iter().all(|h| !h.is_empty())
-            && all == (0..run.config.partitions).collect::<Vec<_>>()
+            && together == all
             && stored.get(&partition) == Some(&end)
             && consumers.iter().all(|c| c.open_sessions() == 0)
     })
@@ -783,6 +788,12 @@ async fn two_consumers_of_a_group_share_its_partitions_and_one_takes_over_from_t
     );
     let first: BTreeSet<_> = stored_alerts(&run.pool, run.user).await.into_iter().collect();
     assert_eq!(first, expected_first);
+    let terms: Vec<u64> = consumers.iter().map(ConsumerHandle::terms).collect();
+    assert_eq!(
+        terms,
+        [1, 1],
+        "the first gave the second its share within its term"
+    );
 
     let holder = consumers
         .iter()
@@ -801,7 +812,7 @@ async fn two_consumers_of_a_group_share_its_partitions_and_one_takes_over_from_t
     let fed = other.chunks() as usize - before;
     assert!(taken_over, "the other consumer fed {fed} of {more} chunks");
     assert_eq!(fed, more, "it went on from the stored offsets");
-    assert_eq!(other.partitions(), (0..run.config.partitions).collect::<Vec<_>>());
+    assert_eq!(other.partitions(), all);
     assert_eq!(
         other.terms(),
         terms,

@@ -8,8 +8,10 @@
 //! ⌈partitions / members⌉, by taking free partition locks on the same connection (starting from a place of
 //! its own, so members do not all try the same first); a member whose share is taken stands by. While it
 //! reads, it takes a census every second (beside its offsets write): holding less than the share while some
-//! partition is free (a member left) makes it claim more and read them too, keeping the sessions it is
-//! feeding; holding more than the share (a member joined) ends its term, and the next claims again.
+//! partition is free (a member left) makes it claim more and read them too; holding more than the share (a
+//! member joined) makes it give the extra partitions away — their queued chunks fed, their sessions dropped
+//! unfinished, their offsets written, then their locks released. Either way the sessions it goes on feeding
+//! are kept.
 //! Its offsets are written on that connection, so only a partition's holder writes them (see
 //! [`super::OffsetBook`]); a new term of any member goes on from them.
 //!
@@ -71,15 +73,19 @@ pub(super) enum Step {
     Keep,
     /// A member left, so its share grew and a partition is free: it claims more without ending its term.
     Grow,
-    /// It holds more than its share (a member joined), or a server of before partition claims leads: it gives
-    /// everything back and claims again.
+    /// A member joined, so its share shrank: it keeps this many partitions and gives the rest away without
+    /// ending its term.
+    Shrink { keep: usize },
+    /// A server of before partition claims leads the whole group: it gives everything back.
     Release,
 }
 
 pub(super) fn step(held: usize, partitions: i32, census: Census) -> Step {
     let share = share(partitions, census.members);
-    if census.legacy_leader || held > share {
+    if census.legacy_leader {
         Step::Release
+    } else if held > share {
+        Step::Shrink { keep: share }
     } else if held < share && census.locked < i64::from(partitions) {
         Step::Grow
     } else {
@@ -202,7 +208,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_member_grows_when_a_partition_is_free_and_releases_when_it_holds_more_than_its_share() {
+    fn a_member_grows_when_a_partition_is_free_and_shrinks_when_it_holds_more_than_its_share() {
         let census = |members, locked, legacy_leader| Census {
             members,
             locked,
@@ -211,7 +217,7 @@ mod tests {
         // (held, partitions, census, share, step)
         let cases = [
             (3, 3, census(1, 3, false), 3, Step::Keep),
-            (3, 3, census(2, 3, false), 2, Step::Release),
+            (3, 3, census(2, 3, false), 2, Step::Shrink { keep: 2 }),
             (2, 3, census(2, 3, false), 2, Step::Keep),
             (1, 3, census(2, 3, false), 2, Step::Keep),
             (1, 3, census(1, 1, false), 3, Step::Grow),
@@ -221,6 +227,7 @@ mod tests {
             (0, 3, census(2, 2, false), 2, Step::Grow),
             (2, 3, census(2, 3, true), 2, Step::Release),
             (1, 3, census(1, 1, true), 3, Step::Release),
+            (3, 3, census(3, 3, false), 1, Step::Shrink { keep: 1 }),
             (6, 12, census(2, 12, false), 6, Step::Keep),
         ];
         for (held, partitions, census, expected_share, expected) in cases {
