@@ -54,9 +54,7 @@ use uuid::Uuid;
 
 use crate::ComponentStatus;
 use crate::redis::Wake;
-use crate::topics::{
-    ALERTS_TOPIC, AlertOrigin, AlertRecord, BEATS_TOPIC, BeatsChunk, BeatsReadError, read_beats,
-};
+use crate::topics::{ALERTS_TOPIC, AlertRecord, BEATS_TOPIC, BeatsChunk, BeatsReadError, read_beats};
 use auren_protocol::AlertChange;
 
 use super::feed::{ChunkFed, SessionFeed};
@@ -1254,28 +1252,8 @@ pub(crate) async fn write_alerts(
         .await?;
     let mut messages: Vec<(&'static str, Vec<u8>)> = Vec::new();
     for alert in alerts {
-        let change = server_alert(session_key, started_at_ms, alert);
-        let done = sqlx::query(
-            "INSERT INTO alerts (user_id, rule, window_start_ms, session_key, at_ms, at, severity, message, \
-                                 evidence, origin, device_id, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11) \
-             ON CONFLICT (user_id, rule, window_start_ms) DO NOTHING",
-        )
-        .bind(user)
-        .bind(&change.rule)
-        .bind(change.window_start_ms)
-        .bind(&change.session_key)
-        .bind(change.at_ms)
-        .bind(change.at)
-        .bind(&change.severity)
-        .bind(&change.message)
-        .bind(&change.evidence)
-        .bind(AlertOrigin::Server.as_str())
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() > 0 {
-            let record = AlertRecord::raised(user, change);
+        let record = AlertRecord::raised(user, server_alert(session_key, started_at_ms, alert));
+        if crate::push::insert_alert_row(&mut tx, &record, version).await? {
             let payload = serde_json::to_vec(&record).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
             messages.push((ALERTS_TOPIC, payload));
         }

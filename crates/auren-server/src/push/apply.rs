@@ -219,13 +219,28 @@ async fn insert_alert(
     ctx: &mut PushContext,
     a: &AlertChange,
 ) -> Result<(), sqlx::Error> {
+    let record = AlertRecord::pushed(ctx.user, ctx.device, a.clone());
+    if insert_alert_row(conn, &record, ctx.version).await? {
+        ctx.emit(topics::ALERTS_TOPIC, &record)?;
+    }
+    Ok(())
+}
+
+/// The one insert into `alerts`, for a device's push and the server's consumer alike: `record`'s alert at
+/// `version`, unless its natural key `(user, rule, window start)` is taken; whether it was new.
+pub(crate) async fn insert_alert_row(
+    conn: &mut PgConnection,
+    record: &AlertRecord,
+    version: i64,
+) -> Result<bool, sqlx::Error> {
+    let a = &record.alert;
     let new = sqlx::query(
         "INSERT INTO alerts (user_id, rule, window_start_ms, session_key, at_ms, at, severity, message, evidence, \
                              origin, device_id, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'device', $10, $11) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
          ON CONFLICT ON CONSTRAINT alerts_natural_key DO NOTHING",
     )
-    .bind(ctx.user)
+    .bind(record.user_id)
     .bind(&a.rule)
     .bind(a.window_start_ms)
     .bind(&a.session_key)
@@ -234,15 +249,12 @@ async fn insert_alert(
     .bind(&a.severity)
     .bind(&a.message)
     .bind(&a.evidence)
-    .bind(ctx.device)
-    .bind(ctx.version)
+    .bind(record.origin.as_str())
+    .bind(record.device_id)
+    .bind(version)
     .execute(&mut *conn)
     .await?;
-    if new.rows_affected() > 0 {
-        let record = AlertRecord::pushed(ctx.user, ctx.device, a.clone());
-        ctx.emit(topics::ALERTS_TOPIC, &record)?;
-    }
-    Ok(())
+    Ok(new.rows_affected() > 0)
 }
 
 async fn insert_batch(

@@ -22,6 +22,7 @@ mod prepare;
 mod records;
 
 pub use apply::ChunkExtras;
+pub(crate) use apply::insert_alert_row;
 pub use erasure::{ErasureSweep, SWEEP_GAP, SweepStopped};
 pub use prepare::{EARLIEST_MS, LATEST_MS, collection_of};
 
