@@ -225,10 +225,7 @@ fn beats_reader(config: &KafkaConfig) -> Result<StreamConsumer, KafkaError> {
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .create()
-        .map_err(|source| KafkaError::Client {
-            brokers: config.brokers.clone(),
-            source,
-        })
+        .map_err(|source| config.client_error(source))
 }
 
 /// One consumer group's reading of `auren.beats`, shared across server processes by PostgreSQL advisory
@@ -311,7 +308,7 @@ impl Group {
         };
         let partitions = partition_count(Arc::clone(&seat.consumer))
             .await
-            .map_err(|source| self.client_error(source))?;
+            .map_err(|source| self.config.client_error(source))?;
         let held = seat
             .member
             .claim(partitions)
@@ -332,13 +329,6 @@ impl Group {
         Ok(Duration::ZERO)
     }
 
-    fn client_error(&self, source: rdkafka::error::KafkaError) -> KafkaError {
-        KafkaError::Client {
-            brokers: self.config.brokers.clone(),
-            source,
-        }
-    }
-
     /// Reads the claimed partitions from the group's stored offsets until `shutdown`, until the group
     /// changes (then gives them back), or until the locks are lost (an error).
     async fn term(
@@ -352,7 +342,7 @@ impl Group {
         let list = claim.start_offsets(consumer, &held).await?;
         consumer
             .assign(&list)
-            .map_err(|source| self.client_error(source))?;
+            .map_err(|source| self.config.client_error(source))?;
         self.shared.terms.fetch_add(1, Ordering::Relaxed);
         tracing::info!(%group, partitions = ?claim.held, of = claim.partitions, "this server's alert consumer reads auren.beats");
         set_partitions(&self.shared, &claim.held);
@@ -482,7 +472,7 @@ impl Claim<'_> {
                 .or_else(|| seeded.get(&partition))
                 .map_or(Offset::Beginning, |&o| Offset::Offset(o));
             list.add_partition_offset(BEATS_TOPIC, partition, offset)
-                .map_err(|source| self.client_error(source))?;
+                .map_err(|source| self.config.client_error(source))?;
         }
         Ok(list)
     }
@@ -536,7 +526,7 @@ impl Claim<'_> {
                 let list = self.start_offsets(consumer, &more).await?;
                 consumer
                     .incremental_assign(&list)
-                    .map_err(|source| self.client_error(source))?;
+                    .map_err(|source| self.config.client_error(source))?;
                 self.held.extend(more);
                 self.held.sort_unstable();
                 tracing::info!(group = %self.config.consumer_group, partitions = ?self.held, "this member reads more partitions of auren.beats");
@@ -564,7 +554,7 @@ impl Claim<'_> {
         }
         consumer
             .incremental_unassign(&list)
-            .map_err(|source| self.client_error(source))?;
+            .map_err(|source| self.config.client_error(source))?;
         let partitions: Arc<[i32]> = give.clone().into();
         let mut acks = Vec::with_capacity(reader.queues.len());
         for queue in &reader.queues {
@@ -592,13 +582,6 @@ impl Claim<'_> {
         tracing::info!(group = %self.config.consumer_group, gave = ?give, partitions = ?self.held, "this member gave partitions of auren.beats to another");
         set_partitions(self.shared, &self.held);
         Ok(false)
-    }
-
-    fn client_error(&self, source: rdkafka::error::KafkaError) -> KafkaError {
-        KafkaError::Client {
-            brokers: self.config.brokers.clone(),
-            source,
-        }
     }
 
     /// Gives the partitions back once their last offsets are written.

@@ -143,6 +143,14 @@ impl KafkaConfig {
         }
     }
 
+    /// A client error of this broker list, naming it.
+    pub(crate) fn client_error(&self, source: rdkafka::error::KafkaError) -> KafkaError {
+        KafkaError::Client {
+            brokers: self.brokers.clone(),
+            source,
+        }
+    }
+
     /// The librdkafka settings every client of this server shares.
     fn client(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
@@ -185,11 +193,10 @@ pub enum KafkaError {
 /// A topic that already exists keeps its settings (rdkafka has only the legacy AlterConfigs request, which
 /// tansu does not serve, and it would reset every setting not named): one whose retention differs is logged.
 pub async fn ensure_topics(config: &KafkaConfig) -> Result<(), KafkaError> {
-    let admin: AdminClient<DefaultClientContext> =
-        config.client().create().map_err(|source| KafkaError::Client {
-            brokers: config.brokers.clone(),
-            source,
-        })?;
+    let admin: AdminClient<DefaultClientContext> = config
+        .client()
+        .create()
+        .map_err(|source| config.client_error(source))?;
     let retention_ms = config.retention.as_millis().to_string();
     let topics: Vec<NewTopic<'_>> = ALL_TOPICS
         .iter()

@@ -234,10 +234,7 @@ fn new_producer(config: &KafkaConfig) -> Result<FutureProducer, KafkaError> {
         .set("compression.type", "lz4")
         .set("statistics.interval.ms", "1000")
         .create_with_context(RelayStats)
-        .map_err(|source| KafkaError::Client {
-            brokers: config.brokers.clone(),
-            source,
-        })
+        .map_err(|source| config.client_error(source))
 }
 
 /// What this relay is doing.
