@@ -515,7 +515,7 @@ impl Claim<'_> {
             claim::Step::Grow => {
                 let more = self
                     .member
-                    .claim_more(self.partitions, &self.held)
+                    .claim_more(self.partitions, census, &self.held)
                     .await
                     .map_err(KafkaError::Database)?;
                 if more.is_empty() {

@@ -148,17 +148,19 @@ impl Member {
 
     /// Takes free partitions of `partitions` up to this member's share; returns them, ascending (none: stand by).
     pub(super) async fn claim(&mut self, partitions: i32) -> Result<Vec<i32>, sqlx::Error> {
-        self.claim_more(partitions, &[]).await
+        let census = self.census().await?;
+        self.claim_more(partitions, census, &[]).await
     }
 
-    /// Takes free partitions of `partitions` beside `held` until it holds its share; returns the new ones,
-    /// ascending. (An advisory lock taken twice in one session stacks, so the held ones are never asked for.)
+    /// Takes free partitions of `partitions` beside `held` until it holds its share as of `census`; returns
+    /// the new ones, ascending. (An advisory lock taken twice in one session stacks, so the held ones are
+    /// never asked for.)
     pub(super) async fn claim_more(
         &mut self,
         partitions: i32,
+        census: Census,
         held: &[i32],
     ) -> Result<Vec<i32>, sqlx::Error> {
-        let census = self.census().await?;
         if census.legacy_leader || partitions <= 0 {
             return Ok(Vec::new());
         }
