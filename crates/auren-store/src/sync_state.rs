@@ -1268,14 +1268,15 @@ impl Store {
         Ok(removed)
     }
 
-    /// The athletes the last sync's grant list named, as (user id, email), sorted by email: the accounts this
-    /// device pulls besides its own (and long-polls, so an athlete's new session comes without waiting).
-    pub async fn granting_athletes(&self) -> Result<Vec<(String, String)>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT user_id, email FROM sync_athletes ORDER BY email")
-                .fetch_all(&self.pool)
-                .await?,
+    /// The athletes the last sync's grant list named, as (user id, this device's pull cursor of them), sorted
+    /// by email: what a coach's long poll watches, in one query.
+    pub async fn granting_athletes(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT a.user_id, coalesce(c.cursor, 0) FROM sync_athletes a \
+             LEFT JOIN sync_cursors c ON c.scope = a.user_id ORDER BY a.email",
         )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// The emails of the athletes whose data this device shows, sorted: those the last sync's grant list named,

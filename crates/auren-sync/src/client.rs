@@ -761,15 +761,15 @@ impl SyncClient {
         if athletes.len() > MAX_WATCHED {
             return Ok(None);
         }
-        let mut watch = Vec::with_capacity(athletes.len());
-        for (user_id, _) in athletes {
-            let cursor = self.store.sync_cursor(Some(&user_id)).await?;
-            watch.push(WatchedAthlete {
-                athlete: auren_protocol::UserId(user_id),
-                cursor,
-            });
-        }
-        Ok(Some(watch))
+        Ok(Some(
+            athletes
+                .into_iter()
+                .map(|(user_id, cursor)| WatchedAthlete {
+                    athlete: auren_protocol::UserId(user_id),
+                    cursor,
+                })
+                .collect(),
+        ))
     }
 
     /// Runs rounds until `shutdown`: after a success the next round starts `interval` later, or as soon as
