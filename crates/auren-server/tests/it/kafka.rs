@@ -719,6 +719,20 @@ impl TwoRecordings {
         chunks
     }
 
+    /// A consumer of the fixture's group (as one server process runs it), until `stop`.
+    fn consumer(&self, stop: &CancellationToken) -> ConsumerHandle {
+        let (rules, wake) = (self.rules.clone(), self.wake.clone());
+        AlertConsumer::spawn(self.pool.clone(), &self.config, rules, wake, stop.clone()).unwrap()
+    }
+
+    /// Whether the relay put everything queued on the topic within a minute.
+    async fn relayed(&self) -> bool {
+        eventually(Duration::from_secs(60), async || {
+            outbox_depth(&self.pool).await == 0
+        })
+        .await
+    }
+
     /// The alerts of the recordings starting at `starts`, as stored rows name them.
     fn alerts_of(&self, starts: &[i64]) -> BTreeSet<(String, i64, i64)> {
         starts
@@ -745,24 +759,16 @@ async fn two_consumers_of_a_group_share_its_partitions_and_one_takes_over_from_t
         return;
     };
     let stops = [run.shutdown.child_token(), run.shutdown.child_token()];
-    let spawn = |stop: &CancellationToken| {
-        let (rules, wake) = (run.rules.clone(), run.wake.clone());
-        AlertConsumer::spawn(run.pool.clone(), &run.config, rules, wake, stop.clone()).unwrap()
-    };
     let all: Vec<i32> = (0..run.config.partitions).collect();
-    let mut consumers = vec![spawn(&stops[0])];
+    let mut consumers = vec![run.consumer(&stops[0])];
     let alone = eventually(Duration::from_secs(60), async || {
         consumers[0].partitions() == all && consumers[0].chunks() > 0
     })
     .await;
     assert!(alone, "the first consumer reads every partition alone");
-    consumers.push(spawn(&stops[1]));
+    consumers.push(run.consumer(&stops[1]));
     let expected_first = run.alerts_of(&[TwoRecordings::FIRST_AT]);
-    let relayed = eventually(Duration::from_secs(60), async || {
-        outbox_depth(&run.pool).await == 0
-    })
-    .await;
-    assert!(relayed, "the first recording is on the topic");
+    assert!(run.relayed().await, "the first recording is on the topic");
     let messages = users_messages(&run.broker, BEATS_TOPIC, run.user).await;
     let partition = messages[0].partition.unwrap();
     // Read to the end and stored there: the member holding the user's partition now may have taken it over
@@ -848,20 +854,8 @@ async fn a_consumer_claims_nothing_while_a_server_of_before_leads_the_whole_grou
         .await
         .unwrap();
     assert!(locked);
-    let (rules, wake) = (run.rules.clone(), run.wake.clone());
-    let consumer = AlertConsumer::spawn(
-        run.pool.clone(),
-        &run.config,
-        rules,
-        wake,
-        run.shutdown.child_token(),
-    )
-    .unwrap();
-    let relayed = eventually(Duration::from_secs(60), async || {
-        outbox_depth(&run.pool).await == 0
-    })
-    .await;
-    assert!(relayed, "the recording is on the topic");
+    let consumer = run.consumer(&run.shutdown.child_token());
+    assert!(run.relayed().await, "the recording is on the topic");
     // Not a synchronisation: a window of a few of the member's claims (one a second) in which it must read
     // nothing of what the topic holds.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -889,11 +883,7 @@ async fn an_upgraded_consumer_goes_on_from_the_offsets_its_group_committed_on_th
     let Some(run) = TwoRecordings::start().await else {
         return;
     };
-    let relayed = eventually(Duration::from_secs(60), async || {
-        outbox_depth(&run.pool).await == 0
-    })
-    .await;
-    assert!(relayed, "the first recording is on the topic");
+    assert!(run.relayed().await, "the first recording is on the topic");
     // The old server's group had read all of it.
     let (address, group) = (run.broker.address(), run.config.consumer_group.clone());
     tokio::task::spawn_blocking(move || commit_topic_end(&address, BEATS_TOPIC, &group))
