@@ -41,8 +41,8 @@ pub struct ServerConfig {
     pub kafka_brokers: Option<String>,
     /// `AUREN_KAFKA_RETENTION_HOURS`: how long topics the server creates keep a message.
     pub kafka_retention: Duration,
-    /// `AUREN_KAFKA_PARTITIONS`: the partitions of the topics the server creates (how many server processes
-    /// can read `auren.beats` at once; a topic that exists keeps its own).
+    /// `AUREN_KAFKA_PARTITIONS`: the partitions of the topics (how many server processes can read
+    /// `auren.beats` at once); a topic that exists with fewer is grown at start where the broker can.
     pub kafka_partitions: i32,
     /// `AUREN_LISTEN`, e.g. `127.0.0.1:8080` (port 0 picks a free one).
     pub listen: SocketAddr,

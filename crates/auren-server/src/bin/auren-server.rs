@@ -65,7 +65,8 @@ in FILE (a TOML file; the environment wins):
   AUREN_REDIS_URL             Redis: rate limits, cached trends, long-poll wake-ups
   AUREN_KAFKA_BROKERS         the Kafka brokers the outbox is relayed to (topics are created at start)
   AUREN_KAFKA_RETENTION_HOURS how long those topics keep a message (default {retention_hours})
-  AUREN_KAFKA_PARTITIONS      partitions of those topics: server processes reading beats at once (default {partitions})
+  AUREN_KAFKA_PARTITIONS      partitions of those topics: server processes reading beats at once (default {partitions};
+                              raised later, the existing topics are grown where the broker can)
   AUREN_LISTEN                the address to listen on (default {listen})
 Logs go to stderr, filtered by RUST_LOG (default info). SIGINT or SIGTERM stops it after the requests in
 flight.

@@ -58,7 +58,7 @@ use crate::topics::{ALERTS_TOPIC, AlertRecord, BEATS_TOPIC, BeatsChunk, BeatsRea
 use auren_protocol::AlertChange;
 
 use super::feed::{ChunkFed, SessionFeed};
-use super::{KafkaConfig, KafkaError, causes, outbox_id};
+use super::{KafkaConfig, KafkaError, METADATA_TIMEOUT, causes, outbox_id};
 
 mod claim;
 mod person_rules;
@@ -76,9 +76,7 @@ const TERM_RETRY: Duration = Duration::from_secs(1);
 const OFFSET_FLUSH: Duration = Duration::from_secs(1);
 /// How often a member reads the topic's partition count again: partitions an operator added are read from
 /// the next term (a term claims from the count it began with).
-const TOPOLOGY_CHECK: Duration = Duration::from_secs(10);
-/// How long the topic's partition count may take to read.
-const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+pub const PARTITION_CHECK: Duration = Duration::from_secs(10);
 /// How often idle sessions are looked for.
 const IDLE_SWEEP: Duration = Duration::from_secs(5);
 /// Pause before retrying a failed alert write (the message is not skipped).
@@ -760,7 +758,8 @@ async fn run(
 ) -> Result<(), KafkaError> {
     let group = claim.config.consumer_group.clone();
     let mut flush = tokio::time::interval(OFFSET_FLUSH);
-    let mut topology = tokio::time::interval_at(tokio::time::Instant::now() + TOPOLOGY_CHECK, TOPOLOGY_CHECK);
+    let mut topology =
+        tokio::time::interval_at(tokio::time::Instant::now() + PARTITION_CHECK, PARTITION_CHECK);
     let mut lost = None;
     loop {
         tokio::select! {

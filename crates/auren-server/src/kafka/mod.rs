@@ -15,20 +15,25 @@ mod consumer;
 mod feed;
 mod relay;
 
-pub use consumer::{AlertConsumer, CONSUMER_GROUP, ConsumerHandle};
+pub use consumer::{AlertConsumer, CONSUMER_GROUP, ConsumerHandle, PARTITION_CHECK};
 pub use feed::{ChunkFed, SessionFeed, feed_beats};
 pub use relay::{Relay, RelayHandle};
 
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, NewPartitions, NewTopic, ResourceSpecifier, TopicReplication,
+};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{Headers, Message};
 
 use crate::ComponentStatus;
 use crate::topics::ALL_TOPICS;
+
+/// How long a topic's metadata (its partition count) may take to read.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The message header holding the `server_outbox` id a message was sent from (decimal ASCII): the relay finds
 /// the rows the topics already hold by it, and equal ids are the same row sent twice.
@@ -192,7 +197,10 @@ pub enum KafkaError {
 /// start, so nothing waits on a broker's auto-creation), deleting messages older than `config.retention`.
 /// A topic that already exists keeps its settings (rdkafka has only the legacy AlterConfigs request, which
 /// tansu does not serve, and it would reset every setting not named): one whose retention differs is logged.
-pub async fn ensure_topics(config: &KafkaConfig) -> Result<(), KafkaError> {
+/// One with fewer partitions than `config.partitions` (an operator raised `AUREN_KAFKA_PARTITIONS`) is grown
+/// to that many, and the consumers claim the new ones within [`PARTITION_CHECK`]; what was grown or refused
+/// is logged and returned. Partitions are never taken away (Kafka cannot), so a topic with more keeps them.
+pub async fn ensure_topics(config: &KafkaConfig) -> Result<Vec<TopicGrowth>, KafkaError> {
     let admin: AdminClient<DefaultClientContext> = config
         .client()
         .create()
@@ -230,7 +238,126 @@ pub async fn ensure_topics(config: &KafkaConfig) -> Result<(), KafkaError> {
         }
     }
     warn_of_other_retention(&admin, &existing, &retention_ms, &options).await;
-    Ok(())
+    Ok(grow_partitions(&admin, config, &existing, &options).await)
+}
+
+/// What [`ensure_topics`] did to a topic that existed with fewer partitions than configured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TopicGrowth {
+    /// The broker added partitions: the topic now has `to`.
+    Grown { topic: String, from: i32, to: i32 },
+    /// The broker refused (tansu serves no CreatePartitions): the topic keeps `has`, and an operator adds the
+    /// rest on the broker.
+    Refused {
+        topic: String,
+        has: i32,
+        wanted: i32,
+        code: RDKafkaErrorCode,
+    },
+}
+
+/// Grows each of `existing` that has fewer partitions than `config.partitions`. Adding partitions moves some
+/// users' keys to a new partition: a session open across the change may be fed in two halves, each by the
+/// member holding its partition, so the log says to add them while few sessions are open.
+async fn grow_partitions(
+    admin: &AdminClient<DefaultClientContext>,
+    config: &KafkaConfig,
+    existing: &[String],
+    options: &AdminOptions,
+) -> Vec<TopicGrowth> {
+    let counts = match partition_counts(config, existing).await {
+        Ok(counts) => counts,
+        Err(reason) => {
+            tracing::warn!(
+                reason,
+                "cannot read the existing topics' partitions; none are added"
+            );
+            return Vec::new();
+        }
+    };
+    let short: Vec<(String, i32)> = counts
+        .into_iter()
+        .filter(|(_, has)| *has < config.partitions)
+        .collect();
+    if short.is_empty() {
+        return Vec::new();
+    }
+    // `config.partitions` is at least 1 (`startup` checks it).
+    let wanted = usize::try_from(config.partitions).unwrap_or(1);
+    let requests: Vec<NewPartitions<'_>> = short
+        .iter()
+        .map(|(topic, _)| NewPartitions::new(topic, wanted))
+        .collect();
+    let refusals: std::collections::HashMap<String, RDKafkaErrorCode> =
+        match admin.create_partitions(&requests, options).await {
+            Ok(results) => results.into_iter().filter_map(Result::err).collect(),
+            Err(error) => {
+                let code = error.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail);
+                short.iter().map(|(topic, _)| (topic.clone(), code)).collect()
+            }
+        };
+    short
+        .into_iter()
+        .map(|(topic, has)| match refusals.get(&topic) {
+            None => {
+                tracing::info!(
+                    topic,
+                    from = has,
+                    to = config.partitions,
+                    "partitions added; a session open across the change may be fed in two halves"
+                );
+                TopicGrowth::Grown {
+                    topic,
+                    from: has,
+                    to: config.partitions,
+                }
+            }
+            Some(&code) => {
+                tracing::warn!(
+                    topic,
+                    has,
+                    wanted = config.partitions,
+                    %code,
+                    "the broker did not add partitions; add them on the broker (kafka-topics.sh --alter \
+                     --partitions N), best while few sessions are open, and the consumers claim them"
+                );
+                TopicGrowth::Refused {
+                    topic,
+                    has,
+                    wanted: config.partitions,
+                    code,
+                }
+            }
+        })
+        .collect()
+}
+
+/// The partition count of each of `topics` the broker knows (blocking librdkafka calls, on the blocking pool).
+async fn partition_counts(config: &KafkaConfig, topics: &[String]) -> Result<Vec<(String, i32)>, String> {
+    if topics.is_empty() {
+        return Ok(Vec::new());
+    }
+    let client_config = config.client();
+    let topics = topics.to_vec();
+    let read = tokio::task::spawn_blocking(move || {
+        let consumer: rdkafka::consumer::BaseConsumer = client_config.create().map_err(|e| e.to_string())?;
+        let mut counts = Vec::with_capacity(topics.len());
+        for topic in topics {
+            let metadata =
+                rdkafka::consumer::Consumer::fetch_metadata(&consumer, Some(&topic), METADATA_TIMEOUT)
+                    .map_err(|e| e.to_string())?;
+            let found = metadata
+                .topics()
+                .iter()
+                .find(|t| t.name() == topic && t.error().is_none());
+            if let Some(found) = found {
+                let count = i32::try_from(found.partitions().len()).map_err(|e| e.to_string())?;
+                counts.push((topic, count));
+            }
+        }
+        Ok(counts)
+    });
+    read.await.map_err(|e| e.to_string())?
 }
 
 /// Logs each of `topics` whose deletion settings differ from the wanted ones (a best effort: a broker that

@@ -109,6 +109,51 @@ impl PrivateBroker {
         }
     }
 
+    /// Gives `topic` `count` partitions, what tansu 0.6 cannot do over the protocol (it serves no
+    /// CreatePartitions): with the broker stopped, its SQLite store gets the rows its CreateTopics writes for
+    /// each partition (a `topition` and its `watermark`) and the topic's count, then the broker starts again.
+    /// Its Metadata answers read the count from the store, so clients then see the new partitions.
+    pub async fn add_partitions(&mut self, topic: &str, count: i32) {
+        use sqlx::Connection;
+        self.stop();
+        let path = self.data.path().join("tansu.db");
+        let mut store = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let has: i32 = sqlx::query_scalar("SELECT partitions FROM topic WHERE name = $1")
+            .bind(topic)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        for partition in has..count {
+            sqlx::query("INSERT INTO topition (topic, partition) SELECT id, $2 FROM topic WHERE name = $1")
+                .bind(topic)
+                .bind(partition)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO watermark (topition) SELECT tp.id FROM topition tp JOIN topic t ON tp.topic = t.id \
+                 WHERE t.name = $1 AND tp.partition = $2",
+            )
+            .bind(topic)
+            .bind(partition)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        sqlx::query("UPDATE topic SET partitions = $2 WHERE name = $1")
+            .bind(topic)
+            .bind(count)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        store.close().await.unwrap();
+        self.restart().await;
+    }
+
     /// SIGKILLs the broker (std's kill): no clean shutdown, what it had not written is gone.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

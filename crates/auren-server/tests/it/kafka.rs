@@ -17,8 +17,8 @@ use auren_engine::dto::LiveUpdateDto;
 use auren_engine::{LabelledBeat, Pipeline, Sink};
 use auren_protocol::change::{Signal, SignalChange};
 use auren_server::kafka::{
-    AlertConsumer, ChunkFed, ConsumerHandle, KafkaConfig, Relay, RelayHandle, SessionFeed, ensure_topics,
-    feed_beats, stored_offsets,
+    AlertConsumer, ChunkFed, ConsumerHandle, KafkaConfig, PARTITION_CHECK, Relay, RelayHandle, SessionFeed,
+    TopicGrowth, ensure_topics, feed_beats, stored_offsets,
 };
 use auren_server::redis::Wake;
 use auren_server::topics::{
@@ -872,6 +872,100 @@ async fn a_consumer_claims_nothing_while_a_server_of_before_leads_the_whole_grou
     let stored: BTreeSet<_> = stored_alerts(&run.pool, run.user).await.into_iter().collect();
     assert_eq!(stored, run.alerts_of(&[TwoRecordings::FIRST_AT]));
     run.stop().await;
+    consumer.join().await;
+}
+
+/// Partitions an operator adds to `auren.beats` are read: a server started with a higher
+/// `AUREN_KAFKA_PARTITIONS` asks the broker to grow the topics, and a member reads the partition count every
+/// [`PARTITION_CHECK`] and claims again when it changed. tansu serves no CreatePartitions: the growth comes back
+/// refused, and the test then adds the partitions in tansu's own store (`PrivateBroker::add_partitions`), as
+/// its CreateTopics writes them; a broker that grows the topic is taken as it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_claims_the_partitions_added_to_its_topic() {
+    let Some(binary) = broker_binary() else { return };
+    let mut broker = PrivateBroker::start(binary).await;
+    let pool = fresh_database().await;
+    let mut config = KafkaConfig::new(broker.address());
+    config.session_idle = Duration::from_secs(1);
+    config.partitions = 1;
+    assert_eq!(
+        ensure_topics(&config).await.unwrap(),
+        Vec::new(),
+        "made, not grown"
+    );
+    let (rules, shutdown) = (rules(), CancellationToken::new());
+    let wake = Wake::start(None, shutdown.clone());
+    let consumer =
+        AlertConsumer::spawn(pool.clone(), &config, rules.clone(), wake, shutdown.clone()).unwrap();
+    let one = eventually(Duration::from_secs(60), async || consumer.partitions() == [0]).await;
+    assert!(one, "the member holds the one partition");
+
+    let mut wider = config.clone();
+    wider.partitions = 3;
+    let growth = ensure_topics(&wider).await.unwrap();
+    let grown: BTreeMap<&str, (i32, i32)> = growth
+        .iter()
+        .map(|g| match g {
+            TopicGrowth::Grown { topic, from, to } => (topic.as_str(), (*from, *to)),
+            TopicGrowth::Refused {
+                topic, has, wanted, ..
+            } => (topic.as_str(), (*has, *wanted)),
+        })
+        .collect();
+    let all_topics = [ALERTS_TOPIC, BEATS_TOPIC, SESSIONS_TOPIC];
+    assert_eq!(grown, all_topics.iter().map(|t| (*t, (1, 3))).collect());
+    if growth
+        .iter()
+        .any(|g| matches!(g, TopicGrowth::Refused { topic, .. } if topic == BEATS_TOPIC))
+    {
+        broker.add_partitions(BEATS_TOPIC, 3).await;
+    }
+    let all = vec![0, 1, 2];
+    let claimed = eventually(PARTITION_CHECK + Duration::from_secs(60), async || {
+        consumer.partitions() == all
+    })
+    .await;
+    assert!(claimed, "the member holds {:?}", consumer.partitions());
+    assert_eq!(consumer.terms(), 2, "the change of count began a term");
+
+    // Six accounts' recordings under fixed keys, which spread over the new partitions as well.
+    let desktop = desktop_run(&rules, &reference("nsr_60min.rr")).await;
+    let started_at_ms = 1_764_800_000_000_i64;
+    let mut users = Vec::new();
+    for key in 0..6 {
+        let user = new_user(&pool).await;
+        let (messages, _) = beat_messages(user, Uuid::new_v4(), "device:1", started_at_ms, &desktop.beats);
+        enqueue(&pool, BEATS_TOPIC, &format!("account-{key}"), &messages).await;
+        users.push(user);
+    }
+    let relay = Relay::spawn(pool.clone(), wider.clone(), shutdown.clone()).unwrap();
+    let relayed = eventually(Duration::from_secs(60), async || outbox_depth(&pool).await == 0).await;
+    assert!(relayed, "the recordings are on the topic");
+    let brokers = broker.address();
+    let on_topic = tokio::task::spawn_blocking(move || read_whole_topic(&brokers, BEATS_TOPIC));
+    let partitions: BTreeSet<i32> = on_topic
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.partition)
+        .collect();
+    assert!(
+        partitions.len() > 1,
+        "the keys landed on partitions {partitions:?}"
+    );
+    let expected = wall_alerts(started_at_ms, &desktop.alerts);
+    assert!(!expected.is_empty(), "the recording raises alerts");
+    for user in users {
+        let written = eventually(Duration::from_secs(120), async || {
+            stored_alerts(&pool, user).await.len() == expected.len()
+        })
+        .await;
+        assert!(written, "the alerts of {user}");
+        let stored: BTreeSet<_> = stored_alerts(&pool, user).await.into_iter().collect();
+        assert_eq!(stored, expected);
+    }
+    shutdown.cancel();
+    relay.join().await;
     consumer.join().await;
 }
 
