@@ -74,8 +74,8 @@ const STANDBY_POLL: Duration = Duration::from_secs(1);
 const TERM_RETRY: Duration = Duration::from_secs(1);
 /// How often the leader writes its offsets (and so learns whether it still holds the lock).
 const OFFSET_FLUSH: Duration = Duration::from_secs(1);
-/// How often a member reads the topic's partition count again: partitions an operator added are read from
-/// the next term (a term claims from the count it began with).
+/// How often a member reads the topic's partition count again: it claims its part of the partitions an operator
+/// added within its term, at the next census.
 pub const PARTITION_CHECK: Duration = Duration::from_secs(10);
 /// How often idle sessions are looked for.
 const IDLE_SWEEP: Duration = Duration::from_secs(5);
@@ -745,10 +745,11 @@ impl RecentIds {
     }
 }
 
-/// One term of a member: reads until `term` is cancelled (shutdown), the group changes (a census after an
-/// offsets write finds this member's share changed, or the topic has other partitions), or a write fails (the locks are lost: the error), then
-/// stops the shards and writes what they finished (chunks they had not finished are read again by the next
-/// term, here or in another process).
+/// One term of a member: reads until `term` is cancelled (shutdown), the group changes beyond what the term
+/// can follow (a server of before partition claims leads it, or the topic has fewer partitions), or a write
+/// fails (the locks are lost: the error), then stops the shards and writes what they finished (chunks they had
+/// not finished are read again by the next term, here or in another process). Members joining or leaving and
+/// partitions added are followed within the term (`Claim::follow_census`).
 async fn run(
     consumer: &Arc<StreamConsumer>,
     mut reader: Reader,
@@ -765,8 +766,15 @@ async fn run(
         tokio::select! {
             () = term.cancelled() => break,
             _ = topology.tick() => match partition_count(Arc::clone(consumer)).await {
-                Ok(now) if now != claim.partitions => {
-                    tracing::info!(%group, now, was = claim.partitions, "auren.beats has other partitions; this member claims again");
+                Ok(now) if now > claim.partitions => {
+                    // The next census finds this member's share grown and the new partitions free: it claims
+                    // its part of them within this term (`Step::Grow`), its sessions kept.
+                    tracing::info!(%group, now, was = claim.partitions, "partitions were added to auren.beats");
+                    claim.partitions = now;
+                }
+                Ok(now) if now < claim.partitions => {
+                    // Kafka never takes partitions away: the topic was made again, and every member claims anew.
+                    tracing::info!(%group, now, was = claim.partitions, "auren.beats has fewer partitions; this member claims again");
                     break;
                 }
                 Ok(_) => {}

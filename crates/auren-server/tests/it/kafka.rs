@@ -877,7 +877,7 @@ async fn a_consumer_claims_nothing_while_a_server_of_before_leads_the_whole_grou
 
 /// Partitions an operator adds to `auren.beats` are read: a server started with a higher
 /// `AUREN_KAFKA_PARTITIONS` asks the broker to grow the topics, and a member reads the partition count every
-/// [`PARTITION_CHECK`] and claims again when it changed. tansu serves no CreatePartitions: the growth comes back
+/// [`PARTITION_CHECK`] and claims its share of the new partitions within its term. tansu serves no CreatePartitions: the growth comes back
 /// refused, and the test then adds the partitions in tansu's own store (`PrivateBroker::add_partitions`), as
 /// its CreateTopics writes them; a broker that grows the topic is taken as it is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -926,7 +926,11 @@ async fn a_consumer_claims_the_partitions_added_to_its_topic() {
     })
     .await;
     assert!(claimed, "the member holds {:?}", consumer.partitions());
-    assert_eq!(consumer.terms(), 2, "the change of count began a term");
+    assert_eq!(
+        consumer.terms(),
+        1,
+        "it took the new partitions on within its term"
+    );
 
     // Six accounts' recordings under fixed keys, which spread over the new partitions as well.
     let desktop = desktop_run(&rules, &reference("nsr_60min.rr")).await;
