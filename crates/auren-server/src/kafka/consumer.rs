@@ -534,7 +534,8 @@ impl Claim<'_> {
         }
     }
 
-    /// Gives away every partition past the first `keep`: stops reading them, has the shards feed what is
+    /// Gives away all but `keep` partitions, those whose next holder has the least to read again
+    /// ([`partitions_to_give`]): stops reading them, has the shards feed what is
     /// queued of them and drop their sessions unfinished, writes their offsets (which still name those
     /// sessions' first chunks, for the next holder), forgets them and releases their locks. True (the term
     /// ends, and gives everything back) if a shard is gone.
@@ -545,7 +546,10 @@ impl Claim<'_> {
         reader: &Reader,
     ) -> Result<bool, KafkaError> {
         // `held` keeps them until their locks go, so a term ending half-way still releases them.
-        let give: Vec<i32> = self.held.get(keep..).map(<[i32]>::to_vec).unwrap_or_default();
+        let give = match reader.book.lock() {
+            Ok(book) => partitions_to_give(&self.held, keep, &book.rereads()),
+            Err(_) => return Ok(true),
+        };
         let mut list = TopicPartitionList::new();
         for &partition in &give {
             list.add_partition(BEATS_TOPIC, partition);
@@ -576,7 +580,7 @@ impl Claim<'_> {
             book.forget(&give);
         }
         self.member.unclaim(&give).await.map_err(KafkaError::Database)?;
-        self.held.truncate(keep);
+        self.held.retain(|partition| !give.contains(partition));
         tracing::info!(group = %self.config.consumer_group, gave = ?give, partitions = ?self.held, "this member gave partitions of auren.beats to another");
         set_partitions(self.shared, &self.held);
         Ok(false)
@@ -586,6 +590,25 @@ impl Claim<'_> {
     async fn release(self) -> Result<(), sqlx::Error> {
         self.member.unclaim(&self.held).await
     }
+}
+
+/// Which of `held` a member keeping `keep` gives away: those with the fewest messages for their next holder to
+/// read again (`rereads`, from [`OffsetBook::rereads`]; a partition not read yet costs nothing), so a newcomer
+/// takes over partitions whose sessions are short or closed rather than hours of a long one. Ties go by
+/// partition, highest first. Returned ascending.
+fn partitions_to_give(held: &[i32], keep: usize, rereads: &HashMap<i32, i64>) -> Vec<i32> {
+    let mut by_cost: Vec<(i64, std::cmp::Reverse<i32>)> = held
+        .iter()
+        .map(|&p| (rereads.get(&p).copied().unwrap_or(0), std::cmp::Reverse(p)))
+        .collect();
+    by_cost.sort_unstable();
+    let mut give: Vec<i32> = by_cost
+        .into_iter()
+        .take(held.len().saturating_sub(keep))
+        .map(|(_, std::cmp::Reverse(p))| p)
+        .collect();
+    give.sort_unstable();
+    give
 }
 
 /// A session being fed.
@@ -684,6 +707,18 @@ impl OffsetBook {
             .retain(|(partition, _), _| !partitions.contains(partition));
         self.open
             .retain(|(partition, _), _| !partitions.contains(partition));
+    }
+
+    /// Per partition read, how many messages a new holder would read again: from the stored offset (held back
+    /// by open sessions and unfinished chunks) to where this member has read.
+    fn rereads(&self) -> HashMap<i32, i64> {
+        self.to_store()
+            .into_iter()
+            .map(|(partition, stored)| {
+                let next = self.next.get(&partition).copied().unwrap_or(stored);
+                (partition, next - stored)
+            })
+            .collect()
     }
 
     /// The offset to store per partition.
@@ -1281,7 +1316,52 @@ fn unix_now_ms() -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{OffsetBook, RECENT_IDS, RecentIds};
+    use std::collections::HashMap;
+
+    use super::{OffsetBook, RECENT_IDS, RecentIds, partitions_to_give};
+
+    #[test]
+    fn a_member_gives_away_the_partitions_with_the_least_to_read_again() {
+        /// Held, kept, messages to read again per partition, given.
+        type Case = (&'static [i32], usize, &'static [(i32, i64)], &'static [i32]);
+        let cases: [Case; 7] = [
+            (&[0, 1, 2], 2, &[(0, 500), (1, 3), (2, 90)], &[1]),
+            (&[0, 1, 2], 1, &[(0, 500), (1, 3), (2, 90)], &[1, 2]),
+            // Nothing read of 2 yet: it costs nothing.
+            (&[0, 1, 2], 2, &[(0, 5), (1, 3)], &[2]),
+            // Ties: the highest partition first (what the member gave before costs were counted).
+            (&[0, 1, 2], 2, &[], &[2]),
+            (&[0, 1, 2, 3], 2, &[(0, 7), (1, 7), (2, 7), (3, 7)], &[2, 3]),
+            (&[4, 9], 2, &[(4, 1)], &[]),
+            (&[4, 9], 0, &[(4, 1)], &[4, 9]),
+        ];
+        for (held, keep, rereads, want) in cases {
+            let rereads: HashMap<i32, i64> = rereads.iter().copied().collect();
+            assert_eq!(
+                partitions_to_give(held, keep, &rereads),
+                want,
+                "{held:?} keeping {keep}, {rereads:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_a_new_holder_reads_again_runs_from_the_stored_offset_to_the_read_one() {
+        let mut book = OffsetBook::default();
+        book.read(0, 10, 1);
+        book.opened(0, 10);
+        book.finished(0, 10);
+        for offset in 11..40 {
+            book.read(0, offset, 1);
+            book.finished(0, offset);
+        }
+        book.read(1, 4, 1);
+        book.finished(1, 4);
+        let mut rereads: Vec<(i32, i64)> = book.rereads().into_iter().collect();
+        rereads.sort_unstable();
+        // Partition 0 from its open session's first message (10) to 40; partition 1 has nothing open.
+        assert_eq!(rereads, [(0, 30), (1, 0)]);
+    }
 
     /// Steps of the reader and the shards, and the offsets to store after each.
     #[test]
