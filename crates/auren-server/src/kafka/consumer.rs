@@ -74,8 +74,8 @@ const STANDBY_POLL: Duration = Duration::from_secs(1);
 const TERM_RETRY: Duration = Duration::from_secs(1);
 /// How often the leader writes its offsets (and so learns whether it still holds the lock).
 const OFFSET_FLUSH: Duration = Duration::from_secs(1);
-/// How often a member reads the topic's partition count again: it claims its part of the partitions an operator
-/// added within its term, at the next census.
+/// How often a member reads the topic's partition count again: it claims its part of the partitions an
+/// operator added within its term, at the next census.
 pub const PARTITION_CHECK: Duration = Duration::from_secs(10);
 /// How often idle sessions are looked for.
 const IDLE_SWEEP: Duration = Duration::from_secs(5);
@@ -592,10 +592,10 @@ impl Claim<'_> {
     }
 }
 
-/// Which of `held` a member keeping `keep` gives away: those with the fewest messages for their next holder to
-/// read again (`rereads`, from [`OffsetBook::rereads`]; a partition not read yet costs nothing), so a newcomer
-/// takes over partitions whose sessions are short or closed rather than hours of a long one. Ties go by
-/// partition, highest first. Returned ascending.
+/// Which of `held` a member keeping `keep` gives away: those with the fewest messages for their next holder
+/// to read again (`rereads`, from [`OffsetBook::rereads`]; a partition not read yet costs nothing), so a
+/// newcomer takes over partitions whose sessions are short or closed rather than hours of a long one. Ties go
+/// by partition, highest first. Returned ascending.
 fn partitions_to_give(held: &[i32], keep: usize, rereads: &HashMap<i32, i64>) -> Vec<i32> {
     let mut by_cost: Vec<(i64, std::cmp::Reverse<i32>)> = held
         .iter()
@@ -808,8 +808,11 @@ async fn run(
                     claim.partitions = now;
                 }
                 Ok(now) if now < claim.partitions => {
-                    // Kafka never takes partitions away: the topic was made again, and every member claims anew.
-                    tracing::info!(%group, now, was = claim.partitions, "auren.beats has fewer partitions; this member claims again");
+                    // Kafka never takes partitions away: the topic was made again; every member claims anew.
+                    tracing::info!(
+                        %group, now, was = claim.partitions,
+                        "auren.beats has fewer partitions; this member claims again"
+                    );
                     break;
                 }
                 Ok(_) => {}

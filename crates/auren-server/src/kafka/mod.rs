@@ -332,7 +332,8 @@ async fn grow_partitions(
         .collect()
 }
 
-/// The partition count of each of `topics` the broker knows (blocking librdkafka calls, on the blocking pool).
+/// The partition count of each of `topics` the broker knows (blocking librdkafka calls, run on the blocking
+/// pool).
 async fn partition_counts(config: &KafkaConfig, topics: &[String]) -> Result<Vec<(String, i32)>, String> {
     if topics.is_empty() {
         return Ok(Vec::new());

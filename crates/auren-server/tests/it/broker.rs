@@ -134,8 +134,8 @@ impl PrivateBroker {
                 .await
                 .unwrap();
             sqlx::query(
-                "INSERT INTO watermark (topition) SELECT tp.id FROM topition tp JOIN topic t ON tp.topic = t.id \
-                 WHERE t.name = $1 AND tp.partition = $2",
+                "INSERT INTO watermark (topition) SELECT tp.id FROM topition tp \
+                 JOIN topic t ON tp.topic = t.id WHERE t.name = $1 AND tp.partition = $2",
             )
             .bind(topic)
             .bind(partition)

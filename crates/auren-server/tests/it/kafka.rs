@@ -506,11 +506,18 @@ async fn stored_alerts(pool: &PgPool, user: Uuid) -> Vec<(String, i64, i64)> {
 /// A private broker with the topics, a fresh database, and a configuration whose sessions end after 1 s
 /// without chunks; `None` when no broker binary is configured.
 async fn consumer_fixture() -> Option<(PrivateBroker, PgPool, KafkaConfig)> {
+    consumer_fixture_of(KafkaConfig::DEFAULT_PARTITIONS).await
+}
+
+/// [`consumer_fixture`] with topics of `partitions` partitions.
+async fn consumer_fixture_of(partitions: i32) -> Option<(PrivateBroker, PgPool, KafkaConfig)> {
     let broker = PrivateBroker::start(broker_binary()?).await;
     let pool = fresh_database().await;
     let mut config = KafkaConfig::new(broker.address());
     config.session_idle = Duration::from_secs(1);
-    ensure_topics(&config).await.unwrap();
+    config.partitions = partitions;
+    let growth = ensure_topics(&config).await.unwrap();
+    assert_eq!(growth, Vec::new(), "a new broker's topics are made, not grown");
     Some((broker, pool, config))
 }
 
@@ -877,22 +884,15 @@ async fn a_consumer_claims_nothing_while_a_server_of_before_leads_the_whole_grou
 
 /// Partitions an operator adds to `auren.beats` are read: a server started with a higher
 /// `AUREN_KAFKA_PARTITIONS` asks the broker to grow the topics, and a member reads the partition count every
-/// [`PARTITION_CHECK`] and claims its share of the new partitions within its term. tansu serves no CreatePartitions: the growth comes back
-/// refused, and the test then adds the partitions in tansu's own store (`PrivateBroker::add_partitions`), as
-/// its CreateTopics writes them; a broker that grows the topic is taken as it is.
+/// [`PARTITION_CHECK`] and claims its share of the new partitions within its term. tansu serves no
+/// CreatePartitions: the growth comes back refused, and the test then adds the partitions in tansu's own
+/// store (`PrivateBroker::add_partitions`), as its CreateTopics writes them; a broker that grows the topic is
+/// taken as it is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_claims_the_partitions_added_to_its_topic() {
-    let Some(binary) = broker_binary() else { return };
-    let mut broker = PrivateBroker::start(binary).await;
-    let pool = fresh_database().await;
-    let mut config = KafkaConfig::new(broker.address());
-    config.session_idle = Duration::from_secs(1);
-    config.partitions = 1;
-    assert_eq!(
-        ensure_topics(&config).await.unwrap(),
-        Vec::new(),
-        "made, not grown"
-    );
+    let Some((mut broker, pool, config)) = consumer_fixture_of(1).await else {
+        return;
+    };
     let (rules, shutdown) = (rules(), CancellationToken::new());
     let wake = Wake::start(None, shutdown.clone());
     let consumer =
