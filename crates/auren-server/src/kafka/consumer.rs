@@ -58,7 +58,7 @@ use crate::topics::{ALERTS_TOPIC, AlertRecord, BEATS_TOPIC, BeatsChunk, BeatsRea
 use auren_protocol::AlertChange;
 
 use super::feed::{ChunkFed, SessionFeed};
-use super::{KafkaConfig, KafkaError, METADATA_TIMEOUT, causes, outbox_id};
+use super::{KafkaConfig, KafkaError, METADATA_TIMEOUT, causes, outbox_id, partitions_of};
 
 mod claim;
 mod person_rules;
@@ -387,22 +387,13 @@ async fn partition_count(consumer: Arc<StreamConsumer>) -> Result<i32, rdkafka::
     let count = tokio::task::spawn_blocking(move || {
         consumer
             .fetch_metadata(Some(BEATS_TOPIC), METADATA_TIMEOUT)
-            .map(|metadata| {
-                metadata
-                    .topics()
-                    .iter()
-                    .find(|t| t.name() == BEATS_TOPIC)
-                    .map_or(0, |t| t.partitions().len())
-            })
+            .map(|metadata| partitions_of(&metadata, BEATS_TOPIC))
     })
     .await
     .map_err(|_| rdkafka::error::KafkaError::Canceled)??;
-    match i32::try_from(count) {
-        Ok(count) if count > 0 => Ok(count),
-        _ => Err(rdkafka::error::KafkaError::MetadataFetch(
-            rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition,
-        )),
-    }
+    count.ok_or(rdkafka::error::KafkaError::MetadataFetch(
+        rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition,
+    ))
 }
 
 /// The offsets the broker holds for the group on `partitions` (committed by a server of before 0012, which

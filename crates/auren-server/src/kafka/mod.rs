@@ -342,23 +342,25 @@ async fn partition_counts(config: &KafkaConfig, topics: &[String]) -> Result<Vec
     let topics = topics.to_vec();
     let read = tokio::task::spawn_blocking(move || {
         let consumer: rdkafka::consumer::BaseConsumer = client_config.create().map_err(|e| e.to_string())?;
-        let mut counts = Vec::with_capacity(topics.len());
-        for topic in topics {
-            let metadata =
-                rdkafka::consumer::Consumer::fetch_metadata(&consumer, Some(&topic), METADATA_TIMEOUT)
-                    .map_err(|e| e.to_string())?;
-            let found = metadata
-                .topics()
-                .iter()
-                .find(|t| t.name() == topic && t.error().is_none());
-            if let Some(found) = found {
-                let count = i32::try_from(found.partitions().len()).map_err(|e| e.to_string())?;
-                counts.push((topic, count));
-            }
-        }
-        Ok(counts)
+        let metadata = rdkafka::consumer::Consumer::fetch_metadata(&consumer, None, METADATA_TIMEOUT)
+            .map_err(|e| e.to_string())?;
+        Ok(topics
+            .into_iter()
+            .filter_map(|topic| partitions_of(&metadata, &topic).map(|count| (topic, count)))
+            .collect())
     });
     read.await.map_err(|e| e.to_string())?
+}
+
+/// How many partitions `metadata` lists for `topic`; `None` where the broker does not know it.
+fn partitions_of(metadata: &rdkafka::metadata::Metadata, topic: &str) -> Option<i32> {
+    let found = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic && t.error().is_none())?;
+    i32::try_from(found.partitions().len())
+        .ok()
+        .filter(|&count| count > 0)
 }
 
 /// Logs each of `topics` whose deletion settings differ from the wanted ones (a best effort: a broker that
